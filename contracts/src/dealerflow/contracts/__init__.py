@@ -1,0 +1,1 @@
+"""dealerflow event contracts: models, CloudEvents envelope, topic registry, inbound leads"""

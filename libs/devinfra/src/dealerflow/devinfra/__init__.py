@@ -1,0 +1,1 @@
+"""dealerflow local infrastructure: native Apache Kafka (KRaft) and PostgreSQL without Docker, and pytest fixtures"""

@@ -1,0 +1,1 @@
+"""dealerflow notifier service"""

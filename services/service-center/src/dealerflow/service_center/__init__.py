@@ -1,0 +1,1 @@
+"""dealerflow service-center service"""
