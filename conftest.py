@@ -1,0 +1,1 @@
+pytest_plugins = ["dealerflow.devinfra.pytest_plugin"]
