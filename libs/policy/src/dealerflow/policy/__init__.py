@@ -1,0 +1,1 @@
+"""Per-dealer business rules (defaults from DOMAIN.md) and business-time arithmetic."""
