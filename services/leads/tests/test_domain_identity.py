@@ -1,0 +1,154 @@
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from dealerflow.leads.domain import (
+    Grade,
+    InvalidPhone,
+    LeadSnapshot,
+    LeadSource,
+    LeadSubmission,
+    MergeAction,
+    lead_dedup_key,
+    merge_submission,
+    normalise_phone,
+    order_by_priority,
+)
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+DEALER = "dealer-sh-01"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["13800138000", "138 0013 8000", "138-0013-8000", "+86 138 0013 8000", "0086 13800138000"],
+)
+def test_chinese_mobile_spellings_normalise_to_one_e164(raw: str) -> None:
+    assert normalise_phone(raw) == "+8613800138000"
+
+
+def test_region_applies_only_without_country_code() -> None:
+    assert normalise_phone("020 7946 0018", default_region="GB") == "+442079460018"
+    assert normalise_phone("+44 20 7946 0018") == "+442079460018"
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "hello", "123"])
+def test_unusable_phones_are_rejected(raw: str) -> None:
+    with pytest.raises(InvalidPhone):
+        normalise_phone(raw)
+
+
+def test_dedup_key_is_dealer_scoped() -> None:
+    a = lead_dedup_key(DEALER, "138 0013 8000")
+    assert a == lead_dedup_key(DEALER, "+8613800138000")
+    assert a != lead_dedup_key("dealer-bj-02", "+8613800138000")
+    with pytest.raises(ValueError, match="dealer_id"):
+        lead_dedup_key("", "13800138000")
+
+
+def _submission(**overrides: Any) -> LeadSubmission:
+    base = LeadSubmission(
+        dealer_id=DEALER,
+        phone="138 0013 8000",
+        source=LeadSource.ONLINE,
+        received_at=T0,
+        models_of_interest=("Model X",),
+    )
+    return replace(base, **overrides)
+
+
+def _lead(**overrides: Any) -> LeadSnapshot:
+    base = LeadSnapshot(
+        lead_id=UUID(int=1),
+        dealer_id=DEALER,
+        phone_e164="+8613800138000",
+        grade=Grade.B,
+        source=LeadSource.ONLINE,
+        created_at=T0 - timedelta(days=10),
+        models_of_interest=("Model X",),
+    )
+    return replace(base, **overrides)
+
+
+def test_first_submission_creates_a_lead() -> None:
+    decision = merge_submission(None, _submission())
+    assert decision.action is MergeAction.CREATE
+    assert decision.lead_id is None
+    assert decision.phone_e164 == "+8613800138000"
+    assert decision.dedup_key == f"{DEALER}|+8613800138000"
+
+
+def test_submission_for_an_open_lead_is_a_touch_not_a_second_lead() -> None:
+    lead = _lead()
+    decision = merge_submission(lead, _submission(models_of_interest=("model x", "Model Y", "")))
+    assert decision.action is MergeAction.TOUCH
+    assert decision.lead_id == lead.lead_id
+    # case-insensitive: "model x" is already known; blanks ignored
+    assert decision.new_models_of_interest == ("Model Y",)
+    assert not decision.reengaged
+    assert not decision.became_referral
+
+
+@pytest.mark.parametrize("grade", [Grade.N, Grade.H, Grade.C, Grade.O])
+def test_every_open_grade_absorbs_submissions(grade: Grade) -> None:
+    assert merge_submission(_lead(grade=grade), _submission()).action is MergeAction.TOUCH
+
+
+@pytest.mark.parametrize("grade", [Grade.D, Grade.F])
+def test_closed_lead_starts_a_new_one(grade: Grade) -> None:
+    assert merge_submission(_lead(grade=grade), _submission()).action is MergeAction.CREATE
+
+
+def test_lead_of_another_person_is_a_caller_bug() -> None:
+    with pytest.raises(ValueError, match="does not match"):
+        merge_submission(_lead(phone_e164="+8613900139000"), _submission())
+    with pytest.raises(ValueError, match="does not match"):
+        merge_submission(_lead(dealer_id="other"), _submission())
+
+
+def test_submission_after_declined_invitation_is_reengagement() -> None:
+    declined = _lead(invitation_declined_at=T0 - timedelta(days=3))
+    assert merge_submission(declined, _submission()).reengaged
+    # already re-engaged after the decline: nothing new to lift
+    reengaged = replace(declined, reengaged_at=T0 - timedelta(days=1))
+    assert not merge_submission(reengaged, _submission()).reengaged
+    # a submission older than the decline (late delivery by a vendor) does not count
+    assert not merge_submission(declined, _submission(received_at=T0 - timedelta(days=4))).reengaged
+
+
+def test_referral_submission_upgrades_a_plain_lead() -> None:
+    referrer = uuid4()
+    referral = _submission(source=LeadSource.REFERRAL, referred_by_customer_id=referrer)
+    assert merge_submission(_lead(), referral).became_referral
+    already = _lead(source=LeadSource.REFERRAL, referred_by_customer_id=referrer)
+    assert not merge_submission(already, referral).became_referral
+    # "referral" without a known referring customer is not a customer referral
+    anonymous = _submission(source=LeadSource.REFERRAL)
+    assert not merge_submission(_lead(), anonymous).became_referral
+
+
+def test_priority_referrals_first_then_newest() -> None:
+    old_referral = _lead(
+        lead_id=UUID(int=1),
+        source=LeadSource.REFERRAL,
+        referred_by_customer_id=uuid4(),
+        created_at=T0 - timedelta(days=30),
+    )
+    new_referral = replace(old_referral, lead_id=UUID(int=2), created_at=T0)
+    newest_online = _lead(lead_id=UUID(int=3), created_at=T0 + timedelta(hours=1))
+    old_online = _lead(lead_id=UUID(int=4), created_at=T0 - timedelta(days=40))
+    anonymous_referral = _lead(
+        lead_id=UUID(int=5), source=LeadSource.REFERRAL, created_at=T0 - timedelta(days=1)
+    )
+    ordered = order_by_priority(
+        [old_online, anonymous_referral, old_referral, newest_online, new_referral]
+    )
+    assert [lead.lead_id.int for lead in ordered] == [2, 1, 3, 5, 4]
+
+
+def test_priority_ties_are_stable_by_lead_id() -> None:
+    a = _lead(lead_id=UUID(int=7))
+    b = _lead(lead_id=UUID(int=6))
+    assert [x.lead_id.int for x in order_by_priority([a, b])] == [6, 7]
