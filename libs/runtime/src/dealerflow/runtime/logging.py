@@ -1,0 +1,188 @@
+"""Structured logging: JSON lines with trace ids, phone and ID numbers masked.
+
+Services call :func:`configure_logging` once at start-up and then log with the standard
+library (``logging.getLogger(__name__).info("lead created", extra={"lead_id": ...})``).
+Every record, text or JSON, passes through :func:`mask_pii`, in the message, in extra
+fields and in exception text, because logs leave the system (collectors, support tickets)
+and must not carry customers' phone or ID-card numbers.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import re
+import sys
+import traceback
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from opentelemetry import trace
+
+__all__ = ["JsonFormatter", "TextFormatter", "configure_logging", "mask_pii", "mask_value"]
+
+# 18-character PRC resident ID: 6-digit area, birth date 18xx-20xx, 3-digit sequence,
+# check character. Matching the date part keeps order numbers from being mistaken for IDs.
+_CN_ID = re.compile(
+    r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    r"\d{3}[\dXx](?![0-9A-Za-z])"
+)
+# Chinese mobile number, optionally with +86 / 0086 / 86 and spaces or dashes.
+_CN_MOBILE = re.compile(
+    r"(?<![\d+])(?P<cc>(?:\+|00)?86[\s-]?)?(?P<num>1[3-9]\d(?:[\s-]?\d){8})(?!\d)"
+)
+# Any other E.164 number: "+" and 7 to 15 digits.
+_E164 = re.compile(r"\+(?P<num>[1-9]\d{6,14})(?!\d)")
+
+
+def _keep_last4(digits: str) -> str:
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def _mask_id(m: re.Match[str]) -> str:
+    return _keep_last4(m.group(0))
+
+
+def _mask_cn_mobile(m: re.Match[str]) -> str:
+    cc = m.group("cc") or ""
+    digits = re.sub(r"\D", "", m.group("num"))
+    prefix = "+86" if cc.strip().startswith(("+", "00")) else ("86" if cc else "")
+    return prefix + _keep_last4(digits)
+
+
+def _mask_e164(m: re.Match[str]) -> str:
+    digits = m.group("num")
+    # keep the first two digits (country code or part of it) so support staff can still
+    # tell a domestic number from a foreign one
+    return "+" + digits[:2] + _keep_last4(digits[2:])
+
+
+def mask_pii(text: str) -> str:
+    """Mask phone numbers and Chinese ID-card numbers in ``text``, keeping the last 4 digits.
+
+    ``"+8613812345678"`` -> ``"+86*******5678"``, ``"13812345678"`` -> ``"*******5678"``,
+    ``"+14155552671"`` -> ``"+14*****2671"``, an 18-character ID -> 14 ``*`` + last 4.
+    """
+    if not any(ch.isdigit() for ch in text):
+        return text
+    text = _CN_ID.sub(_mask_id, text)
+    text = _CN_MOBILE.sub(_mask_cn_mobile, text)
+    return _E164.sub(_mask_e164, text)
+
+
+def mask_value(value: Any) -> Any:
+    """:func:`mask_pii` applied recursively to strings in dicts, lists and tuples.
+
+    Integers that look like a phone or ID number (a phone stored as a number) are masked
+    into a string; other values are returned unchanged.
+    """
+    if isinstance(value, str):
+        return mask_pii(value)
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        as_text = str(value)
+        masked = mask_pii(as_text)
+        return value if masked == as_text else masked
+    if isinstance(value, Mapping):
+        return {str(k): mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [mask_value(v) for v in value]
+    return value
+
+
+# Attributes every LogRecord has; anything else was passed with ``extra=``.
+_STANDARD_ATTRS = frozenset(
+    vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None)).keys()
+    | {"message", "asctime", "taskName"}
+)
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
+
+
+def _trace_ids() -> tuple[str | None, str | None]:
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return None, None
+    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
+
+
+def _exception_text(record: logging.LogRecord) -> str | None:
+    if record.exc_info and record.exc_info[0] is not None:
+        return "".join(traceback.format_exception(*record.exc_info)).rstrip()
+    if record.exc_text:
+        return record.exc_text
+    return None
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, service, trace_id, span_id, extras."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        trace_id, span_id = _trace_ids()
+        doc: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": mask_pii(record.getMessage()),
+            "service": self.service,
+            "trace_id": trace_id,
+            "span_id": span_id,
+        }
+        for key, value in _extras(record).items():
+            doc.setdefault(key, mask_value(value))
+        exc = _exception_text(record)
+        if exc:
+            doc["exc"] = mask_pii(exc)
+        # default=str for datetimes, UUIDs and the like; mask again since str() may reveal PII
+        line = jsonlib.dumps(doc, ensure_ascii=False, default=lambda o: mask_pii(str(o)))
+        return line
+
+
+class TextFormatter(logging.Formatter):
+    """Human-readable lines for local development, masked like the JSON ones."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        trace_id, _ = _trace_ids()
+        parts = [ts, record.levelname, self.service, record.name]
+        if trace_id:
+            parts.append(f"trace={trace_id}")
+        parts.append(mask_pii(record.getMessage()))
+        extras = " ".join(f"{k}={mask_value(v)!r}" for k, v in _extras(record).items())
+        line = " ".join(parts) + (f" {extras}" if extras else "")
+        exc = _exception_text(record)
+        return line + ("\n" + mask_pii(exc) if exc else "")
+
+
+def configure_logging(
+    service: str, level: str = "INFO", json: bool = True, *, stream: TextIO | None = None
+) -> logging.Handler:
+    """Route all logging to one stdout handler with the JSON (or text) formatter.
+
+    Replaces the root logger's handlers, so calling it twice does not double the output.
+    Returns the handler (tests attach a stream of their own via ``stream``).
+    """
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(JsonFormatter(service) if json else TextFormatter(service))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # client libraries log every reconnect at INFO; keep them at WARNING unless debugging
+    quiet = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    for name in ("aiokafka", "kafka", "asyncio"):
+        logging.getLogger(name).setLevel(quiet)
+    return handler

@@ -1,0 +1,120 @@
+"""Transactional outbox: Kafka records written in the business transaction.
+
+A use case writes its state change and the records announcing it with the same
+connection, inside one transaction (:func:`enqueue`). If the transaction rolls back,
+neither exists; if it commits, the :class:`~dealerflow.runtime.relay.OutboxRelay` publishes
+the records, woken by the NOTIFY that PostgreSQL delivers only at commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from dealerflow.runtime.db import DbConnection
+
+__all__ = [
+    "OutboxMessage",
+    "decode_headers",
+    "encode_headers",
+    "enqueue",
+    "notify_channel",
+    "purge_published",
+]
+
+# One statement, one round trip for any number of messages. The data-modifying CTE runs
+# even though the outer SELECT ignores it; WITH ORDINALITY + ORDER BY keep the ids in the
+# caller's order, which is the order the relay publishes in.
+_ENQUEUE = """
+WITH inserted AS (
+    INSERT INTO outbox (topic, key, value, headers)
+    SELECT m.topic, m.key, m.value, m.headers::jsonb
+    FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[])
+         WITH ORDINALITY AS m(topic, key, value, headers, n)
+    ORDER BY m.n
+    RETURNING 1
+)
+SELECT pg_notify(left(current_schema() || '_outbox', 63), '')
+"""
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A Kafka record to publish once the surrounding transaction commits."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def notify_channel(schema: str) -> str:
+    """The LISTEN/NOTIFY channel on which :func:`enqueue` wakes the relay of ``schema``."""
+    return f"{schema}_outbox"[:63]
+
+
+def encode_headers(headers: Sequence[tuple[str, bytes]]) -> str:
+    """Headers as JSON text: ``[[name, "utf-8 text"] | [name, {"b64": "..."}], ...]``.
+
+    Text stays readable for operators querying the table; other bytes survive intact.
+    """
+    pairs: list[list[Any]] = []
+    for name, value in headers:
+        try:
+            pairs.append([name, value.decode("utf-8")])
+        except UnicodeDecodeError:
+            pairs.append([name, {"b64": base64.b64encode(value).decode("ascii")}])
+    return json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_headers(raw: str | list[Any]) -> list[tuple[str, bytes]]:
+    """Inverse of :func:`encode_headers` (accepts the JSON text or the decoded list)."""
+    pairs = json.loads(raw) if isinstance(raw, str) else raw
+    out: list[tuple[str, bytes]] = []
+    for name, value in pairs:
+        if isinstance(value, dict):
+            out.append((name, base64.b64decode(value["b64"])))
+        else:
+            out.append((name, str(value).encode("utf-8")))
+    return out
+
+
+async def enqueue(conn: DbConnection, messages: Sequence[OutboxMessage]) -> None:
+    """Insert ``messages`` into the outbox on ``conn`` and notify the relay.
+
+    Call it inside the caller's transaction (``async with conn.transaction():``) so the
+    records commit or roll back with the business change. The NOTIFY is delivered only
+    at commit, so the relay never wakes for a transaction that rolled back. Messages are
+    published in the order given (per key, Kafka keeps that order).
+    """
+    if not messages:
+        return
+    await conn.execute(
+        _ENQUEUE,
+        [m.topic for m in messages],
+        [m.key for m in messages],
+        [m.value for m in messages],
+        [encode_headers(m.headers) for m in messages],
+    )
+
+
+async def purge_published(conn: DbConnection, older_than: timedelta, *, limit: int = 10_000) -> int:
+    """Delete up to ``limit`` rows published more than ``older_than`` ago; return how many.
+
+    Published rows are kept for a while so operators can see what went out and when.
+    """
+    result = await conn.execute(
+        """
+        DELETE FROM outbox WHERE id = ANY(ARRAY(
+            SELECT id FROM outbox
+            WHERE published_at IS NOT NULL AND published_at < now() - $1::interval
+            ORDER BY published_at LIMIT $2))
+        """,
+        older_than,
+        limit,
+    )
+    return int(result.split()[-1])

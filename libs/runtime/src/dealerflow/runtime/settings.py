@@ -1,0 +1,108 @@
+"""Service configuration: one pydantic-settings class per service.
+
+Each service subclasses :class:`ServiceSettings` and sets its own prefix::
+
+    class LeadsSettings(ServiceSettings):
+        model_config = SettingsConfigDict(env_prefix="DEALERFLOW_LEADS_")
+        service_name: str = "leads"
+        http_port: int = 8001
+
+Lookup order for every field: constructor arguments, then ``DEALERFLOW_LEADS_<FIELD>``,
+then the shared ``DEALERFLOW_<FIELD>`` (so one ``DEALERFLOW_KAFKA_BOOTSTRAP`` serves all five
+services), then a ``.env`` file if configured, then the default. Reading the environment
+happens when the class is instantiated, never at import time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from dealerflow.runtime.clock import AcceleratedClock, Clock, SystemClock
+from pydantic import AwareDatetime, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+__all__ = ["SHARED_ENV_PREFIX", "ServiceSettings"]
+
+#: Prefix of the variables every service falls back to.
+SHARED_ENV_PREFIX = "DEALERFLOW_"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every dealerflow service has; subclass per service with its own prefix."""
+
+    model_config = SettingsConfigDict(env_prefix=SHARED_ENV_PREFIX, extra="ignore")
+
+    service_name: str = "dealerflow"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    pg_dsn: str = "postgresql://postgres@127.0.0.1:5432/dealerflow"
+    #: PostgreSQL schema owned by this service; defaults to the service name ("-" -> "_").
+    db_schema: str = ""
+    pg_pool_min_size: int = Field(default=1, ge=0)
+    pg_pool_max_size: int = Field(default=10, ge=1)
+    topic_prefix: str = "dealerflow."
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+    otlp_endpoint: str | None = None
+    #: 1.0 = real time; e.g. 3600 makes an hour of schedule pass every second (demos).
+    clock_speed: float = Field(default=1.0, gt=0)
+    #: Where an accelerated clock starts; defaults to the real time at start-up.
+    clock_start: AwareDatetime | None = None
+    relay_batch_size: int = Field(default=1000, ge=1)
+    relay_poll_interval_s: float = Field(default=1.0, gt=0)
+    relay_linger_ms: int = Field(default=5, ge=0)
+    relay_max_batch_bytes: int = Field(default=1_048_576, ge=16_384)
+    relay_compression: str | None = None
+    timer_batch_size: int = Field(default=500, ge=1)
+    timer_poll_interval_s: float = Field(default=1.0, gt=0)
+    timer_max_attempts: int = Field(default=10, ge=1)
+    consumer_max_retries: int = Field(default=3, ge=0)
+    consumer_batch_size: int = Field(default=500, ge=1)
+    consumer_batch_timeout_ms: int = Field(default=100, ge=0)
+    #: Dealer group used for customer identity when a request does not name one.
+    default_dealer_group: str = "default"
+
+    @model_validator(mode="after")
+    def _derive_schema(self) -> ServiceSettings:
+        if not self.db_schema:
+            self.db_schema = self.service_name.replace("-", "_")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Insert the shared ``DEALERFLOW_*`` variables after the service's own prefix."""
+        shared = EnvSettingsSource(settings_cls, env_prefix=SHARED_ENV_PREFIX)
+        return init_settings, env_settings, shared, dotenv_settings, file_secret_settings
+
+    def clock(self, start: datetime | None = None) -> Clock:
+        """The clock this service runs on: real time, or accelerated by ``clock_speed``."""
+        if self.clock_speed == 1.0:
+            return SystemClock()
+        origin = start or self.clock_start or datetime.now().astimezone()
+        return AcceleratedClock(origin, self.clock_speed)
+
+    def redacted(self) -> dict[str, Any]:
+        """Settings as a dict for start-up logs, with the password in the DSN hidden."""
+        data = self.model_dump()
+        dsn = str(data.get("pg_dsn", ""))
+        if "@" in dsn and "://" in dsn:
+            scheme, rest = dsn.split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            if ":" in creds:
+                creds = creds.split(":", 1)[0] + ":***"
+            data["pg_dsn"] = f"{scheme}://{creds}@{host}"
+        return data

@@ -1,0 +1,150 @@
+"""Unit tests of JSON logging and PII masking."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from dealerflow.runtime.logging import configure_logging, mask_pii, mask_value
+from opentelemetry.sdk.trace import TracerProvider
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        ("call +8613812345678 now", "call +86*******5678 now"),
+        ("call 13812345678 now", "call *******5678 now"),
+        ("tel:138-1234-5678.", "tel:*******5678."),
+        ("+86 138 1234 5678", "+86*******5678"),
+        ("008613812345678", "+86*******5678"),
+        ("US +14155552671", "US +14*****2671"),
+        ("id 11010519491231002X ok", "id **************002X ok"),
+        ("id 110105194912310021", "id **************0021"),
+        ("手机13912345678，身份证440308199901011234", "手机*******5678，身份证**************1234"),
+    ],
+)
+def test_mask_pii(raw: str, masked: str) -> None:
+    assert mask_pii(raw) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 12345678901234567890 shipped",  # 20 digits: neither phone nor ID
+        "epoch 1712345678901",
+        "lead 3f2b9c0e-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
+        "price 12999.00 CNY",
+        "2025-03-01T08:00:00Z",
+        "VIN LSVAU2180N2123456",
+    ],
+)
+def test_mask_pii_leaves_other_numbers_alone(text: str) -> None:
+    assert mask_pii(text) == text
+
+
+def test_mask_value_recurses() -> None:
+    value: dict[str, Any] = {
+        "phone": "13812345678",
+        "phone_int": 13812345678,
+        "count": 3,
+        "nested": {"ids": ["110105194912310021", "ok"]},
+        "flag": True,
+    }
+    assert mask_value(value) == {
+        "phone": "*******5678",
+        "phone_int": "*******5678",
+        "count": 3,
+        "nested": {"ids": ["**************0021", "ok"]},
+        "flag": True,
+    }
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    configure_logging("leads", "DEBUG", json=True, stream=stream)
+    yield stream
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    for h in saved[0]:
+        root.addHandler(h)
+    root.setLevel(saved[1])
+
+
+def _lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_lines_with_extras_and_masking(json_log: io.StringIO) -> None:
+    logging.getLogger("dealerflow.leads").info(
+        "lead from %s",
+        "+8613812345678",
+        extra={"lead_id": "L1", "contact": {"phone": "13912345678"}},
+    )
+    (line,) = _lines(json_log)
+    assert line["level"] == "INFO"
+    assert line["logger"] == "dealerflow.leads"
+    assert line["service"] == "leads"
+    assert line["msg"] == "lead from +86*******5678"
+    assert line["lead_id"] == "L1"
+    assert line["contact"] == {"phone": "*******5678"}
+    assert line["trace_id"] is None
+    assert line["span_id"] is None
+    assert line["ts"].endswith("+00:00")
+    assert "13812345678" not in json_log.getvalue()
+
+
+def test_exception_text_is_masked(json_log: io.StringIO) -> None:
+    try:
+        raise ValueError("bad phone 13812345678")
+    except ValueError:
+        logging.getLogger("x").exception("failed for 440308199901011234")
+    (line,) = _lines(json_log)
+    assert line["msg"] == "failed for **************1234"
+    assert "ValueError: bad phone *******5678" in line["exc"]
+    assert "13812345678" not in json_log.getvalue()
+
+
+def test_trace_and_span_ids_from_current_span(json_log: io.StringIO) -> None:
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("handle") as span:
+        logging.getLogger("x").warning("inside")
+        ctx = span.get_span_context()
+    (line,) = _lines(json_log)
+    assert line["trace_id"] == format(ctx.trace_id, "032x")
+    assert line["span_id"] == format(ctx.span_id, "016x")
+
+
+def test_text_mode_is_masked_too() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    try:
+        configure_logging("sales", "INFO", json=False, stream=stream)
+        logging.getLogger("s").info("call 13812345678", extra={"id_no": "110105194912310021"})
+        logging.getLogger("s").debug("hidden at INFO")
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved:
+            root.addHandler(h)
+    out = stream.getvalue()
+    assert "call *******5678" in out
+    assert "**************0021" in out
+    assert "13812345678" not in out
+    assert "hidden" not in out
+    assert " sales " in out
+
+
+def test_configure_twice_does_not_duplicate(json_log: io.StringIO) -> None:
+    stream = io.StringIO()
+    configure_logging("leads", "INFO", stream=stream)
+    logging.getLogger("y").info("once")
+    assert len(stream.getvalue().splitlines()) == 1
+    assert json_log.getvalue() == ""
