@@ -1,0 +1,313 @@
+"""The FastAPI application factory every service uses.
+
+``create_http_app`` gives a service ``/healthz`` (alive), ``/readyz`` (its readiness
+checks, 503 with reasons when one fails), ``/metrics`` (Prometheus), RFC 9457 problem
+details for every error, an ``X-Request-ID`` on every response (and in the logs), and
+OpenTelemetry server spans. Services add their ``/v1`` routers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from dealerflow.runtime.problems import PROBLEM_CONTENT_TYPE, Problem, problem_type, status_title
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from opentelemetry import trace
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.trace import Status, StatusCode
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from dealerflow.runtime.settings import ServiceSettings
+    from faststream.kafka import KafkaBroker
+    from opentelemetry.trace import TracerProvider
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Accept a caller's id only if it is a short token; anything else could forge log lines.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_PROBE_PATHS = "healthz,readyz,metrics"
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "dealerflow_request_id", default=None
+)
+_ACCESS_LOG = logging.getLogger("dealerflow.http")
+
+
+def current_request_id() -> str | None:
+    """The id of the HTTP request being served, if any."""
+    return request_id_var.get()
+
+
+def _install_log_record_factory() -> None:
+    """Give every log record a ``request_id`` attribute while a request is served."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_dealerflow_request_id", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if (rid := request_id_var.get()) is not None and not hasattr(record, "request_id"):
+            record.request_id = rid
+        return record
+
+    factory._dealerflow_request_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+@dataclass(frozen=True)
+class ReadinessCheck:
+    """A named readiness probe: ``check()`` raises (or returns False) when not ready."""
+
+    name: str
+    check: Callable[[], Awaitable[object]]
+    timeout_s: float = 3.0
+
+    async def run(self) -> str | None:
+        """None when ready, else the reason."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                result = await self.check()
+        except TimeoutError:
+            return f"timed out after {self.timeout_s}s"
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"[:300]
+        return "check returned False" if result is False else None
+
+
+def postgres_check(pool: asyncpg.Pool, *, timeout_s: float = 3.0) -> ReadinessCheck:
+    """Ready when a pooled connection answers ``select 1``."""
+
+    async def check() -> None:
+        async with pool.acquire(timeout=timeout_s) as conn:
+            await conn.fetchval("select 1")
+
+    return ReadinessCheck("postgres", check, timeout_s)
+
+
+def kafka_check(bootstrap_servers: str, *, timeout_s: float = 3.0) -> ReadinessCheck:
+    """Ready when the Kafka cluster answers a metadata request."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def check() -> None:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
+        )
+        try:
+            await admin.start()
+            await admin.describe_cluster()
+        finally:
+            await admin.close()
+
+    return ReadinessCheck("kafka", check, timeout_s)
+
+
+def broker_check(broker: KafkaBroker, *, timeout_s: float = 3.0) -> ReadinessCheck:
+    """Ready when a started FastStream broker's admin client reaches the cluster."""
+
+    async def check() -> bool:
+        return await broker.ping(timeout=timeout_s)
+
+    return ReadinessCheck("kafka", check, timeout_s + 0.5)
+
+
+def problem_response(
+    problem: Problem, request: Request | None = None, **extra_headers: str
+) -> JSONResponse:
+    """Render a :class:`Problem` as ``application/problem+json``."""
+    body = problem.to_body(instance=request.url.path if request is not None else None)
+    if (rid := request_id_var.get()) is not None:
+        body.setdefault("request_id", rid)
+    return JSONResponse(
+        body,
+        status_code=problem.status,
+        media_type=PROBLEM_CONTENT_TYPE,
+        headers={**problem.headers, **extra_headers},
+    )
+
+
+async def _problem_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return problem_response(exc, request)
+
+
+async def _http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    title = status_title(exc.status_code)
+    extensions: dict[str, Any] = {}
+    detail: str | None = None
+    if isinstance(exc.detail, str):
+        detail = exc.detail if exc.detail != title else None
+    elif exc.detail is not None:
+        extensions["errors"] = exc.detail
+    problem = Problem(exc.status_code, title, detail, extensions=extensions, headers=exc.headers)
+    if exc.status_code in (204, 304):  # no body allowed
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return problem_response(problem, request)
+
+
+async def _validation_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    # Only where and what: the rejected input itself may hold personal data.
+    errors = [
+        {
+            "loc": [str(part) for part in err.get("loc", ())],
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        }
+        for err in exc.errors()
+    ]
+    problem = Problem(
+        422,
+        "Request validation failed",
+        f"{len(errors)} invalid field(s)",
+        type=problem_type("validation-error"),
+        extensions={"errors": errors},
+    )
+    return problem_response(problem, request)
+
+
+class RequestContextMiddleware:
+    """Pure-ASGI middleware: request id in/out, access log, and the last-resort 500.
+
+    Unhandled exceptions become a generic problem+json 500 here (the details go to the
+    log and the span, never to the client), so nothing is re-raised to the server.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        rid = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        token = request_id_var.set(rid)
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("http.request.header.x_request_id", rid)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
+                ]
+                headers.append((b"x-request-id", rid.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if span.is_recording():
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            _ACCESS_LOG.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if response_started:
+                raise
+            problem = Problem(
+                500,
+                "Internal Server Error",
+                "An unexpected error occurred; quote the request id when reporting it.",
+            )
+            response = problem_response(problem)
+            await response(scope, receive, send_with_id)
+        finally:
+            _ACCESS_LOG.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            request_id_var.reset(token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def create_http_app(
+    *,
+    title: str,
+    version: str,
+    settings: ServiceSettings,
+    readiness: Sequence[ReadinessCheck] = (),
+    routers: Sequence[APIRouter] = (),
+    lifespan: Lifespan[FastAPI] | None = None,
+    tracer_provider: TracerProvider | None = None,
+    registry: CollectorRegistry | None = None,
+) -> FastAPI:
+    """Build a service's FastAPI app (nothing connects here; ``lifespan`` does that).
+
+    ``readiness`` checks run concurrently on every ``/readyz``; the app answers 200
+    ``{"status": "ready", "checks": {...}}`` or 503 problem+json listing the failing ones.
+    ``registry`` (default: the process-wide one) is what ``/metrics`` serves.
+    """
+    _install_log_record_factory()
+    app = FastAPI(title=title, version=version, lifespan=lifespan)
+    app.state.settings = settings
+    metrics_registry = registry if registry is not None else REGISTRY
+    checks = list(readiness)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive", "service": settings.service_name}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> Response:
+        results = await asyncio.gather(*(c.run() for c in checks))
+        report = {c.name: (reason or "ok") for c, reason in zip(checks, results, strict=True)}
+        failing = sorted(name for name, state in report.items() if state != "ok")
+        if failing:
+            problem = Problem(
+                503,
+                "Service not ready",
+                f"failing readiness checks: {', '.join(failing)}",
+                type=problem_type("not-ready"),
+                extensions={"checks": report},
+            )
+            return problem_response(problem, request)
+        return JSONResponse({"status": "ready", "checks": report})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(metrics_registry), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+
+    app.add_exception_handler(Problem, _problem_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_middleware(RequestContextMiddleware)
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=tracer_provider, excluded_urls=_PROBE_PATHS
+    )
+    return app

@@ -1,0 +1,88 @@
+"""RFC 9457 problem details: the exception services raise and the JSON body it becomes.
+
+Services raise :class:`Problem` from use cases or endpoints; the handlers installed by
+:func:`dealerflow.runtime.http.create_http_app` turn it (and FastAPI's own
+``HTTPException`` / ``RequestValidationError``) into ``application/problem+json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+# RFC 9457 section 4.2.1: "about:blank" means "no further semantics than the status code".
+ABOUT_BLANK = "about:blank"
+# Problem type URIs of our own live under one documented base so clients can switch on them.
+PROBLEM_TYPE_BASE = "https://dealerflow.dev/problems/"
+
+
+def problem_type(slug: str) -> str:
+    """The type URI for one of our problem kinds, e.g. ``problem_type("lead-not-found")``."""
+    return PROBLEM_TYPE_BASE + slug
+
+
+def status_title(status: int) -> str:
+    """The standard reason phrase for an HTTP status, used as a default title."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+class Problem(Exception):
+    """An RFC 9457 problem a service raises to answer a request with an error.
+
+    ``type`` is a URI naming the kind of problem (``about:blank`` when the status says it
+    all); ``title`` is a short, stable summary of that kind; ``detail`` explains this
+    occurrence; ``extensions`` are extra members merged into the body (e.g. ``lead_id``).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        title: str | None = None,
+        detail: str | None = None,
+        *,
+        type: str = ABOUT_BLANK,
+        instance: str | None = None,
+        extensions: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.title = title or status_title(status)
+        self.detail = detail
+        self.type = type
+        self.instance = instance
+        self.extensions = dict(extensions or {})
+        self.headers = dict(headers or {})
+        super().__init__(detail or self.title)
+
+    def to_body(self, *, instance: str | None = None) -> dict[str, Any]:
+        """The JSON body; ``instance`` defaults to the one given at construction."""
+        body: dict[str, Any] = dict(self.extensions)
+        body.update({"type": self.type, "title": self.title, "status": self.status})
+        if self.detail is not None:
+            body["detail"] = self.detail
+        if (inst := self.instance or instance) is not None:
+            body["instance"] = inst
+        return body
+
+    def __repr__(self) -> str:
+        return f"Problem(status={self.status!r}, title={self.title!r}, detail={self.detail!r})"
+
+
+def not_found(what: str, identifier: object) -> Problem:
+    """A 404 problem for an entity that does not exist (or is not visible to the dealer)."""
+    return Problem(
+        404,
+        f"{what} not found",
+        f"No {what.lower()} with id {identifier}",
+        type=problem_type("not-found"),
+    )
+
+
+def conflict(detail: str, *, slug: str = "conflict") -> Problem:
+    """A 409 problem for a request that contradicts the current state."""
+    return Problem(409, "Conflict", detail, type=problem_type(slug))
