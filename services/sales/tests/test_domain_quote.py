@@ -1,0 +1,159 @@
+from decimal import Decimal
+
+import pytest
+from dealerflow.sales.domain import (
+    AccessoryLine,
+    LoanRequest,
+    PurchaseTaxPolicy,
+    QuoteError,
+    QuoteRequest,
+    compute_quote,
+    discount_needs_approval,
+    monthly_instalment,
+    purchase_tax,
+    to_money,
+)
+
+D = Decimal
+
+
+def test_purchase_tax_is_ten_percent_of_price_excluding_vat() -> None:
+    # 200000 / 1.13 = 176991.1504...; x 10% = 17699.115... -> 17699.12
+    assert purchase_tax(D("200000")) == D("17699.12")
+    # 113000 / 1.13 = 100000 exactly
+    assert purchase_tax(D("113000")) == D("10000.00")
+    assert purchase_tax(D("0")) == D("0.00")
+
+
+def test_purchase_tax_rounds_half_up_not_half_even() -> None:
+    # 99999.99 / 1.13 x 0.1 = 8849.5566... -> 8849.56
+    assert purchase_tax(D("99999.99")) == D("8849.56")
+    # With 13% VAT a cent price never gives an exact half cent; without VAT it does:
+    # 0.25 x 0.1 = 0.025 -> 0.03 half up (half even would say 0.02).
+    no_vat = PurchaseTaxPolicy(vat_rate=D("0"))
+    assert purchase_tax(D("0.25"), policy=no_vat) == D("0.03")
+    assert purchase_tax(D("0.05"), policy=no_vat) == D("0.01")
+
+
+def test_nev_relief_full_halved_and_capped() -> None:
+    assert purchase_tax(D("200000"), is_nev=True) == D("0.00")
+    halved = PurchaseTaxPolicy(nev_relief_ratio=D("0.5"))
+    assert purchase_tax(D("200000"), is_nev=True, policy=halved) == D("8849.56")
+    # full tax 0.05 (0.56 / 1.13 x 0.1 = 0.0496): relief 0.025 -> 0.03 half up, pays 0.02
+    assert purchase_tax(D("0.56"), policy=halved) == D("0.05")
+    assert purchase_tax(D("0.56"), is_nev=True, policy=halved) == D("0.02")
+    capped = PurchaseTaxPolicy(nev_relief_ratio=D("0.5"), nev_relief_cap=D("15000"))
+    # 500000 car: tax 44247.79, half = 22123.90 -> capped at 15000
+    assert purchase_tax(D("500000"), is_nev=True, policy=capped) == D("29247.79")
+    no_relief = PurchaseTaxPolicy(nev_relief_ratio=D("0"))
+    assert purchase_tax(D("200000"), is_nev=True, policy=no_relief) == D("17699.12")
+
+
+def test_discount_approval_strictly_beyond_threshold() -> None:
+    assert not discount_needs_approval(D("200000"), D("10000"))  # exactly 5%
+    assert discount_needs_approval(D("200000"), D("10000.01"))
+    assert not discount_needs_approval(D("200000"), D("0"))
+    assert discount_needs_approval(D("200000"), D("6001"), threshold_percent=D("3"))
+
+
+def test_annuity_matches_the_textbook_value() -> None:
+    assert monthly_instalment(D("100000"), D("0.06"), 12) == D("8606.64")
+    assert monthly_instalment(D("100000"), D("0"), 36) == D("2777.78")
+    assert monthly_instalment(D("0"), D("0.05"), 12) == D("0.00")
+
+
+@pytest.mark.parametrize(("rate", "months"), [(D("0.06"), 0), (D("-0.01"), 12), (D("4.99"), 12)])
+def test_annuity_rejects_bad_terms(rate: Decimal, months: int) -> None:
+    with pytest.raises(QuoteError):
+        monthly_instalment(D("1000"), rate, months)
+
+
+def test_full_quote_adds_every_line() -> None:
+    quote = compute_quote(
+        QuoteRequest(
+            vehicle_price=D("200000"),
+            discount=D("10000"),
+            insurance=D("5000"),
+            registration_fee=D("500"),
+            accessories=(
+                AccessoryLine("floor mats", D("300"), 2),
+                AccessoryLine("dashcam", D("899")),
+            ),
+            extended_warranty=D("2999"),
+        )
+    )
+    assert quote.transaction_price == D("190000.00")
+    assert quote.purchase_tax == D("16814.16")  # 190000 / 1.13 x 10% = 16814.159...
+    assert quote.accessories_total == D("1499.00")
+    assert quote.total == D("190000") + D("16814.16") + D("5000") + D("500") + D("1499") + D("2999")
+    assert quote.due_upfront == quote.total
+    assert quote.loan is None
+    assert not quote.discount_approval_required
+
+
+def test_quote_flags_discount_beyond_dealer_threshold() -> None:
+    request = QuoteRequest(vehicle_price=D("100000"), discount=D("4000"))
+    assert not compute_quote(request).discount_approval_required
+    assert compute_quote(request, discount_approval_percent=D("3")).discount_approval_required
+
+
+def test_loan_finances_the_vehicle_and_the_last_instalment_absorbs_rounding() -> None:
+    quote = compute_quote(
+        QuoteRequest(
+            vehicle_price=D("130000"),
+            insurance=D("4000"),
+            loan=LoanRequest(down_payment=D("30000"), term_months=12, annual_rate=D("0.06")),
+        )
+    )
+    loan = quote.loan
+    assert loan is not None
+    assert loan.principal == D("100000.00")
+    assert loan.monthly_instalment == D("8606.64")
+    assert abs(loan.final_instalment - loan.monthly_instalment) < D("0.10")
+    assert loan.total_repayment == loan.monthly_instalment * 11 + loan.final_instalment
+    assert loan.total_interest == loan.total_repayment - D("100000")
+    assert abs(loan.total_interest - D("3279.68")) < D("0.10")
+    assert quote.due_upfront == quote.total - D("100000")
+
+
+def test_interest_free_loan_repays_exactly_the_principal() -> None:
+    quote = compute_quote(
+        QuoteRequest(
+            vehicle_price=D("100000"),
+            loan=LoanRequest(down_payment=D("0"), term_months=7, annual_rate=D("0")),
+        )
+    )
+    assert quote.loan is not None
+    assert quote.loan.monthly_instalment == D("14285.71")
+    assert quote.loan.final_instalment == D("14285.74")
+    assert quote.loan.total_repayment == D("100000.00")
+    assert quote.loan.total_interest == D("0.00")
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        QuoteRequest(vehicle_price=D("0")),
+        QuoteRequest(vehicle_price=D("1000"), discount=D("1000.01")),
+        QuoteRequest(vehicle_price=D("1000"), insurance=D("-1")),
+        QuoteRequest(vehicle_price=D("1000.001")),
+        QuoteRequest(vehicle_price=D("1000"), accessories=(AccessoryLine("x", D("1"), 0),)),
+        QuoteRequest(
+            vehicle_price=D("1000"),
+            loan=LoanRequest(down_payment=D("1000"), term_months=12, annual_rate=D("0.05")),
+        ),
+    ],
+)
+def test_inconsistent_requests_are_refused(request_: QuoteRequest) -> None:
+    with pytest.raises(QuoteError):
+        compute_quote(request_)
+
+
+def test_money_refuses_floats_and_sub_cent_amounts() -> None:
+    with pytest.raises(TypeError):
+        to_money(0.1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="two decimals"):
+        to_money("1.005")
+    with pytest.raises(ValueError, match="not a number"):
+        to_money("abc")
+    assert to_money(5) == D("5.00")
