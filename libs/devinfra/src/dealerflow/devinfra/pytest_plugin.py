@@ -1,34 +1,196 @@
 """pytest fixtures that hand tests real Kafka and PostgreSQL.
 
-Provisional version: reads DEALERFLOW_KAFKA_BOOTSTRAP / DEALERFLOW_PG_DSN. The fallback
-chain (testcontainers, then native infrastructure) is added by the devinfra work.
+Where the infrastructure comes from, per server, first match wins:
+
+1. ``DEALERFLOW_KAFKA_BOOTSTRAP`` / ``DEALERFLOW_PG_DSN`` when set (``make test`` sets
+   them to the native ``test`` profile it started);
+2. testcontainers (``apache/kafka`` in KRaft mode, ``postgres``) when a Docker engine
+   answers;
+3. the native ``test`` profile of ``dealerflow-infra`` (Kafka 127.0.0.1:19092, PostgreSQL
+   127.0.0.1:15432 by default), started if it is not running and left running for the
+   next session (``dealerflow-infra down --profile test`` or ``make down`` stops it).
+
+``DEALERFLOW_TEST_INFRA=docker|native`` forces 2 or 3. A fixture that cannot get its
+server fails the test with the reason; it never skips.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import sys
+import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from dealerflow.devinfra import kafka as native_kafka
+from dealerflow.devinfra import postgres as native_postgres
+from dealerflow.devinfra.config import InfraError, resolve_config
+from dealerflow.devinfra.topics import ensure_topics
+from dealerflow.devinfra.versions import KAFKA_IMAGE, POSTGRES_IMAGE
+
+ENV_KAFKA = "DEALERFLOW_KAFKA_BOOTSTRAP"
+ENV_PG = "DEALERFLOW_PG_DSN"
+ENV_MODE = "DEALERFLOW_TEST_INFRA"
+
+TopicCreator = Callable[..., Awaitable[None]]
+"""Type of the ``create_topics`` fixture: ``await create_topics(*names, partitions=3)``."""
+
+# What each session fixture ended up using, shown in the terminal summary.
+_SOURCES: dict[str, str] = {}
+
+
+def _progress(message: str) -> None:
+    # Long first-time steps (Maven download, apt-get) must be visible despite capture.
+    stream = sys.__stderr__ or sys.stderr
+    print(f"\ndealerflow-devinfra: {message}", file=stream, flush=True)
+
+
+def _mode() -> str:
+    mode = os.environ.get(ENV_MODE, "auto").strip().lower() or "auto"
+    if mode not in ("auto", "docker", "native"):
+        pytest.fail(f"{ENV_MODE}={mode!r}: use auto, docker or native", pytrace=False)
+    return mode
+
+
+def docker_engine_answers() -> bool:
+    """True when testcontainers is installed and a Docker engine answers a ping."""
+    try:
+        from testcontainers.core.docker_client import DockerClient
+    except ImportError:
+        return False
+    try:
+        return bool(DockerClient().client.ping())
+    except Exception:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _kafka_container() -> Iterator[str]:
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.docker_client import DockerClient
+
+    # The advertised listener must name the host port, so the port is chosen up front.
+    host, port = DockerClient().host(), _free_port()
+    container = DockerContainer(KAFKA_IMAGE).with_bind_ports(9092, port)
+    for key, value in {
+        "KAFKA_NODE_ID": "1",
+        "KAFKA_PROCESS_ROLES": "broker,controller",
+        "KAFKA_LISTENERS": "PLAINTEXT://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093",
+        "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://{host}:{port}",
+        "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
+        "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
+        "KAFKA_NUM_PARTITIONS": "3",
+    }.items():
+        container.with_env(key, value)
+    container.start()
+    try:
+        bootstrap = f"{host}:{port}"
+        deadline = time.monotonic() + 120
+        while not native_kafka.broker_answers(bootstrap, timeout_s=2.0):
+            if time.monotonic() > deadline:
+                raise InfraError(f"{KAFKA_IMAGE} did not answer at {bootstrap}")
+            time.sleep(0.5)
+        yield bootstrap
+    finally:
+        container.stop()
+
+
+@contextlib.contextmanager
+def _postgres_container() -> Iterator[str]:
+    from testcontainers.community.postgres import PostgresContainer
+
+    container = PostgresContainer(
+        POSTGRES_IMAGE, username="postgres", password="postgres", dbname="dealerflow", driver=None
+    )
+    container.start()
+    try:
+        yield str(container.get_connection_url())
+    finally:
+        container.stop()
+
+
+@contextlib.contextmanager
+def _provide(kind: str, sources: dict[str, str]) -> Iterator[str]:
+    """Yield a bootstrap address (kind "kafka") or a DSN (kind "postgres").
+
+    ``sources[kind]`` records where it came from, for the terminal summary.
+    """
+    env_name = ENV_KAFKA if kind == "kafka" else ENV_PG
+    from_env = os.environ.get(env_name)
+    if from_env:
+        sources[kind] = f"{from_env} (from {env_name})"
+        yield from_env
+        return
+    mode = _mode()
+    reasons: list[str] = []
+    if mode in ("auto", "docker"):
+        if docker_engine_answers():
+            starter = _kafka_container if kind == "kafka" else _postgres_container
+            image = KAFKA_IMAGE if kind == "kafka" else POSTGRES_IMAGE
+            stack = contextlib.ExitStack()
+            try:
+                address = stack.enter_context(starter())
+            except Exception as exc:  # e.g. the image cannot be pulled: try native next
+                reasons.append(f"testcontainers {image} failed: {exc!r}")
+            else:
+                sources[kind] = f"{address} (testcontainers {image})"
+                with stack:
+                    yield address
+                return
+        else:
+            reasons.append("no Docker engine answers")
+        if mode == "docker":
+            pytest.fail(f"no {kind}: {'; '.join(reasons)}", pytrace=False)
+    cfg = resolve_config("test")
+    try:
+        if kind == "kafka":
+            native_kafka.start(cfg, progress=_progress)
+            address = cfg.kafka_bootstrap
+        else:
+            native_postgres.start(cfg, progress=_progress)
+            address = cfg.pg_dsn
+    except InfraError as exc:
+        reasons.append(f"native test profile failed: {exc}")
+        pytest.fail(
+            f"no {kind} for tests: set {env_name}, run a Docker engine, or fix the native "
+            f"runner ({'; '.join(reasons)})",
+            pytrace=False,
+        )
+    sources[kind] = (
+        f"{address} (native test profile, state {cfg.state_dir}; left running, "
+        "`dealerflow-infra down --profile test` stops it)"
+    )
+    yield address
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> str:
-    value = os.environ.get("DEALERFLOW_KAFKA_BOOTSTRAP")
-    if not value:
-        pytest.fail("no Kafka: set DEALERFLOW_KAFKA_BOOTSTRAP", pytrace=False)
-    return value
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap servers of a real Kafka broker for the whole session."""
+    with _provide("kafka", _SOURCES) as address:
+        yield address
 
 
 @pytest.fixture(scope="session")
-def pg_dsn() -> str:
-    value = os.environ.get("DEALERFLOW_PG_DSN")
-    if not value:
-        pytest.fail("no PostgreSQL: set DEALERFLOW_PG_DSN", pytrace=False)
-    return value
+def pg_dsn() -> Iterator[str]:
+    """DSN of a real PostgreSQL database for the whole session (tests use own schemas)."""
+    with _provide("postgres", _SOURCES) as dsn:
+        yield dsn
 
 
 @pytest.fixture
@@ -64,22 +226,16 @@ def topic_prefix() -> str:
 
 
 @pytest.fixture
-def create_topics(kafka_bootstrap: str) -> Callable[..., Awaitable[None]]:
-    """Create topics (idempotently) with the given partition count."""
+def create_topics(kafka_bootstrap: str) -> TopicCreator:
+    """``await create_topics(*names, partitions=3)``: create topics idempotently."""
 
     async def _create(*names: str, partitions: int = 3) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-        await admin.start()
-        try:
-            existing = set(await admin.list_topics())
-            new = [
-                NewTopic(n, num_partitions=partitions, replication_factor=1)
-                for n in names
-                if n not in existing
-            ]
-            if new:
-                await admin.create_topics(new)
-        finally:
-            await admin.close()
+        await ensure_topics(kafka_bootstrap, names, partitions=partitions)
 
     return _create
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say which Kafka and PostgreSQL the session used."""
+    for kind, source in sorted(_SOURCES.items()):
+        terminalreporter.write_line(f"dealerflow infra: {kind} = {source}")

@@ -1,0 +1,191 @@
+"""``dealerflow-infra``: run Kafka and PostgreSQL natively for development and tests.
+
+dealerflow-infra up      [--profile dev|test] [--only kafka|postgres] [--no-topics]
+dealerflow-infra down    [--profile ...] [--all-profiles] [--purge]
+dealerflow-infra status  [--profile ...]
+dealerflow-infra env     [--profile ...]          # prints `export ...` lines
+dealerflow-infra topics  [--bootstrap HOST:PORT] [--prefix P] [--partitions N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dealerflow.devinfra import kafka, postgres
+from dealerflow.devinfra.config import PROFILES, InfraConfig, InfraError, resolve_config
+from dealerflow.devinfra.proc import run_coroutine, stderr_progress
+from dealerflow.devinfra.status import ComponentStatus
+from dealerflow.devinfra.topics import create_catalogue_topics
+
+COMPONENTS = ("kafka", "postgres")
+
+
+def up(
+    cfg: InfraConfig,
+    *,
+    components: Sequence[str] = COMPONENTS,
+    topics: bool = True,
+    timeout_s: float = 120.0,
+) -> list[ComponentStatus]:
+    """Start what is not running (idempotent) and create the catalogue topics."""
+    started: list[ComponentStatus] = []
+    if "postgres" in components:
+        started.append(postgres.start(cfg, timeout_s=timeout_s))
+    if "kafka" in components:
+        started.append(kafka.start(cfg, timeout_s=timeout_s))
+        if topics:
+            prefix = os.environ.get("DEALERFLOW_TOPIC_PREFIX") or "dealerflow."
+            created = run_coroutine(lambda: create_catalogue_topics(cfg.kafka_bootstrap, prefix))
+            if created:
+                stderr_progress(f"created {len(created)} topics with prefix {prefix!r}")
+    return started
+
+
+def down(cfg: InfraConfig, *, components: Sequence[str] = COMPONENTS, purge: bool = False) -> None:
+    """Stop this profile's servers; with ``purge`` also delete their data."""
+    if "kafka" in components:
+        kafka.stop(cfg)
+        if purge:
+            kafka.purge(cfg)
+    if "postgres" in components:
+        postgres.stop(cfg)
+        if purge:
+            postgres.purge(cfg)
+
+
+def env_lines(cfg: InfraConfig) -> list[str]:
+    """Shell ``export`` lines pointing services and tests at this profile."""
+    return [
+        f"export DEALERFLOW_KAFKA_BOOTSTRAP={shlex.quote(cfg.kafka_bootstrap)}",
+        f"export DEALERFLOW_PG_DSN={shlex.quote(cfg.pg_dsn)}",
+    ]
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="dev",
+        help="dev: 9092/5432 (default); test: 19092/15432",
+    )
+    common.add_argument(
+        "--home", type=Path, help="state root (default $DEALERFLOW_HOME or <repo>/.dealerflow)"
+    )
+    common.add_argument("--kafka-port", type=int)
+    common.add_argument("--kafka-controller-port", type=int)
+    common.add_argument("--pg-port", type=int)
+    common.add_argument("--only", choices=COMPONENTS, help="act on one component only")
+
+    parser = argparse.ArgumentParser(
+        prog="dealerflow-infra",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_up = sub.add_parser("up", parents=[common], help="start Kafka and PostgreSQL")
+    p_up.add_argument("--no-topics", action="store_true", help="do not create topics")
+    p_up.add_argument("--timeout", type=float, default=120.0, help="seconds per server")
+    p_down = sub.add_parser("down", parents=[common], help="stop them")
+    p_down.add_argument("--purge", action="store_true", help="also delete their data")
+    p_down.add_argument("--all-profiles", action="store_true", help="stop dev and test")
+    sub.add_parser("status", parents=[common], help="show what runs (exit 3 if not all)")
+    sub.add_parser("env", parents=[common], help="print export lines for the shell")
+    p_topics = sub.add_parser("topics", parents=[common], help="create the catalogue topics")
+    p_topics.add_argument(
+        "--bootstrap", help="default $DEALERFLOW_KAFKA_BOOTSTRAP or the profile's broker"
+    )
+    p_topics.add_argument(
+        "--prefix", default=os.environ.get("DEALERFLOW_TOPIC_PREFIX") or "dealerflow."
+    )
+    p_topics.add_argument(
+        "--partitions",
+        type=int,
+        help="default $DEALERFLOW_TOPIC_PARTITIONS or the contracts' DEFAULT_PARTITIONS",
+    )
+    p_topics.add_argument("--replication-factor", type=int, default=1)
+    return parser
+
+
+def _config(args: argparse.Namespace, profile: str | None = None) -> InfraConfig:
+    return resolve_config(
+        profile or args.profile,
+        home=args.home,
+        kafka_port=args.kafka_port,
+        kafka_controller_port=args.kafka_controller_port,
+        pg_port=args.pg_port,
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    components = (args.only,) if args.only else COMPONENTS
+    if args.command == "up":
+        cfg = _config(args)
+        up(cfg, components=components, topics=not args.no_topics, timeout_s=args.timeout)
+        print(f"dealerflow infrastructure ({cfg.profile}) is up:")
+        if "kafka" in components:
+            print(f"  Kafka       {cfg.kafka_bootstrap}")
+        if "postgres" in components:
+            print(f"  PostgreSQL  {cfg.pg_dsn}")
+        print(f"  state       {cfg.state_dir}")
+        return 0
+    if args.command == "down":
+        profiles = PROFILES if args.all_profiles else (args.profile,)
+        for profile in profiles:
+            down(_config(args, profile), components=components, purge=args.purge)
+        return 0
+    if args.command == "status":
+        cfg = _config(args)
+        rows = []
+        if "kafka" in components:
+            rows.append(kafka.status(cfg))
+        if "postgres" in components:
+            rows.append(postgres.status(cfg))
+        for row in rows:
+            print(row.describe())
+        return 0 if all(row.state != "stopped" for row in rows) else 3
+    if args.command == "env":
+        print("\n".join(env_lines(_config(args))))
+        return 0
+    if args.command == "topics":
+        bootstrap = (
+            args.bootstrap
+            or os.environ.get("DEALERFLOW_KAFKA_BOOTSTRAP")
+            or _config(args).kafka_bootstrap
+        )
+        created = run_coroutine(
+            lambda: create_catalogue_topics(
+                bootstrap,
+                args.prefix,
+                partitions=args.partitions,
+                replication_factor=args.replication_factor,
+            )
+        )
+        print(f"{len(created)} topics created at {bootstrap}: {', '.join(created) or '-'}")
+        return 0
+    raise AssertionError(args.command)  # argparse rejects unknown commands
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``dealerflow-infra``; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    # aiokafka logs each refused connection at ERROR while a broker starts; we report
+    # failures ourselves, with the log tail.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    try:
+        return _run(args)
+    except InfraError as exc:
+        print(f"dealerflow-infra: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
