@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from dealerflow.leads.domain import (
     Consultant,
-    LeadSource,
+    LeadChannel,
     RoundRobinAssigner,
     SlaBreachAction,
     SlaTargetKind,
@@ -13,6 +13,7 @@ from dealerflow.leads.domain import (
     sla_breach_actions,
     sla_warning_offset,
 )
+from dealerflow.policy import ClockMode, policy_with_overrides
 
 TEAM = [
     Consultant("c3"),
@@ -58,21 +59,29 @@ def test_least_open_load_counts_missing_as_zero_and_breaks_ties_by_id() -> None:
     assert least_open_load([], {}) is None
 
 
-@pytest.mark.parametrize("source", [LeadSource.WALK_IN, LeadSource.INBOUND_CALL])
-def test_walk_ins_and_calls_get_thank_you_and_first_call_clocks(source: LeadSource) -> None:
-    targets = first_contact_sla_targets(source)
-    assert [(t.kind, t.within, t.business_hours) for t in targets] == [
-        (SlaTargetKind.THANK_YOU_MESSAGE, timedelta(hours=2), False),
-        (SlaTargetKind.FIRST_CALL, timedelta(hours=24), False),
+@pytest.mark.parametrize("channel", [LeadChannel.WALK_IN, LeadChannel.PHONE])
+def test_walk_ins_and_calls_get_thank_you_and_first_call_clocks(channel: LeadChannel) -> None:
+    targets = first_contact_sla_targets(channel)
+    assert [(t.kind, t.spec.duration, t.spec.mode) for t in targets] == [
+        (SlaTargetKind.THANK_YOU_MESSAGE, timedelta(hours=2), ClockMode.WALL),
+        (SlaTargetKind.FIRST_CONTACT, timedelta(hours=24), ClockMode.WALL),
     ]
 
 
-@pytest.mark.parametrize("source", [LeadSource.ONLINE, LeadSource.OEM, LeadSource.REFERRAL])
-def test_remote_leads_get_the_online_business_hours_clock(source: LeadSource) -> None:
-    (target,) = first_contact_sla_targets(source, online_first_contact=timedelta(minutes=30))
+@pytest.mark.parametrize("channel", [LeadChannel.ONLINE, "carrier-pigeon"])
+def test_online_and_unknown_channels_get_the_business_hours_clock(channel: str) -> None:
+    (target,) = first_contact_sla_targets(channel)
     assert target.kind is SlaTargetKind.FIRST_CONTACT
-    assert target.within == timedelta(minutes=30)
-    assert target.business_hours
+    assert target.spec.duration == timedelta(minutes=15)
+    assert target.spec.mode is ClockMode.BUSINESS_HOURS
+
+
+def test_dealer_policy_changes_the_first_contact_sla() -> None:
+    policy = policy_with_overrides(
+        {"leads": {"first_contact": {"online": {"first_contact": {"duration": "PT30M"}}}}}
+    )
+    (target,) = first_contact_sla_targets(LeadChannel.ONLINE, policy.leads)
+    assert target.spec.duration == timedelta(minutes=30)
 
 
 def test_warning_at_eighty_percent() -> None:

@@ -14,6 +14,7 @@ from dealerflow.leads.domain import (
     LostReason,
     apply_contact_log_entry,
     is_sales_follow_up_allowed,
+    record_invitation_declined,
     record_reengagement,
     validate_contact_log_entry,
 )
@@ -40,7 +41,7 @@ def _lead(**overrides: Any) -> LeadSnapshot:
         dealer_id="d1",
         phone_e164="+8613800138000",
         grade=Grade.A,
-        source=LeadSource.ONLINE,
+        source=LeadSource.WEBSITE,
         created_at=NOW - timedelta(days=5),
     )
     return replace(base, **overrides)
@@ -103,18 +104,14 @@ def test_invalid_grade_change_is_reported() -> None:
 
 
 def test_declined_invitation_needs_no_next_contact() -> None:
-    declined = _entry(
-        outcome=ContactOutcome.INVITATION_DECLINED, grade_after=Grade.C, next_contact_at=None
-    )
+    declined = _entry(invitation_declined=True, grade_after=Grade.C, next_contact_at=None)
     assert validate_contact_log_entry(declined, Grade.B, NOW) == ()
 
 
 def test_declined_invitation_suppresses_sales_follow_ups_until_reengagement() -> None:
     lead = _lead()
     assert is_sales_follow_up_allowed(lead)
-    declined = apply_contact_log_entry(
-        lead, _entry(outcome=ContactOutcome.INVITATION_DECLINED, grade_after=Grade.C)
-    )
+    declined = apply_contact_log_entry(lead, _entry(invitation_declined=True, grade_after=Grade.C))
     assert declined.grade is Grade.C
     assert declined.invitation_declined_at == CALL
     assert not is_sales_follow_up_allowed(declined)
@@ -127,6 +124,7 @@ def test_declined_invitation_suppresses_sales_follow_ups_until_reengagement() ->
     assert theirs.reengaged_at == NOW
     assert is_sales_follow_up_allowed(theirs)
     assert is_sales_follow_up_allowed(record_reengagement(declined, NOW))
+    assert not is_sales_follow_up_allowed(record_invitation_declined(lead, NOW))
 
 
 def test_reengagement_before_a_new_decline_does_not_lift_it() -> None:

@@ -8,11 +8,14 @@ from dealerflow.leads.domain import (
     Grade,
     InvalidGradeTransition,
     LostReason,
+    cadence_from_policy,
+    horizons_from_policy,
     needs_regrade,
     next_follow_up,
     regrade_due_at,
     validate_grade_transition,
 )
+from dealerflow.policy import policy_with_overrides
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -41,6 +44,18 @@ def test_dealer_cadence_overrides_the_default() -> None:
     follow_up = next_follow_up(Grade.H, T0, cadence)
     assert follow_up is not None
     assert follow_up.due_at == T0 + timedelta(days=1)
+
+
+def test_cadence_and_horizons_come_from_the_dealer_policy() -> None:
+    policy = policy_with_overrides(
+        {"leads": {"follow_up_every": {"B": "P5D"}, "hot_regrade_after": "P3D"}}
+    )
+    cadence = cadence_from_policy(policy.leads)
+    assert cadence[Grade.B] == timedelta(days=5)
+    assert cadence[Grade.H] == timedelta(days=2)
+    horizons = horizons_from_policy(policy.leads)
+    assert needs_regrade(Grade.H, T0, T0 + timedelta(days=3, seconds=1), horizons)
+    assert not needs_regrade(Grade.A, T0, T0 + timedelta(days=15), horizons)
 
 
 def test_missing_or_non_positive_cadence_is_a_configuration_error() -> None:

@@ -34,7 +34,7 @@ def test_region_applies_only_without_country_code() -> None:
     assert normalise_phone("+44 20 7946 0018") == "+442079460018"
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "hello", "123"])
+@pytest.mark.parametrize("raw", ["", "   ", "hello", "123", "+86 999 0000 0000"])
 def test_unusable_phones_are_rejected(raw: str) -> None:
     with pytest.raises(InvalidPhone):
         normalise_phone(raw)
@@ -52,7 +52,7 @@ def _submission(**overrides: Any) -> LeadSubmission:
     base = LeadSubmission(
         dealer_id=DEALER,
         phone="138 0013 8000",
-        source=LeadSource.ONLINE,
+        source=LeadSource.WEBSITE,
         received_at=T0,
         models_of_interest=("Model X",),
     )
@@ -65,7 +65,7 @@ def _lead(**overrides: Any) -> LeadSnapshot:
         dealer_id=DEALER,
         phone_e164="+8613800138000",
         grade=Grade.B,
-        source=LeadSource.ONLINE,
+        source=LeadSource.WEBSITE,
         created_at=T0 - timedelta(days=10),
         models_of_interest=("Model X",),
     )

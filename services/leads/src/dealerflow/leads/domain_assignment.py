@@ -4,7 +4,8 @@ The first-contact SLA (DOMAIN.md 1): online leads within 15 minutes of business 
 walk-ins and calls get a thank-you message within 2 hours and a first call within 24
 hours. Warn the consultant at 80% of the SLA, escalate to the sales manager at a breach,
 reassign after a second breach. Business-hours arithmetic belongs to the dealer's
-business calendar; these rules only say which clocks run and what a breach triggers.
+business calendar (dealerflow.policy.BusinessCalendar); these rules only say which
+clocks run and what a breach triggers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from dealerflow.leads.domain_identity import LeadSource
+from dealerflow.leads.domain_grading import DEFAULT_LEAD_POLICY
+from dealerflow.leads.domain_identity import LeadChannel
+from dealerflow.policy import LeadPolicy, SlaSpec
 
 
 @dataclass(frozen=True)
@@ -81,41 +84,35 @@ def least_open_load(
 
 
 class SlaTargetKind(StrEnum):
-    FIRST_CONTACT = "first_contact"  # online leads
-    THANK_YOU_MESSAGE = "thank_you_message"  # walk-ins and calls
-    FIRST_CALL = "first_call"  # walk-ins and calls
+    FIRST_CONTACT = "first_contact"  # online: first contact; walk-in/phone: first call
+    THANK_YOU_MESSAGE = "thank_you_message"  # walk-ins and calls only
 
 
 @dataclass(frozen=True)
 class SlaTarget:
     kind: SlaTargetKind
-    within: timedelta
-    business_hours: bool  # count only the dealer's business hours
+    spec: SlaSpec  # duration and clock mode (wall time or business hours)
 
 
 def first_contact_sla_targets(
-    source: LeadSource,
-    *,
-    online_first_contact: timedelta = timedelta(minutes=15),
-    thank_you_within: timedelta = timedelta(hours=2),
-    first_call_within: timedelta = timedelta(hours=24),
+    channel: LeadChannel | str, lead_policy: LeadPolicy = DEFAULT_LEAD_POLICY
 ) -> tuple[SlaTarget, ...]:
-    """Which first-contact clocks start for a new lead from `source`.
+    """Which first-contact clocks start for a new lead that came in on `channel`.
 
-    Walk-ins and inbound calls met the consultant already, so they get the thank-you
-    message and first-call clocks (wall-clock time). Every other source reached us
-    remotely and gets the online first-contact clock, counted in business hours.
+    From the dealer's LeadPolicy: online leads get one first-contact clock (15 minutes of
+    business hours by default); walk-ins and calls a thank-you message clock (2 h) and a
+    first-call clock (24 h). Unknown channels get the online SLA, the strictest.
     """
-    if source in (LeadSource.WALK_IN, LeadSource.INBOUND_CALL):
-        return (
-            SlaTarget(SlaTargetKind.THANK_YOU_MESSAGE, thank_you_within, business_hours=False),
-            SlaTarget(SlaTargetKind.FIRST_CALL, first_call_within, business_hours=False),
-        )
-    return (SlaTarget(SlaTargetKind.FIRST_CONTACT, online_first_contact, business_hours=True),)
+    sla = lead_policy.first_contact[lead_policy.class_of_channel(str(channel))]
+    targets: list[SlaTarget] = []
+    if sla.thank_you_message is not None:
+        targets.append(SlaTarget(SlaTargetKind.THANK_YOU_MESSAGE, sla.thank_you_message))
+    targets.append(SlaTarget(SlaTargetKind.FIRST_CONTACT, sla.first_contact))
+    return tuple(targets)
 
 
 def sla_warning_offset(within: timedelta, warn_ratio: float = 0.8) -> timedelta:
-    """How far into an SLA the consultant is warned (80% of it by default).
+    """How far into an SLA the consultant is warned (LeadPolicy.warn_at_fraction, 0.8).
 
     Add it to the clock's start the same way as the SLA itself (in business time when
     the target counts business hours).
@@ -135,8 +132,9 @@ def sla_breach_actions(
 ) -> frozenset[SlaBreachAction]:
     """What the `breach_count`-th first-contact SLA breach of a lead triggers.
 
-    Every breach escalates to the sales manager; from the second breach on (a setting)
-    the lead is also reassigned to another on-duty consultant.
+    Every breach escalates to the sales manager; from the second breach on
+    (LeadPolicy.reassign_after_breaches) the lead is also reassigned to another on-duty
+    consultant.
     """
     if breach_count < 1:
         raise ValueError("breach_count starts at 1")

@@ -24,19 +24,21 @@ from dealerflow.leads.domain_identity import LeadSnapshot, invitation_suppressed
 
 
 class ContactChannel(StrEnum):
+    """Same values as dealerflow.contracts ContactChannel."""
+
     PHONE = "phone"
-    WECHAT = "wechat"
     SMS = "sms"
+    WECHAT = "wechat"
     EMAIL = "email"
-    SHOWROOM = "showroom"
-    HOME_VISIT = "home_visit"
+    IN_PERSON = "in_person"
 
 
 class ContactOutcome(StrEnum):
+    """Same values as dealerflow.contracts ContactOutcome."""
+
     REACHED = "reached"
     UNREACHABLE = "unreachable"
-    APPOINTMENT_SET = "appointment_set"
-    INVITATION_DECLINED = "invitation_declined"
+    WRONG_NUMBER = "wrong_number"
     CALLBACK_REQUESTED = "callback_requested"
 
 
@@ -49,6 +51,7 @@ class ContactLogEntry:
     next_contact_at: datetime | None
     notes: str = ""
     customer_initiated: bool = False  # the customer called, wrote or walked in
+    invitation_declined: bool = False  # the customer declined a visit / test-drive invitation
     lost_reason: LostReason | None = None  # with grade_after F
     lost_note: str | None = None
 
@@ -85,7 +88,7 @@ def validate_contact_log_entry(
     if next_at is not None and next_at.tzinfo is None:
         problems.append("next_contact_at must be timezone-aware")
         return tuple(problems)
-    declined = entry.outcome is ContactOutcome.INVITATION_DECLINED
+    declined = entry.invitation_declined
     if entry.grade_after is Grade.F:
         if next_at is not None:
             problems.append("a lost lead (F) gets no next contact date")
@@ -112,7 +115,7 @@ def apply_contact_log_entry(lead: LeadSnapshot, entry: ContactLogEntry) -> LeadS
     """
     declined_at = lead.invitation_declined_at
     reengaged_at = lead.reengaged_at
-    if entry.outcome is ContactOutcome.INVITATION_DECLINED:
+    if entry.invitation_declined:
         declined_at = entry.contacted_at
     elif entry.customer_initiated and (declined_at is None or entry.contacted_at > declined_at):
         reengaged_at = entry.contacted_at
@@ -122,6 +125,11 @@ def apply_contact_log_entry(lead: LeadSnapshot, entry: ContactLogEntry) -> LeadS
         invitation_declined_at=declined_at,
         reengaged_at=reengaged_at,
     )
+
+
+def record_invitation_declined(lead: LeadSnapshot, at: datetime) -> LeadSnapshot:
+    """The lead after the customer declined the invitation: sales follow-ups stop."""
+    return replace(lead, invitation_declined_at=at)
 
 
 def record_reengagement(lead: LeadSnapshot, at: datetime) -> LeadSnapshot:

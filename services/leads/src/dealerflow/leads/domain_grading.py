@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from dealerflow.policy import LeadPolicy
+
 
 class Grade(StrEnum):
     """Intent grade of a lead (the handbook's 意向级别)."""
@@ -39,21 +41,24 @@ class LostReason(StrEnum):
     OTHER = "other"
 
 
-DEFAULT_FOLLOW_UP_CADENCE: Mapping[Grade, timedelta] = {
-    Grade.H: timedelta(days=2),
-    Grade.A: timedelta(days=3),
-    Grade.B: timedelta(days=7),
-    Grade.C: timedelta(days=14),
-}
+def cadence_from_policy(lead_policy: LeadPolicy) -> dict[Grade, timedelta]:
+    """The dealer's follow-up cadence (LeadPolicy.follow_up_every) keyed by Grade."""
+    return {Grade(grade): every for grade, every in lead_policy.follow_up_every.items()}
 
-#: How long a grade's promise lasts ("orders within N days"). DOMAIN.md only names H's
-#: 7-day horizon; A/B/C use their own definitions (15/30/90 days) for the same reason.
-DEFAULT_GRADE_HORIZON: Mapping[Grade, timedelta] = {
-    Grade.H: timedelta(days=7),
-    Grade.A: timedelta(days=15),
-    Grade.B: timedelta(days=30),
-    Grade.C: timedelta(days=90),
-}
+
+def horizons_from_policy(lead_policy: LeadPolicy) -> dict[Grade, timedelta]:
+    """The dealer's grade horizons: LeadPolicy.purchase_horizon, with H taken from
+    LeadPolicy.hot_regrade_after (the setting DOMAIN.md names for H)."""
+    horizons = {Grade(grade): within for grade, within in lead_policy.purchase_horizon.items()}
+    horizons[Grade.H] = lead_policy.hot_regrade_after
+    return horizons
+
+
+DEFAULT_LEAD_POLICY = LeadPolicy()
+#: H 2 days, A 3, B 7, C 14 (DOMAIN.md defaults, via dealerflow.policy).
+DEFAULT_FOLLOW_UP_CADENCE: Mapping[Grade, timedelta] = cadence_from_policy(DEFAULT_LEAD_POLICY)
+#: How long a grade's promise lasts ("orders within N days"): H 7, A 15, B 30, C 90.
+DEFAULT_GRADE_HORIZON: Mapping[Grade, timedelta] = horizons_from_policy(DEFAULT_LEAD_POLICY)
 
 
 class FollowUpKind(StrEnum):

@@ -24,22 +24,20 @@ class InvalidPhone(ValueError):
 def normalise_phone(raw: str, default_region: str = "CN") -> str:
     """Normalise a phone number to E.164 (`+8613800138000`).
 
-    Numbers without a country code are read in `default_region` (the dealer's country).
-    Lenient on purpose: it accepts any *possible* number (length and country code fit),
-    not only numbers in currently allocated ranges, because lead vendors send real but
-    unusual numbers and a rejected lead is worse than a rare duplicate.
+    Numbers without a country code are read in `default_region` (the dealer's country);
+    "+" and "00" prefixes select the country. The number must be valid, with the same
+    rule as the customer-id normaliser in dealerflow.contracts, so that one person never
+    gets a lead key and a customer id from two different spellings of the number.
     """
     text = raw.strip()
     if not text:
         raise InvalidPhone("empty phone number")
-    if text.startswith("00"):  # international call prefix written instead of "+"
-        text = "+" + text[2:]
     try:
         parsed = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidPhone(f"cannot parse phone number: {exc}") from None
-    if not phonenumbers.is_possible_number(parsed):
-        raise InvalidPhone("not a possible phone number")
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhone("not a valid phone number")
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
@@ -51,15 +49,29 @@ def lead_dedup_key(dealer_id: str, phone: str, default_region: str = "CN") -> st
 
 
 class LeadSource(StrEnum):
-    WALK_IN = "walk_in"
-    INBOUND_CALL = "inbound_call"
-    ONLINE = "online"  # website, app, WeChat, auto portal
+    """Where a lead came from (same values as dealerflow.contracts LeadSource)."""
+
+    SHOWROOM = "showroom"
+    HOTLINE = "hotline"
+    WEBSITE = "website"
+    APP = "app"
+    WECHAT = "wechat"
+    AUTO_PORTAL = "auto_portal"
     OEM = "oem"
     REFERRAL = "referral"  # referred by an existing customer
-    EVENT = "event"  # auto show, test-drive day
+    DEALER_EVENT = "dealer_event"  # auto show, test-drive day
     SERVICE_CUSTOMER = "service_customer"  # serviced here, car not bought here
     EXISTING_OWNER = "existing_owner"  # repeat purchase
     SURVEY = "survey"
+    OTHER = "other"
+
+
+class LeadChannel(StrEnum):
+    """How the lead reached us; picks the first-contact SLA (contracts LeadChannel)."""
+
+    ONLINE = "online"
+    WALK_IN = "walk_in"
+    PHONE = "phone"
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,7 @@ class LeadSubmission:
     phone: str  # as submitted; normalised by the rules here
     source: LeadSource
     received_at: datetime
+    channel: LeadChannel = LeadChannel.ONLINE
     name: str | None = None
     models_of_interest: tuple[str, ...] = ()
     referred_by_customer_id: UUID | None = None
