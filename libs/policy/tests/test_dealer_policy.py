@@ -58,7 +58,7 @@ def test_defaults_are_the_domain_numbers() -> None:
     assert complaints.escalation_ladder == [
         "handler",
         "department_manager",
-        "general_manager",
+        "gm",
         "oem_region",
     ]
     assert complaints.survey_dissatisfied_max_score == 6

@@ -346,7 +346,7 @@ def _complaint_sla_defaults() -> dict[Severity, ComplaintSla]:
 
 
 def _escalation_ladder() -> list[str]:
-    return ["handler", "department_manager", "general_manager", "oem_region"]
+    return ["handler", "department_manager", "gm", "oem_region"]
 
 
 class ComplaintPolicy(_Settings):

@@ -1,0 +1,298 @@
+"""Notifier rules: which staff tasks, customer reminders and alerts an event causes.
+
+Pure planners: they take plain facts (mapped from an event by the consumer), a dealer's
+`DealerPolicy` and, where it matters, the current time, and return what to schedule. They
+never read a clock or a database. Every planned item has a stable business `key`, so the
+same event planned twice yields the same keys and the timer store dedupes on them.
+
+Choices DOMAIN.md leaves open (documented for the services):
+- the walk-in/phone thank-you message is planned at the end of its 2-hour window (the
+  customer has left the showroom by then), moved out of quiet hours;
+- the n-th first-contact breach is the end of the n-th SLA period, each counted like the
+  SLA itself; the reassignment watch fires at breach number `reassign_after_breaches`;
+- the 7-day satisfaction callback goes to customer relations, not to the consultant who
+  sold the car, so the answer is not coloured by who asks;
+- date-based items (maintenance, insurance, declined repair items) are planned at
+  `contact.reminder_send_time` (10:00 local) on their day;
+- appointment reminder keys contain the appointment's start time: a rescheduled
+  appointment gets new keys; cancel the old ones with `appointment_reminder_keys` for the
+  previous start (AppointmentRescheduled carries it) or by the prefix
+  ``"<record kind>:<id>:reminder"``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from math import ceil
+
+from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
+from dealerflow.contracts.enums import ConsentPurpose
+from dealerflow.notifier.domain_contact import SendDecision, SendVerdict, decide_send
+from dealerflow.notifier.domain_leads import (
+    appointment_reminder_keys,
+    first_contact_watch_keys,
+    plan_appointment_reminders,
+    plan_first_contact,
+    plan_grade_follow_up,
+)
+from dealerflow.notifier.domain_tasks import (
+    TaskRuleError,
+    TaskStatus,
+    cancel_task,
+    complete_task,
+    consecutive_unreachable_days,
+    is_dissatisfied,
+    needs_retry,
+)
+from dealerflow.notifier.domain_templates import (
+    MissingTemplateParams,
+    RenderedMessage,
+    render_message,
+    template_params,
+)
+from dealerflow.notifier.domain_types import (
+    AlertKind,
+    AppointmentFacts,
+    ComplaintEscalationFacts,
+    DeclinedItemFacts,
+    DeliveryFacts,
+    HandoverFacts,
+    LeadFacts,
+    LeadGradeFacts,
+    PlannedAlert,
+    PlannedItem,
+    PlannedReminder,
+    PlannedTask,
+    RecordRef,
+    StaffRole,
+)
+from dealerflow.policy import BusinessCalendar, DealerPolicy, add_months
+
+__all__ = [
+    "AlertKind",
+    "AppointmentFacts",
+    "ComplaintEscalationFacts",
+    "DeclinedItemFacts",
+    "DeliveryFacts",
+    "HandoverFacts",
+    "LeadFacts",
+    "LeadGradeFacts",
+    "MissingTemplateParams",
+    "PlannedAlert",
+    "PlannedItem",
+    "PlannedReminder",
+    "PlannedTask",
+    "RecordRef",
+    "RenderedMessage",
+    "SendDecision",
+    "SendVerdict",
+    "StaffRole",
+    "TaskRuleError",
+    "TaskStatus",
+    "appointment_reminder_keys",
+    "cancel_task",
+    "complete_task",
+    "consecutive_unreachable_days",
+    "decide_send",
+    "first_contact_watch_keys",
+    "first_maintenance_due",
+    "is_dissatisfied",
+    "needs_retry",
+    "plan_appointment_reminders",
+    "plan_complaint_escalation_alert",
+    "plan_declined_item_followup",
+    "plan_first_contact",
+    "plan_grade_follow_up",
+    "plan_owner_care",
+    "plan_service_followup",
+    "plan_unreachable_retry",
+    "render_message",
+    "template_params",
+]
+
+
+def _on_day(calendar: BusinessCalendar, day: date) -> datetime:
+    """The planned instant of a date-based item: reminder time on that local date."""
+    return calendar.next_allowed_send_time(
+        calendar.at_local(day, calendar.policy.contact.reminder_send_time)
+    )
+
+
+# -- owner care and service ----------------------------------------------------------------
+
+
+def first_maintenance_due(delivery: DeliveryFacts, policy: DealerPolicy) -> date:
+    """Dealer-local date the first maintenance falls due: after the configured months, or
+    earlier when the daily-km estimate reaches the configured mileage first."""
+    care = policy.owner_care
+    delivered_on = BusinessCalendar(policy).local(delivery.delivered_at).date()
+    due = add_months(delivered_on, care.first_maintenance_months)
+    if delivery.daily_km_estimate and delivery.daily_km_estimate > 0:
+        km_left = max(care.first_maintenance_km - delivery.odometer_km, 0)
+        due = min(due, delivered_on + timedelta(days=ceil(km_left / delivery.daily_km_estimate)))
+    return due
+
+
+def plan_owner_care(delivery: DeliveryFacts, policy: DealerPolicy) -> list[PlannedItem]:
+    """Consultant callback at 24 h, satisfaction callback at 7 days, first-maintenance and
+    insurance-renewal reminders (see the module docstring for the timing choices)."""
+    calendar = BusinessCalendar(policy)
+    care = policy.owner_care
+    delivered_at = delivery.delivered_at.astimezone(UTC)
+    related = RecordRef(RecordKind.DELIVERY, delivery.delivery_id)
+    base = f"delivery:{delivery.delivery_id}"
+
+    maintenance_due = first_maintenance_due(delivery, policy)
+    maintenance_at = max(
+        _on_day(calendar, maintenance_due - care.first_maintenance_remind_before),
+        calendar.next_allowed_send_time(delivered_at + care.callback_after_delivery),
+    )
+    insured_from = delivery.insurance_start or calendar.local(delivered_at).date()
+    anniversary = add_months(insured_from, 12)
+    renewal_at = _on_day(calendar, anniversary - care.insurance_renewal_remind_before)
+
+    def reminder(key: str, kind: ReminderKind, at: datetime, **params: str) -> PlannedReminder:
+        return PlannedReminder(
+            key=key,
+            kind=kind,
+            dealer_id=delivery.dealer_id,
+            customer_id=delivery.customer_id,
+            send_at=at,
+            purpose=ConsentPurpose.SERVICE,
+            related=related,
+            params=params,
+        )
+
+    return [
+        PlannedTask(
+            key=f"{base}:callback-24h",
+            kind=TaskKind.DELIVERY_CALLBACK,
+            dealer_id=delivery.dealer_id,
+            customer_id=delivery.customer_id,
+            due_at=delivered_at + care.callback_after_delivery,
+            assignee_role=StaffRole.CONSULTANT,
+            assignee_id=delivery.consultant_id,
+            related=related,
+            script="Delivery callback: how is the new car, any questions on its features?",
+        ),
+        PlannedTask(
+            key=f"{base}:satisfaction-7d",
+            kind=TaskKind.SATISFACTION_CALLBACK,
+            dealer_id=delivery.dealer_id,
+            customer_id=delivery.customer_id,
+            due_at=delivered_at + care.satisfaction_after_delivery,
+            assignee_role=StaffRole.CUSTOMER_RELATIONS,
+            assignee_id=None,
+            related=related,
+            script="Satisfaction callback on the purchase and delivery; record the outcome.",
+        ),
+        reminder(
+            f"{base}:first-maintenance",
+            ReminderKind.MAINTENANCE_DUE,
+            maintenance_at,
+            due_date=maintenance_due.isoformat(),
+            due_km=str(care.first_maintenance_km),
+        ),
+        reminder(
+            f"{base}:insurance-renewal-1y",
+            ReminderKind.INSURANCE_RENEWAL,
+            renewal_at,
+            renewal_date=anniversary.isoformat(),
+        ),
+    ]
+
+
+def plan_service_followup(handover: HandoverFacts, policy: DealerPolicy) -> PlannedTask:
+    """The advisor's callback 3 days (per policy) after the vehicle was handed over."""
+    return PlannedTask(
+        key=f"repair-order:{handover.repair_order_id}:callback-3d",
+        kind=TaskKind.SERVICE_CALLBACK,
+        dealer_id=handover.dealer_id,
+        customer_id=handover.customer_id,
+        due_at=handover.handed_over_at.astimezone(UTC) + policy.service.followup_after_handover,
+        assignee_role=StaffRole.ADVISOR,
+        assignee_id=handover.advisor_id,
+        related=RecordRef(RecordKind.REPAIR_ORDER, handover.repair_order_id),
+        script="Service callback: is the vehicle fine after the work? Record the outcome.",
+    )
+
+
+def plan_unreachable_retry(
+    original: PlannedTask, unreachable_days: int, now: datetime, policy: DealerPolicy
+) -> PlannedTask | PlannedReminder:
+    """After an unreachable outcome: another attempt on the next business day, or, once the
+    customer was unreachable on `unreachable_days_before_message` days, a message instead.
+
+    `unreachable_days` comes from `consecutive_unreachable_days` (including today's).
+    """
+    calendar = BusinessCalendar(policy)
+    if unreachable_days >= policy.service.unreachable_days_before_message:
+        return PlannedReminder(
+            key=f"{original.key}:message-fallback",
+            kind=ReminderKind.SERVICE_FOLLOW_UP,
+            dealer_id=original.dealer_id,
+            customer_id=original.customer_id,
+            send_at=calendar.next_allowed_send_time(now),
+            purpose=ConsentPurpose.SERVICE,
+            related=original.related,
+        )
+    return PlannedTask(
+        key=f"{original.key}:attempt-{unreachable_days + 1}",
+        kind=original.kind,
+        dealer_id=original.dealer_id,
+        customer_id=original.customer_id,
+        due_at=calendar.add_business_days(now, 1),
+        assignee_role=original.assignee_role,
+        assignee_id=original.assignee_id,
+        related=original.related,
+        script=f"Attempt {unreachable_days + 1}: {original.script}",
+    )
+
+
+def plan_declined_item_followup(item: DeclinedItemFacts, policy: DealerPolicy) -> PlannedTask:
+    """The advisor's follow-up of a declined repair item (default 30 days later)."""
+    calendar = BusinessCalendar(policy)
+    follow_up_on = item.follow_up_on or (
+        calendar.local(item.declined_at + policy.service.declined_item_followup_after).date()
+    )
+    return PlannedTask(
+        key=f"repair-order:{item.repair_order_id}:declined:{item.item_id}:follow-up",
+        kind=TaskKind.DECLINED_REPAIR_FOLLOW_UP,
+        dealer_id=item.dealer_id,
+        customer_id=item.customer_id,
+        due_at=_on_day(calendar, follow_up_on),
+        assignee_role=StaffRole.ADVISOR,
+        assignee_id=item.advisor_id,
+        related=RecordRef(RecordKind.REPAIR_ORDER, item.repair_order_id),
+        script=f"Declined item: {item.item_description}. Offer it again or book it.",
+    )
+
+
+# -- complaints ----------------------------------------------------------------------------
+
+_ESCALATION_ROLES = {
+    "department_manager": StaffRole.DEPARTMENT_MANAGER,
+    "gm": StaffRole.GM,
+    "oem_region": StaffRole.OEM_REGION,
+}
+
+
+def plan_complaint_escalation_alert(escalation: ComplaintEscalationFacts) -> PlannedTask:
+    """A task for the rung the complaint was escalated to, due at once."""
+    role = _ESCALATION_ROLES.get(escalation.role)
+    if role is None:
+        raise ValueError(f"unknown escalation role {escalation.role!r}")
+    return PlannedTask(
+        key=f"complaint:{escalation.complaint_id}:escalation:{escalation.level}",
+        kind=TaskKind.COMPLAINT_ESCALATION,
+        dealer_id=escalation.dealer_id,
+        customer_id=escalation.customer_id,
+        due_at=escalation.escalated_at.astimezone(UTC),
+        assignee_role=role,
+        assignee_id=escalation.to_staff_id,
+        related=RecordRef(RecordKind.COMPLAINT, escalation.complaint_id),
+        script=(
+            f"Complaint escalated to level {escalation.level}: the {escalation.clock} "
+            "deadline was missed. Take charge and contact the customer."
+        ),
+    )

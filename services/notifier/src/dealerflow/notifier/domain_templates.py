@@ -1,0 +1,165 @@
+"""Customer message templates in zh-CN and en (`str.format` with named fields).
+
+Every template may use `customer_name` and `dealer_name` (the sender fills them from the
+contact snapshot and the dealer's settings); the planners put the item-specific fields
+(`appointment_time`, `due_date`, ...) into `PlannedReminder.params`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from string import Formatter
+
+from dealerflow.contracts.care_enums import ReminderKind
+from dealerflow.contracts.enums import Locale
+
+_ZH, _EN = Locale.ZH_CN, Locale.EN
+
+# (subject, body); the subject is used by e-mail, SMS and WeChat send the body only.
+TEMPLATES: dict[tuple[ReminderKind, Locale], tuple[str, str]] = {
+    (ReminderKind.THANK_YOU, _ZH): (
+        "感谢您的光临",
+        "{customer_name}您好，感谢您关注{dealer_name}。如有任何问题，欢迎随时联系我们。",
+    ),
+    (ReminderKind.THANK_YOU, _EN): (
+        "Thank you for your visit",
+        "Dear {customer_name}, thank you for your interest in {dealer_name}. "
+        "If you have any questions, we are always happy to help.",
+    ),
+    (ReminderKind.APPOINTMENT, _ZH): (
+        "到店预约提醒",
+        "{customer_name}您好，提醒您于{appointment_time}到{dealer_name}赴约，期待您的光临。",
+    ),
+    (ReminderKind.APPOINTMENT, _EN): (
+        "Your appointment",
+        "Dear {customer_name}, a reminder of your appointment at {dealer_name} on "
+        "{appointment_time}. We look forward to seeing you.",
+    ),
+    (ReminderKind.TEST_DRIVE, _ZH): (
+        "试驾预约提醒",
+        "{customer_name}您好，您预约的试驾时间为{appointment_time}，请携带驾驶证到{dealer_name}。",
+    ),
+    (ReminderKind.TEST_DRIVE, _EN): (
+        "Your test drive",
+        "Dear {customer_name}, your test drive at {dealer_name} is booked for "
+        "{appointment_time}. Please bring your driving licence.",
+    ),
+    (ReminderKind.DELIVERY, _ZH): (
+        "交车提醒",
+        "{customer_name}您好，您的爱车将于{appointment_time}在{dealer_name}交付，敬请光临。",
+    ),
+    (ReminderKind.DELIVERY, _EN): (
+        "Your new car is ready",
+        "Dear {customer_name}, your new car will be handed over at {dealer_name} on "
+        "{appointment_time}.",
+    ),
+    (ReminderKind.SERVICE_APPOINTMENT, _ZH): (
+        "维修保养预约提醒",
+        "{customer_name}您好，您在{dealer_name}的维修保养预约时间为{appointment_time}，"
+        "如需改期请联系我们。",
+    ),
+    (ReminderKind.SERVICE_APPOINTMENT, _EN): (
+        "Your service appointment",
+        "Dear {customer_name}, your service appointment at {dealer_name} is on "
+        "{appointment_time}. Please contact us if you need to change it.",
+    ),
+    (ReminderKind.MAINTENANCE_DUE, _ZH): (
+        "首次保养提醒",
+        "{customer_name}您好，您的爱车将于{due_date}或行驶{due_km}公里时（以先到者为准）"
+        "需要首次保养，欢迎预约{dealer_name}。",
+    ),
+    (ReminderKind.MAINTENANCE_DUE, _EN): (
+        "Maintenance due",
+        "Dear {customer_name}, your car's first maintenance is due on {due_date} or at "
+        "{due_km} km, whichever comes first. Book it with {dealer_name}.",
+    ),
+    (ReminderKind.INSURANCE_RENEWAL, _ZH): (
+        "保险续保提醒",
+        "{customer_name}您好，您的车辆保险将于{renewal_date}到期，请及时续保。"
+        "{dealer_name}可为您办理。",
+    ),
+    (ReminderKind.INSURANCE_RENEWAL, _EN): (
+        "Insurance renewal",
+        "Dear {customer_name}, your car insurance expires on {renewal_date}. "
+        "{dealer_name} can renew it for you.",
+    ),
+    (ReminderKind.SATISFACTION_SURVEY, _ZH): (
+        "满意度调查",
+        "{customer_name}您好，感谢您选择{dealer_name}，请花一分钟为我们的服务打分：{survey_url}",
+    ),
+    (ReminderKind.SATISFACTION_SURVEY, _EN): (
+        "How did we do?",
+        "Dear {customer_name}, thank you for choosing {dealer_name}. Please rate our "
+        "service: {survey_url}",
+    ),
+    (ReminderKind.SERVICE_FOLLOW_UP, _ZH): (
+        "服务回访",
+        "{customer_name}您好，我们多次致电未能联系到您。车辆维修保养后如有任何问题，"
+        "请随时联系{dealer_name}。",
+    ),
+    (ReminderKind.SERVICE_FOLLOW_UP, _EN): (
+        "After your service visit",
+        "Dear {customer_name}, we tried to call you after your service visit. If anything "
+        "is not right with your car, please contact {dealer_name}.",
+    ),
+    (ReminderKind.COMPLAINT_UPDATE, _ZH): (
+        "投诉处理进展",
+        "{customer_name}您好，关于您反映的问题（编号{complaint_ref}）：{update_text}",
+    ),
+    (ReminderKind.COMPLAINT_UPDATE, _EN): (
+        "About your complaint",
+        "Dear {customer_name}, about your complaint ({complaint_ref}): {update_text}",
+    ),
+}
+
+
+class MissingTemplateParams(ValueError):
+    """A template needs fields the caller did not supply."""
+
+    def __init__(self, kind: ReminderKind, missing: set[str]) -> None:
+        super().__init__(f"template {kind.value} needs {', '.join(sorted(missing))}")
+        self.missing = missing
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMessage:
+    """A message ready for a channel."""
+
+    kind: ReminderKind
+    locale: Locale
+    subject: str
+    body: str
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(text) if name}
+
+
+def template_params(kind: ReminderKind | str, locale: Locale | str = Locale.ZH_CN) -> set[str]:
+    """Names of the fields a template needs."""
+    subject, body = TEMPLATES[(ReminderKind(kind), Locale(locale))]
+    return _fields(subject) | _fields(body)
+
+
+def render_message(
+    kind: ReminderKind | str,
+    locale: Locale | str | None,
+    params: Mapping[str, object],
+    *,
+    fallback_locale: Locale = Locale.ZH_CN,
+) -> RenderedMessage:
+    """Render a reminder in the customer's locale (or `fallback_locale` when that locale
+    has no template). Raises `MissingTemplateParams` for absent fields, `KeyError` for a
+    kind without any template."""
+    kind = ReminderKind(kind)
+    chosen = Locale(locale) if locale in {loc.value for loc in Locale} else fallback_locale
+    if (kind, chosen) not in TEMPLATES:
+        chosen = fallback_locale
+    subject, body = TEMPLATES[(kind, chosen)]
+    missing = (_fields(subject) | _fields(body)) - set(params)
+    if missing:
+        raise MissingTemplateParams(kind, missing)
+    return RenderedMessage(
+        kind=kind, locale=chosen, subject=subject.format(**params), body=body.format(**params)
+    )

@@ -1,0 +1,96 @@
+"""Contact policy: consent, opt-out, quiet hours, marketing cap, never twice."""
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from dealerflow.contracts.care_enums import SuppressionPolicy
+from dealerflow.contracts.contact import ConsentSnapshot
+from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
+from dealerflow.notifier.domain import SendDecision, SendVerdict, decide_send
+from dealerflow.policy import DealerPolicy, policy_with_overrides
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOON = datetime(2025, 3, 3, 12, 0, tzinfo=SHANGHAI)
+ALL_IN = ConsentSnapshot(service=True, marketing=True)
+
+
+def decide(**overrides: Any) -> SendDecision:
+    args: dict[str, Any] = {
+        "key": "delivery:DL5:first-maintenance",
+        "purpose": ConsentPurpose.SERVICE,
+        "channel": MessageChannel.SMS,
+        "consent": ALL_IN,
+        "marketing_sent_in_window": 0,
+        "already_sent_keys": set(),
+        "now": NOON,
+        "policy": DealerPolicy(),
+    }
+    args.update(overrides)
+    return decide_send(**args)
+
+
+def test_consented_service_message_in_daytime_is_sent() -> None:
+    decision = decide()
+    assert decision == SendDecision(SendVerdict.SEND)
+    assert decision.allowed
+
+
+def test_the_same_reminder_is_never_sent_twice() -> None:
+    decision = decide(already_sent_keys={"delivery:DL5:first-maintenance"})
+    assert decision.suppressed_by is SuppressionPolicy.DUPLICATE
+    assert not decision.allowed
+
+
+def test_opt_out_of_a_channel_is_immediate_for_every_purpose() -> None:
+    consent = ConsentSnapshot(service=True, marketing=True, opted_out_channels=[MessageChannel.SMS])
+    assert decide(consent=consent).suppressed_by is SuppressionPolicy.OPTED_OUT
+    assert decide(consent=consent, channel=MessageChannel.WECHAT).allowed
+
+
+@pytest.mark.parametrize(
+    ("purpose", "consent"),
+    [
+        (ConsentPurpose.SERVICE, ConsentSnapshot(service=False, marketing=True)),
+        (ConsentPurpose.MARKETING, ConsentSnapshot(service=True, marketing=False)),
+    ],
+)
+def test_consent_is_per_purpose(purpose: ConsentPurpose, consent: ConsentSnapshot) -> None:
+    assert decide(purpose=purpose, consent=consent).suppressed_by is SuppressionPolicy.NO_CONSENT
+
+
+def test_no_address_for_the_channel() -> None:
+    assert decide(has_address=False).suppressed_by is SuppressionPolicy.NO_CONTACT_ADDRESS
+
+
+def test_marketing_is_capped_at_two_per_window_but_service_is_not() -> None:
+    marketing = {"purpose": ConsentPurpose.MARKETING}
+    assert decide(marketing_sent_in_window=1, **marketing).allowed
+    capped = decide(marketing_sent_in_window=2, **marketing)
+    assert capped.suppressed_by is SuppressionPolicy.MARKETING_CAP
+    assert decide(marketing_sent_in_window=5).allowed
+    generous = policy_with_overrides({"contact": {"marketing_cap": 3}})
+    assert decide(marketing_sent_in_window=2, policy=generous, **marketing).allowed
+
+
+def test_marketing_stops_after_declined_invitation_or_during_a_complaint() -> None:
+    marketing = {"purpose": ConsentPurpose.MARKETING}
+    declined = decide(invitation_declined=True, **marketing)
+    assert declined.suppressed_by is SuppressionPolicy.INVITATION_DECLINED
+    complaining = decide(open_complaint=True, **marketing)
+    assert complaining.suppressed_by is SuppressionPolicy.OPEN_COMPLAINT
+    assert decide(invitation_declined=True, open_complaint=True).allowed  # service still goes
+
+
+def test_quiet_hours_defer_to_eight_local() -> None:
+    late = datetime(2025, 3, 3, 22, 15, tzinfo=SHANGHAI)
+    decision = decide(now=late)
+    assert decision.verdict is SendVerdict.DEFER
+    assert decision.deferred_until == datetime(2025, 3, 4, 0, 0, tzinfo=UTC)  # 08:00 local
+
+
+def test_suppression_wins_over_deferral() -> None:
+    late = datetime(2025, 3, 3, 22, 15, tzinfo=SHANGHAI)
+    opted_out = ConsentSnapshot(service=False, marketing=False)
+    assert decide(now=late, consent=opted_out).verdict is SendVerdict.SUPPRESS

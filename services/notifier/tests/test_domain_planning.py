@@ -1,0 +1,388 @@
+"""Notifier planners: tasks, reminders and watch alerts an event causes."""
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import pytest
+from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
+from dealerflow.contracts.enums import ConsentPurpose
+from dealerflow.notifier.domain import (
+    AlertKind,
+    AppointmentFacts,
+    ComplaintEscalationFacts,
+    DeclinedItemFacts,
+    DeliveryFacts,
+    HandoverFacts,
+    LeadFacts,
+    LeadGradeFacts,
+    PlannedAlert,
+    PlannedItem,
+    PlannedReminder,
+    PlannedTask,
+    RecordRef,
+    StaffRole,
+    appointment_reminder_keys,
+    first_contact_watch_keys,
+    first_maintenance_due,
+    plan_appointment_reminders,
+    plan_complaint_escalation_alert,
+    plan_declined_item_followup,
+    plan_first_contact,
+    plan_grade_follow_up,
+    plan_owner_care,
+    plan_service_followup,
+    plan_unreachable_retry,
+)
+from dealerflow.policy import DealerPolicy, policy_with_overrides
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+POLICY = DealerPolicy()
+Item = TypeVar("Item", PlannedTask, PlannedReminder, PlannedAlert)
+CUSTOMER = UUID("6f1c2c1e-0000-4000-8000-000000000001")
+
+
+def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def lead(channel: str, created_at: datetime) -> LeadFacts:
+    return LeadFacts("d1", CUSTOMER, "L1", channel, created_at, consultant_id="c7")
+
+
+def by_key(items: Sequence[PlannedItem]) -> dict[str, PlannedItem]:
+    return {item.key: item for item in items}
+
+
+def the(items: dict[str, PlannedItem], key: str, kind: type[Item]) -> Item:
+    """The planned item with `key`, checked to be of the expected class."""
+    item = items[key]
+    assert isinstance(item, kind)
+    return item
+
+
+# -- first contact ------------------------------------------------------------------------
+
+
+def test_online_lead_gets_15_business_minutes_with_warning_escalation_and_reassign() -> None:
+    items = by_key(
+        plan_first_contact(lead("online", sh(2025, 3, 3, 10, 0)), POLICY, sh(2025, 3, 3, 10, 0))
+    )
+    assert set(items) == {
+        "lead:L1:first-contact",
+        "lead:L1:first-contact:warn",
+        "lead:L1:first-contact:escalate",
+        "lead:L1:first-contact:reassign",
+    }
+    task = items["lead:L1:first-contact"]
+    assert isinstance(task, PlannedTask)
+    assert task.kind is TaskKind.LEAD_FIRST_CONTACT
+    assert (task.due_at, task.assignee_role, task.assignee_id) == (
+        sh(2025, 3, 3, 10, 15),
+        StaffRole.CONSULTANT,
+        "c7",
+    )
+    assert task.related == RecordRef(RecordKind.LEAD, "L1")
+    warn, escalate, reassign = (items[k] for k in first_contact_watch_keys("L1"))
+    assert isinstance(warn, PlannedAlert)
+    assert isinstance(escalate, PlannedAlert)
+    assert isinstance(reassign, PlannedAlert)
+    assert (warn.kind, warn.fire_at, warn.recipient_id) == (
+        AlertKind.WARNING,
+        sh(2025, 3, 3, 10, 12),
+        "c7",
+    )
+    assert (escalate.fire_at, escalate.recipient_role) == (
+        sh(2025, 3, 3, 10, 15),
+        StaffRole.SALES_MANAGER,
+    )
+    assert escalate.recipient_id is None
+    assert (reassign.kind, reassign.fire_at) == (AlertKind.REASSIGN, sh(2025, 3, 3, 10, 30))
+    assert {warn.watches, escalate.watches, reassign.watches} == {"lead:L1:first-contact"}
+
+
+def test_online_lead_after_closing_counts_from_next_opening() -> None:
+    items = by_key(
+        plan_first_contact(lead("wechat", sh(2025, 3, 3, 17, 55)), POLICY, sh(2025, 3, 3, 17, 55))
+    )
+    assert the(items, "lead:L1:first-contact", PlannedTask).due_at == sh(2025, 3, 4, 8, 40)
+    assert the(items, "lead:L1:first-contact:warn", PlannedAlert).fire_at == sh(2025, 3, 4, 8, 37)
+    assert the(items, "lead:L1:first-contact:reassign", PlannedAlert).fire_at == sh(
+        2025, 3, 4, 8, 55
+    )
+
+
+def test_walk_in_gets_thank_you_at_two_hours_and_a_call_within_24_hours() -> None:
+    created = sh(2025, 3, 3, 15, 0)
+    items = by_key(plan_first_contact(lead("walk_in", created), POLICY, created))
+    assert the(items, "lead:L1:first-contact", PlannedTask).due_at == sh(2025, 3, 4, 15, 0)
+    assert the(items, "lead:L1:first-contact:warn", PlannedAlert).fire_at == created + timedelta(
+        hours=19, minutes=12
+    )
+    assert the(items, "lead:L1:first-contact:reassign", PlannedAlert).fire_at == sh(
+        2025, 3, 5, 15, 0
+    )
+    thanks = items["lead:L1:thank-you"]
+    assert isinstance(thanks, PlannedReminder)
+    assert (thanks.kind, thanks.purpose) == (ReminderKind.THANK_YOU, ConsentPurpose.SERVICE)
+    assert thanks.send_at == sh(2025, 3, 3, 17, 0)
+
+
+def test_thank_you_due_in_quiet_hours_waits_for_the_morning() -> None:
+    items = by_key(
+        plan_first_contact(lead("phone", sh(2025, 3, 3, 20, 0)), POLICY, sh(2025, 3, 3, 20, 0))
+    )
+    assert the(items, "lead:L1:thank-you", PlannedReminder).send_at == sh(2025, 3, 4, 8, 0)
+
+
+def test_late_processing_keeps_deadlines_but_never_plans_a_message_in_the_past() -> None:
+    created, now = sh(2025, 3, 3, 9, 0), sh(2025, 3, 3, 14, 0)
+    items = by_key(plan_first_contact(lead("walk_in", created), POLICY, now))
+    assert the(items, "lead:L1:first-contact", PlannedTask).due_at == sh(2025, 3, 4, 9, 0)
+    assert the(items, "lead:L1:thank-you", PlannedReminder).send_at == now
+
+
+def test_planning_the_same_lead_twice_gives_the_same_items() -> None:
+    facts, now = lead("online", sh(2025, 3, 3, 10, 0)), sh(2025, 3, 3, 10, 0)
+    assert plan_first_contact(facts, POLICY, now) == plan_first_contact(facts, POLICY, now)
+
+
+def test_unknown_channel_gets_the_strictest_sla_and_reassign_count_is_a_setting() -> None:
+    policy = policy_with_overrides({"leads": {"reassign_after_breaches": 3}})
+    items = by_key(
+        plan_first_contact(lead("fax", sh(2025, 3, 3, 10, 0)), policy, sh(2025, 3, 3, 10, 0))
+    )
+    assert the(items, "lead:L1:first-contact", PlannedTask).due_at == sh(2025, 3, 3, 10, 15)
+    assert the(items, "lead:L1:first-contact:reassign", PlannedAlert).fire_at == sh(
+        2025, 3, 3, 10, 45
+    )
+
+
+# -- grade cadence ------------------------------------------------------------------------
+
+
+def test_grade_h_gets_a_two_day_follow_up_and_a_regrade_prompt() -> None:
+    graded = sh(2025, 3, 3, 11, 0)
+    tasks = plan_grade_follow_up(LeadGradeFacts("d1", CUSTOMER, "L1", "H", graded, "c7"), POLICY)
+    assert [(t.kind, t.due_at) for t in tasks] == [
+        (TaskKind.LEAD_FOLLOW_UP, graded + timedelta(days=2)),
+        (TaskKind.LEAD_REGRADE, graded + timedelta(days=7)),
+    ]
+    assert tasks[0].key == "lead:L1:follow-up@20250303T030000Z"
+
+
+@pytest.mark.parametrize(("grade", "days"), [("A", 3), ("B", 7), ("C", 14)])
+def test_grade_cadence(grade: str, days: int) -> None:
+    graded = sh(2025, 3, 3, 11, 0)
+    (task,) = plan_grade_follow_up(LeadGradeFacts("d1", CUSTOMER, "L1", grade, graded), POLICY)
+    assert task.due_at == graded + timedelta(days=days)
+
+
+@pytest.mark.parametrize("grade", ["N", "O", "D", "F"])
+def test_grades_without_cadence_plan_nothing(grade: str) -> None:
+    facts = LeadGradeFacts("d1", CUSTOMER, "L1", grade, sh(2025, 3, 3, 11, 0))
+    assert plan_grade_follow_up(facts, POLICY) == []
+
+
+# -- appointments -------------------------------------------------------------------------
+
+APPOINTMENT = RecordRef(RecordKind.APPOINTMENT, "A9")
+
+
+def appointment(starts_at: datetime) -> AppointmentFacts:
+    return AppointmentFacts("d1", CUSTOMER, APPOINTMENT, starts_at, location="Showroom 2")
+
+
+def test_reminders_24h_and_2h_before() -> None:
+    starts = sh(2025, 3, 5, 10, 0)
+    reminders = plan_appointment_reminders(appointment(starts), POLICY, sh(2025, 3, 1, 9, 0))
+    assert [r.send_at for r in reminders] == [sh(2025, 3, 4, 10, 0), sh(2025, 3, 5, 8, 0)]
+    assert [r.key for r in reminders] == [
+        "appointment:A9:reminder-24h@20250305T020000Z",
+        "appointment:A9:reminder-2h@20250305T020000Z",
+    ]
+    assert reminders[0].params == {"appointment_time": "2025-03-05 10:00", "location": "Showroom 2"}
+    assert appointment_reminder_keys(APPOINTMENT, starts, POLICY) == [r.key for r in reminders]
+
+
+def test_reminder_in_quiet_hours_moves_to_the_morning_or_is_dropped() -> None:
+    early = plan_appointment_reminders(appointment(sh(2025, 3, 5, 9, 0)), POLICY, sh(2025, 3, 1))
+    assert [r.send_at for r in early] == [sh(2025, 3, 4, 9, 0), sh(2025, 3, 5, 8, 0)]
+    at_eight = plan_appointment_reminders(appointment(sh(2025, 3, 5, 8, 0)), POLICY, sh(2025, 3, 1))
+    assert [r.send_at for r in at_eight] == [sh(2025, 3, 4, 8, 0)]
+
+
+def test_no_reminder_in_the_past() -> None:
+    starts = sh(2025, 3, 5, 10, 0)
+    late_booking = plan_appointment_reminders(appointment(starts), POLICY, sh(2025, 3, 4, 14, 0))
+    assert [r.key.split("@")[0] for r in late_booking] == ["appointment:A9:reminder-2h"]
+    assert plan_appointment_reminders(appointment(starts), POLICY, sh(2025, 3, 5, 9, 0)) == []
+
+
+def test_rescheduled_appointment_gets_new_keys() -> None:
+    first = appointment_reminder_keys(APPOINTMENT, sh(2025, 3, 5, 10, 0), POLICY)
+    moved = appointment_reminder_keys(APPOINTMENT, sh(2025, 3, 6, 10, 0), POLICY)
+    assert not set(first) & set(moved)
+    assert all(k.startswith("appointment:A9:reminder") for k in first + moved)
+
+
+# -- owner care ---------------------------------------------------------------------------
+
+
+def delivery(**kw: object) -> DeliveryFacts:
+    facts = {"delivered_at": sh(2025, 3, 3, 10, 0), "consultant_id": "c7", **kw}
+    return DeliveryFacts("d1", CUSTOMER, "DL5", **facts)  # type: ignore[arg-type]
+
+
+def test_owner_care_plan_after_delivery() -> None:
+    items = by_key(plan_owner_care(delivery(), POLICY))
+    callback = items["delivery:DL5:callback-24h"]
+    assert isinstance(callback, PlannedTask)
+    assert (callback.kind, callback.due_at, callback.assignee_id) == (
+        TaskKind.DELIVERY_CALLBACK,
+        sh(2025, 3, 4, 10, 0),
+        "c7",
+    )
+    satisfaction = items["delivery:DL5:satisfaction-7d"]
+    assert isinstance(satisfaction, PlannedTask)
+    assert (satisfaction.due_at, satisfaction.assignee_role) == (
+        sh(2025, 3, 10, 10, 0),
+        StaffRole.CUSTOMER_RELATIONS,
+    )
+    maintenance = items["delivery:DL5:first-maintenance"]
+    assert isinstance(maintenance, PlannedReminder)
+    # 6 months after 3 March is 3 September, reminded 14 days ahead at 10:00 local.
+    assert maintenance.send_at == sh(2025, 8, 20, 10, 0)
+    assert maintenance.params == {"due_date": "2025-09-03", "due_km": "5000"}
+    insurance = items["delivery:DL5:insurance-renewal-1y"]
+    assert isinstance(insurance, PlannedReminder)
+    assert insurance.send_at == sh(2026, 2, 1, 10, 0)
+    assert insurance.params == {"renewal_date": "2026-03-03"}
+    assert plan_owner_care(delivery(), POLICY) == plan_owner_care(delivery(), POLICY)
+
+
+def test_first_maintenance_by_mileage_when_it_comes_first() -> None:
+    facts = delivery(odometer_km=10, daily_km_estimate=50.0)
+    assert first_maintenance_due(facts, POLICY) == date(2025, 6, 11)  # ceil(4990 / 50) = 100 days
+    slow = delivery(daily_km_estimate=5.0)
+    assert first_maintenance_due(slow, POLICY) == date(2025, 9, 3)
+
+
+def test_maintenance_reminder_never_before_the_delivery_callback() -> None:
+    items = by_key(plan_owner_care(delivery(daily_km_estimate=1000.0), POLICY))
+    assert the(items, "delivery:DL5:first-maintenance", PlannedReminder).send_at == sh(
+        2025, 3, 4, 10, 0
+    )
+
+
+def test_dates_are_dealer_local_and_insurance_start_can_be_given() -> None:
+    just_after_midnight = datetime(2025, 3, 2, 16, 30, tzinfo=UTC)  # 3 March 00:30 in Shanghai
+    items = by_key(
+        plan_owner_care(
+            delivery(delivered_at=just_after_midnight, insurance_start=date(2025, 2, 20)), POLICY
+        )
+    )
+    assert (
+        the(items, "delivery:DL5:first-maintenance", PlannedReminder).params["due_date"]
+        == "2025-09-03"
+    )
+    assert the(items, "delivery:DL5:insurance-renewal-1y", PlannedReminder).send_at == sh(
+        2026, 1, 21, 10, 0
+    )
+
+
+def test_owner_care_numbers_come_from_the_policy() -> None:
+    policy = policy_with_overrides(
+        {
+            "owner_care": {"first_maintenance_months": 3, "callback_after_delivery": "PT12H"},
+            "contact": {"reminder_send_time": "09:30"},
+        }
+    )
+    items = by_key(plan_owner_care(delivery(), policy))
+    assert the(items, "delivery:DL5:callback-24h", PlannedTask).due_at == sh(2025, 3, 3, 22, 0)
+    assert the(items, "delivery:DL5:first-maintenance", PlannedReminder).send_at == sh(
+        2025, 5, 20, 9, 30
+    )
+
+
+# -- service ------------------------------------------------------------------------------
+
+HANDOVER = HandoverFacts("d1", CUSTOMER, "RO42", sh(2025, 3, 3, 16, 0), advisor_id="a3")
+
+
+def test_service_followup_three_days_after_handover() -> None:
+    task = plan_service_followup(HANDOVER, POLICY)
+    assert (task.key, task.kind, task.due_at, task.assignee_role, task.assignee_id) == (
+        "repair-order:RO42:callback-3d",
+        TaskKind.SERVICE_CALLBACK,
+        sh(2025, 3, 6, 16, 0),
+        StaffRole.ADVISOR,
+        "a3",
+    )
+
+
+def test_unreachable_retries_daily_then_falls_back_to_a_message() -> None:
+    original = plan_service_followup(HANDOVER, POLICY)
+    now = sh(2025, 3, 6, 16, 30)
+    retry = plan_unreachable_retry(original, 1, now, POLICY)
+    assert isinstance(retry, PlannedTask)
+    assert (retry.key, retry.due_at) == (
+        "repair-order:RO42:callback-3d:attempt-2",
+        sh(2025, 3, 7, 16, 30),
+    )
+    assert isinstance(plan_unreachable_retry(original, 4, now, POLICY), PlannedTask)
+    fallback = plan_unreachable_retry(original, 5, sh(2025, 3, 10, 21, 30), POLICY)
+    assert isinstance(fallback, PlannedReminder)
+    assert fallback.kind is ReminderKind.SERVICE_FOLLOW_UP
+    assert fallback.key == "repair-order:RO42:callback-3d:message-fallback"
+    assert fallback.send_at == sh(2025, 3, 11, 8, 0)
+
+
+def test_declined_item_followup_defaults_to_30_days() -> None:
+    declined = DeclinedItemFacts(
+        "d1", CUSTOMER, "RO42", "I1", "rear brake pads", sh(2025, 3, 3, 16, 0), "a3"
+    )
+    task = plan_declined_item_followup(declined, POLICY)
+    assert (task.kind, task.due_at) == (TaskKind.DECLINED_REPAIR_FOLLOW_UP, sh(2025, 4, 2, 10, 0))
+    assert task.key == "repair-order:RO42:declined:I1:follow-up"
+    assert "rear brake pads" in task.script
+    dated = DeclinedItemFacts(
+        "d1", CUSTOMER, "RO42", "I1", "pads", sh(2025, 3, 3, 16, 0), follow_up_on=date(2025, 3, 20)
+    )
+    assert plan_declined_item_followup(dated, POLICY).due_at == datetime.combine(
+        date(2025, 3, 20), time(10, 0), SHANGHAI
+    )
+
+
+# -- complaints ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("level", "role", "expected"),
+    [
+        (1, "department_manager", StaffRole.DEPARTMENT_MANAGER),
+        (2, "gm", StaffRole.GM),
+        (3, "oem_region", StaffRole.OEM_REGION),
+    ],
+)
+def test_complaint_escalation_task_goes_to_the_rung(
+    level: int, role: str, expected: StaffRole
+) -> None:
+    at = sh(2025, 3, 3, 12, 0)
+    task = plan_complaint_escalation_alert(
+        ComplaintEscalationFacts("d1", CUSTOMER, "C8", level, role, "resolve", at)
+    )
+    assert (task.key, task.kind, task.assignee_role, task.due_at) == (
+        f"complaint:C8:escalation:{level}",
+        TaskKind.COMPLAINT_ESCALATION,
+        expected,
+        at,
+    )
+
+
+def test_unknown_escalation_role_is_rejected() -> None:
+    facts = ComplaintEscalationFacts("d1", CUSTOMER, "C8", 1, "janitor", "resolve", sh(2025, 3, 3))
+    with pytest.raises(ValueError, match="janitor"):
+        plan_complaint_escalation_alert(facts)
