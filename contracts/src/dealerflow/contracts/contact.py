@@ -1,0 +1,72 @@
+"""The contact snapshot: everything a reactor needs to reach a customer without asking
+another service. Carried by every event that starts care for a person."""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+from dealerflow.contracts.care_enums import RecordKind
+from dealerflow.contracts.enums import ContactChannel, Locale, MessageChannel
+from dealerflow.contracts.types import EmailAddress, EntityId, PhoneE164
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+__all__ = ["ConsentSnapshot", "ContactSnapshot", "RelatedRecord"]
+
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class ConsentSnapshot(BaseModel):
+    """Consent per purpose as known when the event was emitted. Service messages
+    (reminders, callbacks about the customer's own vehicle) and marketing (greetings,
+    offers) are consented to separately; channels the customer opted out of are listed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    service: bool = Field(
+        description="The customer agrees to service contact about their own vehicle/order."
+    )
+    marketing: bool = Field(description="The customer agrees to marketing contact.")
+    opted_out_channels: list[MessageChannel] = Field(
+        default_factory=list,
+        description="Message channels the customer opted out of for every purpose.",
+    )
+
+
+class ContactSnapshot(BaseModel):
+    """How to reach the customer: name, E.164 phone and/or e-mail, preferred channel,
+    consent per purpose and message locale. A snapshot, not a live record: newer events
+    and `ConsentChanged` supersede it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: PersonName = Field(description="Customer's name as they want to be addressed.")
+    phone: PhoneE164 | None = Field(
+        default=None, description="Mobile or landline number in E.164 form, e.g. +8613800138000."
+    )
+    email: EmailAddress | None = Field(default=None, description="E-mail address, if known.")
+    wechat_openid: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+        default=None, description="WeChat OpenID for WeChat messages, if bound."
+    )
+    preferred_channel: ContactChannel = Field(
+        default=ContactChannel.PHONE, description="Channel the customer prefers to be reached by."
+    )
+    consent: ConsentSnapshot = Field(description="Consent per purpose at the time of the event.")
+    locale: Locale = Field(
+        default=Locale.ZH_CN, description="Language the customer wants messages in."
+    )
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Self:
+        if self.phone is None and self.email is None and self.wechat_openid is None:
+            raise ValueError("contact needs at least one of phone, email or wechat_openid")
+        return self
+
+
+class RelatedRecord(BaseModel):
+    """A reference to the business record something is about, e.g. the repair order a
+    callback task follows up."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: RecordKind = Field(description="Kind of record.")
+    id: EntityId = Field(description="Identifier of the record in its owning service.")

@@ -1,0 +1,77 @@
+"""Event registry and topic names."""
+
+from __future__ import annotations
+
+import pytest
+from dealerflow.contracts.events import ALL_EVENTS, EVENTS_BY_CONTEXT, VehicleDelivered
+from dealerflow.contracts.examples import EXAMPLES
+from dealerflow.contracts.registry import EVENT_TYPES, event_class
+from dealerflow.contracts.topics import CONTEXTS, DEFAULT_PARTITIONS, TopicRegistry
+
+CATALOGUE = {
+    "leads": "LeadCreated LeadUpdated LeadGraded LeadAssigned LeadContacted AppointmentScheduled "
+    "AppointmentRescheduled AppointmentCancelled AppointmentAttended AppointmentNoShow "
+    "InvitationDeclined LeadLost LeadConverted LeadMerged",
+    "sales": "ShowroomVisitRecorded TestDriveScheduled TestDriveCompleted QuoteIssued "
+    "DiscountApprovalRequested ContractSigned ContractAmended ContractCancelled "
+    "PaymentReceived RefundIssued InvoiceIssued DeliveryScheduled VehicleDelivered",
+    "service": "ServiceAppointmentBooked ServiceAppointmentCancelled RepairOrderOpened "
+    "DiagnosisCompleted RepairQuoted RepairApproved RepairItemDeclined PartsReserved "
+    "PartStockLow RepairCompleted QualityCheckPassed QualityCheckFailed VehicleHandedOver "
+    "MaintenanceDue CustomerAtRisk",
+    "complaints": "ComplaintOpened ComplaintAcknowledged ComplaintAssigned ComplaintEscalated "
+    "ComplaintSlaBreached ComplaintResolved ComplaintReopened ComplaintClosed",
+    "notifier": "TaskScheduled TaskDue TaskCompleted TaskCancelled ReminderScheduled "
+    "NotificationSent NotificationFailed NotificationSuppressed SurveyResponded ConsentChanged",
+}
+
+
+def test_registry_holds_exactly_the_catalogue() -> None:
+    expected = {
+        f"dealerflow.{context}.{name}.v1"
+        for context, names in CATALOGUE.items()
+        for name in names.split()
+    }
+    assert set(EVENT_TYPES) == expected
+    assert len(ALL_EVENTS) == len(expected) == 60
+    for context, names in CATALOGUE.items():
+        assert [c.event_name for c in EVENTS_BY_CONTEXT[context]] == names.split()
+
+
+def test_event_class_lookup() -> None:
+    assert event_class("dealerflow.sales.VehicleDelivered.v1") is VehicleDelivered
+    with pytest.raises(KeyError, match="unknown event type"):
+        event_class("dealerflow.sales.VehicleDelivered.v2")
+
+
+def test_topic_names() -> None:
+    topics = TopicRegistry()
+    assert CONTEXTS == ("leads", "sales", "service", "complaints", "notifier")
+    assert topics.name("sales") == "dealerflow.sales"
+    assert topics.name("inbound.leads") == "dealerflow.inbound.leads"
+    assert topics.dlq("dealerflow.sales") == "dealerflow.sales.dlq"
+    assert topics.for_event(VehicleDelivered) == "dealerflow.sales"
+    assert topics.for_event(EXAMPLES[VehicleDelivered]) == "dealerflow.sales"
+    assert topics.all(include_dlq=False) == [
+        "dealerflow.leads",
+        "dealerflow.sales",
+        "dealerflow.service",
+        "dealerflow.complaints",
+        "dealerflow.notifier",
+        "dealerflow.inbound.leads",
+    ]
+    assert len(topics.all()) == 12
+    assert "dealerflow.inbound.leads.dlq" in topics.all()
+    assert DEFAULT_PARTITIONS == 6
+    with pytest.raises(ValueError, match="unknown context"):
+        topics.name("billing")
+
+
+def test_topic_prefix_is_configurable() -> None:
+    topics = TopicRegistry("t1a2b3c4d.dealerflow.")
+    assert topics.name("leads") == "t1a2b3c4d.dealerflow.leads"
+    assert topics.context_of("t1a2b3c4d.dealerflow.inbound.leads") == "inbound.leads"
+    with pytest.raises(ValueError, match="not a topic"):
+        topics.context_of("dealerflow.leads")
+    with pytest.raises(ValueError, match="illegal"):
+        TopicRegistry("bad prefix ")
