@@ -14,7 +14,7 @@ from dealerflow.sales.domain import (
     LedgerError,
     PaymentKind,
     PaymentLedger,
-    PaymentMethod,
+    PaymentPlan,
     amend_contract,
     cancel_contract,
     cancellation_refund,
@@ -36,7 +36,7 @@ TERMS = ContractTerms(
     phone="+8613800138000",
     address="上海市浦东新区 1 号",
     price=D("200000.00"),
-    payment_method=PaymentMethod.FULL_PAYMENT,
+    payment_plan=PaymentPlan.FULL_PAYMENT,
     delivery_date=date(2026, 5, 1),
     vin="LSVAU2180N2183294",
 )
@@ -125,6 +125,15 @@ def test_ledger_balance_counts_only_confirmed_money() -> None:
     assert settled.balance_due == D("0.00")
     assert settled.is_settled
     assert settled.overpaid == D("0.00")
+
+
+def test_full_payment_and_loan_disbursement_count_as_paid() -> None:
+    ledger = _paid(
+        (PaymentKind.FULL, "60000", True), (PaymentKind.LOAN_DISBURSEMENT, "140000", True)
+    )
+    assert ledger.paid == D("200000.00")
+    assert ledger.deposit_paid == D("0.00")
+    assert ledger.is_settled
 
 
 def test_ledger_overpayment_and_price_change() -> None:

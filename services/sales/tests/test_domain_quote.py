@@ -1,6 +1,8 @@
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from dealerflow.policy import policy_with_overrides
 from dealerflow.sales.domain import (
     AccessoryLine,
     LoanRequest,
@@ -49,11 +51,36 @@ def test_nev_relief_full_halved_and_capped() -> None:
     assert purchase_tax(D("200000"), is_nev=True, policy=no_relief) == D("17699.12")
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"sales": {"nev_purchase_tax_exempt": False}},
+        {"sales": {"nev_exemption_cap": "30000"}},
+    ],
+)
+@pytest.mark.parametrize("is_nev", [False, True])
+@pytest.mark.parametrize("price", ["99999.99", "200000", "500000", "0.56", "1234567.89"])
+def test_tax_agrees_with_the_dealer_sales_policy(
+    overrides: dict[str, Any], is_nev: bool, price: str
+) -> None:
+    sales = policy_with_overrides(overrides).sales
+    ours = purchase_tax(D(price), is_nev, PurchaseTaxPolicy.from_sales_policy(sales))
+    assert ours == sales.purchase_tax(D(price), is_nev=is_nev)
+
+
+def test_capped_exemption_from_policy() -> None:
+    sales = policy_with_overrides({"sales": {"nev_exemption_cap": "30000"}}).sales
+    tax_policy = PurchaseTaxPolicy.from_sales_policy(sales)
+    # 500000 car: 44247.79 tax, 30000 waived
+    assert purchase_tax(D("500000"), True, tax_policy) == D("14247.79")
+
+
 def test_discount_approval_strictly_beyond_threshold() -> None:
     assert not discount_needs_approval(D("200000"), D("10000"))  # exactly 5%
     assert discount_needs_approval(D("200000"), D("10000.01"))
     assert not discount_needs_approval(D("200000"), D("0"))
-    assert discount_needs_approval(D("200000"), D("6001"), threshold_percent=D("3"))
+    assert discount_needs_approval(D("200000"), D("6001"), threshold_rate=D("0.03"))
 
 
 def test_annuity_matches_the_textbook_value() -> None:
@@ -94,7 +121,7 @@ def test_full_quote_adds_every_line() -> None:
 def test_quote_flags_discount_beyond_dealer_threshold() -> None:
     request = QuoteRequest(vehicle_price=D("100000"), discount=D("4000"))
     assert not compute_quote(request).discount_approval_required
-    assert compute_quote(request, discount_approval_percent=D("3")).discount_approval_required
+    assert compute_quote(request, discount_approval_rate=D("0.03")).discount_approval_required
 
 
 def test_loan_finances_the_vehicle_and_the_last_instalment_absorbs_rounding() -> None:

@@ -6,7 +6,7 @@ from dealerflow.sales.domain import (
     ContractStatus,
     DeliveryBlocker,
     DeliveryChecklist,
-    DeliveryItem,
+    DeliveryDocument,
     DriverLicence,
     TestDriveBooking,
     booking_conflicts,
@@ -87,7 +87,7 @@ def test_booking_problems_are_all_reported() -> None:
     assert no_number == ("driver's licence number is required",)
 
 
-READY = DeliveryChecklist(pdi_passed=True, items_ready=frozenset(DeliveryItem))
+READY = DeliveryChecklist(pdi_passed=True, documents_ready=frozenset(DeliveryDocument))
 
 
 def test_ready_car_can_be_delivered() -> None:
@@ -100,7 +100,7 @@ def test_ready_car_can_be_delivered() -> None:
 
 def test_every_missing_item_is_a_reason() -> None:
     readiness = can_deliver(
-        DeliveryChecklist(items_ready=frozenset({DeliveryItem.INVOICE})),
+        DeliveryChecklist(documents_ready=frozenset({DeliveryDocument.INVOICE})),
         balance_due=Decimal("0.01"),
         contract_status=ContractStatus.CANCELLED,
         vin=None,
@@ -118,9 +118,11 @@ def test_every_missing_item_is_a_reason() -> None:
     )
 
 
-@pytest.mark.parametrize("item", list(DeliveryItem))
-def test_each_document_alone_blocks_delivery(item: DeliveryItem) -> None:
-    checklist = DeliveryChecklist(pdi_passed=True, items_ready=frozenset(DeliveryItem) - {item})
+@pytest.mark.parametrize("item", list(DeliveryDocument))
+def test_each_document_alone_blocks_delivery(item: DeliveryDocument) -> None:
+    checklist = DeliveryChecklist(
+        pdi_passed=True, documents_ready=frozenset(DeliveryDocument) - {item}
+    )
     readiness = can_deliver(
         checklist, balance_due=Decimal("0"), contract_status=ContractStatus.ACTIVE, vin=VIN
     )
@@ -129,13 +131,14 @@ def test_each_document_alone_blocks_delivery(item: DeliveryItem) -> None:
 
 def test_dealer_may_require_fewer_items() -> None:
     checklist = DeliveryChecklist(
-        pdi_passed=True, items_ready=frozenset(DeliveryItem) - {DeliveryItem.MAINTENANCE_MANUAL}
+        pdi_passed=True,
+        documents_ready=frozenset(DeliveryDocument) - {DeliveryDocument.MAINTENANCE_MANUAL},
     )
     readiness = can_deliver(
         checklist,
         balance_due=Decimal("0"),
         contract_status=ContractStatus.ACTIVE,
         vin=VIN,
-        required_items=frozenset(DeliveryItem) - {DeliveryItem.MAINTENANCE_MANUAL},
+        required_documents=frozenset(DeliveryDocument) - {DeliveryDocument.MAINTENANCE_MANUAL},
     )
     assert readiness.ready

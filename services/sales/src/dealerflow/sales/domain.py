@@ -16,7 +16,7 @@ from dealerflow.sales.domain_contract import (
     LedgerError,
     PaymentKind,
     PaymentLedger,
-    PaymentMethod,
+    PaymentPlan,
     amend_contract,
     cancel_contract,
     cancellation_refund,
@@ -26,10 +26,10 @@ from dealerflow.sales.domain_contract import (
     validate_contract_terms,
 )
 from dealerflow.sales.domain_delivery import (
-    REQUIRED_DELIVERY_ITEMS,
+    REQUIRED_DELIVERY_DOCUMENTS,
     DeliveryBlocker,
     DeliveryChecklist,
-    DeliveryItem,
+    DeliveryDocument,
     DeliveryReadiness,
     DriverLicence,
     TestDriveBooking,
@@ -46,7 +46,7 @@ from dealerflow.sales.domain_money import (
     to_money,
 )
 from dealerflow.sales.domain_quote import (
-    DEFAULT_DISCOUNT_APPROVAL_PERCENT,
+    DEFAULT_DISCOUNT_APPROVAL_RATE,
     DEFAULT_TAX_POLICY,
     AccessoryLine,
     LoanPlan,
@@ -64,9 +64,9 @@ from dealerflow.sales.domain_quote import (
 
 __all__ = [
     "CENT",
-    "DEFAULT_DISCOUNT_APPROVAL_PERCENT",
+    "DEFAULT_DISCOUNT_APPROVAL_RATE",
     "DEFAULT_TAX_POLICY",
-    "REQUIRED_DELIVERY_ITEMS",
+    "REQUIRED_DELIVERY_DOCUMENTS",
     "AccessoryLine",
     "CancellationPolicy",
     "CancelledBy",
@@ -76,7 +76,7 @@ __all__ = [
     "ContractVersion",
     "DeliveryBlocker",
     "DeliveryChecklist",
-    "DeliveryItem",
+    "DeliveryDocument",
     "DeliveryReadiness",
     "DriverLicence",
     "LedgerEntry",
@@ -86,7 +86,7 @@ __all__ = [
     "MoneyInput",
     "PaymentKind",
     "PaymentLedger",
-    "PaymentMethod",
+    "PaymentPlan",
     "PurchaseTaxPolicy",
     "Quote",
     "QuoteError",

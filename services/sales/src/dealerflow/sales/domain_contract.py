@@ -17,7 +17,9 @@ from uuid import UUID
 from dealerflow.sales.domain_money import ZERO, MoneyInput, non_negative, to_money
 
 
-class PaymentMethod(StrEnum):
+class PaymentPlan(StrEnum):
+    """How the customer pays for the car (the contract's payment method)."""
+
     FULL_PAYMENT = "full_payment"
     LOAN = "loan"
 
@@ -38,7 +40,7 @@ class ContractTerms:
     phone: str
     address: str
     price: Decimal
-    payment_method: PaymentMethod
+    payment_plan: PaymentPlan
     delivery_date: date
     vin: str | None = None  # allocated at signing or later, before delivery
 
@@ -137,9 +139,21 @@ def cancel_contract(current: ContractVersion, at: datetime) -> ContractVersion:
 
 
 class PaymentKind(StrEnum):
+    """Contracts PaymentKind values, plus REFUND (money going back to the customer)."""
+
     DEPOSIT = "deposit"
     BALANCE = "balance"
+    FULL = "full"
+    LOAN_DISBURSEMENT = "loan_disbursement"
     REFUND = "refund"
+
+
+_INCOMING = (
+    PaymentKind.DEPOSIT,
+    PaymentKind.BALANCE,
+    PaymentKind.FULL,
+    PaymentKind.LOAN_DISBURSEMENT,
+)
 
 
 @dataclass(frozen=True)
@@ -179,6 +193,7 @@ class PaymentLedger:
         return replace(self, contract_price=non_negative(price, "contract_price"))
 
     def _sum(self, *kinds: PaymentKind, confirmed: bool = True) -> Decimal:
+        kinds = kinds or _INCOMING
         return sum(
             (e.amount for e in self.entries if e.kind in kinds and e.confirmed == confirmed),
             start=ZERO,
@@ -190,7 +205,7 @@ class PaymentLedger:
 
     @property
     def paid(self) -> Decimal:
-        return self._sum(PaymentKind.DEPOSIT, PaymentKind.BALANCE)
+        return self._sum()
 
     @property
     def refunded(self) -> Decimal:
@@ -199,7 +214,7 @@ class PaymentLedger:
 
     @property
     def awaiting_confirmation(self) -> Decimal:
-        return self._sum(PaymentKind.DEPOSIT, PaymentKind.BALANCE, confirmed=False)
+        return self._sum(confirmed=False)
 
     @property
     def net_paid(self) -> Decimal:

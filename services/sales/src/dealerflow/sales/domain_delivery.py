@@ -92,8 +92,8 @@ def validate_drive_booking(
     return tuple(problems)
 
 
-class DeliveryItem(StrEnum):
-    """Documents and items handed over with the car."""
+class DeliveryDocument(StrEnum):
+    """Documents and keys handed over with the car (contracts DeliveryDocument values)."""
 
     CERTIFICATE_OF_CONFORMITY = "certificate_of_conformity"
     INVOICE = "invoice"
@@ -102,7 +102,7 @@ class DeliveryItem(StrEnum):
     KEYS = "keys"
 
 
-REQUIRED_DELIVERY_ITEMS: frozenset[DeliveryItem] = frozenset(DeliveryItem)
+REQUIRED_DELIVERY_DOCUMENTS: frozenset[DeliveryDocument] = frozenset(DeliveryDocument)
 
 
 class DeliveryBlocker(StrEnum):
@@ -122,7 +122,7 @@ class DeliveryBlocker(StrEnum):
 @dataclass(frozen=True)
 class DeliveryChecklist:
     pdi_passed: bool = False
-    items_ready: frozenset[DeliveryItem] = frozenset()
+    documents_ready: frozenset[DeliveryDocument] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def can_deliver(
     balance_due: Decimal,
     contract_status: ContractStatus,
     vin: str | None,
-    required_items: frozenset[DeliveryItem] = REQUIRED_DELIVERY_ITEMS,
+    required_documents: frozenset[DeliveryDocument] = REQUIRED_DELIVERY_DOCUMENTS,
 ) -> DeliveryReadiness:
     """Is the car ready to hand over? If not, everything still missing, in order.
 
@@ -151,8 +151,8 @@ def can_deliver(
         missing.append(DeliveryBlocker.VIN_NOT_ASSIGNED)
     if not checklist.pdi_passed:
         missing.append(DeliveryBlocker.PDI_NOT_PASSED)
-    for item in DeliveryItem:  # enum order = the handover order on the checklist
-        if item in required_items and item not in checklist.items_ready:
+    for item in DeliveryDocument:  # enum order = the handover order on the checklist
+        if item in required_documents and item not in checklist.documents_ready:
             missing.append(DeliveryBlocker(item.value))
     if balance_due > 0:
         missing.append(DeliveryBlocker.BALANCE_OUTSTANDING)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from dealerflow.policy import SalesPolicy
 from dealerflow.sales.domain_money import ZERO, MoneyInput, non_negative, round_money, to_money
 
 
@@ -26,11 +27,23 @@ class PurchaseTaxPolicy:
     # Most that may be waived per vehicle (None = no cap).
     nev_relief_cap: Decimal | None = None
 
+    @classmethod
+    def from_sales_policy(cls, sales: SalesPolicy) -> PurchaseTaxPolicy:
+        """The dealer's setting (DealerPolicy.sales): exempt flag and cap. SalesPolicy has
+        no partial-relief ratio yet, so a flagged exemption waives all (up to the cap)."""
+        return cls(
+            rate=sales.purchase_tax_rate,
+            vat_rate=sales.vat_rate,
+            nev_relief_ratio=Decimal(1) if sales.nev_purchase_tax_exempt else Decimal(0),
+            nev_relief_cap=sales.nev_exemption_cap,
+        )
+
 
 DEFAULT_TAX_POLICY = PurchaseTaxPolicy()
 #: Discounts beyond this share of the vehicle price need a manager's approval. DOMAIN.md
-#: names a "policy threshold" without a number; 5% is our default, per dealer.
-DEFAULT_DISCOUNT_APPROVAL_PERCENT = Decimal("5")
+#: names a "policy threshold" without a number; 5% is the default of
+#: SalesPolicy.discount_approval_threshold_rate.
+DEFAULT_DISCOUNT_APPROVAL_RATE = SalesPolicy().discount_approval_threshold_rate
 
 
 class QuoteError(ValueError):
@@ -58,15 +71,15 @@ def purchase_tax(
 def discount_needs_approval(
     vehicle_price: MoneyInput,
     discount: MoneyInput,
-    threshold_percent: Decimal = DEFAULT_DISCOUNT_APPROVAL_PERCENT,
+    threshold_rate: Decimal = DEFAULT_DISCOUNT_APPROVAL_RATE,
 ) -> bool:
-    """True when the discount is beyond `threshold_percent` of the vehicle price.
+    """True when the discount is beyond `threshold_rate` (0.05 = 5%) of the vehicle price.
 
     Exactly at the threshold is within policy (no approval needed).
     """
     price = non_negative(vehicle_price, "vehicle_price")
     amount = non_negative(discount, "discount")
-    return amount * 100 > price * threshold_percent
+    return amount > price * threshold_rate
 
 
 def monthly_instalment(principal: MoneyInput, annual_rate: Decimal, term_months: int) -> Decimal:
@@ -146,13 +159,15 @@ class Quote:
 def compute_quote(
     request: QuoteRequest,
     tax_policy: PurchaseTaxPolicy = DEFAULT_TAX_POLICY,
-    discount_approval_percent: Decimal = DEFAULT_DISCOUNT_APPROVAL_PERCENT,
+    discount_approval_rate: Decimal = DEFAULT_DISCOUNT_APPROVAL_RATE,
 ) -> Quote:
     """Every line of the quote, the total, and the loan plan if one was asked for.
 
     The loan finances the vehicle only (transaction price minus down payment); tax,
     insurance, fees, accessories and warranty are paid up front, as lenders here do.
-    Raises QuoteError for an inconsistent request.
+    Raises QuoteError for an inconsistent request. With a DealerPolicy `p`:
+    `compute_quote(r, PurchaseTaxPolicy.from_sales_policy(p.sales),
+    p.sales.discount_approval_threshold_rate)`.
     """
     try:
         price = non_negative(request.vehicle_price, "vehicle_price")
@@ -184,9 +199,7 @@ def compute_quote(
         extended_warranty=warranty,
         total=total,
         due_upfront=total - (loan.principal if loan else ZERO),
-        discount_approval_required=discount_needs_approval(
-            price, discount, discount_approval_percent
-        ),
+        discount_approval_required=discount_needs_approval(price, discount, discount_approval_rate),
         loan=loan,
     )
 
