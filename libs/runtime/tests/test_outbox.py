@@ -1,0 +1,107 @@
+"""Tests of outbox.enqueue inside the caller's transaction (real PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import asyncpg
+import pytest
+from dealerflow.runtime.migrations import migrate, runtime_migrations
+from dealerflow.runtime.outbox import (
+    OutboxMessage,
+    decode_headers,
+    encode_headers,
+    enqueue,
+    notify_channel,
+    purge_published,
+)
+
+
+@pytest.fixture
+async def pool(pg_dsn: str, pg_schema: str, pg_pool: asyncpg.Pool) -> asyncpg.Pool:
+    await migrate(pg_dsn, pg_schema, runtime_migrations())
+    return pg_pool
+
+
+def test_headers_round_trip_text_and_binary() -> None:
+    headers = [("ce_type", b"dealerflow.sales.X.v1"), ("bin", b"\xff\x00\x01"), ("e", b"")]
+    encoded = encode_headers(headers)
+    assert '["ce_type","dealerflow.sales.X.v1"]' in encoded  # readable for operators
+    assert decode_headers(encoded) == headers
+    assert decode_headers([["a", "中文"]]) == [("a", "中文".encode())]
+
+
+@pytest.mark.integration
+async def test_enqueue_writes_rows_in_order(pool: asyncpg.Pool) -> None:
+    messages = [
+        OutboxMessage("t.sales", b"cust-1", b'{"n":1}', [("ce_id", b"1"), ("raw", b"\xfe")]),
+        OutboxMessage("t.sales", None, b'{"n":2}'),
+        OutboxMessage("t.leads", b"cust-1", b'{"n":3}', [("ce_id", b"3")]),
+    ]
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, messages)
+        await enqueue(conn, [])
+    rows = await pool.fetch(
+        "SELECT id, topic, key, value, headers::text AS headers, published_at, attempts"
+        " FROM outbox ORDER BY id"
+    )
+    assert [(r["topic"], r["key"], r["value"]) for r in rows] == [
+        (m.topic, m.key, m.value) for m in messages
+    ]
+    assert [decode_headers(r["headers"]) for r in rows] == [m.headers for m in messages]
+    assert all(r["published_at"] is None and r["attempts"] == 0 for r in rows)
+    assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
+
+
+@pytest.mark.integration
+async def test_rolled_back_transaction_leaves_no_row_and_no_notification(
+    pool: asyncpg.Pool, pg_dsn: str, pg_schema: str
+) -> None:
+    received: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(pg_dsn)
+    await listener.add_listener(
+        notify_channel(pg_schema), lambda *args: received.put_nowait(args[2])
+    )
+    try:
+
+        async def enqueue_then_fail() -> None:
+            async with pool.acquire() as conn, conn.transaction():
+                await enqueue(conn, [OutboxMessage("t.sales", b"k", b"v")])
+                # the row is visible inside the transaction ...
+                assert await conn.fetchval("SELECT count(*) FROM outbox") == 1
+                raise RuntimeError("business rule failed")
+
+        with pytest.raises(RuntimeError, match="business rule failed"):
+            await enqueue_then_fail()
+        await asyncio.sleep(0.3)
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+        assert received.empty(), "NOTIFY must not be delivered for a rolled-back transaction"
+
+        async with pool.acquire() as conn, conn.transaction():
+            await enqueue(conn, [OutboxMessage("t.sales", b"k", b"v")])
+            await enqueue(conn, [OutboxMessage("t.sales", b"k", b"w")])
+            await asyncio.sleep(0.2)
+            assert received.empty(), "NOTIFY is only delivered at commit"
+        channel = await asyncio.wait_for(received.get(), 5)
+        assert channel == f"{pg_schema}_outbox"
+        await asyncio.sleep(0.2)
+        assert received.empty(), "notifications of one transaction fold into one"
+    finally:
+        await listener.close()
+
+
+@pytest.mark.integration
+async def test_purge_published_keeps_recent_and_unpublished(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, [OutboxMessage("t", None, str(i).encode()) for i in range(4)])
+    ids = [r["id"] for r in await pool.fetch("SELECT id FROM outbox ORDER BY id")]
+    await pool.execute(
+        "UPDATE outbox SET published_at = now() - interval '2 days' WHERE id = ANY($1)", ids[:2]
+    )
+    await pool.execute("UPDATE outbox SET published_at = now() WHERE id = $1", ids[2])
+    async with pool.acquire() as conn:
+        assert await purge_published(conn, timedelta(days=1)) == 2
+        assert await purge_published(conn, timedelta(days=1)) == 0
+    remaining = [r["id"] for r in await pool.fetch("SELECT id FROM outbox ORDER BY id")]
+    assert remaining == ids[2:]

@@ -1,0 +1,332 @@
+"""OutboxRelay against real Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer
+from dealerflow.runtime.db import create_pool
+from dealerflow.runtime.migrations import migrate, runtime_migrations
+from dealerflow.runtime.outbox import OutboxMessage, enqueue
+from dealerflow.runtime.relay import OutboxRelay
+from prometheus_client import REGISTRY
+
+pytestmark = pytest.mark.integration
+
+CreateTopics = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+async def pool(pg_dsn: str, pg_schema: str, pg_pool: asyncpg.Pool) -> asyncpg.Pool:
+    await migrate(pg_dsn, pg_schema, runtime_migrations())
+    return pg_pool
+
+
+@pytest.fixture
+async def topic(topic_prefix: str, create_topics: CreateTopics) -> str:
+    name = f"{topic_prefix}sales"
+    await create_topics(name, partitions=3)
+    return name
+
+
+async def consume(bootstrap: str, topic: str, expected: int, limit_s: float = 30.0) -> list[Any]:
+    """Read ``topic`` from the beginning until ``expected`` records arrived (or timeout)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-{uuid.uuid4().hex}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        deadline = time.monotonic() + limit_s
+        while len(records) < expected and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for msgs in batch.values():
+                records.extend(msgs)
+    finally:
+        await consumer.stop()
+    return records
+
+
+def relay_for(pool: asyncpg.Pool, bootstrap: str, **options: Any) -> OutboxRelay:
+    defaults: dict[str, Any] = {
+        "poll_interval_s": 0.2,
+        "retry_backoff_s": 0.05,
+        "max_backoff_s": 0.5,
+        "leader_retry_s": 0.1,
+        "metrics_interval_s": 0.0,
+    }
+    return OutboxRelay(pool, bootstrap, **(defaults | options))
+
+
+@contextlib.asynccontextmanager
+async def running(relay: OutboxRelay) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(relay.run())
+    try:
+        yield task
+    finally:
+        await relay.stop(grace_s=10)
+        if not task.done():
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def wait_for(predicate: Callable[[], Awaitable[bool]], limit_s: float = 20.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def unpublished(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+
+
+def sample(name: str, schema: str) -> float:
+    return REGISTRY.get_sample_value(name, {"schema": schema}) or 0.0
+
+
+async def enqueue_committed(pool: asyncpg.Pool, messages: Sequence[OutboxMessage]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, messages)
+
+
+async def test_rows_reach_kafka_intact_and_in_key_order(
+    pool: asyncpg.Pool, pg_schema: str, topic: str, kafka_bootstrap: str
+) -> None:
+    keys = [f"customer-{i}".encode() for i in range(7)]
+    sent: list[OutboxMessage] = []
+    for tx in range(30):  # 30 transactions of 10 messages, keys interleaved
+        batch = [
+            OutboxMessage(
+                topic,
+                keys[(tx + i) % len(keys)],
+                f"{tx:03d}-{i}".encode(),
+                [("ce_id", f"{tx}-{i}".encode()), ("bin", bytes([tx, 0, 255]))],
+            )
+            for i in range(10)
+        ]
+        await enqueue_committed(pool, batch)
+        sent.extend(batch)
+    sent.append(OutboxMessage(topic, None, b"no-key", []))
+    await enqueue_committed(pool, sent[-1:])
+    published_before = sample("dealerflow_outbox_published_total", pg_schema)
+
+    async with running(relay_for(pool, kafka_bootstrap, batch_size=64)):
+        records = await consume(kafka_bootstrap, topic, len(sent))
+        await wait_for(lambda: _zero(unpublished(pool)))
+
+    assert len(records) == len(sent)
+    by_value = {r.value: r for r in records}
+    for m in sent:
+        r = by_value[m.value]
+        assert r.key == m.key
+        assert list(r.headers) == m.headers
+    for key in keys:
+        expected = [m.value for m in sent if m.key == key]
+        got = [r.value for r in sorted(records, key=lambda r: r.offset) if r.key == key]
+        assert got == expected, f"order broken for {key!r}"
+        assert len({r.partition for r in records if r.key == key}) == 1
+    rows = await pool.fetch("SELECT attempts, last_error FROM outbox")
+    assert all(r["attempts"] == 1 and r["last_error"] is None for r in rows)
+    assert sample("dealerflow_outbox_published_total", pg_schema) - published_before == len(sent)
+    assert sample("dealerflow_outbox_backlog_rows", pg_schema) == 0
+
+
+async def _zero(count: Awaitable[int]) -> bool:
+    return await count == 0
+
+
+async def test_rolled_back_transaction_publishes_nothing(
+    pool: asyncpg.Pool, topic: str, kafka_bootstrap: str
+) -> None:
+    async with running(relay_for(pool, kafka_bootstrap)):
+
+        async def enqueue_then_fail() -> None:
+            async with pool.acquire() as conn, conn.transaction():
+                await enqueue(conn, [OutboxMessage(topic, b"k", b"rolled-back")])
+                raise RuntimeError("abort")
+
+        with pytest.raises(RuntimeError, match="abort"):
+            await enqueue_then_fail()
+        await enqueue_committed(pool, [OutboxMessage(topic, b"k", b"committed")])
+        records = await consume(kafka_bootstrap, topic, 2, limit_s=5)
+    assert [r.value for r in records] == [b"committed"]
+
+
+async def test_crash_between_ack_and_mark_republishes(
+    pool: asyncpg.Pool, topic: str, kafka_bootstrap: str
+) -> None:
+    messages = [OutboxMessage(topic, b"k%d" % (i % 3), b"m%03d" % i) for i in range(50)]
+    await enqueue_committed(pool, messages)
+    acked: list[int] = []
+    hook_called = asyncio.Event()
+
+    async def crash_before_mark(ids: Sequence[int]) -> None:
+        acked.extend(ids)
+        hook_called.set()
+        await asyncio.Event().wait()  # hang here until the process "dies"
+
+    first = relay_for(pool, kafka_bootstrap, batch_size=20, after_send=crash_before_mark)
+    task = asyncio.create_task(first.run())
+    await asyncio.wait_for(hook_called.wait(), 20)
+    task.cancel()  # the crash: Kafka has the batch, the database does not know
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert len(acked) == 20
+    assert await unpublished(pool) == 50
+
+    async with running(relay_for(pool, kafka_bootstrap, batch_size=20)):
+        await wait_for(lambda: _zero(unpublished(pool)))
+        records = await consume(kafka_bootstrap, topic, 70)
+    counts: dict[bytes, int] = defaultdict(int)
+    for r in records:
+        counts[r.value] += 1
+    assert set(counts) == {m.value for m in messages}
+    assert sorted(v for v, n in counts.items() if n == 2) == [m.value for m in messages[:20]]
+    assert all(n in (1, 2) for n in counts.values())
+    # per key, the first occurrences are still in order
+    for key in (b"k0", b"k1", b"k2"):
+        seen: list[bytes] = []
+        for r in sorted(records, key=lambda r: r.offset):
+            if r.key == key and r.value not in seen:
+                seen.append(r.value)
+        assert seen == [m.value for m in messages if m.key == key]
+
+
+class _LateProxy:
+    """A TCP port that refuses connections until opened, then forwards to Kafka."""
+
+    def __init__(self, target: str) -> None:
+        host, port = target.rsplit(":", 1)
+        self.target = (host, int(port))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.server: asyncio.Server | None = None
+
+    async def open(self) -> None:
+        self.server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+
+        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
+
+
+async def test_kafka_unavailable_then_rows_are_delivered(
+    pool: asyncpg.Pool, pg_schema: str, topic: str, kafka_bootstrap: str
+) -> None:
+    proxy = _LateProxy(kafka_bootstrap)
+    messages = [OutboxMessage(topic, b"k", b"v%d" % i) for i in range(10)]
+    await enqueue_committed(pool, messages)
+    errors_before = sample("dealerflow_outbox_publish_errors_total", pg_schema)
+    relay = relay_for(pool, f"127.0.0.1:{proxy.port}", max_backoff_s=0.3)
+    try:
+        async with running(relay):
+            await asyncio.sleep(1.5)
+            assert await unpublished(pool) == 10, "nothing can be published while Kafka is down"
+            assert sample("dealerflow_outbox_publish_errors_total", pg_schema) > errors_before
+            assert sample("dealerflow_outbox_backlog_rows", pg_schema) == 10
+            await proxy.open()
+            await wait_for(lambda: _zero(unpublished(pool)))
+        records = await consume(kafka_bootstrap, topic, 10)
+    finally:
+        await proxy.close()
+    assert [r.value for r in records] == [m.value for m in messages]
+
+
+async def test_failing_row_is_retried_never_skipped(
+    pool: asyncpg.Pool, topic: str, kafka_bootstrap: str
+) -> None:
+    too_big = b"x" * 1_200_000  # above the producer's max_request_size: rejected on send
+    await enqueue_committed(
+        pool,
+        [
+            OutboxMessage(topic, b"k", b"first"),
+            OutboxMessage(topic, b"k", too_big),
+            OutboxMessage(topic, b"k", b"third"),
+        ],
+    )
+    async with running(relay_for(pool, kafka_bootstrap, max_backoff_s=0.2)):
+
+        async def retried() -> bool:
+            row = await pool.fetchrow("SELECT attempts FROM outbox WHERE length(value) > 1000")
+            return row is not None and row["attempts"] >= 3
+
+        await wait_for(retried)
+        rows = await pool.fetch("SELECT value, published_at, last_error FROM outbox ORDER BY id")
+        assert rows[0]["published_at"] is not None
+        assert rows[1]["published_at"] is None
+        assert "MessageSizeTooLarge" in rows[1]["last_error"]
+        assert rows[2]["published_at"] is None, "a row behind a failing one must wait"
+        # an operator fixes the row; the relay continues from it, in order
+        await pool.execute("UPDATE outbox SET value = 'second' WHERE length(value) > 1000")
+        await wait_for(lambda: _zero(unpublished(pool)))
+        records = await consume(kafka_bootstrap, topic, 3)
+    assert [r.value for r in records] == [b"first", b"second", b"third"]
+
+
+async def test_one_leader_per_schema_and_takeover(
+    pool: asyncpg.Pool, pg_dsn: str, pg_schema: str, topic: str, kafka_bootstrap: str
+) -> None:
+    other_pool = await create_pool(pg_dsn, pg_schema, min_size=1, max_size=2)
+    first = relay_for(pool, kafka_bootstrap)
+    second = relay_for(other_pool, kafka_bootstrap)
+    try:
+        async with running(first):
+            await wait_for(_async(lambda: first.is_leader))
+            async with running(second):
+                await asyncio.sleep(0.5)
+                assert first.is_leader
+                assert not second.is_leader
+                for i in range(5):
+                    await enqueue_committed(pool, [OutboxMessage(topic, b"k", b"a%d" % i)])
+                await wait_for(lambda: _zero(unpublished(pool)))
+                assert first.published == 5
+                assert second.published == 0
+                await first.stop()
+                await wait_for(_async(lambda: second.is_leader), limit_s=5)
+                for i in range(5):
+                    await enqueue_committed(pool, [OutboxMessage(topic, b"k", b"b%d" % i)])
+                await wait_for(lambda: _zero(unpublished(pool)))
+                assert second.published == 5
+                assert first.published == 5
+        records = await consume(kafka_bootstrap, topic, 10)
+    finally:
+        await other_pool.close()
+    assert [r.value for r in records] == [b"a%d" % i for i in range(5)] + [
+        b"b%d" % i for i in range(5)
+    ]
+
+
+def _async(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def predicate() -> bool:
+        return check()
+
+    return predicate
