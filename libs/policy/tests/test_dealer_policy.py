@@ -158,6 +158,12 @@ def test_purchase_tax_is_ten_percent_of_price_without_vat() -> None:
 def test_nev_exemption_is_a_setting_with_optional_cap() -> None:
     capped = policy_with_overrides({"sales": {"nev_exemption_cap": "3000"}}).sales
     assert capped.purchase_tax(Decimal("113000"), is_nev=True) == Decimal("7000.00")
+    halved = policy_with_overrides({"sales": {"nev_relief_ratio": "0.5"}}).sales
+    assert halved.purchase_tax(Decimal("113000"), is_nev=True) == Decimal("5000.00")
+    halved_capped = policy_with_overrides(
+        {"sales": {"nev_relief_ratio": "0.5", "nev_exemption_cap": "1500"}}
+    ).sales
+    assert halved_capped.purchase_tax(Decimal("113000"), is_nev=True) == Decimal("8500.00")
     no_exemption = policy_with_overrides({"sales": {"nev_purchase_tax_exempt": False}}).sales
     assert no_exemption.purchase_tax(Decimal("113000"), is_nev=True) == Decimal("10000.00")
 

@@ -375,8 +375,14 @@ class SalesPolicy(_Settings):
     purchase_tax_rate: Decimal = Decimal("0.10")
     vat_rate: Decimal = Decimal("0.13")
     nev_purchase_tax_exempt: bool = True
+    nev_relief_ratio: Decimal = Field(
+        default=Decimal("1"),
+        ge=0,
+        le=1,
+        description="Share of an NEV's tax waived when exempt: 1 exempt, 0.5 halved.",
+    )
     nev_exemption_cap: Decimal | None = Field(
-        default=None, description="Maximum tax forgiven per NEV; None means fully exempt."
+        default=None, description="Maximum tax forgiven per NEV; None means no cap."
     )
     discount_approval_threshold_rate: Decimal = Field(
         default=Decimal("0.05"),
@@ -386,11 +392,14 @@ class SalesPolicy(_Settings):
     def purchase_tax(self, price_incl_vat: Decimal, *, is_nev: bool) -> Decimal:
         """Purchase tax for a vehicle price including VAT, rounded to 0.01.
 
-        China: price / (1 + VAT) x rate; NEVs are exempt (up to the cap) when the flag is on.
+        China: price / (1 + VAT) x rate; for an NEV, when the exemption flag is on,
+        `nev_relief_ratio` of that is waived, at most `nev_exemption_cap`.
         """
         tax = price_incl_vat / (1 + self.vat_rate) * self.purchase_tax_rate
         if is_nev and self.nev_purchase_tax_exempt:
-            forgiven = tax if self.nev_exemption_cap is None else min(tax, self.nev_exemption_cap)
+            forgiven = tax * self.nev_relief_ratio
+            if self.nev_exemption_cap is not None:
+                forgiven = min(forgiven, self.nev_exemption_cap)
             tax -= forgiven
         return tax.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
