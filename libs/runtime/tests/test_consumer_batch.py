@@ -1,0 +1,327 @@
+"""EventConsumer.process_batch against real PostgreSQL (records built in memory).
+
+Covers the batch algorithm itself: inbox deduplication (across and within batches),
+optimistic run with per-event fallback, bounded retries, dead letters in the outbox,
+events without a handler, and infrastructure errors that must fail the batch instead of
+dead-lettering. The Kafka wiring is covered by test_consumer_kafka.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import ConsumerRecord
+from dealerflow.contracts.envelope import Envelope, encode_binary, encode_structured
+from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
+from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.runtime.consumer import EventConsumer, EventRouter, HandlerContext
+from dealerflow.runtime.migrations import migrate, runtime_migrations
+from dealerflow.runtime.outbox import decode_headers
+from dealerflow.runtime.settings import ServiceSettings
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "tbatch.dealerflow."
+TOPIC = PREFIX + "leads"
+NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+
+
+def graded(lead_id: str, grade: str = "H") -> LeadGraded:
+    return LeadGraded(
+        dealer_id="D001",
+        customer_id=uuid.uuid5(uuid.NAMESPACE_URL, lead_id),
+        occurred_at=NOW,
+        lead_id=lead_id,
+        grade=grade,  # type: ignore[arg-type]
+        graded_at=NOW,
+    )
+
+
+def assigned(lead_id: str) -> LeadAssigned:
+    return LeadAssigned(
+        dealer_id="D001",
+        customer_id=uuid.uuid5(uuid.NAMESPACE_URL, lead_id),
+        occurred_at=NOW,
+        lead_id=lead_id,
+        consultant_id="C7",
+        reason="initial",  # type: ignore[arg-type]
+        assigned_at=NOW,
+    )
+
+
+def record(
+    offset: int,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes]],
+    key: bytes | None = b"k",
+    partition: int = 0,
+) -> ConsumerRecord[Any, Any]:
+    return ConsumerRecord(
+        topic=TOPIC,
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=key,
+        value=value,
+        checksum=None,
+        serialized_key_size=len(key or b""),
+        serialized_value_size=len(value or b""),
+        headers=list(headers),
+    )
+
+
+def event_record(offset: int, event: Any, event_id: str | None = None) -> ConsumerRecord[Any, Any]:
+    encoded = encode_binary(event, source="/test", event_id=event_id or f"ev-{offset}")
+    return record(offset, encoded.value, encoded.headers, encoded.key)
+
+
+@pytest.fixture
+async def db(pg_dsn: str, pg_schema: str, pg_pool: asyncpg.Pool) -> asyncpg.Pool:
+    await migrate(pg_dsn, pg_schema, runtime_migrations())
+    await pg_pool.execute("CREATE TABLE effects (event_id text, lead_id text, grade text)")
+    return pg_pool
+
+
+class Recorder:
+    """A handler set whose behaviour each test steers per lead id."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, int] = {}
+        self.fail_times: dict[str, int] = {}  # lead id -> how many first calls raise
+        self.router = EventRouter()
+        self.router.on(LeadGraded)(self.on_graded)
+
+    async def on_graded(self, ctx: HandlerContext, env: Envelope[LeadGraded]) -> None:
+        lead = env.event.lead_id
+        self.calls[lead] = self.calls.get(lead, 0) + 1
+        await ctx.conn.execute(
+            "INSERT INTO effects VALUES ($1, $2, $3)", env.meta.id, lead, env.event.grade
+        )
+        if self.calls[lead] <= self.fail_times.get(lead, 0):
+            raise RuntimeError(f"cannot grade {lead}")
+        await ctx.publish(assigned(lead))
+
+
+def make_consumer(db: asyncpg.Pool, rec: Recorder, max_retries: int = 2) -> EventConsumer:
+    settings = ServiceSettings(service_name="batchtest", topic_prefix=PREFIX)
+    return EventConsumer(
+        name="batchtest",
+        router=rec.router,
+        pool=db,
+        settings=settings,
+        max_retries=max_retries,
+        topics=TopicRegistry(PREFIX),
+    )
+
+
+async def effects(db: asyncpg.Pool) -> list[tuple[str, str]]:
+    rows = await db.fetch("SELECT event_id, lead_id FROM effects ORDER BY event_id")
+    return [(r["event_id"], r["lead_id"]) for r in rows]
+
+
+async def outbox(db: asyncpg.Pool) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT topic, key, value, headers::text AS headers FROM outbox ORDER BY id"
+    )
+
+
+async def test_a_batch_commits_effects_inbox_and_published_events(db: asyncpg.Pool) -> None:
+    rec = Recorder()
+    consumer = make_consumer(db, rec)
+    outcome = await consumer.process_batch([event_record(i, graded(f"L{i}")) for i in range(3)])
+    assert (outcome.handled, outcome.duplicates, outcome.dead_lettered) == (3, 0, 0)
+    assert await effects(db) == [("ev-0", "L0"), ("ev-1", "L1"), ("ev-2", "L2")]
+    inbox = await db.fetch("SELECT consumer, event_id FROM inbox ORDER BY event_id")
+    assert [(r["consumer"], r["event_id"]) for r in inbox] == [
+        ("batchtest", "ev-0"),
+        ("batchtest", "ev-1"),
+        ("batchtest", "ev-2"),
+    ]
+    rows = await outbox(db)
+    assert [r["topic"] for r in rows] == [TOPIC] * 3
+    headers = dict(decode_headers(rows[0]["headers"]))
+    assert headers["ce_type"] == LeadAssigned.event_type.encode()
+    assert headers["ce_causationid"] == b"ev-0"
+    assert headers["ce_correlationid"] == b"ev-0"  # the incoming event started the chain
+
+
+async def test_duplicates_within_and_across_batches_have_no_effect(db: asyncpg.Pool) -> None:
+    rec = Recorder()
+    consumer = make_consumer(db, rec)
+    first = await consumer.process_batch(
+        [event_record(0, graded("A"), "same"), event_record(1, graded("A"), "same")]
+    )
+    assert (first.handled, first.duplicates) == (1, 1)
+    again = await consumer.process_batch(
+        [event_record(2, graded("A"), "same"), event_record(3, graded("B"), "other")]
+    )
+    assert (again.handled, again.duplicates) == (1, 1)
+    assert await effects(db) == [("other", "B"), ("same", "A")]
+    assert rec.calls == {"A": 1, "B": 1}
+    assert len(await outbox(db)) == 2
+
+
+async def test_inbox_is_per_consumer(db: asyncpg.Pool) -> None:
+    rec = Recorder()
+    await make_consumer(db, rec).process_batch([event_record(0, graded("A"), "x")])
+    other = EventConsumer(
+        name="another",
+        router=rec.router,
+        pool=db,
+        settings=ServiceSettings(service_name="another", topic_prefix=PREFIX),
+    )
+    outcome = await other.process_batch([event_record(0, graded("A"), "x")])
+    assert outcome.handled == 1
+    assert rec.calls == {"A": 2}
+
+
+async def test_transient_failure_is_retried_without_duplicating_neighbours(
+    db: asyncpg.Pool,
+) -> None:
+    rec = Recorder()
+    rec.fail_times["L1"] = 2  # fails twice, third attempt (second retry) succeeds
+    consumer = make_consumer(db, rec, max_retries=2)
+    outcome = await consumer.process_batch([event_record(i, graded(f"L{i}")) for i in range(4)])
+    assert (outcome.handled, outcome.dead_lettered) == (4, 0)
+    # each event's effect exactly once although L0 ran twice (optimistic run rolled back)
+    assert await effects(db) == [("ev-0", "L0"), ("ev-1", "L1"), ("ev-2", "L2"), ("ev-3", "L3")]
+    assert rec.calls == {"L0": 2, "L1": 3, "L2": 1, "L3": 1}
+    assert len(await outbox(db)) == 4
+    assert all(r["topic"] == TOPIC for r in await outbox(db))
+
+
+async def test_handler_always_raising_is_dead_lettered_after_bounded_retries(
+    db: asyncpg.Pool,
+) -> None:
+    rec = Recorder()
+    rec.fail_times["BAD"] = 99
+    consumer = make_consumer(db, rec, max_retries=3)
+    bad = event_record(1, graded("BAD"))
+    outcome = await consumer.process_batch(
+        [event_record(0, graded("L0")), bad, event_record(2, graded("L2"))]
+    )
+    assert (outcome.handled, outcome.dead_lettered) == (2, 1)
+    assert rec.calls["BAD"] == 4  # 1 attempt + 3 retries
+    assert await effects(db) == [("ev-0", "L0"), ("ev-2", "L2")]
+    # no inbox row: a replay from the DLQ must be processed, not dropped as a duplicate
+    ids = {r["event_id"] for r in await db.fetch("SELECT event_id FROM inbox")}
+    assert ids == {"ev-0", "ev-2"}
+    rows = await outbox(db)
+    dlq = [r for r in rows if r["topic"] == TOPIC + ".dlq"]
+    assert len(dlq) == 1
+    assert dlq[0]["value"] == bad.value
+    assert dlq[0]["key"] == bad.key
+    headers = decode_headers(dlq[0]["headers"])
+    assert headers[: len(bad.headers)] == list(bad.headers)  # original headers kept
+    extra = dict(headers[len(bad.headers) :])
+    assert extra["dlq-error"] == b"RuntimeError: cannot grade BAD"
+    assert extra["dlq-original-topic"] == TOPIC.encode()
+    assert extra["dlq-original-partition"] == b"0"
+    assert extra["dlq-original-offset"] == b"1"
+    assert extra["dlq-consumer"] == b"batchtest"
+    assert extra["dlq-attempts"] == b"4"
+    assert datetime.fromisoformat(extra["dlq-failed-at"].decode()).tzinfo is not None
+    # the good events still published their follow-ups
+    assert len([r for r in rows if r["topic"] == TOPIC]) == 2
+
+    # Redelivery of the same batch (e.g. offsets not committed): no double effects
+    again = await consumer.process_batch([event_record(0, graded("L0")), bad])
+    assert (again.duplicates, again.dead_lettered) == (1, 1)
+    assert await effects(db) == [("ev-0", "L0"), ("ev-2", "L2")]
+
+
+def _headers_without(headers: Sequence[tuple[str, bytes]], name: str) -> list[tuple[str, bytes]]:
+    return [(k, v) for k, v in headers if k != name]
+
+
+async def test_undecodable_records_are_dead_lettered_with_the_reason(db: asyncpg.Pool) -> None:
+    rec = Recorder()
+    consumer = make_consumer(db, rec)
+    good = encode_binary(graded("OK"), source="/test", event_id="good")
+    unknown = [(k, b"dealerflow.leads.Bogus.v1" if k == "ce_type" else v) for k, v in good.headers]
+    invalid_value = good.value.replace(b'"lead_id":"OK",', b"")
+    batch = [
+        record(0, b"{not json", good.headers),  # malformed body
+        record(1, good.value, unknown),  # unknown type
+        record(2, invalid_value, good.headers),  # invalid payload
+        record(3, None, good.headers),  # tombstone
+        record(4, good.value, [*_headers_without(good.headers, "ce_id"), ("ce_id", b"\xff")]),
+        record(5, good.value, good.headers),
+    ]
+    outcome = await consumer.process_batch(batch)
+    assert (outcome.handled, outcome.dead_lettered) == (1, 5)
+    assert await effects(db) == [("good", "OK")]
+    dlq = {}
+    for row in await outbox(db):
+        if row["topic"].endswith(".dlq"):
+            headers = decode_headers(row["headers"])
+            dlq[int(dict(headers)["dlq-original-offset"])] = headers
+    errors = {offset: dict(h)["dlq-error"].decode() for offset, h in dlq.items()}
+    assert sorted(errors) == [0, 1, 2, 3, 4]
+    assert all(e.startswith("EventDecodeError: ") for e in errors.values())
+    assert "not valid JSON" in errors[0] or "json" in errors[0].lower()
+    assert "unknown event type" in errors[1]
+    assert "lead_id" in errors[2]
+    assert "tombstone" in errors[3]
+    assert "UTF-8" in errors[4]
+    # non-UTF-8 header bytes survive the trip through the outbox byte for byte
+    assert ("ce_id", b"\xff") in dlq[4]
+
+
+async def test_structured_mode_is_handled_like_binary(db: asyncpg.Pool) -> None:
+    rec = Recorder()
+    consumer = make_consumer(db, rec)
+    encoded = encode_structured(graded("S"), source="/outside-dms", event_id="structured-1")
+    outcome = await consumer.process_batch([record(0, encoded.value, encoded.headers)])
+    assert outcome.handled == 1
+    assert await effects(db) == [("structured-1", "S")]
+
+
+async def test_catalogue_events_without_handler_are_recorded_not_dead_lettered(
+    db: asyncpg.Pool,
+) -> None:
+    rec = Recorder()
+    consumer = make_consumer(db, rec)
+    outcome = await consumer.process_batch([event_record(0, assigned("X"), "unhandled-1")])
+    assert (outcome.ignored, outcome.dead_lettered) == (1, 0)
+    assert await outbox(db) == []
+    assert await db.fetchval("SELECT count(*) FROM inbox WHERE event_id = 'unhandled-1'") == 1
+
+
+async def test_database_failure_fails_the_batch_instead_of_dead_lettering(
+    db: asyncpg.Pool,
+) -> None:
+    router = EventRouter()
+    killed = False
+
+    @router.on(LeadGraded)
+    async def kill_own_connection(ctx: HandlerContext, env: Envelope[LeadGraded]) -> None:
+        nonlocal killed
+        await ctx.conn.execute("INSERT INTO effects VALUES ($1, $2, 'x')", env.meta.id, "L")
+        if not killed:
+            killed = True
+            # what a database restart looks like to this connection
+            await ctx.conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    consumer = EventConsumer(
+        name="dbfail",
+        router=router,
+        pool=db,
+        settings=ServiceSettings(service_name="dbfail", topic_prefix=PREFIX),
+    )
+    batch = [event_record(0, graded("L"))]
+    with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+        await consumer.process_batch(batch)
+    assert await effects(db) == []
+    assert await outbox(db) == []
+    assert await db.fetchval("SELECT count(*) FROM inbox") == 0
+    # the redelivered batch succeeds on a fresh connection
+    outcome = await consumer.process_batch(batch)
+    assert outcome.handled == 1
+    assert await effects(db) == [("ev-0", "L")]
