@@ -7,7 +7,6 @@ then build a `BusinessCalendar` from the policy for SLA and quiet-hour arithmeti
 from dealerflow.policy.business_calendar import BusinessCalendar, add_months
 from dealerflow.policy.dealer_policy import (
     CalendarPolicy,
-    ClockMode,
     ComplaintPolicy,
     ComplaintSla,
     ContactPolicy,
@@ -16,15 +15,19 @@ from dealerflow.policy.dealer_policy import (
     FirstContactSla,
     LeadGrade,
     LeadPolicy,
-    OpeningInterval,
     OwnerCarePolicy,
     SalesPolicy,
     ServicePolicy,
     Severity,
+    policy_with_overrides,
+)
+from dealerflow.policy.primitives import (
+    ClockMode,
+    OpeningInterval,
+    PolicyGroup,
     SlaSpec,
     Weekday,
     WeeklyHours,
-    policy_with_overrides,
 )
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "LeadPolicy",
     "OpeningInterval",
     "OwnerCarePolicy",
+    "PolicyGroup",
     "SalesPolicy",
     "ServicePolicy",
     "Severity",

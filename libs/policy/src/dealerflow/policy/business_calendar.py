@@ -12,13 +12,8 @@ from calendar import monthrange
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
-from dealerflow.policy.dealer_policy import (
-    ClockMode,
-    DealerPolicy,
-    OpeningInterval,
-    SlaSpec,
-    Weekday,
-)
+from dealerflow.policy.dealer_policy import DealerPolicy
+from dealerflow.policy.primitives import ClockMode, OpeningInterval, SlaSpec, Weekday
 
 # A calendar with no opening hours at all would loop forever; no real store is closed
 # for more than a few weeks, so give up after ten years of closed days.

@@ -16,22 +16,25 @@ Choices not fixed by DOMAIN.md (documented here and in the field descriptions):
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from datetime import date, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    field_serializer,
-    field_validator,
-    model_validator,
+from dealerflow.policy.primitives import (
+    ClockMode,
+    OpeningInterval,
+    PolicyGroup,
+    SlaSpec,
+    Weekday,
+    WeeklyHours,
+    business_days_sla,
+    business_hours_sla,
+    default_opening_day,
+    wall_sla,
 )
+from pydantic import Field, field_serializer, field_validator
 
 LeadGrade = Literal["H", "A", "B", "C"]
 """Intent grades that carry a sales follow-up cadence (N, O, D, F have none)."""
@@ -43,127 +46,7 @@ Severity = Literal["critical", "high", "normal"]
 """Complaint severity (same values as the contracts enum)."""
 
 
-class Weekday(StrEnum):
-    """Day of the week; `list(Weekday)[d.weekday()]` is the weekday of date `d`."""
-
-    MON = "mon"
-    TUE = "tue"
-    WED = "wed"
-    THU = "thu"
-    FRI = "fri"
-    SAT = "sat"
-    SUN = "sun"
-
-    @classmethod
-    def of(cls, day: date) -> Weekday:
-        """The weekday of a calendar date."""
-        return list(cls)[day.weekday()]
-
-
-class ClockMode(StrEnum):
-    """How an SLA duration is counted.
-
-    - ``wall``: elapsed real time (nights and holidays count);
-    - ``business_hours``: only the store's opening hours count;
-    - ``business_days``: whole store-open days; due at the same local time on the n-th
-      open day after the start day (clamped to that day's closing time);
-    - ``working_days``: whole statutory working days (the law's "working days"); due at the
-      same local time on the n-th working day after the start day.
-    """
-
-    WALL = "wall"
-    BUSINESS_HOURS = "business_hours"
-    BUSINESS_DAYS = "business_days"
-    WORKING_DAYS = "working_days"
-
-
-class _Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SlaSpec(_Settings):
-    """A duration and how it is counted (see `ClockMode`)."""
-
-    duration: timedelta
-    mode: ClockMode = ClockMode.WALL
-
-    @model_validator(mode="after")
-    def _check(self) -> SlaSpec:
-        if self.duration < timedelta(0):
-            raise ValueError("an SLA duration cannot be negative")
-        if self.mode in (ClockMode.BUSINESS_DAYS, ClockMode.WORKING_DAYS) and (
-            self.duration % timedelta(days=1)
-        ):
-            raise ValueError(f"a {self.mode.value} SLA must be a whole number of days")
-        return self
-
-
-def _wall(**kw: float) -> SlaSpec:
-    return SlaSpec(duration=timedelta(**kw), mode=ClockMode.WALL)
-
-
-def _business_hours(**kw: float) -> SlaSpec:
-    return SlaSpec(duration=timedelta(**kw), mode=ClockMode.BUSINESS_HOURS)
-
-
-def _business_days(days: int) -> SlaSpec:
-    return SlaSpec(duration=timedelta(days=days), mode=ClockMode.BUSINESS_DAYS)
-
-
-class OpeningInterval(_Settings):
-    """One opening period of a day in local time; ``closes`` 00:00 means midnight."""
-
-    opens: time
-    closes: time
-
-    @model_validator(mode="after")
-    def _check(self) -> OpeningInterval:
-        if self.opens.tzinfo is not None or self.closes.tzinfo is not None:
-            raise ValueError("opening times are local wall times without a zone")
-        if self.closes != time(0) and self.closes <= self.opens:
-            raise ValueError(f"an opening interval must close after it opens: {self}")
-        return self
-
-    @property
-    def closes_at_midnight(self) -> bool:
-        """True when the interval runs to the end of the day."""
-        return self.closes == time(0)
-
-
-_DEFAULT_DAY: list[OpeningInterval] = [OpeningInterval(opens=time(8, 30), closes=time(18, 0))]
-
-
-def _day() -> list[OpeningInterval]:
-    return list(_DEFAULT_DAY)
-
-
-class WeeklyHours(_Settings):
-    """Store opening hours per weekday; an empty list means closed all day."""
-
-    mon: list[OpeningInterval] = Field(default_factory=_day)
-    tue: list[OpeningInterval] = Field(default_factory=_day)
-    wed: list[OpeningInterval] = Field(default_factory=_day)
-    thu: list[OpeningInterval] = Field(default_factory=_day)
-    fri: list[OpeningInterval] = Field(default_factory=_day)
-    sat: list[OpeningInterval] = Field(default_factory=_day)
-    sun: list[OpeningInterval] = Field(default_factory=_day)
-
-    @field_validator("*")
-    @classmethod
-    def _sorted_disjoint(cls, intervals: list[OpeningInterval]) -> list[OpeningInterval]:
-        ordered = sorted(intervals, key=lambda i: i.opens)
-        for before, after in itertools.pairwise(ordered):
-            if before.closes_at_midnight or after.opens < before.closes:
-                raise ValueError("opening intervals of one day must not overlap")
-        return ordered
-
-    def for_weekday(self, weekday: Weekday) -> list[OpeningInterval]:
-        """The opening intervals of a weekday, in order."""
-        hours: list[OpeningInterval] = getattr(self, weekday.value)
-        return hours
-
-
-class CalendarPolicy(_Settings):
+class CalendarPolicy(PolicyGroup):
     """Where and when the store works."""
 
     time_zone: str = "Asia/Shanghai"
@@ -180,7 +63,7 @@ class CalendarPolicy(_Settings):
         "always working days; the store opens with that weekday's hours, or with "
         "makeup_day_hours when that weekday is normally closed.",
     )
-    makeup_day_hours: list[OpeningInterval] = Field(default_factory=_day)
+    makeup_day_hours: list[OpeningInterval] = Field(default_factory=default_opening_day)
     working_weekdays: frozenset[Weekday] = frozenset(
         {Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI}
     )
@@ -207,7 +90,7 @@ class CalendarPolicy(_Settings):
         return ZoneInfo(self.time_zone)
 
 
-class ContactPolicy(_Settings):
+class ContactPolicy(PolicyGroup):
     """Rules for messages to customers."""
 
     quiet_hours_start: time = time(21, 0)
@@ -224,7 +107,7 @@ class ContactPolicy(_Settings):
     default_locale: Literal["zh-CN", "en"] = "zh-CN"
 
 
-class FirstContactSla(_Settings):
+class FirstContactSla(PolicyGroup):
     """First-contact SLA of one lead class."""
 
     first_contact: SlaSpec
@@ -232,9 +115,9 @@ class FirstContactSla(_Settings):
 
 
 def _first_contact_defaults() -> dict[FirstContactClass, FirstContactSla]:
-    offline = FirstContactSla(first_contact=_wall(hours=24), thank_you_message=_wall(hours=2))
+    offline = FirstContactSla(first_contact=wall_sla(hours=24), thank_you_message=wall_sla(hours=2))
     return {
-        "online": FirstContactSla(first_contact=_business_hours(minutes=15)),
+        "online": FirstContactSla(first_contact=business_hours_sla(minutes=15)),
         "walk_in": offline,
         "phone": offline,
     }
@@ -272,7 +155,7 @@ def _per_grade(h: int, a: int, b: int, c: int) -> dict[LeadGrade, timedelta]:
     }
 
 
-class LeadPolicy(_Settings):
+class LeadPolicy(PolicyGroup):
     """First contact, cadence and appointments for leads."""
 
     first_contact: dict[FirstContactClass, FirstContactSla] = Field(
@@ -299,7 +182,7 @@ class LeadPolicy(_Settings):
         return self.channel_classes.get(normalised, "online")
 
 
-class OwnerCarePolicy(_Settings):
+class OwnerCarePolicy(PolicyGroup):
     """Care for a new owner after delivery."""
 
     callback_after_delivery: timedelta = timedelta(hours=24)
@@ -314,7 +197,7 @@ def _tier_defaults() -> dict[Literal["A", "B", "C"], int]:
     return {"A": 4, "B": 2, "C": 1}
 
 
-class ServicePolicy(_Settings):
+class ServicePolicy(PolicyGroup):
     """After-sales follow-up and retention."""
 
     followup_after_handover: timedelta = timedelta(days=3)
@@ -327,7 +210,7 @@ class ServicePolicy(_Settings):
     )
 
 
-class ComplaintSla(_Settings):
+class ComplaintSla(PolicyGroup):
     """Acknowledge and resolve SLAs of one severity."""
 
     acknowledge: SlaSpec
@@ -339,9 +222,9 @@ def _complaint_sla_defaults() -> dict[Severity, ComplaintSla]:
     # wall time. The others count the store's business hours/days so a complaint received
     # at night or before a holiday closure is not breached while nobody can act.
     return {
-        "critical": ComplaintSla(acknowledge=_wall(minutes=30), resolve=_wall(hours=24)),
-        "high": ComplaintSla(acknowledge=_business_hours(hours=2), resolve=_business_days(3)),
-        "normal": ComplaintSla(acknowledge=_business_days(1), resolve=_business_days(7)),
+        "critical": ComplaintSla(acknowledge=wall_sla(minutes=30), resolve=wall_sla(hours=24)),
+        "high": ComplaintSla(acknowledge=business_hours_sla(hours=2), resolve=business_days_sla(3)),
+        "normal": ComplaintSla(acknowledge=business_days_sla(1), resolve=business_days_sla(7)),
     }
 
 
@@ -349,7 +232,7 @@ def _escalation_ladder() -> list[str]:
     return ["handler", "department_manager", "gm", "oem_region"]
 
 
-class ComplaintPolicy(_Settings):
+class ComplaintPolicy(PolicyGroup):
     """Complaint SLAs, escalation and automatic opening."""
 
     sla: dict[Severity, ComplaintSla] = Field(default_factory=_complaint_sla_defaults)
@@ -369,7 +252,7 @@ class ComplaintPolicy(_Settings):
     repeat_repair_window: timedelta = timedelta(days=30)
 
 
-class SalesPolicy(_Settings):
+class SalesPolicy(PolicyGroup):
     """Quotes: purchase tax and discount approval."""
 
     purchase_tax_rate: Decimal = Decimal("0.10")
@@ -408,7 +291,7 @@ class SalesPolicy(_Settings):
         return discount > price * self.discount_approval_threshold_rate
 
 
-class DealerPolicy(_Settings):
+class DealerPolicy(PolicyGroup):
     """Every rule number of one dealer, defaulting to DOMAIN.md."""
 
     calendar: CalendarPolicy = Field(default_factory=CalendarPolicy)
