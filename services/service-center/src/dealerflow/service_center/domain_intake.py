@@ -1,0 +1,145 @@
+"""Service intake: classifying the work, warranty cover, and appointment slot capacity."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from dealerflow.policy import add_months
+
+
+class ServiceWorkType(StrEnum):
+    """Same values as dealerflow.contracts ServiceWorkType."""
+
+    MAINTENANCE = "maintenance"
+    REPAIR = "repair"
+    WARRANTY = "warranty"
+    BODYWORK = "bodywork"
+    ACCESSORY_DETAILING = "accessory_detailing"
+
+
+# Keywords (zh-CN and en, lower case, "|"-separated) that mark a concern as one type of
+# work. A concern matching none is a fault to diagnose: a repair (or warranty repair).
+# Words that also name a faulty part ("audio", "alarm", 机油 as in 漏机油 "oil leak")
+# are left out on purpose: a fault must not be booked as detailing or maintenance.
+_KEYWORDS: dict[ServiceWorkType, tuple[str, ...]] = {
+    work_type: tuple(words.split("|"))
+    for work_type, words in {
+        ServiceWorkType.BODYWORK: "钣金|喷漆|补漆|事故|碰撞|刮擦|划痕|凹陷|剐蹭|追尾"
+        "|bodywork|body work|body panel|paint|dent|scratch|collision|accident",
+        ServiceWorkType.ACCESSORY_DETAILING: "打蜡|封釉|镀膜|镀晶|底盘装甲|贴膜|内饰清洗"
+        "|内饰护理|洗车|美容|精品|加装|wax|glaze|coating|ceramic|detailing|underbody"
+        "|undercoat|tint|window film|car wash|interior cleaning|accessory|install",
+        ServiceWorkType.MAINTENANCE: "保养|首保|换机油|更换机油|机滤|空滤|空调滤|定保"
+        "|maintenance|service interval|oil change|oil and filter|oil filter|air filter"
+        "|cabin filter|scheduled service|periodic service",
+    }.items()
+}
+# When one visit has several kinds of concern, the RO is classified by the most demanding:
+# a fault needs diagnosis first; detailing is the least urgent.
+_PRECEDENCE = (
+    ServiceWorkType.WARRANTY,
+    ServiceWorkType.REPAIR,
+    ServiceWorkType.BODYWORK,
+    ServiceWorkType.MAINTENANCE,
+    ServiceWorkType.ACCESSORY_DETAILING,
+)
+
+
+def normalise_concern(text: str) -> str:
+    """A comparable form of a concern: NFKC, lower case, punctuation and spaces removed.
+
+    "Brake noise!" and "brake  noise" give the same code, as do full-width and half-width
+    forms of the same Chinese text. Used as a concern code when the advisor gave none.
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return re.sub(r"[\W_]+", "", folded)
+
+
+def classify_concern(concern: str, under_warranty: bool = False) -> ServiceWorkType:
+    """The kind of work one customer concern asks for (keywords, zh-CN and en)."""
+    text = unicodedata.normalize("NFKC", concern).casefold()
+    for work_type in (
+        ServiceWorkType.BODYWORK,
+        ServiceWorkType.ACCESSORY_DETAILING,
+        ServiceWorkType.MAINTENANCE,
+    ):
+        if any(keyword in text for keyword in _KEYWORDS[work_type]):
+            return work_type
+    return ServiceWorkType.WARRANTY if under_warranty else ServiceWorkType.REPAIR
+
+
+@dataclass(frozen=True)
+class IntakeClassification:
+    work_type: ServiceWorkType  # of the visit as a whole
+    per_concern: tuple[tuple[str, ServiceWorkType], ...]
+
+
+def classify_intake(
+    concerns: Iterable[str],
+    under_warranty: bool = False,
+    requested: ServiceWorkType | None = None,
+) -> IntakeClassification:
+    """Classify a visit from its concerns; an explicit choice by the advisor wins.
+
+    Faults (no maintenance, bodywork or detailing keyword) are warranty work when the
+    vehicle is under warranty, otherwise repairs. A visit without concerns is maintenance.
+    """
+    per_concern = tuple(
+        (concern, classify_concern(concern, under_warranty))
+        for concern in concerns
+        if concern.strip()
+    )
+    if requested is not None:
+        return IntakeClassification(requested, per_concern)
+    kinds = {work_type for _, work_type in per_concern}
+    overall = next((k for k in _PRECEDENCE if k in kinds), ServiceWorkType.MAINTENANCE)
+    return IntakeClassification(overall, per_concern)
+
+
+def is_under_warranty(
+    warranty_start: date,
+    mileage_km: int,
+    on: date,
+    warranty_months: int = 36,
+    warranty_km: int = 60_000,
+) -> bool:
+    """Is the vehicle under warranty on `on` at `mileage_km`, whichever limit comes first?
+
+    Defaults are China's statutory minimum (三包 repair period: 3 years or 60,000 km); an
+    OEM's longer warranty is passed in. The period ends on the anniversary and at the
+    mileage limit itself.
+    """
+    if mileage_km < 0:
+        raise ValueError("mileage_km cannot be negative")
+    return warranty_start <= on < add_months(warranty_start, warranty_months) and (
+        mileage_km < warranty_km
+    )
+
+
+@dataclass(frozen=True)
+class SlotCapacity:
+    """What one appointment slot can take: a job needs a bay and a technician."""
+
+    bays: int
+    technicians: int
+
+    def __post_init__(self) -> None:
+        if self.bays < 0 or self.technicians < 0:
+            raise ValueError("capacity cannot be negative")
+
+
+def slot_remaining(capacity: SlotCapacity, booked: int) -> int:
+    """Free places left in a slot: the scarcer of bays and technicians, minus bookings."""
+    return max(min(capacity.bays, capacity.technicians) - booked, 0)
+
+
+def can_book_slot(capacity: SlotCapacity, booked: int, requested: int = 1) -> bool:
+    """True when `requested` more jobs fit into the slot."""
+    if requested < 1:
+        raise ValueError("requested must be at least 1")
+    return slot_remaining(capacity, booked) >= requested

@@ -1,0 +1,199 @@
+"""Next maintenance, retention, after-sales tier and repeat-repair detection.
+
+Dates here are dealer-local calendar dates (the caller converts UTC timestamps with the
+dealer's time zone), because "12 months" and "due on" are calendar notions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Literal, NamedTuple
+
+from dealerflow.policy import ComplaintPolicy, OwnerCarePolicy, ServicePolicy, add_months
+from dealerflow.service_center.domain_intake import normalise_concern
+
+_SERVICE = ServicePolicy()
+_OWNER_CARE = OwnerCarePolicy()
+DEFAULT_REPEAT_REPAIR_WINDOW = ComplaintPolicy().repeat_repair_window
+
+
+def _require_date(value: date, name: str) -> None:
+    # datetime is a subclass of date; mixing them breaks comparisons and hides the zone.
+    if isinstance(value, datetime):
+        raise TypeError(f"{name} must be a dealer-local date, not a datetime")
+
+
+class NextMaintenance(NamedTuple):
+    due_date: date  # by time or by the projected mileage, whichever comes first
+    due_km: int  # the odometer reading at which it is due
+
+
+def next_maintenance(
+    last_service_at: date,
+    last_mileage_km: int,
+    interval_km: int,
+    interval_months: int,
+    avg_daily_km: float | None = None,
+) -> NextMaintenance:
+    """When the next maintenance is due: by time or mileage, whichever comes first.
+
+    The mileage date is projected from `avg_daily_km` (None or 0 = unknown: time only);
+    it is the first day on which the interval is reached.
+    """
+    _require_date(last_service_at, "last_service_at")
+    if interval_km <= 0 or interval_months <= 0:
+        raise ValueError("maintenance intervals must be positive")
+    if last_mileage_km < 0 or (avg_daily_km is not None and avg_daily_km < 0):
+        raise ValueError("mileage cannot be negative")
+    due_km = last_mileage_km + interval_km
+    by_time = add_months(last_service_at, interval_months)
+    if not avg_daily_km:
+        return NextMaintenance(by_time, due_km)
+    days_to_km = math.ceil(interval_km / avg_daily_km)
+    if days_to_km >= (by_time - last_service_at).days:
+        return NextMaintenance(by_time, due_km)
+    return NextMaintenance(last_service_at + timedelta(days=days_to_km), due_km)
+
+
+def first_maintenance(
+    delivered_on: date,
+    mileage_at_delivery_km: int,
+    avg_daily_km: float | None = None,
+    owner_care: OwnerCarePolicy = _OWNER_CARE,
+) -> NextMaintenance:
+    """First maintenance after delivery (default 5,000 km or 6 months, whichever first)."""
+    return next_maintenance(
+        delivered_on,
+        mileage_at_delivery_km,
+        owner_care.first_maintenance_km,
+        owner_care.first_maintenance_months,
+        avg_daily_km,
+    )
+
+
+def maintenance_reminder_on(
+    due_date: date, remind_before: timedelta = _OWNER_CARE.first_maintenance_remind_before
+) -> date:
+    """The date to remind the customer (default 14 days ahead of the due date)."""
+    return due_date - timedelta(days=remind_before.days)
+
+
+def average_daily_km(readings: Iterable[tuple[date, int]]) -> float | None:
+    """Average km a day between the earliest and the latest odometer reading.
+
+    None when it cannot be told: fewer than two distinct days, or the odometer did not
+    go up (a typo or a replaced instrument cluster).
+    """
+    ordered = sorted(readings)
+    if len(ordered) < 2:
+        return None
+    (first_day, first_km), (last_day, last_km) = ordered[0], ordered[-1]
+    days = (last_day - first_day).days
+    if days <= 0 or last_km <= first_km:
+        return None
+    return (last_km - first_km) / days
+
+
+class RetentionStatus(StrEnum):
+    ACTIVE = "active"
+    AT_RISK = "at_risk"  # contracts RetentionLevel.AT_RISK
+    LOST = "lost"  # contracts RetentionLevel.LOST
+
+
+def whole_months_between(start: date, end: date) -> int:
+    """Completed calendar months from `start` to `end` (0 if `end` is earlier)."""
+    _require_date(start, "start")
+    _require_date(end, "end")
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if months > 0 and add_months(start, months) > end:
+        months -= 1
+    return max(months, 0)
+
+
+def retention_status(
+    last_visit_on: date,
+    today: date,
+    at_risk_after_months: int = _SERVICE.at_risk_after_months,
+    lost_after_months: int = _SERVICE.lost_after_months,
+) -> RetentionStatus:
+    """At risk once 12 months have passed without a visit, lost at 24 (on the day).
+
+    For an owner we sold to who never came for service, pass the delivery date.
+    """
+    months = whole_months_between(last_visit_on, today)
+    if months >= lost_after_months:
+        return RetentionStatus.LOST
+    if months >= at_risk_after_months:
+        return RetentionStatus.AT_RISK
+    return RetentionStatus.ACTIVE
+
+
+class ServiceTier(StrEnum):
+    """Same values as dealerflow.contracts ServiceTier."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
+def after_sales_tier(
+    visit_dates: Iterable[date],
+    today: date,
+    min_visits: Mapping[Literal["A", "B", "C"], int] = _SERVICE.tier_min_visits_per_year,
+) -> ServiceTier:
+    """Tier by visits in the last 12 months: A >= 4, B 2-3, C 1, D none.
+
+    Several repair orders on one day are one visit. The year is (today - 12 months, today].
+    """
+    since = add_months(today, -12)
+    visits = len({d for d in visit_dates if since < d <= today})
+    if visits >= min_visits["A"]:
+        return ServiceTier.A
+    if visits >= min_visits["B"]:
+        return ServiceTier.B
+    if visits >= min_visits["C"]:
+        return ServiceTier.C
+    return ServiceTier.D
+
+
+@dataclass(frozen=True)
+class PastRepairOrder:
+    repair_order_id: str
+    vin: str
+    concern_codes: frozenset[str]
+    opened_at: datetime
+    handed_over_at: datetime | None = None
+
+
+def find_repeat_repair(
+    vin: str,
+    concern_codes: Iterable[str],
+    opened_at: datetime,
+    history: Sequence[PastRepairOrder],
+    window: timedelta = DEFAULT_REPEAT_REPAIR_WINDOW,
+    repair_order_id: str | None = None,
+) -> PastRepairOrder | None:
+    """The latest earlier repair order of this VIN for the same concern within `window`.
+
+    The window runs from when the vehicle left us "fixed" (handover; check-in if it never
+    left) to the new check-in, inclusive: 30 days by default. Concern codes compare in
+    normalised form (see normalise_concern). Returns None when this is no repeat repair.
+    """
+    wanted_vin = vin.strip().upper()
+    codes = {normalise_concern(c) for c in concern_codes} - {""}
+    if not codes:
+        return None
+    matches = [
+        past
+        for past in history
+        if past.repair_order_id != repair_order_id
+        and past.vin.strip().upper() == wanted_vin
+        and codes & {normalise_concern(c) for c in past.concern_codes}
+        and timedelta(0) <= opened_at - (past.handed_over_at or past.opened_at) <= window
+    ]
+    return max(matches, key=lambda p: p.handed_over_at or p.opened_at, default=None)

@@ -1,0 +1,164 @@
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from dealerflow.policy import OwnerCarePolicy
+from dealerflow.service_center.domain import (
+    NextMaintenance,
+    PastRepairOrder,
+    RetentionStatus,
+    ServiceTier,
+    after_sales_tier,
+    average_daily_km,
+    find_repeat_repair,
+    first_maintenance,
+    maintenance_reminder_on,
+    next_maintenance,
+    retention_status,
+    whole_months_between,
+)
+
+LAST = date(2026, 1, 31)
+
+
+def test_maintenance_due_by_time_when_driving_little() -> None:
+    # 10 km/day: 10,000 km takes 1000 days; 6 months come first (clamped to 31 Jul)
+    assert next_maintenance(LAST, 20_000, 10_000, 6, 10) == NextMaintenance(
+        date(2026, 7, 31), 30_000
+    )
+    assert next_maintenance(LAST, 20_000, 10_000, 1, None).due_date == date(2026, 2, 28)
+
+
+def test_maintenance_due_by_mileage_when_driving_a_lot() -> None:
+    due_date, due_km = next_maintenance(LAST, 20_000, 10_000, 12, 100)
+    assert (due_date, due_km) == (LAST + timedelta(days=100), 30_000)
+    # 10,000 / 33 = 303.03 days: reached on day 304
+    assert next_maintenance(LAST, 0, 10_000, 12, 33).due_date == LAST + timedelta(days=304)
+
+
+def test_time_and_mileage_on_the_same_day_and_unknown_mileage() -> None:
+    by_time = date(2026, 2, 28)  # 28 days after 31 Jan
+    assert next_maintenance(LAST, 0, 2_800, 1, 100).due_date == by_time
+    assert next_maintenance(LAST, 0, 2_800, 1, 0).due_date == by_time
+    # absurdly low daily mileage never overflows the date range
+    assert next_maintenance(LAST, 0, 10_000, 6, 1e-9).due_date == date(2026, 7, 31)
+
+
+def test_maintenance_input_checks() -> None:
+    with pytest.raises(TypeError, match="dealer-local date"):
+        next_maintenance(datetime(2026, 1, 1, tzinfo=UTC), 0, 5000, 6)
+    with pytest.raises(ValueError, match="positive"):
+        next_maintenance(LAST, 0, 0, 6)
+    with pytest.raises(ValueError, match="negative"):
+        next_maintenance(LAST, -5, 5000, 6)
+
+
+def test_first_maintenance_defaults_and_reminder() -> None:
+    delivered = date(2026, 3, 10)
+    assert first_maintenance(delivered, 12) == NextMaintenance(date(2026, 9, 10), 5_012)
+    assert first_maintenance(delivered, 0, 100).due_date == date(2026, 4, 29)  # 50 days
+    custom = OwnerCarePolicy(first_maintenance_km=3000, first_maintenance_months=3)
+    assert first_maintenance(delivered, 0, None, custom) == NextMaintenance(
+        date(2026, 6, 10), 3_000
+    )
+    assert maintenance_reminder_on(date(2026, 9, 10)) == date(2026, 8, 27)
+    assert maintenance_reminder_on(date(2026, 9, 10), timedelta(days=7)) == date(2026, 9, 3)
+
+
+def test_average_daily_km_from_odometer_readings() -> None:
+    readings = [(date(2026, 3, 1), 11_000), (date(2026, 1, 1), 5_000), (date(2026, 2, 1), 8_000)]
+    assert average_daily_km(readings) == pytest.approx(6_000 / 59)
+    assert average_daily_km([(date(2026, 1, 1), 5_000)]) is None
+    assert average_daily_km([(date(2026, 1, 1), 5_000), (date(2026, 1, 1), 5_100)]) is None
+    assert average_daily_km([(date(2026, 1, 1), 5_000), (date(2026, 2, 1), 4_000)]) is None
+
+
+def test_whole_months() -> None:
+    assert whole_months_between(date(2025, 1, 31), date(2026, 1, 30)) == 11
+    assert whole_months_between(date(2025, 1, 31), date(2026, 1, 31)) == 12
+    assert whole_months_between(date(2025, 1, 31), date(2025, 2, 28)) == 1  # month end
+    assert whole_months_between(date(2026, 1, 1), date(2025, 1, 1)) == 0
+
+
+def test_retention_at_risk_at_twelve_months_lost_at_twenty_four() -> None:
+    last = date(2024, 3, 15)
+    assert retention_status(last, date(2025, 3, 14)) is RetentionStatus.ACTIVE
+    assert retention_status(last, date(2025, 3, 15)) is RetentionStatus.AT_RISK
+    assert retention_status(last, date(2026, 3, 14)) is RetentionStatus.AT_RISK
+    assert retention_status(last, date(2026, 3, 15)) is RetentionStatus.LOST
+    assert retention_status(last, date(2024, 10, 1), at_risk_after_months=6) is (
+        RetentionStatus.AT_RISK
+    )
+
+
+TODAY = date(2026, 6, 30)
+
+
+@pytest.mark.parametrize(
+    ("visits", "tier"),
+    [
+        ([date(2026, 1, 1), date(2026, 3, 1), date(2026, 5, 1), date(2026, 6, 30)], ServiceTier.A),
+        ([date(2026, 1, 1), date(2026, 3, 1), date(2026, 5, 1)], ServiceTier.B),
+        ([date(2026, 1, 1), date(2026, 3, 1)], ServiceTier.B),
+        ([date(2026, 1, 1)], ServiceTier.C),
+        ([], ServiceTier.D),
+        # exactly a year ago is outside the year; the day after is inside
+        ([date(2025, 6, 30)], ServiceTier.D),
+        ([date(2025, 7, 1)], ServiceTier.C),
+        # two repair orders on one day are one visit; future dates do not count
+        ([date(2026, 2, 1), date(2026, 2, 1), date(2026, 7, 1)], ServiceTier.C),
+    ],
+)
+def test_after_sales_tier_by_visits_in_the_last_year(visits: list[date], tier: ServiceTier) -> None:
+    assert after_sales_tier(visits, TODAY) is tier
+
+
+def test_dealer_tier_thresholds() -> None:
+    visits = [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
+    assert after_sales_tier(visits, TODAY, {"A": 3, "B": 2, "C": 1}) is ServiceTier.A
+
+
+VIN = "LSVAU2180N2183294"
+HANDED_OVER = datetime(2026, 5, 1, 16, 0, tzinfo=UTC)
+EARLIER = PastRepairOrder(
+    "ro-1",
+    VIN,
+    frozenset({"Brake noise"}),
+    opened_at=HANDED_OVER - timedelta(days=1),
+    handed_over_at=HANDED_OVER,
+)
+
+
+def test_same_vin_same_concern_within_thirty_days_is_a_repeat_repair() -> None:
+    opened = HANDED_OVER + timedelta(days=30)  # exactly the window: still a repeat
+    assert find_repeat_repair(VIN.lower(), ["brake  noise!"], opened, [EARLIER]) == EARLIER
+    later = opened + timedelta(seconds=1)
+    assert find_repeat_repair(VIN, ["brake noise"], later, [EARLIER]) is None
+
+
+def test_other_vehicle_other_concern_or_itself_is_no_repeat() -> None:
+    opened = HANDED_OVER + timedelta(days=3)
+    assert find_repeat_repair("LFV2A21K6A3000001", ["brake noise"], opened, [EARLIER]) is None
+    assert find_repeat_repair(VIN, ["wind noise"], opened, [EARLIER]) is None
+    assert find_repeat_repair(VIN, [" "], opened, [EARLIER]) is None
+    assert (
+        find_repeat_repair(VIN, ["brake noise"], opened, [EARLIER], repair_order_id="ro-1") is None
+    )
+    # an RO opened before the earlier one was handed over is not a repeat of it
+    assert (
+        find_repeat_repair(VIN, ["brake noise"], HANDED_OVER - timedelta(hours=1), [EARLIER])
+        is None
+    )
+
+
+def test_repeat_repair_picks_the_latest_match_and_honours_the_window_setting() -> None:
+    not_handed_over = PastRepairOrder(
+        "ro-2", VIN, frozenset({"brake noise", "abs light"}), HANDED_OVER + timedelta(days=10)
+    )
+    opened = HANDED_OVER + timedelta(days=12)
+    history = [not_handed_over, EARLIER]
+    assert find_repeat_repair(VIN, ["ABS light"], opened, history) == not_handed_over
+    assert find_repeat_repair(VIN, ["brake noise"], opened, history) == not_handed_over
+    assert (
+        find_repeat_repair(VIN, ["brake noise"], opened, [EARLIER], window=timedelta(days=7))
+        is None
+    )
