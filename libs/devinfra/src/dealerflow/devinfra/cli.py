@@ -109,7 +109,11 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="default $DEALERFLOW_TOPIC_PARTITIONS or the contracts' DEFAULT_PARTITIONS",
     )
-    p_topics.add_argument("--replication-factor", type=int, default=1)
+    p_topics.add_argument(
+        "--replication-factor",
+        type=int,
+        help="default $DEALERFLOW_TOPIC_REPLICATION_FACTOR or 1",
+    )
     return parser
 
 
@@ -121,6 +125,13 @@ def _config(args: argparse.Namespace, profile: str | None = None) -> InfraConfig
         kafka_controller_port=args.kafka_controller_port,
         pg_port=args.pg_port,
     )
+
+
+def _replication_factor() -> int:
+    raw = os.environ.get("DEALERFLOW_TOPIC_REPLICATION_FACTOR") or "1"
+    if not raw.isdigit() or int(raw) < 1:
+        raise InfraError(f"DEALERFLOW_TOPIC_REPLICATION_FACTOR={raw!r} is not a positive number")
+    return int(raw)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -164,7 +175,7 @@ def _run(args: argparse.Namespace) -> int:
                 bootstrap,
                 args.prefix,
                 partitions=args.partitions,
-                replication_factor=args.replication_factor,
+                replication_factor=args.replication_factor or _replication_factor(),
             )
         )
         print(f"{len(created)} topics created at {bootstrap}: {', '.join(created) or '-'}")

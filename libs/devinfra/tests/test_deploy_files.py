@@ -1,0 +1,213 @@
+"""docker-compose.yml, the Dockerfile and the kustomize tree agree with the workspace.
+
+No Docker engine or cluster here, so these tests read the files: every service has the
+ports, healthchecks, environment and dependencies the operations guide promises, and the
+image build uses the same uv invocation and pinned versions as the native path.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from dealerflow.devinfra.config import find_repo_root
+from dealerflow.devinfra.versions import KAFKA_IMAGE, POSTGRES_IMAGE
+
+ROOT = find_repo_root()
+assert ROOT is not None
+SERVICES = {
+    "leads": 8001,
+    "sales": 8002,
+    "service-center": 8003,
+    "complaints": 8004,
+    "notifier": 8005,
+}
+INFRA = {"kafka", "postgres", "otel-collector", "jaeger", "init"}
+
+
+def _prefix(service: str) -> str:
+    return "DEALERFLOW_" + service.upper().replace("-", "_") + "_"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load((ROOT / "docker-compose.yml").read_text()))
+
+
+def _workspace_members() -> list[Path]:
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    members: list[Path] = []
+    for pattern in root["tool"]["uv"]["workspace"]["members"]:
+        members += sorted(p.parent for p in ROOT.glob(f"{pattern}/pyproject.toml"))
+    return members
+
+
+def _scripts(member: Path) -> dict[str, str]:
+    project = tomllib.loads((member / "pyproject.toml").read_text())["project"]
+    return dict(project.get("scripts", {}))
+
+
+def test_compose_runs_infrastructure_init_and_the_five_services(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) == INFRA | set(SERVICES)
+    assert services["kafka"]["image"] == KAFKA_IMAGE
+    assert services["postgres"]["image"] == POSTGRES_IMAGE
+    assert "KAFKA_PROCESS_ROLES" in services["kafka"]["environment"]  # KRaft, no ZooKeeper
+
+
+@pytest.mark.parametrize(("service", "port"), SERVICES.items())
+def test_each_service_is_built_exposed_configured_and_health_checked(
+    compose: dict[str, Any], service: str, port: int
+) -> None:
+    spec = compose["services"][service]
+    assert spec["build"]["args"]["SERVICE"] == service
+    assert spec["build"]["context"] == "."
+    member = ROOT / "services" / service
+    assert f"dealerflow-{service}" in _scripts(member)  # the image's entrypoint exists
+    assert spec["ports"] == [f"{port}:{port}"]
+    env = spec["environment"]
+    assert env[_prefix(service) + "HTTP_HOST"] == "0.0.0.0"
+    assert env[_prefix(service) + "HTTP_PORT"] == str(port)
+    assert env["DEALERFLOW_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert env["DEALERFLOW_PG_DSN"].startswith("postgresql://")
+    assert "@postgres:5432/" in env["DEALERFLOW_PG_DSN"]
+    assert env["DEALERFLOW_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+    probe = " ".join(spec["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{port}/healthz" in probe
+    assert spec["depends_on"]["init"]["condition"] == "service_completed_successfully"
+
+
+def test_dependencies_exist_and_wait_only_on_real_healthchecks(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, spec in services.items():
+        for target, rule in spec.get("depends_on", {}).items():
+            assert target in services, f"{name} depends on unknown {target}"
+            if rule["condition"] == "service_healthy":
+                assert "healthcheck" in services[target], f"{target} has no healthcheck"
+    init = services["init"]
+    assert init["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert init["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert init["build"]["args"]["SERVICE"] == "all"
+    script = init["command"][0]
+    for service in SERVICES:
+        assert f"dealerflow-{service}" in _scripts(ROOT / "services" / service)
+    assert "for service in " + " ".join(SERVICES) + "; do" in script
+    assert "dealerflow-$$service migrate" in script  # $$: compose's escape for $
+    assert "dealerflow-infra topics --bootstrap kafka:9092" in script
+
+
+def test_collector_exports_traces_to_jaeger(compose: dict[str, Any]) -> None:
+    collector = compose["services"]["otel-collector"]
+    source, target, _ = collector["volumes"][0].split(":")
+    assert any(target in arg for arg in collector["command"])
+    config = yaml.safe_load((ROOT / source).read_text())
+    exporters = config["service"]["pipelines"]["traces"]["exporters"]
+    assert exporters == ["otlp/jaeger"]
+    assert config["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
+    assert "4318" in config["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
+
+
+def _uv_sync_commands(text: str) -> list[list[str]]:
+    joined = text.replace("\\\n", " ").replace("$(UV)", "uv")  # the Makefile's $(UV) is uv
+    return [shlex.split(m.group(0)) for m in re.finditer(r"\buv sync[^;&\n]*", joined)]
+
+
+def test_dockerfile_uses_the_native_uv_invocation_and_pins() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    native = _uv_sync_commands(makefile)
+    assert native, "Makefile has no uv sync"
+    assert all("--frozen" in cmd for cmd in native)
+    image = _uv_sync_commands(dockerfile)
+    assert len(image) == 2
+    deps_layer, code_layer = image
+    for cmd in image:
+        assert "--frozen" in cmd  # the same lock as `make test`, never re-resolved
+        assert "--no-dev" in cmd
+        assert "${package}" in cmd
+    assert "--no-install-workspace" in deps_layer
+    assert "--no-editable" in code_layer
+    assert 'package="--package dealerflow-${SERVICE}"' in dockerfile
+    assert dockerfile.index("--no-install-workspace") < dockerfile.index("COPY services services")
+    # The dependency layer needs every member's pyproject.
+    for member in _workspace_members():
+        relative = member.relative_to(ROOT).as_posix()
+        assert f"COPY {relative}/pyproject.toml {relative}/" in dockerfile, relative
+    ci_pin = re.search(r"UV_VERSION=(\S+)", (ROOT / ".ci" / "run").read_text())
+    image_pin = re.search(r"ARG UV_VERSION=(\S+)", dockerfile)
+    assert ci_pin is not None
+    assert image_pin is not None
+    assert ci_pin.group(1) == image_pin.group(1)
+    assert "USER 10001:10001" in dockerfile
+    assert "python:3.11-slim" in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".dealerflow", ".git"} <= set(ignored)
+
+
+K8S = ROOT / "deploy" / "k8s"
+
+
+def _docs(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def test_every_kustomization_points_at_existing_files() -> None:
+    kustomizations = sorted(K8S.rglob("kustomization.yaml"))
+    assert {k.parent.relative_to(K8S).as_posix() for k in kustomizations} == {
+        "base",
+        "components/tracing",
+        "overlays/dev",
+        "overlays/prod",
+    }
+    for kustomization in kustomizations:
+        spec = _docs(kustomization)[0]
+        for entry in spec.get("resources", []) + spec.get("components", []):
+            target = (kustomization.parent / entry).resolve()
+            assert target.exists(), f"{kustomization}: {entry} missing"
+    for overlay in ("dev", "prod"):
+        spec = _docs(K8S / "overlays" / overlay / "kustomization.yaml")[0]
+        assert "../../base" in spec["resources"]
+        assert "../../components/tracing" in spec["components"]
+        assert {i["name"] for i in spec["images"]} == {f"dealerflow/{s}" for s in SERVICES} | {
+            "dealerflow/tools"
+        }
+
+
+@pytest.mark.parametrize(("service", "port"), SERVICES.items())
+def test_k8s_service_has_account_deployment_service_probes_and_limits(
+    service: str, port: int
+) -> None:
+    docs = {doc["kind"]: doc for doc in _docs(K8S / "base" / f"{service}.yaml")}
+    assert set(docs) == {"ServiceAccount", "Deployment", "Service"}
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == service
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    assert container["image"] == f"dealerflow/{service}"
+    assert container["ports"] == [{"name": "http", "containerPort": port}]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert set(container["resources"]) == {"requests", "limits"}
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env[_prefix(service) + "HTTP_PORT"] == str(port)
+    assert docs["Service"]["spec"]["ports"][0]["port"] == port
+    assert docs["Service"]["spec"]["selector"] == {"app.kubernetes.io/name": service}
+    base = _docs(K8S / "base" / "kustomization.yaml")[0]
+    assert f"{service}.yaml" in base["resources"]
+
+
+def test_k8s_migration_job_migrates_every_service_and_creates_topics() -> None:
+    (job,) = _docs(K8S / "base" / "migrate-job.yaml")
+    assert job["kind"] == "Job"
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    script = container["args"][0]
+    assert "for service in " + " ".join(SERVICES) + "; do" in script
+    assert "dealerflow-$service migrate" in script
+    assert "dealerflow-infra topics" in script
+    assert job["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
