@@ -4,6 +4,13 @@ No I/O: plain dataclasses and functions, every dealer setting passed in as a par
 with the DOMAIN.md default. The rules live in the domain_* modules by topic.
 """
 
+from dealerflow.contracts.enums import (
+    ContactChannel,
+    ContactOutcome,
+    LeadChannel,
+    LeadSource,
+    LostReason,
+)
 from dealerflow.leads.domain_assignment import (
     Consultant,
     RoundRobinAssigner,
@@ -17,9 +24,7 @@ from dealerflow.leads.domain_assignment import (
     sla_warning_offset,
 )
 from dealerflow.leads.domain_contact import (
-    ContactChannel,
     ContactLogEntry,
-    ContactOutcome,
     apply_contact_log_entry,
     is_sales_follow_up_allowed,
     record_invitation_declined,
@@ -36,7 +41,6 @@ from dealerflow.leads.domain_grading import (
     FollowUpKind,
     Grade,
     InvalidGradeTransition,
-    LostReason,
     cadence_from_policy,
     horizons_from_policy,
     needs_regrade,
@@ -47,9 +51,7 @@ from dealerflow.leads.domain_grading import (
 from dealerflow.leads.domain_identity import (
     Decision,
     InvalidPhone,
-    LeadChannel,
     LeadSnapshot,
-    LeadSource,
     LeadSubmission,
     MergeAction,
     invitation_suppressed,

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from dealerflow.contracts.enums import LeadChannel
 from dealerflow.leads.domain_grading import DEFAULT_LEAD_POLICY
-from dealerflow.leads.domain_identity import LeadChannel
 from dealerflow.policy import LeadPolicy, SlaSpec
 
 

@@ -10,36 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 
+from dealerflow.contracts.enums import ContactChannel, ContactOutcome, LostReason
 from dealerflow.leads.domain_grading import (
     ACTIVE_GRADES,
     DEFAULT_FOLLOW_UP_CADENCE,
     Grade,
     InvalidGradeTransition,
-    LostReason,
     validate_grade_transition,
 )
 from dealerflow.leads.domain_identity import LeadSnapshot, invitation_suppressed
-
-
-class ContactChannel(StrEnum):
-    """Same values as dealerflow.contracts ContactChannel."""
-
-    PHONE = "phone"
-    SMS = "sms"
-    WECHAT = "wechat"
-    EMAIL = "email"
-    IN_PERSON = "in_person"
-
-
-class ContactOutcome(StrEnum):
-    """Same values as dealerflow.contracts ContactOutcome."""
-
-    REACHED = "reached"
-    UNREACHABLE = "unreachable"
-    WRONG_NUMBER = "wrong_number"
-    CALLBACK_REQUESTED = "callback_requested"
 
 
 @dataclass(frozen=True)

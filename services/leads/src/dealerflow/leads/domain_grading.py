@@ -11,34 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from dealerflow.contracts.enums import LeadGrade, LostReason
 from dealerflow.policy import LeadPolicy
 
-
-class Grade(StrEnum):
-    """Intent grade of a lead (the handbook's 意向级别)."""
-
-    N = "N"  # new, not yet graded: governed by the first-contact SLA
-    H = "H"  # will order within 7 days
-    A = "A"  # within 15 days
-    B = "B"  # within 30 days
-    C = "C"  # within 90 days
-    O = "O"  # noqa: E741 - the handbook letter; contract signed, not delivered
-    D = "D"  # delivered
-    F = "F"  # lost ("defeated"), reason recorded
-
+#: The intent grade is the contracts vocabulary (N H A B C O D F).
+Grade = LeadGrade
 
 #: Grades a consultant actively follows up on a cadence.
 ACTIVE_GRADES: frozenset[Grade] = frozenset({Grade.H, Grade.A, Grade.B, Grade.C})
 #: Grades after which the lead is closed: a later submission starts a new lead.
 CLOSED_GRADES: frozenset[Grade] = frozenset({Grade.D, Grade.F})
-
-
-class LostReason(StrEnum):
-    BOUGHT_ELSEWHERE = "bought_elsewhere"
-    POSTPONED = "postponed"
-    PRICE = "price"
-    UNREACHABLE = "unreachable"
-    OTHER = "other"
 
 
 def cadence_from_policy(lead_policy: LeadPolicy) -> dict[Grade, timedelta]:

@@ -13,32 +13,21 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-import phonenumbers
+from dealerflow.contracts.enums import LeadChannel, LeadSource
+from dealerflow.contracts.identity import InvalidPhoneNumber, normalize_phone
 from dealerflow.leads.domain_grading import CLOSED_GRADES, Grade
 
-
-class InvalidPhone(ValueError):
-    """The phone number cannot be read as a possible number."""
+#: Raised for a phone number that is not a valid number (contracts InvalidPhoneNumber).
+InvalidPhone = InvalidPhoneNumber
 
 
 def normalise_phone(raw: str, default_region: str = "CN") -> str:
-    """Normalise a phone number to E.164 (`+8613800138000`).
+    """Normalise a phone number to E.164 (`+8613800138000`); raises InvalidPhone.
 
-    Numbers without a country code are read in `default_region` (the dealer's country);
-    "+" and "00" prefixes select the country. The number must be valid, with the same
-    rule as the customer-id normaliser in dealerflow.contracts, so that one person never
-    gets a lead key and a customer id from two different spellings of the number.
+    Delegates to dealerflow.contracts.identity.normalize_phone, the rule behind customer
+    ids, so a lead key and a customer id always come from the same spelling.
     """
-    text = raw.strip()
-    if not text:
-        raise InvalidPhone("empty phone number")
-    try:
-        parsed = phonenumbers.parse(text, default_region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone(f"cannot parse phone number: {exc}") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidPhone("not a valid phone number")
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    return normalize_phone(raw, default_region)
 
 
 def lead_dedup_key(dealer_id: str, phone: str, default_region: str = "CN") -> str:
@@ -46,32 +35,6 @@ def lead_dedup_key(dealer_id: str, phone: str, default_region: str = "CN") -> st
     if not dealer_id:
         raise ValueError("dealer_id is required")
     return f"{dealer_id}|{normalise_phone(phone, default_region)}"
-
-
-class LeadSource(StrEnum):
-    """Where a lead came from (same values as dealerflow.contracts LeadSource)."""
-
-    SHOWROOM = "showroom"
-    HOTLINE = "hotline"
-    WEBSITE = "website"
-    APP = "app"
-    WECHAT = "wechat"
-    AUTO_PORTAL = "auto_portal"
-    OEM = "oem"
-    REFERRAL = "referral"  # referred by an existing customer
-    DEALER_EVENT = "dealer_event"  # auto show, test-drive day
-    SERVICE_CUSTOMER = "service_customer"  # serviced here, car not bought here
-    EXISTING_OWNER = "existing_owner"  # repeat purchase
-    SURVEY = "survey"
-    OTHER = "other"
-
-
-class LeadChannel(StrEnum):
-    """How the lead reached us; picks the first-contact SLA (contracts LeadChannel)."""
-
-    ONLINE = "online"
-    WALK_IN = "walk_in"
-    PHONE = "phone"
 
 
 @dataclass(frozen=True)

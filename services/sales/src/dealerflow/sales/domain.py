@@ -5,6 +5,7 @@ test-drive bookings and delivery readiness. No I/O; dealer settings are paramete
 the DOMAIN.md defaults.
 """
 
+from dealerflow.contracts.enums import DeliveryDocument
 from dealerflow.sales.domain_contract import (
     CancellationPolicy,
     CancelledBy,
@@ -29,7 +30,6 @@ from dealerflow.sales.domain_delivery import (
     REQUIRED_DELIVERY_DOCUMENTS,
     DeliveryBlocker,
     DeliveryChecklist,
-    DeliveryDocument,
     DeliveryReadiness,
     DriverLicence,
     TestDriveBooking,

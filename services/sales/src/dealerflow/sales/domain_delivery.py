@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from dealerflow.contracts.enums import DeliveryDocument
 from dealerflow.sales.domain_contract import ContractStatus, is_valid_vin
 
 
@@ -90,16 +91,6 @@ def validate_drive_booking(
         ids = ", ".join(c.booking_id for c in conflicts)
         problems.append(f"vehicle {new.vehicle_id} is already booked ({ids})")
     return tuple(problems)
-
-
-class DeliveryDocument(StrEnum):
-    """Documents and keys handed over with the car (contracts DeliveryDocument values)."""
-
-    CERTIFICATE_OF_CONFORMITY = "certificate_of_conformity"
-    INVOICE = "invoice"
-    MAINTENANCE_MANUAL = "maintenance_manual"
-    WARRANTY_CARD = "warranty_card"
-    KEYS = "keys"
 
 
 REQUIRED_DELIVERY_DOCUMENTS: frozenset[DeliveryDocument] = frozenset(DeliveryDocument)

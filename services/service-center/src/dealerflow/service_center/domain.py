@@ -5,9 +5,9 @@ detailing rules, quality check, handover, next maintenance, retention, tiers and
 repairs. No I/O; dealer settings are parameters defaulting to dealerflow.policy values.
 """
 
+from dealerflow.contracts.enums import RepairItemKind, ServiceTier, ServiceWorkType
 from dealerflow.service_center.domain_intake import (
     IntakeClassification,
-    ServiceWorkType,
     SlotCapacity,
     can_book_slot,
     classify_concern,
@@ -31,7 +31,6 @@ from dealerflow.service_center.domain_repair import (
     DetailingKind,
     PricedLine,
     QuoteLine,
-    RepairItemKind,
     RepairQuote,
     RepairQuoteError,
     VehicleSystem,
@@ -48,7 +47,6 @@ from dealerflow.service_center.domain_retention import (
     NextMaintenance,
     PastRepairOrder,
     RetentionStatus,
-    ServiceTier,
     after_sales_tier,
     average_daily_km,
     find_repeat_repair,

@@ -7,20 +7,9 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 
+from dealerflow.contracts.enums import ServiceWorkType
 from dealerflow.policy import add_months
-
-
-class ServiceWorkType(StrEnum):
-    """Same values as dealerflow.contracts ServiceWorkType."""
-
-    MAINTENANCE = "maintenance"
-    REPAIR = "repair"
-    WARRANTY = "warranty"
-    BODYWORK = "bodywork"
-    ACCESSORY_DETAILING = "accessory_detailing"
-
 
 # Keywords (zh-CN and en, lower case, "|"-separated) that mark a concern as one type of
 # work. A concern matching none is a fault to diagnose: a repair (or warranty repair).

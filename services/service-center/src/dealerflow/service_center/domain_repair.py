@@ -13,17 +13,11 @@ from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 
+from dealerflow.contracts.enums import RepairItemKind
 from dealerflow.policy import ServicePolicy
 from dealerflow.service_center.domain_money import ZERO, MoneyInput, round_money, to_money
 
 DEFAULT_DECLINED_FOLLOW_UP_AFTER = ServicePolicy().declined_item_followup_after
-
-
-class RepairItemKind(StrEnum):
-    """Same values as dealerflow.contracts RepairItemKind."""
-
-    LABOUR = "labour"
-    PART = "part"
 
 
 class RepairQuoteError(ValueError):

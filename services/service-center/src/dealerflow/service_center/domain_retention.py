@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal, NamedTuple
 
+from dealerflow.contracts.enums import ServiceTier
 from dealerflow.policy import ComplaintPolicy, OwnerCarePolicy, ServicePolicy, add_months
 from dealerflow.service_center.domain_intake import normalise_concern
 
@@ -130,15 +131,6 @@ def retention_status(
     if months >= at_risk_after_months:
         return RetentionStatus.AT_RISK
     return RetentionStatus.ACTIVE
-
-
-class ServiceTier(StrEnum):
-    """Same values as dealerflow.contracts ServiceTier."""
-
-    A = "A"
-    B = "B"
-    C = "C"
-    D = "D"
 
 
 def after_sales_tier(
