@@ -1,0 +1,325 @@
+"""One process per service: wiring of pool, broker, consumers, relay, timers and HTTP.
+
+A service declares *what* it has in a :class:`ServiceDefinition` (routers, subscriptions,
+timer handlers, migrations); this module decides *how* they run together:
+
+- ``dealerflow-<svc> migrate`` applies the runtime's and the service's migrations to the
+  service's schema (under an advisory lock, see :mod:`dealerflow.runtime.migrations`).
+- ``dealerflow-<svc> serve`` runs uvicorn with the FastAPI app; the app's lifespan opens
+  the pool, starts the FastStream broker (the consumers), the outbox relay and the timer
+  poller, and on shutdown stops them in the reverse order so in-flight work drains:
+  HTTP first (uvicorn), then the consumers (their last batch commits and acks), then the
+  timer poller, then the relay (it publishes what those committed), then the pool.
+- ``dealerflow-<svc> openapi`` prints the service's OpenAPI document (docs are generated
+  from it and checked for drift).
+
+Nothing connects at import time or when the app object is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import uvicorn
+from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.runtime.broker import attach_consumer, create_broker
+from dealerflow.runtime.clock import Clock
+from dealerflow.runtime.consumer import EventConsumer, EventRouter
+from dealerflow.runtime.db import DbConnection, create_pool
+from dealerflow.runtime.http import ReadinessCheck, broker_check, create_http_app, postgres_check
+from dealerflow.runtime.logging import configure_logging
+from dealerflow.runtime.migrations import Migration, load_migrations, migrate, runtime_migrations
+from dealerflow.runtime.publisher import event_source, publish_event
+from dealerflow.runtime.relay import OutboxRelay
+from dealerflow.runtime.settings import ServiceSettings
+from dealerflow.runtime.telemetry import setup_tracing
+from dealerflow.runtime.timers import TimerHandler, TimerPoller
+from fastapi import APIRouter, FastAPI, Request
+from opentelemetry.sdk.trace import TracerProvider
+
+__all__ = [
+    "ServiceContext",
+    "ServiceDefinition",
+    "Subscription",
+    "build_app",
+    "migrate_service",
+    "run_cli",
+    "service_context",
+]
+
+log = logging.getLogger("dealerflow.service")
+
+
+@dataclass
+class ServiceContext:
+    """What routers, consumers and timer handlers of one running service share."""
+
+    settings: ServiceSettings
+    clock: Clock
+    topics: TopicRegistry
+    source: str
+    tracer_provider: TracerProvider | None = None
+    pool: asyncpg.Pool | None = None
+
+    @property
+    def db(self) -> asyncpg.Pool:
+        """The connection pool (available once the service has started)."""
+        if self.pool is None:
+            raise RuntimeError("the service has not started: no database pool yet")
+        return self.pool
+
+    async def publish(
+        self,
+        conn: DbConnection,
+        event: DomainEvent,
+        *,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> str:
+        """Enqueue ``event`` in the caller's transaction (the outbox); returns its id."""
+        return await publish_event(
+            conn,
+            event,
+            source=self.source,
+            topics=self.topics,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer of one or more topics (by context, e.g. ``"sales"``) with its router.
+
+    ``name`` is the inbox name and, prefixed with the service, the consumer group id.
+    """
+
+    name: str
+    contexts: tuple[str, ...]
+    router: EventRouter
+
+
+def _no_routers(ctx: ServiceContext) -> Sequence[APIRouter]:
+    return ()
+
+
+def _no_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
+    return ()
+
+
+def _no_timers(ctx: ServiceContext) -> Mapping[str, TimerHandler]:
+    return {}
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """Everything that makes up one service; see the module docstring."""
+
+    name: str
+    title: str
+    settings_factory: Callable[[], ServiceSettings]
+    migrations_package: str
+    description: str = ""
+    version: str = "1.0.0"
+    routers: Callable[[ServiceContext], Sequence[APIRouter]] = _no_routers
+    subscriptions: Callable[[ServiceContext], Sequence[Subscription]] = _no_subscriptions
+    timer_handlers: Callable[[ServiceContext], Mapping[str, TimerHandler]] = _no_timers
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def migrations(self) -> list[Migration]:
+        """The runtime's migrations followed by the service's own."""
+        return runtime_migrations() + load_migrations(self.migrations_package, self.name)
+
+
+def service_context(request: Request) -> ServiceContext:
+    """FastAPI dependency: the running service's :class:`ServiceContext`."""
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+async def migrate_service(definition: ServiceDefinition, settings: ServiceSettings) -> list[str]:
+    """Apply pending migrations to the service's schema; returns the applied labels."""
+    applied = await migrate(settings.pg_dsn, settings.db_schema, definition.migrations())
+    return [m.label for m in applied]
+
+
+def build_app(
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
+    *,
+    clock: Clock | None = None,
+    tracer_provider: TracerProvider | None = None,
+    run_background: bool = True,
+) -> FastAPI:
+    """The service's FastAPI app; its lifespan starts and stops everything else.
+
+    ``run_background=False`` skips the consumers, relay and timer poller (an HTTP-only
+    instance, e.g. for OpenAPI generation or API tests).
+    """
+    ctx = ServiceContext(
+        settings=settings,
+        clock=clock or settings.clock(),
+        topics=TopicRegistry(settings.topic_prefix),
+        source=event_source(settings.service_name),
+        tracer_provider=tracer_provider,
+    )
+    broker = create_broker(settings, tracer_provider=tracer_provider)
+    subscriptions = list(definition.subscriptions(ctx)) if run_background else []
+    readiness: list[ReadinessCheck] = [
+        ReadinessCheck("postgres", lambda: postgres_check(ctx.db).check()),
+    ]
+    if subscriptions:
+        readiness.append(broker_check(broker))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx.pool = await create_pool(
+            settings.pg_dsn,
+            settings.db_schema,
+            min_size=settings.pg_pool_min_size,
+            max_size=settings.pg_pool_max_size,
+        )
+        tasks: list[asyncio.Task[None]] = []
+        relay: OutboxRelay | None = None
+        poller: TimerPoller | None = None
+        try:
+            for sub in subscriptions:
+                consumer = EventConsumer(
+                    name=f"{settings.service_name}.{sub.name}",
+                    router=sub.router,
+                    pool=ctx.db,
+                    settings=settings,
+                    clock=ctx.clock,
+                    topics=ctx.topics,
+                    source=ctx.source,
+                    tracer_provider=tracer_provider,
+                )
+                attach_consumer(
+                    broker,
+                    consumer,
+                    [ctx.topics.name(c) for c in sub.contexts],
+                    group_id=f"{settings.topic_prefix}{settings.service_name}.{sub.name}",
+                )
+            if run_background:
+                relay = OutboxRelay(
+                    ctx.db,
+                    settings.kafka_bootstrap,
+                    batch_size=settings.relay_batch_size,
+                    poll_interval_s=settings.relay_poll_interval_s,
+                    linger_ms=settings.relay_linger_ms,
+                    max_batch_bytes=settings.relay_max_batch_bytes,
+                    compression_type=settings.relay_compression,
+                    client_id=f"{settings.service_name}-relay",
+                )
+                poller = TimerPoller(
+                    ctx.db,
+                    definition.timer_handlers(ctx),
+                    clock=ctx.clock,
+                    batch_size=settings.timer_batch_size,
+                    poll_interval_s=settings.timer_poll_interval_s,
+                    max_attempts=settings.timer_max_attempts,
+                )
+                tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+                tasks.append(asyncio.create_task(poller.run(), name="timer-poller"))
+            if subscriptions:
+                await broker.start()
+            log.info("%s started", settings.service_name, extra={"settings": settings.redacted()})
+            yield
+        finally:
+            log.info("%s stopping: draining consumers, timers and outbox", settings.service_name)
+            if subscriptions:
+                await broker.stop()
+            if poller is not None:
+                await poller.stop()
+            if relay is not None:
+                await relay.stop()
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await ctx.db.close()
+            ctx.pool = None
+
+    app = create_http_app(
+        title=definition.title,
+        version=definition.version,
+        settings=settings,
+        readiness=readiness,
+        routers=list(definition.routers(ctx)),
+        lifespan=lifespan,
+        tracer_provider=tracer_provider,
+    )
+    if definition.description:
+        app.description = definition.description
+    app.state.ctx = ctx
+    return app
+
+
+def openapi_document(definition: ServiceDefinition) -> dict[str, Any]:
+    """The service's OpenAPI document, built without connecting to anything."""
+    app = build_app(definition, definition.settings_factory(), run_background=False)
+    return app.openapi()
+
+
+def run_cli(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
+    """``dealerflow-<svc> migrate|serve|openapi``: the service's command line."""
+    parser = argparse.ArgumentParser(
+        prog=f"dealerflow-{definition.name}", description=definition.title
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply pending database migrations and exit")
+    serve_cmd = sub.add_parser("serve", help="run the service (HTTP, consumers, relay, timers)")
+    serve_cmd.add_argument("--migrate", action="store_true", help="apply migrations first")
+    sub.add_parser("openapi", help="print the OpenAPI document as JSON")
+    args = parser.parse_args(argv)
+
+    if args.command == "openapi":
+        print(json.dumps(openapi_document(definition), indent=2, sort_keys=True))
+        return 0
+
+    settings = definition.settings_factory()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    if args.command == "migrate":
+        labels = asyncio.run(migrate_service(definition, settings))
+        print(
+            f"{definition.name}: schema {settings.db_schema}: "
+            + (f"applied {', '.join(labels)}" if labels else "up to date")
+        )
+        return 0
+
+    if args.migrate:
+        asyncio.run(migrate_service(definition, settings))
+    tracer_provider = setup_tracing(settings.service_name, settings.otlp_endpoint)
+    app = build_app(definition, settings, tracer_provider=tracer_provider)
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=20,
+    )
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):  # interactive stop
+        asyncio.run(server.serve())
+    return 0 if server.started or not server.should_exit else 1
+
+
+def main_for(definition: ServiceDefinition) -> Callable[[], None]:
+    """A console-script entry point for ``definition``."""
+
+    def main() -> None:
+        sys.exit(run_cli(definition))
+
+    return main
