@@ -1,0 +1,158 @@
+"""Write or check the generated contract artifacts.
+
+    python -m dealerflow.contracts.generate            # write them
+    python -m dealerflow.contracts.generate --check    # exit 1 if any committed file drifted
+    python -m dealerflow.contracts.generate --release  # copy current schemas to released/
+
+Artifacts (paths relative to the repository root):
+- contracts/schemas/v<major>/<context>/<EventName>.json   JSON Schema 2020-12 per event
+- contracts/asyncapi.json                                   AsyncAPI 3.0 document
+- docs/events.md                                            the event catalogue
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from dealerflow.contracts.asyncapi import build_asyncapi
+from dealerflow.contracts.compat import Incompatibility, compare_schema_sets
+from dealerflow.contracts.eventdocs import render_events_md
+from dealerflow.contracts.schemas import RELEASED_DIR, event_schemas, render_json
+
+__all__ = ["artifacts", "check", "check_compatibility", "default_root", "main", "release", "write"]
+
+SCHEMAS_DIR = Path("contracts/schemas")
+
+
+def default_root() -> Path:
+    """The repository root of a source checkout (contracts/src/dealerflow/contracts/...)."""
+    return Path(__file__).resolve().parents[4]
+
+
+def artifacts() -> dict[Path, str]:
+    """Every generated file (relative path -> content), rendered in memory."""
+    return dict(_render())
+
+
+@functools.cache
+def _render() -> Mapping[Path, str]:
+    # Rendering is deterministic for a given set of models, so once per process suffices.
+    files = {SCHEMAS_DIR / path: render_json(schema) for path, schema in event_schemas().items()}
+    files[Path("contracts/asyncapi.json")] = render_json(build_asyncapi())
+    files[Path("docs/events.md")] = render_events_md()
+    return MappingProxyType(files)
+
+
+def _stale_schemas(root: Path, expected: Mapping[Path, str]) -> list[Path]:
+    """Committed current-schema files that no event generates any more."""
+    base = root / SCHEMAS_DIR
+    if not base.is_dir():
+        return []
+    found = [
+        p.relative_to(root)
+        for p in base.rglob("*.json")
+        if p.relative_to(base).parts[0] != RELEASED_DIR
+    ]
+    return sorted(p for p in found if p not in expected)
+
+
+def check(root: Path) -> list[str]:
+    """Problems with the committed artifacts under `root` (empty when up to date)."""
+    expected = artifacts()
+    problems = []
+    for path, content in expected.items():
+        target = root / path
+        if not target.exists():
+            problems.append(f"{path}: missing")
+        elif target.read_text(encoding="utf-8") != content:
+            problems.append(f"{path}: out of date")
+    problems += [
+        f"{path}: stale (no event generates it)" for path in _stale_schemas(root, expected)
+    ]
+    return problems
+
+
+def write(root: Path) -> list[Path]:
+    """Write every artifact under `root`, delete stale schemas; return changed paths."""
+    expected = artifacts()
+    changed = []
+    for path, content in expected.items():
+        target = root / path
+        if target.exists() and target.read_text(encoding="utf-8") == content:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+        changed.append(path)
+    for path in _stale_schemas(root, expected):
+        (root / path).unlink()
+        changed.append(path)
+    return changed
+
+
+def _load(base: Path) -> dict[str, Any]:
+    if not base.is_dir():
+        return {}
+    return {
+        p.relative_to(base).as_posix(): json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(base.rglob("*.json"))
+    }
+
+
+def check_compatibility(root: Path) -> list[Incompatibility]:
+    """Incompatibilities of the current models with the released schemas under `root`."""
+    released = _load(root / SCHEMAS_DIR / RELEASED_DIR)
+    current = {path.as_posix(): schema for path, schema in event_schemas().items()}
+    return compare_schema_sets(released, current)
+
+
+def release(root: Path) -> list[Path]:
+    """Copy the current schemas into released/ (refused while incompatible)."""
+    incompatible = check_compatibility(root)
+    if incompatible:
+        raise SystemExit(
+            "refusing to release incompatible schemas:\n" + "\n".join(map(str, incompatible))
+        )
+    target = root / SCHEMAS_DIR / RELEASED_DIR
+    written = []
+    for path, schema in event_schemas().items():
+        destination = target / path
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_text(render_json(schema), encoding="utf-8")
+        written.append(destination.relative_to(root))
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m dealerflow.contracts.generate")
+    parser.add_argument("--root", type=Path, default=None, help="repository root")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="fail if artifacts drifted")
+    mode.add_argument("--release", action="store_true", help="copy schemas to released/")
+    args = parser.parse_args(argv)
+    root: Path = args.root or default_root()
+    if args.check:
+        problems = check(root) + [str(i) for i in check_compatibility(root)]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            print("run: python -m dealerflow.contracts.generate", file=sys.stderr)
+        return 1 if problems else 0
+    if args.release:
+        for path in release(root):
+            print(f"released {path}")
+        return 0
+    for path in write(root):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""Committed artifacts (schemas, AsyncAPI, docs/events.md) match the models, and the models
+stay backward compatible with the released schemas."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dealerflow.contracts.asyncapi import build_asyncapi
+from dealerflow.contracts.events import ALL_EVENTS
+from dealerflow.contracts.generate import (
+    SCHEMAS_DIR,
+    artifacts,
+    check,
+    check_compatibility,
+    default_root,
+    main,
+    release,
+)
+from dealerflow.contracts.registry import EVENT_TYPES
+from dealerflow.contracts.schemas import RELEASED_DIR, event_schemas
+from dealerflow.contracts.topics import TopicRegistry
+
+ROOT = default_root()
+
+
+def test_committed_artifacts_are_up_to_date() -> None:
+    problems = check(ROOT)
+    assert problems == [], "run: uv run python -m dealerflow.contracts.generate"
+
+
+def test_models_are_compatible_with_released_schemas() -> None:
+    incompatible = [str(i) for i in check_compatibility(ROOT)]
+    assert incompatible == [], "backward-incompatible change; add a .v2 instead (docs/contracts.md)"
+
+
+def test_every_event_has_a_released_schema() -> None:
+    released = ROOT / SCHEMAS_DIR / RELEASED_DIR
+    for path in event_schemas():
+        assert (released / path).is_file(), f"{path} was never released"
+
+
+def test_schemas_declare_draft_2020_12_and_ce_type() -> None:
+    for cls in ALL_EVENTS:
+        path = ROOT / SCHEMAS_DIR / f"v1/{cls.context}/{cls.event_name}.json"
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["x-dealerflow-ce-type"] == cls.event_type
+        assert {"dealer_id", "customer_id", "occurred_at"} <= set(schema["required"])
+
+
+def _resolve(document: dict[str, Any], ref: str) -> Any:
+    node: Any = document
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for value in node.values() for r in _refs(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in _refs(value)]
+    return []
+
+
+def test_asyncapi_document_is_complete_and_consistent() -> None:
+    document = build_asyncapi()
+    assert document["asyncapi"] == "3.0.0"
+    for ref in _refs(document):
+        assert ref.startswith("#/"), ref
+        _resolve(document, ref)  # raises KeyError when dangling
+    addresses = {c["address"] for c in document["channels"].values()}
+    assert addresses == set(TopicRegistry().all(include_dlq=True))
+    messages = document["components"]["messages"]
+    for cls in ALL_EVENTS:
+        message = messages[cls.__name__]
+        assert message["name"] == cls.event_type
+        (example,) = message["examples"]
+        assert example["headers"]["ce_type"] == cls.event_type
+        assert cls.model_validate(example["payload"]) is not None
+        assert cls.doc.when in message["description"]
+    assert set(messages) - {c.__name__ for c in ALL_EVENTS} == {
+        "LeadSubmissionJson",
+        "LeadSubmissionAdf",
+        "DeadLetter",
+    }
+    assert len(EVENT_TYPES) == len(ALL_EVENTS)
+    assert document["operations"]["receiveInboundLeads"]["action"] == "receive"
+
+
+def test_events_md_documents_every_event_with_its_metadata() -> None:
+    text = artifacts()[Path("docs/events.md")]
+    for cls in ALL_EVENTS:
+        section = text.split(f"### {cls.event_name}\n", 1)[1].split("\n### ", 1)[0]
+        assert cls.event_type in section
+        assert cls.doc.when in section
+        for reaction in cls.doc.reacted_by:
+            assert reaction in section
+        assert '"dealer_id": "sh-pudong-01"' in section
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """A scratch repository with freshly generated artifacts and releases."""
+    assert main(["--root", str(tmp_path)]) == 0
+    release(tmp_path)
+    return tmp_path
+
+
+def test_check_detects_drift_missing_and_stale_files(repo_copy: Path) -> None:
+    assert main(["--root", str(repo_copy), "--check"]) == 0
+    events_md = repo_copy / "docs/events.md"
+    events_md.write_text(events_md.read_text() + "edited by hand\n")
+    (repo_copy / "contracts/asyncapi.json").unlink()
+    stale = repo_copy / "contracts/schemas/v1/sales/VehicleTeleported.json"
+    stale.write_text("{}")
+    assert sorted(check(repo_copy)) == [
+        "contracts/asyncapi.json: missing",
+        "contracts/schemas/v1/sales/VehicleTeleported.json: stale (no event generates it)",
+        "docs/events.md: out of date",
+    ]
+    assert main(["--root", str(repo_copy), "--check"]) == 1
+    assert main(["--root", str(repo_copy)]) == 0
+    assert check(repo_copy) == []
+    assert not stale.exists()
+
+
+def test_gate_fails_when_released_schema_is_stricter_in_the_past(repo_copy: Path) -> None:
+    # Simulate that v1 had released a field the current model no longer has.
+    released = repo_copy / "contracts/schemas/released/v1/sales/VehicleDelivered.json"
+    schema = json.loads(released.read_text())
+    schema["properties"]["licence_plate"] = {"type": "string", "description": "Plate."}
+    released.write_text(json.dumps(schema))
+    found = [str(i) for i in check_compatibility(repo_copy)]
+    assert found == [
+        "v1/sales/VehicleDelivered.json.licence_plate: field_removed: field no longer exists"
+    ]
+    assert main(["--root", str(repo_copy), "--check"]) == 1
+    with pytest.raises(SystemExit, match="refusing to release"):
+        release(repo_copy)
+
+
+def test_gate_notices_a_vanished_event(repo_copy: Path) -> None:
+    source = repo_copy / "contracts/schemas/released/v1/sales/VehicleDelivered.json"
+    shutil.copy(source, source.with_name("VehicleRecalled.json"))
+    assert [i.kind for i in check_compatibility(repo_copy)] == ["event_removed"]
