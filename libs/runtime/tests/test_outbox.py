@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -14,7 +13,6 @@ from dealerflow.runtime.outbox import (
     encode_headers,
     enqueue,
     notify_channel,
-    purge_published,
 )
 
 
@@ -43,14 +41,14 @@ async def test_enqueue_writes_rows_in_order(pool: asyncpg.Pool) -> None:
         await enqueue(conn, messages)
         await enqueue(conn, [])
     rows = await pool.fetch(
-        "SELECT id, topic, key, value, headers::text AS headers, published_at, attempts"
+        "SELECT id, topic, key, value, headers::text AS headers, attempts, last_error"
         " FROM outbox ORDER BY id"
     )
     assert [(r["topic"], r["key"], r["value"]) for r in rows] == [
         (m.topic, m.key, m.value) for m in messages
     ]
     assert [decode_headers(r["headers"]) for r in rows] == [m.headers for m in messages]
-    assert all(r["published_at"] is None and r["attempts"] == 0 for r in rows)
+    assert all(r["attempts"] == 0 and r["last_error"] is None for r in rows)
     assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
 
 
@@ -89,19 +87,3 @@ async def test_rolled_back_transaction_leaves_no_row_and_no_notification(
         assert received.empty(), "notifications of one transaction fold into one"
     finally:
         await listener.close()
-
-
-@pytest.mark.integration
-async def test_purge_published_keeps_recent_and_unpublished(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await enqueue(conn, [OutboxMessage("t", None, str(i).encode()) for i in range(4)])
-    ids = [r["id"] for r in await pool.fetch("SELECT id FROM outbox ORDER BY id")]
-    await pool.execute(
-        "UPDATE outbox SET published_at = now() - interval '2 days' WHERE id = ANY($1)", ids[:2]
-    )
-    await pool.execute("UPDATE outbox SET published_at = now() WHERE id = $1", ids[2])
-    async with pool.acquire() as conn:
-        assert await purge_published(conn, timedelta(days=1)) == 2
-        assert await purge_published(conn, timedelta(days=1)) == 0
-    remaining = [r["id"] for r in await pool.fetch("SELECT id FROM outbox ORDER BY id")]
-    assert remaining == ids[2:]

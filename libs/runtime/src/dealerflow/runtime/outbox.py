@@ -3,7 +3,8 @@
 A use case writes its state change and the records announcing it with the same
 connection, inside one transaction (:func:`enqueue`). If the transaction rolls back,
 neither exists; if it commits, the :class:`~dealerflow.runtime.relay.OutboxRelay` publishes
-the records, woken by the NOTIFY that PostgreSQL delivers only at commit.
+the records, woken by the NOTIFY that PostgreSQL delivers only at commit, and deletes
+each row once Kafka has acknowledged it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from dealerflow.runtime.db import DbConnection
@@ -23,7 +23,6 @@ __all__ = [
     "encode_headers",
     "enqueue",
     "notify_channel",
-    "purge_published",
 ]
 
 # One statement, one round trip for any number of messages. The data-modifying CTE runs
@@ -74,13 +73,14 @@ def encode_headers(headers: Sequence[tuple[str, bytes]]) -> str:
 def decode_headers(raw: str | list[Any]) -> list[tuple[str, bytes]]:
     """Inverse of :func:`encode_headers` (accepts the JSON text or the decoded list)."""
     pairs = json.loads(raw) if isinstance(raw, str) else raw
-    out: list[tuple[str, bytes]] = []
-    for name, value in pairs:
-        if isinstance(value, dict):
-            out.append((name, base64.b64decode(value["b64"])))
-        else:
-            out.append((name, str(value).encode("utf-8")))
-    return out
+    # the relay decodes every row: keep the common all-text case a single comprehension
+    try:
+        return [(name, value.encode()) for name, value in pairs]
+    except AttributeError:
+        return [
+            (name, base64.b64decode(v["b64"]) if isinstance(v, dict) else str(v).encode())
+            for name, v in pairs
+        ]
 
 
 async def enqueue(conn: DbConnection, messages: Sequence[OutboxMessage]) -> None:
@@ -100,21 +100,3 @@ async def enqueue(conn: DbConnection, messages: Sequence[OutboxMessage]) -> None
         [m.value for m in messages],
         [encode_headers(m.headers) for m in messages],
     )
-
-
-async def purge_published(conn: DbConnection, older_than: timedelta, *, limit: int = 10_000) -> int:
-    """Delete up to ``limit`` rows published more than ``older_than`` ago; return how many.
-
-    Published rows are kept for a while so operators can see what went out and when.
-    """
-    result = await conn.execute(
-        """
-        DELETE FROM outbox WHERE id = ANY(ARRAY(
-            SELECT id FROM outbox
-            WHERE published_at IS NOT NULL AND published_at < now() - $1::interval
-            ORDER BY published_at LIMIT $2))
-        """,
-        older_than,
-        limit,
-    )
-    return int(result.split()[-1])

@@ -1,21 +1,24 @@
 """Outbox relay: publishes committed outbox rows to Kafka, in id order, at least once.
 
-One relay per schema is active at a time. Every replica runs one; each holds a pooled
-connection and tries a session-level ``pg_try_advisory_lock`` (key from the schema name).
-The holder publishes; the others retry every ``leader_retry_s`` and take over within that
-time when the leader's connection ends (stop, crash, network loss: PostgreSQL releases
-session locks when the session ends). A single publisher that sends rows in id order is
-what keeps Kafka's per-key order equal to the order the transactions wrote the rows.
+Leadership. One relay per schema is active at a time. Every replica runs one; each holds
+a pooled connection and tries a session-level ``pg_try_advisory_lock`` (key from the
+schema name). The holder publishes; the others retry every ``leader_retry_s`` and take
+over within that time once the leader's session ends (stop, crash, lost connection:
+PostgreSQL releases session locks with the session). A single publisher sending rows in
+id order is what keeps Kafka's per-key order equal to the order the rows were written.
 
-The leader wakes on ``LISTEN <schema>_outbox`` (sent by :func:`~dealerflow.runtime.outbox.
-enqueue` at commit) and polls every ``poll_interval_s`` as a fallback. Per cycle it reads up
-to ``batch_size`` unpublished rows by id, hands them all to an idempotent producer
-(``acks="all"``), waits for every acknowledgement and then marks the acknowledged prefix
-published. If a row fails, the rows before it are marked, the row gets ``attempts + 1`` and
-``last_error``, the producer is replaced and the relay retries from that row after an
-exponential backoff. Nothing is skipped or dropped; a crash between Kafka's ack and the
-mark publishes those rows again (consumers deduplicate by event id in their inbox).
-Published rows are deleted after ``retention`` (default 24 h).
+Publishing. The leader wakes on ``LISTEN <schema>_outbox`` (NOTIFY from
+:func:`~dealerflow.runtime.outbox.enqueue`, delivered at commit) and polls every
+``poll_interval_s`` as a fallback. It reads up to ``batch_size`` rows by id, hands them to
+an idempotent producer (``acks="all"``), waits for every acknowledgement and then deletes
+the acknowledged prefix. While one batch waits for its acks the next one is already read
+and sent (two batches in flight), which roughly doubles throughput; the delete still
+happens strictly batch by batch. If a row fails, the rows before it are deleted, the row
+gets ``attempts + 1`` and ``last_error``, the producer is replaced and the relay retries
+from that row after an exponential backoff: nothing is skipped or dropped, so a row Kafka
+keeps refusing blocks those behind it (visible in ``last_error`` and the metrics). A crash
+between Kafka's ack and the delete publishes those rows again; consumers deduplicate by
+event id in their inbox.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
+import struct
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import asyncpg
@@ -33,28 +39,76 @@ from aiokafka import AIOKafkaProducer
 from dealerflow.runtime import metrics
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.migrations import advisory_key
-from dealerflow.runtime.outbox import decode_headers, notify_channel, purge_published
+from dealerflow.runtime.outbox import decode_headers, notify_channel
 
-__all__ = ["OutboxRelay", "RelayHook"]
+__all__ = ["OutboxRelay", "RelayHook", "murmur2_partitioner"]
 
 log = logging.getLogger(__name__)
 
-#: Test hook called with the ids of a batch after Kafka acknowledged it, before the mark.
+#: Test hook called with the ids of a batch after Kafka acknowledged it, before the delete.
 RelayHook = Callable[[Sequence[int]], Awaitable[None]]
 
+# "id > floor" lets a pipelined read skip the batch in flight and the index entries of
+# rows just deleted (dead until vacuum, each costing a heap visit). A row whose
+# transaction committed after higher ids were read sits below the floor; the periodic
+# read from floor 0 (every rescan_interval_s) picks it up.
 _FETCH = """
 SELECT id, topic, key, value, headers::text AS headers
-FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
+FROM outbox WHERE id > $1 ORDER BY id LIMIT $2
 """
-_MARK = """
-UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])
-"""
+_DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 _RECORD_ERROR = "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1"
 _BACKLOG = """
 SELECT count(*) AS rows,
-       coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age
-FROM outbox WHERE published_at IS NULL
+       coalesce(extract(epoch FROM now() - (SELECT created_at FROM outbox ORDER BY id LIMIT 1)),
+                0)::float8 AS age
+FROM outbox
 """
+
+
+@lru_cache(maxsize=65_536)
+def _murmur2(data: bytes) -> int:
+    # Kafka's murmur2 (same partitions as the Java client and aiokafka's default), reading
+    # four bytes at a time; aiokafka's byte-wise version costs ~15 us a key
+    m = 0x5BD1E995
+    length = len(data)
+    h = 0x9747B28C ^ length
+    whole = length & ~3
+    for (k,) in struct.iter_unpack("<I", data[:whole]):
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> 24
+        k = (k * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    rest = length & 3
+    if rest >= 3:
+        h ^= data[whole + 2] << 16
+    if rest >= 2:
+        h ^= data[whole + 1] << 8
+    if rest >= 1:
+        h ^= data[whole]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h
+
+
+def murmur2_partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """aiokafka partitioner equal to Kafka's default for keyed records, with a key cache."""
+    if key is None:
+        return random.choice(available or all_partitions)
+    return all_partitions[(_murmur2(key) & 0x7FFFFFFF) % len(all_partitions)]
+
+
+@dataclass
+class _Batch:
+    rows: list[asyncpg.Record]
+    futures: list[asyncio.Future[Any]]
+    send_error: BaseException | None  # raised by send() for rows[len(futures)]
+
+    @property
+    def last_id(self) -> int:
+        return int(self.rows[-1]["id"])
 
 
 class OutboxRelay:
@@ -75,7 +129,7 @@ class OutboxRelay:
         retry_backoff_s: float = 0.2,
         max_backoff_s: float = 30.0,
         leader_retry_s: float = 1.0,
-        retention: timedelta | None = timedelta(hours=24),
+        rescan_interval_s: float = 1.0,
         metrics_interval_s: float = 5.0,
         client_id: str | None = None,
         after_send: RelayHook | None = None,
@@ -94,12 +148,13 @@ class OutboxRelay:
             "compression_type": compression_type,
             "request_timeout_ms": request_timeout_ms,
             "client_id": client_id or "dealerflow-outbox-relay",
+            "partitioner": murmur2_partitioner,
         }
         self._delivery_timeout_s = delivery_timeout_s
         self._retry_backoff_s = retry_backoff_s
         self._max_backoff_s = max_backoff_s
         self._leader_retry_s = leader_retry_s
-        self._retention = retention
+        self._rescan_interval_s = rescan_interval_s
         self._metrics_interval_s = metrics_interval_s
         self._after_send = after_send
         self._stopping = asyncio.Event()
@@ -108,8 +163,8 @@ class OutboxRelay:
         self._is_leader = False
         self._backoff = retry_backoff_s
         self._next_metrics = 0.0
-        self._next_cleanup = 0.0
-        self.published = 0  # rows this instance marked published (tests, logs)
+        self._producer: AIOKafkaProducer | None = None
+        self.published = 0  # rows this instance published and deleted (tests, logs)
 
     @property
     def is_leader(self) -> bool:
@@ -129,10 +184,10 @@ class OutboxRelay:
                 await self._pause(self._next_backoff())
 
     async def stop(self, grace_s: float = 30.0) -> None:
-        """Finish the batch in flight, stop the producer and give up leadership.
+        """Finish the batches in flight, stop the producer and give up leadership.
 
-        If that takes longer than ``grace_s`` seconds, the relay task is cancelled (any
-        rows sent but not marked are published again by the next leader).
+        If that takes longer than ``grace_s`` seconds the relay task is cancelled (rows
+        sent but not yet deleted are published again by the next leader).
         """
         self._stopping.set()
         task = self._task
@@ -162,6 +217,7 @@ class OutboxRelay:
         finally:
             self._is_leader = False
             metrics.OUTBOX_RELAY_LEADER.labels(schema).set(0)
+            await self._drop_producer()
             # the pool's reset on release also unlistens and unlocks; doing it here keeps
             # the hand-over prompt, and a dead connection is simply discarded
             with contextlib.suppress(Exception):
@@ -174,50 +230,46 @@ class OutboxRelay:
     # -- publishing -----------------------------------------------------------------
 
     async def _publish_loop(self, conn: DbConnection, schema: str) -> None:
-        producer: AIOKafkaProducer | None = None
-        try:
-            while not self._stopping.is_set():
-                self._wake.clear()
-                rows = await conn.fetch(_FETCH, self._batch_size)
-                await self._housekeeping(conn, schema, empty=not rows)
-                if not rows:
-                    await self._idle(self._poll_interval_s)
+        in_flight: _Batch | None = None  # sent, acks not yet awaited
+        next_rescan = 0.0
+        while not (self._stopping.is_set() and in_flight is None):
+            self._wake.clear()
+            if in_flight is not None and (
+                self._stopping.is_set() or time.monotonic() >= next_rescan
+            ):
+                # settle before a read from floor 0, which would see the rows in flight
+                batch, in_flight = in_flight, None
+                await self._settle(conn, schema, batch)
+                continue
+            floor = in_flight.last_id if in_flight is not None else 0
+            if floor == 0:
+                next_rescan = time.monotonic() + self._rescan_interval_s
+            rows = await conn.fetch(_FETCH, floor, self._batch_size)
+            sent: _Batch | None = None
+            if rows:
+                sent = await self._send(schema, rows)
+                if sent is None:  # Kafka unreachable; _send has backed off
+                    await self._housekeeping(conn, schema, empty=False)
                     continue
-                if producer is None:
-                    producer = await self._start_producer(schema)
-                    if producer is None:
-                        continue
-                sent, error = await self._send(producer, rows)
-                if self._after_send is not None and sent:
-                    await self._after_send([r["id"] for r in rows[:sent]])
-                if sent:
-                    await conn.execute(_MARK, [r["id"] for r in rows[:sent]])
-                    metrics.OUTBOX_PUBLISHED.labels(schema).inc(sent)
-                    self.published += sent
-                if error is None:
-                    self._backoff = self._retry_backoff_s
+            if in_flight is not None:
+                batch, in_flight = in_flight, None
+                if not await self._settle(conn, schema, batch):
+                    # rows of `sent` may reach Kafka too; they are sent again (duplicates)
                     continue
-                failed = rows[sent]
-                metrics.OUTBOX_PUBLISH_ERRORS.labels(schema).inc()
-                await conn.execute(_RECORD_ERROR, failed["id"], _describe(error))
-                delay = self._next_backoff()
-                log.warning(
-                    "outbox row %s to %s not acknowledged (%s); retrying from it in %.1f s",
-                    failed["id"],
-                    failed["topic"],
-                    _describe(error),
-                    delay,
-                    extra={"schema": schema, "outbox_id": failed["id"]},
-                )
-                # a producer that lost a batch may hold stale sequence state: start afresh
-                await _close_producer(producer)
-                producer = None
-                await self._pause(delay)
-        finally:
-            if producer is not None:
-                await _close_producer(producer)
+            if sent is not None and sent.send_error is None:
+                in_flight = sent
+                if time.monotonic() >= self._next_metrics:
+                    await self._housekeeping(conn, schema, empty=False)
+                continue
+            if sent is not None:  # send() refused a row: settle up to it, then back off
+                await self._settle(conn, schema, sent)
+                continue
+            await self._housekeeping(conn, schema, empty=floor == 0)
+            await self._idle(self._poll_interval_s)
 
-    async def _start_producer(self, schema: str) -> AIOKafkaProducer | None:
+    async def _producer_or_none(self, schema: str) -> AIOKafkaProducer | None:
+        if self._producer is not None:
+            return self._producer
         producer = AIOKafkaProducer(**self._producer_options)
         try:
             await producer.start()
@@ -233,12 +285,19 @@ class OutboxRelay:
             await _close_producer(producer)
             await self._pause(delay)
             return None
+        self._producer = producer
         return producer
 
-    async def _send(
-        self, producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]
-    ) -> tuple[int, BaseException | None]:
-        """Send all rows, await every ack; return (acknowledged prefix length, first error)."""
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await _close_producer(producer)
+
+    async def _send(self, schema: str, rows: list[asyncpg.Record]) -> _Batch | None:
+        """Hand ``rows`` to the producer in order; stop at the first row send() refuses."""
+        producer = await self._producer_or_none(schema)
+        if producer is None:
+            return None
         futures: list[asyncio.Future[Any]] = []
         send_error: BaseException | None = None
         for row in rows:
@@ -253,19 +312,53 @@ class OutboxRelay:
                 send_error = exc
                 break
             futures.append(fut)
-        if futures:
-            await asyncio.wait(futures, timeout=self._delivery_timeout_s)
-        for index, fut in enumerate(futures):
+        return _Batch(rows, futures, send_error)
+
+    async def _settle(self, conn: DbConnection, schema: str, batch: _Batch) -> bool:
+        """Await the batch's acks, delete the acknowledged prefix; False on any failure."""
+        acked, error = await self._await_acks(batch)
+        ids = [r["id"] for r in batch.rows[:acked]]
+        if self._after_send is not None and ids:
+            await self._after_send(ids)
+        if ids:
+            await conn.execute(_DELETE, ids)
+            metrics.OUTBOX_PUBLISHED.labels(schema).inc(len(ids))
+            self.published += len(ids)
+        if error is None:
+            self._backoff = self._retry_backoff_s
+            return True
+        failed = batch.rows[acked]
+        reason = _describe(error)
+        metrics.OUTBOX_PUBLISH_ERRORS.labels(schema).inc()
+        await conn.execute(_RECORD_ERROR, failed["id"], reason)
+        delay = self._next_backoff()
+        log.warning(
+            "outbox row %s to %s not acknowledged (%s); retrying from it in %.1f s",
+            failed["id"],
+            failed["topic"],
+            reason,
+            delay,
+            extra={"schema": schema, "outbox_id": failed["id"]},
+        )
+        # a producer that lost a batch may hold stale sequence state: start afresh
+        await self._drop_producer()
+        await self._pause(delay)
+        return False
+
+    async def _await_acks(self, batch: _Batch) -> tuple[int, BaseException | None]:
+        """(length of the acknowledged prefix, error of the first row after it)."""
+        if batch.futures:
+            await asyncio.wait(batch.futures, timeout=self._delivery_timeout_s)
+        for index, fut in enumerate(batch.futures):
             if not fut.done():
-                return index, TimeoutError(
-                    f"no acknowledgement within {self._delivery_timeout_s:.0f} s"
-                )
+                timeout = TimeoutError(f"no ack within {self._delivery_timeout_s:.0f} s")
+                return index, timeout
             if fut.cancelled():
                 return index, RuntimeError("delivery cancelled")
             failure = fut.exception()
             if failure is not None:
                 return index, failure
-        return len(futures), send_error
+        return len(batch.futures), batch.send_error
 
     async def _housekeeping(self, conn: DbConnection, schema: str, *, empty: bool) -> None:
         now = time.monotonic()
@@ -278,15 +371,6 @@ class OutboxRelay:
             if row is not None:
                 metrics.OUTBOX_BACKLOG.labels(schema).set(row["rows"])
                 metrics.OUTBOX_OLDEST_AGE.labels(schema).set(row["age"])
-        if self._retention is not None and now >= self._next_cleanup:
-            self._next_cleanup = now + 10.0
-            # bounded so a large backlog of old rows never stalls publishing for long
-            deadline = now + 1.0
-            while (
-                await purge_published(conn, self._retention) == 10_000
-                and time.monotonic() < deadline
-            ):
-                pass
 
     # -- waiting --------------------------------------------------------------------
 
