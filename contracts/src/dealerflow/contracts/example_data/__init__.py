@@ -1,0 +1,1 @@
+"""Data of `dealerflow.contracts.examples`, split by lifecycle stage."""
