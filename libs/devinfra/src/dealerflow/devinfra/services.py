@@ -1,0 +1,352 @@
+"""Run the five dealerflow services as separate local processes.
+
+Used by ``make up`` / ``make down`` (through ``dealerflow-infra services``) and by the
+end-to-end tests, so both start the system the same way: migrate each service's schema,
+start ``python -m dealerflow.<pkg> serve`` per service with its own environment, and wait
+until every ``/readyz`` answers 200.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from dealerflow.devinfra.config import InfraError
+from dealerflow.devinfra.proc import (
+    Progress,
+    pid_alive,
+    read_pid,
+    stderr_progress,
+    tail,
+    terminate,
+)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service: its CLI name, Python package and default HTTP port."""
+
+    name: str
+    package: str
+    port: int
+
+    @property
+    def env_prefix(self) -> str:
+        """Its settings prefix, e.g. ``DEALERFLOW_SERVICE_CENTER_``."""
+        return "DEALERFLOW_" + self.name.upper().replace("-", "_") + "_"
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("leads", "dealerflow.leads", 8001),
+    ServiceSpec("sales", "dealerflow.sales", 8002),
+    ServiceSpec("service-center", "dealerflow.service_center", 8003),
+    ServiceSpec("complaints", "dealerflow.complaints", 8004),
+    ServiceSpec("notifier", "dealerflow.notifier", 8005),
+)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """How to run the five services: shared infrastructure plus per-service settings."""
+
+    kafka_bootstrap: str
+    pg_dsn: str
+    topic_prefix: str = "dealerflow."
+    #: Prepended to every service's schema name (tests isolate runs with it).
+    schema_prefix: str = ""
+    host: str = "127.0.0.1"
+    ports: Mapping[str, int] = field(default_factory=dict)
+    clock_speed: float = 1.0
+    #: ISO timestamp all services anchor an accelerated clock on (so they agree).
+    clock_start: str | None = None
+    #: Extra environment for every service (e.g. poll intervals, policy overrides).
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+    def port(self, spec: ServiceSpec) -> int:
+        """The HTTP port of ``spec`` in this stack."""
+        return self.ports.get(spec.name, spec.port)
+
+    def url(self, spec: ServiceSpec) -> str:
+        """Base URL of ``spec``'s HTTP API."""
+        return f"http://{self.host}:{self.port(spec)}"
+
+    def schema(self, spec: ServiceSpec) -> str:
+        """PostgreSQL schema of ``spec``."""
+        return self.schema_prefix + spec.name.replace("-", "_")
+
+    def environment(
+        self, spec: ServiceSpec, base: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The process environment ``spec`` runs with."""
+        env = dict(os.environ if base is None else base)
+        env.update(
+            {
+                "DEALERFLOW_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+                "DEALERFLOW_PG_DSN": self.pg_dsn,
+                "DEALERFLOW_TOPIC_PREFIX": self.topic_prefix,
+                "DEALERFLOW_CLOCK_SPEED": str(self.clock_speed),
+                spec.env_prefix + "DB_SCHEMA": self.schema(spec),
+                spec.env_prefix + "HTTP_HOST": self.host,
+                spec.env_prefix + "HTTP_PORT": str(self.port(spec)),
+            }
+        )
+        if self.clock_start:
+            env["DEALERFLOW_CLOCK_START"] = self.clock_start
+        env.update(self.extra_env)
+        return env
+
+
+def _command(spec: ServiceSpec, *args: str) -> list[str]:
+    return [sys.executable, "-m", spec.package, *args]
+
+
+def migrate_all(config: StackConfig, *, progress: Progress = stderr_progress) -> None:
+    """Apply every service's migrations (each in its own schema)."""
+    for spec in SERVICES:
+        result = subprocess.run(
+            _command(spec, "migrate"),
+            env=config.environment(spec),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise InfraError(
+                f"migrating {spec.name} failed (exit {result.returncode}):\n"
+                + (result.stderr or result.stdout)[-3000:]
+            )
+        progress(result.stdout.strip() or f"{spec.name}: migrated")
+
+
+def readiness(url: str, timeout_s: float = 2.0) -> tuple[bool, str]:
+    """(ready?, detail) from ``GET <url>/readyz``."""
+    try:
+        with urllib.request.urlopen(url + "/readyz", timeout=timeout_s) as response:
+            return response.status == 200, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return False, exc.read().decode("utf-8", "replace")
+    except (OSError, urllib.error.URLError) as exc:
+        return False, str(exc)
+
+
+def wait_ready(
+    config: StackConfig,
+    *,
+    alive: Mapping[str, ProcessHandle],
+    timeout_s: float = 90.0,
+    progress: Progress = stderr_progress,
+) -> None:
+    """Wait until every service answers ``/readyz`` with 200; fail fast if one dies."""
+    deadline = time.monotonic() + timeout_s
+    pending = {spec.name: spec for spec in SERVICES}
+    details: dict[str, str] = {}
+    while pending:
+        for name, spec in list(pending.items()):
+            handle = alive[name]
+            if not handle.running():
+                raise InfraError(f"{name} exited during start-up:\n{handle.log_tail()}")
+            ok, details[name] = readiness(config.url(spec))
+            if ok:
+                progress(f"{name} ready at {config.url(spec)}")
+                del pending[name]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            lines = [f"{n}: {details.get(n, '?')[:300]}\n{alive[n].log_tail()}" for n in pending]
+            raise InfraError("services not ready in time:\n" + "\n".join(lines))
+        time.sleep(0.3)
+
+
+@dataclass
+class ProcessHandle:
+    """A started service process (a child of ours, or detached with a pid file)."""
+
+    name: str
+    pid: int
+    log_file: Path
+    popen: subprocess.Popen[bytes] | None = None
+
+    def running(self) -> bool:
+        """Whether the process is still alive."""
+        if self.popen is not None:
+            return self.popen.poll() is None
+        return pid_alive(self.pid)
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of its log."""
+        return tail(self.log_file, lines)
+
+    def stop(self, timeout_s: float = 25.0, progress: Progress = stderr_progress) -> None:
+        """SIGTERM (graceful drain), then SIGKILL after ``timeout_s``."""
+        if self.popen is not None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                progress(f"{self.name} did not stop in {timeout_s:.0f}s; killing it")
+                self.popen.kill()
+                self.popen.wait(10)
+        else:
+            terminate(self.pid, timeout=timeout_s, progress=progress, name=self.name)
+
+
+@contextlib.contextmanager
+def running_stack(
+    config: StackConfig,
+    log_dir: Path,
+    *,
+    migrate: bool = True,
+    timeout_s: float = 90.0,
+    progress: Progress = stderr_progress,
+) -> Iterator[dict[str, ProcessHandle]]:
+    """Start the five services as child processes for the ``with`` block (tests)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    if migrate:
+        migrate_all(config, progress=progress)
+    handles: dict[str, ProcessHandle] = {}
+    logs: list[IO[bytes]] = []
+    try:
+        for spec in SERVICES:
+            log_file = log_dir / f"{spec.name}.log"
+            log = log_file.open("wb")
+            logs.append(log)
+            popen = subprocess.Popen(
+                _command(spec, "serve"),
+                env=config.environment(spec),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+            handles[spec.name] = ProcessHandle(spec.name, popen.pid, log_file, popen)
+        wait_ready(config, alive=handles, timeout_s=timeout_s, progress=progress)
+        yield handles
+    finally:
+        for handle in handles.values():
+            if handle.running():
+                handle.stop(progress=progress)
+        for log_handle in logs:
+            log_handle.close()
+
+
+def _pid_file(state_dir: Path, spec: ServiceSpec) -> Path:
+    return state_dir / "services" / f"{spec.name}.pid"
+
+
+def start_detached(
+    config: StackConfig, state_dir: Path, *, progress: Progress = stderr_progress
+) -> dict[str, ProcessHandle]:
+    """Start the services in the background (``make up``); idempotent."""
+    service_dir = state_dir / "services"
+    service_dir.mkdir(parents=True, exist_ok=True)
+    migrate_all(config, progress=progress)
+    handles: dict[str, ProcessHandle] = {}
+    for spec in SERVICES:
+        pid_file = _pid_file(state_dir, spec)
+        log_file = service_dir / f"{spec.name}.log"
+        pid = read_pid(pid_file)
+        if pid is not None and pid_alive(pid):
+            progress(f"{spec.name} already running (pid {pid})")
+        else:
+            env = config.environment(spec)
+            pid = _spawn_with_env(_command(spec, "serve"), env=env, log_file=log_file)
+            pid_file.write_text(f"{pid}\n")
+        handles[spec.name] = ProcessHandle(spec.name, pid, log_file)
+    wait_ready(config, alive=handles, progress=progress)
+    (service_dir / "stack.json").write_text(
+        json.dumps({s.name: config.url(s) for s in SERVICES}, indent=2) + "\n"
+    )
+    return handles
+
+
+def _spawn_with_env(cmd: Sequence[str], *, env: Mapping[str, str], log_file: Path) -> int:
+    # A new session, so the service outlives the ``make up`` that started it.
+    with log_file.open("ab") as log:
+        popen = subprocess.Popen(
+            list(cmd),
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    return popen.pid
+
+
+def stop_detached(state_dir: Path, *, progress: Progress = stderr_progress) -> None:
+    """Stop services started by :func:`start_detached`."""
+    for spec in reversed(SERVICES):
+        pid_file = _pid_file(state_dir, spec)
+        pid = read_pid(pid_file)
+        if pid is not None and pid_alive(pid):
+            progress(f"stopping {spec.name} (pid {pid})")
+            terminate(pid, timeout=25.0, progress=progress, name=spec.name)
+        pid_file.unlink(missing_ok=True)
+
+
+def status_detached(state_dir: Path) -> list[tuple[str, int | None, bool]]:
+    """(name, pid, alive) for each service."""
+    rows: list[tuple[str, int | None, bool]] = []
+    for spec in SERVICES:
+        pid = read_pid(_pid_file(state_dir, spec))
+        rows.append((spec.name, pid, pid is not None and pid_alive(pid)))
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m dealerflow.devinfra.services up|down|status`` (used by ``make up``)."""
+    import argparse
+
+    from dealerflow.devinfra.config import resolve_config
+
+    parser = argparse.ArgumentParser(
+        prog="python -m dealerflow.devinfra.services",
+        description="run the five dealerflow services in the background on the dev infra",
+    )
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument(
+        "--clock-speed",
+        type=float,
+        default=float(os.environ.get("DEALERFLOW_CLOCK_SPEED", "1")),
+        help="accelerate the services' clock (e.g. 3600: an hour of schedule per second)",
+    )
+    args = parser.parse_args(argv)
+    cfg = resolve_config("dev")
+    state_dir = cfg.state_dir
+    try:
+        if args.command == "up":
+            stack = StackConfig(
+                kafka_bootstrap=os.environ.get("DEALERFLOW_KAFKA_BOOTSTRAP", cfg.kafka_bootstrap),
+                pg_dsn=os.environ.get("DEALERFLOW_PG_DSN", cfg.pg_dsn),
+                topic_prefix=os.environ.get("DEALERFLOW_TOPIC_PREFIX", "dealerflow."),
+                clock_speed=args.clock_speed,
+                clock_start=os.environ.get("DEALERFLOW_CLOCK_START")
+                or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            )
+            start_detached(stack, state_dir)
+            print("dealerflow services:")
+            for spec in SERVICES:
+                print(f"  {spec.name:<15} {stack.url(spec)}  (OpenAPI: {stack.url(spec)}/docs)")
+            print(f"  logs: {state_dir / 'services'}/<service>.log")
+        elif args.command == "down":
+            stop_detached(state_dir)
+        else:
+            for name, pid, alive in status_detached(state_dir):
+                print(f"{name:<15} {'running' if alive else 'stopped'}  pid={pid or '-'}")
+    except InfraError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
