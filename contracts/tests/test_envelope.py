@@ -200,3 +200,19 @@ def test_binary_mode_errors() -> None:
     no_id = [(k, v) for k, v in record.headers if k != "ce_id"]
     with pytest.raises(EventDecodeError, match="'id'"):
         decode(record.value, no_id)
+
+
+@pytest.mark.parametrize("cls", ALL_EVENTS, ids=_ids)
+def test_payload_missing_a_required_field_is_refused_naming_it(cls: type[DomainEvent]) -> None:
+    record = encode_binary(EXAMPLES[cls], source="/s")
+    payload = json.loads(record.value)
+    own_required = [
+        name
+        for name, field in cls.model_fields.items()
+        if field.is_required() and name not in ("dealer_id", "customer_id", "occurred_at")
+    ]
+    field_name = own_required[0]
+    del payload[field_name]
+    with pytest.raises(EventDecodeError) as info:
+        decode(json.dumps(payload).encode(), record.headers)
+    assert info.value.reason == (f"invalid {cls.event_name} payload: {field_name}: Field required")
