@@ -272,10 +272,13 @@ async def test_replayed_dead_letter_is_processed_once_the_bug_is_fixed(
         consumer_batch_timeout_ms=50,
     )
     bug = True
+    calls = 0
     router = EventRouter()
 
     @router.on(LeadGraded)
     async def record_grade(ctx: HandlerContext, env: Envelope[LeadGraded]) -> None:
+        nonlocal calls
+        calls += 1
         if bug:
             raise RuntimeError("bug in record_grade")
         await ctx.conn.execute("INSERT INTO grades VALUES ($1, $2)", env.meta.id, env.event.lead_id)
@@ -296,23 +299,23 @@ async def test_replayed_dead_letter_is_processed_once_the_bug_is_fixed(
             except LookupError:
                 return []
 
-        for _ in range(300):
-            if await dead_lettered():
-                break
-            await asyncio.sleep(0.1)
-        (letter,) = await dead_lettered()
-        assert letter.error == "RuntimeError: bug in record_grade"
+        async def state() -> str:
+            outbox = await db.fetch("SELECT topic, published_at, last_error FROM outbox")
+            return f"handler calls={calls}, outbox={[dict(r) for r in outbox]}"
+
+        deadline = asyncio.get_running_loop().time() + 60
+        while not (letters := await dead_lettered()):
+            assert asyncio.get_running_loop().time() < deadline, await state()
+            await asyncio.sleep(0.2)
+        assert [d.error for d in letters] == ["RuntimeError: bug in record_grade"], await state()
         assert await db.fetchval("SELECT count(*) FROM grades") == 0
 
         bug = False  # the fix is deployed
-        out = io.StringIO()
-        assert (
-            await run_async(["--bootstrap", kafka_bootstrap, "replay", topic, "--all"], out=out)
-            == 0
-        )
-        for _ in range(300):
-            if await db.fetchval("SELECT count(*) FROM grades"):
-                break
+        replay = ["--bootstrap", kafka_bootstrap, "replay", topic, "--all"]
+        assert await run_async(replay, out=io.StringIO()) == 0
+        deadline = asyncio.get_running_loop().time() + 60
+        while not await db.fetchval("SELECT count(*) FROM grades"):
+            assert asyncio.get_running_loop().time() < deadline, await state()
             await asyncio.sleep(0.1)
         rows = await db.fetch("SELECT event_id, lead_id FROM grades")
         assert [(r["event_id"], r["lead_id"]) for r in rows] == [("loop-1", "L1")]
