@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from dealerflow.devinfra import pytest_plugin
+from dealerflow.devinfra.config import InfraError
 
 pytestmark = pytest.mark.integration
 
@@ -55,6 +59,62 @@ def test_unknown_mode_fails_instead_of_skipping(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("DEALERFLOW_TEST_INFRA", "cloud")
     with (
         pytest.raises(pytest.fail.Exception, match="use auto, docker or native"),
+        pytest_plugin._provide("kafka", {}),
+    ):
+        pass
+
+
+def test_a_failing_container_falls_back_to_the_native_test_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Docker answers but the image cannot start (e.g. no registry): use native servers."""
+    monkeypatch.delenv("DEALERFLOW_PG_DSN", raising=False)
+    monkeypatch.delenv("DEALERFLOW_TEST_INFRA", raising=False)
+    monkeypatch.setenv("DEALERFLOW_TEST_INFRA_PG_PORT", "25999")
+
+    @contextlib.contextmanager
+    def broken_container() -> Iterator[str]:
+        raise RuntimeError("pull access denied")
+        yield "never"
+
+    started: list[int] = []
+    monkeypatch.setattr(pytest_plugin, "docker_engine_answers", lambda: True)
+    monkeypatch.setattr(pytest_plugin, "_postgres_container", broken_container)
+    monkeypatch.setattr(
+        pytest_plugin.native_postgres, "start", lambda cfg, progress: started.append(cfg.pg_port)
+    )
+    sources: dict[str, str] = {}
+    with pytest_plugin._provide("postgres", sources) as dsn:
+        assert dsn == "postgresql://postgres@127.0.0.1:25999/dealerflow"
+    assert started == [25999]
+    assert "native test profile" in sources["postgres"]
+
+
+def test_forcing_docker_without_an_engine_fails_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DEALERFLOW_KAFKA_BOOTSTRAP", raising=False)
+    monkeypatch.setenv("DEALERFLOW_TEST_INFRA", "docker")
+    monkeypatch.setattr(pytest_plugin, "docker_engine_answers", lambda: False)
+    with (
+        pytest.raises(pytest.fail.Exception, match="no Docker engine answers"),
+        pytest_plugin._provide("kafka", {}),
+    ):
+        pass
+
+
+def test_native_failure_fails_the_test_with_what_was_tried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DEALERFLOW_KAFKA_BOOTSTRAP", raising=False)
+    monkeypatch.setenv("DEALERFLOW_TEST_INFRA", "native")
+
+    def no_java(cfg: object, progress: object) -> None:
+        raise InfraError("java not found")
+
+    monkeypatch.setattr(pytest_plugin.native_kafka, "start", no_java)
+    with (
+        pytest.raises(pytest.fail.Exception, match="native test profile failed: java not found"),
         pytest_plugin._provide("kafka", {}),
     ):
         pass
