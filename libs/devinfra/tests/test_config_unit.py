@@ -88,7 +88,7 @@ def test_cluster_ids_look_like_kafka_uuids() -> None:
 
 
 def test_missing_tools_say_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kafka.shutil, "which", lambda name: None)
+    monkeypatch.setattr("shutil.which", lambda name: None)
     cfg = dataclasses.replace(resolve_config("test", env={}, home=tmp_path), cache_dir=tmp_path)
     with pytest.raises(InfraError, match="apt-get install -y maven"):
         kafka.ensure_jars(cfg, progress=lambda _: None)

@@ -14,12 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 from dealerflow.devinfra.config import find_repo_root
 from dealerflow.devinfra.versions import KAFKA_IMAGE, POSTGRES_IMAGE
 
-ROOT = find_repo_root()
-assert ROOT is not None
+
+def _root() -> Path:
+    root = find_repo_root()
+    assert root is not None
+    return root
+
+
+ROOT = _root()
 SERVICES = {
     "leads": 8001,
     "sales": 8002,

@@ -81,7 +81,7 @@ def test_a_failing_container_falls_back_to_the_native_test_profile(
     monkeypatch.setattr(pytest_plugin, "docker_engine_answers", lambda: True)
     monkeypatch.setattr(pytest_plugin, "_postgres_container", broken_container)
     monkeypatch.setattr(
-        pytest_plugin.native_postgres, "start", lambda cfg, progress: started.append(cfg.pg_port)
+        "dealerflow.devinfra.postgres.start", lambda cfg, progress: started.append(cfg.pg_port)
     )
     sources: dict[str, str] = {}
     with pytest_plugin._provide("postgres", sources) as dsn:
@@ -112,7 +112,7 @@ def test_native_failure_fails_the_test_with_what_was_tried(
     def no_java(cfg: object, progress: object) -> None:
         raise InfraError("java not found")
 
-    monkeypatch.setattr(pytest_plugin.native_kafka, "start", no_java)
+    monkeypatch.setattr("dealerflow.devinfra.kafka.start", no_java)
     with (
         pytest.raises(pytest.fail.Exception, match="native test profile failed: java not found"),
         pytest_plugin._provide("kafka", {}),
