@@ -382,19 +382,3 @@ def purge(cfg: InfraConfig) -> None:
     if _our_pid(cfg) is not None:
         raise InfraError("Kafka is still running; stop it first")
     shutil.rmtree(kafka_dir(cfg), ignore_errors=True)
-
-
-__all__ = [
-    "broker_answers",
-    "ensure_jars",
-    "jar_cache_dir",
-    "kafka_dir",
-    "new_cluster_id",
-    "pom_xml",
-    "purge",
-    "require_java",
-    "server_properties",
-    "start",
-    "status",
-    "stop",
-]
