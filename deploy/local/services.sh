@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 export UV_PYTHON_DOWNLOADS=never
-exec "${UV:-uv}" run --frozen python -m dealerflow.devinfra.services "$@"
+exec ${UV:-uv} run --frozen python -m dealerflow.devinfra.services "$@"
