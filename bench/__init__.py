@@ -1,0 +1,1 @@
+"""dealerflow benchmarks: ``python -m bench`` (see docs/benchmarks.md)."""

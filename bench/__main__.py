@@ -1,0 +1,143 @@
+"""``python -m bench``: run the dealerflow benchmarks against real Kafka + PostgreSQL.
+
+Figures are printed (and written with ``--json``), never asserted; each is measured next
+to a baseline in the same run. See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from bench.common import (
+    DEFAULT_DSN,
+    DEFAULT_KAFKA,
+    BenchResult,
+    Infra,
+    machine_info,
+    render_table,
+    write_json,
+)
+
+BENCHMARKS = ("relay", "consumer", "timers")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="dealerflow benchmarks (relay, consumer, timers) with same-run baselines",
+    )
+    p.add_argument(
+        "only",
+        nargs="*",
+        metavar="BENCH",
+        help=f"benchmarks to run, any of {', '.join(BENCHMARKS)} (default: all)",
+    )
+    p.add_argument("--quick", action="store_true", help="small sizes: the suite in < 1 min")
+    p.add_argument("--rows", type=int, help="relay: outbox rows (default 50,000; quick 5,000)")
+    p.add_argument("--events", type=int, help="consumer: events (default 20,000; quick 4,000)")
+    p.add_argument(
+        "--pending",
+        type=int,
+        nargs="+",
+        help="timers: pending timer counts, ascending (default 100000 1000000; quick 10000 50000)",
+    )
+    p.add_argument(
+        "--due", type=int, help="timers: timers falling due at once (default 10,000; quick 2,000)"
+    )
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument(
+        "--kafka",
+        default=os.environ.get("DEALERFLOW_KAFKA_BOOTSTRAP", DEFAULT_KAFKA),
+        help="Kafka bootstrap (default $DEALERFLOW_KAFKA_BOOTSTRAP or %(default)s)",
+    )
+    p.add_argument(
+        "--dsn",
+        default=os.environ.get("DEALERFLOW_PG_DSN", DEFAULT_DSN),
+        help="PostgreSQL DSN (default $DEALERFLOW_PG_DSN or the dev server)",
+    )
+    return p
+
+
+def _sizes(args: argparse.Namespace) -> dict[str, Any]:
+    quick = args.quick
+    return {
+        "rows": args.rows or (5_000 if quick else 50_000),
+        "events": args.events or (4_000 if quick else 20_000),
+        "pending": sorted(args.pending or ([10_000, 50_000] if quick else [100_000, 1_000_000])),
+        "due": args.due or (2_000 if quick else 10_000),
+    }
+
+
+async def _main(args: argparse.Namespace) -> int:
+    selected = args.only or list(BENCHMARKS)
+    sizes = _sizes(args)
+    infra = Infra(args.kafka, args.dsn)
+    results: list[BenchResult] = []
+    started = time.perf_counter()
+    try:
+        machine = await machine_info(infra)
+        print(
+            f"dealerflow benchmarks, run {infra.run_id}: {machine['date']}, "
+            f"{machine['cpus']} CPUs ({machine['cpu_model']}), Python {machine['python']}, "
+            f"PostgreSQL {machine['postgresql']}, Kafka {machine['kafka']}, "
+            f"load average {machine['loadavg_at_start']}",
+            flush=True,
+        )
+        for name in BENCHMARKS:
+            if name not in selected:
+                continue
+            if name == "relay":
+                from bench import relay_bench
+
+                result = await relay_bench.run(infra, rows=sizes["rows"])
+            elif name == "consumer":
+                from bench import consumer_bench
+
+                result = await consumer_bench.run(infra, events=sizes["events"])
+            else:
+                from bench import timers_bench
+
+                result = await timers_bench.run(infra, pending=sizes["pending"], due=sizes["due"])
+            results.append(result)
+            print()
+            print(render_table(result), flush=True)
+    finally:
+        await infra.close()
+    total = time.perf_counter() - started
+    machine["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    load = machine["loadavg_at_end"]
+    print(f"\n{len(results)} benchmark(s) in {total:.1f} s; load average now {load}")
+    if args.json:
+        write_json(
+            args.json,
+            {
+                "machine": machine,
+                "sizes": sizes,
+                "quick": args.quick,
+                "seconds": total,
+                "results": [r.to_json() for r in results],
+            },
+        )
+        print(f"results written to {args.json}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.only if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}")
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    return asyncio.run(_main(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
