@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -16,6 +16,7 @@ from dealerflow.runtime.db import DbConnection, create_pool
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.timers import (
+    BatchTimerHandler,
     NewTimer,
     Timer,
     TimerHandler,
@@ -246,6 +247,42 @@ async def test_failing_handler_retries_then_fails_visibly(
     )
     assert (failures_after or 0) - (failures_before or 0) == 3
     assert await pool.fetchval("SELECT count(*) FROM effects") == 2
+
+
+async def test_batch_handler_gets_the_batch_and_isolates_a_failure(pool: asyncpg.Pool) -> None:
+    clock = ManualClock(T0)
+    calls: list[list[str]] = []
+
+    async def bulk(conn: DbConnection, timers: Sequence[Timer]) -> None:
+        calls.append([t.key for t in timers])
+        await conn.executemany(
+            "INSERT INTO effects VALUES ($1, $2, $3, $4)",
+            [(t.id, t.key, t.due_at, clock.now()) for t in timers],
+        )
+        if any(t.payload.get("poison") for t in timers):
+            raise RuntimeError("template missing")
+
+    handlers: dict[str, BatchTimerHandler] = {"bulk": bulk}
+    poller = TimerPoller(pool, {}, batch_handlers=handlers, clock=clock, max_attempts=1)
+    async with pool.acquire() as conn:
+        await schedule_many(
+            conn,
+            [
+                NewTimer(f"b{i}", "bulk", "d1", T0 + timedelta(seconds=i), {"poison": i == 2})
+                for i in range(5)
+            ],
+        )
+    clock.advance(timedelta(minutes=1))
+    assert await poller.fire_due() == 5
+    # one call with the whole batch, then one call per timer to find the culprit
+    assert calls == [["b0", "b1", "b2", "b3", "b4"], ["b0"], ["b1"], ["b2"], ["b3"], ["b4"]]
+    keys = [r["key"] for r in await pool.fetch("SELECT key FROM effects ORDER BY key")]
+    assert keys == ["b0", "b1", "b3", "b4"]
+    failed = await pool.fetchrow("SELECT status, last_error FROM timers WHERE key = 'b2'")
+    assert failed is not None
+    assert failed["status"] == "failed"
+    assert failed["last_error"] == "RuntimeError: template missing"
+    assert poller.fired == 4
 
 
 async def test_restart_fires_what_the_old_poller_left(

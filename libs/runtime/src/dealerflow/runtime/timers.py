@@ -27,6 +27,7 @@ from dealerflow.runtime.clock import Clock, wall_seconds_until
 from dealerflow.runtime.db import DbConnection
 
 __all__ = [
+    "BatchTimerHandler",
     "NewTimer",
     "Timer",
     "TimerHandler",
@@ -94,6 +95,12 @@ class NewTimer:
 #: may write outbox rows and schedule timers. Only its database effects count: it can be
 #: invoked again for the same firing when another timer of its batch fails.
 TimerHandler = Callable[[DbConnection, Timer], Awaitable[None]]
+
+#: Handles all due timers of one kind in a claimed batch at once (e.g. one ``executemany``
+#: instead of a round trip per timer): the fast path for high volumes. If it raises, the
+#: poller calls it again with one timer at a time, each under its own savepoint, so only
+#: the timers that really fail are retried.
+BatchTimerHandler = Callable[[DbConnection, Sequence[Timer]], Awaitable[None]]
 
 
 def notify_channel(schema: str) -> str:
@@ -215,10 +222,6 @@ _NEXT_DUE = "SELECT min(due_at) FROM timers WHERE status = 'pending'"
 _PENDING = "SELECT count(*) FROM timers WHERE status = 'pending'"
 
 
-class _UnknownKind(LookupError):
-    pass
-
-
 class TimerPoller:
     """Fires due timers of the pool's schema; run one or more per service (replicas).
 
@@ -227,7 +230,9 @@ class TimerPoller:
     batches come back full. A failing handler's savepoint is rolled back and the timer
     retried after ``retry_backoff * 2**(attempts-1)`` (capped at ``max_backoff``); after
     ``max_attempts`` it is marked ``failed`` with ``last_error`` and logged as an error. A
-    kind with no handler is such a failure too.
+    kind with no handler is such a failure too. ``handlers`` take one timer;
+    ``batch_handlers`` take all due timers of their kind in a batch (the fast path).
+    ``concurrency`` claim loops run side by side (each with its own connection).
     """
 
     def __init__(
@@ -236,15 +241,18 @@ class TimerPoller:
         handlers: Mapping[str, TimerHandler],
         *,
         clock: Clock,
+        batch_handlers: Mapping[str, BatchTimerHandler] | None = None,
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
         max_attempts: int = 10,
         retry_backoff: timedelta = timedelta(seconds=30),
         max_backoff: timedelta = timedelta(hours=1),
         pending_metrics_interval_s: float = 15.0,
+        concurrency: int = 4,
     ) -> None:
         self._pool = pool
         self._handlers = dict(handlers)
+        self._batch_handlers = dict(batch_handlers or {})
         self._clock = clock
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
@@ -253,8 +261,9 @@ class TimerPoller:
         self._max_backoff = max_backoff
         self._pending_interval_s = pending_metrics_interval_s
         self._schema: str | None = None
+        self._concurrency = concurrency
         self._stopping = asyncio.Event()
-        self._wake = asyncio.Event()
+        self._wakes: list[asyncio.Event] = []
         self._task: asyncio.Task[None] | None = None
         self._next_pending_refresh = 0.0
         self.fired = 0  # timers this instance fired successfully (tests, logs)
@@ -279,29 +288,39 @@ class TimerPoller:
 
     async def _run_handlers(self, conn: DbConnection, timers: list[Timer]) -> dict[int, str]:
         failures: dict[int, str] = {}
-        runnable = []
+        by_kind: dict[str, list[Timer]] = {}
         for t in timers:
-            if t.kind in self._handlers:
-                runnable.append(t)
+            if t.kind in self._handlers or t.kind in self._batch_handlers:
+                by_kind.setdefault(t.kind, []).append(t)
             else:
                 failures[t.id] = f"no handler for timer kind {t.kind!r}"
         try:
             # fast path: one savepoint for the whole batch (a savepoint per timer doubles
             # the round trips); on any failure, redo one savepoint per timer
             async with conn.transaction():
-                for t in runnable:
-                    await self._handlers[t.kind](conn, t)
+                for kind, group in by_kind.items():
+                    await self._call(conn, kind, group)
             return failures
         except Exception:
             pass
-        for t in runnable:
-            try:
-                async with conn.transaction():
-                    await self._handlers[t.kind](conn, t)
-            except Exception as exc:
-                text = str(exc)
-                failures[t.id] = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        for kind, group in by_kind.items():
+            for t in group:
+                try:
+                    async with conn.transaction():
+                        await self._call(conn, kind, [t])
+                except Exception as exc:
+                    text = str(exc)
+                    failures[t.id] = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
         return failures
+
+    async def _call(self, conn: DbConnection, kind: str, group: list[Timer]) -> None:
+        batch_handler = self._batch_handlers.get(kind)
+        if batch_handler is not None:
+            await batch_handler(conn, group)
+            return
+        handler = self._handlers[kind]
+        for t in group:
+            await handler(conn, t)
 
     async def _record_failures(
         self, conn: DbConnection, timers: list[Timer], failures: dict[int, str], now: datetime
@@ -327,11 +346,11 @@ class TimerPoller:
         now: datetime,
     ) -> None:
         lateness = metrics.TIMERS_LATENESS.labels(schema)
+        fired_by_kind: dict[str, int] = {}
         for t in timers:
             error = failures.get(t.id)
             if error is None:
-                self.fired += 1
-                metrics.TIMERS_FIRED.labels(schema, t.kind).inc()
+                fired_by_kind[t.kind] = fired_by_kind.get(t.kind, 0) + 1
                 lateness.observe(max((now - t.due_at).total_seconds(), 0.0))
                 continue
             metrics.TIMERS_FAILURES.labels(schema, t.kind).inc()
@@ -349,6 +368,9 @@ class TimerPoller:
                 log.warning(
                     "timer %s (%s) failed, will retry: %s", t.key, t.kind, error, extra=extra
                 )
+        for kind, count in fired_by_kind.items():
+            metrics.TIMERS_FIRED.labels(schema, kind).inc(count)
+            self.fired += count
 
     async def _schema_of(self, conn: DbConnection) -> str:
         if self._schema is None:
@@ -368,19 +390,21 @@ class TimerPoller:
                     channel = notify_channel(await self._schema_of(listener))
                     await listener.add_listener(channel, self._on_notify)
                     try:
-                        await self._loop(listener)
+                        await self._run_workers()
                     finally:
                         with contextlib.suppress(Exception):
                             await listener.remove_listener(channel, self._on_notify)
                 backoff = 0.5
             except Exception:
                 log.exception("timer poller failed; retrying in %.1f s", backoff)
-                await self._sleep(backoff, wake_on_notify=False)
+                await self._pause(backoff)
                 backoff = min(backoff * 2, 30.0)
 
     async def stop(self, grace_s: float = 30.0) -> None:
-        """Finish the batch in flight and return; cancel the loop after ``grace_s`` s."""
+        """Finish the batches in flight and return; cancel the loop after ``grace_s`` s."""
         self._stopping.set()
+        for wake in self._wakes:
+            wake.set()
         task = self._task
         if task is None or task.done() or task is asyncio.current_task():
             return
@@ -391,53 +415,71 @@ class TimerPoller:
                 await task
 
     def _on_notify(self, *_: object) -> None:
-        self._wake.set()
+        for wake in self._wakes:
+            wake.set()
 
-    async def _loop(self, conn: DbConnection) -> None:
+    async def _run_workers(self) -> None:
+        # several claim loops overlap one batch's database round trips with another's
+        # Python work; SKIP LOCKED keeps them apart exactly as it keeps replicas apart
+        self._wakes = [asyncio.Event() for _ in range(self._concurrency)]
+        workers = [asyncio.create_task(self._worker(w)) for w in self._wakes]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _worker(self, wake: asyncio.Event) -> None:
         while not self._stopping.is_set():
-            self._wake.clear()
             claimed = await self.fire_due()
-            await self._refresh_pending(conn)
+            await self._refresh_pending()
             if claimed >= self._batch_size:
-                continue
+                continue  # more are due: no sleep
+            notified = False
             while not self._stopping.is_set():
-                next_due = await conn.fetchval(_NEXT_DUE)
-                delay = self._poll_interval_s
-                if next_due is not None:
-                    until = wall_seconds_until(self._clock, next_due)
-                    if until is not None:
-                        # a due timer we could not claim is locked by another poller:
-                        # give it a moment instead of spinning
-                        floor = 0.05 if until == 0 and claimed == 0 else 0.002
-                        delay = min(delay, max(until, floor))
-                self._wake.clear()
-                if not await self._sleep(delay, wake_on_notify=True):
+                wake.clear()  # before reading the next due time, so no NOTIFY is lost
+                delay = await self._delay_until_next_due(notified)
+                if delay == 0:
+                    break
+                if not await self._sleep(wake, delay):
                     break  # the time came: fire
-                # a NOTIFY: only a timer sooner than the one we sleep for matters, which
-                # the next pass through this loop works out
-                claimed = 0
+                notified = True  # a sooner timer may have appeared: look again
 
-    async def _refresh_pending(self, conn: DbConnection) -> None:
+    async def _delay_until_next_due(self, notified: bool) -> float:
+        next_due = await self._pool.fetchval(_NEXT_DUE)
+        delay = self._poll_interval_s
+        if next_due is None:
+            return delay
+        until = wall_seconds_until(self._clock, next_due)
+        if until is None:  # a manual clock: only polling can notice it moved
+            return delay
+        if until == 0:
+            # newly scheduled and due: fire now; otherwise it is due but was not claimable
+            # (another worker or replica holds it): give that one a moment, don't spin
+            return 0.0 if notified else min(delay, 0.05)
+        return min(delay, until)
+
+    async def _refresh_pending(self) -> None:
         now = time.monotonic()
         if now < self._next_pending_refresh:
             return
         self._next_pending_refresh = now + self._pending_interval_s
-        schema = await self._schema_of(conn)
-        metrics.TIMERS_PENDING.labels(schema).set(await conn.fetchval(_PENDING) or 0)
+        count = await self._pool.fetchval(_PENDING)
+        if self._schema is not None:
+            metrics.TIMERS_PENDING.labels(self._schema).set(count or 0)
 
-    async def _sleep(self, seconds: float, *, wake_on_notify: bool) -> bool:
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _sleep(self, wake: asyncio.Event, seconds: float) -> bool:
         """Sleep; return True if woken by a NOTIFY (or stop), False when time ran out."""
-        waiters = {asyncio.ensure_future(self._stopping.wait())}
-        if wake_on_notify:
-            waiters.add(asyncio.ensure_future(self._wake.wait()))
         try:
-            done, _ = await asyncio.wait(
-                waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for w in waiters:
-                w.cancel()
-        return bool(done)
+            await asyncio.wait_for(wake.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
 
 def _timer(row: asyncpg.Record) -> Timer:
