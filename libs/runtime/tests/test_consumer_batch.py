@@ -19,7 +19,7 @@ from aiokafka import ConsumerRecord
 from dealerflow.contracts.envelope import Envelope, encode_binary, encode_structured
 from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
-from dealerflow.runtime.consumer import EventConsumer, EventRouter, HandlerContext
+from dealerflow.runtime.consumer import BatchContext, EventConsumer, EventRouter, HandlerContext
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.outbox import decode_headers
 from dealerflow.runtime.settings import ServiceSettings
@@ -325,3 +325,110 @@ async def test_database_failure_fails_the_batch_instead_of_dead_lettering(
     outcome = await consumer.process_batch(batch)
     assert outcome.handled == 1
     assert await effects(db) == [("ev-0", "L")]
+
+
+# -- batch handlers ------------------------------------------------------------------------
+
+
+class BatchRecorder:
+    """A batch handler for LeadGraded (set-based insert) and a per-event one for LeadAssigned."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, ...]] = []
+        self.bad: set[str] = set()
+        self.router = EventRouter()
+        self.router.on_batch(LeadGraded)(self.on_graded)
+        self.router.on(LeadAssigned)(self.on_assigned)
+
+    async def on_graded(self, ctx: BatchContext, envs: Sequence[Envelope[LeadGraded]]) -> None:
+        leads = tuple(e.event.lead_id for e in envs)
+        self.log.append(("batch", *leads))
+        await ctx.conn.executemany(
+            "INSERT INTO effects VALUES ($1, $2, $3)",
+            [(e.meta.id, e.event.lead_id, e.event.grade) for e in envs],
+        )
+        if self.bad.intersection(leads):
+            raise RuntimeError(f"bad lead among {leads}")
+        for env in envs:
+            await ctx.publish(assigned(env.event.lead_id), caused_by=env)
+
+    async def on_assigned(self, ctx: HandlerContext, env: Envelope[LeadAssigned]) -> None:
+        self.log.append(("single", env.event.lead_id))
+        await ctx.conn.execute(
+            "INSERT INTO effects VALUES ($1, $2, 'assigned')", env.meta.id, env.event.lead_id
+        )
+
+
+async def test_batch_handlers_get_consecutive_runs_in_order(db: asyncpg.Pool) -> None:
+    rec = BatchRecorder()
+    consumer = EventConsumer(
+        name="batchh", router=rec.router, pool=db, settings=ServiceSettings(topic_prefix=PREFIX)
+    )
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    g1 = encode_binary(graded("G1"), source="/t", event_id="g1", traceparent=traceparent)
+    records = [
+        record(0, g1.value, g1.headers),
+        event_record(1, graded("G2")),
+        event_record(2, assigned("A1")),
+        event_record(3, graded("G3")),
+        event_record(4, graded("G4")),
+    ]
+    outcome = await consumer.process_batch(records)
+    assert outcome.handled == 5
+    assert rec.log == [("batch", "G1", "G2"), ("single", "A1"), ("batch", "G3", "G4")]
+    assert len(await effects(db)) == 5
+    rows = await outbox(db)
+    assert len(rows) == 4
+    first = dict(decode_headers(rows[0]["headers"]))
+    assert first["ce_causationid"] == b"g1"
+    assert first["traceparent"] == traceparent.encode()  # the cause's trace continues
+
+
+async def test_a_failing_batch_run_falls_back_to_single_events(db: asyncpg.Pool) -> None:
+    rec = BatchRecorder()
+    rec.bad.add("BAD")
+    consumer = EventConsumer(
+        name="batchf",
+        router=rec.router,
+        pool=db,
+        settings=ServiceSettings(topic_prefix=PREFIX),
+        max_retries=1,
+    )
+    outcome = await consumer.process_batch(
+        [
+            event_record(0, graded("G0")),
+            event_record(1, graded("BAD")),
+            event_record(2, graded("G2")),
+            event_record(3, assigned("A3")),
+        ]
+    )
+    assert (outcome.handled, outcome.dead_lettered) == (3, 1)
+    assert rec.log == [
+        ("batch", "G0", "BAD", "G2"),  # optimistic: the whole run, fails
+        ("batch", "G0"),  # then event by event, each in a savepoint
+        ("batch", "BAD"),
+        ("batch", "BAD"),  # one retry
+        ("batch", "G2"),
+        ("single", "A3"),  # and the rest of the batch optimistically again
+    ]
+    assert await effects(db) == [("ev-0", "G0"), ("ev-2", "G2"), ("ev-3", "A3")]
+    topics = sorted(r["topic"] for r in await outbox(db))
+    assert topics == [TOPIC, TOPIC, TOPIC + ".dlq"]
+
+
+def test_a_class_gets_handlers_of_one_kind_only() -> None:
+    router = EventRouter()
+
+    @router.on(LeadGraded)
+    async def single(ctx: HandlerContext, env: Envelope[LeadGraded]) -> None:
+        pass
+
+    async def batch(ctx: BatchContext, envs: Sequence[Envelope[LeadGraded]]) -> None:
+        pass
+
+    with pytest.raises(ValueError, match="other kind"):
+        router.on_batch(LeadGraded)(batch)
+    with pytest.raises(ValueError, match="at least one"):
+        router.on()
+    assert router.handlers_for(LeadGraded) == ((single,), ())
+    assert router.handlers_for(LeadAssigned) == ((), ())

@@ -14,9 +14,10 @@ Per Kafka batch (see docs/runtime-kafka.md):
    batch is nacked (every partition seeks back) and redelivered after a backoff.
 
 Handlers first run optimistically under ONE savepoint for the whole batch; only when one
-raises is that savepoint rolled back and the events up to the failing one re-run with a
-savepoint each, after which the rest of the batch continues optimistically. Handlers must
-therefore only have effects through ``ctx.conn`` / ``ctx.publish`` / ``ctx`` timers.
+raises is that savepoint rolled back and the work up to the failing handler re-run with a
+savepoint each (a failing batch handler event by event), after which the rest of the
+batch continues optimistically. Handlers must therefore only have effects through
+``ctx.conn`` / ``ctx.publish`` / the ``ctx`` timer helpers.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,13 +34,13 @@ import asyncpg
 from dealerflow.contracts.envelope import Envelope, EventDecodeError, decode
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
-from dealerflow.runtime import inbox, timers
+from dealerflow.runtime import inbox
 from dealerflow.runtime.broker import attach_consumer
 from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.dlq import dead_letter_message, describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
-from dealerflow.runtime.publisher import event_source, outbox_message_for
+from dealerflow.runtime.publisher import BatchContext, HandlerContext, event_source
 from dealerflow.runtime.telemetry import context_from_trace_headers
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind, TracerProvider
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
     from dealerflow.runtime.settings import ServiceSettings
 
 __all__ = [
+    "BatchContext",
+    "BatchHandler",
     "BatchOutcome",
     "EventConsumer",
     "EventHandler",
@@ -59,9 +62,13 @@ __all__ = [
 ]
 
 E = TypeVar("E", bound=DomainEvent)
-EventHandler = Callable[["HandlerContext", Envelope[Any]], Awaitable[None]]
+EventHandler = Callable[[HandlerContext, Envelope[Any]], Awaitable[None]]
+BatchHandler = Callable[[BatchContext, Sequence[Envelope[Any]]], Awaitable[None]]
+_Handlers = tuple[EventHandler, ...]
+_BatchHandlers = tuple[BatchHandler, ...]
 
 _LOG = logging.getLogger("dealerflow.consumer")
+_MAX_LINKS = 64  # span links of a batch-handler span (one per event, capped)
 
 EVENTS = Counter(
     "dealerflow_consumer_events_total",
@@ -80,112 +87,75 @@ HANDLER_FAILURES = Counter(
 )
 
 
-class EventRouter:
-    """Maps event classes to handlers: ``@router.on(VehicleDelivered) async def h(ctx, env)``.
+def _require_classes(classes: Sequence[type[DomainEvent]]) -> None:
+    if not classes:
+        raise ValueError("name at least one event class")
 
-    Several handlers for one class run in registration order within one savepoint. A
+
+class EventRouter:
+    """Maps event classes to handlers.
+
+    ``@router.on(VehicleDelivered) async def h(ctx, env)`` runs once per event;
+    ``@router.on_batch(VehicleDelivered) async def h(ctx, envs)`` gets each run of
+    consecutive such events in a Kafka batch at once (for set-based SQL). Several handlers
+    of one kind run in registration order; a class has handlers of one kind only. A
     handler registered for a base class also receives its subclasses.
     """
 
     def __init__(self) -> None:
         self._handlers: dict[type[DomainEvent], list[EventHandler]] = {}
-        self._resolved: dict[type[DomainEvent], tuple[EventHandler, ...]] = {}
+        self._batch: dict[type[DomainEvent], list[BatchHandler]] = {}
+        self._resolved: dict[type[DomainEvent], tuple[_Handlers, _BatchHandlers]] = {}
 
     def on(self, *event_classes: type[E]) -> Callable[[EventHandler], EventHandler]:
-        """Decorator registering a handler for one or more event classes."""
-        if not event_classes:
-            raise ValueError("on() needs at least one event class")
+        """Decorator registering a per-event handler for one or more event classes."""
+        _require_classes(event_classes)
 
         def register(handler: EventHandler) -> EventHandler:
-            for cls in event_classes:
-                self._handlers.setdefault(cls, []).append(handler)
-            self._resolved.clear()
+            self._add(self._handlers, self._batch, event_classes, handler)
             return handler
 
         return register
 
+    def on_batch(self, *event_classes: type[E]) -> Callable[[BatchHandler], BatchHandler]:
+        """Decorator registering a batch handler for one or more event classes."""
+        _require_classes(event_classes)
+
+        def register(handler: BatchHandler) -> BatchHandler:
+            self._add(self._batch, self._handlers, event_classes, handler)
+            return handler
+
+        return register
+
+    def _add(self, table: Any, other: Any, classes: Sequence[type[E]], handler: Any) -> None:
+        for cls in classes:
+            if cls in other:
+                raise ValueError(f"{cls.__name__} has handlers of the other kind already")
+            table.setdefault(cls, []).append(handler)
+        self._resolved.clear()
+
     def include(self, other: EventRouter) -> None:
         """Add every handler of ``other`` (after this router's own)."""
         for cls, handlers in other._handlers.items():
-            self._handlers.setdefault(cls, []).extend(handlers)
-        self._resolved.clear()
+            for handler in handlers:
+                self._add(self._handlers, self._batch, [cls], handler)
+        for cls, batch_handlers in other._batch.items():
+            for batch_handler in batch_handlers:
+                self._add(self._batch, self._handlers, [cls], batch_handler)
 
-    def handlers_for(self, event_class: type[DomainEvent]) -> tuple[EventHandler, ...]:
-        """The handlers an event of ``event_class`` is dispatched to (maybe none)."""
+    def handlers_for(self, event_class: type[DomainEvent]) -> tuple[_Handlers, _BatchHandlers]:
+        """``(per-event handlers, batch handlers)`` for ``event_class`` (maybe both empty)."""
         found = self._resolved.get(event_class)
         if found is None:
-            found = tuple(h for base in event_class.__mro__ for h in self._handlers.get(base, ()))
+            mro = event_class.__mro__
+            found = (
+                tuple(h for base in mro for h in self._handlers.get(base, ())),
+                tuple(h for base in mro for h in self._batch.get(base, ())),
+            )
+            if found[0] and found[1]:
+                raise TypeError(f"{event_class.__name__} has per-event and batch handlers")
             self._resolved[event_class] = found
         return found
-
-    @property
-    def event_classes(self) -> frozenset[type[DomainEvent]]:
-        return frozenset(self._handlers)
-
-
-@dataclass
-class HandlerContext:
-    """What a handler gets besides the envelope: the batch's connection and helpers."""
-
-    conn: DbConnection
-    clock: Clock
-    envelope: Envelope[DomainEvent]
-    settings: ServiceSettings
-    topics: TopicRegistry
-    source: str
-    consumer: str
-    topic: str
-    partition: int
-    offset: int
-    outbox: list[OutboxMessage] = field(default_factory=list)
-
-    async def publish(self, event: DomainEvent, *, event_id: str | None = None) -> str:
-        """Publish ``event`` (to its context's topic) in this transaction; returns its id.
-
-        causation = the incoming event's id; correlation = the incoming correlation id
-        (or, at the start of a chain, the incoming event's id); traceparent = the span
-        of this handler, which continues the incoming event's trace.
-        """
-        meta = self.envelope.meta
-        ce_id, message = outbox_message_for(
-            event,
-            source=self.source,
-            topics=self.topics,
-            correlation_id=meta.correlation_id or meta.id,
-            causation_id=meta.id,
-            event_id=event_id,
-        )
-        # Buffered: the consumer writes all of a batch's messages with one enqueue, and a
-        # handler attempt that fails takes its messages with it.
-        self.outbox.append(message)
-        return ce_id
-
-    async def schedule_timer(
-        self,
-        *,
-        key: str,
-        kind: str,
-        due_at: datetime,
-        payload: dict[str, Any],
-        dealer_id: str | None = None,
-    ) -> bool:
-        """Schedule a durable timer in this transaction (see ``timers.schedule``)."""
-        return await timers.schedule(
-            self.conn,
-            key=key,
-            kind=kind,
-            dealer_id=dealer_id or self.envelope.meta.dealer_id,
-            due_at=due_at,
-            payload=payload,
-        )
-
-    async def cancel_timer(self, key: str) -> bool:
-        """Cancel the pending timer with business key ``key``."""
-        return await timers.cancel(self.conn, key)
-
-    async def cancel_timers(self, prefix: str) -> int:
-        """Cancel every pending timer whose key starts with ``prefix``."""
-        return await timers.cancel_prefix(self.conn, prefix)
 
 
 @dataclass(frozen=True)
@@ -202,7 +172,16 @@ class BatchOutcome:
 class _Item:
     record: ConsumerRecord[Any, Any]
     envelope: Envelope[DomainEvent]
-    handlers: tuple[EventHandler, ...]
+    handlers: _Handlers
+    batch_handlers: _BatchHandlers
+
+
+@dataclass
+class _Unit:
+    """What runs as one piece: one event's handlers, or batch handlers over a run."""
+
+    items: list[_Item]
+    batch_handlers: _BatchHandlers = ()
 
 
 @dataclass
@@ -231,8 +210,19 @@ def _is_infrastructure_error(exc: BaseException, conn: DbConnection) -> bool:
     )
 
 
+def _units(items: Sequence[_Item]) -> list[_Unit]:
+    """Per-event items stay alone; consecutive items with the same batch handlers merge."""
+    units: list[_Unit] = []
+    for item in items:
+        if item.batch_handlers and units and units[-1].batch_handlers == item.batch_handlers:
+            units[-1].items.append(item)
+        else:
+            units.append(_Unit([item], item.batch_handlers))
+    return units
+
+
 class EventConsumer:
-    """Processes batches of Kafka records for one logical consumer (inbox name)."""
+    """Processes batches of Kafka records for one logical consumer (its inbox name)."""
 
     def __init__(
         self,
@@ -275,32 +265,31 @@ class EventConsumer:
             except Exception as exc:  # a decoder bug must not block the partition either
                 failures.append(_Failure(record, describe_error(exc), 0))
                 continue
-            items.append(_Item(record, envelope, self.router.handlers_for(type(envelope.event))))
+            handlers, batch_handlers = self.router.handlers_for(type(envelope.event))
+            items.append(_Item(record, envelope, handlers, batch_handlers))
 
-        handled = duplicates = ignored = 0
+        duplicates = ignored = 0
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await inbox.claim_many(conn, self.name, [i.envelope.meta.id for i in items])
             todo: list[_Item] = []
             for item in items:
                 if item.envelope.meta.id not in fresh:
                     duplicates += 1
-                elif not item.handlers:
-                    fresh.discard(item.envelope.meta.id)
-                    ignored += 1  # a catalogue event we do not react to: inbox only
-                else:
-                    fresh.discard(item.envelope.meta.id)  # later copies in the batch: dups
+                    continue
+                fresh.discard(item.envelope.meta.id)  # later copies in this batch: duplicates
+                if item.handlers or item.batch_handlers:
                     todo.append(item)
+                else:
+                    ignored += 1  # a catalogue event we do not react to: inbox only
             outbox: list[OutboxMessage] = []
-            failed = await self._run_handlers(conn, todo, outbox)
-            handled = len(todo) - len(failed)
+            failed = await self._run_units(conn, _units(todo), outbox)
             if failed:
                 # Dead letters keep no inbox row, so a replay from the DLQ is processed.
                 await inbox.release(conn, self.name, [f.event_id for f in failed if f.event_id])
                 failures.extend(failed)
             failed_at = datetime.now(UTC)
             outbox.extend(self._dead_letter(f, failed_at) for f in failures)
-            if outbox:
-                await enqueue(conn, outbox)
+            await enqueue(conn, outbox)
 
         for f in failures:
             _LOG.error(
@@ -311,7 +300,7 @@ class EventConsumer:
                 f.error,
                 extra={"consumer": self.name, "event_id": f.event_id},
             )
-        outcome = BatchOutcome(handled, duplicates, ignored, len(failures))
+        outcome = BatchOutcome(len(todo) - len(failed), duplicates, ignored, len(failures))
         self._observe(outcome, time.perf_counter() - started)
         return outcome
 
@@ -341,31 +330,35 @@ class EventConsumer:
                 EVENTS.labels(self.name, label).inc(count)
         BATCH_SECONDS.labels(self.name).observe(seconds)
 
-    async def _run_handlers(
-        self, conn: DbConnection, items: Sequence[_Item], outbox: list[OutboxMessage]
+    async def _run_units(
+        self, conn: DbConnection, units: Sequence[_Unit], outbox: list[OutboxMessage]
     ) -> list[_Failure]:
         failed: list[_Failure] = []
         pos = 0
-        while pos < len(items):
+        while pos < len(units):
             try:
                 async with conn.transaction():  # one savepoint for the rest of the batch
                     segment: list[OutboxMessage] = []
-                    for index in range(pos, len(items)):
+                    for index in range(pos, len(units)):
                         try:
-                            segment.extend(await self._invoke(conn, items[index]))
+                            segment.extend(await self._run_unit(conn, units[index]))
                         except Exception as exc:
                             if _is_infrastructure_error(exc, conn):
                                 raise
                             raise _HandlerFailed(index, exc) from exc
             except _HandlerFailed as stop:
                 HANDLER_FAILURES.labels(self.name).inc()
-                # Redo the events before the failing one, then the failing one with
-                # retries, each in its own savepoint; then go optimistic again.
-                for index in range(pos, stop.index + 1):
-                    prior = (1, stop.cause) if index == stop.index else (0, None)
-                    failure = await self._run_isolated(conn, items[index], outbox, *prior)
-                    if failure is not None:
-                        failed.append(failure)
+                # Redo the units before the failing one, each in its own savepoint, then
+                # the failing one event by event with retries; then optimistic again.
+                for index in range(pos, stop.index):
+                    await self._run_isolated(conn, units[index], outbox, failed)
+                failing = units[stop.index]
+                if len(failing.items) == 1:
+                    await self._run_isolated(conn, failing, outbox, failed, 1, stop.cause)
+                else:
+                    for item in failing.items:
+                        single = _Unit([item], failing.batch_handlers)
+                        await self._run_isolated(conn, single, outbox, failed)
                 pos = stop.index + 1
             else:
                 outbox.extend(segment)
@@ -375,18 +368,32 @@ class EventConsumer:
     async def _run_isolated(
         self,
         conn: DbConnection,
-        item: _Item,
+        unit: _Unit,
         outbox: list[OutboxMessage],
-        attempts: int,
-        last_error: Exception | None,
-    ) -> _Failure | None:
+        failed: list[_Failure],
+        attempts: int = 0,
+        last_error: Exception | None = None,
+    ) -> None:
+        """Run ``unit`` in its own savepoint, retrying; dead-letter what keeps failing."""
+        if len(unit.items) > 1:  # a batch run that failed as a whole: try event by event
+            try:
+                async with conn.transaction():
+                    outbox.extend(await self._run_unit(conn, unit))
+                return
+            except Exception as exc:
+                if _is_infrastructure_error(exc, conn):
+                    raise
+            for item in unit.items:
+                single = _Unit([item], unit.batch_handlers)
+                await self._run_isolated(conn, single, outbox, failed)
+            return
         while attempts <= self.max_retries:
             if attempts and self.retry_backoff_s:
                 await asyncio.sleep(self.retry_backoff_s * 2 ** (attempts - 1))
             attempts += 1
             try:
                 async with conn.transaction():
-                    messages = await self._invoke(conn, item)
+                    messages = await self._run_unit(conn, unit)
             except Exception as exc:
                 if _is_infrastructure_error(exc, conn):
                     raise
@@ -394,44 +401,70 @@ class EventConsumer:
                 last_error = exc
                 continue
             outbox.extend(messages)
-            return None
+            return
         assert last_error is not None
-        return _Failure(item.record, describe_error(last_error), attempts, item.envelope.meta.id)
+        item = unit.items[0]
+        error = describe_error(last_error)
+        failed.append(_Failure(item.record, error, attempts, item.envelope.meta.id))
 
-    async def _invoke(self, conn: DbConnection, item: _Item) -> list[OutboxMessage]:
-        """Run the item's handlers in a span continuing the event's trace."""
-        meta = item.envelope.meta
-        rec = item.record
-        ctx = HandlerContext(
-            conn=conn,
-            clock=self.clock,
-            envelope=item.envelope,
-            settings=self.settings,
-            topics=self.topics,
-            source=self.source,
-            consumer=self.name,
-            topic=rec.topic,
-            partition=rec.partition,
-            offset=rec.offset,
-        )
-        # Parent: the producer's span (traceparent header) so the whole causal chain is
-        # one trace; link: the FastStream batch span we run in (if any).
+    def _scope(self, conn: DbConnection) -> dict[str, Any]:
+        return {
+            "conn": conn,
+            "clock": self.clock,
+            "settings": self.settings,
+            "topics": self.topics,
+            "source": self.source,
+            "consumer": self.name,
+        }
+
+    async def _run_unit(self, conn: DbConnection, unit: _Unit) -> list[OutboxMessage]:
+        """Run a unit's handlers inside a span; returns the messages they published."""
+        first = unit.items[0]
+        rec = first.record
         batch_span = trace.get_current_span().get_span_context()
+        attributes: dict[str, Any] = {
+            "messaging.system": "kafka",
+            "messaging.destination.name": rec.topic,
+            "messaging.kafka.destination.partition": rec.partition,
+            "messaging.consumer.group.name": self.name,
+            "cloudevents.event_type": first.envelope.meta.type,
+        }
+        if not unit.batch_handlers:
+            # Parent: the producer's span (traceparent header), so the causal chain is
+            # one trace; link: the FastStream batch span we run in.
+            meta = first.envelope.meta
+            parent = context_from_trace_headers(meta.traceparent, meta.tracestate)
+            links = [Link(batch_span)] if batch_span.is_valid else []
+            attributes["messaging.kafka.message.offset"] = rec.offset
+            attributes["messaging.message.id"] = meta.id
+            ctx: HandlerContext | BatchContext = HandlerContext(
+                **self._scope(conn),
+                envelope=first.envelope,
+                topic=rec.topic,
+                partition=rec.partition,
+                offset=rec.offset,
+            )
+        else:
+            # Many events, many parents: a child of the batch span, linked to producers.
+            parent = None
+            links = []
+            for item in unit.items[:_MAX_LINKS]:
+                m = item.envelope.meta
+                if (remote := context_from_trace_headers(m.traceparent, m.tracestate)) is not None:
+                    links.append(Link(trace.get_current_span(remote).get_span_context()))
+            attributes["messaging.batch.message_count"] = len(unit.items)
+            ctx = BatchContext(**self._scope(conn), envelopes=[i.envelope for i in unit.items])
         with self._tracer.start_as_current_span(
-            f"{rec.topic} process {meta.type}",
-            context=context_from_trace_headers(meta.traceparent, meta.tracestate),
+            f"{rec.topic} process {first.envelope.meta.type}",
+            context=parent,
             kind=SpanKind.CONSUMER,
-            links=[Link(batch_span)] if batch_span.is_valid else None,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": rec.topic,
-                "messaging.kafka.destination.partition": rec.partition,
-                "messaging.kafka.message.offset": rec.offset,
-                "messaging.message.id": meta.id,
-                "messaging.consumer.group.name": self.name,
-                "cloudevents.event_type": meta.type,
-            },
+            links=links,
+            attributes=attributes,
         ):
-            for handler in item.handlers:
-                await handler(ctx, item.envelope)
+            if isinstance(ctx, HandlerContext):
+                for handler in first.handlers:
+                    await handler(ctx, first.envelope)
+            else:
+                for batch_handler in unit.batch_handlers:
+                    await batch_handler(ctx, ctx.envelopes)
         return ctx.outbox

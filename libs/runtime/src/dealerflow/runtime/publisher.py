@@ -2,20 +2,32 @@
 
 Nothing here talks to Kafka. The event is enqueued in the caller's transaction, so it is
 published (by the outbox relay) if and only if the state change that caused it commits.
+Use cases call :func:`publish_event`; event handlers publish through the context the
+consumer hands them (:class:`HandlerContext`, :class:`BatchContext`), which fills in
+causation, correlation and trace context from the incoming event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from dealerflow.contracts.envelope import encode_binary
+from dealerflow.contracts.envelope import Envelope, encode_binary
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.runtime import timers
+from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.telemetry import current_trace_headers
 
+if TYPE_CHECKING:
+    from dealerflow.runtime.settings import ServiceSettings
+
 CE_ID_HEADER = "ce_id"
+TraceHeaders = tuple[str | None, str | None]
 
 
 def header_value(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:
@@ -39,13 +51,14 @@ def outbox_message_for(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     event_id: str | None = None,
+    trace_headers: TraceHeaders | None = None,
 ) -> tuple[str, OutboxMessage]:
     """Encode ``event`` for its topic; returns ``(event id, outbox message)``.
 
-    The active OpenTelemetry span's ``traceparent``/``tracestate`` go into the headers so
+    ``trace_headers`` (``traceparent``, ``tracestate``) default to the active span's, so
     the consumers continue this trace.
     """
-    traceparent, tracestate = current_trace_headers()
+    traceparent, tracestate = trace_headers or current_trace_headers()
     record = encode_binary(
         event,
         source=source,
@@ -80,7 +93,7 @@ async def publish_event(
     """Enqueue ``event`` to the outbox inside the caller's transaction; returns its event id.
 
     ``correlation_id``/``causation_id`` become the ``ce_correlationid``/``ce_causationid``
-    extensions; inside a consumer use ``HandlerContext.publish`` which fills them in.
+    extensions; inside a consumer use ``ctx.publish`` which fills them in.
     """
     ce_id, message = outbox_message_for(
         event,
@@ -92,3 +105,113 @@ async def publish_event(
     )
     await enqueue(conn, [message])
     return ce_id
+
+
+@dataclass(kw_only=True)
+class _ConsumerScope:
+    """What every handler gets: the batch's connection (in its transaction) and helpers."""
+
+    conn: DbConnection
+    clock: Clock
+    settings: ServiceSettings
+    topics: TopicRegistry
+    source: str
+    consumer: str
+    # Buffered: the consumer writes all of a batch's messages with one enqueue, and a
+    # handler attempt that fails takes its messages with it.
+    outbox: list[OutboxMessage] = field(default_factory=list)
+
+    def _publish_caused_by(
+        self,
+        event: DomainEvent,
+        cause: Envelope[DomainEvent],
+        event_id: str | None,
+        trace_headers: TraceHeaders | None,
+    ) -> str:
+        meta = cause.meta
+        ce_id, message = outbox_message_for(
+            event,
+            source=self.source,
+            topics=self.topics,
+            correlation_id=meta.correlation_id or meta.id,
+            causation_id=meta.id,
+            event_id=event_id,
+            trace_headers=trace_headers,
+        )
+        self.outbox.append(message)
+        return ce_id
+
+    async def schedule_timer(
+        self,
+        *,
+        key: str,
+        kind: str,
+        dealer_id: str,
+        due_at: datetime,
+        payload: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Schedule a durable timer in this transaction (see ``timers.schedule``)."""
+        return await timers.schedule(
+            self.conn, key=key, kind=kind, dealer_id=dealer_id, due_at=due_at, payload=payload
+        )
+
+    async def cancel_timer(self, key: str) -> bool:
+        """Cancel the pending timer with business key ``key``."""
+        return await timers.cancel(self.conn, key)
+
+    async def cancel_timers(self, prefix: str) -> int:
+        """Cancel every pending timer whose key starts with ``prefix``."""
+        return await timers.cancel_prefix(self.conn, prefix)
+
+
+@dataclass(kw_only=True)
+class HandlerContext(_ConsumerScope):
+    """Context of a per-event handler: ``async def h(ctx, env)``."""
+
+    envelope: Envelope[DomainEvent]
+    topic: str
+    partition: int
+    offset: int
+
+    async def publish(self, event: DomainEvent, *, event_id: str | None = None) -> str:
+        """Publish ``event`` (to its context's topic) in this transaction; returns its id.
+
+        causation = the incoming event's id; correlation = the incoming correlation id
+        (or, at the start of a chain, the incoming event's id); traceparent = the span
+        of this handler, which continues the incoming event's trace.
+        """
+        return self._publish_caused_by(event, self.envelope, event_id, None)
+
+    async def schedule_timer(
+        self,
+        *,
+        key: str,
+        kind: str,
+        due_at: datetime,
+        payload: Mapping[str, Any] | None = None,
+        dealer_id: str | None = None,
+    ) -> bool:
+        """Schedule a durable timer; ``dealer_id`` defaults to the incoming event's."""
+        return await super().schedule_timer(
+            key=key,
+            kind=kind,
+            dealer_id=dealer_id or self.envelope.meta.dealer_id,
+            due_at=due_at,
+            payload=payload,
+        )
+
+
+@dataclass(kw_only=True)
+class BatchContext(_ConsumerScope):
+    """Context of a batch handler: ``async def h(ctx, envs)`` for a run of events."""
+
+    envelopes: Sequence[Envelope[DomainEvent]]
+
+    async def publish(
+        self, event: DomainEvent, *, caused_by: Envelope[Any], event_id: str | None = None
+    ) -> str:
+        """Publish ``event`` as caused by the incoming ``caused_by`` (causation,
+        correlation and trace context taken from it); returns the new event's id."""
+        meta = caused_by.meta
+        trace = (meta.traceparent, meta.tracestate) if meta.traceparent else None
+        return self._publish_caused_by(event, caused_by, event_id, trace)
