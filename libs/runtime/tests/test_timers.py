@@ -135,6 +135,33 @@ async def test_nothing_fires_early_and_cancelled_never_fires(pool: asyncpg.Pool)
     assert fired["attempts"] == 1
 
 
+async def test_cancel_while_firing_waits_and_finds_it_fired(pool: asyncpg.Pool) -> None:
+    clock = ManualClock(T0)
+    in_handler = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow(conn: DbConnection, timer: Timer) -> None:
+        in_handler.set()
+        await release.wait()
+
+    await add(pool, "escalate", T0, kind="slow")
+    poller = TimerPoller(pool, {"slow": slow}, clock=clock)
+    firing = asyncio.create_task(poller.fire_due())
+    await asyncio.wait_for(in_handler.wait(), 5)
+
+    async def cancel_it() -> bool:
+        async with pool.acquire() as conn:
+            return await cancel(conn, "escalate")
+
+    cancelling = asyncio.create_task(cancel_it())
+    await asyncio.sleep(0.3)
+    assert not cancelling.done(), "cancel must wait for the firing transaction"
+    release.set()
+    assert await firing == 1
+    assert await cancelling is False
+    assert await status_of(pool, "escalate") == ["fired"]
+
+
 async def test_cancel_prefix_is_literal_and_scoped(pool: asyncpg.Pool) -> None:
     due = T0 + timedelta(days=1)
     for key in ["complaint:1:ack", "complaint:1:resolve", "complaint:10:ack", "complaint:2:ack",
