@@ -57,6 +57,7 @@ def test_nev_relief_full_halved_and_capped() -> None:
         {},
         {"sales": {"nev_purchase_tax_exempt": False}},
         {"sales": {"nev_exemption_cap": "30000"}},
+        {"sales": {"nev_relief_ratio": "0.5"}},
     ],
 )
 @pytest.mark.parametrize("is_nev", [False, True])

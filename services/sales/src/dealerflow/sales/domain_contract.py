@@ -43,6 +43,9 @@ class ContractTerms:
     payment_plan: PaymentPlan
     delivery_date: date
     vin: str | None = None  # allocated at signing or later, before delivery
+    # Loan terms as sorted (name, value) pairs, so changing only the loan term or rate
+    # is an amendment too (payment_plan alone says full payment or loan).
+    payment_terms: tuple[tuple[str, str], ...] = ()
 
 
 # 17 characters, digits and capitals without I, O and Q (ISO 3779 / GB 16735).

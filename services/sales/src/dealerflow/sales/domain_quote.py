@@ -29,12 +29,13 @@ class PurchaseTaxPolicy:
 
     @classmethod
     def from_sales_policy(cls, sales: SalesPolicy) -> PurchaseTaxPolicy:
-        """The dealer's setting (DealerPolicy.sales): exempt flag and cap. SalesPolicy has
-        no partial-relief ratio yet, so a flagged exemption waives all (up to the cap)."""
+        """The dealer's setting (DealerPolicy.sales): exempt flag, relief ratio and cap."""
         return cls(
             rate=sales.purchase_tax_rate,
             vat_rate=sales.vat_rate,
-            nev_relief_ratio=Decimal(1) if sales.nev_purchase_tax_exempt else Decimal(0),
+            nev_relief_ratio=sales.nev_relief_ratio
+            if sales.nev_purchase_tax_exempt
+            else Decimal(0),
             nev_relief_cap=sales.nev_exemption_cap,
         )
 

@@ -1,0 +1,695 @@
+"""Contract use cases: sign, amend, cancel, pay, invoice, schedule and deliver.
+
+Each takes the request's connection (one transaction, committed by the endpoint) and the
+service context, applies the domain rules, writes through the repository and enqueues
+its events with ``ctx.publish`` in the same transaction. Failures raise
+:class:`~dealerflow.runtime.problems.Problem` before anything is published.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from dealerflow.contracts.contact import ContactSnapshot
+from dealerflow.contracts.enums import DeliveryDocument
+from dealerflow.contracts.events.sales import (
+    ContractAmended,
+    ContractCancelled,
+    ContractSigned,
+    DeliveryScheduled,
+    InvoiceIssued,
+    PaymentReceived,
+    RefundIssued,
+    VehicleDelivered,
+)
+from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.service import ServiceContext
+from dealerflow.sales import domain
+from dealerflow.sales import repository as repo
+from dealerflow.sales.pagination import Position, decode_cursor, encode_cursor
+from dealerflow.sales.schemas import (
+    AmendContractIn,
+    CancelContractIn,
+    ContractDetail,
+    ContractSummary,
+    DeliverIn,
+    InvoiceIn,
+    Page,
+    PaymentIn,
+    ScheduleDeliveryIn,
+    SignContractIn,
+)
+from dealerflow.sales.support import (
+    conflict,
+    contact_snapshot,
+    contract_not_found,
+    customer_of,
+    idempotency_key,
+    invalid,
+    local_today,
+    money,
+    replayed_resource,
+    sales_settings,
+)
+from dealerflow.sales.views import (
+    contract_detail,
+    contract_summary,
+    ledger_of,
+    payment_of,
+    payment_terms,
+    vehicle_of,
+    version_of,
+)
+
+Row = dict[str, Any]
+
+# Contract term (domain name) -> the API/event field it is published as.
+_PUBLIC_FIELD = {
+    "model": "vehicle.model",
+    "configuration": "vehicle.configuration",
+    "colour": "vehicle.colour",
+    "vin": "vehicle.vin",
+    "price": "price",
+    "payment_plan": "payment",
+    "payment_terms": "payment",
+    "delivery_date": "planned_delivery_on",
+    "address": "address",
+}
+
+
+async def get_contract_detail(
+    conn: DbConnection, dealer_id: str, contract_id: uuid.UUID
+) -> ContractDetail:
+    """The contract with its ledger, payments, invoice, delivery and versions (404 if the
+    dealer has no such contract)."""
+    contract = await repo.get_contract(conn, dealer_id, contract_id)
+    if contract is None:
+        raise contract_not_found(contract_id)
+    return await _detail(conn, contract)
+
+
+async def _detail(conn: DbConnection, contract: Row) -> ContractDetail:
+    dealer_id, contract_id = contract["dealer_id"], contract["id"]
+    return contract_detail(
+        contract,
+        payments=await repo.list_payments(conn, dealer_id, contract_id),
+        versions=await repo.list_contract_versions(conn, dealer_id, contract_id),
+        invoice=await repo.get_invoice(conn, dealer_id, contract_id),
+        delivery=await repo.get_delivery(conn, dealer_id, contract_id),
+    )
+
+
+async def _locked(conn: DbConnection, dealer_id: str, contract_id: uuid.UUID) -> Row:
+    contract = await repo.get_contract(conn, dealer_id, contract_id, for_update=True)
+    if contract is None:
+        raise contract_not_found(contract_id)
+    return contract
+
+
+def _require_active(contract: Row, action: str) -> None:
+    if contract["status"] != domain.ContractStatus.ACTIVE:
+        raise conflict(
+            "Contract not active",
+            f"a {contract['status']} contract cannot {action}",
+            slug="contract-not-active",
+            status=contract["status"],
+        )
+
+
+async def list_contracts(
+    conn: DbConnection,
+    dealer_id: str,
+    *,
+    status: str | None = None,
+    consultant_id: str | None = None,
+    customer_id: uuid.UUID | None = None,
+    vin: str | None = None,
+    signed_from: datetime | None = None,
+    signed_to: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[ContractSummary]:
+    """A page of the dealer's contracts, newest first."""
+    rows = await repo.list_contracts(
+        conn,
+        dealer_id,
+        status=status,
+        consultant_id=consultant_id,
+        customer_id=customer_id,
+        vin=vin.upper() if vin else None,
+        signed_from=signed_from,
+        signed_to=signed_to,
+        after=decode_cursor(cursor),
+        limit=limit + 1,
+    )
+    page, more = rows[:limit], len(rows) > limit
+    last: Position | None = (page[-1]["signed_at"], page[-1]["id"]) if more else None
+    return Page[ContractSummary](
+        items=[contract_summary(r) for r in page],
+        next_cursor=encode_cursor(last) if last else None,
+    )
+
+
+async def sign_contract(
+    conn: DbConnection, ctx: ServiceContext, cmd: SignContractIn, idem_key: str | None
+) -> tuple[ContractDetail, bool]:
+    """Version 1 of a contract and ContractSigned; (contract, created). A retry with the
+    same Idempotency-Key or contract_id returns the first contract and publishes nothing."""
+    settings = sales_settings(ctx)
+    contract_id = cmd.contract_id or uuid.uuid4()
+    earlier = await replayed_resource(
+        conn,
+        dealer_id=cmd.dealer_id,
+        scope="contracts",
+        key=idempotency_key(idem_key, cmd.contract_id),
+        body=cmd,
+        resource_id=contract_id,
+    )
+    if earlier is not None:
+        return await get_contract_detail(conn, cmd.dealer_id, earlier), False
+
+    customer_id, phone = customer_of(
+        settings,
+        customer_id=cmd.customer_id,
+        dealer_group=cmd.dealer_group,
+        raw_phone=cmd.customer.phone,
+    )
+    if cmd.quote_id is not None and await repo.get_quote(conn, cmd.dealer_id, cmd.quote_id) is None:
+        raise invalid("Unknown quote", [f"no quote {cmd.quote_id} at this dealer"])
+    now = ctx.clock.now()
+    terms = domain.ContractTerms(
+        model=cmd.vehicle.model,
+        configuration=cmd.vehicle.configuration or "",
+        colour=cmd.vehicle.colour or "",
+        customer_name=cmd.customer.name,
+        id_document_verified=cmd.customer.id_document_verified,
+        phone=phone,
+        address=cmd.customer.address,
+        price=cmd.price.amount,
+        payment_plan=domain.PaymentPlan(cmd.payment.method),
+        delivery_date=cmd.planned_delivery_on,
+        vin=cmd.vehicle.vin,
+        payment_terms=payment_terms(cmd.payment),
+    )
+    problems = domain.validate_contract_terms(terms, local_today(settings, cmd.dealer_id, now))
+    if problems:
+        raise invalid("Contract cannot be signed", problems, slug="invalid-contract")
+    contact = contact_snapshot(cmd.customer, phone)
+    try:
+        await repo.insert_contract(
+            conn,
+            {
+                "dealer_id": cmd.dealer_id,
+                "id": contract_id,
+                "customer_id": customer_id,
+                "quote_id": cmd.quote_id,
+                "lead_id": cmd.lead_id,
+                "consultant_id": cmd.consultant_id,
+                "contact": contact.model_dump(mode="json"),
+                "address": cmd.customer.address,
+                "identity_verified": cmd.customer.id_document_verified,
+                "model": terms.model,
+                "configuration": terms.configuration,
+                "colour": terms.colour,
+                "vin": terms.vin,
+                "price": cmd.price.amount,
+                "currency": cmd.price.currency,
+                "payment": cmd.payment.model_dump(mode="json"),
+                "planned_delivery_on": cmd.planned_delivery_on,
+                "signed_at": now,
+            },
+        )
+    except asyncpg.UniqueViolationError:
+        raise conflict(
+            "Contract id taken",
+            f"contract {contract_id} already exists (sent with another Idempotency-Key)",
+            slug="contract-id-taken",
+        ) from None
+    await repo.insert_contract_version(
+        conn,
+        dealer_id=cmd.dealer_id,
+        contract_id=contract_id,
+        version=1,
+        status="active",
+        terms=cmd.model_dump(mode="json", exclude={"customer"}),
+        changed_fields=[],
+        reason=None,
+        effective_at=now,
+    )
+    await ctx.publish(
+        conn,
+        ContractSigned(
+            dealer_id=cmd.dealer_id,
+            customer_id=customer_id,
+            occurred_at=now,
+            contract_id=str(contract_id),
+            contract_version=1,
+            quote_id=str(cmd.quote_id) if cmd.quote_id else None,
+            lead_id=cmd.lead_id,
+            consultant_id=cmd.consultant_id,
+            vehicle=cmd.vehicle,
+            price=cmd.price,
+            payment=cmd.payment,
+            planned_delivery_on=cmd.planned_delivery_on,
+            identity_verified=cmd.customer.id_document_verified,
+            signed_at=now,
+            contact=contact,
+        ),
+    )
+    return await get_contract_detail(conn, cmd.dealer_id, contract_id), True
+
+
+async def amend_contract(
+    conn: DbConnection, ctx: ServiceContext, contract_id: uuid.UUID, cmd: AmendContractIn
+) -> ContractDetail:
+    """A new version with the changed terms (both sides agreed) and ContractAmended."""
+    contract = await _locked(conn, cmd.dealer_id, contract_id)
+    _require_active(contract, "be amended")
+    if cmd.price is not None and cmd.price.currency != contract["currency"]:
+        raise invalid("Currency cannot change", [f"the contract is in {contract['currency']}"])
+    current = version_of(contract)
+    vehicle = cmd.vehicle or vehicle_of(contract)
+    payment = cmd.payment or payment_of(contract)
+    new_terms = replace(
+        current.terms,
+        model=vehicle.model,
+        configuration=vehicle.configuration or "",
+        colour=vehicle.colour or "",
+        vin=vehicle.vin,
+        price=cmd.price.amount if cmd.price else current.terms.price,
+        payment_plan=domain.PaymentPlan(payment.method),
+        payment_terms=payment_terms(payment),
+        delivery_date=cmd.planned_delivery_on or current.terms.delivery_date,
+        address=cmd.address or current.terms.address,
+    )
+    now = ctx.clock.now()
+    try:
+        amended = domain.amend_contract(
+            current,
+            new_terms,
+            customer_agreed=cmd.customer_agreed,
+            dealer_agreed=cmd.dealer_agreed,
+            at=now,
+        )
+    except domain.ContractError as exc:
+        raise invalid("Amendment refused", str(exc).split("; "), slug="invalid-amendment") from None
+    changed = list(
+        dict.fromkeys(_PUBLIC_FIELD[f] for f in domain.changed_fields(current.terms, new_terms))
+    )
+    await repo.update_contract_terms(
+        conn,
+        cmd.dealer_id,
+        contract_id,
+        version=amended.version,
+        model=new_terms.model,
+        configuration=new_terms.configuration,
+        colour=new_terms.colour,
+        vin=new_terms.vin,
+        price=new_terms.price,
+        payment=payment.model_dump(mode="json"),
+        planned_delivery_on=new_terms.delivery_date,
+        address=new_terms.address,
+        at=now,
+    )
+    await repo.insert_contract_version(
+        conn,
+        dealer_id=cmd.dealer_id,
+        contract_id=contract_id,
+        version=amended.version,
+        status="active",
+        terms=cmd.model_dump(mode="json", exclude_none=True),
+        changed_fields=changed,
+        reason=cmd.reason,
+        effective_at=now,
+    )
+    await ctx.publish(
+        conn,
+        ContractAmended(
+            dealer_id=cmd.dealer_id,
+            customer_id=contract["customer_id"],
+            occurred_at=now,
+            contract_id=str(contract_id),
+            contract_version=amended.version,
+            changed_fields=changed,
+            vehicle=vehicle,
+            price=money(new_terms.price, contract["currency"]),
+            payment=payment,
+            planned_delivery_on=new_terms.delivery_date,
+            reason=cmd.reason,
+            amended_at=now,
+        ),
+    )
+    return await get_contract_detail(conn, cmd.dealer_id, contract_id)
+
+
+async def cancel_contract(
+    conn: DbConnection, ctx: ServiceContext, contract_id: uuid.UUID, cmd: CancelContractIn
+) -> ContractDetail:
+    """Cancel per policy: ContractCancelled with the refund due, and RefundIssued when
+    anything is paid back (recorded in the ledger in the same transaction)."""
+    settings = sales_settings(ctx)
+    contract = await _locked(conn, cmd.dealer_id, contract_id)
+    _require_active(contract, "be cancelled")
+    payments = await repo.list_payments(conn, cmd.dealer_id, contract_id)
+    ledger = ledger_of(contract, payments)
+    try:
+        refund = domain.cancellation_refund(
+            ledger,
+            domain.CancelledBy(cmd.cancelled_by),
+            domain.CancellationPolicy(settings.forfeit_deposit_on_customer_cancellation),
+            cmd.non_refundable_costs if cmd.non_refundable_costs is not None else 0,
+        )
+    except (TypeError, ValueError) as exc:
+        raise invalid("Cancellation refused", [str(exc)]) from None
+    now = ctx.clock.now()
+    cancelled = domain.cancel_contract(version_of(contract), now)
+    await repo.mark_contract_cancelled(
+        conn, cmd.dealer_id, contract_id, version=cancelled.version, reason=cmd.reason, at=now
+    )
+    await repo.insert_contract_version(
+        conn,
+        dealer_id=cmd.dealer_id,
+        contract_id=contract_id,
+        version=cancelled.version,
+        status="cancelled",
+        terms=cmd.model_dump(mode="json", exclude_none=True),
+        changed_fields=["status"],
+        reason=cmd.reason,
+        effective_at=now,
+    )
+    currency = contract["currency"]
+    common = {
+        "dealer_id": cmd.dealer_id,
+        "customer_id": contract["customer_id"],
+        "occurred_at": now,
+    }
+    await ctx.publish(
+        conn,
+        ContractCancelled(
+            **common,
+            contract_id=str(contract_id),
+            reason=cmd.reason,
+            refund_due=money(refund, currency),
+            cancelled_at=now,
+        ),
+    )
+    if refund > 0:
+        refund_id = uuid.uuid4()
+        await repo.insert_payment(
+            conn,
+            {
+                "dealer_id": cmd.dealer_id,
+                "id": refund_id,
+                "contract_id": contract_id,
+                "kind": domain.PaymentKind.REFUND.value,
+                "method": None,
+                "amount": refund,
+                "currency": currency,
+                "confirmed": True,
+                "reason": cmd.reason,
+                "recorded_at": now,
+            },
+        )
+        await ctx.publish(
+            conn,
+            RefundIssued(
+                **common,
+                refund_id=str(refund_id),
+                contract_id=str(contract_id),
+                amount=money(refund, currency),
+                reason=f"contract cancelled: {cmd.reason}",
+                refunded_at=now,
+            ),
+        )
+    return await get_contract_detail(conn, cmd.dealer_id, contract_id)
+
+
+async def record_payment(
+    conn: DbConnection,
+    ctx: ServiceContext,
+    contract_id: uuid.UUID,
+    cmd: PaymentIn,
+    idem_key: str | None,
+) -> tuple[ContractDetail, bool]:
+    """A payment into the ledger and PaymentReceived; a retry records nothing."""
+    payment_id = cmd.payment_id or uuid.uuid4()
+    contract = await _locked(conn, cmd.dealer_id, contract_id)
+    earlier = await replayed_resource(
+        conn,
+        dealer_id=cmd.dealer_id,
+        scope=f"payments:{contract_id}",
+        key=idempotency_key(idem_key, cmd.payment_id),
+        body=cmd,
+        resource_id=payment_id,
+    )
+    if earlier is not None:
+        return await _detail(conn, contract), False
+    _require_active(contract, "take payments")
+    if cmd.amount.currency != contract["currency"]:
+        raise invalid("Wrong currency", [f"the contract is in {contract['currency']}"])
+    now = ctx.clock.now()
+    ledger = ledger_of(contract, await repo.list_payments(conn, cmd.dealer_id, contract_id))
+    try:
+        ledger.record(
+            domain.LedgerEntry(
+                kind=domain.PaymentKind(cmd.kind.value),
+                amount=cmd.amount.amount,
+                at=now,
+                confirmed=cmd.confirmed_by_finance,
+            )
+        )
+    except domain.LedgerError as exc:
+        raise invalid("Payment refused", [str(exc)], slug="invalid-payment") from None
+    try:
+        await repo.insert_payment(
+            conn,
+            {
+                "dealer_id": cmd.dealer_id,
+                "id": payment_id,
+                "contract_id": contract_id,
+                "kind": cmd.kind.value,
+                "method": cmd.method.value,
+                "amount": cmd.amount.amount,
+                "currency": cmd.amount.currency,
+                "confirmed": cmd.confirmed_by_finance,
+                "reason": None,
+                "recorded_at": now,
+            },
+        )
+    except asyncpg.UniqueViolationError:
+        raise conflict(
+            "Payment id taken", f"payment {payment_id} already exists", slug="payment-id-taken"
+        ) from None
+    await ctx.publish(
+        conn,
+        PaymentReceived(
+            dealer_id=cmd.dealer_id,
+            customer_id=contract["customer_id"],
+            occurred_at=now,
+            payment_id=str(payment_id),
+            contract_id=str(contract_id),
+            kind=cmd.kind,
+            method=cmd.method,
+            amount=cmd.amount,
+            confirmed_by_finance=cmd.confirmed_by_finance,
+            received_at=now,
+        ),
+    )
+    return await _detail(conn, contract), True
+
+
+async def issue_invoice(
+    conn: DbConnection, ctx: ServiceContext, contract_id: uuid.UUID, cmd: InvoiceIn
+) -> ContractDetail:
+    """The vehicle invoice (VAT included) and InvoiceIssued; one per contract. Repeating
+    the same invoice number is a no-op, a different one is a conflict."""
+    settings = sales_settings(ctx)
+    contract = await _locked(conn, cmd.dealer_id, contract_id)
+    existing = await repo.get_invoice(conn, cmd.dealer_id, contract_id)
+    if existing is not None:
+        if existing["invoice_number"] == cmd.invoice_number:
+            return await _detail(conn, contract)
+        raise conflict(
+            "Already invoiced",
+            f"contract {contract_id} was invoiced as {existing['invoice_number']}",
+            slug="already-invoiced",
+        )
+    if contract["status"] == domain.ContractStatus.CANCELLED:
+        raise conflict(
+            "Contract cancelled",
+            "a cancelled contract cannot be invoiced",
+            slug="contract-not-active",
+        )
+    if await repo.invoice_number_taken(conn, cmd.dealer_id, cmd.invoice_number):
+        raise conflict(
+            "Invoice number taken",
+            f"invoice number {cmd.invoice_number} is used by another contract",
+            slug="invoice-number-taken",
+        )
+    currency = contract["currency"]
+    amount = cmd.amount or money(contract["price"], currency)
+    if amount.currency != currency:
+        raise invalid("Wrong currency", [f"the contract is in {currency}"])
+    vat_rate = settings.dealer_policy(cmd.dealer_id).sales.vat_rate
+    tax = domain.round_money(amount.amount - amount.amount / (1 + vat_rate))
+    now = ctx.clock.now()
+    invoice_id = uuid.uuid4()
+    await repo.insert_invoice(
+        conn,
+        {
+            "dealer_id": cmd.dealer_id,
+            "id": invoice_id,
+            "contract_id": contract_id,
+            "invoice_number": cmd.invoice_number,
+            "invoice_title": cmd.invoice_title,
+            "tax_number": cmd.tax_number,
+            "amount": amount.amount,
+            "tax_amount": tax,
+            "currency": currency,
+            "issued_at": now,
+        },
+    )
+    await ctx.publish(
+        conn,
+        InvoiceIssued(
+            dealer_id=cmd.dealer_id,
+            customer_id=contract["customer_id"],
+            occurred_at=now,
+            invoice_id=str(invoice_id),
+            contract_id=str(contract_id),
+            invoice_number=cmd.invoice_number,
+            invoice_title=cmd.invoice_title,
+            tax_number=cmd.tax_number,
+            amount=amount,
+            tax_amount=money(tax, currency),
+            issued_at=now,
+        ),
+    )
+    return await _detail(conn, contract)
+
+
+async def schedule_delivery(
+    conn: DbConnection, ctx: ServiceContext, contract_id: uuid.UUID, cmd: ScheduleDeliveryIn
+) -> ContractDetail:
+    """Agree (or move) the handover appointment: DeliveryScheduled."""
+    contract = await _locked(conn, cmd.dealer_id, contract_id)
+    _require_active(contract, "be scheduled for delivery")
+    if contract["vin"] is None:
+        raise conflict(
+            "No vehicle allocated",
+            "allocate a VIN (amend the contract) before scheduling the delivery",
+            slug="vin-not-assigned",
+            missing=[domain.DeliveryBlocker.VIN_NOT_ASSIGNED.value],
+        )
+    now = ctx.clock.now()
+    if cmd.scheduled_for <= now:
+        raise invalid("Delivery in the past", ["scheduled_for must be in the future"])
+    delivery_id = await repo.schedule_delivery(
+        conn,
+        dealer_id=cmd.dealer_id,
+        delivery_id=uuid.uuid4(),
+        contract_id=contract_id,
+        scheduled_for=cmd.scheduled_for,
+        location=cmd.location,
+    )
+    await ctx.publish(
+        conn,
+        DeliveryScheduled(
+            dealer_id=cmd.dealer_id,
+            customer_id=contract["customer_id"],
+            occurred_at=now,
+            delivery_id=str(delivery_id),
+            contract_id=str(contract_id),
+            vin=contract["vin"],
+            model=contract["model"],
+            scheduled_for=cmd.scheduled_for,
+            location=cmd.location,
+            consultant_id=contract["consultant_id"],
+            contact=ContactSnapshot.model_validate(contract["contact"]),
+        ),
+    )
+    return await _detail(conn, contract)
+
+
+async def deliver_vehicle(
+    conn: DbConnection, ctx: ServiceContext, contract_id: uuid.UUID, cmd: DeliverIn
+) -> ContractDetail:
+    """Hand the car over if domain.can_deliver passes: VehicleDelivered, owner care starts.
+
+    Otherwise a 409 problem lists every missing item (``missing``) and nothing changes.
+    An invoice issued here counts as the invoice document even if the checklist omits it.
+    """
+    contract = await _locked(conn, cmd.dealer_id, contract_id)
+    if contract["status"] == domain.ContractStatus.DELIVERED:
+        raise conflict(
+            "Already delivered",
+            f"contract {contract_id} was delivered at {contract['delivered_at'].isoformat()}",
+            slug="already-delivered",
+        )
+    ledger = ledger_of(contract, await repo.list_payments(conn, cmd.dealer_id, contract_id))
+    documents = set(cmd.checklist.documents)
+    if await repo.get_invoice(conn, cmd.dealer_id, contract_id) is not None:
+        documents.add(DeliveryDocument.INVOICE)
+    readiness = domain.can_deliver(
+        domain.DeliveryChecklist(cmd.checklist.pdi_passed, frozenset(documents)),
+        balance_due=ledger.balance_due,
+        contract_status=domain.ContractStatus(contract["status"]),
+        vin=contract["vin"],
+    )
+    if not readiness.ready:
+        missing = [m.value for m in readiness.missing]
+        raise conflict(
+            "Vehicle not ready for delivery",
+            "missing: " + ", ".join(missing),
+            slug="delivery-not-ready",
+            missing=missing,
+            balance_due=money(ledger.balance_due, contract["currency"]).model_dump(mode="json"),
+        )
+    now = ctx.clock.now()
+    handed_over = sorted(documents, key=list(DeliveryDocument).index)
+    delivery_id = await repo.record_delivery(
+        conn,
+        dealer_id=cmd.dealer_id,
+        delivery_id=uuid.uuid4(),
+        contract_id=contract_id,
+        delivered_at=now,
+        odometer_km=cmd.odometer_km,
+        checklist={"pdi_passed": True, "documents": [d.value for d in handed_over]},
+    )
+    await repo.mark_contract_delivered(conn, cmd.dealer_id, contract_id, at=now)
+    await ctx.publish(
+        conn,
+        VehicleDelivered(
+            dealer_id=cmd.dealer_id,
+            customer_id=contract["customer_id"],
+            occurred_at=now,
+            delivery_id=str(delivery_id),
+            contract_id=str(contract_id),
+            vin=contract["vin"],
+            model=contract["model"],
+            delivered_at=now,
+            consultant_id=contract["consultant_id"],
+            odometer_km=cmd.odometer_km,
+            pdi_passed=True,
+            documents=handed_over,
+            contact=ContactSnapshot.model_validate(contract["contact"]),
+        ),
+    )
+    return await get_contract_detail(conn, cmd.dealer_id, contract_id)
+
+
+__all__ = [
+    "amend_contract",
+    "cancel_contract",
+    "deliver_vehicle",
+    "get_contract_detail",
+    "issue_invoice",
+    "list_contracts",
+    "record_payment",
+    "schedule_delivery",
+    "sign_contract",
+]

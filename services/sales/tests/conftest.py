@@ -1,0 +1,145 @@
+"""Fixtures of the sales tests: the app on a fresh schema, a manual clock, request bodies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from dealerflow.contracts.envelope import Envelope, decode
+from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.runtime.clock import ManualClock
+from dealerflow.runtime.outbox import decode_headers
+from dealerflow.runtime.service import build_app, migrate_service
+from dealerflow.sales.app import DEFINITION
+from dealerflow.sales.settings import SalesSettings
+
+# 10:00 in Shanghai on a Monday.
+START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
+VIN = "LSVAU2180N2183294"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def sales_settings(
+    pg_dsn: str, pg_schema: str, kafka_bootstrap: str, topic_prefix: str
+) -> SalesSettings:
+    return SalesSettings(
+        pg_dsn=pg_dsn,
+        db_schema=pg_schema,
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=topic_prefix,
+        relay_poll_interval_s=0.2,
+        timer_poll_interval_s=0.2,
+        log_json=False,
+        policy_overrides={},
+    )
+
+
+@pytest.fixture
+async def api(
+    sales_settings: SalesSettings, clock: ManualClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API without relay or timers: published events stay in the outbox."""
+    await migrate_service(DEFINITION, sales_settings)
+    app = build_app(DEFINITION, sales_settings, clock=clock, run_background=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        yield client
+
+
+class Outbox:
+    """What the service enqueued for Kafka (the relay is off in API tests)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def records(self) -> list[tuple[bytes | None, Envelope[DomainEvent]]]:
+        """(Kafka key, decoded event) of every outbox row, in publication order."""
+        rows = await self.pool.fetch(
+            "SELECT key, value, headers::text AS headers FROM outbox ORDER BY id"
+        )
+        return [(r["key"], decode(r["value"], decode_headers(r["headers"]))) for r in rows]
+
+    async def events(self) -> list[DomainEvent]:
+        return [env.event for _, env in await self.records()]
+
+    async def types(self) -> list[str]:
+        return [event.type for event in await self.events()]
+
+
+@pytest.fixture
+def outbox(pg_pool: asyncpg.Pool) -> Outbox:
+    return Outbox(pg_pool)
+
+
+def customer(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "王芳",
+        "phone": "138 0013 8000",
+        "preferred_channel": "wechat",
+        "wechat_openid": "o-wang-fang",
+        "consent": {"service": True, "marketing": False},
+        "address": "上海市浦东新区世纪大道 100 号",
+        "id_document_verified": True,
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def contract_body() -> Callable[..., dict[str, Any]]:
+    """A valid POST /v1/contracts body; keyword arguments replace top-level fields."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "dealer_id": "D001",
+            "customer": customer(),
+            "consultant_id": "consultant-li",
+            "vehicle": {
+                "model": "Aurora X5",
+                "configuration": "Luxury",
+                "colour": "white",
+                "vin": VIN,
+            },
+            "price": {"amount": "200000.00", "currency": "CNY"},
+            "payment": {"method": "full_payment"},
+            "planned_delivery_on": "2025-03-20",
+        }
+        body.update(overrides)
+        return body
+
+    return make
+
+
+@pytest.fixture
+def full_checklist() -> dict[str, Any]:
+    """Every delivery document ready and PDI passed."""
+    return dict(FULL_CHECKLIST)
+
+
+FULL_CHECKLIST = {
+    "pdi_passed": True,
+    "documents": [
+        "certificate_of_conformity",
+        "invoice",
+        "maintenance_manual",
+        "warranty_card",
+        "keys",
+    ],
+}
+
+
+@pytest.fixture
+def customer_body() -> Callable[..., dict[str, Any]]:
+    """A valid contract customer; keyword arguments replace fields."""
+    return customer
