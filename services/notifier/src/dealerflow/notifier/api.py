@@ -1,0 +1,263 @@
+"""HTTP API of the notifier (/v1): staff tasks, notifications, reminders, dealer policy.
+
+Endpoints are thin: validate, open one transaction, call one use case, return. Every
+request names its dealer (``dealer_id``); another dealer's task is "not found".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from dealerflow.contracts.care_enums import TaskOutcome
+from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.contracts.types import DEALER_ID_PATTERN
+from dealerflow.notifier import repository as repo
+from dealerflow.notifier import repository_messages as msgs
+from dealerflow.notifier import usecases
+from dealerflow.notifier.api_models import (
+    NotificationOut,
+    NotificationPage,
+    PolicyOut,
+    ReminderOut,
+    ReminderPage,
+    TaskCompletion,
+    TaskOut,
+    TaskPage,
+    TaskStatusName,
+)
+from dealerflow.notifier.effects import Effects
+from dealerflow.notifier.policies import effective_policy
+from dealerflow.notifier.settings import notifier_settings
+from dealerflow.runtime.db import DbConnection, transaction
+from dealerflow.runtime.problems import Problem, conflict, not_found, problem_type
+from dealerflow.runtime.service import ServiceContext, service_context
+from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from pydantic import AwareDatetime, ValidationError
+
+router = APIRouter(prefix="/v1")
+
+DealerQuery = Annotated[
+    str, Query(pattern=DEALER_ID_PATTERN, description="Dealer (store) code; required.")
+]
+DealerPath = Annotated[str, Path(pattern=DEALER_ID_PATTERN, description="Dealer (store) code.")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
+Context = Annotated[ServiceContext, Depends(service_context)]
+
+
+def _encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
+    raw = json.dumps([at.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, row_id = json.loads(raw)
+        return datetime.fromisoformat(at), uuid.UUID(row_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise Problem(
+            400,
+            "Invalid cursor",
+            "pass next_cursor of a previous page unchanged",
+            type=problem_type("invalid-cursor"),
+        ) from exc
+
+
+def _effects(ctx: ServiceContext, conn: DbConnection) -> Effects:
+    async def publish(event: DomainEvent) -> str:
+        return await ctx.publish(conn, event)
+
+    return Effects(
+        conn=conn, clock=ctx.clock, settings=notifier_settings(ctx.settings), publish=publish
+    )
+
+
+# -- tasks ----------------------------------------------------------------------------------
+
+
+@router.get("/tasks", response_model=TaskPage, tags=["tasks"])
+async def list_tasks(
+    ctx: Context,
+    dealer_id: DealerQuery,
+    assignee: Annotated[str | None, Query(max_length=64)] = None,
+    customer_id: uuid.UUID | None = None,
+    status: Annotated[list[TaskStatusName] | None, Query(description="Repeatable.")] = None,
+    due_from: Annotated[AwareDatetime | None, Query(description="Due at or after.")] = None,
+    due_to: Annotated[AwareDatetime | None, Query(description="Due before.")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> TaskPage:
+    """A dealer's tasks by due time (then id), filtered; paginated with next_cursor."""
+    where = repo.TaskFilter(
+        dealer_id=dealer_id,
+        assignee=assignee,
+        customer_id=customer_id,
+        statuses=[s.value for s in status] if status else None,
+        due_from=due_from,
+        due_to=due_to,
+    )
+    after = _decode_cursor(cursor)
+    async with ctx.db.acquire() as conn:
+        rows = await repo.list_tasks(conn, where, after=after, limit=limit + 1)
+    page = rows[:limit]
+    next_cursor = _encode_cursor(page[-1].due_at, page[-1].id) if len(rows) > limit else None
+    return TaskPage(items=[TaskOut.of(r) for r in page], next_cursor=next_cursor)
+
+
+@router.get(
+    "/tasks/{task_id}",
+    response_model=TaskOut,
+    tags=["tasks"],
+    responses={404: {"description": "No such task at this dealer (problem+json)"}},
+)
+async def get_task(ctx: Context, task_id: uuid.UUID, dealer_id: DealerQuery) -> TaskOut:
+    """One task of the dealer."""
+    async with ctx.db.acquire() as conn:
+        task = await repo.get_task(conn, dealer_id, task_id)
+    if task is None:
+        raise not_found("Task", task_id)
+    return TaskOut.of(task)
+
+
+@router.post(
+    "/tasks/{task_id}/complete",
+    response_model=TaskOut,
+    tags=["tasks"],
+    responses={
+        404: {"description": "No such task at this dealer (problem+json)"},
+        409: {"description": "The task is already done or cancelled (problem+json)"},
+        422: {"description": "Invalid outcome, or dissatisfied without a note (problem+json)"},
+    },
+)
+async def complete_task(
+    ctx: Context,
+    task_id: uuid.UUID,
+    dealer_id: DealerQuery,
+    completion: TaskCompletion,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=200, description="A retry with the same key returns the result."),
+    ] = None,
+) -> TaskOut:
+    """Record the outcome: status done + TaskCompleted (dissatisfied opens a complaint)."""
+    try:
+        async with transaction(ctx.db) as conn:
+            task = await usecases.complete_task(
+                _effects(ctx, conn),
+                dealer_id=dealer_id,
+                task_id=task_id,
+                outcome=TaskOutcome(completion.outcome),
+                note=completion.note,
+                completed_by=completion.completed_by,
+                idempotency_key=idempotency_key,
+            )
+    except usecases.TaskNotFound as exc:
+        raise not_found("Task", task_id) from exc
+    except usecases.TaskConflict as exc:
+        raise conflict(str(exc), slug="task-not-open") from exc
+    except usecases.TaskRuleError as exc:
+        raise Problem(422, "Task rule violated", str(exc), type=problem_type("task-rule")) from exc
+    return TaskOut.of(task)
+
+
+# -- notifications and reminders --------------------------------------------------------------
+
+
+@router.get("/notifications", response_model=NotificationPage, tags=["notifications"])
+async def list_notifications(
+    ctx: Context,
+    dealer_id: DealerQuery,
+    customer_id: uuid.UUID | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> NotificationPage:
+    """Messages to customers and staff (sent, queued, failed, suppressed), oldest first."""
+    after = _decode_cursor(cursor)
+    async with ctx.db.acquire() as conn:
+        rows = await msgs.list_notifications(
+            conn, dealer_id, customer_id, after=after, limit=limit + 1
+        )
+    page = rows[:limit]
+    next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    return NotificationPage(items=[NotificationOut.of(r) for r in page], next_cursor=next_cursor)
+
+
+@router.get("/reminders", response_model=ReminderPage, tags=["notifications"])
+async def list_reminders(
+    ctx: Context,
+    dealer_id: DealerQuery,
+    customer_id: uuid.UUID | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> ReminderPage:
+    """Planned customer messages by send time."""
+    after = _decode_cursor(cursor)
+    async with ctx.db.acquire() as conn:
+        rows = await msgs.list_reminders(conn, dealer_id, customer_id, after=after, limit=limit + 1)
+    page = rows[:limit]
+    next_cursor = _encode_cursor(page[-1].send_at, page[-1].id) if len(rows) > limit else None
+    return ReminderPage(items=[ReminderOut.of(r) for r in page], next_cursor=next_cursor)
+
+
+# -- dealer policy --------------------------------------------------------------------------
+
+
+@router.get("/dealers/{dealer_id}/policy", response_model=PolicyOut, tags=["policy"])
+async def get_policy(ctx: Context, dealer_id: DealerPath) -> PolicyOut:
+    """The dealer's stored overrides and the effective policy."""
+    settings = notifier_settings(ctx.settings)
+    async with ctx.db.acquire() as conn:
+        overrides = await repo.get_policy_overrides(conn, dealer_id) or {}
+    policy = effective_policy(settings.policy_overrides, overrides)
+    return PolicyOut(
+        dealer_id=dealer_id, overrides=overrides, effective=policy.model_dump(mode="json")
+    )
+
+
+@router.put(
+    "/dealers/{dealer_id}/policy",
+    response_model=PolicyOut,
+    tags=["policy"],
+    responses={422: {"description": "Unknown keys or invalid values (problem+json)"}},
+)
+async def put_policy(
+    ctx: Context,
+    dealer_id: DealerPath,
+    overrides: Annotated[
+        dict[str, Any],
+        Body(
+            description="Partial DealerPolicy (nested groups merge key by key); replaces the "
+            "dealer's previous overrides.",
+            examples=[{"leads": {"warn_at_fraction": 0.75}, "contact": {"marketing_cap": 1}}],
+        ),
+    ],
+) -> PolicyOut:
+    """Replace the dealer's policy overrides (validated against DealerPolicy)."""
+    settings = notifier_settings(ctx.settings)
+    try:
+        policy = effective_policy(settings.policy_overrides, overrides)
+    except ValidationError as exc:
+        errors = [
+            {"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        raise Problem(
+            422,
+            "Invalid dealer policy",
+            f"{len(errors)} invalid setting(s)",
+            type=problem_type("invalid-policy"),
+            extensions={"errors": errors},
+        ) from exc
+    async with transaction(ctx.db) as conn:
+        await repo.put_policy_overrides(conn, dealer_id, overrides, ctx.clock.now())
+    return PolicyOut(
+        dealer_id=dealer_id, overrides=overrides, effective=policy.model_dump(mode="json")
+    )

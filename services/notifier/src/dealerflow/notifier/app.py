@@ -1,0 +1,23 @@
+"""The notifier service: wiring only (see dealerflow.runtime.service)."""
+
+from __future__ import annotations
+
+from dealerflow.notifier import api, consumers, timers
+from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.runtime.service import ServiceDefinition, Subscription
+
+DEFINITION = ServiceDefinition(
+    name="notifier",
+    title="dealerflow notifier",
+    description=(
+        "Staff tasks (callbacks, follow-ups, escalations) and customer messages planned "
+        "from the events of any producer on the leads, sales, service and complaints topics."
+    ),
+    settings_factory=NotifierSettings,
+    migrations_package="dealerflow.notifier.migrations",
+    routers=lambda ctx: [api.router],
+    subscriptions=lambda ctx: [
+        Subscription("reactions", ("leads", "sales", "service", "complaints"), consumers.router)
+    ],
+    timer_handlers=lambda ctx: timers.handlers(ctx),
+)

@@ -1,0 +1,212 @@
+"""Delivery of messages to customers and staff.
+
+A :class:`Channel` sends one :class:`OutboundMessage` and says how it went; it does no
+database work (the use cases record every message in ``notifications`` and publish the
+events). Channels run inside the timer poller's transaction, which may be retried, so a
+message can be handed over more than once: ``OutboundMessage.id`` is stable across
+retries of one attempt and drivers pass it on as an idempotency key.
+
+Drivers are chosen per message channel by settings (``channel_drivers``,
+``staff_channel_driver``) from a registry: ``recording`` (default: logs the message, the
+notifications row is the record) and ``webhook`` (POSTs JSON to ``webhook_url``). Real
+SMS, WeChat or e-mail gateways plug in with :func:`register_driver`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+import httpx
+from dealerflow.notifier.settings import NotifierSettings
+
+__all__ = [
+    "Channel",
+    "ChannelRegistry",
+    "OutboundMessage",
+    "RecordingChannel",
+    "SendResult",
+    "WebhookChannel",
+    "register_driver",
+]
+
+log = logging.getLogger("dealerflow.notifier.channels")
+
+STAFF_CHANNEL = "staff"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One message to one recipient (a customer address or a staff id)."""
+
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    audience: Literal["customer", "staff"]
+    channel: str  # MessageChannel value, or "staff"
+    recipient: str
+    kind: str
+    subject: str
+    body: str
+    locale: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """How a send went; ``retryable`` failures are tried again later."""
+
+    ok: bool
+    provider_message_id: str | None = None
+    error: str | None = None
+    retryable: bool = False
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """Something that delivers messages (SMS gateway, WeChat, e-mail, webhook, ...)."""
+
+    name: str
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Deliver ``message``; never raise for delivery problems, return a failure."""
+        ...
+
+
+class RecordingChannel:
+    """The default: logs the message (phone numbers masked by the log formatter) and
+    accepts it; the notifications row written by the caller is the record."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.sent: list[OutboundMessage] = []
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        self.sent.append(message)
+        del self.sent[:-1000]  # a bounded memory of what went out (tests, debugging)
+        log.info(
+            "message to %s via %s: %s",
+            message.recipient,
+            message.channel,
+            message.subject,
+            extra={
+                "notification_id": str(message.id),
+                "dealer_id": message.dealer_id,
+                "audience": message.audience,
+                "kind": message.kind,
+            },
+        )
+        return SendResult(ok=True, provider_message_id=f"recorded:{message.id}")
+
+
+class WebhookChannel:
+    """POSTs each message as JSON to one URL (a dealer's SMS/WeChat bridge, a staff chat).
+
+    Headers: ``Idempotency-Key`` (the message id) and, with a secret,
+    ``X-Dealerflow-Signature: sha256=<hex HMAC of the body>``. 2xx = sent (a JSON
+    ``{"id": ...}`` answer becomes the provider message id); 408, 429, 5xx and transport
+    errors are retryable; other statuses are final failures.
+    """
+
+    name = "webhook"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = 5.0,
+        secret: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self._secret = secret.encode() if secret else None
+        self._transport = transport
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        payload = asdict(message)
+        payload["id"] = str(message.id)
+        payload["customer_id"] = str(message.customer_id)
+        body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+        headers = {"Content-Type": "application/json", "Idempotency-Key": str(message.id)}
+        if self._secret is not None:
+            digest = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
+            headers["X-Dealerflow-Signature"] = f"sha256={digest}"
+        try:
+            async with httpx.AsyncClient(
+                timeout=self.timeout_s, transport=self._transport
+            ) as client:
+                response = await client.post(self.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
+        if response.is_success:
+            provider_id: str | None = None
+            try:
+                answer = response.json()
+                if isinstance(answer, dict) and answer.get("id") is not None:
+                    provider_id = str(answer["id"])[:200]
+            except ValueError:
+                pass
+            return SendResult(ok=True, provider_message_id=provider_id)
+        retryable = response.status_code in (408, 429) or response.status_code >= 500
+        return SendResult(
+            ok=False,
+            error=f"webhook answered {response.status_code}: {response.text[:500]}",
+            retryable=retryable,
+        )
+
+
+DriverFactory = Callable[[NotifierSettings], Channel]
+
+
+def _recording(settings: NotifierSettings) -> Channel:
+    return RecordingChannel()
+
+
+def _webhook(settings: NotifierSettings) -> Channel:
+    if not settings.webhook_url:
+        raise ValueError("the webhook channel driver needs DEALERFLOW_NOTIFIER_WEBHOOK_URL")
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return WebhookChannel(settings.webhook_url, timeout_s=settings.webhook_timeout_s, secret=secret)
+
+
+_DRIVERS: dict[str, DriverFactory] = {"recording": _recording, "webhook": _webhook}
+
+
+def register_driver(name: str, factory: DriverFactory) -> None:
+    """Make a channel driver available to the ``channel_drivers`` settings."""
+    _DRIVERS[name] = factory
+
+
+class ChannelRegistry:
+    """The channel for each customer message channel, and the staff channel."""
+
+    def __init__(self, customer: Mapping[str, Channel], staff: Channel) -> None:
+        self._customer = dict(customer)
+        self.staff = staff
+
+    def for_customer(self, channel: str) -> Channel | None:
+        """The channel delivering customer messages of ``channel`` (None: not configured)."""
+        return self._customer.get(channel)
+
+    @classmethod
+    def from_settings(cls, settings: NotifierSettings) -> ChannelRegistry:
+        """One driver instance per driver name, shared by the channels that use it."""
+        instances: dict[str, Channel] = {}
+
+        def driver(name: str) -> Channel:
+            if name not in _DRIVERS:
+                raise ValueError(f"unknown channel driver {name!r}; known: {sorted(_DRIVERS)}")
+            if name not in instances:
+                instances[name] = _DRIVERS[name](settings)
+            return instances[name]
+
+        customer = {channel: driver(name) for channel, name in settings.channel_drivers.items()}
+        return cls(customer, driver(settings.staff_channel_driver))

@@ -1,0 +1,491 @@
+"""Use cases of customer reminders and staff alerts.
+
+Planning writes a row and a durable timer in the caller's transaction; all delivery
+happens when the timer fires (in the timer poller), never in a Kafka consumer, because
+consumer handlers may be re-run and must only have database effects. The contact policy
+(`decide_send`) is applied at send time with the newest contact snapshot, so an opt-out
+recorded after planning stops the message.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from dealerflow.contracts.care_enums import ReminderKind, SuppressionPolicy
+from dealerflow.contracts.contact import ContactSnapshot, RelatedRecord
+from dealerflow.contracts.enums import ConsentPurpose, Locale, MessageChannel
+from dealerflow.contracts.events.notifier import (
+    NotificationFailed,
+    NotificationSent,
+    NotificationSuppressed,
+    ReminderScheduled,
+)
+from dealerflow.notifier import repository as repo
+from dealerflow.notifier import repository_messages as msgs
+from dealerflow.notifier.channels import ChannelRegistry, OutboundMessage, SendResult
+from dealerflow.notifier.domain import (
+    MissingTemplateParams,
+    PlannedReminder,
+    RecordRef,
+    SendVerdict,
+    decide_send,
+    render_message,
+)
+from dealerflow.notifier.domain_alerts import (
+    StaffAlert,
+    address_for,
+    choose_channel,
+    timer_key,
+)
+from dealerflow.notifier.effects import REMINDER_SEND, STAFF_ALERT, Effects
+from dealerflow.runtime import timers
+
+log = logging.getLogger("dealerflow.notifier.messaging")
+
+
+def _related(kind: str | None, record_id: str | None) -> RelatedRecord | None:
+    if kind is None or record_id is None:
+        return None
+    return RelatedRecord.model_validate({"kind": kind, "id": record_id})
+
+
+async def schedule_reminder(
+    fx: Effects, planned: PlannedReminder, contact: ContactSnapshot | None
+) -> msgs.ReminderRow | None:
+    """Plan a customer message (once per business key) and publish ReminderScheduled."""
+    channel = choose_channel(contact) if contact is not None else MessageChannel.SMS
+    row = await msgs.insert_reminder(
+        fx.conn,
+        msgs.NewReminder(
+            id=uuid.uuid4(),
+            dealer_id=planned.dealer_id,
+            customer_id=planned.customer_id,
+            business_key=planned.key,
+            kind=planned.kind.value,
+            purpose=planned.purpose.value,
+            channel=channel.value,
+            send_at=planned.send_at,
+            params=dict(planned.params),
+            contact=contact.model_dump(mode="json") if contact is not None else None,
+            related_kind=planned.related.kind.value,
+            related_id=planned.related.id,
+            source_event_id=fx.source_event_id,
+            created_at=fx.now(),
+        ),
+    )
+    if row is None:
+        return None  # planned before (a redelivered or repeated event)
+    await timers.schedule(
+        fx.conn,
+        key=timer_key(row.dealer_id, row.business_key),
+        kind=REMINDER_SEND,
+        dealer_id=row.dealer_id,
+        due_at=row.send_at,
+        payload={"reminder_id": str(row.id)},
+    )
+    await fx.publish(
+        ReminderScheduled(
+            dealer_id=row.dealer_id,
+            customer_id=row.customer_id,
+            occurred_at=row.created_at,
+            reminder_id=str(row.id),
+            kind=planned.kind,
+            purpose=planned.purpose,
+            channel=channel,
+            template=planned.kind.value,
+            send_at=row.send_at,
+            related=_related(row.related_kind, row.related_id),
+        )
+    )
+    return row
+
+
+async def send_reminder(
+    fx: Effects, channels: ChannelRegistry, dealer_id: str, payload: Mapping[str, Any]
+) -> None:
+    """A reminder fell due: apply the contact policy, then send, defer or suppress it."""
+    reminder = await msgs.get_reminder(
+        fx.conn, dealer_id, uuid.UUID(str(payload["reminder_id"])), for_update=True
+    )
+    if reminder is None or reminder.status != "scheduled":
+        return
+    now = fx.now()
+    attempt = reminder.attempts + 1
+    # stable per attempt: a re-run of this handler hands the provider the same id
+    notification_id = uuid.uuid5(reminder.id, f"attempt-{attempt}")
+    stored = await repo.get_contact(fx.conn, dealer_id, reminder.customer_id)
+    contact_data = stored or reminder.contact
+    kind = ReminderKind(reminder.kind)
+    purpose = ConsentPurpose(reminder.purpose)
+    if contact_data is None:
+        await _suppress(
+            fx,
+            reminder,
+            notification_id,
+            MessageChannel(reminder.channel),
+            SuppressionPolicy.NO_CONTACT_ADDRESS,
+            "no contact snapshot known",
+        )
+        return
+    contact = ContactSnapshot.model_validate(contact_data)
+    channel = choose_channel(contact)
+    address = address_for(contact, channel)
+    policy = await fx.policy(dealer_id)
+    decision = decide_send(
+        key=reminder.business_key,
+        purpose=purpose,
+        channel=channel,
+        consent=contact.consent,
+        marketing_sent_in_window=await msgs.marketing_sent_since(
+            fx.conn, dealer_id, reminder.customer_id, now - policy.contact.marketing_cap_window
+        ),
+        already_sent_keys=await msgs.sent_keys(
+            fx.conn, dealer_id, reminder.customer_id, reminder.business_key
+        ),
+        now=now,
+        policy=policy,
+        has_address=address is not None,
+    )
+    if decision.verdict is SendVerdict.DEFER:
+        assert decision.deferred_until is not None
+        await _reschedule(fx, reminder, decision.deferred_until, attempts=None)
+        return
+    if decision.verdict is SendVerdict.SUPPRESS:
+        assert decision.suppressed_by is not None
+        await _suppress(fx, reminder, notification_id, channel, decision.suppressed_by, None)
+        return
+    assert address is not None
+    params = {
+        **reminder.params,
+        "customer_name": contact.name,
+        "dealer_name": fx.settings.dealer_name(dealer_id),
+    }
+    try:
+        rendered = render_message(
+            kind, contact.locale, params, fallback_locale=Locale(policy.contact.default_locale)
+        )
+    except (MissingTemplateParams, KeyError) as exc:
+        await _failed(fx, reminder, notification_id, channel, attempt, f"template: {exc}", False)
+        return
+    message = OutboundMessage(
+        id=notification_id,
+        dealer_id=dealer_id,
+        customer_id=reminder.customer_id,
+        audience="customer",
+        channel=channel.value,
+        recipient=address,
+        kind=kind.value,
+        subject=rendered.subject,
+        body=rendered.body,
+        locale=rendered.locale.value,
+        metadata={"reminder_id": str(reminder.id), "business_key": reminder.business_key},
+    )
+    driver = channels.for_customer(channel.value)
+    if driver is None:
+        result = SendResult(ok=False, error=f"no driver configured for {channel.value}")
+    else:
+        result = await _send(driver.send, message)
+    if not result.ok:
+        retry = result.retryable and attempt < fx.settings.message_max_attempts
+        await _failed(
+            fx, reminder, notification_id, channel, attempt, result.error or "", retry, message
+        )
+        return
+    await msgs.insert_notification(
+        fx.conn,
+        _notification(
+            reminder,
+            notification_id,
+            message,
+            "sent",
+            now,
+            attempt,
+            provider_message_id=result.provider_message_id,
+        ),
+    )
+    await msgs.update_reminder(
+        fx.conn, dealer_id, reminder.id, status="sent", now=now, attempts=attempt
+    )
+    await fx.publish(
+        NotificationSent(
+            dealer_id=dealer_id,
+            customer_id=reminder.customer_id,
+            occurred_at=now,
+            notification_id=str(notification_id),
+            reminder_id=str(reminder.id),
+            kind=kind,
+            purpose=purpose,
+            channel=channel,
+            template=kind.value,
+            locale=rendered.locale,
+            provider_message_id=result.provider_message_id,
+            sent_at=now,
+        )
+    )
+
+
+async def _send(send: Any, message: OutboundMessage) -> SendResult:
+    try:
+        result: SendResult = await send(message)
+    except Exception as exc:  # a driver bug must not fail the timer batch: retry it later
+        log.exception("channel driver raised for %s", message.id)
+        return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
+    return result
+
+
+def _notification(
+    reminder: msgs.ReminderRow,
+    notification_id: uuid.UUID,
+    message: OutboundMessage | None,
+    status: str,
+    now: Any,
+    attempts: int,
+    *,
+    channel: str | None = None,
+    policy: str | None = None,
+    error: str | None = None,
+    provider_message_id: str | None = None,
+) -> msgs.NotificationRow:
+    return msgs.NotificationRow(
+        id=notification_id,
+        dealer_id=reminder.dealer_id,
+        customer_id=reminder.customer_id,
+        audience="customer",
+        recipient=message.recipient if message else None,
+        business_key=reminder.business_key,
+        reminder_id=reminder.id,
+        kind=reminder.kind,
+        purpose=reminder.purpose,
+        channel=message.channel if message else (channel or reminder.channel),
+        locale=message.locale if message else None,
+        subject=message.subject if message else None,
+        body=message.body if message else None,
+        status=status,
+        policy=policy,
+        error=error,
+        provider_message_id=provider_message_id,
+        attempts=attempts,
+        related_kind=reminder.related_kind,
+        related_id=reminder.related_id,
+        created_at=now,
+        sent_at=now if status == "sent" else None,
+    )
+
+
+async def _reschedule(
+    fx: Effects, reminder: msgs.ReminderRow, at: Any, *, attempts: int | None
+) -> None:
+    await msgs.update_reminder(
+        fx.conn,
+        reminder.dealer_id,
+        reminder.id,
+        status="scheduled",
+        now=fx.now(),
+        send_at=at,
+        attempts=attempts,
+    )
+    # the firing timer is already marked fired, so the same key can be scheduled again
+    await timers.schedule(
+        fx.conn,
+        key=timer_key(reminder.dealer_id, reminder.business_key),
+        kind=REMINDER_SEND,
+        dealer_id=reminder.dealer_id,
+        due_at=at,
+        payload={"reminder_id": str(reminder.id)},
+    )
+
+
+async def _suppress(
+    fx: Effects,
+    reminder: msgs.ReminderRow,
+    notification_id: uuid.UUID,
+    channel: MessageChannel,
+    policy: SuppressionPolicy,
+    detail: str | None,
+) -> None:
+    now = fx.now()
+    await msgs.insert_notification(
+        fx.conn,
+        _notification(
+            reminder,
+            notification_id,
+            None,
+            "suppressed",
+            now,
+            0,
+            channel=channel.value,
+            policy=policy.value,
+            error=detail,
+        ),
+    )
+    await msgs.update_reminder(
+        fx.conn, reminder.dealer_id, reminder.id, status="suppressed", now=now
+    )
+    await fx.publish(
+        NotificationSuppressed(
+            dealer_id=reminder.dealer_id,
+            customer_id=reminder.customer_id,
+            occurred_at=now,
+            notification_id=str(notification_id),
+            reminder_id=str(reminder.id),
+            kind=ReminderKind(reminder.kind),
+            channel=channel,
+            policy=policy,
+            detail=detail,
+            suppressed_at=now,
+        )
+    )
+
+
+async def _failed(
+    fx: Effects,
+    reminder: msgs.ReminderRow,
+    notification_id: uuid.UUID,
+    channel: MessageChannel,
+    attempt: int,
+    error: str,
+    retry: bool,
+    message: OutboundMessage | None = None,
+) -> None:
+    now = fx.now()
+    await msgs.insert_notification(
+        fx.conn,
+        _notification(
+            reminder,
+            notification_id,
+            message,
+            "failed",
+            now,
+            attempt,
+            channel=channel.value,
+            error=error[:4000],
+        ),
+    )
+    if retry:
+        backoff = timedelta(seconds=fx.settings.message_retry_backoff_s * 2 ** (attempt - 1))
+        await _reschedule(fx, reminder, now + backoff, attempts=attempt)
+    else:
+        await msgs.update_reminder(
+            fx.conn, reminder.dealer_id, reminder.id, status="failed", now=now, attempts=attempt
+        )
+    await fx.publish(
+        NotificationFailed(
+            dealer_id=reminder.dealer_id,
+            customer_id=reminder.customer_id,
+            occurred_at=now,
+            notification_id=str(notification_id),
+            reminder_id=str(reminder.id),
+            channel=channel,
+            error=error[:4000] or "unknown error",
+            retryable=retry,
+            attempts=attempt,
+            failed_at=now,
+        )
+    )
+
+
+# -- staff alerts ---------------------------------------------------------------------------
+
+
+async def queue_staff_alert(
+    fx: Effects,
+    *,
+    dealer_id: str,
+    customer_id: uuid.UUID,
+    recipient: str,
+    business_key: str,
+    kind: str,
+    alert: StaffAlert,
+    related: RecordRef | None,
+) -> uuid.UUID:
+    """Record a message to a staff member and deliver it through the staff channel as soon
+    as the timer poller runs (delivery is I/O: never inside a consumer's handler)."""
+    notification_id = uuid.uuid4()
+    now = fx.now()
+    await msgs.insert_notification(
+        fx.conn,
+        msgs.NotificationRow(
+            id=notification_id,
+            dealer_id=dealer_id,
+            customer_id=customer_id,
+            audience="staff",
+            recipient=recipient,
+            business_key=business_key,
+            reminder_id=None,
+            kind=kind,
+            purpose=None,
+            channel="staff",
+            locale=None,
+            subject=alert.subject,
+            body=alert.body,
+            status="queued",
+            policy=None,
+            error=None,
+            provider_message_id=None,
+            attempts=0,
+            related_kind=related.kind.value if related else None,
+            related_id=related.id if related else None,
+            created_at=now,
+            sent_at=None,
+        ),
+    )
+    await timers.schedule(
+        fx.conn,
+        key=f"alert:{notification_id}",
+        kind=STAFF_ALERT,
+        dealer_id=dealer_id,
+        due_at=now,
+        payload={"notification_id": str(notification_id)},
+    )
+    return notification_id
+
+
+async def deliver_staff_alert(
+    fx: Effects, channels: ChannelRegistry, dealer_id: str, payload: Mapping[str, Any]
+) -> None:
+    """Send a queued staff alert; retry with backoff on retryable failures."""
+    row = await msgs.get_notification(
+        fx.conn, dealer_id, uuid.UUID(str(payload["notification_id"])), for_update=True
+    )
+    if row is None or row.status != "queued":
+        return
+    attempt = row.attempts + 1
+    message = OutboundMessage(
+        id=row.id,
+        dealer_id=dealer_id,
+        customer_id=row.customer_id,
+        audience="staff",
+        channel="staff",
+        recipient=row.recipient or "",
+        kind=row.kind,
+        subject=row.subject or "",
+        body=row.body or "",
+        metadata={"business_key": row.business_key},
+    )
+    result = await _send(channels.staff.send, message)
+    now = fx.now()
+    retry = not result.ok and result.retryable and attempt < fx.settings.message_max_attempts
+    await msgs.finish_notification(
+        fx.conn,
+        dealer_id,
+        row.id,
+        status="sent" if result.ok else ("queued" if retry else "failed"),
+        attempts=attempt,
+        error=result.error,
+        provider_message_id=result.provider_message_id,
+        sent_at=now if result.ok else None,
+    )
+    if retry:
+        backoff = timedelta(seconds=fx.settings.message_retry_backoff_s * 2 ** (attempt - 1))
+        await timers.schedule(
+            fx.conn,
+            key=f"alert:{row.id}",
+            kind=STAFF_ALERT,
+            dealer_id=dealer_id,
+            due_at=now + backoff,
+            payload={"notification_id": str(row.id)},
+        )

@@ -1,0 +1,357 @@
+"""SQL of tasks, contact snapshots and dealer policy (asyncpg); messages are in
+`repository_messages`. Every statement is scoped by ``dealer_id``."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from dealerflow.runtime.db import DbConnection
+
+OPEN_STATUSES = ("scheduled", "due")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """A row of ``tasks``."""
+
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    business_key: str
+    kind: str
+    title: str
+    assignee: str
+    assignee_role: str
+    due_at: datetime
+    status: str
+    outcome: str | None
+    note: str | None
+    script: str | None
+    related_kind: str | None
+    related_id: str | None
+    source_event_id: str | None
+    completed_by: str | None
+    completion_key: str | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+_TASK_COLUMNS = ", ".join(TaskRow.__slots__)
+
+
+def _task(row: asyncpg.Record | None) -> TaskRow | None:
+    return None if row is None else TaskRow(**dict(row))
+
+
+def _tasks(rows: Sequence[asyncpg.Record]) -> list[TaskRow]:
+    return [TaskRow(**dict(r)) for r in rows]
+
+
+def to_json(value: Any) -> str | None:
+    """JSON text for a jsonb parameter (None stays NULL)."""
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+# -- tasks ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    """What ``insert_task`` needs."""
+
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    business_key: str
+    kind: str
+    title: str
+    assignee: str
+    assignee_role: str
+    due_at: datetime
+    script: str | None
+    related_kind: str | None
+    related_id: str | None
+    source_event_id: str | None
+    created_at: datetime
+
+
+async def insert_task(conn: DbConnection, task: NewTask) -> TaskRow | None:
+    """Insert a task; None when the dealer already has a task with its business key."""
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO tasks (id, dealer_id, customer_id, business_key, kind, title, assignee,
+                           assignee_role, due_at, script, related_kind, related_id,
+                           source_event_id, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+        ON CONFLICT (dealer_id, business_key) DO NOTHING
+        RETURNING {_TASK_COLUMNS}
+        """,
+        task.id,
+        task.dealer_id,
+        task.customer_id,
+        task.business_key,
+        task.kind,
+        task.title,
+        task.assignee,
+        task.assignee_role,
+        task.due_at,
+        task.script,
+        task.related_kind,
+        task.related_id,
+        task.source_event_id,
+        task.created_at,
+    )
+    return _task(row)
+
+
+async def get_task(
+    conn: DbConnection, dealer_id: str, task_id: uuid.UUID, *, for_update: bool = False
+) -> TaskRow | None:
+    """The dealer's task ``task_id`` (None for another dealer's task)."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_TASK_COLUMNS} FROM tasks WHERE dealer_id = $1 AND id = $2{lock}",
+        dealer_id,
+        task_id,
+    )
+    return _task(row)
+
+
+async def get_task_by_key(
+    conn: DbConnection, dealer_id: str, business_key: str, *, for_update: bool = False
+) -> TaskRow | None:
+    """The dealer's task with ``business_key``."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_TASK_COLUMNS} FROM tasks WHERE dealer_id = $1 AND business_key = $2{lock}",
+        dealer_id,
+        business_key,
+    )
+    return _task(row)
+
+
+async def mark_task_due(
+    conn: DbConnection, dealer_id: str, task_id: uuid.UUID, now: datetime
+) -> TaskRow | None:
+    """scheduled -> due; None when the task is no longer scheduled (done, cancelled)."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE tasks SET status = 'due', updated_at = $3
+        WHERE dealer_id = $1 AND id = $2 AND status = 'scheduled'
+        RETURNING {_TASK_COLUMNS}
+        """,
+        dealer_id,
+        task_id,
+        now,
+    )
+    return _task(row)
+
+
+async def complete_task(
+    conn: DbConnection,
+    dealer_id: str,
+    task_id: uuid.UUID,
+    *,
+    outcome: str,
+    note: str | None,
+    completed_by: str,
+    completed_at: datetime,
+    completion_key: str | None,
+) -> TaskRow | None:
+    """Record the outcome of an open task (None when it is not open)."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE tasks SET status = 'done', outcome = $3, note = $4, completed_by = $5,
+                         completed_at = $6, updated_at = $6, completion_key = $7
+        WHERE dealer_id = $1 AND id = $2 AND status IN ('scheduled', 'due')
+        RETURNING {_TASK_COLUMNS}
+        """,
+        dealer_id,
+        task_id,
+        outcome,
+        note,
+        completed_by,
+        completed_at,
+        completion_key,
+    )
+    return _task(row)
+
+
+async def cancel_open_tasks(
+    conn: DbConnection,
+    dealer_id: str,
+    now: datetime,
+    *,
+    related: tuple[str, str] | None = None,
+    key_prefix: str | None = None,
+) -> list[TaskRow]:
+    """Cancel the dealer's open tasks about ``related`` (kind, id) and/or whose business key
+    starts with ``key_prefix``; returns the cancelled ones."""
+    if related is None and key_prefix is None:
+        raise ValueError("cancel_open_tasks needs related or key_prefix")
+    rows = await conn.fetch(
+        f"""
+        UPDATE tasks SET status = 'cancelled', cancelled_at = $2, updated_at = $2
+        WHERE dealer_id = $1 AND status IN ('scheduled', 'due')
+          AND ($3::text IS NULL OR (related_kind = $3 AND related_id = $4))
+          AND ($5::text IS NULL OR starts_with(business_key, $5))
+        RETURNING {_TASK_COLUMNS}
+        """,
+        dealer_id,
+        now,
+        related[0] if related else None,
+        related[1] if related else None,
+        key_prefix,
+    )
+    return _tasks(rows)
+
+
+async def reassign_open_task(
+    conn: DbConnection, dealer_id: str, business_key: str, assignee: str, now: datetime
+) -> TaskRow | None:
+    """Give the dealer's open task ``business_key`` to ``assignee``."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE tasks SET assignee = $3, updated_at = $4
+        WHERE dealer_id = $1 AND business_key = $2 AND status IN ('scheduled', 'due')
+        RETURNING {_TASK_COLUMNS}
+        """,
+        dealer_id,
+        business_key,
+        assignee,
+        now,
+    )
+    return _task(row)
+
+
+async def attempt_outcomes(
+    conn: DbConnection, dealer_id: str, root_key: str
+) -> list[tuple[datetime, str]]:
+    """(completed_at, outcome) of a task and its retry attempts ("<root>:attempt-<n>")."""
+    rows = await conn.fetch(
+        """
+        SELECT completed_at, outcome FROM tasks
+        WHERE dealer_id = $1 AND status = 'done'
+          AND (business_key = $2 OR starts_with(business_key, $2 || ':attempt-'))
+        """,
+        dealer_id,
+        root_key,
+    )
+    return [(r["completed_at"], r["outcome"]) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    """Filters of the task list (all optional except the dealer)."""
+
+    dealer_id: str
+    assignee: str | None = None
+    customer_id: uuid.UUID | None = None
+    statuses: Sequence[str] | None = None
+    due_from: datetime | None = None
+    due_to: datetime | None = None
+
+
+async def list_tasks(
+    conn: DbConnection, where: TaskFilter, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[TaskRow]:
+    """Tasks ordered by (due_at, id), those after the keyset ``after``; ``due_to`` is
+    exclusive."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_TASK_COLUMNS} FROM tasks
+        WHERE dealer_id = $1
+          AND ($2::text IS NULL OR assignee = $2)
+          AND ($3::uuid IS NULL OR customer_id = $3)
+          AND ($4::text[] IS NULL OR status = ANY($4))
+          AND ($5::timestamptz IS NULL OR due_at >= $5)
+          AND ($6::timestamptz IS NULL OR due_at < $6)
+          AND ($7::timestamptz IS NULL OR (due_at, id) > ($7, $8::uuid))
+        ORDER BY due_at, id
+        LIMIT $9
+        """,
+        where.dealer_id,
+        where.assignee,
+        where.customer_id,
+        list(where.statuses) if where.statuses else None,
+        where.due_from,
+        where.due_to,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return _tasks(rows)
+
+
+# -- contacts and policy --------------------------------------------------------------------
+
+
+async def upsert_contact(
+    conn: DbConnection,
+    dealer_id: str,
+    customer_id: uuid.UUID,
+    contact: Mapping[str, Any],
+    as_of: datetime,
+) -> None:
+    """Keep the newest contact snapshot of a customer (an older event never wins)."""
+    await conn.execute(
+        """
+        INSERT INTO customer_contacts (dealer_id, customer_id, contact, as_of)
+        VALUES ($1, $2, $3::jsonb, $4)
+        ON CONFLICT (dealer_id, customer_id) DO UPDATE
+            SET contact = excluded.contact, as_of = excluded.as_of
+            WHERE customer_contacts.as_of <= excluded.as_of
+        """,
+        dealer_id,
+        customer_id,
+        to_json(dict(contact)),
+        as_of,
+    )
+
+
+async def get_contact(
+    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """The newest contact snapshot of a customer, if any event carried one."""
+    raw = await conn.fetchval(
+        "SELECT contact::text FROM customer_contacts WHERE dealer_id = $1 AND customer_id = $2",
+        dealer_id,
+        customer_id,
+    )
+    return None if raw is None else dict(json.loads(raw))
+
+
+async def get_policy_overrides(conn: DbConnection, dealer_id: str) -> dict[str, Any] | None:
+    """The dealer's stored policy overrides (None when it has none)."""
+    raw = await conn.fetchval(
+        "SELECT overrides::text FROM dealer_policy WHERE dealer_id = $1", dealer_id
+    )
+    return None if raw is None else dict(json.loads(raw))
+
+
+async def put_policy_overrides(
+    conn: DbConnection, dealer_id: str, overrides: Mapping[str, Any], now: datetime
+) -> None:
+    """Replace the dealer's policy overrides."""
+    await conn.execute(
+        """
+        INSERT INTO dealer_policy (dealer_id, overrides, updated_at) VALUES ($1, $2::jsonb, $3)
+        ON CONFLICT (dealer_id) DO UPDATE SET overrides = excluded.overrides,
+                                              updated_at = excluded.updated_at
+        """,
+        dealer_id,
+        to_json(dict(overrides)),
+        now,
+    )

@@ -1,0 +1,311 @@
+"""SQL of customer reminders and notifications (asyncpg). Every statement is scoped by
+``dealer_id``."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from dealerflow.notifier.repository import to_json
+from dealerflow.runtime.db import DbConnection
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRow:
+    """A row of ``reminders``."""
+
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    business_key: str
+    kind: str
+    purpose: str
+    channel: str
+    send_at: datetime
+    status: str
+    params: dict[str, str]
+    contact: dict[str, Any] | None
+    attempts: int
+    related_kind: str | None
+    related_id: str | None
+    source_event_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRow:
+    """A row of ``notifications``."""
+
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    audience: str
+    recipient: str | None
+    business_key: str
+    reminder_id: uuid.UUID | None
+    kind: str
+    purpose: str | None
+    channel: str
+    locale: str | None
+    subject: str | None
+    body: str | None
+    status: str
+    policy: str | None
+    error: str | None
+    provider_message_id: str | None
+    attempts: int
+    related_kind: str | None
+    related_id: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+_REMINDER_COLUMNS = ", ".join(
+    f"{c}::text AS {c}" if c in ("params", "contact") else c for c in ReminderRow.__slots__
+)
+_NOTIFICATION_COLUMNS = ", ".join(NotificationRow.__slots__)
+
+
+def _reminder(row: asyncpg.Record | None) -> ReminderRow | None:
+    if row is None:
+        return None
+    data = dict(row)
+    data["params"] = json.loads(data["params"])
+    data["contact"] = json.loads(data["contact"]) if data["contact"] is not None else None
+    return ReminderRow(**data)
+
+
+# -- reminders ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewReminder:
+    """What ``insert_reminder`` needs."""
+
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    business_key: str
+    kind: str
+    purpose: str
+    channel: str
+    send_at: datetime
+    params: Mapping[str, str]
+    contact: Mapping[str, Any] | None
+    related_kind: str | None
+    related_id: str | None
+    source_event_id: str | None
+    created_at: datetime
+
+
+async def insert_reminder(conn: DbConnection, reminder: NewReminder) -> ReminderRow | None:
+    """Insert a reminder; None when the dealer already has one with its business key."""
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO reminders (id, dealer_id, customer_id, business_key, kind, purpose, channel,
+                               send_at, params, contact, related_kind, related_id,
+                               source_event_id, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $14)
+        ON CONFLICT (dealer_id, business_key) DO NOTHING
+        RETURNING {_REMINDER_COLUMNS}
+        """,
+        reminder.id,
+        reminder.dealer_id,
+        reminder.customer_id,
+        reminder.business_key,
+        reminder.kind,
+        reminder.purpose,
+        reminder.channel,
+        reminder.send_at,
+        to_json(dict(reminder.params)),
+        to_json(dict(reminder.contact) if reminder.contact is not None else None),
+        reminder.related_kind,
+        reminder.related_id,
+        reminder.source_event_id,
+        reminder.created_at,
+    )
+    return _reminder(row)
+
+
+async def get_reminder(
+    conn: DbConnection, dealer_id: str, reminder_id: uuid.UUID, *, for_update: bool = False
+) -> ReminderRow | None:
+    """The dealer's reminder ``reminder_id``."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_REMINDER_COLUMNS} FROM reminders WHERE dealer_id = $1 AND id = $2{lock}",
+        dealer_id,
+        reminder_id,
+    )
+    return _reminder(row)
+
+
+async def update_reminder(
+    conn: DbConnection,
+    dealer_id: str,
+    reminder_id: uuid.UUID,
+    *,
+    status: str,
+    now: datetime,
+    send_at: datetime | None = None,
+    attempts: int | None = None,
+) -> None:
+    """Set a reminder's status (and its next send time / attempt count)."""
+    await conn.execute(
+        """
+        UPDATE reminders SET status = $3, updated_at = $4,
+            send_at = coalesce($5, send_at), attempts = coalesce($6, attempts)
+        WHERE dealer_id = $1 AND id = $2
+        """,
+        dealer_id,
+        reminder_id,
+        status,
+        now,
+        send_at,
+        attempts,
+    )
+
+
+async def list_reminders(
+    conn: DbConnection,
+    dealer_id: str,
+    customer_id: uuid.UUID | None,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[ReminderRow]:
+    """Reminders ordered by (send_at, id) after the keyset ``after``."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_REMINDER_COLUMNS} FROM reminders
+        WHERE dealer_id = $1 AND ($2::uuid IS NULL OR customer_id = $2)
+          AND ($3::timestamptz IS NULL OR (send_at, id) > ($3, $4::uuid))
+        ORDER BY send_at, id
+        LIMIT $5
+        """,
+        dealer_id,
+        customer_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [r for r in (_reminder(row) for row in rows) if r is not None]
+
+
+# -- notifications --------------------------------------------------------------------------
+
+
+async def insert_notification(conn: DbConnection, n: NotificationRow) -> None:
+    """Record a message (any audience, any outcome)."""
+    await conn.execute(
+        f"INSERT INTO notifications ({_NOTIFICATION_COLUMNS}) VALUES "
+        f"({', '.join(f'${i}' for i in range(1, len(NotificationRow.__slots__) + 1))})",
+        *(getattr(n, c) for c in NotificationRow.__slots__),
+    )
+
+
+async def get_notification(
+    conn: DbConnection, dealer_id: str, notification_id: uuid.UUID, *, for_update: bool = False
+) -> NotificationRow | None:
+    """The dealer's notification ``notification_id``."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_NOTIFICATION_COLUMNS} FROM notifications WHERE dealer_id = $1 AND id = $2{lock}",
+        dealer_id,
+        notification_id,
+    )
+    return None if row is None else NotificationRow(**dict(row))
+
+
+async def finish_notification(
+    conn: DbConnection,
+    dealer_id: str,
+    notification_id: uuid.UUID,
+    *,
+    status: str,
+    attempts: int,
+    error: str | None,
+    provider_message_id: str | None,
+    sent_at: datetime | None,
+) -> None:
+    """Record the outcome of delivering a queued notification."""
+    await conn.execute(
+        """
+        UPDATE notifications SET status = $3, attempts = $4, error = $5,
+            provider_message_id = $6, sent_at = $7
+        WHERE dealer_id = $1 AND id = $2
+        """,
+        dealer_id,
+        notification_id,
+        status,
+        attempts,
+        error,
+        provider_message_id,
+        sent_at,
+    )
+
+
+async def sent_keys(
+    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID, business_key: str
+) -> set[str]:
+    """``{business_key}`` if a customer message with that key was already sent, else {}."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT business_key FROM notifications
+        WHERE dealer_id = $1 AND customer_id = $2 AND business_key = $3 AND status = 'sent'
+          AND audience = 'customer'
+        """,
+        dealer_id,
+        customer_id,
+        business_key,
+    )
+    return {r["business_key"] for r in rows}
+
+
+async def marketing_sent_since(
+    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID, since: datetime
+) -> int:
+    """Marketing messages sent to the customer since ``since``."""
+    count = await conn.fetchval(
+        """
+        SELECT count(*) FROM notifications
+        WHERE dealer_id = $1 AND customer_id = $2 AND status = 'sent'
+          AND audience = 'customer' AND purpose = 'marketing' AND sent_at >= $3
+        """,
+        dealer_id,
+        customer_id,
+        since,
+    )
+    return int(count or 0)
+
+
+async def list_notifications(
+    conn: DbConnection,
+    dealer_id: str,
+    customer_id: uuid.UUID | None,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[NotificationRow]:
+    """Notifications ordered by (created_at, id) after the keyset ``after``."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_NOTIFICATION_COLUMNS} FROM notifications
+        WHERE dealer_id = $1 AND ($2::uuid IS NULL OR customer_id = $2)
+          AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::uuid))
+        ORDER BY created_at, id
+        LIMIT $5
+        """,
+        dealer_id,
+        customer_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [NotificationRow(**dict(r)) for r in rows]

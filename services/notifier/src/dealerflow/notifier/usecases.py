@@ -1,0 +1,498 @@
+"""Use cases of staff tasks and the reactions to other contexts' events.
+
+Each takes an :class:`~dealerflow.notifier.effects.Effects` bound to one transaction and
+plain data (facts mapped from events by the consumers, or request fields), calls the pure
+planners in ``domain*`` and the repository, and publishes events through the outbox. A
+task is always created together with its durable timer (key = dealer id + business key)
+and a ``TaskScheduled``; re-planning the same business key is a no-op, which makes
+redelivered or repeated events harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from dealerflow.contracts.care_enums import RecordKind, TaskCancelReason, TaskKind, TaskOutcome
+from dealerflow.contracts.contact import ContactSnapshot, RelatedRecord
+from dealerflow.contracts.enums import ContactOutcome
+from dealerflow.contracts.events.notifier import (
+    TaskCancelled,
+    TaskCompleted,
+    TaskDue,
+    TaskScheduled,
+)
+from dealerflow.notifier import domain
+from dealerflow.notifier import repository as repo
+from dealerflow.notifier.domain import (
+    AlertKind,
+    ComplaintEscalationFacts,
+    DeliveryFacts,
+    HandoverFacts,
+    LeadFacts,
+    PlannedAlert,
+    PlannedItem,
+    PlannedReminder,
+    PlannedTask,
+    RecordRef,
+    StaffRole,
+    TaskRuleError,
+    TaskStatus,
+)
+from dealerflow.notifier.domain_alerts import (
+    dependents_prefix,
+    escalation_alert,
+    plan_watch_task,
+    root_key,
+    task_outcome_of_contact,
+    task_title,
+    timer_key,
+    watch_alert,
+)
+from dealerflow.notifier.effects import TASK_DUE, TASK_WATCH, Effects
+from dealerflow.notifier.messaging import queue_staff_alert, schedule_reminder
+from dealerflow.policy import BusinessCalendar
+from dealerflow.runtime import timers
+
+log = logging.getLogger("dealerflow.notifier.usecases")
+
+__all__ = [
+    "TaskConflict",
+    "TaskNotFound",
+    "TaskRuleError",
+    "apply_plan",
+    "complete_task",
+    "fire_task_due",
+    "fire_watch",
+    "on_complaint_escalated",
+    "on_complaint_finished",
+    "on_lead_assigned",
+    "on_lead_contacted",
+    "on_lead_created",
+    "on_vehicle_delivered",
+    "on_vehicle_handed_over",
+    "remember_contact",
+    "schedule_task",
+]
+
+
+class TaskNotFound(LookupError):
+    """No task with that id at that dealer."""
+
+
+class TaskConflict(TaskRuleError):
+    """The task is not open any more (done or cancelled)."""
+
+
+def _related(task: repo.TaskRow) -> RelatedRecord | None:
+    if task.related_kind is None or task.related_id is None:
+        return None
+    return RelatedRecord.model_validate({"kind": task.related_kind, "id": task.related_id})
+
+
+# -- creating tasks and watches -------------------------------------------------------------
+
+
+async def schedule_task(
+    fx: Effects, planned: PlannedTask, *, title: str | None = None
+) -> repo.TaskRow | None:
+    """Create the task with its due timer and publish TaskScheduled; None if it exists."""
+    assignee = planned.assignee_id or fx.settings.role_assignee(
+        planned.assignee_role.value, planned.dealer_id
+    )
+    task = await repo.insert_task(
+        fx.conn,
+        repo.NewTask(
+            id=uuid.uuid4(),
+            dealer_id=planned.dealer_id,
+            customer_id=planned.customer_id,
+            business_key=planned.key,
+            kind=planned.kind.value,
+            title=title or task_title(planned.kind, planned.related),
+            assignee=assignee,
+            assignee_role=planned.assignee_role.value,
+            due_at=planned.due_at.astimezone(UTC),
+            script=planned.script,
+            related_kind=planned.related.kind.value,
+            related_id=planned.related.id,
+            source_event_id=fx.source_event_id,
+            created_at=fx.now(),
+        ),
+    )
+    if task is None:
+        return None
+    await timers.schedule(
+        fx.conn,
+        key=timer_key(task.dealer_id, task.business_key),
+        kind=TASK_DUE,
+        dealer_id=task.dealer_id,
+        due_at=task.due_at,
+        payload={"task_id": str(task.id)},
+    )
+    await fx.publish(
+        TaskScheduled(
+            dealer_id=task.dealer_id,
+            customer_id=task.customer_id,
+            occurred_at=task.created_at,
+            task_id=str(task.id),
+            kind=TaskKind(task.kind),
+            assignee_id=task.assignee,
+            due_at=task.due_at,
+            title=task.title,
+            script=task.script,
+            related=_related(task),
+        )
+    )
+    return task
+
+
+def _alert_payload(alert: PlannedAlert) -> dict[str, Any]:
+    return {
+        "key": alert.key,
+        "kind": alert.kind.value,
+        "customer_id": str(alert.customer_id),
+        "fire_at": alert.fire_at.isoformat(),
+        "recipient_role": alert.recipient_role.value,
+        "recipient_id": alert.recipient_id,
+        "watches": alert.watches,
+        "related_kind": alert.related.kind.value,
+        "related_id": alert.related.id,
+    }
+
+
+def _alert_from(dealer_id: str, payload: Mapping[str, Any]) -> PlannedAlert:
+    return PlannedAlert(
+        key=str(payload["key"]),
+        kind=AlertKind(payload["kind"]),
+        dealer_id=dealer_id,
+        customer_id=uuid.UUID(str(payload["customer_id"])),
+        fire_at=datetime.fromisoformat(str(payload["fire_at"])),
+        recipient_role=StaffRole(payload["recipient_role"]),
+        recipient_id=payload.get("recipient_id"),
+        watches=str(payload["watches"]),
+        related=RecordRef(RecordKind(payload["related_kind"]), str(payload["related_id"])),
+    )
+
+
+async def apply_plan(
+    fx: Effects, items: Sequence[PlannedItem], contact: ContactSnapshot | None
+) -> None:
+    """Schedule what a planner returned: tasks, watch timers, customer reminders."""
+    for item in items:
+        if isinstance(item, PlannedTask):
+            await schedule_task(fx, item)
+        elif isinstance(item, PlannedAlert):
+            await timers.schedule(
+                fx.conn,
+                key=timer_key(item.dealer_id, item.key),
+                kind=TASK_WATCH,
+                dealer_id=item.dealer_id,
+                due_at=item.fire_at,
+                payload=_alert_payload(item),
+            )
+        elif isinstance(item, PlannedReminder):
+            await schedule_reminder(fx, item, contact)
+
+
+async def remember_contact(
+    fx: Effects,
+    dealer_id: str,
+    customer_id: uuid.UUID,
+    contact: ContactSnapshot | None,
+    as_of: datetime,
+) -> None:
+    """Keep the newest contact snapshot for messages sent later."""
+    if contact is not None:
+        await repo.upsert_contact(
+            fx.conn, dealer_id, customer_id, contact.model_dump(mode="json"), as_of
+        )
+
+
+# -- reactions ------------------------------------------------------------------------------
+
+
+async def on_lead_created(fx: Effects, lead: LeadFacts, contact: ContactSnapshot | None) -> None:
+    """First-contact task per the channel's SLA, its watches and the thank-you message."""
+    await remember_contact(fx, lead.dealer_id, lead.customer_id, contact, lead.created_at)
+    policy = await fx.policy(lead.dealer_id)
+    await apply_plan(fx, domain.plan_first_contact(lead, policy, fx.now()), contact)
+
+
+def first_contact_key(lead_id: str) -> str:
+    """Business key of a lead's first-contact task."""
+    return f"lead:{lead_id}:first-contact"
+
+
+async def on_lead_contacted(
+    fx: Effects,
+    *,
+    dealer_id: str,
+    lead_id: str,
+    consultant_id: str,
+    outcome: ContactOutcome | str,
+    contacted_at: datetime,
+) -> repo.TaskRow | None:
+    """A recorded contact closes the open first-contact task (and stops its watches)."""
+    task = await repo.get_task_by_key(
+        fx.conn, dealer_id, first_contact_key(lead_id), for_update=True
+    )
+    if task is None or not task.is_open:
+        return None
+    return await _record_outcome(
+        fx,
+        task,
+        outcome=task_outcome_of_contact(outcome),
+        note="First contact recorded in the lead's contact log.",
+        completed_by=consultant_id,
+        completed_at=contacted_at.astimezone(UTC),
+        completion_key=None,
+    )
+
+
+async def on_lead_assigned(
+    fx: Effects, *, dealer_id: str, lead_id: str, consultant_id: str
+) -> None:
+    """A (re)assigned lead's open first-contact task follows the lead."""
+    await repo.reassign_open_task(
+        fx.conn, dealer_id, first_contact_key(lead_id), consultant_id, fx.now()
+    )
+
+
+async def on_vehicle_delivered(
+    fx: Effects, delivery: DeliveryFacts, contact: ContactSnapshot | None
+) -> None:
+    """24 h callback, 7-day satisfaction callback, first-maintenance and insurance reminders."""
+    await remember_contact(
+        fx, delivery.dealer_id, delivery.customer_id, contact, delivery.delivered_at
+    )
+    policy = await fx.policy(delivery.dealer_id)
+    await apply_plan(fx, domain.plan_owner_care(delivery, policy), contact)
+
+
+async def on_vehicle_handed_over(
+    fx: Effects, handover: HandoverFacts, contact: ContactSnapshot | None
+) -> None:
+    """The advisor's follow-up callback 3 days after the handover."""
+    await remember_contact(
+        fx, handover.dealer_id, handover.customer_id, contact, handover.handed_over_at
+    )
+    policy = await fx.policy(handover.dealer_id)
+    await apply_plan(fx, [domain.plan_service_followup(handover, policy)], contact)
+
+
+async def on_complaint_escalated(
+    fx: Effects, escalation: ComplaintEscalationFacts, severity: str
+) -> None:
+    """An alert task for the manager of the level, and a staff message to them."""
+    planned = domain.plan_complaint_escalation_alert(escalation)
+    task = await schedule_task(fx, planned)
+    if task is None:
+        return
+    await queue_staff_alert(
+        fx,
+        dealer_id=task.dealer_id,
+        customer_id=task.customer_id,
+        recipient=task.assignee,
+        business_key=task.business_key,
+        kind="complaint_escalation",
+        alert=escalation_alert(
+            escalation.complaint_id, escalation.level, escalation.clock, severity
+        ),
+        related=planned.related,
+    )
+
+
+async def on_complaint_finished(fx: Effects, *, dealer_id: str, complaint_id: str) -> None:
+    """A resolved or closed complaint needs no more alerts: cancel its open tasks/timers."""
+    now = fx.now()
+    await timers.cancel_prefix(fx.conn, timer_key(dealer_id, f"complaint:{complaint_id}:"))
+    cancelled = await repo.cancel_open_tasks(
+        fx.conn, dealer_id, now, related=(RecordKind.COMPLAINT.value, complaint_id)
+    )
+    for task in cancelled:
+        await timers.cancel(fx.conn, timer_key(dealer_id, task.business_key))
+        await _publish_cancelled(fx, task, TaskCancelReason.NO_LONGER_NEEDED)
+
+
+async def _publish_cancelled(fx: Effects, task: repo.TaskRow, reason: TaskCancelReason) -> None:
+    await fx.publish(
+        TaskCancelled(
+            dealer_id=task.dealer_id,
+            customer_id=task.customer_id,
+            occurred_at=task.cancelled_at or fx.now(),
+            task_id=str(task.id),
+            kind=TaskKind(task.kind),
+            reason=reason,
+            cancelled_at=task.cancelled_at or fx.now(),
+        )
+    )
+
+
+# -- completing tasks -----------------------------------------------------------------------
+
+
+async def complete_task(
+    fx: Effects,
+    *,
+    dealer_id: str,
+    task_id: uuid.UUID,
+    outcome: TaskOutcome,
+    note: str | None,
+    completed_by: str | None,
+    idempotency_key: str | None = None,
+) -> repo.TaskRow:
+    """Record a task's outcome (POST /v1/tasks/{id}/complete).
+
+    Raises TaskNotFound, TaskConflict (not open; a retry with the same Idempotency-Key gets
+    the completed task instead) or TaskRuleError (e.g. dissatisfied without a note).
+    """
+    task = await repo.get_task(fx.conn, dealer_id, task_id, for_update=True)
+    if task is None:
+        raise TaskNotFound(f"no task {task_id} at dealer {dealer_id}")
+    if not task.is_open:
+        if idempotency_key is not None and task.completion_key == idempotency_key:
+            return task
+        raise TaskConflict(f"task {task_id} is already {task.status}")
+    domain.complete_task(TaskStatus.OPEN, outcome, note)
+    return await _record_outcome(
+        fx,
+        task,
+        outcome=outcome,
+        note=note,
+        completed_by=completed_by or task.assignee,
+        completed_at=fx.now(),
+        completion_key=idempotency_key,
+    )
+
+
+async def _record_outcome(
+    fx: Effects,
+    task: repo.TaskRow,
+    *,
+    outcome: TaskOutcome,
+    note: str | None,
+    completed_by: str,
+    completed_at: datetime,
+    completion_key: str | None,
+) -> repo.TaskRow:
+    done = await repo.complete_task(
+        fx.conn,
+        task.dealer_id,
+        task.id,
+        outcome=outcome.value,
+        note=note,
+        completed_by=completed_by,
+        completed_at=completed_at,
+        completion_key=completion_key,
+    )
+    if done is None:  # pragma: no cover - the row is locked and was open
+        raise TaskConflict(f"task {task.id} is not open")
+    # its due timer and its watches go; so do tasks that only existed because of it
+    await timers.cancel(fx.conn, timer_key(done.dealer_id, done.business_key))
+    dependents = dependents_prefix(done.business_key)
+    await timers.cancel_prefix(fx.conn, timer_key(done.dealer_id, dependents))
+    for moot in await repo.cancel_open_tasks(
+        fx.conn, done.dealer_id, fx.now(), key_prefix=dependents
+    ):
+        await _publish_cancelled(fx, moot, TaskCancelReason.NO_LONGER_NEEDED)
+    await fx.publish(
+        TaskCompleted(
+            dealer_id=done.dealer_id,
+            customer_id=done.customer_id,
+            occurred_at=completed_at,
+            task_id=str(done.id),
+            kind=TaskKind(done.kind),
+            assignee_id=completed_by,
+            outcome=outcome,
+            note=note,
+            related=_related(done),
+            completed_at=completed_at,
+        )
+    )
+    if domain.needs_retry(outcome) and done.kind == TaskKind.SERVICE_CALLBACK.value:
+        await _retry_unreachable(fx, done)
+    return done
+
+
+async def _retry_unreachable(fx: Effects, task: repo.TaskRow) -> None:
+    """Service callbacks: try again next business day; after N unreachable days, a message."""
+    root = root_key(task.business_key)
+    root_task = await repo.get_task_by_key(fx.conn, task.dealer_id, root) or task
+    policy = await fx.policy(task.dealer_id)
+    attempts = await repo.attempt_outcomes(fx.conn, task.dealer_id, root)
+    days = domain.consecutive_unreachable_days(attempts, BusinessCalendar(policy))
+    original = PlannedTask(
+        key=root,
+        kind=TaskKind(root_task.kind),
+        dealer_id=root_task.dealer_id,
+        customer_id=root_task.customer_id,
+        due_at=root_task.due_at,
+        assignee_role=StaffRole(root_task.assignee_role),
+        assignee_id=root_task.assignee,
+        related=RecordRef(
+            RecordKind(root_task.related_kind or "customer"),
+            root_task.related_id or str(root_task.customer_id),
+        ),
+        script=root_task.script or "",
+    )
+    follow_up = domain.plan_unreachable_retry(original, days, fx.now(), policy)
+    contact_data = await repo.get_contact(fx.conn, task.dealer_id, task.customer_id)
+    contact = ContactSnapshot.model_validate(contact_data) if contact_data else None
+    await apply_plan(fx, [follow_up], contact)
+
+
+# -- timers ---------------------------------------------------------------------------------
+
+
+async def fire_task_due(fx: Effects, dealer_id: str, payload: Mapping[str, Any]) -> None:
+    """A task's due time came without an outcome: status due + TaskDue."""
+    task = await repo.mark_task_due(
+        fx.conn, dealer_id, uuid.UUID(str(payload["task_id"])), fx.now()
+    )
+    if task is None:
+        return  # done or cancelled meanwhile
+    await fx.publish(
+        TaskDue(
+            dealer_id=task.dealer_id,
+            customer_id=task.customer_id,
+            occurred_at=fx.now(),
+            task_id=str(task.id),
+            kind=TaskKind(task.kind),
+            assignee_id=task.assignee,
+            due_at=task.due_at,
+            related=_related(task),
+        )
+    )
+
+
+async def fire_watch(fx: Effects, dealer_id: str, payload: Mapping[str, Any]) -> None:
+    """A warning/escalation/reassign watch fired: act only if the watched task is open."""
+    alert = _alert_from(dealer_id, payload)
+    watched = await repo.get_task_by_key(fx.conn, dealer_id, alert.watches)
+    if watched is None or not watched.is_open:
+        return
+    policy = await fx.policy(dealer_id)
+    due_local = BusinessCalendar(policy).local(watched.due_at).strftime("%Y-%m-%d %H:%M")
+    recipient = watched.assignee
+    planned = plan_watch_task(alert, watched.due_at)
+    if planned is not None:
+        title = "First contact overdue" if alert.kind is AlertKind.ESCALATION else "Reassign lead"
+        task = await schedule_task(
+            fx, planned, title=f"{title}: {alert.related.kind.value} {alert.related.id}"
+        )
+        if task is None:
+            return  # this watch already acted
+        recipient = task.assignee
+    await queue_staff_alert(
+        fx,
+        dealer_id=dealer_id,
+        customer_id=watched.customer_id,
+        recipient=recipient,
+        business_key=alert.key,
+        kind=f"first_contact_{alert.kind.value}",
+        alert=watch_alert(alert.kind, watched.title, due_local),
+        related=alert.related,
+    )

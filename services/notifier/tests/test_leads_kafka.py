@@ -1,0 +1,160 @@
+"""LeadCreated / LeadContacted from Kafka, through to tasks, watches and staff alerts.
+
+Runs the whole notifier against real Kafka and PostgreSQL with a ManualClock: the test
+moves time and the service's own timer poller fires what fell due.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from dealerflow.contracts.events.leads import LeadContacted, LeadCreated
+from dealerflow.contracts.examples import example_for
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
+DEALER = "D001"
+
+
+def lead_created(lead_id: str, **changes: Any) -> LeadCreated:
+    return example_for(LeadCreated).model_copy(
+        update={
+            "dealer_id": DEALER,
+            "lead_id": lead_id,
+            "occurred_at": START,
+            "created_at": START,
+            "consultant_id": "c-li-na",
+            **changes,
+        }
+    )
+
+
+def lead_contacted(lead_id: str, at: datetime) -> LeadContacted:
+    return example_for(LeadContacted).model_copy(
+        update={
+            "dealer_id": DEALER,
+            "lead_id": lead_id,
+            "occurred_at": at,
+            "contacted_at": at,
+            "consultant_id": "c-li-na",
+        }
+    )
+
+
+def iso(dt: datetime) -> str:
+    return dt.isoformat().replace("+00:00", "Z")
+
+
+def parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+async def test_online_lead_gets_task_warning_escalation_then_contact_closes_all(
+    notifier,
+) -> None:
+    await notifier.produce(lead_created("L-1"))
+
+    async def first_contact_task() -> list[dict[str, Any]]:
+        return [t for t in await notifier.tasks() if t["kind"] == "lead_first_contact"]
+
+    [task] = await notifier.eventually(first_contact_task, "the first-contact task")
+    # online lead: 15 business minutes from 10:00 local
+    assert parse(task["due_at"]) == START + timedelta(minutes=15)
+    assert task["assignee"] == "c-li-na"
+    assert task["status"] == "scheduled"
+    assert task["business_key"] == "lead:L-1:first-contact"
+    assert task["related"] == {"kind": "lead", "id": "L-1"}
+
+    # 80 % of the SLA: the consultant is warned, nothing else happens
+    notifier.clock.set(START + timedelta(minutes=12))
+
+    async def warning() -> list[dict[str, Any]]:
+        return [
+            n
+            for n in await notifier.notifications()
+            if n["kind"] == "first_contact_warning" and n["status"] == "sent"
+        ]
+
+    [warn] = await notifier.eventually(warning, "the 80 % warning to the consultant")
+    assert warn["audience"] == "staff"
+    assert warn["recipient"] == "c-li-na"
+    assert (await notifier.tasks(status="due")) == []
+
+    # breach: the task is due and the sales manager gets an escalation task and an alert
+    notifier.clock.set(START + timedelta(minutes=15))
+
+    async def escalated() -> list[dict[str, Any]]:
+        return [t for t in await notifier.tasks() if t["assignee"] == f"sales-manager:{DEALER}"]
+
+    [escalation] = await notifier.eventually(escalated, "the escalation task")
+    assert escalation["business_key"] == "lead:L-1:first-contact:escalate"
+    assert escalation["related"] == {"kind": "lead", "id": "L-1"}
+
+    async def first_task_due() -> bool:
+        [t] = await first_contact_task()
+        return t["status"] == "due"
+
+    await notifier.eventually(first_task_due, "status due on the first-contact task")
+    alerts = [n for n in await notifier.notifications() if n["kind"] == "first_contact_escalation"]
+    assert [a["recipient"] for a in alerts] == [f"sales-manager:{DEALER}"]
+
+    # the contact is recorded late: the task is done (reached) and the escalation is moot
+    await notifier.produce(lead_contacted("L-1", START + timedelta(minutes=20)))
+
+    async def closed() -> bool:
+        [t] = await first_contact_task()
+        return t["status"] == "done"
+
+    await notifier.eventually(closed, "the first-contact task to be closed")
+    [done] = await first_contact_task()
+    assert done["outcome"] == "reached"
+    assert done["completed_by"] == "c-li-na"
+    [moot] = await notifier.tasks(assignee=f"sales-manager:{DEALER}")
+    assert moot["status"] == "cancelled"
+
+    # the reassign watch (second breach, 10:30 local) was cancelled with the rest
+    notifier.clock.set(START + timedelta(hours=2))
+    async with notifier.pool.acquire() as conn:
+        pending = await conn.fetchval("SELECT count(*) FROM timers WHERE status = 'pending'")
+    assert pending == 0
+    assert len(await notifier.tasks()) == 2
+
+
+async def test_contact_before_due_cancels_the_watches(notifier) -> None:
+    await notifier.produce(lead_created("L-2"))
+
+    async def task_of(lead: str) -> list[dict[str, Any]]:
+        return [t for t in await notifier.tasks() if t["business_key"].startswith(f"lead:{lead}")]
+
+    await notifier.eventually(lambda: task_of("L-2"), "the first-contact task")
+    notifier.clock.set(START + timedelta(minutes=5))
+    await notifier.produce(lead_contacted("L-2", START + timedelta(minutes=5)))
+
+    async def done() -> bool:
+        [t] = await task_of("L-2")
+        return t["status"] == "done"
+
+    await notifier.eventually(done, "the task closed by LeadContacted")
+    [task] = await task_of("L-2")
+    assert task["outcome"] == "reached"
+
+    async with notifier.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT key, status FROM timers ORDER BY key")
+    statuses = {r["key"]: r["status"] for r in rows}
+    assert statuses == {
+        f"{DEALER}:lead:L-2:first-contact": "cancelled",
+        f"{DEALER}:lead:L-2:first-contact:warn": "cancelled",
+        f"{DEALER}:lead:L-2:first-contact:escalate": "cancelled",
+        f"{DEALER}:lead:L-2:first-contact:reassign": "cancelled",
+    }
+
+    # long after the SLA: no warning, no escalation, the task stays done
+    notifier.clock.set(START + timedelta(days=1))
+    await notifier.produce(lead_created("L-3"))  # a marker: once it is handled, L-2 is too
+    await notifier.eventually(lambda: task_of("L-3"), "the marker lead's task")
+    [task] = await task_of("L-2")
+    assert task["status"] == "done"
+    assert [n for n in await notifier.notifications() if n["related"]["id"] == "L-2"] == []
