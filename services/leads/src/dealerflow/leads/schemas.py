@@ -1,0 +1,195 @@
+"""Request and response bodies of the leads HTTP API (the POST /v1/leads body is the
+contracts' LeadSubmission, or ADF XML)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from dealerflow.contracts.contact import ContactSnapshot
+from dealerflow.contracts.enums import (
+    AppointmentPurpose,
+    AssignmentReason,
+    ContactChannel,
+    ContactOutcome,
+    LeadGrade,
+    LostReason,
+)
+from dealerflow.contracts.events.leads import LeadInterest
+from dealerflow.contracts.types import EntityId, StaffId
+from dealerflow.leads import repository as repo
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+Note = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SubmissionResponse(BaseModel):
+    """Outcome of POST /v1/leads: 201 = a new lead, 200 = a touch on the open lead."""
+
+    dealer_id: str
+    lead_id: uuid.UUID
+    customer_id: uuid.UUID
+    created: bool = Field(description="A new lead was created.")
+    deduplicated: bool = Field(
+        description="The person already had an open lead: this submission touched it."
+    )
+    replayed: bool = Field(
+        description="The same submission id (or Idempotency-Key) was seen before: no change."
+    )
+    consultant_id: str | None = Field(description="Consultant assigned to the lead.")
+
+
+class ConsultantIn(_Body):
+    consultant_id: StaffId
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    on_duty: bool = True
+
+
+class RosterIn(_Body):
+    consultants: list[ConsultantIn] = Field(
+        max_length=500, description="The dealer's whole roster; consultants not listed leave it."
+    )
+
+
+class ConsultantOut(BaseModel):
+    consultant_id: str
+    name: str | None
+    on_duty: bool
+    updated_at: datetime
+
+
+class RosterOut(BaseModel):
+    dealer_id: str
+    consultants: list[ConsultantOut]
+
+
+class LeadSummary(BaseModel):
+    """A lead as listed."""
+
+    lead_id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    name: str
+    phone: str
+    grade: LeadGrade
+    status: str = Field(description="open, converted, delivered or lost.")
+    channel: str
+    source: str
+    source_detail: str | None
+    consultant_id: str | None
+    created_at: datetime
+    last_touch_at: datetime
+    touch_count: int
+    last_contacted_at: datetime | None
+    next_contact_at: datetime | None
+
+    @classmethod
+    def of(cls, lead: repo.LeadRecord) -> LeadSummary:
+        return cls(
+            lead_id=lead.lead_id,
+            dealer_id=lead.dealer_id,
+            customer_id=lead.customer_id,
+            name=lead.contact.name,
+            phone=lead.phone_e164,
+            grade=lead.grade,
+            status=lead.status,
+            channel=lead.channel,
+            source=lead.source,
+            source_detail=lead.source_detail,
+            consultant_id=lead.consultant_id,
+            created_at=lead.created_at,
+            last_touch_at=lead.last_touch_at,
+            touch_count=lead.touch_count,
+            last_contacted_at=lead.last_contacted_at,
+            next_contact_at=lead.next_contact_at,
+        )
+
+
+class LeadPageOut(BaseModel):
+    items: list[LeadSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class LeadDetail(LeadSummary):
+    """A lead with its contact snapshot, interest and history."""
+
+    contact: ContactSnapshot
+    interest: LeadInterest
+    referrer_customer_id: uuid.UUID | None
+    graded_at: datetime | None
+    invitation_declined_at: datetime | None
+    reengaged_at: datetime | None
+    sales_follow_up_allowed: bool
+    lost_reason: str | None
+    lost_note: str | None
+    contract_id: str | None
+    closed_at: datetime | None
+    contacts: list[dict[str, Any]]
+    appointments: list[dict[str, Any]]
+    assignments: list[dict[str, Any]]
+    submissions: list[dict[str, Any]]
+
+
+class ContactIn(_Body):
+    """One line of the contact log (daily visit report)."""
+
+    channel: ContactChannel
+    outcome: ContactOutcome
+    consultant_id: StaffId | None = Field(default=None, description="Default: the lead's.")
+    contacted_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    grade_after: LeadGrade | None = Field(default=None, description="Default: unchanged.")
+    next_contact_at: AwareDatetime | None = None
+    notes: Note | None = None
+    customer_initiated: bool = False
+    invitation_declined: bool = False
+    lost_reason: LostReason | None = Field(default=None, description="With grade_after F.")
+    lost_note: Note | None = None
+
+
+class ContactOut(BaseModel):
+    entry_id: uuid.UUID
+    lead: LeadSummary
+
+
+class AssignIn(_Body):
+    consultant_id: StaffId | None = Field(
+        default=None, description="Default: the next on-duty consultant (round robin)."
+    )
+    assigned_by: StaffId | None = None
+    reason: AssignmentReason = AssignmentReason.MANUAL
+
+
+class LostIn(_Body):
+    reason: LostReason
+    reason_note: Note | None = None
+
+
+class AppointmentIn(_Body):
+    purpose: AppointmentPurpose
+    scheduled_for: AwareDatetime
+    consultant_id: StaffId | None = Field(default=None, description="Default: the lead's.")
+    location: Annotated[str, StringConstraints(max_length=200)] | None = None
+    appointment_id: EntityId | None = Field(
+        default=None, description="Client-chosen id: a retry books nothing twice."
+    )
+
+
+class AppointmentOut(BaseModel):
+    appointment_id: str
+    lead_id: uuid.UUID
+    created: bool
+
+
+class DeclineIn(_Body):
+    consultant_id: StaffId | None = None
+    reason: Note | None = None
+
+
+class ConvertIn(_Body):
+    contract_id: EntityId
+    converted_at: AwareDatetime | None = None
