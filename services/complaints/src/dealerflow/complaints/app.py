@@ -1,0 +1,22 @@
+"""Wiring of the complaints service (nothing connects here)."""
+
+from __future__ import annotations
+
+from dealerflow.complaints import api, api_actions, consumers, timers
+from dealerflow.complaints.settings import ComplaintsSettings
+from dealerflow.runtime.service import ServiceDefinition, Subscription
+
+DEFINITION = ServiceDefinition(
+    name="complaints",
+    title="dealerflow complaints",
+    description=(
+        "Customer complaints: recording, SLA clocks (acknowledge, resolve, inform) as "
+        "durable timers, the escalation ladder, automatic complaints from dissatisfied "
+        "callbacks, low survey scores and failed quality checks."
+    ),
+    settings_factory=ComplaintsSettings,
+    migrations_package="dealerflow.complaints.migrations",
+    routers=lambda ctx: [api.router, api_actions.router],
+    subscriptions=lambda ctx: [Subscription("reactions", consumers.CONTEXTS, consumers.router)],
+    timer_handlers=timers.handlers,
+)

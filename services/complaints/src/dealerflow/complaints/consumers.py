@@ -1,0 +1,71 @@
+"""Event handlers of the complaints service (thin: build a `Work`, call one use case).
+
+Subscribed topics: notifier (TaskCompleted, SurveyResponded, ConsentChanged), service
+(QualityCheckFailed, contact snapshots), leads and sales (contact snapshots).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dealerflow.complaints import usecases_triggers as triggers
+from dealerflow.complaints.settings import ComplaintsSettings
+from dealerflow.complaints.usecases import Work
+from dealerflow.contracts.envelope import Envelope
+from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded, TaskCompleted
+from dealerflow.contracts.events.service import QualityCheckFailed
+from dealerflow.contracts.registry import EVENT_TYPES
+from dealerflow.runtime.consumer import EventRouter, HandlerContext
+
+#: Topics (contexts) the complaints service consumes.
+CONTEXTS = ("notifier", "service", "leads", "sales")
+
+#: Events of other contexts that carry a contact snapshot (the contact directory's source).
+CONTACT_EVENTS: tuple[type[DomainEvent], ...] = tuple(
+    sorted(
+        (
+            cls
+            for cls in EVENT_TYPES.values()
+            if "contact" in cls.model_fields and cls.context != "complaints"
+        ),
+        key=lambda cls: cls.event_type,
+    )
+)
+
+router = EventRouter()
+
+
+def work_of(ctx: HandlerContext) -> Work:
+    """The use-case `Work` of a consumer handler invocation."""
+    settings = ctx.settings
+    if not isinstance(settings, ComplaintsSettings):
+        settings = ComplaintsSettings.model_validate(settings.model_dump())
+    return Work(conn=ctx.conn, publish=ctx.publish, now=ctx.clock.now(), settings=settings)
+
+
+@router.on(*CONTACT_EVENTS)
+async def remember_contact(ctx: HandlerContext, env: Envelope[Any]) -> None:
+    await triggers.remember_contact(work_of(ctx), env.event)
+
+
+@router.on(ConsentChanged)
+async def consent_changed(ctx: HandlerContext, env: Envelope[ConsentChanged]) -> None:
+    await triggers.apply_consent_change(work_of(ctx), env.event)
+
+
+@router.on(TaskCompleted)
+async def task_completed(ctx: HandlerContext, env: Envelope[TaskCompleted]) -> None:
+    await triggers.on_task_completed(work_of(ctx), env.event)
+
+
+@router.on(SurveyResponded)
+async def survey_responded(ctx: HandlerContext, env: Envelope[SurveyResponded]) -> None:
+    await triggers.on_survey_responded(work_of(ctx), env.event)
+
+
+# Registered after remember_contact: a QualityCheckFailed carrying a contact (a future
+# optional field) is remembered first.
+@router.on(QualityCheckFailed)
+async def quality_check_failed(ctx: HandlerContext, env: Envelope[QualityCheckFailed]) -> None:
+    await triggers.on_quality_check_failed(work_of(ctx), env.event)

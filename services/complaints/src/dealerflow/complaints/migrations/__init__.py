@@ -1,0 +1,1 @@
+"""SQL migrations of the complaints service (NNNN_name.sql)."""

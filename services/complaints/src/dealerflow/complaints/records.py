@@ -1,0 +1,142 @@
+"""What the complaints service stores, as plain data (rows of repository.py)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from dealerflow.complaints.domain import Clock, ComplaintStatus
+from dealerflow.contracts.care_enums import SlaClock
+from dealerflow.policy import SlaSpec
+
+
+@dataclass(frozen=True)
+class ComplaintRecord:
+    """One complaint row."""
+
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    status: ComplaintStatus
+    channel: str
+    category: str
+    severity: str
+    summary: str
+    details: str | None
+    handler_id: str
+    department: str | None
+    vin: str | None
+    origin_kind: str
+    origin_ref: str | None
+    origin: dict[str, Any]
+    contact: dict[str, Any]
+    opened_at: datetime
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    escalation_level: int = 0
+    reopen_count: int = 0
+    paused_at: datetime | None = None
+    pause_reason: str | None = None
+    acknowledged_at: datetime | None = None
+    informed_at: datetime | None = None
+    first_resolved_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    reopened_at: datetime | None = None
+    resolution: dict[str, Any] | None = None
+
+    @property
+    def paused(self) -> bool:
+        """True while the complaint waits on the customer (its clocks are paused)."""
+        return self.paused_at is not None
+
+
+class ClockStatus:
+    """Status values of a stored clock."""
+
+    RUNNING = "running"  # a timer is pending for due_at
+    PAUSED = "paused"  # waiting on the customer; remaining holds what is left
+    OVERDUE = "overdue"  # breached at the top of the ladder: no further re-arm
+    MET = "met"  # the action it measures happened (maybe late: see breaches)
+    STOPPED = "stopped"  # no longer relevant (the complaint was resolved without it)
+
+    OPEN = frozenset({RUNNING, PAUSED, OVERDUE})
+
+
+@dataclass(frozen=True)
+class ClockRecord:
+    """One arming of an SLA clock of a complaint (see complaint_clocks)."""
+
+    complaint_id: uuid.UUID
+    dealer_id: str
+    kind: SlaClock
+    reopen_count: int
+    status: str
+    sla: SlaSpec
+    pausable: bool
+    attempt: int
+    started_at: datetime
+    due_at: datetime | None
+    first_due_at: datetime
+    paused_at: datetime | None = None
+    remaining: timedelta | None = None
+    timer_key: str | None = None
+    breaches: int = 0
+    last_breached_at: datetime | None = None
+    escalation_level: int = 0
+    stopped_at: datetime | None = None
+    stopped_by: str | None = None
+
+    @classmethod
+    def armed(cls, complaint_id: uuid.UUID, dealer_id: str, clock: Clock) -> ClockRecord:
+        """The record of a freshly started domain clock."""
+        if clock.due_at is None:
+            raise ValueError("a freshly armed clock has a due time")
+        return cls(
+            complaint_id=complaint_id,
+            dealer_id=dealer_id,
+            kind=clock.kind,
+            reopen_count=clock.reopen_count,
+            status=ClockStatus.RUNNING,
+            sla=clock.sla,
+            pausable=clock.pausable,
+            attempt=clock.attempt,
+            started_at=clock.started_at,
+            due_at=clock.due_at,
+            first_due_at=clock.due_at,
+            timer_key=clock.key(str(complaint_id)),
+        )
+
+    def to_domain(self) -> Clock:
+        """The domain clock (for pause, resume and breach rules)."""
+        return Clock(
+            kind=self.kind,
+            sla=self.sla,
+            started_at=self.started_at,
+            due_at=self.due_at,
+            pausable=self.pausable,
+            reopen_count=self.reopen_count,
+            attempt=self.attempt,
+            paused_at=self.paused_at,
+            remaining=self.remaining,
+        )
+
+    def with_domain(self, clock: Clock, status: str) -> ClockRecord:
+        """This record updated from a domain clock after pause/resume/re-arm."""
+        return replace(
+            self,
+            status=status,
+            started_at=clock.started_at,
+            due_at=clock.due_at,
+            attempt=clock.attempt,
+            paused_at=clock.paused_at,
+            remaining=clock.remaining,
+            timer_key=clock.key(str(self.complaint_id)),
+        )
+
+    @property
+    def timer_prefix(self) -> str:
+        """Prefix of every timer key of this clock kind and arming (all its re-arms)."""
+        return f"complaint:{self.complaint_id}:clock:{self.kind.value}:{self.reopen_count}."

@@ -1,0 +1,379 @@
+"""All SQL of the complaints service (asyncpg). Every query is scoped by dealer_id."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from dealerflow.complaints.domain import ComplaintStatus
+from dealerflow.complaints.records import ClockRecord, ComplaintRecord
+from dealerflow.contracts.care_enums import SlaClock
+from dealerflow.policy import SlaSpec
+from dealerflow.runtime.db import DbConnection
+
+_COMPLAINT_COLUMNS = (
+    "id, dealer_id, customer_id, status, channel, category, severity, summary, details, "
+    "handler_id, department, vin, origin_kind, origin_ref, origin::text AS origin, "
+    "contact::text AS contact, opened_at, idempotency_key, request_hash, escalation_level, "
+    "reopen_count, paused_at, pause_reason, acknowledged_at, informed_at, first_resolved_at, "
+    "resolved_at, closed_at, reopened_at, resolution::text AS resolution"
+)
+_CLOCK_COLUMNS = (
+    "complaint_id, dealer_id, kind, reopen_count, status, sla::text AS sla, pausable, attempt, "
+    "started_at, due_at, first_due_at, paused_at, remaining, timer_key, breaches, "
+    "last_breached_at, escalation_level, stopped_at, stopped_by"
+)
+# Columns a use case may change with `update_complaint`.
+_UPDATABLE = frozenset(
+    {
+        "status",
+        "handler_id",
+        "department",
+        "escalation_level",
+        "reopen_count",
+        "paused_at",
+        "pause_reason",
+        "acknowledged_at",
+        "informed_at",
+        "first_resolved_at",
+        "resolved_at",
+        "closed_at",
+        "reopened_at",
+        "resolution",
+        "contact",
+    }
+)
+_JSON_COLUMNS = frozenset({"resolution", "contact"})
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _complaint(row: asyncpg.Record) -> ComplaintRecord:
+    data = dict(row)
+    data["status"] = ComplaintStatus(data["status"])
+    data["origin"] = json.loads(data["origin"])
+    data["contact"] = json.loads(data["contact"])
+    data["resolution"] = json.loads(data["resolution"]) if data["resolution"] else None
+    return ComplaintRecord(**data)
+
+
+def _clock(row: asyncpg.Record) -> ClockRecord:
+    data = dict(row)
+    data["kind"] = SlaClock(data["kind"])
+    data["sla"] = SlaSpec.model_validate_json(data["sla"])
+    return ClockRecord(**data)
+
+
+# -- complaints ------------------------------------------------------------------------------
+
+
+async def insert_complaint(conn: DbConnection, c: ComplaintRecord) -> bool:
+    """Insert a new complaint; False when its id, origin or idempotency key exists already
+    (the caller then looks up which)."""
+    created = await conn.fetchval(
+        """
+        INSERT INTO complaints (id, dealer_id, customer_id, status, channel, category, severity,
+            summary, details, handler_id, department, vin, origin_kind, origin_ref, origin,
+            contact, opened_at, idempotency_key, request_hash)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb,
+            $16::jsonb, $17, $18, $19)
+        ON CONFLICT DO NOTHING
+        RETURNING true
+        """,
+        c.id,
+        c.dealer_id,
+        c.customer_id,
+        c.status.value,
+        c.channel,
+        c.category,
+        c.severity,
+        c.summary,
+        c.details,
+        c.handler_id,
+        c.department,
+        c.vin,
+        c.origin_kind,
+        c.origin_ref,
+        _dumps(c.origin),
+        _dumps(c.contact),
+        c.opened_at,
+        c.idempotency_key,
+        c.request_hash,
+    )
+    return bool(created)
+
+
+async def get_complaint(
+    conn: DbConnection, dealer_id: str, complaint_id: uuid.UUID, *, for_update: bool = False
+) -> ComplaintRecord | None:
+    """The dealer's complaint (locked for the transaction with ``for_update``)."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_COMPLAINT_COLUMNS} FROM complaints WHERE dealer_id = $1 AND id = $2{lock}",
+        dealer_id,
+        complaint_id,
+    )
+    return _complaint(row) if row else None
+
+
+async def find_by_idempotency_key(
+    conn: DbConnection, dealer_id: str, key: str
+) -> ComplaintRecord | None:
+    """The dealer's complaint created with this Idempotency-Key (or client id)."""
+    row = await conn.fetchrow(
+        f"SELECT {_COMPLAINT_COLUMNS} FROM complaints "
+        "WHERE dealer_id = $1 AND idempotency_key = $2",
+        dealer_id,
+        key,
+    )
+    return _complaint(row) if row else None
+
+
+async def find_by_origin(
+    conn: DbConnection, dealer_id: str, origin_ref: str
+) -> ComplaintRecord | None:
+    """The dealer's complaint opened by the trigger ``origin_ref``."""
+    row = await conn.fetchrow(
+        f"SELECT {_COMPLAINT_COLUMNS} FROM complaints WHERE dealer_id = $1 AND origin_ref = $2",
+        dealer_id,
+        origin_ref,
+    )
+    return _complaint(row) if row else None
+
+
+async def complaint_id_taken(conn: DbConnection, complaint_id: uuid.UUID) -> bool:
+    """True when any dealer's complaint has this id (client-supplied ids must be unique)."""
+    # Deliberately unscoped: ids are global primary keys; only existence is revealed.
+    return bool(await conn.fetchval("SELECT true FROM complaints WHERE id = $1", complaint_id))
+
+
+async def update_complaint(
+    conn: DbConnection, dealer_id: str, complaint_id: uuid.UUID, **changes: Any
+) -> None:
+    """Set ``changes`` (column -> value) on the dealer's complaint."""
+    unknown = set(changes) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    sets, args = [], [dealer_id, complaint_id]
+    for column, value in changes.items():
+        args.append(_dumps(value) if column in _JSON_COLUMNS and value is not None else value)
+        cast = "::jsonb" if column in _JSON_COLUMNS else ""
+        sets.append(f"{column} = ${len(args)}{cast}")
+    await conn.execute(
+        f"UPDATE complaints SET {', '.join(sets)}, updated_at = now() "
+        "WHERE dealer_id = $1 AND id = $2",
+        *args,
+    )
+
+
+@dataclass(frozen=True)
+class ComplaintFilter:
+    """Filters of the complaint list (all optional except the dealer)."""
+
+    dealer_id: str
+    status: str | None = None
+    severity: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    customer_id: uuid.UUID | None = None
+    handler_id: str | None = None
+    origin_kind: str | None = None
+
+
+def encode_cursor(opened_at: datetime, complaint_id: uuid.UUID) -> str:
+    """Opaque cursor after the given list position."""
+    raw = _dumps({"o": opened_at.isoformat(), "i": str(complaint_id)})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """Position of an opaque cursor; ValueError when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        return datetime.fromisoformat(data["o"]), uuid.UUID(data["i"])
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise ValueError("invalid cursor") from exc
+
+
+async def list_complaints(
+    conn: DbConnection,
+    where: ComplaintFilter,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> list[ComplaintRecord]:
+    """The dealer's complaints, newest first, matching ``where``, after a keyset position."""
+    clauses: list[str] = ["dealer_id = $1"]
+    args: list[Any] = [where.dealer_id]
+    for column in ("status", "severity", "category", "channel", "customer_id", "handler_id"):
+        value = getattr(where, column)
+        if value is not None:
+            args.append(value)
+            clauses.append(f"{column} = ${len(args)}")
+    if where.origin_kind is not None:
+        args.append(where.origin_kind)
+        clauses.append(f"origin_kind = ${len(args)}")
+    if after is not None:
+        args.extend(after)
+        clauses.append(f"(opened_at, id) < (${len(args) - 1}, ${len(args)})")
+    args.append(limit)
+    rows = await conn.fetch(
+        f"SELECT {_COMPLAINT_COLUMNS} FROM complaints WHERE {' AND '.join(clauses)} "
+        f"ORDER BY opened_at DESC, id DESC LIMIT ${len(args)}",
+        *args,
+    )
+    return [_complaint(r) for r in rows]
+
+
+# -- clocks ----------------------------------------------------------------------------------
+
+
+async def insert_clocks(conn: DbConnection, clocks: Sequence[ClockRecord]) -> None:
+    """Store freshly armed clocks."""
+    await conn.executemany(
+        """
+        INSERT INTO complaint_clocks (complaint_id, dealer_id, kind, reopen_count, status, sla,
+            pausable, attempt, started_at, due_at, first_due_at, timer_key)
+        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)
+        """,
+        [
+            (
+                c.complaint_id,
+                c.dealer_id,
+                c.kind.value,
+                c.reopen_count,
+                c.status,
+                c.sla.model_dump_json(),
+                c.pausable,
+                c.attempt,
+                c.started_at,
+                c.due_at,
+                c.first_due_at,
+                c.timer_key,
+            )
+            for c in clocks
+        ],
+    )
+
+
+async def clocks_of(
+    conn: DbConnection, dealer_id: str, complaint_id: uuid.UUID
+) -> list[ClockRecord]:
+    """Every clock of the dealer's complaint (each arming), in a stable order."""
+    rows = await conn.fetch(
+        f"SELECT {_CLOCK_COLUMNS} FROM complaint_clocks WHERE dealer_id = $1 AND complaint_id = $2"
+        " ORDER BY reopen_count, array_position(ARRAY['acknowledge','resolve','inform'], kind)",
+        dealer_id,
+        complaint_id,
+    )
+    return [_clock(r) for r in rows]
+
+
+async def save_clock(conn: DbConnection, c: ClockRecord) -> None:
+    """Write back a clock's changing fields."""
+    await conn.execute(
+        """
+        UPDATE complaint_clocks SET status = $5, attempt = $6, started_at = $7, due_at = $8,
+            paused_at = $9, remaining = $10, timer_key = $11, breaches = $12,
+            last_breached_at = $13, escalation_level = $14, stopped_at = $15, stopped_by = $16
+        WHERE dealer_id = $1 AND complaint_id = $2 AND kind = $3 AND reopen_count = $4
+        """,
+        c.dealer_id,
+        c.complaint_id,
+        c.kind.value,
+        c.reopen_count,
+        c.status,
+        c.attempt,
+        c.started_at,
+        c.due_at,
+        c.paused_at,
+        c.remaining,
+        c.timer_key,
+        c.breaches,
+        c.last_breached_at,
+        c.escalation_level,
+        c.stopped_at,
+        c.stopped_by,
+    )
+
+
+# -- history ---------------------------------------------------------------------------------
+
+
+async def add_history(
+    conn: DbConnection,
+    *,
+    dealer_id: str,
+    complaint_id: uuid.UUID,
+    action: str,
+    actor: str | None,
+    at: datetime,
+    details: dict[str, Any] | None = None,
+    trigger_ref: str | None = None,
+) -> bool:
+    """Record an action; False when ``trigger_ref`` was recorded before (nothing written)."""
+    written = await conn.fetchval(
+        """
+        INSERT INTO complaint_history (complaint_id, dealer_id, action, actor, at, details,
+            trigger_ref)
+        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
+        ON CONFLICT (dealer_id, trigger_ref) WHERE trigger_ref IS NOT NULL DO NOTHING
+        RETURNING true
+        """,
+        complaint_id,
+        dealer_id,
+        action,
+        actor,
+        at,
+        _dumps(details or {}),
+        trigger_ref,
+    )
+    return bool(written)
+
+
+async def history_of(
+    conn: DbConnection, dealer_id: str, complaint_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """The dealer's complaint's history, oldest first."""
+    rows = await conn.fetch(
+        "SELECT action, actor, at, details::text AS details, trigger_ref FROM complaint_history "
+        "WHERE dealer_id = $1 AND complaint_id = $2 ORDER BY id",
+        dealer_id,
+        complaint_id,
+    )
+    return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
+
+
+# -- dealer policy ---------------------------------------------------------------------------
+
+
+async def dealer_overrides(conn: DbConnection, dealer_id: str) -> dict[str, Any] | None:
+    """The dealer's stored policy overrides, if any."""
+    raw = await conn.fetchval(
+        "SELECT overrides::text FROM dealer_policy WHERE dealer_id = $1", dealer_id
+    )
+    return json.loads(raw) if raw else None
+
+
+async def put_dealer_overrides(
+    conn: DbConnection, dealer_id: str, overrides: dict[str, Any]
+) -> None:
+    """Store (replace) the dealer's policy overrides."""
+    await conn.execute(
+        """
+        INSERT INTO dealer_policy (dealer_id, overrides, updated_at) VALUES ($1, $2::jsonb, now())
+        ON CONFLICT (dealer_id) DO UPDATE SET overrides = EXCLUDED.overrides, updated_at = now()
+        """,
+        dealer_id,
+        _dumps(overrides),
+    )

@@ -1,0 +1,307 @@
+"""Request and response bodies of the complaints HTTP API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from dealerflow.complaints.domain import ComplaintStatus, allowed_actions
+from dealerflow.complaints.records import ClockRecord, ComplaintRecord
+from dealerflow.contracts.care_enums import (
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintSeverity,
+    Department,
+    Responsibility,
+)
+from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
+from dealerflow.contracts.enums import AssignmentReason, ContactChannel, Locale
+from dealerflow.contracts.identity import normalize_phone
+from dealerflow.contracts.types import DealerId, EmailAddress, EntityId, StaffId, Vin
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContactIn(_Body):
+    """How to reach the complainant; the phone may be in a local format (read as CN)."""
+
+    name: Name
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    email: EmailAddress | None = None
+    wechat_openid: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    preferred_channel: ContactChannel = ContactChannel.PHONE
+    consent: ConsentSnapshot = Field(
+        default_factory=lambda: ConsentSnapshot(service=True, marketing=False),
+        description="Defaults to service contact only (about this complaint), no marketing.",
+    )
+    locale: Locale = Locale.ZH_CN
+
+    @model_validator(mode="after")
+    def _normalise(self) -> Self:
+        if self.phone:
+            self.phone = normalize_phone(self.phone)  # InvalidPhoneNumber is a ValueError
+        self.snapshot()  # at least one way to reach the customer
+        return self
+
+    def snapshot(self) -> ContactSnapshot:
+        """The contracts' contact snapshot of this contact."""
+        return ContactSnapshot(**self.model_dump(exclude_none=True))
+
+
+class ComplaintIn(_Body):
+    """A complaint received from a customer (staff recording it)."""
+
+    dealer_id: DealerId
+    complaint_id: uuid.UUID | None = Field(
+        default=None, description="Client-chosen id: a retry with it never opens twice."
+    )
+    customer_id: uuid.UUID | None = Field(
+        default=None,
+        description="Known customer id; else derived from the contact phone (or e-mail) by "
+        "the contracts identity rule.",
+    )
+    dealer_group: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    contact: ContactIn | None = Field(
+        default=None, description="Required unless the customer's contact is already known."
+    )
+    channel: ComplaintChannel
+    category: ComplaintCategory
+    severity: ComplaintSeverity | None = Field(
+        default=None, description="Default: critical for safety/injury/media/regulator."
+    )
+    safety: bool = False
+    injury: bool = False
+    summary: Summary
+    details: Text | None = None
+    handler_id: StaffId | None = None
+    department: Department | None = None
+    vin: Vin | None = None
+    repair_order_id: EntityId | None = None
+    contract_id: EntityId | None = None
+
+    @model_validator(mode="after")
+    def _someone(self) -> Self:
+        if self.contact is None and self.customer_id is None:
+            raise ValueError("give the contact, or the customer_id of a known customer")
+        return self
+
+
+class AcknowledgeIn(_Body):
+    dealer_id: DealerId
+    channel: ContactChannel = Field(description="How the customer was told.")
+    handler_id: StaffId | None = None
+
+
+class AssignIn(_Body):
+    dealer_id: DealerId
+    handler_id: StaffId
+    department: Department
+    reason: AssignmentReason = AssignmentReason.MANUAL
+
+
+class InformIn(_Body):
+    dealer_id: DealerId
+    by: StaffId
+    note: Text | None = None
+
+
+class ResolveIn(_Body):
+    dealer_id: DealerId
+    handler_id: StaffId | None = None
+    responsibility: Responsibility
+    responsible_department: Department | None = None
+    cause: Text | None = None
+    measures: list[Line] = Field(min_length=1)
+    resolution: Text = Field(description="What the customer was told.")
+
+
+class CloseIn(_Body):
+    dealer_id: DealerId
+    closed_by: StaffId
+    customer_confirmed: bool
+
+
+class ReopenIn(_Body):
+    dealer_id: DealerId
+    reason: Text
+    by: StaffId | None = None
+
+
+class PauseIn(_Body):
+    dealer_id: DealerId
+    by: StaffId
+    reason: Text
+
+
+class ResumeIn(_Body):
+    dealer_id: DealerId
+    by: StaffId
+
+
+class PolicyIn(_Body):
+    overrides: dict[str, Any] = Field(
+        description="Partial DealerPolicy (JSON: ISO 8601 durations, HH:MM times)."
+    )
+
+
+# -- responses -------------------------------------------------------------------------------
+
+
+class ClockView(BaseModel):
+    """One SLA clock (each arming of it: a reopened complaint has a new resolve clock)."""
+
+    kind: str
+    reopen_count: int
+    status: str = Field(description="running, paused, overdue, met or stopped")
+    due_at: datetime | None = Field(description="Current deadline (None while paused).")
+    first_due_at: datetime
+    started_at: datetime
+    sla_seconds: float
+    sla_mode: str
+    pausable: bool
+    attempt: int = Field(description="Re-arms after breaches.")
+    paused_at: datetime | None
+    remaining_seconds: float | None
+    breaches: int
+    last_breached_at: datetime | None
+    escalation_level: int = Field(description="The complaint's level after this clock's breach.")
+    stopped_at: datetime | None
+    stopped_by: str | None
+
+    @classmethod
+    def of(cls, c: ClockRecord) -> ClockView:
+        return cls(
+            kind=c.kind.value,
+            reopen_count=c.reopen_count,
+            status=c.status,
+            due_at=c.due_at,
+            first_due_at=c.first_due_at,
+            started_at=c.started_at,
+            sla_seconds=c.sla.duration.total_seconds(),
+            sla_mode=c.sla.mode.value,
+            pausable=c.pausable,
+            attempt=c.attempt,
+            paused_at=c.paused_at,
+            remaining_seconds=c.remaining.total_seconds() if c.remaining is not None else None,
+            breaches=c.breaches,
+            last_breached_at=c.last_breached_at,
+            escalation_level=c.escalation_level,
+            stopped_at=c.stopped_at,
+            stopped_by=c.stopped_by,
+        )
+
+
+class ComplaintView(BaseModel):
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    status: ComplaintStatus
+    allowed_actions: list[str]
+    channel: str
+    category: str
+    severity: str
+    summary: str
+    details: str | None
+    handler_id: str
+    department: str | None
+    vin: str | None
+    origin: dict[str, Any]
+    contact: dict[str, Any]
+    escalation_level: int
+    reopen_count: int
+    paused: bool
+    paused_at: datetime | None
+    pause_reason: str | None
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    informed_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reopened_at: datetime | None
+    resolution: dict[str, Any] | None
+
+    @classmethod
+    def fields_of(cls, c: ComplaintRecord) -> dict[str, Any]:
+        return {
+            "id": c.id,
+            "dealer_id": c.dealer_id,
+            "customer_id": c.customer_id,
+            "status": c.status,
+            "allowed_actions": sorted(a.value for a in allowed_actions(c.status)),
+            "channel": c.channel,
+            "category": c.category,
+            "severity": c.severity,
+            "summary": c.summary,
+            "details": c.details,
+            "handler_id": c.handler_id,
+            "department": c.department,
+            "vin": c.vin,
+            "origin": c.origin,
+            "contact": c.contact,
+            "escalation_level": c.escalation_level,
+            "reopen_count": c.reopen_count,
+            "paused": c.paused,
+            "paused_at": c.paused_at,
+            "pause_reason": c.pause_reason,
+            "opened_at": c.opened_at,
+            "acknowledged_at": c.acknowledged_at,
+            "informed_at": c.informed_at,
+            "resolved_at": c.resolved_at,
+            "closed_at": c.closed_at,
+            "reopened_at": c.reopened_at,
+            "resolution": c.resolution,
+        }
+
+    @classmethod
+    def of(cls, c: ComplaintRecord) -> ComplaintView:
+        return cls(**cls.fields_of(c))
+
+
+class HistoryEntry(BaseModel):
+    action: str
+    actor: str | None
+    at: datetime
+    details: dict[str, Any]
+
+
+class ComplaintDetail(ComplaintView):
+    """A complaint with every clock (not only the nearest) and its history."""
+
+    clocks: list[ClockView]
+    history: list[HistoryEntry]
+
+
+class ComplaintPage(BaseModel):
+    items: list[ComplaintView]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class ComplaintStats(BaseModel):
+    total: int
+    escalated: int
+    reopened: int
+    mean_time_to_acknowledge_s: float | None
+    mean_time_to_resolve_s: float | None
+    by_category: dict[str, int]
+    by_status: dict[str, int]
+    by_severity: dict[str, int]
+    by_origin: dict[str, int]
+    by_channel: dict[str, int]
+    by_month: dict[str, int] = Field(description="YYYY-MM in the dealer's time zone.")
+    breached_clocks: dict[str, int] = Field(description="Clocks breached at least once, by kind.")
+    customers_with_repeat_complaints: int
+
+
+class PolicyView(BaseModel):
+    dealer_id: str
+    overrides: dict[str, Any]
+    effective: dict[str, Any]

@@ -1,0 +1,28 @@
+"""Configuration of the complaints service (env prefix ``DEALERFLOW_COMPLAINTS_``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dealerflow.runtime.settings import ServiceSettings
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+
+class ComplaintsSettings(ServiceSettings):
+    """Settings of the complaints service; shared ``DEALERFLOW_*`` variables are the fallback."""
+
+    model_config = SettingsConfigDict(env_prefix="DEALERFLOW_COMPLAINTS_", extra="ignore")
+
+    service_name: str = "complaints"
+    http_port: int = 8004
+    #: Partial DealerPolicy overrides for every dealer (JSON), below each dealer's own
+    #: stored overrides, e.g. {"complaints": {"survey_dissatisfied_max_score": 5}}.
+    policy_overrides: dict[str, Any] = Field(default_factory=dict)
+    #: Handler of complaints opened without one (automatic ones included); "{dealer_id}" is
+    #: replaced by the dealer's code.
+    default_handler: str = "customer-relations:{dealer_id}"
+
+    def handler_for(self, dealer_id: str) -> str:
+        """The default handler staff id of ``dealer_id``."""
+        return self.default_handler.replace("{dealer_id}", dealer_id)

@@ -1,0 +1,315 @@
+"""Complaints the system opens (or reopens) by itself, and the contact directory that
+lets it reach the customer.
+
+- A callback task completed as dissatisfied opens a complaint (channel callback/survey,
+  origin = the task); a survey scored at or below the dealer's threshold opens one
+  (origin = the survey); a failed quality check that reached the customer opens one.
+  Each trigger opens at most one complaint (unique origin per dealer), however often it
+  is delivered or re-published under new event ids.
+- A dissatisfied complaint-verification callback or survey about a resolved/closed
+  complaint reopens that complaint instead (once per trigger).
+- Events that carry a contact snapshot (leads, sales, service) keep the latest snapshot
+  per customer; ConsentChanged refreshes its consent. An automatic complaint takes the
+  contact from its triggering event when that event carries one, else from this
+  directory; with neither, `ContactUnknown` is raised (the consumer dead-letters the
+  event with that reason; replay it once the customer's contact is known).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from dealerflow.complaints import repository, repository_contacts
+from dealerflow.complaints.domain import (
+    ComplaintStatus,
+    IllegalTransition,
+    should_open_complaint_from_quality_check,
+    should_open_complaint_from_survey,
+    should_open_complaint_from_task,
+)
+from dealerflow.complaints.policy import policy_for
+from dealerflow.complaints.records import ComplaintRecord
+from dealerflow.complaints.usecases import NewComplaint, Work, open_complaint
+from dealerflow.complaints.usecases_actions import reopen
+from dealerflow.contracts.care_enums import (
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintOriginKind,
+    Department,
+    RecordKind,
+    SurveyKind,
+    TaskKind,
+)
+from dealerflow.contracts.contact import ContactSnapshot, RelatedRecord
+from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.contracts.events.complaints import ComplaintOrigin
+from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded, TaskCompleted
+from dealerflow.contracts.events.service import QualityCheckFailed
+
+
+class ContactUnknown(LookupError):
+    """No contact snapshot is known for the customer an automatic complaint is about."""
+
+
+_TASK_CATEGORY = {
+    TaskKind.DELIVERY_CALLBACK: ComplaintCategory.SALES_SERVICE,
+    TaskKind.SATISFACTION_CALLBACK: ComplaintCategory.SALES_SERVICE,
+    TaskKind.LEAD_FIRST_CONTACT: ComplaintCategory.SALES_SERVICE,
+    TaskKind.LEAD_FOLLOW_UP: ComplaintCategory.SALES_SERVICE,
+    TaskKind.SERVICE_CALLBACK: ComplaintCategory.AFTER_SALES_SERVICE,
+    TaskKind.DECLINED_REPAIR_FOLLOW_UP: ComplaintCategory.AFTER_SALES_SERVICE,
+    TaskKind.RETENTION_CALL: ComplaintCategory.AFTER_SALES_SERVICE,
+}
+_SURVEY_CATEGORY = {
+    SurveyKind.DELIVERY_SATISFACTION: ComplaintCategory.SALES_SERVICE,
+    SurveyKind.SERVICE_SATISFACTION: ComplaintCategory.AFTER_SALES_SERVICE,
+}
+_DEPARTMENT = {
+    ComplaintCategory.SALES_SERVICE: Department.SALES,
+    ComplaintCategory.AFTER_SALES_SERVICE: Department.AFTER_SALES,
+    ComplaintCategory.PRODUCT_QUALITY: Department.AFTER_SALES,
+    ComplaintCategory.OTHER: Department.CUSTOMER_RELATIONS,
+}
+_RELATED_CATEGORY = {
+    RecordKind.REPAIR_ORDER: ComplaintCategory.AFTER_SALES_SERVICE,
+    RecordKind.SERVICE_APPOINTMENT: ComplaintCategory.AFTER_SALES_SERVICE,
+    RecordKind.CONTRACT: ComplaintCategory.SALES_SERVICE,
+    RecordKind.DELIVERY: ComplaintCategory.SALES_SERVICE,
+}
+
+
+def category_for_task(kind: TaskKind, related: RelatedRecord | None = None) -> ComplaintCategory:
+    """What a dissatisfied callback is about: sales after a delivery callback, after-sales
+    after a service callback, else by the related record, else other."""
+    if kind in _TASK_CATEGORY:
+        return _TASK_CATEGORY[kind]
+    if related is not None and related.kind in _RELATED_CATEGORY:
+        return _RELATED_CATEGORY[related.kind]
+    return ComplaintCategory.OTHER
+
+
+def category_for_survey(
+    kind: SurveyKind, related: RelatedRecord | None = None
+) -> ComplaintCategory:
+    """What a low survey score is about (same idea as `category_for_task`)."""
+    if kind in _SURVEY_CATEGORY:
+        return _SURVEY_CATEGORY[kind]
+    if related is not None and related.kind in _RELATED_CATEGORY:
+        return _RELATED_CATEGORY[related.kind]
+    return ComplaintCategory.OTHER
+
+
+def department_for(category: ComplaintCategory) -> Department:
+    """The department an automatic complaint is routed to first."""
+    return _DEPARTMENT[category]
+
+
+def origin_links(related: RelatedRecord | None) -> dict[str, str]:
+    """ComplaintOrigin link fields for the record a task or survey was about."""
+    if related is None:
+        return {}
+    if related.kind is RecordKind.CONTRACT:
+        return {"contract_id": related.id}
+    if related.kind is RecordKind.REPAIR_ORDER:
+        return {"repair_order_id": related.id}
+    return {}
+
+
+def verified_complaint(verification: bool, related: RelatedRecord | None) -> uuid.UUID | None:
+    """The complaint a dissatisfied verification callback/survey is about, if any."""
+    if not verification or related is None or related.kind is not RecordKind.COMPLAINT:
+        return None
+    try:
+        return uuid.UUID(related.id)
+    except ValueError:
+        return None
+
+
+def with_consent_change(
+    contact: dict[str, Any], *, purpose: str, channel: str | None, granted: bool
+) -> dict[str, Any]:
+    """A stored snapshot with a consent change applied. The snapshot has consent per
+    purpose and opted-out channels for every purpose, so a per-channel withdrawal is kept
+    as an opt-out of that channel (the cautious reading); a per-channel grant lifts it."""
+    consent = dict(contact.get("consent") or {"service": False, "marketing": False})
+    opted_out = [c for c in consent.get("opted_out_channels", []) if c != channel]
+    if channel is None:
+        consent[purpose] = granted
+    elif granted:
+        consent[purpose] = True
+    else:
+        opted_out.append(channel)
+    consent["opted_out_channels"] = opted_out
+    return {**contact, "consent": consent}
+
+
+def summary_text(text: str, limit: int = 500) -> str:
+    """``text`` cut to the contracts' summary length."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def contact_for(work: Work, event: DomainEvent) -> ContactSnapshot:
+    """The contact of the event's customer: carried by the event, else the directory."""
+    carried = getattr(event, "contact", None)
+    if isinstance(carried, ContactSnapshot):
+        return carried
+    stored = await repository_contacts.contact_of(work.conn, event.dealer_id, event.customer_id)
+    if stored is None:
+        raise ContactUnknown(
+            f"no contact snapshot known for customer {event.customer_id} at dealer "
+            f"{event.dealer_id}: cannot open a complaint for {event.event_type}; replay this "
+            "event once an event with the customer's contact has been consumed"
+        )
+    return ContactSnapshot.model_validate(stored)
+
+
+async def _open_automatic(
+    work: Work,
+    event: DomainEvent,
+    *,
+    category: ComplaintCategory,
+    channel: ComplaintChannel,
+    summary: str,
+    details: str | None,
+    origin: ComplaintOrigin,
+    origin_ref: str,
+) -> ComplaintRecord | None:
+    existing = await repository.find_by_origin(work.conn, event.dealer_id, origin_ref)
+    if existing is not None:
+        return None  # this trigger opened its complaint already
+    new = NewComplaint(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        channel=channel,
+        category=category,
+        summary=summary_text(summary),
+        details=details,
+        contact=await contact_for(work, event),
+        origin=origin,
+        origin_ref=origin_ref,
+        department=department_for(category).value,
+    )
+    opened = await open_complaint(work, new)
+    return opened.complaint if opened.created else None
+
+
+async def _reopen_verified(
+    work: Work, event: DomainEvent, complaint_id: uuid.UUID, trigger_ref: str, reason: str
+) -> bool:
+    """Reopen the verified complaint; False when it is not this dealer's (open a new one)."""
+    target = await repository.get_complaint(work.conn, event.dealer_id, complaint_id)
+    if target is None:
+        return False
+    if target.status in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
+        try:
+            await reopen(
+                work, event.dealer_id, complaint_id, reason=reason, trigger_ref=trigger_ref
+            )
+        except IllegalTransition:  # pragma: no cover - status checked under the lock above
+            return True
+    return True  # still being handled: nothing to reopen
+
+
+async def on_task_completed(work: Work, event: TaskCompleted) -> ComplaintRecord | None:
+    """A dissatisfied callback: reopen the verified complaint or open a new one."""
+    if not should_open_complaint_from_task(event.outcome):
+        return None
+    ref = f"task:{event.task_id}"
+    reason = event.note or "The customer was dissatisfied on the verification callback."
+    target = verified_complaint(event.kind is TaskKind.COMPLAINT_VERIFICATION, event.related)
+    if target is not None and await _reopen_verified(work, event, target, ref, reason):
+        return None
+    kind = event.kind.value.replace("_", " ")
+    return await _open_automatic(
+        work,
+        event,
+        category=category_for_task(event.kind, event.related),
+        channel=ComplaintChannel.CALLBACK_SURVEY,
+        summary=f"Customer dissatisfied on {kind} task",
+        details=event.note,
+        origin=ComplaintOrigin(
+            kind=ComplaintOriginKind.DISSATISFIED_CALLBACK,
+            task_id=event.task_id,
+            **origin_links(event.related),
+        ),
+        origin_ref=ref,
+    )
+
+
+async def on_survey_responded(work: Work, event: SurveyResponded) -> ComplaintRecord | None:
+    """A low survey score: reopen the verified complaint or open a new one."""
+    policy = await policy_for(work.conn, event.dealer_id, work.settings)
+    if not should_open_complaint_from_survey(event.score, policy):
+        return None
+    ref = f"survey:{event.survey_id}"
+    reason = event.comment or f"The customer scored the resolution {event.score}."
+    target = verified_complaint(event.kind is SurveyKind.COMPLAINT_VERIFICATION, event.related)
+    if target is not None and await _reopen_verified(work, event, target, ref, reason):
+        return None
+    return await _open_automatic(
+        work,
+        event,
+        category=category_for_survey(event.kind, event.related),
+        channel=ComplaintChannel.CALLBACK_SURVEY,
+        summary=f"Survey scored {event.score} ({event.kind.value.replace('_', ' ')})",
+        details=event.comment,
+        origin=ComplaintOrigin(
+            kind=ComplaintOriginKind.LOW_SURVEY_SCORE,
+            survey_id=event.survey_id,
+            survey_score=event.score,
+            **origin_links(event.related),
+        ),
+        origin_ref=ref,
+    )
+
+
+async def on_quality_check_failed(work: Work, event: QualityCheckFailed) -> ComplaintRecord | None:
+    """A failed quality check the customer found opens an after-sales complaint."""
+    if not should_open_complaint_from_quality_check(True, event.reached_customer):
+        return None
+    return await _open_automatic(
+        work,
+        event,
+        category=ComplaintCategory.AFTER_SALES_SERVICE,
+        channel=ComplaintChannel.SYSTEM,
+        summary="Failed quality check reached the customer: " + "; ".join(event.reasons),
+        details=None,
+        origin=ComplaintOrigin(
+            kind=ComplaintOriginKind.FAILED_QUALITY_CHECK, repair_order_id=event.repair_order_id
+        ),
+        origin_ref=f"quality_check:{event.repair_order_id}:{event.attempt}",
+    )
+
+
+async def remember_contact(work: Work, event: DomainEvent) -> bool:
+    """Keep the event's contact snapshot as the customer's latest (if it is newer)."""
+    contact = getattr(event, "contact", None)
+    if not isinstance(contact, ContactSnapshot):
+        return False
+    return await repository_contacts.upsert_contact(
+        work.conn,
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        contact=contact.model_dump(mode="json"),
+        observed_at=event.occurred_at,
+        source_type=event.event_type,
+    )
+
+
+async def apply_consent_change(work: Work, event: ConsentChanged) -> bool:
+    """Refresh the stored snapshot's consent; False when no snapshot is stored."""
+    stored = await repository_contacts.contact_of(
+        work.conn, event.dealer_id, event.customer_id, for_update=True
+    )
+    if stored is None:
+        return False
+    updated = with_consent_change(
+        stored,
+        purpose=event.purpose.value,
+        channel=event.channel.value if event.channel else None,
+        granted=event.granted,
+    )
+    await repository_contacts.set_contact(work.conn, event.dealer_id, event.customer_id, updated)
+    return True
