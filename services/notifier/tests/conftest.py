@@ -29,9 +29,7 @@ START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
 DEALER = "D001"
 
 
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], what: str, within_s: float = 30.0
-) -> Any:
+async def eventually(probe: Callable[[], Awaitable[Any]], what: str, within_s: float = 30.0) -> Any:
     """Poll ``probe`` until it returns something truthy; fail with ``what`` after a while."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_s

@@ -170,7 +170,7 @@ class ReminderOut(BaseModel):
             purpose=row.purpose,
             channel=row.channel,
             send_at=row.send_at,
-            status=row.status,  # type: ignore[arg-type]
+            status=row.status,
             params=row.params,
             attempts=row.attempts,
             related=_related(row.related_kind, row.related_id),

@@ -34,6 +34,7 @@ __all__ = [
     "SendResult",
     "WebhookChannel",
     "register_driver",
+    "send_safely",
 ]
 
 log = logging.getLogger("dealerflow.notifier.channels")
@@ -161,6 +162,16 @@ class WebhookChannel:
             error=f"webhook answered {response.status_code}: {response.text[:500]}",
             retryable=retryable,
         )
+
+
+async def send_safely(channel: Channel, message: OutboundMessage) -> SendResult:
+    """``channel.send(message)``, with a driver that raises turned into a retryable failure
+    (a driver bug must not fail the timer batch the message is sent from)."""
+    try:
+        return await channel.send(message)
+    except Exception as exc:
+        log.exception("channel driver %s raised for %s", channel.name, message.id)
+        return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
 
 
 DriverFactory = Callable[[NotifierSettings], Channel]

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dealerflow.contracts.events.base import DomainEvent
-from dealerflow.notifier import usecases
+from dealerflow.notifier import usecases, usecases_tasks
 from dealerflow.notifier.channels import ChannelRegistry
 from dealerflow.notifier.effects import REMINDER_SEND, STAFF_ALERT, TASK_DUE, TASK_WATCH, Effects
-from dealerflow.notifier.messaging import deliver_staff_alert, send_reminder
 from dealerflow.notifier.settings import notifier_settings
+from dealerflow.notifier.usecases_alerts import deliver_staff_alert
+from dealerflow.notifier.usecases_messages import send_reminder
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.service import ServiceContext
 from dealerflow.runtime.timers import Timer, TimerHandler
@@ -36,7 +37,7 @@ def handlers(
         return Effects(conn=conn, clock=ctx.clock, settings=settings, publish=publish)
 
     async def task_due(conn: DbConnection, timer: Timer) -> None:
-        await usecases.fire_task_due(effects(conn), timer.dealer_id, timer.payload)
+        await usecases_tasks.fire_task_due(effects(conn), timer.dealer_id, timer.payload)
 
     async def task_watch(conn: DbConnection, timer: Timer) -> None:
         await usecases.fire_watch(effects(conn), timer.dealer_id, timer.payload)

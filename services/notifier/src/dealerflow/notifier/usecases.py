@@ -10,21 +10,14 @@ redelivered or repeated events harmless.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from dealerflow.contracts.care_enums import RecordKind, TaskCancelReason, TaskKind, TaskOutcome
-from dealerflow.contracts.contact import ContactSnapshot, RelatedRecord
+from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import ContactOutcome
-from dealerflow.contracts.events.notifier import (
-    TaskCancelled,
-    TaskCompleted,
-    TaskDue,
-    TaskScheduled,
-)
 from dealerflow.notifier import domain
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.domain import (
@@ -43,21 +36,25 @@ from dealerflow.notifier.domain import (
     TaskStatus,
 )
 from dealerflow.notifier.domain_alerts import (
-    dependents_prefix,
     escalation_alert,
     plan_watch_task,
     root_key,
     task_outcome_of_contact,
-    task_title,
     timer_key,
     watch_alert,
 )
-from dealerflow.notifier.effects import TASK_DUE, TASK_WATCH, Effects
-from dealerflow.notifier.messaging import queue_staff_alert, schedule_reminder
+from dealerflow.notifier.effects import TASK_WATCH, Effects
+from dealerflow.notifier.usecases_alerts import queue_staff_alert
+from dealerflow.notifier.usecases_messages import schedule_reminder
+from dealerflow.notifier.usecases_tasks import (
+    TaskConflict,
+    TaskNotFound,
+    publish_cancelled,
+    record_outcome,
+    schedule_task,
+)
 from dealerflow.policy import BusinessCalendar
 from dealerflow.runtime import timers
-
-log = logging.getLogger("dealerflow.notifier.usecases")
 
 __all__ = [
     "TaskConflict",
@@ -65,7 +62,6 @@ __all__ = [
     "TaskRuleError",
     "apply_plan",
     "complete_task",
-    "fire_task_due",
     "fire_watch",
     "on_complaint_escalated",
     "on_complaint_finished",
@@ -75,78 +71,7 @@ __all__ = [
     "on_vehicle_delivered",
     "on_vehicle_handed_over",
     "remember_contact",
-    "schedule_task",
 ]
-
-
-class TaskNotFound(LookupError):
-    """No task with that id at that dealer."""
-
-
-class TaskConflict(TaskRuleError):
-    """The task is not open any more (done or cancelled)."""
-
-
-def _related(task: repo.TaskRow) -> RelatedRecord | None:
-    if task.related_kind is None or task.related_id is None:
-        return None
-    return RelatedRecord.model_validate({"kind": task.related_kind, "id": task.related_id})
-
-
-# -- creating tasks and watches -------------------------------------------------------------
-
-
-async def schedule_task(
-    fx: Effects, planned: PlannedTask, *, title: str | None = None
-) -> repo.TaskRow | None:
-    """Create the task with its due timer and publish TaskScheduled; None if it exists."""
-    assignee = planned.assignee_id or fx.settings.role_assignee(
-        planned.assignee_role.value, planned.dealer_id
-    )
-    task = await repo.insert_task(
-        fx.conn,
-        repo.NewTask(
-            id=uuid.uuid4(),
-            dealer_id=planned.dealer_id,
-            customer_id=planned.customer_id,
-            business_key=planned.key,
-            kind=planned.kind.value,
-            title=title or task_title(planned.kind, planned.related),
-            assignee=assignee,
-            assignee_role=planned.assignee_role.value,
-            due_at=planned.due_at.astimezone(UTC),
-            script=planned.script,
-            related_kind=planned.related.kind.value,
-            related_id=planned.related.id,
-            source_event_id=fx.source_event_id,
-            created_at=fx.now(),
-        ),
-    )
-    if task is None:
-        return None
-    await timers.schedule(
-        fx.conn,
-        key=timer_key(task.dealer_id, task.business_key),
-        kind=TASK_DUE,
-        dealer_id=task.dealer_id,
-        due_at=task.due_at,
-        payload={"task_id": str(task.id)},
-    )
-    await fx.publish(
-        TaskScheduled(
-            dealer_id=task.dealer_id,
-            customer_id=task.customer_id,
-            occurred_at=task.created_at,
-            task_id=str(task.id),
-            kind=TaskKind(task.kind),
-            assignee_id=task.assignee,
-            due_at=task.due_at,
-            title=task.title,
-            script=task.script,
-            related=_related(task),
-        )
-    )
-    return task
 
 
 def _alert_payload(alert: PlannedAlert) -> dict[str, Any]:
@@ -241,7 +166,7 @@ async def on_lead_contacted(
     )
     if task is None or not task.is_open:
         return None
-    return await _record_outcome(
+    return await record_outcome(
         fx,
         task,
         outcome=task_outcome_of_contact(outcome),
@@ -314,21 +239,7 @@ async def on_complaint_finished(fx: Effects, *, dealer_id: str, complaint_id: st
     )
     for task in cancelled:
         await timers.cancel(fx.conn, timer_key(dealer_id, task.business_key))
-        await _publish_cancelled(fx, task, TaskCancelReason.NO_LONGER_NEEDED)
-
-
-async def _publish_cancelled(fx: Effects, task: repo.TaskRow, reason: TaskCancelReason) -> None:
-    await fx.publish(
-        TaskCancelled(
-            dealer_id=task.dealer_id,
-            customer_id=task.customer_id,
-            occurred_at=task.cancelled_at or fx.now(),
-            task_id=str(task.id),
-            kind=TaskKind(task.kind),
-            reason=reason,
-            cancelled_at=task.cancelled_at or fx.now(),
-        )
-    )
+        await publish_cancelled(fx, task, TaskCancelReason.NO_LONGER_NEEDED)
 
 
 # -- completing tasks -----------------------------------------------------------------------
@@ -357,7 +268,7 @@ async def complete_task(
             return task
         raise TaskConflict(f"task {task_id} is already {task.status}")
     domain.complete_task(TaskStatus.OPEN, outcome, note)
-    return await _record_outcome(
+    done = await record_outcome(
         fx,
         task,
         outcome=outcome,
@@ -365,52 +276,6 @@ async def complete_task(
         completed_by=completed_by or task.assignee,
         completed_at=fx.now(),
         completion_key=idempotency_key,
-    )
-
-
-async def _record_outcome(
-    fx: Effects,
-    task: repo.TaskRow,
-    *,
-    outcome: TaskOutcome,
-    note: str | None,
-    completed_by: str,
-    completed_at: datetime,
-    completion_key: str | None,
-) -> repo.TaskRow:
-    done = await repo.complete_task(
-        fx.conn,
-        task.dealer_id,
-        task.id,
-        outcome=outcome.value,
-        note=note,
-        completed_by=completed_by,
-        completed_at=completed_at,
-        completion_key=completion_key,
-    )
-    if done is None:  # pragma: no cover - the row is locked and was open
-        raise TaskConflict(f"task {task.id} is not open")
-    # its due timer and its watches go; so do tasks that only existed because of it
-    await timers.cancel(fx.conn, timer_key(done.dealer_id, done.business_key))
-    dependents = dependents_prefix(done.business_key)
-    await timers.cancel_prefix(fx.conn, timer_key(done.dealer_id, dependents))
-    for moot in await repo.cancel_open_tasks(
-        fx.conn, done.dealer_id, fx.now(), key_prefix=dependents
-    ):
-        await _publish_cancelled(fx, moot, TaskCancelReason.NO_LONGER_NEEDED)
-    await fx.publish(
-        TaskCompleted(
-            dealer_id=done.dealer_id,
-            customer_id=done.customer_id,
-            occurred_at=completed_at,
-            task_id=str(done.id),
-            kind=TaskKind(done.kind),
-            assignee_id=completed_by,
-            outcome=outcome,
-            note=note,
-            related=_related(done),
-            completed_at=completed_at,
-        )
     )
     if domain.needs_retry(outcome) and done.kind == TaskKind.SERVICE_CALLBACK.value:
         await _retry_unreachable(fx, done)
@@ -442,30 +307,6 @@ async def _retry_unreachable(fx: Effects, task: repo.TaskRow) -> None:
     contact_data = await repo.get_contact(fx.conn, task.dealer_id, task.customer_id)
     contact = ContactSnapshot.model_validate(contact_data) if contact_data else None
     await apply_plan(fx, [follow_up], contact)
-
-
-# -- timers ---------------------------------------------------------------------------------
-
-
-async def fire_task_due(fx: Effects, dealer_id: str, payload: Mapping[str, Any]) -> None:
-    """A task's due time came without an outcome: status due + TaskDue."""
-    task = await repo.mark_task_due(
-        fx.conn, dealer_id, uuid.UUID(str(payload["task_id"])), fx.now()
-    )
-    if task is None:
-        return  # done or cancelled meanwhile
-    await fx.publish(
-        TaskDue(
-            dealer_id=task.dealer_id,
-            customer_id=task.customer_id,
-            occurred_at=fx.now(),
-            task_id=str(task.id),
-            kind=TaskKind(task.kind),
-            assignee_id=task.assignee,
-            due_at=task.due_at,
-            related=_related(task),
-        )
-    )
 
 
 async def fire_watch(fx: Effects, dealer_id: str, payload: Mapping[str, Any]) -> None:

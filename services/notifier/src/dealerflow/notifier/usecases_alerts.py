@@ -1,0 +1,123 @@
+"""Messages to staff (first-contact warnings, escalation alerts): recorded as queued
+notifications and delivered through the staff channel by a timer that is due at once,
+because delivery is I/O and consumer handlers must only have database effects."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from dealerflow.notifier import repository_messages as msgs
+from dealerflow.notifier.channels import ChannelRegistry, OutboundMessage, send_safely
+from dealerflow.notifier.domain import (
+    RecordRef,
+)
+from dealerflow.notifier.domain_alerts import (
+    StaffAlert,
+)
+from dealerflow.notifier.effects import STAFF_ALERT, Effects
+from dealerflow.runtime import timers
+
+# -- staff alerts ---------------------------------------------------------------------------
+
+
+async def queue_staff_alert(
+    fx: Effects,
+    *,
+    dealer_id: str,
+    customer_id: uuid.UUID,
+    recipient: str,
+    business_key: str,
+    kind: str,
+    alert: StaffAlert,
+    related: RecordRef | None,
+) -> uuid.UUID:
+    """Record a message to a staff member and deliver it through the staff channel as soon
+    as the timer poller runs (delivery is I/O: never inside a consumer's handler)."""
+    notification_id = uuid.uuid4()
+    now = fx.now()
+    await msgs.insert_notification(
+        fx.conn,
+        msgs.NotificationRow(
+            id=notification_id,
+            dealer_id=dealer_id,
+            customer_id=customer_id,
+            audience="staff",
+            recipient=recipient,
+            business_key=business_key,
+            reminder_id=None,
+            kind=kind,
+            purpose=None,
+            channel="staff",
+            locale=None,
+            subject=alert.subject,
+            body=alert.body,
+            status="queued",
+            policy=None,
+            error=None,
+            provider_message_id=None,
+            attempts=0,
+            related_kind=related.kind.value if related else None,
+            related_id=related.id if related else None,
+            created_at=now,
+            sent_at=None,
+        ),
+    )
+    await timers.schedule(
+        fx.conn,
+        key=f"alert:{notification_id}",
+        kind=STAFF_ALERT,
+        dealer_id=dealer_id,
+        due_at=now,
+        payload={"notification_id": str(notification_id)},
+    )
+    return notification_id
+
+
+async def deliver_staff_alert(
+    fx: Effects, channels: ChannelRegistry, dealer_id: str, payload: Mapping[str, Any]
+) -> None:
+    """Send a queued staff alert; retry with backoff on retryable failures."""
+    row = await msgs.get_notification(
+        fx.conn, dealer_id, uuid.UUID(str(payload["notification_id"])), for_update=True
+    )
+    if row is None or row.status != "queued":
+        return
+    attempt = row.attempts + 1
+    message = OutboundMessage(
+        id=row.id,
+        dealer_id=dealer_id,
+        customer_id=row.customer_id,
+        audience="staff",
+        channel="staff",
+        recipient=row.recipient or "",
+        kind=row.kind,
+        subject=row.subject or "",
+        body=row.body or "",
+        metadata={"business_key": row.business_key},
+    )
+    result = await send_safely(channels.staff, message)
+    now = fx.now()
+    retry = not result.ok and result.retryable and attempt < fx.settings.message_max_attempts
+    await msgs.finish_notification(
+        fx.conn,
+        dealer_id,
+        row.id,
+        status="sent" if result.ok else ("queued" if retry else "failed"),
+        attempts=attempt,
+        error=result.error,
+        provider_message_id=result.provider_message_id,
+        sent_at=now if result.ok else None,
+    )
+    if retry:
+        backoff = timedelta(seconds=fx.settings.message_retry_backoff_s * 2 ** (attempt - 1))
+        await timers.schedule(
+            fx.conn,
+            key=f"alert:{row.id}",
+            kind=STAFF_ALERT,
+            dealer_id=dealer_id,
+            due_at=now + backoff,
+            payload={"notification_id": str(row.id)},
+        )

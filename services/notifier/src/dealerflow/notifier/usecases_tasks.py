@@ -1,0 +1,186 @@
+"""Staff tasks: creating one (row + durable timer + TaskScheduled), recording its outcome
+(TaskCompleted; its watches and the tasks that only existed because of it are cancelled),
+cancelling, and the due timer (status due + TaskDue)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from dealerflow.contracts.care_enums import TaskCancelReason, TaskKind, TaskOutcome
+from dealerflow.contracts.contact import RelatedRecord
+from dealerflow.contracts.events.notifier import (
+    TaskCancelled,
+    TaskCompleted,
+    TaskDue,
+    TaskScheduled,
+)
+from dealerflow.notifier import repository as repo
+from dealerflow.notifier.domain import (
+    PlannedTask,
+    TaskRuleError,
+)
+from dealerflow.notifier.domain_alerts import (
+    dependents_prefix,
+    task_title,
+    timer_key,
+)
+from dealerflow.notifier.effects import TASK_DUE, Effects
+from dealerflow.runtime import timers
+
+
+class TaskNotFound(LookupError):
+    """No task with that id at that dealer."""
+
+
+class TaskConflict(TaskRuleError):
+    """The task is not open any more (done or cancelled)."""
+
+
+def related_of(task: repo.TaskRow) -> RelatedRecord | None:
+    if task.related_kind is None or task.related_id is None:
+        return None
+    return RelatedRecord.model_validate({"kind": task.related_kind, "id": task.related_id})
+
+
+# -- creating tasks and watches -------------------------------------------------------------
+
+
+async def schedule_task(
+    fx: Effects, planned: PlannedTask, *, title: str | None = None
+) -> repo.TaskRow | None:
+    """Create the task with its due timer and publish TaskScheduled; None if it exists."""
+    assignee = planned.assignee_id or fx.settings.role_assignee(
+        planned.assignee_role.value, planned.dealer_id
+    )
+    task = await repo.insert_task(
+        fx.conn,
+        repo.NewTask(
+            id=uuid.uuid4(),
+            dealer_id=planned.dealer_id,
+            customer_id=planned.customer_id,
+            business_key=planned.key,
+            kind=planned.kind.value,
+            title=title or task_title(planned.kind, planned.related),
+            assignee=assignee,
+            assignee_role=planned.assignee_role.value,
+            due_at=planned.due_at.astimezone(UTC),
+            script=planned.script,
+            related_kind=planned.related.kind.value,
+            related_id=planned.related.id,
+            source_event_id=fx.source_event_id,
+            created_at=fx.now(),
+        ),
+    )
+    if task is None:
+        return None
+    await timers.schedule(
+        fx.conn,
+        key=timer_key(task.dealer_id, task.business_key),
+        kind=TASK_DUE,
+        dealer_id=task.dealer_id,
+        due_at=task.due_at,
+        payload={"task_id": str(task.id)},
+    )
+    await fx.publish(
+        TaskScheduled(
+            dealer_id=task.dealer_id,
+            customer_id=task.customer_id,
+            occurred_at=task.created_at,
+            task_id=str(task.id),
+            kind=TaskKind(task.kind),
+            assignee_id=task.assignee,
+            due_at=task.due_at,
+            title=task.title,
+            script=task.script,
+            related=related_of(task),
+        )
+    )
+    return task
+
+
+async def publish_cancelled(fx: Effects, task: repo.TaskRow, reason: TaskCancelReason) -> None:
+    await fx.publish(
+        TaskCancelled(
+            dealer_id=task.dealer_id,
+            customer_id=task.customer_id,
+            occurred_at=task.cancelled_at or fx.now(),
+            task_id=str(task.id),
+            kind=TaskKind(task.kind),
+            reason=reason,
+            cancelled_at=task.cancelled_at or fx.now(),
+        )
+    )
+
+
+async def record_outcome(
+    fx: Effects,
+    task: repo.TaskRow,
+    *,
+    outcome: TaskOutcome,
+    note: str | None,
+    completed_by: str,
+    completed_at: datetime,
+    completion_key: str | None,
+) -> repo.TaskRow:
+    done = await repo.complete_task(
+        fx.conn,
+        task.dealer_id,
+        task.id,
+        outcome=outcome.value,
+        note=note,
+        completed_by=completed_by,
+        completed_at=completed_at,
+        completion_key=completion_key,
+    )
+    if done is None:  # pragma: no cover - the row is locked and was open
+        raise TaskConflict(f"task {task.id} is not open")
+    # its due timer and its watches go; so do tasks that only existed because of it
+    await timers.cancel(fx.conn, timer_key(done.dealer_id, done.business_key))
+    dependents = dependents_prefix(done.business_key)
+    await timers.cancel_prefix(fx.conn, timer_key(done.dealer_id, dependents))
+    for moot in await repo.cancel_open_tasks(
+        fx.conn, done.dealer_id, fx.now(), key_prefix=dependents
+    ):
+        await publish_cancelled(fx, moot, TaskCancelReason.NO_LONGER_NEEDED)
+    await fx.publish(
+        TaskCompleted(
+            dealer_id=done.dealer_id,
+            customer_id=done.customer_id,
+            occurred_at=completed_at,
+            task_id=str(done.id),
+            kind=TaskKind(done.kind),
+            assignee_id=completed_by,
+            outcome=outcome,
+            note=note,
+            related=related_of(done),
+            completed_at=completed_at,
+        )
+    )
+    return done
+
+
+# -- timers ---------------------------------------------------------------------------------
+
+
+async def fire_task_due(fx: Effects, dealer_id: str, payload: Mapping[str, Any]) -> None:
+    """A task's due time came without an outcome: status due + TaskDue."""
+    task = await repo.mark_task_due(
+        fx.conn, dealer_id, uuid.UUID(str(payload["task_id"])), fx.now()
+    )
+    if task is None:
+        return  # done or cancelled meanwhile
+    await fx.publish(
+        TaskDue(
+            dealer_id=task.dealer_id,
+            customer_id=task.customer_id,
+            occurred_at=fx.now(),
+            task_id=str(task.id),
+            kind=TaskKind(task.kind),
+            assignee_id=task.assignee,
+            due_at=task.due_at,
+            related=related_of(task),
+        )
+    )
