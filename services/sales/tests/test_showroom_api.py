@@ -1,0 +1,153 @@
+"""Quotes and test drives through the HTTP API on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from dealerflow.contracts.events.sales import (
+    DiscountApprovalRequested,
+    QuoteIssued,
+    TestDriveScheduled,
+)
+
+pytestmark = pytest.mark.integration
+
+QUOTE = {
+    "dealer_id": "D001",
+    "customer_phone": "13800138000",
+    "consultant_id": "consultant-li",
+    "vehicle": {"model": "Aurora X5", "configuration": "Luxury", "colour": "white"},
+    "vehicle_price": "200000.00",
+    "discount": "5000.00",
+    "insurance": "6000.00",
+    "registration_fee": "500.00",
+    "accessories": [{"name": "floor mats", "unit_price": "300.00", "quantity": 2}],
+    "extended_warranty": "2000.00",
+}
+
+
+async def test_quote_within_policy_is_issued_without_approval(
+    api: httpx.AsyncClient, outbox: Any
+) -> None:
+    response = await api.post("/v1/quotes", json=QUOTE)
+    assert response.status_code == 201, response.text
+    quote = response.json()
+    # (200000 - 5000) / 1.13 x 10 % = 17256.64
+    assert quote["purchase_tax"] == {"amount": "17256.64", "currency": "CNY"}
+    assert quote["accessories"]["amount"] == "600.00"
+    assert quote["total"]["amount"] == "221356.64"
+    assert quote["discount_needs_approval"] is False
+    assert quote["valid_until"] == "2025-03-10"
+    [event] = await outbox.events()
+    assert isinstance(event, QuoteIssued)
+    assert str(event.total.amount) == "221356.64"
+    assert event.quote_id == quote["quote_id"]
+    fetched = await api.get(f"/v1/quotes/{quote['quote_id']}", params={"dealer_id": "D001"})
+    assert fetched.json() == quote
+    other = await api.get(f"/v1/quotes/{quote['quote_id']}", params={"dealer_id": "D009"})
+    assert other.status_code == 404
+
+
+async def test_discount_beyond_threshold_asks_the_sales_manager(
+    api: httpx.AsyncClient, outbox: Any
+) -> None:
+    loan = {
+        "method": "loan",
+        "down_payment": "60000.00",
+        "term_months": 36,
+        "annual_rate_percent": "3.5",
+    }
+    body = dict(QUOTE, discount="10000.01", new_energy=True, payment=loan)
+    response = await api.post("/v1/quotes", json=body)
+    assert response.status_code == 201, response.text
+    quote = response.json()
+    assert quote["discount_needs_approval"] is True
+    assert quote["purchase_tax"]["amount"] == "0.00"  # NEV: exempt by default
+    assert quote["loan"]["principal"]["amount"] == "129999.99"
+    assert quote["loan"]["term_months"] == 36
+    issued, approval = await outbox.events()
+    assert isinstance(issued, QuoteIssued)
+    assert isinstance(approval, DiscountApprovalRequested)
+    assert approval.approver_id == "sales-manager:D001"
+    assert str(approval.policy_threshold.amount) == "10000.00"
+    assert approval.approval_id == quote["approval_id"]
+    assert issued.payment.loan_amount is not None
+
+
+async def test_quote_errors_are_422(api: httpx.AsyncClient, outbox: Any) -> None:
+    too_much = await api.post("/v1/quotes", json=dict(QUOTE, discount="250000.00"))
+    assert too_much.status_code == 422
+    assert "discount exceeds" in too_much.text
+    nobody = {k: v for k, v in QUOTE.items() if k != "customer_phone"}
+    assert (await api.post("/v1/quotes", json=nobody)).status_code == 422
+    half_loan = dict(QUOTE, payment={"method": "loan", "term_months": 12})
+    assert (await api.post("/v1/quotes", json=half_loan)).status_code == 422
+    assert await outbox.types() == []
+
+
+def drive(customer: dict[str, Any], start: str, end: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "dealer_id": "D001",
+        "customer": {
+            k: v for k, v in customer.items() if k not in ("address", "id_document_verified")
+        },
+        "vehicle_id": "TD-01",
+        "model": "Aurora X5",
+        "consultant_id": "consultant-li",
+        "starts_at": start,
+        "ends_at": end,
+        "licence": {"number": "310101199001011234", "expires_on": "2030-01-01"},
+        **extra,
+    }
+
+
+async def test_test_drives_are_never_double_booked(
+    api: httpx.AsyncClient, outbox: Any, customer_body: Callable[..., dict[str, Any]]
+) -> None:
+    person = customer_body()
+    first = await api.post(
+        "/v1/test-drives", json=drive(person, "2025-03-04T02:00:00Z", "2025-03-04T03:00:00Z")
+    )
+    assert first.status_code == 201, first.text
+    assert first.json()["licence_number_masked"].endswith("1234")
+    assert "3101011990" not in first.text
+
+    clash = await api.post(
+        "/v1/test-drives", json=drive(person, "2025-03-04T02:30:00Z", "2025-03-04T03:30:00Z")
+    )
+    assert clash.status_code == 409
+    assert clash.json()["conflicting_test_drive_ids"] == [first.json()["test_drive_id"]]
+
+    adjacent = await api.post(
+        "/v1/test-drives", json=drive(person, "2025-03-04T03:00:00Z", "2025-03-04T04:00:00Z")
+    )
+    assert adjacent.status_code == 201
+    other_car = await api.post(
+        "/v1/test-drives",
+        json=drive(person, "2025-03-04T02:30:00Z", "2025-03-04T03:30:00Z", vehicle_id="TD-02"),
+    )
+    assert other_car.status_code == 201
+
+    expired = drive(person, "2025-03-05T02:00:00Z", "2025-03-05T03:00:00Z")
+    expired["licence"] = {"number": "310101199001011234", "expires_on": "2025-03-04"}
+    refused = await api.post("/v1/test-drives", json=expired)
+    assert refused.status_code == 422
+    assert "expired" in refused.text
+    past = await api.post(
+        "/v1/test-drives", json=drive(person, "2025-03-01T02:00:00Z", "2025-03-01T03:00:00Z")
+    )
+    assert past.status_code == 422
+
+    events = await outbox.events()
+    assert [e.type for e in events] == ["TestDriveScheduled"] * 3
+    assert isinstance(events[0], TestDriveScheduled)
+    assert events[0].contact.phone == "+8613800138000"
+
+    retry_id = str(uuid.uuid4())
+    body = drive(person, "2025-03-06T02:00:00Z", "2025-03-06T03:00:00Z", test_drive_id=retry_id)
+    assert (await api.post("/v1/test-drives", json=body)).status_code == 201
+    assert (await api.post("/v1/test-drives", json=body)).status_code == 200
