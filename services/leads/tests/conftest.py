@@ -91,6 +91,11 @@ class LeadsService:
         records.sort(key=lambda r: (r.partition, r.offset))
         return [decode(r.value, r.headers) for r in records]
 
+    async def eventually(
+        self, probe: Callable[[], Awaitable[Any]], *, within_s: float = 30.0, what: str = "it"
+    ) -> Any:
+        return await eventually(probe, within_s=within_s, what=what)
+
     async def wait_for_events(
         self,
         predicate: Callable[[list[DomainEvent]], bool],
