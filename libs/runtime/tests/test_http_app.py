@@ -238,6 +238,14 @@ async def test_request_id_is_accepted_or_generated(
     served = [r for r in caplog.records if r.name == "test.leads"]
     assert [r.request_id for r in served] == ["abc-123"]  # type: ignore[attr-defined]
 
+    access = [r for r in caplog.records if r.name == "dealerflow.http"]
+    assert [r.getMessage() for r in access] == ["GET /v1/leads/7 200"]
+    assert access[0].status == 200  # type: ignore[attr-defined]
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        await client.get("/healthz")
+    assert not [r for r in caplog.records if r.name == "dealerflow.http"]  # probes: DEBUG
+
     generated = await client.get("/v1/leads/7")
     assert len(generated.headers["x-request-id"]) == 32
 

@@ -39,6 +39,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # Accept a caller's id only if it is a short token; anything else could forge log lines.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _PROBE_PATHS = "healthz,readyz,metrics"
+_PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "dealerflow_request_id", default=None
@@ -233,7 +234,10 @@ class RequestContextMiddleware:
             response = problem_response(problem)
             await response(scope, receive, send_with_id)
         finally:
-            _ACCESS_LOG.info(
+            # Probes hit every few seconds; keep them out of the INFO access log.
+            level = logging.DEBUG if scope["path"] in _PROBES else logging.INFO
+            _ACCESS_LOG.log(
+                level,
                 "%s %s %s",
                 scope["method"],
                 scope["path"],
