@@ -5,7 +5,6 @@ and consumer group, and a ManualClock the test moves."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -96,33 +95,39 @@ class Notifier:
         return items
 
     async def published(self, type_name: str, within_s: float = 30.0) -> list[dict[str, Any]]:
-        """Records of ``type_name`` on the notifier topic, read from the beginning."""
+        """Every record of ``type_name`` on the notifier topic (all partitions read to their
+        end); waits up to ``within_s`` for at least one to arrive."""
+        from aiokafka import TopicPartition
         from dealerflow.contracts.envelope import decode
 
+        topic = self.topics.name("notifier")
         consumer = AIOKafkaConsumer(
-            self.topics.name("notifier"),
-            bootstrap_servers=self.bootstrap,
-            group_id=f"test-{uuid.uuid4().hex}",
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
         )
         await consumer.start()
         found: list[dict[str, Any]] = []
         try:
+            partitions = [
+                TopicPartition(topic, p) for p in sorted(await self.producer.partitions_for(topic))
+            ]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + within_s
-            while not found and loop.time() < deadline:
-                batches = await consumer.getmany(timeout_ms=500)
-                for records in batches.values():
-                    for rec in records:
-                        env = decode(rec.value, rec.headers)
-                        if env.event.type == type_name:
-                            found.append(
-                                {"meta": env.meta, "event": env.event, "headers": rec.headers}
-                            )
+            while True:
+                ends = await consumer.end_offsets(partitions)
+                while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+                    batches = await consumer.getmany(*partitions, timeout_ms=500)
+                    for records in batches.values():
+                        for rec in records:
+                            env = decode(rec.value, rec.headers)
+                            if env.event.type == type_name:
+                                found.append({"meta": env.meta, "event": env.event})
+                if found or loop.time() > deadline:
+                    return found
+                await asyncio.sleep(0.2)
         finally:
             await consumer.stop()
-        return found
 
 
 @pytest.fixture

@@ -94,8 +94,7 @@ async def test_online_lead_gets_task_warning_escalation_then_contact_closes_all(
     assert escalation["related"] == {"kind": "lead", "id": "L-1"}
 
     async def first_task_due() -> bool:
-        [t] = await first_contact_task()
-        return t["status"] == "due"
+        return [t["status"] for t in await first_contact_task()] == ["due"]
 
     await notifier.eventually(first_task_due, "status due on the first-contact task")
     alerts = [n for n in await notifier.notifications() if n["kind"] == "first_contact_escalation"]
@@ -105,8 +104,7 @@ async def test_online_lead_gets_task_warning_escalation_then_contact_closes_all(
     await notifier.produce(lead_contacted("L-1", START + timedelta(minutes=20)))
 
     async def closed() -> bool:
-        [t] = await first_contact_task()
-        return t["status"] == "done"
+        return [t["status"] for t in await first_contact_task()] == ["done"]
 
     await notifier.eventually(closed, "the first-contact task to be closed")
     [done] = await first_contact_task()
@@ -134,8 +132,7 @@ async def test_contact_before_due_cancels_the_watches(notifier) -> None:
     await notifier.produce(lead_contacted("L-2", START + timedelta(minutes=5)))
 
     async def done() -> bool:
-        [t] = await task_of("L-2")
-        return t["status"] == "done"
+        return [t["status"] for t in await task_of("L-2")] == ["done"]
 
     await notifier.eventually(done, "the task closed by LeadContacted")
     [task] = await task_of("L-2")
