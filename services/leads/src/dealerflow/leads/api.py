@@ -15,6 +15,7 @@ from dealerflow.contracts.identity import InvalidPhoneNumber, normalize_phone
 from dealerflow.contracts.inbound import LeadSubmission, LeadSubmissionError, parse_lead_submission
 from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.leads import repository as repo
+from dealerflow.leads import usecases_invitation as invitation
 from dealerflow.leads import usecases_lifecycle as lifecycle
 from dealerflow.leads.domain import is_sales_follow_up_allowed
 from dealerflow.leads.schemas import (
@@ -362,12 +363,12 @@ async def post_appointment(
 ) -> JSONResponse:
     """Book a store visit or test drive (AppointmentScheduled); 200 for a known id."""
     async with transaction(ctx.db) as conn:
-        appointment_id, created = await lifecycle.schedule_appointment(
+        appointment_id, created = await invitation.schedule_appointment(
             conn,
             leads_context(ctx),
             dealer_id,
             lead_id,
-            lifecycle.AppointmentInput(**body.model_dump()),
+            invitation.AppointmentInput(**body.model_dump()),
         )
     out = AppointmentOut(appointment_id=appointment_id, lead_id=lead_id, created=created)
     return JSONResponse(out.model_dump(mode="json"), 201 if created else 200)
@@ -384,7 +385,7 @@ async def post_decline(
     """The prospect declined the invitation (InvitationDeclined): no pitching until they
     re-engage."""
     async with transaction(ctx.db) as conn:
-        lead = await lifecycle.decline_invitation(
+        lead = await invitation.decline_invitation(
             conn,
             leads_context(ctx),
             dealer_id,

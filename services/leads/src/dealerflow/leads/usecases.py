@@ -5,8 +5,8 @@ Each takes the caller's connection (inside the request's or message's transactio
 ``repository``; events go to the outbox with ``lc.publish`` in the same transaction.
 Refusals are :class:`~dealerflow.runtime.problems.Problem` (4xx) so the HTTP layer can
 answer with them and the inbound consumer can dead-letter with their detail.
-The lead lifecycle after creation (contacts, appointments, loss, conversion) is in
-``usecases_lifecycle``.
+The lead lifecycle after creation is in ``usecases_lifecycle`` (contacts, loss,
+conversion) and ``usecases_invitation`` (declined invitations, appointments).
 """
 
 from __future__ import annotations
@@ -81,6 +81,14 @@ async def load_lead(
     if lead is None:
         raise not_found("Lead", lead_id)
     return lead
+
+
+def staff_for(lead: repo.LeadRecord, given: str | None) -> str:
+    """The staff member acting: the one named, else the lead's consultant, else a 422."""
+    consultant = given or lead.consultant_id
+    if consultant is None:
+        raise rejected("consultant_id is required: the lead has no consultant assigned")
+    return consultant
 
 
 def require_open(lead: repo.LeadRecord) -> None:

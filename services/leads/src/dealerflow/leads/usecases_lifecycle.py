@@ -1,4 +1,6 @@
-"""Use cases on an existing lead: contact log, appointments, decline, loss, conversion.
+"""Use cases on an existing lead: contact log, loss, conversion and delivery.
+
+Invitations and appointments are in ``usecases_invitation``.
 
 Same conventions as ``usecases``: the caller's transaction, pure rules from ``domain``,
 SQL in ``repository``, events through ``lc.publish``, refusals as 4xx problems.
@@ -11,15 +13,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dealerflow.contracts.enums import (
-    AppointmentPurpose,
     ContactChannel,
     ContactOutcome,
     LeadUpdateReason,
     LostReason,
 )
 from dealerflow.contracts.events.leads import (
-    AppointmentScheduled,
-    InvitationDeclined,
     LeadContacted,
     LeadConverted,
     LeadGraded,
@@ -34,7 +33,6 @@ from dealerflow.leads.domain import (
     apply_contact_log_entry,
     cadence_from_policy,
     invitation_suppressed,
-    record_invitation_declined,
     validate_contact_log_entry,
     validate_grade_transition,
 )
@@ -44,20 +42,15 @@ from dealerflow.leads.usecases import (
     load_lead,
     rejected,
     require_open,
+    staff_for,
 )
+from dealerflow.leads.usecases_invitation import publish_declined
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.problems import Problem, conflict, problem_type
 
 # Grades that only a contract (O) or a delivery (D) sets, never a contact log entry.
 _SALES_GRADES = frozenset({Grade.O, Grade.D})
 _CLOCK_SKEW = timedelta(minutes=5)
-
-
-def _staff(lead: repo.LeadRecord, given: str | None) -> str:
-    consultant = given or lead.consultant_id
-    if consultant is None:
-        raise rejected("consultant_id is required: the lead has no consultant assigned")
-    return consultant
 
 
 async def _regrade(
@@ -152,7 +145,7 @@ async def log_contact(
     now = lc.clock.now()
     lead = await load_lead(conn, dealer_id, lead_id, for_update=True)
     require_open(lead)
-    consultant = _staff(lead, given.consultant_id)
+    consultant = staff_for(lead, given.consultant_id)
     grade_after = given.grade_after or lead.grade
     if grade_after in _SALES_GRADES and grade_after != lead.grade:
         raise rejected(f"grade {grade_after} is set by the contract or the delivery")
@@ -240,7 +233,7 @@ async def log_contact(
         lead = replace(lead, lost_reason=str(entry.lost_reason), lost_note=entry.lost_note)
         await _publish_lost(conn, lc, lead, entry.lost_reason, entry.lost_note, now)
     if entry.invitation_declined:
-        await _publish_declined(conn, lc, lead, consultant, contacted_at, given.notes, now)
+        await publish_declined(conn, lc, lead, consultant, contacted_at, given.notes, now)
     elif was_suppressed and not invitation_suppressed(after):
         await lc.publish(
             conn,
@@ -256,122 +249,6 @@ async def log_contact(
         )
     await repo.save_lead(conn, lead)
     return lead, entry_id
-
-
-# --- invitation and appointments ------------------------------------------------------
-
-
-async def _publish_declined(
-    conn: DbConnection,
-    lc: LeadsContext,
-    lead: repo.LeadRecord,
-    consultant: str,
-    declined_at: datetime,
-    reason: str | None,
-    now: datetime,
-) -> None:
-    await lc.publish(
-        conn,
-        InvitationDeclined(
-            dealer_id=lead.dealer_id,
-            customer_id=lead.customer_id,
-            occurred_at=now,
-            lead_id=str(lead.lead_id),
-            consultant_id=consultant,
-            declined_at=declined_at,
-            reason=reason,
-        ),
-    )
-
-
-async def decline_invitation(
-    conn: DbConnection,
-    lc: LeadsContext,
-    dealer_id: str,
-    lead_id: uuid.UUID,
-    *,
-    consultant_id: str | None,
-    reason: str | None,
-) -> repo.LeadRecord:
-    """The prospect declined the invitation: sales follow-ups stop until they re-engage."""
-    now = lc.clock.now()
-    lead = await load_lead(conn, dealer_id, lead_id, for_update=True)
-    require_open(lead)
-    consultant = _staff(lead, consultant_id)
-    declined = record_invitation_declined(lead.snapshot(), now)
-    lead = replace(lead, invitation_declined_at=declined.invitation_declined_at, updated_at=now)
-    await repo.save_lead(conn, lead)
-    await _publish_declined(conn, lc, lead, consultant, now, reason, now)
-    return lead
-
-
-@dataclass(frozen=True)
-class AppointmentInput:
-    purpose: AppointmentPurpose
-    scheduled_for: datetime
-    consultant_id: str | None = None
-    location: str | None = None
-    appointment_id: str | None = None  # client-supplied: a retry books nothing twice
-
-
-async def schedule_appointment(
-    conn: DbConnection,
-    lc: LeadsContext,
-    dealer_id: str,
-    lead_id: uuid.UUID,
-    given: AppointmentInput,
-) -> tuple[str, bool]:
-    """Book a visit or test drive (AppointmentScheduled); returns (id, newly booked).
-
-    Refused while a declined invitation stands (handbook: no pitching until the
-    customer re-engages), for a closed lead, and for a time in the past.
-    """
-    now = lc.clock.now()
-    lead = await load_lead(conn, dealer_id, lead_id, for_update=True)
-    require_open(lead)
-    if invitation_suppressed(lead.snapshot()) and given.purpose is not AppointmentPurpose.DELIVERY:
-        raise conflict(
-            "the customer declined the invitation; record a customer-initiated contact first",
-            slug="invitation-declined",
-        )
-    if given.scheduled_for < now - _CLOCK_SKEW:
-        raise rejected("scheduled_for is in the past", slug="invalid-appointment")
-    consultant = _staff(lead, given.consultant_id)
-    appointment_id = given.appointment_id or str(uuid.uuid4())
-    inserted = await repo.insert_appointment(
-        conn,
-        dealer_id,
-        {
-            "appointment_id": appointment_id,
-            "lead_id": lead.lead_id,
-            "purpose": str(given.purpose),
-            "scheduled_for": given.scheduled_for,
-            "consultant_id": consultant,
-            "location": given.location,
-            "created_at": now,
-        },
-    )
-    if not inserted:
-        booked_for = await repo.appointment_lead(conn, dealer_id, appointment_id)
-        if booked_for != lead.lead_id:
-            raise conflict(f"appointment {appointment_id} belongs to another lead")
-        return appointment_id, False
-    await lc.publish(
-        conn,
-        AppointmentScheduled(
-            dealer_id=dealer_id,
-            customer_id=lead.customer_id,
-            occurred_at=now,
-            appointment_id=appointment_id,
-            lead_id=str(lead.lead_id),
-            purpose=given.purpose,
-            scheduled_for=given.scheduled_for,
-            consultant_id=consultant,
-            location=given.location,
-            contact=lead.contact,
-        ),
-    )
-    return appointment_id, True
 
 
 # --- loss, conversion, delivery -------------------------------------------------------
