@@ -108,7 +108,7 @@ async def test_broker_metrics_and_consumer_metrics_are_recorded(
             customer_id=uuid.uuid4(),
             occurred_at=NOW,
             lead_id="M1",
-            grade="C",  # type: ignore[arg-type]
+            grade="C",
             graded_at=NOW,
         )
         record = encode_binary(event, source="/t")

@@ -37,7 +37,7 @@ def graded(lead_id: str, grade: str = "H") -> LeadGraded:
         customer_id=uuid.uuid5(uuid.NAMESPACE_URL, lead_id),
         occurred_at=NOW,
         lead_id=lead_id,
-        grade=grade,  # type: ignore[arg-type]
+        grade=grade,
         graded_at=NOW,
     )
 
@@ -49,7 +49,7 @@ def assigned(lead_id: str) -> LeadAssigned:
         occurred_at=NOW,
         lead_id=lead_id,
         consultant_id="C7",
-        reason="initial",  # type: ignore[arg-type]
+        reason="initial",
         assigned_at=NOW,
     )
 

@@ -21,7 +21,7 @@ from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime.broker import create_broker
 from dealerflow.runtime.consumer import EventConsumer, EventRouter, HandlerContext, attach_consumer
-from dealerflow.runtime.dlq import read_dead_letters
+from dealerflow.runtime.dlq import DeadLetter, read_dead_letters
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.outbox import decode_headers
 from dealerflow.runtime.relay import OutboxRelay
@@ -44,7 +44,7 @@ def graded(lead_id: str) -> LeadGraded:
         customer_id=uuid.uuid5(uuid.NAMESPACE_URL, "same-customer"),
         occurred_at=NOW,
         lead_id=lead_id,
-        grade="H",  # type: ignore[arg-type]
+        grade="H",
         graded_at=NOW,
     )
 
@@ -56,7 +56,7 @@ def assigned(lead_id: str) -> LeadAssigned:
         occurred_at=NOW,
         lead_id=lead_id,
         consultant_id="C7",
-        reason="initial",  # type: ignore[arg-type]
+        reason="initial",
         assigned_at=NOW,
     )
 
@@ -241,7 +241,10 @@ async def test_poison_messages_go_to_the_dlq_and_the_partition_moves_on(env: Env
     assert len(letters) == 4
     partitions = {letter.original_partition for letter in letters}
     assert len(partitions) == 1  # the original records shared a partition
-    by_offset = {letter.original_offset: letter for letter in letters}
+    by_offset: dict[int, DeadLetter] = {}
+    for letter in letters:
+        assert letter.original_offset is not None
+        by_offset[letter.original_offset] = letter
     first = min(by_offset)
     assert sorted(by_offset) == [first, first + 1, first + 2, first + 3]
     malformed, unknown_type, invalid, poison = (by_offset[first + i] for i in range(4))

@@ -41,7 +41,7 @@ def graded(lead_id: str) -> LeadGraded:
         customer_id=uuid.uuid5(uuid.NAMESPACE_URL, lead_id),
         occurred_at=NOW,
         lead_id=lead_id,
-        grade="A",  # type: ignore[arg-type]
+        grade="A",
         graded_at=NOW,
     )
 
@@ -106,7 +106,10 @@ def test_dlq_topic_for_and_describe_error() -> None:
 def test_dead_letter_reads_ce_type_from_binary_or_structured() -> None:
     binary = encode_binary(graded("L"), source="/t")
     structured = encode_structured(graded("L"), source="/t")
-    as_letter = lambda value, headers: DeadLetter("t.dlq", 0, 0, None, value, headers)  # noqa: E731
+
+    def as_letter(value: bytes, headers: list[tuple[str, bytes]]) -> DeadLetter:
+        return DeadLetter("t.dlq", 0, 0, None, value, headers)
+
     assert as_letter(binary.value, binary.headers).ce_type == LeadGraded.event_type
     assert as_letter(structured.value, structured.headers).ce_type == LeadGraded.event_type
     assert as_letter(b"{oops", []).ce_type is None

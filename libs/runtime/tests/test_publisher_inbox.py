@@ -29,7 +29,7 @@ def graded(lead_id: str = "L1") -> LeadGraded:
         customer_id=uuid.UUID("2b1f3c9e-0000-5000-8000-000000000001"),
         occurred_at=NOW,
         lead_id=lead_id,
-        grade="B",  # type: ignore[arg-type]
+        grade="B",
         graded_at=NOW,
     )
 
