@@ -3,6 +3,7 @@ assignment, de-duplication by phone, ADF XML, refusals and idempotent retries.""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -216,3 +217,14 @@ async def test_idempotency_key_returns_the_first_answer(leads: Any) -> None:
         f"/v1/leads/{first.json()['lead_id']}", params={"dealer_id": DEALER}
     )
     assert detail.json()["touch_count"] == 1
+
+
+async def test_concurrent_first_submissions_make_one_lead(leads: Any) -> None:
+    answers = await asyncio.gather(
+        *(leads.http.post("/v1/leads", json=lead_json("13800138077")) for _ in range(6))
+    )
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [201], [a.text for a in answers]
+    assert len({a.json()["lead_id"] for a in answers}) == 1
+    listed = await leads.http.get("/v1/leads", params={"dealer_id": DEALER})
+    assert len(listed.json()["items"]) == 1
+    assert listed.json()["items"][0]["touch_count"] == 6
