@@ -147,6 +147,29 @@ class Harness:
     complaint_body = staticmethod(lambda **overrides: complaint_body(**overrides))
     start = START
 
+    async def handled(self, event_id: str) -> None:
+        """Wait until the service's consumer recorded ``event_id`` in its inbox (events
+        produced before it with the same key were processed before it)."""
+
+        async def seen() -> bool:
+            return bool(await self.db("SELECT 1 FROM inbox WHERE event_id = $1", event_id))
+
+        await eventually(seen, what=f"event {event_id} consumed")
+
+    async def contact_known(self, dealer_id: str, customer_id: Any) -> None:
+        """Wait until the contact directory holds the customer's snapshot."""
+
+        async def known() -> bool:
+            return bool(
+                await self.db(
+                    "SELECT 1 FROM customer_contacts WHERE dealer_id = $1 AND customer_id = $2",
+                    dealer_id,
+                    customer_id,
+                )
+            )
+
+        await eventually(known, what=f"the contact snapshot of {customer_id}")
+
     async def db(self, query: str, *args: Any) -> list[asyncpg.Record]:
         return await self.pool.fetch(query, *args)
 

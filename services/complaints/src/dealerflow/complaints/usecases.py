@@ -126,8 +126,12 @@ def plan_opening(
     new: NewComplaint, now: datetime, policy: DealerPolicy, default_handler: str
 ) -> tuple[ComplaintRecord, list[ClockRecord], ComplaintOpened]:
     """The complaint row, its three armed clocks and the ComplaintOpened event."""
-    severity = new.severity or default_severity(
-        new.channel, safety=new.safety, injury=new.injury, origin=new.origin.kind
+    severity = (
+        ComplaintSeverity(new.severity)
+        if new.severity
+        else default_severity(
+            new.channel, safety=new.safety, injury=new.injury, origin=new.origin.kind
+        )
     )
     complaint_id = new.complaint_id or uuid.uuid4()
     complaint = ComplaintRecord(

@@ -1,0 +1,239 @@
+"""Complaints opened (and reopened) by events on the notifier and service topics, the
+contact directory, and dead letters - real Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
+from dealerflow.contracts.contact import RelatedRecord
+from dealerflow.contracts.enums import ConsentPurpose
+from dealerflow.contracts.events.complaints import ComplaintOpened, ComplaintReopened
+from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded, TaskCompleted
+from dealerflow.contracts.events.sales import VehicleDelivered
+from dealerflow.contracts.events.service import QualityCheckFailed
+from dealerflow.contracts.examples import example_for
+from dealerflow.runtime.dlq import read_dead_letters
+
+pytestmark = pytest.mark.integration
+
+DEALER = "sh-pudong-01"
+
+
+def delivered(customer: uuid.UUID) -> VehicleDelivered:
+    return example_for(VehicleDelivered).model_copy(
+        update={"dealer_id": DEALER, "customer_id": customer}
+    )
+
+
+def dissatisfied(customer: uuid.UUID, task_id: str, **update: Any) -> TaskCompleted:
+    return example_for(TaskCompleted).model_copy(
+        update={
+            "dealer_id": DEALER,
+            "customer_id": customer,
+            "task_id": task_id,
+            "outcome": TaskOutcome.DISSATISFIED,
+            "note": "Car was delivered dirty",
+            **update,
+        }
+    )
+
+
+async def _complaints_of(harness: Any, customer: uuid.UUID) -> list[Any]:
+    return await harness.db(
+        "SELECT id, origin_ref, origin::text AS origin, channel, category, status "
+        "FROM complaints WHERE dealer_id = $1 AND customer_id = $2 ORDER BY opened_at",
+        DEALER,
+        customer,
+    )
+
+
+async def _contact_known(harness: Any, customer: uuid.UUID) -> None:
+    await harness.contact_known(DEALER, customer)
+
+
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+async def test_dissatisfied_callback_opens_exactly_one_complaint(harness: Any, mode: str) -> None:
+    customer = uuid.uuid4()
+    await harness.produce(delivered(customer), mode=mode)
+    await _contact_known(harness, customer)
+
+    task = dissatisfied(customer, f"task-{uuid.uuid4().hex[:8]}")
+    await harness.produce(task, mode=mode)
+    rows = await harness.eventually(
+        lambda: _complaints_of(harness, customer), what="the automatic complaint"
+    )
+    assert len(rows) == 1
+    complaint = rows[0]
+    assert complaint["origin_ref"] == f"task:{task.task_id}"
+    assert json.loads(complaint["origin"]) == {
+        "kind": "dissatisfied_callback",
+        "task_id": task.task_id,
+    }
+    assert complaint["channel"] == "callback_survey"
+    assert complaint["category"] == "sales_service"  # a delivery callback
+
+    # the same event again, and the same task published again under a new event id
+    await harness.produce(task, mode=mode)
+    republished = str(uuid.uuid4())
+    await harness.produce(task, mode=mode, event_id=republished)
+    await harness.handled(republished)  # same key: the redelivered copy came before it
+    assert len(await _complaints_of(harness, customer)) == 1
+
+    cid = complaint["id"]
+    events = await harness.complaints_events(
+        lambda seen: harness.seen_of(ComplaintOpened, cid), what="ComplaintOpened"
+    )
+    opened = [e for e in events if isinstance(e.event, ComplaintOpened)]
+    assert len(opened) == 1
+    assert opened[0].event.contact.phone == delivered(customer).contact.phone
+    assert opened[0].event.origin.task_id == task.task_id
+    assert opened[0].meta.causation_id is not None  # the TaskCompleted's id
+    detail = await harness.client.get(f"/v1/complaints/{cid}", params={"dealer_id": DEALER})
+    assert len(detail.json()["clocks"]) == 3
+
+
+async def test_satisfied_callback_opens_nothing_and_low_survey_score_opens_one(
+    harness: Any,
+) -> None:
+    customer = uuid.uuid4()
+    await harness.produce(delivered(customer))
+    await _contact_known(harness, customer)
+    await harness.produce(dissatisfied(customer, "task-ok", outcome=TaskOutcome.SATISFIED))
+    good = example_for(SurveyResponded).model_copy(
+        update={"dealer_id": DEALER, "customer_id": customer, "survey_id": "s-good", "score": 7}
+    )
+    bad = good.model_copy(update={"survey_id": "s-bad", "score": 6, "comment": "Too slow"})
+    await harness.produce(good)
+    await harness.produce(bad)
+    rows = await harness.eventually(
+        lambda: _complaints_of(harness, customer), what="the survey complaint"
+    )
+    assert [r["origin_ref"] for r in rows] == ["survey:s-bad"]
+    origin = json.loads(rows[0]["origin"])
+    assert origin == {"kind": "low_survey_score", "survey_id": "s-bad", "survey_score": 6}
+
+
+async def test_dissatisfied_verification_reopens_the_resolved_complaint_once(
+    harness: Any,
+) -> None:
+    created = await harness.open_complaint()
+    cid, customer = created["id"], uuid.UUID(created["customer_id"])
+    for action, body in (
+        ("acknowledge", {"channel": "phone"}),
+        ("resolve", {"responsibility": "dealer", "measures": ["Fixed"], "resolution": "ok"}),
+    ):
+        response = await harness.client.post(
+            f"/v1/complaints/{cid}/{action}", json={"dealer_id": DEALER, **body}
+        )
+        assert response.status_code == 200, response.text
+    verification = dissatisfied(
+        customer,
+        "task-verify",
+        kind=TaskKind.COMPLAINT_VERIFICATION,
+        related=RelatedRecord(kind=RecordKind.COMPLAINT, id=cid),
+        note="Still squeals",
+    )
+    await harness.produce(verification)
+    republished = str(uuid.uuid4())
+    await harness.produce(verification, event_id=republished)
+
+    async def reopened() -> bool:
+        rows = await harness.db(
+            "SELECT status, reopen_count FROM complaints WHERE id = $1", uuid.UUID(cid)
+        )
+        return rows[0]["status"] == "reopened"
+
+    await harness.eventually(reopened, what="the complaint reopened")
+    await harness.complaints_events(
+        lambda seen: harness.seen_of(ComplaintReopened, cid), what="ComplaintReopened"
+    )
+    # the copy under a new event id: the trigger ref keeps it at one reopening and it
+    # opens no new complaint either
+    await harness.handled(republished)
+    rows = await harness.db("SELECT reopen_count FROM complaints WHERE customer_id = $1", customer)
+    assert [r["reopen_count"] for r in rows] == [1]
+    assert harness.seen_of(ComplaintReopened, cid)[0].reason == "Still squeals"
+
+
+async def test_quality_check_failure_reaching_the_customer_opens_a_high_complaint(
+    harness: Any,
+) -> None:
+    customer = uuid.uuid4()
+    await harness.produce(delivered(customer))
+    await _contact_known(harness, customer)
+    check = example_for(QualityCheckFailed).model_copy(
+        update={"dealer_id": DEALER, "customer_id": customer}
+    )
+    await harness.produce(check)  # caught in the workshop: rework, not a complaint
+    await harness.produce(check.model_copy(update={"attempt": 2, "reached_customer": True}))
+    rows = await harness.eventually(
+        lambda: harness.db(
+            "SELECT severity, origin_ref FROM complaints WHERE customer_id = $1", customer
+        ),
+        what="the quality-check complaint",
+    )
+    assert [(r["severity"], r["origin_ref"]) for r in rows] == [
+        ("high", f"quality_check:{check.repair_order_id}:2")
+    ]
+
+
+async def test_consent_change_refreshes_the_stored_contact(harness: Any) -> None:
+    customer = uuid.uuid4()
+    await harness.produce(delivered(customer))
+    await _contact_known(harness, customer)
+    change = example_for(ConsentChanged).model_copy(
+        update={
+            "dealer_id": DEALER,
+            "customer_id": customer,
+            "purpose": ConsentPurpose.MARKETING,
+            "channel": None,
+            "granted": False,
+        }
+    )
+    await harness.produce(change)
+
+    async def withdrawn() -> bool:
+        rows = await harness.db(
+            "SELECT contact->'consent'->>'marketing' AS m FROM customer_contacts "
+            "WHERE customer_id = $1",
+            customer,
+        )
+        return rows[0]["m"] == "false"
+
+    await harness.eventually(withdrawn, what="marketing consent withdrawn")
+
+
+async def test_bad_payloads_and_unknown_contacts_go_to_the_dlq_with_a_reason(
+    harness: Any,
+) -> None:
+    task = dissatisfied(uuid.uuid4(), "task-nobody")  # nobody told us this customer's contact
+    await harness.produce(task)
+    good = example_for(TaskCompleted)
+    body = json.loads(good.model_dump_json())
+    body["outcome"] = "furious"
+    headers = [
+        ("ce_id", b"bad-1"),
+        ("ce_type", good.event_type.encode()),
+        ("ce_source", b"/test"),
+        ("ce_specversion", b"1.0"),
+        ("ce_time", b"2025-03-05T02:00:00Z"),
+        ("ce_dealerid", DEALER.encode()),
+        ("content-type", b"application/json"),
+    ]
+    await harness.produce_raw("notifier", json.dumps(body).encode(), headers)
+    dlq = harness.topics.dlq(harness.topics.name("notifier"))
+
+    async def letters() -> list[Any]:
+        found = await read_dead_letters(harness.bootstrap, dlq, timeout_s=1.0)
+        return found if len(found) >= 2 else []
+
+    found = await harness.eventually(letters, what="two dead letters", within_s=45)
+    errors = sorted(letter.error or "" for letter in found)
+    assert any("EventDecodeError" in e and "outcome" in e for e in errors), errors
+    assert any("ContactUnknown" in e and str(task.customer_id) in e for e in errors), errors
+    assert all(letter.original_topic == harness.topics.name("notifier") for letter in found)
+    assert await harness.db("SELECT 1 FROM complaints") == []

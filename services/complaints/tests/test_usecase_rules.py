@@ -1,0 +1,270 @@
+"""Unit tests of the use-case logic outside domain.py: planning an opening and a breach,
+trigger mapping, consent refresh, policy layering, cursors, fingerprints. No I/O."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from dealerflow.complaints.policy import PolicyInvalid, build_policy, merge_overrides
+from dealerflow.complaints.records import ClockRecord, ClockStatus
+from dealerflow.complaints.repository import decode_cursor, encode_cursor
+from dealerflow.complaints.usecases import (
+    NewComplaint,
+    plan_breach,
+    plan_opening,
+    reopened_resolve_clock,
+    request_fingerprint,
+)
+from dealerflow.complaints.usecases_actions import HANDLING
+from dealerflow.complaints.usecases_triggers import (
+    category_for_survey,
+    category_for_task,
+    department_for,
+    origin_links,
+    summary_text,
+    verified_complaint,
+    with_consent_change,
+)
+from dealerflow.contracts.care_enums import (
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintOriginKind,
+    Department,
+    RecordKind,
+    SlaClock,
+    SurveyKind,
+    TaskKind,
+)
+from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot, RelatedRecord
+from dealerflow.contracts.events.complaints import (
+    ComplaintEscalated,
+    ComplaintOpened,
+    ComplaintOrigin,
+    ComplaintSlaBreached,
+)
+from dealerflow.policy import DealerPolicy
+
+NOW = datetime(2025, 3, 5, 2, 0, tzinfo=UTC)  # Wed 10:00 Shanghai
+POLICY = DealerPolicy()
+CONTACT = ContactSnapshot(
+    name="张伟", phone="+8613800138000", consent=ConsentSnapshot(service=True, marketing=False)
+)
+
+
+def new(**changes: object) -> NewComplaint:
+    base = NewComplaint(
+        dealer_id="sh-pudong-01",
+        customer_id=uuid.UUID(int=7),
+        channel=ComplaintChannel.HOTLINE,
+        category=ComplaintCategory.AFTER_SALES_SERVICE,
+        summary="Brake noise",
+        contact=CONTACT,
+        origin=ComplaintOrigin(kind=ComplaintOriginKind.MANUAL),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+# -- opening -------------------------------------------------------------------------------
+
+
+def test_opening_plans_three_clocks_and_an_event_with_their_deadlines() -> None:
+    complaint, clocks, event = plan_opening(new(), NOW, POLICY, "cr:sh-pudong-01")
+    assert complaint.severity == "normal"
+    assert complaint.handler_id == "cr:sh-pudong-01"
+    assert [c.kind for c in clocks] == [SlaClock.ACKNOWLEDGE, SlaClock.RESOLVE, SlaClock.INFORM]
+    assert all(c.status == ClockStatus.RUNNING for c in clocks)
+    assert [c.timer_key for c in clocks] == [
+        f"complaint:{complaint.id}:clock:{kind}:0.0"
+        for kind in ("acknowledge", "resolve", "inform")
+    ]
+    assert isinstance(event, ComplaintOpened)
+    assert event.acknowledge_due_at == clocks[0].due_at
+    assert event.resolve_due_at == clocks[1].due_at
+    assert event.complaint_id == str(complaint.id)
+    assert event.contact == CONTACT
+    assert event.opened_at == NOW
+
+
+def test_opening_takes_media_channel_or_safety_as_critical_and_keeps_a_client_id() -> None:
+    client_id = uuid.uuid4()
+    complaint, clocks, _ = plan_opening(
+        new(channel=ComplaintChannel.MEDIA, complaint_id=client_id), NOW, POLICY, "h"
+    )
+    assert complaint.id == client_id
+    assert complaint.severity == "critical"
+    assert clocks[0].due_at == NOW + timedelta(minutes=30)
+    safety, _, _ = plan_opening(new(safety=True), NOW, POLICY, "h")
+    assert safety.severity == "critical"
+    chosen, _, _ = plan_opening(new(severity="high", safety=False), NOW, POLICY, "h")
+    assert chosen.severity == "high"
+
+
+# -- breach --------------------------------------------------------------------------------
+
+
+def _planned(severity: str = "critical") -> tuple[object, list[ClockRecord]]:
+    complaint, clocks, _ = plan_opening(new(severity=severity), NOW, POLICY, "h")
+    return complaint, clocks
+
+
+def test_first_breach_escalates_to_the_department_manager_and_rearms() -> None:
+    complaint, clocks = _planned()
+    ack = clocks[0]
+    at = NOW + timedelta(minutes=31)
+    plan = plan_breach(complaint, ack, at, POLICY)  # type: ignore[arg-type]
+    breached, escalated = plan.events
+    assert isinstance(breached, ComplaintSlaBreached)
+    assert breached.due_at == ack.due_at
+    assert breached.breached_at == at
+    assert isinstance(escalated, ComplaintEscalated)
+    assert (escalated.level, escalated.to_role) == (1, "department_manager")
+    assert plan.escalation_level == 1
+    assert plan.rearmed
+    assert plan.clock.status == ClockStatus.RUNNING
+    assert plan.clock.attempt == 1
+    assert plan.clock.due_at == at + timedelta(minutes=30)
+    assert plan.clock.timer_key == f"complaint:{complaint.id}:clock:acknowledge:0.1"  # type: ignore[attr-defined]
+    assert plan.clock.first_due_at == ack.first_due_at
+    assert plan.clock.breaches == 1
+
+
+def test_breach_at_the_top_of_the_ladder_leaves_the_clock_overdue() -> None:
+    complaint, clocks = _planned()
+    at_gm = replace(complaint, escalation_level=2)  # type: ignore[type-var]
+    plan = plan_breach(at_gm, clocks[1], NOW + timedelta(days=2), POLICY)
+    assert [type(e).__name__ for e in plan.events] == ["ComplaintSlaBreached", "ComplaintEscalated"]
+    assert plan.escalation_level == 3
+    assert not plan.rearmed
+    assert plan.clock.status == ClockStatus.OVERDUE
+    assert plan.clock.timer_key is None
+
+    at_top = replace(complaint, escalation_level=3)  # type: ignore[type-var]
+    plan = plan_breach(at_top, clocks[2], NOW + timedelta(days=20), POLICY)
+    assert [type(e).__name__ for e in plan.events] == ["ComplaintSlaBreached"]
+    assert plan.escalation_level == 3
+
+
+def test_a_short_dealer_ladder_stops_escalating_earlier() -> None:
+    policy = build_policy({"complaints": {"escalation_ladder": ["handler", "department_manager"]}})
+    complaint, clocks = _planned()
+    plan = plan_breach(complaint, clocks[0], NOW + timedelta(hours=1), policy)  # type: ignore[arg-type]
+    assert plan.escalation_level == 1
+    assert not plan.rearmed  # no rung left above the department manager
+
+
+def test_reopening_arms_a_resolve_clock_with_its_own_key() -> None:
+    complaint, _ = _planned("normal")
+    reopened = replace(complaint, reopen_count=1)  # type: ignore[type-var]
+    clock = reopened_resolve_clock(reopened, NOW, POLICY)
+    assert clock.kind == SlaClock.RESOLVE
+    assert clock.reopen_count == 2
+    assert clock.timer_key == f"complaint:{complaint.id}:clock:resolve:2.0"  # type: ignore[attr-defined]
+    assert clock.timer_prefix == f"complaint:{complaint.id}:clock:resolve:2."  # type: ignore[attr-defined]
+
+
+# -- triggers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "related", "expected"),
+    [
+        (TaskKind.DELIVERY_CALLBACK, None, ComplaintCategory.SALES_SERVICE),
+        (TaskKind.SERVICE_CALLBACK, None, ComplaintCategory.AFTER_SALES_SERVICE),
+        (
+            TaskKind.OTHER,
+            RelatedRecord(kind=RecordKind.REPAIR_ORDER, id="ro-1"),
+            ComplaintCategory.AFTER_SALES_SERVICE,
+        ),
+        (TaskKind.OTHER, None, ComplaintCategory.OTHER),
+    ],
+)
+def test_category_of_a_dissatisfied_task(
+    kind: TaskKind, related: RelatedRecord | None, expected: ComplaintCategory
+) -> None:
+    assert category_for_task(kind, related) is expected
+
+
+def test_category_of_a_survey_and_departments() -> None:
+    assert category_for_survey(SurveyKind.SERVICE_SATISFACTION) is (
+        ComplaintCategory.AFTER_SALES_SERVICE
+    )
+    contract = RelatedRecord(kind=RecordKind.CONTRACT, id="ct-1")
+    assert category_for_survey(SurveyKind.OTHER, contract) is ComplaintCategory.SALES_SERVICE
+    assert department_for(ComplaintCategory.OTHER) is Department.CUSTOMER_RELATIONS
+    assert origin_links(contract) == {"contract_id": "ct-1"}
+    assert origin_links(RelatedRecord(kind=RecordKind.DELIVERY, id="d")) == {}
+
+
+def test_only_verifications_about_a_complaint_point_at_one() -> None:
+    cid = uuid.uuid4()
+    about = RelatedRecord(kind=RecordKind.COMPLAINT, id=str(cid))
+    assert verified_complaint(True, about) == cid
+    assert verified_complaint(False, about) is None
+    assert verified_complaint(True, RelatedRecord(kind=RecordKind.COMPLAINT, id="x")) is None
+    assert verified_complaint(True, RelatedRecord(kind=RecordKind.LEAD, id=str(cid))) is None
+
+
+def test_consent_changes_on_a_stored_snapshot() -> None:
+    stored = CONTACT.model_dump(mode="json")
+    no_marketing = with_consent_change(stored, purpose="service", channel=None, granted=False)
+    assert no_marketing["consent"]["service"] is False
+    no_sms = with_consent_change(stored, purpose="marketing", channel="sms", granted=False)
+    assert no_sms["consent"]["opted_out_channels"] == ["sms"]
+    assert no_sms["consent"]["marketing"] is False
+    sms_again = with_consent_change(no_sms, purpose="marketing", channel="sms", granted=True)
+    assert sms_again["consent"]["opted_out_channels"] == []
+    assert sms_again["consent"]["marketing"] is True
+    ContactSnapshot.model_validate(sms_again)  # still a valid snapshot
+    assert stored["consent"]["service"] is True  # input untouched
+
+
+def test_summary_is_cut_to_the_contract_length() -> None:
+    assert summary_text("a  b\n c") == "a b c"
+    long = summary_text("x" * 600)
+    assert len(long) == 500
+    assert long.endswith("…")
+
+
+# -- policy, cursors, fingerprints ---------------------------------------------------------
+
+
+def test_policy_layers_merge_deeply_and_later_wins() -> None:
+    env = {"complaints": {"survey_dissatisfied_max_score": 5, "inform_clock_pausable": True}}
+    dealer = {"complaints": {"survey_dissatisfied_max_score": 4}}
+    policy = build_policy(env, dealer)
+    assert policy.complaints.survey_dissatisfied_max_score == 4
+    assert policy.complaints.inform_clock_pausable is True
+    assert merge_overrides({"a": {"b": 1, "c": 2}}, {"a": {"b": 3}}) == {"a": {"b": 3, "c": 2}}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"complaints": {"unknown": 1}},
+        {"complaints": {"escalation_ladder": ["handler", "gm"]}},
+        {"complaints": {"escalation_ladder": ["handler", "department_manager", "ceo"]}},
+    ],
+)
+def test_invalid_policies_are_refused(overrides: dict[str, object]) -> None:
+    with pytest.raises(PolicyInvalid):
+        build_policy(overrides)
+
+
+def test_cursor_round_trip_and_garbage() -> None:
+    cid = uuid.uuid4()
+    assert decode_cursor(encode_cursor(NOW, cid)) == (NOW, cid)
+    for garbage in ("garbage!", "", "e30"):
+        with pytest.raises(ValueError, match="invalid cursor"):
+            decode_cursor(garbage)
+
+
+def test_fingerprint_ignores_key_order_only() -> None:
+    assert request_fingerprint({"a": 1, "b": 2}) == request_fingerprint({"b": 2, "a": 1})
+    assert request_fingerprint({"a": 1}) != request_fingerprint({"a": 2})
+
+
+def test_handling_statuses() -> None:
+    assert {s.value for s in HANDLING} == {"opened", "acknowledged", "reopened"}
