@@ -49,7 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         help="timers: pending timer counts, ascending (default 100000 1000000; quick 10000 50000)",
     )
     p.add_argument(
-        "--due", type=int, help="timers: timers falling due at once (default 10,000; quick 2,000)"
+        "--due", type=int, help="timers: timers falling due at once (default 10,000; quick 1,000)"
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        help="runs of every measurement, medians reported (default 3; quick 1)",
     )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument(
@@ -71,7 +76,9 @@ def _sizes(args: argparse.Namespace) -> dict[str, Any]:
         "rows": args.rows or (5_000 if quick else 50_000),
         "events": args.events or (4_000 if quick else 20_000),
         "pending": sorted(args.pending or ([10_000, 50_000] if quick else [100_000, 1_000_000])),
-        "due": args.due or (2_000 if quick else 10_000),
+        "due": args.due or (1_000 if quick else 10_000),
+        "repeat": args.repeat or (1 if quick else 3),
+        "lead_s": 1.0 if quick else 2.0,
     }
 
 
@@ -96,15 +103,23 @@ async def _main(args: argparse.Namespace) -> int:
             if name == "relay":
                 from bench import relay_bench
 
-                result = await relay_bench.run(infra, rows=sizes["rows"])
+                result = await relay_bench.run(infra, rows=sizes["rows"], repeat=sizes["repeat"])
             elif name == "consumer":
                 from bench import consumer_bench
 
-                result = await consumer_bench.run(infra, events=sizes["events"])
+                result = await consumer_bench.run(
+                    infra, events=sizes["events"], repeat=sizes["repeat"]
+                )
             else:
                 from bench import timers_bench
 
-                result = await timers_bench.run(infra, pending=sizes["pending"], due=sizes["due"])
+                result = await timers_bench.run(
+                    infra,
+                    pending=sizes["pending"],
+                    due=sizes["due"],
+                    repeat=sizes["repeat"],
+                    lead_s=sizes["lead_s"],
+                )
             results.append(result)
             print()
             print(render_table(result), flush=True)

@@ -12,6 +12,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 import uuid
@@ -131,6 +132,20 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
+def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The median of every numeric figure over repeated runs, plus the runs themselves."""
+    summary: dict[str, Any] = {}
+    for key, first in runs[0].items():
+        if isinstance(first, int | float) and not isinstance(first, bool):
+            values = sorted(r[key] for r in runs if r.get(key) is not None)
+            summary[key] = statistics.median(values) if values else None
+        else:
+            summary[key] = first
+    if len(runs) > 1:
+        summary["runs"] = list(runs)
+    return summary
+
+
 def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -160,7 +175,8 @@ class Infra:
         await migrate(self.dsn, schema, runtime_migrations())
         return schema
 
-    async def pool(self, schema: str, *, size: int = 4) -> asyncpg.Pool:
+    async def pool(self, schema: str, *, size: int = 10) -> asyncpg.Pool:
+        """A runtime pool on ``schema``; 10 connections like a service (pg_pool_max_size)."""
         pool = await create_pool(self.dsn, schema, min_size=1, max_size=size)
         self._pools.append(pool)
         return pool

@@ -28,7 +28,7 @@ from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.relay import OutboxRelay, murmur2_partitioner
 from dealerflow.runtime.settings import ServiceSettings
 
-from bench.common import BenchResult, Figure, Infra, chunks, progress
+from bench.common import BenchResult, Figure, Infra, chunks, progress, summarize
 from bench.events import make_records, mean_sizes
 
 TARGET_ROWS_PER_S = 10_000
@@ -36,11 +36,11 @@ ENQUEUE_CHUNK = 5_000
 
 
 async def _relay_run(
-    infra: Infra, records: list[KafkaRecord], settings: ServiceSettings
+    infra: Infra, records: list[KafkaRecord], settings: ServiceSettings, name: str
 ) -> dict[str, Any]:
-    topic = await infra.topic("relay", partitions=6)
-    schema = await infra.schema("relay")
-    pool = await infra.pool(schema, size=4)
+    topic = await infra.topic(name, partitions=6)
+    schema = await infra.schema(name)
+    pool = await infra.pool(schema)
 
     started = time.perf_counter()
     for part in chunks(records, ENQUEUE_CHUNK):
@@ -110,27 +110,33 @@ async def _raw_producer_run(
     return {"seconds": elapsed, "rows_per_s": len(records) / elapsed}
 
 
-async def run(infra: Infra, *, rows: int) -> BenchResult:
-    """Run benchmark 1 and its baselines; see the module docstring."""
+async def run(infra: Infra, *, rows: int, repeat: int = 1) -> BenchResult:
+    """Run benchmark 1 and its baselines (``repeat`` times, medians); see the docstring."""
     settings = ServiceSettings(kafka_bootstrap=infra.kafka, pg_dsn=infra.dsn)
     progress(f"relay: encoding {rows:,} CloudEvents")
     records = make_records(rows)
     value_bytes, record_bytes = mean_sizes(records)
 
-    measured = await _relay_run(infra, records, settings)
-    progress(f"relay: {measured['rows_per_s']:,.0f} rows/s")
-    raw = await _raw_producer_run(infra, records, "relay-raw")
-    progress(f"relay baseline (aiokafka defaults): {raw['rows_per_s']:,.0f} rows/s")
-    tuned = await _raw_producer_run(
-        infra,
-        records,
-        "relay-raw-tuned",
-        linger_ms=settings.relay_linger_ms,
-        max_batch_size=settings.relay_max_batch_bytes,
-        max_request_size=max(settings.relay_max_batch_bytes, 1_048_576),
-        partitioner=murmur2_partitioner,
-    )
-    progress(f"relay baseline (relay's producer settings): {tuned['rows_per_s']:,.0f} rows/s")
+    relay_runs, raw_runs, tuned_runs = [], [], []
+    for i in range(repeat):
+        relay_runs.append(await _relay_run(infra, records, settings, f"relay{i}"))
+        progress(f"relay: {relay_runs[-1]['rows_per_s']:,.0f} rows/s")
+        raw_runs.append(await _raw_producer_run(infra, records, f"relay{i}_raw"))
+        progress(f"relay baseline (aiokafka defaults): {raw_runs[-1]['rows_per_s']:,.0f} rows/s")
+        tuned_runs.append(
+            await _raw_producer_run(
+                infra,
+                records,
+                f"relay{i}_raw_tuned",
+                linger_ms=settings.relay_linger_ms,
+                max_batch_size=settings.relay_max_batch_bytes,
+                max_request_size=max(settings.relay_max_batch_bytes, 1_048_576),
+                partitioner=murmur2_partitioner,
+            )
+        )
+        tuned_rate = tuned_runs[-1]["rows_per_s"]
+        progress(f"relay baseline (relay's producer settings): {tuned_rate:,.0f} rows/s")
+    measured, raw, tuned = summarize(relay_runs), summarize(raw_runs), summarize(tuned_runs)
 
     rate = measured["rows_per_s"]
     return BenchResult(
@@ -172,6 +178,7 @@ async def run(infra: Infra, *, rows: int) -> BenchResult:
         ],
         params={
             "rows": rows,
+            "repeat": repeat,
             "partitions": 6,
             "relay_batch_size": settings.relay_batch_size,
             "relay_linger_ms": settings.relay_linger_ms,
