@@ -21,6 +21,14 @@ from dealerflow.service_center.domain_money import (
     round_money,
     to_money,
 )
+from dealerflow.service_center.domain_order import (
+    WHOLE_JOB,
+    RepairOrderStatus,
+    RepairOrderStep,
+    status_after_decision,
+    status_after_quality_check,
+    step_refusal,
+)
 from dealerflow.service_center.domain_repair import (
     DEFAULT_DECLINED_FOLLOW_UP_AFTER,
     NO_CONTRACT_NEEDED,
@@ -72,6 +80,7 @@ __all__ = [
     "DEFAULT_REPEAT_REPAIR_WINDOW",
     "NO_CONTRACT_NEEDED",
     "PROHIBITED_SYSTEMS",
+    "WHOLE_JOB",
     "CustomerDecision",
     "DeclinedItem",
     "DetailingJob",
@@ -87,6 +96,8 @@ __all__ = [
     "QualityCheckRecord",
     "QuoteLine",
     "RepairItemKind",
+    "RepairOrderStatus",
+    "RepairOrderStep",
     "RepairQuote",
     "RepairQuoteError",
     "RetentionStatus",
@@ -116,6 +127,9 @@ __all__ = [
     "retention_status",
     "round_money",
     "slot_remaining",
+    "status_after_decision",
+    "status_after_quality_check",
+    "step_refusal",
     "to_money",
     "unapproved_work",
     "whole_months_between",

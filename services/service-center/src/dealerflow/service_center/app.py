@@ -1,0 +1,22 @@
+"""Wiring of the service-center service (what it has; dealerflow.runtime.service runs it).
+
+It reacts to no events yet, so it has no subscriptions; it still runs the outbox relay
+(its events reach Kafka) and the timer poller (none registered yet).
+"""
+
+from __future__ import annotations
+
+from dealerflow.runtime.service import ServiceDefinition
+from dealerflow.service_center import api
+from dealerflow.service_center.settings import ServiceCenterSettings
+
+DEFINITION = ServiceDefinition(
+    name="service-center",
+    title="dealerflow service-center",
+    description="After-sales repair orders: check-in, diagnosis, quote, customer approval, "
+    "work, quality check and handover. Publishes to the dealerflow.service topic through a "
+    "transactional outbox.",
+    settings_factory=ServiceCenterSettings,
+    migrations_package="dealerflow.service_center.migrations",
+    routers=lambda ctx: [api.router],
+)

@@ -1,0 +1,246 @@
+"""HTTP request and response bodies of the service-center API.
+
+Value types (Money, VIN, contact snapshot, repair items) are the contracts' models, so
+the API and the events describe a vehicle, a customer or a quote line the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Generic, Self, TypeVar
+
+from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
+from dealerflow.contracts.enums import (
+    ApprovalMethod,
+    ContactChannel,
+    Locale,
+    RepairItemKind,
+    ServiceWorkType,
+)
+from dealerflow.contracts.events.service import RepairItem
+from dealerflow.contracts.types import (
+    DealerId,
+    DecimalString,
+    EmailAddress,
+    EntityId,
+    Kilometres,
+    Money,
+    StaffId,
+    Vin,
+)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+RawPhone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+DealerGroup = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^:]+$")
+]
+
+T = TypeVar("T")
+
+
+class _Body(BaseModel):
+    # A misspelt field must fail loudly, not be dropped: these are commands.
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerIn(_Body):
+    """How to reach the customer; the phone is normalised to E.164."""
+
+    name: Name
+    phone: RawPhone | None = Field(
+        default=None, description="Phone in any common format; +86 is assumed if absent."
+    )
+    email: EmailAddress | None = None
+    wechat_openid: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    preferred_channel: ContactChannel = ContactChannel.PHONE
+    consent: ConsentSnapshot
+    locale: Locale = Locale.ZH_CN
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Self:
+        if self.phone is None and self.email is None:
+            raise ValueError("give the customer's phone or e-mail")
+        return self
+
+
+class OpenRepairOrderIn(_Body):
+    """Check-in: the vehicle, its mileage, the customer's concerns."""
+
+    dealer_id: DealerId
+    repair_order_id: uuid.UUID | None = Field(
+        default=None, description="Client-chosen id: a retry with the same id opens nothing."
+    )
+    customer_id: uuid.UUID | None = Field(
+        default=None,
+        description="Known customer id; otherwise derived from the phone (or e-mail) by "
+        "the dealerflow.contracts.identity rule.",
+    )
+    dealer_group: DealerGroup | None = None
+    customer: CustomerIn
+    service_appointment_id: EntityId | None = None
+    vin: Vin
+    model: Line | None = None
+    advisor_id: StaffId
+    mileage_km: Kilometres
+    concerns: list[Line] = Field(default_factory=list, max_length=50)
+    concern_codes: list[Line] | None = Field(
+        default=None, description="Normalised codes; default: derived from the concerns."
+    )
+    walk_around_findings: list[Line] = Field(default_factory=list, max_length=50)
+    work_type: ServiceWorkType | None = Field(
+        default=None, description="The advisor's classification; default: from the concerns."
+    )
+    warranty_start_on: date | None = Field(
+        default=None,
+        description="Warranty start (delivery date); faults are warranty work "
+        "while within the warranty period and mileage.",
+    )
+
+
+class DiagnosisIn(_Body):
+    dealer_id: DealerId
+    technician_id: StaffId
+    findings: list[Line] = Field(min_length=1, max_length=50)
+
+
+class QuoteLineIn(_Body):
+    item_id: EntityId
+    kind: RepairItemKind
+    description: Line
+    labour_hours: DecimalString | None = None
+    part_number: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    quantity: int = Field(default=1, ge=1, le=10_000)
+    unit_price: DecimalString | None = Field(default=None, description="Part price per unit.")
+
+
+class RepairQuoteIn(_Body):
+    dealer_id: DealerId
+    lines: list[QuoteLineIn] = Field(min_length=1, max_length=200)
+    labour_rate: DecimalString | None = Field(
+        default=None, description="Price per standard hour; default: the dealer's rate."
+    )
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+
+
+class DecisionIn(_Body):
+    """The customer's answer to the quote: every line approved or declined."""
+
+    dealer_id: DealerId
+    approved_item_ids: list[EntityId] = Field(default_factory=list)
+    declined_item_ids: list[EntityId] = Field(default_factory=list)
+    method: ApprovalMethod
+
+
+class CompleteIn(_Body):
+    dealer_id: DealerId
+    technician_ids: list[StaffId] = Field(min_length=1, max_length=20)
+    work_summary: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ]
+    labour_hours: DecimalString
+    completed_item_ids: list[EntityId] | None = Field(
+        default=None, description="Quoted lines done; default: every approved line."
+    )
+
+
+class QualityCheckIn(_Body):
+    dealer_id: DealerId
+    inspector_id: StaffId
+    passed: bool
+    reasons: list[Line] = Field(default_factory=list, max_length=50)
+    reached_customer: bool = Field(
+        default=False, description="The defect was found by the customer after handover."
+    )
+
+
+class HandoverIn(_Body):
+    """The customer collects the vehicle: settled and invoiced as needed."""
+
+    dealer_id: DealerId
+    mileage_km: Kilometres | None = Field(default=None, description="Default: check-in mileage.")
+    amount_paid: Money | None = Field(default=None, description="Settled at handover.")
+    invoice_number: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = None
+
+
+class DiagnosisOut(BaseModel):
+    technician_id: str
+    findings: list[str]
+    completed_at: datetime
+
+
+class QuoteOut(BaseModel):
+    quote_id: uuid.UUID
+    items: list[RepairItem]
+    labour_rate: Money
+    parts_total: Money
+    labour_total: Money
+    total: Money
+
+
+class QualityCheckOut(BaseModel):
+    attempt: int
+    passed: bool
+    reasons: list[str]
+    repeat_failure: bool
+    reached_customer: bool
+    inspector_id: str
+    checked_at: datetime
+
+
+class DeclinedItemOut(BaseModel):
+    item_id: str
+    description: str
+    amount: Money
+    declined_at: datetime
+    follow_up_on: date
+
+
+class RepairOrderSummary(BaseModel):
+    repair_order_id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    vin: str
+    model: str | None
+    advisor_id: str
+    work_type: ServiceWorkType
+    status: str
+    mileage_km: int
+    opened_at: datetime
+    updated_at: datetime
+    handed_over_at: datetime | None
+
+
+class RepairOrderDetail(RepairOrderSummary):
+    service_appointment_id: str | None
+    under_warranty: bool
+    concerns: list[str]
+    concern_codes: list[str]
+    walk_around_findings: list[str]
+    contact: ContactSnapshot
+    diagnosis: DiagnosisOut | None
+    quote: QuoteOut | None
+    approved_item_ids: list[str]
+    approved_total: Money | None
+    completed_item_ids: list[str]
+    technician_ids: list[str]
+    work_summary: str | None
+    labour_hours: DecimalString | None
+    completed_at: datetime | None
+    quality_checks: list[QualityCheckOut]
+    declined_items: list[DeclinedItemOut]
+    handover_mileage_km: int | None
+    amount_paid: Money | None
+    invoice_number: str | None
+    next_maintenance_due_on: date | None
+    next_maintenance_due_km: int | None
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null = end.")

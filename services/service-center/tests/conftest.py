@@ -1,0 +1,115 @@
+"""Fixtures of the service-center tests: the app on a fresh schema, a manual clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from dealerflow.contracts.envelope import Envelope, decode
+from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.runtime.clock import ManualClock
+from dealerflow.runtime.outbox import decode_headers
+from dealerflow.runtime.service import build_app, migrate_service
+from dealerflow.service_center.app import DEFINITION
+from dealerflow.service_center.settings import ServiceCenterSettings
+
+# 10:00 in Shanghai on a Monday.
+START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def center_settings(
+    pg_dsn: str, pg_schema: str, kafka_bootstrap: str, topic_prefix: str
+) -> ServiceCenterSettings:
+    return ServiceCenterSettings(
+        pg_dsn=pg_dsn,
+        db_schema=pg_schema,
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=topic_prefix,
+        relay_poll_interval_s=0.2,
+        timer_poll_interval_s=0.2,
+        log_json=False,
+        policy_overrides={},
+    )
+
+
+@pytest.fixture
+async def api(
+    center_settings: ServiceCenterSettings, clock: ManualClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API without relay or timers: published events stay in the outbox."""
+    await migrate_service(DEFINITION, center_settings)
+    app = build_app(DEFINITION, center_settings, clock=clock, run_background=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        yield client
+
+
+class Outbox:
+    """What the service enqueued for Kafka (the relay is off in API tests)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def records(self) -> list[tuple[bytes | None, Envelope[DomainEvent]]]:
+        rows = await self.pool.fetch(
+            "SELECT key, value, headers::text AS headers FROM outbox ORDER BY id"
+        )
+        return [(r["key"], decode(r["value"], decode_headers(r["headers"]))) for r in rows]
+
+    async def events(self) -> list[DomainEvent]:
+        return [env.event for _, env in await self.records()]
+
+    async def types(self) -> list[str]:
+        return [event.type for event in await self.events()]
+
+
+@pytest.fixture
+def outbox(pg_pool: asyncpg.Pool) -> Outbox:
+    return Outbox(pg_pool)
+
+
+@pytest.fixture
+def ro_body() -> Callable[..., dict[str, Any]]:
+    """A valid POST /v1/repair-orders body (maintenance visit); kwargs replace fields."""
+
+    def make(**overrides: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "dealer_id": "D001",
+            "customer": {
+                "name": "张伟",
+                "phone": "+86 139 0013 9000",
+                "consent": {"service": True, "marketing": False},
+            },
+            "vin": "LSVAU2180N2183294",
+            "model": "Aurora X5",
+            "advisor_id": "advisor-zhao",
+            "mileage_km": 20000,
+            "concerns": ["20000 km 保养"],
+        }
+        body.update(overrides)
+        return body
+
+    return make
+
+
+@pytest.fixture
+def workflow(api: httpx.AsyncClient) -> Callable[..., Any]:
+    """``await step(ro_id, "complete", **fields)``: POST a step, return the response."""
+
+    async def step(ro_id: str, name: str, **fields: Any) -> httpx.Response:
+        body = {"dealer_id": "D001", **fields}
+        return await api.post(f"/v1/repair-orders/{ro_id}/{name}", json=body)
+
+    return step

@@ -1,0 +1,30 @@
+"""The committed OpenAPI document matches the code (docs/openapi/service-center.json)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from dealerflow.runtime.service import openapi_document
+from dealerflow.service_center.app import DEFINITION
+
+COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "service-center.json"
+REGENERATE = "uv run dealerflow-service-center openapi > docs/openapi/service-center.json"
+
+
+def test_committed_openapi_document_is_current() -> None:
+    assert COMMITTED.exists(), f"run: {REGENERATE}"
+    current = json.loads(json.dumps(openapi_document(DEFINITION)))
+    assert json.loads(COMMITTED.read_text()) == current, f"stale, run: {REGENERATE}"
+
+
+def test_console_script_prints_the_openapi_document() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "dealerflow.service_center", "openapi"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    assert "/v1/repair-orders/{repair_order_id}/handover" in json.loads(out)["paths"]
