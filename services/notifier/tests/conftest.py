@@ -5,6 +5,7 @@ and consumer group, and a ManualClock the test moves."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -163,3 +164,51 @@ async def notifier(
                 yield Notifier(app, client, clock, settings, topics, producer, kafka_bootstrap)
     finally:
         await producer.stop()
+
+
+@dataclass
+class Db:
+    """A migrated notifier schema (no Kafka): for use cases and HTTP-only API tests."""
+
+    pool: asyncpg.Pool
+    settings: NotifierSettings
+    clock: ManualClock
+    published: list[DomainEvent]
+
+    def effects(self, conn: Any, **settings_changes: Any) -> Any:
+        from dealerflow.notifier.effects import Effects
+
+        async def publish(event: DomainEvent) -> str:
+            self.published.append(event)
+            return str(uuid.uuid4())
+
+        settings = (
+            self.settings.model_copy(update=settings_changes) if settings_changes else self.settings
+        )
+        return Effects(conn=conn, clock=self.clock, settings=settings, publish=publish)
+
+    def of_type(self, name: str) -> list[Any]:
+        return [e for e in self.published if e.type == name]
+
+
+@pytest.fixture
+async def db(pg_dsn: str, pg_schema: str) -> AsyncIterator[Db]:
+    from dealerflow.runtime.db import create_pool
+
+    settings = NotifierSettings(pg_dsn=pg_dsn, db_schema=pg_schema, log_json=False)
+    await migrate_service(DEFINITION, settings)
+    pool = await create_pool(pg_dsn, pg_schema, min_size=1, max_size=4)
+    try:
+        yield Db(pool, settings, ManualClock(START), [])
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+async def api(db: Db) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API alone (no consumers, relay or timers) on the ``db`` schema."""
+    app = build_app(DEFINITION, db.settings, clock=db.clock, run_background=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            yield client

@@ -113,6 +113,7 @@ async def deliver_staff_alert(
     )
     if retry:
         backoff = timedelta(seconds=fx.settings.message_retry_backoff_s * 2 ** (attempt - 1))
+        await timers.cancel(fx.conn, f"alert:{row.id}")  # see usecases_messages._reschedule
         await timers.schedule(
             fx.conn,
             key=f"alert:{row.id}",

@@ -279,10 +279,13 @@ async def _reschedule(
         send_at=at,
         attempts=attempts,
     )
-    # the firing timer is already marked fired, so the same key can be scheduled again
+    # Fired by the poller, the timer is already marked fired; called any other way, a
+    # pending one with this key would swallow the new due time, so replace it.
+    key = timer_key(reminder.dealer_id, reminder.business_key)
+    await timers.cancel(fx.conn, key)
     await timers.schedule(
         fx.conn,
-        key=timer_key(reminder.dealer_id, reminder.business_key),
+        key=key,
         kind=REMINDER_SEND,
         dealer_id=reminder.dealer_id,
         due_at=at,
