@@ -1,0 +1,132 @@
+"""InboundLeadConsumer.process_batch on real PostgreSQL (no Kafka): one transaction per
+batch, content-hash inbox, bounded retries, dead letters through the outbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka.structs import ConsumerRecord
+from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.leads import inbound
+from dealerflow.leads.app import DEFINITION
+from dealerflow.leads.inbound import InboundLeadConsumer
+from dealerflow.leads.settings import LeadsSettings
+from dealerflow.leads.usecases import LeadsContext
+from dealerflow.runtime.clock import ManualClock
+from dealerflow.runtime.db import create_pool
+from dealerflow.runtime.dlq import H_ATTEMPTS, H_ERROR
+from dealerflow.runtime.outbox import decode_headers
+from dealerflow.runtime.publisher import event_source, publish_event
+from dealerflow.runtime.service import migrate_service
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "unit.dealerflow."
+TOPIC = PREFIX + "inbound.leads"
+DEALER = "hz-xihu-05"
+
+
+def record(offset: int, body: dict[str, Any], **headers: str) -> ConsumerRecord[bytes, bytes]:
+    value = json.dumps(body).encode()
+    return ConsumerRecord(
+        topic=TOPIC,
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"k",
+        value=value,
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=len(value),
+        headers=tuple((k.replace("_", "-"), v.encode()) for k, v in headers.items()),
+    )
+
+
+def lead(phone: str) -> dict[str, Any]:
+    return {"dealer_id": DEALER, "customer": {"phones": [phone]}}
+
+
+@pytest.fixture
+async def consumer(pg_dsn: str, pg_schema: str) -> AsyncIterator[InboundLeadConsumer]:
+    settings = LeadsSettings(
+        pg_dsn=pg_dsn, db_schema=pg_schema, topic_prefix=PREFIX, consumer_max_retries=2
+    )
+    await migrate_service(DEFINITION, settings)
+    pool = await create_pool(pg_dsn, pg_schema)
+    topics = TopicRegistry(PREFIX)
+
+    async def publish(conn: Any, event: Any) -> str:
+        return await publish_event(conn, event, source=event_source("leads"), topics=topics)
+
+    lc = LeadsContext(settings, ManualClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC)), publish)
+    try:
+        yield InboundLeadConsumer(name="leads.inbound", pool=pool, lc=lc)
+    finally:
+        await pool.close()
+
+
+async def outbox(pool: asyncpg.Pool) -> list[tuple[str, dict[str, str]]]:
+    rows = await pool.fetch("SELECT topic, headers FROM outbox ORDER BY id")
+    return [(r["topic"], {k: v.decode() for k, v in decode_headers(r["headers"])}) for r in rows]
+
+
+async def test_poison_is_retried_then_dead_lettered_while_the_rest_commits(
+    consumer: InboundLeadConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: dict[str, int] = {}
+    real = inbound.submit_lead
+
+    async def flaky(conn: Any, lc: Any, submission: Any, **kw: Any) -> Any:
+        phone = submission.customer.phones[0]
+        calls[phone] = calls.get(phone, 0) + 1
+        result = await real(conn, lc, submission, **kw)
+        if phone == "+8613800000002":
+            raise RuntimeError("handler bug")  # after its writes: the savepoint must undo them
+        return result
+
+    monkeypatch.setattr(inbound, "submit_lead", flaky)
+    batch = [
+        record(10, lead("13800000001")),
+        record(11, lead("13800000002")),
+        record(12, {"customer": {"phones": ["13800000003"]}}),  # no dealer anywhere
+        record(13, {"customer": {"phones": ["13800000004"]}}, dealer_id=DEALER),
+    ]
+    outcome = await consumer.process_batch(batch)
+    assert (outcome.handled, outcome.duplicates, outcome.dead_lettered) == (2, 0, 2)
+    assert calls["+8613800000002"] == 3  # first attempt + consumer_max_retries (2)
+    assert calls["+8613800000003"] == 1  # refused by the rules: no retry
+
+    pool = consumer.pool
+    phones = await pool.fetch("SELECT phone_e164 FROM leads ORDER BY phone_e164")
+    assert [r["phone_e164"] for r in phones] == ["+8613800000001", "+8613800000004"]
+    rows = await outbox(pool)
+    assert [t for t, _ in rows].count(PREFIX + "leads") == 2  # two LeadCreated
+    letters = [h for t, h in rows if t == TOPIC + ".dlq"]
+    assert letters[0][H_ERROR] == "RuntimeError: handler bug"
+    assert letters[0][H_ATTEMPTS] == "3"
+    assert letters[1][H_ERROR].startswith("LeadRejected: dealer_id is required")
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 2  # dead letters released
+
+    # Kafka redelivers the batch: the handled ones are duplicates, the poison fails again.
+    again = await consumer.process_batch(batch)
+    assert (again.handled, again.duplicates, again.dead_lettered) == (0, 2, 2)
+    assert await pool.fetchval("SELECT count(*) FROM leads") == 2
+
+
+async def test_a_database_failure_commits_nothing_and_raises(
+    consumer: InboundLeadConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def db_down(*args: Any, **kw: Any) -> Any:
+        raise asyncpg.PostgresConnectionError("connection lost")
+
+    monkeypatch.setattr(inbound, "submit_lead", db_down)
+    with pytest.raises(asyncpg.PostgresConnectionError):
+        await consumer.process_batch([record(1, lead("13800000001"))])
+    assert await consumer.pool.fetchval("SELECT count(*) FROM inbox") == 0
+    assert await consumer.pool.fetchval("SELECT count(*) FROM outbox") == 0
