@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
 from dealerflow.contracts.envelope import Envelope, encode_binary, encode_structured
+from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime.consumer import BatchContext, EventConsumer, EventRouter, HandlerContext
@@ -432,3 +433,23 @@ def test_a_class_gets_handlers_of_one_kind_only() -> None:
         router.on()
     assert router.handlers_for(LeadGraded) == ((single,), ())
     assert router.handlers_for(LeadAssigned) == ((), ())
+
+
+def test_mixing_handler_kinds_through_a_base_class_fails_at_start_up() -> None:
+    router = EventRouter()
+
+    @router.on(DomainEvent)
+    async def audit(ctx: HandlerContext, env: Envelope[DomainEvent]) -> None:
+        pass
+
+    @router.on_batch(LeadGraded)
+    async def grades(ctx: BatchContext, envs: Sequence[Envelope[LeadGraded]]) -> None:
+        pass
+
+    with pytest.raises(TypeError, match="LeadGraded has per-event and batch handlers"):
+        EventConsumer(
+            name="mixed",
+            router=router,
+            pool=None,  # type: ignore[arg-type]  # never reached
+            settings=ServiceSettings(),
+        )

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import asyncpg
 from dealerflow.contracts.envelope import Envelope, EventDecodeError, decode
 from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.contracts.registry import EVENT_TYPES
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime import inbox
 from dealerflow.runtime.broker import attach_consumer
@@ -250,6 +251,10 @@ class EventConsumer:
         self._tracer = trace.get_tracer(
             "dealerflow.runtime.consumer", tracer_provider=tracer_provider
         )
+        # Resolve every catalogue class now: a router mixing handler kinds through a base
+        # class fails at start-up instead of failing (and blocking) a batch later.
+        for event_class in EVENT_TYPES.values():
+            router.handlers_for(event_class)
 
     async def process_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> BatchOutcome:
         """Process ``records`` in one transaction; raises if it could not commit."""
