@@ -1,0 +1,149 @@
+"""Pure rules the notifier adds to the planners (no I/O)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
+from dealerflow.contracts.contact import ContactSnapshot
+from dealerflow.contracts.enums import MessageChannel
+from dealerflow.notifier.domain import (
+    AlertKind,
+    LeadFacts,
+    PlannedAlert,
+    RecordRef,
+    StaffRole,
+    plan_first_contact,
+)
+from dealerflow.notifier.domain_alerts import (
+    choose_channel,
+    dependents_prefix,
+    plan_watch_task,
+    root_key,
+    task_outcome_of_contact,
+    task_title,
+    timer_key,
+    watch_alert,
+)
+from dealerflow.policy import DealerPolicy
+
+NOW = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
+LEAD = RecordRef(RecordKind.LEAD, "L-1")
+
+
+def alert(kind: AlertKind) -> PlannedAlert:
+    return PlannedAlert(
+        key=f"lead:L-1:first-contact:{kind.value}",
+        kind=kind,
+        dealer_id="D1",
+        customer_id=uuid.UUID(int=1),
+        fire_at=NOW,
+        recipient_role=StaffRole.SALES_MANAGER,
+        recipient_id=None,
+        watches="lead:L-1:first-contact",
+        related=LEAD,
+    )
+
+
+def contact(**changes: object) -> ContactSnapshot:
+    data: dict[str, object] = {
+        "name": "Zhang Wei",
+        "phone": "+8613800138000",
+        "email": "zw@example.cn",
+        "preferred_channel": "wechat",
+        "consent": {"service": True, "marketing": False},
+    }
+    data.update(changes)
+    return ContactSnapshot.model_validate(data)
+
+
+def test_keys() -> None:
+    assert timer_key("D1", "lead:L-1:first-contact") == "D1:lead:L-1:first-contact"
+    assert root_key("repair-order:R1:callback-3d:attempt-3") == "repair-order:R1:callback-3d"
+    assert root_key("repair-order:R1:callback-3d") == "repair-order:R1:callback-3d"
+
+
+def test_watch_keys_and_escalation_tasks_live_under_the_watched_task() -> None:
+    # completing a task cancels everything under dependents_prefix(its key)
+    items = plan_first_contact(
+        LeadFacts("D1", uuid.UUID(int=1), "L-1", "online", NOW, "c-1"), DealerPolicy(), NOW
+    )
+    [task] = [i for i in items if getattr(i, "kind", None) is TaskKind.LEAD_FIRST_CONTACT]
+    watches = [i for i in items if isinstance(i, PlannedAlert)]
+    assert len(watches) == 3
+    assert all(w.key.startswith(dependents_prefix(task.key)) for w in watches)
+    escalation = plan_watch_task(watches[1], task.due_at)
+    assert escalation is not None
+    assert escalation.key.startswith(dependents_prefix(task.key))
+
+
+def test_plan_watch_task() -> None:
+    assert plan_watch_task(alert(AlertKind.WARNING), NOW) is None
+    escalation = plan_watch_task(alert(AlertKind.ESCALATION), NOW)
+    assert escalation is not None
+    assert escalation.kind is TaskKind.OTHER
+    assert escalation.assignee_role is StaffRole.SALES_MANAGER
+    assert escalation.due_at == NOW
+    assert escalation.related == LEAD
+    assert "First contact overdue" in escalation.script
+    reassign = plan_watch_task(alert(AlertKind.REASSIGN), NOW)
+    assert reassign is not None
+    assert "reassign" in reassign.script
+
+
+def test_texts_and_titles() -> None:
+    assert task_title(TaskKind.DELIVERY_CALLBACK, RecordRef(RecordKind.DELIVERY, "D9")) == (
+        "24 h delivery callback: delivery D9"
+    )
+    assert task_title(TaskKind.PARTS_REORDER, None) == "Parts reorder"
+    warn = watch_alert(AlertKind.WARNING, "First contact: lead L-1", "2025-03-03 10:15")
+    assert warn.subject == "Due soon: First contact: lead L-1"
+    assert "10:15" in warn.body
+    assert watch_alert(AlertKind.ESCALATION, "T", "x").subject == "Overdue: T"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        ("reached", TaskOutcome.REACHED),
+        ("callback_requested", TaskOutcome.REACHED),
+        ("unreachable", TaskOutcome.UNREACHABLE),
+        ("wrong_number", TaskOutcome.UNREACHABLE),
+    ],
+)
+def test_contact_outcomes(outcome: str, expected: TaskOutcome) -> None:
+    assert task_outcome_of_contact(outcome) is expected
+
+
+def test_choose_channel() -> None:
+    # preferred WeChat without an OpenID: SMS
+    assert choose_channel(contact()) is MessageChannel.SMS
+    assert choose_channel(contact(wechat_openid="o-1")) is MessageChannel.WECHAT
+    assert choose_channel(contact(preferred_channel="email")) is MessageChannel.EMAIL
+    opted_out_sms = contact(
+        preferred_channel="phone",
+        consent={"service": True, "marketing": False, "opted_out_channels": ["sms"]},
+    )
+    assert choose_channel(opted_out_sms) is MessageChannel.EMAIL
+    # nothing usable: the preferred one, so the contact policy names the reason
+    everything_out = contact(
+        consent={
+            "service": True,
+            "marketing": False,
+            "opted_out_channels": ["sms", "wechat", "email"],
+        }
+    )
+    assert choose_channel(everything_out) is MessageChannel.WECHAT
+    assert choose_channel(contact(phone=None, preferred_channel="sms")) is MessageChannel.EMAIL
+
+
+def test_watch_fire_times_follow_the_policy() -> None:
+    policy = DealerPolicy.model_validate({"leads": {"warn_at_fraction": 0.5}})
+    items = plan_first_contact(
+        LeadFacts("D1", uuid.UUID(int=1), "L-1", "online", NOW, None), policy, NOW
+    )
+    fire = {i.kind: i.fire_at for i in items if isinstance(i, PlannedAlert)}
+    assert fire[AlertKind.WARNING] == NOW + timedelta(minutes=7, seconds=30)
+    assert fire[AlertKind.ESCALATION] == NOW + timedelta(minutes=15)

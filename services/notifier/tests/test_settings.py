@@ -1,0 +1,62 @@
+"""Notifier settings and the per-dealer policy merge."""
+
+from __future__ import annotations
+
+import pytest
+from dealerflow.notifier.policies import deep_merge, effective_policy
+from dealerflow.notifier.settings import NotifierSettings, notifier_settings
+from dealerflow.runtime.settings import ServiceSettings
+from pydantic import ValidationError
+
+
+def test_defaults() -> None:
+    settings = NotifierSettings()
+    assert (settings.service_name, settings.http_port, settings.db_schema) == (
+        "notifier",
+        8005,
+        "notifier",
+    )
+    assert settings.role_assignee("sales_manager", "D1") == "sales-manager:D1"
+    assert settings.dealer_name("D1") == "D1"
+
+
+def test_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEALERFLOW_NOTIFIER_POLICY_OVERRIDES", '{"contact": {"marketing_cap": 1}}')
+    monkeypatch.setenv("DEALERFLOW_NOTIFIER_DEALER_NAMES", '{"D1": "Acme Pudong"}')
+    monkeypatch.setenv("DEALERFLOW_NOTIFIER_ROLE_ASSIGNEE_FORMAT", "{role}@{dealer_id}")
+    monkeypatch.setenv("DEALERFLOW_KAFKA_BOOTSTRAP", "kafka:9092")
+    settings = NotifierSettings()
+    assert settings.policy_overrides == {"contact": {"marketing_cap": 1}}
+    assert settings.dealer_name("D1") == "Acme Pudong"
+    assert settings.role_assignee("sales_manager", "D1") == "sales-manager@D1"
+    assert settings.kafka_bootstrap == "kafka:9092"
+
+
+def test_invalid_service_wide_policy_fails_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEALERFLOW_NOTIFIER_POLICY_OVERRIDES", '{"leads": {"nope": 1}}')
+    with pytest.raises(ValidationError):
+        NotifierSettings()
+
+
+def test_plain_service_settings_become_notifier_settings() -> None:
+    plain = ServiceSettings(service_name="notifier", topic_prefix="x.")
+    converted = notifier_settings(plain)
+    assert isinstance(converted, NotifierSettings)
+    assert converted.topic_prefix == "x."
+    own = NotifierSettings()
+    assert notifier_settings(own) is own
+
+
+def test_policy_layers() -> None:
+    assert deep_merge({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"b": 3}, "d": [2]}) == {
+        "a": {"b": 3, "c": 2},
+        "d": [2],
+    }
+    service = {"contact": {"marketing_cap": 1, "reminder_send_time": "09:00"}}
+    dealer = {"contact": {"marketing_cap": 3}}
+    policy = effective_policy(service, dealer)
+    assert policy.contact.marketing_cap == 3
+    assert policy.contact.reminder_send_time.hour == 9
+    assert effective_policy(None, None).contact.marketing_cap == 2
+    with pytest.raises(ValidationError):
+        effective_policy({}, {"contact": {"marketing_cap": -1}})
