@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.events.service import QualityCheckFailed
 from dealerflow.contracts.examples import example_for
-from dealerflow.runtime.dlq import read_dead_letters
+from dealerflow.runtime.dlq import read_dead_letters, replay_dead_letters
 
 pytestmark = pytest.mark.integration
 
@@ -207,11 +208,7 @@ async def test_consent_change_refreshes_the_stored_contact(harness: Any) -> None
     await harness.eventually(withdrawn, what="marketing consent withdrawn")
 
 
-async def test_bad_payloads_and_unknown_contacts_go_to_the_dlq_with_a_reason(
-    harness: Any,
-) -> None:
-    task = dissatisfied(uuid.uuid4(), "task-nobody")  # nobody told us this customer's contact
-    await harness.produce(task)
+async def test_bad_payload_goes_to_the_dlq_with_the_reason(harness: Any) -> None:
     good = example_for(TaskCompleted)
     body = json.loads(good.model_dump_json())
     body["outcome"] = "furious"
@@ -226,14 +223,74 @@ async def test_bad_payloads_and_unknown_contacts_go_to_the_dlq_with_a_reason(
     ]
     await harness.produce_raw("notifier", json.dumps(body).encode(), headers)
     dlq = harness.topics.dlq(harness.topics.name("notifier"))
-
-    async def letters() -> list[Any]:
-        found = await read_dead_letters(harness.bootstrap, dlq, timeout_s=1.0)
-        return found if len(found) >= 2 else []
-
-    found = await harness.eventually(letters, what="two dead letters", within_s=45)
-    errors = sorted(letter.error or "" for letter in found)
-    assert any("EventDecodeError" in e and "outcome" in e for e in errors), errors
-    assert any("ContactUnknown" in e and str(task.customer_id) in e for e in errors), errors
-    assert all(letter.original_topic == harness.topics.name("notifier") for letter in found)
+    found = await harness.eventually(
+        lambda: read_dead_letters(harness.bootstrap, dlq, timeout_s=1.0),
+        what="the dead letter",
+        within_s=45,
+    )
+    assert len(found) == 1
+    assert "EventDecodeError" in (found[0].error or "")
+    assert "outcome" in (found[0].error or "")
+    assert found[0].original_topic == harness.topics.name("notifier")
+    assert found[0].value == json.dumps(body).encode()  # byte for byte, for a replay
     assert await harness.db("SELECT 1 FROM complaints") == []
+
+
+async def test_trigger_waits_for_a_contact_arriving_on_another_topic(harness: Any) -> None:
+    customer = uuid.uuid4()
+    task = dissatisfied(customer, "task-early")
+    await harness.produce(task)  # before any event with this customer's contact
+    await harness.eventually(
+        lambda: harness.db("SELECT 1 FROM awaiting_contact WHERE trigger_ref = 'task:task-early'"),
+        what="the trigger parked",
+    )
+    assert len(await harness.pending_timers("contact-wait:")) == 1
+    assert await harness.db("SELECT 1 FROM complaints") == []
+
+    await harness.produce(delivered(customer))
+    rows = await harness.eventually(
+        lambda: _complaints_of(harness, customer), what="the complaint once the contact came"
+    )
+    assert [r["origin_ref"] for r in rows] == ["task:task-early"]
+    assert await harness.db("SELECT 1 FROM awaiting_contact") == []
+    assert await harness.pending_timers("contact-wait:") == []
+
+
+async def test_trigger_without_a_contact_is_dead_lettered_and_replayable(harness: Any) -> None:
+    customer = uuid.uuid4()
+    task = dissatisfied(customer, "task-orphan")
+    await harness.produce(task)
+    await harness.eventually(
+        lambda: harness.db("SELECT 1 FROM awaiting_contact"), what="the trigger parked"
+    )
+    harness.clock.advance(harness.settings.contact_wait - timedelta(seconds=1))
+    await harness.fire_due()
+    assert await harness.db("SELECT 1 FROM awaiting_contact")  # not yet
+
+    harness.clock.advance(timedelta(seconds=2))
+    await harness.eventually(lambda: _gone(harness), what="the wait to run out (timer fired)")
+    dlq = harness.topics.dlq(harness.topics.name("notifier"))
+    letters = await harness.eventually(
+        lambda: read_dead_letters(harness.bootstrap, dlq, timeout_s=1.0),
+        what="the dead-lettered trigger",
+        within_s=45,
+    )
+    assert len(letters) == 1
+    assert "ContactUnknown" in (letters[0].error or "")
+    assert str(customer) in (letters[0].error or "")
+    assert letters[0].original_topic == harness.topics.name("notifier")
+    assert letters[0].consumer == "complaints.reactions"
+
+    # the contact becomes known; replaying the letter now opens the complaint
+    await harness.produce(delivered(customer))
+    await harness.contact_known(DEALER, customer)
+    await replay_dead_letters(harness.bootstrap, letters)
+    rows = await harness.eventually(
+        lambda: _complaints_of(harness, customer), what="the complaint after the replay"
+    )
+    assert [r["origin_ref"] for r in rows] == ["task:task-orphan"]
+
+
+async def _gone(harness: Any) -> bool:
+    await harness.fire_due()
+    return not await harness.db("SELECT 1 FROM awaiting_contact")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from dealerflow.complaints import usecases_triggers as triggers
+from dealerflow.complaints.contact_wait import Delivery
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.complaints.usecases import Work
 from dealerflow.contracts.envelope import Envelope
@@ -36,6 +37,11 @@ CONTACT_EVENTS: tuple[type[DomainEvent], ...] = tuple(
 router = EventRouter()
 
 
+def delivery_of(ctx: HandlerContext) -> Delivery:
+    """Where the handled event came from (for parking it while its contact is unknown)."""
+    return Delivery(ctx.envelope.meta, ctx.topic, ctx.partition, ctx.offset, ctx.consumer)
+
+
 def work_of(ctx: HandlerContext) -> Work:
     """The use-case `Work` of a consumer handler invocation."""
     settings = ctx.settings
@@ -56,16 +62,16 @@ async def consent_changed(ctx: HandlerContext, env: Envelope[ConsentChanged]) ->
 
 @router.on(TaskCompleted)
 async def task_completed(ctx: HandlerContext, env: Envelope[TaskCompleted]) -> None:
-    await triggers.on_task_completed(work_of(ctx), env.event)
+    await triggers.on_task_completed(work_of(ctx), env.event, delivery_of(ctx))
 
 
 @router.on(SurveyResponded)
 async def survey_responded(ctx: HandlerContext, env: Envelope[SurveyResponded]) -> None:
-    await triggers.on_survey_responded(work_of(ctx), env.event)
+    await triggers.on_survey_responded(work_of(ctx), env.event, delivery_of(ctx))
 
 
 # Registered after remember_contact: a QualityCheckFailed carrying a contact (a future
 # optional field) is remembered first.
 @router.on(QualityCheckFailed)
 async def quality_check_failed(ctx: HandlerContext, env: Envelope[QualityCheckFailed]) -> None:
-    await triggers.on_quality_check_failed(work_of(ctx), env.event)
+    await triggers.on_quality_check_failed(work_of(ctx), env.event, delivery_of(ctx))

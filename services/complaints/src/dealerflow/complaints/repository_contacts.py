@@ -69,3 +69,68 @@ async def set_contact(
         customer_id,
         _dumps(contact),
     )
+
+
+# -- triggers waiting for a contact ----------------------------------------------------------
+
+_AWAITING_COLUMNS = (
+    "dealer_id, trigger_ref, customer_id, event_type, event::text AS event, event_id, source, "
+    "correlation_id, causation_id, event_time, topic, kafka_partition, kafka_offset, consumer, "
+    "received_at"
+)
+
+
+async def park_trigger(conn: DbConnection, row: dict[str, Any]) -> bool:
+    """Keep a trigger until the customer's contact is known; False if already kept."""
+    written = await conn.fetchval(
+        """
+        INSERT INTO awaiting_contact (dealer_id, trigger_ref, customer_id, event_type, event,
+            event_id, source, correlation_id, causation_id, event_time, topic,
+            kafka_partition, kafka_offset, consumer, received_at)
+        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        ON CONFLICT (dealer_id, trigger_ref) DO NOTHING
+        RETURNING true
+        """,
+        row["dealer_id"],
+        row["trigger_ref"],
+        row["customer_id"],
+        row["event_type"],
+        row["event"],
+        row["event_id"],
+        row["source"],
+        row["correlation_id"],
+        row["causation_id"],
+        row["event_time"],
+        row["topic"],
+        row["kafka_partition"],
+        row["kafka_offset"],
+        row["consumer"],
+        row["received_at"],
+    )
+    return bool(written)
+
+
+async def take_waiting_for(
+    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """Remove and return the triggers waiting for this customer's contact."""
+    rows = await conn.fetch(
+        f"DELETE FROM awaiting_contact WHERE dealer_id = $1 AND customer_id = $2 "
+        f"RETURNING {_AWAITING_COLUMNS}",
+        dealer_id,
+        customer_id,
+    )
+    return [dict(r) for r in sorted(rows, key=lambda r: (r["received_at"], r["trigger_ref"]))]
+
+
+async def take_waiting(
+    conn: DbConnection, dealer_id: str, trigger_ref: str
+) -> dict[str, Any] | None:
+    """Remove and return one waiting trigger."""
+    row = await conn.fetchrow(
+        f"DELETE FROM awaiting_contact WHERE dealer_id = $1 AND trigger_ref = $2 "
+        f"RETURNING {_AWAITING_COLUMNS}",
+        dealer_id,
+        trigger_ref,
+    )
+    return dict(row) if row else None

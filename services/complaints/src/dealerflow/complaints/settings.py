@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from dealerflow.runtime.settings import ServiceSettings
@@ -22,6 +23,9 @@ class ComplaintsSettings(ServiceSettings):
     #: Handler of complaints opened without one (automatic ones included); "{dealer_id}" is
     #: replaced by the dealer's code.
     default_handler: str = "customer-relations:{dealer_id}"
+    #: How long (service clock) an automatic complaint waits for the customer's contact
+    #: snapshot to arrive from another topic before its trigger is dead-lettered.
+    contact_wait: timedelta = timedelta(minutes=30)
 
     def handler_for(self, dealer_id: str) -> str:
         """The default handler staff id of ``dealer_id``."""

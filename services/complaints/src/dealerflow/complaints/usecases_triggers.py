@@ -11,8 +11,8 @@ lets it reach the customer.
 - Events that carry a contact snapshot (leads, sales, service) keep the latest snapshot
   per customer; ConsentChanged refreshes its consent. An automatic complaint takes the
   contact from its triggering event when that event carries one, else from this
-  directory; with neither, `ContactUnknown` is raised (the consumer dead-letters the
-  event with that reason; replay it once the customer's contact is known).
+  directory; with neither, a consumed trigger waits for the contact (`contact_wait`),
+  and without a `Delivery` (not consumed from Kafka) `ContactUnknown` is raised.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from dealerflow.complaints import repository, repository_contacts
+from dealerflow.complaints import contact_wait, repository, repository_contacts
+from dealerflow.complaints.contact_wait import Delivery
 from dealerflow.complaints.domain import (
     ComplaintStatus,
     IllegalTransition,
@@ -175,10 +176,20 @@ async def _open_automatic(
     details: str | None,
     origin: ComplaintOrigin,
     origin_ref: str,
+    delivery: Delivery | None,
 ) -> ComplaintRecord | None:
     existing = await repository.find_by_origin(work.conn, event.dealer_id, origin_ref)
     if existing is not None:
         return None  # this trigger opened its complaint already
+    try:
+        contact = await contact_for(work, event)
+    except ContactUnknown:
+        if delivery is None:
+            raise
+        await contact_wait.park(
+            work.conn, event, origin_ref, delivery, now=work.now, wait=work.settings.contact_wait
+        )
+        return None
     new = NewComplaint(
         dealer_id=event.dealer_id,
         customer_id=event.customer_id,
@@ -186,7 +197,7 @@ async def _open_automatic(
         category=category,
         summary=summary_text(summary),
         details=details,
-        contact=await contact_for(work, event),
+        contact=contact,
         origin=origin,
         origin_ref=origin_ref,
         department=department_for(category).value,
@@ -212,7 +223,9 @@ async def _reopen_verified(
     return True  # still being handled: nothing to reopen
 
 
-async def on_task_completed(work: Work, event: TaskCompleted) -> ComplaintRecord | None:
+async def on_task_completed(
+    work: Work, event: TaskCompleted, delivery: Delivery | None = None
+) -> ComplaintRecord | None:
     """A dissatisfied callback: reopen the verified complaint or open a new one."""
     if not should_open_complaint_from_task(event.outcome):
         return None
@@ -235,10 +248,13 @@ async def on_task_completed(work: Work, event: TaskCompleted) -> ComplaintRecord
             **origin_links(event.related),
         ),
         origin_ref=ref,
+        delivery=delivery,
     )
 
 
-async def on_survey_responded(work: Work, event: SurveyResponded) -> ComplaintRecord | None:
+async def on_survey_responded(
+    work: Work, event: SurveyResponded, delivery: Delivery | None = None
+) -> ComplaintRecord | None:
     """A low survey score: reopen the verified complaint or open a new one."""
     policy = await policy_for(work.conn, event.dealer_id, work.settings)
     if not should_open_complaint_from_survey(event.score, policy):
@@ -262,10 +278,13 @@ async def on_survey_responded(work: Work, event: SurveyResponded) -> ComplaintRe
             **origin_links(event.related),
         ),
         origin_ref=ref,
+        delivery=delivery,
     )
 
 
-async def on_quality_check_failed(work: Work, event: QualityCheckFailed) -> ComplaintRecord | None:
+async def on_quality_check_failed(
+    work: Work, event: QualityCheckFailed, delivery: Delivery | None = None
+) -> ComplaintRecord | None:
     """A failed quality check the customer found opens an after-sales complaint."""
     if not should_open_complaint_from_quality_check(True, event.reached_customer):
         return None
@@ -280,15 +299,17 @@ async def on_quality_check_failed(work: Work, event: QualityCheckFailed) -> Comp
             kind=ComplaintOriginKind.FAILED_QUALITY_CHECK, repair_order_id=event.repair_order_id
         ),
         origin_ref=f"quality_check:{event.repair_order_id}:{event.attempt}",
+        delivery=delivery,
     )
 
 
 async def remember_contact(work: Work, event: DomainEvent) -> bool:
-    """Keep the event's contact snapshot as the customer's latest (if it is newer)."""
+    """Keep the event's contact snapshot as the customer's latest (if it is newer), then
+    open the complaints that were waiting for it."""
     contact = getattr(event, "contact", None)
     if not isinstance(contact, ContactSnapshot):
         return False
-    return await repository_contacts.upsert_contact(
+    written = await repository_contacts.upsert_contact(
         work.conn,
         dealer_id=event.dealer_id,
         customer_id=event.customer_id,
@@ -296,6 +317,35 @@ async def remember_contact(work: Work, event: DomainEvent) -> bool:
         observed_at=event.occurred_at,
         source_type=event.event_type,
     )
+    for waiting in await contact_wait.take_for_customer(
+        work.conn, event.dealer_id, event.customer_id
+    ):
+        await run_trigger(work, waiting)
+    return written
+
+
+async def run_trigger(work: Work, event: DomainEvent) -> ComplaintRecord | None:
+    """Run the automatic-complaint rule of a (parked) triggering event."""
+    if isinstance(event, TaskCompleted):
+        return await on_task_completed(work, event)
+    if isinstance(event, SurveyResponded):
+        return await on_survey_responded(work, event)
+    if isinstance(event, QualityCheckFailed):
+        return await on_quality_check_failed(work, event)
+    raise TypeError(f"{event.event_type} is not a complaint trigger")
+
+
+async def contact_wait_over(work: Work, dealer_id: str, trigger_ref: str) -> None:
+    """A parked trigger's wait ran out: open the complaint if the contact is known by
+    now, else dead-letter the trigger with the reason."""
+    row = await contact_wait.take(work.conn, dealer_id, trigger_ref)
+    if row is None:
+        return  # opened meanwhile
+    event = contact_wait.restore(row)
+    if await repository_contacts.contact_of(work.conn, dealer_id, event.customer_id):
+        await run_trigger(work, event)
+    else:
+        await contact_wait.dead_letter(work.conn, row, now=work.now)
 
 
 async def apply_consent_change(work: Work, event: ConsentChanged) -> bool:
