@@ -170,12 +170,14 @@ def attach_consumer(
         batch: Records = records
         try:
             await consumer.process_batch(batch)
-        except Exception:
+        except Exception as exc:
             consecutive_failures += 1
             delay = min(max_failure_backoff_s, failure_backoff_s * 2 ** (consecutive_failures - 1))
-            _LOGGER.exception(
-                "batch of %d records not committed; redelivering in %.1fs",
+            # FastStream logs the exception with its traceback when we re-raise.
+            _LOGGER.warning(
+                "batch of %d records not committed (%s); redelivering in %.1fs",
                 len(batch),
+                type(exc).__name__,
                 delay,
                 extra={"consumer": consumer.name},
             )
