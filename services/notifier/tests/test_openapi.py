@@ -1,0 +1,32 @@
+"""The committed OpenAPI document (docs/openapi/notifier.json) matches the code.
+
+Regenerate after an API change: ``uv run dealerflow-notifier openapi > docs/openapi/notifier.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dealerflow.notifier.app import DEFINITION
+from dealerflow.runtime.service import openapi_document
+
+COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "notifier.json"
+
+
+def test_committed_openapi_document_is_current() -> None:
+    generated = json.loads(json.dumps(openapi_document(DEFINITION)))
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    assert generated == committed, (
+        "docs/openapi/notifier.json is stale: run "
+        "`uv run dealerflow-notifier openapi > docs/openapi/notifier.json`"
+    )
+
+
+def test_the_task_api_staff_front_ends_use_is_documented() -> None:
+    paths = json.loads(COMMITTED.read_text(encoding="utf-8"))["paths"]
+    params = {p["name"] for p in paths["/v1/tasks"]["get"]["parameters"]}
+    assert {"dealer_id", "assignee", "customer_id", "status", "due_from", "due_to"} <= params
+    assert {"limit", "cursor"} <= params
+    assert "post" in paths["/v1/tasks/{task_id}/complete"]
+    assert "put" in paths["/v1/dealers/{dealer_id}/policy"]
