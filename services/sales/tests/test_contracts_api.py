@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -447,3 +448,15 @@ async def test_payment_retry_with_the_same_id_records_one_payment(
         },
     )
     assert wrong_currency.status_code == 422
+
+
+async def test_concurrent_retries_create_one_contract(
+    api: httpx.AsyncClient, contract_body: Body, outbox: Any
+) -> None:
+    body = contract_body()
+    responses = await asyncio.gather(
+        *(sign(api, body, **{"Idempotency-Key": "burst"}) for _ in range(5))
+    )
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
+    assert len({r.json()["contract_id"] for r in responses}) == 1
+    assert await outbox.types() == ["ContractSigned"]

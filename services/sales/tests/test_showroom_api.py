@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -151,3 +152,20 @@ async def test_test_drives_are_never_double_booked(
     body = drive(person, "2025-03-06T02:00:00Z", "2025-03-06T03:00:00Z", test_drive_id=retry_id)
     assert (await api.post("/v1/test-drives", json=body)).status_code == 201
     assert (await api.post("/v1/test-drives", json=body)).status_code == 200
+
+
+async def test_concurrent_bookings_of_one_slot_admit_exactly_one(
+    api: httpx.AsyncClient, outbox: Any, customer_body: Callable[..., dict[str, Any]]
+) -> None:
+    person = customer_body()
+    responses = await asyncio.gather(
+        *(
+            api.post(
+                "/v1/test-drives",
+                json=drive(person, "2025-03-07T02:00:00Z", "2025-03-07T03:00:00Z"),
+            )
+            for _ in range(4)
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    assert await outbox.types() == ["TestDriveScheduled"]

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.runtime.db import transaction
 from dealerflow.runtime.service import ServiceContext, service_context
-from dealerflow.sales import usecases, usecases_showroom
+from dealerflow.sales import usecases, usecases_delivery, usecases_showroom
 from dealerflow.sales.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from dealerflow.sales.schemas import (
     AmendContractIn,
@@ -182,7 +182,7 @@ async def record_payment(
     idempotency_key: IdempotencyKey = None,
 ) -> ContractDetail:
     async with transaction(ctx.db) as conn:
-        contract, created = await usecases.record_payment(
+        contract, created = await usecases_delivery.record_payment(
             conn, ctx, contract_id, body, idempotency_key
         )
     _created(response, created)
@@ -198,7 +198,7 @@ async def record_payment(
 )
 async def issue_invoice(contract_id: uuid.UUID, body: InvoiceIn, ctx: Ctx) -> ContractDetail:
     async with transaction(ctx.db) as conn:
-        return await usecases.issue_invoice(conn, ctx, contract_id, body)
+        return await usecases_delivery.issue_invoice(conn, ctx, contract_id, body)
 
 
 @router.post(
@@ -212,7 +212,7 @@ async def schedule_delivery(
     contract_id: uuid.UUID, body: ScheduleDeliveryIn, ctx: Ctx
 ) -> ContractDetail:
     async with transaction(ctx.db) as conn:
-        return await usecases.schedule_delivery(conn, ctx, contract_id, body)
+        return await usecases_delivery.schedule_delivery(conn, ctx, contract_id, body)
 
 
 @router.post(
@@ -228,7 +228,7 @@ async def schedule_delivery(
 )
 async def deliver(contract_id: uuid.UUID, body: DeliverIn, ctx: Ctx) -> ContractDetail:
     async with transaction(ctx.db) as conn:
-        return await usecases.deliver_vehicle(conn, ctx, contract_id, body)
+        return await usecases_delivery.deliver_vehicle(conn, ctx, contract_id, body)
 
 
 @router.post(

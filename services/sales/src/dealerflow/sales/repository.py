@@ -23,7 +23,7 @@ _JSON_COLUMNS = frozenset(
 )
 
 
-def _row(record: asyncpg.Record | None) -> Row | None:
+def row_dict(record: asyncpg.Record | None) -> Row | None:
     if record is None:
         return None
     return {
@@ -32,11 +32,11 @@ def _row(record: asyncpg.Record | None) -> Row | None:
     }
 
 
-def _rows(records: Sequence[asyncpg.Record]) -> list[Row]:
-    return [r for r in (_row(rec) for rec in records) if r is not None]
+def row_dicts(records: Sequence[asyncpg.Record]) -> list[Row]:
+    return [r for r in (row_dict(rec) for rec in records) if r is not None]
 
 
-def _json(value: object) -> str:
+def to_json(value: object) -> str:
     return json.dumps(value, default=str, sort_keys=True)
 
 
@@ -72,52 +72,13 @@ async def claim_idempotency_key(
     )
     if inserted:
         return None
-    return _row(
+    return row_dict(
         await conn.fetchrow(
             "SELECT request_hash, resource_id FROM idempotency_keys "
             "WHERE dealer_id = $1 AND scope = $2 AND key = $3",
             dealer_id,
             scope,
             key,
-        )
-    )
-
-
-# --- quotes ---------------------------------------------------------------------------
-
-
-async def insert_quote(conn: DbConnection, quote: Mapping[str, Any]) -> None:
-    await conn.execute(
-        """
-        INSERT INTO quotes (dealer_id, id, customer_id, lead_id, consultant_id, currency,
-            vehicle, new_energy, lines, payment, loan, total, needs_approval, approval_id,
-            valid_until, issued_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10::jsonb, $11::jsonb,
-            $12, $13, $14, $15, $16)
-        """,
-        quote["dealer_id"],
-        quote["id"],
-        quote["customer_id"],
-        quote["lead_id"],
-        quote["consultant_id"],
-        quote["currency"],
-        _json(quote["vehicle"]),
-        quote["new_energy"],
-        _json(quote["lines"]),
-        _json(quote["payment"]),
-        None if quote["loan"] is None else _json(quote["loan"]),
-        quote["total"],
-        quote["needs_approval"],
-        quote["approval_id"],
-        quote["valid_until"],
-        quote["issued_at"],
-    )
-
-
-async def get_quote(conn: DbConnection, dealer_id: str, quote_id: uuid.UUID) -> Row | None:
-    return _row(
-        await conn.fetchrow(
-            "SELECT * FROM quotes WHERE dealer_id = $1 AND id = $2", dealer_id, quote_id
         )
     )
 
@@ -141,7 +102,7 @@ async def insert_contract(conn: DbConnection, c: Mapping[str, Any]) -> None:
         c["quote_id"],
         c["lead_id"],
         c["consultant_id"],
-        _json(c["contact"]),
+        to_json(c["contact"]),
         c["address"],
         c["identity_verified"],
         c["model"],
@@ -150,7 +111,7 @@ async def insert_contract(conn: DbConnection, c: Mapping[str, Any]) -> None:
         c["vin"],
         c["price"],
         c["currency"],
-        _json(c["payment"]),
+        to_json(c["payment"]),
         c["planned_delivery_on"],
         c["signed_at"],
     )
@@ -164,7 +125,7 @@ async def get_contract(
     sql = "SELECT * FROM contracts WHERE dealer_id = $1 AND id = $2"
     if for_update:
         sql += " FOR UPDATE"
-    return _row(await conn.fetchrow(sql, dealer_id, contract_id))
+    return row_dict(await conn.fetchrow(sql, dealer_id, contract_id))
 
 
 async def update_contract_terms(
@@ -198,7 +159,7 @@ async def update_contract_terms(
         colour,
         vin,
         price,
-        _json(payment),
+        to_json(payment),
         planned_delivery_on,
         address,
         at,
@@ -262,8 +223,8 @@ async def insert_contract_version(
         contract_id,
         version,
         status,
-        _json(terms),
-        _json(list(changed_fields)),
+        to_json(terms),
+        to_json(list(changed_fields)),
         reason,
         effective_at,
     )
@@ -272,7 +233,7 @@ async def insert_contract_version(
 async def list_contract_versions(
     conn: DbConnection, dealer_id: str, contract_id: uuid.UUID
 ) -> list[Row]:
-    return _rows(
+    return row_dicts(
         await conn.fetch(
             "SELECT * FROM contract_versions WHERE dealer_id = $1 AND contract_id = $2 "
             "ORDER BY version",
@@ -297,7 +258,7 @@ async def list_contracts(
 ) -> list[Row]:
     """Contracts newest first; ``after`` is the (signed_at, id) of the previous page's
     last row. Filters that are None do not apply."""
-    return _rows(
+    return row_dicts(
         await conn.fetch(
             """
             SELECT * FROM contracts
@@ -350,7 +311,7 @@ async def insert_payment(conn: DbConnection, p: Mapping[str, Any]) -> None:
 
 
 async def list_payments(conn: DbConnection, dealer_id: str, contract_id: uuid.UUID) -> list[Row]:
-    return _rows(
+    return row_dicts(
         await conn.fetch(
             "SELECT * FROM payments WHERE dealer_id = $1 AND contract_id = $2 "
             "ORDER BY recorded_at, id",
@@ -361,7 +322,7 @@ async def list_payments(conn: DbConnection, dealer_id: str, contract_id: uuid.UU
 
 
 async def get_invoice(conn: DbConnection, dealer_id: str, contract_id: uuid.UUID) -> Row | None:
-    return _row(
+    return row_dict(
         await conn.fetchrow(
             "SELECT * FROM invoices WHERE dealer_id = $1 AND contract_id = $2",
             dealer_id,
@@ -404,7 +365,7 @@ async def insert_invoice(conn: DbConnection, inv: Mapping[str, Any]) -> None:
 
 
 async def get_delivery(conn: DbConnection, dealer_id: str, contract_id: uuid.UUID) -> Row | None:
-    return _row(
+    return row_dict(
         await conn.fetchrow(
             "SELECT * FROM deliveries WHERE dealer_id = $1 AND contract_id = $2",
             dealer_id,
@@ -466,80 +427,6 @@ async def record_delivery(
         contract_id,
         delivered_at,
         odometer_km,
-        _json(checklist),
+        to_json(checklist),
     )
     return result
-
-
-# --- test drives ----------------------------------------------------------------------
-
-
-async def lock_test_drive_vehicle(conn: DbConnection, dealer_id: str, vehicle_id: str) -> None:
-    """Serialise bookings of one test-drive vehicle until the transaction ends, so two
-    concurrent requests cannot both see the slot free (no double booking)."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('test-drive:' || $1 || ':' || $2, 0))",
-        dealer_id,
-        vehicle_id,
-    )
-
-
-async def bookings_of_vehicle_between(
-    conn: DbConnection,
-    dealer_id: str,
-    vehicle_id: str,
-    *,
-    starts_before: datetime,
-    ends_after: datetime,
-) -> list[Row]:
-    """Live bookings of the vehicle that end after ``ends_after`` and start before
-    ``starts_before`` (the caller widens the window by the turnaround)."""
-    return _rows(
-        await conn.fetch(
-            """
-            SELECT * FROM test_drives
-            WHERE dealer_id = $1 AND vehicle_id = $2 AND NOT cancelled
-              AND starts_at < $3 AND ends_at > $4
-            ORDER BY starts_at
-            """,
-            dealer_id,
-            vehicle_id,
-            starts_before,
-            ends_after,
-        )
-    )
-
-
-async def insert_test_drive(conn: DbConnection, td: Mapping[str, Any]) -> None:
-    await conn.execute(
-        """
-        INSERT INTO test_drives (dealer_id, id, customer_id, lead_id, vehicle_id, model,
-            consultant_id, starts_at, ends_at, route, licence_number, licence_expires,
-            contact, created_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14)
-        """,
-        td["dealer_id"],
-        td["id"],
-        td["customer_id"],
-        td["lead_id"],
-        td["vehicle_id"],
-        td["model"],
-        td["consultant_id"],
-        td["starts_at"],
-        td["ends_at"],
-        td["route"],
-        td["licence_number"],
-        td["licence_expires"],
-        _json(td["contact"]),
-        td["created_at"],
-    )
-
-
-async def get_test_drive(
-    conn: DbConnection, dealer_id: str, test_drive_id: uuid.UUID
-) -> Row | None:
-    return _row(
-        await conn.fetchrow(
-            "SELECT * FROM test_drives WHERE dealer_id = $1 AND id = $2", dealer_id, test_drive_id
-        )
-    )

@@ -15,7 +15,7 @@ from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.problems import not_found
 from dealerflow.runtime.service import ServiceContext
 from dealerflow.sales import domain
-from dealerflow.sales import repository as repo
+from dealerflow.sales import repository_showroom as showroom_repo
 from dealerflow.sales.schemas import QuoteIn, QuoteOut, TestDriveIn, TestDriveOut
 from dealerflow.sales.support import (
     conflict,
@@ -33,7 +33,7 @@ from dealerflow.sales.views import masked_licence, quote_out, test_drive_out
 
 async def get_quote(conn: DbConnection, dealer_id: str, quote_id: uuid.UUID) -> QuoteOut:
     """The quote as issued (404 if the dealer has no such quote)."""
-    quote = await repo.get_quote(conn, dealer_id, quote_id)
+    quote = await showroom_repo.get_quote(conn, dealer_id, quote_id)
     if quote is None:
         raise not_found("Quote", quote_id)
     return quote_out(quote)
@@ -139,7 +139,7 @@ async def issue_quote(
             "total_repayment": str(plan.total_repayment),
             "total_interest": str(plan.total_interest),
         }
-    await repo.insert_quote(
+    await showroom_repo.insert_quote(
         conn,
         {
             "dealer_id": cmd.dealer_id,
@@ -208,7 +208,7 @@ async def get_test_drive(
     conn: DbConnection, dealer_id: str, test_drive_id: uuid.UUID
 ) -> TestDriveOut:
     """The booking (404 if the dealer has no such test drive)."""
-    booking = await repo.get_test_drive(conn, dealer_id, test_drive_id)
+    booking = await showroom_repo.get_test_drive(conn, dealer_id, test_drive_id)
     if booking is None:
         raise not_found("Test drive", test_drive_id)
     return test_drive_out(booking)
@@ -247,8 +247,8 @@ async def book_test_drive(
     problems = domain.validate_drive_booking(booking, (), licence, drive_date, now, turnaround)
     if problems:
         raise invalid("Test drive cannot be booked", problems, slug="invalid-test-drive")
-    await repo.lock_test_drive_vehicle(conn, cmd.dealer_id, cmd.vehicle_id)
-    nearby = await repo.bookings_of_vehicle_between(
+    await showroom_repo.lock_test_drive_vehicle(conn, cmd.dealer_id, cmd.vehicle_id)
+    nearby = await showroom_repo.bookings_of_vehicle_between(
         conn,
         cmd.dealer_id,
         cmd.vehicle_id,
@@ -271,7 +271,7 @@ async def book_test_drive(
             conflicting_test_drive_ids=[c.booking_id for c in clashes],
         )
     contact = contact_snapshot(cmd.customer, phone)
-    await repo.insert_test_drive(
+    await showroom_repo.insert_test_drive(
         conn,
         {
             "dealer_id": cmd.dealer_id,
