@@ -18,7 +18,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -30,7 +30,6 @@ from prometheus_client import REGISTRY, CollectorRegistry
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
-    from dealerflow.runtime.consumer import EventConsumer
     from dealerflow.runtime.settings import ServiceSettings
     from faststream.message import StreamMessage
     from opentelemetry.trace import TracerProvider
@@ -45,6 +44,24 @@ BatchParser = Callable[[Records], Awaitable["StreamMessage[Records]"]]
 CONSUMER_ACK_POLICY = AckPolicy.NACK_ON_ERROR
 
 _LOGGER = logging.getLogger("dealerflow.broker")
+
+
+class BatchProcessor(Protocol):
+    """What :func:`attach_consumer` drives: a named batch processor with settings.
+
+    :class:`~dealerflow.runtime.consumer.EventConsumer` is the one for CloudEvents; a
+    service with a topic of other records (raw lead submissions) brings its own, with the
+    same contract: ``process_batch`` commits its effects, inbox rows and dead letters in
+    one transaction and raises when that transaction did not commit.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def settings(self) -> ServiceSettings: ...
+
+    async def process_batch(self, records: Any) -> object: ...
 
 
 def create_broker(
@@ -124,7 +141,7 @@ async def raw_records(message: StreamMessage[Records]) -> Records:
 
 def attach_consumer(
     broker: KafkaBroker,
-    consumer: EventConsumer,
+    consumer: BatchProcessor,
     topics: str | Iterable[str],
     *,
     group_id: str | None = None,
