@@ -14,7 +14,13 @@ from dealerflow.contracts.events.complaints import (
     ComplaintEscalated,
     ComplaintResolved,
 )
-from dealerflow.contracts.events.leads import LeadAssigned, LeadContacted, LeadCreated
+from dealerflow.contracts.events.leads import (
+    LeadAssigned,
+    LeadContacted,
+    LeadConverted,
+    LeadCreated,
+    LeadLost,
+)
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.events.service import VehicleHandedOver
 from dealerflow.notifier import usecases
@@ -78,6 +84,12 @@ async def lead_assigned(hctx: HandlerContext, env: Envelope[Any]) -> None:
         lead_id=event.lead_id,
         consultant_id=event.consultant_id,
     )
+
+
+@router.on(LeadLost, LeadConverted)
+async def lead_closed(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadLost | LeadConverted = env.event
+    await usecases.on_lead_closed(effects(hctx), dealer_id=event.dealer_id, lead_id=event.lead_id)
 
 
 @router.on(VehicleDelivered)

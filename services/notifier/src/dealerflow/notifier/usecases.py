@@ -49,7 +49,7 @@ from dealerflow.notifier.usecases_messages import schedule_reminder
 from dealerflow.notifier.usecases_tasks import (
     TaskConflict,
     TaskNotFound,
-    publish_cancelled,
+    cancel_tasks_about,
     record_outcome,
     schedule_task,
 )
@@ -66,6 +66,7 @@ __all__ = [
     "on_complaint_escalated",
     "on_complaint_finished",
     "on_lead_assigned",
+    "on_lead_closed",
     "on_lead_contacted",
     "on_lead_created",
     "on_vehicle_delivered",
@@ -232,14 +233,20 @@ async def on_complaint_escalated(
 
 async def on_complaint_finished(fx: Effects, *, dealer_id: str, complaint_id: str) -> None:
     """A resolved or closed complaint needs no more alerts: cancel its open tasks/timers."""
-    now = fx.now()
     await timers.cancel_prefix(fx.conn, timer_key(dealer_id, f"complaint:{complaint_id}:"))
-    cancelled = await repo.cancel_open_tasks(
-        fx.conn, dealer_id, now, related=(RecordKind.COMPLAINT.value, complaint_id)
+    await cancel_tasks_about(
+        fx,
+        dealer_id,
+        (RecordKind.COMPLAINT.value, complaint_id),
+        TaskCancelReason.NO_LONGER_NEEDED,
     )
-    for task in cancelled:
-        await timers.cancel(fx.conn, timer_key(dealer_id, task.business_key))
-        await publish_cancelled(fx, task, TaskCancelReason.NO_LONGER_NEEDED)
+
+
+async def on_lead_closed(fx: Effects, *, dealer_id: str, lead_id: str) -> None:
+    """A lost or converted lead needs no first contact any more: its open tasks go."""
+    await cancel_tasks_about(
+        fx, dealer_id, (RecordKind.LEAD.value, lead_id), TaskCancelReason.LEAD_CLOSED
+    )
 
 
 # -- completing tasks -----------------------------------------------------------------------

@@ -101,7 +101,22 @@ async def schedule_task(
     return task
 
 
+async def cancel_tasks_about(
+    fx: Effects, dealer_id: str, related: tuple[str, str], reason: TaskCancelReason
+) -> list[repo.TaskRow]:
+    """Cancel the open tasks about a record, their timers and watches; TaskCancelled each."""
+    cancelled = await repo.cancel_open_tasks(fx.conn, dealer_id, fx.now(), related=related)
+    for task in cancelled:
+        await timers.cancel(fx.conn, timer_key(dealer_id, task.business_key))
+        await timers.cancel_prefix(
+            fx.conn, timer_key(dealer_id, dependents_prefix(task.business_key))
+        )
+        await publish_cancelled(fx, task, reason)
+    return cancelled
+
+
 async def publish_cancelled(fx: Effects, task: repo.TaskRow, reason: TaskCancelReason) -> None:
+    """Tell staff front ends a task is gone."""
     await fx.publish(
         TaskCancelled(
             dealer_id=task.dealer_id,
