@@ -9,10 +9,7 @@ from typing import Any
 
 import pytest
 from dealerflow.contracts.events.leads import LeadCreated
-from dealerflow.leads.app import DEFINITION
-from dealerflow.leads.settings import LeadsSettings
 from dealerflow.runtime.dlq import H_CONSUMER, H_ERROR, H_ORIGINAL_OFFSET, H_ORIGINAL_TOPIC
-from dealerflow.runtime.service import build_app, migrate_service
 
 pytestmark = pytest.mark.integration
 
@@ -118,17 +115,3 @@ async def test_a_redelivered_document_changes_nothing(leads: Any) -> None:
     first = await _leads_of(leads, phone="13600005678")
     assert len(first) == 1
     assert first[0]["touch_count"] == 1  # the copy was a duplicate, not a touch
-
-
-async def test_an_http_only_app_does_not_consume_the_inbound_topic(
-    pg_dsn: str, pg_schema: str, topic_prefix: str
-) -> None:
-    settings = LeadsSettings(
-        pg_dsn=pg_dsn, db_schema=pg_schema, topic_prefix=topic_prefix, log_json=False
-    )
-    await migrate_service(DEFINITION, settings)
-    app = build_app(DEFINITION, settings, run_background=False)
-    async with app.router.lifespan_context(app):
-        worker = app.state.ctx._leads_inbound_worker
-        assert worker.armed is False
-        assert worker.consumer is None

@@ -32,7 +32,7 @@ import asyncpg
 import uvicorn
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
-from dealerflow.runtime.broker import attach_consumer, create_broker
+from dealerflow.runtime.broker import BatchProcessor, attach_consumer, create_broker
 from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.consumer import EventConsumer, EventRouter
 from dealerflow.runtime.db import DbConnection, create_pool
@@ -99,14 +99,22 @@ class ServiceContext:
 
 @dataclass(frozen=True)
 class Subscription:
-    """A consumer of one or more topics (by context, e.g. ``"sales"``) with its router.
+    """A consumer of one or more topics (by context, e.g. ``"sales"``).
 
     ``name`` is the inbox name and, prefixed with the service, the consumer group id.
+    CloudEvents topics get an :class:`EventConsumer` dispatching to ``router``; a topic of
+    other records (e.g. raw lead submissions on ``inbound.leads``) names a ``processor``
+    factory instead, called with the started service's context and the inbox name.
     """
 
     name: str
     contexts: tuple[str, ...]
-    router: EventRouter
+    router: EventRouter | None = None
+    processor: Callable[[ServiceContext, str], BatchProcessor] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.router is None) == (self.processor is None):
+            raise ValueError(f"subscription {self.name!r}: give exactly one of router, processor")
 
 
 def _no_routers(ctx: ServiceContext) -> Sequence[APIRouter]:
@@ -194,16 +202,22 @@ def build_app(
         poller: TimerPoller | None = None
         try:
             for sub in subscriptions:
-                consumer = EventConsumer(
-                    name=f"{settings.service_name}.{sub.name}",
-                    router=sub.router,
-                    pool=ctx.db,
-                    settings=settings,
-                    clock=ctx.clock,
-                    topics=ctx.topics,
-                    source=ctx.source,
-                    tracer_provider=tracer_provider,
-                )
+                inbox_name = f"{settings.service_name}.{sub.name}"
+                consumer: BatchProcessor
+                if sub.processor is not None:
+                    consumer = sub.processor(ctx, inbox_name)
+                else:
+                    assert sub.router is not None  # guaranteed by Subscription
+                    consumer = EventConsumer(
+                        name=inbox_name,
+                        router=sub.router,
+                        pool=ctx.db,
+                        settings=settings,
+                        clock=ctx.clock,
+                        topics=ctx.topics,
+                        source=ctx.source,
+                        tracer_provider=tracer_provider,
+                    )
                 attach_consumer(
                     broker,
                     consumer,

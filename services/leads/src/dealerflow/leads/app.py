@@ -4,29 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dealerflow.contracts.topics import INBOUND_LEADS
 from dealerflow.leads import api, consumers
-from dealerflow.leads.inbound import InboundLeadsWorker
+from dealerflow.leads.inbound import inbound_processor
 from dealerflow.leads.settings import LeadsSettings
 from dealerflow.runtime.service import ServiceContext, ServiceDefinition, Subscription
 from fastapi import APIRouter
 
 
-def _inbound_worker(ctx: ServiceContext) -> InboundLeadsWorker:
-    # One worker per running app: both callables below receive the same context.
-    worker: InboundLeadsWorker = vars(ctx).setdefault(
-        "_leads_inbound_worker", InboundLeadsWorker(ctx, api.leads_context)
-    )
-    return worker
-
-
 def _routers(ctx: ServiceContext) -> Sequence[APIRouter]:
-    return [api.router, _inbound_worker(ctx).router()]
+    return [api.router]
 
 
 def _subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
-    # Called only when the app runs its background work: the raw inbound consumer too.
-    _inbound_worker(ctx).arm()
-    return [Subscription("sales", ("sales",), consumers.router)]
+    subscriptions = [Subscription("sales", ("sales",), consumers.router)]
+    settings = ctx.settings
+    if isinstance(settings, LeadsSettings) and settings.inbound_consumer_enabled:
+        # Raw JSON / ADF documents from lead providers: not CloudEvents, own processor.
+        subscriptions.append(Subscription("inbound", (INBOUND_LEADS,), processor=inbound_processor))
+    return subscriptions
 
 
 DEFINITION = ServiceDefinition(

@@ -4,7 +4,8 @@ These records are not CloudEvents, so the runtime's ``EventConsumer`` (which dec
 CloudEvents) cannot take them. This consumer gives them the same guarantees, reusing the
 runtime's pieces:
 
-- a batch per poll, ONE PostgreSQL transaction per batch (``attach_consumer``: offsets are
+- a batch per poll, ONE PostgreSQL transaction per batch (a runtime ``Subscription`` with
+  this class as its ``processor``, so ``attach_consumer`` drives it: offsets are
   committed only after it commits; a failed commit redelivers the batch);
 - an inbox row per record (``inbox.claim_many``) keyed by a content hash of body, content
   type and dealer/group headers: a provider resending the same document, or Kafka
@@ -22,13 +23,12 @@ Record headers read (all optional): ``content-type`` (else the body is sniffed),
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from dealerflow.contracts.inbound import (
@@ -36,22 +36,18 @@ from dealerflow.contracts.inbound import (
     LeadSubmissionError,
     parse_lead_submissions,
 )
-from dealerflow.contracts.topics import INBOUND_LEADS
 from dealerflow.leads.usecases import LeadsContext, submit_lead
 from dealerflow.runtime import inbox
-from dealerflow.runtime.broker import attach_consumer, create_broker
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.dlq import dead_letter_message, describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.problems import Problem
-from fastapi import APIRouter, FastAPI
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from prometheus_client import Counter
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
-    from dealerflow.runtime.consumer import EventConsumer
     from dealerflow.runtime.service import ServiceContext
 
 _LOG = logging.getLogger("dealerflow.leads.inbound")
@@ -260,51 +256,10 @@ class InboundLeadConsumer:
         )
 
 
-class InboundLeadsWorker:
-    """Runs :class:`InboundLeadConsumer` on its own broker for the life of the app.
+def inbound_processor(ctx: ServiceContext, name: str) -> InboundLeadConsumer:
+    """The runtime's ``Subscription.processor`` factory for the inbound topic."""
+    from dealerflow.leads.api import leads_context
 
-    The runtime's ``ServiceDefinition`` has no hook for a non-CloudEvents consumer, so
-    the worker rides on a router lifespan (FastAPI merges it into the app's, inside the
-    runtime's: the pool exists when it starts and still exists when it stops). It only
-    runs when the service runs its background work (``arm()`` is called from the
-    definition's ``subscriptions``, which ``build_app`` skips with run_background=False).
-    """
-
-    def __init__(self, ctx: ServiceContext, lc_factory: Any) -> None:
-        self.ctx = ctx
-        self._lc_factory = lc_factory
-        self.armed = False
-        self.consumer: InboundLeadConsumer | None = None
-
-    def arm(self) -> None:
-        self.armed = True
-
-    def router(self) -> APIRouter:
-        return APIRouter(lifespan=self._lifespan)
-
-    @contextlib.asynccontextmanager
-    async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
-        lc: LeadsContext = self._lc_factory(self.ctx)
-        if not (self.armed and lc.settings.inbound_consumer_enabled):
-            yield
-            return
-        settings = lc.settings
-        broker = create_broker(settings, tracer_provider=self.ctx.tracer_provider)
-        self.consumer = InboundLeadConsumer(
-            name=f"{settings.service_name}.inbound",
-            pool=self.ctx.db,
-            lc=lc,
-            tracer_provider=self.ctx.tracer_provider,
-        )
-        # attach_consumer only uses name, settings and process_batch (duck-typed).
-        attach_consumer(
-            broker,
-            cast("EventConsumer", self.consumer),
-            self.ctx.topics.name(INBOUND_LEADS),
-            group_id=f"{settings.topic_prefix}{settings.service_name}.inbound",
-        )
-        await broker.start()
-        try:
-            yield
-        finally:
-            await broker.stop()
+    return InboundLeadConsumer(
+        name=name, pool=ctx.db, lc=leads_context(ctx), tracer_provider=ctx.tracer_provider
+    )
