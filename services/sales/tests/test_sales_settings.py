@@ -1,0 +1,42 @@
+"""Sales settings: environment prefix, shared fallback and policy overrides."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from dealerflow.sales.settings import SalesSettings
+
+
+def test_defaults_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "DEALERFLOW_SALES_HTTP_PORT",
+        "DEALERFLOW_HTTP_PORT",
+        "DEALERFLOW_SALES_DB_SCHEMA",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    settings = SalesSettings()
+    assert settings.http_port == 8002
+    assert settings.db_schema == "sales"
+    policy = settings.dealer_policy("D001")
+    assert policy.sales.discount_approval_threshold_rate == Decimal("0.05")
+
+
+def test_policy_overrides_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "DEALERFLOW_SALES_POLICY_OVERRIDES",
+        '{"sales": {"discount_approval_threshold_rate": "0.03"}, '
+        '"calendar": {"time_zone": "Asia/Urumqi"}}',
+    )
+    monkeypatch.setenv("DEALERFLOW_KAFKA_BOOTSTRAP", "kafka.example:9092")
+    settings = SalesSettings()
+    policy = settings.dealer_policy("D001")
+    assert policy.sales.discount_approval_threshold_rate == Decimal("0.03")
+    assert policy.calendar.time_zone == "Asia/Urumqi"
+    assert settings.kafka_bootstrap == "kafka.example:9092"  # shared fallback
+
+
+def test_invalid_overrides_fail_loudly() -> None:
+    settings = SalesSettings(policy_overrides={"sales": {"no_such_rule": 1}})
+    with pytest.raises(ValueError, match="no_such_rule"):
+        settings.dealer_policy("D001")

@@ -1,0 +1,35 @@
+"""Service-center settings: environment prefix, schema name and policy overrides."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from dealerflow.service_center.settings import ServiceCenterSettings
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "DEALERFLOW_SERVICE_CENTER_HTTP_PORT",
+        "DEALERFLOW_HTTP_PORT",
+        "DEALERFLOW_SERVICE_CENTER_DB_SCHEMA",
+        "DEALERFLOW_DB_SCHEMA",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    settings = ServiceCenterSettings()
+    assert settings.http_port == 8003
+    assert settings.db_schema == "service_center"
+    assert settings.labour_rate_per_hour == Decimal("300.00")
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEALERFLOW_SERVICE_CENTER_LABOUR_RATE_PER_HOUR", "420.50")
+    monkeypatch.setenv(
+        "DEALERFLOW_SERVICE_CENTER_POLICY_OVERRIDES",
+        '{"service": {"declined_item_followup_after": "P14D"}}',
+    )
+    settings = ServiceCenterSettings()
+    assert settings.labour_rate_per_hour == Decimal("420.50")
+    policy = settings.dealer_policy("D001")
+    assert policy.service.declined_item_followup_after == timedelta(days=14)
