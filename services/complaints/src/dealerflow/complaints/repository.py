@@ -125,6 +125,25 @@ async def get_complaint(
     return _complaint(row) if row else None
 
 
+async def lock_complaint_timers(
+    conn: DbConnection, dealer_id: str, complaint_id: uuid.UUID
+) -> None:
+    """Lock the complaint's pending timers (the runtime's timers table), waiting for a timer
+    poller that is firing one of them right now.
+
+    Actions call this BEFORE locking the complaint row: the poller holds a timer and then
+    locks the complaint, so taking the locks in the same order never deadlocks (and the
+    poller skips timers locked here, firing none of them once the action cancelled it).
+    """
+    prefix = f"complaint:{complaint_id}:"
+    await conn.execute(
+        "SELECT 1 FROM timers WHERE status = 'pending' AND dealer_id = $1 "
+        "AND starts_with(key, $2) FOR UPDATE",
+        dealer_id,
+        prefix,
+    )
+
+
 async def find_by_idempotency_key(
     conn: DbConnection, dealer_id: str, key: str
 ) -> ComplaintRecord | None:

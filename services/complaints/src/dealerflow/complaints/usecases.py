@@ -335,8 +335,18 @@ async def handle_clock_deadline(
 
 
 async def load_for_update(work: Work, dealer_id: str, complaint_id: uuid.UUID) -> ComplaintRecord:
-    """The dealer's complaint, locked; `ComplaintNotFound` otherwise."""
+    """The dealer's complaint, locked (after its timers, see `lock_complaint_timers`);
+    `ComplaintNotFound` otherwise."""
+    await repository.lock_complaint_timers(work.conn, dealer_id, complaint_id)
     complaint = await repository.get_complaint(work.conn, dealer_id, complaint_id, for_update=True)
+    if complaint is None:
+        raise ComplaintNotFound(complaint_id)
+    return complaint
+
+
+async def reload(work: Work, dealer_id: str, complaint_id: uuid.UUID) -> ComplaintRecord:
+    """The dealer's complaint as this transaction now sees it."""
+    complaint = await repository.get_complaint(work.conn, dealer_id, complaint_id)
     if complaint is None:
         raise ComplaintNotFound(complaint_id)
     return complaint
@@ -376,6 +386,7 @@ __all__ = [
     "open_complaint",
     "plan_breach",
     "plan_opening",
+    "reload",
     "reopened_resolve_clock",
     "request_fingerprint",
     "stopped_kinds",

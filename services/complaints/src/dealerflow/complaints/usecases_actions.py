@@ -18,6 +18,7 @@ from dealerflow.complaints.usecases import (
     Work,
     load_for_update,
     next_status,
+    reload,
     reopened_resolve_clock,
     stopped_kinds,
 )
@@ -99,7 +100,7 @@ async def acknowledge(
             acknowledged_at=work.now,
         )
     )
-    return await load_for_update(work, dealer_id, complaint_id)
+    return await reload(work, dealer_id, complaint_id)
 
 
 async def inform(
@@ -114,7 +115,7 @@ async def inform(
         work.conn, dealer_id, complaint_id, status=status, informed_at=work.now
     )
     await _history(work, complaint, "customer_informed", by, note=note)
-    return await load_for_update(work, dealer_id, complaint_id)
+    return await reload(work, dealer_id, complaint_id)
 
 
 async def assign(
@@ -152,7 +153,7 @@ async def assign(
             assigned_at=work.now,
         )
     )
-    return await load_for_update(work, dealer_id, complaint_id)
+    return await reload(work, dealer_id, complaint_id)
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ async def resolve(
             resolved_at=work.now,
         )
     )
-    return await load_for_update(work, dealer_id, complaint_id)
+    return await reload(work, dealer_id, complaint_id)
 
 
 async def close(
@@ -235,7 +236,7 @@ async def close(
             closed_at=work.now,
         )
     )
-    return await load_for_update(work, dealer_id, complaint_id)
+    return await reload(work, dealer_id, complaint_id)
 
 
 async def reopen(
@@ -276,7 +277,7 @@ async def reopen(
             reopened_at=work.now,
         )
     )
-    return await load_for_update(work, dealer_id, complaint_id)
+    return await reload(work, dealer_id, complaint_id)
 
 
 async def pause_clocks(
@@ -297,7 +298,7 @@ async def pause_clocks(
     await _history(
         work, complaint, "paused", by, reason=reason, clocks=[c.kind.value for c in paused]
     )
-    return await load_for_update(work, dealer_id, complaint_id)
+    return await reload(work, dealer_id, complaint_id)
 
 
 async def resume_clocks(
@@ -314,4 +315,4 @@ async def resume_clocks(
         work.conn, dealer_id, complaint_id, paused_at=None, pause_reason=None
     )
     await _history(work, complaint, "resumed", by, clocks=[c.kind.value for c in resumed])
-    return await load_for_update(work, dealer_id, complaint_id)
+    return await reload(work, dealer_id, complaint_id)
