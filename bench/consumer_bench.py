@@ -103,10 +103,26 @@ class _Watch:
         self.pool = pool
         self.n = n
         self.first_batch: float | None = None
+        self.batches = 0
+        self.records = 0
 
-    def saw_batch(self) -> None:
+    def saw_batch(self, size: int) -> None:
         if self.first_batch is None:
             self.first_batch = time.perf_counter()
+        self.batches += 1
+        self.records += size
+
+    def figures(self, started: float, end: float) -> dict[str, Any]:
+        first = started if self.first_batch is None else self.first_batch
+        seconds = end - first
+        return {
+            "seconds": seconds,
+            "events_per_s": self.n / seconds,
+            "startup_seconds": first - started,
+            "wall_seconds": end - started,
+            "batches": self.batches,
+            "mean_batch": self.records / self.batches if self.batches else 0.0,
+        }
 
     async def wait_done(self, task: asyncio.Future[Any] | None = None) -> float:
         async with self.pool.acquire() as conn:
@@ -185,7 +201,7 @@ async def _runtime_run(
     process = consumer.process_batch
 
     async def timed(records: Batch) -> Any:
-        watch.saw_batch()
+        watch.saw_batch(len(records))
         return await process(records)
 
     consumer.process_batch = timed  # type: ignore[method-assign]
@@ -197,7 +213,7 @@ async def _runtime_run(
         end = await watch.wait_done()
     finally:
         await broker.stop()
-    return _figures(n, started, watch.first_batch, end)
+    return watch.figures(started, end)
 
 
 async def _raw_loop(
@@ -228,7 +244,7 @@ async def _raw_loop(
             batch = [record for records in fetched.values() for record in records]
             if not batch:
                 continue
-            watch.saw_batch()
+            watch.saw_batch(len(batch))
             await handle(pool, batch)
             await consumer.commit()
 
@@ -241,7 +257,7 @@ async def _raw_loop(
         stop.set()
         await task
         await consumer.stop()
-    return _figures(n, started, watch.first_batch, end)
+    return watch.figures(started, end)
 
 
 def _header(record: ConsumerRecord[Any, Any], name: str) -> str:
@@ -285,17 +301,6 @@ def _decoding_handler(consumer_name: str) -> Callable[[asyncpg.Pool, Batch], Awa
     return handle
 
 
-def _figures(n: int, started: float, first: float | None, end: float) -> dict[str, Any]:
-    first = started if first is None else first
-    seconds = end - first
-    return {
-        "seconds": seconds,
-        "events_per_s": n / seconds,
-        "startup_seconds": first - started,
-        "wall_seconds": end - started,
-    }
-
-
 def _plain_consumer(
     infra: Infra, settings: ServiceSettings, name: str, *, batch: bool
 ) -> Callable[[asyncpg.Pool, Batch], Awaitable[None]]:
@@ -331,7 +336,10 @@ async def run(infra: Infra, *, events: int, repeat: int = 1) -> BenchResult:
 
     def keep(key: str, result: dict[str, Any], label: str) -> None:
         runs.setdefault(key, []).append(result)
-        progress(f"consumer: {label}: {result['events_per_s']:,.0f} events/s")
+        progress(
+            f"consumer: {label}: {result['events_per_s']:,.0f} events/s "
+            f"({result['batches']} batches, {result['mean_batch']:.0f} records on average)"
+        )
 
     n = events
     for i in range(repeat):
