@@ -111,3 +111,47 @@ async def test_unreachable_service_callbacks_fall_back_to_a_message(db) -> None:
     assert fallback.contact is not None
     assert fallback.contact["phone"] == "+8613900139000"
     assert [e.outcome.value for e in db.of_type("TaskCompleted")] == ["unreachable"] * 5
+
+
+async def test_completing_while_the_poller_fires_the_due_timer_does_not_deadlock(db) -> None:
+    """The poller locks a timer, then updates its task; completing a task must take its
+    locks in the same order (timers first) or the two deadlock."""
+    import asyncio
+
+    from dealerflow.notifier import usecases_tasks
+
+    async with transaction(db.pool) as conn:
+        await usecases.on_vehicle_handed_over(
+            db.effects(conn), HandoverFacts(DEALER, CUSTOMER, "RO-8", START, "sa-1"), CONTACT
+        )
+        [task] = await repo.list_tasks(conn, repo.TaskFilter(DEALER), after=None, limit=10)
+    timer_key = f"{DEALER}:{task.business_key}"
+
+    async with db.pool.acquire() as poller, poller.transaction():
+        # what TimerPoller.fire_due does: claim (lock) the due timer ...
+        await poller.execute(
+            "UPDATE timers SET status = 'fired' WHERE key = $1 AND status = 'pending'", timer_key
+        )
+
+        async def complete() -> None:
+            async with transaction(db.pool) as conn:
+                await usecases.complete_task(
+                    db.effects(conn),
+                    dealer_id=DEALER,
+                    task_id=task.id,
+                    outcome=TaskOutcome.SATISFIED,
+                    note=None,
+                    completed_by=None,
+                )
+
+        completing = asyncio.create_task(complete())
+        await asyncio.sleep(0.5)  # the completion now waits for the timer row
+        assert not completing.done()
+        # ... then run its handler, which updates the task row
+        await usecases_tasks.fire_task_due(db.effects(poller), DEALER, {"task_id": str(task.id)})
+    await asyncio.wait_for(completing, 10)
+    async with db.pool.acquire() as conn:
+        done = await repo.get_task(conn, DEALER, task.id)
+    assert done is not None
+    assert (done.status, done.outcome) == ("done", "satisfied")
+    assert [e.task_id for e in db.of_type("TaskDue")] == [str(task.id)]

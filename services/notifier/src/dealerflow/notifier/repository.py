@@ -218,6 +218,23 @@ async def cancel_open_tasks(
     return _tasks(rows)
 
 
+async def open_tasks_about(
+    conn: DbConnection, dealer_id: str, related: tuple[str, str]
+) -> list[TaskRow]:
+    """The dealer's open tasks about ``related`` (kind, id), unlocked."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_TASK_COLUMNS} FROM tasks
+        WHERE dealer_id = $1 AND related_kind = $2 AND related_id = $3
+          AND status IN ('scheduled', 'due')
+        """,
+        dealer_id,
+        related[0],
+        related[1],
+    )
+    return _tasks(rows)
+
+
 async def reassign_open_task(
     conn: DbConnection, dealer_id: str, business_key: str, assignee: str, now: datetime
 ) -> TaskRow | None:

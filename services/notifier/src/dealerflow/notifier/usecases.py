@@ -50,6 +50,7 @@ from dealerflow.notifier.usecases_tasks import (
     TaskConflict,
     TaskNotFound,
     cancel_tasks_about,
+    lock_task,
     record_outcome,
     schedule_task,
 )
@@ -162,9 +163,7 @@ async def on_lead_contacted(
     contacted_at: datetime,
 ) -> repo.TaskRow | None:
     """A recorded contact closes the open first-contact task (and stops its watches)."""
-    task = await repo.get_task_by_key(
-        fx.conn, dealer_id, first_contact_key(lead_id), for_update=True
-    )
+    task = await lock_task(fx, dealer_id, key=first_contact_key(lead_id))
     if task is None or not task.is_open:
         return None
     return await record_outcome(
@@ -267,7 +266,7 @@ async def complete_task(
     Raises TaskNotFound, TaskConflict (not open; a retry with the same Idempotency-Key gets
     the completed task instead) or TaskRuleError (e.g. dissatisfied without a note).
     """
-    task = await repo.get_task(fx.conn, dealer_id, task_id, for_update=True)
+    task = await lock_task(fx, dealer_id, task_id=task_id)
     if task is None:
         raise TaskNotFound(f"no task {task_id} at dealer {dealer_id}")
     if not task.is_open:

@@ -105,12 +105,10 @@ async def cancel_tasks_about(
     fx: Effects, dealer_id: str, related: tuple[str, str], reason: TaskCancelReason
 ) -> list[repo.TaskRow]:
     """Cancel the open tasks about a record, their timers and watches; TaskCancelled each."""
+    for task in await repo.open_tasks_about(fx.conn, dealer_id, related):
+        await release_timers(fx, task)  # timers before tasks, see release_timers
     cancelled = await repo.cancel_open_tasks(fx.conn, dealer_id, fx.now(), related=related)
     for task in cancelled:
-        await timers.cancel(fx.conn, timer_key(dealer_id, task.business_key))
-        await timers.cancel_prefix(
-            fx.conn, timer_key(dealer_id, dependents_prefix(task.business_key))
-        )
         await publish_cancelled(fx, task, reason)
     return cancelled
 
@@ -128,6 +126,40 @@ async def publish_cancelled(fx: Effects, task: repo.TaskRow, reason: TaskCancelR
             cancelled_at=task.cancelled_at or fx.now(),
         )
     )
+
+
+async def release_timers(fx: Effects, task: repo.TaskRow) -> None:
+    """Cancel a task's pending due timer and everything keyed under it (watches, the timers
+    of its escalation tasks).
+
+    Lock order: timers before tasks. The timer poller claims (locks) timers and then its
+    handlers update tasks, so a transaction that locked a task first and then waited for a
+    timer row could deadlock with it. Call this before locking the task row.
+    """
+    await timers.cancel(fx.conn, timer_key(task.dealer_id, task.business_key))
+    await timers.cancel_prefix(
+        fx.conn, timer_key(task.dealer_id, dependents_prefix(task.business_key))
+    )
+
+
+async def lock_task(
+    fx: Effects, dealer_id: str, *, task_id: uuid.UUID | None = None, key: str | None = None
+) -> repo.TaskRow | None:
+    """Release the task's timers (see release_timers), then lock and return its row.
+
+    For closing a task; the caller's transaction rolls the release back if it fails.
+    """
+    if task_id is not None:
+        seen = await repo.get_task(fx.conn, dealer_id, task_id)
+    elif key is not None:
+        seen = await repo.get_task_by_key(fx.conn, dealer_id, key)
+    else:
+        raise ValueError("lock_task needs task_id or key")
+    if seen is None:
+        return None
+    if seen.is_open:
+        await release_timers(fx, seen)
+    return await repo.get_task(fx.conn, dealer_id, seen.id, for_update=True)
 
 
 async def record_outcome(
@@ -152,10 +184,9 @@ async def record_outcome(
     )
     if done is None:  # pragma: no cover - the row is locked and was open
         raise TaskConflict(f"task {task.id} is not open")
-    # its due timer and its watches go; so do tasks that only existed because of it
-    await timers.cancel(fx.conn, timer_key(done.dealer_id, done.business_key))
+    # tasks that only existed because of this one (escalations) are moot; their timers
+    # went with release_timers
     dependents = dependents_prefix(done.business_key)
-    await timers.cancel_prefix(fx.conn, timer_key(done.dealer_id, dependents))
     for moot in await repo.cancel_open_tasks(
         fx.conn, done.dealer_id, fx.now(), key_prefix=dependents
     ):
