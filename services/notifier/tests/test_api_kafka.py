@@ -165,3 +165,16 @@ async def test_malformed_record_is_dead_lettered_and_the_next_event_processed(no
     assert letter.error is not None
     assert "EventDecodeError" in letter.error
     assert letter.consumer == "notifier.reactions"
+
+
+async def test_probes(notifier) -> None:
+    assert (await notifier.client.get("/healthz")).json()["service"] == "notifier"
+
+    async def ready() -> bool:
+        response = await notifier.client.get("/readyz")
+        return response.status_code == 200
+
+    await notifier.eventually(ready, "readiness")
+    checks = (await notifier.client.get("/readyz")).json()["checks"]
+    assert checks == {"postgres": "ok", "kafka": "ok"}
+    assert (await notifier.client.get("/metrics")).status_code == 200
