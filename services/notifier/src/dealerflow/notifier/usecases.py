@@ -107,11 +107,17 @@ def _alert_from(dealer_id: str, payload: Mapping[str, Any]) -> PlannedAlert:
 async def apply_plan(
     fx: Effects, items: Sequence[PlannedItem], contact: ContactSnapshot | None
 ) -> None:
-    """Schedule what a planner returned: tasks, watch timers, customer reminders."""
+    """Schedule what a planner returned: tasks, watch timers, customer reminders.
+
+    Watches are armed only together with the task they watch: a repeated event (an outside
+    producer may publish the same fact under a new id) must not re-arm a watch that fired.
+    """
+    created: set[str] = set()
     for item in items:
         if isinstance(item, PlannedTask):
-            await schedule_task(fx, item)
-        elif isinstance(item, PlannedAlert):
+            if await schedule_task(fx, item) is not None:
+                created.add(item.key)
+        elif isinstance(item, PlannedAlert) and item.watches in created:
             await timers.schedule(
                 fx.conn,
                 key=timer_key(item.dealer_id, item.key),
