@@ -15,7 +15,11 @@ from dealerflow.contracts.enums import ConsentPurpose
 from dealerflow.contracts.events.complaints import ComplaintOpened, ComplaintReopened
 from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded, TaskCompleted
 from dealerflow.contracts.events.sales import VehicleDelivered
-from dealerflow.contracts.events.service import QualityCheckFailed
+from dealerflow.contracts.events.service import (
+    QualityCheckFailed,
+    RepairOrderOpened,
+    VehicleHandedOver,
+)
 from dealerflow.contracts.examples import example_for
 from dealerflow.runtime.dlq import read_dead_letters, replay_dead_letters
 
@@ -294,3 +298,60 @@ async def test_trigger_without_a_contact_is_dead_lettered_and_replayable(harness
 async def _gone(harness: Any) -> bool:
     await harness.fire_due()
     return not await harness.db("SELECT 1 FROM awaiting_contact")
+
+
+async def test_repeat_repair_within_the_window_opens_a_complaint_once(harness: Any) -> None:
+    customer = uuid.uuid4()
+    first = example_for(RepairOrderOpened).model_copy(
+        update={
+            "dealer_id": DEALER,
+            "customer_id": customer,
+            "repair_order_id": "ro-1",
+            "concerns": ["Brake noise when stopping"],
+            "concern_codes": [],
+            "opened_at": harness.start - timedelta(days=12),
+        }
+    )
+    handed = example_for(VehicleHandedOver).model_copy(
+        update={
+            "dealer_id": DEALER,
+            "customer_id": customer,
+            "repair_order_id": "ro-1",
+            "vin": first.vin,
+            "handed_over_at": harness.start - timedelta(days=10),
+        }
+    )
+    again = first.model_copy(
+        update={
+            "repair_order_id": "ro-2",
+            "concerns": ["brake noise, when stopping!"],
+            "opened_at": harness.start,
+        }
+    )
+    other_concern = first.model_copy(
+        update={"repair_order_id": "ro-3", "concerns": ["Wipers"], "opened_at": harness.start}
+    )
+    for event in (first, handed, other_concern, again):
+        await harness.produce(event)
+    republished = str(uuid.uuid4())
+    await harness.produce(again, event_id=republished)
+    await harness.handled(republished)
+    rows = await harness.db(
+        "SELECT origin::text AS origin, severity, vin FROM complaints WHERE customer_id = $1",
+        customer,
+    )
+    assert len(rows) == 1
+    assert json.loads(rows[0]["origin"]) == {
+        "kind": "repeat_repair",
+        "repair_order_id": "ro-2",
+        "previous_repair_order_id": "ro-1",
+    }
+    assert rows[0]["severity"] == "high"
+    assert rows[0]["vin"] == first.vin
+
+    late = first.model_copy(
+        update={"repair_order_id": "ro-4", "opened_at": harness.start + timedelta(days=25)}
+    )
+    await harness.produce(late, event_id="late-ro")
+    await harness.handled("late-ro")  # ro-1 handed over 35 days before: not a repeat
+    assert len(await harness.db("SELECT 1 FROM complaints WHERE customer_id = $1", customer)) == 1

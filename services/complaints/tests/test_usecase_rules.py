@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from dealerflow.complaints.domain import PreviousRepair
 from dealerflow.complaints.policy import PolicyInvalid, build_policy, merge_overrides
 from dealerflow.complaints.records import ClockRecord, ClockStatus
 from dealerflow.complaints.repository import decode_cursor, encode_cursor
@@ -19,6 +20,7 @@ from dealerflow.complaints.usecases import (
     request_fingerprint,
 )
 from dealerflow.complaints.usecases_actions import HANDLING
+from dealerflow.complaints.usecases_repairs import concerns_of, repeat_of
 from dealerflow.complaints.usecases_triggers import (
     category_for_survey,
     category_for_task,
@@ -45,6 +47,8 @@ from dealerflow.contracts.events.complaints import (
     ComplaintOrigin,
     ComplaintSlaBreached,
 )
+from dealerflow.contracts.events.service import RepairOrderOpened
+from dealerflow.contracts.examples import example_for
 from dealerflow.policy import DealerPolicy
 
 NOW = datetime(2025, 3, 5, 2, 0, tzinfo=UTC)  # Wed 10:00 Shanghai
@@ -268,3 +272,26 @@ def test_fingerprint_ignores_key_order_only() -> None:
 
 def test_handling_statuses() -> None:
     assert {s.value for s in HANDLING} == {"opened", "acknowledged", "reopened"}
+
+
+# -- repeat repairs ------------------------------------------------------------------------
+
+
+def test_repeat_repair_compares_codes_and_concerns_within_the_window() -> None:
+    opened = example_for(RepairOrderOpened).model_copy(
+        update={"concern_codes": ["BRK-01"], "concerns": ["Squeaky brakes"], "opened_at": NOW}
+    )
+    assert concerns_of(opened) == ["BRK-01", "Squeaky brakes"]
+    vin = opened.vin
+    earlier = [
+        PreviousRepair("ro-old", vin, "brk-01", NOW - timedelta(days=40)),
+        PreviousRepair("ro-recent", vin, "BRK 01", NOW - timedelta(days=5)),
+        PreviousRepair("ro-other-car", "LSVAU2180N2183294", "BRK-01", NOW - timedelta(days=1)),
+    ]
+    concern, found = repeat_of(opened, earlier, POLICY) or ("", None)
+    assert concern == "BRK-01"
+    assert found is not None
+    assert found.repair_order_id == "ro-recent"
+    assert repeat_of(opened, earlier[:1], POLICY) is None  # 40 days: outside 30
+    longer = build_policy({"complaints": {"repeat_repair_window": "P60D"}})
+    assert repeat_of(opened, earlier[:1], longer) is not None

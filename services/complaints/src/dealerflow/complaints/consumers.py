@@ -1,13 +1,16 @@
 """Event handlers of the complaints service (thin: build a `Work`, call one use case).
 
 Subscribed topics: notifier (TaskCompleted, SurveyResponded, ConsentChanged), service
-(QualityCheckFailed, contact snapshots), leads and sales (contact snapshots).
+(QualityCheckFailed, RepairOrderOpened and VehicleHandedOver for repeat repairs, contact
+snapshots), leads and sales (contact snapshots). Events with several handlers run them in
+registration order (the contact is remembered first).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from dealerflow.complaints import usecases_repairs as repairs
 from dealerflow.complaints import usecases_triggers as triggers
 from dealerflow.complaints.contact_wait import Delivery
 from dealerflow.complaints.settings import ComplaintsSettings
@@ -15,7 +18,11 @@ from dealerflow.complaints.usecases import Work
 from dealerflow.contracts.envelope import Envelope
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded, TaskCompleted
-from dealerflow.contracts.events.service import QualityCheckFailed
+from dealerflow.contracts.events.service import (
+    QualityCheckFailed,
+    RepairOrderOpened,
+    VehicleHandedOver,
+)
 from dealerflow.contracts.registry import EVENT_TYPES
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
 
@@ -75,3 +82,13 @@ async def survey_responded(ctx: HandlerContext, env: Envelope[SurveyResponded]) 
 @router.on(QualityCheckFailed)
 async def quality_check_failed(ctx: HandlerContext, env: Envelope[QualityCheckFailed]) -> None:
     await triggers.on_quality_check_failed(work_of(ctx), env.event, delivery_of(ctx))
+
+
+@router.on(RepairOrderOpened)
+async def repair_order_opened(ctx: HandlerContext, env: Envelope[RepairOrderOpened]) -> None:
+    await repairs.on_repair_order_opened(work_of(ctx), env.event)
+
+
+@router.on(VehicleHandedOver)
+async def vehicle_handed_over(ctx: HandlerContext, env: Envelope[VehicleHandedOver]) -> None:
+    await repairs.on_vehicle_handed_over(work_of(ctx), env.event)
