@@ -58,7 +58,8 @@ router = APIRouter(prefix="/v1", tags=["complaints"])
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
-def _settings(ctx: ServiceContext) -> ComplaintsSettings:
+def settings_of(ctx: ServiceContext) -> ComplaintsSettings:
+    """The running service's settings."""
     assert isinstance(ctx.settings, ComplaintsSettings)
     return ctx.settings
 
@@ -73,7 +74,7 @@ def work_in(ctx: ServiceContext, conn: DbConnection) -> Work:
     async def publish(event: DomainEvent) -> str:
         return await ctx.publish(conn, event)
 
-    return Work(conn=conn, publish=publish, now=ctx.clock.now(), settings=_settings(ctx))
+    return Work(conn=conn, publish=publish, now=ctx.clock.now(), settings=settings_of(ctx))
 
 
 async def run(ctx: ServiceContext, use_case: Callable[[Work], Awaitable[T]]) -> T:
@@ -105,7 +106,8 @@ async def run(ctx: ServiceContext, use_case: Callable[[Work], Awaitable[T]]) -> 
     raise AssertionError("unreachable")
 
 
-async def _detail(work: Work, complaint: ComplaintRecord) -> ComplaintDetail:
+async def detail_of(work: Work, complaint: ComplaintRecord) -> ComplaintDetail:
+    """The response body of a complaint: with every clock and its history."""
     clocks = await repository.clocks_of(work.conn, complaint.dealer_id, complaint.id)
     history = await repository.history_of(work.conn, complaint.dealer_id, complaint.id)
     return ComplaintDetail(
@@ -180,7 +182,7 @@ async def create_complaint(
 ) -> ComplaintDetail:
     async def use_case(work: Work) -> tuple[bool, ComplaintDetail]:
         opened = await open_complaint(work, await _new_complaint(work, body, idempotency_key))
-        return opened.created, await _detail(work, opened.complaint)
+        return opened.created, await detail_of(work, opened.complaint)
 
     created, detail = await run(ctx, use_case)
     response.headers["Location"] = f"/v1/complaints/{detail.id}?dealer_id={detail.dealer_id}"
@@ -261,6 +263,6 @@ async def get_complaint(
         complaint = await repository.get_complaint(work.conn, dealer_id, complaint_id)
         if complaint is None:
             raise ComplaintNotFound(complaint_id)
-        return await _detail(work, complaint)
+        return await detail_of(work, complaint)
 
     return await run(ctx, use_case)

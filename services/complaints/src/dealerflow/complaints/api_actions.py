@@ -6,11 +6,12 @@ does not allow is a 409 problem naming the status and the allowed actions."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from dealerflow.complaints import repository
 from dealerflow.complaints import usecases_actions as actions
-from dealerflow.complaints.api import Ctx, _detail, _settings, run
+from dealerflow.complaints.api import Ctx, detail_of, run, settings_of
 from dealerflow.complaints.policy import build_policy
 from dealerflow.complaints.records import ComplaintRecord
 from dealerflow.complaints.schemas import (
@@ -40,11 +41,13 @@ _409: dict[int | str, dict[str, Any]] = {
 _404: dict[int | str, dict[str, Any]] = {404: {"description": "No such complaint at this dealer"}}
 
 
-async def _act(ctx: Ctx, action: object) -> ComplaintDetail:
+async def _act(
+    ctx: Ctx, action: Callable[[Work], Awaitable[ComplaintRecord | None]]
+) -> ComplaintDetail:
     async def use_case(work: Work) -> ComplaintDetail:
-        complaint: ComplaintRecord | None = await action(work)  # type: ignore[operator]
-        assert complaint is not None
-        return await _detail(work, complaint)
+        complaint = await action(work)
+        assert complaint is not None  # only automatic (trigger) reopenings return None
+        return await detail_of(work, complaint)
 
     return await run(ctx, use_case)
 
@@ -204,7 +207,7 @@ async def get_policy(ctx: Ctx, dealer_id: DealerPath) -> PolicyView:
     summary="Replace the dealer's policy overrides (applies to clocks started afterwards)",
 )
 async def put_policy(ctx: Ctx, dealer_id: DealerPath, body: PolicyIn) -> PolicyView:
-    settings = _settings(ctx)
+    settings = settings_of(ctx)
 
     async def use_case(work: Work) -> PolicyView:
         policy = build_policy(settings.policy_overrides, body.overrides)  # PolicyInvalid -> 422
