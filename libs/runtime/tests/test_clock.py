@@ -87,3 +87,22 @@ def test_wall_seconds_until() -> None:
     real = wall_seconds_until(SystemClock(), datetime.now(UTC) + timedelta(seconds=30))
     assert real is not None
     assert 29.0 < real <= 30.0
+
+
+def test_accelerated_clocks_sharing_an_anchor_agree() -> None:
+    """Two processes started at different times read one accelerated time."""
+    import time as _time
+    from datetime import UTC as _UTC
+    from datetime import datetime as _dt
+    from datetime import timedelta as _td
+
+    from dealerflow.runtime.clock import AcceleratedClock as _Acc
+
+    anchor = _dt.now(_UTC) - _td(seconds=2)
+    first = _Acc(anchor, 3600, anchor=anchor)
+    _time.sleep(0.05)
+    second = _Acc(anchor, 3600, anchor=anchor)
+    a, b = first.now(), second.now()
+    # ~2 s after the anchor at 3600x is ~2 h; both agree to within scheduling noise.
+    assert abs((a - b).total_seconds()) < 0.05 * 3600
+    assert _td(hours=1.9) < a - anchor < _td(hours=2.5)

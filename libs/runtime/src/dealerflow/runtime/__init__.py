@@ -1,1 +1,3 @@
-"""dealerflow shared runtime: settings, logging, database, migrations, outbox, inbox, timers, dead letters, broker and HTTP factories"""
+"""dealerflow shared runtime: settings, logging, database, migrations, outbox, inbox, timers,
+dead letters, broker and HTTP factories
+"""

@@ -78,15 +78,21 @@ class AcceleratedClock:
     """Time passes ``speed`` times faster than real time, starting at ``start``.
 
     Used for demos: with ``speed=3600`` an hour of schedule passes every second.
+    ``anchor`` is the real instant at which the clock reads ``start`` (default: when the
+    clock is created). Processes that share ``start`` and ``anchor`` agree on "now", which
+    is how the five services of an accelerated demo or test keep one clock.
     """
 
-    def __init__(self, start: datetime, speed: float) -> None:
+    def __init__(self, start: datetime, speed: float, *, anchor: datetime | None = None) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self._start = _require_aware(start)
         self._speed = float(speed)
         # monotonic, so wall-clock adjustments (NTP) never make the clock jump backwards
         self._origin = time.monotonic()
+        if anchor is not None:
+            lag = datetime.now(UTC) - _require_aware(anchor)
+            self._origin -= lag.total_seconds()
 
     @property
     def speed(self) -> float:
@@ -94,7 +100,7 @@ class AcceleratedClock:
         return self._speed
 
     def now(self) -> datetime:
-        """Return ``start + (real time elapsed since creation) * speed``."""
+        """Return ``start + (real time elapsed since the anchor) * speed``."""
         elapsed = time.monotonic() - self._origin
         return self._start + timedelta(seconds=elapsed * self._speed)
 

@@ -53,7 +53,8 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str | None = None
     #: 1.0 = real time; e.g. 3600 makes an hour of schedule pass every second (demos).
     clock_speed: float = Field(default=1.0, gt=0)
-    #: Where an accelerated clock starts; defaults to the real time at start-up.
+    #: The real instant an accelerated clock starts from (shared by all services so they
+    #: agree on "now"); defaults to the real time at start-up.
     clock_start: AwareDatetime | None = None
     relay_batch_size: int = Field(default=1000, ge=1)
     relay_poll_interval_s: float = Field(default=1.0, gt=0)
@@ -92,8 +93,10 @@ class ServiceSettings(BaseSettings):
         """The clock this service runs on: real time, or accelerated by ``clock_speed``."""
         if self.clock_speed == 1.0:
             return SystemClock()
-        origin = start or self.clock_start or datetime.now().astimezone()
-        return AcceleratedClock(origin, self.clock_speed)
+        if start is None and self.clock_start is not None:
+            # Every service given the same DEALERFLOW_CLOCK_START reads the same time.
+            return AcceleratedClock(self.clock_start, self.clock_speed, anchor=self.clock_start)
+        return AcceleratedClock(start or datetime.now().astimezone(), self.clock_speed)
 
     def redacted(self) -> dict[str, Any]:
         """Settings as a dict for start-up logs, with the password in the DSN hidden."""
