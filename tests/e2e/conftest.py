@@ -1,0 +1,138 @@
+"""The five services as separate processes on real Kafka and PostgreSQL.
+
+One stack per test session: its own topic prefix and schema prefix, so it never sees
+another run's data, and an accelerated clock shared by all five services (they anchor it
+on the same start instant, so they agree on "now"). Each test uses its own dealer id.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra.client import DealerflowClient
+from dealerflow.devinfra.services import SERVICES, StackConfig, running_stack
+
+# 1 real second = 2 hours of schedule: a 24 h callback falls due after 12 s, a 3-day
+# follow-up after 36 s. Online first-contact SLAs (15 business minutes) breach at once.
+CLOCK_SPEED = float(os.environ.get("DEALERFLOW_E2E_CLOCK_SPEED", "7200"))
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What tests need to talk to the running system."""
+
+    config: StackConfig
+    urls: dict[str, str]
+    topics: TopicRegistry
+    kafka_bootstrap: str
+    log_dir: Path
+    clock_start: datetime
+    clock_speed: float
+
+    def now(self) -> datetime:
+        """The services' (accelerated) clock, computed the same way they do."""
+        real = datetime.now(UTC)
+        return self.clock_start + (real - self.clock_start) * self.clock_speed
+
+    def real_seconds_until(self, when: datetime) -> float:
+        """Wall seconds until the services' clock reaches ``when``."""
+        return max(0.0, (when - self.now()).total_seconds() / self.clock_speed)
+
+    def logs(self) -> str:
+        """The tail of every service log (attached to failures)."""
+        parts = []
+        for spec in SERVICES:
+            path = self.log_dir / f"{spec.name}.log"
+            text = path.read_text("utf-8", "replace") if path.exists() else ""
+            parts.append(f"----- {spec.name} -----\n" + "\n".join(text.splitlines()[-40:]))
+        return "\n".join(parts)
+
+
+def _free_ports(count: int) -> list[int]:
+    import socket
+
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    kafka_bootstrap: str, pg_dsn: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    """Start the five services (migrated, topics created) for the whole session."""
+    from dealerflow.devinfra.topics import ensure_topics
+
+    run = uuid.uuid4().hex[:8]
+    prefix = f"e2e{run}.dealerflow."
+    topics = TopicRegistry(prefix)
+    await ensure_topics(kafka_bootstrap, topics.all(), partitions=3)
+    clock_start = datetime.now(UTC).replace(microsecond=0)
+    ports = dict(zip([s.name for s in SERVICES], _free_ports(len(SERVICES)), strict=True))
+    config = StackConfig(
+        kafka_bootstrap=kafka_bootstrap,
+        pg_dsn=pg_dsn,
+        topic_prefix=prefix,
+        schema_prefix=f"e2e{run}_",
+        ports=ports,
+        clock_speed=CLOCK_SPEED,
+        clock_start=clock_start.isoformat(),
+        extra_env={
+            "DEALERFLOW_TIMER_POLL_INTERVAL_S": "0.2",
+            "DEALERFLOW_RELAY_POLL_INTERVAL_S": "0.2",
+            "DEALERFLOW_CONSUMER_BATCH_TIMEOUT_MS": "50",
+            "DEALERFLOW_LOG_LEVEL": "INFO",
+        },
+    )
+    log_dir = tmp_path_factory.mktemp("e2e-logs")
+    with running_stack(config, log_dir, timeout_s=120) as _handles:
+        yield Stack(
+            config=config,
+            urls={s.name: config.url(s) for s in SERVICES},
+            topics=topics,
+            kafka_bootstrap=kafka_bootstrap,
+            log_dir=log_dir,
+            clock_start=clock_start,
+            clock_speed=CLOCK_SPEED,
+        )
+
+
+@pytest.fixture
+def dealer_id() -> str:
+    """A dealer of its own for each test, so tests never see each other's rows."""
+    return f"dealer-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def client(stack: Stack) -> AsyncIterator[DealerflowClient]:
+    """The scenario client (HTTP to the services, an outside producer on Kafka)."""
+    async with DealerflowClient(
+        stack.urls, kafka_bootstrap=stack.kafka_bootstrap, topics=stack.topics
+    ) as dealerflow:
+        yield dealerflow
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    """Attach the services' logs to a failed end-to-end test."""
+    report: pytest.TestReport = yield
+    stack = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and isinstance(stack, Stack):
+        report.sections.append(("service logs", stack.logs()))
+    return report
