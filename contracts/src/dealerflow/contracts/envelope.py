@@ -18,7 +18,7 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -218,9 +218,10 @@ def encode_structured(
 #
 # decode() runs once per consumed record, so the common case (a binary-mode record from
 # our own producers: lower-case, unique, UTF-8 headers) takes a short path: one dict
-# comprehension for the headers, attributes read straight from the header map (no second
-# dict), and the payload validated from the raw bytes by the model's own pydantic-core
-# validator. Anything unusual falls back to the careful path with the same results.
+# comprehension for the headers, attributes read straight from that map (no second dict,
+# no per-attribute checks: header values are always strings), and the payload validated
+# from the raw bytes by the model's own pydantic-core validator. Anything unusual takes the
+# careful path, with the same results and the same error reasons.
 
 
 def _header_map(headers: Sequence[tuple[str, bytes]]) -> dict[str, str]:
@@ -266,23 +267,15 @@ def summarise_validation_error(exc: ValidationError, limit: int = 5) -> str:
     return "; ".join(parts)
 
 
-# Attributes are looked up as prefix + name: "ce_" + name in the header map of a
-# binary-mode record, name itself in a structured-mode document.
-
-
-def _require(
-    attributes: Mapping[str, Any], name: str, ce_type: str | None, prefix: str = ""
-) -> str:
-    value = attributes.get(prefix + name)
+def _require(attributes: dict[str, Any], name: str, ce_type: str | None) -> str:
+    value = attributes.get(name)
     if not isinstance(value, str) or not value:
         raise EventDecodeError(f"missing or empty CloudEvents attribute {name!r}", ce_type)
     return value
 
 
-def _optional(
-    attributes: Mapping[str, Any], name: str, ce_type: str | None, prefix: str = ""
-) -> str | None:
-    value = attributes.get(prefix + name)
+def _optional(attributes: dict[str, Any], name: str, ce_type: str | None) -> str | None:
+    value = attributes.get(name)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -338,7 +331,7 @@ def decode(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Envelop
     header_map = _header_map(headers)
     content_type = header_map.get("content-type")
     if content_type == BINARY_CONTENT_TYPE and "ce_specversion" in header_map:
-        return _envelope(header_map, "ce_", value, header_map)  # what our services send
+        return _binary_envelope(header_map, value)  # what our services send
     media_type = _media_type(content_type) if content_type else None
     if media_type == STRUCTURED_CONTENT_TYPE:
         attributes, payload = _structured(value)
@@ -346,7 +339,7 @@ def decode(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Envelop
         raise EventDecodeError(f"unsupported CloudEvents format {content_type!r}")
     elif "ce_specversion" in header_map:
         _check_binary_content_type(header_map)
-        return _envelope(header_map, "ce_", value, header_map)
+        return _binary_envelope(header_map, value)
     elif media_type is None and value.lstrip().startswith(b"{") and b"specversion" in value:
         # Structured events from producers that forgot the content-type header.
         attributes, payload = _structured(value)
@@ -355,54 +348,95 @@ def decode(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Envelop
             "not a CloudEvent: no ce_specversion header and no "
             "application/cloudevents+json content-type"
         )
-    return _envelope(attributes, "", payload, header_map)
+    return _envelope(attributes, payload, header_map)
 
 
-def _envelope(
-    attributes: Mapping[str, Any], prefix: str, payload: bytes, headers: dict[str, str]
-) -> Envelope[DomainEvent]:
-    """The envelope of a record whose CloudEvents attributes are ``attributes[prefix + name]``."""
-    ce_type = attributes.get(prefix + "type")
-    if not isinstance(ce_type, str):
-        ce_type = None
-    specversion = attributes.get(prefix + "specversion")
+def _binary_envelope(headers: dict[str, str], payload: bytes) -> Envelope[DomainEvent]:
+    """:func:`_envelope` for the attributes of a binary-mode record (``ce_*`` headers).
+
+    Same checks in the same order; header values are strings, so an attribute is
+    missing exactly when it is absent or empty.
+    """
+    get = headers.get
+    ce_type = get("ce_type")
+    specversion = get("ce_specversion")
     if specversion != SPECVERSION:
         raise EventDecodeError(f"unsupported CloudEvents specversion {specversion!r}", ce_type)
-    ce_type = _require(attributes, "type", ce_type, prefix)
-    event_id = _require(attributes, "id", ce_type, prefix)
-    source = _require(attributes, "source", ce_type, prefix)
-    cls = EVENT_TYPES.get(ce_type)
-    if cls is None:
-        raise EventDecodeError(f"unknown event type {ce_type!r}", ce_type)
-    try:
-        # the model's pydantic-core validator straight from the bytes (what
-        # model_validate_json does, minus a Python frame per record)
-        event: DomainEvent = cls.__pydantic_validator__.validate_json(payload)
-    except ValidationError as exc:
-        reason = f"invalid {cls.event_name} payload: {summarise_validation_error(exc)}"
-        raise EventDecodeError(reason, ce_type) from None
-    raw_time = _optional(attributes, "time", ce_type, prefix)
-    time = event.occurred_at if raw_time is None else _parse_time(raw_time, ce_type)
-    dealer_id = _optional(attributes, "dealerid", ce_type, prefix)
-    if dealer_id is not None and dealer_id != event.dealer_id:
-        raise EventDecodeError(
-            f"dealerid {dealer_id!r} does not match data.dealer_id {event.dealer_id!r}", ce_type
-        )
+    if not ce_type:
+        raise EventDecodeError("missing or empty CloudEvents attribute 'type'", ce_type)
+    event_id = get("ce_id")
+    if not event_id:
+        raise EventDecodeError("missing or empty CloudEvents attribute 'id'", ce_type)
+    source = get("ce_source")
+    if not source:
+        raise EventDecodeError("missing or empty CloudEvents attribute 'source'", ce_type)
+    event = _validate(ce_type, payload)
+    raw_time = get("ce_time")
+    time = _parse_time(raw_time, ce_type) if raw_time else event.occurred_at
+    _check_dealer(get("ce_dealerid"), event, ce_type)
     meta = EventMeta(
         id=event_id,
         type=ce_type,
         source=source,
         time=time,
-        subject=_optional(attributes, "subject", ce_type, prefix),
+        subject=get("ce_subject") or None,
         dealer_id=event.dealer_id,
-        correlation_id=_optional(attributes, "correlationid", ce_type, prefix),
-        causation_id=_optional(attributes, "causationid", ce_type, prefix),
-        traceparent=headers.get("traceparent")
-        or _optional(attributes, "traceparent", ce_type, prefix),
-        tracestate=headers.get("tracestate")
-        or _optional(attributes, "tracestate", ce_type, prefix),
+        correlation_id=get("ce_correlationid") or None,
+        causation_id=get("ce_causationid") or None,
+        traceparent=get("traceparent") or get("ce_traceparent") or None,
+        tracestate=get("tracestate") or get("ce_tracestate") or None,
     )
     return Envelope(meta=meta, event=event)
+
+
+def _envelope(
+    attributes: dict[str, Any], payload: bytes, headers: dict[str, str]
+) -> Envelope[DomainEvent]:
+    ce_type = attributes.get("type") if isinstance(attributes.get("type"), str) else None
+    specversion = attributes.get("specversion")
+    if specversion != SPECVERSION:
+        raise EventDecodeError(f"unsupported CloudEvents specversion {specversion!r}", ce_type)
+    ce_type = _require(attributes, "type", ce_type)
+    event_id = _require(attributes, "id", ce_type)
+    source = _require(attributes, "source", ce_type)
+    event = _validate(ce_type, payload)
+    raw_time = _optional(attributes, "time", ce_type)
+    time = event.occurred_at if raw_time is None else _parse_time(raw_time, ce_type)
+    _check_dealer(_optional(attributes, "dealerid", ce_type), event, ce_type)
+    meta = EventMeta(
+        id=event_id,
+        type=ce_type,
+        source=source,
+        time=time,
+        subject=_optional(attributes, "subject", ce_type),
+        dealer_id=event.dealer_id,
+        correlation_id=_optional(attributes, "correlationid", ce_type),
+        causation_id=_optional(attributes, "causationid", ce_type),
+        traceparent=headers.get("traceparent") or _optional(attributes, "traceparent", ce_type),
+        tracestate=headers.get("tracestate") or _optional(attributes, "tracestate", ce_type),
+    )
+    return Envelope(meta=meta, event=event)
+
+
+def _validate(ce_type: str, payload: bytes) -> DomainEvent:
+    cls = EVENT_TYPES.get(ce_type)
+    if cls is None:
+        raise EventDecodeError(f"unknown event type {ce_type!r}", ce_type)
+    try:
+        # the model's pydantic-core validator straight on the bytes: what
+        # model_validate_json does, minus a Python frame per record
+        event: DomainEvent = cls.__pydantic_validator__.validate_json(payload)
+    except ValidationError as exc:
+        reason = f"invalid {cls.event_name} payload: {summarise_validation_error(exc)}"
+        raise EventDecodeError(reason, ce_type) from None
+    return event
+
+
+def _check_dealer(dealer_id: str | None, event: DomainEvent, ce_type: str) -> None:
+    if dealer_id and dealer_id != event.dealer_id:
+        raise EventDecodeError(
+            f"dealerid {dealer_id!r} does not match data.dealer_id {event.dealer_id!r}", ce_type
+        )
 
 
 def _parse_time(raw: str, ce_type: str) -> datetime:
