@@ -18,7 +18,7 @@ BENCH_ARGS ?=
 LINT_PATHS := .
 MYPY_PATHS := contracts/src $(wildcard libs/*/src) $(wildcard services/*/src)
 
-.PHONY: help sync up down status test lint fmt bench
+.PHONY: help sync up down status test lint fmt bench demo
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,6 +29,14 @@ sync: ## install the workspace from uv.lock
 up: sync ## start Kafka + PostgreSQL (dev profile) and the services, print URLs
 	$(INFRA) up
 	@if [ -f $(SERVICES_HOOK) ]; then bash $(SERVICES_HOOK) up; fi
+
+DEMO_CLOCK_SPEED ?= 3600
+
+demo: sync ## start everything with an accelerated clock and play a dealer's day
+	$(INFRA) up
+	bash $(SERVICES_HOOK) down
+	DEALERFLOW_CLOCK_SPEED=$(DEMO_CLOCK_SPEED) bash $(SERVICES_HOOK) up
+	$(RUN) python -m dealerflow.devinfra.demo
 
 down: ## stop the services and the infrastructure (dev and test profiles)
 	@if [ -f $(SERVICES_HOOK) ]; then bash $(SERVICES_HOOK) down; fi

@@ -111,21 +111,32 @@ def _command(spec: ServiceSpec, *args: str) -> list[str]:
 
 
 def migrate_all(config: StackConfig, *, progress: Progress = stderr_progress) -> None:
-    """Apply every service's migrations (each in its own schema)."""
-    for spec in SERVICES:
-        result = subprocess.run(
-            _command(spec, "migrate"),
-            env=config.environment(spec),
-            capture_output=True,
-            text=True,
-            check=False,
+    """Apply every service's migrations (each in its own schema), the five in parallel."""
+    running = [
+        (
+            spec,
+            subprocess.Popen(
+                _command(spec, "migrate"),
+                env=config.environment(spec),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
         )
-        if result.returncode != 0:
-            raise InfraError(
-                f"migrating {spec.name} failed (exit {result.returncode}):\n"
-                + (result.stderr or result.stdout)[-3000:]
+        for spec in SERVICES
+    ]
+    failures = []
+    for spec, process in running:
+        output, _ = process.communicate()
+        lines = output.strip().splitlines()
+        if process.returncode != 0:
+            failures.append(
+                f"migrating {spec.name} failed (exit {process.returncode}):\n{output[-3000:]}"
             )
-        progress(result.stdout.strip() or f"{spec.name}: migrated")
+        else:  # the last line is the command's summary; the rest are its JSON logs
+            progress(lines[-1] if lines else f"{spec.name}: migrated")
+    if failures:
+        raise InfraError("\n".join(failures))
 
 
 def readiness(url: str, timeout_s: float = 2.0) -> tuple[bool, str]:
@@ -250,21 +261,29 @@ def start_detached(
     service_dir.mkdir(parents=True, exist_ok=True)
     migrate_all(config, progress=progress)
     handles: dict[str, ProcessHandle] = {}
+    already_running = False
     for spec in SERVICES:
         pid_file = _pid_file(state_dir, spec)
         log_file = service_dir / f"{spec.name}.log"
         pid = read_pid(pid_file)
         if pid is not None and pid_alive(pid):
-            progress(f"{spec.name} already running (pid {pid})")
+            progress(f"{spec.name} already running (pid {pid}); `make down` first to change it")
+            already_running = True
         else:
             env = config.environment(spec)
             pid = _spawn_with_env(_command(spec, "serve"), env=env, log_file=log_file)
             pid_file.write_text(f"{pid}\n")
         handles[spec.name] = ProcessHandle(spec.name, pid, log_file)
     wait_ready(config, alive=handles, progress=progress)
-    (service_dir / "stack.json").write_text(
-        json.dumps({s.name: config.url(s) for s in SERVICES}, indent=2) + "\n"
-    )
+    stack = {
+        "urls": {s.name: config.url(s) for s in SERVICES},
+        "kafka_bootstrap": config.kafka_bootstrap,
+        "topic_prefix": config.topic_prefix,
+        "clock_speed": config.clock_speed,
+        "clock_start": config.clock_start,
+    }
+    if not already_running:  # else it still describes the running services' settings
+        (service_dir / "stack.json").write_text(json.dumps(stack, indent=2) + "\n")
     return handles
 
 

@@ -1,0 +1,359 @@
+"""``make demo``: a day at a 4S store, played against the running system.
+
+The services run with an accelerated clock (``DEALERFLOW_CLOCK_SPEED``, 3600 by default:
+an hour of schedule per second). The demo acts as the store's staff (HTTP) and as outside
+systems (a lead portal and a DMS publishing on Kafka), and prints every event the five
+services publish as it happens, then a summary of tasks, reminders and complaints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiokafka import AIOKafkaConsumer
+from dealerflow.contracts.envelope import EventDecodeError, decode
+from dealerflow.contracts.events import VehicleDelivered
+from dealerflow.contracts.examples import example_for
+from dealerflow.contracts.identity import customer_id_for
+from dealerflow.contracts.topics import CONTEXTS, TopicRegistry
+from dealerflow.devinfra.client import DealerflowClient, eventually, new_event_id
+from dealerflow.devinfra.config import resolve_config
+from dealerflow.devinfra.services import SERVICES
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+#: Event fields worth a mention in the running log, in this order.
+_FIELDS = (
+    "kind",
+    "channel",
+    "severity",
+    "consultant_id",
+    "assignee_id",
+    "level",
+    "to_role",
+    "outcome",
+    "due_at",
+    "send_at",
+    "clock",
+)
+
+ADF_LEAD = """<?xml version="1.0"?>
+<?adf version="1.0"?>
+<adf>
+  <prospect>
+    <requestdate>2026-11-24T10:00:00+08:00</requestdate>
+    <vehicle interest="buy" status="new"><make>Aurora</make><model>X3</model></vehicle>
+    <customer>
+      <contact><name part="full">陈静</name><phone type="voice">139 1234 5678</phone></contact>
+    </customer>
+    <provider><name>Autohome</name></provider>
+  </prospect>
+</adf>
+"""
+
+
+class Clock:
+    """The services' accelerated clock, as they compute it."""
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        self.start = start
+        self.speed = speed
+
+    def now(self) -> datetime:
+        """Services' now."""
+        return self.start + (datetime.now(UTC) - self.start) * self.speed
+
+    @staticmethod
+    def show(at: datetime) -> str:
+        """A timestamp in the dealer's local time."""
+        return at.astimezone(LOCAL).strftime("%a %m-%d %H:%M")
+
+
+class Demo:
+    """Plays the day and tails the topics."""
+
+    def __init__(self, client: DealerflowClient, clock: Clock, dealer_id: str) -> None:
+        self.client = client
+        self.clock = clock
+        self.dealer_id = dealer_id
+        self.counts: Counter[str] = Counter()
+        self.dead_letters = 0
+
+    def say(self, text: str) -> None:
+        """A step of the story."""
+        print(f"\n[{self.clock.show(self.clock.now())}] == {text}", flush=True)
+
+    async def tail(self, ready: asyncio.Event) -> None:
+        """Print every event of this dealer on every topic (and DLQ) as it arrives."""
+        topics = self.client.topics
+        names = [topics.name(c) for c in CONTEXTS]
+        consumer = AIOKafkaConsumer(
+            *names,
+            *[topics.dlq(n) for n in names],
+            bootstrap_servers=self.client.kafka_bootstrap,
+            group_id=f"demo-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            while not consumer.assignment():  # the group assigns partitions on first poll
+                await consumer.getmany(timeout_ms=100)
+            for partition in consumer.assignment():
+                await consumer.seek_to_end(partition)
+                await consumer.position(partition)
+            ready.set()
+            while True:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for record in records:
+                        self._print_record(record)
+        finally:
+            await consumer.stop()
+
+    def _print_record(self, record: Any) -> None:
+        if record.topic.endswith(".dlq"):
+            self.dead_letters += 1
+            print(f"   !! dead letter on {record.topic}", flush=True)
+            return
+        try:
+            env = decode(record.value, record.headers)
+        except EventDecodeError:
+            return
+        if env.meta.dealer_id != self.dealer_id:
+            return
+        name = type(env.event).__name__
+        self.counts[name] += 1
+        data = env.event.model_dump(mode="json")
+        details = []
+        for field in _FIELDS:
+            value = data.get(field)
+            if value in (None, ""):
+                continue
+            if field.endswith("_at"):
+                label = field.removesuffix("_at")
+                details.append(f"{label} {self.clock.show(datetime.fromisoformat(value))}")
+            else:
+                details.append(f"{field}={value}")
+        context = record.topic.rsplit(".", 1)[-1]
+        when = self.clock.show(env.meta.time)
+        print(f"   [{when}] {context:<10} {name:<24} {' '.join(details)}", flush=True)
+
+    async def play(self) -> None:
+        """The day's story."""
+        c, dealer = self.client, self.dealer_id
+        self.say("The store is open: two consultants on duty")
+        await c.set_roster(dealer, ["consultant-li", "consultant-wang"])
+
+        self.say("A web lead (online: 15 business minutes to first contact)")
+        online = await c.submit_lead(
+            dealer, name="张伟", phone="13500135000", channel="online", model="Aurora X5"
+        )
+        self.say("A walk-in visitor (first call within 24 hours)")
+        walk_in = await c.submit_lead(
+            dealer, name="刘洋", phone="13400134000", channel="walk_in", source="showroom"
+        )
+        self.say("A lead portal drops an ADF XML lead on dealerflow.inbound.leads")
+        await c.submit_adf_lead_via_kafka(dealer, ADF_LEAD)
+        await self._wait_tasks(walk_in["customer_id"], "lead_first_contact")
+
+        self.say(f"{walk_in['consultant_id']} calls the walk-in customer in time")
+        await c.log_contact(
+            dealer,
+            walk_in["lead_id"],
+            grade="H",
+            next_contact_at=self.clock.now() + timedelta(days=2),
+        )
+        self.say("Nobody calls the web lead: its SLA breaches and the sales manager is told")
+        manager = f"sales-manager:{dealer}"
+        await eventually(
+            lambda: self._tasks_for(online["customer_id"], assignee=manager),
+            timeout_s=60,
+            what="the first-contact escalation",
+        )
+
+        self.say("The walk-in customer signs, pays in full and takes delivery")
+        phone = "+8613400134000"
+        await c.sell_and_deliver(
+            dealer,
+            name="刘洋",
+            phone=phone,
+            vin="LSVAU2180N2183294",
+            consultant_id=walk_in["consultant_id"] or "consultant-li",
+            delivery_on=(self.clock.now() + timedelta(days=1)).date(),
+        )
+        buyer = str(customer_id_for("default", phone))
+        await self._wait_tasks(buyer, "delivery_callback")
+
+        self.say("An outside DMS publishes a VehicleDelivered on dealerflow.sales (twice)")
+        dms_phone = "+8613900139000"
+        dms_customer = customer_id_for("default", dms_phone)
+        base = example_for(VehicleDelivered)
+        dms_event = base.model_copy(
+            update={
+                "dealer_id": dealer,
+                "customer_id": dms_customer,
+                "delivery_id": f"dms-{uuid.uuid4().hex[:8]}",
+                "delivered_at": self.clock.now(),
+                "occurred_at": self.clock.now(),
+                "consultant_id": "consultant-wang",
+                "contact": base.contact.model_copy(update={"phone": dms_phone}),
+            }
+        )
+        event_id = new_event_id()
+        for _ in range(2):
+            await c.publish_external_event(dms_event, event_id=event_id)
+        await self._wait_tasks(str(dms_customer), "delivery_callback")
+
+        self.say("Service: a car in for its first maintenance is handed back")
+        await c.repair_and_hand_over(
+            dealer,
+            name="韩梅梅",
+            phone="13600136000",
+            vin="LSVAU2180N2183296",
+            advisor_id="advisor-zhao",
+        )
+        await self._wait_tasks(
+            str(customer_id_for("default", "+8613600136000")), "service_callback"
+        )
+
+        self.say("A complaint on the hotline (high: acknowledge within 2 business hours)")
+        complaint = await c.open_complaint(dealer, name="赵敏", phone="13300133000")
+        self.say("...nobody acknowledges it in time")
+        await eventually(
+            lambda: self._escalated(str(complaint["id"])),
+            timeout_s=90,
+            what="the complaint escalation",
+        )
+
+        self.say("The 24-hour delivery callback falls due for the buyer")
+        callback = await eventually(
+            lambda: self._task(buyer, "delivery_callback", status="due"),
+            timeout_s=90,
+            what="the 24 h callback to fall due",
+        )
+        self.say("The customer is unhappy: the consultant records 'dissatisfied'")
+        await c.complete_task(
+            dealer, callback["id"], outcome="dissatisfied", note="Paint scratch at delivery"
+        )
+        await eventually(
+            lambda: self._complaints(buyer), timeout_s=60, what="the automatic complaint"
+        )
+        await asyncio.sleep(2)  # let the last reactions print
+
+    async def _tasks_for(self, customer: str, *, assignee: str) -> list[dict[str, Any]] | None:
+        tasks = await self.client.tasks(self.dealer_id, customer_id=customer)
+        return [t for t in tasks if t["assignee"] == assignee] or None
+
+    async def _task(self, customer: str, kind: str, status: str | None = None) -> Any:
+        tasks = await self.client.tasks(self.dealer_id, customer_id=customer)
+        return next((t for t in tasks if t["kind"] == kind and status in (None, t["status"])), None)
+
+    async def _wait_tasks(self, customer: str, kind: str) -> Any:
+        return await eventually(
+            lambda: self._task(customer, kind), timeout_s=60, what=f"a {kind} task"
+        )
+
+    async def _escalated(self, complaint_id: str) -> dict[str, Any] | None:
+        detail = await self.client.complaint(self.dealer_id, complaint_id)
+        return detail if detail["escalation_level"] >= 1 else None
+
+    async def _complaints(self, customer: str) -> list[dict[str, Any]] | None:
+        return await self.client.complaints(self.dealer_id, customer_id=customer) or None
+
+    async def summary(self) -> None:
+        """Tables of what happened."""
+        c, dealer = self.client, self.dealer_id
+        tasks = await c.tasks(dealer)
+        reminders = await c.reminders(dealer)
+        notifications = await c.notifications(dealer)
+        complaints = await c.complaints(dealer)
+        print("\n" + "=" * 78)
+        print(f"Summary for dealer {dealer}")
+        print("=" * 78)
+        print("\nEvents published")
+        for name, count in sorted(self.counts.items()):
+            print(f"  {name:<28} {count:>3}")
+        print(f"  {'dead letters':<28} {self.dead_letters:>3}")
+        print("\nStaff tasks")
+        print(f"  {'kind':<24} {'assignee':<32} {'status':<10} {'due (local)':<16} outcome")
+        for t in tasks:
+            due = self.clock.show(datetime.fromisoformat(t["due_at"]))
+            print(
+                f"  {t['kind']:<24} {t['assignee']:<32} {t['status']:<10} {due:<16} "
+                f"{t['outcome'] or ''}"
+            )
+        print("\nCustomer reminders planned")
+        for r in reminders:
+            send = self.clock.show(datetime.fromisoformat(r["send_at"]))
+            print(f"  {r['kind']:<28} {r.get('channel') or '':<8} {send}  {r.get('status', '')}")
+        print(f"\nNotifications recorded: {len(notifications)}")
+        print("\nComplaints")
+        for cp in complaints:
+            origin = cp["origin"].get("kind") or cp["channel"]
+            print(
+                f"  {cp['summary'][:34]:<36} {cp['severity']:<8} {cp['status']:<10} "
+                f"escalation level {cp['escalation_level']}  origin={origin}"
+            )
+
+
+def _stack_file() -> dict[str, Any]:
+    path = resolve_config("dev").state_dir / "services" / "stack.json"
+    if path.exists():
+        data: dict[str, Any] = json.loads(path.read_text())
+        return data
+    return {}
+
+
+async def run(argv: Sequence[str] | None = None) -> int:
+    """Play the demo against the running services (``make up`` first)."""
+    parser = argparse.ArgumentParser(prog="python -m dealerflow.devinfra.demo")
+    parser.add_argument("--dealer", default=f"demo-{uuid.uuid4().hex[:4]}")
+    args = parser.parse_args(argv)
+    stack = _stack_file()
+    urls = stack.get("urls") or {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES}
+    speed = float(stack.get("clock_speed") or os.environ.get("DEALERFLOW_CLOCK_SPEED", "1"))
+    start_raw = stack.get("clock_start")
+    start = datetime.fromisoformat(start_raw) if start_raw else datetime.now(UTC)
+    if speed < 60:
+        print(
+            "The services run at real time; the demo needs an accelerated clock. "
+            "Run `make demo` (it restarts them with DEALERFLOW_CLOCK_SPEED=3600).",
+            file=sys.stderr,
+        )
+        return 2
+    kafka = stack.get("kafka_bootstrap") or resolve_config("dev").kafka_bootstrap
+    topics = TopicRegistry(stack.get("topic_prefix") or "dealerflow.")
+    clock = Clock(start, speed)
+    print(f"dealerflow demo: dealer {args.dealer}, clock x{speed:g} (1 s = {speed / 60:g} min)")
+    print("Events are printed as the services publish them: [local time] topic event details")
+    async with DealerflowClient(urls, kafka_bootstrap=kafka, topics=topics) as client:
+        demo = Demo(client, clock, args.dealer)
+        ready = asyncio.Event()
+        tail = asyncio.create_task(demo.tail(ready))
+        await asyncio.wait_for(ready.wait(), 30)
+        try:
+            await demo.play()
+            await demo.summary()
+        finally:
+            tail.cancel()
+            await asyncio.gather(tail, return_exceptions=True)
+    return 0
+
+
+def main() -> None:
+    """Entry point."""
+    sys.exit(asyncio.run(run()))
+
+
+if __name__ == "__main__":
+    main()
