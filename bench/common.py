@@ -50,9 +50,14 @@ class Figure:
     #: for lateness-like figures a smaller value is better (the ratio reads the other way)
     lower_is_better: bool = False
     note: str = ""
+    #: median over the repeats of (figure / baseline) measured back to back; steadier than
+    #: the ratio of the two medians when the machine's load changes during a run
+    paired_ratio: float | None = None
 
     @property
     def ratio(self) -> float | None:
+        if self.paired_ratio is not None:
+            return self.paired_ratio
         if self.value is None or not self.baseline:
             return None
         return self.value / self.baseline
@@ -146,6 +151,18 @@ def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
+def paired_ratio(
+    runs: Sequence[dict[str, Any]], baselines: Sequence[dict[str, Any]], key: str
+) -> float | None:
+    """Median of ``run[key] / baseline[key]`` over runs paired by repeat."""
+    ratios = [
+        r[key] / b[key]
+        for r, b in zip(runs, baselines, strict=False)
+        if r.get(key) is not None and b.get(key)
+    ]
+    return statistics.median(ratios) if ratios else None
+
+
 def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -224,37 +241,41 @@ class Infra:
             await consumer.stop()
 
     async def close(self) -> None:
+        """Drop the schemas and delete the topics of this run; say what could not be."""
         for pool in self._pools:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(pool.close(), 10)
-        if self._schemas:
-            conn = await asyncpg.connect(self.dsn)
-            try:
-                for schema in self._schemas:
-                    await conn.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
-            finally:
-                await conn.close()
-        if self._topics:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka)
-            await admin.start()
-            try:
-                existing = set(await admin.list_topics())
-                doomed = [t for t in self._topics if t in existing]
-                if doomed:
-                    await admin.delete_topics(doomed)
-            finally:
-                await admin.close()
+        try:
+            await self._drop_schemas()
+        except Exception as exc:
+            progress(f"cleanup: could not drop schemas {self._schemas}: {exc!r}")
+        try:
+            await self._delete_topics()
+        except Exception as exc:
+            progress(f"cleanup: could not delete topics {self._topics}: {exc!r}")
 
+    async def _drop_schemas(self) -> None:
+        if not self._schemas:
+            return
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            for schema in self._schemas:
+                await conn.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
+        finally:
+            await conn.close()
 
-async def wait_until(predicate: Any, *, timeout_s: float, interval_s: float, what: str) -> float:
-    """Await ``predicate()`` (async, truthy = done) every ``interval_s``; return the time."""
-    deadline = time.perf_counter() + timeout_s
-    while True:
-        if await predicate():
-            return time.perf_counter()
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"{what}: not done after {timeout_s:.0f} s")
-        await asyncio.sleep(interval_s)
+    async def _delete_topics(self) -> None:
+        if not self._topics:
+            return
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            doomed = [t for t in self._topics if t in existing]
+            if doomed:
+                await admin.delete_topics(doomed)
+        finally:
+            await admin.close()
 
 
 def _cpu_model() -> str:

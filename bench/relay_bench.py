@@ -28,7 +28,15 @@ from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.relay import OutboxRelay, murmur2_partitioner
 from dealerflow.runtime.settings import ServiceSettings
 
-from bench.common import BenchResult, Figure, Infra, chunks, progress, summarize
+from bench.common import (
+    BenchResult,
+    Figure,
+    Infra,
+    chunks,
+    paired_ratio,
+    progress,
+    summarize,
+)
 from bench.events import make_records, mean_sizes
 
 TARGET_ROWS_PER_S = 10_000
@@ -157,6 +165,7 @@ async def run(infra: Infra, *, rows: int, repeat: int = 1) -> BenchResult:
                 "rows/s",
                 f">= {TARGET_ROWS_PER_S:,}",
                 rate >= TARGET_ROWS_PER_S,
+                paired_ratio=paired_ratio(relay_runs, raw_runs, "rows_per_s"),
             ),
             Figure(
                 "vs raw producer with the relay's settings",
@@ -168,6 +177,7 @@ async def run(infra: Infra, *, rows: int, repeat: int = 1) -> BenchResult:
                     f"{settings.relay_max_batch_bytes}, cached murmur2 partitioner: the "
                     "ceiling without the outbox reads and deletes"
                 ),
+                paired_ratio=paired_ratio(relay_runs, tuned_runs, "rows_per_s"),
             ),
             Figure(
                 "enqueue (5,000 rows per transaction)",
