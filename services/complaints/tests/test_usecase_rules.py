@@ -1,5 +1,6 @@
 """Unit tests of the use-case logic outside domain.py: planning an opening and a breach,
-trigger mapping, consent refresh, policy layering, cursors, fingerprints. No I/O."""
+trigger mapping, consent refresh, policy layering, fingerprints. No I/O.
+(Cursors: libs/runtime/tests/test_pagination.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pytest
 from dealerflow.complaints.domain import PreviousRepair
 from dealerflow.complaints.policy import PolicyInvalid, build_policy, merge_overrides
 from dealerflow.complaints.records import ClockRecord, ClockStatus
-from dealerflow.complaints.repository import decode_cursor, encode_cursor
 from dealerflow.complaints.usecases import (
     NewComplaint,
     plan_breach,
@@ -255,14 +255,6 @@ def test_policy_layers_merge_deeply_and_later_wins() -> None:
 def test_invalid_policies_are_refused(overrides: dict[str, object]) -> None:
     with pytest.raises(PolicyInvalid):
         build_policy(overrides)
-
-
-def test_cursor_round_trip_and_garbage() -> None:
-    cid = uuid.uuid4()
-    assert decode_cursor(encode_cursor(NOW, cid)) == (NOW, cid)
-    for garbage in ("garbage!", "", "e30"):
-        with pytest.raises(ValueError, match="invalid cursor"):
-            decode_cursor(garbage)
 
 
 def test_fingerprint_ignores_key_order_only() -> None:

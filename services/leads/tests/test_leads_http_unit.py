@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from dealerflow.contracts.inbound import LeadSubmissionError, parse_lead_submission
 from dealerflow.leads.api import submission_problem
-from dealerflow.leads.repository import decode_cursor, encode_cursor
+from dealerflow.leads.repository import LIST_KEY_KINDS, list_key
+from dealerflow.runtime.pagination import encode_cursor, parse_cursor
 
 
 @pytest.mark.parametrize(
@@ -40,8 +41,8 @@ def test_cursor_round_trip_and_garbage() -> None:
         created_at = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
         lead_id = uuid.uuid4()
 
-    cursor = encode_cursor(Row())  # type: ignore[arg-type]
-    assert decode_cursor(cursor) == (1, Row.created_at, Row.lead_id)
-    for garbage in ("nonsense", "", "W10", encode_cursor(Row())[:-3]):  # type: ignore[arg-type]
+    cursor = encode_cursor(*list_key(Row()))  # type: ignore[arg-type]
+    assert parse_cursor(cursor, *LIST_KEY_KINDS) == (1, Row.created_at, Row.lead_id)
+    for garbage in ("nonsense", "", "W10", cursor[:-3]):
         with pytest.raises(ValueError, match="invalid cursor"):
-            decode_cursor(garbage)
+            parse_cursor(garbage, *LIST_KEY_KINDS)

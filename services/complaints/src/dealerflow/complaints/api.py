@@ -45,6 +45,7 @@ from dealerflow.contracts.events.complaints import ComplaintOrigin
 from dealerflow.contracts.identity import customer_id_for, customer_id_for_email
 from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.runtime.db import DbConnection, transaction
+from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
 from dealerflow.runtime.problems import Problem, conflict, not_found, problem_type
 from dealerflow.runtime.service import ServiceContext, service_context
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
@@ -203,13 +204,10 @@ async def list_complaints(
     customer_id: uuid.UUID | None = None,
     handler_id: str | None = None,
     origin: ComplaintOriginKind | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> ComplaintPage:
-    try:
-        after = repository.decode_cursor(cursor) if cursor else None
-    except ValueError as exc:
-        raise _unprocessable("invalid cursor") from exc
+    after = decode_cursor(cursor, datetime, uuid.UUID)
     where = repository.ComplaintFilter(
         dealer_id=dealer_id,
         status=status.value if status else None,
@@ -224,9 +222,7 @@ async def list_complaints(
     async def use_case(work: Work) -> list[ComplaintRecord]:
         return await repository.list_complaints(work.conn, where, limit=limit + 1, after=after)
 
-    rows = await run(ctx, use_case)
-    page, more = rows[:limit], len(rows) > limit
-    next_cursor = repository.encode_cursor(page[-1].opened_at, page[-1].id) if more else None
+    page, next_cursor = page_of(await run(ctx, use_case), limit, lambda c: (c.opened_at, c.id))
     return ComplaintPage(items=[ComplaintView.of(c) for c in page], next_cursor=next_cursor)
 
 

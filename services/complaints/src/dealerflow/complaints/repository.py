@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from collections.abc import Sequence
@@ -206,22 +204,6 @@ class ComplaintFilter:
     customer_id: uuid.UUID | None = None
     handler_id: str | None = None
     origin_kind: str | None = None
-
-
-def encode_cursor(opened_at: datetime, complaint_id: uuid.UUID) -> str:
-    """Opaque cursor after the given list position."""
-    raw = _dumps({"o": opened_at.isoformat(), "i": str(complaint_id)})
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Position of an opaque cursor; ValueError when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        return datetime.fromisoformat(data["o"]), uuid.UUID(data["i"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise ValueError("invalid cursor") from exc
 
 
 async def list_complaints(

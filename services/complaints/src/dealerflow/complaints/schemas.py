@@ -19,6 +19,7 @@ from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import AssignmentReason, ContactChannel, Locale
 from dealerflow.contracts.identity import normalize_phone
 from dealerflow.contracts.types import DealerId, EmailAddress, EntityId, StaffId, Vin
+from dealerflow.runtime.pagination import Page
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -280,9 +281,8 @@ class ComplaintDetail(ComplaintView):
     history: list[HistoryEntry]
 
 
-class ComplaintPage(BaseModel):
-    items: list[ComplaintView]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+class ComplaintPage(Page[ComplaintView]):
+    """A page of complaints, newest first."""
 
 
 class ComplaintStats(BaseModel):

@@ -44,6 +44,7 @@ from dealerflow.leads.usecases import (
     submit_lead,
 )
 from dealerflow.runtime.db import DbConnection, transaction
+from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit
 from dealerflow.runtime.problems import Problem, problem_type
 from dealerflow.runtime.service import ServiceContext, service_context
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -233,8 +234,8 @@ async def get_leads(
     consultant_id: Annotated[str | None, Query(max_length=64)] = None,
     phone: Annotated[str | None, Query(max_length=40, description="Any spelling.")] = None,
     customer_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Annotated[Cursor, Query(max_length=500)] = None,
 ) -> LeadPageOut:
     """The dealer's leads, customer referrals first, then newest first."""
     phone_e164 = None

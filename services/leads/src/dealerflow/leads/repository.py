@@ -9,8 +9,6 @@ message batch's transaction; nothing here commits.
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -221,23 +219,13 @@ class LeadFilter:
     customer_id: uuid.UUID | None = None
 
 
-def encode_cursor(lead: LeadRecord) -> str:
-    """An opaque keyset cursor after ``lead`` in list order."""
-    raw = json.dumps([lead.priority_rank, lead.created_at.isoformat(), str(lead.lead_id)])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+#: The kinds of :func:`list_key`'s values, to read a cursor back.
+LIST_KEY_KINDS = (int, datetime, uuid.UUID)
 
 
-def decode_cursor(cursor: str) -> tuple[int, datetime, uuid.UUID]:
-    """Inverse of :func:`encode_cursor`; ValueError for anything else."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        rank, created, lead_id = json.loads(base64.urlsafe_b64decode(padded))
-        parsed = datetime.fromisoformat(created)
-        if parsed.tzinfo is None:
-            raise ValueError("naive cursor time")
-        return int(rank), parsed, uuid.UUID(lead_id)
-    except (ValueError, TypeError) as exc:
-        raise ValueError("invalid cursor") from exc
+def list_key(lead: LeadRecord) -> tuple[int, datetime, uuid.UUID]:
+    """The lead's position in :func:`list_leads` order (what a page cursor holds)."""
+    return lead.priority_rank, lead.created_at, lead.lead_id
 
 
 async def list_leads(
@@ -328,13 +316,12 @@ async def insert_submission(conn: DbConnection, sub: SubmissionRecord) -> None:
 
 
 __all__ = [
+    "LIST_KEY_KINDS",
     "LeadFilter",
     "LeadRecord",
     "RosterEntry",
     "SubmissionRecord",
     "appointment_lead",
-    "decode_cursor",
-    "encode_cursor",
     "find_idempotent_response",
     "find_lead_for_sale",
     "find_open_lead_by_phone",
@@ -346,6 +333,7 @@ __all__ = [
     "insert_contact_entry",
     "insert_lead",
     "insert_submission",
+    "list_key",
     "list_leads",
     "list_roster",
     "lock_idempotency_key",

@@ -19,6 +19,7 @@ from dealerflow.contracts.enums import (
 from dealerflow.contracts.events.leads import LeadInterest
 from dealerflow.contracts.types import EntityId, StaffId
 from dealerflow.leads import repository as repo
+from dealerflow.runtime.pagination import Page
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 Note = Annotated[str, StringConstraints(max_length=2000)]
@@ -110,9 +111,8 @@ class LeadSummary(BaseModel):
         )
 
 
-class LeadPageOut(BaseModel):
-    items: list[LeadSummary]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+class LeadPageOut(Page[LeadSummary]):
+    """A page of leads."""
 
 
 class LeadDetail(LeadSummary):

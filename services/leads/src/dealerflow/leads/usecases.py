@@ -40,6 +40,7 @@ from dealerflow.leads.domain_intake import (
 from dealerflow.leads.settings import LeadsSettings
 from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.pagination import decode_cursor, page_of
 from dealerflow.runtime.problems import Problem, conflict, not_found, problem_type
 
 Publish = Callable[[DbConnection, DomainEvent], Awaitable[str]]
@@ -393,11 +394,7 @@ async def list_leads(
     cursor: str | None,
 ) -> LeadPage:
     """One page of the dealer's leads in working order (``next_cursor`` None at the end)."""
-    try:
-        after = repo.decode_cursor(cursor) if cursor else None
-    except ValueError:
-        raise Problem(400, "Invalid cursor", "cursor is not one this API returned") from None
+    # 400, not the usual 422: what this API has always answered
+    after = decode_cursor(cursor, *repo.LIST_KEY_KINDS, status=400)
     rows = await repo.list_leads(conn, dealer_id, where, limit=limit + 1, after=after)
-    more = len(rows) > limit
-    items = rows[:limit]
-    return LeadPage(items, repo.encode_cursor(items[-1]) if more and items else None)
+    return LeadPage(*page_of(rows, limit, repo.list_key))

@@ -6,9 +6,6 @@ request names its dealer (``dealer_id``); another dealer's task is "not found".
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -34,6 +31,7 @@ from dealerflow.notifier.effects import Effects
 from dealerflow.notifier.policies import effective_policy
 from dealerflow.notifier.settings import notifier_settings
 from dealerflow.runtime.db import DbConnection, transaction
+from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
 from dealerflow.runtime.problems import Problem, conflict, not_found, problem_type
 from dealerflow.runtime.service import ServiceContext, service_context
 from fastapi import APIRouter, Body, Depends, Header, Path, Query
@@ -45,30 +43,12 @@ DealerQuery = Annotated[
     str, Query(pattern=DEALER_ID_PATTERN, description="Dealer (store) code; required.")
 ]
 DealerPath = Annotated[str, Path(pattern=DEALER_ID_PATTERN, description="Dealer (store) code.")]
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size (default 50, max 200).")]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
 Context = Annotated[ServiceContext, Depends(service_context)]
 
 
-def _encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
-    raw = json.dumps([at.isoformat(), str(row_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, row_id = json.loads(raw)
-        return datetime.fromisoformat(at), uuid.UUID(row_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise Problem(
-            400,
-            "Invalid cursor",
-            "pass next_cursor of a previous page unchanged",
-            type=problem_type("invalid-cursor"),
-        ) from exc
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    # (time, id) of the previous page's last row; 400, as this API has always answered
+    return decode_cursor(cursor, datetime, uuid.UUID, status=400)
 
 
 def _effects(ctx: ServiceContext, conn: DbConnection) -> Effects:
@@ -92,7 +72,7 @@ async def list_tasks(
     status: Annotated[list[TaskStatusName] | None, Query(description="Repeatable.")] = None,
     due_from: Annotated[AwareDatetime | None, Query(description="Due at or after.")] = None,
     due_to: Annotated[AwareDatetime | None, Query(description="Due before.")] = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> TaskPage:
     """A dealer's tasks by due time (then id), filtered; paginated with next_cursor."""
@@ -104,11 +84,9 @@ async def list_tasks(
         due_from=due_from,
         due_to=due_to,
     )
-    after = _decode_cursor(cursor)
     async with ctx.db.acquire() as conn:
-        rows = await repo.list_tasks(conn, where, after=after, limit=limit + 1)
-    page = rows[:limit]
-    next_cursor = _encode_cursor(page[-1].due_at, page[-1].id) if len(rows) > limit else None
+        rows = await repo.list_tasks(conn, where, after=_after(cursor), limit=limit + 1)
+    page, next_cursor = page_of(rows, limit, lambda r: (r.due_at, r.id))
     return TaskPage(items=[TaskOut.of(r) for r in page], next_cursor=next_cursor)
 
 
@@ -176,17 +154,15 @@ async def list_notifications(
     ctx: Context,
     dealer_id: DealerQuery,
     customer_id: uuid.UUID | None = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> NotificationPage:
     """Messages to customers and staff (sent, queued, failed, suppressed), oldest first."""
-    after = _decode_cursor(cursor)
     async with ctx.db.acquire() as conn:
         rows = await msgs.list_notifications(
-            conn, dealer_id, customer_id, after=after, limit=limit + 1
+            conn, dealer_id, customer_id, after=_after(cursor), limit=limit + 1
         )
-    page = rows[:limit]
-    next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if len(rows) > limit else None
+    page, next_cursor = page_of(rows, limit, lambda r: (r.created_at, r.id))
     return NotificationPage(items=[NotificationOut.of(r) for r in page], next_cursor=next_cursor)
 
 
@@ -195,15 +171,15 @@ async def list_reminders(
     ctx: Context,
     dealer_id: DealerQuery,
     customer_id: uuid.UUID | None = None,
-    limit: Limit = 50,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> ReminderPage:
     """Planned customer messages by send time."""
-    after = _decode_cursor(cursor)
     async with ctx.db.acquire() as conn:
-        rows = await msgs.list_reminders(conn, dealer_id, customer_id, after=after, limit=limit + 1)
-    page = rows[:limit]
-    next_cursor = _encode_cursor(page[-1].send_at, page[-1].id) if len(rows) > limit else None
+        rows = await msgs.list_reminders(
+            conn, dealer_id, customer_id, after=_after(cursor), limit=limit + 1
+        )
+    page, next_cursor = page_of(rows, limit, lambda r: (r.send_at, r.id))
     return ReminderPage(items=[ReminderOut.of(r) for r in page], next_cursor=next_cursor)
 
 

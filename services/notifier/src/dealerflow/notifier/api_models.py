@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from dealerflow.notifier.repository import TaskRow
 from dealerflow.notifier.repository_messages import NotificationRow, ReminderRow
+from dealerflow.runtime.pagination import Page
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
@@ -80,11 +81,8 @@ class TaskOut(BaseModel):
         )
 
 
-class TaskPage(BaseModel):
+class TaskPage(Page[TaskOut]):
     """A page of tasks; pass next_cursor back as cursor for the next page (null: last)."""
-
-    items: list[TaskOut]
-    next_cursor: str | None
 
 
 class TaskCompletion(BaseModel):
@@ -134,11 +132,8 @@ class NotificationOut(BaseModel):
         return cls(**data, related=_related(row.related_kind, row.related_id))
 
 
-class NotificationPage(BaseModel):
+class NotificationPage(Page[NotificationOut]):
     """A page of notifications."""
-
-    items: list[NotificationOut]
-    next_cursor: str | None
 
 
 class ReminderOut(BaseModel):
@@ -179,11 +174,8 @@ class ReminderOut(BaseModel):
         )
 
 
-class ReminderPage(BaseModel):
+class ReminderPage(Page[ReminderOut]):
     """A page of reminders."""
-
-    items: list[ReminderOut]
-    next_cursor: str | None
 
 
 class PolicyOut(BaseModel):

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.runtime.db import transaction
+from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from dealerflow.runtime.service import ServiceContext, service_context
 from dealerflow.sales import usecases, usecases_delivery, usecases_showroom
-from dealerflow.sales.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from dealerflow.sales.schemas import (
     AmendContractIn,
     CancelContractIn,
@@ -18,7 +18,6 @@ from dealerflow.sales.schemas import (
     ContractSummary,
     DeliverIn,
     InvoiceIn,
-    Page,
     PaymentIn,
     QuoteIn,
     QuoteOut,
@@ -111,8 +110,8 @@ async def list_contracts(
     vin: str | None = None,
     signed_from: datetime | None = None,
     signed_to: datetime | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[ContractSummary]:
     async with transaction(ctx.db) as conn:
         return await usecases.list_contracts(

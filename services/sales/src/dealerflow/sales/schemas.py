@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Generic, Literal, Self, TypeVar
+from typing import Annotated, Literal, Self
 
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import (
@@ -40,7 +40,6 @@ DealerGroup = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^:]+$")
 ]
 
-T = TypeVar("T")
 ZERO = Decimal("0.00")
 
 
@@ -327,11 +326,6 @@ class ContractDetail(ContractSummary):
     invoice: InvoiceOut | None
     delivery: DeliveryOut | None
     versions: list[ContractVersionOut]
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null = end.")
 
 
 # --- test drives --------------------------------------------------------------------

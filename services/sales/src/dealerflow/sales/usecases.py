@@ -21,17 +21,16 @@ from dealerflow.contracts.events.sales import (
     RefundIssued,
 )
 from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.pagination import Page, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext
 from dealerflow.sales import domain
 from dealerflow.sales import repository as repo
 from dealerflow.sales import repository_showroom as showroom_repo
-from dealerflow.sales.pagination import Position, decode_cursor, encode_cursor
 from dealerflow.sales.schemas import (
     AmendContractIn,
     CancelContractIn,
     ContractDetail,
     ContractSummary,
-    Page,
     SignContractIn,
 )
 from dealerflow.sales.support import (
@@ -134,15 +133,11 @@ async def list_contracts(
         vin=vin.upper() if vin else None,
         signed_from=signed_from,
         signed_to=signed_to,
-        after=decode_cursor(cursor),
+        after=decode_cursor(cursor, datetime, uuid.UUID),
         limit=limit + 1,
     )
-    page, more = rows[:limit], len(rows) > limit
-    last: Position | None = (page[-1]["signed_at"], page[-1]["id"]) if more else None
-    return Page[ContractSummary](
-        items=[contract_summary(r) for r in page],
-        next_cursor=encode_cursor(last) if last else None,
-    )
+    page, next_cursor = page_of(rows, limit, lambda r: (r["signed_at"], r["id"]))
+    return Page[ContractSummary](items=[contract_summary(r) for r in page], next_cursor=next_cursor)
 
 
 async def sign_contract(

@@ -8,17 +8,16 @@ from typing import Annotated, Any
 
 from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.runtime.db import transaction
+from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from dealerflow.runtime.service import ServiceContext, service_context
 from dealerflow.service_center import usecases, usecases_workshop
 from dealerflow.service_center.domain import RepairOrderStatus
-from dealerflow.service_center.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from dealerflow.service_center.schemas import (
     CompleteIn,
     DecisionIn,
     DiagnosisIn,
     HandoverIn,
     OpenRepairOrderIn,
-    Page,
     QualityCheckIn,
     RepairOrderDetail,
     RepairOrderSummary,
@@ -83,8 +82,8 @@ async def list_repair_orders(
     customer_id: uuid.UUID | None = None,
     opened_from: datetime | None = None,
     opened_to: datetime | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[RepairOrderSummary]:
     async with transaction(ctx.db) as conn:
         return await usecases.list_repair_orders(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Generic, Self, TypeVar
+from typing import Annotated, Self
 
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import (
@@ -38,8 +38,6 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 DealerGroup = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^:]+$")
 ]
-
-T = TypeVar("T")
 
 
 class _Body(BaseModel):
@@ -239,8 +237,3 @@ class RepairOrderDetail(RepairOrderSummary):
     invoice_number: str | None
     next_maintenance_due_on: date | None
     next_maintenance_due_km: int | None
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null = end.")

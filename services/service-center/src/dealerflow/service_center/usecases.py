@@ -22,15 +22,14 @@ from dealerflow.contracts.events.service import (
     RepairQuoted,
 )
 from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.pagination import Page, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
-from dealerflow.service_center.pagination import decode_cursor, encode_cursor
 from dealerflow.service_center.schemas import (
     DecisionIn,
     DiagnosisIn,
     OpenRepairOrderIn,
-    Page,
     RepairOrderDetail,
     RepairOrderSummary,
     RepairQuoteIn,
@@ -111,13 +110,12 @@ async def list_repair_orders(
         customer_id=customer_id,
         opened_from=opened_from,
         opened_to=opened_to,
-        after=decode_cursor(cursor),
+        after=decode_cursor(cursor, datetime, uuid.UUID),
         limit=limit + 1,
     )
-    page, more = rows[:limit], len(rows) > limit
+    page, next_cursor = page_of(rows, limit, lambda r: (r["opened_at"], r["id"]))
     return Page[RepairOrderSummary](
-        items=[repair_order_summary(r) for r in page],
-        next_cursor=encode_cursor((page[-1]["opened_at"], page[-1]["id"])) if more else None,
+        items=[repair_order_summary(r) for r in page], next_cursor=next_cursor
     )
 
 
