@@ -27,16 +27,13 @@ handler) driven by the raw getmany loop (no FastStream), and the baseline loop p
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
-from dealerflow.contracts.envelope import Envelope, KafkaRecord, decode
+from dealerflow.contracts.envelope import Envelope
 from dealerflow.contracts.events.base import DomainEvent
-from dealerflow.runtime import inbox
 from dealerflow.runtime.broker import create_broker
 from dealerflow.runtime.consumer import (
     BatchContext,
@@ -45,105 +42,27 @@ from dealerflow.runtime.consumer import (
     HandlerContext,
     attach_consumer,
 )
-from dealerflow.runtime.relay import murmur2_partitioner
 from dealerflow.runtime.settings import ServiceSettings
 from dealerflow.runtime.telemetry import setup_tracing
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
 from bench.common import BenchResult, Figure, Infra, paired_ratio, progress, summarize
+from bench.consumer_raw import (
+    INSERT_MANY,
+    INSERT_ONE,
+    Batch,
+    Watch,
+    decoding_handler,
+    prepare,
+    produce,
+    raw_handler,
+    raw_loop,
+)
 from bench.events import make_records, mean_sizes
 
 TARGET_EVENTS_PER_S = 5_000
 TARGET_SHARE_OF_BASELINE = 0.5
-
-_EFFECTS = """
-CREATE TABLE effects (
-    event_id    text PRIMARY KEY,
-    event_type  text NOT NULL,
-    customer_id uuid NOT NULL,
-    dealer_id   text NOT NULL,
-    applied_at  timestamptz NOT NULL DEFAULT now()
-)
-"""
-_INSERT_ONE = (
-    "INSERT INTO effects (event_id, event_type, customer_id, dealer_id) VALUES ($1, $2, $3, $4)"
-)
-_INSERT_MANY = """
-INSERT INTO effects (event_id, event_type, customer_id, dealer_id)
-SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[])
-"""
-
-Batch = Sequence[ConsumerRecord[Any, Any]]
-
-
-async def _produce(infra: Infra, topic: str, records: list[KafkaRecord]) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=infra.kafka,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        max_batch_size=1_048_576,
-        partitioner=murmur2_partitioner,
-    )
-    await producer.start()
-    try:
-        futures = [
-            await producer.send(topic, value=r.value, key=r.key, headers=r.headers) for r in records
-        ]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
-class _Watch:
-    """Start time (first batch), and the moment ``count(*)`` of effects reaches ``n``."""
-
-    def __init__(self, pool: asyncpg.Pool, n: int) -> None:
-        self.pool = pool
-        self.n = n
-        self.first_batch: float | None = None
-        self.batches = 0
-        self.records = 0
-
-    def saw_batch(self, size: int) -> None:
-        if self.first_batch is None:
-            self.first_batch = time.perf_counter()
-        self.batches += 1
-        self.records += size
-
-    def figures(self, started: float, end: float) -> dict[str, Any]:
-        first = started if self.first_batch is None else self.first_batch
-        seconds = end - first
-        return {
-            "seconds": seconds,
-            "events_per_s": self.n / seconds,
-            "startup_seconds": first - started,
-            "wall_seconds": end - started,
-            "batches": self.batches,
-            "mean_batch": self.records / self.batches if self.batches else 0.0,
-        }
-
-    async def wait_done(self, task: asyncio.Future[Any] | None = None) -> float:
-        async with self.pool.acquire() as conn:
-            deadline = time.perf_counter() + 600
-            while True:
-                done = await conn.fetchval("SELECT count(*) FROM effects")
-                if done >= self.n:
-                    return time.perf_counter()
-                if task is not None and task.done():
-                    task.result()
-                    raise RuntimeError("consumer loop ended early")
-                if time.perf_counter() > deadline:
-                    raise TimeoutError(f"only {done:,} of {self.n:,} effects after 600 s")
-                await asyncio.sleep(0.005)
-
-
-async def _prepare(infra: Infra, name: str) -> tuple[str, asyncpg.Pool]:
-    schema = await infra.schema(name)
-    pool = await infra.pool(schema)
-    await pool.execute(_EFFECTS)
-    return schema, pool
 
 
 def _router(*, batch: bool) -> EventRouter:
@@ -153,7 +72,7 @@ def _router(*, batch: bool) -> EventRouter:
         @router.on_batch(DomainEvent)
         async def apply_all(ctx: BatchContext, envs: Sequence[Envelope[DomainEvent]]) -> None:
             await ctx.conn.execute(
-                _INSERT_MANY,
+                INSERT_MANY,
                 [e.meta.id for e in envs],
                 [e.meta.type for e in envs],
                 [e.event.customer_id for e in envs],
@@ -166,7 +85,7 @@ def _router(*, batch: bool) -> EventRouter:
     async def apply(ctx: HandlerContext, env: Envelope[DomainEvent]) -> None:
         meta = env.meta
         await ctx.conn.execute(
-            _INSERT_ONE, meta.id, meta.type, env.event.customer_id, meta.dealer_id
+            INSERT_ONE, meta.id, meta.type, env.event.customer_id, meta.dealer_id
         )
 
     return router
@@ -193,11 +112,11 @@ def _event_consumer(
 async def _runtime_run(
     infra: Infra, topic: str, n: int, settings: ServiceSettings, name: str, *, batch: bool
 ) -> dict[str, Any]:
-    schema, pool = await _prepare(infra, name)
+    schema, pool = await prepare(infra, name)
     # as a service has it: an SDK tracer provider (spans recorded, no exporter configured)
     provider = setup_tracing("bench-consumer", None, set_global=False)
     consumer = _event_consumer(infra, name, pool, settings, provider, batch=batch)
-    watch = _Watch(pool, n)
+    watch = Watch(pool, n)
     process = consumer.process_batch
 
     async def timed(records: Batch) -> Any:
@@ -214,91 +133,6 @@ async def _runtime_run(
     finally:
         await broker.stop()
     return watch.figures(started, end)
-
-
-async def _raw_loop(
-    infra: Infra,
-    topic: str,
-    n: int,
-    settings: ServiceSettings,
-    name: str,
-    handle: Callable[[asyncpg.Pool, Batch], Awaitable[None]],
-) -> dict[str, Any]:
-    _, pool = await _prepare(infra, name)
-    watch = _Watch(pool, n)
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=infra.kafka,
-        group_id=f"bench-{infra.run_id}-{name}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    stop = asyncio.Event()
-
-    async def loop() -> None:
-        while not stop.is_set():
-            fetched = await consumer.getmany(
-                timeout_ms=settings.consumer_batch_timeout_ms,
-                max_records=settings.consumer_batch_size,
-            )
-            batch = [record for records in fetched.values() for record in records]
-            if not batch:
-                continue
-            watch.saw_batch(len(batch))
-            await handle(pool, batch)
-            await consumer.commit()
-
-    started = time.perf_counter()
-    await consumer.start()
-    task = asyncio.create_task(loop())
-    try:
-        end = await watch.wait_done(task)
-    finally:
-        stop.set()
-        await task
-        await consumer.stop()
-    return watch.figures(started, end)
-
-
-def _header(record: ConsumerRecord[Any, Any], name: str) -> str:
-    for key, value in record.headers:
-        if key == name:
-            return bytes(value).decode()
-    raise KeyError(name)
-
-
-def _raw_handler(consumer_name: str) -> Callable[[asyncpg.Pool, Batch], Awaitable[None]]:
-    async def handle(pool: asyncpg.Pool, batch: Batch) -> None:
-        ids = [_header(r, "ce_id") for r in batch]
-        async with pool.acquire() as conn, conn.transaction():
-            fresh = await inbox.claim_many(conn, consumer_name, ids)
-            rows = [(i, r) for i, r in zip(ids, batch, strict=True) if i in fresh]
-            await conn.execute(
-                _INSERT_MANY,
-                [i for i, _ in rows],
-                [_header(r, "ce_type") for _, r in rows],
-                [r.key.decode() for _, r in rows],
-                [_header(r, "ce_dealerid") for _, r in rows],
-            )
-
-    return handle
-
-
-def _decoding_handler(consumer_name: str) -> Callable[[asyncpg.Pool, Batch], Awaitable[None]]:
-    async def handle(pool: asyncpg.Pool, batch: Batch) -> None:
-        envs = [decode(r.value, r.headers) for r in batch]
-        async with pool.acquire() as conn, conn.transaction():
-            fresh = await inbox.claim_many(conn, consumer_name, [e.meta.id for e in envs])
-            todo = [e for e in envs if e.meta.id in fresh]
-            await conn.execute(
-                _INSERT_MANY,
-                [e.meta.id for e in todo],
-                [e.meta.type for e in todo],
-                [e.event.customer_id for e in todo],
-                [e.meta.dealer_id for e in todo],
-            )
-
-    return handle
 
 
 def _plain_consumer(
@@ -327,7 +161,7 @@ async def run(infra: Infra, *, events: int, repeat: int = 1) -> BenchResult:
     progress(f"consumer: encoding and producing {events:,} CloudEvents")
     records = make_records(events)
     value_bytes, record_bytes = mean_sizes(records)
-    await _produce(infra, topic, records)
+    await produce(infra, topic, records)
     if await infra.topic_offsets(topic) != events:
         raise AssertionError("the consumer topic does not hold every record")
     del records
@@ -356,13 +190,13 @@ async def run(infra: Infra, *, events: int, repeat: int = 1) -> BenchResult:
         raw_name = f"c{i}_raw"
         keep(
             "raw",
-            await _raw_loop(infra, topic, n, settings, raw_name, _raw_handler(raw_name)),
+            await raw_loop(infra, topic, n, settings, raw_name, raw_handler(raw_name)),
             "baseline, raw aiokafka + asyncpg",
         )
         nofs_name = f"c{i}_nofs"
         keep(
             "no_faststream",
-            await _raw_loop(
+            await raw_loop(
                 infra,
                 topic,
                 n,
@@ -375,7 +209,7 @@ async def run(infra: Infra, *, events: int, repeat: int = 1) -> BenchResult:
         dec_name = f"c{i}_decode"
         keep(
             "raw_with_decode",
-            await _raw_loop(infra, topic, n, settings, dec_name, _decoding_handler(dec_name)),
+            await raw_loop(infra, topic, n, settings, dec_name, decoding_handler(dec_name)),
             "baseline + decode()",
         )
     summary = {key: summarize(value) for key, value in runs.items()}
