@@ -1,0 +1,176 @@
+"""Idempotency-Key handling: a retried POST gets the first attempt's result, not a second one.
+
+A request that creates something claims its key, scoped by dealer and by what it does
+(``scope``, e.g. ``"contracts"`` or ``"payments:<contract id>"``), in the same
+transaction as its effects; the claim commits or rolls back with them. A concurrent
+request with the same key waits on the row until the first transaction ends, then sees
+its claim (or makes its own if the first rolled back). What a retry gets back:
+
+- the resource the first request created (``resource_id``): the caller reloads it, so a
+  retry answers with the resource as it is now (:func:`replayed_resource`), or
+- the first response itself (:func:`record_response` after doing the work, replayed
+  from :func:`claim`'s result).
+
+A request fingerprint (a hash of the body) tells a retry from a different request that
+reuses the key: that is refused with a 422 problem, as in the IETF Idempotency-Key
+draft. A claim without a fingerprint is not compared.
+
+The table lives in each service's own migrations (it is the service's data)::
+
+    CREATE TABLE idempotency_keys (
+        dealer_id    text        NOT NULL,
+        scope        text        NOT NULL,
+        key          text        NOT NULL,
+        request_hash text,                 -- NULL: not compared
+        resource_id  text,
+        status_code  integer,
+        response     jsonb,
+        created_at   timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (dealer_id, scope, key)
+    );
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.problems import Problem, problem_type
+from pydantic import BaseModel
+
+__all__ = [
+    "EarlierRequest",
+    "claim",
+    "key_reused",
+    "record_response",
+    "replayed_resource",
+    "request_fingerprint",
+    "request_key",
+]
+
+
+@dataclass(frozen=True)
+class EarlierRequest:
+    """What the first request with a key left behind."""
+
+    resource_id: str | None
+    status_code: int | None
+    response: Any
+
+
+def request_fingerprint(body: BaseModel) -> str:
+    """SHA-256 of a validated request body, to tell a retry from a different request."""
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+def request_key(header: str | None, client_id: uuid.UUID | None) -> str | None:
+    """The key of a create request: its ``Idempotency-Key`` header when given, else the
+    id the client chose for the new resource (a retry sends the same id), else None."""
+    if header:
+        return f"key:{header}"
+    return f"id:{client_id}" if client_id is not None else None
+
+
+def key_reused(key: str, scope: str) -> Problem:
+    """422: ``key`` was already used for a different request in ``scope``."""
+    return Problem(
+        422,
+        "Idempotency key reused",
+        f"key {key!r} was already used for a different {scope} request",
+        type=problem_type("idempotency-key-reused"),
+    )
+
+
+async def claim(
+    conn: DbConnection,
+    *,
+    dealer_id: str,
+    scope: str,
+    key: str,
+    fingerprint: str | None,
+    resource_id: str | None = None,
+) -> EarlierRequest | None:
+    """Claim ``key`` in the caller's transaction: None when this request is the first
+    (go on and do the work), else what the first one stored. Raises :func:`key_reused`
+    when both requests have a fingerprint and they differ."""
+    inserted = await conn.fetchval(
+        """
+        INSERT INTO idempotency_keys (dealer_id, scope, key, request_hash, resource_id)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (dealer_id, scope, key) DO NOTHING
+        RETURNING true
+        """,
+        dealer_id,
+        scope,
+        key,
+        fingerprint,
+        resource_id,
+    )
+    if inserted:
+        return None
+    row = await conn.fetchrow(
+        "SELECT request_hash, resource_id, status_code, response::text AS response"
+        " FROM idempotency_keys WHERE dealer_id = $1 AND scope = $2 AND key = $3",
+        dealer_id,
+        scope,
+        key,
+    )
+    if row is None:  # pragma: no cover - the conflicting row cannot vanish after commit
+        raise RuntimeError(f"idempotency key {key!r} conflicted with no visible row")
+    earlier_hash = row["request_hash"]
+    if fingerprint is not None and earlier_hash is not None and earlier_hash != fingerprint:
+        raise key_reused(key, scope)
+    return EarlierRequest(
+        resource_id=row["resource_id"],
+        status_code=row["status_code"],
+        response=json.loads(row["response"]) if row["response"] is not None else None,
+    )
+
+
+async def record_response(
+    conn: DbConnection, *, dealer_id: str, scope: str, key: str, status_code: int, response: Any
+) -> None:
+    """Store the response of the request that claimed ``key`` (JSON-serialisable), for
+    its retries to get back."""
+    await conn.execute(
+        "UPDATE idempotency_keys SET status_code = $4, response = $5::jsonb"
+        " WHERE dealer_id = $1 AND scope = $2 AND key = $3",
+        dealer_id,
+        scope,
+        key,
+        status_code,
+        json.dumps(response),
+    )
+
+
+async def replayed_resource(
+    conn: DbConnection,
+    *,
+    dealer_id: str,
+    scope: str,
+    key: str | None,
+    body: BaseModel,
+    resource_id: uuid.UUID,
+) -> uuid.UUID | None:
+    """The resource an earlier request with ``key`` created (the caller answers with it
+    and does nothing), else None after claiming ``key`` for ``resource_id``. Without a
+    key there is nothing to deduplicate; the same key with another body is a 422."""
+    if key is None:
+        return None
+    earlier = await claim(
+        conn,
+        dealer_id=dealer_id,
+        scope=scope,
+        key=key,
+        fingerprint=request_fingerprint(body),
+        resource_id=str(resource_id),
+    )
+    if earlier is None:
+        return None
+    if earlier.resource_id is None:  # the scope's other callers store responses instead
+        raise RuntimeError(f"idempotency scope {scope!r} mixes resources and responses")
+    return uuid.UUID(earlier.resource_id)

@@ -1,0 +1,193 @@
+"""Idempotency keys on real PostgreSQL: claims, fingerprints, stored responses, races."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+from dealerflow.runtime.db import transaction
+from dealerflow.runtime.idempotency import (
+    EarlierRequest,
+    claim,
+    record_response,
+    replayed_resource,
+    request_fingerprint,
+    request_key,
+)
+from dealerflow.runtime.problems import Problem
+from pydantic import BaseModel
+
+pytestmark = pytest.mark.integration
+
+# The table as the module docstring documents it (services create it in their migrations).
+TABLE = """
+CREATE TABLE idempotency_keys (
+    dealer_id    text        NOT NULL,
+    scope        text        NOT NULL,
+    key          text        NOT NULL,
+    request_hash text,
+    resource_id  text,
+    status_code  integer,
+    response     jsonb,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (dealer_id, scope, key)
+)
+"""
+
+
+class Order(BaseModel):
+    model: str
+    price: int
+
+
+@pytest.fixture
+async def db(pg_pool: asyncpg.Pool) -> asyncpg.Pool:
+    await pg_pool.execute(TABLE)
+    return pg_pool
+
+
+def test_keys_come_from_the_header_else_the_client_id() -> None:
+    client_id = uuid.UUID("0b5b4d4e-5f3a-4e47-9a55-6d1f1c2b3a4d")
+    assert request_key("abc", client_id) == "key:abc"
+    assert request_key(None, client_id) == f"id:{client_id}"
+    assert request_key("", client_id) == f"id:{client_id}"
+    assert request_key(None, None) is None
+
+
+def test_the_fingerprint_is_the_body_not_the_object() -> None:
+    first = request_fingerprint(Order(model="X5", price=1))
+    assert first == request_fingerprint(Order(model="X5", price=1))
+    assert first != request_fingerprint(Order(model="X5", price=2))
+    assert len(first) == 64
+
+
+async def test_the_first_claim_wins_and_a_retry_sees_its_resource(db: asyncpg.Pool) -> None:
+    body, first_id = Order(model="X5", price=1), uuid.uuid4()
+    async with transaction(db) as conn:
+        assert (
+            await replayed_resource(
+                conn, dealer_id="D1", scope="orders", key="key:a", body=body, resource_id=first_id
+            )
+            is None
+        )
+    async with transaction(db) as conn:
+        again = await replayed_resource(
+            conn, dealer_id="D1", scope="orders", key="key:a", body=body, resource_id=uuid.uuid4()
+        )
+    assert again == first_id
+    # other dealers and other scopes have keys of their own
+    async with transaction(db) as conn:
+        for dealer_id, scope in (("D2", "orders"), ("D1", "payments:1")):
+            assert (
+                await replayed_resource(
+                    conn,
+                    dealer_id=dealer_id,
+                    scope=scope,
+                    key="key:a",
+                    body=body,
+                    resource_id=uuid.uuid4(),
+                )
+                is None
+            )
+    async with transaction(db) as conn:  # no key: nothing to deduplicate, nothing stored
+        assert (
+            await replayed_resource(
+                conn, dealer_id="D1", scope="orders", key=None, body=body, resource_id=first_id
+            )
+            is None
+        )
+    assert await db.fetchval("SELECT count(*) FROM idempotency_keys") == 3
+
+
+async def test_the_same_key_with_another_body_is_a_422(db: asyncpg.Pool) -> None:
+    async with transaction(db) as conn:
+        await replayed_resource(
+            conn,
+            dealer_id="D1",
+            scope="orders",
+            key="key:a",
+            body=Order(model="X5", price=1),
+            resource_id=uuid.uuid4(),
+        )
+    with pytest.raises(Problem) as caught:
+        async with transaction(db) as conn:
+            await replayed_resource(
+                conn,
+                dealer_id="D1",
+                scope="orders",
+                key="key:a",
+                body=Order(model="X5", price=2),
+                resource_id=uuid.uuid4(),
+            )
+    assert caught.value.status == 422
+    assert caught.value.type.endswith("/idempotency-key-reused")
+    assert caught.value.detail == "key 'key:a' was already used for a different orders request"
+
+
+async def test_a_claim_rolls_back_with_the_work(db: asyncpg.Pool) -> None:
+    async def claim_then_fail() -> None:
+        async with transaction(db) as conn:
+            await claim(conn, dealer_id="D1", scope="s", key="k", fingerprint="f1")
+            raise RuntimeError("work failed")
+
+    with pytest.raises(RuntimeError, match="work failed"):
+        await claim_then_fail()
+    async with transaction(db) as conn:  # the retry does the work after all
+        assert await claim(conn, dealer_id="D1", scope="s", key="k", fingerprint="f1") is None
+
+
+async def test_a_stored_response_is_replayed(db: asyncpg.Pool) -> None:
+    body = {"lead_id": "L1", "created": True, "name": "王芳"}
+    async with transaction(db) as conn:
+        assert await claim(conn, dealer_id="D1", scope="submit", key="k", fingerprint=None) is None
+        await record_response(
+            conn, dealer_id="D1", scope="submit", key="k", status_code=201, response=body
+        )
+    async with transaction(db) as conn:
+        earlier = await claim(conn, dealer_id="D1", scope="submit", key="k", fingerprint="other")
+    assert earlier == EarlierRequest(resource_id=None, status_code=201, response=body)
+
+
+async def test_concurrent_requests_with_one_key_do_the_work_once(db: asyncpg.Pool) -> None:
+    first_in = asyncio.Event()
+    release = asyncio.Event()
+    done: list[str] = []
+
+    async def request(name: str) -> EarlierRequest | None:
+        async with transaction(db) as conn:
+            earlier = await claim(conn, dealer_id="D1", scope="s", key="k", fingerprint="f")
+            if earlier is None:
+                first_in.set()
+                await release.wait()  # the second request now waits on the row
+                done.append(name)
+                await record_response(
+                    conn, dealer_id="D1", scope="s", key="k", status_code=201, response=name
+                )
+            return earlier
+
+    first = asyncio.create_task(request("first"))
+    await first_in.wait()
+    second = asyncio.create_task(request("second"))
+    await asyncio.sleep(0.2)
+    assert not second.done()
+    release.set()
+    assert await first is None
+    assert await second == EarlierRequest(resource_id=None, status_code=201, response="first")
+    assert done == ["first"]
+
+
+async def test_mixing_resources_and_responses_in_one_scope_is_a_bug(db: asyncpg.Pool) -> None:
+    async with transaction(db) as conn:
+        await claim(conn, dealer_id="D1", scope="s", key="key:k", fingerprint=None)
+    with pytest.raises(RuntimeError, match="mixes resources and responses"):
+        async with transaction(db) as conn:
+            await replayed_resource(
+                conn,
+                dealer_id="D1",
+                scope="s",
+                key="key:k",
+                body=Order(model="X5", price=1),
+                resource_id=uuid.uuid4(),
+            )
