@@ -43,6 +43,7 @@ from dealerflow.leads.usecases import (
     set_roster,
     submit_lead,
 )
+from dealerflow.runtime import idempotency
 from dealerflow.runtime.db import DbConnection, transaction
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit
 from dealerflow.runtime.problems import Problem, problem_type
@@ -116,18 +117,23 @@ async def _once(
     operation: str,
     key: str | None,
     run: Callable[[], Awaitable[tuple[int, Any]]],
-    now: Any,
 ) -> JSONResponse:
-    """Run ``run`` once per (dealer, operation, Idempotency-Key) and answer with its body."""
+    """Run ``run`` once per (dealer, operation, Idempotency-Key) and answer with its body;
+    a retry gets the first answer back, whatever its body (requests are not compared)."""
     if key is None:
         status, body = await run()
         return JSONResponse(body, status)
-    await repo.lock_idempotency_key(conn, dealer_id, key)
-    found = await repo.find_idempotent_response(conn, dealer_id, operation, key)
-    if found is not None:
-        return JSONResponse(found[1], found[0], headers={"Idempotent-Replayed": "true"})
+    earlier = await idempotency.claim(
+        conn, dealer_id=dealer_id, scope=operation, key=key, fingerprint=None
+    )
+    if earlier is not None and earlier.status_code is not None:
+        return JSONResponse(
+            earlier.response, earlier.status_code, headers={"Idempotent-Replayed": "true"}
+        )
     status, body = await run()
-    await repo.save_idempotent_response(conn, dealer_id, operation, key, status, body, now)
+    await idempotency.record_response(
+        conn, dealer_id=dealer_id, scope=operation, key=key, status_code=status, response=body
+    )
     return JSONResponse(body, status)
 
 
@@ -198,7 +204,7 @@ async def submit(
         return (201 if result.created else 200), out.model_dump(mode="json")
 
     async with transaction(ctx.db) as conn:
-        response = await _once(conn, target, "submit", idempotency_key, run, lc.clock.now())
+        response = await _once(conn, target, "submit", idempotency_key, run)
     if response.status_code in (200, 201) and target:
         lead_id = json.loads(bytes(response.body))["lead_id"]
         response.headers["Location"] = f"/v1/leads/{lead_id}?dealer_id={target}"
@@ -302,9 +308,7 @@ async def post_contact(
         return 201, ContactOut(entry_id=entry_id, lead=LeadSummary.of(lead)).model_dump(mode="json")
 
     async with transaction(ctx.db) as conn:
-        return await _once(
-            conn, dealer_id, f"contacts:{lead_id}", idempotency_key, run, lc.clock.now()
-        )
+        return await _once(conn, dealer_id, f"contacts:{lead_id}", idempotency_key, run)
 
 
 @router.post("/leads/{lead_id}/assign", response_model=LeadSummary, responses=_ACTION_RESPONSES)
@@ -331,9 +335,7 @@ async def post_assign(
         return 200, LeadSummary.of(lead).model_dump(mode="json")
 
     async with transaction(ctx.db) as conn:
-        return await _once(
-            conn, dealer_id, f"assign:{lead_id}", idempotency_key, run, lc.clock.now()
-        )
+        return await _once(conn, dealer_id, f"assign:{lead_id}", idempotency_key, run)
 
 
 @router.post("/leads/{lead_id}/lost", response_model=LeadSummary, responses=_ACTION_RESPONSES)

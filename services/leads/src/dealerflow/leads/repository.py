@@ -1,7 +1,7 @@
 """All SQL of the leads service (asyncpg). Every statement is scoped by dealer_id.
 
 The lead row, listing and submissions are here; roster, assignments, contact log,
-appointments and idempotent requests in ``repository_activity`` (re-exported).
+appointments in ``repository_activity`` (re-exported).
 
 Functions take the caller's connection, so they run inside the request's or the
 message batch's transaction; nothing here commits.
@@ -20,16 +20,13 @@ from dealerflow.leads.domain import Grade, LeadSnapshot, LeadSource
 from dealerflow.leads.repository_activity import (
     RosterEntry,
     appointment_lead,
-    find_idempotent_response,
     history,
     insert_appointment,
     insert_assignment,
     insert_contact_entry,
     list_roster,
-    lock_idempotency_key,
     lock_rotation,
     replace_roster,
-    save_idempotent_response,
     save_rotation,
 )
 from dealerflow.runtime.db import DbConnection
@@ -322,7 +319,6 @@ __all__ = [
     "RosterEntry",
     "SubmissionRecord",
     "appointment_lead",
-    "find_idempotent_response",
     "find_lead_for_sale",
     "find_open_lead_by_phone",
     "find_submission",
@@ -336,11 +332,9 @@ __all__ = [
     "list_key",
     "list_leads",
     "list_roster",
-    "lock_idempotency_key",
     "lock_person",
     "lock_rotation",
     "replace_roster",
-    "save_idempotent_response",
     "save_lead",
     "save_rotation",
 ]

@@ -1,10 +1,9 @@
 """SQL of the leads service beyond the lead row: roster and round robin, assignments,
-contact log, appointments, history and idempotent requests. Every statement is scoped by
+contact log, appointments and history. Every statement is scoped by
 dealer_id; re-exported by ``repository`` (import that)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -158,49 +157,6 @@ async def history(conn: DbConnection, dealer_id: str, lead_id: uuid.UUID) -> dic
         name: [dict(r) for r in await conn.fetch(sql, dealer_id, lead_id)]
         for name, sql in queries.items()
     }
-
-
-# --- idempotent requests --------------------------------------------------------------
-
-
-async def lock_idempotency_key(conn: DbConnection, dealer_id: str, key: str) -> None:
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"idem:{dealer_id}|{key}"
-    )
-
-
-async def find_idempotent_response(
-    conn: DbConnection, dealer_id: str, operation: str, key: str
-) -> tuple[int, Any] | None:
-    row = await conn.fetchrow(
-        "SELECT status_code, response::text AS response FROM idempotent_requests"
-        " WHERE dealer_id = $1 AND operation = $2 AND idempotency_key = $3",
-        dealer_id,
-        operation,
-        key,
-    )
-    return (int(row["status_code"]), json.loads(row["response"])) if row else None
-
-
-async def save_idempotent_response(
-    conn: DbConnection,
-    dealer_id: str,
-    operation: str,
-    key: str,
-    status_code: int,
-    response: Any,
-    now: datetime,
-) -> None:
-    await conn.execute(
-        "INSERT INTO idempotent_requests (dealer_id, operation, idempotency_key, status_code,"
-        " response, created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
-        dealer_id,
-        operation,
-        key,
-        status_code,
-        json.dumps(response),
-        now,
-    )
 
 
 async def appointment_lead(

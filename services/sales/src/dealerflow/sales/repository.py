@@ -40,49 +40,6 @@ def to_json(value: object) -> str:
     return json.dumps(value, default=str, sort_keys=True)
 
 
-# --- idempotency ----------------------------------------------------------------------
-
-
-async def claim_idempotency_key(
-    conn: DbConnection,
-    *,
-    dealer_id: str,
-    scope: str,
-    key: str,
-    request_hash: str,
-    resource_id: str,
-) -> Row | None:
-    """Record ``key`` for ``resource_id``; None if new, else the earlier claim.
-
-    A concurrent request with the same key waits on the primary key until the first
-    transaction ends, then sees its row (or claims the key if the first rolled back).
-    """
-    inserted = await conn.fetchval(
-        """
-        INSERT INTO idempotency_keys (dealer_id, scope, key, request_hash, resource_id)
-        VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (dealer_id, scope, key) DO NOTHING
-        RETURNING true
-        """,
-        dealer_id,
-        scope,
-        key,
-        request_hash,
-        resource_id,
-    )
-    if inserted:
-        return None
-    return row_dict(
-        await conn.fetchrow(
-            "SELECT request_hash, resource_id FROM idempotency_keys "
-            "WHERE dealer_id = $1 AND scope = $2 AND key = $3",
-            dealer_id,
-            scope,
-            key,
-        )
-    )
-
-
 # --- contracts ------------------------------------------------------------------------
 
 

@@ -1,8 +1,7 @@
-"""Helpers the sales use cases share: settings, idempotency, identity, money, problems."""
+"""Helpers the sales use cases share: settings, identity, money, problems."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -12,13 +11,10 @@ from typing import Any
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.identity import InvalidPhoneNumber, customer_id_for, normalize_phone
 from dealerflow.contracts.types import Money
-from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.problems import Problem, not_found, problem_type
 from dealerflow.runtime.service import ServiceContext
-from dealerflow.sales import repository as repo
 from dealerflow.sales.schemas import CustomerIn
 from dealerflow.sales.settings import SalesSettings
-from pydantic import BaseModel
 
 
 def sales_settings(ctx: ServiceContext) -> SalesSettings:
@@ -48,54 +44,6 @@ def conflict(title: str, detail: str, *, slug: str, **extensions: Any) -> Proble
 
 def contract_not_found(contract_id: uuid.UUID) -> Problem:
     return not_found("Contract", contract_id)
-
-
-def request_hash(body: BaseModel) -> str:
-    """Fingerprint of a command, to tell a retry from a different request reusing a key."""
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-
-
-async def replayed_resource(
-    conn: DbConnection,
-    *,
-    dealer_id: str,
-    scope: str,
-    key: str | None,
-    body: BaseModel,
-    resource_id: uuid.UUID,
-) -> uuid.UUID | None:
-    """The resource an earlier request with this idempotency key created, else None.
-
-    With no key there is nothing to deduplicate. The same key with a different body is a
-    client error (422), as in the IETF Idempotency-Key draft.
-    """
-    if key is None:
-        return None
-    earlier = await repo.claim_idempotency_key(
-        conn,
-        dealer_id=dealer_id,
-        scope=scope,
-        key=key,
-        request_hash=request_hash(body),
-        resource_id=str(resource_id),
-    )
-    if earlier is None:
-        return None
-    if earlier["request_hash"] != request_hash(body):
-        raise Problem(
-            422,
-            "Idempotency key reused",
-            f"key {key!r} was already used for a different {scope} request",
-            type=problem_type("idempotency-key-reused"),
-        )
-    return uuid.UUID(earlier["resource_id"])
-
-
-def idempotency_key(header: str | None, client_id: uuid.UUID | None) -> str | None:
-    """The header when given, else the client-supplied id (a retry sends the same id)."""
-    if header:
-        return f"key:{header}"
-    return f"id:{client_id}" if client_id is not None else None
 
 
 def customer_of(

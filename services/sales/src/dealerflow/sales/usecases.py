@@ -21,6 +21,7 @@ from dealerflow.contracts.events.sales import (
     RefundIssued,
 )
 from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.idempotency import replayed_resource, request_key
 from dealerflow.runtime.pagination import Page, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext
 from dealerflow.sales import domain
@@ -38,11 +39,9 @@ from dealerflow.sales.support import (
     contact_snapshot,
     contract_not_found,
     customer_of,
-    idempotency_key,
     invalid,
     local_today,
     money,
-    replayed_resource,
     sales_settings,
 )
 from dealerflow.sales.views import (
@@ -151,7 +150,7 @@ async def sign_contract(
         conn,
         dealer_id=cmd.dealer_id,
         scope="contracts",
-        key=idempotency_key(idem_key, cmd.contract_id),
+        key=request_key(idem_key, cmd.contract_id),
         body=cmd,
         resource_id=contract_id,
     )

@@ -16,6 +16,7 @@ from dealerflow.contracts.events.sales import (
     VehicleDelivered,
 )
 from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.idempotency import replayed_resource, request_key
 from dealerflow.runtime.service import ServiceContext
 from dealerflow.sales import domain
 from dealerflow.sales import repository as repo
@@ -28,10 +29,8 @@ from dealerflow.sales.schemas import (
 )
 from dealerflow.sales.support import (
     conflict,
-    idempotency_key,
     invalid,
     money,
-    replayed_resource,
     sales_settings,
 )
 from dealerflow.sales.usecases import detail_of, get_contract_detail, locked, require_active
@@ -52,7 +51,7 @@ async def record_payment(
         conn,
         dealer_id=cmd.dealer_id,
         scope=f"payments:{contract_id}",
-        key=idempotency_key(idem_key, cmd.payment_id),
+        key=request_key(idem_key, cmd.payment_id),
         body=cmd,
         resource_id=payment_id,
     )

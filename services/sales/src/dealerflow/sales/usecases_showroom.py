@@ -12,6 +12,7 @@ from dealerflow.contracts.events.sales import (
     TestDriveScheduled,
 )
 from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.idempotency import replayed_resource, request_key
 from dealerflow.runtime.problems import not_found
 from dealerflow.runtime.service import ServiceContext
 from dealerflow.sales import domain
@@ -21,11 +22,9 @@ from dealerflow.sales.support import (
     conflict,
     contact_snapshot,
     customer_of,
-    idempotency_key,
     invalid,
     local_today,
     money,
-    replayed_resource,
     sales_settings,
 )
 from dealerflow.sales.views import masked_licence, quote_out, test_drive_out
@@ -77,7 +76,7 @@ async def issue_quote(
         conn,
         dealer_id=cmd.dealer_id,
         scope="quotes",
-        key=idempotency_key(idem_key, cmd.quote_id),
+        key=request_key(idem_key, cmd.quote_id),
         body=cmd,
         resource_id=quote_id,
     )
@@ -225,7 +224,7 @@ async def book_test_drive(
         conn,
         dealer_id=cmd.dealer_id,
         scope="test-drives",
-        key=idempotency_key(idem_key, cmd.test_drive_id),
+        key=request_key(idem_key, cmd.test_drive_id),
         body=cmd,
         resource_id=test_drive_id,
     )

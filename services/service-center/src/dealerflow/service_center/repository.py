@@ -73,46 +73,6 @@ def _json(value: object) -> str:
     return json.dumps(value, default=str)
 
 
-async def claim_idempotency_key(
-    conn: DbConnection,
-    *,
-    dealer_id: str,
-    scope: str,
-    key: str,
-    request_hash: str,
-    resource_id: str,
-) -> Row | None:
-    """Record ``key`` for ``resource_id``; None if new, else the earlier claim.
-
-    A concurrent request with the same key waits on the primary key until the first
-    transaction ends, then sees its row (or claims the key if the first rolled back).
-    """
-    inserted = await conn.fetchval(
-        """
-        INSERT INTO idempotency_keys (dealer_id, scope, key, request_hash, resource_id)
-        VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (dealer_id, scope, key) DO NOTHING
-        RETURNING true
-        """,
-        dealer_id,
-        scope,
-        key,
-        request_hash,
-        resource_id,
-    )
-    if inserted:
-        return None
-    return _row(
-        await conn.fetchrow(
-            "SELECT request_hash, resource_id FROM idempotency_keys "
-            "WHERE dealer_id = $1 AND scope = $2 AND key = $3",
-            dealer_id,
-            scope,
-            key,
-        )
-    )
-
-
 async def insert_repair_order(conn: DbConnection, ro: Mapping[str, Any]) -> None:
     """Insert a newly opened RO; raises UniqueViolationError if the id is taken."""
     await conn.execute(

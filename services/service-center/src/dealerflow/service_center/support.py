@@ -1,8 +1,7 @@
-"""Helpers the service-center use cases share: settings, idempotency, identity, problems."""
+"""Helpers the service-center use cases share: settings, identity, problems."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -17,14 +16,11 @@ from dealerflow.contracts.identity import (
     normalize_phone,
 )
 from dealerflow.contracts.types import Money
-from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.problems import Problem, not_found, problem_type
 from dealerflow.runtime.service import ServiceContext
 from dealerflow.service_center import domain
-from dealerflow.service_center import repository as repo
 from dealerflow.service_center.schemas import CustomerIn
 from dealerflow.service_center.settings import ServiceCenterSettings
-from pydantic import BaseModel
 
 
 def center_settings(ctx: ServiceContext) -> ServiceCenterSettings:
@@ -68,51 +64,6 @@ def require_step(ro: dict[str, Any], step: domain.RepairOrderStep) -> None:
             status=status.value,
             step=step.value,
         )
-
-
-def request_hash(body: BaseModel) -> str:
-    """Fingerprint of a command, to tell a retry from a different request reusing a key."""
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-
-
-def idempotency_key(header: str | None, client_id: uuid.UUID | None) -> str | None:
-    """The header when given, else the client-supplied id (a retry sends the same id)."""
-    if header:
-        return f"key:{header}"
-    return f"id:{client_id}" if client_id is not None else None
-
-
-async def replayed_resource(
-    conn: DbConnection,
-    *,
-    dealer_id: str,
-    scope: str,
-    key: str | None,
-    body: BaseModel,
-    resource_id: uuid.UUID,
-) -> uuid.UUID | None:
-    """The resource an earlier request with this idempotency key created, else None.
-    The same key with a different body is a client error (422)."""
-    if key is None:
-        return None
-    earlier = await repo.claim_idempotency_key(
-        conn,
-        dealer_id=dealer_id,
-        scope=scope,
-        key=key,
-        request_hash=request_hash(body),
-        resource_id=str(resource_id),
-    )
-    if earlier is None:
-        return None
-    if earlier["request_hash"] != request_hash(body):
-        raise Problem(
-            422,
-            "Idempotency key reused",
-            f"key {key!r} was already used for a different {scope} request",
-            type=problem_type("idempotency-key-reused"),
-        )
-    return uuid.UUID(earlier["resource_id"])
 
 
 def customer_of(

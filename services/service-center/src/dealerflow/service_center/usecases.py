@@ -22,6 +22,7 @@ from dealerflow.contracts.events.service import (
     RepairQuoted,
 )
 from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.idempotency import replayed_resource, request_key
 from dealerflow.runtime.pagination import Page, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext
 from dealerflow.service_center import domain
@@ -38,12 +39,10 @@ from dealerflow.service_center.support import (
     center_settings,
     conflict,
     customer_of,
-    idempotency_key,
     invalid,
     local_date,
     money,
     repair_order_not_found,
-    replayed_resource,
     require_step,
 )
 from dealerflow.service_center.views import (
@@ -130,7 +129,7 @@ async def open_repair_order(
         conn,
         dealer_id=cmd.dealer_id,
         scope="repair-orders",
-        key=idempotency_key(idem_key, cmd.repair_order_id),
+        key=request_key(idem_key, cmd.repair_order_id),
         body=cmd,
         resource_id=ro_id,
     )

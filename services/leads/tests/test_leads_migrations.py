@@ -1,0 +1,41 @@
+"""Migration 0002 moves Idempotency-Key responses into the shared idempotency table."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from dealerflow.leads.app import DEFINITION
+from dealerflow.runtime import idempotency
+from dealerflow.runtime.db import transaction
+from dealerflow.runtime.migrations import migrate
+
+pytestmark = pytest.mark.integration
+
+
+async def test_responses_stored_before_0002_are_still_replayed(
+    pg_dsn: str, pg_schema: str, pg_pool: asyncpg.Pool
+) -> None:
+    everything = DEFINITION.migrations()
+    before = [m for m in everything if m.component != "leads" or m.version < 2]
+    await migrate(pg_dsn, pg_schema, before)
+    await pg_pool.execute(
+        "INSERT INTO idempotent_requests (dealer_id, idempotency_key, operation, status_code,"
+        " response, created_at) VALUES ('D001', 'form-42', 'submit', 201,"
+        ' \'{"lead_id": "L-1", "created": true}\', now())'
+    )
+
+    applied = await migrate(pg_dsn, pg_schema, everything)
+
+    assert [m.label for m in applied] == ["leads:0002_idempotency_keys"]
+    async with transaction(pg_pool) as conn:
+        earlier = await idempotency.claim(
+            conn, dealer_id="D001", scope="submit", key="form-42", fingerprint="any"
+        )
+        fresh = await idempotency.claim(
+            conn, dealer_id="D001", scope="submit", key="form-43", fingerprint=None
+        )
+    assert earlier == idempotency.EarlierRequest(
+        resource_id=None, status_code=201, response={"lead_id": "L-1", "created": True}
+    )
+    assert fresh is None
+    assert await pg_pool.fetchval("SELECT to_regclass('idempotent_requests')") is None

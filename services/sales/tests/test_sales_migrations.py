@@ -1,0 +1,54 @@
+"""Migration 0002 gives idempotency_keys the shared shape; keys claimed before still work."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import pytest
+from dealerflow.runtime import idempotency
+from dealerflow.runtime.db import transaction
+from dealerflow.runtime.migrations import migrate
+from dealerflow.runtime.problems import Problem
+from dealerflow.sales.app import DEFINITION
+from pydantic import BaseModel
+
+pytestmark = pytest.mark.integration
+
+
+class Body(BaseModel):
+    vin: str
+
+
+async def test_keys_claimed_before_0002_still_replay_and_still_compare(
+    pg_dsn: str, pg_schema: str, pg_pool: asyncpg.Pool
+) -> None:
+    everything = DEFINITION.migrations()
+    before = [m for m in everything if m.component != "sales" or m.version < 2]
+    await migrate(pg_dsn, pg_schema, before)
+    first_id = uuid.uuid4()
+    await pg_pool.execute(
+        "INSERT INTO idempotency_keys (dealer_id, scope, key, request_hash, resource_id)"
+        " VALUES ('D001', 'contracts', 'key:k1', $1, $2)",
+        idempotency.request_fingerprint(Body(vin="V1")),
+        str(first_id),
+    )
+
+    applied = await migrate(pg_dsn, pg_schema, everything)
+
+    assert [m.label for m in applied] == ["sales:0002_idempotency_responses"]
+
+    async def retry(vin: str) -> uuid.UUID | None:
+        async with transaction(pg_pool) as conn:
+            return await idempotency.replayed_resource(
+                conn,
+                dealer_id="D001",
+                scope="contracts",
+                key="key:k1",
+                body=Body(vin=vin),
+                resource_id=uuid.uuid4(),
+            )
+
+    assert await retry("V1") == first_id
+    with pytest.raises(Problem, match="already used for a different contracts request"):
+        await retry("V2")
