@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.client import DealerflowClient
+from dealerflow.devinfra.pytest_plugin import register_topic_prefix
 from dealerflow.devinfra.services import SERVICES, StackConfig, running_stack
 
 # 1 real second = 2 hours of schedule: a 24 h callback falls due after 12 s, a 3-day
@@ -78,7 +79,7 @@ async def stack(
     from dealerflow.devinfra.topics import ensure_topics
 
     run = uuid.uuid4().hex[:8]
-    prefix = f"e2e{run}.dealerflow."
+    prefix = register_topic_prefix(f"e2e{run}.dealerflow.")
     topics = TopicRegistry(prefix)
     await ensure_topics(kafka_bootstrap, topics.all(), partitions=3)
     clock_start = datetime.now(UTC).replace(microsecond=0)

@@ -30,7 +30,8 @@ import pytest
 from dealerflow.devinfra import kafka as native_kafka
 from dealerflow.devinfra import postgres as native_postgres
 from dealerflow.devinfra.config import InfraError, resolve_config
-from dealerflow.devinfra.topics import ensure_topics
+from dealerflow.devinfra.proc import run_coroutine
+from dealerflow.devinfra.topics import delete_topics_with_prefixes, ensure_topics
 from dealerflow.devinfra.versions import KAFKA_IMAGE, POSTGRES_IMAGE
 
 ENV_KAFKA = "DEALERFLOW_KAFKA_BOOTSTRAP"
@@ -179,11 +180,33 @@ def _provide(kind: str, sources: dict[str, str]) -> Iterator[str]:
     yield address
 
 
+#: Topic prefixes handed out in this session; their topics are deleted at its end.
+_TOPIC_PREFIXES: set[str] = set()
+
+
+def register_topic_prefix(prefix: str) -> str:
+    """Have this session delete the topics starting with ``prefix`` when it ends."""
+    _TOPIC_PREFIXES.add(prefix)
+    return prefix
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
-    """Bootstrap servers of a real Kafka broker for the whole session."""
+    """Bootstrap servers of a real Kafka broker for the whole session.
+
+    At the end of the session the topics of every registered prefix are deleted, so a
+    broker reused across runs (the native test profile) does not pile up partitions.
+    """
     with _provide("kafka", _SOURCES) as address:
         yield address
+        if _TOPIC_PREFIXES:
+            try:
+                deleted = run_coroutine(
+                    lambda: delete_topics_with_prefixes(address, sorted(_TOPIC_PREFIXES))
+                )
+                _progress(f"deleted {deleted} test topics")
+            except Exception as exc:  # cleanup must not turn a green run red
+                _progress(f"could not delete test topics: {exc!r}")
 
 
 @pytest.fixture(scope="session")
@@ -222,7 +245,7 @@ async def pg_pool(pg_dsn: str, pg_schema: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 def topic_prefix() -> str:
     """A topic prefix unique to one test, e.g. ``t3f9a1c2b.dealerflow.``."""
-    return f"t{uuid.uuid4().hex[:8]}.dealerflow."
+    return register_topic_prefix(f"t{uuid.uuid4().hex[:8]}.dealerflow.")
 
 
 @pytest.fixture

@@ -83,6 +83,30 @@ async def ensure_topics(
         await admin.close()
 
 
+async def delete_topics_with_prefixes(
+    bootstrap: str, prefixes: Iterable[str], *, timeout_s: float = 30.0
+) -> int:
+    """Delete every topic whose name starts with one of ``prefixes``; return how many.
+
+    Tests give each run its own prefixes; deleting their topics afterwards keeps a
+    long-lived test broker from accumulating partitions (each one holds open files).
+    """
+    wanted = tuple(prefixes)
+    if not wanted:
+        return 0
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
+    )
+    await admin.start()
+    try:
+        doomed = [t for t in await admin.list_topics() if t.startswith(wanted)]
+        for start in range(0, len(doomed), 200):
+            await admin.delete_topics(doomed[start : start + 200], timeout_ms=int(timeout_s * 1000))
+        return len(doomed)
+    finally:
+        await admin.close()
+
+
 async def _wait_visible(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
