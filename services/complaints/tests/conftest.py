@@ -4,65 +4,53 @@ ManualClock the test moves."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import asyncpg
-import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from dealerflow.complaints import timers as complaint_timers
 from dealerflow.complaints.app import DEFINITION
 from dealerflow.complaints.settings import ComplaintsSettings
-from dealerflow.contracts.envelope import Envelope, decode, encode_binary, encode_structured
+from dealerflow.contracts.envelope import Envelope
 from dealerflow.contracts.events.base import DomainEvent
-from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra.service_testing import (
+    RunningService,
+    TopicReader,
+    eventually,
+    kafka_producer,
+    produce_event,
+    running_service,
+    service_settings,
+)
 from dealerflow.runtime.clock import ManualClock
-from dealerflow.runtime.service import ServiceContext, build_app, migrate_service
 from dealerflow.runtime.timers import TimerPoller
-from fastapi import FastAPI
 
 #: A Wednesday 10:00 in Shanghai (02:00 UTC): inside business hours, no holiday.
 START = datetime(2025, 3, 5, 2, 0, tzinfo=UTC)
 
 
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], *, what: str, within_s: float = 30.0
-) -> Any:
-    """Poll ``probe`` until it returns something truthy; fail with ``what`` after a while."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within_s}s waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
 @dataclass
-class Harness:
+class Harness(RunningService):
     """The complaints service under test plus helpers to talk to it."""
 
-    app: FastAPI
-    client: httpx.AsyncClient
     clock: ManualClock
-    settings: ComplaintsSettings
-    topics: TopicRegistry
-    pool: asyncpg.Pool
-    bootstrap: str
     producer: AIOKafkaProducer
-    seen: list[Envelope[DomainEvent]] = field(default_factory=list)
-    _reader: AIOKafkaConsumer | None = None
+    #: the test's own connections to the service's schema (apart from the app's pool)
+    test_pool: asyncpg.Pool
+    _reader: TopicReader | None = None
 
     @property
-    def ctx(self) -> ServiceContext:
-        ctx: ServiceContext = self.app.state.ctx
-        return ctx
+    def bootstrap(self) -> str:
+        return self.settings.kafka_bootstrap
+
+    @property
+    def seen(self) -> list[Envelope[DomainEvent]]:
+        """Every event read from the complaints topic so far."""
+        return self._reader.events() if self._reader is not None else []
 
     # -- Kafka ---------------------------------------------------------------------------
 
@@ -74,10 +62,13 @@ class Harness:
         event_id: str | None = None,
     ) -> None:
         """Publish ``event`` to its topic as an outside producer would."""
-        encode = encode_binary if mode == "binary" else encode_structured
-        record = encode(event, source="/test/producer", event_id=event_id)
-        await self.producer.send_and_wait(
-            self.topics.for_event(event), value=record.value, key=record.key, headers=record.headers
+        await produce_event(
+            self.producer,
+            self.topics,
+            event,
+            structured=mode == "structured",
+            event_id=event_id,
+            source="/test/producer",
         )
 
     async def produce_raw(
@@ -96,24 +87,11 @@ class Harness:
     ) -> list[Envelope[DomainEvent]]:
         """Every event read from the complaints topic so far, once ``predicate`` holds."""
         if self._reader is None:
-            self._reader = AIOKafkaConsumer(
-                self.topics.name("complaints"),
-                bootstrap_servers=self.bootstrap,
-                group_id=None,
-                auto_offset_reset="earliest",
-                enable_auto_commit=False,
-            )
+            self._reader = TopicReader(self.bootstrap, self.topics.name("complaints"))
             await self._reader.start()
         reader = self._reader
-
-        async def probe() -> bool:
-            batch = await reader.getmany(timeout_ms=200)
-            for records in batch.values():
-                self.seen.extend(decode(r.value, r.headers) for r in records)
-            return predicate(self.seen)
-
-        await eventually(probe, what=what, within_s=within_s)
-        return list(self.seen)
+        await reader.until(lambda _: predicate(reader.events()), what=what, within_s=within_s)
+        return self.seen
 
     def seen_of(self, event_type: type[DomainEvent], complaint_id: Any) -> list[Any]:
         return [
@@ -128,14 +106,14 @@ class Harness:
     async def fire_due(self) -> int:
         """Fire what is due by the ManualClock now (the app's own poller may race us:
         either fires each timer once)."""
-        poller = TimerPoller(self.pool, complaint_timers.handlers(self.ctx), clock=self.clock)
+        poller = TimerPoller(self.test_pool, complaint_timers.handlers(self.ctx), clock=self.clock)
         fired = 0
         while (n := await poller.fire_due()) > 0:
             fired += n
         return fired
 
     async def pending_timers(self, prefix: str) -> list[asyncpg.Record]:
-        return await self.pool.fetch(
+        return await self.test_pool.fetch(
             "SELECT key, due_at FROM timers WHERE status = 'pending' AND starts_with(key, $1) "
             "ORDER BY due_at",
             prefix,
@@ -171,7 +149,7 @@ class Harness:
         await eventually(known, what=f"the contact snapshot of {customer_id}")
 
     async def db(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        return await self.pool.fetch(query, *args)
+        return await self.test_pool.fetch(query, *args)
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -203,42 +181,26 @@ async def harness(
     pg_dsn: str,
     pg_schema: str,
     topic_prefix: str,
-    create_topics: Callable[..., Awaitable[None]],
+    pg_pool: asyncpg.Pool,
 ) -> AsyncIterator[Harness]:
     """The complaints service started with its lifespan (consumers, relay, timer poller)."""
-    settings = ComplaintsSettings(
+    settings = service_settings(
+        ComplaintsSettings,
         pg_dsn=pg_dsn,
-        db_schema=pg_schema,
+        pg_schema=pg_schema,
         kafka_bootstrap=kafka_bootstrap,
         topic_prefix=topic_prefix,
-        log_json=False,
-        relay_poll_interval_s=0.1,
-        timer_poll_interval_s=0.1,
-        consumer_batch_timeout_ms=50,
         consumer_max_retries=1,
     )
-    topics = TopicRegistry(topic_prefix)
-    await create_topics(*topics.all())
-    await migrate_service(DEFINITION, settings)
     clock = ManualClock(START)
-    app = build_app(DEFINITION, settings, clock=clock)
-    pool = await asyncpg.create_pool(
-        pg_dsn, min_size=1, max_size=4, server_settings={"search_path": pg_schema}
-    )
-    assert pool is not None
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await producer.start()
     harness: Harness | None = None
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                harness = Harness(
-                    app, client, clock, settings, topics, pool, kafka_bootstrap, producer
-                )
-                yield harness
+        async with (
+            kafka_producer(kafka_bootstrap) as producer,
+            running_service(DEFINITION, settings, clock=clock) as service,
+        ):
+            harness = Harness(service.app, service.client, clock, producer, pg_pool)
+            yield harness
     finally:
         if harness is not None and harness._reader is not None:
             await harness._reader.stop()
-        await producer.stop()
-        await pool.close()

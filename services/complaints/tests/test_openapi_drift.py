@@ -6,17 +6,13 @@ import json
 from pathlib import Path
 
 from dealerflow.complaints.app import DEFINITION
-from dealerflow.runtime.service import openapi_document
+from dealerflow.devinfra.service_testing import assert_openapi_committed
 
 COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "complaints.json"
 
 
 def test_committed_openapi_is_current() -> None:
-    generated = json.dumps(openapi_document(DEFINITION), indent=2, sort_keys=True) + "\n"
-    assert COMMITTED.read_text(encoding="utf-8") == generated, (
-        "docs/openapi/complaints.json is stale: run "
-        "`uv run dealerflow-complaints openapi > docs/openapi/complaints.json`"
-    )
+    assert_openapi_committed(DEFINITION, COMMITTED)
 
 
 def test_openapi_documents_every_endpoint() -> None:

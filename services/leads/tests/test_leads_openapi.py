@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from dealerflow.devinfra.service_testing import assert_openapi_committed
 from dealerflow.leads.app import DEFINITION
 from dealerflow.runtime.service import openapi_document
 
 COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "leads.json"
-REGENERATE = "uv run dealerflow-leads openapi > docs/openapi/leads.json"
 
 
 def test_committed_openapi_document_is_current() -> None:
-    current = openapi_document(DEFINITION)
-    assert COMMITTED.exists(), f"missing {COMMITTED}; run: {REGENERATE}"
-    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
-    assert committed == json.loads(json.dumps(current)), f"OpenAPI drift; run: {REGENERATE}"
+    assert_openapi_committed(DEFINITION, COMMITTED)
 
 
 def test_submission_endpoint_documents_json_and_adf_bodies() -> None:

@@ -14,54 +14,38 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from dealerflow.contracts.envelope import KafkaRecord, encode_binary, encode_structured
+from aiokafka import AIOKafkaProducer
+from dealerflow.contracts.envelope import KafkaRecord, decode
 from dealerflow.contracts.events.base import DomainEvent
-from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra.service_testing import (
+    RunningService,
+    TopicReader,
+    eventually,
+    kafka_producer,
+    produce_event,
+    running_service,
+    service_settings,
+)
 from dealerflow.notifier.app import DEFINITION
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.clock import ManualClock
-from dealerflow.runtime.service import ServiceContext, build_app, migrate_service
-from fastapi import FastAPI
+from dealerflow.runtime.service import migrate_service
 
 # Monday 2025-03-03 10:00 in Shanghai: inside business hours, outside quiet hours.
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
 DEALER = "D001"
 
 
-async def eventually(probe: Callable[[], Awaitable[Any]], what: str, within_s: float = 30.0) -> Any:
-    """Poll ``probe`` until it returns something truthy; fail with ``what`` after a while."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within_s}s waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
 @dataclass
-class Notifier:
+class Notifier(RunningService):
     """The running service and handles on everything around it."""
 
-    app: FastAPI
-    client: httpx.AsyncClient
     clock: ManualClock
-    settings: NotifierSettings
-    topics: TopicRegistry
     producer: AIOKafkaProducer
-    bootstrap: str
 
     @property
-    def ctx(self) -> ServiceContext:
-        ctx: ServiceContext = self.app.state.ctx
-        return ctx
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        return self.ctx.db
+    def bootstrap(self) -> str:
+        return self.settings.kafka_bootstrap
 
     async def eventually(
         self, probe: Callable[[], Awaitable[Any]], what: str, within_s: float = 30.0
@@ -77,9 +61,14 @@ class Notifier:
         self, event: DomainEvent, *, structured: bool = False, event_id: str | None = None
     ) -> None:
         """Publish ``event`` to its topic as an outside producer would."""
-        encode = encode_structured if structured else encode_binary
-        record = encode(event, source="/tests/outside-dms", event_id=event_id)
-        await self.send_record(self.topics.for_event(event), record)
+        await produce_event(
+            self.producer,
+            self.topics,
+            event,
+            structured=structured,
+            event_id=event_id,
+            source="/tests/outside-dms",
+        )
 
     async def tasks(self, **params: Any) -> list[dict[str, Any]]:
         response = await self.client.get("/v1/tasks", params={"dealer_id": DEALER, **params})
@@ -98,72 +87,39 @@ class Notifier:
     async def published(self, type_name: str, within_s: float = 30.0) -> list[dict[str, Any]]:
         """Every record of ``type_name`` on the notifier topic (all partitions read to their
         end); waits up to ``within_s`` for at least one to arrive."""
-        from aiokafka import TopicPartition
-        from dealerflow.contracts.envelope import decode
-
-        topic = self.topics.name("notifier")
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
-        )
-        await consumer.start()
-        found: list[dict[str, Any]] = []
-        try:
-            partitions = [
-                TopicPartition(topic, p) for p in sorted(await self.producer.partitions_for(topic))
-            ]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + within_s
+        async with TopicReader(self.bootstrap, self.topics.name("notifier")) as reader:
+            deadline = asyncio.get_running_loop().time() + within_s
             while True:
-                ends = await consumer.end_offsets(partitions)
-                while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-                    batches = await consumer.getmany(*partitions, timeout_ms=500)
-                    for records in batches.values():
-                        for rec in records:
-                            env = decode(rec.value, rec.headers)
-                            if env.event.type == type_name:
-                                found.append({"meta": env.meta, "event": env.event})
-                if found or loop.time() > deadline:
+                found = [
+                    {"meta": env.meta, "event": env.event}
+                    for env in (decode(r.value, r.headers) for r in await reader.to_end())
+                    if env.event.type == type_name
+                ]
+                if found or asyncio.get_running_loop().time() > deadline:
                     return found
                 await asyncio.sleep(0.2)
-        finally:
-            await consumer.stop()
 
 
 @pytest.fixture
 async def notifier(
-    kafka_bootstrap: str,
-    pg_dsn: str,
-    pg_schema: str,
-    topic_prefix: str,
-    create_topics: Callable[..., Awaitable[None]],
+    kafka_bootstrap: str, pg_dsn: str, pg_schema: str, topic_prefix: str
 ) -> AsyncIterator[Notifier]:
-    settings = NotifierSettings(
+    settings = service_settings(
+        NotifierSettings,
         pg_dsn=pg_dsn,
-        db_schema=pg_schema,
+        pg_schema=pg_schema,
         kafka_bootstrap=kafka_bootstrap,
         topic_prefix=topic_prefix,
         timer_poll_interval_s=0.05,
         relay_poll_interval_s=0.05,
-        consumer_batch_timeout_ms=50,
         consumer_max_retries=1,
-        log_json=False,
     )
-    await migrate_service(DEFINITION, settings)
-    topics = TopicRegistry(topic_prefix)
-    await create_topics(*topics.all())
     clock = ManualClock(START)
-    app = build_app(DEFINITION, settings, clock=clock)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                yield Notifier(app, client, clock, settings, topics, producer, kafka_bootstrap)
-    finally:
-        await producer.stop()
+    async with (
+        kafka_producer(kafka_bootstrap) as producer,
+        running_service(DEFINITION, settings, clock=clock) as service,
+    ):
+        yield Notifier(service.app, service.client, clock, producer)
 
 
 @dataclass
@@ -207,8 +163,7 @@ async def db(pg_dsn: str, pg_schema: str) -> AsyncIterator[Db]:
 @pytest.fixture
 async def api(db: Db) -> AsyncIterator[httpx.AsyncClient]:
     """The HTTP API alone (no consumers, relay or timers) on the ``db`` schema."""
-    app = build_app(DEFINITION, db.settings, clock=db.clock, run_background=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client
+    async with running_service(
+        DEFINITION, db.settings, clock=db.clock, run_background=False
+    ) as service:
+        yield service.client

@@ -8,19 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dealerflow.devinfra.service_testing import assert_openapi_committed
 from dealerflow.notifier.app import DEFINITION
-from dealerflow.runtime.service import openapi_document
 
 COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "notifier.json"
 
 
 def test_committed_openapi_document_is_current() -> None:
-    generated = json.loads(json.dumps(openapi_document(DEFINITION)))
-    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
-    assert generated == committed, (
-        "docs/openapi/notifier.json is stale: run "
-        "`uv run dealerflow-notifier openapi > docs/openapi/notifier.json`"
-    )
+    assert_openapi_committed(DEFINITION, COMMITTED)
 
 
 def test_the_task_api_staff_front_ends_use_is_documented() -> None:

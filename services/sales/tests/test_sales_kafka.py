@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import ConsumerRecord
 from dealerflow.contracts.envelope import decode
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.identity import customer_id_for
 from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra.service_testing import TopicReader, running_service
 from dealerflow.runtime.clock import ManualClock
-from dealerflow.runtime.service import build_app, migrate_service
 from dealerflow.runtime.telemetry import setup_tracing
 from dealerflow.sales.app import DEFINITION
 from dealerflow.sales.settings import SalesSettings
@@ -28,51 +25,18 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def running_sales(
-    sales_settings: SalesSettings, clock: ManualClock, create_topics: Callable[..., Any]
+    sales_settings: SalesSettings, clock: ManualClock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The whole service (relay and timer poller included) behind an HTTP client."""
-    await create_topics(*TopicRegistry(sales_settings.topic_prefix).all())
-    await migrate_service(DEFINITION, sales_settings)
     # A tracer of our own, as `serve` sets one up: events then carry the request's trace.
     tracer_provider = setup_tracing("sales", None, set_global=False)
-    app = build_app(DEFINITION, sales_settings, clock=clock, tracer_provider=tracer_provider)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
-        yield client
+    async with running_service(
+        DEFINITION, sales_settings, clock=clock, tracer_provider=tracer_provider
+    ) as sales:
+        yield sales.client
 
 
-async def consume_until(
-    bootstrap: str,
-    topic: str,
-    done: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
-    timeout_s: float = 30.0,
-) -> list[ConsumerRecord[bytes, bytes]]:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"test-{uuid.uuid4().hex}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    records: list[ConsumerRecord[bytes, bytes]] = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while not done(records):
-            if time.monotonic() > deadline:
-                types = [dict(r.headers).get("ce_type") for r in records]
-                pytest.fail(f"no VehicleDelivered on {topic} within {timeout_s}s; got {types}")
-            batch = await consumer.getmany(timeout_ms=500)
-            for messages in batch.values():
-                records.extend(messages)
-    finally:
-        await consumer.stop()
-    return records
-
-
-def _has_delivery(records: list[ConsumerRecord[bytes, bytes]]) -> bool:
+def _has_delivery(records: list[Any]) -> bool:
     return any(
         dict(r.headers).get("ce_type") == VehicleDelivered.event_type.encode() for r in records
     )
@@ -117,7 +81,8 @@ async def test_sign_pay_deliver_publishes_vehicle_delivered_to_kafka(
     assert delivered.status_code == 200, delivered.text
 
     topic = TopicRegistry(sales_settings.topic_prefix).name("sales")
-    records = await consume_until(sales_settings.kafka_bootstrap, topic, _has_delivery)
+    async with TopicReader(sales_settings.kafka_bootstrap, topic) as reader:
+        records = await reader.until(_has_delivery, what=f"VehicleDelivered on {topic}")
     customer_id = customer_id_for("default", "+8613800138000")
     # One customer's events share a key, hence a partition, hence their order.
     assert [dict(r.headers)["ce_type"].decode() for r in records] == [

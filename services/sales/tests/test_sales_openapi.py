@@ -7,17 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dealerflow.runtime.service import openapi_document
+from dealerflow.devinfra.service_testing import assert_openapi_committed
 from dealerflow.sales.app import DEFINITION
 
 COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "sales.json"
-REGENERATE = "uv run dealerflow-sales openapi > docs/openapi/sales.json"
 
 
 def test_committed_openapi_document_is_current() -> None:
-    assert COMMITTED.exists(), f"run: {REGENERATE}"
-    current = json.loads(json.dumps(openapi_document(DEFINITION)))
-    assert json.loads(COMMITTED.read_text()) == current, f"stale, run: {REGENERATE}"
+    assert_openapi_committed(DEFINITION, COMMITTED)
 
 
 def test_console_script_prints_the_openapi_document() -> None:

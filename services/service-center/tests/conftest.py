@@ -1,4 +1,5 @@
-"""Fixtures of the service-center tests: the app on a fresh schema, a manual clock."""
+"""Fixtures of the service-center tests: the app on a fresh schema, a manual clock (the
+shared pieces are in dealerflow.devinfra.service_testing)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from dealerflow.contracts.envelope import Envelope, decode
-from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.devinfra.service_testing import Outbox, running_service, service_settings
 from dealerflow.runtime.clock import ManualClock
-from dealerflow.runtime.outbox import decode_headers
-from dealerflow.runtime.service import build_app, migrate_service
 from dealerflow.service_center.app import DEFINITION
 from dealerflow.service_center.settings import ServiceCenterSettings
 
@@ -30,14 +28,12 @@ def clock() -> ManualClock:
 def center_settings(
     pg_dsn: str, pg_schema: str, kafka_bootstrap: str, topic_prefix: str
 ) -> ServiceCenterSettings:
-    return ServiceCenterSettings(
+    return service_settings(
+        ServiceCenterSettings,
         pg_dsn=pg_dsn,
-        db_schema=pg_schema,
+        pg_schema=pg_schema,
         kafka_bootstrap=kafka_bootstrap,
         topic_prefix=topic_prefix,
-        relay_poll_interval_s=0.2,
-        timer_poll_interval_s=0.2,
-        log_json=False,
         policy_overrides={},
     )
 
@@ -47,36 +43,15 @@ async def api(
     center_settings: ServiceCenterSettings, clock: ManualClock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The HTTP API without relay or timers: published events stay in the outbox."""
-    await migrate_service(DEFINITION, center_settings)
-    app = build_app(DEFINITION, center_settings, clock=clock, run_background=False)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
-        yield client
-
-
-class Outbox:
-    """What the service enqueued for Kafka (the relay is off in API tests)."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    async def records(self) -> list[tuple[bytes | None, Envelope[DomainEvent]]]:
-        rows = await self.pool.fetch(
-            "SELECT key, value, headers::text AS headers FROM outbox ORDER BY id"
-        )
-        return [(r["key"], decode(r["value"], decode_headers(r["headers"]))) for r in rows]
-
-    async def events(self) -> list[DomainEvent]:
-        return [env.event for _, env in await self.records()]
-
-    async def types(self) -> list[str]:
-        return [event.type for event in await self.events()]
+    async with running_service(
+        DEFINITION, center_settings, clock=clock, run_background=False
+    ) as center:
+        yield center.client
 
 
 @pytest.fixture
 def outbox(pg_pool: asyncpg.Pool) -> Outbox:
+    """What the service enqueued for Kafka (the relay is off in API tests)."""
     return Outbox(pg_pool)
 
 

@@ -2,69 +2,40 @@
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import ConsumerRecord
 from dealerflow.contracts.envelope import decode
 from dealerflow.contracts.events.service import VehicleHandedOver
 from dealerflow.contracts.identity import customer_id_for
 from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra.service_testing import TopicReader, running_service
 from dealerflow.runtime.clock import ManualClock
-from dealerflow.runtime.service import build_app, migrate_service
 from dealerflow.runtime.telemetry import setup_tracing
 from dealerflow.service_center.app import DEFINITION
 from dealerflow.service_center.settings import ServiceCenterSettings
 
 pytestmark = pytest.mark.integration
 
-Records = list[ConsumerRecord[bytes, bytes]]
-
 
 @pytest.fixture
 async def running_center(
-    center_settings: ServiceCenterSettings, clock: ManualClock, create_topics: Callable[..., Any]
+    center_settings: ServiceCenterSettings, clock: ManualClock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The whole service (relay and timer poller included) behind an HTTP client."""
-    await create_topics(*TopicRegistry(center_settings.topic_prefix).all())
-    await migrate_service(DEFINITION, center_settings)
     tracer_provider = setup_tracing("service-center", None, set_global=False)
-    app = build_app(DEFINITION, center_settings, clock=clock, tracer_provider=tracer_provider)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
-        yield client
+    async with running_service(
+        DEFINITION, center_settings, clock=clock, tracer_provider=tracer_provider
+    ) as center:
+        yield center.client
 
 
-async def consume_until_handover(bootstrap: str, topic: str, timeout_s: float = 30.0) -> Records:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"test-{uuid.uuid4().hex}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+def _has_handover(records: list[Any]) -> bool:
     wanted = VehicleHandedOver.event_type.encode()
-    await consumer.start()
-    records: Records = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while not any(dict(r.headers).get("ce_type") == wanted for r in records):
-            if time.monotonic() > deadline:
-                types = [dict(r.headers).get("ce_type") for r in records]
-                pytest.fail(f"no VehicleHandedOver on {topic} within {timeout_s}s; got {types}")
-            for messages in (await consumer.getmany(timeout_ms=500)).values():
-                records.extend(messages)
-    finally:
-        await consumer.stop()
-    return records
+    return any(dict(r.headers).get("ce_type") == wanted for r in records)
 
 
 async def test_open_complete_check_hand_over_reaches_the_service_topic(
@@ -95,7 +66,8 @@ async def test_open_complete_check_hand_over_reaches_the_service_topic(
     assert handed.status_code == 200, handed.text
 
     topic = TopicRegistry(center_settings.topic_prefix).name("service")
-    records = await consume_until_handover(center_settings.kafka_bootstrap, topic)
+    async with TopicReader(center_settings.kafka_bootstrap, topic) as reader:
+        records = await reader.until(_has_handover, what=f"VehicleHandedOver on {topic}")
     assert [dict(r.headers)["ce_type"].decode() for r in records] == [
         "dealerflow.service.RepairOrderOpened.v1",
         "dealerflow.service.RepairCompleted.v1",

@@ -1,0 +1,328 @@
+"""Helpers for a service's integration tests, shared by the five services' conftests.
+
+A service under test runs in the test's own schema with its own topic prefix (so its own
+consumer groups) from the fixtures of :mod:`dealerflow.devinfra.pytest_plugin`::
+
+    @pytest.fixture
+    def settings(pg_dsn, pg_schema, kafka_bootstrap, topic_prefix) -> SalesSettings:
+        return service_settings(SalesSettings, pg_dsn=pg_dsn, pg_schema=pg_schema,
+                                kafka_bootstrap=kafka_bootstrap, topic_prefix=topic_prefix)
+
+    @pytest.fixture
+    async def sales(settings) -> AsyncIterator[RunningService]:
+        async with running_service(DEFINITION, settings, clock=ManualClock(START)) as svc:
+            yield svc          # svc.client talks HTTP to it; consumers, relay, timers run
+
+Then: :func:`eventually` polls for an effect (bounded, failing with what it waited for),
+:class:`TopicReader` / :func:`read_topic` read what the service published,
+:func:`produce_event` publishes as an outside producer would, :class:`Outbox` reads what
+an HTTP-only instance left in its outbox, and :func:`assert_openapi_committed` checks the
+committed OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from dealerflow.contracts.envelope import Envelope, decode, encode_binary, encode_structured
+from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra.topics import ensure_topics
+from dealerflow.runtime.clock import Clock
+from dealerflow.runtime.outbox import decode_headers
+from dealerflow.runtime.service import (
+    ServiceContext,
+    ServiceDefinition,
+    build_app,
+    migrate_service,
+    openapi_document,
+)
+from dealerflow.runtime.settings import ServiceSettings
+from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
+
+__all__ = [
+    "Outbox",
+    "RunningService",
+    "TopicReader",
+    "assert_openapi_committed",
+    "eventually",
+    "kafka_producer",
+    "produce_event",
+    "read_topic",
+    "running_service",
+    "service_settings",
+]
+
+S = TypeVar("S", bound=ServiceSettings)
+# aiokafka is untyped: a ConsumerRecord (topic, partition, offset, key, value, headers).
+Record = Any
+
+#: Fast polling and plain-text logs: tests wait on the relay, timers and consumers.
+TEST_DEFAULTS: dict[str, Any] = {
+    "log_json": False,
+    "relay_poll_interval_s": 0.1,
+    "timer_poll_interval_s": 0.1,
+    "consumer_batch_timeout_ms": 50,
+}
+
+
+def service_settings(
+    factory: Callable[..., S],
+    *,
+    pg_dsn: str,
+    pg_schema: str,
+    kafka_bootstrap: str,
+    topic_prefix: str,
+    **overrides: Any,
+) -> S:
+    """The service's settings on the test's infrastructure (schema, topic prefix) with
+    :data:`TEST_DEFAULTS`; ``overrides`` win."""
+    values: dict[str, Any] = {
+        **TEST_DEFAULTS,
+        "pg_dsn": pg_dsn,
+        "db_schema": pg_schema,
+        "kafka_bootstrap": kafka_bootstrap,
+        "topic_prefix": topic_prefix,
+        **overrides,
+    }
+    return factory(**values)
+
+
+@dataclass
+class RunningService:
+    """A service app running with its lifespan, and an HTTP client to it."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+
+    @property
+    def ctx(self) -> ServiceContext:
+        """The running service's context (clock, topics, pool, publish)."""
+        ctx: ServiceContext = self.app.state.ctx
+        return ctx
+
+    @property
+    def settings(self) -> ServiceSettings:
+        """The settings the service runs with."""
+        return self.ctx.settings
+
+    @property
+    def topics(self) -> TopicRegistry:
+        """Topic names under the test's prefix."""
+        return self.ctx.topics
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The service's own connection pool (its schema)."""
+        return self.ctx.db
+
+
+@asynccontextmanager
+async def running_service(
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
+    *,
+    clock: Clock | None = None,
+    run_background: bool = True,
+    tracer_provider: TracerProvider | None = None,
+    base_url: str = "http://t",
+) -> AsyncIterator[RunningService]:
+    """Migrate the schema, create the topics (when consumers and relay run), start the app
+    with its lifespan and yield it with an httpx client over ASGI; stop it on exit.
+
+    ``run_background=False`` runs HTTP only: what the service publishes stays in its outbox.
+    """
+    await migrate_service(definition, settings)
+    if run_background:
+        topics = TopicRegistry(settings.topic_prefix).all()
+        await ensure_topics(settings.kafka_bootstrap, topics, partitions=3)
+    app = build_app(
+        definition,
+        settings,
+        clock=clock,
+        tracer_provider=tracer_provider,
+        run_background=run_background,
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
+    ):
+        yield RunningService(app, client)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[Any]],
+    what: str = "condition",
+    within_s: float = 30.0,
+    *,
+    interval_s: float = 0.1,
+) -> Any:
+    """Poll ``probe`` until it returns something truthy and return that; fail with
+    ``what`` after ``within_s`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {within_s}s waiting for {what}")
+        await asyncio.sleep(interval_s)
+
+
+@asynccontextmanager
+async def kafka_producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    """A started producer (acks=all) standing in for an outside system."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+
+
+async def produce_event(
+    producer: AIOKafkaProducer,
+    topics: TopicRegistry,
+    event: DomainEvent,
+    *,
+    structured: bool = False,
+    event_id: str | None = None,
+    source: str = "/tests/outside-producer",
+) -> None:
+    """Publish ``event`` to its topic as a CloudEvent (binary mode unless ``structured``),
+    as any authorised producer may."""
+    encode = encode_structured if structured else encode_binary
+    record = encode(event, source=source, event_id=event_id)
+    await producer.send_and_wait(
+        topics.for_event(event), record.value, key=record.key, headers=list(record.headers)
+    )
+
+
+class TopicReader:
+    """Reads one topic from its beginning as an outside observer: every partition, no
+    consumer group, no commits. ``records`` keeps everything read so far."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self.records: list[Record] = []
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+        )
+        self._partitions: list[TopicPartition] = []
+
+    async def start(self) -> None:
+        """Connect and seek every partition of the topic to its beginning."""
+        await self._consumer.start()
+        # fetched metadata: the consumer's cached view may not know the topic yet
+        cluster = await self._consumer._client.fetch_all_metadata()
+        found = cluster.partitions_for_topic(self.topic)
+        if not found:
+            await self._consumer.stop()
+            raise LookupError(f"topic {self.topic!r} does not exist")
+        self._partitions = [TopicPartition(self.topic, p) for p in sorted(found)]
+        self._consumer.assign(self._partitions)
+        await self._consumer.seek_to_beginning(*self._partitions)
+
+    async def stop(self) -> None:
+        """Disconnect."""
+        await self._consumer.stop()
+
+    async def __aenter__(self) -> TopicReader:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def poll(self, timeout_ms: int = 200) -> list[Record]:
+        """Read what has arrived (waiting up to ``timeout_ms``); returns the new records."""
+        batch = await self._consumer.getmany(*self._partitions, timeout_ms=timeout_ms)
+        new = [record for records in batch.values() for record in records]
+        self.records.extend(new)
+        return new
+
+    async def to_end(self, *, timeout_s: float = 2.0) -> list[Record]:
+        """Read up to the end offsets the topic has now (for at most ``timeout_s``);
+        returns every record read so far below them, in partition order."""
+        end = await self._consumer.end_offsets(self._partitions)
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            behind = [tp for tp in self._partitions if await self._consumer.position(tp) < end[tp]]
+            if not behind:
+                break
+            await self.poll()
+        below = [r for r in self.records if r.offset < end[TopicPartition(r.topic, r.partition)]]
+        return sorted(below, key=lambda r: (r.partition, r.offset))
+
+    async def until(
+        self, done: Callable[[list[Record]], bool], *, what: str, within_s: float = 30.0
+    ) -> list[Record]:
+        """Read until ``done(records)`` holds; every record so far. Fails after ``within_s``."""
+
+        async def probe() -> bool:
+            await self.poll()
+            return done(self.records)
+
+        await eventually(probe, what, within_s)
+        return list(self.records)
+
+    def events(self) -> list[Envelope[DomainEvent]]:
+        """The records read so far, decoded."""
+        return [decode(r.value, r.headers) for r in self.records]
+
+
+async def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 2.0) -> list[Record]:
+    """Every record on ``topic`` right now (all partitions, from the beginning, up to the
+    end offsets at the time of the call), in partition order."""
+    async with TopicReader(bootstrap, topic) as reader:
+        return await reader.to_end(timeout_s=timeout_s)
+
+
+class Outbox:
+    """What a service enqueued for Kafka (read from its outbox table: with the relay off,
+    nothing leaves it)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def records(self) -> list[tuple[bytes | None, Envelope[DomainEvent]]]:
+        """(Kafka key, decoded event) of every outbox row, in publication order."""
+        rows = await self.pool.fetch(
+            "SELECT key, value, headers::text AS headers FROM outbox ORDER BY id"
+        )
+        return [(r["key"], decode(r["value"], decode_headers(r["headers"]))) for r in rows]
+
+    async def events(self) -> list[DomainEvent]:
+        """The enqueued events, in publication order."""
+        return [env.event for _, env in await self.records()]
+
+    async def types(self) -> list[str]:
+        """The ``type`` of each enqueued event, in publication order."""
+        return [event.type for event in await self.events()]
+
+
+def assert_openapi_committed(definition: ServiceDefinition, committed: Path) -> None:
+    """Fail unless ``committed`` is exactly what ``dealerflow-<svc> openapi`` prints now
+    (the message says how to regenerate it)."""
+    regenerate = f"uv run dealerflow-{definition.name} openapi > docs/openapi/{committed.name}"
+    assert committed.exists(), f"missing {committed}; run: {regenerate}"
+    generated = json.dumps(openapi_document(definition), indent=2, sort_keys=True) + "\n"
+    current = committed.read_text(encoding="utf-8")
+    assert current == generated, f"{committed.name} is stale; run: {regenerate}"
