@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import sys
@@ -247,6 +248,9 @@ def build_app(
                 tasks.append(asyncio.create_task(poller.run(), name="timer-poller"))
             if subscriptions:
                 await broker.start()
+            # Everything alive now (modules, models, pools) lives as long as the process:
+            # keep the garbage collector from rescanning it on every batch of events.
+            gc.freeze()
             log.info("%s started", settings.service_name, extra={"settings": settings.redacted()})
             yield
         finally:
