@@ -63,64 +63,43 @@ def test_the_fingerprint_is_the_body_not_the_object() -> None:
     assert len(first) == 64
 
 
+async def _create(
+    db: asyncpg.Pool,
+    body: BaseModel,
+    *,
+    key: str | None = "key:a",
+    dealer_id: str = "D1",
+    scope: str = "orders",
+    resource_id: uuid.UUID | None = None,
+) -> uuid.UUID | None:
+    """One create request's idempotency step, in a transaction of its own."""
+    async with transaction(db) as conn:
+        return await replayed_resource(
+            conn,
+            dealer_id=dealer_id,
+            scope=scope,
+            key=key,
+            body=body,
+            resource_id=resource_id or uuid.uuid4(),
+        )
+
+
 async def test_the_first_claim_wins_and_a_retry_sees_its_resource(db: asyncpg.Pool) -> None:
     body, first_id = Order(model="X5", price=1), uuid.uuid4()
-    async with transaction(db) as conn:
-        assert (
-            await replayed_resource(
-                conn, dealer_id="D1", scope="orders", key="key:a", body=body, resource_id=first_id
-            )
-            is None
-        )
-    async with transaction(db) as conn:
-        again = await replayed_resource(
-            conn, dealer_id="D1", scope="orders", key="key:a", body=body, resource_id=uuid.uuid4()
-        )
-    assert again == first_id
+    assert await _create(db, body, resource_id=first_id) is None
+    assert await _create(db, body) == first_id
     # other dealers and other scopes have keys of their own
-    async with transaction(db) as conn:
-        for dealer_id, scope in (("D2", "orders"), ("D1", "payments:1")):
-            assert (
-                await replayed_resource(
-                    conn,
-                    dealer_id=dealer_id,
-                    scope=scope,
-                    key="key:a",
-                    body=body,
-                    resource_id=uuid.uuid4(),
-                )
-                is None
-            )
-    async with transaction(db) as conn:  # no key: nothing to deduplicate, nothing stored
-        assert (
-            await replayed_resource(
-                conn, dealer_id="D1", scope="orders", key=None, body=body, resource_id=first_id
-            )
-            is None
-        )
+    assert await _create(db, body, dealer_id="D2") is None
+    assert await _create(db, body, scope="payments:1") is None
+    # no key: nothing to deduplicate, nothing stored
+    assert await _create(db, body, key=None, resource_id=first_id) is None
     assert await db.fetchval("SELECT count(*) FROM idempotency_keys") == 3
 
 
 async def test_the_same_key_with_another_body_is_a_422(db: asyncpg.Pool) -> None:
-    async with transaction(db) as conn:
-        await replayed_resource(
-            conn,
-            dealer_id="D1",
-            scope="orders",
-            key="key:a",
-            body=Order(model="X5", price=1),
-            resource_id=uuid.uuid4(),
-        )
+    await _create(db, Order(model="X5", price=1))
     with pytest.raises(Problem) as caught:
-        async with transaction(db) as conn:
-            await replayed_resource(
-                conn,
-                dealer_id="D1",
-                scope="orders",
-                key="key:a",
-                body=Order(model="X5", price=2),
-                resource_id=uuid.uuid4(),
-            )
+        await _create(db, Order(model="X5", price=2))
     assert caught.value.status == 422
     assert caught.value.type.endswith("/idempotency-key-reused")
     assert caught.value.detail == "key 'key:a' was already used for a different orders request"
@@ -180,14 +159,6 @@ async def test_concurrent_requests_with_one_key_do_the_work_once(db: asyncpg.Poo
 
 async def test_mixing_resources_and_responses_in_one_scope_is_a_bug(db: asyncpg.Pool) -> None:
     async with transaction(db) as conn:
-        await claim(conn, dealer_id="D1", scope="s", key="key:k", fingerprint=None)
+        await claim(conn, dealer_id="D1", scope="orders", key="key:a", fingerprint=None)
     with pytest.raises(RuntimeError, match="mixes resources and responses"):
-        async with transaction(db) as conn:
-            await replayed_resource(
-                conn,
-                dealer_id="D1",
-                scope="s",
-                key="key:k",
-                body=Order(model="X5", price=1),
-                resource_id=uuid.uuid4(),
-            )
+        await _create(db, Order(model="X5", price=1))

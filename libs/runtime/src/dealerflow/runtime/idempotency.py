@@ -36,14 +36,16 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.problems import Problem, problem_type
+from fastapi import Header
 from pydantic import BaseModel
 
 __all__ = [
     "EarlierRequest",
+    "IdempotencyKeyHeader",
     "claim",
     "key_reused",
     "record_response",
@@ -51,6 +53,18 @@ __all__ = [
     "request_fingerprint",
     "request_key",
 ]
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Retrying with the same key returns the first result instead of "
+        "doing the work again.",
+    ),
+]
+"""The ``Idempotency-Key`` request header: ``idempotency_key: IdempotencyKeyHeader = None``."""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from dealerflow.complaints.schemas import (
 from dealerflow.complaints.usecases import ComplaintNotFound, Work
 from dealerflow.contracts.types import DEALER_ID_PATTERN
 from fastapi import APIRouter, Path
+from fastapi.types import DecoratedCallable
 
 router = APIRouter(prefix="/v1", tags=["complaint actions"])
 ComplaintIdPath = Annotated[uuid.UUID, Path(description="Complaint id.")]
@@ -39,6 +40,16 @@ _409: dict[int | str, dict[str, Any]] = {
     409: {"description": "Not allowed in the complaint's current status"}
 }
 _404: dict[int | str, dict[str, Any]] = {404: {"description": "No such complaint at this dealer"}}
+
+
+def _action(name: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """``POST /complaints/{complaint_id}/<name>``: a staff action answered with the complaint."""
+    return router.post(
+        f"/complaints/{{complaint_id}}/{name}",
+        response_model=ComplaintDetail,
+        responses={**_404, **_409},
+        summary=summary,
+    )
 
 
 async def _act(
@@ -52,11 +63,8 @@ async def _act(
     return await run(ctx, use_case)
 
 
-@router.post(
-    "/complaints/{complaint_id}/acknowledge",
-    response_model=ComplaintDetail,
-    responses={**_404, **_409},
-    summary="Acknowledge to the customer (stops the acknowledge clock and its escalations)",
+@_action(
+    "acknowledge", "Acknowledge to the customer (stops the acknowledge clock and its escalations)"
 )
 async def acknowledge(
     ctx: Ctx, complaint_id: ComplaintIdPath, body: AcknowledgeIn
@@ -69,24 +77,14 @@ async def acknowledge(
     )
 
 
-@router.post(
-    "/complaints/{complaint_id}/inform",
-    response_model=ComplaintDetail,
-    responses={**_404, **_409},
-    summary="Record that the customer was told how it is handled (stops the inform clock)",
-)
+@_action("inform", "Record that the customer was told how it is handled (stops the inform clock)")
 async def inform(ctx: Ctx, complaint_id: ComplaintIdPath, body: InformIn) -> ComplaintDetail:
     return await _act(
         ctx, lambda w: actions.inform(w, body.dealer_id, complaint_id, by=body.by, note=body.note)
     )
 
 
-@router.post(
-    "/complaints/{complaint_id}/assign",
-    response_model=ComplaintDetail,
-    responses={**_404, **_409},
-    summary="Give the complaint a (new) handler and department",
-)
+@_action("assign", "Give the complaint a (new) handler and department")
 async def assign(ctx: Ctx, complaint_id: ComplaintIdPath, body: AssignIn) -> ComplaintDetail:
     return await _act(
         ctx,
@@ -101,12 +99,7 @@ async def assign(ctx: Ctx, complaint_id: ComplaintIdPath, body: AssignIn) -> Com
     )
 
 
-@router.post(
-    "/complaints/{complaint_id}/resolve",
-    response_model=ComplaintDetail,
-    responses={**_404, **_409},
-    summary="Record the resolution (cancels every clock still running)",
-)
+@_action("resolve", "Record the resolution (cancels every clock still running)")
 async def resolve(ctx: Ctx, complaint_id: ComplaintIdPath, body: ResolveIn) -> ComplaintDetail:
     resolution = actions.Resolution(
         responsibility=body.responsibility,
@@ -119,12 +112,7 @@ async def resolve(ctx: Ctx, complaint_id: ComplaintIdPath, body: ResolveIn) -> C
     return await _act(ctx, lambda w: actions.resolve(w, body.dealer_id, complaint_id, resolution))
 
 
-@router.post(
-    "/complaints/{complaint_id}/close",
-    response_model=ComplaintDetail,
-    responses={**_404, **_409},
-    summary="Close after the customer confirmed",
-)
+@_action("close", "Close after the customer confirmed")
 async def close(ctx: Ctx, complaint_id: ComplaintIdPath, body: CloseIn) -> ComplaintDetail:
     return await _act(
         ctx,
@@ -138,12 +126,7 @@ async def close(ctx: Ctx, complaint_id: ComplaintIdPath, body: CloseIn) -> Compl
     )
 
 
-@router.post(
-    "/complaints/{complaint_id}/reopen",
-    response_model=ComplaintDetail,
-    responses={**_404, **_409},
-    summary="Reopen a resolved or closed complaint (a fresh resolve clock)",
-)
+@_action("reopen", "Reopen a resolved or closed complaint (a fresh resolve clock)")
 async def reopen(ctx: Ctx, complaint_id: ComplaintIdPath, body: ReopenIn) -> ComplaintDetail:
     return await _act(
         ctx,
@@ -151,11 +134,9 @@ async def reopen(ctx: Ctx, complaint_id: ComplaintIdPath, body: ReopenIn) -> Com
     )
 
 
-@router.post(
-    "/complaints/{complaint_id}/pause",
-    response_model=ComplaintDetail,
-    responses={**_404, **_409},
-    summary="Pause the clocks while waiting on the customer (the legal inform clock keeps "
+@_action(
+    "pause",
+    "Pause the clocks while waiting on the customer (the legal inform clock keeps "
     "running unless the dealer's policy says otherwise)",
 )
 async def pause(ctx: Ctx, complaint_id: ComplaintIdPath, body: PauseIn) -> ComplaintDetail:
@@ -167,12 +148,7 @@ async def pause(ctx: Ctx, complaint_id: ComplaintIdPath, body: PauseIn) -> Compl
     )
 
 
-@router.post(
-    "/complaints/{complaint_id}/resume",
-    response_model=ComplaintDetail,
-    responses={**_404, **_409},
-    summary="Resume paused clocks with the time they had left",
-)
+@_action("resume", "Resume paused clocks with the time they had left")
 async def resume(ctx: Ctx, complaint_id: ComplaintIdPath, body: ResumeIn) -> ComplaintDetail:
     return await _act(
         ctx, lambda w: actions.resume_clocks(w, body.dealer_id, complaint_id, by=body.by)

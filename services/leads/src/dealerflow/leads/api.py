@@ -45,6 +45,7 @@ from dealerflow.leads.usecases import (
 )
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.db import DbConnection, transaction
+from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit
 from dealerflow.runtime.problems import Problem, problem_type
 from dealerflow.runtime.service import ServiceContext, service_context
@@ -58,14 +59,6 @@ DealerQuery = Annotated[
     str, Query(pattern=DEALER_ID_PATTERN, description="Dealer the lead belongs to (required).")
 ]
 DealerPath = Annotated[str, Path(pattern=DEALER_ID_PATTERN, description="Dealer code.")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="Retry-safe POST: the same key returns the first response again.",
-    ),
-]
 
 _SUBMISSION_SCHEMA: dict[str, Any] = {
     # Own $id so the schema's "#/$defs/..." references resolve inside it (JSON Schema 2020-12).
@@ -160,7 +153,7 @@ async def _once(
 async def submit(
     request: Request,
     ctx: Ctx,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKeyHeader = None,
     dealer_id: Annotated[
         str | None,
         Query(pattern=DEALER_ID_PATTERN, description="Dealer, when the body names none."),
@@ -296,7 +289,7 @@ async def post_contact(
     dealer_id: DealerQuery,
     entry: ContactIn,
     ctx: Ctx,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Log a contact (LeadContacted; LeadGraded when the grade changes)."""
     lc = leads_context(ctx)
@@ -317,7 +310,7 @@ async def post_assign(
     dealer_id: DealerQuery,
     body: AssignIn,
     ctx: Ctx,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Reassign the lead (LeadAssigned); without consultant_id, the next one on duty."""
     lc = leads_context(ctx)

@@ -31,10 +31,11 @@ from dealerflow.notifier.effects import Effects
 from dealerflow.notifier.policies import effective_policy
 from dealerflow.notifier.settings import notifier_settings
 from dealerflow.runtime.db import DbConnection, transaction
+from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
 from dealerflow.runtime.problems import Problem, conflict, not_found, problem_type
 from dealerflow.runtime.service import ServiceContext, service_context
-from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 from pydantic import AwareDatetime, ValidationError
 
 router = APIRouter(prefix="/v1")
@@ -120,10 +121,7 @@ async def complete_task(
     task_id: uuid.UUID,
     dealer_id: DealerQuery,
     completion: TaskCompletion,
-    idempotency_key: Annotated[
-        str | None,
-        Header(max_length=200, description="A retry with the same key returns the result."),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> TaskOut:
     """Record the outcome: status done + TaskCompleted (dissatisfied opens a complaint)."""
     try:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.runtime.db import transaction
+from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from dealerflow.runtime.service import ServiceContext, service_context
 from dealerflow.sales import usecases, usecases_delivery, usecases_showroom
@@ -26,21 +28,13 @@ from dealerflow.sales.schemas import (
     TestDriveIn,
     TestDriveOut,
 )
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.types import DecoratedCallable
 
 router = APIRouter(prefix="/v1")
 
 Ctx = Annotated[ServiceContext, Depends(service_context)]
 DealerQuery = Annotated[str, Query(pattern=DEALER_ID_PATTERN, description="Dealer (store) code.")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="Retrying with the same key returns the first result instead of "
-        "creating a second one.",
-    ),
-]
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -51,6 +45,21 @@ Responses = dict[int | str, dict[str, Any]]
 NOT_FOUND: Responses = {404: _problem("No such resource at this dealer")}
 INVALID: Responses = {422: _problem("Invalid request or broken business rule (errors listed)")}
 CONFLICT: Responses = {409: _problem("Not allowed in the resource's current state (reason given)")}
+
+
+def _contract_step(
+    path: str, summary: str, *, responses: Responses | None = None, **options: Any
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """``POST /contracts/{contract_id}/<path>``: a step of a contract answered with the
+    contract (``responses`` replace the usual problem descriptions)."""
+    return router.post(
+        f"/contracts/{{contract_id}}/{path}",
+        response_model=ContractDetail,
+        responses={**NOT_FOUND, **INVALID, **CONFLICT, **(responses or {})},
+        tags=["contracts"],
+        summary=summary,
+        **options,
+    )
 
 
 def _created(response: Response, created: bool) -> None:
@@ -67,7 +76,7 @@ def _created(response: Response, created: bool) -> None:
     summary="Issue a transparent quote (QuoteIssued, DiscountApprovalRequested)",
 )
 async def issue_quote(
-    body: QuoteIn, response: Response, ctx: Ctx, idempotency_key: IdempotencyKey = None
+    body: QuoteIn, response: Response, ctx: Ctx, idempotency_key: IdempotencyKeyHeader = None
 ) -> QuoteOut:
     async with transaction(ctx.db) as conn:
         quote, created = await usecases_showroom.issue_quote(conn, ctx, body, idempotency_key)
@@ -90,7 +99,7 @@ async def get_quote(quote_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx) -> Qu
     summary="Sign a purchase contract (ContractSigned)",
 )
 async def sign_contract(
-    body: SignContractIn, response: Response, ctx: Ctx, idempotency_key: IdempotencyKey = None
+    body: SignContractIn, response: Response, ctx: Ctx, idempotency_key: IdempotencyKeyHeader = None
 ) -> ContractDetail:
     async with transaction(ctx.db) as conn:
         contract, created = await usecases.sign_contract(conn, ctx, body, idempotency_key)
@@ -139,25 +148,13 @@ async def get_contract(contract_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx)
         return await usecases.get_contract_detail(conn, dealer_id, contract_id)
 
 
-@router.post(
-    "/contracts/{contract_id}/amend",
-    response_model=ContractDetail,
-    responses={**NOT_FOUND, **INVALID, **CONFLICT},
-    tags=["contracts"],
-    summary="Amend by mutual agreement: a new version (ContractAmended)",
-)
+@_contract_step("amend", "Amend by mutual agreement: a new version (ContractAmended)")
 async def amend_contract(contract_id: uuid.UUID, body: AmendContractIn, ctx: Ctx) -> ContractDetail:
     async with transaction(ctx.db) as conn:
         return await usecases.amend_contract(conn, ctx, contract_id, body)
 
 
-@router.post(
-    "/contracts/{contract_id}/cancel",
-    response_model=ContractDetail,
-    responses={**NOT_FOUND, **INVALID, **CONFLICT},
-    tags=["contracts"],
-    summary="Cancel per policy and refund (ContractCancelled, RefundIssued)",
-)
+@_contract_step("cancel", "Cancel per policy and refund (ContractCancelled, RefundIssued)")
 async def cancel_contract(
     contract_id: uuid.UUID, body: CancelContractIn, ctx: Ctx
 ) -> ContractDetail:
@@ -165,20 +162,17 @@ async def cancel_contract(
         return await usecases.cancel_contract(conn, ctx, contract_id, body)
 
 
-@router.post(
-    "/contracts/{contract_id}/payments",
+@_contract_step(
+    "payments",
+    "Record a payment in the ledger (PaymentReceived)",
     status_code=status.HTTP_201_CREATED,
-    response_model=ContractDetail,
-    responses={**NOT_FOUND, **INVALID, **CONFLICT},
-    tags=["contracts"],
-    summary="Record a payment in the ledger (PaymentReceived)",
 )
 async def record_payment(
     contract_id: uuid.UUID,
     body: PaymentIn,
     response: Response,
     ctx: Ctx,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> ContractDetail:
     async with transaction(ctx.db) as conn:
         contract, created = await usecases_delivery.record_payment(
@@ -188,25 +182,13 @@ async def record_payment(
     return contract
 
 
-@router.post(
-    "/contracts/{contract_id}/invoice",
-    response_model=ContractDetail,
-    responses={**NOT_FOUND, **INVALID, **CONFLICT},
-    tags=["contracts"],
-    summary="Issue the vehicle invoice (InvoiceIssued)",
-)
+@_contract_step("invoice", "Issue the vehicle invoice (InvoiceIssued)")
 async def issue_invoice(contract_id: uuid.UUID, body: InvoiceIn, ctx: Ctx) -> ContractDetail:
     async with transaction(ctx.db) as conn:
         return await usecases_delivery.issue_invoice(conn, ctx, contract_id, body)
 
 
-@router.post(
-    "/contracts/{contract_id}/deliveries/schedule",
-    response_model=ContractDetail,
-    responses={**NOT_FOUND, **INVALID, **CONFLICT},
-    tags=["contracts"],
-    summary="Agree the delivery appointment (DeliveryScheduled)",
-)
+@_contract_step("deliveries/schedule", "Agree the delivery appointment (DeliveryScheduled)")
 async def schedule_delivery(
     contract_id: uuid.UUID, body: ScheduleDeliveryIn, ctx: Ctx
 ) -> ContractDetail:
@@ -214,16 +196,12 @@ async def schedule_delivery(
         return await usecases_delivery.schedule_delivery(conn, ctx, contract_id, body)
 
 
-@router.post(
-    "/contracts/{contract_id}/deliver",
-    response_model=ContractDetail,
+@_contract_step(
+    "deliver",
+    "Hand the vehicle over (VehicleDelivered)",
     responses={
-        **NOT_FOUND,
-        **INVALID,
-        409: _problem("Not ready: `missing` lists every blocker (documents, PDI, balance, ...)"),
+        409: _problem("Not ready: `missing` lists every blocker (documents, PDI, balance, ...)")
     },
-    tags=["contracts"],
-    summary="Hand the vehicle over (VehicleDelivered)",
 )
 async def deliver(contract_id: uuid.UUID, body: DeliverIn, ctx: Ctx) -> ContractDetail:
     async with transaction(ctx.db) as conn:
@@ -239,7 +217,7 @@ async def deliver(contract_id: uuid.UUID, body: DeliverIn, ctx: Ctx) -> Contract
     summary="Book a test drive, no double booking (TestDriveScheduled)",
 )
 async def book_test_drive(
-    body: TestDriveIn, response: Response, ctx: Ctx, idempotency_key: IdempotencyKey = None
+    body: TestDriveIn, response: Response, ctx: Ctx, idempotency_key: IdempotencyKeyHeader = None
 ) -> TestDriveOut:
     async with transaction(ctx.db) as conn:
         booking, created = await usecases_showroom.book_test_drive(conn, ctx, body, idempotency_key)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.runtime.db import transaction
+from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from dealerflow.runtime.service import ServiceContext, service_context
 from dealerflow.service_center import usecases, usecases_workshop
@@ -23,21 +25,13 @@ from dealerflow.service_center.schemas import (
     RepairOrderSummary,
     RepairQuoteIn,
 )
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.types import DecoratedCallable
 
 router = APIRouter(prefix="/v1", tags=["repair orders"])
 
 Ctx = Annotated[ServiceContext, Depends(service_context)]
 DealerQuery = Annotated[str, Query(pattern=DEALER_ID_PATTERN, description="Dealer (store) code.")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="Retrying with the same key returns the first result instead of "
-        "creating a second one.",
-    ),
-]
 Responses = dict[int | str, dict[str, Any]]
 
 
@@ -52,6 +46,19 @@ STEP: Responses = {
 }
 
 
+def _step(
+    name: str, summary: str, responses: Responses | None = None
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """``POST /repair-orders/{repair_order_id}/<name>``: a workflow step answered with the
+    repair order (``responses`` replace the usual problem descriptions)."""
+    return router.post(
+        f"/repair-orders/{{repair_order_id}}/{name}",
+        response_model=RepairOrderDetail,
+        responses={**STEP, **(responses or {})},
+        summary=summary,
+    )
+
+
 @router.post(
     "/repair-orders",
     status_code=status.HTTP_201_CREATED,
@@ -63,7 +70,7 @@ async def open_repair_order(
     body: OpenRepairOrderIn,
     response: Response,
     ctx: Ctx,
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> RepairOrderDetail:
     async with transaction(ctx.db) as conn:
         ro, created = await usecases.open_repair_order(conn, ctx, body, idempotency_key)
@@ -112,56 +119,31 @@ async def get_repair_order(
         return await usecases.get_repair_order(conn, dealer_id, repair_order_id)
 
 
-@router.post(
-    "/repair-orders/{repair_order_id}/diagnosis",
-    response_model=RepairOrderDetail,
-    responses=STEP,
-    summary="Record the diagnosis (DiagnosisCompleted)",
-)
+@_step("diagnosis", "Record the diagnosis (DiagnosisCompleted)")
 async def diagnose(repair_order_id: uuid.UUID, body: DiagnosisIn, ctx: Ctx) -> RepairOrderDetail:
     async with transaction(ctx.db) as conn:
         return await usecases.record_diagnosis(conn, ctx, repair_order_id, body)
 
 
-@router.post(
-    "/repair-orders/{repair_order_id}/quote",
-    response_model=RepairOrderDetail,
-    responses=STEP,
-    summary="Quote parts and labour (RepairQuoted)",
-)
+@_step("quote", "Quote parts and labour (RepairQuoted)")
 async def quote(repair_order_id: uuid.UUID, body: RepairQuoteIn, ctx: Ctx) -> RepairOrderDetail:
     async with transaction(ctx.db) as conn:
         return await usecases.quote_repair(conn, ctx, repair_order_id, body)
 
 
-@router.post(
-    "/repair-orders/{repair_order_id}/approve",
-    response_model=RepairOrderDetail,
-    responses=STEP,
-    summary="The customer's decision (RepairApproved, RepairItemDeclined)",
-)
+@_step("approve", "The customer's decision (RepairApproved, RepairItemDeclined)")
 async def approve(repair_order_id: uuid.UUID, body: DecisionIn, ctx: Ctx) -> RepairOrderDetail:
     async with transaction(ctx.db) as conn:
         return await usecases.record_decision(conn, ctx, repair_order_id, body)
 
 
-@router.post(
-    "/repair-orders/{repair_order_id}/complete",
-    response_model=RepairOrderDetail,
-    responses=STEP,
-    summary="Work done (RepairCompleted)",
-)
+@_step("complete", "Work done (RepairCompleted)")
 async def complete(repair_order_id: uuid.UUID, body: CompleteIn, ctx: Ctx) -> RepairOrderDetail:
     async with transaction(ctx.db) as conn:
         return await usecases_workshop.complete_work(conn, ctx, repair_order_id, body)
 
 
-@router.post(
-    "/repair-orders/{repair_order_id}/quality-check",
-    response_model=RepairOrderDetail,
-    responses=STEP,
-    summary="Quality check after work (QualityCheckPassed / QualityCheckFailed)",
-)
+@_step("quality-check", "Quality check after work (QualityCheckPassed / QualityCheckFailed)")
 async def quality_check(
     repair_order_id: uuid.UUID, body: QualityCheckIn, ctx: Ctx
 ) -> RepairOrderDetail:
@@ -169,14 +151,10 @@ async def quality_check(
         return await usecases_workshop.record_quality_check(conn, ctx, repair_order_id, body)
 
 
-@router.post(
-    "/repair-orders/{repair_order_id}/handover",
-    response_model=RepairOrderDetail,
-    responses={
-        **STEP,
-        409: _problem("Not ready: `missing` lists every blocker (quality check, work, ...)"),
-    },
-    summary="Return the vehicle (VehicleHandedOver)",
+@_step(
+    "handover",
+    "Return the vehicle (VehicleHandedOver)",
+    {409: _problem("Not ready: `missing` lists every blocker (quality check, work, ...)")},
 )
 async def handover(repair_order_id: uuid.UUID, body: HandoverIn, ctx: Ctx) -> RepairOrderDetail:
     async with transaction(ctx.db) as conn:
