@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+from dealerflow.devinfra.service_testing import migrate_before
 from dealerflow.leads.app import DEFINITION
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.db import transaction
@@ -15,16 +16,14 @@ pytestmark = pytest.mark.integration
 async def test_responses_stored_before_0002_are_still_replayed(
     pg_dsn: str, pg_schema: str, pg_pool: asyncpg.Pool
 ) -> None:
-    everything = DEFINITION.migrations()
-    before = [m for m in everything if m.component != "leads" or m.version < 2]
-    await migrate(pg_dsn, pg_schema, before)
+    await migrate_before(DEFINITION, pg_dsn, pg_schema, 2)
     await pg_pool.execute(
         "INSERT INTO idempotent_requests (dealer_id, idempotency_key, operation, status_code,"
         " response, created_at) VALUES ('D001', 'form-42', 'submit', 201,"
         ' \'{"lead_id": "L-1", "created": true}\', now())'
     )
 
-    applied = await migrate(pg_dsn, pg_schema, everything)
+    applied = await migrate(pg_dsn, pg_schema, DEFINITION.migrations())
 
     assert [m.label for m in applied] == ["leads:0002_idempotency_keys"]
     async with transaction(pg_pool) as conn:

@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 import pytest
+from dealerflow.devinfra.service_testing import migrate_before
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.db import transaction
 from dealerflow.runtime.migrations import migrate
@@ -23,9 +24,7 @@ class Body(BaseModel):
 async def test_keys_claimed_before_0002_still_replay_and_still_compare(
     pg_dsn: str, pg_schema: str, pg_pool: asyncpg.Pool
 ) -> None:
-    everything = DEFINITION.migrations()
-    before = [m for m in everything if m.component != "service-center" or m.version < 2]
-    await migrate(pg_dsn, pg_schema, before)
+    await migrate_before(DEFINITION, pg_dsn, pg_schema, 2)
     first_id = uuid.uuid4()
     await pg_pool.execute(
         "INSERT INTO idempotency_keys (dealer_id, scope, key, request_hash, resource_id)"
@@ -34,7 +33,7 @@ async def test_keys_claimed_before_0002_still_replay_and_still_compare(
         str(first_id),
     )
 
-    applied = await migrate(pg_dsn, pg_schema, everything)
+    applied = await migrate(pg_dsn, pg_schema, DEFINITION.migrations())
 
     assert [m.label for m in applied] == ["service-center:0002_idempotency_responses"]
 

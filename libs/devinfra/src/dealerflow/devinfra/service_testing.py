@@ -39,6 +39,7 @@ from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.topics import ensure_topics
 from dealerflow.runtime.clock import Clock
+from dealerflow.runtime.migrations import migrate
 from dealerflow.runtime.outbox import decode_headers
 from dealerflow.runtime.service import (
     ServiceContext,
@@ -58,6 +59,7 @@ __all__ = [
     "assert_openapi_committed",
     "eventually",
     "kafka_producer",
+    "migrate_before",
     "produce_event",
     "read_topic",
     "running_service",
@@ -159,6 +161,18 @@ async def running_service(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
     ):
         yield RunningService(app, client)
+
+
+async def migrate_before(
+    definition: ServiceDefinition, pg_dsn: str, pg_schema: str, version: int
+) -> None:
+    """Apply the runtime's migrations and the service's older than ``version``: the state a
+    data migration starts from (then write old rows, then migrate the rest)."""
+    migrations = definition.migrations()
+    own = definition.name  # the component of the service's own migrations
+    await migrate(
+        pg_dsn, pg_schema, [m for m in migrations if m.component != own or m.version < version]
+    )
 
 
 async def eventually(
