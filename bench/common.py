@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
 from dealerflow.devinfra.topics import ensure_topics
 from dealerflow.runtime.db import create_pool, quote_ident
 from dealerflow.runtime.migrations import migrate, runtime_migrations

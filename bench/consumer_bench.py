@@ -32,18 +32,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
-from dealerflow.contracts.envelope import Envelope
-from dealerflow.contracts.events.base import DomainEvent
-from dealerflow.runtime.broker import create_broker
-from dealerflow.runtime.consumer import (
-    BatchContext,
-    EventConsumer,
-    EventRouter,
-    HandlerContext,
-    attach_consumer,
-)
-from dealerflow.runtime.settings import ServiceSettings
-from dealerflow.runtime.telemetry import setup_tracing
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
@@ -60,6 +48,18 @@ from bench.consumer_raw import (
     raw_loop,
 )
 from bench.events import make_records, mean_sizes
+from dealerflow.contracts.envelope import Envelope
+from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.runtime.broker import create_broker
+from dealerflow.runtime.consumer import (
+    BatchContext,
+    EventConsumer,
+    EventRouter,
+    HandlerContext,
+    attach_consumer,
+)
+from dealerflow.runtime.settings import ServiceSettings
+from dealerflow.runtime.telemetry import setup_tracing
 
 TARGET_EVENTS_PER_S = 5_000
 TARGET_SHARE_OF_BASELINE = 0.5

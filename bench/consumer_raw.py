@@ -13,12 +13,12 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from bench.common import Infra
 from dealerflow.contracts.envelope import KafkaRecord, decode
 from dealerflow.runtime import inbox
 from dealerflow.runtime.relay import murmur2_partitioner
 from dealerflow.runtime.settings import ServiceSettings
-
-from bench.common import Infra
 
 EFFECTS = """
 CREATE TABLE effects (

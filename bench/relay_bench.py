@@ -22,11 +22,6 @@ import time
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from dealerflow.contracts.envelope import KafkaRecord
-from dealerflow.runtime.db import transaction
-from dealerflow.runtime.outbox import OutboxMessage, enqueue
-from dealerflow.runtime.relay import OutboxRelay, murmur2_partitioner
-from dealerflow.runtime.settings import ServiceSettings
 
 from bench.common import (
     BenchResult,
@@ -38,6 +33,11 @@ from bench.common import (
     summarize,
 )
 from bench.events import make_records, mean_sizes
+from dealerflow.contracts.envelope import KafkaRecord
+from dealerflow.runtime.db import transaction
+from dealerflow.runtime.outbox import OutboxMessage, enqueue
+from dealerflow.runtime.relay import OutboxRelay, murmur2_partitioner
+from dealerflow.runtime.settings import ServiceSettings
 
 TARGET_ROWS_PER_S = 10_000
 ENQUEUE_CHUNK = 5_000

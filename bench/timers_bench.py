@@ -37,12 +37,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+
+from bench.common import BenchResult, Figure, Infra, paired_ratio, progress, summarize
 from dealerflow.runtime.clock import SystemClock
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.settings import ServiceSettings
 from dealerflow.runtime.timers import NewTimer, Timer, TimerPoller, schedule_many
-
-from bench.common import BenchResult, Figure, Infra, paired_ratio, progress, summarize
 
 TARGET_PER_S = 5_000
 TARGET_P99_S = 1.0

@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from dealerflow.contracts.compat import compare_schema_sets, compare_schemas
 from dealerflow.contracts.events import ALL_EVENTS, DomainEvent
 from dealerflow.contracts.schemas import event_schema

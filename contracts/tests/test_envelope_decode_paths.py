@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from dealerflow.contracts.envelope import (
     Envelope,
     EventDecodeError,

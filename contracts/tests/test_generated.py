@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from dealerflow.contracts.asyncapi import build_asyncapi
 from dealerflow.contracts.events import ALL_EVENTS
 from dealerflow.contracts.generate import (

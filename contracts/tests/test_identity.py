@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from dealerflow.contracts.identity import (
     CUSTOMER_NAMESPACE,
     InvalidPhoneNumber,

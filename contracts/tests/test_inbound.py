@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+
 from dealerflow.contracts.inbound import (
     LeadSubmissionError,
     VehicleInterest,

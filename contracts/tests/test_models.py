@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ValidationError
+
 from dealerflow.contracts.care_enums import EscalationRole, SlaClock
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.events import (
@@ -22,7 +24,6 @@ from dealerflow.contracts.events import (
 )
 from dealerflow.contracts.examples import EXAMPLES, example_for
 from dealerflow.contracts.types import Money, vin_check_digit_valid
-from pydantic import BaseModel, ValidationError
 
 
 def _undocumented(schema: dict[str, Any], where: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dealerflow.contracts.events import ALL_EVENTS, EVENTS_BY_CONTEXT, VehicleDelivered
 from dealerflow.contracts.examples import EXAMPLES
 from dealerflow.contracts.registry import EVENT_TYPES, event_class

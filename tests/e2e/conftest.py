@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.client import DealerflowClient
 from dealerflow.devinfra.pytest_plugin import register_topic_prefix

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.settings import ServiceSettings
-
 from tests.integration.support import TABLES, Infra
 
 

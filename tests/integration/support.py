@@ -26,6 +26,9 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
+from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry
+
 from dealerflow.contracts.envelope import Envelope, KafkaRecord
 from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
@@ -37,8 +40,6 @@ from dealerflow.runtime.publisher import event_source, publish_event
 from dealerflow.runtime.relay import OutboxRelay
 from dealerflow.runtime.settings import ServiceSettings
 from dealerflow.runtime.timers import TimerPoller
-from faststream.kafka import KafkaBroker
-from prometheus_client import CollectorRegistry
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 DEALER = "sh-pudong-01"

@@ -11,9 +11,9 @@ No relay runs here, so every event a handler published is still an outbox row to
 from __future__ import annotations
 
 import pytest
+
 from dealerflow.contracts.envelope import encode_binary
 from dealerflow.devinfra.client import eventually
-
 from tests.integration.support import EffectRecorder, Infra, graded
 
 pytestmark = pytest.mark.integration

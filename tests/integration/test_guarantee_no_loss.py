@@ -15,10 +15,10 @@ from collections import Counter
 from collections.abc import Sequence
 
 import pytest
-from dealerflow.devinfra.client import eventually
-from dealerflow.runtime.outbox import decode_headers
 from prometheus_client import REGISTRY
 
+from dealerflow.devinfra.client import eventually
+from dealerflow.runtime.outbox import decode_headers
 from tests.integration.support import EffectRecorder, Infra, ids_of
 
 pytestmark = pytest.mark.integration

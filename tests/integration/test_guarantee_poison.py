@@ -15,12 +15,12 @@ import json
 
 import pytest
 from aiokafka.structs import RecordMetadata
+
 from dealerflow.contracts.envelope import Envelope, KafkaRecord, encode_binary
 from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
 from dealerflow.devinfra.client import eventually
 from dealerflow.runtime import dlq
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
-
 from tests.integration.support import NOW, Infra, assigned, graded
 
 pytestmark = pytest.mark.integration

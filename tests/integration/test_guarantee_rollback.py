@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from dealerflow.contracts.envelope import Envelope, encode_binary
 from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
 from dealerflow.devinfra.client import eventually
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
 from dealerflow.runtime.publisher import event_source, publish_event
 from dealerflow.runtime.timers import schedule
-
 from tests.integration.support import DEALER, NOW, Infra, assigned, graded, ids_of
 
 pytestmark = pytest.mark.integration

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from dealerflow.devinfra.client import eventually
 from dealerflow.runtime.clock import SystemClock
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.timers import NewTimer, Timer, TimerPoller, schedule_many
-
 from tests.integration.support import DEALER, Infra
 
 pytestmark = pytest.mark.integration

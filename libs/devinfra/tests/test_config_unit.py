@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from dealerflow.devinfra import cli, kafka, postgres
 from dealerflow.devinfra.config import InfraError, default_home, find_repo_root, resolve_config
 from dealerflow.devinfra.versions import KAFKA_VERSION, LOG4J_VERSION

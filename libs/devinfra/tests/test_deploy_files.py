@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]
+
 from dealerflow.devinfra.config import find_repo_root
 from dealerflow.devinfra.versions import KAFKA_IMAGE, POSTGRES_IMAGE
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+
 from dealerflow.devinfra import pytest_plugin
 from dealerflow.devinfra.config import InfraError
 

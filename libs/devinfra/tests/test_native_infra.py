@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+
 from dealerflow.devinfra import cli, kafka, postgres
 from dealerflow.devinfra.config import resolve_config
 from dealerflow.devinfra.proc import pid_alive, run_coroutine

@@ -5,6 +5,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from dealerflow.policy import (
     BusinessCalendar,
     ClockMode,

@@ -4,8 +4,9 @@ from datetime import date, time, timedelta
 from decimal import Decimal
 
 import pytest
-from dealerflow.policy import ClockMode, DealerPolicy, Weekday, policy_with_overrides
 from pydantic import ValidationError
+
+from dealerflow.policy import ClockMode, DealerPolicy, Weekday, policy_with_overrides
 
 
 def test_defaults_are_the_domain_numbers() -> None:

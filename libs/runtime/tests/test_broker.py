@@ -11,6 +11,12 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
+from faststream.kafka.message import KafkaAckableMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.parser import AioKafkaBatchParser
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import REGISTRY, CollectorRegistry
+
 from dealerflow.contracts.envelope import Envelope, encode_binary
 from dealerflow.contracts.events.leads import LeadGraded
 from dealerflow.runtime.broker import (
@@ -22,11 +28,6 @@ from dealerflow.runtime.broker import (
 from dealerflow.runtime.consumer import EventConsumer, EventRouter, HandlerContext
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.settings import ServiceSettings
-from faststream.kafka.message import KafkaAckableMessage
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
-from faststream.kafka.parser import AioKafkaBatchParser
-from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from prometheus_client import REGISTRY, CollectorRegistry
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 

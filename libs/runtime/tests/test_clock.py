@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from dealerflow.runtime.clock import (
     AcceleratedClock,
     Clock,

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
+
 from dealerflow.contracts.envelope import Envelope, encode_binary, encode_structured
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded

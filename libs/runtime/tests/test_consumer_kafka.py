@@ -16,6 +16,12 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from faststream.kafka import KafkaBroker
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from prometheus_client import CollectorRegistry
+
 from dealerflow.contracts.envelope import Envelope, encode_binary, encode_structured
 from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
@@ -27,11 +33,6 @@ from dealerflow.runtime.outbox import decode_headers
 from dealerflow.runtime.relay import OutboxRelay
 from dealerflow.runtime.settings import ServiceSettings
 from dealerflow.runtime.telemetry import setup_tracing, trace_id_of
-from faststream.kafka import KafkaBroker
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
-from prometheus_client import CollectorRegistry
 
 pytestmark = pytest.mark.integration
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dealerflow.runtime.db import create_pool, quote_ident, transaction, validate_schema_name
 
 pytestmark = pytest.mark.integration

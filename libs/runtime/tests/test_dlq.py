@@ -14,6 +14,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client import CollectorRegistry
+
 from dealerflow.contracts.envelope import Envelope, encode_binary, encode_structured
 from dealerflow.contracts.events.leads import LeadGraded
 from dealerflow.runtime.broker import attach_consumer, create_broker
@@ -30,7 +32,6 @@ from dealerflow.runtime.dlq_cli import run_async
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.relay import OutboxRelay
 from dealerflow.runtime.settings import ServiceSettings
-from prometheus_client import CollectorRegistry
 
 NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 

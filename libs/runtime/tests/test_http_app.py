@@ -8,6 +8,12 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
+from fastapi import APIRouter, HTTPException
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from prometheus_client import CollectorRegistry, Counter
+from pydantic import BaseModel, Field
+
 from dealerflow.runtime.http import (
     ReadinessCheck,
     create_http_app,
@@ -17,11 +23,6 @@ from dealerflow.runtime.http import (
 from dealerflow.runtime.problems import Problem, problem_type
 from dealerflow.runtime.settings import ServiceSettings
 from dealerflow.runtime.telemetry import setup_tracing
-from fastapi import APIRouter, HTTPException
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
-from prometheus_client import CollectorRegistry, Counter
-from pydantic import BaseModel, Field
 
 pytestmark = pytest.mark.integration
 

@@ -7,6 +7,8 @@ import uuid
 
 import asyncpg
 import pytest
+from pydantic import BaseModel
+
 from dealerflow.runtime.db import transaction
 from dealerflow.runtime.idempotency import (
     EarlierRequest,
@@ -17,7 +19,6 @@ from dealerflow.runtime.idempotency import (
     request_key,
 )
 from dealerflow.runtime.problems import Problem
-from pydantic import BaseModel
 
 pytestmark = pytest.mark.integration
 

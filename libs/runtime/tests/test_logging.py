@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dealerflow.runtime.logging import configure_logging, mask_pii, mask_value
 from opentelemetry.sdk.trace import TracerProvider
+
+from dealerflow.runtime.logging import configure_logging, mask_pii, mask_value
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+
 from dealerflow.runtime.migrations import (
     Migration,
     MigrationChecksumError,

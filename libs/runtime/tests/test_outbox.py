@@ -6,6 +6,7 @@ import asyncio
 
 import asyncpg
 import pytest
+
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.outbox import (
     OutboxMessage,

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
+from fastapi import FastAPI
+
 from dealerflow.runtime.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -22,7 +24,6 @@ from dealerflow.runtime.pagination import (
     parse_cursor,
 )
 from dealerflow.runtime.problems import Problem
-from fastapi import FastAPI
 
 AT = datetime(2025, 3, 3, 2, 0, 0, 123456, tzinfo=UTC)
 ID = uuid.UUID("5f0c7a0e-8a1b-4c2d-9e3f-0a1b2c3d4e5f")

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from dealerflow.contracts.envelope import decode
 from dealerflow.contracts.events.leads import LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
@@ -15,7 +17,6 @@ from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.outbox import decode_headers
 from dealerflow.runtime.publisher import event_source, header_value, publish_event
 from dealerflow.runtime.telemetry import setup_tracing
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 pytestmark = pytest.mark.integration
 

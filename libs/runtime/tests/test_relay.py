@@ -15,11 +15,12 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
+from prometheus_client import REGISTRY
+
 from dealerflow.runtime.db import create_pool
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.relay import OutboxRelay, murmur2_partitioner
-from prometheus_client import REGISTRY
 
 CreateTopics = Callable[..., Awaitable[None]]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pydantic_settings import SettingsConfigDict
+
 from dealerflow.runtime.clock import AcceleratedClock, SystemClock
 from dealerflow.runtime.settings import ServiceSettings
-from pydantic_settings import SettingsConfigDict
 
 
 class LeadsSettings(ServiceSettings):

@@ -8,6 +8,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import ClassVar
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from dealerflow.runtime.telemetry import (
     context_from_trace_headers,
     current_trace_headers,
@@ -15,8 +18,6 @@ from dealerflow.runtime.telemetry import (
     setup_tracing,
     trace_id_of,
 )
-from opentelemetry import trace
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 
 def test_spans_carry_the_service_name_and_reach_the_exporter() -> None:

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
+
 from dealerflow.runtime.clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from dealerflow.runtime.db import DbConnection, create_pool
 from dealerflow.runtime.migrations import migrate, runtime_migrations
@@ -26,7 +28,6 @@ from dealerflow.runtime.timers import (
     schedule,
     schedule_many,
 )
-from prometheus_client import REGISTRY
 
 pytestmark = pytest.mark.integration
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+
 from dealerflow.complaints import timers as complaint_timers
 from dealerflow.complaints.app import DEFINITION
 from dealerflow.complaints.settings import ComplaintsSettings

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from dealerflow.contracts.events.complaints import ComplaintAssigned
 from dealerflow.contracts.events.notifier import SurveyResponded
 from dealerflow.contracts.events.sales import VehicleDelivered

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
 from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from dealerflow.complaints.domain import (
     BreachOutcome,
     Clock,

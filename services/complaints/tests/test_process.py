@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from dealerflow.contracts.envelope import decode
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime.dlq import read_dead_letters

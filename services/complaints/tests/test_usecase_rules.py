@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from dealerflow.complaints.domain import PreviousRepair
 from dealerflow.complaints.policy import PolicyInvalid, build_policy, merge_overrides
 from dealerflow.complaints.records import ClockRecord, ClockStatus

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+
 from dealerflow.contracts.envelope import Envelope, decode
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.devinfra.service_testing import (

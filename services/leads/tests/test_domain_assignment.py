@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+
 from dealerflow.leads.domain import (
     Consultant,
     LeadChannel,

@@ -4,6 +4,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+
 from dealerflow.leads.domain import (
     ContactChannel,
     ContactLogEntry,

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from dealerflow.leads.domain import (
     DEFAULT_FOLLOW_UP_CADENCE,
     FollowUp,

@@ -4,6 +4,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+
 from dealerflow.leads.domain import (
     Grade,
     InvalidPhone,

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import ContactChannel, LeadSource, PurchaseHorizon
 from dealerflow.contracts.events.leads import LeadInterest

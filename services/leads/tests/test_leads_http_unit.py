@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
 from dealerflow.contracts.inbound import LeadSubmissionError, parse_lead_submission
 from dealerflow.leads.api import submission_problem
 from dealerflow.leads.repository import LIST_KEY_KINDS, list_key

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+
 from dealerflow.contracts.events.leads import LeadCreated
 from dealerflow.runtime.dlq import H_CONSUMER, H_ERROR, H_ORIGINAL_OFFSET, H_ORIGINAL_TOPIC
 

@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka.structs import ConsumerRecord
+
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.leads import inbound
 from dealerflow.leads.app import DEFINITION

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from dealerflow.contracts.envelope import encode_binary
 from dealerflow.contracts.events.leads import (
     AppointmentScheduled,

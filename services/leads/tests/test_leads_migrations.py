@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+
 from dealerflow.devinfra.service_testing import migrate_before
 from dealerflow.leads.app import DEFINITION
 from dealerflow.runtime import idempotency

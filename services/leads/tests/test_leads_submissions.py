@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import pytest
+
 from dealerflow.contracts.events.leads import LeadCreated, LeadUpdated
 from dealerflow.contracts.identity import customer_id_for
 

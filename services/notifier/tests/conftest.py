@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+
 from dealerflow.contracts.envelope import KafkaRecord, decode
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.devinfra.service_testing import (

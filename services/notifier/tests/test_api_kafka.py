@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from dealerflow.contracts.envelope import encode_binary
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.events.service import VehicleHandedOver

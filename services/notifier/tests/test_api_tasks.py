@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
 from dealerflow.notifier import usecases, usecases_tasks
 from dealerflow.notifier.domain import LeadFacts, PlannedTask, RecordRef, StaffRole

@@ -9,6 +9,7 @@ import uuid
 
 import httpx
 import pytest
+
 from dealerflow.notifier.channels import (
     ChannelRegistry,
     OutboundMessage,

@@ -5,6 +5,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from dealerflow.contracts.care_enums import SuppressionPolicy
 from dealerflow.contracts.contact import ConsentSnapshot
 from dealerflow.contracts.enums import ConsentPurpose, MessageChannel

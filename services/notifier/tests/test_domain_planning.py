@@ -7,6 +7,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
 from dealerflow.contracts.enums import ConsentPurpose
 from dealerflow.notifier.domain import (

@@ -4,6 +4,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from dealerflow.contracts.care_enums import ReminderKind, TaskOutcome
 from dealerflow.contracts.enums import Locale
 from dealerflow.notifier.domain import (

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from dealerflow.contracts.events.leads import LeadContacted, LeadCreated
 from dealerflow.contracts.examples import example_for
 

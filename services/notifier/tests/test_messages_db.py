@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import ConsentPurpose

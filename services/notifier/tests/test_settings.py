@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from dealerflow.notifier.policies import deep_merge, effective_policy
 from dealerflow.notifier.settings import NotifierSettings, notifier_settings
 from dealerflow.runtime.settings import ServiceSettings
-from pydantic import ValidationError
 
 
 def test_defaults() -> None:

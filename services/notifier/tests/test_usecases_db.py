@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from dealerflow.contracts.care_enums import TaskOutcome
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.notifier import repository as repo

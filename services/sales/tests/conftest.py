@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+
 from dealerflow.devinfra.service_testing import Outbox, running_service, service_settings
 from dealerflow.runtime.clock import ManualClock
 from dealerflow.sales.app import DEFINITION

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from dealerflow.contracts.events.sales import (
     ContractAmended,
     ContractCancelled,

@@ -4,6 +4,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import pytest
+
 from dealerflow.sales.domain import (
     CancellationPolicy,
     CancelledBy,

@@ -2,6 +2,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from dealerflow.policy import policy_with_overrides
 from dealerflow.sales.domain import (
     AccessoryLine,

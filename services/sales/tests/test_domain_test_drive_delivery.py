@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+
 from dealerflow.sales.domain import (
     ContractStatus,
     DeliveryBlocker,

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+
 from dealerflow.contracts.envelope import decode
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.identity import customer_id_for

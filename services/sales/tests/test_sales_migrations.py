@@ -6,13 +6,14 @@ import uuid
 
 import asyncpg
 import pytest
+from pydantic import BaseModel
+
 from dealerflow.devinfra.service_testing import migrate_before
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.db import transaction
 from dealerflow.runtime.migrations import migrate
 from dealerflow.runtime.problems import Problem
 from dealerflow.sales.app import DEFINITION
-from pydantic import BaseModel
 
 pytestmark = pytest.mark.integration
 

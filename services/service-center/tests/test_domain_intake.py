@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+
 from dealerflow.service_center.domain import (
     ServiceWorkType,
     SlotCapacity,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dealerflow.service_center.domain import (
     RepairOrderStatus,
     RepairOrderStep,

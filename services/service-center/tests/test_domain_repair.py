@@ -4,6 +4,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from dealerflow.service_center.domain import (
     CustomerDecision,
     DetailingJob,

@@ -1,6 +1,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from dealerflow.policy import OwnerCarePolicy
 from dealerflow.service_center.domain import (
     NextMaintenance,

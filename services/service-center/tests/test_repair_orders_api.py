@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from dealerflow.contracts.events.service import (
     QualityCheckFailed,
     RepairApproved,

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from dealerflow.contracts.envelope import decode
 from dealerflow.contracts.events.service import VehicleHandedOver
 from dealerflow.contracts.identity import customer_id_for

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+
 from dealerflow.service_center.settings import ServiceCenterSettings
 
 

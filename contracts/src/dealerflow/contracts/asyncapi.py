@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic.json_schema import models_json_schema
+
 from dealerflow.contracts.events import ALL_EVENTS, EVENTS_BY_CONTEXT, DomainEvent
 from dealerflow.contracts.examples import EXAMPLES
 from dealerflow.contracts.inbound import MAX_SUBMISSION_BYTES, LeadSubmission
 from dealerflow.contracts.topics import CONTEXTS, DEFAULT_PARTITIONS, INBOUND_LEADS, TopicRegistry
-from pydantic.json_schema import models_json_schema
 
 __all__ = ["ASYNCAPI_VERSION", "build_asyncapi"]
 

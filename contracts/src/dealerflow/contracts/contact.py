@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Self
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
 from dealerflow.contracts.care_enums import RecordKind
 from dealerflow.contracts.enums import ContactChannel, Locale, MessageChannel
 from dealerflow.contracts.types import EmailAddress, EntityId, PhoneE164
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 __all__ = ["ConsentSnapshot", "ContactSnapshot", "RelatedRecord"]
 

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+from pydantic import ValidationError
+
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.registry import EVENT_TYPES
-from pydantic import ValidationError
 
 __all__ = [
     "BINARY_CONTENT_TYPE",

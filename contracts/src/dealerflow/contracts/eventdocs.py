@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic.json_schema import models_json_schema
+
 from dealerflow.contracts.events import ALL_EVENTS, EVENTS_BY_CONTEXT, DomainEvent
 from dealerflow.contracts.examples import EXAMPLES
 from dealerflow.contracts.schemas import schema_path
 from dealerflow.contracts.topics import CONTEXTS, INBOUND_LEADS, TopicRegistry
-from pydantic.json_schema import models_json_schema
 
 __all__ = ["render_events_md"]
 

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any
 
+from pydantic import Field, TypeAdapter
+
 from dealerflow.contracts.events.base import CONTEXTS, DomainEvent, EventDoc
 from dealerflow.contracts.events.complaints import (
     COMPLAINTS_EVENTS,
@@ -87,7 +89,6 @@ from dealerflow.contracts.events.service import (
     ServiceAppointmentCancelled,
     VehicleHandedOver,
 )
-from pydantic import Field, TypeAdapter
 
 LeadsEvent = Annotated[
     LeadCreated

@@ -6,8 +6,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from dealerflow.contracts.types import DealerId, UtcDatetime
 from pydantic import BaseModel, ConfigDict, Field
+
+from dealerflow.contracts.types import DealerId, UtcDatetime
 
 __all__ = ["CONTEXTS", "DomainEvent", "EventDoc"]
 

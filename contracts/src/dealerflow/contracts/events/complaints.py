@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal, Self
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
     ComplaintChannel,
@@ -18,7 +20,6 @@ from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import AssignmentReason, ContactChannel
 from dealerflow.contracts.events.base import DomainEvent, EventDoc
 from dealerflow.contracts.types import EntityId, StaffId, UtcDatetime, Vin
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Text = Annotated[str, StringConstraints(max_length=4000)]
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

@@ -6,6 +6,8 @@ import uuid
 from datetime import date
 from typing import Annotated, ClassVar, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import (
     AppointmentPurpose,
@@ -24,7 +26,6 @@ from dealerflow.contracts.enums import (
 )
 from dealerflow.contracts.events.base import DomainEvent, EventDoc
 from dealerflow.contracts.types import EntityId, Money, StaffId, UtcDatetime
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Note = Annotated[str, StringConstraints(max_length=2000)]
 ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
+from pydantic import Field, StringConstraints
+
 from dealerflow.contracts.care_enums import (
     ConsentSource,
     ReminderKind,
@@ -18,7 +20,6 @@ from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose, Locale, MessageChannel
 from dealerflow.contracts.events.base import DomainEvent, EventDoc
 from dealerflow.contracts.types import EntityId, StaffId, UtcDatetime
-from pydantic import Field, StringConstraints
 
 Text = Annotated[str, StringConstraints(max_length=4000)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, ClassVar, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import DeliveryDocument, PaymentKind, PaymentMethod, VisitKind
 from dealerflow.contracts.events.base import DomainEvent, EventDoc
@@ -17,7 +19,6 @@ from dealerflow.contracts.types import (
     UtcDatetime,
     Vin,
 )
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

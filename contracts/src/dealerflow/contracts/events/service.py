@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, ClassVar, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import (
     ApprovalMethod,
@@ -27,7 +29,6 @@ from dealerflow.contracts.types import (
     UtcDatetime,
     Vin,
 )
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

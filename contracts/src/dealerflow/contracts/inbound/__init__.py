@@ -13,6 +13,8 @@ import json
 from datetime import tzinfo
 from typing import Any
 
+from pydantic import ValidationError
+
 from dealerflow.contracts.inbound.adf import CHINA_STANDARD_TIME, AdfError, read_adf
 from dealerflow.contracts.inbound.model import (
     LeadSubmission,
@@ -22,7 +24,6 @@ from dealerflow.contracts.inbound.model import (
     SubmittedVehicle,
     VehicleInterest,
 )
-from pydantic import ValidationError
 
 __all__ = [
     "MAX_SUBMISSION_BYTES",

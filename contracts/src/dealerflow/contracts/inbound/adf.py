@@ -17,9 +17,10 @@ from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeET
-from dealerflow.contracts.types import EmailAddress, Vin
 from defusedxml import DefusedXmlException
 from pydantic import TypeAdapter, ValidationError
+
+from dealerflow.contracts.types import EmailAddress, Vin
 
 __all__ = ["AdfError", "read_adf"]
 

@@ -8,6 +8,16 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
 from dealerflow.contracts.enums import ContactChannel, LeadChannel, LeadSource, Locale
 from dealerflow.contracts.identity import InvalidPhoneNumber, normalize_phone
 from dealerflow.contracts.types import (
@@ -18,15 +28,6 @@ from dealerflow.contracts.types import (
     PhoneE164,
     UtcDatetime,
     Vin,
-)
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationInfo,
-    field_validator,
-    model_validator,
 )
 
 __all__ = [

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
 from dealerflow.contracts.envelope import (
     Envelope,
     EventDecodeError,

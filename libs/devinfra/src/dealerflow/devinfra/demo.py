@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer
+
 from dealerflow.contracts.envelope import EventDecodeError, decode
 from dealerflow.contracts.events import VehicleDelivered
 from dealerflow.contracts.examples import example_for

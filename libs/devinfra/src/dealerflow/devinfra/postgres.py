@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+
 from dealerflow.devinfra.config import DATABASE, PG_SUPERUSER, InfraConfig, InfraError
 from dealerflow.devinfra.proc import (
     Progress,

@@ -27,6 +27,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+
 from dealerflow.devinfra import kafka as native_kafka
 from dealerflow.devinfra import postgres as native_postgres
 from dealerflow.devinfra.config import InfraError, resolve_config

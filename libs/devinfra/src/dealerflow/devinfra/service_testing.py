@@ -34,6 +34,9 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
+
 from dealerflow.contracts.envelope import Envelope, decode, encode_binary, encode_structured
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
@@ -49,8 +52,6 @@ from dealerflow.runtime.service import (
     openapi_document,
 )
 from dealerflow.runtime.settings import ServiceSettings
-from fastapi import FastAPI
-from opentelemetry.sdk.trace import TracerProvider
 
 __all__ = [
     "Outbox",

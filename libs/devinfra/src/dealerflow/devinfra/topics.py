@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable, Mapping
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
 from dealerflow.devinfra.config import InfraError
 
 # Kafka error codes that mean "the topic is there" when creating it.

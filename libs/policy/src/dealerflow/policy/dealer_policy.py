@@ -22,6 +22,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import Field, field_serializer, field_validator
+
 from dealerflow.policy.primitives import (
     ClockMode,
     OpeningInterval,
@@ -34,7 +36,6 @@ from dealerflow.policy.primitives import (
     default_opening_day,
     wall_sla,
 )
-from pydantic import Field, field_serializer, field_validator
 
 LeadGrade = Literal["H", "A", "B", "C"]
 """Intent grades that carry a sales follow-up cadence (N, O, D, F have none)."""

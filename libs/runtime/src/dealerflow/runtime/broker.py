@@ -30,9 +30,10 @@ from prometheus_client import REGISTRY, CollectorRegistry
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
-    from dealerflow.runtime.settings import ServiceSettings
     from faststream.message import StreamMessage
     from opentelemetry.trace import TracerProvider
+
+    from dealerflow.runtime.settings import ServiceSettings
 
 Records = tuple["ConsumerRecord[Any, Any]", ...]
 BatchParser = Callable[[Records], Awaitable["StreamMessage[Records]"]]

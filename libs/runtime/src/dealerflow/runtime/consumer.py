@@ -31,6 +31,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanKind, TracerProvider
+from prometheus_client import Counter, Histogram
+
 from dealerflow.contracts.envelope import Envelope, EventDecodeError, decode
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.registry import EVENT_TYPES
@@ -43,12 +47,10 @@ from dealerflow.runtime.dlq import dead_letter_message, describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.publisher import BatchContext, HandlerContext, event_source
 from dealerflow.runtime.telemetry import context_from_trace_headers
-from opentelemetry import trace
-from opentelemetry.trace import Link, SpanKind, TracerProvider
-from prometheus_client import Counter, Histogram
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
+
     from dealerflow.runtime.settings import ServiceSettings
 
 __all__ = [

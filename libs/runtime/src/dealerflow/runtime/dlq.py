@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
 from dealerflow.runtime.outbox import OutboxMessage
 
 DLQ_SUFFIX = ".dlq"

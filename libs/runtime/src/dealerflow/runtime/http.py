@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from dealerflow.runtime.problems import PROBLEM_CONTENT_TYPE, Problem, problem_type, status_title
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -30,10 +29,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
+from dealerflow.runtime.problems import PROBLEM_CONTENT_TYPE, Problem, problem_type, status_title
+
 if TYPE_CHECKING:
-    from dealerflow.runtime.settings import ServiceSettings
     from faststream.kafka import KafkaBroker
     from opentelemetry.trace import TracerProvider
+
+    from dealerflow.runtime.settings import ServiceSettings
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Accept a caller's id only if it is a short token; anything else could forge log lines.

@@ -38,10 +38,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from dealerflow.runtime.db import DbConnection
-from dealerflow.runtime.problems import Problem, problem_type
 from fastapi import Header
 from pydantic import BaseModel
+
+from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.problems import Problem, problem_type
 
 __all__ = [
     "EarlierRequest",

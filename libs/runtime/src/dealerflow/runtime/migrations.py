@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 import asyncpg
+
 from dealerflow.runtime.db import quote_ident, validate_schema_name
 
 __all__ = [

@@ -25,9 +25,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from dealerflow.runtime.problems import Problem, problem_type
 from fastapi import Query
 from pydantic import BaseModel, Field
+
+from dealerflow.runtime.problems import Problem, problem_type
 
 __all__ = [
     "DEFAULT_LIMIT",

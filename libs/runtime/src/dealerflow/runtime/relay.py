@@ -36,6 +36,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+
 from dealerflow.runtime import metrics
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.migrations import advisory_key

@@ -31,6 +31,9 @@ from typing import Any
 
 import asyncpg
 import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from opentelemetry.sdk.trace import TracerProvider
+
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime.broker import BatchProcessor, attach_consumer, create_broker
@@ -45,8 +48,6 @@ from dealerflow.runtime.relay import OutboxRelay
 from dealerflow.runtime.settings import ServiceSettings
 from dealerflow.runtime.telemetry import setup_tracing
 from dealerflow.runtime.timers import TimerHandler, TimerPoller
-from fastapi import APIRouter, FastAPI, Request
-from opentelemetry.sdk.trace import TracerProvider
 
 __all__ = [
     "ServiceContext",

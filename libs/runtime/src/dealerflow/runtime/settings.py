@@ -18,7 +18,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from dealerflow.runtime.clock import AcceleratedClock, Clock, SystemClock
 from pydantic import AwareDatetime, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -26,6 +25,8 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from dealerflow.runtime.clock import AcceleratedClock, Clock, SystemClock
 
 __all__ = ["SHARED_ENV_PREFIX", "ServiceSettings"]
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+
 from dealerflow.runtime import metrics
 from dealerflow.runtime.clock import Clock, wall_seconds_until
 from dealerflow.runtime.db import DbConnection

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Annotated, TypeVar
 
 import asyncpg
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
+
 from dealerflow.complaints import repository, repository_contacts, repository_stats
 from dealerflow.complaints.domain import ComplaintStatus, IllegalTransition
 from dealerflow.complaints.policy import PolicyInvalid, policy_for
@@ -48,7 +50,6 @@ from dealerflow.runtime.db import DbConnection, transaction
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
 from dealerflow.runtime.problems import Problem, conflict, not_found, problem_type
 from dealerflow.runtime.service import ServiceContext, service_context
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 T = TypeVar("T")
 Ctx = Annotated[ServiceContext, Depends(service_context)]

@@ -9,6 +9,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Path
+from fastapi.types import DecoratedCallable
+
 from dealerflow.complaints import repository
 from dealerflow.complaints import usecases_actions as actions
 from dealerflow.complaints.api import Ctx, detail_of, run, settings_of
@@ -29,8 +32,6 @@ from dealerflow.complaints.schemas import (
 )
 from dealerflow.complaints.usecases import ComplaintNotFound, Work
 from dealerflow.contracts.types import DEALER_ID_PATTERN
-from fastapi import APIRouter, Path
-from fastapi.types import DecoratedCallable
 
 router = APIRouter(prefix="/v1", tags=["complaint actions"])
 ComplaintIdPath = Annotated[uuid.UUID, Path(description="Complaint id.")]

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
 from dealerflow.complaints.domain import ComplaintStatus
 from dealerflow.complaints.records import ClockRecord, ComplaintRecord
 from dealerflow.contracts.care_enums import SlaClock

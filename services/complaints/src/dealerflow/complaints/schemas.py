@@ -6,6 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Self
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
 from dealerflow.complaints.domain import ComplaintStatus, allowed_actions
 from dealerflow.complaints.records import ClockRecord, ComplaintRecord
 from dealerflow.contracts.care_enums import (
@@ -20,7 +22,6 @@ from dealerflow.contracts.enums import AssignmentReason, ContactChannel, Locale
 from dealerflow.contracts.identity import normalize_phone
 from dealerflow.contracts.types import DealerId, EmailAddress, EntityId, StaffId, Vin
 from dealerflow.runtime.pagination import Page
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from dealerflow.runtime.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from dealerflow.runtime.settings import ServiceSettings
 
 
 class ComplaintsSettings(ServiceSettings):

@@ -11,6 +11,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+
 from dealerflow.contracts.identity import InvalidPhoneNumber, normalize_phone
 from dealerflow.contracts.inbound import LeadSubmission, LeadSubmissionError, parse_lead_submission
 from dealerflow.contracts.types import DEALER_ID_PATTERN
@@ -49,8 +52,6 @@ from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit
 from dealerflow.runtime.problems import Problem, problem_type
 from dealerflow.runtime.service import ServiceContext, service_context
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from fastapi.responses import JSONResponse
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 

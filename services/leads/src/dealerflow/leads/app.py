@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fastapi import APIRouter
+
 from dealerflow.contracts.topics import INBOUND_LEADS
 from dealerflow.leads import api, consumers
 from dealerflow.leads.inbound import inbound_processor
 from dealerflow.leads.settings import LeadsSettings
 from dealerflow.runtime.service import ServiceContext, ServiceDefinition, Subscription
-from fastapi import APIRouter
 
 
 def _routers(ctx: ServiceContext) -> Sequence[APIRouter]:

@@ -31,6 +31,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from prometheus_client import Counter
+
 from dealerflow.contracts.inbound import (
     LeadSubmission,
     LeadSubmissionError,
@@ -42,12 +46,10 @@ from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.dlq import dead_letter_message, describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.problems import Problem
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind
-from prometheus_client import Counter
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
+
     from dealerflow.runtime.service import ServiceContext
 
 _LOG = logging.getLogger("dealerflow.leads.inbound")

@@ -7,6 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import (
     AppointmentPurpose,
@@ -20,7 +22,6 @@ from dealerflow.contracts.events.leads import LeadInterest
 from dealerflow.contracts.types import EntityId, StaffId
 from dealerflow.leads import repository as repo
 from dealerflow.runtime.pagination import Page
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 Note = Annotated[str, StringConstraints(max_length=2000)]
 

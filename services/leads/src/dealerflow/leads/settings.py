@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from dealerflow.policy import DealerPolicy, policy_with_overrides
-from dealerflow.runtime.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from dealerflow.policy import DealerPolicy, policy_with_overrides
+from dealerflow.runtime.settings import ServiceSettings
 
 
 class LeadsSettings(ServiceSettings):

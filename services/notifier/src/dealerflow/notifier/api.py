@@ -10,6 +10,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Body, Depends, Path, Query
+from pydantic import AwareDatetime, ValidationError
+
 from dealerflow.contracts.care_enums import TaskOutcome
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.types import DEALER_ID_PATTERN
@@ -35,8 +38,6 @@ from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
 from dealerflow.runtime.problems import Problem, conflict, not_found, problem_type
 from dealerflow.runtime.service import ServiceContext, service_context
-from fastapi import APIRouter, Body, Depends, Path, Query
-from pydantic import AwareDatetime, ValidationError
 
 router = APIRouter(prefix="/v1")
 

@@ -7,10 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
 from dealerflow.notifier.repository import TaskRow
 from dealerflow.notifier.repository_messages import NotificationRow, ReminderRow
 from dealerflow.runtime.pagination import Page
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class TaskStatusName(StrEnum):

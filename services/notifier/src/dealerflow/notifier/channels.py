@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 import httpx
+
 from dealerflow.notifier.settings import NotifierSettings
 
 __all__ = [

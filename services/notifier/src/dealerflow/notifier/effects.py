@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.policies import effective_policy
@@ -15,7 +17,6 @@ from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.policy import DealerPolicy
 from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.db import DbConnection
-from pydantic import ValidationError
 
 log = logging.getLogger("dealerflow.notifier")
 

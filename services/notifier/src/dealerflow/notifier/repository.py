@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
 from dealerflow.runtime.db import DbConnection
 
 OPEN_STATUSES = ("scheduled", "due")

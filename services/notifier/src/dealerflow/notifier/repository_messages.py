@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
 from dealerflow.notifier.repository import to_json
 from dealerflow.runtime.db import DbConnection
 

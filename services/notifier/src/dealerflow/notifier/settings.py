@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from dealerflow.notifier.policies import effective_policy
-from dealerflow.runtime.settings import ServiceSettings
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
+
+from dealerflow.notifier.policies import effective_policy
+from dealerflow.runtime.settings import ServiceSettings
 
 __all__ = ["NotifierSettings", "notifier_settings"]
 

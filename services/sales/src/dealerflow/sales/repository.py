@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+
 from dealerflow.runtime.db import DbConnection
 
 Row = dict[str, Any]

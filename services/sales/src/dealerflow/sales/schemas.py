@@ -11,6 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import (
     ContactChannel,
@@ -30,7 +32,6 @@ from dealerflow.contracts.types import (
     StaffId,
     UtcDatetime,
 )
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 RawPhone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
 from dealerflow.contracts.events.sales import (
     ContractAmended,
     ContractCancelled,

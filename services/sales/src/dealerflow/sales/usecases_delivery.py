@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import DeliveryDocument
 from dealerflow.contracts.events.sales import (

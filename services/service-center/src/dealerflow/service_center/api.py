@@ -7,6 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.types import DecoratedCallable
+
 from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.runtime.db import transaction
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
@@ -25,8 +28,6 @@ from dealerflow.service_center.schemas import (
     RepairOrderSummary,
     RepairQuoteIn,
 )
-from fastapi import APIRouter, Depends, Query, Response, status
-from fastapi.types import DecoratedCallable
 
 router = APIRouter(prefix="/v1", tags=["repair orders"])
 

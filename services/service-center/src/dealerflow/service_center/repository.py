@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
 from dealerflow.runtime.db import DbConnection
 
 Row = dict[str, Any]

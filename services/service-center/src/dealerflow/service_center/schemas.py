@@ -10,6 +10,8 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Self
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import (
     ApprovalMethod,
@@ -29,7 +31,6 @@ from dealerflow.contracts.types import (
     StaffId,
     Vin,
 )
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 RawPhone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]

@@ -7,10 +7,11 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from dealerflow.policy import DealerPolicy, policy_with_overrides
-from dealerflow.runtime.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from dealerflow.policy import DealerPolicy, policy_with_overrides
+from dealerflow.runtime.settings import ServiceSettings
 
 
 class ServiceCenterSettings(ServiceSettings):

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
 from dealerflow.contracts.events.service import (
     DiagnosisCompleted,
     RepairApproved,
