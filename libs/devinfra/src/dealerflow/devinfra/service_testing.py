@@ -40,6 +40,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from dealerflow.contracts.envelope import Envelope, decode, encode_binary, encode_structured
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra.client import eventually as client_eventually
 from dealerflow.devinfra.topics import ensure_topics
 from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.migrations import migrate
@@ -184,16 +185,9 @@ async def eventually(
     interval_s: float = 0.1,
 ) -> Any:
     """Poll ``probe`` until it returns something truthy and return that; fail with
-    ``what`` after ``within_s`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within_s}s waiting for {what}")
-        await asyncio.sleep(interval_s)
+    ``what`` after ``within_s`` seconds (the positional form of
+    :func:`dealerflow.devinfra.client.eventually` that service tests use)."""
+    return await client_eventually(probe, timeout_s=within_s, interval_s=interval_s, what=what)
 
 
 @asynccontextmanager
