@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dealerflow.complaints.domain import PreviousRepair
-from dealerflow.complaints.policy import PolicyInvalid, build_policy, merge_overrides
+from dealerflow.complaints.policy import PolicyInvalid, build_policy
 from dealerflow.complaints.records import ClockRecord, ClockStatus
 from dealerflow.complaints.usecases import (
     NewComplaint,
@@ -50,7 +50,7 @@ from dealerflow.contracts.events.complaints import (
 )
 from dealerflow.contracts.events.service import RepairOrderOpened
 from dealerflow.contracts.examples import example_for
-from dealerflow.policy import DealerPolicy
+from dealerflow.policy import DealerPolicy, merge_overrides
 
 NOW = datetime(2025, 3, 5, 2, 0, tzinfo=UTC)  # Wed 10:00 Shanghai
 POLICY = DealerPolicy()

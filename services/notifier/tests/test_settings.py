@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from dealerflow.notifier.policies import deep_merge, effective_policy
+from dealerflow.notifier.policies import effective_policy
 from dealerflow.notifier.settings import NotifierSettings, notifier_settings
+from dealerflow.policy import merge_overrides
 from dealerflow.runtime.settings import ServiceSettings
 
 
@@ -49,7 +50,7 @@ def test_plain_service_settings_become_notifier_settings() -> None:
 
 
 def test_policy_layers() -> None:
-    assert deep_merge({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"b": 3}, "d": [2]}) == {
+    assert merge_overrides({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"b": 3}, "d": [2]}) == {
         "a": {"b": 3, "c": 2},
         "d": [2],
     }

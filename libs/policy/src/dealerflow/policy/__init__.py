@@ -19,6 +19,7 @@ from dealerflow.policy.dealer_policy import (
     SalesPolicy,
     ServicePolicy,
     Severity,
+    merge_overrides,
     policy_with_overrides,
 )
 from dealerflow.policy.primitives import (
@@ -52,5 +53,6 @@ __all__ = [
     "Weekday",
     "WeeklyHours",
     "add_months",
+    "merge_overrides",
     "policy_with_overrides",
 ]

@@ -304,12 +304,15 @@ class DealerPolicy(PolicyGroup):
     sales: SalesPolicy = Field(default_factory=SalesPolicy)
 
 
-def _deep_merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` merged into ``base`` key by key: nested mappings merge, lists and
+    scalars replace. Layer service-wide and per-dealer overrides with it before
+    :func:`policy_with_overrides`."""
     merged = dict(base)
     for key, value in overrides.items():
         current = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(current, dict):
-            merged[key] = _deep_merge(current, value)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            merged[key] = merge_overrides(current, value)
         else:
             merged[key] = value
     return merged
@@ -324,4 +327,4 @@ def policy_with_overrides(overrides: Mapping[str, Any] | None = None) -> DealerP
     unknown keys or invalid values.
     """
     defaults = DealerPolicy().model_dump(mode="python")
-    return DealerPolicy.model_validate(_deep_merge(defaults, overrides or {}))
+    return DealerPolicy.model_validate(merge_overrides(defaults, overrides or {}))

@@ -9,7 +9,7 @@ from typing import Any
 from dealerflow.complaints import repository
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.contracts.care_enums import EscalationRole
-from dealerflow.policy import DealerPolicy, policy_with_overrides
+from dealerflow.policy import DealerPolicy, merge_overrides, policy_with_overrides
 from dealerflow.runtime.db import DbConnection
 
 # ComplaintEscalated.to_role must match its level (contracts): level n -> _LADDER[n - 1].
@@ -18,18 +18,6 @@ _CONTRACT_LADDER = tuple(role.value for role in EscalationRole)
 
 class PolicyInvalid(ValueError):
     """Overrides that do not make a valid complaints policy."""
-
-
-def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep merge: nested mappings merge key by key, anything else replaces."""
-    merged = dict(base)
-    for key, value in overrides.items():
-        current = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(current, Mapping):
-            merged[key] = merge_overrides(current, value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def build_policy(*layers: Mapping[str, Any]) -> DealerPolicy:
