@@ -13,10 +13,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
+from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from dealerflow.contracts.envelope import (
     Envelope,
@@ -472,38 +473,102 @@ def pretty(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, default=str)
 
 
+class TopicReader:
+    """Reads one topic from its beginning as an outside observer: every partition, no
+    consumer group, no commits. ``records`` keeps everything read so far."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self.records: list[Any] = []
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+        )
+        self._partitions: list[TopicPartition] = []
+
+    async def start(self) -> None:
+        """Connect and seek every partition of the topic to its beginning."""
+        await self._consumer.start()
+        # fetched metadata: the consumer's cached view may not know the topic yet
+        cluster = await self._consumer._client.fetch_all_metadata()
+        found = cluster.partitions_for_topic(self.topic)
+        if not found:
+            await self._consumer.stop()
+            raise LookupError(f"topic {self.topic!r} does not exist")
+        self._partitions = [TopicPartition(self.topic, p) for p in sorted(found)]
+        self._consumer.assign(self._partitions)
+        await self._consumer.seek_to_beginning(*self._partitions)
+
+    async def stop(self) -> None:
+        """Disconnect."""
+        await self._consumer.stop()
+
+    async def __aenter__(self) -> TopicReader:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def poll(self, timeout_ms: int = 200) -> list[Any]:
+        """Read what has arrived (waiting up to ``timeout_ms``); returns the new records."""
+        batch = await self._consumer.getmany(*self._partitions, timeout_ms=timeout_ms)
+        new = [record for records in batch.values() for record in records]
+        self.records.extend(new)
+        return new
+
+    async def to_end(self, *, timeout_s: float = 2.0) -> list[Any]:
+        """Read up to the end offsets the topic has now (for at most ``timeout_s``);
+        returns every record read so far below them, in partition order."""
+        end = await self._consumer.end_offsets(self._partitions)
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            behind = [tp for tp in self._partitions if await self._consumer.position(tp) < end[tp]]
+            if not behind:
+                break
+            await self.poll()
+        below = [r for r in self.records if r.offset < end[TopicPartition(r.topic, r.partition)]]
+        return sorted(below, key=lambda r: (r.partition, r.offset))
+
+    async def until(
+        self, done: Callable[[list[Any]], bool], *, what: str, within_s: float = 30.0
+    ) -> list[Any]:
+        """Read until ``done(records)`` holds; every record so far. Fails after ``within_s``."""
+
+        async def probe() -> bool:
+            await self.poll()
+            return done(self.records)
+
+        await eventually(probe, timeout_s=within_s, what=what)
+        return list(self.records)
+
+    def events(self) -> list[Envelope[DomainEvent]]:
+        """The records read so far, decoded."""
+        return [decode(r.value, r.headers) for r in self.records]
+
+
 async def read_topic(
     bootstrap: str,
     topic: str,
     *,
     dealer_id: str | None = None,
-    idle_s: float = 1.0,
+    timeout_s: float = 5.0,
 ) -> list[tuple[Envelope[DomainEvent] | None, Any]]:
     """Everything on ``topic`` now (decoded when possible), optionally for one dealer."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"e2e-reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
+    async with TopicReader(bootstrap, topic) as reader:
+        records = await reader.to_end(timeout_s=timeout_s)
     found: list[tuple[Envelope[DomainEvent] | None, Any]] = []
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=int(idle_s * 1000), max_records=1000)
-            if not batch:
-                break
-            for records in batch.values():
-                for record in records:
-                    try:
-                        env: Envelope[DomainEvent] | None = decode(record.value, record.headers)
-                    except EventDecodeError:
-                        env = None
-                    if dealer_id is None or (env is not None and env.meta.dealer_id == dealer_id):
-                        found.append((env, record))
-    finally:
-        await consumer.stop()
+    for record in records:
+        try:
+            env: Envelope[DomainEvent] | None = decode(record.value, record.headers)
+        except EventDecodeError:
+            env = None
+        if dealer_id is None or (env is not None and env.meta.dealer_id == dealer_id):
+            found.append((env, record))
     return found
 
 

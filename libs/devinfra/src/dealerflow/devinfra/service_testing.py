@@ -22,24 +22,23 @@ committed OpenAPI document.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
 from dealerflow.contracts.envelope import Envelope, decode, encode_binary, encode_structured
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra.client import TopicReader
 from dealerflow.devinfra.client import eventually as client_eventually
 from dealerflow.devinfra.topics import ensure_topics
 from dealerflow.runtime.clock import Clock
@@ -217,84 +216,6 @@ async def produce_event(
     await producer.send_and_wait(
         topics.for_event(event), record.value, key=record.key, headers=list(record.headers)
     )
-
-
-class TopicReader:
-    """Reads one topic from its beginning as an outside observer: every partition, no
-    consumer group, no commits. ``records`` keeps everything read so far."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.topic = topic
-        self.records: list[Record] = []
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
-        )
-        self._partitions: list[TopicPartition] = []
-
-    async def start(self) -> None:
-        """Connect and seek every partition of the topic to its beginning."""
-        await self._consumer.start()
-        # fetched metadata: the consumer's cached view may not know the topic yet
-        cluster = await self._consumer._client.fetch_all_metadata()
-        found = cluster.partitions_for_topic(self.topic)
-        if not found:
-            await self._consumer.stop()
-            raise LookupError(f"topic {self.topic!r} does not exist")
-        self._partitions = [TopicPartition(self.topic, p) for p in sorted(found)]
-        self._consumer.assign(self._partitions)
-        await self._consumer.seek_to_beginning(*self._partitions)
-
-    async def stop(self) -> None:
-        """Disconnect."""
-        await self._consumer.stop()
-
-    async def __aenter__(self) -> TopicReader:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def poll(self, timeout_ms: int = 200) -> list[Record]:
-        """Read what has arrived (waiting up to ``timeout_ms``); returns the new records."""
-        batch = await self._consumer.getmany(*self._partitions, timeout_ms=timeout_ms)
-        new = [record for records in batch.values() for record in records]
-        self.records.extend(new)
-        return new
-
-    async def to_end(self, *, timeout_s: float = 2.0) -> list[Record]:
-        """Read up to the end offsets the topic has now (for at most ``timeout_s``);
-        returns every record read so far below them, in partition order."""
-        end = await self._consumer.end_offsets(self._partitions)
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while asyncio.get_running_loop().time() < deadline:
-            behind = [tp for tp in self._partitions if await self._consumer.position(tp) < end[tp]]
-            if not behind:
-                break
-            await self.poll()
-        below = [r for r in self.records if r.offset < end[TopicPartition(r.topic, r.partition)]]
-        return sorted(below, key=lambda r: (r.partition, r.offset))
-
-    async def until(
-        self, done: Callable[[list[Record]], bool], *, what: str, within_s: float = 30.0
-    ) -> list[Record]:
-        """Read until ``done(records)`` holds; every record so far. Fails after ``within_s``."""
-
-        async def probe() -> bool:
-            await self.poll()
-            return done(self.records)
-
-        await eventually(probe, what, within_s)
-        return list(self.records)
-
-    def events(self) -> list[Envelope[DomainEvent]]:
-        """The records read so far, decoded."""
-        return [decode(r.value, r.headers) for r in self.records]
 
 
 async def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 2.0) -> list[Record]:
