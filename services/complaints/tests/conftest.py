@@ -28,6 +28,7 @@ from dealerflow.devinfra.service_testing import (
     service_settings,
 )
 from dealerflow.runtime.clock import ManualClock
+from dealerflow.runtime.service import timer_handlers_of
 from dealerflow.runtime.timers import TimerPoller
 
 #: A Wednesday 10:00 in Shanghai (02:00 UTC): inside business hours, no holiday.
@@ -107,7 +108,8 @@ class Harness(RunningService):
     async def fire_due(self) -> int:
         """Fire what is due by the ManualClock now (the app's own poller may race us:
         either fires each timer once)."""
-        poller = TimerPoller(self.test_pool, complaint_timers.handlers(self.ctx), clock=self.clock)
+        handlers = timer_handlers_of(self.ctx, complaint_timers.handlers(self.ctx))
+        poller = TimerPoller(self.test_pool, handlers, clock=self.clock)
         fired = 0
         while (n := await poller.fire_due()) > 0:
             fired += n

@@ -27,8 +27,9 @@ from dealerflow.notifier.domain_alerts import StaffAlert
 from dealerflow.notifier.effects import REMINDER_SEND
 from dealerflow.notifier.usecases_alerts import deliver_staff_alert, queue_staff_alert
 from dealerflow.notifier.usecases_messages import schedule_reminder, send_reminder
+from dealerflow.runtime.context import EnvironmentDealerConfiguration
 from dealerflow.runtime.db import transaction
-from dealerflow.runtime.service import ServiceContext
+from dealerflow.runtime.service import ServiceContext, timer_handlers_of
 from dealerflow.runtime.timers import TimerPoller
 
 pytestmark = pytest.mark.integration
@@ -270,14 +271,20 @@ async def test_staff_alert_is_retried_then_given_up(db) -> None:
 
 async def test_timer_poller_sends_nothing_early_and_publishes_through_the_outbox(db) -> None:
     ctx = ServiceContext(
-        settings=db.settings, clock=db.clock, topics=TopicRegistry("t."), source="/t", pool=db.pool
+        settings=db.settings,
+        clock=db.clock,
+        topics=TopicRegistry("t."),
+        source="/t",
+        dealers=EnvironmentDealerConfiguration(db.settings.policy_overrides),
+        pool=db.pool,
     )
     async with transaction(db.pool) as conn:
         later = reminder(send_at=START + timedelta(hours=1))
         row = await schedule_reminder(db.effects(conn), later, contact())
     assert row is not None
     channel = RecordingChannel()
-    poller = TimerPoller(db.pool, notifier_timers.handlers(ctx, registry(channel)), clock=db.clock)
+    handlers = timer_handlers_of(ctx, notifier_timers.handlers(ctx, registry(channel)))
+    poller = TimerPoller(db.pool, handlers, clock=db.clock)
 
     db.clock.advance(timedelta(minutes=59))
     assert await poller.fire_due() == 0

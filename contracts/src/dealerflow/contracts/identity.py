@@ -22,6 +22,7 @@ __all__ = [
     "InvalidPhoneNumber",
     "customer_id_for",
     "customer_id_for_email",
+    "customer_identity",
     "house_customer_id",
     "normalize_phone",
 ]
@@ -82,3 +83,28 @@ def normalize_phone(raw: str, default_region: str = "CN") -> str:
         raise InvalidPhoneNumber(f"{raw!r} is not a valid phone number")
     result: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return result
+
+
+def customer_identity(
+    dealer_group: str,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    default_region: str = "CN",
+    customer_id: uuid.UUID | None = None,
+) -> tuple[uuid.UUID, str | None]:
+    """``(customer id, E.164 phone or None)`` of a person given by phone and/or e-mail.
+
+    The phone is normalised (``normalize_phone``, raising ``InvalidPhoneNumber``); the id
+    is ``customer_id`` when the caller knows it, else the identity rule: by phone
+    (``customer_id_for``), or by e-mail for someone without one (``customer_id_for_email``).
+    Raises ValueError when neither a phone nor an e-mail address is given.
+    """
+    phone_e164 = normalize_phone(phone, default_region) if phone is not None else None
+    if customer_id is not None:
+        return customer_id, phone_e164
+    if phone_e164 is not None:
+        return customer_id_for(dealer_group, phone_e164), phone_e164
+    if email is not None:
+        return customer_id_for_email(dealer_group, email), None
+    raise ValueError("a customer needs a phone number or an e-mail address")

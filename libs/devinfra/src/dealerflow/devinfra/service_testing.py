@@ -110,15 +110,16 @@ class RunningService:
     client: httpx.AsyncClient
 
     @property
-    def ctx(self) -> ServiceContext:
+    def ctx(self) -> ServiceContext[Any]:
         """The running service's context (clock, topics, pool, publish)."""
-        ctx: ServiceContext = self.app.state.ctx
+        ctx: ServiceContext[Any] = self.app.state.ctx
         return ctx
 
     @property
     def settings(self) -> ServiceSettings:
         """The settings the service runs with."""
-        return self.ctx.settings
+        settings: ServiceSettings = self.ctx.settings
+        return settings
 
     @property
     def topics(self) -> TopicRegistry:
@@ -133,7 +134,7 @@ class RunningService:
 
 @asynccontextmanager
 async def running_service(
-    definition: ServiceDefinition,
+    definition: ServiceDefinition[Any],
     settings: ServiceSettings,
     *,
     clock: Clock | None = None,
@@ -165,7 +166,7 @@ async def running_service(
 
 
 async def migrate_before(
-    definition: ServiceDefinition, pg_dsn: str, pg_schema: str, version: int
+    definition: ServiceDefinition[Any], pg_dsn: str, pg_schema: str, version: int
 ) -> None:
     """Apply the runtime's migrations and the service's older than ``version``: the state a
     data migration starts from (then write old rows, then migrate the rest)."""
@@ -248,7 +249,7 @@ class Outbox:
         return [event.type for event in await self.events()]
 
 
-def assert_openapi_committed(definition: ServiceDefinition, committed: Path) -> None:
+def assert_openapi_committed(definition: ServiceDefinition[Any], committed: Path) -> None:
     """Fail unless ``committed`` is exactly what ``dealerflow-<svc> openapi`` prints now
     (the message says how to regenerate it)."""
     regenerate = f"uv run dealerflow-{definition.name} openapi > docs/openapi/{committed.name}"

@@ -42,6 +42,11 @@ from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime import inbox
 from dealerflow.runtime.broker import attach_consumer
 from dealerflow.runtime.clock import Clock
+from dealerflow.runtime.context import (
+    DealerConfiguration,
+    EnvironmentDealerConfiguration,
+    is_transient,
+)
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.dlq import dead_letter_message, describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
@@ -203,13 +208,20 @@ class _HandlerFailed(Exception):
 
 
 def _is_infrastructure_error(exc: BaseException, conn: DbConnection) -> bool:
-    """Errors that say the database (not the event) is the problem: never dead-letter."""
-    return conn.is_closed() or isinstance(
-        exc,
-        asyncpg.PostgresConnectionError
-        | asyncpg.InterfaceError
-        | asyncpg.exceptions.OperatorInterventionError
-        | OSError,
+    """Errors that say the database (not the event) is the problem: never dead-letter.
+
+    A deadlock or serialization failure is one too: the batch is rolled back and
+    redelivered (the consumer's transaction retry), never dead-lettered."""
+    return (
+        conn.is_closed()
+        or is_transient(exc)
+        or isinstance(
+            exc,
+            asyncpg.PostgresConnectionError
+            | asyncpg.InterfaceError
+            | asyncpg.exceptions.OperatorInterventionError
+            | OSError,
+        )
     )
 
 
@@ -240,6 +252,7 @@ class EventConsumer:
         max_retries: int | None = None,
         retry_backoff_s: float = 0.0,
         tracer_provider: TracerProvider | None = None,
+        dealers: DealerConfiguration | None = None,
     ) -> None:
         self.name = name
         self.router = router
@@ -250,6 +263,7 @@ class EventConsumer:
         self.source = source or event_source(settings.service_name)
         self.max_retries = settings.consumer_max_retries if max_retries is None else max_retries
         self.retry_backoff_s = retry_backoff_s
+        self.dealers = dealers or EnvironmentDealerConfiguration(settings.policy_overrides)
         self._tracer = trace.get_tracer(
             "dealerflow.runtime.consumer", tracer_provider=tracer_provider
         )
@@ -446,6 +460,7 @@ class EventConsumer:
             attributes["messaging.message.id"] = meta.id
             ctx: HandlerContext | BatchContext = HandlerContext(
                 **self._scope(conn),
+                dealers=self.dealers,
                 envelope=first.envelope,
                 topic=rec.topic,
                 partition=rec.partition,

@@ -29,7 +29,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
-from dealerflow.runtime.problems import PROBLEM_CONTENT_TYPE, Problem, problem_type, status_title
+from dealerflow.runtime.problems import (
+    PROBLEM_CONTENT_TYPE,
+    Problem,
+    ProblemMap,
+    ProblemSpec,
+    problem_type,
+    status_title,
+)
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
@@ -144,6 +151,13 @@ def problem_response(
 async def _problem_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
     return problem_response(exc, request)
+
+
+def _domain_handler(spec: ProblemSpec) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(request: Request, exc: Exception) -> Response:
+        return problem_response(spec.problem(exc), request)
+
+    return handle
 
 
 async def _http_exception_handler(request: Request, exc: Exception) -> Response:
@@ -269,12 +283,15 @@ def create_http_app(
     lifespan: Lifespan[FastAPI] | None = None,
     tracer_provider: TracerProvider | None = None,
     registry: CollectorRegistry | None = None,
+    problems: ProblemMap | None = None,
 ) -> FastAPI:
     """Build a service's FastAPI app (nothing connects here; ``lifespan`` does that).
 
     ``readiness`` checks run concurrently on every ``/readyz``; the app answers 200
     ``{"status": "ready", "checks": {...}}`` or 503 problem+json listing the failing ones.
     ``registry`` (default: the process-wide one) is what ``/metrics`` serves.
+    ``problems`` maps the service's domain exceptions to problem responses (a subclass
+    is answered by the nearest mapped base class).
     """
     _install_log_record_factory()
     app = FastAPI(title=title, version=version, lifespan=lifespan)
@@ -310,6 +327,8 @@ def create_http_app(
         app.include_router(router)
 
     app.add_exception_handler(Problem, _problem_handler)
+    for exc_class, spec in (problems or {}).items():
+        app.add_exception_handler(exc_class, _domain_handler(spec))
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_middleware(RequestContextMiddleware)

@@ -1,13 +1,18 @@
-"""RFC 9457 problem details: the exception services raise and the JSON body it becomes.
+"""RFC 9457 problem details: the exception endpoints raise and the JSON body it becomes.
 
-Services raise :class:`Problem` from use cases or endpoints; the handlers installed by
-:func:`dealerflow.runtime.http.create_http_app` turn it (and FastAPI's own
-``HTTPException`` / ``RequestValidationError``) into ``application/problem+json``.
+Use cases raise the service's *domain* exceptions; each service maps them to problems
+once, in its ``ServiceDefinition.problems`` table (exception class -> :class:`ProblemSpec`),
+which :func:`dealerflow.runtime.service.build_app` installs as exception handlers.
+Endpoints may raise :class:`Problem` themselves for what only HTTP knows (a bad header).
+The handlers installed by :func:`dealerflow.runtime.http.create_http_app` turn it (and
+FastAPI's own ``HTTPException`` / ``RequestValidationError``) into
+``application/problem+json``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -86,3 +91,31 @@ def not_found(what: str, identifier: object) -> Problem:
 def conflict(detail: str, *, slug: str = "conflict") -> Problem:
     """A 409 problem for a request that contradicts the current state."""
     return Problem(409, "Conflict", detail, type=problem_type(slug))
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """How one domain exception class is answered over HTTP.
+
+    The problem's ``detail`` is ``str(exc)``; its extensions are the exception's
+    ``problem_extensions`` mapping when it has one (e.g. ``{"status": "closed"}``).
+    """
+
+    status: int
+    slug: str
+    title: str | None = None
+
+    def problem(self, exc: BaseException) -> Problem:
+        """The problem answering ``exc``."""
+        extensions = getattr(exc, "problem_extensions", None)
+        return Problem(
+            self.status,
+            self.title,
+            str(exc) or None,
+            type=problem_type(self.slug),
+            extensions=dict(extensions) if isinstance(extensions, Mapping) else None,
+        )
+
+
+#: A service's domain exception -> problem table.
+ProblemMap = Mapping[type[Exception], ProblemSpec]

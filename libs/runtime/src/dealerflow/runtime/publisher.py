@@ -19,6 +19,7 @@ from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime import timers
 from dealerflow.runtime.clock import Clock
+from dealerflow.runtime.context import Publish, UseCaseContext
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.telemetry import current_trace_headers
@@ -165,22 +166,45 @@ class _ConsumerScope:
 
 
 @dataclass(kw_only=True)
-class HandlerContext(_ConsumerScope):
-    """Context of a per-event handler: ``async def h(ctx, env)``."""
+class HandlerContext(UseCaseContext[Any]):
+    """Context of a per-event handler, ``async def h(ctx, env)``: the use-case context of
+    the batch's transaction, plus where the event came from.
 
+    ``publish`` enqueues caused by the incoming event (causation = its id; correlation =
+    its correlation id or, at the start of a chain, its id; traceparent = this handler's
+    span, which continues the incoming trace); timers default to the event's dealer.
+    """
+
+    topics: TopicRegistry
+    source: str
+    consumer: str
     envelope: Envelope[DomainEvent]
     topic: str
     partition: int
     offset: int
+    publisher: Publish = field(default=None)  # type: ignore[assignment]  # set below
+    # Buffered: the consumer writes all of a batch's messages with one enqueue, and a
+    # handler attempt that fails takes its messages with it.
+    outbox: list[OutboxMessage] = field(default_factory=list)
 
-    async def publish(self, event: DomainEvent, *, event_id: str | None = None) -> str:
-        """Publish ``event`` (to its context's topic) in this transaction; returns its id.
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.source_event_id is None:
+            self.source_event_id = self.envelope.meta.id
+        if self.publisher is None:
+            self.publisher = self._publish_caused
 
-        causation = the incoming event's id; correlation = the incoming correlation id
-        (or, at the start of a chain, the incoming event's id); traceparent = the span
-        of this handler, which continues the incoming event's trace.
-        """
-        return self._publish_caused_by(event, self.envelope, event_id, None)
+    async def _publish_caused(self, event: DomainEvent) -> str:
+        meta = self.envelope.meta
+        ce_id, message = outbox_message_for(
+            event,
+            source=self.source,
+            topics=self.topics,
+            correlation_id=meta.correlation_id or meta.id,
+            causation_id=meta.id,
+        )
+        self.outbox.append(message)
+        return ce_id
 
     async def schedule_timer(
         self,

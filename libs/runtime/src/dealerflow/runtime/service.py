@@ -25,9 +25,9 @@ import gc
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 import uvicorn
@@ -39,19 +39,27 @@ from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime.broker import BatchProcessor, attach_consumer, create_broker
 from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.consumer import EventConsumer, EventRouter
+from dealerflow.runtime.context import (
+    DealerConfiguration,
+    EnvironmentDealerConfiguration,
+    UseCaseContext,
+    run_in_transaction,
+)
 from dealerflow.runtime.db import DbConnection, create_pool
 from dealerflow.runtime.http import ReadinessCheck, broker_check, create_http_app, postgres_check
 from dealerflow.runtime.logging import configure_logging
 from dealerflow.runtime.migrations import Migration, load_migrations, migrate, runtime_migrations
+from dealerflow.runtime.problems import ProblemMap
 from dealerflow.runtime.publisher import event_source, publish_event
 from dealerflow.runtime.relay import OutboxRelay
 from dealerflow.runtime.settings import ServiceSettings
 from dealerflow.runtime.telemetry import setup_tracing
-from dealerflow.runtime.timers import TimerHandler, TimerPoller
+from dealerflow.runtime.timers import Timer, TimerHandler, TimerPoller
 
 __all__ = [
     "ServiceContext",
     "ServiceDefinition",
+    "ServiceTimerHandler",
     "Subscription",
     "build_app",
     "migrate_service",
@@ -61,15 +69,20 @@ __all__ = [
 
 log = logging.getLogger("dealerflow.service")
 
+S = TypeVar("S", bound=ServiceSettings)
+T = TypeVar("T")
+
 
 @dataclass
-class ServiceContext:
-    """What routers, consumers and timer handlers of one running service share."""
+class ServiceContext(Generic[S]):
+    """What routers, consumers and timer handlers of one running service share; builds
+    the :class:`~dealerflow.runtime.context.UseCaseContext` of every entry point."""
 
-    settings: ServiceSettings
+    settings: S
     clock: Clock
     topics: TopicRegistry
     source: str
+    dealers: DealerConfiguration
     tracer_provider: TracerProvider | None = None
     pool: asyncpg.Pool | None = None
 
@@ -80,6 +93,26 @@ class ServiceContext:
             raise RuntimeError("the service has not started: no database pool yet")
         return self.pool
 
+    def use_case(self, conn: DbConnection) -> UseCaseContext[S]:
+        """The use-case context of a transaction this service started itself (an HTTP
+        request, a timer): events it publishes start a new chain."""
+
+        async def publish(event: DomainEvent) -> str:
+            return await publish_event(conn, event, source=self.source, topics=self.topics)
+
+        return UseCaseContext(
+            conn=conn,
+            clock=self.clock,
+            settings=self.settings,
+            dealers=self.dealers,
+            publisher=publish,
+        )
+
+    async def run_in_transaction(self, work: Callable[[UseCaseContext[S]], Awaitable[T]]) -> T:
+        """Run ``work`` in one transaction with the deadlock/serialization retry of
+        :func:`dealerflow.runtime.context.run_in_transaction`."""
+        return await run_in_transaction(self.db, self.use_case, work)
+
     async def publish(
         self,
         conn: DbConnection,
@@ -88,7 +121,9 @@ class ServiceContext:
         correlation_id: str | None = None,
         causation_id: str | None = None,
     ) -> str:
-        """Enqueue ``event`` in the caller's transaction (the outbox); returns its id."""
+        """Enqueue ``event`` in the caller's transaction (the outbox); returns its id.
+
+        Prefer ``UseCaseContext.publish(event)`` inside use cases."""
         return await publish_event(
             conn,
             event,
@@ -97,6 +132,11 @@ class ServiceContext:
             correlation_id=correlation_id,
             causation_id=causation_id,
         )
+
+
+#: A timer handler of a service: the use-case context of the poller's transaction and
+#: the timer that fell due.
+ServiceTimerHandler = Callable[[UseCaseContext[Any], Timer], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -112,38 +152,50 @@ class Subscription:
     name: str
     contexts: tuple[str, ...]
     router: EventRouter | None = None
-    processor: Callable[[ServiceContext, str], BatchProcessor] | None = None
+    processor: Callable[[ServiceContext[Any], str], BatchProcessor] | None = None
 
     def __post_init__(self) -> None:
         if (self.router is None) == (self.processor is None):
             raise ValueError(f"subscription {self.name!r}: give exactly one of router, processor")
 
 
-def _no_routers(ctx: ServiceContext) -> Sequence[APIRouter]:
+def _no_routers(ctx: ServiceContext[Any]) -> Sequence[APIRouter]:
     return ()
 
 
-def _no_subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
+def _no_subscriptions(ctx: ServiceContext[Any]) -> Sequence[Subscription]:
     return ()
 
 
-def _no_timers(ctx: ServiceContext) -> Mapping[str, TimerHandler]:
+def _no_timers(ctx: ServiceContext[Any]) -> Mapping[str, ServiceTimerHandler]:
     return {}
 
 
+def environment_dealers(settings: ServiceSettings) -> DealerConfiguration:
+    """The default dealer configuration: DOMAIN.md defaults + ``policy_overrides``."""
+    return EnvironmentDealerConfiguration(settings.policy_overrides)
+
+
 @dataclass(frozen=True)
-class ServiceDefinition:
-    """Everything that makes up one service; see the module docstring."""
+class ServiceDefinition(Generic[S]):
+    """Everything that makes up one service; see the module docstring.
+
+    ``dealer_configuration`` builds the service's :class:`DealerConfiguration` from its
+    settings (default: the environment policy, the same for every dealer).
+    """
 
     name: str
     title: str
-    settings_factory: Callable[[], ServiceSettings]
+    settings_factory: Callable[[], S]
     migrations_package: str
     description: str = ""
     version: str = "1.0.0"
-    routers: Callable[[ServiceContext], Sequence[APIRouter]] = _no_routers
-    subscriptions: Callable[[ServiceContext], Sequence[Subscription]] = _no_subscriptions
-    timer_handlers: Callable[[ServiceContext], Mapping[str, TimerHandler]] = _no_timers
+    routers: Callable[[ServiceContext[S]], Sequence[APIRouter]] = _no_routers
+    subscriptions: Callable[[ServiceContext[S]], Sequence[Subscription]] = _no_subscriptions
+    timer_handlers: Callable[[ServiceContext[S]], Mapping[str, ServiceTimerHandler]] = _no_timers
+    dealer_configuration: Callable[[S], DealerConfiguration] = environment_dealers
+    #: the service's domain exceptions -> RFC 9457 problems (mapped once, at HTTP)
+    problems: ProblemMap = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def migrations(self) -> list[Migration]:
@@ -151,21 +203,37 @@ class ServiceDefinition:
         return runtime_migrations() + load_migrations(self.migrations_package, self.name)
 
 
-def service_context(request: Request) -> ServiceContext:
+def service_context(request: Request) -> ServiceContext[Any]:
     """FastAPI dependency: the running service's :class:`ServiceContext`."""
-    ctx: ServiceContext = request.app.state.ctx
+    ctx: ServiceContext[Any] = request.app.state.ctx
     return ctx
 
 
-async def migrate_service(definition: ServiceDefinition, settings: ServiceSettings) -> list[str]:
+def timer_handlers_of(
+    ctx: ServiceContext[S], handlers: Mapping[str, ServiceTimerHandler]
+) -> dict[str, TimerHandler]:
+    """The poller's ``(conn, timer)`` handlers: each builds its use-case context here."""
+
+    def bind(handler: ServiceTimerHandler) -> TimerHandler:
+        async def fire(conn: DbConnection, timer: Timer) -> None:
+            await handler(ctx.use_case(conn), timer)
+
+        return fire
+
+    return {kind: bind(handler) for kind, handler in handlers.items()}
+
+
+async def migrate_service(
+    definition: ServiceDefinition[Any], settings: ServiceSettings
+) -> list[str]:
     """Apply pending migrations to the service's schema; returns the applied labels."""
     applied = await migrate(settings.pg_dsn, settings.db_schema, definition.migrations())
     return [m.label for m in applied]
 
 
 def build_app(
-    definition: ServiceDefinition,
-    settings: ServiceSettings,
+    definition: ServiceDefinition[S],
+    settings: S,
     *,
     clock: Clock | None = None,
     tracer_provider: TracerProvider | None = None,
@@ -181,6 +249,7 @@ def build_app(
         clock=clock or settings.clock(),
         topics=TopicRegistry(settings.topic_prefix),
         source=event_source(settings.service_name),
+        dealers=definition.dealer_configuration(settings),
         tracer_provider=tracer_provider,
     )
     broker = create_broker(settings, tracer_provider=tracer_provider)
@@ -219,6 +288,7 @@ def build_app(
                         topics=ctx.topics,
                         source=ctx.source,
                         tracer_provider=tracer_provider,
+                        dealers=ctx.dealers,
                     )
                 attach_consumer(
                     broker,
@@ -239,7 +309,7 @@ def build_app(
                 )
                 poller = TimerPoller(
                     ctx.db,
-                    definition.timer_handlers(ctx),
+                    timer_handlers_of(ctx, definition.timer_handlers(ctx)),
                     clock=ctx.clock,
                     batch_size=settings.timer_batch_size,
                     poll_interval_s=settings.timer_poll_interval_s,
@@ -277,6 +347,7 @@ def build_app(
         routers=list(definition.routers(ctx)),
         lifespan=lifespan,
         tracer_provider=tracer_provider,
+        problems=definition.problems,
     )
     if definition.description:
         app.description = definition.description
@@ -284,13 +355,13 @@ def build_app(
     return app
 
 
-def openapi_document(definition: ServiceDefinition) -> dict[str, Any]:
+def openapi_document(definition: ServiceDefinition[Any]) -> dict[str, Any]:
     """The service's OpenAPI document, built without connecting to anything."""
     app = build_app(definition, definition.settings_factory(), run_background=False)
     return app.openapi()
 
 
-def run_cli(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
+def run_cli(definition: ServiceDefinition[Any], argv: Sequence[str] | None = None) -> int:
     """``dealerflow-<svc> migrate|serve|openapi``: the service's command line."""
     parser = argparse.ArgumentParser(
         prog=f"dealerflow-{definition.name}", description=definition.title
@@ -335,7 +406,7 @@ def run_cli(definition: ServiceDefinition, argv: Sequence[str] | None = None) ->
     return 0 if server.started or not server.should_exit else 1
 
 
-def main_for(definition: ServiceDefinition) -> Callable[[], None]:
+def main_for(definition: ServiceDefinition[Any]) -> Callable[[], None]:
     """A console-script entry point for ``definition``."""
 
     def main() -> None:

@@ -70,6 +70,9 @@ class ServiceSettings(BaseSettings):
     consumer_batch_timeout_ms: int = Field(default=100, ge=0)
     #: Dealer group used for customer identity when a request does not name one.
     default_dealer_group: str = "default"
+    #: Partial DealerPolicy (JSON in ``<PREFIX>POLICY_OVERRIDES``) for every dealer: what
+    #: the environment dealer configuration layers over the DOMAIN.md defaults.
+    policy_overrides: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _derive_schema(self) -> ServiceSettings:

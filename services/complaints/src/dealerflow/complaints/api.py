@@ -52,7 +52,7 @@ from dealerflow.runtime.problems import Problem, conflict, not_found, problem_ty
 from dealerflow.runtime.service import ServiceContext, service_context
 
 T = TypeVar("T")
-Ctx = Annotated[ServiceContext, Depends(service_context)]
+Ctx = Annotated[ServiceContext[ComplaintsSettings], Depends(service_context)]
 DealerQuery = Annotated[str, Query(pattern=DEALER_ID_PATTERN, description="Dealer code.")]
 ComplaintIdPath = Annotated[uuid.UUID, Path(description="Complaint id.")]
 
@@ -60,7 +60,7 @@ router = APIRouter(prefix="/v1", tags=["complaints"])
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
-def settings_of(ctx: ServiceContext) -> ComplaintsSettings:
+def settings_of(ctx: ServiceContext[ComplaintsSettings]) -> ComplaintsSettings:
     """The running service's settings."""
     assert isinstance(ctx.settings, ComplaintsSettings)
     return ctx.settings
@@ -70,7 +70,7 @@ def _unprocessable(detail: str, slug: str = "validation-error") -> Problem:
     return Problem(422, "Unprocessable request", detail, type=problem_type(slug))
 
 
-def work_in(ctx: ServiceContext, conn: DbConnection) -> Work:
+def work_in(ctx: ServiceContext[ComplaintsSettings], conn: DbConnection) -> Work:
     """The use-case `Work` of a request's transaction."""
 
     async def publish(event: DomainEvent) -> str:
@@ -79,7 +79,9 @@ def work_in(ctx: ServiceContext, conn: DbConnection) -> Work:
     return Work(conn=conn, publish=publish, now=ctx.clock.now(), settings=settings_of(ctx))
 
 
-async def run(ctx: ServiceContext, use_case: Callable[[Work], Awaitable[T]]) -> T:
+async def run(
+    ctx: ServiceContext[ComplaintsSettings], use_case: Callable[[Work], Awaitable[T]]
+) -> T:
     """Run ``use_case`` in one transaction (retried on a deadlock with the timer poller);
     map the service's errors to problems."""
     for attempt in range(3):

@@ -11,30 +11,26 @@ from dealerflow.complaints.contact_wait import CONTACT_WAIT_TIMER_KIND
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.complaints.sla import CLOCK_TIMER_KIND
 from dealerflow.complaints.usecases import Work, handle_clock_deadline
-from dealerflow.contracts.events.base import DomainEvent
-from dealerflow.runtime.db import DbConnection
-from dealerflow.runtime.service import ServiceContext
-from dealerflow.runtime.timers import Timer, TimerHandler
+from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.service import ServiceContext, ServiceTimerHandler
+from dealerflow.runtime.timers import Timer
+
+Ctx = UseCaseContext[ComplaintsSettings]
 
 
-def handlers(ctx: ServiceContext) -> Mapping[str, TimerHandler]:
-    """kind -> handler, closures over the running service's context."""
-    settings = ctx.settings
-    if not isinstance(settings, ComplaintsSettings):  # pragma: no cover - wiring guard
-        raise TypeError("the complaints service runs with ComplaintsSettings")
+def work(uc: Ctx) -> Work:
+    return Work(conn=uc.conn, publish=uc.publish, now=uc.now, settings=uc.settings)
 
-    def work(conn: DbConnection) -> Work:
-        async def publish(event: DomainEvent) -> str:
-            return await ctx.publish(conn, event)
 
-        return Work(conn=conn, publish=publish, now=ctx.clock.now(), settings=settings)
+def handlers(ctx: ServiceContext[ComplaintsSettings]) -> Mapping[str, ServiceTimerHandler]:
+    """kind -> handler."""
 
-    async def clock_deadline(conn: DbConnection, timer: Timer) -> None:
+    async def clock_deadline(uc: Ctx, timer: Timer) -> None:
         complaint_id = uuid.UUID(str(timer.payload["complaint_id"]))
-        await handle_clock_deadline(work(conn), timer.dealer_id, complaint_id, timer.key)
+        await handle_clock_deadline(work(uc), timer.dealer_id, complaint_id, timer.key)
 
-    async def contact_wait_over(conn: DbConnection, timer: Timer) -> None:
+    async def contact_wait_over(uc: Ctx, timer: Timer) -> None:
         trigger_ref = str(timer.payload["trigger_ref"])
-        await triggers.contact_wait_over(work(conn), timer.dealer_id, trigger_ref)
+        await triggers.contact_wait_over(work(uc), timer.dealer_id, trigger_ref)
 
     return {CLOCK_TIMER_KIND: clock_deadline, CONTACT_WAIT_TIMER_KIND: contact_wait_over}

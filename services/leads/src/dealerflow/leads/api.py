@@ -55,7 +55,7 @@ from dealerflow.runtime.service import ServiceContext, service_context
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
-Ctx = Annotated[ServiceContext, Depends(service_context)]
+Ctx = Annotated[ServiceContext[Any], Depends(service_context)]
 DealerQuery = Annotated[
     str, Query(pattern=DEALER_ID_PATTERN, description="Dealer the lead belongs to (required).")
 ]
@@ -83,7 +83,7 @@ _UNREADABLE = (
 )
 
 
-def leads_context(ctx: ServiceContext) -> LeadsContext:
+def leads_context(ctx: ServiceContext[Any]) -> LeadsContext:
     """The use cases' view of the running service."""
     settings = ctx.settings
     if not isinstance(settings, LeadsSettings):

@@ -13,11 +13,11 @@ from dealerflow.leads.settings import LeadsSettings
 from dealerflow.runtime.service import ServiceContext, ServiceDefinition, Subscription
 
 
-def _routers(ctx: ServiceContext) -> Sequence[APIRouter]:
+def _routers(ctx: ServiceContext[LeadsSettings]) -> Sequence[APIRouter]:
     return [api.router]
 
 
-def _subscriptions(ctx: ServiceContext) -> Sequence[Subscription]:
+def _subscriptions(ctx: ServiceContext[LeadsSettings]) -> Sequence[Subscription]:
     subscriptions = [Subscription("sales", ("sales",), consumers.router)]
     settings = ctx.settings
     if isinstance(settings, LeadsSettings) and settings.inbound_consumer_enabled:

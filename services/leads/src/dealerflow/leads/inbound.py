@@ -258,7 +258,7 @@ class InboundLeadConsumer:
         )
 
 
-def inbound_processor(ctx: ServiceContext, name: str) -> InboundLeadConsumer:
+def inbound_processor(ctx: ServiceContext[Any], name: str) -> InboundLeadConsumer:
     """The runtime's ``Subscription.processor`` factory for the inbound topic."""
     from dealerflow.leads.api import leads_context
 

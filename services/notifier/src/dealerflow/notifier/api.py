@@ -32,7 +32,7 @@ from dealerflow.notifier.api_models import (
 )
 from dealerflow.notifier.effects import Effects
 from dealerflow.notifier.policies import effective_policy
-from dealerflow.notifier.settings import notifier_settings
+from dealerflow.notifier.settings import NotifierSettings, notifier_settings
 from dealerflow.runtime.db import DbConnection, transaction
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
@@ -45,7 +45,7 @@ DealerQuery = Annotated[
     str, Query(pattern=DEALER_ID_PATTERN, description="Dealer (store) code; required.")
 ]
 DealerPath = Annotated[str, Path(pattern=DEALER_ID_PATTERN, description="Dealer (store) code.")]
-Context = Annotated[ServiceContext, Depends(service_context)]
+Context = Annotated[ServiceContext[NotifierSettings], Depends(service_context)]
 
 
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
@@ -53,7 +53,7 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     return decode_cursor(cursor, datetime, uuid.UUID, status=400)
 
 
-def _effects(ctx: ServiceContext, conn: DbConnection) -> Effects:
+def _effects(ctx: ServiceContext[NotifierSettings], conn: DbConnection) -> Effects:
     async def publish(event: DomainEvent) -> str:
         return await ctx.publish(conn, event)
 

@@ -11,42 +11,39 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.notifier import usecases, usecases_tasks
 from dealerflow.notifier.channels import ChannelRegistry
 from dealerflow.notifier.effects import REMINDER_SEND, STAFF_ALERT, TASK_DUE, TASK_WATCH, Effects
-from dealerflow.notifier.settings import notifier_settings
+from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_alerts import deliver_staff_alert
 from dealerflow.notifier.usecases_messages import send_reminder
-from dealerflow.runtime.db import DbConnection
-from dealerflow.runtime.service import ServiceContext
-from dealerflow.runtime.timers import Timer, TimerHandler
+from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.service import ServiceContext, ServiceTimerHandler
+from dealerflow.runtime.timers import Timer
+
+Ctx = UseCaseContext[NotifierSettings]
 
 
 def handlers(
-    ctx: ServiceContext, channels: ChannelRegistry | None = None
-) -> Mapping[str, TimerHandler]:
+    ctx: ServiceContext[NotifierSettings], channels: ChannelRegistry | None = None
+) -> Mapping[str, ServiceTimerHandler]:
     """The notifier's timer handlers; ``channels`` defaults to the configured drivers."""
-    settings = notifier_settings(ctx.settings)
-    registry = channels or ChannelRegistry.from_settings(settings)
+    registry = channels or ChannelRegistry.from_settings(ctx.settings)
 
-    def effects(conn: DbConnection) -> Effects:
-        async def publish(event: DomainEvent) -> str:
-            return await ctx.publish(conn, event)
+    def effects(uc: Ctx) -> Effects:
+        return Effects(conn=uc.conn, clock=uc.clock, settings=uc.settings, publish=uc.publish)
 
-        return Effects(conn=conn, clock=ctx.clock, settings=settings, publish=publish)
+    async def task_due(uc: Ctx, timer: Timer) -> None:
+        await usecases_tasks.fire_task_due(effects(uc), timer.dealer_id, timer.payload)
 
-    async def task_due(conn: DbConnection, timer: Timer) -> None:
-        await usecases_tasks.fire_task_due(effects(conn), timer.dealer_id, timer.payload)
+    async def task_watch(uc: Ctx, timer: Timer) -> None:
+        await usecases.fire_watch(effects(uc), timer.dealer_id, timer.payload)
 
-    async def task_watch(conn: DbConnection, timer: Timer) -> None:
-        await usecases.fire_watch(effects(conn), timer.dealer_id, timer.payload)
+    async def reminder_send(uc: Ctx, timer: Timer) -> None:
+        await send_reminder(effects(uc), registry, timer.dealer_id, timer.payload)
 
-    async def reminder_send(conn: DbConnection, timer: Timer) -> None:
-        await send_reminder(effects(conn), registry, timer.dealer_id, timer.payload)
-
-    async def staff_alert(conn: DbConnection, timer: Timer) -> None:
-        await deliver_staff_alert(effects(conn), registry, timer.dealer_id, timer.payload)
+    async def staff_alert(uc: Ctx, timer: Timer) -> None:
+        await deliver_staff_alert(effects(uc), registry, timer.dealer_id, timer.payload)
 
     return {
         TASK_DUE: task_due,

@@ -34,7 +34,7 @@ from dealerflow.sales.schemas import (
 
 router = APIRouter(prefix="/v1")
 
-Ctx = Annotated[ServiceContext, Depends(service_context)]
+Ctx = Annotated[ServiceContext[Any], Depends(service_context)]
 DealerQuery = Annotated[str, Query(pattern=DEALER_ID_PATTERN, description="Dealer (store) code.")]
 
 

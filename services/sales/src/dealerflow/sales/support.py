@@ -17,7 +17,7 @@ from dealerflow.sales.schemas import CustomerIn
 from dealerflow.sales.settings import SalesSettings
 
 
-def sales_settings(ctx: ServiceContext) -> SalesSettings:
+def sales_settings(ctx: ServiceContext[Any]) -> SalesSettings:
     """The running service's settings as the sales subclass."""
     settings = ctx.settings
     if not isinstance(settings, SalesSettings):  # pragma: no cover - wiring error

@@ -141,7 +141,7 @@ async def list_contracts(
 
 
 async def sign_contract(
-    conn: DbConnection, ctx: ServiceContext, cmd: SignContractIn, idem_key: str | None
+    conn: DbConnection, ctx: ServiceContext[Any], cmd: SignContractIn, idem_key: str | None
 ) -> tuple[ContractDetail, bool]:
     """Version 1 of a contract and ContractSigned; (contract, created). A retry with the
     same Idempotency-Key or contract_id returns the first contract and publishes nothing."""
@@ -253,7 +253,7 @@ async def sign_contract(
 
 
 async def amend_contract(
-    conn: DbConnection, ctx: ServiceContext, contract_id: uuid.UUID, cmd: AmendContractIn
+    conn: DbConnection, ctx: ServiceContext[Any], contract_id: uuid.UUID, cmd: AmendContractIn
 ) -> ContractDetail:
     """A new version with the changed terms (both sides agreed) and ContractAmended."""
     contract = await locked(conn, cmd.dealer_id, contract_id)
@@ -336,7 +336,7 @@ async def amend_contract(
 
 
 async def cancel_contract(
-    conn: DbConnection, ctx: ServiceContext, contract_id: uuid.UUID, cmd: CancelContractIn
+    conn: DbConnection, ctx: ServiceContext[Any], contract_id: uuid.UUID, cmd: CancelContractIn
 ) -> ContractDetail:
     """Cancel per policy: ContractCancelled with the refund due, and RefundIssued when
     anything is paid back (recorded in the ledger in the same transaction)."""

@@ -5,6 +5,7 @@ problems before anything is published, events through the outbox."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import asyncpg
 
@@ -40,7 +41,7 @@ from dealerflow.sales.views import ledger_of
 
 async def record_payment(
     conn: DbConnection,
-    ctx: ServiceContext,
+    ctx: ServiceContext[Any],
     contract_id: uuid.UUID,
     cmd: PaymentIn,
     idem_key: str | None,
@@ -113,7 +114,7 @@ async def record_payment(
 
 
 async def issue_invoice(
-    conn: DbConnection, ctx: ServiceContext, contract_id: uuid.UUID, cmd: InvoiceIn
+    conn: DbConnection, ctx: ServiceContext[Any], contract_id: uuid.UUID, cmd: InvoiceIn
 ) -> ContractDetail:
     """The vehicle invoice (VAT included) and InvoiceIssued; one per contract. Repeating
     the same invoice number is a no-op, a different one is a conflict."""
@@ -183,7 +184,7 @@ async def issue_invoice(
 
 
 async def schedule_delivery(
-    conn: DbConnection, ctx: ServiceContext, contract_id: uuid.UUID, cmd: ScheduleDeliveryIn
+    conn: DbConnection, ctx: ServiceContext[Any], contract_id: uuid.UUID, cmd: ScheduleDeliveryIn
 ) -> ContractDetail:
     """Agree (or move) the handover appointment: DeliveryScheduled."""
     contract = await locked(conn, cmd.dealer_id, contract_id)
@@ -226,7 +227,7 @@ async def schedule_delivery(
 
 
 async def deliver_vehicle(
-    conn: DbConnection, ctx: ServiceContext, contract_id: uuid.UUID, cmd: DeliverIn
+    conn: DbConnection, ctx: ServiceContext[Any], contract_id: uuid.UUID, cmd: DeliverIn
 ) -> ContractDetail:
     """Hand the car over if domain.can_deliver passes: VehicleDelivered, owner care starts.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from dealerflow.contracts.events.sales import (
     DiscountApprovalRequested,
@@ -65,7 +66,7 @@ def _quote_request(cmd: QuoteIn) -> domain.QuoteRequest:
 
 
 async def issue_quote(
-    conn: DbConnection, ctx: ServiceContext, cmd: QuoteIn, idem_key: str | None
+    conn: DbConnection, ctx: ServiceContext[Any], cmd: QuoteIn, idem_key: str | None
 ) -> tuple[QuoteOut, bool]:
     """Compute the quote (domain.compute_quote with the dealer's tax and discount policy):
     QuoteIssued, plus DiscountApprovalRequested for the sales manager when the discount
@@ -214,7 +215,7 @@ async def get_test_drive(
 
 
 async def book_test_drive(
-    conn: DbConnection, ctx: ServiceContext, cmd: TestDriveIn, idem_key: str | None
+    conn: DbConnection, ctx: ServiceContext[Any], cmd: TestDriveIn, idem_key: str | None
 ) -> tuple[TestDriveOut, bool]:
     """Book a test-drive vehicle: licence valid on the day, slot in the future and free
     (a 409 names the bookings in the way). TestDriveScheduled."""

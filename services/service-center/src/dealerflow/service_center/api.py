@@ -31,7 +31,7 @@ from dealerflow.service_center.schemas import (
 
 router = APIRouter(prefix="/v1", tags=["repair orders"])
 
-Ctx = Annotated[ServiceContext, Depends(service_context)]
+Ctx = Annotated[ServiceContext[Any], Depends(service_context)]
 DealerQuery = Annotated[str, Query(pattern=DEALER_ID_PATTERN, description="Dealer (store) code.")]
 Responses = dict[int | str, dict[str, Any]]
 

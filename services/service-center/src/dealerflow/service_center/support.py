@@ -23,7 +23,7 @@ from dealerflow.service_center.schemas import CustomerIn
 from dealerflow.service_center.settings import ServiceCenterSettings
 
 
-def center_settings(ctx: ServiceContext) -> ServiceCenterSettings:
+def center_settings(ctx: ServiceContext[Any]) -> ServiceCenterSettings:
     """The running service's settings as the service-center subclass."""
     settings = ctx.settings
     if not isinstance(settings, ServiceCenterSettings):  # pragma: no cover - wiring error

@@ -120,7 +120,7 @@ async def list_repair_orders(
 
 
 async def open_repair_order(
-    conn: DbConnection, ctx: ServiceContext, cmd: OpenRepairOrderIn, idem_key: str | None
+    conn: DbConnection, ctx: ServiceContext[Any], cmd: OpenRepairOrderIn, idem_key: str | None
 ) -> tuple[RepairOrderDetail, bool]:
     """Check-in: classify the work (domain.classify_intake), RepairOrderOpened.
     (repair order, created); a retry with the same key or id opens nothing."""
@@ -201,7 +201,7 @@ async def open_repair_order(
 
 
 async def record_diagnosis(
-    conn: DbConnection, ctx: ServiceContext, repair_order_id: uuid.UUID, cmd: DiagnosisIn
+    conn: DbConnection, ctx: ServiceContext[Any], repair_order_id: uuid.UUID, cmd: DiagnosisIn
 ) -> RepairOrderDetail:
     """The technician's findings: DiagnosisCompleted."""
     ro = await locked(conn, cmd.dealer_id, repair_order_id)
@@ -236,7 +236,7 @@ async def record_diagnosis(
 
 
 async def quote_repair(
-    conn: DbConnection, ctx: ServiceContext, repair_order_id: uuid.UUID, cmd: RepairQuoteIn
+    conn: DbConnection, ctx: ServiceContext[Any], repair_order_id: uuid.UUID, cmd: RepairQuoteIn
 ) -> RepairOrderDetail:
     """Parts plus labour (standard hours x rate, domain.price_repair_quote): RepairQuoted.
     A new quote replaces an undecided one."""
@@ -283,7 +283,7 @@ async def quote_repair(
 
 
 async def record_decision(
-    conn: DbConnection, ctx: ServiceContext, repair_order_id: uuid.UUID, cmd: DecisionIn
+    conn: DbConnection, ctx: ServiceContext[Any], repair_order_id: uuid.UUID, cmd: DecisionIn
 ) -> RepairOrderDetail:
     """The customer's answer to every quoted line: RepairApproved for what may be done,
     RepairItemDeclined for each declined line (kept, followed up after the policy delay)."""

@@ -45,7 +45,7 @@ ZERO = Decimal("0.00")
 
 
 async def complete_work(
-    conn: DbConnection, ctx: ServiceContext, repair_order_id: uuid.UUID, cmd: CompleteIn
+    conn: DbConnection, ctx: ServiceContext[Any], repair_order_id: uuid.UUID, cmd: CompleteIn
 ) -> RepairOrderDetail:
     """The approved work is done (or the rework after a failed check): RepairCompleted.
 
@@ -101,7 +101,7 @@ async def complete_work(
 
 
 async def record_quality_check(
-    conn: DbConnection, ctx: ServiceContext, repair_order_id: uuid.UUID, cmd: QualityCheckIn
+    conn: DbConnection, ctx: ServiceContext[Any], repair_order_id: uuid.UUID, cmd: QualityCheckIn
 ) -> RepairOrderDetail:
     """Pass (ready for handover) or fail (rework; a repeat failure is recorded):
     QualityCheckPassed / QualityCheckFailed."""
@@ -210,7 +210,7 @@ def next_maintenance_due(
 
 
 async def hand_over(
-    conn: DbConnection, ctx: ServiceContext, repair_order_id: uuid.UUID, cmd: HandoverIn
+    conn: DbConnection, ctx: ServiceContext[Any], repair_order_id: uuid.UUID, cmd: HandoverIn
 ) -> RepairOrderDetail:
     """Return the vehicle if domain.can_hand_over passes (work done and approved, quality
     check passed, settled, invoiced when charged): VehicleHandedOver with the next

@@ -1,0 +1,177 @@
+"""The use-case context: what every use case of a service works with, whatever started it.
+
+An HTTP request, an event handler and a timer handler all hand their use case one
+:class:`UseCaseContext` (event handlers get the :class:`~dealerflow.runtime.consumer.HandlerContext`
+subclass, which also says where the event came from). It holds:
+
+- ``conn``: the connection, inside the one transaction of this request, message or timer;
+- ``now``: the time the use case happens at (the service's injectable clock, read once);
+- ``settings``: the service's own settings type (``UseCaseContext[ComplaintsSettings]``);
+- ``publish(event)``: enqueue an event in the same transaction (the outbox). Inside an
+  event handler the new event is caused by the incoming one (causation, correlation and
+  trace context filled in); elsewhere it starts a chain;
+- ``schedule_timer`` / ``cancel_timer`` / ``cancel_timers``: durable timers in the same
+  transaction;
+- ``policy(dealer_id)``: the dealer's configuration, through one interface
+  (:class:`DealerConfiguration`), loaded at most once per use case run.
+
+Use cases never read a policy from settings and never build a publisher themselves; the
+runtime builds the context in one place (``ServiceContext.use_case`` in
+:mod:`dealerflow.runtime.service`).
+
+:func:`run_in_transaction` is the one way an entry point without a transaction of its own
+(HTTP) runs a use case: a transaction per attempt, retried on a deadlock or serialization
+failure. Consumers and the timer poller own their transactions and retry the same way
+(a batch that hits a deadlock is redelivered; a timer is retried with backoff).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+import asyncpg
+
+from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.policy import DealerPolicy, policy_with_overrides
+from dealerflow.runtime import timers
+from dealerflow.runtime.clock import Clock
+from dealerflow.runtime.db import DbConnection, transaction
+from dealerflow.runtime.settings import ServiceSettings
+
+__all__ = [
+    "TRANSIENT_ERRORS",
+    "DealerConfiguration",
+    "EnvironmentDealerConfiguration",
+    "Publish",
+    "UseCaseContext",
+    "is_transient",
+    "run_in_transaction",
+]
+
+log = logging.getLogger("dealerflow.context")
+
+S = TypeVar("S", bound=ServiceSettings)
+T = TypeVar("T")
+
+#: Enqueue an event in the current transaction; returns its event id.
+Publish = Callable[[DomainEvent], Awaitable[str]]
+
+#: Errors after which the whole transaction is worth running again unchanged.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a deadlock or serialization failure (retry the transaction)."""
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+class DealerConfiguration(Protocol):
+    """Where a dealer's rules, calendar and numbers come from (one interface for every
+    service; the dealer configuration owner replaces the environment source)."""
+
+    async def policy(self, conn: DbConnection, dealer_id: str) -> DealerPolicy:
+        """The effective policy of ``dealer_id``, read in the caller's transaction."""
+        ...
+
+
+@dataclass(frozen=True)
+class EnvironmentDealerConfiguration:
+    """DOMAIN.md defaults with the service-wide overrides of its settings (the
+    ``<PREFIX>POLICY_OVERRIDES`` JSON), the same for every dealer."""
+
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    _policy: DealerPolicy = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # validated once, at start-up: a bad override fails the service, not a request
+        object.__setattr__(self, "_policy", policy_with_overrides(dict(self.overrides)))
+
+    async def policy(self, conn: DbConnection, dealer_id: str) -> DealerPolicy:
+        """The one policy every dealer shares."""
+        return self._policy
+
+
+@dataclass(kw_only=True)
+class UseCaseContext(Generic[S]):
+    """Dependencies of one use case run, all bound to one transaction (module docstring)."""
+
+    conn: DbConnection
+    clock: Clock
+    settings: S
+    dealers: DealerConfiguration
+    #: the enqueue function of this entry point (see :meth:`publish`)
+    publisher: Publish
+    #: id of the event whose handling runs this use case (None for HTTP and timers)
+    source_event_id: str | None = None
+    now: datetime = field(default=None)  # type: ignore[assignment]  # set in __post_init__
+    _policies: dict[str, DealerPolicy] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.now is None:
+            self.now = self.clock.now()
+
+    async def publish(self, event: DomainEvent) -> str:
+        """Enqueue ``event`` in this transaction (published iff it commits); its id."""
+        return await self.publisher(event)
+
+    async def policy(self, dealer_id: str) -> DealerPolicy:
+        """The dealer's effective policy (loaded once per use case run)."""
+        policy = self._policies.get(dealer_id)
+        if policy is None:
+            policy = await self.dealers.policy(self.conn, dealer_id)
+            self._policies[dealer_id] = policy
+        return policy
+
+    async def schedule_timer(
+        self,
+        *,
+        key: str,
+        kind: str,
+        dealer_id: str,
+        due_at: datetime,
+        payload: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Schedule a durable timer in this transaction (see ``timers.schedule``)."""
+        return await timers.schedule(
+            self.conn, key=key, kind=kind, dealer_id=dealer_id, due_at=due_at, payload=payload
+        )
+
+    async def cancel_timer(self, key: str) -> bool:
+        """Cancel the pending timer with business key ``key``."""
+        return await timers.cancel(self.conn, key)
+
+    async def cancel_timers(self, prefix: str) -> int:
+        """Cancel every pending timer whose key starts with ``prefix``."""
+        return await timers.cancel_prefix(self.conn, prefix)
+
+
+async def run_in_transaction(
+    pool: asyncpg.Pool,
+    build: Callable[[DbConnection], UseCaseContext[S]],
+    work: Callable[[UseCaseContext[S]], Awaitable[T]],
+    *,
+    attempts: int = 3,
+    backoff_s: float = 0.02,
+) -> T:
+    """Run ``work`` in a transaction of its own, committed when it returns; on a deadlock
+    or serialization failure the transaction is rolled back and ``work`` runs again with
+    a fresh context (up to ``attempts`` times, with a short jittered backoff)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with transaction(pool) as conn:
+                return await work(build(conn))
+        except TRANSIENT_ERRORS as exc:
+            if attempt == attempts:
+                raise
+            log.warning("transaction attempt %d failed (%s); retrying", attempt, exc)
+            await asyncio.sleep(backoff_s * attempt * (1 + random.random()))
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,196 @@
+"""The use-case context, the transaction retry and the domain-exception -> problem map."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import APIRouter
+
+from dealerflow.contracts.events.leads import LeadGraded
+from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.runtime.clock import ManualClock
+from dealerflow.runtime.context import (
+    EnvironmentDealerConfiguration,
+    UseCaseContext,
+    is_transient,
+    run_in_transaction,
+)
+from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.migrations import migrate, runtime_migrations
+from dealerflow.runtime.problems import ProblemSpec
+from dealerflow.runtime.service import ServiceContext, ServiceDefinition, build_app
+from dealerflow.runtime.settings import ServiceSettings
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Settings(ServiceSettings):
+    service_name: str = "ctxtest"
+
+
+def test_the_environment_configuration_layers_the_overrides_over_the_defaults() -> None:
+    config = EnvironmentDealerConfiguration({"leads": {"reassign_after_breaches": 3}})
+    policy = asyncio.run(config.policy(None, "D001"))  # type: ignore[arg-type]
+    assert policy.leads.reassign_after_breaches == 3
+    assert policy.complaints.escalation_ladder  # untouched defaults stay
+
+
+def test_a_bad_override_fails_at_start_up_not_per_request() -> None:
+    with pytest.raises(ValueError, match="no_such_rule"):
+        EnvironmentDealerConfiguration({"no_such_rule": 1})
+
+
+def test_transient_errors_are_deadlocks_and_serialization_failures() -> None:
+    assert is_transient(asyncpg.DeadlockDetectedError("x"))
+    assert is_transient(asyncpg.SerializationError("x"))
+    assert not is_transient(asyncpg.UniqueViolationError("x"))
+
+
+class CountingConfig:
+    def __init__(self) -> None:
+        self.loads = 0
+
+    async def policy(self, conn: DbConnection, dealer_id: str):  # type: ignore[no-untyped-def]
+        self.loads += 1
+        return await EnvironmentDealerConfiguration().policy(conn, dealer_id)
+
+
+async def test_the_context_reads_now_once_and_each_dealer_policy_once() -> None:
+    clock = ManualClock(START)
+    config = CountingConfig()
+    published: list[object] = []
+
+    async def publisher(event: object) -> str:
+        published.append(event)
+        return "id-1"
+
+    uc = UseCaseContext(
+        conn=None,  # type: ignore[arg-type]
+        clock=clock,
+        settings=Settings(),
+        dealers=config,
+        publisher=publisher,  # type: ignore[arg-type]
+    )
+    clock.advance(timedelta(hours=1))
+    assert uc.now == START
+    await uc.policy("D001")
+    await uc.policy("D001")
+    await uc.policy("D002")
+    assert config.loads == 2
+    assert await uc.publish("event") == "id-1"  # type: ignore[arg-type]
+    assert published == ["event"]
+
+
+@pytest.mark.integration
+async def test_run_in_transaction_retries_a_deadlock_and_commits_once(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    await pg_pool.execute("CREATE TABLE effects (n int)")
+    clock = ManualClock(START)
+    attempts = 0
+
+    def build(conn: DbConnection) -> UseCaseContext[Settings]:
+        async def publisher(event: object) -> str:
+            return "none"
+
+        return UseCaseContext(
+            conn=conn,
+            clock=clock,
+            settings=Settings(),
+            dealers=EnvironmentDealerConfiguration(),
+            publisher=publisher,  # type: ignore[arg-type]
+        )
+
+    async def work(uc: UseCaseContext[Settings]) -> int:
+        nonlocal attempts
+        attempts += 1
+        await uc.conn.execute("INSERT INTO effects VALUES ($1)", attempts)
+        if attempts < 3:
+            raise asyncpg.DeadlockDetectedError("deadlock detected")
+        return attempts
+
+    assert await run_in_transaction(pg_pool, build, work, backoff_s=0) == 3
+    # the two failed attempts were rolled back: only the third one's effect is there
+    assert [r["n"] for r in await pg_pool.fetch("SELECT n FROM effects")] == [3]
+
+    async def always(uc: UseCaseContext[Settings]) -> int:
+        raise asyncpg.SerializationError("could not serialize")
+
+    with pytest.raises(asyncpg.SerializationError):
+        await run_in_transaction(pg_pool, build, always, attempts=2, backoff_s=0)
+
+
+@pytest.mark.integration
+async def test_service_context_publishes_through_the_outbox_in_the_transaction(
+    pg_dsn: str, pg_schema: str, pg_pool: asyncpg.Pool
+) -> None:
+    await migrate(pg_dsn, pg_schema, runtime_migrations())
+    ctx: ServiceContext[Settings] = ServiceContext(
+        settings=Settings(),
+        clock=ManualClock(START),
+        topics=TopicRegistry("t."),
+        source="/dealerflow/ctxtest",
+        dealers=EnvironmentDealerConfiguration(),
+        pool=pg_pool,
+    )
+    graded = LeadGraded(
+        dealer_id="D001",
+        customer_id=uuid.UUID("2b1f3c9e-0000-5000-8000-000000000001"),
+        occurred_at=START,
+        lead_id="L1",
+        grade="B",
+        graded_at=START,
+    )
+
+    async def grade(uc: UseCaseContext[Settings]) -> str:
+        assert uc.settings.service_name == "ctxtest"  # the service's own settings type
+        return await uc.publish(graded)
+
+    event_id = await ctx.run_in_transaction(grade)
+    rows = await pg_pool.fetch("SELECT topic, headers::text AS h FROM outbox")
+    assert [r["topic"] for r in rows] == ["t.leads"]
+    assert event_id in rows[0]["h"]
+
+
+class CarNotReady(Exception):
+    problem_extensions: ClassVar[dict[str, str]] = {"step": "pdi"}
+
+
+class PdiMissing(CarNotReady):
+    pass
+
+
+async def test_domain_exceptions_are_answered_by_the_service_problem_map() -> None:
+    router = APIRouter()
+
+    @router.get("/v1/cars/{car}")
+    async def car(car: str) -> dict[str, str]:
+        if car == "pdi":
+            raise PdiMissing("the PDI has not passed")
+        raise CarNotReady("not ready")
+
+    definition: ServiceDefinition[Settings] = ServiceDefinition(
+        name="ctxtest",
+        title="ctx test",
+        settings_factory=Settings,
+        migrations_package="dealerflow.runtime.sql",
+        routers=lambda ctx: [router],
+        problems={CarNotReady: ProblemSpec(409, "car-not-ready", "Car not ready")},
+    )
+    app = build_app(definition, Settings(), run_background=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/v1/cars/pdi")
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == "https://dealerflow.dev/problems/car-not-ready"
+    assert body["title"] == "Car not ready"
+    assert body["detail"] == "the PDI has not passed"
+    assert body["step"] == "pdi"
