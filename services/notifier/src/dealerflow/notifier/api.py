@@ -52,8 +52,8 @@ Ctx = Annotated[ServiceContext[NotifierSettings], Depends(service_context)]
 
 
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    # (time, id) of the previous page's last row; 400, as this API has always answered
-    return decode_cursor(cursor, datetime, uuid.UUID, status=400)
+    # (time, id) of the previous page's last row; else runtime.pagination's 422 problem
+    return decode_cursor(cursor, datetime, uuid.UUID)
 
 
 # -- tasks ----------------------------------------------------------------------------------
