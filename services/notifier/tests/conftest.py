@@ -30,6 +30,7 @@ from dealerflow.devinfra.service_testing import (
 from dealerflow.notifier.app import DEFINITION
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.clock import ManualClock
+from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.service import migrate_service
 
 # Monday 2025-03-03 10:00 in Shanghai: inside business hours, outside quiet hours.
@@ -132,8 +133,9 @@ class Db:
     clock: ManualClock
     published: list[DomainEvent]
 
-    def effects(self, conn: Any, **settings_changes: Any) -> Any:
-        from dealerflow.notifier.effects import Effects
+    def use_case(self, conn: Any, **settings_changes: Any) -> UseCaseContext[NotifierSettings]:
+        """The use-case context of ``conn``'s transaction; published events are kept in
+        ``published`` (no outbox)."""
 
         async def publish(event: DomainEvent) -> str:
             self.published.append(event)
@@ -142,7 +144,13 @@ class Db:
         settings = (
             self.settings.model_copy(update=settings_changes) if settings_changes else self.settings
         )
-        return Effects(conn=conn, clock=self.clock, settings=settings, publish=publish)
+        return UseCaseContext(
+            conn=conn,
+            clock=self.clock,
+            settings=settings,
+            dealers=DEFINITION.dealer_configuration(settings),
+            publisher=publish,
+        )
 
     def of_type(self, name: str) -> list[Any]:
         return [e for e in self.published if e.type == name]

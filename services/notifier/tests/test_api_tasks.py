@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
+from dealerflow.notifier import repository as repo
 from dealerflow.notifier import usecases, usecases_tasks
 from dealerflow.notifier.domain import LeadFacts, PlannedTask, RecordRef, StaffRole
 from dealerflow.runtime.db import transaction
@@ -38,7 +39,7 @@ def planned(key: str, due: timedelta, assignee: str, customer: uuid.UUID, dealer
 async def seed(db) -> dict[str, Any]:
     rows = {}
     async with transaction(db.pool) as conn:
-        fx = db.effects(conn)
+        uc = db.use_case(conn)
         for key, due, who, customer in [
             ("t1", timedelta(hours=1), "sa-1", ALICE),
             ("t2", timedelta(hours=2), "sa-2", BOB),
@@ -46,20 +47,16 @@ async def seed(db) -> dict[str, Any]:
             ("t4", timedelta(hours=3), "sa-2", ALICE),
             ("t5", timedelta(hours=4), "sa-1", BOB),
         ]:
-            rows[key] = await usecases_tasks.schedule_task(fx, planned(key, due, who, customer))
+            rows[key] = await usecases_tasks.schedule_task(uc, planned(key, due, who, customer))
         await usecases_tasks.schedule_task(
-            fx, planned("other", timedelta(0), "sa-1", ALICE, "D002")
+            uc, planned("other", timedelta(0), "sa-1", ALICE, "D002")
         )
         # t1 done, t2 due
         await usecases.complete_task(
-            fx,
-            dealer_id=DEALER,
-            task_id=rows["t1"].id,
-            outcome=TaskOutcome.REACHED,
-            note=None,
-            completed_by=None,
+            uc,
+            usecases.CompleteTask(DEALER, rows["t1"].id, TaskOutcome.REACHED),
         )
-        await usecases_tasks.fire_task_due(fx, DEALER, {"task_id": str(rows["t2"].id)})
+        await usecases_tasks.fire_task_due(uc, DEALER, {"task_id": str(rows["t2"].id)})
     return rows
 
 
@@ -120,7 +117,7 @@ async def test_bad_requests_are_problems(db, api) -> None:
     ).status_code == 422
     assert (await api.get("/v1/tasks", params={"dealer_id": "bad dealer"})).status_code == 422
     bad_cursor = await api.get("/v1/tasks", params={"dealer_id": DEALER, "cursor": "x!"})
-    assert bad_cursor.status_code == 400
+    assert bad_cursor.status_code == 422  # runtime.pagination's default answer
     assert bad_cursor.json()["type"].endswith("/invalid-cursor")
     naive = await api.get("/v1/tasks", params={"dealer_id": DEALER, "due_from": "2025-03-03T10:00"})
     assert naive.status_code == 422
@@ -177,14 +174,65 @@ async def test_dealer_policy_is_validated_stored_and_used(db, api) -> None:
     # the dealer's policy drives planning: the warning now fires at 50 % of 15 minutes
     async with transaction(db.pool) as conn:
         lead = LeadFacts(DEALER, ALICE, "L-9", "online", START, "c-1")
-        await usecases.on_lead_created(db.effects(conn), lead, None)
+        await usecases.on_lead_created(db.use_case(conn), lead, None)
         warn_at = await conn.fetchval(
             "SELECT due_at FROM timers WHERE key = $1", f"{DEALER}:lead:L-9:first-contact:warn"
         )
         other = LeadFacts("D002", ALICE, "L-9", "online", START, "c-1")
-        await usecases.on_lead_created(db.effects(conn), other, None)
+        await usecases.on_lead_created(db.use_case(conn), other, None)
         other_warn = await conn.fetchval(
             "SELECT due_at FROM timers WHERE key = $1", "D002:lead:L-9:first-contact:warn"
         )
     assert warn_at == START + timedelta(minutes=7, seconds=30)
     assert other_warn == START + timedelta(minutes=12)
+
+
+async def test_a_stored_policy_that_no_longer_validates_is_ignored(db, api, caplog) -> None:
+    invalid = {"leads": {"warn_at_fraction": 7}}
+    async with transaction(db.pool) as conn:
+        await repo.put_policy_overrides(conn, DEALER, invalid, START)
+        policy = await db.use_case(conn).policy(DEALER)
+    assert policy.leads.warn_at_fraction == 0.8
+    assert "stored policy of dealer D001 is invalid" in caplog.text
+    shown = await api.get(f"/v1/dealers/{DEALER}/policy")
+    assert shown.status_code == 200
+    assert shown.json()["overrides"] == invalid
+    assert shown.json()["effective"]["leads"]["warn_at_fraction"] == 0.8
+
+
+async def test_a_completion_retried_with_its_idempotency_key_is_answered_with_the_task(
+    db, api
+) -> None:
+    rows = await seed(db)
+
+    async def complete(task: str, key: str, **body: Any) -> Any:
+        return await api.post(
+            f"/v1/tasks/{rows[task].id}/complete",
+            params={"dealer_id": DEALER},
+            json={"outcome": "reached", **body},
+            headers={"Idempotency-Key": key},
+        )
+
+    first = await complete("t3", "k-1")
+    assert first.status_code == 200, first.text
+    retried = await complete("t3", "k-1")
+    assert retried.status_code == 200
+    assert retried.json() == first.json()
+    assert (await complete("t3", "k-2")).status_code == 409
+    # the key of one task's completion is not the key of another's
+    elsewhere = await complete("t4", "k-1")
+    assert elsewhere.status_code == 200
+    assert elsewhere.json()["id"] == str(rows["t4"].id)
+    # a refused completion leaves no claim behind: the same key can then complete the task
+    refused = await complete("t5", "k-3", outcome="dissatisfied")
+    assert refused.status_code == 422
+    assert refused.json()["type"].endswith("/task-rule")
+    accepted = await complete("t5", "k-3", outcome="dissatisfied", note="wants the manager")
+    assert accepted.status_code == 200
+    assert accepted.json()["outcome"] == "dissatisfied"
+    async with db.pool.acquire() as conn:
+        claims = await conn.fetch("SELECT scope, key FROM idempotency_keys")
+    assert sorted(tuple(r) for r in claims) == sorted(
+        (f"task-completion:{rows[task].id}", key)
+        for task, key in [("t3", "key:k-1"), ("t4", "key:k-1"), ("t5", "key:k-3")]
+    )

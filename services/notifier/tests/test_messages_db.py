@@ -16,6 +16,7 @@ from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_messages as msgs
 from dealerflow.notifier import timers as notifier_timers
+from dealerflow.notifier.app import DEFINITION
 from dealerflow.notifier.channels import (
     ChannelRegistry,
     OutboundMessage,
@@ -23,11 +24,10 @@ from dealerflow.notifier.channels import (
     SendResult,
 )
 from dealerflow.notifier.domain import PlannedReminder, RecordRef
-from dealerflow.notifier.domain_alerts import StaffAlert
-from dealerflow.notifier.effects import REMINDER_SEND
+from dealerflow.notifier.domain_alerts import REMINDER_SEND, StaffAlert
+from dealerflow.notifier.records import NotificationRow, ReminderRow
 from dealerflow.notifier.usecases_alerts import deliver_staff_alert, queue_staff_alert
 from dealerflow.notifier.usecases_messages import schedule_reminder, send_reminder
-from dealerflow.runtime.context import EnvironmentDealerConfiguration
 from dealerflow.runtime.db import transaction
 from dealerflow.runtime.service import ServiceContext, timer_handlers_of
 from dealerflow.runtime.timers import TimerPoller
@@ -87,23 +87,23 @@ def registry(channel: Any) -> ChannelRegistry:
     return ChannelRegistry({"sms": channel, "wechat": channel, "email": channel}, channel)
 
 
-async def plan(db, snapshot: ContactSnapshot | None = None) -> msgs.ReminderRow:
+async def plan(db, snapshot: ContactSnapshot | None = None) -> ReminderRow:
     async with transaction(db.pool) as conn:
-        row = await schedule_reminder(db.effects(conn), reminder(), snapshot or contact())
-        again = await schedule_reminder(db.effects(conn), reminder(), snapshot or contact())
+        row = await schedule_reminder(db.use_case(conn), reminder(), snapshot or contact())
+        again = await schedule_reminder(db.use_case(conn), reminder(), snapshot or contact())
     assert row is not None
     assert again is None  # same business key: planned once
     return row
 
 
-async def fire(db, row: msgs.ReminderRow, channels: ChannelRegistry, **settings: Any) -> None:
+async def fire(db, row: ReminderRow, channels: ChannelRegistry, **settings: Any) -> None:
     async with transaction(db.pool) as conn:
         await send_reminder(
-            db.effects(conn, **settings), channels, DEALER, {"reminder_id": str(row.id)}
+            db.use_case(conn, **settings), channels, DEALER, {"reminder_id": str(row.id)}
         )
 
 
-async def state(db, row: msgs.ReminderRow) -> tuple[msgs.ReminderRow, list[msgs.NotificationRow]]:
+async def state(db, row: ReminderRow) -> tuple[ReminderRow, list[NotificationRow]]:
     async with db.pool.acquire() as conn:
         current = await msgs.get_reminder(conn, DEALER, row.id)
         notes = await msgs.list_notifications(conn, DEALER, CUSTOMER, after=None, limit=50)
@@ -173,11 +173,9 @@ async def test_quiet_hours_defer_to_the_morning(db) -> None:
 async def test_a_newer_contact_snapshot_suppresses_the_message(db, newer_contact, policy) -> None:
     row = await plan(db)
     async with transaction(db.pool) as conn:
-        await repo.upsert_contact(
-            conn, DEALER, CUSTOMER, newer_contact.model_dump(mode="json"), START + timedelta(days=1)
-        )
+        await repo.upsert_contact(conn, DEALER, CUSTOMER, newer_contact, START + timedelta(days=1))
         # an older snapshot arriving late does not win
-        await repo.upsert_contact(conn, DEALER, CUSTOMER, contact().model_dump(mode="json"), START)
+        await repo.upsert_contact(conn, DEALER, CUSTOMER, contact(), START)
     channel = ScriptedChannel()
     await fire(db, row, registry(channel))
     current, [note] = await state(db, row)
@@ -231,7 +229,7 @@ async def test_failures(db, result, attempts_allowed, final_status) -> None:
 
 async def test_without_any_contact_the_reminder_is_suppressed(db) -> None:
     async with transaction(db.pool) as conn:
-        row = await schedule_reminder(db.effects(conn), reminder("lead:L-1:thank-you"), None)
+        row = await schedule_reminder(db.use_case(conn), reminder("lead:L-1:thank-you"), None)
     assert row is not None
     await fire(db, row, registry(ScriptedChannel()))
     current, [note] = await state(db, row)
@@ -245,7 +243,7 @@ async def test_staff_alert_is_retried_then_given_up(db) -> None:
     )
     async with transaction(db.pool) as conn:
         alert_id = await queue_staff_alert(
-            db.effects(conn),
+            db.use_case(conn),
             dealer_id=DEALER,
             customer_id=CUSTOMER,
             recipient="sales-manager:D001",
@@ -257,7 +255,7 @@ async def test_staff_alert_is_retried_then_given_up(db) -> None:
     for _ in range(2):
         async with transaction(db.pool) as conn:
             await deliver_staff_alert(
-                db.effects(conn, message_max_attempts=2),
+                db.use_case(conn, message_max_attempts=2),
                 registry(channel),
                 DEALER,
                 {"notification_id": str(alert_id)},
@@ -275,12 +273,12 @@ async def test_timer_poller_sends_nothing_early_and_publishes_through_the_outbox
         clock=db.clock,
         topics=TopicRegistry("t."),
         source="/t",
-        dealers=EnvironmentDealerConfiguration(db.settings.policy_overrides),
+        dealers=DEFINITION.dealer_configuration(db.settings),
         pool=db.pool,
     )
     async with transaction(db.pool) as conn:
         later = reminder(send_at=START + timedelta(hours=1))
-        row = await schedule_reminder(db.effects(conn), later, contact())
+        row = await schedule_reminder(db.use_case(conn), later, contact())
     assert row is not None
     channel = RecordingChannel()
     handlers = timer_handlers_of(ctx, notifier_timers.handlers(ctx, registry(channel)))

@@ -1,14 +1,14 @@
-"""Notifier settings and the per-dealer policy merge."""
+"""Notifier settings and the layers of a dealer's policy."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from dealerflow.notifier.policies import effective_policy
-from dealerflow.notifier.settings import NotifierSettings, notifier_settings
+from dealerflow.notifier.app import DEFINITION
+from dealerflow.notifier.dealer_configuration import InvalidDealerPolicy, StoredDealerConfiguration
+from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.policy import merge_overrides
-from dealerflow.runtime.settings import ServiceSettings
 
 
 def test_defaults() -> None:
@@ -40,15 +40,6 @@ def test_invalid_service_wide_policy_fails_at_start(monkeypatch: pytest.MonkeyPa
         NotifierSettings()
 
 
-def test_plain_service_settings_become_notifier_settings() -> None:
-    plain = ServiceSettings(service_name="notifier", topic_prefix="x.")
-    converted = notifier_settings(plain)
-    assert isinstance(converted, NotifierSettings)
-    assert converted.topic_prefix == "x."
-    own = NotifierSettings()
-    assert notifier_settings(own) is own
-
-
 def test_policy_layers() -> None:
     assert merge_overrides({"a": {"b": 1, "c": 2}, "d": [1]}, {"a": {"b": 3}, "d": [2]}) == {
         "a": {"b": 3, "c": 2},
@@ -56,9 +47,17 @@ def test_policy_layers() -> None:
     }
     service = {"contact": {"marketing_cap": 1, "reminder_send_time": "09:00"}}
     dealer = {"contact": {"marketing_cap": 3}}
-    policy = effective_policy(service, dealer)
+    policy = StoredDealerConfiguration(service).layered(dealer)
     assert policy.contact.marketing_cap == 3
     assert policy.contact.reminder_send_time.hour == 9
-    assert effective_policy(None, None).contact.marketing_cap == 2
-    with pytest.raises(ValidationError):
-        effective_policy({}, {"contact": {"marketing_cap": -1}})
+    assert StoredDealerConfiguration().layered(None).contact.marketing_cap == 2
+    with pytest.raises(InvalidDealerPolicy) as caught:
+        StoredDealerConfiguration().layered({"contact": {"marketing_cap": -1}})
+    assert caught.value.problem_extensions["errors"][0]["loc"] == ["contact", "marketing_cap"]
+
+
+def test_the_service_gets_the_stored_dealer_configuration_of_its_settings() -> None:
+    settings = NotifierSettings(policy_overrides={"contact": {"marketing_cap": 1}})
+    configuration = DEFINITION.dealer_configuration(settings)
+    assert isinstance(configuration, StoredDealerConfiguration)
+    assert configuration.layered(None).contact.marketing_cap == 1

@@ -34,12 +34,12 @@ async def pending_timers(db) -> dict[str, str]:
 async def test_the_same_lead_planned_twice_is_one_task(db) -> None:
     lead = LeadFacts(DEALER, CUSTOMER, "L-1", "walk_in", START, None)
     async with transaction(db.pool) as conn:
-        await usecases.on_lead_created(db.effects(conn), lead, CONTACT)
+        await usecases.on_lead_created(db.use_case(conn), lead, CONTACT)
         # the warning went out already (its timer fired) ...
         await conn.execute("UPDATE timers SET status = 'fired' WHERE key LIKE '%:warn'")
     async with transaction(db.pool) as conn:
         # ... so the same lead again (a new event id) must not re-arm it
-        await usecases.on_lead_created(db.effects(conn), lead, CONTACT)
+        await usecases.on_lead_created(db.use_case(conn), lead, CONTACT)
     async with db.pool.acquire() as conn:
         [task] = await repo.list_tasks(conn, repo.TaskFilter(DEALER), after=None, limit=10)
         [thanks] = await msgs.list_reminders(conn, DEALER, None, after=None, limit=10)
@@ -58,7 +58,7 @@ async def test_the_same_lead_planned_twice_is_one_task(db) -> None:
 
     async with transaction(db.pool) as conn:
         await usecases.on_lead_assigned(
-            db.effects(conn), dealer_id=DEALER, lead_id="L-1", consultant_id="c-zhao"
+            db.use_case(conn), dealer_id=DEALER, lead_id="L-1", consultant_id="c-zhao"
         )
         moved = await repo.get_task(conn, DEALER, task.id)
     assert moved is not None
@@ -68,9 +68,9 @@ async def test_the_same_lead_planned_twice_is_one_task(db) -> None:
 async def test_a_lost_lead_cancels_its_tasks_and_watches(db) -> None:
     async with transaction(db.pool) as conn:
         await usecases.on_lead_created(
-            db.effects(conn), LeadFacts(DEALER, CUSTOMER, "L-2", "online", START, "c-1"), CONTACT
+            db.use_case(conn), LeadFacts(DEALER, CUSTOMER, "L-2", "online", START, "c-1"), CONTACT
         )
-        await usecases.on_lead_closed(db.effects(conn), dealer_id=DEALER, lead_id="L-2")
+        await usecases.on_lead_closed(db.use_case(conn), dealer_id=DEALER, lead_id="L-2")
         [task] = await repo.list_tasks(conn, repo.TaskFilter(DEALER), after=None, limit=10)
     assert task.status == "cancelled"
     [cancelled] = db.of_type("TaskCancelled")
@@ -81,7 +81,7 @@ async def test_a_lost_lead_cancels_its_tasks_and_watches(db) -> None:
 async def test_unreachable_service_callbacks_fall_back_to_a_message(db) -> None:
     handover = HandoverFacts(DEALER, CUSTOMER, "RO-7", START, "sa-1")
     async with transaction(db.pool) as conn:
-        await usecases.on_vehicle_handed_over(db.effects(conn), handover, CONTACT)
+        await usecases.on_vehicle_handed_over(db.use_case(conn), handover, CONTACT)
 
     async def open_callback():
         async with db.pool.acquire() as conn:
@@ -99,12 +99,8 @@ async def test_unreachable_service_callbacks_fall_back_to_a_message(db) -> None:
         db.clock.set(max(db.clock.now(), task.due_at))
         async with transaction(db.pool) as conn:
             await usecases.complete_task(
-                db.effects(conn),
-                dealer_id=DEALER,
-                task_id=task.id,
-                outcome=TaskOutcome.UNREACHABLE,
-                note=None,
-                completed_by=None,
+                db.use_case(conn),
+                usecases.CompleteTask(DEALER, task.id, TaskOutcome.UNREACHABLE),
             )
     # five unreachable days in a row: no sixth call, a message instead
     assert await open_callback() == []
@@ -113,7 +109,7 @@ async def test_unreachable_service_callbacks_fall_back_to_a_message(db) -> None:
     assert fallback.business_key == "repair-order:RO-7:callback-3d:message-fallback"
     assert fallback.kind == "service_follow_up"
     assert fallback.contact is not None
-    assert fallback.contact["phone"] == "+8613900139000"
+    assert fallback.contact.phone == "+8613900139000"
     assert [e.outcome.value for e in db.of_type("TaskCompleted")] == ["unreachable"] * 5
 
 
@@ -126,7 +122,7 @@ async def test_completing_while_the_poller_fires_the_due_timer_does_not_deadlock
 
     async with transaction(db.pool) as conn:
         await usecases.on_vehicle_handed_over(
-            db.effects(conn), HandoverFacts(DEALER, CUSTOMER, "RO-8", START, "sa-1"), CONTACT
+            db.use_case(conn), HandoverFacts(DEALER, CUSTOMER, "RO-8", START, "sa-1"), CONTACT
         )
         [task] = await repo.list_tasks(conn, repo.TaskFilter(DEALER), after=None, limit=10)
     timer_key = f"{DEALER}:{task.business_key}"
@@ -140,19 +136,15 @@ async def test_completing_while_the_poller_fires_the_due_timer_does_not_deadlock
         async def complete() -> None:
             async with transaction(db.pool) as conn:
                 await usecases.complete_task(
-                    db.effects(conn),
-                    dealer_id=DEALER,
-                    task_id=task.id,
-                    outcome=TaskOutcome.SATISFIED,
-                    note=None,
-                    completed_by=None,
+                    db.use_case(conn),
+                    usecases.CompleteTask(DEALER, task.id, TaskOutcome.SATISFIED),
                 )
 
         completing = asyncio.create_task(complete())
         await asyncio.sleep(0.5)  # the completion now waits for the timer row
         assert not completing.done()
         # ... then run its handler, which updates the task row
-        await usecases_tasks.fire_task_due(db.effects(poller), DEALER, {"task_id": str(task.id)})
+        await usecases_tasks.fire_task_due(db.use_case(poller), DEALER, {"task_id": str(task.id)})
     await asyncio.wait_for(completing, 10)
     async with db.pool.acquire() as conn:
         done = await repo.get_task(conn, DEALER, task.id)

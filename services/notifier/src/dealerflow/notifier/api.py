@@ -1,7 +1,9 @@
 """HTTP API of the notifier (/v1): staff tasks, notifications, reminders, dealer policy.
 
-Endpoints are thin: validate, open one transaction, call one use case, return. Every
-request names its dealer (``dealer_id``); another dealer's task is "not found".
+Endpoints are thin: validate, run one use case in one transaction
+(``ctx.run_in_transaction``), answer with ``XOut.of(result)``. Domain errors become
+problems through the service's PROBLEMS map. Every request names its dealer
+(``dealer_id``); another dealer's task is "not found".
 """
 
 from __future__ import annotations
@@ -11,15 +13,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
-from pydantic import AwareDatetime, ValidationError
+from pydantic import AwareDatetime
 
 from dealerflow.contracts.care_enums import TaskOutcome
-from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_messages as msgs
 from dealerflow.notifier import usecases
-from dealerflow.notifier.api_models import (
+from dealerflow.notifier.schemas import (
     NotificationOut,
     NotificationPage,
     PolicyOut,
@@ -30,13 +31,15 @@ from dealerflow.notifier.api_models import (
     TaskPage,
     TaskStatusName,
 )
-from dealerflow.notifier.effects import Effects
-from dealerflow.notifier.policies import effective_policy
-from dealerflow.notifier.settings import NotifierSettings, notifier_settings
-from dealerflow.runtime.db import DbConnection, transaction
+from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.notifier.usecases_policy import (
+    ReplaceDealerPolicy,
+    replace_dealer_policy,
+    show_dealer_policy,
+)
+from dealerflow.notifier.usecases_tasks import task_of
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
-from dealerflow.runtime.problems import Problem, conflict, not_found, problem_type
 from dealerflow.runtime.service import ServiceContext, service_context
 
 router = APIRouter(prefix="/v1")
@@ -45,21 +48,12 @@ DealerQuery = Annotated[
     str, Query(pattern=DEALER_ID_PATTERN, description="Dealer (store) code; required.")
 ]
 DealerPath = Annotated[str, Path(pattern=DEALER_ID_PATTERN, description="Dealer (store) code.")]
-Context = Annotated[ServiceContext[NotifierSettings], Depends(service_context)]
+Ctx = Annotated[ServiceContext[NotifierSettings], Depends(service_context)]
 
 
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    # (time, id) of the previous page's last row; 400, as this API has always answered
-    return decode_cursor(cursor, datetime, uuid.UUID, status=400)
-
-
-def _effects(ctx: ServiceContext[NotifierSettings], conn: DbConnection) -> Effects:
-    async def publish(event: DomainEvent) -> str:
-        return await ctx.publish(conn, event)
-
-    return Effects(
-        conn=conn, clock=ctx.clock, settings=notifier_settings(ctx.settings), publish=publish
-    )
+    # (time, id) of the previous page's last row; else runtime.pagination's 422 problem
+    return decode_cursor(cursor, datetime, uuid.UUID)
 
 
 # -- tasks ----------------------------------------------------------------------------------
@@ -67,7 +61,7 @@ def _effects(ctx: ServiceContext[NotifierSettings], conn: DbConnection) -> Effec
 
 @router.get("/tasks", response_model=TaskPage, tags=["tasks"])
 async def list_tasks(
-    ctx: Context,
+    ctx: Ctx,
     dealer_id: DealerQuery,
     assignee: Annotated[str | None, Query(max_length=64)] = None,
     customer_id: uuid.UUID | None = None,
@@ -86,8 +80,10 @@ async def list_tasks(
         due_from=due_from,
         due_to=due_to,
     )
-    async with ctx.db.acquire() as conn:
-        rows = await repo.list_tasks(conn, where, after=_after(cursor), limit=limit + 1)
+    after = _after(cursor)
+    rows = await ctx.run_in_transaction(
+        lambda uc: repo.list_tasks(uc.conn, where, after=after, limit=limit + 1)
+    )
     page, next_cursor = page_of(rows, limit, lambda r: (r.due_at, r.id))
     return TaskPage(items=[TaskOut.of(r) for r in page], next_cursor=next_cursor)
 
@@ -98,13 +94,9 @@ async def list_tasks(
     tags=["tasks"],
     responses={404: {"description": "No such task at this dealer (problem+json)"}},
 )
-async def get_task(ctx: Context, task_id: uuid.UUID, dealer_id: DealerQuery) -> TaskOut:
+async def get_task(ctx: Ctx, task_id: uuid.UUID, dealer_id: DealerQuery) -> TaskOut:
     """One task of the dealer."""
-    async with ctx.db.acquire() as conn:
-        task = await repo.get_task(conn, dealer_id, task_id)
-    if task is None:
-        raise not_found("Task", task_id)
-    return TaskOut.of(task)
+    return TaskOut.of(await ctx.run_in_transaction(lambda uc: task_of(uc, dealer_id, task_id)))
 
 
 @router.post(
@@ -118,31 +110,22 @@ async def get_task(ctx: Context, task_id: uuid.UUID, dealer_id: DealerQuery) -> 
     },
 )
 async def complete_task(
-    ctx: Context,
+    ctx: Ctx,
     task_id: uuid.UUID,
     dealer_id: DealerQuery,
     completion: TaskCompletion,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> TaskOut:
     """Record the outcome: status done + TaskCompleted (dissatisfied opens a complaint)."""
-    try:
-        async with transaction(ctx.db) as conn:
-            task = await usecases.complete_task(
-                _effects(ctx, conn),
-                dealer_id=dealer_id,
-                task_id=task_id,
-                outcome=TaskOutcome(completion.outcome),
-                note=completion.note,
-                completed_by=completion.completed_by,
-                idempotency_key=idempotency_key,
-            )
-    except usecases.TaskNotFound as exc:
-        raise not_found("Task", task_id) from exc
-    except usecases.TaskConflict as exc:
-        raise conflict(str(exc), slug="task-not-open") from exc
-    except usecases.TaskRuleError as exc:
-        raise Problem(422, "Task rule violated", str(exc), type=problem_type("task-rule")) from exc
-    return TaskOut.of(task)
+    cmd = usecases.CompleteTask(
+        dealer_id=dealer_id,
+        task_id=task_id,
+        outcome=TaskOutcome(completion.outcome),
+        note=completion.note,
+        completed_by=completion.completed_by,
+        idempotency_key=idempotency_key,
+    )
+    return TaskOut.of(await ctx.run_in_transaction(lambda uc: usecases.complete_task(uc, cmd)))
 
 
 # -- notifications and reminders --------------------------------------------------------------
@@ -150,34 +133,38 @@ async def complete_task(
 
 @router.get("/notifications", response_model=NotificationPage, tags=["notifications"])
 async def list_notifications(
-    ctx: Context,
+    ctx: Ctx,
     dealer_id: DealerQuery,
     customer_id: uuid.UUID | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> NotificationPage:
     """Messages to customers and staff (sent, queued, failed, suppressed), oldest first."""
-    async with ctx.db.acquire() as conn:
-        rows = await msgs.list_notifications(
-            conn, dealer_id, customer_id, after=_after(cursor), limit=limit + 1
+    after = _after(cursor)
+    rows = await ctx.run_in_transaction(
+        lambda uc: msgs.list_notifications(
+            uc.conn, dealer_id, customer_id, after=after, limit=limit + 1
         )
+    )
     page, next_cursor = page_of(rows, limit, lambda r: (r.created_at, r.id))
     return NotificationPage(items=[NotificationOut.of(r) for r in page], next_cursor=next_cursor)
 
 
 @router.get("/reminders", response_model=ReminderPage, tags=["notifications"])
 async def list_reminders(
-    ctx: Context,
+    ctx: Ctx,
     dealer_id: DealerQuery,
     customer_id: uuid.UUID | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> ReminderPage:
     """Planned customer messages by send time."""
-    async with ctx.db.acquire() as conn:
-        rows = await msgs.list_reminders(
-            conn, dealer_id, customer_id, after=_after(cursor), limit=limit + 1
+    after = _after(cursor)
+    rows = await ctx.run_in_transaction(
+        lambda uc: msgs.list_reminders(
+            uc.conn, dealer_id, customer_id, after=after, limit=limit + 1
         )
+    )
     page, next_cursor = page_of(rows, limit, lambda r: (r.send_at, r.id))
     return ReminderPage(items=[ReminderOut.of(r) for r in page], next_cursor=next_cursor)
 
@@ -186,15 +173,9 @@ async def list_reminders(
 
 
 @router.get("/dealers/{dealer_id}/policy", response_model=PolicyOut, tags=["policy"])
-async def get_policy(ctx: Context, dealer_id: DealerPath) -> PolicyOut:
+async def get_policy(ctx: Ctx, dealer_id: DealerPath) -> PolicyOut:
     """The dealer's stored overrides and the effective policy."""
-    settings = notifier_settings(ctx.settings)
-    async with ctx.db.acquire() as conn:
-        overrides = await repo.get_policy_overrides(conn, dealer_id) or {}
-    policy = effective_policy(settings.policy_overrides, overrides)
-    return PolicyOut(
-        dealer_id=dealer_id, overrides=overrides, effective=policy.model_dump(mode="json")
-    )
+    return PolicyOut.of(await ctx.run_in_transaction(lambda uc: show_dealer_policy(uc, dealer_id)))
 
 
 @router.put(
@@ -204,7 +185,7 @@ async def get_policy(ctx: Context, dealer_id: DealerPath) -> PolicyOut:
     responses={422: {"description": "Unknown keys or invalid values (problem+json)"}},
 )
 async def put_policy(
-    ctx: Context,
+    ctx: Ctx,
     dealer_id: DealerPath,
     overrides: Annotated[
         dict[str, Any],
@@ -216,23 +197,5 @@ async def put_policy(
     ],
 ) -> PolicyOut:
     """Replace the dealer's policy overrides (validated against DealerPolicy)."""
-    settings = notifier_settings(ctx.settings)
-    try:
-        policy = effective_policy(settings.policy_overrides, overrides)
-    except ValidationError as exc:
-        errors = [
-            {"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
-            for e in exc.errors()
-        ]
-        raise Problem(
-            422,
-            "Invalid dealer policy",
-            f"{len(errors)} invalid setting(s)",
-            type=problem_type("invalid-policy"),
-            extensions={"errors": errors},
-        ) from exc
-    async with transaction(ctx.db) as conn:
-        await repo.put_policy_overrides(conn, dealer_id, overrides, ctx.clock.now())
-    return PolicyOut(
-        dealer_id=dealer_id, overrides=overrides, effective=policy.model_dump(mode="json")
-    )
+    cmd = ReplaceDealerPolicy(dealer_id=dealer_id, overrides=overrides)
+    return PolicyOut.of(await ctx.run_in_transaction(lambda uc: replace_dealer_policy(uc, cmd)))

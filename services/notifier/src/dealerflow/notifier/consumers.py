@@ -1,7 +1,9 @@
 """Reactions to the leads, sales, service and complaints topics (from any producer).
 
-Handlers are thin: map the event to the planner's facts and call one use case. They only
-touch the database through the batch's connection (the runtime may re-run them).
+Handlers are thin: map the event to the planner's facts and call one use case with the
+HandlerContext (the use-case context of the batch's transaction; events published through
+it are caused by the incoming one). They only touch the database through it (the runtime
+may re-run them).
 """
 
 from __future__ import annotations
@@ -30,22 +32,9 @@ from dealerflow.notifier.domain import (
     HandoverFacts,
     LeadFacts,
 )
-from dealerflow.notifier.effects import Effects
-from dealerflow.notifier.settings import notifier_settings
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
 
 router = EventRouter()
-
-
-def effects(hctx: HandlerContext) -> Effects:
-    """The use-case dependencies of one handler invocation."""
-    return Effects(
-        conn=hctx.conn,
-        clock=hctx.clock,
-        settings=notifier_settings(hctx.settings),
-        publish=hctx.publish,
-        source_event_id=hctx.envelope.meta.id,
-    )
 
 
 @router.on(LeadCreated)
@@ -59,14 +48,14 @@ async def lead_created(hctx: HandlerContext, env: Envelope[Any]) -> None:
         created_at=event.created_at,
         consultant_id=event.consultant_id,
     )
-    await usecases.on_lead_created(effects(hctx), facts, event.contact)
+    await usecases.on_lead_created(hctx, facts, event.contact)
 
 
 @router.on(LeadContacted)
 async def lead_contacted(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: LeadContacted = env.event
     await usecases.on_lead_contacted(
-        effects(hctx),
+        hctx,
         dealer_id=event.dealer_id,
         lead_id=event.lead_id,
         consultant_id=event.consultant_id,
@@ -79,7 +68,7 @@ async def lead_contacted(hctx: HandlerContext, env: Envelope[Any]) -> None:
 async def lead_assigned(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: LeadAssigned = env.event
     await usecases.on_lead_assigned(
-        effects(hctx),
+        hctx,
         dealer_id=event.dealer_id,
         lead_id=event.lead_id,
         consultant_id=event.consultant_id,
@@ -89,7 +78,7 @@ async def lead_assigned(hctx: HandlerContext, env: Envelope[Any]) -> None:
 @router.on(LeadLost, LeadConverted)
 async def lead_closed(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: LeadLost | LeadConverted = env.event
-    await usecases.on_lead_closed(effects(hctx), dealer_id=event.dealer_id, lead_id=event.lead_id)
+    await usecases.on_lead_closed(hctx, dealer_id=event.dealer_id, lead_id=event.lead_id)
 
 
 @router.on(VehicleDelivered)
@@ -103,7 +92,7 @@ async def vehicle_delivered(hctx: HandlerContext, env: Envelope[Any]) -> None:
         consultant_id=event.consultant_id,
         odometer_km=event.odometer_km,
     )
-    await usecases.on_vehicle_delivered(effects(hctx), facts, event.contact)
+    await usecases.on_vehicle_delivered(hctx, facts, event.contact)
 
 
 @router.on(VehicleHandedOver)
@@ -116,7 +105,7 @@ async def vehicle_handed_over(hctx: HandlerContext, env: Envelope[Any]) -> None:
         handed_over_at=event.handed_over_at,
         advisor_id=event.advisor_id,
     )
-    await usecases.on_vehicle_handed_over(effects(hctx), facts, event.contact)
+    await usecases.on_vehicle_handed_over(hctx, facts, event.contact)
 
 
 @router.on(ComplaintEscalated)
@@ -132,12 +121,12 @@ async def complaint_escalated(hctx: HandlerContext, env: Envelope[Any]) -> None:
         escalated_at=event.escalated_at,
         to_staff_id=event.to_staff_id,
     )
-    await usecases.on_complaint_escalated(effects(hctx), facts, event.severity.value)
+    await usecases.on_complaint_escalated(hctx, facts, event.severity.value)
 
 
 @router.on(ComplaintResolved, ComplaintClosed)
 async def complaint_finished(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: ComplaintResolved | ComplaintClosed = env.event
     await usecases.on_complaint_finished(
-        effects(hctx), dealer_id=event.dealer_id, complaint_id=event.complaint_id
+        hctx, dealer_id=event.dealer_id, complaint_id=event.complaint_id
     )

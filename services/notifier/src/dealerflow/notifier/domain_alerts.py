@@ -1,6 +1,6 @@
 """Pure rules the notifier's use cases add to the planners: what a watch timer does when
 the watched task is still open, how tasks are titled, which channel reaches a customer,
-how keys are built. No I/O, no clock.
+how timer keys are built (and the timer kinds). No I/O, no clock.
 
 Choices (documented for operators):
 - a warning watch sends the watched task's *current* assignee a staff alert, no task;
@@ -25,6 +25,12 @@ from dealerflow.contracts.enums import ContactChannel, ContactOutcome, MessageCh
 from dealerflow.notifier.domain_types import AlertKind, PlannedAlert, PlannedTask, RecordRef
 
 ATTEMPT_MARK = ":attempt-"
+
+# Timer kinds of the notifier (kind -> handler in dealerflow.notifier.timers).
+TASK_DUE = "notifier.task_due"
+TASK_WATCH = "notifier.task_watch"
+REMINDER_SEND = "notifier.reminder_send"
+STAFF_ALERT = "notifier.staff_alert"
 
 _TITLES: dict[TaskKind, str] = {
     TaskKind.LEAD_FIRST_CONTACT: "First contact",

@@ -12,42 +12,9 @@ from typing import Any
 
 import asyncpg
 
+from dealerflow.contracts.contact import ContactSnapshot
+from dealerflow.notifier.records import NewTask, TaskRow
 from dealerflow.runtime.db import DbConnection
-
-OPEN_STATUSES = ("scheduled", "due")
-
-
-@dataclass(frozen=True, slots=True)
-class TaskRow:
-    """A row of ``tasks``."""
-
-    id: uuid.UUID
-    dealer_id: str
-    customer_id: uuid.UUID
-    business_key: str
-    kind: str
-    title: str
-    assignee: str
-    assignee_role: str
-    due_at: datetime
-    status: str
-    outcome: str | None
-    note: str | None
-    script: str | None
-    related_kind: str | None
-    related_id: str | None
-    source_event_id: str | None
-    completed_by: str | None
-    completion_key: str | None
-    created_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None
-    cancelled_at: datetime | None
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
 
 _TASK_COLUMNS = ", ".join(TaskRow.__slots__)
 
@@ -66,26 +33,6 @@ def to_json(value: Any) -> str | None:
 
 
 # -- tasks ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class NewTask:
-    """What ``insert_task`` needs."""
-
-    id: uuid.UUID
-    dealer_id: str
-    customer_id: uuid.UUID
-    business_key: str
-    kind: str
-    title: str
-    assignee: str
-    assignee_role: str
-    due_at: datetime
-    script: str | None
-    related_kind: str | None
-    related_id: str | None
-    source_event_id: str | None
-    created_at: datetime
 
 
 async def insert_task(conn: DbConnection, task: NewTask) -> TaskRow | None:
@@ -169,13 +116,12 @@ async def complete_task(
     note: str | None,
     completed_by: str,
     completed_at: datetime,
-    completion_key: str | None,
 ) -> TaskRow | None:
     """Record the outcome of an open task (None when it is not open)."""
     row = await conn.fetchrow(
         f"""
         UPDATE tasks SET status = 'done', outcome = $3, note = $4, completed_by = $5,
-                         completed_at = $6, updated_at = $6, completion_key = $7
+                         completed_at = $6, updated_at = $6
         WHERE dealer_id = $1 AND id = $2 AND status IN ('scheduled', 'due')
         RETURNING {_TASK_COLUMNS}
         """,
@@ -185,7 +131,6 @@ async def complete_task(
         note,
         completed_by,
         completed_at,
-        completion_key,
     )
     return _task(row)
 
@@ -313,14 +258,14 @@ async def list_tasks(
     return _tasks(rows)
 
 
-# -- contacts and policy --------------------------------------------------------------------
+# -- contacts and dealer policy overrides ----------------------------------------------------------
 
 
 async def upsert_contact(
     conn: DbConnection,
     dealer_id: str,
     customer_id: uuid.UUID,
-    contact: Mapping[str, Any],
+    contact: ContactSnapshot,
     as_of: datetime,
 ) -> None:
     """Keep the newest contact snapshot of a customer (an older event never wins)."""
@@ -334,21 +279,26 @@ async def upsert_contact(
         """,
         dealer_id,
         customer_id,
-        to_json(dict(contact)),
+        contact.model_dump_json(),
         as_of,
     )
 
 
 async def get_contact(
     conn: DbConnection, dealer_id: str, customer_id: uuid.UUID
-) -> dict[str, Any] | None:
+) -> ContactSnapshot | None:
     """The newest contact snapshot of a customer, if any event carried one."""
     raw = await conn.fetchval(
         "SELECT contact::text FROM customer_contacts WHERE dealer_id = $1 AND customer_id = $2",
         dealer_id,
         customer_id,
     )
-    return None if raw is None else dict(json.loads(raw))
+    return contact_of(raw)
+
+
+def contact_of(raw: str | None) -> ContactSnapshot | None:
+    """A stored contact snapshot (jsonb as text) as the contract's model."""
+    return None if raw is None else ContactSnapshot.model_validate_json(raw)
 
 
 async def get_policy_overrides(conn: DbConnection, dealer_id: str) -> dict[str, Any] | None:

@@ -5,67 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
-from dealerflow.notifier.repository import to_json
+from dealerflow.notifier.records import NewReminder, NotificationRow, ReminderRow
+from dealerflow.notifier.repository import contact_of, to_json
 from dealerflow.runtime.db import DbConnection
-
-
-@dataclass(frozen=True, slots=True)
-class ReminderRow:
-    """A row of ``reminders``."""
-
-    id: uuid.UUID
-    dealer_id: str
-    customer_id: uuid.UUID
-    business_key: str
-    kind: str
-    purpose: str
-    channel: str
-    send_at: datetime
-    status: str
-    params: dict[str, str]
-    contact: dict[str, Any] | None
-    attempts: int
-    related_kind: str | None
-    related_id: str | None
-    source_event_id: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class NotificationRow:
-    """A row of ``notifications``."""
-
-    id: uuid.UUID
-    dealer_id: str
-    customer_id: uuid.UUID
-    audience: str
-    recipient: str | None
-    business_key: str
-    reminder_id: uuid.UUID | None
-    kind: str
-    purpose: str | None
-    channel: str
-    locale: str | None
-    subject: str | None
-    body: str | None
-    status: str
-    policy: str | None
-    error: str | None
-    provider_message_id: str | None
-    attempts: int
-    related_kind: str | None
-    related_id: str | None
-    created_at: datetime
-    sent_at: datetime | None
-
 
 _REMINDER_COLUMNS = ", ".join(
     f"{c}::text AS {c}" if c in ("params", "contact") else c for c in ReminderRow.__slots__
@@ -78,31 +24,11 @@ def _reminder(row: asyncpg.Record | None) -> ReminderRow | None:
         return None
     data = dict(row)
     data["params"] = json.loads(data["params"])
-    data["contact"] = json.loads(data["contact"]) if data["contact"] is not None else None
+    data["contact"] = contact_of(data["contact"])
     return ReminderRow(**data)
 
 
 # -- reminders ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class NewReminder:
-    """What ``insert_reminder`` needs."""
-
-    id: uuid.UUID
-    dealer_id: str
-    customer_id: uuid.UUID
-    business_key: str
-    kind: str
-    purpose: str
-    channel: str
-    send_at: datetime
-    params: Mapping[str, str]
-    contact: Mapping[str, Any] | None
-    related_kind: str | None
-    related_id: str | None
-    source_event_id: str | None
-    created_at: datetime
 
 
 async def insert_reminder(conn: DbConnection, reminder: NewReminder) -> ReminderRow | None:
@@ -125,7 +51,7 @@ async def insert_reminder(conn: DbConnection, reminder: NewReminder) -> Reminder
         reminder.channel,
         reminder.send_at,
         to_json(dict(reminder.params)),
-        to_json(dict(reminder.contact) if reminder.contact is not None else None),
+        reminder.contact.model_dump_json() if reminder.contact is not None else None,
         reminder.related_kind,
         reminder.related_id,
         reminder.source_event_id,

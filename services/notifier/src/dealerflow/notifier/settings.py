@@ -8,10 +8,10 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from dealerflow.notifier.policies import effective_policy
+from dealerflow.policy import policy_with_overrides
 from dealerflow.runtime.settings import ServiceSettings
 
-__all__ = ["NotifierSettings", "notifier_settings"]
+__all__ = ["NotifierSettings"]
 
 
 def _default_drivers() -> dict[str, str]:
@@ -25,8 +25,6 @@ class NotifierSettings(ServiceSettings):
 
     service_name: str = "notifier"
     http_port: int = 8005
-    #: Policy overrides for every dealer (JSON), under the dealer's own stored overrides.
-    policy_overrides: dict[str, Any] = Field(default_factory=dict)
     #: Channel driver per customer message channel (sms, wechat, email, webhook); drivers
     #: are registered in dealerflow.notifier.channels ("recording", "webhook", ...).
     channel_drivers: dict[str, str] = Field(default_factory=_default_drivers)
@@ -46,7 +44,9 @@ class NotifierSettings(ServiceSettings):
     @field_validator("policy_overrides")
     @classmethod
     def _valid_policy(cls, value: dict[str, Any]) -> dict[str, Any]:
-        effective_policy(value, None)  # fail at start-up, not on the first event
+        # the service-wide layer under each dealer's stored overrides (see
+        # dealer_configuration): fail at start-up, not on the first event
+        policy_with_overrides(value)
         return value
 
     @field_validator("role_assignee_format")
@@ -62,10 +62,3 @@ class NotifierSettings(ServiceSettings):
     def dealer_name(self, dealer_id: str) -> str:
         """How customer messages name the dealer."""
         return self.dealer_names.get(dealer_id, dealer_id)
-
-
-def notifier_settings(settings: ServiceSettings) -> NotifierSettings:
-    """``settings`` as NotifierSettings (a plain ServiceSettings gets notifier defaults)."""
-    if isinstance(settings, NotifierSettings):
-        return settings
-    return NotifierSettings.model_validate(settings.model_dump())

@@ -1,4 +1,5 @@
-"""Timer handlers of the notifier: kind -> handler, closures over the ServiceContext.
+"""Timer handlers of the notifier: kind -> handler, each given the use-case context of the
+poller's transaction (``uc``) and the timer.
 
 Kinds: ``notifier.task_due`` (a task's due time: status due + TaskDue),
 ``notifier.task_watch`` (first-contact warning at 80 % / escalation at breach / reassign
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 
 from dealerflow.notifier import usecases, usecases_tasks
 from dealerflow.notifier.channels import ChannelRegistry
-from dealerflow.notifier.effects import REMINDER_SEND, STAFF_ALERT, TASK_DUE, TASK_WATCH, Effects
+from dealerflow.notifier.domain_alerts import REMINDER_SEND, STAFF_ALERT, TASK_DUE, TASK_WATCH
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_alerts import deliver_staff_alert
 from dealerflow.notifier.usecases_messages import send_reminder
@@ -21,7 +22,7 @@ from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.service import ServiceContext, ServiceTimerHandler
 from dealerflow.runtime.timers import Timer
 
-Ctx = UseCaseContext[NotifierSettings]
+Uc = UseCaseContext[NotifierSettings]
 
 
 def handlers(
@@ -30,20 +31,17 @@ def handlers(
     """The notifier's timer handlers; ``channels`` defaults to the configured drivers."""
     registry = channels or ChannelRegistry.from_settings(ctx.settings)
 
-    def effects(uc: Ctx) -> Effects:
-        return Effects(conn=uc.conn, clock=uc.clock, settings=uc.settings, publish=uc.publish)
+    async def task_due(uc: Uc, timer: Timer) -> None:
+        await usecases_tasks.fire_task_due(uc, timer.dealer_id, timer.payload)
 
-    async def task_due(uc: Ctx, timer: Timer) -> None:
-        await usecases_tasks.fire_task_due(effects(uc), timer.dealer_id, timer.payload)
+    async def task_watch(uc: Uc, timer: Timer) -> None:
+        await usecases.fire_watch(uc, timer.dealer_id, timer.payload)
 
-    async def task_watch(uc: Ctx, timer: Timer) -> None:
-        await usecases.fire_watch(effects(uc), timer.dealer_id, timer.payload)
+    async def reminder_send(uc: Uc, timer: Timer) -> None:
+        await send_reminder(uc, registry, timer.dealer_id, timer.payload)
 
-    async def reminder_send(uc: Ctx, timer: Timer) -> None:
-        await send_reminder(effects(uc), registry, timer.dealer_id, timer.payload)
-
-    async def staff_alert(uc: Ctx, timer: Timer) -> None:
-        await deliver_staff_alert(effects(uc), registry, timer.dealer_id, timer.payload)
+    async def staff_alert(uc: Uc, timer: Timer) -> None:
+        await deliver_staff_alert(uc, registry, timer.dealer_id, timer.payload)
 
     return {
         TASK_DUE: task_due,

@@ -1,17 +1,18 @@
 """Use cases of staff tasks and the reactions to other contexts' events.
 
-Each takes an :class:`~dealerflow.notifier.effects.Effects` bound to one transaction and
-plain data (facts mapped from events by the consumers, or request fields), calls the pure
-planners in ``domain*`` and the repository, and publishes events through the outbox. A
-task is always created together with its durable timer (key = dealer id + business key)
-and a ``TaskScheduled``; re-planning the same business key is a no-op, which makes
-redelivered or repeated events harmless.
+Each takes the ``UseCaseContext`` of one transaction (``uc``) and plain data (facts mapped
+from events by the consumers, or a command), calls the pure planners in ``domain*`` and
+the repository, and publishes events through the outbox. A task is always created
+together with its durable timer (key = dealer id + business key) and a ``TaskScheduled``;
+re-planning the same business key is a no-op, which makes redelivered or repeated events
+harmless.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,7 @@ from dealerflow.notifier.domain import (
     TaskStatus,
 )
 from dealerflow.notifier.domain_alerts import (
+    TASK_WATCH,
     escalation_alert,
     plan_watch_task,
     root_key,
@@ -43,7 +45,8 @@ from dealerflow.notifier.domain_alerts import (
     timer_key,
     watch_alert,
 )
-from dealerflow.notifier.effects import TASK_WATCH, Effects
+from dealerflow.notifier.records import TaskRow
+from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_alerts import queue_staff_alert
 from dealerflow.notifier.usecases_messages import schedule_reminder
 from dealerflow.notifier.usecases_tasks import (
@@ -53,11 +56,14 @@ from dealerflow.notifier.usecases_tasks import (
     lock_task,
     record_outcome,
     schedule_task,
+    task_of,
 )
 from dealerflow.policy import BusinessCalendar
-from dealerflow.runtime import timers
+from dealerflow.runtime import idempotency
+from dealerflow.runtime.context import UseCaseContext
 
 __all__ = [
+    "CompleteTask",
     "TaskConflict",
     "TaskNotFound",
     "TaskRuleError",
@@ -74,6 +80,9 @@ __all__ = [
     "on_vehicle_handed_over",
     "remember_contact",
 ]
+
+
+Uc = UseCaseContext[NotifierSettings]
 
 
 def _alert_payload(alert: PlannedAlert) -> dict[str, Any]:
@@ -104,9 +113,7 @@ def _alert_from(dealer_id: str, payload: Mapping[str, Any]) -> PlannedAlert:
     )
 
 
-async def apply_plan(
-    fx: Effects, items: Sequence[PlannedItem], contact: ContactSnapshot | None
-) -> None:
+async def apply_plan(uc: Uc, items: Sequence[PlannedItem], contact: ContactSnapshot | None) -> None:
     """Schedule what a planner returned: tasks, watch timers, customer reminders.
 
     Watches are armed only together with the task they watch: a repeated event (an outside
@@ -115,11 +122,10 @@ async def apply_plan(
     created: set[str] = set()
     for item in items:
         if isinstance(item, PlannedTask):
-            if await schedule_task(fx, item) is not None:
+            if await schedule_task(uc, item) is not None:
                 created.add(item.key)
         elif isinstance(item, PlannedAlert) and item.watches in created:
-            await timers.schedule(
-                fx.conn,
+            await uc.schedule_timer(
                 key=timer_key(item.dealer_id, item.key),
                 kind=TASK_WATCH,
                 dealer_id=item.dealer_id,
@@ -127,11 +133,11 @@ async def apply_plan(
                 payload=_alert_payload(item),
             )
         elif isinstance(item, PlannedReminder):
-            await schedule_reminder(fx, item, contact)
+            await schedule_reminder(uc, item, contact)
 
 
 async def remember_contact(
-    fx: Effects,
+    uc: Uc,
     dealer_id: str,
     customer_id: uuid.UUID,
     contact: ContactSnapshot | None,
@@ -139,19 +145,17 @@ async def remember_contact(
 ) -> None:
     """Keep the newest contact snapshot for messages sent later."""
     if contact is not None:
-        await repo.upsert_contact(
-            fx.conn, dealer_id, customer_id, contact.model_dump(mode="json"), as_of
-        )
+        await repo.upsert_contact(uc.conn, dealer_id, customer_id, contact, as_of)
 
 
 # -- reactions ------------------------------------------------------------------------------
 
 
-async def on_lead_created(fx: Effects, lead: LeadFacts, contact: ContactSnapshot | None) -> None:
+async def on_lead_created(uc: Uc, lead: LeadFacts, contact: ContactSnapshot | None) -> None:
     """First-contact task per the channel's SLA, its watches and the thank-you message."""
-    await remember_contact(fx, lead.dealer_id, lead.customer_id, contact, lead.created_at)
-    policy = await fx.policy(lead.dealer_id)
-    await apply_plan(fx, domain.plan_first_contact(lead, policy, fx.now()), contact)
+    await remember_contact(uc, lead.dealer_id, lead.customer_id, contact, lead.created_at)
+    policy = await uc.policy(lead.dealer_id)
+    await apply_plan(uc, domain.plan_first_contact(lead, policy, uc.now), contact)
 
 
 def first_contact_key(lead_id: str) -> str:
@@ -160,70 +164,67 @@ def first_contact_key(lead_id: str) -> str:
 
 
 async def on_lead_contacted(
-    fx: Effects,
+    uc: Uc,
     *,
     dealer_id: str,
     lead_id: str,
     consultant_id: str,
     outcome: ContactOutcome | str,
     contacted_at: datetime,
-) -> repo.TaskRow | None:
+) -> TaskRow | None:
     """A recorded contact closes the open first-contact task (and stops its watches)."""
-    task = await lock_task(fx, dealer_id, key=first_contact_key(lead_id))
+    task = await lock_task(uc, dealer_id, key=first_contact_key(lead_id))
     if task is None or not task.is_open:
         return None
     return await record_outcome(
-        fx,
+        uc,
         task,
         outcome=task_outcome_of_contact(outcome),
         note="First contact recorded in the lead's contact log.",
         completed_by=consultant_id,
         completed_at=contacted_at.astimezone(UTC),
-        completion_key=None,
     )
 
 
-async def on_lead_assigned(
-    fx: Effects, *, dealer_id: str, lead_id: str, consultant_id: str
-) -> None:
+async def on_lead_assigned(uc: Uc, *, dealer_id: str, lead_id: str, consultant_id: str) -> None:
     """A (re)assigned lead's open first-contact task follows the lead."""
     await repo.reassign_open_task(
-        fx.conn, dealer_id, first_contact_key(lead_id), consultant_id, fx.now()
+        uc.conn, dealer_id, first_contact_key(lead_id), consultant_id, uc.now
     )
 
 
 async def on_vehicle_delivered(
-    fx: Effects, delivery: DeliveryFacts, contact: ContactSnapshot | None
+    uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
 ) -> None:
     """24 h callback, 7-day satisfaction callback, first-maintenance and insurance reminders."""
     await remember_contact(
-        fx, delivery.dealer_id, delivery.customer_id, contact, delivery.delivered_at
+        uc, delivery.dealer_id, delivery.customer_id, contact, delivery.delivered_at
     )
-    policy = await fx.policy(delivery.dealer_id)
-    await apply_plan(fx, domain.plan_owner_care(delivery, policy), contact)
+    policy = await uc.policy(delivery.dealer_id)
+    await apply_plan(uc, domain.plan_owner_care(delivery, policy), contact)
 
 
 async def on_vehicle_handed_over(
-    fx: Effects, handover: HandoverFacts, contact: ContactSnapshot | None
+    uc: Uc, handover: HandoverFacts, contact: ContactSnapshot | None
 ) -> None:
     """The advisor's follow-up callback 3 days after the handover."""
     await remember_contact(
-        fx, handover.dealer_id, handover.customer_id, contact, handover.handed_over_at
+        uc, handover.dealer_id, handover.customer_id, contact, handover.handed_over_at
     )
-    policy = await fx.policy(handover.dealer_id)
-    await apply_plan(fx, [domain.plan_service_followup(handover, policy)], contact)
+    policy = await uc.policy(handover.dealer_id)
+    await apply_plan(uc, [domain.plan_service_followup(handover, policy)], contact)
 
 
 async def on_complaint_escalated(
-    fx: Effects, escalation: ComplaintEscalationFacts, severity: str
+    uc: Uc, escalation: ComplaintEscalationFacts, severity: str
 ) -> None:
     """An alert task for the manager of the level, and a staff message to them."""
     planned = domain.plan_complaint_escalation_alert(escalation)
-    task = await schedule_task(fx, planned)
+    task = await schedule_task(uc, planned)
     if task is None:
         return
     await queue_staff_alert(
-        fx,
+        uc,
         dealer_id=task.dealer_id,
         customer_id=task.customer_id,
         recipient=task.assignee,
@@ -236,70 +237,87 @@ async def on_complaint_escalated(
     )
 
 
-async def on_complaint_finished(fx: Effects, *, dealer_id: str, complaint_id: str) -> None:
+async def on_complaint_finished(uc: Uc, *, dealer_id: str, complaint_id: str) -> None:
     """A resolved or closed complaint needs no more alerts: cancel its open tasks/timers."""
-    await timers.cancel_prefix(fx.conn, timer_key(dealer_id, f"complaint:{complaint_id}:"))
+    await uc.cancel_timers(timer_key(dealer_id, f"complaint:{complaint_id}:"))
     await cancel_tasks_about(
-        fx,
+        uc,
         dealer_id,
         (RecordKind.COMPLAINT.value, complaint_id),
         TaskCancelReason.NO_LONGER_NEEDED,
     )
 
 
-async def on_lead_closed(fx: Effects, *, dealer_id: str, lead_id: str) -> None:
+async def on_lead_closed(uc: Uc, *, dealer_id: str, lead_id: str) -> None:
     """A lost or converted lead needs no first contact any more: its open tasks go."""
     await cancel_tasks_about(
-        fx, dealer_id, (RecordKind.LEAD.value, lead_id), TaskCancelReason.LEAD_CLOSED
+        uc, dealer_id, (RecordKind.LEAD.value, lead_id), TaskCancelReason.LEAD_CLOSED
     )
 
 
 # -- completing tasks -----------------------------------------------------------------------
 
 
-async def complete_task(
-    fx: Effects,
-    *,
-    dealer_id: str,
-    task_id: uuid.UUID,
-    outcome: TaskOutcome,
-    note: str | None,
-    completed_by: str | None,
-    idempotency_key: str | None = None,
-) -> repo.TaskRow:
-    """Record a task's outcome (POST /v1/tasks/{id}/complete).
+@dataclass(frozen=True)
+class CompleteTask:
+    """Record a task's outcome (``POST /v1/tasks/{id}/complete``)."""
+
+    dealer_id: str
+    task_id: uuid.UUID
+    outcome: TaskOutcome
+    note: str | None = None
+    #: staff id; the task's assignee when not given
+    completed_by: str | None = None
+    #: the request's Idempotency-Key: a retry with it gets the completed task back
+    idempotency_key: str | None = None
+
+
+async def complete_task(uc: Uc, cmd: CompleteTask) -> TaskRow:
+    """Record the task's outcome: status done + TaskCompleted (dissatisfied opens a
+    complaint); an unreachable service callback is tried again.
 
     Raises TaskNotFound, TaskConflict (not open; a retry with the same Idempotency-Key gets
-    the completed task instead) or TaskRuleError (e.g. dissatisfied without a note).
+    the completed task instead, whatever its body) or TaskRuleError (e.g. dissatisfied
+    without a note).
     """
-    task = await lock_task(fx, dealer_id, task_id=task_id)
+    key = idempotency.request_key(cmd.idempotency_key, None)
+    if key is not None:
+        # bodies are not compared (fingerprint None): a retry may leave out completed_by
+        earlier = await idempotency.claim(
+            uc.conn,
+            dealer_id=cmd.dealer_id,
+            scope=f"task-completion:{cmd.task_id}",
+            key=key,
+            fingerprint=None,
+            resource_id=str(cmd.task_id),
+        )
+        if earlier is not None:  # the first try completed the task (its claim committed)
+            return await task_of(uc, cmd.dealer_id, cmd.task_id)
+    task = await lock_task(uc, cmd.dealer_id, task_id=cmd.task_id)
     if task is None:
-        raise TaskNotFound(f"no task {task_id} at dealer {dealer_id}")
+        raise TaskNotFound(cmd.task_id)
     if not task.is_open:
-        if idempotency_key is not None and task.completion_key == idempotency_key:
-            return task
-        raise TaskConflict(f"task {task_id} is already {task.status}")
-    domain.complete_task(TaskStatus.OPEN, outcome, note)
+        raise TaskConflict(f"task {cmd.task_id} is already {task.status}")
+    domain.complete_task(TaskStatus.OPEN, cmd.outcome, cmd.note)
     done = await record_outcome(
-        fx,
+        uc,
         task,
-        outcome=outcome,
-        note=note,
-        completed_by=completed_by or task.assignee,
-        completed_at=fx.now(),
-        completion_key=idempotency_key,
+        outcome=cmd.outcome,
+        note=cmd.note,
+        completed_by=cmd.completed_by or task.assignee,
+        completed_at=uc.now,
     )
-    if domain.needs_retry(outcome) and done.kind == TaskKind.SERVICE_CALLBACK.value:
-        await _retry_unreachable(fx, done)
+    if domain.needs_retry(cmd.outcome) and done.kind == TaskKind.SERVICE_CALLBACK.value:
+        await _retry_unreachable(uc, done)
     return done
 
 
-async def _retry_unreachable(fx: Effects, task: repo.TaskRow) -> None:
+async def _retry_unreachable(uc: Uc, task: TaskRow) -> None:
     """Service callbacks: try again next business day; after N unreachable days, a message."""
     root = root_key(task.business_key)
-    root_task = await repo.get_task_by_key(fx.conn, task.dealer_id, root) or task
-    policy = await fx.policy(task.dealer_id)
-    attempts = await repo.attempt_outcomes(fx.conn, task.dealer_id, root)
+    root_task = await repo.get_task_by_key(uc.conn, task.dealer_id, root) or task
+    policy = await uc.policy(task.dealer_id)
+    attempts = await repo.attempt_outcomes(uc.conn, task.dealer_id, root)
     days = domain.consecutive_unreachable_days(attempts, BusinessCalendar(policy))
     original = PlannedTask(
         key=root,
@@ -315,32 +333,31 @@ async def _retry_unreachable(fx: Effects, task: repo.TaskRow) -> None:
         ),
         script=root_task.script or "",
     )
-    follow_up = domain.plan_unreachable_retry(original, days, fx.now(), policy)
-    contact_data = await repo.get_contact(fx.conn, task.dealer_id, task.customer_id)
-    contact = ContactSnapshot.model_validate(contact_data) if contact_data else None
-    await apply_plan(fx, [follow_up], contact)
+    follow_up = domain.plan_unreachable_retry(original, days, uc.now, policy)
+    contact = await repo.get_contact(uc.conn, task.dealer_id, task.customer_id)
+    await apply_plan(uc, [follow_up], contact)
 
 
-async def fire_watch(fx: Effects, dealer_id: str, payload: Mapping[str, Any]) -> None:
+async def fire_watch(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> None:
     """A warning/escalation/reassign watch fired: act only if the watched task is open."""
     alert = _alert_from(dealer_id, payload)
-    watched = await repo.get_task_by_key(fx.conn, dealer_id, alert.watches)
+    watched = await repo.get_task_by_key(uc.conn, dealer_id, alert.watches)
     if watched is None or not watched.is_open:
         return
-    policy = await fx.policy(dealer_id)
+    policy = await uc.policy(dealer_id)
     due_local = BusinessCalendar(policy).local(watched.due_at).strftime("%Y-%m-%d %H:%M")
     recipient = watched.assignee
     planned = plan_watch_task(alert, watched.due_at)
     if planned is not None:
         title = "First contact overdue" if alert.kind is AlertKind.ESCALATION else "Reassign lead"
         task = await schedule_task(
-            fx, planned, title=f"{title}: {alert.related.kind.value} {alert.related.id}"
+            uc, planned, title=f"{title}: {alert.related.kind.value} {alert.related.id}"
         )
         if task is None:
             return  # this watch already acted
         recipient = task.assignee
     await queue_staff_alert(
-        fx,
+        uc,
         dealer_id=dealer_id,
         customer_id=watched.customer_id,
         recipient=recipient,

@@ -11,20 +11,19 @@ from typing import Any
 
 from dealerflow.notifier import repository_messages as msgs
 from dealerflow.notifier.channels import ChannelRegistry, OutboundMessage, send_safely
-from dealerflow.notifier.domain import (
-    RecordRef,
-)
-from dealerflow.notifier.domain_alerts import (
-    StaffAlert,
-)
-from dealerflow.notifier.effects import STAFF_ALERT, Effects
-from dealerflow.runtime import timers
+from dealerflow.notifier.domain import RecordRef
+from dealerflow.notifier.domain_alerts import STAFF_ALERT, StaffAlert
+from dealerflow.notifier.records import NotificationRow
+from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.runtime.context import UseCaseContext
+
+Uc = UseCaseContext[NotifierSettings]
 
 # -- staff alerts ---------------------------------------------------------------------------
 
 
 async def queue_staff_alert(
-    fx: Effects,
+    uc: Uc,
     *,
     dealer_id: str,
     customer_id: uuid.UUID,
@@ -37,10 +36,10 @@ async def queue_staff_alert(
     """Record a message to a staff member and deliver it through the staff channel as soon
     as the timer poller runs (delivery is I/O: never inside a consumer's handler)."""
     notification_id = uuid.uuid4()
-    now = fx.now()
+    now = uc.now
     await msgs.insert_notification(
-        fx.conn,
-        msgs.NotificationRow(
+        uc.conn,
+        NotificationRow(
             id=notification_id,
             dealer_id=dealer_id,
             customer_id=customer_id,
@@ -65,8 +64,7 @@ async def queue_staff_alert(
             sent_at=None,
         ),
     )
-    await timers.schedule(
-        fx.conn,
+    await uc.schedule_timer(
         key=f"alert:{notification_id}",
         kind=STAFF_ALERT,
         dealer_id=dealer_id,
@@ -77,11 +75,11 @@ async def queue_staff_alert(
 
 
 async def deliver_staff_alert(
-    fx: Effects, channels: ChannelRegistry, dealer_id: str, payload: Mapping[str, Any]
+    uc: Uc, channels: ChannelRegistry, dealer_id: str, payload: Mapping[str, Any]
 ) -> None:
     """Send a queued staff alert; retry with backoff on retryable failures."""
     row = await msgs.get_notification(
-        fx.conn, dealer_id, uuid.UUID(str(payload["notification_id"])), for_update=True
+        uc.conn, dealer_id, uuid.UUID(str(payload["notification_id"])), for_update=True
     )
     if row is None or row.status != "queued":
         return
@@ -99,10 +97,10 @@ async def deliver_staff_alert(
         metadata={"business_key": row.business_key},
     )
     result = await send_safely(channels.staff, message)
-    now = fx.now()
-    retry = not result.ok and result.retryable and attempt < fx.settings.message_max_attempts
+    now = uc.now
+    retry = not result.ok and result.retryable and attempt < uc.settings.message_max_attempts
     await msgs.finish_notification(
-        fx.conn,
+        uc.conn,
         dealer_id,
         row.id,
         status="sent" if result.ok else ("queued" if retry else "failed"),
@@ -112,10 +110,9 @@ async def deliver_staff_alert(
         sent_at=now if result.ok else None,
     )
     if retry:
-        backoff = timedelta(seconds=fx.settings.message_retry_backoff_s * 2 ** (attempt - 1))
-        await timers.cancel(fx.conn, f"alert:{row.id}")  # see usecases_messages._reschedule
-        await timers.schedule(
-            fx.conn,
+        backoff = timedelta(seconds=uc.settings.message_retry_backoff_s * 2 ** (attempt - 1))
+        await uc.cancel_timer(f"alert:{row.id}")  # see usecases_messages._reschedule
+        await uc.schedule_timer(
             key=f"alert:{row.id}",
             kind=STAFF_ALERT,
             dealer_id=dealer_id,

@@ -38,13 +38,12 @@ from dealerflow.notifier.domain import (
     decide_send,
     render_message,
 )
-from dealerflow.notifier.domain_alerts import (
-    address_for,
-    choose_channel,
-    timer_key,
-)
-from dealerflow.notifier.effects import REMINDER_SEND, Effects
-from dealerflow.runtime import timers
+from dealerflow.notifier.domain_alerts import REMINDER_SEND, address_for, choose_channel, timer_key
+from dealerflow.notifier.records import NewReminder, NotificationRow, ReminderRow
+from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.runtime.context import UseCaseContext
+
+Uc = UseCaseContext[NotifierSettings]
 
 
 def _related(kind: str | None, record_id: str | None) -> RelatedRecord | None:
@@ -54,13 +53,13 @@ def _related(kind: str | None, record_id: str | None) -> RelatedRecord | None:
 
 
 async def schedule_reminder(
-    fx: Effects, planned: PlannedReminder, contact: ContactSnapshot | None
-) -> msgs.ReminderRow | None:
+    uc: Uc, planned: PlannedReminder, contact: ContactSnapshot | None
+) -> ReminderRow | None:
     """Plan a customer message (once per business key) and publish ReminderScheduled."""
     channel = choose_channel(contact) if contact is not None else MessageChannel.SMS
     row = await msgs.insert_reminder(
-        fx.conn,
-        msgs.NewReminder(
+        uc.conn,
+        NewReminder(
             id=uuid.uuid4(),
             dealer_id=planned.dealer_id,
             customer_id=planned.customer_id,
@@ -70,24 +69,23 @@ async def schedule_reminder(
             channel=channel.value,
             send_at=planned.send_at,
             params=dict(planned.params),
-            contact=contact.model_dump(mode="json") if contact is not None else None,
+            contact=contact,
             related_kind=planned.related.kind.value,
             related_id=planned.related.id,
-            source_event_id=fx.source_event_id,
-            created_at=fx.now(),
+            source_event_id=uc.source_event_id,
+            created_at=uc.now,
         ),
     )
     if row is None:
         return None  # planned before (a redelivered or repeated event)
-    await timers.schedule(
-        fx.conn,
+    await uc.schedule_timer(
         key=timer_key(row.dealer_id, row.business_key),
         kind=REMINDER_SEND,
         dealer_id=row.dealer_id,
         due_at=row.send_at,
         payload={"reminder_id": str(row.id)},
     )
-    await fx.publish(
+    await uc.publish(
         ReminderScheduled(
             dealer_id=row.dealer_id,
             customer_id=row.customer_id,
@@ -105,25 +103,24 @@ async def schedule_reminder(
 
 
 async def send_reminder(
-    fx: Effects, channels: ChannelRegistry, dealer_id: str, payload: Mapping[str, Any]
+    uc: Uc, channels: ChannelRegistry, dealer_id: str, payload: Mapping[str, Any]
 ) -> None:
     """A reminder fell due: apply the contact policy, then send, defer or suppress it."""
     reminder = await msgs.get_reminder(
-        fx.conn, dealer_id, uuid.UUID(str(payload["reminder_id"])), for_update=True
+        uc.conn, dealer_id, uuid.UUID(str(payload["reminder_id"])), for_update=True
     )
     if reminder is None or reminder.status != "scheduled":
         return
-    now = fx.now()
+    now = uc.now
     attempt = reminder.attempts + 1
     # stable per attempt: a re-run of this handler hands the provider the same id
     notification_id = uuid.uuid5(reminder.id, f"attempt-{attempt}")
-    stored = await repo.get_contact(fx.conn, dealer_id, reminder.customer_id)
-    contact_data = stored or reminder.contact
+    contact = await repo.get_contact(uc.conn, dealer_id, reminder.customer_id) or reminder.contact
     kind = ReminderKind(reminder.kind)
     purpose = ConsentPurpose(reminder.purpose)
-    if contact_data is None:
+    if contact is None:
         await _suppress(
-            fx,
+            uc,
             reminder,
             notification_id,
             MessageChannel(reminder.channel),
@@ -131,20 +128,19 @@ async def send_reminder(
             "no contact snapshot known",
         )
         return
-    contact = ContactSnapshot.model_validate(contact_data)
     channel = choose_channel(contact)
     address = address_for(contact, channel)
-    policy = await fx.policy(dealer_id)
+    policy = await uc.policy(dealer_id)
     decision = decide_send(
         key=reminder.business_key,
         purpose=purpose,
         channel=channel,
         consent=contact.consent,
         marketing_sent_in_window=await msgs.marketing_sent_since(
-            fx.conn, dealer_id, reminder.customer_id, now - policy.contact.marketing_cap_window
+            uc.conn, dealer_id, reminder.customer_id, now - policy.contact.marketing_cap_window
         ),
         already_sent_keys=await msgs.sent_keys(
-            fx.conn, dealer_id, reminder.customer_id, reminder.business_key
+            uc.conn, dealer_id, reminder.customer_id, reminder.business_key
         ),
         now=now,
         policy=policy,
@@ -152,24 +148,24 @@ async def send_reminder(
     )
     if decision.verdict is SendVerdict.DEFER:
         assert decision.deferred_until is not None
-        await _reschedule(fx, reminder, decision.deferred_until, attempts=None)
+        await _reschedule(uc, reminder, decision.deferred_until, attempts=None)
         return
     if decision.verdict is SendVerdict.SUPPRESS:
         assert decision.suppressed_by is not None
-        await _suppress(fx, reminder, notification_id, channel, decision.suppressed_by, None)
+        await _suppress(uc, reminder, notification_id, channel, decision.suppressed_by, None)
         return
     assert address is not None
     params = {
         **reminder.params,
         "customer_name": contact.name,
-        "dealer_name": fx.settings.dealer_name(dealer_id),
+        "dealer_name": uc.settings.dealer_name(dealer_id),
     }
     try:
         rendered = render_message(
             kind, contact.locale, params, fallback_locale=Locale(policy.contact.default_locale)
         )
     except (MissingTemplateParams, KeyError) as exc:
-        await _failed(fx, reminder, notification_id, channel, attempt, f"template: {exc}", False)
+        await _failed(uc, reminder, notification_id, channel, attempt, f"template: {exc}", False)
         return
     message = OutboundMessage(
         id=notification_id,
@@ -190,13 +186,13 @@ async def send_reminder(
     else:
         result = await send_safely(driver, message)
     if not result.ok:
-        retry = result.retryable and attempt < fx.settings.message_max_attempts
+        retry = result.retryable and attempt < uc.settings.message_max_attempts
         await _failed(
-            fx, reminder, notification_id, channel, attempt, result.error or "", retry, message
+            uc, reminder, notification_id, channel, attempt, result.error or "", retry, message
         )
         return
     await msgs.insert_notification(
-        fx.conn,
+        uc.conn,
         _notification(
             reminder,
             notification_id,
@@ -208,9 +204,9 @@ async def send_reminder(
         ),
     )
     await msgs.update_reminder(
-        fx.conn, dealer_id, reminder.id, status="sent", now=now, attempts=attempt
+        uc.conn, dealer_id, reminder.id, status="sent", now=now, attempts=attempt
     )
-    await fx.publish(
+    await uc.publish(
         NotificationSent(
             dealer_id=dealer_id,
             customer_id=reminder.customer_id,
@@ -229,7 +225,7 @@ async def send_reminder(
 
 
 def _notification(
-    reminder: msgs.ReminderRow,
+    reminder: ReminderRow,
     notification_id: uuid.UUID,
     message: OutboundMessage | None,
     status: str,
@@ -240,8 +236,8 @@ def _notification(
     policy: str | None = None,
     error: str | None = None,
     provider_message_id: str | None = None,
-) -> msgs.NotificationRow:
-    return msgs.NotificationRow(
+) -> NotificationRow:
+    return NotificationRow(
         id=notification_id,
         dealer_id=reminder.dealer_id,
         customer_id=reminder.customer_id,
@@ -267,24 +263,21 @@ def _notification(
     )
 
 
-async def _reschedule(
-    fx: Effects, reminder: msgs.ReminderRow, at: Any, *, attempts: int | None
-) -> None:
+async def _reschedule(uc: Uc, reminder: ReminderRow, at: Any, *, attempts: int | None) -> None:
     await msgs.update_reminder(
-        fx.conn,
+        uc.conn,
         reminder.dealer_id,
         reminder.id,
         status="scheduled",
-        now=fx.now(),
+        now=uc.now,
         send_at=at,
         attempts=attempts,
     )
     # Fired by the poller, the timer is already marked fired; called any other way, a
     # pending one with this key would swallow the new due time, so replace it.
     key = timer_key(reminder.dealer_id, reminder.business_key)
-    await timers.cancel(fx.conn, key)
-    await timers.schedule(
-        fx.conn,
+    await uc.cancel_timer(key)
+    await uc.schedule_timer(
         key=key,
         kind=REMINDER_SEND,
         dealer_id=reminder.dealer_id,
@@ -294,16 +287,16 @@ async def _reschedule(
 
 
 async def _suppress(
-    fx: Effects,
-    reminder: msgs.ReminderRow,
+    uc: Uc,
+    reminder: ReminderRow,
     notification_id: uuid.UUID,
     channel: MessageChannel,
     policy: SuppressionPolicy,
     detail: str | None,
 ) -> None:
-    now = fx.now()
+    now = uc.now
     await msgs.insert_notification(
-        fx.conn,
+        uc.conn,
         _notification(
             reminder,
             notification_id,
@@ -317,9 +310,9 @@ async def _suppress(
         ),
     )
     await msgs.update_reminder(
-        fx.conn, reminder.dealer_id, reminder.id, status="suppressed", now=now
+        uc.conn, reminder.dealer_id, reminder.id, status="suppressed", now=now
     )
-    await fx.publish(
+    await uc.publish(
         NotificationSuppressed(
             dealer_id=reminder.dealer_id,
             customer_id=reminder.customer_id,
@@ -336,8 +329,8 @@ async def _suppress(
 
 
 async def _failed(
-    fx: Effects,
-    reminder: msgs.ReminderRow,
+    uc: Uc,
+    reminder: ReminderRow,
     notification_id: uuid.UUID,
     channel: MessageChannel,
     attempt: int,
@@ -345,9 +338,9 @@ async def _failed(
     retry: bool,
     message: OutboundMessage | None = None,
 ) -> None:
-    now = fx.now()
+    now = uc.now
     await msgs.insert_notification(
-        fx.conn,
+        uc.conn,
         _notification(
             reminder,
             notification_id,
@@ -360,13 +353,13 @@ async def _failed(
         ),
     )
     if retry:
-        backoff = timedelta(seconds=fx.settings.message_retry_backoff_s * 2 ** (attempt - 1))
-        await _reschedule(fx, reminder, now + backoff, attempts=attempt)
+        backoff = timedelta(seconds=uc.settings.message_retry_backoff_s * 2 ** (attempt - 1))
+        await _reschedule(uc, reminder, now + backoff, attempts=attempt)
     else:
         await msgs.update_reminder(
-            fx.conn, reminder.dealer_id, reminder.id, status="failed", now=now, attempts=attempt
+            uc.conn, reminder.dealer_id, reminder.id, status="failed", now=now, attempts=attempt
         )
-    await fx.publish(
+    await uc.publish(
         NotificationFailed(
             dealer_id=reminder.dealer_id,
             customer_id=reminder.customer_id,

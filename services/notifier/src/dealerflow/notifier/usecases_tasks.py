@@ -18,28 +18,27 @@ from dealerflow.contracts.events.notifier import (
     TaskScheduled,
 )
 from dealerflow.notifier import repository as repo
-from dealerflow.notifier.domain import (
-    PlannedTask,
-    TaskRuleError,
-)
-from dealerflow.notifier.domain_alerts import (
-    dependents_prefix,
-    task_title,
-    timer_key,
-)
-from dealerflow.notifier.effects import TASK_DUE, Effects
-from dealerflow.runtime import timers
+from dealerflow.notifier.domain import PlannedTask, TaskRuleError
+from dealerflow.notifier.domain_alerts import TASK_DUE, dependents_prefix, task_title, timer_key
+from dealerflow.notifier.records import NewTask, TaskRow
+from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.runtime.context import UseCaseContext
+
+Uc = UseCaseContext[NotifierSettings]
 
 
 class TaskNotFound(LookupError):
-    """No task with that id at that dealer."""
+    """No task with that id at that dealer (another dealer's task is not found either)."""
+
+    def __init__(self, task_id: uuid.UUID) -> None:
+        super().__init__(f"No task with id {task_id}")
 
 
 class TaskConflict(TaskRuleError):
     """The task is not open any more (done or cancelled)."""
 
 
-def related_of(task: repo.TaskRow) -> RelatedRecord | None:
+def related_of(task: TaskRow) -> RelatedRecord | None:
     if task.related_kind is None or task.related_id is None:
         return None
     return RelatedRecord.model_validate({"kind": task.related_kind, "id": task.related_id})
@@ -49,15 +48,15 @@ def related_of(task: repo.TaskRow) -> RelatedRecord | None:
 
 
 async def schedule_task(
-    fx: Effects, planned: PlannedTask, *, title: str | None = None
-) -> repo.TaskRow | None:
+    uc: Uc, planned: PlannedTask, *, title: str | None = None
+) -> TaskRow | None:
     """Create the task with its due timer and publish TaskScheduled; None if it exists."""
-    assignee = planned.assignee_id or fx.settings.role_assignee(
+    assignee = planned.assignee_id or uc.settings.role_assignee(
         planned.assignee_role.value, planned.dealer_id
     )
     task = await repo.insert_task(
-        fx.conn,
-        repo.NewTask(
+        uc.conn,
+        NewTask(
             id=uuid.uuid4(),
             dealer_id=planned.dealer_id,
             customer_id=planned.customer_id,
@@ -70,21 +69,20 @@ async def schedule_task(
             script=planned.script,
             related_kind=planned.related.kind.value,
             related_id=planned.related.id,
-            source_event_id=fx.source_event_id,
-            created_at=fx.now(),
+            source_event_id=uc.source_event_id,
+            created_at=uc.now,
         ),
     )
     if task is None:
         return None
-    await timers.schedule(
-        fx.conn,
+    await uc.schedule_timer(
         key=timer_key(task.dealer_id, task.business_key),
         kind=TASK_DUE,
         dealer_id=task.dealer_id,
         due_at=task.due_at,
         payload={"task_id": str(task.id)},
     )
-    await fx.publish(
+    await uc.publish(
         TaskScheduled(
             dealer_id=task.dealer_id,
             customer_id=task.customer_id,
@@ -102,33 +100,33 @@ async def schedule_task(
 
 
 async def cancel_tasks_about(
-    fx: Effects, dealer_id: str, related: tuple[str, str], reason: TaskCancelReason
-) -> list[repo.TaskRow]:
+    uc: Uc, dealer_id: str, related: tuple[str, str], reason: TaskCancelReason
+) -> list[TaskRow]:
     """Cancel the open tasks about a record, their timers and watches; TaskCancelled each."""
-    for task in await repo.open_tasks_about(fx.conn, dealer_id, related):
-        await release_timers(fx, task)  # timers before tasks, see release_timers
-    cancelled = await repo.cancel_open_tasks(fx.conn, dealer_id, fx.now(), related=related)
+    for task in await repo.open_tasks_about(uc.conn, dealer_id, related):
+        await release_timers(uc, task)  # timers before tasks, see release_timers
+    cancelled = await repo.cancel_open_tasks(uc.conn, dealer_id, uc.now, related=related)
     for task in cancelled:
-        await publish_cancelled(fx, task, reason)
+        await publish_cancelled(uc, task, reason)
     return cancelled
 
 
-async def publish_cancelled(fx: Effects, task: repo.TaskRow, reason: TaskCancelReason) -> None:
+async def publish_cancelled(uc: Uc, task: TaskRow, reason: TaskCancelReason) -> None:
     """Tell staff front ends a task is gone."""
-    await fx.publish(
+    await uc.publish(
         TaskCancelled(
             dealer_id=task.dealer_id,
             customer_id=task.customer_id,
-            occurred_at=task.cancelled_at or fx.now(),
+            occurred_at=task.cancelled_at or uc.now,
             task_id=str(task.id),
             kind=TaskKind(task.kind),
             reason=reason,
-            cancelled_at=task.cancelled_at or fx.now(),
+            cancelled_at=task.cancelled_at or uc.now,
         )
     )
 
 
-async def release_timers(fx: Effects, task: repo.TaskRow) -> None:
+async def release_timers(uc: Uc, task: TaskRow) -> None:
     """Cancel a task's pending due timer and everything keyed under it (watches, the timers
     of its escalation tasks).
 
@@ -136,51 +134,48 @@ async def release_timers(fx: Effects, task: repo.TaskRow) -> None:
     handlers update tasks, so a transaction that locked a task first and then waited for a
     timer row could deadlock with it. Call this before locking the task row.
     """
-    await timers.cancel(fx.conn, timer_key(task.dealer_id, task.business_key))
-    await timers.cancel_prefix(
-        fx.conn, timer_key(task.dealer_id, dependents_prefix(task.business_key))
-    )
+    await uc.cancel_timer(timer_key(task.dealer_id, task.business_key))
+    await uc.cancel_timers(timer_key(task.dealer_id, dependents_prefix(task.business_key)))
 
 
 async def lock_task(
-    fx: Effects, dealer_id: str, *, task_id: uuid.UUID | None = None, key: str | None = None
-) -> repo.TaskRow | None:
+    uc: Uc, dealer_id: str, *, task_id: uuid.UUID | None = None, key: str | None = None
+) -> TaskRow | None:
     """Release the task's timers (see release_timers), then lock and return its row.
 
     For closing a task; the caller's transaction rolls the release back if it fails.
     """
     if task_id is not None:
-        seen = await repo.get_task(fx.conn, dealer_id, task_id)
+        seen = await repo.get_task(uc.conn, dealer_id, task_id)
     elif key is not None:
-        seen = await repo.get_task_by_key(fx.conn, dealer_id, key)
+        seen = await repo.get_task_by_key(uc.conn, dealer_id, key)
     else:
         raise ValueError("lock_task needs task_id or key")
     if seen is None:
         return None
     if seen.is_open:
-        await release_timers(fx, seen)
-    return await repo.get_task(fx.conn, dealer_id, seen.id, for_update=True)
+        await release_timers(uc, seen)
+    return await repo.get_task(uc.conn, dealer_id, seen.id, for_update=True)
 
 
 async def record_outcome(
-    fx: Effects,
-    task: repo.TaskRow,
+    uc: Uc,
+    task: TaskRow,
     *,
     outcome: TaskOutcome,
     note: str | None,
     completed_by: str,
     completed_at: datetime,
-    completion_key: str | None,
-) -> repo.TaskRow:
+) -> TaskRow:
+    """Record the outcome of a locked open task and publish TaskCompleted."""
     done = await repo.complete_task(
-        fx.conn,
+        uc.conn,
         task.dealer_id,
         task.id,
         outcome=outcome.value,
         note=note,
         completed_by=completed_by,
         completed_at=completed_at,
-        completion_key=completion_key,
     )
     if done is None:  # pragma: no cover - the row is locked and was open
         raise TaskConflict(f"task {task.id} is not open")
@@ -188,10 +183,10 @@ async def record_outcome(
     # went with release_timers
     dependents = dependents_prefix(done.business_key)
     for moot in await repo.cancel_open_tasks(
-        fx.conn, done.dealer_id, fx.now(), key_prefix=dependents
+        uc.conn, done.dealer_id, uc.now, key_prefix=dependents
     ):
-        await publish_cancelled(fx, moot, TaskCancelReason.NO_LONGER_NEEDED)
-    await fx.publish(
+        await publish_cancelled(uc, moot, TaskCancelReason.NO_LONGER_NEEDED)
+    await uc.publish(
         TaskCompleted(
             dealer_id=done.dealer_id,
             customer_id=done.customer_id,
@@ -211,18 +206,24 @@ async def record_outcome(
 # -- timers ---------------------------------------------------------------------------------
 
 
-async def fire_task_due(fx: Effects, dealer_id: str, payload: Mapping[str, Any]) -> None:
+async def task_of(uc: Uc, dealer_id: str, task_id: uuid.UUID) -> TaskRow:
+    """The dealer's task ``task_id``; raises TaskNotFound."""
+    task = await repo.get_task(uc.conn, dealer_id, task_id)
+    if task is None:
+        raise TaskNotFound(task_id)
+    return task
+
+
+async def fire_task_due(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> None:
     """A task's due time came without an outcome: status due + TaskDue."""
-    task = await repo.mark_task_due(
-        fx.conn, dealer_id, uuid.UUID(str(payload["task_id"])), fx.now()
-    )
+    task = await repo.mark_task_due(uc.conn, dealer_id, uuid.UUID(str(payload["task_id"])), uc.now)
     if task is None:
         return  # done or cancelled meanwhile
-    await fx.publish(
+    await uc.publish(
         TaskDue(
             dealer_id=task.dealer_id,
             customer_id=task.customer_id,
-            occurred_at=fx.now(),
+            occurred_at=uc.now,
             task_id=str(task.id),
             kind=TaskKind(task.kind),
             assignee_id=task.assignee,

@@ -1,4 +1,5 @@
-"""Request and response bodies of the notifier's HTTP API."""
+"""Request and response bodies of the notifier's HTTP API, and the record -> response
+mapping (``XOut.of``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from dealerflow.notifier.repository import TaskRow
-from dealerflow.notifier.repository_messages import NotificationRow, ReminderRow
+from dealerflow.notifier.records import NotificationRow, ReminderRow, TaskRow
+from dealerflow.notifier.usecases_policy import DealerPolicySetting
 from dealerflow.runtime.pagination import Page
 
 
@@ -186,3 +187,11 @@ class PolicyOut(BaseModel):
     dealer_id: str
     overrides: dict[str, Any]
     effective: dict[str, Any]
+
+    @classmethod
+    def of(cls, setting: DealerPolicySetting) -> PolicyOut:
+        return cls(
+            dealer_id=setting.dealer_id,
+            overrides=dict(setting.overrides),
+            effective=setting.effective.model_dump(mode="json"),
+        )

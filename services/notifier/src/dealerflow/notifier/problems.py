@@ -1,0 +1,15 @@
+"""The notifier's domain exceptions as RFC 9457 problems (installed by the runtime)."""
+
+from __future__ import annotations
+
+from dealerflow.notifier.dealer_configuration import InvalidDealerPolicy
+from dealerflow.notifier.domain import TaskRuleError
+from dealerflow.notifier.usecases_tasks import TaskConflict, TaskNotFound
+from dealerflow.runtime.problems import ProblemMap, ProblemSpec
+
+PROBLEMS: ProblemMap = {
+    TaskNotFound: ProblemSpec(404, "not-found", "Task not found"),
+    TaskConflict: ProblemSpec(409, "task-not-open", "Conflict"),
+    TaskRuleError: ProblemSpec(422, "task-rule", "Task rule violated"),
+    InvalidDealerPolicy: ProblemSpec(422, "invalid-policy", "Invalid dealer policy"),
+}

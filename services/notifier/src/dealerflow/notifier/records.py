@@ -1,0 +1,136 @@
+"""Rows of the notifier's tables as typed, frozen records: what the repositories return
+(and the ``New*`` records they insert)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from dealerflow.contracts.contact import ContactSnapshot
+
+#: Statuses of a task that still waits for an outcome.
+OPEN_STATUSES = ("scheduled", "due")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """A row of ``tasks``."""
+
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    business_key: str
+    kind: str
+    title: str
+    assignee: str
+    assignee_role: str
+    due_at: datetime
+    status: str
+    outcome: str | None
+    note: str | None
+    script: str | None
+    related_kind: str | None
+    related_id: str | None
+    source_event_id: str | None
+    completed_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    """What ``repository.insert_task`` needs."""
+
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    business_key: str
+    kind: str
+    title: str
+    assignee: str
+    assignee_role: str
+    due_at: datetime
+    script: str | None
+    related_kind: str | None
+    related_id: str | None
+    source_event_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRow:
+    """A row of ``reminders``; ``contact`` is the snapshot known when it was planned."""
+
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    business_key: str
+    kind: str
+    purpose: str
+    channel: str
+    send_at: datetime
+    status: str
+    params: dict[str, str]
+    contact: ContactSnapshot | None
+    attempts: int
+    related_kind: str | None
+    related_id: str | None
+    source_event_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewReminder:
+    """What ``repository_messages.insert_reminder`` needs."""
+
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    business_key: str
+    kind: str
+    purpose: str
+    channel: str
+    send_at: datetime
+    params: Mapping[str, str]
+    contact: ContactSnapshot | None
+    related_kind: str | None
+    related_id: str | None
+    source_event_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRow:
+    """A row of ``notifications`` (a message to a customer or a staff member)."""
+
+    id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    audience: str
+    recipient: str | None
+    business_key: str
+    reminder_id: uuid.UUID | None
+    kind: str
+    purpose: str | None
+    channel: str
+    locale: str | None
+    subject: str | None
+    body: str | None
+    status: str
+    policy: str | None
+    error: str | None
+    provider_message_id: str | None
+    attempts: int
+    related_kind: str | None
+    related_id: str | None
+    created_at: datetime
+    sent_at: datetime | None
