@@ -18,4 +18,6 @@ SELECT dealer_id, 'task-completion:' || id, 'key:' || completion_key, id::text, 
 FROM tasks
 WHERE completion_key IS NOT NULL;
 
-ALTER TABLE tasks DROP COLUMN completion_key;
+-- The column stays for one release (replicas of the previous release still write it
+-- during a rolling deploy); nothing reads it any more. A later migration drops it.
+COMMENT ON COLUMN tasks.completion_key IS 'unused since 0002 (runtime idempotency_keys); dropped later';
