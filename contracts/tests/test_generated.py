@@ -100,8 +100,8 @@ def test_events_md_documents_every_event_with_its_metadata() -> None:
         section = text.split(f"### {cls.event_name}\n", 1)[1].split("\n### ", 1)[0]
         assert cls.event_type in section
         assert cls.doc.when in section
-        for reaction in cls.doc.reacted_by:
-            assert reaction in section
+        for promise in (*cls.doc.emitted_by, *cls.doc.reacted_by):
+            assert str(promise) in section  # a Planned one as "... — planned (issue N)"
         assert '"dealer_id": "sh-pudong-01"' in section
 
 

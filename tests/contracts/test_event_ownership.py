@@ -1,6 +1,7 @@
 """Cross-service contract rules: event classes live only in dealerflow.contracts (services
 import them, never copy them), and every catalogue event is published on its context's
-topic with a catalogue ce_type."""
+topic with a catalogue ce_type. Who emits and who reacts, as the catalogue promises, is
+checked against the services in tests/architecture/test_catalogue_promises.py."""
 
 from __future__ import annotations
 

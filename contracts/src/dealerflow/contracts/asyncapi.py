@@ -85,7 +85,7 @@ def _message(cls: type[DomainEvent], source: str) -> dict[str, Any]:
             (cls.__doc__ or "").strip(),
             "",
             f"When: {doc.when}",
-            f"Emitted by: {', '.join(doc.emitted_by)}",
+            f"Emitted by: {', '.join(map(str, doc.emitted_by))}",
             "Reacted to by:",
             *[f"- {reaction}" for reaction in doc.reacted_by],
         ]

@@ -69,7 +69,7 @@ def _event(cls: type[DomainEvent], schema: dict[str, Any]) -> list[str]:
         (cls.__doc__ or "").strip(),
         "",
         f"- **When:** {doc.when}",
-        f"- **Emitted by:** {', '.join(doc.emitted_by)}",
+        f"- **Emitted by:** {', '.join(map(str, doc.emitted_by))}",
         "- **Reacted to by:**",
         *[f"  - {reaction}" for reaction in doc.reacted_by],
         "",
@@ -118,6 +118,10 @@ def render_events_md() -> str:
         "an ISO 4217 currency, distances are whole kilometres, phone numbers E.164. See "
         "[contracts.md](contracts.md) for identity, versioning and compatibility rules and "
         "[the AsyncAPI document](../contracts/asyncapi.json).",
+        "",
+        "Producers and reactions marked *planned (issue N)* are promised but not built yet: "
+        "that issue delivers them. The others that name one of our services are checked "
+        "against the code (tests/architecture/test_catalogue_promises.py).",
         "",
         "| topic | events |",
         "|---|---|",

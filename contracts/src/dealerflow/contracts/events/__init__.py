@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
 
-from dealerflow.contracts.events.base import CONTEXTS, DomainEvent, EventDoc
+from dealerflow.contracts.events.base import CONTEXTS, DomainEvent, EventDoc, Planned
 from dealerflow.contracts.events.complaints import (
     COMPLAINTS_EVENTS,
     ComplaintAcknowledged,
@@ -255,6 +255,7 @@ __all__ = [
     "PartStockLow",
     "PartsReserved",
     "PaymentReceived",
+    "Planned",
     "QualityCheckFailed",
     "QualityCheckPassed",
     "QuoteIssued",

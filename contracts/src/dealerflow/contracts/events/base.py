@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dealerflow.contracts.types import DealerId, UtcDatetime
 
-__all__ = ["CONTEXTS", "DomainEvent", "EventDoc"]
+__all__ = ["CONTEXTS", "DomainEvent", "EventDoc", "Planned"]
 
 CONTEXTS: tuple[str, ...] = ("leads", "sales", "service", "complaints", "notifier")
 
@@ -19,13 +19,41 @@ _COMMON_FIELDS = frozenset({"type", "dealer_id", "customer_id", "occurred_at"})
 
 
 @dataclass(frozen=True)
+class Planned:
+    """A promise of the catalogue that the code does not keep yet, with the issue that
+    will deliver it: an emitter (``Planned("leads", issue=10)``) or a reaction
+    (``Planned("notifier: reminders 24 h before", issue=10)``).
+
+    The generated docs show it as planned, never as fact. The architecture tests
+    (tests/architecture/test_catalogue_promises.py) fail on a promise that is neither kept
+    nor planned, and on a planned one that is kept, so the marker goes when the work lands.
+    """
+
+    promise: str
+    issue: int
+
+    def __post_init__(self) -> None:
+        if self.issue < 1:
+            raise ValueError(f"{self.promise!r}: planned needs the number of its issue")
+
+    def __str__(self) -> str:
+        return f"{self.promise} — planned (issue {self.issue})"
+
+
+@dataclass(frozen=True)
 class EventDoc:
     """When an event is emitted, by whom, and who reacts: the source of docs/events.md
-    and of the AsyncAPI message descriptions."""
+    and of the AsyncAPI message descriptions.
+
+    ``emitted_by`` names producers (our services by their folder name, e.g.
+    ``service-center``, or outside systems); each ``reacted_by`` entry is
+    ``"<service>[, <service>...]: what it does"`` or ``"none ..."``. An entry not kept yet
+    is wrapped in :class:`Planned`.
+    """
 
     when: str
-    emitted_by: tuple[str, ...]
-    reacted_by: tuple[str, ...]
+    emitted_by: tuple[str | Planned, ...]
+    reacted_by: tuple[str | Planned, ...]
 
 
 class DomainEvent(BaseModel):

@@ -18,7 +18,7 @@ from dealerflow.contracts.care_enums import (
 )
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import AssignmentReason, ContactChannel
-from dealerflow.contracts.events.base import DomainEvent, EventDoc
+from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
 from dealerflow.contracts.types import EntityId, StaffId, UtcDatetime, Vin
 
 Text = Annotated[str, StringConstraints(max_length=4000)]
@@ -62,8 +62,11 @@ class ComplaintOpened(_ComplaintsBase):
         "check that reached the customer.",
         emitted_by=("complaints",),
         reacted_by=(
-            "notifier: handling task for handler_id, acknowledgement message to the customer, "
-            "suppresses marketing while the complaint is open",
+            Planned(
+                "notifier: handling task for handler_id, acknowledgement message to the customer",
+                issue=13,
+            ),
+            Planned("notifier: suppresses marketing while the complaint is open", issue=14),
         ),
     )
     type: Literal["ComplaintOpened"] = Field(default="ComplaintOpened", description="Event name.")
@@ -95,7 +98,7 @@ class ComplaintAcknowledged(_ComplaintsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The handler acknowledges the complaint to the customer.",
         emitted_by=("complaints",),
-        reacted_by=("notifier: cancels acknowledgement escalation alerts",),
+        reacted_by=(Planned("notifier: cancels acknowledgement escalation alerts", issue=13),),
     )
     type: Literal["ComplaintAcknowledged"] = Field(
         default="ComplaintAcknowledged", description="Event name."
@@ -112,7 +115,7 @@ class ComplaintAssigned(_ComplaintsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="Responsibility is determined or the complaint is reassigned.",
         emitted_by=("complaints",),
-        reacted_by=("notifier: moves the handling task to the new handler",),
+        reacted_by=(Planned("notifier: moves the handling task to the new handler", issue=13),),
     )
     type: Literal["ComplaintAssigned"] = Field(
         default="ComplaintAssigned", description="Event name."
@@ -162,7 +165,7 @@ class ComplaintSlaBreached(_ComplaintsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="complaints' durable timer fires for a running clock.",
         emitted_by=("complaints",),
-        reacted_by=("notifier: alert to the handler",),
+        reacted_by=(Planned("notifier: alert to the handler", issue=13),),
     )
     type: Literal["ComplaintSlaBreached"] = Field(
         default="ComplaintSlaBreached", description="Event name."
@@ -181,7 +184,10 @@ class ComplaintResolved(_ComplaintsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The handler records the resolution.",
         emitted_by=("complaints",),
-        reacted_by=("notifier: cancels escalation alerts, schedules the verification callback",),
+        reacted_by=(
+            "notifier: cancels escalation alerts",
+            Planned("notifier: schedules the verification callback", issue=13),
+        ),
     )
     type: Literal["ComplaintResolved"] = Field(
         default="ComplaintResolved", description="Event name."
@@ -204,7 +210,7 @@ class ComplaintReopened(_ComplaintsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The verification callback or the customer rejects the resolution.",
         emitted_by=("complaints",),
-        reacted_by=("notifier: new handling task for the handler",),
+        reacted_by=(Planned("notifier: new handling task for the handler", issue=13),),
     )
     type: Literal["ComplaintReopened"] = Field(
         default="ComplaintReopened", description="Event name."
@@ -222,7 +228,10 @@ class ComplaintClosed(_ComplaintsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The customer confirms, or the dealer closes after verification.",
         emitted_by=("complaints",),
-        reacted_by=("notifier: lifts the open-complaint marketing suppression",),
+        reacted_by=(
+            "notifier: cancels the complaint's open alert tasks",
+            Planned("notifier: lifts the open-complaint marketing suppression", issue=14),
+        ),
     )
     type: Literal["ComplaintClosed"] = Field(default="ComplaintClosed", description="Event name.")
     complaint_id: EntityId = Field(description="Identifier of the complaint.")

@@ -24,7 +24,7 @@ from dealerflow.contracts.enums import (
     VehicleType,
     VehicleUse,
 )
-from dealerflow.contracts.events.base import DomainEvent, EventDoc
+from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
 from dealerflow.contracts.types import EntityId, Money, StaffId, UtcDatetime
 
 Note = Annotated[str, StringConstraints(max_length=2000)]
@@ -99,8 +99,11 @@ class LeadUpdated(_LeadsBase):
         "(a touch, never a second lead), or the customer re-engages after declining.",
         emitted_by=("leads",),
         reacted_by=(
-            "notifier: refreshes the contact snapshot; a re-engagement lifts the "
-            "invitation-declined suppression",
+            Planned(
+                "notifier: refreshes the contact snapshot; a re-engagement lifts the "
+                "invitation-declined suppression",
+                issue=10,
+            ),
         ),
     )
     type: Literal["LeadUpdated"] = Field(default="LeadUpdated", description="Event name.")
@@ -132,8 +135,11 @@ class LeadGraded(_LeadsBase):
         "lost -> F).",
         emitted_by=("leads",),
         reacted_by=(
-            "notifier: reschedules the follow-up cadence (H 2 d, A 3 d, B 7 d, C 14 d) and "
-            "the re-grade prompt when H outlives its 7-day horizon",
+            Planned(
+                "notifier: reschedules the follow-up cadence (H 2 d, A 3 d, B 7 d, C 14 d) and "
+                "the re-grade prompt when H outlives its 7-day horizon",
+                issue=10,
+            ),
         ),
     )
     type: Literal["LeadGraded"] = Field(default="LeadGraded", description="Event name.")
@@ -174,8 +180,8 @@ class LeadContacted(_LeadsBase):
         when="The consultant logs a call, message or meeting with the prospect.",
         emitted_by=("leads",),
         reacted_by=(
-            "notifier: stops the first-contact SLA clock when reached and schedules the next "
-            "follow-up task for next_contact_on",
+            "notifier: stops the first-contact SLA clock when reached",
+            Planned("notifier: schedules the next follow-up task for next_contact_on", issue=10),
         ),
     )
     type: Literal["LeadContacted"] = Field(default="LeadContacted", description="Event name.")
@@ -197,7 +203,7 @@ class AppointmentScheduled(_LeadsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant books a visit/test-drive appointment with the prospect.",
         emitted_by=("leads",),
-        reacted_by=("notifier: customer reminders 24 h and 2 h before",),
+        reacted_by=(Planned("notifier: customer reminders 24 h and 2 h before", issue=10),),
     )
     type: Literal["AppointmentScheduled"] = Field(
         default="AppointmentScheduled", description="Event name."
@@ -218,8 +224,12 @@ class AppointmentRescheduled(_LeadsBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="Customer or consultant moves an appointment.",
-        emitted_by=("leads",),
-        reacted_by=("notifier: replaces the pending reminders with ones for the new time",),
+        emitted_by=(Planned("leads", issue=10),),
+        reacted_by=(
+            Planned(
+                "notifier: replaces the pending reminders with ones for the new time", issue=10
+            ),
+        ),
     )
     type: Literal["AppointmentRescheduled"] = Field(
         default="AppointmentRescheduled", description="Event name."
@@ -236,8 +246,8 @@ class AppointmentCancelled(_LeadsBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="Customer or dealer cancels an appointment.",
-        emitted_by=("leads",),
-        reacted_by=("notifier: cancels the appointment's pending reminders",),
+        emitted_by=(Planned("leads", issue=10),),
+        reacted_by=(Planned("notifier: cancels the appointment's pending reminders", issue=10),),
     )
     type: Literal["AppointmentCancelled"] = Field(
         default="AppointmentCancelled", description="Event name."
@@ -254,8 +264,8 @@ class AppointmentAttended(_LeadsBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant marks the customer as arrived for the appointment.",
-        emitted_by=("leads",),
-        reacted_by=("notifier: cancels reminders still pending",),
+        emitted_by=(Planned("leads", issue=10),),
+        reacted_by=(Planned("notifier: cancels reminders still pending", issue=10),),
     )
     type: Literal["AppointmentAttended"] = Field(
         default="AppointmentAttended", description="Event name."
@@ -271,8 +281,8 @@ class AppointmentNoShow(_LeadsBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="The appointment time passed without the customer arriving.",
-        emitted_by=("leads",),
-        reacted_by=("notifier: follow-up task for the consultant",),
+        emitted_by=(Planned("leads", issue=10),),
+        reacted_by=(Planned("notifier: follow-up task for the consultant", issue=10),),
     )
     type: Literal["AppointmentNoShow"] = Field(
         default="AppointmentNoShow", description="Event name."
@@ -291,8 +301,11 @@ class InvitationDeclined(_LeadsBase):
         when="The prospect declines to come to the store or test drive.",
         emitted_by=("leads",),
         reacted_by=(
-            "notifier: cancels sales follow-up tasks and suppresses marketing/sales messages "
-            "for the lead until a LeadUpdated re_engaged",
+            Planned(
+                "notifier: cancels sales follow-up tasks and suppresses marketing/sales "
+                "messages for the lead until a LeadUpdated re_engaged",
+                issue=10,
+            ),
         ),
     )
     type: Literal["InvitationDeclined"] = Field(
@@ -311,7 +324,8 @@ class LeadLost(_LeadsBase):
         when="The consultant closes the lead as lost.",
         emitted_by=("leads",),
         reacted_by=(
-            "notifier: cancels the lead's follow-up tasks and creates a manager review task",
+            "notifier: cancels the lead's follow-up tasks",
+            Planned("notifier: creates a manager review task", issue=10),
         ),
     )
     type: Literal["LeadLost"] = Field(default="LeadLost", description="Event name.")
@@ -345,8 +359,12 @@ class LeadMerged(_LeadsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="Staff merge duplicates of one person (e.g. second phone number); customer_id "
         "is the surviving identity.",
-        emitted_by=("leads",),
-        reacted_by=("notifier: moves tasks and reminders of the merged ids to the survivor",),
+        emitted_by=(Planned("leads", issue=10),),
+        reacted_by=(
+            Planned(
+                "notifier: moves tasks and reminders of the merged ids to the survivor", issue=10
+            ),
+        ),
     )
     type: Literal["LeadMerged"] = Field(default="LeadMerged", description="Event name.")
     lead_id: EntityId = Field(description="Surviving lead.")

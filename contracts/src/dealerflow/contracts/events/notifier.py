@@ -18,7 +18,7 @@ from dealerflow.contracts.care_enums import (
 )
 from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose, Locale, MessageChannel
-from dealerflow.contracts.events.base import DomainEvent, EventDoc
+from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
 from dealerflow.contracts.types import EntityId, StaffId, UtcDatetime
 
 Text = Annotated[str, StringConstraints(max_length=4000)]
@@ -59,7 +59,10 @@ class TaskDue(_NotifierBase):
         when="The notifier's timer fires at a task's due time.",
         emitted_by=("notifier",),
         reacted_by=(
-            "leads: first-contact SLA breach handling (escalate, reassign on second breach)",
+            Planned(
+                "leads: first-contact SLA breach handling (escalate, reassign on second breach)",
+                issue=10,
+            ),
         ),
     )
     type: Literal["TaskDue"] = Field(default="TaskDue", description="Event name.")
@@ -78,7 +81,7 @@ class TaskCompleted(_NotifierBase):
         emitted_by=("notifier",),
         reacted_by=(
             "complaints: opens a complaint when the outcome is dissatisfied",
-            "leads: logs the contact for lead tasks",
+            Planned("leads: logs the contact for lead tasks", issue=10),
         ),
     )
     type: Literal["TaskCompleted"] = Field(default="TaskCompleted", description="Event name.")
@@ -194,7 +197,7 @@ class SurveyResponded(_NotifierBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="A survey answer arrives (link, WeChat, callback).",
-        emitted_by=("notifier", "outside survey tools"),
+        emitted_by=(Planned("notifier", issue=14), "outside survey tools"),
         reacted_by=("complaints: opens a complaint for a score of 6 or less",),
     )
     type: Literal["SurveyResponded"] = Field(default="SurveyResponded", description="Event name.")
@@ -213,10 +216,11 @@ class ConsentChanged(_NotifierBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="Opt-in/opt-out via link, reply keyword, form or staff; opt-out is immediate.",
-        emitted_by=("notifier", "any service capturing consent"),
+        emitted_by=(Planned("notifier", issue=14), "any service capturing consent"),
         reacted_by=(
-            "notifier: applies immediately to pending messages",
-            "leads, service-center, complaints: refresh their contact snapshots",
+            Planned("notifier: applies immediately to pending messages", issue=14),
+            "complaints: refreshes its contact snapshots",
+            Planned("leads, service-center: refresh their contact snapshots", issue=14),
         ),
     )
     type: Literal["ConsentChanged"] = Field(default="ConsentChanged", description="Event name.")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import DeliveryDocument, PaymentKind, PaymentMethod, VisitKind
-from dealerflow.contracts.events.base import DomainEvent, EventDoc
+from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
 from dealerflow.contracts.types import (
     DecimalString,
     EntityId,
@@ -59,10 +59,10 @@ class ShowroomVisitRecorded(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="Reception registers a showroom visit (arrival, party size, consultant); "
         "departure may be recorded later with duration.",
-        emitted_by=("sales",),
+        emitted_by=(Planned("sales", issue=11),),
         reacted_by=(
-            "leads: creates a walk-in lead or adds a touch to the open lead",
-            "notifier: thank-you message within 2 h of a first visit",
+            Planned("leads: creates a walk-in lead or adds a touch to the open lead", issue=11),
+            Planned("notifier: thank-you message within 2 h of a first visit", issue=11),
         ),
     )
     type: Literal["ShowroomVisitRecorded"] = Field(
@@ -88,7 +88,7 @@ class TestDriveScheduled(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant books a test-drive vehicle slot.",
         emitted_by=("sales",),
-        reacted_by=("notifier: customer reminder before the slot",),
+        reacted_by=(Planned("notifier: customer reminder before the slot", issue=11),),
     )
     type: Literal["TestDriveScheduled"] = Field(
         default="TestDriveScheduled", description="Event name."
@@ -111,8 +111,8 @@ class TestDriveCompleted(_SalesBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant closes the test drive with the customer's feedback.",
-        emitted_by=("sales",),
-        reacted_by=("leads: records a touch and prompts a re-grade",),
+        emitted_by=(Planned("sales", issue=11),),
+        reacted_by=(Planned("leads: records a touch and prompts a re-grade", issue=11),),
     )
     type: Literal["TestDriveCompleted"] = Field(
         default="TestDriveCompleted", description="Event name."
@@ -138,7 +138,7 @@ class QuoteIssued(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant hands the customer a quote.",
         emitted_by=("sales",),
-        reacted_by=("leads: records a touch on the lead",),
+        reacted_by=(Planned("leads: records a touch on the lead", issue=11),),
     )
     type: Literal["QuoteIssued"] = Field(default="QuoteIssued", description="Event name.")
     quote_id: EntityId = Field(description="Identifier of the quote.")
@@ -170,7 +170,7 @@ class DiscountApprovalRequested(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="A quote's discount exceeds the dealer's threshold.",
         emitted_by=("sales",),
-        reacted_by=("notifier: approval task for the sales manager",),
+        reacted_by=(Planned("notifier: approval task for the sales manager", issue=11),),
     )
     type: Literal["DiscountApprovalRequested"] = Field(
         default="DiscountApprovalRequested", description="Event name."
@@ -192,7 +192,7 @@ class ContractSigned(_SalesBase):
         emitted_by=("sales",),
         reacted_by=(
             "leads: grade O and LeadConverted",
-            "notifier: cancels the sales follow-up cadence",
+            Planned("notifier: cancels the sales follow-up cadence", issue=11),
         ),
     )
     type: Literal["ContractSigned"] = Field(default="ContractSigned", description="Event name.")
@@ -218,7 +218,9 @@ class ContractAmended(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="Both parties agree to change vehicle, price, payment or delivery date.",
         emitted_by=("sales",),
-        reacted_by=("notifier: reschedules delivery reminders when the date moved",),
+        reacted_by=(
+            Planned("notifier: reschedules delivery reminders when the date moved", issue=11),
+        ),
     )
     type: Literal["ContractAmended"] = Field(default="ContractAmended", description="Event name.")
     contract_id: EntityId = Field(description="Identifier of the contract.")
@@ -239,8 +241,8 @@ class ContractCancelled(_SalesBase):
         when="The contract is cancelled before delivery.",
         emitted_by=("sales",),
         reacted_by=(
-            "leads: reopens the lead for follow-up",
-            "notifier: cancels delivery reminders",
+            Planned("leads: reopens the lead for follow-up", issue=10),
+            Planned("notifier: cancels delivery reminders", issue=11),
         ),
     )
     type: Literal["ContractCancelled"] = Field(
@@ -314,7 +316,7 @@ class DeliveryScheduled(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant agrees the delivery appointment with the customer.",
         emitted_by=("sales",),
-        reacted_by=("notifier: customer reminder before the delivery",),
+        reacted_by=(Planned("notifier: customer reminder before the delivery", issue=11),),
     )
     type: Literal["DeliveryScheduled"] = Field(
         default="DeliveryScheduled", description="Event name."
@@ -342,8 +344,12 @@ class VehicleDelivered(_SalesBase):
             "satisfaction callback/survey, first-maintenance reminder (5,000 km or 6 months, "
             "14 days ahead), insurance renewal 30 days before the anniversary",
             "leads: grade D",
-            "service-center: registers the owner's vehicle for maintenance and retention",
-            "complaints: records the sale for later investigation",
+            Planned(
+                "service-center: registers the owner's vehicle for maintenance and retention",
+                issue=12,
+            ),
+            "complaints: keeps the contact snapshot for complaints it opens later",
+            Planned("complaints: records the sale for later investigation", issue=13),
         ),
     )
     type: Literal["VehicleDelivered"] = Field(default="VehicleDelivered", description="Event name.")

@@ -19,7 +19,7 @@ from dealerflow.contracts.enums import (
     ServiceTier,
     ServiceWorkType,
 )
-from dealerflow.contracts.events.base import DomainEvent, EventDoc
+from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
 from dealerflow.contracts.types import (
     DecimalString,
     EntityId,
@@ -71,8 +71,8 @@ class ServiceAppointmentBooked(_ServiceBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="An appointment is booked by phone, online or on site.",
-        emitted_by=("service-center",),
-        reacted_by=("notifier: appointment reminder to the customer",),
+        emitted_by=(Planned("service-center", issue=12),),
+        reacted_by=(Planned("notifier: appointment reminder to the customer", issue=12),),
     )
     type: Literal["ServiceAppointmentBooked"] = Field(
         default="ServiceAppointmentBooked", description="Event name."
@@ -95,8 +95,8 @@ class ServiceAppointmentCancelled(_ServiceBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="Customer or dealer cancels a service appointment.",
-        emitted_by=("service-center",),
-        reacted_by=("notifier: cancels the appointment's reminders",),
+        emitted_by=(Planned("service-center", issue=12),),
+        reacted_by=(Planned("notifier: cancels the appointment's reminders", issue=12),),
     )
     type: Literal["ServiceAppointmentCancelled"] = Field(
         default="ServiceAppointmentCancelled", description="Event name."
@@ -117,7 +117,9 @@ class RepairOrderOpened(_ServiceBase):
         reacted_by=(
             "complaints: detects a repeat repair (same vehicle, same concern within 30 days) "
             "and opens a complaint",
-            "notifier: cancels a pending maintenance-due reminder for the vehicle",
+            Planned(
+                "notifier: cancels a pending maintenance-due reminder for the vehicle", issue=12
+            ),
         ),
     )
     type: Literal["RepairOrderOpened"] = Field(
@@ -200,7 +202,11 @@ class RepairItemDeclined(_ServiceBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The customer declines a quoted line.",
         emitted_by=("service-center",),
-        reacted_by=("notifier: follow-up task for the advisor on follow_up_on (default 30 d)",),
+        reacted_by=(
+            Planned(
+                "notifier: follow-up task for the advisor on follow_up_on (default 30 d)", issue=12
+            ),
+        ),
     )
     type: Literal["RepairItemDeclined"] = Field(
         default="RepairItemDeclined", description="Event name."
@@ -219,7 +225,7 @@ class PartsReserved(_ServiceBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="The parts desk reserves parts for an RO.",
-        emitted_by=("service-center",),
+        emitted_by=(Planned("service-center", issue=12),),
         reacted_by=("none outside service-center",),
     )
     type: Literal["PartsReserved"] = Field(default="PartsReserved", description="Event name.")
@@ -236,8 +242,8 @@ class PartStockLow(_ServiceBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="A reservation, issue or stock count leaves on-hand at/below the reorder point.",
-        emitted_by=("service-center",),
-        reacted_by=("notifier: reorder task for the parts manager",),
+        emitted_by=(Planned("service-center", issue=12),),
+        reacted_by=(Planned("notifier: reorder task for the parts manager", issue=12),),
     )
     type: Literal["PartStockLow"] = Field(default="PartStockLow", description="Event name.")
     part_number: PartNumber = Field(description="Part number.")
@@ -315,7 +321,8 @@ class VehicleHandedOver(_ServiceBase):
         emitted_by=("service-center", "outside DMS"),
         reacted_by=(
             "notifier: advisor callback 3 days after handover (message fallback after 5 "
-            "unreachable days), next maintenance reminder by date or mileage",
+            "unreachable days)",
+            Planned("notifier: next maintenance reminder by date or mileage", issue=12),
             "complaints: keeps the RO for repeat-repair detection",
         ),
     )
@@ -346,8 +353,8 @@ class MaintenanceDue(_ServiceBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="service-center's timer sees maintenance due within the reminder lead time "
         "(default 14 days ahead).",
-        emitted_by=("service-center",),
-        reacted_by=("notifier: maintenance reminder message (service purpose)",),
+        emitted_by=(Planned("service-center", issue=12),),
+        reacted_by=(Planned("notifier: maintenance reminder message (service purpose)", issue=12),),
     )
     type: Literal["MaintenanceDue"] = Field(default="MaintenanceDue", description="Event name.")
     vin: Vin = Field(description="Vehicle due for maintenance.")
@@ -367,8 +374,8 @@ class CustomerAtRisk(_ServiceBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="service-center's retention scan finds no visit for 12 or 24 months.",
-        emitted_by=("service-center",),
-        reacted_by=("notifier: retention call task for the advisor",),
+        emitted_by=(Planned("service-center", issue=12),),
+        reacted_by=(Planned("notifier: retention call task for the advisor", issue=12),),
     )
     type: Literal["CustomerAtRisk"] = Field(default="CustomerAtRisk", description="Event name.")
     level: RetentionLevel = Field(description="at_risk (12 months) or lost (24 months).")
