@@ -249,3 +249,16 @@ def test_k8s_migration_job_migrates_every_service_and_creates_topics() -> None:
     runtime = ROOT / "libs" / "runtime"
     assert _scripts(runtime)["dealerflow-topics"] == "dealerflow.runtime.topics_cli:main"
     assert job["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_ci_lints_first_then_tests() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    commands = [line.strip() for line in ci.splitlines() if line.strip().startswith("make ")]
+    assert commands == ['make lint UV="$UV"', 'make test UV="$UV"']  # lint fails fast
+    assert ci.startswith("#!/usr/bin/env bash")
+    assert "set -euo pipefail" in ci
+    makefile = (ROOT / "Makefile").read_text()
+    lint = makefile[makefile.index("\nlint:") : makefile.index("\nfmt:")]
+    for step in ("ruff check", "ruff format --check", "mypy $(MYPY_PATHS)"):
+        assert step in lint
+    assert "$(wildcard services/*/src)" in makefile  # mypy covers the services too
