@@ -2,8 +2,14 @@
 # One image per service, built from the repository root:
 #   docker build --build-arg SERVICE=leads -t dealerflow/leads .
 # SERVICE is leads, sales, service-center, complaints or notifier; SERVICE=all builds the
-# tools image (every service CLI plus dealerflow-infra) that runs migrations and creates
-# topics (compose `init`, the Kubernetes migration Job).
+# tools image that runs migrations and creates topics (compose `init`, the Kubernetes
+# migration Job) with the services' own CLIs: the five `dealerflow-<service>` commands and
+# runtime's `dealerflow-topics` / `dealerflow-dlq` (its entrypoint is dealerflow-topics;
+# the jobs run a shell script instead).
+# Images carry production code only: `--no-dev` leaves out the dev group (pytest, linters,
+# dealerflow-devinfra), .dockerignore keeps tests and devinfra's sources out of the build
+# context, and the contracts wheel leaves out its generators (dealerflow.contracts.tools).
+# tests/packaging/test_production_closure.py checks what each image would install.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
@@ -34,14 +40,22 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace ${package}
 
 # Workspace code: installed as wheels (not editable) so the runtime stage needs no source.
+# SERVICE=all installs the root project's dependencies: the five services and their libs.
+# The build fails if a test harness or the dev tooling's CLI got in anyway.
 COPY contracts contracts
 COPY libs libs
 COPY services services
 RUN --mount=type=cache,target=/root/.cache/uv \
     if [ "${SERVICE}" = all ]; then package=""; else package="--package dealerflow-${SERVICE}"; fi; \
     uv sync --frozen --no-dev --no-editable ${package} \
-    && if [ "${SERVICE}" = all ]; then command=dealerflow-infra; else command="dealerflow-${SERVICE}"; fi \
+    && if [ "${SERVICE}" = all ]; then command=dealerflow-topics; else command="dealerflow-${SERVICE}"; fi \
     && test -x "/app/.venv/bin/${command}" \
+    && if [ "${SERVICE}" = all ]; then \
+         for service in leads sales service-center complaints notifier; do \
+           test -x "/app/.venv/bin/dealerflow-${service}"; \
+         done; \
+       fi \
+    && test ! -e /app/.venv/bin/pytest && test ! -e /app/.venv/bin/dealerflow-infra \
     && ln -s "/app/.venv/bin/${command}" /app/entrypoint
 
 FROM ${PYTHON_IMAGE} AS runtime

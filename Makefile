@@ -18,10 +18,10 @@ BENCH_ARGS ?=
 LINT_PATHS := .
 MYPY_PATHS := contracts/src $(wildcard libs/*/src) $(wildcard services/*/src)
 
-.PHONY: help sync up down status test lint fmt bench demo
+.PHONY: help sync up down status test lint fmt contracts bench demo
 
 help: ## show this help
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 sync: ## install the workspace from uv.lock
 	$(UV) sync --frozen
@@ -59,6 +59,9 @@ lint: sync ## ruff check, ruff format --check, mypy
 fmt: sync ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix $(LINT_PATHS)
 	$(RUN) ruff format $(LINT_PATHS)
+
+contracts: sync ## regenerate the JSON Schemas, AsyncAPI and docs/events.md from the models
+	$(RUN) python -m dealerflow.contracts.tools.generate
 
 bench: sync ## run the benchmarks (bench/) against the dev infrastructure
 	$(INFRA) up

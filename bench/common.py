@@ -25,8 +25,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from dealerflow.devinfra.topics import ensure_topics
 from dealerflow.runtime.db import create_pool, quote_ident
+from dealerflow.runtime.kafka_admin import ensure_topics
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 
 DEFAULT_KAFKA = "127.0.0.1:9092"

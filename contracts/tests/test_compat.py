@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from dealerflow.contracts.compat import compare_schema_sets, compare_schemas
 from dealerflow.contracts.events import ALL_EVENTS, DomainEvent
-from dealerflow.contracts.schemas import event_schema
+from dealerflow.contracts.tools.compat import compare_schema_sets, compare_schemas
+from dealerflow.contracts.tools.schemas import event_schema
 
 BASE: dict[str, Any] = {
     "$defs": {

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from dealerflow.contracts.asyncapi import build_asyncapi
 from dealerflow.contracts.events import ALL_EVENTS
-from dealerflow.contracts.generate import (
+from dealerflow.contracts.registry import EVENT_TYPES
+from dealerflow.contracts.tools.asyncapi import build_asyncapi
+from dealerflow.contracts.tools.generate import (
     SCHEMAS_DIR,
     artifacts,
     check,
@@ -21,8 +22,7 @@ from dealerflow.contracts.generate import (
     main,
     release,
 )
-from dealerflow.contracts.registry import EVENT_TYPES
-from dealerflow.contracts.schemas import RELEASED_DIR, event_schemas
+from dealerflow.contracts.tools.schemas import RELEASED_DIR, event_schemas
 from dealerflow.contracts.topics import TopicRegistry
 
 ROOT = default_root()
@@ -30,7 +30,7 @@ ROOT = default_root()
 
 def test_committed_artifacts_are_up_to_date() -> None:
     problems = check(ROOT)
-    assert problems == [], "run: uv run python -m dealerflow.contracts.generate"
+    assert problems == [], "run: uv run python -m dealerflow.contracts.tools.generate"
 
 
 def test_models_are_compatible_with_released_schemas() -> None:

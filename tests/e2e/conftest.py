@@ -77,7 +77,7 @@ async def stack(
     kafka_bootstrap: str, pg_dsn: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
     """Start the five services (migrated, topics created) for the whole session."""
-    from dealerflow.devinfra.topics import ensure_topics
+    from dealerflow.runtime.kafka_admin import ensure_topics
 
     run = uuid.uuid4().hex[:8]
     prefix = register_topic_prefix(f"e2e{run}.dealerflow.")

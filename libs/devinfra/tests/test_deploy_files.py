@@ -105,7 +105,8 @@ def test_dependencies_exist_and_wait_only_on_real_healthchecks(compose: dict[str
         assert f"dealerflow-{service}" in _scripts(ROOT / "services" / service)
     assert "for service in " + " ".join(SERVICES) + "; do" in script
     assert "dealerflow-$$service migrate" in script  # $$: compose's escape for $
-    assert "dealerflow-infra topics --bootstrap kafka:9092" in script
+    assert "dealerflow-topics create --bootstrap kafka:9092" in script
+    assert "dealerflow-infra" not in script  # the tools image has no devinfra
 
 
 def test_collector_exports_traces_to_jaeger(compose: dict[str, Any]) -> None:
@@ -154,6 +155,33 @@ def test_dockerfile_uses_the_native_uv_invocation_and_pins() -> None:
     assert "python:3.11-slim" in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", ".dealerflow", ".git"} <= set(ignored)
+
+
+def test_images_carry_no_test_harness() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    ignored = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    # Tests, conftest files and devinfra's sources never reach the build context; devinfra's
+    # pyproject does (uv needs every workspace member's metadata).
+    assert {"tests", "**/tests", "**/conftest.py", "libs/devinfra"} <= set(ignored)
+    assert ignored.index("!libs/devinfra/pyproject.toml") > ignored.index("libs/devinfra")
+    sources = [
+        line.split()[1]
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY ") and "--from=" not in line
+    ]
+    assert not [s for s in sources if "test" in s or "conftest" in s or s in (".", "bench")]
+    # The build refuses an image with pytest or devinfra's CLI in it.
+    assert "test ! -e /app/.venv/bin/pytest" in dockerfile
+    assert "test ! -e /app/.venv/bin/dealerflow-infra" in dockerfile
+    # The tools image's entrypoint is runtime's topic CLI, not dealerflow-infra.
+    assert "command=dealerflow-topics" in dockerfile
+    assert "dealerflow-infra" not in dockerfile.replace(
+        "test ! -e /app/.venv/bin/dealerflow-infra", ""
+    )
 
 
 K8S = ROOT / "deploy" / "k8s"
@@ -216,5 +244,21 @@ def test_k8s_migration_job_migrates_every_service_and_creates_topics() -> None:
     script = container["args"][0]
     assert "for service in " + " ".join(SERVICES) + "; do" in script
     assert "dealerflow-$service migrate" in script
-    assert "dealerflow-infra topics" in script
+    assert 'dealerflow-topics create --bootstrap "$DEALERFLOW_KAFKA_BOOTSTRAP"' in script
+    assert "dealerflow-infra" not in script  # the tools image has no devinfra
+    runtime = ROOT / "libs" / "runtime"
+    assert _scripts(runtime)["dealerflow-topics"] == "dealerflow.runtime.topics_cli:main"
     assert job["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_ci_lints_first_then_tests() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    commands = [line.strip() for line in ci.splitlines() if line.strip().startswith("make ")]
+    assert commands == ['make lint UV="$UV"', 'make test UV="$UV"']  # lint fails fast
+    assert ci.startswith("#!/usr/bin/env bash")
+    assert "set -euo pipefail" in ci
+    makefile = (ROOT / "Makefile").read_text()
+    lint = makefile[makefile.index("\nlint:") : makefile.index("\nfmt:")]
+    for step in ("ruff check", "ruff format --check", "mypy $(MYPY_PATHS)"):
+        assert step in lint
+    assert "$(wildcard services/*/src)" in makefile  # mypy covers the services too

@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from dealerflow.devinfra import cli, kafka, postgres
 from dealerflow.devinfra.config import resolve_config
 from dealerflow.devinfra.proc import pid_alive, run_coroutine
-from dealerflow.devinfra.topics import catalogue_topics, create_catalogue_topics
+from dealerflow.runtime.kafka_admin import catalogue_topics, create_catalogue_topics
 
 pytestmark = pytest.mark.integration
 

@@ -8,4 +8,6 @@ Modules:
 - `identity`  the customer id rule and phone normalisation
 - `examples`  a valid example of every event
 - `inbound`   lead submissions from outside (JSON or ADF 1.0 XML)
+- `tools`     generators of the committed artifacts and the compatibility gate (development
+              only, not in the wheel)
 """

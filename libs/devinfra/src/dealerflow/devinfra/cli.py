@@ -4,7 +4,9 @@ dealerflow-infra up      [--profile dev|test] [--only kafka|postgres] [--no-topi
 dealerflow-infra down    [--profile ...] [--all-profiles] [--purge]
 dealerflow-infra status  [--profile ...]
 dealerflow-infra env     [--profile ...]          # prints `export ...` lines
-dealerflow-infra topics  [--bootstrap HOST:PORT] [--prefix P] [--partitions N]
+
+`up` creates the catalogue topics with runtime's ``dealerflow-topics create`` logic
+(``dealerflow.runtime.kafka_admin``), the same the migration job runs.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dealerflow.devinfra import kafka, postgres
 from dealerflow.devinfra.config import PROFILES, InfraConfig, InfraError, resolve_config
 from dealerflow.devinfra.proc import run_coroutine, stderr_progress
 from dealerflow.devinfra.status import ComponentStatus
-from dealerflow.devinfra.topics import create_catalogue_topics
+from dealerflow.runtime.kafka_admin import DEFAULT_PREFIX, TopicAdminError, create_catalogue_topics
 
 COMPONENTS = ("kafka", "postgres")
 
@@ -40,7 +42,7 @@ def up(
     if "kafka" in components:
         started.append(kafka.start(cfg, timeout_s=timeout_s))
         if topics:
-            prefix = os.environ.get("DEALERFLOW_TOPIC_PREFIX") or "dealerflow."
+            prefix = os.environ.get("DEALERFLOW_TOPIC_PREFIX") or DEFAULT_PREFIX
             created = run_coroutine(lambda: create_catalogue_topics(cfg.kafka_bootstrap, prefix))
             if created:
                 stderr_progress(f"created {len(created)} topics with prefix {prefix!r}")
@@ -97,23 +99,6 @@ def _parser() -> argparse.ArgumentParser:
     p_down.add_argument("--all-profiles", action="store_true", help="stop dev and test")
     sub.add_parser("status", parents=[common], help="show what runs (exit 3 if not all)")
     sub.add_parser("env", parents=[common], help="print export lines for the shell")
-    p_topics = sub.add_parser("topics", parents=[common], help="create the catalogue topics")
-    p_topics.add_argument(
-        "--bootstrap", help="default $DEALERFLOW_KAFKA_BOOTSTRAP or the profile's broker"
-    )
-    p_topics.add_argument(
-        "--prefix", default=os.environ.get("DEALERFLOW_TOPIC_PREFIX") or "dealerflow."
-    )
-    p_topics.add_argument(
-        "--partitions",
-        type=int,
-        help="default $DEALERFLOW_TOPIC_PARTITIONS or the contracts' DEFAULT_PARTITIONS",
-    )
-    p_topics.add_argument(
-        "--replication-factor",
-        type=int,
-        help="default $DEALERFLOW_TOPIC_REPLICATION_FACTOR or 1",
-    )
     return parser
 
 
@@ -125,13 +110,6 @@ def _config(args: argparse.Namespace, profile: str | None = None) -> InfraConfig
         kafka_controller_port=args.kafka_controller_port,
         pg_port=args.pg_port,
     )
-
-
-def _replication_factor() -> int:
-    raw = os.environ.get("DEALERFLOW_TOPIC_REPLICATION_FACTOR") or "1"
-    if not raw.isdigit() or int(raw) < 1:
-        raise InfraError(f"DEALERFLOW_TOPIC_REPLICATION_FACTOR={raw!r} is not a positive number")
-    return int(raw)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -164,22 +142,6 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "env":
         print("\n".join(env_lines(_config(args))))
         return 0
-    if args.command == "topics":
-        bootstrap = (
-            args.bootstrap
-            or os.environ.get("DEALERFLOW_KAFKA_BOOTSTRAP")
-            or _config(args).kafka_bootstrap
-        )
-        created = run_coroutine(
-            lambda: create_catalogue_topics(
-                bootstrap,
-                args.prefix,
-                partitions=args.partitions,
-                replication_factor=args.replication_factor or _replication_factor(),
-            )
-        )
-        print(f"{len(created)} topics created at {bootstrap}: {', '.join(created) or '-'}")
-        return 0
     raise AssertionError(args.command)  # argparse rejects unknown commands
 
 
@@ -191,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         return _run(args)
-    except InfraError as exc:
+    except (InfraError, TopicAdminError) as exc:
         print(f"dealerflow-infra: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

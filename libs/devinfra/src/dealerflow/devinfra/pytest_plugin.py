@@ -22,7 +22,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import asyncpg
@@ -32,8 +32,8 @@ from dealerflow.devinfra import kafka as native_kafka
 from dealerflow.devinfra import postgres as native_postgres
 from dealerflow.devinfra.config import InfraError, resolve_config
 from dealerflow.devinfra.proc import run_coroutine
-from dealerflow.devinfra.topics import delete_topics_with_prefixes, ensure_topics
 from dealerflow.devinfra.versions import KAFKA_IMAGE, POSTGRES_IMAGE
+from dealerflow.runtime.kafka_admin import admin_client, ensure_topics
 
 ENV_KAFKA = "DEALERFLOW_KAFKA_BOOTSTRAP"
 ENV_PG = "DEALERFLOW_PG_DSN"
@@ -189,6 +189,22 @@ def register_topic_prefix(prefix: str) -> str:
     """Have this session delete the topics starting with ``prefix`` when it ends."""
     _TOPIC_PREFIXES.add(prefix)
     return prefix
+
+
+async def delete_topics_with_prefixes(bootstrap: str, prefixes: Iterable[str]) -> int:
+    """Delete every topic whose name starts with one of ``prefixes``; return how many.
+
+    Tests give each run its own prefixes; deleting their topics afterwards keeps a
+    long-lived test broker from accumulating partitions (each one holds open files).
+    """
+    wanted = tuple(prefixes)
+    if not wanted:
+        return 0
+    async with admin_client(bootstrap) as admin:
+        doomed = [t for t in await admin.list_topics() if t.startswith(wanted)]
+        for start in range(0, len(doomed), 200):
+            await admin.delete_topics(doomed[start : start + 200], timeout_ms=30_000)
+    return len(doomed)
 
 
 @pytest.fixture(scope="session")

@@ -40,8 +40,8 @@ from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.client import TopicReader
 from dealerflow.devinfra.client import eventually as client_eventually
-from dealerflow.devinfra.topics import ensure_topics
 from dealerflow.runtime.clock import Clock
+from dealerflow.runtime.kafka_admin import ensure_topics
 from dealerflow.runtime.migrations import migrate
 from dealerflow.runtime.outbox import decode_headers
 from dealerflow.runtime.service import (

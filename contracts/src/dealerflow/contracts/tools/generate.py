@@ -1,8 +1,8 @@
 """Write or check the generated contract artifacts.
 
-    python -m dealerflow.contracts.generate            # write them
-    python -m dealerflow.contracts.generate --check    # exit 1 if any committed file drifted
-    python -m dealerflow.contracts.generate --release  # copy current schemas to released/
+    python -m dealerflow.contracts.tools.generate            # write them
+    python -m dealerflow.contracts.tools.generate --check    # exit 1 if any committed file drifted
+    python -m dealerflow.contracts.tools.generate --release  # copy current schemas to released/
 
 Artifacts (paths relative to the repository root):
 - contracts/schemas/v<major>/<context>/<EventName>.json   JSON Schema 2020-12 per event
@@ -21,10 +21,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from dealerflow.contracts.asyncapi import build_asyncapi
-from dealerflow.contracts.compat import Incompatibility, compare_schema_sets
-from dealerflow.contracts.eventdocs import render_events_md
-from dealerflow.contracts.schemas import RELEASED_DIR, event_schemas, render_json
+from dealerflow.contracts.tools.asyncapi import build_asyncapi
+from dealerflow.contracts.tools.compat import Incompatibility, compare_schema_sets
+from dealerflow.contracts.tools.eventdocs import render_events_md
+from dealerflow.contracts.tools.schemas import RELEASED_DIR, event_schemas, render_json
 
 __all__ = ["artifacts", "check", "check_compatibility", "default_root", "main", "release", "write"]
 
@@ -32,8 +32,8 @@ SCHEMAS_DIR = Path("contracts/schemas")
 
 
 def default_root() -> Path:
-    """The repository root of a source checkout (contracts/src/dealerflow/contracts/...)."""
-    return Path(__file__).resolve().parents[4]
+    """The repository root of a source checkout (contracts/src/dealerflow/contracts/tools/...)."""
+    return Path(__file__).resolve().parents[5]
 
 
 def artifacts() -> dict[Path, str]:
@@ -131,7 +131,7 @@ def release(root: Path) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m dealerflow.contracts.generate")
+    parser = argparse.ArgumentParser(prog="python -m dealerflow.contracts.tools.generate")
     parser.add_argument("--root", type=Path, default=None, help="repository root")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="fail if artifacts drifted")
@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
-            print("run: python -m dealerflow.contracts.generate", file=sys.stderr)
+            print("run: python -m dealerflow.contracts.tools.generate", file=sys.stderr)
         return 1 if problems else 0
     if args.release:
         for path in release(root):

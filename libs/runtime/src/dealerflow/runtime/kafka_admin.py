@@ -1,0 +1,179 @@
+"""Kafka topic administration: create the catalogue's topics idempotently, describe them.
+
+The migration job (``dealerflow-topics create``, compose ``init``, the Kubernetes Job) and
+the development tooling (``dealerflow-infra up``, the test fixtures) create topics through
+this one module. Names come from ``dealerflow.contracts.topics.TopicRegistry``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from dealerflow.contracts.topics import DEFAULT_PARTITIONS, TopicRegistry
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "TopicAdminError",
+    "admin_client",
+    "catalogue_topics",
+    "create_catalogue_topics",
+    "default_partitions",
+    "default_replication_factor",
+    "describe_topics",
+    "ensure_topics",
+]
+
+DEFAULT_PREFIX = "dealerflow."
+
+# Kafka error codes that mean "the topic is there" when creating it.
+_TOPIC_ALREADY_EXISTS = 36
+_OK = 0
+
+
+class TopicAdminError(RuntimeError):
+    """Kafka is unreachable, refused a topic, or a setting is not a positive number."""
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise TopicAdminError(f"{name}={raw!r} is not a number") from None
+    if value < 1:
+        raise TopicAdminError(f"{name} must be at least 1")
+    return value
+
+
+def default_partitions(env: Mapping[str, str] | None = None) -> int:
+    """$DEALERFLOW_TOPIC_PARTITIONS, else ``dealerflow.contracts.topics.DEFAULT_PARTITIONS``."""
+    return _positive(
+        os.environ if env is None else env, "DEALERFLOW_TOPIC_PARTITIONS", DEFAULT_PARTITIONS
+    )
+
+
+def default_replication_factor(env: Mapping[str, str] | None = None) -> int:
+    """$DEALERFLOW_TOPIC_REPLICATION_FACTOR, else 1 (a single development broker)."""
+    return _positive(os.environ if env is None else env, "DEALERFLOW_TOPIC_REPLICATION_FACTOR", 1)
+
+
+def catalogue_topics(prefix: str = DEFAULT_PREFIX, *, include_dlq: bool = True) -> list[str]:
+    """Every topic of the public contract for ``prefix`` (contexts, inbound, DLQs)."""
+    return list(TopicRegistry(prefix).all(include_dlq=include_dlq))
+
+
+@asynccontextmanager
+async def admin_client(
+    bootstrap: str, *, timeout_s: float = 30.0
+) -> AsyncIterator[AIOKafkaAdminClient]:
+    """A started admin client, closed on exit; unreachable Kafka is a TopicAdminError."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
+    )
+    try:
+        await admin.start()
+    except Exception as exc:  # aiokafka raises its own error types, or OSError
+        await admin.close()
+        raise TopicAdminError(f"cannot reach Kafka at {bootstrap}: {exc!r}") from exc
+    try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def ensure_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    *,
+    partitions: int,
+    replication_factor: int = 1,
+    timeout_s: float = 30.0,
+) -> list[str]:
+    """Create the topics that do not exist yet; return the names actually created.
+
+    Safe to run concurrently: "already exists" counts as success. Waits until the new
+    topics show up in metadata so that producers can use them right away. Existing
+    topics are left as they are (their partition count is not changed).
+    """
+    wanted = list(dict.fromkeys(names))
+    async with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        existing = set(await admin.list_topics())
+        missing = [name for name in wanted if name not in existing]
+        if not missing:
+            return []
+        response = await admin.create_topics(
+            [NewTopic(name, partitions, replication_factor) for name in missing],
+            timeout_ms=int(timeout_s * 1000),
+        )
+        created: list[str] = []
+        for error in response.topic_errors:
+            name, code = error[0], error[1]
+            message = error[2] if len(error) > 2 else ""
+            if code == _OK:
+                created.append(name)
+            elif code != _TOPIC_ALREADY_EXISTS:
+                raise TopicAdminError(f"creating topic {name!r} failed: error {code} {message}")
+        await _wait_visible(admin, missing, timeout_s)
+        return created
+
+
+async def describe_topics(
+    bootstrap: str, names: Iterable[str], *, timeout_s: float = 30.0
+) -> dict[str, int | None]:
+    """Partition count of each topic in ``names``; None for a topic that does not exist."""
+    wanted = list(dict.fromkeys(names))
+    async with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        existing = set(await admin.list_topics())
+        present = [name for name in wanted if name in existing]
+        counts = _partition_counts(await admin.describe_topics(present)) if present else {}
+    return {name: counts.get(name) for name in wanted}
+
+
+async def create_catalogue_topics(
+    bootstrap: str,
+    prefix: str = DEFAULT_PREFIX,
+    *,
+    partitions: int | None = None,
+    replication_factor: int | None = None,
+) -> list[str]:
+    """Create every topic of ``TopicRegistry(prefix).all()``; return those created.
+
+    Partitions and replication factor default to $DEALERFLOW_TOPIC_PARTITIONS and
+    $DEALERFLOW_TOPIC_REPLICATION_FACTOR (see :func:`default_partitions`).
+    """
+    return await ensure_topics(
+        bootstrap,
+        catalogue_topics(prefix),
+        partitions=partitions or default_partitions(),
+        replication_factor=replication_factor or default_replication_factor(),
+    )
+
+
+def _partition_counts(described: Iterable[Mapping[str, object]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for topic in described:
+        partitions = topic.get("partitions")
+        if topic.get("error_code", 0) == _OK and isinstance(partitions, list) and partitions:
+            counts[str(topic["topic"])] = len(partitions)
+    return counts
+
+
+async def _wait_visible(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        ready = set(_partition_counts(await admin.describe_topics(names)))
+        if ready >= set(names):
+            return
+        if loop.time() > deadline:
+            raise TopicAdminError(
+                f"topics not visible after {timeout_s:.0f}s: {sorted(set(names) - ready)}"
+            )
+        await asyncio.sleep(0.1)

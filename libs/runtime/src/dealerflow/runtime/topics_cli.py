@@ -1,0 +1,111 @@
+"""``dealerflow-topics``: create and describe the catalogue's Kafka topics.
+
+    dealerflow-topics create   [--bootstrap HOST:PORT] [--prefix P] [--partitions N]
+                               [--replication-factor R]
+    dealerflow-topics describe [--bootstrap HOST:PORT] [--prefix P]
+
+``create`` is idempotent (existing topics are left as they are); the migration job runs it
+after the services' migrations. ``describe`` prints each topic's partition count and exits
+3 when one is missing. ``--bootstrap`` defaults to $DEALERFLOW_KAFKA_BOOTSTRAP or
+127.0.0.1:9092, ``--prefix`` to $DEALERFLOW_TOPIC_PREFIX or ``dealerflow.``, partitions and
+replication factor to $DEALERFLOW_TOPIC_PARTITIONS / $DEALERFLOW_TOPIC_REPLICATION_FACTOR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from dealerflow.runtime.kafka_admin import (
+    DEFAULT_PREFIX,
+    TopicAdminError,
+    catalogue_topics,
+    create_catalogue_topics,
+    describe_topics,
+)
+
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+MISSING_EXIT_CODE = 3
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{raw} is not at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--bootstrap",
+        default=os.environ.get("DEALERFLOW_KAFKA_BOOTSTRAP") or DEFAULT_BOOTSTRAP,
+        help="Kafka bootstrap servers (default: $DEALERFLOW_KAFKA_BOOTSTRAP or %(default)s)",
+    )
+    common.add_argument(
+        "--prefix",
+        default=os.environ.get("DEALERFLOW_TOPIC_PREFIX") or DEFAULT_PREFIX,
+        help="topic name prefix (default: $DEALERFLOW_TOPIC_PREFIX or %(default)s)",
+    )
+    parser = argparse.ArgumentParser(prog="dealerflow-topics", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    create = sub.add_parser("create", parents=[common], help="create the missing topics")
+    create.add_argument(
+        "--partitions",
+        type=_positive_int,
+        help="default: $DEALERFLOW_TOPIC_PARTITIONS or the contracts' DEFAULT_PARTITIONS",
+    )
+    create.add_argument(
+        "--replication-factor",
+        type=_positive_int,
+        help="default: $DEALERFLOW_TOPIC_REPLICATION_FACTOR or 1",
+    )
+    sub.add_parser("describe", parents=[common], help="partition count of every topic")
+    return parser
+
+
+async def _create(args: argparse.Namespace, out: TextIO) -> int:
+    created = await create_catalogue_topics(
+        args.bootstrap,
+        args.prefix,
+        partitions=args.partitions,
+        replication_factor=args.replication_factor,
+    )
+    out.write(f"{len(created)} topics created at {args.bootstrap}: {', '.join(created) or '-'}\n")
+    return 0
+
+
+async def _describe(args: argparse.Namespace, out: TextIO) -> int:
+    counts = await describe_topics(args.bootstrap, catalogue_topics(args.prefix))
+    for name, partitions in counts.items():
+        out.write(f"{name}\t{'missing' if partitions is None else partitions}\n")
+    missing = sum(1 for partitions in counts.values() if partitions is None)
+    out.write(f"{len(counts) - missing} of {len(counts)} topics exist at {args.bootstrap}\n")
+    return MISSING_EXIT_CODE if missing else 0
+
+
+_COMMANDS = {"create": _create, "describe": _describe}
+
+
+async def run_async(
+    argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run the CLI with ``argv`` (without the program name); returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return await _COMMANDS[args.command](args, out or sys.stdout)
+    except TopicAdminError as exc:
+        (err or sys.stderr).write(f"dealerflow-topics: error: {exc}\n")
+        return 1
+
+
+def main() -> None:
+    """Console-script entry point ``dealerflow-topics``."""
+    # aiokafka logs each refused connection at ERROR; the error is reported once, above.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    raise SystemExit(asyncio.run(run_async()))

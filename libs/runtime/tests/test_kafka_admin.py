@@ -1,0 +1,120 @@
+"""Topic administration (runtime.kafka_admin) and ``dealerflow-topics`` against real Kafka."""
+
+from __future__ import annotations
+
+import io
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from dealerflow.contracts.topics import DEFAULT_PARTITIONS, TopicRegistry
+from dealerflow.runtime.kafka_admin import (
+    TopicAdminError,
+    catalogue_topics,
+    create_catalogue_topics,
+    default_partitions,
+    default_replication_factor,
+    describe_topics,
+    ensure_topics,
+)
+from dealerflow.runtime.topics_cli import MISSING_EXIT_CODE, run_async
+
+
+async def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = await run_async(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+# -- settings, names -------------------------------------------------------------------
+
+
+def test_partitions_and_replication_come_from_the_environment_or_defaults() -> None:
+    assert default_partitions({}) == DEFAULT_PARTITIONS
+    assert default_partitions({"DEALERFLOW_TOPIC_PARTITIONS": "12"}) == 12
+    assert default_replication_factor({}) == 1
+    assert default_replication_factor({"DEALERFLOW_TOPIC_REPLICATION_FACTOR": "3"}) == 3
+    with pytest.raises(TopicAdminError, match="is not a number"):
+        default_partitions({"DEALERFLOW_TOPIC_PARTITIONS": "six"})
+    with pytest.raises(TopicAdminError, match="at least 1"):
+        default_replication_factor({"DEALERFLOW_TOPIC_REPLICATION_FACTOR": "0"})
+
+
+def test_the_catalogue_is_every_registry_topic_with_its_dead_letter_topic() -> None:
+    names = catalogue_topics("x.")
+    assert names == list(TopicRegistry("x.").all(include_dlq=True))
+    assert "x.inbound.leads" in names
+    assert "x.sales.dlq" in names
+    assert all(name.startswith("x.") for name in names)
+    assert "x.sales.dlq" not in catalogue_topics("x.", include_dlq=False)
+
+
+def test_the_cli_is_a_console_script_of_runtime() -> None:
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    scripts = tomllib.loads(pyproject.read_text())["project"]["scripts"]
+    assert scripts["dealerflow-topics"] == "dealerflow.runtime.topics_cli:main"
+
+
+async def test_unreachable_kafka_is_reported_without_traceback() -> None:
+    code, out, err = await _cli("create", "--bootstrap", "127.0.0.1:1")
+    assert code == 1
+    assert out == ""
+    assert err.startswith("dealerflow-topics: error: cannot reach Kafka at 127.0.0.1:1")
+    assert "Traceback" not in err
+
+
+async def test_a_partition_count_below_one_is_refused_by_the_cli(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        await _cli("create", "--bootstrap", "127.0.0.1:1", "--partitions", "0")
+    assert exited.value.code == 2  # argparse's usage error, before any connection
+    assert "argument --partitions: 0 is not at least 1" in capsys.readouterr().err
+
+
+# -- against Kafka ---------------------------------------------------------------------
+
+
+@pytest.mark.integration
+async def test_ensure_topics_creates_only_what_is_missing_and_describe_counts_partitions(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    names = [f"{topic_prefix}alpha", f"{topic_prefix}beta"]
+    assert sorted(await ensure_topics(kafka_bootstrap, names, partitions=2)) == names
+    assert await ensure_topics(kafka_bootstrap, names, partitions=5) == []  # left as they are
+    described = await describe_topics(kafka_bootstrap, [*names, f"{topic_prefix}gamma"])
+    assert described == {names[0]: 2, names[1]: 2, f"{topic_prefix}gamma": None}
+
+
+@pytest.mark.integration
+async def test_create_catalogue_topics_is_idempotent(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    created = await create_catalogue_topics(kafka_bootstrap, topic_prefix, partitions=1)
+    assert sorted(created) == sorted(catalogue_topics(topic_prefix))
+    assert await create_catalogue_topics(kafka_bootstrap, topic_prefix, partitions=1) == []
+
+
+@pytest.mark.integration
+async def test_cli_creates_then_describes_the_catalogue(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    flags = ("--bootstrap", kafka_bootstrap, "--prefix", topic_prefix)
+    code, out, _ = await _cli("describe", *flags)
+    assert code == MISSING_EXIT_CODE
+    assert f"{topic_prefix}sales\tmissing" in out
+
+    code, out, _ = await _cli("create", *flags, "--partitions", "2")
+    assert code == 0
+    total = len(catalogue_topics(topic_prefix))
+    assert out.startswith(f"{total} topics created at {kafka_bootstrap}: ")
+    assert f"{topic_prefix}sales.dlq" in out
+
+    code, out, _ = await _cli("create", *flags)
+    assert (code, out) == (0, f"0 topics created at {kafka_bootstrap}: -\n")
+
+    code, out, _ = await _cli("describe", *flags)
+    assert code == 0
+    assert f"{topic_prefix}inbound.leads\t2" in out.splitlines()
+    assert out.endswith(f"{total} of {total} topics exist at {kafka_bootstrap}\n")
