@@ -49,6 +49,13 @@ def normalise_concern(text: str) -> str:
     return re.sub(r"[\W_]+", "", folded)
 
 
+def concern_codes_of(concerns: Iterable[str], given: Iterable[str] | None = None) -> list[str]:
+    """The visit's concern codes: the advisor's (``given``) or else the concerns, each
+    normalised, blanks and duplicates dropped, in order."""
+    raw = given if given is not None else concerns
+    return [c for c in dict.fromkeys(normalise_concern(c) for c in raw) if c]
+
+
 def classify_concern(concern: str, under_warranty: bool = False) -> ServiceWorkType:
     """The kind of work one customer concern asks for (keywords, zh-CN and en)."""
     text = unicodedata.normalize("NFKC", concern).casefold()
