@@ -7,6 +7,7 @@ and tiers. No I/O; dealer settings are parameters defaulting to dealerflow.polic
 
 from dealerflow.contracts.enums import RepairItemKind, ServiceTier, ServiceWorkType
 from dealerflow.service_center.domain_intake import (
+    Intake,
     IntakeClassification,
     SlotCapacity,
     can_book_slot,
@@ -15,6 +16,7 @@ from dealerflow.service_center.domain_intake import (
     concern_codes_of,
     is_under_warranty,
     normalise_concern,
+    plan_intake,
     slot_remaining,
 )
 from dealerflow.service_center.domain_order import (
@@ -101,6 +103,7 @@ __all__ = [
     "HandoverReadiness",
     "HandoverState",
     "IllegalStep",
+    "Intake",
     "IntakeClassification",
     "NextMaintenance",
     "NoQuotedLines",
@@ -143,6 +146,7 @@ __all__ = [
     "next_maintenance_after_visit",
     "normalise_concern",
     "plan_handover",
+    "plan_intake",
     "plan_work_completion",
     "price_repair_quote",
     "record_quality_check",

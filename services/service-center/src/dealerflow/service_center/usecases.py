@@ -1,6 +1,6 @@
-"""Repair order use cases up to the customer's decision: check-in, diagnosis, quote,
-reading repair orders, and what every step shares (diagnosis, quote and the customer's
-decision are in usecases_repair; work, quality check and handover in usecases_workshop).
+"""Repair order use cases: check-in, reading repair orders, and what every workflow step
+shares (diagnosis, quote and the customer's decision are in usecases_repair; work,
+quality check and handover in usecases_workshop).
 
 Each takes the use-case context (one transaction) and a command, applies the domain
 rules, writes through the repository and publishes its events in the same transaction.
@@ -18,18 +18,13 @@ from datetime import date, datetime
 
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import ContactChannel, Locale, ServiceWorkType
-from dealerflow.contracts.events.service import (
-    RepairOrderOpened,
-)
+from dealerflow.contracts.events.service import RepairOrderOpened
 from dealerflow.contracts.identity import InvalidPhoneNumber, customer_identity
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
-from dealerflow.service_center.records import (
-    RepairOrderDetails,
-    RepairOrderRecord,
-)
+from dealerflow.service_center.records import RepairOrderDetails, RepairOrderRecord
 from dealerflow.service_center.settings import ServiceCenterSettings
 
 
@@ -243,21 +238,22 @@ def _contact(
 async def open_repair_order(
     uc: UseCaseContext[ServiceCenterSettings], cmd: OpenRepairOrder
 ) -> OpenedRepairOrder:
-    """Check-in: classify the work (domain.classify_intake), RepairOrderOpened."""
+    """Check-in (what it decides: domain.plan_intake): RepairOrderOpened."""
     ro_id = cmd.repair_order_id or uuid.uuid4()
     earlier = await _done_before(uc, cmd.dealer_id, "repair-orders", cmd.request, ro_id)
     if earlier is not None:
         return OpenedRepairOrder(await get_repair_order(uc, cmd.dealer_id, earlier), False)
     customer_id, contact = _contact(uc, cmd)
-    settings = uc.settings
-    under_warranty = cmd.warranty_start_on is not None and domain.is_under_warranty(
-        cmd.warranty_start_on,
-        cmd.mileage_km,
-        await local_date(uc, cmd.dealer_id, uc.now),
-        settings.warranty_months,
-        settings.warranty_km,
+    intake = domain.plan_intake(
+        cmd.concerns,
+        today=await local_date(uc, cmd.dealer_id, uc.now),
+        mileage_km=cmd.mileage_km,
+        warranty_start_on=cmd.warranty_start_on,
+        warranty_months=uc.settings.warranty_months,
+        warranty_km=uc.settings.warranty_km,
+        work_type=cmd.work_type,
+        concern_codes=cmd.concern_codes,
     )
-    intake = domain.classify_intake(cmd.concerns, under_warranty, cmd.work_type)
     ro = RepairOrderRecord(
         dealer_id=cmd.dealer_id,
         id=ro_id,
@@ -267,10 +263,10 @@ async def open_repair_order(
         model=cmd.model,
         advisor_id=cmd.advisor_id,
         work_type=intake.work_type,
-        under_warranty=under_warranty,
+        under_warranty=intake.under_warranty,
         mileage_km=cmd.mileage_km,
         concerns=cmd.concerns,
-        concern_codes=tuple(domain.concern_codes_of(cmd.concerns, cmd.concern_codes)),
+        concern_codes=intake.concern_codes,
         walk_around_findings=cmd.walk_around_findings,
         contact=contact,
         status=domain.RepairOrderStatus.OPEN,
