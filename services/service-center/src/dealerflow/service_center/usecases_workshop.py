@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from dealerflow.contracts.events.service import (
     QualityCheckFailed,
@@ -117,33 +118,27 @@ async def _check(
         uc.conn,
         replace(ro, status=domain.status_after_quality_check(check.passed), updated_at=uc.now),
     )
+    # what both outcomes say
+    common: dict[str, Any] = {
+        "dealer_id": ro.dealer_id,
+        "customer_id": ro.customer_id,
+        "occurred_at": uc.now,
+        "repair_order_id": str(ro.id),
+        "inspector_id": cmd.inspector_id,
+        "attempt": check.attempt,
+        "checked_at": uc.now,
+    }
     if check.passed:
+        await uc.publish(QualityCheckPassed(**common))
+    else:
         await uc.publish(
-            QualityCheckPassed(
-                dealer_id=ro.dealer_id,
-                customer_id=ro.customer_id,
-                occurred_at=uc.now,
-                repair_order_id=str(ro.id),
-                inspector_id=cmd.inspector_id,
-                attempt=check.attempt,
-                checked_at=uc.now,
+            QualityCheckFailed(
+                **common,
+                reasons=list(check.reasons),
+                repeat_failure=check.repeat_failure,
+                reached_customer=cmd.reached_customer,
             )
         )
-        return
-    await uc.publish(
-        QualityCheckFailed(
-            dealer_id=ro.dealer_id,
-            customer_id=ro.customer_id,
-            occurred_at=uc.now,
-            repair_order_id=str(ro.id),
-            inspector_id=cmd.inspector_id,
-            attempt=check.attempt,
-            checked_at=uc.now,
-            reasons=list(check.reasons),
-            repeat_failure=check.repeat_failure,
-            reached_customer=cmd.reached_customer,
-        )
-    )
 
 
 @dataclass(frozen=True, kw_only=True)
