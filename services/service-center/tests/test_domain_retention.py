@@ -5,12 +5,10 @@ import pytest
 from dealerflow.policy import OwnerCarePolicy
 from dealerflow.service_center.domain import (
     NextMaintenance,
-    PastRepairOrder,
     RetentionStatus,
     ServiceTier,
     after_sales_tier,
     average_daily_km,
-    find_repeat_repair,
     first_maintenance,
     maintenance_reminder_on,
     next_maintenance,
@@ -116,50 +114,3 @@ def test_after_sales_tier_by_visits_in_the_last_year(visits: list[date], tier: S
 def test_dealer_tier_thresholds() -> None:
     visits = [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
     assert after_sales_tier(visits, TODAY, {"A": 3, "B": 2, "C": 1}) is ServiceTier.A
-
-
-VIN = "LSVAU2180N2183294"
-HANDED_OVER = datetime(2026, 5, 1, 16, 0, tzinfo=UTC)
-EARLIER = PastRepairOrder(
-    "ro-1",
-    VIN,
-    frozenset({"Brake noise"}),
-    opened_at=HANDED_OVER - timedelta(days=1),
-    handed_over_at=HANDED_OVER,
-)
-
-
-def test_same_vin_same_concern_within_thirty_days_is_a_repeat_repair() -> None:
-    opened = HANDED_OVER + timedelta(days=30)  # exactly the window: still a repeat
-    assert find_repeat_repair(VIN.lower(), ["brake  noise!"], opened, [EARLIER]) == EARLIER
-    later = opened + timedelta(seconds=1)
-    assert find_repeat_repair(VIN, ["brake noise"], later, [EARLIER]) is None
-
-
-def test_other_vehicle_other_concern_or_itself_is_no_repeat() -> None:
-    opened = HANDED_OVER + timedelta(days=3)
-    assert find_repeat_repair("LFV2A21K6A3000001", ["brake noise"], opened, [EARLIER]) is None
-    assert find_repeat_repair(VIN, ["wind noise"], opened, [EARLIER]) is None
-    assert find_repeat_repair(VIN, [" "], opened, [EARLIER]) is None
-    assert (
-        find_repeat_repair(VIN, ["brake noise"], opened, [EARLIER], repair_order_id="ro-1") is None
-    )
-    # an RO opened before the earlier one was handed over is not a repeat of it
-    assert (
-        find_repeat_repair(VIN, ["brake noise"], HANDED_OVER - timedelta(hours=1), [EARLIER])
-        is None
-    )
-
-
-def test_repeat_repair_picks_the_latest_match_and_honours_the_window_setting() -> None:
-    not_handed_over = PastRepairOrder(
-        "ro-2", VIN, frozenset({"brake noise", "abs light"}), HANDED_OVER + timedelta(days=10)
-    )
-    opened = HANDED_OVER + timedelta(days=12)
-    history = [not_handed_over, EARLIER]
-    assert find_repeat_repair(VIN, ["ABS light"], opened, history) == not_handed_over
-    assert find_repeat_repair(VIN, ["brake noise"], opened, history) == not_handed_over
-    assert (
-        find_repeat_repair(VIN, ["brake noise"], opened, [EARLIER], window=timedelta(days=7))
-        is None
-    )

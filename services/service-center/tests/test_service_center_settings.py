@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from dealerflow.service_center.app import DEFINITION
 from dealerflow.service_center.settings import ServiceCenterSettings
 
 
@@ -24,7 +25,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.labour_rate_per_hour == Decimal("300.00")
 
 
-def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEALERFLOW_SERVICE_CENTER_LABOUR_RATE_PER_HOUR", "420.50")
     monkeypatch.setenv(
         "DEALERFLOW_SERVICE_CENTER_POLICY_OVERRIDES",
@@ -32,5 +33,7 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     settings = ServiceCenterSettings()
     assert settings.labour_rate_per_hour == Decimal("420.50")
-    policy = settings.dealer_policy("D001")
+    # the environment dealer configuration: the same policy for every dealer (no database)
+    dealers = DEFINITION.dealer_configuration(settings)
+    policy = await dealers.policy(None, "D001")  # type: ignore[arg-type]
     assert policy.service.declined_item_followup_after == timedelta(days=14)

@@ -1,4 +1,10 @@
-"""The service-center HTTP API (/v1): thin endpoints, one transaction and one use case each."""
+"""The service-center HTTP API (/v1): thin endpoints, one use case in one transaction each.
+
+Every endpoint validates the body, builds the use case's command and answers with the
+repair order (``RepairOrderDetail.of``); domain exceptions become problems through the
+service's PROBLEMS map. Every POST takes an ``Idempotency-Key``: a retry with the same
+key and body is answered with the repair order and does nothing again.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.types import DecoratedCallable
+from pydantic import BaseModel
 
 from dealerflow.contracts.types import DEALER_ID_PATTERN
-from dealerflow.runtime.db import transaction
-from dealerflow.runtime.idempotency import IdempotencyKeyHeader
-from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from dealerflow.runtime.idempotency import IdempotencyKeyHeader, request_fingerprint, request_key
+from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext, service_context
-from dealerflow.service_center import usecases, usecases_workshop
-from dealerflow.service_center.domain import RepairOrderStatus
+from dealerflow.service_center import usecases, usecases_repair, usecases_workshop
+from dealerflow.service_center.domain import QuoteLine, RepairOrderStatus
 from dealerflow.service_center.schemas import (
     CompleteIn,
+    CustomerIn,
     DecisionIn,
     DiagnosisIn,
     HandoverIn,
@@ -28,10 +35,12 @@ from dealerflow.service_center.schemas import (
     RepairOrderSummary,
     RepairQuoteIn,
 )
+from dealerflow.service_center.settings import ServiceCenterSettings
+from dealerflow.service_center.usecases import Customer, RequestKey
 
 router = APIRouter(prefix="/v1", tags=["repair orders"])
 
-Ctx = Annotated[ServiceContext[Any], Depends(service_context)]
+Ctx = Annotated[ServiceContext[ServiceCenterSettings], Depends(service_context)]
 DealerQuery = Annotated[str, Query(pattern=DEALER_ID_PATTERN, description="Dealer (store) code.")]
 Responses = dict[int | str, dict[str, Any]]
 
@@ -60,6 +69,26 @@ def _step(
     )
 
 
+def _request(
+    idempotency_key: str | None, body: BaseModel, client_id: uuid.UUID | None = None
+) -> RequestKey | None:
+    """The request's key (header, else the client-chosen id) with its body's fingerprint."""
+    key = request_key(idempotency_key, client_id)
+    return RequestKey(key, request_fingerprint(body)) if key is not None else None
+
+
+def _customer(customer: CustomerIn) -> Customer:
+    return Customer(
+        name=customer.name,
+        phone=customer.phone,
+        email=customer.email,
+        wechat_openid=customer.wechat_openid,
+        preferred_channel=customer.preferred_channel,
+        consent=customer.consent,
+        locale=customer.locale,
+    )
+
+
 @router.post(
     "/repair-orders",
     status_code=status.HTTP_201_CREATED,
@@ -73,11 +102,28 @@ async def open_repair_order(
     ctx: Ctx,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> RepairOrderDetail:
-    async with transaction(ctx.db) as conn:
-        ro, created = await usecases.open_repair_order(conn, ctx, body, idempotency_key)
+    cmd = usecases.OpenRepairOrder(
+        dealer_id=body.dealer_id,
+        repair_order_id=body.repair_order_id,
+        customer_id=body.customer_id,
+        dealer_group=body.dealer_group,
+        customer=_customer(body.customer),
+        service_appointment_id=body.service_appointment_id,
+        vin=body.vin,
+        model=body.model,
+        advisor_id=body.advisor_id,
+        mileage_km=body.mileage_km,
+        concerns=tuple(body.concerns),
+        concern_codes=tuple(body.concern_codes) if body.concern_codes is not None else None,
+        walk_around_findings=tuple(body.walk_around_findings),
+        work_type=body.work_type,
+        warranty_start_on=body.warranty_start_on,
+        request=_request(idempotency_key, body, body.repair_order_id),
+    )
+    opened = await ctx.run_in_transaction(lambda uc: usecases.open_repair_order(uc, cmd))
     # 201 for a new repair order, 200 when a retry returns the existing one.
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return ro
+    response.status_code = status.HTTP_201_CREATED if opened.created else status.HTTP_200_OK
+    return RepairOrderDetail.of(opened.details)
 
 
 @router.get("/repair-orders", response_model=Page[RepairOrderSummary])
@@ -93,19 +139,22 @@ async def list_repair_orders(
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[RepairOrderSummary]:
-    async with transaction(ctx.db) as conn:
-        return await usecases.list_repair_orders(
-            conn,
-            dealer_id,
-            status=status_.value if status_ else None,
-            vin=vin,
-            advisor_id=advisor_id,
-            customer_id=customer_id,
-            opened_from=opened_from,
-            opened_to=opened_to,
-            cursor=cursor,
-            limit=limit,
-        )
+    query = usecases.ListRepairOrders(
+        dealer_id=dealer_id,
+        status=status_,
+        vin=vin,
+        advisor_id=advisor_id,
+        customer_id=customer_id,
+        opened_from=opened_from,
+        opened_to=opened_to,
+        after=decode_cursor(cursor, datetime, uuid.UUID),
+        limit=limit,
+    )
+    found = await ctx.run_in_transaction(lambda uc: usecases.list_repair_orders(uc, query))
+    page, next_cursor = page_of(found, limit, lambda ro: (ro.opened_at, ro.id))
+    return Page[RepairOrderSummary](
+        items=[RepairOrderSummary.of(ro) for ro in page], next_cursor=next_cursor
+    )
 
 
 @router.get(
@@ -116,40 +165,124 @@ async def list_repair_orders(
 async def get_repair_order(
     repair_order_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx
 ) -> RepairOrderDetail:
-    async with transaction(ctx.db) as conn:
-        return await usecases.get_repair_order(conn, dealer_id, repair_order_id)
+    details = await ctx.run_in_transaction(
+        lambda uc: usecases.get_repair_order(uc, dealer_id, repair_order_id)
+    )
+    return RepairOrderDetail.of(details)
 
 
 @_step("diagnosis", "Record the diagnosis (DiagnosisCompleted)")
-async def diagnose(repair_order_id: uuid.UUID, body: DiagnosisIn, ctx: Ctx) -> RepairOrderDetail:
-    async with transaction(ctx.db) as conn:
-        return await usecases.record_diagnosis(conn, ctx, repair_order_id, body)
+async def diagnose(
+    repair_order_id: uuid.UUID,
+    body: DiagnosisIn,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RepairOrderDetail:
+    cmd = usecases_repair.RecordDiagnosis(
+        dealer_id=body.dealer_id,
+        repair_order_id=repair_order_id,
+        request=_request(idempotency_key, body),
+        technician_id=body.technician_id,
+        findings=tuple(body.findings),
+    )
+    return RepairOrderDetail.of(
+        await ctx.run_in_transaction(lambda uc: usecases_repair.record_diagnosis(uc, cmd))
+    )
 
 
 @_step("quote", "Quote parts and labour (RepairQuoted)")
-async def quote(repair_order_id: uuid.UUID, body: RepairQuoteIn, ctx: Ctx) -> RepairOrderDetail:
-    async with transaction(ctx.db) as conn:
-        return await usecases.quote_repair(conn, ctx, repair_order_id, body)
+async def quote(
+    repair_order_id: uuid.UUID,
+    body: RepairQuoteIn,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RepairOrderDetail:
+    cmd = usecases_repair.QuoteRepair(
+        dealer_id=body.dealer_id,
+        repair_order_id=repair_order_id,
+        request=_request(idempotency_key, body),
+        lines=tuple(
+            QuoteLine(
+                item_id=line.item_id,
+                kind=line.kind,
+                description=line.description,
+                labour_hours=line.labour_hours,
+                part_number=line.part_number,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+            )
+            for line in body.lines
+        ),
+        labour_rate=body.labour_rate,
+        currency=body.currency,
+    )
+    return RepairOrderDetail.of(
+        await ctx.run_in_transaction(lambda uc: usecases_repair.quote_repair(uc, cmd))
+    )
 
 
 @_step("approve", "The customer's decision (RepairApproved, RepairItemDeclined)")
-async def approve(repair_order_id: uuid.UUID, body: DecisionIn, ctx: Ctx) -> RepairOrderDetail:
-    async with transaction(ctx.db) as conn:
-        return await usecases.record_decision(conn, ctx, repair_order_id, body)
+async def approve(
+    repair_order_id: uuid.UUID,
+    body: DecisionIn,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RepairOrderDetail:
+    cmd = usecases_repair.RecordDecision(
+        dealer_id=body.dealer_id,
+        repair_order_id=repair_order_id,
+        request=_request(idempotency_key, body),
+        approved_item_ids=tuple(body.approved_item_ids),
+        declined_item_ids=tuple(body.declined_item_ids),
+        method=body.method,
+    )
+    return RepairOrderDetail.of(
+        await ctx.run_in_transaction(lambda uc: usecases_repair.record_decision(uc, cmd))
+    )
 
 
 @_step("complete", "Work done (RepairCompleted)")
-async def complete(repair_order_id: uuid.UUID, body: CompleteIn, ctx: Ctx) -> RepairOrderDetail:
-    async with transaction(ctx.db) as conn:
-        return await usecases_workshop.complete_work(conn, ctx, repair_order_id, body)
+async def complete(
+    repair_order_id: uuid.UUID,
+    body: CompleteIn,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RepairOrderDetail:
+    cmd = usecases_workshop.CompleteWork(
+        dealer_id=body.dealer_id,
+        repair_order_id=repair_order_id,
+        request=_request(idempotency_key, body),
+        technician_ids=tuple(body.technician_ids),
+        work_summary=body.work_summary,
+        labour_hours=body.labour_hours,
+        completed_item_ids=None
+        if body.completed_item_ids is None
+        else tuple(body.completed_item_ids),
+    )
+    return RepairOrderDetail.of(
+        await ctx.run_in_transaction(lambda uc: usecases_workshop.complete_work(uc, cmd))
+    )
 
 
 @_step("quality-check", "Quality check after work (QualityCheckPassed / QualityCheckFailed)")
 async def quality_check(
-    repair_order_id: uuid.UUID, body: QualityCheckIn, ctx: Ctx
+    repair_order_id: uuid.UUID,
+    body: QualityCheckIn,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> RepairOrderDetail:
-    async with transaction(ctx.db) as conn:
-        return await usecases_workshop.record_quality_check(conn, ctx, repair_order_id, body)
+    cmd = usecases_workshop.RecordQualityCheck(
+        dealer_id=body.dealer_id,
+        repair_order_id=repair_order_id,
+        request=_request(idempotency_key, body),
+        inspector_id=body.inspector_id,
+        passed=body.passed,
+        reasons=tuple(body.reasons),
+        reached_customer=body.reached_customer,
+    )
+    return RepairOrderDetail.of(
+        await ctx.run_in_transaction(lambda uc: usecases_workshop.record_quality_check(uc, cmd))
+    )
 
 
 @_step(
@@ -157,6 +290,20 @@ async def quality_check(
     "Return the vehicle (VehicleHandedOver)",
     {409: _problem("Not ready: `missing` lists every blocker (quality check, work, ...)")},
 )
-async def handover(repair_order_id: uuid.UUID, body: HandoverIn, ctx: Ctx) -> RepairOrderDetail:
-    async with transaction(ctx.db) as conn:
-        return await usecases_workshop.hand_over(conn, ctx, repair_order_id, body)
+async def handover(
+    repair_order_id: uuid.UUID,
+    body: HandoverIn,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RepairOrderDetail:
+    cmd = usecases_workshop.HandOver(
+        dealer_id=body.dealer_id,
+        repair_order_id=repair_order_id,
+        request=_request(idempotency_key, body),
+        mileage_km=body.mileage_km,
+        amount_paid=body.amount_paid,
+        invoice_number=body.invoice_number,
+    )
+    return RepairOrderDetail.of(
+        await ctx.run_in_transaction(lambda uc: usecases_workshop.hand_over(uc, cmd))
+    )

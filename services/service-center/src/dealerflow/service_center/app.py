@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dealerflow.runtime.service import ServiceDefinition
 from dealerflow.service_center import api
+from dealerflow.service_center.problems import PROBLEMS
 from dealerflow.service_center.settings import ServiceCenterSettings
 
 DEFINITION = ServiceDefinition(
@@ -19,4 +20,5 @@ DEFINITION = ServiceDefinition(
     settings_factory=ServiceCenterSettings,
     migrations_package="dealerflow.service_center.migrations",
     routers=lambda ctx: [api.router],
+    problems=PROBLEMS,
 )

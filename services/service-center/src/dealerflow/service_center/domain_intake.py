@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -47,6 +47,13 @@ def normalise_concern(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
     return re.sub(r"[\W_]+", "", folded)
+
+
+def concern_codes_of(concerns: Iterable[str], given: Iterable[str] | None = None) -> list[str]:
+    """The visit's concern codes: the advisor's (``given``) or else the concerns, each
+    normalised, blanks and duplicates dropped, in order."""
+    raw = given if given is not None else concerns
+    return [c for c in dict.fromkeys(normalise_concern(c) for c in raw) if c]
 
 
 def classify_concern(concern: str, under_warranty: bool = False) -> ServiceWorkType:
@@ -107,6 +114,39 @@ def is_under_warranty(
         raise ValueError("mileage_km cannot be negative")
     return warranty_start <= on < add_months(warranty_start, warranty_months) and (
         mileage_km < warranty_km
+    )
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What check-in decides about a visit."""
+
+    work_type: ServiceWorkType
+    under_warranty: bool
+    concern_codes: tuple[str, ...]
+
+
+def plan_intake(
+    concerns: Sequence[str],
+    *,
+    today: date,
+    mileage_km: int,
+    warranty_start_on: date | None,
+    warranty_months: int,
+    warranty_km: int,
+    work_type: ServiceWorkType | None = None,
+    concern_codes: Sequence[str] | None = None,
+) -> Intake:
+    """Check-in: warranty cover (only with a warranty start), the work type
+    (:func:`classify_intake`; the advisor's choice wins) and the concern codes
+    (:func:`concern_codes_of`)."""
+    under_warranty = warranty_start_on is not None and is_under_warranty(
+        warranty_start_on, mileage_km, today, warranty_months, warranty_km
+    )
+    return Intake(
+        work_type=classify_intake(concerns, under_warranty, work_type).work_type,
+        under_warranty=under_warranty,
+        concern_codes=tuple(concern_codes_of(concerns, concern_codes)),
     )
 
 

@@ -76,6 +76,38 @@ def step_refusal(status: RepairOrderStatus, step: RepairOrderStep) -> str | None
     return f"a repair order that is {status} cannot {step.value.replace('_', ' ')}"
 
 
+class BrokenRule(ValueError):
+    """The request breaks a rule of the repair order; ``errors`` say which (a 422)."""
+
+    def __init__(self, *errors: str) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+    @property
+    def problem_extensions(self) -> dict[str, object]:
+        return {"errors": list(self.errors)}
+
+
+class IllegalStep(Exception):
+    """``step`` may not happen to a repair order in ``status``; the message says why."""
+
+    def __init__(self, status: RepairOrderStatus, step: RepairOrderStep, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.step = step
+
+    @property
+    def problem_extensions(self) -> dict[str, object]:
+        return {"status": self.status.value, "step": self.step.value}
+
+
+def require_step(status: RepairOrderStatus, step: RepairOrderStep) -> None:
+    """Raise :class:`IllegalStep` with the reason when ``step`` is refused in ``status``."""
+    reason = step_refusal(status, step)
+    if reason is not None:
+        raise IllegalStep(status, step, reason)
+
+
 def status_after_quality_check(passed: bool) -> RepairOrderStatus:
     return RepairOrderStatus.READY if passed else RepairOrderStatus.REWORK
 

@@ -14,14 +14,24 @@ from decimal import Decimal
 from enum import StrEnum
 
 from dealerflow.contracts.enums import RepairItemKind
+from dealerflow.contracts.events.service import RepairItem
+from dealerflow.contracts.money import ZERO, MoneyInput, money, non_negative, round_money
 from dealerflow.policy import ServicePolicy
-from dealerflow.service_center.domain_money import ZERO, MoneyInput, round_money, to_money
+from dealerflow.service_center.domain_order import BrokenRule
 
 DEFAULT_DECLINED_FOLLOW_UP_AFTER = ServicePolicy().declined_item_followup_after
 
 
-class RepairQuoteError(ValueError):
+class RepairQuoteError(BrokenRule):
     """The quote lines are inconsistent; the message says why."""
+
+
+class DecisionError(RepairQuoteError):
+    """The customer's decision does not fit the quote; the message says why."""
+
+
+class DecisionIncomplete(DecisionError):
+    """Some quoted line was neither approved nor declined."""
 
 
 @dataclass(frozen=True)
@@ -68,13 +78,13 @@ def _price(line: QuoteLine, labour_rate: Decimal) -> Decimal:
         raise RepairQuoteError(f"{line.item_id}: quantity must be at least 1")
     if line.unit_price is None:
         raise RepairQuoteError(f"{line.item_id}: a part needs a unit price")
-    return to_money(line.unit_price, f"{line.item_id} unit price") * line.quantity
+    return non_negative(line.unit_price, f"{line.item_id} unit price") * line.quantity
 
 
 def price_repair_quote(lines: Iterable[QuoteLine], labour_rate: MoneyInput) -> RepairQuote:
     """Price every line and total parts, labour and all (Decimal, cents half up)."""
     try:
-        rate = to_money(labour_rate, "labour_rate")
+        rate = non_negative(labour_rate, "labour_rate")
         priced = tuple(PricedLine(line, _price(line, rate)) for line in lines)
     except (TypeError, ValueError) as exc:
         raise RepairQuoteError(str(exc)) from None
@@ -118,6 +128,14 @@ class CustomerDecision:
         """Work starts only once at least one line is approved."""
         return bool(self.approved)
 
+    def require_every_line_decided(self) -> None:
+        """Raise :class:`DecisionIncomplete` unless every quoted line was answered."""
+        if self.undecided:
+            undecided = ", ".join(p.line.item_id for p in self.undecided)
+            raise DecisionIncomplete(
+                f"approve or decline every quoted line; undecided: {undecided}"
+            )
+
 
 def apply_customer_decision(
     quote: RepairQuote,
@@ -133,10 +151,10 @@ def apply_customer_decision(
     approved_set, declined_set = set(approved_ids), set(declined_ids)
     unknown = (approved_set | declined_set) - {p.line.item_id for p in quote.lines}
     if unknown:
-        raise RepairQuoteError(f"not on the quote: {', '.join(sorted(unknown))}")
+        raise DecisionError(f"not on the quote: {', '.join(sorted(unknown))}")
     both = approved_set & declined_set
     if both:
-        raise RepairQuoteError(f"approved and declined at once: {', '.join(sorted(both))}")
+        raise DecisionError(f"approved and declined at once: {', '.join(sorted(both))}")
     approved = tuple(p for p in quote.lines if p.line.item_id in approved_set)
     declined = tuple(
         DeclinedItem(
@@ -155,6 +173,22 @@ def apply_customer_decision(
     return CustomerDecision(
         approved, declined, undecided, sum((p.amount for p in approved), start=ZERO)
     )
+
+
+def repair_items(quote: RepairQuote, currency: str) -> list[RepairItem]:
+    """The quote's priced lines as the events (and the API) carry them."""
+    return [
+        RepairItem(
+            item_id=p.line.item_id,
+            kind=p.line.kind,
+            description=p.line.description,
+            labour_hours=p.line.labour_hours,
+            part_number=p.line.part_number,
+            quantity=p.line.quantity,
+            amount=money(p.amount, currency),
+        )
+        for p in quote.lines
+    ]
 
 
 def unapproved_work(item_ids: Iterable[str], approved_ids: Collection[str]) -> tuple[str, ...]:

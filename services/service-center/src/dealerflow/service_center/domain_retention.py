@@ -1,4 +1,7 @@
-"""Next maintenance, retention, after-sales tier and repeat-repair detection.
+"""Next maintenance, retention and after-sales tier.
+
+(Whether a visit is a repeat repair, and so a complaint, is the complaints service's rule:
+it reacts to RepairOrderOpened with its concern codes.)
 
 Dates here are dealer-local calendar dates (the caller converts UTC timestamps with the
 dealer's time zone), because "12 months" and "due on" are calendar notions.
@@ -9,17 +12,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Literal, NamedTuple
 
-from dealerflow.contracts.enums import ServiceTier
-from dealerflow.policy import ComplaintPolicy, OwnerCarePolicy, ServicePolicy, add_months
-from dealerflow.service_center.domain_intake import normalise_concern
+from dealerflow.contracts.enums import ServiceTier, ServiceWorkType
+from dealerflow.policy import OwnerCarePolicy, ServicePolicy, add_months
 
 _SERVICE = ServicePolicy()
 _OWNER_CARE = OwnerCarePolicy()
-DEFAULT_REPEAT_REPAIR_WINDOW = ComplaintPolicy().repeat_repair_window
 
 
 def _require_date(value: date, name: str) -> None:
@@ -58,6 +59,61 @@ def next_maintenance(
     if days_to_km >= (by_time - last_service_at).days:
         return NextMaintenance(by_time, due_km)
     return NextMaintenance(last_service_at + timedelta(days=days_to_km), due_km)
+
+
+@dataclass(frozen=True)
+class VehicleVisit:
+    """An earlier repair order of the vehicle at this dealer (odometer and maintenance
+    history)."""
+
+    work_type: ServiceWorkType
+    opened_at: datetime
+    mileage_km: int
+    handed_over_at: datetime | None = None
+    handover_mileage_km: int | None = None
+
+
+def next_maintenance_after_visit(
+    work_type: ServiceWorkType,
+    *,
+    today: date,
+    mileage_km: int,
+    history: Sequence[VehicleVisit],
+    tz: tzinfo,
+    interval_km: int,
+    interval_months: int,
+) -> NextMaintenance | None:
+    """When a vehicle handed over today at ``mileage_km`` is next due for maintenance.
+
+    Counted from this visit if it was maintenance, else from the vehicle's last
+    maintenance here (``history`` oldest first); unknown (None) if it never had one here.
+    The date by mileage is projected from the odometer readings of its visits.
+    """
+
+    def local(at: datetime) -> date:
+        return at.astimezone(tz).date()
+
+    readings: list[tuple[date, int]] = [(today, mileage_km)]
+    for past in history:
+        readings.append((local(past.opened_at), past.mileage_km))
+        if past.handed_over_at is not None and past.handover_mileage_km is not None:
+            readings.append((local(past.handed_over_at), past.handover_mileage_km))
+    if work_type == ServiceWorkType.MAINTENANCE:
+        base = (today, mileage_km)
+    else:
+        maintained = [
+            p
+            for p in history
+            if p.work_type == ServiceWorkType.MAINTENANCE and p.handed_over_at is not None
+        ]
+        if not maintained:
+            return None
+        last = maintained[-1]
+        assert last.handed_over_at is not None  # filtered above
+        base = (local(last.handed_over_at), last.handover_mileage_km or last.mileage_km)
+    return next_maintenance(
+        base[0], base[1], interval_km, interval_months, average_daily_km(readings)
+    )
 
 
 def first_maintenance(
@@ -151,41 +207,3 @@ def after_sales_tier(
     if visits >= min_visits["C"]:
         return ServiceTier.C
     return ServiceTier.D
-
-
-@dataclass(frozen=True)
-class PastRepairOrder:
-    repair_order_id: str
-    vin: str
-    concern_codes: frozenset[str]
-    opened_at: datetime
-    handed_over_at: datetime | None = None
-
-
-def find_repeat_repair(
-    vin: str,
-    concern_codes: Iterable[str],
-    opened_at: datetime,
-    history: Sequence[PastRepairOrder],
-    window: timedelta = DEFAULT_REPEAT_REPAIR_WINDOW,
-    repair_order_id: str | None = None,
-) -> PastRepairOrder | None:
-    """The latest earlier repair order of this VIN for the same concern within `window`.
-
-    The window runs from when the vehicle left us "fixed" (handover; check-in if it never
-    left) to the new check-in, inclusive: 30 days by default. Concern codes compare in
-    normalised form (see normalise_concern). Returns None when this is no repeat repair.
-    """
-    wanted_vin = vin.strip().upper()
-    codes = {normalise_concern(c) for c in concern_codes} - {""}
-    if not codes:
-        return None
-    matches = [
-        past
-        for past in history
-        if past.repair_order_id != repair_order_id
-        and past.vin.strip().upper() == wanted_vin
-        and codes & {normalise_concern(c) for c in past.concern_codes}
-        and timedelta(0) <= opened_at - (past.handed_over_at or past.opened_at) <= window
-    ]
-    return max(matches, key=lambda p: p.handed_over_at or p.opened_at, default=None)

@@ -1,4 +1,5 @@
-"""HTTP request and response bodies of the service-center API.
+"""HTTP request and response bodies of the service-center API, and the one place where
+stored records become responses (the ``XOut.of(record)`` classmethods).
 
 Value types (Money, VIN, contact snapshot, repair items) are the contracts' models, so
 the API and the events describe a vehicle, a customer or a quote line the same way.
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Self
+from decimal import Decimal
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -21,6 +23,7 @@ from dealerflow.contracts.enums import (
     ServiceWorkType,
 )
 from dealerflow.contracts.events.service import RepairItem
+from dealerflow.contracts.money import money
 from dealerflow.contracts.types import (
     DealerId,
     DecimalString,
@@ -30,6 +33,15 @@ from dealerflow.contracts.types import (
     Money,
     StaffId,
     Vin,
+)
+from dealerflow.service_center.domain import repair_items
+from dealerflow.service_center.records import (
+    DeclinedItemRecord,
+    Diagnosis,
+    RecordedQualityCheck,
+    RepairOrderDetails,
+    RepairOrderRecord,
+    StoredQuote,
 )
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -172,6 +184,14 @@ class DiagnosisOut(BaseModel):
     findings: list[str]
     completed_at: datetime
 
+    @classmethod
+    def of(cls, diagnosis: Diagnosis) -> DiagnosisOut:
+        return cls(
+            technician_id=diagnosis.technician_id,
+            findings=list(diagnosis.findings),
+            completed_at=diagnosis.completed_at,
+        )
+
 
 class QuoteOut(BaseModel):
     quote_id: uuid.UUID
@@ -180,6 +200,18 @@ class QuoteOut(BaseModel):
     parts_total: Money
     labour_total: Money
     total: Money
+
+    @classmethod
+    def of(cls, stored: StoredQuote) -> QuoteOut:
+        quote, currency = stored.priced(), stored.currency
+        return cls(
+            quote_id=uuid.UUID(stored.quote_id),
+            items=repair_items(quote, currency),
+            labour_rate=money(quote.labour_rate, currency),
+            parts_total=money(quote.parts_total, currency),
+            labour_total=money(quote.labour_total, currency),
+            total=money(quote.total, currency),
+        )
 
 
 class QualityCheckOut(BaseModel):
@@ -191,6 +223,19 @@ class QualityCheckOut(BaseModel):
     inspector_id: str
     checked_at: datetime
 
+    @classmethod
+    def of(cls, recorded: RecordedQualityCheck) -> QualityCheckOut:
+        check = recorded.check
+        return cls(
+            attempt=check.attempt,
+            passed=check.passed,
+            reasons=list(check.reasons),
+            repeat_failure=check.repeat_failure,
+            reached_customer=recorded.reached_customer,
+            inspector_id=recorded.inspector_id,
+            checked_at=check.checked_at,
+        )
+
 
 class DeclinedItemOut(BaseModel):
     item_id: str
@@ -198,6 +243,16 @@ class DeclinedItemOut(BaseModel):
     amount: Money
     declined_at: datetime
     follow_up_on: date
+
+    @classmethod
+    def of(cls, item: DeclinedItemRecord) -> DeclinedItemOut:
+        return cls(
+            item_id=item.item_id,
+            description=item.description,
+            amount=money(item.amount, item.currency),
+            declined_at=item.declined_at,
+            follow_up_on=item.follow_up_on,
+        )
 
 
 class RepairOrderSummary(BaseModel):
@@ -213,6 +268,27 @@ class RepairOrderSummary(BaseModel):
     opened_at: datetime
     updated_at: datetime
     handed_over_at: datetime | None
+
+    @classmethod
+    def of(cls, ro: RepairOrderRecord) -> RepairOrderSummary:
+        return cls(**_summary_fields(ro))
+
+
+def _summary_fields(ro: RepairOrderRecord) -> dict[str, Any]:
+    return {
+        "repair_order_id": ro.id,
+        "dealer_id": ro.dealer_id,
+        "customer_id": ro.customer_id,
+        "vin": ro.vin,
+        "model": ro.model,
+        "advisor_id": ro.advisor_id,
+        "work_type": ro.work_type,
+        "status": ro.status.value,
+        "mileage_km": ro.mileage_km,
+        "opened_at": ro.opened_at,
+        "updated_at": ro.updated_at,
+        "handed_over_at": ro.handed_over_at,
+    }
 
 
 class RepairOrderDetail(RepairOrderSummary):
@@ -238,3 +314,37 @@ class RepairOrderDetail(RepairOrderSummary):
     invoice_number: str | None
     next_maintenance_due_on: date | None
     next_maintenance_due_km: int | None
+
+    @classmethod
+    def of(cls, details: RepairOrderDetails) -> RepairOrderDetail:  # type: ignore[override]
+        ro = details.order
+        currency = ro.currency or (ro.quote.currency if ro.quote is not None else None)
+
+        def amount(value: Decimal | None) -> Money | None:
+            return None if value is None or currency is None else money(value, currency)
+
+        return cls(
+            **_summary_fields(ro),
+            service_appointment_id=ro.service_appointment_id,
+            under_warranty=ro.under_warranty,
+            concerns=list(ro.concerns),
+            concern_codes=list(ro.concern_codes),
+            walk_around_findings=list(ro.walk_around_findings),
+            contact=ro.contact,
+            diagnosis=DiagnosisOut.of(ro.diagnosis) if ro.diagnosis is not None else None,
+            quote=QuoteOut.of(ro.quote) if ro.quote is not None else None,
+            approved_item_ids=list(ro.approved_item_ids),
+            approved_total=amount(ro.approved_total),
+            completed_item_ids=list(ro.completed_item_ids),
+            technician_ids=list(ro.technician_ids),
+            work_summary=ro.work_summary,
+            labour_hours=ro.labour_hours,
+            completed_at=ro.completed_at,
+            quality_checks=[QualityCheckOut.of(c) for c in details.quality_checks],
+            declined_items=[DeclinedItemOut.of(d) for d in details.declined_items],
+            handover_mileage_km=ro.handover_mileage_km,
+            amount_paid=amount(ro.amount_paid),
+            invoice_number=ro.invoice_number,
+            next_maintenance_due_on=ro.next_maintenance_due_on,
+            next_maintenance_due_km=ro.next_maintenance_due_km,
+        )

@@ -1,371 +1,299 @@
-"""Repair order use cases up to the customer's decision: check-in, diagnosis, quote,
-approval. (Work, quality check and handover are in usecases_workshop.)
+"""Repair order use cases: check-in, reading repair orders, and what every workflow step
+shares (diagnosis, quote and the customer's decision are in usecases_repair; work,
+quality check and handover in usecases_workshop).
 
-Each takes the request's connection (one transaction, committed by the endpoint) and the
-service context, applies the domain rules, writes through the repository and enqueues
-its events with ``ctx.publish`` in the same transaction. Illegal steps raise a 409
-problem with the reason, broken rules a 422, before anything is published.
+Each takes the use-case context (one transaction) and a command, applies the domain
+rules, writes through the repository and publishes its events in the same transaction.
+An illegal step raises :class:`~dealerflow.service_center.domain.IllegalStep` with the
+reason, a broken rule a :class:`~dealerflow.service_center.domain.BrokenRule`, before
+anything is written. A request carrying an idempotency key is done once: a retry gets
+the repair order as it is now (runtime.idempotency).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
 
-import asyncpg
-
-from dealerflow.contracts.events.service import (
-    DiagnosisCompleted,
-    RepairApproved,
-    RepairItemDeclined,
-    RepairOrderOpened,
-    RepairQuoted,
-)
-from dealerflow.runtime.db import DbConnection
-from dealerflow.runtime.idempotency import replayed_resource, request_key
-from dealerflow.runtime.pagination import Page, decode_cursor, page_of
-from dealerflow.runtime.service import ServiceContext
+from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
+from dealerflow.contracts.enums import ContactChannel, Locale, ServiceWorkType
+from dealerflow.contracts.events.service import RepairOrderOpened
+from dealerflow.contracts.identity import InvalidPhoneNumber, customer_identity
+from dealerflow.runtime import idempotency
+from dealerflow.runtime.context import UseCaseContext
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
-from dealerflow.service_center.schemas import (
-    DecisionIn,
-    DiagnosisIn,
-    OpenRepairOrderIn,
-    RepairOrderDetail,
-    RepairOrderSummary,
-    RepairQuoteIn,
-)
-from dealerflow.service_center.support import (
-    center_settings,
-    conflict,
-    customer_of,
-    invalid,
-    local_date,
-    money,
-    repair_order_not_found,
-    require_step,
-)
-from dealerflow.service_center.views import (
-    repair_items,
-    repair_order_detail,
-    repair_order_summary,
-    repair_quote_of,
-)
+from dealerflow.service_center.records import RepairOrderDetails, RepairOrderRecord
+from dealerflow.service_center.settings import ServiceCenterSettings
 
-Row = dict[str, Any]
+
+class RepairOrderNotFound(Exception):
+    """No repair order with this id at this dealer."""
+
+    def __init__(self, repair_order_id: uuid.UUID) -> None:
+        super().__init__(f"No repair order with id {repair_order_id}")
+
+
+class RepairOrderIdTaken(Exception):
+    """The client-chosen repair order id exists already (not as this request's retry)."""
+
+
+class InvalidPhone(domain.BrokenRule):
+    """The customer's phone number cannot be read."""
+
+
+# -- reading ---------------------------------------------------------------------------------
 
 
 async def get_repair_order(
-    conn: DbConnection, dealer_id: str, repair_order_id: uuid.UUID
-) -> RepairOrderDetail:
-    """The RO with its quote, checks and declined items (404 if not this dealer's)."""
-    ro = await repo.get_repair_order(conn, dealer_id, repair_order_id)
+    uc: UseCaseContext[ServiceCenterSettings], dealer_id: str, repair_order_id: uuid.UUID
+) -> RepairOrderDetails:
+    """The RO with its quality checks and declined items (RepairOrderNotFound if it is
+    not this dealer's)."""
+    ro = await repo.get_repair_order(uc.conn, dealer_id, repair_order_id)
     if ro is None:
-        raise repair_order_not_found(repair_order_id)
-    return await detail_of(conn, ro)
-
-
-async def detail_of(conn: DbConnection, ro: Row) -> RepairOrderDetail:
-    dealer_id, ro_id = ro["dealer_id"], ro["id"]
-    return repair_order_detail(
-        ro,
-        quality_checks=await repo.list_quality_checks(conn, dealer_id, ro_id),
-        declined_items=await repo.list_declined_items(conn, dealer_id, ro_id),
+        raise RepairOrderNotFound(repair_order_id)
+    return RepairOrderDetails(
+        order=ro,
+        quality_checks=tuple(await repo.list_quality_checks(uc.conn, dealer_id, ro.id)),
+        declined_items=tuple(await repo.list_declined_items(uc.conn, dealer_id, ro.id)),
     )
 
 
-async def locked(conn: DbConnection, dealer_id: str, repair_order_id: uuid.UUID) -> Row:
-    """The RO, locked for the rest of the transaction (404 if not this dealer's)."""
-    ro = await repo.get_repair_order(conn, dealer_id, repair_order_id, for_update=True)
-    if ro is None:
-        raise repair_order_not_found(repair_order_id)
-    return ro
+@dataclass(frozen=True, kw_only=True)
+class ListRepairOrders:
+    """Which of a dealer's repair orders, and which page (newest first)."""
 
-
-async def refreshed(conn: DbConnection, ro: Row) -> RepairOrderDetail:
-    return await get_repair_order(conn, ro["dealer_id"], ro["id"])
+    dealer_id: str
+    status: domain.RepairOrderStatus | None = None
+    vin: str | None = None
+    advisor_id: str | None = None
+    customer_id: uuid.UUID | None = None
+    opened_from: datetime | None = None
+    opened_to: datetime | None = None
+    #: (opened_at, id) of the previous page's last repair order
+    after: tuple[datetime, uuid.UUID] | None = None
+    limit: int = 50
 
 
 async def list_repair_orders(
-    conn: DbConnection,
+    uc: UseCaseContext[ServiceCenterSettings], query: ListRepairOrders
+) -> list[RepairOrderRecord]:
+    """Up to ``query.limit + 1`` repair orders (the extra one says a next page exists)."""
+    return await repo.list_repair_orders(
+        uc.conn,
+        query.dealer_id,
+        status=query.status,
+        vin=query.vin.upper() if query.vin else None,
+        advisor_id=query.advisor_id,
+        customer_id=query.customer_id,
+        opened_from=query.opened_from,
+        opened_to=query.opened_to,
+        after=query.after,
+        limit=query.limit + 1,
+    )
+
+
+# -- idempotency and steps -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestKey:
+    """A request's idempotency key and the fingerprint of its body (a retry has both
+    the same; the same key with another body is refused by runtime.idempotency)."""
+
+    key: str
+    fingerprint: str
+
+
+async def _done_before(
+    uc: UseCaseContext[ServiceCenterSettings],
     dealer_id: str,
-    *,
-    status: str | None = None,
-    vin: str | None = None,
-    advisor_id: str | None = None,
-    customer_id: uuid.UUID | None = None,
-    opened_from: datetime | None = None,
-    opened_to: datetime | None = None,
-    cursor: str | None = None,
-    limit: int = 50,
-) -> Page[RepairOrderSummary]:
-    """A page of the dealer's repair orders, newest first."""
-    rows = await repo.list_repair_orders(
-        conn,
-        dealer_id,
-        status=status,
-        vin=vin.upper() if vin else None,
-        advisor_id=advisor_id,
-        customer_id=customer_id,
-        opened_from=opened_from,
-        opened_to=opened_to,
-        after=decode_cursor(cursor, datetime, uuid.UUID),
-        limit=limit + 1,
+    scope: str,
+    request: RequestKey | None,
+    resource_id: uuid.UUID,
+) -> uuid.UUID | None:
+    """The repair order an earlier request with this key was about, else None after
+    claiming the key for ``resource_id`` (in this transaction)."""
+    if request is None:
+        return None
+    earlier = await idempotency.claim(
+        uc.conn,
+        dealer_id=dealer_id,
+        scope=scope,
+        key=request.key,
+        fingerprint=request.fingerprint,
+        resource_id=str(resource_id),
     )
-    page, next_cursor = page_of(rows, limit, lambda r: (r["opened_at"], r["id"]))
-    return Page[RepairOrderSummary](
-        items=[repair_order_summary(r) for r in page], next_cursor=next_cursor
+    if earlier is None:
+        return None
+    if earlier.resource_id is None:  # pragma: no cover - every scope here stores the RO
+        raise RuntimeError(f"idempotency scope {scope!r} stored no repair order")
+    return uuid.UUID(earlier.resource_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RepairOrderCommand:
+    """What every workflow step names: the dealer, the repair order, the request key."""
+
+    dealer_id: str
+    repair_order_id: uuid.UUID
+    request: RequestKey | None = None
+
+
+async def begin_step(
+    uc: UseCaseContext[ServiceCenterSettings], cmd: RepairOrderCommand, step: domain.RepairOrderStep
+) -> RepairOrderRecord | None:
+    """The RO, locked for the rest of the transaction, if ``step`` may happen to it now
+    (RepairOrderNotFound, IllegalStep otherwise); None when this request is the retry
+    of one that did the step already (nothing to do)."""
+    scope = f"repair-orders:{cmd.repair_order_id}:{step.value}"
+    if await _done_before(uc, cmd.dealer_id, scope, cmd.request, cmd.repair_order_id):
+        return None
+    ro = await repo.get_repair_order(uc.conn, cmd.dealer_id, cmd.repair_order_id, for_update=True)
+    if ro is None:
+        raise RepairOrderNotFound(cmd.repair_order_id)
+    domain.require_step(ro.status, step)
+    return ro
+
+
+async def local_date(
+    uc: UseCaseContext[ServiceCenterSettings], dealer_id: str, at: datetime
+) -> date:
+    """The dealer's calendar date at ``at`` (its time zone from the dealer policy)."""
+    return at.astimezone((await uc.policy(dealer_id)).calendar.tz).date()
+
+
+# -- check-in --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Customer:
+    """How to reach the customer, as the advisor took it down (phone in any format)."""
+
+    name: str
+    phone: str | None
+    email: str | None
+    wechat_openid: str | None = None
+    preferred_channel: ContactChannel = ContactChannel.PHONE
+    consent: ConsentSnapshot
+    locale: Locale = Locale.ZH_CN
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenRepairOrder:
+    """Check-in: the vehicle, its mileage, the customer and their concerns."""
+
+    dealer_id: str
+    repair_order_id: uuid.UUID | None = None  # client-chosen: a retry opens nothing
+    customer_id: uuid.UUID | None = None  # default: the contracts' identity rule
+    dealer_group: str | None = None
+    customer: Customer
+    service_appointment_id: str | None = None
+    vin: str
+    model: str | None = None
+    advisor_id: str
+    mileage_km: int
+    concerns: tuple[str, ...] = ()
+    concern_codes: tuple[str, ...] | None = None  # default: from the concerns
+    walk_around_findings: tuple[str, ...] = ()
+    work_type: ServiceWorkType | None = None  # default: classified from the concerns
+    warranty_start_on: date | None = None
+    request: RequestKey | None = None
+
+
+@dataclass(frozen=True)
+class OpenedRepairOrder:
+    details: RepairOrderDetails
+    created: bool  # False: a retry, answered with the repair order it opened
+
+
+def _contact(
+    uc: UseCaseContext[ServiceCenterSettings], cmd: OpenRepairOrder
+) -> tuple[uuid.UUID, ContactSnapshot]:
+    c = cmd.customer
+    try:
+        customer_id, phone = customer_identity(
+            cmd.dealer_group or uc.settings.default_dealer_group,
+            phone=c.phone,
+            email=c.email,
+            default_region=uc.settings.default_phone_region,
+            customer_id=cmd.customer_id,
+        )
+    except InvalidPhoneNumber as exc:
+        raise InvalidPhone(str(exc)) from exc
+    contact = ContactSnapshot(
+        name=c.name,
+        phone=phone,
+        email=c.email,
+        wechat_openid=c.wechat_openid,
+        preferred_channel=c.preferred_channel,
+        consent=c.consent,
+        locale=c.locale,
     )
+    return customer_id, contact
 
 
 async def open_repair_order(
-    conn: DbConnection, ctx: ServiceContext[Any], cmd: OpenRepairOrderIn, idem_key: str | None
-) -> tuple[RepairOrderDetail, bool]:
-    """Check-in: classify the work (domain.classify_intake), RepairOrderOpened.
-    (repair order, created); a retry with the same key or id opens nothing."""
-    settings = center_settings(ctx)
+    uc: UseCaseContext[ServiceCenterSettings], cmd: OpenRepairOrder
+) -> OpenedRepairOrder:
+    """Check-in (what it decides: domain.plan_intake): RepairOrderOpened."""
     ro_id = cmd.repair_order_id or uuid.uuid4()
-    earlier = await replayed_resource(
-        conn,
-        dealer_id=cmd.dealer_id,
-        scope="repair-orders",
-        key=request_key(idem_key, cmd.repair_order_id),
-        body=cmd,
-        resource_id=ro_id,
-    )
+    earlier = await _done_before(uc, cmd.dealer_id, "repair-orders", cmd.request, ro_id)
     if earlier is not None:
-        return await get_repair_order(conn, cmd.dealer_id, earlier), False
-    customer_id, contact = customer_of(
-        settings, cmd.customer, customer_id=cmd.customer_id, dealer_group=cmd.dealer_group
+        return OpenedRepairOrder(await get_repair_order(uc, cmd.dealer_id, earlier), False)
+    customer_id, contact = _contact(uc, cmd)
+    intake = domain.plan_intake(
+        cmd.concerns,
+        today=await local_date(uc, cmd.dealer_id, uc.now),
+        mileage_km=cmd.mileage_km,
+        warranty_start_on=cmd.warranty_start_on,
+        warranty_months=uc.settings.warranty_months,
+        warranty_km=uc.settings.warranty_km,
+        work_type=cmd.work_type,
+        concern_codes=cmd.concern_codes,
     )
-    now = ctx.clock.now()
-    under_warranty = cmd.warranty_start_on is not None and domain.is_under_warranty(
-        cmd.warranty_start_on,
-        cmd.mileage_km,
-        local_date(settings, cmd.dealer_id, now),
-        settings.warranty_months,
-        settings.warranty_km,
+    ro = RepairOrderRecord(
+        dealer_id=cmd.dealer_id,
+        id=ro_id,
+        customer_id=customer_id,
+        service_appointment_id=cmd.service_appointment_id,
+        vin=cmd.vin,
+        model=cmd.model,
+        advisor_id=cmd.advisor_id,
+        work_type=intake.work_type,
+        under_warranty=intake.under_warranty,
+        mileage_km=cmd.mileage_km,
+        concerns=cmd.concerns,
+        concern_codes=intake.concern_codes,
+        walk_around_findings=cmd.walk_around_findings,
+        contact=contact,
+        status=domain.RepairOrderStatus.OPEN,
+        opened_at=uc.now,
+        updated_at=uc.now,
     )
-    intake = domain.classify_intake(cmd.concerns, under_warranty, cmd.work_type)
-    raw_codes = cmd.concern_codes if cmd.concern_codes is not None else cmd.concerns
-    codes = [c for c in dict.fromkeys(domain.normalise_concern(c) for c in raw_codes) if c]
-    try:
-        await repo.insert_repair_order(
-            conn,
-            {
-                "dealer_id": cmd.dealer_id,
-                "id": ro_id,
-                "customer_id": customer_id,
-                "service_appointment_id": cmd.service_appointment_id,
-                "vin": cmd.vin,
-                "model": cmd.model,
-                "advisor_id": cmd.advisor_id,
-                "work_type": intake.work_type.value,
-                "under_warranty": under_warranty,
-                "mileage_km": cmd.mileage_km,
-                "concerns": cmd.concerns,
-                "concern_codes": codes,
-                "walk_around_findings": cmd.walk_around_findings,
-                "contact": contact.model_dump(mode="json"),
-                "opened_at": now,
-            },
+    if not await repo.insert_repair_order(uc.conn, ro):
+        raise RepairOrderIdTaken(
+            f"repair order {ro_id} already exists (sent with another Idempotency-Key)"
         )
-    except asyncpg.UniqueViolationError:
-        raise conflict(
-            "Repair order id taken",
-            f"repair order {ro_id} already exists (sent with another Idempotency-Key)",
-            slug="repair-order-id-taken",
-        ) from None
-    await ctx.publish(
-        conn,
+    await uc.publish(
         RepairOrderOpened(
-            dealer_id=cmd.dealer_id,
+            dealer_id=ro.dealer_id,
             customer_id=customer_id,
-            occurred_at=now,
+            occurred_at=uc.now,
             repair_order_id=str(ro_id),
-            service_appointment_id=cmd.service_appointment_id,
-            vin=cmd.vin,
-            model=cmd.model,
-            advisor_id=cmd.advisor_id,
-            work_type=intake.work_type,
-            mileage_km=cmd.mileage_km,
-            concerns=cmd.concerns,
-            concern_codes=codes,
-            walk_around_findings=cmd.walk_around_findings,
-            opened_at=now,
+            service_appointment_id=ro.service_appointment_id,
+            vin=ro.vin,
+            model=ro.model,
+            advisor_id=ro.advisor_id,
+            work_type=ro.work_type,
+            mileage_km=ro.mileage_km,
+            concerns=list(ro.concerns),
+            concern_codes=list(ro.concern_codes),
+            walk_around_findings=list(ro.walk_around_findings),
+            opened_at=uc.now,
             contact=contact,
-        ),
-    )
-    return await get_repair_order(conn, cmd.dealer_id, ro_id), True
-
-
-async def record_diagnosis(
-    conn: DbConnection, ctx: ServiceContext[Any], repair_order_id: uuid.UUID, cmd: DiagnosisIn
-) -> RepairOrderDetail:
-    """The technician's findings: DiagnosisCompleted."""
-    ro = await locked(conn, cmd.dealer_id, repair_order_id)
-    require_step(ro, domain.RepairOrderStep.DIAGNOSE)
-    now = ctx.clock.now()
-    diagnosis = {
-        "technician_id": cmd.technician_id,
-        "findings": cmd.findings,
-        "completed_at": now.isoformat(),
-    }
-    await repo.update_repair_order(
-        conn,
-        cmd.dealer_id,
-        repair_order_id,
-        at=now,
-        status=domain.RepairOrderStatus.DIAGNOSED.value,
-        diagnosis=diagnosis,
-    )
-    await ctx.publish(
-        conn,
-        DiagnosisCompleted(
-            dealer_id=cmd.dealer_id,
-            customer_id=ro["customer_id"],
-            occurred_at=now,
-            repair_order_id=str(repair_order_id),
-            technician_id=cmd.technician_id,
-            findings=cmd.findings,
-            completed_at=now,
-        ),
-    )
-    return await refreshed(conn, ro)
-
-
-async def quote_repair(
-    conn: DbConnection, ctx: ServiceContext[Any], repair_order_id: uuid.UUID, cmd: RepairQuoteIn
-) -> RepairOrderDetail:
-    """Parts plus labour (standard hours x rate, domain.price_repair_quote): RepairQuoted.
-    A new quote replaces an undecided one."""
-    settings = center_settings(ctx)
-    ro = await locked(conn, cmd.dealer_id, repair_order_id)
-    require_step(ro, domain.RepairOrderStep.QUOTE)
-    currency = cmd.currency or settings.default_currency
-    stored: dict[str, Any] = {
-        "quote_id": str(uuid.uuid4()),
-        "currency": currency,
-        "labour_rate": str(
-            cmd.labour_rate if cmd.labour_rate is not None else settings.labour_rate_per_hour
-        ),
-        "lines": [line.model_dump(mode="json") for line in cmd.lines],
-    }
-    try:
-        quote = repair_quote_of(stored)
-    except domain.RepairQuoteError as exc:
-        raise invalid("Quote refused", [str(exc)], slug="invalid-repair-quote") from None
-    now = ctx.clock.now()
-    await repo.update_repair_order(
-        conn,
-        cmd.dealer_id,
-        repair_order_id,
-        at=now,
-        status=domain.RepairOrderStatus.QUOTED.value,
-        quote=stored,
-        currency=currency,
-    )
-    await ctx.publish(
-        conn,
-        RepairQuoted(
-            dealer_id=cmd.dealer_id,
-            customer_id=ro["customer_id"],
-            occurred_at=now,
-            repair_order_id=str(repair_order_id),
-            quote_id=stored["quote_id"],
-            items=repair_items(quote, currency),
-            total=money(quote.total, currency),
-            quoted_at=now,
-        ),
-    )
-    return await refreshed(conn, ro)
-
-
-async def record_decision(
-    conn: DbConnection, ctx: ServiceContext[Any], repair_order_id: uuid.UUID, cmd: DecisionIn
-) -> RepairOrderDetail:
-    """The customer's answer to every quoted line: RepairApproved for what may be done,
-    RepairItemDeclined for each declined line (kept, followed up after the policy delay)."""
-    settings = center_settings(ctx)
-    ro = await locked(conn, cmd.dealer_id, repair_order_id)
-    require_step(ro, domain.RepairOrderStep.DECIDE)
-    stored = ro["quote"]
-    quote = repair_quote_of(stored)
-    currency = stored["currency"]
-    now = ctx.clock.now()
-    policy = settings.dealer_policy(cmd.dealer_id)
-    try:
-        decision = domain.apply_customer_decision(
-            quote,
-            cmd.approved_item_ids,
-            cmd.declined_item_ids,
-            vin=ro["vin"],
-            repair_order_id=str(repair_order_id),
-            decided_at=now,
-            follow_up_after=policy.service.declined_item_followup_after,
         )
-    except domain.RepairQuoteError as exc:
-        raise invalid("Decision refused", [str(exc)], slug="invalid-decision") from None
-    if decision.undecided:
-        undecided = [p.line.item_id for p in decision.undecided]
-        raise invalid(
-            "Decision incomplete",
-            [f"approve or decline every quoted line; undecided: {', '.join(undecided)}"],
-            slug="invalid-decision",
-        )
-    approved_ids = sorted(decision.approved_item_ids)
-    await repo.update_repair_order(
-        conn,
-        cmd.dealer_id,
-        repair_order_id,
-        at=now,
-        status=domain.status_after_decision(bool(approved_ids)).value,
-        approved_item_ids=approved_ids,
-        approved_total=decision.approved_total,
     )
-    common = {"dealer_id": cmd.dealer_id, "customer_id": ro["customer_id"], "occurred_at": now}
-    items = {item.item_id: item for item in repair_items(quote, currency)}
-    if approved_ids:
-        await ctx.publish(
-            conn,
-            RepairApproved(
-                **common,
-                repair_order_id=str(repair_order_id),
-                quote_id=stored["quote_id"],
-                approved_item_ids=approved_ids,
-                approved_total=money(decision.approved_total, currency),
-                method=cmd.method,
-                approved_at=now,
-            ),
-        )
-    for declined in decision.declined:
-        follow_up_on = domain.follow_up_date(declined, policy.calendar.tz)
-        await repo.insert_declined_item(
-            conn,
-            {
-                "dealer_id": cmd.dealer_id,
-                "repair_order_id": repair_order_id,
-                "item_id": declined.item_id,
-                "vin": declined.vin,
-                "description": declined.description,
-                "amount": declined.amount,
-                "currency": currency,
-                "declined_at": now,
-                "follow_up_on": follow_up_on,
-            },
-        )
-        await ctx.publish(
-            conn,
-            RepairItemDeclined(
-                **common,
-                repair_order_id=str(repair_order_id),
-                quote_id=stored["quote_id"],
-                item=items[declined.item_id],
-                vin=ro["vin"],
-                advisor_id=ro["advisor_id"],
-                follow_up_on=follow_up_on,
-                declined_at=now,
-            ),
-        )
-    return await refreshed(conn, ro)
+    return OpenedRepairOrder(await get_repair_order(uc, cmd.dealer_id, ro_id), True)

@@ -1,293 +1,225 @@
 """Repair order use cases in the workshop and at the desk: work completed, quality check,
 handover (with the next maintenance due). Same rules as :mod:`usecases`: one
-transaction, 409 with the reason for an illegal step, events through the outbox."""
+transaction, the domain's exceptions for an illegal step or a broken rule, events
+through the outbox, a retried request done once."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.contracts.enums import ServiceWorkType
 from dealerflow.contracts.events.service import (
     QualityCheckFailed,
     QualityCheckPassed,
     RepairCompleted,
     VehicleHandedOver,
 )
-from dealerflow.runtime.db import DbConnection
-from dealerflow.runtime.service import ServiceContext
+from dealerflow.contracts.types import Money
+from dealerflow.runtime.context import UseCaseContext
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
-from dealerflow.service_center.schemas import (
-    CompleteIn,
-    HandoverIn,
-    QualityCheckIn,
-    RepairOrderDetail,
+from dealerflow.service_center.domain import RepairOrderStatus, RepairOrderStep
+from dealerflow.service_center.records import (
+    RecordedQualityCheck,
+    RepairOrderDetails,
+    RepairOrderRecord,
 )
 from dealerflow.service_center.settings import ServiceCenterSettings
-from dealerflow.service_center.support import (
-    center_settings,
-    conflict,
-    invalid,
+from dealerflow.service_center.usecases import (
+    RepairOrderCommand,
+    begin_step,
+    get_repair_order,
     local_date,
-    money,
-    require_step,
 )
-from dealerflow.service_center.usecases import locked, refreshed
-from dealerflow.service_center.views import quality_check_records
 
-Row = dict[str, Any]
-ZERO = Decimal("0.00")
+
+@dataclass(frozen=True, kw_only=True)
+class CompleteWork(RepairOrderCommand):
+    technician_ids: tuple[str, ...]
+    work_summary: str
+    labour_hours: Decimal
+    completed_item_ids: tuple[str, ...] | None = None  # default: every approved line
 
 
 async def complete_work(
-    conn: DbConnection, ctx: ServiceContext[Any], repair_order_id: uuid.UUID, cmd: CompleteIn
-) -> RepairOrderDetail:
-    """The approved work is done (or the rework after a failed check): RepairCompleted.
-
-    Without a quote the job agreed at check-in counts as one approved item
-    (domain.WHOLE_JOB); with one, only approved lines may have been worked on.
-    """
-    ro = await locked(conn, cmd.dealer_id, repair_order_id)
-    require_step(ro, domain.RepairOrderStep.COMPLETE)
-    if ro["quote"] is None:
-        if cmd.completed_item_ids:
-            raise invalid("No quote", ["this repair order has no quoted lines to complete"])
-        approved = [domain.WHOLE_JOB]
-        done = [domain.WHOLE_JOB]
-    else:
-        approved = ro["approved_item_ids"]
-        done = cmd.completed_item_ids if cmd.completed_item_ids is not None else approved
-        unapproved = domain.unapproved_work(done, approved)
-        if unapproved:
-            raise conflict(
-                "Work without approval",
-                "the customer has not approved: " + ", ".join(unapproved),
-                slug="unapproved-work",
-                unapproved_item_ids=list(unapproved),
+    uc: UseCaseContext[ServiceCenterSettings], cmd: CompleteWork
+) -> RepairOrderDetails:
+    """The approved work is done (or the rework after a failed check): RepairCompleted
+    (what counts as done: domain.plan_work_completion)."""
+    ro = await begin_step(uc, cmd, RepairOrderStep.COMPLETE)
+    if ro is not None:
+        work = domain.plan_work_completion(
+            quoted=ro.quote is not None,
+            approved_item_ids=ro.approved_item_ids,
+            completed_before=ro.completed_item_ids,
+            completed_now=cmd.completed_item_ids,
+        )
+        await repo.save_repair_order(
+            uc.conn,
+            replace(
+                ro,
+                status=RepairOrderStatus.COMPLETED,
+                approved_item_ids=work.approved_item_ids,
+                completed_item_ids=work.completed_item_ids,
+                technician_ids=cmd.technician_ids,
+                work_summary=cmd.work_summary,
+                labour_hours=cmd.labour_hours,
+                completed_at=uc.now,
+                updated_at=uc.now,
+            ),
+        )
+        await uc.publish(
+            RepairCompleted(
+                dealer_id=ro.dealer_id,
+                customer_id=ro.customer_id,
+                occurred_at=uc.now,
+                repair_order_id=str(ro.id),
+                technician_ids=list(cmd.technician_ids),
+                work_summary=cmd.work_summary,
+                labour_hours=cmd.labour_hours,
+                completed_at=uc.now,
             )
-    now = ctx.clock.now()
-    await repo.update_repair_order(
-        conn,
-        cmd.dealer_id,
-        repair_order_id,
-        at=now,
-        status=domain.RepairOrderStatus.COMPLETED.value,
-        approved_item_ids=approved,
-        completed_item_ids=sorted(set(ro["completed_item_ids"]) | set(done)),
-        technician_ids=cmd.technician_ids,
-        work_summary=cmd.work_summary,
-        labour_hours=cmd.labour_hours,
-        completed_at=now,
-    )
-    await ctx.publish(
-        conn,
-        RepairCompleted(
-            dealer_id=cmd.dealer_id,
-            customer_id=ro["customer_id"],
-            occurred_at=now,
-            repair_order_id=str(repair_order_id),
-            technician_ids=cmd.technician_ids,
-            work_summary=cmd.work_summary,
-            labour_hours=cmd.labour_hours,
-            completed_at=now,
-        ),
-    )
-    return await refreshed(conn, ro)
+        )
+    return await get_repair_order(uc, cmd.dealer_id, cmd.repair_order_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordQualityCheck(RepairOrderCommand):
+    inspector_id: str
+    passed: bool
+    reasons: tuple[str, ...] = ()
+    reached_customer: bool = False  # the customer found the defect after handover
 
 
 async def record_quality_check(
-    conn: DbConnection, ctx: ServiceContext[Any], repair_order_id: uuid.UUID, cmd: QualityCheckIn
-) -> RepairOrderDetail:
-    """Pass (ready for handover) or fail (rework; a repeat failure is recorded):
-    QualityCheckPassed / QualityCheckFailed."""
-    ro = await locked(conn, cmd.dealer_id, repair_order_id)
-    require_step(ro, domain.RepairOrderStep.QUALITY_CHECK)
-    history = quality_check_records(
-        await repo.list_quality_checks(conn, cmd.dealer_id, repair_order_id)
-    )
-    now = ctx.clock.now()
-    try:
-        record = domain.record_quality_check(history, cmd.passed, now, cmd.reasons)
-    except domain.QualityCheckError as exc:
-        raise invalid("Quality check refused", [str(exc)], slug="invalid-quality-check") from None
+    uc: UseCaseContext[ServiceCenterSettings], cmd: RecordQualityCheck
+) -> RepairOrderDetails:
+    """Pass (ready for handover) or fail (rework; a repeat failure of this RO's checks is
+    recorded): QualityCheckPassed / QualityCheckFailed."""
+    ro = await begin_step(uc, cmd, RepairOrderStep.QUALITY_CHECK)
+    if ro is not None:
+        await _check(uc, ro, cmd)
+    return await get_repair_order(uc, cmd.dealer_id, cmd.repair_order_id)
+
+
+async def _check(
+    uc: UseCaseContext[ServiceCenterSettings], ro: RepairOrderRecord, cmd: RecordQualityCheck
+) -> None:
+    earlier = await repo.list_quality_checks(uc.conn, ro.dealer_id, ro.id)
+    check = domain.record_quality_check([e.check for e in earlier], cmd.passed, uc.now, cmd.reasons)
     await repo.insert_quality_check(
-        conn,
-        {
-            "dealer_id": cmd.dealer_id,
-            "repair_order_id": repair_order_id,
-            "attempt": record.attempt,
-            "passed": record.passed,
-            "reasons": list(record.reasons),
-            "repeat_failure": record.repeat_failure,
-            "reached_customer": cmd.reached_customer,
-            "inspector_id": cmd.inspector_id,
-            "checked_at": now,
-        },
+        uc.conn,
+        ro.dealer_id,
+        ro.id,
+        RecordedQualityCheck(check, cmd.inspector_id, cmd.reached_customer),
     )
-    await repo.update_repair_order(
-        conn,
-        cmd.dealer_id,
-        repair_order_id,
-        at=now,
-        status=domain.status_after_quality_check(record.passed).value,
+    await repo.save_repair_order(
+        uc.conn,
+        replace(ro, status=domain.status_after_quality_check(check.passed), updated_at=uc.now),
     )
-    common = {
-        "dealer_id": cmd.dealer_id,
-        "customer_id": ro["customer_id"],
-        "occurred_at": now,
-        "repair_order_id": str(repair_order_id),
+    # what both outcomes say
+    common: dict[str, Any] = {
+        "dealer_id": ro.dealer_id,
+        "customer_id": ro.customer_id,
+        "occurred_at": uc.now,
+        "repair_order_id": str(ro.id),
         "inspector_id": cmd.inspector_id,
-        "attempt": record.attempt,
-        "checked_at": now,
+        "attempt": check.attempt,
+        "checked_at": uc.now,
     }
-    if record.passed:
-        await ctx.publish(conn, QualityCheckPassed(**common))
+    if check.passed:
+        await uc.publish(QualityCheckPassed(**common))
     else:
-        await ctx.publish(
-            conn,
+        await uc.publish(
             QualityCheckFailed(
                 **common,
-                reasons=list(record.reasons),
-                repeat_failure=record.repeat_failure,
+                reasons=list(check.reasons),
+                repeat_failure=check.repeat_failure,
                 reached_customer=cmd.reached_customer,
-            ),
-        )
-    return await refreshed(conn, ro)
-
-
-def next_maintenance_due(
-    settings: ServiceCenterSettings,
-    ro: Row,
-    history: Sequence[Row],
-    *,
-    today: date,
-    mileage_km: int,
-) -> domain.NextMaintenance | None:
-    """When the vehicle is next due, by date or mileage whichever first (domain rule).
-
-    Counted from this visit if it was maintenance, else from the vehicle's last
-    maintenance here; unknown (None) if it never had one here. The date by mileage is
-    projected from the odometer readings of its visits.
-    """
-    dealer_id = ro["dealer_id"]
-    readings: list[tuple[date, int]] = [(today, mileage_km)]
-    for past in history:
-        readings.append((local_date(settings, dealer_id, past["opened_at"]), past["mileage_km"]))
-        if past["handed_over_at"] is not None and past["handover_mileage_km"] is not None:
-            readings.append(
-                (
-                    local_date(settings, dealer_id, past["handed_over_at"]),
-                    past["handover_mileage_km"],
-                )
             )
-    if ro["work_type"] == ServiceWorkType.MAINTENANCE:
-        base: tuple[date, int] = (today, mileage_km)
-    else:
-        maintained = [
-            p
-            for p in history
-            if p["work_type"] == ServiceWorkType.MAINTENANCE and p["handed_over_at"] is not None
-        ]
-        if not maintained:
-            return None
-        last = maintained[-1]
-        base = (
-            local_date(settings, dealer_id, last["handed_over_at"]),
-            last["handover_mileage_km"] or last["mileage_km"],
         )
-    return domain.next_maintenance(
-        base[0],
-        base[1],
-        settings.maintenance_interval_km,
-        settings.maintenance_interval_months,
-        domain.average_daily_km(readings),
-    )
 
 
-async def hand_over(
-    conn: DbConnection, ctx: ServiceContext[Any], repair_order_id: uuid.UUID, cmd: HandoverIn
-) -> RepairOrderDetail:
-    """Return the vehicle if domain.can_hand_over passes (work done and approved, quality
-    check passed, settled, invoiced when charged): VehicleHandedOver with the next
-    maintenance due. Otherwise a 409 lists every blocker and nothing changes."""
-    settings = center_settings(ctx)
-    ro = await locked(conn, cmd.dealer_id, repair_order_id)
-    require_step(ro, domain.RepairOrderStep.HAND_OVER)
-    currency = ro["currency"] or settings.default_currency
-    if cmd.amount_paid is not None and cmd.amount_paid.currency != currency:
-        raise invalid("Wrong currency", [f"the repair order is in {currency}"])
-    mileage = cmd.mileage_km if cmd.mileage_km is not None else ro["mileage_km"]
-    if mileage < ro["mileage_km"]:
-        raise invalid("Odometer went back", [f"check-in mileage was {ro['mileage_km']} km"])
-    # Warranty work is charged to the OEM, not the customer.
-    charge = ZERO if ro["work_type"] == ServiceWorkType.WARRANTY else (ro["approved_total"] or ZERO)
-    paid = cmd.amount_paid.amount if cmd.amount_paid is not None else ZERO
-    checks = quality_check_records(
-        await repo.list_quality_checks(conn, cmd.dealer_id, repair_order_id)
-    )
-    readiness = domain.can_hand_over(
-        domain.HandoverState(
-            approved_item_ids=frozenset(ro["approved_item_ids"]),
-            completed_item_ids=frozenset(ro["completed_item_ids"]),
-            quality_checks=checks,
-            amount_due=max(charge - paid, ZERO),
+@dataclass(frozen=True, kw_only=True)
+class HandOver(RepairOrderCommand):
+    """The customer collects the vehicle: settled and invoiced as needed."""
+
+    mileage_km: int | None = None  # default: the check-in mileage
+    amount_paid: Money | None = None
+    invoice_number: str | None = None
+
+
+async def hand_over(uc: UseCaseContext[ServiceCenterSettings], cmd: HandOver) -> RepairOrderDetails:
+    """Return the vehicle if domain.plan_handover lets it go (work done and approved,
+    quality check passed, settled, invoiced when charged): VehicleHandedOver with the
+    next maintenance due. Otherwise HandoverNotReady lists every blocker, nothing changes."""
+    ro = await begin_step(uc, cmd, RepairOrderStep.HAND_OVER)
+    if ro is not None:
+        await _hand_over(uc, ro, cmd)
+    return await get_repair_order(uc, cmd.dealer_id, cmd.repair_order_id)
+
+
+async def _hand_over(
+    uc: UseCaseContext[ServiceCenterSettings], ro: RepairOrderRecord, cmd: HandOver
+) -> None:
+    currency = ro.currency or uc.settings.default_currency
+    checks = await repo.list_quality_checks(uc.conn, ro.dealer_id, ro.id)
+    mileage = domain.plan_handover(
+        domain.VehicleReturn(
+            work_type=ro.work_type,
+            currency=currency,
+            check_in_mileage_km=ro.mileage_km,
+            approved_total=ro.approved_total,
+            approved_item_ids=frozenset(ro.approved_item_ids),
+            completed_item_ids=frozenset(ro.completed_item_ids),
+            quality_checks=tuple(c.check for c in checks),
+            mileage_km=cmd.mileage_km,
+            amount_paid=cmd.amount_paid,
             invoice_issued=cmd.invoice_number is not None,
-        ),
-        invoice_required=charge > 0,
-    )
-    if not readiness.ready:
-        missing = [m.value for m in readiness.missing]
-        raise conflict(
-            "Vehicle not ready for handover",
-            "missing: " + ", ".join(missing),
-            slug="handover-not-ready",
-            missing=missing,
-            incomplete_item_ids=list(readiness.incomplete_item_ids),
-            unapproved_item_ids=list(readiness.unapproved_item_ids),
-            amount_due=money(max(charge - paid, ZERO), currency).model_dump(mode="json"),
         )
-    now = ctx.clock.now()
-    history = await repo.vehicle_history(conn, cmd.dealer_id, ro["vin"], exclude=repair_order_id)
-    due = next_maintenance_due(
-        settings, ro, history, today=local_date(settings, cmd.dealer_id, now), mileage_km=mileage
     )
-    await repo.update_repair_order(
-        conn,
-        cmd.dealer_id,
-        repair_order_id,
-        at=now,
-        status=domain.RepairOrderStatus.HANDED_OVER.value,
-        handed_over_at=now,
-        handover_mileage_km=mileage,
-        amount_paid=cmd.amount_paid.amount if cmd.amount_paid else None,
-        currency=currency,
-        invoice_number=cmd.invoice_number,
-        next_maintenance_due_on=due.due_date if due else None,
-        next_maintenance_due_km=due.due_km if due else None,
+    history = await repo.vehicle_history(uc.conn, ro.dealer_id, ro.vin, exclude=ro.id)
+    due = domain.next_maintenance_after_visit(
+        ro.work_type,
+        today=await local_date(uc, ro.dealer_id, uc.now),
+        mileage_km=mileage,
+        history=history,
+        tz=(await uc.policy(ro.dealer_id)).calendar.tz,
+        interval_km=uc.settings.maintenance_interval_km,
+        interval_months=uc.settings.maintenance_interval_months,
     )
-    await ctx.publish(
-        conn,
+    await repo.save_repair_order(
+        uc.conn,
+        replace(
+            ro,
+            status=RepairOrderStatus.HANDED_OVER,
+            handed_over_at=uc.now,
+            handover_mileage_km=mileage,
+            amount_paid=cmd.amount_paid.amount if cmd.amount_paid else None,
+            currency=currency,
+            invoice_number=cmd.invoice_number,
+            next_maintenance_due_on=due.due_date if due else None,
+            next_maintenance_due_km=due.due_km if due else None,
+            updated_at=uc.now,
+        ),
+    )
+    await uc.publish(
         VehicleHandedOver(
-            dealer_id=cmd.dealer_id,
-            customer_id=ro["customer_id"],
-            occurred_at=now,
-            repair_order_id=str(repair_order_id),
-            vin=ro["vin"],
-            model=ro["model"],
-            advisor_id=ro["advisor_id"],
-            handed_over_at=now,
+            dealer_id=ro.dealer_id,
+            customer_id=ro.customer_id,
+            occurred_at=uc.now,
+            repair_order_id=str(ro.id),
+            vin=ro.vin,
+            model=ro.model,
+            advisor_id=ro.advisor_id,
+            handed_over_at=uc.now,
             mileage_km=mileage,
-            work_type=ro["work_type"],
-            work_summary=ro["work_summary"],
+            work_type=ro.work_type,
+            work_summary=ro.work_summary,
             amount_paid=cmd.amount_paid,
             next_maintenance_due_on=due.due_date if due else None,
             next_maintenance_due_km=due.due_km if due else None,
-            contact=ContactSnapshot.model_validate(ro["contact"]),
-        ),
+            contact=ro.contact,
+        )
     )
-    return await refreshed(conn, ro)

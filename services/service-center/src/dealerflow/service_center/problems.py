@@ -1,0 +1,40 @@
+"""The service-center's domain exceptions as RFC 9457 problems (installed by the runtime)."""
+
+from __future__ import annotations
+
+from dealerflow.runtime.problems import ProblemMap, ProblemSpec
+from dealerflow.service_center.domain import (
+    BrokenRule,
+    DecisionError,
+    DecisionIncomplete,
+    HandoverNotReady,
+    IllegalStep,
+    NoQuotedLines,
+    OdometerWentBack,
+    QualityCheckError,
+    RepairQuoteError,
+    UnapprovedWork,
+    WrongCurrency,
+)
+from dealerflow.service_center.usecases import (
+    InvalidPhone,
+    RepairOrderIdTaken,
+    RepairOrderNotFound,
+)
+
+PROBLEMS: ProblemMap = {
+    RepairOrderNotFound: ProblemSpec(404, "not-found", "Repair order not found"),
+    IllegalStep: ProblemSpec(409, "illegal-transition", "Illegal repair order transition"),
+    RepairOrderIdTaken: ProblemSpec(409, "repair-order-id-taken", "Repair order id taken"),
+    UnapprovedWork: ProblemSpec(409, "unapproved-work", "Work without approval"),
+    HandoverNotReady: ProblemSpec(409, "handover-not-ready", "Vehicle not ready for handover"),
+    BrokenRule: ProblemSpec(422, "validation-error", "Request refused"),
+    InvalidPhone: ProblemSpec(422, "invalid-phone", "Invalid phone number"),
+    RepairQuoteError: ProblemSpec(422, "invalid-repair-quote", "Quote refused"),
+    DecisionError: ProblemSpec(422, "invalid-decision", "Decision refused"),
+    DecisionIncomplete: ProblemSpec(422, "invalid-decision", "Decision incomplete"),
+    NoQuotedLines: ProblemSpec(422, "validation-error", "No quote"),
+    QualityCheckError: ProblemSpec(422, "invalid-quality-check", "Quality check refused"),
+    WrongCurrency: ProblemSpec(422, "validation-error", "Wrong currency"),
+    OdometerWentBack: ProblemSpec(422, "validation-error", "Odometer went back"),
+}
