@@ -61,7 +61,6 @@ KNOWN_VIOLATIONS: frozenset[str] = frozenset(
         "dealerflow.service_center.domain_repair.declined_items_to_offer",
         "dealerflow.service_center.domain_repair.detailing_work_problems",
         "dealerflow.service_center.domain_retention.after_sales_tier",
-        "dealerflow.service_center.domain_retention.find_repeat_repair",
         "dealerflow.service_center.domain_retention.first_maintenance",
         "dealerflow.service_center.domain_retention.maintenance_reminder_on",
         "dealerflow.service_center.domain_retention.retention_status",
