@@ -58,6 +58,34 @@ async def test_other_dealers_see_404_and_illegal_transitions_are_409(harness: An
     assert twice.status_code == 409
 
 
+async def test_an_action_retried_with_its_idempotency_key_acts_once(harness: Any) -> None:
+    cid = (await harness.open_complaint())["id"]
+    url = f"/v1/complaints/{cid}/acknowledge"
+    body = {**DEALER, "channel": "phone"}
+    key = {"Idempotency-Key": "ack-1"}
+    first = await harness.client.post(url, json=body, headers=key)
+    assert first.status_code == 200, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    again = await harness.client.post(url, json=body, headers=key)
+    assert again.status_code == 200, again.text  # not the 409 of acknowledging twice
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["status"] == "acknowledged"
+    reused = await harness.client.post(url, json={**body, "channel": "sms"}, headers=key)
+    assert reused.status_code == 422
+    assert reused.json()["type"].endswith("idempotency-key-reused")
+    # the same key on another action (or complaint) is another request
+    pause = await harness.client.post(
+        f"/v1/complaints/{cid}/pause", json={**DEALER, "by": "m", "reason": "r"}, headers=key
+    )
+    assert pause.status_code == 200, pause.text
+    history = [h["action"] for h in pause.json()["history"]]
+    assert history == ["opened", "acknowledged", "paused"]
+    unknown = await harness.client.post(
+        f"/v1/complaints/{uuid.uuid4()}/acknowledge", json=body, headers=key
+    )
+    assert unknown.status_code == 404
+
+
 async def test_assign_publishes_the_handler_change(harness: Any) -> None:
     created = await harness.open_complaint(handler_id="adv-zhou")
     cid = created["id"]

@@ -13,6 +13,7 @@ import pytest
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
 from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose
+from dealerflow.contracts.envelope import decode
 from dealerflow.contracts.events.complaints import ComplaintOpened, ComplaintReopened
 from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded, TaskCompleted
 from dealerflow.contracts.events.sales import VehicleDelivered
@@ -264,7 +265,7 @@ async def test_trigger_waits_for_a_contact_arriving_on_another_topic(harness: An
 async def test_trigger_without_a_contact_is_dead_lettered_and_replayable(harness: Any) -> None:
     customer = uuid.uuid4()
     task = dissatisfied(customer, "task-orphan")
-    await harness.produce(task)
+    await harness.produce(task, event_id="orphan-1")
     await harness.eventually(
         lambda: harness.db("SELECT 1 FROM awaiting_contact"), what="the trigger parked"
     )
@@ -285,6 +286,9 @@ async def test_trigger_without_a_contact_is_dead_lettered_and_replayable(harness
     assert str(customer) in (letters[0].error or "")
     assert letters[0].original_topic == harness.topics.name("notifier")
     assert letters[0].consumer == "complaints.reactions"
+    original = decode(letters[0].value, letters[0].original_headers)  # as it was consumed
+    assert (original.meta.id, original.meta.source) == ("orphan-1", "/test/producer")
+    assert original.event == task
 
     # the contact becomes known; replaying the letter now opens the complaint
     await harness.produce(delivered(customer))

@@ -10,17 +10,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dealerflow.complaints.domain import PreviousRepair
-from dealerflow.complaints.policy import PolicyInvalid, build_policy
-from dealerflow.complaints.records import ClockRecord, ClockStatus
-from dealerflow.complaints.usecases import (
-    NewComplaint,
-    plan_breach,
-    plan_opening,
-    reopened_resolve_clock,
-    request_fingerprint,
+from dealerflow.complaints.domain import (
+    ComplaintAction,
+    ComplaintStatus,
+    IllegalTransition,
+    PreviousRepair,
 )
+from dealerflow.complaints.policy import PolicyInvalid, StoredDealerConfiguration, build_policy
+from dealerflow.complaints.problems import PROBLEMS
+from dealerflow.complaints.records import ClockRecord, ClockStatus
+from dealerflow.complaints.schemas import ComplaintIn
+from dealerflow.complaints.usecases import NewComplaint, plan_opening, reopened_resolve_clock
 from dealerflow.complaints.usecases_actions import HANDLING
+from dealerflow.complaints.usecases_breach import plan_breach
 from dealerflow.complaints.usecases_repairs import concerns_of, repeat_of
 from dealerflow.complaints.usecases_triggers import (
     category_for_survey,
@@ -42,6 +44,7 @@ from dealerflow.contracts.care_enums import (
     TaskKind,
 )
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot, RelatedRecord
+from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
 from dealerflow.contracts.events.complaints import (
     ComplaintEscalated,
     ComplaintOpened,
@@ -51,8 +54,10 @@ from dealerflow.contracts.events.complaints import (
 from dealerflow.contracts.events.service import RepairOrderOpened
 from dealerflow.contracts.examples import example_for
 from dealerflow.policy import DealerPolicy, merge_overrides
+from dealerflow.runtime.idempotency import request_fingerprint
 
 NOW = datetime(2025, 3, 5, 2, 0, tzinfo=UTC)  # Wed 10:00 Shanghai
+CID = str(uuid.UUID(int=7))
 POLICY = DealerPolicy()
 CONTACT = ContactSnapshot(
     name="张伟", phone="+8613800138000", consent=ConsentSnapshot(service=True, marketing=False)
@@ -213,17 +218,18 @@ def test_only_verifications_about_a_complaint_point_at_one() -> None:
 
 
 def test_consent_changes_on_a_stored_snapshot() -> None:
-    stored = CONTACT.model_dump(mode="json")
-    no_marketing = with_consent_change(stored, purpose="service", channel=None, granted=False)
-    assert no_marketing["consent"]["service"] is False
-    no_sms = with_consent_change(stored, purpose="marketing", channel="sms", granted=False)
-    assert no_sms["consent"]["opted_out_channels"] == ["sms"]
-    assert no_sms["consent"]["marketing"] is False
-    sms_again = with_consent_change(no_sms, purpose="marketing", channel="sms", granted=True)
-    assert sms_again["consent"]["opted_out_channels"] == []
-    assert sms_again["consent"]["marketing"] is True
-    ContactSnapshot.model_validate(sms_again)  # still a valid snapshot
-    assert stored["consent"]["service"] is True  # input untouched
+    stored = CONTACT
+    service, marketing, sms = ConsentPurpose.SERVICE, ConsentPurpose.MARKETING, MessageChannel.SMS
+    no_marketing = with_consent_change(stored, purpose=service, channel=None, granted=False)
+    assert no_marketing.consent.service is False
+    no_sms = with_consent_change(stored, purpose=marketing, channel=sms, granted=False)
+    assert no_sms.consent.opted_out_channels == ["sms"]
+    assert no_sms.consent.marketing is False
+    sms_again = with_consent_change(no_sms, purpose=marketing, channel=sms, granted=True)
+    assert sms_again.consent.opted_out_channels == []
+    assert sms_again.consent.marketing is True
+    ContactSnapshot.model_validate(sms_again.model_dump())  # still a valid snapshot
+    assert stored.consent.service is True  # input untouched
 
 
 def test_summary_is_cut_to_the_contract_length() -> None:
@@ -259,8 +265,29 @@ def test_invalid_policies_are_refused(overrides: dict[str, object]) -> None:
 
 
 def test_fingerprint_ignores_key_order_only() -> None:
-    assert request_fingerprint({"a": 1, "b": 2}) == request_fingerprint({"b": 2, "a": 1})
-    assert request_fingerprint({"a": 1}) != request_fingerprint({"a": 2})
+    body = {"dealer_id": "d-1", "channel": "hotline", "category": "other", "summary": "a"}
+    reordered = dict(reversed(body.items()))
+
+    def fingerprint(raw: dict[str, object]) -> str:
+        return request_fingerprint(ComplaintIn.model_validate({**raw, "customer_id": CID}))
+
+    assert fingerprint(body) == fingerprint(reordered)
+    assert fingerprint(body) != fingerprint({**body, "summary": "b"})
+
+
+def test_invalid_service_wide_overrides_fail_at_start_up() -> None:
+    with pytest.raises(PolicyInvalid):
+        StoredDealerConfiguration({"complaints": {"escalation_ladder": ["handler", "gm"]}})
+    StoredDealerConfiguration({"complaints": {"survey_dissatisfied_max_score": 5}})
+
+
+def test_an_illegal_transition_is_a_409_naming_status_and_action() -> None:
+    exc = IllegalTransition(ComplaintStatus.OPENED, ComplaintAction.RESOLVE)
+    body = PROBLEMS[IllegalTransition].problem(exc).to_body()
+    assert body["status"] == 409
+    assert body["type"].endswith("/illegal-transition")
+    assert body["action"] == "resolve"
+    assert body["detail"].startswith("cannot resolve a complaint that is opened")
 
 
 def test_handling_statuses() -> None:

@@ -1,24 +1,25 @@
 """HTTP API: staff actions on a complaint, and the dealer's complaint policy.
 
 Every action answers the complaint with its clocks; an action the complaint's status
-does not allow is a 409 problem naming the status and the allowed actions."""
+does not allow is a 409 problem naming the status and the allowed actions. A retry of an
+action with the same Idempotency-Key is answered with the complaint as it is now."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path, Response
 from fastapi.types import DecoratedCallable
 
-from dealerflow.complaints import repository
 from dealerflow.complaints import usecases_actions as actions
-from dealerflow.complaints.api import Ctx, detail_of, run, settings_of
-from dealerflow.complaints.policy import build_policy
+from dealerflow.complaints.api import Ctx, answer, client_request
 from dealerflow.complaints.records import ComplaintRecord
 from dealerflow.complaints.schemas import (
     AcknowledgeIn,
+    ActionIn,
     AssignIn,
     CloseIn,
     ComplaintDetail,
@@ -30,8 +31,10 @@ from dealerflow.complaints.schemas import (
     ResolveIn,
     ResumeIn,
 )
-from dealerflow.complaints.usecases import ComplaintNotFound, Work
+from dealerflow.complaints.usecases import Uc
+from dealerflow.complaints.usecases_policy import dealer_policy, set_dealer_policy
 from dealerflow.contracts.types import DEALER_ID_PATTERN
+from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 
 router = APIRouter(prefix="/v1", tags=["complaint actions"])
 ComplaintIdPath = Annotated[uuid.UUID, Path(description="Complaint id.")]
@@ -53,44 +56,68 @@ def _action(name: str, summary: str) -> Callable[[DecoratedCallable], DecoratedC
     )
 
 
-async def _act(
-    ctx: Ctx, action: Callable[[Work], Awaitable[ComplaintRecord | None]]
-) -> ComplaintDetail:
-    async def use_case(work: Work) -> ComplaintDetail:
-        complaint = await action(work)
-        assert complaint is not None  # only automatic (trigger) reopenings return None
-        return await detail_of(work, complaint)
+@dataclass
+class StaffAction:
+    """FastAPI dependency of every action route: the service, the response and the
+    request's Idempotency-Key; `run` runs one action once per key, in one transaction."""
 
-    return await run(ctx, use_case)
+    ctx: Ctx
+    response: Response
+    idempotency_key: IdempotencyKeyHeader = None
+
+    async def run(
+        self,
+        name: str,
+        complaint_id: uuid.UUID,
+        body: ActionIn,
+        action: Callable[[Uc], Awaitable[ComplaintRecord | None]],
+    ) -> ComplaintDetail:
+        request = client_request(self.idempotency_key, body)
+        handled = await self.ctx.run_in_transaction(
+            lambda uc: actions.act_once(
+                uc, body.dealer_id, complaint_id, name, request, lambda: action(uc)
+            )
+        )
+        return answer(handled, self.response)
+
+
+Act = Annotated[StaffAction, Depends()]
 
 
 @_action(
     "acknowledge", "Acknowledge to the customer (stops the acknowledge clock and its escalations)"
 )
 async def acknowledge(
-    ctx: Ctx, complaint_id: ComplaintIdPath, body: AcknowledgeIn
+    act: Act, complaint_id: ComplaintIdPath, body: AcknowledgeIn
 ) -> ComplaintDetail:
-    return await _act(
-        ctx,
-        lambda w: actions.acknowledge(
-            w, body.dealer_id, complaint_id, channel=body.channel, handler_id=body.handler_id
+    return await act.run(
+        "acknowledge",
+        complaint_id,
+        body,
+        lambda uc: actions.acknowledge(
+            uc, body.dealer_id, complaint_id, channel=body.channel, handler_id=body.handler_id
         ),
     )
 
 
 @_action("inform", "Record that the customer was told how it is handled (stops the inform clock)")
-async def inform(ctx: Ctx, complaint_id: ComplaintIdPath, body: InformIn) -> ComplaintDetail:
-    return await _act(
-        ctx, lambda w: actions.inform(w, body.dealer_id, complaint_id, by=body.by, note=body.note)
+async def inform(act: Act, complaint_id: ComplaintIdPath, body: InformIn) -> ComplaintDetail:
+    return await act.run(
+        "inform",
+        complaint_id,
+        body,
+        lambda uc: actions.inform(uc, body.dealer_id, complaint_id, by=body.by, note=body.note),
     )
 
 
 @_action("assign", "Give the complaint a (new) handler and department")
-async def assign(ctx: Ctx, complaint_id: ComplaintIdPath, body: AssignIn) -> ComplaintDetail:
-    return await _act(
-        ctx,
-        lambda w: actions.assign(
-            w,
+async def assign(act: Act, complaint_id: ComplaintIdPath, body: AssignIn) -> ComplaintDetail:
+    return await act.run(
+        "assign",
+        complaint_id,
+        body,
+        lambda uc: actions.assign(
+            uc,
             body.dealer_id,
             complaint_id,
             handler_id=body.handler_id,
@@ -101,7 +128,7 @@ async def assign(ctx: Ctx, complaint_id: ComplaintIdPath, body: AssignIn) -> Com
 
 
 @_action("resolve", "Record the resolution (cancels every clock still running)")
-async def resolve(ctx: Ctx, complaint_id: ComplaintIdPath, body: ResolveIn) -> ComplaintDetail:
+async def resolve(act: Act, complaint_id: ComplaintIdPath, body: ResolveIn) -> ComplaintDetail:
     resolution = actions.Resolution(
         responsibility=body.responsibility,
         measures=list(body.measures),
@@ -110,15 +137,22 @@ async def resolve(ctx: Ctx, complaint_id: ComplaintIdPath, body: ResolveIn) -> C
         cause=body.cause,
         handler_id=body.handler_id,
     )
-    return await _act(ctx, lambda w: actions.resolve(w, body.dealer_id, complaint_id, resolution))
+    return await act.run(
+        "resolve",
+        complaint_id,
+        body,
+        lambda uc: actions.resolve(uc, body.dealer_id, complaint_id, resolution),
+    )
 
 
 @_action("close", "Close after the customer confirmed")
-async def close(ctx: Ctx, complaint_id: ComplaintIdPath, body: CloseIn) -> ComplaintDetail:
-    return await _act(
-        ctx,
-        lambda w: actions.close(
-            w,
+async def close(act: Act, complaint_id: ComplaintIdPath, body: CloseIn) -> ComplaintDetail:
+    return await act.run(
+        "close",
+        complaint_id,
+        body,
+        lambda uc: actions.close(
+            uc,
             body.dealer_id,
             complaint_id,
             closed_by=body.closed_by,
@@ -128,10 +162,12 @@ async def close(ctx: Ctx, complaint_id: ComplaintIdPath, body: CloseIn) -> Compl
 
 
 @_action("reopen", "Reopen a resolved or closed complaint (a fresh resolve clock)")
-async def reopen(ctx: Ctx, complaint_id: ComplaintIdPath, body: ReopenIn) -> ComplaintDetail:
-    return await _act(
-        ctx,
-        lambda w: actions.reopen(w, body.dealer_id, complaint_id, reason=body.reason, by=body.by),
+async def reopen(act: Act, complaint_id: ComplaintIdPath, body: ReopenIn) -> ComplaintDetail:
+    return await act.run(
+        "reopen",
+        complaint_id,
+        body,
+        lambda uc: actions.reopen(uc, body.dealer_id, complaint_id, reason=body.reason, by=body.by),
     )
 
 
@@ -140,19 +176,24 @@ async def reopen(ctx: Ctx, complaint_id: ComplaintIdPath, body: ReopenIn) -> Com
     "Pause the clocks while waiting on the customer (the legal inform clock keeps "
     "running unless the dealer's policy says otherwise)",
 )
-async def pause(ctx: Ctx, complaint_id: ComplaintIdPath, body: PauseIn) -> ComplaintDetail:
-    return await _act(
-        ctx,
-        lambda w: actions.pause_clocks(
-            w, body.dealer_id, complaint_id, by=body.by, reason=body.reason
+async def pause(act: Act, complaint_id: ComplaintIdPath, body: PauseIn) -> ComplaintDetail:
+    return await act.run(
+        "pause",
+        complaint_id,
+        body,
+        lambda uc: actions.pause_clocks(
+            uc, body.dealer_id, complaint_id, by=body.by, reason=body.reason
         ),
     )
 
 
 @_action("resume", "Resume paused clocks with the time they had left")
-async def resume(ctx: Ctx, complaint_id: ComplaintIdPath, body: ResumeIn) -> ComplaintDetail:
-    return await _act(
-        ctx, lambda w: actions.resume_clocks(w, body.dealer_id, complaint_id, by=body.by)
+async def resume(act: Act, complaint_id: ComplaintIdPath, body: ResumeIn) -> ComplaintDetail:
+    return await act.run(
+        "resume",
+        complaint_id,
+        body,
+        lambda uc: actions.resume_clocks(uc, body.dealer_id, complaint_id, by=body.by),
     )
 
 
@@ -166,14 +207,7 @@ async def resume(ctx: Ctx, complaint_id: ComplaintIdPath, body: ResumeIn) -> Com
     summary="The dealer's stored overrides and effective policy",
 )
 async def get_policy(ctx: Ctx, dealer_id: DealerPath) -> PolicyView:
-    async def use_case(work: Work) -> PolicyView:
-        overrides = await repository.dealer_overrides(work.conn, dealer_id) or {}
-        policy = build_policy(work.settings.policy_overrides, overrides)
-        return PolicyView(
-            dealer_id=dealer_id, overrides=overrides, effective=policy.model_dump(mode="json")
-        )
-
-    return await run(ctx, use_case)
+    return PolicyView.of(await ctx.run_in_transaction(lambda uc: dealer_policy(uc, dealer_id)))
 
 
 @router.put(
@@ -184,16 +218,7 @@ async def get_policy(ctx: Ctx, dealer_id: DealerPath) -> PolicyView:
     summary="Replace the dealer's policy overrides (applies to clocks started afterwards)",
 )
 async def put_policy(ctx: Ctx, dealer_id: DealerPath, body: PolicyIn) -> PolicyView:
-    settings = settings_of(ctx)
-
-    async def use_case(work: Work) -> PolicyView:
-        policy = build_policy(settings.policy_overrides, body.overrides)  # PolicyInvalid -> 422
-        await repository.put_dealer_overrides(work.conn, dealer_id, body.overrides)
-        return PolicyView(
-            dealer_id=dealer_id, overrides=body.overrides, effective=policy.model_dump(mode="json")
-        )
-
-    return await run(ctx, use_case)
-
-
-__all__ = ["ComplaintNotFound", "router"]
+    policy = await ctx.run_in_transaction(
+        lambda uc: set_dealer_policy(uc, dealer_id, body.overrides)
+    )
+    return PolicyView.of(policy)

@@ -1,4 +1,5 @@
-"""Event handlers of the complaints service (thin: build a `Work`, call one use case).
+"""Event handlers of the complaints service (thin: the handler context is the use case's
+context; one use case each).
 
 Subscribed topics: notifier (TaskCompleted, SurveyResponded, ConsentChanged), service
 (QualityCheckFailed, RepairOrderOpened and VehicleHandedOver for repeat repairs, contact
@@ -12,9 +13,6 @@ from typing import Any
 
 from dealerflow.complaints import usecases_repairs as repairs
 from dealerflow.complaints import usecases_triggers as triggers
-from dealerflow.complaints.contact_wait import Delivery
-from dealerflow.complaints.settings import ComplaintsSettings
-from dealerflow.complaints.usecases import Work
 from dealerflow.contracts.envelope import Envelope
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded, TaskCompleted
@@ -44,51 +42,38 @@ CONTACT_EVENTS: tuple[type[DomainEvent], ...] = tuple(
 router = EventRouter()
 
 
-def delivery_of(ctx: HandlerContext) -> Delivery:
-    """Where the handled event came from (for parking it while its contact is unknown)."""
-    return Delivery(ctx.envelope.meta, ctx.topic, ctx.partition, ctx.offset, ctx.consumer)
-
-
-def work_of(ctx: HandlerContext) -> Work:
-    """The use-case `Work` of a consumer handler invocation."""
-    settings = ctx.settings
-    if not isinstance(settings, ComplaintsSettings):
-        settings = ComplaintsSettings.model_validate(settings.model_dump())
-    return Work(conn=ctx.conn, publish=ctx.publish, now=ctx.clock.now(), settings=settings)
-
-
 @router.on(*CONTACT_EVENTS)
 async def remember_contact(ctx: HandlerContext, env: Envelope[Any]) -> None:
-    await triggers.remember_contact(work_of(ctx), env.event)
+    await triggers.remember_contact(ctx, env.event)
 
 
 @router.on(ConsentChanged)
 async def consent_changed(ctx: HandlerContext, env: Envelope[ConsentChanged]) -> None:
-    await triggers.apply_consent_change(work_of(ctx), env.event)
+    await triggers.apply_consent_change(ctx, env.event)
 
 
 @router.on(TaskCompleted)
 async def task_completed(ctx: HandlerContext, env: Envelope[TaskCompleted]) -> None:
-    await triggers.on_task_completed(work_of(ctx), env.event, delivery_of(ctx))
+    await triggers.on_task_completed(ctx, env.event, consumed=ctx)
 
 
 @router.on(SurveyResponded)
 async def survey_responded(ctx: HandlerContext, env: Envelope[SurveyResponded]) -> None:
-    await triggers.on_survey_responded(work_of(ctx), env.event, delivery_of(ctx))
+    await triggers.on_survey_responded(ctx, env.event, consumed=ctx)
 
 
 # Registered after remember_contact: a QualityCheckFailed carrying a contact (a future
 # optional field) is remembered first.
 @router.on(QualityCheckFailed)
 async def quality_check_failed(ctx: HandlerContext, env: Envelope[QualityCheckFailed]) -> None:
-    await triggers.on_quality_check_failed(work_of(ctx), env.event, delivery_of(ctx))
+    await triggers.on_quality_check_failed(ctx, env.event, consumed=ctx)
 
 
 @router.on(RepairOrderOpened)
 async def repair_order_opened(ctx: HandlerContext, env: Envelope[RepairOrderOpened]) -> None:
-    await repairs.on_repair_order_opened(work_of(ctx), env.event)
+    await repairs.on_repair_order_opened(ctx, env.event)
 
 
 @router.on(VehicleHandedOver)
 async def vehicle_handed_over(ctx: HandlerContext, env: Envelope[VehicleHandedOver]) -> None:
-    await repairs.on_vehicle_handed_over(work_of(ctx), env.event)
+    await repairs.on_vehicle_handed_over(ctx, env.event)

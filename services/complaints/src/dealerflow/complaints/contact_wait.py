@@ -4,23 +4,24 @@ The contact snapshot reaches complaints on the leads/sales/service topics, the t
 (TaskCompleted, SurveyResponded, QualityCheckFailed) on another topic, so the trigger can
 be consumed first. Instead of failing, it is parked (table awaiting_contact) with a timer:
 the next contact snapshot of that customer opens the complaint; if none arrives within
-``contact_wait`` the triggering event goes to the dead-letter topic with the reason (its
-inbox claim released, so a replay from the DLQ is processed).
+``contact_wait`` the triggering event goes to its topic's dead-letter topic the way the
+runtime's consumer dead-letters (`dealerflow.runtime.dlq.dead_letter_message` through the
+outbox, original topic/partition/offset, the reason; its inbox claim released, so a
+replay from the DLQ is processed).
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
 
 from dealerflow.complaints import repository_contacts
-from dealerflow.contracts.envelope import EventMeta, encode_binary
+from dealerflow.complaints.records import ParkedTrigger
+from dealerflow.complaints.usecases import Uc
+from dealerflow.contracts.envelope import encode_binary
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.registry import event_class
-from dealerflow.runtime import inbox, timers
-from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime import inbox
+from dealerflow.runtime.consumer import HandlerContext
 from dealerflow.runtime.dlq import dead_letter_message
 from dealerflow.runtime.outbox import enqueue
 
@@ -28,118 +29,101 @@ from dealerflow.runtime.outbox import enqueue
 CONTACT_WAIT_TIMER_KIND = "complaint.contact_wait"
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """Where a triggering event was consumed from (to dead-letter it faithfully later)."""
-
-    meta: EventMeta
-    topic: str
-    partition: int
-    offset: int
-    consumer: str
-
-
 def wait_timer_key(dealer_id: str, trigger_ref: str) -> str:
     """Business key of a parked trigger's timer."""
     return f"contact-wait:{dealer_id}:{trigger_ref}"
 
 
-async def park(
-    conn: DbConnection,
-    event: DomainEvent,
-    trigger_ref: str,
-    delivery: Delivery,
-    *,
-    now: datetime,
-    wait: timedelta,
-) -> bool:
-    """Keep ``event`` until its customer's contact is known (at most ``wait``)."""
-    meta = delivery.meta
+def parked_trigger(event: DomainEvent, trigger_ref: str, consumed: HandlerContext) -> ParkedTrigger:
+    """What is kept of ``event``, consumed as ``consumed`` says, while it waits."""
+    meta = consumed.envelope.meta
+    return ParkedTrigger(
+        dealer_id=event.dealer_id,
+        trigger_ref=trigger_ref,
+        customer_id=event.customer_id,
+        event_type=event.event_type,
+        event=event.model_dump_json(),
+        event_id=meta.id,
+        source=meta.source,
+        correlation_id=meta.correlation_id,
+        causation_id=meta.causation_id,
+        event_time=meta.time,
+        traceparent=meta.traceparent,
+        tracestate=meta.tracestate,
+        topic=consumed.topic,
+        kafka_partition=consumed.partition,
+        kafka_offset=consumed.offset,
+        consumer=consumed.consumer,
+        received_at=consumed.now,
+    )
+
+
+async def park(uc: Uc, event: DomainEvent, trigger_ref: str, consumed: HandlerContext) -> bool:
+    """Keep ``event`` until its customer's contact is known (at most ``contact_wait``)."""
     parked = await repository_contacts.park_trigger(
-        conn,
-        {
-            "dealer_id": event.dealer_id,
-            "trigger_ref": trigger_ref,
-            "customer_id": event.customer_id,
-            "event_type": event.event_type,
-            "event": event.model_dump_json(),
-            "event_id": meta.id,
-            "source": meta.source,
-            "correlation_id": meta.correlation_id,
-            "causation_id": meta.causation_id,
-            "event_time": meta.time,
-            "topic": delivery.topic,
-            "kafka_partition": delivery.partition,
-            "kafka_offset": delivery.offset,
-            "consumer": delivery.consumer,
-            "received_at": now,
-        },
+        uc.conn, parked_trigger(event, trigger_ref, consumed)
     )
     if parked:
-        await timers.schedule(
-            conn,
+        await uc.schedule_timer(
             key=wait_timer_key(event.dealer_id, trigger_ref),
             kind=CONTACT_WAIT_TIMER_KIND,
             dealer_id=event.dealer_id,
-            due_at=now + wait,
+            due_at=uc.now + uc.settings.contact_wait,
             payload={"trigger_ref": trigger_ref},
         )
     return parked
 
 
-def restore(row: dict[str, Any]) -> DomainEvent:
+def restore(parked: ParkedTrigger) -> DomainEvent:
     """The parked event."""
-    return event_class(row["event_type"]).model_validate_json(row["event"])
+    return event_class(parked.event_type).model_validate_json(parked.event)
 
 
-async def take_for_customer(
-    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID
-) -> list[DomainEvent]:
+async def take_for_customer(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> list[DomainEvent]:
     """Unpark every trigger waiting for this customer's contact (their timers cancelled)."""
-    rows = await repository_contacts.take_waiting_for(conn, dealer_id, customer_id)
-    for row in rows:
-        await timers.cancel(conn, wait_timer_key(dealer_id, row["trigger_ref"]))
-    return [restore(row) for row in rows]
+    waiting = await repository_contacts.take_waiting_for(uc.conn, dealer_id, customer_id)
+    for parked in waiting:
+        await uc.cancel_timer(wait_timer_key(dealer_id, parked.trigger_ref))
+    return [restore(parked) for parked in waiting]
 
 
-async def take(conn: DbConnection, dealer_id: str, trigger_ref: str) -> dict[str, Any] | None:
+async def take(uc: Uc, dealer_id: str, trigger_ref: str) -> ParkedTrigger | None:
     """Unpark one trigger (its wait ran out)."""
-    return await repository_contacts.take_waiting(conn, dealer_id, trigger_ref)
+    return await repository_contacts.take_waiting(uc.conn, dealer_id, trigger_ref)
 
 
-async def dead_letter(conn: DbConnection, row: dict[str, Any], *, now: datetime) -> None:
-    """Send an unparked trigger to its topic's DLQ with the reason; release its inbox claim
-    so that replaying it from the DLQ is processed, not dropped as a duplicate."""
-    event = restore(row)
+async def dead_letter(uc: Uc, parked: ParkedTrigger) -> None:
+    """Send an unparked trigger to its topic's DLQ with the reason, as the consumer that
+    took it would have; release its inbox claim so that replaying it is processed."""
+    event = restore(parked)
+    # The record as consumed (binary mode, with its CloudEvents attributes and trace
+    # context): the consumer hands handlers the decoded envelope, not the raw bytes.
     record = encode_binary(
         event,
-        source=row["source"],
-        event_id=row["event_id"],
-        correlation_id=row["correlation_id"],
-        causation_id=row["causation_id"],
-        time=row["event_time"],
+        source=parked.source,
+        event_id=parked.event_id,
+        correlation_id=parked.correlation_id,
+        causation_id=parked.causation_id,
+        traceparent=parked.traceparent,
+        tracestate=parked.tracestate,
+        time=parked.event_time,
     )
-    waited = now - row["received_at"]
-    error = (
+    reason = (
         f"ContactUnknown: no contact snapshot of customer {event.customer_id} at dealer "
-        f"{event.dealer_id} arrived within {waited} to open the complaint for "
-        f"{event.event_type}; replay once the customer's contact is known"
+        f"{event.dealer_id} arrived within {uc.now - parked.received_at} to open the "
+        f"complaint for {event.event_type}; replay once the customer's contact is known"
     )
-    await inbox.release(conn, row["consumer"], [row["event_id"]])
-    await enqueue(
-        conn,
-        [
-            dead_letter_message(
-                topic=row["topic"],
-                partition=row["kafka_partition"],
-                offset=row["kafka_offset"],
-                key=record.key,
-                value=record.value,
-                headers=record.headers,
-                error=error,
-                consumer=row["consumer"],
-                failed_at=now,
-                attempts=1,
-            )
-        ],
+    await inbox.release(uc.conn, parked.consumer, [parked.event_id])
+    letter = dead_letter_message(
+        topic=parked.topic,
+        partition=parked.kafka_partition,
+        offset=parked.kafka_offset,
+        key=record.key,
+        value=record.value,
+        headers=record.headers,
+        error=reason,
+        consumer=parked.consumer,
+        failed_at=uc.now,
+        attempts=1,
     )
+    await enqueue(uc.conn, [letter])

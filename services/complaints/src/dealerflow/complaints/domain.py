@@ -100,6 +100,11 @@ class IllegalTransition(ValueError):
         self.status = status
         self.action = action
 
+    @property
+    def problem_extensions(self) -> dict[str, str]:
+        """What the HTTP problem names besides the message: the status and the action."""
+        return {"status": self.status.value, "action": self.action.value}
+
 
 _S, _A = ComplaintStatus, ComplaintAction
 _TRANSITIONS: dict[tuple[ComplaintStatus, ComplaintAction], ComplaintStatus] = {

@@ -1,13 +1,15 @@
-"""Per-dealer policy: DealerPolicy defaults < env overrides (all dealers) < the dealer's
-stored overrides (``PUT /v1/dealers/{dealer_id}/policy``)."""
+"""Each dealer's complaints policy: DealerPolicy defaults < the service-wide overrides of
+the settings (``DEALERFLOW_COMPLAINTS_POLICY_OVERRIDES``, all dealers) < the dealer's
+stored overrides (``PUT /v1/dealers/{dealer_id}/policy``), with the escalation ladder
+checked. Use cases reach it through ``uc.policy(dealer_id)`` only."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from dealerflow.complaints import repository
-from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.contracts.care_enums import EscalationRole
 from dealerflow.policy import DealerPolicy, merge_overrides, policy_with_overrides
 from dealerflow.runtime.db import DbConnection
@@ -45,9 +47,17 @@ def check_ladder(policy: DealerPolicy) -> None:
         )
 
 
-async def policy_for(
-    conn: DbConnection, dealer_id: str, settings: ComplaintsSettings
-) -> DealerPolicy:
-    """The effective policy of ``dealer_id``."""
-    stored = await repository.dealer_overrides(conn, dealer_id)
-    return build_policy(settings.policy_overrides, stored or {})
+@dataclass(frozen=True)
+class StoredDealerConfiguration:
+    """The complaints service's `DealerConfiguration`: the dealer's stored overrides over
+    the service-wide ``overrides`` (validated at start-up: a bad one fails the service)."""
+
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        build_policy(self.overrides)
+
+    async def policy(self, conn: DbConnection, dealer_id: str) -> DealerPolicy:
+        """The effective policy of ``dealer_id`` (`PolicyInvalid` if its overrides make none)."""
+        stored = await repository.dealer_overrides(conn, dealer_id)
+        return build_policy(self.overrides, stored or {})

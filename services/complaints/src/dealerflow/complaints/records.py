@@ -9,7 +9,7 @@ from typing import Any
 
 from dealerflow.complaints.domain import Clock, ComplaintStatus
 from dealerflow.contracts.care_enums import SlaClock
-from dealerflow.policy import SlaSpec
+from dealerflow.policy import DealerPolicy, SlaSpec
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,6 @@ class ComplaintRecord:
     origin: dict[str, Any]
     contact: dict[str, Any]
     opened_at: datetime
-    idempotency_key: str | None = None
-    request_hash: str | None = None
     escalation_level: int = 0
     reopen_count: int = 0
     paused_at: datetime | None = None
@@ -140,3 +138,75 @@ class ClockRecord:
     def timer_prefix(self) -> str:
         """Prefix of every timer key of this clock kind and arming (all its re-arms)."""
         return f"complaint:{self.complaint_id}:clock:{self.kind.value}:{self.reopen_count}."
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    """One entry of a complaint's history (complaint_history)."""
+
+    action: str
+    actor: str | None
+    at: datetime
+    details: dict[str, Any]
+    trigger_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class ComplaintCase:
+    """A complaint with every clock (each arming) and its history: what staff see."""
+
+    complaint: ComplaintRecord
+    clocks: list[ClockRecord]
+    history: list[HistoryRecord]
+
+
+@dataclass(frozen=True)
+class ParkedTrigger:
+    """An automatic complaint's triggering event waiting for the customer's contact
+    (awaiting_contact), with where it was consumed from, to dead-letter it faithfully."""
+
+    dealer_id: str
+    trigger_ref: str
+    customer_id: uuid.UUID
+    event_type: str
+    event: str  # the event's JSON
+    event_id: str
+    source: str
+    correlation_id: str | None
+    causation_id: str | None
+    event_time: datetime
+    traceparent: str | None
+    tracestate: str | None
+    topic: str
+    kafka_partition: int
+    kafka_offset: int
+    consumer: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class ComplaintCounts:
+    """Complaint analysis of a dealer over a period (GET /v1/complaints/stats)."""
+
+    total: int
+    escalated: int
+    reopened: int
+    mean_time_to_acknowledge_s: float | None
+    mean_time_to_resolve_s: float | None
+    by_category: dict[str, int]
+    by_status: dict[str, int]
+    by_severity: dict[str, int]
+    by_origin: dict[str, int]
+    by_channel: dict[str, int]
+    by_month: dict[str, int]
+    breached_clocks: dict[str, int]
+    customers_with_repeat_complaints: int
+
+
+@dataclass(frozen=True)
+class DealerPolicyRecord:
+    """A dealer's stored policy overrides and the policy in effect with them."""
+
+    dealer_id: str
+    overrides: dict[str, Any]
+    effective: DealerPolicy

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from dealerflow.complaints.domain import ComplaintStatus
-from dealerflow.complaints.records import ClockRecord, ComplaintRecord
+from dealerflow.complaints.records import ClockRecord, ComplaintRecord, HistoryRecord
 from dealerflow.contracts.care_enums import SlaClock
 from dealerflow.policy import SlaSpec
 from dealerflow.runtime.db import DbConnection
@@ -20,7 +20,7 @@ from dealerflow.runtime.db import DbConnection
 _COMPLAINT_COLUMNS = (
     "id, dealer_id, customer_id, status, channel, category, severity, summary, details, "
     "handler_id, department, vin, origin_kind, origin_ref, origin::text AS origin, "
-    "contact::text AS contact, opened_at, idempotency_key, request_hash, escalation_level, "
+    "contact::text AS contact, opened_at, escalation_level, "
     "reopen_count, paused_at, pause_reason, acknowledged_at, informed_at, first_resolved_at, "
     "resolved_at, closed_at, reopened_at, resolution::text AS resolution"
 )
@@ -76,15 +76,15 @@ def _clock(row: asyncpg.Record) -> ClockRecord:
 
 
 async def insert_complaint(conn: DbConnection, c: ComplaintRecord) -> bool:
-    """Insert a new complaint; False when its id, origin or idempotency key exists already
-    (the caller then looks up which)."""
+    """Insert a new complaint; False when its id or origin exists already (the caller then
+    looks up which)."""
     created = await conn.fetchval(
         """
         INSERT INTO complaints (id, dealer_id, customer_id, status, channel, category, severity,
             summary, details, handler_id, department, vin, origin_kind, origin_ref, origin,
-            contact, opened_at, idempotency_key, request_hash)
+            contact, opened_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb,
-            $16::jsonb, $17, $18, $19)
+            $16::jsonb, $17)
         ON CONFLICT DO NOTHING
         RETURNING true
         """,
@@ -105,8 +105,6 @@ async def insert_complaint(conn: DbConnection, c: ComplaintRecord) -> bool:
         _dumps(c.origin),
         _dumps(c.contact),
         c.opened_at,
-        c.idempotency_key,
-        c.request_hash,
     )
     return bool(created)
 
@@ -143,19 +141,6 @@ async def lock_complaint_timers(
     )
 
 
-async def find_by_idempotency_key(
-    conn: DbConnection, dealer_id: str, key: str
-) -> ComplaintRecord | None:
-    """The dealer's complaint created with this Idempotency-Key (or client id)."""
-    row = await conn.fetchrow(
-        f"SELECT {_COMPLAINT_COLUMNS} FROM complaints "
-        "WHERE dealer_id = $1 AND idempotency_key = $2",
-        dealer_id,
-        key,
-    )
-    return _complaint(row) if row else None
-
-
 async def find_by_origin(
     conn: DbConnection, dealer_id: str, origin_ref: str
 ) -> ComplaintRecord | None:
@@ -166,12 +151,6 @@ async def find_by_origin(
         origin_ref,
     )
     return _complaint(row) if row else None
-
-
-async def complaint_id_taken(conn: DbConnection, complaint_id: uuid.UUID) -> bool:
-    """True when any dealer's complaint has this id (client-supplied ids must be unique)."""
-    # Deliberately unscoped: ids are global primary keys; only existence is revealed.
-    return bool(await conn.fetchval("SELECT true FROM complaints WHERE id = $1", complaint_id))
 
 
 async def update_complaint(
@@ -345,7 +324,7 @@ async def add_history(
 
 async def history_of(
     conn: DbConnection, dealer_id: str, complaint_id: uuid.UUID
-) -> list[dict[str, Any]]:
+) -> list[HistoryRecord]:
     """The dealer's complaint's history, oldest first."""
     rows = await conn.fetch(
         "SELECT action, actor, at, details::text AS details, trigger_ref FROM complaint_history "
@@ -353,7 +332,10 @@ async def history_of(
         dealer_id,
         complaint_id,
     )
-    return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
+    return [
+        HistoryRecord(r["action"], r["actor"], r["at"], json.loads(r["details"]), r["trigger_ref"])
+        for r in rows
+    ]
 
 
 # -- dealer policy ---------------------------------------------------------------------------

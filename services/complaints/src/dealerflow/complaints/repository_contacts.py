@@ -1,18 +1,17 @@
 """SQL of the contact directory: the latest contact snapshot per customer, from any event
-that carries one (leads, sales, service), refreshed by ConsentChanged. Scoped by dealer."""
+that carries one (leads, sales, service), refreshed by ConsentChanged; and the triggers
+waiting for a contact. Scoped by dealer."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
-from typing import Any
 
+import asyncpg
+
+from dealerflow.complaints.records import ParkedTrigger
+from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.runtime.db import DbConnection
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 async def upsert_contact(
@@ -20,7 +19,7 @@ async def upsert_contact(
     *,
     dealer_id: str,
     customer_id: uuid.UUID,
-    contact: dict[str, Any],
+    contact: ContactSnapshot,
     observed_at: datetime,
     source_type: str,
 ) -> bool:
@@ -37,7 +36,7 @@ async def upsert_contact(
         """,
         dealer_id,
         customer_id,
-        _dumps(contact),
+        contact.model_dump_json(),
         observed_at,
         source_type,
     )
@@ -46,7 +45,7 @@ async def upsert_contact(
 
 async def contact_of(
     conn: DbConnection, dealer_id: str, customer_id: uuid.UUID, *, for_update: bool = False
-) -> dict[str, Any] | None:
+) -> ContactSnapshot | None:
     """The latest known contact snapshot of the dealer's customer."""
     lock = " FOR UPDATE" if for_update else ""
     raw = await conn.fetchval(
@@ -55,11 +54,11 @@ async def contact_of(
         dealer_id,
         customer_id,
     )
-    return json.loads(raw) if raw else None
+    return ContactSnapshot.model_validate_json(raw) if raw else None
 
 
 async def set_contact(
-    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID, contact: dict[str, Any]
+    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID, contact: ContactSnapshot
 ) -> None:
     """Replace a stored snapshot in place (consent refresh keeps observed_at)."""
     await conn.execute(
@@ -67,70 +66,77 @@ async def set_contact(
         "WHERE dealer_id = $1 AND customer_id = $2",
         dealer_id,
         customer_id,
-        _dumps(contact),
+        contact.model_dump_json(),
     )
 
 
 # -- triggers waiting for a contact ----------------------------------------------------------
 
-_AWAITING_COLUMNS = (
+_PARKED_COLUMNS = (
     "dealer_id, trigger_ref, customer_id, event_type, event::text AS event, event_id, source, "
-    "correlation_id, causation_id, event_time, topic, kafka_partition, kafka_offset, consumer, "
-    "received_at"
+    "correlation_id, causation_id, event_time, traceparent, tracestate, topic, "
+    "kafka_partition, kafka_offset, consumer, received_at"
 )
 
 
-async def park_trigger(conn: DbConnection, row: dict[str, Any]) -> bool:
+def _parked(row: asyncpg.Record) -> ParkedTrigger:
+    return ParkedTrigger(**dict(row))
+
+
+async def park_trigger(conn: DbConnection, p: ParkedTrigger) -> bool:
     """Keep a trigger until the customer's contact is known; False if already kept."""
     written = await conn.fetchval(
         """
         INSERT INTO awaiting_contact (dealer_id, trigger_ref, customer_id, event_type, event,
-            event_id, source, correlation_id, causation_id, event_time, topic,
-            kafka_partition, kafka_offset, consumer, received_at)
-        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            event_id, source, correlation_id, causation_id, event_time, traceparent,
+            tracestate, topic, kafka_partition, kafka_offset, consumer, received_at)
+        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+            $16, $17)
         ON CONFLICT (dealer_id, trigger_ref) DO NOTHING
         RETURNING true
         """,
-        row["dealer_id"],
-        row["trigger_ref"],
-        row["customer_id"],
-        row["event_type"],
-        row["event"],
-        row["event_id"],
-        row["source"],
-        row["correlation_id"],
-        row["causation_id"],
-        row["event_time"],
-        row["topic"],
-        row["kafka_partition"],
-        row["kafka_offset"],
-        row["consumer"],
-        row["received_at"],
+        p.dealer_id,
+        p.trigger_ref,
+        p.customer_id,
+        p.event_type,
+        p.event,
+        p.event_id,
+        p.source,
+        p.correlation_id,
+        p.causation_id,
+        p.event_time,
+        p.traceparent,
+        p.tracestate,
+        p.topic,
+        p.kafka_partition,
+        p.kafka_offset,
+        p.consumer,
+        p.received_at,
     )
     return bool(written)
 
 
 async def take_waiting_for(
     conn: DbConnection, dealer_id: str, customer_id: uuid.UUID
-) -> list[dict[str, Any]]:
-    """Remove and return the triggers waiting for this customer's contact."""
+) -> list[ParkedTrigger]:
+    """Remove and return the triggers waiting for this customer's contact, oldest first."""
     rows = await conn.fetch(
         f"DELETE FROM awaiting_contact WHERE dealer_id = $1 AND customer_id = $2 "
-        f"RETURNING {_AWAITING_COLUMNS}",
+        f"RETURNING {_PARKED_COLUMNS}",
         dealer_id,
         customer_id,
     )
-    return [dict(r) for r in sorted(rows, key=lambda r: (r["received_at"], r["trigger_ref"]))]
+    return sorted(map(_parked, rows), key=lambda p: (p.received_at, p.trigger_ref))
 
 
 async def take_waiting(
     conn: DbConnection, dealer_id: str, trigger_ref: str
-) -> dict[str, Any] | None:
+) -> ParkedTrigger | None:
     """Remove and return one waiting trigger."""
     row = await conn.fetchrow(
         f"DELETE FROM awaiting_contact WHERE dealer_id = $1 AND trigger_ref = $2 "
-        f"RETURNING {_AWAITING_COLUMNS}",
+        f"RETURNING {_PARKED_COLUMNS}",
         dealer_id,
         trigger_ref,
     )
-    return dict(row) if row else None
+    return _parked(row) if row else None

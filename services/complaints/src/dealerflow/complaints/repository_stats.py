@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from dealerflow.complaints.records import ComplaintCounts
 from dealerflow.runtime.db import DbConnection
 
 
@@ -15,7 +16,7 @@ async def complaint_stats(
     opened_from: datetime | None,
     opened_to: datetime | None,
     time_zone: str,
-) -> dict[str, Any]:
+) -> ComplaintCounts:
     """Counts and mean times of the dealer's complaints opened in [from, to)."""
     scope = (
         "dealer_id = $1 AND ($2::timestamptz IS NULL OR opened_at >= $2) "
@@ -65,21 +66,21 @@ async def complaint_stats(
         """,
         *args,
     )
-    return {
-        "total": totals["total"],
-        "escalated": totals["escalated"],
-        "reopened": totals["reopened"],
-        "mean_time_to_acknowledge_s": _seconds(totals["ack_s"]),
-        "mean_time_to_resolve_s": _seconds(totals["resolve_s"]),
-        "by_category": counts["category"],
-        "by_status": counts["status"],
-        "by_severity": counts["severity"],
-        "by_origin": counts["origin_kind"],
-        "by_channel": counts["channel"],
-        "by_month": {r["k"]: r["n"] for r in months},
-        "breached_clocks": {r["k"]: r["n"] for r in breaches},
-        "customers_with_repeat_complaints": repeat,
-    }
+    return ComplaintCounts(
+        total=totals["total"],
+        escalated=totals["escalated"],
+        reopened=totals["reopened"],
+        mean_time_to_acknowledge_s=_seconds(totals["ack_s"]),
+        mean_time_to_resolve_s=_seconds(totals["resolve_s"]),
+        by_category=counts["category"],
+        by_status=counts["status"],
+        by_severity=counts["severity"],
+        by_origin=counts["origin_kind"],
+        by_channel=counts["channel"],
+        by_month={r["k"]: r["n"] for r in months},
+        breached_clocks={r["k"]: r["n"] for r in breaches},
+        customers_with_repeat_complaints=repeat,
+    )
 
 
 def _seconds(value: Any) -> float | None:

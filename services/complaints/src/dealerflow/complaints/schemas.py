@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from dealerflow.complaints.domain import ComplaintStatus, allowed_actions
-from dealerflow.complaints.records import ClockRecord, ComplaintRecord
+from dealerflow.complaints.records import (
+    ClockRecord,
+    ComplaintCase,
+    ComplaintCounts,
+    ComplaintRecord,
+    DealerPolicyRecord,
+    HistoryRecord,
+)
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
     ComplaintChannel,
@@ -97,27 +105,29 @@ class ComplaintIn(_Body):
         return self
 
 
-class AcknowledgeIn(_Body):
+class ActionIn(_Body):
+    """What every staff action's body names: the dealer of the complaint."""
+
     dealer_id: DealerId
+
+
+class AcknowledgeIn(ActionIn):
     channel: ContactChannel = Field(description="How the customer was told.")
     handler_id: StaffId | None = None
 
 
-class AssignIn(_Body):
-    dealer_id: DealerId
+class AssignIn(ActionIn):
     handler_id: StaffId
     department: Department
     reason: AssignmentReason = AssignmentReason.MANUAL
 
 
-class InformIn(_Body):
-    dealer_id: DealerId
+class InformIn(ActionIn):
     by: StaffId
     note: Text | None = None
 
 
-class ResolveIn(_Body):
-    dealer_id: DealerId
+class ResolveIn(ActionIn):
     handler_id: StaffId | None = None
     responsibility: Responsibility
     responsible_department: Department | None = None
@@ -126,26 +136,22 @@ class ResolveIn(_Body):
     resolution: Text = Field(description="What the customer was told.")
 
 
-class CloseIn(_Body):
-    dealer_id: DealerId
+class CloseIn(ActionIn):
     closed_by: StaffId
     customer_confirmed: bool
 
 
-class ReopenIn(_Body):
-    dealer_id: DealerId
+class ReopenIn(ActionIn):
     reason: Text
     by: StaffId | None = None
 
 
-class PauseIn(_Body):
-    dealer_id: DealerId
+class PauseIn(ActionIn):
     by: StaffId
     reason: Text
 
 
-class ResumeIn(_Body):
-    dealer_id: DealerId
+class ResumeIn(ActionIn):
     by: StaffId
 
 
@@ -274,12 +280,24 @@ class HistoryEntry(BaseModel):
     at: datetime
     details: dict[str, Any]
 
+    @classmethod
+    def of(cls, h: HistoryRecord) -> HistoryEntry:
+        return cls(action=h.action, actor=h.actor, at=h.at, details=h.details)
+
 
 class ComplaintDetail(ComplaintView):
     """A complaint with every clock (not only the nearest) and its history."""
 
     clocks: list[ClockView]
     history: list[HistoryEntry]
+
+    @classmethod
+    def of_case(cls, case: ComplaintCase) -> ComplaintDetail:
+        return cls(
+            **ComplaintView.fields_of(case.complaint),
+            clocks=[ClockView.of(c) for c in case.clocks],
+            history=[HistoryEntry.of(h) for h in case.history],
+        )
 
 
 class ComplaintPage(Page[ComplaintView]):
@@ -301,8 +319,20 @@ class ComplaintStats(BaseModel):
     breached_clocks: dict[str, int] = Field(description="Clocks breached at least once, by kind.")
     customers_with_repeat_complaints: int
 
+    @classmethod
+    def of(cls, counts: ComplaintCounts) -> ComplaintStats:
+        return cls(**asdict(counts))
+
 
 class PolicyView(BaseModel):
     dealer_id: str
     overrides: dict[str, Any]
     effective: dict[str, Any]
+
+    @classmethod
+    def of(cls, p: DealerPolicyRecord) -> PolicyView:
+        return cls(
+            dealer_id=p.dealer_id,
+            overrides=p.overrides,
+            effective=p.effective.model_dump(mode="json"),
+        )

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from dealerflow.runtime.settings import ServiceSettings
 
 
 class ComplaintsSettings(ServiceSettings):
-    """Settings of the complaints service; shared ``DEALERFLOW_*`` variables are the fallback."""
+    """Settings of the complaints service; shared ``DEALERFLOW_*`` variables are the fallback.
+
+    ``policy_overrides`` (of the base settings) apply to every dealer, below each dealer's
+    own stored overrides (see `dealerflow.complaints.policy`)."""
 
     model_config = SettingsConfigDict(env_prefix="DEALERFLOW_COMPLAINTS_", extra="ignore")
 
     service_name: str = "complaints"
     http_port: int = 8004
-    #: Partial DealerPolicy overrides for every dealer (JSON), below each dealer's own
-    #: stored overrides, e.g. {"complaints": {"survey_dissatisfied_max_score": 5}}.
-    policy_overrides: dict[str, Any] = Field(default_factory=dict)
     #: Handler of complaints opened without one (automatic ones included); "{dealer_id}" is
     #: replaced by the dealer's code.
     default_handler: str = "customer-relations:{dealer_id}"

@@ -10,27 +10,23 @@ from dealerflow.complaints import usecases_triggers as triggers
 from dealerflow.complaints.contact_wait import CONTACT_WAIT_TIMER_KIND
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.complaints.sla import CLOCK_TIMER_KIND
-from dealerflow.complaints.usecases import Work, handle_clock_deadline
-from dealerflow.runtime.context import UseCaseContext
+from dealerflow.complaints.usecases import Uc
+from dealerflow.complaints.usecases_breach import handle_clock_deadline
 from dealerflow.runtime.service import ServiceContext, ServiceTimerHandler
 from dealerflow.runtime.timers import Timer
 
-Ctx = UseCaseContext[ComplaintsSettings]
+
+async def clock_deadline(uc: Uc, timer: Timer) -> None:
+    """An SLA clock ran out: breach, escalate, re-arm."""
+    complaint_id = uuid.UUID(str(timer.payload["complaint_id"]))
+    await handle_clock_deadline(uc, timer.dealer_id, complaint_id, timer.key)
 
 
-def work(uc: Ctx) -> Work:
-    return Work(conn=uc.conn, publish=uc.publish, now=uc.now, settings=uc.settings)
+async def contact_wait_over(uc: Uc, timer: Timer) -> None:
+    """A parked trigger waited long enough for its contact."""
+    await triggers.contact_wait_over(uc, timer.dealer_id, str(timer.payload["trigger_ref"]))
 
 
 def handlers(ctx: ServiceContext[ComplaintsSettings]) -> Mapping[str, ServiceTimerHandler]:
     """kind -> handler."""
-
-    async def clock_deadline(uc: Ctx, timer: Timer) -> None:
-        complaint_id = uuid.UUID(str(timer.payload["complaint_id"]))
-        await handle_clock_deadline(work(uc), timer.dealer_id, complaint_id, timer.key)
-
-    async def contact_wait_over(uc: Ctx, timer: Timer) -> None:
-        trigger_ref = str(timer.payload["trigger_ref"])
-        await triggers.contact_wait_over(work(uc), timer.dealer_id, trigger_ref)
-
     return {CLOCK_TIMER_KIND: clock_deadline, CONTACT_WAIT_TIMER_KIND: contact_wait_over}

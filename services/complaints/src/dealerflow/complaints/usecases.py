@@ -1,83 +1,113 @@
-"""Use cases of the complaints service: open a complaint, act on it, handle a breach.
+"""Use cases of the complaints service: opening a complaint (automatically, or recorded
+by staff) and what the other use cases share.
 
-Each takes a `Work` (the transaction's connection, how to publish, "now", settings) plus
-plain data, applies the domain rules, writes through the repository and publishes events
-to the outbox - all in the caller's transaction. Pure planning steps (`plan_*`) are
-separate so they can be unit-tested without a database.
+Each takes the `UseCaseContext` of its transaction (``uc``: connection, "now", settings,
+publish, timers, the dealer's policy) plus a command or plain data, applies the domain
+rules, writes through the repositories and publishes events to the outbox, all in that
+one transaction. Pure planning steps (`plan_*`) are separate so they can be unit-tested
+without a database. Errors are domain exceptions (mapped to problems in `problems.py`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from dealerflow.complaints import repository, sla
+from dealerflow.complaints import repository, repository_contacts, sla
 from dealerflow.complaints.domain import (
     ComplaintAction,
     ComplaintStatus,
-    IllegalTransition,
     clocks_stopped_by,
     default_severity,
-    on_breach,
     resolve_clock_on_reopen,
     sla_clocks,
     transition,
 )
-from dealerflow.complaints.policy import policy_for
-from dealerflow.complaints.records import ClockRecord, ClockStatus, ComplaintRecord
+from dealerflow.complaints.records import ClockRecord, ComplaintCase, ComplaintRecord
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
     ComplaintChannel,
+    ComplaintOriginKind,
     ComplaintSeverity,
     Department,
-    EscalationRole,
     SlaClock,
 )
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.contracts.events.base import DomainEvent
-from dealerflow.contracts.events.complaints import (
-    ComplaintEscalated,
-    ComplaintOpened,
-    ComplaintOrigin,
-    ComplaintSlaBreached,
-)
+from dealerflow.contracts.events.complaints import ComplaintOpened, ComplaintOrigin
+from dealerflow.contracts.identity import customer_identity
 from dealerflow.policy import DealerPolicy
-from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime import idempotency
+from dealerflow.runtime.context import UseCaseContext
 
-Publish = Callable[[DomainEvent], Awaitable[str]]
-
-
-@dataclass(frozen=True)
-class Work:
-    """What a use case works with: one transaction and the time it happens at."""
-
-    conn: DbConnection
-    publish: Publish
-    now: datetime
-    settings: ComplaintsSettings
+#: The use-case context of the complaints service.
+Uc = UseCaseContext[ComplaintsSettings]
 
 
 class ComplaintNotFound(LookupError):
     """No complaint with that id at that dealer."""
 
     def __init__(self, complaint_id: uuid.UUID) -> None:
-        super().__init__(f"no complaint {complaint_id} at this dealer")
+        super().__init__(f"No complaint with id {complaint_id}")
         self.complaint_id = complaint_id
 
 
 class RequestConflict(ValueError):
-    """An Idempotency-Key or client complaint id reused for a different request."""
+    """A client-chosen complaint id that another request (or dealer) has taken."""
 
 
 class ActionNotAllowed(ValueError):
     """An action outside the status machine (pause, resume, assign) that the complaint's
     current state does not allow."""
+
+
+class ContactUnknown(LookupError):
+    """No contact snapshot is known for the customer a complaint is about."""
+
+
+# -- staff requests: once per Idempotency-Key ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientRequest:
+    """A staff request made with an Idempotency-Key (or a client-chosen id): its key and
+    the fingerprint of its body (`dealerflow.runtime.idempotency`)."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What a staff request is answered with: the complaint as it is now, and whether the
+    request was a retry answered from the first one (nothing done)."""
+
+    case: ComplaintCase
+    replayed: bool = False
+
+
+async def earlier_request(
+    uc: Uc, dealer_id: str, scope: str, request: ClientRequest | None, complaint_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The complaint an earlier request with the same key was about (answer with it, do
+    nothing), else None with the key claimed for ``complaint_id``. The same key with
+    another body is refused (422, runtime.idempotency)."""
+    if request is None:
+        return None
+    earlier = await idempotency.claim(
+        uc.conn,
+        dealer_id=dealer_id,
+        scope=scope,
+        key=request.key,
+        fingerprint=request.fingerprint,
+        resource_id=str(complaint_id),
+    )
+    if earlier is None:
+        return None
+    if earlier.resource_id is None:  # pragma: no cover - every claim here names its complaint
+        raise RuntimeError(f"idempotency key {request.key!r} in {scope!r} names no complaint")
+    return uuid.UUID(earlier.resource_id)
 
 
 # -- opening ---------------------------------------------------------------------------------
@@ -104,8 +134,6 @@ class NewComplaint:
     #: unique trigger reference of an automatic complaint ("task:<id>", ...)
     origin_ref: str | None = None
     complaint_id: uuid.UUID | None = None
-    idempotency_key: str | None = None
-    request_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,12 +142,6 @@ class Opened:
 
     complaint: ComplaintRecord
     created: bool
-
-
-def request_fingerprint(body: dict[str, Any]) -> str:
-    """Stable hash of a request body (to tell a retry from a reused idempotency key)."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def plan_opening(
@@ -152,8 +174,6 @@ def plan_opening(
         origin=new.origin.model_dump(mode="json", exclude_none=True),
         contact=new.contact.model_dump(mode="json"),
         opened_at=now,
-        idempotency_key=new.idempotency_key,
-        request_hash=new.request_hash,
     )
     clocks = [
         ClockRecord.armed(complaint_id, new.dealer_id, clock)
@@ -182,174 +202,149 @@ def plan_opening(
     return complaint, clocks, event
 
 
-async def open_complaint(work: Work, new: NewComplaint) -> Opened:
-    """Open a complaint: row + clocks (timers) + ComplaintOpened, once per idempotency key,
-    client id or trigger (`origin_ref`); a repeat returns the existing complaint."""
-    policy = await policy_for(work.conn, new.dealer_id, work.settings)
+async def open_complaint(uc: Uc, new: NewComplaint) -> Opened:
+    """Open a complaint: row + clocks (timers) + ComplaintOpened, once per trigger
+    (`origin_ref`): a repeat returns the complaint the trigger opened."""
+    policy = await uc.policy(new.dealer_id)
     complaint, clocks, event = plan_opening(
-        new, work.now, policy, work.settings.handler_for(new.dealer_id)
+        new, uc.now, policy, uc.settings.handler_for(new.dealer_id)
     )
-    if not await repository.insert_complaint(work.conn, complaint):
-        return Opened(await _existing(work, new), created=False)
-    await sla.arm(work.conn, clocks)
+    if not await repository.insert_complaint(uc.conn, complaint):
+        return Opened(await _existing(uc, new), created=False)
+    await sla.arm(uc.conn, clocks)
     await repository.add_history(
-        work.conn,
+        uc.conn,
         dealer_id=new.dealer_id,
         complaint_id=complaint.id,
         action="opened",
         actor=complaint.handler_id,
-        at=work.now,
+        at=uc.now,
         details={"channel": complaint.channel, "severity": complaint.severity},
     )
-    await work.publish(event)
+    await uc.publish(event)
     return Opened(complaint, created=True)
 
 
-async def _existing(work: Work, new: NewComplaint) -> ComplaintRecord:
-    """The complaint an insert conflicted with, if the request may see it."""
-    found = None
-    if new.idempotency_key is not None:
-        found = await repository.find_by_idempotency_key(
-            work.conn, new.dealer_id, new.idempotency_key
-        )
-    if found is None and new.origin_ref is not None:
-        found = await repository.find_by_origin(work.conn, new.dealer_id, new.origin_ref)
+async def _existing(uc: Uc, new: NewComplaint) -> ComplaintRecord:
+    """The complaint an insert conflicted with: the one its trigger opened before. A
+    client-chosen id taken by another request (another key, another dealer) is refused."""
+    if new.origin_ref is not None:
+        found = await repository.find_by_origin(uc.conn, new.dealer_id, new.origin_ref)
         if found is not None:
-            return found  # the same trigger again: nothing to compare
-    if found is None and new.complaint_id is not None:
-        found = await repository.get_complaint(work.conn, new.dealer_id, new.complaint_id)
-        if found is None:
-            raise RequestConflict(f"complaint id {new.complaint_id} is already taken")
-    if found is None:
-        raise RuntimeError("complaint insert conflicted with no visible complaint")
-    if new.request_hash is not None and found.request_hash != new.request_hash:
-        raise RequestConflict(
-            "this Idempotency-Key / complaint id was used for a different request"
-        )
-    return found
-
-
-# -- breach ----------------------------------------------------------------------------------
+            return found
+    if new.complaint_id is not None:
+        raise RequestConflict(f"complaint id {new.complaint_id} is already taken")
+    raise RuntimeError("complaint insert conflicted with no visible complaint")
 
 
 @dataclass(frozen=True)
-class BreachPlan:
-    """What a clock deadline passing causes."""
+class RecordComplaint:
+    """A complaint staff record (POST /v1/complaints). Without a ``contact`` the one known
+    for ``customer_id`` is taken; without a ``customer_id`` it follows from the contact
+    by the contracts' identity rule (in ``dealer_group``, default: the settings')."""
 
-    events: list[DomainEvent]
-    clock: ClockRecord  # updated: re-armed (running) or overdue
-    escalation_level: int  # the complaint's level afterwards
-    rearmed: bool
+    dealer_id: str
+    channel: ComplaintChannel
+    category: ComplaintCategory
+    summary: str
+    contact: ContactSnapshot | None = None
+    customer_id: uuid.UUID | None = None
+    dealer_group: str | None = None
+    severity: ComplaintSeverity | None = None
+    safety: bool = False
+    injury: bool = False
+    details: str | None = None
+    handler_id: str | None = None
+    department: Department | None = None
+    vin: str | None = None
+    repair_order_id: str | None = None
+    contract_id: str | None = None
+    complaint_id: uuid.UUID | None = None
+    request: ClientRequest | None = None
 
 
-def plan_breach(
-    complaint: ComplaintRecord, clock: ClockRecord, now: datetime, policy: DealerPolicy
-) -> BreachPlan:
-    """ComplaintSlaBreached, plus ComplaintEscalated one rung up while the ladder lasts,
-    and the clock re-armed for another SLA period (or left overdue at the top)."""
-    if clock.due_at is None:
-        raise ValueError("only a running clock can breach")
-    common = {
-        "dealer_id": complaint.dealer_id,
-        "customer_id": complaint.customer_id,
-        "occurred_at": now,
-        "complaint_id": str(complaint.id),
-    }
-    severity = ComplaintSeverity(complaint.severity)
-    events: list[DomainEvent] = [
-        ComplaintSlaBreached(
-            **common,
-            clock=clock.kind,
-            severity=severity,
-            handler_id=complaint.handler_id,
-            due_at=clock.due_at,
-            breached_at=now,
-        )
-    ]
-    outcome = on_breach(clock.to_domain(), complaint.escalation_level, now, policy)
-    level = complaint.escalation_level
-    if outcome.escalation is not None:
-        level = outcome.escalation.level
-        events.append(
-            ComplaintEscalated(
-                **common,
-                level=level,
-                to_role=EscalationRole(outcome.escalation.role),
-                clock=clock.kind,
-                due_at=clock.due_at,
-                severity=severity,
-                escalated_at=now,
-            )
-        )
-    breached = replace(
-        clock, breaches=clock.breaches + 1, last_breached_at=now, escalation_level=level
+async def record_complaint(uc: Uc, cmd: RecordComplaint) -> Handled:
+    """Open a complaint staff recorded, once per Idempotency-Key or client-chosen id: a
+    retry is answered with the complaint the first request opened."""
+    complaint_id = cmd.complaint_id or uuid.uuid4()
+    earlier = await earlier_request(uc, cmd.dealer_id, "complaints", cmd.request, complaint_id)
+    if earlier is not None:
+        return Handled(await complaint_case(uc, cmd.dealer_id, earlier), replayed=True)
+    contact = cmd.contact or await _known_contact(uc, cmd.dealer_id, cmd.customer_id)
+    if cmd.customer_id is None and not (contact.phone or contact.email):
+        raise ContactUnknown("customer_id is required when the contact has no phone or e-mail")
+    customer_id, _ = customer_identity(
+        cmd.dealer_group or uc.settings.default_dealer_group,
+        phone=contact.phone,
+        email=contact.email,
+        customer_id=cmd.customer_id,
     )
-    if outcome.rearmed is not None:
-        updated = breached.with_domain(outcome.rearmed, ClockStatus.RUNNING)
-    else:
-        updated = replace(breached, status=ClockStatus.OVERDUE, timer_key=None)
-    return BreachPlan(events, updated, level, outcome.rearmed is not None)
-
-
-async def handle_clock_deadline(
-    work: Work, dealer_id: str, complaint_id: uuid.UUID, timer_key: str
-) -> BreachPlan | None:
-    """A clock timer fired: breach, escalate and re-arm. A timer of a clock that stopped
-    meanwhile (or of an earlier arming) does nothing."""
-    complaint = await repository.get_complaint(work.conn, dealer_id, complaint_id, for_update=True)
-    if complaint is None:
-        return None
-    clocks = await repository.clocks_of(work.conn, dealer_id, complaint_id)
-    clock = next((c for c in clocks if c.timer_key == timer_key), None)
-    if clock is None or clock.status != ClockStatus.RUNNING:
-        return None
-    policy = await policy_for(work.conn, dealer_id, work.settings)
-    plan = plan_breach(complaint, clock, work.now, policy)
-    await repository.save_clock(work.conn, plan.clock)
-    if plan.rearmed:
-        await sla.rearm(work.conn, plan.clock)
-    if plan.escalation_level != complaint.escalation_level:
-        await repository.update_complaint(
-            work.conn, dealer_id, complaint_id, escalation_level=plan.escalation_level
-        )
-    await repository.add_history(
-        work.conn,
-        dealer_id=dealer_id,
+    links = {"repair_order_id": cmd.repair_order_id, "contract_id": cmd.contract_id}
+    new = NewComplaint(
+        dealer_id=cmd.dealer_id,
+        customer_id=customer_id,
+        channel=cmd.channel,
+        category=cmd.category,
+        summary=cmd.summary,
+        contact=contact,
+        origin=ComplaintOrigin(kind=ComplaintOriginKind.MANUAL, **links),
+        severity=cmd.severity,
+        safety=cmd.safety,
+        injury=cmd.injury,
+        details=cmd.details,
+        handler_id=cmd.handler_id,
+        department=cmd.department.value if cmd.department else None,
+        vin=cmd.vin,
         complaint_id=complaint_id,
-        action="sla_breached",
-        actor=None,
-        at=work.now,
-        details={
-            "clock": clock.kind.value,
-            "due_at": clock.due_at,
-            "escalation_level": plan.escalation_level,
-            "rearmed_due_at": plan.clock.due_at if plan.rearmed else None,
-        },
     )
-    for event in plan.events:
-        await work.publish(event)
-    return plan
+    opened = await open_complaint(uc, new)
+    return Handled(await case_of(uc, opened.complaint))
 
 
-# -- shared by the actions -------------------------------------------------------------------
+async def _known_contact(uc: Uc, dealer_id: str, customer_id: uuid.UUID | None) -> ContactSnapshot:
+    stored = (
+        await repository_contacts.contact_of(uc.conn, dealer_id, customer_id)
+        if customer_id is not None
+        else None
+    )
+    if stored is None:
+        raise ContactUnknown(
+            f"customer {customer_id} has no known contact at {dealer_id}: give the contact"
+        )
+    return stored
 
 
-async def load_for_update(work: Work, dealer_id: str, complaint_id: uuid.UUID) -> ComplaintRecord:
+# -- shared by the actions and the reads -----------------------------------------------------
+
+
+async def load_for_update(uc: Uc, dealer_id: str, complaint_id: uuid.UUID) -> ComplaintRecord:
     """The dealer's complaint, locked (after its timers, see `lock_complaint_timers`);
     `ComplaintNotFound` otherwise."""
-    await repository.lock_complaint_timers(work.conn, dealer_id, complaint_id)
-    complaint = await repository.get_complaint(work.conn, dealer_id, complaint_id, for_update=True)
+    await repository.lock_complaint_timers(uc.conn, dealer_id, complaint_id)
+    complaint = await repository.get_complaint(uc.conn, dealer_id, complaint_id, for_update=True)
     if complaint is None:
         raise ComplaintNotFound(complaint_id)
     return complaint
 
 
-async def reload(work: Work, dealer_id: str, complaint_id: uuid.UUID) -> ComplaintRecord:
+async def reload(uc: Uc, dealer_id: str, complaint_id: uuid.UUID) -> ComplaintRecord:
     """The dealer's complaint as this transaction now sees it."""
-    complaint = await repository.get_complaint(work.conn, dealer_id, complaint_id)
+    complaint = await repository.get_complaint(uc.conn, dealer_id, complaint_id)
     if complaint is None:
         raise ComplaintNotFound(complaint_id)
     return complaint
+
+
+async def case_of(uc: Uc, complaint: ComplaintRecord) -> ComplaintCase:
+    """The complaint with every clock and its history."""
+    clocks = await repository.clocks_of(uc.conn, complaint.dealer_id, complaint.id)
+    history = await repository.history_of(uc.conn, complaint.dealer_id, complaint.id)
+    return ComplaintCase(complaint, clocks, history)
+
+
+async def complaint_case(uc: Uc, dealer_id: str, complaint_id: uuid.UUID) -> ComplaintCase:
+    """The dealer's complaint with every clock and its history; `ComplaintNotFound`."""
+    return await case_of(uc, await reload(uc, dealer_id, complaint_id))
 
 
 def next_status(complaint: ComplaintRecord, action: ComplaintAction) -> ComplaintStatus:
@@ -368,26 +363,3 @@ def reopened_resolve_clock(
 def stopped_kinds(action: ComplaintAction) -> frozenset[SlaClock]:
     """The clocks an action satisfies."""
     return clocks_stopped_by(action)
-
-
-__all__ = [
-    "ActionNotAllowed",
-    "BreachPlan",
-    "ComplaintNotFound",
-    "IllegalTransition",
-    "NewComplaint",
-    "Opened",
-    "Publish",
-    "RequestConflict",
-    "Work",
-    "handle_clock_deadline",
-    "load_for_update",
-    "next_status",
-    "open_complaint",
-    "plan_breach",
-    "plan_opening",
-    "reload",
-    "reopened_resolve_clock",
-    "request_fingerprint",
-    "stopped_kinds",
-]

@@ -1,21 +1,26 @@
 """Use cases of staff acting on a complaint: acknowledge, inform, assign, resolve, close,
 reopen, pause and resume. Each locks the complaint, checks the status machine (the domain's
 `IllegalTransition`, or `ActionNotAllowed`), updates the complaint and its clocks and
-publishes the event, in the caller's transaction."""
+publishes the event, in the caller's transaction. `act_once` runs a staff action once per
+Idempotency-Key."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from dealerflow.complaints import repository, sla
 from dealerflow.complaints.domain import ComplaintAction, ComplaintStatus
-from dealerflow.complaints.policy import policy_for
 from dealerflow.complaints.records import ClockStatus, ComplaintRecord
 from dealerflow.complaints.usecases import (
     ActionNotAllowed,
-    Work,
+    ClientRequest,
+    Handled,
+    Uc,
+    case_of,
+    earlier_request,
     load_for_update,
     next_status,
     reload,
@@ -40,17 +45,35 @@ HANDLING = frozenset(
 _A = ComplaintAction
 
 
-def _common(work: Work, complaint: ComplaintRecord) -> dict[str, Any]:
+async def act_once(
+    uc: Uc,
+    dealer_id: str,
+    complaint_id: uuid.UUID,
+    action: str,
+    request: ClientRequest | None,
+    act: Callable[[], Awaitable[ComplaintRecord | None]],
+) -> Handled:
+    """Run the staff action ``act`` on a complaint, once per Idempotency-Key: a retry
+    (same key and body) is answered with the complaint as it is now and changes nothing."""
+    if await earlier_request(uc, dealer_id, f"{action}:{complaint_id}", request, complaint_id):
+        return Handled(await case_of(uc, await reload(uc, dealer_id, complaint_id)), True)
+    complaint = await act()
+    if complaint is None:  # pragma: no cover - only automatic (trigger) reopenings are None
+        raise RuntimeError(f"{action} of complaint {complaint_id} changed nothing")
+    return Handled(await case_of(uc, complaint))
+
+
+def _common(uc: Uc, complaint: ComplaintRecord) -> dict[str, Any]:
     return {
         "dealer_id": complaint.dealer_id,
         "customer_id": complaint.customer_id,
-        "occurred_at": work.now,
+        "occurred_at": uc.now,
         "complaint_id": str(complaint.id),
     }
 
 
 async def _history(
-    work: Work,
+    uc: Uc,
     complaint: ComplaintRecord,
     action: str,
     actor: str | None,
@@ -58,24 +81,24 @@ async def _history(
     **details: object,
 ) -> bool:
     return await repository.add_history(
-        work.conn,
+        uc.conn,
         dealer_id=complaint.dealer_id,
         complaint_id=complaint.id,
         action=action,
         actor=actor,
-        at=work.now,
+        at=uc.now,
         details=details,
         trigger_ref=trigger_ref,
     )
 
 
-async def _stop_clocks(work: Work, complaint: ComplaintRecord, action: ComplaintAction) -> None:
-    clocks = await repository.clocks_of(work.conn, complaint.dealer_id, complaint.id)
-    await sla.stop(work.conn, clocks, stopped_kinds(action), at=work.now, action=action.value)
+async def _stop_clocks(uc: Uc, complaint: ComplaintRecord, action: ComplaintAction) -> None:
+    clocks = await repository.clocks_of(uc.conn, complaint.dealer_id, complaint.id)
+    await sla.stop(uc.conn, clocks, stopped_kinds(action), at=uc.now, action=action.value)
 
 
 async def acknowledge(
-    work: Work,
+    uc: Uc,
     dealer_id: str,
     complaint_id: uuid.UUID,
     *,
@@ -84,42 +107,42 @@ async def acknowledge(
 ) -> ComplaintRecord:
     """The customer was thanked and told the complaint is handled: stops the acknowledge
     clock and its escalations."""
-    complaint = await load_for_update(work, dealer_id, complaint_id)
+    complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.ACKNOWLEDGE)
-    await _stop_clocks(work, complaint, _A.ACKNOWLEDGE)
+    await _stop_clocks(uc, complaint, _A.ACKNOWLEDGE)
     await repository.update_complaint(
-        work.conn, dealer_id, complaint_id, status=status, acknowledged_at=work.now
+        uc.conn, dealer_id, complaint_id, status=status, acknowledged_at=uc.now
     )
     who = handler_id or complaint.handler_id
-    await _history(work, complaint, "acknowledged", who, channel=channel.value)
-    await work.publish(
+    await _history(uc, complaint, "acknowledged", who, channel=channel.value)
+    await uc.publish(
         ComplaintAcknowledged(
-            **_common(work, complaint),
+            **_common(uc, complaint),
             handler_id=who,
             channel=channel,
-            acknowledged_at=work.now,
+            acknowledged_at=uc.now,
         )
     )
-    return await reload(work, dealer_id, complaint_id)
+    return await reload(uc, dealer_id, complaint_id)
 
 
 async def inform(
-    work: Work, dealer_id: str, complaint_id: uuid.UUID, *, by: str, note: str | None = None
+    uc: Uc, dealer_id: str, complaint_id: uuid.UUID, *, by: str, note: str | None = None
 ) -> ComplaintRecord:
     """The customer was told how the complaint is being handled (the legal duty): stops
     the inform clock. No event: the contracts have none for it."""
-    complaint = await load_for_update(work, dealer_id, complaint_id)
+    complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.INFORM_CUSTOMER)
-    await _stop_clocks(work, complaint, _A.INFORM_CUSTOMER)
+    await _stop_clocks(uc, complaint, _A.INFORM_CUSTOMER)
     await repository.update_complaint(
-        work.conn, dealer_id, complaint_id, status=status, informed_at=work.now
+        uc.conn, dealer_id, complaint_id, status=status, informed_at=uc.now
     )
-    await _history(work, complaint, "customer_informed", by, note=note)
-    return await reload(work, dealer_id, complaint_id)
+    await _history(uc, complaint, "customer_informed", by, note=note)
+    return await reload(uc, dealer_id, complaint_id)
 
 
 async def assign(
-    work: Work,
+    uc: Uc,
     dealer_id: str,
     complaint_id: uuid.UUID,
     *,
@@ -128,14 +151,14 @@ async def assign(
     reason: AssignmentReason,
 ) -> ComplaintRecord:
     """A (new) handler and department take the complaint over."""
-    complaint = await load_for_update(work, dealer_id, complaint_id)
+    complaint = await load_for_update(uc, dealer_id, complaint_id)
     if complaint.status not in HANDLING:
         raise ActionNotAllowed(f"cannot assign a complaint that is {complaint.status.value}")
     await repository.update_complaint(
-        work.conn, dealer_id, complaint_id, handler_id=handler_id, department=department.value
+        uc.conn, dealer_id, complaint_id, handler_id=handler_id, department=department.value
     )
     await _history(
-        work,
+        uc,
         complaint,
         "assigned",
         handler_id,
@@ -143,17 +166,17 @@ async def assign(
         department=department.value,
         reason=reason.value,
     )
-    await work.publish(
+    await uc.publish(
         ComplaintAssigned(
-            **_common(work, complaint),
+            **_common(uc, complaint),
             handler_id=handler_id,
             previous_handler_id=complaint.handler_id,
             department=department,
             reason=reason,
-            assigned_at=work.now,
+            assigned_at=uc.now,
         )
     )
-    return await reload(work, dealer_id, complaint_id)
+    return await reload(uc, dealer_id, complaint_id)
 
 
 @dataclass(frozen=True)
@@ -169,17 +192,17 @@ class Resolution:
 
 
 async def resolve(
-    work: Work, dealer_id: str, complaint_id: uuid.UUID, resolution: Resolution
+    uc: Uc, dealer_id: str, complaint_id: uuid.UUID, resolution: Resolution
 ) -> ComplaintRecord:
     """Measures agreed and carried out, reply given: every clock still running stops."""
-    complaint = await load_for_update(work, dealer_id, complaint_id)
+    complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.RESOLVE)
-    clocks = await repository.clocks_of(work.conn, dealer_id, complaint_id)
-    await sla.stop(work.conn, clocks, stopped_kinds(_A.RESOLVE), at=work.now, action="resolve")
+    clocks = await repository.clocks_of(uc.conn, dealer_id, complaint_id)
+    await sla.stop(uc.conn, clocks, stopped_kinds(_A.RESOLVE), at=uc.now, action="resolve")
     # whatever else is still open is moot once resolved
-    rest = await repository.clocks_of(work.conn, dealer_id, complaint_id)
-    await sla.stop(work.conn, rest, None, at=work.now, action="resolve", status=ClockStatus.STOPPED)
-    await sla.cancel_all(work.conn, complaint_id)
+    rest = await repository.clocks_of(uc.conn, dealer_id, complaint_id)
+    await sla.stop(uc.conn, rest, None, at=uc.now, action="resolve", status=ClockStatus.STOPPED)
+    await sla.cancel_all(uc.conn, complaint_id)
     who = resolution.handler_id or complaint.handler_id
     stored = {
         "responsibility": resolution.responsibility.value,
@@ -192,55 +215,55 @@ async def resolve(
         "handler_id": who,
     }
     await repository.update_complaint(
-        work.conn,
+        uc.conn,
         dealer_id,
         complaint_id,
         status=status,
-        resolved_at=work.now,
-        first_resolved_at=complaint.first_resolved_at or work.now,
+        resolved_at=uc.now,
+        first_resolved_at=complaint.first_resolved_at or uc.now,
         resolution=stored,
         paused_at=None,
         pause_reason=None,
     )
-    await _history(work, complaint, "resolved", who, resolution=stored)
-    await work.publish(
+    await _history(uc, complaint, "resolved", who, resolution=stored)
+    await uc.publish(
         ComplaintResolved(
-            **_common(work, complaint),
+            **_common(uc, complaint),
             handler_id=who,
             responsibility=resolution.responsibility,
             responsible_department=resolution.responsible_department,
             cause=resolution.cause,
             measures=resolution.measures,
             resolution=resolution.resolution,
-            resolved_at=work.now,
+            resolved_at=uc.now,
         )
     )
-    return await reload(work, dealer_id, complaint_id)
+    return await reload(uc, dealer_id, complaint_id)
 
 
 async def close(
-    work: Work, dealer_id: str, complaint_id: uuid.UUID, *, closed_by: str, customer_confirmed: bool
+    uc: Uc, dealer_id: str, complaint_id: uuid.UUID, *, closed_by: str, customer_confirmed: bool
 ) -> ComplaintRecord:
     """The customer confirmed (or the dealer closes after verification): loop closed."""
-    complaint = await load_for_update(work, dealer_id, complaint_id)
+    complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.CLOSE)
     await repository.update_complaint(
-        work.conn, dealer_id, complaint_id, status=status, closed_at=work.now
+        uc.conn, dealer_id, complaint_id, status=status, closed_at=uc.now
     )
-    await _history(work, complaint, "closed", closed_by, customer_confirmed=customer_confirmed)
-    await work.publish(
+    await _history(uc, complaint, "closed", closed_by, customer_confirmed=customer_confirmed)
+    await uc.publish(
         ComplaintClosed(
-            **_common(work, complaint),
+            **_common(uc, complaint),
             customer_confirmed=customer_confirmed,
             closed_by=closed_by,
-            closed_at=work.now,
+            closed_at=uc.now,
         )
     )
-    return await reload(work, dealer_id, complaint_id)
+    return await reload(uc, dealer_id, complaint_id)
 
 
 async def reopen(
-    work: Work,
+    uc: Uc,
     dealer_id: str,
     complaint_id: uuid.UUID,
     *,
@@ -251,68 +274,68 @@ async def reopen(
     """The customer is not satisfied: open again with a fresh resolve clock. With a
     ``trigger_ref`` (automatic reopening) the same trigger reopens at most once: a repeat
     returns None and changes nothing."""
-    complaint = await load_for_update(work, dealer_id, complaint_id)
+    complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.REOPEN)
-    if not await _history(work, complaint, "reopened", by, trigger_ref, reason=reason):
+    if not await _history(uc, complaint, "reopened", by, trigger_ref, reason=reason):
         return None
-    policy = await policy_for(work.conn, dealer_id, work.settings)
-    clock = reopened_resolve_clock(complaint, work.now, policy)
-    await sla.arm(work.conn, [clock])
+    policy = await uc.policy(dealer_id)
+    clock = reopened_resolve_clock(complaint, uc.now, policy)
+    await sla.arm(uc.conn, [clock])
     count = complaint.reopen_count + 1
     await repository.update_complaint(
-        work.conn,
+        uc.conn,
         dealer_id,
         complaint_id,
         status=status,
         reopen_count=count,
-        reopened_at=work.now,
+        reopened_at=uc.now,
         closed_at=None,
     )
-    await work.publish(
+    await uc.publish(
         ComplaintReopened(
-            **_common(work, complaint),
+            **_common(uc, complaint),
             handler_id=complaint.handler_id,
             reason=reason,
             reopen_count=count,
-            reopened_at=work.now,
+            reopened_at=uc.now,
         )
     )
-    return await reload(work, dealer_id, complaint_id)
+    return await reload(uc, dealer_id, complaint_id)
 
 
 async def pause_clocks(
-    work: Work, dealer_id: str, complaint_id: uuid.UUID, *, by: str, reason: str
+    uc: Uc, dealer_id: str, complaint_id: uuid.UUID, *, by: str, reason: str
 ) -> ComplaintRecord:
     """Waiting on the customer: running pausable clocks stop, keeping their time left."""
-    complaint = await load_for_update(work, dealer_id, complaint_id)
+    complaint = await load_for_update(uc, dealer_id, complaint_id)
     if complaint.status not in HANDLING:
         raise ActionNotAllowed(f"cannot pause a complaint that is {complaint.status.value}")
     if complaint.paused:
         raise ActionNotAllowed("the complaint's clocks are already paused")
-    policy = await policy_for(work.conn, dealer_id, work.settings)
-    clocks = await repository.clocks_of(work.conn, dealer_id, complaint_id)
-    paused = await sla.pause_running(work.conn, clocks, work.now, policy)
+    policy = await uc.policy(dealer_id)
+    clocks = await repository.clocks_of(uc.conn, dealer_id, complaint_id)
+    paused = await sla.pause_running(uc.conn, clocks, uc.now, policy)
     await repository.update_complaint(
-        work.conn, dealer_id, complaint_id, paused_at=work.now, pause_reason=reason
+        uc.conn, dealer_id, complaint_id, paused_at=uc.now, pause_reason=reason
     )
     await _history(
-        work, complaint, "paused", by, reason=reason, clocks=[c.kind.value for c in paused]
+        uc, complaint, "paused", by, reason=reason, clocks=[c.kind.value for c in paused]
     )
-    return await reload(work, dealer_id, complaint_id)
+    return await reload(uc, dealer_id, complaint_id)
 
 
 async def resume_clocks(
-    work: Work, dealer_id: str, complaint_id: uuid.UUID, *, by: str
+    uc: Uc, dealer_id: str, complaint_id: uuid.UUID, *, by: str
 ) -> ComplaintRecord:
     """The customer is back: paused clocks run again with the time they had left."""
-    complaint = await load_for_update(work, dealer_id, complaint_id)
+    complaint = await load_for_update(uc, dealer_id, complaint_id)
     if not complaint.paused:
         raise ActionNotAllowed("the complaint's clocks are not paused")
-    policy = await policy_for(work.conn, dealer_id, work.settings)
-    clocks = await repository.clocks_of(work.conn, dealer_id, complaint_id)
-    resumed = await sla.resume_paused(work.conn, clocks, work.now, policy)
+    policy = await uc.policy(dealer_id)
+    clocks = await repository.clocks_of(uc.conn, dealer_id, complaint_id)
+    resumed = await sla.resume_paused(uc.conn, clocks, uc.now, policy)
     await repository.update_complaint(
-        work.conn, dealer_id, complaint_id, paused_at=None, pause_reason=None
+        uc.conn, dealer_id, complaint_id, paused_at=None, pause_reason=None
     )
-    await _history(work, complaint, "resumed", by, clocks=[c.kind.value for c in resumed])
-    return await reload(work, dealer_id, complaint_id)
+    await _history(uc, complaint, "resumed", by, clocks=[c.kind.value for c in resumed])
+    return await reload(uc, dealer_id, complaint_id)

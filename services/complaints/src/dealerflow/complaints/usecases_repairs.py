@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dealerflow.complaints import repository_repairs
 from dealerflow.complaints.domain import PreviousRepair, find_repeat_repair
-from dealerflow.complaints.policy import policy_for
 from dealerflow.complaints.records import ComplaintRecord
-from dealerflow.complaints.usecases import NewComplaint, Work, open_complaint
+from dealerflow.complaints.usecases import NewComplaint, Uc, open_complaint
 from dealerflow.complaints.usecases_triggers import summary_text
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
@@ -38,19 +37,19 @@ def repeat_of(
     return None
 
 
-async def on_repair_order_opened(work: Work, event: RepairOrderOpened) -> ComplaintRecord | None:
+async def on_repair_order_opened(uc: Uc, event: RepairOrderOpened) -> ComplaintRecord | None:
     """Remember the repair order; open a complaint if it repeats an earlier repair."""
-    policy = await policy_for(work.conn, event.dealer_id, work.settings)
+    policy = await uc.policy(event.dealer_id)
     window = policy.complaints.repeat_repair_window
     previous = await repository_repairs.completed_repairs(
-        work.conn,
+        uc.conn,
         event.dealer_id,
         event.vin,
         since=event.opened_at - window,
         before=event.opened_at,
     )
     await repository_repairs.record_opened(
-        work.conn,
+        uc.conn,
         dealer_id=event.dealer_id,
         repair_order_id=event.repair_order_id,
         vin=event.vin,
@@ -80,14 +79,14 @@ async def on_repair_order_opened(work: Work, event: RepairOrderOpened) -> Compla
         vin=event.vin,
         handler_id=None,
     )
-    opened = await open_complaint(work, new)
+    opened = await open_complaint(uc, new)
     return opened.complaint if opened.created else None
 
 
-async def on_vehicle_handed_over(work: Work, event: VehicleHandedOver) -> None:
+async def on_vehicle_handed_over(uc: Uc, event: VehicleHandedOver) -> None:
     """The repair is done: it now counts for repeat detection."""
     await repository_repairs.record_handed_over(
-        work.conn,
+        uc.conn,
         dealer_id=event.dealer_id,
         repair_order_id=event.repair_order_id,
         vin=event.vin,

@@ -12,16 +12,14 @@ lets it reach the customer.
   per customer; ConsentChanged refreshes its consent. An automatic complaint takes the
   contact from its triggering event when that event carries one, else from this
   directory; with neither, a consumed trigger waits for the contact (`contact_wait`),
-  and without a `Delivery` (not consumed from Kafka) `ContactUnknown` is raised.
+  and one not consumed from Kafka (``consumed`` None) raises `ContactUnknown`.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from dealerflow.complaints import contact_wait, repository, repository_contacts
-from dealerflow.complaints.contact_wait import Delivery
 from dealerflow.complaints.domain import (
     ComplaintStatus,
     IllegalTransition,
@@ -29,9 +27,8 @@ from dealerflow.complaints.domain import (
     should_open_complaint_from_survey,
     should_open_complaint_from_task,
 )
-from dealerflow.complaints.policy import policy_for
 from dealerflow.complaints.records import ComplaintRecord
-from dealerflow.complaints.usecases import NewComplaint, Work, open_complaint
+from dealerflow.complaints.usecases import ContactUnknown, NewComplaint, Uc, open_complaint
 from dealerflow.complaints.usecases_actions import reopen
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
@@ -42,16 +39,15 @@ from dealerflow.contracts.care_enums import (
     SurveyKind,
     TaskKind,
 )
-from dealerflow.contracts.contact import ContactSnapshot, RelatedRecord
+from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot, RelatedRecord
+from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.complaints import ComplaintOrigin
 from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded, TaskCompleted
 from dealerflow.contracts.events.service import QualityCheckFailed
+from dealerflow.runtime.consumer import HandlerContext
 
-
-class ContactUnknown(LookupError):
-    """No contact snapshot is known for the customer an automatic complaint is about."""
-
+__all__ = ["ContactUnknown"]  # raised here, defined with the other domain errors
 
 _TASK_CATEGORY = {
     TaskKind.DELIVERY_CALLBACK: ComplaintCategory.SALES_SERVICE,
@@ -128,21 +124,25 @@ def verified_complaint(verification: bool, related: RelatedRecord | None) -> uui
 
 
 def with_consent_change(
-    contact: dict[str, Any], *, purpose: str, channel: str | None, granted: bool
-) -> dict[str, Any]:
+    contact: ContactSnapshot,
+    *,
+    purpose: ConsentPurpose,
+    channel: MessageChannel | None,
+    granted: bool,
+) -> ContactSnapshot:
     """A stored snapshot with a consent change applied. The snapshot has consent per
     purpose and opted-out channels for every purpose, so a per-channel withdrawal is kept
     as an opt-out of that channel (the cautious reading); a per-channel grant lifts it."""
-    consent = dict(contact.get("consent") or {"service": False, "marketing": False})
-    opted_out = [c for c in consent.get("opted_out_channels", []) if c != channel]
+    consent = contact.consent.model_dump()
+    opted_out = [c for c in contact.consent.opted_out_channels if c != channel]
     if channel is None:
-        consent[purpose] = granted
+        consent[purpose.value] = granted
     elif granted:
-        consent[purpose] = True
+        consent[purpose.value] = True
     else:
         opted_out.append(channel)
     consent["opted_out_channels"] = opted_out
-    return {**contact, "consent": consent}
+    return contact.model_copy(update={"consent": ConsentSnapshot.model_validate(consent)})
 
 
 def summary_text(text: str, limit: int = 500) -> str:
@@ -151,23 +151,23 @@ def summary_text(text: str, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-async def contact_for(work: Work, event: DomainEvent) -> ContactSnapshot:
+async def contact_for(uc: Uc, event: DomainEvent) -> ContactSnapshot:
     """The contact of the event's customer: carried by the event, else the directory."""
     carried = getattr(event, "contact", None)
     if isinstance(carried, ContactSnapshot):
         return carried
-    stored = await repository_contacts.contact_of(work.conn, event.dealer_id, event.customer_id)
+    stored = await repository_contacts.contact_of(uc.conn, event.dealer_id, event.customer_id)
     if stored is None:
         raise ContactUnknown(
             f"no contact snapshot known for customer {event.customer_id} at dealer "
             f"{event.dealer_id}: cannot open a complaint for {event.event_type}; replay this "
             "event once an event with the customer's contact has been consumed"
         )
-    return ContactSnapshot.model_validate(stored)
+    return stored
 
 
 async def _open_automatic(
-    work: Work,
+    uc: Uc,
     event: DomainEvent,
     *,
     category: ComplaintCategory,
@@ -176,19 +176,17 @@ async def _open_automatic(
     details: str | None,
     origin: ComplaintOrigin,
     origin_ref: str,
-    delivery: Delivery | None,
+    consumed: HandlerContext | None,
 ) -> ComplaintRecord | None:
-    existing = await repository.find_by_origin(work.conn, event.dealer_id, origin_ref)
+    existing = await repository.find_by_origin(uc.conn, event.dealer_id, origin_ref)
     if existing is not None:
         return None  # this trigger opened its complaint already
     try:
-        contact = await contact_for(work, event)
+        contact = await contact_for(uc, event)
     except ContactUnknown:
-        if delivery is None:
+        if consumed is None:
             raise
-        await contact_wait.park(
-            work.conn, event, origin_ref, delivery, now=work.now, wait=work.settings.contact_wait
-        )
+        await contact_wait.park(uc, event, origin_ref, consumed)
         return None
     new = NewComplaint(
         dealer_id=event.dealer_id,
@@ -202,29 +200,27 @@ async def _open_automatic(
         origin_ref=origin_ref,
         department=department_for(category).value,
     )
-    opened = await open_complaint(work, new)
+    opened = await open_complaint(uc, new)
     return opened.complaint if opened.created else None
 
 
 async def _reopen_verified(
-    work: Work, event: DomainEvent, complaint_id: uuid.UUID, trigger_ref: str, reason: str
+    uc: Uc, event: DomainEvent, complaint_id: uuid.UUID, trigger_ref: str, reason: str
 ) -> bool:
     """Reopen the verified complaint; False when it is not this dealer's (open a new one)."""
-    target = await repository.get_complaint(work.conn, event.dealer_id, complaint_id)
+    target = await repository.get_complaint(uc.conn, event.dealer_id, complaint_id)
     if target is None:
         return False
     if target.status in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
         try:
-            await reopen(
-                work, event.dealer_id, complaint_id, reason=reason, trigger_ref=trigger_ref
-            )
+            await reopen(uc, event.dealer_id, complaint_id, reason=reason, trigger_ref=trigger_ref)
         except IllegalTransition:  # pragma: no cover - status checked under the lock above
             return True
     return True  # still being handled: nothing to reopen
 
 
 async def on_task_completed(
-    work: Work, event: TaskCompleted, delivery: Delivery | None = None
+    uc: Uc, event: TaskCompleted, consumed: HandlerContext | None = None
 ) -> ComplaintRecord | None:
     """A dissatisfied callback: reopen the verified complaint or open a new one."""
     if not should_open_complaint_from_task(event.outcome):
@@ -232,11 +228,11 @@ async def on_task_completed(
     ref = f"task:{event.task_id}"
     reason = event.note or "The customer was dissatisfied on the verification callback."
     target = verified_complaint(event.kind is TaskKind.COMPLAINT_VERIFICATION, event.related)
-    if target is not None and await _reopen_verified(work, event, target, ref, reason):
+    if target is not None and await _reopen_verified(uc, event, target, ref, reason):
         return None
     kind = event.kind.value.replace("_", " ")
     return await _open_automatic(
-        work,
+        uc,
         event,
         category=category_for_task(event.kind, event.related),
         channel=ComplaintChannel.CALLBACK_SURVEY,
@@ -248,24 +244,24 @@ async def on_task_completed(
             **origin_links(event.related),
         ),
         origin_ref=ref,
-        delivery=delivery,
+        consumed=consumed,
     )
 
 
 async def on_survey_responded(
-    work: Work, event: SurveyResponded, delivery: Delivery | None = None
+    uc: Uc, event: SurveyResponded, consumed: HandlerContext | None = None
 ) -> ComplaintRecord | None:
     """A low survey score: reopen the verified complaint or open a new one."""
-    policy = await policy_for(work.conn, event.dealer_id, work.settings)
+    policy = await uc.policy(event.dealer_id)
     if not should_open_complaint_from_survey(event.score, policy):
         return None
     ref = f"survey:{event.survey_id}"
     reason = event.comment or f"The customer scored the resolution {event.score}."
     target = verified_complaint(event.kind is SurveyKind.COMPLAINT_VERIFICATION, event.related)
-    if target is not None and await _reopen_verified(work, event, target, ref, reason):
+    if target is not None and await _reopen_verified(uc, event, target, ref, reason):
         return None
     return await _open_automatic(
-        work,
+        uc,
         event,
         category=category_for_survey(event.kind, event.related),
         channel=ComplaintChannel.CALLBACK_SURVEY,
@@ -278,18 +274,18 @@ async def on_survey_responded(
             **origin_links(event.related),
         ),
         origin_ref=ref,
-        delivery=delivery,
+        consumed=consumed,
     )
 
 
 async def on_quality_check_failed(
-    work: Work, event: QualityCheckFailed, delivery: Delivery | None = None
+    uc: Uc, event: QualityCheckFailed, consumed: HandlerContext | None = None
 ) -> ComplaintRecord | None:
     """A failed quality check the customer found opens an after-sales complaint."""
     if not should_open_complaint_from_quality_check(True, event.reached_customer):
         return None
     return await _open_automatic(
-        work,
+        uc,
         event,
         category=ComplaintCategory.AFTER_SALES_SERVICE,
         channel=ComplaintChannel.SYSTEM,
@@ -299,67 +295,65 @@ async def on_quality_check_failed(
             kind=ComplaintOriginKind.FAILED_QUALITY_CHECK, repair_order_id=event.repair_order_id
         ),
         origin_ref=f"quality_check:{event.repair_order_id}:{event.attempt}",
-        delivery=delivery,
+        consumed=consumed,
     )
 
 
-async def remember_contact(work: Work, event: DomainEvent) -> bool:
+async def remember_contact(uc: Uc, event: DomainEvent) -> bool:
     """Keep the event's contact snapshot as the customer's latest (if it is newer), then
     open the complaints that were waiting for it."""
     contact = getattr(event, "contact", None)
     if not isinstance(contact, ContactSnapshot):
         return False
     written = await repository_contacts.upsert_contact(
-        work.conn,
+        uc.conn,
         dealer_id=event.dealer_id,
         customer_id=event.customer_id,
-        contact=contact.model_dump(mode="json"),
+        contact=contact,
         observed_at=event.occurred_at,
         source_type=event.event_type,
     )
-    for waiting in await contact_wait.take_for_customer(
-        work.conn, event.dealer_id, event.customer_id
-    ):
-        await run_trigger(work, waiting)
+    for waiting in await contact_wait.take_for_customer(uc, event.dealer_id, event.customer_id):
+        await run_trigger(uc, waiting)
     return written
 
 
-async def run_trigger(work: Work, event: DomainEvent) -> ComplaintRecord | None:
+async def run_trigger(uc: Uc, event: DomainEvent) -> ComplaintRecord | None:
     """Run the automatic-complaint rule of a (parked) triggering event."""
     if isinstance(event, TaskCompleted):
-        return await on_task_completed(work, event)
+        return await on_task_completed(uc, event)
     if isinstance(event, SurveyResponded):
-        return await on_survey_responded(work, event)
+        return await on_survey_responded(uc, event)
     if isinstance(event, QualityCheckFailed):
-        return await on_quality_check_failed(work, event)
+        return await on_quality_check_failed(uc, event)
     raise TypeError(f"{event.event_type} is not a complaint trigger")
 
 
-async def contact_wait_over(work: Work, dealer_id: str, trigger_ref: str) -> None:
+async def contact_wait_over(uc: Uc, dealer_id: str, trigger_ref: str) -> None:
     """A parked trigger's wait ran out: open the complaint if the contact is known by
     now, else dead-letter the trigger with the reason."""
-    row = await contact_wait.take(work.conn, dealer_id, trigger_ref)
-    if row is None:
+    parked = await contact_wait.take(uc, dealer_id, trigger_ref)
+    if parked is None:
         return  # opened meanwhile
-    event = contact_wait.restore(row)
-    if await repository_contacts.contact_of(work.conn, dealer_id, event.customer_id):
-        await run_trigger(work, event)
+    event = contact_wait.restore(parked)
+    if await repository_contacts.contact_of(uc.conn, dealer_id, event.customer_id):
+        await run_trigger(uc, event)
     else:
-        await contact_wait.dead_letter(work.conn, row, now=work.now)
+        await contact_wait.dead_letter(uc, parked)
 
 
-async def apply_consent_change(work: Work, event: ConsentChanged) -> bool:
+async def apply_consent_change(uc: Uc, event: ConsentChanged) -> bool:
     """Refresh the stored snapshot's consent; False when no snapshot is stored."""
     stored = await repository_contacts.contact_of(
-        work.conn, event.dealer_id, event.customer_id, for_update=True
+        uc.conn, event.dealer_id, event.customer_id, for_update=True
     )
     if stored is None:
         return False
     updated = with_consent_change(
         stored,
-        purpose=event.purpose.value,
-        channel=event.channel.value if event.channel else None,
+        purpose=event.purpose,
+        channel=event.channel,
         granted=event.granted,
     )
-    await repository_contacts.set_contact(work.conn, event.dealer_id, event.customer_id, updated)
+    await repository_contacts.set_contact(uc.conn, event.dealer_id, event.customer_id, updated)
     return True
