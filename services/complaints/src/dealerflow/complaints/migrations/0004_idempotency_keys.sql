@@ -25,5 +25,8 @@ INSERT INTO idempotency_keys (dealer_id, scope, key, resource_id, created_at)
 SELECT dealer_id, 'complaints', 'id:' || id::text, id::text, created_at
 FROM complaints WHERE origin_kind = 'manual';
 
-DROP INDEX complaints_idempotency_uq;
-ALTER TABLE complaints DROP COLUMN idempotency_key, DROP COLUMN request_hash;
+-- idempotency_key / request_hash (and their index) stay for one release: replicas of the
+-- previous release still write them during a rolling deploy. Nothing reads them any more;
+-- a later migration drops them.
+COMMENT ON COLUMN complaints.idempotency_key IS 'unused since 0004 (idempotency_keys); dropped later';
+COMMENT ON COLUMN complaints.request_hash IS 'unused since 0004 (idempotency_keys); dropped later';
