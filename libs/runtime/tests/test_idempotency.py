@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 
 import asyncpg
 import pytest
@@ -11,14 +12,16 @@ from pydantic import BaseModel
 
 from dealerflow.runtime.db import transaction
 from dealerflow.runtime.idempotency import (
+    KEY_REUSED_PROBLEM,
     EarlierRequest,
+    IdempotencyKeyReused,
     claim,
+    fingerprint_of,
     record_response,
     replayed_resource,
     request_fingerprint,
     request_key,
 )
-from dealerflow.runtime.problems import Problem
 
 pytestmark = pytest.mark.integration
 
@@ -99,11 +102,30 @@ async def test_the_first_claim_wins_and_a_retry_sees_its_resource(db: asyncpg.Po
 
 async def test_the_same_key_with_another_body_is_a_422(db: asyncpg.Pool) -> None:
     await _create(db, Order(model="X5", price=1))
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(IdempotencyKeyReused) as caught:
         await _create(db, Order(model="X5", price=2))
-    assert caught.value.status == 422
-    assert caught.value.type.endswith("/idempotency-key-reused")
-    assert caught.value.detail == "key 'key:a' was already used for a different orders request"
+    assert str(caught.value) == "key 'key:a' was already used for a different orders request"
+    problem = KEY_REUSED_PROBLEM.problem(caught.value)
+    assert (problem.status, problem.type) == (
+        422,
+        "https://dealerflow.dev/problems/idempotency-key-reused",
+    )
+    assert problem.detail == "key 'key:a' was already used for a different orders request"
+
+
+def test_commands_fingerprint_by_value() -> None:
+    @dataclass(frozen=True)
+    class RecordPayment:
+        contract_id: uuid.UUID
+        amount: str
+
+    contract = uuid.UUID("0b5b4d4e-5f3a-4e47-9a55-6d1f1c2b3a4d")
+    assert fingerprint_of(RecordPayment(contract, "10.00")) == fingerprint_of(
+        {"amount": "10.00", "contract_id": str(contract)}
+    )
+    assert fingerprint_of(RecordPayment(contract, "10.00")) != fingerprint_of(
+        RecordPayment(contract, "10.01")
+    )
 
 
 async def test_a_claim_rolls_back_with_the_work(db: asyncpg.Pool) -> None:

@@ -29,6 +29,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
+from dealerflow.runtime.idempotency import KEY_REUSED_PROBLEM, IdempotencyKeyReused
 from dealerflow.runtime.problems import (
     PROBLEM_CONTENT_TYPE,
     Problem,
@@ -327,7 +328,10 @@ def create_http_app(
         app.include_router(router)
 
     app.add_exception_handler(Problem, _problem_handler)
-    for exc_class, spec in (problems or {}).items():
+    # every service answers a reused Idempotency-Key the same way
+    mapped: dict[type[Exception], ProblemSpec] = {IdempotencyKeyReused: KEY_REUSED_PROBLEM}
+    mapped.update(problems or {})
+    for exc_class, spec in mapped.items():
         app.add_exception_handler(exc_class, _domain_handler(spec))
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)

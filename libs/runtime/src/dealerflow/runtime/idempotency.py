@@ -12,8 +12,11 @@ its claim (or makes its own if the first rolled back). What a retry gets back:
   from :func:`claim`'s result).
 
 A request fingerprint (a hash of the body) tells a retry from a different request that
-reuses the key: that is refused with a 422 problem, as in the IETF Idempotency-Key
-draft. A claim without a fingerprint is not compared.
+reuses the key: that raises :class:`IdempotencyKeyReused`, which every service's HTTP
+app answers with a 422 problem (``idempotency-key-reused``), as in the IETF
+Idempotency-Key draft. A claim without a fingerprint is not compared. Fingerprints come
+from a validated body (:func:`request_fingerprint`) or from a command or any JSON-like
+value (:func:`fingerprint_of`), so use cases can claim keys without HTTP models.
 
 The table lives in each service's own migrations (it is the service's data)::
 
@@ -32,6 +35,7 @@ The table lives in each service's own migrations (it is the service's data)::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -42,12 +46,15 @@ from fastapi import Header
 from pydantic import BaseModel
 
 from dealerflow.runtime.db import DbConnection
-from dealerflow.runtime.problems import Problem, problem_type
+from dealerflow.runtime.problems import ProblemSpec
 
 __all__ = [
+    "KEY_REUSED_PROBLEM",
     "EarlierRequest",
     "IdempotencyKeyHeader",
+    "IdempotencyKeyReused",
     "claim",
+    "fingerprint_of",
     "key_reused",
     "record_response",
     "replayed_resource",
@@ -82,6 +89,15 @@ def request_fingerprint(body: BaseModel) -> str:
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
+def fingerprint_of(value: Any) -> str:
+    """SHA-256 of a command (dataclass) or JSON-like value, keys sorted: the fingerprint
+    of a request that reached the use case as a command rather than an HTTP model."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def request_key(header: str | None, client_id: uuid.UUID | None) -> str | None:
     """The key of a create request: its ``Idempotency-Key`` header when given, else the
     id the client chose for the new resource (a retry sends the same id), else None."""
@@ -90,14 +106,22 @@ def request_key(header: str | None, client_id: uuid.UUID | None) -> str | None:
     return f"id:{client_id}" if client_id is not None else None
 
 
-def key_reused(key: str, scope: str) -> Problem:
-    """422: ``key`` was already used for a different request in ``scope``."""
-    return Problem(
-        422,
-        "Idempotency key reused",
-        f"key {key!r} was already used for a different {scope} request",
-        type=problem_type("idempotency-key-reused"),
-    )
+class IdempotencyKeyReused(ValueError):
+    """An Idempotency-Key (or client-chosen id) already used for a different request."""
+
+    def __init__(self, key: str, scope: str) -> None:
+        super().__init__(f"key {key!r} was already used for a different {scope} request")
+        self.key = key
+        self.scope = scope
+
+
+#: How every service's HTTP app answers :class:`IdempotencyKeyReused`.
+KEY_REUSED_PROBLEM = ProblemSpec(422, "idempotency-key-reused", "Idempotency key reused")
+
+
+def key_reused(key: str, scope: str) -> IdempotencyKeyReused:
+    """The error for ``key`` already used for a different request in ``scope``."""
+    return IdempotencyKeyReused(key, scope)
 
 
 async def claim(
@@ -168,20 +192,25 @@ async def replayed_resource(
     dealer_id: str,
     scope: str,
     key: str | None,
-    body: BaseModel,
+    body: BaseModel | None = None,
     resource_id: uuid.UUID,
+    fingerprint: str | None = None,
 ) -> uuid.UUID | None:
     """The resource an earlier request with ``key`` created (the caller answers with it
     and does nothing), else None after claiming ``key`` for ``resource_id``. Without a
-    key there is nothing to deduplicate; the same key with another body is a 422."""
+    key there is nothing to deduplicate; the same key with another request (``body``'s
+    fingerprint, or ``fingerprint`` given by the caller, e.g. :func:`fingerprint_of` a
+    command) raises :class:`IdempotencyKeyReused`."""
     if key is None:
         return None
+    if fingerprint is None and body is not None:
+        fingerprint = request_fingerprint(body)
     earlier = await claim(
         conn,
         dealer_id=dealer_id,
         scope=scope,
         key=key,
-        fingerprint=request_fingerprint(body),
+        fingerprint=fingerprint,
         resource_id=str(resource_id),
     )
     if earlier is None:
