@@ -135,8 +135,9 @@ async def amend_contract(
     contract_id: uuid.UUID,
     body: AmendContractIn,
     ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> ContractDetail:
-    cmd = body.command(contract_id, None)
+    cmd = body.command(contract_id, idempotency_key)
     return ContractDetail.of(
         await ctx.run_in_transaction(lambda uc: usecases_contracts.amend_contract(uc, cmd))
     )
@@ -147,8 +148,9 @@ async def cancel_contract(
     contract_id: uuid.UUID,
     body: CancelContractIn,
     ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> ContractDetail:
-    cmd = body.command(contract_id, None)
+    cmd = body.command(contract_id, idempotency_key)
     return ContractDetail.of(
         await ctx.run_in_transaction(lambda uc: usecases_contracts.cancel_contract(uc, cmd))
     )
@@ -177,8 +179,9 @@ async def issue_invoice(
     contract_id: uuid.UUID,
     body: InvoiceIn,
     ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> ContractDetail:
-    cmd = body.command(contract_id, None)
+    cmd = body.command(contract_id, idempotency_key)
     return ContractDetail.of(
         await ctx.run_in_transaction(lambda uc: usecases_delivery.issue_invoice(uc, cmd))
     )
@@ -189,8 +192,9 @@ async def schedule_delivery(
     contract_id: uuid.UUID,
     body: ScheduleDeliveryIn,
     ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> ContractDetail:
-    cmd = body.command(contract_id, None)
+    cmd = body.command(contract_id, idempotency_key)
     return ContractDetail.of(
         await ctx.run_in_transaction(lambda uc: usecases_delivery.schedule_delivery(uc, cmd))
     )
@@ -207,8 +211,9 @@ async def deliver(
     contract_id: uuid.UUID,
     body: DeliverIn,
     ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> ContractDetail:
-    cmd = body.command(contract_id, None)
+    cmd = body.command(contract_id, idempotency_key)
     return ContractDetail.of(
         await ctx.run_in_transaction(lambda uc: usecases_delivery.deliver_vehicle(uc, cmd))
     )
