@@ -461,3 +461,40 @@ async def test_concurrent_retries_create_one_contract(
     assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
     assert len({r.json()["contract_id"] for r in responses}) == 1
     assert await outbox.types() == ["ContractSigned"]
+
+
+async def test_a_retried_step_with_its_idempotency_key_does_it_once(
+    api: httpx.AsyncClient, contract_body: Body, outbox: Any, full_checklist: dict[str, Any]
+) -> None:
+    contract_id = (await sign(api, contract_body())).json()["contract_id"]
+    amend = {
+        "dealer_id": "D001",
+        "planned_delivery_on": "2025-03-25",
+        "customer_agreed": True,
+        "dealer_agreed": True,
+    }
+    url = f"/v1/contracts/{contract_id}/amend"
+    first = await api.post(url, json=amend, headers={"Idempotency-Key": "amend-1"})
+    retry = await api.post(url, json=amend, headers={"Idempotency-Key": "amend-1"})
+    assert (first.status_code, retry.status_code) == (200, 200)
+    assert retry.json()["version"] == first.json()["version"] == 2
+    # Without the key the same amendment is a second one, which changes nothing.
+    assert (await api.post(url, json=amend)).status_code == 422
+    other = await api.post(
+        url,
+        json=dict(amend, planned_delivery_on="2025-03-27"),
+        headers={"Idempotency-Key": "amend-1"},
+    )
+    assert other.status_code == 422
+    assert other.json()["type"].endswith("idempotency-key-reused")
+
+    assert (await pay(api, contract_id, "200000.00")).status_code == 201
+    deliver = {"dealer_id": "D001", "checklist": full_checklist, "odometer_km": 3}
+    handover = f"/v1/contracts/{contract_id}/deliver"
+    delivered = await api.post(handover, json=deliver, headers={"Idempotency-Key": "keys-1"})
+    again = await api.post(handover, json=deliver, headers={"Idempotency-Key": "keys-1"})
+    assert (delivered.status_code, again.status_code) == (200, 200)
+    assert again.json() == delivered.json()
+    assert (await api.post(handover, json=deliver)).status_code == 409  # already delivered
+    assert (await outbox.types()).count("ContractAmended") == 1
+    assert (await outbox.types()).count("VehicleDelivered") == 1

@@ -3,8 +3,9 @@ from typing import Any
 
 import pytest
 
+from dealerflow.contracts.money import to_money
 from dealerflow.policy import policy_with_overrides
-from dealerflow.sales.domain import (
+from dealerflow.sales.domain_quote import (
     AccessoryLine,
     LoanRequest,
     PurchaseTaxPolicy,
@@ -14,7 +15,6 @@ from dealerflow.sales.domain import (
     discount_needs_approval,
     monthly_instalment,
     purchase_tax,
-    to_money,
 )
 
 D = Decimal

@@ -3,11 +3,11 @@ from decimal import Decimal
 
 import pytest
 
-from dealerflow.sales.domain import (
-    ContractStatus,
+from dealerflow.contracts.enums import DeliveryDocument
+from dealerflow.sales.domain import ContractStatus
+from dealerflow.sales.domain_delivery import (
     DeliveryBlocker,
     DeliveryChecklist,
-    DeliveryDocument,
     DriverLicence,
     TestDriveBooking,
     booking_conflicts,

@@ -1,4 +1,5 @@
-"""Sales settings: environment prefix, shared fallback and policy overrides."""
+"""Sales settings: environment prefix, shared fallback and the policy overrides behind
+the dealer configuration."""
 
 from __future__ import annotations
 
@@ -6,10 +7,17 @@ from decimal import Decimal
 
 import pytest
 
+from dealerflow.policy import DealerPolicy
+from dealerflow.sales.app import DEFINITION
 from dealerflow.sales.settings import SalesSettings
 
 
-def test_defaults_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
+async def _policy(settings: SalesSettings) -> DealerPolicy:
+    # The environment configuration never touches the connection.
+    return await DEFINITION.dealer_configuration(settings).policy(None, "D001")  # type: ignore[arg-type]
+
+
+async def test_defaults_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "DEALERFLOW_SALES_HTTP_PORT",
         "DEALERFLOW_HTTP_PORT",
@@ -19,11 +27,11 @@ def test_defaults_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = SalesSettings()
     assert settings.http_port == 8002
     assert settings.db_schema == "sales"
-    policy = settings.dealer_policy("D001")
+    policy = await _policy(settings)
     assert policy.sales.discount_approval_threshold_rate == Decimal("0.05")
 
 
-def test_policy_overrides_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_policy_overrides_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
         "DEALERFLOW_SALES_POLICY_OVERRIDES",
         '{"sales": {"discount_approval_threshold_rate": "0.03"}, '
@@ -31,7 +39,7 @@ def test_policy_overrides_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     )
     monkeypatch.setenv("DEALERFLOW_KAFKA_BOOTSTRAP", "kafka.example:9092")
     settings = SalesSettings()
-    policy = settings.dealer_policy("D001")
+    policy = await _policy(settings)
     assert policy.sales.discount_approval_threshold_rate == Decimal("0.03")
     assert policy.calendar.time_zone == "Asia/Urumqi"
     assert settings.kafka_bootstrap == "kafka.example:9092"  # shared fallback
@@ -40,4 +48,4 @@ def test_policy_overrides_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
 def test_invalid_overrides_fail_loudly() -> None:
     settings = SalesSettings(policy_overrides={"sales": {"no_such_rule": 1}})
     with pytest.raises(ValueError, match="no_such_rule"):
-        settings.dealer_policy("D001")
+        DEFINITION.dealer_configuration(settings)

@@ -7,7 +7,8 @@ Sales reacts to no events, so it has no subscriptions; it still runs the outbox 
 from __future__ import annotations
 
 from dealerflow.runtime.service import ServiceDefinition
-from dealerflow.sales import api
+from dealerflow.sales import api, api_showroom
+from dealerflow.sales.problems import PROBLEMS
 from dealerflow.sales.settings import SalesSettings
 
 DEFINITION = ServiceDefinition(
@@ -17,5 +18,6 @@ DEFINITION = ServiceDefinition(
     "delivery. Publishes to the dealerflow.sales topic through a transactional outbox.",
     settings_factory=SalesSettings,
     migrations_package="dealerflow.sales.migrations",
-    routers=lambda ctx: [api.router],
+    routers=lambda ctx: [api_showroom.router, api.router],
+    problems=PROBLEMS,
 )

@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from dealerflow.contracts.enums import DeliveryDocument
-from dealerflow.sales.domain_contract import ContractStatus, is_valid_vin
+from dealerflow.sales.domain import ContractStatus, is_valid_vin
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,11 @@ def booking_conflicts(
 def licence_valid_on(licence: DriverLicence, drive_date: date) -> bool:
     """A Chinese licence is valid up to and including the date it states (有效期至)."""
     return bool(licence.number.strip()) and drive_date <= licence.expires_on
+
+
+def mask_licence_number(number: str) -> str:
+    """Only the last four characters: a licence number is an ID number in China."""
+    return "*" * max(len(number) - 4, 0) + number[-4:]
 
 
 def validate_drive_booking(

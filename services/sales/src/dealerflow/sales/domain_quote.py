@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from dealerflow.contracts.money import ZERO, MoneyInput, non_negative, round_money, to_money
 from dealerflow.policy import SalesPolicy
-from dealerflow.sales.domain_money import ZERO, MoneyInput, non_negative, round_money, to_money
 
 
 @dataclass(frozen=True)

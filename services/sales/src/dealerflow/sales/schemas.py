@@ -1,4 +1,8 @@
-"""HTTP request and response bodies of the sales API.
+"""HTTP request and response bodies of the sales contract API (payment and delivery
+requests: :mod:`schemas_delivery`; quotes and test drives: :mod:`schemas_showroom`).
+
+This is where HTTP meets the use cases: a request's ``command()`` builds the use case's
+command, a response's ``of()`` maps the records it returns.
 
 Value types (Money, VIN, contact snapshot, payment plan, vehicle) are the contracts'
 own models, so the API and the events describe a customer or a price the same way.
@@ -9,29 +13,37 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import (
     ContactChannel,
-    DeliveryDocument,
     Locale,
-    PaymentKind,
-    PaymentMethod,
 )
 from dealerflow.contracts.events.sales import ContractVehicle, PaymentPlan
+from dealerflow.contracts.money import money
 from dealerflow.contracts.types import (
     DealerId,
     DecimalString,
     EmailAddress,
     EntityId,
-    Kilometres,
     Money,
     StaffId,
-    UtcDatetime,
 )
+from dealerflow.runtime.idempotency import request_fingerprint, request_key
+from dealerflow.sales.domain import CancelledBy, PaymentLedger
+from dealerflow.sales.records import (
+    ContractFile,
+    ContractRecord,
+    ContractVersionRecord,
+    DeliveryRecord,
+    InvoiceRecord,
+    PaymentRecord,
+)
+from dealerflow.sales.usecases import Customer, RequestKey
+from dealerflow.sales.usecases_contracts import AmendContract, CancelContract, SignContract
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 RawPhone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
@@ -44,12 +56,21 @@ DealerGroup = Annotated[
 ZERO = Decimal("0.00")
 
 
-class _Body(BaseModel):
+def retry_key(
+    idempotency_key: str | None, client_id: uuid.UUID | None, body: BaseModel
+) -> RequestKey | None:
+    """How a retry of this request is recognised: its Idempotency-Key header, else the
+    id the client chose for the new resource (None: every request is a new one)."""
+    key = request_key(idempotency_key, client_id)
+    return None if key is None else RequestKey(key, request_fingerprint(body))
+
+
+class RequestBody(BaseModel):
     # A misspelt field must fail loudly, not be dropped: these are commands.
     model_config = ConfigDict(extra="forbid")
 
 
-class CustomerIn(_Body):
+class CustomerIn(RequestBody):
     """The customer as staff typed them in; the phone is normalised to E.164."""
 
     name: Name
@@ -60,6 +81,17 @@ class CustomerIn(_Body):
     consent: ConsentSnapshot = Field(description="Consent per purpose as given by the customer.")
     locale: Locale = Locale.ZH_CN
 
+    def customer(self) -> Customer:
+        return Customer(
+            name=self.name,
+            phone=self.phone,
+            consent=self.consent,
+            email=self.email,
+            wechat_openid=self.wechat_openid,
+            preferred_channel=self.preferred_channel,
+            locale=self.locale,
+        )
+
 
 class ContractCustomerIn(CustomerIn):
     """The buyer: contact plus address and the identity check the contract needs."""
@@ -68,7 +100,7 @@ class ContractCustomerIn(CustomerIn):
     id_document_verified: bool = Field(description="Staff checked the customer's ID document.")
 
 
-class _CustomerIdentity(_Body):
+class CustomerIdentityIn(RequestBody):
     dealer_id: DealerId
     customer_id: uuid.UUID | None = Field(
         default=None,
@@ -80,101 +112,10 @@ class _CustomerIdentity(_Body):
     )
 
 
-# --- quotes -------------------------------------------------------------------------
+# --- contracts: requests ----------------------------------------------------------------
 
 
-class AccessoryIn(_Body):
-    name: ShortText
-    unit_price: DecimalString
-    quantity: int = Field(default=1, ge=1, le=1000)
-
-
-class QuotePaymentIn(_Body):
-    method: Literal["full_payment", "loan"] = "full_payment"
-    down_payment: DecimalString | None = None
-    term_months: int | None = Field(default=None, ge=1, le=120)
-    annual_rate_percent: DecimalString | None = Field(
-        default=None, description='Nominal annual rate in percent, e.g. "3.85".'
-    )
-
-    @model_validator(mode="after")
-    def _loan_terms(self) -> Self:
-        loan_fields = (self.down_payment, self.term_months, self.annual_rate_percent)
-        if self.method == "loan" and any(v is None for v in loan_fields):
-            raise ValueError("a loan needs down_payment, term_months and annual_rate_percent")
-        return self
-
-
-class QuoteIn(_CustomerIdentity):
-    """Ask for a transparent quote; customer by id or by phone."""
-
-    quote_id: uuid.UUID | None = Field(
-        default=None, description="Client-chosen id: a retry with the same id creates nothing."
-    )
-    customer_phone: RawPhone | None = Field(
-        default=None, description="Used to derive customer_id when it is not given."
-    )
-    lead_id: EntityId | None = None
-    consultant_id: StaffId
-    vehicle: ContractVehicle
-    new_energy: bool = False
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
-    vehicle_price: DecimalString = Field(description="List price including VAT.")
-    discount: DecimalString = ZERO
-    insurance: DecimalString = ZERO
-    registration_fee: DecimalString = ZERO
-    accessories: list[AccessoryIn] = Field(default_factory=list, max_length=100)
-    extended_warranty: DecimalString = ZERO
-    payment: QuotePaymentIn = Field(default_factory=QuotePaymentIn)
-
-    @model_validator(mode="after")
-    def _someone(self) -> Self:
-        if self.customer_id is None and self.customer_phone is None:
-            raise ValueError("give customer_id or customer_phone")
-        return self
-
-
-class LoanPlanOut(BaseModel):
-    principal: Money
-    down_payment: Money
-    term_months: int
-    annual_rate_percent: DecimalString
-    monthly_instalment: Money
-    final_instalment: Money
-    total_repayment: Money
-    total_interest: Money
-
-
-class QuoteOut(BaseModel):
-    quote_id: uuid.UUID
-    dealer_id: str
-    customer_id: uuid.UUID
-    lead_id: str | None
-    consultant_id: str
-    vehicle: ContractVehicle
-    new_energy: bool
-    vehicle_price: Money
-    discount: Money
-    transaction_price: Money
-    purchase_tax: Money
-    insurance: Money
-    registration_fee: Money
-    accessories: Money
-    extended_warranty: Money
-    total: Money
-    due_upfront: Money
-    payment: PaymentPlan
-    loan: LoanPlanOut | None
-    discount_needs_approval: bool
-    approval_id: uuid.UUID | None
-    valid_until: date
-    issued_at: datetime
-
-
-# --- contracts ----------------------------------------------------------------------
-
-
-class SignContractIn(_CustomerIdentity):
+class SignContractIn(CustomerIdentityIn):
     """Sign a purchase contract (version 1)."""
 
     contract_id: uuid.UUID | None = Field(
@@ -189,8 +130,27 @@ class SignContractIn(_CustomerIdentity):
     payment: PaymentPlan
     planned_delivery_on: date = Field(description="Agreed delivery date (dealer-local).")
 
+    def command(self, idempotency_key: str | None) -> SignContract:
+        return SignContract(
+            dealer_id=self.dealer_id,
+            customer=self.customer.customer(),
+            address=self.customer.address,
+            id_document_verified=self.customer.id_document_verified,
+            consultant_id=self.consultant_id,
+            vehicle=self.vehicle,
+            price=self.price,
+            payment=self.payment,
+            planned_delivery_on=self.planned_delivery_on,
+            contract_id=self.contract_id,
+            customer_id=self.customer_id,
+            dealer_group=self.dealer_group,
+            lead_id=self.lead_id,
+            quote_id=self.quote_id,
+            request=retry_key(idempotency_key, self.contract_id, self),
+        )
 
-class AmendContractIn(_Body):
+
+class AmendContractIn(RequestBody):
     """Change agreed by both sides; only the fields given change."""
 
     dealer_id: DealerId
@@ -203,8 +163,23 @@ class AmendContractIn(_Body):
     customer_agreed: bool
     dealer_agreed: bool
 
+    def command(self, contract_id: uuid.UUID, idempotency_key: str | None) -> AmendContract:
+        return AmendContract(
+            dealer_id=self.dealer_id,
+            contract_id=contract_id,
+            customer_agreed=self.customer_agreed,
+            dealer_agreed=self.dealer_agreed,
+            vehicle=self.vehicle,
+            price=self.price,
+            payment=self.payment,
+            planned_delivery_on=self.planned_delivery_on,
+            address=self.address,
+            reason=self.reason,
+            request=retry_key(idempotency_key, None, self),
+        )
 
-class CancelContractIn(_Body):
+
+class CancelContractIn(RequestBody):
     dealer_id: DealerId
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     cancelled_by: Literal["customer", "dealer", "mutual"]
@@ -214,43 +189,18 @@ class CancelContractIn(_Body):
         "(kept unless the dealer cancels).",
     )
 
-
-class PaymentIn(_Body):
-    dealer_id: DealerId
-    payment_id: uuid.UUID | None = Field(
-        default=None, description="Client-chosen id: a retry with the same id records nothing."
-    )
-    kind: PaymentKind
-    method: PaymentMethod
-    amount: Money
-    confirmed_by_finance: bool = True
-
-
-class InvoiceIn(_Body):
-    dealer_id: DealerId
-    invoice_number: ShortText
-    invoice_title: ShortText
-    tax_number: ShortText | None = None
-    amount: Money | None = Field(default=None, description="Default: the contract price.")
+    def command(self, contract_id: uuid.UUID, idempotency_key: str | None) -> CancelContract:
+        return CancelContract(
+            dealer_id=self.dealer_id,
+            contract_id=contract_id,
+            reason=self.reason,
+            cancelled_by=CancelledBy(self.cancelled_by),
+            non_refundable_costs=self.non_refundable_costs,
+            request=retry_key(idempotency_key, None, self),
+        )
 
 
-class ScheduleDeliveryIn(_Body):
-    dealer_id: DealerId
-    scheduled_for: UtcDatetime
-    location: ShortText | None = None
-
-
-class DeliveryChecklistIn(_Body):
-    pdi_passed: bool = False
-    documents: list[DeliveryDocument] = Field(
-        default_factory=list, description="Documents (and keys) prepared for the customer."
-    )
-
-
-class DeliverIn(_Body):
-    dealer_id: DealerId
-    checklist: DeliveryChecklistIn
-    odometer_km: Kilometres
+# --- contracts: responses ---------------------------------------------------------------
 
 
 class LedgerOut(BaseModel):
@@ -258,6 +208,15 @@ class LedgerOut(BaseModel):
     refunded: Money
     awaiting_confirmation: Money
     balance_due: Money
+
+    @classmethod
+    def of(cls, ledger: PaymentLedger, currency: str) -> LedgerOut:
+        return cls(
+            paid=money(ledger.paid, currency),
+            refunded=money(ledger.refunded, currency),
+            awaiting_confirmation=money(ledger.awaiting_confirmation, currency),
+            balance_due=money(ledger.balance_due, currency),
+        )
 
 
 class PaymentOut(BaseModel):
@@ -270,6 +229,19 @@ class PaymentOut(BaseModel):
     reason: str | None
     recorded_at: datetime
 
+    @classmethod
+    def of(cls, p: PaymentRecord) -> PaymentOut:
+        return cls(
+            payment_id=p.id,
+            contract_id=p.contract_id,
+            kind=p.kind,
+            method=p.method,
+            amount=money(p.amount, p.currency),
+            confirmed=p.confirmed,
+            reason=p.reason,
+            recorded_at=p.recorded_at,
+        )
+
 
 class InvoiceOut(BaseModel):
     invoice_id: uuid.UUID
@@ -279,6 +251,18 @@ class InvoiceOut(BaseModel):
     amount: Money
     tax_amount: Money
     issued_at: datetime
+
+    @classmethod
+    def of(cls, invoice: InvoiceRecord) -> InvoiceOut:
+        return cls(
+            invoice_id=invoice.id,
+            invoice_number=invoice.invoice_number,
+            invoice_title=invoice.invoice_title,
+            tax_number=invoice.tax_number,
+            amount=money(invoice.amount, invoice.currency),
+            tax_amount=money(invoice.tax_amount, invoice.currency),
+            issued_at=invoice.issued_at,
+        )
 
 
 class DeliveryOut(BaseModel):
@@ -290,6 +274,18 @@ class DeliveryOut(BaseModel):
     odometer_km: int | None
     documents: list[str] | None
 
+    @classmethod
+    def of(cls, delivery: DeliveryRecord) -> DeliveryOut:
+        return cls(
+            delivery_id=delivery.id,
+            status=delivery.status,
+            scheduled_for=delivery.scheduled_for,
+            location=delivery.location,
+            delivered_at=delivery.delivered_at,
+            odometer_km=delivery.odometer_km,
+            documents=None if delivery.documents is None else list(delivery.documents),
+        )
+
 
 class ContractVersionOut(BaseModel):
     version: int
@@ -298,8 +294,18 @@ class ContractVersionOut(BaseModel):
     reason: str | None
     effective_at: datetime
 
+    @classmethod
+    def of(cls, v: ContractVersionRecord) -> ContractVersionOut:
+        return cls(
+            version=v.version,
+            status=v.status,
+            changed_fields=list(v.changed_fields),
+            reason=v.reason,
+            effective_at=v.effective_at,
+        )
 
-class ContractSummary(BaseModel):
+
+class _ContractOut(BaseModel):
     contract_id: uuid.UUID
     dealer_id: str
     customer_id: uuid.UUID
@@ -319,7 +325,31 @@ class ContractSummary(BaseModel):
     delivered_at: datetime | None
 
 
-class ContractDetail(ContractSummary):
+class ContractSummary(_ContractOut):
+    @classmethod
+    def of(cls, c: ContractRecord) -> ContractSummary:
+        return cls(
+            contract_id=c.id,
+            dealer_id=c.dealer_id,
+            customer_id=c.customer_id,
+            version=c.version,
+            status=c.status,
+            consultant_id=c.consultant_id,
+            lead_id=c.lead_id,
+            quote_id=c.quote_id,
+            vehicle=c.vehicle,
+            price=money(c.price, c.currency),
+            payment=c.payment,
+            planned_delivery_on=c.planned_delivery_on,
+            contact=c.contact,
+            signed_at=c.signed_at,
+            updated_at=c.updated_at,
+            cancelled_at=c.cancelled_at,
+            delivered_at=c.delivered_at,
+        )
+
+
+class ContractDetail(_ContractOut):
     address: str
     identity_verified: bool
     ledger: LedgerOut
@@ -328,42 +358,16 @@ class ContractDetail(ContractSummary):
     delivery: DeliveryOut | None
     versions: list[ContractVersionOut]
 
-
-# --- test drives --------------------------------------------------------------------
-
-
-class LicenceIn(_Body):
-    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=32)]
-    expires_on: date
-
-
-class TestDriveIn(_CustomerIdentity):
-    __test__ = False  # not a pytest test class
-
-    test_drive_id: uuid.UUID | None = Field(
-        default=None, description="Client-chosen id: a retry with the same id books nothing."
-    )
-    customer: CustomerIn
-    lead_id: EntityId | None = None
-    vehicle_id: EntityId = Field(description="The test-drive vehicle.")
-    model: ShortText
-    consultant_id: StaffId
-    starts_at: UtcDatetime
-    ends_at: UtcDatetime
-    route: ShortText | None = None
-    licence: LicenceIn
-
-
-class TestDriveOut(BaseModel):
-    __test__ = False
-
-    test_drive_id: uuid.UUID
-    dealer_id: str
-    customer_id: uuid.UUID
-    vehicle_id: str
-    model: str
-    consultant_id: str
-    starts_at: datetime
-    ends_at: datetime
-    route: str | None
-    licence_number_masked: str
+    @classmethod
+    def of(cls, file: ContractFile) -> ContractDetail:
+        c = file.contract
+        return cls(
+            **dict(ContractSummary.of(c)),
+            address=c.address,
+            identity_verified=c.identity_verified,
+            ledger=LedgerOut.of(file.ledger, c.currency),
+            payments=[PaymentOut.of(p) for p in file.payments],
+            invoice=None if file.invoice is None else InvoiceOut.of(file.invoice),
+            delivery=None if file.delivery is None else DeliveryOut.of(file.delivery),
+            versions=[ContractVersionOut.of(v) for v in file.versions],
+        )

@@ -1,293 +1,403 @@
-"""Contract use cases from money to keys: payments, invoice, delivery appointment and the
-handover itself (VehicleDelivered). Same rules as :mod:`usecases`: one transaction,
-problems before anything is published, events through the outbox."""
+"""Contract use cases from money to keys: payments, the invoice, the delivery appointment
+and the handover itself (VehicleDelivered). Same shape as :mod:`usecases`: a command in,
+the contract file out, refusals as domain exceptions before anything is published."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar
 
-import asyncpg
-
-from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.contracts.enums import DeliveryDocument
+from dealerflow.contracts.enums import DeliveryDocument, PaymentKind, PaymentMethod
 from dealerflow.contracts.events.sales import (
     DeliveryScheduled,
     InvoiceIssued,
     PaymentReceived,
     VehicleDelivered,
 )
-from dealerflow.runtime.db import DbConnection
-from dealerflow.runtime.idempotency import replayed_resource, request_key
-from dealerflow.runtime.service import ServiceContext
+from dealerflow.contracts.money import money
+from dealerflow.contracts.types import Money
+from dealerflow.runtime.context import UseCaseContext
 from dealerflow.sales import domain
 from dealerflow.sales import repository as repo
-from dealerflow.sales.schemas import (
-    ContractDetail,
-    DeliverIn,
-    InvoiceIn,
-    PaymentIn,
-    ScheduleDeliveryIn,
+from dealerflow.sales.domain_delivery import DeliveryBlocker, DeliveryChecklist, can_deliver
+from dealerflow.sales.records import ContractFile, ContractRecord, InvoiceRecord, PaymentRecord
+from dealerflow.sales.settings import SalesSettings
+from dealerflow.sales.usecases import (
+    Created,
+    RequestKey,
+    RequestRefused,
+    get_contract,
+    locked_contract,
+    replayed,
+    require_active,
+    step_replayed,
 )
-from dealerflow.sales.support import (
-    conflict,
-    invalid,
-    money,
-    sales_settings,
-)
-from dealerflow.sales.usecases import detail_of, get_contract_detail, locked, require_active
-from dealerflow.sales.views import ledger_of
+
+
+class WrongCurrency(RequestRefused):
+    """Money in another currency than the contract's."""
+
+
+# --- payments ---------------------------------------------------------------------------
+
+
+class PaymentRefused(RequestRefused):
+    """The ledger refuses the payment (not positive, more than two decimals, ...)."""
+
+
+class PaymentIdTaken(Exception):
+    """The client chose a payment id that exists already (under another key)."""
+
+
+@dataclass(frozen=True)
+class RecordPayment:
+    """Money received against a contract."""
+
+    dealer_id: str
+    contract_id: uuid.UUID
+    kind: PaymentKind
+    method: PaymentMethod
+    amount: Money
+    confirmed_by_finance: bool = True
+    payment_id: uuid.UUID | None = None
+    request: RequestKey | None = None
+
+
+def plan_payment(
+    contract: ContractRecord,
+    payments: Sequence[PaymentRecord],
+    cmd: RecordPayment,
+    *,
+    payment_id: uuid.UUID,
+    now: datetime,
+) -> PaymentRecord:
+    """The ledger row to record, if the contract takes it."""
+    require_active(contract, "take payments")
+    if cmd.amount.currency != contract.currency:
+        raise WrongCurrency([f"the contract is in {contract.currency}"])
+    payment = PaymentRecord(
+        dealer_id=contract.dealer_id,
+        id=payment_id,
+        contract_id=contract.id,
+        kind=domain.PaymentKind(cmd.kind.value),
+        method=cmd.method.value,
+        amount=cmd.amount.amount,
+        currency=cmd.amount.currency,
+        confirmed=cmd.confirmed_by_finance,
+        reason=None,
+        recorded_at=now,
+    )
+    try:
+        contract.ledger(payments).record(payment.entry)
+    except domain.LedgerError as exc:
+        raise PaymentRefused([str(exc)]) from None
+    return payment
 
 
 async def record_payment(
-    conn: DbConnection,
-    ctx: ServiceContext[Any],
-    contract_id: uuid.UUID,
-    cmd: PaymentIn,
-    idem_key: str | None,
-) -> tuple[ContractDetail, bool]:
+    uc: UseCaseContext[SalesSettings], cmd: RecordPayment
+) -> Created[ContractFile]:
     """A payment into the ledger and PaymentReceived; a retry records nothing."""
     payment_id = cmd.payment_id or uuid.uuid4()
-    contract = await locked(conn, cmd.dealer_id, contract_id)
-    earlier = await replayed_resource(
-        conn,
+    contract = await locked_contract(uc, cmd.dealer_id, cmd.contract_id)
+    earlier = await replayed(
+        uc,
+        cmd.request,
         dealer_id=cmd.dealer_id,
-        scope=f"payments:{contract_id}",
-        key=request_key(idem_key, cmd.payment_id),
-        body=cmd,
+        scope=f"payments:{cmd.contract_id}",
         resource_id=payment_id,
     )
     if earlier is not None:
-        return await detail_of(conn, contract), False
-    require_active(contract, "take payments")
-    if cmd.amount.currency != contract["currency"]:
-        raise invalid("Wrong currency", [f"the contract is in {contract['currency']}"])
-    now = ctx.clock.now()
-    ledger = ledger_of(contract, await repo.list_payments(conn, cmd.dealer_id, contract_id))
-    try:
-        ledger.record(
-            domain.LedgerEntry(
-                kind=domain.PaymentKind(cmd.kind.value),
-                amount=cmd.amount.amount,
-                at=now,
-                confirmed=cmd.confirmed_by_finance,
-            )
-        )
-    except domain.LedgerError as exc:
-        raise invalid("Payment refused", [str(exc)], slug="invalid-payment") from None
-    try:
-        await repo.insert_payment(
-            conn,
-            {
-                "dealer_id": cmd.dealer_id,
-                "id": payment_id,
-                "contract_id": contract_id,
-                "kind": cmd.kind.value,
-                "method": cmd.method.value,
-                "amount": cmd.amount.amount,
-                "currency": cmd.amount.currency,
-                "confirmed": cmd.confirmed_by_finance,
-                "reason": None,
-                "recorded_at": now,
-            },
-        )
-    except asyncpg.UniqueViolationError:
-        raise conflict(
-            "Payment id taken", f"payment {payment_id} already exists", slug="payment-id-taken"
-        ) from None
-    await ctx.publish(
-        conn,
+        return Created(await repo.contract_file(uc.conn, contract), created=False)
+    payments = await repo.list_payments(uc.conn, cmd.dealer_id, cmd.contract_id)
+    payment = plan_payment(contract, payments, cmd, payment_id=payment_id, now=uc.now)
+    if not await repo.insert_payment(uc.conn, payment):
+        raise PaymentIdTaken(f"payment {payment_id} already exists")
+    await uc.publish(
         PaymentReceived(
             dealer_id=cmd.dealer_id,
-            customer_id=contract["customer_id"],
-            occurred_at=now,
+            customer_id=contract.customer_id,
+            occurred_at=uc.now,
             payment_id=str(payment_id),
-            contract_id=str(contract_id),
+            contract_id=str(contract.id),
             kind=cmd.kind,
             method=cmd.method,
             amount=cmd.amount,
             confirmed_by_finance=cmd.confirmed_by_finance,
-            received_at=now,
-        ),
+            received_at=uc.now,
+        )
     )
-    return await detail_of(conn, contract), True
+    return Created(await repo.contract_file(uc.conn, contract), created=True)
 
 
-async def issue_invoice(
-    conn: DbConnection, ctx: ServiceContext[Any], contract_id: uuid.UUID, cmd: InvoiceIn
-) -> ContractDetail:
-    """The vehicle invoice (VAT included) and InvoiceIssued; one per contract. Repeating
-    the same invoice number is a no-op, a different one is a conflict."""
-    settings = sales_settings(ctx)
-    contract = await locked(conn, cmd.dealer_id, contract_id)
-    existing = await repo.get_invoice(conn, cmd.dealer_id, contract_id)
+# --- invoice ----------------------------------------------------------------------------
+
+
+class AlreadyInvoiced(Exception):
+    """The contract has an invoice under another number."""
+
+
+class CancelledContractNotInvoiced(Exception):
+    """A cancelled contract gets no invoice."""
+
+
+class InvoiceNumberTaken(Exception):
+    """The invoice number is on another contract's invoice."""
+
+
+@dataclass(frozen=True)
+class IssueInvoice:
+    """The vehicle invoice (VAT included); ``amount`` defaults to the contract price."""
+
+    dealer_id: str
+    contract_id: uuid.UUID
+    invoice_number: str
+    invoice_title: str
+    tax_number: str | None = None
+    amount: Money | None = None
+    request: RequestKey | None = None
+
+
+def plan_invoice(
+    contract: ContractRecord,
+    existing: InvoiceRecord | None,
+    cmd: IssueInvoice,
+    *,
+    number_taken: bool,
+    vat_rate: Decimal,
+    invoice_id: uuid.UUID,
+    now: datetime,
+) -> InvoiceRecord | None:
+    """The invoice to issue; None when this very invoice was issued already (a retry).
+    ``number_taken``: another invoice of the dealer has ``cmd.invoice_number``."""
     if existing is not None:
-        if existing["invoice_number"] == cmd.invoice_number:
-            return await detail_of(conn, contract)
-        raise conflict(
-            "Already invoiced",
-            f"contract {contract_id} was invoiced as {existing['invoice_number']}",
-            slug="already-invoiced",
-        )
-    if contract["status"] == domain.ContractStatus.CANCELLED:
-        raise conflict(
-            "Contract cancelled",
-            "a cancelled contract cannot be invoiced",
-            slug="contract-not-active",
-        )
-    if await repo.invoice_number_taken(conn, cmd.dealer_id, cmd.invoice_number):
-        raise conflict(
-            "Invoice number taken",
-            f"invoice number {cmd.invoice_number} is used by another contract",
-            slug="invoice-number-taken",
-        )
-    currency = contract["currency"]
-    amount = cmd.amount or money(contract["price"], currency)
-    if amount.currency != currency:
-        raise invalid("Wrong currency", [f"the contract is in {currency}"])
-    vat_rate = settings.dealer_policy(cmd.dealer_id).sales.vat_rate
-    tax = domain.round_money(amount.amount - amount.amount / (1 + vat_rate))
-    now = ctx.clock.now()
-    invoice_id = uuid.uuid4()
-    await repo.insert_invoice(
-        conn,
-        {
-            "dealer_id": cmd.dealer_id,
-            "id": invoice_id,
-            "contract_id": contract_id,
-            "invoice_number": cmd.invoice_number,
-            "invoice_title": cmd.invoice_title,
-            "tax_number": cmd.tax_number,
-            "amount": amount.amount,
-            "tax_amount": tax,
-            "currency": currency,
-            "issued_at": now,
-        },
+        if existing.invoice_number == cmd.invoice_number:
+            return None
+        raise AlreadyInvoiced(f"contract {contract.id} was invoiced as {existing.invoice_number}")
+    if contract.status is domain.ContractStatus.CANCELLED:
+        raise CancelledContractNotInvoiced("a cancelled contract cannot be invoiced")
+    if number_taken:
+        raise InvoiceNumberTaken(f"invoice number {cmd.invoice_number} is used by another contract")
+    amount = cmd.amount or money(contract.price, contract.currency)
+    if amount.currency != contract.currency:
+        raise WrongCurrency([f"the contract is in {contract.currency}"])
+    return InvoiceRecord(
+        dealer_id=contract.dealer_id,
+        id=invoice_id,
+        contract_id=contract.id,
+        invoice_number=cmd.invoice_number,
+        invoice_title=cmd.invoice_title,
+        tax_number=cmd.tax_number,
+        amount=amount.amount,
+        tax_amount=domain.vat_included(amount.amount, vat_rate),
+        currency=contract.currency,
+        issued_at=now,
     )
-    await ctx.publish(
-        conn,
-        InvoiceIssued(
-            dealer_id=cmd.dealer_id,
-            customer_id=contract["customer_id"],
-            occurred_at=now,
-            invoice_id=str(invoice_id),
-            contract_id=str(contract_id),
-            invoice_number=cmd.invoice_number,
-            invoice_title=cmd.invoice_title,
-            tax_number=cmd.tax_number,
-            amount=amount,
-            tax_amount=money(tax, currency),
-            issued_at=now,
-        ),
+
+
+async def issue_invoice(uc: UseCaseContext[SalesSettings], cmd: IssueInvoice) -> ContractFile:
+    """The vehicle invoice and InvoiceIssued; one per contract. Repeating the same
+    invoice number changes nothing, a different one is a conflict."""
+    contract = await locked_contract(uc, cmd.dealer_id, cmd.contract_id)
+    if (done := await step_replayed(uc, contract, cmd.request, "invoice")) is not None:
+        return done
+    invoice = plan_invoice(
+        contract,
+        await repo.get_invoice(uc.conn, cmd.dealer_id, cmd.contract_id),
+        cmd,
+        number_taken=await repo.invoice_number_taken(uc.conn, cmd.dealer_id, cmd.invoice_number),
+        vat_rate=(await uc.policy(cmd.dealer_id)).sales.vat_rate,
+        invoice_id=uuid.uuid4(),
+        now=uc.now,
     )
-    return await detail_of(conn, contract)
+    if invoice is not None:
+        await repo.insert_invoice(uc.conn, invoice)
+        await uc.publish(
+            InvoiceIssued(
+                dealer_id=cmd.dealer_id,
+                customer_id=contract.customer_id,
+                occurred_at=uc.now,
+                invoice_id=str(invoice.id),
+                contract_id=str(contract.id),
+                invoice_number=invoice.invoice_number,
+                invoice_title=invoice.invoice_title,
+                tax_number=invoice.tax_number,
+                amount=money(invoice.amount, invoice.currency),
+                tax_amount=money(invoice.tax_amount, invoice.currency),
+                issued_at=uc.now,
+            )
+        )
+    return await repo.contract_file(uc.conn, contract)
+
+
+# --- delivery appointment ---------------------------------------------------------------
+
+
+class VinNotAssigned(Exception):
+    """No vehicle is allocated to the contract yet."""
+
+    problem_extensions: ClassVar[Mapping[str, object]] = {
+        "missing": [DeliveryBlocker.VIN_NOT_ASSIGNED.value]
+    }
+
+
+class DeliveryInThePast(RequestRefused):
+    """A delivery appointment must lie ahead."""
+
+
+@dataclass(frozen=True)
+class ScheduleDelivery:
+    """Agree (or move) the handover appointment."""
+
+    dealer_id: str
+    contract_id: uuid.UUID
+    scheduled_for: datetime
+    location: str | None = None
+    request: RequestKey | None = None
+
+
+def check_appointment(contract: ContractRecord, cmd: ScheduleDelivery, now: datetime) -> None:
+    """Refuse an appointment for an inactive contract, a car not allocated, or the past."""
+    require_active(contract, "be scheduled for delivery")
+    if contract.vin is None:
+        raise VinNotAssigned("allocate a VIN (amend the contract) before scheduling the delivery")
+    if cmd.scheduled_for <= now:
+        raise DeliveryInThePast(["scheduled_for must be in the future"])
 
 
 async def schedule_delivery(
-    conn: DbConnection, ctx: ServiceContext[Any], contract_id: uuid.UUID, cmd: ScheduleDeliveryIn
-) -> ContractDetail:
+    uc: UseCaseContext[SalesSettings], cmd: ScheduleDelivery
+) -> ContractFile:
     """Agree (or move) the handover appointment: DeliveryScheduled."""
-    contract = await locked(conn, cmd.dealer_id, contract_id)
-    require_active(contract, "be scheduled for delivery")
-    if contract["vin"] is None:
-        raise conflict(
-            "No vehicle allocated",
-            "allocate a VIN (amend the contract) before scheduling the delivery",
-            slug="vin-not-assigned",
-            missing=[domain.DeliveryBlocker.VIN_NOT_ASSIGNED.value],
-        )
-    now = ctx.clock.now()
-    if cmd.scheduled_for <= now:
-        raise invalid("Delivery in the past", ["scheduled_for must be in the future"])
+    contract = await locked_contract(uc, cmd.dealer_id, cmd.contract_id)
+    if (done := await step_replayed(uc, contract, cmd.request, "schedule-delivery")) is not None:
+        return done
+    check_appointment(contract, cmd, uc.now)
+    assert contract.vin is not None  # checked above
     delivery_id = await repo.schedule_delivery(
-        conn,
-        dealer_id=cmd.dealer_id,
+        uc.conn,
+        contract,
         delivery_id=uuid.uuid4(),
-        contract_id=contract_id,
         scheduled_for=cmd.scheduled_for,
         location=cmd.location,
     )
-    await ctx.publish(
-        conn,
+    await uc.publish(
         DeliveryScheduled(
             dealer_id=cmd.dealer_id,
-            customer_id=contract["customer_id"],
-            occurred_at=now,
+            customer_id=contract.customer_id,
+            occurred_at=uc.now,
             delivery_id=str(delivery_id),
-            contract_id=str(contract_id),
-            vin=contract["vin"],
-            model=contract["model"],
+            contract_id=str(contract.id),
+            vin=contract.vin,
+            model=contract.model,
             scheduled_for=cmd.scheduled_for,
             location=cmd.location,
-            consultant_id=contract["consultant_id"],
-            contact=ContactSnapshot.model_validate(contract["contact"]),
-        ),
-    )
-    return await detail_of(conn, contract)
-
-
-async def deliver_vehicle(
-    conn: DbConnection, ctx: ServiceContext[Any], contract_id: uuid.UUID, cmd: DeliverIn
-) -> ContractDetail:
-    """Hand the car over if domain.can_deliver passes: VehicleDelivered, owner care starts.
-
-    Otherwise a 409 problem lists every missing item (``missing``) and nothing changes.
-    An invoice issued here counts as the invoice document even if the checklist omits it.
-    """
-    contract = await locked(conn, cmd.dealer_id, contract_id)
-    if contract["status"] == domain.ContractStatus.DELIVERED:
-        raise conflict(
-            "Already delivered",
-            f"contract {contract_id} was delivered at {contract['delivered_at'].isoformat()}",
-            slug="already-delivered",
+            consultant_id=contract.consultant_id,
+            contact=contract.contact,
         )
-    ledger = ledger_of(contract, await repo.list_payments(conn, cmd.dealer_id, contract_id))
-    documents = set(cmd.checklist.documents)
-    if await repo.get_invoice(conn, cmd.dealer_id, contract_id) is not None:
-        documents.add(DeliveryDocument.INVOICE)
-    readiness = domain.can_deliver(
-        domain.DeliveryChecklist(cmd.checklist.pdi_passed, frozenset(documents)),
+    )
+    return await repo.contract_file(uc.conn, contract)
+
+
+# --- handover ---------------------------------------------------------------------------
+
+
+class AlreadyDelivered(Exception):
+    """The vehicle of this contract was handed over already."""
+
+
+class DeliveryNotReady(Exception):
+    """Something stands in the way of the handover: every blocker listed."""
+
+    def __init__(self, missing: Sequence[DeliveryBlocker], balance_due: Money) -> None:
+        names = [m.value for m in missing]
+        super().__init__("missing: " + ", ".join(names))
+        self.problem_extensions = {
+            "missing": names,
+            "balance_due": balance_due.model_dump(mode="json"),
+        }
+
+
+@dataclass(frozen=True)
+class DeliverVehicle:
+    """Hand the car over, with the checklist staff went through."""
+
+    dealer_id: str
+    contract_id: uuid.UUID
+    pdi_passed: bool
+    documents: tuple[DeliveryDocument, ...]
+    odometer_km: int
+    request: RequestKey | None = None
+
+
+def plan_handover(
+    contract: ContractRecord,
+    payments: Sequence[PaymentRecord],
+    cmd: DeliverVehicle,
+    *,
+    invoiced: bool,
+) -> tuple[DeliveryDocument, ...]:
+    """The documents handed over (checklist order), if the car may go (domain.can_deliver);
+    an invoice issued here counts as the invoice document even if the checklist omits it."""
+    if contract.status is domain.ContractStatus.DELIVERED:
+        assert contract.delivered_at is not None
+        raise AlreadyDelivered(
+            f"contract {contract.id} was delivered at {contract.delivered_at.isoformat()}"
+        )
+    documents = set(cmd.documents) | ({DeliveryDocument.INVOICE} if invoiced else set())
+    ledger = contract.ledger(payments)
+    readiness = can_deliver(
+        DeliveryChecklist(cmd.pdi_passed, frozenset(documents)),
         balance_due=ledger.balance_due,
-        contract_status=domain.ContractStatus(contract["status"]),
-        vin=contract["vin"],
+        contract_status=contract.status,
+        vin=contract.vin,
     )
     if not readiness.ready:
-        missing = [m.value for m in readiness.missing]
-        raise conflict(
-            "Vehicle not ready for delivery",
-            "missing: " + ", ".join(missing),
-            slug="delivery-not-ready",
-            missing=missing,
-            balance_due=money(ledger.balance_due, contract["currency"]).model_dump(mode="json"),
-        )
-    now = ctx.clock.now()
-    handed_over = sorted(documents, key=list(DeliveryDocument).index)
-    delivery_id = await repo.record_delivery(
-        conn,
-        dealer_id=cmd.dealer_id,
-        delivery_id=uuid.uuid4(),
-        contract_id=contract_id,
-        delivered_at=now,
-        odometer_km=cmd.odometer_km,
-        checklist={"pdi_passed": True, "documents": [d.value for d in handed_over]},
+        raise DeliveryNotReady(readiness.missing, money(ledger.balance_due, contract.currency))
+    return tuple(sorted(documents, key=list(DeliveryDocument).index))
+
+
+async def deliver_vehicle(uc: UseCaseContext[SalesSettings], cmd: DeliverVehicle) -> ContractFile:
+    """Hand the car over if every check passes: VehicleDelivered, owner care starts.
+    Otherwise DeliveryNotReady lists every blocker and nothing changes."""
+    contract = await locked_contract(uc, cmd.dealer_id, cmd.contract_id)
+    if (done := await step_replayed(uc, contract, cmd.request, "deliver")) is not None:
+        return done
+    handed_over = plan_handover(
+        contract,
+        await repo.list_payments(uc.conn, cmd.dealer_id, cmd.contract_id),
+        cmd,
+        invoiced=await repo.get_invoice(uc.conn, cmd.dealer_id, cmd.contract_id) is not None,
     )
-    await repo.mark_contract_delivered(conn, cmd.dealer_id, contract_id, at=now)
-    await ctx.publish(
-        conn,
+    assert contract.vin is not None  # can_deliver requires one
+    delivery_id = await repo.record_delivery(
+        uc.conn,
+        contract,
+        delivery_id=uuid.uuid4(),
+        delivered_at=uc.now,
+        odometer_km=cmd.odometer_km,
+        documents=tuple(d.value for d in handed_over),
+    )
+    await repo.mark_contract_delivered(uc.conn, contract, at=uc.now)
+    await uc.publish(
         VehicleDelivered(
             dealer_id=cmd.dealer_id,
-            customer_id=contract["customer_id"],
-            occurred_at=now,
+            customer_id=contract.customer_id,
+            occurred_at=uc.now,
             delivery_id=str(delivery_id),
-            contract_id=str(contract_id),
-            vin=contract["vin"],
-            model=contract["model"],
-            delivered_at=now,
-            consultant_id=contract["consultant_id"],
+            contract_id=str(contract.id),
+            vin=contract.vin,
+            model=contract.model,
+            delivered_at=uc.now,
+            consultant_id=contract.consultant_id,
             odometer_km=cmd.odometer_km,
             pdi_passed=True,
-            documents=handed_over,
-            contact=ContactSnapshot.model_validate(contract["contact"]),
-        ),
+            documents=list(handed_over),
+            contact=contract.contact,
+        )
     )
-    return await get_contract_detail(conn, cmd.dealer_id, contract_id)
+    return await get_contract(uc, cmd.dealer_id, cmd.contract_id)

@@ -3,168 +3,219 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from dealerflow.contracts.events.sales import (
+    ContractVehicle,
     DiscountApprovalRequested,
     PaymentPlan,
     QuoteIssued,
     TestDriveScheduled,
 )
-from dealerflow.runtime.db import DbConnection
-from dealerflow.runtime.idempotency import replayed_resource, request_key
-from dealerflow.runtime.problems import not_found
-from dealerflow.runtime.service import ServiceContext
-from dealerflow.sales import domain
+from dealerflow.contracts.money import ZERO, money, round_money
+from dealerflow.policy import SalesPolicy
+from dealerflow.runtime.context import UseCaseContext
 from dealerflow.sales import repository_showroom as showroom_repo
-from dealerflow.sales.schemas import QuoteIn, QuoteOut, TestDriveIn, TestDriveOut
-from dealerflow.sales.support import (
-    conflict,
-    contact_snapshot,
-    customer_of,
-    invalid,
-    local_today,
-    money,
-    sales_settings,
+from dealerflow.sales.domain_delivery import (
+    DriverLicence,
+    TestDriveBooking,
+    booking_conflicts,
+    mask_licence_number,
+    validate_drive_booking,
 )
-from dealerflow.sales.views import masked_licence, quote_out, test_drive_out
+from dealerflow.sales.domain_quote import (
+    AccessoryLine,
+    LoanRequest,
+    PurchaseTaxPolicy,
+    QuoteError,
+    QuoteRequest,
+    compute_quote,
+)
+from dealerflow.sales.records import QuoteLoanRecord, QuoteRecord, TestDriveRecord
+from dealerflow.sales.settings import SalesSettings
+from dealerflow.sales.usecases import (
+    Created,
+    Customer,
+    RequestKey,
+    RequestRefused,
+    dealer_date,
+    identify,
+    replayed,
+)
+
+# --- quotes -----------------------------------------------------------------------------
 
 
-async def get_quote(conn: DbConnection, dealer_id: str, quote_id: uuid.UUID) -> QuoteOut:
-    """The quote as issued (404 if the dealer has no such quote)."""
-    quote = await showroom_repo.get_quote(conn, dealer_id, quote_id)
-    if quote is None:
-        raise not_found("Quote", quote_id)
-    return quote_out(quote)
+class QuoteNotFound(LookupError):
+    """No quote with that id at that dealer."""
+
+    def __init__(self, quote_id: uuid.UUID) -> None:
+        super().__init__(f"No quote with id {quote_id}")
 
 
-def _quote_request(cmd: QuoteIn) -> domain.QuoteRequest:
-    loan = None
-    if cmd.payment.method == "loan":
-        # QuotePaymentIn guarantees the loan terms are present.
-        assert cmd.payment.down_payment is not None
-        assert cmd.payment.term_months is not None
-        assert cmd.payment.annual_rate_percent is not None
-        loan = domain.LoanRequest(
-            down_payment=cmd.payment.down_payment,
-            term_months=cmd.payment.term_months,
-            annual_rate=cmd.payment.annual_rate_percent / 100,
-        )
-    return domain.QuoteRequest(
+class QuoteRefused(RequestRefused):
+    """The quote request does not add up (discount above the price, ...)."""
+
+
+@dataclass(frozen=True)
+class LoanTerms:
+    """The loan a customer asks to be quoted."""
+
+    down_payment: Decimal
+    term_months: int
+    annual_rate_percent: Decimal
+
+
+@dataclass(frozen=True)
+class IssueQuote:
+    """Ask for a transparent quote; the customer by id, or by phone."""
+
+    dealer_id: str
+    consultant_id: str
+    vehicle: ContractVehicle
+    vehicle_price: Decimal  # list price, VAT included
+    customer_id: uuid.UUID | None = None
+    customer_phone: str | None = None
+    dealer_group: str | None = None
+    lead_id: str | None = None
+    quote_id: uuid.UUID | None = None
+    new_energy: bool = False
+    currency: str | None = None
+    discount: Decimal = ZERO
+    insurance: Decimal = ZERO
+    registration_fee: Decimal = ZERO
+    accessories: tuple[AccessoryLine, ...] = ()
+    extended_warranty: Decimal = ZERO
+    loan: LoanTerms | None = None  # None: full payment
+    request: RequestKey | None = None
+
+
+def plan_quote(
+    cmd: IssueQuote,
+    *,
+    quote_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    approval_id: uuid.UUID,
+    sales: SalesPolicy,
+    currency: str,
+    valid_until: date,
+    now: datetime,
+) -> QuoteRecord:
+    """Every line of the quote under the dealer's tax and discount policy (``sales``);
+    ``approval_id`` names the manager's approval when the discount needs one."""
+    loan = cmd.loan
+    request = QuoteRequest(
         vehicle_price=cmd.vehicle_price,
         discount=cmd.discount,
         is_nev=cmd.new_energy,
         insurance=cmd.insurance,
         registration_fee=cmd.registration_fee,
-        accessories=tuple(
-            domain.AccessoryLine(a.name, a.unit_price, a.quantity) for a in cmd.accessories
-        ),
+        accessories=cmd.accessories,
         extended_warranty=cmd.extended_warranty,
-        loan=loan,
+        loan=None
+        if loan is None
+        else LoanRequest(loan.down_payment, loan.term_months, loan.annual_rate_percent / 100),
+    )
+    try:
+        quote = compute_quote(
+            request,
+            PurchaseTaxPolicy.from_sales_policy(sales),
+            sales.discount_approval_threshold_rate,
+        )
+    except QuoteError as exc:
+        raise QuoteRefused([str(exc)]) from None
+    plan = quote.loan
+    return QuoteRecord(
+        dealer_id=cmd.dealer_id,
+        id=quote_id,
+        customer_id=customer_id,
+        lead_id=cmd.lead_id,
+        consultant_id=cmd.consultant_id,
+        currency=currency,
+        vehicle=cmd.vehicle,
+        new_energy=cmd.new_energy,
+        vehicle_price=quote.vehicle_price,
+        discount=quote.discount,
+        transaction_price=quote.transaction_price,
+        purchase_tax=quote.purchase_tax,
+        insurance=quote.insurance,
+        registration_fee=quote.registration_fee,
+        accessories_total=quote.accessories_total,
+        extended_warranty=quote.extended_warranty,
+        total=quote.total,
+        due_upfront=quote.due_upfront,
+        payment=PaymentPlan(
+            method="loan" if plan else "full_payment",
+            down_payment=money(plan.down_payment, currency) if plan else None,
+            loan_amount=money(plan.principal, currency) if plan else None,
+            term_months=plan.term_months if plan else None,
+            annual_rate_percent=loan.annual_rate_percent if plan and loan else None,
+        ),
+        loan=None
+        if plan is None or loan is None
+        else QuoteLoanRecord(
+            principal=plan.principal,
+            down_payment=plan.down_payment,
+            term_months=plan.term_months,
+            annual_rate_percent=loan.annual_rate_percent,
+            monthly_instalment=plan.monthly_instalment,
+            final_instalment=plan.final_instalment,
+            total_repayment=plan.total_repayment,
+            total_interest=plan.total_interest,
+        ),
+        needs_approval=quote.discount_approval_required,
+        approval_id=approval_id if quote.discount_approval_required else None,
+        valid_until=valid_until,
+        issued_at=now,
     )
 
 
-async def issue_quote(
-    conn: DbConnection, ctx: ServiceContext[Any], cmd: QuoteIn, idem_key: str | None
-) -> tuple[QuoteOut, bool]:
-    """Compute the quote (domain.compute_quote with the dealer's tax and discount policy):
-    QuoteIssued, plus DiscountApprovalRequested for the sales manager when the discount
-    is beyond the threshold. (quote, created); a retry returns the first quote."""
-    settings = sales_settings(ctx)
+async def get_quote(
+    uc: UseCaseContext[SalesSettings], dealer_id: str, quote_id: uuid.UUID
+) -> QuoteRecord:
+    """The quote as issued (QuoteNotFound if the dealer has no such quote)."""
+    quote = await showroom_repo.get_quote(uc.conn, dealer_id, quote_id)
+    if quote is None:
+        raise QuoteNotFound(quote_id)
+    return quote
+
+
+async def issue_quote(uc: UseCaseContext[SalesSettings], cmd: IssueQuote) -> Created[QuoteRecord]:
+    """QuoteIssued, plus DiscountApprovalRequested for the sales manager when the discount
+    is beyond the dealer's threshold; a retry gets the first quote."""
     quote_id = cmd.quote_id or uuid.uuid4()
-    earlier = await replayed_resource(
-        conn,
-        dealer_id=cmd.dealer_id,
-        scope="quotes",
-        key=request_key(idem_key, cmd.quote_id),
-        body=cmd,
-        resource_id=quote_id,
+    earlier = await replayed(
+        uc, cmd.request, dealer_id=cmd.dealer_id, scope="quotes", resource_id=quote_id
     )
     if earlier is not None:
-        return await get_quote(conn, cmd.dealer_id, earlier), False
+        return Created(await get_quote(uc, cmd.dealer_id, earlier), created=False)
     customer_id = cmd.customer_id
     if customer_id is None:
-        assert cmd.customer_phone is not None  # checked by QuoteIn
-        customer_id, _ = customer_of(
-            settings, customer_id=None, dealer_group=cmd.dealer_group, raw_phone=cmd.customer_phone
+        assert cmd.customer_phone is not None  # a quote names the customer one way or the other
+        customer_id, _ = identify(
+            uc.settings, cmd.customer_phone, customer_id=None, dealer_group=cmd.dealer_group
         )
-    sales_policy = settings.dealer_policy(cmd.dealer_id).sales
-    try:
-        quote = domain.compute_quote(
-            _quote_request(cmd),
-            domain.PurchaseTaxPolicy.from_sales_policy(sales_policy),
-            sales_policy.discount_approval_threshold_rate,
-        )
-    except domain.QuoteError as exc:
-        raise invalid("Quote refused", [str(exc)], slug="invalid-quote") from None
-    currency = cmd.currency or settings.default_currency
-    now = ctx.clock.now()
-    valid_until = local_today(settings, cmd.dealer_id, now) + timedelta(
-        days=settings.quote_valid_days
+    sales = (await uc.policy(cmd.dealer_id)).sales
+    today = await dealer_date(uc, cmd.dealer_id, uc.now)
+    quote = plan_quote(
+        cmd,
+        quote_id=quote_id,
+        customer_id=customer_id,
+        approval_id=uuid.uuid4(),
+        sales=sales,
+        currency=cmd.currency or uc.settings.default_currency,
+        valid_until=today + timedelta(days=uc.settings.quote_valid_days),
+        now=uc.now,
     )
-    plan = quote.loan
-    payment = PaymentPlan(
-        method=cmd.payment.method,
-        down_payment=money(plan.down_payment, currency) if plan else None,
-        loan_amount=money(plan.principal, currency) if plan else None,
-        term_months=plan.term_months if plan else None,
-        annual_rate_percent=cmd.payment.annual_rate_percent if plan else None,
-    )
-    approval_id = uuid.uuid4() if quote.discount_approval_required else None
-    amounts = {
-        name: str(getattr(quote, name))
-        for name in (
-            "vehicle_price",
-            "discount",
-            "transaction_price",
-            "purchase_tax",
-            "insurance",
-            "registration_fee",
-            "accessories_total",
-            "extended_warranty",
-            "total",
-            "due_upfront",
-        )
-    }
-    loan = None
-    if plan is not None:
-        loan = {
-            "principal": str(plan.principal),
-            "down_payment": str(plan.down_payment),
-            "term_months": plan.term_months,
-            "annual_rate_percent": str(cmd.payment.annual_rate_percent),
-            "monthly_instalment": str(plan.monthly_instalment),
-            "final_instalment": str(plan.final_instalment),
-            "total_repayment": str(plan.total_repayment),
-            "total_interest": str(plan.total_interest),
-        }
-    await showroom_repo.insert_quote(
-        conn,
-        {
-            "dealer_id": cmd.dealer_id,
-            "id": quote_id,
-            "customer_id": customer_id,
-            "lead_id": cmd.lead_id,
-            "consultant_id": cmd.consultant_id,
-            "currency": currency,
-            "vehicle": cmd.vehicle.model_dump(mode="json"),
-            "new_energy": cmd.new_energy,
-            "lines": amounts,
-            "payment": payment.model_dump(mode="json"),
-            "loan": loan,
-            "total": quote.total,
-            "needs_approval": quote.discount_approval_required,
-            "approval_id": approval_id,
-            "valid_until": valid_until,
-            "issued_at": now,
-        },
-    )
-    common = {"dealer_id": cmd.dealer_id, "customer_id": customer_id, "occurred_at": now}
-    await ctx.publish(
-        conn,
+    await showroom_repo.insert_quote(uc.conn, quote)
+    currency = quote.currency
+    await uc.publish(
         QuoteIssued(
-            **common,
+            dealer_id=cmd.dealer_id,
+            customer_id=customer_id,
+            occurred_at=uc.now,
             quote_id=str(quote_id),
             lead_id=cmd.lead_id,
             consultant_id=cmd.consultant_id,
@@ -178,124 +229,168 @@ async def issue_quote(
             accessories=money(quote.accessories_total, currency),
             extended_warranty=money(quote.extended_warranty, currency),
             total=money(quote.total, currency),
-            payment=payment,
-            discount_needs_approval=quote.discount_approval_required,
-            valid_until=valid_until,
-            issued_at=now,
-        ),
-    )
-    if approval_id is not None:
-        threshold = domain.round_money(
-            quote.vehicle_price * sales_policy.discount_approval_threshold_rate
+            payment=quote.payment,
+            discount_needs_approval=quote.needs_approval,
+            valid_until=quote.valid_until,
+            issued_at=uc.now,
         )
-        await ctx.publish(
-            conn,
+    )
+    if quote.approval_id is not None:
+        threshold = round_money(quote.vehicle_price * sales.discount_approval_threshold_rate)
+        await uc.publish(
             DiscountApprovalRequested(
-                **common,
-                approval_id=str(approval_id),
+                dealer_id=cmd.dealer_id,
+                customer_id=customer_id,
+                occurred_at=uc.now,
+                approval_id=str(quote.approval_id),
                 quote_id=str(quote_id),
                 consultant_id=cmd.consultant_id,
                 approver_id=f"sales-manager:{cmd.dealer_id}",
                 requested_discount=money(quote.discount, currency),
                 policy_threshold=money(threshold, currency),
-                requested_at=now,
-            ),
+                requested_at=uc.now,
+            )
         )
-    return await get_quote(conn, cmd.dealer_id, quote_id), True
+    return Created(await get_quote(uc, cmd.dealer_id, quote_id), created=True)
+
+
+# --- test drives ------------------------------------------------------------------------
+
+
+class TestDriveNotFound(LookupError):
+    """No test drive with that id at that dealer."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, test_drive_id: uuid.UUID) -> None:
+        super().__init__(f"No test drive with id {test_drive_id}")
+
+
+class TestDriveRefused(RequestRefused):
+    """The drive is in the past, ends before it starts, or the licence is not valid."""
+
+    __test__ = False
+
+
+class TestDriveDoubleBooked(Exception):
+    """The vehicle is booked then: the bookings in the way are listed."""
+
+    __test__ = False
+
+    def __init__(self, vehicle_id: str, conflicting: tuple[TestDriveBooking, ...]) -> None:
+        super().__init__(f"vehicle {vehicle_id} is booked then")
+        ids = [c.booking_id for c in conflicting]
+        self.problem_extensions = {"conflicting_test_drive_ids": ids}
+
+
+@dataclass(frozen=True)
+class BookTestDrive:
+    """Book a test-drive vehicle for a customer with a driver's licence."""
+
+    __test__ = False
+
+    dealer_id: str
+    customer: Customer
+    vehicle_id: str
+    model: str
+    consultant_id: str
+    starts_at: datetime
+    ends_at: datetime
+    licence: DriverLicence
+    route: str | None = None
+    lead_id: str | None = None
+    customer_id: uuid.UUID | None = None
+    dealer_group: str | None = None
+    test_drive_id: uuid.UUID | None = None
+    request: RequestKey | None = None
+
+
+def plan_test_drive(
+    cmd: BookTestDrive,
+    *,
+    test_drive_id: uuid.UUID,
+    drive_date: date,
+    now: datetime,
+    turnaround: timedelta,
+) -> TestDriveBooking:
+    """The booking, if the drive is ahead, ends after it starts and the licence holds on
+    ``drive_date`` (the dealer's date of the drive); whether the slot is free is checked
+    against the stored bookings under the vehicle's lock."""
+    booking = TestDriveBooking(str(test_drive_id), cmd.vehicle_id, cmd.starts_at, cmd.ends_at)
+    problems = validate_drive_booking(booking, (), cmd.licence, drive_date, now, turnaround)
+    if problems:
+        raise TestDriveRefused(problems)
+    return booking
 
 
 async def get_test_drive(
-    conn: DbConnection, dealer_id: str, test_drive_id: uuid.UUID
-) -> TestDriveOut:
-    """The booking (404 if the dealer has no such test drive)."""
-    booking = await showroom_repo.get_test_drive(conn, dealer_id, test_drive_id)
+    uc: UseCaseContext[SalesSettings], dealer_id: str, test_drive_id: uuid.UUID
+) -> TestDriveRecord:
+    """The booking (TestDriveNotFound if the dealer has no such test drive)."""
+    booking = await showroom_repo.get_test_drive(uc.conn, dealer_id, test_drive_id)
     if booking is None:
-        raise not_found("Test drive", test_drive_id)
-    return test_drive_out(booking)
+        raise TestDriveNotFound(test_drive_id)
+    return booking
 
 
 async def book_test_drive(
-    conn: DbConnection, ctx: ServiceContext[Any], cmd: TestDriveIn, idem_key: str | None
-) -> tuple[TestDriveOut, bool]:
-    """Book a test-drive vehicle: licence valid on the day, slot in the future and free
-    (a 409 names the bookings in the way). TestDriveScheduled."""
-    settings = sales_settings(ctx)
+    uc: UseCaseContext[SalesSettings], cmd: BookTestDrive
+) -> Created[TestDriveRecord]:
+    """Book the vehicle, never twice for one slot (TestDriveDoubleBooked names the
+    bookings in the way): TestDriveScheduled. A retry gets the first booking."""
     test_drive_id = cmd.test_drive_id or uuid.uuid4()
-    earlier = await replayed_resource(
-        conn,
-        dealer_id=cmd.dealer_id,
-        scope="test-drives",
-        key=request_key(idem_key, cmd.test_drive_id),
-        body=cmd,
-        resource_id=test_drive_id,
+    earlier = await replayed(
+        uc, cmd.request, dealer_id=cmd.dealer_id, scope="test-drives", resource_id=test_drive_id
     )
     if earlier is not None:
-        return await get_test_drive(conn, cmd.dealer_id, earlier), False
-    customer_id, phone = customer_of(
-        settings,
-        customer_id=cmd.customer_id,
-        dealer_group=cmd.dealer_group,
-        raw_phone=cmd.customer.phone,
+        return Created(await get_test_drive(uc, cmd.dealer_id, earlier), created=False)
+    customer_id, phone = identify(
+        uc.settings, cmd.customer.phone, customer_id=cmd.customer_id, dealer_group=cmd.dealer_group
     )
-    now = ctx.clock.now()
-    booking = domain.TestDriveBooking(
-        str(test_drive_id), cmd.vehicle_id, cmd.starts_at, cmd.ends_at
+    turnaround = timedelta(minutes=uc.settings.test_drive_turnaround_minutes)
+    booking = plan_test_drive(
+        cmd,
+        test_drive_id=test_drive_id,
+        drive_date=await dealer_date(uc, cmd.dealer_id, cmd.starts_at),
+        now=uc.now,
+        turnaround=turnaround,
     )
-    licence = domain.DriverLicence(cmd.licence.number, cmd.licence.expires_on)
-    drive_date = local_today(settings, cmd.dealer_id, cmd.starts_at)
-    turnaround = timedelta(minutes=settings.test_drive_turnaround_minutes)
-    problems = domain.validate_drive_booking(booking, (), licence, drive_date, now, turnaround)
-    if problems:
-        raise invalid("Test drive cannot be booked", problems, slug="invalid-test-drive")
-    await showroom_repo.lock_test_drive_vehicle(conn, cmd.dealer_id, cmd.vehicle_id)
+    await showroom_repo.lock_test_drive_vehicle(uc.conn, cmd.dealer_id, cmd.vehicle_id)
     nearby = await showroom_repo.bookings_of_vehicle_between(
-        conn,
+        uc.conn,
         cmd.dealer_id,
         cmd.vehicle_id,
         starts_before=cmd.ends_at + turnaround,
         ends_after=cmd.starts_at - turnaround,
     )
-    clashes = domain.booking_conflicts(
-        booking,
-        [
-            domain.TestDriveBooking(str(r["id"]), r["vehicle_id"], r["starts_at"], r["ends_at"])
-            for r in nearby
-        ],
-        turnaround,
-    )
+    clashes = booking_conflicts(booking, [b.booking for b in nearby], turnaround)
     if clashes:
-        raise conflict(
-            "Test-drive vehicle already booked",
-            f"vehicle {cmd.vehicle_id} is booked then",
-            slug="test-drive-double-booking",
-            conflicting_test_drive_ids=[c.booking_id for c in clashes],
-        )
-    contact = contact_snapshot(cmd.customer, phone)
+        raise TestDriveDoubleBooked(cmd.vehicle_id, clashes)
+    contact = cmd.customer.contact(phone)
     await showroom_repo.insert_test_drive(
-        conn,
-        {
-            "dealer_id": cmd.dealer_id,
-            "id": test_drive_id,
-            "customer_id": customer_id,
-            "lead_id": cmd.lead_id,
-            "vehicle_id": cmd.vehicle_id,
-            "model": cmd.model,
-            "consultant_id": cmd.consultant_id,
-            "starts_at": cmd.starts_at,
-            "ends_at": cmd.ends_at,
-            "route": cmd.route,
-            "licence_number": masked_licence(cmd.licence.number),
-            "licence_expires": cmd.licence.expires_on,
-            "contact": contact.model_dump(mode="json"),
-            "created_at": now,
-        },
+        uc.conn,
+        TestDriveRecord(
+            dealer_id=cmd.dealer_id,
+            id=test_drive_id,
+            customer_id=customer_id,
+            lead_id=cmd.lead_id,
+            vehicle_id=cmd.vehicle_id,
+            model=cmd.model,
+            consultant_id=cmd.consultant_id,
+            starts_at=cmd.starts_at,
+            ends_at=cmd.ends_at,
+            route=cmd.route,
+            licence_number=mask_licence_number(cmd.licence.number),
+            licence_expires=cmd.licence.expires_on,
+            contact=contact,
+            created_at=uc.now,
+        ),
     )
-    await ctx.publish(
-        conn,
+    await uc.publish(
         TestDriveScheduled(
             dealer_id=cmd.dealer_id,
             customer_id=customer_id,
-            occurred_at=now,
+            occurred_at=uc.now,
             test_drive_id=str(test_drive_id),
             lead_id=cmd.lead_id,
             vehicle_id=cmd.vehicle_id,
@@ -305,6 +400,6 @@ async def book_test_drive(
             consultant_id=cmd.consultant_id,
             route=cmd.route,
             contact=contact,
-        ),
+        )
     )
-    return await get_test_drive(conn, cmd.dealer_id, test_drive_id), True
+    return Created(await get_test_drive(uc, cmd.dealer_id, test_drive_id), created=True)

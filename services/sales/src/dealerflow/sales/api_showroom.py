@@ -1,0 +1,72 @@
+"""The showroom API: quotes (/v1/quotes) and test drives (/v1/test-drives); same
+conventions as :mod:`api`."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from dealerflow.runtime.idempotency import IdempotencyKeyHeader
+from dealerflow.sales import usecases_showroom
+from dealerflow.sales.api import INVALID, NOT_FOUND, Ctx, DealerQuery, created, problem
+from dealerflow.sales.schemas_showroom import QuoteIn, QuoteOut, TestDriveIn, TestDriveOut
+
+router = APIRouter(prefix="/v1")
+
+
+@router.post(
+    "/quotes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=QuoteOut,
+    responses={**INVALID},
+    tags=["quotes"],
+    summary="Issue a transparent quote (QuoteIssued, DiscountApprovalRequested)",
+)
+async def issue_quote(
+    body: QuoteIn, response: Response, ctx: Ctx, idempotency_key: IdempotencyKeyHeader = None
+) -> QuoteOut:
+    cmd = body.command(idempotency_key)
+    issued = await ctx.run_in_transaction(lambda uc: usecases_showroom.issue_quote(uc, cmd))
+    created(response, issued.created)
+    return QuoteOut.of(issued.value)
+
+
+@router.get("/quotes/{quote_id}", response_model=QuoteOut, responses={**NOT_FOUND}, tags=["quotes"])
+async def get_quote(quote_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx) -> QuoteOut:
+    quote = await ctx.run_in_transaction(
+        lambda uc: usecases_showroom.get_quote(uc, dealer_id, quote_id)
+    )
+    return QuoteOut.of(quote)
+
+
+@router.post(
+    "/test-drives",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TestDriveOut,
+    responses={**INVALID, 409: problem("The vehicle is already booked then")},
+    tags=["test drives"],
+    summary="Book a test drive, no double booking (TestDriveScheduled)",
+)
+async def book_test_drive(
+    body: TestDriveIn, response: Response, ctx: Ctx, idempotency_key: IdempotencyKeyHeader = None
+) -> TestDriveOut:
+    cmd = body.command(idempotency_key)
+    booked = await ctx.run_in_transaction(lambda uc: usecases_showroom.book_test_drive(uc, cmd))
+    created(response, booked.created)
+    return TestDriveOut.of(booked.value)
+
+
+@router.get(
+    "/test-drives/{test_drive_id}",
+    response_model=TestDriveOut,
+    responses={**NOT_FOUND},
+    tags=["test drives"],
+)
+async def get_test_drive(
+    test_drive_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx
+) -> TestDriveOut:
+    booking = await ctx.run_in_transaction(
+        lambda uc: usecases_showroom.get_test_drive(uc, dealer_id, test_drive_id)
+    )
+    return TestDriveOut.of(booking)

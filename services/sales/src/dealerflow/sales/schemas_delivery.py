@@ -1,0 +1,97 @@
+"""HTTP requests of a contract's payments, invoice and delivery (conventions: :mod:`schemas`)."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import Field
+
+from dealerflow.contracts.enums import DeliveryDocument, PaymentKind, PaymentMethod
+from dealerflow.contracts.types import DealerId, Kilometres, Money, UtcDatetime
+from dealerflow.sales.schemas import RequestBody, ShortText, retry_key
+from dealerflow.sales.usecases_delivery import (
+    DeliverVehicle,
+    IssueInvoice,
+    RecordPayment,
+    ScheduleDelivery,
+)
+
+
+class PaymentIn(RequestBody):
+    dealer_id: DealerId
+    payment_id: uuid.UUID | None = Field(
+        default=None, description="Client-chosen id: a retry with the same id records nothing."
+    )
+    kind: PaymentKind
+    method: PaymentMethod
+    amount: Money
+    confirmed_by_finance: bool = True
+
+    def command(self, contract_id: uuid.UUID, idempotency_key: str | None) -> RecordPayment:
+        return RecordPayment(
+            dealer_id=self.dealer_id,
+            contract_id=contract_id,
+            kind=self.kind,
+            method=self.method,
+            amount=self.amount,
+            confirmed_by_finance=self.confirmed_by_finance,
+            payment_id=self.payment_id,
+            request=retry_key(idempotency_key, self.payment_id, self),
+        )
+
+
+class InvoiceIn(RequestBody):
+    dealer_id: DealerId
+    invoice_number: ShortText
+    invoice_title: ShortText
+    tax_number: ShortText | None = None
+    amount: Money | None = Field(default=None, description="Default: the contract price.")
+
+    def command(self, contract_id: uuid.UUID, idempotency_key: str | None) -> IssueInvoice:
+        return IssueInvoice(
+            dealer_id=self.dealer_id,
+            contract_id=contract_id,
+            invoice_number=self.invoice_number,
+            invoice_title=self.invoice_title,
+            tax_number=self.tax_number,
+            amount=self.amount,
+            request=retry_key(idempotency_key, None, self),
+        )
+
+
+class ScheduleDeliveryIn(RequestBody):
+    dealer_id: DealerId
+    scheduled_for: UtcDatetime
+    location: ShortText | None = None
+
+    def command(self, contract_id: uuid.UUID, idempotency_key: str | None) -> ScheduleDelivery:
+        return ScheduleDelivery(
+            dealer_id=self.dealer_id,
+            contract_id=contract_id,
+            scheduled_for=self.scheduled_for,
+            location=self.location,
+            request=retry_key(idempotency_key, None, self),
+        )
+
+
+class DeliveryChecklistIn(RequestBody):
+    pdi_passed: bool = False
+    documents: list[DeliveryDocument] = Field(
+        default_factory=list, description="Documents (and keys) prepared for the customer."
+    )
+
+
+class DeliverIn(RequestBody):
+    dealer_id: DealerId
+    checklist: DeliveryChecklistIn
+    odometer_km: Kilometres
+
+    def command(self, contract_id: uuid.UUID, idempotency_key: str | None) -> DeliverVehicle:
+        return DeliverVehicle(
+            dealer_id=self.dealer_id,
+            contract_id=contract_id,
+            pdi_passed=self.checklist.pdi_passed,
+            documents=tuple(self.checklist.documents),
+            odometer_km=self.odometer_km,
+            request=retry_key(idempotency_key, None, self),
+        )
