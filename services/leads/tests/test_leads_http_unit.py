@@ -1,4 +1,4 @@
-"""Small pure pieces: refusal status codes, cursors, the inbound inbox key."""
+"""Small pure pieces of the HTTP layer and repository: refusal status codes, cursors."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka.structs import ConsumerRecord
 
 from dealerflow.contracts.inbound import LeadSubmissionError, parse_lead_submission
 from dealerflow.leads.api import submission_problem
-from dealerflow.leads.consumers import inbox_key
 from dealerflow.leads.repository import LIST_KEY_KINDS, list_key
 from dealerflow.runtime.pagination import encode_cursor, parse_cursor
 
@@ -49,29 +47,3 @@ def test_cursor_round_trip_and_garbage() -> None:
     for garbage in ("nonsense", "", "W10", cursor[:-3]):
         with pytest.raises(ValueError, match="invalid cursor"):
             parse_cursor(garbage, *LIST_KEY_KINDS)
-
-
-def _raw(offset: int, body: bytes, *headers: tuple[str, bytes]) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        topic="dealerflow.inbound.leads",
-        partition=0,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=None,
-        value=body,
-        checksum=None,
-        serialized_key_size=0,
-        serialized_value_size=len(body),
-        headers=list(headers),
-    )
-
-
-def test_the_inbound_inbox_key_is_the_content_not_the_position() -> None:
-    doc = b'{"customer": {"phones": ["13800138000"]}}'
-    dealer = ("dealer-id", b"sh-pudong-01")
-    first = inbox_key(_raw(1, doc, dealer))
-    assert inbox_key(_raw(9, doc, ("Dealer-ID", b" sh-pudong-01 "))) == first  # resent
-    assert inbox_key(_raw(1, doc, ("dealer-id", b"bj-chaoyang-02"))) != first
-    assert inbox_key(_raw(1, doc, dealer, ("consultant-id", b"c-li"))) != first
-    assert inbox_key(_raw(1, doc + b" ", dealer)) != first

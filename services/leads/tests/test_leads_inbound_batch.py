@@ -133,3 +133,12 @@ async def test_a_database_failure_commits_nothing_and_raises(
         await consumer.process_batch([record(1, lead("13800000001"))])
     assert await consumer.pool.fetchval("SELECT count(*) FROM inbox") == 0
     assert await consumer.pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+def test_the_inbox_key_is_the_content_not_the_position() -> None:
+    doc = lead("13800000001")
+    first = consumers.inbox_key(record(1, doc, dealer_group="g1"))
+    assert consumers.inbox_key(record(9, doc, dealer_group=" g1 ")) == first  # resent
+    assert consumers.inbox_key(record(1, doc, dealer_group="g2")) != first
+    assert consumers.inbox_key(record(1, doc, dealer_group="g1", consultant_id="c")) != first
+    assert consumers.inbox_key(record(1, lead("13800000002"), dealer_group="g1")) != first

@@ -34,6 +34,7 @@ from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.pagination import page_of
 
+#: The use-case context every leads use case takes (HTTP, consumed record or event).
 Uc = UseCaseContext[LeadsSettings]
 
 #: Lead status by grade (the list filter ``status``).
