@@ -12,8 +12,8 @@ from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import ContactChannel, LeadSource, PurchaseHorizon
 from dealerflow.contracts.events.leads import LeadInterest
 from dealerflow.contracts.inbound import LeadSubmission
+from dealerflow.leads.domain import LeadRejected
 from dealerflow.leads.domain_intake import (
-    SubmissionRejected,
     contact_from_submission,
     interest_from_submission,
     merge_touch,
@@ -51,7 +51,7 @@ def test_a_submission_without_a_valid_phone_is_refused_naming_the_bad_numbers() 
     sub = LeadSubmission.model_validate(
         {"customer": {"phones": ["12345"], "email": "a@example.cn"}}
     )
-    with pytest.raises(SubmissionRejected, match=r"valid phone number.*12345"):
+    with pytest.raises(LeadRejected, match=r"valid phone number.*12345"):
         primary_phone(sub)
 
 

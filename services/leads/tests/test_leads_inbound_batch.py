@@ -1,5 +1,6 @@
-"""InboundLeadConsumer.process_batch on real PostgreSQL (no Kafka): one transaction per
-batch, content-hash inbox, bounded retries, dead letters through the outbox."""
+"""The inbound topic's raw-record consumer (runtime.raw_consumer with leads' handler) on
+real PostgreSQL (no Kafka): one transaction per batch, content-hash inbox, bounded
+retries, refusals dead-lettered at once, dead letters through the outbox."""
 
 from __future__ import annotations
 
@@ -13,17 +14,17 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from dealerflow.contracts.topics import TopicRegistry
-from dealerflow.leads import inbound
+from dealerflow.leads import consumers
 from dealerflow.leads.app import DEFINITION
-from dealerflow.leads.inbound import InboundLeadConsumer
 from dealerflow.leads.settings import LeadsSettings
-from dealerflow.leads.usecases import LeadsContext
 from dealerflow.runtime.clock import ManualClock
+from dealerflow.runtime.context import EnvironmentDealerConfiguration
 from dealerflow.runtime.db import create_pool
 from dealerflow.runtime.dlq import H_ATTEMPTS, H_ERROR
 from dealerflow.runtime.outbox import decode_headers
-from dealerflow.runtime.publisher import event_source, publish_event
-from dealerflow.runtime.service import migrate_service
+from dealerflow.runtime.publisher import event_source
+from dealerflow.runtime.raw_consumer import RawRecordConsumer
+from dealerflow.runtime.service import ServiceContext, migrate_service
 
 pytestmark = pytest.mark.integration
 
@@ -54,22 +55,23 @@ def lead(phone: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def consumer(pg_dsn: str, pg_schema: str) -> AsyncIterator[InboundLeadConsumer]:
+async def consumer(pg_dsn: str, pg_schema: str) -> AsyncIterator[RawRecordConsumer]:
     settings = LeadsSettings(
         pg_dsn=pg_dsn, db_schema=pg_schema, topic_prefix=PREFIX, consumer_max_retries=2
     )
     await migrate_service(DEFINITION, settings)
-    pool = await create_pool(pg_dsn, pg_schema)
-    topics = TopicRegistry(PREFIX)
-
-    async def publish(conn: Any, event: Any) -> str:
-        return await publish_event(conn, event, source=event_source("leads"), topics=topics)
-
-    lc = LeadsContext(settings, ManualClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC)), publish)
+    ctx = ServiceContext(
+        settings=settings,
+        clock=ManualClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC)),
+        topics=TopicRegistry(PREFIX),
+        source=event_source("leads"),
+        dealers=EnvironmentDealerConfiguration(),
+        pool=await create_pool(pg_dsn, pg_schema),
+    )
     try:
-        yield InboundLeadConsumer(name="leads.inbound", pool=pool, lc=lc)
+        yield consumers.inbound_processor(ctx, "leads.inbound")  # what the service runs
     finally:
-        await pool.close()
+        await ctx.db.close()
 
 
 async def outbox(pool: asyncpg.Pool) -> list[tuple[str, dict[str, str]]]:
@@ -78,20 +80,20 @@ async def outbox(pool: asyncpg.Pool) -> list[tuple[str, dict[str, str]]]:
 
 
 async def test_poison_is_retried_then_dead_lettered_while_the_rest_commits(
-    consumer: InboundLeadConsumer, monkeypatch: pytest.MonkeyPatch
+    consumer: RawRecordConsumer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: dict[str, int] = {}
-    real = inbound.submit_lead
+    real = consumers.submit_lead
 
-    async def flaky(conn: Any, lc: Any, submission: Any, **kw: Any) -> Any:
-        phone = submission.customer.phones[0]
+    async def flaky(uc: Any, cmd: Any) -> Any:
+        phone = cmd.submission.customer.phones[0]
         calls[phone] = calls.get(phone, 0) + 1
-        result = await real(conn, lc, submission, **kw)
+        result = await real(uc, cmd)
         if phone == "+8613800000002":
             raise RuntimeError("handler bug")  # after its writes: the savepoint must undo them
         return result
 
-    monkeypatch.setattr(inbound, "submit_lead", flaky)
+    monkeypatch.setattr(consumers, "submit_lead", flaky)
     batch = [
         record(10, lead("13800000001")),
         record(11, lead("13800000002")),
@@ -121,13 +123,22 @@ async def test_poison_is_retried_then_dead_lettered_while_the_rest_commits(
 
 
 async def test_a_database_failure_commits_nothing_and_raises(
-    consumer: InboundLeadConsumer, monkeypatch: pytest.MonkeyPatch
+    consumer: RawRecordConsumer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def db_down(*args: Any, **kw: Any) -> Any:
         raise asyncpg.PostgresConnectionError("connection lost")
 
-    monkeypatch.setattr(inbound, "submit_lead", db_down)
+    monkeypatch.setattr(consumers, "submit_lead", db_down)
     with pytest.raises(asyncpg.PostgresConnectionError):
         await consumer.process_batch([record(1, lead("13800000001"))])
     assert await consumer.pool.fetchval("SELECT count(*) FROM inbox") == 0
     assert await consumer.pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+def test_the_inbox_key_is_the_content_not_the_position() -> None:
+    doc = lead("13800000001")
+    first = consumers.inbox_key(record(1, doc, dealer_group="g1"))
+    assert consumers.inbox_key(record(9, doc, dealer_group=" g1 ")) == first  # resent
+    assert consumers.inbox_key(record(1, doc, dealer_group="g2")) != first
+    assert consumers.inbox_key(record(1, doc, dealer_group="g1", consultant_id="c")) != first
+    assert consumers.inbox_key(record(1, lead("13800000002"), dealer_group="g1")) != first

@@ -117,7 +117,8 @@ async def test_pagination_walks_every_lead_once(leads: Any) -> None:
     assert len(seen) == 5
     assert set(seen) == ids
     bad = await leads.http.get("/v1/leads", params={"dealer_id": DEALER, "cursor": "nonsense"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422  # the runtime's invalid-cursor answer (was 400 before)
+    assert bad.json()["type"].endswith("/invalid-cursor")
     too_many = await leads.http.get("/v1/leads", params={"dealer_id": DEALER, "limit": "500"})
     assert too_many.status_code == 422
 

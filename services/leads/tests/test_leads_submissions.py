@@ -220,6 +220,18 @@ async def test_idempotency_key_returns_the_first_answer(leads: Any) -> None:
     assert detail.json()["touch_count"] == 1
 
 
+async def test_an_idempotency_key_reused_for_another_request_is_refused(leads: Any) -> None:
+    headers = {"Idempotency-Key": "form-43"}
+    first = await leads.http.post("/v1/leads", json=lead_json("13800138010"), headers=headers)
+    assert first.status_code == 201, first.text
+    # runtime.idempotency: the same key with a different body is a 422, not a replay
+    other = await leads.http.post("/v1/leads", json=lead_json("13800138011"), headers=headers)
+    assert other.status_code == 422, other.text
+    assert other.json()["type"].endswith("/idempotency-key-reused")
+    listed = await leads.http.get("/v1/leads", params={"dealer_id": DEALER, "phone": "13800138011"})
+    assert listed.json()["items"] == []
+
+
 async def test_concurrent_first_submissions_make_one_lead(leads: Any) -> None:
     answers = await asyncio.gather(
         *(leads.http.post("/v1/leads", json=lead_json("13800138077")) for _ in range(6))

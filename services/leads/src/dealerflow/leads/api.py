@@ -1,61 +1,57 @@
-"""HTTP API of the leads service (``/v1``): thin endpoints, one transaction each.
+"""HTTP API of the leads service (``/v1``): validate, build a command, run one use case
+in one transaction (``ctx.run_in_transaction``), answer with its view. Domain
+exceptions become problems through ``problems.PROBLEMS``.
 
-POST endpoints accept an ``Idempotency-Key`` header: the first response is stored in the
-same transaction as the change and a retry with the same key gets it back unchanged.
+Every create/step POST accepts an ``Idempotency-Key`` (:mod:`dealerflow.runtime.idempotency`):
+the first answer is stored in the same transaction as the change and a retry with the
+same key and request gets it back (``Idempotent-Replayed: true``); the same key with a
+different request is a 422.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from dealerflow.contracts.identity import InvalidPhoneNumber, normalize_phone
 from dealerflow.contracts.inbound import LeadSubmission, LeadSubmissionError, parse_lead_submission
 from dealerflow.contracts.types import DEALER_ID_PATTERN
-from dealerflow.leads import repository as repo
-from dealerflow.leads import usecases_invitation as invitation
-from dealerflow.leads import usecases_lifecycle as lifecycle
-from dealerflow.leads.domain import is_sales_follow_up_allowed
+from dealerflow.leads.repository import LIST_KEY_KINDS, LeadFilter
 from dealerflow.leads.schemas import (
-    AppointmentIn,
-    AppointmentOut,
-    AssignIn,
-    ContactIn,
-    ContactOut,
-    ConvertIn,
-    DeclineIn,
     LeadDetail,
     LeadPageOut,
-    LeadSummary,
-    LostIn,
     RosterIn,
     RosterOut,
     SubmissionResponse,
+    SubmitRequest,
 )
 from dealerflow.leads.settings import LeadsSettings
 from dealerflow.leads.usecases import (
-    LeadsContext,
-    assign_lead,
+    ListLeads,
+    RosterMember,
+    SetRoster,
+    Uc,
+    lead_dossier,
     list_leads,
-    load_lead,
+    roster_of,
     set_roster,
-    submit_lead,
 )
+from dealerflow.leads.usecases_submission import SubmitLead, submit_lead
 from dealerflow.runtime import idempotency
-from dealerflow.runtime.db import DbConnection, transaction
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
-from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit
+from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor
 from dealerflow.runtime.problems import Problem, problem_type
 from dealerflow.runtime.service import ServiceContext, service_context
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
-Ctx = Annotated[ServiceContext[Any], Depends(service_context)]
+Ctx = Annotated[ServiceContext[LeadsSettings], Depends(service_context)]
 DealerQuery = Annotated[
     str, Query(pattern=DEALER_ID_PATTERN, description="Dealer the lead belongs to (required).")
 ]
@@ -67,7 +63,7 @@ _SUBMISSION_SCHEMA: dict[str, Any] = {
     **LeadSubmission.model_json_schema(),
 }
 _ADF_SCHEMA = {"type": "string", "description": "An ADF 1.0 XML document with one <prospect>."}
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 # Reasons of LeadSubmissionError that mean "not a readable document" rather than
 # "a document the rules refuse" (contracts give the reason text only).
@@ -83,16 +79,8 @@ _UNREADABLE = (
 )
 
 
-def leads_context(ctx: ServiceContext[Any]) -> LeadsContext:
-    """The use cases' view of the running service."""
-    settings = ctx.settings
-    if not isinstance(settings, LeadsSettings):
-        raise TypeError("the leads service needs LeadsSettings")
-    return LeadsContext(settings=settings, clock=ctx.clock, publish=ctx.publish)
-
-
 def submission_problem(exc: LeadSubmissionError) -> Problem:
-    """The HTTP answer to a refused submission, with the parser's reason as detail."""
+    """The HTTP answer to an unparsable submission, with the parser's reason as detail."""
     reason = exc.reason
     if reason.startswith("unsupported content type"):
         status = 415
@@ -105,30 +93,56 @@ def submission_problem(exc: LeadSubmissionError) -> Problem:
     return Problem(status, "Invalid lead submission", reason, type=problem_type("invalid-lead"))
 
 
-async def _once(
-    conn: DbConnection,
-    dealer_id: str,
-    operation: str,
+@dataclass(frozen=True)
+class Answer:
+    """A POST's answer: status and JSON body, first given or replayed for a retry."""
+
+    status: int
+    body: Any
+    replayed: bool = False
+
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        replayed = {"Idempotent-Replayed": "true"} if self.replayed else {}
+        return JSONResponse(self.body, self.status, headers={**(headers or {}), **replayed})
+
+
+async def once(
+    ctx: ServiceContext[LeadsSettings],
     key: str | None,
-    run: Callable[[], Awaitable[tuple[int, Any]]],
-) -> JSONResponse:
-    """Run ``run`` once per (dealer, operation, Idempotency-Key) and answer with its body;
-    a retry gets the first answer back, whatever its body (requests are not compared)."""
-    if key is None:
-        status, body = await run()
-        return JSONResponse(body, status)
-    earlier = await idempotency.claim(
-        conn, dealer_id=dealer_id, scope=operation, key=key, fingerprint=None
-    )
-    if earlier is not None and earlier.status_code is not None:
-        return JSONResponse(
-            earlier.response, earlier.status_code, headers={"Idempotent-Replayed": "true"}
-        )
-    status, body = await run()
-    await idempotency.record_response(
-        conn, dealer_id=dealer_id, scope=operation, key=key, status_code=status, response=body
-    )
-    return JSONResponse(body, status)
+    dealer_id: str,
+    scope: str,
+    request: BaseModel,
+    run: Callable[[Uc], Awaitable[tuple[int, BaseModel]]],
+) -> Answer:
+    """``run`` (status and view) in one transaction, once per (dealer, scope, key): a
+    retry of ``request`` gets the stored answer; another request with the key is the
+    runtime's 422 ``idempotency-key-reused``. Without a key it simply runs."""
+
+    async def work(uc: Uc) -> Answer:
+        if key is not None:
+            fingerprint = idempotency.request_fingerprint(request)
+            earlier = await idempotency.claim(
+                uc.conn, dealer_id=dealer_id, scope=scope, key=key, fingerprint=fingerprint
+            )
+            if earlier is not None and earlier.status_code is not None:
+                return Answer(earlier.status_code, earlier.response, replayed=True)
+        status, view = await run(uc)
+        body = view.model_dump(mode="json")
+        if key is not None:
+            await idempotency.record_response(
+                uc.conn,
+                dealer_id=dealer_id,
+                scope=scope,
+                key=key,
+                status_code=status,
+                response=body,
+            )
+        return Answer(status, body)
+
+    return await ctx.run_in_transaction(work)
+
+
+# --- submissions and roster -----------------------------------------------------------
 
 
 @router.post(
@@ -139,7 +153,7 @@ async def _once(
     description="201 with a new lead (LeadCreated), 200 when the person already has an open "
     "lead at the dealer (a touch: LeadUpdated). 400 unreadable body, 415 unsupported content "
     "type, 422 a submission the rules refuse (e.g. no valid phone number).",
-    responses={200: {"model": SubmissionResponse}, 400: _PROBLEM, 415: _PROBLEM, 422: _PROBLEM},
+    responses={200: {"model": SubmissionResponse}, 400: PROBLEM, 415: PROBLEM, 422: PROBLEM},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -167,62 +181,47 @@ async def submit(
         Header(alias="X-Dealer-Group", max_length=64, description="Group for customer ids."),
     ] = None,
 ) -> JSONResponse:
-    lc = leads_context(ctx)
-    body = await request.body()
     try:
         submission = parse_lead_submission(
-            body,
+            await request.body(),
             request.headers.get("content-type", ""),
-            default_region=lc.settings.default_region,
+            default_region=ctx.settings.default_region,
             dealer_id=dealer_id,
         )
     except LeadSubmissionError as exc:
         raise submission_problem(exc) from None
     if dealer_id is not None and submission.dealer_id != dealer_id:
         raise Problem(422, "Dealer mismatch", "dealer_id in the query and the body differ")
+    cmd = SubmitLead(submission, dealer_group, consultant_id)
+
+    async def run(uc: Uc) -> tuple[int, BaseModel]:
+        result = await submit_lead(uc, cmd)
+        return (201 if result.created else 200), SubmissionResponse.of(result)
+
     target = submission.dealer_id or ""
-
-    async def run() -> tuple[int, Any]:
-        result = await submit_lead(
-            conn, lc, submission, dealer_group=dealer_group, consultant_id=consultant_id
-        )
-        out = SubmissionResponse(
-            dealer_id=result.dealer_id,
-            lead_id=result.lead_id,
-            customer_id=result.customer_id,
-            created=result.created,
-            deduplicated=result.deduplicated,
-            replayed=result.replayed,
-            consultant_id=result.consultant_id,
-        )
-        return (201 if result.created else 200), out.model_dump(mode="json")
-
-    async with transaction(ctx.db) as conn:
-        response = await _once(conn, target, "submit", idempotency_key, run)
-    if response.status_code in (200, 201) and target:
-        lead_id = json.loads(bytes(response.body))["lead_id"]
-        response.headers["Location"] = f"/v1/leads/{lead_id}?dealer_id={target}"
-    return response
+    request_body = SubmitRequest(
+        submission=submission, consultant_id=consultant_id, dealer_group=dealer_group
+    )
+    answer = await once(ctx, idempotency_key, target, "submit", request_body, run)
+    return answer.response({"Location": f"/v1/leads/{answer.body['lead_id']}?dealer_id={target}"})
 
 
 @router.put("/dealers/{dealer_id}/consultants", response_model=RosterOut)
 async def put_roster(dealer_id: DealerPath, roster: RosterIn, ctx: Ctx) -> RosterOut:
     """Replace the dealer's consultant roster; on-duty consultants get new leads in turn."""
-    async with transaction(ctx.db) as conn:
-        entries = await set_roster(
-            conn,
-            leads_context(ctx),
-            dealer_id,
-            [(c.consultant_id, c.name, c.on_duty) for c in roster.consultants],
-        )
-    return RosterOut(dealer_id=dealer_id, consultants=[e.__dict__ for e in entries])
+    members = tuple(RosterMember(c.consultant_id, c.name, c.on_duty) for c in roster.consultants)
+    cmd = SetRoster(dealer_id, members)
+    return RosterOut.of(dealer_id, await ctx.run_in_transaction(lambda uc: set_roster(uc, cmd)))
 
 
 @router.get("/dealers/{dealer_id}/consultants", response_model=RosterOut)
 async def get_roster(dealer_id: DealerPath, ctx: Ctx) -> RosterOut:
-    async with transaction(ctx.db) as conn:
-        entries = await repo.list_roster(conn, dealer_id)
-    return RosterOut(dealer_id=dealer_id, consultants=[e.__dict__ for e in entries])
+    return RosterOut.of(
+        dealer_id, await ctx.run_in_transaction(lambda uc: roster_of(uc, dealer_id))
+    )
+
+
+# --- reading leads --------------------------------------------------------------------
 
 
 @router.get("/leads", response_model=LeadPageOut)
@@ -241,167 +240,17 @@ async def get_leads(
     phone_e164 = None
     if phone is not None:
         try:
-            phone_e164 = normalize_phone(phone, leads_context(ctx).settings.default_region)
+            phone_e164 = normalize_phone(phone, ctx.settings.default_region)
         except InvalidPhoneNumber as exc:
             raise Problem(422, "Invalid phone number", str(exc)) from None
-    where = repo.LeadFilter(status, grade, consultant_id, phone_e164, customer_id)
-    async with transaction(ctx.db) as conn:
-        page = await list_leads(conn, dealer_id, where, limit=limit, cursor=cursor)
-    return LeadPageOut(
-        items=[LeadSummary.of(lead) for lead in page.items], next_cursor=page.next_cursor
-    )
+    where = LeadFilter(status, grade, consultant_id, phone_e164, customer_id)
+    query = ListLeads(dealer_id, where, limit, decode_cursor(cursor, *LIST_KEY_KINDS))
+    return LeadPageOut.of(await ctx.run_in_transaction(lambda uc: list_leads(uc, query)))
 
 
-@router.get("/leads/{lead_id}", response_model=LeadDetail, responses={404: _PROBLEM})
+@router.get("/leads/{lead_id}", response_model=LeadDetail, responses={404: PROBLEM})
 async def get_lead(lead_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx) -> LeadDetail:
     """One lead with its contact log, appointments, assignments and submissions."""
-    async with transaction(ctx.db) as conn:
-        lead = await load_lead(conn, dealer_id, lead_id)
-        history = await repo.history(conn, dealer_id, lead_id)
-    snapshot = lead.snapshot()
-    return LeadDetail(
-        **LeadSummary.of(lead).model_dump(),
-        contact=lead.contact,
-        interest=lead.interest,
-        referrer_customer_id=lead.referrer_customer_id,
-        graded_at=lead.graded_at,
-        invitation_declined_at=lead.invitation_declined_at,
-        reengaged_at=lead.reengaged_at,
-        sales_follow_up_allowed=is_sales_follow_up_allowed(snapshot),
-        lost_reason=lead.lost_reason,
-        lost_note=lead.lost_note,
-        contract_id=lead.contract_id,
-        closed_at=lead.closed_at,
-        **history,
+    return LeadDetail.of(
+        await ctx.run_in_transaction(lambda uc: lead_dossier(uc, dealer_id, lead_id))
     )
-
-
-_ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {404: _PROBLEM, 409: _PROBLEM, 422: _PROBLEM}
-
-
-@router.post(
-    "/leads/{lead_id}/contacts",
-    status_code=201,
-    response_model=ContactOut,
-    responses=_ACTION_RESPONSES,
-)
-async def post_contact(
-    lead_id: uuid.UUID,
-    dealer_id: DealerQuery,
-    entry: ContactIn,
-    ctx: Ctx,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
-    """Log a contact (LeadContacted; LeadGraded when the grade changes)."""
-    lc = leads_context(ctx)
-
-    async def run() -> tuple[int, Any]:
-        lead, entry_id = await lifecycle.log_contact(
-            conn, lc, dealer_id, lead_id, lifecycle.ContactInput(**entry.model_dump())
-        )
-        return 201, ContactOut(entry_id=entry_id, lead=LeadSummary.of(lead)).model_dump(mode="json")
-
-    async with transaction(ctx.db) as conn:
-        return await _once(conn, dealer_id, f"contacts:{lead_id}", idempotency_key, run)
-
-
-@router.post("/leads/{lead_id}/assign", response_model=LeadSummary, responses=_ACTION_RESPONSES)
-async def post_assign(
-    lead_id: uuid.UUID,
-    dealer_id: DealerQuery,
-    body: AssignIn,
-    ctx: Ctx,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
-    """Reassign the lead (LeadAssigned); without consultant_id, the next one on duty."""
-    lc = leads_context(ctx)
-
-    async def run() -> tuple[int, Any]:
-        lead = await assign_lead(
-            conn,
-            lc,
-            dealer_id,
-            lead_id,
-            consultant_id=body.consultant_id,
-            assigned_by=body.assigned_by,
-            reason=body.reason,
-        )
-        return 200, LeadSummary.of(lead).model_dump(mode="json")
-
-    async with transaction(ctx.db) as conn:
-        return await _once(conn, dealer_id, f"assign:{lead_id}", idempotency_key, run)
-
-
-@router.post("/leads/{lead_id}/lost", response_model=LeadSummary, responses=_ACTION_RESPONSES)
-async def post_lost(
-    lead_id: uuid.UUID, dealer_id: DealerQuery, body: LostIn, ctx: Ctx
-) -> LeadSummary:
-    """Close the lead as lost with a reason (LeadGraded F + LeadLost)."""
-    async with transaction(ctx.db) as conn:
-        lead = await lifecycle.mark_lost(
-            conn,
-            leads_context(ctx),
-            dealer_id,
-            lead_id,
-            reason=body.reason,
-            note=body.reason_note,
-        )
-    return LeadSummary.of(lead)
-
-
-@router.post(
-    "/leads/{lead_id}/appointments",
-    status_code=201,
-    response_model=AppointmentOut,
-    responses={200: {"model": AppointmentOut}, **_ACTION_RESPONSES},
-)
-async def post_appointment(
-    lead_id: uuid.UUID, dealer_id: DealerQuery, body: AppointmentIn, ctx: Ctx
-) -> JSONResponse:
-    """Book a store visit or test drive (AppointmentScheduled); 200 for a known id."""
-    async with transaction(ctx.db) as conn:
-        appointment_id, created = await invitation.schedule_appointment(
-            conn,
-            leads_context(ctx),
-            dealer_id,
-            lead_id,
-            invitation.AppointmentInput(**body.model_dump()),
-        )
-    out = AppointmentOut(appointment_id=appointment_id, lead_id=lead_id, created=created)
-    return JSONResponse(out.model_dump(mode="json"), 201 if created else 200)
-
-
-@router.post(
-    "/leads/{lead_id}/decline-invitation",
-    response_model=LeadSummary,
-    responses=_ACTION_RESPONSES,
-)
-async def post_decline(
-    lead_id: uuid.UUID, dealer_id: DealerQuery, body: DeclineIn, ctx: Ctx
-) -> LeadSummary:
-    """The prospect declined the invitation (InvitationDeclined): no pitching until they
-    re-engage."""
-    async with transaction(ctx.db) as conn:
-        lead = await invitation.decline_invitation(
-            conn,
-            leads_context(ctx),
-            dealer_id,
-            lead_id,
-            consultant_id=body.consultant_id,
-            reason=body.reason,
-        )
-    return LeadSummary.of(lead)
-
-
-@router.post("/leads/{lead_id}/convert", response_model=LeadSummary, responses=_ACTION_RESPONSES)
-async def post_convert(
-    lead_id: uuid.UUID, dealer_id: DealerQuery, body: ConvertIn, ctx: Ctx
-) -> LeadSummary:
-    """A contract was signed (LeadGraded O + LeadConverted); repeating it is a no-op."""
-    async with transaction(ctx.db) as conn:
-        lc = leads_context(ctx)
-        lead = await load_lead(conn, dealer_id, lead_id, for_update=True)
-        lead, _ = await lifecycle.convert_lead(
-            conn, lc, lead, contract_id=body.contract_id, converted_at=body.converted_at
-        )
-    return LeadSummary.of(lead)

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fastapi import APIRouter
-
 from dealerflow.contracts.topics import INBOUND_LEADS
-from dealerflow.leads import api, consumers
-from dealerflow.leads.inbound import inbound_processor
+from dealerflow.leads import api, api_actions, consumers
+from dealerflow.leads.problems import PROBLEMS
 from dealerflow.leads.settings import LeadsSettings
 from dealerflow.runtime.service import ServiceContext, ServiceDefinition, Subscription
 
 
-def _routers(ctx: ServiceContext[LeadsSettings]) -> Sequence[APIRouter]:
-    return [api.router]
-
-
 def _subscriptions(ctx: ServiceContext[LeadsSettings]) -> Sequence[Subscription]:
     subscriptions = [Subscription("sales", ("sales",), consumers.router)]
-    settings = ctx.settings
-    if isinstance(settings, LeadsSettings) and settings.inbound_consumer_enabled:
-        # Raw JSON / ADF documents from lead providers: not CloudEvents, own processor.
-        subscriptions.append(Subscription("inbound", (INBOUND_LEADS,), processor=inbound_processor))
+    if ctx.settings.inbound_consumer_enabled:
+        # Raw JSON / ADF documents from lead providers: not CloudEvents.
+        subscriptions.append(
+            Subscription("inbound", (INBOUND_LEADS,), processor=consumers.inbound_processor)
+        )
     return subscriptions
 
 
@@ -34,6 +29,7 @@ DEFINITION = ServiceDefinition(
     "appointments, loss and conversion.",
     settings_factory=LeadsSettings,
     migrations_package="dealerflow.leads.migrations",
-    routers=_routers,
+    routers=lambda ctx: [api.router, api_actions.router],
     subscriptions=_subscriptions,
+    problems=PROBLEMS,
 )

@@ -1,46 +1,45 @@
-"""Reactions of the leads service to other contexts' events (topic ``<prefix>sales``).
+"""What the leads service consumes: other contexts' events and raw lead submissions.
 
-ContractSigned -> the customer's lead becomes grade O (LeadGraded + LeadConverted);
-VehicleDelivered -> grade D (closed). Works for events from any producer (an outside DMS
-too): the lead is found by the event's lead_id, else by contract, else as the customer's
-open lead; a sale without a lead (e.g. a walk-in never recorded) changes nothing.
+- Topic ``<prefix>sales`` (CloudEvents, an :class:`EventRouter`): ContractSigned -> the
+  customer's lead becomes grade O, VehicleDelivered -> grade D, from any producer (an
+  outside DMS too); see ``usecases_lifecycle``.
+- Topic ``<prefix>inbound.leads`` (JSON or ADF XML documents from lead providers, not
+  CloudEvents): the runtime's raw-record consumer (:mod:`dealerflow.runtime.raw_consumer`)
+  with :func:`on_inbound_record`. A document that cannot be read or that the rules refuse
+  is dead-lettered at once with the reason; the inbox key is a content hash, so a
+  provider resending the same document changes nothing.
+
+Inbound record headers read (all optional): ``content-type`` (else the body is sniffed),
+``dealer-id`` (or ``ce_dealerid``; used when the body names no dealer), ``dealer-group``,
+``consultant-id``.
 """
 
 from __future__ import annotations
 
-import logging
+import hashlib
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from dealerflow.contracts.envelope import Envelope
-from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.sales import ContractSigned, VehicleDelivered
-from dealerflow.leads import repository as repo
-from dealerflow.leads import usecases_lifecycle as lifecycle
-from dealerflow.leads.settings import LeadsSettings
-from dealerflow.leads.usecases import LeadsContext
+from dealerflow.contracts.inbound import LeadSubmissionError, parse_lead_submissions
+from dealerflow.leads.problems import PROBLEMS
+from dealerflow.leads.usecases_lifecycle import (
+    RecordSale,
+    record_contract_signed,
+    record_delivery,
+)
+from dealerflow.leads.usecases_submission import SubmitLead, submit_lead
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
-from dealerflow.runtime.db import DbConnection
-from dealerflow.runtime.problems import Problem
+from dealerflow.runtime.raw_consumer import RecordContext, raw_record_processor, record_header
 
-_LOG = logging.getLogger("dealerflow.leads.consumers")
+if TYPE_CHECKING:
+    from aiokafka import ConsumerRecord
 
 router = EventRouter()
 
 
-def handler_context(hctx: HandlerContext) -> LeadsContext:
-    """The use cases' view of a consumer handler: publish = the handler's publish
-    (causation and correlation from the incoming event)."""
-    settings = hctx.settings
-    if not isinstance(settings, LeadsSettings):
-        raise TypeError("the leads service needs LeadsSettings")
-
-    async def publish(conn: DbConnection, event: DomainEvent) -> str:
-        return await hctx.publish(event)
-
-    return LeadsContext(settings=settings, clock=hctx.clock, publish=publish)
-
-
-def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+def _our_lead_id(value: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(value) if value else None
     except ValueError:
@@ -48,40 +47,52 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
 
 
 @router.on(ContractSigned)
-async def on_contract_signed(hctx: HandlerContext, env: Envelope[ContractSigned]) -> None:
-    event = env.event
-    lead = await repo.find_lead_for_sale(
-        hctx.conn,
-        event.dealer_id,
-        event.customer_id,
-        lead_id=_uuid_or_none(event.lead_id),
-        contract_id=event.contract_id,
-    )
-    if lead is None:
-        return
-    try:
-        await lifecycle.convert_lead(
-            hctx.conn,
-            handler_context(hctx),
-            lead,
-            contract_id=event.contract_id,
-            converted_at=event.occurred_at,
-        )
-    except Problem as exc:  # e.g. a lost lead: the sale happened without it
-        _LOG.info("ContractSigned %s leaves lead %s as is: %s", env.meta.id, lead.lead_id, exc)
+async def on_contract_signed(ctx: HandlerContext, env: Envelope[ContractSigned]) -> None:
+    e = env.event
+    lead_id = _our_lead_id(e.lead_id)
+    sale = RecordSale(e.dealer_id, e.customer_id, e.contract_id, lead_id, e.occurred_at)
+    await record_contract_signed(ctx, sale)
 
 
 @router.on(VehicleDelivered)
-async def on_vehicle_delivered(hctx: HandlerContext, env: Envelope[VehicleDelivered]) -> None:
-    event = env.event
-    lead = await repo.find_lead_for_sale(
-        hctx.conn, event.dealer_id, event.customer_id, contract_id=event.contract_id
+async def on_vehicle_delivered(ctx: HandlerContext, env: Envelope[VehicleDelivered]) -> None:
+    e = env.event
+    await record_delivery(ctx, RecordSale(e.dealer_id, e.customer_id, e.contract_id))
+
+
+# --- raw lead submissions -------------------------------------------------------------
+
+H_CONTENT_TYPE = "content-type"
+H_DEALER = ("dealer-id", "ce_dealerid")
+H_GROUP = "dealer-group"
+H_CONSULTANT = "consultant-id"
+
+
+def inbox_key(record: ConsumerRecord[Any, Any]) -> str:
+    """Content hash of what determines the outcome: the body and the headers we read."""
+    digest = hashlib.sha256()
+    for names in ((H_CONTENT_TYPE,), H_DEALER, (H_GROUP,), (H_CONSULTANT,)):
+        digest.update((record_header(record, *names) or "").encode() + b"\x00")
+    digest.update(record.value or b"")
+    return "sha256:" + digest.hexdigest()
+
+
+async def on_inbound_record(ctx: RecordContext, record: ConsumerRecord[Any, Any]) -> None:
+    """Record every prospect of the document; an ADF document may hold several, and the
+    record is one unit: all of them are recorded, or it is dead-lettered as a whole."""
+    submissions = parse_lead_submissions(
+        record.value or b"",
+        ctx.header(H_CONTENT_TYPE) or "",
+        default_region=ctx.settings.default_region,
+        dealer_id=ctx.header(*H_DEALER),
     )
-    if lead is None:
-        return
-    try:
-        await lifecycle.mark_delivered(
-            hctx.conn, handler_context(hctx), lead, contract_id=event.contract_id
-        )
-    except Problem as exc:
-        _LOG.info("VehicleDelivered %s leaves lead %s as is: %s", env.meta.id, lead.lead_id, exc)
+    for submission in submissions:
+        cmd = SubmitLead(submission, ctx.header(H_GROUP), ctx.header(H_CONSULTANT))
+        await submit_lead(ctx, cmd)
+
+
+#: The ``Subscription.processor`` of the inbound topic: an unreadable document
+#: (LeadSubmissionError) or one a domain rule refuses is dead-lettered without retries.
+inbound_processor = raw_record_processor(
+    on_inbound_record, key=inbox_key, refusals=(LeadSubmissionError, *PROBLEMS)
+)

@@ -1,7 +1,8 @@
 """Pure lead rules (DOMAIN.md section 1): import everything the service needs from here.
 
-No I/O: plain dataclasses and functions, every dealer setting passed in as a parameter
-with the DOMAIN.md default. The rules live in the domain_* modules by topic.
+No I/O: plain dataclasses and functions over contracts types; every dealer setting is
+passed in (from ``await uc.policy(dealer_id)``). The rules live in the domain_* modules
+by topic. The first-contact SLA and the follow-up cadence are the notifier's to act on.
 """
 
 from dealerflow.contracts.enums import (
@@ -11,105 +12,57 @@ from dealerflow.contracts.enums import (
     LeadSource,
     LostReason,
 )
-from dealerflow.leads.domain_assignment import (
-    Consultant,
-    RoundRobinAssigner,
-    SlaBreachAction,
-    SlaTarget,
-    SlaTargetKind,
-    first_contact_sla_targets,
-    least_open_load,
-    next_round_robin,
-    sla_breach_actions,
-    sla_warning_offset,
-)
+from dealerflow.leads.domain_assignment import Consultant, RoundRobinAssigner, next_round_robin
 from dealerflow.leads.domain_contact import (
     ContactLogEntry,
     apply_contact_log_entry,
     is_sales_follow_up_allowed,
     record_invitation_declined,
-    record_reengagement,
     validate_contact_log_entry,
 )
 from dealerflow.leads.domain_grading import (
     ACTIVE_GRADES,
     CLOSED_GRADES,
-    DEFAULT_FOLLOW_UP_CADENCE,
-    DEFAULT_GRADE_HORIZON,
-    DEFAULT_LEAD_POLICY,
-    FollowUp,
-    FollowUpKind,
     Grade,
     InvalidGradeTransition,
-    cadence_from_policy,
-    horizons_from_policy,
-    needs_regrade,
-    next_follow_up,
-    regrade_due_at,
+    LeadRejected,
     validate_grade_transition,
 )
 from dealerflow.leads.domain_identity import (
     Decision,
-    InvalidPhone,
     LeadSnapshot,
-    LeadSubmission,
     MergeAction,
+    SubmissionFacts,
     invitation_suppressed,
     is_customer_referral,
-    lead_dedup_key,
     merge_submission,
-    normalise_phone,
-    order_by_priority,
-    priority_key,
 )
 
 __all__ = [
     "ACTIVE_GRADES",
     "CLOSED_GRADES",
-    "DEFAULT_FOLLOW_UP_CADENCE",
-    "DEFAULT_GRADE_HORIZON",
-    "DEFAULT_LEAD_POLICY",
     "Consultant",
     "ContactChannel",
     "ContactLogEntry",
     "ContactOutcome",
     "Decision",
-    "FollowUp",
-    "FollowUpKind",
     "Grade",
     "InvalidGradeTransition",
-    "InvalidPhone",
     "LeadChannel",
+    "LeadRejected",
     "LeadSnapshot",
     "LeadSource",
-    "LeadSubmission",
     "LostReason",
     "MergeAction",
     "RoundRobinAssigner",
-    "SlaBreachAction",
-    "SlaTarget",
-    "SlaTargetKind",
+    "SubmissionFacts",
     "apply_contact_log_entry",
-    "cadence_from_policy",
-    "first_contact_sla_targets",
-    "horizons_from_policy",
     "invitation_suppressed",
     "is_customer_referral",
     "is_sales_follow_up_allowed",
-    "lead_dedup_key",
-    "least_open_load",
     "merge_submission",
-    "needs_regrade",
-    "next_follow_up",
     "next_round_robin",
-    "normalise_phone",
-    "order_by_priority",
-    "priority_key",
     "record_invitation_declined",
-    "record_reengagement",
-    "regrade_due_at",
-    "sla_breach_actions",
-    "sla_warning_offset",
     "validate_contact_log_entry",
     "validate_grade_transition",
 ]

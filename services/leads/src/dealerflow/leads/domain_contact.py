@@ -7,19 +7,18 @@ follow-ups until they re-engage (handbook: never pitch a new car to such a custo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dealerflow.contracts.enums import ContactChannel, ContactOutcome, LostReason
 from dealerflow.leads.domain_grading import (
     ACTIVE_GRADES,
-    DEFAULT_FOLLOW_UP_CADENCE,
     Grade,
     InvalidGradeTransition,
     validate_grade_transition,
 )
 from dealerflow.leads.domain_identity import LeadSnapshot, invitation_suppressed
+from dealerflow.policy import LeadPolicy
 
 
 @dataclass(frozen=True)
@@ -40,10 +39,11 @@ def validate_contact_log_entry(
     entry: ContactLogEntry,
     current_grade: Grade,
     now: datetime,
-    cadence: Mapping[Grade, timedelta] = DEFAULT_FOLLOW_UP_CADENCE,
+    lead_policy: LeadPolicy,
     clock_skew: timedelta = timedelta(minutes=5),
 ) -> tuple[str, ...]:
-    """Every problem with `entry` for a lead now at `current_grade` (empty = valid).
+    """Every problem with `entry` for a lead now at `current_grade` (empty = valid), under
+    the dealer's follow-up cadence (`lead_policy.follow_up_every`).
 
     - `contacted_at` is timezone-aware and not in the future (beyond `clock_skew`);
     - the grade change is allowed (F with a lost reason, see validate_grade_transition);
@@ -52,6 +52,7 @@ def validate_contact_log_entry(
       invitation (then sales follow-ups are suppressed and no date is required);
     - a lost lead (F) gets no next contact date: the manager reviews it instead.
     """
+    cadence = {Grade(grade): every for grade, every in lead_policy.follow_up_every.items()}
     problems: list[str] = []
     if entry.contacted_at.tzinfo is None:
         return ("contacted_at must be timezone-aware",)
@@ -110,11 +111,6 @@ def apply_contact_log_entry(lead: LeadSnapshot, entry: ContactLogEntry) -> LeadS
 def record_invitation_declined(lead: LeadSnapshot, at: datetime) -> LeadSnapshot:
     """The lead after the customer declined the invitation: sales follow-ups stop."""
     return replace(lead, invitation_declined_at=at)
-
-
-def record_reengagement(lead: LeadSnapshot, at: datetime) -> LeadSnapshot:
-    """The lead after the customer reached out again (a new submission, a visit, a call)."""
-    return replace(lead, reengaged_at=at)
 
 
 def is_sales_follow_up_allowed(lead: LeadSnapshot) -> bool:

@@ -1,18 +1,16 @@
-"""Intent grades, follow-up cadence, re-grade horizon and grade transitions (pure rules).
+"""Intent grades and the grade transitions the handbook allows (pure rules).
 
-Defaults come from DOMAIN.md section 1; every number is a per-dealer setting, so each
-function takes the dealer's value as a parameter and only falls back to the default.
+The follow-up cadence per grade and the re-grade horizon are dealer settings
+(``LeadPolicy``) that the notifier acts on (it schedules the follow-ups and re-grade
+prompts); leads only checks a reported next contact against the cadence
+(``domain_contact``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
 
 from dealerflow.contracts.enums import LeadGrade, LostReason
-from dealerflow.policy import LeadPolicy
 
 #: The intent grade is the contracts vocabulary (N H A B C O D F).
 Grade = LeadGrade
@@ -23,88 +21,12 @@ ACTIVE_GRADES: frozenset[Grade] = frozenset({Grade.H, Grade.A, Grade.B, Grade.C}
 CLOSED_GRADES: frozenset[Grade] = frozenset({Grade.D, Grade.F})
 
 
-def cadence_from_policy(lead_policy: LeadPolicy) -> dict[Grade, timedelta]:
-    """The dealer's follow-up cadence (LeadPolicy.follow_up_every) keyed by Grade."""
-    return {Grade(grade): every for grade, every in lead_policy.follow_up_every.items()}
+class LeadRejected(ValueError):
+    """Input the lead rules refuse; the message says why (a 422 over HTTP, a dead letter
+    on the inbound topic)."""
 
 
-def horizons_from_policy(lead_policy: LeadPolicy) -> dict[Grade, timedelta]:
-    """The dealer's grade horizons: LeadPolicy.purchase_horizon, with H taken from
-    LeadPolicy.hot_regrade_after (the setting DOMAIN.md names for H)."""
-    horizons = {Grade(grade): within for grade, within in lead_policy.purchase_horizon.items()}
-    horizons[Grade.H] = lead_policy.hot_regrade_after
-    return horizons
-
-
-DEFAULT_LEAD_POLICY = LeadPolicy()
-#: H 2 days, A 3, B 7, C 14 (DOMAIN.md defaults, via dealerflow.policy).
-DEFAULT_FOLLOW_UP_CADENCE: Mapping[Grade, timedelta] = cadence_from_policy(DEFAULT_LEAD_POLICY)
-#: How long a grade's promise lasts ("orders within N days"): H 7, A 15, B 30, C 90.
-DEFAULT_GRADE_HORIZON: Mapping[Grade, timedelta] = horizons_from_policy(DEFAULT_LEAD_POLICY)
-
-
-class FollowUpKind(StrEnum):
-    CONSULTANT_FOLLOW_UP = "consultant_follow_up"
-    MANAGER_REVIEW = "manager_review"
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    kind: FollowUpKind
-    due_at: datetime
-
-
-def next_follow_up(
-    grade: Grade,
-    last_contact_at: datetime,
-    cadence: Mapping[Grade, timedelta] = DEFAULT_FOLLOW_UP_CADENCE,
-) -> FollowUp | None:
-    """The next follow-up a lead at `grade` needs after a contact at `last_contact_at`.
-
-    H/A/B/C: a consultant follow-up one cadence interval later. F: a manager review, due
-    at once (the manager reviews lost leads daily). N: None, because an ungraded lead is
-    driven by the first-contact SLA, not a cadence. O/D: None (no sales cadence; owner
-    care after delivery is scheduled by the sales service).
-    """
-    if grade is Grade.F:
-        return FollowUp(FollowUpKind.MANAGER_REVIEW, last_contact_at)
-    if grade not in ACTIVE_GRADES:
-        return None
-    try:
-        interval = cadence[grade]
-    except KeyError:
-        raise ValueError(f"no follow-up cadence configured for grade {grade}") from None
-    if interval <= timedelta(0):
-        raise ValueError(f"follow-up cadence for grade {grade} must be positive")
-    return FollowUp(FollowUpKind.CONSULTANT_FOLLOW_UP, last_contact_at + interval)
-
-
-def regrade_due_at(
-    grade: Grade,
-    graded_at: datetime,
-    horizons: Mapping[Grade, timedelta] = DEFAULT_GRADE_HORIZON,
-) -> datetime | None:
-    """When a lead kept at `grade` has outlived its promise (None if grade has none)."""
-    horizon = horizons.get(grade)
-    return None if horizon is None else graded_at + horizon
-
-
-def needs_regrade(
-    grade: Grade,
-    graded_at: datetime,
-    now: datetime,
-    horizons: Mapping[Grade, timedelta] = DEFAULT_GRADE_HORIZON,
-) -> bool:
-    """True once a lead has stayed at `grade` past its horizon (H: 7 days).
-
-    At exactly the horizon the promise still holds ("within 7 days"), so only a strictly
-    later `now` prompts a re-grade.
-    """
-    due = regrade_due_at(grade, graded_at, horizons)
-    return due is not None and now > due
-
-
-class InvalidGradeTransition(ValueError):
+class InvalidGradeTransition(LeadRejected):
     """A grade change the handbook does not allow; the message says why."""
 
 

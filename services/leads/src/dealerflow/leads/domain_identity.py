@@ -1,45 +1,26 @@
-"""Lead identity: phone normalisation, de-duplication, merging submissions, priority.
+"""Lead identity: de-duplication by phone, merging a submission into the open lead.
 
 Rule (DOMAIN.md 1): the same person at the same dealer, recognised by the normalised
-phone number, is one lead; a new submission while that lead is open is a touch on it,
-never a second lead. Referrals by existing customers rank highest, then newer leads.
+phone number (``contracts.identity.normalize_phone``), is one lead; a new submission
+while that lead is open is a touch on it, never a second lead. Referrals by existing
+customers rank highest (the lead list's order).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from dealerflow.contracts.enums import LeadChannel, LeadSource
-from dealerflow.contracts.identity import InvalidPhoneNumber, normalize_phone
+from dealerflow.contracts.identity import normalize_phone
 from dealerflow.leads.domain_grading import CLOSED_GRADES, Grade
-
-#: Raised for a phone number that is not a valid number (contracts InvalidPhoneNumber).
-InvalidPhone = InvalidPhoneNumber
-
-
-def normalise_phone(raw: str, default_region: str = "CN") -> str:
-    """Normalise a phone number to E.164 (`+8613800138000`); raises InvalidPhone.
-
-    Delegates to dealerflow.contracts.identity.normalize_phone, the rule behind customer
-    ids, so a lead key and a customer id always come from the same spelling.
-    """
-    return normalize_phone(raw, default_region)
-
-
-def lead_dedup_key(dealer_id: str, phone: str, default_region: str = "CN") -> str:
-    """The key under which a dealer has at most one open lead: `<dealer_id>|<E.164>`."""
-    if not dealer_id:
-        raise ValueError("dealer_id is required")
-    return f"{dealer_id}|{normalise_phone(phone, default_region)}"
 
 
 @dataclass(frozen=True)
-class LeadSubmission:
-    """One incoming lead submission (already parsed from JSON or ADF XML)."""
+class SubmissionFacts:
+    """What the de-duplication rule needs of a submission (parsed from JSON or ADF XML)."""
 
     dealer_id: str
     phone: str  # as submitted; normalised by the rules here
@@ -83,7 +64,6 @@ class Decision:
     """What to do with a submission: create a lead, or record a touch on `lead_id`."""
 
     action: MergeAction
-    dedup_key: str
     phone_e164: str
     lead_id: UUID | None = None
     # Models mentioned in the submission that the open lead did not list yet.
@@ -96,20 +76,20 @@ class Decision:
 
 def merge_submission(
     open_lead: LeadSnapshot | None,
-    submission: LeadSubmission,
+    submission: SubmissionFacts,
     default_region: str = "CN",
 ) -> Decision:
     """Decide whether `submission` creates a lead or becomes a touch on `open_lead`.
 
-    `open_lead` is the caller's lookup by `lead_dedup_key` (None when nothing matched).
-    A closed lead (D or F) passed in is treated as no match: the person starts a new
-    purchase cycle. Raises InvalidPhone for an unusable phone and ValueError if the lead
-    passed in belongs to another dealer or phone (a caller bug, not a business case).
+    `open_lead` is the caller's lookup of the dealer's open lead with that E.164 phone
+    (None when nothing matched). A closed lead (D or F) passed in is treated as no match:
+    the person starts a new purchase cycle. Raises InvalidPhoneNumber (contracts) for an
+    unusable phone and ValueError if the lead passed in belongs to another dealer or phone
+    (a caller bug, not a business case).
     """
-    phone = normalise_phone(submission.phone, default_region)
-    key = lead_dedup_key(submission.dealer_id, phone, default_region)
+    phone = normalize_phone(submission.phone, default_region)
     if open_lead is None or not open_lead.is_open:
-        return Decision(MergeAction.CREATE, key, phone)
+        return Decision(MergeAction.CREATE, phone)
     if open_lead.dealer_id != submission.dealer_id or open_lead.phone_e164 != phone:
         raise ValueError("open_lead does not match the submission's dealer and phone")
     known = {m.casefold() for m in open_lead.models_of_interest}
@@ -126,7 +106,6 @@ def merge_submission(
     )
     return Decision(
         MergeAction.TOUCH,
-        key,
         phone,
         lead_id=open_lead.lead_id,
         new_models_of_interest=tuple(new_models),
@@ -151,17 +130,3 @@ def invitation_suppressed(lead: LeadSnapshot) -> bool:
 def is_customer_referral(source: LeadSource, referred_by_customer_id: UUID | None) -> bool:
     """A referral counts as "by an existing customer" only when the referrer is known."""
     return source is LeadSource.REFERRAL and referred_by_customer_id is not None
-
-
-def priority_key(lead: LeadSnapshot) -> tuple[int, float, str]:
-    """Sort key, ascending = most urgent first: customer referrals, then newest first.
-
-    The lead id breaks ties so the order is stable across calls.
-    """
-    referral_rank = 0 if is_customer_referral(lead.source, lead.referred_by_customer_id) else 1
-    return (referral_rank, -lead.created_at.timestamp(), str(lead.lead_id))
-
-
-def order_by_priority(leads: Iterable[LeadSnapshot]) -> Sequence[LeadSnapshot]:
-    """Leads in working order (see `priority_key`)."""
-    return sorted(leads, key=priority_key)

@@ -16,7 +16,8 @@ from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import ContactChannel, Locale, PurchaseHorizon
 from dealerflow.contracts.events.leads import LeadInterest
 from dealerflow.contracts.inbound import LeadSubmission as InboundSubmission
-from dealerflow.leads.domain_identity import LeadSubmission
+from dealerflow.leads.domain_grading import LeadRejected
+from dealerflow.leads.domain_identity import SubmissionFacts
 
 _MODEL_NAME_MAX = 100
 _CURRENT_VEHICLE_MAX = 200
@@ -30,10 +31,6 @@ _HORIZON_BUCKETS: tuple[tuple[int, PurchaseHorizon], ...] = (
 )
 
 
-class SubmissionRejected(ValueError):
-    """A parsed submission that still cannot become a lead; the message says why."""
-
-
 def primary_phone(submission: InboundSubmission) -> str:
     """The E.164 number leads de-duplicate by; a lead without one is refused.
 
@@ -44,7 +41,7 @@ def primary_phone(submission: InboundSubmission) -> str:
         return submission.customer.phones[0]
     unreadable = submission.customer.invalid_phones
     detail = f" (unreadable: {', '.join(unreadable)})" if unreadable else ""
-    raise SubmissionRejected(f"a lead needs a valid phone number{detail}")
+    raise LeadRejected(f"a lead needs a valid phone number{detail}")
 
 
 def purchase_horizon(purchase_by: date | None, today: date) -> PurchaseHorizon:
@@ -98,9 +95,9 @@ def contact_from_submission(submission: InboundSubmission, unnamed: str) -> Cont
 
 def submission_facts(
     submission: InboundSubmission, dealer_id: str, received_at: datetime
-) -> LeadSubmission:
+) -> SubmissionFacts:
     """What the de-duplication rule (`merge_submission`) needs to know."""
-    return LeadSubmission(
+    return SubmissionFacts(
         dealer_id=dealer_id,
         phone=primary_phone(submission),
         source=submission.source,

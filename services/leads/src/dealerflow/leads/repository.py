@@ -1,86 +1,48 @@
-"""All SQL of the leads service (asyncpg). Every statement is scoped by dealer_id.
+"""SQL of the lead row, the lead list and submissions (asyncpg), scoped by dealer_id.
 
-The lead row, listing and submissions are here; roster, assignments, contact log,
-appointments in ``repository_activity`` (re-exported).
-
+Roster, assignments, contact log and appointments are in ``repository_activity``.
 Functions take the caller's connection, so they run inside the request's or the
-message batch's transaction; nothing here commits.
+message batch's transaction; nothing here commits. Rows come back as ``records``.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.events.leads import LeadInterest
-from dealerflow.leads.domain import Grade, LeadSnapshot, LeadSource
-from dealerflow.leads.repository_activity import (
-    RosterEntry,
-    appointment_lead,
-    history,
-    insert_appointment,
-    insert_assignment,
-    insert_contact_entry,
-    list_roster,
-    lock_rotation,
-    replace_roster,
-    save_rotation,
-)
+from dealerflow.leads.domain import Grade
+from dealerflow.leads.records import LeadRecord, SubmissionRecord
 from dealerflow.runtime.db import DbConnection
 
 
-@dataclass(frozen=True)
-class LeadRecord:
-    """One row of ``leads``."""
-
-    dealer_id: str
-    lead_id: uuid.UUID
-    customer_id: uuid.UUID
-    phone_e164: str
-    grade: Grade
-    status: str
-    priority_rank: int
-    channel: str
-    source: str
-    source_detail: str | None
-    referrer_customer_id: uuid.UUID | None
-    consultant_id: str | None
-    contact: ContactSnapshot
-    interest: LeadInterest
-    created_at: datetime
-    updated_at: datetime
-    last_touch_at: datetime
-    touch_count: int = 1
-    graded_at: datetime | None = None
-    last_contacted_at: datetime | None = None
-    next_contact_at: datetime | None = None
-    invitation_declined_at: datetime | None = None
-    reengaged_at: datetime | None = None
-    lost_reason: str | None = None
-    lost_note: str | None = None
-    contract_id: str | None = None
-    closed_at: datetime | None = None
-
-    def snapshot(self) -> LeadSnapshot:
-        """What the pure rules need to know about this lead."""
-        return LeadSnapshot(
-            lead_id=self.lead_id,
-            dealer_id=self.dealer_id,
-            phone_e164=self.phone_e164,
-            grade=self.grade,
-            source=LeadSource(self.source),
-            created_at=self.created_at,
-            models_of_interest=tuple(self.interest.models),
-            referred_by_customer_id=self.referrer_customer_id,
-            invitation_declined_at=self.invitation_declined_at,
-            reengaged_at=self.reengaged_at,
-        )
+def columns_of(record_type: type[Any]) -> tuple[str, ...]:
+    """The column names of a records dataclass (its field names, in order)."""
+    return tuple(f.name for f in fields(record_type))
 
 
-_LEAD_COLUMNS = tuple(f.name for f in fields(LeadRecord))
+def insert_statement(
+    table: str, columns: Sequence[str], casts: Mapping[str, str] | None = None
+) -> str:
+    """``INSERT INTO table (columns) VALUES ($1, ...)`` with ``::cast`` where given."""
+    casts = casts or {}
+    values = ", ".join(
+        f"${i}" + (f"::{casts[name]}" if name in casts else "")
+        for i, name in enumerate(columns, start=1)
+    )
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+
+
+def values_of(record: Any) -> list[Any]:
+    """The field values of a records dataclass, in column order."""
+    return [getattr(record, name) for name in columns_of(type(record))]
+
+
+_LEAD_COLUMNS = columns_of(LeadRecord)
 _JSON_COLUMNS = {"contact", "interest"}
 
 
@@ -105,14 +67,7 @@ def _lead_values(lead: LeadRecord) -> list[Any]:
 
 
 _SELECT_LEAD = f"SELECT {', '.join(_LEAD_COLUMNS)} FROM leads"
-_INSERT_LEAD = (
-    f"INSERT INTO leads ({', '.join(_LEAD_COLUMNS)}) VALUES ("
-    + ", ".join(
-        f"${i}::jsonb" if name in _JSON_COLUMNS else f"${i}"
-        for i, name in enumerate(_LEAD_COLUMNS, start=1)
-    )
-    + ")"
-)
+_INSERT_LEAD = insert_statement("leads", _LEAD_COLUMNS, dict.fromkeys(_JSON_COLUMNS, "jsonb"))
 _MUTABLE = tuple(c for c in _LEAD_COLUMNS if c not in ("dealer_id", "lead_id", "created_at"))
 _UPDATE_LEAD = (
     "UPDATE leads SET "
@@ -267,27 +222,18 @@ async def list_leads(
 # --- submissions ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SubmissionRecord:
-    dealer_id: str
-    submission_id: uuid.UUID
-    lead_id: uuid.UUID
-    outcome: str  # created | touched
-    external_id: str | None
-    format: str
-    channel: str
-    source: str
-    received_at: datetime
-    payload: str  # JSON of the normalised submission
+_SUBMISSION_COLUMNS = columns_of(SubmissionRecord)
+_INSERT_SUBMISSION = insert_statement("lead_submissions", _SUBMISSION_COLUMNS, {"payload": "jsonb"})
+_SELECT_SUBMISSION = "SELECT " + ", ".join(
+    "payload::text AS payload" if name == "payload" else name for name in _SUBMISSION_COLUMNS
+)
 
 
 async def find_submission(
     conn: DbConnection, dealer_id: str, external_id: str
 ) -> SubmissionRecord | None:
     row = await conn.fetchrow(
-        "SELECT dealer_id, submission_id, lead_id, outcome, external_id, format, channel,"
-        " source, received_at, payload::text AS payload FROM lead_submissions"
-        " WHERE dealer_id = $1 AND external_id = $2",
+        f"{_SELECT_SUBMISSION} FROM lead_submissions WHERE dealer_id = $1 AND external_id = $2",
         dealer_id,
         external_id,
     )
@@ -295,46 +241,17 @@ async def find_submission(
 
 
 async def insert_submission(conn: DbConnection, sub: SubmissionRecord) -> None:
-    await conn.execute(
-        "INSERT INTO lead_submissions (dealer_id, submission_id, lead_id, outcome, external_id,"
-        " format, channel, source, received_at, payload)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)",
-        sub.dealer_id,
-        sub.submission_id,
-        sub.lead_id,
-        sub.outcome,
-        sub.external_id,
-        sub.format,
-        sub.channel,
-        sub.source,
-        sub.received_at,
-        sub.payload,
+    await conn.execute(_INSERT_SUBMISSION, *values_of(sub))
+
+
+async def submissions_of(
+    conn: DbConnection, dealer_id: str, lead_id: uuid.UUID
+) -> list[SubmissionRecord]:
+    """The lead's submissions, oldest first (at most 200)."""
+    rows = await conn.fetch(
+        f"{_SELECT_SUBMISSION} FROM lead_submissions WHERE dealer_id = $1 AND lead_id = $2"
+        " ORDER BY received_at LIMIT 200",
+        dealer_id,
+        lead_id,
     )
-
-
-__all__ = [
-    "LIST_KEY_KINDS",
-    "LeadFilter",
-    "LeadRecord",
-    "RosterEntry",
-    "SubmissionRecord",
-    "appointment_lead",
-    "find_lead_for_sale",
-    "find_open_lead_by_phone",
-    "find_submission",
-    "get_lead",
-    "history",
-    "insert_appointment",
-    "insert_assignment",
-    "insert_contact_entry",
-    "insert_lead",
-    "insert_submission",
-    "list_key",
-    "list_leads",
-    "list_roster",
-    "lock_person",
-    "lock_rotation",
-    "replace_roster",
-    "save_lead",
-    "save_rotation",
-]
+    return [SubmissionRecord(**dict(r)) for r in rows]

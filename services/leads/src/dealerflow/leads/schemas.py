@@ -1,11 +1,12 @@
 """Request and response bodies of the leads HTTP API (the POST /v1/leads body is the
-contracts' LeadSubmission, or ADF XML)."""
+contracts' LeadSubmission, or ADF XML); each response view's ``of`` maps a record or use
+case result onto it."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -19,8 +20,14 @@ from dealerflow.contracts.enums import (
     LostReason,
 )
 from dealerflow.contracts.events.leads import LeadInterest
+from dealerflow.contracts.inbound import LeadSubmission
 from dealerflow.contracts.types import EntityId, StaffId
-from dealerflow.leads import repository as repo
+from dealerflow.leads.records import (
+    LeadRecord,
+    RosterEntry,
+)
+from dealerflow.leads.usecases import LeadDossier, LeadPage
+from dealerflow.leads.usecases_lifecycle import ContactLogged
 from dealerflow.runtime.pagination import Page
 
 Note = Annotated[str, StringConstraints(max_length=2000)]
@@ -30,7 +37,17 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class SubmissionResponse(BaseModel):
+class _View(BaseModel):
+    """A response body read off a record or result with the same attribute names."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, source: object) -> Self:
+        return cls.model_validate(source)
+
+
+class SubmissionResponse(_View):
     """Outcome of POST /v1/leads: 201 = a new lead, 200 = a touch on the open lead."""
 
     dealer_id: str
@@ -46,6 +63,14 @@ class SubmissionResponse(BaseModel):
     consultant_id: str | None = Field(description="Consultant assigned to the lead.")
 
 
+class SubmitRequest(BaseModel):
+    """What a retry of POST /v1/leads with the same Idempotency-Key must repeat."""
+
+    submission: LeadSubmission
+    consultant_id: str | None
+    dealer_group: str | None
+
+
 class ConsultantIn(_Body):
     consultant_id: StaffId
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
@@ -58,7 +83,7 @@ class RosterIn(_Body):
     )
 
 
-class ConsultantOut(BaseModel):
+class ConsultantOut(_View):
     consultant_id: str
     name: str | None
     on_duty: bool
@@ -68,6 +93,10 @@ class ConsultantOut(BaseModel):
 class RosterOut(BaseModel):
     dealer_id: str
     consultants: list[ConsultantOut]
+
+    @classmethod
+    def of(cls, dealer_id: str, entries: list[RosterEntry]) -> RosterOut:
+        return cls(dealer_id=dealer_id, consultants=[ConsultantOut.of(e) for e in entries])
 
 
 class LeadSummary(BaseModel):
@@ -91,7 +120,7 @@ class LeadSummary(BaseModel):
     next_contact_at: datetime | None
 
     @classmethod
-    def of(cls, lead: repo.LeadRecord) -> LeadSummary:
+    def of(cls, lead: LeadRecord) -> LeadSummary:
         return cls(
             lead_id=lead.lead_id,
             dealer_id=lead.dealer_id,
@@ -115,6 +144,63 @@ class LeadSummary(BaseModel):
 class LeadPageOut(Page[LeadSummary]):
     """A page of leads."""
 
+    @classmethod
+    def of(cls, page: LeadPage) -> LeadPageOut:
+        return cls(
+            items=[LeadSummary.of(lead) for lead in page.items], next_cursor=page.next_cursor
+        )
+
+
+class ContactEntryView(_View):
+    """A line of the lead's contact log."""
+
+    entry_id: uuid.UUID
+    consultant_id: str
+    contacted_at: datetime
+    channel: str
+    outcome: str
+    grade_before: str
+    grade_after: str
+    next_contact_at: datetime | None
+    notes: str | None
+    customer_initiated: bool
+    invitation_declined: bool
+    recorded_at: datetime
+
+
+class AppointmentView(_View):
+    """A booked visit or test drive of the lead."""
+
+    appointment_id: str
+    purpose: str
+    scheduled_for: datetime
+    consultant_id: str
+    location: str | None
+    status: str
+    created_at: datetime
+
+
+class AssignmentView(_View):
+    """A (re)assignment of the lead."""
+
+    consultant_id: str
+    previous_consultant_id: str | None
+    reason: str
+    assigned_by: str | None
+    assigned_at: datetime
+
+
+class SubmissionView(_View):
+    """A submission that created or touched the lead."""
+
+    submission_id: uuid.UUID
+    outcome: str
+    external_id: str | None
+    format: str
+    channel: str
+    source: str
+    received_at: datetime
+
 
 class LeadDetail(LeadSummary):
     """A lead with its contact snapshot, interest and history."""
@@ -130,10 +216,32 @@ class LeadDetail(LeadSummary):
     lost_note: str | None
     contract_id: str | None
     closed_at: datetime | None
-    contacts: list[dict[str, Any]]
-    appointments: list[dict[str, Any]]
-    assignments: list[dict[str, Any]]
-    submissions: list[dict[str, Any]]
+    contacts: list[ContactEntryView]
+    appointments: list[AppointmentView]
+    assignments: list[AssignmentView]
+    submissions: list[SubmissionView]
+
+    @classmethod
+    def of(cls, dossier: LeadDossier) -> LeadDetail:  # type: ignore[override]
+        lead, history = dossier.lead, dossier.history
+        return cls(
+            **LeadSummary.of(lead).model_dump(),
+            contact=lead.contact,
+            interest=lead.interest,
+            referrer_customer_id=lead.referrer_customer_id,
+            graded_at=lead.graded_at,
+            invitation_declined_at=lead.invitation_declined_at,
+            reengaged_at=lead.reengaged_at,
+            sales_follow_up_allowed=dossier.sales_follow_up_allowed,
+            lost_reason=lead.lost_reason,
+            lost_note=lead.lost_note,
+            contract_id=lead.contract_id,
+            closed_at=lead.closed_at,
+            contacts=[ContactEntryView.of(c) for c in history.contacts],
+            appointments=[AppointmentView.of(a) for a in history.appointments],
+            assignments=[AssignmentView.of(a) for a in history.assignments],
+            submissions=[SubmissionView.of(s) for s in history.submissions],
+        )
 
 
 class ContactIn(_Body):
@@ -155,6 +263,10 @@ class ContactIn(_Body):
 class ContactOut(BaseModel):
     entry_id: uuid.UUID
     lead: LeadSummary
+
+    @classmethod
+    def of(cls, logged: ContactLogged) -> ContactOut:
+        return cls(entry_id=logged.entry_id, lead=LeadSummary.of(logged.lead))
 
 
 class AssignIn(_Body):
@@ -180,7 +292,7 @@ class AppointmentIn(_Body):
     )
 
 
-class AppointmentOut(BaseModel):
+class AppointmentOut(_View):
     appointment_id: str
     lead_id: uuid.UUID
     created: bool

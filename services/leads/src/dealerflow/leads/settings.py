@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import Any
-
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from dealerflow.policy import DealerPolicy, policy_with_overrides
 from dealerflow.runtime.settings import ServiceSettings
 
 
 class LeadsSettings(ServiceSettings):
-    """Leads settings; shared ``DEALERFLOW_*`` variables are the fallback of every field."""
+    """Leads settings; shared ``DEALERFLOW_*`` variables are the fallback of every field.
+
+    Dealer rules (cadences, calendar) come from ``await uc.policy(dealer_id)``, not from
+    here (``policy_overrides`` is the base settings' environment source of it).
+    """
 
     model_config = SettingsConfigDict(env_prefix="DEALERFLOW_LEADS_", extra="ignore")
 
     service_name: str = "leads"
     http_port: int = 8001
-    #: DealerPolicy overrides for every dealer (JSON), e.g. {"leads": {"follow_up_every": ...}}.
-    policy_overrides: dict[str, Any] = Field(default_factory=dict)
     #: Region used to read phone numbers given without a country code.
     default_region: str = "CN"
     #: dealer_id -> dealer group, for customer identity; unlisted dealers use
@@ -36,8 +34,3 @@ class LeadsSettings(ServiceSettings):
         if requested and requested.strip():
             return requested.strip()
         return self.dealer_groups.get(dealer_id, self.default_dealer_group)
-
-    @cached_property
-    def policy(self) -> DealerPolicy:
-        """The dealer policy: DOMAIN.md defaults with ``policy_overrides`` merged in."""
-        return policy_with_overrides(self.policy_overrides)

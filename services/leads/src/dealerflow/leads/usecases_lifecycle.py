@@ -1,13 +1,13 @@
 """Use cases on an existing lead: contact log, loss, conversion and delivery.
 
-Invitations and appointments are in ``usecases_invitation``.
-
-Same conventions as ``usecases``: the caller's transaction, pure rules from ``domain``,
-SQL in ``repository``, events through ``lc.publish``, refusals as 4xx problems.
+Conversion and delivery come over HTTP or as ContractSigned / VehicleDelivered from any
+producer (an outside DMS too). Invitations and appointments are in
+``usecases_invitation``; the conventions are those of ``usecases``.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -26,99 +26,98 @@ from dealerflow.contracts.events.leads import (
     LeadUpdated,
 )
 from dealerflow.leads import repository as repo
+from dealerflow.leads import repository_activity as activity
 from dealerflow.leads.domain import (
+    CLOSED_GRADES,
     ContactLogEntry,
     Grade,
-    InvalidGradeTransition,
+    LeadRejected,
     apply_contact_log_entry,
-    cadence_from_policy,
     invitation_suppressed,
     validate_contact_log_entry,
     validate_grade_transition,
 )
+from dealerflow.leads.records import ContactEntryRecord, LeadRecord
 from dealerflow.leads.usecases import (
     STATUS_BY_GRADE,
-    LeadsContext,
+    LeadClosed,
+    LeadConflict,
+    Uc,
     load_lead,
-    rejected,
-    require_open,
+    load_open_lead,
     staff_for,
 )
 from dealerflow.leads.usecases_invitation import publish_declined
-from dealerflow.runtime.db import DbConnection
-from dealerflow.runtime.problems import Problem, conflict, problem_type
+
+_LOG = logging.getLogger("dealerflow.leads.usecases")
 
 # Grades that only a contract (O) or a delivery (D) sets, never a contact log entry.
 _SALES_GRADES = frozenset({Grade.O, Grade.D})
 _CLOCK_SKEW = timedelta(minutes=5)
 
 
-async def _regrade(
-    conn: DbConnection,
-    lc: LeadsContext,
-    lead: repo.LeadRecord,
-    grade: Grade,
-    now: datetime,
-    note: str | None = None,
-) -> repo.LeadRecord:
+class InvalidContactLogEntry(LeadRejected):
+    """A contact log entry the rules refuse; ``problems`` lists every reason."""
+
+    def __init__(self, problems: tuple[str, ...]) -> None:
+        super().__init__("; ".join(problems))
+        self.problem_extensions = {"problems": list(problems)}
+
+
+async def _regrade(uc: Uc, lead: LeadRecord, grade: Grade, note: str | None = None) -> LeadRecord:
     """Set the grade (status follows) and publish LeadGraded; the caller saves the lead."""
     previous = lead.grade
-    closing = grade in (Grade.D, Grade.F)
     lead = replace(
         lead,
         grade=grade,
         status=STATUS_BY_GRADE[grade],
-        graded_at=now,
-        updated_at=now,
-        closed_at=now if closing else None,
+        graded_at=uc.now,
+        updated_at=uc.now,
+        closed_at=uc.now if grade in CLOSED_GRADES else None,
     )
-    await lc.publish(
-        conn,
+    await uc.publish(
         LeadGraded(
             dealer_id=lead.dealer_id,
             customer_id=lead.customer_id,
-            occurred_at=now,
+            occurred_at=uc.now,
             lead_id=str(lead.lead_id),
             grade=grade,
             previous_grade=previous,
             consultant_id=lead.consultant_id,
-            graded_at=now,
+            graded_at=uc.now,
             note=note,
-        ),
+        )
     )
     return lead
 
 
-async def _publish_lost(
-    conn: DbConnection,
-    lc: LeadsContext,
-    lead: repo.LeadRecord,
-    reason: LostReason,
-    note: str | None,
-    now: datetime,
-) -> None:
-    await lc.publish(
-        conn,
+async def _lose(uc: Uc, lead: LeadRecord, reason: LostReason, note: str | None) -> LeadRecord:
+    """Record the loss on the (F-graded) lead and publish LeadLost, for manager review."""
+    lead = replace(lead, lost_reason=str(reason), lost_note=note)
+    await uc.publish(
         LeadLost(
             dealer_id=lead.dealer_id,
             customer_id=lead.customer_id,
-            occurred_at=now,
+            occurred_at=uc.now,
             lead_id=str(lead.lead_id),
             reason=reason,
             reason_note=note,
             consultant_id=lead.consultant_id,
-            lost_at=now,
-        ),
+            lost_at=uc.now,
+        )
     )
+    return lead
 
 
 # --- contact log ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class ContactInput:
+class LogContact:
     """One contact log entry as staff report it."""
 
+    dealer_id: str
+    lead_id: uuid.UUID
     channel: ContactChannel
     outcome: ContactOutcome
     consultant_id: str | None = None
@@ -132,79 +131,61 @@ class ContactInput:
     lost_note: str | None = None
 
 
-async def log_contact(
-    conn: DbConnection,
-    lc: LeadsContext,
-    dealer_id: str,
-    lead_id: uuid.UUID,
-    given: ContactInput,
-) -> tuple[repo.LeadRecord, uuid.UUID]:
+@dataclass(frozen=True)
+class ContactLogged:
+    lead: LeadRecord
+    entry_id: uuid.UUID
+
+
+async def log_contact(uc: Uc, cmd: LogContact) -> ContactLogged:
     """Record a contact: LeadContacted, plus LeadGraded when the grade changes, LeadLost
     for grade F, InvitationDeclined for a declined invitation, and LeadUpdated re_engaged
     when a customer-initiated contact lifts a declined invitation."""
-    now = lc.clock.now()
-    lead = await load_lead(conn, dealer_id, lead_id, for_update=True)
-    require_open(lead)
-    consultant = staff_for(lead, given.consultant_id)
-    grade_after = given.grade_after or lead.grade
+    now = uc.now
+    lead = await load_open_lead(uc, cmd.dealer_id, cmd.lead_id)
+    consultant = staff_for(lead, cmd.consultant_id)
+    grade_after = cmd.grade_after or lead.grade
     if grade_after in _SALES_GRADES and grade_after != lead.grade:
-        raise rejected(f"grade {grade_after} is set by the contract or the delivery")
+        raise LeadRejected(f"grade {grade_after} is set by the contract or the delivery")
     entry = ContactLogEntry(
-        contacted_at=given.contacted_at or now,
-        channel=given.channel,
-        outcome=given.outcome,
+        contacted_at=cmd.contacted_at or now,
+        channel=cmd.channel,
+        outcome=cmd.outcome,
         grade_after=grade_after,
-        next_contact_at=given.next_contact_at,
-        notes=given.notes or "",
-        customer_initiated=given.customer_initiated,
-        invitation_declined=given.invitation_declined,
-        lost_reason=given.lost_reason,
-        lost_note=given.lost_note,
+        next_contact_at=cmd.next_contact_at,
+        notes=cmd.notes or "",
+        customer_initiated=cmd.customer_initiated,
+        invitation_declined=cmd.invitation_declined,
+        lost_reason=cmd.lost_reason,
+        lost_note=cmd.lost_note,
     )
-    policy = lc.settings.policy
-    problems = validate_contact_log_entry(
-        entry, lead.grade, now, cadence_from_policy(policy.leads), _CLOCK_SKEW
-    )
-    if problems:
-        raise Problem(
-            422,
-            "Invalid contact log entry",
-            "; ".join(problems),
-            type=problem_type("invalid-contact-log-entry"),
-            extensions={"problems": list(problems)},
-        )
+    policy = await uc.policy(cmd.dealer_id)
+    if problems := validate_contact_log_entry(entry, lead.grade, now, policy.leads, _CLOCK_SKEW):
+        raise InvalidContactLogEntry(problems)
     was_suppressed = invitation_suppressed(lead.snapshot())
     after = apply_contact_log_entry(lead.snapshot(), entry)
-    entry_id = uuid.uuid4()
     contacted_at = entry.contacted_at
-    await repo.insert_contact_entry(
-        conn,
-        dealer_id,
-        {
-            "entry_id": entry_id,
-            "lead_id": lead.lead_id,
-            "consultant_id": consultant,
-            "contacted_at": contacted_at,
-            "channel": str(entry.channel),
-            "outcome": str(entry.outcome),
-            "grade_before": str(lead.grade),
-            "grade_after": str(grade_after),
-            "next_contact_at": entry.next_contact_at,
-            "notes": given.notes,
-            "customer_initiated": entry.customer_initiated,
-            "invitation_declined": entry.invitation_declined,
-            "recorded_at": now,
-        },
+    record = ContactEntryRecord(
+        dealer_id=cmd.dealer_id,
+        entry_id=uuid.uuid4(),
+        lead_id=lead.lead_id,
+        consultant_id=consultant,
+        contacted_at=contacted_at,
+        channel=str(entry.channel),
+        outcome=str(entry.outcome),
+        grade_before=str(lead.grade),
+        grade_after=str(grade_after),
+        next_contact_at=entry.next_contact_at,
+        notes=cmd.notes,
+        customer_initiated=entry.customer_initiated,
+        invitation_declined=entry.invitation_declined,
+        recorded_at=now,
     )
-    local_next = (
-        entry.next_contact_at.astimezone(policy.calendar.tz).date()
-        if entry.next_contact_at
-        else None
-    )
-    await lc.publish(
-        conn,
+    await activity.insert_contact_entry(uc.conn, record)
+    next_at = entry.next_contact_at
+    await uc.publish(
         LeadContacted(
-            dealer_id=dealer_id,
+            dealer_id=cmd.dealer_id,
             customer_id=lead.customer_id,
             occurred_at=now,
             lead_id=str(lead.lead_id),
@@ -213,118 +194,164 @@ async def log_contact(
             channel=entry.channel,
             outcome=entry.outcome,
             grade_after=grade_after,
-            next_contact_on=local_next,
-            notes=given.notes,
-        ),
+            next_contact_on=next_at.astimezone(policy.calendar.tz).date() if next_at else None,
+            notes=cmd.notes,
+        )
     )
     last = lead.last_contacted_at
     lead = replace(
         lead,
         last_contacted_at=contacted_at if last is None or contacted_at > last else last,
-        next_contact_at=entry.next_contact_at,
+        next_contact_at=next_at,
         invitation_declined_at=after.invitation_declined_at,
         reengaged_at=after.reengaged_at,
         updated_at=now,
     )
     if grade_after != lead.grade:
-        lead = await _regrade(conn, lc, lead, grade_after, now, given.notes)
+        lead = await _regrade(uc, lead, grade_after, cmd.notes)
     if grade_after is Grade.F:
         assert entry.lost_reason is not None  # validated above
-        lead = replace(lead, lost_reason=str(entry.lost_reason), lost_note=entry.lost_note)
-        await _publish_lost(conn, lc, lead, entry.lost_reason, entry.lost_note, now)
+        lead = await _lose(uc, lead, entry.lost_reason, entry.lost_note)
     if entry.invitation_declined:
-        await publish_declined(conn, lc, lead, consultant, contacted_at, given.notes, now)
+        await publish_declined(uc, lead, consultant, contacted_at, cmd.notes)
     elif was_suppressed and not invitation_suppressed(after):
-        await lc.publish(
-            conn,
+        await uc.publish(
             LeadUpdated(
-                dealer_id=dealer_id,
+                dealer_id=cmd.dealer_id,
                 customer_id=lead.customer_id,
                 occurred_at=now,
                 lead_id=str(lead.lead_id),
                 reason=LeadUpdateReason.RE_ENGAGED,
                 changed_fields=["reengaged_at"],
                 updated_at=now,
-            ),
+            )
         )
-    await repo.save_lead(conn, lead)
-    return lead, entry_id
+    await repo.save_lead(uc.conn, lead)
+    return ContactLogged(lead, record.entry_id)
 
 
-# --- loss, conversion, delivery -------------------------------------------------------
+# --- loss -----------------------------------------------------------------------------
 
 
-async def mark_lost(
-    conn: DbConnection,
-    lc: LeadsContext,
-    dealer_id: str,
-    lead_id: uuid.UUID,
-    *,
-    reason: LostReason,
-    note: str | None,
-) -> repo.LeadRecord:
-    """Close the lead as lost (grade F): LeadGraded + LeadLost, for manager review."""
-    now = lc.clock.now()
-    lead = await load_lead(conn, dealer_id, lead_id, for_update=True)
-    require_open(lead)
-    try:
-        validate_grade_transition(lead.grade, Grade.F, reason, note)
-    except InvalidGradeTransition as exc:
-        raise rejected(str(exc)) from None
-    lead = await _regrade(conn, lc, lead, Grade.F, now, note)
-    lead = replace(lead, lost_reason=str(reason), lost_note=note)
-    await _publish_lost(conn, lc, lead, reason, note, now)
-    await repo.save_lead(conn, lead)
+@dataclass(frozen=True)
+class MarkLost:
+    """Close the lead as lost (grade F) with a reason (``other`` needs a note)."""
+
+    dealer_id: str
+    lead_id: uuid.UUID
+    reason: LostReason
+    note: str | None = None
+
+
+async def mark_lost(uc: Uc, cmd: MarkLost) -> LeadRecord:
+    """LeadGraded F + LeadLost, for manager review."""
+    lead = await load_open_lead(uc, cmd.dealer_id, cmd.lead_id)
+    validate_grade_transition(lead.grade, Grade.F, cmd.reason, cmd.note)
+    lead = await _regrade(uc, lead, Grade.F, cmd.note)
+    lead = await _lose(uc, lead, cmd.reason, cmd.note)
+    await repo.save_lead(uc.conn, lead)
     return lead
 
 
-async def convert_lead(
-    conn: DbConnection,
-    lc: LeadsContext,
-    lead: repo.LeadRecord,
-    *,
-    contract_id: str,
-    converted_at: datetime | None = None,
-) -> tuple[repo.LeadRecord, bool]:
-    """A contract was signed: grade O, LeadGraded + LeadConverted; returns (lead, changed).
+# --- conversion and delivery ----------------------------------------------------------
 
-    ``lead`` must be locked by the caller. Converting again with the same contract is a
-    no-op; a closed lead or another contract on a converted lead is a conflict.
-    """
-    now = lc.clock.now()
+
+def _conversion_refused(lead: LeadRecord, contract_id: str) -> LeadConflict | None:
+    """Why ``contract_id`` cannot convert ``lead`` (None: it can, or it already did)."""
     if lead.grade is Grade.O and lead.contract_id == contract_id:
-        return lead, False
-    require_open(lead)
+        return None
+    if lead.grade in CLOSED_GRADES:
+        return LeadClosed(lead)
     if lead.grade is Grade.O:
-        raise conflict(f"lead already converted by contract {lead.contract_id}")
+        return LeadConflict(f"lead already converted by contract {lead.contract_id}")
+    return None
+
+
+async def _convert(
+    uc: Uc, lead: LeadRecord, contract_id: str, converted_at: datetime | None
+) -> LeadRecord:
+    """Grade O, LeadGraded + LeadConverted; converting again with the same contract is a
+    no-op. ``lead`` is locked and not refused (:func:`_conversion_refused`)."""
+    if lead.grade is Grade.O and lead.contract_id == contract_id:
+        return lead
     validate_grade_transition(lead.grade, Grade.O)
-    lead = await _regrade(conn, lc, lead, Grade.O, now)
+    lead = await _regrade(uc, lead, Grade.O)
     lead = replace(lead, contract_id=contract_id)
-    await lc.publish(
-        conn,
+    await uc.publish(
         LeadConverted(
             dealer_id=lead.dealer_id,
             customer_id=lead.customer_id,
-            occurred_at=now,
+            occurred_at=uc.now,
             lead_id=str(lead.lead_id),
             contract_id=contract_id,
             consultant_id=lead.consultant_id,
-            converted_at=converted_at or now,
-        ),
+            converted_at=converted_at or uc.now,
+        )
     )
-    await repo.save_lead(conn, lead)
-    return lead, True
+    await repo.save_lead(uc.conn, lead)
+    return lead
 
 
-async def mark_delivered(
-    conn: DbConnection, lc: LeadsContext, lead: repo.LeadRecord, *, contract_id: str
-) -> repo.LeadRecord:
-    """The vehicle was delivered: grade D closes the lead (converting it first if the
-    contract was never seen). ``lead`` must be locked by the caller."""
-    if lead.grade is Grade.D:
+@dataclass(frozen=True)
+class ConvertLead:
+    """A contract was signed for this lead (staff report it over HTTP)."""
+
+    dealer_id: str
+    lead_id: uuid.UUID
+    contract_id: str
+    converted_at: datetime | None = None  # default: now
+
+
+async def convert_lead(uc: Uc, cmd: ConvertLead) -> LeadRecord:
+    """Grade O; a closed lead or another contract on a converted lead is a conflict."""
+    lead = await load_lead(uc, cmd.dealer_id, cmd.lead_id)
+    if (refused := _conversion_refused(lead, cmd.contract_id)) is not None:
+        raise refused
+    return await _convert(uc, lead, cmd.contract_id, cmd.converted_at)
+
+
+@dataclass(frozen=True)
+class RecordSale:
+    """A contract signed (ContractSigned) or a vehicle delivered (VehicleDelivered) for a
+    customer of the dealer, from any producer."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    contract_id: str
+    #: our lead id when the producer named one of ours
+    lead_id: uuid.UUID | None = None
+    signed_at: datetime | None = None
+
+
+def _left_as_is(uc: Uc, lead: LeadRecord, refused: LeadConflict) -> LeadRecord:
+    _LOG.info("event %s leaves lead %s as is: %s", uc.source_event_id, lead.lead_id, refused)
+    return lead
+
+
+async def record_contract_signed(uc: Uc, cmd: RecordSale) -> LeadRecord | None:
+    """The lead the sale refers to (by lead id, contract, else the customer's open lead)
+    becomes grade O; no lead, a closed one or another contract's changes nothing."""
+    lead = await repo.find_lead_for_sale(
+        uc.conn, cmd.dealer_id, cmd.customer_id, lead_id=cmd.lead_id, contract_id=cmd.contract_id
+    )
+    if lead is None:
+        return None
+    if (refused := _conversion_refused(lead, cmd.contract_id)) is not None:
+        return _left_as_is(uc, lead, refused)
+    return await _convert(uc, lead, cmd.contract_id, cmd.signed_at)
+
+
+async def record_delivery(uc: Uc, cmd: RecordSale) -> LeadRecord | None:
+    """Grade D closes the lead (converted first if the contract was never seen)."""
+    lead = await repo.find_lead_for_sale(
+        uc.conn, cmd.dealer_id, cmd.customer_id, contract_id=cmd.contract_id
+    )
+    if lead is None or lead.grade is Grade.D:
         return lead
     if lead.grade is not Grade.O:
-        lead, _ = await convert_lead(conn, lc, lead, contract_id=contract_id)
-    lead = await _regrade(conn, lc, lead, Grade.D, lc.clock.now())
-    await repo.save_lead(conn, lead)
+        if (refused := _conversion_refused(lead, cmd.contract_id)) is not None:
+            return _left_as_is(uc, lead, refused)
+        lead = await _convert(uc, lead, cmd.contract_id, None)
+    lead = await _regrade(uc, lead, Grade.D)
+    await repo.save_lead(uc.conn, lead)
     return lead
