@@ -14,7 +14,6 @@ from dealerflow.complaints.domain import (
     clocks_stopped_by,
     default_severity,
     find_repeat_repair,
-    is_repeat_repair,
     normalise_concern,
     should_open_complaint_from_quality_check,
     should_open_complaint_from_survey,
@@ -69,6 +68,11 @@ def test_illegal_transitions_are_refused(status: ComplaintStatus, action: Compla
     with pytest.raises(IllegalTransition, match=f"cannot {action.value}") as caught:
         transition(status, action)
     assert (caught.value.status, caught.value.action) == (status, action)
+
+
+def repeats(*args: object) -> bool:
+    """Whether `find_repeat_repair` finds an earlier repair (a complaint opens)."""
+    return find_repeat_repair(*args) is not None  # type: ignore[arg-type]
 
 
 def test_error_lists_what_is_allowed_and_unknown_values_fail() -> None:
@@ -152,20 +156,18 @@ def test_repeat_repair_same_vehicle_same_concern_within_30_days() -> None:
     found = find_repeat_repair(VIN.lower(), "BRAKE NOISE", history, NOW, POLICY)
     assert found is not None
     assert found.repair_order_id == "RO3"  # the most recent match
-    assert is_repeat_repair(VIN, "brake noise", history, NOW, POLICY)
-    assert not is_repeat_repair(VIN, "wipers", history, NOW, POLICY)
-    assert not is_repeat_repair(
-        VIN, "Brake noise", [repair("RO1", "Brake noise", 30.01)], NOW, POLICY
-    )
-    assert is_repeat_repair(VIN, "Brake noise", [repair("RO1", "Brake noise", 30)], NOW, POLICY)
+    assert repeats(VIN, "brake noise", history, NOW, POLICY)
+    assert not repeats(VIN, "wipers", history, NOW, POLICY)
+    assert not repeats(VIN, "Brake noise", [repair("RO1", "Brake noise", 30.01)], NOW, POLICY)
+    assert repeats(VIN, "Brake noise", [repair("RO1", "Brake noise", 30)], NOW, POLICY)
 
 
 def test_repeat_window_is_a_setting_and_later_repairs_do_not_count() -> None:
     history = [repair("RO1", "异响", 40)]
     wide = policy_with_overrides({"complaints": {"repeat_repair_window": "P45D"}})
-    assert is_repeat_repair(VIN, "异响", history, NOW, wide)
-    assert not is_repeat_repair(VIN, "异响", history, NOW, POLICY)
-    assert not is_repeat_repair(VIN, "异响", [repair("RO9", "异响", -1)], NOW, POLICY)
+    assert repeats(VIN, "异响", history, NOW, wide)
+    assert not repeats(VIN, "异响", history, NOW, POLICY)
+    assert not repeats(VIN, "异响", [repair("RO9", "异响", -1)], NOW, POLICY)
 
 
 def test_concern_normalisation_ignores_case_width_and_punctuation() -> None:

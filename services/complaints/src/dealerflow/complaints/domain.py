@@ -55,7 +55,6 @@ __all__ = [
     "default_severity",
     "escalation_step",
     "find_repeat_repair",
-    "is_repeat_repair",
     "normalise_concern",
     "on_breach",
     "pause",
@@ -243,14 +242,3 @@ def find_repeat_repair(
         and at - window <= repair.completed_at < at
     ]
     return max(matches, key=lambda repair: repair.completed_at, default=None)
-
-
-def is_repeat_repair(
-    vin: str,
-    concern: str,
-    previous: Iterable[PreviousRepair],
-    at: datetime,
-    policy: DealerPolicy,
-) -> bool:
-    """True when `find_repeat_repair` finds an earlier repair (this opens a complaint)."""
-    return find_repeat_repair(vin, concern, previous, at, policy) is not None
