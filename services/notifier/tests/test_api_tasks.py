@@ -10,7 +10,7 @@ import pytest
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
 from dealerflow.notifier import repository as repo
-from dealerflow.notifier import usecases, usecases_tasks
+from dealerflow.notifier import usecases, usecases_leads, usecases_tasks
 from dealerflow.notifier.domain import LeadFacts, PlannedTask, RecordRef, StaffRole
 from dealerflow.runtime.db import transaction
 
@@ -174,12 +174,12 @@ async def test_dealer_policy_is_validated_stored_and_used(db, api) -> None:
     # the dealer's policy drives planning: the warning now fires at 50 % of 15 minutes
     async with transaction(db.pool) as conn:
         lead = LeadFacts(DEALER, ALICE, "L-9", "online", START, "c-1")
-        await usecases.on_lead_created(db.use_case(conn), lead, None)
+        await usecases_leads.on_lead_created(db.use_case(conn), lead, None)
         warn_at = await conn.fetchval(
             "SELECT due_at FROM timers WHERE key = $1", f"{DEALER}:lead:L-9:first-contact:warn"
         )
         other = LeadFacts("D002", ALICE, "L-9", "online", START, "c-1")
-        await usecases.on_lead_created(db.use_case(conn), other, None)
+        await usecases_leads.on_lead_created(db.use_case(conn), other, None)
         other_warn = await conn.fetchval(
             "SELECT due_at FROM timers WHERE key = $1", "D002:lead:L-9:first-contact:warn"
         )

@@ -26,8 +26,12 @@ from dealerflow.notifier.domain import (
     RecordRef,
     StaffRole,
     appointment_reminder_keys,
+    appointment_reminder_kind,
+    appointment_reminders_prefix,
+    first_contact_key,
     first_contact_watch_keys,
     first_maintenance_due,
+    grade_follow_up_prefixes,
     plan_appointment_reminders,
     plan_complaint_escalation_alert,
     plan_declined_item_followup,
@@ -77,7 +81,7 @@ def test_online_lead_gets_15_business_minutes_with_warning_escalation_and_reassi
         "lead:L1:first-contact:escalate",
         "lead:L1:first-contact:reassign",
     }
-    task = items["lead:L1:first-contact"]
+    task = items[first_contact_key("L1")]
     assert isinstance(task, PlannedTask)
     assert task.kind is TaskKind.LEAD_FIRST_CONTACT
     assert (task.due_at, task.assignee_role, task.assignee_id) == (
@@ -187,6 +191,34 @@ def test_grades_without_cadence_plan_nothing(grade: str) -> None:
     assert plan_grade_follow_up(facts, POLICY) == []
 
 
+def test_grade_keys_live_under_the_prefixes_a_newer_grade_cancels() -> None:
+    graded = sh(2025, 3, 3, 11, 0)
+    hot = plan_grade_follow_up(LeadGradeFacts("d1", CUSTOMER, "L1", "H", graded), POLICY)
+    follow_up, regrade = grade_follow_up_prefixes("L1")
+    assert [t.key.startswith(p) for t, p in zip(hot, (follow_up, regrade), strict=True)] == [
+        True,
+        True,
+    ]
+    # the same grade planned again: the same keys (nothing doubles) ...
+    again = plan_grade_follow_up(LeadGradeFacts("d1", CUSTOMER, "L1", "H", graded), POLICY)
+    assert [t.key for t in again] == [t.key for t in hot]
+    # ... a later grade: new keys under the same prefixes, so the earlier ones can go
+    later = sh(2025, 3, 4, 9, 30)
+    (warm,) = plan_grade_follow_up(LeadGradeFacts("d1", CUSTOMER, "L1", "B", later), POLICY)
+    assert warm.key.startswith(follow_up)
+    assert warm.key not in {t.key for t in hot}
+    assert warm.due_at == later + timedelta(days=7)
+    # another lead's prefix does not cover this lead's keys (L1 vs L10)
+    assert not any(t.key.startswith(grade_follow_up_prefixes("L10")) for t in hot)
+
+
+def test_the_cadence_follows_the_dealer_policy() -> None:
+    policy = policy_with_overrides({"leads": {"follow_up_every": {"A": "P5D"}}})
+    graded = sh(2025, 3, 3, 11, 0)
+    (task,) = plan_grade_follow_up(LeadGradeFacts("d1", CUSTOMER, "L1", "A", graded), policy)
+    assert task.due_at == graded + timedelta(days=5)
+
+
 # -- appointments -------------------------------------------------------------------------
 
 APPOINTMENT = RecordRef(RecordKind.APPOINTMENT, "A9")
@@ -226,7 +258,33 @@ def test_rescheduled_appointment_gets_new_keys() -> None:
     first = appointment_reminder_keys(APPOINTMENT, sh(2025, 3, 5, 10, 0), POLICY)
     moved = appointment_reminder_keys(APPOINTMENT, sh(2025, 3, 6, 10, 0), POLICY)
     assert not set(first) & set(moved)
-    assert all(k.startswith("appointment:A9:reminder") for k in first + moved)
+    prefix = appointment_reminders_prefix(APPOINTMENT)
+    assert prefix == "appointment:A9:reminder-"
+    assert all(k.startswith(prefix) for k in first + moved)
+    # a cancellation by prefix never reaches another appointment's reminders (A9 vs A90)
+    other = RecordRef(RecordKind.APPOINTMENT, "A90")
+    assert not any(
+        k.startswith(prefix) for k in appointment_reminder_keys(other, sh(2025, 3, 5), POLICY)
+    )
+
+
+@pytest.mark.parametrize(
+    ("purpose", "kind"),
+    [
+        ("store_visit", ReminderKind.APPOINTMENT),
+        ("test_drive", ReminderKind.TEST_DRIVE),
+        ("delivery", ReminderKind.DELIVERY),
+        ("something_new", ReminderKind.APPOINTMENT),
+    ],
+)
+def test_the_reminder_template_follows_the_appointment_purpose(
+    purpose: str, kind: ReminderKind
+) -> None:
+    assert appointment_reminder_kind(purpose) is kind
+    facts = AppointmentFacts("d1", CUSTOMER, APPOINTMENT, sh(2025, 3, 5, 10, 0), reminder_kind=kind)
+    reminders = plan_appointment_reminders(facts, POLICY, sh(2025, 3, 1))
+    assert {r.kind for r in reminders} == {kind}
+    assert {r.purpose for r in reminders} == {ConsentPurpose.SERVICE}
 
 
 # -- owner care ---------------------------------------------------------------------------

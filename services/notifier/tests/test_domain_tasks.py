@@ -11,7 +11,6 @@ from dealerflow.notifier.domain import (
     MissingTemplateParams,
     TaskRuleError,
     TaskStatus,
-    cancel_task,
     complete_task,
     consecutive_unreachable_days,
     is_dissatisfied,
@@ -52,9 +51,6 @@ def test_dissatisfied_needs_a_note() -> None:
 def test_closed_tasks_cannot_change(status: TaskStatus) -> None:
     with pytest.raises(TaskRuleError):
         complete_task(status, TaskOutcome.REACHED)
-    with pytest.raises(TaskRuleError):
-        cancel_task(status)
-    assert cancel_task(TaskStatus.OPEN) is TaskStatus.CANCELLED
 
 
 def test_consecutive_unreachable_days_since_last_reach() -> None:

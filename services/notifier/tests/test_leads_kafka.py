@@ -1,4 +1,6 @@
-"""LeadCreated / LeadContacted from Kafka, through to tasks, watches and staff alerts.
+"""Leads events from Kafka, through to tasks, watches, staff alerts and customer reminders:
+LeadCreated / LeadContacted (first contact), LeadGraded / LeadLost (follow-up cadence),
+AppointmentScheduled (reminders).
 
 Runs the whole notifier against real Kafka and PostgreSQL with a ManualClock: the test
 moves time and the service's own timer poller fires what fell due.
@@ -6,12 +8,20 @@ moves time and the service's own timer poller fires what fell due.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from dealerflow.contracts.events.leads import LeadContacted, LeadCreated
+from dealerflow.contracts.enums import LeadGrade
+from dealerflow.contracts.events.leads import (
+    AppointmentScheduled,
+    LeadContacted,
+    LeadCreated,
+    LeadGraded,
+    LeadLost,
+)
 from dealerflow.contracts.examples import example_for
 
 pytestmark = pytest.mark.integration
@@ -156,3 +166,128 @@ async def test_contact_before_due_cancels_the_watches(notifier) -> None:
     [task] = await task_of("L-2")
     assert task["status"] == "done"
     assert [n for n in await notifier.notifications() if n["related"]["id"] == "L-2"] == []
+
+
+def lead_graded(lead_id: str, grade: str, at: datetime) -> LeadGraded:
+    return example_for(LeadGraded).model_copy(
+        update={
+            "dealer_id": DEALER,
+            "lead_id": lead_id,
+            "grade": LeadGrade(grade),
+            "occurred_at": at,
+            "graded_at": at,
+            "consultant_id": "c-li-na",
+        }
+    )
+
+
+async def test_a_new_grade_replaces_the_follow_ups_and_a_lost_lead_cancels_them(notifier) -> None:
+    await notifier.produce(lead_graded("L-7", "A", START))
+
+    async def open_follow_ups() -> list[dict[str, Any]]:
+        return [
+            t
+            for t in await notifier.tasks()
+            if t["related"] == {"kind": "lead", "id": "L-7"} and t["status"] in ("scheduled", "due")
+        ]
+
+    [a_task] = await notifier.eventually(open_follow_ups, "grade A's follow-up call")
+    assert a_task["kind"] == "lead_follow_up"
+    assert parse(a_task["due_at"]) == START + timedelta(days=3)
+    assert a_task["assignee"] == "c-li-na"
+
+    # re-graded H an hour later: A's call goes, H's call in 2 days and its re-grade prompt
+    hot_at = START + timedelta(hours=1)
+    await notifier.produce(lead_graded("L-7", "H", hot_at))
+
+    async def replaced() -> dict[str, dict[str, Any]]:
+        found = {t["kind"]: t for t in await open_follow_ups()}
+        return found if set(found) == {"lead_follow_up", "lead_regrade"} else {}
+
+    hot = await notifier.eventually(replaced, "grade H's follow-up and re-grade prompt")
+    assert parse(hot["lead_follow_up"]["due_at"]) == hot_at + timedelta(days=2)
+    assert parse(hot["lead_regrade"]["due_at"]) == hot_at + timedelta(days=7)
+    [superseded] = await notifier.published("TaskCancelled")
+    assert superseded["event"].task_id == a_task["id"]
+    assert superseded["event"].reason.value == "superseded"
+
+    lost = example_for(LeadLost).model_copy(
+        update={"dealer_id": DEALER, "lead_id": "L-7", "occurred_at": hot_at, "lost_at": hot_at}
+    )
+    await notifier.produce(lost)
+
+    async def all_closed() -> bool:
+        return await open_follow_ups() == []
+
+    await notifier.eventually(all_closed, "the follow-ups to go with the lost lead")
+    cancelled = {
+        e["event"].task_id: e["event"].reason.value
+        for e in await notifier.published("TaskCancelled")
+    }
+    assert cancelled == {
+        a_task["id"]: "superseded",
+        hot["lead_follow_up"]["id"]: "lead_closed",
+        hot["lead_regrade"]["id"]: "lead_closed",
+    }
+    async with notifier.pool.acquire() as conn:
+        pending = await conn.fetchval(
+            "SELECT count(*) FROM timers WHERE status = 'pending' AND key LIKE '%L-7%'"
+        )
+    assert pending == 0
+
+
+async def test_appointment_reminders_are_planned_once_and_sent_before_it(notifier) -> None:
+    starts = START + timedelta(days=2)  # Wednesday 10:00 in Shanghai
+    booked = example_for(AppointmentScheduled).model_copy(
+        update={
+            "dealer_id": DEALER,
+            "appointment_id": "APT-1",
+            "lead_id": "L-8",
+            "occurred_at": START,
+            "scheduled_for": starts,
+            "location": "Showroom 2",
+        }
+    )
+    await notifier.produce(booked)
+    await notifier.produce(booked)  # an outside producer's second copy (a new event id)
+
+    async def reminders() -> list[dict[str, Any]]:
+        response = await notifier.client.get(
+            "/v1/reminders", params={"dealer_id": DEALER, "customer_id": str(booked.customer_id)}
+        )
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items if len(items) == 2 else []
+
+    planned = await notifier.eventually(reminders, "the two appointment reminders")
+    # a marker after both copies: once it is handled, both copies were
+    marker_booking = {
+        "appointment_id": "APT-MARK",
+        "customer_id": uuid.uuid4(),
+        "scheduled_for": starts + timedelta(days=30),
+    }
+    await notifier.produce(booked.model_copy(update=marker_booking))
+
+    async def marker() -> bool:
+        response = await notifier.client.get("/v1/reminders", params={"dealer_id": DEALER})
+        return any("APT-MARK" in r["business_key"] for r in response.json()["items"])
+
+    await notifier.eventually(marker, "the marker appointment")
+    assert sorted((r["business_key"], parse(r["send_at"])) for r in await reminders()) == [
+        ("appointment:APT-1:reminder-24h@20250305T020000Z", starts - timedelta(hours=24)),
+        ("appointment:APT-1:reminder-2h@20250305T020000Z", starts - timedelta(hours=2)),
+    ]
+    assert {r["kind"] for r in planned} == {"test_drive"}  # the example's purpose
+    assert {r["params"]["appointment_time"] for r in planned} == {"2025-03-05 10:00"}
+    assert len(await notifier.published("ReminderScheduled")) == 4  # two per appointment
+
+    notifier.clock.set(starts - timedelta(hours=24))
+
+    async def sent() -> list[dict[str, Any]]:
+        return [n for n in await notifier.notifications() if n["status"] == "sent"]
+
+    [message] = await notifier.eventually(sent, "the 24 h reminder")
+    assert message["business_key"] == "appointment:APT-1:reminder-24h@20250305T020000Z"
+    assert message["recipient"] == "+8613800138000"
+    assert "2025-03-05 10:00" in message["body"]
+    [notification_sent] = await notifier.published("NotificationSent")
+    assert notification_sent["event"].kind.value == "test_drive"

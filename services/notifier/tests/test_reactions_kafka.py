@@ -1,10 +1,10 @@
-"""Owner care, service follow-up and complaint alerts from events of an outside producer,
-against real Kafka and PostgreSQL."""
+"""Owner care, service follow-ups (handover, declined repair items) and complaint alerts
+from events of an outside producer, against real Kafka and PostgreSQL."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from dealerflow.contracts.envelope import encode_structured
 from dealerflow.contracts.events.complaints import ComplaintEscalated, ComplaintResolved
 from dealerflow.contracts.events.sales import VehicleDelivered
-from dealerflow.contracts.events.service import VehicleHandedOver
+from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
 from dealerflow.contracts.examples import example_for
 
 pytestmark = pytest.mark.integration
@@ -186,3 +186,32 @@ async def test_handover_complaint_escalation_and_resolution(notifier) -> None:
     assert callback_after["status"] in ("scheduled", "due")  # not a complaint task
     [cancel_event] = await notifier.published("TaskCancelled")
     assert cancel_event["event"].task_id == alert["id"]
+
+
+async def test_a_declined_repair_item_gets_the_advisors_follow_up_on_its_date(notifier) -> None:
+    declined = example_for(RepairItemDeclined).model_copy(
+        update={
+            "dealer_id": DEALER,
+            "repair_order_id": "RO-31",
+            "occurred_at": START,
+            "declined_at": START,
+            "follow_up_on": date(2025, 4, 2),  # the dealer's 30 days, set by service-center
+        }
+    )
+    await notifier.produce(declined)
+
+    async def follow_up() -> list[dict[str, Any]]:
+        return [t for t in await notifier.tasks() if t["kind"] == "declined_repair_follow_up"]
+
+    [task] = await notifier.eventually(follow_up, "the declined-item follow-up")
+    assert task["business_key"] == (
+        f"repair-order:RO-31:declined:{declined.item.item_id}:follow-up"
+    )
+    assert task["assignee"] == declined.advisor_id
+    assert task["related"] == {"kind": "repair_order", "id": "RO-31"}
+    # on the follow-up date at the reminder time, 10:00 in Shanghai
+    assert parse(task["due_at"]) == datetime(2025, 4, 2, 2, 0, tzinfo=UTC)
+    assert declined.item.description in task["script"]
+    [scheduled] = await notifier.published("TaskScheduled")
+    assert scheduled["event"].task_id == task["id"]
+    assert scheduled["event"].kind.value == "declined_repair_follow_up"

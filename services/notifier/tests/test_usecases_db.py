@@ -11,7 +11,7 @@ from dealerflow.contracts.care_enums import TaskOutcome
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_messages as msgs
-from dealerflow.notifier import usecases
+from dealerflow.notifier import usecases, usecases_leads
 from dealerflow.notifier.domain import HandoverFacts, LeadFacts
 from dealerflow.runtime.db import transaction
 
@@ -34,12 +34,12 @@ async def pending_timers(db) -> dict[str, str]:
 async def test_the_same_lead_planned_twice_is_one_task(db) -> None:
     lead = LeadFacts(DEALER, CUSTOMER, "L-1", "walk_in", START, None)
     async with transaction(db.pool) as conn:
-        await usecases.on_lead_created(db.use_case(conn), lead, CONTACT)
+        await usecases_leads.on_lead_created(db.use_case(conn), lead, CONTACT)
         # the warning went out already (its timer fired) ...
         await conn.execute("UPDATE timers SET status = 'fired' WHERE key LIKE '%:warn'")
     async with transaction(db.pool) as conn:
         # ... so the same lead again (a new event id) must not re-arm it
-        await usecases.on_lead_created(db.use_case(conn), lead, CONTACT)
+        await usecases_leads.on_lead_created(db.use_case(conn), lead, CONTACT)
     async with db.pool.acquire() as conn:
         [task] = await repo.list_tasks(conn, repo.TaskFilter(DEALER), after=None, limit=10)
         [thanks] = await msgs.list_reminders(conn, DEALER, None, after=None, limit=10)
@@ -57,7 +57,7 @@ async def test_the_same_lead_planned_twice_is_one_task(db) -> None:
     }
 
     async with transaction(db.pool) as conn:
-        await usecases.on_lead_assigned(
+        await usecases_leads.on_lead_assigned(
             db.use_case(conn), dealer_id=DEALER, lead_id="L-1", consultant_id="c-zhao"
         )
         moved = await repo.get_task(conn, DEALER, task.id)
@@ -67,10 +67,10 @@ async def test_the_same_lead_planned_twice_is_one_task(db) -> None:
 
 async def test_a_lost_lead_cancels_its_tasks_and_watches(db) -> None:
     async with transaction(db.pool) as conn:
-        await usecases.on_lead_created(
+        await usecases_leads.on_lead_created(
             db.use_case(conn), LeadFacts(DEALER, CUSTOMER, "L-2", "online", START, "c-1"), CONTACT
         )
-        await usecases.on_lead_closed(db.use_case(conn), dealer_id=DEALER, lead_id="L-2")
+        await usecases_leads.on_lead_closed(db.use_case(conn), dealer_id=DEALER, lead_id="L-2")
         [task] = await repo.list_tasks(conn, repo.TaskFilter(DEALER), after=None, limit=10)
     assert task.status == "cancelled"
     [cancelled] = db.of_type("TaskCancelled")

@@ -135,11 +135,8 @@ class LeadGraded(_LeadsBase):
         "lost -> F).",
         emitted_by=("leads",),
         reacted_by=(
-            Planned(
-                "notifier: reschedules the follow-up cadence (H 2 d, A 3 d, B 7 d, C 14 d) and "
-                "the re-grade prompt when H outlives its 7-day horizon",
-                issue=10,
-            ),
+            "notifier: reschedules the follow-up cadence (H 2 d, A 3 d, B 7 d, C 14 d) and "
+            "the re-grade prompt when H outlives its 7-day horizon",
         ),
     )
     type: Literal["LeadGraded"] = Field(default="LeadGraded", description="Event name.")
@@ -203,7 +200,7 @@ class AppointmentScheduled(_LeadsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant books a visit/test-drive appointment with the prospect.",
         emitted_by=("leads",),
-        reacted_by=(Planned("notifier: customer reminders 24 h and 2 h before", issue=10),),
+        reacted_by=("notifier: customer reminders 24 h and 2 h before",),
     )
     type: Literal["AppointmentScheduled"] = Field(
         default="AppointmentScheduled", description="Event name."

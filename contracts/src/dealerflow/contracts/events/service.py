@@ -202,11 +202,7 @@ class RepairItemDeclined(_ServiceBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The customer declines a quoted line.",
         emitted_by=("service-center",),
-        reacted_by=(
-            Planned(
-                "notifier: follow-up task for the advisor on follow_up_on (default 30 d)", issue=12
-            ),
-        ),
+        reacted_by=("notifier: follow-up task for the advisor on follow_up_on (default 30 d)",),
     )
     type: Literal["RepairItemDeclined"] = Field(
         default="RepairItemDeclined", description="Event name."

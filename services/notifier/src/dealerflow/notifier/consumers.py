@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dealerflow.contracts.care_enums import RecordKind
 from dealerflow.contracts.envelope import Envelope
 from dealerflow.contracts.events.complaints import (
     ComplaintClosed,
@@ -17,20 +18,27 @@ from dealerflow.contracts.events.complaints import (
     ComplaintResolved,
 )
 from dealerflow.contracts.events.leads import (
+    AppointmentScheduled,
     LeadAssigned,
     LeadContacted,
     LeadConverted,
     LeadCreated,
+    LeadGraded,
     LeadLost,
 )
 from dealerflow.contracts.events.sales import VehicleDelivered
-from dealerflow.contracts.events.service import VehicleHandedOver
-from dealerflow.notifier import usecases
+from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
+from dealerflow.notifier import usecases, usecases_leads
 from dealerflow.notifier.domain import (
+    AppointmentFacts,
     ComplaintEscalationFacts,
+    DeclinedItemFacts,
     DeliveryFacts,
     HandoverFacts,
     LeadFacts,
+    LeadGradeFacts,
+    RecordRef,
+    appointment_reminder_kind,
 )
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
 
@@ -48,13 +56,13 @@ async def lead_created(hctx: HandlerContext, env: Envelope[Any]) -> None:
         created_at=event.created_at,
         consultant_id=event.consultant_id,
     )
-    await usecases.on_lead_created(hctx, facts, event.contact)
+    await usecases_leads.on_lead_created(hctx, facts, event.contact)
 
 
 @router.on(LeadContacted)
 async def lead_contacted(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: LeadContacted = env.event
-    await usecases.on_lead_contacted(
+    await usecases_leads.on_lead_contacted(
         hctx,
         dealer_id=event.dealer_id,
         lead_id=event.lead_id,
@@ -67,7 +75,7 @@ async def lead_contacted(hctx: HandlerContext, env: Envelope[Any]) -> None:
 @router.on(LeadAssigned)
 async def lead_assigned(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: LeadAssigned = env.event
-    await usecases.on_lead_assigned(
+    await usecases_leads.on_lead_assigned(
         hctx,
         dealer_id=event.dealer_id,
         lead_id=event.lead_id,
@@ -75,10 +83,38 @@ async def lead_assigned(hctx: HandlerContext, env: Envelope[Any]) -> None:
     )
 
 
+@router.on(LeadGraded)
+async def lead_graded(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadGraded = env.event
+    facts = LeadGradeFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        lead_id=event.lead_id,
+        grade=event.grade.value,
+        graded_at=event.graded_at,
+        consultant_id=event.consultant_id,
+    )
+    await usecases_leads.on_lead_graded(hctx, facts)
+
+
+@router.on(AppointmentScheduled)
+async def appointment_scheduled(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: AppointmentScheduled = env.event
+    facts = AppointmentFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        record=RecordRef(RecordKind.APPOINTMENT, event.appointment_id),
+        starts_at=event.scheduled_for,
+        reminder_kind=appointment_reminder_kind(event.purpose.value),
+        location=event.location,
+    )
+    await usecases_leads.on_appointment_scheduled(hctx, facts, event.contact, event.occurred_at)
+
+
 @router.on(LeadLost, LeadConverted)
 async def lead_closed(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: LeadLost | LeadConverted = env.event
-    await usecases.on_lead_closed(hctx, dealer_id=event.dealer_id, lead_id=event.lead_id)
+    await usecases_leads.on_lead_closed(hctx, dealer_id=event.dealer_id, lead_id=event.lead_id)
 
 
 @router.on(VehicleDelivered)
@@ -106,6 +142,22 @@ async def vehicle_handed_over(hctx: HandlerContext, env: Envelope[Any]) -> None:
         advisor_id=event.advisor_id,
     )
     await usecases.on_vehicle_handed_over(hctx, facts, event.contact)
+
+
+@router.on(RepairItemDeclined)
+async def repair_item_declined(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: RepairItemDeclined = env.event
+    facts = DeclinedItemFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        repair_order_id=event.repair_order_id,
+        item_id=event.item.item_id,
+        item_description=event.item.description,
+        declined_at=event.declined_at,
+        advisor_id=event.advisor_id,
+        follow_up_on=event.follow_up_on,
+    )
+    await usecases.on_repair_item_declined(hctx, facts)
 
 
 @router.on(ComplaintEscalated)

@@ -16,8 +16,10 @@ Choices DOMAIN.md leaves open (documented for the services):
   `contact.reminder_send_time` (10:00 local) on their day;
 - appointment reminder keys contain the appointment's start time: a rescheduled
   appointment gets new keys; cancel the old ones with `appointment_reminder_keys` for the
-  previous start (AppointmentRescheduled carries it) or by the prefix
-  ``"<record kind>:<id>:reminder"``.
+  previous start (AppointmentRescheduled carries it) or all of them by
+  `appointment_reminders_prefix` (``"<record kind>:<id>:reminder-"``);
+- a grade's follow-up keys contain the grading time: a newer LeadGraded cancels the open
+  tasks under `grade_follow_up_prefixes` that its own plan does not contain.
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ from dealerflow.contracts.enums import ConsentPurpose
 from dealerflow.notifier.domain_contact import SendDecision, SendVerdict, decide_send
 from dealerflow.notifier.domain_leads import (
     appointment_reminder_keys,
+    appointment_reminder_kind,
+    appointment_reminders_prefix,
+    first_contact_key,
     first_contact_watch_keys,
+    grade_follow_up_prefixes,
     plan_appointment_reminders,
     plan_first_contact,
     plan_grade_follow_up,
@@ -38,7 +44,6 @@ from dealerflow.notifier.domain_leads import (
 from dealerflow.notifier.domain_tasks import (
     TaskRuleError,
     TaskStatus,
-    cancel_task,
     complete_task,
     consecutive_unreachable_days,
     is_dissatisfied,
@@ -90,12 +95,15 @@ __all__ = [
     "TaskRuleError",
     "TaskStatus",
     "appointment_reminder_keys",
-    "cancel_task",
+    "appointment_reminder_kind",
+    "appointment_reminders_prefix",
     "complete_task",
     "consecutive_unreachable_days",
     "decide_send",
+    "first_contact_key",
     "first_contact_watch_keys",
     "first_maintenance_due",
+    "grade_follow_up_prefixes",
     "is_dissatisfied",
     "needs_retry",
     "plan_appointment_reminders",

@@ -31,9 +31,14 @@ def _local_text(calendar: BusinessCalendar, moment: datetime) -> str:
 # -- leads ---------------------------------------------------------------------------------
 
 
+def first_contact_key(lead_id: str) -> str:
+    """Business key of a lead's first-contact task."""
+    return f"lead:{lead_id}:first-contact"
+
+
 def first_contact_watch_keys(lead_id: str) -> list[str]:
     """Keys to cancel once the lead's first contact is recorded (its task completed)."""
-    base = f"lead:{lead_id}:first-contact"
+    base = first_contact_key(lead_id)
     return [f"{base}:warn", f"{base}:escalate", f"{base}:reassign"]
 
 
@@ -53,7 +58,7 @@ def plan_first_contact(lead: LeadFacts, policy: DealerPolicy, now: datetime) -> 
     for _ in range(policy.leads.reassign_after_breaches - 1):
         reassign_at = calendar.due(reassign_at, sla.first_contact)
     related = RecordRef(RecordKind.LEAD, lead.lead_id)
-    task_key = f"lead:{lead.lead_id}:first-contact"
+    task_key = first_contact_key(lead.lead_id)
     warn_key, escalate_key, reassign_key = first_contact_watch_keys(lead.lead_id)
 
     def watch(key: str, kind: AlertKind, at: datetime, role: StaffRole) -> PlannedAlert:
@@ -103,17 +108,29 @@ def plan_first_contact(lead: LeadFacts, policy: DealerPolicy, now: datetime) -> 
     return items
 
 
+def grade_follow_up_prefixes(lead_id: str) -> tuple[str, str]:
+    """Key prefixes of the tasks a grade's cadence plans (follow-up call, re-grade prompt):
+    a newer grade cancels the open ones under them (see `plan_grade_follow_up`)."""
+    return f"lead:{lead_id}:follow-up@", f"lead:{lead_id}:regrade@"
+
+
 def plan_grade_follow_up(grade: LeadGradeFacts, policy: DealerPolicy) -> list[PlannedTask]:
     """The next follow-up call per the grade's cadence and, for H, the re-grade prompt at
-    the end of its 7-day horizon. Grades without a cadence (N, O, D, F) plan nothing."""
+    the end of its 7-day horizon. Grades without a cadence (N, O, D, F) plan nothing.
+
+    The keys carry the grading time, so the same grade planned again yields the same keys
+    and a newer grade new ones: the caller cancels the open tasks under
+    `grade_follow_up_prefixes` that the newer plan does not contain.
+    """
     cadence = {str(g): every for g, every in policy.leads.follow_up_every.items()}.get(grade.grade)
     if cadence is None:
         return []
     related = RecordRef(RecordKind.LEAD, grade.lead_id)
     stamp = grade.graded_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    follow_up, regrade = grade_follow_up_prefixes(grade.lead_id)
     tasks = [
         PlannedTask(
-            key=f"lead:{grade.lead_id}:follow-up@{stamp}",
+            key=f"{follow_up}{stamp}",
             kind=TaskKind.LEAD_FOLLOW_UP,
             dealer_id=grade.dealer_id,
             customer_id=grade.customer_id,
@@ -127,7 +144,7 @@ def plan_grade_follow_up(grade: LeadGradeFacts, policy: DealerPolicy) -> list[Pl
     if grade.grade == "H":
         tasks.append(
             PlannedTask(
-                key=f"lead:{grade.lead_id}:regrade@{stamp}",
+                key=f"{regrade}{stamp}",
                 kind=TaskKind.LEAD_REGRADE,
                 dealer_id=grade.dealer_id,
                 customer_id=grade.customer_id,
@@ -141,13 +158,35 @@ def plan_grade_follow_up(grade: LeadGradeFacts, policy: DealerPolicy) -> list[Pl
     return tasks
 
 
+# -- appointments --------------------------------------------------------------------------
+
+_REMINDER_OF_PURPOSE = {
+    "store_visit": ReminderKind.APPOINTMENT,
+    "test_drive": ReminderKind.TEST_DRIVE,
+    "delivery": ReminderKind.DELIVERY,
+}
+
+
+def appointment_reminder_kind(purpose: str) -> ReminderKind:
+    """The message template of an appointment's reminders, by its purpose (an
+    AppointmentPurpose value); an unknown purpose gets the plain appointment reminder."""
+    return _REMINDER_OF_PURPOSE.get(purpose, ReminderKind.APPOINTMENT)
+
+
+def appointment_reminders_prefix(record: RecordRef) -> str:
+    """Key prefix of every reminder planned for the appointment `record`, whatever its
+    start time: cancelling the appointment cancels the reminders under it."""
+    return f"{record.kind.value}:{record.id}:reminder-"
+
+
 def _reminder_keys(record: RecordRef, starts_at: datetime, offsets: list[timedelta]) -> list[str]:
     stamp = starts_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     labels = []
     for offset in offsets:
         minutes = int(offset.total_seconds() // 60)
         labels.append(f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m")
-    return [f"{record.kind.value}:{record.id}:reminder-{label}@{stamp}" for label in labels]
+    prefix = appointment_reminders_prefix(record)
+    return [f"{prefix}{label}@{stamp}" for label in labels]
 
 
 def appointment_reminder_keys(

@@ -46,16 +46,9 @@ def complete_task(
         recorded = TaskOutcome(outcome)
     except ValueError as exc:
         raise TaskRuleError(f"unknown task outcome {outcome!r}") from exc
-    if recorded is TaskOutcome.DISSATISFIED and not (note and note.strip()):
+    if is_dissatisfied(recorded) and not (note and note.strip()):
         raise TaskRuleError("a dissatisfied outcome needs a note saying why")
     return TaskStatus.DONE
-
-
-def cancel_task(status: TaskStatus | str) -> TaskStatus:
-    """The status after cancelling a task; only open tasks can be cancelled."""
-    if TaskStatus(status) is not TaskStatus.OPEN:
-        raise TaskRuleError(f"a {TaskStatus(status).value} task cannot be cancelled")
-    return TaskStatus.CANCELLED
 
 
 def consecutive_unreachable_days(

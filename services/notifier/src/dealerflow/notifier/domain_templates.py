@@ -157,7 +157,7 @@ def render_message(
     if (kind, chosen) not in TEMPLATES:
         chosen = fallback_locale
     subject, body = TEMPLATES[(kind, chosen)]
-    missing = (_fields(subject) | _fields(body)) - set(params)
+    missing = template_params(kind, chosen) - set(params)
     if missing:
         raise MissingTemplateParams(kind, missing)
     return RenderedMessage(

@@ -135,68 +135,75 @@ async def complete_task(
     return _task(row)
 
 
+# the open tasks of a selection: $1 dealer, $2/$3 related (kind, id), $4 key prefix, $5 keys
+# to leave out (see TaskSelection)
+_OPEN_SELECTED = """
+    dealer_id = $1 AND status IN ('scheduled', 'due')
+    AND ($2::text IS NULL OR (related_kind = $2 AND related_id = $3))
+    AND ($4::text IS NULL OR starts_with(business_key, $4))
+    AND NOT (business_key = ANY($5::text[]))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSelection:
+    """Which of a dealer's open tasks: those about ``related`` (kind, id) and/or whose
+    business key starts with ``key_prefix``, except the keys in ``except_keys``."""
+
+    dealer_id: str
+    related: tuple[str, str] | None = None
+    key_prefix: str | None = None
+    except_keys: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if self.related is None and self.key_prefix is None:
+            raise ValueError("a task selection needs related or key_prefix")
+
+    def args(self) -> tuple[Any, ...]:
+        related = self.related or (None, None)
+        return (self.dealer_id, *related, self.key_prefix, list(self.except_keys))
+
+
+async def open_tasks(conn: DbConnection, selected: TaskSelection) -> list[TaskRow]:
+    """The selected open tasks, unlocked."""
+    rows = await conn.fetch(
+        f"SELECT {_TASK_COLUMNS} FROM tasks WHERE {_OPEN_SELECTED}", *selected.args()
+    )
+    return _tasks(rows)
+
+
 async def cancel_open_tasks(
-    conn: DbConnection,
-    dealer_id: str,
-    now: datetime,
-    *,
-    related: tuple[str, str] | None = None,
-    key_prefix: str | None = None,
+    conn: DbConnection, selected: TaskSelection, now: datetime
 ) -> list[TaskRow]:
-    """Cancel the dealer's open tasks about ``related`` (kind, id) and/or whose business key
-    starts with ``key_prefix``; returns the cancelled ones."""
-    if related is None and key_prefix is None:
-        raise ValueError("cancel_open_tasks needs related or key_prefix")
+    """Cancel the selected open tasks; returns the cancelled ones."""
     rows = await conn.fetch(
         f"""
-        UPDATE tasks SET status = 'cancelled', cancelled_at = $2, updated_at = $2
-        WHERE dealer_id = $1 AND status IN ('scheduled', 'due')
-          AND ($3::text IS NULL OR (related_kind = $3 AND related_id = $4))
-          AND ($5::text IS NULL OR starts_with(business_key, $5))
+        UPDATE tasks SET status = 'cancelled', cancelled_at = $6, updated_at = $6
+        WHERE {_OPEN_SELECTED}
         RETURNING {_TASK_COLUMNS}
         """,
-        dealer_id,
+        *selected.args(),
         now,
-        related[0] if related else None,
-        related[1] if related else None,
-        key_prefix,
     )
     return _tasks(rows)
 
 
-async def open_tasks_about(
-    conn: DbConnection, dealer_id: str, related: tuple[str, str]
+async def reassign_open_tasks(
+    conn: DbConnection, selected: TaskSelection, assignee_role: str, assignee: str, now: datetime
 ) -> list[TaskRow]:
-    """The dealer's open tasks about ``related`` (kind, id), unlocked."""
+    """Give the selected open tasks of ``assignee_role`` to ``assignee``."""
     rows = await conn.fetch(
         f"""
-        SELECT {_TASK_COLUMNS} FROM tasks
-        WHERE dealer_id = $1 AND related_kind = $2 AND related_id = $3
-          AND status IN ('scheduled', 'due')
-        """,
-        dealer_id,
-        related[0],
-        related[1],
-    )
-    return _tasks(rows)
-
-
-async def reassign_open_task(
-    conn: DbConnection, dealer_id: str, business_key: str, assignee: str, now: datetime
-) -> TaskRow | None:
-    """Give the dealer's open task ``business_key`` to ``assignee``."""
-    row = await conn.fetchrow(
-        f"""
-        UPDATE tasks SET assignee = $3, updated_at = $4
-        WHERE dealer_id = $1 AND business_key = $2 AND status IN ('scheduled', 'due')
+        UPDATE tasks SET assignee = $7, updated_at = $8
+        WHERE {_OPEN_SELECTED} AND assignee_role = $6
         RETURNING {_TASK_COLUMNS}
         """,
-        dealer_id,
-        business_key,
+        *selected.args(),
+        assignee_role,
         assignee,
         now,
     )
-    return _task(row)
+    return _tasks(rows)
 
 
 async def attempt_outcomes(
@@ -256,6 +263,30 @@ async def list_tasks(
         limit,
     )
     return _tasks(rows)
+
+
+# -- lead grades ------------------------------------------------------------------------------
+
+
+async def record_lead_grade(
+    conn: DbConnection, dealer_id: str, lead_id: str, grade: str, graded_at: datetime
+) -> bool:
+    """Remember the lead's grade unless a later one is known; False for an older grade
+    (an event redelivered or republished after a newer one)."""
+    newest = await conn.fetchval(
+        """
+        INSERT INTO lead_grades (dealer_id, lead_id, grade, graded_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (dealer_id, lead_id) DO UPDATE
+            SET grade = excluded.grade, graded_at = excluded.graded_at
+            WHERE lead_grades.graded_at <= excluded.graded_at
+        RETURNING true
+        """,
+        dealer_id,
+        lead_id,
+        grade,
+        graded_at,
+    )
+    return bool(newest)
 
 
 # -- contacts and dealer policy overrides ----------------------------------------------------------

@@ -13,20 +13,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from dealerflow.contracts.care_enums import RecordKind, TaskCancelReason, TaskKind, TaskOutcome
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.contracts.enums import ContactOutcome
 from dealerflow.notifier import domain
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.domain import (
     AlertKind,
     ComplaintEscalationFacts,
+    DeclinedItemFacts,
     DeliveryFacts,
     HandoverFacts,
-    LeadFacts,
     PlannedAlert,
     PlannedItem,
     PlannedReminder,
@@ -41,7 +40,6 @@ from dealerflow.notifier.domain_alerts import (
     escalation_alert,
     plan_watch_task,
     root_key,
-    task_outcome_of_contact,
     timer_key,
     watch_alert,
 )
@@ -52,7 +50,7 @@ from dealerflow.notifier.usecases_messages import schedule_reminder
 from dealerflow.notifier.usecases_tasks import (
     TaskConflict,
     TaskNotFound,
-    cancel_tasks_about,
+    cancel_tasks,
     lock_task,
     record_outcome,
     schedule_task,
@@ -72,10 +70,7 @@ __all__ = [
     "fire_watch",
     "on_complaint_escalated",
     "on_complaint_finished",
-    "on_lead_assigned",
-    "on_lead_closed",
-    "on_lead_contacted",
-    "on_lead_created",
+    "on_repair_item_declined",
     "on_vehicle_delivered",
     "on_vehicle_handed_over",
     "remember_contact",
@@ -151,48 +146,6 @@ async def remember_contact(
 # -- reactions ------------------------------------------------------------------------------
 
 
-async def on_lead_created(uc: Uc, lead: LeadFacts, contact: ContactSnapshot | None) -> None:
-    """First-contact task per the channel's SLA, its watches and the thank-you message."""
-    await remember_contact(uc, lead.dealer_id, lead.customer_id, contact, lead.created_at)
-    policy = await uc.policy(lead.dealer_id)
-    await apply_plan(uc, domain.plan_first_contact(lead, policy, uc.now), contact)
-
-
-def first_contact_key(lead_id: str) -> str:
-    """Business key of a lead's first-contact task."""
-    return f"lead:{lead_id}:first-contact"
-
-
-async def on_lead_contacted(
-    uc: Uc,
-    *,
-    dealer_id: str,
-    lead_id: str,
-    consultant_id: str,
-    outcome: ContactOutcome | str,
-    contacted_at: datetime,
-) -> TaskRow | None:
-    """A recorded contact closes the open first-contact task (and stops its watches)."""
-    task = await lock_task(uc, dealer_id, key=first_contact_key(lead_id))
-    if task is None or not task.is_open:
-        return None
-    return await record_outcome(
-        uc,
-        task,
-        outcome=task_outcome_of_contact(outcome),
-        note="First contact recorded in the lead's contact log.",
-        completed_by=consultant_id,
-        completed_at=contacted_at.astimezone(UTC),
-    )
-
-
-async def on_lead_assigned(uc: Uc, *, dealer_id: str, lead_id: str, consultant_id: str) -> None:
-    """A (re)assigned lead's open first-contact task follows the lead."""
-    await repo.reassign_open_task(
-        uc.conn, dealer_id, first_contact_key(lead_id), consultant_id, uc.now
-    )
-
-
 async def on_vehicle_delivered(
     uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
 ) -> None:
@@ -213,6 +166,13 @@ async def on_vehicle_handed_over(
     )
     policy = await uc.policy(handover.dealer_id)
     await apply_plan(uc, [domain.plan_service_followup(handover, policy)], contact)
+
+
+async def on_repair_item_declined(uc: Uc, item: DeclinedItemFacts) -> None:
+    """The advisor's follow-up task for a declined repair line on its follow-up date
+    (a task: no customer contact needed)."""
+    policy = await uc.policy(item.dealer_id)
+    await apply_plan(uc, [domain.plan_declined_item_followup(item, policy)], None)
 
 
 async def on_complaint_escalated(
@@ -240,19 +200,8 @@ async def on_complaint_escalated(
 async def on_complaint_finished(uc: Uc, *, dealer_id: str, complaint_id: str) -> None:
     """A resolved or closed complaint needs no more alerts: cancel its open tasks/timers."""
     await uc.cancel_timers(timer_key(dealer_id, f"complaint:{complaint_id}:"))
-    await cancel_tasks_about(
-        uc,
-        dealer_id,
-        (RecordKind.COMPLAINT.value, complaint_id),
-        TaskCancelReason.NO_LONGER_NEEDED,
-    )
-
-
-async def on_lead_closed(uc: Uc, *, dealer_id: str, lead_id: str) -> None:
-    """A lost or converted lead needs no first contact any more: its open tasks go."""
-    await cancel_tasks_about(
-        uc, dealer_id, (RecordKind.LEAD.value, lead_id), TaskCancelReason.LEAD_CLOSED
-    )
+    about = repo.TaskSelection(dealer_id, related=(RecordKind.COMPLAINT.value, complaint_id))
+    await cancel_tasks(uc, about, TaskCancelReason.NO_LONGER_NEEDED)
 
 
 # -- completing tasks -----------------------------------------------------------------------

@@ -99,13 +99,13 @@ async def schedule_task(
     return task
 
 
-async def cancel_tasks_about(
-    uc: Uc, dealer_id: str, related: tuple[str, str], reason: TaskCancelReason
+async def cancel_tasks(
+    uc: Uc, selected: repo.TaskSelection, reason: TaskCancelReason
 ) -> list[TaskRow]:
-    """Cancel the open tasks about a record, their timers and watches; TaskCancelled each."""
-    for task in await repo.open_tasks_about(uc.conn, dealer_id, related):
+    """Cancel the selected open tasks, their timers and watches; TaskCancelled each."""
+    for task in await repo.open_tasks(uc.conn, selected):
         await release_timers(uc, task)  # timers before tasks, see release_timers
-    cancelled = await repo.cancel_open_tasks(uc.conn, dealer_id, uc.now, related=related)
+    cancelled = await repo.cancel_open_tasks(uc.conn, selected, uc.now)
     for task in cancelled:
         await publish_cancelled(uc, task, reason)
     return cancelled
@@ -181,10 +181,8 @@ async def record_outcome(
         raise TaskConflict(f"task {task.id} is not open")
     # tasks that only existed because of this one (escalations) are moot; their timers
     # went with release_timers
-    dependents = dependents_prefix(done.business_key)
-    for moot in await repo.cancel_open_tasks(
-        uc.conn, done.dealer_id, uc.now, key_prefix=dependents
-    ):
+    dependents = repo.TaskSelection(done.dealer_id, key_prefix=dependents_prefix(done.business_key))
+    for moot in await repo.cancel_open_tasks(uc.conn, dependents, uc.now):
         await publish_cancelled(uc, moot, TaskCancelReason.NO_LONGER_NEEDED)
     await uc.publish(
         TaskCompleted(

@@ -97,16 +97,6 @@ class ContractVersion:
     effective_at: datetime
 
 
-def sign_contract(
-    contract_id: UUID, terms: ContractTerms, signed_at: datetime, today: date | None = None
-) -> ContractVersion:
-    """Version 1 of a contract; raises ContractError listing what is missing."""
-    problems = validate_contract_terms(terms, today)
-    if problems:
-        raise ContractError("; ".join(problems))
-    return ContractVersion(contract_id, 1, terms, ContractStatus.ACTIVE, signed_at)
-
-
 def changed_fields(old: ContractTerms, new: ContractTerms) -> dict[str, tuple[object, object]]:
     """Field name -> (old value, new value) for every term that differs."""
     return {
