@@ -106,13 +106,24 @@ class Harness(RunningService):
     # -- timers --------------------------------------------------------------------------
 
     async def fire_due(self) -> int:
-        """Fire what is due by the ManualClock now (the app's own poller may race us:
-        either fires each timer once)."""
+        """Fire what is due by the ManualClock now. The app's own poller may race us
+        (either fires each timer once): a timer it has claimed is skipped by our claim,
+        so wait until nothing due is left pending in the committed view."""
         handlers = timer_handlers_of(self.ctx, complaint_timers.handlers(self.ctx))
         poller = TimerPoller(self.test_pool, handlers, clock=self.clock)
         fired = 0
-        while (n := await poller.fire_due()) > 0:
-            fired += n
+
+        async def settled() -> bool:
+            nonlocal fired
+            while (n := await poller.fire_due()) > 0:
+                fired += n
+            due = await self.test_pool.fetchval(
+                "SELECT count(*) FROM timers WHERE status = 'pending' AND due_at <= $1",
+                self.clock.now(),
+            )
+            return due == 0
+
+        await eventually(settled, what="every due timer fired", interval_s=0.05)
         return fired
 
     async def pending_timers(self, prefix: str) -> list[asyncpg.Record]:
