@@ -11,8 +11,8 @@ from pydantic import BaseModel
 from dealerflow.devinfra.service_testing import migrate_before
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.db import transaction
+from dealerflow.runtime.idempotency import IdempotencyKeyReused
 from dealerflow.runtime.migrations import migrate
-from dealerflow.runtime.problems import Problem
 from dealerflow.sales.app import DEFINITION
 
 pytestmark = pytest.mark.integration
@@ -50,5 +50,7 @@ async def test_keys_claimed_before_0002_still_replay_and_still_compare(
             )
 
     assert await retry("V1") == first_id
-    with pytest.raises(Problem, match="already used for a different contracts request"):
+    with pytest.raises(
+        IdempotencyKeyReused, match="already used for a different contracts request"
+    ):
         await retry("V2")

@@ -53,7 +53,9 @@ __all__ = [
     "EarlierRequest",
     "IdempotencyKeyHeader",
     "IdempotencyKeyReused",
+    "RequestKey",
     "claim",
+    "claimed_resource",
     "fingerprint_of",
     "key_reused",
     "record_response",
@@ -82,6 +84,16 @@ class EarlierRequest:
     resource_id: str | None
     status_code: int | None
     response: Any
+
+
+@dataclass(frozen=True)
+class RequestKey:
+    """What a use case gets to deduplicate a request: its key (``request_key``: the
+    Idempotency-Key header or the id the client chose) and the fingerprint of what it
+    asks (None: not compared)."""
+
+    key: str
+    fingerprint: str | None = None
 
 
 def request_fingerprint(body: BaseModel) -> str:
@@ -186,6 +198,35 @@ async def record_response(
     )
 
 
+async def claimed_resource(
+    conn: DbConnection,
+    request: RequestKey | None,
+    *,
+    dealer_id: str,
+    scope: str,
+    resource_id: uuid.UUID,
+) -> uuid.UUID | None:
+    """The resource an earlier request with ``request``'s key was about (the caller
+    answers with it and does nothing), else None after claiming the key for
+    ``resource_id`` in this transaction. No request key: nothing to deduplicate. The same
+    key with another fingerprint raises :class:`IdempotencyKeyReused`."""
+    if request is None:
+        return None
+    earlier = await claim(
+        conn,
+        dealer_id=dealer_id,
+        scope=scope,
+        key=request.key,
+        fingerprint=request.fingerprint,
+        resource_id=str(resource_id),
+    )
+    if earlier is None:
+        return None
+    if earlier.resource_id is None:  # the scope's other callers store responses instead
+        raise RuntimeError(f"idempotency scope {scope!r} mixes resources and responses")
+    return uuid.UUID(earlier.resource_id)
+
+
 async def replayed_resource(
     conn: DbConnection,
     *,
@@ -196,25 +237,16 @@ async def replayed_resource(
     resource_id: uuid.UUID,
     fingerprint: str | None = None,
 ) -> uuid.UUID | None:
-    """The resource an earlier request with ``key`` created (the caller answers with it
-    and does nothing), else None after claiming ``key`` for ``resource_id``. Without a
-    key there is nothing to deduplicate; the same key with another request (``body``'s
-    fingerprint, or ``fingerprint`` given by the caller, e.g. :func:`fingerprint_of` a
-    command) raises :class:`IdempotencyKeyReused`."""
+    """:func:`claimed_resource` for a key and a validated ``body`` (or a ``fingerprint``
+    the caller computed, e.g. :func:`fingerprint_of` a command)."""
     if key is None:
         return None
     if fingerprint is None and body is not None:
         fingerprint = request_fingerprint(body)
-    earlier = await claim(
+    return await claimed_resource(
         conn,
+        RequestKey(key, fingerprint),
         dealer_id=dealer_id,
         scope=scope,
-        key=key,
-        fingerprint=fingerprint,
-        resource_id=str(resource_id),
+        resource_id=resource_id,
     )
-    if earlier is None:
-        return None
-    if earlier.resource_id is None:  # the scope's other callers store responses instead
-        raise RuntimeError(f"idempotency scope {scope!r} mixes resources and responses")
-    return uuid.UUID(earlier.resource_id)

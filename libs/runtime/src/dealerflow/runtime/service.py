@@ -113,26 +113,6 @@ class ServiceContext(Generic[S]):
         :func:`dealerflow.runtime.context.run_in_transaction`."""
         return await run_in_transaction(self.db, self.use_case, work)
 
-    async def publish(
-        self,
-        conn: DbConnection,
-        event: DomainEvent,
-        *,
-        correlation_id: str | None = None,
-        causation_id: str | None = None,
-    ) -> str:
-        """Enqueue ``event`` in the caller's transaction (the outbox); returns its id.
-
-        Prefer ``UseCaseContext.publish(event)`` inside use cases."""
-        return await publish_event(
-            conn,
-            event,
-            source=self.source,
-            topics=self.topics,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-        )
-
 
 #: A timer handler of a service: the use-case context of the poller's transaction and
 #: the timer that fell due.

@@ -23,7 +23,6 @@ from dealerflow.complaints.schemas import (
 )
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.complaints.usecases import (
-    ClientRequest,
     Handled,
     RecordComplaint,
     complaint_case,
@@ -36,7 +35,12 @@ from dealerflow.contracts.care_enums import (
     ComplaintSeverity,
 )
 from dealerflow.contracts.types import DEALER_ID_PATTERN
-from dealerflow.runtime.idempotency import IdempotencyKeyHeader, request_fingerprint, request_key
+from dealerflow.runtime.idempotency import (
+    IdempotencyKeyHeader,
+    RequestKey,
+    request_fingerprint,
+    request_key,
+)
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext, service_context
 
@@ -49,11 +53,11 @@ router = APIRouter(prefix="/v1", tags=["complaints"])
 
 def client_request(
     idempotency_key: str | None, body: BaseModel, client_id: uuid.UUID | None = None
-) -> ClientRequest | None:
+) -> RequestKey | None:
     """The request's Idempotency-Key (else the client-chosen id) with its body's
     fingerprint; None when it has neither."""
     key = request_key(idempotency_key, client_id)
-    return None if key is None else ClientRequest(key, request_fingerprint(body))
+    return None if key is None else RequestKey(key, request_fingerprint(body))
 
 
 def answer(handled: Handled, response: Response) -> ComplaintDetail:

@@ -40,6 +40,7 @@ from dealerflow.contracts.identity import customer_identity
 from dealerflow.policy import DealerPolicy
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.idempotency import RequestKey
 
 #: The use-case context of the complaints service.
 Uc = UseCaseContext[ComplaintsSettings]
@@ -70,44 +71,12 @@ class ContactUnknown(LookupError):
 
 
 @dataclass(frozen=True)
-class ClientRequest:
-    """A staff request made with an Idempotency-Key (or a client-chosen id): its key and
-    the fingerprint of its body (`dealerflow.runtime.idempotency`)."""
-
-    key: str
-    fingerprint: str
-
-
-@dataclass(frozen=True)
 class Handled:
     """What a staff request is answered with: the complaint as it is now, and whether the
     request was a retry answered from the first one (nothing done)."""
 
     case: ComplaintCase
     replayed: bool = False
-
-
-async def earlier_request(
-    uc: Uc, dealer_id: str, scope: str, request: ClientRequest | None, complaint_id: uuid.UUID
-) -> uuid.UUID | None:
-    """The complaint an earlier request with the same key was about (answer with it, do
-    nothing), else None with the key claimed for ``complaint_id``. The same key with
-    another body is refused (422, runtime.idempotency)."""
-    if request is None:
-        return None
-    earlier = await idempotency.claim(
-        uc.conn,
-        dealer_id=dealer_id,
-        scope=scope,
-        key=request.key,
-        fingerprint=request.fingerprint,
-        resource_id=str(complaint_id),
-    )
-    if earlier is None:
-        return None
-    if earlier.resource_id is None:  # pragma: no cover - every claim here names its complaint
-        raise RuntimeError(f"idempotency key {request.key!r} in {scope!r} names no complaint")
-    return uuid.UUID(earlier.resource_id)
 
 
 # -- opening ---------------------------------------------------------------------------------
@@ -260,14 +229,16 @@ class RecordComplaint:
     repair_order_id: str | None = None
     contract_id: str | None = None
     complaint_id: uuid.UUID | None = None
-    request: ClientRequest | None = None
+    request: RequestKey | None = None
 
 
 async def record_complaint(uc: Uc, cmd: RecordComplaint) -> Handled:
     """Open a complaint staff recorded, once per Idempotency-Key or client-chosen id: a
     retry is answered with the complaint the first request opened."""
     complaint_id = cmd.complaint_id or uuid.uuid4()
-    earlier = await earlier_request(uc, cmd.dealer_id, "complaints", cmd.request, complaint_id)
+    earlier = await idempotency.claimed_resource(
+        uc.conn, cmd.request, dealer_id=cmd.dealer_id, scope="complaints", resource_id=complaint_id
+    )
     if earlier is not None:
         return Handled(await complaint_case(uc, cmd.dealer_id, earlier), replayed=True)
     contact = cmd.contact or await _known_contact(uc, cmd.dealer_id, cmd.customer_id)

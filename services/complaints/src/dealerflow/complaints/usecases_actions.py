@@ -16,11 +16,9 @@ from dealerflow.complaints.domain import ComplaintAction, ComplaintStatus
 from dealerflow.complaints.records import ClockStatus, ComplaintRecord
 from dealerflow.complaints.usecases import (
     ActionNotAllowed,
-    ClientRequest,
     Handled,
     Uc,
     case_of,
-    earlier_request,
     load_for_update,
     next_status,
     reload,
@@ -36,6 +34,8 @@ from dealerflow.contracts.events.complaints import (
     ComplaintReopened,
     ComplaintResolved,
 )
+from dealerflow.runtime import idempotency
+from dealerflow.runtime.idempotency import RequestKey
 
 #: Statuses in which the complaint is being handled (assignable, pausable).
 HANDLING = frozenset(
@@ -50,12 +50,18 @@ async def act_once(
     dealer_id: str,
     complaint_id: uuid.UUID,
     action: str,
-    request: ClientRequest | None,
+    request: RequestKey | None,
     act: Callable[[], Awaitable[ComplaintRecord | None]],
 ) -> Handled:
     """Run the staff action ``act`` on a complaint, once per Idempotency-Key: a retry
     (same key and body) is answered with the complaint as it is now and changes nothing."""
-    if await earlier_request(uc, dealer_id, f"{action}:{complaint_id}", request, complaint_id):
+    if await idempotency.claimed_resource(
+        uc.conn,
+        request,
+        dealer_id=dealer_id,
+        scope=f"{action}:{complaint_id}",
+        resource_id=complaint_id,
+    ):
         return Handled(await case_of(uc, await reload(uc, dealer_id, complaint_id)), True)
     complaint = await act()
     if complaint is None:  # pragma: no cover - only automatic (trigger) reopenings are None

@@ -32,7 +32,7 @@ from dealerflow.contracts.types import (
     Money,
     StaffId,
 )
-from dealerflow.runtime.idempotency import request_fingerprint, request_key
+from dealerflow.runtime.idempotency import RequestKey, request_fingerprint, request_key
 from dealerflow.sales.domain import CancelledBy, PaymentLedger
 from dealerflow.sales.records import (
     ContractFile,
@@ -42,7 +42,7 @@ from dealerflow.sales.records import (
     InvoiceRecord,
     PaymentRecord,
 )
-from dealerflow.sales.usecases import Customer, RequestKey
+from dealerflow.sales.usecases import Customer
 from dealerflow.sales.usecases_contracts import AmendContract, CancelContract, SignContract
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

@@ -22,6 +22,7 @@ from dealerflow.contracts.enums import ContactChannel, Locale
 from dealerflow.contracts.identity import InvalidPhoneNumber, customer_identity
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.runtime.pagination import page_of
 from dealerflow.sales import domain
 from dealerflow.sales import repository as repo
@@ -72,42 +73,6 @@ class Created(Generic[T]):
 
     value: T
     created: bool
-
-
-@dataclass(frozen=True)
-class RequestKey:
-    """How a retry is recognised (``runtime.idempotency``): the request's key (its
-    Idempotency-Key, or the id the client chose) and a fingerprint of its body."""
-
-    key: str
-    fingerprint: str
-
-
-async def replayed(
-    uc: UseCaseContext[SalesSettings],
-    request: RequestKey | None,
-    *,
-    dealer_id: str,
-    scope: str,
-    resource_id: uuid.UUID,
-) -> uuid.UUID | None:
-    """The resource an earlier request with this key made (answer with it and do nothing
-    more), else None once the key is claimed for ``resource_id`` in this transaction."""
-    if request is None:
-        return None
-    earlier = await idempotency.claim(
-        uc.conn,
-        dealer_id=dealer_id,
-        scope=scope,
-        key=request.key,
-        fingerprint=request.fingerprint,
-        resource_id=str(resource_id),
-    )
-    if earlier is None:
-        return None
-    if earlier.resource_id is None:  # pragma: no cover - sales scopes always store resources
-        raise RuntimeError(f"idempotency scope {scope!r} holds a response, not a resource")
-    return uuid.UUID(earlier.resource_id)
 
 
 @dataclass(frozen=True)
@@ -188,8 +153,8 @@ async def step_replayed(
 ) -> ContractFile | None:
     """The contract as it is now when this step request retries one already done (do
     nothing more), else None once its key is claimed."""
-    earlier = await replayed(
-        uc,
+    earlier = await idempotency.claimed_resource(
+        uc.conn,
         request,
         dealer_id=contract.dealer_id,
         scope=f"{step}:{contract.id}",

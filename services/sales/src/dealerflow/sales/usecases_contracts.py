@@ -18,7 +18,9 @@ from dealerflow.contracts.events.sales import (
 )
 from dealerflow.contracts.money import money
 from dealerflow.contracts.types import Money
+from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.sales import domain
 from dealerflow.sales import repository as repo
 from dealerflow.sales import repository_showroom as showroom_repo
@@ -32,13 +34,11 @@ from dealerflow.sales.settings import SalesSettings
 from dealerflow.sales.usecases import (
     Created,
     Customer,
-    RequestKey,
     RequestRefused,
     dealer_date,
     get_contract,
     identify,
     locked_contract,
-    replayed,
     require_active,
     step_replayed,
 )
@@ -125,8 +125,8 @@ async def sign_contract(
     """Version 1 of a contract and ContractSigned. A retry with the same Idempotency-Key
     or contract id gets the first contract and publishes nothing."""
     contract_id = cmd.contract_id or uuid.uuid4()
-    earlier = await replayed(
-        uc, cmd.request, dealer_id=cmd.dealer_id, scope="contracts", resource_id=contract_id
+    earlier = await idempotency.claimed_resource(
+        uc.conn, cmd.request, dealer_id=cmd.dealer_id, scope="contracts", resource_id=contract_id
     )
     if earlier is not None:
         return Created(await get_contract(uc, cmd.dealer_id, earlier), created=False)

@@ -20,7 +20,9 @@ from dealerflow.contracts.events.sales import (
 )
 from dealerflow.contracts.money import money
 from dealerflow.contracts.types import Money
+from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.sales import domain
 from dealerflow.sales import repository as repo
 from dealerflow.sales.domain_delivery import DeliveryBlocker, DeliveryChecklist, can_deliver
@@ -28,11 +30,9 @@ from dealerflow.sales.records import ContractFile, ContractRecord, InvoiceRecord
 from dealerflow.sales.settings import SalesSettings
 from dealerflow.sales.usecases import (
     Created,
-    RequestKey,
     RequestRefused,
     get_contract,
     locked_contract,
-    replayed,
     require_active,
     step_replayed,
 )
@@ -104,8 +104,8 @@ async def record_payment(
     """A payment into the ledger and PaymentReceived; a retry records nothing."""
     payment_id = cmd.payment_id or uuid.uuid4()
     contract = await locked_contract(uc, cmd.dealer_id, cmd.contract_id)
-    earlier = await replayed(
-        uc,
+    earlier = await idempotency.claimed_resource(
+        uc.conn,
         cmd.request,
         dealer_id=cmd.dealer_id,
         scope=f"payments:{cmd.contract_id}",

@@ -16,7 +16,9 @@ from dealerflow.contracts.events.sales import (
 )
 from dealerflow.contracts.money import ZERO, money, round_money
 from dealerflow.policy import SalesPolicy
+from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.sales import repository_showroom as showroom_repo
 from dealerflow.sales.domain_delivery import (
     DriverLicence,
@@ -38,11 +40,9 @@ from dealerflow.sales.settings import SalesSettings
 from dealerflow.sales.usecases import (
     Created,
     Customer,
-    RequestKey,
     RequestRefused,
     dealer_date,
     identify,
-    replayed,
 )
 
 # --- quotes -----------------------------------------------------------------------------
@@ -186,8 +186,8 @@ async def issue_quote(uc: UseCaseContext[SalesSettings], cmd: IssueQuote) -> Cre
     """QuoteIssued, plus DiscountApprovalRequested for the sales manager when the discount
     is beyond the dealer's threshold; a retry gets the first quote."""
     quote_id = cmd.quote_id or uuid.uuid4()
-    earlier = await replayed(
-        uc, cmd.request, dealer_id=cmd.dealer_id, scope="quotes", resource_id=quote_id
+    earlier = await idempotency.claimed_resource(
+        uc.conn, cmd.request, dealer_id=cmd.dealer_id, scope="quotes", resource_id=quote_id
     )
     if earlier is not None:
         return Created(await get_quote(uc, cmd.dealer_id, earlier), created=False)
@@ -339,8 +339,12 @@ async def book_test_drive(
     """Book the vehicle, never twice for one slot (TestDriveDoubleBooked names the
     bookings in the way): TestDriveScheduled. A retry gets the first booking."""
     test_drive_id = cmd.test_drive_id or uuid.uuid4()
-    earlier = await replayed(
-        uc, cmd.request, dealer_id=cmd.dealer_id, scope="test-drives", resource_id=test_drive_id
+    earlier = await idempotency.claimed_resource(
+        uc.conn,
+        cmd.request,
+        dealer_id=cmd.dealer_id,
+        scope="test-drives",
+        resource_id=test_drive_id,
     )
     if earlier is not None:
         return Created(await get_test_drive(uc, cmd.dealer_id, earlier), created=False)

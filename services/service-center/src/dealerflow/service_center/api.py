@@ -18,7 +18,12 @@ from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
 
 from dealerflow.contracts.types import DEALER_ID_PATTERN
-from dealerflow.runtime.idempotency import IdempotencyKeyHeader, request_fingerprint, request_key
+from dealerflow.runtime.idempotency import (
+    IdempotencyKeyHeader,
+    RequestKey,
+    request_fingerprint,
+    request_key,
+)
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext, service_context
 from dealerflow.service_center import usecases, usecases_repair, usecases_workshop
@@ -36,7 +41,7 @@ from dealerflow.service_center.schemas import (
     RepairQuoteIn,
 )
 from dealerflow.service_center.settings import ServiceCenterSettings
-from dealerflow.service_center.usecases import Customer, RequestKey
+from dealerflow.service_center.usecases import Customer
 
 router = APIRouter(prefix="/v1", tags=["repair orders"])
 

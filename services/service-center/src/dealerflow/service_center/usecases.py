@@ -22,6 +22,7 @@ from dealerflow.contracts.events.service import RepairOrderOpened
 from dealerflow.contracts.identity import InvalidPhoneNumber, customer_identity
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
 from dealerflow.service_center.records import RepairOrderDetails, RepairOrderRecord
@@ -98,41 +99,6 @@ async def list_repair_orders(
 # -- idempotency and steps -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RequestKey:
-    """A request's idempotency key and the fingerprint of its body (a retry has both
-    the same; the same key with another body is refused by runtime.idempotency)."""
-
-    key: str
-    fingerprint: str
-
-
-async def _done_before(
-    uc: UseCaseContext[ServiceCenterSettings],
-    dealer_id: str,
-    scope: str,
-    request: RequestKey | None,
-    resource_id: uuid.UUID,
-) -> uuid.UUID | None:
-    """The repair order an earlier request with this key was about, else None after
-    claiming the key for ``resource_id`` (in this transaction)."""
-    if request is None:
-        return None
-    earlier = await idempotency.claim(
-        uc.conn,
-        dealer_id=dealer_id,
-        scope=scope,
-        key=request.key,
-        fingerprint=request.fingerprint,
-        resource_id=str(resource_id),
-    )
-    if earlier is None:
-        return None
-    if earlier.resource_id is None:  # pragma: no cover - every scope here stores the RO
-        raise RuntimeError(f"idempotency scope {scope!r} stored no repair order")
-    return uuid.UUID(earlier.resource_id)
-
-
 @dataclass(frozen=True, kw_only=True)
 class RepairOrderCommand:
     """What every workflow step names: the dealer, the repair order, the request key."""
@@ -149,7 +115,9 @@ async def begin_step(
     (RepairOrderNotFound, IllegalStep otherwise); None when this request is the retry
     of one that did the step already (nothing to do)."""
     scope = f"repair-orders:{cmd.repair_order_id}:{step.value}"
-    if await _done_before(uc, cmd.dealer_id, scope, cmd.request, cmd.repair_order_id):
+    if await idempotency.claimed_resource(
+        uc.conn, cmd.request, dealer_id=cmd.dealer_id, scope=scope, resource_id=cmd.repair_order_id
+    ):
         return None
     ro = await repo.get_repair_order(uc.conn, cmd.dealer_id, cmd.repair_order_id, for_update=True)
     if ro is None:
@@ -240,7 +208,9 @@ async def open_repair_order(
 ) -> OpenedRepairOrder:
     """Check-in (what it decides: domain.plan_intake): RepairOrderOpened."""
     ro_id = cmd.repair_order_id or uuid.uuid4()
-    earlier = await _done_before(uc, cmd.dealer_id, "repair-orders", cmd.request, ro_id)
+    earlier = await idempotency.claimed_resource(
+        uc.conn, cmd.request, dealer_id=cmd.dealer_id, scope="repair-orders", resource_id=ro_id
+    )
     if earlier is not None:
         return OpenedRepairOrder(await get_repair_order(uc, cmd.dealer_id, earlier), False)
     customer_id, contact = _contact(uc, cmd)
