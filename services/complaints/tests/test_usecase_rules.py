@@ -10,13 +10,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dealerflow.complaints.dealer_configuration import (
+    PolicyInvalid,
+    StoredDealerConfiguration,
+    build_policy,
+)
 from dealerflow.complaints.domain import (
     ComplaintAction,
     ComplaintStatus,
     IllegalTransition,
     PreviousRepair,
 )
-from dealerflow.complaints.policy import PolicyInvalid, StoredDealerConfiguration, build_policy
 from dealerflow.complaints.problems import PROBLEMS
 from dealerflow.complaints.records import ClockRecord, ClockStatus
 from dealerflow.complaints.schemas import ComplaintIn

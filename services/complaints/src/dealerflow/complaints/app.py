@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dealerflow.complaints import api, api_actions, consumers, timers
-from dealerflow.complaints.policy import StoredDealerConfiguration
+from dealerflow.complaints.dealer_configuration import StoredDealerConfiguration
 from dealerflow.complaints.problems import PROBLEMS
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.runtime.service import ServiceDefinition, Subscription

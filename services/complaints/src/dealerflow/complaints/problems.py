@@ -3,8 +3,8 @@ runtime for every route: the detail is the exception's message)."""
 
 from __future__ import annotations
 
+from dealerflow.complaints.dealer_configuration import PolicyInvalid
 from dealerflow.complaints.domain import IllegalTransition
-from dealerflow.complaints.policy import PolicyInvalid
 from dealerflow.complaints.usecases import (
     ActionNotAllowed,
     ComplaintNotFound,

@@ -13,7 +13,7 @@ class ComplaintsSettings(ServiceSettings):
     """Settings of the complaints service; shared ``DEALERFLOW_*`` variables are the fallback.
 
     ``policy_overrides`` (of the base settings) apply to every dealer, below each dealer's
-    own stored overrides (see `dealerflow.complaints.policy`)."""
+    own stored overrides (see `dealerflow.complaints.dealer_configuration`)."""
 
     model_config = SettingsConfigDict(env_prefix="DEALERFLOW_COMPLAINTS_", extra="ignore")
 

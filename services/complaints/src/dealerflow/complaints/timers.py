@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Mapping
 
 from dealerflow.complaints import usecases_triggers as triggers
-from dealerflow.complaints.contact_wait import CONTACT_WAIT_TIMER_KIND
 from dealerflow.complaints.settings import ComplaintsSettings
-from dealerflow.complaints.sla import CLOCK_TIMER_KIND
 from dealerflow.complaints.usecases import Uc
 from dealerflow.complaints.usecases_breach import handle_clock_deadline
+from dealerflow.complaints.usecases_clocks import CLOCK_TIMER_KIND
+from dealerflow.complaints.usecases_contact_wait import CONTACT_WAIT_TIMER_KIND
 from dealerflow.runtime.service import ServiceContext, ServiceTimerHandler
 from dealerflow.runtime.timers import Timer
 

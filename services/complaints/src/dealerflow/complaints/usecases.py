@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from dealerflow.complaints import repository, repository_contacts, sla
+from dealerflow.complaints import repository, repository_contacts, usecases_clocks
 from dealerflow.complaints.domain import (
     ComplaintAction,
     ComplaintStatus,
@@ -180,7 +180,7 @@ async def open_complaint(uc: Uc, new: NewComplaint) -> Opened:
     )
     if not await repository.insert_complaint(uc.conn, complaint):
         return Opened(await _existing(uc, new), created=False)
-    await sla.arm(uc.conn, clocks)
+    await usecases_clocks.arm(uc.conn, clocks)
     await repository.add_history(
         uc.conn,
         dealer_id=new.dealer_id,

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dealerflow.complaints import repository, sla
+from dealerflow.complaints import repository, usecases_clocks
 from dealerflow.complaints.domain import ComplaintAction, ComplaintStatus
 from dealerflow.complaints.records import ClockStatus, ComplaintRecord
 from dealerflow.complaints.usecases import (
@@ -100,7 +100,9 @@ async def _history(
 
 async def _stop_clocks(uc: Uc, complaint: ComplaintRecord, action: ComplaintAction) -> None:
     clocks = await repository.clocks_of(uc.conn, complaint.dealer_id, complaint.id)
-    await sla.stop(uc.conn, clocks, stopped_kinds(action), at=uc.now, action=action.value)
+    await usecases_clocks.stop(
+        uc.conn, clocks, stopped_kinds(action), at=uc.now, action=action.value
+    )
 
 
 async def acknowledge(
@@ -204,11 +206,15 @@ async def resolve(
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.RESOLVE)
     clocks = await repository.clocks_of(uc.conn, dealer_id, complaint_id)
-    await sla.stop(uc.conn, clocks, stopped_kinds(_A.RESOLVE), at=uc.now, action="resolve")
+    await usecases_clocks.stop(
+        uc.conn, clocks, stopped_kinds(_A.RESOLVE), at=uc.now, action="resolve"
+    )
     # whatever else is still open is moot once resolved
     rest = await repository.clocks_of(uc.conn, dealer_id, complaint_id)
-    await sla.stop(uc.conn, rest, None, at=uc.now, action="resolve", status=ClockStatus.STOPPED)
-    await sla.cancel_all(uc.conn, complaint_id)
+    await usecases_clocks.stop(
+        uc.conn, rest, None, at=uc.now, action="resolve", status=ClockStatus.STOPPED
+    )
+    await usecases_clocks.cancel_all(uc.conn, complaint_id)
     who = resolution.handler_id or complaint.handler_id
     stored = {
         "responsibility": resolution.responsibility.value,
@@ -286,7 +292,7 @@ async def reopen(
         return None
     policy = await uc.policy(dealer_id)
     clock = reopened_resolve_clock(complaint, uc.now, policy)
-    await sla.arm(uc.conn, [clock])
+    await usecases_clocks.arm(uc.conn, [clock])
     count = complaint.reopen_count + 1
     await repository.update_complaint(
         uc.conn,
@@ -320,7 +326,7 @@ async def pause_clocks(
         raise ActionNotAllowed("the complaint's clocks are already paused")
     policy = await uc.policy(dealer_id)
     clocks = await repository.clocks_of(uc.conn, dealer_id, complaint_id)
-    paused = await sla.pause_running(uc.conn, clocks, uc.now, policy)
+    paused = await usecases_clocks.pause_running(uc.conn, clocks, uc.now, policy)
     await repository.update_complaint(
         uc.conn, dealer_id, complaint_id, paused_at=uc.now, pause_reason=reason
     )
@@ -339,7 +345,7 @@ async def resume_clocks(
         raise ActionNotAllowed("the complaint's clocks are not paused")
     policy = await uc.policy(dealer_id)
     clocks = await repository.clocks_of(uc.conn, dealer_id, complaint_id)
-    resumed = await sla.resume_paused(uc.conn, clocks, uc.now, policy)
+    resumed = await usecases_clocks.resume_paused(uc.conn, clocks, uc.now, policy)
     await repository.update_complaint(
         uc.conn, dealer_id, complaint_id, paused_at=None, pause_reason=None
     )

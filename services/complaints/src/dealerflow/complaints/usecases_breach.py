@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from dealerflow.complaints import repository, sla
+from dealerflow.complaints import repository, usecases_clocks
 from dealerflow.complaints.domain import on_breach
 from dealerflow.complaints.records import ClockRecord, ClockStatus, ComplaintRecord
 from dealerflow.complaints.settings import ComplaintsSettings
@@ -94,7 +94,7 @@ async def handle_clock_deadline(
     plan = plan_breach(complaint, clock, uc.now, policy)
     await repository.save_clock(uc.conn, plan.clock)
     if plan.rearmed:
-        await sla.rearm(uc.conn, plan.clock)
+        await usecases_clocks.rearm(uc.conn, plan.clock)
     if plan.escalation_level != complaint.escalation_level:
         await repository.update_complaint(
             uc.conn, dealer_id, complaint_id, escalation_level=plan.escalation_level

@@ -1,6 +1,6 @@
 """A dealer's own complaints policy overrides (``/v1/dealers/{dealer_id}/policy``): read
 them with the policy in effect, or replace them (refused when they make no valid policy
-over the service-wide overrides: see `dealerflow.complaints.policy`)."""
+over the service-wide overrides: see `dealerflow.complaints.dealer_configuration`)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ lets it reach the customer.
 - Events that carry a contact snapshot (leads, sales, service) keep the latest snapshot
   per customer; ConsentChanged refreshes its consent. An automatic complaint takes the
   contact from its triggering event when that event carries one, else from this
-  directory; with neither, a consumed trigger waits for the contact (`contact_wait`),
+  directory; with neither, a consumed trigger waits for the contact (`usecases_contact_wait`),
   and one not consumed from Kafka (``consumed`` None) raises `ContactUnknown`.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 
-from dealerflow.complaints import contact_wait, repository, repository_contacts
+from dealerflow.complaints import repository, repository_contacts, usecases_contact_wait
 from dealerflow.complaints.domain import (
     ComplaintStatus,
     IllegalTransition,
@@ -186,7 +186,7 @@ async def _open_automatic(
     except ContactUnknown:
         if consumed is None:
             raise
-        await contact_wait.park(uc, event, origin_ref, consumed)
+        await usecases_contact_wait.park(uc, event, origin_ref, consumed)
         return None
     new = NewComplaint(
         dealer_id=event.dealer_id,
@@ -313,7 +313,9 @@ async def remember_contact(uc: Uc, event: DomainEvent) -> bool:
         observed_at=event.occurred_at,
         source_type=event.event_type,
     )
-    for waiting in await contact_wait.take_for_customer(uc, event.dealer_id, event.customer_id):
+    for waiting in await usecases_contact_wait.take_for_customer(
+        uc, event.dealer_id, event.customer_id
+    ):
         await run_trigger(uc, waiting)
     return written
 
@@ -332,14 +334,14 @@ async def run_trigger(uc: Uc, event: DomainEvent) -> ComplaintRecord | None:
 async def contact_wait_over(uc: Uc, dealer_id: str, trigger_ref: str) -> None:
     """A parked trigger's wait ran out: open the complaint if the contact is known by
     now, else dead-letter the trigger with the reason."""
-    parked = await contact_wait.take(uc, dealer_id, trigger_ref)
+    parked = await usecases_contact_wait.take(uc, dealer_id, trigger_ref)
     if parked is None:
         return  # opened meanwhile
-    event = contact_wait.restore(parked)
+    event = usecases_contact_wait.restore(parked)
     if await repository_contacts.contact_of(uc.conn, dealer_id, event.customer_id):
         await run_trigger(uc, event)
     else:
-        await contact_wait.dead_letter(uc, parked)
+        await usecases_contact_wait.dead_letter(uc, parked)
 
 
 async def apply_consent_change(uc: Uc, event: ConsentChanged) -> bool:
