@@ -147,29 +147,3 @@ def test_lead_channels_map_to_first_contact_classes() -> None:
     assert leads.class_of_channel("wechat") == "online"
     # A channel nobody configured gets the strictest SLA.
     assert leads.class_of_channel("carrier pigeon") == "online"
-
-
-def test_purchase_tax_is_ten_percent_of_price_without_vat() -> None:
-    sales = DealerPolicy().sales
-    assert sales.purchase_tax(Decimal("113000"), is_nev=False) == Decimal("10000.00")
-    assert sales.purchase_tax(Decimal("200000"), is_nev=False) == Decimal("17699.12")
-    assert sales.purchase_tax(Decimal("113000"), is_nev=True) == Decimal("0.00")
-
-
-def test_nev_exemption_is_a_setting_with_optional_cap() -> None:
-    capped = policy_with_overrides({"sales": {"nev_exemption_cap": "3000"}}).sales
-    assert capped.purchase_tax(Decimal("113000"), is_nev=True) == Decimal("7000.00")
-    halved = policy_with_overrides({"sales": {"nev_relief_ratio": "0.5"}}).sales
-    assert halved.purchase_tax(Decimal("113000"), is_nev=True) == Decimal("5000.00")
-    halved_capped = policy_with_overrides(
-        {"sales": {"nev_relief_ratio": "0.5", "nev_exemption_cap": "1500"}}
-    ).sales
-    assert halved_capped.purchase_tax(Decimal("113000"), is_nev=True) == Decimal("8500.00")
-    no_exemption = policy_with_overrides({"sales": {"nev_purchase_tax_exempt": False}}).sales
-    assert no_exemption.purchase_tax(Decimal("113000"), is_nev=True) == Decimal("10000.00")
-
-
-def test_discount_beyond_threshold_needs_approval() -> None:
-    sales = DealerPolicy().sales
-    assert not sales.needs_discount_approval(Decimal("200000"), Decimal("10000"))
-    assert sales.needs_discount_approval(Decimal("200000"), Decimal("10000.01"))

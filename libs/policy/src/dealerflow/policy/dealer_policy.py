@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -272,24 +272,6 @@ class SalesPolicy(PolicyGroup):
         default=Decimal("0.05"),
         description="A discount above this fraction of the vehicle price needs a manager.",
     )
-
-    def purchase_tax(self, price_incl_vat: Decimal, *, is_nev: bool) -> Decimal:
-        """Purchase tax for a vehicle price including VAT, rounded to 0.01.
-
-        China: price / (1 + VAT) x rate; for an NEV, when the exemption flag is on,
-        `nev_relief_ratio` of that is waived, at most `nev_exemption_cap`.
-        """
-        tax = price_incl_vat / (1 + self.vat_rate) * self.purchase_tax_rate
-        if is_nev and self.nev_purchase_tax_exempt:
-            forgiven = tax * self.nev_relief_ratio
-            if self.nev_exemption_cap is not None:
-                forgiven = min(forgiven, self.nev_exemption_cap)
-            tax -= forgiven
-        return tax.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-    def needs_discount_approval(self, price: Decimal, discount: Decimal) -> bool:
-        """True when the discount exceeds the dealer's threshold share of the price."""
-        return discount > price * self.discount_approval_threshold_rate
 
 
 class DealerPolicy(PolicyGroup):
