@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from dealerflow.complaints.domain import ComplaintStatus, allowed_actions
 from dealerflow.complaints.records import (
@@ -30,21 +30,17 @@ from dealerflow.contracts.enums import AssignmentReason, ContactChannel, Locale
 from dealerflow.contracts.identity import normalize_phone
 from dealerflow.contracts.types import DealerId, EmailAddress, EntityId, StaffId, Vin
 from dealerflow.runtime.pagination import Page
+from dealerflow.runtime.request_models import PersonName, RequestBody
 
 Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ContactIn(_Body):
+class ContactIn(RequestBody):
     """How to reach the complainant; the phone may be in a local format (read as CN)."""
 
-    name: Name
+    name: PersonName
     phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
     email: EmailAddress | None = None
     wechat_openid: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
@@ -67,7 +63,7 @@ class ContactIn(_Body):
         return ContactSnapshot(**self.model_dump(exclude_none=True))
 
 
-class ComplaintIn(_Body):
+class ComplaintIn(RequestBody):
     """A complaint received from a customer (staff recording it)."""
 
     dealer_id: DealerId
@@ -105,7 +101,7 @@ class ComplaintIn(_Body):
         return self
 
 
-class ActionIn(_Body):
+class ActionIn(RequestBody):
     """What every staff action's body names: the dealer of the complaint."""
 
     dealer_id: DealerId
@@ -155,7 +151,7 @@ class ResumeIn(ActionIn):
     by: StaffId
 
 
-class PolicyIn(_Body):
+class PolicyIn(RequestBody):
     overrides: dict[str, Any] = Field(
         description="Partial DealerPolicy (JSON: ISO 8601 durations, HH:MM times)."
     )

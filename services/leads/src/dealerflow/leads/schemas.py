@@ -29,12 +29,9 @@ from dealerflow.leads.records import (
 from dealerflow.leads.usecases import LeadDossier, LeadPage
 from dealerflow.leads.usecases_lifecycle import ContactLogged
 from dealerflow.runtime.pagination import Page
+from dealerflow.runtime.request_models import RequestBody
 
 Note = Annotated[str, StringConstraints(max_length=2000)]
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class _View(BaseModel):
@@ -71,13 +68,13 @@ class SubmitRequest(BaseModel):
     dealer_group: str | None
 
 
-class ConsultantIn(_Body):
+class ConsultantIn(RequestBody):
     consultant_id: StaffId
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     on_duty: bool = True
 
 
-class RosterIn(_Body):
+class RosterIn(RequestBody):
     consultants: list[ConsultantIn] = Field(
         max_length=500, description="The dealer's whole roster; consultants not listed leave it."
     )
@@ -244,7 +241,7 @@ class LeadDetail(LeadSummary):
         )
 
 
-class ContactIn(_Body):
+class ContactIn(RequestBody):
     """One line of the contact log (daily visit report)."""
 
     channel: ContactChannel
@@ -269,7 +266,7 @@ class ContactOut(BaseModel):
         return cls(entry_id=logged.entry_id, lead=LeadSummary.of(logged.lead))
 
 
-class AssignIn(_Body):
+class AssignIn(RequestBody):
     consultant_id: StaffId | None = Field(
         default=None, description="Default: the next on-duty consultant (round robin)."
     )
@@ -277,12 +274,12 @@ class AssignIn(_Body):
     reason: AssignmentReason = AssignmentReason.MANUAL
 
 
-class LostIn(_Body):
+class LostIn(RequestBody):
     reason: LostReason
     reason_note: Note | None = None
 
 
-class AppointmentIn(_Body):
+class AppointmentIn(RequestBody):
     purpose: AppointmentPurpose
     scheduled_for: AwareDatetime
     consultant_id: StaffId | None = Field(default=None, description="Default: the lead's.")
@@ -298,11 +295,11 @@ class AppointmentOut(_View):
     created: bool
 
 
-class DeclineIn(_Body):
+class DeclineIn(RequestBody):
     consultant_id: StaffId | None = None
     reason: Note | None = None
 
 
-class ConvertIn(_Body):
+class ConvertIn(RequestBody):
     contract_id: EntityId
     converted_at: AwareDatetime | None = None

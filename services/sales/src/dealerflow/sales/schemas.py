@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import (
@@ -33,6 +33,7 @@ from dealerflow.contracts.types import (
     StaffId,
 )
 from dealerflow.runtime.idempotency import RequestKey, request_fingerprint, request_key
+from dealerflow.runtime.request_models import DealerGroup, PersonName, RawPhone, RequestBody
 from dealerflow.sales.domain import CancelledBy, PaymentLedger
 from dealerflow.sales.records import (
     ContractFile,
@@ -45,13 +46,8 @@ from dealerflow.sales.records import (
 from dealerflow.sales.usecases import Customer
 from dealerflow.sales.usecases_contracts import AmendContract, CancelContract, SignContract
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-RawPhone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-DealerGroup = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^:]+$")
-]
 
 ZERO = Decimal("0.00")
 
@@ -65,15 +61,10 @@ def retry_key(
     return None if key is None else RequestKey(key, request_fingerprint(body))
 
 
-class RequestBody(BaseModel):
-    # A misspelt field must fail loudly, not be dropped: these are commands.
-    model_config = ConfigDict(extra="forbid")
-
-
 class CustomerIn(RequestBody):
     """The customer as staff typed them in; the phone is normalised to E.164."""
 
-    name: Name
+    name: PersonName
     phone: RawPhone = Field(description="Phone in any common format; +86 is assumed if absent.")
     email: EmailAddress | None = None
     wechat_openid: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None

@@ -8,7 +8,8 @@ from pydantic import Field
 
 from dealerflow.contracts.enums import DeliveryDocument, PaymentKind, PaymentMethod
 from dealerflow.contracts.types import DealerId, Kilometres, Money, UtcDatetime
-from dealerflow.sales.schemas import RequestBody, ShortText, retry_key
+from dealerflow.runtime.request_models import RequestBody
+from dealerflow.sales.schemas import ShortText, retry_key
 from dealerflow.sales.usecases_delivery import (
     DeliverVehicle,
     IssueInvoice,

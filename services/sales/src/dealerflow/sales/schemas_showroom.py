@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from dealerflow.contracts.events.sales import ContractVehicle, PaymentPlan
 from dealerflow.contracts.money import money
 from dealerflow.contracts.types import DecimalString, EntityId, Money, StaffId, UtcDatetime
+from dealerflow.runtime.request_models import RawPhone, RequestBody
 from dealerflow.sales.domain_delivery import DriverLicence
 from dealerflow.sales.domain_quote import AccessoryLine
 from dealerflow.sales.records import QuoteLoanRecord, QuoteRecord, TestDriveRecord
@@ -19,8 +20,6 @@ from dealerflow.sales.schemas import (
     ZERO,
     CustomerIdentityIn,
     CustomerIn,
-    RawPhone,
-    RequestBody,
     ShortText,
     retry_key,
 )

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import (
@@ -34,6 +34,7 @@ from dealerflow.contracts.types import (
     StaffId,
     Vin,
 )
+from dealerflow.runtime.request_models import DealerGroup, PersonName, RawPhone, RequestBody
 from dealerflow.service_center.domain import repair_items
 from dealerflow.service_center.records import (
     DeclinedItemRecord,
@@ -44,24 +45,14 @@ from dealerflow.service_center.records import (
     StoredQuote,
 )
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-RawPhone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-DealerGroup = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^:]+$")
-]
 
 
-class _Body(BaseModel):
-    # A misspelt field must fail loudly, not be dropped: these are commands.
-    model_config = ConfigDict(extra="forbid")
-
-
-class CustomerIn(_Body):
+class CustomerIn(RequestBody):
     """How to reach the customer; the phone is normalised to E.164."""
 
-    name: Name
+    name: PersonName
     phone: RawPhone | None = Field(
         default=None, description="Phone in any common format; +86 is assumed if absent."
     )
@@ -78,7 +69,7 @@ class CustomerIn(_Body):
         return self
 
 
-class OpenRepairOrderIn(_Body):
+class OpenRepairOrderIn(RequestBody):
     """Check-in: the vehicle, its mileage, the customer's concerns."""
 
     dealer_id: DealerId
@@ -112,13 +103,13 @@ class OpenRepairOrderIn(_Body):
     )
 
 
-class DiagnosisIn(_Body):
+class DiagnosisIn(RequestBody):
     dealer_id: DealerId
     technician_id: StaffId
     findings: list[Line] = Field(min_length=1, max_length=50)
 
 
-class QuoteLineIn(_Body):
+class QuoteLineIn(RequestBody):
     item_id: EntityId
     kind: RepairItemKind
     description: Line
@@ -128,7 +119,7 @@ class QuoteLineIn(_Body):
     unit_price: DecimalString | None = Field(default=None, description="Part price per unit.")
 
 
-class RepairQuoteIn(_Body):
+class RepairQuoteIn(RequestBody):
     dealer_id: DealerId
     lines: list[QuoteLineIn] = Field(min_length=1, max_length=200)
     labour_rate: DecimalString | None = Field(
@@ -137,7 +128,7 @@ class RepairQuoteIn(_Body):
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
 
 
-class DecisionIn(_Body):
+class DecisionIn(RequestBody):
     """The customer's answer to the quote: every line approved or declined."""
 
     dealer_id: DealerId
@@ -146,7 +137,7 @@ class DecisionIn(_Body):
     method: ApprovalMethod
 
 
-class CompleteIn(_Body):
+class CompleteIn(RequestBody):
     dealer_id: DealerId
     technician_ids: list[StaffId] = Field(min_length=1, max_length=20)
     work_summary: Annotated[
@@ -158,7 +149,7 @@ class CompleteIn(_Body):
     )
 
 
-class QualityCheckIn(_Body):
+class QualityCheckIn(RequestBody):
     dealer_id: DealerId
     inspector_id: StaffId
     passed: bool
@@ -168,7 +159,7 @@ class QualityCheckIn(_Body):
     )
 
 
-class HandoverIn(_Body):
+class HandoverIn(RequestBody):
     """The customer collects the vehicle: settled and invoiced as needed."""
 
     dealer_id: DealerId
