@@ -194,3 +194,10 @@ async def test_domain_exceptions_are_answered_by_the_service_problem_map() -> No
     assert body["title"] == "Car not ready"
     assert body["detail"] == "the PDI has not passed"
     assert body["step"] == "pdi"
+
+
+def test_an_extension_named_like_a_problem_member_is_refused() -> None:
+    from dealerflow.runtime.problems import Problem
+
+    with pytest.raises(ValueError, match="status"):
+        Problem(409, "Conflict", "x", extensions={"status": "closed"})

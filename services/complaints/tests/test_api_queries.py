@@ -38,7 +38,7 @@ async def test_other_dealers_see_404_and_illegal_transitions_are_409(harness: An
     assert problem["type"].endswith("illegal-transition")
     assert problem["status"] == 409
     assert "cannot resolve a complaint that is opened" in problem["detail"]
-    assert problem["action"] == "resolve"
+    assert (problem["complaint_status"], problem["action"]) == ("opened", "resolve")
 
     for action, body in (
         ("close", {"closed_by": "m", "customer_confirmed": True}),

@@ -197,7 +197,7 @@ def test_amendments_that_are_refused() -> None:
     with pytest.raises(ContractNotActive) as not_active:
         plan_amendment(cancelled, amend(address="x 1"), NOW)
     assert str(not_active.value) == "a cancelled contract cannot be amended"
-    assert not_active.value.problem_extensions == {"status": "cancelled"}
+    assert not_active.value.problem_extensions == {"contract_status": "cancelled"}
 
 
 def cancel(by: CancelledBy, costs: str | None = None) -> CancelContract:

@@ -43,7 +43,7 @@ def test_an_illegal_step_says_why_and_names_status_and_step() -> None:
     require_step(RepairOrderStatus.OPEN, RepairOrderStep.COMPLETE)  # a quick job: allowed
     with pytest.raises(IllegalStep, match="approves the quote") as refused:
         require_step(RepairOrderStatus.QUOTED, RepairOrderStep.COMPLETE)
-    assert refused.value.problem_extensions == {"status": "quoted", "step": "complete"}
+    assert refused.value.problem_extensions == {"repair_order_status": "quoted", "step": "complete"}
 
 
 def test_concern_codes_default_to_the_concerns_normalised() -> None:

@@ -46,13 +46,13 @@ async def test_not_found_and_illegal_step(
         "detail": f"No repair order with id {missing}",
     }
     ro_id = await open_ro(api, ro_body())
-    # The RO's status extension shares its name with the problem's own status member,
-    # which wins (RFC 9457); the step stays.
+    # the RO's status has a name of its own: "status" is the problem's HTTP status
     assert problem(await workflow(ro_id, "quality-check", **PASS)) == {
         "type": P + "illegal-transition",
         "title": "Illegal repair order transition",
         "status": 409,
         "detail": "a quality check needs completed work (the repair order is open)",
+        "repair_order_status": "open",
         "step": "quality_check",
     }
     refused = await workflow(ro_id, "approve", approved_item_ids=["L1"], method="signature")

@@ -21,6 +21,8 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 ABOUT_BLANK = "about:blank"
 # Problem type URIs of our own live under one documented base so clients can switch on them.
 PROBLEM_TYPE_BASE = "https://dealerflow.dev/problems/"
+# The members RFC 9457 defines; extensions must not reuse their names.
+_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
 
 
 def problem_type(slug: str) -> str:
@@ -61,6 +63,9 @@ class Problem(Exception):
         self.type = type
         self.instance = instance
         self.extensions = dict(extensions or {})
+        if clash := sorted(_MEMBERS.intersection(self.extensions)):
+            # an extension named like a member would silently lose to it in the body
+            raise ValueError(f"problem extensions may not be named {', '.join(clash)}")
         self.headers = dict(headers or {})
         super().__init__(detail or self.title)
 

@@ -102,7 +102,7 @@ class IllegalTransition(ValueError):
     @property
     def problem_extensions(self) -> dict[str, str]:
         """What the HTTP problem names besides the message: the status and the action."""
-        return {"status": self.status.value, "action": self.action.value}
+        return {"complaint_status": self.status.value, "action": self.action.value}
 
 
 _S, _A = ComplaintStatus, ComplaintAction

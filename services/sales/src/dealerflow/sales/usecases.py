@@ -63,7 +63,7 @@ class ContractNotActive(Exception):
 
     def __init__(self, status: domain.ContractStatus, action: str) -> None:
         super().__init__(f"a {status} contract cannot {action}")
-        self.problem_extensions = {"status": status.value}
+        self.problem_extensions = {"contract_status": status.value}
 
 
 @dataclass(frozen=True)

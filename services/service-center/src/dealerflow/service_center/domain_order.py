@@ -98,7 +98,7 @@ class IllegalStep(Exception):
 
     @property
     def problem_extensions(self) -> dict[str, object]:
-        return {"status": self.status.value, "step": self.step.value}
+        return {"repair_order_status": self.status.value, "step": self.step.value}
 
 
 def require_step(status: RepairOrderStatus, step: RepairOrderStep) -> None:
