@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from dealerflow.contracts.events import ALL_EVENTS, DomainEvent
+from dealerflow.contracts.tools import compat
 from dealerflow.contracts.tools.compat import compare_schema_sets, compare_schemas
 from dealerflow.contracts.tools.schemas import event_schema
 
@@ -156,3 +157,99 @@ def test_external_refs_are_refused() -> None:
 @pytest.mark.parametrize("cls", ALL_EVENTS[:5], ids=lambda c: c.__name__)
 def test_real_event_schemas_are_self_compatible(cls: type[DomainEvent]) -> None:
     assert compare_schemas(event_schema(cls), event_schema(cls)) == []
+
+
+# --- combinators beside a type: constraints, not unions ----------------------------------
+
+REACHABLE = [
+    {"required": ["phone"], "properties": {"phone": {"not": {"type": "null"}}}},
+    {"required": ["email"], "properties": {"email": {"not": {"type": "null"}}}},
+]
+
+
+def _contact(**extra: Any) -> dict[str, Any]:
+    return {
+        "properties": {
+            "contact": {
+                "type": "object",
+                "properties": {
+                    "phone": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                    "email": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                },
+                **extra,
+            }
+        },
+        "type": "object",
+    }
+
+
+def test_a_combinator_added_beside_a_type_narrows_and_nothing_else() -> None:
+    found = compare_schemas(_contact(), _contact(anyOf=REACHABLE), "E")
+    assert [(i.path, i.kind) for i in found] == [("E.contact", "constraint_narrowed")]
+    assert found[0].detail.startswith('anyOf changed from None to [{"properties": {"phone"')
+
+
+@pytest.mark.parametrize("key", ["oneOf", "allOf", "not", "if", "dependentRequired"])
+def test_every_constraining_combinator_counts(key: str) -> None:
+    value: Any = {"required": ["phone"]} if key in ("not", "if") else REACHABLE
+    if key == "dependentRequired":
+        value = {"phone": ["email"]}
+    found = compare_schemas(_contact(), _contact(**{key: value}), "E")
+    assert [(i.path, i.kind) for i in found] == [("E.contact", "constraint_narrowed")]
+
+
+def test_a_combinator_changed_narrows_and_one_removed_loosens() -> None:
+    assert [
+        i.kind for i in compare_schemas(_contact(anyOf=REACHABLE), _contact(anyOf=REACHABLE[:1]))
+    ] == ["constraint_narrowed"]
+    assert compare_schemas(_contact(anyOf=REACHABLE), _contact()) == []
+    assert compare_schemas(_contact(anyOf=REACHABLE), _contact(anyOf=REACHABLE)) == []
+
+
+# --- the allow-list --------------------------------------------------------------------
+
+
+def _narrowed() -> list[compat.Incompatibility]:
+    new = copy.deepcopy(BASE)
+    new["properties"]["lead_id"]["pattern"] = r"\S"
+    new["properties"]["note"]["anyOf"][0]["pattern"] = r"\S"
+    new["properties"]["count"]["maximum"] = 5
+    return compare_schemas(BASE, new, "E")
+
+
+def _allow(
+    *paths: str, detail: str = "pattern changed from None to '\\\\S'"
+) -> compat.AllowedTightening:
+    return compat.AllowedTightening(
+        "constraint_narrowed", detail, "already refused", tuple(paths), {"value": " "}
+    )
+
+
+def test_an_allowance_accepts_exactly_its_kind_detail_and_paths() -> None:
+    remaining, unused = compat.apply_allowances(_narrowed(), [_allow("E.lead_id", "E.note")])
+    assert [(i.path, i.detail) for i in remaining] == [("E.count", "maximum 10 -> 5")]
+    assert unused == []
+    # another detail, or a path not listed, is not allowed
+    other = _allow("E.lead_id", "E.note", detail="pattern changed from None to 'x'")
+    assert len(compat.apply_allowances(_narrowed(), [other])[0]) == 3
+    assert [i.path for i in compat.apply_allowances(_narrowed(), [_allow("E.lead_id")])[0]] == [
+        "E.note",
+        "E.count",
+    ]
+
+
+def test_an_allowance_that_matches_nothing_is_reported() -> None:
+    _, unused = compat.apply_allowances(_narrowed(), [_allow("E.lead_id", "E.note", "E.gone")])
+    assert [(i.path, i.kind) for i in unused] == [("E.gone", "allowance_unused")]
+
+
+def test_allowances_round_trip_and_need_a_reason() -> None:
+    allowances = [_allow("E.lead_id", "E.note")]
+    assert compat.allowances_from_json(compat.allowances_to_json(allowances, "about")) == allowances
+    drafted = compat.draft_allowances(_narrowed())
+    assert [(a.detail, a.paths, a.reason) for a in drafted] == [
+        ("pattern changed from None to '\\\\S'", ("E.lead_id", "E.note"), "TODO"),
+        ("maximum 10 -> 5", ("E.count",), "TODO"),
+    ]
+    with pytest.raises(ValueError, match="without a reason"):
+        compat.allowances_from_json(compat.allowances_to_json(drafted))

@@ -9,11 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from dealerflow.contracts.care_enums import RecordKind
 from dealerflow.contracts.enums import ContactChannel, Locale, MessageChannel
-from dealerflow.contracts.types import EmailAddress, EntityId, PhoneE164
+from dealerflow.contracts.types import EmailAddress, EntityId, PhoneE164, Trimmed
 
 __all__ = ["ConsentSnapshot", "ContactSnapshot", "RelatedRecord"]
 
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+PersonName = Annotated[str, Trimmed(max_length=100)]
+
+# A contact is reachable through at least one of these; the schema says so with an anyOf
+# of "present and not null" per field.
+_REACH_FIELDS = ("phone", "email", "wechat_openid")
 
 
 class ConsentSnapshot(BaseModel):
@@ -34,11 +38,19 @@ class ConsentSnapshot(BaseModel):
 
 
 class ContactSnapshot(BaseModel):
-    """How to reach the customer: name, E.164 phone and/or e-mail, preferred channel,
-    consent per purpose and message locale. A snapshot, not a live record: newer events
-    and `ConsentChanged` supersede it."""
+    """How to reach the customer: name, E.164 phone, e-mail and/or WeChat OpenID (at least
+    one of the three), preferred channel, consent per purpose and message locale. A
+    snapshot, not a live record: newer events and `ConsentChanged` supersede it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+                for name in _REACH_FIELDS
+            ]
+        },
+    )
 
     name: PersonName = Field(description="Customer's name as they want to be addressed.")
     phone: PhoneE164 | None = Field(
@@ -58,7 +70,7 @@ class ContactSnapshot(BaseModel):
 
     @model_validator(mode="after")
     def _reachable(self) -> Self:
-        if self.phone is None and self.email is None and self.wechat_openid is None:
+        if all(getattr(self, name) is None for name in _REACH_FIELDS):
             raise ValueError("contact needs at least one of phone, email or wechat_openid")
         return self
 

@@ -1,15 +1,22 @@
 """Value types shared by the event models: ids, money, VIN, phone, mileage, timestamps.
 
 Every type here validates strictly enough that a consumer can trust it without re-checking,
-and publishes a JSON Schema that says the same thing (pattern, units) to outside producers.
+and publishes a JSON Schema that says the same thing (pattern, units) to outside producers:
+a value the published schema accepts is accepted by the decoder. Patterns are read as
+ECMA 262 (what JSON Schema specifies) but validated here by Python `re` or pydantic's Rust
+engine: character classes are spelled out where the dialects differ in a way that would
+make the schema the looser one (whitespace), and `\\d` (ASCII digits in ECMA 262, any
+decimal digit in Python and Rust) only ever makes the schema the stricter one.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -17,40 +24,143 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainSerializer,
     PlainValidator,
     StringConstraints,
     WithJsonSchema,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 __all__ = [
+    "CustomerId",
     "DealerId",
     "DecimalString",
     "EmailAddress",
     "EntityId",
     "Kilometres",
+    "LocalDate",
     "Money",
     "PhoneE164",
     "StaffId",
+    "Trimmed",
     "UtcDatetime",
     "Vin",
     "vin_check_digit_valid",
 ]
 
 
+# --- trimmed text ---------------------------------------------------------------------
+
+WHITESPACE_CLASS = r"\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""The characters pydantic strips (Unicode White_Space, what Rust's `str::trim` removes),
+as the inside of a regex character class. ECMA 262 `\\s` differs (it has U+FEFF, not
+U+0085), so schemas spell the set out."""
+
+NON_BLANK_PATTERN = f"[^{WHITESPACE_CLASS}]"
+"""Matches text with at least one character that trimming keeps."""
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    """`Annotated[str, Trimmed(max_length=...)]`: text trimmed on input that must not be blank.
+
+    Validates like `StringConstraints(strip_whitespace=True, min_length=1, max_length=...)`
+    and publishes `minLength`, `maxLength` and `pattern: NON_BLANK_PATTERN`, because a
+    schema cannot trim: without the pattern "   " would be valid there and refused here.
+    (`maxLength` counts before trimming, so the schema is the stricter of the two.)
+    """
+
+    max_length: int
+
+    def __get_pydantic_core_schema__(
+        self, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.str_schema(
+            strip_whitespace=True, min_length=1, max_length=self.max_length
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = NON_BLANK_PATTERN
+        return json_schema
+
+
+EntityId = Annotated[str, Trimmed(max_length=128)]
+"""An opaque identifier assigned by the system that owns the entity (ours or a DMS)."""
+
+StaffId = Annotated[str, Trimmed(max_length=64)]
+"""Identifier of a staff member (consultant, advisor, technician, manager) at the dealer."""
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+CustomerId = Annotated[
+    uuid.UUID,
+    WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_PATTERN}),
+]
+"""A customer identity (see dealerflow.contracts.identity): a UUID in its hyphenated form.
+The decoder also reads 32 hex digits without hyphens; the schema names the canonical form."""
+
+# --- dates and timestamps -------------------------------------------------------------
+#
+# `format` is only an annotation in JSON Schema 2020-12 unless a validator opts in, so the
+# calendar rules (days per month, 29 February in leap years only), the required UTC offset
+# and the year range are patterns too. A day of 28 or less is valid in every month, 29-30
+# in every month but February, 31 in the long months; 29 February needs a leap year.
+
+_MONTH_DAY = (
+    "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    "|(?:0[13-9]|1[0-2])-(?:29|30)"
+    "|(?:0[13578]|1[02])-31)"
+)
+_LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_YEAR_0001_9999 = "(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+# 0001 and 9999 are left out of timestamps: with an offset, their first/last hours leave
+# the range of years once converted to UTC.
+_YEAR_0002_9998 = (
+    "(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+)
+
+
+def _date_pattern(year: str) -> str:
+    return f"(?:{year}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+
+
+_TIME = r"[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+_OFFSET = "(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+
+DATE_PATTERN = f"^{_date_pattern(_YEAR_0001_9999)}$"
+"""A calendar date YYYY-MM-DD (RFC 3339 full-date)."""
+
+DATETIME_PATTERN = f"^{_date_pattern(_YEAR_0002_9998)}{_TIME}{_OFFSET}$"
+"""An RFC 3339 date-time with seconds and a UTC offset (`Z` or `+08:00`), years 0002-9998."""
+
+
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # a refusal, not a crash of the consumer (0001-01-01T00:00+08:00 has no UTC year)
+        raise ValueError("timestamp is out of range once converted to UTC") from None
 
 
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+UtcDatetime = Annotated[
+    AwareDatetime,
+    AfterValidator(_to_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN}),
+]
 """A timezone-aware timestamp, normalised to UTC. Naive timestamps are rejected because a
 dealer's local time would otherwise be silently read as UTC."""
 
-EntityId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-"""An opaque identifier assigned by the system that owns the entity (ours or a DMS)."""
+LocalDate = Annotated[
+    date, WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN})
+]
+"""A calendar date at the dealer (no time, no zone), e.g. an agreed delivery day."""
 
-StaffId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-"""Identifier of a staff member (consultant, advisor, technician, manager) at the dealer."""
+# --- dealer ---------------------------------------------------------------------------
 
 DEALER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 DealerId = Annotated[str, StringConstraints(pattern=DEALER_ID_PATTERN)]
@@ -139,7 +249,8 @@ PhoneE164 = Annotated[
 ]
 """A phone number in E.164 form: '+', country code, national number, no separators."""
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_EMAIL_PART = f"[^@{WHITESPACE_CLASS}]+"
+EMAIL_PATTERN = rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"
 EmailAddress = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL_PATTERN)
 ]

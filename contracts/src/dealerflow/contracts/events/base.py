@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dealerflow.contracts.types import DealerId, UtcDatetime
+from dealerflow.contracts.types import CustomerId, DealerId, UtcDatetime
 
 __all__ = ["CONTEXTS", "DomainEvent", "EventDoc", "Planned"]
 
@@ -77,7 +76,7 @@ class DomainEvent(BaseModel):
 
     type: str = Field(description="Event name; equals the <EventName> part of ce_type.")
     dealer_id: DealerId = Field(description="Code of the dealer (store) the event belongs to.")
-    customer_id: uuid.UUID = Field(
+    customer_id: CustomerId = Field(
         description="Customer identity (see dealerflow.contracts.identity); the Kafka key."
     )
     occurred_at: UtcDatetime = Field(description="When the fact happened, UTC.")

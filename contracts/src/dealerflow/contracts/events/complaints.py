@@ -19,11 +19,11 @@ from dealerflow.contracts.care_enums import (
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import AssignmentReason, ContactChannel
 from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
-from dealerflow.contracts.types import EntityId, StaffId, UtcDatetime, Vin
+from dealerflow.contracts.types import EntityId, StaffId, Trimmed, UtcDatetime, Vin
 
 Text = Annotated[str, StringConstraints(max_length=4000)]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Summary = Annotated[str, Trimmed(max_length=500)]
+Line = Annotated[str, Trimmed(max_length=500)]
 
 # The escalation ladder: level n goes to _LADDER[n - 1].
 _LADDER = (EscalationRole.DEPARTMENT_MANAGER, EscalationRole.GM, EscalationRole.OEM_REGION)
@@ -136,6 +136,14 @@ class ComplaintEscalated(_ComplaintsBase):
         when="An SLA clock breaches (one level per breach).",
         emitted_by=("complaints",),
         reacted_by=("notifier: escalation alert task for to_role (to_staff_id when known)",),
+    )
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"properties": {"level": {"const": level}, "to_role": {"const": role.value}}}
+                for level, role in enumerate(_LADDER, start=1)
+            ]
+        }
     )
     type: Literal["ComplaintEscalated"] = Field(
         default="ComplaintEscalated", description="Event name."

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -25,10 +23,18 @@ from dealerflow.contracts.enums import (
     VehicleUse,
 )
 from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
-from dealerflow.contracts.types import EntityId, Money, StaffId, UtcDatetime
+from dealerflow.contracts.types import (
+    CustomerId,
+    EntityId,
+    LocalDate,
+    Money,
+    StaffId,
+    Trimmed,
+    UtcDatetime,
+)
 
 Note = Annotated[str, StringConstraints(max_length=2000)]
-ModelName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ModelName = Annotated[str, Trimmed(max_length=100)]
 
 
 class LeadInterest(BaseModel):
@@ -77,7 +83,7 @@ class LeadCreated(_LeadsBase):
     source_detail: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         default=None, description="Finer source, e.g. the portal name or campaign code."
     )
-    referrer_customer_id: uuid.UUID | None = Field(
+    referrer_customer_id: CustomerId | None = Field(
         default=None, description="Existing customer who referred this one (highest priority)."
     )
     consultant_id: StaffId | None = Field(
@@ -188,7 +194,7 @@ class LeadContacted(_LeadsBase):
     channel: ContactChannel = Field(description="How the prospect was contacted.")
     outcome: ContactOutcome = Field(description="Result of the attempt.")
     grade_after: LeadGrade | None = Field(default=None, description="Grade after the contact.")
-    next_contact_on: date | None = Field(
+    next_contact_on: LocalDate | None = Field(
         default=None, description="Agreed date of the next contact (dealer-local date)."
     )
     notes: Note | None = Field(default=None, description="What was discussed.")
@@ -368,7 +374,7 @@ class LeadMerged(_LeadsBase):
     merged_lead_ids: list[EntityId] = Field(
         min_length=1, description="Leads merged into the survivor (now closed)."
     )
-    merged_customer_ids: list[uuid.UUID] = Field(
+    merged_customer_ids: list[CustomerId] = Field(
         default_factory=list,
         description="Customer ids that now denote the surviving customer_id.",
     )

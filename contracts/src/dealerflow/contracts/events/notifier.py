@@ -19,13 +19,11 @@ from dealerflow.contracts.care_enums import (
 from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose, Locale, MessageChannel
 from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
-from dealerflow.contracts.types import EntityId, StaffId, UtcDatetime
+from dealerflow.contracts.types import EntityId, StaffId, Trimmed, UtcDatetime
 
 Text = Annotated[str, StringConstraints(max_length=4000)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-TemplateName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
-]
+Title = Annotated[str, Trimmed(max_length=200)]
+TemplateName = Annotated[str, Trimmed(max_length=100)]
 
 
 class _NotifierBase(DomainEvent):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -14,14 +13,16 @@ from dealerflow.contracts.types import (
     DecimalString,
     EntityId,
     Kilometres,
+    LocalDate,
     Money,
     StaffId,
+    Trimmed,
     UtcDatetime,
     Vin,
 )
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortText = Annotated[str, Trimmed(max_length=200)]
 
 
 class PaymentPlan(BaseModel):
@@ -160,7 +161,7 @@ class QuoteIssued(_SalesBase):
     discount_needs_approval: bool = Field(
         description="The discount exceeds the policy threshold and awaits manager approval."
     )
-    valid_until: date = Field(description="Last day the quote holds (dealer-local date).")
+    valid_until: LocalDate = Field(description="Last day the quote holds (dealer-local date).")
     issued_at: UtcDatetime = Field(description="When the quote was issued, UTC.")
 
 
@@ -204,7 +205,7 @@ class ContractSigned(_SalesBase):
     vehicle: ContractVehicle = Field(description="Vehicle sold.")
     price: Money = Field(description="Contract price of the vehicle.")
     payment: PaymentPlan = Field(description="Payment method and loan terms.")
-    planned_delivery_on: date | None = Field(
+    planned_delivery_on: LocalDate | None = Field(
         default=None, description="Agreed delivery date (dealer-local date)."
     )
     identity_verified: bool = Field(description="Customer ID document was checked.")
@@ -229,7 +230,7 @@ class ContractAmended(_SalesBase):
     vehicle: ContractVehicle = Field(description="Vehicle after the amendment.")
     price: Money = Field(description="Price after the amendment.")
     payment: PaymentPlan = Field(description="Payment after the amendment.")
-    planned_delivery_on: date | None = Field(default=None, description="Delivery date after.")
+    planned_delivery_on: LocalDate | None = Field(default=None, description="Delivery date after.")
     reason: Text | None = Field(default=None, description="Why the contract was amended.")
     amended_at: UtcDatetime = Field(description="When the amendment was signed, UTC.")
 

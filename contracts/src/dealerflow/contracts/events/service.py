@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -24,15 +23,17 @@ from dealerflow.contracts.types import (
     DecimalString,
     EntityId,
     Kilometres,
+    LocalDate,
     Money,
     StaffId,
+    Trimmed,
     UtcDatetime,
     Vin,
 )
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-PartNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Line = Annotated[str, Trimmed(max_length=500)]
+PartNumber = Annotated[str, Trimmed(max_length=64)]
 
 
 class RepairItem(BaseModel):
@@ -212,7 +213,7 @@ class RepairItemDeclined(_ServiceBase):
     item: RepairItem = Field(description="The declined line.")
     vin: Vin = Field(description="Vehicle concerned.")
     advisor_id: StaffId = Field(description="Advisor who follows up.")
-    follow_up_on: date = Field(description="Dealer-local date to follow up.")
+    follow_up_on: LocalDate = Field(description="Dealer-local date to follow up.")
     declined_at: UtcDatetime = Field(description="When the customer declined, UTC.")
 
 
@@ -334,7 +335,7 @@ class VehicleHandedOver(_ServiceBase):
     work_type: ServiceWorkType = Field(description="Classification of the work done.")
     work_summary: Text | None = Field(default=None, description="What was done.")
     amount_paid: Money | None = Field(default=None, description="Settled amount, if any.")
-    next_maintenance_due_on: date | None = Field(
+    next_maintenance_due_on: LocalDate | None = Field(
         default=None, description="Next maintenance due date (dealer-local), if set."
     )
     next_maintenance_due_km: Kilometres | None = Field(
@@ -356,7 +357,7 @@ class MaintenanceDue(_ServiceBase):
     vin: Vin = Field(description="Vehicle due for maintenance.")
     model: Line | None = Field(default=None, description="Vehicle model.")
     reason: MaintenanceReason = Field(description="Why maintenance is due.")
-    due_on: date | None = Field(default=None, description="Due date (dealer-local).")
+    due_on: LocalDate | None = Field(default=None, description="Due date (dealer-local).")
     due_km: Kilometres | None = Field(default=None, description="Due odometer reading, km.")
     last_service_at: UtcDatetime | None = Field(
         default=None, description="Previous service handover, UTC, if any."

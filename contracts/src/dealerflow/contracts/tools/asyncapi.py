@@ -9,6 +9,7 @@ from pydantic.json_schema import models_json_schema
 from dealerflow.contracts.events import ALL_EVENTS, EVENTS_BY_CONTEXT, DomainEvent
 from dealerflow.contracts.examples import EXAMPLES
 from dealerflow.contracts.inbound import MAX_SUBMISSION_BYTES, LeadSubmission
+from dealerflow.contracts.tools.schemas import ContractJsonSchema
 from dealerflow.contracts.topics import CONTEXTS, DEFAULT_PARTITIONS, INBOUND_LEADS, TopicRegistry
 
 __all__ = ["ASYNCAPI_VERSION", "build_asyncapi"]
@@ -164,7 +165,11 @@ def build_asyncapi(
     """Build the AsyncAPI 3.0 document for topics under `prefix`."""
     topics = TopicRegistry(prefix)
     models = [(cls, "validation") for cls in (*ALL_EVENTS, LeadSubmission)]
-    _, definitions = models_json_schema(models, ref_template=_REF)  # type: ignore[arg-type]
+    _, definitions = models_json_schema(
+        models,  # type: ignore[arg-type]
+        ref_template=_REF,
+        schema_generator=ContractJsonSchema,
+    )
     schemas: dict[str, Any] = {"CloudEventHeaders": _CLOUDEVENT_HEADERS}
     schemas.update(definitions.get("$defs", {}))
 

@@ -12,18 +12,33 @@ constraints, new documentation. Refused:
 - nullability_removed    null was accepted and is not any more
 - enum_value_removed     an enum/const value of the released schema is no longer accepted
 - constraint_narrowed    pattern/format changed, bounds tightened, values restricted,
-                         additional properties forbidden
+                         additional properties forbidden, a combinator that constrains a
+                         value (allOf/anyOf/oneOf/not/if-then-else beside its type) added
+                         or changed
 - event_removed          a released event schema has no current counterpart
+
+A tightening that only states what the decoder already refused (a schema catching up with
+its validators) breaks nobody; such differences are accepted when an `AllowedTightening`
+names them exactly: kind, detail and every path, with the reason (`apply_allowances`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Incompatibility", "compare_schema_sets", "compare_schemas"]
+__all__ = [
+    "AllowedTightening",
+    "Incompatibility",
+    "allowances_from_json",
+    "allowances_to_json",
+    "apply_allowances",
+    "compare_schema_sets",
+    "compare_schemas",
+    "draft_allowances",
+]
 
 Schema = dict[str, Any]
 
@@ -38,6 +53,28 @@ class Incompatibility:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.kind}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class AllowedTightening:
+    """A reviewed tightening: the schema now states a constraint the decoder already
+    enforced. It accepts exactly the incompatibilities with this kind and detail at these
+    paths; `reason` says which validator enforced it. `witness` is a value (`{"value": x}`
+    for the node at the path, or `{"merge": {...}}` into the object there) that the
+    released schema accepted and the decoder refuses (tests check that it does)."""
+
+    kind: str
+    detail: str
+    reason: str
+    paths: tuple[str, ...]
+    witness: Mapping[str, Any]
+
+    def allows(self, incompatibility: Incompatibility) -> bool:
+        return (
+            incompatibility.kind == self.kind
+            and incompatibility.detail == self.detail
+            and incompatibility.path in self.paths
+        )
 
 
 def _json_kind(value: Any) -> str:
@@ -110,7 +147,10 @@ class _Comparer:
     def _branches(self, node: Schema, root: Schema) -> list[tuple[str, Schema]]:
         ref, node = self._resolve(node, root)
         for key in ("anyOf", "oneOf"):
-            if key in node:
+            # a union (`X | None`), unless the node has a type of its own: then the
+            # combinator constrains that type (e.g. "phone or e-mail") and is compared
+            # as a constraint (_compare_assertions)
+            if key in node and not _OWN_TYPE_KEYS & node.keys():
                 return [b for sub in node[key] for b in self._branches(sub, root)]
         if isinstance(node.get("type"), list):
             return [(ref, {**node, "type": t}) for t in node["type"]]
@@ -150,6 +190,7 @@ class _Comparer:
 
     def _compare_same_kind(self, old: Schema, new: Schema, kind: str, path: str) -> None:
         self._compare_values(old, new, path)
+        self._compare_assertions(old, new, path)
         if kind == "string":
             self._compare_strings(old, new, path)
         elif kind in ("integer", "number"):
@@ -169,6 +210,14 @@ class _Comparer:
         for value in old_values:
             if value not in new_values:
                 self.report(path, "enum_value_removed", f"value {value} is no longer accepted")
+
+    def _compare_assertions(self, old: Schema, new: Schema, path: str) -> None:
+        # Any new or changed combinator may exclude values the released schema accepted;
+        # proving it does not is beyond this comparator, so it counts as narrowing.
+        for key in _ASSERTION_KEYS:
+            if key in new and new[key] != old.get(key):
+                detail = f"{key} changed from {_compact(old.get(key))} to {_compact(new[key])}"
+                self.report(path, "constraint_narrowed", detail)
 
     def _compare_strings(self, old: Schema, new: Schema, path: str) -> None:
         for key in ("pattern", "format", "contentMediaType"):
@@ -227,6 +276,24 @@ class _Comparer:
             self.report(path, "constraint_narrowed", f"{key} {old[key]} -> {new[key]}")
 
 
+_OWN_TYPE_KEYS = frozenset({"type", "properties", "items", "enum", "const"})
+_ASSERTION_KEYS = (
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "not",
+    "if",
+    "then",
+    "else",
+    "dependentRequired",
+    "dependentSchemas",
+)
+
+
+def _compact(value: Any) -> str:
+    return "None" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
 def compare_schemas(released: Schema, current: Schema, name: str = "$") -> list[Incompatibility]:
     """Every backward-incompatible change from `released` to `current` (empty = compatible)."""
     comparer = _Comparer(released, current)
@@ -245,3 +312,78 @@ def compare_schema_sets(
             continue
         found += compare_schemas(old, current[key], key)
     return found
+
+
+def apply_allowances(
+    found: Iterable[Incompatibility], allowances: Sequence[AllowedTightening]
+) -> tuple[list[Incompatibility], list[Incompatibility]]:
+    """Split `found` by the allow-list: (incompatibilities no allowance accepts, one
+    `allowance_unused` entry per allowed path that matched nothing). An unused path means
+    the allow-list is stale (the tightening was released, or the constraint changed) and
+    must be edited: the list stays an exact record, never a blanket exemption."""
+    remaining: list[Incompatibility] = []
+    used: set[tuple[int, str]] = set()
+    for incompatibility in found:
+        index = next((i for i, a in enumerate(allowances) if a.allows(incompatibility)), None)
+        if index is None:
+            remaining.append(incompatibility)
+        else:
+            used.add((index, incompatibility.path))
+    unused = [
+        Incompatibility(path, "allowance_unused", f"allowed {a.kind} ({a.detail}) did not occur")
+        for index, a in enumerate(allowances)
+        for path in a.paths
+        if (index, path) not in used
+    ]
+    return remaining, unused
+
+
+def allowances_from_json(document: Mapping[str, Any]) -> list[AllowedTightening]:
+    """Read the allow-list document (`{"tightenings": [{kind, detail, reason, witness,
+    paths}, ...]}`); every entry needs a reason."""
+    allowances = []
+    for entry in document.get("tightenings", []):
+        reason = str(entry.get("reason", "")).strip()
+        if not reason or reason.upper().startswith("TODO"):
+            raise ValueError(f"allowed tightening without a reason: {entry.get('detail')!r}")
+        allowances.append(
+            AllowedTightening(
+                kind=str(entry["kind"]),
+                detail=str(entry["detail"]),
+                reason=reason,
+                paths=tuple(entry["paths"]),
+                witness=dict(entry.get("witness", {})),
+            )
+        )
+    return allowances
+
+
+def allowances_to_json(allowances: Sequence[AllowedTightening], about: str = "") -> dict[str, Any]:
+    """The allow-list document for `allowances` (inverse of `allowances_from_json`)."""
+    return {
+        "about": about,
+        "tightenings": [
+            {
+                "reason": a.reason,
+                "kind": a.kind,
+                "detail": a.detail,
+                "witness": dict(a.witness),
+                "paths": list(a.paths),
+            }
+            for a in allowances
+        ],
+    }
+
+
+def draft_allowances(found: Iterable[Incompatibility]) -> list[AllowedTightening]:
+    """Allow-list entries (reason "TODO") grouping `found` by kind and detail: a starting
+    point to review and complete, never to commit unread."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for incompatibility in found:
+        groups.setdefault((incompatibility.kind, incompatibility.detail), []).append(
+            incompatibility.path
+        )
+    return [
+        AllowedTightening(kind, detail, "TODO", tuple(paths), {"value": None})
+        for (kind, detail), paths in groups.items()
+    ]

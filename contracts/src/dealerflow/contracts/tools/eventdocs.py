@@ -10,12 +10,28 @@ from pydantic.json_schema import models_json_schema
 
 from dealerflow.contracts.events import ALL_EVENTS, EVENTS_BY_CONTEXT, DomainEvent
 from dealerflow.contracts.examples import EXAMPLES
-from dealerflow.contracts.tools.schemas import schema_path
+from dealerflow.contracts.tools.schemas import ContractJsonSchema, schema_path
 from dealerflow.contracts.topics import CONTEXTS, INBOUND_LEADS, TopicRegistry
+from dealerflow.contracts.types import (
+    DATE_PATTERN,
+    DATETIME_PATTERN,
+    EMAIL_PATTERN,
+    NON_BLANK_PATTERN,
+    UUID_PATTERN,
+)
 
 __all__ = ["render_events_md"]
 
 _REF = "#/defs/{model}"
+
+# Patterns of the shared types, named instead of printed (the schemas carry them).
+_PATTERN_NAMES = {
+    NON_BLANK_PATTERN: "not blank",
+    DATETIME_PATTERN: "with UTC offset",
+    DATE_PATTERN: "YYYY-MM-DD",
+    UUID_PATTERN: "hyphenated",
+    EMAIL_PATTERN: "e-mail syntax",
+}
 
 
 def _type(schema: dict[str, Any]) -> str:
@@ -34,7 +50,9 @@ def _type(schema: dict[str, Any]) -> str:
         return f"map of {_type(schema['additionalProperties'])}"
     details = [schema[k] for k in ("format",) if k in schema]
     if "pattern" in schema:
-        details.append(f"pattern `{schema['pattern']}`")
+        pattern = schema["pattern"]
+        escaped = pattern.replace("|", "\\|")  # a table cell
+        details.append(_PATTERN_NAMES.get(pattern, f"pattern `{escaped}`"))
     for key, label in (
         ("minimum", ">="),
         ("maximum", "<="),
@@ -100,7 +118,11 @@ def _shared(name: str, schema: dict[str, Any]) -> list[str]:
 def render_events_md() -> str:
     """The whole docs/events.md text."""
     models = [(cls, "validation") for cls in ALL_EVENTS]
-    keyed, definitions = models_json_schema(models, ref_template=_REF)  # type: ignore[arg-type]
+    keyed, definitions = models_json_schema(
+        models,  # type: ignore[arg-type]
+        ref_template=_REF,
+        schema_generator=ContractJsonSchema,
+    )
     defs: dict[str, Any] = definitions["$defs"]
     event_names = {cls.__name__ for cls in ALL_EVENTS}
     topics = TopicRegistry()

@@ -3,11 +3,15 @@
     python -m dealerflow.contracts.tools.generate            # write them
     python -m dealerflow.contracts.tools.generate --check    # exit 1 if any committed file drifted
     python -m dealerflow.contracts.tools.generate --release  # copy current schemas to released/
+    python -m dealerflow.contracts.tools.generate --draft-tightenings  # allow-list skeleton
 
 Artifacts (paths relative to the repository root):
 - contracts/schemas/v<major>/<context>/<EventName>.json   JSON Schema 2020-12 per event
 - contracts/asyncapi.json                                   AsyncAPI 3.0 document
 - docs/events.md                                            the event catalogue
+
+Not generated: contracts/schemas/released/ (written by --release) and
+contracts/schemas/allowed-tightenings.json (reviewed by hand, pruned by --release).
 """
 
 from __future__ import annotations
@@ -22,13 +26,37 @@ from types import MappingProxyType
 from typing import Any
 
 from dealerflow.contracts.tools.asyncapi import build_asyncapi
-from dealerflow.contracts.tools.compat import Incompatibility, compare_schema_sets
+from dealerflow.contracts.tools.compat import (
+    AllowedTightening,
+    Incompatibility,
+    allowances_from_json,
+    allowances_to_json,
+    apply_allowances,
+    compare_schema_sets,
+    draft_allowances,
+)
 from dealerflow.contracts.tools.eventdocs import render_events_md
 from dealerflow.contracts.tools.schemas import RELEASED_DIR, event_schemas, render_json
 
-__all__ = ["artifacts", "check", "check_compatibility", "default_root", "main", "release", "write"]
+__all__ = [
+    "ALLOWED_TIGHTENINGS",
+    "artifacts",
+    "check",
+    "check_compatibility",
+    "default_root",
+    "load_allowances",
+    "main",
+    "release",
+    "write",
+]
 
 SCHEMAS_DIR = Path("contracts/schemas")
+ALLOWED_TIGHTENINGS = SCHEMAS_DIR / "allowed-tightenings.json"
+_ALLOWANCES_ABOUT = (
+    "Constraints the current schemas state beyond the released ones, each already enforced "
+    "by the decoder (so no producer that the decoder accepted is affected). The gate accepts "
+    "exactly these; --release prunes them. See docs/contracts.md."
+)
 
 
 def default_root() -> Path:
@@ -58,7 +86,7 @@ def _stale_schemas(root: Path, expected: Mapping[Path, str]) -> list[Path]:
     found = [
         p.relative_to(root)
         for p in base.rglob("*.json")
-        if p.relative_to(base).parts[0] != RELEASED_DIR
+        if p.relative_to(base).parts[0] != RELEASED_DIR and p != root / ALLOWED_TIGHTENINGS
     ]
     return sorted(p for p in found if p not in expected)
 
@@ -105,19 +133,34 @@ def _load(base: Path) -> dict[str, Any]:
     }
 
 
-def check_compatibility(root: Path) -> list[Incompatibility]:
-    """Incompatibilities of the current models with the released schemas under `root`."""
+def load_allowances(root: Path) -> list[AllowedTightening]:
+    """The reviewed allow-list of tightenings under `root` (empty when there is none)."""
+    path = root / ALLOWED_TIGHTENINGS
+    if not path.is_file():
+        return []
+    return allowances_from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _raw_incompatibilities(root: Path) -> list[Incompatibility]:
     released = _load(root / SCHEMAS_DIR / RELEASED_DIR)
     current = {path.as_posix(): schema for path, schema in event_schemas().items()}
     return compare_schema_sets(released, current)
 
 
+def check_compatibility(root: Path) -> list[Incompatibility]:
+    """Incompatibilities of the current models with the released schemas under `root`
+    that the allow-list does not accept, plus allow-list paths that matched nothing."""
+    remaining, unused = apply_allowances(_raw_incompatibilities(root), load_allowances(root))
+    return remaining + unused
+
+
 def release(root: Path) -> list[Path]:
-    """Copy the current schemas into released/ (refused while incompatible)."""
-    incompatible = check_compatibility(root)
-    if incompatible:
+    """Copy the current schemas into released/ (refused while incompatible beyond the
+    allow-list) and empty the allow-list, whose tightenings are then released."""
+    remaining, _ = apply_allowances(_raw_incompatibilities(root), load_allowances(root))
+    if remaining:
         raise SystemExit(
-            "refusing to release incompatible schemas:\n" + "\n".join(map(str, incompatible))
+            "refusing to release incompatible schemas:\n" + "\n".join(map(str, remaining))
         )
     target = root / SCHEMAS_DIR / RELEASED_DIR
     written = []
@@ -126,7 +169,19 @@ def release(root: Path) -> list[Path]:
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.write_text(render_json(schema), encoding="utf-8")
         written.append(destination.relative_to(root))
+    allow_list = root / ALLOWED_TIGHTENINGS
+    if allow_list.is_file() and load_allowances(root):
+        allow_list.write_text(render_json(allowances_to_json([], _ALLOWANCES_ABOUT)), "utf-8")
+        written.append(ALLOWED_TIGHTENINGS)
     return written
+
+
+def draft_tightenings(root: Path) -> str:
+    """JSON of allow-list entries for the incompatibilities not yet allowed (reasons TODO)."""
+    allowances = load_allowances(root)
+    remaining, _ = apply_allowances(_raw_incompatibilities(root), allowances)
+    drafted = [*allowances, *draft_allowances(remaining)]
+    return render_json(allowances_to_json(drafted, _ALLOWANCES_ABOUT))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,6 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="fail if artifacts drifted")
     mode.add_argument("--release", action="store_true", help="copy schemas to released/")
+    mode.add_argument(
+        "--draft-tightenings",
+        action="store_true",
+        help="print the allow-list with entries for unreleased tightenings (reasons TODO)",
+    )
     args = parser.parse_args(argv)
     root: Path = args.root or default_root()
     if args.check:
@@ -145,6 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problems:
             print("run: python -m dealerflow.contracts.tools.generate", file=sys.stderr)
         return 1 if problems else 0
+    if args.draft_tightenings:
+        print(draft_tightenings(root), end="")
+        return 0
     if args.release:
         for path in release(root):
             print(f"released {path}")
