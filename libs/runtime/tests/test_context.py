@@ -201,3 +201,34 @@ def test_an_extension_named_like_a_problem_member_is_refused() -> None:
 
     with pytest.raises(ValueError, match="status"):
         Problem(409, "Conflict", "x", extensions={"status": "closed"})
+
+
+async def test_step_routes_document_the_usual_problems_and_a_steps_own() -> None:
+    from dealerflow.runtime.http import problem_doc, step_routes
+    from dealerflow.runtime.idempotency import request_of
+
+    router = APIRouter()
+    step = step_routes(
+        router, "/v1/cars/{car}", response_model=dict, responses={404: problem_doc("No car")}
+    )
+
+    @step("wash", "Wash the car", responses={409: problem_doc("Already clean")})
+    async def wash(car: str) -> dict[str, str]:
+        return {"car": car}
+
+    definition: ServiceDefinition[Settings] = ServiceDefinition(
+        name="ctxtest",
+        title="ctx test",
+        settings_factory=Settings,
+        migrations_package="dealerflow.runtime.sql",
+        routers=lambda ctx: [router],
+    )
+    app = build_app(definition, Settings(), run_background=False)
+    operation = app.openapi()["paths"]["/v1/cars/{car}/wash"]["post"]
+    assert operation["summary"] == "Wash the car"
+    assert operation["responses"]["404"]["description"] == "No car"
+    assert "application/problem+json" in operation["responses"]["409"]["content"]
+    assert request_of(None, Settings()) is None
+    keyed = request_of("k1", Settings())
+    assert keyed is not None
+    assert (keyed.key, len(keyed.fingerprint or "")) == ("key:k1", 64)

@@ -22,6 +22,7 @@ import asyncpg
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.types import DecoratedCallable
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.trace import Status, StatusCode
@@ -272,6 +273,43 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return str(value.decode("latin-1"))
     return None
+
+
+#: OpenAPI response descriptions by status code (FastAPI's ``responses=``).
+Responses = dict[int | str, dict[str, Any]]
+
+
+def problem_doc(description: str) -> dict[str, Any]:
+    """The OpenAPI description of a problem response (``application/problem+json``)."""
+    return {"description": description, "content": {PROBLEM_CONTENT_TYPE: {}}}
+
+
+def step_routes(
+    router: APIRouter,
+    resource_path: str,
+    *,
+    response_model: Any,
+    responses: Responses,
+    **defaults: Any,
+) -> Callable[..., Callable[[DecoratedCallable], DecoratedCallable]]:
+    """The decorator of a resource's step endpoints: ``step("approve", summary)`` is
+    ``POST <resource_path>/approve`` answered with ``response_model``, documenting the
+    usual problem ``responses`` (a step's own ``responses=`` replace those of the same
+    status); other keyword arguments go to ``router.post`` (e.g. ``status_code``)."""
+
+    def step(
+        name: str, summary: str, *, responses: Responses | None = None, **options: Any
+    ) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        return router.post(
+            f"{resource_path}/{name}",
+            response_model=response_model,
+            responses={**usual, **(responses or {})},
+            summary=summary,
+            **{**defaults, **options},
+        )
+
+    usual = responses
+    return step
 
 
 def create_http_app(

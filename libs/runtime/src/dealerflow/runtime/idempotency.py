@@ -62,6 +62,7 @@ __all__ = [
     "replayed_resource",
     "request_fingerprint",
     "request_key",
+    "request_of",
 ]
 
 
@@ -129,6 +130,16 @@ class IdempotencyKeyReused(ValueError):
 
 #: How every service's HTTP app answers :class:`IdempotencyKeyReused`.
 KEY_REUSED_PROBLEM = ProblemSpec(422, "idempotency-key-reused", "Idempotency key reused")
+
+
+def request_of(
+    idempotency_key: str | None, body: BaseModel, client_id: uuid.UUID | None = None
+) -> RequestKey | None:
+    """How an HTTP request is recognised when retried: its Idempotency-Key header (else
+    the id the client chose for the new resource) with its validated body's fingerprint;
+    None when it has neither (every such request is a new one)."""
+    key = request_key(idempotency_key, client_id)
+    return None if key is None else RequestKey(key, request_fingerprint(body))
 
 
 def key_reused(key: str, scope: str) -> IdempotencyKeyReused:

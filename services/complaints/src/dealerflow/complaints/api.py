@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel
 
 from dealerflow.complaints import usecases_queries as queries
 from dealerflow.complaints.domain import ComplaintStatus
@@ -37,9 +36,7 @@ from dealerflow.contracts.care_enums import (
 from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.runtime.idempotency import (
     IdempotencyKeyHeader,
-    RequestKey,
-    request_fingerprint,
-    request_key,
+    request_of,
 )
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext, service_context
@@ -49,15 +46,6 @@ DealerQuery = Annotated[str, Query(pattern=DEALER_ID_PATTERN, description="Deale
 ComplaintIdPath = Annotated[uuid.UUID, Path(description="Complaint id.")]
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
-
-
-def client_request(
-    idempotency_key: str | None, body: BaseModel, client_id: uuid.UUID | None = None
-) -> RequestKey | None:
-    """The request's Idempotency-Key (else the client-chosen id) with its body's
-    fingerprint; None when it has neither."""
-    key = request_key(idempotency_key, client_id)
-    return None if key is None else RequestKey(key, request_fingerprint(body))
 
 
 def answer(handled: Handled, response: Response) -> ComplaintDetail:
@@ -95,7 +83,7 @@ async def create_complaint(
         repair_order_id=body.repair_order_id,
         contract_id=body.contract_id,
         complaint_id=body.complaint_id,
-        request=client_request(idempotency_key, body, body.complaint_id),
+        request=request_of(idempotency_key, body, body.complaint_id),
     )
     handled = await ctx.run_in_transaction(lambda uc: record_complaint(uc, cmd))
     detail = answer(handled, response)

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response
-from fastapi.types import DecoratedCallable
 
 from dealerflow.complaints import usecases_actions as actions
-from dealerflow.complaints.api import Ctx, answer, client_request
+from dealerflow.complaints.api import Ctx, answer
 from dealerflow.complaints.records import ComplaintRecord
 from dealerflow.complaints.schemas import (
     AcknowledgeIn,
@@ -34,7 +33,8 @@ from dealerflow.complaints.schemas import (
 from dealerflow.complaints.usecases import Uc
 from dealerflow.complaints.usecases_policy import dealer_policy, set_dealer_policy
 from dealerflow.contracts.types import DEALER_ID_PATTERN
-from dealerflow.runtime.idempotency import IdempotencyKeyHeader
+from dealerflow.runtime.http import step_routes
+from dealerflow.runtime.idempotency import IdempotencyKeyHeader, request_of
 
 router = APIRouter(prefix="/v1", tags=["complaint actions"])
 ComplaintIdPath = Annotated[uuid.UUID, Path(description="Complaint id.")]
@@ -46,14 +46,9 @@ _409: dict[int | str, dict[str, Any]] = {
 _404: dict[int | str, dict[str, Any]] = {404: {"description": "No such complaint at this dealer"}}
 
 
-def _action(name: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
-    """``POST /complaints/{complaint_id}/<name>``: a staff action answered with the complaint."""
-    return router.post(
-        f"/complaints/{{complaint_id}}/{name}",
-        response_model=ComplaintDetail,
-        responses={**_404, **_409},
-        summary=summary,
-    )
+_action = step_routes(
+    router, "/complaints/{complaint_id}", response_model=ComplaintDetail, responses={**_404, **_409}
+)
 
 
 @dataclass
@@ -72,7 +67,7 @@ class StaffAction:
         body: ActionIn,
         action: Callable[[Uc], Awaitable[ComplaintRecord | None]],
     ) -> ComplaintDetail:
-        request = client_request(self.idempotency_key, body)
+        request = request_of(self.idempotency_key, body)
         handled = await self.ctx.run_in_transaction(
             lambda uc: actions.act_once(
                 uc, body.dealer_id, complaint_id, name, request, lambda: action(uc)

@@ -8,14 +8,13 @@ by the runtime (:mod:`problems`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from fastapi.types import DecoratedCallable
 
 from dealerflow.contracts.types import DEALER_ID_PATTERN
+from dealerflow.runtime.http import Responses, problem_doc, step_routes
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor
 from dealerflow.runtime.service import ServiceContext, service_context
@@ -36,14 +35,11 @@ Ctx = Annotated[ServiceContext[SalesSettings], Depends(service_context)]
 DealerQuery = Annotated[str, Query(pattern=DEALER_ID_PATTERN, description="Dealer (store) code.")]
 
 
-def problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {}}}
-
-
-Responses = dict[int | str, dict[str, Any]]
-NOT_FOUND: Responses = {404: problem("No such resource at this dealer")}
-INVALID: Responses = {422: problem("Invalid request or broken business rule (errors listed)")}
-CONFLICT: Responses = {409: problem("Not allowed in the resource's current state (reason given)")}
+NOT_FOUND: Responses = {404: problem_doc("No such resource at this dealer")}
+INVALID: Responses = {422: problem_doc("Invalid request or broken business rule (errors listed)")}
+CONFLICT: Responses = {
+    409: problem_doc("Not allowed in the resource's current state (reason given)")
+}
 
 
 def created(response: Response, is_new: bool) -> None:
@@ -51,19 +47,13 @@ def created(response: Response, is_new: bool) -> None:
     response.status_code = status.HTTP_201_CREATED if is_new else status.HTTP_200_OK
 
 
-def _contract_step(
-    path: str, summary: str, *, responses: Responses | None = None, **options: Any
-) -> Callable[[DecoratedCallable], DecoratedCallable]:
-    """``POST /contracts/{contract_id}/<path>``: a step of a contract answered with the
-    contract (``responses`` replace the usual problem descriptions)."""
-    return router.post(
-        f"/contracts/{{contract_id}}/{path}",
-        response_model=ContractDetail,
-        responses={**NOT_FOUND, **INVALID, **CONFLICT, **(responses or {})},
-        tags=["contracts"],
-        summary=summary,
-        **options,
-    )
+_contract_step = step_routes(
+    router,
+    "/contracts/{contract_id}",
+    response_model=ContractDetail,
+    responses={**NOT_FOUND, **INVALID, **CONFLICT},
+    tags=["contracts"],
+)
 
 
 @router.post(
@@ -204,7 +194,7 @@ async def schedule_delivery(
     "deliver",
     "Hand the vehicle over (VehicleDelivered)",
     responses={
-        409: problem("Not ready: `missing` lists every blocker (documents, PDI, balance, ...)")
+        409: problem_doc("Not ready: `missing` lists every blocker (documents, PDI, balance, ...)")
     },
 )
 async def deliver(

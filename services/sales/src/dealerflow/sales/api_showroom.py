@@ -7,9 +7,10 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
+from dealerflow.runtime.http import problem_doc
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.sales import usecases_showroom
-from dealerflow.sales.api import INVALID, NOT_FOUND, Ctx, DealerQuery, created, problem
+from dealerflow.sales.api import INVALID, NOT_FOUND, Ctx, DealerQuery, created
 from dealerflow.sales.schemas_showroom import QuoteIn, QuoteOut, TestDriveIn, TestDriveOut
 
 router = APIRouter(prefix="/v1")
@@ -44,7 +45,7 @@ async def get_quote(quote_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx) -> Qu
     "/test-drives",
     status_code=status.HTTP_201_CREATED,
     response_model=TestDriveOut,
-    responses={**INVALID, 409: problem("The vehicle is already booked then")},
+    responses={**INVALID, 409: problem_doc("The vehicle is already booked then")},
     tags=["test drives"],
     summary="Book a test drive, no double booking (TestDriveScheduled)",
 )

@@ -32,7 +32,7 @@ from dealerflow.contracts.types import (
     Money,
     StaffId,
 )
-from dealerflow.runtime.idempotency import RequestKey, request_fingerprint, request_key
+from dealerflow.runtime.idempotency import request_of
 from dealerflow.runtime.request_models import DealerGroup, PersonName, RawPhone, RequestBody
 from dealerflow.sales.domain import CancelledBy, PaymentLedger
 from dealerflow.sales.records import (
@@ -50,15 +50,6 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 ZERO = Decimal("0.00")
-
-
-def retry_key(
-    idempotency_key: str | None, client_id: uuid.UUID | None, body: BaseModel
-) -> RequestKey | None:
-    """How a retry of this request is recognised: its Idempotency-Key header, else the
-    id the client chose for the new resource (None: every request is a new one)."""
-    key = request_key(idempotency_key, client_id)
-    return None if key is None else RequestKey(key, request_fingerprint(body))
 
 
 class CustomerIn(RequestBody):
@@ -137,7 +128,7 @@ class SignContractIn(CustomerIdentityIn):
             dealer_group=self.dealer_group,
             lead_id=self.lead_id,
             quote_id=self.quote_id,
-            request=retry_key(idempotency_key, self.contract_id, self),
+            request=request_of(idempotency_key, self, self.contract_id),
         )
 
 
@@ -166,7 +157,7 @@ class AmendContractIn(RequestBody):
             planned_delivery_on=self.planned_delivery_on,
             address=self.address,
             reason=self.reason,
-            request=retry_key(idempotency_key, None, self),
+            request=request_of(idempotency_key, self),
         )
 
 
@@ -187,7 +178,7 @@ class CancelContractIn(RequestBody):
             reason=self.reason,
             cancelled_by=CancelledBy(self.cancelled_by),
             non_refundable_costs=self.non_refundable_costs,
-            request=retry_key(idempotency_key, None, self),
+            request=request_of(idempotency_key, self),
         )
 
 

@@ -8,8 +8,9 @@ from pydantic import Field
 
 from dealerflow.contracts.enums import DeliveryDocument, PaymentKind, PaymentMethod
 from dealerflow.contracts.types import DealerId, Kilometres, Money, UtcDatetime
+from dealerflow.runtime.idempotency import request_of
 from dealerflow.runtime.request_models import RequestBody
-from dealerflow.sales.schemas import ShortText, retry_key
+from dealerflow.sales.schemas import ShortText
 from dealerflow.sales.usecases_delivery import (
     DeliverVehicle,
     IssueInvoice,
@@ -37,7 +38,7 @@ class PaymentIn(RequestBody):
             amount=self.amount,
             confirmed_by_finance=self.confirmed_by_finance,
             payment_id=self.payment_id,
-            request=retry_key(idempotency_key, self.payment_id, self),
+            request=request_of(idempotency_key, self, self.payment_id),
         )
 
 
@@ -56,7 +57,7 @@ class InvoiceIn(RequestBody):
             invoice_title=self.invoice_title,
             tax_number=self.tax_number,
             amount=self.amount,
-            request=retry_key(idempotency_key, None, self),
+            request=request_of(idempotency_key, self),
         )
 
 
@@ -71,7 +72,7 @@ class ScheduleDeliveryIn(RequestBody):
             contract_id=contract_id,
             scheduled_for=self.scheduled_for,
             location=self.location,
-            request=retry_key(idempotency_key, None, self),
+            request=request_of(idempotency_key, self),
         )
 
 
@@ -94,5 +95,5 @@ class DeliverIn(RequestBody):
             pdi_passed=self.checklist.pdi_passed,
             documents=tuple(self.checklist.documents),
             odometer_km=self.odometer_km,
-            request=retry_key(idempotency_key, None, self),
+            request=request_of(idempotency_key, self),
         )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from dealerflow.contracts.events.sales import ContractVehicle, PaymentPlan
 from dealerflow.contracts.money import money
 from dealerflow.contracts.types import DecimalString, EntityId, Money, StaffId, UtcDatetime
+from dealerflow.runtime.idempotency import request_of
 from dealerflow.runtime.request_models import RawPhone, RequestBody
 from dealerflow.sales.domain_delivery import DriverLicence
 from dealerflow.sales.domain_quote import AccessoryLine
@@ -21,7 +22,6 @@ from dealerflow.sales.schemas import (
     CustomerIdentityIn,
     CustomerIn,
     ShortText,
-    retry_key,
 )
 from dealerflow.sales.usecases_showroom import BookTestDrive, IssueQuote, LoanTerms
 
@@ -109,7 +109,7 @@ class QuoteIn(CustomerIdentityIn):
             ),
             extended_warranty=self.extended_warranty,
             loan=self.payment.loan(),
-            request=retry_key(idempotency_key, self.quote_id, self),
+            request=request_of(idempotency_key, self, self.quote_id),
         )
 
 
@@ -236,7 +236,7 @@ class TestDriveIn(CustomerIdentityIn):
             customer_id=self.customer_id,
             dealer_group=self.dealer_group,
             test_drive_id=self.test_drive_id,
-            request=retry_key(idempotency_key, self.test_drive_id, self),
+            request=request_of(idempotency_key, self, self.test_drive_id),
         )
 
 

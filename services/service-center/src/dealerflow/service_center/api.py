@@ -9,20 +9,16 @@ key and body is answered with the repair order and does nothing again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from fastapi.types import DecoratedCallable
-from pydantic import BaseModel
 
 from dealerflow.contracts.types import DEALER_ID_PATTERN
+from dealerflow.runtime.http import Responses, problem_doc, step_routes
 from dealerflow.runtime.idempotency import (
     IdempotencyKeyHeader,
-    RequestKey,
-    request_fingerprint,
-    request_key,
+    request_of,
 )
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext, service_context
@@ -47,39 +43,18 @@ router = APIRouter(prefix="/v1", tags=["repair orders"])
 
 Ctx = Annotated[ServiceContext[ServiceCenterSettings], Depends(service_context)]
 DealerQuery = Annotated[str, Query(pattern=DEALER_ID_PATTERN, description="Dealer (store) code.")]
-Responses = dict[int | str, dict[str, Any]]
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {}}}
 
 
 STEP: Responses = {
-    404: _problem("No such repair order at this dealer"),
-    409: _problem("Illegal in the repair order's current state (reason given)"),
-    422: _problem("Invalid request or broken business rule (errors listed)"),
+    404: problem_doc("No such repair order at this dealer"),
+    409: problem_doc("Illegal in the repair order's current state (reason given)"),
+    422: problem_doc("Invalid request or broken business rule (errors listed)"),
 }
 
 
-def _step(
-    name: str, summary: str, responses: Responses | None = None
-) -> Callable[[DecoratedCallable], DecoratedCallable]:
-    """``POST /repair-orders/{repair_order_id}/<name>``: a workflow step answered with the
-    repair order (``responses`` replace the usual problem descriptions)."""
-    return router.post(
-        f"/repair-orders/{{repair_order_id}}/{name}",
-        response_model=RepairOrderDetail,
-        responses={**STEP, **(responses or {})},
-        summary=summary,
-    )
-
-
-def _request(
-    idempotency_key: str | None, body: BaseModel, client_id: uuid.UUID | None = None
-) -> RequestKey | None:
-    """The request's key (header, else the client-chosen id) with its body's fingerprint."""
-    key = request_key(idempotency_key, client_id)
-    return RequestKey(key, request_fingerprint(body)) if key is not None else None
+_step = step_routes(
+    router, "/repair-orders/{repair_order_id}", response_model=RepairOrderDetail, responses=STEP
+)
 
 
 def _customer(customer: CustomerIn) -> Customer:
@@ -123,7 +98,7 @@ async def open_repair_order(
         walk_around_findings=tuple(body.walk_around_findings),
         work_type=body.work_type,
         warranty_start_on=body.warranty_start_on,
-        request=_request(idempotency_key, body, body.repair_order_id),
+        request=request_of(idempotency_key, body, body.repair_order_id),
     )
     opened = await ctx.run_in_transaction(lambda uc: usecases.open_repair_order(uc, cmd))
     # 201 for a new repair order, 200 when a retry returns the existing one.
@@ -186,7 +161,7 @@ async def diagnose(
     cmd = usecases_repair.RecordDiagnosis(
         dealer_id=body.dealer_id,
         repair_order_id=repair_order_id,
-        request=_request(idempotency_key, body),
+        request=request_of(idempotency_key, body),
         technician_id=body.technician_id,
         findings=tuple(body.findings),
     )
@@ -205,7 +180,7 @@ async def quote(
     cmd = usecases_repair.QuoteRepair(
         dealer_id=body.dealer_id,
         repair_order_id=repair_order_id,
-        request=_request(idempotency_key, body),
+        request=request_of(idempotency_key, body),
         lines=tuple(
             QuoteLine(
                 item_id=line.item_id,
@@ -236,7 +211,7 @@ async def approve(
     cmd = usecases_repair.RecordDecision(
         dealer_id=body.dealer_id,
         repair_order_id=repair_order_id,
-        request=_request(idempotency_key, body),
+        request=request_of(idempotency_key, body),
         approved_item_ids=tuple(body.approved_item_ids),
         declined_item_ids=tuple(body.declined_item_ids),
         method=body.method,
@@ -256,7 +231,7 @@ async def complete(
     cmd = usecases_workshop.CompleteWork(
         dealer_id=body.dealer_id,
         repair_order_id=repair_order_id,
-        request=_request(idempotency_key, body),
+        request=request_of(idempotency_key, body),
         technician_ids=tuple(body.technician_ids),
         work_summary=body.work_summary,
         labour_hours=body.labour_hours,
@@ -279,7 +254,7 @@ async def quality_check(
     cmd = usecases_workshop.RecordQualityCheck(
         dealer_id=body.dealer_id,
         repair_order_id=repair_order_id,
-        request=_request(idempotency_key, body),
+        request=request_of(idempotency_key, body),
         inspector_id=body.inspector_id,
         passed=body.passed,
         reasons=tuple(body.reasons),
@@ -293,7 +268,9 @@ async def quality_check(
 @_step(
     "handover",
     "Return the vehicle (VehicleHandedOver)",
-    {409: _problem("Not ready: `missing` lists every blocker (quality check, work, ...)")},
+    responses={
+        409: problem_doc("Not ready: `missing` lists every blocker (quality check, work, ...)")
+    },
 )
 async def handover(
     repair_order_id: uuid.UUID,
@@ -304,7 +281,7 @@ async def handover(
     cmd = usecases_workshop.HandOver(
         dealer_id=body.dealer_id,
         repair_order_id=repair_order_id,
-        request=_request(idempotency_key, body),
+        request=request_of(idempotency_key, body),
         mileage_km=body.mileage_km,
         amount_paid=body.amount_paid,
         invoice_number=body.invoice_number,
