@@ -1,4 +1,4 @@
-"""Fixture ``infra``: a fresh schema, topics and settings per test (see support.py)."""
+"""Fixture ``infra``: a fresh schema, topics and settings per test (see guarantee_service.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.settings import ServiceSettings
-from tests.integration.support import TABLES, Infra
+from tests.integration.guarantee_service import TABLES, Infra
 
 
 @pytest.fixture

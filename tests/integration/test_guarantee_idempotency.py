@@ -14,7 +14,7 @@ import pytest
 
 from dealerflow.contracts.envelope import encode_binary
 from dealerflow.devinfra.client import eventually
-from tests.integration.support import EffectRecorder, Infra, graded
+from tests.integration.guarantee_service import EffectRecorder, Infra, graded
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from prometheus_client import REGISTRY
 
 from dealerflow.devinfra.client import eventually
 from dealerflow.runtime.outbox import decode_headers
-from tests.integration.support import EffectRecorder, Infra, ids_of
+from tests.integration.guarantee_service import EffectRecorder, Infra, ids_of
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
 from dealerflow.devinfra.client import eventually
 from dealerflow.runtime import dlq
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
-from tests.integration.support import NOW, Infra, assigned, graded
+from tests.integration.guarantee_service import NOW, Infra, assigned, graded
 
 pytestmark = pytest.mark.integration
 

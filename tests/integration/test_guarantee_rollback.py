@@ -17,7 +17,7 @@ from dealerflow.devinfra.client import eventually
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
 from dealerflow.runtime.publisher import event_source, publish_event
 from dealerflow.runtime.timers import schedule
-from tests.integration.support import DEALER, NOW, Infra, assigned, graded, ids_of
+from tests.integration.guarantee_service import DEALER, NOW, Infra, assigned, graded, ids_of
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from dealerflow.runtime.clock import SystemClock
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.timers import NewTimer, Timer, TimerPoller, schedule_many
-from tests.integration.support import DEALER, Infra
+from tests.integration.guarantee_service import DEALER, Infra
 
 pytestmark = pytest.mark.integration
 
