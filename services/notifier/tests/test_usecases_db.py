@@ -12,7 +12,12 @@ from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_messages as msgs
 from dealerflow.notifier import usecases, usecases_leads
-from dealerflow.notifier.domain import HandoverFacts, LeadFacts
+from dealerflow.notifier.domain import (
+    HandoverFacts,
+    LeadAssignmentFacts,
+    LeadClosedFacts,
+    LeadFacts,
+)
 from dealerflow.runtime.db import transaction
 
 pytestmark = pytest.mark.integration
@@ -58,7 +63,7 @@ async def test_the_same_lead_planned_twice_is_one_task(db) -> None:
 
     async with transaction(db.pool) as conn:
         await usecases_leads.on_lead_assigned(
-            db.use_case(conn), dealer_id=DEALER, lead_id="L-1", consultant_id="c-zhao"
+            db.use_case(conn), LeadAssignmentFacts(DEALER, "L-1", "c-zhao")
         )
         moved = await repo.get_task(conn, DEALER, task.id)
     assert moved is not None
@@ -70,7 +75,7 @@ async def test_a_lost_lead_cancels_its_tasks_and_watches(db) -> None:
         await usecases_leads.on_lead_created(
             db.use_case(conn), LeadFacts(DEALER, CUSTOMER, "L-2", "online", START, "c-1"), CONTACT
         )
-        await usecases_leads.on_lead_closed(db.use_case(conn), dealer_id=DEALER, lead_id="L-2")
+        await usecases_leads.on_lead_closed(db.use_case(conn), LeadClosedFacts(DEALER, "L-2"))
         [task] = await repo.list_tasks(conn, repo.TaskFilter(DEALER), after=None, limit=10)
     assert task.status == "cancelled"
     [cancelled] = db.of_type("TaskCancelled")

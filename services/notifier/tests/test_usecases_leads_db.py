@@ -12,7 +12,15 @@ import pytest
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import usecases, usecases_leads, usecases_tasks
-from dealerflow.notifier.domain import LeadFacts, LeadGradeFacts, PlannedTask, RecordRef, StaffRole
+from dealerflow.notifier.domain import (
+    LeadAssignmentFacts,
+    LeadClosedFacts,
+    LeadFacts,
+    LeadGradeFacts,
+    PlannedTask,
+    RecordRef,
+    StaffRole,
+)
 from dealerflow.notifier.records import TaskRow
 from dealerflow.runtime.db import transaction
 
@@ -130,7 +138,7 @@ async def test_follow_ups_follow_a_reassigned_lead_and_go_with_a_closed_one(db) 
     await grade(db, graded("H", START, lead_id="L-2"))
     async with transaction(db.pool) as conn:
         await usecases_leads.on_lead_assigned(
-            db.use_case(conn), dealer_id=DEALER, lead_id="L-2", consultant_id="c-zhao"
+            db.use_case(conn), LeadAssignmentFacts(DEALER, "L-2", "c-zhao")
         )
     assert {k: t.assignee for k, t in (await open_tasks(db)).items()} == {
         "lead:L-2:first-contact": "c-zhao",
@@ -140,7 +148,7 @@ async def test_follow_ups_follow_a_reassigned_lead_and_go_with_a_closed_one(db) 
     }
 
     async with transaction(db.pool) as conn:
-        await usecases_leads.on_lead_closed(db.use_case(conn), dealer_id=DEALER, lead_id="L-2")
+        await usecases_leads.on_lead_closed(db.use_case(conn), LeadClosedFacts(DEALER, "L-2"))
     assert await open_tasks(db) == {}
     cancelled = {e.task_id: e.reason.value for e in db.of_type("TaskCancelled")}
     assert cancelled == {str(t.id): "lead_closed" for t in (await tasks(db)).values()}

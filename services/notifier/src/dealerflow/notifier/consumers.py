@@ -32,9 +32,13 @@ from dealerflow.notifier import usecases, usecases_leads
 from dealerflow.notifier.domain import (
     AppointmentFacts,
     ComplaintEscalationFacts,
+    ComplaintFinishedFacts,
     DeclinedItemFacts,
     DeliveryFacts,
     HandoverFacts,
+    LeadAssignmentFacts,
+    LeadClosedFacts,
+    LeadContactFacts,
     LeadFacts,
     LeadGradeFacts,
     RecordRef,
@@ -62,25 +66,21 @@ async def lead_created(hctx: HandlerContext, env: Envelope[Any]) -> None:
 @router.on(LeadContacted)
 async def lead_contacted(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: LeadContacted = env.event
-    await usecases_leads.on_lead_contacted(
-        hctx,
+    facts = LeadContactFacts(
         dealer_id=event.dealer_id,
         lead_id=event.lead_id,
         consultant_id=event.consultant_id,
         outcome=event.outcome,
         contacted_at=event.contacted_at,
     )
+    await usecases_leads.on_lead_contacted(hctx, facts)
 
 
 @router.on(LeadAssigned)
 async def lead_assigned(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: LeadAssigned = env.event
-    await usecases_leads.on_lead_assigned(
-        hctx,
-        dealer_id=event.dealer_id,
-        lead_id=event.lead_id,
-        consultant_id=event.consultant_id,
-    )
+    facts = LeadAssignmentFacts(event.dealer_id, event.lead_id, event.consultant_id)
+    await usecases_leads.on_lead_assigned(hctx, facts)
 
 
 @router.on(LeadGraded)
@@ -114,7 +114,7 @@ async def appointment_scheduled(hctx: HandlerContext, env: Envelope[Any]) -> Non
 @router.on(LeadLost, LeadConverted)
 async def lead_closed(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: LeadLost | LeadConverted = env.event
-    await usecases_leads.on_lead_closed(hctx, dealer_id=event.dealer_id, lead_id=event.lead_id)
+    await usecases_leads.on_lead_closed(hctx, LeadClosedFacts(event.dealer_id, event.lead_id))
 
 
 @router.on(VehicleDelivered)
@@ -179,6 +179,5 @@ async def complaint_escalated(hctx: HandlerContext, env: Envelope[Any]) -> None:
 @router.on(ComplaintResolved, ComplaintClosed)
 async def complaint_finished(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: ComplaintResolved | ComplaintClosed = env.event
-    await usecases.on_complaint_finished(
-        hctx, dealer_id=event.dealer_id, complaint_id=event.complaint_id
-    )
+    facts = ComplaintFinishedFacts(event.dealer_id, event.complaint_id)
+    await usecases.on_complaint_finished(hctx, facts)

@@ -11,7 +11,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
-from dealerflow.contracts.enums import ConsentPurpose
+from dealerflow.contracts.enums import ConsentPurpose, ContactOutcome
 
 
 class StaffRole(StrEnum):
@@ -104,6 +104,34 @@ class LeadFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class LeadContactFacts:
+    """From LeadContacted."""
+
+    dealer_id: str
+    lead_id: str
+    consultant_id: str
+    outcome: ContactOutcome | str
+    contacted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LeadAssignmentFacts:
+    """From LeadAssigned (a first assignment or a reassignment)."""
+
+    dealer_id: str
+    lead_id: str
+    consultant_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeadClosedFacts:
+    """From LeadLost or LeadConverted."""
+
+    dealer_id: str
+    lead_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class LeadGradeFacts:
     """From LeadGraded."""
 
@@ -178,3 +206,11 @@ class ComplaintEscalationFacts:
     clock: str  # SlaClock value of the breached clock
     escalated_at: datetime
     to_staff_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintFinishedFacts:
+    """From ComplaintResolved or ComplaintClosed."""
+
+    dealer_id: str
+    complaint_id: str

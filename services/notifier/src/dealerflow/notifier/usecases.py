@@ -23,6 +23,7 @@ from dealerflow.notifier import repository as repo
 from dealerflow.notifier.domain import (
     AlertKind,
     ComplaintEscalationFacts,
+    ComplaintFinishedFacts,
     DeclinedItemFacts,
     DeliveryFacts,
     HandoverFacts,
@@ -197,8 +198,9 @@ async def on_complaint_escalated(
     )
 
 
-async def on_complaint_finished(uc: Uc, *, dealer_id: str, complaint_id: str) -> None:
+async def on_complaint_finished(uc: Uc, finished: ComplaintFinishedFacts) -> None:
     """A resolved or closed complaint needs no more alerts: cancel its open tasks/timers."""
+    dealer_id, complaint_id = finished.dealer_id, finished.complaint_id
     await uc.cancel_timers(timer_key(dealer_id, f"complaint:{complaint_id}:"))
     about = repo.TaskSelection(dealer_id, related=(RecordKind.COMPLAINT.value, complaint_id))
     await cancel_tasks(uc, about, TaskCancelReason.NO_LONGER_NEEDED)

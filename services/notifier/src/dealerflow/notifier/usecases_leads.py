@@ -12,10 +12,17 @@ from datetime import UTC, datetime
 
 from dealerflow.contracts.care_enums import RecordKind, TaskCancelReason
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.contracts.enums import ContactOutcome
 from dealerflow.notifier import domain
 from dealerflow.notifier import repository as repo
-from dealerflow.notifier.domain import AppointmentFacts, LeadFacts, LeadGradeFacts, StaffRole
+from dealerflow.notifier.domain import (
+    AppointmentFacts,
+    LeadAssignmentFacts,
+    LeadClosedFacts,
+    LeadContactFacts,
+    LeadFacts,
+    LeadGradeFacts,
+    StaffRole,
+)
 from dealerflow.notifier.domain_alerts import task_outcome_of_contact
 from dealerflow.notifier.records import TaskRow
 from dealerflow.notifier.settings import NotifierSettings
@@ -37,37 +44,29 @@ async def on_lead_created(uc: Uc, lead: LeadFacts, contact: ContactSnapshot | No
     await apply_plan(uc, domain.plan_first_contact(lead, policy, uc.now), contact)
 
 
-async def on_lead_contacted(
-    uc: Uc,
-    *,
-    dealer_id: str,
-    lead_id: str,
-    consultant_id: str,
-    outcome: ContactOutcome | str,
-    contacted_at: datetime,
-) -> TaskRow | None:
+async def on_lead_contacted(uc: Uc, contact: LeadContactFacts) -> TaskRow | None:
     """A recorded contact closes the open first-contact task (and stops its watches)."""
-    task = await lock_task(uc, dealer_id, key=domain.first_contact_key(lead_id))
+    task = await lock_task(uc, contact.dealer_id, key=domain.first_contact_key(contact.lead_id))
     if task is None or not task.is_open:
         return None
     return await record_outcome(
         uc,
         task,
-        outcome=task_outcome_of_contact(outcome),
+        outcome=task_outcome_of_contact(contact.outcome),
         note="First contact recorded in the lead's contact log.",
-        completed_by=consultant_id,
-        completed_at=contacted_at.astimezone(UTC),
+        completed_by=contact.consultant_id,
+        completed_at=contact.contacted_at.astimezone(UTC),
     )
 
 
-async def on_lead_assigned(uc: Uc, *, dealer_id: str, lead_id: str, consultant_id: str) -> None:
+async def on_lead_assigned(uc: Uc, assignment: LeadAssignmentFacts) -> None:
     """A (re)assigned lead's open consultant tasks (first contact, follow-ups, re-grade
     prompt) follow the lead; the managers' escalation tasks stay where they are."""
     await repo.reassign_open_tasks(
         uc.conn,
-        _about_lead(dealer_id, lead_id),
+        _about_lead(assignment.dealer_id, assignment.lead_id),
         StaffRole.CONSULTANT.value,
-        consultant_id,
+        assignment.consultant_id,
         uc.now,
     )
 
@@ -102,7 +101,8 @@ async def on_appointment_scheduled(
     await apply_plan(uc, domain.plan_appointment_reminders(appointment, policy, uc.now), contact)
 
 
-async def on_lead_closed(uc: Uc, *, dealer_id: str, lead_id: str) -> None:
+async def on_lead_closed(uc: Uc, closed: LeadClosedFacts) -> None:
     """A lost or converted lead needs no first contact or follow-up any more: its open
     tasks go (with their timers and watches)."""
-    await cancel_tasks(uc, _about_lead(dealer_id, lead_id), TaskCancelReason.LEAD_CLOSED)
+    about = _about_lead(closed.dealer_id, closed.lead_id)
+    await cancel_tasks(uc, about, TaskCancelReason.LEAD_CLOSED)
