@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Response
 
@@ -51,6 +51,9 @@ _action = step_routes(
 )
 
 
+C = TypeVar("C", bound=actions.ComplaintCommand)
+
+
 @dataclass
 class StaffAction:
     """FastAPI dependency of every action route: the service, the response and the
@@ -63,15 +66,13 @@ class StaffAction:
     async def run(
         self,
         name: str,
-        complaint_id: uuid.UUID,
         body: ActionIn,
-        action: Callable[[Uc], Awaitable[ComplaintRecord | None]],
+        action: Callable[[Uc, C], Awaitable[ComplaintRecord | None]],
+        cmd: C,
     ) -> ComplaintDetail:
         request = request_of(self.idempotency_key, body)
         handled = await self.ctx.run_in_transaction(
-            lambda uc: actions.act_once(
-                uc, body.dealer_id, complaint_id, name, request, lambda: action(uc)
-            )
+            lambda uc: actions.act_once(uc, name, cmd, request, action)
         )
         return answer(handled, self.response)
 
@@ -85,46 +86,35 @@ Act = Annotated[StaffAction, Depends()]
 async def acknowledge(
     act: Act, complaint_id: ComplaintIdPath, body: AcknowledgeIn
 ) -> ComplaintDetail:
-    return await act.run(
-        "acknowledge",
-        complaint_id,
-        body,
-        lambda uc: actions.acknowledge(
-            uc, body.dealer_id, complaint_id, channel=body.channel, handler_id=body.handler_id
-        ),
+    cmd = actions.AcknowledgeComplaint(
+        body.dealer_id, complaint_id, handler_id=body.handler_id, channel=body.channel
     )
+    return await act.run("acknowledge", body, actions.acknowledge, cmd)
 
 
 @_action("inform", "Record that the customer was told how it is handled (stops the inform clock)")
 async def inform(act: Act, complaint_id: ComplaintIdPath, body: InformIn) -> ComplaintDetail:
-    return await act.run(
-        "inform",
-        complaint_id,
-        body,
-        lambda uc: actions.inform(uc, body.dealer_id, complaint_id, by=body.by, note=body.note),
-    )
+    cmd = actions.InformCustomer(body.dealer_id, complaint_id, by=body.by, note=body.note)
+    return await act.run("inform", body, actions.inform, cmd)
 
 
 @_action("assign", "Give the complaint a (new) handler and department")
 async def assign(act: Act, complaint_id: ComplaintIdPath, body: AssignIn) -> ComplaintDetail:
-    return await act.run(
-        "assign",
+    cmd = actions.AssignComplaint(
+        body.dealer_id,
         complaint_id,
-        body,
-        lambda uc: actions.assign(
-            uc,
-            body.dealer_id,
-            complaint_id,
-            handler_id=body.handler_id,
-            department=body.department,
-            reason=body.reason,
-        ),
+        handler_id=body.handler_id,
+        department=body.department,
+        reason=body.reason,
     )
+    return await act.run("assign", body, actions.assign, cmd)
 
 
 @_action("resolve", "Record the resolution (cancels every clock still running)")
 async def resolve(act: Act, complaint_id: ComplaintIdPath, body: ResolveIn) -> ComplaintDetail:
-    resolution = actions.Resolution(
+    cmd = actions.ResolveComplaint(
+        body.dealer_id,
+        complaint_id,
         responsibility=body.responsibility,
         measures=list(body.measures),
         resolution=body.resolution,
@@ -132,38 +122,24 @@ async def resolve(act: Act, complaint_id: ComplaintIdPath, body: ResolveIn) -> C
         cause=body.cause,
         handler_id=body.handler_id,
     )
-    return await act.run(
-        "resolve",
-        complaint_id,
-        body,
-        lambda uc: actions.resolve(uc, body.dealer_id, complaint_id, resolution),
-    )
+    return await act.run("resolve", body, actions.resolve, cmd)
 
 
 @_action("close", "Close after the customer confirmed")
 async def close(act: Act, complaint_id: ComplaintIdPath, body: CloseIn) -> ComplaintDetail:
-    return await act.run(
-        "close",
+    cmd = actions.CloseComplaint(
+        body.dealer_id,
         complaint_id,
-        body,
-        lambda uc: actions.close(
-            uc,
-            body.dealer_id,
-            complaint_id,
-            closed_by=body.closed_by,
-            customer_confirmed=body.customer_confirmed,
-        ),
+        closed_by=body.closed_by,
+        customer_confirmed=body.customer_confirmed,
     )
+    return await act.run("close", body, actions.close, cmd)
 
 
 @_action("reopen", "Reopen a resolved or closed complaint (a fresh resolve clock)")
 async def reopen(act: Act, complaint_id: ComplaintIdPath, body: ReopenIn) -> ComplaintDetail:
-    return await act.run(
-        "reopen",
-        complaint_id,
-        body,
-        lambda uc: actions.reopen(uc, body.dealer_id, complaint_id, reason=body.reason, by=body.by),
-    )
+    cmd = actions.ReopenComplaint(body.dealer_id, complaint_id, reason=body.reason, by=body.by)
+    return await act.run("reopen", body, actions.reopen, cmd)
 
 
 @_action(
@@ -172,24 +148,14 @@ async def reopen(act: Act, complaint_id: ComplaintIdPath, body: ReopenIn) -> Com
     "running unless the dealer's policy says otherwise)",
 )
 async def pause(act: Act, complaint_id: ComplaintIdPath, body: PauseIn) -> ComplaintDetail:
-    return await act.run(
-        "pause",
-        complaint_id,
-        body,
-        lambda uc: actions.pause_clocks(
-            uc, body.dealer_id, complaint_id, by=body.by, reason=body.reason
-        ),
-    )
+    cmd = actions.PauseClocks(body.dealer_id, complaint_id, by=body.by, reason=body.reason)
+    return await act.run("pause", body, actions.pause_clocks, cmd)
 
 
 @_action("resume", "Resume paused clocks with the time they had left")
 async def resume(act: Act, complaint_id: ComplaintIdPath, body: ResumeIn) -> ComplaintDetail:
-    return await act.run(
-        "resume",
-        complaint_id,
-        body,
-        lambda uc: actions.resume_clocks(uc, body.dealer_id, complaint_id, by=body.by),
-    )
+    cmd = actions.ResumeClocks(body.dealer_id, complaint_id, by=body.by)
+    return await act.run("resume", body, actions.resume_clocks, cmd)
 
 
 # -- policy ----------------------------------------------------------------------------------

@@ -1,15 +1,16 @@
 """Use cases of staff acting on a complaint: acknowledge, inform, assign, resolve, close,
 reopen, pause and resume. Each locks the complaint, checks the status machine (the domain's
 `IllegalTransition`, or `ActionNotAllowed`), updates the complaint and its clocks and
-publishes the event, in the caller's transaction. `act_once` runs a staff action once per
-Idempotency-Key."""
+publishes the event, in the caller's transaction. Each takes one command (a frozen
+dataclass naming the dealer and the complaint, defined beside its use case); `act_once` runs
+a staff action once per Idempotency-Key."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from dealerflow.complaints import repository, usecases_clocks
 from dealerflow.complaints.domain import ComplaintAction, ComplaintStatus
@@ -45,27 +46,38 @@ HANDLING = frozenset(
 _A = ComplaintAction
 
 
+@dataclass(frozen=True)
+class ComplaintCommand:
+    """What every staff action names: the complaint, at its dealer."""
+
+    dealer_id: str
+    complaint_id: uuid.UUID
+
+
+C = TypeVar("C", bound=ComplaintCommand)
+
+
 async def act_once(
     uc: Uc,
-    dealer_id: str,
-    complaint_id: uuid.UUID,
     action: str,
+    cmd: C,
     request: RequestKey | None,
-    act: Callable[[], Awaitable[ComplaintRecord | None]],
+    act: Callable[[Uc, C], Awaitable[ComplaintRecord | None]],
 ) -> Handled:
-    """Run the staff action ``act`` on a complaint, once per Idempotency-Key: a retry
-    (same key and body) is answered with the complaint as it is now and changes nothing."""
+    """Run the staff action ``act(uc, cmd)`` on a complaint, once per Idempotency-Key: a
+    retry (same key and body) is answered with the complaint as it is now and changes
+    nothing."""
     if await idempotency.claimed_resource(
         uc.conn,
         request,
-        dealer_id=dealer_id,
-        scope=f"{action}:{complaint_id}",
-        resource_id=complaint_id,
+        dealer_id=cmd.dealer_id,
+        scope=f"{action}:{cmd.complaint_id}",
+        resource_id=cmd.complaint_id,
     ):
-        return Handled(await case_of(uc, await reload(uc, dealer_id, complaint_id)), True)
-    complaint = await act()
+        return Handled(await case_of(uc, await reload(uc, cmd.dealer_id, cmd.complaint_id)), True)
+    complaint = await act(uc, cmd)
     if complaint is None:  # pragma: no cover - only automatic (trigger) reopenings are None
-        raise RuntimeError(f"{action} of complaint {complaint_id} changed nothing")
+        raise RuntimeError(f"{action} of complaint {cmd.complaint_id} changed nothing")
     return Handled(await case_of(uc, complaint))
 
 
@@ -105,23 +117,25 @@ async def _stop_clocks(uc: Uc, complaint: ComplaintRecord, action: ComplaintActi
     )
 
 
-async def acknowledge(
-    uc: Uc,
-    dealer_id: str,
-    complaint_id: uuid.UUID,
-    *,
-    channel: ContactChannel,
-    handler_id: str | None = None,
-) -> ComplaintRecord:
+@dataclass(frozen=True)
+class AcknowledgeComplaint(ComplaintCommand):
+    """Staff thanked the customer (by ``channel``); the handler defaults to the complaint's."""
+
+    handler_id: str | None
+    channel: ContactChannel
+
+
+async def acknowledge(uc: Uc, cmd: AcknowledgeComplaint) -> ComplaintRecord:
     """The customer was thanked and told the complaint is handled: stops the acknowledge
     clock and its escalations."""
+    dealer_id, complaint_id, channel = cmd.dealer_id, cmd.complaint_id, cmd.channel
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.ACKNOWLEDGE)
     await _stop_clocks(uc, complaint, _A.ACKNOWLEDGE)
     await repository.update_complaint(
         uc.conn, dealer_id, complaint_id, status=status, acknowledged_at=uc.now
     )
-    who = handler_id or complaint.handler_id
+    who = cmd.handler_id or complaint.handler_id
     await _history(uc, complaint, "acknowledged", who, channel=channel.value)
     await uc.publish(
         ComplaintAcknowledged(
@@ -134,31 +148,41 @@ async def acknowledge(
     return await reload(uc, dealer_id, complaint_id)
 
 
-async def inform(
-    uc: Uc, dealer_id: str, complaint_id: uuid.UUID, *, by: str, note: str | None = None
-) -> ComplaintRecord:
+@dataclass(frozen=True)
+class InformCustomer(ComplaintCommand):
+    """Staff ``by`` told the customer how the complaint is handled."""
+
+    by: str
+    note: str | None = None
+
+
+async def inform(uc: Uc, cmd: InformCustomer) -> ComplaintRecord:
     """The customer was told how the complaint is being handled (the legal duty): stops
     the inform clock. No event: the contracts have none for it."""
+    dealer_id, complaint_id = cmd.dealer_id, cmd.complaint_id
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.INFORM_CUSTOMER)
     await _stop_clocks(uc, complaint, _A.INFORM_CUSTOMER)
     await repository.update_complaint(
         uc.conn, dealer_id, complaint_id, status=status, informed_at=uc.now
     )
-    await _history(uc, complaint, "customer_informed", by, note=note)
+    await _history(uc, complaint, "customer_informed", cmd.by, note=cmd.note)
     return await reload(uc, dealer_id, complaint_id)
 
 
-async def assign(
-    uc: Uc,
-    dealer_id: str,
-    complaint_id: uuid.UUID,
-    *,
-    handler_id: str,
-    department: Department,
-    reason: AssignmentReason,
-) -> ComplaintRecord:
+@dataclass(frozen=True)
+class AssignComplaint(ComplaintCommand):
+    """Give the complaint to ``handler_id`` in ``department``."""
+
+    handler_id: str
+    department: Department
+    reason: AssignmentReason
+
+
+async def assign(uc: Uc, cmd: AssignComplaint) -> ComplaintRecord:
     """A (new) handler and department take the complaint over."""
+    dealer_id, complaint_id = cmd.dealer_id, cmd.complaint_id
+    handler_id, department, reason = cmd.handler_id, cmd.department, cmd.reason
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     if complaint.status not in HANDLING:
         raise ActionNotAllowed(f"cannot assign a complaint that is {complaint.status.value}")
@@ -188,8 +212,8 @@ async def assign(
 
 
 @dataclass(frozen=True)
-class Resolution:
-    """What was found and done."""
+class ResolveComplaint(ComplaintCommand):
+    """Record what was found and done (the handler defaults to the complaint's)."""
 
     responsibility: Responsibility
     measures: list[str]
@@ -199,10 +223,9 @@ class Resolution:
     handler_id: str | None = None
 
 
-async def resolve(
-    uc: Uc, dealer_id: str, complaint_id: uuid.UUID, resolution: Resolution
-) -> ComplaintRecord:
+async def resolve(uc: Uc, cmd: ResolveComplaint) -> ComplaintRecord:
     """Measures agreed and carried out, reply given: every clock still running stops."""
+    dealer_id, complaint_id = cmd.dealer_id, cmd.complaint_id
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.RESOLVE)
     clocks = await repository.clocks_of(uc.conn, dealer_id, complaint_id)
@@ -215,15 +238,15 @@ async def resolve(
         uc.conn, rest, None, at=uc.now, action="resolve", status=ClockStatus.STOPPED
     )
     await usecases_clocks.cancel_all(uc.conn, complaint_id)
-    who = resolution.handler_id or complaint.handler_id
+    who = cmd.handler_id or complaint.handler_id
     stored = {
-        "responsibility": resolution.responsibility.value,
+        "responsibility": cmd.responsibility.value,
         "responsible_department": (
-            resolution.responsible_department.value if resolution.responsible_department else None
+            cmd.responsible_department.value if cmd.responsible_department else None
         ),
-        "cause": resolution.cause,
-        "measures": resolution.measures,
-        "resolution": resolution.resolution,
+        "cause": cmd.cause,
+        "measures": cmd.measures,
+        "resolution": cmd.resolution,
         "handler_id": who,
     }
     await repository.update_complaint(
@@ -242,21 +265,29 @@ async def resolve(
         ComplaintResolved(
             **_common(uc, complaint),
             handler_id=who,
-            responsibility=resolution.responsibility,
-            responsible_department=resolution.responsible_department,
-            cause=resolution.cause,
-            measures=resolution.measures,
-            resolution=resolution.resolution,
+            responsibility=cmd.responsibility,
+            responsible_department=cmd.responsible_department,
+            cause=cmd.cause,
+            measures=cmd.measures,
+            resolution=cmd.resolution,
             resolved_at=uc.now,
         )
     )
     return await reload(uc, dealer_id, complaint_id)
 
 
-async def close(
-    uc: Uc, dealer_id: str, complaint_id: uuid.UUID, *, closed_by: str, customer_confirmed: bool
-) -> ComplaintRecord:
+@dataclass(frozen=True)
+class CloseComplaint(ComplaintCommand):
+    """Staff ``closed_by`` closes the complaint, with or without the customer's word."""
+
+    closed_by: str
+    customer_confirmed: bool
+
+
+async def close(uc: Uc, cmd: CloseComplaint) -> ComplaintRecord:
     """The customer confirmed (or the dealer closes after verification): loop closed."""
+    dealer_id, complaint_id = cmd.dealer_id, cmd.complaint_id
+    closed_by, customer_confirmed = cmd.closed_by, cmd.customer_confirmed
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.CLOSE)
     await repository.update_complaint(
@@ -274,21 +305,24 @@ async def close(
     return await reload(uc, dealer_id, complaint_id)
 
 
-async def reopen(
-    uc: Uc,
-    dealer_id: str,
-    complaint_id: uuid.UUID,
-    *,
-    reason: str,
-    by: str | None = None,
-    trigger_ref: str | None = None,
-) -> ComplaintRecord | None:
+@dataclass(frozen=True)
+class ReopenComplaint(ComplaintCommand):
+    """Open the complaint again, by staff ``by`` or by an automatic trigger."""
+
+    reason: str
+    by: str | None = None
+    #: unique reference of the trigger of an automatic reopening ("task:<id>", ...)
+    trigger_ref: str | None = None
+
+
+async def reopen(uc: Uc, cmd: ReopenComplaint) -> ComplaintRecord | None:
     """The customer is not satisfied: open again with a fresh resolve clock. With a
     ``trigger_ref`` (automatic reopening) the same trigger reopens at most once: a repeat
     returns None and changes nothing."""
+    dealer_id, complaint_id, reason = cmd.dealer_id, cmd.complaint_id, cmd.reason
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.REOPEN)
-    if not await _history(uc, complaint, "reopened", by, trigger_ref, reason=reason):
+    if not await _history(uc, complaint, "reopened", cmd.by, cmd.trigger_ref, reason=reason):
         return None
     policy = await uc.policy(dealer_id)
     clock = reopened_resolve_clock(complaint, uc.now, policy)
@@ -315,10 +349,17 @@ async def reopen(
     return await reload(uc, dealer_id, complaint_id)
 
 
-async def pause_clocks(
-    uc: Uc, dealer_id: str, complaint_id: uuid.UUID, *, by: str, reason: str
-) -> ComplaintRecord:
+@dataclass(frozen=True)
+class PauseClocks(ComplaintCommand):
+    """Staff ``by`` waits on the customer, for ``reason``."""
+
+    by: str
+    reason: str
+
+
+async def pause_clocks(uc: Uc, cmd: PauseClocks) -> ComplaintRecord:
     """Waiting on the customer: running pausable clocks stop, keeping their time left."""
+    dealer_id, complaint_id, reason = cmd.dealer_id, cmd.complaint_id, cmd.reason
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     if complaint.status not in HANDLING:
         raise ActionNotAllowed(f"cannot pause a complaint that is {complaint.status.value}")
@@ -331,15 +372,21 @@ async def pause_clocks(
         uc.conn, dealer_id, complaint_id, paused_at=uc.now, pause_reason=reason
     )
     await _history(
-        uc, complaint, "paused", by, reason=reason, clocks=[c.kind.value for c in paused]
+        uc, complaint, "paused", cmd.by, reason=reason, clocks=[c.kind.value for c in paused]
     )
     return await reload(uc, dealer_id, complaint_id)
 
 
-async def resume_clocks(
-    uc: Uc, dealer_id: str, complaint_id: uuid.UUID, *, by: str
-) -> ComplaintRecord:
+@dataclass(frozen=True)
+class ResumeClocks(ComplaintCommand):
+    """Staff ``by`` has the customer back."""
+
+    by: str
+
+
+async def resume_clocks(uc: Uc, cmd: ResumeClocks) -> ComplaintRecord:
     """The customer is back: paused clocks run again with the time they had left."""
+    dealer_id, complaint_id = cmd.dealer_id, cmd.complaint_id
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     if not complaint.paused:
         raise ActionNotAllowed("the complaint's clocks are not paused")
@@ -349,5 +396,5 @@ async def resume_clocks(
     await repository.update_complaint(
         uc.conn, dealer_id, complaint_id, paused_at=None, pause_reason=None
     )
-    await _history(uc, complaint, "resumed", by, clocks=[c.kind.value for c in resumed])
+    await _history(uc, complaint, "resumed", cmd.by, clocks=[c.kind.value for c in resumed])
     return await reload(uc, dealer_id, complaint_id)

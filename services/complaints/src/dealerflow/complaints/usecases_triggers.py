@@ -29,7 +29,7 @@ from dealerflow.complaints.domain import (
 )
 from dealerflow.complaints.records import ComplaintRecord
 from dealerflow.complaints.usecases import ContactUnknown, NewComplaint, Uc, open_complaint
-from dealerflow.complaints.usecases_actions import reopen
+from dealerflow.complaints.usecases_actions import ReopenComplaint, reopen
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
     ComplaintChannel,
@@ -213,7 +213,10 @@ async def _reopen_verified(
         return False
     if target.status in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
         try:
-            await reopen(uc, event.dealer_id, complaint_id, reason=reason, trigger_ref=trigger_ref)
+            cmd = ReopenComplaint(
+                event.dealer_id, complaint_id, reason=reason, trigger_ref=trigger_ref
+            )
+            await reopen(uc, cmd)
         except IllegalTransition:  # pragma: no cover - status checked under the lock above
             return True
     return True  # still being handled: nothing to reopen
