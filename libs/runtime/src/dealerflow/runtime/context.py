@@ -49,6 +49,7 @@ __all__ = [
     "DealerConfiguration",
     "EnvironmentDealerConfiguration",
     "Publish",
+    "TimerScope",
     "UseCaseContext",
     "is_transient",
     "run_in_transaction",
@@ -100,8 +101,36 @@ class EnvironmentDealerConfiguration:
         return self._policy
 
 
+class TimerScope:
+    """Durable-timer helpers of a context holding the transaction's ``conn``."""
+
+    conn: DbConnection
+
+    async def schedule_timer(
+        self,
+        *,
+        key: str,
+        kind: str,
+        dealer_id: str,
+        due_at: datetime,
+        payload: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Schedule a durable timer in this transaction (see ``timers.schedule``)."""
+        return await timers.schedule(
+            self.conn, key=key, kind=kind, dealer_id=dealer_id, due_at=due_at, payload=payload
+        )
+
+    async def cancel_timer(self, key: str) -> bool:
+        """Cancel the pending timer with business key ``key``."""
+        return await timers.cancel(self.conn, key)
+
+    async def cancel_timers(self, prefix: str) -> int:
+        """Cancel every pending timer whose key starts with ``prefix``."""
+        return await timers.cancel_prefix(self.conn, prefix)
+
+
 @dataclass(kw_only=True)
-class UseCaseContext(Generic[S]):
+class UseCaseContext(TimerScope, Generic[S]):
     """Dependencies of one use case run, all bound to one transaction (module docstring)."""
 
     conn: DbConnection
@@ -130,28 +159,6 @@ class UseCaseContext(Generic[S]):
             policy = await self.dealers.policy(self.conn, dealer_id)
             self._policies[dealer_id] = policy
         return policy
-
-    async def schedule_timer(
-        self,
-        *,
-        key: str,
-        kind: str,
-        dealer_id: str,
-        due_at: datetime,
-        payload: Mapping[str, Any] | None = None,
-    ) -> bool:
-        """Schedule a durable timer in this transaction (see ``timers.schedule``)."""
-        return await timers.schedule(
-            self.conn, key=key, kind=kind, dealer_id=dealer_id, due_at=due_at, payload=payload
-        )
-
-    async def cancel_timer(self, key: str) -> bool:
-        """Cancel the pending timer with business key ``key``."""
-        return await timers.cancel(self.conn, key)
-
-    async def cancel_timers(self, prefix: str) -> int:
-        """Cancel every pending timer whose key starts with ``prefix``."""
-        return await timers.cancel_prefix(self.conn, prefix)
 
 
 async def run_in_transaction(

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any
 from dealerflow.contracts.envelope import Envelope, encode_binary
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
-from dealerflow.runtime import timers
 from dealerflow.runtime.clock import Clock
-from dealerflow.runtime.context import Publish, UseCaseContext
+from dealerflow.runtime.context import Publish, TimerScope, UseCaseContext
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.telemetry import current_trace_headers
@@ -108,8 +107,32 @@ async def publish_event(
     return ce_id
 
 
+def caused_outbox_message(
+    event: DomainEvent,
+    cause: Envelope[Any],
+    source: str,
+    topics: TopicRegistry,
+    *,
+    event_id: str | None = None,
+    trace_headers: TraceHeaders | None = None,
+) -> tuple[str, OutboxMessage]:
+    """``event`` encoded as caused by ``cause``: causation = its id, correlation = its
+    correlation id (or, at the start of a chain, its id); trace headers default to the
+    active span's."""
+    meta = cause.meta
+    return outbox_message_for(
+        event,
+        source=source,
+        topics=topics,
+        correlation_id=meta.correlation_id or meta.id,
+        causation_id=meta.id,
+        event_id=event_id,
+        trace_headers=trace_headers,
+    )
+
+
 @dataclass(kw_only=True)
-class _ConsumerScope:
+class _ConsumerScope(TimerScope):
     """What every handler gets: the batch's connection (in its transaction) and helpers."""
 
     conn: DbConnection
@@ -129,40 +152,11 @@ class _ConsumerScope:
         event_id: str | None,
         trace_headers: TraceHeaders | None,
     ) -> str:
-        meta = cause.meta
-        ce_id, message = outbox_message_for(
-            event,
-            source=self.source,
-            topics=self.topics,
-            correlation_id=meta.correlation_id or meta.id,
-            causation_id=meta.id,
-            event_id=event_id,
-            trace_headers=trace_headers,
+        ce_id, message = caused_outbox_message(
+            event, cause, self.source, self.topics, event_id=event_id, trace_headers=trace_headers
         )
         self.outbox.append(message)
         return ce_id
-
-    async def schedule_timer(
-        self,
-        *,
-        key: str,
-        kind: str,
-        dealer_id: str,
-        due_at: datetime,
-        payload: Mapping[str, Any] | None = None,
-    ) -> bool:
-        """Schedule a durable timer in this transaction (see ``timers.schedule``)."""
-        return await timers.schedule(
-            self.conn, key=key, kind=kind, dealer_id=dealer_id, due_at=due_at, payload=payload
-        )
-
-    async def cancel_timer(self, key: str) -> bool:
-        """Cancel the pending timer with business key ``key``."""
-        return await timers.cancel(self.conn, key)
-
-    async def cancel_timers(self, prefix: str) -> int:
-        """Cancel every pending timer whose key starts with ``prefix``."""
-        return await timers.cancel_prefix(self.conn, prefix)
 
 
 @dataclass(kw_only=True)
@@ -195,14 +189,7 @@ class HandlerContext(UseCaseContext[Any]):
             self.publisher = self._publish_caused
 
     async def _publish_caused(self, event: DomainEvent) -> str:
-        meta = self.envelope.meta
-        ce_id, message = outbox_message_for(
-            event,
-            source=self.source,
-            topics=self.topics,
-            correlation_id=meta.correlation_id or meta.id,
-            causation_id=meta.id,
-        )
+        ce_id, message = caused_outbox_message(event, self.envelope, self.source, self.topics)
         self.outbox.append(message)
         return ce_id
 
