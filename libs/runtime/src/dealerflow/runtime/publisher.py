@@ -160,7 +160,35 @@ class _ConsumerScope(TimerScope):
 
 
 @dataclass(kw_only=True)
-class HandlerContext(UseCaseContext[Any]):
+class ConsumedContext(UseCaseContext[Any]):
+    """A use-case context inside a consumer's batch transaction (base of the event and
+    raw-record handler contexts): what it publishes is buffered and written with the
+    batch's other messages in one enqueue, and a handler attempt that fails takes its
+    messages with it."""
+
+    topics: TopicRegistry
+    source: str
+    consumer: str
+    publisher: Publish = field(default=None)  # type: ignore[assignment]  # set below
+    outbox: list[OutboxMessage] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.publisher is None:
+            self.publisher = self._buffer
+
+    async def _buffer(self, event: DomainEvent) -> str:
+        ce_id, message = self._encode(event)
+        self.outbox.append(message)
+        return ce_id
+
+    def _encode(self, event: DomainEvent) -> tuple[str, OutboxMessage]:
+        """The event's outbox message; here it starts a chain."""
+        return outbox_message_for(event, source=self.source, topics=self.topics)
+
+
+@dataclass(kw_only=True)
+class HandlerContext(ConsumedContext):
     """Context of a per-event handler, ``async def h(ctx, env)``: the use-case context of
     the batch's transaction, plus where the event came from.
 
@@ -169,29 +197,18 @@ class HandlerContext(UseCaseContext[Any]):
     span, which continues the incoming trace); timers default to the event's dealer.
     """
 
-    topics: TopicRegistry
-    source: str
-    consumer: str
     envelope: Envelope[DomainEvent]
     topic: str
     partition: int
     offset: int
-    publisher: Publish = field(default=None)  # type: ignore[assignment]  # set below
-    # Buffered: the consumer writes all of a batch's messages with one enqueue, and a
-    # handler attempt that fails takes its messages with it.
-    outbox: list[OutboxMessage] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.source_event_id is None:
             self.source_event_id = self.envelope.meta.id
-        if self.publisher is None:
-            self.publisher = self._publish_caused
 
-    async def _publish_caused(self, event: DomainEvent) -> str:
-        ce_id, message = caused_outbox_message(event, self.envelope, self.source, self.topics)
-        self.outbox.append(message)
-        return ce_id
+    def _encode(self, event: DomainEvent) -> tuple[str, OutboxMessage]:
+        return caused_outbox_message(event, self.envelope, self.source, self.topics)
 
     async def schedule_timer(
         self,

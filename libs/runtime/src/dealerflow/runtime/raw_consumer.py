@@ -31,14 +31,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from opentelemetry.trace import SpanKind, TracerProvider
 
-from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime import inbox
 from dealerflow.runtime.clock import Clock
@@ -50,11 +49,11 @@ from dealerflow.runtime.consumer import (
     _Failure,
     _is_infrastructure_error,
 )
-from dealerflow.runtime.context import DealerConfiguration, Publish, UseCaseContext
+from dealerflow.runtime.context import DealerConfiguration
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.dlq import describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
-from dealerflow.runtime.publisher import outbox_message_for
+from dealerflow.runtime.publisher import ConsumedContext
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
@@ -94,28 +93,11 @@ def record_header(record: ConsumerRecord[Any, Any], *names: str) -> str | None:
 
 
 @dataclass(kw_only=True)
-class RecordContext(UseCaseContext[Any]):
+class RecordContext(ConsumedContext):
     """Context of a raw-record handler: the use-case context of the batch's transaction,
-    plus the record and where it came from."""
+    plus the record (what it publishes starts a chain)."""
 
-    topics: TopicRegistry
-    source: str
-    consumer: str
     record: ConsumerRecord[Any, Any]
-    publisher: Publish = field(default=None)  # type: ignore[assignment]  # set below
-    # Buffered: written with the batch's dead letters in one enqueue; a failed attempt's
-    # context is dropped, and its messages with it.
-    outbox: list[OutboxMessage] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.publisher is None:
-            self.publisher = self._publish_buffered
-
-    async def _publish_buffered(self, event: DomainEvent) -> str:
-        ce_id, message = outbox_message_for(event, source=self.source, topics=self.topics)
-        self.outbox.append(message)
-        return ce_id
 
     def header(self, *names: str) -> str | None:
         """A header of the record (see :func:`record_header`)."""
