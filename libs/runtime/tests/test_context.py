@@ -56,9 +56,9 @@ class CountingConfig:
     def __init__(self) -> None:
         self.loads = 0
 
-    async def policy(self, conn: DbConnection, dealer_id: str):  # type: ignore[no-untyped-def]
+    async def settings(self, conn: DbConnection, dealer_id: str):  # type: ignore[no-untyped-def]
         self.loads += 1
-        return await EnvironmentDealerConfiguration().policy(conn, dealer_id)
+        return await EnvironmentDealerConfiguration().settings(conn, dealer_id)
 
 
 async def test_the_context_reads_now_once_and_each_dealer_policy_once() -> None:

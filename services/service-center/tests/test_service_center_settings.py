@@ -35,5 +35,5 @@ async def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.labour_rate_per_hour == Decimal("420.50")
     # the environment dealer configuration: the same policy for every dealer (no database)
     dealers = DEFINITION.dealer_configuration(settings)
-    policy = await dealers.policy(None, "D001")  # type: ignore[arg-type]
+    policy = (await dealers.settings(None, "D001")).policy  # type: ignore[arg-type]
     assert policy.service.declined_item_followup_after == timedelta(days=14)

@@ -154,7 +154,8 @@ def encode_binary(
     """Encode `event` as a binary-mode CloudEvent record (ce_* headers, JSON value).
 
     `event_id` defaults to a random UUID, `time` to `event.occurred_at`, `correlation_id`
-    to the event id (a new conversation). The key is the customer id.
+    to the event id (a new conversation). The key is `event.kafka_key` (the customer id,
+    or the dealer id for dealer configuration).
     """
     attributes = _attributes(
         event,
@@ -168,7 +169,7 @@ def encode_binary(
     headers.append(("content-type", BINARY_CONTENT_TYPE.encode()))
     headers += _trace_headers(traceparent, tracestate)
     return KafkaRecord(
-        key=str(event.customer_id).encode(),
+        key=event.kafka_key.encode(),
         value=event.model_dump_json().encode(),
         headers=headers,
     )
@@ -209,7 +210,7 @@ def encode_structured(
     headers = [("content-type", _STRUCTURED_HEADER.encode())]
     headers += _trace_headers(traceparent, tracestate)
     return KafkaRecord(
-        key=str(event.customer_id).encode(),
+        key=event.kafka_key.encode(),
         value=json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(),
         headers=headers,
     )

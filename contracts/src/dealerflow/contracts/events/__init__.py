@@ -25,6 +25,7 @@ from dealerflow.contracts.events.complaints import (
     ComplaintResolved,
     ComplaintSlaBreached,
 )
+from dealerflow.contracts.events.dealers import DEALERS_EVENTS, DealerConfigured
 from dealerflow.contracts.events.leads import (
     LEADS_EVENTS,
     AppointmentAttended,
@@ -182,6 +183,7 @@ EVENTS_BY_CONTEXT: Mapping[str, tuple[type[DomainEvent], ...]] = MappingProxyTyp
         "service": SERVICE_EVENTS,
         "complaints": COMPLAINTS_EVENTS,
         "notifier": NOTIFIER_EVENTS,
+        "dealers": DEALERS_EVENTS,
     }
 )
 """Event classes per context, in catalogue order."""
@@ -198,6 +200,7 @@ TOPIC_ADAPTERS: Mapping[str, TypeAdapter[Any]] = MappingProxyType(
         "service": TypeAdapter(ServiceEvent),
         "complaints": TypeAdapter(ComplaintsEvent),
         "notifier": TypeAdapter(NotifierEvent),
+        "dealers": TypeAdapter(DealerConfigured),
     }
 )
 """Validators of the per-topic unions, keyed by context."""
@@ -206,6 +209,7 @@ __all__ = [
     "ALL_EVENTS",
     "COMPLAINTS_EVENTS",
     "CONTEXTS",
+    "DEALERS_EVENTS",
     "EVENTS_BY_CONTEXT",
     "LEADS_EVENTS",
     "NOTIFIER_EVENTS",
@@ -231,6 +235,7 @@ __all__ = [
     "ContractCancelled",
     "ContractSigned",
     "CustomerAtRisk",
+    "DealerConfigured",
     "DeliveryScheduled",
     "DiagnosisCompleted",
     "DiscountApprovalRequested",

@@ -11,7 +11,7 @@ from dealerflow.contracts.types import CustomerId, DealerId, UtcDatetime
 
 __all__ = ["CONTEXTS", "DomainEvent", "EventDoc", "Planned"]
 
-CONTEXTS: tuple[str, ...] = ("leads", "sales", "service", "complaints", "notifier")
+CONTEXTS: tuple[str, ...] = ("leads", "sales", "service", "complaints", "notifier", "dealers")
 
 # Fields every event has; the subject of an event is its first own *_id field.
 _COMMON_FIELDS = frozenset({"type", "dealer_id", "customer_id", "occurred_at"})
@@ -73,6 +73,9 @@ class DomainEvent(BaseModel):
     event_name: ClassVar[str]
     doc: ClassVar[EventDoc]
     subject_key: ClassVar[str | None] = None
+    #: Field whose value is the Kafka key: the customer, so one customer's events keep
+    #: their order; dealer configuration events are keyed by dealer (a compacted topic).
+    key_field: ClassVar[str] = "customer_id"
 
     type: str = Field(description="Event name; equals the <EventName> part of ce_type.")
     dealer_id: DealerId = Field(description="Code of the dealer (store) the event belongs to.")
@@ -104,6 +107,11 @@ class DomainEvent(BaseModel):
             if field_name not in _COMMON_FIELDS and field_name.endswith("_id"):
                 return field_name
         return None
+
+    @property
+    def kafka_key(self) -> str:
+        """The Kafka key of the event (see ``key_field``)."""
+        return str(getattr(self, self.key_field))
 
     @property
     def subject(self) -> str | None:

@@ -43,6 +43,11 @@ LeadGrade = Literal["H", "A", "B", "C"]
 FirstContactClass = Literal["online", "walk_in", "phone"]
 """How a lead reached us, as far as the first-contact SLA is concerned."""
 
+MessageChannelName = Literal["sms", "wechat", "email", "webhook"]
+"""Customer message channels (same values as the contracts enum)."""
+
+_ALL_CHANNELS: tuple[MessageChannelName, ...] = ("sms", "wechat", "email", "webhook")
+
 Severity = Literal["critical", "high", "normal"]
 """Complaint severity (same values as the contracts enum)."""
 
@@ -105,7 +110,20 @@ class ContactPolicy(PolicyGroup):
         description="Local time of day at which date-based reminders (maintenance, "
         "insurance) are planned.",
     )
-    default_locale: Literal["zh-CN", "en"] = "zh-CN"
+    default_locale: Literal["zh-CN", "en"] = Field(
+        default="zh-CN", description="The dealer's locale: messages to customers without one."
+    )
+    channels: list[MessageChannelName] = Field(
+        default_factory=lambda: list(_ALL_CHANNELS),
+        min_length=1,
+        description="Customer message channels the dealer uses; a customer's preferred "
+        "channel outside this list falls back to the first one listed.",
+    )
+    templates: dict[str, dict[Literal["zh-CN", "en"], str]] = Field(
+        default_factory=dict,
+        description="The dealer's own wording per reminder kind and locale (str.format "
+        "fields as the built-in template); kinds not listed use the built-in templates.",
+    )
 
 
 class FirstContactSla(PolicyGroup):
@@ -173,6 +191,11 @@ class LeadPolicy(PolicyGroup):
         description="How soon a lead of each grade intends to order.",
     )
     hot_regrade_after: timedelta = timedelta(days=7)
+    assignment_strategy: Literal["round_robin", "open_load"] = Field(
+        default="round_robin",
+        description="How new leads go to on-duty consultants: in turn, or to the one with "
+        "the fewest open leads (ties in turn).",
+    )
     appointment_reminders_before: list[timedelta] = Field(
         default_factory=lambda: [timedelta(hours=24), timedelta(hours=2)]
     )
@@ -209,6 +232,21 @@ class ServicePolicy(PolicyGroup):
     tier_min_visits_per_year: dict[Literal["A", "B", "C"], int] = Field(
         default_factory=_tier_defaults
     )
+    labour_rate_per_hour: Decimal = Field(
+        default=Decimal("300.00"),
+        ge=0,
+        description="Price of one standard labour hour when a quote does not name its rate.",
+    )
+    maintenance_interval_km: int = Field(
+        default=10_000, gt=0, description="Regular maintenance after a maintenance visit (km)."
+    )
+    maintenance_interval_months: int = Field(
+        default=12, gt=0, description="Regular maintenance after a maintenance visit (months)."
+    )
+    warranty_months: int = Field(
+        default=36, gt=0, description="Statutory minimum warranty (三包) in months."
+    )
+    warranty_km: int = Field(default=60_000, gt=0, description="Statutory minimum warranty (km).")
 
 
 class ComplaintSla(PolicyGroup):
@@ -271,6 +309,23 @@ class SalesPolicy(PolicyGroup):
     discount_approval_threshold_rate: Decimal = Field(
         default=Decimal("0.05"),
         description="A discount above this fraction of the vehicle price needs a manager.",
+    )
+    discount_approver_role: Literal["sales_manager", "gm"] = Field(
+        default="sales_manager",
+        description="Who approves a discount above the threshold (resolved to a staff id "
+        "from the dealer's people).",
+    )
+    quote_valid_days: int = Field(
+        default=7, ge=1, description="How many days a quote holds (the issue day included)."
+    )
+    forfeit_deposit_on_customer_cancellation: bool = Field(
+        default=False,
+        description="A deposit given as earnest money (定金) is kept when the customer "
+        "cancels; otherwise everything paid is refunded.",
+    )
+    test_drive_turnaround: timedelta = Field(
+        default=timedelta(0),
+        description="Time kept free after every test drive (cleaning, charging).",
     )
 
 

@@ -12,8 +12,9 @@ subclass, which also says where the event came from). It holds:
   trace context filled in); elsewhere it starts a chain;
 - ``schedule_timer`` / ``cancel_timer`` / ``cancel_timers``: durable timers in the same
   transaction;
-- ``policy(dealer_id)``: the dealer's configuration, through one interface
-  (:class:`DealerConfiguration`), loaded at most once per use case run.
+- ``dealer(dealer_id)`` / ``policy(dealer_id)``: the dealer's configuration (profile, rules,
+  people) through one interface (:class:`DealerConfiguration`), loaded at most once per
+  use case run.
 
 Use cases never read a policy from settings and never build a publisher themselves; the
 runtime builds the context in one place (``ServiceContext.use_case`` in
@@ -38,7 +39,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import asyncpg
 
 from dealerflow.contracts.events.base import DomainEvent
-from dealerflow.policy import DealerPolicy, policy_with_overrides
+from dealerflow.policy import DealerPolicy, DealerSettings, settings_with_overrides
 from dealerflow.runtime import timers
 from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.db import DbConnection, transaction
@@ -49,6 +50,7 @@ __all__ = [
     "DealerConfiguration",
     "EnvironmentDealerConfiguration",
     "Publish",
+    "StaticDealerConfiguration",
     "TimerScope",
     "UseCaseContext",
     "is_transient",
@@ -76,29 +78,52 @@ def is_transient(exc: BaseException) -> bool:
 
 
 class DealerConfiguration(Protocol):
-    """Where a dealer's rules, calendar and numbers come from (one interface for every
-    service; the dealer configuration owner replaces the environment source)."""
+    """Where a dealer's profile, rules, calendar and people come from (one interface for
+    every service)."""
 
-    async def policy(self, conn: DbConnection, dealer_id: str) -> DealerPolicy:
-        """The effective policy of ``dealer_id``, read in the caller's transaction."""
+    async def settings(self, conn: DbConnection, dealer_id: str) -> DealerSettings:
+        """The effective configuration of ``dealer_id``, read in the caller's transaction."""
         ...
 
 
 @dataclass(frozen=True)
 class EnvironmentDealerConfiguration:
-    """DOMAIN.md defaults with the service-wide overrides of its settings (the
-    ``<PREFIX>POLICY_OVERRIDES`` JSON), the same for every dealer."""
+    """DOMAIN.md defaults with the service-wide overrides of its settings, the same for
+    every dealer: ``overrides`` is a partial `DealerPolicy` (``<PREFIX>POLICY_OVERRIDES``),
+    ``settings_overrides`` a partial `DealerSettings` (profile, people) over it."""
 
     overrides: Mapping[str, Any] = field(default_factory=dict)
-    _policy: DealerPolicy = field(init=False, repr=False, compare=False)
+    settings_overrides: Mapping[str, Any] = field(default_factory=dict)
+    _settings: DealerSettings = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # validated once, at start-up: a bad override fails the service, not a request
-        object.__setattr__(self, "_policy", policy_with_overrides(dict(self.overrides)))
+        object.__setattr__(
+            self,
+            "_settings",
+            settings_with_overrides({"policy": dict(self.overrides)}, self.settings_overrides),
+        )
 
-    async def policy(self, conn: DbConnection, dealer_id: str) -> DealerPolicy:
-        """The one policy every dealer shares."""
-        return self._policy
+    @property
+    def defaults(self) -> DealerSettings:
+        """The configuration every dealer gets."""
+        return self._settings
+
+    async def settings(self, conn: DbConnection, dealer_id: str) -> DealerSettings:
+        """The one configuration every dealer shares."""
+        return self._settings
+
+
+@dataclass(frozen=True)
+class StaticDealerConfiguration:
+    """Fixed configurations per dealer over a default (tests, tools): no database."""
+
+    by_dealer: Mapping[str, DealerSettings] = field(default_factory=dict)
+    default: DealerSettings = field(default_factory=DealerSettings)
+
+    async def settings(self, conn: DbConnection, dealer_id: str) -> DealerSettings:
+        """The dealer's configuration, or the default."""
+        return self.by_dealer.get(dealer_id, self.default)
 
 
 class TimerScope:
@@ -142,7 +167,7 @@ class UseCaseContext(TimerScope, Generic[S]):
     #: id of the event whose handling runs this use case (None for HTTP and timers)
     source_event_id: str | None = None
     now: datetime = field(default=None)  # type: ignore[assignment]  # set in __post_init__
-    _policies: dict[str, DealerPolicy] = field(default_factory=dict, repr=False)
+    _dealers: dict[str, DealerSettings] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.now is None:
@@ -152,13 +177,18 @@ class UseCaseContext(TimerScope, Generic[S]):
         """Enqueue ``event`` in this transaction (published iff it commits); its id."""
         return await self.publisher(event)
 
+    async def dealer(self, dealer_id: str) -> DealerSettings:
+        """The dealer's effective configuration: profile, policy, people (loaded once per
+        use case run)."""
+        found = self._dealers.get(dealer_id)
+        if found is None:
+            found = await self.dealers.settings(self.conn, dealer_id)
+            self._dealers[dealer_id] = found
+        return found
+
     async def policy(self, dealer_id: str) -> DealerPolicy:
-        """The dealer's effective policy (loaded once per use case run)."""
-        policy = self._policies.get(dealer_id)
-        if policy is None:
-            policy = await self.dealers.policy(self.conn, dealer_id)
-            self._policies[dealer_id] = policy
-        return policy
+        """The dealer's effective policy (rules and calendar)."""
+        return (await self.dealer(dealer_id)).policy
 
 
 async def run_in_transaction(

@@ -11,7 +11,7 @@ from typing import Any
 
 from dealerflow.complaints import repository
 from dealerflow.contracts.care_enums import EscalationRole
-from dealerflow.policy import DealerPolicy, merge_overrides, policy_with_overrides
+from dealerflow.policy import DealerPolicy, DealerSettings, merge_overrides, policy_with_overrides
 from dealerflow.runtime.db import DbConnection
 
 # ComplaintEscalated.to_role must match its level (contracts): level n -> _LADDER[n - 1].
@@ -56,6 +56,10 @@ class StoredDealerConfiguration:
 
     def __post_init__(self) -> None:
         build_policy(self.overrides)
+
+    async def settings(self, conn: DbConnection, dealer_id: str) -> DealerSettings:
+        """The dealer's configuration: its stored policy, default profile and people."""
+        return DealerSettings(policy=await self.policy(conn, dealer_id))
 
     async def policy(self, conn: DbConnection, dealer_id: str) -> DealerPolicy:
         """The effective policy of ``dealer_id`` (`PolicyInvalid` if its overrides make none)."""

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.settings import NotifierSettings
-from dealerflow.policy import DealerPolicy, merge_overrides, policy_with_overrides
+from dealerflow.policy import DealerPolicy, DealerSettings, merge_overrides, policy_with_overrides
 from dealerflow.runtime.db import DbConnection
 
 __all__ = ["InvalidDealerPolicy", "StoredDealerConfiguration"]
@@ -67,6 +67,10 @@ class StoredDealerConfiguration:
             return policy_with_overrides(merge_overrides(self.service_overrides, dealer_overrides))
         except ValidationError as exc:
             raise InvalidDealerPolicy(exc) from exc
+
+    async def settings(self, conn: DbConnection, dealer_id: str) -> DealerSettings:
+        """The dealer's configuration: its stored policy, default profile and people."""
+        return DealerSettings(policy=await self.policy(conn, dealer_id))
 
     async def policy(self, conn: DbConnection, dealer_id: str) -> DealerPolicy:
         """The dealer's effective policy. Stored overrides that no longer validate (e.g.
