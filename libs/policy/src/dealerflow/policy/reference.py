@@ -1,0 +1,176 @@
+"""The reference table of every dealer setting, generated from `DealerSettings`.
+
+``python -m dealerflow.policy.reference`` prints the Markdown table that
+docs/dealer-configuration.md carries between its ``settings-reference`` markers (a test
+fails when the two drift). Each row: the setting's path in the configuration document, its
+default (JSON, as the API shows it), its type or unit, which services use it, and its
+description.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+import typing
+from datetime import date, time, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+
+from dealerflow.policy.dealer_settings import DealerSettings
+
+__all__ = ["BEGIN", "END", "USED_BY", "reference_rows", "reference_table"]
+
+BEGIN = "<!-- settings-reference:begin (generated: python -m dealerflow.policy.reference) -->"
+END = "<!-- settings-reference:end -->"
+
+#: Which services read a setting, by the longest matching path prefix.
+USED_BY: dict[str, str] = {
+    "profile": "all (customer messages: notifier)",
+    "profile.name": "notifier (messages name the dealer)",
+    "profile.group_id": "dealers (inheritance), leads (customer identity)",
+    "profile.address": "none yet (shown to staff)",
+    "policy.calendar": "leads, sales, service-center, complaints, notifier",
+    "policy.contact": "notifier",
+    "policy.leads": "leads, notifier",
+    "policy.leads.assignment_strategy": "leads",
+    "policy.leads.channel_classes": "leads",
+    "policy.owner_care": "notifier",
+    "policy.owner_care.first_maintenance_km": "service-center, notifier",
+    "policy.owner_care.first_maintenance_months": "service-center, notifier",
+    "policy.service": "service-center, notifier",
+    "policy.service.labour_rate_per_hour": "service-center",
+    "policy.service.maintenance_interval_km": "service-center",
+    "policy.service.maintenance_interval_months": "service-center",
+    "policy.service.warranty_months": "service-center",
+    "policy.service.warranty_km": "service-center",
+    "policy.complaints": "complaints",
+    "policy.sales": "sales",
+    "people": "leads (consultants), sales, complaints, notifier (assignees, escalations)",
+}
+
+
+def _used_by(path: str) -> str:
+    parts = path.split(".")
+    for end in range(len(parts), 0, -1):
+        found = USED_BY.get(".".join(parts[:end]))
+        if found:
+            return found
+    return ""
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " \\| ".join(json.dumps(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args if a is not type(None)) + " or null"
+    if origin in (list, frozenset, set, tuple):
+        return f"list of {_type_name(args[0])}" if args else "list"
+    if origin is dict:
+        return f"map {_type_name(args[0])} → {_type_name(args[1])}"
+    simple = {
+        timedelta: "duration (ISO 8601, e.g. PT15M)",
+        time: "local time HH:MM",
+        date: "date YYYY-MM-DD",
+        Decimal: "decimal",
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "text",
+    }
+    if annotation in simple:
+        return simple[annotation]
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return " \\| ".join(json.dumps(member.value) for member in annotation)
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation)
+
+
+def reference_rows(
+    value: BaseModel | None = None, prefix: str = ""
+) -> list[tuple[str, str, str, str, str]]:
+    """(path, default, type, used by, description) for every leaf setting of ``value``
+    (default: the defaults); groups, and maps of groups (per severity, per channel class),
+    are walked into."""
+    node = DealerSettings() if value is None else value
+    rows: list[tuple[str, str, str, str, str]] = []
+    for name, info in type(node).model_fields.items():
+        path = f"{prefix}{name}"
+        current = getattr(node, name)
+        if isinstance(current, BaseModel):
+            rows += reference_rows(current, path + ".")
+            continue
+        if (
+            isinstance(current, dict)
+            and current
+            and all(isinstance(v, BaseModel) for v in current.values())
+        ):
+            for key, item in current.items():
+                rows += reference_rows(item, f"{path}.{key}.")
+            continue
+        element = _list_element(info.annotation)
+        if element is not None and not current:
+            rows += _element_rows(element, f"{path}[].")
+            continue
+        default = json.dumps(
+            node.model_dump(mode="json", include={name})[name],
+            ensure_ascii=False,
+            separators=(", ", ": "),
+        )
+        description = (info.description or "").replace("\n", " ").replace("|", "\\|")
+        rows.append(
+            (
+                path,
+                default.replace("|", "\\|"),
+                _type_name(info.annotation),
+                _used_by(path),
+                description,
+            )
+        )
+    return rows
+
+
+def _list_element(annotation: Any) -> type[BaseModel] | None:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is list and args:
+        element = args[0]
+        if isinstance(element, type) and issubclass(element, BaseModel):
+            return element
+    return None
+
+
+def _element_rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str, str]]:
+    """Rows of the fields of a list's items (e.g. each staff member)."""
+    rows = []
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        if info.is_required():
+            default = "required"
+        else:
+            value = info.get_default(call_default_factory=True)
+            dumped = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+            default = json.dumps(dumped, ensure_ascii=False, default=str)
+        description = (info.description or "").replace("|", "\\|")
+        rows.append((path, default, _type_name(info.annotation), _used_by(path), description))
+    return rows
+
+
+def reference_table() -> str:
+    """The Markdown table of every setting (between the doc's markers)."""
+    lines = [
+        "| setting | default | type / unit | used by | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for path, default, kind, used_by, description in reference_rows():
+        lines.append(f"| `{path}` | `{default}` | {kind} | {used_by} | {description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - CLI
+    sys.stdout.write(reference_table())
