@@ -3,9 +3,10 @@
 For every event, `EventDoc.emitted_by` and `EventDoc.reacted_by` name who publishes it and
 who reacts. For each of our services named there:
 
-- a reaction is kept when one of the service's subscriptions covers the event's topic and
-  its `EventRouter` has a handler for the event class (the app DEFINITION is imported and
-  its subscriptions built, nothing connects);
+- a reaction is kept when one of the service's subscriptions (its own and the runtime's,
+  `ServiceDefinition.all_subscriptions`) covers the event's topic and its `EventRouter`
+  has a handler for the event class (the app DEFINITION is imported and its
+  subscriptions built, nothing connects);
 - an emission is kept when the service's source constructs the event class (a call of the
   class name, found with ast; tests do not count).
 
@@ -89,7 +90,7 @@ def handled_events(service: Service) -> frozenset[type[DomainEvent]]:
         dealers=definition.dealer_configuration(settings),
     )
     handled = set()
-    for subscription in definition.subscriptions(ctx):
+    for subscription in definition.all_subscriptions(ctx):
         if subscription.router is None:
             continue  # a raw-record processor (e.g. inbound lead documents)
         for cls in ALL_EVENTS:

@@ -21,7 +21,13 @@ from dealerflow.contracts.envelope import Envelope, encode_binary, encode_struct
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
-from dealerflow.runtime.consumer import BatchContext, EventConsumer, EventRouter, HandlerContext
+from dealerflow.runtime.consumer import (
+    BatchContext,
+    EventConsumer,
+    EventRouter,
+    HandlerContext,
+    UnprocessableEvent,
+)
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.outbox import decode_headers
 from dealerflow.runtime.settings import ServiceSettings
@@ -236,6 +242,39 @@ async def test_handler_always_raising_is_dead_lettered_after_bounded_retries(
     again = await consumer.process_batch([event_record(0, graded("L0")), bad])
     assert (again.duplicates, again.dead_lettered) == (1, 1)
     assert await effects(db) == [("ev-0", "L0"), ("ev-2", "L2")]
+
+
+async def test_an_unprocessable_event_is_dead_lettered_without_retries(db: asyncpg.Pool) -> None:
+    calls: list[str] = []
+    router = EventRouter()
+
+    @router.on(LeadGraded)
+    async def on_graded(ctx: HandlerContext, env: Envelope[LeadGraded]) -> None:
+        calls.append(env.event.lead_id)
+        if env.event.grade == "C":
+            raise UnprocessableEvent(f"grade C is not for {env.event.lead_id}")
+        await ctx.conn.execute(
+            "INSERT INTO effects VALUES ($1, $2, $3)", env.meta.id, env.event.lead_id, "H"
+        )
+
+    settings = ServiceSettings(service_name="batchtest", topic_prefix=PREFIX)
+    consumer = EventConsumer(
+        name="batchtest", router=router, pool=db, settings=settings, max_retries=3
+    )
+    outcome = await consumer.process_batch(
+        [
+            event_record(0, graded("L0")),
+            event_record(1, graded("BAD", "C")),
+            event_record(2, graded("L2")),
+        ]
+    )
+    assert (outcome.handled, outcome.dead_lettered) == (2, 1)
+    assert calls.count("BAD") == 1  # no retries: the event itself is wrong
+    assert await effects(db) == [("ev-0", "L0"), ("ev-2", "L2")]
+    (dlq,) = [r for r in await outbox(db) if r["topic"] == TOPIC + ".dlq"]
+    extra = dict(decode_headers(dlq["headers"]))
+    assert extra["dlq-error"] == b"UnprocessableEvent: grade C is not for BAD"
+    assert extra["dlq-attempts"] == b"1"
 
 
 def _headers_without(headers: Sequence[tuple[str, bytes]], name: str) -> list[tuple[str, bytes]]:

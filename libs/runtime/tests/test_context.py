@@ -36,7 +36,7 @@ class Settings(ServiceSettings):
 
 def test_the_environment_configuration_layers_the_overrides_over_the_defaults() -> None:
     config = EnvironmentDealerConfiguration({"leads": {"reassign_after_breaches": 3}})
-    policy = asyncio.run(config.policy(None, "D001"))  # type: ignore[arg-type]
+    policy = asyncio.run(config.settings(None, "D001")).policy  # type: ignore[arg-type]
     assert policy.leads.reassign_after_breaches == 3
     assert policy.complaints.escalation_ladder  # untouched defaults stay
 

@@ -30,6 +30,7 @@ def test_runtime_migrations_are_versioned_sql_resources() -> None:
         ("runtime", 1, "outbox"),
         ("runtime", 2, "inbox"),
         ("runtime", 3, "timers"),
+        ("runtime", 4, "dealer_configurations"),
     ]
     assert all("CREATE TABLE" in m.sql for m in migrations)
 
@@ -70,7 +71,7 @@ async def test_migrate_creates_schema_and_applies_once(pg_dsn: str, pg_schema: s
     schema = f"{pg_schema}_new"
     try:
         applied = await migrate(pg_dsn, schema, runtime_migrations())
-        assert [m.version for m in applied] == [1, 2, 3]
+        assert [m.version for m in applied] == [1, 2, 3, 4]
         assert await migrate(pg_dsn, schema, runtime_migrations()) == []
         conn = await asyncpg.connect(pg_dsn)
         try:
@@ -82,6 +83,7 @@ async def test_migrate_creates_schema_and_applies_once(pg_dsn: str, pg_schema: s
                 ("runtime", 1, "outbox"),
                 ("runtime", 2, "inbox"),
                 ("runtime", 3, "timers"),
+                ("runtime", 4, "dealer_configurations"),
             ]
             assert [r["checksum"] for r in rows] == [m.checksum for m in runtime_migrations()]
             tables = {
@@ -91,7 +93,13 @@ async def test_migrate_creates_schema_and_applies_once(pg_dsn: str, pg_schema: s
                     schema,
                 )
             }
-            assert {"outbox", "inbox", "timers", "schema_migrations"} <= tables
+            assert {
+                "outbox",
+                "inbox",
+                "timers",
+                "dealer_configurations",
+                "schema_migrations",
+            } <= tables
         finally:
             await conn.close()
     finally:
@@ -155,6 +163,7 @@ async def test_components_are_tracked_separately_and_order_is_checked(
         "runtime:0001_outbox",
         "runtime:0002_inbox",
         "runtime:0003_timers",
+        "runtime:0004_dealer_configurations",
         "svc:0001_step1",
         "svc:0003_step3",
     ]

@@ -16,16 +16,18 @@ consumer groups) from the fixtures of :mod:`dealerflow.devinfra.pytest_plugin`::
 Then: :func:`eventually` polls for an effect (bounded, failing with what it waited for),
 :class:`TopicReader` / :func:`read_topic` read what the service published,
 :func:`produce_event` publishes as an outside producer would, :class:`Outbox` reads what
-an HTTP-only instance left in its outbox, and :func:`assert_openapi_committed` checks the
-committed OpenAPI document.
+an HTTP-only instance left in its outbox, :func:`configure_dealer` gives a dealer its
+own configuration (as if the dealers service had published it), and
+:func:`assert_openapi_committed` checks the committed OpenAPI document.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,7 +42,10 @@ from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.client import TopicReader
 from dealerflow.devinfra.client import eventually as client_eventually
+from dealerflow.policy import DealerSettings, settings_with_overrides
 from dealerflow.runtime.clock import Clock
+from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.dealers import StoredConfiguration, upsert_configuration
 from dealerflow.runtime.kafka_admin import ensure_topics
 from dealerflow.runtime.migrations import migrate
 from dealerflow.runtime.outbox import decode_headers
@@ -58,6 +63,7 @@ __all__ = [
     "RunningService",
     "TopicReader",
     "assert_openapi_committed",
+    "configure_dealer",
     "eventually",
     "kafka_producer",
     "migrate_before",
@@ -247,6 +253,46 @@ class Outbox:
     async def types(self) -> list[str]:
         """The ``type`` of each enqueued event, in publication order."""
         return [event.type for event in await self.events()]
+
+
+async def configure_dealer(
+    conn: DbConnection | asyncpg.Pool,
+    dealer_id: str,
+    overrides: Mapping[str, Any] | None = None,
+    version: int = 1,
+) -> DealerSettings:
+    """Give ``dealer_id`` its own configuration in a service's schema, as if the dealers
+    service had published ``DealerConfigured`` and the service had materialised it.
+
+    ``conn`` is the service's pool (``svc.pool``) or a connection in its schema;
+    ``overrides`` is a partial `DealerSettings` (``{"policy": {"leads": {...}}, "people":
+    {"staff": [...]}}``) over the DOMAIN.md defaults. The service's own
+    ``policy_overrides`` do not apply to the dealer (as in production: a configured
+    dealer's configuration is complete); other dealers keep the environment defaults.
+    Works with the service running: its next use case for the dealer reads the new row.
+    To change the dealer again, pass a higher ``version`` (the row keeps the newest
+    version, like the consumer); an older or equal one fails the test. Returns the
+    settings the service will see.
+    """
+    settings = settings_with_overrides(overrides)
+    stored = StoredConfiguration(
+        dealer_id=dealer_id,
+        group_id=settings.profile.group_id,
+        configuration_version=version,
+        configuration=settings.model_dump(mode="json"),
+        configured_at=datetime.now(UTC),
+    )
+    if isinstance(conn, asyncpg.Pool):
+        async with conn.acquire() as acquired:
+            written = await upsert_configuration(acquired, stored)
+    else:
+        written = await upsert_configuration(conn, stored)
+    if not written:
+        raise AssertionError(
+            f"dealer {dealer_id} already has configuration version {version} or newer; "
+            "pass a higher version to change it"
+        )
+    return settings
 
 
 def assert_openapi_committed(definition: ServiceDefinition[Any], committed: Path) -> None:

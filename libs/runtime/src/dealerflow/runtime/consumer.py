@@ -8,8 +8,10 @@ Per Kafka batch (see docs/runtime-kafka.md):
 1. decode every record (``EventDecodeError`` -> dead letter with the reason);
 2. in ONE PostgreSQL transaction: claim all event ids in the inbox with one statement
    (duplicates -> no effect); run the handlers of the fresh events; a failing handler is
-   retried in its own savepoint (``consumer_max_retries``) and then dead-lettered; dead
-   letters are written to the outbox (-> ``<topic>.dlq``) in the same transaction;
+   retried in its own savepoint (``consumer_max_retries``) and then dead-lettered (at
+   once when it raises :class:`UnprocessableEvent`: retrying an invalid event cannot
+   help); dead letters are written to the outbox (-> ``<topic>.dlq``) in the same
+   transaction;
 3. commit; only then FastStream commits the Kafka offsets. If the transaction fails the
    batch is nacked (every partition seeks back) and redelivered after a backoff.
 
@@ -66,6 +68,7 @@ __all__ = [
     "EventHandler",
     "EventRouter",
     "HandlerContext",
+    "UnprocessableEvent",
     "attach_consumer",
 ]
 
@@ -93,6 +96,12 @@ HANDLER_FAILURES = Counter(
     "Handler attempts that raised (each retry counts)",
     ["consumer"],
 )
+
+
+class UnprocessableEvent(Exception):
+    """Raised by a handler for an event that can never be handled (its content is
+    invalid): the event is dead-lettered with this cause after the first attempt, without
+    the retries meant for passing failures, and the partition moves on."""
 
 
 def _require_classes(classes: Sequence[type[DomainEvent]]) -> None:
@@ -408,7 +417,7 @@ class EventConsumer:
                 single = _Unit([item], unit.batch_handlers)
                 await self._run_isolated(conn, single, outbox, failed)
             return
-        while attempts <= self.max_retries:
+        while attempts <= self.max_retries and not isinstance(last_error, UnprocessableEvent):
             if attempts and self.retry_backoff_s:
                 await asyncio.sleep(self.retry_backoff_s * 2 ** (attempts - 1))
             attempts += 1

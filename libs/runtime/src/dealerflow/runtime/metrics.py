@@ -1,7 +1,8 @@
-"""Prometheus metrics of the outbox relay and the timer poller (default registry).
+"""Prometheus metrics of the outbox relay, the timer poller and the dealer configuration
+(default registry).
 
-Every metric carries a ``schema`` label (one schema per service), so one process that
-runs several relays or tests that use many schemas keep their numbers apart.
+Every relay and timer metric carries a ``schema`` label (one schema per service), so one
+process that runs several relays or tests that use many schemas keep their numbers apart.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
+    "DEALER_CONFIGURATION_UNKNOWN",
     "OUTBOX_BACKLOG",
     "OUTBOX_OLDEST_AGE",
     "OUTBOX_PUBLISHED",
@@ -66,4 +68,11 @@ TIMERS_PENDING = Gauge(
     "dealerflow_timers_pending",
     "Pending timers (refreshed periodically, not on every poll)",
     ["schema"],
+)
+
+DEALER_CONFIGURATION_UNKNOWN = Counter(
+    "dealerflow_dealer_configuration_unknown",
+    "Look-ups of a dealer no DealerConfigured event has configured (answered with the "
+    "environment defaults)",
+    ["service"],
 )

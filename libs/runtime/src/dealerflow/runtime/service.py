@@ -3,6 +3,11 @@
 A service declares *what* it has in a :class:`ServiceDefinition` (routers, subscriptions,
 timer handlers, migrations); this module decides *how* they run together:
 
+- every service also consumes the dealers topic: ``DealerConfigured`` events are
+  materialised in its schema (:mod:`dealerflow.runtime.dealers`), and its use cases read
+  dealer configuration from there (``ServiceDefinition.all_subscriptions`` and the
+  default ``dealer_configuration``).
+
 - ``dealerflow-<svc> migrate`` applies the runtime's and the service's migrations to the
   service's schema (under an advisory lock, see :mod:`dealerflow.runtime.migrations`).
 - ``dealerflow-<svc> serve`` runs uvicorn with the FastAPI app; the app's lifespan opens
@@ -36,6 +41,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.runtime import dealers
 from dealerflow.runtime.broker import BatchProcessor, attach_consumer, create_broker
 from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.consumer import EventConsumer, EventRouter
@@ -57,6 +63,7 @@ from dealerflow.runtime.telemetry import setup_tracing
 from dealerflow.runtime.timers import Timer, TimerHandler, TimerPoller
 
 __all__ = [
+    "DEALERS_SUBSCRIPTION",
     "ServiceContext",
     "ServiceDefinition",
     "ServiceTimerHandler",
@@ -151,9 +158,22 @@ def _no_timers(ctx: ServiceContext[Any]) -> Mapping[str, ServiceTimerHandler]:
     return {}
 
 
-def environment_dealers(settings: ServiceSettings) -> DealerConfiguration:
-    """The default dealer configuration: DOMAIN.md defaults + ``policy_overrides``."""
-    return EnvironmentDealerConfiguration(settings.policy_overrides)
+#: The runtime's own subscription of every service: the dealers topic, materialised.
+DEALERS_SUBSCRIPTION = Subscription("dealers", ("dealers",), router=dealers.router)
+
+
+def environment_dealers(settings: ServiceSettings) -> EnvironmentDealerConfiguration:
+    """The same configuration for every dealer: DOMAIN.md defaults + ``policy_overrides``
+    + ``dealer_defaults`` (validated now: a bad override fails at start-up)."""
+    return EnvironmentDealerConfiguration(settings.policy_overrides, settings.dealer_defaults)
+
+
+def materialised_dealers(settings: ServiceSettings) -> DealerConfiguration:
+    """The default dealer configuration: what ``DealerConfigured`` events materialised,
+    the environment's (:func:`environment_dealers`) for a dealer none has named."""
+    return dealers.MaterialisedDealerConfiguration(
+        environment_dealers(settings), service=settings.service_name
+    )
 
 
 @dataclass(frozen=True)
@@ -161,7 +181,7 @@ class ServiceDefinition(Generic[S]):
     """Everything that makes up one service; see the module docstring.
 
     ``dealer_configuration`` builds the service's :class:`DealerConfiguration` from its
-    settings (default: the environment policy, the same for every dealer).
+    settings (default: :func:`materialised_dealers`).
     """
 
     name: str
@@ -173,7 +193,7 @@ class ServiceDefinition(Generic[S]):
     routers: Callable[[ServiceContext[S]], Sequence[APIRouter]] = _no_routers
     subscriptions: Callable[[ServiceContext[S]], Sequence[Subscription]] = _no_subscriptions
     timer_handlers: Callable[[ServiceContext[S]], Mapping[str, ServiceTimerHandler]] = _no_timers
-    dealer_configuration: Callable[[S], DealerConfiguration] = environment_dealers
+    dealer_configuration: Callable[[S], DealerConfiguration] = materialised_dealers
     #: the service's domain exceptions -> RFC 9457 problems (mapped once, at HTTP)
     problems: ProblemMap = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -181,6 +201,15 @@ class ServiceDefinition(Generic[S]):
     def migrations(self) -> list[Migration]:
         """The runtime's migrations followed by the service's own."""
         return runtime_migrations() + load_migrations(self.migrations_package, self.name)
+
+    def all_subscriptions(self, ctx: ServiceContext[S]) -> list[Subscription]:
+        """The service's own subscriptions and the runtime's (:data:`DEALERS_SUBSCRIPTION`):
+        what the running service consumes."""
+        found = [*self.subscriptions(ctx), DEALERS_SUBSCRIPTION]
+        names = [sub.name for sub in found]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: subscription names must be unique, got {names}")
+        return found
 
 
 def service_context(request: Request) -> ServiceContext[Any]:
@@ -233,7 +262,7 @@ def build_app(
         tracer_provider=tracer_provider,
     )
     broker = create_broker(settings, tracer_provider=tracer_provider)
-    subscriptions = list(definition.subscriptions(ctx)) if run_background else []
+    subscriptions = definition.all_subscriptions(ctx) if run_background else []
     readiness: list[ReadinessCheck] = [
         ReadinessCheck("postgres", lambda: postgres_check(ctx.db).check()),
     ]

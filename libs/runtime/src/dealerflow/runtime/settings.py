@@ -70,9 +70,13 @@ class ServiceSettings(BaseSettings):
     consumer_batch_timeout_ms: int = Field(default=100, ge=0)
     #: Dealer group used for customer identity when a request does not name one.
     default_dealer_group: str = "default"
-    #: Partial DealerPolicy (JSON in ``<PREFIX>POLICY_OVERRIDES``) for every dealer: what
-    #: the environment dealer configuration layers over the DOMAIN.md defaults.
+    #: Partial DealerPolicy (JSON in ``<PREFIX>POLICY_OVERRIDES``): what the environment
+    #: layers over the DOMAIN.md defaults for a dealer the dealers service has not
+    #: configured (a configured dealer's materialised configuration is complete).
     policy_overrides: dict[str, Any] = Field(default_factory=dict)
+    #: Partial DealerSettings (profile, people; JSON in ``<PREFIX>DEALER_DEFAULTS``) over
+    #: those: the rest of what a dealer no DealerConfigured event has named gets.
+    dealer_defaults: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _derive_schema(self) -> ServiceSettings:

@@ -1,0 +1,200 @@
+"""Dealer configuration in every service: materialised from ``DealerConfigured`` events.
+
+The dealers service is the one owner of dealer configuration; each change publishes a
+``DealerConfigured`` (the full effective `DealerSettings` and its version) on the
+compacted ``<prefix>dealers`` topic, keyed by dealer id. Every service keeps its own copy:
+
+- :data:`router` handles ``DealerConfigured``; the runtime subscribes every service to
+  the dealers topic with it (``ServiceDefinition.all_subscriptions``; consumer group
+  ``<prefix><service>.dealers``, reading from the earliest offset when it has none, so a
+  new service replays the compacted topic). A configuration that is not a valid
+  `DealerSettings` raises :class:`~dealerflow.runtime.consumer.UnprocessableEvent`: it is
+  dead-lettered at once with the cause and the partition moves on.
+- :func:`upsert_configuration` writes the runtime-owned ``dealer_configurations`` table
+  (migration ``0004``) and only ever replaces an older version: a late, replayed or
+  repeated event changes nothing.
+- :class:`MaterialisedDealerConfiguration` is every service's default
+  :class:`~dealerflow.runtime.context.DealerConfiguration`: the materialised row, or, for
+  a dealer no event has configured, the environment defaults (counted in
+  ``dealerflow_dealer_configuration_unknown_total{service}`` and logged once per dealer).
+
+A materialised configuration is complete (the dealers service applied the defaults and
+the group's settings), so a service's own ``policy_overrides`` only shape the defaults of
+unknown dealers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from dealerflow.contracts.envelope import Envelope
+from dealerflow.contracts.events.dealers import DealerConfigured
+from dealerflow.policy import DealerSettings
+from dealerflow.runtime.consumer import EventRouter, HandlerContext, UnprocessableEvent
+from dealerflow.runtime.context import EnvironmentDealerConfiguration
+from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.metrics import DEALER_CONFIGURATION_UNKNOWN
+
+__all__ = [
+    "MaterialisedDealerConfiguration",
+    "StoredConfiguration",
+    "configuration_of",
+    "router",
+    "upsert_configuration",
+]
+
+log = logging.getLogger("dealerflow.dealers")
+
+#: Unknown dealers logged by one process at most (then only the counter moves).
+_MAX_LOGGED_UNKNOWN = 10_000
+
+
+@dataclass(frozen=True)
+class StoredConfiguration:
+    """One row of ``dealer_configurations``: a dealer's configuration at a version."""
+
+    dealer_id: str
+    group_id: str | None
+    configuration_version: int
+    configuration: dict[str, Any]
+    configured_at: datetime
+
+
+_UPSERT = """
+INSERT INTO dealer_configurations
+    (dealer_id, group_id, configuration_version, configuration, configured_at)
+VALUES ($1, $2, $3, $4::jsonb, $5)
+ON CONFLICT (dealer_id) DO UPDATE SET
+    group_id = EXCLUDED.group_id,
+    configuration_version = EXCLUDED.configuration_version,
+    configuration = EXCLUDED.configuration,
+    configured_at = EXCLUDED.configured_at,
+    received_at = now()
+WHERE dealer_configurations.configuration_version < EXCLUDED.configuration_version
+RETURNING configuration_version
+"""
+
+# The document only when it is not the version the caller already holds: a look-up of a
+# cached configuration moves one integer, not the whole JSON.
+_READ = """
+SELECT configuration_version,
+       CASE WHEN configuration_version IS DISTINCT FROM $2::bigint
+            THEN configuration::text END AS configuration
+FROM dealer_configurations
+WHERE dealer_id = $1
+"""
+
+
+async def upsert_configuration(conn: DbConnection, stored: StoredConfiguration) -> bool:
+    """Store ``stored`` unless the dealer's row already has this or a newer version;
+    True when it was written."""
+    written = await conn.fetchval(
+        _UPSERT,
+        stored.dealer_id,
+        stored.group_id,
+        stored.configuration_version,
+        json.dumps(stored.configuration, ensure_ascii=False),
+        stored.configured_at,
+    )
+    return written is not None
+
+
+async def configuration_of(
+    conn: DbConnection, dealer_id: str, *, known_version: int | None = None
+) -> tuple[int, dict[str, Any] | None] | None:
+    """``(version, configuration)`` of ``dealer_id``, None for an unknown dealer; the
+    configuration is None when its version is ``known_version`` (the caller has it)."""
+    row = await conn.fetchrow(_READ, dealer_id, known_version)
+    if row is None:
+        return None
+    raw = row["configuration"]
+    return row["configuration_version"], (json.loads(raw) if raw is not None else None)
+
+
+router = EventRouter()
+
+
+@router.on(DealerConfigured)
+async def materialise(ctx: HandlerContext, env: Envelope[DealerConfigured]) -> None:
+    """Store the dealer's configuration if it is valid and newer than the stored one."""
+    event = env.event
+    try:
+        DealerSettings.model_validate(event.configuration)
+    except ValidationError as exc:
+        raise UnprocessableEvent(
+            f"dealer {event.dealer_id} configuration version {event.configuration_version} "
+            f"is not a valid DealerSettings: {exc}"
+        ) from exc
+    written = await upsert_configuration(
+        ctx.conn,
+        StoredConfiguration(
+            dealer_id=event.dealer_id,
+            group_id=event.group_id,
+            configuration_version=event.configuration_version,
+            configuration=event.configuration,
+            configured_at=event.occurred_at,
+        ),
+    )
+    if not written:
+        log.info(
+            "dealer %s configuration version %d is not newer than the stored one; ignored",
+            event.dealer_id,
+            event.configuration_version,
+            extra={"dealer_id": event.dealer_id, "event_id": env.meta.id},
+        )
+
+
+@dataclass
+class MaterialisedDealerConfiguration:
+    """The dealer's materialised configuration (module docstring), ``defaults`` for a
+    dealer no ``DealerConfigured`` has named.
+
+    Validated configurations are kept per process by dealer and version, so a hot path
+    reads one integer per use case and validates a configuration once per change.
+    """
+
+    defaults: EnvironmentDealerConfiguration
+    #: the ``service`` label of the unknown-dealer counter
+    service: str = "dealerflow"
+    _cache: dict[str, tuple[int, DealerSettings]] = field(default_factory=dict, repr=False)
+    _logged_unknown: set[str] = field(default_factory=set, repr=False)
+
+    async def settings(self, conn: DbConnection, dealer_id: str) -> DealerSettings:
+        """The dealer's materialised configuration, or the environment defaults."""
+        cached = self._cache.get(dealer_id)
+        found = await configuration_of(conn, dealer_id, known_version=cached[0] if cached else None)
+        if found is None:
+            return self._unknown(dealer_id)
+        version, configuration = found
+        if configuration is None:
+            assert cached is not None  # only the cached version comes back without a body
+            return cached[1]
+        try:
+            settings = DealerSettings.model_validate(configuration)
+        except ValidationError as exc:  # stored by an older release that accepted it
+            raise ValueError(
+                f"dealer {dealer_id}: stored configuration version {version} is not a "
+                f"valid DealerSettings: {exc}"
+            ) from exc
+        self._cache[dealer_id] = (version, settings)
+        return settings
+
+    def _unknown(self, dealer_id: str) -> DealerSettings:
+        DEALER_CONFIGURATION_UNKNOWN.labels(self.service).inc()
+        if dealer_id not in self._logged_unknown and len(self._logged_unknown) < (
+            _MAX_LOGGED_UNKNOWN
+        ):
+            self._logged_unknown.add(dealer_id)
+            log.warning(
+                "dealer %s has no configuration (no DealerConfigured seen); using the "
+                "environment defaults",
+                dealer_id,
+                extra={"dealer_id": dealer_id, "service": self.service},
+            )
+        return self.defaults.defaults
