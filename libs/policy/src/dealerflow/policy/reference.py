@@ -1,6 +1,7 @@
 """The reference table of every dealer setting, generated from `DealerSettings`.
 
-``python -m dealerflow.policy.reference`` prints the Markdown table that
+``python -m dealerflow.policy.reference`` prints (``--write docs/dealer-configuration.md``
+updates) the Markdown table that
 docs/dealer-configuration.md carries between its ``settings-reference`` markers (a test
 fails when the two drift). Each row: the setting's path in the configuration document, its
 default (JSON, as the API shows it), its type or unit, which services use it, and its
@@ -16,13 +17,14 @@ import typing
 from datetime import date, time, timedelta
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from dealerflow.policy.dealer_settings import DealerSettings
 
-__all__ = ["BEGIN", "END", "USED_BY", "reference_rows", "reference_table"]
+__all__ = ["BEGIN", "END", "USED_BY", "reference_rows", "reference_table", "with_reference"]
 
 BEGIN = "<!-- settings-reference:begin (generated: python -m dealerflow.policy.reference) -->"
 END = "<!-- settings-reference:end -->"
@@ -172,5 +174,24 @@ def reference_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":  # pragma: no cover - CLI
+def with_reference(document: str) -> str:
+    """``document`` with the table between its markers replaced by the current one."""
+    head, begin, rest = document.partition(BEGIN)
+    _, end, tail = rest.partition(END)
+    if not begin or not end:
+        raise ValueError("the document has no settings-reference markers")
+    return f"{head}{BEGIN}\n{reference_table()}{END}{tail}"
+
+
+def main(argv: list[str]) -> int:
+    """Print the table, or with ``--write PATH`` update the document at PATH."""
+    if len(argv) == 2 and argv[0] == "--write":
+        path = Path(argv[1])
+        path.write_text(with_reference(path.read_text("utf-8")), "utf-8")
+        return 0
     sys.stdout.write(reference_table())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - CLI
+    sys.exit(main(sys.argv[1:]))
