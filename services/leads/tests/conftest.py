@@ -3,12 +3,17 @@
 Every test gets its own schema (``pg_schema``), topic prefix and therefore consumer
 groups (group ids start with the prefix). The shared pieces are in
 :mod:`dealerflow.devinfra.service_testing`.
+
+Dealers are configured per test with ``await leads.configure(dealer_id, overrides)``
+(partial `DealerSettings` over the defaults, e.g. ``{"people": {"staff": [...]}}``); the
+service reads them through a `StaticDealerConfiguration` over a dict the test fills, so a
+change applies to the next request. Unconfigured dealers get the defaults (nobody on staff).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -27,6 +32,8 @@ from dealerflow.devinfra.service_testing import (
 )
 from dealerflow.leads.app import DEFINITION
 from dealerflow.leads.settings import LeadsSettings
+from dealerflow.policy import DealerSettings, settings_with_overrides
+from dealerflow.runtime.context import StaticDealerConfiguration
 
 
 @dataclass
@@ -34,6 +41,15 @@ class LeadsService(RunningService):
     """A running leads app with an HTTP client and Kafka helpers."""
 
     producer: AIOKafkaProducer
+    #: what the service's dealer configuration answers, by dealer (see ``configure``)
+    dealers: dict[str, DealerSettings] = field(default_factory=dict)
+
+    async def configure(self, dealer_id: str, overrides: Mapping[str, Any]) -> DealerSettings:
+        """Give ``dealer_id`` this configuration (partial DealerSettings over the
+        defaults) from the next request on."""
+        settings = settings_with_overrides(overrides)
+        self.dealers[dealer_id] = settings
+        return settings
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -95,8 +111,12 @@ async def leads(
         topic_prefix=topic_prefix,
         relay_poll_interval_s=0.2,
     )
+    dealers: dict[str, DealerSettings] = {}
+    definition = replace(
+        DEFINITION, dealer_configuration=lambda _: StaticDealerConfiguration(by_dealer=dealers)
+    )
     async with (
         kafka_producer(kafka_bootstrap) as producer,
-        running_service(DEFINITION, settings, base_url="http://leads") as service,
+        running_service(definition, settings, base_url="http://leads") as service,
     ):
-        yield LeadsService(service.app, service.client, producer)
+        yield LeadsService(service.app, service.client, producer, dealers)

@@ -39,10 +39,8 @@ async def _leads_of(leads: Any, **params: str) -> list[dict[str, Any]]:
 
 
 async def test_adf_document_on_the_inbound_topic_creates_a_lead(leads: Any) -> None:
-    await leads.http.put(
-        f"/v1/dealers/{DEALER}/consultants",
-        json={"consultants": [{"consultant_id": "c-wu", "on_duty": True}]},
-    )
+    staff = [{"staff_id": "c-wu", "roles": ["consultant"], "on_duty": True}]
+    await leads.configure(DEALER, {"people": {"staff": staff}})
     await leads.produce(
         "inbound.leads", ADF.encode(), key=KEY, headers=[("content-type", b"application/xml")]
     )

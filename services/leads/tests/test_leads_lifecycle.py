@@ -124,10 +124,8 @@ async def test_pagination_walks_every_lead_once(leads: Any) -> None:
 
 
 async def test_assignment_invitation_appointment_and_loss(leads: Any) -> None:
-    await leads.http.put(
-        f"/v1/dealers/{DEALER}/consultants",
-        json={"consultants": [{"consultant_id": "c-a"}, {"consultant_id": "c-b"}]},
-    )
+    staff = [{"staff_id": c, "roles": ["consultant"]} for c in ("c-a", "c-b")]
+    await leads.configure(DEALER, {"people": {"staff": staff}})
     lead = await new_lead(leads, "13500003333")
     lead_id, q = lead["lead_id"], {"dealer_id": DEALER}
     assert lead["consultant_id"] == "c-a"

@@ -54,16 +54,18 @@ ADF = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 async def test_new_leads_are_assigned_round_robin_and_announced(leads: Any) -> None:
-    roster = {
-        "consultants": [
-            {"consultant_id": "c-li", "name": "李娜", "on_duty": True},
-            {"consultant_id": "c-zhao", "on_duty": False},
-            {"consultant_id": "c-chen", "on_duty": True},
-        ]
-    }
-    put = await leads.http.put(f"/v1/dealers/{DEALER}/consultants", json=roster)
-    assert put.status_code == 200, put.text
-    assert [c["consultant_id"] for c in put.json()["consultants"]] == ["c-chen", "c-li", "c-zhao"]
+    staff = [
+        {"staff_id": "c-li", "name": "李娜", "roles": ["consultant"], "on_duty": True},
+        {"staff_id": "c-zhao", "roles": ["consultant"], "on_duty": False},
+        {"staff_id": "c-chen", "roles": ["consultant"], "on_duty": True},
+        {"staff_id": "m-sun", "roles": ["sales_manager"]},  # not a consultant: no leads
+    ]
+    await leads.configure(DEALER, {"people": {"staff": staff}})
+    roster = await leads.http.get(f"/v1/dealers/{DEALER}/consultants")
+    assert roster.status_code == 200, roster.text
+    consultants = roster.json()["consultants"]
+    assert [c["consultant_id"] for c in consultants] == ["c-chen", "c-li", "c-zhao"]
+    assert [c["available"] for c in consultants] == [True, True, False]
 
     phones = ["13800138001", "13800138002", "13800138003"]
     answers = [await leads.http.post("/v1/leads", json=lead_json(p)) for p in phones]
@@ -160,7 +162,7 @@ async def test_adf_xml_submission_creates_a_lead(leads: Any) -> None:
     )
     created = next(e for e in events if isinstance(e, LeadCreated))
     assert created.submission_id == "AH-0001"
-    assert created.consultant_id is None  # nobody on the roster
+    assert created.consultant_id is None  # the dealer has no consultants configured
 
     # The provider resends the same submission id: recorded once, nothing new published.
     again = await leads.http.post(

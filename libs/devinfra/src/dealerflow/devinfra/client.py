@@ -137,12 +137,19 @@ class DealerflowClient:
     # -- leads ---------------------------------------------------------------------------
 
     async def set_roster(self, dealer_id: str, consultants: list[str]) -> Json:
-        """Put the dealer's on-duty consultants (round-robin assignment uses them)."""
-        body = {"consultants": [{"consultant_id": c, "on_duty": True} for c in consultants]}
-        result: Json = await self.call(
-            "leads", "PUT", f"/v1/dealers/{dealer_id}/consultants", json_body=body
+        """Make ``consultants`` the dealer's people, all on duty (the dealers service owns
+        them), and wait until leads assigns to them; leads' view of its consultants."""
+        staff = [{"staff_id": c, "roles": ["consultant"], "on_duty": True} for c in consultants]
+        await self.call(
+            "dealers", "PUT", f"/v1/dealers/{dealer_id}/people", json_body={"staff": staff}
         )
-        return result
+
+        async def seen_by_leads() -> Json | None:
+            view: Json = await self.call("leads", "GET", f"/v1/dealers/{dealer_id}/consultants")
+            ids = sorted(c["consultant_id"] for c in view["consultants"])
+            return view if ids == sorted(consultants) else None
+
+        return await eventually(seen_by_leads, what=f"{dealer_id}'s consultants in leads")
 
     async def submit_lead(
         self,

@@ -24,23 +24,19 @@ from dealerflow.contracts.inbound import LeadSubmission, LeadSubmissionError, pa
 from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.leads.repository import LIST_KEY_KINDS, LeadFilter
 from dealerflow.leads.schemas import (
+    ConsultantsOut,
     LeadDetail,
     LeadPageOut,
-    RosterIn,
-    RosterOut,
     SubmissionResponse,
     SubmitRequest,
 )
 from dealerflow.leads.settings import LeadsSettings
 from dealerflow.leads.usecases import (
     ListLeads,
-    RosterMember,
-    SetRoster,
     Uc,
+    consultants_of,
     lead_dossier,
     list_leads,
-    roster_of,
-    set_roster,
 )
 from dealerflow.leads.usecases_submission import SubmitLead, submit_lead
 from dealerflow.runtime import idempotency
@@ -142,7 +138,7 @@ async def once(
     return await ctx.run_in_transaction(work)
 
 
-# --- submissions and roster -----------------------------------------------------------
+# --- submissions and consultants ------------------------------------------------------
 
 
 @router.post(
@@ -206,19 +202,12 @@ async def submit(
     return answer.response({"Location": f"/v1/leads/{answer.body['lead_id']}?dealer_id={target}"})
 
 
-@router.put("/dealers/{dealer_id}/consultants", response_model=RosterOut)
-async def put_roster(dealer_id: DealerPath, roster: RosterIn, ctx: Ctx) -> RosterOut:
-    """Replace the dealer's consultant roster; on-duty consultants get new leads in turn."""
-    members = tuple(RosterMember(c.consultant_id, c.name, c.on_duty) for c in roster.consultants)
-    cmd = SetRoster(dealer_id, members)
-    return RosterOut.of(dealer_id, await ctx.run_in_transaction(lambda uc: set_roster(uc, cmd)))
-
-
-@router.get("/dealers/{dealer_id}/consultants", response_model=RosterOut)
-async def get_roster(dealer_id: DealerPath, ctx: Ctx) -> RosterOut:
-    return RosterOut.of(
-        dealer_id, await ctx.run_in_transaction(lambda uc: roster_of(uc, dealer_id))
-    )
+@router.get("/dealers/{dealer_id}/consultants", response_model=ConsultantsOut)
+async def get_consultants(dealer_id: DealerPath, ctx: Ctx) -> ConsultantsOut:
+    """The dealer's consultants (from its people in the dealer configuration), who gets
+    new leads today and how many open leads each holds. Read-only: the people are changed
+    in the dealers service (``PUT /v1/dealers/{dealer_id}/people``)."""
+    return ConsultantsOut.of(await ctx.run_in_transaction(lambda uc: consultants_of(uc, dealer_id)))
 
 
 # --- reading leads --------------------------------------------------------------------

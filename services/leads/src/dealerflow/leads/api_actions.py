@@ -96,7 +96,8 @@ async def post_assign(
     ctx: Ctx,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    """Reassign the lead (LeadAssigned); without consultant_id, the next one on duty."""
+    """Reassign the lead (LeadAssigned); without consultant_id, the next available one
+    (the dealer's assignment strategy)."""
     cmd = AssignLead(dealer_id, lead_id, body.consultant_id, body.assigned_by, body.reason)
 
     scope = f"assign:{lead_id}"

@@ -25,8 +25,8 @@ DEFINITION = ServiceDefinition(
     name="leads",
     title="dealerflow leads",
     description="Leads: submissions (JSON and ADF XML, HTTP and the inbound topic) with "
-    "de-duplication by phone, round-robin assignment, contact log, grades, invitations, "
-    "appointments, loss and conversion.",
+    "de-duplication by phone, assignment to the dealer's available consultants (round robin "
+    "or open load), contact log, grades, invitations, appointments, loss and conversion.",
     settings_factory=LeadsSettings,
     migrations_package="dealerflow.leads.migrations",
     routers=lambda ctx: [api.router, api_actions.router],

@@ -12,7 +12,12 @@ from dealerflow.contracts.enums import (
     LeadSource,
     LostReason,
 )
-from dealerflow.leads.domain_assignment import Consultant, RoundRobinAssigner, next_round_robin
+from dealerflow.leads.domain_assignment import (
+    AssignmentStrategy,
+    available_consultants,
+    choose_consultant,
+    next_round_robin,
+)
 from dealerflow.leads.domain_contact import (
     ContactLogEntry,
     apply_contact_log_entry,
@@ -41,7 +46,7 @@ from dealerflow.leads.domain_identity import (
 __all__ = [
     "ACTIVE_GRADES",
     "CLOSED_GRADES",
-    "Consultant",
+    "AssignmentStrategy",
     "ContactChannel",
     "ContactLogEntry",
     "ContactOutcome",
@@ -54,9 +59,10 @@ __all__ = [
     "LeadSource",
     "LostReason",
     "MergeAction",
-    "RoundRobinAssigner",
     "SubmissionFacts",
     "apply_contact_log_entry",
+    "available_consultants",
+    "choose_consultant",
     "invitation_suppressed",
     "is_customer_referral",
     "is_sales_follow_up_allowed",

@@ -1,4 +1,9 @@
-"""Assigning leads to on-duty consultants: round robin, its state the last pick.
+"""Assigning leads to the dealer's available consultants: in turn, or by open load.
+
+Who the consultants are, who is on duty and who is away is the dealer's configuration
+(``DealerPeople``, owned by the dealers service); the one piece of state leads keeps is
+the last consultant a lead went to, per dealer. Round robin continues after it, and open
+load (the fewest open leads wins) breaks its ties the same way, so equal loads rotate.
 
 The first-contact SLA that watches an assignment (warn at 80 %, escalate at a breach,
 reassign after the second) is the notifier's rule; leads only reassigns when asked.
@@ -6,22 +11,27 @@ reassign after the second) is the notifier's rule; leads only reassigns when ask
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from datetime import date
+from typing import Literal
+
+from dealerflow.policy import DealerPeople, StaffRole
+
+#: ``policy.leads.assignment_strategy``.
+AssignmentStrategy = Literal["round_robin", "open_load"]
 
 
-@dataclass(frozen=True)
-class Consultant:
-    """A sales consultant of the dealer whose lead is being assigned."""
-
-    consultant_id: str
-    on_duty: bool = True
-
-
-def _candidates(consultants: Iterable[Consultant], exclude: Collection[str]) -> list[str]:
-    # Sorted and de-duplicated so round-robin order does not depend on the caller's order.
+def available_consultants(
+    people: DealerPeople, on: date, exclude: Collection[str] = ()
+) -> list[str]:
+    """Ids of the dealer's consultants available on ``on`` (dealer-local: on duty and not
+    away), without ``exclude``; sorted, so the rotation does not depend on listing order."""
     return sorted(
-        {c.consultant_id for c in consultants if c.on_duty and c.consultant_id not in exclude}
+        {
+            member.staff_id
+            for member in people.with_role(StaffRole.CONSULTANT)
+            if member.available(on) and member.staff_id not in exclude
+        }
     )
 
 
@@ -41,17 +51,20 @@ def next_round_robin(candidate_ids: Iterable[str], last_assigned_id: str | None)
     return ordered[0]
 
 
-class RoundRobinAssigner:
-    """Round-robin over on-duty consultants; `last_assigned_id` is its persistent state."""
+def choose_consultant(
+    strategy: AssignmentStrategy,
+    candidate_ids: Iterable[str],
+    last_assigned_id: str | None,
+    open_leads: Mapping[str, int] | None = None,
+) -> str | None:
+    """Who gets the next lead among ``candidate_ids`` (None when there is nobody).
 
-    def __init__(self, last_assigned_id: str | None = None) -> None:
-        self.last_assigned_id = last_assigned_id
-
-    def assign(
-        self, consultants: Iterable[Consultant], exclude: Collection[str] = ()
-    ) -> str | None:
-        """Pick the next on-duty consultant not in `exclude`; None if nobody is on duty."""
-        chosen = next_round_robin(_candidates(consultants, exclude), self.last_assigned_id)
-        if chosen is not None:
-            self.last_assigned_id = chosen
-        return chosen
+    ``round_robin``: the one after ``last_assigned_id``. ``open_load``: the one with the
+    fewest open leads (``open_leads``, missing = none), ties in round-robin order.
+    """
+    candidates = set(candidate_ids)
+    if strategy == "open_load" and candidates:
+        load = open_leads or {}
+        fewest = min(load.get(c, 0) for c in candidates)
+        candidates = {c for c in candidates if load.get(c, 0) == fewest}
+    return next_round_robin(candidates, last_assigned_id)

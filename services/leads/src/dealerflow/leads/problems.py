@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dealerflow.leads.domain import LeadRejected
 from dealerflow.leads.usecases import (
-    InvalidRoster,
     LeadClosed,
     LeadConflict,
     LeadNotFound,
@@ -19,7 +18,6 @@ PROBLEMS: ProblemMap = {
     LeadNotFound: ProblemSpec(404, "not-found", "Lead not found"),
     # InvalidGradeTransition and the intake refusals are LeadRejected too
     LeadRejected: ProblemSpec(422, "lead-rejected", "Lead rejected"),
-    InvalidRoster: ProblemSpec(422, "invalid-roster", "Lead rejected"),
     InvalidAppointment: ProblemSpec(422, "invalid-appointment", "Lead rejected"),
     InvalidContactLogEntry: ProblemSpec(
         422, "invalid-contact-log-entry", "Invalid contact log entry"

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.events.leads import LeadInterest
-from dealerflow.leads.domain import Consultant, Grade, LeadSnapshot, LeadSource
+from dealerflow.leads.domain import Grade, LeadSnapshot, LeadSource
 
 
 @dataclass(frozen=True)
@@ -73,19 +73,6 @@ class SubmissionRecord:
     source: str
     received_at: datetime
     payload: str  # JSON of the normalised submission
-
-
-@dataclass(frozen=True)
-class RosterEntry:
-    """A consultant on the dealer's roster (``consultants``)."""
-
-    consultant_id: str
-    name: str | None
-    on_duty: bool
-    updated_at: datetime
-
-    def consultant(self) -> Consultant:
-        return Consultant(self.consultant_id, self.on_duty)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """SQL of the lead row, the lead list and submissions (asyncpg), scoped by dealer_id.
 
-Roster, assignments, contact log and appointments are in ``repository_activity``.
+Round robin, assignments, contact log and appointments are in ``repository_activity``.
 Functions take the caller's connection, so they run inside the request's or the
 message batch's transaction; nothing here commits. Rows come back as ``records``.
 """

@@ -1,4 +1,4 @@
-"""SQL of the leads service beyond the lead row (asyncpg): roster and round robin,
+"""SQL of the leads service beyond the lead row (asyncpg): round robin and open load,
 assignments, contact log, appointments and a lead's history. Every statement is scoped
 by dealer_id; rows come back as ``records``."""
 
@@ -14,36 +14,35 @@ from dealerflow.leads.records import (
     AssignmentRecord,
     ContactEntryRecord,
     LeadHistory,
-    RosterEntry,
 )
 from dealerflow.leads.repository import columns_of, insert_statement, submissions_of, values_of
 from dealerflow.runtime.db import DbConnection
 
-# --- roster and round robin -----------------------------------------------------------
+# --- round robin and open load --------------------------------------------------------
+# The consultants themselves are the dealer's people (dealer configuration); leads keeps
+# only the last pick per dealer.
 
 
-async def replace_roster(conn: DbConnection, dealer_id: str, roster: Sequence[RosterEntry]) -> None:
-    """Make ``roster`` the dealer's whole roster."""
-    await conn.execute(
-        "DELETE FROM consultants WHERE dealer_id = $1 AND NOT (consultant_id = ANY($2::text[]))",
-        dealer_id,
-        [entry.consultant_id for entry in roster],
-    )
-    await conn.executemany(
-        "INSERT INTO consultants (dealer_id, consultant_id, name, on_duty, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (dealer_id, consultant_id) DO UPDATE"
-        " SET name = EXCLUDED.name, on_duty = EXCLUDED.on_duty, updated_at = EXCLUDED.updated_at",
-        [(dealer_id, *values_of(entry)) for entry in roster],
-    )
-
-
-async def list_roster(conn: DbConnection, dealer_id: str) -> list[RosterEntry]:
+async def open_leads_by_consultant(
+    conn: DbConnection, dealer_id: str, consultant_ids: Sequence[str]
+) -> dict[str, int]:
+    """How many open leads each of ``consultant_ids`` holds (absent: none)."""
     rows = await conn.fetch(
-        f"SELECT {', '.join(columns_of(RosterEntry))} FROM consultants"
-        " WHERE dealer_id = $1 ORDER BY consultant_id",
+        "SELECT consultant_id, count(*) AS open_leads FROM leads"
+        " WHERE dealer_id = $1 AND status = 'open' AND consultant_id = ANY($2::text[])"
+        " GROUP BY consultant_id",
         dealer_id,
+        list(consultant_ids),
     )
-    return [RosterEntry(**dict(r)) for r in rows]
+    return {r["consultant_id"]: r["open_leads"] for r in rows}
+
+
+async def last_assigned(conn: DbConnection, dealer_id: str) -> str | None:
+    """The dealer's last round-robin pick (not locked: for reading)."""
+    last: str | None = await conn.fetchval(
+        "SELECT last_assigned_id FROM assignment_rotation WHERE dealer_id = $1", dealer_id
+    )
+    return last
 
 
 async def lock_rotation(conn: DbConnection, dealer_id: str, now: datetime) -> str | None:

@@ -5,7 +5,7 @@ case result onto it."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -22,10 +22,8 @@ from dealerflow.contracts.enums import (
 from dealerflow.contracts.events.leads import LeadInterest
 from dealerflow.contracts.inbound import LeadSubmission
 from dealerflow.contracts.types import EntityId, StaffId
-from dealerflow.leads.records import (
-    LeadRecord,
-    RosterEntry,
-)
+from dealerflow.leads.domain import AssignmentStrategy
+from dealerflow.leads.records import LeadRecord
 from dealerflow.leads.usecases import LeadDossier, LeadPage
 from dealerflow.leads.usecases_lifecycle import ContactLogged
 from dealerflow.runtime.pagination import Page
@@ -68,32 +66,28 @@ class SubmitRequest(BaseModel):
     dealer_group: str | None
 
 
-class ConsultantIn(RequestBody):
-    consultant_id: StaffId
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    on_duty: bool = True
-
-
-class RosterIn(RequestBody):
-    consultants: list[ConsultantIn] = Field(
-        max_length=500, description="The dealer's whole roster; consultants not listed leave it."
-    )
-
-
 class ConsultantOut(_View):
+    """A consultant of the dealer's people and the open leads they hold."""
+
     consultant_id: str
-    name: str | None
+    name: str
     on_duty: bool
-    updated_at: datetime
+    away_from: date | None = Field(description="First day away (dealer-local).")
+    away_until: date | None = Field(description="Last day away (dealer-local).")
+    replaced_by: str | None
+    available: bool = Field(description="Gets new leads today: on duty and not away.")
+    open_leads: int = Field(description="Open leads (grades N, H, A, B, C) held now.")
 
 
-class RosterOut(BaseModel):
+class ConsultantsOut(_View):
+    """The dealer's consultants as lead assignment sees them; read-only: the dealer's
+    people are changed in the dealers service (``PUT /v1/dealers/{dealer_id}/people``)."""
+
     dealer_id: str
+    on: date = Field(description="The dealer-local date availability is for (today).")
+    assignment_strategy: AssignmentStrategy = Field(description="The dealer's policy.")
+    last_assigned_id: str | None = Field(description="Who got the last lead assigned in turn.")
     consultants: list[ConsultantOut]
-
-    @classmethod
-    def of(cls, dealer_id: str, entries: list[RosterEntry]) -> RosterOut:
-        return cls(dealer_id=dealer_id, consultants=[ConsultantOut.of(e) for e in entries])
 
 
 class LeadSummary(BaseModel):
@@ -268,7 +262,8 @@ class ContactOut(BaseModel):
 
 class AssignIn(RequestBody):
     consultant_id: StaffId | None = Field(
-        default=None, description="Default: the next on-duty consultant (round robin)."
+        default=None,
+        description="Default: the next available consultant (the dealer's assignment strategy).",
     )
     assigned_by: StaffId | None = None
     reason: AssignmentReason = AssignmentReason.MANUAL

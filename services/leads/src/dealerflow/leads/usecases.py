@@ -1,4 +1,5 @@
-"""Use cases of the leads service: the roster, (re)assignment and the lead queries, plus
+"""Use cases of the leads service: (re)assignment, the consultants' view and the lead
+queries, plus
 what every use case shares (the domain exceptions, loading a lead, the closed check).
 
 Each use case takes the :class:`~dealerflow.runtime.context.UseCaseContext` of its
@@ -15,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from dealerflow.contracts.enums import AssignmentReason
 from dealerflow.contracts.events.leads import LeadAssigned
@@ -23,15 +24,17 @@ from dealerflow.leads import repository as repo
 from dealerflow.leads import repository_activity as activity
 from dealerflow.leads.domain import (
     CLOSED_GRADES,
+    AssignmentStrategy,
     Grade,
     LeadRejected,
-    RoundRobinAssigner,
+    available_consultants,
+    choose_consultant,
     is_sales_follow_up_allowed,
 )
-from dealerflow.leads.records import AssignmentRecord, LeadHistory, LeadRecord, RosterEntry
+from dealerflow.leads.records import AssignmentRecord, LeadHistory, LeadRecord
 from dealerflow.leads.settings import LeadsSettings
+from dealerflow.policy import StaffRole
 from dealerflow.runtime.context import UseCaseContext
-from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.pagination import page_of
 
 #: The use-case context every leads use case takes (HTTP, consumed record or event).
@@ -60,10 +63,6 @@ class LeadNotFound(LookupError):
         super().__init__(f"No lead with id {lead_id}")
 
 
-class InvalidRoster(LeadRejected):
-    """A roster the rules refuse (a consultant listed twice)."""
-
-
 class LeadConflict(Exception):
     """The request contradicts the lead's current state."""
 
@@ -76,7 +75,7 @@ class LeadClosed(LeadConflict):
 
 
 class NoConsultantOnDuty(LeadConflict):
-    """Round robin found nobody (else) on duty."""
+    """The dealer has nobody (else) available: no consultant on duty and not away."""
 
 
 # --- shared steps -----------------------------------------------------------------------
@@ -106,49 +105,90 @@ def staff_for(lead: LeadRecord, given: str | None) -> str:
     return consultant
 
 
-# --- roster and assignment --------------------------------------------------------------
+async def dealer_today(uc: Uc, dealer_id: str) -> date:
+    """Today's date at the dealer (its calendar's time zone)."""
+    policy = await uc.policy(dealer_id)
+    return uc.now.astimezone(policy.calendar.tz).date()
+
+
+# --- assignment and the consultants -----------------------------------------------------
+
+
+async def next_consultant(uc: Uc, dealer_id: str, exclude: Sequence[str] = ()) -> str | None:
+    """Who gets a lead now, per the dealer's assignment strategy, among its consultants
+    available today (None: nobody); moves the dealer's round-robin pointer to them."""
+    dealer = await uc.dealer(dealer_id)
+    candidates = available_consultants(dealer.people, await dealer_today(uc, dealer_id), exclude)
+    if not candidates:
+        return None
+    # The pointer's row lock serialises assignments per dealer, so the open-lead counts
+    # read after it include every lead assigned before.
+    last = await activity.lock_rotation(uc.conn, dealer_id, uc.now)
+    strategy = dealer.policy.leads.assignment_strategy
+    load = (
+        await activity.open_leads_by_consultant(uc.conn, dealer_id, candidates)
+        if strategy == "open_load"
+        else {}
+    )
+    chosen = choose_consultant(strategy, candidates, last, load)
+    if chosen is not None:
+        await activity.save_rotation(uc.conn, dealer_id, chosen, uc.now)
+    return chosen
 
 
 @dataclass(frozen=True)
-class RosterMember:
+class ConsultantLoad:
+    """One of the dealer's consultants (from its people) and the open leads they hold."""
+
     consultant_id: str
-    name: str | None = None
-    on_duty: bool = True
+    name: str
+    on_duty: bool
+    away_from: date | None
+    away_until: date | None
+    replaced_by: str | None
+    #: gets new leads today (on duty and not away)
+    available: bool
+    open_leads: int
 
 
 @dataclass(frozen=True)
-class SetRoster:
-    """Replace the dealer's whole consultant roster."""
+class ConsultantsView:
+    """The dealer's consultants on ``on`` (dealer-local) as assignment sees them."""
 
     dealer_id: str
-    consultants: tuple[RosterMember, ...]
+    on: date
+    assignment_strategy: AssignmentStrategy
+    last_assigned_id: str | None
+    consultants: list[ConsultantLoad]
 
 
-async def set_roster(uc: Uc, cmd: SetRoster) -> list[RosterEntry]:
-    """Replace the dealer's roster; on-duty consultants get new leads in turn."""
-    ids = [member.consultant_id for member in cmd.consultants]
-    if len(set(ids)) != len(ids):
-        raise InvalidRoster("a consultant is listed twice")
-    entries = [RosterEntry(m.consultant_id, m.name, m.on_duty, uc.now) for m in cmd.consultants]
-    await activity.replace_roster(uc.conn, cmd.dealer_id, entries)
-    return await activity.list_roster(uc.conn, cmd.dealer_id)
-
-
-async def roster_of(uc: Uc, dealer_id: str) -> list[RosterEntry]:
-    """The dealer's roster in consultant id order."""
-    return await activity.list_roster(uc.conn, dealer_id)
-
-
-async def next_on_duty(
-    conn: DbConnection, dealer_id: str, now: datetime, exclude: Sequence[str] = ()
-) -> str | None:
-    """Round robin over the dealer's on-duty consultants (state kept per dealer)."""
-    roster = await activity.list_roster(conn, dealer_id)
-    assigner = RoundRobinAssigner(await activity.lock_rotation(conn, dealer_id, now))
-    chosen = assigner.assign([entry.consultant() for entry in roster], exclude)
-    if chosen is not None:
-        await activity.save_rotation(conn, dealer_id, chosen, now)
-    return chosen
+async def consultants_of(uc: Uc, dealer_id: str) -> ConsultantsView:
+    """The dealer's consultants in id order with today's availability and open leads."""
+    dealer = await uc.dealer(dealer_id)
+    today = await dealer_today(uc, dealer_id)
+    members = sorted(dealer.people.with_role(StaffRole.CONSULTANT), key=lambda m: m.staff_id)
+    load = await activity.open_leads_by_consultant(
+        uc.conn, dealer_id, [m.staff_id for m in members]
+    )
+    return ConsultantsView(
+        dealer_id=dealer_id,
+        on=today,
+        assignment_strategy=dealer.policy.leads.assignment_strategy,
+        last_assigned_id=await activity.last_assigned(uc.conn, dealer_id),
+        consultants=[
+            ConsultantLoad(
+                consultant_id=m.staff_id,
+                name=m.name,
+                on_duty=m.on_duty,
+                away_from=m.away_from,
+                away_until=m.away_until,
+                replaced_by=m.replaced_by,
+                available=m.available(today),
+                open_leads=load.get(m.staff_id, 0),
+            )
+            for m in members
+        ],
+    )
 
 
 async def record_assignment(
@@ -176,7 +216,8 @@ async def record_assignment(
 
 @dataclass(frozen=True)
 class AssignLead:
-    """(Re)assign a lead: to ``consultant_id``, else round robin to someone else on duty."""
+    """(Re)assign a lead: to ``consultant_id``, else per the dealer's assignment strategy
+    to another consultant available today."""
 
     dealer_id: str
     lead_id: uuid.UUID
@@ -192,9 +233,9 @@ async def assign_lead(uc: Uc, cmd: AssignLead) -> LeadRecord:
     chosen = cmd.consultant_id
     if chosen is None:
         others = [previous] if previous else []
-        chosen = await next_on_duty(uc.conn, cmd.dealer_id, uc.now, exclude=others)
+        chosen = await next_consultant(uc, cmd.dealer_id, exclude=others)
         if chosen is None:
-            raise NoConsultantOnDuty("no other consultant is on duty")
+            raise NoConsultantOnDuty("no other consultant is available")
     if chosen == previous:
         return lead
     lead = replace(lead, consultant_id=chosen, updated_at=uc.now)

@@ -2,8 +2,8 @@
 
 De-duplication by (dealer, E.164 phone) per ``domain.merge_submission``: a submission for
 a person with an open lead is a touch on it (LeadUpdated), otherwise a new lead with a
-round-robin consultant (LeadCreated). A sender id (``submission_id``) seen before
-changes nothing.
+consultant chosen by the dealer's assignment strategy (LeadCreated). A sender id
+(``submission_id``) seen before changes nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +31,13 @@ from dealerflow.leads.domain_intake import (
     submission_facts,
 )
 from dealerflow.leads.records import LeadRecord, SubmissionRecord
-from dealerflow.leads.usecases import STATUS_BY_GRADE, Uc, next_on_duty, record_assignment
+from dealerflow.leads.usecases import (
+    STATUS_BY_GRADE,
+    Uc,
+    dealer_today,
+    next_consultant,
+    record_assignment,
+)
 
 #: Keys of a submission's ``attributes`` that name the consultant to assign.
 CONSULTANT_ATTRIBUTES = ("consultant_id", "prospect.consultant_id")
@@ -42,10 +48,10 @@ class SubmitLead:
     """A parsed submission (JSON or ADF) and how its sender wants it handled."""
 
     submission: LeadSubmission
-    #: the dealer group for customer ids (default: the dealer's, from settings)
+    #: the dealer group for customer ids (default: the dealer's ``profile.group_id``)
     dealer_group: str | None = None
     #: assign a new lead to this consultant (default: named in the submission, else
-    #: round robin)
+    #: the dealer's assignment strategy)
     consultant_id: str | None = None
 
 
@@ -108,11 +114,11 @@ async def _create(uc: Uc, cmd: SubmitLead, phone: str) -> SubmissionResult:
     assert dealer_id is not None
     now = uc.now
     contact = contact_from_submission(submission, uc.settings.unnamed_customer)
-    interest = interest_from_submission(submission, now.date())
+    interest = interest_from_submission(submission, await dealer_today(uc, dealer_id))
     chosen = cmd.consultant_id or _consultant_named_in(submission)
     if chosen is None:
-        chosen = await next_on_duty(uc.conn, dealer_id, now)
-    group = uc.settings.dealer_group(dealer_id, cmd.dealer_group)
+        chosen = await next_consultant(uc, dealer_id)
+    group = await _customer_group(uc, dealer_id, cmd.dealer_group)
     lead = LeadRecord(
         dealer_id=dealer_id,
         lead_id=uuid.uuid4(),
@@ -165,7 +171,7 @@ async def _touch(
         open_lead.contact,
         open_lead.interest,
         contact_from_submission(submission, unnamed),
-        interest_from_submission(submission, now.date()),
+        interest_from_submission(submission, await dealer_today(uc, open_lead.dealer_id)),
         decision.new_models_of_interest,
         unnamed,
         submission.customer.marketing_consent,
@@ -211,6 +217,14 @@ async def _touch(
     return SubmissionResult(
         lead.dealer_id, lead.lead_id, lead.customer_id, False, lead.consultant_id
     )
+
+
+async def _customer_group(uc: Uc, dealer_id: str, requested: str | None) -> str:
+    """The dealer group whose customer ids the lead gets: the one the sender named, else
+    the dealer's (``profile.group_id``), else the environment's default group."""
+    if requested and requested.strip():
+        return requested.strip()
+    return (await uc.dealer(dealer_id)).profile.group_id or uc.settings.default_dealer_group
 
 
 def _priority_rank(source: LeadSource, referrer: uuid.UUID | None) -> int:
