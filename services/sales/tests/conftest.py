@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +14,9 @@ import httpx
 import pytest
 
 from dealerflow.devinfra.service_testing import Outbox, running_service, service_settings
+from dealerflow.policy import settings_with_overrides
 from dealerflow.runtime.clock import ManualClock
+from dealerflow.runtime.context import StaticDealerConfiguration
 from dealerflow.sales.app import DEFINITION
 from dealerflow.sales.settings import SalesSettings
 
@@ -49,6 +53,33 @@ async def api(
         DEFINITION, sales_settings, clock=clock, run_background=False
     ) as sales:
         yield sales.client
+
+
+#: Starts the HTTP API with per-dealer configurations: ``{dealer_id: overrides}``, each a
+#: partial DealerSettings; dealers not listed get the DOMAIN.md defaults.
+DealerApi = Callable[
+    [Mapping[str, Mapping[str, Any]]], AbstractAsyncContextManager[httpx.AsyncClient]
+]
+
+
+@pytest.fixture
+def api_with_dealers(sales_settings: SalesSettings, clock: ManualClock) -> DealerApi:
+    """The HTTP API of one running service that knows several dealers' configurations."""
+
+    @asynccontextmanager
+    async def start(
+        by_dealer: Mapping[str, Mapping[str, Any]],
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        configured = StaticDealerConfiguration(
+            by_dealer={dealer: settings_with_overrides(o) for dealer, o in by_dealer.items()}
+        )
+        definition = replace(DEFINITION, dealer_configuration=lambda _: configured)
+        async with running_service(
+            definition, sales_settings, clock=clock, run_background=False
+        ) as sales:
+            yield sales.client
+
+    return start
 
 
 @pytest.fixture
