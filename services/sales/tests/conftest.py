@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -45,41 +44,28 @@ def sales_settings(
 
 
 @pytest.fixture
-async def api(
-    sales_settings: SalesSettings, clock: ManualClock
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The HTTP API without relay or timers: published events stay in the outbox."""
-    async with running_service(
-        DEFINITION, sales_settings, clock=clock, run_background=False
-    ) as sales:
-        yield sales.client
-
-
-#: Starts the HTTP API with per-dealer configurations: ``{dealer_id: overrides}``, each a
-#: partial DealerSettings; dealers not listed get the DOMAIN.md defaults.
-DealerApi = Callable[
-    [Mapping[str, Mapping[str, Any]]], AbstractAsyncContextManager[httpx.AsyncClient]
-]
+def dealers() -> Mapping[str, Mapping[str, Any]]:
+    """The dealers' own configurations, ``{dealer_id: partial DealerSettings}``, over the
+    environment defaults; dealers not listed get the defaults. A test sets them with
+    ``@pytest.mark.parametrize("dealers", [{...}])``."""
+    return {}
 
 
 @pytest.fixture
-def api_with_dealers(sales_settings: SalesSettings, clock: ManualClock) -> DealerApi:
-    """The HTTP API of one running service that knows several dealers' configurations."""
-
-    @asynccontextmanager
-    async def start(
-        by_dealer: Mapping[str, Mapping[str, Any]],
-    ) -> AsyncIterator[httpx.AsyncClient]:
-        configured = StaticDealerConfiguration(
-            by_dealer={dealer: settings_with_overrides(o) for dealer, o in by_dealer.items()}
-        )
-        definition = replace(DEFINITION, dealer_configuration=lambda _: configured)
-        async with running_service(
-            definition, sales_settings, clock=clock, run_background=False
-        ) as sales:
-            yield sales.client
-
-    return start
+async def api(
+    sales_settings: SalesSettings, clock: ManualClock, dealers: Mapping[str, Mapping[str, Any]]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API without relay or timers: published events stay in the outbox."""
+    environment = {"policy": sales_settings.policy_overrides}
+    configured = StaticDealerConfiguration(
+        by_dealer={d: settings_with_overrides(environment, o) for d, o in dealers.items()},
+        default=settings_with_overrides(environment),
+    )
+    definition = replace(DEFINITION, dealer_configuration=lambda _: configured)
+    async with running_service(
+        definition, sales_settings, clock=clock, run_background=False
+    ) as sales:
+        yield sales.client
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,9 +17,6 @@ from dealerflow.contracts.events.sales import (
 )
 
 pytestmark = pytest.mark.integration
-
-#: the ``api_with_dealers`` fixture: the API of a service knowing these dealers
-DealerApi = Callable[[Mapping[str, Any]], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 QUOTE = {
     "dealer_id": "D001",
@@ -203,19 +199,17 @@ DEALERS: dict[str, dict[str, Any]] = {
 }
 
 
+@pytest.mark.parametrize("dealers", [DEALERS])
 async def test_each_dealer_quotes_with_its_own_validity_threshold_and_approver(
-    api_with_dealers: DealerApi, outbox: Any
+    api: httpx.AsyncClient, outbox: Any
 ) -> None:
-    async with api_with_dealers(DEALERS) as api:
-        default = await api.post("/v1/quotes", json=dict(QUOTE, discount="8000.00"))
-        stricter = await api.post(
-            "/v1/quotes", json=dict(QUOTE, dealer_id="D002", discount="8000.00")
+    default = await api.post("/v1/quotes", json=dict(QUOTE, discount="8000.00"))
+    stricter = await api.post("/v1/quotes", json=dict(QUOTE, dealer_id="D002", discount="8000.00"))
+    for dealer in ("D001", "D003"):
+        beyond = await api.post(
+            "/v1/quotes", json=dict(QUOTE, dealer_id=dealer, discount="10000.01")
         )
-        for dealer in ("D001", "D003"):
-            beyond = await api.post(
-                "/v1/quotes", json=dict(QUOTE, dealer_id=dealer, discount="10000.01")
-            )
-            assert beyond.status_code == 201, beyond.text
+        assert beyond.status_code == 201, beyond.text
     # issued Monday 2025-03-03 (Shanghai): valid 7 days by default, 14 at D002
     assert default.status_code == 201, default.text
     assert default.json()["valid_until"] == "2025-03-10"
@@ -233,18 +227,18 @@ async def test_each_dealer_quotes_with_its_own_validity_threshold_and_approver(
     assert approvals["D001"].approver_id == "sales-manager:D001"  # nobody configured
 
 
+@pytest.mark.parametrize("dealers", [DEALERS])
 async def test_the_test_drive_turnaround_is_the_dealers(
-    api_with_dealers: DealerApi, customer_body: Callable[..., dict[str, Any]]
+    api: httpx.AsyncClient, customer_body: Callable[..., dict[str, Any]]
 ) -> None:
     person = customer_body()
-    async with api_with_dealers(DEALERS) as api:
-        for dealer, back_to_back in (("D001", 201), ("D002", 409)):
-            for start, end, expected in (
-                ("2025-03-04T02:00:00Z", "2025-03-04T03:00:00Z", 201),
-                ("2025-03-04T03:00:00Z", "2025-03-04T04:00:00Z", back_to_back),
-                ("2025-03-04T04:30:00Z", "2025-03-04T05:00:00Z", 201),  # after the gap
-            ):
-                booked = await api.post(
-                    "/v1/test-drives", json=drive(person, start, end, dealer_id=dealer)
-                )
-                assert booked.status_code == expected, (dealer, start, booked.text)
+    for dealer, back_to_back in (("D001", 201), ("D002", 409)):
+        for start, end, expected in (
+            ("2025-03-04T02:00:00Z", "2025-03-04T03:00:00Z", 201),
+            ("2025-03-04T03:00:00Z", "2025-03-04T04:00:00Z", back_to_back),
+            ("2025-03-04T04:30:00Z", "2025-03-04T05:00:00Z", 201),  # after the gap
+        ):
+            booked = await api.post(
+                "/v1/test-drives", json=drive(person, start, end, dealer_id=dealer)
+            )
+            assert booked.status_code == expected, (dealer, start, booked.text)
