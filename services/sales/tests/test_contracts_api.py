@@ -498,3 +498,26 @@ async def test_a_retried_step_with_its_idempotency_key_does_it_once(
     assert (await api.post(handover, json=deliver)).status_code == 409  # already delivered
     assert (await outbox.types()).count("ContractAmended") == 1
     assert (await outbox.types()).count("VehicleDelivered") == 1
+
+
+EARNEST_MONEY = {"policy": {"sales": {"forfeit_deposit_on_customer_cancellation": True}}}
+
+
+@pytest.mark.parametrize("dealers", [{"D002": EARNEST_MONEY}])
+async def test_the_deposit_is_kept_only_where_the_dealer_says_so(
+    api: httpx.AsyncClient, contract_body: Body
+) -> None:
+    refunded: dict[str, str] = {}
+    for dealer in ("D001", "D002"):
+        signed = await sign(api, contract_body(dealer_id=dealer))
+        assert signed.status_code == 201, signed.text
+        contract_id = signed.json()["contract_id"]
+        paid = await pay(api, contract_id, "20000.00", kind="deposit", dealer_id=dealer)
+        assert paid.status_code == 201, paid.text
+        cancelled = await api.post(
+            f"/v1/contracts/{contract_id}/cancel",
+            json={"dealer_id": dealer, "reason": "changed mind", "cancelled_by": "customer"},
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        refunded[dealer] = cancelled.json()["ledger"]["refunded"]["amount"]
+    assert refunded == {"D001": "20000.00", "D002": "0.00"}

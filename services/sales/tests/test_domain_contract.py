@@ -5,6 +5,7 @@ from uuid import UUID
 
 import pytest
 
+from dealerflow.policy import SalesPolicy
 from dealerflow.sales.domain import (
     CancellationPolicy,
     CancelledBy,
@@ -163,8 +164,9 @@ def test_ledger_refuses_bad_entries() -> None:
 
 def test_cancellation_refunds_what_was_paid_by_default() -> None:
     ledger = _paid((PaymentKind.DEPOSIT, "5000", True), (PaymentKind.BALANCE, "20000", True))
+    refunds_all = CancellationPolicy.from_sales_policy(SalesPolicy())
     for who in CancelledBy:
-        assert cancellation_refund(ledger, who) == D("25000.00")
+        assert cancellation_refund(ledger, who, refunds_all) == D("25000.00")
 
 
 def test_cancellation_keeps_what_policy_says() -> None:

@@ -1,9 +1,16 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from dealerflow.contracts.money import to_money
-from dealerflow.policy import policy_with_overrides
+from dealerflow.policy import (
+    DealerPeople,
+    SalesPolicy,
+    StaffMember,
+    StaffRole,
+    policy_with_overrides,
+)
 from dealerflow.sales.domain_quote import (
     AccessoryLine,
     LoanRequest,
@@ -11,44 +18,53 @@ from dealerflow.sales.domain_quote import (
     QuoteError,
     QuoteRequest,
     compute_quote,
+    discount_approver,
     discount_needs_approval,
     monthly_instalment,
     purchase_tax,
 )
 
 D = Decimal
+#: A dealer that set nothing (DOMAIN.md defaults).
+DEFAULTS = SalesPolicy()
+TAX = PurchaseTaxPolicy.from_sales_policy(DEFAULTS)
+THRESHOLD = DEFAULTS.discount_approval_threshold_rate
+
+
+def tax_policy(**sales: object) -> PurchaseTaxPolicy:
+    return PurchaseTaxPolicy.from_sales_policy(SalesPolicy.model_validate(sales))
 
 
 def test_purchase_tax_is_ten_percent_of_price_excluding_vat() -> None:
     # 200000 / 1.13 = 176991.1504...; x 10% = 17699.115... -> 17699.12
-    assert purchase_tax(D("200000")) == D("17699.12")
+    assert purchase_tax(D("200000"), False, TAX) == D("17699.12")
     # 113000 / 1.13 = 100000 exactly
-    assert purchase_tax(D("113000")) == D("10000.00")
-    assert purchase_tax(D("0")) == D("0.00")
+    assert purchase_tax(D("113000"), False, TAX) == D("10000.00")
+    assert purchase_tax(D("0"), False, TAX) == D("0.00")
 
 
 def test_purchase_tax_rounds_half_up_not_half_even() -> None:
     # 99999.99 / 1.13 x 0.1 = 8849.5566... -> 8849.56
-    assert purchase_tax(D("99999.99")) == D("8849.56")
+    assert purchase_tax(D("99999.99"), False, TAX) == D("8849.56")
     # With 13% VAT a cent price never gives an exact half cent; without VAT it does:
     # 0.25 x 0.1 = 0.025 -> 0.03 half up (half even would say 0.02).
-    no_vat = PurchaseTaxPolicy(vat_rate=D("0"))
-    assert purchase_tax(D("0.25"), policy=no_vat) == D("0.03")
-    assert purchase_tax(D("0.05"), policy=no_vat) == D("0.01")
+    no_vat = tax_policy(vat_rate=D("0"))
+    assert purchase_tax(D("0.25"), False, no_vat) == D("0.03")
+    assert purchase_tax(D("0.05"), False, no_vat) == D("0.01")
 
 
 def test_nev_relief_full_halved_and_capped() -> None:
-    assert purchase_tax(D("200000"), is_nev=True) == D("0.00")
-    halved = PurchaseTaxPolicy(nev_relief_ratio=D("0.5"))
-    assert purchase_tax(D("200000"), is_nev=True, policy=halved) == D("8849.56")
+    assert purchase_tax(D("200000"), True, TAX) == D("0.00")
+    halved = tax_policy(nev_relief_ratio=D("0.5"))
+    assert purchase_tax(D("200000"), True, halved) == D("8849.56")
     # full tax 0.05 (0.56 / 1.13 x 0.1 = 0.0496): relief 0.025 -> 0.03 half up, pays 0.02
-    assert purchase_tax(D("0.56"), policy=halved) == D("0.05")
-    assert purchase_tax(D("0.56"), is_nev=True, policy=halved) == D("0.02")
-    capped = PurchaseTaxPolicy(nev_relief_ratio=D("0.5"), nev_relief_cap=D("15000"))
+    assert purchase_tax(D("0.56"), False, halved) == D("0.05")
+    assert purchase_tax(D("0.56"), True, halved) == D("0.02")
+    capped = tax_policy(nev_relief_ratio=D("0.5"), nev_exemption_cap=D("15000"))
     # 500000 car: tax 44247.79, half = 22123.90 -> capped at 15000
-    assert purchase_tax(D("500000"), is_nev=True, policy=capped) == D("29247.79")
-    no_relief = PurchaseTaxPolicy(nev_relief_ratio=D("0"))
-    assert purchase_tax(D("200000"), is_nev=True, policy=no_relief) == D("17699.12")
+    assert purchase_tax(D("500000"), True, capped) == D("29247.79")
+    no_relief = tax_policy(nev_purchase_tax_exempt=False)
+    assert purchase_tax(D("200000"), True, no_relief) == D("17699.12")
 
 
 def test_capped_exemption_from_policy() -> None:
@@ -59,9 +75,9 @@ def test_capped_exemption_from_policy() -> None:
 
 
 def test_discount_approval_strictly_beyond_threshold() -> None:
-    assert not discount_needs_approval(D("200000"), D("10000"))  # exactly 5%
-    assert discount_needs_approval(D("200000"), D("10000.01"))
-    assert not discount_needs_approval(D("200000"), D("0"))
+    assert not discount_needs_approval(D("200000"), D("10000"), THRESHOLD)  # exactly 5%
+    assert discount_needs_approval(D("200000"), D("10000.01"), THRESHOLD)
+    assert not discount_needs_approval(D("200000"), D("0"), THRESHOLD)
     assert discount_needs_approval(D("200000"), D("6001"), threshold_rate=D("0.03"))
 
 
@@ -89,7 +105,8 @@ def test_full_quote_adds_every_line() -> None:
                 AccessoryLine("dashcam", D("899")),
             ),
             extended_warranty=D("2999"),
-        )
+        ),
+        DEFAULTS,
     )
     assert quote.transaction_price == D("190000.00")
     assert quote.purchase_tax == D("16814.16")  # 190000 / 1.13 x 10% = 16814.159...
@@ -102,8 +119,10 @@ def test_full_quote_adds_every_line() -> None:
 
 def test_quote_flags_discount_beyond_dealer_threshold() -> None:
     request = QuoteRequest(vehicle_price=D("100000"), discount=D("4000"))
-    assert not compute_quote(request).discount_approval_required
-    assert compute_quote(request, discount_approval_rate=D("0.03")).discount_approval_required
+    assert not compute_quote(request, DEFAULTS).discount_approval_required
+    assert compute_quote(
+        request, SalesPolicy(discount_approval_threshold_rate=D("0.03"))
+    ).discount_approval_required
 
 
 def test_loan_finances_the_vehicle_and_the_last_instalment_absorbs_rounding() -> None:
@@ -112,7 +131,8 @@ def test_loan_finances_the_vehicle_and_the_last_instalment_absorbs_rounding() ->
             vehicle_price=D("130000"),
             insurance=D("4000"),
             loan=LoanRequest(down_payment=D("30000"), term_months=12, annual_rate=D("0.06")),
-        )
+        ),
+        DEFAULTS,
     )
     loan = quote.loan
     assert loan is not None
@@ -130,7 +150,8 @@ def test_interest_free_loan_repays_exactly_the_principal() -> None:
         QuoteRequest(
             vehicle_price=D("100000"),
             loan=LoanRequest(down_payment=D("0"), term_months=7, annual_rate=D("0")),
-        )
+        ),
+        DEFAULTS,
     )
     assert quote.loan is not None
     assert quote.loan.monthly_instalment == D("14285.71")
@@ -155,7 +176,7 @@ def test_interest_free_loan_repays_exactly_the_principal() -> None:
 )
 def test_inconsistent_requests_are_refused(request_: QuoteRequest) -> None:
     with pytest.raises(QuoteError):
-        compute_quote(request_)
+        compute_quote(request_, DEFAULTS)
 
 
 def test_money_refuses_floats_and_sub_cent_amounts() -> None:
@@ -176,7 +197,30 @@ def test_the_dealers_purchase_tax_setting_exempts_halves_or_caps_nev_relief() ->
     assert tax({}, "113000", is_nev=True) == D("0.00")  # DOMAIN.md default: NEV exempt
     assert tax({"nev_exemption_cap": "3000"}, "113000", is_nev=True) == D("7000.00")
     assert tax({"nev_relief_ratio": "0.5"}, "113000", is_nev=True) == D("5000.00")
-    halved_capped = {"nev_relief_ratio": "0.5", "nev_exemption_cap": "1500"}
+    halved_capped: dict[str, object] = {"nev_relief_ratio": "0.5", "nev_exemption_cap": "1500"}
     assert tax(halved_capped, "113000", is_nev=True) == D("8500.00")
     assert tax({"nev_purchase_tax_exempt": False}, "113000", is_nev=True) == D("10000.00")
     assert tax({}, "200000", is_nev=False) == D("17699.12")
+
+
+def test_the_discount_approver_is_the_dealers_manager_that_day_or_the_placeholder() -> None:
+    people = DealerPeople(
+        staff=[
+            StaffMember(staff_id="m-zhou", roles={StaffRole.SALES_MANAGER}, replaced_by="gm-wu"),
+            StaffMember(staff_id="gm-wu", roles={StaffRole.GM}),
+        ]
+    )
+    monday, holiday = date(2025, 3, 3), date(2025, 3, 10)
+    away = people.model_copy(
+        update={
+            "staff": [people.staff[0].model_copy(update={"away_from": holiday}), people.staff[1]]
+        }
+    )
+    gm_approves = SalesPolicy(discount_approver_role="gm")
+    assert discount_approver(people, DEFAULTS, "D001", monday) == "m-zhou"
+    assert discount_approver(away, DEFAULTS, "D001", monday) == "m-zhou"
+    assert discount_approver(away, DEFAULTS, "D001", holiday) == "gm-wu"  # the replacement
+    assert discount_approver(people, gm_approves, "D001", monday) == "gm-wu"
+    # nobody configured: the documented placeholder of the role
+    assert discount_approver(DealerPeople(), DEFAULTS, "D001", monday) == "sales-manager:D001"
+    assert discount_approver(DealerPeople(), gm_approves, "D002", monday) == "gm:D002"

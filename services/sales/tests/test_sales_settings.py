@@ -8,13 +8,16 @@ from decimal import Decimal
 import pytest
 
 from dealerflow.policy import DealerPolicy
+from dealerflow.runtime.service import environment_dealers
 from dealerflow.sales.app import DEFINITION
 from dealerflow.sales.settings import SalesSettings
 
 
 async def _policy(settings: SalesSettings) -> DealerPolicy:
-    # The environment configuration never touches the connection.
-    return await DEFINITION.dealer_configuration(settings).policy(None, "D001")  # type: ignore[arg-type]
+    # The environment defaults (what a dealer that set nothing gets) never touch the
+    # connection.
+    defaults = environment_dealers(settings)
+    return (await defaults.settings(None, "D001")).policy  # type: ignore[arg-type]
 
 
 async def test_defaults_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,13 +37,17 @@ async def test_defaults_and_port(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_policy_overrides_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
         "DEALERFLOW_SALES_POLICY_OVERRIDES",
-        '{"sales": {"discount_approval_threshold_rate": "0.03"}, '
+        '{"sales": {"discount_approval_threshold_rate": "0.03", "quote_valid_days": 14}, '
         '"calendar": {"time_zone": "Asia/Urumqi"}}',
     )
+    # a dealer rule is no service setting: the old variable is ignored
+    monkeypatch.setenv("DEALERFLOW_SALES_QUOTE_VALID_DAYS", "30")
     monkeypatch.setenv("DEALERFLOW_KAFKA_BOOTSTRAP", "kafka.example:9092")
     settings = SalesSettings()
     policy = await _policy(settings)
     assert policy.sales.discount_approval_threshold_rate == Decimal("0.03")
+    assert policy.sales.quote_valid_days == 14
+    assert not hasattr(settings, "quote_valid_days")
     assert policy.calendar.time_zone == "Asia/Urumqi"
     assert settings.kafka_bootstrap == "kafka.example:9092"  # shared fallback
 

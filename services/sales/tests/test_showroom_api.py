@@ -170,3 +170,75 @@ async def test_concurrent_bookings_of_one_slot_admit_exactly_one(
     )
     assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
     assert await outbox.types() == ["TestDriveScheduled"]
+
+
+# --- per-dealer rules in one running service ----------------------------------------------
+
+#: D001 configured nothing (DOMAIN.md defaults); D002 changed its sales rules and lists its
+#: managers; D003 has discounts approved by its GM.
+DEALERS: dict[str, dict[str, Any]] = {
+    "D002": {
+        "policy": {
+            "sales": {
+                "quote_valid_days": 14,
+                "discount_approval_threshold_rate": "0.03",
+                "test_drive_turnaround": "PT30M",
+            }
+        },
+        "people": {
+            "staff": [
+                {"staff_id": "m-zhou", "name": "周经理", "roles": ["sales_manager"]},
+                {"staff_id": "gm-wu", "roles": ["gm"]},
+            ]
+        },
+    },
+    "D003": {
+        "policy": {"sales": {"discount_approver_role": "gm"}},
+        "people": {"staff": [{"staff_id": "gm-wu", "roles": ["gm"]}]},
+    },
+}
+
+
+@pytest.mark.parametrize("dealers", [DEALERS])
+async def test_each_dealer_quotes_with_its_own_validity_threshold_and_approver(
+    api: httpx.AsyncClient, outbox: Any
+) -> None:
+    default = await api.post("/v1/quotes", json=dict(QUOTE, discount="8000.00"))
+    stricter = await api.post("/v1/quotes", json=dict(QUOTE, dealer_id="D002", discount="8000.00"))
+    for dealer in ("D001", "D003"):
+        beyond = await api.post(
+            "/v1/quotes", json=dict(QUOTE, dealer_id=dealer, discount="10000.01")
+        )
+        assert beyond.status_code == 201, beyond.text
+    # issued Monday 2025-03-03 (Shanghai): valid 7 days by default, 14 at D002
+    assert default.status_code == 201, default.text
+    assert default.json()["valid_until"] == "2025-03-10"
+    assert default.json()["discount_needs_approval"] is False  # 4 % is within 5 %
+    assert stricter.json()["valid_until"] == "2025-03-17"
+    assert stricter.json()["discount_needs_approval"] is True  # 4 % is beyond 3 %
+    events = await outbox.events()
+    issued = {e.quote_id: e for e in events if isinstance(e, QuoteIssued)}
+    assert str(issued[stricter.json()["quote_id"]].valid_until) == "2025-03-17"
+    approvals = {e.dealer_id: e for e in events if isinstance(e, DiscountApprovalRequested)}
+    assert set(approvals) == {"D001", "D002", "D003"}
+    assert approvals["D002"].approver_id == "m-zhou"  # the dealer's sales manager
+    assert str(approvals["D002"].policy_threshold.amount) == "6000.00"
+    assert approvals["D003"].approver_id == "gm-wu"  # D003's approver role is the GM
+    assert approvals["D001"].approver_id == "sales-manager:D001"  # nobody configured
+
+
+@pytest.mark.parametrize("dealers", [DEALERS])
+async def test_the_test_drive_turnaround_is_the_dealers(
+    api: httpx.AsyncClient, customer_body: Callable[..., dict[str, Any]]
+) -> None:
+    person = customer_body()
+    for dealer, back_to_back in (("D001", 201), ("D002", 409)):
+        for start, end, expected in (
+            ("2025-03-04T02:00:00Z", "2025-03-04T03:00:00Z", 201),
+            ("2025-03-04T03:00:00Z", "2025-03-04T04:00:00Z", back_to_back),
+            ("2025-03-04T04:30:00Z", "2025-03-04T05:00:00Z", 201),  # after the gap
+        ):
+            booked = await api.post(
+                "/v1/test-drives", json=drive(person, start, end, dealer_id=dealer)
+            )
+            assert booked.status_code == expected, (dealer, start, booked.text)

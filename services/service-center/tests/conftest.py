@@ -3,7 +3,8 @@ shared pieces are in dealerflow.devinfra.service_testing)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,9 @@ import httpx
 import pytest
 
 from dealerflow.devinfra.service_testing import Outbox, running_service, service_settings
+from dealerflow.policy import settings_with_overrides
 from dealerflow.runtime.clock import ManualClock
+from dealerflow.runtime.context import StaticDealerConfiguration
 from dealerflow.service_center.app import DEFINITION
 from dealerflow.service_center.settings import ServiceCenterSettings
 
@@ -40,12 +43,28 @@ def center_settings(
 
 
 @pytest.fixture
+def dealers() -> Mapping[str, Mapping[str, Any]]:
+    """The dealers' own configurations, ``{dealer_id: partial DealerSettings}``, over the
+    environment defaults; dealers not listed get the defaults. A test sets them with
+    ``@pytest.mark.parametrize("dealers", [{...}])``."""
+    return {}
+
+
+@pytest.fixture
 async def api(
-    center_settings: ServiceCenterSettings, clock: ManualClock
+    center_settings: ServiceCenterSettings,
+    clock: ManualClock,
+    dealers: Mapping[str, Mapping[str, Any]],
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The HTTP API without relay or timers: published events stay in the outbox."""
+    environment = {"policy": center_settings.policy_overrides}
+    configured = StaticDealerConfiguration(
+        by_dealer={d: settings_with_overrides(environment, o) for d, o in dealers.items()},
+        default=settings_with_overrides(environment),
+    )
+    definition = replace(DEFINITION, dealer_configuration=lambda _: configured)
     async with running_service(
-        DEFINITION, center_settings, clock=clock, run_background=False
+        definition, center_settings, clock=clock, run_background=False
     ) as center:
         yield center.client
 

@@ -2,6 +2,7 @@ from datetime import date
 
 import pytest
 
+from dealerflow.policy import ServicePolicy
 from dealerflow.service_center.domain import (
     ServiceWorkType,
     SlotCapacity,
@@ -14,6 +15,7 @@ from dealerflow.service_center.domain import (
 )
 
 W = ServiceWorkType
+SERVICE = ServicePolicy()  # a dealer that set nothing (DOMAIN.md defaults)
 
 
 @pytest.mark.parametrize(
@@ -72,14 +74,15 @@ def test_concern_codes_ignore_case_spacing_punctuation_and_width() -> None:
 
 def test_warranty_ends_at_the_anniversary_or_the_mileage_limit() -> None:
     start = date(2023, 5, 31)
-    assert is_under_warranty(start, 59_999, date(2026, 5, 30))
-    assert not is_under_warranty(start, 59_999, date(2026, 5, 31))
-    assert not is_under_warranty(start, 60_000, date(2024, 1, 1))
-    assert not is_under_warranty(start, 100, date(2023, 5, 30))  # before it started
+    statutory = {"warranty_months": SERVICE.warranty_months, "warranty_km": SERVICE.warranty_km}
+    assert is_under_warranty(start, 59_999, date(2026, 5, 30), **statutory)
+    assert not is_under_warranty(start, 59_999, date(2026, 5, 31), **statutory)
+    assert not is_under_warranty(start, 60_000, date(2024, 1, 1), **statutory)
+    assert not is_under_warranty(start, 100, date(2023, 5, 30), **statutory)  # not started
     oem = {"warranty_months": 60, "warranty_km": 150_000}
     assert is_under_warranty(start, 120_000, date(2027, 1, 1), **oem)
     with pytest.raises(ValueError, match="negative"):
-        is_under_warranty(start, -1, date(2024, 1, 1))
+        is_under_warranty(start, -1, date(2024, 1, 1), **statutory)
 
 
 def test_slot_capacity_is_the_scarcer_of_bays_and_technicians() -> None:

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dealerflow.policy import ServicePolicy
 from dealerflow.service_center.domain import (
     CustomerDecision,
     DetailingJob,
@@ -84,7 +85,13 @@ def test_quote_needs_lines_with_unique_ids() -> None:
 def _decide(approved: set[str], declined: set[str]) -> CustomerDecision:
     quote = price_repair_quote(LINES, D("180"))
     return apply_customer_decision(
-        quote, approved, declined, vin=VIN, repair_order_id="ro-1", decided_at=T0
+        quote,
+        approved,
+        declined,
+        vin=VIN,
+        repair_order_id="ro-1",
+        decided_at=T0,
+        follow_up_after=ServicePolicy().declined_item_followup_after,  # DOMAIN.md: 30 days
     )
 
 

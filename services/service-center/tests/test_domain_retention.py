@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from dealerflow.policy import OwnerCarePolicy
+from dealerflow.policy import OwnerCarePolicy, ServicePolicy
 from dealerflow.service_center.domain import (
     NextMaintenance,
     RetentionStatus,
@@ -17,6 +17,8 @@ from dealerflow.service_center.domain import (
 )
 
 LAST = date(2026, 1, 31)
+#: a dealer that set nothing (DOMAIN.md defaults)
+SERVICE, OWNER_CARE = ServicePolicy(), OwnerCarePolicy()
 
 
 def test_maintenance_due_by_time_when_driving_little() -> None:
@@ -53,14 +55,13 @@ def test_maintenance_input_checks() -> None:
 
 def test_first_maintenance_defaults_and_reminder() -> None:
     delivered = date(2026, 3, 10)
-    assert first_maintenance(delivered, 12) == NextMaintenance(date(2026, 9, 10), 5_012)
-    assert first_maintenance(delivered, 0, 100).due_date == date(2026, 4, 29)  # 50 days
+    assert first_maintenance(delivered, 12, OWNER_CARE) == NextMaintenance(date(2026, 9, 10), 5_012)
+    assert first_maintenance(delivered, 0, OWNER_CARE, 100).due_date == date(2026, 4, 29)  # 50 days
     custom = OwnerCarePolicy(first_maintenance_km=3000, first_maintenance_months=3)
-    assert first_maintenance(delivered, 0, None, custom) == NextMaintenance(
-        date(2026, 6, 10), 3_000
-    )
-    assert maintenance_reminder_on(date(2026, 9, 10)) == date(2026, 8, 27)
-    assert maintenance_reminder_on(date(2026, 9, 10), timedelta(days=7)) == date(2026, 9, 3)
+    assert first_maintenance(delivered, 0, custom) == NextMaintenance(date(2026, 6, 10), 3_000)
+    assert maintenance_reminder_on(date(2026, 9, 10), OWNER_CARE) == date(2026, 8, 27)
+    week = OwnerCarePolicy(first_maintenance_remind_before=timedelta(days=7))
+    assert maintenance_reminder_on(date(2026, 9, 10), week) == date(2026, 9, 3)
 
 
 def test_average_daily_km_from_odometer_readings() -> None:
@@ -80,11 +81,11 @@ def test_whole_months() -> None:
 
 def test_retention_at_risk_at_twelve_months_lost_at_twenty_four() -> None:
     last = date(2024, 3, 15)
-    assert retention_status(last, date(2025, 3, 14)) is RetentionStatus.ACTIVE
-    assert retention_status(last, date(2025, 3, 15)) is RetentionStatus.AT_RISK
-    assert retention_status(last, date(2026, 3, 14)) is RetentionStatus.AT_RISK
-    assert retention_status(last, date(2026, 3, 15)) is RetentionStatus.LOST
-    assert retention_status(last, date(2024, 10, 1), at_risk_after_months=6) is (
+    assert retention_status(last, date(2025, 3, 14), SERVICE) is RetentionStatus.ACTIVE
+    assert retention_status(last, date(2025, 3, 15), SERVICE) is RetentionStatus.AT_RISK
+    assert retention_status(last, date(2026, 3, 14), SERVICE) is RetentionStatus.AT_RISK
+    assert retention_status(last, date(2026, 3, 15), SERVICE) is RetentionStatus.LOST
+    assert retention_status(last, date(2024, 10, 1), ServicePolicy(at_risk_after_months=6)) is (
         RetentionStatus.AT_RISK
     )
 
@@ -108,9 +109,11 @@ TODAY = date(2026, 6, 30)
     ],
 )
 def test_after_sales_tier_by_visits_in_the_last_year(visits: list[date], tier: ServiceTier) -> None:
-    assert after_sales_tier(visits, TODAY) is tier
+    assert after_sales_tier(visits, TODAY, SERVICE) is tier
 
 
 def test_dealer_tier_thresholds() -> None:
     visits = [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
-    assert after_sales_tier(visits, TODAY, {"A": 3, "B": 2, "C": 1}) is ServiceTier.A
+    dealer = ServicePolicy(tier_min_visits_per_year={"A": 3, "B": 2, "C": 1})
+    assert after_sales_tier(visits, TODAY, dealer) is ServiceTier.A
+    assert after_sales_tier(visits, TODAY, SERVICE) is ServiceTier.B

@@ -330,3 +330,63 @@ async def test_idempotent_open_other_dealers_and_pagination(
     assert len(by_vin.json()["items"]) == 3
     open_only = await api.get("/v1/repair-orders", params={"dealer_id": "D001", "status": "open"})
     assert len(open_only.json()["items"]) == 5
+
+
+# --- per-dealer rules in one running service ----------------------------------------------
+
+#: D001 configured nothing (DOMAIN.md defaults); D002 services every 7,500 km or 6 months,
+#: charges 200 an hour and carries its OEM's 5-year / 150,000 km warranty.
+DEALERS = {
+    "D002": {
+        "policy": {
+            "service": {
+                "maintenance_interval_km": 7_500,
+                "maintenance_interval_months": 6,
+                "labour_rate_per_hour": "200.00",
+                "warranty_months": 60,
+                "warranty_km": 150_000,
+            }
+        }
+    }
+}
+
+
+@pytest.mark.parametrize("dealers", [DEALERS])
+async def test_each_dealer_has_its_own_maintenance_interval(
+    api: httpx.AsyncClient, ro_body: Body, outbox: Any, workflow: Step
+) -> None:
+    for dealer in ("D001", "D002"):
+        ro_id = (await open_ro(api, ro_body(dealer_id=dealer))).json()["repair_order_id"]
+        await workflow(ro_id, "complete", dealer_id=dealer, **COMPLETE)
+        await workflow(ro_id, "quality-check", dealer_id=dealer, **PASS)
+        handed = await workflow(ro_id, "handover", dealer_id=dealer, mileage_km=20_000)
+        assert handed.status_code == 200, handed.text
+    due = {
+        e.dealer_id: (e.next_maintenance_due_on, e.next_maintenance_due_km)
+        for e in await outbox.events()
+        if isinstance(e, VehicleHandedOver)
+    }
+    # handed over on 2025-03-03 at 20,000 km
+    assert due == {"D001": (date(2026, 3, 3), 30_000), "D002": (date(2025, 9, 3), 27_500)}
+
+
+@pytest.mark.parametrize("dealers", [DEALERS])
+async def test_each_dealer_has_its_own_labour_rate_and_warranty(
+    api: httpx.AsyncClient, ro_body: Body, workflow: Step
+) -> None:
+    labour = [{"item_id": "L1", "kind": "labour", "description": "pads", "labour_hours": "1.5"}]
+    quoted: dict[str, str] = {}
+    work_types: dict[str, str] = {}
+    for dealer in ("D001", "D002"):
+        # a warranty started 4 years and 2 months ago: past the statutory 3 years
+        opened = await open_ro(
+            api,
+            ro_body(dealer_id=dealer, concerns=["engine stalls"], warranty_start_on="2021-01-10"),
+        )
+        work_types[dealer] = opened.json()["work_type"]
+        ro_id = opened.json()["repair_order_id"]
+        quote = await workflow(ro_id, "quote", dealer_id=dealer, lines=labour)
+        assert quote.status_code == 200, quote.text
+        quoted[dealer] = quote.json()["quote"]["total"]["amount"]
+    assert quoted == {"D001": "450.00", "D002": "300.00"}  # 1.5 h x 300 / x 200
+    assert work_types == {"D001": "repair", "D002": "warranty"}

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from dealerflow.contracts.events import sales as sales_events
 from dealerflow.contracts.money import ZERO, MoneyInput, non_negative, round_money, to_money
+from dealerflow.policy import SalesPolicy
 
 
 class PaymentPlan(StrEnum):
@@ -246,16 +247,21 @@ class CancelledBy(StrEnum):
 
 @dataclass(frozen=True)
 class CancellationPolicy:
-    """What a dealer keeps when a contract is cancelled (default: nothing)."""
+    """What a dealer keeps when a contract is cancelled (DOMAIN.md default: nothing)."""
 
     # A deposit given as earnest money (定金) is forfeited when the customer walks away.
-    forfeit_deposit_on_customer_cancellation: bool = False
+    forfeit_deposit_on_customer_cancellation: bool
+
+    @classmethod
+    def from_sales_policy(cls, sales: SalesPolicy) -> CancellationPolicy:
+        """The dealer's setting (DealerPolicy.sales)."""
+        return cls(sales.forfeit_deposit_on_customer_cancellation)
 
 
 def cancellation_refund(
     ledger: PaymentLedger,
     cancelled_by: CancelledBy,
-    policy: CancellationPolicy = CancellationPolicy(),
+    policy: CancellationPolicy,
     non_refundable_costs: MoneyInput = ZERO,
 ) -> Decimal:
     """How much to refund when the contract is cancelled.

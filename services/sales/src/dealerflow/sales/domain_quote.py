@@ -3,29 +3,31 @@
 Purchase tax in China is 10% of the price excluding 13% VAT: price / 1.13 x 10%, rounded
 to cents half up, computed on the transaction price (after discount) because that is what
 the invoice shows. New-energy vehicles get the relief the dealer's setting describes (a
-full exemption, a halving, a cap per vehicle). Rates, relief and the discount-approval
-threshold are per-dealer settings passed in.
+full exemption, a halving, a cap per vehicle). Rates, relief, the discount-approval
+threshold and who approves are the dealer's settings (`SalesPolicy`, the dealer's people),
+always passed in: there are no defaults here to fall back on by accident.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from dealerflow.contracts.money import ZERO, MoneyInput, non_negative, round_money, to_money
-from dealerflow.policy import SalesPolicy
+from dealerflow.policy import DealerPeople, SalesPolicy, StaffRole
 
 
 @dataclass(frozen=True)
 class PurchaseTaxPolicy:
     """Purchase-tax setting of a dealer (national rules, but they change by year)."""
 
-    rate: Decimal = Decimal("0.10")
-    vat_rate: Decimal = Decimal("0.13")
+    rate: Decimal
+    vat_rate: Decimal
     # Share of the tax waived for a new-energy vehicle: 1 = exempt, 0.5 = halved, 0 = none.
-    nev_relief_ratio: Decimal = Decimal("1")
+    nev_relief_ratio: Decimal
     # Most that may be waived per vehicle (None = no cap).
-    nev_relief_cap: Decimal | None = None
+    nev_relief_cap: Decimal | None
 
     @classmethod
     def from_sales_policy(cls, sales: SalesPolicy) -> PurchaseTaxPolicy:
@@ -40,20 +42,11 @@ class PurchaseTaxPolicy:
         )
 
 
-DEFAULT_TAX_POLICY = PurchaseTaxPolicy()
-#: Discounts beyond this share of the vehicle price need a manager's approval. DOMAIN.md
-#: names a "policy threshold" without a number; 5% is the default of
-#: SalesPolicy.discount_approval_threshold_rate.
-DEFAULT_DISCOUNT_APPROVAL_RATE = SalesPolicy().discount_approval_threshold_rate
-
-
 class QuoteError(ValueError):
     """The quote request is inconsistent (negative amounts, discount above price, ...)."""
 
 
-def purchase_tax(
-    taxable_price: MoneyInput, is_nev: bool = False, policy: PurchaseTaxPolicy = DEFAULT_TAX_POLICY
-) -> Decimal:
+def purchase_tax(taxable_price: MoneyInput, is_nev: bool, policy: PurchaseTaxPolicy) -> Decimal:
     """Purchase tax on a VAT-inclusive transaction price.
 
     price / (1 + VAT) x rate, rounded once to cents half up; for a new-energy vehicle the
@@ -70,9 +63,7 @@ def purchase_tax(
 
 
 def discount_needs_approval(
-    vehicle_price: MoneyInput,
-    discount: MoneyInput,
-    threshold_rate: Decimal = DEFAULT_DISCOUNT_APPROVAL_RATE,
+    vehicle_price: MoneyInput, discount: MoneyInput, threshold_rate: Decimal
 ) -> bool:
     """True when the discount is beyond `threshold_rate` (0.05 = 5%) of the vehicle price.
 
@@ -81,6 +72,15 @@ def discount_needs_approval(
     price = non_negative(vehicle_price, "vehicle_price")
     amount = non_negative(discount, "discount")
     return amount > price * threshold_rate
+
+
+def discount_approver(people: DealerPeople, sales: SalesPolicy, dealer_id: str, on: date) -> str:
+    """Staff id asked to approve a discount beyond the threshold on ``on`` (dealer-local):
+    whoever holds the dealer's ``discount_approver_role`` that day (replacements of people
+    away applied); when the dealer lists nobody in that role, the documented placeholder
+    ``"<role-with-dashes>:<dealer_id>"`` (``sales-manager:D001``, ``gm:D001``)."""
+    role = StaffRole(sales.discount_approver_role)
+    return people.holder_of(role, on) or f"{role.value.replace('_', '-')}:{dealer_id}"
 
 
 def monthly_instalment(principal: MoneyInput, annual_rate: Decimal, term_months: int) -> Decimal:
@@ -157,18 +157,13 @@ class Quote:
     loan: LoanPlan | None
 
 
-def compute_quote(
-    request: QuoteRequest,
-    tax_policy: PurchaseTaxPolicy = DEFAULT_TAX_POLICY,
-    discount_approval_rate: Decimal = DEFAULT_DISCOUNT_APPROVAL_RATE,
-) -> Quote:
-    """Every line of the quote, the total, and the loan plan if one was asked for.
+def compute_quote(request: QuoteRequest, sales: SalesPolicy) -> Quote:
+    """Every line of the quote, the total, and the loan plan if one was asked for, under
+    the dealer's purchase-tax rule and discount threshold (``sales``: `DealerPolicy.sales`).
 
     The loan finances the vehicle only (transaction price minus down payment); tax,
     insurance, fees, accessories and warranty are paid up front, as lenders here do.
-    Raises QuoteError for an inconsistent request. With a DealerPolicy `p`:
-    `compute_quote(r, PurchaseTaxPolicy.from_sales_policy(p.sales),
-    p.sales.discount_approval_threshold_rate)`.
+    Raises QuoteError for an inconsistent request.
     """
     try:
         price = non_negative(request.vehicle_price, "vehicle_price")
@@ -186,7 +181,9 @@ def compute_quote(
     if discount > price:
         raise QuoteError("discount exceeds the vehicle price")
     transaction_price = price - discount
-    tax = purchase_tax(transaction_price, request.is_nev, tax_policy)
+    tax = purchase_tax(
+        transaction_price, request.is_nev, PurchaseTaxPolicy.from_sales_policy(sales)
+    )
     total = transaction_price + tax + insurance + registration_fee + accessories_total + warranty
     loan = _loan_plan(request.loan, transaction_price) if request.loan else None
     return Quote(
@@ -200,7 +197,9 @@ def compute_quote(
         extended_warranty=warranty,
         total=total,
         due_upfront=total - (loan.principal if loan else ZERO),
-        discount_approval_required=discount_needs_approval(price, discount, discount_approval_rate),
+        discount_approval_required=discount_needs_approval(
+            price, discount, sales.discount_approval_threshold_rate
+        ),
         loan=loan,
     )
 

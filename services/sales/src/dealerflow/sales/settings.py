@@ -1,12 +1,14 @@
 """Configuration of the sales service (environment prefix ``DEALERFLOW_SALES_``).
 
-The dealer's rules (tax, discount threshold, calendar) come from the dealer configuration
-(``UseCaseContext.policy``), not from here.
+Only how the service runs lives here. Every rule of a dealer (purchase tax and NEV relief,
+discount threshold and approver, quote validity, deposit on cancellation, test-drive
+turnaround, calendar and time zone) and its people come from the dealer configuration
+(``await uc.policy(dealer_id)`` / ``await uc.dealer(dealer_id)``: ``DealerPolicy.sales``);
+``DEALERFLOW_SALES_POLICY_OVERRIDES`` only changes the defaults of dealers that set nothing.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from dealerflow.runtime.settings import ServiceSettings
@@ -23,9 +25,3 @@ class SalesSettings(ServiceSettings):
     default_phone_region: str = "CN"
     #: Currency of quotes that do not name one.
     default_currency: str = "CNY"
-    #: How many days a quote holds (dealer-local dates, the issue day included).
-    quote_valid_days: int = Field(default=7, ge=1)
-    #: A deposit given as earnest money (定金) is kept when the customer walks away.
-    forfeit_deposit_on_customer_cancellation: bool = False
-    #: Minutes kept free after every test drive (cleaning, charging) before the next one.
-    test_drive_turnaround_minutes: int = Field(default=0, ge=0)

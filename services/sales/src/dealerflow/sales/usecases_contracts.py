@@ -362,11 +362,12 @@ async def cancel_contract(uc: UseCaseContext[SalesSettings], cmd: CancelContract
     if (done := await step_replayed(uc, contract, cmd.request, "cancel")) is not None:
         return done
     payments = await repo.list_payments(uc.conn, cmd.dealer_id, cmd.contract_id)
+    sales = (await uc.policy(cmd.dealer_id)).sales
     cancellation = plan_cancellation(
         contract,
         payments,
         cmd,
-        forfeit_deposit=uc.settings.forfeit_deposit_on_customer_cancellation,
+        forfeit_deposit=sales.forfeit_deposit_on_customer_cancellation,
         now=uc.now,
     )
     await repo.mark_contract_cancelled(

@@ -30,10 +30,10 @@ from dealerflow.sales.domain_delivery import (
 from dealerflow.sales.domain_quote import (
     AccessoryLine,
     LoanRequest,
-    PurchaseTaxPolicy,
     QuoteError,
     QuoteRequest,
     compute_quote,
+    discount_approver,
 )
 from dealerflow.sales.records import QuoteLoanRecord, QuoteRecord, TestDriveRecord
 from dealerflow.sales.settings import SalesSettings
@@ -119,11 +119,7 @@ def plan_quote(
         else LoanRequest(loan.down_payment, loan.term_months, loan.annual_rate_percent / 100),
     )
     try:
-        quote = compute_quote(
-            request,
-            PurchaseTaxPolicy.from_sales_policy(sales),
-            sales.discount_approval_threshold_rate,
-        )
+        quote = compute_quote(request, sales)
     except QuoteError as exc:
         raise QuoteRefused([str(exc)]) from None
     plan = quote.loan
@@ -183,8 +179,9 @@ async def get_quote(
 
 
 async def issue_quote(uc: UseCaseContext[SalesSettings], cmd: IssueQuote) -> Created[QuoteRecord]:
-    """QuoteIssued, plus DiscountApprovalRequested for the sales manager when the discount
-    is beyond the dealer's threshold; a retry gets the first quote."""
+    """QuoteIssued, valid for the dealer's ``quote_valid_days``; plus
+    DiscountApprovalRequested, addressed to the dealer's approver (``discount_approver``),
+    when the discount is beyond the dealer's threshold. A retry gets the first quote."""
     quote_id = cmd.quote_id or uuid.uuid4()
     earlier = await idempotency.claimed_resource(
         uc.conn, cmd.request, dealer_id=cmd.dealer_id, scope="quotes", resource_id=quote_id
@@ -197,7 +194,8 @@ async def issue_quote(uc: UseCaseContext[SalesSettings], cmd: IssueQuote) -> Cre
         customer_id, _ = identify(
             uc.settings, cmd.customer_phone, customer_id=None, dealer_group=cmd.dealer_group
         )
-    sales = (await uc.policy(cmd.dealer_id)).sales
+    dealer = await uc.dealer(cmd.dealer_id)
+    sales = dealer.policy.sales
     today = await dealer_date(uc, cmd.dealer_id, uc.now)
     quote = plan_quote(
         cmd,
@@ -206,7 +204,7 @@ async def issue_quote(uc: UseCaseContext[SalesSettings], cmd: IssueQuote) -> Cre
         approval_id=uuid.uuid4(),
         sales=sales,
         currency=cmd.currency or uc.settings.default_currency,
-        valid_until=today + timedelta(days=uc.settings.quote_valid_days),
+        valid_until=today + timedelta(days=sales.quote_valid_days),
         now=uc.now,
     )
     await showroom_repo.insert_quote(uc.conn, quote)
@@ -245,7 +243,7 @@ async def issue_quote(uc: UseCaseContext[SalesSettings], cmd: IssueQuote) -> Cre
                 approval_id=str(quote.approval_id),
                 quote_id=str(quote_id),
                 consultant_id=cmd.consultant_id,
-                approver_id=f"sales-manager:{cmd.dealer_id}",
+                approver_id=discount_approver(dealer.people, sales, cmd.dealer_id, today),
                 requested_discount=money(quote.discount, currency),
                 policy_threshold=money(threshold, currency),
                 requested_at=uc.now,
@@ -351,7 +349,7 @@ async def book_test_drive(
     customer_id, phone = identify(
         uc.settings, cmd.customer.phone, customer_id=cmd.customer_id, dealer_group=cmd.dealer_group
     )
-    turnaround = timedelta(minutes=uc.settings.test_drive_turnaround_minutes)
+    turnaround = (await uc.policy(cmd.dealer_id)).sales.test_drive_turnaround
     booking = plan_test_drive(
         cmd,
         test_drive_id=test_drive_id,

@@ -2,7 +2,8 @@
 
 Intake classification, slot capacity, repair quotes and approval, declined items,
 detailing rules, work completion, quality check, handover, next maintenance, retention
-and tiers. No I/O; dealer settings are parameters defaulting to dealerflow.policy values.
+and tiers. No I/O; the dealer's settings (``DealerPolicy`` groups or their numbers) are
+required parameters, so no caller falls back to a default by accident.
 """
 
 from dealerflow.contracts.enums import RepairItemKind, ServiceTier, ServiceWorkType
@@ -31,7 +32,6 @@ from dealerflow.service_center.domain_order import (
     step_refusal,
 )
 from dealerflow.service_center.domain_repair import (
-    DEFAULT_DECLINED_FOLLOW_UP_AFTER,
     NO_CONTRACT_NEEDED,
     PROHIBITED_SYSTEMS,
     CustomerDecision,
@@ -87,7 +87,6 @@ from dealerflow.service_center.domain_workshop import (
 )
 
 __all__ = [
-    "DEFAULT_DECLINED_FOLLOW_UP_AFTER",
     "NO_CONTRACT_NEEDED",
     "PROHIBITED_SYSTEMS",
     "WHOLE_JOB",

@@ -101,14 +101,14 @@ def is_under_warranty(
     warranty_start: date,
     mileage_km: int,
     on: date,
-    warranty_months: int = 36,
-    warranty_km: int = 60_000,
+    warranty_months: int,
+    warranty_km: int,
 ) -> bool:
     """Is the vehicle under warranty on `on` at `mileage_km`, whichever limit comes first?
 
-    Defaults are China's statutory minimum (三包 repair period: 3 years or 60,000 km); an
-    OEM's longer warranty is passed in. The period ends on the anniversary and at the
-    mileage limit itself.
+    The limits are the dealer's (``DealerPolicy.service``: by default China's statutory
+    minimum, 三包 3 years or 60,000 km; a dealer whose OEM gives more sets more). The
+    period ends on the anniversary and at the mileage limit itself.
     """
     if mileage_km < 0:
         raise ValueError("mileage_km cannot be negative")

@@ -16,10 +16,7 @@ from enum import StrEnum
 from dealerflow.contracts.enums import RepairItemKind
 from dealerflow.contracts.events.service import RepairItem
 from dealerflow.contracts.money import ZERO, MoneyInput, money, non_negative, round_money
-from dealerflow.policy import ServicePolicy
 from dealerflow.service_center.domain_order import BrokenRule
-
-DEFAULT_DECLINED_FOLLOW_UP_AFTER = ServicePolicy().declined_item_followup_after
 
 
 class RepairQuoteError(BrokenRule):
@@ -145,9 +142,11 @@ def apply_customer_decision(
     vin: str,
     repair_order_id: str,
     decided_at: datetime,
-    follow_up_after: timedelta = DEFAULT_DECLINED_FOLLOW_UP_AFTER,
+    follow_up_after: timedelta,
 ) -> CustomerDecision:
-    """Split the quote into approved, declined (with follow-up due) and undecided lines."""
+    """Split the quote into approved, declined and undecided lines; a declined line is
+    followed up ``follow_up_after`` the decision (the dealer's
+    ``declined_item_followup_after``)."""
     approved_set, declined_set = set(approved_ids), set(declined_ids)
     unknown = (approved_set | declined_set) - {p.line.item_id for p in quote.lines}
     if unknown:

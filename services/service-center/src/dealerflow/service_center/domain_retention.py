@@ -10,17 +10,14 @@ dealer's time zone), because "12 months" and "due on" are calendar notions.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from dealerflow.contracts.enums import ServiceTier, ServiceWorkType
 from dealerflow.policy import OwnerCarePolicy, ServicePolicy, add_months
-
-_SERVICE = ServicePolicy()
-_OWNER_CARE = OwnerCarePolicy()
 
 
 def _require_date(value: date, name: str) -> None:
@@ -119,10 +116,11 @@ def next_maintenance_after_visit(
 def first_maintenance(
     delivered_on: date,
     mileage_at_delivery_km: int,
+    owner_care: OwnerCarePolicy,
     avg_daily_km: float | None = None,
-    owner_care: OwnerCarePolicy = _OWNER_CARE,
 ) -> NextMaintenance:
-    """First maintenance after delivery (default 5,000 km or 6 months, whichever first)."""
+    """First maintenance after delivery: the dealer's ``first_maintenance_km`` /
+    ``_months`` (DOMAIN.md default 5,000 km or 6 months), whichever comes first."""
     return next_maintenance(
         delivered_on,
         mileage_at_delivery_km,
@@ -132,11 +130,10 @@ def first_maintenance(
     )
 
 
-def maintenance_reminder_on(
-    due_date: date, remind_before: timedelta = _OWNER_CARE.first_maintenance_remind_before
-) -> date:
-    """The date to remind the customer (default 14 days ahead of the due date)."""
-    return due_date - timedelta(days=remind_before.days)
+def maintenance_reminder_on(due_date: date, owner_care: OwnerCarePolicy) -> date:
+    """The date to remind the customer: the dealer's ``first_maintenance_remind_before``
+    ahead of the due date (DOMAIN.md default 14 days)."""
+    return due_date - timedelta(days=owner_care.first_maintenance_remind_before.days)
 
 
 def average_daily_km(readings: Iterable[tuple[date, int]]) -> float | None:
@@ -171,35 +168,31 @@ def whole_months_between(start: date, end: date) -> int:
     return max(months, 0)
 
 
-def retention_status(
-    last_visit_on: date,
-    today: date,
-    at_risk_after_months: int = _SERVICE.at_risk_after_months,
-    lost_after_months: int = _SERVICE.lost_after_months,
-) -> RetentionStatus:
-    """At risk once 12 months have passed without a visit, lost at 24 (on the day).
+def retention_status(last_visit_on: date, today: date, service: ServicePolicy) -> RetentionStatus:
+    """At risk once the dealer's ``at_risk_after_months`` have passed without a visit,
+    lost at ``lost_after_months`` (on the day; DOMAIN.md defaults 12 and 24).
 
     For an owner we sold to who never came for service, pass the delivery date.
     """
     months = whole_months_between(last_visit_on, today)
-    if months >= lost_after_months:
+    if months >= service.lost_after_months:
         return RetentionStatus.LOST
-    if months >= at_risk_after_months:
+    if months >= service.at_risk_after_months:
         return RetentionStatus.AT_RISK
     return RetentionStatus.ACTIVE
 
 
 def after_sales_tier(
-    visit_dates: Iterable[date],
-    today: date,
-    min_visits: Mapping[Literal["A", "B", "C"], int] = _SERVICE.tier_min_visits_per_year,
+    visit_dates: Iterable[date], today: date, service: ServicePolicy
 ) -> ServiceTier:
-    """Tier by visits in the last 12 months: A >= 4, B 2-3, C 1, D none.
+    """Tier by visits in the last 12 months against the dealer's
+    ``tier_min_visits_per_year`` (DOMAIN.md defaults: A >= 4, B 2-3, C 1, D none).
 
     Several repair orders on one day are one visit. The year is (today - 12 months, today].
     """
     since = add_months(today, -12)
     visits = len({d for d in visit_dates if since < d <= today})
+    min_visits = service.tier_min_visits_per_year
     if visits >= min_visits["A"]:
         return ServiceTier.A
     if visits >= min_visits["B"]:

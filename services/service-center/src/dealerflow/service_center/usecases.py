@@ -214,13 +214,14 @@ async def open_repair_order(
     if earlier is not None:
         return OpenedRepairOrder(await get_repair_order(uc, cmd.dealer_id, earlier), False)
     customer_id, contact = _contact(uc, cmd)
+    service = (await uc.policy(cmd.dealer_id)).service
     intake = domain.plan_intake(
         cmd.concerns,
         today=await local_date(uc, cmd.dealer_id, uc.now),
         mileage_km=cmd.mileage_km,
         warranty_start_on=cmd.warranty_start_on,
-        warranty_months=uc.settings.warranty_months,
-        warranty_km=uc.settings.warranty_km,
+        warranty_months=service.warranty_months,
+        warranty_km=service.warranty_km,
         work_type=cmd.work_type,
         concern_codes=cmd.concern_codes,
     )

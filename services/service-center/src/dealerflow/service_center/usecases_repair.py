@@ -70,7 +70,7 @@ async def record_diagnosis(
 @dataclass(frozen=True, kw_only=True)
 class QuoteRepair(RepairOrderCommand):
     lines: tuple[domain.QuoteLine, ...]
-    labour_rate: Decimal | None = None  # default: the service's rate
+    labour_rate: Decimal | None = None  # default: the dealer's rate
     currency: str | None = None  # default: the service's currency
 
 
@@ -81,7 +81,9 @@ async def quote_repair(
     A new quote replaces an undecided one."""
     ro = await begin_step(uc, cmd, RepairOrderStep.QUOTE)
     if ro is not None:
-        rate = cmd.labour_rate if cmd.labour_rate is not None else uc.settings.labour_rate_per_hour
+        rate = cmd.labour_rate
+        if rate is None:
+            rate = (await uc.policy(ro.dealer_id)).service.labour_rate_per_hour
         stored = StoredQuote(
             quote_id=str(uuid.uuid4()),
             currency=cmd.currency or uc.settings.default_currency,

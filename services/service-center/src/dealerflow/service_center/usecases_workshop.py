@@ -180,14 +180,15 @@ async def _hand_over(
         )
     )
     history = await repo.vehicle_history(uc.conn, ro.dealer_id, ro.vin, exclude=ro.id)
+    policy = await uc.policy(ro.dealer_id)
     due = domain.next_maintenance_after_visit(
         ro.work_type,
         today=await local_date(uc, ro.dealer_id, uc.now),
         mileage_km=mileage,
         history=history,
-        tz=(await uc.policy(ro.dealer_id)).calendar.tz,
-        interval_km=uc.settings.maintenance_interval_km,
-        interval_months=uc.settings.maintenance_interval_months,
+        tz=policy.calendar.tz,
+        interval_km=policy.service.maintenance_interval_km,
+        interval_months=policy.service.maintenance_interval_months,
     )
     await repo.save_repair_order(
         uc.conn,
