@@ -32,6 +32,7 @@ from dealerflow.policy.dealer_settings import (
     StaffMember,
     StaffRole,
     apply_merge_patch,
+    placeholder_assignee,
     settings_with_overrides,
 )
 from dealerflow.policy.primitives import (
@@ -75,6 +76,7 @@ __all__ = [
     "add_months",
     "apply_merge_patch",
     "merge_overrides",
+    "placeholder_assignee",
     "policy_with_overrides",
     "settings_with_overrides",
 ]

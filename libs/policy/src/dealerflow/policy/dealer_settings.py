@@ -16,7 +16,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +35,7 @@ __all__ = [
     "StaffMember",
     "StaffRole",
     "apply_merge_patch",
+    "placeholder_assignee",
     "settings_with_overrides",
 ]
 
@@ -173,12 +174,27 @@ class DealerPeople(PolicyGroup):
         return self.stand_in(holders[0].staff_id, on) if holders else None
 
 
+def placeholder_assignee(role: str, dealer_id: str) -> str:
+    """The id work for ``role`` goes to when the dealer lists nobody with it, e.g.
+    ``gm:D001`` / ``sales-manager:D001`` (a staff front end shows it as unassigned)."""
+    return f"{role.replace('_', '-')}:{dealer_id}"
+
+
 class DealerSettings(PolicyGroup):
     """The effective configuration of one dealer."""
 
     profile: DealerProfile = Field(default_factory=DealerProfile)
     policy: DealerPolicy = Field(default_factory=DealerPolicy)
     people: DealerPeople = Field(default_factory=DealerPeople)
+
+    def assignee(self, role: StaffRole, dealer_id: str, on: date) -> str:
+        """The staff id work for ``role`` goes to on the dealer-local date ``on``
+        (`DealerPeople.holder_of`), or the role's placeholder when nobody holds it."""
+        return self.people.holder_of(role, on) or placeholder_assignee(role.value, dealer_id)
+
+    def local_today(self, moment: datetime) -> date:
+        """The dealer-local date of ``moment`` (aware)."""
+        return moment.astimezone(self.policy.calendar.tz).date()
 
     def display_name(self, dealer_id: str) -> str:
         """How messages name the dealer."""

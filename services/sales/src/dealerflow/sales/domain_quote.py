@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from dealerflow.contracts.money import ZERO, MoneyInput, non_negative, round_money, to_money
-from dealerflow.policy import DealerPeople, SalesPolicy, StaffRole
+from dealerflow.policy import DealerPeople, SalesPolicy, StaffRole, placeholder_assignee
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def discount_approver(people: DealerPeople, sales: SalesPolicy, dealer_id: str, 
     away applied); when the dealer lists nobody in that role, the documented placeholder
     ``"<role-with-dashes>:<dealer_id>"`` (``sales-manager:D001``, ``gm:D001``)."""
     role = StaffRole(sales.discount_approver_role)
-    return people.holder_of(role, on) or f"{role.value.replace('_', '-')}:{dealer_id}"
+    return people.holder_of(role, on) or placeholder_assignee(role.value, dealer_id)
 
 
 def monthly_instalment(principal: MoneyInput, annual_rate: Decimal, term_months: int) -> Decimal:
