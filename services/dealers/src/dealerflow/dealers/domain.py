@@ -35,6 +35,7 @@ __all__ = [
     "Section",
     "calendar_year_patch",
     "changed_sections",
+    "compact",
     "effective_configuration",
     "group_of",
     "overrides_after",
@@ -166,19 +167,14 @@ def section_of(document: Mapping[str, Any], section: Section | None) -> dict[str
 def _with_section(
     overrides: Mapping[str, Any], section: Section, part: Mapping[str, Any]
 ) -> dict[str, Any]:
+    # the overrides with ``part`` as the section (rules keep the calendar they had)
     if section is Section.RULES:
         calendar = _get(overrides, ("policy", "calendar"))
-        part = {**part, "calendar": calendar} if calendar is not None else dict(part)
-    result = dict(overrides)
+        part = {**part, "calendar": calendar} if calendar is not None else part
     head, *rest = section.path
     if rest:  # the calendar: inside policy
-        inner = dict(result.get(head) or {})
-        inner[rest[0]] = dict(part)
-        part = {k: v for k, v in inner.items() if v != {}}
-    result[head] = dict(part)
-    if not result[head]:
-        del result[head]  # nothing set: the section is inherited whole
-    return result
+        part = {**(overrides.get(head) or {}), rest[0]: dict(part)}
+    return {**overrides, head: dict(part)}
 
 
 def overrides_after(
@@ -204,16 +200,27 @@ def overrides_after(
             prefix=prefix,
         )
     if section is None:
-        base: Mapping[str, Any] = {} if kind == "replace" else current
-        return apply_merge_patch(base, body) if kind == "merge_patch" else _pruned(body)
-    before = section_of(current, section)
-    after = _pruned(body) if kind == "replace" else apply_merge_patch(before, body)
-    return _with_section(current, section, after)
+        after = apply_merge_patch({} if kind == "replace" else current, body)
+    else:
+        before = section_of(current, section)
+        part = apply_merge_patch({} if kind == "replace" else before, body)
+        after = _with_section(current, section, part)
+    return compact(after)
 
 
-def _pruned(document: Mapping[str, Any]) -> dict[str, Any]:
-    # A replace body may spell "back to the inherited value" as null too (as a patch does).
-    return apply_merge_patch({}, document)
+def compact(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` without empty objects: overrides merge object by object, so an empty
+    one sets nothing (a merge patch that removed a section's last key leaves none behind;
+    a null in a replace body is dropped the same way)."""
+    result: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if isinstance(value, Mapping):
+            value = compact(value)
+            if not value:
+                continue
+        if value is not None:
+            result[key] = value
+    return result
 
 
 def changed_sections(

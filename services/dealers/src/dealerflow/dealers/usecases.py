@@ -26,6 +26,7 @@ from dealerflow.dealers.domain import (
     Section,
     calendar_year_patch,
     changed_sections,
+    compact,
     effective_configuration,
     group_of,
     overrides_after,
@@ -173,7 +174,7 @@ async def import_dealer_year(uc: Uc, cmd: ImportCalendarYear) -> DealerState:
     patch = calendar_year_patch(
         current.configuration, cmd.year, cmd.holidays, cmd.makeup_working_days
     )
-    overrides = apply_merge_patch(store.overrides, patch)
+    overrides = compact(apply_merge_patch(store.overrides, patch))
     return await _store_changed(
         uc, store, overrides, changed_by=cmd.changed_by, change=cmd.described(), prefix=prefix
     )
@@ -284,7 +285,7 @@ async def import_group_year(uc: Uc, cmd: ImportCalendarYear) -> GroupState:
     patch = calendar_year_patch(
         current.model_dump(mode="json"), cmd.year, cmd.holidays, cmd.makeup_working_days
     )
-    overrides = apply_merge_patch(group.overrides, patch)
+    overrides = compact(apply_merge_patch(group.overrides, patch))
     return await _group_changed(
         uc, group, overrides, changed_by=cmd.changed_by, change=cmd.described(), prefix=prefix
     )
