@@ -13,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from enum import StrEnum
-from typing import Any, Literal
-
-from pydantic import ValidationError
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from dealerflow.policy import (
     CalendarPolicy,
@@ -74,6 +72,14 @@ DEALER_SECTIONS: tuple[Section, ...] = tuple(Section)
 GROUP_SECTIONS: tuple[Section, ...] = (Section.CALENDAR, Section.RULES, Section.PEOPLE)
 
 
+@runtime_checkable
+class FieldErrors(Protocol):
+    """A validation error that lists its fields (``pydantic.ValidationError``: the policy
+    models raise it; the domain names no library)."""
+
+    def errors(self) -> Any: ...
+
+
 class InvalidConfiguration(ValueError):
     """Overrides that do not make a valid configuration; ``errors`` names each bad field
     (``pointer``: JSON pointer into the request body, ``loc``: the path in the
@@ -96,7 +102,7 @@ class InvalidConfiguration(ValueError):
 
     @classmethod
     def of(
-        cls, exc: ValidationError, *, prefix: Sequence[str] = (), dealer_id: str | None = None
+        cls, exc: FieldErrors, *, prefix: Sequence[str] = (), dealer_id: str | None = None
     ) -> InvalidConfiguration:
         """The errors of ``exc`` (from validating a whole DealerSettings document) for a
         request body that is the document's part at ``prefix``; ``dealer_id`` names the
@@ -139,7 +145,9 @@ def effective_configuration(
     relative to a request body at ``prefix``."""
     try:
         return settings_with_overrides(*layers)
-    except ValidationError as exc:
+    except ValueError as exc:
+        if not isinstance(exc, FieldErrors):
+            raise
         raise InvalidConfiguration.of(exc, prefix=prefix, dealer_id=dealer_id) from exc
 
 
@@ -260,7 +268,9 @@ def calendar_year_patch(
             holidays=frozenset(holidays),
             makeup_working_days=frozenset(makeup_working_days),
         )
-    except ValidationError as exc:
+    except ValueError as exc:
+        if not isinstance(exc, FieldErrors):
+            raise
         raise InvalidConfiguration.of(exc) from exc
     calendar = CalendarPolicy.model_validate(configuration["policy"]["calendar"])
     merged = official.merged_into(calendar)
