@@ -170,7 +170,7 @@ async def import_dealer_year(uc: Uc, cmd: ImportCalendarYear) -> DealerState:
     store = await repository.lock_dealer(uc.conn, cmd.owner_id)
     _check(cmd.if_match, store.configuration_version)
     prefix = Section.CALENDAR.path
-    current = await _store_effective(uc, store.overrides, prefix=prefix)
+    current = await _store_effective(uc, store, store.overrides, prefix=prefix)
     patch = calendar_year_patch(
         current.configuration, cmd.year, cmd.holidays, cmd.makeup_working_days
     )
@@ -181,15 +181,16 @@ async def import_dealer_year(uc: Uc, cmd: ImportCalendarYear) -> DealerState:
 
 
 async def _store_effective(
-    uc: Uc, overrides: Mapping[str, Any], *, prefix: Sequence[str]
+    uc: Uc, store: DealerRecord, overrides: dict[str, Any], *, prefix: Sequence[str]
 ) -> DealerState:
+    # ``store`` with ``overrides`` and the group they name, and the configuration they make;
     # the group's overrides are read under a share lock: a group change waits for us
     environment = uc.settings.environment_layers()
     group_id = group_of(environment, overrides, prefix=prefix)
     group = await repository.share_group(uc.conn, group_id) if group_id else None
     group_overrides = group.overrides if group is not None else {}
     effective = effective_configuration([*environment, group_overrides, overrides], prefix=prefix)
-    record = DealerRecord("", group_id, dict(overrides), 0, None)
+    record = replace(store, overrides=overrides, group_id=group_id)
     return DealerState(record, effective.model_dump(mode="json"), group_overrides)
 
 
@@ -202,12 +203,11 @@ async def _store_changed(
     change: dict[str, Any],
     prefix: Sequence[str],
 ) -> DealerState:
-    computed = await _store_effective(uc, overrides, prefix=prefix)
-    changed = replace(store, overrides=overrides, group_id=computed.record.group_id)
+    computed = await _store_effective(uc, store, overrides, prefix=prefix)
     saved = await _publish_if_changed(
-        uc, changed, computed.configuration, changed_by=changed_by, change=change
+        uc, computed.record, computed.configuration, changed_by=changed_by, change=change
     )
-    return DealerState(saved, computed.configuration, computed.group_overrides)
+    return replace(computed, record=saved)
 
 
 async def _publish_if_changed(
@@ -233,18 +233,15 @@ async def _publish_if_changed(
         published=True,
     )
     await repository.save_dealer(uc.conn, saved)
-    await repository.add_history(
-        uc.conn,
-        HistoryEntry(
-            owner_kind="dealer",
-            owner_id=saved.dealer_id,
-            version=saved.configuration_version,
-            changed_at=uc.now,
-            changed_by=changed_by,
-            sections=[s.value for s in sections],
-            change=change,
-            configuration=configuration,
-        ),
+    await _record_version(
+        uc,
+        "dealer",
+        saved.dealer_id,
+        saved.configuration_version,
+        sections,
+        configuration,
+        changed_by=changed_by,
+        change=change,
     )
     await uc.publish(
         DealerConfigured(
@@ -258,6 +255,30 @@ async def _publish_if_changed(
         )
     )
     return saved
+
+
+async def _record_version(
+    uc: Uc,
+    owner_kind: Owner,
+    owner_id: str,
+    version: int,
+    sections: Sequence[Section],
+    configuration: dict[str, Any],
+    *,
+    changed_by: str,
+    change: dict[str, Any],
+) -> None:
+    entry = HistoryEntry(
+        owner_kind=owner_kind,
+        owner_id=owner_id,
+        version=version,
+        changed_at=uc.now,
+        changed_by=changed_by,
+        sections=[s.value for s in sections],
+        change=change,
+        configuration=configuration,
+    )
+    await repository.add_history(uc.conn, entry)
 
 
 # -- groups ------------------------------------------------------------------------------
@@ -316,18 +337,16 @@ async def _group_changed(
         configuration=configuration,
     )
     await repository.save_group(uc.conn, saved)
-    await repository.add_history(
-        uc.conn,
-        HistoryEntry(
-            owner_kind="group",
-            owner_id=saved.group_id,
-            version=saved.configuration_version,
-            changed_at=uc.now,
-            changed_by=changed_by,
-            sections=[s.value for s in changed_sections(before, configuration, owner="group")],
-            change=change,
-            configuration=configuration,
-        ),
+    sections = changed_sections(before, configuration, owner="group")
+    await _record_version(
+        uc,
+        "group",
+        saved.group_id,
+        saved.configuration_version,
+        sections,
+        configuration,
+        changed_by=changed_by,
+        change=change,
     )
     because = {"group_id": saved.group_id, "group_version": saved.configuration_version}
     stores_changed = 0
