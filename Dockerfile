@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1.7
 # One image per service, built from the repository root:
 #   docker build --build-arg SERVICE=leads -t dealerflow/leads .
-# SERVICE is leads, sales, service-center, complaints or notifier; SERVICE=all builds the
+# SERVICE is dealers, leads, sales, service-center, complaints or notifier; SERVICE=all builds the
 # tools image that runs migrations and creates topics (compose `init`, the Kubernetes
-# migration Job) with the services' own CLIs: the five `dealerflow-<service>` commands and
+# migration Job) with the services' own CLIs: the six `dealerflow-<service>` commands and
 # runtime's `dealerflow-topics` / `dealerflow-dlq` (its entrypoint is dealerflow-topics;
 # the jobs run a shell script instead).
 # Images carry production code only: `--no-dev` leaves out the dev group (pytest, linters,
@@ -35,12 +35,13 @@ COPY services/sales/pyproject.toml services/sales/
 COPY services/service-center/pyproject.toml services/service-center/
 COPY services/complaints/pyproject.toml services/complaints/
 COPY services/notifier/pyproject.toml services/notifier/
+COPY services/dealers/pyproject.toml services/dealers/
 RUN --mount=type=cache,target=/root/.cache/uv \
     if [ "${SERVICE}" = all ]; then package=""; else package="--package dealerflow-${SERVICE}"; fi; \
     uv sync --frozen --no-dev --no-install-workspace ${package}
 
 # Workspace code: installed as wheels (not editable) so the runtime stage needs no source.
-# SERVICE=all installs the root project's dependencies: the five services and their libs.
+# SERVICE=all installs the root project's dependencies: the six services and their libs.
 # The build fails if a test harness or the dev tooling's CLI got in anyway.
 COPY contracts contracts
 COPY libs libs
@@ -51,7 +52,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     && if [ "${SERVICE}" = all ]; then command=dealerflow-topics; else command="dealerflow-${SERVICE}"; fi \
     && test -x "/app/.venv/bin/${command}" \
     && if [ "${SERVICE}" = all ]; then \
-         for service in leads sales service-center complaints notifier; do \
+         for service in dealers leads sales service-center complaints notifier; do \
            test -x "/app/.venv/bin/dealerflow-${service}"; \
          done; \
        fi \

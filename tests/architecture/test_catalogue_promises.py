@@ -114,9 +114,10 @@ def constructed_events(service: Service) -> frozenset[str]:
     return frozenset(called)
 
 
-def test_the_five_services_are_found() -> None:
+def test_the_six_services_are_found() -> None:
     assert [s.name for s in SERVICES] == [
         "complaints",
+        "dealers",
         "leads",
         "notifier",
         "sales",

@@ -2,7 +2,7 @@
 
 An image installs the production dependency closure of one package from uv.lock
 (Dockerfile: ``uv sync --frozen --no-dev --package dealerflow-<service>``; the SERVICE=all
-tools image: the root project's dependencies, i.e. the five services and their libraries).
+tools image: the root project's dependencies, i.e. the six services and their libraries).
 None of these closures may reach a test harness or a linter, and no production module may
 import development tooling (devinfra, the contract generators, pytest and friends).
 """
@@ -26,7 +26,7 @@ LOCK: dict[str, Any] = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-
 PACKAGES: dict[str, dict[str, Any]] = {p["name"]: p for p in LOCK["package"]}
 WORKSPACE_ROOT = "dealerflow"  # the virtual root project: its dependencies = the tools image
 
-SERVICES = ("leads", "sales", "service-center", "complaints", "notifier")
+SERVICES = ("dealers", "leads", "sales", "service-center", "complaints", "notifier")
 # Every production root: what each service image installs, the libraries on their own, and
 # the tools image (None: the root project, `uv sync --no-dev` without --package).
 PRODUCTION: dict[str, str | None] = {

@@ -28,6 +28,7 @@ def _root() -> Path:
 
 ROOT = _root()
 SERVICES = {
+    "dealers": 8006,
     "leads": 8001,
     "sales": 8002,
     "service-center": 8003,
@@ -59,7 +60,7 @@ def _scripts(member: Path) -> dict[str, str]:
     return dict(project.get("scripts", {}))
 
 
-def test_compose_runs_infrastructure_init_and_the_five_services(compose: dict[str, Any]) -> None:
+def test_compose_runs_infrastructure_init_and_the_six_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(services) == INFRA | set(SERVICES)
     assert services["kafka"]["image"] == KAFKA_IMAGE

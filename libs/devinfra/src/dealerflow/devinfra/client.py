@@ -1,6 +1,6 @@
 """A small client for a running dealerflow system: the dealer's day in method calls.
 
-The end-to-end tests and the demo drive the five services through this one class, the way
+The end-to-end tests and the demo drive the six services through this one class, the way
 a staff front end (HTTP) and an outside dealer system (Kafka) would, so both exercise the
 same public contract: the services' ``/v1`` APIs and the documented events on the topics.
 """
@@ -62,7 +62,7 @@ async def eventually(
 
 
 class DealerflowClient:
-    """HTTP calls to the five services plus an outside system's Kafka producer."""
+    """HTTP calls to the six services plus an outside system's Kafka producer."""
 
     def __init__(
         self,
@@ -133,6 +133,47 @@ class DealerflowClient:
         await producer.send_and_wait(
             topic, record.value, key=record.key, headers=list(record.headers)
         )
+
+    # -- dealers -------------------------------------------------------------------------
+
+    async def dealer(self, dealer_id: str) -> Json:
+        """The store's configuration (effective, overrides, version; defaults at version 0
+        for a store never configured)."""
+        result: Json = await self.call("dealers", "GET", f"/v1/dealers/{dealer_id}")
+        return result
+
+    async def configure_dealer(
+        self,
+        dealer_id: str,
+        patch: Json,
+        *,
+        section: str | None = None,
+        staff_id: str = "e2e-admin",
+    ) -> Json:
+        """Merge patch (RFC 7396) what the store set, whole or one section (profile,
+        calendar, rules, people): a DealerConfigured follows when it changes anything."""
+        path = f"/v1/dealers/{dealer_id}" + (f"/{section}" if section else "")
+        result: Json = await self.call(
+            "dealers",
+            "PATCH",
+            path,
+            content=json.dumps(patch).encode(),
+            headers={"content-type": "application/merge-patch+json", "X-Staff-Id": staff_id},
+        )
+        return result
+
+    async def configure_group(
+        self, group_id: str, patch: Json, *, staff_id: str = "e2e-admin"
+    ) -> Json:
+        """Merge patch what a dealer group set (its stores inherit it)."""
+        result: Json = await self.call(
+            "dealers",
+            "PATCH",
+            f"/v1/dealer-groups/{group_id}",
+            content=json.dumps(patch).encode(),
+            headers={"content-type": "application/merge-patch+json", "X-Staff-Id": staff_id},
+        )
+        return result
 
     # -- leads ---------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Run the five dealerflow services as separate local processes.
+"""Run the six dealerflow services as separate local processes.
 
 Used by ``make up`` / ``make down`` (through ``dealerflow-infra services``) and by the
 end-to-end tests, so both start the system the same way: migrate each service's schema,
@@ -46,7 +46,10 @@ class ServiceSpec:
         return "DEALERFLOW_" + self.name.upper().replace("-", "_") + "_"
 
 
+#: Dealers first: it owns the configuration the others read (``make up`` and the e2e
+#: tests start them in this order).
 SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("dealers", "dealerflow.dealers", 8006),
     ServiceSpec("leads", "dealerflow.leads", 8001),
     ServiceSpec("sales", "dealerflow.sales", 8002),
     ServiceSpec("service-center", "dealerflow.service_center", 8003),
@@ -57,7 +60,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
 
 @dataclass(frozen=True)
 class StackConfig:
-    """How to run the five services: shared infrastructure plus per-service settings."""
+    """How to run the six services: shared infrastructure plus per-service settings."""
 
     kafka_bootstrap: str
     pg_dsn: str
@@ -111,7 +114,17 @@ def _command(spec: ServiceSpec, *args: str) -> list[str]:
 
 
 def migrate_all(config: StackConfig, *, progress: Progress = stderr_progress) -> None:
-    """Apply every service's migrations (each in its own schema), the five in parallel."""
+    """Apply every service's migrations (each in its own schema): dealers first (its
+    import reads the former per-service policy tables before their own migrations may
+    change them), then the other five in parallel."""
+    first, *rest = SERVICES
+    _migrate_together([first], config, progress)
+    _migrate_together(rest, config, progress)
+
+
+def _migrate_together(
+    specs: Sequence[ServiceSpec], config: StackConfig, progress: Progress
+) -> None:
     running = [
         (
             spec,
@@ -123,7 +136,7 @@ def migrate_all(config: StackConfig, *, progress: Progress = stderr_progress) ->
                 text=True,
             ),
         )
-        for spec in SERVICES
+        for spec in specs
     ]
     failures = []
     for spec, process in running:
@@ -220,7 +233,7 @@ def running_stack(
     timeout_s: float = 90.0,
     progress: Progress = stderr_progress,
 ) -> Iterator[dict[str, ProcessHandle]]:
-    """Start the five services as child processes for the ``with`` block (tests)."""
+    """Start the six services as child processes for the ``with`` block (tests)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     if migrate:
         migrate_all(config, progress=progress)
@@ -329,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python -m dealerflow.devinfra.services",
-        description="run the five dealerflow services in the background on the dev infra",
+        description="run the six dealerflow services in the background on the dev infra",
     )
     parser.add_argument("command", choices=["up", "down", "status"])
     parser.add_argument(

@@ -1,0 +1,81 @@
+"""The local stack's service list and the client's dealers calls, without processes or
+a network: dealers is listed (and migrated) first, the client merge patches."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra import services
+from dealerflow.devinfra.client import DealerflowClient
+
+
+def test_dealers_is_the_sixth_service_and_comes_first() -> None:
+    first = services.SERVICES[0]
+    assert (first.name, first.package, first.port) == ("dealers", "dealerflow.dealers", 8006)
+    assert first.env_prefix == "DEALERFLOW_DEALERS_"
+    assert [s.name for s in services.SERVICES[1:]] == [
+        "leads",
+        "sales",
+        "service-center",
+        "complaints",
+        "notifier",
+    ]
+    config = services.StackConfig(
+        kafka_bootstrap="k:9092", pg_dsn="postgresql://x", schema_prefix="t1_"
+    )
+    assert config.schema(first) == "t1_dealers"  # its import finds t1_notifier, t1_complaints
+
+
+class _Finished:
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name, self.log, self.returncode = name, log, 0
+
+    def communicate(self) -> tuple[str, None]:
+        self.log.append(f"done {self.name}")
+        return f"{self.name}: up to date\n", None
+
+
+def test_dealers_migrates_before_the_others_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    log: list[str] = []
+
+    def popen(command: list[str], **_: Any) -> _Finished:
+        name = command[2].rsplit(".", 1)[-1]
+        log.append(f"start {name}")
+        return _Finished(name, log)
+
+    monkeypatch.setattr(services.subprocess, "Popen", popen)
+    config = services.StackConfig(kafka_bootstrap="k:9092", pg_dsn="postgresql://x")
+    services.migrate_all(config, progress=lambda _: None)
+    assert log[:2] == ["start dealers", "done dealers"]
+    assert sorted(log[2:]) == sorted(
+        f"{step} {s.package.rsplit('.', 1)[-1]}"
+        for s in services.SERVICES[1:]
+        for step in ("start", "done")
+    )
+
+
+async def test_the_client_merge_patches_a_dealers_section() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"configuration_version": 1})
+
+    client = DealerflowClient(
+        {"dealers": "http://dealers"}, kafka_bootstrap="k:9092", topics=TopicRegistry()
+    )
+    client._http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    async with client:
+        await client.configure_dealer("D001", {"service": {"warranty_months": 48}}, section="rules")
+        await client.configure_group("east", {"policy": {"sales": None}})
+    patch, group = seen
+    assert (patch.method, patch.url.path) == ("PATCH", "/v1/dealers/D001/rules")
+    assert patch.headers["content-type"] == "application/merge-patch+json"
+    assert json.loads(patch.content) == {"service": {"warranty_months": 48}}
+    assert group.url.path == "/v1/dealer-groups/east"
+    assert json.loads(group.content) == {"policy": {"sales": None}}

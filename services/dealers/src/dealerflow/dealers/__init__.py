@@ -1,0 +1,1 @@
+"""dealerflow dealers service: the one owner of dealer configuration"""
