@@ -1,7 +1,7 @@
-"""The five services as separate processes on real Kafka and PostgreSQL.
+"""The six services as separate processes on real Kafka and PostgreSQL.
 
 One stack per test session: its own topic prefix and schema prefix, so it never sees
-another run's data, and an accelerated clock shared by all five services (they anchor it
+another run's data, and an accelerated clock shared by all six services (they anchor it
 on the same start instant, so they agree on "now"). Each test uses its own dealer id.
 """
 
@@ -19,7 +19,13 @@ import pytest
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.client import DealerflowClient
 from dealerflow.devinfra.pytest_plugin import register_topic_prefix
-from dealerflow.devinfra.services import SERVICES, StackConfig, running_stack
+from dealerflow.devinfra.services import (
+    SERVICES,
+    ProcessHandle,
+    StackConfig,
+    restart_services,
+    running_stack,
+)
 
 # 1 real second = 2 hours of schedule: a 24 h callback falls due after 12 s, a 3-day
 # follow-up after 36 s. Online first-contact SLAs (15 business minutes) breach at once.
@@ -37,6 +43,7 @@ class Stack:
     log_dir: Path
     clock_start: datetime
     clock_speed: float
+    handles: dict[str, ProcessHandle]
 
     def now(self) -> datetime:
         """The services' (accelerated) clock, computed the same way they do."""
@@ -46,6 +53,10 @@ class Stack:
     def real_seconds_until(self, when: datetime) -> float:
         """Wall seconds until the services' clock reaches ``when``."""
         return max(0.0, (when - self.now()).total_seconds() / self.clock_speed)
+
+    def restart(self, *names: str) -> None:
+        """Stop and start again the named services (all when none is named)."""
+        restart_services(self.config, self.handles, list(names) or None, timeout_s=120)
 
     def logs(self) -> str:
         """The tail of every service log (attached to failures)."""
@@ -76,7 +87,7 @@ def _free_ports(count: int) -> list[int]:
 async def stack(
     kafka_bootstrap: str, pg_dsn: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    """Start the five services (migrated, topics created) for the whole session."""
+    """Start the six services (migrated, topics created) for the whole session."""
     from dealerflow.runtime.kafka_admin import ensure_topics
 
     run = uuid.uuid4().hex[:8]
@@ -101,7 +112,7 @@ async def stack(
         },
     )
     log_dir = tmp_path_factory.mktemp("e2e-logs")
-    with running_stack(config, log_dir, timeout_s=120) as _handles:
+    with running_stack(config, log_dir, timeout_s=120) as handles:
         yield Stack(
             config=config,
             urls={s.name: config.url(s) for s in SERVICES},
@@ -110,6 +121,7 @@ async def stack(
             log_dir=log_dir,
             clock_start=clock_start,
             clock_speed=CLOCK_SPEED,
+            handles=handles,
         )
 
 

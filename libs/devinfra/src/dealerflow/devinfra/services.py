@@ -19,7 +19,6 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from dealerflow.devinfra.config import InfraError
 from dealerflow.devinfra.proc import (
@@ -224,6 +223,21 @@ class ProcessHandle:
             terminate(self.pid, timeout=timeout_s, progress=progress, name=self.name)
 
 
+def _spawn_child(
+    config: StackConfig, spec: ServiceSpec, log_file: Path, mode: str
+) -> ProcessHandle:
+    """Start ``spec`` as a child process logging to ``log_file`` (``"wb"`` or ``"ab"``)."""
+    with log_file.open(mode) as log:  # the child keeps its own copy of the descriptor
+        popen = subprocess.Popen(
+            _command(spec, "serve"),
+            env=config.environment(spec),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    return ProcessHandle(spec.name, popen.pid, log_file, popen)
+
+
 @contextlib.contextmanager
 def running_stack(
     config: StackConfig,
@@ -233,33 +247,39 @@ def running_stack(
     timeout_s: float = 90.0,
     progress: Progress = stderr_progress,
 ) -> Iterator[dict[str, ProcessHandle]]:
-    """Start the six services as child processes for the ``with`` block (tests)."""
+    """Start the six services as child processes for the ``with`` block (tests). The
+    mapping yielded is live: :func:`restart_services` replaces the handles it restarts."""
     log_dir.mkdir(parents=True, exist_ok=True)
     if migrate:
         migrate_all(config, progress=progress)
     handles: dict[str, ProcessHandle] = {}
-    logs: list[IO[bytes]] = []
     try:
         for spec in SERVICES:
-            log_file = log_dir / f"{spec.name}.log"
-            log = log_file.open("wb")
-            logs.append(log)
-            popen = subprocess.Popen(
-                _command(spec, "serve"),
-                env=config.environment(spec),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-            handles[spec.name] = ProcessHandle(spec.name, popen.pid, log_file, popen)
+            handles[spec.name] = _spawn_child(config, spec, log_dir / f"{spec.name}.log", "wb")
         wait_ready(config, alive=handles, timeout_s=timeout_s, progress=progress)
         yield handles
     finally:
         for handle in handles.values():
             if handle.running():
                 handle.stop(progress=progress)
-        for log_handle in logs:
-            log_handle.close()
+
+
+def restart_services(
+    config: StackConfig,
+    handles: dict[str, ProcessHandle],
+    names: Sequence[str] | None = None,
+    *,
+    timeout_s: float = 90.0,
+    progress: Progress = stderr_progress,
+) -> None:
+    """Stop (gracefully) and start again the named services of a :func:`running_stack`
+    (default: all), appending to their logs, and wait until every service is ready."""
+    chosen = [spec for spec in SERVICES if names is None or spec.name in names]
+    for spec in chosen:
+        handles[spec.name].stop(progress=progress)
+    for spec in chosen:
+        handles[spec.name] = _spawn_child(config, spec, handles[spec.name].log_file, "ab")
+    wait_ready(config, alive=handles, timeout_s=timeout_s, progress=progress)
 
 
 def _pid_file(state_dir: Path, spec: ServiceSpec) -> Path:
