@@ -2,7 +2,7 @@
 
 The services run with an accelerated clock (``DEALERFLOW_CLOCK_SPEED``, 3600 by default:
 an hour of schedule per second). The demo acts as the store's staff (HTTP) and as outside
-systems (a lead portal and a DMS publishing on Kafka), and prints every event the five
+systems (a lead portal and a DMS publishing on Kafka), and prints every event the six
 services publish as it happens, then a summary of tasks, reminders and complaints.
 """
 

@@ -1,4 +1,4 @@
-"""Helpers for a service's integration tests, shared by the five services' conftests.
+"""Helpers for a service's integration tests, shared by the services' conftests.
 
 A service under test runs in the test's own schema with its own topic prefix (so its own
 consumer groups) from the fixtures of :mod:`dealerflow.devinfra.pytest_plugin`::
