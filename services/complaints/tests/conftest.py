@@ -1,11 +1,12 @@
 """Fixtures of the complaints service tests: the service running on real Kafka and
 PostgreSQL in the test's own schema, with its own topic prefix and consumer groups, on a
-ManualClock the test moves."""
+ManualClock the test moves, and with the dealer configurations the test sets
+(`Harness.configure`: a `StaticDealerConfiguration` over the defaults)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -27,7 +28,9 @@ from dealerflow.devinfra.service_testing import (
     running_service,
     service_settings,
 )
+from dealerflow.policy import DealerSettings, settings_with_overrides
 from dealerflow.runtime.clock import ManualClock
+from dealerflow.runtime.context import StaticDealerConfiguration
 from dealerflow.runtime.service import timer_handlers_of
 from dealerflow.runtime.timers import TimerPoller
 
@@ -43,7 +46,16 @@ class Harness(RunningService):
     producer: AIOKafkaProducer
     #: the test's own connections to the service's schema (apart from the app's pool)
     test_pool: asyncpg.Pool
+    #: the configuration of each dealer the test configured (others: the defaults)
+    dealers: dict[str, DealerSettings] = field(default_factory=dict)
     _reader: TopicReader | None = None
+
+    def configure(self, dealer_id: str, overrides: dict[str, Any]) -> DealerSettings:
+        """Give ``dealer_id`` the defaults with ``overrides`` (a partial DealerSettings:
+        profile, policy, people), as the dealers service would; applies from the next
+        use case on."""
+        self.dealers[dealer_id] = settings_with_overrides(overrides)
+        return self.dealers[dealer_id]
 
     @property
     def bootstrap(self) -> str:
@@ -207,13 +219,17 @@ async def harness(
         consumer_max_retries=1,
     )
     clock = ManualClock(START)
+    dealers: dict[str, DealerSettings] = {}
+    definition = replace(
+        DEFINITION, dealer_configuration=lambda _: StaticDealerConfiguration(by_dealer=dealers)
+    )
     harness: Harness | None = None
     try:
         async with (
             kafka_producer(kafka_bootstrap) as producer,
-            running_service(DEFINITION, settings, clock=clock) as service,
+            running_service(definition, settings, clock=clock) as service,
         ):
-            harness = Harness(service.app, service.client, clock, producer, pg_pool)
+            harness = Harness(service.app, service.client, clock, producer, pg_pool, dealers)
             yield harness
     finally:
         if harness is not None and harness._reader is not None:

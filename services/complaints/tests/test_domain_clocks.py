@@ -116,8 +116,10 @@ def test_escalation_ladder() -> None:
     assert escalation_step(3, POLICY) is None
     with pytest.raises(ValueError, match="negative"):
         escalation_step(-1, POLICY)
-    short = policy_with_overrides({"complaints": {"escalation_ladder": ["handler", "gm"]}})
-    assert escalation_step(0, short) == EscalationStep(1, "gm")
+    short = policy_with_overrides(
+        {"complaints": {"escalation_ladder": ["handler", "department_manager"]}}
+    )
+    assert escalation_step(0, short) == EscalationStep(1, "department_manager")
     assert escalation_step(1, short) is None
 
 

@@ -45,7 +45,11 @@ async def test_migrate_then_serve_from_environment(
         "DEALERFLOW_COMPLAINTS_DB_SCHEMA": pg_schema,
         "DEALERFLOW_COMPLAINTS_HTTP_PORT": str(port),
         "DEALERFLOW_COMPLAINTS_POLICY_OVERRIDES": json.dumps(
-            {"complaints": {"survey_dissatisfied_max_score": 5}}
+            {
+                "complaints": {
+                    "sla": {"normal": {"acknowledge": {"duration": "PT1H", "mode": "wall"}}}
+                }
+            }
         ),
     }
     command = [sys.executable, "-m", "dealerflow.complaints"]
@@ -79,12 +83,13 @@ async def test_migrate_then_serve_from_environment(
                 "channel": "on_site",
                 "category": "sales_service",
                 "summary": "Waited an hour at delivery",
+                "severity": "normal",
             }
             created = await client.post("/v1/complaints", json=body)
             assert created.status_code == 201, created.text
-            policy = await client.get("/v1/dealers/sh-pudong-01/policy")
-            effective = policy.json()["effective"]["complaints"]
-            assert effective["survey_dissatisfied_max_score"] == 5
+            # the environment's overrides are every dealer's defaults
+            ack = next(c for c in created.json()["clocks"] if c["kind"] == "acknowledge")
+            assert ack["sla_seconds"] == 3600
             assert (await client.get("/metrics")).status_code == 200
 
             # the relay published ComplaintOpened (read_dead_letters reads any topic)

@@ -9,12 +9,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
-from dealerflow.complaints.dealer_configuration import (
-    PolicyInvalid,
-    StoredDealerConfiguration,
-    build_policy,
-)
 from dealerflow.complaints.domain import (
     ComplaintAction,
     ComplaintStatus,
@@ -57,12 +53,20 @@ from dealerflow.contracts.events.complaints import (
 )
 from dealerflow.contracts.events.service import RepairOrderOpened
 from dealerflow.contracts.examples import example_for
-from dealerflow.policy import DealerPolicy, merge_overrides
+from dealerflow.policy import (
+    DealerPolicy,
+    DealerSettings,
+    merge_overrides,
+    policy_with_overrides,
+    settings_with_overrides,
+)
+from dealerflow.runtime.context import EnvironmentDealerConfiguration
 from dealerflow.runtime.idempotency import request_fingerprint
 
 NOW = datetime(2025, 3, 5, 2, 0, tzinfo=UTC)  # Wed 10:00 Shanghai
 CID = str(uuid.UUID(int=7))
 POLICY = DealerPolicy()
+DEALER = DealerSettings(policy=POLICY)
 CONTACT = ContactSnapshot(
     name="张伟", phone="+8613800138000", consent=ConsentSnapshot(service=True, marketing=False)
 )
@@ -128,13 +132,14 @@ def test_first_breach_escalates_to_the_department_manager_and_rearms() -> None:
     complaint, clocks = _planned()
     ack = clocks[0]
     at = NOW + timedelta(minutes=31)
-    plan = plan_breach(complaint, ack, at, POLICY)  # type: ignore[arg-type]
+    plan = plan_breach(complaint, ack, at, DEALER)  # type: ignore[arg-type]
     breached, escalated = plan.events
     assert isinstance(breached, ComplaintSlaBreached)
     assert breached.due_at == ack.due_at
     assert breached.breached_at == at
     assert isinstance(escalated, ComplaintEscalated)
     assert (escalated.level, escalated.to_role) == (1, "department_manager")
+    assert escalated.to_staff_id == "department-manager:sh-pudong-01"  # nobody configured
     assert plan.escalation_level == 1
     assert plan.rearmed
     assert plan.clock.status == ClockStatus.RUNNING
@@ -148,7 +153,7 @@ def test_first_breach_escalates_to_the_department_manager_and_rearms() -> None:
 def test_breach_at_the_top_of_the_ladder_leaves_the_clock_overdue() -> None:
     complaint, clocks = _planned()
     at_gm = replace(complaint, escalation_level=2)  # type: ignore[type-var]
-    plan = plan_breach(at_gm, clocks[1], NOW + timedelta(days=2), POLICY)
+    plan = plan_breach(at_gm, clocks[1], NOW + timedelta(days=2), DEALER)
     assert [type(e).__name__ for e in plan.events] == ["ComplaintSlaBreached", "ComplaintEscalated"]
     assert plan.escalation_level == 3
     assert not plan.rearmed
@@ -156,17 +161,32 @@ def test_breach_at_the_top_of_the_ladder_leaves_the_clock_overdue() -> None:
     assert plan.clock.timer_key is None
 
     at_top = replace(complaint, escalation_level=3)  # type: ignore[type-var]
-    plan = plan_breach(at_top, clocks[2], NOW + timedelta(days=20), POLICY)
+    plan = plan_breach(at_top, clocks[2], NOW + timedelta(days=20), DEALER)
     assert [type(e).__name__ for e in plan.events] == ["ComplaintSlaBreached"]
     assert plan.escalation_level == 3
 
 
 def test_a_short_dealer_ladder_stops_escalating_earlier() -> None:
-    policy = build_policy({"complaints": {"escalation_ladder": ["handler", "department_manager"]}})
+    short = {"complaints": {"escalation_ladder": ["handler", "department_manager"]}}
+    dealer = settings_with_overrides({"policy": short})
     complaint, clocks = _planned()
-    plan = plan_breach(complaint, clocks[0], NOW + timedelta(hours=1), policy)  # type: ignore[arg-type]
+    plan = plan_breach(complaint, clocks[0], NOW + timedelta(hours=1), dealer)  # type: ignore[arg-type]
     assert plan.escalation_level == 1
     assert not plan.rearmed  # no rung left above the department manager
+
+
+def test_an_escalation_goes_to_the_dealer_s_person_of_that_rung() -> None:
+    complaint, clocks = _planned()
+    at_manager = replace(complaint, escalation_level=1)  # type: ignore[type-var]
+    staffed = settings_with_overrides(
+        {"people": {"staff": [{"staff_id": "gm-zhang", "roles": ["gm"]}]}}
+    )
+    (_, to_gm) = plan_breach(at_manager, clocks[0], NOW + timedelta(hours=1), staffed).events
+    assert isinstance(to_gm, ComplaintEscalated)
+    assert (to_gm.to_role, to_gm.to_staff_id) == ("gm", "gm-zhang")
+    (_, to_nobody) = plan_breach(at_manager, clocks[0], NOW + timedelta(hours=1), DEALER).events
+    assert isinstance(to_nobody, ComplaintEscalated)
+    assert to_nobody.to_staff_id == "gm:sh-pudong-01"
 
 
 def test_reopening_arms_a_resolve_clock_with_its_own_key() -> None:
@@ -249,7 +269,7 @@ def test_summary_is_cut_to_the_contract_length() -> None:
 def test_policy_layers_merge_deeply_and_later_wins() -> None:
     env = {"complaints": {"survey_dissatisfied_max_score": 5, "inform_clock_pausable": True}}
     dealer = {"complaints": {"survey_dissatisfied_max_score": 4}}
-    policy = build_policy(env, dealer)
+    policy = settings_with_overrides({"policy": env}, {"policy": dealer}).policy
     assert policy.complaints.survey_dissatisfied_max_score == 4
     assert policy.complaints.inform_clock_pausable is True
     assert merge_overrides({"a": {"b": 1, "c": 2}}, {"a": {"b": 3}}) == {"a": {"b": 3, "c": 2}}
@@ -264,8 +284,8 @@ def test_policy_layers_merge_deeply_and_later_wins() -> None:
     ],
 )
 def test_invalid_policies_are_refused(overrides: dict[str, object]) -> None:
-    with pytest.raises(PolicyInvalid):
-        build_policy(overrides)
+    with pytest.raises(ValidationError):
+        policy_with_overrides(overrides)
 
 
 def test_fingerprint_ignores_key_order_only() -> None:
@@ -280,9 +300,9 @@ def test_fingerprint_ignores_key_order_only() -> None:
 
 
 def test_invalid_service_wide_overrides_fail_at_start_up() -> None:
-    with pytest.raises(PolicyInvalid):
-        StoredDealerConfiguration({"complaints": {"escalation_ladder": ["handler", "gm"]}})
-    StoredDealerConfiguration({"complaints": {"survey_dissatisfied_max_score": 5}})
+    with pytest.raises(ValidationError):
+        EnvironmentDealerConfiguration({"complaints": {"escalation_ladder": ["handler", "gm"]}})
+    EnvironmentDealerConfiguration({"complaints": {"survey_dissatisfied_max_score": 5}})
 
 
 def test_an_illegal_transition_is_a_409_naming_status_and_action() -> None:
@@ -317,5 +337,5 @@ def test_repeat_repair_compares_codes_and_concerns_within_the_window() -> None:
     assert found is not None
     assert found.repair_order_id == "ro-recent"
     assert repeat_of(opened, earlier[:1], POLICY) is None  # 40 days: outside 30
-    longer = build_policy({"complaints": {"repeat_repair_window": "P60D"}})
+    longer = policy_with_overrides({"complaints": {"repeat_repair_window": "P60D"}})
     assert repeat_of(opened, earlier[:1], longer) is not None

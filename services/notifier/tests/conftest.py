@@ -1,13 +1,14 @@
 """Fixtures of the notifier's integration tests: the whole service (HTTP, consumers,
 relay, timer poller) on the real Kafka and PostgreSQL, with its own schema, topic prefix
-and consumer group, and a ManualClock the test moves."""
+and consumer group, a ManualClock the test moves, and the dealer configurations the test
+sets (``configure``: a `StaticDealerConfiguration` over the environment defaults)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,13 +30,38 @@ from dealerflow.devinfra.service_testing import (
 )
 from dealerflow.notifier.app import DEFINITION
 from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.policy import DealerSettings, settings_with_overrides
 from dealerflow.runtime.clock import ManualClock
-from dealerflow.runtime.context import UseCaseContext
-from dealerflow.runtime.service import migrate_service
+from dealerflow.runtime.context import (
+    EnvironmentDealerConfiguration,
+    StaticDealerConfiguration,
+    UseCaseContext,
+)
+from dealerflow.runtime.service import ServiceDefinition, migrate_service
 
 # Monday 2025-03-03 10:00 in Shanghai: inside business hours, outside quiet hours.
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
 DEALER = "D001"
+
+
+def configure(
+    dealers: dict[str, DealerSettings], dealer_id: str, overrides: dict[str, Any]
+) -> DealerSettings:
+    """Give ``dealer_id`` the defaults with ``overrides`` (a partial DealerSettings:
+    profile, policy, people), as the dealers service would."""
+    dealers[dealer_id] = settings_with_overrides(overrides)
+    return dealers[dealer_id]
+
+
+def configured(dealers: dict[str, DealerSettings]) -> ServiceDefinition[NotifierSettings]:
+    """The notifier reading its dealers' configuration from ``dealers`` (others: the
+    environment defaults of its settings)."""
+
+    def dealer_configuration(settings: NotifierSettings) -> StaticDealerConfiguration:
+        defaults = EnvironmentDealerConfiguration(settings.policy_overrides).defaults
+        return StaticDealerConfiguration(by_dealer=dealers, default=defaults)
+
+    return replace(DEFINITION, dealer_configuration=dealer_configuration)
 
 
 @dataclass
@@ -44,6 +70,11 @@ class Notifier(RunningService):
 
     clock: ManualClock
     producer: AIOKafkaProducer
+    dealers: dict[str, DealerSettings] = field(default_factory=dict)
+
+    def configure(self, dealer_id: str, overrides: dict[str, Any]) -> DealerSettings:
+        """Configure a dealer (see `configure`); applies from the next use case on."""
+        return configure(self.dealers, dealer_id, overrides)
 
     @property
     def bootstrap(self) -> str:
@@ -117,11 +148,12 @@ async def notifier(
         consumer_max_retries=1,
     )
     clock = ManualClock(START)
+    dealers: dict[str, DealerSettings] = {}
     async with (
         kafka_producer(kafka_bootstrap) as producer,
-        running_service(DEFINITION, settings, clock=clock) as service,
+        running_service(configured(dealers), settings, clock=clock) as service,
     ):
-        yield Notifier(service.app, service.client, clock, producer)
+        yield Notifier(service.app, service.client, clock, producer, dealers)
 
 
 @dataclass
@@ -132,6 +164,11 @@ class Db:
     settings: NotifierSettings
     clock: ManualClock
     published: list[DomainEvent]
+    dealers: dict[str, DealerSettings] = field(default_factory=dict)
+
+    def configure(self, dealer_id: str, overrides: dict[str, Any]) -> DealerSettings:
+        """Configure a dealer (see `configure`) for the use cases and the API."""
+        return configure(self.dealers, dealer_id, overrides)
 
     def use_case(self, conn: Any, **settings_changes: Any) -> UseCaseContext[NotifierSettings]:
         """The use-case context of ``conn``'s transaction; published events are kept in
@@ -148,7 +185,7 @@ class Db:
             conn=conn,
             clock=self.clock,
             settings=settings,
-            dealers=DEFINITION.dealer_configuration(settings),
+            dealers=configured(self.dealers).dealer_configuration(settings),
             publisher=publish,
         )
 
@@ -173,6 +210,6 @@ async def db(pg_dsn: str, pg_schema: str) -> AsyncIterator[Db]:
 async def api(db: Db) -> AsyncIterator[httpx.AsyncClient]:
     """The HTTP API alone (no consumers, relay or timers) on the ``db`` schema."""
     async with running_service(
-        DEFINITION, db.settings, clock=db.clock, run_background=False
+        configured(db.dealers), db.settings, clock=db.clock, run_background=False
     ) as service:
         yield service.client

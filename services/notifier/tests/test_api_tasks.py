@@ -1,4 +1,4 @@
-"""The task, notification and policy API on a real PostgreSQL schema (HTTP only)."""
+"""The task and notification API on a real PostgreSQL schema (HTTP only)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
-from dealerflow.notifier import repository as repo
 from dealerflow.notifier import usecases, usecases_leads, usecases_tasks
 from dealerflow.notifier.domain import LeadFacts, PlannedTask, RecordRef, StaffRole
 from dealerflow.runtime.db import transaction
@@ -144,34 +143,9 @@ async def test_bad_requests_are_problems(db, api) -> None:
     assert extra_field.status_code == 422
 
 
-async def test_dealer_policy_is_validated_stored_and_used(db, api) -> None:
-    default = (await api.get(f"/v1/dealers/{DEALER}/policy")).json()
-    assert default["overrides"] == {}
-    assert default["effective"]["leads"]["warn_at_fraction"] == 0.8
-
-    overrides = {"leads": {"warn_at_fraction": 0.5}, "contact": {"marketing_cap": 1}}
-    stored = await api.put(f"/v1/dealers/{DEALER}/policy", json=overrides)
-    assert stored.status_code == 200, stored.text
-    assert stored.json()["effective"]["leads"]["warn_at_fraction"] == 0.5
-    assert stored.json()["effective"]["contact"]["marketing_cap"] == 1
-    again = (await api.get(f"/v1/dealers/{DEALER}/policy")).json()
-    assert again["overrides"] == overrides
-
-    for invalid in (
-        {"leads": {"warn_at_fraction": 1.5}},
-        {"leads": {"no_such_setting": 1}},
-        {"calendar": {"time_zone": "Mars/Olympus"}},
-    ):
-        rejected = await api.put(f"/v1/dealers/{DEALER}/policy", json=invalid)
-        assert rejected.status_code == 422, invalid
-        body = rejected.json()
-        assert body["type"].endswith("/invalid-policy")
-        assert body["errors"]
-    assert (await api.put(f"/v1/dealers/{DEALER}/policy", json=[1, 2])).status_code == 422
-    # the rejected ones did not replace the stored overrides
-    assert (await api.get(f"/v1/dealers/{DEALER}/policy")).json()["overrides"] == overrides
-
-    # the dealer's policy drives planning: the warning now fires at 50 % of 15 minutes
+async def test_the_dealer_s_policy_drives_planning(db) -> None:
+    db.configure(DEALER, {"policy": {"leads": {"warn_at_fraction": 0.5}}})
+    # the warning now fires at 50 % of 15 minutes for D001, at 80 % for D002 (defaults)
     async with transaction(db.pool) as conn:
         lead = LeadFacts(DEALER, ALICE, "L-9", "online", START, "c-1")
         await usecases_leads.on_lead_created(db.use_case(conn), lead, None)
@@ -185,19 +159,6 @@ async def test_dealer_policy_is_validated_stored_and_used(db, api) -> None:
         )
     assert warn_at == START + timedelta(minutes=7, seconds=30)
     assert other_warn == START + timedelta(minutes=12)
-
-
-async def test_a_stored_policy_that_no_longer_validates_is_ignored(db, api, caplog) -> None:
-    invalid = {"leads": {"warn_at_fraction": 7}}
-    async with transaction(db.pool) as conn:
-        await repo.put_policy_overrides(conn, DEALER, invalid, START)
-        policy = await db.use_case(conn).policy(DEALER)
-    assert policy.leads.warn_at_fraction == 0.8
-    assert "stored policy of dealer D001 is invalid" in caplog.text
-    shown = await api.get(f"/v1/dealers/{DEALER}/policy")
-    assert shown.status_code == 200
-    assert shown.json()["overrides"] == invalid
-    assert shown.json()["effective"]["leads"]["warn_at_fraction"] == 0.8
 
 
 async def test_a_completion_retried_with_its_idempotency_key_is_answered_with_the_task(

@@ -30,6 +30,8 @@ from dealerflow.notifier.domain_alerts import (
 )
 from dealerflow.policy import DealerPolicy
 
+#: every channel, in the default order (the dealer's channels: policy.contact.channels)
+ALL = DealerPolicy().contact.channels
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
 LEAD = RecordRef(RecordKind.LEAD, "L-1")
 
@@ -120,14 +122,14 @@ def test_contact_outcomes(outcome: str, expected: TaskOutcome) -> None:
 
 def test_choose_channel() -> None:
     # preferred WeChat without an OpenID: SMS
-    assert choose_channel(contact()) is MessageChannel.SMS
-    assert choose_channel(contact(wechat_openid="o-1")) is MessageChannel.WECHAT
-    assert choose_channel(contact(preferred_channel="email")) is MessageChannel.EMAIL
+    assert choose_channel(contact(), ALL) is MessageChannel.SMS
+    assert choose_channel(contact(wechat_openid="o-1"), ALL) is MessageChannel.WECHAT
+    assert choose_channel(contact(preferred_channel="email"), ALL) is MessageChannel.EMAIL
     opted_out_sms = contact(
         preferred_channel="phone",
         consent={"service": True, "marketing": False, "opted_out_channels": ["sms"]},
     )
-    assert choose_channel(opted_out_sms) is MessageChannel.EMAIL
+    assert choose_channel(opted_out_sms, ALL) is MessageChannel.EMAIL
     # nothing usable: the preferred one, so the contact policy names the reason
     everything_out = contact(
         consent={
@@ -136,8 +138,18 @@ def test_choose_channel() -> None:
             "opted_out_channels": ["sms", "wechat", "email"],
         }
     )
-    assert choose_channel(everything_out) is MessageChannel.WECHAT
-    assert choose_channel(contact(phone=None, preferred_channel="sms")) is MessageChannel.EMAIL
+    assert choose_channel(everything_out, ALL) is MessageChannel.WECHAT
+    assert choose_channel(contact(phone=None, preferred_channel="sms"), ALL) is MessageChannel.EMAIL
+
+
+def test_a_preferred_channel_the_dealer_does_not_use_falls_back_to_its_first() -> None:
+    wechat_user = contact(wechat_openid="o-1", email="li@example.com")
+    assert choose_channel(wechat_user, ["email", "sms"]) is MessageChannel.EMAIL
+    assert choose_channel(wechat_user, ["sms", "email"]) is MessageChannel.SMS
+    # preferred WeChat without an OpenID: the others follow in the dealer's order
+    assert choose_channel(contact(), ["email", "wechat", "sms"]) is MessageChannel.EMAIL
+    # nothing usable: the dealer's first channel, so the contact policy names the reason
+    assert choose_channel(contact(phone=None), ["sms"]) is MessageChannel.SMS
 
 
 def test_watch_fire_times_follow_the_policy() -> None:

@@ -113,3 +113,45 @@ def test_unknown_locale_falls_back_and_missing_params_are_named() -> None:
     assert caught.value.missing == {"renewal_date"}
     with pytest.raises(KeyError):
         render_message(ReminderKind.WEATHER_TIP, "en", params)
+
+
+APPOINTMENT = {
+    "customer_name": "Mr Wang",
+    "dealer_name": "Acme Pudong",
+    "appointment_time": "2025-03-05 10:00",
+}
+
+
+def test_a_dealer_s_own_wording_is_used_for_its_kind_and_locale() -> None:
+    wording = {
+        "appointment": {"en": "{customer_name}: see you at {dealer_name}, {appointment_time}."}
+    }
+    en = render_message("appointment", "en", APPOINTMENT, dealer_templates=wording)
+    assert en.body == "Mr Wang: see you at Acme Pudong, 2025-03-05 10:00."
+    assert en.subject == render_message("appointment", "en", APPOINTMENT).subject  # built-in
+    assert en.dealer_template_refused is None
+    zh = render_message("appointment", "zh-CN", APPOINTMENT, dealer_templates=wording)
+    assert zh.body.startswith("Mr Wang您好")  # no dealer wording in zh-CN: built-in
+
+
+@pytest.mark.parametrize(
+    ("wording", "reason"),
+    [
+        ("Hello {customer_nmae}", "unknown field {customer_nmae}"),
+        ("{due_km} km", "unknown field {due_km}"),  # a field of another kind
+        ("{customer_name.__class__}", "unknown field"),
+        ("{customer_name:>99999}", "format spec"),
+        ("{customer_name!r}", "format spec"),
+        ("Hello {", "not a template"),
+    ],
+)
+def test_a_dealer_template_that_cannot_render_falls_back_to_the_built_in_one(
+    wording: str, reason: str
+) -> None:
+    built_in = render_message("appointment", "en", APPOINTMENT)
+    rendered = render_message(
+        "appointment", "en", APPOINTMENT, dealer_templates={"appointment": {"en": wording}}
+    )
+    assert rendered.body == built_in.body
+    assert rendered.dealer_template_refused is not None
+    assert reason in rendered.dealer_template_refused

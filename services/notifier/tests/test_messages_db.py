@@ -297,3 +297,54 @@ async def test_timer_poller_sends_nothing_early_and_publishes_through_the_outbox
     assert "NotificationSent" in outbox[0]["headers"]
     current, _ = await state(db, row)
     assert current.status == "sent"
+
+
+# -- the dealer's configuration: name, channels, wording ------------------------------------
+
+
+async def test_the_dealer_name_in_a_message_comes_from_its_profile(db) -> None:
+    db.configure(DEALER, {"profile": {"name": "Acme Pudong"}})
+    row = await plan(db)
+    await fire(db, row, registry(RecordingChannel()))
+    _, [note] = await state(db, row)
+    assert note.body is not None
+    assert "Book it with Acme Pudong." in note.body
+
+
+async def test_a_channel_the_dealer_does_not_use_falls_back_to_its_first(db) -> None:
+    db.configure(DEALER, {"policy": {"contact": {"channels": ["email", "sms"]}}})
+    customer = contact(preferred_channel="wechat", wechat_openid="o-1", email="zw@example.cn")
+    row = await plan(db, customer)
+    [scheduled] = db.of_type("ReminderScheduled")
+    assert scheduled.channel.value == "email"
+    await fire(db, row, registry(RecordingChannel()))
+    _, [note] = await state(db, row)
+    assert (note.channel, note.recipient) == ("email", "zw@example.cn")
+
+
+async def test_the_dealer_s_wording_is_sent_and_a_broken_one_falls_back(db, caplog) -> None:
+    wording = "{customer_name}, {dealer_name} expects your car by {due_date}."
+    db.configure(
+        DEALER,
+        {"policy": {"contact": {"templates": {"maintenance_due": {"en": wording}}}}},
+    )
+    row = await plan(db)
+    await fire(db, row, registry(RecordingChannel()))
+    _, [note] = await state(db, row)
+    assert note.body == "Zhang Wei, D001 expects your car by 2025-09-03."
+
+    broken = "{customer_name}, your {car_model} is due."
+    db.configure(
+        DEALER, {"policy": {"contact": {"templates": {"maintenance_due": {"en": broken}}}}}
+    )
+    async with transaction(db.pool) as conn:
+        other = await schedule_reminder(db.use_case(conn), reminder("other-key"), contact())
+    assert other is not None
+    await fire(db, other, registry(RecordingChannel()))
+    async with db.pool.acquire() as conn:
+        notes = await msgs.list_notifications(conn, DEALER, CUSTOMER, after=None, limit=50)
+    sent = next(n for n in notes if n.reminder_id == other.id)
+    assert sent.status == "sent"
+    assert sent.body is not None
+    assert sent.body.startswith("Dear Zhang Wei")  # the built-in template
+    assert "template maintenance_due/en not used (unknown field {car_model})" in caplog.text

@@ -290,6 +290,20 @@ class ComplaintPolicy(PolicyGroup):
     survey_max_score: int = Field(default=10, gt=0)
     repeat_repair_window: timedelta = timedelta(days=30)
 
+    @field_validator("escalation_ladder")
+    @classmethod
+    def _published_rungs(cls, ladder: list[str]) -> list[str]:
+        # ComplaintEscalated (contracts) fixes level n -> rung n: department_manager, gm,
+        # oem_region. A dealer may cut the ladder short, never reorder or rename a rung, so
+        # every consumer can rely on the level -> role mapping.
+        rungs = _escalation_ladder()[1:]
+        above = ladder[1:]
+        if above != rungs[: len(above)]:
+            raise ValueError(
+                f"the rungs above the handler must be a prefix of {rungs}, got {above}"
+            )
+        return ladder
+
 
 class SalesPolicy(PolicyGroup):
     """Quotes: purchase tax and discount approval."""

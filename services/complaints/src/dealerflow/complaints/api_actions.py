@@ -1,4 +1,4 @@
-"""HTTP API: staff actions on a complaint, and the dealer's complaint policy.
+"""HTTP API: staff actions on a complaint.
 
 Every action answers the complaint with its clocks; an action the complaint's status
 does not allow is a 409 problem naming the status and the allowed actions. A retry of an
@@ -24,21 +24,16 @@ from dealerflow.complaints.schemas import (
     ComplaintDetail,
     InformIn,
     PauseIn,
-    PolicyIn,
-    PolicyView,
     ReopenIn,
     ResolveIn,
     ResumeIn,
 )
 from dealerflow.complaints.usecases import Uc
-from dealerflow.complaints.usecases_policy import dealer_policy, set_dealer_policy
-from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.runtime.http import step_routes
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader, request_of
 
 router = APIRouter(prefix="/v1", tags=["complaint actions"])
 ComplaintIdPath = Annotated[uuid.UUID, Path(description="Complaint id.")]
-DealerPath = Annotated[str, Path(pattern=DEALER_ID_PATTERN, description="Dealer code.")]
 
 _409: dict[int | str, dict[str, Any]] = {
     409: {"description": "Not allowed in the complaint's current status"}
@@ -156,30 +151,3 @@ async def pause(act: Act, complaint_id: ComplaintIdPath, body: PauseIn) -> Compl
 async def resume(act: Act, complaint_id: ComplaintIdPath, body: ResumeIn) -> ComplaintDetail:
     cmd = actions.ResumeClocks(body.dealer_id, complaint_id, by=body.by)
     return await act.run("resume", body, actions.resume_clocks, cmd)
-
-
-# -- policy ----------------------------------------------------------------------------------
-
-
-@router.get(
-    "/dealers/{dealer_id}/policy",
-    response_model=PolicyView,
-    tags=["policy"],
-    summary="The dealer's stored overrides and effective policy",
-)
-async def get_policy(ctx: Ctx, dealer_id: DealerPath) -> PolicyView:
-    return PolicyView.of(await ctx.run_in_transaction(lambda uc: dealer_policy(uc, dealer_id)))
-
-
-@router.put(
-    "/dealers/{dealer_id}/policy",
-    response_model=PolicyView,
-    tags=["policy"],
-    responses={422: {"description": "Overrides that make no valid policy"}},
-    summary="Replace the dealer's policy overrides (applies to clocks started afterwards)",
-)
-async def put_policy(ctx: Ctx, dealer_id: DealerPath, body: PolicyIn) -> PolicyView:
-    policy = await ctx.run_in_transaction(
-        lambda uc: set_dealer_policy(uc, dealer_id, body.overrides)
-    )
-    return PolicyView.of(policy)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dealerflow.complaints import api, api_actions, consumers, timers
-from dealerflow.complaints.dealer_configuration import StoredDealerConfiguration
 from dealerflow.complaints.problems import PROBLEMS
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.runtime.service import ServiceDefinition, Subscription
@@ -21,6 +20,5 @@ DEFINITION = ServiceDefinition(
     routers=lambda ctx: [api.router, api_actions.router],
     subscriptions=lambda ctx: [Subscription("reactions", consumers.CONTEXTS, consumers.router)],
     timer_handlers=timers.handlers,
-    dealer_configuration=lambda settings: StoredDealerConfiguration(settings.policy_overrides),
     problems=PROBLEMS,
 )

@@ -3,7 +3,6 @@ runtime for every route: the detail is the exception's message)."""
 
 from __future__ import annotations
 
-from dealerflow.complaints.dealer_configuration import PolicyInvalid
 from dealerflow.complaints.domain import IllegalTransition
 from dealerflow.complaints.usecases import (
     ActionNotAllowed,
@@ -22,5 +21,4 @@ PROBLEMS: ProblemMap = {
     ActionNotAllowed: ProblemSpec(409, "action-not-allowed", "Conflict"),
     RequestConflict: ProblemSpec(422, "idempotency-key-reused", _UNPROCESSABLE),
     ContactUnknown: ProblemSpec(422, "validation-error", _UNPROCESSABLE),
-    PolicyInvalid: ProblemSpec(422, "validation-error", _UNPROCESSABLE),
 }

@@ -9,7 +9,7 @@ from typing import Any
 
 from dealerflow.complaints.domain import Clock, ComplaintStatus
 from dealerflow.contracts.care_enums import SlaClock
-from dealerflow.policy import DealerPolicy, SlaSpec
+from dealerflow.policy import SlaSpec
 
 
 @dataclass(frozen=True)
@@ -201,12 +201,3 @@ class ComplaintCounts:
     by_month: dict[str, int]
     breached_clocks: dict[str, int]
     customers_with_repeat_complaints: int
-
-
-@dataclass(frozen=True)
-class DealerPolicyRecord:
-    """A dealer's stored policy overrides and the policy in effect with them."""
-
-    dealer_id: str
-    overrides: dict[str, Any]
-    effective: DealerPolicy

@@ -336,28 +336,3 @@ async def history_of(
         HistoryRecord(r["action"], r["actor"], r["at"], json.loads(r["details"]), r["trigger_ref"])
         for r in rows
     ]
-
-
-# -- dealer policy ---------------------------------------------------------------------------
-
-
-async def dealer_overrides(conn: DbConnection, dealer_id: str) -> dict[str, Any] | None:
-    """The dealer's stored policy overrides, if any."""
-    raw = await conn.fetchval(
-        "SELECT overrides::text FROM dealer_policy WHERE dealer_id = $1", dealer_id
-    )
-    return json.loads(raw) if raw else None
-
-
-async def put_dealer_overrides(
-    conn: DbConnection, dealer_id: str, overrides: dict[str, Any]
-) -> None:
-    """Store (replace) the dealer's policy overrides."""
-    await conn.execute(
-        """
-        INSERT INTO dealer_policy (dealer_id, overrides, updated_at) VALUES ($1, $2::jsonb, now())
-        ON CONFLICT (dealer_id) DO UPDATE SET overrides = EXCLUDED.overrides, updated_at = now()
-        """,
-        dealer_id,
-        _dumps(overrides),
-    )

@@ -15,7 +15,6 @@ from dealerflow.complaints.records import (
     ComplaintCase,
     ComplaintCounts,
     ComplaintRecord,
-    DealerPolicyRecord,
     HistoryRecord,
 )
 from dealerflow.contracts.care_enums import (
@@ -149,12 +148,6 @@ class PauseIn(ActionIn):
 
 class ResumeIn(ActionIn):
     by: StaffId
-
-
-class PolicyIn(RequestBody):
-    overrides: dict[str, Any] = Field(
-        description="Partial DealerPolicy (JSON: ISO 8601 durations, HH:MM times)."
-    )
 
 
 # -- responses -------------------------------------------------------------------------------
@@ -318,17 +311,3 @@ class ComplaintStats(BaseModel):
     @classmethod
     def of(cls, counts: ComplaintCounts) -> ComplaintStats:
         return cls(**asdict(counts))
-
-
-class PolicyView(BaseModel):
-    dealer_id: str
-    overrides: dict[str, Any]
-    effective: dict[str, Any]
-
-    @classmethod
-    def of(cls, p: DealerPolicyRecord) -> PolicyView:
-        return cls(
-            dealer_id=p.dealer_id,
-            overrides=p.overrides,
-            effective=p.effective.model_dump(mode="json"),
-        )

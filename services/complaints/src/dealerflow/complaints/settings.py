@@ -12,20 +12,15 @@ from dealerflow.runtime.settings import ServiceSettings
 class ComplaintsSettings(ServiceSettings):
     """Settings of the complaints service; shared ``DEALERFLOW_*`` variables are the fallback.
 
-    ``policy_overrides`` (of the base settings) apply to every dealer, below each dealer's
-    own stored overrides (see `dealerflow.complaints.dealer_configuration`)."""
+    Nothing per dealer lives here: clocks, ladder and thresholds come from the dealer's
+    policy and the default handler and escalation targets from its people
+    (``uc.dealer(dealer_id)``; ``policy_overrides`` of the base settings only change the
+    defaults every dealer starts from)."""
 
     model_config = SettingsConfigDict(env_prefix="DEALERFLOW_COMPLAINTS_", extra="ignore")
 
     service_name: str = "complaints"
     http_port: int = 8004
-    #: Handler of complaints opened without one (automatic ones included); "{dealer_id}" is
-    #: replaced by the dealer's code.
-    default_handler: str = "customer-relations:{dealer_id}"
     #: How long (service clock) an automatic complaint waits for the customer's contact
     #: snapshot to arrive from another topic before its trigger is dead-lettered.
     contact_wait: timedelta = timedelta(minutes=30)
-
-    def handler_for(self, dealer_id: str) -> str:
-        """The default handler staff id of ``dealer_id``."""
-        return self.default_handler.replace("{dealer_id}", dealer_id)

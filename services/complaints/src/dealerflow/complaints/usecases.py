@@ -24,6 +24,7 @@ from dealerflow.complaints.domain import (
     sla_clocks,
     transition,
 )
+from dealerflow.complaints.domain_people import default_handler, local_date
 from dealerflow.complaints.records import ClockRecord, ComplaintCase, ComplaintRecord
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.contracts.care_enums import (
@@ -174,10 +175,9 @@ def plan_opening(
 async def open_complaint(uc: Uc, new: NewComplaint) -> Opened:
     """Open a complaint: row + clocks (timers) + ComplaintOpened, once per trigger
     (`origin_ref`): a repeat returns the complaint the trigger opened."""
-    policy = await uc.policy(new.dealer_id)
-    complaint, clocks, event = plan_opening(
-        new, uc.now, policy, uc.settings.handler_for(new.dealer_id)
-    )
+    dealer = await uc.dealer(new.dealer_id)
+    handler = default_handler(dealer, new.dealer_id, local_date(dealer, uc.now))
+    complaint, clocks, event = plan_opening(new, uc.now, dealer.policy, handler)
     if not await repository.insert_complaint(uc.conn, complaint):
         return Opened(await _existing(uc, new), created=False)
     await usecases_clocks.arm(uc.conn, clocks)

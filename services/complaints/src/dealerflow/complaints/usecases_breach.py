@@ -10,12 +10,13 @@ from datetime import datetime
 
 from dealerflow.complaints import repository, usecases_clocks
 from dealerflow.complaints.domain import on_breach
+from dealerflow.complaints.domain_people import escalation_target, local_date
 from dealerflow.complaints.records import ClockRecord, ClockStatus, ComplaintRecord
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.contracts.care_enums import ComplaintSeverity, EscalationRole
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.complaints import ComplaintEscalated, ComplaintSlaBreached
-from dealerflow.policy import DealerPolicy
+from dealerflow.policy import DealerSettings
 from dealerflow.runtime.context import UseCaseContext
 
 
@@ -30,10 +31,11 @@ class BreachPlan:
 
 
 def plan_breach(
-    complaint: ComplaintRecord, clock: ClockRecord, now: datetime, policy: DealerPolicy
+    complaint: ComplaintRecord, clock: ClockRecord, now: datetime, dealer: DealerSettings
 ) -> BreachPlan:
-    """ComplaintSlaBreached, plus ComplaintEscalated one rung up while the ladder lasts,
-    and the clock re-armed for another SLA period (or left overdue at the top)."""
+    """ComplaintSlaBreached, plus ComplaintEscalated one rung up while the ladder lasts
+    (to the person holding that rung at the dealer, see `domain_people`), and the clock
+    re-armed for another SLA period (or left overdue at the top)."""
     if clock.due_at is None:
         raise ValueError("only a running clock can breach")
     common = {
@@ -53,15 +55,24 @@ def plan_breach(
             breached_at=now,
         )
     ]
-    outcome = on_breach(clock.to_domain(), complaint.escalation_level, now, policy)
+    outcome = on_breach(clock.to_domain(), complaint.escalation_level, now, dealer.policy)
     level = complaint.escalation_level
     if outcome.escalation is not None:
         level = outcome.escalation.level
+        rung = EscalationRole(outcome.escalation.role)
         events.append(
             ComplaintEscalated(
                 **common,
                 level=level,
-                to_role=EscalationRole(outcome.escalation.role),
+                to_role=rung,
+                to_staff_id=escalation_target(
+                    rung,
+                    category=complaint.category,
+                    department=complaint.department,
+                    dealer=dealer,
+                    dealer_id=complaint.dealer_id,
+                    on=local_date(dealer, now),
+                ),
                 clock=clock.kind,
                 due_at=clock.due_at,
                 severity=severity,
@@ -90,8 +101,7 @@ async def handle_clock_deadline(
     clock = next((c for c in clocks if c.timer_key == timer_key), None)
     if clock is None or clock.status != ClockStatus.RUNNING:
         return None
-    policy = await uc.policy(dealer_id)
-    plan = plan_breach(complaint, clock, uc.now, policy)
+    plan = plan_breach(complaint, clock, uc.now, await uc.dealer(dealer_id))
     await repository.save_clock(uc.conn, plan.clock)
     if plan.rearmed:
         await usecases_clocks.rearm(uc.conn, plan.clock)

@@ -1,4 +1,4 @@
-"""HTTP API of the notifier (/v1): staff tasks, notifications, reminders, dealer policy.
+"""HTTP API of the notifier (/v1): staff tasks, notifications, reminders.
 
 Endpoints are thin: validate, run one use case in one transaction
 (``ctx.run_in_transaction``), answer with ``XOut.of(result)``. Domain errors become
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime
 
 from dealerflow.contracts.care_enums import TaskOutcome
@@ -23,7 +23,6 @@ from dealerflow.notifier import usecases
 from dealerflow.notifier.schemas import (
     NotificationOut,
     NotificationPage,
-    PolicyOut,
     ReminderOut,
     ReminderPage,
     TaskCompletion,
@@ -32,11 +31,6 @@ from dealerflow.notifier.schemas import (
     TaskStatusName,
 )
 from dealerflow.notifier.settings import NotifierSettings
-from dealerflow.notifier.usecases_policy import (
-    ReplaceDealerPolicy,
-    replace_dealer_policy,
-    show_dealer_policy,
-)
 from dealerflow.notifier.usecases_tasks import task_of
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
@@ -167,35 +161,3 @@ async def list_reminders(
     )
     page, next_cursor = page_of(rows, limit, lambda r: (r.send_at, r.id))
     return ReminderPage(items=[ReminderOut.of(r) for r in page], next_cursor=next_cursor)
-
-
-# -- dealer policy --------------------------------------------------------------------------
-
-
-@router.get("/dealers/{dealer_id}/policy", response_model=PolicyOut, tags=["policy"])
-async def get_policy(ctx: Ctx, dealer_id: DealerPath) -> PolicyOut:
-    """The dealer's stored overrides and the effective policy."""
-    return PolicyOut.of(await ctx.run_in_transaction(lambda uc: show_dealer_policy(uc, dealer_id)))
-
-
-@router.put(
-    "/dealers/{dealer_id}/policy",
-    response_model=PolicyOut,
-    tags=["policy"],
-    responses={422: {"description": "Unknown keys or invalid values (problem+json)"}},
-)
-async def put_policy(
-    ctx: Ctx,
-    dealer_id: DealerPath,
-    overrides: Annotated[
-        dict[str, Any],
-        Body(
-            description="Partial DealerPolicy (nested groups merge key by key); replaces the "
-            "dealer's previous overrides.",
-            examples=[{"leads": {"warn_at_fraction": 0.75}, "contact": {"marketing_cap": 1}}],
-        ),
-    ],
-) -> PolicyOut:
-    """Replace the dealer's policy overrides (validated against DealerPolicy)."""
-    cmd = ReplaceDealerPolicy(dealer_id=dealer_id, overrides=overrides)
-    return PolicyOut.of(await ctx.run_in_transaction(lambda uc: replace_dealer_policy(uc, cmd)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dealerflow.notifier import api, consumers, timers
-from dealerflow.notifier.dealer_configuration import StoredDealerConfiguration
 from dealerflow.notifier.problems import PROBLEMS
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.service import ServiceDefinition, Subscription
@@ -22,6 +21,5 @@ DEFINITION = ServiceDefinition(
         Subscription("reactions", ("leads", "sales", "service", "complaints"), consumers.router)
     ],
     timer_handlers=lambda ctx: timers.handlers(ctx),
-    dealer_configuration=StoredDealerConfiguration.from_settings,
     problems=PROBLEMS,
 )

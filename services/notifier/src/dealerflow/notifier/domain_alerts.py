@@ -10,12 +10,14 @@ Choices (documented for operators):
 - there is no dedicated task kind for a first-contact escalation in the v1 catalogue, so
   it is published as kind ``other`` with a telling title;
 - a customer message goes to the preferred channel when it can (phone and in-person map
-  to SMS), else to the first of SMS, WeChat, e-mail that has an address and is not
-  opted out.
+  to SMS), else to the first of the dealer's channels (``policy.contact.channels``, in
+  its order) that has an address and is not opted out; a preferred channel the dealer
+  does not use counts as the first channel of that list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -165,16 +167,15 @@ def address_for(contact: ContactSnapshot, channel: MessageChannel) -> str | None
     return None
 
 
-def choose_channel(contact: ContactSnapshot) -> MessageChannel:
-    """The channel to reach the customer on (see the module docstring). When none is usable
-    the preferred one is returned, so the contact policy names the reason (opt-out, no
-    address)."""
+def choose_channel(contact: ContactSnapshot, enabled: Sequence[str]) -> MessageChannel:
+    """The channel to reach the customer on among the dealer's ``enabled`` channels (see
+    the module docstring). When none is usable the preferred one is returned, so the
+    contact policy names the reason (opt-out, no address)."""
+    dealer_channels = [MessageChannel(c) for c in enabled]
     preferred = _PREFERRED[contact.preferred_channel]
-    candidates = [preferred] + [
-        c
-        for c in (MessageChannel.SMS, MessageChannel.WECHAT, MessageChannel.EMAIL)
-        if c is not preferred
-    ]
+    if preferred not in dealer_channels:
+        preferred = dealer_channels[0]
+    candidates = [preferred] + [c for c in dealer_channels if c is not preferred]
     for channel in candidates:
         if channel not in contact.consent.opted_out_channels and address_for(contact, channel):
             return channel

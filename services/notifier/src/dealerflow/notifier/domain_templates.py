@@ -1,8 +1,16 @@
 """Customer message templates in zh-CN and en (`str.format` with named fields).
 
 Every template may use `customer_name` and `dealer_name` (the sender fills them from the
-contact snapshot and the dealer's settings); the planners put the item-specific fields
+contact snapshot and the dealer's profile); the planners put the item-specific fields
 (`appointment_time`, `due_date`, ...) into `PlannedReminder.params`.
+
+A dealer may word a kind its own way (``policy.contact.templates[kind][locale]``: the
+body; the subject stays the built-in one). Its wording may use the fields of the built-in
+template of that kind and locale, plain (``{dealer_name}``: no attribute or index access,
+conversion or format spec, so a template cannot reach into objects or blow up a message).
+The dealers service cannot check this (the catalogue lives here), so a dealer template
+that breaks the rule is not sent: the built-in template is, and `RenderedMessage`
+says why (``dealer_template_refused``, logged by the sender).
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Formatter
+from typing import Any
 
 from dealerflow.contracts.care_enums import ReminderKind
 from dealerflow.contracts.enums import Locale
@@ -130,6 +139,8 @@ class RenderedMessage:
     locale: Locale
     subject: str
     body: str
+    #: why the dealer's own wording of this kind was not used (None: used, or none set)
+    dealer_template_refused: str | None = None
 
 
 def _fields(text: str) -> set[str]:
@@ -142,24 +153,54 @@ def template_params(kind: ReminderKind | str, locale: Locale | str = Locale.ZH_C
     return _fields(subject) | _fields(body)
 
 
+def dealer_template_problem(text: str, allowed: set[str]) -> str | None:
+    """Why a dealer's wording cannot be rendered with the ``allowed`` fields (module
+    docstring), or None when it can."""
+    try:
+        parsed = list(Formatter().parse(text))
+    except ValueError as exc:  # a lone "{" or "}"
+        return f"not a template: {exc}"
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in allowed:
+            return f"unknown field {{{name}}}"
+        if spec or conversion:
+            return f"field {{{name}}} has a conversion or format spec"
+    return None
+
+
 def render_message(
     kind: ReminderKind | str,
     locale: Locale | str | None,
     params: Mapping[str, object],
     *,
     fallback_locale: Locale = Locale.ZH_CN,
+    dealer_templates: Mapping[str, Mapping[Any, str]] | None = None,
 ) -> RenderedMessage:
     """Render a reminder in the customer's locale (or `fallback_locale` when that locale
-    has no template). Raises `MissingTemplateParams` for absent fields, `KeyError` for a
-    kind without any template."""
+    has no template), in the dealer's own wording when ``dealer_templates`` (the policy's
+    ``contact.templates``) has a usable one for that kind and locale. Raises
+    `MissingTemplateParams` for absent fields, `KeyError` for a kind without any template."""
     kind = ReminderKind(kind)
     chosen = Locale(locale) if locale in {loc.value for loc in Locale} else fallback_locale
     if (kind, chosen) not in TEMPLATES:
         chosen = fallback_locale
     subject, body = TEMPLATES[(kind, chosen)]
-    missing = template_params(kind, chosen) - set(params)
+    fields = template_params(kind, chosen)
+    missing = fields - set(params)
     if missing:
         raise MissingTemplateParams(kind, missing)
+    refused = None
+    wording = (dealer_templates or {}).get(kind.value, {}).get(chosen.value)
+    if wording is not None:
+        refused = dealer_template_problem(wording, fields)
+        if refused is None:
+            body = wording
     return RenderedMessage(
-        kind=kind, locale=chosen, subject=subject.format(**params), body=body.format(**params)
+        kind=kind,
+        locale=chosen,
+        subject=subject.format(**params),
+        body=body.format(**params),
+        dealer_template_refused=refused,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dealerflow.notifier.dealer_configuration import InvalidDealerPolicy
 from dealerflow.notifier.domain import TaskRuleError
 from dealerflow.notifier.usecases_tasks import TaskConflict, TaskNotFound
 from dealerflow.runtime.problems import ProblemMap, ProblemSpec
@@ -11,5 +10,4 @@ PROBLEMS: ProblemMap = {
     TaskNotFound: ProblemSpec(404, "not-found", "Task not found"),
     TaskConflict: ProblemSpec(409, "task-not-open", "Conflict"),
     TaskRuleError: ProblemSpec(422, "task-rule", "Task rule violated"),
-    InvalidDealerPolicy: ProblemSpec(422, "invalid-policy", "Invalid dealer policy"),
 }

@@ -1,11 +1,11 @@
-"""SQL of tasks, contact snapshots and dealer policy (asyncpg); messages are in
+"""SQL of tasks and contact snapshots (asyncpg); messages are in
 `repository_messages`. Every statement is scoped by ``dealer_id``."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -289,7 +289,7 @@ async def record_lead_grade(
     return bool(newest)
 
 
-# -- contacts and dealer policy overrides ----------------------------------------------------------
+# -- contacts ------------------------------------------------------------------------------
 
 
 async def upsert_contact(
@@ -330,27 +330,3 @@ async def get_contact(
 def contact_of(raw: str | None) -> ContactSnapshot | None:
     """A stored contact snapshot (jsonb as text) as the contract's model."""
     return None if raw is None else ContactSnapshot.model_validate_json(raw)
-
-
-async def get_policy_overrides(conn: DbConnection, dealer_id: str) -> dict[str, Any] | None:
-    """The dealer's stored policy overrides (None when it has none)."""
-    raw = await conn.fetchval(
-        "SELECT overrides::text FROM dealer_policy WHERE dealer_id = $1", dealer_id
-    )
-    return None if raw is None else dict(json.loads(raw))
-
-
-async def put_policy_overrides(
-    conn: DbConnection, dealer_id: str, overrides: Mapping[str, Any], now: datetime
-) -> None:
-    """Replace the dealer's policy overrides."""
-    await conn.execute(
-        """
-        INSERT INTO dealer_policy (dealer_id, overrides, updated_at) VALUES ($1, $2::jsonb, $3)
-        ON CONFLICT (dealer_id) DO UPDATE SET overrides = excluded.overrides,
-                                              updated_at = excluded.updated_at
-        """,
-        dealer_id,
-        to_json(dict(overrides)),
-        now,
-    )

@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dealerflow.notifier.records import NotificationRow, ReminderRow, TaskRow
-from dealerflow.notifier.usecases_policy import DealerPolicySetting
 from dealerflow.runtime.pagination import Page
 
 
@@ -178,20 +177,3 @@ class ReminderOut(BaseModel):
 
 class ReminderPage(Page[ReminderOut]):
     """A page of reminders."""
-
-
-class PolicyOut(BaseModel):
-    """A dealer's stored overrides and the policy in effect (defaults <- service-wide
-    overrides <- dealer overrides)."""
-
-    dealer_id: str
-    overrides: dict[str, Any]
-    effective: dict[str, Any]
-
-    @classmethod
-    def of(cls, setting: DealerPolicySetting) -> PolicyOut:
-        return cls(
-            dealer_id=setting.dealer_id,
-            overrides=dict(setting.overrides),
-            effective=setting.effective.model_dump(mode="json"),
-        )

@@ -9,6 +9,7 @@ recorded after planning stops the message.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -44,6 +45,7 @@ from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
+log = logging.getLogger("dealerflow.notifier")
 
 
 def _related(kind: str | None, record_id: str | None) -> RelatedRecord | None:
@@ -56,7 +58,12 @@ async def schedule_reminder(
     uc: Uc, planned: PlannedReminder, contact: ContactSnapshot | None
 ) -> ReminderRow | None:
     """Plan a customer message (once per business key) and publish ReminderScheduled."""
-    channel = choose_channel(contact) if contact is not None else MessageChannel.SMS
+    policy = await uc.policy(planned.dealer_id)
+    channel = (
+        choose_channel(contact, policy.contact.channels)
+        if contact is not None
+        else MessageChannel(policy.contact.channels[0])
+    )
     row = await msgs.insert_reminder(
         uc.conn,
         NewReminder(
@@ -128,9 +135,10 @@ async def send_reminder(
             "no contact snapshot known",
         )
         return
-    channel = choose_channel(contact)
+    dealer = await uc.dealer(dealer_id)
+    policy = dealer.policy
+    channel = choose_channel(contact, policy.contact.channels)
     address = address_for(contact, channel)
-    policy = await uc.policy(dealer_id)
     decision = decide_send(
         key=reminder.business_key,
         purpose=purpose,
@@ -158,15 +166,27 @@ async def send_reminder(
     params = {
         **reminder.params,
         "customer_name": contact.name,
-        "dealer_name": uc.settings.dealer_name(dealer_id),
+        "dealer_name": dealer.display_name(dealer_id),
     }
     try:
         rendered = render_message(
-            kind, contact.locale, params, fallback_locale=Locale(policy.contact.default_locale)
+            kind,
+            contact.locale,
+            params,
+            fallback_locale=Locale(policy.contact.default_locale),
+            dealer_templates=policy.contact.templates,
         )
     except (MissingTemplateParams, KeyError) as exc:
         await _failed(uc, reminder, notification_id, channel, attempt, f"template: {exc}", False)
         return
+    if rendered.dealer_template_refused is not None:
+        log.warning(
+            "dealer %s template %s/%s not used (%s): sent the built-in one",
+            dealer_id,
+            kind.value,
+            rendered.locale.value,
+            rendered.dealer_template_refused,
+        )
     message = OutboundMessage(
         id=notification_id,
         dealer_id=dealer_id,

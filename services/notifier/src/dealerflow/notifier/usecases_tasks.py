@@ -20,6 +20,7 @@ from dealerflow.contracts.events.notifier import (
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.domain import PlannedTask, TaskRuleError
 from dealerflow.notifier.domain_alerts import TASK_DUE, dependents_prefix, task_title, timer_key
+from dealerflow.notifier.domain_people import assignee_for
 from dealerflow.notifier.records import NewTask, TaskRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
@@ -50,9 +51,13 @@ def related_of(task: TaskRow) -> RelatedRecord | None:
 async def schedule_task(
     uc: Uc, planned: PlannedTask, *, title: str | None = None
 ) -> TaskRow | None:
-    """Create the task with its due timer and publish TaskScheduled; None if it exists."""
-    assignee = planned.assignee_id or uc.settings.role_assignee(
-        planned.assignee_role.value, planned.dealer_id
+    """Create the task with its due timer and publish TaskScheduled; None if it exists.
+    The assignee comes from the dealer's people on the day the task is due (see
+    `domain_people`: stand-ins for people away, holders of roles, placeholders)."""
+    dealer = await uc.dealer(planned.dealer_id)
+    due_day = planned.due_at.astimezone(dealer.policy.calendar.tz).date()
+    assignee = assignee_for(
+        planned.assignee_role, planned.assignee_id, dealer, planned.dealer_id, due_day
     )
     task = await repo.insert_task(
         uc.conn,
