@@ -12,11 +12,14 @@ from pydantic import ValidationError
 from dealerflow.complaints.domain_people import (
     default_handler,
     escalation_target,
-    local_date,
-    placeholder,
 )
 from dealerflow.contracts.care_enums import EscalationRole
-from dealerflow.policy import DealerPolicy, DealerSettings, settings_with_overrides
+from dealerflow.policy import (
+    DealerPolicy,
+    DealerSettings,
+    placeholder_assignee,
+    settings_with_overrides,
+)
 
 DEALER = "sh-pudong-01"
 ON = date(2025, 3, 5)
@@ -84,9 +87,9 @@ def test_gm_and_oem_region_come_from_people_else_placeholders() -> None:
 
 
 def test_placeholders_and_the_dealer_local_date() -> None:
-    assert placeholder("customer_relations", "D1") == "customer-relations:D1"
+    assert placeholder_assignee("customer_relations", "D1") == "customer-relations:D1"
     late = datetime(2025, 3, 4, 17, 0, tzinfo=UTC)  # 01:00 on the 5th in Shanghai
-    assert local_date(NOBODY, late) == date(2025, 3, 5)
+    assert NOBODY.local_today(late) == date(2025, 3, 5)
 
 
 def test_the_policy_ladder_rungs_are_the_contract_s() -> None:

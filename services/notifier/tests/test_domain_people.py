@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from dealerflow.notifier.domain_people import assignee_for, placeholder
+from dealerflow.notifier.domain_people import assignee_for
 from dealerflow.notifier.domain_types import StaffRole
-from dealerflow.policy import DealerSettings, settings_with_overrides
+from dealerflow.policy import DealerSettings, placeholder_assignee, settings_with_overrides
 
 DEALER = "D001"
 ON = date(2025, 3, 3)
@@ -56,7 +56,7 @@ def test_a_role_nobody_holds_goes_to_the_placeholder() -> None:
     nobody = DealerSettings()
     assert to(StaffRole.SALES_MANAGER, dealer=nobody) == "sales-manager:D001"
     assert to(StaffRole.OEM_REGION, dealer=nobody) == "oem-region:D001"
-    assert placeholder(StaffRole.CUSTOMER_RELATIONS, "D2") == "customer-relations:D2"
+    assert placeholder_assignee(StaffRole.CUSTOMER_RELATIONS, "D2") == "customer-relations:D2"
 
 
 def test_a_named_person_away_is_replaced_and_one_back_is_not() -> None:

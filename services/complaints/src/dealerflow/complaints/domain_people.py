@@ -22,18 +22,16 @@ Pure: only contracts, policy and stdlib.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from dealerflow.contracts.care_enums import ComplaintCategory, Department, EscalationRole
 from dealerflow.contracts.types import StaffId
-from dealerflow.policy import DealerSettings, StaffRole
+from dealerflow.policy import DealerSettings, StaffRole, placeholder_assignee
 
 __all__ = [
     "default_handler",
     "department_manager_role",
     "escalation_target",
-    "local_date",
-    "placeholder",
 ]
 
 _MANAGER_OF_DEPARTMENT = {
@@ -50,20 +48,10 @@ _MANAGER_OF_CATEGORY = {
 _STAFF_ID_MAX = 64
 
 
-def placeholder(role: str, dealer_id: str) -> str:
-    """The documented stand-in for a role nobody holds: ``gm`` at D001 -> ``gm:D001``."""
-    return f"{role.replace('_', '-')}:{dealer_id}"
-
-
-def local_date(dealer: DealerSettings, at: datetime) -> date:
-    """The dealer-local date of ``at`` (whose day it is at the store)."""
-    return at.astimezone(dealer.policy.calendar.tz).date()
-
-
 def default_handler(dealer: DealerSettings, dealer_id: str, on: date) -> str:
     """Who handles a complaint opened without a handler: customer relations."""
     holder = dealer.people.holder_of(StaffRole.CUSTOMER_RELATIONS, on=on)
-    return holder or placeholder(StaffRole.CUSTOMER_RELATIONS, dealer_id)
+    return holder or placeholder_assignee(StaffRole.CUSTOMER_RELATIONS, dealer_id)
 
 
 def department_manager_role(category: str, department: str | None) -> StaffRole | None:
@@ -95,4 +83,4 @@ def escalation_target(
         oem = dealer.people.oem_region
         name = oem.name.strip()
         found = oem.staff_id or (name if 0 < len(name) <= _STAFF_ID_MAX else None)
-    return found or placeholder(rung, dealer_id)
+    return found or placeholder_assignee(rung, dealer_id)

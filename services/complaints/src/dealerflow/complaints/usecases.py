@@ -24,7 +24,7 @@ from dealerflow.complaints.domain import (
     sla_clocks,
     transition,
 )
-from dealerflow.complaints.domain_people import default_handler, local_date
+from dealerflow.complaints.domain_people import default_handler
 from dealerflow.complaints.records import ClockRecord, ComplaintCase, ComplaintRecord
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.contracts.care_enums import (
@@ -176,7 +176,7 @@ async def open_complaint(uc: Uc, new: NewComplaint) -> Opened:
     """Open a complaint: row + clocks (timers) + ComplaintOpened, once per trigger
     (`origin_ref`): a repeat returns the complaint the trigger opened."""
     dealer = await uc.dealer(new.dealer_id)
-    handler = default_handler(dealer, new.dealer_id, local_date(dealer, uc.now))
+    handler = default_handler(dealer, new.dealer_id, dealer.local_today(uc.now))
     complaint, clocks, event = plan_opening(new, uc.now, dealer.policy, handler)
     if not await repository.insert_complaint(uc.conn, complaint):
         return Opened(await _existing(uc, new), created=False)

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from dealerflow.complaints import repository, usecases_clocks
 from dealerflow.complaints.domain import on_breach
-from dealerflow.complaints.domain_people import escalation_target, local_date
+from dealerflow.complaints.domain_people import escalation_target
 from dealerflow.complaints.records import ClockRecord, ClockStatus, ComplaintRecord
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.contracts.care_enums import ComplaintSeverity, EscalationRole
@@ -71,7 +71,7 @@ def plan_breach(
                     department=complaint.department,
                     dealer=dealer,
                     dealer_id=complaint.dealer_id,
-                    on=local_date(dealer, now),
+                    on=dealer.local_today(now),
                 ),
                 clock=clock.kind,
                 due_at=clock.due_at,

@@ -24,10 +24,10 @@ from __future__ import annotations
 from datetime import date
 
 from dealerflow.notifier.domain_types import StaffRole
-from dealerflow.policy import DealerSettings
+from dealerflow.policy import DealerSettings, placeholder_assignee
 from dealerflow.policy import StaffRole as DealerRole
 
-__all__ = ["assignee_for", "placeholder"]
+__all__ = ["assignee_for"]
 
 _DEALER_ROLE: dict[StaffRole, DealerRole] = {
     StaffRole.CONSULTANT: DealerRole.CONSULTANT,
@@ -38,11 +38,6 @@ _DEALER_ROLE: dict[StaffRole, DealerRole] = {
     StaffRole.SERVICE_MANAGER: DealerRole.SERVICE_MANAGER,
     StaffRole.GM: DealerRole.GM,
 }
-
-
-def placeholder(role: StaffRole, dealer_id: str) -> str:
-    """The stand-in for a role nobody holds: ``sales_manager`` at D1 -> ``sales-manager:D1``."""
-    return f"{role.value.replace('_', '-')}:{dealer_id}"
 
 
 def assignee_for(
@@ -57,4 +52,4 @@ def assignee_for(
         holder = people.oem_region.staff_id
     elif role in _DEALER_ROLE:
         holder = people.holder_of(_DEALER_ROLE[role], on=on)
-    return holder or placeholder(role, dealer_id)
+    return holder or placeholder_assignee(role, dealer_id)
