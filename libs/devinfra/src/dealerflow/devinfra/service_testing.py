@@ -41,7 +41,7 @@ from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.client import TopicReader
 from dealerflow.devinfra.client import eventually as client_eventually
 from dealerflow.runtime.clock import Clock
-from dealerflow.runtime.kafka_admin import ensure_topics
+from dealerflow.runtime.kafka_admin import create_catalogue_topics
 from dealerflow.runtime.migrations import migrate
 from dealerflow.runtime.outbox import decode_headers
 from dealerflow.runtime.service import (
@@ -149,8 +149,7 @@ async def running_service(
     """
     await migrate_service(definition, settings)
     if run_background:
-        topics = TopicRegistry(settings.topic_prefix).all()
-        await ensure_topics(settings.kafka_bootstrap, topics, partitions=3)
+        await create_catalogue_topics(settings.kafka_bootstrap, settings.topic_prefix, partitions=3)
     app = build_app(
         definition,
         settings,
