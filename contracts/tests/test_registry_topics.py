@@ -7,7 +7,14 @@ import pytest
 from dealerflow.contracts.events import ALL_EVENTS, EVENTS_BY_CONTEXT, VehicleDelivered
 from dealerflow.contracts.examples import EXAMPLES
 from dealerflow.contracts.registry import EVENT_TYPES, event_class
-from dealerflow.contracts.topics import CONTEXTS, DEFAULT_PARTITIONS, TopicRegistry
+from dealerflow.contracts.topics import (
+    CONTEXTS,
+    DEFAULT_PARTITIONS,
+    TOPIC_CONFIGS,
+    TopicRegistry,
+    topic_config,
+    topic_key,
+)
 
 CATALOGUE = {
     "leads": "LeadCreated LeadUpdated LeadGraded LeadAssigned LeadContacted AppointmentScheduled "
@@ -24,6 +31,7 @@ CATALOGUE = {
     "ComplaintSlaBreached ComplaintResolved ComplaintReopened ComplaintClosed",
     "notifier": "TaskScheduled TaskDue TaskCompleted TaskCancelled ReminderScheduled "
     "NotificationSent NotificationFailed NotificationSuppressed SurveyResponded ConsentChanged",
+    "dealers": "DealerConfigured",
 }
 
 
@@ -34,7 +42,7 @@ def test_registry_holds_exactly_the_catalogue() -> None:
         for name in names.split()
     }
     assert set(EVENT_TYPES) == expected
-    assert len(ALL_EVENTS) == len(expected) == 60
+    assert len(ALL_EVENTS) == len(expected) == 61
     for context, names in CATALOGUE.items():
         assert [c.event_name for c in EVENTS_BY_CONTEXT[context]] == names.split()
 
@@ -47,7 +55,7 @@ def test_event_class_lookup() -> None:
 
 def test_topic_names() -> None:
     topics = TopicRegistry()
-    assert CONTEXTS == ("leads", "sales", "service", "complaints", "notifier")
+    assert CONTEXTS == ("leads", "sales", "service", "complaints", "notifier", "dealers")
     assert topics.name("sales") == "dealerflow.sales"
     assert topics.name("inbound.leads") == "dealerflow.inbound.leads"
     assert topics.dlq("dealerflow.sales") == "dealerflow.sales.dlq"
@@ -59,9 +67,10 @@ def test_topic_names() -> None:
         "dealerflow.service",
         "dealerflow.complaints",
         "dealerflow.notifier",
+        "dealerflow.dealers",
         "dealerflow.inbound.leads",
     ]
-    assert len(topics.all()) == 12
+    assert len(topics.all()) == 14
     assert "dealerflow.inbound.leads.dlq" in topics.all()
     assert DEFAULT_PARTITIONS == 6
     with pytest.raises(ValueError, match="unknown context"):
@@ -76,3 +85,28 @@ def test_topic_prefix_is_configurable() -> None:
         topics.context_of("dealerflow.leads")
     with pytest.raises(ValueError, match="illegal"):
         TopicRegistry("bad prefix ")
+
+
+def test_only_the_dealers_topic_is_compacted() -> None:
+    topics = TopicRegistry("t1.")
+    assert set(TOPIC_CONFIGS) == {"dealers"}
+    dealers = topics.config("t1.dealers")
+    assert dealers["cleanup.policy"] == "compact"
+    assert int(dealers["min.compaction.lag.ms"]) <= int(dealers["segment.ms"])
+    assert topics.config("t1.dealers.dlq") == {}  # dead letters expire like any other
+    assert topics.config("t1.sales") == topic_config("sales") == {}
+    assert topics.config("t1.inbound.leads") == {}
+    assert topics.configs() == {"t1.dealers": dealers}
+    with pytest.raises(ValueError, match="not a topic"):
+        topics.config("other.dealers")
+    with pytest.raises(ValueError, match="unknown context"):
+        topic_config("billing")
+
+
+def test_the_dealers_topic_is_keyed_by_dealer_every_other_by_customer() -> None:
+    for context, classes in EVENTS_BY_CONTEXT.items():
+        expected = "dealer_id" if context == "dealers" else "customer_id"
+        assert {cls.key_field for cls in classes} == {expected}, context
+        assert topic_key(context) == expected
+    with pytest.raises(ValueError, match="unknown context"):
+        topic_key("inbound.leads")

@@ -9,8 +9,10 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra import pytest_plugin
 from dealerflow.devinfra.config import InfraError
+from dealerflow.runtime.kafka_admin import describe_topic_configs
 
 pytestmark = pytest.mark.integration
 
@@ -119,3 +121,18 @@ def test_native_failure_fails_the_test_with_what_was_tried(
         pytest_plugin._provide("kafka", {}),
     ):
         pass
+
+
+async def test_create_topics_compacts_the_dealers_topic_of_the_tests_prefix(
+    kafka_bootstrap: str, create_topics: pytest_plugin.TopicCreator, topic_prefix: str
+) -> None:
+    topics = TopicRegistry(topic_prefix)
+    dealers = topics.name("dealers")
+    await create_topics(dealers, topics.dlq(dealers), partitions=1)
+    described = await describe_topic_configs(
+        kafka_bootstrap, [dealers, topics.dlq(dealers)], ["cleanup.policy"]
+    )
+    assert described == {
+        dealers: {"cleanup.policy": "compact"},
+        topics.dlq(dealers): {"cleanup.policy": "delete"},
+    }

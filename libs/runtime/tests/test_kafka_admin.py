@@ -8,17 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from dealerflow.contracts.topics import DEFAULT_PARTITIONS, TopicRegistry
+from dealerflow.contracts.topics import DEFAULT_PARTITIONS, TOPIC_CONFIGS, TopicRegistry
 from dealerflow.runtime.kafka_admin import (
     TopicAdminError,
     catalogue_topics,
     create_catalogue_topics,
     default_partitions,
     default_replication_factor,
+    describe_topic_configs,
     describe_topics,
     ensure_topics,
 )
-from dealerflow.runtime.topics_cli import MISSING_EXIT_CODE, run_async
+from dealerflow.runtime.topics_cli import MISCONFIGURED_EXIT_CODE, MISSING_EXIT_CODE, run_async
+
+COMPACTION_KEYS = ("cleanup.policy", "segment.ms", "min.compaction.lag.ms")
 
 
 async def _cli(*argv: str) -> tuple[int, str, str]:
@@ -116,5 +119,54 @@ async def test_cli_creates_then_describes_the_catalogue(
 
     code, out, _ = await _cli("describe", *flags)
     assert code == 0
-    assert f"{topic_prefix}inbound.leads\t2" in out.splitlines()
+    assert f"{topic_prefix}inbound.leads\t2\tdelete" in out.splitlines()
+    assert f"{topic_prefix}dealers\t2\tcompact" in out.splitlines()
+    assert f"{topic_prefix}dealers.dlq\t2\tdelete" in out.splitlines()
     assert out.endswith(f"{total} of {total} topics exist at {kafka_bootstrap}\n")
+
+
+@pytest.mark.integration
+async def test_the_dealers_topic_is_created_log_compacted_and_its_dlq_is_not(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    topics = TopicRegistry(topic_prefix)
+    dealers, sales = topics.name("dealers"), topics.name("sales")
+    await create_catalogue_topics(kafka_bootstrap, topic_prefix, partitions=1)
+    described = await describe_topic_configs(
+        kafka_bootstrap, [dealers, topics.dlq(dealers), sales], COMPACTION_KEYS
+    )
+    assert described[dealers] == dict(TOPIC_CONFIGS["dealers"])
+    assert described[dealers]["cleanup.policy"] == "compact"
+    assert described[topics.dlq(dealers)]["cleanup.policy"] == "delete"
+    assert described[sales]["cleanup.policy"] == "delete"
+
+
+@pytest.mark.integration
+async def test_ensure_topics_applies_the_configs_it_is_given(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    compacted, plain = f"{topic_prefix}compacted", f"{topic_prefix}plain"
+    configs = {compacted: {"cleanup.policy": "compact"}, f"{topic_prefix}other": {"x": "y"}}
+    await ensure_topics(kafka_bootstrap, [compacted, plain], partitions=1, configs=configs)
+    described = await describe_topic_configs(
+        kafka_bootstrap, [compacted, plain, f"{topic_prefix}absent"], ["cleanup.policy"]
+    )
+    assert described == {
+        compacted: {"cleanup.policy": "compact"},
+        plain: {"cleanup.policy": "delete"},
+    }
+
+
+@pytest.mark.integration
+async def test_describe_reports_a_dealers_topic_created_without_compaction(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    # e.g. auto-created by a client before the init job ran: create leaves it as it is
+    await ensure_topics(kafka_bootstrap, [f"{topic_prefix}dealers"], partitions=1)
+    await create_catalogue_topics(kafka_bootstrap, topic_prefix, partitions=1)
+    code, out, _ = await _cli("describe", "--bootstrap", kafka_bootstrap, "--prefix", topic_prefix)
+    assert code == MISCONFIGURED_EXIT_CODE
+    assert (
+        f"{topic_prefix}dealers\t1\tdelete\tmisconfigured: the contract says cleanup.policy=compact"
+    ) in out.splitlines()
+    assert sum("misconfigured" in line for line in out.splitlines()) == 1

@@ -13,6 +13,7 @@ from dealerflow.contracts.events import ALL_EVENTS, DomainEvent
 from dealerflow.contracts.example_data.after_sales import complaints_examples, service_examples
 from dealerflow.contracts.example_data.care import notifier_examples
 from dealerflow.contracts.example_data.common import CUSTOMER_ID, DEALER_ID
+from dealerflow.contracts.example_data.dealers import dealers_examples
 from dealerflow.contracts.example_data.sales_side import leads_examples, sales_examples
 
 __all__ = ["CUSTOMER_ID", "DEALER_ID", "EXAMPLES", "example_for"]
@@ -28,6 +29,7 @@ def _build() -> Mapping[type[DomainEvent], DomainEvent]:
         service_examples,
         complaints_examples,
         notifier_examples,
+        dealers_examples,
     ):
         for event in build():
             if type(event) in examples:

@@ -19,6 +19,8 @@ class DealerConfigured(DomainEvent):
 
     context: ClassVar[str] = "dealers"
     key_field: ClassVar[str] = "dealer_id"
+    # The record this event is about is the dealer's configuration, not the group.
+    subject_key: ClassVar[str | None] = "dealer_id"
     doc: ClassVar[EventDoc] = EventDoc(
         when="A dealer's or its dealer group's configuration is changed through the "
         "dealers API (one event per store of a changed group), and once per dealer whose "
@@ -32,7 +34,7 @@ class DealerConfigured(DomainEvent):
     type: Literal["DealerConfigured"] = Field(default="DealerConfigured", description="Event name.")
     customer_id: None = Field(  # type: ignore[assignment]
         default=None,
-        description="Always absent: configuration is about a dealer, not a customer; the "
+        description="Always null: configuration is about a dealer, not a customer; the "
         "Kafka key of this topic is dealer_id.",
     )
     group_id: GroupId | None = Field(

@@ -10,7 +10,13 @@ from dealerflow.contracts.events import ALL_EVENTS, EVENTS_BY_CONTEXT, DomainEve
 from dealerflow.contracts.examples import EXAMPLES
 from dealerflow.contracts.inbound import MAX_SUBMISSION_BYTES, LeadSubmission
 from dealerflow.contracts.tools.schemas import ContractJsonSchema
-from dealerflow.contracts.topics import CONTEXTS, DEFAULT_PARTITIONS, INBOUND_LEADS, TopicRegistry
+from dealerflow.contracts.topics import (
+    CONTEXTS,
+    DEFAULT_PARTITIONS,
+    INBOUND_LEADS,
+    TopicRegistry,
+    topic_key,
+)
 
 __all__ = ["ASYNCAPI_VERSION", "build_asyncapi"]
 
@@ -49,6 +55,13 @@ _CHANNEL_TEXT = {
     "service": "After-sales: appointments, repair orders, quality checks, handover, retention.",
     "complaints": "Complaint lifecycle, SLA breaches and escalations.",
     "notifier": "Staff tasks, customer messages, surveys and consent.",
+    "dealers": "Dealer configuration: each store's full effective settings, versioned.",
+}
+
+# The Kafka key of a record, per key field of the events (see DomainEvent.key_field).
+_KEY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "customer_id": {"type": "string", "format": "uuid", "description": "customer_id"},
+    "dealer_id": {"type": "string", "description": "dealer_id"},
 }
 
 
@@ -56,14 +69,26 @@ def _channel_id(context: str) -> str:
     return "inboundLeads" if context == INBOUND_LEADS else context
 
 
-def _kafka_channel(topic: str) -> dict[str, Any]:
-    return {
-        "kafka": {
-            "topic": topic,
-            "partitions": DEFAULT_PARTITIONS,
-            "bindingVersion": _KAFKA_BINDING,
-        }
-    }
+def _kafka_channel(topics: TopicRegistry, topic: str) -> dict[str, Any]:
+    binding: dict[str, Any] = {"topic": topic, "partitions": DEFAULT_PARTITIONS}
+    config = topics.config(topic)
+    if "cleanup.policy" in config:
+        # The binding (0.5.0) names cleanup.policy; the other settings are in the text.
+        binding["topicConfiguration"] = {"cleanup.policy": config["cleanup.policy"].split(",")}
+    binding["bindingVersion"] = _KAFKA_BINDING
+    return {"kafka": binding}
+
+
+def _key_text(topics: TopicRegistry, context: str) -> str:
+    text = f" Key: {topic_key(context).replace('_', ' ')}."
+    config = topics.config(topics.name(context))
+    if config.get("cleanup.policy") == "compact":
+        settings = ", ".join(f"{name}={value}" for name, value in config.items())
+        text += (
+            " Log-compacted: Kafka keeps the latest record of every key and removes the "
+            f"older ones ({settings})."
+        )
+    return text
 
 
 def _message(cls: type[DomainEvent], source: str) -> dict[str, Any]:
@@ -107,7 +132,7 @@ def _message(cls: type[DomainEvent], source: str) -> dict[str, Any]:
         "correlationId": {"location": "$message.header#/ce_correlationid"},
         "bindings": {
             "kafka": {
-                "key": {"type": "string", "format": "uuid", "description": "customer_id"},
+                "key": _KEY_SCHEMAS[cls.key_field],
                 "bindingVersion": _KAFKA_BINDING,
             }
         },
@@ -187,20 +212,21 @@ def build_asyncapi(
             text = "Raw lead submissions from outside systems (JSON or ADF 1.0 XML)."
         else:
             names = [cls.__name__ for cls in EVENTS_BY_CONTEXT[context]]
-            text = _CHANNEL_TEXT[context] + " Key: customer id."
+            text = _CHANNEL_TEXT[context] + _key_text(topics, context)
         channels[channel_id] = {
             "address": topic,
             "title": topic,
             "description": text,
             "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in names},
-            "bindings": _kafka_channel(topic),
+            "bindings": _kafka_channel(topics, topic),
         }
         channels[f"{channel_id}Dlq"] = {
             "address": topics.dlq(topic),
             "title": topics.dlq(topic),
-            "description": f"Dead letters of {topic}.",
+            "description": f"Dead letters of {topic}"
+            + (" (not compacted)." if topics.config(topic) else "."),
             "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
-            "bindings": _kafka_channel(topics.dlq(topic)),
+            "bindings": _kafka_channel(topics, topics.dlq(topic)),
         }
         refs = [{"$ref": f"#/channels/{channel_id}/messages/{n}"} for n in names]
         send = "receive" if context == INBOUND_LEADS else "send"
@@ -222,7 +248,8 @@ def build_asyncapi(
             "title": "dealerflow events",
             "version": "1.0.0",
             "description": "Events of the dealerflow dealership backend: CloudEvents 1.0 over "
-            "Kafka, one topic per bounded context, keyed by customer id. Generated from "
+            "Kafka, one topic per bounded context, keyed by customer id; dealer "
+            "configuration is keyed by dealer id on a log-compacted topic. Generated from "
             "dealerflow.contracts; do not edit.",
         },
         "defaultContentType": "application/json",

@@ -11,7 +11,7 @@ from pydantic.json_schema import models_json_schema
 from dealerflow.contracts.events import ALL_EVENTS, EVENTS_BY_CONTEXT, DomainEvent
 from dealerflow.contracts.examples import EXAMPLES
 from dealerflow.contracts.tools.schemas import ContractJsonSchema, schema_path
-from dealerflow.contracts.topics import CONTEXTS, INBOUND_LEADS, TopicRegistry
+from dealerflow.contracts.topics import CONTEXTS, INBOUND_LEADS, TopicRegistry, topic_key
 from dealerflow.contracts.types import (
     DATE_PATTERN,
     DATETIME_PATTERN,
@@ -46,7 +46,7 @@ def _type(schema: dict[str, Any]) -> str:
     kind = schema.get("type", "any")
     if kind == "array":
         return f"list of {_type(schema.get('items', {}))}"
-    if kind == "object" and "additionalProperties" in schema:
+    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
         return f"map of {_type(schema['additionalProperties'])}"
     details = [schema[k] for k in ("format",) if k in schema]
     if "pattern" in schema:
@@ -115,6 +115,10 @@ def _shared(name: str, schema: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _cleanup(topics: TopicRegistry, topic: str) -> str:
+    return topics.config(topic).get("cleanup.policy", "delete")
+
+
 def render_events_md() -> str:
     """The whole docs/events.md text."""
     models = [(cls, "validation") for cls in ALL_EVENTS]
@@ -135,8 +139,10 @@ def render_events_md() -> str:
         "Every event travels as a CloudEvents 1.0 record on Kafka (binary mode: `ce_*` "
         "headers, `content-type: application/json`, the payload below as the value; "
         "structured mode is accepted too). `ce_type` is `dealerflow.<context>.<EventName>."
-        "v<major>`, the Kafka key is `customer_id`, and every payload carries `type`, "
-        "`dealer_id`, `customer_id` and `occurred_at` (UTC). Money is a decimal string plus "
+        "v<major>`, the Kafka key is the topic's key field below (`customer_id`, so one "
+        "customer's events keep their order; `dealer_id` on the log-compacted dealers "
+        "topic), and every payload carries `type`, `dealer_id`, `customer_id` (null in dealer "
+        "configuration) and `occurred_at` (UTC). Money is a decimal string plus "
         "an ISO 4217 currency, distances are whole kilometres, phone numbers E.164. See "
         "[contracts.md](contracts.md) for identity, versioning and compatibility rules and "
         "[the AsyncAPI document](../contracts/asyncapi.json).",
@@ -145,18 +151,38 @@ def render_events_md() -> str:
         "that issue delivers them. The others that name one of our services are checked "
         "against the code (tests/architecture/test_catalogue_promises.py).",
         "",
-        "| topic | events |",
-        "|---|---|",
+        "| topic | key | cleanup | events |",
+        "|---|---|---|---|",
     ]
     for context in CONTEXTS:
         names = ", ".join(
             f"[{c.event_name}](#{c.event_name.lower()})" for c in EVENTS_BY_CONTEXT[context]
         )
-        out.append(f"| `{topics.name(context)}` | {names} |")
-    out.append(f"| `{topics.name(INBOUND_LEADS)}` | raw lead submissions (JSON or ADF 1.0 XML) |")
-    out += ["", "Each topic has a dead-letter topic `<topic>.dlq`.", ""]
+        topic = topics.name(context)
+        out.append(f"| `{topic}` | `{topic_key(context)}` | {_cleanup(topics, topic)} | {names} |")
+    inbound = topics.name(INBOUND_LEADS)
+    out.append(
+        f"| `{inbound}` | - | {_cleanup(topics, inbound)} | raw lead submissions "
+        "(JSON or ADF 1.0 XML) |"
+    )
+    out += [
+        "",
+        "Each topic has a dead-letter topic `<topic>.dlq` (delete, never compacted). A "
+        "compacted topic keeps the latest record of every key and drops the older ones: "
+        "a service that starts from scratch reads every dealer's current configuration. "
+        "Its settings: "
+        + "; ".join(
+            f"`{topic}`: " + ", ".join(f"`{name}={value}`" for name, value in config.items())
+            for topic, config in topics.configs(include_dlq=False).items()
+        )
+        + ".",
+        "",
+    ]
     for context in CONTEXTS:
-        out += [f"## {context} (`{topics.name(context)}`)", ""]
+        out += [
+            f"## {context} (`{topics.name(context)}`, key `{topic_key(context)}`)",
+            "",
+        ]
         for cls in EVENTS_BY_CONTEXT[context]:
             ref = keyed[(cls, "validation")]["$ref"]
             out += _event(cls, defs[ref.rsplit("/", 1)[-1]])

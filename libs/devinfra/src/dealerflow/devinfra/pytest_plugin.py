@@ -28,6 +28,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra import kafka as native_kafka
 from dealerflow.devinfra import postgres as native_postgres
 from dealerflow.devinfra.config import InfraError, resolve_config
@@ -266,11 +267,14 @@ def topic_prefix() -> str:
 
 
 @pytest.fixture
-def create_topics(kafka_bootstrap: str) -> TopicCreator:
-    """``await create_topics(*names, partitions=3)``: create topics idempotently."""
+def create_topics(kafka_bootstrap: str, topic_prefix: str) -> TopicCreator:
+    """``await create_topics(*names, partitions=3)``: create topics idempotently; the
+    catalogue topics under the test's ``topic_prefix`` get their contract configuration
+    (the dealers topic is log-compacted)."""
+    configs = TopicRegistry(topic_prefix).configs()
 
     async def _create(*names: str, partitions: int = 3) -> None:
-        await ensure_topics(kafka_bootstrap, names, partitions=partitions)
+        await ensure_topics(kafka_bootstrap, names, partitions=partitions, configs=configs)
 
     return _create
 

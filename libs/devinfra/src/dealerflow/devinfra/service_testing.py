@@ -46,7 +46,7 @@ from dealerflow.policy import DealerSettings, settings_with_overrides
 from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.dealers import StoredConfiguration, upsert_configuration
-from dealerflow.runtime.kafka_admin import ensure_topics
+from dealerflow.runtime.kafka_admin import create_catalogue_topics
 from dealerflow.runtime.migrations import migrate
 from dealerflow.runtime.outbox import decode_headers
 from dealerflow.runtime.service import (
@@ -155,8 +155,7 @@ async def running_service(
     """
     await migrate_service(definition, settings)
     if run_background:
-        topics = TopicRegistry(settings.topic_prefix).all()
-        await ensure_topics(settings.kafka_bootstrap, topics, partitions=3)
+        await create_catalogue_topics(settings.kafka_bootstrap, settings.topic_prefix, partitions=3)
     app = build_app(
         definition,
         settings,

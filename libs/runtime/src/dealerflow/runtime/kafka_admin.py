@@ -2,7 +2,8 @@
 
 The migration job (``dealerflow-topics create``, compose ``init``, the Kubernetes Job) and
 the development tooling (``dealerflow-infra up``, the test fixtures) create topics through
-this one module. Names come from ``dealerflow.contracts.topics.TopicRegistry``.
+this one module. Names and per-topic configuration (the dealers topic is log-compacted)
+come from ``dealerflow.contracts.topics.TopicRegistry``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from dealerflow.contracts.topics import DEFAULT_PARTITIONS, TopicRegistry
 
@@ -24,6 +26,7 @@ __all__ = [
     "create_catalogue_topics",
     "default_partitions",
     "default_replication_factor",
+    "describe_topic_configs",
     "describe_topics",
     "ensure_topics",
 ]
@@ -94,14 +97,18 @@ async def ensure_topics(
     *,
     partitions: int,
     replication_factor: int = 1,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
     timeout_s: float = 30.0,
 ) -> list[str]:
     """Create the topics that do not exist yet; return the names actually created.
 
-    Safe to run concurrently: "already exists" counts as success. Waits until the new
-    topics show up in metadata so that producers can use them right away. Existing
-    topics are left as they are (their partition count is not changed).
+    ``configs`` holds topic configuration by name (``TopicRegistry.configs()``, e.g.
+    ``cleanup.policy=compact``); names it does not list get the broker's defaults. Safe to
+    run concurrently: "already exists" counts as success. Waits until the new topics show
+    up in metadata so that producers can use them right away. Existing topics are left as
+    they are (neither their partition count nor their configuration is changed).
     """
+    per_topic = configs or {}
     wanted = list(dict.fromkeys(names))
     async with admin_client(bootstrap, timeout_s=timeout_s) as admin:
         existing = set(await admin.list_topics())
@@ -109,7 +116,15 @@ async def ensure_topics(
         if not missing:
             return []
         response = await admin.create_topics(
-            [NewTopic(name, partitions, replication_factor) for name in missing],
+            [
+                NewTopic(
+                    name,
+                    partitions,
+                    replication_factor,
+                    topic_configs=dict(per_topic.get(name, {})),
+                )
+                for name in missing
+            ],
             timeout_ms=int(timeout_s * 1000),
         )
         created: list[str] = []
@@ -136,6 +151,30 @@ async def describe_topics(
     return {name: counts.get(name) for name in wanted}
 
 
+async def describe_topic_configs(
+    bootstrap: str, names: Iterable[str], keys: Iterable[str], *, timeout_s: float = 30.0
+) -> dict[str, dict[str, str]]:
+    """The values of the configuration ``keys`` of each existing topic in ``names``
+    (defaults included); topics that do not exist are left out."""
+    wanted = list(dict.fromkeys(names))
+    filter_keys = dict.fromkeys(keys, "")  # describe only these keys
+    async with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+        existing = set(await admin.list_topics())
+        present = [name for name in wanted if name in existing]
+        if not present:
+            return {}
+        responses = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, filter_keys) for name in present]
+        )
+    found: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for error_code, message, _type, name, entries, *_ in response.resources:
+            if error_code != _OK:
+                raise TopicAdminError(f"describing {name!r} failed: error {error_code} {message}")
+            found[name] = {entry[0]: entry[1] for entry in entries}
+    return {name: found[name] for name in present if name in found}
+
+
 async def create_catalogue_topics(
     bootstrap: str,
     prefix: str = DEFAULT_PREFIX,
@@ -143,7 +182,8 @@ async def create_catalogue_topics(
     partitions: int | None = None,
     replication_factor: int | None = None,
 ) -> list[str]:
-    """Create every topic of ``TopicRegistry(prefix).all()``; return those created.
+    """Create every topic of ``TopicRegistry(prefix).all()`` with its configuration
+    (``TopicRegistry.configs``: the dealers topic log-compacted); return those created.
 
     Partitions and replication factor default to $DEALERFLOW_TOPIC_PARTITIONS and
     $DEALERFLOW_TOPIC_REPLICATION_FACTOR (see :func:`default_partitions`).
@@ -153,6 +193,7 @@ async def create_catalogue_topics(
         catalogue_topics(prefix),
         partitions=partitions or default_partitions(),
         replication_factor=replication_factor or default_replication_factor(),
+        configs=TopicRegistry(prefix).configs(),
     )
 
 

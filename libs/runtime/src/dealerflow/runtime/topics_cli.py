@@ -4,11 +4,15 @@
                                [--replication-factor R]
     dealerflow-topics describe [--bootstrap HOST:PORT] [--prefix P]
 
-``create`` is idempotent (existing topics are left as they are); the migration job runs it
-after the services' migrations. ``describe`` prints each topic's partition count and exits
-3 when one is missing. ``--bootstrap`` defaults to $DEALERFLOW_KAFKA_BOOTSTRAP or
-127.0.0.1:9092, ``--prefix`` to $DEALERFLOW_TOPIC_PREFIX or ``dealerflow.``, partitions and
-replication factor to $DEALERFLOW_TOPIC_PARTITIONS / $DEALERFLOW_TOPIC_REPLICATION_FACTOR.
+``create`` is idempotent (existing topics are left as they are) and gives each topic its
+configuration from the contracts (``TopicRegistry.configs``: the dealers topic is
+log-compacted); the migration job runs it after the services' migrations. ``describe``
+prints each topic's partition count and cleanup.policy; it exits 3 when a topic is
+missing, else 4 when one's cleanup.policy is not the contract's (e.g. a dealers topic
+auto-created before ``create`` ran: fix it with ``kafka-configs --alter``).
+``--bootstrap`` defaults to $DEALERFLOW_KAFKA_BOOTSTRAP or 127.0.0.1:9092, ``--prefix`` to
+$DEALERFLOW_TOPIC_PREFIX or ``dealerflow.``, partitions and replication factor to
+$DEALERFLOW_TOPIC_PARTITIONS / $DEALERFLOW_TOPIC_REPLICATION_FACTOR.
 """
 
 from __future__ import annotations
@@ -21,16 +25,20 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime.kafka_admin import (
     DEFAULT_PREFIX,
     TopicAdminError,
     catalogue_topics,
     create_catalogue_topics,
+    describe_topic_configs,
     describe_topics,
 )
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 MISSING_EXIT_CODE = 3
+MISCONFIGURED_EXIT_CODE = 4
+_CLEANUP = "cleanup.policy"
 
 
 def _positive_int(raw: str) -> int:
@@ -65,7 +73,9 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="default: $DEALERFLOW_TOPIC_REPLICATION_FACTOR or 1",
     )
-    sub.add_parser("describe", parents=[common], help="partition count of every topic")
+    sub.add_parser(
+        "describe", parents=[common], help="partition count and cleanup.policy of every topic"
+    )
     return parser
 
 
@@ -81,12 +91,27 @@ async def _create(args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _describe(args: argparse.Namespace, out: TextIO) -> int:
-    counts = await describe_topics(args.bootstrap, catalogue_topics(args.prefix))
+    registry = TopicRegistry(args.prefix)
+    names = catalogue_topics(args.prefix)
+    counts = await describe_topics(args.bootstrap, names)
+    configs = await describe_topic_configs(args.bootstrap, names, [_CLEANUP])
+    misconfigured = 0
     for name, partitions in counts.items():
-        out.write(f"{name}\t{'missing' if partitions is None else partitions}\n")
+        if partitions is None:
+            out.write(f"{name}\tmissing\n")
+            continue
+        policy = configs.get(name, {}).get(_CLEANUP, "?")
+        wanted = registry.config(name).get(_CLEANUP, "delete")
+        line = f"{name}\t{partitions}\t{policy}"
+        if policy != wanted:
+            misconfigured += 1
+            line += f"\tmisconfigured: the contract says {_CLEANUP}={wanted}"
+        out.write(line + "\n")
     missing = sum(1 for partitions in counts.values() if partitions is None)
     out.write(f"{len(counts) - missing} of {len(counts)} topics exist at {args.bootstrap}\n")
-    return MISSING_EXIT_CODE if missing else 0
+    if missing:
+        return MISSING_EXIT_CODE
+    return MISCONFIGURED_EXIT_CODE if misconfigured else 0
 
 
 _COMMANDS = {"create": _create, "describe": _describe}
