@@ -20,7 +20,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_serializer, field_validator, model_validator
 
 from dealerflow.policy.dealer_policy import CalendarPolicy, DealerPolicy, merge_overrides
 from dealerflow.policy.primitives import PolicyGroup
@@ -93,6 +93,12 @@ class StaffMember(PolicyGroup):
         default=None, description="Staff id who takes this person's work while away."
     )
 
+    @field_serializer("roles")
+    def _roles_in_order(self, roles: frozenset[StaffRole]) -> list[StaffRole]:
+        # A set has no order: serialise in StaffRole's, so the same settings always give
+        # the same JSON (the configuration event is compared and versioned as text).
+        return sorted(roles, key=list(StaffRole).index)
+
     @model_validator(mode="after")
     def _check(self) -> StaffMember:
         if self.away_from and self.away_until and self.away_until < self.away_from:
@@ -130,19 +136,21 @@ class DealerPeople(PolicyGroup):
     staff: list[StaffMember] = Field(default_factory=list, max_length=1000)
     oem_region: OemContact = Field(default_factory=OemContact)
 
-    @model_validator(mode="after")
-    def _check(self) -> DealerPeople:
-        ids = [member.staff_id for member in self.staff]
+    @field_validator("staff")
+    @classmethod
+    def _one_entry_per_person(cls, staff: list[StaffMember]) -> list[StaffMember]:
+        # A field validator, so that the error's location is people.staff.
+        ids = [member.staff_id for member in staff]
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"staff listed twice: {', '.join(duplicates)}")
         known = set(ids)
         unknown = sorted(
-            {m.replaced_by for m in self.staff if m.replaced_by and m.replaced_by not in known}
+            {m.replaced_by for m in staff if m.replaced_by and m.replaced_by not in known}
         )
         if unknown:
             raise ValueError(f"replaced_by names staff not listed: {', '.join(unknown)}")
-        return self
+        return staff
 
     def member(self, staff_id: str) -> StaffMember | None:
         """The staff member with ``staff_id``, if listed."""
@@ -153,25 +161,34 @@ class DealerPeople(PolicyGroup):
         return [m for m in self.staff if role in m.roles]
 
     def stand_in(self, staff_id: str, on: date) -> str:
-        """Who does ``staff_id``'s work on ``on``: the person, or (following replacements
-        while people are away) their replacement; the person when the chain ends nowhere."""
+        """Who does ``staff_id``'s work on ``on``: the person when present, else the first
+        one present along their chain of replacements (A away -> B away -> C); the person
+        themself when the chain ends with someone away or runs in a circle (the work
+        waits for them rather than going to someone else who is away)."""
         seen = {staff_id}
         current = self.member(staff_id)
-        while current is not None and current.is_away(on) and current.replaced_by:
-            if current.replaced_by in seen:
-                break
+        while current is not None and current.is_away(on):
+            if current.replaced_by is None or current.replaced_by in seen:
+                return staff_id
             seen.add(current.replaced_by)
             current = self.member(current.replaced_by)
         return current.staff_id if current is not None else staff_id
 
     def holder_of(self, role: StaffRole, on: date) -> str | None:
         """The staff id that work for ``role`` goes to on ``on``: the first listed holder
-        who is not away, else the first holder's stand-in; None when nobody holds it."""
+        who is not away, else the first holder's stand-in who is present (in the order
+        listed), else the first holder; None when nobody holds it."""
         holders = self.with_role(role)
+        if not holders:
+            return None
         for member in holders:
             if not member.is_away(on):
                 return member.staff_id
-        return self.stand_in(holders[0].staff_id, on) if holders else None
+        for member in holders:
+            stand_in = self.member(self.stand_in(member.staff_id, on))
+            if stand_in is not None and not stand_in.is_away(on):
+                return stand_in.staff_id
+        return holders[0].staff_id
 
 
 def placeholder_assignee(role: str, dealer_id: str) -> str:
@@ -209,6 +226,10 @@ class CalendarYear(PolicyGroup):
     makeup_working_days: frozenset[date] = Field(
         default_factory=frozenset, description="Weekend days made working days (调休上班)."
     )
+
+    @field_serializer("holidays", "makeup_working_days")
+    def _sorted(self, days: frozenset[date]) -> list[date]:
+        return sorted(days)
 
     @model_validator(mode="after")
     def _check(self) -> CalendarYear:
