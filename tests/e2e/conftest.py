@@ -88,12 +88,12 @@ async def stack(
     kafka_bootstrap: str, pg_dsn: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
     """Start the six services (migrated, topics created) for the whole session."""
-    from dealerflow.runtime.kafka_admin import ensure_topics
+    from dealerflow.runtime.kafka_admin import create_catalogue_topics
 
     run = uuid.uuid4().hex[:8]
     prefix = register_topic_prefix(f"e2e{run}.dealerflow.")
     topics = TopicRegistry(prefix)
-    await ensure_topics(kafka_bootstrap, topics.all(), partitions=3)
+    await create_catalogue_topics(kafka_bootstrap, prefix, partitions=3)
     clock_start = datetime.now(UTC).replace(microsecond=0)
     ports = dict(zip([s.name for s in SERVICES], _free_ports(len(SERVICES)), strict=True))
     config = StackConfig(
