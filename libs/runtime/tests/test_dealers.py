@@ -137,6 +137,28 @@ async def test_materialised_configuration_caches_per_version_and_counts_unknown_
         ]
 
 
+async def test_a_stored_configuration_this_release_refuses_gets_the_defaults_loudly(
+    db: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    defaults = EnvironmentDealerConfiguration(ENV_POLICY)
+    dealers = MaterialisedDealerConfiguration(defaults, service="dealersinvalid")
+    metric = "dealerflow_dealer_configuration_invalid_total"
+    before = REGISTRY.get_sample_value(metric, {"service": "dealersinvalid"}) or 0.0
+    older = stored("D1", 1, "Shanghai")
+    older.configuration["policy"]["contact"]["marketing_cap"] = -1  # refused by this release
+    async with db.acquire() as conn:
+        await upsert_configuration(conn, older)
+        with caplog.at_level(logging.ERROR, logger="dealerflow.dealers"):
+            for _ in range(3):
+                assert await dealers.settings(conn, "D1") is defaults.defaults
+        after = REGISTRY.get_sample_value(metric, {"service": "dealersinvalid"})
+        assert after == before + 1  # once per stored version, not per look-up
+        assert len([r for r in caplog.records if "not valid here" in r.getMessage()]) == 1
+        # a newer, valid version replaces the defaults at once
+        await upsert_configuration(conn, stored("D1", 2, "Shanghai Pudong"))
+        assert (await dealers.settings(conn, "D1")).profile.name == "Shanghai Pudong"
+
+
 async def test_configure_dealer_writes_what_the_service_reads(db: asyncpg.Pool) -> None:
     dealers = MaterialisedDealerConfiguration(EnvironmentDealerConfiguration())
     settings = await configure_dealer(

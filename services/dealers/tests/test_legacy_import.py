@@ -143,3 +143,63 @@ async def test_a_missing_sibling_table_imports_nothing_from_it(
     assert view["configuration_version"] == 0  # published once the service runs
     assert view["configuration"]["policy"]["contact"]["marketing_cap"] == 1
     assert timers == 1
+
+
+async def _legacy_roster(
+    pg_dsn: str, schema: str, table: str, rows: list[tuple[str, str, str | None, bool]]
+) -> None:
+    # the shape of leads' 0001_init.sql (``consultants``; ``consultants_retired`` after
+    # leads 0003)
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        await conn.execute(
+            f'CREATE TABLE "{schema}".{table} (dealer_id text NOT NULL, consultant_id text'
+            " NOT NULL, name text, on_duty boolean NOT NULL, updated_at timestamptz NOT NULL"
+            " DEFAULT now(), PRIMARY KEY (dealer_id, consultant_id))"
+        )
+        await conn.executemany(
+            f'INSERT INTO "{schema}".{table} (dealer_id, consultant_id, name, on_duty)'
+            " VALUES ($1, $2, $3, $4)",
+            rows,
+        )
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("table", ["consultants", "consultants_retired"])
+async def test_the_leads_roster_becomes_the_stores_people(
+    schemas: str, pg_dsn: str, kafka_bootstrap: str, topic_prefix: str, table: str
+) -> None:
+    await _legacy_table(pg_dsn, f"{schemas}notifier", {"sh-01": NOTIFIER["sh-01"]})
+    await _legacy_roster(
+        pg_dsn,
+        f"{schemas}leads",
+        table,
+        [
+            ("sh-01", "c-wang", "王强", True),
+            ("sh-01", "c-li", None, False),
+            ("cd-01", "c-zhao", "赵磊", True),
+        ],
+    )
+    settings = _settings(f"{schemas}dealers", pg_dsn, kafka_bootstrap, topic_prefix)
+    async with running_service(DEFINITION, settings, run_background=False) as service:
+        shanghai = (await service.client.get("/v1/dealers/sh-01")).json()
+        chengdu = (await service.client.get("/v1/dealers/cd-01")).json()
+    try:
+        staff = shanghai["overrides"]["people"]["staff"]
+        assert [(m["staff_id"], m["name"], m["on_duty"]) for m in staff] == [
+            ("c-li", "", False),
+            ("c-wang", "王强", True),
+        ]
+        assert all(m["roles"] == ["consultant"] for m in staff)
+        assert shanghai["overrides"]["policy"] == NOTIFIER["sh-01"]  # both imports kept
+        people = chengdu["configuration"]["people"]["staff"]
+        assert [m["staff_id"] for m in people] == ["c-zhao"]
+        assert chengdu["configuration_version"] == 0  # published once the service runs
+    finally:
+        conn = await asyncpg.connect(pg_dsn)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schemas}leads" CASCADE')
+        finally:
+            await conn.close()

@@ -17,6 +17,9 @@ compacted ``<prefix>dealers`` topic, keyed by dealer id. Every service keeps its
   :class:`~dealerflow.runtime.context.DealerConfiguration`: the materialised row, or, for
   a dealer no event has configured, the environment defaults (counted in
   ``dealerflow_dealer_configuration_unknown_total{service}`` and logged once per dealer).
+  A stored configuration this release no longer accepts (written by an older one) is
+  answered with the defaults too, logged as an error and counted in
+  ``dealerflow_dealer_configuration_invalid_total{service}``, once per stored version.
 
 A materialised configuration is complete (the dealers service applied the defaults and
 the group's settings), so a service's own ``policy_overrides`` only shape the defaults of
@@ -39,7 +42,7 @@ from dealerflow.policy import DealerSettings
 from dealerflow.runtime.consumer import EventRouter, HandlerContext, UnprocessableEvent
 from dealerflow.runtime.context import EnvironmentDealerConfiguration
 from dealerflow.runtime.db import DbConnection
-from dealerflow.runtime.metrics import DEALER_CONFIGURATION_UNKNOWN
+from dealerflow.runtime.metrics import DEALER_CONFIGURATION_INVALID, DEALER_CONFIGURATION_UNKNOWN
 
 __all__ = [
     "MaterialisedDealerConfiguration",
@@ -177,11 +180,21 @@ class MaterialisedDealerConfiguration:
             return cached[1]
         try:
             settings = DealerSettings.model_validate(configuration)
-        except ValidationError as exc:  # stored by an older release that accepted it
-            raise ValueError(
-                f"dealer {dealer_id}: stored configuration version {version} is not a "
-                f"valid DealerSettings: {exc}"
-            ) from exc
+        except ValidationError as exc:
+            # Stored by an older release that accepted what this one refuses: answering
+            # every use case of the dealer with an error would stop its work (5xx, dead
+            # letters); the defaults keep it going, loudly, until the dealers service
+            # publishes a version this release accepts.
+            DEALER_CONFIGURATION_INVALID.labels(self.service).inc()
+            log.error(
+                "dealer %s: stored configuration version %d is not valid here; using the "
+                "environment defaults until a newer version arrives: %s",
+                dealer_id,
+                version,
+                exc,
+                extra={"dealer_id": dealer_id, "service": self.service},
+            )
+            settings = self.defaults.defaults
         self._cache[dealer_id] = (version, settings)
         return settings
 

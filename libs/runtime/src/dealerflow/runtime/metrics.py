@@ -10,6 +10,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
+    "DEALER_CONFIGURATION_INVALID",
     "DEALER_CONFIGURATION_UNKNOWN",
     "OUTBOX_BACKLOG",
     "OUTBOX_OLDEST_AGE",
@@ -70,6 +71,12 @@ TIMERS_PENDING = Gauge(
     ["schema"],
 )
 
+DEALER_CONFIGURATION_INVALID = Counter(
+    "dealerflow_dealer_configuration_invalid",
+    "Stored dealer configurations this release does not accept (answered with the "
+    "environment defaults until a newer version arrives), once per stored version",
+    ["service"],
+)
 DEALER_CONFIGURATION_UNKNOWN = Counter(
     "dealerflow_dealer_configuration_unknown",
     "Look-ups of a dealer no DealerConfigured event has configured (answered with the "
