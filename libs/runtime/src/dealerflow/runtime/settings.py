@@ -78,6 +78,11 @@ class ServiceSettings(BaseSettings):
     #: those: the rest of what a dealer no DealerConfigured event has named gets.
     dealer_defaults: dict[str, Any] = Field(default_factory=dict)
 
+    def environment_layers(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The environment's layers under every dealer's configuration, lowest first:
+        ``policy_overrides`` (as the ``policy`` section), then ``dealer_defaults``."""
+        return {"policy": dict(self.policy_overrides)}, dict(self.dealer_defaults)
+
     @model_validator(mode="after")
     def _derive_schema(self) -> ServiceSettings:
         if not self.db_schema:
