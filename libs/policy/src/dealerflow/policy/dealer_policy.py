@@ -55,23 +55,42 @@ Severity = Literal["critical", "high", "normal"]
 class CalendarPolicy(PolicyGroup):
     """Where and when the store works."""
 
-    time_zone: str = "Asia/Shanghai"
-    business_hours: WeeklyHours = Field(default_factory=WeeklyHours)
+    time_zone: str = Field(
+        default="Asia/Shanghai",
+        description="IANA time zone of the store: every dealer-local date and time (opening "
+        "hours, quiet hours, reminder days, due dates) is read in it.",
+    )
+    business_hours: WeeklyHours = Field(
+        default_factory=WeeklyHours,
+        description="Opening hours per weekday (local time): what business_hours and "
+        "business_days clocks count.",
+    )
     holidays: frozenset[date] = Field(
         default_factory=frozenset,
         description="Public holidays: never working days; the store is closed on them "
         "unless open_on_holidays.",
     )
-    open_on_holidays: bool = False
+    open_on_holidays: bool = Field(
+        default=False,
+        description="The store opens on holidays with that weekday's hours (a holiday is "
+        "still no statutory working day).",
+    )
     makeup_working_days: frozenset[date] = Field(
         default_factory=frozenset,
         description="Official make-up working days (e.g. a Saturday worked for a holiday): "
         "always working days; the store opens with that weekday's hours, or with "
         "makeup_day_hours when that weekday is normally closed.",
     )
-    makeup_day_hours: list[OpeningInterval] = Field(default_factory=default_opening_day)
-    working_weekdays: frozenset[Weekday] = frozenset(
-        {Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI}
+    makeup_day_hours: list[OpeningInterval] = Field(
+        default_factory=default_opening_day,
+        description="Opening intervals (local time) of a make-up working day whose weekday "
+        "is normally closed.",
+    )
+    working_weekdays: frozenset[Weekday] = Field(
+        default=frozenset({Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI}),
+        description="Weekdays that are statutory working days (counted by working_days "
+        "clocks, e.g. the 7-working-day complaint notice), before holidays and make-up "
+        "days apply.",
     )
 
     @field_serializer("holidays", "makeup_working_days", "working_weekdays")
@@ -99,9 +118,22 @@ class CalendarPolicy(PolicyGroup):
 class ContactPolicy(PolicyGroup):
     """Rules for messages to customers."""
 
-    quiet_hours_start: time = time(21, 0)
-    quiet_hours_end: time = time(8, 0)
-    marketing_cap: int = Field(default=2, ge=0)
+    quiet_hours_start: time = Field(
+        default=time(21, 0),
+        description="Dealer-local time from which no customer message is sent; a message "
+        "due in the quiet hours waits for their end (equal start and end: no quiet hours).",
+    )
+    quiet_hours_end: time = Field(
+        default=time(8, 0),
+        description="Dealer-local time at which the quiet hours end (the next morning when "
+        "before quiet_hours_start).",
+    )
+    marketing_cap: int = Field(
+        default=2,
+        ge=0,
+        description="Most marketing messages one customer gets within marketing_cap_window; "
+        "further ones are suppressed.",
+    )
     marketing_cap_window: timedelta = Field(
         default=timedelta(days=7), description="Rolling window the marketing cap counts over."
     )
@@ -129,8 +161,15 @@ class ContactPolicy(PolicyGroup):
 class FirstContactSla(PolicyGroup):
     """First-contact SLA of one lead class."""
 
-    first_contact: SlaSpec
-    thank_you_message: SlaSpec | None = None
+    first_contact: SlaSpec = Field(
+        description="Time from the lead's arrival to the consultant's first contact; at "
+        "breach the sales manager is alerted."
+    )
+    thank_you_message: SlaSpec | None = Field(
+        default=None,
+        description="Time from the lead's arrival within which the customer gets a "
+        "thank-you message; null: no message.",
+    )
 
 
 def _first_contact_defaults() -> dict[FirstContactClass, FirstContactSla]:
@@ -178,26 +217,50 @@ class LeadPolicy(PolicyGroup):
     """First contact, cadence and appointments for leads."""
 
     first_contact: dict[FirstContactClass, FirstContactSla] = Field(
-        default_factory=_first_contact_defaults
+        default_factory=_first_contact_defaults,
+        description="First-contact SLA per lead class (online, walk_in, phone).",
     )
-    channel_classes: dict[str, FirstContactClass] = Field(default_factory=_channel_classes)
-    warn_at_fraction: float = Field(default=0.8, gt=0, lt=1)
-    reassign_after_breaches: int = Field(default=2, ge=1)
+    channel_classes: dict[str, FirstContactClass] = Field(
+        default_factory=_channel_classes,
+        description="The first-contact class of each lead channel (lower case, _ for - and "
+        "spaces); a channel not listed counts as online, the strictest SLA.",
+    )
+    warn_at_fraction: float = Field(
+        default=0.8,
+        gt=0,
+        lt=1,
+        description="Share of the first-contact SLA after which the consultant is warned "
+        "(0.8: at 80 %).",
+    )
+    reassign_after_breaches: int = Field(
+        default=2,
+        ge=1,
+        description="At this breach of the first-contact SLA (counted again from each "
+        "breach) the sales manager is asked to reassign the lead.",
+    )
     follow_up_every: dict[LeadGrade, timedelta] = Field(
-        default_factory=lambda: _per_grade(2, 3, 7, 14)
+        default_factory=lambda: _per_grade(2, 3, 7, 14),
+        description="Follow-up cadence per intent grade: the next follow-up call is due "
+        "this long after the grading (grades N, O, D, F have none).",
     )
     purchase_horizon: dict[LeadGrade, timedelta] = Field(
         default_factory=lambda: _per_grade(7, 15, 30, 90),
         description="How soon a lead of each grade intends to order.",
     )
-    hot_regrade_after: timedelta = timedelta(days=7)
+    hot_regrade_after: timedelta = Field(
+        default=timedelta(days=7),
+        description="A lead still graded H this long after its grading prompts the "
+        "consultant to re-grade it.",
+    )
     assignment_strategy: Literal["round_robin", "open_load"] = Field(
         default="round_robin",
         description="How new leads go to on-duty consultants: in turn, or to the one with "
         "the fewest open leads (ties in turn).",
     )
     appointment_reminders_before: list[timedelta] = Field(
-        default_factory=lambda: [timedelta(hours=24), timedelta(hours=2)]
+        default_factory=lambda: [timedelta(hours=24), timedelta(hours=2)],
+        description="The customer is reminded of an appointment (visit, test drive, "
+        "delivery) this long before its start, once per entry.",
     )
 
     def class_of_channel(self, channel: str) -> FirstContactClass:
@@ -209,12 +272,37 @@ class LeadPolicy(PolicyGroup):
 class OwnerCarePolicy(PolicyGroup):
     """Care for a new owner after delivery."""
 
-    callback_after_delivery: timedelta = timedelta(hours=24)
-    satisfaction_after_delivery: timedelta = timedelta(days=7)
-    first_maintenance_km: int = Field(default=5000, gt=0)
-    first_maintenance_months: int = Field(default=6, gt=0)
-    first_maintenance_remind_before: timedelta = timedelta(days=14)
-    insurance_renewal_remind_before: timedelta = timedelta(days=30)
+    callback_after_delivery: timedelta = Field(
+        default=timedelta(hours=24),
+        description="The consultant's callback to the new owner is due this long after delivery.",
+    )
+    satisfaction_after_delivery: timedelta = Field(
+        default=timedelta(days=7),
+        description="The satisfaction callback (customer relations) is due this long after "
+        "delivery.",
+    )
+    first_maintenance_km: int = Field(
+        default=5000,
+        gt=0,
+        description="First maintenance due at this odometer reading (km), or after "
+        "first_maintenance_months, whichever comes first.",
+    )
+    first_maintenance_months: int = Field(
+        default=6,
+        gt=0,
+        description="First maintenance due this many months after delivery, or at "
+        "first_maintenance_km, whichever comes first.",
+    )
+    first_maintenance_remind_before: timedelta = Field(
+        default=timedelta(days=14),
+        description="The first-maintenance reminder goes out this long before the due date "
+        "(whole days; not before the delivery callback).",
+    )
+    insurance_renewal_remind_before: timedelta = Field(
+        default=timedelta(days=30),
+        description="The insurance-renewal reminder goes out this long before the policy's "
+        "anniversary (whole days).",
+    )
 
 
 def _tier_defaults() -> dict[Literal["A", "B", "C"], int]:
@@ -224,36 +312,76 @@ def _tier_defaults() -> dict[Literal["A", "B", "C"], int]:
 class ServicePolicy(PolicyGroup):
     """After-sales follow-up and retention."""
 
-    followup_after_handover: timedelta = timedelta(days=3)
-    unreachable_days_before_message: int = Field(default=5, ge=1)
-    declined_item_followup_after: timedelta = timedelta(days=30)
-    at_risk_after_months: int = Field(default=12, gt=0)
-    lost_after_months: int = Field(default=24, gt=0)
+    followup_after_handover: timedelta = Field(
+        default=timedelta(days=3),
+        description="The advisor's callback is due this long after the vehicle was handed over.",
+    )
+    unreachable_days_before_message: int = Field(
+        default=5,
+        ge=1,
+        description="After a callback found the customer unreachable on this many days "
+        "in a row, a message is sent instead of another call (days).",
+    )
+    declined_item_followup_after: timedelta = Field(
+        default=timedelta(days=30),
+        description="A declined repair item is followed up this long after it was "
+        "declined (on that local day).",
+    )
+    at_risk_after_months: int = Field(
+        default=12,
+        gt=0,
+        description="A customer with no visit for this many months is at risk (retention task).",
+    )
+    lost_after_months: int = Field(
+        default=24, gt=0, description="A customer with no visit for this many months is lost."
+    )
     tier_min_visits_per_year: dict[Literal["A", "B", "C"], int] = Field(
-        default_factory=_tier_defaults
+        default_factory=_tier_defaults,
+        description="Fewest visits in a year for each after-sales tier (below C's: tier D).",
     )
     labour_rate_per_hour: Decimal = Field(
         default=Decimal("300.00"),
         ge=0,
-        description="Price of one standard labour hour when a quote does not name its rate.",
+        description="Price of one standard labour hour, in the quote's currency, when a "
+        "quote does not name its rate.",
     )
     maintenance_interval_km: int = Field(
-        default=10_000, gt=0, description="Regular maintenance after a maintenance visit (km)."
+        default=10_000,
+        gt=0,
+        description="The next maintenance is due this many km after a maintenance visit, "
+        "or after maintenance_interval_months, whichever comes first.",
     )
     maintenance_interval_months: int = Field(
-        default=12, gt=0, description="Regular maintenance after a maintenance visit (months)."
+        default=12,
+        gt=0,
+        description="The next maintenance is due this many months after a maintenance "
+        "visit, or after maintenance_interval_km, whichever comes first.",
     )
     warranty_months: int = Field(
-        default=36, gt=0, description="Statutory minimum warranty (三包) in months."
+        default=36,
+        gt=0,
+        description="Warranty (三包) length in months from the warranty start; work is "
+        "warranty only within it and below warranty_km.",
     )
-    warranty_km: int = Field(default=60_000, gt=0, description="Statutory minimum warranty (km).")
+    warranty_km: int = Field(
+        default=60_000,
+        gt=0,
+        description="Warranty (三包) mileage limit (km); work is warranty only below it and "
+        "within warranty_months.",
+    )
 
 
 class ComplaintSla(PolicyGroup):
     """Acknowledge and resolve SLAs of one severity."""
 
-    acknowledge: SlaSpec
-    resolve: SlaSpec
+    acknowledge: SlaSpec = Field(
+        description="Time from opening until the complaint is acknowledged; each breach "
+        "moves it one rung up the escalation ladder."
+    )
+    resolve: SlaSpec = Field(
+        description="Time from opening (or reopening) until the complaint is resolved; "
+        "each breach moves it one rung up the escalation ladder."
+    )
 
 
 def _complaint_sla_defaults() -> dict[Severity, ComplaintSla]:
@@ -274,21 +402,42 @@ def _escalation_ladder() -> list[str]:
 class ComplaintPolicy(PolicyGroup):
     """Complaint SLAs, escalation and automatic opening."""
 
-    sla: dict[Severity, ComplaintSla] = Field(default_factory=_complaint_sla_defaults)
-    inform_customer: SlaSpec = SlaSpec(duration=timedelta(days=7), mode=ClockMode.WORKING_DAYS)
+    sla: dict[Severity, ComplaintSla] = Field(
+        default_factory=_complaint_sla_defaults,
+        description="Acknowledge and resolve SLAs per severity (critical, high, normal).",
+    )
+    inform_customer: SlaSpec = Field(
+        default=SlaSpec(duration=timedelta(days=7), mode=ClockMode.WORKING_DAYS),
+        description="Deadline for telling the customer how the complaint is handled (the "
+        "law: 7 working days), for every severity; a breach escalates like the SLAs.",
+    )
     inform_clock_pausable: bool = Field(
         default=False,
-        description="The legal 7-working-day clock keeps running while waiting on the "
-        "customer unless the dealer decides otherwise.",
+        description="The inform_customer clock pauses while waiting on the customer too; "
+        "false: it keeps running (the acknowledge and resolve clocks always pause).",
     )
     escalation_ladder: list[str] = Field(
         default_factory=_escalation_ladder,
-        description="Roles by escalation level: index 0 is the handler (no escalation).",
+        description="Rungs by escalation level, index 0 the handler: a shorter list stops "
+        "escalating earlier; the rungs cannot be renamed or reordered.",
         min_length=1,
     )
-    survey_dissatisfied_max_score: int = Field(default=6, ge=0, le=10)
-    survey_max_score: int = Field(default=10, gt=0)
-    repeat_repair_window: timedelta = timedelta(days=30)
+    survey_dissatisfied_max_score: int = Field(
+        default=6,
+        ge=0,
+        le=10,
+        description="A survey score at or below this opens a complaint automatically.",
+    )
+    survey_max_score: int = Field(
+        default=10,
+        gt=0,
+        description="Highest survey score (scores run 0 to this; others are rejected).",
+    )
+    repeat_repair_window: timedelta = Field(
+        default=timedelta(days=30),
+        description="A repair of the same vehicle for the same concern within this long of "
+        "the previous one opens a repeat-repair complaint.",
+    )
 
     @field_validator("escalation_ladder")
     @classmethod
@@ -308,21 +457,35 @@ class ComplaintPolicy(PolicyGroup):
 class SalesPolicy(PolicyGroup):
     """Quotes: purchase tax and discount approval."""
 
-    purchase_tax_rate: Decimal = Decimal("0.10")
-    vat_rate: Decimal = Decimal("0.13")
-    nev_purchase_tax_exempt: bool = True
+    purchase_tax_rate: Decimal = Field(
+        default=Decimal("0.10"),
+        description="Purchase tax as a fraction of the price excluding VAT (0.10 = 10 %).",
+    )
+    vat_rate: Decimal = Field(
+        default=Decimal("0.13"),
+        description="VAT included in vehicle prices, as a fraction (0.13 = 13 %): the "
+        "purchase-tax base is price / (1 + vat_rate); also the VAT shown on invoices.",
+    )
+    nev_purchase_tax_exempt: bool = Field(
+        default=True,
+        description="New-energy vehicles get purchase-tax relief (nev_relief_ratio, at "
+        "most nev_exemption_cap).",
+    )
     nev_relief_ratio: Decimal = Field(
         default=Decimal("1"),
         ge=0,
         le=1,
-        description="Share of an NEV's tax waived when exempt: 1 exempt, 0.5 halved.",
+        description="Share of an NEV's purchase tax waived when nev_purchase_tax_exempt: "
+        "1 exempt, 0.5 halved.",
     )
     nev_exemption_cap: Decimal | None = Field(
-        default=None, description="Maximum tax forgiven per NEV; None means no cap."
+        default=None,
+        description="Most purchase tax waived per NEV, in the quote's currency; null: no cap.",
     )
     discount_approval_threshold_rate: Decimal = Field(
         default=Decimal("0.05"),
-        description="A discount above this fraction of the vehicle price needs a manager.",
+        description="A discount above this fraction of the vehicle price (0.05 = 5 %) "
+        "needs approval by discount_approver_role.",
     )
     discount_approver_role: Literal["sales_manager", "gm"] = Field(
         default="sales_manager",
@@ -346,13 +509,32 @@ class SalesPolicy(PolicyGroup):
 class DealerPolicy(PolicyGroup):
     """Every rule number of one dealer, defaulting to DOMAIN.md."""
 
-    calendar: CalendarPolicy = Field(default_factory=CalendarPolicy)
-    contact: ContactPolicy = Field(default_factory=ContactPolicy)
-    leads: LeadPolicy = Field(default_factory=LeadPolicy)
-    owner_care: OwnerCarePolicy = Field(default_factory=OwnerCarePolicy)
-    service: ServicePolicy = Field(default_factory=ServicePolicy)
-    complaints: ComplaintPolicy = Field(default_factory=ComplaintPolicy)
-    sales: SalesPolicy = Field(default_factory=SalesPolicy)
+    calendar: CalendarPolicy = Field(
+        default_factory=CalendarPolicy,
+        description="Time zone, opening hours, holidays and working days.",
+    )
+    contact: ContactPolicy = Field(
+        default_factory=ContactPolicy, description="Rules for messages to customers."
+    )
+    leads: LeadPolicy = Field(
+        default_factory=LeadPolicy,
+        description="First contact, follow-up cadence, assignment and appointments.",
+    )
+    owner_care: OwnerCarePolicy = Field(
+        default_factory=OwnerCarePolicy, description="Care for a new owner after delivery."
+    )
+    service: ServicePolicy = Field(
+        default_factory=ServicePolicy,
+        description="After-sales pricing, intervals, warranty, follow-up and retention.",
+    )
+    complaints: ComplaintPolicy = Field(
+        default_factory=ComplaintPolicy,
+        description="Complaint SLAs, escalation and automatic opening.",
+    )
+    sales: SalesPolicy = Field(
+        default_factory=SalesPolicy,
+        description="Quotes, taxes, discount approval, deposits and test drives.",
+    )
 
 
 def merge_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -55,12 +55,19 @@ class StaffRole(StrEnum):
 class DealerAddress(PolicyGroup):
     """Postal address of the store."""
 
-    line1: str = Field(default="", max_length=200)
-    line2: str = Field(default="", max_length=200)
-    city: str = Field(default="", max_length=100)
-    province: str = Field(default="", max_length=100)
-    postcode: str = Field(default="", max_length=20)
-    country: str = Field(default="CN", min_length=2, max_length=2, description="ISO 3166-1.")
+    line1: str = Field(default="", max_length=200, description="Street and number.")
+    line2: str = Field(
+        default="", max_length=200, description="Second address line (building, unit)."
+    )
+    city: str = Field(default="", max_length=100, description="City.")
+    province: str = Field(default="", max_length=100, description="Province or region.")
+    postcode: str = Field(default="", max_length=20, description="Postal code.")
+    country: str = Field(
+        default="CN",
+        min_length=2,
+        max_length=2,
+        description="Country as an ISO 3166-1 alpha-2 code.",
+    )
 
 
 class DealerProfile(PolicyGroup):
@@ -77,20 +84,41 @@ class DealerProfile(PolicyGroup):
         description="The dealer group the store belongs to: its settings are inherited, "
         "and customer identity is shared within it.",
     )
-    address: DealerAddress = Field(default_factory=DealerAddress)
+    address: DealerAddress = Field(
+        default_factory=DealerAddress, description="Postal address of the store."
+    )
 
 
 class StaffMember(PolicyGroup):
     """One person on the dealer's staff."""
 
-    staff_id: str = Field(min_length=1, max_length=64)
-    name: str = Field(default="", max_length=100)
-    roles: frozenset[StaffRole] = Field(min_length=1)
-    on_duty: bool = Field(default=True, description="Takes new work (e.g. new leads) today.")
-    away_from: date | None = Field(default=None, description="First day away (dealer-local).")
-    away_until: date | None = Field(default=None, description="Last day away (dealer-local).")
+    staff_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The id work is assigned to (unique within the dealer's staff).",
+    )
+    name: str = Field(default="", max_length=100, description="Name shown to colleagues.")
+    roles: frozenset[StaffRole] = Field(
+        min_length=1, description="What the person does (at least one role)."
+    )
+    on_duty: bool = Field(
+        default=True,
+        description="A consultant on duty gets new leads; false: none (other work still "
+        "follows roles and absences).",
+    )
+    away_from: date | None = Field(
+        default=None,
+        description="First day away (dealer-local date); null with away_until set: away "
+        "until then.",
+    )
+    away_until: date | None = Field(
+        default=None,
+        description="Last day away (dealer-local date); null with away_from set: away with no end.",
+    )
     replaced_by: str | None = Field(
-        default=None, description="Staff id who takes this person's work while away."
+        default=None,
+        description="Staff id who does this person's work while away (followed on while "
+        "that person is away too).",
     )
 
     @field_serializer("roles")
@@ -123,18 +151,39 @@ class StaffMember(PolicyGroup):
 class OemContact(PolicyGroup):
     """The OEM or region office complaints escalate to last."""
 
-    name: str = Field(default="", max_length=200)
-    staff_id: str | None = Field(default=None, max_length=64)
+    name: str = Field(
+        default="",
+        max_length=200,
+        description="Name of the office; escalations go to it (up to 64 characters) when "
+        "staff_id is not set.",
+    )
+    staff_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The id top-rung complaint escalations and their alerts go to; null: "
+        "the name, else the oem-region placeholder.",
+    )
     webhook_url: str | None = Field(
-        default=None, pattern=r"^https?://", max_length=500, description="Where alerts go."
+        default=None,
+        pattern=r"^https?://",
+        max_length=500,
+        description="HTTP(S) URL for the office's escalation alerts (no service posts to it yet).",
     )
 
 
 class DealerPeople(PolicyGroup):
     """The dealer's people by role."""
 
-    staff: list[StaffMember] = Field(default_factory=list, max_length=1000)
-    oem_region: OemContact = Field(default_factory=OemContact)
+    staff: list[StaffMember] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Everyone on the staff, one entry per person; the first listed holder "
+        "of a role gets that role's work.",
+    )
+    oem_region: OemContact = Field(
+        default_factory=OemContact,
+        description="The OEM or region office complaints escalate to last.",
+    )
 
     @field_validator("staff")
     @classmethod
@@ -200,9 +249,15 @@ def placeholder_assignee(role: str, dealer_id: str) -> str:
 class DealerSettings(PolicyGroup):
     """The effective configuration of one dealer."""
 
-    profile: DealerProfile = Field(default_factory=DealerProfile)
-    policy: DealerPolicy = Field(default_factory=DealerPolicy)
-    people: DealerPeople = Field(default_factory=DealerPeople)
+    profile: DealerProfile = Field(
+        default_factory=DealerProfile, description="Name, dealer group and address."
+    )
+    policy: DealerPolicy = Field(
+        default_factory=DealerPolicy, description="Every rule number, the calendar included."
+    )
+    people: DealerPeople = Field(
+        default_factory=DealerPeople, description="Staff by role and the OEM/region contact."
+    )
 
     def assignee(self, role: StaffRole, dealer_id: str, on: date) -> str:
         """The staff id work for ``role`` goes to on the dealer-local date ``on``

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, time, timedelta
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -52,8 +53,15 @@ class PolicyGroup(BaseModel):
 class SlaSpec(PolicyGroup):
     """A duration and how it is counted (see `ClockMode`)."""
 
-    duration: timedelta
-    mode: ClockMode = ClockMode.WALL
+    duration: timedelta = Field(
+        description="How long the clock runs (ISO 8601 duration; whole days for "
+        "business_days and working_days)."
+    )
+    mode: ClockMode = Field(
+        default=ClockMode.WALL,
+        description="What counts: wall (real time), business_hours (opening hours), "
+        "business_days (store-open days), working_days (statutory working days).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SlaSpec:
@@ -84,8 +92,10 @@ def business_days_sla(days: int) -> SlaSpec:
 class OpeningInterval(PolicyGroup):
     """One opening period of a day in local time; ``closes`` 00:00 means midnight."""
 
-    opens: time
-    closes: time
+    opens: time = Field(description="Local time the store opens (no time zone).")
+    closes: time = Field(
+        description="Local time the store closes, after opens; 00:00 means midnight."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> OpeningInterval:
@@ -109,16 +119,24 @@ def default_opening_day() -> list[OpeningInterval]:
     return list(_DEFAULT_DAY)
 
 
+def _opening_hours_of(day: str) -> Any:
+    """The field of one weekday's opening hours (default 08:30-18:00)."""
+    return Field(
+        default_factory=default_opening_day,
+        description=f"{day}'s opening intervals (local time); empty: closed all day.",
+    )
+
+
 class WeeklyHours(PolicyGroup):
     """Store opening hours per weekday; an empty list means closed all day."""
 
-    mon: list[OpeningInterval] = Field(default_factory=default_opening_day)
-    tue: list[OpeningInterval] = Field(default_factory=default_opening_day)
-    wed: list[OpeningInterval] = Field(default_factory=default_opening_day)
-    thu: list[OpeningInterval] = Field(default_factory=default_opening_day)
-    fri: list[OpeningInterval] = Field(default_factory=default_opening_day)
-    sat: list[OpeningInterval] = Field(default_factory=default_opening_day)
-    sun: list[OpeningInterval] = Field(default_factory=default_opening_day)
+    mon: list[OpeningInterval] = _opening_hours_of("Monday")
+    tue: list[OpeningInterval] = _opening_hours_of("Tuesday")
+    wed: list[OpeningInterval] = _opening_hours_of("Wednesday")
+    thu: list[OpeningInterval] = _opening_hours_of("Thursday")
+    fri: list[OpeningInterval] = _opening_hours_of("Friday")
+    sat: list[OpeningInterval] = _opening_hours_of("Saturday")
+    sun: list[OpeningInterval] = _opening_hours_of("Sunday")
 
     @field_validator("*")
     @classmethod

@@ -29,29 +29,43 @@ __all__ = ["BEGIN", "END", "USED_BY", "reference_rows", "reference_table", "with
 BEGIN = "<!-- settings-reference:begin (generated: python -m dealerflow.policy.reference) -->"
 END = "<!-- settings-reference:end -->"
 
-#: Which services read a setting, by the longest matching path prefix.
+#: Which services read a setting, by the longest matching path prefix (checked against
+#: services/*/src: a service "reads" a setting when its code, or a `dealerflow.policy`
+#: helper it calls, uses the value; a setting nobody reads says so, with the issue that
+#: is to read it).
+_OPENING_HOURS = "complaints (business-time clocks), notifier (SLAs, retries on business days)"
+_STAFF = "leads (consultants), sales (discount approver), complaints, notifier (assignees)"
 USED_BY: dict[str, str] = {
-    "profile": "all (customer messages: notifier)",
     "profile.name": "notifier (messages name the dealer)",
     "profile.group_id": "dealers (inheritance), leads (customer identity)",
-    "profile.address": "none yet (shown to staff)",
-    "policy.calendar": "leads, sales, service-center, complaints, notifier",
+    "profile.address": "none yet (no issue plans a reader; shown by dealers only)",
+    "policy.calendar": _OPENING_HOURS,
+    "policy.calendar.time_zone": "leads, sales, service-center, complaints, notifier",
+    "policy.calendar.holidays": f"{_OPENING_HOURS}, dealers (yearly import)",
+    "policy.calendar.makeup_working_days": f"{_OPENING_HOURS}, dealers (yearly import)",
+    "policy.calendar.working_weekdays": "complaints, notifier (working_days clocks)",
     "policy.contact": "notifier",
-    "policy.leads": "leads, notifier",
+    "policy.leads": "notifier",
     "policy.leads.assignment_strategy": "leads",
-    "policy.leads.channel_classes": "leads",
+    "policy.leads.follow_up_every": "leads (next contact date), notifier (follow-up tasks)",
+    "policy.leads.purchase_horizon": "none yet (issue 10)",
     "policy.owner_care": "notifier",
-    "policy.owner_care.first_maintenance_km": "service-center, notifier",
-    "policy.owner_care.first_maintenance_months": "service-center, notifier",
-    "policy.service": "service-center, notifier",
-    "policy.service.labour_rate_per_hour": "service-center",
-    "policy.service.maintenance_interval_km": "service-center",
-    "policy.service.maintenance_interval_months": "service-center",
-    "policy.service.warranty_months": "service-center",
-    "policy.service.warranty_km": "service-center",
+    "policy.service": "service-center",
+    "policy.service.followup_after_handover": "notifier",
+    "policy.service.unreachable_days_before_message": "notifier",
+    "policy.service.declined_item_followup_after": "service-center, notifier",
+    "policy.service.at_risk_after_months": "none yet (issue 12)",
+    "policy.service.lost_after_months": "none yet (issue 12)",
+    "policy.service.tier_min_visits_per_year": "none yet (issue 12)",
     "policy.complaints": "complaints",
     "policy.sales": "sales",
-    "people": "leads (consultants), sales, complaints, notifier (assignees, escalations)",
+    "people.staff[]": _STAFF,
+    "people.staff[].name": "leads (consultant list)",
+    "people.staff[].on_duty": "leads (new-lead assignment)",
+    "people.staff[].replaced_by": "leads (consultant list), sales, complaints, notifier",
+    "people.oem_region.name": "complaints (top rung without staff_id)",
+    "people.oem_region.staff_id": "complaints, notifier",
+    "people.oem_region.webhook_url": "none yet (issue 13)",
 }
 
 
