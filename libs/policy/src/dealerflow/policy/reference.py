@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from dealerflow.policy.dealer_settings import DealerSettings
+from dealerflow.policy.primitives import SlaSpec
 
 __all__ = ["BEGIN", "END", "USED_BY", "reference_rows", "reference_table", "with_reference"]
 
@@ -109,18 +110,20 @@ def _type_name(annotation: Any) -> str:
 
 
 def reference_rows(
-    value: BaseModel | None = None, prefix: str = ""
+    value: BaseModel | None = None, prefix: str = "", context: str = ""
 ) -> list[tuple[str, str, str, str, str]]:
     """(path, default, type, used by, description) for every leaf setting of ``value``
     (default: the defaults); groups, and maps of groups (per severity, per channel class),
-    are walked into."""
+    are walked into. The rows of a clock (`SlaSpec`: duration, mode) say which clock it
+    is: ``context`` is the description of the field that holds it."""
     node = DealerSettings() if value is None else value
     rows: list[tuple[str, str, str, str, str]] = []
     for name, info in type(node).model_fields.items():
         path = f"{prefix}{name}"
         current = getattr(node, name)
+        inner = info.description or ""
         if isinstance(current, BaseModel):
-            rows += reference_rows(current, path + ".")
+            rows += reference_rows(current, path + ".", inner)
             continue
         if (
             isinstance(current, dict)
@@ -128,7 +131,7 @@ def reference_rows(
             and all(isinstance(v, BaseModel) for v in current.values())
         ):
             for key, item in current.items():
-                rows += reference_rows(item, f"{path}.{key}.")
+                rows += reference_rows(item, f"{path}.{key}.", inner)
             continue
         element = _list_element(info.annotation)
         if element is not None and not current:
@@ -139,7 +142,10 @@ def reference_rows(
             ensure_ascii=False,
             separators=(", ", ": "),
         )
-        description = (info.description or "").replace("\n", " ").replace("|", "\\|")
+        own = info.description or ""
+        if isinstance(node, SlaSpec) and context:
+            own = f"{context.rstrip('.')}. {own}"
+        description = own.replace("\n", " ").replace("|", "\\|")
         rows.append(
             (
                 path,
