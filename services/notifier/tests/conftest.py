@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -133,27 +134,47 @@ class Notifier(RunningService):
                 await asyncio.sleep(0.2)
 
 
+StartNotifier = Callable[..., AbstractAsyncContextManager[Notifier]]
+
+
 @pytest.fixture
-async def notifier(
+def start_notifier(
     kafka_bootstrap: str, pg_dsn: str, pg_schema: str, topic_prefix: str
-) -> AsyncIterator[Notifier]:
-    settings = service_settings(
-        NotifierSettings,
-        pg_dsn=pg_dsn,
-        pg_schema=pg_schema,
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=topic_prefix,
-        timer_poll_interval_s=0.05,
-        relay_poll_interval_s=0.05,
-        consumer_max_retries=1,
-    )
-    clock = ManualClock(START)
-    dealers: dict[str, DealerSettings] = {}
-    async with (
-        kafka_producer(kafka_bootstrap) as producer,
-        running_service(configured(dealers), settings, clock=clock) as service,
-    ):
-        yield Notifier(service.app, service.client, clock, producer, dealers)
+) -> StartNotifier:
+    """Start the whole notifier on the test's infrastructure with ``**changes`` to its
+    settings (e.g. ``webhook_secret``, ``message_max_attempts``): ``async with
+    start_notifier(...) as notifier``."""
+
+    @asynccontextmanager
+    async def start(**changes: Any) -> AsyncIterator[Notifier]:
+        settings = service_settings(
+            NotifierSettings,
+            pg_dsn=pg_dsn,
+            pg_schema=pg_schema,
+            kafka_bootstrap=kafka_bootstrap,
+            topic_prefix=topic_prefix,
+            **{
+                "timer_poll_interval_s": 0.05,
+                "relay_poll_interval_s": 0.05,
+                "consumer_max_retries": 1,
+                **changes,
+            },
+        )
+        clock = ManualClock(START)
+        dealers: dict[str, DealerSettings] = {}
+        async with (
+            kafka_producer(kafka_bootstrap) as producer,
+            running_service(configured(dealers), settings, clock=clock) as service,
+        ):
+            yield Notifier(service.app, service.client, clock, producer, dealers)
+
+    return start
+
+
+@pytest.fixture
+async def notifier(start_notifier: StartNotifier) -> AsyncIterator[Notifier]:
+    async with start_notifier() as started:
+        yield started
 
 
 @dataclass

@@ -16,6 +16,7 @@ from dealerflow.notifier.channels import (
     RecordingChannel,
     SendResult,
     WebhookChannel,
+    post_safely,
     register_driver,
     send_safely,
 )
@@ -132,3 +133,33 @@ def test_custom_drivers_plug_in() -> None:
     register_driver("acme-sms", Sms)
     registry = ChannelRegistry.from_settings(NotifierSettings(channel_drivers={"sms": "acme-sms"}))
     assert isinstance(registry.for_customer("sms"), Sms)
+
+
+async def test_a_webhook_to_a_dealer_url_posts_the_document_signed_per_settings() -> None:
+    registry = ChannelRegistry.from_settings(
+        NotifierSettings(webhook_secret="s3cret", webhook_timeout_s=2.5)
+    )
+    webhook = registry.webhook_to("https://oem.example/hook")
+    assert (webhook.url, webhook.timeout_s) == ("https://oem.example/hook", 2.5)
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text="ok")
+
+    signed = WebhookChannel(webhook.url, secret="s3cret", transport=httpx.MockTransport(answer))
+    result = await post_safely(signed, {"complaint_id": "C-1", "level": 3}, idempotency_key="k-1")
+    assert result == SendResult(ok=True)  # a 2xx without an id: no provider message id
+    [request] = seen
+    assert json.loads(request.content) == {"complaint_id": "C-1", "level": 3}
+    assert request.headers["Idempotency-Key"] == "k-1"
+    expected = hmac.new(b"s3cret", request.content, hashlib.sha256).hexdigest()
+    assert request.headers["X-Dealerflow-Signature"] == f"sha256={expected}"
+    # the same settings sign the dealer's webhook like the driver does
+    assert signed._secret == webhook._secret
+
+
+async def test_post_safely_turns_a_url_httpx_refuses_into_a_retryable_failure() -> None:
+    result = await post_safely(WebhookChannel("http://[bad"), {}, idempotency_key="k")
+    assert (result.ok, result.retryable) == (False, True)

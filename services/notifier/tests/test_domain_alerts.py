@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import MessageChannel
 from dealerflow.notifier.domain import (
     AlertKind,
+    ComplaintEscalationFacts,
     LeadFacts,
     PlannedAlert,
     RecordRef,
@@ -21,6 +23,8 @@ from dealerflow.notifier.domain import (
 from dealerflow.notifier.domain_alerts import (
     choose_channel,
     dependents_prefix,
+    goes_to_oem_webhook,
+    oem_escalation_alert,
     plan_watch_task,
     root_key,
     task_outcome_of_contact,
@@ -160,3 +164,47 @@ def test_watch_fire_times_follow_the_policy() -> None:
     fire = {i.kind: i.fire_at for i in items if isinstance(i, PlannedAlert)}
     assert fire[AlertKind.WARNING] == NOW + timedelta(minutes=7, seconds=30)
     assert fire[AlertKind.ESCALATION] == NOW + timedelta(minutes=15)
+
+
+def escalation_to(role: str, level: int) -> ComplaintEscalationFacts:
+    return ComplaintEscalationFacts(
+        dealer_id="D001",
+        customer_id=uuid.UUID(int=5),
+        complaint_id="CMP-3",
+        level=level,
+        role=role,
+        clock="resolve",
+        escalated_at=NOW,
+        due_at=NOW - timedelta(minutes=1),
+    )
+
+
+def test_only_the_oem_rung_of_a_dealer_with_a_webhook_goes_to_the_webhook() -> None:
+    oem = escalation_to("oem_region", 3)
+    assert goes_to_oem_webhook(oem, "https://oem.example/hook")
+    assert not goes_to_oem_webhook(oem, None)
+    assert not goes_to_oem_webhook(escalation_to("gm", 2), "https://oem.example/hook")
+
+
+def test_the_oem_document_has_the_escalation_facts_and_nothing_of_the_customer() -> None:
+    alert = oem_escalation_alert(escalation_to("oem_region", 3), "high", "Shanghai Motors")
+    document = json.loads(alert.body)
+    assert document == {
+        "type": "complaint_escalated",
+        "complaint_id": "CMP-3",
+        "dealer_id": "D001",
+        "dealer_name": "Shanghai Motors",
+        "level": 3,
+        "role": "oem_region",
+        "reason": "resolve_deadline_missed",
+        "clock": "resolve",
+        "severity": "high",
+        "due_at": "2025-03-03T01:59:00Z",
+        "escalated_at": "2025-03-03T02:00:00Z",
+        "summary": (
+            "High complaint CMP-3 at Shanghai Motors missed its resolve deadline and is "
+            "escalated to the OEM/region (level 3)."
+        ),
+    }
+    assert str(uuid.UUID(int=5)) not in alert.body  # not even the customer id
+    assert "CMP-3" in alert.subject

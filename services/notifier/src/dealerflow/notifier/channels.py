@@ -10,6 +10,11 @@ Drivers are chosen per message channel by settings (``channel_drivers``,
 ``staff_channel_driver``) from a registry: ``recording`` (default: logs the message, the
 notifications row is the record) and ``webhook`` (POSTs JSON to ``webhook_url``). Real
 SMS, WeChat or e-mail gateways plug in with :func:`register_driver`.
+
+The registry also builds a :class:`WebhookChannel` for a URL the dealer configured
+(``ChannelRegistry.webhook_to``: the OEM/region's ``people.oem_region.webhook_url``),
+signed and timed out like the ``webhook`` driver; it POSTs a document of the caller's
+(:meth:`WebhookChannel.post`) instead of a whole message.
 """
 
 from __future__ import annotations
@@ -19,28 +24,31 @@ import hmac
 import json
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from functools import partial
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import httpx
 
 from dealerflow.notifier.settings import NotifierSettings
 
 __all__ = [
+    "STAFF_CHANNEL",
     "Channel",
     "ChannelRegistry",
     "OutboundMessage",
     "RecordingChannel",
     "SendResult",
     "WebhookChannel",
+    "post_safely",
     "register_driver",
     "send_safely",
 ]
 
 log = logging.getLogger("dealerflow.notifier.channels")
 
-STAFF_CHANNEL = "staff"
+STAFF_CHANNEL = "staff"  # OutboundMessage.channel of messages to staff
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +144,13 @@ class WebhookChannel:
         payload = asdict(message)
         payload["id"] = str(message.id)
         payload["customer_id"] = str(message.customer_id)
-        body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": str(message.id)}
+        return await self.post(payload, idempotency_key=str(message.id))
+
+    async def post(self, document: Mapping[str, Any], *, idempotency_key: str) -> SendResult:
+        """POST ``document`` (JSON-serialisable) with the headers and answer handling of
+        :meth:`send`; ``idempotency_key`` must be the same on every retry of one delivery."""
+        body = json.dumps(document, ensure_ascii=False, sort_keys=True).encode()
+        headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key}
         if self._secret is not None:
             digest = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
             headers["X-Dealerflow-Signature"] = f"sha256={digest}"
@@ -168,10 +181,23 @@ class WebhookChannel:
 async def send_safely(channel: Channel, message: OutboundMessage) -> SendResult:
     """``channel.send(message)``, with a driver that raises turned into a retryable failure
     (a driver bug must not fail the timer batch the message is sent from)."""
+    return await _safely(channel.send(message), channel.name, str(message.id))
+
+
+async def post_safely(
+    webhook: WebhookChannel, document: Mapping[str, Any], *, idempotency_key: str
+) -> SendResult:
+    """``webhook.post(...)`` with the guard of :func:`send_safely` (e.g. a URL httpx
+    refuses raises ``httpx.InvalidURL``, which is not an ``httpx.HTTPError``)."""
+    sending = webhook.post(document, idempotency_key=idempotency_key)
+    return await _safely(sending, webhook.name, idempotency_key)
+
+
+async def _safely(sending: Awaitable[SendResult], driver: str, what: str) -> SendResult:
     try:
-        return await channel.send(message)
+        return await sending
     except Exception as exc:
-        log.exception("channel driver %s raised for %s", channel.name, message.id)
+        log.exception("channel driver %s raised for %s", driver, what)
         return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}", retryable=True)
 
 
@@ -182,11 +208,16 @@ def _recording(settings: NotifierSettings) -> Channel:
     return RecordingChannel()
 
 
+def _webhook_to(settings: NotifierSettings) -> Callable[[str], WebhookChannel]:
+    """A webhook channel for any URL, signed and timed out per the settings."""
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return partial(WebhookChannel, timeout_s=settings.webhook_timeout_s, secret=secret)
+
+
 def _webhook(settings: NotifierSettings) -> Channel:
     if not settings.webhook_url:
         raise ValueError("the webhook channel driver needs DEALERFLOW_NOTIFIER_WEBHOOK_URL")
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    return WebhookChannel(settings.webhook_url, timeout_s=settings.webhook_timeout_s, secret=secret)
+    return _webhook_to(settings)(settings.webhook_url)
 
 
 _DRIVERS: dict[str, DriverFactory] = {"recording": _recording, "webhook": _webhook}
@@ -198,11 +229,18 @@ def register_driver(name: str, factory: DriverFactory) -> None:
 
 
 class ChannelRegistry:
-    """The channel for each customer message channel, and the staff channel."""
+    """The channel for each customer message channel, the staff channel, and webhooks to
+    URLs dealers configure (``webhook_to``; default: unsigned, 5 s timeout)."""
 
-    def __init__(self, customer: Mapping[str, Channel], staff: Channel) -> None:
+    def __init__(
+        self,
+        customer: Mapping[str, Channel],
+        staff: Channel,
+        webhook_to: Callable[[str], WebhookChannel] = WebhookChannel,
+    ) -> None:
         self._customer = dict(customer)
         self.staff = staff
+        self.webhook_to = webhook_to
 
     def for_customer(self, channel: str) -> Channel | None:
         """The channel delivering customer messages of ``channel`` (None: not configured)."""
@@ -221,4 +259,4 @@ class ChannelRegistry:
             return instances[name]
 
         customer = {channel: driver(name) for channel, name in settings.channel_drivers.items()}
-        return cls(customer, driver(settings.staff_channel_driver))
+        return cls(customer, driver(settings.staff_channel_driver), _webhook_to(settings))

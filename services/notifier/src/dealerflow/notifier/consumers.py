@@ -172,6 +172,7 @@ async def complaint_escalated(hctx: HandlerContext, env: Envelope[Any]) -> None:
         clock=event.clock.value,
         escalated_at=event.escalated_at,
         to_staff_id=event.to_staff_id,
+        due_at=event.due_at,
     )
     await usecases.on_complaint_escalated(hctx, facts, event.severity.value)
 

@@ -9,6 +9,12 @@ Choices (documented for operators):
   recording the watched task's outcome cancels it (it is moot then);
 - there is no dedicated task kind for a first-contact escalation in the v1 catalogue, so
   it is published as kind ``other`` with a telling title;
+- a complaint escalated to the OEM/region rung of a dealer whose ``people.oem_region``
+  has a ``webhook_url`` gets its alert on channel ``oem_webhook``: the notification's
+  body is the JSON document POSTed there (:func:`oem_escalation_alert`), built from the
+  event's facts only (ids, level, clock, severity, times), never from the customer's
+  contact: no name, phone or ID number, and not the customer id either (a UUIDv5 of the
+  phone number, which anyone can recompute from a list of numbers);
 - a customer message goes to the preferred channel when it can (phone and in-person map
   to SMS), else to the first of the dealer's channels (``policy.contact.channels``, in
   its order) that has an address and is not opted out; a preferred channel the dealer
@@ -17,14 +23,22 @@ Choices (documented for operators):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from dealerflow.contracts.care_enums import TaskKind, TaskOutcome
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import ContactChannel, ContactOutcome, MessageChannel
-from dealerflow.notifier.domain_types import AlertKind, PlannedAlert, PlannedTask, RecordRef
+from dealerflow.notifier.domain_types import (
+    AlertKind,
+    ComplaintEscalationFacts,
+    PlannedAlert,
+    PlannedTask,
+    RecordRef,
+    StaffRole,
+)
 
 ATTEMPT_MARK = ":attempt-"
 
@@ -33,6 +47,10 @@ TASK_DUE = "notifier.task_due"
 TASK_WATCH = "notifier.task_watch"
 REMINDER_SEND = "notifier.reminder_send"
 STAFF_ALERT = "notifier.staff_alert"
+
+#: Channel (``notifications.channel``) of the alerts POSTed to the dealer's OEM/region
+#: webhook (``people.oem_region.webhook_url``); other staff alerts have ``staff``.
+OEM_WEBHOOK_CHANNEL = "oem_webhook"
 
 _TITLES: dict[TaskKind, str] = {
     TaskKind.LEAD_FIRST_CONTACT: "First contact",
@@ -145,6 +163,49 @@ def escalation_alert(complaint_id: str, level: int, clock: str, severity: str) -
             "Take charge and contact the customer."
         ),
     )
+
+
+def goes_to_oem_webhook(escalation: ComplaintEscalationFacts, webhook_url: str | None) -> bool:
+    """Whether the escalation's alert is POSTed to the OEM/region webhook (the OEM/region
+    rung of a dealer that configured one) instead of the staff channel."""
+    return escalation.role == StaffRole.OEM_REGION.value and bool(webhook_url)
+
+
+def oem_escalation_alert(
+    escalation: ComplaintEscalationFacts, severity: str, dealer_name: str
+) -> StaffAlert:
+    """The alert of an OEM/region escalation as a webhook document (``body``: its JSON):
+    ``type`` "complaint_escalated", ``complaint_id``, ``dealer_id``, ``dealer_name``,
+    ``level``, ``role``, ``reason`` ("<clock>_deadline_missed"), ``clock``, ``severity``,
+    ``due_at`` (the missed deadline, UTC; null if unknown), ``escalated_at`` and a
+    customer-safe ``summary``."""
+    summary = (
+        f"{severity.capitalize()} complaint {escalation.complaint_id} at {dealer_name} "
+        f"missed its {escalation.clock} deadline and is escalated to the OEM/region "
+        f"(level {escalation.level})."
+    )
+    document = {
+        "type": "complaint_escalated",
+        "complaint_id": escalation.complaint_id,
+        "dealer_id": escalation.dealer_id,
+        "dealer_name": dealer_name,
+        "level": escalation.level,
+        "role": escalation.role,
+        "reason": f"{escalation.clock}_deadline_missed",
+        "clock": escalation.clock,
+        "severity": severity,
+        "due_at": _utc(escalation.due_at),
+        "escalated_at": _utc(escalation.escalated_at),
+        "summary": summary,
+    }
+    return StaffAlert(
+        subject=f"Complaint {escalation.complaint_id} escalated to the OEM/region",
+        body=json.dumps(document, ensure_ascii=False, sort_keys=True),
+    )
+
+
+def _utc(at: datetime | None) -> str | None:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at is not None else None
 
 
 _PREFERRED: dict[ContactChannel, MessageChannel] = {

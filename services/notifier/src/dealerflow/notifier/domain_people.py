@@ -10,7 +10,8 @@ is *due* (the day the work is done, not the day it was planned):
   advisor, customer relations, sales manager, service manager and GM are the dealers'
   roles of the same name; a complaint handler is customer relations (who complaints
   hands complaints opened without a handler); the OEM/region is
-  ``people.oem_region.staff_id``;
+  ``people.oem_region.staff_id`` (its escalation alerts go to ``webhook_url`` instead of
+  the staff channel when the dealer set one: `dealerflow.notifier.usecases_alerts`);
 - nobody holding the role (and the department manager, which only complaints can name
   because it depends on the complaint) goes to the documented placeholder
   ``<role-with-dashes>:<dealer_id>``, e.g. ``sales-manager:D001``: the assignee format

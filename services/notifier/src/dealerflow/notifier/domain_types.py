@@ -206,6 +206,7 @@ class ComplaintEscalationFacts:
     clock: str  # SlaClock value of the breached clock
     escalated_at: datetime
     to_staff_id: str | None = None
+    due_at: datetime | None = None  # the deadline that was missed
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,10 +37,16 @@ class NotifierSettings(ServiceSettings):
     channel_drivers: dict[str, str] = Field(default_factory=_default_drivers)
     #: Driver delivering alerts to staff (warnings, escalations).
     staff_channel_driver: str = "recording"
+    #: URL of the ``webhook`` channel driver (the dealers' OEM/region webhooks are per
+    #: dealer: ``people.oem_region.webhook_url``).
     webhook_url: str | None = None
+    #: Timeout of every webhook POST (the driver's and the OEM/region webhooks).
     webhook_timeout_s: float = Field(default=5.0, gt=0)
-    #: Shared secret: the webhook driver signs bodies with HMAC-SHA256 when set.
+    #: Shared secret: webhook bodies (the driver's and the OEM/region alerts) are signed
+    #: with HMAC-SHA256 when set.
     webhook_secret: SecretStr | None = None
+    #: Tries of a message (customer or staff) before it is recorded as failed; retries wait
+    #: ``message_retry_backoff_s``, doubling each time.
     message_max_attempts: int = Field(default=5, ge=1)
     message_retry_backoff_s: float = Field(default=300.0, gt=0)
 

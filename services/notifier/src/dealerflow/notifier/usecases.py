@@ -20,6 +20,7 @@ from dealerflow.contracts.care_enums import RecordKind, TaskCancelReason, TaskKi
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.notifier import domain
 from dealerflow.notifier import repository as repo
+from dealerflow.notifier.channels import STAFF_CHANNEL
 from dealerflow.notifier.domain import (
     AlertKind,
     ComplaintEscalationFacts,
@@ -37,8 +38,11 @@ from dealerflow.notifier.domain import (
     TaskStatus,
 )
 from dealerflow.notifier.domain_alerts import (
+    OEM_WEBHOOK_CHANNEL,
     TASK_WATCH,
     escalation_alert,
+    goes_to_oem_webhook,
+    oem_escalation_alert,
     plan_watch_task,
     root_key,
     timer_key,
@@ -179,11 +183,28 @@ async def on_repair_item_declined(uc: Uc, item: DeclinedItemFacts) -> None:
 async def on_complaint_escalated(
     uc: Uc, escalation: ComplaintEscalationFacts, severity: str
 ) -> None:
-    """An alert task for the manager of the level, and a staff message to them."""
+    """An alert task for the manager of the level, and a staff message to them; on the
+    OEM/region rung of a dealer with ``people.oem_region.webhook_url`` the message is the
+    webhook document, POSTed there (the task stays: the dealer's record of the escalation).
+
+    Once per escalation: a redelivered (or re-published) ComplaintEscalated finds the task
+    of its business key and queues nothing.
+    """
     planned = domain.plan_complaint_escalation_alert(escalation)
     task = await schedule_task(uc, planned)
     if task is None:
         return
+    dealer = await uc.dealer(escalation.dealer_id)
+    if goes_to_oem_webhook(escalation, dealer.people.oem_region.webhook_url):
+        channel = OEM_WEBHOOK_CHANNEL
+        alert = oem_escalation_alert(
+            escalation, severity, dealer.display_name(escalation.dealer_id)
+        )
+    else:
+        channel = STAFF_CHANNEL
+        alert = escalation_alert(
+            escalation.complaint_id, escalation.level, escalation.clock, severity
+        )
     await queue_staff_alert(
         uc,
         dealer_id=task.dealer_id,
@@ -191,10 +212,9 @@ async def on_complaint_escalated(
         recipient=task.assignee,
         business_key=task.business_key,
         kind="complaint_escalation",
-        alert=escalation_alert(
-            escalation.complaint_id, escalation.level, escalation.clock, severity
-        ),
+        alert=alert,
         related=planned.related,
+        channel=channel,
     )
 
 

@@ -1,18 +1,38 @@
 """Messages to staff (first-contact warnings, escalation alerts): recorded as queued
-notifications and delivered through the staff channel by a timer that is due at once,
-because delivery is I/O and consumer handlers must only have database effects."""
+notifications and delivered by a timer that is due at once, because delivery is I/O and
+consumer handlers must only have database effects.
+
+The notification row is the outbox record: written in the transaction that decided the
+alert (so once per alert), then sent by the ``notifier.staff_alert`` timer, retried with
+exponential backoff (``message_retry_backoff_s`` doubling) on retryable failures and
+marked ``failed`` after ``message_max_attempts`` (or at once on a final failure); other
+timers of the batch go on either way. Channel ``staff`` goes through the staff channel
+driver; ``oem_webhook`` POSTs the row's body (a JSON document) to the dealer's
+``people.oem_region.webhook_url`` as read at each attempt (a URL the dealer corrects
+between retries is used), signed like the webhook driver, with the notification id as
+``Idempotency-Key``: a POST repeated because the poller's transaction failed after it
+carries the same key, so the OEM side can drop the copy.
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from dealerflow.notifier import repository_messages as msgs
-from dealerflow.notifier.channels import ChannelRegistry, OutboundMessage, send_safely
+from dealerflow.notifier.channels import (
+    STAFF_CHANNEL,
+    ChannelRegistry,
+    OutboundMessage,
+    SendResult,
+    post_safely,
+    send_safely,
+)
 from dealerflow.notifier.domain import RecordRef
-from dealerflow.notifier.domain_alerts import STAFF_ALERT, StaffAlert
+from dealerflow.notifier.domain_alerts import OEM_WEBHOOK_CHANNEL, STAFF_ALERT, StaffAlert
 from dealerflow.notifier.records import NotificationRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
@@ -32,9 +52,11 @@ async def queue_staff_alert(
     kind: str,
     alert: StaffAlert,
     related: RecordRef | None,
+    channel: str = STAFF_CHANNEL,
 ) -> uuid.UUID:
-    """Record a message to a staff member and deliver it through the staff channel as soon
-    as the timer poller runs (delivery is I/O: never inside a consumer's handler)."""
+    """Record a message to a staff member and deliver it through ``channel`` (the staff
+    channel, or ``oem_webhook`` with ``alert.body`` the JSON document) as soon as the timer
+    poller runs (delivery is I/O: never inside a consumer's handler)."""
     notification_id = uuid.uuid4()
     now = uc.now
     await msgs.insert_notification(
@@ -49,7 +71,7 @@ async def queue_staff_alert(
             reminder_id=None,
             kind=kind,
             purpose=None,
-            channel="staff",
+            channel=channel,
             locale=None,
             subject=alert.subject,
             body=alert.body,
@@ -84,19 +106,22 @@ async def deliver_staff_alert(
     if row is None or row.status != "queued":
         return
     attempt = row.attempts + 1
-    message = OutboundMessage(
-        id=row.id,
-        dealer_id=dealer_id,
-        customer_id=row.customer_id,
-        audience="staff",
-        channel="staff",
-        recipient=row.recipient or "",
-        kind=row.kind,
-        subject=row.subject or "",
-        body=row.body or "",
-        metadata={"business_key": row.business_key},
-    )
-    result = await send_safely(channels.staff, message)
+    if row.channel == OEM_WEBHOOK_CHANNEL:
+        result = await _post_to_oem(uc, channels, row)
+    else:
+        message = OutboundMessage(
+            id=row.id,
+            dealer_id=dealer_id,
+            customer_id=row.customer_id,
+            audience="staff",
+            channel=STAFF_CHANNEL,
+            recipient=row.recipient or "",
+            kind=row.kind,
+            subject=row.subject or "",
+            body=row.body or "",
+            metadata={"business_key": row.business_key},
+        )
+        result = await send_safely(channels.staff, message)
     now = uc.now
     retry = not result.ok and result.retryable and attempt < uc.settings.message_max_attempts
     await msgs.finish_notification(
@@ -119,3 +144,14 @@ async def deliver_staff_alert(
             due_at=now + backoff,
             payload={"notification_id": str(row.id)},
         )
+
+
+async def _post_to_oem(uc: Uc, channels: ChannelRegistry, row: NotificationRow) -> SendResult:
+    url = (await uc.dealer(row.dealer_id)).people.oem_region.webhook_url
+    if not url:
+        # the dealer removed its webhook after the alert was queued: nowhere to send it
+        # (the escalation task for the OEM contact is still on the task list)
+        error = "the dealer has no people.oem_region.webhook_url any more"
+        return SendResult(ok=False, error=error, retryable=False)
+    document = json.loads(row.body or "{}")
+    return await post_safely(channels.webhook_to(url), document, idempotency_key=str(row.id))
