@@ -135,7 +135,11 @@ class ComplaintEscalated(_ComplaintsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="An SLA clock breaches (one level per breach).",
         emitted_by=("complaints",),
-        reacted_by=("notifier: escalation alert task for to_role (to_staff_id when known)",),
+        reacted_by=(
+            "notifier: escalation alert task for to_role (to_staff_id when known); at the "
+            "OEM/region rung the alert is POSTed to the dealer's oem_region.webhook_url "
+            "when set",
+        ),
     )
     model_config = ConfigDict(
         json_schema_extra={

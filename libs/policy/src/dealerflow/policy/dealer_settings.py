@@ -167,7 +167,7 @@ class OemContact(PolicyGroup):
         default=None,
         pattern=r"^https?://",
         max_length=500,
-        description="HTTP(S) URL for the office's escalation alerts (no service posts to it yet).",
+        description="HTTP(S) URL for the office's escalation alerts.",
     )
 
 

@@ -66,7 +66,7 @@ USED_BY: dict[str, str] = {
     "people.staff[].replaced_by": "leads (consultant list), sales, complaints, notifier",
     "people.oem_region.name": "complaints (top rung without staff_id)",
     "people.oem_region.staff_id": "complaints, notifier",
-    "people.oem_region.webhook_url": "none yet (issue 13)",
+    "people.oem_region.webhook_url": "notifier (the OEM/region escalation alert is POSTed there)",
 }
 
 
