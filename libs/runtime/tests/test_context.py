@@ -14,6 +14,7 @@ from fastapi import APIRouter
 
 from dealerflow.contracts.events.leads import LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
 from dealerflow.runtime.clock import ManualClock
 from dealerflow.runtime.context import (
     EnvironmentDealerConfiguration,
@@ -183,9 +184,11 @@ async def test_domain_exceptions_are_answered_by_the_service_problem_map() -> No
         routers=lambda ctx: [router],
         problems={CarNotReady: ProblemSpec(409, "car-not-ready", "Car not ready")},
     )
-    app = build_app(definition, Settings(), run_background=False)
+    app = build_app(definition, Settings(**tokens_auth_settings()), run_background=False)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://t", headers=auth_header()
+    ) as client:
         response = await client.get("/v1/cars/pdi")
     assert response.status_code == 409
     assert response.headers["content-type"] == "application/problem+json"
@@ -223,7 +226,7 @@ async def test_step_routes_document_the_usual_problems_and_a_steps_own() -> None
         migrations_package="dealerflow.runtime.sql",
         routers=lambda ctx: [router],
     )
-    app = build_app(definition, Settings(), run_background=False)
+    app = build_app(definition, Settings(**tokens_auth_settings()), run_background=False)
     operation = app.openapi()["paths"]["/v1/cars/{car}/wash"]["post"]
     assert operation["summary"] == "Wash the car"
     assert operation["responses"]["404"]["description"] == "No car"

@@ -14,6 +14,7 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, Field
 
+from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
 from dealerflow.runtime.http import (
     ReadinessCheck,
     create_http_app,
@@ -61,7 +62,7 @@ def _router() -> APIRouter:
 
 
 def _settings() -> ServiceSettings:
-    return ServiceSettings(service_name="httptest")
+    return ServiceSettings(service_name="httptest", **tokens_auth_settings())
 
 
 @pytest.fixture
@@ -85,7 +86,9 @@ async def client(
         registry=registry,
     )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=auth_header()
+    ) as c:
         yield c
 
 
@@ -114,7 +117,9 @@ async def test_readyz_503_when_postgres_unreachable(kafka_bootstrap: str) -> Non
             readiness=[postgres_check(dead_pool, timeout_s=2), kafka_check(kafka_bootstrap)],
         )
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=auth_header()
+        ) as c:
             response = await c.get("/readyz")
     finally:
         await dead_pool.close()
@@ -141,7 +146,9 @@ async def test_readyz_reports_a_hanging_check_as_timed_out() -> None:
         readiness=[ReadinessCheck("slow", hangs, timeout_s=0.2)],
     )
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=auth_header()
+    ) as c:
         response = await c.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["slow"].startswith("timed out")

@@ -17,6 +17,7 @@ import pytest
 
 from dealerflow.contracts.envelope import decode
 from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
 from dealerflow.runtime.dlq import read_dead_letters
 
 pytestmark = pytest.mark.integration
@@ -44,6 +45,7 @@ async def test_migrate_then_serve_from_environment(
         "DEALERFLOW_TOPIC_PREFIX": topic_prefix,
         "DEALERFLOW_COMPLAINTS_DB_SCHEMA": pg_schema,
         "DEALERFLOW_COMPLAINTS_HTTP_PORT": str(port),
+        **{f"DEALERFLOW_{k.upper()}": v for k, v in tokens_auth_settings().items()},
         "DEALERFLOW_COMPLAINTS_POLICY_OVERRIDES": json.dumps(
             {
                 "complaints": {
@@ -62,7 +64,9 @@ async def test_migrate_then_serve_from_environment(
 
     server = await asyncio.create_subprocess_exec(*command, "serve", env=env)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers=auth_header()
+        ) as client:
 
             async def ready() -> bool:
                 try:

@@ -4,9 +4,9 @@ Producers use binary mode: CloudEvents attributes in `ce_*` headers, `content-ty
 application/json`, the event's JSON as the value. Consumers accept binary and structured
 mode (`content-type: application/cloudevents+json`, the whole CloudEvent as a JSON object
 with the event in `data`). The Kafka key is the customer id, so one customer's events stay in
-order within a topic. Extensions: `dealerid`, `correlationid`, `causationid`; W3C trace
-context travels in the `traceparent`/`tracestate` headers (and, in structured mode, may
-also be attributes).
+order within a topic. Extensions: `dealerid`, `correlationid`, `causationid`, `actor` (who
+acted, when known); W3C trace context travels in the `traceparent`/`tracestate` headers
+(and, in structured mode, may also be attributes).
 
 Anything that cannot be decoded into a catalogue event raises `EventDecodeError` with a
 reason that consumers put into the dead-letter record.
@@ -74,6 +74,8 @@ class EventMeta:
     causation_id: str | None
     traceparent: str | None
     tracestate: str | None
+    #: Who acted (the staff or client id of the request that started the chain), if known.
+    actor: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ def _attributes(
     correlation_id: str | None,
     causation_id: str | None,
     time: datetime | None,
+    actor: str | None = None,
 ) -> dict[str, str]:
     if not source:
         raise ValueError("source must not be empty")
@@ -128,6 +131,8 @@ def _attributes(
     attributes["correlationid"] = correlation_id or ce_id
     if causation_id:
         attributes["causationid"] = causation_id
+    if actor:
+        attributes["actor"] = actor
     return attributes
 
 
@@ -147,6 +152,7 @@ def encode_binary(
     event_id: str | None = None,
     correlation_id: str | None = None,
     causation_id: str | None = None,
+    actor: str | None = None,
     traceparent: str | None = None,
     tracestate: str | None = None,
     time: datetime | None = None,
@@ -164,6 +170,7 @@ def encode_binary(
         correlation_id=correlation_id,
         causation_id=causation_id,
         time=time,
+        actor=actor,
     )
     headers = [(f"ce_{name}", value.encode()) for name, value in attributes.items()]
     headers.append(("content-type", BINARY_CONTENT_TYPE.encode()))
@@ -182,6 +189,7 @@ def encode_structured(
     event_id: str | None = None,
     correlation_id: str | None = None,
     causation_id: str | None = None,
+    actor: str | None = None,
     traceparent: str | None = None,
     tracestate: str | None = None,
     time: datetime | None = None,
@@ -199,6 +207,7 @@ def encode_structured(
             correlation_id=correlation_id,
             causation_id=causation_id,
             time=time,
+            actor=actor,
         )
     )
     document["datacontenttype"] = BINARY_CONTENT_TYPE
@@ -385,6 +394,7 @@ def _binary_envelope(headers: dict[str, str], payload: bytes) -> Envelope[Domain
         dealer_id=event.dealer_id,
         correlation_id=get("ce_correlationid") or None,
         causation_id=get("ce_causationid") or None,
+        actor=get("ce_actor") or None,
         traceparent=get("traceparent") or get("ce_traceparent") or None,
         tracestate=get("tracestate") or get("ce_tracestate") or None,
     )
@@ -414,6 +424,7 @@ def _envelope(
         dealer_id=event.dealer_id,
         correlation_id=_optional(attributes, "correlationid", ce_type),
         causation_id=_optional(attributes, "causationid", ce_type),
+        actor=_optional(attributes, "actor", ce_type),
         traceparent=headers.get("traceparent") or _optional(attributes, "traceparent", ce_type),
         tracestate=headers.get("tracestate") or _optional(attributes, "tracestate", ce_type),
     )

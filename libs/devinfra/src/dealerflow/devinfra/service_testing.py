@@ -42,6 +42,7 @@ from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.client import TopicReader
 from dealerflow.devinfra.client import eventually as client_eventually
+from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
 from dealerflow.policy import DealerSettings, settings_with_overrides
 from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.db import DbConnection
@@ -99,6 +100,7 @@ def service_settings(
     :data:`TEST_DEFAULTS`; ``overrides`` win."""
     values: dict[str, Any] = {
         **TEST_DEFAULTS,
+        **tokens_auth_settings(),
         "pg_dsn": pg_dsn,
         "db_schema": pg_schema,
         "kafka_bootstrap": kafka_bootstrap,
@@ -152,7 +154,11 @@ async def running_service(
     with its lifespan and yield it with an httpx client over ASGI; stop it on exit.
 
     ``run_background=False`` runs HTTP only: what the service publishes stays in its outbox.
+    The client sends an admin token for every dealer (:mod:`dealerflow.devinfra.tokens`;
+    pass ``headers=auth_header(roles=..., dealers=...)`` to a request to act as someone else).
     """
+    if settings.auth_jwks_url is None:  # a test service trusts the test key
+        settings = settings.model_copy(update=tokens_auth_settings())
     await migrate_service(definition, settings)
     if run_background:
         await create_catalogue_topics(settings.kafka_bootstrap, settings.topic_prefix, partitions=3)
@@ -165,7 +171,9 @@ async def running_service(
     )
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=base_url, headers=auth_header()
+        ) as client,
     ):
         yield RunningService(app, client)
 

@@ -166,6 +166,9 @@ class UseCaseContext(TimerScope, Generic[S]):
     publisher: Publish
     #: id of the event whose handling runs this use case (None for HTTP and timers)
     source_event_id: str | None = None
+    #: who acts: the bearer token's subject in an HTTP request, the incoming event's
+    #: ``actor`` in a handler (None for timers and events without one)
+    actor: str | None = None
     now: datetime = field(default=None)  # type: ignore[assignment]  # set in __post_init__
     _dealers: dict[str, DealerSettings] = field(default_factory=dict, repr=False)
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.types import DecoratedCallable
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -30,6 +31,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Lifespan, Message, Receive, Scope, Send
 
+from dealerflow.runtime.auth import (
+    UNDECLARED,
+    AuthenticationFailed,
+    DealerNotCovered,
+    RoleNotAllowed,
+    TokenVerifier,
+    allowed_roles,
+    guard,
+)
 from dealerflow.runtime.idempotency import KEY_REUSED_PROBLEM, IdempotencyKeyReused
 from dealerflow.runtime.problems import (
     PROBLEM_CONTENT_TYPE,
@@ -175,6 +185,73 @@ async def _http_exception_handler(request: Request, exc: Exception) -> Response:
     if exc.status_code in (204, 304):  # no body allowed
         return Response(status_code=exc.status_code, headers=exc.headers)
     return problem_response(problem, request)
+
+
+async def _unauthenticated_handler(request: Request, exc: Exception) -> Response:
+    # RFC 6750: no error code when the request had no token at all
+    had_token = request.headers.get("authorization", "").lower().startswith("bearer ")
+    challenge = 'Bearer realm="dealerflow"' + (', error="invalid_token"' if had_token else "")
+    problem = Problem(
+        401,
+        "Unauthorized",
+        str(exc),
+        type=problem_type("unauthenticated"),
+        headers={"WWW-Authenticate": challenge},
+    )
+    return problem_response(problem, request)
+
+
+async def _forbidden_handler(request: Request, exc: Exception) -> Response:
+    slug = "dealer-not-covered" if isinstance(exc, DealerNotCovered) else "role-not-allowed"
+    return problem_response(Problem(403, "Forbidden", str(exc), type=problem_type(slug)), request)
+
+
+_SECURITY_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "An OAuth2/OIDC access token (RS256 or ES256) of the configured issuer, "
+    "with the claims sub, roles, dealers (or dealer_group); see docs/security.md.",
+}
+
+
+def _document_security(app: FastAPI) -> None:
+    """The OpenAPI of ``app`` declares the bearer scheme, and on every ``/v1`` operation
+    its roles (``x-roles``), the security requirement and the 401/403 problems."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = (
+            _SECURITY_SCHEME
+        )
+        roles_of = {
+            (context.path, method.lower()): allowed_roles(context.route)
+            or allowed_roles(context.original_route)
+            or UNDECLARED.roles
+            for context in iter_route_contexts(app.routes)
+            if isinstance(context.original_route, APIRoute) and context.path.startswith("/v1")
+            for method in context.methods or ()
+        }
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                roles = roles_of.get((path, method))
+                if roles is None:
+                    continue
+                operation["security"] = [{"bearer": []}]
+                operation["x-roles"] = [role.value for role in roles]
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("401", problem_doc("No valid bearer token."))
+                responses.setdefault(
+                    "403",
+                    problem_doc("The token lacks the role, or may not act for the dealer named."),
+                )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def _validation_handler(request: Request, exc: Exception) -> Response:
@@ -333,7 +410,7 @@ def create_http_app(
     is answered by the nearest mapped base class).
     """
     _install_log_record_factory()
-    app = FastAPI(title=title, version=version, lifespan=lifespan)
+    app = FastAPI(title=title, version=version, lifespan=lifespan, dependencies=[Depends(guard)])
     app.state.settings = settings
     metrics_registry = registry if registry is not None else REGISTRY
     checks = list(readiness)
@@ -371,6 +448,17 @@ def create_http_app(
     mapped.update(problems or {})
     for exc_class, spec in mapped.items():
         app.add_exception_handler(exc_class, _domain_handler(spec))
+    app.add_exception_handler(AuthenticationFailed, _unauthenticated_handler)
+    app.add_exception_handler(RoleNotAllowed, _forbidden_handler)
+    app.add_exception_handler(DealerNotCovered, _forbidden_handler)
+    if settings.auth_jwks_url:
+        app.state.token_verifier = TokenVerifier(
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            jwks_url=settings.auth_jwks_url,
+            leeway_s=settings.auth_leeway_s,
+        )
+    _document_security(app)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_middleware(RequestContextMiddleware)

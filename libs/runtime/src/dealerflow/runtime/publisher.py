@@ -52,6 +52,7 @@ def outbox_message_for(
     causation_id: str | None = None,
     event_id: str | None = None,
     trace_headers: TraceHeaders | None = None,
+    actor: str | None = None,
 ) -> tuple[str, OutboxMessage]:
     """Encode ``event`` for its topic; returns ``(event id, outbox message)``.
 
@@ -65,6 +66,7 @@ def outbox_message_for(
         event_id=event_id,
         correlation_id=correlation_id,
         causation_id=causation_id,
+        actor=actor,
         traceparent=traceparent,
         tracestate=tracestate,
     )
@@ -89,6 +91,7 @@ async def publish_event(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     event_id: str | None = None,
+    actor: str | None = None,
 ) -> str:
     """Enqueue ``event`` to the outbox inside the caller's transaction; returns its event id.
 
@@ -102,6 +105,7 @@ async def publish_event(
         correlation_id=correlation_id,
         causation_id=causation_id,
         event_id=event_id,
+        actor=actor,
     )
     await enqueue(conn, [message])
     return ce_id
@@ -128,6 +132,7 @@ def caused_outbox_message(
         causation_id=meta.id,
         event_id=event_id,
         trace_headers=trace_headers,
+        actor=meta.actor,
     )
 
 
@@ -206,6 +211,8 @@ class HandlerContext(ConsumedContext):
         super().__post_init__()
         if self.source_event_id is None:
             self.source_event_id = self.envelope.meta.id
+        if self.actor is None:
+            self.actor = self.envelope.meta.actor
 
     def _encode(self, event: DomainEvent) -> tuple[str, OutboxMessage]:
         return caused_outbox_message(event, self.envelope, self.source, self.topics)

@@ -42,6 +42,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime import dealers
+from dealerflow.runtime.auth import current_principal
 from dealerflow.runtime.broker import BatchProcessor, attach_consumer, create_broker
 from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.consumer import EventConsumer, EventRouter
@@ -102,10 +103,16 @@ class ServiceContext(Generic[S]):
 
     def use_case(self, conn: DbConnection) -> UseCaseContext[S]:
         """The use-case context of a transaction this service started itself (an HTTP
-        request, a timer): events it publishes start a new chain."""
+        request, a timer): events it publishes start a new chain. In an HTTP request the
+        acting staff id is the bearer token's subject (``uc.actor``, the events' ``actor``
+        extension)."""
+        principal = current_principal()
+        actor = principal.subject if principal is not None else None
 
         async def publish(event: DomainEvent) -> str:
-            return await publish_event(conn, event, source=self.source, topics=self.topics)
+            return await publish_event(
+                conn, event, source=self.source, topics=self.topics, actor=actor
+            )
 
         return UseCaseContext(
             conn=conn,
@@ -113,7 +120,13 @@ class ServiceContext(Generic[S]):
             settings=self.settings,
             dealers=self.dealers,
             publisher=publish,
+            actor=actor,
         )
+
+    async def dealer_group_of(self, dealer_id: str) -> str | None:
+        """The dealer group of ``dealer_id`` (its configuration's profile.group_id)."""
+        async with self.db.acquire() as conn:
+            return (await self.dealers.settings(conn, dealer_id)).profile.group_id
 
     async def run_in_transaction(self, work: Callable[[UseCaseContext[S]], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction with the deadlock/serialization retry of
@@ -361,6 +374,7 @@ def build_app(
     if definition.description:
         app.description = definition.description
     app.state.ctx = ctx
+    app.state.dealer_group_of = ctx.dealer_group_of
     return app
 
 

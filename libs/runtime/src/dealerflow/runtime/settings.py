@@ -77,6 +77,13 @@ class ServiceSettings(BaseSettings):
     #: Partial DealerSettings (profile, people; JSON in ``<PREFIX>DEALER_DEFAULTS``) over
     #: those: the rest of what a dealer no DealerConfigured event has named gets.
     dealer_defaults: dict[str, Any] = Field(default_factory=dict)
+    #: Bearer tokens (see dealerflow.runtime.auth): the issuer (``iss``), the audience
+    #: (``aud``) and where the issuer's signing keys are (JWKS; https:// or file://).
+    #: Without a JWKS URL every /v1 request is refused (401): the service fails closed.
+    auth_issuer: str = "https://issuer.dealerflow.local/dev"
+    auth_audience: str = "dealerflow"
+    auth_jwks_url: str | None = None
+    auth_leeway_s: float = Field(default=30.0, ge=0, le=300)
 
     def environment_layers(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The environment's layers under every dealer's configuration, lowest first:
