@@ -36,6 +36,8 @@ SERVICES = {
     "notifier": 8005,
 }
 INFRA = {"kafka", "postgres", "otel-collector", "jaeger", "init"}
+#: Started only with `--profile <name>` (service -> profile).
+OPTIONAL = {"keycloak": "keycloak"}
 
 
 def _prefix(service: str) -> str:
@@ -62,7 +64,9 @@ def _scripts(member: Path) -> dict[str, str]:
 
 def test_compose_runs_infrastructure_init_and_the_six_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == INFRA | set(SERVICES)
+    assert set(services) == INFRA | set(SERVICES) | set(OPTIONAL)
+    for name, spec in services.items():  # a plain `docker compose up` starts the rest
+        assert spec.get("profiles") == ([OPTIONAL[name]] if name in OPTIONAL else None), name
     assert services["kafka"]["image"] == KAFKA_IMAGE
     assert services["postgres"]["image"] == POSTGRES_IMAGE
     assert "KAFKA_PROCESS_ROLES" in services["kafka"]["environment"]  # KRaft, no ZooKeeper

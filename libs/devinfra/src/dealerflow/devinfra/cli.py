@@ -6,7 +6,8 @@ dealerflow-infra status  [--profile ...]
 dealerflow-infra env     [--profile ...]          # prints `export ...` lines
 
 `up` creates the catalogue topics with runtime's ``dealerflow-topics create`` logic
-(``dealerflow.runtime.kafka_admin``), the same the migration job runs.
+(``dealerflow.runtime.kafka_admin``), the same the migration job runs, and the profile's
+local token issuer key (``dealerflow-auth``) if missing; `env` points the services at it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from dealerflow.devinfra import kafka, postgres
 from dealerflow.devinfra.config import PROFILES, InfraConfig, InfraError, resolve_config
+from dealerflow.devinfra.issuer import DevIssuer
 from dealerflow.devinfra.proc import run_coroutine, stderr_progress
 from dealerflow.devinfra.status import ComponentStatus
 from dealerflow.runtime.kafka_admin import DEFAULT_PREFIX, TopicAdminError, create_catalogue_topics
@@ -35,7 +37,9 @@ def up(
     topics: bool = True,
     timeout_s: float = 120.0,
 ) -> list[ComponentStatus]:
-    """Start what is not running (idempotent) and create the catalogue topics."""
+    """Start what is not running (idempotent), create the catalogue topics and the local
+    issuer's signing key."""
+    DevIssuer.for_config(cfg).ensure()
     started: list[ComponentStatus] = []
     if "postgres" in components:
         started.append(postgres.start(cfg, timeout_s=timeout_s))
@@ -62,11 +66,14 @@ def down(cfg: InfraConfig, *, components: Sequence[str] = COMPONENTS, purge: boo
 
 
 def env_lines(cfg: InfraConfig) -> list[str]:
-    """Shell ``export`` lines pointing services and tests at this profile."""
-    return [
+    """Shell ``export`` lines pointing services and tests at this profile (its Kafka,
+    PostgreSQL and local token issuer; ``up`` creates the issuer's key)."""
+    lines = [
         f"export DEALERFLOW_KAFKA_BOOTSTRAP={shlex.quote(cfg.kafka_bootstrap)}",
         f"export DEALERFLOW_PG_DSN={shlex.quote(cfg.pg_dsn)}",
     ]
+    auth = DevIssuer.for_config(cfg).environment()
+    return lines + [f"export {name}={shlex.quote(value)}" for name, value in auth.items()]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -122,6 +129,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"  Kafka       {cfg.kafka_bootstrap}")
         if "postgres" in components:
             print(f"  PostgreSQL  {cfg.pg_dsn}")
+        issuer = DevIssuer.for_config(cfg)
+        print(f"  issuer      {issuer.issuer}  (JWKS {issuer.jwks_url})")
         print(f"  state       {cfg.state_dir}")
         return 0
     if args.command == "down":

@@ -71,6 +71,10 @@ class StackConfig:
     clock_speed: float = 1.0
     #: ISO timestamp all services anchor an accelerated clock on (so they agree).
     clock_start: str | None = None
+    #: Token verification settings for every service (``DEALERFLOW_AUTH_ISSUER``,
+    #: ``..._AUDIENCE``, ``..._JWKS_URL``), e.g. ``DevIssuer.for_profile("test").environment()``;
+    #: None keeps what the parent environment has (``dealerflow-infra env`` exports them).
+    auth_env: Mapping[str, str] | None = None
     #: Extra environment for every service (e.g. poll intervals, policy overrides).
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
@@ -104,6 +108,7 @@ class StackConfig:
         )
         if self.clock_start:
             env["DEALERFLOW_CLOCK_START"] = self.clock_start
+        env.update(self.auth_env or {})
         env.update(self.extra_env)
         return env
 
@@ -314,6 +319,7 @@ def start_detached(
         "topic_prefix": config.topic_prefix,
         "clock_speed": config.clock_speed,
         "clock_start": config.clock_start,
+        "auth": dict(config.auth_env or {}),
     }
     if not already_running:  # else it still describes the running services' settings
         (service_dir / "stack.json").write_text(json.dumps(stack, indent=2) + "\n")
@@ -359,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
     from dealerflow.devinfra.config import resolve_config
+    from dealerflow.devinfra.issuer import DevIssuer
 
     parser = argparse.ArgumentParser(
         prog="python -m dealerflow.devinfra.services",
@@ -376,6 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     state_dir = cfg.state_dir
     try:
         if args.command == "up":
+            issuer = DevIssuer.for_config(cfg)
+            issuer.ensure()
+            # Like Kafka and PostgreSQL: the environment (a real IdP) wins over the dev issuer.
+            auth_env = {name: os.environ.get(name) or v for name, v in issuer.environment().items()}
             stack = StackConfig(
                 kafka_bootstrap=os.environ.get("DEALERFLOW_KAFKA_BOOTSTRAP", cfg.kafka_bootstrap),
                 pg_dsn=os.environ.get("DEALERFLOW_PG_DSN", cfg.pg_dsn),
@@ -383,12 +394,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 clock_speed=args.clock_speed,
                 clock_start=os.environ.get("DEALERFLOW_CLOCK_START")
                 or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                auth_env=auth_env,
             )
             start_detached(stack, state_dir)
             print("dealerflow services:")
             for spec in SERVICES:
                 print(f"  {spec.name:<15} {stack.url(spec)}  (OpenAPI: {stack.url(spec)}/docs)")
             print(f"  logs: {state_dir / 'services'}/<service>.log")
+            print("  tokens: uv run dealerflow-auth token --dealer <dealer_id> --role <role>")
         elif args.command == "down":
             stop_detached(state_dir)
         else:

@@ -18,3 +18,5 @@ POSTGRES_MAJOR: Final = 15
 
 KAFKA_IMAGE: Final = f"apache/kafka:{KAFKA_VERSION}"
 POSTGRES_IMAGE: Final = "postgres:15.14"
+#: The optional identity provider of docker-compose.yml (profile ``keycloak``).
+KEYCLOAK_IMAGE: Final = "quay.io/keycloak/keycloak:26.4.7"
