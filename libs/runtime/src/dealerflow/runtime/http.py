@@ -49,6 +49,7 @@ from dealerflow.runtime.problems import (
     problem_type,
     status_title,
 )
+from dealerflow.runtime.web import install_security_headers, install_web_hygiene
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
@@ -461,7 +462,9 @@ def create_http_app(
     _document_security(app)
     app.add_exception_handler(StarletteHTTPException, _http_exception_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
+    install_web_hygiene(app, settings)  # inside the request context: request ids on 413/429
     app.add_middleware(RequestContextMiddleware)
+    install_security_headers(app, settings)  # outermost: on the generic 500 too
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=tracer_provider, excluded_urls=_PROBE_PATHS
     )

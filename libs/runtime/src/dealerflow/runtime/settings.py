@@ -18,7 +18,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, Field, model_validator
+from limits import parse as parse_rate_limit
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -49,6 +50,15 @@ class ServiceSettings(BaseSettings):
     topic_prefix: str = "dealerflow."
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    #: Larger request bodies are answered 413 (by Content-Length and while streaming).
+    http_max_body_bytes: int = Field(default=1_048_576, ge=1)
+    #: Browser origins allowed by CORS (JSON list, e.g. the staff console); empty: off.
+    http_cors_origins: list[str] = Field(default_factory=list)
+    #: Requests per client address to token-less endpoints and ending in 401
+    #: (``limits`` notation, e.g. "60/minute"); empty: no limit.
+    http_rate_limit_unauthenticated: str = "60/minute"
+    #: A TLS terminator is in front: send Strict-Transport-Security.
+    http_behind_tls: bool = False
     log_level: str = "INFO"
     log_json: bool = True
     otlp_endpoint: str | None = None
@@ -89,6 +99,13 @@ class ServiceSettings(BaseSettings):
         """The environment's layers under every dealer's configuration, lowest first:
         ``policy_overrides`` (as the ``policy`` section), then ``dealer_defaults``."""
         return {"policy": dict(self.policy_overrides)}, dict(self.dealer_defaults)
+
+    @field_validator("http_rate_limit_unauthenticated")
+    @classmethod
+    def _parse_rate_limit(cls, value: str) -> str:
+        if value.strip():
+            parse_rate_limit(value)  # fail at start-up, not at the first request
+        return value.strip()
 
     @model_validator(mode="after")
     def _derive_schema(self) -> ServiceSettings:
