@@ -233,7 +233,8 @@ def _document_security(app: FastAPI) -> None:
             or allowed_roles(context.original_route)
             or UNDECLARED.roles
             for context in iter_route_contexts(app.routes)
-            if isinstance(context.original_route, APIRoute) and context.path.startswith("/v1")
+            if isinstance(context.original_route, APIRoute)
+            and (context.path or "").startswith("/v1")
             for method in context.methods or ()
         }
         for path, operations in schema.get("paths", {}).items():
