@@ -14,6 +14,7 @@ from dealerflow.runtime.kafka_acls import (
     acl_table,
     generated_files,
     outside_contexts,
+    principal_names,
 )
 from dealerflow.runtime.service import ServiceContext, ServiceDefinition
 from dealerflow.runtime.settings import ServiceSettings
@@ -85,3 +86,10 @@ def test_sales_may_write_its_topic_and_nothing_else_but_dead_letters() -> None:
         "p.notifier",
         *(f"p.{c}.dlq" for c in ("leads", "sales", "service", "complaints", "dealers")),
     }
+
+
+def test_the_operations_guide_lists_every_principal() -> None:
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    section = guide.split("## Kafka security", 1)[1].split("\n## ", 1)[0]
+    for principal in principal_names():
+        assert f"| `{principal}` |" in section, principal
