@@ -200,6 +200,7 @@ def test_every_kustomization_points_at_existing_files() -> None:
     kustomizations = sorted(K8S.rglob("kustomization.yaml"))
     assert {k.parent.relative_to(K8S).as_posix() for k in kustomizations} == {
         "base",
+        "components/kafka-security",
         "components/tracing",
         "overlays/dev",
         "overlays/prod",

@@ -28,6 +28,7 @@ from dealerflow.contracts.envelope import (
 )
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.runtime.kafka_security import environment_client_options
 
 T = TypeVar("T")
 
@@ -62,7 +63,12 @@ async def eventually(
 
 
 class DealerflowClient:
-    """HTTP calls to the six services plus an outside system's Kafka producer."""
+    """HTTP calls to the six services plus an outside system's Kafka producer.
+
+    ``kafka_options``: SASL/TLS arguments of its Kafka clients
+    (:func:`dealerflow.runtime.kafka_security.kafka_client_options`); default: those of
+    the ``DEALERFLOW_KAFKA_*`` environment.
+    """
 
     def __init__(
         self,
@@ -71,9 +77,13 @@ class DealerflowClient:
         kafka_bootstrap: str,
         topics: TopicRegistry,
         timeout_s: float = 10.0,
+        kafka_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.urls = dict(urls)
         self.kafka_bootstrap = kafka_bootstrap
+        self.kafka_options = dict(
+            environment_client_options() if kafka_options is None else kafka_options
+        )
         self.topics = topics
         self._http = httpx.AsyncClient(timeout=timeout_s)
         self._producer: AIOKafkaProducer | None = None
@@ -122,7 +132,10 @@ class DealerflowClient:
         """An idempotent producer, as an outside dealer system would use."""
         if self._producer is None:
             self._producer = AIOKafkaProducer(
-                bootstrap_servers=self.kafka_bootstrap, enable_idempotence=True, acks="all"
+                bootstrap_servers=self.kafka_bootstrap,
+                enable_idempotence=True,
+                acks="all",
+                **self.kafka_options,
             )
             await self._producer.start()
         return self._producer
@@ -523,13 +536,19 @@ def pretty(data: Any) -> str:
 
 class TopicReader:
     """Reads one topic from its beginning as an outside observer: every partition, no
-    consumer group, no commits. ``records`` keeps everything read so far."""
+    consumer group, no commits. ``records`` keeps everything read so far.
+    ``client_options``: SASL/TLS (default: the ``DEALERFLOW_KAFKA_*`` environment's)."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, *, client_options: Mapping[str, Any] | None = None
+    ) -> None:
         self.topic = topic
         self.records: list[Any] = []
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            **(environment_client_options() if client_options is None else client_options),
         )
         self._partitions: list[TopicPartition] = []
 

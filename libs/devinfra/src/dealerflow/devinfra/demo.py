@@ -104,6 +104,7 @@ class Demo:
             group_id=f"demo-{uuid.uuid4().hex[:8]}",
             auto_offset_reset="latest",
             enable_auto_commit=False,
+            **self.client.kafka_options,
         )
         await consumer.start()
         try:

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 from dealerflow.devinfra.config import InfraConfig, InfraError
@@ -173,6 +174,17 @@ def ensure_jars(cfg: InfraConfig, progress: Progress = stderr_progress) -> Path:
     return libs
 
 
+#: What a one-node cluster needs (internal topics with one replica, no rebalance delay).
+SINGLE_NODE_SETTINGS: Mapping[str, str] = {
+    "offsets.topic.replication.factor": "1",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    "group.initial.rebalance.delay.ms": "0",
+}
+
+
 def server_properties(cfg: InfraConfig) -> str:
     """A single-node KRaft broker+controller on loopback."""
     data = kafka_dir(cfg) / "data"
@@ -190,12 +202,7 @@ def server_properties(cfg: InfraConfig) -> str:
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": str(data),
         "num.partitions": "3",
-        "offsets.topic.replication.factor": "1",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
-        "group.initial.rebalance.delay.ms": "0",
+        **SINGLE_NODE_SETTINGS,
     }
     return "".join(f"{key}={value}\n" for key, value in lines.items())
 
@@ -208,6 +215,45 @@ def new_cluster_id() -> str:
             return text
 
 
+def storage_format_command(
+    java: str, libs: Path, directory: Path, cluster_id: str, *extra: str
+) -> list[str]:
+    """``kafka-storage format`` of ``directory/server.properties`` (``extra``: e.g.
+    ``--add-scram`` arguments)."""
+    return [
+        java,
+        "-cp",
+        f"{libs}/*",
+        f"-Dlog4j2.configurationFile={directory / 'log4j2.properties'}",
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        cluster_id,
+        "-c",
+        str(directory / "server.properties"),
+        *extra,
+    ]
+
+
+def broker_command(
+    java: str, libs: Path, directory: Path, *, heap: str, min_heap: str = "256m"
+) -> list[str]:
+    """The java command line of a broker configured by ``directory/server.properties``."""
+    return [
+        java,
+        f"-Xmx{heap}",
+        f"-Xms{min_heap}",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={directory / 'log4j2.properties'}",
+        f"-Dkafka.logs.dir={directory / 'logs'}",
+        "-cp",
+        f"{libs}/*",
+        _MAIN_CLASS,
+        str(directory / "server.properties"),
+    ]
+
+
 def _format_storage(cfg: InfraConfig, java: str, libs: Path, progress: Progress) -> None:
     directory = kafka_dir(cfg)
     if (directory / "data" / "meta.properties").is_file():
@@ -215,18 +261,7 @@ def _format_storage(cfg: InfraConfig, java: str, libs: Path, progress: Progress)
     cluster_id = new_cluster_id()
     progress(f"formatting Kafka storage in {directory / 'data'} (cluster id {cluster_id})")
     result = subprocess.run(
-        [
-            java,
-            "-cp",
-            f"{libs}/*",
-            f"-Dlog4j2.configurationFile={directory / 'log4j2.properties'}",
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            cluster_id,
-            "-c",
-            str(directory / "server.properties"),
-        ],
+        storage_format_command(java, libs, directory, cluster_id),
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
@@ -328,19 +363,7 @@ def start(
         log = directory / "kafka.log"
         with log.open("a") as handle:
             handle.write(f"\n===== dealerflow-infra start {time.strftime('%Y-%m-%dT%H:%M:%S')}\n")
-        cmd = [
-            java,
-            f"-Xmx{cfg.kafka_heap}",
-            "-Xms256m",
-            "-XX:+UseG1GC",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={directory / 'log4j2.properties'}",
-            f"-Dkafka.logs.dir={directory / 'logs'}",
-            "-cp",
-            f"{libs}/*",
-            _MAIN_CLASS,
-            str(directory / "server.properties"),
-        ]
+        cmd = broker_command(java, libs, directory, heap=cfg.kafka_heap)
         pid = spawn_detached(cmd, log_file=log, cwd=directory)
         (directory / "kafka.pid").write_text(f"{pid}\n")
         progress(f"starting Kafka {KAFKA_VERSION} on {cfg.kafka_bootstrap} (pid {pid})")

@@ -48,6 +48,7 @@ from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.dealers import StoredConfiguration, upsert_configuration
 from dealerflow.runtime.kafka_admin import create_catalogue_topics
+from dealerflow.runtime.kafka_security import environment_client_options, kafka_client_options
 from dealerflow.runtime.migrations import migrate
 from dealerflow.runtime.outbox import decode_headers
 from dealerflow.runtime.service import (
@@ -161,7 +162,12 @@ async def running_service(
         settings = settings.model_copy(update=tokens_auth_settings())
     await migrate_service(definition, settings)
     if run_background:
-        await create_catalogue_topics(settings.kafka_bootstrap, settings.topic_prefix, partitions=3)
+        await create_catalogue_topics(
+            settings.kafka_bootstrap,
+            settings.topic_prefix,
+            partitions=3,
+            client_options=kafka_client_options(settings),
+        )
     app = build_app(
         definition,
         settings,
@@ -204,9 +210,16 @@ async def eventually(
 
 
 @asynccontextmanager
-async def kafka_producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    """A started producer (acks=all) standing in for an outside system."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+async def kafka_producer(
+    bootstrap: str, *, client_options: Mapping[str, Any] | None = None
+) -> AsyncIterator[AIOKafkaProducer]:
+    """A started producer (acks=all) standing in for an outside system; SASL/TLS from
+    ``client_options`` (default: the ``DEALERFLOW_KAFKA_*`` environment's)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        **(environment_client_options() if client_options is None else client_options),
+    )
     await producer.start()
     try:
         yield producer

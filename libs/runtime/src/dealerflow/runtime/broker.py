@@ -28,6 +28,8 @@ from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.middlewares import AckPolicy
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from dealerflow.runtime.kafka_security import faststream_security
+
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
     from faststream.message import StreamMessage
@@ -83,6 +85,8 @@ def create_broker(
     - Subscribers default to :data:`CONSUMER_ACK_POLICY`; aiokafka auto-commit is off.
     - ``graceful_timeout_s``: on ``stop()`` an in-flight batch gets this long to finish
       (and commit its offsets) before its task is cancelled.
+    - Security (SASL/SCRAM, TLS) from the ``kafka_*`` settings
+      (:func:`~dealerflow.runtime.kafka_security.faststream_security`).
 
     Nothing connects until ``await broker.start()`` (or ``broker.connect()``).
     """
@@ -102,6 +106,7 @@ def create_broker(
         # parallelism); never let a subscriber create one with broker defaults.
         allow_auto_create_topics=False,
         logger=_LOGGER,
+        security=faststream_security(settings),
         **kwargs,
     )
 

@@ -10,7 +10,7 @@ republishes the original record to its original topic without the ``dlq-*`` head
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -154,17 +154,21 @@ async def read_dead_letters(
     limit: int | None = None,
     partition: int | None = None,
     timeout_s: float = 10.0,
+    client_options: Mapping[str, Any] | None = None,
 ) -> list[DeadLetter]:
     """Read a dead-letter topic from the beginning up to its end at call time.
 
     No consumer group is used, so reading commits nothing and disturbs no one.
     Records are returned per partition in offset order; ``limit`` caps the total.
+    ``client_options``: SASL/TLS (:func:`~dealerflow.runtime.kafka_security.
+    kafka_client_options`).
     """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        **(client_options or {}),
     )
     await consumer.start()
     try:
@@ -207,7 +211,10 @@ async def read_dead_letters(
 
 
 async def replay_dead_letters(
-    bootstrap_servers: str, letters: Sequence[DeadLetter]
+    bootstrap_servers: str,
+    letters: Sequence[DeadLetter],
+    *,
+    client_options: Mapping[str, Any] | None = None,
 ) -> list[DeadLetter]:
     """Republish dead letters to their original topics, without the ``dlq-*`` headers.
 
@@ -215,7 +222,10 @@ async def replay_dead_letters(
     Replaying twice is harmless for our consumers: the inbox drops the second copy.
     """
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, enable_idempotence=True, acks="all"
+        bootstrap_servers=bootstrap_servers,
+        enable_idempotence=True,
+        acks="all",
+        **(client_options or {}),
     )
     await producer.start()
     done: list[DeadLetter] = []

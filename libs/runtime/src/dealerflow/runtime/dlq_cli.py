@@ -6,7 +6,8 @@
 
 ``<topic>`` is the original topic or its ``.dlq`` topic. ``--bootstrap`` defaults to
 ``$DEALERFLOW_KAFKA_BOOTSTRAP`` or 127.0.0.1:9092. Offsets are offsets in the DLQ topic
-(shown by ``list``).
+(shown by ``list``). SASL/TLS come from the $DEALERFLOW_KAFKA_SECURITY_PROTOCOL,
+_SASL_* and _SSL_* variables (docs/operations.md, "Kafka security").
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dealerflow.runtime.dlq import (
     read_dead_letters,
     replay_dead_letters,
 )
+from dealerflow.runtime.kafka_security import environment_client_options
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 
@@ -66,7 +68,11 @@ def _format(letter: DeadLetter) -> str:
 
 async def _list(args: argparse.Namespace, out: TextIO) -> int:
     letters = await read_dead_letters(
-        args.bootstrap, dlq_topic_for(args.topic), limit=args.limit, partition=args.partition
+        args.bootstrap,
+        dlq_topic_for(args.topic),
+        limit=args.limit,
+        partition=args.partition,
+        client_options=args.client_options,
     )
     out.write("dlq partition:offset\toriginal topic/partition@offset\tce_type\terror\n")
     for letter in letters:
@@ -77,7 +83,9 @@ async def _list(args: argparse.Namespace, out: TextIO) -> int:
 
 async def _replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     dlq_topic = dlq_topic_for(args.topic)
-    letters = await read_dead_letters(args.bootstrap, dlq_topic, partition=args.partition)
+    letters = await read_dead_letters(
+        args.bootstrap, dlq_topic, partition=args.partition, client_options=args.client_options
+    )
     if not args.all:
         letters = [d for d in letters if d.dlq_offset == args.offset]
         if not letters:
@@ -89,7 +97,7 @@ async def _replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 f"{sorted(d.dlq_partition for d in letters)}; pass --partition\n"
             )
             return 2
-    done = await replay_dead_letters(args.bootstrap, letters)
+    done = await replay_dead_letters(args.bootstrap, letters, client_options=args.client_options)
     for letter in done:
         out.write(f"replayed {_format(letter)}\n")
     skipped = len(letters) - len(done)
@@ -104,6 +112,7 @@ async def run_async(
 ) -> int:
     """Run the CLI with ``argv`` (without the program name); returns the exit code."""
     args = _parser().parse_args(argv)
+    args.client_options = environment_client_options()
     out = out or sys.stdout
     err = err or sys.stderr
     try:

@@ -12,6 +12,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -74,11 +75,17 @@ def catalogue_topics(prefix: str = DEFAULT_PREFIX, *, include_dlq: bool = True) 
 
 @asynccontextmanager
 async def admin_client(
-    bootstrap: str, *, timeout_s: float = 30.0
+    bootstrap: str, *, timeout_s: float = 30.0, client_options: Mapping[str, Any] | None = None
 ) -> AsyncIterator[AIOKafkaAdminClient]:
-    """A started admin client, closed on exit; unreachable Kafka is a TopicAdminError."""
+    """A started admin client, closed on exit; unreachable Kafka is a TopicAdminError.
+
+    ``client_options``: SASL/TLS arguments (:func:`dealerflow.runtime.kafka_security.
+    kafka_client_options`); every function of this module passes its own on.
+    """
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
+        bootstrap_servers=bootstrap,
+        request_timeout_ms=int(timeout_s * 1000),
+        **(client_options or {}),
     )
     try:
         await admin.start()
@@ -99,6 +106,7 @@ async def ensure_topics(
     replication_factor: int = 1,
     configs: Mapping[str, Mapping[str, str]] | None = None,
     timeout_s: float = 30.0,
+    client_options: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet; return the names actually created.
 
@@ -110,7 +118,7 @@ async def ensure_topics(
     """
     per_topic = configs or {}
     wanted = list(dict.fromkeys(names))
-    async with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+    async with admin_client(bootstrap, timeout_s=timeout_s, client_options=client_options) as admin:
         existing = set(await admin.list_topics())
         missing = [name for name in wanted if name not in existing]
         if not missing:
@@ -140,11 +148,15 @@ async def ensure_topics(
 
 
 async def describe_topics(
-    bootstrap: str, names: Iterable[str], *, timeout_s: float = 30.0
+    bootstrap: str,
+    names: Iterable[str],
+    *,
+    timeout_s: float = 30.0,
+    client_options: Mapping[str, Any] | None = None,
 ) -> dict[str, int | None]:
     """Partition count of each topic in ``names``; None for a topic that does not exist."""
     wanted = list(dict.fromkeys(names))
-    async with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+    async with admin_client(bootstrap, timeout_s=timeout_s, client_options=client_options) as admin:
         existing = set(await admin.list_topics())
         present = [name for name in wanted if name in existing]
         counts = _partition_counts(await admin.describe_topics(present)) if present else {}
@@ -152,13 +164,18 @@ async def describe_topics(
 
 
 async def describe_topic_configs(
-    bootstrap: str, names: Iterable[str], keys: Iterable[str], *, timeout_s: float = 30.0
+    bootstrap: str,
+    names: Iterable[str],
+    keys: Iterable[str],
+    *,
+    timeout_s: float = 30.0,
+    client_options: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, str]]:
     """The values of the configuration ``keys`` of each existing topic in ``names``
     (defaults included); topics that do not exist are left out."""
     wanted = list(dict.fromkeys(names))
     filter_keys = dict.fromkeys(keys, "")  # describe only these keys
-    async with admin_client(bootstrap, timeout_s=timeout_s) as admin:
+    async with admin_client(bootstrap, timeout_s=timeout_s, client_options=client_options) as admin:
         existing = set(await admin.list_topics())
         present = [name for name in wanted if name in existing]
         if not present:
@@ -181,6 +198,7 @@ async def create_catalogue_topics(
     *,
     partitions: int | None = None,
     replication_factor: int | None = None,
+    client_options: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Create every topic of ``TopicRegistry(prefix).all()`` with its configuration
     (``TopicRegistry.configs``: the dealers topic log-compacted); return those created.
@@ -194,6 +212,7 @@ async def create_catalogue_topics(
         partitions=partitions or default_partitions(),
         replication_factor=replication_factor or default_replication_factor(),
         configs=TopicRegistry(prefix).configs(),
+        client_options=client_options,
     )
 
 

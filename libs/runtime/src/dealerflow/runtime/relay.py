@@ -29,7 +29,7 @@ import logging
 import random
 import struct
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -113,7 +113,11 @@ class _Batch:
 
 
 class OutboxRelay:
-    """Publishes the outbox of the pool's schema to Kafka; see the module docstring."""
+    """Publishes the outbox of the pool's schema to Kafka; see the module docstring.
+
+    ``client_options`` are more producer arguments: the SASL/TLS ones of
+    :func:`~dealerflow.runtime.kafka_security.kafka_client_options`.
+    """
 
     def __init__(
         self,
@@ -133,6 +137,7 @@ class OutboxRelay:
         rescan_interval_s: float = 1.0,
         metrics_interval_s: float = 5.0,
         client_id: str | None = None,
+        client_options: Mapping[str, Any] | None = None,
         after_send: RelayHook | None = None,
     ) -> None:
         self._pool = pool
@@ -150,6 +155,8 @@ class OutboxRelay:
             "request_timeout_ms": request_timeout_ms,
             "client_id": client_id or "dealerflow-outbox-relay",
             "partitioner": murmur2_partitioner,
+            # SASL/TLS: kafka_security.kafka_client_options(settings)
+            **(client_options or {}),
         }
         self._delivery_timeout_s = delivery_timeout_s
         self._retry_backoff_s = retry_backoff_s

@@ -54,6 +54,7 @@ from dealerflow.runtime.context import (
 )
 from dealerflow.runtime.db import DbConnection, create_pool
 from dealerflow.runtime.http import ReadinessCheck, broker_check, create_http_app, postgres_check
+from dealerflow.runtime.kafka_security import kafka_client_options
 from dealerflow.runtime.logging import configure_logging
 from dealerflow.runtime.migrations import Migration, load_migrations, migrate, runtime_migrations
 from dealerflow.runtime.problems import ProblemMap
@@ -328,6 +329,7 @@ def build_app(
                     max_batch_bytes=settings.relay_max_batch_bytes,
                     compression_type=settings.relay_compression,
                     client_id=f"{settings.service_name}-relay",
+                    client_options=kafka_client_options(settings),
                 )
                 poller = TimerPoller(
                     ctx.db,

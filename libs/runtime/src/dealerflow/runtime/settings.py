@@ -16,10 +16,10 @@ happens when the class is instantiated, never at import time.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from limits import parse as parse_rate_limit
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -42,6 +42,20 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "dealerflow"
     kafka_bootstrap: str = "127.0.0.1:9092"
+    #: How every Kafka client of the service connects (see docs/operations.md, "Kafka
+    #: security"); :func:`dealerflow.runtime.kafka_security.kafka_client_options` turns
+    #: these into client arguments.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
+    #: The service's principal, e.g. ``dealerflow-sales`` (``User:dealerflow-sales``).
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    #: CA bundle (PEM) that signed the brokers' certificates; None: the system's CAs.
+    kafka_ssl_cafile: str | None = None
+    #: Client certificate and key (PEM) for brokers that require mutual TLS.
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
+    kafka_ssl_key_password: SecretStr | None = None
     pg_dsn: str = "postgresql://postgres@127.0.0.1:5432/dealerflow"
     #: PostgreSQL schema owned by this service; defaults to the service name ("-" -> "_").
     db_schema: str = ""
@@ -108,6 +122,19 @@ class ServiceSettings(BaseSettings):
         return value.strip()
 
     @model_validator(mode="after")
+    def _check_kafka_security(self) -> ServiceSettings:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol={self.kafka_security_protocol} needs "
+                "kafka_sasl_username and kafka_sasl_password"
+            )
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            raise ValueError("kafka_ssl_certfile and kafka_ssl_keyfile go together")
+        return self
+
+    @model_validator(mode="after")
     def _derive_schema(self) -> ServiceSettings:
         if not self.db_schema:
             self.db_schema = self.service_name.replace("-", "_")
@@ -136,8 +163,11 @@ class ServiceSettings(BaseSettings):
         return AcceleratedClock(start or datetime.now().astimezone(), self.clock_speed)
 
     def redacted(self) -> dict[str, Any]:
-        """Settings as a dict for start-up logs, with the password in the DSN hidden."""
+        """Settings as a dict for start-up logs, with the passwords (DSN, Kafka) hidden."""
         data = self.model_dump()
+        for secret in ("kafka_sasl_password", "kafka_ssl_key_password"):
+            if data.get(secret) is not None:
+                data[secret] = "***"
         dsn = str(data.get("pg_dsn", ""))
         if "@" in dsn and "://" in dsn:
             scheme, rest = dsn.split("://", 1)

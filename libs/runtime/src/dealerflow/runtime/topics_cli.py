@@ -12,7 +12,9 @@ missing, else 4 when one's cleanup.policy is not the contract's (e.g. a dealers 
 auto-created before ``create`` ran: fix it with ``kafka-configs --alter``).
 ``--bootstrap`` defaults to $DEALERFLOW_KAFKA_BOOTSTRAP or 127.0.0.1:9092, ``--prefix`` to
 $DEALERFLOW_TOPIC_PREFIX or ``dealerflow.``, partitions and replication factor to
-$DEALERFLOW_TOPIC_PARTITIONS / $DEALERFLOW_TOPIC_REPLICATION_FACTOR.
+$DEALERFLOW_TOPIC_PARTITIONS / $DEALERFLOW_TOPIC_REPLICATION_FACTOR. SASL/TLS come from
+the $DEALERFLOW_KAFKA_SECURITY_PROTOCOL, _SASL_* and _SSL_* variables (docs/operations.md,
+"Kafka security").
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dealerflow.runtime.kafka_admin import (
     describe_topic_configs,
     describe_topics,
 )
+from dealerflow.runtime.kafka_security import environment_client_options
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 MISSING_EXIT_CODE = 3
@@ -85,6 +88,7 @@ async def _create(args: argparse.Namespace, out: TextIO) -> int:
         args.prefix,
         partitions=args.partitions,
         replication_factor=args.replication_factor,
+        client_options=environment_client_options(),
     )
     out.write(f"{len(created)} topics created at {args.bootstrap}: {', '.join(created) or '-'}\n")
     return 0
@@ -93,8 +97,11 @@ async def _create(args: argparse.Namespace, out: TextIO) -> int:
 async def _describe(args: argparse.Namespace, out: TextIO) -> int:
     registry = TopicRegistry(args.prefix)
     names = catalogue_topics(args.prefix)
-    counts = await describe_topics(args.bootstrap, names)
-    configs = await describe_topic_configs(args.bootstrap, names, [_CLEANUP])
+    security = environment_client_options()
+    counts = await describe_topics(args.bootstrap, names, client_options=security)
+    configs = await describe_topic_configs(
+        args.bootstrap, names, [_CLEANUP], client_options=security
+    )
     misconfigured = 0
     for name, partitions in counts.items():
         if partitions is None:
@@ -124,7 +131,7 @@ async def run_async(
     args = _parser().parse_args(argv)
     try:
         return await _COMMANDS[args.command](args, out or sys.stdout)
-    except TopicAdminError as exc:
+    except (TopicAdminError, ValueError) as exc:  # ValueError: bad DEALERFLOW_KAFKA_* settings
         (err or sys.stderr).write(f"dealerflow-topics: error: {exc}\n")
         return 1
 
