@@ -18,6 +18,7 @@ import pytest
 
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.client import DealerflowClient
+from dealerflow.devinfra.issuer import DevIssuer
 from dealerflow.devinfra.pytest_plugin import register_topic_prefix
 from dealerflow.devinfra.services import (
     SERVICES,
@@ -29,6 +30,9 @@ from dealerflow.devinfra.services import (
 
 # 1 real second = 2 hours of schedule: a 24 h callback falls due after 12 s, a 3-day
 # follow-up after 36 s. Online first-contact SLAs (15 business minutes) breach at once.
+#: The test profile's development issuer: the services trust it, the clients use it.
+ISSUER = DevIssuer.for_profile("test")
+
 CLOCK_SPEED = float(os.environ.get("DEALERFLOW_E2E_CLOCK_SPEED", "7200"))
 
 
@@ -104,6 +108,7 @@ async def stack(
         ports=ports,
         clock_speed=CLOCK_SPEED,
         clock_start=clock_start.isoformat(),
+        auth_env=ISSUER.environment(),
         extra_env={
             "DEALERFLOW_TIMER_POLL_INTERVAL_S": "0.2",
             "DEALERFLOW_RELAY_POLL_INTERVAL_S": "0.2",
@@ -134,8 +139,9 @@ def dealer_id() -> str:
 @pytest.fixture
 async def client(stack: Stack) -> AsyncIterator[DealerflowClient]:
     """The scenario client (HTTP to the services, an outside producer on Kafka)."""
+    token = ISSUER.token(sub="e2e-admin", roles=["admin"], dealers=["*"])
     async with DealerflowClient(
-        stack.urls, kafka_bootstrap=stack.kafka_bootstrap, topics=stack.topics
+        stack.urls, kafka_bootstrap=stack.kafka_bootstrap, topics=stack.topics, token=token
     ) as dealerflow:
         yield dealerflow
 

@@ -67,7 +67,8 @@ class DealerflowClient:
 
     ``kafka_options``: SASL/TLS arguments of its Kafka clients
     (:func:`dealerflow.runtime.kafka_security.kafka_client_options`); default: those of
-    the ``DEALERFLOW_KAFKA_*`` environment.
+    the ``DEALERFLOW_KAFKA_*`` environment. ``token``: the bearer token every HTTP call
+    sends (e.g. ``DevIssuer.for_profile("dev").token(...)``).
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class DealerflowClient:
         topics: TopicRegistry,
         timeout_s: float = 10.0,
         kafka_options: Mapping[str, Any] | None = None,
+        token: str | None = None,
     ) -> None:
         self.urls = dict(urls)
         self.kafka_bootstrap = kafka_bootstrap
@@ -85,7 +87,8 @@ class DealerflowClient:
             environment_client_options() if kafka_options is None else kafka_options
         )
         self.topics = topics
-        self._http = httpx.AsyncClient(timeout=timeout_s)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.AsyncClient(timeout=timeout_s, headers=headers)
         self._producer: AIOKafkaProducer | None = None
 
     async def __aenter__(self) -> DealerflowClient:

@@ -29,6 +29,7 @@ from dealerflow.contracts.identity import customer_id_for
 from dealerflow.contracts.topics import CONTEXTS, TopicRegistry
 from dealerflow.devinfra.client import DealerflowClient, eventually, new_event_id
 from dealerflow.devinfra.config import resolve_config
+from dealerflow.devinfra.issuer import DevIssuer
 from dealerflow.devinfra.services import SERVICES
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -340,7 +341,12 @@ async def run(argv: Sequence[str] | None = None) -> int:
     clock = Clock(start, speed)
     print(f"dealerflow demo: dealer {args.dealer}, clock x{speed:g} (1 s = {speed / 60:g} min)")
     print("Events are printed as the services publish them: [local time] topic event details")
-    async with DealerflowClient(urls, kafka_bootstrap=kafka, topics=topics) as client:
+    # The demo acts as the store's administrator, with a token of the dev profile's
+    # issuer (the one `make up` configures the services with).
+    token = DevIssuer.for_profile("dev").token(
+        sub="demo-admin", roles=["admin"], dealers=[args.dealer]
+    )
+    async with DealerflowClient(urls, kafka_bootstrap=kafka, topics=topics, token=token) as client:
         demo = Demo(client, clock, args.dealer)
         ready = asyncio.Event()
         tail = asyncio.create_task(demo.tail(ready))
