@@ -51,10 +51,26 @@ def test_topic_prefixes_are_unique(topic_prefix: str) -> None:
 def test_environment_variables_win(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEALERFLOW_KAFKA_BOOTSTRAP", "kafka.example:9092")
     monkeypatch.setenv("DEALERFLOW_PG_DSN", "postgresql://u@db.example/x")
+    monkeypatch.delenv("DEALERFLOW_PG_MIGRATION_DSN", raising=False)
     with pytest_plugin._provide("kafka", {}) as bootstrap:
         assert bootstrap == "kafka.example:9092"
     with pytest_plugin._provide("postgres", {}) as dsn:
         assert dsn == "postgresql://u@db.example/x"
+    # as `dealerflow-infra env` prints them: tests use the owner, not the app role
+    monkeypatch.setenv("DEALERFLOW_PG_MIGRATION_DSN", "postgresql://owner@db.example/x")
+    with pytest_plugin._provide("postgres", {}) as dsn:
+        assert dsn == "postgresql://owner@db.example/x"
+
+
+async def test_the_app_role_exists_and_owns_nothing(pg_dsn: str, pg_app_dsn: str) -> None:
+    conn = await asyncpg.connect(pg_app_dsn)
+    try:
+        role = await conn.fetchrow(
+            "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+        )
+    finally:
+        await conn.close()
+    assert tuple(role) == ("dealerflow_app", False, False)
 
 
 def test_unknown_mode_fails_instead_of_skipping(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,7 +30,7 @@ import gc
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -51,7 +51,7 @@ from dealerflow.runtime.context import (
     UseCaseContext,
     run_in_transaction,
 )
-from dealerflow.runtime.db import DbConnection, create_pool
+from dealerflow.runtime.db import ALL_DEALERS, DbConnection, act_for, create_pool
 from dealerflow.runtime.http import ReadinessCheck, broker_check, create_http_app, postgres_check
 from dealerflow.runtime.logging import configure_logging
 from dealerflow.runtime.migrations import Migration, load_migrations, migrate, runtime_migrations
@@ -115,10 +115,22 @@ class ServiceContext(Generic[S]):
             publisher=publish,
         )
 
-    async def run_in_transaction(self, work: Callable[[UseCaseContext[S]], Awaitable[T]]) -> T:
-        """Run ``work`` in one transaction with the deadlock/serialization retry of
+    async def run_in_transaction(
+        self,
+        work: Callable[[UseCaseContext[S]], Awaitable[T]],
+        *,
+        dealers: str | Iterable[str] = ALL_DEALERS,
+    ) -> T:
+        """Run ``work`` in one transaction acting for ``dealers`` (row-level security,
+        :func:`dealerflow.runtime.db.act_for`; every dealer until requests carry the
+        token's), with the deadlock/serialization retry of
         :func:`dealerflow.runtime.context.run_in_transaction`."""
-        return await run_in_transaction(self.db, self.use_case, work)
+
+        async def scoped(uc: UseCaseContext[S]) -> T:
+            await act_for(uc.conn, dealers)
+            return await work(uc)
+
+        return await run_in_transaction(self.db, self.use_case, scoped)
 
 
 #: A timer handler of a service: the use-case context of the poller's transaction and
@@ -236,7 +248,12 @@ async def migrate_service(
     definition: ServiceDefinition[Any], settings: ServiceSettings
 ) -> list[str]:
     """Apply pending migrations to the service's schema; returns the applied labels."""
-    applied = await migrate(settings.pg_dsn, settings.db_schema, definition.migrations())
+    applied = await migrate(
+        settings.pg_migration_dsn,
+        settings.db_schema,
+        definition.migrations(),
+        app_role=settings.pg_app_role or None,
+    )
     return [m.label for m in applied]
 
 
