@@ -12,7 +12,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra import pytest_plugin
 from dealerflow.devinfra.config import InfraError
+from dealerflow.devinfra.service_testing import service_settings
 from dealerflow.runtime.kafka_admin import describe_topic_configs
+from dealerflow.runtime.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
 
@@ -152,3 +154,19 @@ async def test_create_topics_compacts_the_dealers_topic_of_the_tests_prefix(
         dealers: {"cleanup.policy": "compact"},
         topics.dlq(dealers): {"cleanup.policy": "delete"},
     }
+
+
+def test_services_under_test_run_as_the_app_role_and_migrate_as_the_owner() -> None:
+    settings = service_settings(
+        ServiceSettings,
+        pg_dsn="postgresql://postgres@127.0.0.1:15432/dealerflow",
+        pg_schema="t_x",
+        kafka_bootstrap="k:9092",
+        topic_prefix="t.",
+    )
+    assert (
+        settings.pg_dsn == "postgresql://dealerflow_app:dealerflow_app@127.0.0.1:15432/dealerflow"
+    )
+    assert settings.pg_migration_dsn == "postgresql://postgres@127.0.0.1:15432/dealerflow"
+    assert settings.pg_app_role == "dealerflow_app"
+    assert settings.unknown_dealers == "defaults"

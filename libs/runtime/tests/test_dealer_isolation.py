@@ -199,18 +199,27 @@ async def test_http_use_cases_act_for_every_dealer_until_tokens_say_otherwise(
 @pytest.mark.integration
 async def test_timer_handlers_act_for_their_timers_dealer(app_pool: asyncpg.Pool) -> None:
     async with transaction(app_pool, ALL_DEALERS) as conn:
-        for dealer in ("D1", "D2"):
-            await timers.schedule(
-                conn, key=f"t:{dealer}", kind="look", dealer_id=dealer, due_at=NOW
-            )
+        for n, dealer in enumerate(("D1", "D1", "D2", "D1")):
+            due = NOW + timedelta(seconds=n)
+            await timers.schedule(conn, key=f"t{n}", kind="look", dealer_id=dealer, due_at=due)
+            await timers.schedule(conn, key=f"b{n}", kind="batch", dealer_id=dealer, due_at=due)
     seen: dict[str, list[str]] = {}
 
     async def look(conn: Any, timer: timers.Timer) -> None:
-        seen[timer.dealer_id] = [r["id"] for r in await conn.fetch("SELECT id FROM leads")]
+        seen[timer.key] = [r["id"] for r in await conn.fetch("SELECT id FROM leads")]
 
-    poller = timers.TimerPoller(app_pool, {"look": look}, clock=ManualClock(NOW + timedelta(1)))
-    assert await poller.fire_due() == 2  # the claim spans dealers
-    assert seen == {"D1": ["L1"], "D2": ["L2", "L3"]}
+    async def look_all(conn: Any, group: Any) -> None:
+        seen["batch"] = [r["id"] for r in await conn.fetch("SELECT id FROM leads")]
+
+    poller = timers.TimerPoller(
+        app_pool,
+        {"look": look},
+        batch_handlers={"batch": look_all},
+        clock=ManualClock(NOW + timedelta(1)),
+    )
+    assert await poller.fire_due() == 8  # the claim spans dealers
+    d1, d2 = ["L1"], ["L2", "L3"]
+    assert seen == {"t0": d1, "t1": d1, "t2": d2, "t3": d1, "batch": d1 + d2}
     assert await poller._delay_until_next_due(False) > 0  # reads across dealers too
 
 

@@ -327,8 +327,11 @@ class TimerPoller:
             await batch_handler(conn, group)
             return
         handler = self._handlers[kind]
+        acting_for = None  # all of this runs in one savepoint: a raise ends it all
         for t in group:
-            await act_for(conn, t.dealer_id)
+            if t.dealer_id != acting_for:  # a round trip only when the dealer changes
+                await act_for(conn, t.dealer_id)
+                acting_for = t.dealer_id
             await handler(conn, t)
 
     async def _record_failures(
