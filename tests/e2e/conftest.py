@@ -18,6 +18,7 @@ import pytest
 
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.client import DealerflowClient
+from dealerflow.devinfra.config import app_dsn
 from dealerflow.devinfra.issuer import DevIssuer
 from dealerflow.devinfra.pytest_plugin import register_topic_prefix
 from dealerflow.devinfra.services import (
@@ -103,6 +104,7 @@ async def stack(
     config = StackConfig(
         kafka_bootstrap=kafka_bootstrap,
         pg_dsn=pg_dsn,
+        pg_app_dsn=app_dsn(pg_dsn),  # services run as the non-owner role: RLS holds
         topic_prefix=prefix,
         schema_prefix=f"e2e{run}_",
         ports=ports,

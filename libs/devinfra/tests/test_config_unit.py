@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from dealerflow.devinfra import cli, kafka, postgres
-from dealerflow.devinfra.config import InfraError, default_home, find_repo_root, resolve_config
+from dealerflow.devinfra.config import (
+    InfraError,
+    app_dsn,
+    default_home,
+    find_repo_root,
+    resolve_config,
+)
 from dealerflow.devinfra.versions import KAFKA_VERSION, LOG4J_VERSION
 
 
@@ -57,8 +63,18 @@ def test_env_lines_are_shell_exports() -> None:
     cfg = resolve_config("test", env={})
     assert cli.env_lines(cfg)[:2] == [  # then the issuer's (test_auth_cli_unit)
         "export DEALERFLOW_KAFKA_BOOTSTRAP=127.0.0.1:19092",
-        "export DEALERFLOW_PG_DSN=postgresql://postgres@127.0.0.1:15432/dealerflow",
+        "export DEALERFLOW_PG_DSN=postgresql://dealerflow_app:dealerflow_app@127.0.0.1:15432/dealerflow",
+        "export DEALERFLOW_PG_MIGRATION_DSN=postgresql://postgres@127.0.0.1:15432/dealerflow",
+        "export DEALERFLOW_PG_APP_ROLE=dealerflow_app",
+        "export DEALERFLOW_UNKNOWN_DEALERS=defaults",
     ]
+
+
+def test_the_app_dsn_is_the_owner_dsn_with_the_app_role() -> None:
+    assert (
+        app_dsn("postgresql://postgres:pw@db.example:5433/dealerflow?sslmode=require")
+        == "postgresql://dealerflow_app:dealerflow_app@db.example:5433/dealerflow?sslmode=require"
+    )
 
 
 def test_server_properties_describe_a_single_kraft_node(tmp_path: Path) -> None:

@@ -12,7 +12,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra import pytest_plugin
 from dealerflow.devinfra.config import InfraError
+from dealerflow.devinfra.service_testing import service_settings
 from dealerflow.runtime.kafka_admin import describe_topic_configs
+from dealerflow.runtime.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
 
@@ -51,10 +53,26 @@ def test_topic_prefixes_are_unique(topic_prefix: str) -> None:
 def test_environment_variables_win(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEALERFLOW_KAFKA_BOOTSTRAP", "kafka.example:9092")
     monkeypatch.setenv("DEALERFLOW_PG_DSN", "postgresql://u@db.example/x")
+    monkeypatch.delenv("DEALERFLOW_PG_MIGRATION_DSN", raising=False)
     with pytest_plugin._provide("kafka", {}) as bootstrap:
         assert bootstrap == "kafka.example:9092"
     with pytest_plugin._provide("postgres", {}) as dsn:
         assert dsn == "postgresql://u@db.example/x"
+    # as `dealerflow-infra env` prints them: tests use the owner, not the app role
+    monkeypatch.setenv("DEALERFLOW_PG_MIGRATION_DSN", "postgresql://owner@db.example/x")
+    with pytest_plugin._provide("postgres", {}) as dsn:
+        assert dsn == "postgresql://owner@db.example/x"
+
+
+async def test_the_app_role_exists_and_owns_nothing(pg_dsn: str, pg_app_dsn: str) -> None:
+    conn = await asyncpg.connect(pg_app_dsn)
+    try:
+        role = await conn.fetchrow(
+            "SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+        )
+    finally:
+        await conn.close()
+    assert tuple(role) == ("dealerflow_app", False, False)
 
 
 def test_unknown_mode_fails_instead_of_skipping(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,3 +154,19 @@ async def test_create_topics_compacts_the_dealers_topic_of_the_tests_prefix(
         dealers: {"cleanup.policy": "compact"},
         topics.dlq(dealers): {"cleanup.policy": "delete"},
     }
+
+
+def test_services_under_test_run_as_the_app_role_and_migrate_as_the_owner() -> None:
+    settings = service_settings(
+        ServiceSettings,
+        pg_dsn="postgresql://postgres@127.0.0.1:15432/dealerflow",
+        pg_schema="t_x",
+        kafka_bootstrap="k:9092",
+        topic_prefix="t.",
+    )
+    assert (
+        settings.pg_dsn == "postgresql://dealerflow_app:dealerflow_app@127.0.0.1:15432/dealerflow"
+    )
+    assert settings.pg_migration_dsn == "postgresql://postgres@127.0.0.1:15432/dealerflow"
+    assert settings.pg_app_role == "dealerflow_app"
+    assert settings.unknown_dealers == "defaults"

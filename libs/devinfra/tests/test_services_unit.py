@@ -79,3 +79,36 @@ async def test_the_client_merge_patches_a_dealers_section() -> None:
     assert json.loads(patch.content) == {"service": {"warranty_months": 48}}
     assert group.url.path == "/v1/dealer-groups/east"
     assert json.loads(group.content) == {"policy": {"sales": None}}
+
+
+def test_services_run_as_the_app_role_and_migrate_as_the_owner() -> None:
+    spec = services.SERVICES[1]
+    config = services.StackConfig(
+        kafka_bootstrap="k:9092",
+        pg_dsn="postgresql://owner@h/db",
+        pg_app_dsn="postgresql://app@h/db",
+    )
+    env = config.environment(spec, base={})
+    assert env["DEALERFLOW_PG_DSN"] == "postgresql://app@h/db"
+    assert env["DEALERFLOW_PG_MIGRATION_DSN"] == "postgresql://owner@h/db"
+    assert env["DEALERFLOW_PG_APP_ROLE"] == "dealerflow_app"
+    assert env["DEALERFLOW_UNKNOWN_DEALERS"] == "defaults"
+    one_role = services.StackConfig(kafka_bootstrap="k:9092", pg_dsn="postgresql://owner@h/db")
+    env = one_role.environment(spec, base={"DEALERFLOW_UNKNOWN_DEALERS": "refuse"})
+    assert env["DEALERFLOW_PG_DSN"] == env["DEALERFLOW_PG_MIGRATION_DSN"]
+    assert env["DEALERFLOW_PG_APP_ROLE"] == ""
+    assert env["DEALERFLOW_UNKNOWN_DEALERS"] == "refuse"
+
+
+def test_stack_dsns_follow_the_environment() -> None:
+    profile = ("postgresql://owner@p/db", "postgresql://app@p/db")
+    assert services.stack_dsns({}, *profile) == profile
+    assert services.stack_dsns({"DEALERFLOW_PG_DSN": "postgresql://x/db"}, *profile) == (
+        "postgresql://x/db",
+        None,
+    )
+    both = {
+        "DEALERFLOW_PG_DSN": "postgresql://a/db",
+        "DEALERFLOW_PG_MIGRATION_DSN": "postgresql://o/db",
+    }
+    assert services.stack_dsns(both, *profile) == ("postgresql://o/db", "postgresql://a/db")

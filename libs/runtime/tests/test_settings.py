@@ -106,3 +106,35 @@ def test_redacted_hides_the_password() -> None:
     s = LeadsSettings(pg_dsn="postgresql://app:s3cret@db:5432/dealerflow")
     assert s.redacted()["pg_dsn"] == "postgresql://app:***@db:5432/dealerflow"
     assert "s3cret" not in str(s.redacted())
+    owner = LeadsSettings(
+        pg_dsn="postgresql://app:s3cret@db/dealerflow",
+        pg_migration_dsn="postgresql://owner:t0p@db/dealerflow",
+    )
+    assert owner.redacted()["pg_migration_dsn"] == "postgresql://owner:***@db/dealerflow"
+    assert "t0p" not in str(owner.redacted())
+
+
+def test_migrations_use_the_service_dsn_unless_an_owner_dsn_is_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert LeadsSettings(pg_dsn="postgresql://one/db").pg_migration_dsn == "postgresql://one/db"
+    monkeypatch.setenv("DEALERFLOW_PG_DSN", "postgresql://app@h/db")
+    monkeypatch.setenv("DEALERFLOW_PG_MIGRATION_DSN", "postgresql://owner@h/db")
+    monkeypatch.setenv("DEALERFLOW_PG_APP_ROLE", "app")
+    s = LeadsSettings()
+    assert (s.pg_dsn, s.pg_migration_dsn, s.pg_app_role) == (
+        "postgresql://app@h/db",
+        "postgresql://owner@h/db",
+        "app",
+    )
+
+
+def test_unknown_dealers_are_refused_unless_set_to_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert LeadsSettings().unknown_dealers == "refuse"
+    monkeypatch.setenv("DEALERFLOW_UNKNOWN_DEALERS", "defaults")
+    assert LeadsSettings().unknown_dealers == "defaults"
+    monkeypatch.setenv("DEALERFLOW_UNKNOWN_DEALERS", "ignore")
+    with pytest.raises(ValueError, match="refuse"):
+        LeadsSettings()

@@ -21,7 +21,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dealerflow.devinfra import kafka, postgres
-from dealerflow.devinfra.config import PROFILES, InfraConfig, InfraError, resolve_config
+from dealerflow.devinfra.config import (
+    PG_APP_ROLE,
+    PROFILES,
+    InfraConfig,
+    InfraError,
+    resolve_config,
+)
 from dealerflow.devinfra.issuer import DevIssuer
 from dealerflow.devinfra.proc import run_coroutine, stderr_progress
 from dealerflow.devinfra.status import ComponentStatus
@@ -66,11 +72,16 @@ def down(cfg: InfraConfig, *, components: Sequence[str] = COMPONENTS, purge: boo
 
 
 def env_lines(cfg: InfraConfig) -> list[str]:
-    """Shell ``export`` lines pointing services and tests at this profile (its Kafka,
-    PostgreSQL and local token issuer; ``up`` creates the issuer's key)."""
+    """Shell ``export`` lines pointing services and tests at this profile: services run
+    as the application role (``DEALERFLOW_PG_DSN``), migrations and tests as the owner
+    (``DEALERFLOW_PG_MIGRATION_DSN``), events of unconfigured dealers get the defaults, and
+    tokens come from the profile's local issuer (``up`` creates its key)."""
     lines = [
         f"export DEALERFLOW_KAFKA_BOOTSTRAP={shlex.quote(cfg.kafka_bootstrap)}",
-        f"export DEALERFLOW_PG_DSN={shlex.quote(cfg.pg_dsn)}",
+        f"export DEALERFLOW_PG_DSN={shlex.quote(cfg.pg_app_dsn)}",
+        f"export DEALERFLOW_PG_MIGRATION_DSN={shlex.quote(cfg.pg_dsn)}",
+        f"export DEALERFLOW_PG_APP_ROLE={shlex.quote(PG_APP_ROLE)}",
+        "export DEALERFLOW_UNKNOWN_DEALERS=defaults",
     ]
     auth = DevIssuer.for_config(cfg).environment()
     return lines + [f"export {name}={shlex.quote(value)}" for name, value in auth.items()]
@@ -128,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         if "kafka" in components:
             print(f"  Kafka       {cfg.kafka_bootstrap}")
         if "postgres" in components:
-            print(f"  PostgreSQL  {cfg.pg_dsn}")
+            print(f"  PostgreSQL  {cfg.pg_dsn} (owner; services: {cfg.pg_app_dsn})")
         issuer = DevIssuer.for_config(cfg)
         print(f"  issuer      {issuer.issuer}  (JWKS {issuer.jwks_url})")
         print(f"  state       {cfg.state_dir}")

@@ -13,12 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
 Profile = Literal["dev", "test"]
 PROFILES: Final[tuple[Profile, ...]] = ("dev", "test")
 
 DATABASE: Final = "dealerflow"
 PG_SUPERUSER: Final = "postgres"
+#: The role services run as (LOGIN, not the schemas' owner, so row-level security holds);
+#: its password is for servers that ask for one (the native profiles trust loopback).
+PG_APP_ROLE: Final = "dealerflow_app"
+PG_APP_PASSWORD: Final = "dealerflow_app"
 
 # Per-profile defaults: (kafka port, kafka controller port, postgres port).
 _DEFAULT_PORTS: Final[Mapping[Profile, tuple[int, int, int]]] = {
@@ -65,9 +70,22 @@ class InfraConfig:
         return f"postgresql://{PG_SUPERUSER}@{self.host}:{self.pg_port}/{DATABASE}"
 
     @property
+    def pg_app_dsn(self) -> str:
+        """DSN of the ``dealerflow`` database as the application role (what services use)."""
+        return app_dsn(self.pg_dsn)
+
+    @property
     def pg_admin_dsn(self) -> str:
         """DSN of the ``postgres`` maintenance database, used to create ``dealerflow``."""
         return f"postgresql://{PG_SUPERUSER}@{self.host}:{self.pg_port}/postgres"
+
+
+def app_dsn(owner_dsn: str) -> str:
+    """``owner_dsn`` with the application role's name and password instead of its user."""
+    parts = urlsplit(owner_dsn)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    netloc = f"{quote(PG_APP_ROLE)}:{quote(PG_APP_PASSWORD)}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def find_repo_root(start: Path | None = None) -> Path | None:

@@ -19,7 +19,14 @@ from pathlib import Path
 
 import asyncpg
 
-from dealerflow.devinfra.config import DATABASE, PG_SUPERUSER, InfraConfig, InfraError
+from dealerflow.devinfra.config import (
+    DATABASE,
+    PG_APP_PASSWORD,
+    PG_APP_ROLE,
+    PG_SUPERUSER,
+    InfraConfig,
+    InfraError,
+)
 from dealerflow.devinfra.proc import (
     Progress,
     file_lock,
@@ -249,6 +256,26 @@ async def _ensure_database(admin_dsn: str) -> None:
         await conn.close()
 
 
+async def ensure_app_role(
+    admin_dsn: str, role: str = PG_APP_ROLE, password: str = PG_APP_PASSWORD
+) -> bool:
+    """Create the application role (LOGIN, with ``password``; no superuser, no
+    BYPASSRLS, owns nothing) unless it exists; True when it was created now. Migrations
+    grant it each schema's tables (``pg_app_role``). Cluster-wide and idempotent."""
+    conn = await asyncpg.connect(admin_dsn, timeout=5)
+    try:
+        if await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            return False
+        quoted = '"' + role.replace('"', '""') + '"'
+        literal = "'" + password.replace("'", "''") + "'"
+        await conn.execute(f"CREATE ROLE {quoted} LOGIN PASSWORD {literal} NOBYPASSRLS")
+        return True
+    except (asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
+        return False  # created concurrently
+    finally:
+        await conn.close()
+
+
 async def _answers(dsn: str) -> bool:
     try:
         conn = await asyncpg.connect(dsn, timeout=2)
@@ -266,7 +293,8 @@ def server_answers(dsn: str) -> bool:
 def start(
     cfg: InfraConfig, *, timeout_s: float = 90.0, progress: Progress = stderr_progress
 ) -> ComponentStatus:
-    """Start the server unless it runs; create database ``dealerflow``. Idempotent.
+    """Start the server unless it runs; create database ``dealerflow`` and the
+    application role (:func:`ensure_app_role`). Idempotent.
 
     A server someone else started on the port is reused when it lets ``postgres`` in.
     """
@@ -286,12 +314,14 @@ def start(
                     f"{PG_SUPERUSER} in without a password ({exc}); free it or choose "
                     "another port (--pg-port)"
                 ) from exc
+            run_coroutine(lambda: ensure_app_role(cfg.pg_admin_dsn))
             progress(f"a PostgreSQL not started by us answers at {current.address}")
             return current
         if current.state == "stopped":
             _start_server(cfg, timeout_s, progress)
         _wait_ready(cfg, timeout_s)
         run_coroutine(lambda: _ensure_database(cfg.pg_admin_dsn))
+        run_coroutine(lambda: ensure_app_role(cfg.pg_admin_dsn))
         return status(cfg)
 
 

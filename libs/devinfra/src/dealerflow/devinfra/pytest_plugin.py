@@ -12,6 +12,15 @@ Where the infrastructure comes from, per server, first match wins:
 
 ``DEALERFLOW_TEST_INFRA=docker|native`` forces 2 or 3. A fixture that cannot get its
 server fails the test with the reason; it never skips.
+
+PostgreSQL: ``pg_dsn`` is the owner's DSN (``DEALERFLOW_PG_MIGRATION_DSN`` when set, as
+``dealerflow-infra env`` prints it, else ``DEALERFLOW_PG_DSN``): tests create schemas and
+migrate with it. ``pg_app_dsn`` is the same server as the non-owner application role
+(created when missing), which row-level security applies to.
+
+Like the dev and test profiles, a test session answers events of dealers with no
+materialised configuration with the defaults (``DEALERFLOW_UNKNOWN_DEALERS=defaults``
+unless set); a test of the refusal passes ``unknown_dealers="refuse"``.
 """
 
 from __future__ import annotations
@@ -31,13 +40,14 @@ import pytest
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra import kafka as native_kafka
 from dealerflow.devinfra import postgres as native_postgres
-from dealerflow.devinfra.config import InfraError, resolve_config
+from dealerflow.devinfra.config import InfraError, app_dsn, resolve_config
 from dealerflow.devinfra.proc import run_coroutine
 from dealerflow.devinfra.versions import KAFKA_IMAGE, POSTGRES_IMAGE
 from dealerflow.runtime.kafka_admin import admin_client, ensure_topics
 
 ENV_KAFKA = "DEALERFLOW_KAFKA_BOOTSTRAP"
 ENV_PG = "DEALERFLOW_PG_DSN"
+ENV_PG_OWNER = "DEALERFLOW_PG_MIGRATION_DSN"
 ENV_MODE = "DEALERFLOW_TEST_INFRA"
 
 TopicCreator = Callable[..., Awaitable[None]]
@@ -136,6 +146,9 @@ def _provide(kind: str, sources: dict[str, str]) -> Iterator[str]:
     """
     env_name = ENV_KAFKA if kind == "kafka" else ENV_PG
     from_env = os.environ.get(env_name)
+    if kind == "postgres" and os.environ.get(ENV_PG_OWNER):
+        env_name = ENV_PG_OWNER  # the owner: tests create schemas and migrate
+        from_env = os.environ[env_name]
     if from_env:
         sources[kind] = f"{from_env} (from {env_name})"
         yield from_env
@@ -234,6 +247,14 @@ def pg_dsn() -> Iterator[str]:
         yield dsn
 
 
+@pytest.fixture(scope="session")
+def pg_app_dsn(pg_dsn: str) -> str:
+    """DSN of the same database as the application role (not the schemas' owner; row-level
+    security applies to it); the role is created when the server lacks it."""
+    run_coroutine(lambda: native_postgres.ensure_app_role(pg_dsn))
+    return app_dsn(pg_dsn)
+
+
 @pytest.fixture
 async def pg_schema(pg_dsn: str) -> AsyncIterator[str]:
     """A fresh schema for one test, dropped afterwards."""
@@ -277,6 +298,11 @@ def create_topics(kafka_bootstrap: str, topic_prefix: str) -> TopicCreator:
         await ensure_topics(kafka_bootstrap, names, partitions=partitions, configs=configs)
 
     return _create
+
+
+def pytest_configure(config: Any) -> None:
+    """Test-profile defaults for settings the services read from the environment."""
+    os.environ.setdefault("DEALERFLOW_UNKNOWN_DEALERS", "defaults")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

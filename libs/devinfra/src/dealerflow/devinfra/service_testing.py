@@ -42,10 +42,12 @@ from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.client import TopicReader
 from dealerflow.devinfra.client import eventually as client_eventually
+from dealerflow.devinfra.config import PG_APP_ROLE, app_dsn
+from dealerflow.devinfra.postgres import ensure_app_role
 from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
 from dealerflow.policy import DealerSettings, settings_with_overrides
 from dealerflow.runtime.clock import Clock
-from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.db import ALL_DEALERS, DEALER_SCOPE_SETTING, DbConnection, create_pool
 from dealerflow.runtime.dealers import StoredConfiguration, upsert_configuration
 from dealerflow.runtime.kafka_admin import create_catalogue_topics
 from dealerflow.runtime.kafka_security import environment_client_options, kafka_client_options
@@ -80,11 +82,13 @@ S = TypeVar("S", bound=ServiceSettings)
 Record = Any
 
 #: Fast polling and plain-text logs: tests wait on the relay, timers and consumers.
+#: Events of dealers no test configured get the defaults (the test profile's setting).
 TEST_DEFAULTS: dict[str, Any] = {
     "log_json": False,
     "relay_poll_interval_s": 0.1,
     "timer_poll_interval_s": 0.1,
     "consumer_batch_timeout_ms": 50,
+    "unknown_dealers": "defaults",
 }
 
 
@@ -98,11 +102,17 @@ def service_settings(
     **overrides: Any,
 ) -> S:
     """The service's settings on the test's infrastructure (schema, topic prefix) with
-    :data:`TEST_DEFAULTS`; ``overrides`` win."""
+    :data:`TEST_DEFAULTS`; ``overrides`` win.
+
+    ``pg_dsn`` is the owner's (the ``pg_dsn`` fixture): migrations run with it, the
+    service itself runs as the application role (:data:`PG_APP_ROLE`, granted the schema
+    by the migrations), so row-level security applies to everything it does."""
     values: dict[str, Any] = {
         **TEST_DEFAULTS,
         **tokens_auth_settings(),
-        "pg_dsn": pg_dsn,
+        "pg_dsn": app_dsn(pg_dsn),
+        "pg_migration_dsn": pg_dsn,
+        "pg_app_role": PG_APP_ROLE,
         "db_schema": pg_schema,
         "kafka_bootstrap": kafka_bootstrap,
         "topic_prefix": topic_prefix,
@@ -113,7 +123,11 @@ def service_settings(
 
 @dataclass
 class RunningService:
-    """A service app running with its lifespan, and an HTTP client to it."""
+    """A service app running with its lifespan, and an HTTP client to it.
+
+    ``pool`` is the test's own view of the service's schema: the owner, acting for every
+    dealer (as an operator would), so a test reads and writes whatever it needs; the
+    service runs with its own pool (``ctx.db``, the application role)."""
 
     app: FastAPI
     client: httpx.AsyncClient
@@ -131,14 +145,16 @@ class RunningService:
         return settings
 
     @property
+    def pool(self) -> asyncpg.Pool:
+        """The test's pool of the service's schema: the owner acting for every dealer
+        (``running_service`` opens it; the service's own pool is ``ctx.db``)."""
+        pool: asyncpg.Pool | None = getattr(self.app.state, "owner_pool", None)
+        return pool if pool is not None else self.ctx.db
+
+    @property
     def topics(self) -> TopicRegistry:
         """Topic names under the test's prefix."""
         return self.ctx.topics
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        """The service's own connection pool (its schema)."""
-        return self.ctx.db
 
 
 @asynccontextmanager
@@ -157,9 +173,12 @@ async def running_service(
     ``run_background=False`` runs HTTP only: what the service publishes stays in its outbox.
     The client sends an admin token for every dealer (:mod:`dealerflow.devinfra.tokens`;
     pass ``headers=auth_header(roles=..., dealers=...)`` to a request to act as someone else).
+    With ``settings.pg_app_role`` set, the role is created first if the server lacks it.
     """
     if settings.auth_jwks_url is None:  # a test service trusts the test key
         settings = settings.model_copy(update=tokens_auth_settings())
+    if settings.pg_app_role:
+        await ensure_app_role(settings.pg_migration_dsn, settings.pg_app_role)
     await migrate_service(definition, settings)
     if run_background:
         await create_catalogue_topics(
@@ -175,13 +194,23 @@ async def running_service(
         tracer_provider=tracer_provider,
         run_background=run_background,
     )
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url=base_url, headers=auth_header()
-        ) as client,
-    ):
-        yield RunningService(app, client)
+    app.state.owner_pool = owner_pool = await create_pool(
+        settings.pg_migration_dsn,
+        settings.db_schema,
+        min_size=0,
+        max_size=4,
+        server_settings={DEALER_SCOPE_SETTING: ALL_DEALERS},
+    )
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=base_url, headers=auth_header()
+            ) as client,
+        ):
+            yield RunningService(app, client)
+    finally:
+        await owner_pool.close()
 
 
 async def migrate_before(

@@ -20,11 +20,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dealerflow.devinfra.config import InfraError
+from dealerflow.devinfra.config import PG_APP_ROLE, InfraError
+from dealerflow.devinfra.postgres import ensure_app_role
 from dealerflow.devinfra.proc import (
     Progress,
     pid_alive,
     read_pid,
+    run_coroutine,
     stderr_progress,
     tail,
     terminate,
@@ -62,8 +64,14 @@ class StackConfig:
     """How to run the six services: shared infrastructure plus per-service settings."""
 
     kafka_bootstrap: str
+    #: The schemas' owner: what migrations run as (and the services too, unless
+    #: ``pg_app_dsn`` is given).
     pg_dsn: str
     topic_prefix: str = "dealerflow."
+    #: What the services run as: the application role (row-level security applies),
+    #: granted each schema by its migrations. None: the services use ``pg_dsn``.
+    pg_app_dsn: str | None = None
+    pg_app_role: str = PG_APP_ROLE
     #: Prepended to every service's schema name (tests isolate runs with it).
     schema_prefix: str = ""
     host: str = "127.0.0.1"
@@ -95,10 +103,15 @@ class StackConfig:
     ) -> dict[str, str]:
         """The process environment ``spec`` runs with."""
         env = dict(os.environ if base is None else base)
+        # dev and test: an event of a dealer the dealers service never configured is
+        # answered with the defaults (production refuses it)
+        env.setdefault("DEALERFLOW_UNKNOWN_DEALERS", "defaults")
         env.update(
             {
                 "DEALERFLOW_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
-                "DEALERFLOW_PG_DSN": self.pg_dsn,
+                "DEALERFLOW_PG_DSN": self.pg_app_dsn or self.pg_dsn,
+                "DEALERFLOW_PG_MIGRATION_DSN": self.pg_dsn,
+                "DEALERFLOW_PG_APP_ROLE": self.pg_app_role if self.pg_app_dsn else "",
                 "DEALERFLOW_TOPIC_PREFIX": self.topic_prefix,
                 "DEALERFLOW_CLOCK_SPEED": str(self.clock_speed),
                 spec.env_prefix + "DB_SCHEMA": self.schema(spec),
@@ -121,6 +134,8 @@ def migrate_all(config: StackConfig, *, progress: Progress = stderr_progress) ->
     """Apply every service's migrations (each in its own schema): dealers first (its
     import reads the former per-service policy tables before their own migrations may
     change them), then the other five in parallel."""
+    if config.pg_app_dsn:
+        run_coroutine(lambda: ensure_app_role(config.pg_dsn, config.pg_app_role))
     first, *rest = SERVICES
     _migrate_together([first], config, progress)
     _migrate_together(rest, config, progress)
@@ -360,6 +375,19 @@ def status_detached(state_dir: Path) -> list[tuple[str, int | None, bool]]:
     return rows
 
 
+def stack_dsns(
+    env: Mapping[str, str], owner_default: str, app_default: str
+) -> tuple[str, str | None]:
+    """(owner DSN, application DSN or None) from the environment: both when
+    ``DEALERFLOW_PG_MIGRATION_DSN`` is set (as ``dealerflow-infra env`` prints them);
+    one role for everything when only ``DEALERFLOW_PG_DSN`` is; else the profile's two."""
+    if env.get("DEALERFLOW_PG_MIGRATION_DSN"):
+        return env["DEALERFLOW_PG_MIGRATION_DSN"], env.get("DEALERFLOW_PG_DSN") or None
+    if env.get("DEALERFLOW_PG_DSN"):
+        return env["DEALERFLOW_PG_DSN"], None
+    return owner_default, app_default
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m dealerflow.devinfra.services up|down|status`` (used by ``make up``)."""
     import argparse
@@ -387,9 +415,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             issuer.ensure()
             # Like Kafka and PostgreSQL: the environment (a real IdP) wins over the dev issuer.
             auth_env = {name: os.environ.get(name) or v for name, v in issuer.environment().items()}
+            owner, app = stack_dsns(os.environ, cfg.pg_dsn, cfg.pg_app_dsn)
             stack = StackConfig(
                 kafka_bootstrap=os.environ.get("DEALERFLOW_KAFKA_BOOTSTRAP", cfg.kafka_bootstrap),
-                pg_dsn=os.environ.get("DEALERFLOW_PG_DSN", cfg.pg_dsn),
+                pg_dsn=owner,
+                pg_app_dsn=app,
                 topic_prefix=os.environ.get("DEALERFLOW_TOPIC_PREFIX", "dealerflow."),
                 clock_speed=args.clock_speed,
                 clock_start=os.environ.get("DEALERFLOW_CLOCK_START")

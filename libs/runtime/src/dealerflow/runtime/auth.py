@@ -35,7 +35,7 @@ import asyncio
 import contextvars
 import json
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,8 @@ from urllib.request import url2pathname
 import jwt
 from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
+
+from dealerflow.runtime.db import ALL_DEALERS  # a ``dealers`` claim entry: every dealer
 
 __all__ = [
     "ALGORITHMS",
@@ -64,8 +66,6 @@ __all__ = [
 
 #: The only signature algorithms accepted (asymmetric; ``none`` and HS* never).
 ALGORITHMS: tuple[str, ...] = ("RS256", "ES256")
-#: A ``dealers`` claim entry meaning every dealer.
-ALL_DEALERS = "*"
 
 
 class Role(StrEnum):
@@ -294,10 +294,15 @@ class _Allow:
                 f"this operation needs one of the roles {', '.join(r.value for r in self.roles)}"
             )
         group_of: GroupLookup | None = getattr(request.app.state, "dealer_group_of", None)
-        for dealer_id in sorted(await _named_dealers(request)):
+        named = sorted(await _named_dealers(request))
+        for dealer_id in named:
             group = await group_of(dealer_id) if group_of and principal.dealer_group else None
             if not principal.covers(dealer_id, group):
                 raise DealerNotCovered(f"the token may not act for dealer {dealer_id}")
+        if principal.dealer_group and not principal.all_dealers:
+            # the group's stores this request named (checked above) join the dealers the
+            # request acts for (row-level security)
+            principal = replace(principal, dealers=principal.dealers | set(named))
         _PRINCIPAL.set(principal)
         request.state.principal = principal
         return principal

@@ -5,9 +5,15 @@ A service registers handlers on an :class:`EventRouter`, wraps it in an
 :func:`attach_consumer` (defined in :mod:`dealerflow.runtime.broker`, re-exported here).
 Per Kafka batch (see docs/runtime-kafka.md):
 
-1. decode every record (``EventDecodeError`` -> dead letter with the reason);
-2. in ONE PostgreSQL transaction: claim all event ids in the inbox with one statement
-   (duplicates -> no effect); run the handlers of the fresh events; a failing handler is
+1. decode every record (``EventDecodeError`` -> dead letter with the reason; so is an
+   event whose ``ce_dealerid`` differs from its payload's ``dealer_id``);
+2. in ONE PostgreSQL transaction acting for the dealers of the batch's events
+   (:func:`~dealerflow.runtime.db.act_for`: row-level security shows the handlers those
+   dealers' rows only): claim all event ids in the inbox with one statement
+   (duplicates -> no effect); an event to handle that names a dealer with no
+   materialised configuration is dead-lettered at once with the reason (setting
+   ``unknown_dealers="refuse"``, the default; ``DealerConfigured`` is always accepted,
+   it is what makes a dealer known); run the handlers of the fresh events; a failing handler is
    retried in its own savepoint (``consumer_max_retries``) and then dead-lettered (at
    once when it raises :class:`UnprocessableEvent`: retrying an invalid event cannot
    help); dead letters are written to the outbox (-> ``<topic>.dlq``) in the same
@@ -39,6 +45,7 @@ from prometheus_client import Counter, Histogram
 
 from dealerflow.contracts.envelope import Envelope, EventDecodeError, decode
 from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.contracts.events.dealers import DealerConfigured
 from dealerflow.contracts.registry import EVENT_TYPES
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime import inbox
@@ -49,7 +56,7 @@ from dealerflow.runtime.context import (
     EnvironmentDealerConfiguration,
     is_transient,
 )
-from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.db import DbConnection, act_for
 from dealerflow.runtime.dlq import dead_letter_message, describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.publisher import BatchContext, HandlerContext, event_source
@@ -70,6 +77,8 @@ __all__ = [
     "HandlerContext",
     "UnprocessableEvent",
     "attach_consumer",
+    "unknown_dealer_error",
+    "unknown_dealers",
 ]
 
 E = TypeVar("E", bound=DomainEvent)
@@ -102,6 +111,28 @@ class UnprocessableEvent(Exception):
     """Raised by a handler for an event that can never be handled (its content is
     invalid): the event is dead-lettered with this cause after the first attempt, without
     the retries meant for passing failures, and the partition moves on."""
+
+
+# Which of the given dealers have a materialised configuration (runtime migration 0004).
+_KNOWN_DEALERS = "SELECT dealer_id FROM dealer_configurations WHERE dealer_id = ANY($1::text[])"
+
+
+async def unknown_dealers(conn: DbConnection, dealer_ids: Sequence[str]) -> set[str]:
+    """Those of ``dealer_ids`` the dealer configuration does not know (no
+    ``dealer_configurations`` row: no ``DealerConfigured`` received for them)."""
+    wanted = sorted(set(dealer_ids))
+    if not wanted:
+        return set()
+    known = {r["dealer_id"] for r in await conn.fetch(_KNOWN_DEALERS, wanted)}
+    return set(wanted) - known
+
+
+def unknown_dealer_error(dealer_id: str) -> UnprocessableEvent:
+    """What an event of an unknown dealer is dead-lettered with (``unknown_dealers="refuse"``)."""
+    return UnprocessableEvent(
+        f"dealer {dealer_id!r} is unknown to the dealer configuration "
+        "(no DealerConfigured received; unknown_dealers=refuse)"
+    )
 
 
 def _require_classes(classes: Sequence[type[DomainEvent]]) -> None:
@@ -300,6 +331,8 @@ class EventConsumer:
 
         duplicates = ignored = 0
         async with self.pool.acquire() as conn, conn.transaction():
+            # a batch may span dealers: it acts for all of them, and for no other
+            await act_for(conn, [i.envelope.meta.dealer_id for i in items])
             fresh = await inbox.claim_many(conn, self.name, [i.envelope.meta.id for i in items])
             todo: list[_Item] = []
             for item in items:
@@ -311,8 +344,9 @@ class EventConsumer:
                     todo.append(item)
                 else:
                     ignored += 1  # a catalogue event we do not react to: inbox only
+            todo, refused = await self._refuse_unknown_dealers(conn, todo)
             outbox: list[OutboxMessage] = []
-            failed = await self._run_units(conn, _units(todo), outbox)
+            failed = refused + await self._run_units(conn, _units(todo), outbox)
             if failed:
                 # Dead letters keep no inbox row, so a replay from the DLQ is processed.
                 await inbox.release(conn, self.name, [f.event_id for f in failed if f.event_id])
@@ -330,9 +364,32 @@ class EventConsumer:
                 f.error,
                 extra={"consumer": self.name, "event_id": f.event_id},
             )
-        outcome = BatchOutcome(len(todo) - len(failed), duplicates, ignored, len(failures))
+        handled = len(todo) + len(refused) - len(failed)
+        outcome = BatchOutcome(handled, duplicates, ignored, len(failures))
         self._observe(outcome, time.perf_counter() - started)
         return outcome
+
+    async def _refuse_unknown_dealers(
+        self, conn: DbConnection, todo: list[_Item]
+    ) -> tuple[list[_Item], list[_Failure]]:
+        """``todo`` without the events of dealers the configuration does not know, and
+        their failures (with ``unknown_dealers="refuse"``; else ``todo`` unchanged)."""
+        if self.settings.unknown_dealers != "refuse":
+            return todo, []
+        checked = [i for i in todo if not isinstance(i.envelope.event, DealerConfigured)]
+        unknown = await unknown_dealers(conn, [i.envelope.meta.dealer_id for i in checked])
+        if not unknown:
+            return todo, []
+        kept: list[_Item] = []
+        refused: list[_Failure] = []
+        for item in todo:
+            dealer_id = item.envelope.meta.dealer_id
+            if dealer_id in unknown and not isinstance(item.envelope.event, DealerConfigured):
+                error = describe_error(unknown_dealer_error(dealer_id))
+                refused.append(_Failure(item.record, error, 0, item.envelope.meta.id))
+            else:
+                kept.append(item)
+        return kept, refused
 
     def _dead_letter(self, failure: _Failure, failed_at: datetime) -> OutboxMessage:
         rec = failure.record

@@ -23,7 +23,13 @@ compacted ``<prefix>dealers`` topic, keyed by dealer id. Every service keeps its
 
 A materialised configuration is complete (the dealers service applied the defaults and
 the group's settings), so a service's own ``policy_overrides`` only shape the defaults of
-unknown dealers.
+unknown dealers. With ``unknown_dealers="refuse"`` (the default) consumers dead-letter an
+event of an unknown dealer before its handlers run (:mod:`dealerflow.runtime.consumer`),
+so there the defaults answer only HTTP requests and ``unknown_dealers="defaults"``.
+
+``dealer_configurations`` has ``dealer_id``, so row-level security applies: a look-up
+sees the row only when the transaction acts for that dealer (or ``*``), and
+``DealerConfigured`` is materialised in a transaction acting for its dealer.
 """
 
 from __future__ import annotations

@@ -16,6 +16,13 @@ per record, ``async def h(ctx: RecordContext, record) -> None``. Per Kafka batch
    exception is retried ``consumer_max_retries`` times, then dead-lettered. Dead letters
    go to ``<topic>.dlq`` through the outbox (:func:`~dealerflow.runtime.dlq.dead_letter_message`)
    in the same transaction, and their inbox claim is released so a replay is processed;
+   Dealer isolation: a record that declares its dealer (header ``ce_dealerid``) acts
+   for that dealer only (:func:`~dealerflow.runtime.db.act_for`); one that does not
+   acts for every dealer, as an integration client does, since only its content names
+   the dealer. Either way the handler's dealer look-ups (``ctx.dealer(id)``) refuse
+   (:class:`~dealerflow.runtime.consumer.UnprocessableEvent`: dead-lettered at once) a
+   dealer other than the declared one, and, with ``unknown_dealers="refuse"``, a dealer
+   the dealer configuration does not know;
 3. infrastructure errors (connection lost, deadlock, serialization failure) are never the
    record's fault: they are re-raised, nothing commits, and ``attach_consumer`` redelivers
    the batch. Offsets are committed only after the transaction committed.
@@ -46,11 +53,14 @@ from dealerflow.runtime.consumer import (
     BatchOutcome,
     EventConsumer,
     EventRouter,
+    UnprocessableEvent,
     _Failure,
     _is_infrastructure_error,
+    unknown_dealer_error,
+    unknown_dealers,
 )
 from dealerflow.runtime.context import DealerConfiguration
-from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.db import ALL_DEALERS, DbConnection, act_for
 from dealerflow.runtime.dlq import describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.publisher import ConsumedContext
@@ -58,12 +68,15 @@ from dealerflow.runtime.publisher import ConsumedContext
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
 
+    from dealerflow.policy import DealerSettings
     from dealerflow.runtime.service import ServiceContext
     from dealerflow.runtime.settings import ServiceSettings
 
 __all__ = [
+    "DEALER_HEADER",
     "RawRecordConsumer",
     "RecordContext",
+    "RecordDealers",
     "RecordHandler",
     "RecordKey",
     "raw_record_processor",
@@ -90,6 +103,32 @@ def record_header(record: ConsumerRecord[Any, Any], *names: str) -> str | None:
             if text:
                 return text
     return None
+
+
+#: The header in which a raw record may declare the dealer it is about.
+DEALER_HEADER = "ce_dealerid"
+
+
+@dataclass(frozen=True)
+class RecordDealers:
+    """The dealer configuration as a raw record's handler sees it: ``inner``'s, refusing
+    a dealer other than the one the record declares, and (``refuse_unknown``) a dealer
+    with no materialised configuration."""
+
+    inner: DealerConfiguration
+    declared: str | None = None
+    refuse_unknown: bool = True
+
+    async def settings(self, conn: DbConnection, dealer_id: str) -> DealerSettings:
+        """``inner``'s configuration of ``dealer_id``, or UnprocessableEvent (module doc)."""
+        if self.declared is not None and dealer_id != self.declared:
+            raise UnprocessableEvent(
+                f"the record declares dealer {self.declared!r} ({DEALER_HEADER}) but names "
+                f"dealer {dealer_id!r}"
+            )
+        if self.refuse_unknown and await unknown_dealers(conn, [dealer_id]):
+            raise unknown_dealer_error(dealer_id)
+        return await self.inner.settings(conn, dealer_id)
 
 
 @dataclass(kw_only=True)
@@ -200,12 +239,23 @@ class RawRecordConsumer(EventConsumer):
         outbox: list[OutboxMessage],
     ) -> _Failure | None:
         """Run the handler in a savepoint, retrying; the failure to dead-letter, if any."""
+        declared = record_header(record, DEALER_HEADER)
+        # this record's scope, in the batch's transaction (a savepoint rolled back below
+        # returns to it; the next record sets its own)
+        try:
+            await act_for(conn, declared or ALL_DEALERS)
+        except ValueError as exc:  # a declared id no dealer can have (e.g. a comma list)
+            return _Failure(record, describe_error(UnprocessableEvent(str(exc))), 0, key)
+        refuse_unknown = self.settings.unknown_dealers == "refuse"
+        if declared is not None and refuse_unknown and await unknown_dealers(conn, [declared]):
+            return _Failure(record, describe_error(unknown_dealer_error(declared)), 0, key)
+        dealers = RecordDealers(self.dealers, declared, refuse_unknown)
         attempts = 0
         while True:
             if attempts and self.retry_backoff_s:
                 await asyncio.sleep(self.retry_backoff_s * 2 ** (attempts - 1))
             attempts += 1
-            ctx = RecordContext(**self._scope(conn), dealers=self.dealers, record=record)
+            ctx = RecordContext(**self._scope(conn), dealers=dealers, record=record)
             try:
                 with self._tracer.start_as_current_span(
                     f"{record.topic} process record",
@@ -224,7 +274,8 @@ class RawRecordConsumer(EventConsumer):
                 if _is_infrastructure_error(exc, conn):
                     raise
                 HANDLER_FAILURES.labels(self.name).inc()
-                if isinstance(exc, self.refusals) or attempts > self.max_retries:
+                refused = isinstance(exc, (*self.refusals, UnprocessableEvent))
+                if refused or attempts > self.max_retries:
                     return _Failure(record, describe_error(exc), attempts, key)
                 continue
             outbox.extend(ctx.outbox)

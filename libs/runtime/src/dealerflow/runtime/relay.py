@@ -19,6 +19,11 @@ from that row after an exponential backoff: nothing is skipped or dropped, so a 
 keeps refusing blocks those behind it (visible in ``last_error`` and the metrics). A crash
 between Kafka's ack and the delete publishes those rows again; consumers deduplicate by
 event id in their inbox.
+
+Dealer scope. The relay works across dealers: its session acts for ``*``. The outbox has
+no ``dealer_id`` column, so row-level security does not apply to it today; the scope
+keeps the relay publishing should a later migration add one. (The pool's reset, ``RESET
+ALL``, clears the setting when the connection goes back.)
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from dealerflow.runtime import metrics
-from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.db import ALL_DEALERS, DEALER_SCOPE_SETTING, DbConnection
 from dealerflow.runtime.migrations import advisory_key
 from dealerflow.runtime.outbox import decode_headers, notify_channel
 
@@ -210,6 +215,7 @@ class OutboxRelay:
     # -- leadership -----------------------------------------------------------------
 
     async def _lead(self, conn: DbConnection) -> None:
+        await conn.execute("SELECT set_config($1, $2, false)", DEALER_SCOPE_SETTING, ALL_DEALERS)
         schema = str(await conn.fetchval("SELECT current_schema()"))
         key = advisory_key("outbox-relay", schema)
         while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):

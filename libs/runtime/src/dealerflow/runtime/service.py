@@ -30,7 +30,7 @@ import gc
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -52,7 +52,7 @@ from dealerflow.runtime.context import (
     UseCaseContext,
     run_in_transaction,
 )
-from dealerflow.runtime.db import DbConnection, create_pool
+from dealerflow.runtime.db import ALL_DEALERS, DbConnection, act_for, create_pool, transaction
 from dealerflow.runtime.http import ReadinessCheck, broker_check, create_http_app, postgres_check
 from dealerflow.runtime.kafka_security import kafka_client_options
 from dealerflow.runtime.logging import configure_logging
@@ -126,13 +126,35 @@ class ServiceContext(Generic[S]):
 
     async def dealer_group_of(self, dealer_id: str) -> str | None:
         """The dealer group of ``dealer_id`` (its configuration's profile.group_id)."""
-        async with self.db.acquire() as conn:
+        async with transaction(self.db, dealers=ALL_DEALERS) as conn:
             return (await self.dealers.settings(conn, dealer_id)).profile.group_id
 
-    async def run_in_transaction(self, work: Callable[[UseCaseContext[S]], Awaitable[T]]) -> T:
-        """Run ``work`` in one transaction with the deadlock/serialization retry of
+    async def run_in_transaction(
+        self,
+        work: Callable[[UseCaseContext[S]], Awaitable[T]],
+        *,
+        dealers: str | Iterable[str] | None = None,
+    ) -> T:
+        """Run ``work`` in one transaction acting for ``dealers`` (row-level security,
+        :func:`dealerflow.runtime.db.act_for`; default: the dealers the request's bearer
+        token covers, every dealer outside a request), with the deadlock/serialization
+        retry of
         :func:`dealerflow.runtime.context.run_in_transaction`."""
-        return await run_in_transaction(self.db, self.use_case, work)
+
+        if dealers is None:
+            principal = current_principal()
+            dealers = (
+                ALL_DEALERS
+                if principal is None or principal.all_dealers
+                else sorted(principal.dealers)
+            )
+        scope = dealers
+
+        async def scoped(uc: UseCaseContext[S]) -> T:
+            await act_for(uc.conn, scope)
+            return await work(uc)
+
+        return await run_in_transaction(self.db, self.use_case, scoped)
 
 
 #: A timer handler of a service: the use-case context of the poller's transaction and
@@ -250,7 +272,12 @@ async def migrate_service(
     definition: ServiceDefinition[Any], settings: ServiceSettings
 ) -> list[str]:
     """Apply pending migrations to the service's schema; returns the applied labels."""
-    applied = await migrate(settings.pg_dsn, settings.db_schema, definition.migrations())
+    applied = await migrate(
+        settings.pg_migration_dsn,
+        settings.db_schema,
+        definition.migrations(),
+        app_role=settings.pg_app_role or None,
+    )
     return [m.label for m in applied]
 
 

@@ -56,7 +56,14 @@ class ServiceSettings(BaseSettings):
     kafka_ssl_certfile: str | None = None
     kafka_ssl_keyfile: str | None = None
     kafka_ssl_key_password: SecretStr | None = None
+    #: What the running service connects with: a role that does not own the schema (so
+    #: row-level security holds; see docs/runtime-db.md).
     pg_dsn: str = "postgresql://postgres@127.0.0.1:5432/dealerflow"
+    #: What ``migrate`` connects with: the schema's owner; defaults to ``pg_dsn``.
+    pg_migration_dsn: str = ""
+    #: The role ``migrate`` grants the schema's tables to (the role of ``pg_dsn`` when it
+    #: is not the owner); empty: no grants (one role for everything).
+    pg_app_role: str = ""
     #: PostgreSQL schema owned by this service; defaults to the service name ("-" -> "_").
     db_schema: str = ""
     pg_pool_min_size: int = Field(default=1, ge=0)
@@ -92,6 +99,10 @@ class ServiceSettings(BaseSettings):
     consumer_max_retries: int = Field(default=3, ge=0)
     consumer_batch_size: int = Field(default=500, ge=1)
     consumer_batch_timeout_ms: int = Field(default=100, ge=0)
+    #: An event naming a dealer with no materialised configuration (no DealerConfigured
+    #: seen): "refuse" dead-letters it with the reason; "defaults" handles it with the
+    #: environment defaults (counted). DealerConfigured itself is always accepted.
+    unknown_dealers: Literal["refuse", "defaults"] = "refuse"
     #: Dealer group used for customer identity when a request does not name one.
     default_dealer_group: str = "default"
     #: Partial DealerPolicy (JSON in ``<PREFIX>POLICY_OVERRIDES``): what the environment
@@ -138,6 +149,8 @@ class ServiceSettings(BaseSettings):
     def _derive_schema(self) -> ServiceSettings:
         if not self.db_schema:
             self.db_schema = self.service_name.replace("-", "_")
+        if not self.pg_migration_dsn:
+            self.pg_migration_dsn = self.pg_dsn
         return self
 
     @classmethod
@@ -168,11 +181,12 @@ class ServiceSettings(BaseSettings):
         for secret in ("kafka_sasl_password", "kafka_ssl_key_password"):
             if data.get(secret) is not None:
                 data[secret] = "***"
-        dsn = str(data.get("pg_dsn", ""))
-        if "@" in dsn and "://" in dsn:
-            scheme, rest = dsn.split("://", 1)
-            creds, host = rest.rsplit("@", 1)
-            if ":" in creds:
-                creds = creds.split(":", 1)[0] + ":***"
-            data["pg_dsn"] = f"{scheme}://{creds}@{host}"
+        for name in ("pg_dsn", "pg_migration_dsn"):
+            dsn = str(data.get(name, ""))
+            if "@" in dsn and "://" in dsn:
+                scheme, rest = dsn.split("://", 1)
+                creds, host = rest.rsplit("@", 1)
+                if ":" in creds:
+                    creds = creds.split(":", 1)[0] + ":***"
+                data[name] = f"{scheme}://{creds}@{host}"
         return data

@@ -7,6 +7,10 @@ business key. :class:`TimerPoller` fires them: it claims due timers with ``FOR U
 (the handler's outbox rows and new timers commit together with the "fired" mark) and
 compares due times against the injected clock, never the database's ``now()``, so nothing
 fires early with a real, accelerated or manual clock.
+
+Dealer isolation: the poller claims across dealers (it acts for ``*``), and each handler
+runs acting for its timer's dealer only (a batch handler: its timers' dealers), so
+row-level security shows a handler no other dealer's rows (:func:`~dealerflow.runtime.db.act_for`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import asyncpg
 
 from dealerflow.runtime import metrics
 from dealerflow.runtime.clock import Clock, wall_seconds_until
-from dealerflow.runtime.db import DbConnection
+from dealerflow.runtime.db import ALL_DEALERS, DbConnection, act_for, transaction
 
 __all__ = [
     "BatchTimerHandler",
@@ -275,6 +279,7 @@ class TimerPoller:
         async with self._pool.acquire() as conn:
             schema = await self._schema_of(conn)
             async with conn.transaction():
+                await act_for(conn, ALL_DEALERS)  # the claim spans dealers
                 now = self._clock.now()
                 rows = await conn.fetch(_CLAIM, now, self._batch_size)
                 if not rows:
@@ -283,6 +288,7 @@ class TimerPoller:
                 failures = await self._run_handlers(conn, timers)
                 final: dict[int, str] = {}
                 if failures:
+                    await act_for(conn, ALL_DEALERS)  # handlers narrowed the scope
                     final = await self._record_failures(conn, timers, failures, now)
         self._after_commit(schema, timers, failures, final, now)
         return len(timers)
@@ -317,10 +323,15 @@ class TimerPoller:
     async def _call(self, conn: DbConnection, kind: str, group: list[Timer]) -> None:
         batch_handler = self._batch_handlers.get(kind)
         if batch_handler is not None:
+            await act_for(conn, [t.dealer_id for t in group])
             await batch_handler(conn, group)
             return
         handler = self._handlers[kind]
+        acting_for = None  # all of this runs in one savepoint: a raise ends it all
         for t in group:
+            if t.dealer_id != acting_for:  # a round trip only when the dealer changes
+                await act_for(conn, t.dealer_id)
+                acting_for = t.dealer_id
             await handler(conn, t)
 
     async def _record_failures(
@@ -448,7 +459,8 @@ class TimerPoller:
                 notified = True  # a sooner timer may have appeared: look again
 
     async def _delay_until_next_due(self, notified: bool) -> float:
-        next_due = await self._pool.fetchval(_NEXT_DUE)
+        async with transaction(self._pool, ALL_DEALERS) as conn:
+            next_due = await conn.fetchval(_NEXT_DUE)
         delay = self._poll_interval_s
         if next_due is None:
             return delay
@@ -466,7 +478,8 @@ class TimerPoller:
         if now < self._next_pending_refresh:
             return
         self._next_pending_refresh = now + self._pending_interval_s
-        count = await self._pool.fetchval(_PENDING)
+        async with transaction(self._pool, ALL_DEALERS) as conn:
+            count = await conn.fetchval(_PENDING)
         if self._schema is not None:
             metrics.TIMERS_PENDING.labels(self._schema).set(count or 0)
 
