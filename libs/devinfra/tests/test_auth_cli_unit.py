@@ -158,7 +158,10 @@ def test_infra_env_points_services_at_the_profiles_issuer(tmp_path: Path) -> Non
     jwks = (tmp_path.resolve() / "test" / "auth" / "jwks.json").as_uri()
     assert cli.env_lines(cfg) == [
         "export DEALERFLOW_KAFKA_BOOTSTRAP=127.0.0.1:19092",
-        "export DEALERFLOW_PG_DSN=postgresql://postgres@127.0.0.1:15432/dealerflow",
+        "export DEALERFLOW_PG_DSN=postgresql://dealerflow_app:dealerflow_app@127.0.0.1:15432/dealerflow",
+        "export DEALERFLOW_PG_MIGRATION_DSN=postgresql://postgres@127.0.0.1:15432/dealerflow",
+        "export DEALERFLOW_PG_APP_ROLE=dealerflow_app",
+        "export DEALERFLOW_UNKNOWN_DEALERS=defaults",
         "export DEALERFLOW_AUTH_ISSUER=https://issuer.dealerflow.local/test",
         "export DEALERFLOW_AUTH_AUDIENCE=dealerflow",
         f"export DEALERFLOW_AUTH_JWKS_URL={jwks}",

@@ -61,7 +61,7 @@ def test_home_defaults_to_repo_dot_dealerflow_unless_overridden(tmp_path: Path) 
 
 def test_env_lines_are_shell_exports() -> None:
     cfg = resolve_config("test", env={})
-    assert cli.env_lines(cfg)[:2] == [  # then the issuer's (test_auth_cli_unit)
+    assert cli.env_lines(cfg)[:5] == [  # then the issuer's (test_auth_cli_unit)
         "export DEALERFLOW_KAFKA_BOOTSTRAP=127.0.0.1:19092",
         "export DEALERFLOW_PG_DSN=postgresql://dealerflow_app:dealerflow_app@127.0.0.1:15432/dealerflow",
         "export DEALERFLOW_PG_MIGRATION_DSN=postgresql://postgres@127.0.0.1:15432/dealerflow",

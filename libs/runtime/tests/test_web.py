@@ -11,9 +11,10 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from pydantic import BaseModel
 
+from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
 from dealerflow.runtime.http import create_http_app
 from dealerflow.runtime.logging import JsonFormatter
 from dealerflow.runtime.problems import problem_type
@@ -26,6 +27,11 @@ OTHER_REMOTE = ("198.51.100.9", 40000)
 
 class Note(BaseModel):
     text: str
+
+
+#: A valid token (the routes below declare no roles: administrators only) / none at all.
+GOOD = auth_header()
+NO_TOKEN = {"Authorization": ""}
 
 
 def _router(calls: list[str]) -> APIRouter:
@@ -45,9 +51,7 @@ def _router(calls: list[str]) -> APIRouter:
         return {"size": size}
 
     @router.get("/leads/{lead_id}")
-    async def get_lead(lead_id: int, request: Request, response: Response) -> dict[str, int]:
-        if request.headers.get("authorization") != "Bearer good":
-            raise HTTPException(401, "missing or invalid token", {"WWW-Authenticate": "Bearer"})
+    async def get_lead(lead_id: int, response: Response) -> dict[str, int]:
         response.headers["ETag"] = '"1"'
         return {"lead_id": lead_id}
 
@@ -62,14 +66,15 @@ def _app(calls: list[str] | None = None, **settings: Any) -> FastAPI:
     return create_http_app(
         title="web",
         version="1",
-        settings=ServiceSettings(service_name="webtest", **settings),
+        settings=ServiceSettings(service_name="webtest", **{**tokens_auth_settings(), **settings}),
         routers=[_router(calls if calls is not None else [])],
     )
 
 
 def _client(app: FastAPI, client: tuple[str, int] = REMOTE) -> httpx.AsyncClient:
+    """A client sending an administrator's token (``NO_TOKEN`` headers drop it)."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=client)
-    return httpx.AsyncClient(transport=transport, base_url="http://test")
+    return httpx.AsyncClient(transport=transport, base_url="http://test", headers=GOOD)
 
 
 def _assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
@@ -136,9 +141,7 @@ PREFLIGHT = {
 async def test_cors_is_off_by_default() -> None:
     async with _client(_app()) as client:
         preflight = await client.options("/v1/leads/1", headers=PREFLIGHT)
-        simple = await client.get(
-            "/v1/leads/1", headers={"Origin": CONSOLE, "Authorization": "Bearer good"}
-        )
+        simple = await client.get("/v1/leads/1", headers={"Origin": CONSOLE, **GOOD})
     assert "access-control-allow-origin" not in preflight.headers
     assert simple.status_code == 200
     assert "access-control-allow-origin" not in simple.headers
@@ -150,16 +153,14 @@ async def test_cors_allows_exactly_the_configured_origins() -> None:
         stranger = await client.options(
             "/v1/leads/1", headers={**PREFLIGHT, "Origin": "https://evil.example"}
         )
-        simple = await client.get(
-            "/v1/leads/1", headers={"Origin": CONSOLE, "Authorization": "Bearer good"}
-        )
-        unauthorized = await client.get("/v1/leads/1", headers={"Origin": CONSOLE})
+        simple = await client.get("/v1/leads/1", headers={"Origin": CONSOLE, **GOOD})
+        unauthorized = await client.get("/v1/leads/1", headers={"Origin": CONSOLE, **NO_TOKEN})
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == CONSOLE
     methods = preflight.headers["access-control-allow-methods"].split(", ")
     assert set(methods) == {"GET", "POST", "PUT", "PATCH", "DELETE"}
     allowed = preflight.headers["access-control-allow-headers"].lower()
-    for header in ("authorization", "content-type", "idempotency-key", "if-match", "x-staff-id"):
+    for header in ("authorization", "content-type", "idempotency-key", "if-match"):
         assert header in allowed
     assert "access-control-allow-credentials" not in preflight.headers
     assert "access-control-allow-origin" not in stranger.headers
@@ -185,8 +186,8 @@ def _assert_common_headers(response: httpx.Response) -> None:
 async def test_api_responses_carry_the_security_headers() -> None:
     async with _client(_app(http_max_body_bytes=10)) as client:
         responses = [
-            await client.get("/v1/leads/1", headers={"Authorization": "Bearer good"}),
-            await client.get("/v1/leads/1"),  # 401
+            await client.get("/v1/leads/1", headers=GOOD),
+            await client.get("/v1/leads/1", headers=NO_TOKEN),  # 401
             await client.get("/v1/nothing"),  # 404
             await client.post("/v1/notes", json={"text": "too long"}),  # 413
             await client.get("/v1/boom"),  # the generic 500
@@ -268,12 +269,11 @@ async def test_probes_are_rate_limited_per_address_and_path() -> None:
 
 async def test_responses_ending_in_401_are_rate_limited_but_tokens_are_not() -> None:
     async with _client(_app(http_rate_limit_unauthenticated="3/minute")) as client:
-        statuses = [(await client.get("/v1/leads/1")).status_code for _ in range(3)]
-        refused = await client.get("/v1/leads/1", headers={"Authorization": "Bearer bad"})
-        with_token = [
-            (await client.get("/v1/leads/1", headers={"Authorization": "Bearer good"}))
-            for _ in range(5)
+        statuses = [
+            (await client.get("/v1/leads/1", headers=NO_TOKEN)).status_code for _ in range(3)
         ]
+        refused = await client.get("/v1/leads/1", headers={"Authorization": "Bearer bad"})
+        with_token = [(await client.get("/v1/leads/1", headers=GOOD)) for _ in range(5)]
     assert statuses == [401, 401, 401]
     body = _assert_problem(refused, 429, "rate-limited")
     assert "www-authenticate" not in refused.headers

@@ -70,7 +70,6 @@ CORS_ALLOW_HEADERS = (
     "Content-Type",
     "Idempotency-Key",
     "If-Match",
-    "X-Staff-Id",
     "X-Request-ID",
 )
 CORS_EXPOSE_HEADERS = ("ETag", "Location", "Retry-After", "X-Request-ID")
