@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from dealerflow.devinfra.service_testing import Outbox
+from dealerflow.devinfra.tokens import auth_header
 from dealerflow.policy import DealerSettings
 
 pytestmark = pytest.mark.integration
@@ -45,7 +46,9 @@ async def test_put_stores_the_overrides_and_publishes_version_1(dealers: Any) ->
             }
         },
     }
-    response = await dealers.client.put(URL, json=body, headers={"X-Staff-Id": "admin-li"})
+    response = await dealers.client.put(
+        URL, json=body, headers=auth_header(roles=["gm"], dealers=[DEALER], sub="admin-li")
+    )
     assert response.status_code == 200, response.text
     assert response.headers["etag"] == '"1"'
     view = response.json()
@@ -181,7 +184,10 @@ async def test_history_is_paginated_newest_first(dealers: Any) -> None:
             "PATCH",
             f"{URL}/rules",
             json={"sales": {"quote_valid_days": days}},
-            headers={"X-Staff-Id": f"staff-{days}", **MERGE_PATCH},
+            headers={
+                **auth_header(roles=["gm"], dealers=[DEALER], sub=f"staff-{days}"),
+                **MERGE_PATCH,
+            },
         )
     first = await dealers.ok("GET", f"{URL}/history", params={"limit": 2})
     assert [e["version"] for e in first["items"]] == [5, 4]

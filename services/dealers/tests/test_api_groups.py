@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from dealerflow.devinfra.tokens import auth_header
 from dealerflow.policy import BusinessCalendar, DealerSettings
 
 pytestmark = pytest.mark.integration
@@ -35,7 +36,7 @@ async def test_stores_inherit_the_group_and_override_it(dealers: Any) -> None:
         "PUT",
         f"{GROUP}/rules",
         json={"complaints": {"survey_dissatisfied_max_score": 5}},
-        headers={"X-Staff-Id": "group-admin"},
+        headers=auth_header(sub="group-admin"),
     )
     assert group["configuration_version"] == 1
     assert group["stores_changed"] == 2

@@ -24,6 +24,7 @@ from dealerflow.contracts.events.leads import (
 )
 from dealerflow.contracts.events.sales import ContractSigned, VehicleDelivered
 from dealerflow.contracts.examples import example_for
+from dealerflow.devinfra.tokens import auth_header
 
 pytestmark = pytest.mark.integration
 
@@ -136,7 +137,8 @@ async def test_assignment_invitation_appointment_and_loss(leads: Any) -> None:
     manual = await leads.http.post(
         f"/v1/leads/{lead_id}/assign",
         params=q,
-        json={"consultant_id": "c-a", "assigned_by": "sales-manager:gz-tianhe-03"},
+        json={"consultant_id": "c-a"},
+        headers=auth_header(roles=["sales_manager"], dealers=[DEALER], sub="sm-zhou"),
     )
     assert manual.json()["consultant_id"] == "c-a"
 
@@ -187,7 +189,7 @@ async def test_assignment_invitation_appointment_and_loss(leads: Any) -> None:
         ("c-a", "c-b"),
         ("c-b", "c-a"),
     ]
-    assert assignments[1].assigned_by == "sales-manager:gz-tianhe-03"
+    assert assignments[1].assigned_by == "sm-zhou"  # the token's subject
     (decline,) = of_type(events, InvitationDeclined, lead_id)
     assert decline.reason == "too busy"
     assert decline.consultant_id == "c-a"

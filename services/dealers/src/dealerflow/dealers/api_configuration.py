@@ -6,8 +6,9 @@ a command, run one use case in one transaction.
 - ``If-Match: "<version>"`` (optional) makes a change conditional: another version is a
   412 problem. PUT and PATCH need no Idempotency-Key: a replace or a merge patch applied
   twice leaves the configuration as the first left it (the retry publishes nothing).
-- ``X-Staff-Id`` says who changes it (history, DealerConfigured.changed_by), "unknown"
-  without it; the bearer token's subject replaces it once the API is secured.
+- Who changes it (history, DealerConfigured.changed_by) is the bearer token's subject
+  (``uc.actor``). Each resource says who may read (``read_roles``), change and import a
+  year (``change_roles``) and read the history (``history_roles``).
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations,
@@ -24,22 +25,13 @@ from dealerflow.dealers.domain import ChangeKind, Owner, Section
 from dealerflow.dealers.schemas import CalendarYearIn, HistoryEntryView, HistoryPage
 from dealerflow.dealers.settings import DealersSettings
 from dealerflow.dealers.usecases import ChangeConfiguration, ImportCalendarYear, Uc
+from dealerflow.runtime.auth import Role, allow
 from dealerflow.runtime.http import problem_doc
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext, service_context
 
 Ctx = Annotated[ServiceContext[DealersSettings], Depends(service_context)]
 YearPath = Annotated[int, Path(ge=2000, le=2100, description="The calendar year.")]
-StaffHeader = Annotated[
-    str,
-    Header(
-        alias="X-Staff-Id",
-        min_length=1,
-        max_length=64,
-        description='Who makes the change ("unknown" without it); replaced by the bearer '
-        "token's subject once the API is secured.",
-    ),
-]
 IfMatchHeader = Annotated[
     str | None,
     Header(
@@ -101,6 +93,12 @@ class ConfigurationResource(Generic[StateT]):
     view: type[BaseModel]
     section_view: type[BaseModel]
     noun: str
+    #: who may GET the configuration (whole or a section)
+    read_roles: tuple[Role, ...]
+    #: who may PUT/PATCH it and import a calendar year
+    change_roles: tuple[Role, ...]
+    #: who may read its history
+    history_roles: tuple[Role, ...]
 
 
 def if_match_version(header: str | None) -> int | None:
@@ -130,14 +128,12 @@ def add_routes(router: APIRouter, resource: ConfigurationResource[Any]) -> None:
             owner_id: IdPath,
             body: ConfigurationBody,
             response: Response,
-            changed_by: StaffHeader = "unknown",
             if_match: IfMatchHeader = None,
         ) -> Any:
             cmd = ChangeConfiguration(
                 owner_id=owner_id,
                 kind=kind,
                 body=body,
-                changed_by=changed_by,
                 section=section,
                 if_match=if_match_version(if_match),
             )
@@ -174,6 +170,7 @@ def add_routes(router: APIRouter, resource: ConfigurationResource[Any]) -> None:
             ),
         )
         for method, endpoint, summary, extra in routes:
+            roles = resource.read_roles if method == "GET" else resource.change_roles
             router.add_api_route(
                 path,
                 endpoint,
@@ -183,6 +180,7 @@ def add_routes(router: APIRouter, resource: ConfigurationResource[Any]) -> None:
                 openapi_extra=extra or None,
                 summary=summary,
                 operation_id=f"{method.lower()}_{name}",
+                dependencies=[allow(*roles)],
             )
 
     async def put_year(
@@ -191,13 +189,11 @@ def add_routes(router: APIRouter, resource: ConfigurationResource[Any]) -> None:
         year: YearPath,
         body: CalendarYearIn,
         response: Response,
-        changed_by: StaffHeader = "unknown",
         if_match: IfMatchHeader = None,
     ) -> Any:
         cmd = ImportCalendarYear(
             owner_id=owner_id,
             year=year,
-            changed_by=changed_by,
             holidays=tuple(body.holidays),
             makeup_working_days=tuple(body.makeup_working_days),
             if_match=if_match_version(if_match),
@@ -214,6 +210,7 @@ def add_routes(router: APIRouter, resource: ConfigurationResource[Any]) -> None:
         summary=f"Import a year of official dates (holidays, make-up working days) into the "
         f"{noun}'s calendar",
         operation_id=f"put_{resource.owner}_calendar_year",
+        dependencies=[allow(*resource.change_roles)],
     )
 
     async def history(
@@ -235,6 +232,7 @@ def add_routes(router: APIRouter, resource: ConfigurationResource[Any]) -> None:
         response_model=HistoryPage,
         summary=f"The {noun}'s configuration history, newest first",
         operation_id=f"get_{resource.owner}_history",
+        dependencies=[allow(*resource.history_roles)],
     )
 
 

@@ -98,18 +98,28 @@ async def save_dealer(conn: DbConnection, record: DealerRecord) -> None:
 
 
 async def list_dealers(
-    conn: DbConnection, *, group_id: str | None, after: str | None, limit: int
+    conn: DbConnection,
+    *,
+    group_id: str | None,
+    dealer_ids: Sequence[str] | None,
+    dealer_group: str | None,
+    after: str | None,
+    limit: int,
 ) -> list[DealerRecord]:
-    """Stores by dealer id (of one group when ``group_id``), after ``after``."""
+    """Stores by dealer id (of one group when ``group_id``), after ``after``; only those
+    in ``dealer_ids`` or of ``dealer_group`` unless ``dealer_ids`` is None (every store)."""
     rows = await conn.fetch(
         f"""
         SELECT {_DEALER_COLUMNS} FROM dealers
         WHERE ($1::text IS NULL OR group_id = $1) AND ($2::text IS NULL OR dealer_id > $2)
+          AND ($4::text[] IS NULL OR dealer_id = ANY($4::text[]) OR group_id = $5::text)
         ORDER BY dealer_id LIMIT $3
         """,
         group_id,
         after,
         limit,
+        dealer_ids,
+        dealer_group,
     )
     return [_dealer(r) for r in rows]
 

@@ -38,6 +38,7 @@ from dealerflow.runtime.context import UseCaseContext
 
 __all__ = [
     "IMPORT_ACTOR",
+    "UNKNOWN_ACTOR",
     "ChangeConfiguration",
     "DealerState",
     "GroupState",
@@ -45,6 +46,7 @@ __all__ = [
     "Owner",
     "PreconditionFailed",
     "Uc",
+    "acting_staff",
     "configure_dealer",
     "configure_group",
     "defaults",
@@ -59,6 +61,14 @@ Uc = UseCaseContext[DealersSettings]
 
 #: Who the import of the former per-service policy tables is recorded as.
 IMPORT_ACTOR = "dealers-import"
+#: Who a change is recorded as when nobody is acting (a use case run outside a request).
+UNKNOWN_ACTOR = "unknown"
+
+
+def acting_staff(uc: Uc) -> str:
+    """Who a change of this use case is recorded as: the acting staff id (the bearer
+    token's subject, ``uc.actor``)."""
+    return uc.actor or UNKNOWN_ACTOR
 
 
 class PreconditionFailed(ValueError):
@@ -82,7 +92,6 @@ class ChangeConfiguration:
     owner_id: str
     kind: ChangeKind
     body: Mapping[str, Any]
-    changed_by: str
     section: Section | None = None
     #: the version the client read (If-Match); None: unconditional
     if_match: int | None = None
@@ -103,7 +112,6 @@ class ImportCalendarYear:
 
     owner_id: str
     year: int
-    changed_by: str
     holidays: Sequence[date] = ()
     makeup_working_days: Sequence[date] = ()
     if_match: int | None = None
@@ -161,7 +169,7 @@ async def configure_dealer(uc: Uc, cmd: ChangeConfiguration) -> DealerState:
         store.overrides, owner="dealer", section=cmd.section, kind=cmd.kind, body=cmd.body
     )
     return await _store_changed(
-        uc, store, overrides, changed_by=cmd.changed_by, change=cmd.described(), prefix=cmd.prefix
+        uc, store, overrides, changed_by=acting_staff(uc), change=cmd.described(), prefix=cmd.prefix
     )
 
 
@@ -176,7 +184,7 @@ async def import_dealer_year(uc: Uc, cmd: ImportCalendarYear) -> DealerState:
     )
     overrides = compact(apply_merge_patch(store.overrides, patch))
     return await _store_changed(
-        uc, store, overrides, changed_by=cmd.changed_by, change=cmd.described(), prefix=prefix
+        uc, store, overrides, changed_by=acting_staff(uc), change=cmd.described(), prefix=prefix
     )
 
 
@@ -292,7 +300,7 @@ async def configure_group(uc: Uc, cmd: ChangeConfiguration) -> GroupState:
         group.overrides, owner="group", section=cmd.section, kind=cmd.kind, body=cmd.body
     )
     return await _group_changed(
-        uc, group, overrides, changed_by=cmd.changed_by, change=cmd.described(), prefix=cmd.prefix
+        uc, group, overrides, changed_by=acting_staff(uc), change=cmd.described(), prefix=cmd.prefix
     )
 
 
@@ -308,7 +316,7 @@ async def import_group_year(uc: Uc, cmd: ImportCalendarYear) -> GroupState:
     )
     overrides = compact(apply_merge_patch(group.overrides, patch))
     return await _group_changed(
-        uc, group, overrides, changed_by=cmd.changed_by, change=cmd.described(), prefix=prefix
+        uc, group, overrides, changed_by=acting_staff(uc), change=cmd.described(), prefix=prefix
     )
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from dealerflow.dealers import repository
 from dealerflow.dealers.domain import InvalidConfiguration, Owner, effective_configuration, group_of
 from dealerflow.dealers.records import DealerRecord, GroupRecord, HistoryEntry
 from dealerflow.dealers.usecases import DealerState, GroupState, Uc, defaults
+from dealerflow.runtime.auth import Principal
 
-__all__ = ["dealer_state", "group_state", "history", "list_dealers"]
+__all__ = ["Covered", "dealer_state", "group_state", "history", "list_dealers"]
 
 log = logging.getLogger("dealerflow.dealers")
 
@@ -51,8 +53,31 @@ async def history(
     return await repository.history(uc.conn, owner_kind, owner_id, before=before, limit=limit)
 
 
+@dataclass(frozen=True)
+class Covered:
+    """The stores a caller may see: ``dealer_ids`` (None: every store) and every store
+    of ``dealer_group``."""
+
+    dealer_ids: frozenset[str] | None
+    dealer_group: str | None = None
+
+    @classmethod
+    def of(cls, principal: Principal) -> Covered:
+        """What a bearer token covers."""
+        if principal.all_dealers:
+            return cls(None)
+        return cls(principal.dealers, principal.dealer_group)
+
+
 async def list_dealers(
-    uc: Uc, *, group_id: str | None, after: str | None, limit: int
+    uc: Uc, *, group_id: str | None, covered: Covered, after: str | None, limit: int
 ) -> list[DealerRecord]:
-    """Configured stores by dealer id, optionally of one group."""
-    return await repository.list_dealers(uc.conn, group_id=group_id, after=after, limit=limit)
+    """Configured stores that ``covered`` allows, by dealer id, optionally of one group."""
+    return await repository.list_dealers(
+        uc.conn,
+        group_id=group_id,
+        dealer_ids=None if covered.dealer_ids is None else sorted(covered.dealer_ids),
+        dealer_group=covered.dealer_group,
+        after=after,
+        limit=limit,
+    )

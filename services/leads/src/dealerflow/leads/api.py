@@ -6,6 +6,11 @@ Every create/step POST accepts an ``Idempotency-Key`` (:mod:`dealerflow.runtime.
 the first answer is stored in the same transaction as the change and a retry with the
 same key and request gets it back (``Idempotent-Replayed: true``); the same key with a
 different request is a 422.
+
+Who may call what (``allow``, shown as ``x-roles`` in the OpenAPI): reads of a dealer's leads
+and consultants are every staff role's and integrations' (a DMS or CRM reads them);
+submitting a lead is for consultants, sales managers, gms and integrations (lead
+providers); the steps on a lead are in ``api_actions``.
 """
 
 from __future__ import annotations
@@ -40,12 +45,18 @@ from dealerflow.leads.usecases import (
 )
 from dealerflow.leads.usecases_submission import SubmitLead, submit_lead
 from dealerflow.runtime import idempotency
+from dealerflow.runtime.auth import STAFF, DealerNotCovered, Principal, Role, allow
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor
 from dealerflow.runtime.problems import Problem, problem_type
 from dealerflow.runtime.service import ServiceContext, service_context
 
 router = APIRouter(prefix="/v1", tags=["leads"])
+
+#: Who reads a dealer's leads and consultants.
+READERS: tuple[Role, ...] = (*STAFF, Role.INTEGRATION)
+#: Who submits a lead (staff keying in a walk-in or a call; lead providers' systems).
+SUBMITTERS: tuple[Role, ...] = (Role.CONSULTANT, Role.SALES_MANAGER, Role.GM, Role.INTEGRATION)
 
 Ctx = Annotated[ServiceContext[LeadsSettings], Depends(service_context)]
 DealerQuery = Annotated[
@@ -164,6 +175,7 @@ async def once(
 async def submit(
     request: Request,
     ctx: Ctx,
+    principal: Annotated[Principal, allow(*SUBMITTERS)],
     idempotency_key: IdempotencyKeyHeader = None,
     dealer_id: Annotated[
         str | None,
@@ -188,6 +200,7 @@ async def submit(
         raise submission_problem(exc) from None
     if dealer_id is not None and submission.dealer_id != dealer_id:
         raise Problem(422, "Dealer mismatch", "dealer_id in the query and the body differ")
+    await _check_covers(ctx, principal, submission.dealer_id or "")
     cmd = SubmitLead(submission, dealer_group, consultant_id)
 
     async def run(uc: Uc) -> tuple[int, BaseModel]:
@@ -202,7 +215,21 @@ async def submit(
     return answer.response({"Location": f"/v1/leads/{answer.body['lead_id']}?dealer_id={target}"})
 
 
-@router.get("/dealers/{dealer_id}/consultants", response_model=ConsultantsOut)
+async def _check_covers(
+    ctx: ServiceContext[LeadsSettings], principal: Principal, dealer_id: str
+) -> None:
+    # the runtime checks a dealer_id in the query or a JSON body's top level; an ADF
+    # document names its dealer inside the XML, so the parsed submission is checked too
+    group = await ctx.dealer_group_of(dealer_id) if principal.dealer_group else None
+    if not principal.covers(dealer_id, group):
+        raise DealerNotCovered(f"the token may not act for dealer {dealer_id}")
+
+
+@router.get(
+    "/dealers/{dealer_id}/consultants",
+    response_model=ConsultantsOut,
+    dependencies=[allow(*READERS)],
+)
 async def get_consultants(dealer_id: DealerPath, ctx: Ctx) -> ConsultantsOut:
     """The dealer's consultants (from its people in the dealer configuration), who gets
     new leads today and how many open leads each holds. Read-only: the people are changed
@@ -213,7 +240,7 @@ async def get_consultants(dealer_id: DealerPath, ctx: Ctx) -> ConsultantsOut:
 # --- reading leads --------------------------------------------------------------------
 
 
-@router.get("/leads", response_model=LeadPageOut)
+@router.get("/leads", response_model=LeadPageOut, dependencies=[allow(*READERS)])
 async def get_leads(
     ctx: Ctx,
     dealer_id: DealerQuery,
@@ -237,7 +264,12 @@ async def get_leads(
     return LeadPageOut.of(await ctx.run_in_transaction(lambda uc: list_leads(uc, query)))
 
 
-@router.get("/leads/{lead_id}", response_model=LeadDetail, responses={404: PROBLEM})
+@router.get(
+    "/leads/{lead_id}",
+    response_model=LeadDetail,
+    responses={404: PROBLEM},
+    dependencies=[allow(*READERS)],
+)
 async def get_lead(lead_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx) -> LeadDetail:
     """One lead with its contact log, appointments, assignments and submissions."""
     return LeadDetail.of(

@@ -1,6 +1,11 @@
 """HTTP API of the steps on a lead (``/v1/leads/{lead_id}/...``): contact log,
 (re)assignment, loss, appointments, a declined invitation and conversion. Thin like
-``api``; every step takes an ``Idempotency-Key`` (see ``api.once``)."""
+``api``; every step takes an ``Idempotency-Key`` (see ``api.once``).
+
+Who: the contact log, appointments, a declined invitation and a loss are the
+consultant's and the sales manager's; (re)assignment is the sales manager's and the gm's;
+conversion (a signed contract) is who signs contracts: consultant, sales manager, gm and
+integrations (a DMS pushing the contract)."""
 
 from __future__ import annotations
 
@@ -41,10 +46,18 @@ from dealerflow.leads.usecases_lifecycle import (
     log_contact,
     mark_lost,
 )
+from dealerflow.runtime.auth import Role, allow
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.service import ServiceContext
 
 router = APIRouter(prefix="/v1", tags=["leads"])
+
+#: Who works a lead: contact log, appointments, declined invitation, loss.
+WORKERS = allow(Role.CONSULTANT, Role.SALES_MANAGER)
+#: Who (re)assigns a lead (manager-only).
+ASSIGNERS = allow(Role.SALES_MANAGER, Role.GM)
+#: Who converts a lead (a signed contract): who signs contracts, and a DMS.
+CONVERTERS = allow(Role.CONSULTANT, Role.SALES_MANAGER, Role.GM, Role.INTEGRATION)
 
 _ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {404: PROBLEM, 409: PROBLEM, 422: PROBLEM}
 
@@ -70,6 +83,7 @@ async def _lead_step(
     status_code=201,
     response_model=ContactOut,
     responses=_ACTION_RESPONSES,
+    dependencies=[WORKERS],
 )
 async def post_contact(
     lead_id: uuid.UUID,
@@ -88,7 +102,12 @@ async def post_contact(
     return (await once(ctx, idempotency_key, dealer_id, scope, entry, run)).response()
 
 
-@router.post("/leads/{lead_id}/assign", response_model=LeadSummary, responses=_ACTION_RESPONSES)
+@router.post(
+    "/leads/{lead_id}/assign",
+    response_model=LeadSummary,
+    responses=_ACTION_RESPONSES,
+    dependencies=[ASSIGNERS],
+)
 async def post_assign(
     lead_id: uuid.UUID,
     dealer_id: DealerQuery,
@@ -96,9 +115,9 @@ async def post_assign(
     ctx: Ctx,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
-    """Reassign the lead (LeadAssigned); without consultant_id, the next available one
-    (the dealer's assignment strategy)."""
-    cmd = AssignLead(dealer_id, lead_id, body.consultant_id, body.assigned_by, body.reason)
+    """Reassign the lead (LeadAssigned, ``assigned_by`` the token's subject); without
+    consultant_id, the next available one (the dealer's assignment strategy)."""
+    cmd = AssignLead(dealer_id, lead_id, body.consultant_id, reason=body.reason)
 
     scope = f"assign:{lead_id}"
     return await _lead_step(
@@ -106,7 +125,12 @@ async def post_assign(
     )
 
 
-@router.post("/leads/{lead_id}/lost", response_model=LeadSummary, responses=_ACTION_RESPONSES)
+@router.post(
+    "/leads/{lead_id}/lost",
+    response_model=LeadSummary,
+    responses=_ACTION_RESPONSES,
+    dependencies=[WORKERS],
+)
 async def post_lost(
     lead_id: uuid.UUID,
     dealer_id: DealerQuery,
@@ -128,6 +152,7 @@ async def post_lost(
     status_code=201,
     response_model=AppointmentOut,
     responses={200: {"model": AppointmentOut}, **_ACTION_RESPONSES},
+    dependencies=[WORKERS],
 )
 async def post_appointment(
     lead_id: uuid.UUID,
@@ -151,6 +176,7 @@ async def post_appointment(
     "/leads/{lead_id}/decline-invitation",
     response_model=LeadSummary,
     responses=_ACTION_RESPONSES,
+    dependencies=[WORKERS],
 )
 async def post_decline(
     lead_id: uuid.UUID,
@@ -169,7 +195,12 @@ async def post_decline(
     )
 
 
-@router.post("/leads/{lead_id}/convert", response_model=LeadSummary, responses=_ACTION_RESPONSES)
+@router.post(
+    "/leads/{lead_id}/convert",
+    response_model=LeadSummary,
+    responses=_ACTION_RESPONSES,
+    dependencies=[CONVERTERS],
+)
 async def post_convert(
     lead_id: uuid.UUID,
     dealer_id: DealerQuery,

@@ -265,7 +265,6 @@ class AssignIn(RequestBody):
         default=None,
         description="Default: the next available consultant (the dealer's assignment strategy).",
     )
-    assigned_by: StaffId | None = None
     reason: AssignmentReason = AssignmentReason.MANUAL
 
 

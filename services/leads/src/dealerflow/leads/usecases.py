@@ -222,12 +222,14 @@ class AssignLead:
     dealer_id: str
     lead_id: uuid.UUID
     consultant_id: str | None = None
+    #: who reassigns it (default: the acting staff id, ``uc.actor``)
     assigned_by: str | None = None
     reason: AssignmentReason = AssignmentReason.MANUAL
 
 
 async def assign_lead(uc: Uc, cmd: AssignLead) -> LeadRecord:
     """Record the change and publish LeadAssigned; the current consultant changes nothing."""
+    assigned_by = cmd.assigned_by or uc.actor
     lead = await load_open_lead(uc, cmd.dealer_id, cmd.lead_id)
     previous = lead.consultant_id
     chosen = cmd.consultant_id
@@ -240,7 +242,7 @@ async def assign_lead(uc: Uc, cmd: AssignLead) -> LeadRecord:
         return lead
     lead = replace(lead, consultant_id=chosen, updated_at=uc.now)
     await repo.save_lead(uc.conn, lead)
-    await record_assignment(uc, lead, previous, cmd.reason, cmd.assigned_by)
+    await record_assignment(uc, lead, previous, cmd.reason, assigned_by)
     await uc.publish(
         LeadAssigned(
             dealer_id=lead.dealer_id,
@@ -250,7 +252,7 @@ async def assign_lead(uc: Uc, cmd: AssignLead) -> LeadRecord:
             consultant_id=chosen,
             previous_consultant_id=previous,
             reason=cmd.reason,
-            assigned_by=cmd.assigned_by,
+            assigned_by=assigned_by,
             assigned_at=uc.now,
         )
     )
