@@ -15,6 +15,7 @@ from dealerflow.contracts.events.sales import (
     QuoteIssued,
     TestDriveScheduled,
 )
+from dealerflow.devinfra.tokens import auth_header
 
 pytestmark = pytest.mark.integration
 
@@ -242,3 +243,41 @@ async def test_the_test_drive_turnaround_is_the_dealers(
                 "/v1/test-drives", json=drive(person, start, end, dealer_id=dealer)
             )
             assert booked.status_code == expected, (dealer, start, booked.text)
+
+
+async def test_a_consultant_quotes_and_books_as_themselves(
+    api: httpx.AsyncClient, outbox: Any, customer_body: Callable[..., dict[str, Any]]
+) -> None:
+    wu = auth_header(roles=["consultant"], dealers=["D001"], sub="consultant-wu")
+    quote = await api.post(
+        "/v1/quotes", json={k: v for k, v in QUOTE.items() if k != "consultant_id"}, headers=wu
+    )
+    assert quote.status_code == 201, quote.text
+    assert quote.json()["consultant_id"] == "consultant-wu"
+    booked = await api.post(
+        "/v1/test-drives",
+        json={
+            k: v
+            for k, v in drive(
+                customer_body(), "2025-03-04T02:00:00Z", "2025-03-04T03:00:00Z"
+            ).items()
+            if k != "consultant_id"
+        },
+        headers=wu,
+    )
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["consultant_id"] == "consultant-wu"
+    assert [(env.event.type, env.meta.actor) for _, env in await outbox.records()] == [
+        ("QuoteIssued", "consultant-wu"),
+        ("TestDriveScheduled", "consultant-wu"),
+    ]
+    # Every staff member of the dealer reads them; a token of another dealer finds nothing.
+    advisor = auth_header(roles=["advisor"], dealers=["D001"])
+    path = f"/v1/quotes/{quote.json()['quote_id']}"
+    assert (await api.get(path, params={"dealer_id": "D001"}, headers=advisor)).status_code == 200
+    elsewhere = await api.get(
+        path, params={"dealer_id": "D002"}, headers=auth_header(roles=["gm"], dealers=["D002"])
+    )
+    assert elsewhere.status_code == 404
+    path = f"/v1/test-drives/{booked.json()['test_drive_id']}"
+    assert (await api.get(path, params={"dealer_id": "D001"}, headers=advisor)).status_code == 200

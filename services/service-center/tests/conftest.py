@@ -101,10 +101,13 @@ def ro_body() -> Callable[..., dict[str, Any]]:
 
 @pytest.fixture
 def workflow(api: httpx.AsyncClient) -> Callable[..., Any]:
-    """``await step(ro_id, "complete", **fields)``: POST a step, return the response."""
+    """``await step(ro_id, "complete", **fields)``: POST a step, return the response
+    (``headers=auth_header(...)`` acts as someone other than the admin)."""
 
-    async def step(ro_id: str, name: str, **fields: Any) -> httpx.Response:
+    async def step(
+        ro_id: str, name: str, *, headers: dict[str, str] | None = None, **fields: Any
+    ) -> httpx.Response:
         body = {"dealer_id": "D001", **fields}
-        return await api.post(f"/v1/repair-orders/{ro_id}/{name}", json=body)
+        return await api.post(f"/v1/repair-orders/{ro_id}/{name}", json=body, headers=headers)
 
     return step

@@ -3,6 +3,12 @@
 Every route is thin: the body's command, one use case in ``ctx.run_in_transaction``, the
 response mapped with ``View.of``. Refusals are domain exceptions, answered as problems
 by the runtime (:mod:`problems`).
+
+Every route declares who may call it (``allow``; the OpenAPI lists them as ``x-roles``):
+the showroom work (quotes, test drives, contracts, delivery) is the consultants' and their
+managers'; money (payments, invoices, the refund of a cancellation) is the managers';
+every staff member of the dealer may read its records. ``integration`` (a DMS) may push
+what it keeps too: signed contracts, payments, invoices, deliveries, and read contracts.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from dealerflow.contracts.types import DEALER_ID_PATTERN
+from dealerflow.runtime.auth import STAFF, Principal, Role, allow
 from dealerflow.runtime.http import Responses, problem_doc, step_routes
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor
@@ -41,6 +48,13 @@ CONFLICT: Responses = {
     409: problem_doc("Not allowed in the resource's current state (reason given)")
 }
 
+#: Showroom work: the consultant and the managers of the sale.
+SHOWROOM = (Role.CONSULTANT, Role.SALES_MANAGER, Role.GM)
+#: Money (payments, invoices, refunds): the managers only.
+FINANCE = (Role.SALES_MANAGER, Role.GM)
+#: Reads of the dealer's sales records: every staff role.
+READERS = STAFF
+
 
 def created(response: Response, is_new: bool) -> None:
     """201 for a new resource, 200 when an idempotent retry returns the existing one."""
@@ -65,15 +79,26 @@ _contract_step = step_routes(
     summary="Sign a purchase contract (ContractSigned)",
 )
 async def sign_contract(
-    body: SignContractIn, response: Response, ctx: Ctx, idempotency_key: IdempotencyKeyHeader = None
+    body: SignContractIn,
+    response: Response,
+    ctx: Ctx,
+    principal: Annotated[Principal, allow(*SHOWROOM, Role.INTEGRATION)],
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> ContractDetail:
-    cmd = body.command(idempotency_key)
+    """A DMS (integration) may push contracts signed there. The consultant is
+    ``consultant_id`` of the body, or the caller (the token's subject) when it names none."""
+    cmd = body.command(idempotency_key, caller=principal.subject)
     signed = await ctx.run_in_transaction(lambda uc: usecases_contracts.sign_contract(uc, cmd))
     created(response, signed.created)
     return ContractDetail.of(signed.value)
 
 
-@router.get("/contracts", response_model=Page[ContractSummary], tags=["contracts"])
+@router.get(
+    "/contracts",
+    response_model=Page[ContractSummary],
+    tags=["contracts"],
+    dependencies=[allow(*READERS, Role.INTEGRATION)],
+)
 async def list_contracts(
     dealer_id: DealerQuery,
     ctx: Ctx,
@@ -112,6 +137,7 @@ async def list_contracts(
     response_model=ContractDetail,
     responses={**NOT_FOUND},
     tags=["contracts"],
+    dependencies=[allow(*READERS, Role.INTEGRATION)],
 )
 async def get_contract(contract_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx) -> ContractDetail:
     file = await ctx.run_in_transaction(
@@ -120,7 +146,11 @@ async def get_contract(contract_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx)
     return ContractDetail.of(file)
 
 
-@_contract_step("amend", "Amend by mutual agreement: a new version (ContractAmended)")
+@_contract_step(
+    "amend",
+    "Amend by mutual agreement: a new version (ContractAmended)",
+    dependencies=[allow(*SHOWROOM)],
+)
 async def amend_contract(
     contract_id: uuid.UUID,
     body: AmendContractIn,
@@ -133,13 +163,18 @@ async def amend_contract(
     )
 
 
-@_contract_step("cancel", "Cancel per policy and refund (ContractCancelled, RefundIssued)")
+@_contract_step(
+    "cancel",
+    "Cancel per policy and refund (ContractCancelled, RefundIssued)",
+    dependencies=[allow(*FINANCE)],
+)
 async def cancel_contract(
     contract_id: uuid.UUID,
     body: CancelContractIn,
     ctx: Ctx,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> ContractDetail:
+    """Managers only: a cancellation refunds the customer (RefundIssued)."""
     cmd = body.command(contract_id, idempotency_key)
     return ContractDetail.of(
         await ctx.run_in_transaction(lambda uc: usecases_contracts.cancel_contract(uc, cmd))
@@ -150,6 +185,7 @@ async def cancel_contract(
     "payments",
     "Record a payment in the ledger (PaymentReceived)",
     status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(*FINANCE, Role.INTEGRATION)],
 )
 async def record_payment(
     contract_id: uuid.UUID,
@@ -164,7 +200,11 @@ async def record_payment(
     return ContractDetail.of(recorded.value)
 
 
-@_contract_step("invoice", "Issue the vehicle invoice (InvoiceIssued)")
+@_contract_step(
+    "invoice",
+    "Issue the vehicle invoice (InvoiceIssued)",
+    dependencies=[allow(*FINANCE, Role.INTEGRATION)],
+)
 async def issue_invoice(
     contract_id: uuid.UUID,
     body: InvoiceIn,
@@ -177,7 +217,11 @@ async def issue_invoice(
     )
 
 
-@_contract_step("deliveries/schedule", "Agree the delivery appointment (DeliveryScheduled)")
+@_contract_step(
+    "deliveries/schedule",
+    "Agree the delivery appointment (DeliveryScheduled)",
+    dependencies=[allow(*SHOWROOM)],
+)
 async def schedule_delivery(
     contract_id: uuid.UUID,
     body: ScheduleDeliveryIn,
@@ -196,6 +240,7 @@ async def schedule_delivery(
     responses={
         409: problem_doc("Not ready: `missing` lists every blocker (documents, PDI, balance, ...)")
     },
+    dependencies=[allow(*SHOWROOM, Role.INTEGRATION)],
 )
 async def deliver(
     contract_id: uuid.UUID,

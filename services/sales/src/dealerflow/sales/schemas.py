@@ -104,7 +104,9 @@ class SignContractIn(CustomerIdentityIn):
         default=None, description="Client-chosen id: a retry with the same id creates nothing."
     )
     customer: ContractCustomerIn
-    consultant_id: StaffId
+    consultant_id: StaffId | None = Field(
+        default=None, description="The consultant; default: the caller (the token's subject)."
+    )
     lead_id: EntityId | None = None
     quote_id: uuid.UUID | None = None
     vehicle: ContractVehicle
@@ -112,13 +114,13 @@ class SignContractIn(CustomerIdentityIn):
     payment: PaymentPlan
     planned_delivery_on: date = Field(description="Agreed delivery date (dealer-local).")
 
-    def command(self, idempotency_key: str | None) -> SignContract:
+    def command(self, idempotency_key: str | None, *, caller: str) -> SignContract:
         return SignContract(
             dealer_id=self.dealer_id,
             customer=self.customer.customer(),
             address=self.customer.address,
             id_document_verified=self.customer.id_document_verified,
-            consultant_id=self.consultant_id,
+            consultant_id=self.consultant_id or caller,
             vehicle=self.vehicle,
             price=self.price,
             payment=self.payment,

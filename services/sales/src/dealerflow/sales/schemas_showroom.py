@@ -70,7 +70,9 @@ class QuoteIn(CustomerIdentityIn):
         default=None, description="Used to derive customer_id when it is not given."
     )
     lead_id: EntityId | None = None
-    consultant_id: StaffId
+    consultant_id: StaffId | None = Field(
+        default=None, description="The consultant; default: the caller (the token's subject)."
+    )
     vehicle: ContractVehicle
     new_energy: bool = False
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
@@ -88,10 +90,10 @@ class QuoteIn(CustomerIdentityIn):
             raise ValueError("give customer_id or customer_phone")
         return self
 
-    def command(self, idempotency_key: str | None) -> IssueQuote:
+    def command(self, idempotency_key: str | None, *, caller: str) -> IssueQuote:
         return IssueQuote(
             dealer_id=self.dealer_id,
-            consultant_id=self.consultant_id,
+            consultant_id=self.consultant_id or caller,
             vehicle=self.vehicle,
             vehicle_price=self.vehicle_price,
             customer_id=self.customer_id,
@@ -215,19 +217,21 @@ class TestDriveIn(CustomerIdentityIn):
     lead_id: EntityId | None = None
     vehicle_id: EntityId = Field(description="The test-drive vehicle.")
     model: ShortText
-    consultant_id: StaffId
+    consultant_id: StaffId | None = Field(
+        default=None, description="The consultant; default: the caller (the token's subject)."
+    )
     starts_at: UtcDatetime
     ends_at: UtcDatetime
     route: ShortText | None = None
     licence: LicenceIn
 
-    def command(self, idempotency_key: str | None) -> BookTestDrive:
+    def command(self, idempotency_key: str | None, *, caller: str) -> BookTestDrive:
         return BookTestDrive(
             dealer_id=self.dealer_id,
             customer=self.customer.customer(),
             vehicle_id=self.vehicle_id,
             model=self.model,
-            consultant_id=self.consultant_id,
+            consultant_id=self.consultant_id or caller,
             starts_at=self.starts_at,
             ends_at=self.ends_at,
             licence=DriverLicence(self.licence.number, self.licence.expires_on),

@@ -4,6 +4,12 @@ Every endpoint validates the body, builds the use case's command and answers wit
 repair order (``RepairOrderDetail.of``); domain exceptions become problems through the
 service's PROBLEMS map. Every POST takes an ``Idempotency-Key``: a retry with the same
 key and body is answered with the repair order and does nothing again.
+
+Every route declares who may call it (``allow``; the OpenAPI lists them as ``x-roles``):
+the repair order's steps are the service advisors' and the service manager's; a DMS
+(``integration``) may also check vehicles in; every staff member of the dealer, and a
+DMS, may read its repair orders. Where a step records who did it (advisor, technician,
+inspector) and the body names nobody, it is the caller (the token's subject).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from dealerflow.contracts.types import DEALER_ID_PATTERN
+from dealerflow.runtime.auth import STAFF, Principal, Role, allow
 from dealerflow.runtime.http import Responses, problem_doc, step_routes
 from dealerflow.runtime.idempotency import (
     IdempotencyKeyHeader,
@@ -51,6 +58,12 @@ STEP: Responses = {
     422: problem_doc("Invalid request or broken business rule (errors listed)"),
 }
 
+#: The repair order's steps: the service advisors and the service manager.
+WORKSHOP = (Role.ADVISOR, Role.SERVICE_MANAGER)
+#: Reads of the dealer's repair orders: every staff role and a DMS.
+READERS = (*STAFF, Role.INTEGRATION)
+#: The handler parameter of a step that records who did it.
+WorkshopCaller = Annotated[Principal, allow(*WORKSHOP)]
 
 _step = step_routes(
     router, "/repair-orders/{repair_order_id}", response_model=RepairOrderDetail, responses=STEP
@@ -80,8 +93,11 @@ async def open_repair_order(
     body: OpenRepairOrderIn,
     response: Response,
     ctx: Ctx,
+    principal: Annotated[Principal, allow(*WORKSHOP, Role.INTEGRATION)],
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> RepairOrderDetail:
+    """A DMS (integration) may open repair orders checked in there. The advisor is
+    ``advisor_id`` of the body, or the caller (the token's subject) when it names none."""
     cmd = usecases.OpenRepairOrder(
         dealer_id=body.dealer_id,
         repair_order_id=body.repair_order_id,
@@ -91,7 +107,7 @@ async def open_repair_order(
         service_appointment_id=body.service_appointment_id,
         vin=body.vin,
         model=body.model,
-        advisor_id=body.advisor_id,
+        advisor_id=body.advisor_id or principal.subject,
         mileage_km=body.mileage_km,
         concerns=tuple(body.concerns),
         concern_codes=tuple(body.concern_codes) if body.concern_codes is not None else None,
@@ -106,7 +122,11 @@ async def open_repair_order(
     return RepairOrderDetail.of(opened.details)
 
 
-@router.get("/repair-orders", response_model=Page[RepairOrderSummary])
+@router.get(
+    "/repair-orders",
+    response_model=Page[RepairOrderSummary],
+    dependencies=[allow(*READERS)],
+)
 async def list_repair_orders(
     dealer_id: DealerQuery,
     ctx: Ctx,
@@ -141,6 +161,7 @@ async def list_repair_orders(
     "/repair-orders/{repair_order_id}",
     response_model=RepairOrderDetail,
     responses={404: STEP[404]},
+    dependencies=[allow(*READERS)],
 )
 async def get_repair_order(
     repair_order_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx
@@ -156,13 +177,15 @@ async def diagnose(
     repair_order_id: uuid.UUID,
     body: DiagnosisIn,
     ctx: Ctx,
+    principal: WorkshopCaller,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> RepairOrderDetail:
+    """The technician is ``technician_id`` of the body, or the caller when it names none."""
     cmd = usecases_repair.RecordDiagnosis(
         dealer_id=body.dealer_id,
         repair_order_id=repair_order_id,
         request=request_of(idempotency_key, body),
-        technician_id=body.technician_id,
+        technician_id=body.technician_id or principal.subject,
         findings=tuple(body.findings),
     )
     return RepairOrderDetail.of(
@@ -170,7 +193,7 @@ async def diagnose(
     )
 
 
-@_step("quote", "Quote parts and labour (RepairQuoted)")
+@_step("quote", "Quote parts and labour (RepairQuoted)", dependencies=[allow(*WORKSHOP)])
 async def quote(
     repair_order_id: uuid.UUID,
     body: RepairQuoteIn,
@@ -201,7 +224,11 @@ async def quote(
     )
 
 
-@_step("approve", "The customer's decision (RepairApproved, RepairItemDeclined)")
+@_step(
+    "approve",
+    "The customer's decision (RepairApproved, RepairItemDeclined)",
+    dependencies=[allow(*WORKSHOP)],
+)
 async def approve(
     repair_order_id: uuid.UUID,
     body: DecisionIn,
@@ -221,7 +248,7 @@ async def approve(
     )
 
 
-@_step("complete", "Work done (RepairCompleted)")
+@_step("complete", "Work done (RepairCompleted)", dependencies=[allow(*WORKSHOP)])
 async def complete(
     repair_order_id: uuid.UUID,
     body: CompleteIn,
@@ -249,13 +276,15 @@ async def quality_check(
     repair_order_id: uuid.UUID,
     body: QualityCheckIn,
     ctx: Ctx,
+    principal: WorkshopCaller,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> RepairOrderDetail:
+    """The inspector is ``inspector_id`` of the body, or the caller when it names none."""
     cmd = usecases_workshop.RecordQualityCheck(
         dealer_id=body.dealer_id,
         repair_order_id=repair_order_id,
         request=request_of(idempotency_key, body),
-        inspector_id=body.inspector_id,
+        inspector_id=body.inspector_id or principal.subject,
         passed=body.passed,
         reasons=tuple(body.reasons),
         reached_customer=body.reached_customer,
@@ -271,6 +300,7 @@ async def quality_check(
     responses={
         409: problem_doc("Not ready: `missing` lists every blocker (quality check, work, ...)")
     },
+    dependencies=[allow(*WORKSHOP)],
 )
 async def handover(
     repair_order_id: uuid.UUID,

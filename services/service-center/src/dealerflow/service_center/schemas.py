@@ -86,7 +86,9 @@ class OpenRepairOrderIn(RequestBody):
     service_appointment_id: EntityId | None = None
     vin: Vin
     model: Line | None = None
-    advisor_id: StaffId
+    advisor_id: StaffId | None = Field(
+        default=None, description="Default: the caller (the token's subject)."
+    )
     mileage_km: Kilometres
     concerns: list[Line] = Field(default_factory=list, max_length=50)
     concern_codes: list[Line] | None = Field(
@@ -105,7 +107,9 @@ class OpenRepairOrderIn(RequestBody):
 
 class DiagnosisIn(RequestBody):
     dealer_id: DealerId
-    technician_id: StaffId
+    technician_id: StaffId | None = Field(
+        default=None, description="Default: the caller (the token's subject)."
+    )
     findings: list[Line] = Field(min_length=1, max_length=50)
 
 
@@ -151,7 +155,9 @@ class CompleteIn(RequestBody):
 
 class QualityCheckIn(RequestBody):
     dealer_id: DealerId
-    inspector_id: StaffId
+    inspector_id: StaffId | None = Field(
+        default=None, description="Default: the caller (the token's subject)."
+    )
     passed: bool
     reasons: list[Line] = Field(default_factory=list, max_length=50)
     reached_customer: bool = Field(
