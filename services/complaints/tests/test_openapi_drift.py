@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fastapi.routing import iter_route_contexts
+
 from dealerflow.complaints.app import DEFINITION
 from dealerflow.devinfra.service_testing import assert_openapi_committed
+from dealerflow.runtime.auth import allowed_roles
+from dealerflow.runtime.service import build_app
 
 COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "complaints.json"
 
@@ -25,3 +29,15 @@ def test_openapi_documents_every_endpoint() -> None:
         **{f"/v1/complaints/{{complaint_id}}/{a}": {"post"} for a in actions},
     }
     assert {path: set(ops) for path, ops in paths.items()} == expected
+
+
+def test_every_v1_route_declares_its_roles() -> None:
+    app = build_app(DEFINITION, DEFINITION.settings_factory(), run_background=False)
+    v1 = [
+        ctx
+        for ctx in iter_route_contexts(app.routes)
+        if ctx.path is not None and ctx.path.startswith("/v1")
+    ]
+    assert len(v1) == 12  # 4 of opening and reading, 8 actions
+    undeclared = [ctx.path for ctx in v1 if allowed_roles(ctx.original_route) is None]
+    assert undeclared == []

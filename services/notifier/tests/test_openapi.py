@@ -8,8 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fastapi.routing import iter_route_contexts
+
 from dealerflow.devinfra.service_testing import assert_openapi_committed
 from dealerflow.notifier.app import DEFINITION
+from dealerflow.runtime.auth import allowed_roles
+from dealerflow.runtime.service import build_app
 
 COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "notifier.json"
 
@@ -25,3 +29,15 @@ def test_the_task_api_staff_front_ends_use_is_documented() -> None:
     assert {"limit", "cursor"} <= params
     assert "post" in paths["/v1/tasks/{task_id}/complete"]
     assert not [path for path in paths if path.startswith("/v1/dealers/")]  # dealers service
+
+
+def test_every_v1_route_declares_its_roles() -> None:
+    app = build_app(DEFINITION, DEFINITION.settings_factory(), run_background=False)
+    v1 = [
+        ctx
+        for ctx in iter_route_contexts(app.routes)
+        if ctx.path is not None and ctx.path.startswith("/v1")
+    ]
+    assert len(v1) == 5  # tasks (list, one, complete), notifications, reminders
+    undeclared = [ctx.path for ctx in v1 if allowed_roles(ctx.original_route) is None]
+    assert undeclared == []

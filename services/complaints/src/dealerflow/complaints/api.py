@@ -34,6 +34,7 @@ from dealerflow.contracts.care_enums import (
     ComplaintSeverity,
 )
 from dealerflow.contracts.types import DEALER_ID_PATTERN
+from dealerflow.runtime.auth import STAFF, Role, allow
 from dealerflow.runtime.idempotency import (
     IdempotencyKeyHeader,
     request_of,
@@ -46,6 +47,11 @@ DealerQuery = Annotated[str, Query(pattern=DEALER_ID_PATTERN, description="Deale
 ComplaintIdPath = Annotated[uuid.UUID, Path(description="Complaint id.")]
 
 router = APIRouter(prefix="/v1", tags=["complaints"])
+
+#: Anyone at the store may take a complaint down; so may a dealer system (call centre, CRM).
+OPENERS = (*STAFF, Role.INTEGRATION)
+#: A dealer's complaints are read by its staff, and by the dealer system that opened them.
+READERS = (*STAFF, Role.INTEGRATION)
 
 
 def answer(handled: Handled, response: Response) -> ComplaintDetail:
@@ -61,6 +67,7 @@ def answer(handled: Handled, response: Response) -> ComplaintDetail:
     response_model=ComplaintDetail,
     summary="Record a complaint (starts its SLA clocks)",
     responses={200: {"description": "A retry: the complaint created by the first request."}},
+    dependencies=[allow(*OPENERS)],
 )
 async def create_complaint(
     body: ComplaintIn, response: Response, ctx: Ctx, idempotency_key: IdempotencyKeyHeader = None
@@ -93,7 +100,12 @@ async def create_complaint(
     return detail
 
 
-@router.get("/complaints", response_model=ComplaintPage, summary="List a dealer's complaints")
+@router.get(
+    "/complaints",
+    response_model=ComplaintPage,
+    summary="List a dealer's complaints",
+    dependencies=[allow(*READERS)],
+)
 async def list_complaints(
     ctx: Ctx,
     dealer_id: DealerQuery,
@@ -125,7 +137,12 @@ async def list_complaints(
     return ComplaintPage(items=[ComplaintView.of(c) for c in page], next_cursor=next_cursor)
 
 
-@router.get("/complaints/stats", response_model=ComplaintStats, summary="Complaint analysis")
+@router.get(
+    "/complaints/stats",
+    response_model=ComplaintStats,
+    summary="Complaint analysis",
+    dependencies=[allow(*STAFF)],
+)
 async def complaint_stats(
     ctx: Ctx,
     dealer_id: DealerQuery,
@@ -144,6 +161,7 @@ async def complaint_stats(
     "/complaints/{complaint_id}",
     response_model=ComplaintDetail,
     summary="A complaint with every SLA clock and its history",
+    dependencies=[allow(*READERS)],
 )
 async def get_complaint(
     ctx: Ctx, complaint_id: ComplaintIdPath, dealer_id: DealerQuery

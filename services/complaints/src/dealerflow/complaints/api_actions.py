@@ -29,6 +29,7 @@ from dealerflow.complaints.schemas import (
     ResumeIn,
 )
 from dealerflow.complaints.usecases import Uc
+from dealerflow.runtime.auth import MANAGERS, Role, allow
 from dealerflow.runtime.http import step_routes
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader, request_of
 
@@ -47,6 +48,13 @@ _action = step_routes(
 
 
 C = TypeVar("C", bound=actions.ComplaintCommand)
+
+#: Who handles a complaint (acknowledge, inform, assign, pause, resume, resolve).
+HANDLERS = allow(Role.CUSTOMER_RELATIONS, *MANAGERS)
+#: Closing is the manager's sign-off.
+CLOSERS = allow(*MANAGERS)
+#: The customer is not satisfied: customer relations or a manager opens it again.
+REOPENERS = allow(Role.CUSTOMER_RELATIONS, *MANAGERS)
 
 
 @dataclass
@@ -76,7 +84,9 @@ Act = Annotated[StaffAction, Depends()]
 
 
 @_action(
-    "acknowledge", "Acknowledge to the customer (stops the acknowledge clock and its escalations)"
+    "acknowledge",
+    "Acknowledge to the customer (stops the acknowledge clock and its escalations)",
+    dependencies=[HANDLERS],
 )
 async def acknowledge(
     act: Act, complaint_id: ComplaintIdPath, body: AcknowledgeIn
@@ -87,13 +97,17 @@ async def acknowledge(
     return await act.run("acknowledge", body, actions.acknowledge, cmd)
 
 
-@_action("inform", "Record that the customer was told how it is handled (stops the inform clock)")
+@_action(
+    "inform",
+    "Record that the customer was told how it is handled (stops the inform clock)",
+    dependencies=[HANDLERS],
+)
 async def inform(act: Act, complaint_id: ComplaintIdPath, body: InformIn) -> ComplaintDetail:
     cmd = actions.InformCustomer(body.dealer_id, complaint_id, by=body.by, note=body.note)
     return await act.run("inform", body, actions.inform, cmd)
 
 
-@_action("assign", "Give the complaint a (new) handler and department")
+@_action("assign", "Give the complaint a (new) handler and department", dependencies=[HANDLERS])
 async def assign(act: Act, complaint_id: ComplaintIdPath, body: AssignIn) -> ComplaintDetail:
     cmd = actions.AssignComplaint(
         body.dealer_id,
@@ -105,7 +119,11 @@ async def assign(act: Act, complaint_id: ComplaintIdPath, body: AssignIn) -> Com
     return await act.run("assign", body, actions.assign, cmd)
 
 
-@_action("resolve", "Record the resolution (cancels every clock still running)")
+@_action(
+    "resolve",
+    "Record the resolution (cancels every clock still running)",
+    dependencies=[HANDLERS],
+)
 async def resolve(act: Act, complaint_id: ComplaintIdPath, body: ResolveIn) -> ComplaintDetail:
     cmd = actions.ResolveComplaint(
         body.dealer_id,
@@ -120,7 +138,7 @@ async def resolve(act: Act, complaint_id: ComplaintIdPath, body: ResolveIn) -> C
     return await act.run("resolve", body, actions.resolve, cmd)
 
 
-@_action("close", "Close after the customer confirmed")
+@_action("close", "Close after the customer confirmed", dependencies=[CLOSERS])
 async def close(act: Act, complaint_id: ComplaintIdPath, body: CloseIn) -> ComplaintDetail:
     cmd = actions.CloseComplaint(
         body.dealer_id,
@@ -131,7 +149,11 @@ async def close(act: Act, complaint_id: ComplaintIdPath, body: CloseIn) -> Compl
     return await act.run("close", body, actions.close, cmd)
 
 
-@_action("reopen", "Reopen a resolved or closed complaint (a fresh resolve clock)")
+@_action(
+    "reopen",
+    "Reopen a resolved or closed complaint (a fresh resolve clock)",
+    dependencies=[REOPENERS],
+)
 async def reopen(act: Act, complaint_id: ComplaintIdPath, body: ReopenIn) -> ComplaintDetail:
     cmd = actions.ReopenComplaint(body.dealer_id, complaint_id, reason=body.reason, by=body.by)
     return await act.run("reopen", body, actions.reopen, cmd)
@@ -141,13 +163,14 @@ async def reopen(act: Act, complaint_id: ComplaintIdPath, body: ReopenIn) -> Com
     "pause",
     "Pause the clocks while waiting on the customer (the legal inform clock keeps "
     "running unless the dealer's policy says otherwise)",
+    dependencies=[HANDLERS],
 )
 async def pause(act: Act, complaint_id: ComplaintIdPath, body: PauseIn) -> ComplaintDetail:
     cmd = actions.PauseClocks(body.dealer_id, complaint_id, by=body.by, reason=body.reason)
     return await act.run("pause", body, actions.pause_clocks, cmd)
 
 
-@_action("resume", "Resume paused clocks with the time they had left")
+@_action("resume", "Resume paused clocks with the time they had left", dependencies=[HANDLERS])
 async def resume(act: Act, complaint_id: ComplaintIdPath, body: ResumeIn) -> ComplaintDetail:
     cmd = actions.ResumeClocks(body.dealer_id, complaint_id, by=body.by)
     return await act.run("resume", body, actions.resume_clocks, cmd)

@@ -100,6 +100,12 @@ class ComplaintIn(RequestBody):
         return self
 
 
+#: Who did it: a staff id, or by default the caller (the subject of the request's token).
+Doer = Annotated[
+    StaffId | None, Field(description="Staff id; default: the caller (the token's subject).")
+]
+
+
 class ActionIn(RequestBody):
     """What every staff action's body names: the dealer of the complaint."""
 
@@ -108,7 +114,10 @@ class ActionIn(RequestBody):
 
 class AcknowledgeIn(ActionIn):
     channel: ContactChannel = Field(description="How the customer was told.")
-    handler_id: StaffId | None = None
+    handler_id: StaffId | None = Field(
+        default=None,
+        description="Who acknowledged; default: the caller (the token's subject).",
+    )
 
 
 class AssignIn(ActionIn):
@@ -118,7 +127,7 @@ class AssignIn(ActionIn):
 
 
 class InformIn(ActionIn):
-    by: StaffId
+    by: Doer = None
     note: Text | None = None
 
 
@@ -132,22 +141,22 @@ class ResolveIn(ActionIn):
 
 
 class CloseIn(ActionIn):
-    closed_by: StaffId
+    closed_by: Doer = None
     customer_confirmed: bool
 
 
 class ReopenIn(ActionIn):
     reason: Text
-    by: StaffId | None = None
+    by: Doer = None
 
 
 class PauseIn(ActionIn):
-    by: StaffId
+    by: Doer = None
     reason: Text
 
 
 class ResumeIn(ActionIn):
-    by: StaffId
+    by: Doer = None
 
 
 # -- responses -------------------------------------------------------------------------------

@@ -3,7 +3,11 @@ reopen, pause and resume. Each locks the complaint, checks the status machine (t
 `IllegalTransition`, or `ActionNotAllowed`), updates the complaint and its clocks and
 publishes the event, in the caller's transaction. Each takes one command (a frozen
 dataclass naming the dealer and the complaint, defined beside its use case); `act_once` runs
-a staff action once per Idempotency-Key."""
+a staff action once per Idempotency-Key.
+
+Who did it (who acknowledged, informed, closed, reopened, paused, resumed) is the staff id
+the command names, else the caller: `uc.actor`, the subject of the request's token. The
+history entry of every staff action records that person (`_doer`)."""
 
 from __future__ import annotations
 
@@ -110,6 +114,12 @@ async def _history(
     )
 
 
+def _doer(uc: Uc, named: str | None, fallback: str | None = None) -> str | None:
+    """Who acts: the staff id the command names, else the caller (the token's subject),
+    else ``fallback``."""
+    return named or uc.actor or fallback
+
+
 async def _stop_clocks(uc: Uc, complaint: ComplaintRecord, action: ComplaintAction) -> None:
     clocks = await repository.clocks_of(uc.conn, complaint.dealer_id, complaint.id)
     await usecases_clocks.stop(
@@ -119,7 +129,8 @@ async def _stop_clocks(uc: Uc, complaint: ComplaintRecord, action: ComplaintActi
 
 @dataclass(frozen=True)
 class AcknowledgeComplaint(ComplaintCommand):
-    """Staff thanked the customer (by ``channel``); the handler defaults to the complaint's."""
+    """Staff ``handler_id`` thanked the customer (by ``channel``); default: the caller, else
+    the complaint's handler."""
 
     handler_id: str | None
     channel: ContactChannel
@@ -135,7 +146,7 @@ async def acknowledge(uc: Uc, cmd: AcknowledgeComplaint) -> ComplaintRecord:
     await repository.update_complaint(
         uc.conn, dealer_id, complaint_id, status=status, acknowledged_at=uc.now
     )
-    who = cmd.handler_id or complaint.handler_id
+    who = _doer(uc, cmd.handler_id, complaint.handler_id) or complaint.handler_id
     await _history(uc, complaint, "acknowledged", who, channel=channel.value)
     await uc.publish(
         ComplaintAcknowledged(
@@ -150,9 +161,9 @@ async def acknowledge(uc: Uc, cmd: AcknowledgeComplaint) -> ComplaintRecord:
 
 @dataclass(frozen=True)
 class InformCustomer(ComplaintCommand):
-    """Staff ``by`` told the customer how the complaint is handled."""
+    """Staff ``by`` (default: the caller) told the customer how the complaint is handled."""
 
-    by: str
+    by: str | None = None
     note: str | None = None
 
 
@@ -166,7 +177,7 @@ async def inform(uc: Uc, cmd: InformCustomer) -> ComplaintRecord:
     await repository.update_complaint(
         uc.conn, dealer_id, complaint_id, status=status, informed_at=uc.now
     )
-    await _history(uc, complaint, "customer_informed", cmd.by, note=cmd.note)
+    await _history(uc, complaint, "customer_informed", _doer(uc, cmd.by), note=cmd.note)
     return await reload(uc, dealer_id, complaint_id)
 
 
@@ -193,7 +204,8 @@ async def assign(uc: Uc, cmd: AssignComplaint) -> ComplaintRecord:
         uc,
         complaint,
         "assigned",
-        handler_id,
+        _doer(uc, None, handler_id),
+        handler_id=handler_id,
         previous=complaint.handler_id,
         department=department.value,
         reason=reason.value,
@@ -260,7 +272,7 @@ async def resolve(uc: Uc, cmd: ResolveComplaint) -> ComplaintRecord:
         paused_at=None,
         pause_reason=None,
     )
-    await _history(uc, complaint, "resolved", who, resolution=stored)
+    await _history(uc, complaint, "resolved", _doer(uc, None, who), resolution=stored)
     await uc.publish(
         ComplaintResolved(
             **_common(uc, complaint),
@@ -278,16 +290,19 @@ async def resolve(uc: Uc, cmd: ResolveComplaint) -> ComplaintRecord:
 
 @dataclass(frozen=True)
 class CloseComplaint(ComplaintCommand):
-    """Staff ``closed_by`` closes the complaint, with or without the customer's word."""
+    """Staff ``closed_by`` (default: the caller) closes the complaint, with or without the
+    customer's word."""
 
-    closed_by: str
     customer_confirmed: bool
+    closed_by: str | None = None
 
 
 async def close(uc: Uc, cmd: CloseComplaint) -> ComplaintRecord:
     """The customer confirmed (or the dealer closes after verification): loop closed."""
     dealer_id, complaint_id = cmd.dealer_id, cmd.complaint_id
-    closed_by, customer_confirmed = cmd.closed_by, cmd.customer_confirmed
+    closed_by, customer_confirmed = _doer(uc, cmd.closed_by), cmd.customer_confirmed
+    if closed_by is None:
+        raise ActionNotAllowed("name who closes the complaint (closed_by)")
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.CLOSE)
     await repository.update_complaint(
@@ -307,7 +322,8 @@ async def close(uc: Uc, cmd: CloseComplaint) -> ComplaintRecord:
 
 @dataclass(frozen=True)
 class ReopenComplaint(ComplaintCommand):
-    """Open the complaint again, by staff ``by`` or by an automatic trigger."""
+    """Open the complaint again, by staff ``by`` (default: the caller) or by an automatic
+    trigger."""
 
     reason: str
     by: str | None = None
@@ -322,7 +338,9 @@ async def reopen(uc: Uc, cmd: ReopenComplaint) -> ComplaintRecord | None:
     dealer_id, complaint_id, reason = cmd.dealer_id, cmd.complaint_id, cmd.reason
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.REOPEN)
-    if not await _history(uc, complaint, "reopened", cmd.by, cmd.trigger_ref, reason=reason):
+    # an automatic reopening is nobody's act (the trigger event's actor did not reopen it)
+    by = cmd.by if cmd.trigger_ref else _doer(uc, cmd.by)
+    if not await _history(uc, complaint, "reopened", by, cmd.trigger_ref, reason=reason):
         return None
     policy = await uc.policy(dealer_id)
     clock = reopened_resolve_clock(complaint, uc.now, policy)
@@ -351,10 +369,10 @@ async def reopen(uc: Uc, cmd: ReopenComplaint) -> ComplaintRecord | None:
 
 @dataclass(frozen=True)
 class PauseClocks(ComplaintCommand):
-    """Staff ``by`` waits on the customer, for ``reason``."""
+    """Staff ``by`` (default: the caller) waits on the customer, for ``reason``."""
 
-    by: str
     reason: str
+    by: str | None = None
 
 
 async def pause_clocks(uc: Uc, cmd: PauseClocks) -> ComplaintRecord:
@@ -372,16 +390,21 @@ async def pause_clocks(uc: Uc, cmd: PauseClocks) -> ComplaintRecord:
         uc.conn, dealer_id, complaint_id, paused_at=uc.now, pause_reason=reason
     )
     await _history(
-        uc, complaint, "paused", cmd.by, reason=reason, clocks=[c.kind.value for c in paused]
+        uc,
+        complaint,
+        "paused",
+        _doer(uc, cmd.by),
+        reason=reason,
+        clocks=[c.kind.value for c in paused],
     )
     return await reload(uc, dealer_id, complaint_id)
 
 
 @dataclass(frozen=True)
 class ResumeClocks(ComplaintCommand):
-    """Staff ``by`` has the customer back."""
+    """Staff ``by`` (default: the caller) has the customer back."""
 
-    by: str
+    by: str | None = None
 
 
 async def resume_clocks(uc: Uc, cmd: ResumeClocks) -> ComplaintRecord:
@@ -396,5 +419,6 @@ async def resume_clocks(uc: Uc, cmd: ResumeClocks) -> ComplaintRecord:
     await repository.update_complaint(
         uc.conn, dealer_id, complaint_id, paused_at=None, pause_reason=None
     )
-    await _history(uc, complaint, "resumed", cmd.by, clocks=[c.kind.value for c in resumed])
+    who = _doer(uc, cmd.by)
+    await _history(uc, complaint, "resumed", who, clocks=[c.kind.value for c in resumed])
     return await reload(uc, dealer_id, complaint_id)

@@ -4,6 +4,11 @@ Endpoints are thin: validate, run one use case in one transaction
 (``ctx.run_in_transaction``), answer with ``XOut.of(result)``. Domain errors become
 problems through the service's PROBLEMS map. Every request names its dealer
 (``dealer_id``); another dealer's task is "not found".
+
+Every operation is open to the dealer's staff (``allow(*STAFF)``). A caller who is only a
+consultant or an advisor works their own tasks (`domain_tasks.own_tasks_only`): a list
+without ``assignee`` is theirs, and another person's tasks (listed, read or completed)
+are 403.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dealerflow.contracts.types import DEALER_ID_PATTERN
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_messages as msgs
 from dealerflow.notifier import usecases
+from dealerflow.notifier.domain_tasks import own_tasks_only
 from dealerflow.notifier.schemas import (
     NotificationOut,
     NotificationPage,
@@ -31,7 +37,8 @@ from dealerflow.notifier.schemas import (
     TaskStatusName,
 )
 from dealerflow.notifier.settings import NotifierSettings
-from dealerflow.notifier.usecases_tasks import task_of
+from dealerflow.notifier.usecases_tasks import NotYourTask, task_of
+from dealerflow.runtime.auth import STAFF, Principal, allow
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext, service_context
@@ -43,6 +50,12 @@ DealerQuery = Annotated[
 ]
 DealerPath = Annotated[str, Path(pattern=DEALER_ID_PATTERN, description="Dealer (store) code.")]
 Ctx = Annotated[ServiceContext[NotifierSettings], Depends(service_context)]
+#: The dealer's staff; the handler gets the caller.
+Staff = Annotated[Principal, allow(*STAFF)]
+
+
+def _own(principal: Principal) -> str | None:
+    return own_tasks_only(principal.roles, principal.subject)
 
 
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
@@ -56,6 +69,7 @@ def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 @router.get("/tasks", response_model=TaskPage, tags=["tasks"])
 async def list_tasks(
     ctx: Ctx,
+    principal: Staff,
     dealer_id: DealerQuery,
     assignee: Annotated[str | None, Query(max_length=64)] = None,
     customer_id: uuid.UUID | None = None,
@@ -65,7 +79,12 @@ async def list_tasks(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> TaskPage:
-    """A dealer's tasks by due time (then id), filtered; paginated with next_cursor."""
+    """A dealer's tasks by due time (then id), filtered; paginated with next_cursor. A
+    consultant or advisor gets their own without naming themselves (``assignee``)."""
+    own = _own(principal)
+    if own is not None and assignee not in (None, own):
+        raise NotYourTask("a consultant or advisor lists only their own tasks")
+    assignee = assignee or own
     where = repo.TaskFilter(
         dealer_id=dealer_id,
         assignee=assignee,
@@ -88,9 +107,12 @@ async def list_tasks(
     tags=["tasks"],
     responses={404: {"description": "No such task at this dealer (problem+json)"}},
 )
-async def get_task(ctx: Ctx, task_id: uuid.UUID, dealer_id: DealerQuery) -> TaskOut:
-    """One task of the dealer."""
-    return TaskOut.of(await ctx.run_in_transaction(lambda uc: task_of(uc, dealer_id, task_id)))
+async def get_task(
+    ctx: Ctx, principal: Staff, task_id: uuid.UUID, dealer_id: DealerQuery
+) -> TaskOut:
+    """One task of the dealer (a consultant's or advisor's own)."""
+    own = _own(principal)
+    return TaskOut.of(await ctx.run_in_transaction(lambda uc: task_of(uc, dealer_id, task_id, own)))
 
 
 @router.post(
@@ -105,18 +127,21 @@ async def get_task(ctx: Ctx, task_id: uuid.UUID, dealer_id: DealerQuery) -> Task
 )
 async def complete_task(
     ctx: Ctx,
+    principal: Staff,
     task_id: uuid.UUID,
     dealer_id: DealerQuery,
     completion: TaskCompletion,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> TaskOut:
-    """Record the outcome: status done + TaskCompleted (dissatisfied opens a complaint)."""
+    """Record the outcome: status done + TaskCompleted (dissatisfied opens a complaint);
+    ``completed_by`` defaults to the caller."""
     cmd = usecases.CompleteTask(
         dealer_id=dealer_id,
         task_id=task_id,
         outcome=TaskOutcome(completion.outcome),
         note=completion.note,
         completed_by=completion.completed_by,
+        only_of=_own(principal),
         idempotency_key=idempotency_key,
     )
     return TaskOut.of(await ctx.run_in_transaction(lambda uc: usecases.complete_task(uc, cmd)))
@@ -125,7 +150,12 @@ async def complete_task(
 # -- notifications and reminders --------------------------------------------------------------
 
 
-@router.get("/notifications", response_model=NotificationPage, tags=["notifications"])
+@router.get(
+    "/notifications",
+    response_model=NotificationPage,
+    tags=["notifications"],
+    dependencies=[allow(*STAFF)],
+)
 async def list_notifications(
     ctx: Ctx,
     dealer_id: DealerQuery,
@@ -144,7 +174,9 @@ async def list_notifications(
     return NotificationPage(items=[NotificationOut.of(r) for r in page], next_cursor=next_cursor)
 
 
-@router.get("/reminders", response_model=ReminderPage, tags=["notifications"])
+@router.get(
+    "/reminders", response_model=ReminderPage, tags=["notifications"], dependencies=[allow(*STAFF)]
+)
 async def list_reminders(
     ctx: Ctx,
     dealer_id: DealerQuery,

@@ -1,4 +1,5 @@
-"""Staff task rules: a task is done only when an outcome is recorded."""
+"""Staff task rules: a task is done only when an outcome is recorded; front-line staff
+(consultants, advisors) see and complete only their own tasks."""
 
 from __future__ import annotations
 
@@ -20,6 +21,18 @@ class TaskStatus(StrEnum):
 
 class TaskRuleError(ValueError):
     """A task change the rules do not allow (the API answers 409/422 with the message)."""
+
+
+#: Roles whose holders work only their own tasks (role names as in the tokens).
+FRONT_LINE = frozenset({"consultant", "advisor"})
+
+
+def own_tasks_only(roles: Iterable[str], subject: str) -> str | None:
+    """The one assignee whose tasks a caller may list, read and complete: ``subject``, when
+    every role the caller holds is a front-line one (consultant, advisor); None when the
+    caller may see everyone's (customer relations, managers, administrators)."""
+    held = {str(role) for role in roles}
+    return subject if held and held <= FRONT_LINE else None
 
 
 def is_dissatisfied(outcome: TaskOutcome | str | None) -> bool:

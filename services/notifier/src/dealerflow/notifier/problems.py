@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dealerflow.notifier.domain import TaskRuleError
-from dealerflow.notifier.usecases_tasks import TaskConflict, TaskNotFound
+from dealerflow.notifier.usecases_tasks import NotYourTask, TaskConflict, TaskNotFound
 from dealerflow.runtime.problems import ProblemMap, ProblemSpec
 
 PROBLEMS: ProblemMap = {
     TaskNotFound: ProblemSpec(404, "not-found", "Task not found"),
     TaskConflict: ProblemSpec(409, "task-not-open", "Conflict"),
     TaskRuleError: ProblemSpec(422, "task-rule", "Task rule violated"),
+    NotYourTask: ProblemSpec(403, "not-your-task", "Forbidden"),
 }

@@ -95,7 +95,10 @@ class TaskCompletion(BaseModel):
     note: Annotated[str, StringConstraints(max_length=4000)] | None = None
     completed_by: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
-    ) = Field(default=None, description="Staff id; defaults to the task's assignee.")
+    ) = Field(
+        default=None,
+        description="Staff id; defaults to the caller (the token's subject).",
+    )
 
 
 class NotificationOut(BaseModel):

@@ -56,6 +56,7 @@ from dealerflow.notifier.usecases_tasks import (
     TaskConflict,
     TaskNotFound,
     cancel_tasks,
+    check_own,
     lock_task,
     record_outcome,
     schedule_task,
@@ -237,8 +238,10 @@ class CompleteTask:
     task_id: uuid.UUID
     outcome: TaskOutcome
     note: str | None = None
-    #: staff id; the task's assignee when not given
+    #: staff id; when not given the caller (the token's subject), else the task's assignee
     completed_by: str | None = None
+    #: the caller may only complete the tasks of this staff id (a consultant or advisor)
+    only_of: str | None = None
     #: the request's Idempotency-Key: a retry with it gets the completed task back
     idempotency_key: str | None = None
 
@@ -247,9 +250,9 @@ async def complete_task(uc: Uc, cmd: CompleteTask) -> TaskRow:
     """Record the task's outcome: status done + TaskCompleted (dissatisfied opens a
     complaint); an unreachable service callback is tried again.
 
-    Raises TaskNotFound, TaskConflict (not open; a retry with the same Idempotency-Key gets
-    the completed task instead, whatever its body) or TaskRuleError (e.g. dissatisfied
-    without a note).
+    Raises TaskNotFound, NotYourTask (``only_of`` is not the assignee), TaskConflict (not
+    open; a retry with the same Idempotency-Key gets the completed task instead, whatever
+    its body) or TaskRuleError (e.g. dissatisfied without a note).
     """
     key = idempotency.request_key(cmd.idempotency_key, None)
     if key is not None:
@@ -263,10 +266,11 @@ async def complete_task(uc: Uc, cmd: CompleteTask) -> TaskRow:
             resource_id=str(cmd.task_id),
         )
         if earlier is not None:  # the first try completed the task (its claim committed)
-            return await task_of(uc, cmd.dealer_id, cmd.task_id)
+            return await task_of(uc, cmd.dealer_id, cmd.task_id, cmd.only_of)
     task = await lock_task(uc, cmd.dealer_id, task_id=cmd.task_id)
     if task is None:
         raise TaskNotFound(cmd.task_id)
+    check_own(task, cmd.only_of)
     if not task.is_open:
         raise TaskConflict(f"task {cmd.task_id} is already {task.status}")
     domain.complete_task(TaskStatus.OPEN, cmd.outcome, cmd.note)
@@ -275,7 +279,7 @@ async def complete_task(uc: Uc, cmd: CompleteTask) -> TaskRow:
         task,
         outcome=cmd.outcome,
         note=cmd.note,
-        completed_by=cmd.completed_by or task.assignee,
+        completed_by=cmd.completed_by or uc.actor or task.assignee,
         completed_at=uc.now,
     )
     if domain.needs_retry(cmd.outcome) and done.kind == TaskKind.SERVICE_CALLBACK.value:

@@ -39,6 +39,18 @@ class TaskConflict(TaskRuleError):
     """The task is not open any more (done or cancelled)."""
 
 
+class NotYourTask(PermissionError):
+    """A consultant or advisor asked for (or to complete) another person's tasks (403)."""
+
+
+def check_own(task: TaskRow, only_of: str | None) -> TaskRow:
+    """``task``, unless the caller may only work the tasks of ``only_of`` and it is not
+    theirs (`domain_tasks.own_tasks_only`); raises NotYourTask."""
+    if only_of is not None and task.assignee != only_of:
+        raise NotYourTask(f"task {task.id} is assigned to someone else")
+    return task
+
+
 def related_of(task: TaskRow) -> RelatedRecord | None:
     if task.related_kind is None or task.related_id is None:
         return None
@@ -209,12 +221,15 @@ async def record_outcome(
 # -- timers ---------------------------------------------------------------------------------
 
 
-async def task_of(uc: Uc, dealer_id: str, task_id: uuid.UUID) -> TaskRow:
-    """The dealer's task ``task_id``; raises TaskNotFound."""
+async def task_of(
+    uc: Uc, dealer_id: str, task_id: uuid.UUID, only_of: str | None = None
+) -> TaskRow:
+    """The dealer's task ``task_id``; raises TaskNotFound, or NotYourTask when the caller
+    may only see the tasks of ``only_of``."""
     task = await repo.get_task(uc.conn, dealer_id, task_id)
     if task is None:
         raise TaskNotFound(task_id)
-    return task
+    return check_own(task, only_of)
 
 
 async def fire_task_due(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> None:
