@@ -164,7 +164,6 @@ class DealerflowClient:
         patch: Json,
         *,
         section: str | None = None,
-        staff_id: str = "e2e-admin",
     ) -> Json:
         """Merge patch (RFC 7396) what the store set, whole or one section (profile,
         calendar, rules, people): a DealerConfigured follows when it changes anything."""
@@ -174,20 +173,18 @@ class DealerflowClient:
             "PATCH",
             path,
             content=json.dumps(patch).encode(),
-            headers={"content-type": "application/merge-patch+json", "X-Staff-Id": staff_id},
+            headers={"content-type": "application/merge-patch+json"},
         )
         return result
 
-    async def configure_group(
-        self, group_id: str, patch: Json, *, staff_id: str = "e2e-admin"
-    ) -> Json:
+    async def configure_group(self, group_id: str, patch: Json) -> Json:
         """Merge patch what a dealer group set (its stores inherit it)."""
         result: Json = await self.call(
             "dealers",
             "PATCH",
             f"/v1/dealer-groups/{group_id}",
             content=json.dumps(patch).encode(),
-            headers={"content-type": "application/merge-patch+json", "X-Staff-Id": staff_id},
+            headers={"content-type": "application/merge-patch+json"},
         )
         return result
 
