@@ -155,7 +155,10 @@ def _plain_consumer(
 async def run(infra: Infra, *, events: int, repeat: int = 1) -> BenchResult:
     """Run benchmark 2 and its baselines (``repeat`` times, medians); see the docstring."""
     settings = ServiceSettings(
-        service_name="bench-consumer", kafka_bootstrap=infra.kafka, pg_dsn=infra.dsn
+        service_name="bench-consumer",
+        kafka_bootstrap=infra.kafka,
+        pg_dsn=infra.dsn,
+        unknown_dealers="defaults",  # the benchmark's dealers are never configured
     )
     topic = await infra.topic("consume", partitions=6)
     progress(f"consumer: encoding and producing {events:,} CloudEvents")

@@ -143,9 +143,13 @@ class ServiceContext(Generic[S]):
 
         if dealers is None:
             principal = current_principal()
+            # A dealer_group token covers stores the runtime cannot list up front (group
+            # membership is the dealer configuration's): it acts for every dealer in the
+            # database and the services' own dealer filters (checked against the group by
+            # allow()) keep it to the group.
             dealers = (
                 ALL_DEALERS
-                if principal is None or principal.all_dealers
+                if principal is None or principal.all_dealers or principal.dealer_group
                 else sorted(principal.dealers)
             )
         scope = dealers
