@@ -90,6 +90,7 @@ def test_a_failing_container_falls_back_to_the_native_test_profile(
 ) -> None:
     """Docker answers but the image cannot start (e.g. no registry): use native servers."""
     monkeypatch.delenv("DEALERFLOW_PG_DSN", raising=False)
+    monkeypatch.delenv("DEALERFLOW_PG_MIGRATION_DSN", raising=False)  # `make test` exports it
     monkeypatch.delenv("DEALERFLOW_TEST_INFRA", raising=False)
     monkeypatch.setenv("DEALERFLOW_TEST_INFRA_PG_PORT", "25999")
 

@@ -175,8 +175,9 @@ async def running_service(
     pass ``headers=auth_header(roles=..., dealers=...)`` to a request to act as someone else).
     With ``settings.pg_app_role`` set, the role is created first if the server lacks it.
     """
-    if settings.auth_jwks_url is None:  # a test service trusts the test key
-        settings = settings.model_copy(update=tokens_auth_settings())
+    # A test service trusts this process's issuer, whose tokens its client sends (not the
+    # test profile's that `make test` exports for the e2e stack).
+    settings = settings.model_copy(update=tokens_auth_settings())
     if settings.pg_app_role:
         await ensure_app_role(settings.pg_migration_dsn, settings.pg_app_role)
     await migrate_service(definition, settings)
