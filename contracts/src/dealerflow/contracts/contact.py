@@ -5,19 +5,38 @@ from __future__ import annotations
 
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
 from dealerflow.contracts.care_enums import RecordKind
 from dealerflow.contracts.enums import ContactChannel, Locale, MessageChannel
 from dealerflow.contracts.types import EmailAddress, EntityId, PhoneE164, Trimmed
 
-__all__ = ["ConsentSnapshot", "ContactSnapshot", "RelatedRecord"]
+__all__ = ["ERASED_NAME", "ConsentSnapshot", "ContactSnapshot", "RelatedRecord", "erased_contact"]
 
 PersonName = Annotated[str, Trimmed(max_length=100)]
 
-# A contact is reachable through at least one of these; the schema says so with an anyOf
-# of "present and not null" per field.
+# A contact is reachable through at least one of these, unless it was erased (then none
+# is left); the schema says so with an anyOf of "present and not null, not erased" per
+# field, or "erased": true with all three null.
 _REACH_FIELDS = ("phone", "email", "wechat_openid")
+
+
+def _present(name: str) -> JsonValue:
+    return {
+        "required": [name],
+        "properties": {name: {"not": {"type": "null"}}, "erased": {"const": False}},
+    }
+
+
+_ERASED: JsonValue = {
+    "required": ["erased"],
+    "properties": {"erased": {"const": True}, **{name: {"type": "null"} for name in _REACH_FIELDS}},
+}
+
+_REACHABLE_OR_ERASED: list[JsonValue] = [*(_present(name) for name in _REACH_FIELDS), _ERASED]
+
+#: The name an erased contact carries.
+ERASED_NAME = "(erased)"
 
 
 class ConsentSnapshot(BaseModel):
@@ -45,10 +64,7 @@ class ContactSnapshot(BaseModel):
     model_config = ConfigDict(
         frozen=True,
         json_schema_extra={
-            "anyOf": [
-                {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
-                for name in _REACH_FIELDS
-            ]
+            "anyOf": _REACHABLE_OR_ERASED,
         },
     )
 
@@ -68,11 +84,35 @@ class ContactSnapshot(BaseModel):
         default=Locale.ZH_CN, description="Language the customer wants messages in."
     )
 
+    erased: bool = Field(
+        default=False,
+        description="True when the customer's personal data was erased on their request "
+        "(PIPL Art. 47 / GDPR Art. 17): the name is a placeholder, no way to reach them is "
+        "left and no consent is given.",
+    )
+
     @model_validator(mode="after")
     def _reachable(self) -> Self:
+        if self.erased:
+            if any(getattr(self, name) is not None for name in _REACH_FIELDS):
+                raise ValueError("an erased contact keeps no phone, email or wechat_openid")
+            return self
         if all(getattr(self, name) is None for name in _REACH_FIELDS):
             raise ValueError("contact needs at least one of phone, email or wechat_openid")
         return self
+
+
+def erased_contact(locale: Locale = Locale.ZH_CN) -> ContactSnapshot:
+    """What stays of a contact after erasure: a placeholder name, no way to reach the
+    person, no consent for any purpose, and the message locale (not personal)."""
+    return ContactSnapshot(
+        name=ERASED_NAME,
+        consent=ConsentSnapshot(
+            service=False, marketing=False, opted_out_channels=list(MessageChannel)
+        ),
+        locale=locale,
+        erased=True,
+    )
 
 
 class RelatedRecord(BaseModel):

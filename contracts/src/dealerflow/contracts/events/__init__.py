@@ -33,6 +33,7 @@ from dealerflow.contracts.events.leads import (
     AppointmentNoShow,
     AppointmentRescheduled,
     AppointmentScheduled,
+    CustomerErasureRequested,
     InvitationDeclined,
     LeadAssigned,
     LeadContacted,
@@ -105,7 +106,8 @@ LeadsEvent = Annotated[
     | InvitationDeclined
     | LeadLost
     | LeadConverted
-    | LeadMerged,
+    | LeadMerged
+    | CustomerErasureRequested,
     Field(discriminator="type"),
 ]
 """Any event of the leads topic, discriminated on `type`."""
@@ -235,6 +237,7 @@ __all__ = [
     "ContractCancelled",
     "ContractSigned",
     "CustomerAtRisk",
+    "CustomerErasureRequested",
     "DealerConfigured",
     "DeliveryScheduled",
     "DiagnosisCompleted",

@@ -381,6 +381,60 @@ class LeadMerged(_LeadsBase):
     merged_at: UtcDatetime = Field(description="When the merge happened, UTC.")
 
 
+ErasureBasis = Literal["pipl-art-47", "gdpr-art-17", "customer-request"]
+
+
+class CustomerErasureRequested(_LeadsBase):
+    """A customer's personal information is to be erased at one store (PIPL Art. 47,
+    GDPR Art. 17): every service anonymises what it holds about the customer there."""
+
+    doc: ClassVar[EventDoc] = EventDoc(
+        when="A manager records an erasure request (POST /v1/customers/{customer_id}/"
+        "erasure on leads, the owner of the customer's first record). It carries no "
+        "personal data: only the customer id, the store and who asked.",
+        emitted_by=(Planned("leads", issue=9),),
+        reacted_by=(
+            Planned(
+                "leads: anonymises the customer's leads (contact, phone, notes, the raw "
+                "submitted documents) and keeps their grades, dates and history",
+                issue=9,
+            ),
+            Planned(
+                "sales: anonymises quotes, test drives, contracts and invoices of the "
+                "customer (contact, address, licence and tax numbers) and keeps prices, "
+                "versions and dates",
+                issue=9,
+            ),
+            Planned(
+                "service-center: anonymises the customer's repair orders (contact) and keeps "
+                "the work, amounts and dates",
+                issue=9,
+            ),
+            Planned(
+                "complaints: anonymises the customer's complaints (contact, summary and "
+                "details text) and parked contact waits, keeps the clocks and history",
+                issue=9,
+            ),
+            Planned(
+                "notifier: anonymises contacts, reminders, tasks and messages of the customer "
+                "and cancels the reminders and messages not sent yet",
+                issue=9,
+            ),
+        ),
+    )
+    type: Literal["CustomerErasureRequested"] = Field(
+        default="CustomerErasureRequested", description="Event name."
+    )
+    erasure_id: EntityId = Field(description="Identifier of the erasure request at leads.")
+    basis: ErasureBasis = Field(
+        default="customer-request",
+        description="Why: the data subject's request under PIPL Art. 47 or GDPR Art. 17, "
+        "or the customer's request without a named law.",
+    )
+    requested_by: StaffId = Field(description="Staff id of the manager who recorded it.")
+    requested_at: UtcDatetime = Field(description="When the request was recorded, UTC.")
+
+
 LEADS_EVENTS: tuple[type[DomainEvent], ...] = (
     LeadCreated,
     LeadUpdated,
@@ -396,4 +450,5 @@ LEADS_EVENTS: tuple[type[DomainEvent], ...] = (
     LeadLost,
     LeadConverted,
     LeadMerged,
+    CustomerErasureRequested,
 )

@@ -155,6 +155,14 @@ def leads_examples() -> list[DomainEvent]:
             merged_customer_ids=[customer_id_for("acme-auto", "+8613900139000")],
             merged_at=at(4),
         ),
+        ld.CustomerErasureRequested(
+            **COMMON,
+            occurred_at=at(31, 6),
+            erasure_id="erasure-0001",
+            basis="pipl-art-47",
+            requested_by="gm-wu",
+            requested_at=at(31, 6),
+        ),
     ]
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import logging
@@ -53,6 +54,7 @@ from dealerflow.runtime.context import (
     run_in_transaction,
 )
 from dealerflow.runtime.db import ALL_DEALERS, DbConnection, act_for, create_pool, transaction
+from dealerflow.runtime.erasure import Eraser, erasure_router
 from dealerflow.runtime.http import ReadinessCheck, broker_check, create_http_app, postgres_check
 from dealerflow.runtime.kafka_security import kafka_client_options
 from dealerflow.runtime.logging import configure_logging
@@ -236,16 +238,32 @@ class ServiceDefinition(Generic[S]):
     dealer_configuration: Callable[[S], DealerConfiguration] = materialised_dealers
     #: the service's domain exceptions -> RFC 9457 problems (mapped once, at HTTP)
     problems: ProblemMap = field(default_factory=dict)
+    #: how the service anonymises a customer (:mod:`dealerflow.runtime.erasure`); a
+    #: service that holds personal data must have one
+    eraser: Eraser | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def erasure_subscription(self) -> Subscription | None:
+        """The runtime's erasure subscription of a service with an eraser: the leads topic,
+        ``CustomerErasureRequested`` only (inbox and consumer group ``erasure``)."""
+        if self.eraser is None:
+            return None
+        return Subscription(
+            "erasure", ("leads",), router=erasure_router(self.eraser, service=self.name)
+        )
 
     def migrations(self) -> list[Migration]:
         """The runtime's migrations followed by the service's own."""
         return runtime_migrations() + load_migrations(self.migrations_package, self.name)
 
     def all_subscriptions(self, ctx: ServiceContext[S]) -> list[Subscription]:
-        """The service's own subscriptions and the runtime's (:data:`DEALERS_SUBSCRIPTION`):
-        what the running service consumes."""
+        """The service's own subscriptions and the runtime's (:data:`DEALERS_SUBSCRIPTION`,
+        and :attr:`erasure_subscription` when it has an eraser): what the running service
+        consumes."""
         found = [*self.subscriptions(ctx), DEALERS_SUBSCRIPTION]
+        if self.erasure_subscription is not None:
+            found.append(self.erasure_subscription)
         names = [sub.name for sub in found]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: subscription names must be unique, got {names}")
