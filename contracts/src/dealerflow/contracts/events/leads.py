@@ -392,13 +392,11 @@ class CustomerErasureRequested(_LeadsBase):
         when="A manager records an erasure request (POST /v1/customers/{customer_id}/"
         "erasure on leads, the owner of the customer's first record). It carries no "
         "personal data: only the customer id, the store and who asked.",
-        emitted_by=(Planned("leads", issue=9),),
+        emitted_by=("leads",),
         reacted_by=(
-            Planned(
-                "leads: anonymises the customer's leads (contact, phone, notes, the raw "
-                "submitted documents) and keeps their grades, dates and history",
-                issue=9,
-            ),
+            "leads: anonymises the customer's leads (contact, phone, lost note, contact "
+            "log notes, the submitted documents) and keeps their grades, interest, dates "
+            "and history",
             Planned(
                 "sales: anonymises quotes, test drives, contracts and invoices of the "
                 "customer (contact, address, licence and tax numbers) and keeps prices, "

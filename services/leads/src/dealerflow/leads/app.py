@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dealerflow.contracts.topics import INBOUND_LEADS
-from dealerflow.leads import api, api_actions, consumers
+from dealerflow.leads import api, api_actions, api_erasure, consumers
 from dealerflow.leads.problems import PROBLEMS
 from dealerflow.leads.settings import LeadsSettings
+from dealerflow.leads.usecases_erasure import erase_customer
 from dealerflow.runtime.service import ServiceContext, ServiceDefinition, Subscription
 
 
@@ -26,10 +27,12 @@ DEFINITION = ServiceDefinition(
     title="dealerflow leads",
     description="Leads: submissions (JSON and ADF XML, HTTP and the inbound topic) with "
     "de-duplication by phone, assignment to the dealer's available consultants (round robin "
-    "or open load), contact log, grades, invitations, appointments, loss and conversion.",
+    "or open load), contact log, grades, invitations, appointments, loss and conversion, "
+    "and customer erasure requests (PIPL / GDPR).",
     settings_factory=LeadsSettings,
     migrations_package="dealerflow.leads.migrations",
-    routers=lambda ctx: [api.router, api_actions.router],
+    routers=lambda ctx: [api.router, api_actions.router, api_erasure.router],
     subscriptions=_subscriptions,
     problems=PROBLEMS,
+    eraser=erase_customer,
 )

@@ -132,3 +132,16 @@ class LeadHistory:
     appointments: list[AppointmentRecord]
     assignments: list[AssignmentRecord]
     submissions: list[SubmissionRecord]
+
+
+@dataclass(frozen=True)
+class ErasureRecord:
+    """One erasure request of a customer at a store (``erasure_requests``)."""
+
+    dealer_id: str
+    erasure_id: uuid.UUID
+    customer_id: uuid.UUID
+    basis: str
+    requested_by: str
+    requested_at: datetime
+    carried_out_at: datetime | None = None

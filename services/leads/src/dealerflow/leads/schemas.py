@@ -19,9 +19,9 @@ from dealerflow.contracts.enums import (
     LeadGrade,
     LostReason,
 )
-from dealerflow.contracts.events.leads import LeadInterest
+from dealerflow.contracts.events.leads import ErasureBasis, LeadInterest
 from dealerflow.contracts.inbound import LeadSubmission
-from dealerflow.contracts.types import EntityId, StaffId
+from dealerflow.contracts.types import DEALER_ID_PATTERN, EntityId, StaffId
 from dealerflow.leads.domain import AssignmentStrategy
 from dealerflow.leads.records import LeadRecord
 from dealerflow.leads.usecases import LeadDossier, LeadPage
@@ -97,7 +97,7 @@ class LeadSummary(BaseModel):
     dealer_id: str
     customer_id: uuid.UUID
     name: str
-    phone: str
+    phone: str | None = Field(description="E.164 phone; null once the customer was erased.")
     grade: LeadGrade
     status: str = Field(description="open, converted, delivered or lost.")
     channel: str
@@ -117,7 +117,7 @@ class LeadSummary(BaseModel):
             dealer_id=lead.dealer_id,
             customer_id=lead.customer_id,
             name=lead.contact.name,
-            phone=lead.phone_e164,
+            phone=None if lead.contact.erased else lead.phone_e164,
             grade=lead.grade,
             status=lead.status,
             channel=lead.channel,
@@ -297,3 +297,34 @@ class DeclineIn(RequestBody):
 class ConvertIn(RequestBody):
     contract_id: EntityId
     converted_at: AwareDatetime | None = None
+
+
+class ErasureIn(RequestBody):
+    """An erasure request of a customer at a store (PIPL Art. 47 / GDPR Art. 17)."""
+
+    dealer_id: str = Field(pattern=DEALER_ID_PATTERN, description="Store whose data is erased.")
+    basis: ErasureBasis = Field(
+        default="customer-request", description="The law the customer invoked, if any."
+    )
+
+
+class ErasureOut(_View):
+    """An erasure request: recorded, published to every service, and when leads itself
+    has anonymised what it holds (``carried_out_at``; the other services do it on the
+    event within seconds)."""
+
+    erasure_id: uuid.UUID
+    dealer_id: str
+    customer_id: uuid.UUID
+    basis: ErasureBasis
+    requested_by: str = Field(description="Staff id of the manager who recorded it.")
+    requested_at: datetime
+    carried_out_at: datetime | None = Field(
+        description="When leads anonymised the customer's leads; null until then."
+    )
+
+
+class ErasuresOut(BaseModel):
+    """A customer's erasure requests at a store, newest first."""
+
+    items: list[ErasureOut]
