@@ -104,6 +104,27 @@ def test_dlq_topic_for_and_describe_error() -> None:
     assert len(long) == 2000
 
 
+def test_dead_letter_reasons_carry_no_phone_id_or_email() -> None:
+    reason = describe_error(
+        ValueError("'+8613812345678' of li.na@example.cn (440308199901011234) is not valid")
+    )
+    assert (
+        reason == "ValueError: '+86*******5678' of ***@example.cn (**************1234) is not valid"
+    )
+    message = dead_letter_message(
+        topic="dealerflow.leads",
+        partition=0,
+        offset=1,
+        key=None,
+        value=b"{}",
+        headers=[],
+        error="customer 13812345678 unknown",
+        consumer="c",
+        failed_at=datetime(2026, 3, 1, tzinfo=UTC),
+    )
+    assert dict(message.headers)["dlq-error"] == b"customer *******5678 unknown"
+
+
 def test_dead_letter_reads_ce_type_from_binary_or_structured() -> None:
     binary = encode_binary(graded("L"), source="/t")
     structured = encode_structured(graded("L"), source="/t")

@@ -26,6 +26,9 @@ from dealerflow.runtime.logging import configure_logging, mask_pii, mask_value
         ("id 11010519491231002X ok", "id **************002X ok"),
         ("id 110105194912310021", "id **************0021"),
         ("手机13912345678，身份证440308199901011234", "手机*******5678，身份证**************1234"),
+        ("mail zhang.wei+car@example.cn.", "mail ***@example.cn."),
+        ("<li_na@mail.acme-auto.com.cn>", "<***@mail.acme-auto.com.cn>"),
+        ("wang@例子.公司 13812345678", "***@例子.公司 *******5678"),
     ],
 )
 def test_mask_pii(raw: str, masked: str) -> None:
@@ -41,6 +44,8 @@ def test_mask_pii(raw: str, masked: str) -> None:
         "price 12999.00 CNY",
         "2025-03-01T08:00:00Z",
         "VIN LSVAU2180N2123456",
+        "postgresql://dealerflow_app:secret@127.0.0.1:5432/dealerflow",
+        "user@localhost",
     ],
 )
 def test_mask_pii_leaves_other_numbers_alone(text: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from dealerflow.runtime.logging import mask_pii
 from dealerflow.runtime.outbox import OutboxMessage
 
 DLQ_SUFFIX = ".dlq"
@@ -38,9 +39,10 @@ def dlq_topic_for(topic: str) -> str:
 
 
 def describe_error(exc: BaseException) -> str:
-    """A one-line, bounded description of an exception for the ``dlq-error`` header."""
+    """A one-line, bounded description of an exception for the ``dlq-error`` header
+    (phone and ID numbers and e-mail addresses masked, see :func:`dead_letter_message`)."""
     text = f"{type(exc).__name__}: {exc}".replace("\n", " ").strip()
-    return text[:MAX_ERROR_LENGTH]
+    return mask_pii(text)[:MAX_ERROR_LENGTH]
 
 
 def dead_letter_message(
@@ -59,10 +61,13 @@ def dead_letter_message(
     """The outbox message that puts one failed record on ``<topic>.dlq``.
 
     Original key, value and headers are kept (any ``dlq-*`` headers from an earlier trip
-    through a DLQ are replaced), so a replay is byte-for-byte the original record.
+    through a DLQ are replaced), so a replay is byte-for-byte the original record. The
+    reason (``dlq-error``) is masked (:func:`~dealerflow.runtime.logging.mask_pii`): it is
+    what operators read, list and paste into tickets; the record itself stays on the DLQ
+    topic for its retention (docs/security.md, "Personal data").
     """
     dlq_headers: list[tuple[str, bytes]] = [
-        (H_ERROR, error[:MAX_ERROR_LENGTH].encode()),
+        (H_ERROR, mask_pii(error)[:MAX_ERROR_LENGTH].encode()),
         (H_ORIGINAL_TOPIC, topic.encode()),
         (H_ORIGINAL_PARTITION, str(partition).encode()),
         (H_ORIGINAL_OFFSET, str(offset).encode()),

@@ -41,6 +41,7 @@ from dealerflow.runtime.auth import (
     guard,
 )
 from dealerflow.runtime.idempotency import KEY_REUSED_PROBLEM, IdempotencyKeyReused
+from dealerflow.runtime.logging import mask_pii
 from dealerflow.runtime.problems import (
     PROBLEM_CONTENT_TYPE,
     Problem,
@@ -318,7 +319,15 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
             if span.is_recording():
-                span.record_exception(exc)
+                # not record_exception: its message and stack trace would carry whatever
+                # the exception quotes (a phone number, an e-mail address) unmasked
+                span.add_event(
+                    "exception",
+                    {
+                        "exception.type": type(exc).__qualname__,
+                        "exception.message": mask_pii(str(exc))[:500],
+                    },
+                )
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             _ACCESS_LOG.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if response_started:

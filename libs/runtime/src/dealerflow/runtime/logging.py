@@ -1,10 +1,13 @@
-"""Structured logging: JSON lines with trace ids, phone and ID numbers masked.
+"""Structured logging: JSON lines with trace ids, phone and ID numbers and e-mail
+addresses masked.
 
 Services call :func:`configure_logging` once at start-up and then log with the standard
 library (``logging.getLogger(__name__).info("lead created", extra={"lead_id": ...})``).
 Every record, text or JSON, passes through :func:`mask_pii`, in the message, in extra
 fields and in exception text, because logs leave the system (collectors, support tickets)
-and must not carry customers' phone or ID-card numbers.
+and must not carry customers' phone or ID-card numbers or e-mail addresses. DLQ reasons
+(:mod:`dealerflow.runtime.dlq`) and error spans (:mod:`dealerflow.runtime.http`) are masked
+the same way.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ _CN_MOBILE = re.compile(
 )
 # Any other E.164 number: "+" and 7 to 15 digits.
 _E164 = re.compile(r"\+(?P<num>[1-9]\d{6,14})(?!\d)")
+# An e-mail address: the local part goes, the domain (with a letter TLD, so no DSN's
+# user@127.0.0.1) stays.
+_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@(?P<domain>[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,})\b")
 
 
 def _keep_last4(digits: str) -> str:
@@ -59,11 +65,15 @@ def _mask_e164(m: re.Match[str]) -> str:
 
 
 def mask_pii(text: str) -> str:
-    """Mask phone numbers and Chinese ID-card numbers in ``text``, keeping the last 4 digits.
+    """Mask phone numbers and Chinese ID-card numbers in ``text``, keeping the last 4 digits,
+    and e-mail addresses, keeping the domain.
 
     ``"+8613812345678"`` -> ``"+86*******5678"``, ``"13812345678"`` -> ``"*******5678"``,
-    ``"+14155552671"`` -> ``"+14*****2671"``, an 18-character ID -> 14 ``*`` + last 4.
+    ``"+14155552671"`` -> ``"+14*****2671"``, an 18-character ID -> 14 ``*`` + last 4,
+    ``"zhang.wei@example.cn"`` -> ``"***@example.cn"``.
     """
+    if "@" in text:
+        text = _EMAIL.sub(r"***@\g<domain>", text)
     if not any(ch.isdigit() for ch in text):
         return text
     text = _CN_ID.sub(_mask_id, text)
