@@ -257,6 +257,42 @@ def test_k8s_migration_job_migrates_every_service_and_creates_topics() -> None:
     assert job["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
 
 
+def _user_of(dsn: str) -> str:
+    return dsn.split("://", 1)[1].split("@", 1)[0].split(":", 1)[0]
+
+
+def test_services_connect_as_the_app_role_and_only_migrations_as_the_owner(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    for name in SERVICES:
+        env = services[name]["environment"]
+        assert _user_of(env["DEALERFLOW_PG_DSN"]) == "dealerflow_app", name
+        assert "DEALERFLOW_PG_MIGRATION_DSN" not in env, name
+    init = services["init"]["environment"]
+    assert _user_of(init["DEALERFLOW_PG_MIGRATION_DSN"]) == owner
+    assert init["DEALERFLOW_PG_APP_ROLE"] == "dealerflow_app"
+    # the role exists before anything connects with it: created by the image's init scripts
+    (script,) = [v for v in services["postgres"]["volumes"] if "docker-entrypoint-initdb.d" in v]
+    sql = (ROOT / script.split(":", 1)[0]).read_text()
+    assert "CREATE ROLE dealerflow_app LOGIN" in sql
+    assert "NOBYPASSRLS" in sql
+    # Kubernetes: the Job migrates as the owner and grants the services' role
+    (job,) = _docs(K8S / "base" / "migrate-job.yaml")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    keys = {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"]}
+    assert keys == {
+        "DEALERFLOW_PG_DSN": "dsn",
+        "DEALERFLOW_PG_MIGRATION_DSN": "migration-dsn",
+        "DEALERFLOW_PG_APP_ROLE": "app-role",
+    }
+    dev = _docs(K8S / "overlays" / "dev" / "kustomization.yaml")[0]
+    (secret,) = dev["secretGenerator"]
+    literals = dict(item.split("=", 1) for item in secret["literals"])
+    assert _user_of(literals["dsn"]) == literals["app-role"] == "dealerflow_app"
+
+
 def test_ci_lints_first_then_tests() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     commands = [line.strip() for line in ci.splitlines() if line.strip().startswith("make ")]
