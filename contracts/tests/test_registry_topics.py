@@ -93,10 +93,16 @@ def test_only_the_dealers_topic_is_compacted() -> None:
     dealers = topics.config("t1.dealers")
     assert dealers["cleanup.policy"] == "compact"
     assert int(dealers["min.compaction.lag.ms"]) <= int(dealers["segment.ms"])
-    assert topics.config("t1.dealers.dlq") == {}  # dead letters expire like any other
-    assert topics.config("t1.sales") == topic_config("sales") == {}
-    assert topics.config("t1.inbound.leads") == {}
-    assert topics.configs() == {"t1.dealers": dealers}
+    assert "retention.ms" not in dealers  # compaction keeps every dealer's latest
+    week, fortnight = str(7 * 24 * 3600 * 1000), str(14 * 24 * 3600 * 1000)
+    # events and dead letters go after a stated time, not the broker's default
+    assert topics.config("t1.dealers.dlq") == {"retention.ms": fortnight}
+    assert topics.config("t1.sales") == topic_config("sales") == {"retention.ms": week}
+    assert topics.config("t1.inbound.leads") == {"retention.ms": week}
+    assert topics.config("t1.sales.dlq") == {"retention.ms": fortnight}
+    configs = topics.configs()
+    assert set(configs) == set(topics.all())
+    assert configs["t1.dealers"] == dealers
     with pytest.raises(ValueError, match="not a topic"):
         topics.config("other.dealers")
     with pytest.raises(ValueError, match="unknown context"):

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from dealerflow.contracts.topics import DEFAULT_PARTITIONS, TOPIC_CONFIGS, TopicRegistry
+from dealerflow.contracts.topics import (
+    DEFAULT_PARTITIONS,
+    DLQ_RETENTION_MS,
+    EVENT_RETENTION_MS,
+    TOPIC_CONFIGS,
+    TopicRegistry,
+)
 from dealerflow.runtime.kafka_admin import (
     TopicAdminError,
     catalogue_topics,
@@ -139,6 +145,11 @@ async def test_the_dealers_topic_is_created_log_compacted_and_its_dlq_is_not(
     assert described[dealers]["cleanup.policy"] == "compact"
     assert described[topics.dlq(dealers)]["cleanup.policy"] == "delete"
     assert described[sales]["cleanup.policy"] == "delete"
+    kept = await describe_topic_configs(
+        kafka_bootstrap, [sales, topics.dlq(sales)], ("retention.ms",)
+    )
+    assert kept[sales]["retention.ms"] == str(EVENT_RETENTION_MS)
+    assert kept[topics.dlq(sales)]["retention.ms"] == str(DLQ_RETENTION_MS)
 
 
 @pytest.mark.integration

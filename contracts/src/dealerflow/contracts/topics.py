@@ -5,10 +5,13 @@ submissions from outside (JSON or ADF XML), and `<topic>.dlq` as each topic's de
 topic. The prefix defaults to "dealerflow." and is configurable (tests use a unique prefix
 per test, e.g. "t1a2b3c4d.dealerflow.").
 
-`TOPIC_CONFIGS` is the one place that says how a topic differs from the broker's defaults:
+`TOPIC_CONFIGS` and `topic_config` are the one place that says how topics are kept:
 `<prefix>dealers` is log-compacted (the latest configuration of every dealer stays, keyed
 by dealer id, so a service that starts from scratch reads every dealer's configuration);
-every other topic, and every dead-letter topic, deletes by retention.
+every other topic deletes its records after `EVENT_RETENTION_MS` (7 days) and every
+dead-letter topic after `DLQ_RETENTION_MS` (14 days), set on the topic rather than left to
+the broker's default, because events carry customers' contact snapshots and an erased
+customer's data may stay on Kafka no longer than that (docs/security.md, "Personal data").
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from dealerflow.contracts.events.base import CONTEXTS, DomainEvent
 __all__ = [
     "CONTEXTS",
     "DEFAULT_PARTITIONS",
+    "DLQ_RETENTION_MS",
     "DLQ_SUFFIX",
+    "EVENT_RETENTION_MS",
     "INBOUND_LEADS",
     "TOPIC_CONFIGS",
     "TopicRegistry",
@@ -40,7 +45,14 @@ INBOUND_LEADS = "inbound.leads"
 DLQ_SUFFIX = ".dlq"
 
 _DAY_MS = 24 * 60 * 60 * 1000
-_BROKER_DEFAULTS: Mapping[str, str] = MappingProxyType({})
+
+EVENT_RETENTION_MS: int = 7 * _DAY_MS
+"""How long an event (or raw lead submission) stays on its topic."""
+DLQ_RETENTION_MS: int = 14 * _DAY_MS
+"""How long a dead letter stays on its DLQ topic: time to fix and replay it."""
+
+_EVENTS: Mapping[str, str] = MappingProxyType({"retention.ms": str(EVENT_RETENTION_MS)})
+_DEAD_LETTERS: Mapping[str, str] = MappingProxyType({"retention.ms": str(DLQ_RETENTION_MS)})
 
 TOPIC_CONFIGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
@@ -57,14 +69,15 @@ TOPIC_CONFIGS: Mapping[str, Mapping[str, str]] = MappingProxyType(
         ),
     }
 )
-"""Kafka topic configuration per context, where it differs from the broker's defaults."""
+"""Kafka topic configuration of the contexts whose topic is not kept by time."""
 
 
 def topic_config(context: str) -> Mapping[str, str]:
-    """Topic configuration of a context's topic (empty: the broker's defaults)."""
+    """Topic configuration of a context's topic (`TOPIC_CONFIGS`, else deleted after
+    `EVENT_RETENTION_MS`)."""
     if context not in CONTEXTS and context != INBOUND_LEADS:
         raise ValueError(f"unknown context {context!r}; expected one of {CONTEXTS}")
-    return TOPIC_CONFIGS.get(context, _BROKER_DEFAULTS)
+    return TOPIC_CONFIGS.get(context, _EVENTS)
 
 
 def topic_key(context: str) -> str:
@@ -112,10 +125,10 @@ class TopicRegistry:
 
     def config(self, topic: str) -> Mapping[str, str]:
         """Topic configuration of one of this registry's topics (`topic_config` of its
-        context; dead-letter topics keep the broker's defaults: they are not compacted)."""
+        context; dead-letter topics are deleted after `DLQ_RETENTION_MS`, never compacted)."""
         if topic.endswith(DLQ_SUFFIX):
             self.context_of(topic.removesuffix(DLQ_SUFFIX))  # refuse foreign topics
-            return _BROKER_DEFAULTS
+            return _DEAD_LETTERS
         return topic_config(self.context_of(topic))
 
     def configs(self, include_dlq: bool = True) -> dict[str, Mapping[str, str]]:
