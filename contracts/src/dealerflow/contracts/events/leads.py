@@ -410,11 +410,10 @@ class CustomerErasureRequested(_LeadsBase):
                 "the work, amounts and dates",
                 issue=9,
             ),
-            Planned(
-                "complaints: anonymises the customer's complaints (contact, summary and "
-                "details text) and parked contact waits, keeps the clocks and history",
-                issue=9,
-            ),
+            "complaints: anonymises the customer's complaints (contact; summary, details, "
+            "pause reason and resolution text), the notes and reasons in their history, the "
+            "stored contact and the events of triggers waiting for it; keeps ids, statuses, "
+            "clocks, escalations, dates and every history entry",
             Planned(
                 "notifier: anonymises contacts, reminders, tasks and messages of the customer "
                 "and cancels the reminders and messages not sent yet",
