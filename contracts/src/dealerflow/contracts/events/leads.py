@@ -414,11 +414,10 @@ class CustomerErasureRequested(_LeadsBase):
             "pause reason and resolution text), the notes and reasons in their history, the "
             "stored contact and the events of triggers waiting for it; keeps ids, statuses, "
             "clocks, escalations, dates and every history entry",
-            Planned(
-                "notifier: anonymises contacts, reminders, tasks and messages of the customer "
-                "and cancels the reminders and messages not sent yet",
-                issue=9,
-            ),
+            "notifier: cancels the customer's reminders and messages not sent yet, "
+            "anonymises the contact snapshots, reminder parameters, message addresses and "
+            "texts, and the notes of tasks (and a name or address copied into their titles "
+            "or scripts); keeps ids, statuses, outcomes, assignees and dates",
         ),
     )
     type: Literal["CustomerErasureRequested"] = Field(
