@@ -408,16 +408,14 @@ class CustomerErasureRequested(_LeadsBase):
                 "the work, amounts and dates",
                 issue=9,
             ),
-            Planned(
-                "complaints: anonymises the customer's complaints (contact, summary and "
-                "details text) and parked contact waits, keeps the clocks and history",
-                issue=9,
-            ),
-            Planned(
-                "notifier: anonymises contacts, reminders, tasks and messages of the customer "
-                "and cancels the reminders and messages not sent yet",
-                issue=9,
-            ),
+            "complaints: anonymises the customer's complaints (contact; summary, details, "
+            "pause reason and resolution text), the notes and reasons in their history, the "
+            "stored contact and the events of triggers waiting for it; keeps ids, statuses, "
+            "clocks, escalations, dates and every history entry",
+            "notifier: cancels the customer's reminders and messages not sent yet, "
+            "anonymises the contact snapshots, reminder parameters, message addresses and "
+            "texts, and the notes of tasks (and a name or address copied into their titles "
+            "or scripts); keeps ids, statuses, outcomes, assignees and dates",
         ),
     )
     type: Literal["CustomerErasureRequested"] = Field(

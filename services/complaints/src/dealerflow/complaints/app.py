@@ -5,6 +5,7 @@ from __future__ import annotations
 from dealerflow.complaints import api, api_actions, consumers, timers
 from dealerflow.complaints.problems import PROBLEMS
 from dealerflow.complaints.settings import ComplaintsSettings
+from dealerflow.complaints.usecases_erasure import erase_customer
 from dealerflow.runtime.service import ServiceDefinition, Subscription
 
 DEFINITION = ServiceDefinition(
@@ -21,4 +22,5 @@ DEFINITION = ServiceDefinition(
     subscriptions=lambda ctx: [Subscription("reactions", consumers.CONTEXTS, consumers.router)],
     timer_handlers=timers.handlers,
     problems=PROBLEMS,
+    eraser=erase_customer,
 )

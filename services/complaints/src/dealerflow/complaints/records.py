@@ -201,3 +201,36 @@ class ComplaintCounts:
     by_month: dict[str, int]
     breached_clocks: dict[str, int]
     customers_with_repeat_complaints: int
+
+
+@dataclass(frozen=True)
+class ComplaintPersonalData:
+    """What of a complaint row is about the person (what erasure rewrites; the rest of the
+    row is the business record and stays)."""
+
+    id: uuid.UUID
+    contact: dict[str, Any]
+    summary: str
+    details: str | None
+    pause_reason: str | None
+    resolution: dict[str, Any] | None
+    #: unused since migration 0004 (a hash of the opening request, contact included)
+    request_hash: str | None
+
+
+@dataclass(frozen=True)
+class HistoryText:
+    """One history entry's details, by row id (what erasure rewrites)."""
+
+    id: int
+    action: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ParkedEvent:
+    """The event of a parked trigger (awaiting_contact), as stored."""
+
+    trigger_ref: str
+    event_type: str
+    event: str  # the event's JSON

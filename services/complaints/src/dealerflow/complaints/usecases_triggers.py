@@ -13,6 +13,9 @@ lets it reach the customer.
   contact from its triggering event when that event carries one, else from this
   directory; with neither, a consumed trigger waits for the contact (`usecases_contact_wait`),
   and one not consumed from Kafka (``consumed`` None) raises `ContactUnknown`.
+- An erased customer (the directory's contact is the erased one, see `usecases_erasure`)
+  gets no free text back from a late trigger: its complaint opens with "(erased)" as
+  summary and details, and a reopening of an erased complaint records "(erased)".
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dealerflow.complaints.domain import (
     should_open_complaint_from_survey,
     should_open_complaint_from_task,
 )
+from dealerflow.complaints.domain_erasure import ERASED_TEXT, erased_text
 from dealerflow.complaints.records import ComplaintRecord
 from dealerflow.complaints.usecases import ContactUnknown, NewComplaint, Uc, open_complaint
 from dealerflow.complaints.usecases_actions import ReopenComplaint, reopen
@@ -188,6 +192,8 @@ async def _open_automatic(
             raise
         await usecases_contact_wait.park(uc, event, origin_ref, consumed)
         return None
+    if contact.erased:  # a trigger of before the erasure, consumed after it
+        summary, details = ERASED_TEXT, erased_text(details)
     new = NewComplaint(
         dealer_id=event.dealer_id,
         customer_id=event.customer_id,
@@ -211,6 +217,8 @@ async def _reopen_verified(
     target = await repository.get_complaint(uc.conn, event.dealer_id, complaint_id)
     if target is None:
         return False
+    if target.contact.get("erased"):  # the customer was erased: their words are not kept
+        reason = ERASED_TEXT
     if target.status in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
         try:
             cmd = ReopenComplaint(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dealerflow.notifier import api, consumers, timers
 from dealerflow.notifier.problems import PROBLEMS
 from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.notifier.usecases_erasure import erase_customer
 from dealerflow.runtime.service import ServiceDefinition, Subscription
 
 DEFINITION = ServiceDefinition(
@@ -22,4 +23,5 @@ DEFINITION = ServiceDefinition(
     ],
     timer_handlers=lambda ctx: timers.handlers(ctx),
     problems=PROBLEMS,
+    eraser=erase_customer,
 )

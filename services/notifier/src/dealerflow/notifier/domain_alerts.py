@@ -70,6 +70,11 @@ def timer_key(dealer_id: str, business_key: str) -> str:
     return f"{dealer_id}:{business_key}"
 
 
+def alert_timer_key(notification_id: object) -> str:
+    """Key of the durable timer that delivers a queued staff alert."""
+    return f"alert:{notification_id}"
+
+
 def dependents_prefix(business_key: str) -> str:
     """Keys of the items that exist for a task (its watches, its escalation tasks)."""
     return f"{business_key}:"

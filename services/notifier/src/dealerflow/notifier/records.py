@@ -134,3 +134,39 @@ class NotificationRow:
     related_id: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskText:
+    """The texts of a task (what erasure rewrites; the rest of the row stays)."""
+
+    id: uuid.UUID
+    title: str
+    note: str | None
+    script: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderPersonalData:
+    """What of a reminder erasure rewrites: its status (one not sent yet is cancelled), its
+    template parameters and its contact snapshot (JSON)."""
+
+    id: uuid.UUID
+    status: str
+    params: dict[str, str]
+    contact: dict[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationPersonalData:
+    """What of a notification erasure rewrites: the address, the text, and the status of
+    one not sent yet."""
+
+    id: uuid.UUID
+    audience: str
+    status: str
+    recipient: str | None
+    subject: str | None
+    body: str | None
+    policy: str | None
+    error: str | None

@@ -32,7 +32,12 @@ from dealerflow.notifier.channels import (
     send_safely,
 )
 from dealerflow.notifier.domain import RecordRef
-from dealerflow.notifier.domain_alerts import OEM_WEBHOOK_CHANNEL, STAFF_ALERT, StaffAlert
+from dealerflow.notifier.domain_alerts import (
+    OEM_WEBHOOK_CHANNEL,
+    STAFF_ALERT,
+    StaffAlert,
+    alert_timer_key,
+)
 from dealerflow.notifier.records import NotificationRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
@@ -87,7 +92,7 @@ async def queue_staff_alert(
         ),
     )
     await uc.schedule_timer(
-        key=f"alert:{notification_id}",
+        key=alert_timer_key(notification_id),
         kind=STAFF_ALERT,
         dealer_id=dealer_id,
         due_at=now,
@@ -136,9 +141,9 @@ async def deliver_staff_alert(
     )
     if retry:
         backoff = timedelta(seconds=uc.settings.message_retry_backoff_s * 2 ** (attempt - 1))
-        await uc.cancel_timer(f"alert:{row.id}")  # see usecases_messages._reschedule
+        await uc.cancel_timer(alert_timer_key(row.id))  # see usecases_messages._reschedule
         await uc.schedule_timer(
-            key=f"alert:{row.id}",
+            key=alert_timer_key(row.id),
             kind=STAFF_ALERT,
             dealer_id=dealer_id,
             due_at=now + backoff,
