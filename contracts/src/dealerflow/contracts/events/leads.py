@@ -399,12 +399,10 @@ class CustomerErasureRequested(_LeadsBase):
                 "submitted documents) and keeps their grades, dates and history",
                 issue=9,
             ),
-            Planned(
-                "sales: anonymises quotes, test drives, contracts and invoices of the "
-                "customer (contact, address, licence and tax numbers) and keeps prices, "
-                "versions and dates",
-                issue=9,
-            ),
+            "sales: anonymises the customer's contracts (contact, address, cancellation "
+            "and amendment reasons), refund reasons, invoices (title, tax number), delivery "
+            "locations and test drives (contact, licence number, route); keeps prices, "
+            "versions, VINs, ids and dates (quotes hold nothing personal)",
             Planned(
                 "service-center: anonymises the customer's repair orders (contact) and keeps "
                 "the work, amounts and dates",
