@@ -403,11 +403,10 @@ class CustomerErasureRequested(_LeadsBase):
             "and amendment reasons), refund reasons, invoices (title, tax number), delivery "
             "locations and test drives (contact, licence number, route); keeps prices, "
             "versions, VINs, ids and dates (quotes hold nothing personal)",
-            Planned(
-                "service-center: anonymises the customer's repair orders (contact) and keeps "
-                "the work, amounts and dates",
-                issue=9,
-            ),
+            "service-center: anonymises the customer's repair orders (contact, concerns and "
+            "the concern codes taken from them, walk-around and diagnosis findings, work "
+            "summary) and their quality-check reasons; keeps the VIN, quote and work items, "
+            "statuses, mileages, amounts, ids and dates",
             Planned(
                 "complaints: anonymises the customer's complaints (contact, summary and "
                 "details text) and parked contact waits, keeps the clocks and history",
