@@ -397,17 +397,14 @@ class CustomerErasureRequested(_LeadsBase):
             "leads: anonymises the customer's leads (contact, phone, lost note, contact "
             "log notes, the submitted documents) and keeps their grades, interest, dates "
             "and history",
-            Planned(
-                "sales: anonymises quotes, test drives, contracts and invoices of the "
-                "customer (contact, address, licence and tax numbers) and keeps prices, "
-                "versions and dates",
-                issue=9,
-            ),
-            Planned(
-                "service-center: anonymises the customer's repair orders (contact) and keeps "
-                "the work, amounts and dates",
-                issue=9,
-            ),
+            "sales: anonymises the customer's contracts (contact, address, cancellation "
+            "and amendment reasons), refund reasons, invoices (title, tax number), delivery "
+            "locations and test drives (contact, licence number, route); keeps prices, "
+            "versions, VINs, ids and dates (quotes hold nothing personal)",
+            "service-center: anonymises the customer's repair orders (contact, concerns and "
+            "the concern codes taken from them, walk-around and diagnosis findings, work "
+            "summary) and their quality-check reasons; keeps the VIN, quote and work items, "
+            "statuses, mileages, amounts, ids and dates",
             "complaints: anonymises the customer's complaints (contact; summary, details, "
             "pause reason and resolution text), the notes and reasons in their history, the "
             "stored contact and the events of triggers waiting for it; keeps ids, statuses, "

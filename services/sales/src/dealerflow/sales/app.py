@@ -1,7 +1,8 @@
 """Wiring of the sales service (what it has; dealerflow.runtime.service runs it).
 
-Sales reacts to no events, so it has no subscriptions; it still runs the outbox relay
-(its events reach Kafka) and the timer poller (none registered yet).
+Sales has no subscriptions of its own: the runtime subscribes it to the leads topic for
+CustomerErasureRequested, which its eraser carries out. It runs the outbox relay (its
+events reach Kafka) and the timer poller (none registered yet).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dealerflow.runtime.service import ServiceDefinition
 from dealerflow.sales import api, api_showroom
 from dealerflow.sales.problems import PROBLEMS
 from dealerflow.sales.settings import SalesSettings
+from dealerflow.sales.usecases_erasure import erase_customer
 
 DEFINITION = ServiceDefinition(
     name="sales",
@@ -20,4 +22,5 @@ DEFINITION = ServiceDefinition(
     migrations_package="dealerflow.sales.migrations",
     routers=lambda ctx: [api_showroom.router, api.router],
     problems=PROBLEMS,
+    eraser=erase_customer,
 )

@@ -1,7 +1,8 @@
 """Wiring of the service-center service (what it has; dealerflow.runtime.service runs it).
 
-It reacts to no events yet, so it has no subscriptions; it still runs the outbox relay
-(its events reach Kafka) and the timer poller (none registered yet).
+It has no subscriptions of its own: the runtime subscribes it to the leads topic for
+CustomerErasureRequested, which its eraser carries out. It runs the outbox relay (its
+events reach Kafka) and the timer poller (none registered yet).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dealerflow.runtime.service import ServiceDefinition
 from dealerflow.service_center import api
 from dealerflow.service_center.problems import PROBLEMS
 from dealerflow.service_center.settings import ServiceCenterSettings
+from dealerflow.service_center.usecases_erasure import erase_customer
 
 DEFINITION = ServiceDefinition(
     name="service-center",
@@ -21,4 +23,5 @@ DEFINITION = ServiceDefinition(
     migrations_package="dealerflow.service_center.migrations",
     routers=lambda ctx: [api.router],
     problems=PROBLEMS,
+    eraser=erase_customer,
 )

@@ -2,11 +2,17 @@
 
 Intake classification, slot capacity, repair quotes and approval, declined items,
 detailing rules, work completion, quality check, handover, next maintenance, retention
-and tiers. No I/O; the dealer's settings (``DealerPolicy`` groups or their numbers) are
-required parameters, so no caller falls back to a default by accident.
+and tiers, and what a customer's erasure leaves of the text. No I/O; the dealer's
+settings (``DealerPolicy`` groups or their numbers) are required parameters, so no caller
+falls back to a default by accident.
 """
 
 from dealerflow.contracts.enums import RepairItemKind, ServiceTier, ServiceWorkType
+from dealerflow.service_center.domain_erasure import (
+    ERASED_TEXT,
+    erased_concern_codes,
+    erased_lines,
+)
 from dealerflow.service_center.domain_intake import (
     Intake,
     IntakeClassification,
@@ -87,6 +93,7 @@ from dealerflow.service_center.domain_workshop import (
 )
 
 __all__ = [
+    "ERASED_TEXT",
     "NO_CONTRACT_NEEDED",
     "PROHIBITED_SYSTEMS",
     "WHOLE_JOB",
@@ -137,6 +144,8 @@ __all__ = [
     "declined_items_due",
     "declined_items_to_offer",
     "detailing_work_problems",
+    "erased_concern_codes",
+    "erased_lines",
     "first_maintenance",
     "follow_up_date",
     "is_under_warranty",

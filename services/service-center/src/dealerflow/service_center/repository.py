@@ -191,6 +191,20 @@ async def get_repair_order(
     return _order(row) if row is not None else None
 
 
+async def customer_repair_orders(
+    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID
+) -> list[RepairOrderRecord]:
+    """Every RO of the customer at the dealer, oldest first, locked until the transaction
+    ends (an erasure and a workflow step of one RO never interleave)."""
+    rows = await conn.fetch(
+        f"SELECT {_ORDER_COLUMNS} FROM repair_orders WHERE dealer_id = $1 AND customer_id = $2"
+        " ORDER BY opened_at, id FOR UPDATE",
+        dealer_id,
+        customer_id,
+    )
+    return [_order(row) for row in rows]
+
+
 async def save_repair_order(conn: DbConnection, ro: RepairOrderRecord) -> None:
     """Write what the workflow steps change (status, diagnosis, quote, decision, work,
     handover); what check-in recorded stays as it is."""
