@@ -29,16 +29,22 @@ acl dealerflow-leads --topic literal "${PREFIX}sales" Read
 acl dealerflow-leads --topic literal "${PREFIX}sales.dlq" Write
 acl dealerflow-leads --topic literal "${PREFIX}inbound.leads" Read
 acl dealerflow-leads --topic literal "${PREFIX}inbound.leads.dlq" Write
+acl dealerflow-leads --topic literal "${PREFIX}leads" Read
+acl dealerflow-leads --topic literal "${PREFIX}leads.dlq" Write
 acl dealerflow-leads --topic literal "${PREFIX}dealers" Read
 acl dealerflow-leads --topic literal "${PREFIX}dealers.dlq" Write
 acl dealerflow-leads --group prefixed "${PREFIX}leads." Read
 # dealerflow-sales
 acl dealerflow-sales --topic literal "${PREFIX}sales" Write
+acl dealerflow-sales --topic literal "${PREFIX}leads" Read
+acl dealerflow-sales --topic literal "${PREFIX}leads.dlq" Write
 acl dealerflow-sales --topic literal "${PREFIX}dealers" Read
 acl dealerflow-sales --topic literal "${PREFIX}dealers.dlq" Write
 acl dealerflow-sales --group prefixed "${PREFIX}sales." Read
 # dealerflow-service-center
 acl dealerflow-service-center --topic literal "${PREFIX}service" Write
+acl dealerflow-service-center --topic literal "${PREFIX}leads" Read
+acl dealerflow-service-center --topic literal "${PREFIX}leads.dlq" Write
 acl dealerflow-service-center --topic literal "${PREFIX}dealers" Read
 acl dealerflow-service-center --topic literal "${PREFIX}dealers.dlq" Write
 acl dealerflow-service-center --group prefixed "${PREFIX}service-center." Read

@@ -25,10 +25,11 @@ VIN = "LSVAU2180N2189001"
 
 # What the logs must not show in the clear (mask_pii keeps the last four digits of a
 # number and only the domain of an address): a Chinese mobile number with or without +86,
-# any other E.164 number, an 18-character ID-card number, an e-mail address.
+# any other E.164 number, an 18-character ID-card number, an e-mail address; not inside
+# a longer run of letters and digits (a trace id's hex can hold eleven digits).
 _LEAKS = re.compile(
-    r"(?<![\d*])(?:\+?86)?1[3-9]\d{9}(?!\d)"
-    r"|\+[1-9]\d{6,14}(?!\d)"
+    r"(?<![0-9A-Za-z*+])(?:\+?86)?1[3-9]\d{9}(?![0-9A-Za-z])"
+    r"|\+[1-9]\d{6,14}(?![0-9A-Za-z])"
     r"|(?<![0-9A-Za-z*])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
     r"\d{3}[\dXx](?![0-9A-Za-z])"
     r"|[\w.%+-]*[\w%+-]@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}"

@@ -75,6 +75,9 @@ def test_sales_may_write_its_topic_and_nothing_else_but_dead_letters() -> None:
         Acl("dealerflow-sales", "topic", "literal", "p.sales", "Write"),
         Acl("dealerflow-sales", "topic", "literal", "p.dealers", "Read"),
         Acl("dealerflow-sales", "topic", "literal", "p.dealers.dlq", "Write"),
+        # the runtime's erasure subscription (CustomerErasureRequested)
+        Acl("dealerflow-sales", "topic", "literal", "p.leads", "Read"),
+        Acl("dealerflow-sales", "topic", "literal", "p.leads.dlq", "Write"),
         Acl("dealerflow-sales", "group", "prefixed", "p.sales.", "Read"),
     }
     notifier_writes = {

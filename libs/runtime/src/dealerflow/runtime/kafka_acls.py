@@ -59,7 +59,8 @@ class ServiceAccess:
 
     service: str
     publishes: str
-    #: Its own subscriptions; the dealers topic is added for every service.
+    #: Its own subscriptions and the runtime's erasure subscription (the leads topic, in
+    #: every service with personal data); the dealers topic is added for every service.
     consumes: tuple[str, ...]
 
     @property
@@ -76,9 +77,9 @@ class ServiceAccess:
 #: emitters by libs/runtime/tests/test_kafka_acls.py).
 SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
     ServiceAccess("dealers", "dealers", ()),
-    ServiceAccess("leads", "leads", ("sales", INBOUND_LEADS)),
-    ServiceAccess("sales", "sales", ()),
-    ServiceAccess("service-center", "service", ()),
+    ServiceAccess("leads", "leads", ("sales", INBOUND_LEADS, "leads")),
+    ServiceAccess("sales", "sales", ("leads",)),
+    ServiceAccess("service-center", "service", ("leads",)),
     ServiceAccess("complaints", "complaints", ("notifier", "service", "leads", "sales")),
     ServiceAccess("notifier", "notifier", ("leads", "sales", "service", "complaints")),
 )
