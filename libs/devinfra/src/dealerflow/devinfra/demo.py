@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from dealerflow.contracts.envelope import EventDecodeError, decode
 from dealerflow.contracts.events import VehicleDelivered
@@ -98,21 +98,26 @@ class Demo:
         """Print every event of this dealer on every topic (and DLQ) as it arrives."""
         topics = self.client.topics
         names = [topics.name(c) for c in CONTEXTS]
+        # No consumer group: the partitions are assigned by hand, so the tail needs no
+        # group coordinator (on a freshly formatted broker under load, creating
+        # __consumer_offsets for a first group can take longer than the demo waits).
         consumer = AIOKafkaConsumer(
-            *names,
-            *[topics.dlq(n) for n in names],
             bootstrap_servers=self.client.kafka_bootstrap,
-            group_id=f"demo-{uuid.uuid4().hex[:8]}",
-            auto_offset_reset="latest",
+            group_id=None,
             enable_auto_commit=False,
             **self.client.kafka_options,
         )
         await consumer.start()
         try:
-            while not consumer.assignment():  # the group assigns partitions on first poll
-                await consumer.getmany(timeout_ms=100)
-            for partition in consumer.assignment():
-                await consumer.seek_to_end(partition)
+            cluster = await consumer._client.fetch_all_metadata()
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in (*names, *[topics.dlq(n) for n in names])
+                for p in sorted(cluster.partitions_for_topic(topic) or ())
+            ]
+            consumer.assign(partitions)
+            await consumer.seek_to_end(*partitions)
+            for partition in partitions:
                 await consumer.position(partition)
             ready.set()
             while True:
