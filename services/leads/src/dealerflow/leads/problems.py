@@ -12,6 +12,7 @@ from dealerflow.leads.usecases import (
 )
 from dealerflow.leads.usecases_invitation import DeclinedInvitationStands, InvalidAppointment
 from dealerflow.leads.usecases_lifecycle import InvalidContactLogEntry
+from dealerflow.leads.usecases_reports import InvalidPeriod, OthersWorklist
 from dealerflow.runtime.problems import ProblemMap, ProblemSpec
 
 PROBLEMS: ProblemMap = {
@@ -26,4 +27,6 @@ PROBLEMS: ProblemMap = {
     LeadClosed: ProblemSpec(409, "lead-closed", "Conflict"),
     NoConsultantOnDuty: ProblemSpec(409, "no-consultant-on-duty", "Conflict"),
     DeclinedInvitationStands: ProblemSpec(409, "invitation-declined", "Conflict"),
+    OthersWorklist: ProblemSpec(403, "not-your-worklist", "Forbidden"),
+    InvalidPeriod: ProblemSpec(422, "invalid-period", "Invalid period"),
 }

@@ -255,3 +255,9 @@ async def submissions_of(
         lead_id,
     )
     return [SubmissionRecord(**dict(r)) for r in rows]
+
+
+async def fetch_leads(conn: DbConnection, tail: str, *args: Any) -> list[LeadRecord]:
+    """Lead rows selected by ``tail`` (``WHERE ... ORDER BY ... LIMIT ...`` with ``$n``
+    placeholders for ``args``): for the other repository modules' lead lists."""
+    return [_lead_from_row(r) for r in await conn.fetch(f"{_SELECT_LEAD} {tail}", *args)]

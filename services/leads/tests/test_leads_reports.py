@@ -1,0 +1,143 @@
+"""The sales manager's views over HTTP against real PostgreSQL: the daily visit report,
+the worklist (a consultant's own), the board and the funnel."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dealerflow.devinfra.tokens import auth_header
+
+pytestmark = pytest.mark.integration
+
+DEALER = "sh-minhang-07"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def staff(staff_id: str) -> dict[str, Any]:
+    return {"staff_id": staff_id, "roles": ["consultant"]}
+
+
+def as_consultant(staff_id: str) -> dict[str, str]:
+    return auth_header(roles=["consultant"], dealers=[DEALER], sub=staff_id)
+
+
+async def lead_for(leads: Any, phone: str, consultant: str, channel: str = "online") -> str:
+    body = {
+        "dealer_id": DEALER,
+        "channel": channel,
+        "customer": {"name": f"客户{phone[-4:]}", "phones": [phone]},
+    }
+    answer = await leads.http.post("/v1/leads", json=body, params={"consultant_id": consultant})
+    assert answer.status_code == 201, answer.text
+    lead_id: str = answer.json()["lead_id"]
+    return lead_id
+
+
+async def contact(
+    leads: Any, lead_id: str, at: datetime, grade: str, next_at: datetime | None, outcome: str
+) -> None:
+    entry: dict[str, Any] = {
+        "channel": "phone",
+        "outcome": outcome,
+        "contacted_at": at.isoformat(),
+        "grade_after": grade,
+        "notes": "asked about financing",
+    }
+    if next_at is not None:
+        entry["next_contact_at"] = next_at.isoformat()
+    answer = await leads.http.post(
+        f"/v1/leads/{lead_id}/contacts", params={"dealer_id": DEALER}, json=entry
+    )
+    assert answer.status_code == 201, answer.text
+
+
+async def test_visit_report_worklist_board_and_funnel(leads: Any) -> None:
+    await leads.configure(DEALER, {"people": {"staff": [staff("c-li"), staff("c-wang")]}})
+    now = datetime.now(UTC)
+    today = now.astimezone(SHANGHAI).date()
+    # 10:00 local yesterday (contacts of one dealer-local day, whatever the time now)
+    yesterday = datetime.combine(today - timedelta(days=1), time(10, 0), SHANGHAI)
+    fresh = await lead_for(leads, "13700000001", "c-li")  # never contacted: first contact
+    due = await lead_for(leads, "13700000002", "c-li", channel="walk_in")
+    later = await lead_for(leads, "13700000003", "c-li")
+    other = await lead_for(leads, "13700000004", "c-wang")
+    await contact(leads, due, yesterday, "H", yesterday + timedelta(hours=1), "reached")
+    await contact(
+        leads, later, yesterday + timedelta(minutes=5), "B", now + timedelta(days=5), "reached"
+    )
+    await contact(leads, other, yesterday, "A", now + timedelta(days=1), "unreachable")
+
+    day = yesterday.astimezone(SHANGHAI).date().isoformat()
+    report = await leads.http.get("/v1/visit-report", params={"dealer_id": DEALER, "day": day})
+    assert report.status_code == 200, report.text
+    body = report.json()
+    totals = {c["consultant_id"]: (c["contacts"], c["reached"]) for c in body["consultants"]}
+    assert totals == {"c-li": (2, 2), "c-wang": (1, 0)}
+    assert [(i["consultant_id"], i["grade_after"]) for i in body["items"]] == [
+        ("c-li", "H"),
+        ("c-li", "B"),
+        ("c-wang", "A"),
+    ]
+    first = await leads.http.get(
+        "/v1/visit-report", params={"dealer_id": DEALER, "day": day, "limit": 2}
+    )
+    second = await leads.http.get(
+        "/v1/visit-report",
+        params={"dealer_id": DEALER, "day": day, "limit": 2, "cursor": first.json()["next_cursor"]},
+    )
+    assert [i["grade_after"] for i in second.json()["items"]] == ["A"]
+    assert second.json()["next_cursor"] is None
+    empty = await leads.http.get(
+        "/v1/visit-report", params={"dealer_id": DEALER, "day": today.isoformat()}
+    )
+    assert empty.json()["items"] == []
+
+    # a consultant's own worklist, without naming themselves: first contact, overdue
+    mine = await leads.http.get(
+        "/v1/worklist", params={"dealer_id": DEALER}, headers=as_consultant("c-li")
+    )
+    assert mine.status_code == 200, mine.text
+    states = {i["lead"]["lead_id"]: i["state"] for i in mine.json()["items"]}
+    assert states == {fresh: "first_contact", due: "overdue"}
+    theirs = await leads.http.get(
+        "/v1/worklist",
+        params={"dealer_id": DEALER, "consultant_id": "c-wang"},
+        headers=as_consultant("c-li"),
+    )
+    assert theirs.status_code == 403, theirs.text
+    assert theirs.json()["type"].endswith("/not-your-worklist")
+    managed = await leads.http.get(
+        "/v1/worklist", params={"dealer_id": DEALER, "consultant_id": "c-wang"}
+    )
+    assert [i["lead"]["lead_id"] for i in managed.json()["items"]] == []  # due tomorrow
+
+    board = (await leads.http.get("/v1/lead-board", params={"dealer_id": DEALER})).json()
+    assert board["by_grade"] == {"N": 1, "H": 1, "B": 1, "A": 1}
+    cells = {(c["consultant_id"], c["grade"]): c["leads"] for c in board["cells"]}
+    assert cells == {("c-li", "N"): 1, ("c-li", "H"): 1, ("c-li", "B"): 1, ("c-wang", "A"): 1}
+
+    period = {"dealer_id": DEALER, "from": today.isoformat(), "to": today.isoformat()}
+    funnel = (await leads.http.get("/v1/lead-funnel", params=period)).json()
+    by_channel = {row["channel"]: row for row in funnel["channels"]}
+    assert (by_channel["online"]["new"], by_channel["online"]["contacted"]) == (3, 2)
+    assert (by_channel["walk_in"]["new"], by_channel["walk_in"]["contacted"]) == (1, 1)
+    assert funnel["total"]["new"] == 4
+    assert funnel["total"]["contract"] == 0
+    backwards = {**period, "from": (today + timedelta(days=1)).isoformat()}
+    refused = await leads.http.get("/v1/lead-funnel", params=backwards)
+    assert refused.status_code == 422
+    assert refused.json()["type"].endswith("/invalid-period")
+
+
+@pytest.mark.parametrize("path", ["/v1/visit-report", "/v1/lead-board"])
+async def test_dealer_wide_views_are_the_managers(leads: Any, path: str) -> None:
+    answer = await leads.http.get(path, params={"dealer_id": DEALER}, headers=as_consultant("c-li"))
+    assert answer.status_code == 403
+    manager = auth_header(roles=["sales-manager"], dealers=[DEALER])
+    assert (
+        await leads.http.get(path, params={"dealer_id": DEALER}, headers=manager)
+    ).status_code == 200
