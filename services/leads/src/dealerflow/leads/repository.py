@@ -8,7 +8,7 @@ message batch's transaction; nothing here commits. Rows come back as ``records``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -180,6 +180,16 @@ def list_key(lead: LeadRecord) -> tuple[int, datetime, uuid.UUID]:
     return lead.priority_rank, lead.created_at, lead.lead_id
 
 
+def after_in_priority_order(
+    arg: Callable[[Any], str], after: tuple[int, datetime, uuid.UUID]
+) -> str:
+    """The WHERE clause of the leads after ``after`` in :func:`list_leads` order (referrals
+    first, then newest); ``arg`` adds a value and returns its placeholder."""
+    rank, created, lead_id = after
+    r, c, i = arg(rank), arg(created), arg(lead_id)
+    return f"(priority_rank > {r} OR (priority_rank = {r} AND (created_at, lead_id) < ({c}, {i})))"
+
+
 async def list_leads(
     conn: DbConnection,
     dealer_id: str,
@@ -207,11 +217,7 @@ async def list_leads(
     if where.customer_id is not None:
         clauses.append(f"customer_id = {arg(where.customer_id)}")
     if after is not None:
-        rank, created, lead_id = after
-        r, c, i = arg(rank), arg(created), arg(lead_id)
-        clauses.append(
-            f"(priority_rank > {r} OR (priority_rank = {r} AND (created_at, lead_id) < ({c}, {i})))"
-        )
+        clauses.append(after_in_priority_order(arg, after))
     sql = (
         f"{_SELECT_LEAD} WHERE {' AND '.join(clauses)}"
         f" ORDER BY priority_rank, created_at DESC, lead_id DESC LIMIT {arg(limit)}"

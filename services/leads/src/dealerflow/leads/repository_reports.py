@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from dealerflow.leads.records import LeadRecord
-from dealerflow.leads.repository import fetch_leads
+from dealerflow.leads.repository import after_in_priority_order, fetch_leads
 from dealerflow.runtime.db import DbConnection
 
 
@@ -120,25 +120,25 @@ async def worklist(
     planned, or a next contact planned before then; in the lead list's priority order
     (referrals first, then newest), so the cursor is :func:`repository.list_key`."""
     args: list[Any] = [dealer_id, due_before]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
     clauses = [
         "dealer_id = $1",
         "status = 'open'",
         "((last_contacted_at IS NULL AND next_contact_at IS NULL) OR next_contact_at < $2)",
     ]
     if consultant_id is not None:
-        args.append(consultant_id)
-        clauses.append(f"consultant_id = ${len(args)}")
+        clauses.append(f"consultant_id = {arg(consultant_id)}")
     if after is not None:
-        args.extend(after)
-        r, c, i = (f"${len(args) - 2}", f"${len(args) - 1}", f"${len(args)}")
-        clauses.append(
-            f"(priority_rank > {r} OR (priority_rank = {r} AND (created_at, lead_id) < ({c}, {i})))"
-        )
-    args.append(limit)
+        clauses.append(after_in_priority_order(arg, after))
+    limit_arg = arg(limit)
     return await fetch_leads(
         conn,
         f"WHERE {' AND '.join(clauses)} "
-        f"ORDER BY priority_rank, created_at DESC, lead_id DESC LIMIT ${len(args)}",
+        f"ORDER BY priority_rank, created_at DESC, lead_id DESC LIMIT {limit_arg}",
         *args,
     )
 
