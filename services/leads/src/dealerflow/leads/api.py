@@ -31,6 +31,7 @@ from dealerflow.leads.repository import LIST_KEY_KINDS, LeadFilter
 from dealerflow.leads.schemas import (
     ConsultantsOut,
     LeadDetail,
+    LeadEditIn,
     LeadPageOut,
     SubmissionResponse,
     SubmitRequest,
@@ -43,6 +44,7 @@ from dealerflow.leads.usecases import (
     lead_dossier,
     list_leads,
 )
+from dealerflow.leads.usecases_edit import EditLead, edit_lead
 from dealerflow.leads.usecases_submission import SubmitLead, submit_lead
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.auth import STAFF, DealerNotCovered, Principal, Role, allow
@@ -275,3 +277,19 @@ async def get_lead(lead_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx) -> Lead
     return LeadDetail.of(
         await ctx.run_in_transaction(lambda uc: lead_dossier(uc, dealer_id, lead_id))
     )
+
+
+@router.patch(
+    "/leads/{lead_id}",
+    response_model=LeadDetail,
+    responses={404: PROBLEM, 422: PROBLEM},
+    dependencies=[allow(Role.CONSULTANT, Role.SALES_MANAGER)],
+)
+async def patch_lead(
+    lead_id: uuid.UUID, dealer_id: DealerQuery, body: LeadEditIn, ctx: Ctx
+) -> LeadDetail:
+    """Edit the lead's interest (models, vehicle type, budget, use, current vehicle,
+    purchase horizon, notes) as a JSON merge patch: given fields change, null clears one.
+    Publishes LeadUpdated (reason edited, the changed fields) when something changed."""
+    cmd = EditLead(dealer_id, lead_id, body.model_dump(exclude_unset=True, mode="json"))
+    return LeadDetail.of(await ctx.run_in_transaction(lambda uc: edit_lead(uc, cmd)))

@@ -10,6 +10,7 @@ from dealerflow.leads.usecases import (
     LeadNotFound,
     NoConsultantOnDuty,
 )
+from dealerflow.leads.usecases_edit import InvalidLeadEdit
 from dealerflow.leads.usecases_invitation import DeclinedInvitationStands, InvalidAppointment
 from dealerflow.leads.usecases_lifecycle import InvalidContactLogEntry
 from dealerflow.leads.usecases_reports import InvalidPeriod, OthersWorklist
@@ -29,4 +30,5 @@ PROBLEMS: ProblemMap = {
     DeclinedInvitationStands: ProblemSpec(409, "invitation-declined", "Conflict"),
     OthersWorklist: ProblemSpec(403, "not-your-worklist", "Forbidden"),
     InvalidPeriod: ProblemSpec(422, "invalid-period", "Invalid period"),
+    InvalidLeadEdit: ProblemSpec(422, "invalid-lead-edit", "Invalid lead edit"),
 }

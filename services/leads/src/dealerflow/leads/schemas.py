@@ -18,10 +18,13 @@ from dealerflow.contracts.enums import (
     ContactOutcome,
     LeadGrade,
     LostReason,
+    PurchaseHorizon,
+    VehicleType,
+    VehicleUse,
 )
-from dealerflow.contracts.events.leads import ErasureBasis, LeadInterest
+from dealerflow.contracts.events.leads import ErasureBasis, LeadInterest, ModelName
 from dealerflow.contracts.inbound import LeadSubmission
-from dealerflow.contracts.types import DEALER_ID_PATTERN, EntityId, StaffId
+from dealerflow.contracts.types import DEALER_ID_PATTERN, EntityId, Money, StaffId
 from dealerflow.leads.domain import AssignmentStrategy
 from dealerflow.leads.records import LeadRecord
 from dealerflow.leads.usecases import LeadDossier, LeadPage
@@ -328,3 +331,17 @@ class ErasuresOut(BaseModel):
     """A customer's erasure requests at a store, newest first."""
 
     items: list[ErasureOut]
+
+
+class LeadEditIn(RequestBody):
+    """A JSON merge patch of the lead's interest: the fields given change, null clears one
+    (models to none, purchase horizon to unknown), the others stay."""
+
+    models: list[ModelName] | None = None
+    vehicle_type: VehicleType | None = None
+    budget_min: Money | None = None
+    budget_max: Money | None = None
+    use: VehicleUse | None = None
+    current_vehicle: Annotated[str, StringConstraints(max_length=200)] | None = None
+    purchase_horizon: PurchaseHorizon | None = None
+    notes: Note | None = None
