@@ -227,7 +227,7 @@ class AppointmentRescheduled(_LeadsBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="Customer or consultant moves an appointment.",
-        emitted_by=(Planned("leads", issue=10),),
+        emitted_by=("leads",),
         reacted_by=(
             Planned(
                 "notifier: replaces the pending reminders with ones for the new time", issue=10
@@ -242,6 +242,12 @@ class AppointmentRescheduled(_LeadsBase):
     previous_scheduled_for: UtcDatetime = Field(description="Start time before the change.")
     scheduled_for: UtcDatetime = Field(description="New start time, UTC.")
     reason: Note | None = Field(default=None, description="Why it moved.")
+    purpose: AppointmentPurpose | None = Field(
+        default=None, description="What the appointment is for (unchanged by the move)."
+    )
+    location: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="Where to meet after the move, if not the showroom."
+    )
 
 
 class AppointmentCancelled(_LeadsBase):
@@ -249,7 +255,7 @@ class AppointmentCancelled(_LeadsBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="Customer or dealer cancels an appointment.",
-        emitted_by=(Planned("leads", issue=10),),
+        emitted_by=("leads",),
         reacted_by=(Planned("notifier: cancels the appointment's pending reminders", issue=10),),
     )
     type: Literal["AppointmentCancelled"] = Field(
@@ -267,7 +273,7 @@ class AppointmentAttended(_LeadsBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant marks the customer as arrived for the appointment.",
-        emitted_by=(Planned("leads", issue=10),),
+        emitted_by=("leads",),
         reacted_by=(Planned("notifier: cancels reminders still pending", issue=10),),
     )
     type: Literal["AppointmentAttended"] = Field(
@@ -284,7 +290,7 @@ class AppointmentNoShow(_LeadsBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="The appointment time passed without the customer arriving.",
-        emitted_by=(Planned("leads", issue=10),),
+        emitted_by=("leads",),
         reacted_by=(Planned("notifier: follow-up task for the consultant", issue=10),),
     )
     type: Literal["AppointmentNoShow"] = Field(

@@ -4,12 +4,14 @@ the inbound consumer dead-letters a submission refused with any of them)."""
 from __future__ import annotations
 
 from dealerflow.leads.domain import LeadRejected
+from dealerflow.leads.domain_appointments import AppointmentEnded, AppointmentRefused
 from dealerflow.leads.usecases import (
     LeadClosed,
     LeadConflict,
     LeadNotFound,
     NoConsultantOnDuty,
 )
+from dealerflow.leads.usecases_appointments import AppointmentNotFound
 from dealerflow.leads.usecases_invitation import DeclinedInvitationStands, InvalidAppointment
 from dealerflow.leads.usecases_lifecycle import InvalidContactLogEntry
 from dealerflow.runtime.problems import ProblemMap, ProblemSpec
@@ -26,4 +28,7 @@ PROBLEMS: ProblemMap = {
     LeadClosed: ProblemSpec(409, "lead-closed", "Conflict"),
     NoConsultantOnDuty: ProblemSpec(409, "no-consultant-on-duty", "Conflict"),
     DeclinedInvitationStands: ProblemSpec(409, "invitation-declined", "Conflict"),
+    AppointmentNotFound: ProblemSpec(404, "appointment-not-found", "Appointment not found"),
+    AppointmentRefused: ProblemSpec(422, "invalid-appointment", "Lead rejected"),
+    AppointmentEnded: ProblemSpec(409, "appointment-ended", "Conflict"),
 }
