@@ -228,11 +228,7 @@ class AppointmentRescheduled(_LeadsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="Customer or consultant moves an appointment.",
         emitted_by=("leads",),
-        reacted_by=(
-            Planned(
-                "notifier: replaces the pending reminders with ones for the new time", issue=10
-            ),
-        ),
+        reacted_by=("notifier: replaces the pending reminders with ones for the new time",),
     )
     type: Literal["AppointmentRescheduled"] = Field(
         default="AppointmentRescheduled", description="Event name."
@@ -256,7 +252,7 @@ class AppointmentCancelled(_LeadsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="Customer or dealer cancels an appointment.",
         emitted_by=("leads",),
-        reacted_by=(Planned("notifier: cancels the appointment's pending reminders", issue=10),),
+        reacted_by=("notifier: cancels the appointment's pending reminders",),
     )
     type: Literal["AppointmentCancelled"] = Field(
         default="AppointmentCancelled", description="Event name."
@@ -274,7 +270,7 @@ class AppointmentAttended(_LeadsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant marks the customer as arrived for the appointment.",
         emitted_by=("leads",),
-        reacted_by=(Planned("notifier: cancels reminders still pending", issue=10),),
+        reacted_by=("notifier: cancels reminders still pending",),
     )
     type: Literal["AppointmentAttended"] = Field(
         default="AppointmentAttended", description="Event name."
@@ -291,7 +287,10 @@ class AppointmentNoShow(_LeadsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The appointment time passed without the customer arriving.",
         emitted_by=("leads",),
-        reacted_by=(Planned("notifier: follow-up task for the consultant", issue=10),),
+        reacted_by=(
+            "notifier: follow-up call for the consultant (due as a phoned-in lead's first "
+            "call) and cancels reminders still pending",
+        ),
     )
     type: Literal["AppointmentNoShow"] = Field(
         default="AppointmentNoShow", description="Event name."
