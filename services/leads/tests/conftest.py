@@ -33,6 +33,7 @@ from dealerflow.devinfra.service_testing import (
 from dealerflow.leads.app import DEFINITION
 from dealerflow.leads.settings import LeadsSettings
 from dealerflow.policy import DealerSettings, settings_with_overrides
+from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.context import StaticDealerConfiguration
 
 
@@ -100,8 +101,15 @@ class LeadsService(RunningService):
 
 
 @pytest.fixture
+def leads_clock() -> Clock | None:
+    """The service's clock: the system's; a test module that needs time to pass
+    overrides this fixture with a ``ManualClock`` (``leads.ctx.clock``)."""
+    return None
+
+
+@pytest.fixture
 async def leads(
-    kafka_bootstrap: str, pg_dsn: str, pg_schema: str, topic_prefix: str
+    kafka_bootstrap: str, pg_dsn: str, pg_schema: str, topic_prefix: str, leads_clock: Clock | None
 ) -> AsyncIterator[LeadsService]:
     settings = service_settings(
         LeadsSettings,
@@ -117,6 +125,8 @@ async def leads(
     )
     async with (
         kafka_producer(kafka_bootstrap) as producer,
-        running_service(definition, settings, base_url="http://leads") as service,
+        running_service(
+            definition, settings, clock=leads_clock, base_url="http://leads"
+        ) as service,
     ):
         yield LeadsService(service.app, service.client, producer, dealers)

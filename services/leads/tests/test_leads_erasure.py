@@ -152,6 +152,13 @@ async def test_a_second_run_of_the_eraser_changes_nothing(leads: Any) -> None:
 
     lead = await new_lead(leads, PHONE, DEALER)
     await log_contact(leads, lead, DEALER)
+    # an appointment cancelled with a reason (free text: may name the customer)
+    path, q = f"/v1/leads/{lead['lead_id']}/appointments", {"dealer_id": DEALER}
+    when = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    booked = {"purpose": "store_visit", "scheduled_for": when, "appointment_id": "ap-e"}
+    assert (await leads.http.post(path, params=q, json=booked)).status_code == 201
+    cancel = {"cancelled_by": "customer", "reason": f"{NAME} is travelling"}
+    assert (await leads.http.post(f"{path}/ap-e/cancel", params=q, json=cancel)).status_code == 200
     erasure = Erasure("outside-1", DEALER, uuid.UUID(lead["customer_id"]), leads.ctx.clock.now())
 
     async def run() -> dict[str, int]:
@@ -160,13 +167,16 @@ async def test_a_second_run_of_the_eraser_changes_nothing(leads: Any) -> None:
 
         return await leads.ctx.run_in_transaction(work)
 
-    assert await run() == {"leads": 1, "contact_log": 1, "lead_submissions": 1}
-    assert await run() == {"leads": 0, "contact_log": 0, "lead_submissions": 0}
+    assert await run() == {"leads": 1, "contact_log": 1, "appointments": 1, "lead_submissions": 1}
+    assert await run() == {"leads": 0, "contact_log": 0, "appointments": 0, "lead_submissions": 0}
     async with leads.pool.acquire() as conn:
         stored = await conn.fetchval(
             "SELECT contact::text FROM leads WHERE lead_id = $1", uuid.UUID(lead["lead_id"])
         )
     assert json.loads(stored)["erased"] is True
+    detail = await leads.http.get(f"/v1/leads/{lead['lead_id']}", params=q)
+    (appointment,) = detail.json()["appointments"]
+    assert (appointment["status"], appointment["reason"]) == ("cancelled", None)
 
 
 @pytest.mark.parametrize("role", ["consultant", "sales-manager", "customer-relations"])

@@ -227,12 +227,8 @@ class AppointmentRescheduled(_LeadsBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="Customer or consultant moves an appointment.",
-        emitted_by=(Planned("leads", issue=10),),
-        reacted_by=(
-            Planned(
-                "notifier: replaces the pending reminders with ones for the new time", issue=10
-            ),
-        ),
+        emitted_by=("leads",),
+        reacted_by=("notifier: replaces the pending reminders with ones for the new time",),
     )
     type: Literal["AppointmentRescheduled"] = Field(
         default="AppointmentRescheduled", description="Event name."
@@ -242,6 +238,12 @@ class AppointmentRescheduled(_LeadsBase):
     previous_scheduled_for: UtcDatetime = Field(description="Start time before the change.")
     scheduled_for: UtcDatetime = Field(description="New start time, UTC.")
     reason: Note | None = Field(default=None, description="Why it moved.")
+    purpose: AppointmentPurpose | None = Field(
+        default=None, description="What the appointment is for (unchanged by the move)."
+    )
+    location: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="Where to meet after the move, if not the showroom."
+    )
 
 
 class AppointmentCancelled(_LeadsBase):
@@ -249,8 +251,8 @@ class AppointmentCancelled(_LeadsBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="Customer or dealer cancels an appointment.",
-        emitted_by=(Planned("leads", issue=10),),
-        reacted_by=(Planned("notifier: cancels the appointment's pending reminders", issue=10),),
+        emitted_by=("leads",),
+        reacted_by=("notifier: cancels the appointment's pending reminders",),
     )
     type: Literal["AppointmentCancelled"] = Field(
         default="AppointmentCancelled", description="Event name."
@@ -267,8 +269,8 @@ class AppointmentAttended(_LeadsBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant marks the customer as arrived for the appointment.",
-        emitted_by=(Planned("leads", issue=10),),
-        reacted_by=(Planned("notifier: cancels reminders still pending", issue=10),),
+        emitted_by=("leads",),
+        reacted_by=("notifier: cancels reminders still pending",),
     )
     type: Literal["AppointmentAttended"] = Field(
         default="AppointmentAttended", description="Event name."
@@ -284,8 +286,11 @@ class AppointmentNoShow(_LeadsBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="The appointment time passed without the customer arriving.",
-        emitted_by=(Planned("leads", issue=10),),
-        reacted_by=(Planned("notifier: follow-up task for the consultant", issue=10),),
+        emitted_by=("leads",),
+        reacted_by=(
+            "notifier: follow-up call for the consultant (due as a phoned-in lead's first "
+            "call) and cancels reminders still pending",
+        ),
     )
     type: Literal["AppointmentNoShow"] = Field(
         default="AppointmentNoShow", description="Event name."

@@ -96,6 +96,7 @@ def leads_examples() -> list[DomainEvent]:
             previous_scheduled_for=at(7, 6),
             scheduled_for=at(8, 2),
             reason="Customer works on Saturday",
+            purpose=en.AppointmentPurpose.TEST_DRIVE,
         ),
         ld.AppointmentCancelled(
             **COMMON,

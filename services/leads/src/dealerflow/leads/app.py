@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dealerflow.contracts.topics import INBOUND_LEADS
-from dealerflow.leads import api, api_actions, api_erasure, api_reports, consumers
+from dealerflow.leads import (
+    api,
+    api_actions,
+    api_appointments,
+    api_erasure,
+    api_reports,
+    consumers,
+)
 from dealerflow.leads.problems import PROBLEMS
 from dealerflow.leads.settings import LeadsSettings
 from dealerflow.leads.usecases_erasure import erase_customer
@@ -34,6 +41,7 @@ DEFINITION = ServiceDefinition(
     routers=lambda ctx: [
         api.router,
         api_actions.router,
+        api_appointments.router,
         api_erasure.router,
         api_reports.router,
     ],

@@ -4,12 +4,14 @@ the inbound consumer dead-letters a submission refused with any of them)."""
 from __future__ import annotations
 
 from dealerflow.leads.domain import LeadRejected
+from dealerflow.leads.domain_appointments import AppointmentEnded, AppointmentRefused
 from dealerflow.leads.usecases import (
     LeadClosed,
     LeadConflict,
     LeadNotFound,
     NoConsultantOnDuty,
 )
+from dealerflow.leads.usecases_appointments import AppointmentNotFound
 from dealerflow.leads.usecases_edit import InvalidLeadEdit
 from dealerflow.leads.usecases_invitation import DeclinedInvitationStands, InvalidAppointment
 from dealerflow.leads.usecases_lifecycle import InvalidContactLogEntry
@@ -31,4 +33,7 @@ PROBLEMS: ProblemMap = {
     OthersWorklist: ProblemSpec(403, "not-your-worklist", "Forbidden"),
     InvalidPeriod: ProblemSpec(422, "invalid-period", "Invalid period"),
     InvalidLeadEdit: ProblemSpec(422, "invalid-lead-edit", "Invalid lead edit"),
+    AppointmentNotFound: ProblemSpec(404, "appointment-not-found", "Appointment not found"),
+    AppointmentRefused: ProblemSpec(422, "invalid-appointment", "Lead rejected"),
+    AppointmentEnded: ProblemSpec(409, "appointment-ended", "Conflict"),
 }

@@ -111,7 +111,8 @@ class ContactEntryRecord:
 
 @dataclass(frozen=True)
 class AppointmentRecord:
-    """A booked store visit or test drive (``appointments``)."""
+    """A booked store visit, test drive or delivery (``appointments``); its steps are in
+    ``domain_appointments``."""
 
     dealer_id: str
     appointment_id: str
@@ -121,7 +122,14 @@ class AppointmentRecord:
     consultant_id: str
     location: str | None
     created_at: datetime
-    status: str = "scheduled"
+    status: str = "scheduled"  # an AppointmentStatus value
+    rescheduled_count: int = 0
+    #: when it was cancelled, the customer arrived, or the no-show was recorded
+    ended_at: datetime | None = None
+    cancelled_by: str | None = None  # customer | dealer
+    #: why it was last moved, or why it was cancelled
+    reason: str | None = None
+    updated_at: datetime | None = None  # None: unchanged since booked
 
 
 @dataclass(frozen=True)

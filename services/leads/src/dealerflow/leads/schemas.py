@@ -163,15 +163,27 @@ class ContactEntryView(_View):
 
 
 class AppointmentView(_View):
-    """A booked visit or test drive of the lead."""
+    """A booked visit, test drive or delivery of the lead, and how it went."""
 
     appointment_id: str
     purpose: str
     scheduled_for: datetime
     consultant_id: str
     location: str | None
-    status: str
+    status: str = Field(description="scheduled, cancelled, attended or no_show.")
     created_at: datetime
+    rescheduled_count: int = Field(default=0, description="How often it was moved.")
+    ended_at: datetime | None = Field(
+        default=None,
+        description="When it was cancelled, the customer arrived, or the no-show was recorded.",
+    )
+    cancelled_by: str | None = Field(default=None, description="customer or dealer.")
+    reason: str | None = Field(
+        default=None, description="Why it was last moved, or why it was cancelled."
+    )
+    updated_at: datetime | None = Field(
+        default=None, description="The last step on it; null: unchanged since booked."
+    )
 
 
 class AssignmentView(_View):

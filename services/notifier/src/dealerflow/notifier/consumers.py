@@ -18,6 +18,10 @@ from dealerflow.contracts.events.complaints import (
     ComplaintResolved,
 )
 from dealerflow.contracts.events.leads import (
+    AppointmentAttended,
+    AppointmentCancelled,
+    AppointmentNoShow,
+    AppointmentRescheduled,
     AppointmentScheduled,
     LeadAssigned,
     LeadContacted,
@@ -28,7 +32,7 @@ from dealerflow.contracts.events.leads import (
 )
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
-from dealerflow.notifier import usecases, usecases_leads
+from dealerflow.notifier import usecases, usecases_appointments, usecases_leads
 from dealerflow.notifier.domain import (
     AppointmentFacts,
     ComplaintEscalationFacts,
@@ -43,6 +47,11 @@ from dealerflow.notifier.domain import (
     LeadGradeFacts,
     RecordRef,
     appointment_reminder_kind,
+)
+from dealerflow.notifier.domain_appointments import (
+    AppointmentEndFacts,
+    AppointmentMoveFacts,
+    NoShowFacts,
 )
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
 
@@ -182,3 +191,42 @@ async def complaint_finished(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: ComplaintResolved | ComplaintClosed = env.event
     facts = ComplaintFinishedFacts(event.dealer_id, event.complaint_id)
     await usecases.on_complaint_finished(hctx, facts)
+
+
+@router.on(AppointmentRescheduled)
+async def appointment_rescheduled(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: AppointmentRescheduled = env.event
+    facts = AppointmentMoveFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        record=RecordRef(RecordKind.APPOINTMENT, event.appointment_id),
+        previous_starts_at=event.previous_scheduled_for,
+        starts_at=event.scheduled_for,
+        reminder_kind=appointment_reminder_kind(event.purpose.value) if event.purpose else None,
+        location=event.location,
+    )
+    await usecases_appointments.on_appointment_rescheduled(hctx, facts)
+
+
+@router.on(AppointmentCancelled, AppointmentAttended)
+async def appointment_ended(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: AppointmentCancelled | AppointmentAttended = env.event
+    record = RecordRef(RecordKind.APPOINTMENT, event.appointment_id)
+    await usecases_appointments.on_appointment_ended(
+        hctx, AppointmentEndFacts(event.dealer_id, record)
+    )
+
+
+@router.on(AppointmentNoShow)
+async def appointment_no_show(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: AppointmentNoShow = env.event
+    facts = NoShowFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        record=RecordRef(RecordKind.APPOINTMENT, event.appointment_id),
+        lead_id=event.lead_id,
+        consultant_id=event.consultant_id,
+        scheduled_for=event.scheduled_for,
+        recorded_at=event.recorded_at,
+    )
+    await usecases_appointments.on_appointment_no_show(hctx, facts)

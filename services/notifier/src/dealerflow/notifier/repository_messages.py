@@ -125,6 +125,35 @@ async def list_reminders(
     return [r for r in (_reminder(row) for row in rows) if r is not None]
 
 
+async def scheduled_reminders(
+    conn: DbConnection, dealer_id: str, key_prefix: str
+) -> list[ReminderRow]:
+    """The dealer's reminders not sent yet (``scheduled``, also one waiting for a retry)
+    whose business key starts with ``key_prefix``; not locked."""
+    rows = await conn.fetch(
+        f"SELECT {_REMINDER_COLUMNS} FROM reminders"
+        " WHERE dealer_id = $1 AND status = 'scheduled' AND starts_with(business_key, $2)"
+        " ORDER BY send_at, id",
+        dealer_id,
+        key_prefix,
+    )
+    return [r for r in (_reminder(row) for row in rows) if r is not None]
+
+
+async def cancel_scheduled_reminders(
+    conn: DbConnection, dealer_id: str, business_keys: list[str], now: datetime
+) -> int:
+    """Cancel those of the reminders ``business_keys`` still not sent; how many."""
+    status = await conn.execute(
+        "UPDATE reminders SET status = 'cancelled', updated_at = $3"
+        " WHERE dealer_id = $1 AND business_key = ANY($2::text[]) AND status = 'scheduled'",
+        dealer_id,
+        business_keys,
+        now,
+    )
+    return int(status.rsplit(" ", 1)[-1])
+
+
 # -- notifications --------------------------------------------------------------------------
 
 
