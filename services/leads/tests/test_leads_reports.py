@@ -55,6 +55,14 @@ async def contact(
     assert answer.status_code == 201, answer.text
 
 
+async def book(leads: Any, lead_id: str, purpose: str, at: datetime, appointment_id: str) -> None:
+    body = {"purpose": purpose, "scheduled_for": at.isoformat(), "appointment_id": appointment_id}
+    answer = await leads.http.post(
+        f"/v1/leads/{lead_id}/appointments", params={"dealer_id": DEALER}, json=body
+    )
+    assert answer.status_code == 201, answer.text
+
+
 async def test_visit_report_worklist_board_and_funnel(leads: Any) -> None:
     await leads.configure(DEALER, {"people": {"staff": [staff("c-li"), staff("c-wang")]}})
     now = datetime.now(UTC)
@@ -120,11 +128,24 @@ async def test_visit_report_worklist_board_and_funnel(leads: Any) -> None:
     cells = {(c["consultant_id"], c["grade"]): c["leads"] for c in board["cells"]}
     assert cells == {("c-li", "N"): 1, ("c-li", "H"): 1, ("c-li", "B"): 1, ("c-wang", "A"): 1}
 
+    # the walk-in came to a test drive; another lead has a store visit booked, not yet held
+    soon = now + timedelta(minutes=30)
+    await book(leads, due, "test_drive", soon, "td-1")
+    answer = await leads.http.post(
+        f"/v1/leads/{due}/appointments/td-1/attended",
+        params={"dealer_id": DEALER},
+        json={"attended_at": now.isoformat()},
+    )
+    assert answer.status_code == 200, answer.text
+    await book(leads, later, "store_visit", now + timedelta(days=2), "sv-1")
+
     period = {"dealer_id": DEALER, "from": today.isoformat(), "to": today.isoformat()}
     funnel = (await leads.http.get("/v1/lead-funnel", params=period)).json()
     by_channel = {row["channel"]: row for row in funnel["channels"]}
-    assert (by_channel["online"]["new"], by_channel["online"]["contacted"]) == (3, 2)
-    assert (by_channel["walk_in"]["new"], by_channel["walk_in"]["contacted"]) == (1, 1)
+    online, walk_in = by_channel["online"], by_channel["walk_in"]
+    stages = ("new", "contacted", "appointment", "visit", "test_drive")
+    assert [online[s] for s in stages] == [3, 2, 1, 0, 0]
+    assert [walk_in[s] for s in stages] == [1, 1, 1, 1, 1]
     assert funnel["total"]["new"] == 4
     assert funnel["total"]["contract"] == 0
     backwards = {**period, "from": (today + timedelta(days=1)).isoformat()}
