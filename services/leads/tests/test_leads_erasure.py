@@ -159,6 +159,11 @@ async def test_a_second_run_of_the_eraser_changes_nothing(leads: Any) -> None:
     assert (await leads.http.post(path, params=q, json=booked)).status_code == 201
     cancel = {"cancelled_by": "customer", "reason": f"{NAME} is travelling"}
     assert (await leads.http.post(f"{path}/ap-e/cancel", params=q, json=cancel)).status_code == 200
+    # the same person's second number, merged into the lead: erased with it
+    second = await new_lead(leads, "+8613598760000", DEALER)
+    merge = {"merged_lead_ids": [second["lead_id"]]}
+    merged = await leads.http.post(f"/v1/leads/{lead['lead_id']}/merge", params=q, json=merge)
+    assert merged.status_code == 200, merged.text
     erasure = Erasure("outside-1", DEALER, uuid.UUID(lead["customer_id"]), leads.ctx.clock.now())
 
     async def run() -> dict[str, int]:
@@ -167,8 +172,10 @@ async def test_a_second_run_of_the_eraser_changes_nothing(leads: Any) -> None:
 
         return await leads.ctx.run_in_transaction(work)
 
-    assert await run() == {"leads": 1, "contact_log": 1, "appointments": 1, "lead_submissions": 1}
-    assert await run() == {"leads": 0, "contact_log": 0, "appointments": 0, "lead_submissions": 0}
+    first = {"leads": 2, "contact_log": 1, "appointments": 1, "lead_submissions": 2}
+    assert await run() == {**first, "lead_phone_aliases": 1}
+    assert set((await run()).values()) == {0}
+    assert "13598760000" not in await rows_text(leads, DEALER, second["lead_id"])
     async with leads.pool.acquire() as conn:
         stored = await conn.fetchval(
             "SELECT contact::text FROM leads WHERE lead_id = $1", uuid.UUID(lead["lead_id"])

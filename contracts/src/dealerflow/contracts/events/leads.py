@@ -365,9 +365,9 @@ class LeadMerged(_LeadsBase):
     """Duplicate leads were merged into one surviving lead."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="Staff merge duplicates of one person (e.g. second phone number); customer_id "
-        "is the surviving identity.",
-        emitted_by=(Planned("leads", issue=10),),
+        when="A sales manager merges duplicates of one person (e.g. a second phone number: "
+        "POST /v1/leads/{lead_id}/merge); customer_id is the surviving identity.",
+        emitted_by=("leads",),
         reacted_by=(
             Planned(
                 "notifier: moves tasks and reminders of the merged ids to the survivor", issue=10

@@ -29,6 +29,7 @@ from dealerflow.leads.schemas import (
     DeclineIn,
     LeadSummary,
     LostIn,
+    MergeIn,
 )
 from dealerflow.leads.settings import LeadsSettings
 from dealerflow.leads.usecases import AssignLead, Uc, assign_lead
@@ -46,6 +47,7 @@ from dealerflow.leads.usecases_lifecycle import (
     log_contact,
     mark_lost,
 )
+from dealerflow.leads.usecases_merge import MergeLeads, merge_leads
 from dealerflow.runtime.auth import Role, allow
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.service import ServiceContext
@@ -54,7 +56,7 @@ router = APIRouter(prefix="/v1", tags=["leads"])
 
 #: Who works a lead: contact log, appointments, declined invitation, loss.
 WORKERS = allow(Role.CONSULTANT, Role.SALES_MANAGER)
-#: Who (re)assigns a lead (manager-only).
+#: Who (re)assigns or merges leads (manager-only).
 ASSIGNERS = allow(Role.SALES_MANAGER, Role.GM)
 #: Who converts a lead (a signed contract): who signs contracts, and a DMS.
 CONVERTERS = allow(Role.CONSULTANT, Role.SALES_MANAGER, Role.GM, Role.INTEGRATION)
@@ -144,6 +146,30 @@ async def post_lost(
     scope = f"lost:{lead_id}"
     return await _lead_step(
         ctx, idempotency_key, dealer_id, scope, body, lambda uc: mark_lost(uc, cmd)
+    )
+
+
+@router.post(
+    "/leads/{lead_id}/merge",
+    response_model=LeadSummary,
+    responses=_ACTION_RESPONSES,
+    dependencies=[ASSIGNERS],
+)
+async def post_merge(
+    lead_id: uuid.UUID,
+    dealer_id: DealerQuery,
+    body: MergeIn,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Merge duplicate leads of the same person into this one (LeadMerged): their contact
+    log, appointments, assignments and submissions join this lead, they close as merged,
+    and a later submission from their numbers touches this lead."""
+    cmd = MergeLeads(dealer_id, lead_id, tuple(body.merged_lead_ids))
+
+    scope = f"merge:{lead_id}"
+    return await _lead_step(
+        ctx, idempotency_key, dealer_id, scope, body, lambda uc: merge_leads(uc, cmd)
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dealerflow.leads.domain import LeadRejected
 from dealerflow.leads.domain_appointments import AppointmentEnded, AppointmentRefused
+from dealerflow.leads.domain_merge import MergeRefused
 from dealerflow.leads.usecases import (
     LeadClosed,
     LeadConflict,
@@ -33,6 +34,7 @@ PROBLEMS: ProblemMap = {
     OthersWorklist: ProblemSpec(403, "not-your-worklist", "Forbidden"),
     InvalidPeriod: ProblemSpec(422, "invalid-period", "Invalid period"),
     InvalidLeadEdit: ProblemSpec(422, "invalid-lead-edit", "Invalid lead edit"),
+    MergeRefused: ProblemSpec(409, "merge-refused", "Conflict"),
     AppointmentNotFound: ProblemSpec(404, "appointment-not-found", "Appointment not found"),
     AppointmentRefused: ProblemSpec(422, "invalid-appointment", "Lead rejected"),
     AppointmentEnded: ProblemSpec(409, "appointment-ended", "Conflict"),

@@ -42,6 +42,8 @@ class LeadRecord:
     lost_note: str | None = None
     contract_id: str | None = None
     closed_at: datetime | None = None
+    #: the surviving lead this one was merged into (status "merged")
+    merged_into: uuid.UUID | None = None
 
     def snapshot(self) -> LeadSnapshot:
         """What the pure rules need to know about this lead."""

@@ -92,8 +92,13 @@ async def lock_person(conn: DbConnection, dealer_id: str, phone_e164: str) -> No
 async def find_open_lead_by_phone(
     conn: DbConnection, dealer_id: str, phone_e164: str
 ) -> LeadRecord | None:
+    """The dealer's open lead with this phone: its own, or the survivor a merged lead
+    with this number went into (``lead_phone_aliases``)."""
     row = await conn.fetchrow(
-        f"{_SELECT_LEAD} WHERE dealer_id = $1 AND phone_e164 = $2 AND grade NOT IN ('D', 'F')",
+        f"{_SELECT_LEAD} WHERE dealer_id = $1 AND grade NOT IN ('D', 'F') "
+        "AND status <> 'merged' AND (phone_e164 = $2 OR lead_id = "
+        "(SELECT lead_id FROM lead_phone_aliases WHERE dealer_id = $1 AND phone_e164 = $2)) "
+        "ORDER BY phone_e164 = $2 DESC LIMIT 1",
         dealer_id,
         phone_e164,
     )

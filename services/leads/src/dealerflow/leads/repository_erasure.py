@@ -7,8 +7,11 @@ contact snapshot (its locale kept), ``leads.phone_e164`` the placeholder
 and unique per lead for the "one open lead per phone" index), ``leads.lost_note`` NULL;
 the lead's ``contact_log.notes`` and ``appointments.reason`` (free text) NULL; its
 ``lead_submissions.payload`` (the normalised submitted document) ``{"erased": true}``.
-Kept: ids, grades, statuses, channels, sources, interest (models, budget), dates,
-assignments, appointments (times, places, how they went) and the contact log's outcomes.
+The phone aliases of merged leads (``lead_phone_aliases``) that reach or came from the
+customer's leads are deleted, and the leads merged into the customer's leads are
+anonymised like them. Kept: ids, grades, statuses, channels, sources, interest (models,
+budget), dates, assignments, appointments (times, places, how they went) and the contact
+log's outcomes.
 """
 
 from __future__ import annotations
@@ -86,15 +89,24 @@ async def anonymise_customer(
         *args,
         ERASED_PAYLOAD,
     )
+    aliases = await conn.execute(
+        "DELETE FROM lead_phone_aliases a USING leads l "
+        "WHERE l.dealer_id = $1 AND l.customer_id = $2 AND a.dealer_id = l.dealer_id "
+        "AND (a.lead_id = l.lead_id OR a.merged_from = l.lead_id)",
+        *args,
+    )
+    # the customer's leads, and the leads merged into them (the same person's other number)
     leads = await conn.execute(
         "UPDATE leads SET contact = $3::jsonb || jsonb_build_object('locale', contact->'locale'), "
         "phone_e164 = 'erased:' || lead_id::text, "
         "lost_note = NULL "
-        "WHERE dealer_id = $1 AND customer_id = $2 AND phone_e164 NOT LIKE 'erased:%'",
+        "WHERE dealer_id = $1 AND phone_e164 NOT LIKE 'erased:%' AND (customer_id = $2 "
+        "OR merged_into IN (SELECT lead_id FROM leads WHERE dealer_id = $1 AND customer_id = $2))",
         *args,
         erased_contact,
     )
     return {
+        "lead_phone_aliases": _count(aliases),
         "leads": _count(leads),
         "contact_log": _count(notes),
         "appointments": _count(reasons),

@@ -222,6 +222,9 @@ class LeadDetail(LeadSummary):
     lost_note: str | None
     contract_id: str | None
     closed_at: datetime | None
+    merged_into: uuid.UUID | None = Field(
+        description="The lead this one was merged into (status merged), else null."
+    )
     contacts: list[ContactEntryView]
     appointments: list[AppointmentView]
     assignments: list[AssignmentView]
@@ -243,6 +246,7 @@ class LeadDetail(LeadSummary):
             lost_note=lead.lost_note,
             contract_id=lead.contract_id,
             closed_at=lead.closed_at,
+            merged_into=lead.merged_into,
             contacts=[ContactEntryView.of(c) for c in history.contacts],
             appointments=[AppointmentView.of(a) for a in history.appointments],
             assignments=[AssignmentView.of(a) for a in history.assignments],
@@ -281,6 +285,14 @@ class AssignIn(RequestBody):
         description="Default: the next available consultant (the dealer's assignment strategy).",
     )
     reason: AssignmentReason = AssignmentReason.MANUAL
+
+
+class MergeIn(RequestBody):
+    """Duplicate leads of the same person to merge into this one."""
+
+    merged_lead_ids: list[uuid.UUID] = Field(
+        min_length=1, max_length=20, description="Leads to merge into this one (they close)."
+    )
 
 
 class LostIn(RequestBody):

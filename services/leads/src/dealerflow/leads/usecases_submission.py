@@ -87,9 +87,11 @@ async def submit_lead(uc: Uc, cmd: SubmitLead) -> SubmissionResult:
         if seen is not None:
             return await _replayed(uc, dealer_id, seen)
     open_lead = await repo.find_open_lead_by_phone(uc.conn, dealer_id, phone)
-    decision = merge_submission(
-        open_lead.snapshot() if open_lead else None, facts, settings.default_region
-    )
+    snapshot = open_lead.snapshot() if open_lead else None
+    if snapshot is not None and snapshot.phone_e164 != phone:
+        # reached through the number of a lead merged into it: the same person
+        snapshot = replace(snapshot, phone_e164=phone)
+    decision = merge_submission(snapshot, facts, settings.default_region)
     if decision.action is MergeAction.CREATE or open_lead is None:
         return await _create(uc, cmd, phone)
     return await _touch(uc, submission, open_lead, decision)
