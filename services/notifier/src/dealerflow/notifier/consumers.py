@@ -19,12 +19,14 @@ from dealerflow.contracts.events.complaints import (
 )
 from dealerflow.contracts.events.leads import (
     AppointmentScheduled,
+    InvitationDeclined,
     LeadAssigned,
     LeadContacted,
     LeadConverted,
     LeadCreated,
     LeadGraded,
     LeadLost,
+    LeadUpdated,
 )
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
@@ -43,6 +45,10 @@ from dealerflow.notifier.domain import (
     LeadGradeFacts,
     RecordRef,
     appointment_reminder_kind,
+)
+from dealerflow.notifier.domain_types import (
+    InvitationDeclinedFacts,
+    LeadUpdateFacts,
 )
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
 
@@ -72,8 +78,29 @@ async def lead_contacted(hctx: HandlerContext, env: Envelope[Any]) -> None:
         consultant_id=event.consultant_id,
         outcome=event.outcome,
         contacted_at=event.contacted_at,
+        customer_id=event.customer_id,
+        grade_after=event.grade_after.value if event.grade_after else None,
+        next_contact_on=event.next_contact_on,
     )
     await usecases_leads.on_lead_contacted(hctx, facts)
+
+
+@router.on(LeadUpdated)
+async def lead_updated(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadUpdated = env.event
+    facts = LeadUpdateFacts(
+        event.dealer_id, event.customer_id, event.lead_id, event.reason.value, event.updated_at
+    )
+    await usecases_leads.on_lead_updated(hctx, facts, event.contact)
+
+
+@router.on(InvitationDeclined)
+async def invitation_declined(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: InvitationDeclined = env.event
+    facts = InvitationDeclinedFacts(
+        event.dealer_id, event.customer_id, event.lead_id, event.declined_at
+    )
+    await usecases_leads.on_invitation_declined(hctx, facts)
 
 
 @router.on(LeadAssigned)
