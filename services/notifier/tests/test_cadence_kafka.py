@@ -1,7 +1,8 @@
 """A lead's follow-up cadence from Kafka, through the whole notifier on real Kafka and
 PostgreSQL with a ManualClock: LeadContacted with a next-contact date re-plans the
 follow-up, InvitationDeclined cancels the sales follow-ups until LeadUpdated re_engaged
-(which also refreshes the contact snapshot)."""
+(which also refreshes the contact snapshot), and LeadLost sends the lead to the sales
+manager's review at once."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dealerflow.contracts.events.leads import (
     LeadContacted,
     LeadCreated,
     LeadGraded,
+    LeadLost,
     LeadUpdated,
 )
 from dealerflow.contracts.examples import example_for
@@ -38,7 +40,7 @@ def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-async def test_contact_decline_and_reengagement_drive_the_lead_follow_ups(notifier) -> None:
+async def test_contact_decline_reengagement_and_loss_drive_the_lead_follow_ups(notifier) -> None:
     graded = about_the_lead(
         LeadGraded, START, grade=LeadGrade.H, graded_at=START, consultant_id="c-li-na"
     )
@@ -111,6 +113,42 @@ async def test_contact_decline_and_reengagement_drive_the_lead_follow_ups(notifi
         kept = await repo.get_contact(conn, DEALER, customer)
     assert kept is not None
     assert kept.phone == "+8613911112222"
+
+    # lost two days in: the follow-ups go and the sales manager reviews it at once
+    lost_at = START + timedelta(days=2)
+    notifier.clock.set(lost_at)
+    await notifier.produce(
+        about_the_lead(
+            LeadGraded,
+            lost_at,
+            grade=LeadGrade.F,
+            previous_grade=LeadGrade.H,
+            graded_at=lost_at,
+            consultant_id="c-li-na",
+        )
+    )
+    await notifier.produce(about_the_lead(LeadLost, lost_at, lost_at=lost_at))
+
+    async def review_due() -> list[dict[str, Any]]:
+        return [
+            e
+            for e in await notifier.published("TaskDue", within_s=0.5)
+            if e["event"].kind.value == "lead_lost_review"
+        ]
+
+    [due] = await notifier.eventually(review_due, "the review task to be due at once")
+    [review] = [
+        t
+        for t in await notifier.tasks(customer_id=str(customer))
+        if t["kind"] == "lead_lost_review"
+    ]
+    assert review["id"] == due["event"].task_id
+    assert review["assignee"] == f"sales-manager:{DEALER}"
+    assert parse(review["due_at"]) == lost_at
+    assert review["related"] == {"kind": "lead", "id": LEAD}
+    assert [
+        t["kind"] for t in await notifier.tasks(customer_id=str(customer), status="scheduled")
+    ] == []
 
 
 async def _none_open(notifier: Any, customer: Any) -> bool:

@@ -1,5 +1,5 @@
 """The lead's follow-up cadence as a pure plan of what the notifier knows of the lead
-(`plan_follow_up`)."""
+(`plan_follow_up`), and the lost-lead review task (`plan_lost_review`)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from dealerflow.contracts.care_enums import RecordKind, TaskKind
 from dealerflow.notifier.domain_leads import (
     LeadFollowUp,
     grade_follow_up_prefixes,
+    lost_review_prefix,
     plan_follow_up,
+    plan_lost_review,
 )
 from dealerflow.notifier.domain_types import (
+    LeadLostFacts,
     PlannedTask,
     RecordRef,
     StaffRole,
@@ -143,3 +146,27 @@ def test_every_key_is_under_the_prefixes_a_replan_cancels() -> None:
     keys = [task.key for state in states for task in plan_follow_up(state, POLICY)]
     assert len(keys) == 7
     assert all(key.startswith(prefixes) for key in keys)
+
+
+def test_reopened_after_needs_a_later_live_grade() -> None:
+    lost_at = GRADED
+    assert not lead(grade="F", graded_at=lost_at).reopened_after(lost_at)
+    assert not lead(grade="A", graded_at=lost_at).reopened_after(lost_at)
+    assert lead(grade="A", graded_at=lost_at + timedelta(days=1)).reopened_after(lost_at)
+    assert not lead(grade=None, graded_at=None).reopened_after(lost_at)
+
+
+def test_a_lost_lead_goes_to_the_sales_manager_for_review_at_once() -> None:
+    lost_at = datetime(2025, 3, 3, 13, 30, tzinfo=UTC)  # 21:30 in Shanghai: still at once
+    lost = LeadLostFacts("d1", CUSTOMER, "L1", "bought_elsewhere", lost_at, "c7")
+    task = plan_lost_review(lost)
+    assert task.kind is TaskKind.LEAD_LOST_REVIEW
+    assert task.due_at == lost_at
+    assert (task.assignee_role, task.assignee_id) == (StaffRole.SALES_MANAGER, None)
+    assert task.related == RecordRef(RecordKind.LEAD, "L1")
+    assert task.key == f"{lost_review_prefix('L1')}20250303T133000Z"
+    assert "bought elsewhere" in task.script
+    # lost again after a reopening: another review
+    again = plan_lost_review(replace(lost, lost_at=lost_at + timedelta(days=9)))
+    assert again.key != task.key
+    assert again.key.startswith(lost_review_prefix("L1"))

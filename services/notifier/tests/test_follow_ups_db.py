@@ -1,8 +1,8 @@
 """The lead's follow-up cadence beyond its grade, as use cases against a real PostgreSQL
 schema (no Kafka): a logged contact re-plans the next follow-up (on the agreed date, or a
 cadence interval after it), a declined invitation stops the sales follow-ups and the
-customer's marketing until the customer re-engages, and LeadUpdated refreshes the
-contact snapshot."""
+customer's marketing until the customer re-engages, LeadUpdated refreshes the contact
+snapshot, and a lost lead goes to the sales manager's review."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from dealerflow.notifier.domain import (
 )
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
+    LeadLostFacts,
     LeadUpdateFacts,
 )
 from dealerflow.notifier.records import TaskRow
@@ -281,3 +282,28 @@ async def test_lead_updated_keeps_the_newer_contact_snapshot(db) -> None:
         kept = await repo.get_contact(conn, DEALER, CUSTOMER)
     assert kept is not None
     assert kept.phone == "+8613900139000"
+
+
+async def test_a_lost_lead_goes_to_review_once_and_reopening_it_cancels_the_review(db) -> None:
+    await run(db, usecases_leads.on_lead_graded, graded("A", START))
+    lost_at = START + timedelta(days=1)
+    lost = LeadLostFacts(DEALER, CUSTOMER, LEAD, "price", lost_at, "c-li-na")
+    await run(db, usecases_leads.on_lead_graded, graded("F", lost_at))
+    await run(db, usecases_leads.on_lead_lost, lost)
+    await run(db, usecases_leads.on_lead_lost, lost)  # redelivered
+    [review] = (await open_tasks(db)).values()
+    assert review.kind == "lead_lost_review"
+    assert review.assignee == f"sales-manager:{DEALER}"
+    assert review.assignee_role == "sales_manager"
+    assert review.due_at == lost_at
+    assert (review.related_kind, review.related_id) == ("lead", LEAD)
+    assert len([e for e in db.of_type("TaskScheduled") if e.kind.value == "lead_lost_review"]) == 1
+
+    # the manager reopens the lead (a live grade after the loss): the review is moot,
+    # the cadence resumes, and the old loss delivered late changes nothing
+    reopened_at = lost_at + timedelta(hours=2)
+    await run(db, usecases_leads.on_lead_graded, graded("A", reopened_at))
+    assert cancelled(db)[str(review.id)] == "no_longer_needed"
+    await run(db, usecases_leads.on_lead_lost, lost)
+    [follow_up] = (await open_tasks(db)).values()
+    assert (follow_up.kind, follow_up.due_at) == ("lead_follow_up", reopened_at + timedelta(days=3))

@@ -139,7 +139,8 @@ class LeadGraded(_LeadsBase):
         emitted_by=("leads",),
         reacted_by=(
             "notifier: reschedules the follow-up cadence (H 2 d, A 3 d, B 7 d, C 14 d) and "
-            "the re-grade prompt when H outlives its 7-day horizon",
+            "the re-grade prompt when H outlives its 7-day horizon; O, D and F stop it, and a "
+            "live grade after F (reopened) cancels the open lost-review task",
         ),
     )
     type: Literal["LeadGraded"] = Field(default="LeadGraded", description="Event name.")
@@ -324,7 +325,7 @@ class LeadLost(_LeadsBase):
         emitted_by=("leads",),
         reacted_by=(
             "notifier: cancels the lead's follow-up tasks",
-            Planned("notifier: creates a manager review task", issue=10),
+            "notifier: creates the sales manager's review task, due at once",
         ),
     )
     type: Literal["LeadLost"] = Field(default="LeadLost", description="Event name.")

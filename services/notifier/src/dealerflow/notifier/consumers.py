@@ -48,6 +48,7 @@ from dealerflow.notifier.domain import (
 )
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
+    LeadLostFacts,
     LeadUpdateFacts,
 )
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
@@ -138,10 +139,24 @@ async def appointment_scheduled(hctx: HandlerContext, env: Envelope[Any]) -> Non
     await usecases_leads.on_appointment_scheduled(hctx, facts, event.contact, event.occurred_at)
 
 
-@router.on(LeadLost, LeadConverted)
-async def lead_closed(hctx: HandlerContext, env: Envelope[Any]) -> None:
-    event: LeadLost | LeadConverted = env.event
+@router.on(LeadConverted)
+async def lead_converted(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadConverted = env.event
     await usecases_leads.on_lead_closed(hctx, LeadClosedFacts(event.dealer_id, event.lead_id))
+
+
+@router.on(LeadLost)
+async def lead_lost(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadLost = env.event
+    facts = LeadLostFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        lead_id=event.lead_id,
+        reason=event.reason.value,
+        lost_at=event.lost_at,
+        consultant_id=event.consultant_id,
+    )
+    await usecases_leads.on_lead_lost(hctx, facts)
 
 
 @router.on(VehicleDelivered)

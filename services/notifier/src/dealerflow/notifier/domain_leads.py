@@ -1,5 +1,5 @@
 """Notifier planners for leads: first contact, the follow-up cadence (grade, agreed
-next contact, declined invitation), appointment reminders.
+next contact, declined invitation), the lost-lead review, appointment reminders.
 
 See `dealerflow.notifier.domain` for the conventions (keys, timing choices).
 """
@@ -16,6 +16,7 @@ from dealerflow.notifier.domain_types import (
     AlertKind,
     AppointmentFacts,
     LeadFacts,
+    LeadLostFacts,
     PlannedAlert,
     PlannedItem,
     PlannedReminder,
@@ -149,6 +150,12 @@ class LeadFollowUp:
             return False
         return self.reengaged_at is None or self.reengaged_at <= self.declined_at
 
+    def reopened_after(self, moment: datetime) -> bool:
+        """True when the lead got a grade with a sales cadence after ``moment`` (e.g. a
+        lost lead reopened by the manager's review since)."""
+        live = self.grade is not None and self.grade not in NO_SALES_CADENCE
+        return live and self.graded_at is not None and self.graded_at > moment
+
 
 def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -217,6 +224,32 @@ def plan_follow_up(lead: LeadFollowUp, policy: DealerPolicy) -> list[PlannedTask
         resumed = max(lead.graded_at, lead.reengaged_at or lead.graded_at)
         tasks.append(task(f"{regrade}{_stamp(resumed)}", TaskKind.LEAD_REGRADE, due, script))
     return tasks
+
+
+def lost_review_prefix(lead_id: str) -> str:
+    """Key prefix of the lead's lost-review tasks: one per loss (a reopened lead lost again
+    gets a new one); reopening the lead cancels the open one."""
+    return f"lead:{lead_id}:lost-review@"
+
+
+def plan_lost_review(lost: LeadLostFacts) -> PlannedTask:
+    """The sales manager's review of a lost lead, due at once: approve the loss or reopen
+    the lead (DOMAIN.md: lost -> manager review). The reason note stays in leads (it may
+    name people); the task carries the reason code."""
+    return PlannedTask(
+        key=f"{lost_review_prefix(lost.lead_id)}{_stamp(lost.lost_at)}",
+        kind=TaskKind.LEAD_LOST_REVIEW,
+        dealer_id=lost.dealer_id,
+        customer_id=lost.customer_id,
+        due_at=lost.lost_at.astimezone(UTC),
+        assignee_role=StaffRole.SALES_MANAGER,
+        assignee_id=None,
+        related=RecordRef(RecordKind.LEAD, lost.lead_id),
+        script=(
+            f"Lead lost ({lost.reason.replace('_', ' ')}): review it in the lead review queue, "
+            "approve the loss or reopen the lead."
+        ),
+    )
 
 
 # -- appointments --------------------------------------------------------------------------

@@ -168,6 +168,18 @@ class LeadUpdateFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class LeadLostFacts:
+    """From LeadLost."""
+
+    dealer_id: str
+    customer_id: UUID
+    lead_id: str
+    reason: str  # LostReason value
+    lost_at: datetime
+    consultant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryFacts:
     """From VehicleDelivered (ours or an outside DMS's)."""
 

@@ -1,7 +1,7 @@
 """Reactions to the leads topic: the first-contact task and its watches, the lead's
 follow-up cadence (its grade, the next contact agreed in a logged contact, a declined
-invitation until the customer re-engages), appointment reminders, and closing a lead's
-tasks.
+invitation until the customer re-engages), appointment reminders, closing a lead's tasks
+and the manager's review of a lost lead.
 
 Same conventions as `usecases`: one ``UseCaseContext`` (``uc``), facts mapped by the
 consumers, pure planners from ``domain*``, and stable business keys so a redelivered or
@@ -30,6 +30,7 @@ from dealerflow.notifier.domain import (
 from dealerflow.notifier.domain_alerts import task_outcome_of_contact
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
+    LeadLostFacts,
     LeadUpdateFacts,
 )
 from dealerflow.notifier.records import TaskRow
@@ -129,7 +130,8 @@ async def on_lead_graded(uc: Uc, grade: LeadGradeFacts) -> None:
     grade's cadence counted from the grading (or a later contact), the date agreed at the
     latest contact, for H the re-grade prompt; open follow-ups of the earlier plan are
     superseded, and a grade without a cadence (O, D, F) only cancels them and voids the
-    agreed date.
+    agreed date. A live grade after a loss (the lead reopened) makes its open lost-review
+    task moot.
 
     A grade older than the newest one seen for the lead (redelivered or republished after
     it) changes nothing; the same grade again plans the same keys, so nothing doubles.
@@ -140,6 +142,9 @@ async def on_lead_graded(uc: Uc, grade: LeadGradeFacts) -> None:
     await leads_repo.note_lead(uc.conn, dealer_id, lead_id, grade.customer_id, grade.consultant_id)
     if grade.grade in domain_leads.NO_SALES_CADENCE:
         await leads_repo.void_agreed_date(uc.conn, dealer_id, lead_id)
+    else:
+        review = repo.TaskSelection(dealer_id, key_prefix=domain_leads.lost_review_prefix(lead_id))
+        await cancel_tasks(uc, review, TaskCancelReason.NO_LONGER_NEEDED)
     await _replan_follow_up(uc, dealer_id, lead_id, TaskCancelReason.SUPERSEDED)
 
 
@@ -186,7 +191,23 @@ async def on_appointment_scheduled(
 
 
 async def on_lead_closed(uc: Uc, closed: LeadClosedFacts) -> None:
-    """A lost or converted lead needs no first contact or follow-up any more: its open
-    tasks go (with their timers and watches)."""
+    """A converted lead needs no first contact or follow-up any more: its open tasks go
+    (with their timers and watches)."""
     about = _about_lead(closed.dealer_id, closed.lead_id)
     await cancel_tasks(uc, about, TaskCancelReason.LEAD_CLOSED)
+
+
+async def on_lead_lost(uc: Uc, lost: LeadLostFacts) -> None:
+    """A lost lead's open tasks go, as for a converted one, and the sales manager gets the
+    review task at once (`domain_leads.plan_lost_review`); a redelivered LeadLost keeps the
+    review task it planned and plans no second one, and a loss older than the lead's
+    reopening (a live grade after it) changes nothing."""
+    known = await leads_repo.lead_follow_up(uc.conn, lost.dealer_id, lost.lead_id)
+    if known is not None and known.reopened_after(lost.lost_at):
+        return
+    review = domain_leads.plan_lost_review(lost)
+    about = repo.TaskSelection(
+        lost.dealer_id, related=(RecordKind.LEAD.value, lost.lead_id), except_keys=[review.key]
+    )
+    await cancel_tasks(uc, about, TaskCancelReason.LEAD_CLOSED)
+    await apply_plan(uc, [review], None)
