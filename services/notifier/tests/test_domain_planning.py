@@ -18,7 +18,6 @@ from dealerflow.notifier.domain import (
     DeliveryFacts,
     HandoverFacts,
     LeadFacts,
-    LeadGradeFacts,
     PlannedAlert,
     PlannedItem,
     PlannedReminder,
@@ -36,11 +35,12 @@ from dealerflow.notifier.domain import (
     plan_complaint_escalation_alert,
     plan_declined_item_followup,
     plan_first_contact,
-    plan_grade_follow_up,
+    plan_follow_up,
     plan_owner_care,
     plan_service_followup,
     plan_unreachable_retry,
 )
+from dealerflow.notifier.domain_leads import LeadFollowUp
 from dealerflow.policy import DealerPolicy, policy_with_overrides
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -168,9 +168,14 @@ def test_unknown_channel_gets_the_strictest_sla_and_reassign_count_is_a_setting(
 # -- grade cadence ------------------------------------------------------------------------
 
 
+def graded_only(grade: str, at: datetime, consultant: str | None = None) -> LeadFollowUp:
+    """A lead known only by its grading (no contact logged since)."""
+    return LeadFollowUp("d1", CUSTOMER, "L1", consultant, grade, at)
+
+
 def test_grade_h_gets_a_two_day_follow_up_and_a_regrade_prompt() -> None:
     graded = sh(2025, 3, 3, 11, 0)
-    tasks = plan_grade_follow_up(LeadGradeFacts("d1", CUSTOMER, "L1", "H", graded, "c7"), POLICY)
+    tasks = plan_follow_up(graded_only("H", graded, "c7"), POLICY)
     assert [(t.kind, t.due_at) for t in tasks] == [
         (TaskKind.LEAD_FOLLOW_UP, graded + timedelta(days=2)),
         (TaskKind.LEAD_REGRADE, graded + timedelta(days=7)),
@@ -181,30 +186,29 @@ def test_grade_h_gets_a_two_day_follow_up_and_a_regrade_prompt() -> None:
 @pytest.mark.parametrize(("grade", "days"), [("A", 3), ("B", 7), ("C", 14)])
 def test_grade_cadence(grade: str, days: int) -> None:
     graded = sh(2025, 3, 3, 11, 0)
-    (task,) = plan_grade_follow_up(LeadGradeFacts("d1", CUSTOMER, "L1", grade, graded), POLICY)
+    (task,) = plan_follow_up(graded_only(grade, graded), POLICY)
     assert task.due_at == graded + timedelta(days=days)
 
 
 @pytest.mark.parametrize("grade", ["N", "O", "D", "F"])
 def test_grades_without_cadence_plan_nothing(grade: str) -> None:
-    facts = LeadGradeFacts("d1", CUSTOMER, "L1", grade, sh(2025, 3, 3, 11, 0))
-    assert plan_grade_follow_up(facts, POLICY) == []
+    assert plan_follow_up(graded_only(grade, sh(2025, 3, 3, 11, 0)), POLICY) == []
 
 
 def test_grade_keys_live_under_the_prefixes_a_newer_grade_cancels() -> None:
     graded = sh(2025, 3, 3, 11, 0)
-    hot = plan_grade_follow_up(LeadGradeFacts("d1", CUSTOMER, "L1", "H", graded), POLICY)
+    hot = plan_follow_up(graded_only("H", graded), POLICY)
     follow_up, regrade = grade_follow_up_prefixes("L1")
     assert [t.key.startswith(p) for t, p in zip(hot, (follow_up, regrade), strict=True)] == [
         True,
         True,
     ]
     # the same grade planned again: the same keys (nothing doubles) ...
-    again = plan_grade_follow_up(LeadGradeFacts("d1", CUSTOMER, "L1", "H", graded), POLICY)
+    again = plan_follow_up(graded_only("H", graded), POLICY)
     assert [t.key for t in again] == [t.key for t in hot]
     # ... a later grade: new keys under the same prefixes, so the earlier ones can go
     later = sh(2025, 3, 4, 9, 30)
-    (warm,) = plan_grade_follow_up(LeadGradeFacts("d1", CUSTOMER, "L1", "B", later), POLICY)
+    (warm,) = plan_follow_up(graded_only("B", later), POLICY)
     assert warm.key.startswith(follow_up)
     assert warm.key not in {t.key for t in hot}
     assert warm.due_at == later + timedelta(days=7)
@@ -215,7 +219,7 @@ def test_grade_keys_live_under_the_prefixes_a_newer_grade_cancels() -> None:
 def test_the_cadence_follows_the_dealer_policy() -> None:
     policy = policy_with_overrides({"leads": {"follow_up_every": {"A": "P5D"}}})
     graded = sh(2025, 3, 3, 11, 0)
-    (task,) = plan_grade_follow_up(LeadGradeFacts("d1", CUSTOMER, "L1", "A", graded), policy)
+    (task,) = plan_follow_up(graded_only("A", graded), policy)
     assert task.due_at == graded + timedelta(days=5)
 
 

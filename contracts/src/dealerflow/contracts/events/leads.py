@@ -105,11 +105,8 @@ class LeadUpdated(_LeadsBase):
         "(a touch, never a second lead), or the customer re-engages after declining.",
         emitted_by=("leads",),
         reacted_by=(
-            Planned(
-                "notifier: refreshes the contact snapshot; a re-engagement lifts the "
-                "invitation-declined suppression",
-                issue=10,
-            ),
+            "notifier: refreshes the contact snapshot; a re-engagement lifts the "
+            "invitation-declined suppression (the follow-ups resume from it)",
         ),
     )
     type: Literal["LeadUpdated"] = Field(default="LeadUpdated", description="Event name.")
@@ -142,7 +139,8 @@ class LeadGraded(_LeadsBase):
         emitted_by=("leads",),
         reacted_by=(
             "notifier: reschedules the follow-up cadence (H 2 d, A 3 d, B 7 d, C 14 d) and "
-            "the re-grade prompt when H outlives its 7-day horizon",
+            "the re-grade prompt when H outlives its 7-day horizon; O, D and F stop it, and a "
+            "live grade after F (reopened) cancels the open lost-review task",
         ),
     )
     type: Literal["LeadGraded"] = Field(default="LeadGraded", description="Event name.")
@@ -184,7 +182,8 @@ class LeadContacted(_LeadsBase):
         emitted_by=("leads",),
         reacted_by=(
             "notifier: stops the first-contact SLA clock when reached",
-            Planned("notifier: schedules the next follow-up task for next_contact_on", issue=10),
+            "notifier: re-plans the next follow-up task: on next_contact_on, else one "
+            "cadence interval of the grade after the contact",
         ),
     )
     type: Literal["LeadContacted"] = Field(default="LeadContacted", description="Event name.")
@@ -309,11 +308,9 @@ class InvitationDeclined(_LeadsBase):
         when="The prospect declines to come to the store or test drive.",
         emitted_by=("leads",),
         reacted_by=(
-            Planned(
-                "notifier: cancels sales follow-up tasks and suppresses marketing/sales "
-                "messages for the lead until a LeadUpdated re_engaged",
-                issue=10,
-            ),
+            "notifier: cancels the lead's sales follow-up tasks and plans none, and "
+            "suppresses marketing messages to the customer (NotificationSuppressed, policy "
+            "invitation_declined), until a LeadUpdated re_engaged",
         ),
     )
     type: Literal["InvitationDeclined"] = Field(
@@ -333,7 +330,7 @@ class LeadLost(_LeadsBase):
         emitted_by=("leads",),
         reacted_by=(
             "notifier: cancels the lead's follow-up tasks",
-            Planned("notifier: creates a manager review task", issue=10),
+            "notifier: creates the sales manager's review task, due at once",
         ),
     )
     type: Literal["LeadLost"] = Field(default="LeadLost", description="Event name.")

@@ -23,12 +23,14 @@ from dealerflow.contracts.events.leads import (
     AppointmentNoShow,
     AppointmentRescheduled,
     AppointmentScheduled,
+    InvitationDeclined,
     LeadAssigned,
     LeadContacted,
     LeadConverted,
     LeadCreated,
     LeadGraded,
     LeadLost,
+    LeadUpdated,
 )
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
@@ -52,6 +54,11 @@ from dealerflow.notifier.domain_appointments import (
     AppointmentEndFacts,
     AppointmentMoveFacts,
     NoShowFacts,
+)
+from dealerflow.notifier.domain_types import (
+    InvitationDeclinedFacts,
+    LeadLostFacts,
+    LeadUpdateFacts,
 )
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
 
@@ -81,8 +88,29 @@ async def lead_contacted(hctx: HandlerContext, env: Envelope[Any]) -> None:
         consultant_id=event.consultant_id,
         outcome=event.outcome,
         contacted_at=event.contacted_at,
+        customer_id=event.customer_id,
+        grade_after=event.grade_after.value if event.grade_after else None,
+        next_contact_on=event.next_contact_on,
     )
     await usecases_leads.on_lead_contacted(hctx, facts)
+
+
+@router.on(LeadUpdated)
+async def lead_updated(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadUpdated = env.event
+    facts = LeadUpdateFacts(
+        event.dealer_id, event.customer_id, event.lead_id, event.reason.value, event.updated_at
+    )
+    await usecases_leads.on_lead_updated(hctx, facts, event.contact)
+
+
+@router.on(InvitationDeclined)
+async def invitation_declined(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: InvitationDeclined = env.event
+    facts = InvitationDeclinedFacts(
+        event.dealer_id, event.customer_id, event.lead_id, event.declined_at
+    )
+    await usecases_leads.on_invitation_declined(hctx, facts)
 
 
 @router.on(LeadAssigned)
@@ -120,10 +148,24 @@ async def appointment_scheduled(hctx: HandlerContext, env: Envelope[Any]) -> Non
     await usecases_leads.on_appointment_scheduled(hctx, facts, event.contact, event.occurred_at)
 
 
-@router.on(LeadLost, LeadConverted)
-async def lead_closed(hctx: HandlerContext, env: Envelope[Any]) -> None:
-    event: LeadLost | LeadConverted = env.event
+@router.on(LeadConverted)
+async def lead_converted(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadConverted = env.event
     await usecases_leads.on_lead_closed(hctx, LeadClosedFacts(event.dealer_id, event.lead_id))
+
+
+@router.on(LeadLost)
+async def lead_lost(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadLost = env.event
+    facts = LeadLostFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        lead_id=event.lead_id,
+        reason=event.reason.value,
+        lost_at=event.lost_at,
+        consultant_id=event.consultant_id,
+    )
+    await usecases_leads.on_lead_lost(hctx, facts)
 
 
 @router.on(VehicleDelivered)

@@ -18,8 +18,10 @@ Choices DOMAIN.md leaves open (documented for the services):
   appointment gets new keys; cancel the old ones with `appointment_reminder_keys` for the
   previous start (AppointmentRescheduled carries it) or all of them by
   `appointment_reminders_prefix` (``"<record kind>:<id>:reminder-"``);
-- a grade's follow-up keys contain the grading time: a newer LeadGraded cancels the open
-  tasks under `grade_follow_up_prefixes` that its own plan does not contain.
+- a lead's follow-up keys contain what their due time derives from (the grading, the
+  contact or re-engagement counted from, the contact that agreed a date): a re-plan
+  cancels the open tasks under `grade_follow_up_prefixes` that its own plan does not
+  contain (`plan_follow_up`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from dealerflow.notifier.domain_leads import (
     grade_follow_up_prefixes,
     plan_appointment_reminders,
     plan_first_contact,
-    plan_grade_follow_up,
+    plan_follow_up,
 )
 from dealerflow.notifier.domain_tasks import (
     TaskRuleError,
@@ -118,7 +120,7 @@ __all__ = [
     "plan_complaint_escalation_alert",
     "plan_declined_item_followup",
     "plan_first_contact",
-    "plan_grade_follow_up",
+    "plan_follow_up",
     "plan_owner_care",
     "plan_service_followup",
     "plan_unreachable_retry",

@@ -1,11 +1,14 @@
-"""Notifier planners for leads: first contact, grade cadence, appointment reminders.
+"""Notifier planners for leads: first contact, the follow-up cadence (grade, agreed
+next contact, declined invitation), the lost-lead review, appointment reminders.
 
 See `dealerflow.notifier.domain` for the conventions (keys, timing choices).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
 from dealerflow.contracts.enums import ConsentPurpose
@@ -13,7 +16,7 @@ from dealerflow.notifier.domain_types import (
     AlertKind,
     AppointmentFacts,
     LeadFacts,
-    LeadGradeFacts,
+    LeadLostFacts,
     PlannedAlert,
     PlannedItem,
     PlannedReminder,
@@ -109,53 +112,144 @@ def plan_first_contact(lead: LeadFacts, policy: DealerPolicy, now: datetime) -> 
 
 
 def grade_follow_up_prefixes(lead_id: str) -> tuple[str, str]:
-    """Key prefixes of the tasks a grade's cadence plans (follow-up call, re-grade prompt):
-    a newer grade cancels the open ones under them (see `plan_grade_follow_up`)."""
+    """Key prefixes of the lead's sales follow-up tasks (follow-up call, re-grade prompt):
+    a re-plan cancels the open ones under them that the new plan does not contain (see
+    `plan_follow_up`), a declined invitation all of them."""
     return f"lead:{lead_id}:follow-up@", f"lead:{lead_id}:regrade@"
 
 
-def plan_grade_follow_up(grade: LeadGradeFacts, policy: DealerPolicy) -> list[PlannedTask]:
-    """The next follow-up call per the grade's cadence and, for H, the re-grade prompt at
-    the end of its 7-day horizon. Grades without a cadence (N, O, D, F) plan nothing.
+#: grades with no sales cadence: contract signed, delivered, lost
+NO_SALES_CADENCE = frozenset({"O", "D", "F"})
 
-    The keys carry the grading time, so the same grade planned again yields the same keys
-    and a newer grade new ones: the caller cancels the open tasks under
-    `grade_follow_up_prefixes` that the newer plan does not contain.
+
+@dataclass(frozen=True, slots=True)
+class LeadFollowUp:
+    """What the notifier knows of a lead for its follow-up cadence (kept per lead from the
+    leads events): the grade, the latest logged contact and the next-contact date agreed in
+    it, and a declined invitation with the re-engagement that lifted it.
+
+    ``next_contact_on`` is void (None) once the lead closed or the customer declined after
+    that contact; a contact logged later brings its own.
     """
-    cadence = {str(g): every for g, every in policy.leads.follow_up_every.items()}.get(grade.grade)
-    if cadence is None:
+
+    dealer_id: str
+    customer_id: UUID
+    lead_id: str
+    consultant_id: str | None = None
+    grade: str | None = None  # LeadGrade value; None: no LeadGraded seen (a new lead, N)
+    graded_at: datetime | None = None
+    contacted_at: datetime | None = None
+    next_contact_on: date | None = None  # dealer-local date
+    declined_at: datetime | None = None
+    reengaged_at: datetime | None = None
+
+    @property
+    def invitation_declined(self) -> bool:
+        """True while the customer's declined invitation stands (no re-engagement since)."""
+        if self.declined_at is None:
+            return False
+        return self.reengaged_at is None or self.reengaged_at <= self.declined_at
+
+    def reopened_after(self, moment: datetime) -> bool:
+        """True when the lead got a grade with a sales cadence after ``moment`` (e.g. a
+        lost lead reopened by the manager's review since)."""
+        live = self.grade is not None and self.grade not in NO_SALES_CADENCE
+        return live and self.graded_at is not None and self.graded_at > moment
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def plan_follow_up(lead: LeadFollowUp, policy: DealerPolicy) -> list[PlannedTask]:
+    """The lead's sales follow-up tasks as they should be now.
+
+    - None while a declined invitation stands (the handbook: no pitching until the customer
+      re-engages), nor for a grade without a sales cadence (O, D, F).
+    - The follow-up call: on the date agreed at the latest contact (at
+      ``contact.reminder_send_time``, dealer local), else one cadence interval of the
+      grade (H 2 days, A 3, B 7, C 14 by default) after the latest of the grading, the
+      contact and the re-engagement; N has no cadence, so only an agreed date plans one.
+    - For H, the re-grade prompt ``hot_regrade_after`` the grading (a contact does not
+      move the grade's horizon).
+
+    Keys carry what the due time derives from (the contact that agreed the date, or the
+    moment counted from; the re-grade prompt its grading, or the re-engagement after it),
+    so the same state plans the same keys and a change new ones: the caller cancels the
+    open tasks under `grade_follow_up_prefixes` the plan does not contain. A key never
+    comes back once its task was cancelled (the facts it derives from only move forward),
+    so a re-plan is never blocked by a cancelled task of the same key.
+    """
+    grade = lead.grade or "N"
+    if lead.invitation_declined or grade in NO_SALES_CADENCE:
         return []
-    related = RecordRef(RecordKind.LEAD, grade.lead_id)
-    stamp = grade.graded_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    follow_up, regrade = grade_follow_up_prefixes(grade.lead_id)
-    tasks = [
-        PlannedTask(
-            key=f"{follow_up}{stamp}",
-            kind=TaskKind.LEAD_FOLLOW_UP,
-            dealer_id=grade.dealer_id,
-            customer_id=grade.customer_id,
-            due_at=grade.graded_at.astimezone(UTC) + cadence,
+    related = RecordRef(RecordKind.LEAD, lead.lead_id)
+    follow_up, regrade = grade_follow_up_prefixes(lead.lead_id)
+
+    def task(key: str, kind: TaskKind, due_at: datetime, script: str) -> PlannedTask:
+        return PlannedTask(
+            key=key,
+            kind=kind,
+            dealer_id=lead.dealer_id,
+            customer_id=lead.customer_id,
+            due_at=due_at.astimezone(UTC),
             assignee_role=StaffRole.CONSULTANT,
-            assignee_id=grade.consultant_id,
+            assignee_id=lead.consultant_id,
             related=related,
-            script=f"Follow up the grade {grade.grade} prospect; record outcome and next date.",
+            script=script,
         )
-    ]
-    if grade.grade == "H":
+
+    tasks: list[PlannedTask] = []
+    every = {str(g): e for g, e in policy.leads.follow_up_every.items()}.get(grade)
+    since = [t for t in (lead.graded_at, lead.contacted_at, lead.reengaged_at) if t is not None]
+    if lead.next_contact_on is not None and lead.contacted_at is not None:
+        day = lead.next_contact_on
+        due = BusinessCalendar(policy).at_local(day, policy.contact.reminder_send_time)
+        script = (
+            f"Next contact agreed for {day.isoformat()}: follow up the grade {grade} "
+            "prospect; record outcome and next date."
+        )
+        key = f"{follow_up}{_stamp(lead.contacted_at)}:{day.isoformat()}"
+        tasks.append(task(key, TaskKind.LEAD_FOLLOW_UP, due, script))
+    elif every is not None and since:
+        anchor = max(since)
+        script = f"Follow up the grade {grade} prospect; record outcome and next date."
         tasks.append(
-            PlannedTask(
-                key=f"{regrade}{stamp}",
-                kind=TaskKind.LEAD_REGRADE,
-                dealer_id=grade.dealer_id,
-                customer_id=grade.customer_id,
-                due_at=grade.graded_at.astimezone(UTC) + policy.leads.hot_regrade_after,
-                assignee_role=StaffRole.CONSULTANT,
-                assignee_id=grade.consultant_id,
-                related=related,
-                script="Still grade H after its horizon: re-grade the lead.",
-            )
+            task(f"{follow_up}{_stamp(anchor)}", TaskKind.LEAD_FOLLOW_UP, anchor + every, script)
         )
+    if grade == "H" and lead.graded_at is not None:
+        due = lead.graded_at + policy.leads.hot_regrade_after
+        script = "Still grade H after its horizon: re-grade the lead."
+        # a prompt cancelled by a decline comes back after the re-engagement: a new key
+        resumed = max(lead.graded_at, lead.reengaged_at or lead.graded_at)
+        tasks.append(task(f"{regrade}{_stamp(resumed)}", TaskKind.LEAD_REGRADE, due, script))
     return tasks
+
+
+def lost_review_prefix(lead_id: str) -> str:
+    """Key prefix of the lead's lost-review tasks: one per loss (a reopened lead lost again
+    gets a new one); reopening the lead cancels the open one."""
+    return f"lead:{lead_id}:lost-review@"
+
+
+def plan_lost_review(lost: LeadLostFacts) -> PlannedTask:
+    """The sales manager's review of a lost lead, due at once: approve the loss or reopen
+    the lead (DOMAIN.md: lost -> manager review). The reason note stays in leads (it may
+    name people); the task carries the reason code."""
+    return PlannedTask(
+        key=f"{lost_review_prefix(lost.lead_id)}{_stamp(lost.lost_at)}",
+        kind=TaskKind.LEAD_LOST_REVIEW,
+        dealer_id=lost.dealer_id,
+        customer_id=lost.customer_id,
+        due_at=lost.lost_at.astimezone(UTC),
+        assignee_role=StaffRole.SALES_MANAGER,
+        assignee_id=None,
+        related=RecordRef(RecordKind.LEAD, lost.lead_id),
+        script=(
+            f"Lead lost ({lost.reason.replace('_', ' ')}): review it in the lead review queue, "
+            "approve the loss or reopen the lead."
+        ),
+    )
 
 
 # -- appointments --------------------------------------------------------------------------

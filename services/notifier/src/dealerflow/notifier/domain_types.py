@@ -112,6 +112,9 @@ class LeadContactFacts:
     consultant_id: str
     outcome: ContactOutcome | str
     contacted_at: datetime
+    customer_id: UUID
+    grade_after: str | None = None  # LeadGrade value, when the event says
+    next_contact_on: date | None = None  # dealer-local date agreed for the next contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,39 @@ class LeadGradeFacts:
     lead_id: str
     grade: str  # LeadGrade value
     graded_at: datetime
+    consultant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationDeclinedFacts:
+    """From InvitationDeclined."""
+
+    dealer_id: str
+    customer_id: UUID
+    lead_id: str
+    declined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LeadUpdateFacts:
+    """From LeadUpdated."""
+
+    dealer_id: str
+    customer_id: UUID
+    lead_id: str
+    reason: str  # LeadUpdateReason value (edited, new_touch, re_engaged)
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LeadLostFacts:
+    """From LeadLost."""
+
+    dealer_id: str
+    customer_id: UUID
+    lead_id: str
+    reason: str  # LostReason value
+    lost_at: datetime
     consultant_id: str | None = None
 
 

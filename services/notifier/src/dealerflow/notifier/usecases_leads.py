@@ -1,5 +1,7 @@
-"""Reactions to the leads topic: the first-contact task and its watches, the follow-up
-cadence of the lead's grade, appointment reminders, and closing a lead's tasks.
+"""Reactions to the leads topic: the first-contact task and its watches, the lead's
+follow-up cadence (its grade, the next contact agreed in a logged contact, a declined
+invitation until the customer re-engages), appointment reminders, closing a lead's tasks
+and the manager's review of a lost lead.
 
 Same conventions as `usecases`: one ``UseCaseContext`` (``uc``), facts mapped by the
 consumers, pure planners from ``domain*``, and stable business keys so a redelivered or
@@ -12,8 +14,10 @@ from datetime import UTC, datetime
 
 from dealerflow.contracts.care_enums import RecordKind, TaskCancelReason
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.notifier import domain
+from dealerflow.contracts.enums import LeadUpdateReason
+from dealerflow.notifier import domain, domain_leads
 from dealerflow.notifier import repository as repo
+from dealerflow.notifier import repository_leads as leads_repo
 from dealerflow.notifier.domain import (
     AppointmentFacts,
     LeadAssignmentFacts,
@@ -24,6 +28,11 @@ from dealerflow.notifier.domain import (
     StaffRole,
 )
 from dealerflow.notifier.domain_alerts import task_outcome_of_contact
+from dealerflow.notifier.domain_types import (
+    InvitationDeclinedFacts,
+    LeadLostFacts,
+    LeadUpdateFacts,
+)
 from dealerflow.notifier.records import TaskRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases import apply_plan, remember_contact
@@ -44,8 +53,50 @@ async def on_lead_created(uc: Uc, lead: LeadFacts, contact: ContactSnapshot | No
     await apply_plan(uc, domain.plan_first_contact(lead, policy, uc.now), contact)
 
 
+async def _replan_follow_up(uc: Uc, dealer_id: str, lead_id: str, reason: TaskCancelReason) -> None:
+    """Bring the lead's open sales follow-ups in line with `plan_follow_up` of what is known
+    of it now: open ones the plan no longer contains are cancelled (``reason``), new ones
+    scheduled; the same state again changes nothing."""
+    lead = await leads_repo.lead_follow_up(uc.conn, dealer_id, lead_id)
+    if lead is None:
+        return
+    planned = domain_leads.plan_follow_up(lead, await uc.policy(dealer_id))
+    keep = [task.key for task in planned]
+    for prefix in domain.grade_follow_up_prefixes(lead_id):
+        earlier = repo.TaskSelection(dealer_id, key_prefix=prefix, except_keys=keep)
+        await cancel_tasks(uc, earlier, reason)
+    await apply_plan(uc, planned, None)
+
+
 async def on_lead_contacted(uc: Uc, contact: LeadContactFacts) -> TaskRow | None:
-    """A recorded contact closes the open first-contact task (and stops its watches)."""
+    """A recorded contact closes the open first-contact task (and stops its watches), and
+    re-plans the lead's next follow-up: on the date agreed in it, else one cadence interval
+    of the grade after it. Returns the first-contact task it closed.
+
+    When the contact changed the grade, the LeadGraded that leads publishes right after it
+    re-plans (with this contact known): planning here for the old grade would be
+    superseded at once. A contact older than the latest one known re-plans nothing.
+    """
+    first_contact = await _close_first_contact(uc, contact)
+    newest = await leads_repo.record_contact(
+        uc.conn,
+        contact.dealer_id,
+        contact.lead_id,
+        contact.customer_id,
+        consultant_id=contact.consultant_id,
+        contacted_at=contact.contacted_at,
+        next_contact_on=contact.next_contact_on,
+    )
+    if not newest:
+        return first_contact
+    lead = await leads_repo.lead_follow_up(uc.conn, contact.dealer_id, contact.lead_id)
+    known_grade = (lead.grade if lead else None) or "N"
+    if contact.grade_after in (None, known_grade):
+        await _replan_follow_up(uc, contact.dealer_id, contact.lead_id, TaskCancelReason.SUPERSEDED)
+    return first_contact
+
+
+async def _close_first_contact(uc: Uc, contact: LeadContactFacts) -> TaskRow | None:
     task = await lock_task(uc, contact.dealer_id, key=domain.first_contact_key(contact.lead_id))
     if task is None or not task.is_open:
         return None
@@ -61,10 +112,13 @@ async def on_lead_contacted(uc: Uc, contact: LeadContactFacts) -> TaskRow | None
 
 async def on_lead_assigned(uc: Uc, assignment: LeadAssignmentFacts) -> None:
     """A (re)assigned lead's open consultant tasks (first contact, follow-ups, re-grade
-    prompt) follow the lead; the managers' escalation tasks stay where they are."""
+    prompt) follow the lead, and so do the follow-ups planned later; the managers'
+    escalation tasks stay where they are."""
+    dealer_id, lead_id = assignment.dealer_id, assignment.lead_id
+    await leads_repo.set_consultant(uc.conn, dealer_id, lead_id, assignment.consultant_id)
     await repo.reassign_open_tasks(
         uc.conn,
-        _about_lead(assignment.dealer_id, assignment.lead_id),
+        _about_lead(dealer_id, lead_id),
         StaffRole.CONSULTANT.value,
         assignment.consultant_id,
         uc.now,
@@ -72,23 +126,58 @@ async def on_lead_assigned(uc: Uc, assignment: LeadAssignmentFacts) -> None:
 
 
 async def on_lead_graded(uc: Uc, grade: LeadGradeFacts) -> None:
-    """The new grade's follow-up call (and, for H, the re-grade prompt) replace the open
-    follow-up tasks of the earlier grade; a grade without a cadence only cancels them.
+    """The new grade re-plans the lead's follow-ups (`domain_leads.plan_follow_up`): the
+    grade's cadence counted from the grading (or a later contact), the date agreed at the
+    latest contact, for H the re-grade prompt; open follow-ups of the earlier plan are
+    superseded, and a grade without a cadence (O, D, F) only cancels them and voids the
+    agreed date. A live grade after a loss (the lead reopened) makes its open lost-review
+    task moot.
 
     A grade older than the newest one seen for the lead (redelivered or republished after
     it) changes nothing; the same grade again plans the same keys, so nothing doubles.
     """
-    if not await repo.record_lead_grade(
-        uc.conn, grade.dealer_id, grade.lead_id, grade.grade, grade.graded_at
-    ):
+    dealer_id, lead_id = grade.dealer_id, grade.lead_id
+    if not await repo.record_lead_grade(uc.conn, dealer_id, lead_id, grade.grade, grade.graded_at):
         return
-    policy = await uc.policy(grade.dealer_id)
-    planned = domain.plan_grade_follow_up(grade, policy)
-    keep = [task.key for task in planned]
-    for prefix in domain.grade_follow_up_prefixes(grade.lead_id):
-        earlier = repo.TaskSelection(grade.dealer_id, key_prefix=prefix, except_keys=keep)
-        await cancel_tasks(uc, earlier, TaskCancelReason.SUPERSEDED)
-    await apply_plan(uc, planned, None)
+    await leads_repo.note_lead(uc.conn, dealer_id, lead_id, grade.customer_id, grade.consultant_id)
+    if grade.grade in domain_leads.NO_SALES_CADENCE:
+        await leads_repo.void_agreed_date(uc.conn, dealer_id, lead_id)
+    else:
+        review = repo.TaskSelection(dealer_id, key_prefix=domain_leads.lost_review_prefix(lead_id))
+        await cancel_tasks(uc, review, TaskCancelReason.NO_LONGER_NEEDED)
+    await _replan_follow_up(uc, dealer_id, lead_id, TaskCancelReason.SUPERSEDED)
+
+
+async def on_invitation_declined(uc: Uc, declined: InvitationDeclinedFacts) -> None:
+    """The handbook's rule: no pitching to a customer who declined the invitation. The
+    lead's open sales follow-ups (follow-up calls, re-grade prompt) are cancelled
+    (customer_declined) and none is planned until the customer re-engages; marketing
+    messages to the customer falling due meanwhile are suppressed (NotificationSuppressed,
+    policy invitation_declined, at send time: `usecases_messages.send_reminder`).
+
+    A decline older than a re-engagement already seen (redelivered late) changes nothing.
+    """
+    dealer_id, lead_id = declined.dealer_id, declined.lead_id
+    await leads_repo.note_lead(uc.conn, dealer_id, lead_id, declined.customer_id, None)
+    if await leads_repo.record_decline(
+        uc.conn, dealer_id, lead_id, declined.customer_id, declined.declined_at
+    ):
+        await _replan_follow_up(uc, dealer_id, lead_id, TaskCancelReason.CUSTOMER_DECLINED)
+
+
+async def on_lead_updated(uc: Uc, update: LeadUpdateFacts, contact: ContactSnapshot | None) -> None:
+    """Keep the lead's newer contact snapshot for the messages sent later; a re-engagement
+    (reason re_engaged: a new submission, an inbound contact or a visit after a declined
+    invitation) lifts the decline: the follow-ups resume, counted from the re-engagement
+    (or on the date agreed at a contact after the decline), and marketing goes out again."""
+    await remember_contact(uc, update.dealer_id, update.customer_id, contact, update.updated_at)
+    if update.reason != LeadUpdateReason.RE_ENGAGED.value:
+        return
+    dealer_id, lead_id = update.dealer_id, update.lead_id
+    if await leads_repo.record_reengagement(
+        uc.conn, dealer_id, lead_id, update.customer_id, update.updated_at
+    ):
+        await _replan_follow_up(uc, dealer_id, lead_id, TaskCancelReason.SUPERSEDED)
 
 
 async def on_appointment_scheduled(
@@ -102,7 +191,23 @@ async def on_appointment_scheduled(
 
 
 async def on_lead_closed(uc: Uc, closed: LeadClosedFacts) -> None:
-    """A lost or converted lead needs no first contact or follow-up any more: its open
-    tasks go (with their timers and watches)."""
+    """A converted lead needs no first contact or follow-up any more: its open tasks go
+    (with their timers and watches)."""
     about = _about_lead(closed.dealer_id, closed.lead_id)
     await cancel_tasks(uc, about, TaskCancelReason.LEAD_CLOSED)
+
+
+async def on_lead_lost(uc: Uc, lost: LeadLostFacts) -> None:
+    """A lost lead's open tasks go, as for a converted one, and the sales manager gets the
+    review task at once (`domain_leads.plan_lost_review`); a redelivered LeadLost keeps the
+    review task it planned and plans no second one, and a loss older than the lead's
+    reopening (a live grade after it) changes nothing."""
+    known = await leads_repo.lead_follow_up(uc.conn, lost.dealer_id, lost.lead_id)
+    if known is not None and known.reopened_after(lost.lost_at):
+        return
+    review = domain_leads.plan_lost_review(lost)
+    about = repo.TaskSelection(
+        lost.dealer_id, related=(RecordKind.LEAD.value, lost.lead_id), except_keys=[review.key]
+    )
+    await cancel_tasks(uc, about, TaskCancelReason.LEAD_CLOSED)
+    await apply_plan(uc, [review], None)

@@ -25,6 +25,7 @@ from dealerflow.contracts.events.notifier import (
     ReminderScheduled,
 )
 from dealerflow.notifier import repository as repo
+from dealerflow.notifier import repository_leads as leads_repo
 from dealerflow.notifier import repository_messages as msgs
 from dealerflow.notifier.channels import (
     ChannelRegistry,
@@ -153,6 +154,8 @@ async def send_reminder(
         now=now,
         policy=policy,
         has_address=address is not None,
+        invitation_declined=purpose is ConsentPurpose.MARKETING
+        and await leads_repo.invitation_declined(uc.conn, dealer_id, reminder.customer_id),
     )
     if decision.verdict is SendVerdict.DEFER:
         assert decision.deferred_until is not None
