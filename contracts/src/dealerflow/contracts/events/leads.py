@@ -22,7 +22,7 @@ from dealerflow.contracts.enums import (
     VehicleType,
     VehicleUse,
 )
-from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
+from dealerflow.contracts.events.base import DomainEvent, EventDoc
 from dealerflow.contracts.types import (
     CustomerId,
     EntityId,
@@ -366,9 +366,9 @@ class LeadMerged(_LeadsBase):
         "POST /v1/leads/{lead_id}/merge); customer_id is the surviving identity.",
         emitted_by=("leads",),
         reacted_by=(
-            Planned(
-                "notifier: moves tasks and reminders of the merged ids to the survivor", issue=10
-            ),
+            "notifier: cancels the merged leads' first contact and sales cadence (the "
+            "survivor's own governs) and moves their other open tasks and scheduled "
+            "reminders, and those of the merged customer ids, to the survivor",
         ),
     )
     type: Literal["LeadMerged"] = Field(default="LeadMerged", description="Event name.")

@@ -30,6 +30,7 @@ from dealerflow.contracts.events.leads import (
     LeadCreated,
     LeadGraded,
     LeadLost,
+    LeadMerged,
     LeadUpdated,
 )
 from dealerflow.contracts.events.sales import VehicleDelivered
@@ -58,6 +59,7 @@ from dealerflow.notifier.domain_appointments import (
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
     LeadLostFacts,
+    LeadMergeFacts,
     LeadUpdateFacts,
 )
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
@@ -152,6 +154,19 @@ async def appointment_scheduled(hctx: HandlerContext, env: Envelope[Any]) -> Non
 async def lead_converted(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: LeadConverted = env.event
     await usecases_leads.on_lead_closed(hctx, LeadClosedFacts(event.dealer_id, event.lead_id))
+
+
+@router.on(LeadMerged)
+async def lead_merged(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadMerged = env.event
+    facts = LeadMergeFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        lead_id=event.lead_id,
+        merged_lead_ids=tuple(event.merged_lead_ids),
+        merged_customer_ids=tuple(event.merged_customer_ids),
+    )
+    await usecases_leads.on_lead_merged(hctx, facts)
 
 
 @router.on(LeadLost)

@@ -135,6 +135,18 @@ class LeadClosedFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class LeadMergeFacts:
+    """From LeadMerged: the surviving lead and customer, the leads and customer ids merged
+    into them."""
+
+    dealer_id: str
+    customer_id: UUID
+    lead_id: str
+    merged_lead_ids: tuple[str, ...]
+    merged_customer_ids: tuple[UUID, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class LeadGradeFacts:
     """From LeadGraded."""
 

@@ -10,6 +10,7 @@ writers say whether anything changed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from dealerflow.notifier.domain_leads import LeadFollowUp
@@ -182,3 +183,38 @@ async def invitation_declined(conn: DbConnection, dealer_id: str, customer_id: u
         customer_id,
     )
     return bool(standing)
+
+
+async def move_to_survivor(
+    conn: DbConnection,
+    dealer_id: str,
+    merged_lead_ids: Sequence[str],
+    merged_customer_ids: Sequence[uuid.UUID],
+    lead_id: str,
+    customer_id: uuid.UUID,
+    now: datetime,
+) -> dict[str, int]:
+    """Open tasks and scheduled reminders about the merged leads now are about the
+    surviving lead, and those of the merged customer ids belong to the surviving customer;
+    rows moved per table."""
+    moved: dict[str, int] = {}
+    for table, open_states in (("tasks", ["scheduled", "due"]), ("reminders", ["scheduled"])):
+        status = await conn.execute(
+            f"UPDATE {table} SET "
+            "related_id = CASE WHEN related_kind = 'lead' AND related_id = ANY($2::text[]) "
+            "THEN $4 ELSE related_id END, "
+            "customer_id = CASE WHEN customer_id = ANY($3::uuid[]) THEN $5 ELSE customer_id END, "
+            "updated_at = $6 "
+            "WHERE dealer_id = $1 AND status = ANY($7::text[]) "
+            "AND ((related_kind = 'lead' AND related_id = ANY($2::text[])) "
+            "OR customer_id = ANY($3::uuid[]))",
+            dealer_id,
+            list(merged_lead_ids),
+            list(merged_customer_ids),
+            lead_id,
+            customer_id,
+            now,
+            open_states,
+        )
+        moved[table] = int(status.rsplit(" ", 1)[-1])
+    return moved

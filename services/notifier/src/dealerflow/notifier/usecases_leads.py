@@ -31,6 +31,7 @@ from dealerflow.notifier.domain_alerts import task_outcome_of_contact
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
     LeadLostFacts,
+    LeadMergeFacts,
     LeadUpdateFacts,
 )
 from dealerflow.notifier.records import TaskRow
@@ -211,3 +212,27 @@ async def on_lead_lost(uc: Uc, lost: LeadLostFacts) -> None:
     )
     await cancel_tasks(uc, about, TaskCancelReason.LEAD_CLOSED)
     await apply_plan(uc, [review], None)
+
+
+async def on_lead_merged(uc: Uc, merge: LeadMergeFacts) -> dict[str, int]:
+    """Duplicates merged into a surviving lead: the merged leads' first contact and sales
+    cadence are superseded by the survivor's own (cancelled, with their watches); every
+    other open task and scheduled reminder about them moves to the survivor, and those of
+    the merged customer ids to the surviving customer. A redelivery finds nothing left to
+    cancel or move."""
+    for lead_id in merge.merged_lead_ids:
+        for prefix in (
+            domain_leads.first_contact_key(lead_id),
+            *domain_leads.grade_follow_up_prefixes(lead_id),
+        ):
+            selected = repo.TaskSelection(merge.dealer_id, key_prefix=prefix)
+            await cancel_tasks(uc, selected, TaskCancelReason.SUPERSEDED)
+    return await leads_repo.move_to_survivor(
+        uc.conn,
+        merge.dealer_id,
+        merge.merged_lead_ids,
+        merge.merged_customer_ids,
+        merge.lead_id,
+        merge.customer_id,
+        uc.now,
+    )
