@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dealerflow.contracts.topics import INBOUND_LEADS
-from dealerflow.leads import api, api_actions, api_erasure, consumers
+from dealerflow.leads import api, api_actions, api_erasure, api_review, consumers
 from dealerflow.leads.problems import PROBLEMS
 from dealerflow.leads.settings import LeadsSettings
 from dealerflow.leads.usecases_erasure import erase_customer
@@ -31,7 +31,7 @@ DEFINITION = ServiceDefinition(
     "and customer erasure requests (PIPL / GDPR).",
     settings_factory=LeadsSettings,
     migrations_package="dealerflow.leads.migrations",
-    routers=lambda ctx: [api.router, api_actions.router, api_erasure.router],
+    routers=lambda ctx: [api.router, api_actions.router, api_erasure.router, api_review.router],
     subscriptions=_subscriptions,
     problems=PROBLEMS,
     eraser=erase_customer,

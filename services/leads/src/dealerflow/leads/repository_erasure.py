@@ -5,8 +5,8 @@ Anonymised, per row of the customer at the dealer: ``leads.contact`` becomes the
 contact snapshot (its locale kept), ``leads.phone_e164`` the placeholder
 ``erased:<lead_id>`` (never an E.164 number, so no new submission de-duplicates onto it,
 and unique per lead for the "one open lead per phone" index), ``leads.lost_note`` NULL;
-the lead's ``contact_log.notes`` NULL; its ``lead_submissions.payload`` (the normalised
-submitted document) ``{"erased": true}``.
+the lead's ``contact_log.notes`` and ``lead_reviews.note`` (the manager's review) NULL;
+its ``lead_submissions.payload`` (the normalised submitted document) ``{"erased": true}``.
 Kept: ids, grades, statuses, channels, sources, interest (models, budget), dates,
 assignments, appointments and the contact log's outcomes.
 """
@@ -73,6 +73,12 @@ async def anonymise_customer(
         "AND c.dealer_id = l.dealer_id AND c.lead_id = l.lead_id AND c.notes IS NOT NULL",
         *args,
     )
+    review_notes = await conn.execute(
+        "UPDATE lead_reviews r SET note = NULL FROM leads l "
+        "WHERE l.dealer_id = $1 AND l.customer_id = $2 "
+        "AND r.dealer_id = l.dealer_id AND r.lead_id = l.lead_id AND r.note IS NOT NULL",
+        *args,
+    )
     submissions = await conn.execute(
         "UPDATE lead_submissions s SET payload = $3::jsonb FROM leads l "
         "WHERE l.dealer_id = $1 AND l.customer_id = $2 "
@@ -91,5 +97,6 @@ async def anonymise_customer(
     return {
         "leads": _count(leads),
         "contact_log": _count(notes),
+        "lead_reviews": _count(review_notes),
         "lead_submissions": _count(submissions),
     }

@@ -64,7 +64,7 @@ class InvalidContactLogEntry(LeadRejected):
         self.problem_extensions = {"problems": list(problems)}
 
 
-async def _regrade(uc: Uc, lead: LeadRecord, grade: Grade, note: str | None = None) -> LeadRecord:
+async def regrade(uc: Uc, lead: LeadRecord, grade: Grade, note: str | None = None) -> LeadRecord:
     """Set the grade (status follows) and publish LeadGraded; the caller saves the lead."""
     previous = lead.grade
     lead = replace(
@@ -208,7 +208,7 @@ async def log_contact(uc: Uc, cmd: LogContact) -> ContactLogged:
         updated_at=now,
     )
     if grade_after != lead.grade:
-        lead = await _regrade(uc, lead, grade_after, cmd.notes)
+        lead = await regrade(uc, lead, grade_after, cmd.notes)
     if grade_after is Grade.F:
         assert entry.lost_reason is not None  # validated above
         lead = await _lose(uc, lead, entry.lost_reason, entry.lost_note)
@@ -247,7 +247,7 @@ async def mark_lost(uc: Uc, cmd: MarkLost) -> LeadRecord:
     """LeadGraded F + LeadLost, for manager review."""
     lead = await load_open_lead(uc, cmd.dealer_id, cmd.lead_id)
     validate_grade_transition(lead.grade, Grade.F, cmd.reason, cmd.note)
-    lead = await _regrade(uc, lead, Grade.F, cmd.note)
+    lead = await regrade(uc, lead, Grade.F, cmd.note)
     lead = await _lose(uc, lead, cmd.reason, cmd.note)
     await repo.save_lead(uc.conn, lead)
     return lead
@@ -275,7 +275,7 @@ async def _convert(
     if lead.grade is Grade.O and lead.contract_id == contract_id:
         return lead
     validate_grade_transition(lead.grade, Grade.O)
-    lead = await _regrade(uc, lead, Grade.O)
+    lead = await regrade(uc, lead, Grade.O)
     lead = replace(lead, contract_id=contract_id)
     await uc.publish(
         LeadConverted(
@@ -352,6 +352,6 @@ async def record_delivery(uc: Uc, cmd: RecordSale) -> LeadRecord | None:
         if (refused := _conversion_refused(lead, cmd.contract_id)) is not None:
             return _left_as_is(uc, lead, refused)
         lead = await _convert(uc, lead, cmd.contract_id, None)
-    lead = await _regrade(uc, lead, Grade.D)
+    lead = await regrade(uc, lead, Grade.D)
     await repo.save_lead(uc.conn, lead)
     return lead
