@@ -3,7 +3,12 @@
 import pytest
 
 from dealerflow.leads.domain import Grade, LeadRejected
-from dealerflow.leads.domain_review import check_review, live_grade_before, reopen_grade
+from dealerflow.leads.domain_review import (
+    cancellation_note,
+    check_review,
+    live_grade_before,
+    reopen_grade,
+)
 
 
 @pytest.mark.parametrize(
@@ -39,3 +44,13 @@ def test_reopening_needs_a_note_and_approving_takes_no_grade() -> None:
         check_review("reopen", "  ", None)
     with pytest.raises(LeadRejected, match="keeps grade F"):
         check_review("approve", "fine", Grade.B)
+
+
+def test_the_cancellation_note_fits_a_grade_note() -> None:
+    assert (
+        cancellation_note("k-9", " financing refused ")
+        == "contract k-9 cancelled: financing refused"
+    )
+    long = cancellation_note("k-9", "x" * 4000)
+    assert len(long) == 2000
+    assert long.endswith("\u2026")

@@ -2,7 +2,8 @@
 
 - Topic ``<prefix>sales`` (CloudEvents, an :class:`EventRouter`): ContractSigned -> the
   customer's lead becomes grade O, VehicleDelivered -> grade D, from any producer (an
-  outside DMS too); see ``usecases_lifecycle``.
+  outside DMS too), see ``usecases_lifecycle``; ContractCancelled -> the lead the contract
+  converted goes back from O to a live grade, see ``usecases_review``.
 - Topic ``<prefix>inbound.leads`` (JSON or ADF XML documents from lead providers, not
   CloudEvents): the runtime's raw-record consumer (:mod:`dealerflow.runtime.raw_consumer`)
   with :func:`on_inbound_record`. A document that cannot be read or that the rules refuse
@@ -21,7 +22,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from dealerflow.contracts.envelope import Envelope
-from dealerflow.contracts.events.sales import ContractSigned, VehicleDelivered
+from dealerflow.contracts.events.sales import ContractCancelled, ContractSigned, VehicleDelivered
 from dealerflow.contracts.inbound import LeadSubmissionError, parse_lead_submissions
 from dealerflow.leads.problems import PROBLEMS
 from dealerflow.leads.usecases_lifecycle import (
@@ -29,6 +30,7 @@ from dealerflow.leads.usecases_lifecycle import (
     record_contract_signed,
     record_delivery,
 )
+from dealerflow.leads.usecases_review import RecordCancellation, record_contract_cancelled
 from dealerflow.leads.usecases_submission import SubmitLead, submit_lead
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
 from dealerflow.runtime.raw_consumer import RecordContext, raw_record_processor, record_header
@@ -58,6 +60,12 @@ async def on_contract_signed(ctx: HandlerContext, env: Envelope[ContractSigned])
 async def on_vehicle_delivered(ctx: HandlerContext, env: Envelope[VehicleDelivered]) -> None:
     e = env.event
     await record_delivery(ctx, RecordSale(e.dealer_id, e.customer_id, e.contract_id))
+
+
+@router.on(ContractCancelled)
+async def on_contract_cancelled(ctx: HandlerContext, env: Envelope[ContractCancelled]) -> None:
+    e = env.event
+    await record_contract_cancelled(ctx, RecordCancellation(e.dealer_id, e.contract_id, e.reason))
 
 
 # --- raw lead submissions -------------------------------------------------------------

@@ -43,6 +43,13 @@ def reopen_grade(requested: Grade | None, history: Iterable[Grade]) -> Grade:
     return requested
 
 
+def cancellation_note(contract_id: str, reason: str, limit: int = 2000) -> str:
+    """Why a converted lead was reopened, as its LeadGraded note (at most ``limit``
+    characters: a cancellation's reason may be longer than a grade note)."""
+    note = f"contract {contract_id} cancelled: {reason.strip()}"
+    return note if len(note) <= limit else note[: limit - 1] + "\u2026"
+
+
 def check_review(decision: ReviewDecision, note: str | None, grade: Grade | None) -> None:
     """Raise LeadRejected for a review the rules refuse: reopening needs a note saying
     why (the consultant reads it), approving takes no grade."""

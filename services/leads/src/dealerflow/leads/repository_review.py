@@ -48,6 +48,19 @@ async def awaiting_review(
     return [lead_from_row(r) for r in await conn.fetch(sql, *args, limit)]
 
 
+async def lead_of_contract(
+    conn: DbConnection, dealer_id: str, contract_id: str
+) -> LeadRecord | None:
+    """The lead ``contract_id`` converted (and still holds), locked for update."""
+    row = await conn.fetchrow(
+        f"SELECT {_LEAD_COLUMNS} FROM leads WHERE dealer_id = $1 AND contract_id = $2"
+        " ORDER BY created_at DESC LIMIT 1 FOR UPDATE",
+        dealer_id,
+        contract_id,
+    )
+    return lead_from_row(row) if row else None
+
+
 async def loss_reviewed(
     conn: DbConnection, dealer_id: str, lead_id: uuid.UUID, lost_at: datetime
 ) -> bool:

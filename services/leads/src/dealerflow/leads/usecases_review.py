@@ -1,14 +1,18 @@
-"""The sales manager's review of lost leads, and taking a lead back to a live grade.
+"""The sales manager's review of lost leads, and taking a lead back to a live grade
+(a reopened lost lead, or a converted one whose contract was cancelled).
 
 A lead lost (grade F) waits in the dealer's review queue, the longest waiting first,
 until a sales manager or gm approves the loss (the lead stays F) or reopens the lead: it
 goes back to a live grade (LeadGraded; the notifier plans that grade's follow-up) and the
-note says why. Reopening is recorded in ``lead_reopenings``, which with the contact log
-is the grade history a reopened lead's grade is read from. Conventions as ``usecases``.
+note says why. A ContractCancelled (sales topic, from any producer) takes the lead the
+contract converted (grade O) back to its last live grade the same way. Reopenings are
+recorded in ``lead_reopenings``, which with the contact log is the grade history a
+reopened lead's grade is read from. Conventions as ``usecases``.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -19,6 +23,7 @@ from dealerflow.leads.domain import Grade
 from dealerflow.leads.domain_review import (
     ReopeningCause,
     ReviewDecision,
+    cancellation_note,
     check_review,
     reopen_grade,
 )
@@ -26,6 +31,8 @@ from dealerflow.leads.records import LeadRecord, ReopeningRecord, ReviewRecord
 from dealerflow.leads.usecases import LeadConflict, LeadPage, Uc, load_lead
 from dealerflow.leads.usecases_lifecycle import regrade
 from dealerflow.runtime.pagination import page_of
+
+_LOG = logging.getLogger("dealerflow.leads.usecases")
 
 
 class ReviewNotDue(LeadConflict):
@@ -157,3 +164,34 @@ async def review_lost_lead(uc: Uc, cmd: ReviewLostLead) -> LeadReviewed:
     )
     await reviews.insert_review(uc.conn, review)
     return LeadReviewed(lead, review)
+
+
+# --- a cancelled contract -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordCancellation:
+    """A contract was cancelled after signing (ContractCancelled, from any producer)."""
+
+    dealer_id: str
+    contract_id: str
+    reason: str
+
+
+async def record_contract_cancelled(uc: Uc, cmd: RecordCancellation) -> LeadRecord | None:
+    """The lead the contract converted goes back from O to its last live grade (else A),
+    open again without the contract (LeadGraded). A contract no lead holds (never seen,
+    or its lead reopened already: a redelivery) or a lead no longer at O (delivered)
+    changes nothing."""
+    lead = await reviews.lead_of_contract(uc.conn, cmd.dealer_id, cmd.contract_id)
+    if lead is None or lead.grade is not Grade.O:
+        _LOG.info(
+            "event %s: no converted lead holds contract %s; nothing reopened",
+            uc.source_event_id,
+            cmd.contract_id,
+        )
+        return None
+    history = await reviews.grade_history(uc.conn, lead.dealer_id, lead.lead_id)
+    note = cancellation_note(cmd.contract_id, cmd.reason)
+    grade = reopen_grade(None, history)
+    return await reopen(uc, lead, grade, "contract_cancelled", note, cmd.contract_id)

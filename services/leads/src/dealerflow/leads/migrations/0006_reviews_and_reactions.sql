@@ -31,3 +31,6 @@ CREATE TABLE lead_reopenings (
     PRIMARY KEY (dealer_id, reopening_id)
 );
 CREATE INDEX lead_reopenings_by_lead ON lead_reopenings (dealer_id, lead_id, reopened_at);
+-- A cancelled contract reopens its lead once.
+CREATE UNIQUE INDEX lead_reopenings_one_per_contract
+    ON lead_reopenings (dealer_id, contract_id) WHERE contract_id IS NOT NULL;
