@@ -13,7 +13,10 @@ from dealerflow.runtime.service import ServiceContext, ServiceDefinition, Subscr
 
 
 def _subscriptions(ctx: ServiceContext[LeadsSettings]) -> Sequence[Subscription]:
-    subscriptions = [Subscription("sales", ("sales",), consumers.router)]
+    subscriptions = [
+        Subscription("sales", ("sales",), consumers.router),
+        Subscription("notifier", ("notifier",), consumers.router),
+    ]
     if ctx.settings.inbound_consumer_enabled:
         # Raw JSON / ADF documents from lead providers: not CloudEvents.
         subscriptions.append(

@@ -4,6 +4,9 @@
   customer's lead becomes grade O, VehicleDelivered -> grade D, from any producer (an
   outside DMS too), see ``usecases_lifecycle``; ContractCancelled -> the lead the contract
   converted goes back from O to a live grade, see ``usecases_review``.
+- Topic ``<prefix>notifier`` (CloudEvents, the same router): TaskDue of a lead's
+  first-contact task at the dealer's reassign_after_breaches-th breach -> the lead goes
+  to the next on-duty consultant, see ``usecases_breach``.
 - Topic ``<prefix>inbound.leads`` (JSON or ADF XML documents from lead providers, not
   CloudEvents): the runtime's raw-record consumer (:mod:`dealerflow.runtime.raw_consumer`)
   with :func:`on_inbound_record`. A document that cannot be read or that the rules refuse
@@ -21,10 +24,14 @@ import hashlib
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from dealerflow.contracts.care_enums import RecordKind
+from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.envelope import Envelope
+from dealerflow.contracts.events.notifier import TaskDue
 from dealerflow.contracts.events.sales import ContractCancelled, ContractSigned, VehicleDelivered
 from dealerflow.contracts.inbound import LeadSubmissionError, parse_lead_submissions
 from dealerflow.leads.problems import PROBLEMS
+from dealerflow.leads.usecases_breach import ReportBreach, reassign_after_breach
 from dealerflow.leads.usecases_lifecycle import (
     RecordSale,
     record_contract_signed,
@@ -48,6 +55,13 @@ def _our_lead_id(value: str | None) -> uuid.UUID | None:
         return None  # another system's lead id: not one of ours
 
 
+def _lead_of(related: RelatedRecord | None) -> uuid.UUID | None:
+    """Our lead a notifier task is about (None: about another record)."""
+    if related is None or related.kind is not RecordKind.LEAD:
+        return None
+    return _our_lead_id(related.id)
+
+
 @router.on(ContractSigned)
 async def on_contract_signed(ctx: HandlerContext, env: Envelope[ContractSigned]) -> None:
     e = env.event
@@ -66,6 +80,13 @@ async def on_vehicle_delivered(ctx: HandlerContext, env: Envelope[VehicleDeliver
 async def on_contract_cancelled(ctx: HandlerContext, env: Envelope[ContractCancelled]) -> None:
     e = env.event
     await record_contract_cancelled(ctx, RecordCancellation(e.dealer_id, e.contract_id, e.reason))
+
+
+@router.on(TaskDue)
+async def on_task_due(ctx: HandlerContext, env: Envelope[TaskDue]) -> None:
+    e = env.event
+    breach = ReportBreach(e.dealer_id, e.task_id, e.kind.value, _lead_of(e.related), e.breaches)
+    await reassign_after_breach(ctx, breach)
 
 
 # --- raw lead submissions -------------------------------------------------------------

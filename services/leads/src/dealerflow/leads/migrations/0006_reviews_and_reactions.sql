@@ -34,3 +34,16 @@ CREATE INDEX lead_reopenings_by_lead ON lead_reopenings (dealer_id, lead_id, reo
 -- A cancelled contract reopens its lead once.
 CREATE UNIQUE INDEX lead_reopenings_one_per_contract
     ON lead_reopenings (dealer_id, contract_id) WHERE contract_id IS NOT NULL;
+
+-- What leads did about a notifier task (TaskDue, TaskCompleted), once per task and
+-- reaction: a repeated event, or the same fact under another event id, finds its row.
+-- reaction 'reassigned': the lead of a first-contact task went to another consultant
+-- (or stayed, nobody else being on duty) at the dealer's reassign_after_breaches-th breach.
+CREATE TABLE task_reactions (
+    dealer_id   text        NOT NULL,
+    task_id     text        NOT NULL,
+    reaction    text        NOT NULL CHECK (reaction IN ('reassigned')),
+    lead_id     uuid        NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    PRIMARY KEY (dealer_id, task_id, reaction)
+);
