@@ -6,6 +6,7 @@ from dealerflow.leads.domain import Grade, LeadRejected
 from dealerflow.leads.domain_review import (
     cancellation_note,
     check_review,
+    fit_note,
     live_grade_before,
     reopen_grade,
 )
@@ -54,3 +55,9 @@ def test_the_cancellation_note_fits_a_grade_note() -> None:
     long = cancellation_note("k-9", "x" * 4000)
     assert len(long) == 2000
     assert long.endswith("\u2026")
+
+
+def test_a_note_from_another_context_is_cut_to_fit() -> None:
+    assert fit_note("short") == "short"
+    assert fit_note("x" * 2000) == "x" * 2000
+    assert fit_note("x" * 2001) == "x" * 1999 + "\u2026"

@@ -12,7 +12,6 @@ import pytest
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind
 from dealerflow.contracts.contact import RelatedRecord
-from dealerflow.contracts.envelope import encode_binary
 from dealerflow.contracts.events.leads import LeadAssigned
 from dealerflow.contracts.events.notifier import TaskDue
 from dealerflow.contracts.examples import example_for
@@ -52,24 +51,6 @@ def task_due(lead: dict[str, Any], breaches: int, **changes: Any) -> TaskDue:
     )
 
 
-async def produce(leads: Any, event: Any) -> str:
-    event_id = str(uuid.uuid4())
-    record = encode_binary(event, source="/notifier", event_id=event_id)
-    await leads.produce("notifier", record.value, key=record.key, headers=record.headers)
-    return event_id
-
-
-async def handled(leads: Any, event_id: str) -> None:
-    """Wait until the notifier-topic consumer handled ``event_id`` (its inbox row commits
-    with the handler's effects)."""
-
-    async def probe() -> bool:
-        sql = "SELECT 1 FROM inbox WHERE consumer = 'leads.notifier' AND event_id = $1"
-        return bool(await leads.pool.fetchval(sql, event_id))
-
-    await leads.eventually(probe, what=f"event {event_id} handled")
-
-
 async def consultant_of(leads: Any, lead_id: str) -> str:
     lead = (await leads.http.get(f"/v1/leads/{lead_id}", params=Q)).json()
     consultant: str = lead["consultant_id"]
@@ -86,18 +67,18 @@ async def test_the_second_breach_reassigns_to_the_next_consultant_once(leads: An
     assert lead["consultant_id"] == "c-a"
 
     # the first breach is the manager's escalation: the lead stays
-    await handled(leads, await produce(leads, task_due(lead, 1)))
+    await leads.handled(await leads.publish(task_due(lead, 1)))
     assert await consultant_of(leads, lead["lead_id"]) == "c-a"
     # a follow-up task long overdue is no first contact
     late_follow_up = task_due(lead, 5, task_id="task-f", kind=TaskKind.LEAD_FOLLOW_UP)
-    await handled(leads, await produce(leads, late_follow_up))
+    await leads.handled(await leads.publish(late_follow_up))
     assert await consultant_of(leads, lead["lead_id"]) == "c-a"
 
     second = task_due(lead, 2)
-    await handled(leads, await produce(leads, second))
+    await leads.handled(await leads.publish(second))
     assert await consultant_of(leads, lead["lead_id"]) == "c-b"  # round robin after c-a
     # the same breach again (another event id): nothing moves twice
-    await handled(leads, await produce(leads, second.model_copy()))
+    await leads.handled(await leads.publish(second.model_copy()))
     assert await consultant_of(leads, lead["lead_id"]) == "c-b"
 
     detail = (await leads.http.get(f"/v1/leads/{lead['lead_id']}", params=Q)).json()
@@ -120,9 +101,9 @@ async def test_open_load_and_the_dealers_count(leads: Any) -> None:
     for n in range(2):  # c-b holds two open leads, c-c none
         await new_lead(leads, f"1380000300{n}", consultant="c-b")
 
-    await handled(leads, await produce(leads, task_due(lead, 2)))
+    await leads.handled(await leads.publish(task_due(lead, 2)))
     assert await consultant_of(leads, lead["lead_id"]) == "c-a"  # this dealer waits for 3
-    await handled(leads, await produce(leads, task_due(lead, 3)))
+    await leads.handled(await leads.publish(task_due(lead, 3)))
     assert await consultant_of(leads, lead["lead_id"]) == "c-c"  # the fewest open leads
 
 
@@ -130,7 +111,7 @@ async def test_with_nobody_else_on_duty_the_lead_stays(leads: Any) -> None:
     staff = consultants("c-a", "c-b", off_duty=("c-b",))
     await leads.configure(DEALER, {"people": {"staff": staff}})
     lead = await new_lead(leads, "13800004444")
-    await handled(leads, await produce(leads, task_due(lead, 2)))
+    await leads.handled(await leads.publish(task_due(lead, 2)))
     assert await consultant_of(leads, lead["lead_id"]) == "c-a"
 
     # a lost lead is not reassigned either
@@ -139,5 +120,5 @@ async def test_with_nobody_else_on_duty_the_lead_stays(leads: Any) -> None:
     )
     assert lost.status_code == 200, lost.text
     await leads.configure(DEALER, {"people": {"staff": consultants("c-a", "c-b")}})
-    await handled(leads, await produce(leads, task_due(lead, 2, task_id="task-other")))
+    await leads.handled(await leads.publish(task_due(lead, 2, task_id="task-other")))
     assert await consultant_of(leads, lead["lead_id"]) == "c-a"

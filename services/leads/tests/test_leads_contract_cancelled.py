@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from dealerflow.contracts.envelope import encode_binary
 from dealerflow.contracts.events.leads import LeadGraded
 from dealerflow.contracts.events.sales import ContractCancelled, VehicleDelivered
 from dealerflow.contracts.examples import example_for
@@ -45,25 +44,6 @@ async def convert(leads: Any, lead_id: str, contract_id: str) -> None:
     body = {"contract_id": contract_id}
     converted = await leads.http.post(f"/v1/leads/{lead_id}/convert", params=Q, json=body)
     assert converted.status_code == 200, converted.text
-
-
-async def produce(leads: Any, event: Any) -> str:
-    """Publish ``event`` as an outside DMS would; its event id."""
-    event_id = str(uuid.uuid4())
-    record = encode_binary(event, source="/outside-dms", event_id=event_id)
-    await leads.produce("sales", record.value, key=record.key, headers=record.headers)
-    return event_id
-
-
-async def handled(leads: Any, event_id: str) -> None:
-    """Wait until the sales consumer handled ``event_id`` (its inbox row commits with the
-    handler's effects; a dead-lettered event leaves none)."""
-
-    async def probe() -> bool:
-        sql = "SELECT 1 FROM inbox WHERE consumer = 'leads.sales' AND event_id = $1"
-        return bool(await leads.pool.fetchval(sql, event_id))
-
-    await leads.eventually(probe, what=f"event {event_id} handled")
 
 
 def cancelled(lead: dict[str, Any], contract_id: str, reason: str) -> ContractCancelled:
@@ -103,10 +83,10 @@ async def test_a_cancelled_contract_reopens_its_lead_at_the_grade_before_o(leads
     await convert(leads, never_graded["lead_id"], "k-10")
 
     event = cancelled(worked, "k-9", "financing refused")
-    await produce(leads, event)
-    await produce(leads, event.model_copy())  # the same fact again, under a new event id
-    await produce(leads, cancelled(worked, "k-unknown", "not ours"))
-    await produce(leads, cancelled(never_graded, "k-10", "changed their mind"))
+    await leads.publish(event)
+    await leads.publish(event.model_copy())  # the same fact again, under a new event id
+    await leads.publish(cancelled(worked, "k-unknown", "not ours"))
+    await leads.publish(cancelled(never_graded, "k-10", "changed their mind"))
 
     lead = await lead_at(leads, worked["lead_id"], "open")
     assert (lead["grade"], lead["contract_id"], lead["closed_at"]) == ("B", None, None)
@@ -117,7 +97,7 @@ async def test_a_cancelled_contract_reopens_its_lead_at_the_grade_before_o(leads
     # cancellation follows the repeated one on the customer's partition
     await convert(leads, worked["lead_id"], "k-11")
     assert (await lead_at(leads, worked["lead_id"], "converted"))["contract_id"] == "k-11"
-    await produce(leads, cancelled(worked, "k-11", "moved abroad"))
+    await leads.publish(cancelled(worked, "k-11", "moved abroad"))
     events = await leads.wait_for_events(
         lambda evs: len(graded(evs, worked["lead_id"])) >= 5, what="k-11 cancelled"
     )
@@ -142,7 +122,7 @@ async def test_a_delivered_lead_is_not_reopened(leads: Any) -> None:
             "occurred_at": datetime.now(UTC),
         }
     )
-    await produce(leads, delivered)
+    await leads.publish(delivered)
     await lead_at(leads, lead["lead_id"], "delivered")
-    await handled(leads, await produce(leads, cancelled(lead, "k-20", "too late")))
+    await leads.handled(await leads.publish(cancelled(lead, "k-20", "too late")))
     assert (await lead_at(leads, lead["lead_id"], "delivered"))["grade"] == "D"

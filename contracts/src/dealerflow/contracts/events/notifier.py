@@ -86,7 +86,8 @@ class TaskCompleted(_NotifierBase):
         emitted_by=("notifier",),
         reacted_by=(
             "complaints: opens a complaint when the outcome is dissatisfied",
-            Planned("leads: logs the contact for lead tasks", issue=10),
+            "leads: logs a lead's first-contact, follow-up or re-grade task as a phone "
+            "contact (LeadContacted), once per task",
         ),
     )
     type: Literal["TaskCompleted"] = Field(default="TaskCompleted", description="Event name.")

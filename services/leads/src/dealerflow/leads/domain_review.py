@@ -43,11 +43,19 @@ def reopen_grade(requested: Grade | None, history: Iterable[Grade]) -> Grade:
     return requested
 
 
-def cancellation_note(contract_id: str, reason: str, limit: int = 2000) -> str:
-    """Why a converted lead was reopened, as its LeadGraded note (at most ``limit``
-    characters: a cancellation's reason may be longer than a grade note)."""
-    note = f"contract {contract_id} cancelled: {reason.strip()}"
-    return note if len(note) <= limit else note[: limit - 1] + "\u2026"
+#: The longest note a leads event carries (LeadGraded, LeadContacted).
+NOTE_LIMIT = 2000
+
+
+def fit_note(text: str, limit: int = NOTE_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters (ending in an ellipsis when cut): other
+    contexts' texts (a cancellation's reason, a task's note) may be longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def cancellation_note(contract_id: str, reason: str) -> str:
+    """Why a converted lead was reopened, as its LeadGraded note."""
+    return fit_note(f"contract {contract_id} cancelled: {reason.strip()}")
 
 
 def check_review(decision: ReviewDecision, note: str | None, grade: Grade | None) -> None:

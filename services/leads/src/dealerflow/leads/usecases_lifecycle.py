@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from dealerflow.contracts.enums import (
     ContactChannel,
@@ -112,6 +112,32 @@ async def _lose(uc: Uc, lead: LeadRecord, reason: LostReason, note: str | None) 
 # --- contact log ----------------------------------------------------------------------
 
 
+async def record_contact(
+    uc: Uc, lead: LeadRecord, record: ContactEntryRecord, next_contact_on: date | None
+) -> LeadRecord:
+    """Add ``record`` to the contact log and publish LeadContacted; the lead with its
+    last contact time moved on (the caller saves it)."""
+    await activity.insert_contact_entry(uc.conn, record)
+    await uc.publish(
+        LeadContacted(
+            dealer_id=record.dealer_id,
+            customer_id=lead.customer_id,
+            occurred_at=uc.now,
+            lead_id=str(lead.lead_id),
+            consultant_id=record.consultant_id,
+            contacted_at=record.contacted_at,
+            channel=ContactChannel(record.channel),
+            outcome=ContactOutcome(record.outcome),
+            grade_after=Grade(record.grade_after),
+            next_contact_on=next_contact_on,
+            notes=record.notes,
+        )
+    )
+    last = lead.last_contacted_at
+    at = record.contacted_at
+    return replace(lead, last_contacted_at=at if last is None or at > last else last)
+
+
 @dataclass(frozen=True)
 class LogContact:
     """One contact log entry as staff report it."""
@@ -181,27 +207,11 @@ async def log_contact(uc: Uc, cmd: LogContact) -> ContactLogged:
         invitation_declined=entry.invitation_declined,
         recorded_at=now,
     )
-    await activity.insert_contact_entry(uc.conn, record)
     next_at = entry.next_contact_at
-    await uc.publish(
-        LeadContacted(
-            dealer_id=cmd.dealer_id,
-            customer_id=lead.customer_id,
-            occurred_at=now,
-            lead_id=str(lead.lead_id),
-            consultant_id=consultant,
-            contacted_at=contacted_at,
-            channel=entry.channel,
-            outcome=entry.outcome,
-            grade_after=grade_after,
-            next_contact_on=next_at.astimezone(policy.calendar.tz).date() if next_at else None,
-            notes=cmd.notes,
-        )
-    )
-    last = lead.last_contacted_at
+    next_on = next_at.astimezone(policy.calendar.tz).date() if next_at else None
+    lead = await record_contact(uc, lead, record, next_on)
     lead = replace(
         lead,
-        last_contacted_at=contacted_at if last is None or contacted_at > last else last,
         next_contact_at=next_at,
         invitation_declined_at=after.invitation_declined_at,
         reengaged_at=after.reengaged_at,

@@ -38,11 +38,12 @@ CREATE UNIQUE INDEX lead_reopenings_one_per_contract
 -- What leads did about a notifier task (TaskDue, TaskCompleted), once per task and
 -- reaction: a repeated event, or the same fact under another event id, finds its row.
 -- reaction 'reassigned': the lead of a first-contact task went to another consultant
--- (or stayed, nobody else being on duty) at the dealer's reassign_after_breaches-th breach.
+-- (or stayed, nobody else being on duty) at the dealer's reassign_after_breaches-th breach;
+-- 'contact_logged': the completed call task is a line of the lead's contact log.
 CREATE TABLE task_reactions (
     dealer_id   text        NOT NULL,
     task_id     text        NOT NULL,
-    reaction    text        NOT NULL CHECK (reaction IN ('reassigned')),
+    reaction    text        NOT NULL CHECK (reaction IN ('reassigned', 'contact_logged')),
     lead_id     uuid        NOT NULL,
     recorded_at timestamptz NOT NULL,
     PRIMARY KEY (dealer_id, task_id, reaction)
