@@ -27,6 +27,8 @@ acl dealerflow-dealers --group prefixed "${PREFIX}dealers." Read
 acl dealerflow-leads --topic literal "${PREFIX}leads" Write
 acl dealerflow-leads --topic literal "${PREFIX}sales" Read
 acl dealerflow-leads --topic literal "${PREFIX}sales.dlq" Write
+acl dealerflow-leads --topic literal "${PREFIX}notifier" Read
+acl dealerflow-leads --topic literal "${PREFIX}notifier.dlq" Write
 acl dealerflow-leads --topic literal "${PREFIX}inbound.leads" Read
 acl dealerflow-leads --topic literal "${PREFIX}inbound.leads.dlq" Write
 acl dealerflow-leads --topic literal "${PREFIX}leads" Read

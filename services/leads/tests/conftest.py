@@ -12,6 +12,7 @@ change applies to the next request. Unconfigured dealers get the defaults (nobod
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,7 +21,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from dealerflow.contracts.envelope import Envelope, decode
+from dealerflow.contracts.envelope import Envelope, decode, encode_binary
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.devinfra.service_testing import (
     RunningService,
@@ -67,6 +68,23 @@ class LeadsService(RunningService):
         await self.producer.send_and_wait(
             self.topics.name(context), value=value, key=key, headers=headers or []
         )
+
+    async def publish(self, event: DomainEvent, *, source: str = "/outside-system") -> str:
+        """Put ``event`` on its context's topic as another producer would; its event id."""
+        event_id = str(uuid.uuid4())
+        record = encode_binary(event, source=source, event_id=event_id)
+        await self.produce(event.context, record.value, key=record.key, headers=record.headers)
+        return event_id
+
+    async def handled(self, event_id: str) -> None:
+        """Wait until the service's consumer handled ``event_id``: its inbox row commits
+        with the handler's effects (a dead-lettered event leaves none)."""
+
+        async def probe() -> bool:
+            sql = "SELECT 1 FROM inbox WHERE event_id = $1"
+            return bool(await self.pool.fetchval(sql, event_id))
+
+        await eventually(probe, f"event {event_id} handled", 30.0)
 
     async def read_topic(self, topic: str, *, timeout_s: float = 2.0) -> list[Any]:
         """Every record on ``topic`` right now (all partitions, from the beginning)."""

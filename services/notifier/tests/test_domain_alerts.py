@@ -21,6 +21,9 @@ from dealerflow.notifier.domain import (
     plan_first_contact,
 )
 from dealerflow.notifier.domain_alerts import (
+    BreachReassignment,
+    breach_reassignment_alerts,
+    breaches_at_watch,
     choose_channel,
     dependents_prefix,
     goes_to_oem_webhook,
@@ -208,3 +211,43 @@ def test_the_oem_document_has_the_escalation_facts_and_nothing_of_the_customer()
     }
     assert str(uuid.UUID(int=5)) not in alert.body  # not even the customer id
     assert "CMP-3" in alert.subject
+
+
+@pytest.mark.parametrize(
+    ("kind", "after", "expected"),
+    [
+        (AlertKind.REASSIGN, 2, 2),
+        (AlertKind.REASSIGN, 3, 3),
+        (AlertKind.REASSIGN, 1, None),  # fires at the due time, whose TaskDue says it
+        (AlertKind.ESCALATION, 2, None),
+        (AlertKind.WARNING, 2, None),
+    ],
+)
+def test_only_the_reassign_watch_reports_the_breaches_again(
+    kind: AlertKind, after: int, expected: int | None
+) -> None:
+    assert breaches_at_watch(kind, after) == expected
+
+
+def moved(reason: str, previous: str | None = "c-li-na") -> BreachReassignment:
+    return BreachReassignment(
+        dealer_id="D001",
+        customer_id=uuid.uuid4(),
+        lead_id="L-1",
+        consultant_id="c-wang",
+        previous_consultant_id=previous,
+        reason=reason,
+        assigned_at=NOW,
+    )
+
+
+def test_both_consultants_hear_of_a_breach_reassignment_and_nobody_of_others() -> None:
+    told = breach_reassignment_alerts(moved("sla_breach"))
+    assert [recipient for recipient, _ in told] == ["c-li-na", "c-wang"]
+    to_previous, to_new = (alert for _, alert in told)
+    assert "c-wang" in to_previous.subject
+    assert "overdue" in to_new.subject
+    assert "c-li-na" in to_new.body
+    assert breach_reassignment_alerts(moved("manual")) == []
+    assert breach_reassignment_alerts(moved("initial", previous=None)) == []
+    assert breach_reassignment_alerts(moved("sla_breach", previous=None)) == []

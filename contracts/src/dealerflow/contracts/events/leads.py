@@ -159,7 +159,10 @@ class LeadAssigned(_LeadsBase):
         when="Initial assignment (round robin or by open load), manual reassignment, or "
         "automatic reassignment after a second first-contact SLA breach.",
         emitted_by=("leads",),
-        reacted_by=("notifier: moves the lead's open tasks to the new consultant",),
+        reacted_by=(
+            "notifier: moves the lead's open tasks to the new consultant; after a missed "
+            "first contact (reason sla_breach) tells the previous and the new consultant",
+        ),
     )
     type: Literal["LeadAssigned"] = Field(default="LeadAssigned", description="Event name.")
     lead_id: EntityId = Field(description="Identifier of the lead.")

@@ -51,16 +51,18 @@ class TaskScheduled(_NotifierBase):
 
 
 class TaskDue(_NotifierBase):
-    """A task reached its due time without an outcome."""
+    """A task reached its due time without an outcome, or a first-contact task is still
+    open at the dealer's reassign watch (``breaches`` then counts the SLA periods missed)."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="The notifier's timer fires at a task's due time.",
+        when="The notifier's timer fires at a task's due time (breaches 1); a first-contact "
+        "task still open when its reassign watch fires is due again, with breaches the "
+        "dealer's reassign_after_breaches.",
         emitted_by=("notifier",),
         reacted_by=(
-            Planned(
-                "leads: first-contact SLA breach handling (escalate, reassign on second breach)",
-                issue=10,
-            ),
+            "leads: reassigns the lead of a first-contact task to the next on-duty consultant "
+            "once breaches reaches the dealer's reassign_after_breaches (LeadAssigned "
+            "sla_breach)",
         ),
     )
     type: Literal["TaskDue"] = Field(default="TaskDue", description="Event name.")
@@ -69,6 +71,11 @@ class TaskDue(_NotifierBase):
     assignee_id: StaffId = Field(description="Staff member who must do it.")
     due_at: UtcDatetime = Field(description="The due time, UTC.")
     related: RelatedRecord | None = Field(default=None, description="Record the task is about.")
+    breaches: int = Field(
+        default=1,
+        ge=1,
+        description="How many SLA periods the task has been open past (1 at the due time).",
+    )
 
 
 class TaskCompleted(_NotifierBase):
@@ -79,7 +86,8 @@ class TaskCompleted(_NotifierBase):
         emitted_by=("notifier",),
         reacted_by=(
             "complaints: opens a complaint when the outcome is dissatisfied",
-            Planned("leads: logs the contact for lead tasks", issue=10),
+            "leads: logs a lead's first-contact, follow-up or re-grade task as a phone "
+            "contact (LeadContacted), once per task",
         ),
     )
     type: Literal["TaskCompleted"] = Field(default="TaskCompleted", description="Event name.")

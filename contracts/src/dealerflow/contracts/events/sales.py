@@ -242,7 +242,8 @@ class ContractCancelled(_SalesBase):
         when="The contract is cancelled before delivery.",
         emitted_by=("sales",),
         reacted_by=(
-            Planned("leads: reopens the lead for follow-up", issue=10),
+            "leads: takes the lead the contract converted from O back to its last live grade "
+            "(else A) for follow-up (LeadGraded)",
             Planned("notifier: cancels delivery reminders", issue=11),
         ),
     )

@@ -236,7 +236,8 @@ class LeadPolicy(PolicyGroup):
         default=2,
         ge=1,
         description="At this breach of the first-contact SLA (counted again from each "
-        "breach) the sales manager is asked to reassign the lead.",
+        "breach) the lead goes to the next on-duty consultant (and the sales manager gets "
+        "a reassign task, for when nobody else is on duty).",
     )
     follow_up_every: dict[LeadGrade, timedelta] = Field(
         default_factory=lambda: _per_grade(2, 3, 7, 14),

@@ -48,6 +48,7 @@ USED_BY: dict[str, str] = {
     "policy.contact": "notifier",
     "policy.leads": "notifier",
     "policy.leads.assignment_strategy": "leads",
+    "policy.leads.reassign_after_breaches": "notifier (reassign watch), leads (reassigns)",
     "policy.leads.follow_up_every": "leads (next contact date), notifier (follow-up tasks)",
     "policy.leads.purchase_horizon": "none yet (issue 10)",
     "policy.owner_care": "notifier",

@@ -77,7 +77,7 @@ class ServiceAccess:
 #: emitters by libs/runtime/tests/test_kafka_acls.py).
 SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
     ServiceAccess("dealers", "dealers", ()),
-    ServiceAccess("leads", "leads", ("sales", INBOUND_LEADS, "leads")),
+    ServiceAccess("leads", "leads", ("sales", "notifier", INBOUND_LEADS, "leads")),
     ServiceAccess("sales", "sales", ("leads",)),
     ServiceAccess("service-center", "service", ("leads",)),
     ServiceAccess("complaints", "complaints", ("notifier", "service", "leads", "sales")),

@@ -11,6 +11,7 @@ from dealerflow.leads import (
     api_appointments,
     api_erasure,
     api_reports,
+    api_review,
     consumers,
 )
 from dealerflow.leads.problems import PROBLEMS
@@ -20,7 +21,10 @@ from dealerflow.runtime.service import ServiceContext, ServiceDefinition, Subscr
 
 
 def _subscriptions(ctx: ServiceContext[LeadsSettings]) -> Sequence[Subscription]:
-    subscriptions = [Subscription("sales", ("sales",), consumers.router)]
+    subscriptions = [
+        Subscription("sales", ("sales",), consumers.router),
+        Subscription("notifier", ("notifier",), consumers.router),
+    ]
     if ctx.settings.inbound_consumer_enabled:
         # Raw JSON / ADF documents from lead providers: not CloudEvents.
         subscriptions.append(
@@ -44,6 +48,7 @@ DEFINITION = ServiceDefinition(
         api_appointments.router,
         api_erasure.router,
         api_reports.router,
+        api_review.router,
     ],
     subscriptions=_subscriptions,
     problems=PROBLEMS,

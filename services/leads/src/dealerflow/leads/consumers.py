@@ -2,7 +2,13 @@
 
 - Topic ``<prefix>sales`` (CloudEvents, an :class:`EventRouter`): ContractSigned -> the
   customer's lead becomes grade O, VehicleDelivered -> grade D, from any producer (an
-  outside DMS too); see ``usecases_lifecycle``.
+  outside DMS too), see ``usecases_lifecycle``; ContractCancelled -> the lead the contract
+  converted goes back from O to a live grade, see ``usecases_review``.
+- Topic ``<prefix>notifier`` (CloudEvents, the same router): TaskDue of a lead's
+  first-contact task at the dealer's reassign_after_breaches-th breach -> the lead goes
+  to the next on-duty consultant, see ``usecases_breach``; TaskCompleted of a lead's
+  call task (first contact, follow-up, re-grade) -> a phone contact in the lead's contact
+  log, see ``usecases_task_contact``.
 - Topic ``<prefix>inbound.leads`` (JSON or ADF XML documents from lead providers, not
   CloudEvents): the runtime's raw-record consumer (:mod:`dealerflow.runtime.raw_consumer`)
   with :func:`on_inbound_record`. A document that cannot be read or that the rules refuse
@@ -20,16 +26,22 @@ import hashlib
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from dealerflow.contracts.care_enums import RecordKind
+from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.envelope import Envelope
-from dealerflow.contracts.events.sales import ContractSigned, VehicleDelivered
+from dealerflow.contracts.events.notifier import TaskCompleted, TaskDue
+from dealerflow.contracts.events.sales import ContractCancelled, ContractSigned, VehicleDelivered
 from dealerflow.contracts.inbound import LeadSubmissionError, parse_lead_submissions
 from dealerflow.leads.problems import PROBLEMS
+from dealerflow.leads.usecases_breach import ReportBreach, reassign_after_breach
 from dealerflow.leads.usecases_lifecycle import (
     RecordSale,
     record_contract_signed,
     record_delivery,
 )
+from dealerflow.leads.usecases_review import RecordCancellation, record_contract_cancelled
 from dealerflow.leads.usecases_submission import SubmitLead, submit_lead
+from dealerflow.leads.usecases_task_contact import LogTaskContact, log_task_contact
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
 from dealerflow.runtime.raw_consumer import RecordContext, raw_record_processor, record_header
 
@@ -46,6 +58,13 @@ def _our_lead_id(value: str | None) -> uuid.UUID | None:
         return None  # another system's lead id: not one of ours
 
 
+def _lead_of(related: RelatedRecord | None) -> uuid.UUID | None:
+    """Our lead a notifier task is about (None: about another record)."""
+    if related is None or related.kind is not RecordKind.LEAD:
+        return None
+    return _our_lead_id(related.id)
+
+
 @router.on(ContractSigned)
 async def on_contract_signed(ctx: HandlerContext, env: Envelope[ContractSigned]) -> None:
     e = env.event
@@ -58,6 +77,35 @@ async def on_contract_signed(ctx: HandlerContext, env: Envelope[ContractSigned])
 async def on_vehicle_delivered(ctx: HandlerContext, env: Envelope[VehicleDelivered]) -> None:
     e = env.event
     await record_delivery(ctx, RecordSale(e.dealer_id, e.customer_id, e.contract_id))
+
+
+@router.on(ContractCancelled)
+async def on_contract_cancelled(ctx: HandlerContext, env: Envelope[ContractCancelled]) -> None:
+    e = env.event
+    await record_contract_cancelled(ctx, RecordCancellation(e.dealer_id, e.contract_id, e.reason))
+
+
+@router.on(TaskDue)
+async def on_task_due(ctx: HandlerContext, env: Envelope[TaskDue]) -> None:
+    e = env.event
+    breach = ReportBreach(e.dealer_id, e.task_id, e.kind.value, _lead_of(e.related), e.breaches)
+    await reassign_after_breach(ctx, breach)
+
+
+@router.on(TaskCompleted)
+async def on_task_completed(ctx: HandlerContext, env: Envelope[TaskCompleted]) -> None:
+    e = env.event
+    call = LogTaskContact(
+        dealer_id=e.dealer_id,
+        task_id=e.task_id,
+        task_kind=e.kind.value,
+        lead_id=_lead_of(e.related),
+        consultant_id=e.assignee_id,
+        outcome=e.outcome,
+        note=e.note,
+        completed_at=e.completed_at,
+    )
+    await log_task_contact(ctx, call)
 
 
 # --- raw lead submissions -------------------------------------------------------------

@@ -78,6 +78,37 @@ class SubmissionRecord:
 
 
 @dataclass(frozen=True)
+class ReviewRecord:
+    """A manager's review of one loss of a lead (``lead_reviews``)."""
+
+    dealer_id: str
+    review_id: uuid.UUID
+    lead_id: uuid.UUID
+    #: the loss reviewed (the lead's ``closed_at`` at grade F)
+    lost_at: datetime
+    decision: str  # approve | reopen
+    grade_after: str | None  # the live grade of a reopened lead
+    note: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime
+
+
+@dataclass(frozen=True)
+class ReopeningRecord:
+    """A lead taken back to a live grade by its review or a cancelled contract
+    (``lead_reopenings``)."""
+
+    dealer_id: str
+    reopening_id: uuid.UUID
+    lead_id: uuid.UUID
+    cause: str  # review | contract_cancelled
+    contract_id: str | None
+    grade_before: str
+    grade_after: str
+    reopened_at: datetime
+
+
+@dataclass(frozen=True)
 class AssignmentRecord:
     """One (re)assignment of a lead (``lead_assignments``)."""
 

@@ -46,7 +46,8 @@ _LEAD_COLUMNS = columns_of(LeadRecord)
 _JSON_COLUMNS = {"contact", "interest"}
 
 
-def _lead_from_row(row: Any) -> LeadRecord:
+def lead_from_row(row: Any) -> LeadRecord:
+    """A row of every :class:`LeadRecord` column as the record (other repositories too)."""
     data = dict(row)
     data["grade"] = Grade(data["grade"])
     data["contact"] = ContactSnapshot.model_validate_json(data["contact"])
@@ -102,7 +103,7 @@ async def find_open_lead_by_phone(
         dealer_id,
         phone_e164,
     )
-    return _lead_from_row(row) if row else None
+    return lead_from_row(row) if row else None
 
 
 async def get_lead(
@@ -114,7 +115,7 @@ async def get_lead(
         dealer_id,
         lead_id,
     )
-    return _lead_from_row(row) if row else None
+    return lead_from_row(row) if row else None
 
 
 async def find_lead_for_sale(
@@ -147,7 +148,7 @@ async def find_lead_for_sale(
             dealer_id,
             customer_id,
         )
-    return _lead_from_row(row) if row else None
+    return lead_from_row(row) if row else None
 
 
 async def insert_lead(conn: DbConnection, lead: LeadRecord) -> None:
@@ -227,7 +228,7 @@ async def list_leads(
         f"{_SELECT_LEAD} WHERE {' AND '.join(clauses)}"
         f" ORDER BY priority_rank, created_at DESC, lead_id DESC LIMIT {arg(limit)}"
     )
-    return [_lead_from_row(r) for r in await conn.fetch(sql, *args)]
+    return [lead_from_row(r) for r in await conn.fetch(sql, *args)]
 
 
 # --- submissions ----------------------------------------------------------------------
@@ -271,4 +272,4 @@ async def submissions_of(
 async def fetch_leads(conn: DbConnection, tail: str, *args: Any) -> list[LeadRecord]:
     """Lead rows selected by ``tail`` (``WHERE ... ORDER BY ... LIMIT ...`` with ``$n``
     placeholders for ``args``): for the other repository modules' lead lists."""
-    return [_lead_from_row(r) for r in await conn.fetch(f"{_SELECT_LEAD} {tail}", *args)]
+    return [lead_from_row(r) for r in await conn.fetch(f"{_SELECT_LEAD} {tail}", *args)]

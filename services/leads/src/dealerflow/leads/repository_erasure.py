@@ -5,13 +5,13 @@ Anonymised, per row of the customer at the dealer: ``leads.contact`` becomes the
 contact snapshot (its locale kept), ``leads.phone_e164`` the placeholder
 ``erased:<lead_id>`` (never an E.164 number, so no new submission de-duplicates onto it,
 and unique per lead for the "one open lead per phone" index), ``leads.lost_note`` NULL;
-the lead's ``contact_log.notes`` and ``appointments.reason`` (free text) NULL; its
-``lead_submissions.payload`` (the normalised submitted document) ``{"erased": true}``.
-The phone aliases of merged leads (``lead_phone_aliases``) that reach or came from the
-customer's leads are deleted, and the leads merged into the customer's leads are
-anonymised like them. Kept: ids, grades, statuses, channels, sources, interest (models,
-budget), dates, assignments, appointments (times, places, how they went) and the contact
-log's outcomes.
+the lead's ``contact_log.notes``, ``appointments.reason`` (free text) and
+``lead_reviews.note`` (the manager's review) NULL; its ``lead_submissions.payload`` (the
+normalised submitted document) ``{"erased": true}``. The phone aliases of merged leads
+(``lead_phone_aliases``) that reach or came from the customer's leads are deleted, and the
+leads merged into the customer's leads are anonymised like them. Kept: ids, grades,
+statuses, channels, sources, interest (models, budget), dates, assignments, appointments
+(times, places, how they went) and the contact log's outcomes.
 """
 
 from __future__ import annotations
@@ -82,6 +82,12 @@ async def anonymise_customer(
         "AND a.dealer_id = l.dealer_id AND a.lead_id = l.lead_id AND a.reason IS NOT NULL",
         *args,
     )
+    review_notes = await conn.execute(
+        "UPDATE lead_reviews r SET note = NULL FROM leads l "
+        "WHERE l.dealer_id = $1 AND l.customer_id = $2 "
+        "AND r.dealer_id = l.dealer_id AND r.lead_id = l.lead_id AND r.note IS NOT NULL",
+        *args,
+    )
     submissions = await conn.execute(
         "UPDATE lead_submissions s SET payload = $3::jsonb FROM leads l "
         "WHERE l.dealer_id = $1 AND l.customer_id = $2 "
@@ -110,5 +116,6 @@ async def anonymise_customer(
         "leads": _count(leads),
         "contact_log": _count(notes),
         "appointments": _count(reasons),
+        "lead_reviews": _count(review_notes),
         "lead_submissions": _count(submissions),
     }

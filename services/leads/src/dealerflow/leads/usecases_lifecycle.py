@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from dealerflow.contracts.enums import (
     ContactChannel,
@@ -64,7 +64,7 @@ class InvalidContactLogEntry(LeadRejected):
         self.problem_extensions = {"problems": list(problems)}
 
 
-async def _regrade(uc: Uc, lead: LeadRecord, grade: Grade, note: str | None = None) -> LeadRecord:
+async def regrade(uc: Uc, lead: LeadRecord, grade: Grade, note: str | None = None) -> LeadRecord:
     """Set the grade (status follows) and publish LeadGraded; the caller saves the lead."""
     previous = lead.grade
     lead = replace(
@@ -110,6 +110,32 @@ async def _lose(uc: Uc, lead: LeadRecord, reason: LostReason, note: str | None) 
 
 
 # --- contact log ----------------------------------------------------------------------
+
+
+async def record_contact(
+    uc: Uc, lead: LeadRecord, record: ContactEntryRecord, next_contact_on: date | None
+) -> LeadRecord:
+    """Add ``record`` to the contact log and publish LeadContacted; the lead with its
+    last contact time moved on (the caller saves it)."""
+    await activity.insert_contact_entry(uc.conn, record)
+    await uc.publish(
+        LeadContacted(
+            dealer_id=record.dealer_id,
+            customer_id=lead.customer_id,
+            occurred_at=uc.now,
+            lead_id=str(lead.lead_id),
+            consultant_id=record.consultant_id,
+            contacted_at=record.contacted_at,
+            channel=ContactChannel(record.channel),
+            outcome=ContactOutcome(record.outcome),
+            grade_after=Grade(record.grade_after),
+            next_contact_on=next_contact_on,
+            notes=record.notes,
+        )
+    )
+    last = lead.last_contacted_at
+    at = record.contacted_at
+    return replace(lead, last_contacted_at=at if last is None or at > last else last)
 
 
 @dataclass(frozen=True)
@@ -181,34 +207,18 @@ async def log_contact(uc: Uc, cmd: LogContact) -> ContactLogged:
         invitation_declined=entry.invitation_declined,
         recorded_at=now,
     )
-    await activity.insert_contact_entry(uc.conn, record)
     next_at = entry.next_contact_at
-    await uc.publish(
-        LeadContacted(
-            dealer_id=cmd.dealer_id,
-            customer_id=lead.customer_id,
-            occurred_at=now,
-            lead_id=str(lead.lead_id),
-            consultant_id=consultant,
-            contacted_at=contacted_at,
-            channel=entry.channel,
-            outcome=entry.outcome,
-            grade_after=grade_after,
-            next_contact_on=next_at.astimezone(policy.calendar.tz).date() if next_at else None,
-            notes=cmd.notes,
-        )
-    )
-    last = lead.last_contacted_at
+    next_on = next_at.astimezone(policy.calendar.tz).date() if next_at else None
+    lead = await record_contact(uc, lead, record, next_on)
     lead = replace(
         lead,
-        last_contacted_at=contacted_at if last is None or contacted_at > last else last,
         next_contact_at=next_at,
         invitation_declined_at=after.invitation_declined_at,
         reengaged_at=after.reengaged_at,
         updated_at=now,
     )
     if grade_after != lead.grade:
-        lead = await _regrade(uc, lead, grade_after, cmd.notes)
+        lead = await regrade(uc, lead, grade_after, cmd.notes)
     if grade_after is Grade.F:
         assert entry.lost_reason is not None  # validated above
         lead = await _lose(uc, lead, entry.lost_reason, entry.lost_note)
@@ -247,7 +257,7 @@ async def mark_lost(uc: Uc, cmd: MarkLost) -> LeadRecord:
     """LeadGraded F + LeadLost, for manager review."""
     lead = await load_open_lead(uc, cmd.dealer_id, cmd.lead_id)
     validate_grade_transition(lead.grade, Grade.F, cmd.reason, cmd.note)
-    lead = await _regrade(uc, lead, Grade.F, cmd.note)
+    lead = await regrade(uc, lead, Grade.F, cmd.note)
     lead = await _lose(uc, lead, cmd.reason, cmd.note)
     await repo.save_lead(uc.conn, lead)
     return lead
@@ -275,7 +285,7 @@ async def _convert(
     if lead.grade is Grade.O and lead.contract_id == contract_id:
         return lead
     validate_grade_transition(lead.grade, Grade.O)
-    lead = await _regrade(uc, lead, Grade.O)
+    lead = await regrade(uc, lead, Grade.O)
     lead = replace(lead, contract_id=contract_id)
     await uc.publish(
         LeadConverted(
@@ -352,6 +362,6 @@ async def record_delivery(uc: Uc, cmd: RecordSale) -> LeadRecord | None:
         if (refused := _conversion_refused(lead, cmd.contract_id)) is not None:
             return _left_as_is(uc, lead, refused)
         lead = await _convert(uc, lead, cmd.contract_id, None)
-    lead = await _regrade(uc, lead, Grade.D)
+    lead = await regrade(uc, lead, Grade.D)
     await repo.save_lead(uc.conn, lead)
     return lead

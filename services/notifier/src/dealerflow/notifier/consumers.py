@@ -35,7 +35,7 @@ from dealerflow.contracts.events.leads import (
 )
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
-from dealerflow.notifier import usecases, usecases_appointments, usecases_leads
+from dealerflow.notifier import usecases, usecases_alerts, usecases_appointments, usecases_leads
 from dealerflow.notifier.domain import (
     AppointmentFacts,
     ComplaintEscalationFacts,
@@ -51,6 +51,7 @@ from dealerflow.notifier.domain import (
     RecordRef,
     appointment_reminder_kind,
 )
+from dealerflow.notifier.domain_alerts import BreachReassignment
 from dealerflow.notifier.domain_appointments import (
     AppointmentEndFacts,
     AppointmentMoveFacts,
@@ -120,6 +121,21 @@ async def lead_assigned(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: LeadAssigned = env.event
     facts = LeadAssignmentFacts(event.dealer_id, event.lead_id, event.consultant_id)
     await usecases_leads.on_lead_assigned(hctx, facts)
+
+
+@router.on(LeadAssigned)
+async def lead_reassigned_after_breach(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadAssigned = env.event
+    moved = BreachReassignment(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        lead_id=event.lead_id,
+        consultant_id=event.consultant_id,
+        previous_consultant_id=event.previous_consultant_id,
+        reason=event.reason.value,
+        assigned_at=event.assigned_at,
+    )
+    await usecases_alerts.tell_consultants_of_breach_reassignment(hctx, moved)
 
 
 @router.on(LeadGraded)

@@ -7,6 +7,12 @@ Choices (documented for operators):
 - an escalation or reassign watch creates a task for the manager role, keyed by the
   watch's key (so it is created once) and therefore nested under the watched task's key:
   recording the watched task's outcome cancels it (it is moot then);
+- a reassign watch that acts also publishes the watched task's TaskDue again, with
+  ``breaches`` the dealer's ``reassign_after_breaches`` (:func:`breaches_at_watch`): leads
+  reassigns the lead on it, and the LeadAssigned (reason ``sla_breach``) that follows
+  gets a staff message to the previous and to the new consultant
+  (:func:`breach_reassignment_alerts`); the manager's task stays, for a lead nobody else
+  was on duty to take;
 - there is no dedicated task kind for a first-contact escalation in the v1 catalogue, so
   it is published as kind ``other`` with a telling title;
 - a complaint escalated to the OEM/region rung of a dealer whose ``people.oem_region``
@@ -24,13 +30,19 @@ Choices (documented for operators):
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dealerflow.contracts.care_enums import TaskKind, TaskOutcome
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.contracts.enums import ContactChannel, ContactOutcome, MessageChannel
+from dealerflow.contracts.enums import (
+    AssignmentReason,
+    ContactChannel,
+    ContactOutcome,
+    MessageChannel,
+)
 from dealerflow.notifier.domain_types import (
     AlertKind,
     ComplaintEscalationFacts,
@@ -113,7 +125,8 @@ def plan_watch_task(alert: PlannedAlert, watched_due_at: datetime) -> PlannedTas
     else:
         script = (
             f"{alert.related.kind.value.capitalize()} {alert.related.id} missed its first-contact "
-            "SLA again: reassign it to another consultant."
+            "SLA again: it goes to the next on-duty consultant; if nobody else is on duty, "
+            "reassign it yourself."
         )
     title = {
         AlertKind.ESCALATION: "First contact overdue",
@@ -157,6 +170,60 @@ def watch_alert(alert_kind: AlertKind, watched_title: str, due_local: str) -> St
         subject=f"Reassign: {watched_title}",
         body=f"{watched_title} (due {due_local}) is still open: reassign it.",
     )
+
+
+def breaches_at_watch(alert_kind: AlertKind, reassign_after_breaches: int) -> int | None:
+    """The ``breaches`` of the TaskDue a watch that acted publishes again (None: none).
+
+    Only the reassign watch does, with the dealer's count; when that count is 1 the watch
+    fires at the due time, whose TaskDue (breaches 1) already says it.
+    """
+    if alert_kind is AlertKind.REASSIGN and reassign_after_breaches > 1:
+        return reassign_after_breaches
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class BreachReassignment:
+    """A lead (re)assigned to ``consultant_id`` (LeadAssigned), with why."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    lead_id: str
+    consultant_id: str
+    previous_consultant_id: str | None
+    reason: str  # an AssignmentReason value
+    assigned_at: datetime
+
+
+def breach_reassignment_alerts(moved: BreachReassignment) -> list[tuple[str, StaffAlert]]:
+    """Who is told what when a lead was taken from its consultant after a missed first
+    contact (reason ``sla_breach``): the previous consultant and the new one, as
+    ``(recipient, alert)``; nobody for any other reassignment."""
+    previous = moved.previous_consultant_id
+    if moved.reason != AssignmentReason.SLA_BREACH.value or not previous:
+        return []
+    if previous == moved.consultant_id:
+        return []
+    lead = f"Lead {moved.lead_id}"
+    return [
+        (
+            previous,
+            StaffAlert(
+                subject=f"{lead} reassigned to {moved.consultant_id}",
+                body=f"{lead} missed its first contact again and now belongs to "
+                f"{moved.consultant_id}. Its tasks moved with it.",
+            ),
+        ),
+        (
+            moved.consultant_id,
+            StaffAlert(
+                subject=f"{lead} is yours: first contact overdue",
+                body=f"{lead} was reassigned to you from {previous} after its first contact "
+                "was missed again. Call the prospect now and record the contact.",
+            ),
+        ),
+    ]
 
 
 def escalation_alert(complaint_id: str, level: int, clock: str, severity: str) -> StaffAlert:

@@ -50,7 +50,7 @@ from dealerflow.notifier.domain_alerts import (
 )
 from dealerflow.notifier.records import TaskRow
 from dealerflow.notifier.settings import NotifierSettings
-from dealerflow.notifier.usecases_alerts import queue_staff_alert
+from dealerflow.notifier.usecases_alerts import queue_staff_alert, report_breach
 from dealerflow.notifier.usecases_messages import schedule_reminder
 from dealerflow.notifier.usecases_tasks import (
     TaskConflict,
@@ -331,6 +331,7 @@ async def fire_watch(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> None
         if task is None:
             return  # this watch already acted
         recipient = task.assignee
+    await report_breach(uc, watched, alert.kind)
     await queue_staff_alert(
         uc,
         dealer_id=dealer_id,

@@ -1,6 +1,8 @@
-"""Messages to staff (first-contact warnings, escalation alerts): recorded as queued
-notifications and delivered by a timer that is due at once, because delivery is I/O and
-consumer handlers must only have database effects.
+"""Messages to staff (first-contact warnings, escalation alerts, a lead reassigned after
+a missed first contact): recorded as queued notifications and delivered by a timer that
+is due at once, because delivery is I/O and consumer handlers must only have database
+effects. Also the TaskDue a reassign watch publishes again (``report_breach``), on which
+leads reassigns the lead.
 
 The notification row is the outbox record: written in the transaction that decided the
 alert (so once per alert), then sent by the ``notifier.staff_alert`` timer, retried with
@@ -19,9 +21,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
+from dealerflow.contracts.care_enums import RecordKind
 from dealerflow.notifier import repository_messages as msgs
 from dealerflow.notifier.channels import (
     STAFF_CHANNEL,
@@ -31,15 +34,19 @@ from dealerflow.notifier.channels import (
     post_safely,
     send_safely,
 )
-from dealerflow.notifier.domain import RecordRef
+from dealerflow.notifier.domain import AlertKind, RecordRef
 from dealerflow.notifier.domain_alerts import (
     OEM_WEBHOOK_CHANNEL,
     STAFF_ALERT,
+    BreachReassignment,
     StaffAlert,
     alert_timer_key,
+    breach_reassignment_alerts,
+    breaches_at_watch,
 )
-from dealerflow.notifier.records import NotificationRow
+from dealerflow.notifier.records import NotificationRow, TaskRow
 from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.notifier.usecases_tasks import publish_task_due
 from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
@@ -99,6 +106,33 @@ async def queue_staff_alert(
         payload={"notification_id": str(notification_id)},
     )
     return notification_id
+
+
+async def report_breach(uc: Uc, watched: TaskRow, alert_kind: AlertKind) -> None:
+    """A watch acted on the still open ``watched`` task: a reassign watch publishes its
+    TaskDue again with the breaches counted so far (see ``domain_alerts``)."""
+    policy = await uc.policy(watched.dealer_id)
+    breaches = breaches_at_watch(alert_kind, policy.leads.reassign_after_breaches)
+    if breaches is not None:
+        await publish_task_due(uc, watched, breaches)
+
+
+async def tell_consultants_of_breach_reassignment(uc: Uc, moved: BreachReassignment) -> None:
+    """A lead taken from its consultant after a missed first contact: a staff message to
+    the previous and to the new consultant (nothing for other reassignments)."""
+    stamp = moved.assigned_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    lead = RecordRef(RecordKind.LEAD, moved.lead_id)
+    for recipient, alert in breach_reassignment_alerts(moved):
+        await queue_staff_alert(
+            uc,
+            dealer_id=moved.dealer_id,
+            customer_id=moved.customer_id,
+            recipient=recipient,
+            business_key=f"lead:{moved.lead_id}:reassigned@{stamp}:{recipient}",
+            kind="lead_reassigned_sla_breach",
+            alert=alert,
+            related=lead,
+        )
 
 
 async def deliver_staff_alert(

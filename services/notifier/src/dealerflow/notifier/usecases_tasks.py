@@ -237,6 +237,11 @@ async def fire_task_due(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> N
     task = await repo.mark_task_due(uc.conn, dealer_id, uuid.UUID(str(payload["task_id"])), uc.now)
     if task is None:
         return  # done or cancelled meanwhile
+    await publish_task_due(uc, task)
+
+
+async def publish_task_due(uc: Uc, task: TaskRow, breaches: int = 1) -> None:
+    """Tell that ``task`` is open past its due time, ``breaches`` SLA periods by now."""
     await uc.publish(
         TaskDue(
             dealer_id=task.dealer_id,
@@ -247,5 +252,6 @@ async def fire_task_due(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> N
             assignee_id=task.assignee,
             due_at=task.due_at,
             related=related_of(task),
+            breaches=breaches,
         )
     )
