@@ -35,6 +35,10 @@ async def test_the_demo_day_plays_through(
         "TaskScheduled",
         "TaskDue",
         "TaskCompleted",
+        "AppointmentRescheduled",
+        "AppointmentNoShow",
+        "InvitationDeclined",
+        "LeadLost",
     ):
         assert demo.counts[event] >= 1, (event, demo.counts)
     assert demo.counts["ComplaintOpened"] == 2  # the hotline one and the automatic one

@@ -191,6 +191,15 @@ class Demo:
             what="the first-contact escalation",
         )
 
+        self.say("...still nobody: at the second breach the lead goes to the other consultant")
+        await eventually(
+            lambda: self._reassigned(online["lead_id"]),
+            timeout_s=90,
+            what="the reassignment after the second breach",
+        )
+
+        await self._appointment_story()
+
         self.say("The walk-in customer signs, pays in full and takes delivery")
         phone = "+8613400134000"
         await c.sell_and_deliver(
@@ -259,6 +268,69 @@ class Demo:
             lambda: self._complaints(buyer), timeout_s=60, what="the automatic complaint"
         )
         await asyncio.sleep(2)  # let the last reactions print
+
+    async def _appointment_story(self) -> None:
+        """A phone enquiry: a test drive booked, moved, missed; the invitation declined;
+        the lead lost and the loss reviewed by the sales manager."""
+        c, dealer = self.client, self.dealer_id
+        self.say("A phone enquiry; the consultant books a test drive for this afternoon")
+        lead = await c.submit_lead(dealer, name="周杰", phone="13200132000", channel="phone")
+        lead_id, customer = lead["lead_id"], lead["customer_id"]
+        q = {"dealer_id": dealer}
+        base = f"/v1/leads/{lead_id}/appointments"
+        at = self.clock.now() + timedelta(hours=4)
+        booking = {"purpose": "test_drive", "scheduled_for": at.isoformat(), "appointment_id": "td"}
+        await c.call("leads", "POST", base, params=q, json_body=booking)
+        self.say("The customer asks to come two hours later: the reminders move with it")
+        moved = at + timedelta(hours=2)
+        await c.call(
+            "leads",
+            "POST",
+            f"{base}/td/reschedule",
+            params=q,
+            json_body={"scheduled_for": moved.isoformat(), "reason": "customer asked"},
+        )
+        await eventually(
+            lambda: self._past(moved + timedelta(minutes=30)),
+            timeout_s=60,
+            what="the test drive's time",
+        )
+        self.say("...the customer does not come: no-show, the consultant gets a follow-up call")
+        await c.call("leads", "POST", f"{base}/td/no-show", params=q, json_body={})
+        await self._wait_tasks(customer, "appointment_no_show")
+        self.say("On the call the customer declines any new invitation: sales follow-ups stop")
+        await c.call(
+            "leads",
+            "POST",
+            f"/v1/leads/{lead_id}/decline-invitation",
+            params=q,
+            json_body={"reason": "not this year"},
+        )
+        self.say("The consultant closes the lead as lost; the sales manager reviews it")
+        await c.call(
+            "leads",
+            "POST",
+            f"/v1/leads/{lead_id}/lost",
+            params=q,
+            json_body={"reason": "postponed", "reason_note": "not this year"},
+        )
+        await self._wait_tasks(customer, "lead_lost_review")
+        await c.call(
+            "leads",
+            "POST",
+            f"/v1/leads/{lead_id}/review",
+            params=q,
+            json_body={"decision": "approve", "note": "follow up next spring"},
+        )
+
+    async def _past(self, moment: datetime) -> bool | None:
+        return True if self.clock.now() > moment else None
+
+    async def _reassigned(self, lead_id: str) -> Any:
+        detail = await self.client.call(
+            "leads", "GET", f"/v1/leads/{lead_id}", params={"dealer_id": self.dealer_id}
+        )
+        return [a for a in detail["assignments"] if a["reason"] == "sla_breach"] or None
 
     async def _tasks_for(self, customer: str, *, assignee: str) -> list[dict[str, Any]] | None:
         tasks = await self.client.tasks(self.dealer_id, customer_id=customer)
