@@ -162,3 +162,36 @@ async def test_dealer_wide_views_are_the_managers(leads: Any, path: str) -> None
     assert (
         await leads.http.get(path, params={"dealer_id": DEALER}, headers=manager)
     ).status_code == 200
+
+
+async def test_lists_and_worklists_put_referrals_first_then_the_newest(leads: Any) -> None:
+    await leads.configure(DEALER, {"people": {"staff": [staff("c-li")]}})
+    older = await lead_for(leads, "13700000011", "c-li")
+    referral_body = {
+        "dealer_id": DEALER,
+        "source": "referral",
+        "referrer_customer_id": "8f0e1f52-5c1e-5b2a-9b9e-2b7f1c3d4e5f",
+        "customer": {"name": "推荐客户", "phones": ["13700000012"]},
+    }
+    answer = await leads.http.post(
+        "/v1/leads", json=referral_body, params={"consultant_id": "c-li"}
+    )
+    assert answer.status_code == 201, answer.text
+    referral = answer.json()["lead_id"]
+    newest = await lead_for(leads, "13700000013", "c-li")
+    expected = [referral, newest, older]
+    listed = await leads.http.get("/v1/leads", params={"dealer_id": DEALER})
+    assert [i["lead_id"] for i in listed.json()["items"]] == expected
+    work = await leads.http.get(
+        "/v1/worklist", params={"dealer_id": DEALER}, headers=as_consultant("c-li")
+    )
+    assert [i["lead"]["lead_id"] for i in work.json()["items"]] == expected
+    first_page = await leads.http.get(
+        "/v1/worklist", params={"dealer_id": DEALER, "limit": 2}, headers=as_consultant("c-li")
+    )
+    rest = await leads.http.get(
+        "/v1/worklist",
+        params={"dealer_id": DEALER, "limit": 2, "cursor": first_page.json()["next_cursor"]},
+        headers=as_consultant("c-li"),
+    )
+    assert [i["lead"]["lead_id"] for i in rest.json()["items"]] == [older]
