@@ -243,3 +243,28 @@ async def test_concurrent_first_submissions_make_one_lead(leads: Any) -> None:
     listed = await leads.http.get("/v1/leads", params={"dealer_id": DEALER})
     assert len(listed.json()["items"]) == 1
     assert listed.json()["items"][0]["touch_count"] == 6
+
+
+async def test_an_oem_distributed_lead_keeps_the_oems_lead_id(leads: Any) -> None:
+    body = {
+        "dealer_id": DEALER,
+        "submission_id": "OEM-2026-000123",
+        "source": "oem",
+        "source_detail": "BYD lead platform",
+        "customer": {"name": "钱多多", "phones": ["13700007777"]},
+    }
+    answer = await leads.http.post("/v1/leads", json=body)
+    assert answer.status_code == 201, answer.text
+    lead_id = answer.json()["lead_id"]
+    detail = (await leads.http.get(f"/v1/leads/{lead_id}", params={"dealer_id": DEALER})).json()
+    assert (detail["source"], detail["oem_lead_id"]) == ("oem", "OEM-2026-000123")
+    # a lead from the website quoting its own form id is no OEM lead
+    web = {
+        **body,
+        "submission_id": "form-9",
+        "source": "website",
+        "customer": {"name": "孙倩", "phones": ["13700008888"]},
+    }
+    other = (await leads.http.post("/v1/leads", json=web)).json()
+    shown = await leads.http.get(f"/v1/leads/{other['lead_id']}", params={"dealer_id": DEALER})
+    assert shown.json()["oem_lead_id"] is None

@@ -17,6 +17,7 @@ from dealerflow.contracts.enums import (
     ContactChannel,
     ContactOutcome,
     LeadGrade,
+    LeadSource,
     LostReason,
     PurchaseHorizon,
     VehicleType,
@@ -225,6 +226,10 @@ class LeadDetail(LeadSummary):
     merged_into: uuid.UUID | None = Field(
         description="The lead this one was merged into (status merged), else null."
     )
+    oem_lead_id: str | None = Field(
+        description="The OEM's id of an OEM-distributed lead (the submission id the OEM "
+        "sent, source oem): what the OEM report-back quotes; null for other leads."
+    )
     contacts: list[ContactEntryView]
     appointments: list[AppointmentView]
     assignments: list[AssignmentView]
@@ -247,6 +252,14 @@ class LeadDetail(LeadSummary):
             contract_id=lead.contract_id,
             closed_at=lead.closed_at,
             merged_into=lead.merged_into,
+            oem_lead_id=next(
+                (
+                    sub.external_id
+                    for sub in history.submissions
+                    if sub.source == LeadSource.OEM and sub.external_id
+                ),
+                None,
+            ),
             contacts=[ContactEntryView.of(c) for c in history.contacts],
             appointments=[AppointmentView.of(a) for a in history.appointments],
             assignments=[AssignmentView.of(a) for a in history.assignments],
