@@ -92,6 +92,11 @@ async def test_the_second_breach_reassigns_to_the_next_consultant_once(leads: An
     assert (moved.previous_consultant_id, moved.consultant_id) == ("c-a", "c-b")
     assert (str(moved.reason), moved.assigned_by) == ("sla_breach", "system")
 
+    # the sales manager's board counts the open lead's breaches by the consultant they
+    # happened with (the follow-up task's lateness is no first-contact breach)
+    board = (await leads.http.get("/v1/lead-board", params=Q)).json()
+    assert board["first_contact_breaches"] == [{"consultant_id": "c-a", "leads": 1, "breaches": 2}]
+
 
 async def test_open_load_and_the_dealers_count(leads: Any) -> None:
     staff = consultants("c-a", "c-b", "c-c")

@@ -85,7 +85,8 @@ async def get_worklist(
 
 @router.get("/lead-board", response_model=BoardOut, dependencies=[MANAGERS])
 async def get_board(dealer_id: DealerQuery, ctx: Ctx) -> BoardOut:
-    """The dealer's leads by consultant and grade (N, H, A, B, C, O, D, F)."""
+    """The dealer's leads by consultant and grade (N, H, A, B, C, O, D, F), and the open
+    leads whose first-contact SLA was breached, by consultant."""
     return BoardOut.of(dealer_id, await ctx.run_in_transaction(lambda uc: board(uc, dealer_id)))
 
 

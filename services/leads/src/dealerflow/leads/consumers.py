@@ -5,8 +5,9 @@
   outside DMS too), see ``usecases_lifecycle``; ContractCancelled -> the lead the contract
   converted goes back from O to a live grade, see ``usecases_review``.
 - Topic ``<prefix>notifier`` (CloudEvents, the same router): TaskDue of a lead's
-  first-contact task at the dealer's reassign_after_breaches-th breach -> the lead goes
-  to the next on-duty consultant, see ``usecases_breach``; TaskCompleted of a lead's
+  first-contact task -> the breach is kept for the board, and at the dealer's
+  reassign_after_breaches-th breach the lead goes to the next on-duty consultant, see
+  ``usecases_breach``; TaskCompleted of a lead's
   call task (first contact, follow-up, re-grade) -> a phone contact in the lead's contact
   log, see ``usecases_task_contact``.
 - Topic ``<prefix>inbound.leads`` (JSON or ADF XML documents from lead providers, not
@@ -33,7 +34,7 @@ from dealerflow.contracts.events.notifier import TaskCompleted, TaskDue
 from dealerflow.contracts.events.sales import ContractCancelled, ContractSigned, VehicleDelivered
 from dealerflow.contracts.inbound import LeadSubmissionError, parse_lead_submissions
 from dealerflow.leads.problems import PROBLEMS
-from dealerflow.leads.usecases_breach import ReportBreach, reassign_after_breach
+from dealerflow.leads.usecases_breach import ReportBreach, reassign_after_breach, record_breach
 from dealerflow.leads.usecases_lifecycle import (
     RecordSale,
     record_contract_signed,
@@ -88,7 +89,16 @@ async def on_contract_cancelled(ctx: HandlerContext, env: Envelope[ContractCance
 @router.on(TaskDue)
 async def on_task_due(ctx: HandlerContext, env: Envelope[TaskDue]) -> None:
     e = env.event
-    breach = ReportBreach(e.dealer_id, e.task_id, e.kind.value, _lead_of(e.related), e.breaches)
+    breach = ReportBreach(
+        e.dealer_id,
+        e.task_id,
+        e.kind.value,
+        _lead_of(e.related),
+        e.breaches,
+        assignee_id=e.assignee_id,
+        due_at=e.due_at,
+    )
+    await record_breach(ctx, breach)
     await reassign_after_breach(ctx, breach)
 
 

@@ -163,6 +163,29 @@ async def board(conn: DbConnection, dealer_id: str) -> list[BoardCell]:
 
 
 @dataclass(frozen=True)
+class BreachCount:
+    """How many open leads missed their first contact while with a consultant."""
+
+    consultant_id: str | None
+    leads: int
+    breaches: int
+
+
+async def first_contact_breaches(conn: DbConnection, dealer_id: str) -> list[BreachCount]:
+    """The dealer's open leads whose first contact the notifier reported breached, by the
+    consultant each breach happened with (a lead reassigned after its second breach counts
+    for both), and how many breaches."""
+    rows = await conn.fetch(
+        "SELECT b.consultant_id, count(DISTINCT b.lead_id) AS leads, count(*) AS breaches "
+        "FROM first_contact_breaches b JOIN leads l "
+        "ON l.dealer_id = b.dealer_id AND l.lead_id = b.lead_id AND l.status = 'open' "
+        "WHERE b.dealer_id = $1 GROUP BY b.consultant_id ORDER BY b.consultant_id NULLS FIRST",
+        dealer_id,
+    )
+    return [BreachCount(**dict(row)) for row in rows]
+
+
+@dataclass(frozen=True)
 class FunnelRow:
     """How many of one channel's new leads of a period reached each stage."""
 

@@ -28,3 +28,27 @@ async def claim_reaction(
         at,
     )
     return bool(status == "INSERT 0 1")
+
+
+async def record_breach(
+    conn: DbConnection,
+    dealer_id: str,
+    task_id: str,
+    breaches: int,
+    lead_id: uuid.UUID,
+    consultant_id: str | None,
+    due_at: datetime,
+) -> bool:
+    """Record a reported first-contact breach (``first_contact_breaches``); False when this
+    task's breach of that count was recorded already."""
+    status = await conn.execute(
+        "INSERT INTO first_contact_breaches (dealer_id, task_id, breaches, lead_id, "
+        "consultant_id, due_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        dealer_id,
+        task_id,
+        breaches,
+        lead_id,
+        consultant_id,
+        due_at,
+    )
+    return bool(status == "INSERT 0 1")

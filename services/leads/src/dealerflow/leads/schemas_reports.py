@@ -8,9 +8,9 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from dealerflow.leads.domain_reports import FUNNEL_STAGES, WorkItemState
-from dealerflow.leads.repository_reports import BoardCell, FunnelRow
+from dealerflow.leads.repository_reports import FunnelRow
 from dealerflow.leads.schemas import LeadSummary
-from dealerflow.leads.usecases_reports import VisitReport, Worklist
+from dealerflow.leads.usecases_reports import Board, VisitReport, Worklist
 
 
 class _From(BaseModel):
@@ -95,22 +95,31 @@ class BoardCellOut(_From):
     leads: int
 
 
+class BreachCountOut(_From):
+    consultant_id: str | None = Field(description="Who the lead was with when it breached.")
+    leads: int = Field(description="Open leads whose first contact was missed.")
+    breaches: int = Field(description="Breaches reported (a lead can breach twice).")
+
+
 class BoardOut(BaseModel):
-    """The dealer's leads counted by consultant and grade, and by grade alone."""
+    """The dealer's leads counted by consultant and grade, and by grade alone, and the open
+    leads whose first-contact SLA was breached, by consultant."""
 
     dealer_id: str
     by_grade: dict[str, int]
     cells: list[BoardCellOut]
+    first_contact_breaches: list[BreachCountOut]
 
     @classmethod
-    def of(cls, dealer_id: str, cells: list[BoardCell]) -> BoardOut:
+    def of(cls, dealer_id: str, board: Board) -> BoardOut:
         by_grade: dict[str, int] = {}
-        for cell in cells:
+        for cell in board.cells:
             by_grade[cell.grade] = by_grade.get(cell.grade, 0) + cell.leads
         return cls(
             dealer_id=dealer_id,
             by_grade=by_grade,
-            cells=[BoardCellOut.model_validate(c) for c in cells],
+            cells=[BoardCellOut.model_validate(c) for c in board.cells],
+            first_contact_breaches=[BreachCountOut.model_validate(b) for b in board.breaches],
         )
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
+from dealerflow.contracts.care_enums import TaskKind
 from dealerflow.contracts.enums import AssignmentReason
 from dealerflow.leads import repository as repo
 from dealerflow.leads import repository_tasks as tasks
@@ -44,6 +46,19 @@ class ReportBreach:
     #: the lead the task is about (None: about something else, or not one of ours)
     lead_id: uuid.UUID | None
     breaches: int
+    #: who the task was with when it breached, and its due time
+    assignee_id: str | None = None
+    due_at: datetime | None = None
+
+
+async def record_breach(uc: Uc, cmd: ReportBreach) -> bool:
+    """Keep a lead's first-contact breach for the sales manager's board (by the consultant
+    it was with); False for other tasks and for a breach recorded already."""
+    if cmd.lead_id is None or cmd.task_kind != TaskKind.LEAD_FIRST_CONTACT or cmd.due_at is None:
+        return False
+    return await tasks.record_breach(
+        uc.conn, cmd.dealer_id, cmd.task_id, cmd.breaches, cmd.lead_id, cmd.assignee_id, cmd.due_at
+    )
 
 
 async def reassign_after_breach(uc: Uc, cmd: ReportBreach) -> LeadRecord | None:

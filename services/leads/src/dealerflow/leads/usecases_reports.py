@@ -113,9 +113,19 @@ async def worklist(uc: Uc, query: WorklistQuery) -> Worklist:
     return Worklist(query.dealer_id, day, items, cursor)
 
 
-async def board(uc: Uc, dealer_id: str) -> list[reports.BoardCell]:
-    """The dealer's leads by consultant and grade."""
-    return await reports.board(uc.conn, dealer_id)
+@dataclass(frozen=True)
+class Board:
+    cells: list[reports.BoardCell]
+    breaches: list[reports.BreachCount]
+
+
+async def board(uc: Uc, dealer_id: str) -> Board:
+    """The dealer's leads by consultant and grade, and the open ones whose first contact
+    was missed, by consultant."""
+    return Board(
+        await reports.board(uc.conn, dealer_id),
+        await reports.first_contact_breaches(uc.conn, dealer_id),
+    )
 
 
 @dataclass(frozen=True)
