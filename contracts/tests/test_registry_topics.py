@@ -19,7 +19,8 @@ from dealerflow.contracts.topics import (
 CATALOGUE = {
     "leads": "LeadCreated LeadUpdated LeadGraded LeadAssigned LeadContacted AppointmentScheduled "
     "AppointmentRescheduled AppointmentCancelled AppointmentAttended AppointmentNoShow "
-    "InvitationDeclined LeadLost LeadConverted LeadMerged CustomerErasureRequested",
+    "InvitationDeclined LeadLost LeadConverted LeadMerged LeadLostReviewed "
+    "CustomerErasureRequested",
     "sales": "ShowroomVisitRecorded TestDriveScheduled TestDriveCompleted QuoteIssued "
     "DiscountApprovalRequested ContractSigned ContractAmended ContractCancelled "
     "PaymentReceived RefundIssued InvoiceIssued DeliveryScheduled VehicleDelivered",
@@ -42,7 +43,7 @@ def test_registry_holds_exactly_the_catalogue() -> None:
         for name in names.split()
     }
     assert set(EVENT_TYPES) == expected
-    assert len(ALL_EVENTS) == len(expected) == 62
+    assert len(ALL_EVENTS) == len(expected) == 63
     for context, names in CATALOGUE.items():
         assert [c.event_name for c in EVENTS_BY_CONTEXT[context]] == names.split()
 

@@ -179,6 +179,12 @@ async def test_a_leads_life(stack: Any, client: DealerflowClient, dealer_id: str
     after = await client.call("leads", "GET", "/v1/lead-reviews", params=steps, headers=manager)
     assert after["items"] == []
 
+    async def review_task_done() -> Any:
+        found = await _tasks(client, dealer_id, customer, "lead_lost_review")
+        return found if all(t["status"] == "cancelled" for t in found) else None
+
+    await eventually(review_task_done, what="the review task closed by the review")
+
     # the daily visit report of that day shows the contact of step 2
     (contact,) = (await _lead(client, dealer_id, lead_id))["contacts"]
     day = parse_time(contact["contacted_at"]).astimezone(ZoneInfo("Asia/Shanghai")).date()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from dealerflow.contracts.events.leads import LeadGraded
+from dealerflow.contracts.events.leads import LeadGraded, LeadLostReviewed
 from dealerflow.devinfra.tokens import auth_header
 
 pytestmark = pytest.mark.integration
@@ -76,6 +76,12 @@ async def test_the_queue_holds_unreviewed_losses_oldest_first(leads: Any) -> Non
     )
     assert (body["lead"]["grade"], body["lead"]["status"]) == ("F", "lost")
     assert [i["lead_id"] for i in (await queue(leads))["items"]] == [first, third]
+    events = await leads.wait_for_events(
+        lambda es: any(isinstance(e, LeadLostReviewed) for e in es), what="LeadLostReviewed"
+    )
+    (published,) = [e for e in events if isinstance(e, LeadLostReviewed)]
+    assert (published.lead_id, published.decision) == (second, "approve")
+    assert (published.reviewed_by, published.grade_after) == ("sm-zhou", None)
 
     again = await review(leads, second, {"decision": "reopen", "note": "changed my mind"})
     assert again.status_code == 409, again.text

@@ -18,6 +18,7 @@ from dealerflow.contracts.events.leads import (
     LeadCreated,
     LeadGraded,
     LeadLost,
+    LeadLostReviewed,
     LeadUpdated,
 )
 from dealerflow.contracts.examples import example_for
@@ -149,6 +150,23 @@ async def test_contact_decline_reengagement_and_loss_drive_the_lead_follow_ups(n
     assert [
         t["kind"] for t in await notifier.tasks(customer_id=str(customer), status="scheduled")
     ] == []
+
+    # the sales manager approves the loss in leads' review queue: the review task is done
+    reviewed = lost_at + timedelta(hours=1)
+    await notifier.produce(
+        about_the_lead(LeadLostReviewed, reviewed, lost_at=lost_at, reviewed_at=reviewed)
+    )
+
+    async def review_closed() -> list[dict[str, Any]] | None:
+        found = [
+            t
+            for t in await notifier.tasks(customer_id=str(customer))
+            if t["kind"] == "lead_lost_review" and t["status"] == "cancelled"
+        ]
+        return found or None
+
+    [closed] = await notifier.eventually(review_closed, "the review task closed")
+    assert closed["id"] == review["id"]
 
 
 async def _none_open(notifier: Any, customer: Any) -> bool:

@@ -41,6 +41,7 @@ from dealerflow.contracts.events.leads import (
     LeadCreated,
     LeadGraded,
     LeadLost,
+    LeadLostReviewed,
     LeadMerged,
     LeadUpdated,
 )
@@ -107,6 +108,7 @@ LeadsEvent = Annotated[
     | LeadLost
     | LeadConverted
     | LeadMerged
+    | LeadLostReviewed
     | CustomerErasureRequested,
     Field(discriminator="type"),
 ]
@@ -252,6 +254,7 @@ __all__ = [
     "LeadCreated",
     "LeadGraded",
     "LeadLost",
+    "LeadLostReviewed",
     "LeadMerged",
     "LeadUpdated",
     "LeadsEvent",

@@ -386,6 +386,30 @@ class LeadMerged(_LeadsBase):
     merged_at: UtcDatetime = Field(description="When the merge happened, UTC.")
 
 
+class LeadLostReviewed(_LeadsBase):
+    """The sales manager reviewed a lost lead: the loss approved, or the lead reopened."""
+
+    doc: ClassVar[EventDoc] = EventDoc(
+        when="A sales manager or gm records the review of a lead's loss "
+        "(POST /v1/leads/{lead_id}/review on leads); a reopened lead also gets a LeadGraded.",
+        emitted_by=("leads",),
+        reacted_by=(
+            "notifier: the lead's open lost-review task is done (cancelled as no longer needed)",
+        ),
+    )
+    type: Literal["LeadLostReviewed"] = Field(default="LeadLostReviewed", description="Event name.")
+    lead_id: EntityId = Field(description="Identifier of the lead.")
+    decision: Literal["approve", "reopen"] = Field(
+        description="approve: the loss stands (grade F); reopen: back to a live grade."
+    )
+    grade_after: LeadGrade | None = Field(
+        default=None, description="The live grade a reopened lead went back to."
+    )
+    lost_at: UtcDatetime = Field(description="When the reviewed loss was recorded, UTC.")
+    reviewed_by: StaffId = Field(description="Who reviewed it.")
+    reviewed_at: UtcDatetime = Field(description="When it was reviewed, UTC.")
+
+
 ErasureBasis = Literal["pipl-art-47", "gdpr-art-17", "customer-request"]
 
 
@@ -448,5 +472,6 @@ LEADS_EVENTS: tuple[type[DomainEvent], ...] = (
     LeadLost,
     LeadConverted,
     LeadMerged,
+    LeadLostReviewed,
     CustomerErasureRequested,
 )

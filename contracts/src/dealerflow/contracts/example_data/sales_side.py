@@ -156,6 +156,15 @@ def leads_examples() -> list[DomainEvent]:
             merged_customer_ids=[customer_id_for("acme-auto", "+8613900139000")],
             merged_at=at(4),
         ),
+        ld.LeadLostReviewed(
+            **COMMON,
+            occurred_at=at(9, 3),
+            lead_id="lead-0999",
+            decision="approve",
+            lost_at=at(8, 6),
+            reviewed_by="sm-zhou",
+            reviewed_at=at(9, 3),
+        ),
         ld.CustomerErasureRequested(
             **COMMON,
             occurred_at=at(31, 6),

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from dealerflow.contracts.events.leads import LeadLostReviewed
 from dealerflow.leads import repository as repo
 from dealerflow.leads import repository_review as reviews
 from dealerflow.leads.domain import Grade
@@ -132,7 +133,8 @@ class LeadReviewed:
 
 
 async def review_lost_lead(uc: Uc, cmd: ReviewLostLead) -> LeadReviewed:
-    """Record the review of the lead's latest loss; reopening publishes LeadGraded.
+    """Record the review of the lead's latest loss and publish LeadLostReviewed; reopening
+    publishes LeadGraded too.
     ReviewNotDue when the lead is not awaiting review (a second review of one loss too)."""
     check_review(cmd.decision, cmd.note, cmd.grade)
     lead = await load_lead(uc, cmd.dealer_id, cmd.lead_id)
@@ -163,6 +165,19 @@ async def review_lost_lead(uc: Uc, cmd: ReviewLostLead) -> LeadReviewed:
         reviewed_at=uc.now,
     )
     await reviews.insert_review(uc.conn, review)
+    await uc.publish(
+        LeadLostReviewed(
+            dealer_id=lead.dealer_id,
+            customer_id=lead.customer_id,
+            occurred_at=uc.now,
+            lead_id=str(lead.lead_id),
+            decision=cmd.decision,
+            grade_after=review.grade_after,
+            lost_at=lost_at,
+            reviewed_by=review.reviewed_by or "unknown",
+            reviewed_at=uc.now,
+        )
+    )
     return LeadReviewed(lead, review)
 
 

@@ -30,6 +30,7 @@ from dealerflow.contracts.events.leads import (
     LeadCreated,
     LeadGraded,
     LeadLost,
+    LeadLostReviewed,
     LeadMerged,
     LeadUpdated,
 )
@@ -170,6 +171,12 @@ async def appointment_scheduled(hctx: HandlerContext, env: Envelope[Any]) -> Non
 async def lead_converted(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: LeadConverted = env.event
     await usecases_leads.on_lead_closed(hctx, LeadClosedFacts(event.dealer_id, event.lead_id))
+
+
+@router.on(LeadLostReviewed)
+async def lead_lost_reviewed(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadLostReviewed = env.event
+    await usecases_leads.on_lead_lost_reviewed(hctx, event.dealer_id, event.lead_id)
 
 
 @router.on(LeadMerged)

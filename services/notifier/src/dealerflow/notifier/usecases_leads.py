@@ -236,3 +236,9 @@ async def on_lead_merged(uc: Uc, merge: LeadMergeFacts) -> dict[str, int]:
         merge.customer_id,
         uc.now,
     )
+
+
+async def on_lead_lost_reviewed(uc: Uc, dealer_id: str, lead_id: str) -> None:
+    """The manager reviewed the lost lead in leads: its open lost-review task is done."""
+    selected = repo.TaskSelection(dealer_id, key_prefix=domain_leads.lost_review_prefix(lead_id))
+    await cancel_tasks(uc, selected, TaskCancelReason.NO_LONGER_NEEDED)
