@@ -40,10 +40,11 @@ def test_cursor_round_trip_and_garbage() -> None:
     class Row:
         priority_rank = 1
         created_at = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+        channel = "phone"
         lead_id = uuid.uuid4()
 
     cursor = encode_cursor(*list_key(Row()))  # type: ignore[arg-type]
-    assert parse_cursor(cursor, *LIST_KEY_KINDS) == (1, Row.created_at, Row.lead_id)
+    assert parse_cursor(cursor, *LIST_KEY_KINDS) == (1, Row.created_at, 1, Row.lead_id)
     for garbage in ("nonsense", "", "W10", cursor[:-3]):
         with pytest.raises(ValueError, match="invalid cursor"):
             parse_cursor(garbage, *LIST_KEY_KINDS)

@@ -195,3 +195,23 @@ async def test_lists_and_worklists_put_referrals_first_then_the_newest(leads: An
         headers=as_consultant("c-li"),
     )
     assert [i["lead"]["lead_id"] for i in rest.json()["items"]] == [older]
+
+
+async def test_leads_of_one_instant_go_walk_in_then_phone_then_online(leads: Any) -> None:
+    await leads.configure(DEALER, {"people": {"staff": [staff("c-li")]}})
+    online = await lead_for(leads, "13700000021", "c-li", channel="online")
+    walk_in = await lead_for(leads, "13700000022", "c-li", channel="walk_in")
+    phone = await lead_for(leads, "13700000023", "c-li", channel="phone")
+    async with leads.pool.acquire() as conn:  # a batch recorded at one instant
+        await conn.execute(
+            "UPDATE leads SET created_at = $2 WHERE dealer_id = $1",
+            DEALER,
+            datetime(2026, 3, 2, 2, 0, tzinfo=UTC),
+        )
+    first = await leads.http.get("/v1/leads", params={"dealer_id": DEALER, "limit": 2})
+    rest = await leads.http.get(
+        "/v1/leads",
+        params={"dealer_id": DEALER, "limit": 2, "cursor": first.json()["next_cursor"]},
+    )
+    order = [i["lead_id"] for i in first.json()["items"] + rest.json()["items"]]
+    assert order == [walk_in, phone, online]

@@ -19,6 +19,10 @@ from dealerflow.contracts.inbound import LeadSubmission as InboundSubmission
 from dealerflow.leads.domain_grading import LeadRejected
 from dealerflow.leads.domain_identity import SubmissionFacts
 
+#: Among leads of the same priority and age, who comes first: the person in the showroom,
+#: then the caller, then an online enquiry (lower first; other channels last).
+CHANNEL_PRIORITY: dict[str, int] = {"walk_in": 0, "phone": 1, "online": 2}
+
 _MODEL_NAME_MAX = 100
 _CURRENT_VEHICLE_MAX = 200
 _NOTES_MAX = 2000

@@ -16,6 +16,7 @@ from typing import Any
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.events.leads import LeadInterest
 from dealerflow.leads.domain import Grade
+from dealerflow.leads.domain_intake import CHANNEL_PRIORITY
 from dealerflow.leads.records import LeadRecord, SubmissionRecord
 from dealerflow.runtime.db import DbConnection
 
@@ -178,22 +179,38 @@ class LeadFilter:
 
 
 #: The kinds of :func:`list_key`'s values, to read a cursor back.
-LIST_KEY_KINDS = (int, datetime, uuid.UUID)
+LIST_KEY_KINDS = (int, datetime, int, uuid.UUID)
+
+#: A position in the lead list: priority rank, creation time, channel rank, lead id.
+ListKey = tuple[int, datetime, int, uuid.UUID]
+
+# The channel's rank as SQL (``domain_intake.CHANNEL_PRIORITY``; any other channel last).
+_CHANNEL_RANK = (
+    "(CASE channel "
+    + " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in CHANNEL_PRIORITY.items())
+    + f" ELSE {len(CHANNEL_PRIORITY)} END)"
+)
+
+#: The lead list's order: customer referrals first, then the newest, then by channel.
+PRIORITY_ORDER = f"priority_rank, created_at DESC, {_CHANNEL_RANK}, lead_id DESC"
 
 
-def list_key(lead: LeadRecord) -> tuple[int, datetime, uuid.UUID]:
-    """The lead's position in :func:`list_leads` order (what a page cursor holds)."""
-    return lead.priority_rank, lead.created_at, lead.lead_id
+def list_key(lead: LeadRecord) -> ListKey:
+    """The lead's position in :data:`PRIORITY_ORDER` (what a page cursor holds)."""
+    rank = CHANNEL_PRIORITY.get(lead.channel, len(CHANNEL_PRIORITY))
+    return lead.priority_rank, lead.created_at, rank, lead.lead_id
 
 
-def after_in_priority_order(
-    arg: Callable[[Any], str], after: tuple[int, datetime, uuid.UUID]
-) -> str:
-    """The WHERE clause of the leads after ``after`` in :func:`list_leads` order (referrals
-    first, then newest); ``arg`` adds a value and returns its placeholder."""
-    rank, created, lead_id = after
-    r, c, i = arg(rank), arg(created), arg(lead_id)
-    return f"(priority_rank > {r} OR (priority_rank = {r} AND (created_at, lead_id) < ({c}, {i})))"
+def after_in_priority_order(arg: Callable[[Any], str], after: ListKey) -> str:
+    """The WHERE clause of the leads after ``after`` in :data:`PRIORITY_ORDER`; ``arg``
+    adds a value and returns its placeholder."""
+    rank, created, channel, lead_id = after
+    r, c, h, i = arg(rank), arg(created), arg(channel), arg(lead_id)
+    ch = _CHANNEL_RANK
+    return (
+        f"(priority_rank > {r} OR (priority_rank = {r} AND (created_at < {c} OR "
+        f"(created_at = {c} AND ({ch} > {h} OR ({ch} = {h} AND lead_id < {i}))))))"
+    )
 
 
 async def list_leads(
@@ -202,9 +219,10 @@ async def list_leads(
     where: LeadFilter,
     *,
     limit: int,
-    after: tuple[int, datetime, uuid.UUID] | None = None,
+    after: ListKey | None = None,
 ) -> list[LeadRecord]:
-    """Leads in working order: customer referrals first, then newest first."""
+    """Leads in working order (:data:`PRIORITY_ORDER`): customer referrals first, then
+    newest first, then walk-ins before calls before online leads."""
     clauses = ["dealer_id = $1"]
     args: list[Any] = [dealer_id]
 
@@ -225,8 +243,7 @@ async def list_leads(
     if after is not None:
         clauses.append(after_in_priority_order(arg, after))
     sql = (
-        f"{_SELECT_LEAD} WHERE {' AND '.join(clauses)}"
-        f" ORDER BY priority_rank, created_at DESC, lead_id DESC LIMIT {arg(limit)}"
+        f"{_SELECT_LEAD} WHERE {' AND '.join(clauses)} ORDER BY {PRIORITY_ORDER} LIMIT {arg(limit)}"
     )
     return [lead_from_row(r) for r in await conn.fetch(sql, *args)]
 

@@ -10,7 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from dealerflow.leads.records import LeadRecord
-from dealerflow.leads.repository import after_in_priority_order, fetch_leads
+from dealerflow.leads.repository import (
+    PRIORITY_ORDER,
+    ListKey,
+    after_in_priority_order,
+    fetch_leads,
+)
 from dealerflow.runtime.db import DbConnection
 
 
@@ -114,11 +119,12 @@ async def worklist(
     *,
     consultant_id: str | None,
     limit: int,
-    after: tuple[int, datetime, uuid.UUID] | None,
+    after: ListKey | None,
 ) -> list[LeadRecord]:
     """Open leads with a contact owed before ``due_before``: never contacted and nothing
     planned, or a next contact planned before then; in the lead list's priority order
-    (referrals first, then newest), so the cursor is :func:`repository.list_key`."""
+    (referrals first, then newest, then by channel), so the cursor is
+    :func:`repository.list_key`."""
     args: list[Any] = [dealer_id, due_before]
 
     def arg(value: Any) -> str:
@@ -137,8 +143,7 @@ async def worklist(
     limit_arg = arg(limit)
     return await fetch_leads(
         conn,
-        f"WHERE {' AND '.join(clauses)} "
-        f"ORDER BY priority_rank, created_at DESC, lead_id DESC LIMIT {limit_arg}",
+        f"WHERE {' AND '.join(clauses)} ORDER BY {PRIORITY_ORDER} LIMIT {limit_arg}",
         *args,
     )
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 
 from dealerflow.contracts.enums import AssignmentReason
 from dealerflow.contracts.events.leads import LeadAssigned
@@ -269,7 +269,7 @@ class ListLeads:
     dealer_id: str
     where: repo.LeadFilter
     limit: int
-    after: tuple[int, datetime, uuid.UUID] | None = None
+    after: repo.ListKey | None = None
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class WorklistQuery:
     dealer_id: str
     consultant_id: str | None  # None: every consultant's (managers)
     limit: int
-    after: tuple[int, datetime, uuid.UUID] | None = None
+    after: repo.ListKey | None = None
 
 
 @dataclass(frozen=True)
