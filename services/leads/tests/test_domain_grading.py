@@ -65,3 +65,16 @@ def test_lost_reason_only_with_f() -> None:
 def test_a_forbidden_transition_is_a_rejection() -> None:
     with pytest.raises(LeadRejected):
         validate_grade_transition(Grade.F, Grade.A)
+
+
+def test_expected_order_date_is_the_grading_plus_the_grades_horizon() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dealerflow.leads.domain_grading import expected_order_by
+
+    graded = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    horizons = {"H": timedelta(days=7), "A": timedelta(days=15)}
+    assert expected_order_by("H", graded, horizons) == graded + timedelta(days=7)
+    assert expected_order_by("A", graded, horizons) == graded + timedelta(days=15)
+    assert expected_order_by("N", graded, horizons) is None
+    assert expected_order_by("H", None, horizons) is None

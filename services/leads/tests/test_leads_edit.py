@@ -75,3 +75,26 @@ async def test_bad_edits_are_4xx(leads: Any) -> None:
     relations = auth_header(roles=["customer-relations"], dealers=[DEALER])
     refused = await leads.http.patch(path, params=params, json={"notes": "x"}, headers=relations)
     assert refused.status_code == 403
+
+
+async def test_a_graded_lead_shows_when_it_said_it_would_order(leads: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    await leads.configure(DEALER, {"policy": {"leads": {"purchase_horizon": {"A": "P10D"}}}})
+    body = {"dealer_id": DEALER, "customer": {"name": "陈静", "phones": ["13500004444"]}}
+    created = (
+        await leads.http.post("/v1/leads", json=body, params={"consultant_id": "c-1"})
+    ).json()
+    path, params = f"/v1/leads/{created['lead_id']}", {"dealer_id": DEALER}
+    assert (await leads.http.get(path, params=params)).json()["expected_order_by"] is None
+    entry = {
+        "channel": "phone",
+        "outcome": "reached",
+        "grade_after": "A",
+        "next_contact_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    }
+    logged = await leads.http.post(f"{path}/contacts", params=params, json=entry)
+    assert logged.status_code == 201, logged.text
+    lead = (await leads.http.get(path, params=params)).json()
+    graded = datetime.fromisoformat(lead["graded_at"])
+    assert datetime.fromisoformat(lead["expected_order_by"]) == graded + timedelta(days=10)

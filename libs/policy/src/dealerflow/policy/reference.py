@@ -50,7 +50,7 @@ USED_BY: dict[str, str] = {
     "policy.leads.assignment_strategy": "leads",
     "policy.leads.reassign_after_breaches": "notifier (reassign watch), leads (reassigns)",
     "policy.leads.follow_up_every": "leads (next contact date), notifier (follow-up tasks)",
-    "policy.leads.purchase_horizon": "none yet (issue 10)",
+    "policy.leads.purchase_horizon": "leads (a lead's expected order date)",
     "policy.owner_care": "notifier",
     "policy.service": "service-center",
     "policy.service.followup_after_handover": "notifier",

@@ -9,6 +9,7 @@ prompts); leads only checks a reported next contact against the cadence
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from dealerflow.contracts.enums import LeadGrade, LostReason
 
@@ -66,3 +67,15 @@ def validate_grade_transition(
             raise InvalidGradeTransition("lost reason 'other' needs a note")
     elif lost_reason is not None:
         raise InvalidGradeTransition(f"a lost reason is only recorded with grade F, not {new}")
+
+
+def expected_order_by(
+    grade: str, graded_at: datetime | None, horizons: Mapping[str, timedelta]
+) -> datetime | None:
+    """When a lead of an intent grade said it would order: its grading plus the dealer's
+    purchase horizon of that grade (H 7 days, A 15, B 30, C 90 by default); None for the
+    grades without one (N, O, D, F) or a lead never graded."""
+    horizon = horizons.get(grade)
+    if horizon is None or graded_at is None:
+        return None
+    return graded_at + horizon

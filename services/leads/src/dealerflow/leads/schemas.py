@@ -226,6 +226,10 @@ class LeadDetail(LeadSummary):
     merged_into: uuid.UUID | None = Field(
         description="The lead this one was merged into (status merged), else null."
     )
+    expected_order_by: datetime | None = Field(
+        description="When the prospect said they would order: the grading plus the dealer's "
+        "purchase horizon of the grade (H, A, B, C); null for other grades."
+    )
     oem_lead_id: str | None = Field(
         description="The OEM's id of an OEM-distributed lead (the submission id the OEM "
         "sent, source oem): what the OEM report-back quotes; null for other leads."
@@ -252,6 +256,7 @@ class LeadDetail(LeadSummary):
             contract_id=lead.contract_id,
             closed_at=lead.closed_at,
             merged_into=lead.merged_into,
+            expected_order_by=dossier.expected_order_by,
             oem_lead_id=next(
                 (
                     sub.external_id

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from dealerflow.contracts.enums import AssignmentReason
 from dealerflow.contracts.events.leads import LeadAssigned
@@ -31,6 +31,7 @@ from dealerflow.leads.domain import (
     choose_consultant,
     is_sales_follow_up_allowed,
 )
+from dealerflow.leads.domain_grading import expected_order_by
 from dealerflow.leads.records import AssignmentRecord, LeadHistory, LeadRecord
 from dealerflow.leads.settings import LeadsSettings
 from dealerflow.policy import StaffRole
@@ -293,6 +294,8 @@ class LeadDossier:
     lead: LeadRecord
     history: LeadHistory
     sales_follow_up_allowed: bool
+    #: when the lead said it would order (its grade's purchase horizon), if it has one
+    expected_order_by: datetime | None = None
 
 
 async def lead_dossier(uc: Uc, dealer_id: str, lead_id: uuid.UUID) -> LeadDossier:
@@ -300,4 +303,8 @@ async def lead_dossier(uc: Uc, dealer_id: str, lead_id: uuid.UUID) -> LeadDossie
     if lead is None:
         raise LeadNotFound(lead_id)
     history = await activity.history(uc.conn, dealer_id, lead_id)
-    return LeadDossier(lead, history, is_sales_follow_up_allowed(lead.snapshot()))
+    horizons = (await uc.policy(dealer_id)).leads.purchase_horizon
+    expected = expected_order_by(
+        str(lead.grade), lead.graded_at, {str(g): h for g, h in horizons.items()}
+    )
+    return LeadDossier(lead, history, is_sales_follow_up_allowed(lead.snapshot()), expected)
