@@ -40,6 +40,7 @@ OPERATIONS: list[tuple[str, str, str, str | None]] = [
     ("POST", f"{RO}/complete", "advisor", "integration"),
     ("POST", f"{RO}/quality-check", "service_manager", "customer_relations"),
     ("POST", f"{RO}/handover", "advisor", "consultant"),
+    ("PUT", f"{RO}/detailing", "advisor", "sales_manager"),
 ]
 
 
@@ -48,7 +49,7 @@ async def call(
 ) -> httpx.Response:
     if method == "GET":
         return await api.get(path, params={"dealer_id": "D001"}, headers=headers)
-    return await api.post(path, json={"dealer_id": "D001"}, headers=headers)
+    return await api.request(method, path, json={"dealer_id": "D001"}, headers=headers)
 
 
 def test_every_v1_route_declares_who_may_call_it() -> None:

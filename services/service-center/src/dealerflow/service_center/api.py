@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -29,12 +30,18 @@ from dealerflow.runtime.idempotency import (
 )
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext, service_context
-from dealerflow.service_center import usecases, usecases_repair, usecases_workshop
+from dealerflow.service_center import (
+    usecases,
+    usecases_detailing,
+    usecases_repair,
+    usecases_workshop,
+)
 from dealerflow.service_center.domain import QuoteLine, RepairOrderStatus
 from dealerflow.service_center.schemas import (
     CompleteIn,
     CustomerIn,
     DecisionIn,
+    DetailingIn,
     DiagnosisIn,
     HandoverIn,
     OpenRepairOrderIn,
@@ -318,4 +325,37 @@ async def handover(
     )
     return RepairOrderDetail.of(
         await ctx.run_in_transaction(lambda uc: usecases_workshop.hand_over(uc, cmd))
+    )
+
+
+@router.put(
+    "/repair-orders/{repair_order_id}/detailing",
+    response_model=RepairOrderDetail,
+    responses=STEP,
+    dependencies=[allow(*WORKSHOP)],
+    summary="Record what the customer was shown and authorised for detailing work",
+)
+async def put_detailing(
+    repair_order_id: uuid.UUID, body: DetailingIn, ctx: Ctx
+) -> RepairOrderDetail:
+    """Detailing and accessory work (work type accessory_detailing): the standard hours and
+    fee shown, the systems the work touches, the signed service contract (beyond a wash or
+    simple install), the effects and risks explained and the customer's authorisation.
+    Work on safety, power or braking is refused (422); the order's approval and completion
+    answer 409 until nothing is missing (``detailing.problems``). Replaces an earlier
+    record."""
+    cmd = usecases_detailing.RecordDetailing(
+        dealer_id=body.dealer_id,
+        repair_order_id=repair_order_id,
+        kind=body.kind,
+        standard_hours=Decimal(body.standard_hours) if body.standard_hours is not None else None,
+        fee=Decimal(body.fee.amount) if body.fee is not None else None,
+        currency=body.fee.currency if body.fee is not None else None,
+        affects=tuple(body.affects),
+        service_contract_id=body.service_contract_id,
+        risks_explained=body.risks_explained,
+        customer_authorised=body.customer_authorised,
+    )
+    return RepairOrderDetail.of(
+        await ctx.run_in_transaction(lambda uc: usecases_detailing.record_detailing(uc, cmd))
     )

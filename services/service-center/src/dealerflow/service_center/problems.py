@@ -21,6 +21,11 @@ from dealerflow.service_center.usecases import (
     RepairOrderIdTaken,
     RepairOrderNotFound,
 )
+from dealerflow.service_center.usecases_detailing import (
+    DetailingNotAuthorised,
+    DetailingRefused,
+    NotDetailingWork,
+)
 
 PROBLEMS: ProblemMap = {
     RepairOrderNotFound: ProblemSpec(404, "not-found", "Repair order not found"),
@@ -37,4 +42,9 @@ PROBLEMS: ProblemMap = {
     QualityCheckError: ProblemSpec(422, "invalid-quality-check", "Quality check refused"),
     WrongCurrency: ProblemSpec(422, "validation-error", "Wrong currency"),
     OdometerWentBack: ProblemSpec(422, "validation-error", "Odometer went back"),
+    DetailingRefused: ProblemSpec(422, "detailing-refused", "Detailing work refused"),
+    NotDetailingWork: ProblemSpec(409, "not-detailing-work", "Not detailing work"),
+    DetailingNotAuthorised: ProblemSpec(
+        409, "detailing-not-authorised", "Detailing work not authorised"
+    ),
 }

@@ -106,8 +106,29 @@ class DeclinedItemRecord:
 
 @dataclass(frozen=True)
 class RepairOrderDetails:
-    """A repair order with its quality checks (in order) and declined items."""
+    """A repair order with its quality checks (in order), declined items and, for
+    detailing work, what the customer authorised."""
 
     order: RepairOrderRecord
     quality_checks: tuple[RecordedQualityCheck, ...]
     declined_items: tuple[DeclinedItemRecord, ...]
+    detailing: DetailingRecord | None = None
+
+
+@dataclass(frozen=True)
+class DetailingRecord:
+    """A row of ``detailing_authorisations``: the job shown to the customer and what they
+    authorised (the rules are ``domain_repair.detailing_work_problems``)."""
+
+    dealer_id: str
+    repair_order_id: uuid.UUID
+    kind: str
+    standard_hours: Decimal | None
+    fee: Decimal | None
+    currency: str | None
+    affects: tuple[str, ...]
+    service_contract_id: str | None
+    risks_explained: bool
+    customer_authorised: bool
+    recorded_by: str | None
+    recorded_at: datetime

@@ -35,15 +35,21 @@ from dealerflow.contracts.types import (
     Vin,
 )
 from dealerflow.runtime.request_models import DealerGroup, PersonName, RawPhone, RequestBody
-from dealerflow.service_center.domain import repair_items
+from dealerflow.service_center.domain import (
+    DetailingKind,
+    VehicleSystem,
+    repair_items,
+)
 from dealerflow.service_center.records import (
     DeclinedItemRecord,
+    DetailingRecord,
     Diagnosis,
     RecordedQualityCheck,
     RepairOrderDetails,
     RepairOrderRecord,
     StoredQuote,
 )
+from dealerflow.service_center.usecases_detailing import detailing_problems
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -234,6 +240,62 @@ class QualityCheckOut(BaseModel):
         )
 
 
+class DetailingIn(RequestBody):
+    """What the customer was shown and authorised for detailing or accessory work."""
+
+    dealer_id: DealerId
+    kind: DetailingKind
+    standard_hours: DecimalString | None = Field(
+        default=None, description="Standard hours shown to the customer."
+    )
+    fee: Money | None = Field(default=None, description="Fee shown to the customer.")
+    affects: list[VehicleSystem] = Field(
+        default_factory=list,
+        description="Vehicle systems the work touches; safety, power or braking is refused.",
+    )
+    service_contract_id: EntityId | None = Field(
+        default=None,
+        description="The signed service contract (needed beyond a wash or simple install).",
+    )
+    risks_explained: bool = Field(description="Functions and possible adverse effects explained.")
+    customer_authorised: bool = Field(description="The customer's authorisation is recorded.")
+
+
+class DetailingOut(BaseModel):
+    """The detailing job as shown and authorised, and whether the work may start."""
+
+    kind: str
+    standard_hours: DecimalString | None
+    fee: Money | None
+    affects: list[str]
+    service_contract_id: str | None
+    risks_explained: bool
+    customer_authorised: bool
+    recorded_by: str | None
+    recorded_at: datetime
+    may_start: bool
+    problems: list[str] = Field(description="What still keeps the work from starting.")
+
+    @classmethod
+    def of(cls, record: DetailingRecord, problems: tuple[str, ...]) -> DetailingOut:
+        fee = None
+        if record.fee is not None and record.currency is not None:
+            fee = money(record.fee, record.currency)
+        return cls(
+            kind=record.kind,
+            standard_hours=record.standard_hours,
+            fee=fee,
+            affects=list(record.affects),
+            service_contract_id=record.service_contract_id,
+            risks_explained=record.risks_explained,
+            customer_authorised=record.customer_authorised,
+            recorded_by=record.recorded_by,
+            recorded_at=record.recorded_at,
+            may_start=not problems,
+            problems=list(problems),
+        )
+
+
 class DeclinedItemOut(BaseModel):
     item_id: str
     description: str
@@ -311,6 +373,9 @@ class RepairOrderDetail(RepairOrderSummary):
     invoice_number: str | None
     next_maintenance_due_on: date | None
     next_maintenance_due_km: int | None
+    detailing: DetailingOut | None = Field(
+        default=None, description="Detailing work: what the customer was shown and authorised."
+    )
 
     @classmethod
     def of(cls, details: RepairOrderDetails) -> RepairOrderDetail:  # type: ignore[override]
@@ -343,5 +408,10 @@ class RepairOrderDetail(RepairOrderSummary):
             amount_paid=amount(ro.amount_paid),
             invoice_number=ro.invoice_number,
             next_maintenance_due_on=ro.next_maintenance_due_on,
+            detailing=(
+                DetailingOut.of(details.detailing, detailing_problems(details.detailing))
+                if details.detailing is not None
+                else None
+            ),
             next_maintenance_due_km=ro.next_maintenance_due_km,
         )

@@ -25,6 +25,7 @@ from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
+from dealerflow.service_center import repository_detailing as detailing_repo
 from dealerflow.service_center.records import RepairOrderDetails, RepairOrderRecord
 from dealerflow.service_center.settings import ServiceCenterSettings
 
@@ -59,6 +60,7 @@ async def get_repair_order(
         order=ro,
         quality_checks=tuple(await repo.list_quality_checks(uc.conn, dealer_id, ro.id)),
         declined_items=tuple(await repo.list_declined_items(uc.conn, dealer_id, ro.id)),
+        detailing=await detailing_repo.detailing_of(uc.conn, dealer_id, ro.id),
     )
 
 

@@ -29,6 +29,7 @@ from dealerflow.service_center.records import (
 )
 from dealerflow.service_center.settings import ServiceCenterSettings
 from dealerflow.service_center.usecases import RepairOrderCommand, begin_step, get_repair_order
+from dealerflow.service_center.usecases_detailing import require_detailing_authorised
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +133,8 @@ async def record_decision(
     RepairItemDeclined for each declined line (kept, followed up after the policy delay)."""
     ro = await begin_step(uc, cmd, RepairOrderStep.DECIDE)
     if ro is not None:
+        if cmd.approved_item_ids:  # the work is to start
+            await require_detailing_authorised(uc, ro)
         await _apply_decision(uc, ro, cmd)
     return await get_repair_order(uc, cmd.dealer_id, cmd.repair_order_id)
 

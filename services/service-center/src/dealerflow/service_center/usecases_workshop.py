@@ -32,6 +32,7 @@ from dealerflow.service_center.usecases import (
     get_repair_order,
     local_date,
 )
+from dealerflow.service_center.usecases_detailing import require_detailing_authorised
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +50,7 @@ async def complete_work(
     (what counts as done: domain.plan_work_completion)."""
     ro = await begin_step(uc, cmd, RepairOrderStep.COMPLETE)
     if ro is not None:
+        await require_detailing_authorised(uc, ro)
         work = domain.plan_work_completion(
             quoted=ro.quote is not None,
             approved_item_ids=ro.approved_item_ids,
