@@ -40,7 +40,6 @@ PLANNED_WIRING: Mapping[str, int] = {
     "dealerflow.service_center.domain_intake.slot_remaining": 12,
     # issue 12: declined work comes back (at the next booking / check-in)
     "dealerflow.service_center.domain_repair.declined_items_due": 12,
-    "dealerflow.service_center.domain_repair.declined_items_to_offer": 12,
     # issue 12: the maintenance and retention calendar (MaintenanceDue, CustomerAtRisk)
     "dealerflow.service_center.domain_retention.after_sales_tier": 12,
     "dealerflow.service_center.domain_retention.first_maintenance": 12,

@@ -41,6 +41,7 @@ OPERATIONS: list[tuple[str, str, str, str | None]] = [
     ("POST", f"{RO}/quality-check", "service_manager", "customer_relations"),
     ("POST", f"{RO}/handover", "advisor", "consultant"),
     ("PUT", f"{RO}/detailing", "advisor", "sales_manager"),
+    ("GET", "/v1/vehicles/LSVAU2180N2183294/history", "integration", None),
 ]
 
 

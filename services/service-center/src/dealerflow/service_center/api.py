@@ -19,9 +19,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from dealerflow.contracts.types import DEALER_ID_PATTERN
+from dealerflow.contracts.types import DEALER_ID_PATTERN, Vin
 from dealerflow.runtime.auth import STAFF, Principal, Role, allow
 from dealerflow.runtime.http import Responses, problem_doc, step_routes
 from dealerflow.runtime.idempotency import (
@@ -34,6 +34,7 @@ from dealerflow.service_center import (
     usecases,
     usecases_detailing,
     usecases_repair,
+    usecases_vehicles,
     usecases_workshop,
 )
 from dealerflow.service_center.domain import QuoteLine, RepairOrderStatus
@@ -49,6 +50,7 @@ from dealerflow.service_center.schemas import (
     RepairOrderDetail,
     RepairOrderSummary,
     RepairQuoteIn,
+    VehicleHistoryOut,
 )
 from dealerflow.service_center.settings import ServiceCenterSettings
 from dealerflow.service_center.usecases import Customer
@@ -359,3 +361,24 @@ async def put_detailing(
     return RepairOrderDetail.of(
         await ctx.run_in_transaction(lambda uc: usecases_detailing.record_detailing(uc, cmd))
     )
+
+
+vehicles_router = APIRouter(prefix="/v1", tags=["vehicles"])
+
+
+@vehicles_router.get(
+    "/vehicles/{vin}/history",
+    response_model=VehicleHistoryOut,
+    dependencies=[allow(*READERS)],
+    summary="A vehicle's service history at the dealer",
+)
+async def get_vehicle_history(
+    vin: Annotated[Vin, Path(description="The vehicle's VIN.")], dealer_id: DealerQuery, ctx: Ctx
+) -> VehicleHistoryOut:
+    """The vehicle's repair orders at the dealer (newest first), the work the customer
+    declined and that is still open (offered again at the next visit), and the next
+    maintenance the latest handover set (by date and mileage)."""
+    history = await ctx.run_in_transaction(
+        lambda uc: usecases_vehicles.vehicle_history(uc, dealer_id, vin)
+    )
+    return VehicleHistoryOut.of(dealer_id, history)

@@ -21,7 +21,7 @@ DEFINITION = ServiceDefinition(
     "transactional outbox.",
     settings_factory=ServiceCenterSettings,
     migrations_package="dealerflow.service_center.migrations",
-    routers=lambda ctx: [api.router],
+    routers=lambda ctx: [api.router, api.vehicles_router],
     problems=PROBLEMS,
     eraser=erase_customer,
 )

@@ -113,6 +113,8 @@ class RepairOrderDetails:
     quality_checks: tuple[RecordedQualityCheck, ...]
     declined_items: tuple[DeclinedItemRecord, ...]
     detailing: DetailingRecord | None = None
+    #: the vehicle's declined work from earlier visits, still open: offered again
+    offered_again: tuple[DeclinedItemRecord, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from dealerflow.service_center.records import (
     StoredQuote,
 )
 from dealerflow.service_center.usecases_detailing import detailing_problems
+from dealerflow.service_center.usecases_vehicles import VehicleHistory
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -297,6 +298,7 @@ class DetailingOut(BaseModel):
 
 
 class DeclinedItemOut(BaseModel):
+    repair_order_id: uuid.UUID = Field(description="The repair order it was declined on.")
     item_id: str
     description: str
     amount: Money
@@ -306,6 +308,7 @@ class DeclinedItemOut(BaseModel):
     @classmethod
     def of(cls, item: DeclinedItemRecord) -> DeclinedItemOut:
         return cls(
+            repair_order_id=item.repair_order_id,
             item_id=item.item_id,
             description=item.description,
             amount=money(item.amount, item.currency),
@@ -376,6 +379,11 @@ class RepairOrderDetail(RepairOrderSummary):
     detailing: DetailingOut | None = Field(
         default=None, description="Detailing work: what the customer was shown and authorised."
     )
+    offered_again: list[DeclinedItemOut] = Field(
+        default_factory=list,
+        description="Work the customer declined on earlier visits of this vehicle, still "
+        "open: the advisor offers it again.",
+    )
 
     @classmethod
     def of(cls, details: RepairOrderDetails) -> RepairOrderDetail:  # type: ignore[override]
@@ -408,10 +416,48 @@ class RepairOrderDetail(RepairOrderSummary):
             amount_paid=amount(ro.amount_paid),
             invoice_number=ro.invoice_number,
             next_maintenance_due_on=ro.next_maintenance_due_on,
+            offered_again=[DeclinedItemOut.of(d) for d in details.offered_again],
             detailing=(
                 DetailingOut.of(details.detailing, detailing_problems(details.detailing))
                 if details.detailing is not None
                 else None
             ),
             next_maintenance_due_km=ro.next_maintenance_due_km,
+        )
+
+
+class NextMaintenanceOut(BaseModel):
+    due_on: date | None
+    due_km: int | None
+    after_repair_order_id: str = Field(description="The handover that set it.")
+
+
+class VehicleHistoryOut(BaseModel):
+    """A vehicle's service history at the dealer."""
+
+    dealer_id: str
+    vin: str
+    repair_orders: list[RepairOrderSummary] = Field(description="Newest first (up to 200).")
+    declined_open: list[DeclinedItemOut] = Field(
+        description="Declined work not done or closed since, oldest first."
+    )
+    next_maintenance: NextMaintenanceOut | None
+
+    @classmethod
+    def of(cls, dealer_id: str, history: VehicleHistory) -> VehicleHistoryOut:
+        due = history.next_maintenance
+        return cls(
+            dealer_id=dealer_id,
+            vin=history.vin,
+            repair_orders=[RepairOrderSummary.of(o) for o in history.repair_orders],
+            declined_open=[DeclinedItemOut.of(d) for d in history.declined_open],
+            next_maintenance=(
+                NextMaintenanceOut(
+                    due_on=due.due_on,
+                    due_km=due.due_km,
+                    after_repair_order_id=due.after_repair_order_id,
+                )
+                if due is not None
+                else None
+            ),
         )

@@ -28,6 +28,7 @@ from dealerflow.service_center import repository as repo
 from dealerflow.service_center import repository_detailing as detailing_repo
 from dealerflow.service_center.records import RepairOrderDetails, RepairOrderRecord
 from dealerflow.service_center.settings import ServiceCenterSettings
+from dealerflow.service_center.usecases_vehicles import declined_to_offer
 
 
 class RepairOrderNotFound(Exception):
@@ -61,6 +62,7 @@ async def get_repair_order(
         quality_checks=tuple(await repo.list_quality_checks(uc.conn, dealer_id, ro.id)),
         declined_items=tuple(await repo.list_declined_items(uc.conn, dealer_id, ro.id)),
         detailing=await detailing_repo.detailing_of(uc.conn, dealer_id, ro.id),
+        offered_again=await declined_to_offer(uc, dealer_id, ro.vin, except_order=ro),
     )
 
 
