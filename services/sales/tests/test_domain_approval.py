@@ -32,13 +32,15 @@ def test_status_follows_need_and_decision() -> None:
 
 
 def test_only_a_pending_quote_can_be_decided() -> None:
-    check_decidable(True, None)
+    check_decidable(True, None, expired=False)
     with pytest.raises(ApprovalError, match="within the threshold"):
-        check_decidable(False, None)
+        check_decidable(False, None, expired=False)
     with pytest.raises(ApprovalError, match="already approved"):
-        check_decidable(True, APPROVED)
+        check_decidable(True, APPROVED, expired=False)
     with pytest.raises(ApprovalError, match="already rejected"):
-        check_decidable(True, REJECTED)
+        check_decidable(True, REJECTED, expired=False)
+    with pytest.raises(ApprovalError, match="expired"):
+        check_decidable(True, None, expired=True)
 
 
 def test_a_quote_holds_through_its_last_day() -> None:

@@ -125,13 +125,14 @@ async def test_an_expired_quote_cannot_be_signed(
     api: httpx.AsyncClient, clock: ManualClock, contract_body: Body
 ) -> None:
     quote = await _quote(api, QUOTE)
+    beyond = await _quote(api, BEYOND)
     assert quote["valid_until"] == "2025-03-10"  # issued 2025-03-03, 7 days by default
     clock.advance(timedelta(days=7))  # 2025-03-10 10:00 Shanghai: the last day
     fetched = await api.get("/v1/quotes", params={"dealer_id": "D001", "lead_id": "lead-1001"})
-    assert fetched.json()["items"][0]["expired"] is False
+    assert [q["expired"] for q in fetched.json()["items"]] == [False, False]
     clock.advance(timedelta(days=1))
     fetched = await api.get("/v1/quotes", params={"dealer_id": "D001", "lead_id": "lead-1001"})
-    assert fetched.json()["items"][0]["expired"] is True
+    assert [q["expired"] for q in fetched.json()["items"]] == [True, True]
     signing = await api.post(
         "/v1/contracts",
         json=contract_body(quote_id=quote["quote_id"], planned_delivery_on="2025-03-30"),
@@ -139,6 +140,11 @@ async def test_an_expired_quote_cannot_be_signed(
     assert signing.status_code == 409, signing.text
     assert signing.json()["expired"] is True
     assert "expired" in signing.json()["detail"]
+    # an expired quote is quoted anew, not approved
+    late = await _decide(api, beyond["quote_id"], "approve")
+    assert late.status_code == 409, late.text
+    assert late.json()["approval_status"] == "pending"
+    assert "expired" in late.json()["detail"]
 
 
 async def test_the_quotes_of_a_customer_or_a_lead_page_newest_first(

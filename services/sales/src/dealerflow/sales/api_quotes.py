@@ -42,7 +42,7 @@ async def decide_approval(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> QuoteStateOut:
     """The decider is the caller (the token's subject). Once per quote: 409 when the
-    quote needs no approval or was decided already."""
+    quote needs no approval, was decided already or expired."""
     cmd = body.command(quote_id, idempotency_key, caller=principal.subject)
     state = await ctx.run_in_transaction(lambda uc: usecases_quotes.decide_approval(uc, cmd))
     return QuoteStateOut.of_state(state)

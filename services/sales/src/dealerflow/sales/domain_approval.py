@@ -52,12 +52,17 @@ def approval_status(needs_approval: bool, decision: ApprovalDecision | None) -> 
     return ApprovalStatus.PENDING if decision is None else decision.outcome
 
 
-def check_decidable(needs_approval: bool, decision: ApprovalDecision | None) -> None:
-    """ApprovalError unless the quote awaits a decision (needs one and has none)."""
+def check_decidable(
+    needs_approval: bool, decision: ApprovalDecision | None, *, expired: bool
+) -> None:
+    """ApprovalError unless the quote awaits a decision (needs one and has none) and still
+    holds (an expired quote is quoted anew, not approved)."""
     if not needs_approval:
         raise ApprovalError("the quote's discount is within the threshold: nothing to approve")
     if decision is not None:
         raise ApprovalError(f"the discount was already {decision.outcome.value}")
+    if expired:
+        raise ApprovalError("the quote expired: issue a new one")
 
 
 def is_expired(valid_until: date, today: date) -> bool:

@@ -24,7 +24,8 @@ from dealerflow.sales.usecases_showroom import QuoteNotFound
 
 
 class ApprovalNotPossible(Exception):
-    """The quote does not await a decision (within the threshold, or already decided)."""
+    """The quote does not await a decision (within the threshold, already decided, or
+    expired)."""
 
     def __init__(self, reason: str, status: ApprovalStatus) -> None:
         super().__init__(reason)
@@ -84,7 +85,7 @@ class DecideApproval:
 async def decide_approval(uc: UseCaseContext[SalesSettings], cmd: DecideApproval) -> QuoteState:
     """Record the decision and publish DiscountApprovalDecided (the notifier closes the
     manager's approval task). Once per quote: ApprovalNotPossible when the quote needs no
-    approval or was decided already; a retry with the same Idempotency-Key gets the quote
+    approval, was decided already or expired; a retry with the same Idempotency-Key gets the quote
     as it is and publishes nothing."""
     state = await _state(uc, cmd.dealer_id, cmd.quote_id, lock=True)
     earlier = await idempotency.claimed_resource(
@@ -98,7 +99,7 @@ async def decide_approval(uc: UseCaseContext[SalesSettings], cmd: DecideApproval
         return state
     quote = state.quote
     try:
-        domain_approval.check_decidable(quote.needs_approval, state.decision)
+        domain_approval.check_decidable(quote.needs_approval, state.decision, expired=state.expired)
     except domain_approval.ApprovalError as exc:
         raise ApprovalNotPossible(str(exc), state.approval_status) from None
     assert quote.approval_id is not None  # a quote that needs approval names its request
