@@ -22,7 +22,8 @@ CATALOGUE = {
     "InvitationDeclined LeadLost LeadConverted LeadMerged LeadLostReviewed "
     "CustomerErasureRequested",
     "sales": "ShowroomVisitRecorded TestDriveScheduled TestDriveCompleted QuoteIssued "
-    "DiscountApprovalRequested ContractSigned ContractAmended ContractCancelled "
+    "DiscountApprovalRequested DiscountApprovalDecided ContractSigned ContractAmended "
+    "ContractCancelled "
     "PaymentReceived RefundIssued InvoiceIssued DeliveryScheduled VehicleDelivered",
     "service": "ServiceAppointmentBooked ServiceAppointmentCancelled RepairOrderOpened "
     "DiagnosisCompleted RepairQuoted RepairApproved RepairItemDeclined PartsReserved "
@@ -43,7 +44,7 @@ def test_registry_holds_exactly_the_catalogue() -> None:
         for name in names.split()
     }
     assert set(EVENT_TYPES) == expected
-    assert len(ALL_EVENTS) == len(expected) == 63
+    assert len(ALL_EVENTS) == len(expected) == 64
     for context, names in CATALOGUE.items():
         assert [c.event_name for c in EVENTS_BY_CONTEXT[context]] == names.split()
 

@@ -141,6 +141,29 @@ async def record_sales(
         ),
         201,
     )
+    beyond = await _ok(
+        await api.post(
+            "/v1/quotes",
+            json={
+                "dealer_id": dealer_id,
+                "customer_phone": person.phone,
+                "vehicle": {"model": "Aurora X5"},
+                "vehicle_price": "200000.00",
+                "discount": "20000.00",
+            },
+        ),
+        201,
+    )
+    await _ok(
+        await api.post(
+            f"/v1/quotes/{beyond['quote_id']}/approval",
+            json={
+                "dealer_id": dealer_id,
+                "decision": "approve",
+                "note": f"{person.name} of {person.address} buys a second car",
+            },
+        )
+    )
 
     def contract(vin: str | None) -> dict[str, Any]:
         return {
@@ -247,6 +270,7 @@ _CONTRACT_ROWS = {
     "invoices": "t.id",
     "deliveries": "t.id",
 }
+_QUOTE_ROWS = {"quote_approvals": "t.quote_id"}
 
 
 async def rows_of(
@@ -271,6 +295,15 @@ async def rows_of(
             customer_id,
         )
         found[table] = [json.loads(r["row"]) for r in rows]
+    for table, order in _QUOTE_ROWS.items():
+        rows = await pool.fetch(
+            f"SELECT to_jsonb(t)::text AS row FROM {table} t"
+            " JOIN quotes q ON q.dealer_id = t.dealer_id AND q.id = t.quote_id"
+            f" WHERE q.dealer_id = $1 AND q.customer_id = $2 ORDER BY {order}",
+            dealer_id,
+            customer_id,
+        )
+        found[table] = [json.loads(r["row"]) for r in rows]
     return found
 
 
@@ -283,6 +316,7 @@ ERASED_COLUMNS = {
     "invoices": {"invoice_title", "tax_number"},
     "deliveries": {"location"},
     "test_drives": {"contact", "licence_number", "route"},
+    "quote_approvals": {"note"},
 }
 
 
@@ -397,6 +431,7 @@ async def test_erasure_anonymises_the_customer_at_the_store_and_keeps_the_busine
     )
     assert drive["licence_expires"] == "2030-01-01"
     assert after["quotes"] == before["quotes"]
+    assert [a["note"] for a in after["quote_approvals"]] == [ERASED_NAME]
     # The other customer at D001, and this customer at D002, are untouched.
     assert await rows_of(pool, "D001", LI.customer_id) == li_before
     assert await rows_of(pool, "D002", WANG.customer_id) == elsewhere_before
@@ -492,7 +527,8 @@ async def test_erase_customer_counts_each_changed_row_once(
             )
 
         # Two contracts; the amendment and the cancellation carry a reason (version 1
-        # none); the refund carries the reason; one invoice, one delivery, one drive.
+        # none); the refund carries the reason; one invoice, one delivery, one drive, one
+        # manager's note on a quote's discount.
         assert await erase() == {
             "contracts": 2,
             "contract_versions": 2,
@@ -500,6 +536,7 @@ async def test_erase_customer_counts_each_changed_row_once(
             "invoices": 1,
             "deliveries": 1,
             "test_drives": 1,
+            "quote_approvals": 1,
         }
         assert set((await erase()).values()) == {0}
         # New personal data typed after the erasure is erased by the next one.

@@ -34,6 +34,14 @@ NO_TOKEN = {"Authorization": ""}
 OPERATIONS: list[tuple[str, str, dict[str, Any], str, str | None]] = [
     ("POST", "/v1/quotes", {"dealer_id": "D001"}, "consultant", "advisor"),
     ("GET", f"/v1/quotes/{ANY_ID}", {"dealer_id": "D001"}, "advisor", "integration"),
+    ("GET", "/v1/quotes", {"dealer_id": "D001"}, "advisor", "integration"),
+    (
+        "POST",
+        f"/v1/quotes/{ANY_ID}/approval",
+        {"dealer_id": "D001"},
+        "sales_manager",
+        "consultant",
+    ),
     ("POST", "/v1/test-drives", {"dealer_id": "D001"}, "consultant", "advisor"),
     ("GET", f"/v1/test-drives/{ANY_ID}", {"dealer_id": "D001"}, "gm", "integration"),
     ("POST", "/v1/contracts", {"dealer_id": "D001"}, "consultant", "advisor"),

@@ -64,6 +64,7 @@ from dealerflow.contracts.events.sales import (
     ContractCancelled,
     ContractSigned,
     DeliveryScheduled,
+    DiscountApprovalDecided,
     DiscountApprovalRequested,
     InvoiceIssued,
     PaymentReceived,
@@ -120,6 +121,7 @@ SalesEvent = Annotated[
     | TestDriveCompleted
     | QuoteIssued
     | DiscountApprovalRequested
+    | DiscountApprovalDecided
     | ContractSigned
     | ContractAmended
     | ContractCancelled
@@ -243,6 +245,7 @@ __all__ = [
     "DealerConfigured",
     "DeliveryScheduled",
     "DiagnosisCompleted",
+    "DiscountApprovalDecided",
     "DiscountApprovalRequested",
     "DomainEvent",
     "EventDoc",

@@ -171,7 +171,7 @@ class DiscountApprovalRequested(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="A quote's discount exceeds the dealer's threshold.",
         emitted_by=("sales",),
-        reacted_by=(Planned("notifier: approval task for the sales manager", issue=11),),
+        reacted_by=("notifier: approval task for the sales manager",),
     )
     type: Literal["DiscountApprovalRequested"] = Field(
         default="DiscountApprovalRequested", description="Event name."
@@ -183,6 +183,24 @@ class DiscountApprovalRequested(_SalesBase):
     requested_discount: Money = Field(description="Discount requested.")
     policy_threshold: Money = Field(description="Largest discount allowed without approval.")
     requested_at: UtcDatetime = Field(description="When approval was requested, UTC.")
+
+
+class DiscountApprovalDecided(_SalesBase):
+    """A manager approved or rejected a quote's discount beyond the threshold."""
+
+    doc: ClassVar[EventDoc] = EventDoc(
+        when="A sales manager (or the GM) decides a discount approval request.",
+        emitted_by=("sales",),
+        reacted_by=("notifier: closes the manager's approval task",),
+    )
+    type: Literal["DiscountApprovalDecided"] = Field(
+        default="DiscountApprovalDecided", description="Event name."
+    )
+    approval_id: EntityId = Field(description="The approval request decided.")
+    quote_id: EntityId = Field(description="Quote whose discount was decided.")
+    decision: Literal["approved", "rejected"] = Field(description="The manager's decision.")
+    decided_by: StaffId = Field(description="Manager who decided.")
+    decided_at: UtcDatetime = Field(description="When the decision was made, UTC.")
 
 
 class ContractSigned(_SalesBase):
@@ -377,6 +395,7 @@ SALES_EVENTS: tuple[type[DomainEvent], ...] = (
     TestDriveCompleted,
     QuoteIssued,
     DiscountApprovalRequested,
+    DiscountApprovalDecided,
     ContractSigned,
     ContractAmended,
     ContractCancelled,

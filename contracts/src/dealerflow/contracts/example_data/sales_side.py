@@ -250,6 +250,15 @@ def sales_examples() -> list[DomainEvent]:
             policy_threshold=cny("8000.00"),
             requested_at=at(8, 4, 1),
         ),
+        sl.DiscountApprovalDecided(
+            **COMMON,
+            occurred_at=at(8, 4, 30),
+            approval_id="appr-12",
+            quote_id="q-4410",
+            decision="approved",
+            decided_by="m-zhou",
+            decided_at=at(8, 4, 30),
+        ),
         sl.ContractSigned(
             **COMMON,
             occurred_at=at(10, 8),

@@ -34,9 +34,19 @@ from dealerflow.contracts.events.leads import (
     LeadMerged,
     LeadUpdated,
 )
-from dealerflow.contracts.events.sales import VehicleDelivered
+from dealerflow.contracts.events.sales import (
+    DiscountApprovalDecided,
+    DiscountApprovalRequested,
+    VehicleDelivered,
+)
 from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
-from dealerflow.notifier import usecases, usecases_alerts, usecases_appointments, usecases_leads
+from dealerflow.notifier import (
+    usecases,
+    usecases_alerts,
+    usecases_appointments,
+    usecases_approvals,
+    usecases_leads,
+)
 from dealerflow.notifier.domain import (
     AppointmentFacts,
     ComplaintEscalationFacts,
@@ -58,6 +68,7 @@ from dealerflow.notifier.domain_appointments import (
     AppointmentMoveFacts,
     NoShowFacts,
 )
+from dealerflow.notifier.domain_approvals import ApprovalRequestFacts
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
     LeadLostFacts,
@@ -310,3 +321,25 @@ async def appointment_no_show(hctx: HandlerContext, env: Envelope[Any]) -> None:
         recorded_at=event.recorded_at,
     )
     await usecases_appointments.on_appointment_no_show(hctx, facts)
+
+
+@router.on(DiscountApprovalRequested)
+async def discount_approval_requested(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: DiscountApprovalRequested = env.event
+    facts = ApprovalRequestFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        approval_id=event.approval_id,
+        quote_id=event.quote_id,
+        approver_id=event.approver_id,
+        requested_discount=f"{event.requested_discount.amount} {event.requested_discount.currency}",
+        policy_threshold=f"{event.policy_threshold.amount} {event.policy_threshold.currency}",
+        requested_at=event.requested_at,
+    )
+    await usecases_approvals.on_discount_approval_requested(hctx, facts)
+
+
+@router.on(DiscountApprovalDecided)
+async def discount_approval_decided(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: DiscountApprovalDecided = env.event
+    await usecases_approvals.on_discount_approval_decided(hctx, event.dealer_id, event.approval_id)

@@ -44,7 +44,7 @@ async def issue_quote(
 ) -> QuoteOut:
     """The consultant is ``consultant_id`` of the body, or the caller (the token's
     subject) when it names none. A discount above the consultant's limit asks a manager
-    (DiscountApprovalRequested); the approval itself is not an operation here yet."""
+    (DiscountApprovalRequested); a sales manager decides it (:mod:`api_quotes`)."""
     cmd = body.command(idempotency_key, caller=principal.subject)
     issued = await ctx.run_in_transaction(lambda uc: usecases_showroom.issue_quote(uc, cmd))
     created(response, issued.created)

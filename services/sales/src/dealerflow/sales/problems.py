@@ -24,6 +24,7 @@ from dealerflow.sales.usecases_delivery import (
     VinNotAssigned,
     WrongCurrency,
 )
+from dealerflow.sales.usecases_quotes import ApprovalNotPossible, QuoteNotSignable
 from dealerflow.sales.usecases_showroom import (
     QuoteNotFound,
     QuoteRefused,
@@ -59,6 +60,8 @@ PROBLEMS: ProblemMap = {
     VinNotAssigned: ProblemSpec(409, "vin-not-assigned", "No vehicle allocated"),
     DeliveryNotReady: ProblemSpec(409, "delivery-not-ready", "Vehicle not ready for delivery"),
     AlreadyDelivered: ProblemSpec(409, "already-delivered", "Already delivered"),
+    ApprovalNotPossible: ProblemSpec(409, "approval-not-possible", "Nothing to approve"),
+    QuoteNotSignable: ProblemSpec(409, "quote-not-signable", "Quote cannot be signed"),
     TestDriveDoubleBooked: ProblemSpec(
         409, "test-drive-double-booking", "Test-drive vehicle already booked"
     ),

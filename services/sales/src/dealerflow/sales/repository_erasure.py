@@ -140,3 +140,19 @@ async def erase_test_drives(conn: DbConnection, dealer_id: str, customer_id: uui
         to_json(erased_contact()),
         ERASED_TEXT,
     )
+
+
+async def erase_quote_approvals(conn: DbConnection, dealer_id: str, customer_id: uuid.UUID) -> int:
+    """The note a manager wrote deciding the discount of one of the customer's quotes."""
+    return await _update(
+        conn,
+        """
+        UPDATE quote_approvals a SET note = $3
+        FROM quotes q
+        WHERE a.dealer_id = $1 AND q.dealer_id = a.dealer_id AND q.id = a.quote_id
+          AND q.customer_id = $2 AND a.note IS NOT NULL AND a.note <> $3
+        """,
+        dealer_id,
+        customer_id,
+        ERASED_TEXT,
+    )

@@ -21,9 +21,8 @@ from dealerflow.contracts.types import Money
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
-from dealerflow.sales import domain
+from dealerflow.sales import domain, usecases_quotes
 from dealerflow.sales import repository as repo
-from dealerflow.sales import repository_showroom as showroom_repo
 from dealerflow.sales.records import (
     ContractFile,
     ContractRecord,
@@ -123,7 +122,9 @@ async def sign_contract(
     uc: UseCaseContext[SalesSettings], cmd: SignContract
 ) -> Created[ContractFile]:
     """Version 1 of a contract and ContractSigned. A retry with the same Idempotency-Key
-    or contract id gets the first contract and publishes nothing."""
+    or contract id gets the first contract and publishes nothing. A contract on a quote
+    whose discount awaits or failed approval, or that expired, is refused
+    (``usecases_quotes.QuoteNotSignable``)."""
     contract_id = cmd.contract_id or uuid.uuid4()
     earlier = await idempotency.claimed_resource(
         uc.conn, cmd.request, dealer_id=cmd.dealer_id, scope="contracts", resource_id=contract_id
@@ -133,9 +134,9 @@ async def sign_contract(
     customer_id, phone = identify(
         uc.settings, cmd.customer.phone, customer_id=cmd.customer_id, dealer_group=cmd.dealer_group
     )
-    if (
-        cmd.quote_id is not None
-        and await showroom_repo.get_quote(uc.conn, cmd.dealer_id, cmd.quote_id) is None
+    today = await dealer_date(uc, cmd.dealer_id, uc.now)
+    if cmd.quote_id is not None and not await usecases_quotes.require_signable(
+        uc, cmd.dealer_id, cmd.quote_id, today
     ):
         raise UnknownQuote([f"no quote {cmd.quote_id} at this dealer"])
     contract = plan_signing(
@@ -143,7 +144,7 @@ async def sign_contract(
         contract_id=contract_id,
         customer_id=customer_id,
         phone_e164=phone,
-        today=await dealer_date(uc, cmd.dealer_id, uc.now),
+        today=today,
         now=uc.now,
     )
     if not await repo.insert_contract(uc.conn, contract):

@@ -19,7 +19,8 @@ async def erase_customer(uc: UseCaseContext[SalesSettings], erasure: Erasure) ->
     location, the test-drive route). Kept: ids (the customer id too: it is a hash of the
     phone, not the phone), statuses, versions, vehicles and VINs, prices, the ledger's
     amounts, invoice numbers and amounts, dates, the licence's expiry date and the
-    identity check's outcome. Quotes hold nothing personal and stay as they are.
+    identity check's outcome. Quotes hold nothing personal and stay as they are, but the
+    note a manager wrote deciding a quote's discount is erased.
 
     Sales sends no messages and keeps no reminders: nothing is left to cancel. A test
     drive or delivery still ahead stays booked, with no way to reach the customer.
@@ -34,4 +35,5 @@ async def erase_customer(uc: UseCaseContext[SalesSettings], erasure: Erasure) ->
         "invoices": await erasure_repo.erase_invoices(conn, dealer_id, customer_id),
         "deliveries": await erasure_repo.erase_deliveries(conn, dealer_id, customer_id),
         "test_drives": await erasure_repo.erase_test_drives(conn, dealer_id, customer_id),
+        "quote_approvals": await erasure_repo.erase_quote_approvals(conn, dealer_id, customer_id),
     }
