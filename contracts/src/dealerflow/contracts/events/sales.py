@@ -50,6 +50,25 @@ class ContractVehicle(BaseModel):
     vin: Vin | None = Field(default=None, description="VIN once a vehicle is allocated.")
 
 
+BodyType = Literal["sedan", "suv", "mpv", "hatchback", "nev", "other"]
+Priority = Literal["power", "space", "economy", "technology", "brand"]
+Urgency = Literal["this_week", "this_month", "within_3_months", "later", "browsing"]
+
+
+class VisitNeeds(BaseModel):
+    """The needs analysis of a showroom visit: what the customer wants the car for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    use: ShortText | None = Field(default=None, description='Intended use, e.g. "family".')
+    budget: Money | None = Field(default=None, description="Most the customer means to spend.")
+    body_type: BodyType | None = Field(default=None, description="Body type wanted (NEV too).")
+    priorities: tuple[Priority, ...] = Field(
+        default=(), max_length=5, description="What matters most first (no repeats)."
+    )
+    urgency: Urgency | None = Field(default=None, description="When the customer means to buy.")
+
+
 class _SalesBase(DomainEvent):
     context: ClassVar[str] = "sales"
 
@@ -60,7 +79,7 @@ class ShowroomVisitRecorded(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="Reception registers a showroom visit (arrival, party size, consultant); "
         "departure may be recorded later with duration.",
-        emitted_by=(Planned("sales", issue=11),),
+        emitted_by=("sales",),
         reacted_by=(
             Planned("leads: creates a walk-in lead or adds a touch to the open lead", issue=11),
             Planned("notifier: thank-you message within 2 h of a first visit", issue=11),
@@ -79,6 +98,9 @@ class ShowroomVisitRecorded(_SalesBase):
         default=None, ge=0, description="Time spent in the showroom, minutes, once known."
     )
     contact: ContactSnapshot = Field(description="How to reach the visitor.")
+    needs: VisitNeeds | None = Field(
+        default=None, description="The needs analysis, once taken (it feeds the lead's interest)."
+    )
 
 
 class TestDriveScheduled(_SalesBase):

@@ -189,6 +189,13 @@ def sales_examples() -> list[DomainEvent]:
             visit_kind=en.VisitKind.FIRST,
             duration_minutes=95,
             contact=CONTACT,
+            needs=sl.VisitNeeds(
+                use="family",
+                budget=cny("250000.00"),
+                body_type="suv",
+                priorities=("space", "economy"),
+                urgency="within_3_months",
+            ),
         ),
         sl.TestDriveScheduled(
             **COMMON,
