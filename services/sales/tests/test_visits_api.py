@@ -20,7 +20,7 @@ NEEDS: dict[str, Any] = {
     "budget": {"amount": "250000.00", "currency": "CNY"},
     "body_type": "suv",
     "priorities": ["space", "economy"],
-    "urgency": "within_3_months",
+    "urgency": "within_90_days",
 }
 
 
@@ -118,7 +118,7 @@ async def test_the_register_tells_a_return_visit_and_shows_the_history(
     assert history.status_code == 200, history.text
     visits = history.json()["visits"]
     assert [v["visit_id"] for v in visits] == [second.json()["visit_id"], first.json()["visit_id"]]
-    assert visits[1]["needs"]["urgency"] == "within_3_months"
+    assert visits[1]["needs"]["urgency"] == "within_90_days"
     # Reading is for every staff member; registering is showroom work.
     refused = await api.post("/v1/visits", json=visit(customer_body()), headers=advisor)
     assert refused.status_code == 403

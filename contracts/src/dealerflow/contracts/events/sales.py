@@ -7,7 +7,15 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.contracts.enums import DeliveryDocument, PaymentKind, PaymentMethod, VisitKind
+from dealerflow.contracts.enums import (
+    DeliveryDocument,
+    PaymentKind,
+    PaymentMethod,
+    PurchaseHorizon,
+    VehicleType,
+    VehicleUse,
+    VisitKind,
+)
 from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
 from dealerflow.contracts.types import (
     DecimalString,
@@ -50,9 +58,7 @@ class ContractVehicle(BaseModel):
     vin: Vin | None = Field(default=None, description="VIN once a vehicle is allocated.")
 
 
-BodyType = Literal["sedan", "suv", "mpv", "hatchback", "nev", "other"]
 Priority = Literal["power", "space", "economy", "technology", "brand"]
-Urgency = Literal["this_week", "this_month", "within_3_months", "later", "browsing"]
 
 
 class VisitNeeds(BaseModel):
@@ -60,13 +66,15 @@ class VisitNeeds(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    use: ShortText | None = Field(default=None, description='Intended use, e.g. "family".')
+    use: VehicleUse | None = Field(default=None, description="Main intended use.")
     budget: Money | None = Field(default=None, description="Most the customer means to spend.")
-    body_type: BodyType | None = Field(default=None, description="Body type wanted (NEV too).")
+    body_type: VehicleType | None = Field(default=None, description="Body type (NEV too).")
     priorities: tuple[Priority, ...] = Field(
-        default=(), max_length=5, description="What matters most first (no repeats)."
+        default=(), max_length=5, description="What matters most, first (no repeats)."
     )
-    urgency: Urgency | None = Field(default=None, description="When the customer means to buy.")
+    urgency: PurchaseHorizon | None = Field(
+        default=None, description="When the customer means to buy."
+    )
 
 
 class _SalesBase(DomainEvent):

@@ -190,11 +190,11 @@ def sales_examples() -> list[DomainEvent]:
             duration_minutes=95,
             contact=CONTACT,
             needs=sl.VisitNeeds(
-                use="family",
+                use=en.VehicleUse.FAMILY,
                 budget=cny("250000.00"),
-                body_type="suv",
+                body_type=en.VehicleType.SUV,
                 priorities=("space", "economy"),
-                urgency="within_3_months",
+                urgency=en.PurchaseHorizon.WITHIN_90_DAYS,
             ),
         ),
         sl.TestDriveScheduled(

@@ -143,17 +143,12 @@ async def erase_test_drives(conn: DbConnection, dealer_id: str, customer_id: uui
 
 
 async def erase_visits(conn: DbConnection, dealer_id: str, customer_id: uuid.UUID) -> int:
-    """The visitor's contact and the intended use staff typed in the needs analysis (the
-    budget, body type, priorities and urgency are kept: choices from lists)."""
+    """The visitor's contact (the needs analysis is picked from lists: kept)."""
     return await _update(
         conn,
         f"""
-        UPDATE showroom_visits
-        SET contact = {_ERASED_CONTACT},
-            needs = CASE WHEN needs ->> 'use' IS NULL THEN needs
-                         ELSE jsonb_set(needs, '{{use}}', 'null'::jsonb) END
-        WHERE dealer_id = $1 AND customer_id = $2
-          AND ({_NOT_ERASED} OR needs ->> 'use' IS NOT NULL)
+        UPDATE showroom_visits SET contact = {_ERASED_CONTACT}
+        WHERE dealer_id = $1 AND customer_id = $2 AND {_NOT_ERASED}
         """,
         dealer_id,
         customer_id,

@@ -7,13 +7,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from dealerflow.contracts.enums import VisitKind
-from dealerflow.contracts.events.sales import BodyType, Priority, Urgency, VisitNeeds
+from dealerflow.contracts.enums import PurchaseHorizon, VehicleType, VehicleUse, VisitKind
+from dealerflow.contracts.events.sales import Priority, VisitNeeds
 from dealerflow.contracts.types import DealerId, EntityId, Money, StaffId, UtcDatetime
 from dealerflow.runtime.idempotency import request_of
 from dealerflow.runtime.request_models import RequestBody
 from dealerflow.sales.domain_visits import VisitRecord
-from dealerflow.sales.schemas import CustomerIdentityIn, CustomerIn, ShortText
+from dealerflow.sales.schemas import CustomerIdentityIn, CustomerIn
 from dealerflow.sales.usecases_visits import RecordDeparture, RecordNeeds, RecordVisit
 
 
@@ -21,11 +21,11 @@ class NeedsIn(RequestBody):
     """The needs analysis: use, budget, body type, priorities (most important first),
     urgency; every part optional."""
 
-    use: ShortText | None = Field(default=None, description='Intended use, e.g. "family".')
+    use: VehicleUse | None = None
     budget: Money | None = None
-    body_type: BodyType | None = None
+    body_type: VehicleType | None = None
     priorities: list[Priority] = Field(default_factory=list, max_length=5)
-    urgency: Urgency | None = None
+    urgency: PurchaseHorizon | None = None
 
     def needs(self) -> VisitNeeds:
         return VisitNeeds(

@@ -16,12 +16,11 @@ async def erase_customer(uc: UseCaseContext[SalesSettings], erasure: Erasure) ->
     Erased: every contact snapshot (it becomes ``erased_contact`` in its own locale), the
     contract address, the invoice title and tax number, the (masked) licence number, and
     the free text staff typed (cancellation, amendment and refund reasons, the delivery
-    location, the test-drive route, the intended use in a visit's needs analysis). Kept:
-    ids (the customer id too: it is a hash of the phone, not the phone), statuses,
-    versions, vehicles and VINs, prices, the ledger's amounts, invoice numbers and
-    amounts, dates, the licence's expiry date, the identity check's outcome and the
-    visits' other needs (picked from lists). Quotes hold nothing personal and stay as
-    they are.
+    location, the test-drive route). Kept: ids (the customer id too: it is a hash of the
+    phone, not the phone), statuses, versions, vehicles and VINs, prices, the ledger's
+    amounts, invoice numbers and amounts, dates, the licence's expiry date, the identity
+    check's outcome and the visits' needs (picked from lists). Quotes hold nothing
+    personal and stay as they are.
 
     Sales sends no messages and keeps no reminders: nothing is left to cancel. A test
     drive or delivery still ahead stays booked, with no way to reach the customer.
