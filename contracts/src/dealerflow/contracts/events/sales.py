@@ -89,7 +89,7 @@ class ShowroomVisitRecorded(_SalesBase):
         "departure may be recorded later with duration.",
         emitted_by=("sales",),
         reacted_by=(
-            Planned("leads: creates a walk-in lead or adds a touch to the open lead", issue=11),
+            "leads: creates a walk-in lead or adds a touch to the open lead",
             Planned("notifier: thank-you message within 2 h of a first visit", issue=11),
         ),
     )
@@ -143,7 +143,7 @@ class TestDriveCompleted(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant closes the test drive with the customer's feedback.",
         emitted_by=(Planned("sales", issue=11),),
-        reacted_by=(Planned("leads: records a touch and prompts a re-grade", issue=11),),
+        reacted_by=("leads: records a touch and prompts a re-grade",),
     )
     type: Literal["TestDriveCompleted"] = Field(
         default="TestDriveCompleted", description="Event name."
@@ -169,7 +169,7 @@ class QuoteIssued(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant hands the customer a quote.",
         emitted_by=("sales",),
-        reacted_by=(Planned("leads: records a touch on the lead", issue=11),),
+        reacted_by=("leads: records a touch on the lead",),
     )
     type: Literal["QuoteIssued"] = Field(default="QuoteIssued", description="Event name.")
     quote_id: EntityId = Field(description="Identifier of the quote.")
