@@ -90,7 +90,7 @@ class ShowroomVisitRecorded(_SalesBase):
         emitted_by=("sales",),
         reacted_by=(
             "leads: creates a walk-in lead or adds a touch to the open lead",
-            Planned("notifier: thank-you message within 2 h of a first visit", issue=11),
+            "notifier: thank-you message within 2 h of a first visit",
         ),
     )
     type: Literal["ShowroomVisitRecorded"] = Field(
@@ -223,7 +223,7 @@ class ContractSigned(_SalesBase):
         emitted_by=("sales",),
         reacted_by=(
             "leads: grade O and LeadConverted",
-            Planned("notifier: cancels the sales follow-up cadence", issue=11),
+            "notifier: cancels the sales follow-up cadence",
         ),
     )
     type: Literal["ContractSigned"] = Field(default="ContractSigned", description="Event name.")

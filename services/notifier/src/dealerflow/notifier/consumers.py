@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dealerflow.contracts.care_enums import RecordKind
+from dealerflow.contracts.enums import VisitKind
 from dealerflow.contracts.envelope import Envelope
 from dealerflow.contracts.events.complaints import (
     ComplaintClosed,
@@ -34,9 +35,19 @@ from dealerflow.contracts.events.leads import (
     LeadMerged,
     LeadUpdated,
 )
-from dealerflow.contracts.events.sales import VehicleDelivered
+from dealerflow.contracts.events.sales import (
+    ContractSigned,
+    ShowroomVisitRecorded,
+    VehicleDelivered,
+)
 from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
-from dealerflow.notifier import usecases, usecases_alerts, usecases_appointments, usecases_leads
+from dealerflow.notifier import (
+    usecases,
+    usecases_alerts,
+    usecases_appointments,
+    usecases_leads,
+    usecases_sales,
+)
 from dealerflow.notifier.domain import (
     AppointmentFacts,
     ComplaintEscalationFacts,
@@ -79,6 +90,7 @@ async def lead_created(hctx: HandlerContext, env: Envelope[Any]) -> None:
         channel=event.channel.value,
         created_at=event.created_at,
         consultant_id=event.consultant_id,
+        thank_you=not usecases_sales.thanked_at_the_visit(event.submission_id),
     )
     await usecases_leads.on_lead_created(hctx, facts, event.contact)
 
@@ -310,3 +322,23 @@ async def appointment_no_show(hctx: HandlerContext, env: Envelope[Any]) -> None:
         recorded_at=event.recorded_at,
     )
     await usecases_appointments.on_appointment_no_show(hctx, facts)
+
+
+@router.on(ShowroomVisitRecorded)
+async def showroom_visit_recorded(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ShowroomVisitRecorded = env.event
+    facts = usecases_sales.VisitFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        visit_id=event.visit_id,
+        first_visit=event.visit_kind is VisitKind.FIRST,
+        arrived_at=event.arrived_at,
+        lead_id=event.lead_id,
+    )
+    await usecases_sales.on_showroom_visit(hctx, facts, event.contact)
+
+
+@router.on(ContractSigned)
+async def contract_signed(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ContractSigned = env.event
+    await usecases_sales.on_contract_signed(hctx, event.dealer_id, event.lead_id)
