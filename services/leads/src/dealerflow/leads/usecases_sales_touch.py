@@ -61,6 +61,11 @@ class SalesTouch:
     prompt_regrade: bool = False
 
 
+def _live(lead: LeadRecord) -> bool:
+    """Open to touches: neither closed (D, F) nor merged into another lead."""
+    return lead.grade not in CLOSED_GRADES and lead.merged_into is None
+
+
 def visit_submission_id(visit_id: str) -> str:
     """The submission id of a visit (its republications are the same submission)."""
     return f"sales-visit:{visit_id}"
@@ -119,7 +124,7 @@ async def record_showroom_visit(uc: Uc, cmd: RecordShowroomVisit) -> LeadRecord 
     else:
         lead_id = seen.lead_id  # the visit again, with its needs or its departure
     lead = await repo.get_lead(uc.conn, cmd.dealer_id, lead_id, for_update=True)
-    if lead is None or lead.grade in CLOSED_GRADES or cmd.needs is None:
+    if lead is None or not _live(lead) or cmd.needs is None:
         return lead
     interest, changed = interest_with_needs(lead.interest, cmd.needs)
     if not changed:
@@ -136,7 +141,7 @@ async def record_sales_touch(uc: Uc, cmd: SalesTouch) -> LeadRecord | None:
     lead = await repo.find_lead_for_sale(
         uc.conn, cmd.dealer_id, cmd.customer_id, lead_id=cmd.lead_id
     )
-    if lead is None or lead.grade in CLOSED_GRADES or lead.merged_into is not None:
+    if lead is None or not _live(lead):
         return None
     now = uc.now
     lead = replace(lead, last_touch_at=now, touch_count=lead.touch_count + 1, updated_at=now)
