@@ -254,6 +254,20 @@ async def record_sales(
         ),
         201,
     )
+    await _ok(
+        await api.post(
+            "/v1/visits",
+            json={
+                "dealer_id": dealer_id,
+                "customer": person.customer(),
+                "consultant_id": "consultant-li",
+                "arrived_at": "2025-03-03T01:00:00Z",
+                "party_size": 2,
+                "needs": {"use": "family", "body_type": "suv"},
+            },
+        ),
+        201,
+    )
     return SalesFile(
         quote_id=quote["quote_id"],
         contract_id=signed["contract_id"],
@@ -263,7 +277,7 @@ async def record_sales(
 
 
 # Each table of sales with a customer's rows: how they are found and kept in order.
-_OWN_ROWS = {"quotes": "id", "contracts": "id", "test_drives": "id"}
+_OWN_ROWS = {"quotes": "id", "contracts": "id", "test_drives": "id", "showroom_visits": "id"}
 _CONTRACT_ROWS = {
     "contract_versions": "t.contract_id, t.version",
     "payments": "t.id",
@@ -317,6 +331,7 @@ ERASED_COLUMNS = {
     "deliveries": {"location"},
     "test_drives": {"contact", "licence_number", "route"},
     "quote_approvals": {"note"},
+    "showroom_visits": {"contact"},
 }
 
 
@@ -430,6 +445,9 @@ async def test_erasure_anonymises_the_customer_at_the_store_and_keeps_the_busine
         None,
     )
     assert drive["licence_expires"] == "2030-01-01"
+    [visit] = after["showroom_visits"]
+    assert visit["contact"] == erased
+    assert visit["needs"]["body_type"] == "suv"
     assert after["quotes"] == before["quotes"]
     assert [a["note"] for a in after["quote_approvals"]] == [ERASED_NAME]
     # The other customer at D001, and this customer at D002, are untouched.
@@ -537,6 +555,7 @@ async def test_erase_customer_counts_each_changed_row_once(
             "deliveries": 1,
             "test_drives": 1,
             "quote_approvals": 1,
+            "showroom_visits": 1,
         }
         assert set((await erase()).values()) == {0}
         # New personal data typed after the erasure is erased by the next one.

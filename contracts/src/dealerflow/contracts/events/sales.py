@@ -7,7 +7,15 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.contracts.enums import DeliveryDocument, PaymentKind, PaymentMethod, VisitKind
+from dealerflow.contracts.enums import (
+    DeliveryDocument,
+    PaymentKind,
+    PaymentMethod,
+    PurchaseHorizon,
+    VehicleType,
+    VehicleUse,
+    VisitKind,
+)
 from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
 from dealerflow.contracts.types import (
     DecimalString,
@@ -50,6 +58,25 @@ class ContractVehicle(BaseModel):
     vin: Vin | None = Field(default=None, description="VIN once a vehicle is allocated.")
 
 
+Priority = Literal["power", "space", "economy", "technology", "brand"]
+
+
+class VisitNeeds(BaseModel):
+    """The needs analysis of a showroom visit: what the customer wants the car for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    use: VehicleUse | None = Field(default=None, description="Main intended use.")
+    budget: Money | None = Field(default=None, description="Most the customer means to spend.")
+    body_type: VehicleType | None = Field(default=None, description="Body type (NEV too).")
+    priorities: tuple[Priority, ...] = Field(
+        default=(), max_length=5, description="What matters most, first (no repeats)."
+    )
+    urgency: PurchaseHorizon | None = Field(
+        default=None, description="When the customer means to buy."
+    )
+
+
 class _SalesBase(DomainEvent):
     context: ClassVar[str] = "sales"
 
@@ -60,10 +87,10 @@ class ShowroomVisitRecorded(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="Reception registers a showroom visit (arrival, party size, consultant); "
         "departure may be recorded later with duration.",
-        emitted_by=(Planned("sales", issue=11),),
+        emitted_by=("sales",),
         reacted_by=(
-            Planned("leads: creates a walk-in lead or adds a touch to the open lead", issue=11),
-            Planned("notifier: thank-you message within 2 h of a first visit", issue=11),
+            "leads: creates a walk-in lead or adds a touch to the open lead",
+            "notifier: thank-you message within 2 h of a first visit",
         ),
     )
     type: Literal["ShowroomVisitRecorded"] = Field(
@@ -79,6 +106,9 @@ class ShowroomVisitRecorded(_SalesBase):
         default=None, ge=0, description="Time spent in the showroom, minutes, once known."
     )
     contact: ContactSnapshot = Field(description="How to reach the visitor.")
+    needs: VisitNeeds | None = Field(
+        default=None, description="The needs analysis, once taken (it feeds the lead's interest)."
+    )
 
 
 class TestDriveScheduled(_SalesBase):
@@ -113,7 +143,7 @@ class TestDriveCompleted(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant closes the test drive with the customer's feedback.",
         emitted_by=(Planned("sales", issue=11),),
-        reacted_by=(Planned("leads: records a touch and prompts a re-grade", issue=11),),
+        reacted_by=("leads: records a touch and prompts a re-grade",),
     )
     type: Literal["TestDriveCompleted"] = Field(
         default="TestDriveCompleted", description="Event name."
@@ -139,7 +169,7 @@ class QuoteIssued(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant hands the customer a quote.",
         emitted_by=("sales",),
-        reacted_by=(Planned("leads: records a touch on the lead", issue=11),),
+        reacted_by=("leads: records a touch on the lead",),
     )
     type: Literal["QuoteIssued"] = Field(default="QuoteIssued", description="Event name.")
     quote_id: EntityId = Field(description="Identifier of the quote.")
@@ -211,7 +241,7 @@ class ContractSigned(_SalesBase):
         emitted_by=("sales",),
         reacted_by=(
             "leads: grade O and LeadConverted",
-            Planned("notifier: cancels the sales follow-up cadence", issue=11),
+            "notifier: cancels the sales follow-up cadence",
         ),
     )
     type: Literal["ContractSigned"] = Field(default="ContractSigned", description="Event name.")

@@ -189,6 +189,13 @@ def sales_examples() -> list[DomainEvent]:
             visit_kind=en.VisitKind.FIRST,
             duration_minutes=95,
             contact=CONTACT,
+            needs=sl.VisitNeeds(
+                use=en.VehicleUse.FAMILY,
+                budget=cny("250000.00"),
+                body_type=en.VehicleType.SUV,
+                priorities=("space", "economy"),
+                urgency=en.PurchaseHorizon.WITHIN_90_DAYS,
+            ),
         ),
         sl.TestDriveScheduled(
             **COMMON,

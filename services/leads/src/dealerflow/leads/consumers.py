@@ -3,7 +3,10 @@
 - Topic ``<prefix>sales`` (CloudEvents, an :class:`EventRouter`): ContractSigned -> the
   customer's lead becomes grade O, VehicleDelivered -> grade D, from any producer (an
   outside DMS too), see ``usecases_lifecycle``; ContractCancelled -> the lead the contract
-  converted goes back from O to a live grade, see ``usecases_review``.
+  converted goes back from O to a live grade, see ``usecases_review``;
+  ShowroomVisitRecorded -> a walk-in lead or a touch, the needs feeding the interest;
+  QuoteIssued -> a touch; TestDriveCompleted -> a touch and the re-grade prompt, see
+  ``usecases_sales_touch``.
 - Topic ``<prefix>notifier`` (CloudEvents, the same router): TaskDue of a lead's
   first-contact task -> the breach is kept for the board, and at the dealer's
   reassign_after_breaches-th breach the lead goes to the next on-duty consultant, see
@@ -31,7 +34,14 @@ from dealerflow.contracts.care_enums import RecordKind
 from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.envelope import Envelope
 from dealerflow.contracts.events.notifier import TaskCompleted, TaskDue
-from dealerflow.contracts.events.sales import ContractCancelled, ContractSigned, VehicleDelivered
+from dealerflow.contracts.events.sales import (
+    ContractCancelled,
+    ContractSigned,
+    QuoteIssued,
+    ShowroomVisitRecorded,
+    TestDriveCompleted,
+    VehicleDelivered,
+)
 from dealerflow.contracts.inbound import LeadSubmissionError, parse_lead_submissions
 from dealerflow.leads.problems import PROBLEMS
 from dealerflow.leads.usecases_breach import ReportBreach, reassign_after_breach, record_breach
@@ -41,6 +51,12 @@ from dealerflow.leads.usecases_lifecycle import (
     record_delivery,
 )
 from dealerflow.leads.usecases_review import RecordCancellation, record_contract_cancelled
+from dealerflow.leads.usecases_sales_touch import (
+    RecordShowroomVisit,
+    SalesTouch,
+    record_sales_touch,
+    record_showroom_visit,
+)
 from dealerflow.leads.usecases_submission import SubmitLead, submit_lead
 from dealerflow.leads.usecases_task_contact import LogTaskContact, log_task_contact
 from dealerflow.runtime.consumer import EventRouter, HandlerContext
@@ -84,6 +100,28 @@ async def on_vehicle_delivered(ctx: HandlerContext, env: Envelope[VehicleDeliver
 async def on_contract_cancelled(ctx: HandlerContext, env: Envelope[ContractCancelled]) -> None:
     e = env.event
     await record_contract_cancelled(ctx, RecordCancellation(e.dealer_id, e.contract_id, e.reason))
+
+
+@router.on(ShowroomVisitRecorded)
+async def on_showroom_visit(ctx: HandlerContext, env: Envelope[ShowroomVisitRecorded]) -> None:
+    e = env.event
+    visit = RecordShowroomVisit(
+        e.dealer_id, e.visit_id, e.consultant_id, e.arrived_at, e.contact, e.needs
+    )
+    await record_showroom_visit(ctx, visit)
+
+
+@router.on(QuoteIssued)
+async def on_quote_issued(ctx: HandlerContext, env: Envelope[QuoteIssued]) -> None:
+    e = env.event
+    await record_sales_touch(ctx, SalesTouch(e.dealer_id, e.customer_id, _our_lead_id(e.lead_id)))
+
+
+@router.on(TestDriveCompleted)
+async def on_test_drive_completed(ctx: HandlerContext, env: Envelope[TestDriveCompleted]) -> None:
+    e = env.event
+    touch = SalesTouch(e.dealer_id, e.customer_id, _our_lead_id(e.lead_id), prompt_regrade=True)
+    await record_sales_touch(ctx, touch)
 
 
 @router.on(TaskDue)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from dealerflow.contracts.care_enums import RecordKind
+from dealerflow.contracts.enums import VisitKind
 from dealerflow.contracts.envelope import Envelope
 from dealerflow.contracts.events.complaints import (
     ComplaintClosed,
@@ -35,8 +36,10 @@ from dealerflow.contracts.events.leads import (
     LeadUpdated,
 )
 from dealerflow.contracts.events.sales import (
+    ContractSigned,
     DiscountApprovalDecided,
     DiscountApprovalRequested,
+    ShowroomVisitRecorded,
     VehicleDelivered,
 )
 from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
@@ -46,6 +49,7 @@ from dealerflow.notifier import (
     usecases_appointments,
     usecases_approvals,
     usecases_leads,
+    usecases_sales,
 )
 from dealerflow.notifier.domain import (
     AppointmentFacts,
@@ -90,6 +94,7 @@ async def lead_created(hctx: HandlerContext, env: Envelope[Any]) -> None:
         channel=event.channel.value,
         created_at=event.created_at,
         consultant_id=event.consultant_id,
+        thank_you=not usecases_sales.thanked_at_the_visit(event.submission_id),
     )
     await usecases_leads.on_lead_created(hctx, facts, event.contact)
 
@@ -343,3 +348,23 @@ async def discount_approval_requested(hctx: HandlerContext, env: Envelope[Any]) 
 async def discount_approval_decided(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: DiscountApprovalDecided = env.event
     await usecases_approvals.on_discount_approval_decided(hctx, event.dealer_id, event.approval_id)
+
+
+@router.on(ShowroomVisitRecorded)
+async def showroom_visit_recorded(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ShowroomVisitRecorded = env.event
+    facts = usecases_sales.VisitFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        visit_id=event.visit_id,
+        first_visit=event.visit_kind is VisitKind.FIRST,
+        arrived_at=event.arrived_at,
+        lead_id=event.lead_id,
+    )
+    await usecases_sales.on_showroom_visit(hctx, facts, event.contact)
+
+
+@router.on(ContractSigned)
+async def contract_signed(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ContractSigned = env.event
+    await usecases_sales.on_contract_signed(hctx, event.dealer_id, event.lead_id)

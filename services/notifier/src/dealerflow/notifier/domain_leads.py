@@ -95,7 +95,7 @@ def plan_first_contact(lead: LeadFacts, policy: DealerPolicy, now: datetime) -> 
         watch(escalate_key, AlertKind.ESCALATION, due, StaffRole.SALES_MANAGER),
         watch(reassign_key, AlertKind.REASSIGN, reassign_at, StaffRole.SALES_MANAGER),
     ]
-    if sla.thank_you_message is not None:
+    if sla.thank_you_message is not None and lead.thank_you:
         thank_at = max(calendar.due(start, sla.thank_you_message), now.astimezone(UTC))
         items.append(
             PlannedReminder(

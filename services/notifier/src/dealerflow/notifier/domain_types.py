@@ -101,6 +101,8 @@ class LeadFacts:
     channel: str  # LeadChannel value (online, walk_in, phone) or a source name
     created_at: datetime
     consultant_id: str | None = None
+    #: False for a lead created from a showroom visit: the visit's thank-you stands for it
+    thank_you: bool = True
 
 
 @dataclass(frozen=True, slots=True)

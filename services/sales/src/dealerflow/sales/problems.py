@@ -32,12 +32,14 @@ from dealerflow.sales.usecases_showroom import (
     TestDriveNotFound,
     TestDriveRefused,
 )
+from dealerflow.sales.usecases_visits import VisitAlreadyLeft, VisitNotFound, VisitRefused
 
 PROBLEMS: ProblemMap = {
     # 404: not at this dealer
     ContractNotFound: ProblemSpec(404, "not-found", "Contract not found"),
     QuoteNotFound: ProblemSpec(404, "not-found", "Quote not found"),
     TestDriveNotFound: ProblemSpec(404, "not-found", "Test drive not found"),
+    VisitNotFound: ProblemSpec(404, "not-found", "Visit not found"),
     # 422: a business rule refuses the request (``errors`` lists why)
     InvalidPhone: ProblemSpec(422, "invalid-phone", "Invalid phone number"),
     ContractNotSignable: ProblemSpec(422, "invalid-contract", "Contract cannot be signed"),
@@ -50,6 +52,7 @@ PROBLEMS: ProblemMap = {
     DeliveryInThePast: ProblemSpec(422, "validation-error", "Delivery in the past"),
     QuoteRefused: ProblemSpec(422, "invalid-quote", "Quote refused"),
     TestDriveRefused: ProblemSpec(422, "invalid-test-drive", "Test drive cannot be booked"),
+    VisitRefused: ProblemSpec(422, "invalid-visit", "Visit cannot be recorded"),
     # 409: the resource's current state does not allow it
     ContractNotActive: ProblemSpec(409, "contract-not-active", "Contract not active"),
     CancelledContractNotInvoiced: ProblemSpec(409, "contract-not-active", "Contract cancelled"),
@@ -62,6 +65,7 @@ PROBLEMS: ProblemMap = {
     AlreadyDelivered: ProblemSpec(409, "already-delivered", "Already delivered"),
     ApprovalNotPossible: ProblemSpec(409, "approval-not-possible", "Nothing to approve"),
     QuoteNotSignable: ProblemSpec(409, "quote-not-signable", "Quote cannot be signed"),
+    VisitAlreadyLeft: ProblemSpec(409, "visit-already-left", "Departure already recorded"),
     TestDriveDoubleBooked: ProblemSpec(
         409, "test-drive-double-booking", "Test-drive vehicle already booked"
     ),

@@ -156,3 +156,17 @@ async def erase_quote_approvals(conn: DbConnection, dealer_id: str, customer_id:
         customer_id,
         ERASED_TEXT,
     )
+
+
+async def erase_visits(conn: DbConnection, dealer_id: str, customer_id: uuid.UUID) -> int:
+    """The visitor's contact (the needs analysis is picked from lists: kept)."""
+    return await _update(
+        conn,
+        f"""
+        UPDATE showroom_visits SET contact = {_ERASED_CONTACT}
+        WHERE dealer_id = $1 AND customer_id = $2 AND {_NOT_ERASED}
+        """,
+        dealer_id,
+        customer_id,
+        to_json(erased_contact()),
+    )
