@@ -231,6 +231,14 @@ async def record_sales(
         ),
         201,
     )
+    steps = f"/v1/test-drives/{drive['test_drive_id']}"
+    consent = {"signed_by": person.name, "signed_at": "2025-03-03T02:00:00Z", "text_version": "v1"}
+    start = {"licence": {"number": person.id_number, "expires_on": "2030-01-01"}}
+    await _ok(
+        await api.post(f"{steps}/start", json={"dealer_id": dealer_id, **start, "consent": consent})
+    )
+    feedback = {"ratings": {"overall": 5}, "notes": f"{person.name} will call {person.e164}"}
+    await _ok(await api.post(f"{steps}/complete", json={"dealer_id": dealer_id, **feedback}))
     return SalesFile(
         quote_id=quote["quote_id"],
         contract_id=signed["contract_id"],
@@ -282,7 +290,7 @@ ERASED_COLUMNS = {
     "payments": {"reason"},
     "invoices": {"invoice_title", "tax_number"},
     "deliveries": {"location"},
-    "test_drives": {"contact", "licence_number", "route"},
+    "test_drives": {"contact", "licence_number", "route", "consent_signed_by", "feedback_notes"},
 }
 
 
@@ -396,6 +404,8 @@ async def test_erasure_anonymises_the_customer_at_the_store_and_keeps_the_busine
         None,
     )
     assert drive["licence_expires"] == "2030-01-01"
+    assert (drive["consent_signed_by"], drive["feedback_notes"]) == (ERASED_NAME, None)
+    assert (drive["consent_version"], drive["rating_overall"]) == ("v1", 5)
     assert after["quotes"] == before["quotes"]
     # The other customer at D001, and this customer at D002, are untouched.
     assert await rows_of(pool, "D001", LI.customer_id) == li_before

@@ -112,7 +112,7 @@ class TestDriveCompleted(_SalesBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant closes the test drive with the customer's feedback.",
-        emitted_by=(Planned("sales", issue=11),),
+        emitted_by=("sales",),
         reacted_by=(Planned("leads: records a touch and prompts a re-grade", issue=11),),
     )
     type: Literal["TestDriveCompleted"] = Field(

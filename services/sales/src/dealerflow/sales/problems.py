@@ -31,12 +31,14 @@ from dealerflow.sales.usecases_showroom import (
     TestDriveNotFound,
     TestDriveRefused,
 )
+from dealerflow.sales.usecases_test_drives import FleetVehicleNotFound, TestDriveStepNotAllowed
 
 PROBLEMS: ProblemMap = {
     # 404: not at this dealer
     ContractNotFound: ProblemSpec(404, "not-found", "Contract not found"),
     QuoteNotFound: ProblemSpec(404, "not-found", "Quote not found"),
     TestDriveNotFound: ProblemSpec(404, "not-found", "Test drive not found"),
+    FleetVehicleNotFound: ProblemSpec(404, "not-found", "Test-drive vehicle not found"),
     # 422: a business rule refuses the request (``errors`` lists why)
     InvalidPhone: ProblemSpec(422, "invalid-phone", "Invalid phone number"),
     ContractNotSignable: ProblemSpec(422, "invalid-contract", "Contract cannot be signed"),
@@ -59,6 +61,9 @@ PROBLEMS: ProblemMap = {
     VinNotAssigned: ProblemSpec(409, "vin-not-assigned", "No vehicle allocated"),
     DeliveryNotReady: ProblemSpec(409, "delivery-not-ready", "Vehicle not ready for delivery"),
     AlreadyDelivered: ProblemSpec(409, "already-delivered", "Already delivered"),
+    TestDriveStepNotAllowed: ProblemSpec(
+        409, "test-drive-step-not-allowed", "Not allowed in the test drive's state"
+    ),
     TestDriveDoubleBooked: ProblemSpec(
         409, "test-drive-double-booking", "Test-drive vehicle already booked"
     ),
