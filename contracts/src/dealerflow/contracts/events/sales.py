@@ -89,7 +89,7 @@ class TestDriveScheduled(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant books a test-drive vehicle slot.",
         emitted_by=("sales",),
-        reacted_by=(Planned("notifier: customer reminder before the slot", issue=11),),
+        reacted_by=("notifier: customer reminder before the slot",),
     )
     type: Literal["TestDriveScheduled"] = Field(
         default="TestDriveScheduled", description="Event name."

@@ -34,9 +34,15 @@ from dealerflow.contracts.events.leads import (
     LeadMerged,
     LeadUpdated,
 )
-from dealerflow.contracts.events.sales import VehicleDelivered
+from dealerflow.contracts.events.sales import TestDriveScheduled, VehicleDelivered
 from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
-from dealerflow.notifier import usecases, usecases_alerts, usecases_appointments, usecases_leads
+from dealerflow.notifier import (
+    usecases,
+    usecases_alerts,
+    usecases_appointments,
+    usecases_leads,
+    usecases_test_drives,
+)
 from dealerflow.notifier.domain import (
     AppointmentFacts,
     ComplaintEscalationFacts,
@@ -58,6 +64,7 @@ from dealerflow.notifier.domain_appointments import (
     AppointmentMoveFacts,
     NoShowFacts,
 )
+from dealerflow.notifier.domain_test_drives import record_of_test_drive
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
     LeadLostFacts,
@@ -310,3 +317,17 @@ async def appointment_no_show(hctx: HandlerContext, env: Envelope[Any]) -> None:
         recorded_at=event.recorded_at,
     )
     await usecases_appointments.on_appointment_no_show(hctx, facts)
+
+
+@router.on(TestDriveScheduled)
+async def test_drive_scheduled(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: TestDriveScheduled = env.event
+    facts = AppointmentFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        record=record_of_test_drive(event.test_drive_id),
+        starts_at=event.scheduled_start,
+    )
+    await usecases_test_drives.on_test_drive_scheduled(
+        hctx, facts, event.contact, event.occurred_at
+    )
