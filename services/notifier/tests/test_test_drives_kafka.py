@@ -1,6 +1,6 @@
 """A booked test drive, from Kafka through to the customer's reminder before the slot
 (the dealer's lead time, ``sales.test_drive_reminder_before``). The whole notifier on real
-Kafka and PostgreSQL with a ManualClock (see conftest)."""
+Kafka and PostgreSQL with a ManualClock (see conftest); TestDriveCancelled withdraws it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dealerflow.contracts.events.sales import TestDriveScheduled
+from dealerflow.contracts.events.sales import TestDriveCancelled, TestDriveScheduled
 from dealerflow.contracts.examples import example_for
 
 pytestmark = pytest.mark.integration
@@ -80,3 +80,26 @@ async def test_the_customer_is_reminded_before_the_slot_at_the_dealers_lead_time
     # a redelivered booking plans nothing new
     await notifier.produce(default)
     assert list(await reminders_of(notifier, default)) == [key]
+
+
+async def test_a_cancelled_drive_withdraws_the_reminder(notifier: Any) -> None:
+    starts = START + timedelta(days=2)
+    drive = booked("TD-300", starts)
+    await notifier.produce(drive)
+    key = f"test_drive:TD-300:reminder-2h@{stamp(starts)}"
+    assert list(await until_planned(notifier, drive)) == [key]
+    cancelled = TestDriveCancelled(
+        dealer_id=drive.dealer_id,
+        customer_id=drive.customer_id,
+        occurred_at=START,
+        test_drive_id=drive.test_drive_id,
+        vehicle_id=drive.vehicle_id,
+        scheduled_start=starts,
+        cancelled_at=START,
+    )
+    await notifier.produce(cancelled)
+
+    async def withdrawn() -> bool:
+        return (await reminders_of(notifier, drive))[key]["status"] == "cancelled"
+
+    await notifier.eventually(withdrawn, "the reminder cancelled")

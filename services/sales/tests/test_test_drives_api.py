@@ -120,6 +120,14 @@ async def test_a_cancelled_booking_frees_its_slot(
         "/v1/test-drives", json=drive(person, "2025-03-03T03:30:00Z", "2025-03-03T04:30:00Z")
     )
     assert again.status_code == 201, again.text
+    events = await outbox.events()
+    assert [e.type for e in events] == [
+        "TestDriveScheduled",
+        "TestDriveCancelled",
+        "TestDriveScheduled",
+    ]
+    assert events[1].test_drive_id == drive_id
+    assert events[1].scheduled_start.isoformat() == "2025-03-03T03:00:00+00:00"
 
 
 async def test_managers_keep_the_fleet_and_only_its_vehicles_in_service_are_booked(

@@ -70,6 +70,7 @@ from dealerflow.contracts.events.sales import (
     QuoteIssued,
     RefundIssued,
     ShowroomVisitRecorded,
+    TestDriveCancelled,
     TestDriveCompleted,
     TestDriveScheduled,
     VehicleDelivered,
@@ -118,6 +119,7 @@ SalesEvent = Annotated[
     ShowroomVisitRecorded
     | TestDriveScheduled
     | TestDriveCompleted
+    | TestDriveCancelled
     | QuoteIssued
     | DiscountApprovalRequested
     | ContractSigned
@@ -287,6 +289,7 @@ __all__ = [
     "TaskCompleted",
     "TaskDue",
     "TaskScheduled",
+    "TestDriveCancelled",
     "TestDriveCompleted",
     "TestDriveScheduled",
     "VehicleDelivered",

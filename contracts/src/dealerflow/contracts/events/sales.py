@@ -133,6 +133,26 @@ class TestDriveCompleted(_SalesBase):
     feedback: Text | None = Field(default=None, description="Customer's feedback.")
 
 
+class TestDriveCancelled(_SalesBase):
+    """A booked test drive was called off before it started (its slot is free again)."""
+
+    __test__: ClassVar[bool] = False
+
+    doc: ClassVar[EventDoc] = EventDoc(
+        when="The consultant cancels a test drive that has not started.",
+        emitted_by=("sales",),
+        reacted_by=("notifier: cancels the customer's reminder before the slot",),
+    )
+    type: Literal["TestDriveCancelled"] = Field(
+        default="TestDriveCancelled", description="Event name."
+    )
+    test_drive_id: EntityId = Field(description="Identifier of the test drive booking.")
+    lead_id: EntityId | None = Field(default=None, description="Lead of the customer, if any.")
+    vehicle_id: EntityId = Field(description="Test-drive vehicle that was booked.")
+    scheduled_start: UtcDatetime = Field(description="Start of the cancelled slot, UTC.")
+    cancelled_at: UtcDatetime = Field(description="When it was cancelled, UTC.")
+
+
 class QuoteIssued(_SalesBase):
     """A transparent quote: price, discount, purchase tax, fees and payment plan."""
 
@@ -375,6 +395,7 @@ SALES_EVENTS: tuple[type[DomainEvent], ...] = (
     ShowroomVisitRecorded,
     TestDriveScheduled,
     TestDriveCompleted,
+    TestDriveCancelled,
     QuoteIssued,
     DiscountApprovalRequested,
     ContractSigned,

@@ -34,7 +34,11 @@ from dealerflow.contracts.events.leads import (
     LeadMerged,
     LeadUpdated,
 )
-from dealerflow.contracts.events.sales import TestDriveScheduled, VehicleDelivered
+from dealerflow.contracts.events.sales import (
+    TestDriveCancelled,
+    TestDriveScheduled,
+    VehicleDelivered,
+)
 from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
 from dealerflow.notifier import (
     usecases,
@@ -331,3 +335,10 @@ async def test_drive_scheduled(hctx: HandlerContext, env: Envelope[Any]) -> None
     await usecases_test_drives.on_test_drive_scheduled(
         hctx, facts, event.contact, event.occurred_at
     )
+
+
+@router.on(TestDriveCancelled)
+async def test_drive_cancelled(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: TestDriveCancelled = env.event
+    record = record_of_test_drive(event.test_drive_id)
+    await usecases_test_drives.on_test_drive_cancelled(hctx, event.dealer_id, record)

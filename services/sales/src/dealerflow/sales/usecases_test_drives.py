@@ -1,6 +1,7 @@
 """Test drives in depth: the dealer's test-drive fleet (managers keep it), and a booked
 drive's steps: started (licence checked on the day, route, the customer's signed consent),
-completed with feedback (TestDriveCompleted), cancelled (the slot is free again).
+completed with feedback (TestDriveCompleted), cancelled (the slot is free again:
+TestDriveCancelled).
 
 Every step takes a request key (a retry answers with the drive as it is now) and doing a
 step again changes nothing; a step the drive's state does not allow is 409 with the
@@ -13,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from dealerflow.contracts.events.sales import TestDriveCompleted
+from dealerflow.contracts.events.sales import TestDriveCancelled, TestDriveCompleted
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
@@ -242,10 +243,25 @@ class CancelTestDrive:
 
 
 async def cancel_test_drive(uc: Uc, cmd: CancelTestDrive) -> TestDriveRecord:
-    """Only a drive not started yet is cancelled (409 otherwise); its slot is free again."""
-    _, nothing_to_do = await _for_step(uc, cmd.dealer_id, cmd.test_drive_id, cmd.request, "cancel")
+    """Only a drive not started yet is cancelled (409 otherwise); its slot is free again:
+    TestDriveCancelled (the notifier withdraws the customer's reminder)."""
+    drive, nothing_to_do = await _for_step(
+        uc, cmd.dealer_id, cmd.test_drive_id, cmd.request, "cancel"
+    )
     if not nothing_to_do:
         await drives_repo.mark_cancelled(
             uc.conn, cmd.dealer_id, cmd.test_drive_id, at=uc.now, reason=cmd.reason
+        )
+        await uc.publish(
+            TestDriveCancelled(
+                dealer_id=cmd.dealer_id,
+                customer_id=drive.customer_id,
+                occurred_at=uc.now,
+                test_drive_id=str(drive.id),
+                lead_id=drive.lead_id,
+                vehicle_id=drive.vehicle_id,
+                scheduled_start=drive.starts_at,
+                cancelled_at=uc.now,
+            )
         )
     return await get_test_drive(uc, cmd.dealer_id, cmd.test_drive_id)
