@@ -74,3 +74,32 @@ async def test_cancelling_frees_the_slot_in_the_database(
         "SELECT count(*) FROM test_drives WHERE vehicle_id = 'TD-09'"
     )
     assert rows == 2
+
+
+async def test_a_booking_the_database_refuses_is_a_409_double_booking(
+    api: httpx.AsyncClient, pg_pool: asyncpg.Pool, customer_body: Any
+) -> None:
+    """A booking kept free longer than today's turnaround (the dealer shortened it since)
+    passes the service's own check; the constraint still refuses the overlap."""
+    hour = timedelta(hours=1)
+    await _insert(pg_pool, "TD-05", T0, T0 + hour, blocked_until=T0 + 2 * hour)
+    person = {
+        k: v for k, v in customer_body().items() if k not in ("address", "id_document_verified")
+    }
+    body = {
+        "dealer_id": "D001",
+        "customer": person,
+        "vehicle_id": "TD-05",
+        "model": "Aurora X5",
+        "consultant_id": "consultant-li",
+        "starts_at": (T0 + 90 * timedelta(minutes=1)).isoformat(),
+        "ends_at": (T0 + 150 * timedelta(minutes=1)).isoformat(),
+        "licence": {"number": "310101199001011234", "expires_on": "2030-01-01"},
+    }
+    refused = await api.post("/v1/test-drives", json=body)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"].endswith("test-drive-double-booking")
+    assert refused.json()["conflicting_test_drive_ids"] == []
+    body["starts_at"] = (T0 + 2 * hour).isoformat()
+    body["ends_at"] = (T0 + 3 * hour).isoformat()
+    assert (await api.post("/v1/test-drives", json=body)).status_code == 201
