@@ -40,6 +40,13 @@ OPERATIONS: list[tuple[str, str, dict[str, Any], str, str | None]] = [
     ("GET", "/v1/test-drive-vehicles", {"dealer_id": "D001"}, "advisor", "integration"),
     ("GET", "/v1/test-drive-vehicles/TD-01", {"dealer_id": "D001"}, "consultant", None),
     ("DELETE", "/v1/test-drive-vehicles/TD-01", {"dealer_id": "D001"}, "gm", "consultant"),
+    (
+        "GET",
+        "/v1/test-drive-vehicles/TD-01/bookings",
+        {"dealer_id": "D001", "from": "2025-03-03T00:00:00Z", "to": "2025-03-04T00:00:00Z"},
+        "advisor",
+        "integration",
+    ),
     ("POST", f"/v1/test-drives/{ANY_ID}/start", {"dealer_id": "D001"}, "consultant", "advisor"),
     ("POST", f"/v1/test-drives/{ANY_ID}/complete", {"dealer_id": "D001"}, "gm", "advisor"),
     ("POST", f"/v1/test-drives/{ANY_ID}/cancel", {"dealer_id": "D001"}, "consultant", "advisor"),

@@ -128,6 +128,12 @@ async def test_a_cancelled_booking_frees_its_slot(
     ]
     assert events[1].test_drive_id == drive_id
     assert events[1].scheduled_start.isoformat() == "2025-03-03T03:00:00+00:00"
+    window = {**D, "from": "2025-03-03T00:00:00Z", "to": "2025-03-04T00:00:00Z"}
+    slots = await api.get("/v1/test-drive-vehicles/TD-01/bookings", params=window)
+    assert slots.status_code == 200, slots.text
+    assert [(b["starts_at"], b["free_from"]) for b in slots.json()["items"]] == [
+        ("2025-03-03T03:30:00Z", "2025-03-03T04:30:00Z")
+    ]
 
 
 async def test_managers_keep_the_fleet_and_only_its_vehicles_in_service_are_booked(

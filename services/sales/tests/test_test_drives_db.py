@@ -11,9 +11,19 @@ import asyncpg
 import httpx
 import pytest
 
+from dealerflow.contracts.contact import ContactSnapshot
+
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2025, 3, 4, 2, 0, tzinfo=UTC)
+CONTACT = ContactSnapshot.model_validate(
+    {
+        "name": "王芳",
+        "phone": "+8613800138000",
+        "preferred_channel": "sms",
+        "consent": {"service": True, "marketing": False},
+    }
+).model_dump_json()
 
 
 async def _insert(
@@ -32,7 +42,7 @@ async def _insert(
             starts_at, ends_at, licence_number, licence_expires, contact, created_at,
             cancelled, blocked_until)
         VALUES ($1, $2, $3, $4, 'Aurora X5', 'c-li', $5, $6, '****1234', '2030-01-01',
-            '{}'::jsonb, $5, $7, $8)
+            $9::jsonb, $5, $7, $8)
         """,
         dealer_id,
         uuid.uuid4(),
@@ -42,6 +52,7 @@ async def _insert(
         end,
         cancelled,
         blocked_until or end,
+        CONTACT,
     )
 
 

@@ -10,12 +10,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from dealerflow.contracts.types import UtcDatetime
 from dealerflow.runtime.auth import Role, allow
 from dealerflow.runtime.http import step_routes
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.sales import usecases_test_drives as drives
 from dealerflow.sales.api import CONFLICT, INVALID, NOT_FOUND, READERS, SHOWROOM, Ctx, DealerQuery
 from dealerflow.sales.schemas_test_drives import (
+    BookedSlotOut,
     CancelTestDriveIn,
     CompleteTestDriveIn,
     FleetOut,
@@ -23,6 +25,7 @@ from dealerflow.sales.schemas_test_drives import (
     FleetVehicleOut,
     StartTestDriveIn,
     TestDriveDetail,
+    VehicleBookingsOut,
 )
 
 router = APIRouter(prefix="/v1")
@@ -84,6 +87,27 @@ async def get_fleet_vehicle(
     return FleetVehicleOut.of(
         await ctx.run_in_transaction(lambda uc: drives.get_fleet_vehicle(uc, dealer_id, vehicle_id))
     )
+
+
+@router.get(
+    "/test-drive-vehicles/{vehicle_id}/bookings",
+    response_model=VehicleBookingsOut,
+    responses={**INVALID},
+    tags=["test drives"],
+    dependencies=[allow(*READERS)],
+)
+async def vehicle_bookings(
+    vehicle_id: VehiclePath,
+    dealer_id: DealerQuery,
+    ctx: Ctx,
+    since: Annotated[UtcDatetime, Query(alias="from", description="Window start, UTC.")],
+    until: Annotated[UtcDatetime, Query(alias="to", description="Window end, UTC.")],
+) -> VehicleBookingsOut:
+    """The vehicle's availability: its live bookings overlapping [from, to), by start."""
+    booked = await ctx.run_in_transaction(
+        lambda uc: drives.vehicle_bookings(uc, dealer_id, vehicle_id, since=since, until=until)
+    )
+    return VehicleBookingsOut(vehicle_id=vehicle_id, items=[BookedSlotOut.of(b) for b in booked])
 
 
 @router.delete(

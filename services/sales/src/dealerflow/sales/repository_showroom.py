@@ -143,13 +143,14 @@ async def bookings_of_vehicle_between(
     starts_before: datetime,
     ends_after: datetime,
 ) -> list[TestDriveRecord]:
-    """Live bookings of the vehicle that end after ``ends_after`` and start before
-    ``starts_before`` (the caller widens the window by the turnaround)."""
+    """Live bookings of the vehicle that end (their turnaround included) after
+    ``ends_after`` and start before ``starts_before`` (the caller widens the window by the
+    turnaround)."""
     rows = await conn.fetch(
         f"""
         SELECT {_TEST_DRIVE_COLUMNS} FROM test_drives
         WHERE dealer_id = $1 AND vehicle_id = $2 AND NOT cancelled
-          AND starts_at < $3 AND ends_at > $4
+          AND starts_at < $3 AND blocked_until > $4
         ORDER BY starts_at
         """,
         dealer_id,

@@ -72,6 +72,29 @@ class FleetOut(BaseModel):
     items: list[FleetVehicleOut]
 
 
+class BookedSlotOut(BaseModel):
+    test_drive_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    free_from: datetime = Field(description="End plus the turnaround kept free after it.")
+    status: str
+
+    @classmethod
+    def of(cls, td: TestDriveRecord) -> BookedSlotOut:
+        return cls(
+            test_drive_id=td.id,
+            starts_at=td.starts_at,
+            ends_at=td.ends_at,
+            free_from=td.blocked_until or td.ends_at,
+            status=td.status,
+        )
+
+
+class VehicleBookingsOut(BaseModel):
+    vehicle_id: str
+    items: list[BookedSlotOut]
+
+
 # --- a drive's steps --------------------------------------------------------------------
 
 

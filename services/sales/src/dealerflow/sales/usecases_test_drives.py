@@ -18,6 +18,7 @@ from dealerflow.contracts.events.sales import TestDriveCancelled, TestDriveCompl
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
+from dealerflow.sales import repository_showroom as showroom_repo
 from dealerflow.sales import repository_test_drives as drives_repo
 from dealerflow.sales.domain_delivery import mask_licence_number
 from dealerflow.sales.domain_test_drives import (
@@ -98,6 +99,16 @@ async def list_fleet(
 ) -> list[FleetVehicleRecord]:
     """The dealer's fleet by vehicle id (only those in or out of service if asked)."""
     return await drives_repo.list_fleet(uc.conn, dealer_id, in_service=in_service)
+
+
+async def vehicle_bookings(
+    uc: Uc, dealer_id: str, vehicle_id: str, *, since: datetime, until: datetime
+) -> list[TestDriveRecord]:
+    """The vehicle's live bookings that overlap [since, until), by start: its availability
+    (a booking keeps the vehicle until its end plus the dealer's turnaround)."""
+    return await showroom_repo.bookings_of_vehicle_between(
+        uc.conn, dealer_id, vehicle_id, starts_before=until, ends_after=since
+    )
 
 
 async def remove_fleet_vehicle(uc: Uc, dealer_id: str, vehicle_id: str) -> None:
