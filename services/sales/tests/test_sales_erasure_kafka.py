@@ -268,6 +268,14 @@ async def record_sales(
         ),
         201,
     )
+    steps = f"/v1/test-drives/{drive['test_drive_id']}"
+    consent = {"signed_by": person.name, "signed_at": "2025-03-03T02:00:00Z", "text_version": "v1"}
+    start = {"licence": {"number": person.id_number, "expires_on": "2030-01-01"}}
+    await _ok(
+        await api.post(f"{steps}/start", json={"dealer_id": dealer_id, **start, "consent": consent})
+    )
+    feedback = {"ratings": {"overall": 5}, "notes": f"{person.name} will call {person.e164}"}
+    await _ok(await api.post(f"{steps}/complete", json={"dealer_id": dealer_id, **feedback}))
     return SalesFile(
         quote_id=quote["quote_id"],
         contract_id=signed["contract_id"],
@@ -329,7 +337,7 @@ ERASED_COLUMNS = {
     "payments": {"reason"},
     "invoices": {"invoice_title", "tax_number"},
     "deliveries": {"location"},
-    "test_drives": {"contact", "licence_number", "route"},
+    "test_drives": {"contact", "licence_number", "route", "consent_signed_by", "feedback_notes"},
     "quote_approvals": {"note"},
     "showroom_visits": {"contact"},
 }
@@ -448,6 +456,8 @@ async def test_erasure_anonymises_the_customer_at_the_store_and_keeps_the_busine
     [visit] = after["showroom_visits"]
     assert visit["contact"] == erased
     assert visit["needs"]["body_type"] == "suv"
+    assert (drive["consent_signed_by"], drive["feedback_notes"]) == (ERASED_NAME, None)
+    assert (drive["consent_version"], drive["rating_overall"]) == ("v1", 5)
     assert after["quotes"] == before["quotes"]
     assert [a["note"] for a in after["quote_approvals"]] == [ERASED_NAME]
     # The other customer at D001, and this customer at D002, are untouched.

@@ -49,6 +49,20 @@ OPERATIONS: list[tuple[str, str, dict[str, Any], str, str | None]] = [
     ("GET", f"/v1/visits/{ANY_ID}", {"dealer_id": "D001"}, "customer_relations", "integration"),
     ("POST", f"/v1/visits/{ANY_ID}/needs", {"dealer_id": "D001"}, "consultant", "advisor"),
     ("POST", f"/v1/visits/{ANY_ID}/departure", {"dealer_id": "D001"}, "gm", "advisor"),
+    ("PUT", "/v1/test-drive-vehicles/TD-01", {"dealer_id": "D001"}, "gm", "consultant"),
+    ("GET", "/v1/test-drive-vehicles", {"dealer_id": "D001"}, "advisor", "integration"),
+    ("GET", "/v1/test-drive-vehicles/TD-01", {"dealer_id": "D001"}, "consultant", None),
+    ("DELETE", "/v1/test-drive-vehicles/TD-01", {"dealer_id": "D001"}, "gm", "consultant"),
+    (
+        "GET",
+        "/v1/test-drive-vehicles/TD-01/bookings",
+        {"dealer_id": "D001", "from": "2025-03-03T00:00:00Z", "to": "2025-03-04T00:00:00Z"},
+        "advisor",
+        "integration",
+    ),
+    ("POST", f"/v1/test-drives/{ANY_ID}/start", {"dealer_id": "D001"}, "consultant", "advisor"),
+    ("POST", f"/v1/test-drives/{ANY_ID}/complete", {"dealer_id": "D001"}, "gm", "advisor"),
+    ("POST", f"/v1/test-drives/{ANY_ID}/cancel", {"dealer_id": "D001"}, "consultant", "advisor"),
     ("POST", "/v1/contracts", {"dealer_id": "D001"}, "consultant", "advisor"),
     ("GET", "/v1/contracts", {"dealer_id": "D001"}, "integration", None),
     ("GET", f"/v1/contracts/{ANY_ID}", {"dealer_id": "D001"}, "advisor", None),
@@ -82,9 +96,9 @@ OPERATIONS: list[tuple[str, str, dict[str, Any], str, str | None]] = [
 async def call(
     api: httpx.AsyncClient, method: str, path: str, data: dict[str, Any], headers: dict[str, str]
 ) -> httpx.Response:
-    if method == "GET":
-        return await api.get(path, params=data, headers=headers)
-    return await api.post(path, json=data, headers=headers)
+    if method in ("GET", "DELETE"):
+        return await api.request(method, path, params=data, headers=headers)
+    return await api.request(method, path, json=data, headers=headers)
 
 
 def test_every_v1_route_declares_who_may_call_it() -> None:

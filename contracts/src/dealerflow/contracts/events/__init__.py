@@ -71,6 +71,7 @@ from dealerflow.contracts.events.sales import (
     QuoteIssued,
     RefundIssued,
     ShowroomVisitRecorded,
+    TestDriveCancelled,
     TestDriveCompleted,
     TestDriveScheduled,
     VehicleDelivered,
@@ -119,6 +120,7 @@ SalesEvent = Annotated[
     ShowroomVisitRecorded
     | TestDriveScheduled
     | TestDriveCompleted
+    | TestDriveCancelled
     | QuoteIssued
     | DiscountApprovalRequested
     | DiscountApprovalDecided
@@ -290,6 +292,7 @@ __all__ = [
     "TaskCompleted",
     "TaskDue",
     "TaskScheduled",
+    "TestDriveCancelled",
     "TestDriveCompleted",
     "TestDriveScheduled",
     "VehicleDelivered",

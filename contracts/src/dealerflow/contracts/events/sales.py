@@ -119,7 +119,7 @@ class TestDriveScheduled(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant books a test-drive vehicle slot.",
         emitted_by=("sales",),
-        reacted_by=(Planned("notifier: customer reminder before the slot", issue=11),),
+        reacted_by=("notifier: customer reminder before the slot",),
     )
     type: Literal["TestDriveScheduled"] = Field(
         default="TestDriveScheduled", description="Event name."
@@ -142,7 +142,7 @@ class TestDriveCompleted(_SalesBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant closes the test drive with the customer's feedback.",
-        emitted_by=(Planned("sales", issue=11),),
+        emitted_by=("sales",),
         reacted_by=("leads: records a touch and prompts a re-grade",),
     )
     type: Literal["TestDriveCompleted"] = Field(
@@ -161,6 +161,26 @@ class TestDriveCompleted(_SalesBase):
         default=None, ge=1, le=5, description="Customer's rating of the drive, 1-5."
     )
     feedback: Text | None = Field(default=None, description="Customer's feedback.")
+
+
+class TestDriveCancelled(_SalesBase):
+    """A booked test drive was called off before it started (its slot is free again)."""
+
+    __test__: ClassVar[bool] = False
+
+    doc: ClassVar[EventDoc] = EventDoc(
+        when="The consultant cancels a test drive that has not started.",
+        emitted_by=("sales",),
+        reacted_by=("notifier: cancels the customer's reminder before the slot",),
+    )
+    type: Literal["TestDriveCancelled"] = Field(
+        default="TestDriveCancelled", description="Event name."
+    )
+    test_drive_id: EntityId = Field(description="Identifier of the test drive booking.")
+    lead_id: EntityId | None = Field(default=None, description="Lead of the customer, if any.")
+    vehicle_id: EntityId = Field(description="Test-drive vehicle that was booked.")
+    scheduled_start: UtcDatetime = Field(description="Start of the cancelled slot, UTC.")
+    cancelled_at: UtcDatetime = Field(description="When it was cancelled, UTC.")
 
 
 class QuoteIssued(_SalesBase):
@@ -423,6 +443,7 @@ SALES_EVENTS: tuple[type[DomainEvent], ...] = (
     ShowroomVisitRecorded,
     TestDriveScheduled,
     TestDriveCompleted,
+    TestDriveCancelled,
     QuoteIssued,
     DiscountApprovalRequested,
     DiscountApprovalDecided,

@@ -225,6 +225,15 @@ def sales_examples() -> list[DomainEvent]:
             feedback_rating=5,
             feedback="Quiet and quick; wants the AWD version",
         ),
+        sl.TestDriveCancelled(
+            **COMMON,
+            occurred_at=at(7, 10),
+            test_drive_id="td-87",
+            lead_id="lead-1001",
+            vehicle_id="td-car-seal-01",
+            scheduled_start=at(8, 2),
+            cancelled_at=at(7, 10),
+        ),
         sl.QuoteIssued(
             **COMMON,
             occurred_at=at(8, 4),

@@ -505,6 +505,11 @@ class SalesPolicy(PolicyGroup):
         default=timedelta(0),
         description="Time kept free after every test drive (cleaning, charging).",
     )
+    test_drive_reminder_before: timedelta = Field(
+        default=timedelta(hours=2),
+        description="The customer is reminded of a booked test drive this long before it "
+        "starts (bring the driving licence).",
+    )
 
 
 class DealerPolicy(PolicyGroup):

@@ -40,6 +40,8 @@ from dealerflow.contracts.events.sales import (
     DiscountApprovalDecided,
     DiscountApprovalRequested,
     ShowroomVisitRecorded,
+    TestDriveCancelled,
+    TestDriveScheduled,
     VehicleDelivered,
 )
 from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
@@ -50,6 +52,7 @@ from dealerflow.notifier import (
     usecases_approvals,
     usecases_leads,
     usecases_sales,
+    usecases_test_drives,
 )
 from dealerflow.notifier.domain import (
     AppointmentFacts,
@@ -73,6 +76,7 @@ from dealerflow.notifier.domain_appointments import (
     NoShowFacts,
 )
 from dealerflow.notifier.domain_approvals import ApprovalRequestFacts
+from dealerflow.notifier.domain_test_drives import record_of_test_drive
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
     LeadLostFacts,
@@ -368,3 +372,24 @@ async def showroom_visit_recorded(hctx: HandlerContext, env: Envelope[Any]) -> N
 async def contract_signed(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: ContractSigned = env.event
     await usecases_sales.on_contract_signed(hctx, event.dealer_id, event.lead_id)
+
+
+@router.on(TestDriveScheduled)
+async def test_drive_scheduled(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: TestDriveScheduled = env.event
+    facts = AppointmentFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        record=record_of_test_drive(event.test_drive_id),
+        starts_at=event.scheduled_start,
+    )
+    await usecases_test_drives.on_test_drive_scheduled(
+        hctx, facts, event.contact, event.occurred_at
+    )
+
+
+@router.on(TestDriveCancelled)
+async def test_drive_cancelled(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: TestDriveCancelled = env.event
+    record = record_of_test_drive(event.test_drive_id)
+    await usecases_test_drives.on_test_drive_cancelled(hctx, event.dealer_id, record)

@@ -284,23 +284,31 @@ def _reminder_keys(record: RecordRef, starts_at: datetime, offsets: list[timedel
 
 
 def appointment_reminder_keys(
-    record: RecordRef, starts_at: datetime, policy: DealerPolicy
+    record: RecordRef,
+    starts_at: datetime,
+    policy: DealerPolicy,
+    before: list[timedelta] | None = None,
 ) -> list[str]:
-    """Keys of the reminders planned for an appointment starting at `starts_at`."""
-    return _reminder_keys(record, starts_at, policy.leads.appointment_reminders_before)
+    """Keys of the reminders planned for an appointment starting at `starts_at` (`before`:
+    the lead times, default the policy's appointment reminders)."""
+    offsets = policy.leads.appointment_reminders_before if before is None else before
+    return _reminder_keys(record, starts_at, offsets)
 
 
 def plan_appointment_reminders(
-    appointment: AppointmentFacts, policy: DealerPolicy, now: datetime
+    appointment: AppointmentFacts,
+    policy: DealerPolicy,
+    now: datetime,
+    before: list[timedelta] | None = None,
 ) -> list[PlannedReminder]:
-    """Reminders 24 h and 2 h (per policy) before the start.
+    """Reminders 24 h and 2 h (per policy; `before` other lead times) before the start.
 
     None is planned in the past; one pushed out of quiet hours is kept only if it still
     goes out before the appointment starts.
     """
     calendar = BusinessCalendar(policy)
-    offsets = policy.leads.appointment_reminders_before
-    keys = appointment_reminder_keys(appointment.record, appointment.starts_at, policy)
+    offsets = policy.leads.appointment_reminders_before if before is None else before
+    keys = appointment_reminder_keys(appointment.record, appointment.starts_at, policy, offsets)
     params = {"appointment_time": _local_text(calendar, appointment.starts_at)}
     if appointment.location:
         params["location"] = appointment.location

@@ -8,7 +8,7 @@ events reach Kafka) and the timer poller (none registered yet).
 from __future__ import annotations
 
 from dealerflow.runtime.service import ServiceDefinition
-from dealerflow.sales import api, api_quotes, api_showroom, api_visits
+from dealerflow.sales import api, api_quotes, api_showroom, api_test_drives, api_visits
 from dealerflow.sales.problems import PROBLEMS
 from dealerflow.sales.settings import SalesSettings
 from dealerflow.sales.usecases_erasure import erase_customer
@@ -20,7 +20,13 @@ DEFINITION = ServiceDefinition(
     "delivery. Publishes to the dealerflow.sales topic through a transactional outbox.",
     settings_factory=SalesSettings,
     migrations_package="dealerflow.sales.migrations",
-    routers=lambda ctx: [api_quotes.router, api_showroom.router, api_visits.router, api.router],
+    routers=lambda ctx: [
+        api_quotes.router,
+        api_showroom.router,
+        api_test_drives.router,
+        api_visits.router,
+        api.router,
+    ],
     problems=PROBLEMS,
     eraser=erase_customer,
 )

@@ -32,6 +32,7 @@ from dealerflow.sales.usecases_showroom import (
     TestDriveNotFound,
     TestDriveRefused,
 )
+from dealerflow.sales.usecases_test_drives import FleetVehicleNotFound, TestDriveStepNotAllowed
 from dealerflow.sales.usecases_visits import VisitAlreadyLeft, VisitNotFound, VisitRefused
 
 PROBLEMS: ProblemMap = {
@@ -40,6 +41,7 @@ PROBLEMS: ProblemMap = {
     QuoteNotFound: ProblemSpec(404, "not-found", "Quote not found"),
     TestDriveNotFound: ProblemSpec(404, "not-found", "Test drive not found"),
     VisitNotFound: ProblemSpec(404, "not-found", "Visit not found"),
+    FleetVehicleNotFound: ProblemSpec(404, "not-found", "Test-drive vehicle not found"),
     # 422: a business rule refuses the request (``errors`` lists why)
     InvalidPhone: ProblemSpec(422, "invalid-phone", "Invalid phone number"),
     ContractNotSignable: ProblemSpec(422, "invalid-contract", "Contract cannot be signed"),
@@ -66,6 +68,9 @@ PROBLEMS: ProblemMap = {
     ApprovalNotPossible: ProblemSpec(409, "approval-not-possible", "Nothing to approve"),
     QuoteNotSignable: ProblemSpec(409, "quote-not-signable", "Quote cannot be signed"),
     VisitAlreadyLeft: ProblemSpec(409, "visit-already-left", "Departure already recorded"),
+    TestDriveStepNotAllowed: ProblemSpec(
+        409, "test-drive-step-not-allowed", "Not allowed in the test drive's state"
+    ),
     TestDriveDoubleBooked: ProblemSpec(
         409, "test-drive-double-booking", "Test-drive vehicle already booked"
     ),

@@ -243,9 +243,45 @@ class TestDriveRecord:
     contact: ContactSnapshot
     created_at: datetime
     cancelled: bool = False
+    blocked_until: datetime | None = None  # ends_at + the dealer's turnaround; None: ends_at
+    started_at: datetime | None = None
+    licence_checked_at: datetime | None = None
+    consent_signed_by: str | None = None
+    consent_signed_at: datetime | None = None
+    consent_version: str | None = None
+    completed_at: datetime | None = None
+    rating_overall: int | None = None
+    rating_vehicle: int | None = None
+    rating_consultant: int | None = None
+    feedback_notes: str | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+
+    @property
+    def status(self) -> str:
+        """booked, started, completed or cancelled."""
+        if self.cancelled:
+            return "cancelled"
+        if self.completed_at is not None:
+            return "completed"
+        return "started" if self.started_at is not None else "booked"
 
     @property
     def booking(self) -> TestDriveBooking:
         return TestDriveBooking(
             str(self.id), self.vehicle_id, self.starts_at, self.ends_at, self.cancelled
         )
+
+
+@dataclass(frozen=True)
+class FleetVehicleRecord:
+    """A vehicle of the dealer's test-drive fleet."""
+
+    dealer_id: str
+    vehicle_id: str
+    model: str
+    vin: str | None
+    plate: str | None
+    in_service: bool
+    created_at: datetime
+    updated_at: datetime

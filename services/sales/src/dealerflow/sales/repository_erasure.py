@@ -126,14 +126,20 @@ async def erase_deliveries(conn: DbConnection, dealer_id: str, customer_id: uuid
 
 
 async def erase_test_drives(conn: DbConnection, dealer_id: str, customer_id: uuid.UUID) -> int:
-    """The driver's contact, the (masked) licence number and the route staff typed."""
+    """The driver's contact, the (masked) licence number, the route staff typed, who
+    signed the consent (its time and text version stay) and the feedback notes (the
+    ratings stay), and the reason typed for a cancellation."""
     return await _update(
         conn,
         f"""
         UPDATE test_drives
-        SET contact = {_ERASED_CONTACT}, licence_number = $4, route = NULL
+        SET contact = {_ERASED_CONTACT}, licence_number = $4, route = NULL,
+            consent_signed_by = CASE WHEN consent_signed_by IS NULL THEN NULL ELSE $4 END,
+            feedback_notes = NULL, cancel_reason = NULL
         WHERE dealer_id = $1 AND customer_id = $2
-          AND ({_NOT_ERASED} OR licence_number <> $4 OR route IS NOT NULL)
+          AND ({_NOT_ERASED} OR licence_number <> $4 OR route IS NOT NULL
+               OR consent_signed_by <> $4 OR feedback_notes IS NOT NULL
+               OR cancel_reason IS NOT NULL)
         """,
         dealer_id,
         customer_id,

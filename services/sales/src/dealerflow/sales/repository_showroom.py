@@ -114,7 +114,9 @@ async def get_quote(conn: DbConnection, dealer_id: str, quote_id: uuid.UUID) -> 
 
 _TEST_DRIVE_COLUMNS = """dealer_id, id, customer_id, lead_id, vehicle_id, model, consultant_id,
     starts_at, ends_at, route, licence_number, licence_expires, contact::text AS contact,
-    created_at, cancelled"""
+    created_at, cancelled, blocked_until, started_at, licence_checked_at, consent_signed_by,
+    consent_signed_at, consent_version, completed_at, rating_overall, rating_vehicle,
+    rating_consultant, feedback_notes, cancelled_at, cancel_reason"""
 
 
 def _test_drive(row: asyncpg.Record) -> TestDriveRecord:
@@ -141,13 +143,14 @@ async def bookings_of_vehicle_between(
     starts_before: datetime,
     ends_after: datetime,
 ) -> list[TestDriveRecord]:
-    """Live bookings of the vehicle that end after ``ends_after`` and start before
-    ``starts_before`` (the caller widens the window by the turnaround)."""
+    """Live bookings of the vehicle that end (their turnaround included) after
+    ``ends_after`` and start before ``starts_before`` (the caller widens the window by the
+    turnaround)."""
     rows = await conn.fetch(
         f"""
         SELECT {_TEST_DRIVE_COLUMNS} FROM test_drives
         WHERE dealer_id = $1 AND vehicle_id = $2 AND NOT cancelled
-          AND starts_at < $3 AND ends_at > $4
+          AND starts_at < $3 AND blocked_until > $4
         ORDER BY starts_at
         """,
         dealer_id,
@@ -158,13 +161,28 @@ async def bookings_of_vehicle_between(
     return [_test_drive(r) for r in rows]
 
 
+class SlotTaken(Exception):
+    """The database refused the booking: the vehicle is booked then (the exclusion
+    constraint test_drives_no_double_booking)."""
+
+
 async def insert_test_drive(conn: DbConnection, td: TestDriveRecord) -> None:
+    """Insert the booking; SlotTaken when it overlaps a live booking of the vehicle (the
+    database's exclusion constraint, whatever the caller checked before)."""
+    try:
+        await _insert_test_drive(conn, td)
+    except asyncpg.ExclusionViolationError as exc:
+        raise SlotTaken(td.vehicle_id) from exc
+
+
+async def _insert_test_drive(conn: DbConnection, td: TestDriveRecord) -> None:
     await conn.execute(
         """
         INSERT INTO test_drives (dealer_id, id, customer_id, lead_id, vehicle_id, model,
             consultant_id, starts_at, ends_at, route, licence_number, licence_expires,
-            contact, created_at, cancelled)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15)
+            contact, created_at, cancelled, blocked_until)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15,
+            $16)
         """,
         td.dealer_id,
         td.id,
@@ -181,6 +199,7 @@ async def insert_test_drive(conn: DbConnection, td: TestDriveRecord) -> None:
         to_json(td.contact),
         td.created_at,
         td.cancelled,
+        td.blocked_until or td.ends_at,
     )
 
 

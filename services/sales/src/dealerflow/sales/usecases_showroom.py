@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.events.sales import (
     ContractVehicle,
     DiscountApprovalRequested,
@@ -20,6 +21,7 @@ from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.sales import repository_showroom as showroom_repo
+from dealerflow.sales import repository_test_drives as drives_repo
 from dealerflow.sales.domain_delivery import (
     DriverLicence,
     TestDriveBooking,
@@ -35,6 +37,7 @@ from dealerflow.sales.domain_quote import (
     compute_quote,
     discount_approver,
 )
+from dealerflow.sales.domain_test_drives import fleet_problems
 from dealerflow.sales.records import QuoteLoanRecord, QuoteRecord, TestDriveRecord
 from dealerflow.sales.settings import SalesSettings
 from dealerflow.sales.usecases import (
@@ -357,6 +360,14 @@ async def book_test_drive(
         now=uc.now,
         turnaround=turnaround,
     )
+    fleet_vehicle = await drives_repo.get_fleet_vehicle(uc.conn, cmd.dealer_id, cmd.vehicle_id)
+    refused = fleet_problems(
+        None if fleet_vehicle is None else fleet_vehicle.in_service,
+        dealer_has_fleet=await drives_repo.dealer_has_fleet(uc.conn, cmd.dealer_id),
+        vehicle_id=cmd.vehicle_id,
+    )
+    if refused:
+        raise TestDriveRefused(refused)
     await showroom_repo.lock_test_drive_vehicle(uc.conn, cmd.dealer_id, cmd.vehicle_id)
     nearby = await showroom_repo.bookings_of_vehicle_between(
         uc.conn,
@@ -369,25 +380,12 @@ async def book_test_drive(
     if clashes:
         raise TestDriveDoubleBooked(cmd.vehicle_id, clashes)
     contact = cmd.customer.contact(phone)
-    await showroom_repo.insert_test_drive(
-        uc.conn,
-        TestDriveRecord(
-            dealer_id=cmd.dealer_id,
-            id=test_drive_id,
-            customer_id=customer_id,
-            lead_id=cmd.lead_id,
-            vehicle_id=cmd.vehicle_id,
-            model=cmd.model,
-            consultant_id=cmd.consultant_id,
-            starts_at=cmd.starts_at,
-            ends_at=cmd.ends_at,
-            route=cmd.route,
-            licence_number=mask_licence_number(cmd.licence.number),
-            licence_expires=cmd.licence.expires_on,
-            contact=contact,
-            created_at=uc.now,
-        ),
-    )
+    booked = _booked(cmd, test_drive_id, customer_id, contact, uc.now, turnaround)
+    try:
+        await showroom_repo.insert_test_drive(uc.conn, booked)
+    except showroom_repo.SlotTaken:
+        # the database's exclusion constraint: another booking got in first
+        raise TestDriveDoubleBooked(cmd.vehicle_id, ()) from None
     await uc.publish(
         TestDriveScheduled(
             dealer_id=cmd.dealer_id,
@@ -405,3 +403,31 @@ async def book_test_drive(
         )
     )
     return Created(await get_test_drive(uc, cmd.dealer_id, test_drive_id), created=True)
+
+
+def _booked(
+    cmd: BookTestDrive,
+    test_drive_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    contact: ContactSnapshot,
+    now: datetime,
+    turnaround: timedelta,
+) -> TestDriveRecord:
+    """The booking to store: the vehicle is taken until its end plus the turnaround."""
+    return TestDriveRecord(
+        dealer_id=cmd.dealer_id,
+        id=test_drive_id,
+        customer_id=customer_id,
+        lead_id=cmd.lead_id,
+        vehicle_id=cmd.vehicle_id,
+        model=cmd.model,
+        consultant_id=cmd.consultant_id,
+        starts_at=cmd.starts_at,
+        ends_at=cmd.ends_at,
+        route=cmd.route,
+        licence_number=mask_licence_number(cmd.licence.number),
+        licence_expires=cmd.licence.expires_on,
+        contact=contact,
+        created_at=now,
+        blocked_until=cmd.ends_at + turnaround,
+    )
