@@ -288,7 +288,8 @@ class ContractAmended(_SalesBase):
         when="Both parties agree to change vehicle, price, payment or delivery date.",
         emitted_by=("sales",),
         reacted_by=(
-            Planned("notifier: reschedules delivery reminders when the date moved", issue=11),
+            "notifier: withdraws the pending delivery reminders when the delivery date moved "
+            "(the next DeliveryScheduled plans new ones)",
         ),
     )
     type: Literal["ContractAmended"] = Field(default="ContractAmended", description="Event name.")
@@ -312,7 +313,7 @@ class ContractCancelled(_SalesBase):
         reacted_by=(
             "leads: takes the lead the contract converted from O back to its last live grade "
             "(else A) for follow-up (LeadGraded)",
-            Planned("notifier: cancels delivery reminders", issue=11),
+            "notifier: withdraws the pending delivery reminders",
         ),
     )
     type: Literal["ContractCancelled"] = Field(
@@ -386,7 +387,10 @@ class DeliveryScheduled(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant agrees the delivery appointment with the customer.",
         emitted_by=("sales",),
-        reacted_by=(Planned("notifier: customer reminder before the delivery", issue=11),),
+        reacted_by=(
+            "notifier: customer reminders before the delivery (24 h and 2 h by default); "
+            "a delivery agreed again for another time replaces the pending ones",
+        ),
     )
     type: Literal["DeliveryScheduled"] = Field(
         default="DeliveryScheduled", description="Event name."

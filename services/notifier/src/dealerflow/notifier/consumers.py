@@ -36,7 +36,10 @@ from dealerflow.contracts.events.leads import (
     LeadUpdated,
 )
 from dealerflow.contracts.events.sales import (
+    ContractAmended,
+    ContractCancelled,
     ContractSigned,
+    DeliveryScheduled,
     DiscountApprovalDecided,
     DiscountApprovalRequested,
     ShowroomVisitRecorded,
@@ -50,6 +53,7 @@ from dealerflow.notifier import (
     usecases_alerts,
     usecases_appointments,
     usecases_approvals,
+    usecases_deliveries,
     usecases_leads,
     usecases_sales,
     usecases_test_drives,
@@ -76,6 +80,7 @@ from dealerflow.notifier.domain_appointments import (
     NoShowFacts,
 )
 from dealerflow.notifier.domain_approvals import ApprovalRequestFacts
+from dealerflow.notifier.domain_deliveries import delivery_date_moved, record_of_contract
 from dealerflow.notifier.domain_test_drives import record_of_test_drive
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
@@ -393,3 +398,31 @@ async def test_drive_cancelled(hctx: HandlerContext, env: Envelope[Any]) -> None
     event: TestDriveCancelled = env.event
     record = record_of_test_drive(event.test_drive_id)
     await usecases_test_drives.on_test_drive_cancelled(hctx, event.dealer_id, record)
+
+
+@router.on(DeliveryScheduled)
+async def delivery_scheduled(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: DeliveryScheduled = env.event
+    facts = AppointmentFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        record=record_of_contract(event.contract_id),
+        starts_at=event.scheduled_for,
+        location=event.location,
+    )
+    await usecases_deliveries.on_delivery_scheduled(hctx, facts, event.contact, event.occurred_at)
+
+
+@router.on(ContractAmended)
+async def contract_amended(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ContractAmended = env.event
+    if delivery_date_moved(event.changed_fields):
+        await usecases_deliveries.withdraw_delivery_reminders(
+            hctx, event.dealer_id, event.contract_id
+        )
+
+
+@router.on(ContractCancelled)
+async def contract_cancelled(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ContractCancelled = env.event
+    await usecases_deliveries.withdraw_delivery_reminders(hctx, event.dealer_id, event.contract_id)
