@@ -1,7 +1,10 @@
 -- Test drives in depth (issue 11, item 3): the dealer's test-drive fleet, bookings that
 -- PostgreSQL itself never lets overlap, the drive's start (licence checked on the day,
 -- route, the customer's signed consent), its completion with feedback, its cancellation.
-CREATE EXTENSION IF NOT EXISTS btree_gist;
+-- btree_gist (gist operator classes for text, for the exclusion constraint below) lives in
+-- public, not in this schema: an extension is one per database, and a schema dropped with
+-- CASCADE (tests drop theirs) would take it, and every constraint using it, along.
+CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public;
 
 CREATE TABLE test_drive_vehicles (
     dealer_id   text        NOT NULL,
