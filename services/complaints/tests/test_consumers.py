@@ -14,7 +14,11 @@ from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
 from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose
 from dealerflow.contracts.envelope import decode
-from dealerflow.contracts.events.complaints import ComplaintOpened, ComplaintReopened
+from dealerflow.contracts.events.complaints import (
+    ComplaintClosed,
+    ComplaintOpened,
+    ComplaintReopened,
+)
 from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded, TaskCompleted
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.events.service import (
@@ -124,9 +128,8 @@ async def test_satisfied_callback_opens_nothing_and_low_survey_score_opens_one(
     assert origin == {"kind": "low_survey_score", "survey_id": "s-bad", "survey_score": 6}
 
 
-async def test_dissatisfied_verification_reopens_the_resolved_complaint_once(
-    harness: Any,
-) -> None:
+async def _resolved_complaint(harness: Any) -> tuple[str, uuid.UUID]:
+    """A complaint opened, acknowledged and resolved through the API: (id, customer)."""
     created = await harness.open_complaint()
     cid, customer = created["id"], uuid.UUID(created["customer_id"])
     for action, body in (
@@ -137,6 +140,13 @@ async def test_dissatisfied_verification_reopens_the_resolved_complaint_once(
             f"/v1/complaints/{cid}/{action}", json={"dealer_id": DEALER, **body}
         )
         assert response.status_code == 200, response.text
+    return cid, customer
+
+
+async def test_dissatisfied_verification_reopens_the_resolved_complaint_once(
+    harness: Any,
+) -> None:
+    cid, customer = await _resolved_complaint(harness)
     verification = dissatisfied(
         customer,
         "task-verify",
@@ -164,6 +174,61 @@ async def test_dissatisfied_verification_reopens_the_resolved_complaint_once(
     rows = await harness.db("SELECT reopen_count FROM complaints WHERE customer_id = $1", customer)
     assert [r["reopen_count"] for r in rows] == [1]
     assert harness.seen_of(ComplaintReopened, cid)[0].reason == "Still squeals"
+
+
+async def test_satisfied_verification_closes_the_resolved_complaint_once(harness: Any) -> None:
+    cid, customer = await _resolved_complaint(harness)
+    verification = dissatisfied(
+        customer,
+        "task-verified-ok",
+        kind=TaskKind.COMPLAINT_VERIFICATION,
+        outcome=TaskOutcome.SATISFIED,
+        assignee_id="cr-liu",
+        related=RelatedRecord(kind=RecordKind.COMPLAINT, id=cid),
+        note=None,
+    )
+    await harness.produce(verification)
+    republished = str(uuid.uuid4())
+    await harness.produce(verification, event_id=republished)
+
+    async def closed() -> bool:
+        rows = await harness.db("SELECT status FROM complaints WHERE id = $1", uuid.UUID(cid))
+        return rows[0]["status"] == "closed"
+
+    await harness.eventually(closed, what="the complaint closed")
+    await harness.complaints_events(
+        lambda seen: harness.seen_of(ComplaintClosed, cid), what="ComplaintClosed"
+    )
+    await harness.handled(republished)
+    [event] = harness.seen_of(ComplaintClosed, cid)
+    assert (event.customer_confirmed, event.closed_by) == (True, "cr-liu")
+    history = await harness.db(
+        "SELECT action, trigger_ref FROM complaint_history WHERE complaint_id = $1 "
+        "AND action = 'closed'",
+        uuid.UUID(cid),
+    )
+    assert [(r["action"], r["trigger_ref"]) for r in history] == [
+        ("closed", "task:task-verified-ok")
+    ]
+    # no new complaint from a satisfied callback
+    assert len(await _complaints_of(harness, customer)) == 1
+
+
+async def test_a_satisfied_callback_leaves_an_open_complaint_as_it_is(harness: Any) -> None:
+    created = await harness.open_complaint()
+    cid, customer = created["id"], uuid.UUID(created["customer_id"])
+    verification = dissatisfied(
+        customer,
+        "task-verified-early",
+        kind=TaskKind.COMPLAINT_VERIFICATION,
+        outcome=TaskOutcome.SATISFIED,
+        related=RelatedRecord(kind=RecordKind.COMPLAINT, id=cid),
+    )
+    event_id = str(uuid.uuid4())
+    await harness.produce(verification, event_id=event_id)
+    await harness.handled(event_id)
+    rows = await harness.db("SELECT status FROM complaints WHERE id = $1", uuid.UUID(cid))
+    assert rows[0]["status"] == "opened"
 
 
 async def test_quality_check_failure_reaching_the_customer_opens_a_high_complaint(

@@ -13,7 +13,6 @@ from dealerflow.contracts.enums import ConsentPurpose
 from dealerflow.notifier.domain import (
     AlertKind,
     AppointmentFacts,
-    ComplaintEscalationFacts,
     DeclinedItemFacts,
     DeliveryFacts,
     HandoverFacts,
@@ -32,7 +31,6 @@ from dealerflow.notifier.domain import (
     first_maintenance_due,
     grade_follow_up_prefixes,
     plan_appointment_reminders,
-    plan_complaint_escalation_alert,
     plan_declined_item_followup,
     plan_first_contact,
     plan_follow_up,
@@ -420,32 +418,3 @@ def test_declined_item_followup_defaults_to_30_days() -> None:
 
 
 # -- complaints ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("level", "role", "expected"),
-    [
-        (1, "department_manager", StaffRole.DEPARTMENT_MANAGER),
-        (2, "gm", StaffRole.GM),
-        (3, "oem_region", StaffRole.OEM_REGION),
-    ],
-)
-def test_complaint_escalation_task_goes_to_the_rung(
-    level: int, role: str, expected: StaffRole
-) -> None:
-    at = sh(2025, 3, 3, 12, 0)
-    task = plan_complaint_escalation_alert(
-        ComplaintEscalationFacts("d1", CUSTOMER, "C8", level, role, "resolve", at)
-    )
-    assert (task.key, task.kind, task.assignee_role, task.due_at) == (
-        f"complaint:C8:escalation:{level}",
-        TaskKind.COMPLAINT_ESCALATION,
-        expected,
-        at,
-    )
-
-
-def test_unknown_escalation_role_is_rejected() -> None:
-    facts = ComplaintEscalationFacts("d1", CUSTOMER, "C8", 1, "janitor", "resolve", sh(2025, 3, 3))
-    with pytest.raises(ValueError, match="janitor"):
-        plan_complaint_escalation_alert(facts)

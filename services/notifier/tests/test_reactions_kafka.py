@@ -159,7 +159,7 @@ async def test_handover_complaint_escalation_and_resolution(notifier) -> None:
     assert parse(callback["due_at"]) == START + timedelta(days=3)
     alert = tasks["complaint_escalation"]
     assert alert["assignee"] == "m-after-sales"  # to_staff_id of the event
-    assert alert["business_key"] == "complaint:CMP-9:escalation:1"
+    assert alert["business_key"] == f"complaint:CMP-9:escalation:1:{escalated.clock.value}"
 
     async def alert_sent() -> list[dict[str, Any]]:
         return [

@@ -62,10 +62,8 @@ class ComplaintOpened(_ComplaintsBase):
         "check that reached the customer.",
         emitted_by=("complaints",),
         reacted_by=(
-            Planned(
-                "notifier: handling task for handler_id, acknowledgement message to the customer",
-                issue=13,
-            ),
+            "notifier: handling task for handler_id due at the acknowledge deadline, and the "
+            'customer\'s "we received it" message (service purpose, contact policy)',
             Planned("notifier: suppresses marketing while the complaint is open", issue=14),
         ),
     )
@@ -98,7 +96,7 @@ class ComplaintAcknowledged(_ComplaintsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The handler acknowledges the complaint to the customer.",
         emitted_by=("complaints",),
-        reacted_by=(Planned("notifier: cancels acknowledgement escalation alerts", issue=13),),
+        reacted_by=("notifier: cancels the escalation tasks the acknowledge clock raised",),
     )
     type: Literal["ComplaintAcknowledged"] = Field(
         default="ComplaintAcknowledged", description="Event name."
@@ -115,7 +113,7 @@ class ComplaintAssigned(_ComplaintsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="Responsibility is determined or the complaint is reassigned.",
         emitted_by=("complaints",),
-        reacted_by=(Planned("notifier: moves the handling task to the new handler", issue=13),),
+        reacted_by=("notifier: moves the open handling task to the new handler",),
     )
     type: Literal["ComplaintAssigned"] = Field(
         default="ComplaintAssigned", description="Event name."
@@ -177,7 +175,7 @@ class ComplaintSlaBreached(_ComplaintsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="complaints' durable timer fires for a running clock.",
         emitted_by=("complaints",),
-        reacted_by=(Planned("notifier: alert to the handler", issue=13),),
+        reacted_by=("notifier: staff message to the handler (once per clock deadline)",),
     )
     type: Literal["ComplaintSlaBreached"] = Field(
         default="ComplaintSlaBreached", description="Event name."
@@ -197,8 +195,10 @@ class ComplaintResolved(_ComplaintsBase):
         when="The handler records the resolution.",
         emitted_by=("complaints",),
         reacted_by=(
-            "notifier: cancels escalation alerts",
-            Planned("notifier: schedules the verification callback", issue=13),
+            "notifier: cancels the complaint's open tasks (handling, escalations) and alerts",
+            "notifier: verification callback task for customer relations after the dealer's "
+            "complaints.verification_callback_after (default 3 days); its satisfied outcome "
+            "closes the complaint, dissatisfied reopens it (complaints)",
         ),
     )
     type: Literal["ComplaintResolved"] = Field(
@@ -222,7 +222,7 @@ class ComplaintReopened(_ComplaintsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The verification callback or the customer rejects the resolution.",
         emitted_by=("complaints",),
-        reacted_by=(Planned("notifier: new handling task for the handler", issue=13),),
+        reacted_by=("notifier: new handling task for the handler, due at once",),
     )
     type: Literal["ComplaintReopened"] = Field(
         default="ComplaintReopened", description="Event name."

@@ -439,6 +439,11 @@ class ComplaintPolicy(PolicyGroup):
         description="A repair of the same vehicle for the same concern within this long of "
         "the previous one opens a repeat-repair complaint.",
     )
+    verification_callback_after: timedelta = Field(
+        default=timedelta(days=3),
+        description="Customer relations' verification callback is due this long after a "
+        "complaint is resolved (moved out of quiet hours); its outcome closes or reopens it.",
+    )
 
     @field_validator("escalation_ladder")
     @classmethod

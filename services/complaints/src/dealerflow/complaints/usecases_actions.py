@@ -295,20 +295,32 @@ class CloseComplaint(ComplaintCommand):
 
     customer_confirmed: bool
     closed_by: str | None = None
+    #: unique reference of the trigger of an automatic closing ("task:<id>": a satisfied
+    #: verification callback)
+    trigger_ref: str | None = None
 
 
-async def close(uc: Uc, cmd: CloseComplaint) -> ComplaintRecord:
-    """The customer confirmed (or the dealer closes after verification): loop closed."""
+async def close(uc: Uc, cmd: CloseComplaint) -> ComplaintRecord | None:
+    """The customer confirmed (or the dealer closes after verification): loop closed.
+    With a ``trigger_ref`` the same trigger closes at most once: a repeat returns None."""
     dealer_id, complaint_id = cmd.dealer_id, cmd.complaint_id
     closed_by, customer_confirmed = _doer(uc, cmd.closed_by), cmd.customer_confirmed
     if closed_by is None:
         raise ActionNotAllowed("name who closes the complaint (closed_by)")
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     status = next_status(complaint, _A.CLOSE)
+    if not await _history(
+        uc,
+        complaint,
+        "closed",
+        closed_by,
+        cmd.trigger_ref,
+        customer_confirmed=customer_confirmed,
+    ):
+        return None
     await repository.update_complaint(
         uc.conn, dealer_id, complaint_id, status=status, closed_at=uc.now
     )
-    await _history(uc, complaint, "closed", closed_by, customer_confirmed=customer_confirmed)
     await uc.publish(
         ComplaintClosed(
             **_common(uc, complaint),

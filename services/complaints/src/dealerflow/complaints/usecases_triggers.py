@@ -7,7 +7,9 @@ lets it reach the customer.
   Each trigger opens at most one complaint (unique origin per dealer), however often it
   is delivered or re-published under new event ids.
 - A dissatisfied complaint-verification callback or survey about a resolved/closed
-  complaint reopens that complaint instead (once per trigger).
+  complaint reopens that complaint instead (once per trigger); a satisfied verification
+  callback about a resolved complaint closes it, confirmed by the customer (once per
+  trigger; by the staff member who recorded the outcome).
 - Events that carry a contact snapshot (leads, sales, service) keep the latest snapshot
   per customer; ConsentChanged refreshes its consent. An automatic complaint takes the
   contact from its triggering event when that event carries one, else from this
@@ -33,7 +35,7 @@ from dealerflow.complaints.domain import (
 from dealerflow.complaints.domain_erasure import ERASED_TEXT, erased_text
 from dealerflow.complaints.records import ComplaintRecord
 from dealerflow.complaints.usecases import ContactUnknown, NewComplaint, Uc, open_complaint
-from dealerflow.complaints.usecases_actions import ReopenComplaint, reopen
+from dealerflow.complaints.usecases_actions import CloseComplaint, ReopenComplaint, close, reopen
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
     ComplaintChannel,
@@ -42,6 +44,7 @@ from dealerflow.contracts.care_enums import (
     RecordKind,
     SurveyKind,
     TaskKind,
+    TaskOutcome,
 )
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot, RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
@@ -230,15 +233,40 @@ async def _reopen_verified(
     return True  # still being handled: nothing to reopen
 
 
+async def _close_verified(
+    uc: Uc, event: TaskCompleted, complaint_id: uuid.UUID | None, trigger_ref: str
+) -> None:
+    """The customer confirmed the resolution on the verification callback: close it (a
+    complaint of another dealer, or one not resolved any more, is left as it is)."""
+    if complaint_id is None:
+        return
+    target = await repository.get_complaint(uc.conn, event.dealer_id, complaint_id)
+    if target is None or target.status != ComplaintStatus.RESOLVED:
+        return
+    cmd = CloseComplaint(
+        event.dealer_id,
+        complaint_id,
+        customer_confirmed=True,
+        closed_by=event.assignee_id,
+        trigger_ref=trigger_ref,
+    )
+    await close(uc, cmd)
+
+
 async def on_task_completed(
     uc: Uc, event: TaskCompleted, consumed: HandlerContext | None = None
 ) -> ComplaintRecord | None:
-    """A dissatisfied callback: reopen the verified complaint or open a new one."""
+    """A dissatisfied callback: reopen the verified complaint or open a new one; a
+    satisfied verification callback closes the verified complaint."""
+    ref = f"task:{event.task_id}"
+    verification = event.kind is TaskKind.COMPLAINT_VERIFICATION
+    if verification and event.outcome is TaskOutcome.SATISFIED:
+        await _close_verified(uc, event, verified_complaint(True, event.related), ref)
+        return None
     if not should_open_complaint_from_task(event.outcome):
         return None
-    ref = f"task:{event.task_id}"
     reason = event.note or "The customer was dissatisfied on the verification callback."
-    target = verified_complaint(event.kind is TaskKind.COMPLAINT_VERIFICATION, event.related)
+    target = verified_complaint(verification, event.related)
     if target is not None and await _reopen_verified(uc, event, target, ref, reason):
         return None
     kind = event.kind.value.replace("_", " ")

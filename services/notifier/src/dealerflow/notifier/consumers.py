@@ -14,9 +14,14 @@ from dealerflow.contracts.care_enums import RecordKind
 from dealerflow.contracts.enums import VisitKind
 from dealerflow.contracts.envelope import Envelope
 from dealerflow.contracts.events.complaints import (
+    ComplaintAcknowledged,
+    ComplaintAssigned,
     ComplaintClosed,
     ComplaintEscalated,
+    ComplaintOpened,
+    ComplaintReopened,
     ComplaintResolved,
+    ComplaintSlaBreached,
 )
 from dealerflow.contracts.events.leads import (
     AppointmentAttended,
@@ -53,6 +58,7 @@ from dealerflow.notifier import (
     usecases_alerts,
     usecases_appointments,
     usecases_approvals,
+    usecases_complaints,
     usecases_deliveries,
     usecases_leads,
     usecases_sales,
@@ -80,6 +86,7 @@ from dealerflow.notifier.domain_appointments import (
     NoShowFacts,
 )
 from dealerflow.notifier.domain_approvals import ApprovalRequestFacts
+from dealerflow.notifier.domain_complaints import ComplaintBreachFacts, ComplaintOpenedFacts
 from dealerflow.notifier.domain_deliveries import delivery_date_moved, record_of_contract
 from dealerflow.notifier.domain_test_drives import record_of_test_drive
 from dealerflow.notifier.domain_types import (
@@ -274,6 +281,72 @@ async def repair_item_declined(hctx: HandlerContext, env: Envelope[Any]) -> None
     await usecases.on_repair_item_declined(hctx, facts)
 
 
+@router.on(ComplaintOpened)
+async def complaint_opened(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintOpened = env.event
+    await usecases_complaints.on_complaint_opened(hctx, _opened_facts(event), event.contact)
+
+
+def _opened_facts(event: ComplaintOpened) -> ComplaintOpenedFacts:
+    return ComplaintOpenedFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        complaint_id=event.complaint_id,
+        handler_id=event.handler_id,
+        severity=event.severity.value,
+        summary=event.summary,
+        opened_at=event.opened_at,
+        acknowledge_due_at=event.acknowledge_due_at,
+        resolve_due_at=event.resolve_due_at,
+    )
+
+
+@router.on(ComplaintReopened)
+async def complaint_reopened(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintReopened = env.event
+    facts = ComplaintOpenedFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        complaint_id=event.complaint_id,
+        handler_id=event.handler_id,
+        severity="reopened",
+        summary=event.reason,
+        opened_at=event.reopened_at,
+        reopen_count=event.reopen_count,
+    )
+    await usecases_complaints.on_complaint_reopened(hctx, facts)
+
+
+@router.on(ComplaintAcknowledged)
+async def complaint_acknowledged(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintAcknowledged = env.event
+    await usecases_complaints.on_complaint_acknowledged(hctx, event.dealer_id, event.complaint_id)
+
+
+@router.on(ComplaintAssigned)
+async def complaint_assigned(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintAssigned = env.event
+    await usecases_complaints.on_complaint_assigned(
+        hctx, event.dealer_id, event.complaint_id, event.handler_id
+    )
+
+
+@router.on(ComplaintSlaBreached)
+async def complaint_sla_breached(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintSlaBreached = env.event
+    facts = ComplaintBreachFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        complaint_id=event.complaint_id,
+        handler_id=event.handler_id,
+        clock=event.clock.value,
+        severity=event.severity.value,
+        due_at=event.due_at,
+        breached_at=event.breached_at,
+    )
+    await usecases_complaints.on_complaint_breached(hctx, facts)
+
+
 @router.on(ComplaintEscalated)
 async def complaint_escalated(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: ComplaintEscalated = env.event
@@ -288,14 +361,23 @@ async def complaint_escalated(hctx: HandlerContext, env: Envelope[Any]) -> None:
         to_staff_id=event.to_staff_id,
         due_at=event.due_at,
     )
-    await usecases.on_complaint_escalated(hctx, facts, event.severity.value)
+    await usecases_complaints.on_complaint_escalated(hctx, facts, event.severity.value)
 
 
-@router.on(ComplaintResolved, ComplaintClosed)
-async def complaint_finished(hctx: HandlerContext, env: Envelope[Any]) -> None:
-    event: ComplaintResolved | ComplaintClosed = env.event
+@router.on(ComplaintResolved)
+async def complaint_resolved(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintResolved = env.event
     facts = ComplaintFinishedFacts(event.dealer_id, event.complaint_id)
-    await usecases.on_complaint_finished(hctx, facts)
+    await usecases_complaints.on_complaint_resolved(
+        hctx, facts, event.customer_id, event.resolved_at
+    )
+
+
+@router.on(ComplaintClosed)
+async def complaint_closed(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintClosed = env.event
+    facts = ComplaintFinishedFacts(event.dealer_id, event.complaint_id)
+    await usecases_complaints.on_complaint_finished(hctx, facts)
 
 
 @router.on(AppointmentRescheduled)

@@ -117,7 +117,6 @@ __all__ = [
     "is_dissatisfied",
     "needs_retry",
     "plan_appointment_reminders",
-    "plan_complaint_escalation_alert",
     "plan_declined_item_followup",
     "plan_first_contact",
     "plan_follow_up",
@@ -283,34 +282,4 @@ def plan_declined_item_followup(item: DeclinedItemFacts, policy: DealerPolicy) -
         assignee_id=item.advisor_id,
         related=RecordRef(RecordKind.REPAIR_ORDER, item.repair_order_id),
         script=f"Declined item: {item.item_description}. Offer it again or book it.",
-    )
-
-
-# -- complaints ----------------------------------------------------------------------------
-
-_ESCALATION_ROLES = {
-    "department_manager": StaffRole.DEPARTMENT_MANAGER,
-    "gm": StaffRole.GM,
-    "oem_region": StaffRole.OEM_REGION,
-}
-
-
-def plan_complaint_escalation_alert(escalation: ComplaintEscalationFacts) -> PlannedTask:
-    """A task for the rung the complaint was escalated to, due at once."""
-    role = _ESCALATION_ROLES.get(escalation.role)
-    if role is None:
-        raise ValueError(f"unknown escalation role {escalation.role!r}")
-    return PlannedTask(
-        key=f"complaint:{escalation.complaint_id}:escalation:{escalation.level}",
-        kind=TaskKind.COMPLAINT_ESCALATION,
-        dealer_id=escalation.dealer_id,
-        customer_id=escalation.customer_id,
-        due_at=escalation.escalated_at.astimezone(UTC),
-        assignee_role=role,
-        assignee_id=escalation.to_staff_id,
-        related=RecordRef(RecordKind.COMPLAINT, escalation.complaint_id),
-        script=(
-            f"Complaint escalated to level {escalation.level}: the {escalation.clock} "
-            "deadline was missed. Take charge and contact the customer."
-        ),
     )

@@ -265,3 +265,13 @@ async def list_notifications(
         limit,
     )
     return [NotificationRow(**dict(r)) for r in rows]
+
+
+async def notification_exists(conn: DbConnection, dealer_id: str, business_key: str) -> bool:
+    """Whether a message with this business key was recorded (any audience or status)."""
+    found = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM notifications WHERE dealer_id = $1 AND business_key = $2)",
+        dealer_id,
+        business_key,
+    )
+    return bool(found)

@@ -16,15 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dealerflow.contracts.care_enums import RecordKind, TaskCancelReason, TaskKind, TaskOutcome
+from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.notifier import domain
 from dealerflow.notifier import repository as repo
-from dealerflow.notifier.channels import STAFF_CHANNEL
 from dealerflow.notifier.domain import (
     AlertKind,
-    ComplaintEscalationFacts,
-    ComplaintFinishedFacts,
     DeclinedItemFacts,
     DeliveryFacts,
     HandoverFacts,
@@ -38,11 +35,7 @@ from dealerflow.notifier.domain import (
     TaskStatus,
 )
 from dealerflow.notifier.domain_alerts import (
-    OEM_WEBHOOK_CHANNEL,
     TASK_WATCH,
-    escalation_alert,
-    goes_to_oem_webhook,
-    oem_escalation_alert,
     plan_watch_task,
     root_key,
     timer_key,
@@ -55,7 +48,6 @@ from dealerflow.notifier.usecases_messages import schedule_reminder
 from dealerflow.notifier.usecases_tasks import (
     TaskConflict,
     TaskNotFound,
-    cancel_tasks,
     check_own,
     lock_task,
     record_outcome,
@@ -74,8 +66,6 @@ __all__ = [
     "apply_plan",
     "complete_task",
     "fire_watch",
-    "on_complaint_escalated",
-    "on_complaint_finished",
     "on_repair_item_declined",
     "on_vehicle_delivered",
     "on_vehicle_handed_over",
@@ -179,52 +169,6 @@ async def on_repair_item_declined(uc: Uc, item: DeclinedItemFacts) -> None:
     (a task: no customer contact needed)."""
     policy = await uc.policy(item.dealer_id)
     await apply_plan(uc, [domain.plan_declined_item_followup(item, policy)], None)
-
-
-async def on_complaint_escalated(
-    uc: Uc, escalation: ComplaintEscalationFacts, severity: str
-) -> None:
-    """An alert task for the manager of the level, and a staff message to them; on the
-    OEM/region rung of a dealer with ``people.oem_region.webhook_url`` the message is the
-    webhook document, POSTed there (the task stays: the dealer's record of the escalation).
-
-    Once per escalation: a redelivered (or re-published) ComplaintEscalated finds the task
-    of its business key and queues nothing.
-    """
-    planned = domain.plan_complaint_escalation_alert(escalation)
-    task = await schedule_task(uc, planned)
-    if task is None:
-        return
-    dealer = await uc.dealer(escalation.dealer_id)
-    if goes_to_oem_webhook(escalation, dealer.people.oem_region.webhook_url):
-        channel = OEM_WEBHOOK_CHANNEL
-        alert = oem_escalation_alert(
-            escalation, severity, dealer.display_name(escalation.dealer_id)
-        )
-    else:
-        channel = STAFF_CHANNEL
-        alert = escalation_alert(
-            escalation.complaint_id, escalation.level, escalation.clock, severity
-        )
-    await queue_staff_alert(
-        uc,
-        dealer_id=task.dealer_id,
-        customer_id=task.customer_id,
-        recipient=task.assignee,
-        business_key=task.business_key,
-        kind="complaint_escalation",
-        alert=alert,
-        related=planned.related,
-        channel=channel,
-    )
-
-
-async def on_complaint_finished(uc: Uc, finished: ComplaintFinishedFacts) -> None:
-    """A resolved or closed complaint needs no more alerts: cancel its open tasks/timers."""
-    dealer_id, complaint_id = finished.dealer_id, finished.complaint_id
-    await uc.cancel_timers(timer_key(dealer_id, f"complaint:{complaint_id}:"))
-    about = repo.TaskSelection(dealer_id, related=(RecordKind.COMPLAINT.value, complaint_id))
-    await cancel_tasks(uc, about, TaskCancelReason.NO_LONGER_NEEDED)
 
 
 # -- completing tasks -----------------------------------------------------------------------
