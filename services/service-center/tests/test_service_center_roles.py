@@ -42,6 +42,9 @@ OPERATIONS: list[tuple[str, str, str, str | None]] = [
     ("POST", f"{RO}/handover", "advisor", "consultant"),
     ("PUT", f"{RO}/detailing", "advisor", "sales_manager"),
     ("GET", "/v1/vehicles/LSVAU2180N2183294/history", "integration", None),
+    ("PUT", "/v1/parts/OF-1001", "advisor", "consultant"),
+    ("GET", "/v1/parts", "consultant", None),
+    ("GET", "/v1/parts/OF-1001", "integration", None),
 ]
 
 

@@ -26,9 +26,11 @@ from dealerflow.service_center.usecases_detailing import (
     DetailingRefused,
     NotDetailingWork,
 )
+from dealerflow.service_center.usecases_parts import PartNotFound
 
 PROBLEMS: ProblemMap = {
     RepairOrderNotFound: ProblemSpec(404, "not-found", "Repair order not found"),
+    PartNotFound: ProblemSpec(404, "not-found", "Part not found"),
     IllegalStep: ProblemSpec(409, "illegal-transition", "Illegal repair order transition"),
     RepairOrderIdTaken: ProblemSpec(409, "repair-order-id-taken", "Repair order id taken"),
     UnapprovedWork: ProblemSpec(409, "unapproved-work", "Work without approval"),

@@ -1,0 +1,93 @@
+"""Routes of the parts desk: the dealer's parts catalogue with its stock."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from dealerflow.contracts.enums import PartCategory
+from dealerflow.runtime.auth import allow
+from dealerflow.runtime.http import problem_doc
+from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
+from dealerflow.service_center import usecases_parts
+from dealerflow.service_center.api import READERS, WORKSHOP, Ctx, DealerQuery
+from dealerflow.service_center.schemas_parts import PartIn, PartOut
+
+router = APIRouter(prefix="/v1", tags=["parts"])
+
+PartNumberPath = Annotated[
+    str,
+    Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$", description="Part number."),
+]
+
+
+@router.put(
+    "/parts/{part_number}",
+    response_model=PartOut,
+    responses={
+        200: {"description": "The entry was replaced (its stock kept)"},
+        422: problem_doc("Invalid request or contradicting limits (errors listed)"),
+    },
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[allow(*WORKSHOP)],
+    summary="Create or replace a part in the dealer's catalogue",
+)
+async def put_part(
+    part_number: PartNumberPath, body: PartIn, response: Response, ctx: Ctx
+) -> PartOut:
+    """Description, category, unit price, reorder point and over-stock limit (above the
+    reorder point). 201 when created, 200 when replaced; the stock is never set here."""
+    cmd = usecases_parts.SavePart(
+        dealer_id=body.dealer_id,
+        part_number=part_number,
+        description=body.description,
+        category=body.category,
+        unit_price=Decimal(body.unit_price.amount),
+        currency=body.unit_price.currency,
+        reorder_point=body.reorder_point,
+        over_stock_limit=body.over_stock_limit,
+    )
+    saved = await ctx.run_in_transaction(lambda uc: usecases_parts.save_part(uc, cmd))
+    response.status_code = status.HTTP_201_CREATED if saved.created else status.HTTP_200_OK
+    return PartOut.of(saved.stock)
+
+
+@router.get(
+    "/parts",
+    response_model=Page[PartOut],
+    dependencies=[allow(*READERS)],
+    summary="The dealer's parts with on hand, reserved, available, low and over-stocked",
+)
+async def list_parts(
+    dealer_id: DealerQuery,
+    ctx: Ctx,
+    category: Annotated[PartCategory | None, Query()] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[PartOut]:
+    after = decode_cursor(cursor, str)
+    query = usecases_parts.ListParts(
+        dealer_id=dealer_id,
+        category=category,
+        after=after[0] if after else None,
+        limit=limit,
+    )
+    found = await ctx.run_in_transaction(lambda uc: usecases_parts.list_parts(uc, query))
+    page, next_cursor = page_of(found, limit, lambda s: (s.part.part_number,))
+    return Page[PartOut](items=[PartOut.of(s) for s in page], next_cursor=next_cursor)
+
+
+@router.get(
+    "/parts/{part_number}",
+    response_model=PartOut,
+    responses={404: problem_doc("No such part in the dealer's catalogue")},
+    dependencies=[allow(*READERS)],
+    summary="One part with its stock",
+)
+async def get_part(part_number: PartNumberPath, dealer_id: DealerQuery, ctx: Ctx) -> PartOut:
+    stock = await ctx.run_in_transaction(
+        lambda uc: usecases_parts.get_part(uc, dealer_id, part_number)
+    )
+    return PartOut.of(stock)

@@ -1,0 +1,23 @@
+-- Parts catalogue and stock per dealer (issue 12 item 3). Stock is never negative and
+-- never more reserved than on hand: the CHECK refuses it, whatever the caller (a
+-- concurrent reservation that would break it fails instead of overselling). Part numbers,
+-- descriptions, prices and quantities only: no customer data. Row-level security applies.
+CREATE TABLE parts (
+    dealer_id        text          NOT NULL,
+    part_number      text          NOT NULL,
+    description      text          NOT NULL,
+    category         text          NOT NULL,
+    unit_price       numeric(14, 2) NOT NULL CHECK (unit_price >= 0),
+    currency         text          NOT NULL,
+    reorder_point    integer       NOT NULL CHECK (reorder_point >= 0),
+    over_stock_limit integer,
+    on_hand          integer       NOT NULL DEFAULT 0,
+    reserved         integer       NOT NULL DEFAULT 0,
+    updated_by       text,
+    updated_at       timestamptz   NOT NULL,
+    PRIMARY KEY (dealer_id, part_number),
+    CONSTRAINT parts_stock_never_negative
+        CHECK (on_hand >= 0 AND reserved >= 0 AND reserved <= on_hand),
+    CONSTRAINT parts_over_stock_above_reorder
+        CHECK (over_stock_limit IS NULL OR over_stock_limit > reorder_point)
+);
