@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from dealerflow.contracts.events.service import RepairItem
+from dealerflow.contracts.types import Money
 from dealerflow.service_center.domain_parts import (
+    CountBelowReserved,
+    CountedPart,
+    ReservationWanted,
     StockLimitsInvalid,
+    became_low,
+    check_count,
     check_stock_limits,
+    reservations_wanted,
     stock_level,
 )
 
@@ -36,3 +44,37 @@ def test_contradicting_limits_are_refused(reorder_point: int, limit: int | None)
 def test_sane_limits_pass() -> None:
     check_stock_limits(0, None)
     check_stock_limits(2, 30)
+
+
+def test_low_is_raised_once_per_crossing() -> None:
+    above = stock_level(10, 0, reorder_point=5, over_stock_limit=None)
+    at = stock_level(10, 5, reorder_point=5, over_stock_limit=None)
+    below = stock_level(10, 8, reorder_point=5, over_stock_limit=None)
+    assert became_low(above, at)
+    assert not became_low(at, below)
+    assert not became_low(below, above)
+
+
+def test_a_count_may_not_fall_below_the_reserved() -> None:
+    fine = CountedPart("OF-1", counted=4, on_hand=6, reserved=4)
+    assert fine.adjustment == -2
+    check_count((fine,))
+    with pytest.raises(CountBelowReserved, match="OF-2: counted 1 is below the 3 reserved"):
+        check_count((fine, CountedPart("OF-2", counted=1, on_hand=5, reserved=3)))
+
+
+def test_only_approved_lines_with_a_part_number_reserve() -> None:
+    cny = Money(amount="10.00", currency="CNY")
+    items = [
+        RepairItem(
+            item_id="P1",
+            kind="part",
+            description="Filter",
+            part_number="OF-1",
+            quantity=2,
+            amount=cny,
+        ),
+        RepairItem(item_id="L1", kind="labour", description="Fit", labour_hours="0.5", amount=cny),
+        RepairItem(item_id="P2", kind="part", description="Pads", part_number="BP-7", amount=cny),
+    ]
+    assert reservations_wanted(items, ["P1", "L1"]) == [ReservationWanted("P1", "OF-1", 2)]

@@ -45,6 +45,8 @@ OPERATIONS: list[tuple[str, str, str, str | None]] = [
     ("PUT", "/v1/parts/OF-1001", "advisor", "consultant"),
     ("GET", "/v1/parts", "consultant", None),
     ("GET", "/v1/parts/OF-1001", "integration", None),
+    ("POST", "/v1/stock-counts", "service_manager", "consultant"),
+    ("GET", f"{RO}/parts", "consultant", None),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Annotated
 
@@ -10,10 +11,17 @@ from fastapi import APIRouter, Path, Query, Response, status
 from dealerflow.contracts.enums import PartCategory
 from dealerflow.runtime.auth import allow
 from dealerflow.runtime.http import problem_doc
+from dealerflow.runtime.idempotency import IdempotencyKeyHeader, request_of
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
 from dealerflow.service_center import usecases_parts
 from dealerflow.service_center.api import READERS, WORKSHOP, Ctx, DealerQuery
-from dealerflow.service_center.schemas_parts import PartIn, PartOut
+from dealerflow.service_center.schemas_parts import (
+    PartIn,
+    PartOut,
+    RepairOrderPartsOut,
+    StockCountIn,
+    StockCountOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["parts"])
 
@@ -91,3 +99,46 @@ async def get_part(part_number: PartNumberPath, dealer_id: DealerQuery, ctx: Ctx
         lambda uc: usecases_parts.get_part(uc, dealer_id, part_number)
     )
     return PartOut.of(stock)
+
+
+@router.post(
+    "/stock-counts",
+    response_model=StockCountOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        404: problem_doc("A counted part is not in the catalogue"),
+        422: problem_doc("Invalid request, or a count below the reserved (errors listed)"),
+    },
+    dependencies=[allow(*WORKSHOP)],
+    summary="Record a stock count: on hand becomes the counted quantity (adjustments kept)",
+)
+async def post_stock_count(
+    body: StockCountIn, ctx: Ctx, idempotency_key: IdempotencyKeyHeader = None
+) -> StockCountOut:
+    """Each counted part's on hand is set to the count; the difference is recorded with
+    the reason. A count may not fall below what is reserved. A part the count leaves low
+    publishes PartStockLow."""
+    cmd = usecases_parts.CountStock(
+        dealer_id=body.dealer_id,
+        request=request_of(idempotency_key, body),
+        counted=tuple((c.part_number, c.counted) for c in body.counted),
+        reason=body.reason,
+    )
+    counted = await ctx.run_in_transaction(lambda uc: usecases_parts.count_stock(uc, cmd))
+    return StockCountOut.of(counted)
+
+
+@router.get(
+    "/repair-orders/{repair_order_id}/parts",
+    response_model=RepairOrderPartsOut,
+    responses={404: problem_doc("No such repair order at this dealer")},
+    dependencies=[allow(*READERS)],
+    summary="The parts reserved or back-ordered for a repair order",
+)
+async def get_repair_order_parts(
+    repair_order_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx
+) -> RepairOrderPartsOut:
+    found = await ctx.run_in_transaction(
+        lambda uc: usecases_parts.reservations_of(uc, dealer_id, repair_order_id)
+    )
+    return RepairOrderPartsOut.of(repair_order_id, found)

@@ -11,8 +11,10 @@ database enforces it as well: CHECK on the parts table).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dealerflow.contracts.events.service import RepairItem
 from dealerflow.service_center.domain_order import BrokenRule
 
 
@@ -54,3 +56,63 @@ def stock_level(
         low=available <= reorder_point,
         over_stocked=over_stock_limit is not None and on_hand > over_stock_limit,
     )
+
+
+def became_low(before: StockLevel, after: StockLevel) -> bool:
+    """A change crossed the reorder point downwards (``PartStockLow`` once per crossing:
+    a part already low that falls further raises nothing; one that was restocked above the
+    point and falls again raises it again)."""
+    return after.low and not before.low
+
+
+class CountBelowReserved(BrokenRule):
+    """A stock count below what is reserved: issue or return the reservations first."""
+
+
+@dataclass(frozen=True)
+class CountedPart:
+    """One counted line against the stock the system holds."""
+
+    part_number: str
+    counted: int
+    on_hand: int
+    reserved: int
+
+    @property
+    def adjustment(self) -> int:
+        """What the count changes on hand by (negative: shrinkage)."""
+        return self.counted - self.on_hand
+
+
+def check_count(lines: tuple[CountedPart, ...]) -> None:
+    """A count may not leave fewer on hand than reserved (stock promised to repair
+    orders); raises :class:`CountBelowReserved` naming every such part."""
+    errors = [
+        f"{line.part_number}: counted {line.counted} is below the {line.reserved} reserved"
+        for line in lines
+        if line.counted < line.reserved
+    ]
+    if errors:
+        raise CountBelowReserved(*errors)
+
+
+@dataclass(frozen=True)
+class ReservationWanted:
+    """An approved quote line that names a part."""
+
+    item_id: str
+    part_number: str
+    quantity: int
+
+
+def reservations_wanted(
+    items: Sequence[RepairItem], approved: Sequence[str]
+) -> list[ReservationWanted]:
+    """The approved lines that name a part number, in quote order (labour lines and
+    parts without a number reserve nothing)."""
+    chosen = set(approved)
+    return [
+        ReservationWanted(item.item_id, item.part_number, item.quantity)
+        for item in items
+        if item.item_id in chosen and item.part_number
+    ]

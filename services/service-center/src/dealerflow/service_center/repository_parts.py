@@ -5,6 +5,8 @@ reserved <= on hand whatever runs at the same time."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
@@ -116,3 +118,143 @@ async def list_parts(
         limit,
     )
     return [_part(row) for row in rows]
+
+
+async def parts_for_update(
+    conn: DbConnection, dealer_id: str, part_numbers: Sequence[str]
+) -> dict[str, PartRecord]:
+    """The named parts, locked for the transaction (in part-number order: no deadlock)."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM parts WHERE dealer_id = $1 AND part_number = ANY($2::text[]) "
+        "ORDER BY part_number FOR UPDATE",
+        dealer_id,
+        sorted(set(part_numbers)),
+    )
+    return {row["part_number"]: _part(row) for row in rows}
+
+
+async def reserve(
+    conn: DbConnection, dealer_id: str, part_number: str, quantity: int, at: datetime
+) -> PartRecord | None:
+    """Reserve ``quantity`` if that many are available, decided by the UPDATE itself (a
+    concurrent reservation waits for the row and re-checks); None when not (or no such
+    part): the line is back-ordered."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE parts SET reserved = reserved + $3, updated_at = $4
+        WHERE dealer_id = $1 AND part_number = $2 AND on_hand - reserved >= $3
+        RETURNING {_COLUMNS}
+        """,
+        dealer_id,
+        part_number,
+        quantity,
+        at,
+    )
+    return _part(row) if row is not None else None
+
+
+async def save_reservation(
+    conn: DbConnection,
+    *,
+    dealer_id: str,
+    repair_order_id: uuid.UUID,
+    item_id: str,
+    part_number: str,
+    quantity: int,
+    status: str,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO part_reservations (dealer_id, repair_order_id, item_id, part_number, "
+        "quantity, status, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        dealer_id,
+        repair_order_id,
+        item_id,
+        part_number,
+        quantity,
+        status,
+        at,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReservationRecord:
+    item_id: str
+    part_number: str
+    quantity: int
+    status: str
+    recorded_at: datetime
+
+
+async def reservations_of(
+    conn: DbConnection, dealer_id: str, repair_order_id: uuid.UUID
+) -> list[ReservationRecord]:
+    rows = await conn.fetch(
+        "SELECT item_id, part_number, quantity, status, recorded_at FROM part_reservations "
+        "WHERE dealer_id = $1 AND repair_order_id = $2 ORDER BY item_id",
+        dealer_id,
+        repair_order_id,
+    )
+    return [ReservationRecord(**dict(row)) for row in rows]
+
+
+async def record_count(
+    conn: DbConnection,
+    *,
+    dealer_id: str,
+    stock_count_id: uuid.UUID,
+    part_number: str,
+    counted: int,
+    on_hand_before: int,
+    reason: str,
+    recorded_by: str | None,
+    at: datetime,
+) -> PartRecord:
+    """Set on hand to the counted quantity and record the adjustment with its reason."""
+    await conn.execute(
+        "INSERT INTO stock_adjustments (dealer_id, stock_count_id, part_number, counted, "
+        "on_hand_before, adjustment, reason, recorded_by, recorded_at) "
+        "VALUES ($1, $2, $3, $4, $5, $4::integer - $5::integer, $6, $7, $8)",
+        dealer_id,
+        stock_count_id,
+        part_number,
+        counted,
+        on_hand_before,
+        reason,
+        recorded_by,
+        at,
+    )
+    row = await conn.fetchrow(
+        f"UPDATE parts SET on_hand = $3, updated_at = $4 "
+        f"WHERE dealer_id = $1 AND part_number = $2 RETURNING {_COLUMNS}",
+        dealer_id,
+        part_number,
+        counted,
+        at,
+    )
+    assert row is not None
+    return _part(row)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdjustmentRecord:
+    part_number: str
+    counted: int
+    on_hand_before: int
+    adjustment: int
+    reason: str
+    recorded_by: str | None
+    recorded_at: datetime
+
+
+async def adjustments_of(
+    conn: DbConnection, dealer_id: str, stock_count_id: uuid.UUID
+) -> list[AdjustmentRecord]:
+    rows = await conn.fetch(
+        "SELECT part_number, counted, on_hand_before, adjustment, reason, recorded_by, "
+        "recorded_at FROM stock_adjustments WHERE dealer_id = $1 AND stock_count_id = $2 "
+        "ORDER BY part_number",
+        dealer_id,
+        stock_count_id,
+    )
+    return [AdjustmentRecord(**dict(row)) for row in rows]

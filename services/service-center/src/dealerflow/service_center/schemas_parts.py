@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Self
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from dealerflow.contracts.enums import PartCategory
 from dealerflow.contracts.money import money
 from dealerflow.contracts.types import DealerId, Money
 from dealerflow.runtime.request_models import RequestBody
+from dealerflow.service_center.repository_parts import ReservationRecord
 from dealerflow.service_center.schemas import Line
-from dealerflow.service_center.usecases_parts import PartStock
+from dealerflow.service_center.usecases_parts import PartStock, StockCount
+
+PartNumberText = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$"
+    ),
+]
 
 
 class PartIn(RequestBody):
@@ -60,4 +70,72 @@ class PartOut(BaseModel):
             available=level.available,
             low=level.low,
             over_stocked=level.over_stocked,
+        )
+
+
+class CountedIn(BaseModel):
+    part_number: PartNumberText
+    counted: int = Field(ge=0, description="Quantity found on the shelf.")
+
+
+class StockCountIn(RequestBody):
+    """A stock count: the counted quantities of some parts and why they may differ."""
+
+    dealer_id: DealerId
+    counted: list[CountedIn] = Field(min_length=1, description="One line per counted part.")
+    reason: Line = Field(description="Why the stock is adjusted, e.g. 'monthly count'.")
+
+    @model_validator(mode="after")
+    def _each_part_once(self) -> Self:
+        numbers = [c.part_number for c in self.counted]
+        if len(numbers) != len(set(numbers)):
+            raise ValueError("each part may be counted once per stock count")
+        return self
+
+
+class AdjustmentOut(BaseModel):
+    part_number: str
+    counted: int
+    on_hand_before: int
+    adjustment: int = Field(description="counted - on hand before (negative: shrinkage).")
+    reason: str
+    recorded_by: str | None
+    recorded_at: datetime
+
+
+class StockCountOut(BaseModel):
+    stock_count_id: uuid.UUID
+    adjustments: list[AdjustmentOut]
+
+    @classmethod
+    def of(cls, count: StockCount) -> Self:
+        return cls(
+            stock_count_id=count.stock_count_id,
+            adjustments=[AdjustmentOut(**vars(a)) for a in count.adjustments],
+        )
+
+
+class ReservationOut(BaseModel):
+    """A quote line's part: reserved at the approval, or back-ordered (not enough stock,
+    or not in the catalogue)."""
+
+    item_id: str
+    part_number: str
+    quantity: int
+    status: Literal["reserved", "back_ordered"]
+    recorded_at: datetime
+
+
+class RepairOrderPartsOut(BaseModel):
+    repair_order_id: uuid.UUID
+    reservations: list[ReservationOut]
+    back_ordered: bool = Field(description="Some approved part waits for stock.")
+
+    @classmethod
+    def of(cls, repair_order_id: uuid.UUID, found: list[ReservationRecord]) -> Self:
+        items = [ReservationOut(**vars(r)) for r in found]
+        return cls(
+            repair_order_id=repair_order_id,
+            reservations=items,
+            back_ordered=any(r.status == "back_ordered" for r in items),
         )

@@ -1,18 +1,32 @@
 """The parts desk (issue 12 item 3): the dealer's parts catalogue with its stock (on
-hand, reserved, available, low, over-stocked: ``domain_parts.stock_level``)."""
+hand, reserved, available, low, over-stocked: ``domain_parts.stock_level``), the
+reservations made when a customer approves a repair, and stock counts."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from dealerflow.contracts.enums import PartCategory
+from dealerflow.contracts.events.service import PartLine, PartsReserved, PartStockLow, RepairItem
+from dealerflow.contracts.identity import house_customer_id
+from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.service_center import domain_parts
+from dealerflow.service_center import repository as repo
 from dealerflow.service_center import repository_parts as parts_repo
 from dealerflow.service_center.domain_parts import StockLevel
-from dealerflow.service_center.repository_parts import PartRecord
+from dealerflow.service_center.records import RepairOrderRecord
+from dealerflow.service_center.repository_parts import (
+    AdjustmentRecord,
+    PartRecord,
+    ReservationRecord,
+)
 from dealerflow.service_center.settings import ServiceCenterSettings
+from dealerflow.service_center.usecases import RepairOrderNotFound
 
 Uc = UseCaseContext[ServiceCenterSettings]
 
@@ -101,3 +115,151 @@ async def list_parts(uc: Uc, query: ListParts) -> list[PartStock]:
         limit=query.limit + 1,
     )
     return [stock_of(p) for p in found]
+
+
+def _before(part: PartRecord, *, on_hand: int, reserved: int) -> StockLevel:
+    return domain_parts.stock_level(on_hand, reserved, part.reorder_point, part.over_stock_limit)
+
+
+async def _stock_low_if_crossed(
+    uc: Uc,
+    part: PartRecord,
+    before: StockLevel,
+    *,
+    customer_id: uuid.UUID,
+    repair_order_id: uuid.UUID | None,
+) -> None:
+    """``PartStockLow`` when this change crossed the reorder point (once per crossing)."""
+    after = stock_of(part).level
+    if not domain_parts.became_low(before, after):
+        return
+    await uc.publish(
+        PartStockLow(
+            dealer_id=part.dealer_id,
+            customer_id=customer_id,
+            occurred_at=uc.now,
+            part_number=part.part_number,
+            description=part.description,
+            category=PartCategory(part.category),
+            on_hand=after.on_hand,
+            reorder_point=part.reorder_point,
+            repair_order_id=str(repair_order_id) if repair_order_id is not None else None,
+            detected_at=uc.now,
+        )
+    )
+
+
+async def reserve_for_approval(
+    uc: Uc, ro: RepairOrderRecord, items: Sequence[RepairItem], approved_ids: Sequence[str]
+) -> None:
+    """At the customer's approval: reserve the parts of the approved lines that name a
+    part number (``PartsReserved`` for what was reserved); a line whose part is short (or
+    not in the catalogue) is recorded back-ordered, never reserved beyond the stock."""
+    reserved: list[PartLine] = []
+    for wanted in domain_parts.reservations_wanted(items, approved_ids):
+        part = await parts_repo.reserve(
+            uc.conn, ro.dealer_id, wanted.part_number, wanted.quantity, uc.now
+        )
+        await parts_repo.save_reservation(
+            uc.conn,
+            dealer_id=ro.dealer_id,
+            repair_order_id=ro.id,
+            item_id=wanted.item_id,
+            part_number=wanted.part_number,
+            quantity=wanted.quantity,
+            status="reserved" if part is not None else "back_ordered",
+            at=uc.now,
+        )
+        if part is None:
+            continue
+        reserved.append(
+            PartLine(
+                part_number=part.part_number,
+                description=part.description,
+                quantity=wanted.quantity,
+                category=PartCategory(part.category),
+            )
+        )
+        before = _before(part, on_hand=part.on_hand, reserved=part.reserved - wanted.quantity)
+        await _stock_low_if_crossed(
+            uc, part, before, customer_id=ro.customer_id, repair_order_id=ro.id
+        )
+    if reserved:
+        await uc.publish(
+            PartsReserved(
+                dealer_id=ro.dealer_id,
+                customer_id=ro.customer_id,
+                occurred_at=uc.now,
+                repair_order_id=str(ro.id),
+                parts=reserved,
+                reserved_at=uc.now,
+            )
+        )
+
+
+async def reservations_of(
+    uc: Uc, dealer_id: str, repair_order_id: uuid.UUID
+) -> list[ReservationRecord]:
+    """What the approval reserved or back-ordered, per quote line."""
+    if await repo.get_repair_order(uc.conn, dealer_id, repair_order_id) is None:
+        raise RepairOrderNotFound(repair_order_id)
+    return await parts_repo.reservations_of(uc.conn, dealer_id, repair_order_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CountStock:
+    dealer_id: str
+    request: RequestKey | None
+    counted: tuple[tuple[str, int], ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class StockCount:
+    stock_count_id: uuid.UUID
+    adjustments: list[AdjustmentRecord]
+
+
+async def count_stock(uc: Uc, cmd: CountStock) -> StockCount:
+    """A stock count: on hand becomes the counted quantity, each difference recorded as an
+    adjustment with the reason; refused (nothing changed) for an unknown part or a count
+    below the reserved. A count that leaves a part low publishes ``PartStockLow`` (the
+    dealer's house customer: no person is involved). A retry returns the first count."""
+    count_id = uuid.uuid4()
+    earlier = await idempotency.claimed_resource(
+        uc.conn, cmd.request, dealer_id=cmd.dealer_id, scope="stock-counts", resource_id=count_id
+    )
+    if earlier is not None:
+        return StockCount(earlier, await parts_repo.adjustments_of(uc.conn, cmd.dealer_id, earlier))
+    numbers = [number for number, _ in cmd.counted]
+    parts = await parts_repo.parts_for_update(uc.conn, cmd.dealer_id, numbers)
+    unknown = sorted(set(numbers) - parts.keys())
+    if unknown:
+        raise PartNotFound(", ".join(unknown))
+    domain_parts.check_count(
+        tuple(
+            domain_parts.CountedPart(n, c, parts[n].on_hand, parts[n].reserved)
+            for n, c in cmd.counted
+        )
+    )
+    for number, counted in cmd.counted:
+        was = parts[number]
+        part = await parts_repo.record_count(
+            uc.conn,
+            dealer_id=cmd.dealer_id,
+            stock_count_id=count_id,
+            part_number=number,
+            counted=counted,
+            on_hand_before=was.on_hand,
+            reason=cmd.reason,
+            recorded_by=uc.actor,
+            at=uc.now,
+        )
+        await _stock_low_if_crossed(
+            uc,
+            part,
+            stock_of(was).level,
+            customer_id=house_customer_id(cmd.dealer_id),
+            repair_order_id=None,
+        )
+    return StockCount(count_id, await parts_repo.adjustments_of(uc.conn, cmd.dealer_id, count_id))

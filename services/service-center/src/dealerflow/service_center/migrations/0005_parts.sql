@@ -21,3 +21,30 @@ CREATE TABLE parts (
     CONSTRAINT parts_over_stock_above_reorder
         CHECK (over_stock_limit IS NULL OR over_stock_limit > reorder_point)
 );
+
+-- What the approval of a repair order reserved (or could not: back_ordered) per quote
+-- line that names a part. One row per line.
+CREATE TABLE part_reservations (
+    dealer_id       text        NOT NULL,
+    repair_order_id uuid        NOT NULL,
+    item_id         text        NOT NULL,
+    part_number     text        NOT NULL,
+    quantity        integer     NOT NULL CHECK (quantity > 0),
+    status          text        NOT NULL CHECK (status IN ('reserved', 'back_ordered')),
+    recorded_at     timestamptz NOT NULL,
+    PRIMARY KEY (dealer_id, repair_order_id, item_id)
+);
+
+-- Stock counts: one row per counted part, the adjustment it made and why.
+CREATE TABLE stock_adjustments (
+    dealer_id      text        NOT NULL,
+    stock_count_id uuid        NOT NULL,
+    part_number    text        NOT NULL,
+    counted        integer     NOT NULL CHECK (counted >= 0),
+    on_hand_before integer     NOT NULL,
+    adjustment     integer     NOT NULL,
+    reason         text        NOT NULL,
+    recorded_by    text,
+    recorded_at    timestamptz NOT NULL,
+    PRIMARY KEY (dealer_id, stock_count_id, part_number)
+);
