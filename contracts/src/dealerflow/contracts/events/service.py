@@ -242,7 +242,7 @@ class PartStockLow(_ServiceBase):
         when="A reservation or stock count leaves the available quantity (on hand - "
         "reserved) at/below the reorder point; once per crossing.",
         emitted_by=("service-center",),
-        reacted_by=(Planned("notifier: reorder task for the parts manager", issue=12),),
+        reacted_by=("notifier: reorder task for the parts manager (replaces the part's open one)",),
     )
     type: Literal["PartStockLow"] = Field(default="PartStockLow", description="Event name.")
     part_number: PartNumber = Field(description="Part number.")
