@@ -7,13 +7,17 @@ import pytest
 from dealerflow.contracts.events.service import RepairItem
 from dealerflow.contracts.types import Money
 from dealerflow.service_center.domain_parts import (
+    ISSUE_FROM,
+    RETURN_FROM,
     CountBelowReserved,
     CountedPart,
+    PartsNotMovable,
     ReservationWanted,
     StockLimitsInvalid,
     became_low,
     check_count,
     check_stock_limits,
+    lines_to_move,
     reservations_wanted,
     stock_level,
 )
@@ -78,3 +82,23 @@ def test_only_approved_lines_with_a_part_number_reserve() -> None:
         RepairItem(item_id="P2", kind="part", description="Pads", part_number="BP-7", amount=cny),
     ]
     assert reservations_wanted(items, ["P1", "L1"]) == [ReservationWanted("P1", "OF-1", 2)]
+
+
+def test_issue_moves_reserved_lines_only() -> None:
+    states = {"P1": "reserved", "P2": "back_ordered", "P3": "issued"}
+    assert lines_to_move(states, None, ISSUE_FROM, "issued") == {"P1": "issued"}
+    with pytest.raises(PartsNotMovable) as refused:
+        lines_to_move(states, ["P1", "P2", "P9"], ISSUE_FROM, "issued")
+    assert refused.value.problems == (
+        "line P2 is back-ordered: it cannot be issued",
+        "line P9 has no part reservation",
+    )
+
+
+def test_return_brings_back_issued_and_releases_reserved() -> None:
+    states = {"P1": "reserved", "P3": "issued", "P4": "returned"}
+    assert lines_to_move(states, None, RETURN_FROM, "returned") == {
+        "P1": "released",
+        "P3": "returned",
+    }
+    assert lines_to_move(states, ["P3"], RETURN_FROM, "returned") == {"P3": "returned"}

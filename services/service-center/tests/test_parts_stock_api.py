@@ -176,3 +176,34 @@ async def test_concurrent_approvals_never_reserve_more_than_on_hand(
     assert statuses.count("back_ordered") == 3
     stock = await part(api)
     assert (stock["on_hand"], stock["reserved"], stock["available"]) == (3, 3, 0)
+
+
+async def test_issue_then_return_moves_the_stock(
+    api: httpx.AsyncClient, ro_body: Body, workflow: Step
+) -> None:
+    await stocked(api, 4)
+    ro = await quoted_order(api, ro_body, workflow, LINES)
+    await workflow(ro, "approve", approved_item_ids=["L1", "P1"], method="signature")
+    path = f"/v1/repair-orders/{ro}/parts"
+
+    issued = await api.post(
+        f"{path}/issue", json={"dealer_id": "D001"}, headers={"Idempotency-Key": "i-1"}
+    )
+    assert issued.status_code == 200, issued.text
+    assert [r["status"] for r in issued.json()["reservations"]] == ["issued"]
+    again = await api.post(
+        f"{path}/issue", json={"dealer_id": "D001"}, headers={"Idempotency-Key": "i-1"}
+    )
+    assert again.status_code == 200, again.text
+    stock = await part(api)
+    assert (stock["on_hand"], stock["reserved"], stock["available"]) == (3, 0, 3)
+
+    twice = await api.post(f"{path}/issue", json={"dealer_id": "D001", "item_ids": ["P1"]})
+    assert twice.status_code == 409, twice.text
+    assert twice.json()["problems"] == ["line P1 is issued: it cannot be issued"]
+
+    returned = await api.post(f"{path}/return", json={"dealer_id": "D001", "item_ids": ["P1"]})
+    assert returned.status_code == 200, returned.text
+    assert [r["status"] for r in returned.json()["reservations"]] == ["returned"]
+    stock = await part(api)
+    assert (stock["on_hand"], stock["reserved"], stock["available"]) == (4, 0, 4)

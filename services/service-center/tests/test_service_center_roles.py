@@ -47,6 +47,8 @@ OPERATIONS: list[tuple[str, str, str, str | None]] = [
     ("GET", "/v1/parts/OF-1001", "integration", None),
     ("POST", "/v1/stock-counts", "service_manager", "consultant"),
     ("GET", f"{RO}/parts", "consultant", None),
+    ("POST", f"{RO}/parts/issue", "advisor", "consultant"),
+    ("POST", f"{RO}/parts/return", "service_manager", "gm"),
 ]
 
 

@@ -10,12 +10,13 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from dealerflow.contracts.enums import PartCategory
 from dealerflow.runtime.auth import allow
-from dealerflow.runtime.http import problem_doc
+from dealerflow.runtime.http import Responses, problem_doc
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader, request_of
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
 from dealerflow.service_center import usecases_parts
 from dealerflow.service_center.api import READERS, WORKSHOP, Ctx, DealerQuery
 from dealerflow.service_center.schemas_parts import (
+    MovePartsIn,
     PartIn,
     PartOut,
     RepairOrderPartsOut,
@@ -142,3 +143,57 @@ async def get_repair_order_parts(
         lambda uc: usecases_parts.reservations_of(uc, dealer_id, repair_order_id)
     )
     return RepairOrderPartsOut.of(repair_order_id, found)
+
+
+PARTS_STEP: Responses = {
+    404: problem_doc("No such repair order at this dealer"),
+    409: problem_doc("A named line cannot move in its state (problems listed)"),
+}
+
+
+@router.post(
+    "/repair-orders/{repair_order_id}/parts/issue",
+    response_model=RepairOrderPartsOut,
+    responses=PARTS_STEP,
+    dependencies=[allow(*WORKSHOP)],
+    summary="Issue the reserved parts to the workshop",
+)
+async def issue_parts(
+    repair_order_id: uuid.UUID,
+    body: MovePartsIn,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RepairOrderPartsOut:
+    """On hand and reserved go down by each issued line (none named: every reserved line)."""
+    cmd = _move_command(repair_order_id, body, idempotency_key)
+    found = await ctx.run_in_transaction(lambda uc: usecases_parts.issue_parts(uc, cmd))
+    return RepairOrderPartsOut.of(repair_order_id, found)
+
+
+@router.post(
+    "/repair-orders/{repair_order_id}/parts/return",
+    response_model=RepairOrderPartsOut,
+    responses=PARTS_STEP,
+    dependencies=[allow(*WORKSHOP)],
+    summary="Return unused parts (issued: back on the shelf; reserved: released)",
+)
+async def return_parts(
+    repair_order_id: uuid.UUID,
+    body: MovePartsIn,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RepairOrderPartsOut:
+    cmd = _move_command(repair_order_id, body, idempotency_key)
+    found = await ctx.run_in_transaction(lambda uc: usecases_parts.return_parts(uc, cmd))
+    return RepairOrderPartsOut.of(repair_order_id, found)
+
+
+def _move_command(
+    repair_order_id: uuid.UUID, body: MovePartsIn, idempotency_key: str | None
+) -> usecases_parts.MoveParts:
+    return usecases_parts.MoveParts(
+        dealer_id=body.dealer_id,
+        repair_order_id=repair_order_id,
+        request=request_of(idempotency_key, body),
+        item_ids=tuple(body.item_ids) if body.item_ids is not None else None,
+    )

@@ -116,3 +116,40 @@ def reservations_wanted(
         for item in items
         if item.item_id in chosen and item.part_number
     ]
+
+
+class PartsNotMovable(Exception):
+    """Lines that cannot be issued or returned in their state (a 409, reasons listed)."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = tuple(problems)
+
+    @property
+    def problem_extensions(self) -> dict[str, object]:
+        return {"problems": list(self.problems)}
+
+
+#: The reservation states each move starts from, and where it leaves the line.
+ISSUE_FROM = {"reserved": "issued"}
+RETURN_FROM = {"issued": "returned", "reserved": "released"}
+
+
+def lines_to_move(
+    states: dict[str, str], wanted: Sequence[str] | None, moves: dict[str, str], verb: str
+) -> dict[str, str]:
+    """``{item_id: new state}`` for the named lines (none named: every line that can
+    move). Raises :class:`PartsNotMovable` naming each line that has no reservation or
+    is in a state the move does not start from (nothing moves then)."""
+    if wanted is None:
+        return {item: moves[state] for item, state in states.items() if state in moves}
+    problems = [
+        f"line {item} has no part reservation"
+        if item not in states
+        else f"line {item} is {states[item].replace('_', '-')}: it cannot be {verb}"
+        for item in wanted
+        if states.get(item) not in moves
+    ]
+    if problems:
+        raise PartsNotMovable(problems)
+    return {item: moves[states[item]] for item in wanted}

@@ -258,3 +258,53 @@ async def adjustments_of(
         stock_count_id,
     )
     return [AdjustmentRecord(**dict(row)) for row in rows]
+
+
+async def reservation_states_for_update(
+    conn: DbConnection, dealer_id: str, repair_order_id: uuid.UUID
+) -> dict[str, ReservationRecord]:
+    """The order's reservations by line, locked for the transaction."""
+    rows = await conn.fetch(
+        "SELECT item_id, part_number, quantity, status, recorded_at FROM part_reservations "
+        "WHERE dealer_id = $1 AND repair_order_id = $2 ORDER BY item_id FOR UPDATE",
+        dealer_id,
+        repair_order_id,
+    )
+    return {row["item_id"]: ReservationRecord(**dict(row)) for row in rows}
+
+
+#: How each move of a reserved/issued line changes the part's stock (on hand, reserved).
+_STOCK_CHANGE = {
+    "issued": "on_hand = on_hand - $3, reserved = reserved - $3",
+    "returned": "on_hand = on_hand + $3",
+    "released": "reserved = reserved - $3",
+}
+
+
+async def move_reservation(
+    conn: DbConnection,
+    *,
+    dealer_id: str,
+    repair_order_id: uuid.UUID,
+    reservation: ReservationRecord,
+    to: str,
+    at: datetime,
+) -> None:
+    """Move one line to ``to`` (issued, returned, released) and change the stock so."""
+    await conn.execute(
+        f"UPDATE parts SET {_STOCK_CHANGE[to]}, updated_at = $4 "
+        "WHERE dealer_id = $1 AND part_number = $2",
+        dealer_id,
+        reservation.part_number,
+        reservation.quantity,
+        at,
+    )
+    await conn.execute(
+        "UPDATE part_reservations SET status = $4, recorded_at = $5 "
+        "WHERE dealer_id = $1 AND repair_order_id = $2 AND item_id = $3",
+        dealer_id,
+        repair_order_id,
+        reservation.item_id,
+        to,
+        at,
+    )

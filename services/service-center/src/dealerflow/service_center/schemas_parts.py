@@ -122,7 +122,7 @@ class ReservationOut(BaseModel):
     item_id: str
     part_number: str
     quantity: int
-    status: Literal["reserved", "back_ordered"]
+    status: Literal["reserved", "back_ordered", "issued", "returned", "released"]
     recorded_at: datetime
 
 
@@ -139,3 +139,10 @@ class RepairOrderPartsOut(BaseModel):
             reservations=items,
             back_ordered=any(r.status == "back_ordered" for r in items),
         )
+
+
+class MovePartsIn(RequestBody):
+    dealer_id: DealerId
+    item_ids: list[str] | None = Field(
+        default=None, min_length=1, description="Quote lines to move; none: every line that can."
+    )

@@ -263,3 +263,54 @@ async def count_stock(uc: Uc, cmd: CountStock) -> StockCount:
             repair_order_id=None,
         )
     return StockCount(count_id, await parts_repo.adjustments_of(uc.conn, cmd.dealer_id, count_id))
+
+
+@dataclass(frozen=True, kw_only=True)
+class MoveParts:
+    """Issue a repair order's reserved parts to the workshop, or return them."""
+
+    dealer_id: str
+    repair_order_id: uuid.UUID
+    request: RequestKey | None
+    item_ids: tuple[str, ...] | None  # None: every line the move applies to
+
+
+async def _move(
+    uc: Uc, cmd: MoveParts, moves: dict[str, str], verb: str
+) -> list[ReservationRecord]:
+    scope = f"repair-orders:{cmd.repair_order_id}:parts-{verb}"
+    if not await idempotency.claimed_resource(
+        uc.conn, cmd.request, dealer_id=cmd.dealer_id, scope=scope, resource_id=cmd.repair_order_id
+    ):
+        ro = await repo.get_repair_order(uc.conn, cmd.dealer_id, cmd.repair_order_id)
+        if ro is None:
+            raise RepairOrderNotFound(cmd.repair_order_id)
+        found = await parts_repo.reservation_states_for_update(
+            uc.conn, cmd.dealer_id, cmd.repair_order_id
+        )
+        chosen = domain_parts.lines_to_move(
+            {item: r.status for item, r in found.items()}, cmd.item_ids, moves, verb
+        )
+        for item, to in sorted(chosen.items()):
+            await parts_repo.move_reservation(
+                uc.conn,
+                dealer_id=cmd.dealer_id,
+                repair_order_id=cmd.repair_order_id,
+                reservation=found[item],
+                to=to,
+                at=uc.now,
+            )
+    return await parts_repo.reservations_of(uc.conn, cmd.dealer_id, cmd.repair_order_id)
+
+
+async def issue_parts(uc: Uc, cmd: MoveParts) -> list[ReservationRecord]:
+    """The reserved parts leave the shelf for the workshop: on hand and reserved both go
+    down (available is unchanged, so an issue never raises PartStockLow). A line that is
+    back-ordered or already issued is refused (PartsNotMovable); a retry does nothing."""
+    return await _move(uc, cmd, domain_parts.ISSUE_FROM, "issued")
+
+
+async def return_parts(uc: Uc, cmd: MoveParts) -> list[ReservationRecord]:
+    """Parts not used: an issued line comes back on the shelf (on hand up), a reserved
+    line not issued is released (reserved down). Either raises available."""
+    return await _move(uc, cmd, domain_parts.RETURN_FROM, "returned")

@@ -23,14 +23,16 @@ CREATE TABLE parts (
 );
 
 -- What the approval of a repair order reserved (or could not: back_ordered) per quote
--- line that names a part. One row per line.
+-- line that names a part, then issued to the workshop, returned unused (issued) or
+-- released (reserved, not issued). One row per line.
 CREATE TABLE part_reservations (
     dealer_id       text        NOT NULL,
     repair_order_id uuid        NOT NULL,
     item_id         text        NOT NULL,
     part_number     text        NOT NULL,
     quantity        integer     NOT NULL CHECK (quantity > 0),
-    status          text        NOT NULL CHECK (status IN ('reserved', 'back_ordered')),
+    status          text        NOT NULL
+        CHECK (status IN ('reserved', 'back_ordered', 'issued', 'returned', 'released')),
     recorded_at     timestamptz NOT NULL,
     PRIMARY KEY (dealer_id, repair_order_id, item_id)
 );
