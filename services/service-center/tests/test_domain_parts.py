@@ -6,6 +6,7 @@ import pytest
 
 from dealerflow.contracts.events.service import RepairItem
 from dealerflow.contracts.types import Money
+from dealerflow.service_center.domain_order import BrokenRule
 from dealerflow.service_center.domain_parts import (
     ISSUE_FROM,
     RETURN_FROM,
@@ -18,6 +19,7 @@ from dealerflow.service_center.domain_parts import (
     check_count,
     check_stock_limits,
     lines_to_move,
+    received_quantities,
     reservations_wanted,
     stock_level,
 )
@@ -102,3 +104,11 @@ def test_return_brings_back_issued_and_releases_reserved() -> None:
         "P3": "returned",
     }
     assert lines_to_move(states, ["P3"], RETURN_FROM, "returned") == {"P3": "returned"}
+
+
+def test_a_receipt_adds_what_was_delivered() -> None:
+    ordered = {"OF-1": 10, "BP-7": 4}
+    assert received_quantities(ordered, None) == ordered
+    assert received_quantities(ordered, {"OF-1": 8}) == {"OF-1": 8, "BP-7": 0}
+    with pytest.raises(BrokenRule, match="XX-9 is not on the purchase order"):
+        received_quantities(ordered, {"XX-9": 1})

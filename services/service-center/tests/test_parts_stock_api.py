@@ -207,3 +207,52 @@ async def test_issue_then_return_moves_the_stock(
     assert [r["status"] for r in returned.json()["reservations"]] == ["returned"]
     stock = await part(api)
     assert (stock["on_hand"], stock["reserved"], stock["available"]) == (4, 0, 4)
+
+
+async def test_a_purchase_order_receipt_adds_stock_once(api: httpx.AsyncClient) -> None:
+    await stocked(api, 1, over_stock_limit=10)
+    body = {
+        "dealer_id": "D001",
+        "supplier": "上汽零部件 SAIC Parts",
+        "lines": [
+            {
+                "part_number": "OF-1001",
+                "quantity": 12,
+                "unit_cost": {"amount": "40.00", "currency": "CNY"},
+            }
+        ],
+    }
+    placed = await api.post("/v1/purchase-orders", json=body, headers={"Idempotency-Key": "po-1"})
+    assert placed.status_code == 201, placed.text
+    po = placed.json()
+    assert po["status"] == "open"
+    retry = await api.post("/v1/purchase-orders", json=body, headers={"Idempotency-Key": "po-1"})
+    assert retry.status_code == 200
+    assert retry.json()["purchase_order_id"] == po["purchase_order_id"]
+    unknown = await api.post(
+        "/v1/purchase-orders",
+        json={**body, "lines": [{**body["lines"][0], "part_number": "NOPE"}]},
+    )
+    assert unknown.status_code == 404, unknown.text
+
+    path = f"/v1/purchase-orders/{po['purchase_order_id']}/receipt"
+    received = await api.post(
+        path, json={"dealer_id": "D001", "lines": [{"part_number": "OF-1001", "received": 11}]}
+    )
+    assert received.status_code == 200, received.text
+    assert received.json()["status"] == "received"
+    assert received.json()["lines"][0]["received"] == 11
+    stock = await part(api)
+    assert (stock["on_hand"], stock["available"], stock["low"], stock["over_stocked"]) == (
+        12,
+        12,
+        False,
+        True,
+    )
+    again = await api.post(path, json={"dealer_id": "D001"})
+    assert again.status_code == 409, again.text
+    assert (await part(api))["on_hand"] == 12
+    shown = await api.get(
+        f"/v1/purchase-orders/{po['purchase_order_id']}", params={"dealer_id": "D001"}
+    )
+    assert shown.json()["received_at"] is not None

@@ -49,6 +49,9 @@ OPERATIONS: list[tuple[str, str, str, str | None]] = [
     ("GET", f"{RO}/parts", "consultant", None),
     ("POST", f"{RO}/parts/issue", "advisor", "consultant"),
     ("POST", f"{RO}/parts/return", "service_manager", "gm"),
+    ("POST", "/v1/purchase-orders", "advisor", "consultant"),
+    ("GET", f"/v1/purchase-orders/{uuid.uuid4()}", "integration", None),
+    ("POST", f"/v1/purchase-orders/{uuid.uuid4()}/receipt", "service_manager", "consultant"),
 ]
 
 

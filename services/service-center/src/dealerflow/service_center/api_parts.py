@@ -15,10 +15,14 @@ from dealerflow.runtime.idempotency import IdempotencyKeyHeader, request_of
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
 from dealerflow.service_center import usecases_parts
 from dealerflow.service_center.api import READERS, WORKSHOP, Ctx, DealerQuery
+from dealerflow.service_center.repository_parts import PurchaseOrderLine
 from dealerflow.service_center.schemas_parts import (
     MovePartsIn,
     PartIn,
     PartOut,
+    PurchaseOrderIn,
+    PurchaseOrderOut,
+    ReceiptIn,
     RepairOrderPartsOut,
     StockCountIn,
     StockCountOut,
@@ -197,3 +201,87 @@ def _move_command(
         request=request_of(idempotency_key, body),
         item_ids=tuple(body.item_ids) if body.item_ids is not None else None,
     )
+
+
+PO_STEP: Responses = {
+    404: problem_doc("No such purchase order (or part) at this dealer"),
+    409: problem_doc("The purchase order was received already"),
+    422: problem_doc("Invalid request (errors listed)"),
+}
+
+
+@router.post(
+    "/purchase-orders",
+    response_model=PurchaseOrderOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=PO_STEP,
+    dependencies=[allow(*WORKSHOP)],
+    summary="Order catalogue parts from a supplier",
+)
+async def post_purchase_order(
+    body: PurchaseOrderIn,
+    response: Response,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> PurchaseOrderOut:
+    """201 for a new order, 200 when a retry returns the existing one."""
+    cmd = usecases_parts.OrderParts(
+        dealer_id=body.dealer_id,
+        purchase_order_id=body.purchase_order_id,
+        request=request_of(idempotency_key, body, body.purchase_order_id),
+        supplier=body.supplier,
+        lines=tuple(
+            PurchaseOrderLine(
+                part_number=line.part_number,
+                quantity=line.quantity,
+                unit_cost=Decimal(line.unit_cost.amount),
+                currency=line.unit_cost.currency,
+            )
+            for line in body.lines
+        ),
+    )
+    placed = await ctx.run_in_transaction(lambda uc: usecases_parts.order_parts(uc, cmd))
+    response.status_code = status.HTTP_201_CREATED if placed.created else status.HTTP_200_OK
+    return PurchaseOrderOut.of(placed.order)
+
+
+@router.get(
+    "/purchase-orders/{purchase_order_id}",
+    response_model=PurchaseOrderOut,
+    responses={404: PO_STEP[404]},
+    dependencies=[allow(*READERS)],
+    summary="One purchase order",
+)
+async def get_purchase_order(
+    purchase_order_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx
+) -> PurchaseOrderOut:
+    found = await ctx.run_in_transaction(
+        lambda uc: usecases_parts.get_purchase_order(uc, dealer_id, purchase_order_id)
+    )
+    return PurchaseOrderOut.of(found)
+
+
+@router.post(
+    "/purchase-orders/{purchase_order_id}/receipt",
+    response_model=PurchaseOrderOut,
+    responses=PO_STEP,
+    dependencies=[allow(*WORKSHOP)],
+    summary="Receive a purchase order: the delivered quantities are added to on hand",
+)
+async def post_receipt(
+    purchase_order_id: uuid.UUID,
+    body: ReceiptIn,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> PurchaseOrderOut:
+    """No lines: everything ordered arrived; a part of the order not listed: none came."""
+    cmd = usecases_parts.ReceiveParts(
+        dealer_id=body.dealer_id,
+        purchase_order_id=purchase_order_id,
+        request=request_of(idempotency_key, body),
+        counted={line.part_number: line.received for line in body.lines}
+        if body.lines is not None
+        else None,
+    )
+    received = await ctx.run_in_transaction(lambda uc: usecases_parts.receive_parts(uc, cmd))
+    return PurchaseOrderOut.of(received)

@@ -153,3 +153,19 @@ def lines_to_move(
     if problems:
         raise PartsNotMovable(problems)
     return {item: moves[states[item]] for item in wanted}
+
+
+class ReceiptRefused(Exception):
+    """A receipt for an order already received (a 409)."""
+
+
+def received_quantities(ordered: dict[str, int], counted: dict[str, int] | None) -> dict[str, int]:
+    """What a receipt adds per part: the counted quantities (none given: everything
+    ordered). A part not on the order is refused (:class:`BrokenRule`); a part of the
+    order not counted was not delivered (0)."""
+    if counted is None:
+        return dict(ordered)
+    unknown = sorted(set(counted) - ordered.keys())
+    if unknown:
+        raise BrokenRule(*(f"{number} is not on the purchase order" for number in unknown))
+    return {number: counted.get(number, 0) for number in ordered}

@@ -308,3 +308,110 @@ async def move_reservation(
         to,
         at,
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PurchaseOrderLine:
+    part_number: str
+    quantity: int
+    unit_cost: Decimal
+    currency: str
+    received: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PurchaseOrderRecord:
+    dealer_id: str
+    id: uuid.UUID
+    supplier: str
+    status: str
+    ordered_by: str | None
+    ordered_at: datetime
+    received_by: str | None
+    received_at: datetime | None
+    lines: tuple[PurchaseOrderLine, ...] = ()
+
+
+async def insert_purchase_order(conn: DbConnection, po: PurchaseOrderRecord) -> None:
+    await conn.execute(
+        "INSERT INTO purchase_orders (dealer_id, id, supplier, status, ordered_by, ordered_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        po.dealer_id,
+        po.id,
+        po.supplier,
+        po.status,
+        po.ordered_by,
+        po.ordered_at,
+    )
+    await conn.executemany(
+        "INSERT INTO purchase_order_lines (dealer_id, purchase_order_id, part_number, "
+        "quantity, unit_cost, currency) VALUES ($1, $2, $3, $4, $5, $6)",
+        [
+            (po.dealer_id, po.id, line.part_number, line.quantity, line.unit_cost, line.currency)
+            for line in po.lines
+        ],
+    )
+
+
+async def get_purchase_order(
+    conn: DbConnection, dealer_id: str, po_id: uuid.UUID, *, for_update: bool = False
+) -> PurchaseOrderRecord | None:
+    row = await conn.fetchrow(
+        "SELECT dealer_id, id, supplier, status, ordered_by, ordered_at, received_by, "
+        "received_at FROM purchase_orders WHERE dealer_id = $1 AND id = $2"
+        + (" FOR UPDATE" if for_update else ""),
+        dealer_id,
+        po_id,
+    )
+    if row is None:
+        return None
+    lines = await conn.fetch(
+        "SELECT part_number, quantity, unit_cost, currency, received FROM purchase_order_lines "
+        "WHERE dealer_id = $1 AND purchase_order_id = $2 ORDER BY part_number",
+        dealer_id,
+        po_id,
+    )
+    return PurchaseOrderRecord(
+        **dict(row), lines=tuple(PurchaseOrderLine(**dict(line)) for line in lines)
+    )
+
+
+async def receive_purchase_order(
+    conn: DbConnection,
+    dealer_id: str,
+    po_id: uuid.UUID,
+    received: dict[str, int],
+    *,
+    by: str | None,
+    at: datetime,
+) -> list[PartRecord]:
+    """Record the receipt and add the received quantities to on hand."""
+    await conn.execute(
+        "UPDATE purchase_orders SET status = 'received', received_by = $3, received_at = $4 "
+        "WHERE dealer_id = $1 AND id = $2",
+        dealer_id,
+        po_id,
+        by,
+        at,
+    )
+    parts = []
+    for number, quantity in sorted(received.items()):
+        await conn.execute(
+            "UPDATE purchase_order_lines SET received = $4 "
+            "WHERE dealer_id = $1 AND purchase_order_id = $2 AND part_number = $3",
+            dealer_id,
+            po_id,
+            number,
+            quantity,
+        )
+        row = await conn.fetchrow(
+            f"UPDATE parts SET on_hand = on_hand + $3, updated_at = $4 "
+            f"WHERE dealer_id = $1 AND part_number = $2 RETURNING {_COLUMNS}",
+            dealer_id,
+            number,
+            quantity,
+            at,
+        )
+        if row is not None:
+            parts.append(_part(row))
+    return parts

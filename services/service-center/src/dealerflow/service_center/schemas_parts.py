@@ -12,7 +12,7 @@ from dealerflow.contracts.enums import PartCategory
 from dealerflow.contracts.money import money
 from dealerflow.contracts.types import DealerId, Money
 from dealerflow.runtime.request_models import RequestBody
-from dealerflow.service_center.repository_parts import ReservationRecord
+from dealerflow.service_center.repository_parts import PurchaseOrderRecord, ReservationRecord
 from dealerflow.service_center.schemas import Line
 from dealerflow.service_center.usecases_parts import PartStock, StockCount
 
@@ -146,3 +146,80 @@ class MovePartsIn(RequestBody):
     item_ids: list[str] | None = Field(
         default=None, min_length=1, description="Quote lines to move; none: every line that can."
     )
+
+
+class PurchaseOrderLineIn(BaseModel):
+    part_number: PartNumberText
+    quantity: int = Field(ge=1, le=100_000, description="Quantity ordered.")
+    unit_cost: Money = Field(description="Cost per unit from the supplier.")
+
+
+class PurchaseOrderIn(RequestBody):
+    """A purchase order to a supplier for catalogue parts."""
+
+    dealer_id: DealerId
+    purchase_order_id: uuid.UUID | None = Field(
+        default=None, description="Client-chosen id (a retry with the same id is the same order)."
+    )
+    supplier: Line = Field(description="Supplier (name or code).")
+    lines: list[PurchaseOrderLineIn] = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _each_part_once(self) -> Self:
+        numbers = [line.part_number for line in self.lines]
+        if len(numbers) != len(set(numbers)):
+            raise ValueError("each part may appear once per purchase order")
+        return self
+
+
+class ReceivedIn(BaseModel):
+    part_number: PartNumberText
+    received: int = Field(ge=0, description="Quantity delivered.")
+
+
+class ReceiptIn(RequestBody):
+    """The delivery of a purchase order (no lines: everything ordered arrived)."""
+
+    dealer_id: DealerId
+    lines: list[ReceivedIn] | None = Field(default=None, min_length=1)
+
+
+class PurchaseOrderLineOut(BaseModel):
+    part_number: str
+    quantity: int
+    unit_cost: Money
+    received: int | None = Field(description="Quantity delivered (null until received).")
+
+
+class PurchaseOrderOut(BaseModel):
+    dealer_id: str
+    purchase_order_id: uuid.UUID
+    supplier: str
+    status: Literal["open", "received"]
+    ordered_by: str | None
+    ordered_at: datetime
+    received_by: str | None
+    received_at: datetime | None
+    lines: list[PurchaseOrderLineOut]
+
+    @classmethod
+    def of(cls, po: PurchaseOrderRecord) -> Self:
+        return cls(
+            dealer_id=po.dealer_id,
+            purchase_order_id=po.id,
+            supplier=po.supplier,
+            status="received" if po.status == "received" else "open",
+            ordered_by=po.ordered_by,
+            ordered_at=po.ordered_at,
+            received_by=po.received_by,
+            received_at=po.received_at,
+            lines=[
+                PurchaseOrderLineOut(
+                    part_number=line.part_number,
+                    quantity=line.quantity,
+                    unit_cost=money(line.unit_cost, line.currency),
+                    received=line.received,
+                )
+                for line in po.lines
+            ],
+        )

@@ -23,6 +23,8 @@ from dealerflow.service_center.records import RepairOrderRecord
 from dealerflow.service_center.repository_parts import (
     AdjustmentRecord,
     PartRecord,
+    PurchaseOrderLine,
+    PurchaseOrderRecord,
     ReservationRecord,
 )
 from dealerflow.service_center.settings import ServiceCenterSettings
@@ -314,3 +316,97 @@ async def return_parts(uc: Uc, cmd: MoveParts) -> list[ReservationRecord]:
     """Parts not used: an issued line comes back on the shelf (on hand up), a reserved
     line not issued is released (reserved down). Either raises available."""
     return await _move(uc, cmd, domain_parts.RETURN_FROM, "returned")
+
+
+class PurchaseOrderNotFound(LookupError):
+    """No such purchase order at this dealer."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderParts:
+    dealer_id: str
+    purchase_order_id: uuid.UUID | None
+    request: RequestKey | None
+    supplier: str
+    lines: tuple[PurchaseOrderLine, ...]
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: PurchaseOrderRecord
+    created: bool
+
+
+async def order_parts(uc: Uc, cmd: OrderParts) -> PlacedOrder:
+    """A purchase order to a supplier for catalogue parts (PartNotFound otherwise); a
+    retry (same key or client id) returns the first order."""
+    po_id = cmd.purchase_order_id or uuid.uuid4()
+    earlier = await idempotency.claimed_resource(
+        uc.conn, cmd.request, dealer_id=cmd.dealer_id, scope="purchase-orders", resource_id=po_id
+    )
+    if earlier is not None:
+        return PlacedOrder(await get_purchase_order(uc, cmd.dealer_id, earlier), created=False)
+    numbers = [line.part_number for line in cmd.lines]
+    known = await parts_repo.parts_for_update(uc.conn, cmd.dealer_id, numbers)
+    unknown = sorted(set(numbers) - known.keys())
+    if unknown:
+        raise PartNotFound(", ".join(unknown))
+    await parts_repo.insert_purchase_order(
+        uc.conn,
+        PurchaseOrderRecord(
+            dealer_id=cmd.dealer_id,
+            id=po_id,
+            supplier=cmd.supplier,
+            status="open",
+            ordered_by=uc.actor,
+            ordered_at=uc.now,
+            received_by=None,
+            received_at=None,
+            lines=cmd.lines,
+        ),
+    )
+    return PlacedOrder(await get_purchase_order(uc, cmd.dealer_id, po_id), created=True)
+
+
+async def get_purchase_order(uc: Uc, dealer_id: str, po_id: uuid.UUID) -> PurchaseOrderRecord:
+    found = await parts_repo.get_purchase_order(uc.conn, dealer_id, po_id)
+    if found is None:
+        raise PurchaseOrderNotFound(po_id)
+    return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveParts:
+    dealer_id: str
+    purchase_order_id: uuid.UUID
+    request: RequestKey | None
+    counted: dict[str, int] | None  # None: everything ordered arrived
+
+
+async def receive_parts(uc: Uc, cmd: ReceiveParts) -> PurchaseOrderRecord:
+    """The delivery of a purchase order: the received quantities are added to on hand
+    (which only raises available: no PartStockLow). Once per order (ReceiptRefused for a
+    second receipt); a retry returns the received order."""
+    scope = f"purchase-orders:{cmd.purchase_order_id}:receipt"
+    if await idempotency.claimed_resource(
+        uc.conn,
+        cmd.request,
+        dealer_id=cmd.dealer_id,
+        scope=scope,
+        resource_id=cmd.purchase_order_id,
+    ):
+        return await get_purchase_order(uc, cmd.dealer_id, cmd.purchase_order_id)
+    po = await parts_repo.get_purchase_order(
+        uc.conn, cmd.dealer_id, cmd.purchase_order_id, for_update=True
+    )
+    if po is None:
+        raise PurchaseOrderNotFound(cmd.purchase_order_id)
+    if po.status != "open":
+        raise domain_parts.ReceiptRefused(f"purchase order {po.id} was received already")
+    received = domain_parts.received_quantities(
+        {line.part_number: line.quantity for line in po.lines}, cmd.counted
+    )
+    await parts_repo.receive_purchase_order(
+        uc.conn, cmd.dealer_id, po.id, received, by=uc.actor, at=uc.now
+    )
+    return await get_purchase_order(uc, cmd.dealer_id, po.id)

@@ -50,3 +50,27 @@ CREATE TABLE stock_adjustments (
     recorded_at    timestamptz NOT NULL,
     PRIMARY KEY (dealer_id, stock_count_id, part_number)
 );
+
+-- Purchase orders to suppliers; the receipt adds the received quantities to on hand.
+CREATE TABLE purchase_orders (
+    dealer_id   text        NOT NULL,
+    id          uuid        NOT NULL,
+    supplier    text        NOT NULL,
+    status      text        NOT NULL CHECK (status IN ('open', 'received')),
+    ordered_by  text,
+    ordered_at  timestamptz NOT NULL,
+    received_by text,
+    received_at timestamptz,
+    PRIMARY KEY (dealer_id, id)
+);
+
+CREATE TABLE purchase_order_lines (
+    dealer_id         text           NOT NULL,
+    purchase_order_id uuid           NOT NULL,
+    part_number       text           NOT NULL,
+    quantity          integer        NOT NULL CHECK (quantity > 0),
+    unit_cost         numeric(14, 2) NOT NULL CHECK (unit_cost >= 0),
+    currency          text           NOT NULL,
+    received          integer        CHECK (received >= 0),
+    PRIMARY KEY (dealer_id, purchase_order_id, part_number)
+);
