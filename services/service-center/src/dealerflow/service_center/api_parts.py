@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from dealerflow.runtime.idempotency import IdempotencyKeyHeader, request_of
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
 from dealerflow.service_center import usecases_parts
 from dealerflow.service_center.api import READERS, WORKSHOP, Ctx, DealerQuery
-from dealerflow.service_center.repository_parts import PurchaseOrderLine
+from dealerflow.service_center.repository_parts import PurchaseOrderLine, ReservationRecord
 from dealerflow.service_center.schemas_parts import (
     MovePartsIn,
     PartIn,
@@ -155,52 +156,51 @@ PARTS_STEP: Responses = {
 }
 
 
-@router.post(
-    "/repair-orders/{repair_order_id}/parts/issue",
-    response_model=RepairOrderPartsOut,
-    responses=PARTS_STEP,
-    dependencies=[allow(*WORKSHOP)],
-    summary="Issue the reserved parts to the workshop",
-)
-async def issue_parts(
-    repair_order_id: uuid.UUID,
-    body: MovePartsIn,
-    ctx: Ctx,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> RepairOrderPartsOut:
-    """On hand and reserved go down by each issued line (none named: every reserved line)."""
-    cmd = _move_command(repair_order_id, body, idempotency_key)
-    found = await ctx.run_in_transaction(lambda uc: usecases_parts.issue_parts(uc, cmd))
-    return RepairOrderPartsOut.of(repair_order_id, found)
+MoveUseCase = Callable[
+    [usecases_parts.Uc, usecases_parts.MoveParts], Awaitable[list[ReservationRecord]]
+]
 
 
-@router.post(
-    "/repair-orders/{repair_order_id}/parts/return",
-    response_model=RepairOrderPartsOut,
-    responses=PARTS_STEP,
-    dependencies=[allow(*WORKSHOP)],
-    summary="Return unused parts (issued: back on the shelf; reserved: released)",
-)
-async def return_parts(
-    repair_order_id: uuid.UUID,
-    body: MovePartsIn,
-    ctx: Ctx,
-    idempotency_key: IdempotencyKeyHeader = None,
-) -> RepairOrderPartsOut:
-    cmd = _move_command(repair_order_id, body, idempotency_key)
-    found = await ctx.run_in_transaction(lambda uc: usecases_parts.return_parts(uc, cmd))
-    return RepairOrderPartsOut.of(repair_order_id, found)
+def _move_route(move: str, summary: str, description: str, use_case: MoveUseCase) -> None:
+    """``POST /v1/repair-orders/{id}/parts/<move>``: one use case moving reserved lines."""
 
-
-def _move_command(
-    repair_order_id: uuid.UUID, body: MovePartsIn, idempotency_key: str | None
-) -> usecases_parts.MoveParts:
-    return usecases_parts.MoveParts(
-        dealer_id=body.dealer_id,
-        repair_order_id=repair_order_id,
-        request=request_of(idempotency_key, body),
-        item_ids=tuple(body.item_ids) if body.item_ids is not None else None,
+    @router.post(
+        f"/repair-orders/{{repair_order_id}}/parts/{move}",
+        response_model=RepairOrderPartsOut,
+        responses=PARTS_STEP,
+        dependencies=[allow(*WORKSHOP)],
+        summary=summary,
+        description=description,
+        name=f"{move}_parts",
     )
+    async def route(
+        repair_order_id: uuid.UUID,
+        body: MovePartsIn,
+        ctx: Ctx,
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> RepairOrderPartsOut:
+        cmd = usecases_parts.MoveParts(
+            dealer_id=body.dealer_id,
+            repair_order_id=repair_order_id,
+            request=request_of(idempotency_key, body),
+            item_ids=tuple(body.item_ids) if body.item_ids is not None else None,
+        )
+        found = await ctx.run_in_transaction(lambda uc: use_case(uc, cmd))
+        return RepairOrderPartsOut.of(repair_order_id, found)
+
+
+_move_route(
+    "issue",
+    "Issue the reserved parts to the workshop",
+    "On hand and reserved go down by each issued line (none named: every reserved line).",
+    usecases_parts.issue_parts,
+)
+_move_route(
+    "return",
+    "Return unused parts (issued: back on the shelf; reserved: released)",
+    "None named: every issued or reserved line. Either raises available.",
+    usecases_parts.return_parts,
+)
 
 
 PO_STEP: Responses = {
