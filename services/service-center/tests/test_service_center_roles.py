@@ -42,6 +42,16 @@ OPERATIONS: list[tuple[str, str, str, str | None]] = [
     ("POST", f"{RO}/handover", "advisor", "consultant"),
     ("PUT", f"{RO}/detailing", "advisor", "sales_manager"),
     ("GET", "/v1/vehicles/LSVAU2180N2183294/history", "integration", None),
+    ("PUT", "/v1/parts/OF-1001", "advisor", "consultant"),
+    ("GET", "/v1/parts", "consultant", None),
+    ("GET", "/v1/parts/OF-1001", "integration", None),
+    ("POST", "/v1/stock-counts", "service_manager", "consultant"),
+    ("GET", f"{RO}/parts", "consultant", None),
+    ("POST", f"{RO}/parts/issue", "advisor", "consultant"),
+    ("POST", f"{RO}/parts/return", "service_manager", "gm"),
+    ("POST", "/v1/purchase-orders", "advisor", "consultant"),
+    ("GET", f"/v1/purchase-orders/{uuid.uuid4()}", "integration", None),
+    ("POST", f"/v1/purchase-orders/{uuid.uuid4()}/receipt", "service_manager", "consultant"),
 ]
 
 

@@ -221,8 +221,9 @@ class PartsReserved(_ServiceBase):
     """Parts were reserved from stock against a repair order."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="The parts desk reserves parts for an RO.",
-        emitted_by=(Planned("service-center", issue=12),),
+        when="The customer approves repair lines that name a part and the stock covers them "
+        "(a line short of stock is recorded back-ordered, not reserved).",
+        emitted_by=("service-center",),
         reacted_by=("none outside service-center",),
     )
     type: Literal["PartsReserved"] = Field(default="PartsReserved", description="Event name.")
@@ -238,9 +239,10 @@ class PartStockLow(_ServiceBase):
     or `identity.house_customer_id(dealer_id)` when no customer is involved (stock count)."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="A reservation, issue or stock count leaves on-hand at/below the reorder point.",
-        emitted_by=(Planned("service-center", issue=12),),
-        reacted_by=(Planned("notifier: reorder task for the parts manager", issue=12),),
+        when="A reservation or stock count leaves the available quantity (on hand - "
+        "reserved) at/below the reorder point; once per crossing.",
+        emitted_by=("service-center",),
+        reacted_by=("notifier: reorder task for the parts manager (replaces the part's open one)",),
     )
     type: Literal["PartStockLow"] = Field(default="PartStockLow", description="Event name.")
     part_number: PartNumber = Field(description="Part number.")

@@ -50,6 +50,7 @@ class StaffRole(StrEnum):
     SERVICE_MANAGER = "service_manager"
     GM = "gm"
     FINANCE = "finance"
+    PARTS_MANAGER = "parts_manager"
 
 
 class DealerAddress(PolicyGroup):

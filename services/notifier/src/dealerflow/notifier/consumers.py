@@ -52,7 +52,11 @@ from dealerflow.contracts.events.sales import (
     TestDriveScheduled,
     VehicleDelivered,
 )
-from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
+from dealerflow.contracts.events.service import (
+    PartStockLow,
+    RepairItemDeclined,
+    VehicleHandedOver,
+)
 from dealerflow.notifier import (
     usecases,
     usecases_alerts,
@@ -61,6 +65,7 @@ from dealerflow.notifier import (
     usecases_complaints,
     usecases_deliveries,
     usecases_leads,
+    usecases_parts,
     usecases_sales,
     usecases_test_drives,
 )
@@ -88,6 +93,7 @@ from dealerflow.notifier.domain_appointments import (
 from dealerflow.notifier.domain_approvals import ApprovalRequestFacts
 from dealerflow.notifier.domain_complaints import ComplaintBreachFacts, ComplaintOpenedFacts
 from dealerflow.notifier.domain_deliveries import delivery_date_moved, record_of_contract
+from dealerflow.notifier.domain_parts import StockLowFacts
 from dealerflow.notifier.domain_test_drives import record_of_test_drive
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
@@ -508,3 +514,18 @@ async def contract_amended(hctx: HandlerContext, env: Envelope[Any]) -> None:
 async def contract_cancelled(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: ContractCancelled = env.event
     await usecases_deliveries.withdraw_delivery_reminders(hctx, event.dealer_id, event.contract_id)
+
+
+@router.on(PartStockLow)
+async def part_stock_low(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: PartStockLow = env.event
+    facts = StockLowFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        part_number=event.part_number,
+        description=event.description,
+        on_hand=event.on_hand,
+        reorder_point=event.reorder_point,
+        detected_at=event.detected_at,
+    )
+    await usecases_parts.on_part_stock_low(hctx, facts)

@@ -7,7 +7,8 @@ is *due* (the day the work is done, not the day it was planned):
 - a named person who is away that day is replaced by their stand-in (following
   ``replaced_by``; ids the dealer does not list stay as they are);
 - a role goes to the person holding it that day (`DealerPeople.holder_of`): consultant,
-  advisor, customer relations, sales manager, service manager and GM are the dealers'
+  advisor, customer relations, sales manager, service manager, GM and parts manager are
+  the dealers'
   roles of the same name; a complaint handler is customer relations (who complaints
   hands complaints opened without a handler); the OEM/region is
   ``people.oem_region.staff_id`` (its escalation alerts go to ``webhook_url`` instead of
@@ -38,6 +39,7 @@ _DEALER_ROLE: dict[StaffRole, DealerRole] = {
     StaffRole.SALES_MANAGER: DealerRole.SALES_MANAGER,
     StaffRole.SERVICE_MANAGER: DealerRole.SERVICE_MANAGER,
     StaffRole.GM: DealerRole.GM,
+    StaffRole.PARTS_MANAGER: DealerRole.PARTS_MANAGER,
 }
 
 

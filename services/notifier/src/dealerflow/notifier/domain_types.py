@@ -26,6 +26,7 @@ class StaffRole(StrEnum):
     DEPARTMENT_MANAGER = "department_manager"
     GM = "gm"
     OEM_REGION = "oem_region"
+    PARTS_MANAGER = "parts_manager"
 
 
 class AlertKind(StrEnum):

@@ -16,6 +16,7 @@ from dealerflow.service_center.domain import (
     UnapprovedWork,
     WrongCurrency,
 )
+from dealerflow.service_center.domain_parts import PartsNotMovable, ReceiptRefused
 from dealerflow.service_center.usecases import (
     InvalidPhone,
     RepairOrderIdTaken,
@@ -26,9 +27,14 @@ from dealerflow.service_center.usecases_detailing import (
     DetailingRefused,
     NotDetailingWork,
 )
+from dealerflow.service_center.usecases_parts import PartNotFound, PurchaseOrderNotFound
 
 PROBLEMS: ProblemMap = {
     RepairOrderNotFound: ProblemSpec(404, "not-found", "Repair order not found"),
+    PartNotFound: ProblemSpec(404, "not-found", "Part not found"),
+    PartsNotMovable: ProblemSpec(409, "parts-not-movable", "Parts cannot be moved"),
+    PurchaseOrderNotFound: ProblemSpec(404, "not-found", "Purchase order not found"),
+    ReceiptRefused: ProblemSpec(409, "already-received", "Purchase order received already"),
     IllegalStep: ProblemSpec(409, "illegal-transition", "Illegal repair order transition"),
     RepairOrderIdTaken: ProblemSpec(409, "repair-order-id-taken", "Repair order id taken"),
     UnapprovedWork: ProblemSpec(409, "unapproved-work", "Work without approval"),

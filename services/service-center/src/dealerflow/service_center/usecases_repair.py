@@ -17,7 +17,7 @@ from dealerflow.contracts.events.service import (
 )
 from dealerflow.contracts.money import money
 from dealerflow.runtime.context import UseCaseContext
-from dealerflow.service_center import domain
+from dealerflow.service_center import domain, usecases_parts
 from dealerflow.service_center import repository as repo
 from dealerflow.service_center.domain import RepairOrderStatus, RepairOrderStep
 from dealerflow.service_center.records import (
@@ -182,7 +182,10 @@ async def _apply_decision(
                 approved_at=uc.now,
             )
         )
-    items = {item.item_id: item for item in domain.repair_items(quote, currency)}
+    lines = domain.repair_items(quote, currency)
+    if approved_ids:
+        await usecases_parts.reserve_for_approval(uc, ro, lines, approved_ids)
+    items = {item.item_id: item for item in lines}
     for declined in decision.declined:
         follow_up_on = domain.follow_up_date(declined, policy.calendar.tz)
         await repo.insert_declined_item(
