@@ -71,8 +71,9 @@ class ServiceAppointmentBooked(_ServiceBase):
     """A service visit was booked into a slot with bay/technician capacity."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="An appointment is booked by phone, online or on site.",
-        emitted_by=(Planned("service-center", issue=12),),
+        when="An appointment is booked by phone, online or on site, and again (same "
+        "appointment id, the new slot) each time it is rescheduled.",
+        emitted_by=("service-center",),
         reacted_by=(Planned("notifier: appointment reminder to the customer", issue=12),),
     )
     type: Literal["ServiceAppointmentBooked"] = Field(
@@ -96,7 +97,7 @@ class ServiceAppointmentCancelled(_ServiceBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="Customer or dealer cancels a service appointment.",
-        emitted_by=(Planned("service-center", issue=12),),
+        emitted_by=("service-center",),
         reacted_by=(Planned("notifier: cancels the appointment's reminders", issue=12),),
     )
     type: Literal["ServiceAppointmentCancelled"] = Field(

@@ -181,17 +181,22 @@ class OpenedRepairOrder:
     created: bool  # False: a retry, answered with the repair order it opened
 
 
-def _contact(
-    uc: UseCaseContext[ServiceCenterSettings], cmd: OpenRepairOrder
+def contact_of(
+    uc: UseCaseContext[ServiceCenterSettings],
+    c: Customer,
+    *,
+    dealer_group: str | None,
+    customer_id: uuid.UUID | None,
 ) -> tuple[uuid.UUID, ContactSnapshot]:
-    c = cmd.customer
+    """The customer's id (the given one, or the contracts' identity rule) and contact
+    snapshot (InvalidPhone when the phone cannot be read); check-in and booking."""
     try:
         customer_id, phone = customer_identity(
-            cmd.dealer_group or uc.settings.default_dealer_group,
+            dealer_group or uc.settings.default_dealer_group,
             phone=c.phone,
             email=c.email,
             default_region=uc.settings.default_phone_region,
-            customer_id=cmd.customer_id,
+            customer_id=customer_id,
         )
     except InvalidPhoneNumber as exc:
         raise InvalidPhone(str(exc)) from exc
@@ -217,7 +222,9 @@ async def open_repair_order(
     )
     if earlier is not None:
         return OpenedRepairOrder(await get_repair_order(uc, cmd.dealer_id, earlier), False)
-    customer_id, contact = _contact(uc, cmd)
+    customer_id, contact = contact_of(
+        uc, cmd.customer, dealer_group=cmd.dealer_group, customer_id=cmd.customer_id
+    )
     service = (await uc.policy(cmd.dealer_id)).service
     intake = domain.plan_intake(
         cmd.concerns,
