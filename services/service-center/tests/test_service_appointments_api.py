@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from dealerflow.contracts.events.service import (
+    RepairOrderOpened,
     ServiceAppointmentBooked,
     ServiceAppointmentCancelled,
 )
@@ -172,3 +173,55 @@ async def test_the_vehicles_declined_work_is_offered_again_at_booking(
     assert offered["item_id"] == "L2"
     assert offered["description"] == "Brake pads"
     assert offered["follow_up_due"] is False  # followed up 30 days after, the visit is sooner
+
+
+async def test_check_in_of_a_booked_customer_opens_the_repair_order_from_the_booking(
+    api: httpx.AsyncClient, outbox: Any
+) -> None:
+    booked = await api.post("/v1/service-appointments", json=booking(work_type="repair"))
+    appointment_id = booked.json()["service_appointment_id"]
+
+    opened = await api.post(
+        "/v1/repair-orders",
+        json={"dealer_id": "D001", "service_appointment_id": appointment_id, "mileage_km": 21000},
+    )
+    assert opened.status_code == 201, opened.text
+    ro = opened.json()
+    assert ro["vin"] == "LSVAU2180N2183294"
+    assert ro["concerns"] == ["20000 km 保养"]
+    assert ro["work_type"] == "repair"
+    assert ro["contact"]["phone"] == "+8613900139000"
+    assert ro["service_appointment_id"] == appointment_id
+    [event] = [e for e in await outbox.events() if isinstance(e, RepairOrderOpened)]
+    assert event.service_appointment_id == appointment_id
+    assert event.contact.name == "张伟"
+
+    shown = await api.get(
+        f"/v1/service-appointments/{appointment_id}", params={"dealer_id": "D001"}
+    )
+    assert shown.json()["status"] == "checked_in"
+    assert shown.json()["repair_order_id"] == ro["repair_order_id"]
+    twice = await api.post(
+        "/v1/repair-orders",
+        json={"dealer_id": "D001", "service_appointment_id": appointment_id, "mileage_km": 21000},
+    )
+    assert twice.status_code == 409, twice.text
+    assert twice.json()["type"].endswith("/appointment-closed")
+
+
+async def test_check_in_refuses_another_vehicle_than_the_booked_one(
+    api: httpx.AsyncClient,
+) -> None:
+    booked = await api.post("/v1/service-appointments", json=booking())
+    other = await api.post(
+        "/v1/repair-orders",
+        json={
+            "dealer_id": "D001",
+            "service_appointment_id": booked.json()["service_appointment_id"],
+            "vin": "LFV2A21K6D4123456",
+            "mileage_km": 21000,
+        },
+    )
+    assert other.status_code == 422, other.text
+    nothing = await api.post("/v1/repair-orders", json={"dealer_id": "D001", "mileage_km": 1})
+    assert nothing.status_code == 422, nothing.text

@@ -142,6 +142,41 @@ def require_future(slot_start: datetime, now: datetime) -> None:
         raise SlotNotOffered(f"the slot at {slot_start.isoformat()} has begun already")
 
 
+class CheckInMismatch(ValueError):
+    """The check-in names another vehicle than the appointment it is booked under."""
+
+
+@dataclass(frozen=True)
+class BookedVisit:
+    """What check-in takes from the booking (the advisor's own entries win)."""
+
+    vin: str
+    concerns: tuple[str, ...]
+    work_type: ServiceWorkType
+
+
+def visit_from_booking(
+    booking: AppointmentRecord,
+    *,
+    vin: str | None,
+    concerns: tuple[str, ...],
+    work_type: ServiceWorkType | None,
+) -> BookedVisit:
+    """Check-in of a booked customer: the booking's VIN (a different VIN is refused), its
+    concerns unless the advisor took others down, its work type unless the advisor chose
+    one."""
+    require_open(booking.status)
+    if vin is not None and vin.strip().upper() != booking.vin.upper():
+        raise CheckInMismatch(
+            f"the vehicle {vin} is not the one booked under appointment {booking.id}"
+        )
+    return BookedVisit(
+        vin=booking.vin,
+        concerns=concerns or booking.concerns,
+        work_type=work_type or booking.work_type,
+    )
+
+
 def require_open(status: AppointmentStatus) -> None:
     """Only a booked appointment may be rescheduled, cancelled or checked in."""
     if status is not AppointmentStatus.BOOKED:

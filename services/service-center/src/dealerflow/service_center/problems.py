@@ -16,7 +16,11 @@ from dealerflow.service_center.domain import (
     UnapprovedWork,
     WrongCurrency,
 )
-from dealerflow.service_center.domain_appointments import AppointmentClosed, SlotNotOffered
+from dealerflow.service_center.domain_appointments import (
+    AppointmentClosed,
+    CheckInMismatch,
+    SlotNotOffered,
+)
 from dealerflow.service_center.usecases import (
     InvalidPhone,
     RepairOrderIdTaken,
@@ -58,4 +62,5 @@ PROBLEMS: ProblemMap = {
     AppointmentClosed: ProblemSpec(409, "appointment-closed", "Appointment closed"),
     AppointmentIdTaken: ProblemSpec(409, "appointment-id-taken", "Appointment id taken"),
     SlotNotOffered: ProblemSpec(422, "slot-not-offered", "Not a bookable slot"),
+    CheckInMismatch: ProblemSpec(422, "validation-error", "Not the booked vehicle"),
 }
