@@ -47,7 +47,12 @@ from dealerflow.contracts.events.sales import (
     TestDriveScheduled,
     VehicleDelivered,
 )
-from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
+from dealerflow.contracts.events.service import (
+    RepairItemDeclined,
+    ServiceAppointmentBooked,
+    ServiceAppointmentCancelled,
+    VehicleHandedOver,
+)
 from dealerflow.notifier import (
     usecases,
     usecases_alerts,
@@ -56,6 +61,7 @@ from dealerflow.notifier import (
     usecases_deliveries,
     usecases_leads,
     usecases_sales,
+    usecases_service_appointments,
     usecases_test_drives,
 )
 from dealerflow.notifier.domain import (
@@ -81,6 +87,7 @@ from dealerflow.notifier.domain_appointments import (
 )
 from dealerflow.notifier.domain_approvals import ApprovalRequestFacts
 from dealerflow.notifier.domain_deliveries import delivery_date_moved, record_of_contract
+from dealerflow.notifier.domain_service_appointments import record_of_service_appointment
 from dealerflow.notifier.domain_test_drives import record_of_test_drive
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
@@ -426,3 +433,25 @@ async def contract_amended(hctx: HandlerContext, env: Envelope[Any]) -> None:
 async def contract_cancelled(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: ContractCancelled = env.event
     await usecases_deliveries.withdraw_delivery_reminders(hctx, event.dealer_id, event.contract_id)
+
+
+@router.on(ServiceAppointmentBooked)
+async def service_appointment_booked(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ServiceAppointmentBooked = env.event
+    facts = AppointmentFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        record=record_of_service_appointment(event.service_appointment_id),
+        starts_at=event.slot_start,
+    )
+    await usecases_service_appointments.on_service_appointment_booked(
+        hctx, facts, event.contact, event.occurred_at
+    )
+
+
+@router.on(ServiceAppointmentCancelled)
+async def service_appointment_cancelled(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ServiceAppointmentCancelled = env.event
+    await usecases_service_appointments.on_service_appointment_cancelled(
+        hctx, event.dealer_id, event.service_appointment_id
+    )
