@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -16,6 +18,7 @@ from dealerflow.contracts.events.service import (
     ServiceAppointmentBooked,
     ServiceAppointmentCancelled,
 )
+from dealerflow.service_center.repository_appointments import take_slot
 
 pytestmark = pytest.mark.integration
 
@@ -225,3 +228,28 @@ async def test_check_in_refuses_another_vehicle_than_the_booked_one(
     assert other.status_code == 422, other.text
     nothing = await api.post("/v1/repair-orders", json={"dealer_id": "D001", "mileage_km": 1})
     assert nothing.status_code == 422, nothing.text
+
+
+async def test_the_database_refuses_the_place_past_capacity_to_racing_transactions(
+    api: httpx.AsyncClient, pg_pool: asyncpg.Pool
+) -> None:
+    """Eight transactions on their own connections take a place in one slot of capacity
+    3 at once (each holds its transaction open a moment): exactly three succeed."""
+    slot = datetime(2025, 3, 4, 5, 30, tzinfo=UTC)
+    gate = asyncio.Event()
+
+    async def racer() -> bool:
+        async with pg_pool.acquire() as conn, conn.transaction():
+            await gate.wait()
+            taken = await take_slot(conn, "D009", slot, 3)
+            await asyncio.sleep(0.05)
+            return taken
+
+    racers = [asyncio.create_task(racer()) for _ in range(8)]
+    await asyncio.sleep(0.1)
+    gate.set()
+    assert sorted(await asyncio.gather(*racers)) == [False] * 5 + [True] * 3
+    booked = await pg_pool.fetchval(
+        "SELECT booked FROM service_slot_load WHERE dealer_id = 'D009' AND slot_start = $1", slot
+    )
+    assert booked == 3
