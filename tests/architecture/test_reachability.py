@@ -35,11 +35,6 @@ CHECKED_MODULE = re.compile(r"^(domain|usecases)(_\w+)?$")
 #: The test fails when a listed function becomes reached (remove it then) or is deleted,
 #: so the list cannot go stale; anything unreached and unlisted fails at once.
 PLANNED_WIRING: Mapping[str, int] = {
-    # issue 12: service appointments with capacity (bays, technicians, durations)
-    "dealerflow.service_center.domain_intake.can_book_slot": 12,
-    "dealerflow.service_center.domain_intake.slot_remaining": 12,
-    # issue 12: declined work comes back (at the next booking / check-in)
-    "dealerflow.service_center.domain_repair.declined_items_due": 12,
     # issue 12: the maintenance and retention calendar (MaintenanceDue, CustomerAtRisk)
     "dealerflow.service_center.domain_retention.after_sales_tier": 12,
     "dealerflow.service_center.domain_retention.first_maintenance": 12,

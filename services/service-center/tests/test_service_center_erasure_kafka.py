@@ -174,6 +174,21 @@ async def record_visits(api: httpx.AsyncClient, dealer_id: str, person: Person) 
         ),
         201,
     )
+    await _ok(
+        await api.post(
+            "/v1/service-appointments",
+            json={
+                "dealer_id": dealer_id,
+                "customer": person.customer(),
+                "vin": person.vin,
+                "work_type": "maintenance",
+                "intake_channel": "online",
+                "slot_start": "2025-03-05T01:30:00Z",
+                "concerns": [f"{person.name} wants the 30000 km service"],
+            },
+        ),
+        201,
+    )
     return [ro_id, visit["repair_order_id"]]
 
 
@@ -192,6 +207,8 @@ async def rows_of(
         f"{of_orders} ORDER BY t.repair_order_id, t.attempt",
         "declined_items": "SELECT to_jsonb(t)::text AS row FROM declined_items t"
         f"{of_orders} ORDER BY t.repair_order_id, t.item_id",
+        "service_appointments": "SELECT to_jsonb(t)::text AS row FROM service_appointments t"
+        " WHERE dealer_id = $1 AND customer_id = $2 ORDER BY booked_at, id",
     }
     return {
         table: [json.loads(r["row"]) for r in await pool.fetch(sql, dealer_id, customer_id)]
@@ -210,6 +227,7 @@ ERASED_COLUMNS = {
     },
     "quality_checks": {"reasons"},
     "declined_items": set(),
+    "service_appointments": {"contact", "concerns"},
 }
 
 
@@ -286,7 +304,7 @@ async def test_erasure_anonymises_the_customers_repair_orders_and_keeps_the_work
     before = await rows_of(pool, "D001", WANG.customer_id)
     li_before = await rows_of(pool, "D001", LI.customer_id)
     elsewhere_before = await rows_of(pool, "D002", WANG.customer_id)
-    assert [len(before[t]) for t in ERASED_COLUMNS] == [2, 2, 1]
+    assert [len(before[t]) for t in ERASED_COLUMNS] == [2, 2, 1, 1]
     present = [v for v in WANG.personal if v in json.dumps(before, ensure_ascii=False)]
     assert present == list(WANG.personal), "the test's rows must hold all of it first"
     api_before = (
@@ -310,6 +328,8 @@ async def test_erasure_anonymises_the_customers_repair_orders_and_keeps_the_work
     # The advisor's code stays; the open visit had no summary to erase.
     assert (visit["concern_codes"], visit["work_summary"]) == (["bodyrattle"], None)
     assert [c["reasons"] for c in after["quality_checks"]] == [[ERASED_NAME], []]
+    [appointment] = after["service_appointments"]
+    assert (appointment["contact"], appointment["concerns"]) == (erased, [ERASED_NAME])
     assert await rows_of(pool, "D001", LI.customer_id) == li_before
     assert await rows_of(pool, "D002", WANG.customer_id) == elsewhere_before
 
@@ -393,5 +413,13 @@ async def test_erase_customer_counts_each_changed_row_once(
             )
 
         # Both repair orders; of the two quality checks only the failed one has reasons.
-        assert await erase() == {"repair_orders": 2, "quality_checks": 1}
-        assert await erase() == {"repair_orders": 0, "quality_checks": 0}
+        assert await erase() == {
+            "repair_orders": 2,
+            "quality_checks": 1,
+            "service_appointments": 1,
+        }
+        assert await erase() == {
+            "repair_orders": 0,
+            "quality_checks": 0,
+            "service_appointments": 0,
+        }

@@ -20,6 +20,7 @@ from dealerflow.service_center.app import DEFINITION
 Body = Callable[..., dict[str, Any]]
 Step = Callable[..., Any]
 RO = f"/v1/repair-orders/{uuid.uuid4()}"
+SA = f"/v1/service-appointments/{uuid.uuid4()}"
 NO_TOKEN = {"Authorization": ""}
 
 
@@ -52,6 +53,12 @@ OPERATIONS: list[tuple[str, str, str, str | None]] = [
     ("POST", "/v1/purchase-orders", "advisor", "consultant"),
     ("GET", f"/v1/purchase-orders/{uuid.uuid4()}", "integration", None),
     ("POST", f"/v1/purchase-orders/{uuid.uuid4()}/receipt", "service_manager", "consultant"),
+    ("GET", "/v1/service-slots", "consultant", None),
+    ("POST", "/v1/service-appointments", "customer_relations", "consultant"),
+    ("GET", "/v1/service-appointments", "integration", None),
+    ("GET", SA, "advisor", None),
+    ("POST", f"{SA}/reschedule", "integration", "gm"),
+    ("POST", f"{SA}/cancel", "service_manager", "sales_manager"),
 ]
 
 

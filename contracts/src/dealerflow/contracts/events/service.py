@@ -71,9 +71,14 @@ class ServiceAppointmentBooked(_ServiceBase):
     """A service visit was booked into a slot with bay/technician capacity."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="An appointment is booked by phone, online or on site.",
-        emitted_by=(Planned("service-center", issue=12),),
-        reacted_by=(Planned("notifier: appointment reminder to the customer", issue=12),),
+        when="An appointment is booked by phone, online or on site, and again (same "
+        "appointment id, the new slot) each time it is rescheduled.",
+        emitted_by=("service-center",),
+        reacted_by=(
+            "notifier: plans the customer's reminder the dealer's "
+            "service.appointment_reminder_before ahead of the slot (24 h by default); a "
+            "reschedule replaces the pending one",
+        ),
     )
     type: Literal["ServiceAppointmentBooked"] = Field(
         default="ServiceAppointmentBooked", description="Event name."
@@ -96,8 +101,8 @@ class ServiceAppointmentCancelled(_ServiceBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="Customer or dealer cancels a service appointment.",
-        emitted_by=(Planned("service-center", issue=12),),
-        reacted_by=(Planned("notifier: cancels the appointment's reminders", issue=12),),
+        emitted_by=("service-center",),
+        reacted_by=("notifier: withdraws the appointment's pending reminder",),
     )
     type: Literal["ServiceAppointmentCancelled"] = Field(
         default="ServiceAppointmentCancelled", description="Event name."

@@ -310,6 +310,20 @@ def _tier_defaults() -> dict[Literal["A", "B", "C"], int]:
     return {"A": 4, "B": 2, "C": 1}
 
 
+#: Work types of a service booking (contracts' ServiceWorkType values).
+WorkType = Literal["maintenance", "repair", "warranty", "bodywork", "accessory_detailing"]
+
+
+def _job_minutes_defaults() -> dict[WorkType, int]:
+    return {
+        "maintenance": 60,
+        "repair": 120,
+        "warranty": 120,
+        "bodywork": 240,
+        "accessory_detailing": 120,
+    }
+
+
 class ServicePolicy(PolicyGroup):
     """After-sales follow-up and retention."""
 
@@ -369,6 +383,38 @@ class ServicePolicy(PolicyGroup):
         gt=0,
         description="Warranty (三包) mileage limit (km); work is warranty only below it and "
         "within warranty_months.",
+    )
+    workshop_bays: int = Field(
+        default=6,
+        ge=0,
+        description="Service bays (lifts) of the workshop; a booked job needs one for each "
+        "slot it takes.",
+    )
+    workshop_technicians: int = Field(
+        default=6,
+        ge=0,
+        description="Technicians on shift; a booked job needs one for each slot it takes "
+        "(a slot takes as many jobs as the scarcer of bays and technicians).",
+    )
+    workshop_opens_at: time = Field(
+        default=time(8, 30),
+        description="First bookable slot of the day (the dealer's local time).",
+    )
+    workshop_closes_at: time = Field(
+        default=time(17, 30),
+        description="The workshop closes: a booked job must end by then (local time).",
+    )
+    slot_minutes: int = Field(
+        default=60, gt=0, le=480, description="Length of one appointment slot (minutes)."
+    )
+    job_minutes: dict[WorkType, int] = Field(
+        default_factory=_job_minutes_defaults,
+        description="How long a booked job of each work type takes (minutes; rounded up "
+        "to whole slots).",
+    )
+    appointment_reminder_before: timedelta = Field(
+        default=timedelta(hours=24),
+        description="The customer is reminded of a service appointment this long before it.",
     )
 
 

@@ -55,6 +55,8 @@ from dealerflow.contracts.events.sales import (
 from dealerflow.contracts.events.service import (
     PartStockLow,
     RepairItemDeclined,
+    ServiceAppointmentBooked,
+    ServiceAppointmentCancelled,
     VehicleHandedOver,
 )
 from dealerflow.notifier import (
@@ -67,6 +69,7 @@ from dealerflow.notifier import (
     usecases_leads,
     usecases_parts,
     usecases_sales,
+    usecases_service_appointments,
     usecases_test_drives,
 )
 from dealerflow.notifier.domain import (
@@ -94,6 +97,7 @@ from dealerflow.notifier.domain_approvals import ApprovalRequestFacts
 from dealerflow.notifier.domain_complaints import ComplaintBreachFacts, ComplaintOpenedFacts
 from dealerflow.notifier.domain_deliveries import delivery_date_moved, record_of_contract
 from dealerflow.notifier.domain_parts import StockLowFacts
+from dealerflow.notifier.domain_service_appointments import record_of_service_appointment
 from dealerflow.notifier.domain_test_drives import record_of_test_drive
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
@@ -529,3 +533,25 @@ async def part_stock_low(hctx: HandlerContext, env: Envelope[Any]) -> None:
         detected_at=event.detected_at,
     )
     await usecases_parts.on_part_stock_low(hctx, facts)
+
+
+@router.on(ServiceAppointmentBooked)
+async def service_appointment_booked(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ServiceAppointmentBooked = env.event
+    facts = AppointmentFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        record=record_of_service_appointment(event.service_appointment_id),
+        starts_at=event.slot_start,
+    )
+    await usecases_service_appointments.on_service_appointment_booked(
+        hctx, facts, event.contact, event.occurred_at
+    )
+
+
+@router.on(ServiceAppointmentCancelled)
+async def service_appointment_cancelled(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ServiceAppointmentCancelled = env.event
+    await usecases_service_appointments.on_service_appointment_cancelled(
+        hctx, event.dealer_id, event.service_appointment_id
+    )

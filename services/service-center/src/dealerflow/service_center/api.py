@@ -79,7 +79,7 @@ _step = step_routes(
 )
 
 
-def _customer(customer: CustomerIn) -> Customer:
+def customer_of(customer: CustomerIn) -> Customer:
     return Customer(
         name=customer.name,
         phone=customer.phone,
@@ -112,7 +112,7 @@ async def open_repair_order(
         repair_order_id=body.repair_order_id,
         customer_id=body.customer_id,
         dealer_group=body.dealer_group,
-        customer=_customer(body.customer),
+        customer=customer_of(body.customer) if body.customer is not None else None,
         service_appointment_id=body.service_appointment_id,
         vin=body.vin,
         model=body.model,

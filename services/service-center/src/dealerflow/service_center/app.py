@@ -8,7 +8,7 @@ events reach Kafka) and the timer poller (none registered yet).
 from __future__ import annotations
 
 from dealerflow.runtime.service import ServiceDefinition
-from dealerflow.service_center import api, api_parts
+from dealerflow.service_center import api, api_appointments, api_parts
 from dealerflow.service_center.problems import PROBLEMS
 from dealerflow.service_center.settings import ServiceCenterSettings
 from dealerflow.service_center.usecases_erasure import erase_customer
@@ -21,7 +21,12 @@ DEFINITION = ServiceDefinition(
     "transactional outbox.",
     settings_factory=ServiceCenterSettings,
     migrations_package="dealerflow.service_center.migrations",
-    routers=lambda ctx: [api.router, api.vehicles_router, api_parts.router],
+    routers=lambda ctx: [
+        api.router,
+        api.vehicles_router,
+        api_parts.router,
+        api_appointments.router,
+    ],
     problems=PROBLEMS,
     eraser=erase_customer,
 )

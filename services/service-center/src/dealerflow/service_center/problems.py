@@ -16,11 +16,21 @@ from dealerflow.service_center.domain import (
     UnapprovedWork,
     WrongCurrency,
 )
+from dealerflow.service_center.domain_appointments import (
+    AppointmentClosed,
+    CheckInMismatch,
+    SlotNotOffered,
+)
 from dealerflow.service_center.domain_parts import PartsNotMovable, ReceiptRefused
 from dealerflow.service_center.usecases import (
     InvalidPhone,
     RepairOrderIdTaken,
     RepairOrderNotFound,
+)
+from dealerflow.service_center.usecases_appointments import (
+    AppointmentIdTaken,
+    AppointmentNotFound,
+    SlotFull,
 )
 from dealerflow.service_center.usecases_detailing import (
     DetailingNotAuthorised,
@@ -53,4 +63,10 @@ PROBLEMS: ProblemMap = {
     DetailingNotAuthorised: ProblemSpec(
         409, "detailing-not-authorised", "Detailing work not authorised"
     ),
+    AppointmentNotFound: ProblemSpec(404, "not-found", "Service appointment not found"),
+    SlotFull: ProblemSpec(409, "slot-full", "Slot fully booked"),
+    AppointmentClosed: ProblemSpec(409, "appointment-closed", "Appointment closed"),
+    AppointmentIdTaken: ProblemSpec(409, "appointment-id-taken", "Appointment id taken"),
+    SlotNotOffered: ProblemSpec(422, "slot-not-offered", "Not a bookable slot"),
+    CheckInMismatch: ProblemSpec(422, "validation-error", "Not the booked vehicle"),
 }

@@ -89,9 +89,16 @@ class OpenRepairOrderIn(RequestBody):
         "the dealerflow.contracts.identity rule.",
     )
     dealer_group: DealerGroup | None = None
-    customer: CustomerIn
-    service_appointment_id: EntityId | None = None
-    vin: Vin
+    customer: CustomerIn | None = Field(
+        default=None, description="Default: the contact of the booked appointment."
+    )
+    service_appointment_id: EntityId | None = Field(
+        default=None,
+        description="The appointment the visit was booked under: one of this dealer's "
+        "(POST /v1/service-appointments) gives the VIN, concerns, work type and contact "
+        "and is marked checked in; another system's is kept as a reference.",
+    )
+    vin: Vin | None = Field(default=None, description="Default: the booked appointment's.")
     model: Line | None = None
     advisor_id: StaffId | None = Field(
         default=None, description="Default: the caller (the token's subject)."

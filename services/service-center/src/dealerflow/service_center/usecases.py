@@ -13,7 +13,7 @@ the repair order as it is now (runtime.idempotency).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
@@ -23,9 +23,11 @@ from dealerflow.contracts.identity import InvalidPhoneNumber, customer_identity
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
-from dealerflow.service_center import domain
+from dealerflow.service_center import domain, domain_appointments
 from dealerflow.service_center import repository as repo
+from dealerflow.service_center import repository_appointments as appointments_repo
 from dealerflow.service_center import repository_detailing as detailing_repo
+from dealerflow.service_center.domain_appointments import AppointmentRecord, AppointmentStatus
 from dealerflow.service_center.records import RepairOrderDetails, RepairOrderRecord
 from dealerflow.service_center.settings import ServiceCenterSettings
 from dealerflow.service_center.usecases_vehicles import declined_to_offer
@@ -161,9 +163,9 @@ class OpenRepairOrder:
     repair_order_id: uuid.UUID | None = None  # client-chosen: a retry opens nothing
     customer_id: uuid.UUID | None = None  # default: the contracts' identity rule
     dealer_group: str | None = None
-    customer: Customer
+    customer: Customer | None = None  # default: the booking's (service_appointment_id)
     service_appointment_id: str | None = None
-    vin: str
+    vin: str | None = None  # default: the booking's
     model: str | None = None
     advisor_id: str
     mileage_km: int
@@ -181,17 +183,22 @@ class OpenedRepairOrder:
     created: bool  # False: a retry, answered with the repair order it opened
 
 
-def _contact(
-    uc: UseCaseContext[ServiceCenterSettings], cmd: OpenRepairOrder
+def contact_of(
+    uc: UseCaseContext[ServiceCenterSettings],
+    c: Customer,
+    *,
+    dealer_group: str | None,
+    customer_id: uuid.UUID | None,
 ) -> tuple[uuid.UUID, ContactSnapshot]:
-    c = cmd.customer
+    """The customer's id (the given one, or the contracts' identity rule) and contact
+    snapshot (InvalidPhone when the phone cannot be read); check-in and booking."""
     try:
         customer_id, phone = customer_identity(
-            cmd.dealer_group or uc.settings.default_dealer_group,
+            dealer_group or uc.settings.default_dealer_group,
             phone=c.phone,
             email=c.email,
             default_region=uc.settings.default_phone_region,
-            customer_id=cmd.customer_id,
+            customer_id=customer_id,
         )
     except InvalidPhoneNumber as exc:
         raise InvalidPhone(str(exc)) from exc
@@ -207,17 +214,50 @@ def _contact(
     return customer_id, contact
 
 
+async def _booking_of(
+    uc: UseCaseContext[ServiceCenterSettings], cmd: OpenRepairOrder
+) -> AppointmentRecord | None:
+    """The dealer's own appointment the check-in names, locked (None: no appointment, or
+    the reference of another system's booking)."""
+    if cmd.service_appointment_id is None:
+        return None
+    try:
+        appointment_id = uuid.UUID(cmd.service_appointment_id)
+    except ValueError:
+        return None
+    return await appointments_repo.get_appointment(
+        uc.conn, cmd.dealer_id, appointment_id, for_update=True
+    )
+
+
 async def open_repair_order(
     uc: UseCaseContext[ServiceCenterSettings], cmd: OpenRepairOrder
 ) -> OpenedRepairOrder:
-    """Check-in (what it decides: domain.plan_intake): RepairOrderOpened."""
+    """Check-in (what it decides: domain.plan_intake): RepairOrderOpened. A booked
+    customer's check-in takes the VIN, concerns, work type and contact from the booking
+    (``domain_appointments.visit_from_booking``) and marks the appointment checked in."""
     ro_id = cmd.repair_order_id or uuid.uuid4()
     earlier = await idempotency.claimed_resource(
         uc.conn, cmd.request, dealer_id=cmd.dealer_id, scope="repair-orders", resource_id=ro_id
     )
     if earlier is not None:
         return OpenedRepairOrder(await get_repair_order(uc, cmd.dealer_id, earlier), False)
-    customer_id, contact = _contact(uc, cmd)
+    booking = await _booking_of(uc, cmd)
+    if booking is not None:
+        visit = domain_appointments.visit_from_booking(
+            booking, vin=cmd.vin, concerns=cmd.concerns, work_type=cmd.work_type
+        )
+        cmd = replace(cmd, vin=visit.vin, concerns=visit.concerns, work_type=visit.work_type)
+    if cmd.vin is None:
+        raise domain.BrokenRule("name the vehicle (vin) or a booked service_appointment_id")
+    if cmd.customer is not None:
+        customer_id, contact = contact_of(
+            uc, cmd.customer, dealer_group=cmd.dealer_group, customer_id=cmd.customer_id
+        )
+    elif booking is not None:
+        customer_id, contact = booking.customer_id, booking.contact
+    else:
+        raise domain.BrokenRule("name the customer or a booked service_appointment_id")
     service = (await uc.policy(cmd.dealer_id)).service
     intake = domain.plan_intake(
         cmd.concerns,
@@ -251,6 +291,16 @@ async def open_repair_order(
     if not await repo.insert_repair_order(uc.conn, ro):
         raise RepairOrderIdTaken(
             f"repair order {ro_id} already exists (sent with another Idempotency-Key)"
+        )
+    if booking is not None:
+        await appointments_repo.save_appointment(
+            uc.conn,
+            replace(
+                booking,
+                status=AppointmentStatus.CHECKED_IN,
+                repair_order_id=ro_id,
+                updated_at=uc.now,
+            ),
         )
     await uc.publish(
         RepairOrderOpened(

@@ -10,7 +10,9 @@ from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.erasure import Erasure
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
+from dealerflow.service_center import repository_appointments as appointments_repo
 from dealerflow.service_center import repository_erasure as erasure_repo
+from dealerflow.service_center.domain_appointments import AppointmentRecord
 from dealerflow.service_center.records import RepairOrderRecord
 from dealerflow.service_center.settings import ServiceCenterSettings
 
@@ -34,12 +36,21 @@ def plan_erased_order(ro: RepairOrderRecord) -> RepairOrderRecord:
     )
 
 
+def plan_erased_appointment(a: AppointmentRecord) -> AppointmentRecord:
+    """What an erasure leaves of a service appointment: the contact erased and every
+    concern line erased (ids, VIN, slots, flags and times kept)."""
+    return replace(
+        a, contact=erased_contact(a.contact.locale), concerns=domain.erased_lines(a.concerns)
+    )
+
+
 async def erase_customer(
     uc: UseCaseContext[ServiceCenterSettings], erasure: Erasure
 ) -> dict[str, int]:
     """Anonymise the customer's repair orders at the store (:func:`plan_erased_order`)
     and the reasons of their quality checks; rows changed per table.
 
+    Service appointments: the contact and the concerns erased (plan_erased_appointment).
     Kept: ids (the customer id too), the VIN and model, statuses, work type, mileages,
     the quote (its lines describe the work priced, not the person), approved, completed
     and declined items, technicians, labour hours, amounts, invoice numbers, dates and
@@ -48,7 +59,14 @@ async def erase_customer(
     finds no way to reach the customer in an erased RO.
     """
     conn, dealer_id = uc.conn, erasure.dealer_id
-    changed = {"repair_orders": 0, "quality_checks": 0}
+    changed = {"repair_orders": 0, "quality_checks": 0, "service_appointments": 0}
+    for appointment in await appointments_repo.customer_appointments(
+        conn, dealer_id, erasure.customer_id
+    ):
+        erased_appointment = plan_erased_appointment(appointment)
+        if erased_appointment != appointment:
+            await appointments_repo.save_appointment(conn, erased_appointment)
+            changed["service_appointments"] += 1
     for ro in await repo.customer_repair_orders(conn, dealer_id, erasure.customer_id):
         erased = plan_erased_order(ro)
         if erased != ro:

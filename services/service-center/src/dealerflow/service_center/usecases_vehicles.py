@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.service_center import domain
@@ -21,6 +21,20 @@ Uc = UseCaseContext[ServiceCenterSettings]
 HISTORY_LIMIT = 200
 
 
+def declined_item_of(r: DeclinedItemRecord, tz: tzinfo) -> domain.DeclinedItem:
+    """A stored declined line as the domain sees it (follow-up due at the start of its
+    local day)."""
+    return domain.DeclinedItem(
+        vin=r.vin,
+        repair_order_id=str(r.repair_order_id),
+        item_id=r.item_id,
+        description=r.description,
+        amount=r.amount,
+        declined_at=r.declined_at,
+        follow_up_due_at=datetime.combine(r.follow_up_on, time.min, tzinfo=tz),
+    )
+
+
 async def declined_to_offer(
     uc: Uc, dealer_id: str, vin: str, *, except_order: RepairOrderRecord | None = None
 ) -> tuple[DeclinedItemRecord, ...]:
@@ -31,18 +45,7 @@ async def declined_to_offer(
     )
     tz = (await uc.policy(dealer_id)).calendar.tz
     by_key = {(str(r.repair_order_id), r.item_id): r for r in records}
-    items = [
-        domain.DeclinedItem(
-            vin=r.vin,
-            repair_order_id=str(r.repair_order_id),
-            item_id=r.item_id,
-            description=r.description,
-            amount=r.amount,
-            declined_at=r.declined_at,
-            follow_up_due_at=datetime.combine(r.follow_up_on, time.min, tzinfo=tz),
-        )
-        for r in records
-    ]
+    items = [declined_item_of(r, tz) for r in records]
     offered = domain.declined_items_to_offer(items, vin)
     return tuple(by_key[(i.repair_order_id, i.item_id)] for i in offered)
 
