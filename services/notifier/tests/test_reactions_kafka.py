@@ -38,6 +38,23 @@ def delivered(delivery_id: str, **changes: Any) -> VehicleDelivered:
     )
 
 
+async def test_the_expected_yearly_mileage_brings_the_first_maintenance_forward(
+    notifier,
+) -> None:
+    # 36,500 km a year = 100 km a day: 5,000 km on 2025-04-22, reminded 14 days ahead
+    event = delivered("DLV-KM", customer_id=uuid.uuid4(), odometer_km=0, expected_yearly_km=36_500)
+    await notifier.produce(event)
+
+    async def maintenance() -> list[dict[str, Any]]:
+        response = await notifier.client.get(
+            "/v1/reminders", params={"dealer_id": DEALER, "customer_id": str(event.customer_id)}
+        )
+        return [r for r in response.json()["items"] if r["kind"] == "maintenance_due"]
+
+    [reminder] = await notifier.eventually(maintenance, "the first-maintenance reminder")
+    assert parse(reminder["send_at"]) == datetime(2025, 4, 8, 2, 0, tzinfo=UTC)
+
+
 async def test_vehicle_delivered_in_structured_mode_plans_owner_care_once(notifier) -> None:
     event = delivered("DLV-1")
     record = encode_structured(event, source="/outside/dms", event_id="dms-evt-1")

@@ -180,3 +180,30 @@ async def test_the_quotes_of_a_customer_or_a_lead_page_newest_first(
     assert [q["quote_id"] for q in by_lead.json()["items"]] == [other["quote_id"]]
     elsewhere = await api.get("/v1/quotes", params={"dealer_id": "D002", "lead_id": "lead-2002"})
     assert elsewhere.json()["items"] == []
+
+
+async def test_a_quote_shows_its_approval_status(api: httpx.AsyncClient, outbox: Any) -> None:
+    quote = await _quote(api, BEYOND)
+    url = f"/v1/quotes/{quote['quote_id']}"
+    pending = await api.get(url, params={"dealer_id": "D001"})
+    assert pending.status_code == 200, pending.text
+    assert pending.json()["approval"] == {
+        "status": "pending",
+        "decided_by": None,
+        "decided_at": None,
+        "note": None,
+    }
+    decided = await _decide(api, quote["quote_id"], "reject", key="k-g", note="too much")
+    assert decided.status_code == 200, decided.text
+    rejected = (await api.get(url, params={"dealer_id": "D001"})).json()["approval"]
+    assert (rejected["status"], rejected["decided_by"], rejected["note"]) == (
+        "rejected",
+        "m-zhou",
+        "too much",
+    )
+    assert rejected["decided_at"] is not None
+    within = await _quote(api, QUOTE)
+    plain = await api.get(f"/v1/quotes/{within['quote_id']}", params={"dealer_id": "D001"})
+    assert plain.json()["approval"]["status"] == "not_required"
+    missing = await api.get(f"/v1/quotes/{uuid.uuid4()}", params={"dealer_id": "D001"})
+    assert missing.status_code == 404

@@ -441,6 +441,11 @@ class VehicleDelivered(_SalesBase):
         default_factory=list, description="Documents handed over."
     )
     contact: ContactSnapshot = Field(description="How to reach the new owner.")
+    expected_yearly_km: Kilometres | None = Field(
+        default=None,
+        description="The customer's expected yearly mileage, km, if known (needs analysis); "
+        "the first-maintenance estimate uses it (yearly / 365 a day).",
+    )
 
 
 SALES_EVENTS: tuple[type[DomainEvent], ...] = (

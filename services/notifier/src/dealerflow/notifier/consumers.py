@@ -95,7 +95,11 @@ from dealerflow.notifier.domain_appointments import (
 )
 from dealerflow.notifier.domain_approvals import ApprovalRequestFacts
 from dealerflow.notifier.domain_complaints import ComplaintBreachFacts, ComplaintOpenedFacts
-from dealerflow.notifier.domain_deliveries import delivery_date_moved, record_of_contract
+from dealerflow.notifier.domain_deliveries import (
+    daily_km_of_yearly,
+    delivery_date_moved,
+    record_of_contract,
+)
 from dealerflow.notifier.domain_parts import StockLowFacts
 from dealerflow.notifier.domain_service_appointments import record_of_service_appointment
 from dealerflow.notifier.domain_test_drives import record_of_test_drive
@@ -258,6 +262,7 @@ async def vehicle_delivered(hctx: HandlerContext, env: Envelope[Any]) -> None:
         delivered_at=event.delivered_at,
         consultant_id=event.consultant_id,
         odometer_km=event.odometer_km,
+        daily_km_estimate=daily_km_of_yearly(event.expected_yearly_km),
     )
     await usecases.on_vehicle_delivered(hctx, facts, event.contact)
 

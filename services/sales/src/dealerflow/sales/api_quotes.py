@@ -1,4 +1,4 @@
-"""The quote approval and list API (/v1/quotes; issuing a quote: :mod:`api_showroom`).
+"""The quote approval, one quote and the list API (/v1/quotes; issuing one: :mod:`api_showroom`).
 
 A sales manager (or the GM) decides a discount beyond the dealer's threshold; every
 staff member of the dealer reads the quotes of a customer or a lead."""
@@ -45,6 +45,20 @@ async def decide_approval(
     quote needs no approval, was decided already or expired."""
     cmd = body.command(quote_id, idempotency_key, caller=principal.subject)
     state = await ctx.run_in_transaction(lambda uc: usecases_quotes.decide_approval(uc, cmd))
+    return QuoteStateOut.of_state(state)
+
+
+@router.get(
+    "/quotes/{quote_id}",
+    response_model=QuoteStateOut,
+    responses={**NOT_FOUND},
+    tags=["quotes"],
+    dependencies=[allow(*READERS)],
+    summary="A quote with its discount approval (pending, approved, rejected; by whom, note)",
+)
+async def get_quote(quote_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx) -> QuoteStateOut:
+    query = usecases_quotes.GetQuote(dealer_id=dealer_id, quote_id=quote_id)
+    state = await ctx.run_in_transaction(lambda uc: usecases_quotes.get_quote(uc, query))
     return QuoteStateOut.of_state(state)
 
 

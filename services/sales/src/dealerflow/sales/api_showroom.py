@@ -51,20 +51,6 @@ async def issue_quote(
     return QuoteOut.of(issued.value)
 
 
-@router.get(
-    "/quotes/{quote_id}",
-    response_model=QuoteOut,
-    responses={**NOT_FOUND},
-    tags=["quotes"],
-    dependencies=[allow(*READERS)],
-)
-async def get_quote(quote_id: uuid.UUID, dealer_id: DealerQuery, ctx: Ctx) -> QuoteOut:
-    quote = await ctx.run_in_transaction(
-        lambda uc: usecases_showroom.get_quote(uc, dealer_id, quote_id)
-    )
-    return QuoteOut.of(quote)
-
-
 @router.post(
     "/test-drives",
     status_code=status.HTTP_201_CREATED,

@@ -123,6 +123,20 @@ async def decide_approval(uc: UseCaseContext[SalesSettings], cmd: DecideApproval
 
 
 @dataclass(frozen=True)
+class GetQuote:
+    """One quote of a dealer with where its discount approval stands."""
+
+    dealer_id: str
+    quote_id: uuid.UUID
+
+
+async def get_quote(uc: UseCaseContext[SalesSettings], query: GetQuote) -> QuoteState:
+    """The quote, its approval (not required, pending, approved or rejected; by whom, when,
+    the note) and whether it expired on the dealer's today; QuoteNotFound otherwise."""
+    return await _state(uc, query.dealer_id, query.quote_id)
+
+
+@dataclass(frozen=True)
 class ListQuotes:
     """A page of a dealer's quotes, newest first, for one customer and/or lead."""
 
