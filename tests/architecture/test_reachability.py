@@ -42,7 +42,6 @@ PLANNED_WIRING: Mapping[str, int] = {
     "dealerflow.service_center.domain_repair.declined_items_due": 12,
     # issue 12: the maintenance and retention calendar (MaintenanceDue, CustomerAtRisk)
     "dealerflow.service_center.domain_retention.first_maintenance": 12,
-    "dealerflow.service_center.domain_retention.maintenance_reminder_on": 12,
 }
 OPEN_ISSUES = range(8, 19)  # the issues after this one (8-18)
 

@@ -348,9 +348,10 @@ class MaintenanceDue(_ServiceBase):
     """Maintenance falls due soon (by date or mileage, whichever first)."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="service-center's timer sees maintenance due within the reminder lead time "
-        "(default 14 days ahead).",
-        emitted_by=(Planned("service-center", issue=12),),
+        when="service-center's durable timer reaches the reminder day of the maintenance a "
+        "handover set (the dealer's first_maintenance_remind_before ahead, default 14 "
+        "days); once per due, moved by a later handover, dropped by a check-in before it.",
+        emitted_by=("service-center",),
         reacted_by=(Planned("notifier: maintenance reminder message (service purpose)", issue=12),),
     )
     type: Literal["MaintenanceDue"] = Field(default="MaintenanceDue", description="Event name.")

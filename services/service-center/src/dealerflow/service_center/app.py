@@ -2,13 +2,13 @@
 
 It has no subscriptions of its own: the runtime subscribes it to the leads topic for
 CustomerErasureRequested, which its eraser carries out. It runs the outbox relay (its
-events reach Kafka) and the timer poller (none registered yet).
+events reach Kafka) and the timer poller (:mod:`timers`: the maintenance reminder day).
 """
 
 from __future__ import annotations
 
 from dealerflow.runtime.service import ServiceDefinition
-from dealerflow.service_center import api
+from dealerflow.service_center import api, timers
 from dealerflow.service_center.problems import PROBLEMS
 from dealerflow.service_center.settings import ServiceCenterSettings
 from dealerflow.service_center.usecases_erasure import erase_customer
@@ -24,4 +24,5 @@ DEFINITION = ServiceDefinition(
     routers=lambda ctx: [api.router, api.vehicles_router],
     problems=PROBLEMS,
     eraser=erase_customer,
+    timer_handlers=timers.handlers,
 )

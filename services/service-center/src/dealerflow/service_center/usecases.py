@@ -26,6 +26,7 @@ from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
 from dealerflow.service_center import repository_detailing as detailing_repo
+from dealerflow.service_center import usecases_maintenance as maintenance
 from dealerflow.service_center.records import RepairOrderDetails, RepairOrderRecord
 from dealerflow.service_center.settings import ServiceCenterSettings
 from dealerflow.service_center.usecases_vehicles import declined_to_offer
@@ -252,6 +253,7 @@ async def open_repair_order(
         raise RepairOrderIdTaken(
             f"repair order {ro_id} already exists (sent with another Idempotency-Key)"
         )
+    await maintenance.vehicle_checked_in(uc, ro.dealer_id, ro.vin)
     await uc.publish(
         RepairOrderOpened(
             dealer_id=ro.dealer_id,
