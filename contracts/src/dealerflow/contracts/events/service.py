@@ -118,9 +118,7 @@ class RepairOrderOpened(_ServiceBase):
         reacted_by=(
             "complaints: detects a repeat repair (same vehicle, same concern within 30 days) "
             "and opens a complaint",
-            Planned(
-                "notifier: cancels a pending maintenance-due reminder for the vehicle", issue=12
-            ),
+            "notifier: cancels the vehicle's pending (not yet sent) maintenance-due reminders",
         ),
     )
     type: Literal["RepairOrderOpened"] = Field(
@@ -352,7 +350,10 @@ class MaintenanceDue(_ServiceBase):
         "handover set (the dealer's first_maintenance_remind_before ahead, default 14 "
         "days); once per due, moved by a later handover, dropped by a check-in before it.",
         emitted_by=("service-center",),
-        reacted_by=(Planned("notifier: maintenance reminder message (service purpose)", issue=12),),
+        reacted_by=(
+            "notifier: maintenance reminder message to the owner (service purpose, contact "
+            "policy), once per due",
+        ),
     )
     type: Literal["MaintenanceDue"] = Field(default="MaintenanceDue", description="Event name.")
     vin: Vin = Field(description="Vehicle due for maintenance.")

@@ -47,7 +47,12 @@ from dealerflow.contracts.events.sales import (
     TestDriveScheduled,
     VehicleDelivered,
 )
-from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
+from dealerflow.contracts.events.service import (
+    MaintenanceDue,
+    RepairItemDeclined,
+    RepairOrderOpened,
+    VehicleHandedOver,
+)
 from dealerflow.notifier import (
     usecases,
     usecases_alerts,
@@ -55,6 +60,7 @@ from dealerflow.notifier import (
     usecases_approvals,
     usecases_deliveries,
     usecases_leads,
+    usecases_maintenance,
     usecases_sales,
     usecases_test_drives,
 )
@@ -81,6 +87,7 @@ from dealerflow.notifier.domain_appointments import (
 )
 from dealerflow.notifier.domain_approvals import ApprovalRequestFacts
 from dealerflow.notifier.domain_deliveries import delivery_date_moved, record_of_contract
+from dealerflow.notifier.domain_maintenance import MaintenanceDueFacts
 from dealerflow.notifier.domain_test_drives import record_of_test_drive
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
@@ -426,3 +433,22 @@ async def contract_amended(hctx: HandlerContext, env: Envelope[Any]) -> None:
 async def contract_cancelled(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: ContractCancelled = env.event
     await usecases_deliveries.withdraw_delivery_reminders(hctx, event.dealer_id, event.contract_id)
+
+
+@router.on(MaintenanceDue)
+async def maintenance_due(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: MaintenanceDue = env.event
+    facts = MaintenanceDueFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        vin=event.vin,
+        due_on=event.due_on,
+        due_km=event.due_km,
+    )
+    await usecases_maintenance.on_maintenance_due(hctx, facts, event.contact, event.occurred_at)
+
+
+@router.on(RepairOrderOpened)
+async def repair_order_opened(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: RepairOrderOpened = env.event
+    await usecases_maintenance.on_vehicle_checked_in(hctx, event.dealer_id, event.vin)
