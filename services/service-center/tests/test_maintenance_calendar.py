@@ -30,7 +30,16 @@ Step = Callable[..., Any]
 VIN = "LSVAU2180N2183294"
 KEY = f"maintenance-due:D001:{VIN}"
 COMPLETE = {"technician_ids": ["tech-sun"], "work_summary": "oil", "labour_hours": "1.0"}
-LINES = [{"item_id": "L1", "kind": "labour", "description": "Oil change", "labour_hours": "1.0"}]
+LINES = [
+    {"item_id": "L1", "kind": "labour", "description": "Oil change", "labour_hours": "1.0"},
+    {
+        "item_id": "P2",
+        "kind": "part",
+        "description": "Wipers",
+        "part_number": "WB-7",
+        "unit_price": "80.00",
+    },
+]
 
 
 @pytest.fixture
@@ -63,8 +72,12 @@ async def serviced(api: httpx.AsyncClient, ro_body: Body, workflow: Step, km: in
     assert opened.status_code == 201, opened.text
     ro_id = opened.json()["repair_order_id"]
     await workflow(ro_id, "diagnosis", technician_id="tech-sun", findings=["oil due"])
-    await workflow(ro_id, "quote", lines=LINES)
-    await workflow(ro_id, "approve", approved_item_ids=["L1"], method="wechat")
+    quoted = await workflow(ro_id, "quote", lines=LINES)
+    assert quoted.status_code == 200, quoted.text
+    approved = await workflow(
+        ro_id, "approve", approved_item_ids=["L1"], declined_item_ids=["P2"], method="wechat"
+    )
+    assert approved.status_code == 200, approved.text
     await workflow(ro_id, "complete", **COMPLETE)
     await workflow(ro_id, "quality-check", inspector_id="qc-qian", passed=True)
     handed = await workflow(
@@ -108,6 +121,7 @@ async def test_handover_plans_maintenance_due_fourteen_days_ahead(
         handed["next_maintenance_due_km"],
     )
     assert event.contact.name == "张伟"
+    assert event.declined_items_open == 1  # the wipers come back with the reminder
     clock.advance(timedelta(days=30))
     assert await fire_due(center, pg_pool, clock) == 0  # once per due
 

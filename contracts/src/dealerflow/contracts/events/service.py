@@ -365,6 +365,12 @@ class MaintenanceDue(_ServiceBase):
         default=None, description="Previous service handover, UTC, if any."
     )
     contact: ContactSnapshot = Field(description="How to reach the owner.")
+    declined_items_open: int | None = Field(
+        default=None,
+        ge=0,
+        description="Declined repair lines of the vehicle still open (offered again at the "
+        "visit), if the producer tracks them.",
+    )
     subject_key: ClassVar[str | None] = "vin"
 
 

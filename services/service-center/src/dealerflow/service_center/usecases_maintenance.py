@@ -7,7 +7,8 @@ VehicleHandedOver), and a durable timer publishes ``MaintenanceDue`` the dealer'
 One timer per dealer and VIN (key ``maintenance-due:<dealer>:<vin>``): a later handover
 replaces it (the due moved), a check-in before it fires cancels it (the visit makes it
 obsolete; its own handover plans the next). The reminder reads the repair order when it
-fires, so an erased customer's contact is never sent.
+fires, so an erased customer's contact is never sent, and counts the vehicle's open
+declined lines (``declined_items_open``: the reminder resurfaces them).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dealerflow.service_center import repository as repo
 from dealerflow.service_center.domain import NextMaintenance
 from dealerflow.service_center.records import RepairOrderRecord
 from dealerflow.service_center.settings import ServiceCenterSettings
+from dealerflow.service_center.usecases_vehicles import declined_to_offer
 
 Uc = UseCaseContext[ServiceCenterSettings]
 
@@ -66,6 +68,7 @@ async def maintenance_due(uc: Uc, timer: Timer) -> None:
     )
     if ro is None or ro.next_maintenance_due_on is None:
         return
+    declined = await declined_to_offer(uc, ro.dealer_id, ro.vin)
     await uc.publish(
         MaintenanceDue(
             dealer_id=ro.dealer_id,
@@ -78,5 +81,6 @@ async def maintenance_due(uc: Uc, timer: Timer) -> None:
             due_km=ro.next_maintenance_due_km,
             last_service_at=ro.handed_over_at,
             contact=ro.contact,
+            declined_items_open=len(declined),
         )
     )
