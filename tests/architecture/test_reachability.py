@@ -41,7 +41,6 @@ PLANNED_WIRING: Mapping[str, int] = {
     # issue 12: declined work comes back (at the next booking / check-in)
     "dealerflow.service_center.domain_repair.declined_items_due": 12,
     # issue 12: the maintenance and retention calendar (MaintenanceDue, CustomerAtRisk)
-    "dealerflow.service_center.domain_retention.first_maintenance": 12,
 }
 OPEN_ISSUES = range(8, 19)  # the issues after this one (8-18)
 

@@ -393,5 +393,5 @@ async def test_erase_customer_counts_each_changed_row_once(
             )
 
         # Both repair orders; of the two quality checks only the failed one has reasons.
-        assert await erase() == {"repair_orders": 2, "quality_checks": 1}
-        assert await erase() == {"repair_orders": 0, "quality_checks": 0}
+        assert await erase() == {"repair_orders": 2, "quality_checks": 1, "owned_vehicles": 0}
+        assert await erase() == {"repair_orders": 0, "quality_checks": 0, "owned_vehicles": 0}

@@ -347,8 +347,9 @@ class MaintenanceDue(_ServiceBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="service-center's durable timer reaches the reminder day of the maintenance a "
-        "handover set (the dealer's first_maintenance_remind_before ahead, default 14 "
-        "days); once per due, moved by a later handover, dropped by a check-in before it.",
+        "delivery (first maintenance) or a handover set (the dealer's "
+        "first_maintenance_remind_before ahead, default 14 days); once per due, moved by a "
+        "later handover, dropped by a check-in before it.",
         emitted_by=("service-center",),
         reacted_by=(
             "notifier: maintenance reminder message to the owner (service purpose, contact "

@@ -11,6 +11,7 @@ from dealerflow.runtime.erasure import Erasure
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
 from dealerflow.service_center import repository_erasure as erasure_repo
+from dealerflow.service_center import repository_maintenance as maintenance_repo
 from dealerflow.service_center.records import RepairOrderRecord
 from dealerflow.service_center.settings import ServiceCenterSettings
 
@@ -43,13 +44,17 @@ async def erase_customer(
     Kept: ids (the customer id too), the VIN and model, statuses, work type, mileages,
     the quote (its lines describe the work priced, not the person), approved, completed
     and declined items, technicians, labour hours, amounts, invoice numbers, dates and
-    the next maintenance due. Service-center sends no messages; its one timer, the
+    the next maintenance due. The contact of the vehicles registered at delivery is
+    erased too (its locale kept). Service-center sends no messages; its one timer, the
     vehicle's maintenance reminder day, reads the repair order when it fires, so its
     MaintenanceDue carries the erased contact. What others (notifier) schedule from its
     events finds no way to reach the customer in an erased RO.
     """
     conn, dealer_id = uc.conn, erasure.dealer_id
     changed = {"repair_orders": 0, "quality_checks": 0}
+    changed["owned_vehicles"] = await maintenance_repo.erase_owned_vehicle_contacts(
+        conn, dealer_id, erasure.customer_id, erased_contact()
+    )
     for ro in await repo.customer_repair_orders(conn, dealer_id, erasure.customer_id):
         erased = plan_erased_order(ro)
         if erased != ro:
