@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from dealerflow.contracts.enums import MaintenanceReason
 from dealerflow.contracts.events.service import MaintenanceDue, RepairOrderOpened
 from dealerflow.contracts.examples import example_for
 
@@ -30,6 +31,7 @@ def due(customer_id: uuid.UUID, vin: str = VIN) -> MaintenanceDue:
             "vin": vin,
             "due_on": date(2025, 3, 17),
             "due_km": 30000,
+            "reason": MaintenanceReason.PERIODIC,
         }
     )
 
@@ -67,6 +69,16 @@ async def test_maintenance_due_reminds_the_owner_once(notifier: Any) -> None:
     assert send_at > EVENING  # after the quiet hours
     await notifier.produce(event)  # redelivered: nothing new
     assert list(await reminders_of(notifier, event)) == [key]
+
+    # the first maintenance after a sale: the delivery's own reminder covers it (for now)
+    first = due(event.customer_id, vin="LSVAU2180N2999999").model_copy(  # same partition
+        update={"reason": MaintenanceReason.FIRST_MAINTENANCE}
+    )
+    await notifier.produce(first)
+    marker = event.model_copy(update={"vin": "LSVAU2180N2888888"})  # handled after it
+    await notifier.produce(marker)
+    await until_planned(notifier, marker)
+    assert await reminders_of(notifier, first) == {}
 
 
 async def test_a_check_in_withdraws_the_pending_reminder(notifier: Any) -> None:

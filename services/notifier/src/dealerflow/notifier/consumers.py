@@ -444,6 +444,7 @@ async def maintenance_due(hctx: HandlerContext, env: Envelope[Any]) -> None:
         vin=event.vin,
         due_on=event.due_on,
         due_km=event.due_km,
+        reason=event.reason,
     )
     await usecases_maintenance.on_maintenance_due(hctx, facts, event.contact, event.occurred_at)
 

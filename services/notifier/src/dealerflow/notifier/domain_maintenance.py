@@ -11,7 +11,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind
-from dealerflow.contracts.enums import ConsentPurpose
+from dealerflow.contracts.enums import ConsentPurpose, MaintenanceReason
 from dealerflow.notifier.domain_types import PlannedReminder, RecordRef
 from dealerflow.policy import BusinessCalendar, DealerPolicy
 
@@ -26,6 +26,16 @@ class MaintenanceDueFacts:
     vin: str
     due_on: date | None
     due_km: int | None
+    reason: MaintenanceReason = MaintenanceReason.PERIODIC
+
+
+def reminded_here(due: MaintenanceDueFacts) -> bool:
+    """Whether the notifier sends this due's reminder. Not the first maintenance after a
+    sale yet: ``plan_owner_care`` still plans that one itself on VehicleDelivered (keyed
+    by the delivery), so service-center's first_maintenance MaintenanceDue would be a
+    second message. TRANSITIONAL (issue 12, left): when plan_owner_care stops planning it,
+    delete this and remind every reason."""
+    return due.reason is not MaintenanceReason.FIRST_MAINTENANCE
 
 
 def maintenance_reminders_prefix(vin: str) -> str:
