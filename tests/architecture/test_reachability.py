@@ -36,11 +36,6 @@ CHECKED_MODULE = re.compile(r"^(domain|usecases)(_\w+)?$")
 #: so the list cannot go stale; anything unreached and unlisted fails at once.
 PLANNED_WIRING: Mapping[str, int] = {
     # issue 12: the maintenance and retention calendar (MaintenanceDue, CustomerAtRisk)
-    "dealerflow.service_center.domain_retention.after_sales_tier": 12,
-    "dealerflow.service_center.domain_retention.first_maintenance": 12,
-    "dealerflow.service_center.domain_retention.maintenance_reminder_on": 12,
-    "dealerflow.service_center.domain_retention.retention_status": 12,
-    "dealerflow.service_center.domain_retention.whole_months_between": 12,
 }
 OPEN_ISSUES = range(8, 19)  # the issues after this one (8-18)
 

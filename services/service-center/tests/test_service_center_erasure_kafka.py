@@ -417,9 +417,11 @@ async def test_erase_customer_counts_each_changed_row_once(
             "repair_orders": 2,
             "quality_checks": 1,
             "service_appointments": 1,
+            "owned_vehicles": 0,
         }
         assert await erase() == {
             "repair_orders": 0,
             "quality_checks": 0,
             "service_appointments": 0,
+            "owned_vehicles": 0,
         }

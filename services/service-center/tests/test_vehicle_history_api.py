@@ -77,6 +77,14 @@ async def test_history_and_declined_work_offered_again(
     due = body["next_maintenance"]
     assert due["after_repair_order_id"] == ro_id
     assert due["due_km"] == handed.json()["next_maintenance_due_km"] == 30010
+    assert (body["tier"], body["retention"]) == ("B", "active")  # two visits this year
+
+    # no visit for over 12 months since the second: at risk, no visit in the year: tier D
+    clock.advance(timedelta(days=400))
+    later = await api.get(
+        f"/v1/vehicles/{VIN}/history", params={"dealer_id": "D001"}, headers=reader
+    )
+    assert (later.json()["tier"], later.json()["retention"]) == ("D", "at_risk")
 
     other = await api.get(
         f"/v1/vehicles/{VIN}/history",
@@ -85,3 +93,4 @@ async def test_history_and_declined_work_offered_again(
     )
     assert (other.json()["repair_orders"], other.json()["declined_open"]) == ([], [])
     assert other.json()["next_maintenance"] is None
+    assert (other.json()["tier"], other.json()["retention"]) == ("D", None)

@@ -418,10 +418,8 @@ class VehicleDelivered(_SalesBase):
             "satisfaction callback/survey, first-maintenance reminder (5,000 km or 6 months, "
             "14 days ahead), insurance renewal 30 days before the anniversary",
             "leads: grade D",
-            Planned(
-                "service-center: registers the owner's vehicle for maintenance and retention",
-                issue=12,
-            ),
+            "service-center: registers the owner's vehicle and plans its first maintenance "
+            "reminder (MaintenanceDue 14 days before 5,000 km or 6 months)",
             "complaints: keeps the contact snapshot for complaints it opens later",
             Planned("complaints: records the sale for later investigation", issue=13),
         ),

@@ -123,9 +123,7 @@ class RepairOrderOpened(_ServiceBase):
         reacted_by=(
             "complaints: detects a repeat repair (same vehicle, same concern within 30 days) "
             "and opens a complaint",
-            Planned(
-                "notifier: cancels a pending maintenance-due reminder for the vehicle", issue=12
-            ),
+            "notifier: cancels the vehicle's pending (not yet sent) maintenance-due reminders",
         ),
     )
     type: Literal["RepairOrderOpened"] = Field(
@@ -355,10 +353,15 @@ class MaintenanceDue(_ServiceBase):
     """Maintenance falls due soon (by date or mileage, whichever first)."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="service-center's timer sees maintenance due within the reminder lead time "
-        "(default 14 days ahead).",
-        emitted_by=(Planned("service-center", issue=12),),
-        reacted_by=(Planned("notifier: maintenance reminder message (service purpose)", issue=12),),
+        when="service-center's durable timer reaches the reminder day of the maintenance a "
+        "delivery (first maintenance) or a handover set (the dealer's "
+        "first_maintenance_remind_before ahead, default 14 days); once per due, moved by a "
+        "later handover, dropped by a check-in before it.",
+        emitted_by=("service-center",),
+        reacted_by=(
+            "notifier: maintenance reminder message to the owner (service purpose, contact "
+            "policy), once per due",
+        ),
     )
     type: Literal["MaintenanceDue"] = Field(default="MaintenanceDue", description="Event name.")
     vin: Vin = Field(description="Vehicle due for maintenance.")
@@ -370,6 +373,12 @@ class MaintenanceDue(_ServiceBase):
         default=None, description="Previous service handover, UTC, if any."
     )
     contact: ContactSnapshot = Field(description="How to reach the owner.")
+    declined_items_open: int | None = Field(
+        default=None,
+        ge=0,
+        description="Declined repair lines of the vehicle still open (offered again at the "
+        "visit), if the producer tracks them.",
+    )
     subject_key: ClassVar[str | None] = "vin"
 
 

@@ -53,8 +53,10 @@ from dealerflow.contracts.events.sales import (
     VehicleDelivered,
 )
 from dealerflow.contracts.events.service import (
+    MaintenanceDue,
     PartStockLow,
     RepairItemDeclined,
+    RepairOrderOpened,
     ServiceAppointmentBooked,
     ServiceAppointmentCancelled,
     VehicleHandedOver,
@@ -67,6 +69,7 @@ from dealerflow.notifier import (
     usecases_complaints,
     usecases_deliveries,
     usecases_leads,
+    usecases_maintenance,
     usecases_parts,
     usecases_sales,
     usecases_service_appointments,
@@ -100,6 +103,7 @@ from dealerflow.notifier.domain_deliveries import (
     delivery_date_moved,
     record_of_contract,
 )
+from dealerflow.notifier.domain_maintenance import MaintenanceDueFacts
 from dealerflow.notifier.domain_parts import StockLowFacts
 from dealerflow.notifier.domain_service_appointments import record_of_service_appointment
 from dealerflow.notifier.domain_test_drives import record_of_test_drive
@@ -560,3 +564,23 @@ async def service_appointment_cancelled(hctx: HandlerContext, env: Envelope[Any]
     await usecases_service_appointments.on_service_appointment_cancelled(
         hctx, event.dealer_id, event.service_appointment_id
     )
+
+
+@router.on(MaintenanceDue)
+async def maintenance_due(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: MaintenanceDue = env.event
+    facts = MaintenanceDueFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        vin=event.vin,
+        due_on=event.due_on,
+        due_km=event.due_km,
+        reason=event.reason,
+    )
+    await usecases_maintenance.on_maintenance_due(hctx, facts, event.contact, event.occurred_at)
+
+
+@router.on(RepairOrderOpened)
+async def repair_order_opened(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: RepairOrderOpened = env.event
+    await usecases_maintenance.on_vehicle_checked_in(hctx, event.dealer_id, event.vin)

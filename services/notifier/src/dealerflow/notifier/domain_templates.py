@@ -74,13 +74,13 @@ TEMPLATES: dict[tuple[ReminderKind, Locale], tuple[str, str]] = {
         "{appointment_time}. Please contact us if you need to change it.",
     ),
     (ReminderKind.MAINTENANCE_DUE, _ZH): (
-        "首次保养提醒",
-        "{customer_name}您好，您的爱车将于{due_date}或行驶{due_km}公里时（以先到者为准）"
-        "需要首次保养，欢迎预约{dealer_name}。",
+        "保养提醒",
+        "{customer_name}您好，您的爱车将于{due_date}或行驶至{due_km}公里时（以先到者为准）"
+        "需要保养，欢迎预约{dealer_name}。",
     ),
     (ReminderKind.MAINTENANCE_DUE, _EN): (
         "Maintenance due",
-        "Dear {customer_name}, your car's first maintenance is due on {due_date} or at "
+        "Dear {customer_name}, your car's maintenance is due on {due_date} or at "
         "{due_km} km, whichever comes first. Book it with {dealer_name}.",
     ),
     (ReminderKind.INSURANCE_RENEWAL, _ZH): (

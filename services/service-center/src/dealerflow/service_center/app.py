@@ -1,14 +1,15 @@
 """Wiring of the service-center service (what it has; dealerflow.runtime.service runs it).
 
-It has no subscriptions of its own: the runtime subscribes it to the leads topic for
-CustomerErasureRequested, which its eraser carries out. It runs the outbox relay (its
-events reach Kafka) and the timer poller (none registered yet).
+It consumes the sales topic (:mod:`consumers`: VehicleDelivered registers the owner's
+vehicle), and the runtime subscribes it to the leads topic for CustomerErasureRequested,
+which its eraser carries out. It runs the outbox relay (its
+events reach Kafka) and the timer poller (:mod:`timers`: the maintenance reminder day).
 """
 
 from __future__ import annotations
 
-from dealerflow.runtime.service import ServiceDefinition
-from dealerflow.service_center import api, api_appointments, api_parts
+from dealerflow.runtime.service import ServiceDefinition, Subscription
+from dealerflow.service_center import api, api_appointments, api_parts, consumers, timers
 from dealerflow.service_center.problems import PROBLEMS
 from dealerflow.service_center.settings import ServiceCenterSettings
 from dealerflow.service_center.usecases_erasure import erase_customer
@@ -28,5 +29,7 @@ DEFINITION = ServiceDefinition(
         api_appointments.router,
     ],
     problems=PROBLEMS,
+    subscriptions=lambda ctx: [Subscription("reactions", consumers.CONTEXTS, consumers.router)],
     eraser=erase_customer,
+    timer_handlers=timers.handlers,
 )

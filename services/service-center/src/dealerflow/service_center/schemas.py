@@ -20,6 +20,7 @@ from dealerflow.contracts.enums import (
     ContactChannel,
     Locale,
     RepairItemKind,
+    ServiceTier,
     ServiceWorkType,
 )
 from dealerflow.contracts.events.service import RepairItem
@@ -37,6 +38,7 @@ from dealerflow.contracts.types import (
 from dealerflow.runtime.request_models import DealerGroup, PersonName, RawPhone, RequestBody
 from dealerflow.service_center.domain import (
     DetailingKind,
+    RetentionStatus,
     VehicleSystem,
     repair_items,
 )
@@ -449,6 +451,14 @@ class VehicleHistoryOut(BaseModel):
         description="Declined work not done or closed since, oldest first."
     )
     next_maintenance: NextMaintenanceOut | None
+    tier: ServiceTier = Field(
+        description="After-sales tier by visits (days with a repair order) in the last 12 "
+        "months: A >= 4, B 2-3, C 1, D none (the dealer's tier_min_visits_per_year)."
+    )
+    retention: RetentionStatus | None = Field(
+        description="active, at_risk (12 months without a visit) or lost (24; the dealer's "
+        "at_risk_after_months / lost_after_months); null when it never came here."
+    )
 
     @classmethod
     def of(cls, dealer_id: str, history: VehicleHistory) -> VehicleHistoryOut:
@@ -467,4 +477,6 @@ class VehicleHistoryOut(BaseModel):
                 if due is not None
                 else None
             ),
+            tier=history.tier,
+            retention=history.retention,
         )

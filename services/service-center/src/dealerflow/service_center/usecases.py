@@ -27,6 +27,7 @@ from dealerflow.service_center import domain, domain_appointments
 from dealerflow.service_center import repository as repo
 from dealerflow.service_center import repository_appointments as appointments_repo
 from dealerflow.service_center import repository_detailing as detailing_repo
+from dealerflow.service_center import usecases_maintenance as maintenance
 from dealerflow.service_center.domain_appointments import AppointmentRecord, AppointmentStatus
 from dealerflow.service_center.records import RepairOrderDetails, RepairOrderRecord
 from dealerflow.service_center.settings import ServiceCenterSettings
@@ -302,6 +303,7 @@ async def open_repair_order(
                 updated_at=uc.now,
             ),
         )
+    await maintenance.vehicle_checked_in(uc, ro.dealer_id, ro.vin)
     await uc.publish(
         RepairOrderOpened(
             dealer_id=ro.dealer_id,

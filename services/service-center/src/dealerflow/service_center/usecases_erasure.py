@@ -12,6 +12,7 @@ from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
 from dealerflow.service_center import repository_appointments as appointments_repo
 from dealerflow.service_center import repository_erasure as erasure_repo
+from dealerflow.service_center import repository_maintenance as maintenance_repo
 from dealerflow.service_center.domain_appointments import AppointmentRecord
 from dealerflow.service_center.records import RepairOrderRecord
 from dealerflow.service_center.settings import ServiceCenterSettings
@@ -54,9 +55,11 @@ async def erase_customer(
     Kept: ids (the customer id too), the VIN and model, statuses, work type, mileages,
     the quote (its lines describe the work priced, not the person), approved, completed
     and declined items, technicians, labour hours, amounts, invoice numbers, dates and
-    the next maintenance due. Service-center sends no messages and keeps no reminders or
-    timers: nothing is left to cancel; what others (notifier) schedule from its events
-    finds no way to reach the customer in an erased RO.
+    the next maintenance due. The contact of the vehicles registered at delivery is
+    erased too (its locale kept). Service-center sends no messages; its one timer, the
+    vehicle's maintenance reminder day, reads the repair order when it fires, so its
+    MaintenanceDue carries the erased contact. What others (notifier) schedule from its
+    events finds no way to reach the customer in an erased RO.
     """
     conn, dealer_id = uc.conn, erasure.dealer_id
     changed = {"repair_orders": 0, "quality_checks": 0, "service_appointments": 0}
@@ -67,6 +70,9 @@ async def erase_customer(
         if erased_appointment != appointment:
             await appointments_repo.save_appointment(conn, erased_appointment)
             changed["service_appointments"] += 1
+    changed["owned_vehicles"] = await maintenance_repo.erase_owned_vehicle_contacts(
+        conn, dealer_id, erasure.customer_id, erased_contact()
+    )
     for ro in await repo.customer_repair_orders(conn, dealer_id, erasure.customer_id):
         erased = plan_erased_order(ro)
         if erased != ro:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 
+from dealerflow.contracts.enums import ServiceTier
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
@@ -63,11 +64,15 @@ class VehicleHistory:
     repair_orders: Sequence[RepairOrderRecord]
     declined_open: tuple[DeclinedItemRecord, ...]
     next_maintenance: NextMaintenance | None
+    tier: ServiceTier  # after-sales tier by visits in the last 12 months
+    retention: domain.RetentionStatus | None  # None: the vehicle never came here
 
 
 async def vehicle_history(uc: Uc, dealer_id: str, vin: str) -> VehicleHistory:
     """The vehicle's repair orders at the dealer (newest first), the declined work still
-    open, and its next maintenance as the latest handover set it."""
+    open, its next maintenance as the latest handover set it, its after-sales tier
+    (``domain.after_sales_tier``) and retention status since its last visit
+    (``domain.retention_status``), both on the dealer-local date of the use case."""
     orders = await repo.list_repair_orders(
         uc.conn,
         dealer_id,
@@ -87,4 +92,16 @@ async def vehicle_history(uc: Uc, dealer_id: str, vin: str) -> VehicleHistory:
         next_due = NextMaintenance(
             latest.next_maintenance_due_on, latest.next_maintenance_due_km, str(latest.id)
         )
-    return VehicleHistory(vin, orders, await declined_to_offer(uc, dealer_id, vin), next_due)
+    policy = await uc.policy(dealer_id)
+    tz = policy.calendar.tz
+    today = uc.now.astimezone(tz).date()
+    visits = [o.opened_at.astimezone(tz).date() for o in orders]
+    retention = domain.retention_status(max(visits), today, policy.service) if visits else None
+    return VehicleHistory(
+        vin,
+        orders,
+        await declined_to_offer(uc, dealer_id, vin),
+        next_due,
+        domain.after_sales_tier(visits, today, policy.service),
+        retention,
+    )

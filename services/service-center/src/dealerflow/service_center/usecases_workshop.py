@@ -19,6 +19,7 @@ from dealerflow.contracts.types import Money
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
+from dealerflow.service_center import usecases_maintenance as maintenance
 from dealerflow.service_center.domain import RepairOrderStatus, RepairOrderStep
 from dealerflow.service_center.records import (
     RecordedQualityCheck,
@@ -207,6 +208,8 @@ async def _hand_over(
             updated_at=uc.now,
         ),
     )
+    if due is not None:
+        await maintenance.plan_maintenance_due(uc, ro, due)
     await uc.publish(
         VehicleHandedOver(
             dealer_id=ro.dealer_id,

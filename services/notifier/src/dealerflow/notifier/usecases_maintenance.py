@@ -1,0 +1,43 @@
+"""Reactions to the maintenance calendar service-center keeps: MaintenanceDue -> the
+owner's reminder message (planned once per due: a redelivery plans nothing new), and a
+check-in of the vehicle (RepairOrderOpened) withdraws its maintenance reminders not sent
+yet (status ``cancelled``, with their timers).
+
+Same conventions as `usecases_test_drives` (pure planner in `domain_maintenance`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dealerflow.contracts.contact import ContactSnapshot
+from dealerflow.notifier import repository_messages as msgs
+from dealerflow.notifier.domain_maintenance import (
+    MaintenanceDueFacts,
+    maintenance_reminders_prefix,
+    plan_maintenance_reminder,
+    reminded_here,
+)
+from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.notifier.usecases import apply_plan, remember_contact
+from dealerflow.notifier.usecases_appointments import cancel_reminders
+from dealerflow.runtime.context import UseCaseContext
+
+Uc = UseCaseContext[NotifierSettings]
+
+
+async def on_maintenance_due(
+    uc: Uc, due: MaintenanceDueFacts, contact: ContactSnapshot, occurred_at: datetime
+) -> None:
+    """The maintenance reminder, sent through the contact policy (service consent); not
+    for the first maintenance after a sale yet (``domain_maintenance.reminded_here``)."""
+    await remember_contact(uc, due.dealer_id, due.customer_id, contact, occurred_at)
+    if not reminded_here(due):
+        return
+    policy = await uc.policy(due.dealer_id)
+    await apply_plan(uc, [plan_maintenance_reminder(due, policy, uc.now)], contact)
+
+
+async def on_vehicle_checked_in(uc: Uc, dealer_id: str, vin: str) -> None:
+    """The vehicle is in for service: its maintenance reminders not sent yet go."""
+    pending = await msgs.scheduled_reminders(uc.conn, dealer_id, maintenance_reminders_prefix(vin))
+    await cancel_reminders(uc, dealer_id, pending)

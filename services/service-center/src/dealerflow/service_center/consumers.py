@@ -1,0 +1,24 @@
+"""Event handlers of the service-center service (thin: one use case each).
+
+Subscribed topics: sales (VehicleDelivered: the owner's vehicle is registered for its
+first maintenance). The runtime subscribes it to the leads topic for erasure on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dealerflow.contracts.envelope import Envelope
+from dealerflow.contracts.events.sales import VehicleDelivered
+from dealerflow.runtime.consumer import EventRouter, HandlerContext
+from dealerflow.service_center import usecases_maintenance as maintenance
+
+#: Topics (contexts) the service-center service consumes.
+CONTEXTS = ("sales",)
+
+router = EventRouter()
+
+
+@router.on(VehicleDelivered)
+async def vehicle_delivered(ctx: HandlerContext, env: Envelope[Any]) -> None:
+    await maintenance.register_delivered_vehicle(ctx, env.event)

@@ -1,0 +1,14 @@
+"""Timer handlers of the service-center service: a vehicle's maintenance reminder day."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dealerflow.runtime.service import ServiceContext, ServiceTimerHandler
+from dealerflow.service_center import usecases_maintenance as maintenance
+from dealerflow.service_center.settings import ServiceCenterSettings
+
+
+def handlers(ctx: ServiceContext[ServiceCenterSettings]) -> Mapping[str, ServiceTimerHandler]:
+    """kind -> handler."""
+    return {maintenance.MAINTENANCE_DUE_TIMER_KIND: maintenance.maintenance_due}

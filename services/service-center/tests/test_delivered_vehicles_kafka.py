@@ -1,0 +1,119 @@
+"""VehicleDelivered (sales or an outside DMS) on real Kafka -> service-center registers the
+owner's vehicle and plans its first maintenance (DOMAIN.md 5,000 km or 6 months, reminded
+14 days ahead): the timer publishes MaintenanceDue (first_maintenance); the owner's
+erasure erases the registered contact."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from dealerflow.contracts.contact import ERASED_NAME
+from dealerflow.contracts.enums import MaintenanceReason
+from dealerflow.contracts.events.sales import VehicleDelivered
+from dealerflow.contracts.events.service import MaintenanceDue
+from dealerflow.contracts.examples import example_for
+from dealerflow.devinfra.service_testing import (
+    Outbox,
+    RunningService,
+    eventually,
+    kafka_producer,
+    produce_event,
+    running_service,
+)
+from dealerflow.runtime.clock import ManualClock
+from dealerflow.runtime.erasure import Erasure
+from dealerflow.runtime.service import timer_handlers_of
+from dealerflow.runtime.timers import TimerPoller
+from dealerflow.service_center import timers
+from dealerflow.service_center.app import DEFINITION
+from dealerflow.service_center.settings import ServiceCenterSettings
+from dealerflow.service_center.usecases_erasure import erase_customer
+
+pytestmark = pytest.mark.integration
+
+VIN = "LFV2A21K6D4123456"
+DELIVERED_AT = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+@pytest.fixture
+async def center(
+    center_settings: ServiceCenterSettings, clock: ManualClock
+) -> AsyncIterator[RunningService]:
+    async with running_service(DEFINITION, center_settings, clock=clock) as service:
+        yield service
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    async with kafka_producer(kafka_bootstrap) as started:
+        yield started
+
+
+async def test_a_delivered_vehicle_gets_its_first_maintenance_reminder(
+    center: RunningService,
+    producer: AIOKafkaProducer,
+    clock: ManualClock,
+    pg_pool: asyncpg.Pool,
+    outbox: Outbox,
+) -> None:
+    delivered = example_for(VehicleDelivered).model_copy(
+        update={
+            "dealer_id": "D001",
+            "customer_id": uuid.uuid4(),
+            "vin": VIN,
+            "delivered_at": DELIVERED_AT,
+            "occurred_at": DELIVERED_AT,
+            "odometer_km": 12,
+        }
+    )
+    await produce_event(producer, center.topics, delivered)
+
+    async def registered() -> asyncpg.Record | None:
+        return await pg_pool.fetchrow(
+            "SELECT v.first_due_on, v.first_due_km, t.due_at FROM owned_vehicles v"
+            " JOIN timers t ON t.key = 'maintenance-due:D001:' || v.vin"
+            " WHERE v.dealer_id = 'D001' AND v.vin = $1 AND t.status = 'pending'",
+            VIN,
+        )
+
+    row = await eventually(registered, "the vehicle registered, its reminder planned")
+    assert (row["first_due_on"], row["first_due_km"]) == (date(2025, 9, 3), 5012)
+    assert row["due_at"] == datetime(2025, 8, 20, 1, 0, tzinfo=UTC)  # 09:00, 14 days ahead
+
+    clock.set(row["due_at"])
+    poller = TimerPoller(
+        pg_pool, timer_handlers_of(center.ctx, timers.handlers(center.ctx)), clock=clock
+    )
+
+    async def fired() -> list[MaintenanceDue]:
+        await poller.fire_due()
+        return [e for e in await outbox.events() if isinstance(e, MaintenanceDue)]
+
+    [event] = await eventually(fired, "MaintenanceDue published")
+    assert (event.reason, event.vin, event.due_on, event.due_km) == (
+        MaintenanceReason.FIRST_MAINTENANCE,
+        VIN,
+        date(2025, 9, 3),
+        5012,
+    )
+    assert event.contact == delivered.contact
+    assert event.declined_items_open == 0
+
+    # the owner's erasure erases the registered contact (locale kept), once
+    erasure = Erasure("erasure-1", "D001", delivered.customer_id, DELIVERED_AT)
+
+    async def erase() -> dict[str, int]:
+        return await center.ctx.run_in_transaction(
+            lambda uc: erase_customer(uc, erasure), dealers=["D001"]
+        )
+
+    changed, again = await erase(), await erase()
+    assert (changed["owned_vehicles"], again["owned_vehicles"]) == (1, 0)
+    name = await pg_pool.fetchval("SELECT contact->>'name' FROM owned_vehicles WHERE vin = $1", VIN)
+    assert name == ERASED_NAME

@@ -1,0 +1,150 @@
+"""The maintenance calendar on real PostgreSQL: a handover plans the vehicle's next
+maintenance as a durable timer that publishes MaintenanceDue 14 days ahead (once; moved
+by a later handover), and a check-in before it fires makes it obsolete."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import pytest
+
+from dealerflow.contracts.events.service import MaintenanceDue
+from dealerflow.devinfra.service_testing import Outbox, RunningService, running_service
+from dealerflow.runtime.clock import ManualClock
+from dealerflow.runtime.service import timer_handlers_of
+from dealerflow.runtime.timers import TimerPoller
+from dealerflow.service_center import timers
+from dealerflow.service_center.app import DEFINITION
+from dealerflow.service_center.settings import ServiceCenterSettings
+
+pytestmark = pytest.mark.integration
+
+Body = Callable[..., dict[str, Any]]
+Step = Callable[..., Any]
+
+VIN = "LSVAU2180N2183294"
+KEY = f"maintenance-due:D001:{VIN}"
+COMPLETE = {"technician_ids": ["tech-sun"], "work_summary": "oil", "labour_hours": "1.0"}
+LINES = [
+    {"item_id": "L1", "kind": "labour", "description": "Oil change", "labour_hours": "1.0"},
+    {
+        "item_id": "P2",
+        "kind": "part",
+        "description": "Wipers",
+        "part_number": "WB-7",
+        "unit_price": "80.00",
+    },
+]
+
+
+@pytest.fixture
+async def center(
+    center_settings: ServiceCenterSettings, clock: ManualClock
+) -> AsyncIterator[RunningService]:
+    async with running_service(
+        DEFINITION, center_settings, clock=clock, run_background=False
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def api(center: RunningService) -> httpx.AsyncClient:
+    return center.client
+
+
+async def fire_due(center: RunningService, pool: asyncpg.Pool, clock: ManualClock) -> int:
+    poller = TimerPoller(
+        pool, timer_handlers_of(center.ctx, timers.handlers(center.ctx)), clock=clock
+    )
+    fired = 0
+    while (n := await poller.fire_due()) > 0:
+        fired += n
+    return fired
+
+
+async def serviced(api: httpx.AsyncClient, ro_body: Body, workflow: Step, km: int) -> Any:
+    opened = await api.post("/v1/repair-orders", json=ro_body(mileage_km=km))
+    assert opened.status_code == 201, opened.text
+    ro_id = opened.json()["repair_order_id"]
+    await workflow(ro_id, "diagnosis", technician_id="tech-sun", findings=["oil due"])
+    quoted = await workflow(ro_id, "quote", lines=LINES)
+    assert quoted.status_code == 200, quoted.text
+    approved = await workflow(
+        ro_id, "approve", approved_item_ids=["L1"], declined_item_ids=["P2"], method="wechat"
+    )
+    assert approved.status_code == 200, approved.text
+    await workflow(ro_id, "complete", **COMPLETE)
+    await workflow(ro_id, "quality-check", inspector_id="qc-qian", passed=True)
+    handed = await workflow(
+        ro_id,
+        "handover",
+        mileage_km=km,
+        amount_paid={"amount": "300.00", "currency": "CNY"},
+        invoice_number=f"SV-{km}",
+    )
+    assert handed.status_code == 200, handed.text
+    return handed.json()
+
+
+async def pending(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    return await pool.fetch("SELECT due_at FROM timers WHERE key = $1 AND status = 'pending'", KEY)
+
+
+async def test_handover_plans_maintenance_due_fourteen_days_ahead(
+    center: RunningService,
+    api: httpx.AsyncClient,
+    ro_body: Body,
+    workflow: Step,
+    clock: ManualClock,
+    pg_pool: asyncpg.Pool,
+    outbox: Outbox,
+) -> None:
+    handed = await serviced(api, ro_body, workflow, 20000)
+    due_on = date.fromisoformat(handed["next_maintenance_due_on"])
+    [timer] = await pending(pg_pool)
+    tz = ZoneInfo("Asia/Shanghai")  # the default dealer calendar
+    assert timer["due_at"].astimezone(tz).date() == due_on - timedelta(days=14)
+
+    clock.advance(timer["due_at"] - clock.now() - timedelta(minutes=1))
+    assert await fire_due(center, pg_pool, clock) == 0  # not yet
+    clock.advance(timedelta(minutes=2))
+    assert await fire_due(center, pg_pool, clock) == 1
+    [event] = [e for e in await outbox.events() if isinstance(e, MaintenanceDue)]
+    assert (event.vin, event.due_on, event.due_km) == (
+        VIN,
+        due_on,
+        handed["next_maintenance_due_km"],
+    )
+    assert event.contact.name == "张伟"
+    assert event.declined_items_open == 1  # the wipers come back with the reminder
+    clock.advance(timedelta(days=30))
+    assert await fire_due(center, pg_pool, clock) == 0  # once per due
+
+
+async def test_check_in_before_the_reminder_makes_it_obsolete_and_its_handover_moves_it(
+    center: RunningService,
+    api: httpx.AsyncClient,
+    ro_body: Body,
+    workflow: Step,
+    clock: ManualClock,
+    pg_pool: asyncpg.Pool,
+    outbox: Outbox,
+) -> None:
+    await serviced(api, ro_body, workflow, 20000)
+    [first] = await pending(pg_pool)
+    clock.advance(timedelta(days=60))
+    opened = await api.post("/v1/repair-orders", json=ro_body(mileage_km=23000))
+    assert opened.status_code == 201, opened.text
+    assert await pending(pg_pool) == []  # the visit makes the reminder obsolete
+    clock.advance(first["due_at"] - clock.now() + timedelta(days=1))
+    assert await fire_due(center, pg_pool, clock) == 0
+    assert [e for e in await outbox.events() if isinstance(e, MaintenanceDue)] == []
+
+    await serviced(api, ro_body, workflow, 24000)  # the next visit plans the next one
+    [moved] = await pending(pg_pool)
+    assert moved["due_at"] > first["due_at"]
