@@ -21,7 +21,8 @@ def _kinds(tasks: list[dict]) -> dict[str, dict]:
 async def test_delivery_in_sales_schedules_owner_care(
     stack: Any, client: DealerflowClient, dealer_id: str
 ) -> None:
-    """b. contract signed and delivered -> 24 h callback, 7-day callback, maintenance reminder."""
+    """b. contract signed and delivered -> 24 h callback, 7-day callback, insurance reminder,
+    and service-center's first maintenance."""
     await client.sell_and_deliver(
         dealer_id,
         name="王芳",
@@ -50,11 +51,28 @@ async def test_delivery_in_sales_schedules_owner_care(
     satisfaction_due = _parse(tasks["satisfaction_callback"]["due_at"])
     assert timedelta(days=6) <= satisfaction_due - delivered_at <= timedelta(days=8)
 
-    reminders = await eventually(
-        lambda: _maintenance_reminders(client, dealer_id, customer),
-        what="the first-maintenance reminder",
+    # The first maintenance is service-center's calendar: it registered the sold car
+    # and shows the first due (no visit yet, so no handover set it); its MaintenanceDue,
+    # months away, brings the notifier's reminder.
+    async def first_due() -> dict | None:
+        history = await client.call(
+            "service-center",
+            "GET",
+            "/v1/vehicles/LSVAU2180N2183294/history",
+            params={"dealer_id": dealer_id},
+        )
+        due = history.get("next_maintenance")
+        return due if due and due["after_repair_order_id"] is None else None
+
+    due_first = await eventually(first_due, what="the first maintenance the sale set")
+    assert due_first["due_km"] == 5000
+    assert due_first["due_on"] > delivered_at.isoformat()[:10]
+    insurance = await eventually(
+        lambda: _reminders_of_kind(client, dealer_id, customer, "insurance_renewal"),
+        what="the insurance-renewal reminder",
     )
-    assert reminders[0]["send_at"] > delivered_at.isoformat()[:10]
+    assert insurance[0]["send_at"] > delivered_at.isoformat()[:10]
+    assert await _reminders_of_kind(client, dealer_id, customer, "maintenance_due") is None
 
     # The 24 h callback falls due on the services' (accelerated) clock: TaskDue, status due.
     async def callback_due() -> dict | None:
@@ -137,11 +155,10 @@ async def test_handover_in_service_center_schedules_the_3_day_callback(
     assert timedelta(days=3) <= _parse(task["due_at"]) - handed_at <= timedelta(days=4)
 
 
-async def _maintenance_reminders(
-    client: DealerflowClient, dealer_id: str, customer: str
+async def _reminders_of_kind(
+    client: DealerflowClient, dealer_id: str, customer: str, kind: str
 ) -> list[dict] | None:
-    reminders = await client.reminders(dealer_id, customer)
-    found = [r for r in reminders if "maintenance" in r["kind"]]
+    found = [r for r in await client.reminders(dealer_id, customer) if r["kind"] == kind]
     return found or None
 
 

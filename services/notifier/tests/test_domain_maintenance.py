@@ -6,12 +6,11 @@ import uuid
 from datetime import UTC, date, datetime
 
 from dealerflow.contracts.care_enums import ReminderKind
-from dealerflow.contracts.enums import ConsentPurpose, MaintenanceReason
+from dealerflow.contracts.enums import ConsentPurpose
 from dealerflow.notifier.domain_maintenance import (
     MaintenanceDueFacts,
     maintenance_reminders_prefix,
     plan_maintenance_reminder,
-    reminded_here,
 )
 from dealerflow.policy import DealerPolicy
 
@@ -39,11 +38,3 @@ def test_quiet_hours_move_it_and_a_missing_date_keys_by_mileage() -> None:
     assert planned.send_at > night
     assert planned.key == f"vehicle:{VIN}:maintenance-due:30000km"
     assert planned.params["due_date"] == "-"
-
-
-def test_the_first_maintenance_after_a_sale_is_left_to_the_delivery_plan() -> None:
-    assert reminded_here(facts())
-    first = MaintenanceDueFacts(
-        "D001", CUSTOMER, VIN, None, 5000, MaintenanceReason.FIRST_MAINTENANCE
-    )
-    assert not reminded_here(first)  # plan_owner_care reminds it (transitional)

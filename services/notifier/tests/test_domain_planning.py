@@ -28,7 +28,6 @@ from dealerflow.notifier.domain import (
     appointment_reminders_prefix,
     first_contact_key,
     first_contact_watch_keys,
-    first_maintenance_due,
     grade_follow_up_prefixes,
     plan_appointment_reminders,
     plan_declined_item_followup,
@@ -312,30 +311,12 @@ def test_owner_care_plan_after_delivery() -> None:
         sh(2025, 3, 10, 10, 0),
         StaffRole.CUSTOMER_RELATIONS,
     )
-    maintenance = items["delivery:DL5:first-maintenance"]
-    assert isinstance(maintenance, PlannedReminder)
-    # 6 months after 3 March is 3 September, reminded 14 days ahead at 10:00 local.
-    assert maintenance.send_at == sh(2025, 8, 20, 10, 0)
-    assert maintenance.params == {"due_date": "2025-09-03", "due_km": "5000"}
+    assert not any("maintenance" in key for key in items)  # service-center's calendar
     insurance = items["delivery:DL5:insurance-renewal-1y"]
     assert isinstance(insurance, PlannedReminder)
     assert insurance.send_at == sh(2026, 2, 1, 10, 0)
     assert insurance.params == {"renewal_date": "2026-03-03"}
     assert plan_owner_care(delivery(), POLICY) == plan_owner_care(delivery(), POLICY)
-
-
-def test_first_maintenance_by_mileage_when_it_comes_first() -> None:
-    facts = delivery(odometer_km=10, daily_km_estimate=50.0)
-    assert first_maintenance_due(facts, POLICY) == date(2025, 6, 11)  # ceil(4990 / 50) = 100 days
-    slow = delivery(daily_km_estimate=5.0)
-    assert first_maintenance_due(slow, POLICY) == date(2025, 9, 3)
-
-
-def test_maintenance_reminder_never_before_the_delivery_callback() -> None:
-    items = by_key(plan_owner_care(delivery(daily_km_estimate=1000.0), POLICY))
-    assert the(items, "delivery:DL5:first-maintenance", PlannedReminder).send_at == sh(
-        2025, 3, 4, 10, 0
-    )
 
 
 def test_dates_are_dealer_local_and_insurance_start_can_be_given() -> None:
@@ -345,10 +326,10 @@ def test_dates_are_dealer_local_and_insurance_start_can_be_given() -> None:
             delivery(delivered_at=just_after_midnight, insurance_start=date(2025, 2, 20)), POLICY
         )
     )
-    assert (
-        the(items, "delivery:DL5:first-maintenance", PlannedReminder).params["due_date"]
-        == "2025-09-03"
-    )
+    no_start = by_key(plan_owner_care(delivery(delivered_at=just_after_midnight), POLICY))
+    assert the(no_start, "delivery:DL5:insurance-renewal-1y", PlannedReminder).params == {
+        "renewal_date": "2026-03-03"  # a year from the dealer-local delivery date
+    }
     assert the(items, "delivery:DL5:insurance-renewal-1y", PlannedReminder).send_at == sh(
         2026, 1, 21, 10, 0
     )
@@ -357,14 +338,17 @@ def test_dates_are_dealer_local_and_insurance_start_can_be_given() -> None:
 def test_owner_care_numbers_come_from_the_policy() -> None:
     policy = policy_with_overrides(
         {
-            "owner_care": {"first_maintenance_months": 3, "callback_after_delivery": "PT12H"},
+            "owner_care": {
+                "insurance_renewal_remind_before": "P10D",
+                "callback_after_delivery": "PT12H",
+            },
             "contact": {"reminder_send_time": "09:30"},
         }
     )
     items = by_key(plan_owner_care(delivery(), policy))
     assert the(items, "delivery:DL5:callback-24h", PlannedTask).due_at == sh(2025, 3, 3, 22, 0)
-    assert the(items, "delivery:DL5:first-maintenance", PlannedReminder).send_at == sh(
-        2025, 5, 20, 9, 30
+    assert the(items, "delivery:DL5:insurance-renewal-1y", PlannedReminder).send_at == sh(
+        2026, 2, 21, 9, 30
     )
 
 

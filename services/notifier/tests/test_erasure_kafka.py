@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 
 from dealerflow.contracts.contact import ContactSnapshot, erased_contact
-from dealerflow.contracts.enums import Locale
+from dealerflow.contracts.enums import Locale, MaintenanceReason
 from dealerflow.contracts.events.complaints import ComplaintEscalated
 from dealerflow.contracts.events.leads import CustomerErasureRequested
 from dealerflow.contracts.events.sales import VehicleDelivered
+from dealerflow.contracts.events.service import MaintenanceDue
 from dealerflow.contracts.examples import example_for
 from dealerflow.notifier.domain_erasure import ERASED_TEXT
 from dealerflow.notifier.usecases_erasure import erase_customer
@@ -52,6 +53,20 @@ def delivered(dealer_id: str, customer: uuid.UUID, delivery_id: str, contact: An
             "occurred_at": START,
             "delivered_at": START,
             "consultant_id": "c-li-na",
+            "contact": contact,
+        }
+    )
+
+
+def maintenance_due(dealer_id: str, customer: uuid.UUID, vin: str, contact: Any) -> Any:
+    """service-center's first-maintenance reminder day for the delivered car."""
+    return example_for(MaintenanceDue).model_copy(
+        update={
+            "dealer_id": dealer_id,
+            "customer_id": customer,
+            "vin": vin,
+            "occurred_at": START,
+            "reason": MaintenanceReason.FIRST_MAINTENANCE,
             "contact": contact,
         }
     )
@@ -146,11 +161,16 @@ async def erased_by_event(notifier: Any, customer: uuid.UUID, event_id: str) -> 
 
 async def test_erasure_cancels_and_anonymises_the_customer_at_that_store_only(notifier) -> None:
     x, y = uuid.uuid4(), uuid.uuid4()
+    y_contact = person("李四", "+8613800000001", "li.si@example.com")
     await notifier.produce(delivered(DEALER, x, "DLV-X", person(NAME, PHONE, EMAIL)))
-    await notifier.produce(
-        delivered(DEALER, y, "DLV-Y", person("李四", "+8613800000001", "li.si@example.com"))
-    )
+    await notifier.produce(delivered(DEALER, y, "DLV-Y", y_contact))
     await notifier.produce(delivered(OTHER_DEALER, x, "DLV-X2", person(NAME, PHONE, EMAIL)))
+    for dealer_id, customer, vin, contact in (
+        (DEALER, x, "LSVAX60E8K2000001", person(NAME, PHONE, EMAIL)),
+        (DEALER, y, "LSVAX60E8K2000002", y_contact),
+        (OTHER_DEALER, x, "LSVAX60E8K2000001", person(NAME, PHONE, EMAIL)),
+    ):
+        await notifier.produce(maintenance_due(dealer_id, customer, vin, contact))
     await notifier.produce(escalated(x, "CMP-X", START))
 
     async def planned(dealer_id: str, customer: uuid.UUID, count: int) -> list[dict[str, Any]]:

@@ -9,10 +9,15 @@ from typing import Any
 
 import pytest
 
+from dealerflow.contracts.enums import MaintenanceReason
 from dealerflow.contracts.envelope import encode_structured
 from dealerflow.contracts.events.complaints import ComplaintEscalated, ComplaintResolved
 from dealerflow.contracts.events.sales import VehicleDelivered
-from dealerflow.contracts.events.service import RepairItemDeclined, VehicleHandedOver
+from dealerflow.contracts.events.service import (
+    MaintenanceDue,
+    RepairItemDeclined,
+    VehicleHandedOver,
+)
 from dealerflow.contracts.examples import example_for
 
 pytestmark = pytest.mark.integration
@@ -36,23 +41,6 @@ def delivered(delivery_id: str, **changes: Any) -> VehicleDelivered:
             **changes,
         }
     )
-
-
-async def test_the_expected_yearly_mileage_brings_the_first_maintenance_forward(
-    notifier,
-) -> None:
-    # 36,500 km a year = 100 km a day: 5,000 km on 2025-04-22, reminded 14 days ahead
-    event = delivered("DLV-KM", customer_id=uuid.uuid4(), odometer_km=0, expected_yearly_km=36_500)
-    await notifier.produce(event)
-
-    async def maintenance() -> list[dict[str, Any]]:
-        response = await notifier.client.get(
-            "/v1/reminders", params={"dealer_id": DEALER, "customer_id": str(event.customer_id)}
-        )
-        return [r for r in response.json()["items"] if r["kind"] == "maintenance_due"]
-
-    [reminder] = await notifier.eventually(maintenance, "the first-maintenance reminder")
-    assert parse(reminder["send_at"]) == datetime(2025, 4, 8, 2, 0, tzinfo=UTC)
 
 
 async def test_vehicle_delivered_in_structured_mode_plans_owner_care_once(notifier) -> None:
@@ -85,12 +73,9 @@ async def test_vehicle_delivered_in_structured_mode_plans_owner_care_once(notifi
     assert parse(tasks["satisfaction_callback"]["due_at"]) == START + timedelta(days=7)
     assert tasks["satisfaction_callback"]["assignee"] == f"customer-relations:{DEALER}"
     planned = {r["kind"]: r for r in await reminders()}
-    assert set(planned) == {"maintenance_due", "insurance_renewal"}
-    maintenance = planned["maintenance_due"]
-    assert maintenance["business_key"] == "delivery:DLV-1:first-maintenance"
-    assert maintenance["channel"] == "sms"  # preferred WeChat has no OpenID: SMS
-    # 6 months after 2025-03-03, reminded 14 days ahead at 10:00 local
-    assert parse(maintenance["send_at"]) == datetime(2025, 8, 20, 2, 0, tzinfo=UTC)
+    # the first maintenance is service-center's calendar (MaintenanceDue), not planned here
+    assert set(planned) == {"insurance_renewal"}
+    assert planned["insurance_renewal"]["channel"] == "sms"  # WeChat without an OpenID: SMS
     async with notifier.pool.acquire() as conn:
         timer_keys = {
             r["key"] for r in await conn.fetch("SELECT key FROM timers WHERE key LIKE '%DLV-1%'")
@@ -98,7 +83,6 @@ async def test_vehicle_delivered_in_structured_mode_plans_owner_care_once(notifi
     assert timer_keys == {
         f"{DEALER}:delivery:DLV-1:callback-24h",
         f"{DEALER}:delivery:DLV-1:satisfaction-7d",
-        f"{DEALER}:delivery:DLV-1:first-maintenance",
         f"{DEALER}:delivery:DLV-1:insurance-renewal-1y",
     }
 
@@ -125,8 +109,19 @@ async def test_vehicle_delivered_in_structured_mode_plans_owner_care_once(notifi
 
 
 async def test_first_maintenance_reminder_is_sent_when_due(notifier) -> None:
-    event = delivered("DLV-2")
-    await notifier.produce(event)
+    await notifier.produce(delivered("DLV-2"))  # the contact the reminder goes to
+    due = example_for(MaintenanceDue).model_copy(
+        update={
+            "dealer_id": DEALER,
+            "customer_id": delivered("DLV-2").customer_id,
+            "occurred_at": START,
+            "reason": MaintenanceReason.FIRST_MAINTENANCE,
+            "due_on": date(2025, 9, 3),
+            "due_km": 5000,
+            "contact": delivered("DLV-2").contact,
+        }
+    )
+    await notifier.produce(due)
 
     async def reminder() -> list[dict[str, Any]]:
         response = await notifier.client.get("/v1/reminders", params={"dealer_id": DEALER})

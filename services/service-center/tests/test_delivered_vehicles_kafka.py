@@ -31,6 +31,7 @@ from dealerflow.runtime.erasure import Erasure
 from dealerflow.runtime.service import timer_handlers_of
 from dealerflow.runtime.timers import TimerPoller
 from dealerflow.service_center import timers
+from dealerflow.service_center.usecases_vehicles import NextMaintenance, vehicle_history
 from dealerflow.service_center.app import DEFINITION
 from dealerflow.service_center.settings import ServiceCenterSettings
 from dealerflow.service_center.usecases_erasure import erase_customer
@@ -70,6 +71,7 @@ async def test_a_delivered_vehicle_gets_its_first_maintenance_reminder(
             "delivered_at": DELIVERED_AT,
             "occurred_at": DELIVERED_AT,
             "odometer_km": 12,
+            "expected_yearly_km": 36_500,  # 100 km a day: 4,988 km to go in 50 days
         }
     )
     await produce_event(producer, center.topics, delivered)
@@ -83,8 +85,14 @@ async def test_a_delivered_vehicle_gets_its_first_maintenance_reminder(
         )
 
     row = await eventually(registered, "the vehicle registered, its reminder planned")
-    assert (row["first_due_on"], row["first_due_km"]) == (date(2025, 9, 3), 5012)
-    assert row["due_at"] == datetime(2025, 8, 20, 1, 0, tzinfo=UTC)  # 09:00, 14 days ahead
+    # by mileage before the 6 months are up; the 5,000 km reading, not 5,000 km more
+    assert (row["first_due_on"], row["first_due_km"]) == (date(2025, 4, 22), 5000)
+    assert row["due_at"] == datetime(2025, 4, 8, 1, 0, tzinfo=UTC)  # 09:00, 14 days ahead
+    # before any visit, the vehicle's history shows the first maintenance the sale set
+    history = await center.ctx.run_in_transaction(
+        lambda uc: vehicle_history(uc, "D001", VIN), dealers=["D001"]
+    )
+    assert history.next_maintenance == NextMaintenance(date(2025, 4, 22), 5000, None)
 
     clock.set(row["due_at"])
     poller = TimerPoller(
@@ -99,8 +107,8 @@ async def test_a_delivered_vehicle_gets_its_first_maintenance_reminder(
     assert (event.reason, event.vin, event.due_on, event.due_km) == (
         MaintenanceReason.FIRST_MAINTENANCE,
         VIN,
-        date(2025, 9, 3),
-        5012,
+        date(2025, 4, 22),
+        5000,
     )
     assert event.contact == delivered.contact
     assert event.declined_items_open == 0

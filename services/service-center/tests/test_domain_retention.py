@@ -9,6 +9,7 @@ from dealerflow.service_center.domain import (
     ServiceTier,
     after_sales_tier,
     average_daily_km,
+    daily_km_of_yearly,
     first_maintenance,
     maintenance_reminder_on,
     next_maintenance,
@@ -55,7 +56,7 @@ def test_maintenance_input_checks() -> None:
 
 def test_first_maintenance_defaults_and_reminder() -> None:
     delivered = date(2026, 3, 10)
-    assert first_maintenance(delivered, 12, OWNER_CARE) == NextMaintenance(date(2026, 9, 10), 5_012)
+    assert first_maintenance(delivered, 12, OWNER_CARE) == NextMaintenance(date(2026, 9, 10), 5_000)
     assert first_maintenance(delivered, 0, OWNER_CARE, 100).due_date == date(2026, 4, 29)  # 50 days
     custom = OwnerCarePolicy(first_maintenance_km=3000, first_maintenance_months=3)
     assert first_maintenance(delivered, 0, custom) == NextMaintenance(date(2026, 6, 10), 3_000)
@@ -117,3 +118,20 @@ def test_dealer_tier_thresholds() -> None:
     dealer = ServicePolicy(tier_min_visits_per_year={"A": 3, "B": 2, "C": 1})
     assert after_sales_tier(visits, TODAY, dealer) is ServiceTier.A
     assert after_sales_tier(visits, TODAY, SERVICE) is ServiceTier.B
+
+
+def test_the_expected_yearly_mileage_gives_the_daily_estimate() -> None:
+    assert daily_km_of_yearly(36_500) == pytest.approx(100.0)
+    assert daily_km_of_yearly(15_000) == pytest.approx(15_000 / 365)
+    assert daily_km_of_yearly(None) is None
+    assert daily_km_of_yearly(0) is None
+    delivered = date(2026, 3, 10)
+    estimate = daily_km_of_yearly(36_500)
+    # 4,990 km to go at 100 km a day: due on day 50, before the 6 months
+    assert first_maintenance(delivered, 10, OWNER_CARE, estimate).due_date == date(2026, 4, 29)
+
+
+def test_a_car_delivered_past_the_first_reading_is_due_by_time() -> None:
+    assert first_maintenance(date(2026, 3, 10), 6_000, OWNER_CARE) == NextMaintenance(
+        date(2026, 9, 10), 6_001
+    )

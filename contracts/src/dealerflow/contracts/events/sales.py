@@ -415,11 +415,11 @@ class VehicleDelivered(_SalesBase):
         emitted_by=("sales", "outside DMS"),
         reacted_by=(
             "notifier: consultant callback within 24 h (task for consultant_id), 7-day "
-            "satisfaction callback/survey, first-maintenance reminder (5,000 km or 6 months, "
-            "14 days ahead), insurance renewal 30 days before the anniversary",
+            "satisfaction callback/survey, insurance renewal 30 days before the anniversary",
             "leads: grade D",
             "service-center: registers the owner's vehicle and plans its first maintenance "
-            "reminder (MaintenanceDue 14 days before 5,000 km or 6 months)",
+            "(the 5,000 km reading or 6 months, whichever first; the mileage projected from "
+            "expected_yearly_km): MaintenanceDue 14 days ahead, which the notifier reminds",
             "complaints: keeps the contact snapshot for complaints it opens later",
             Planned("complaints: records the sale for later investigation", issue=13),
         ),
@@ -442,7 +442,7 @@ class VehicleDelivered(_SalesBase):
     expected_yearly_km: Kilometres | None = Field(
         default=None,
         description="The customer's expected yearly mileage, km, if known (needs analysis); "
-        "the first-maintenance estimate uses it (yearly / 365 a day).",
+        "service-center's first-maintenance estimate uses it (yearly / 365 a day).",
     )
 
 

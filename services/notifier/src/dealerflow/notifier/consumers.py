@@ -99,7 +99,6 @@ from dealerflow.notifier.domain_appointments import (
 from dealerflow.notifier.domain_approvals import ApprovalRequestFacts
 from dealerflow.notifier.domain_complaints import ComplaintBreachFacts, ComplaintOpenedFacts
 from dealerflow.notifier.domain_deliveries import (
-    daily_km_of_yearly,
     delivery_date_moved,
     record_of_contract,
 )
@@ -266,7 +265,6 @@ async def vehicle_delivered(hctx: HandlerContext, env: Envelope[Any]) -> None:
         delivered_at=event.delivered_at,
         consultant_id=event.consultant_id,
         odometer_km=event.odometer_km,
-        daily_km_estimate=daily_km_of_yearly(event.expected_yearly_km),
     )
     await usecases.on_vehicle_delivered(hctx, facts, event.contact)
 

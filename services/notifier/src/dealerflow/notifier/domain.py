@@ -12,7 +12,7 @@ Choices DOMAIN.md leaves open (documented for the services):
   SLA itself; the reassignment watch fires at breach number `reassign_after_breaches`;
 - the 7-day satisfaction callback goes to customer relations, not to the consultant who
   sold the car, so the answer is not coloured by who asks;
-- date-based items (maintenance, insurance, declined repair items) are planned at
+- date-based items (insurance, declined repair items) are planned at
   `contact.reminder_send_time` (10:00 local) on their day;
 - appointment reminder keys contain the appointment's start time: a rescheduled
   appointment gets new keys; cancel the old ones with `appointment_reminder_keys` for the
@@ -26,8 +26,7 @@ Choices DOMAIN.md leaves open (documented for the services):
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from math import ceil
+from datetime import UTC, date, datetime
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
 from dealerflow.contracts.enums import ConsentPurpose
@@ -112,7 +111,6 @@ __all__ = [
     "decide_send",
     "first_contact_key",
     "first_contact_watch_keys",
-    "first_maintenance_due",
     "grade_follow_up_prefixes",
     "is_dissatisfied",
     "needs_retry",
@@ -138,32 +136,17 @@ def _on_day(calendar: BusinessCalendar, day: date) -> datetime:
 # -- owner care and service ----------------------------------------------------------------
 
 
-def first_maintenance_due(delivery: DeliveryFacts, policy: DealerPolicy) -> date:
-    """Dealer-local date the first maintenance falls due: after the configured months, or
-    earlier when the daily-km estimate reaches the configured mileage first."""
-    care = policy.owner_care
-    delivered_on = BusinessCalendar(policy).local(delivery.delivered_at).date()
-    due = add_months(delivered_on, care.first_maintenance_months)
-    if delivery.daily_km_estimate and delivery.daily_km_estimate > 0:
-        km_left = max(care.first_maintenance_km - delivery.odometer_km, 0)
-        due = min(due, delivered_on + timedelta(days=ceil(km_left / delivery.daily_km_estimate)))
-    return due
-
-
 def plan_owner_care(delivery: DeliveryFacts, policy: DealerPolicy) -> list[PlannedItem]:
-    """Consultant callback at 24 h, satisfaction callback at 7 days, first-maintenance and
-    insurance-renewal reminders (see the module docstring for the timing choices)."""
+    """Consultant callback at 24 h, satisfaction callback at 7 days and the
+    insurance-renewal reminder (see the module docstring for the timing choices). The
+    first maintenance is service-center's calendar: its MaintenanceDue brings the
+    reminder (`usecases_maintenance`)."""
     calendar = BusinessCalendar(policy)
     care = policy.owner_care
     delivered_at = delivery.delivered_at.astimezone(UTC)
     related = RecordRef(RecordKind.DELIVERY, delivery.delivery_id)
     base = f"delivery:{delivery.delivery_id}"
 
-    maintenance_due = first_maintenance_due(delivery, policy)
-    maintenance_at = max(
-        _on_day(calendar, maintenance_due - care.first_maintenance_remind_before),
-        calendar.next_allowed_send_time(delivered_at + care.callback_after_delivery),
-    )
     insured_from = delivery.insurance_start or calendar.local(delivered_at).date()
     anniversary = add_months(insured_from, 12)
     renewal_at = _on_day(calendar, anniversary - care.insurance_renewal_remind_before)
@@ -202,13 +185,6 @@ def plan_owner_care(delivery: DeliveryFacts, policy: DealerPolicy) -> list[Plann
             assignee_id=None,
             related=related,
             script="Satisfaction callback on the purchase and delivery; record the outcome.",
-        ),
-        reminder(
-            f"{base}:first-maintenance",
-            ReminderKind.MAINTENANCE_DUE,
-            maintenance_at,
-            due_date=maintenance_due.isoformat(),
-            due_km=str(care.first_maintenance_km),
         ),
         reminder(
             f"{base}:insurance-renewal-1y",

@@ -31,11 +31,3 @@ def plan_delivery_reminders(
 def delivery_date_moved(changed_fields: list[str]) -> bool:
     """An amendment that moves the planned delivery date (the agreed delivery is off)."""
     return "planned_delivery_on" in changed_fields
-
-
-def daily_km_of_yearly(expected_yearly_km: int | None) -> float | None:
-    """The daily mileage estimate of a customer's expected yearly mileage (yearly / 365);
-    None when unknown or zero (the time rule alone then)."""
-    if not expected_yearly_km or expected_yearly_km <= 0:
-        return None
-    return expected_yearly_km / 365

@@ -29,15 +29,6 @@ class MaintenanceDueFacts:
     reason: MaintenanceReason = MaintenanceReason.PERIODIC
 
 
-def reminded_here(due: MaintenanceDueFacts) -> bool:
-    """Whether the notifier sends this due's reminder. Not the first maintenance after a
-    sale yet: ``plan_owner_care`` still plans that one itself on VehicleDelivered (keyed
-    by the delivery), so service-center's first_maintenance MaintenanceDue would be a
-    second message. TRANSITIONAL (issue 12, left): when plan_owner_care stops planning it,
-    delete this and remind every reason."""
-    return due.reason is not MaintenanceReason.FIRST_MAINTENANCE
-
-
 def maintenance_reminders_prefix(vin: str) -> str:
     """Business-key prefix of a vehicle's maintenance reminders."""
     return f"vehicle:{vin}:maintenance-due:"

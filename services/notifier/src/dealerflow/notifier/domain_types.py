@@ -204,7 +204,6 @@ class DeliveryFacts:
     delivered_at: datetime
     consultant_id: str | None = None
     odometer_km: int = 0
-    daily_km_estimate: float | None = None  # from the needs analysis, if known
     insurance_start: date | None = None  # defaults to the dealer-local delivery date
 
 

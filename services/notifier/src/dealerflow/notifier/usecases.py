@@ -145,7 +145,7 @@ async def remember_contact(
 async def on_vehicle_delivered(
     uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
 ) -> None:
-    """24 h callback, 7-day satisfaction callback, first-maintenance and insurance reminders."""
+    """24 h callback, 7-day satisfaction callback and the insurance-renewal reminder."""
     await remember_contact(
         uc, delivery.dealer_id, delivery.customer_id, contact, delivery.delivered_at
     )

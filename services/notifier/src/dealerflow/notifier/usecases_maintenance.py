@@ -15,7 +15,6 @@ from dealerflow.notifier.domain_maintenance import (
     MaintenanceDueFacts,
     maintenance_reminders_prefix,
     plan_maintenance_reminder,
-    reminded_here,
 )
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases import apply_plan, remember_contact
@@ -28,11 +27,9 @@ Uc = UseCaseContext[NotifierSettings]
 async def on_maintenance_due(
     uc: Uc, due: MaintenanceDueFacts, contact: ContactSnapshot, occurred_at: datetime
 ) -> None:
-    """The maintenance reminder, sent through the contact policy (service consent); not
-    for the first maintenance after a sale yet (``domain_maintenance.reminded_here``)."""
+    """The maintenance reminder (the first after a sale, or the next after a service),
+    sent through the contact policy (service consent)."""
     await remember_contact(uc, due.dealer_id, due.customer_id, contact, occurred_at)
-    if not reminded_here(due):
-        return
     policy = await uc.policy(due.dealer_id)
     await apply_plan(uc, [plan_maintenance_reminder(due, policy, uc.now)], contact)
 

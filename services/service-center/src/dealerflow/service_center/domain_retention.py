@@ -119,15 +119,26 @@ def first_maintenance(
     owner_care: OwnerCarePolicy,
     avg_daily_km: float | None = None,
 ) -> NextMaintenance:
-    """First maintenance after delivery: the dealer's ``first_maintenance_km`` /
-    ``_months`` (DOMAIN.md default 5,000 km or 6 months), whichever comes first."""
+    """First maintenance after delivery: at the odometer reading ``first_maintenance_km``
+    or ``first_maintenance_months`` after delivery (DOMAIN.md default 5,000 km or 6
+    months), whichever comes first; the mileage date is projected from ``avg_daily_km``
+    (the customer's expected yearly mileage / 365, when the sale recorded it). A car
+    delivered at or past that reading is due by time, at least 1 km on."""
     return next_maintenance(
         delivered_on,
         mileage_at_delivery_km,
-        owner_care.first_maintenance_km,
+        max(owner_care.first_maintenance_km - mileage_at_delivery_km, 1),
         owner_care.first_maintenance_months,
         avg_daily_km,
     )
+
+
+def daily_km_of_yearly(expected_yearly_km: int | None) -> float | None:
+    """The daily mileage estimate of a customer's expected yearly mileage (yearly / 365);
+    None when unknown or zero (the time rule alone then)."""
+    if not expected_yearly_km or expected_yearly_km <= 0:
+        return None
+    return expected_yearly_km / 365
 
 
 def maintenance_reminder_on(due_date: date, owner_care: OwnerCarePolicy) -> date:

@@ -438,7 +438,10 @@ class RepairOrderDetail(RepairOrderSummary):
 class NextMaintenanceOut(BaseModel):
     due_on: date | None
     due_km: int | None
-    after_repair_order_id: str = Field(description="The handover that set it.")
+    after_repair_order_id: str | None = Field(
+        description="The handover that set it; null for the first maintenance after the "
+        "sale (planned from the delivery)."
+    )
 
 
 class VehicleHistoryOut(BaseModel):

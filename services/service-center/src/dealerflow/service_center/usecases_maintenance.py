@@ -67,12 +67,18 @@ async def vehicle_checked_in(uc: Uc, dealer_id: str, vin: str) -> bool:
 async def register_delivered_vehicle(uc: Uc, delivered: VehicleDelivered) -> None:
     """A vehicle delivered to its owner (by sales or an outside DMS): register it and plan
     its first maintenance (``domain.first_maintenance``: the dealer's
-    ``owner_care.first_maintenance_km`` / ``_months``, DOMAIN.md 5,000 km or 6 months),
+    ``owner_care.first_maintenance_km`` / ``_months``, DOMAIN.md 5,000 km or 6 months;
+    the mileage projected from the event's ``expected_yearly_km`` when it has one),
     reminded ``first_maintenance_remind_before`` ahead. A redelivered event re-plans the
     same timer; a handover already recorded here keeps its own (later) plan."""
     policy = await uc.policy(delivered.dealer_id)
     delivered_on = delivered.delivered_at.astimezone(policy.calendar.tz).date()
-    due = domain.first_maintenance(delivered_on, delivered.odometer_km, policy.owner_care)
+    due = domain.first_maintenance(
+        delivered_on,
+        delivered.odometer_km,
+        policy.owner_care,
+        domain.daily_km_of_yearly(delivered.expected_yearly_km),
+    )
     await maintenance_repo.save_owned_vehicle(
         uc.conn,
         maintenance_repo.OwnedVehicleRecord(

@@ -11,6 +11,7 @@ from dealerflow.contracts.enums import ServiceTier
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
+from dealerflow.service_center import repository_maintenance as maintenance_repo
 from dealerflow.service_center import repository_vehicles as vehicles
 from dealerflow.service_center.domain import RepairOrderStatus
 from dealerflow.service_center.records import DeclinedItemRecord, RepairOrderRecord
@@ -55,7 +56,7 @@ async def declined_to_offer(
 class NextMaintenance:
     due_on: date | None
     due_km: int | None
-    after_repair_order_id: str
+    after_repair_order_id: str | None  # None: the first maintenance, from the delivery
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ class VehicleHistory:
 
 async def vehicle_history(uc: Uc, dealer_id: str, vin: str) -> VehicleHistory:
     """The vehicle's repair orders at the dealer (newest first), the declined work still
-    open, its next maintenance as the latest handover set it, its after-sales tier
+    open, its next maintenance as the latest handover set it (before any, the first
+    maintenance the delivery set), its after-sales tier
     (``domain.after_sales_tier``) and retention status since its last visit
     (``domain.retention_status``), both on the dealer-local date of the use case."""
     orders = await repo.list_repair_orders(
@@ -92,6 +94,10 @@ async def vehicle_history(uc: Uc, dealer_id: str, vin: str) -> VehicleHistory:
         next_due = NextMaintenance(
             latest.next_maintenance_due_on, latest.next_maintenance_due_km, str(latest.id)
         )
+    elif latest is None and (
+        owned := await maintenance_repo.get_owned_vehicle(uc.conn, dealer_id, vin)
+    ):
+        next_due = NextMaintenance(owned.first_due_on, owned.first_due_km, None)
     policy = await uc.policy(dealer_id)
     tz = policy.calendar.tz
     today = uc.now.astimezone(tz).date()
