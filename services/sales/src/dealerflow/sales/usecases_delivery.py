@@ -23,7 +23,7 @@ from dealerflow.contracts.types import Money
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
-from dealerflow.sales import domain
+from dealerflow.sales import domain, domain_finance
 from dealerflow.sales import repository as repo
 from dealerflow.sales.domain_delivery import DeliveryBlocker, DeliveryChecklist, can_deliver
 from dealerflow.sales.records import ContractFile, ContractRecord, InvoiceRecord, PaymentRecord
@@ -149,6 +149,10 @@ class InvoiceNumberTaken(Exception):
     """The invoice number is on another contract's invoice."""
 
 
+class InvalidTaxNumber(RequestRefused):
+    """The buyer's tax number is not a valid unified social credit code."""
+
+
 @dataclass(frozen=True)
 class IssueInvoice:
     """The vehicle invoice (VAT included); ``amount`` defaults to the contract price."""
@@ -182,6 +186,10 @@ def plan_invoice(
         raise CancelledContractNotInvoiced("a cancelled contract cannot be invoiced")
     if number_taken:
         raise InvoiceNumberTaken(f"invoice number {cmd.invoice_number} is used by another contract")
+    if cmd.tax_number is not None and not domain_finance.is_valid_tax_number(cmd.tax_number):
+        raise InvalidTaxNumber(
+            [f"tax_number {cmd.tax_number!r} is not an 18-character unified social credit code"]
+        )
     amount = cmd.amount or money(contract.price, contract.currency)
     if amount.currency != contract.currency:
         raise WrongCurrency([f"the contract is in {contract.currency}"])

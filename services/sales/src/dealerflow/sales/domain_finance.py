@@ -1,0 +1,41 @@
+"""Pure finance rules of a contract: the buyer's tax number on the invoice and finance's
+confirmation of a payment a salesperson entered.
+
+Only confirmed money counts towards the balance (domain.PaymentLedger); confirming is a
+separate step by finance, recorded with who and when.
+"""
+
+from __future__ import annotations
+
+#: The 31 characters of a unified social credit code (统一社会信用代码, GB 32100-2015):
+#: digits and capitals without I, O, S, V, Z.
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_check_character(first17: str) -> str | None:
+    """The 18th (check) character for the first 17 of a code; None if one is invalid."""
+    if len(first17) != 17 or any(c not in USCC_ALPHABET for c in first17):
+        return None
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def resident_id_check_character(first17: str) -> str | None:
+    """The 18th character of a resident identity number (GB 11643, ISO 7064 MOD 11-2)."""
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
+        return None
+    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def is_valid_tax_number(tax_number: str) -> bool:
+    """The buyer's taxpayer number on a vehicle invoice: a company's 18-character unified
+    social credit code, or a private buyer's 18-digit resident identity number, each with
+    a correct check character. Upper case only (as printed on licence and ID card)."""
+    if len(tax_number) != 18:
+        return False
+    head, check = tax_number[:17], tax_number[17]
+    return check in (uscc_check_character(head), resident_id_check_character(head))
