@@ -1,10 +1,17 @@
+from datetime import UTC, datetime
+
 import pytest
 
 from dealerflow.sales.domain_finance import (
+    Confirmation,
+    ConfirmationRefused,
+    confirm,
     is_valid_tax_number,
     resident_id_check_character,
     uscc_check_character,
 )
+
+AT = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 def test_tax_number_with_its_check_character_is_valid() -> None:
@@ -38,3 +45,13 @@ def test_private_buyer_resident_id_number_is_valid() -> None:
 )
 def test_tax_number_of_wrong_length_check_or_alphabet_is_invalid(tax_number: str) -> None:
     assert not is_valid_tax_number(tax_number)
+
+
+def test_confirm_records_who_and_when_once() -> None:
+    assert confirm(False, "fin-1", AT) == Confirmation("fin-1", AT)
+    assert confirm(True, "fin-2", AT) is None
+
+
+def test_confirm_needs_a_user() -> None:
+    with pytest.raises(ConfirmationRefused):
+        confirm(False, "", AT)

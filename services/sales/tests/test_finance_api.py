@@ -1,5 +1,6 @@
 """Finance steps of a contract through the HTTP API on a real PostgreSQL: the invoice's
-buyer tax number (events read from the outbox)."""
+buyer tax number, finance's confirmation of an entered payment (events read from the
+outbox)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import httpx
 import pytest
 
 from dealerflow.contracts.events.sales import InvoiceIssued
+from dealerflow.devinfra.tokens import auth_header
 
 pytestmark = pytest.mark.integration
 
 Body = Callable[..., dict[str, Any]]
 COMPANY_CODE = "914403001922038216"
+FINANCE = auth_header(roles=["sales-manager"], dealers=["D001"], sub="fin-chen")
+CONSULTANT = auth_header(roles=["consultant"], dealers=["D001"], sub="consultant-li")
 
 
 async def signed(api: httpx.AsyncClient, contract_body: dict[str, Any]) -> str:
@@ -54,3 +58,67 @@ async def test_invoice_carries_the_company_title_and_its_tax_number(
     assert issued.json()["invoice"]["tax_number"] == COMPANY_CODE
     events = [e.event for _, e in await outbox.records() if isinstance(e.event, InvoiceIssued)]
     assert [(e.invoice_title, e.tax_number) for e in events] == [("华为技术有限公司", COMPANY_CODE)]
+
+
+async def enter_payment(
+    api: httpx.AsyncClient, contract_id: str, amount: str, kind: str
+) -> dict[str, Any]:
+    response = await api.post(
+        f"/v1/contracts/{contract_id}/payments",
+        json={
+            "dealer_id": "D001",
+            "kind": kind,
+            "method": "bank_transfer",
+            "amount": {"amount": amount, "currency": "CNY"},
+            "confirmed_by_finance": False,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def confirm(
+    api: httpx.AsyncClient, contract_id: str, payment_id: str, key: str, **headers: str
+) -> httpx.Response:
+    return await api.post(
+        f"/v1/contracts/{contract_id}/payments/{payment_id}/confirmation",
+        json={"dealer_id": "D001"},
+        headers={**FINANCE, "Idempotency-Key": key, **headers},
+    )
+
+
+async def test_an_entered_payment_counts_only_once_finance_confirms_it(
+    api: httpx.AsyncClient, contract_body: Body
+) -> None:
+    contract_id = await signed(api, contract_body())
+    entered = await enter_payment(api, contract_id, "50000.00", "deposit")
+    [payment] = entered["payments"]
+    assert payment["confirmed"] is False
+    assert entered["ledger"]["balance_due"] == {"amount": "200000.00", "currency": "CNY"}
+
+    confirmed = await confirm(api, contract_id, payment["payment_id"], "c-1")
+    assert confirmed.status_code == 200, confirmed.text
+    body = confirmed.json()
+    [payment] = body["payments"]
+    assert (payment["confirmed"], payment["confirmed_by"]) == (True, "fin-chen")
+    assert payment["confirmed_at"] is not None
+    assert body["ledger"]["balance_due"] == {"amount": "150000.00", "currency": "CNY"}
+
+    again = await confirm(api, contract_id, payment["payment_id"], "c-2")
+    assert again.status_code == 200
+    assert again.json()["payments"] == body["payments"]
+    shown = await api.get(f"/v1/contracts/{contract_id}", params={"dealer_id": "D001"})
+    assert shown.json()["payments"][0]["confirmed_by"] == "fin-chen"
+
+
+async def test_confirmation_is_for_finance_and_known_payments_only(
+    api: httpx.AsyncClient, contract_body: Body
+) -> None:
+    contract_id = await signed(api, contract_body())
+    entered = await enter_payment(api, contract_id, "50000.00", "deposit")
+    payment_id = entered["payments"][0]["payment_id"]
+    refused = await confirm(api, contract_id, payment_id, "c-3", **CONSULTANT)
+    assert refused.status_code == 403
+    missing = await confirm(api, contract_id, "00000000-0000-4000-8000-000000000000", "c-4")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")

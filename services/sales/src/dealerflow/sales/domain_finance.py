@@ -7,6 +7,9 @@ separate step by finance, recorded with who and when.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 #: The 31 characters of a unified social credit code (统一社会信用代码, GB 32100-2015):
 #: digits and capitals without I, O, S, V, Z.
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -39,3 +42,25 @@ def is_valid_tax_number(tax_number: str) -> bool:
         return False
     head, check = tax_number[:17], tax_number[17]
     return check in (uscc_check_character(head), resident_id_check_character(head))
+
+
+class ConfirmationRefused(ValueError):
+    """The payment cannot be confirmed; the message says why."""
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """Finance's confirmation that a payment's money arrived."""
+
+    confirmed_by: str
+    confirmed_at: datetime
+
+
+def confirm(already_confirmed: bool, by: str, at: datetime) -> Confirmation | None:
+    """The confirmation to record; None when the payment is confirmed already (a repeat
+    changes nothing, so the first who/when stays on record)."""
+    if already_confirmed:
+        return None
+    if not by:
+        raise ConfirmationRefused("the confirming finance user is unknown")
+    return Confirmation(confirmed_by=by, confirmed_at=at)

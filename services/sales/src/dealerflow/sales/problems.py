@@ -25,6 +25,7 @@ from dealerflow.sales.usecases_delivery import (
     VinNotAssigned,
     WrongCurrency,
 )
+from dealerflow.sales.usecases_finance import PaymentNotFound, RefundNotConfirmable
 from dealerflow.sales.usecases_quotes import ApprovalNotPossible, QuoteNotSignable
 from dealerflow.sales.usecases_showroom import (
     QuoteNotFound,
@@ -52,6 +53,8 @@ PROBLEMS: ProblemMap = {
     CancellationRefused: ProblemSpec(422, "validation-error", "Cancellation refused"),
     WrongCurrency: ProblemSpec(422, "validation-error", "Wrong currency"),
     InvalidTaxNumber: ProblemSpec(422, "invalid-tax-number", "Invalid tax number"),
+    PaymentNotFound: ProblemSpec(404, "not-found", "Payment not found"),
+    RefundNotConfirmable: ProblemSpec(409, "refund-not-confirmable", "Refund not confirmable"),
     PaymentRefused: ProblemSpec(422, "invalid-payment", "Payment refused"),
     DeliveryInThePast: ProblemSpec(422, "validation-error", "Delivery in the past"),
     QuoteRefused: ProblemSpec(422, "invalid-quote", "Quote refused"),

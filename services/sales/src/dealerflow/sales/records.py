@@ -116,6 +116,8 @@ class PaymentRecord:
     confirmed: bool
     reason: str | None
     recorded_at: datetime
+    confirmed_by: str | None = None  # finance's confirmation after recording, if any
+    confirmed_at: datetime | None = None
 
     @property
     def entry(self) -> domain.LedgerEntry:

@@ -293,7 +293,8 @@ async def list_payments(
 ) -> list[PaymentRecord]:
     rows = await conn.fetch(
         "SELECT dealer_id, id, contract_id, kind, method, amount, currency, confirmed, reason,"
-        " recorded_at FROM payments WHERE dealer_id = $1 AND contract_id = $2"
+        " recorded_at, confirmed_by, confirmed_at"
+        " FROM payments WHERE dealer_id = $1 AND contract_id = $2"
         " ORDER BY recorded_at, id",
         dealer_id,
         contract_id,

@@ -212,6 +212,10 @@ class PaymentOut(BaseModel):
     confirmed: bool
     reason: str | None
     recorded_at: datetime
+    confirmed_by: str | None = Field(
+        default=None, description="Finance user who confirmed it after it was entered."
+    )
+    confirmed_at: datetime | None = None
 
     @classmethod
     def of(cls, p: PaymentRecord) -> PaymentOut:
@@ -224,6 +228,8 @@ class PaymentOut(BaseModel):
             confirmed=p.confirmed,
             reason=p.reason,
             recorded_at=p.recorded_at,
+            confirmed_by=p.confirmed_by,
+            confirmed_at=p.confirmed_at,
         )
 
 
