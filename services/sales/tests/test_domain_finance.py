@@ -1,12 +1,17 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from dealerflow.sales.domain_finance import (
     Confirmation,
     ConfirmationRefused,
+    LoanDecision,
+    LoanDecisionKind,
     confirm,
     is_valid_tax_number,
+    loan_decision_errors,
+    loan_disbursement_refusal,
     resident_id_check_character,
     uscc_check_character,
 )
@@ -55,3 +60,35 @@ def test_confirm_records_who_and_when_once() -> None:
 def test_confirm_needs_a_user() -> None:
     with pytest.raises(ConfirmationRefused):
         confirm(False, "", AT)
+
+
+def loan(decision: LoanDecisionKind, amount: str | None) -> LoanDecision:
+    return LoanDecision(
+        lender="CMB",
+        decision=decision,
+        reference="R-1",
+        approved_amount=None if amount is None else Decimal(amount),
+        currency="CNY",
+        decided_at=AT,
+        recorded_by="fin-1",
+        recorded_at=AT,
+    )
+
+
+def test_loan_disbursement_counts_only_after_approval_and_up_to_it() -> None:
+    approved = loan(LoanDecisionKind.APPROVED, "140000.00")
+    assert loan_disbursement_refusal(None, Decimal(0), Decimal("1")) is not None
+    assert loan_disbursement_refusal(approved, Decimal(0), Decimal("140000.00")) is None
+    assert loan_disbursement_refusal(approved, Decimal("100000"), Decimal("40000.01"))
+    declined = loan_disbursement_refusal(
+        loan(LoanDecisionKind.DECLINED, None), Decimal(0), Decimal("1")
+    )
+    assert declined is not None
+    assert "another payment plan" in declined
+
+
+def test_loan_decision_must_be_consistent() -> None:
+    assert loan_decision_errors(loan(LoanDecisionKind.APPROVED, "1.00"), AT) == ()
+    assert loan_decision_errors(loan(LoanDecisionKind.APPROVED, None), AT)
+    assert loan_decision_errors(loan(LoanDecisionKind.DECLINED, "1.00"), AT)
+    assert loan_decision_errors(loan(LoanDecisionKind.DECLINED, None), AT - timedelta(days=1))

@@ -122,3 +122,92 @@ async def test_confirmation_is_for_finance_and_known_payments_only(
     missing = await confirm(api, contract_id, "00000000-0000-4000-8000-000000000000", "c-4")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
+
+
+LOAN_PLAN = {
+    "method": "loan",
+    "down_payment": {"amount": "60000.00", "currency": "CNY"},
+    "loan_amount": {"amount": "140000.00", "currency": "CNY"},
+    "term_months": 36,
+    "annual_rate_percent": "3.85",
+}
+
+
+async def loan_decision(
+    api: httpx.AsyncClient, contract_id: str, key: str, **fields: Any
+) -> httpx.Response:
+    body = {
+        "dealer_id": "D001",
+        "lender": "招商银行",
+        "reference": "CMB-2025-0042",
+        "decided_at": "2025-03-01T02:00:00Z",
+        **fields,
+    }
+    return await api.post(
+        f"/v1/contracts/{contract_id}/loan-approval",
+        json=body,
+        headers={**FINANCE, "Idempotency-Key": key},
+    )
+
+
+async def disburse(api: httpx.AsyncClient, contract_id: str, amount: str) -> httpx.Response:
+    return await api.post(
+        f"/v1/contracts/{contract_id}/payments",
+        json={
+            "dealer_id": "D001",
+            "kind": "loan_disbursement",
+            "method": "bank_transfer",
+            "amount": {"amount": amount, "currency": "CNY"},
+        },
+    )
+
+
+async def test_loan_contract_is_settled_by_confirmed_down_payment_and_approved_loan(
+    api: httpx.AsyncClient, contract_body: Body
+) -> None:
+    contract_id = await signed(api, contract_body(payment=LOAN_PLAN))
+    entered = await enter_payment(api, contract_id, "60000.00", "deposit")
+    assert entered["ledger"]["balance_due"]["amount"] == "200000.00"
+    confirmed = await confirm(api, contract_id, entered["payments"][0]["payment_id"], "c-5")
+    assert confirmed.json()["ledger"]["balance_due"]["amount"] == "140000.00"
+
+    too_early = await disburse(api, contract_id, "140000.00")
+    assert too_early.status_code == 409, too_early.text
+    assert "approval of the loan is not recorded" in too_early.json()["detail"]
+
+    approved = await loan_decision(
+        api,
+        contract_id,
+        "l-1",
+        decision="approved",
+        approved_amount={"amount": "140000.00", "currency": "CNY"},
+    )
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["loan_approval"]["decision"] == "approved"
+    assert approved.json()["loan_approval"]["recorded_by"] == "fin-chen"
+    beyond = await disburse(api, contract_id, "140000.01")
+    assert beyond.status_code == 409
+    paid = await disburse(api, contract_id, "140000.00")
+    assert paid.status_code == 201, paid.text
+    shown = (await api.get(f"/v1/contracts/{contract_id}", params={"dealer_id": "D001"})).json()
+    assert shown["ledger"]["balance_due"] == {"amount": "0.00", "currency": "CNY"}
+    assert shown["loan_approval"]["approved_amount"] == {"amount": "140000.00", "currency": "CNY"}
+
+
+async def test_declined_loan_asks_for_another_payment_plan(
+    api: httpx.AsyncClient, contract_body: Body
+) -> None:
+    contract_id = await signed(api, contract_body(payment=LOAN_PLAN))
+    inconsistent = await loan_decision(
+        api,
+        contract_id,
+        "l-2",
+        decision="declined",
+        approved_amount={"amount": "1.00", "currency": "CNY"},
+    )
+    assert inconsistent.status_code == 422
+    declined = await loan_decision(api, contract_id, "l-3", decision="declined")
+    assert declined.status_code == 200, declined.text
+    refused = await disburse(api, contract_id, "140000.00")
+    assert refused.status_code == 409
+    assert "needs another payment plan" in refused.json()["detail"]

@@ -1,4 +1,5 @@
-"""Finance's steps on a contract (/v1/contracts/{id}/...): confirming entered payments.
+"""Finance's steps on a contract (/v1/contracts/{id}/...): confirming entered payments,
+the lender's loan decision.
 
 Money is the managers' (api.FINANCE); the confirming user is the caller (the token's
 subject)."""
@@ -16,7 +17,7 @@ from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.sales import usecases_finance
 from dealerflow.sales.api import CONFLICT, FINANCE, INVALID, NOT_FOUND, Ctx
 from dealerflow.sales.schemas import ContractDetail
-from dealerflow.sales.schemas_finance import PaymentConfirmationIn
+from dealerflow.sales.schemas_finance import LoanApprovalIn, PaymentConfirmationIn
 
 router = APIRouter(prefix="/v1")
 
@@ -45,4 +46,22 @@ async def confirm_payment(
     cmd = body.command(contract_id, payment_id, idempotency_key, caller=principal.subject)
     return ContractDetail.of(
         await ctx.run_in_transaction(lambda uc: usecases_finance.confirm_payment(uc, cmd))
+    )
+
+
+@_contract_step(
+    "loan-approval",
+    "Record the lender's decision on the loan (approved: disbursements count up to it)",
+)
+async def record_loan_approval(
+    contract_id: uuid.UUID,
+    body: LoanApprovalIn,
+    ctx: Ctx,
+    principal: Annotated[Principal, allow(*FINANCE)],
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> ContractDetail:
+    """A later decision replaces the earlier (e.g. another lender after a decline)."""
+    cmd = body.command(contract_id, idempotency_key, caller=principal.subject)
+    return ContractDetail.of(
+        await ctx.run_in_transaction(lambda uc: usecases_finance.record_loan_decision(uc, cmd))
     )

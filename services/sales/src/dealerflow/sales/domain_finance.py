@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
 
 #: The 31 characters of a unified social credit code (统一社会信用代码, GB 32100-2015):
 #: digits and capitals without I, O, S, V, Z.
@@ -64,3 +66,53 @@ def confirm(already_confirmed: bool, by: str, at: datetime) -> Confirmation | No
     if not by:
         raise ConfirmationRefused("the confirming finance user is unknown")
     return Confirmation(confirmed_by=by, confirmed_at=at)
+
+
+class LoanDecisionKind(StrEnum):
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+@dataclass(frozen=True)
+class LoanDecision:
+    """The lender's decision on a contract's loan, as finance recorded it."""
+
+    lender: str
+    decision: LoanDecisionKind
+    reference: str
+    approved_amount: Decimal | None  # only for an approval
+    currency: str
+    decided_at: datetime
+    recorded_by: str
+    recorded_at: datetime
+
+
+def loan_decision_errors(decision: LoanDecision, now: datetime) -> tuple[str, ...]:
+    """Why the decision cannot be recorded (empty: it can)."""
+    errors: list[str] = []
+    approved = decision.decision is LoanDecisionKind.APPROVED
+    if approved and (decision.approved_amount is None or decision.approved_amount <= 0):
+        errors.append("an approval needs a positive approved_amount")
+    if not approved and decision.approved_amount is not None:
+        errors.append("a declined loan has no approved_amount")
+    if decision.decided_at > now:
+        errors.append("decided_at lies in the future")
+    return tuple(errors)
+
+
+def loan_disbursement_refusal(
+    decision: LoanDecision | None, already_disbursed: Decimal, amount: Decimal
+) -> str | None:
+    """Why a loan disbursement of ``amount`` cannot count (None: it can). The loan counts
+    towards the balance only once the lender approved it, up to the approved amount."""
+    if decision is None:
+        return "the lender's approval of the loan is not recorded yet"
+    if decision.decision is LoanDecisionKind.DECLINED:
+        return (
+            f"the loan was declined by {decision.lender}: the contract needs another "
+            "payment plan (another lender's approval or a full payment)"
+        )
+    assert decision.approved_amount is not None
+    if already_disbursed + amount > decision.approved_amount:
+        return f"the disbursements would exceed the approved loan of {decision.approved_amount}"
+    return None

@@ -25,7 +25,12 @@ from dealerflow.sales.usecases_delivery import (
     VinNotAssigned,
     WrongCurrency,
 )
-from dealerflow.sales.usecases_finance import PaymentNotFound, RefundNotConfirmable
+from dealerflow.sales.usecases_finance import (
+    LoanDecisionRefused,
+    LoanNotApproved,
+    PaymentNotFound,
+    RefundNotConfirmable,
+)
 from dealerflow.sales.usecases_quotes import ApprovalNotPossible, QuoteNotSignable
 from dealerflow.sales.usecases_showroom import (
     QuoteNotFound,
@@ -54,6 +59,8 @@ PROBLEMS: ProblemMap = {
     WrongCurrency: ProblemSpec(422, "validation-error", "Wrong currency"),
     InvalidTaxNumber: ProblemSpec(422, "invalid-tax-number", "Invalid tax number"),
     PaymentNotFound: ProblemSpec(404, "not-found", "Payment not found"),
+    LoanNotApproved: ProblemSpec(409, "loan-not-approved", "Loan not approved"),
+    LoanDecisionRefused: ProblemSpec(422, "validation-error", "Loan decision refused"),
     RefundNotConfirmable: ProblemSpec(409, "refund-not-confirmable", "Refund not confirmable"),
     PaymentRefused: ProblemSpec(422, "invalid-payment", "Payment refused"),
     DeliveryInThePast: ProblemSpec(422, "validation-error", "Delivery in the past"),

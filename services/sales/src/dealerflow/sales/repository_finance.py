@@ -1,4 +1,4 @@
-"""All SQL of finance's steps on a contract: confirming a payment."""
+"""All SQL of finance's steps on a contract: confirming a payment, the loan decision."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from dealerflow.runtime.db import DbConnection
+from dealerflow.sales.domain_finance import LoanDecision, LoanDecisionKind
 
 
 async def confirm_payment(
@@ -30,3 +31,46 @@ async def confirm_payment(
             confirmed_at,
         )
     )
+
+
+async def upsert_loan_decision(
+    conn: DbConnection, dealer_id: str, contract_id: uuid.UUID, d: LoanDecision
+) -> None:
+    """Record the lender's decision; a later decision replaces the earlier one."""
+    await conn.execute(
+        """
+        INSERT INTO loan_approvals (dealer_id, contract_id, lender, decision, reference,
+            approved_amount, currency, decided_at, recorded_by, recorded_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        ON CONFLICT (dealer_id, contract_id) DO UPDATE SET lender = EXCLUDED.lender,
+            decision = EXCLUDED.decision, reference = EXCLUDED.reference,
+            approved_amount = EXCLUDED.approved_amount, currency = EXCLUDED.currency,
+            decided_at = EXCLUDED.decided_at, recorded_by = EXCLUDED.recorded_by,
+            recorded_at = EXCLUDED.recorded_at
+        """,
+        dealer_id,
+        contract_id,
+        d.lender,
+        d.decision.value,
+        d.reference,
+        d.approved_amount,
+        d.currency,
+        d.decided_at,
+        d.recorded_by,
+        d.recorded_at,
+    )
+
+
+async def get_loan_decision(
+    conn: DbConnection, dealer_id: str, contract_id: uuid.UUID
+) -> LoanDecision | None:
+    row = await conn.fetchrow(
+        "SELECT lender, decision, reference, approved_amount, currency, decided_at,"
+        " recorded_by, recorded_at FROM loan_approvals"
+        " WHERE dealer_id = $1 AND contract_id = $2",
+        dealer_id,
+        contract_id,
+    )
+    if row is None:
+        return None
+    return LoanDecision(**dict(row) | {"decision": LoanDecisionKind(row["decision"])})

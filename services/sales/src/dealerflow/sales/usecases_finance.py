@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
+from dealerflow.contracts.types import Money
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.sales import domain, domain_finance, repository_finance
 from dealerflow.sales import repository as repo
 from dealerflow.sales.records import ContractFile
 from dealerflow.sales.settings import SalesSettings
-from dealerflow.sales.usecases import locked_contract, step_replayed
+from dealerflow.sales.usecases import RequestRefused, locked_contract, require_active, step_replayed
 
 
 class PaymentNotFound(LookupError):
@@ -24,6 +26,10 @@ class PaymentNotFound(LookupError):
 
 class RefundNotConfirmable(Exception):
     """A refund counts as soon as it is recorded; it has no confirmation step."""
+
+
+class LoanNotApproved(Exception):
+    """A loan disbursement without (or beyond) the lender's approval; the reason says."""
 
 
 @dataclass(frozen=True)
@@ -60,4 +66,50 @@ async def confirm_payment(uc: UseCaseContext[SalesSettings], cmd: ConfirmPayment
             confirmed_by=confirmation.confirmed_by,
             confirmed_at=confirmation.confirmed_at,
         )
+    return await repo.contract_file(uc.conn, contract)
+
+
+class LoanDecisionRefused(RequestRefused):
+    """The lender's decision is incomplete or inconsistent (errors listed)."""
+
+
+@dataclass(frozen=True)
+class RecordLoanDecision:
+    """Finance records the lender's decision on the contract's loan."""
+
+    dealer_id: str
+    contract_id: uuid.UUID
+    lender: str
+    decision: domain_finance.LoanDecisionKind
+    reference: str
+    approved_amount: Money | None
+    decided_at: datetime
+    recorded_by: str
+    request: RequestKey | None = None
+
+
+async def record_loan_decision(
+    uc: UseCaseContext[SalesSettings], cmd: RecordLoanDecision
+) -> ContractFile:
+    """Record (or replace) the lender's decision; an approval lets loan disbursements
+    count up to the approved amount, a decline means another payment plan is needed."""
+    contract = await locked_contract(uc, cmd.dealer_id, cmd.contract_id)
+    if (done := await step_replayed(uc, contract, cmd.request, "loan-approval")) is not None:
+        return done
+    require_active(contract, "record a loan decision")
+    if cmd.approved_amount is not None and cmd.approved_amount.currency != contract.currency:
+        raise LoanDecisionRefused([f"the contract is in {contract.currency}"])
+    decision = domain_finance.LoanDecision(
+        lender=cmd.lender,
+        decision=cmd.decision,
+        reference=cmd.reference,
+        approved_amount=None if cmd.approved_amount is None else cmd.approved_amount.amount,
+        currency=contract.currency,
+        decided_at=cmd.decided_at,
+        recorded_by=cmd.recorded_by,
+        recorded_at=uc.now,
+    )
+    if errors := domain_finance.loan_decision_errors(decision, uc.now):
+        raise LoanDecisionRefused(errors)
+    await repository_finance.upsert_loan_decision(uc.conn, cmd.dealer_id, contract.id, decision)
     return await repo.contract_file(uc.conn, contract)
