@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from dealerflow.sales.domain import LedgerEntry, PaymentKind, PaymentLedger
 from dealerflow.sales.domain_finance import (
     Confirmation,
     ConfirmationRefused,
@@ -12,6 +13,7 @@ from dealerflow.sales.domain_finance import (
     is_valid_tax_number,
     loan_decision_errors,
     loan_disbursement_refusal,
+    refund_allowed,
     resident_id_check_character,
     uscc_check_character,
 )
@@ -92,3 +94,11 @@ def test_loan_decision_must_be_consistent() -> None:
     assert loan_decision_errors(loan(LoanDecisionKind.APPROVED, None), AT)
     assert loan_decision_errors(loan(LoanDecisionKind.DECLINED, "1.00"), AT)
     assert loan_decision_errors(loan(LoanDecisionKind.DECLINED, None), AT - timedelta(days=1))
+
+
+def test_refund_outside_cancellation_is_the_overpayment_of_an_active_contract() -> None:
+    ledger = PaymentLedger(Decimal("100.00")).record(
+        LedgerEntry(PaymentKind.FULL, Decimal("120.00"), AT)
+    )
+    assert refund_allowed(ledger, contract_active=True) == Decimal("20.00")
+    assert refund_allowed(ledger, contract_active=False) == 0

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dealerflow.contracts.events.sales import InvoiceIssued
+from dealerflow.contracts.events.sales import InvoiceIssued, RefundIssued
 from dealerflow.devinfra.tokens import auth_header
 
 pytestmark = pytest.mark.integration
@@ -211,3 +211,36 @@ async def test_declined_loan_asks_for_another_payment_plan(
     refused = await disburse(api, contract_id, "140000.00")
     assert refused.status_code == 409
     assert "needs another payment plan" in refused.json()["detail"]
+
+
+async def test_refund_is_limited_to_the_overpayment_and_publishes_refund_issued(
+    api: httpx.AsyncClient, contract_body: Body, outbox: Any
+) -> None:
+    contract_id = await signed(api, contract_body())
+    await enter_payment(api, contract_id, "200500.00", "full")
+    paid = await confirm(api, contract_id, "x", "c-9")
+    assert paid.status_code == 422  # not a payment id
+    file = (await api.get(f"/v1/contracts/{contract_id}", params={"dealer_id": "D001"})).json()
+    await confirm(api, contract_id, file["payments"][0]["payment_id"], "c-10")
+
+    def refund(amount: str, key: str) -> Any:
+        return api.post(
+            f"/v1/contracts/{contract_id}/refunds",
+            json={
+                "dealer_id": "D001",
+                "amount": {"amount": amount, "currency": "CNY"},
+                "reason": "overpaid by transfer",
+            },
+            headers={**FINANCE, "Idempotency-Key": key},
+        )
+
+    too_much = await refund("500.01", "r-1")
+    assert too_much.status_code == 409, too_much.text
+    assert "at most 500.00 CNY" in too_much.json()["detail"]
+    done = await refund("500.00", "r-2")
+    assert done.status_code == 200, done.text
+    assert done.json()["ledger"]["refunded"] == {"amount": "500.00", "currency": "CNY"}
+    [event] = [e.event for _, e in await outbox.records() if isinstance(e.event, RefundIssued)]
+    assert (str(event.amount.amount), event.reason) == ("500.00", "overpaid by transfer")
+    assert (await refund("500.00", "r-2")).status_code == 200
+    assert len([e for _, e in await outbox.records() if isinstance(e.event, RefundIssued)]) == 1

@@ -98,6 +98,13 @@ OPERATIONS: list[tuple[str, str, dict[str, Any], str, str | None]] = [
     ),
     (
         "POST",
+        f"/v1/contracts/{ANY_ID}/refunds",
+        {"dealer_id": "D001"},
+        "gm",
+        "consultant",
+    ),
+    (
+        "POST",
         f"/v1/contracts/{ANY_ID}/deliveries/schedule",
         {"dealer_id": "D001"},
         "consultant",

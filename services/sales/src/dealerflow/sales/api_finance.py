@@ -17,7 +17,7 @@ from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.sales import usecases_finance
 from dealerflow.sales.api import CONFLICT, FINANCE, INVALID, NOT_FOUND, Ctx
 from dealerflow.sales.schemas import ContractDetail
-from dealerflow.sales.schemas_finance import LoanApprovalIn, PaymentConfirmationIn
+from dealerflow.sales.schemas_finance import LoanApprovalIn, PaymentConfirmationIn, RefundIn
 
 router = APIRouter(prefix="/v1")
 
@@ -64,4 +64,22 @@ async def record_loan_approval(
     cmd = body.command(contract_id, idempotency_key, caller=principal.subject)
     return ContractDetail.of(
         await ctx.run_in_transaction(lambda uc: usecases_finance.record_loan_decision(uc, cmd))
+    )
+
+
+@_contract_step(
+    "refunds",
+    "Refund an overpayment (RefundIssued), at most what the refund rule allows",
+    dependencies=[allow(*FINANCE)],
+)
+async def issue_refund(
+    contract_id: uuid.UUID,
+    body: RefundIn,
+    ctx: Ctx,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> ContractDetail:
+    """409 beyond the allowed amount (the overpayment of an active contract)."""
+    cmd = body.command(contract_id, idempotency_key)
+    return ContractDetail.of(
+        await ctx.run_in_transaction(lambda uc: usecases_finance.issue_refund(uc, cmd))
     )

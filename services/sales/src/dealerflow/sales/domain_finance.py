@@ -12,6 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from dealerflow.sales.domain import PaymentLedger
+
 #: The 31 characters of a unified social credit code (统一社会信用代码, GB 32100-2015):
 #: digits and capitals without I, O, S, V, Z.
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -116,3 +118,10 @@ def loan_disbursement_refusal(
     if already_disbursed + amount > decision.approved_amount:
         return f"the disbursements would exceed the approved loan of {decision.approved_amount}"
     return None
+
+
+def refund_allowed(ledger: PaymentLedger, contract_active: bool) -> Decimal:
+    """What finance may refund outside a cancellation: the overpayment of an active
+    contract. A cancelled contract was refunded at cancellation, by the dealer's deposit
+    rule (domain.cancellation_refund), so nothing more is allowed here."""
+    return ledger.overpaid if contract_active else Decimal("0.00")

@@ -13,7 +13,7 @@ from dealerflow.contracts.types import DealerId, Money, UtcDatetime
 from dealerflow.runtime.idempotency import request_of
 from dealerflow.runtime.request_models import RequestBody
 from dealerflow.sales.domain_finance import LoanDecision, LoanDecisionKind
-from dealerflow.sales.usecases_finance import ConfirmPayment, RecordLoanDecision
+from dealerflow.sales.usecases_finance import ConfirmPayment, IssueRefund, RecordLoanDecision
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -83,4 +83,19 @@ class LoanApprovalOut(BaseModel):
             decided_at=d.decided_at,
             recorded_by=d.recorded_by,
             recorded_at=d.recorded_at,
+        )
+
+
+class RefundIn(RequestBody):
+    dealer_id: DealerId
+    amount: Money
+    reason: ShortText
+
+    def command(self, contract_id: uuid.UUID, idempotency_key: str | None) -> IssueRefund:
+        return IssueRefund(
+            dealer_id=self.dealer_id,
+            contract_id=contract_id,
+            amount=self.amount,
+            reason=self.reason,
+            request=request_of(idempotency_key, self),
         )

@@ -7,12 +7,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from dealerflow.contracts.events.sales import RefundIssued
+from dealerflow.contracts.money import money
 from dealerflow.contracts.types import Money
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.sales import domain, domain_finance, repository_finance
 from dealerflow.sales import repository as repo
-from dealerflow.sales.records import ContractFile
+from dealerflow.sales.records import ContractFile, PaymentRecord
 from dealerflow.sales.settings import SalesSettings
 from dealerflow.sales.usecases import RequestRefused, locked_contract, require_active, step_replayed
 
@@ -112,4 +114,67 @@ async def record_loan_decision(
     if errors := domain_finance.loan_decision_errors(decision, uc.now):
         raise LoanDecisionRefused(errors)
     await repository_finance.upsert_loan_decision(uc.conn, cmd.dealer_id, contract.id, decision)
+    return await repo.contract_file(uc.conn, contract)
+
+
+class RefundRefused(RequestRefused):
+    """A refund in another currency than the contract's."""
+
+
+class RefundNotAllowed(Exception):
+    """More than the refund rule allows; the reason says how much may go back."""
+
+
+@dataclass(frozen=True)
+class IssueRefund:
+    """Finance pays money back outside a cancellation (an overpayment)."""
+
+    dealer_id: str
+    contract_id: uuid.UUID
+    amount: Money
+    reason: str
+    request: RequestKey | None = None
+
+
+async def issue_refund(uc: UseCaseContext[SalesSettings], cmd: IssueRefund) -> ContractFile:
+    """A refund row and RefundIssued, at most what the rule allows (the overpayment)."""
+    contract = await locked_contract(uc, cmd.dealer_id, cmd.contract_id)
+    if (done := await step_replayed(uc, contract, cmd.request, "refunds")) is not None:
+        return done
+    if cmd.amount.currency != contract.currency:
+        raise RefundRefused([f"the contract is in {contract.currency}"])
+    payments = await repo.list_payments(uc.conn, cmd.dealer_id, cmd.contract_id)
+    allowed = domain_finance.refund_allowed(
+        contract.ledger(payments), contract.status is domain.ContractStatus.ACTIVE
+    )
+    if cmd.amount.amount <= 0 or cmd.amount.amount > allowed:
+        raise RefundNotAllowed(
+            f"at most {allowed} {contract.currency} may be refunded (the overpayment of an"
+            " active contract; a cancellation refunds by the dealer's deposit rule)"
+        )
+    refund = PaymentRecord(
+        dealer_id=cmd.dealer_id,
+        id=uuid.uuid4(),
+        contract_id=contract.id,
+        kind=domain.PaymentKind.REFUND,
+        method=None,
+        amount=cmd.amount.amount,
+        currency=contract.currency,
+        confirmed=True,
+        reason=cmd.reason,
+        recorded_at=uc.now,
+    )
+    await repo.insert_payment(uc.conn, refund)
+    await uc.publish(
+        RefundIssued(
+            dealer_id=cmd.dealer_id,
+            customer_id=contract.customer_id,
+            occurred_at=uc.now,
+            refund_id=str(refund.id),
+            contract_id=str(contract.id),
+            amount=money(refund.amount, refund.currency),
+            reason=cmd.reason,
+            refunded_at=uc.now,
+        )
+    )
     return await repo.contract_file(uc.conn, contract)
