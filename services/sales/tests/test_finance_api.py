@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dealerflow.contracts.events.sales import InvoiceIssued, RefundIssued
+from dealerflow.contracts.events.sales import InvoiceIssued, PaymentConfirmed, RefundIssued
 from dealerflow.devinfra.tokens import auth_header
 
 pytestmark = pytest.mark.integration
@@ -88,7 +88,7 @@ async def confirm(
 
 
 async def test_an_entered_payment_counts_only_once_finance_confirms_it(
-    api: httpx.AsyncClient, contract_body: Body
+    api: httpx.AsyncClient, contract_body: Body, outbox: Any
 ) -> None:
     contract_id = await signed(api, contract_body())
     entered = await enter_payment(api, contract_id, "50000.00", "deposit")
@@ -109,6 +109,9 @@ async def test_an_entered_payment_counts_only_once_finance_confirms_it(
     assert again.json()["payments"] == body["payments"]
     shown = await api.get(f"/v1/contracts/{contract_id}", params={"dealer_id": "D001"})
     assert shown.json()["payments"][0]["confirmed_by"] == "fin-chen"
+    [event] = [e.event for _, e in await outbox.records() if isinstance(e.event, PaymentConfirmed)]
+    assert (event.payment_id, event.confirmed_by) == (payment["payment_id"], "fin-chen")
+    assert str(event.amount.amount) == "50000.00"
 
 
 async def test_confirmation_is_for_finance_and_known_payments_only(

@@ -67,6 +67,7 @@ from dealerflow.contracts.events.sales import (
     DiscountApprovalDecided,
     DiscountApprovalRequested,
     InvoiceIssued,
+    PaymentConfirmed,
     PaymentReceived,
     QuoteIssued,
     RefundIssued,
@@ -128,6 +129,7 @@ SalesEvent = Annotated[
     | ContractAmended
     | ContractCancelled
     | PaymentReceived
+    | PaymentConfirmed
     | RefundIssued
     | InvoiceIssued
     | DeliveryScheduled
@@ -270,6 +272,7 @@ __all__ = [
     "NotifierEvent",
     "PartStockLow",
     "PartsReserved",
+    "PaymentConfirmed",
     "PaymentReceived",
     "Planned",
     "QualityCheckFailed",

@@ -343,6 +343,22 @@ class PaymentReceived(_SalesBase):
     received_at: UtcDatetime = Field(description="When it was received, UTC.")
 
 
+class PaymentConfirmed(_SalesBase):
+    """Finance confirmed that the money of an entered payment arrived: it now counts."""
+
+    doc: ClassVar[EventDoc] = EventDoc(
+        when="Finance confirms a payment that was recorded unconfirmed.",
+        emitted_by=("sales",),
+        reacted_by=("none in dealerflow (accounting/DMS consumers)",),
+    )
+    type: Literal["PaymentConfirmed"] = Field(default="PaymentConfirmed", description="Event name.")
+    payment_id: EntityId = Field(description="Identifier of the payment confirmed.")
+    contract_id: EntityId = Field(description="Contract paid against.")
+    amount: Money = Field(description="Amount confirmed.")
+    confirmed_by: EntityId = Field(description="Finance user who confirmed it.")
+    confirmed_at: UtcDatetime = Field(description="When it was confirmed, UTC.")
+
+
 class RefundIssued(_SalesBase):
     """Money was paid back to the customer."""
 
@@ -455,6 +471,7 @@ SALES_EVENTS: tuple[type[DomainEvent], ...] = (
     ContractAmended,
     ContractCancelled,
     PaymentReceived,
+    PaymentConfirmed,
     RefundIssued,
     InvoiceIssued,
     DeliveryScheduled,

@@ -322,6 +322,15 @@ def sales_examples() -> list[DomainEvent]:
             confirmed_by_finance=True,
             received_at=at(10, 8, 30),
         ),
+        sl.PaymentConfirmed(
+            **COMMON,
+            occurred_at=at(10, 11),
+            payment_id="pay-771",
+            contract_id="ct-2026-0310",
+            amount=cny("5000.00"),
+            confirmed_by="fin-chen",
+            confirmed_at=at(10, 11),
+        ),
         sl.RefundIssued(
             **COMMON,
             occurred_at=at(14),

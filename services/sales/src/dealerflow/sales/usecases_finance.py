@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from dealerflow.contracts.events.sales import RefundIssued
+from dealerflow.contracts.events.sales import PaymentConfirmed, RefundIssued
 from dealerflow.contracts.money import money
 from dealerflow.contracts.types import Money
 from dealerflow.runtime.context import UseCaseContext
@@ -46,7 +46,8 @@ class ConfirmPayment:
 
 
 async def confirm_payment(uc: UseCaseContext[SalesSettings], cmd: ConfirmPayment) -> ContractFile:
-    """Mark the payment confirmed (who, when): from now on it counts towards the balance.
+    """Mark the payment confirmed (who, when) and publish PaymentConfirmed: from now on it
+    counts towards the balance.
     Confirming a confirmed payment changes nothing (the first confirmation stays)."""
     contract = await locked_contract(uc, cmd.dealer_id, cmd.contract_id)
     if (
@@ -67,6 +68,18 @@ async def confirm_payment(uc: UseCaseContext[SalesSettings], cmd: ConfirmPayment
             payment.id,
             confirmed_by=confirmation.confirmed_by,
             confirmed_at=confirmation.confirmed_at,
+        )
+        await uc.publish(
+            PaymentConfirmed(
+                dealer_id=cmd.dealer_id,
+                customer_id=contract.customer_id,
+                occurred_at=uc.now,
+                payment_id=str(payment.id),
+                contract_id=str(contract.id),
+                amount=money(payment.amount, payment.currency),
+                confirmed_by=confirmation.confirmed_by,
+                confirmed_at=confirmation.confirmed_at,
+            )
         )
     return await repo.contract_file(uc.conn, contract)
 
