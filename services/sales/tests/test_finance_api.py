@@ -10,7 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from dealerflow.contracts.events.sales import InvoiceIssued, PaymentConfirmed, RefundIssued
+from dealerflow.contracts.events.sales import (
+    InvoiceIssued,
+    LoanDecided,
+    PaymentConfirmed,
+    RefundIssued,
+)
 from dealerflow.devinfra.tokens import auth_header
 
 pytestmark = pytest.mark.integration
@@ -198,7 +203,7 @@ async def test_loan_contract_is_settled_by_confirmed_down_payment_and_approved_l
 
 
 async def test_declined_loan_asks_for_another_payment_plan(
-    api: httpx.AsyncClient, contract_body: Body
+    api: httpx.AsyncClient, contract_body: Body, outbox: Any
 ) -> None:
     contract_id = await signed(api, contract_body(payment=LOAN_PLAN))
     inconsistent = await loan_decision(
@@ -214,6 +219,8 @@ async def test_declined_loan_asks_for_another_payment_plan(
     refused = await disburse(api, contract_id, "140000.00")
     assert refused.status_code == 409
     assert "needs another payment plan" in refused.json()["detail"]
+    [event] = [e.event for _, e in await outbox.records() if isinstance(e.event, LoanDecided)]
+    assert (event.decision, event.approved_amount) == ("declined", None)
 
 
 async def test_refund_is_limited_to_the_overpayment_and_publishes_refund_issued(

@@ -67,6 +67,7 @@ from dealerflow.contracts.events.sales import (
     DiscountApprovalDecided,
     DiscountApprovalRequested,
     InvoiceIssued,
+    LoanDecided,
     PaymentConfirmed,
     PaymentReceived,
     QuoteIssued,
@@ -130,6 +131,7 @@ SalesEvent = Annotated[
     | ContractCancelled
     | PaymentReceived
     | PaymentConfirmed
+    | LoanDecided
     | RefundIssued
     | InvoiceIssued
     | DeliveryScheduled
@@ -265,6 +267,7 @@ __all__ = [
     "LeadMerged",
     "LeadUpdated",
     "LeadsEvent",
+    "LoanDecided",
     "MaintenanceDue",
     "NotificationFailed",
     "NotificationSent",

@@ -359,6 +359,24 @@ class PaymentConfirmed(_SalesBase):
     confirmed_at: UtcDatetime = Field(description="When it was confirmed, UTC.")
 
 
+class LoanDecided(_SalesBase):
+    """Finance recorded the lender's decision on a contract's loan (a later decision
+    replaces the earlier one)."""
+
+    doc: ClassVar[EventDoc] = EventDoc(
+        when="Finance records the lender's approval or decline of the loan.",
+        emitted_by=("sales",),
+        reacted_by=("none in dealerflow (accounting/DMS consumers)",),
+    )
+    type: Literal["LoanDecided"] = Field(default="LoanDecided", description="Event name.")
+    contract_id: EntityId = Field(description="Contract the loan finances.")
+    lender: Text = Field(description="Bank or finance company.")
+    decision: Literal["approved", "declined"] = Field(description="The lender's decision.")
+    reference: Text = Field(description="The lender's approval or case number.")
+    approved_amount: Money | None = Field(default=None, description="Only for an approval.")
+    decided_at: UtcDatetime = Field(description="When the lender decided, UTC.")
+
+
 class RefundIssued(_SalesBase):
     """Money was paid back to the customer."""
 
@@ -472,6 +490,7 @@ SALES_EVENTS: tuple[type[DomainEvent], ...] = (
     ContractCancelled,
     PaymentReceived,
     PaymentConfirmed,
+    LoanDecided,
     RefundIssued,
     InvoiceIssued,
     DeliveryScheduled,

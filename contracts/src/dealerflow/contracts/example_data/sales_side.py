@@ -331,6 +331,16 @@ def sales_examples() -> list[DomainEvent]:
             confirmed_by="fin-chen",
             confirmed_at=at(10, 11),
         ),
+        sl.LoanDecided(
+            **COMMON,
+            occurred_at=at(11, 9),
+            contract_id="ct-2026-0310",
+            lender="招商银行",
+            decision="approved",
+            reference="CMB-2026-0042",
+            approved_amount=cny("100000.00"),
+            decided_at=at(11, 8),
+        ),
         sl.RefundIssued(
             **COMMON,
             occurred_at=at(14),

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from dealerflow.contracts.events.sales import PaymentConfirmed, RefundIssued
+from dealerflow.contracts.events.sales import LoanDecided, PaymentConfirmed, RefundIssued
 from dealerflow.contracts.money import money
 from dealerflow.contracts.types import Money
 from dealerflow.runtime.context import UseCaseContext
@@ -127,6 +127,19 @@ async def record_loan_decision(
     if errors := domain_finance.loan_decision_errors(decision, uc.now):
         raise LoanDecisionRefused(errors)
     await repository_finance.upsert_loan_decision(uc.conn, cmd.dealer_id, contract.id, decision)
+    await uc.publish(
+        LoanDecided(
+            dealer_id=cmd.dealer_id,
+            customer_id=contract.customer_id,
+            occurred_at=uc.now,
+            contract_id=str(contract.id),
+            lender=decision.lender,
+            decision=decision.decision.value,
+            reference=decision.reference,
+            approved_amount=None if cmd.approved_amount is None else cmd.approved_amount,
+            decided_at=decision.decided_at,
+        )
+    )
     return await repo.contract_file(uc.conn, contract)
 
 
