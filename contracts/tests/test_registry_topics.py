@@ -24,7 +24,8 @@ CATALOGUE = {
     "sales": "ShowroomVisitRecorded TestDriveScheduled TestDriveCompleted TestDriveCancelled "
     "QuoteIssued DiscountApprovalRequested DiscountApprovalDecided ContractSigned "
     "ContractAmended ContractCancelled "
-    "PaymentReceived RefundIssued InvoiceIssued DeliveryScheduled VehicleDelivered",
+    "PaymentReceived PaymentConfirmed LoanDecided RefundIssued InvoiceIssued DeliveryScheduled "
+    "VehicleDelivered",
     "service": "ServiceAppointmentBooked ServiceAppointmentCancelled RepairOrderOpened "
     "DiagnosisCompleted RepairQuoted RepairApproved RepairItemDeclined PartsReserved "
     "PartStockLow RepairCompleted QualityCheckPassed QualityCheckFailed VehicleHandedOver "
@@ -44,7 +45,7 @@ def test_registry_holds_exactly_the_catalogue() -> None:
         for name in names.split()
     }
     assert set(EVENT_TYPES) == expected
-    assert len(ALL_EVENTS) == len(expected) == 65
+    assert len(ALL_EVENTS) == len(expected) == 67
     for context, names in CATALOGUE.items():
         assert [c.event_name for c in EVENTS_BY_CONTEXT[context]] == names.split()
 

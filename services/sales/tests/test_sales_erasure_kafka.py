@@ -102,7 +102,7 @@ LI = Person(
     wechat="o-li-lei",
     address="北京市朝阳区建国路 8 号",
     new_address="北京市海淀区中关村大街 1 号",
-    id_number="110101198502023456",
+    id_number="110101198502023450",
     locale="zh-CN",
 )
 

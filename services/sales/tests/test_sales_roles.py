@@ -84,6 +84,27 @@ OPERATIONS: list[tuple[str, str, dict[str, Any], str, str | None]] = [
     ),
     (
         "POST",
+        f"/v1/contracts/{ANY_ID}/payments/{ANY_ID}/confirmation",
+        {"dealer_id": "D001"},
+        "gm",
+        "consultant",
+    ),
+    (
+        "POST",
+        f"/v1/contracts/{ANY_ID}/loan-approval",
+        {"dealer_id": "D001"},
+        "sales_manager",
+        "integration",
+    ),
+    (
+        "POST",
+        f"/v1/contracts/{ANY_ID}/refunds",
+        {"dealer_id": "D001"},
+        "gm",
+        "consultant",
+    ),
+    (
+        "POST",
         f"/v1/contracts/{ANY_ID}/deliveries/schedule",
         {"dealer_id": "D001"},
         "consultant",

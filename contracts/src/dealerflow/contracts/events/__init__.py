@@ -67,6 +67,8 @@ from dealerflow.contracts.events.sales import (
     DiscountApprovalDecided,
     DiscountApprovalRequested,
     InvoiceIssued,
+    LoanDecided,
+    PaymentConfirmed,
     PaymentReceived,
     QuoteIssued,
     RefundIssued,
@@ -128,6 +130,8 @@ SalesEvent = Annotated[
     | ContractAmended
     | ContractCancelled
     | PaymentReceived
+    | PaymentConfirmed
+    | LoanDecided
     | RefundIssued
     | InvoiceIssued
     | DeliveryScheduled
@@ -263,6 +267,7 @@ __all__ = [
     "LeadMerged",
     "LeadUpdated",
     "LeadsEvent",
+    "LoanDecided",
     "MaintenanceDue",
     "NotificationFailed",
     "NotificationSent",
@@ -270,6 +275,7 @@ __all__ = [
     "NotifierEvent",
     "PartStockLow",
     "PartsReserved",
+    "PaymentConfirmed",
     "PaymentReceived",
     "Planned",
     "QualityCheckFailed",

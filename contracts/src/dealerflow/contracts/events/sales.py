@@ -343,6 +343,40 @@ class PaymentReceived(_SalesBase):
     received_at: UtcDatetime = Field(description="When it was received, UTC.")
 
 
+class PaymentConfirmed(_SalesBase):
+    """Finance confirmed that the money of an entered payment arrived: it now counts."""
+
+    doc: ClassVar[EventDoc] = EventDoc(
+        when="Finance confirms a payment that was recorded unconfirmed.",
+        emitted_by=("sales",),
+        reacted_by=("none in dealerflow (accounting/DMS consumers)",),
+    )
+    type: Literal["PaymentConfirmed"] = Field(default="PaymentConfirmed", description="Event name.")
+    payment_id: EntityId = Field(description="Identifier of the payment confirmed.")
+    contract_id: EntityId = Field(description="Contract paid against.")
+    amount: Money = Field(description="Amount confirmed.")
+    confirmed_by: EntityId = Field(description="Finance user who confirmed it.")
+    confirmed_at: UtcDatetime = Field(description="When it was confirmed, UTC.")
+
+
+class LoanDecided(_SalesBase):
+    """Finance recorded the lender's decision on a contract's loan (a later decision
+    replaces the earlier one)."""
+
+    doc: ClassVar[EventDoc] = EventDoc(
+        when="Finance records the lender's approval or decline of the loan.",
+        emitted_by=("sales",),
+        reacted_by=("none in dealerflow (accounting/DMS consumers)",),
+    )
+    type: Literal["LoanDecided"] = Field(default="LoanDecided", description="Event name.")
+    contract_id: EntityId = Field(description="Contract the loan finances.")
+    lender: Text = Field(description="Bank or finance company.")
+    decision: Literal["approved", "declined"] = Field(description="The lender's decision.")
+    reference: Text = Field(description="The lender's approval or case number.")
+    approved_amount: Money | None = Field(default=None, description="Only for an approval.")
+    decided_at: UtcDatetime = Field(description="When the lender decided, UTC.")
+
+
 class RefundIssued(_SalesBase):
     """Money was paid back to the customer."""
 
@@ -458,6 +492,8 @@ SALES_EVENTS: tuple[type[DomainEvent], ...] = (
     ContractAmended,
     ContractCancelled,
     PaymentReceived,
+    PaymentConfirmed,
+    LoanDecided,
     RefundIssued,
     InvoiceIssued,
     DeliveryScheduled,

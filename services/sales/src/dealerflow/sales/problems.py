@@ -18,11 +18,20 @@ from dealerflow.sales.usecases_delivery import (
     CancelledContractNotInvoiced,
     DeliveryInThePast,
     DeliveryNotReady,
+    InvalidTaxNumber,
     InvoiceNumberTaken,
     PaymentIdTaken,
     PaymentRefused,
     VinNotAssigned,
     WrongCurrency,
+)
+from dealerflow.sales.usecases_finance import (
+    LoanDecisionRefused,
+    LoanNotApproved,
+    PaymentNotFound,
+    RefundNotAllowed,
+    RefundNotConfirmable,
+    RefundRefused,
 )
 from dealerflow.sales.usecases_quotes import ApprovalNotPossible, QuoteNotSignable
 from dealerflow.sales.usecases_showroom import (
@@ -50,6 +59,13 @@ PROBLEMS: ProblemMap = {
     AmendmentRefused: ProblemSpec(422, "invalid-amendment", "Amendment refused"),
     CancellationRefused: ProblemSpec(422, "validation-error", "Cancellation refused"),
     WrongCurrency: ProblemSpec(422, "validation-error", "Wrong currency"),
+    InvalidTaxNumber: ProblemSpec(422, "invalid-tax-number", "Invalid tax number"),
+    PaymentNotFound: ProblemSpec(404, "not-found", "Payment not found"),
+    LoanNotApproved: ProblemSpec(409, "loan-not-approved", "Loan not approved"),
+    RefundNotAllowed: ProblemSpec(409, "refund-not-allowed", "Refund not allowed"),
+    RefundRefused: ProblemSpec(422, "validation-error", "Refund refused"),
+    LoanDecisionRefused: ProblemSpec(422, "validation-error", "Loan decision refused"),
+    RefundNotConfirmable: ProblemSpec(409, "refund-not-confirmable", "Refund not confirmable"),
     PaymentRefused: ProblemSpec(422, "invalid-payment", "Payment refused"),
     DeliveryInThePast: ProblemSpec(422, "validation-error", "Delivery in the past"),
     QuoteRefused: ProblemSpec(422, "invalid-quote", "Quote refused"),

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.events.sales import ContractVehicle, PaymentPlan
-from dealerflow.sales import domain
+from dealerflow.sales import domain, domain_finance
 from dealerflow.sales.domain_delivery import TestDriveBooking
 
 # --- contracts --------------------------------------------------------------------------
@@ -116,6 +116,8 @@ class PaymentRecord:
     confirmed: bool
     reason: str | None
     recorded_at: datetime
+    confirmed_by: str | None = None  # finance's confirmation after recording, if any
+    confirmed_at: datetime | None = None
 
     @property
     def entry(self) -> domain.LedgerEntry:
@@ -169,6 +171,7 @@ class ContractFile:
     versions: tuple[ContractVersionRecord, ...]
     invoice: InvoiceRecord | None
     delivery: DeliveryRecord | None
+    loan_decision: domain_finance.LoanDecision | None = None
 
     @property
     def ledger(self) -> domain.PaymentLedger:

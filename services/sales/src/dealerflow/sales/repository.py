@@ -19,6 +19,7 @@ from pydantic_core import to_jsonable_python
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.events.sales import PaymentPlan
 from dealerflow.runtime.db import DbConnection
+from dealerflow.sales import repository_finance
 from dealerflow.sales.domain import ContractStatus, PaymentKind
 from dealerflow.sales.records import (
     ContractFile,
@@ -116,6 +117,9 @@ async def contract_file(conn: DbConnection, contract: ContractRecord) -> Contrac
         versions=tuple(await list_contract_versions(conn, contract.dealer_id, contract.id)),
         invoice=await get_invoice(conn, contract.dealer_id, contract.id),
         delivery=await get_delivery(conn, contract.dealer_id, contract.id),
+        loan_decision=await repository_finance.get_loan_decision(
+            conn, contract.dealer_id, contract.id
+        ),
     )
 
 
@@ -293,7 +297,8 @@ async def list_payments(
 ) -> list[PaymentRecord]:
     rows = await conn.fetch(
         "SELECT dealer_id, id, contract_id, kind, method, amount, currency, confirmed, reason,"
-        " recorded_at FROM payments WHERE dealer_id = $1 AND contract_id = $2"
+        " recorded_at, confirmed_by, confirmed_at"
+        " FROM payments WHERE dealer_id = $1 AND contract_id = $2"
         " ORDER BY recorded_at, id",
         dealer_id,
         contract_id,

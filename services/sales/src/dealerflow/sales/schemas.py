@@ -43,6 +43,7 @@ from dealerflow.sales.records import (
     InvoiceRecord,
     PaymentRecord,
 )
+from dealerflow.sales.schemas_finance import LoanApprovalOut
 from dealerflow.sales.usecases import Customer
 from dealerflow.sales.usecases_contracts import AmendContract, CancelContract, SignContract
 
@@ -212,6 +213,10 @@ class PaymentOut(BaseModel):
     confirmed: bool
     reason: str | None
     recorded_at: datetime
+    confirmed_by: str | None = Field(
+        default=None, description="Finance user who confirmed it after it was entered."
+    )
+    confirmed_at: datetime | None = None
 
     @classmethod
     def of(cls, p: PaymentRecord) -> PaymentOut:
@@ -224,6 +229,8 @@ class PaymentOut(BaseModel):
             confirmed=p.confirmed,
             reason=p.reason,
             recorded_at=p.recorded_at,
+            confirmed_by=p.confirmed_by,
+            confirmed_at=p.confirmed_at,
         )
 
 
@@ -341,6 +348,9 @@ class ContractDetail(_ContractOut):
     invoice: InvoiceOut | None
     delivery: DeliveryOut | None
     versions: list[ContractVersionOut]
+    loan_approval: LoanApprovalOut | None = Field(
+        default=None, description="The lender's decision on the loan, once recorded."
+    )
 
     @classmethod
     def of(cls, file: ContractFile) -> ContractDetail:
@@ -353,5 +363,8 @@ class ContractDetail(_ContractOut):
             payments=[PaymentOut.of(p) for p in file.payments],
             invoice=None if file.invoice is None else InvoiceOut.of(file.invoice),
             delivery=None if file.delivery is None else DeliveryOut.of(file.delivery),
+            loan_approval=None
+            if file.loan_decision is None
+            else LoanApprovalOut.of(file.loan_decision),
             versions=[ContractVersionOut.of(v) for v in file.versions],
         )

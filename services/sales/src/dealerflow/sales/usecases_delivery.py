@@ -23,7 +23,7 @@ from dealerflow.contracts.types import Money
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
-from dealerflow.sales import domain
+from dealerflow.sales import domain, domain_finance, repository_finance
 from dealerflow.sales import repository as repo
 from dealerflow.sales.domain_delivery import DeliveryBlocker, DeliveryChecklist, can_deliver
 from dealerflow.sales.records import ContractFile, ContractRecord, InvoiceRecord, PaymentRecord
@@ -36,6 +36,7 @@ from dealerflow.sales.usecases import (
     require_active,
     step_replayed,
 )
+from dealerflow.sales.usecases_finance import LoanNotApproved
 
 
 class WrongCurrency(RequestRefused):
@@ -74,11 +75,20 @@ def plan_payment(
     *,
     payment_id: uuid.UUID,
     now: datetime,
+    loan: domain_finance.LoanDecision | None = None,
 ) -> PaymentRecord:
-    """The ledger row to record, if the contract takes it."""
+    """The ledger row to record, if the contract takes it. A loan disbursement needs the
+    lender's approval (``loan``), up to the approved amount."""
     require_active(contract, "take payments")
     if cmd.amount.currency != contract.currency:
         raise WrongCurrency([f"the contract is in {contract.currency}"])
+    if cmd.kind is PaymentKind.LOAN_DISBURSEMENT:
+        disbursed = sum(
+            (p.amount for p in payments if p.kind is domain.PaymentKind.LOAN_DISBURSEMENT),
+            start=Decimal(0),
+        )
+        if refusal := domain_finance.loan_disbursement_refusal(loan, disbursed, cmd.amount.amount):
+            raise LoanNotApproved(refusal)
     payment = PaymentRecord(
         dealer_id=contract.dealer_id,
         id=payment_id,
@@ -114,7 +124,8 @@ async def record_payment(
     if earlier is not None:
         return Created(await repo.contract_file(uc.conn, contract), created=False)
     payments = await repo.list_payments(uc.conn, cmd.dealer_id, cmd.contract_id)
-    payment = plan_payment(contract, payments, cmd, payment_id=payment_id, now=uc.now)
+    loan = await repository_finance.get_loan_decision(uc.conn, cmd.dealer_id, cmd.contract_id)
+    payment = plan_payment(contract, payments, cmd, payment_id=payment_id, now=uc.now, loan=loan)
     if not await repo.insert_payment(uc.conn, payment):
         raise PaymentIdTaken(f"payment {payment_id} already exists")
     await uc.publish(
@@ -147,6 +158,10 @@ class CancelledContractNotInvoiced(Exception):
 
 class InvoiceNumberTaken(Exception):
     """The invoice number is on another contract's invoice."""
+
+
+class InvalidTaxNumber(RequestRefused):
+    """The buyer's tax number is not a valid unified social credit code."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +197,10 @@ def plan_invoice(
         raise CancelledContractNotInvoiced("a cancelled contract cannot be invoiced")
     if number_taken:
         raise InvoiceNumberTaken(f"invoice number {cmd.invoice_number} is used by another contract")
+    if cmd.tax_number is not None and not domain_finance.is_valid_tax_number(cmd.tax_number):
+        raise InvalidTaxNumber(
+            [f"tax_number {cmd.tax_number!r} is not an 18-character unified social credit code"]
+        )
     amount = cmd.amount or money(contract.price, contract.currency)
     if amount.currency != contract.currency:
         raise WrongCurrency([f"the contract is in {contract.currency}"])
