@@ -31,10 +31,10 @@ from dealerflow.runtime.erasure import Erasure
 from dealerflow.runtime.service import timer_handlers_of
 from dealerflow.runtime.timers import TimerPoller
 from dealerflow.service_center import timers
-from dealerflow.service_center.usecases_vehicles import NextMaintenance, vehicle_history
 from dealerflow.service_center.app import DEFINITION
 from dealerflow.service_center.settings import ServiceCenterSettings
 from dealerflow.service_center.usecases_erasure import erase_customer
+from dealerflow.service_center.usecases_vehicles import NextMaintenance, vehicle_history
 
 pytestmark = pytest.mark.integration
 
