@@ -1,7 +1,10 @@
 """VehicleDelivered (sales or an outside DMS) on real Kafka -> service-center registers the
 owner's vehicle and plans its first maintenance (DOMAIN.md 5,000 km or 6 months, reminded
 14 days ahead): the timer publishes MaintenanceDue (first_maintenance); the owner's
-erasure erases the registered contact."""
+erasure erases the registered contact. The delivery also schedules the dealer's daily
+retention scan (next local 03:00, one pending): a vehicle not seen for 13 months is
+published at risk once (the next day's run publishes nothing new), at 24 months lost;
+each run plans the next day's."""
 
 from __future__ import annotations
 
@@ -14,9 +17,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from dealerflow.contracts.contact import ERASED_NAME
-from dealerflow.contracts.enums import MaintenanceReason
+from dealerflow.contracts.enums import MaintenanceReason, RetentionLevel, ServiceTier
 from dealerflow.contracts.events.sales import VehicleDelivered
-from dealerflow.contracts.events.service import MaintenanceDue
+from dealerflow.contracts.events.service import CustomerAtRisk, MaintenanceDue
 from dealerflow.contracts.examples import example_for
 from dealerflow.devinfra.service_testing import (
     Outbox,
@@ -40,6 +43,8 @@ pytestmark = pytest.mark.integration
 
 VIN = "LFV2A21K6D4123456"
 DELIVERED_AT = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+AT_RISK_VIN = "LFV2A21K6D4654321"
+LONG_AGO = datetime(2024, 2, 1, 2, 0, tzinfo=UTC)  # 13 months before the clock
 
 
 @pytest.fixture
@@ -56,6 +61,20 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
         yield started
 
 
+def delivered_to_owner(vin: str, at: datetime, **more: object) -> VehicleDelivered:
+    """VehicleDelivered of ``vin`` to a new customer of D001 at ``at``."""
+    return example_for(VehicleDelivered).model_copy(
+        update={
+            "dealer_id": "D001",
+            "customer_id": uuid.uuid4(),
+            "vin": vin,
+            "delivered_at": at,
+            "occurred_at": at,
+            **more,
+        }
+    )
+
+
 async def test_a_delivered_vehicle_gets_its_first_maintenance_reminder(
     center: RunningService,
     producer: AIOKafkaProducer,
@@ -63,17 +82,8 @@ async def test_a_delivered_vehicle_gets_its_first_maintenance_reminder(
     pg_pool: asyncpg.Pool,
     outbox: Outbox,
 ) -> None:
-    delivered = example_for(VehicleDelivered).model_copy(
-        update={
-            "dealer_id": "D001",
-            "customer_id": uuid.uuid4(),
-            "vin": VIN,
-            "delivered_at": DELIVERED_AT,
-            "occurred_at": DELIVERED_AT,
-            "odometer_km": 12,
-            "expected_yearly_km": 36_500,  # 100 km a day: 4,988 km to go in 50 days
-        }
-    )
+    # 100 km a day: 4,988 km to go in 50 days
+    delivered = delivered_to_owner(VIN, DELIVERED_AT, odometer_km=12, expected_yearly_km=36_500)
     await produce_event(producer, center.topics, delivered)
 
     async def registered() -> asyncpg.Record | None:
@@ -125,3 +135,58 @@ async def test_a_delivered_vehicle_gets_its_first_maintenance_reminder(
     assert (changed["owned_vehicles"], again["owned_vehicles"]) == (1, 0)
     name = await pg_pool.fetchval("SELECT contact->>'name' FROM owned_vehicles WHERE vin = $1", VIN)
     assert name == ERASED_NAME
+
+
+async def test_the_daily_scan_publishes_at_risk_once_then_lost(
+    center: RunningService,
+    producer: AIOKafkaProducer,
+    clock: ManualClock,
+    pg_pool: asyncpg.Pool,
+) -> None:
+    outbox = Outbox(pg_pool)
+    delivered = delivered_to_owner(AT_RISK_VIN, LONG_AGO)
+    await produce_event(producer, center.topics, delivered)
+
+    async def scan_due() -> datetime | None:
+        due: datetime | None = await pg_pool.fetchval(
+            "SELECT max(due_at) FROM timers WHERE key = 'retention-scan:D001'"
+            " AND status = 'pending' HAVING count(*) = 1"
+        )
+        return due
+
+    due = await eventually(scan_due, "the dealer's retention scan scheduled")
+    assert due == datetime(2025, 3, 3, 19, 0, tzinfo=UTC)  # 03:00 in Shanghai, next day
+    poller = TimerPoller(
+        pg_pool, timer_handlers_of(center.ctx, timers.handlers(center.ctx)), clock=clock
+    )
+
+    async def run_scan(at: datetime) -> list[CustomerAtRisk]:
+        """The events this run published (the outbox prunes what the clock made old)."""
+        clock.set(at)
+        assert await poller.fire_due() >= 1  # the first maintenance reminder too, at first
+        events = await outbox.events()
+        return [e for e in events if isinstance(e, CustomerAtRisk) and e.detected_at == at]
+
+    [at_risk] = await run_scan(due)
+    assert (at_risk.level, at_risk.vin, at_risk.customer_id) == (
+        RetentionLevel.AT_RISK,
+        AT_RISK_VIN,
+        delivered.customer_id,
+    )
+    assert (at_risk.months_since_last_visit, at_risk.last_visit_at) == (13, LONG_AGO)
+    assert (at_risk.tier, at_risk.advisor_id) == (ServiceTier.D, None)  # never serviced
+    assert at_risk.contact == delivered.contact
+
+    # the next day's run: nothing new; it planned the day after
+    next_due = await scan_due()
+    assert next_due == datetime(2025, 3, 4, 19, 0, tzinfo=UTC)
+    assert await run_scan(next_due) == []
+
+    # 24 months without a visit: lost, once
+    events = await run_scan(datetime(2026, 2, 2, 0, 0, tzinfo=UTC))
+    assert [(e.level, e.months_since_last_visit) for e in events] == [(RetentionLevel.LOST, 24)]
+    next_due = await scan_due()
+    assert next_due == datetime(2026, 2, 2, 19, 0, tzinfo=UTC)
+    assert await run_scan(next_due) == []
+    level = "SELECT level FROM retention_levels WHERE dealer_id = 'D001' AND vin = $1"
+    assert await pg_pool.fetchval(level, AT_RISK_VIN) == "lost"

@@ -14,6 +14,7 @@ from dealerflow.service_center.domain import (
     maintenance_reminder_on,
     next_maintenance,
     retention_status,
+    retention_to_publish,
     whole_months_between,
 )
 
@@ -135,3 +136,18 @@ def test_a_car_delivered_past_the_first_reading_is_due_by_time() -> None:
     assert first_maintenance(date(2026, 3, 10), 6_000, OWNER_CARE) == NextMaintenance(
         date(2026, 9, 10), 6_001
     )
+
+
+def test_the_scan_publishes_each_level_once_per_spell() -> None:
+    visit = datetime(2025, 1, 5, 2, tzinfo=UTC)
+    later = visit + timedelta(days=400)
+    at_risk, lost, active = RetentionStatus.AT_RISK, RetentionStatus.LOST, RetentionStatus.ACTIVE
+    assert retention_to_publish(active, visit, None) is None
+    assert retention_to_publish(at_risk, visit, None) == at_risk
+    assert retention_to_publish(at_risk, visit, (at_risk, visit)) is None  # once
+    assert retention_to_publish(lost, visit, (at_risk, visit)) == lost  # escalates
+    assert retention_to_publish(lost, visit, (lost, visit)) is None
+    assert retention_to_publish(at_risk, visit, (lost, visit)) is None  # never back down
+    # a visit since: a new spell, published again
+    assert retention_to_publish(at_risk, later, (lost, visit)) == at_risk
+    assert retention_to_publish(active, later, (lost, visit)) is None

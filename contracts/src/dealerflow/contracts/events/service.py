@@ -386,8 +386,10 @@ class CustomerAtRisk(_ServiceBase):
     """A service customer has not visited for 12 months (at risk) or 24 (lost)."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="service-center's retention scan finds no visit for 12 or 24 months.",
-        emitted_by=(Planned("service-center", issue=12),),
+        when="service-center's daily retention scan (per dealer, 03:00 local) finds a "
+        "vehicle with no visit or delivery for the dealer's at_risk_after_months (default "
+        "12) or lost_after_months (24); each level once until the next visit.",
+        emitted_by=("service-center",),
         reacted_by=(Planned("notifier: retention call task for the advisor", issue=12),),
     )
     type: Literal["CustomerAtRisk"] = Field(default="CustomerAtRisk", description="Event name.")

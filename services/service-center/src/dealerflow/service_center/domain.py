@@ -72,6 +72,7 @@ from dealerflow.service_center.domain_retention import (
     next_maintenance,
     next_maintenance_after_visit,
     retention_status,
+    retention_to_publish,
     whole_months_between,
 )
 from dealerflow.service_center.domain_workshop import (
@@ -163,6 +164,7 @@ __all__ = [
     "repair_items",
     "require_step",
     "retention_status",
+    "retention_to_publish",
     "slot_remaining",
     "status_after_decision",
     "status_after_quality_check",

@@ -211,3 +211,23 @@ def after_sales_tier(
     if visits >= min_visits["C"]:
         return ServiceTier.C
     return ServiceTier.D
+
+
+def retention_to_publish(
+    status: RetentionStatus,
+    last_visit_at: datetime,
+    published: tuple[RetentionStatus, datetime] | None,
+) -> RetentionStatus | None:
+    """The level the retention scan publishes for a vehicle (``CustomerAtRisk``), or None.
+
+    ``published`` is the level published before and the last visit it counted from. Each
+    level is published once per spell without a visit: a later visit (or delivery) starts
+    a new spell; lost after at_risk is published, at_risk after lost is not.
+    """
+    if status == RetentionStatus.ACTIVE:
+        return None
+    if published is None or published[1] != last_visit_at:
+        return status
+    if published[0] == RetentionStatus.AT_RISK and status == RetentionStatus.LOST:
+        return status
+    return None

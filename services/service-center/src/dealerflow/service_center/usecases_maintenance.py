@@ -24,6 +24,7 @@ from dealerflow.runtime.timers import Timer
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
 from dealerflow.service_center import repository_maintenance as maintenance_repo
+from dealerflow.service_center import usecases_retention as retention
 from dealerflow.service_center.domain import NextMaintenance
 from dealerflow.service_center.records import RepairOrderRecord
 from dealerflow.service_center.settings import ServiceCenterSettings
@@ -94,6 +95,7 @@ async def register_delivered_vehicle(uc: Uc, delivered: VehicleDelivered) -> Non
             registered_at=uc.now,
         ),
     )
+    await retention.schedule_retention_scan(uc, delivered.dealer_id)
     serviced = await repo.vehicle_history(uc.conn, delivered.dealer_id, delivered.vin, exclude=None)
     if any(
         v.handed_over_at is not None and v.handed_over_at > delivered.delivered_at for v in serviced

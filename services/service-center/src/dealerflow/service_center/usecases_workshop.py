@@ -20,6 +20,7 @@ from dealerflow.runtime.context import UseCaseContext
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
 from dealerflow.service_center import usecases_maintenance as maintenance
+from dealerflow.service_center import usecases_retention as retention
 from dealerflow.service_center.domain import RepairOrderStatus, RepairOrderStep
 from dealerflow.service_center.records import (
     RecordedQualityCheck,
@@ -210,6 +211,7 @@ async def _hand_over(
     )
     if due is not None:
         await maintenance.plan_maintenance_due(uc, ro, due)
+    await retention.schedule_retention_scan(uc, ro.dealer_id)
     await uc.publish(
         VehicleHandedOver(
             dealer_id=ro.dealer_id,
