@@ -390,7 +390,10 @@ class CustomerAtRisk(_ServiceBase):
         "vehicle with no visit or delivery for the dealer's at_risk_after_months (default "
         "12) or lost_after_months (24); each level once until the next visit.",
         emitted_by=("service-center",),
-        reacted_by=(Planned("notifier: retention call task for the advisor", issue=12),),
+        reacted_by=(
+            "notifier: a retention_call task for the last repair order's advisor (the "
+            "advisor role's holder or placeholder when none), once per VIN, level and spell",
+        ),
     )
     type: Literal["CustomerAtRisk"] = Field(default="CustomerAtRisk", description="Event name.")
     level: RetentionLevel = Field(description="at_risk (12 months) or lost (24 months).")

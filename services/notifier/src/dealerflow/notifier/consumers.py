@@ -53,6 +53,7 @@ from dealerflow.contracts.events.sales import (
     VehicleDelivered,
 )
 from dealerflow.contracts.events.service import (
+    CustomerAtRisk,
     MaintenanceDue,
     PartStockLow,
     RepairItemDeclined,
@@ -71,6 +72,7 @@ from dealerflow.notifier import (
     usecases_leads,
     usecases_maintenance,
     usecases_parts,
+    usecases_retention,
     usecases_sales,
     usecases_service_appointments,
     usecases_test_drives,
@@ -104,6 +106,7 @@ from dealerflow.notifier.domain_deliveries import (
 )
 from dealerflow.notifier.domain_maintenance import MaintenanceDueFacts
 from dealerflow.notifier.domain_parts import StockLowFacts
+from dealerflow.notifier.domain_retention import AtRiskFacts
 from dealerflow.notifier.domain_service_appointments import record_of_service_appointment
 from dealerflow.notifier.domain_test_drives import record_of_test_drive
 from dealerflow.notifier.domain_types import (
@@ -540,6 +543,23 @@ async def part_stock_low(hctx: HandlerContext, env: Envelope[Any]) -> None:
         detected_at=event.detected_at,
     )
     await usecases_parts.on_part_stock_low(hctx, facts)
+
+
+@router.on(CustomerAtRisk)
+async def customer_at_risk(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: CustomerAtRisk = env.event
+    facts = AtRiskFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        level=event.level.value,
+        vin=event.vin,
+        last_visit_at=event.last_visit_at,
+        months_since_last_visit=event.months_since_last_visit,
+        tier=event.tier.value,
+        advisor_id=event.advisor_id,
+        detected_at=event.detected_at,
+    )
+    await usecases_retention.on_customer_at_risk(hctx, facts)
 
 
 @router.on(ServiceAppointmentBooked)
