@@ -1,11 +1,13 @@
 """The maintenance calendar on real PostgreSQL: a handover plans the vehicle's next
 maintenance as a durable timer that publishes MaintenanceDue 14 days ahead (once; moved
-by a later handover), and a check-in before it fires makes it obsolete."""
+by a later handover), and a check-in before it fires makes it obsolete. The handover also plans the dealer's daily
+retention scan: 13 months later CustomerAtRisk names the last advisor; a visit starts a new
+spell."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +15,8 @@ import asyncpg
 import httpx
 import pytest
 
-from dealerflow.contracts.events.service import MaintenanceDue
+from dealerflow.contracts.enums import RetentionLevel, ServiceTier
+from dealerflow.contracts.events.service import CustomerAtRisk, MaintenanceDue
 from dealerflow.devinfra.service_testing import Outbox, RunningService, running_service
 from dealerflow.runtime.clock import ManualClock
 from dealerflow.runtime.service import timer_handlers_of
@@ -149,3 +152,41 @@ async def test_check_in_before_the_reminder_makes_it_obsolete_and_its_handover_m
     await serviced(api, ro_body, workflow, 24000)  # the next visit plans the next one
     [moved] = await pending(pg_pool)
     assert moved["due_at"] > first["due_at"]
+
+
+async def test_the_retention_scan_calls_for_the_last_advisor_and_a_visit_starts_a_new_spell(
+    center: RunningService,
+    pg_pool: asyncpg.Pool,
+    clock: ManualClock,
+    api: httpx.AsyncClient,
+    ro_body: Body,
+    workflow: Step,
+) -> None:
+    outbox = Outbox(pg_pool)
+    first_visit = clock.now()
+    await serviced(api, ro_body, workflow, 20000)  # the handover plans the dealer's scan
+    scans = "SELECT count(*) FROM timers WHERE key = 'retention-scan:D001' AND status = 'pending'"
+    assert await pg_pool.fetchval(scans) == 1
+
+    async def scan_at(at: datetime) -> list[CustomerAtRisk]:
+        clock.set(at)
+        await fire_due(center, pg_pool, clock)
+        events = await outbox.events()
+        return [e for e in events if isinstance(e, CustomerAtRisk) and e.detected_at == at]
+
+    thirteen_months = datetime(2026, 4, 4, 0, 0, tzinfo=UTC)
+    [event] = await scan_at(thirteen_months)
+    assert (event.level, event.vin, event.advisor_id) == (
+        RetentionLevel.AT_RISK,
+        VIN,
+        "advisor-zhao",
+    )
+    assert (event.months_since_last_visit, event.last_visit_at) == (13, first_visit)
+    assert event.tier == ServiceTier.D  # no visit in the last 12 months
+
+    # the customer comes back: a new spell, at risk again 12 months after that visit
+    await serviced(api, ro_body, workflow, 40000)
+    assert await scan_at(datetime(2027, 3, 1, 0, 0, tzinfo=UTC)) == []
+    [again] = await scan_at(datetime(2027, 4, 5, 0, 0, tzinfo=UTC))
+    assert (again.level, again.months_since_last_visit) == (RetentionLevel.AT_RISK, 12)
+    assert again.last_visit_at == thirteen_months
