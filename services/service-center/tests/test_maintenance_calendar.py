@@ -1,8 +1,8 @@
 """The maintenance calendar on real PostgreSQL: a handover plans the vehicle's next
 maintenance as a durable timer that publishes MaintenanceDue 14 days ahead (once; moved
-by a later handover), and a check-in before it fires makes it obsolete. The handover also plans the dealer's daily
-retention scan: 13 months later CustomerAtRisk names the last advisor; a visit starts a new
-spell."""
+by a later handover), and a check-in before it fires makes it obsolete. The handover
+also plans the dealer's daily retention scan: 13 months later CustomerAtRisk names the
+last advisor; a visit starts a new spell."""
 
 from __future__ import annotations
 
