@@ -299,6 +299,8 @@ async def test_a_pdi_with_failed_items_blocks_delivery_until_a_new_one_passes(
     assert failed["inspector_id"] == "tech-7"
     read = (await api.get(url, params={"dealer_id": "D001"})).json()
     assert read == failed
+    contract = await api.get(f"/v1/contracts/{contract_id}", params={"dealer_id": "D001"})
+    assert contract.json()["pdi"] == failed
     assert [i["item"] for i in read["items"] if not i["passed"]] == ["tyres", "road_test"]
     deliver = {"dealer_id": "D001", "checklist": full_checklist, "odometer_km": 5}
     response = await api.post(f"/v1/contracts/{contract_id}/deliver", json=deliver)

@@ -1,5 +1,6 @@
 """SQL of the pre-delivery inspections (one per contract). Every statement is scoped by
-dealer_id (see :mod:`repository` for the conventions)."""
+dealer_id (see :mod:`repository` for the conventions; it reads the PDI into the contract
+file, so this module does not import it)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import uuid
 
 from dealerflow.runtime.db import DbConnection
 from dealerflow.sales.domain_pdi import PdiItem, PdiRecord
-from dealerflow.sales.repository import to_json
 
 
 async def put_pdi(conn: DbConnection, pdi: PdiRecord) -> None:
@@ -24,7 +24,7 @@ async def put_pdi(conn: DbConnection, pdi: PdiRecord) -> None:
         uuid.UUID(pdi.contract_id),
         pdi.inspector_id,
         pdi.inspected_at,
-        to_json([{"item": i.item, "passed": i.passed, "note": i.note} for i in pdi.items]),
+        json.dumps([{"item": i.item, "passed": i.passed, "note": i.note} for i in pdi.items]),
         pdi.recorded_at,
     )
 

@@ -1,29 +1,34 @@
-"""HTTP bodies of a contract's pre-delivery inspection (conventions: :mod:`schemas`)."""
+"""HTTP bodies of a contract's pre-delivery inspection (conventions: :mod:`schemas`; the
+contract detail shows :class:`PdiOut` too)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from dealerflow.contracts.types import DealerId, UtcDatetime
 from dealerflow.runtime.request_models import RequestBody
 from dealerflow.sales.domain_pdi import STANDARD_PDI_ITEMS, PdiItem, PdiRecord, pdi_passed
-from dealerflow.sales.schemas import ShortText, Text
 from dealerflow.sales.usecases_pdi import RecordPdi
+
+# as schemas.ShortText / schemas.Text (schemas shows the PDI on the contract, so no import)
+_Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+_Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
 class PdiItemIn(RequestBody):
-    item: ShortText = Field(description="Standard items: " + ", ".join(STANDARD_PDI_ITEMS))
+    item: _Name = Field(description="Standard items: " + ", ".join(STANDARD_PDI_ITEMS))
     passed: bool
-    note: Text | None = None
+    note: _Note | None = None
 
 
 class PdiIn(RequestBody):
     dealer_id: DealerId
     items: list[PdiItemIn] = Field(description="Must cover every standard PDI item.")
-    inspector_id: ShortText
+    inspector_id: _Name
     inspected_at: UtcDatetime
 
     def command(self, contract_id: uuid.UUID) -> RecordPdi:
