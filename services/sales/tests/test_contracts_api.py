@@ -590,3 +590,60 @@ async def test_the_deposit_is_kept_only_where_the_dealer_says_so(
         assert cancelled.status_code == 200, cancelled.text
         refunded[dealer] = cancelled.json()["ledger"]["refunded"]["amount"]
     assert refunded == {"D001": "20000.00", "D002": "0.00"}
+
+
+async def test_vehicle_delivered_carries_the_latest_stated_yearly_mileage(
+    api: httpx.AsyncClient,
+    contract_body: Body,
+    customer_body: Body,
+    outbox: Any,
+    full_checklist: dict[str, Any],
+    record_pdi: RecordPdi,
+) -> None:
+    contact = {
+        k: v for k, v in customer_body().items() if k not in ("address", "id_document_verified")
+    }
+    for arrived, needs in (
+        ("2025-02-01T02:00:00Z", {"expected_yearly_km": 15000}),
+        ("2025-02-20T02:00:00Z", {"expected_yearly_km": 22000}),
+        ("2025-03-01T02:00:00Z", {"use": "commute"}),  # no mileage stated: not the latest
+    ):
+        visit = {
+            "dealer_id": "D001",
+            "customer": contact,
+            "consultant_id": "consultant-li",
+            "arrived_at": arrived,
+            "party_size": 1,
+        }
+        recorded = await api.post("/v1/visits", json=visit)
+        assert recorded.status_code == 201, recorded.text
+        step = await api.post(
+            f"/v1/visits/{recorded.json()['visit_id']}/needs", json={"dealer_id": "D001", **needs}
+        )
+        assert step.status_code == 200, step.text
+    contract_id = (await sign(api, contract_body())).json()["contract_id"]
+    await pay(api, contract_id, "200000.00")
+    await record_pdi(api, contract_id)
+    deliver = {"dealer_id": "D001", "checklist": full_checklist, "odometer_km": 5}
+    delivered = await api.post(f"/v1/contracts/{contract_id}/deliver", json=deliver)
+    assert delivered.status_code == 200, delivered.text
+    event = (await outbox.events())[-1]
+    assert isinstance(event, VehicleDelivered)
+    assert event.expected_yearly_km == 22000
+
+
+async def test_without_a_stated_mileage_vehicle_delivered_has_none(
+    api: httpx.AsyncClient,
+    contract_body: Body,
+    outbox: Any,
+    full_checklist: dict[str, Any],
+    record_pdi: RecordPdi,
+) -> None:
+    contract_id = (await sign(api, contract_body())).json()["contract_id"]
+    await pay(api, contract_id, "200000.00")
+    await record_pdi(api, contract_id)
+    deliver = {"dealer_id": "D001", "checklist": full_checklist, "odometer_km": 5}
+    assert (await api.post(f"/v1/contracts/{contract_id}/deliver", json=deliver)).status_code == 200
+    event = (await outbox.events())[-1]
+    assert isinstance(event, VehicleDelivered)
+    assert event.expected_yearly_km is None

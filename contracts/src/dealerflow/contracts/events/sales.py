@@ -75,6 +75,11 @@ class VisitNeeds(BaseModel):
     urgency: PurchaseHorizon | None = Field(
         default=None, description="When the customer means to buy."
     )
+    expected_yearly_km: Kilometres | None = Field(
+        default=None,
+        description="How far the customer expects to drive a year, km; the latest one "
+        "becomes VehicleDelivered.expected_yearly_km.",
+    )
 
 
 class _SalesBase(DomainEvent):

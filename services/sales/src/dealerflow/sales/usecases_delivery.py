@@ -23,7 +23,7 @@ from dealerflow.contracts.types import Money
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
-from dealerflow.sales import domain, domain_finance, repository_finance
+from dealerflow.sales import domain, domain_finance, repository_finance, repository_visits
 from dealerflow.sales import repository as repo
 from dealerflow.sales import repository_pdi as repo_pdi
 from dealerflow.sales.domain_delivery import DeliveryBlocker, DeliveryChecklist, can_deliver
@@ -432,6 +432,9 @@ async def deliver_vehicle(uc: UseCaseContext[SalesSettings], cmd: DeliverVehicle
             pdi_passed=pdi_passed(pdi),
             documents=list(handed_over),
             contact=contract.contact,
+            expected_yearly_km=await repository_visits.latest_expected_yearly_km(
+                uc.conn, cmd.dealer_id, contract.customer_id
+            ),
         )
     )
     return await get_contract(uc, cmd.dealer_id, cmd.contract_id)
