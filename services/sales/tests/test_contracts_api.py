@@ -316,6 +316,8 @@ async def test_a_pdi_with_failed_items_blocks_delivery_until_a_new_one_passes(
     event = (await outbox.events())[-1]
     assert isinstance(event, VehicleDelivered)
     assert event.pdi_passed is True
+    assert event.pdi_inspector_id == "tech-7"
+    assert event.pdi_inspected_at == clock.now()
     after = await api.put(url, json=dict(partial, items=read["items"]))
     assert after.status_code == 409
     assert after.json()["type"].endswith("already-delivered")

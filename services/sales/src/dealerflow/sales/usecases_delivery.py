@@ -435,6 +435,8 @@ async def deliver_vehicle(uc: UseCaseContext[SalesSettings], cmd: DeliverVehicle
             expected_yearly_km=await repository_visits.latest_expected_yearly_km(
                 uc.conn, cmd.dealer_id, contract.customer_id
             ),
+            pdi_inspector_id=pdi.inspector_id,
+            pdi_inspected_at=pdi.inspected_at,
         )
     )
     return await get_contract(uc, cmd.dealer_id, cmd.contract_id)
