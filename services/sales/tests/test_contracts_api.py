@@ -282,6 +282,9 @@ async def test_a_pdi_with_failed_items_blocks_delivery_until_a_new_one_passes(
     await pay(api, contract_id, "20000.00", kind="deposit")
     url = f"/v1/contracts/{contract_id}/pdi"
     assert (await api.get(url, params={"dealer_id": "D001"})).status_code == 404
+    elsewhere = await api.get(url, params={"dealer_id": "D002"})
+    assert elsewhere.status_code == 404
+    assert elsewhere.json()["title"] == "Contract not found"
     partial = {
         "dealer_id": "D001",
         "inspector_id": "tech-7",

@@ -9,10 +9,12 @@ from datetime import datetime
 
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.sales import domain
+from dealerflow.sales import repository as repo
 from dealerflow.sales import repository_pdi as repo_pdi
 from dealerflow.sales.domain_pdi import PdiItem, PdiRecord, pdi_problems
 from dealerflow.sales.settings import SalesSettings
 from dealerflow.sales.usecases import (
+    ContractNotFound,
     RequestRefused,
     locked_contract,
     require_active,
@@ -63,8 +65,10 @@ async def record_pdi(uc: UseCaseContext[SalesSettings], cmd: RecordPdi) -> PdiRe
 async def get_pdi(
     uc: UseCaseContext[SalesSettings], dealer_id: str, contract_id: uuid.UUID
 ) -> PdiRecord:
-    """The contract's recorded PDI (ContractNotFound / PdiNotFound otherwise)."""
-    await locked_contract(uc, dealer_id, contract_id)
+    """The contract's recorded PDI (ContractNotFound / PdiNotFound otherwise); a read, so
+    the contract is not locked."""
+    if await repo.get_contract(uc.conn, dealer_id, contract_id) is None:
+        raise ContractNotFound(contract_id)
     pdi = await repo_pdi.get_pdi(uc.conn, dealer_id, contract_id)
     if pdi is None:
         raise PdiNotFound(f"no PDI recorded for contract {contract_id}")
