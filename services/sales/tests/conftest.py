@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +17,7 @@ from dealerflow.policy import settings_with_overrides
 from dealerflow.runtime.clock import ManualClock
 from dealerflow.runtime.context import StaticDealerConfiguration
 from dealerflow.sales.app import DEFINITION
+from dealerflow.sales.domain_pdi import STANDARD_PDI_ITEMS
 from dealerflow.sales.settings import SalesSettings
 
 # 10:00 in Shanghai on a Monday.
@@ -115,12 +116,11 @@ def contract_body() -> Callable[..., dict[str, Any]]:
 
 @pytest.fixture
 def full_checklist() -> dict[str, Any]:
-    """Every delivery document ready and PDI passed."""
+    """Every delivery document ready (the PDI is recorded apart: ``record_pdi``)."""
     return dict(FULL_CHECKLIST)
 
 
 FULL_CHECKLIST = {
-    "pdi_passed": True,
     "documents": [
         "certificate_of_conformity",
         "invoice",
@@ -135,3 +135,33 @@ FULL_CHECKLIST = {
 def customer_body() -> Callable[..., dict[str, Any]]:
     """A valid contract customer; keyword arguments replace fields."""
     return customer
+
+
+RecordPdi = Callable[..., Awaitable[httpx.Response]]
+
+
+@pytest.fixture
+def record_pdi(clock: ManualClock) -> RecordPdi:
+    """``await record_pdi(api, contract_id, *failed_items, headers=...)``: a PDI of every
+    standard item, inspected now, the named items failed."""
+
+    async def record(
+        api: httpx.AsyncClient,
+        contract_id: str,
+        *failed: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        items = [{"item": i, "passed": i not in failed} for i in STANDARD_PDI_ITEMS]
+        body = {
+            "dealer_id": "D001",
+            "inspector_id": "tech-7",
+            "inspected_at": clock.now().isoformat(),
+            "items": items,
+        }
+        response = await api.put(
+            f"/v1/contracts/{contract_id}/pdi", json=body, headers=dict(headers or {})
+        )
+        assert response.status_code == 200, response.text
+        return response
+
+    return record

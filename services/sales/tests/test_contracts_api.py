@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from dealerflow.runtime.clock import ManualClock
 pytestmark = pytest.mark.integration
 
 Body = Callable[..., dict[str, Any]]
+RecordPdi = Callable[..., Awaitable[httpx.Response]]
 
 
 async def sign(api: httpx.AsyncClient, body: dict[str, Any], **headers: str) -> httpx.Response:
@@ -211,10 +212,15 @@ async def test_invalid_contracts_are_422_and_publish_nothing(
 
 
 async def test_delivery_with_a_missing_document_is_409_and_publishes_nothing(
-    api: httpx.AsyncClient, contract_body: Body, outbox: Any, full_checklist: dict[str, Any]
+    api: httpx.AsyncClient,
+    contract_body: Body,
+    outbox: Any,
+    full_checklist: dict[str, Any],
+    record_pdi: RecordPdi,
 ) -> None:
     contract_id = (await sign(api, contract_body())).json()["contract_id"]
     assert (await pay(api, contract_id, "200000.00")).status_code == 201
+    await record_pdi(api, contract_id)
     before = await outbox.types()
 
     checklist = dict(
@@ -245,14 +251,14 @@ async def test_delivery_lists_every_blocker(
         f"/v1/contracts/{contract_id}/deliver",
         json={
             "dealer_id": "D001",
-            "checklist": {"pdi_passed": False, "documents": ["keys"]},
+            "checklist": {"documents": ["keys"]},
             "odometer_km": 5,
         },
     )
     assert response.status_code == 409
     assert response.json()["missing"] == [
         "vin_not_assigned",
-        "pdi_not_passed",
+        "pdi_missing",
         "certificate_of_conformity",
         "invoice",
         "maintenance_manual",
@@ -260,11 +266,72 @@ async def test_delivery_lists_every_blocker(
         "balance_outstanding",
     ]
     assert response.json()["balance_due"] == {"amount": "180000.00", "currency": "CNY"}
+    assert response.json()["pdi_failed_items"] == []
     assert "VehicleDelivered" not in await outbox.types()
 
 
+async def test_a_pdi_with_failed_items_blocks_delivery_until_a_new_one_passes(
+    api: httpx.AsyncClient,
+    contract_body: Body,
+    outbox: Any,
+    full_checklist: dict[str, Any],
+    record_pdi: RecordPdi,
+    clock: ManualClock,
+) -> None:
+    contract_id = (await sign(api, contract_body())).json()["contract_id"]
+    await pay(api, contract_id, "20000.00", kind="deposit")
+    url = f"/v1/contracts/{contract_id}/pdi"
+    assert (await api.get(url, params={"dealer_id": "D001"})).status_code == 404
+    elsewhere = await api.get(url, params={"dealer_id": "D002"})
+    assert elsewhere.status_code == 404
+    assert elsewhere.json()["title"] == "Contract not found"
+    partial = {
+        "dealer_id": "D001",
+        "inspector_id": "tech-7",
+        "inspected_at": clock.now().isoformat(),
+        "items": [{"item": "exterior", "passed": True}],
+    }
+    refused = await api.put(url, json=partial)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        "standard PDI items missing: interior, engine_bay, electrics, tyres, fluids, road_test"
+    ]
+
+    failed = (await record_pdi(api, contract_id, "tyres", "road_test")).json()
+    assert failed["passed"] is False
+    assert failed["inspector_id"] == "tech-7"
+    read = (await api.get(url, params={"dealer_id": "D001"})).json()
+    assert read == failed
+    contract = await api.get(f"/v1/contracts/{contract_id}", params={"dealer_id": "D001"})
+    assert contract.json()["pdi"] == failed
+    assert [i["item"] for i in read["items"] if not i["passed"]] == ["tyres", "road_test"]
+    deliver = {"dealer_id": "D001", "checklist": full_checklist, "odometer_km": 5}
+    response = await api.post(f"/v1/contracts/{contract_id}/deliver", json=deliver)
+    assert response.status_code == 409
+    assert response.json()["missing"] == ["pdi_not_passed", "balance_outstanding"]
+    assert response.json()["pdi_failed_items"] == ["tyres", "road_test"]
+
+    await pay(api, contract_id, "180000.00", kind="balance")
+    clock.advance(timedelta(hours=2))
+    assert (await record_pdi(api, contract_id)).json()["passed"] is True
+    delivered = await api.post(f"/v1/contracts/{contract_id}/deliver", json=deliver)
+    assert delivered.status_code == 200, delivered.text
+    event = (await outbox.events())[-1]
+    assert isinstance(event, VehicleDelivered)
+    assert event.pdi_passed is True
+    assert event.pdi_inspector_id == "tech-7"
+    assert event.pdi_inspected_at == clock.now()
+    after = await api.put(url, json=dict(partial, items=read["items"]))
+    assert after.status_code == 409
+    assert after.json()["type"].endswith("already-delivered")
+
+
 async def test_full_lifecycle_with_invoice_counts_the_invoice_document(
-    api: httpx.AsyncClient, contract_body: Body, outbox: Any, clock: ManualClock
+    api: httpx.AsyncClient,
+    contract_body: Body,
+    outbox: Any,
+    clock: ManualClock,
+    record_pdi: RecordPdi,
 ) -> None:
     contract_id = (await sign(api, contract_body())).json()["contract_id"]
     await pay(api, contract_id, "50000.00", kind="deposit")
@@ -291,12 +358,13 @@ async def test_full_lifecycle_with_invoice_counts_the_invoice_document(
     )
     assert scheduled.status_code == 200, scheduled.text
     clock.advance(timedelta(days=17))
+    await record_pdi(api, contract_id)
     documents = ["certificate_of_conformity", "maintenance_manual", "warranty_card", "keys"]
     delivered = await api.post(
         f"/v1/contracts/{contract_id}/deliver",
         json={
             "dealer_id": "D001",
-            "checklist": {"pdi_passed": True, "documents": documents},
+            "checklist": {"documents": documents},
             "odometer_km": 8,
         },
     )
@@ -321,12 +389,13 @@ async def test_full_lifecycle_with_invoice_counts_the_invoice_document(
     assert delivered_event.delivered_at == clock.now()
     assert "invoice" in delivered_event.documents
     assert delivered_event.delivery_id == body["delivery"]["delivery_id"]
+    assert delivered_event.pdi_passed is True
 
     twice = await api.post(
         f"/v1/contracts/{contract_id}/deliver",
         json={
             "dealer_id": "D001",
-            "checklist": {"pdi_passed": True, "documents": documents},
+            "checklist": {"documents": documents},
             "odometer_km": 8,
         },
     )
@@ -464,7 +533,11 @@ async def test_concurrent_retries_create_one_contract(
 
 
 async def test_a_retried_step_with_its_idempotency_key_does_it_once(
-    api: httpx.AsyncClient, contract_body: Body, outbox: Any, full_checklist: dict[str, Any]
+    api: httpx.AsyncClient,
+    contract_body: Body,
+    outbox: Any,
+    full_checklist: dict[str, Any],
+    record_pdi: RecordPdi,
 ) -> None:
     contract_id = (await sign(api, contract_body())).json()["contract_id"]
     amend = {
@@ -489,6 +562,7 @@ async def test_a_retried_step_with_its_idempotency_key_does_it_once(
     assert other.json()["type"].endswith("idempotency-key-reused")
 
     assert (await pay(api, contract_id, "200000.00")).status_code == 201
+    await record_pdi(api, contract_id)
     deliver = {"dealer_id": "D001", "checklist": full_checklist, "odometer_km": 3}
     handover = f"/v1/contracts/{contract_id}/deliver"
     delivered = await api.post(handover, json=deliver, headers={"Idempotency-Key": "keys-1"})
@@ -521,3 +595,60 @@ async def test_the_deposit_is_kept_only_where_the_dealer_says_so(
         assert cancelled.status_code == 200, cancelled.text
         refunded[dealer] = cancelled.json()["ledger"]["refunded"]["amount"]
     assert refunded == {"D001": "20000.00", "D002": "0.00"}
+
+
+async def test_vehicle_delivered_carries_the_latest_stated_yearly_mileage(
+    api: httpx.AsyncClient,
+    contract_body: Body,
+    customer_body: Body,
+    outbox: Any,
+    full_checklist: dict[str, Any],
+    record_pdi: RecordPdi,
+) -> None:
+    contact = {
+        k: v for k, v in customer_body().items() if k not in ("address", "id_document_verified")
+    }
+    for arrived, needs in (
+        ("2025-02-01T02:00:00Z", {"expected_yearly_km": 15000}),
+        ("2025-02-20T02:00:00Z", {"expected_yearly_km": 22000}),
+        ("2025-03-01T02:00:00Z", {"use": "commute"}),  # no mileage stated: not the latest
+    ):
+        visit = {
+            "dealer_id": "D001",
+            "customer": contact,
+            "consultant_id": "consultant-li",
+            "arrived_at": arrived,
+            "party_size": 1,
+        }
+        recorded = await api.post("/v1/visits", json=visit)
+        assert recorded.status_code == 201, recorded.text
+        step = await api.post(
+            f"/v1/visits/{recorded.json()['visit_id']}/needs", json={"dealer_id": "D001", **needs}
+        )
+        assert step.status_code == 200, step.text
+    contract_id = (await sign(api, contract_body())).json()["contract_id"]
+    await pay(api, contract_id, "200000.00")
+    await record_pdi(api, contract_id)
+    deliver = {"dealer_id": "D001", "checklist": full_checklist, "odometer_km": 5}
+    delivered = await api.post(f"/v1/contracts/{contract_id}/deliver", json=deliver)
+    assert delivered.status_code == 200, delivered.text
+    event = (await outbox.events())[-1]
+    assert isinstance(event, VehicleDelivered)
+    assert event.expected_yearly_km == 22000
+
+
+async def test_without_a_stated_mileage_vehicle_delivered_has_none(
+    api: httpx.AsyncClient,
+    contract_body: Body,
+    outbox: Any,
+    full_checklist: dict[str, Any],
+    record_pdi: RecordPdi,
+) -> None:
+    contract_id = (await sign(api, contract_body())).json()["contract_id"]
+    await pay(api, contract_id, "200000.00")
+    await record_pdi(api, contract_id)
+    deliver = {"dealer_id": "D001", "checklist": full_checklist, "odometer_km": 5}
+    assert (await api.post(f"/v1/contracts/{contract_id}/deliver", json=deliver)).status_code == 200
+    event = (await outbox.events())[-1]
+    assert isinstance(event, VehicleDelivered)
+    assert event.expected_yearly_km is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -50,6 +50,7 @@ async def test_sign_pay_deliver_publishes_vehicle_delivered_to_kafka(
     full_checklist: dict[str, Any],
     clock: ManualClock,
     pg_pool: asyncpg.Pool,
+    record_pdi: Callable[..., Awaitable[httpx.Response]],
 ) -> None:
     api = running_sales
     signed = await api.post(
@@ -67,6 +68,7 @@ async def test_sign_pay_deliver_publishes_vehicle_delivered_to_kafka(
         },
     )
     assert paid.status_code == 201, paid.text
+    await record_pdi(api, contract_id)
     # A refused delivery first: it must leave no trace on the topic.
     missing_keys = dict(full_checklist, documents=full_checklist["documents"][:-1])
     refused = await api.post(

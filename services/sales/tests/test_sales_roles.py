@@ -4,7 +4,7 @@ another dealer, and the work done with the right role (the caller recorded as th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -111,6 +111,8 @@ OPERATIONS: list[tuple[str, str, dict[str, Any], str, str | None]] = [
         "customer_relations",
     ),
     ("POST", f"/v1/contracts/{ANY_ID}/deliver", {"dealer_id": "D001"}, "consultant", "advisor"),
+    ("PUT", f"/v1/contracts/{ANY_ID}/pdi", {"dealer_id": "D001"}, "sales_manager", "advisor"),
+    ("GET", f"/v1/contracts/{ANY_ID}/pdi", {"dealer_id": "D001"}, "advisor", None),
 ]
 
 
@@ -162,6 +164,7 @@ async def test_the_sale_goes_through_with_each_role_doing_its_part(
     contract_body: Body,
     full_checklist: dict[str, Any],
     clock: ManualClock,
+    record_pdi: Callable[..., Awaitable[httpx.Response]],
 ) -> None:
     consultant = acting("consultant", sub="consultant-wu")
     manager = acting("sales_manager", sub="manager-zhou")
@@ -203,6 +206,7 @@ async def test_the_sale_goes_through_with_each_role_doing_its_part(
     scheduled = await api.post(f"{contract}/deliveries/schedule", json=schedule, headers=consultant)
     assert scheduled.status_code == 200, scheduled.text
     clock.advance(timedelta(days=18))
+    await record_pdi(api, signed.json()["contract_id"], headers=consultant)
     handover = {"dealer_id": "D001", "checklist": full_checklist, "odometer_km": 8}
     delivered = await api.post(f"{contract}/deliver", json=handover, headers=consultant)
     assert delivered.status_code == 200, delivered.text

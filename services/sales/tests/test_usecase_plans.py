@@ -21,6 +21,7 @@ from dealerflow.sales import usecases, usecases_contracts, usecases_delivery, us
 from dealerflow.sales.domain import CancelledBy, ContractStatus
 from dealerflow.sales.domain import PaymentKind as LedgerKind
 from dealerflow.sales.domain_delivery import DriverLicence
+from dealerflow.sales.domain_pdi import STANDARD_PDI_ITEMS, PdiItem, PdiRecord
 from dealerflow.sales.problems import PROBLEMS
 from dealerflow.sales.records import ContractRecord, InvoiceRecord, PaymentRecord, QuoteRecord
 from dealerflow.sales.usecases import ContractNotActive, Customer, RequestRefused
@@ -309,13 +310,23 @@ def test_a_delivery_appointment_needs_a_vehicle_and_a_future_slot() -> None:
     assert no_vin.value.problem_extensions == {"missing": ["vin_not_assigned"]}
 
 
-def handover(*documents: DeliveryDocument, pdi: bool = True) -> DeliverVehicle:
+def handover(*documents: DeliveryDocument) -> DeliverVehicle:
     return DeliverVehicle(
         dealer_id="D001",
         contract_id=uuid.UUID(int=1),
-        pdi_passed=pdi,
         documents=documents,
         odometer_km=8,
+    )
+
+
+def inspection(*failed: str) -> PdiRecord:
+    return PdiRecord(
+        dealer_id="D001",
+        contract_id=str(uuid.UUID(int=1)),
+        inspector_id="tech-7",
+        inspected_at=NOW,
+        items=tuple(PdiItem(item, item not in failed) for item in STANDARD_PDI_ITEMS),
+        recorded_at=NOW,
     )
 
 
@@ -323,15 +334,18 @@ def test_handover_counts_an_issued_invoice_and_lists_every_blocker() -> None:
     contract = signed()
     settled = [paid(contract, "200000.00")]
     without_invoice = [d for d in DeliveryDocument if d is not DeliveryDocument.INVOICE]
-    handed = plan_handover(contract, settled, handover(*reversed(without_invoice)), invoiced=True)
+    handed = plan_handover(
+        contract, settled, handover(*reversed(without_invoice)), invoiced=True, pdi=inspection()
+    )
     assert handed == tuple(DeliveryDocument)  # checklist order, the invoice included
 
     with pytest.raises(DeliveryNotReady) as not_ready:
         plan_handover(
             contract,
             [paid(contract, "20000.00", LedgerKind.DEPOSIT)],
-            handover(DeliveryDocument.KEYS, pdi=False),
+            handover(DeliveryDocument.KEYS),
             invoiced=False,
+            pdi=inspection("tyres", "road_test"),
         )
     assert not_ready.value.problem_extensions == {
         "missing": [
@@ -343,11 +357,17 @@ def test_handover_counts_an_issued_invoice_and_lists_every_blocker() -> None:
             "balance_outstanding",
         ],
         "balance_due": {"amount": "180000.00", "currency": "CNY"},
+        "pdi_failed_items": ["tyres", "road_test"],
     }
     assert str(not_ready.value).startswith("missing: pdi_not_passed, certificate_of_conformity")
+    with pytest.raises(DeliveryNotReady) as no_pdi:
+        plan_handover(contract, settled, handover(*DeliveryDocument), invoiced=True, pdi=None)
+    assert no_pdi.value.problem_extensions["missing"] == ["pdi_missing"]
     delivered = replace(contract, status=ContractStatus.DELIVERED, delivered_at=NOW)
     with pytest.raises(AlreadyDelivered, match="was delivered at 2025-03-03T02:00:00"):
-        plan_handover(delivered, settled, handover(*DeliveryDocument), invoiced=True)
+        plan_handover(
+            delivered, settled, handover(*DeliveryDocument), invoiced=True, pdi=inspection()
+        )
 
 
 # --- showroom -------------------------------------------------------------------------------

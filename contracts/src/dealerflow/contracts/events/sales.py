@@ -75,6 +75,11 @@ class VisitNeeds(BaseModel):
     urgency: PurchaseHorizon | None = Field(
         default=None, description="When the customer means to buy."
     )
+    expected_yearly_km: Kilometres | None = Field(
+        default=None,
+        description="How far the customer expects to drive a year, km; the latest one "
+        "becomes VehicleDelivered.expected_yearly_km.",
+    )
 
 
 class _SalesBase(DomainEvent):
@@ -468,7 +473,10 @@ class VehicleDelivered(_SalesBase):
         description="Consultant who delivered; assignee of the 24 h callback."
     )
     odometer_km: Kilometres = Field(description="Odometer at handover, km.")
-    pdi_passed: bool = Field(default=True, description="Pre-delivery inspection passed.")
+    pdi_passed: bool = Field(
+        default=True,
+        description="Pre-delivery inspection passed (sales: its recorded PDI has no failed item).",
+    )
     documents: list[DeliveryDocument] = Field(
         default_factory=list, description="Documents handed over."
     )
@@ -477,6 +485,13 @@ class VehicleDelivered(_SalesBase):
         default=None,
         description="The customer's expected yearly mileage, km, if known (needs analysis); "
         "service-center's first-maintenance estimate uses it (yearly / 365 a day).",
+    )
+    pdi_inspector_id: StaffId | None = Field(
+        default=None,
+        description="Who did the recorded pre-delivery inspection (sales' PDI record).",
+    )
+    pdi_inspected_at: UtcDatetime | None = Field(
+        default=None, description="When the recorded pre-delivery inspection was done, UTC."
     )
 
 

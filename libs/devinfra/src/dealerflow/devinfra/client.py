@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -31,6 +31,9 @@ from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime.kafka_security import environment_client_options
 
 T = TypeVar("T")
+
+#: The standard pre-delivery inspection items sales requires (docs/sales.md).
+PDI_ITEMS = ("exterior", "interior", "engine_bay", "electrics", "tyres", "fluids", "road_test")
 
 Json = dict[str, Any]
 
@@ -315,6 +318,18 @@ class DealerflowClient:
                 "amount": {"amount": price, "currency": "CNY"},
             },
         )
+        await self.call(
+            "sales",
+            "PUT",
+            f"/v1/contracts/{contract_id}/pdi",
+            headers=headers,
+            json_body={
+                "dealer_id": dealer_id,
+                "inspector_id": consultant_id,
+                "inspected_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+                "items": [{"item": item, "passed": True} for item in PDI_ITEMS],
+            },
+        )
         delivered: Json = await self.call(
             "sales",
             "POST",
@@ -323,7 +338,6 @@ class DealerflowClient:
             json_body={
                 "dealer_id": dealer_id,
                 "checklist": {
-                    "pdi_passed": True,
                     "documents": [
                         "certificate_of_conformity",
                         "invoice",

@@ -8,7 +8,15 @@ events reach Kafka) and the timer poller (none registered yet).
 from __future__ import annotations
 
 from dealerflow.runtime.service import ServiceDefinition
-from dealerflow.sales import api, api_finance, api_quotes, api_showroom, api_test_drives, api_visits
+from dealerflow.sales import (
+    api,
+    api_finance,
+    api_pdi,
+    api_quotes,
+    api_showroom,
+    api_test_drives,
+    api_visits,
+)
 from dealerflow.sales.problems import PROBLEMS
 from dealerflow.sales.settings import SalesSettings
 from dealerflow.sales.usecases_erasure import erase_customer
@@ -26,6 +34,7 @@ DEFINITION = ServiceDefinition(
         api_test_drives.router,
         api_visits.router,
         api_finance.router,
+        api_pdi.router,
         api.router,
     ],
     problems=PROBLEMS,

@@ -104,7 +104,8 @@ REQUIRED_DELIVERY_DOCUMENTS: frozenset[DeliveryDocument] = frozenset(DeliveryDoc
 class DeliveryBlocker(StrEnum):
     """Why a car cannot be delivered yet; item blockers reuse the item's name."""
 
-    PDI_NOT_PASSED = "pdi_not_passed"
+    PDI_MISSING = "pdi_missing"  # no PDI recorded
+    PDI_NOT_PASSED = "pdi_not_passed"  # the recorded PDI has failed items
     CERTIFICATE_OF_CONFORMITY = "certificate_of_conformity"
     INVOICE = "invoice"
     MAINTENANCE_MANUAL = "maintenance_manual"
@@ -119,6 +120,7 @@ class DeliveryBlocker(StrEnum):
 class DeliveryChecklist:
     pdi_passed: bool = False
     documents_ready: frozenset[DeliveryDocument] = frozenset()
+    pdi_recorded: bool = True
 
 
 @dataclass(frozen=True)
@@ -137,15 +139,18 @@ def can_deliver(
 ) -> DeliveryReadiness:
     """Is the car ready to hand over? If not, everything still missing, in order.
 
-    Ready means: an active contract with a VIN, PDI passed, every required document and
-    the keys prepared, and no balance due (finance-confirmed, see PaymentLedger).
+    Ready means: an active contract with a VIN, a PDI recorded and passed, every required
+    document and the keys prepared, and no balance due (finance-confirmed, see
+    PaymentLedger).
     """
     missing: list[DeliveryBlocker] = []
     if contract_status is not ContractStatus.ACTIVE:
         missing.append(DeliveryBlocker.CONTRACT_NOT_ACTIVE)
     if vin is None or not is_valid_vin(vin):
         missing.append(DeliveryBlocker.VIN_NOT_ASSIGNED)
-    if not checklist.pdi_passed:
+    if not checklist.pdi_recorded:
+        missing.append(DeliveryBlocker.PDI_MISSING)
+    elif not checklist.pdi_passed:
         missing.append(DeliveryBlocker.PDI_NOT_PASSED)
     for item in DeliveryDocument:  # enum order = the handover order on the checklist
         if item in required_documents and item not in checklist.documents_ready:

@@ -33,6 +33,7 @@ from dealerflow.sales.usecases_finance import (
     RefundNotConfirmable,
     RefundRefused,
 )
+from dealerflow.sales.usecases_pdi import PdiNotFound, PdiRefused
 from dealerflow.sales.usecases_quotes import ApprovalNotPossible, QuoteNotSignable
 from dealerflow.sales.usecases_showroom import (
     QuoteNotFound,
@@ -51,6 +52,7 @@ PROBLEMS: ProblemMap = {
     TestDriveNotFound: ProblemSpec(404, "not-found", "Test drive not found"),
     VisitNotFound: ProblemSpec(404, "not-found", "Visit not found"),
     FleetVehicleNotFound: ProblemSpec(404, "not-found", "Test-drive vehicle not found"),
+    PdiNotFound: ProblemSpec(404, "not-found", "No PDI recorded"),
     # 422: a business rule refuses the request (``errors`` lists why)
     InvalidPhone: ProblemSpec(422, "invalid-phone", "Invalid phone number"),
     ContractNotSignable: ProblemSpec(422, "invalid-contract", "Contract cannot be signed"),
@@ -71,6 +73,7 @@ PROBLEMS: ProblemMap = {
     QuoteRefused: ProblemSpec(422, "invalid-quote", "Quote refused"),
     TestDriveRefused: ProblemSpec(422, "invalid-test-drive", "Test drive cannot be booked"),
     VisitRefused: ProblemSpec(422, "invalid-visit", "Visit cannot be recorded"),
+    PdiRefused: ProblemSpec(422, "invalid-pdi", "PDI cannot be recorded"),
     # 409: the resource's current state does not allow it
     ContractNotActive: ProblemSpec(409, "contract-not-active", "Contract not active"),
     CancelledContractNotInvoiced: ProblemSpec(409, "contract-not-active", "Contract cancelled"),

@@ -17,6 +17,7 @@ from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.events.sales import ContractVehicle, PaymentPlan
 from dealerflow.sales import domain, domain_finance
 from dealerflow.sales.domain_delivery import TestDriveBooking
+from dealerflow.sales.domain_pdi import PdiRecord
 
 # --- contracts --------------------------------------------------------------------------
 
@@ -172,6 +173,7 @@ class ContractFile:
     invoice: InvoiceRecord | None
     delivery: DeliveryRecord | None
     loan_decision: domain_finance.LoanDecision | None = None
+    pdi: PdiRecord | None = None
 
     @property
     def ledger(self) -> domain.PaymentLedger:

@@ -19,7 +19,7 @@ from pydantic_core import to_jsonable_python
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.events.sales import PaymentPlan
 from dealerflow.runtime.db import DbConnection
-from dealerflow.sales import repository_finance
+from dealerflow.sales import repository_finance, repository_pdi
 from dealerflow.sales.domain import ContractStatus, PaymentKind
 from dealerflow.sales.records import (
     ContractFile,
@@ -110,7 +110,7 @@ async def get_contract(
 
 
 async def contract_file(conn: DbConnection, contract: ContractRecord) -> ContractFile:
-    """Everything on file for ``contract``: ledger rows, versions, invoice, delivery."""
+    """Everything on file for ``contract``: ledger rows, versions, invoice, delivery, PDI."""
     return ContractFile(
         contract=contract,
         payments=tuple(await list_payments(conn, contract.dealer_id, contract.id)),
@@ -120,6 +120,7 @@ async def contract_file(conn: DbConnection, contract: ContractRecord) -> Contrac
         loan_decision=await repository_finance.get_loan_decision(
             conn, contract.dealer_id, contract.id
         ),
+        pdi=await repository_pdi.get_pdi(conn, contract.dealer_id, contract.id),
     )
 
 

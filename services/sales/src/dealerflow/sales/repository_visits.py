@@ -125,3 +125,18 @@ async def visits_of_customer(
         limit,
     )
     return [_visit(r) for r in rows]
+
+
+async def latest_expected_yearly_km(
+    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID
+) -> int | None:
+    """The yearly mileage of the customer's latest needs analysis that states one."""
+    km = await conn.fetchval(
+        "SELECT (needs->>'expected_yearly_km')::int FROM showroom_visits"
+        " WHERE dealer_id = $1 AND customer_id = $2"
+        " AND needs->>'expected_yearly_km' IS NOT NULL"
+        " ORDER BY arrived_at DESC LIMIT 1",
+        dealer_id,
+        customer_id,
+    )
+    return None if km is None else int(km)

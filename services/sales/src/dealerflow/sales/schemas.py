@@ -44,6 +44,7 @@ from dealerflow.sales.records import (
     PaymentRecord,
 )
 from dealerflow.sales.schemas_finance import LoanApprovalOut
+from dealerflow.sales.schemas_pdi import PdiOut
 from dealerflow.sales.usecases import Customer
 from dealerflow.sales.usecases_contracts import AmendContract, CancelContract, SignContract
 
@@ -351,6 +352,9 @@ class ContractDetail(_ContractOut):
     loan_approval: LoanApprovalOut | None = Field(
         default=None, description="The lender's decision on the loan, once recorded."
     )
+    pdi: PdiOut | None = Field(
+        default=None, description="The pre-delivery inspection, once recorded."
+    )
 
     @classmethod
     def of(cls, file: ContractFile) -> ContractDetail:
@@ -367,4 +371,5 @@ class ContractDetail(_ContractOut):
             if file.loan_decision is None
             else LoanApprovalOut.of(file.loan_decision),
             versions=[ContractVersionOut.of(v) for v in file.versions],
+            pdi=None if file.pdi is None else PdiOut.of(file.pdi),
         )

@@ -77,7 +77,11 @@ class ScheduleDeliveryIn(RequestBody):
 
 
 class DeliveryChecklistIn(RequestBody):
-    pdi_passed: bool = False
+    pdi_passed: bool = Field(
+        default=False,
+        deprecated=True,
+        description="Ignored: the PDI recorded by PUT /v1/contracts/{id}/pdi decides.",
+    )
     documents: list[DeliveryDocument] = Field(
         default_factory=list, description="Documents (and keys) prepared for the customer."
     )
@@ -92,7 +96,6 @@ class DeliverIn(RequestBody):
         return DeliverVehicle(
             dealer_id=self.dealer_id,
             contract_id=contract_id,
-            pdi_passed=self.checklist.pdi_passed,
             documents=tuple(self.checklist.documents),
             odometer_km=self.odometer_km,
             request=request_of(idempotency_key, self),

@@ -9,7 +9,14 @@ from pydantic import BaseModel, Field
 
 from dealerflow.contracts.enums import PurchaseHorizon, VehicleType, VehicleUse, VisitKind
 from dealerflow.contracts.events.sales import Priority, VisitNeeds
-from dealerflow.contracts.types import DealerId, EntityId, Money, StaffId, UtcDatetime
+from dealerflow.contracts.types import (
+    DealerId,
+    EntityId,
+    Kilometres,
+    Money,
+    StaffId,
+    UtcDatetime,
+)
 from dealerflow.runtime.idempotency import request_of
 from dealerflow.runtime.request_models import RequestBody
 from dealerflow.sales.domain_visits import VisitRecord
@@ -19,13 +26,14 @@ from dealerflow.sales.usecases_visits import RecordDeparture, RecordNeeds, Recor
 
 class NeedsIn(RequestBody):
     """The needs analysis: use, budget, body type, priorities (most important first),
-    urgency; every part optional."""
+    urgency, expected yearly mileage; every part optional."""
 
     use: VehicleUse | None = None
     budget: Money | None = None
     body_type: VehicleType | None = None
     priorities: list[Priority] = Field(default_factory=list, max_length=5)
     urgency: PurchaseHorizon | None = None
+    expected_yearly_km: Kilometres | None = None
 
     def needs(self) -> VisitNeeds:
         return VisitNeeds(
@@ -34,6 +42,7 @@ class NeedsIn(RequestBody):
             body_type=self.body_type,
             priorities=tuple(self.priorities),
             urgency=self.urgency,
+            expected_yearly_km=self.expected_yearly_km,
         )
 
 

@@ -23,9 +23,11 @@ from dealerflow.contracts.types import Money
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
-from dealerflow.sales import domain, domain_finance, repository_finance
+from dealerflow.sales import domain, domain_finance, repository_finance, repository_visits
 from dealerflow.sales import repository as repo
+from dealerflow.sales import repository_pdi as repo_pdi
 from dealerflow.sales.domain_delivery import DeliveryBlocker, DeliveryChecklist, can_deliver
+from dealerflow.sales.domain_pdi import PdiRecord, failed_items, pdi_passed
 from dealerflow.sales.records import ContractFile, ContractRecord, InvoiceRecord, PaymentRecord
 from dealerflow.sales.settings import SalesSettings
 from dealerflow.sales.usecases import (
@@ -332,22 +334,28 @@ class AlreadyDelivered(Exception):
 class DeliveryNotReady(Exception):
     """Something stands in the way of the handover: every blocker listed."""
 
-    def __init__(self, missing: Sequence[DeliveryBlocker], balance_due: Money) -> None:
+    def __init__(
+        self,
+        missing: Sequence[DeliveryBlocker],
+        balance_due: Money,
+        pdi_failed_items: Sequence[str] = (),
+    ) -> None:
         names = [m.value for m in missing]
         super().__init__("missing: " + ", ".join(names))
         self.problem_extensions = {
             "missing": names,
             "balance_due": balance_due.model_dump(mode="json"),
+            "pdi_failed_items": list(pdi_failed_items),
         }
 
 
 @dataclass(frozen=True)
 class DeliverVehicle:
-    """Hand the car over, with the checklist staff went through."""
+    """Hand the car over, with the documents staff prepared (the PDI is the recorded one,
+    see :mod:`usecases_pdi`)."""
 
     dealer_id: str
     contract_id: uuid.UUID
-    pdi_passed: bool
     documents: tuple[DeliveryDocument, ...]
     odometer_km: int
     request: RequestKey | None = None
@@ -359,9 +367,11 @@ def plan_handover(
     cmd: DeliverVehicle,
     *,
     invoiced: bool,
+    pdi: PdiRecord | None,
 ) -> tuple[DeliveryDocument, ...]:
     """The documents handed over (checklist order), if the car may go (domain.can_deliver);
-    an invoice issued here counts as the invoice document even if the checklist omits it."""
+    an invoice issued here counts as the invoice document even if the checklist omits it.
+    ``pdi``: the recorded PDI (none recorded, or a failed item, blocks)."""
     if contract.status is domain.ContractStatus.DELIVERED:
         assert contract.delivered_at is not None
         raise AlreadyDelivered(
@@ -370,13 +380,15 @@ def plan_handover(
     documents = set(cmd.documents) | ({DeliveryDocument.INVOICE} if invoiced else set())
     ledger = contract.ledger(payments)
     readiness = can_deliver(
-        DeliveryChecklist(cmd.pdi_passed, frozenset(documents)),
+        DeliveryChecklist(pdi_passed(pdi), frozenset(documents), pdi_recorded=pdi is not None),
         balance_due=ledger.balance_due,
         contract_status=contract.status,
         vin=contract.vin,
     )
     if not readiness.ready:
-        raise DeliveryNotReady(readiness.missing, money(ledger.balance_due, contract.currency))
+        raise DeliveryNotReady(
+            readiness.missing, money(ledger.balance_due, contract.currency), failed_items(pdi)
+        )
     return tuple(sorted(documents, key=list(DeliveryDocument).index))
 
 
@@ -386,12 +398,15 @@ async def deliver_vehicle(uc: UseCaseContext[SalesSettings], cmd: DeliverVehicle
     contract = await locked_contract(uc, cmd.dealer_id, cmd.contract_id)
     if (done := await step_replayed(uc, contract, cmd.request, "deliver")) is not None:
         return done
+    pdi = await repo_pdi.get_pdi(uc.conn, cmd.dealer_id, cmd.contract_id)
     handed_over = plan_handover(
         contract,
         await repo.list_payments(uc.conn, cmd.dealer_id, cmd.contract_id),
         cmd,
         invoiced=await repo.get_invoice(uc.conn, cmd.dealer_id, cmd.contract_id) is not None,
+        pdi=pdi,
     )
+    assert pdi is not None  # plan_handover requires one
     assert contract.vin is not None  # can_deliver requires one
     delivery_id = await repo.record_delivery(
         uc.conn,
@@ -414,9 +429,14 @@ async def deliver_vehicle(uc: UseCaseContext[SalesSettings], cmd: DeliverVehicle
             delivered_at=uc.now,
             consultant_id=contract.consultant_id,
             odometer_km=cmd.odometer_km,
-            pdi_passed=True,
+            pdi_passed=pdi_passed(pdi),
             documents=list(handed_over),
             contact=contract.contact,
+            expected_yearly_km=await repository_visits.latest_expected_yearly_km(
+                uc.conn, cmd.dealer_id, contract.customer_id
+            ),
+            pdi_inspector_id=pdi.inspector_id,
+            pdi_inspected_at=pdi.inspected_at,
         )
     )
     return await get_contract(uc, cmd.dealer_id, cmd.contract_id)
