@@ -10,9 +10,11 @@ publishes no event (the contracts have none): its status says ``cancelled``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
 from dealerflow.contracts.care_enums import ReminderKind
+from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_messages as msgs
 from dealerflow.notifier.domain_alerts import timer_key
@@ -24,7 +26,7 @@ from dealerflow.notifier.domain_appointments import (
     reminders_after_move,
 )
 from dealerflow.notifier.domain_leads import appointment_reminders_prefix
-from dealerflow.notifier.domain_types import RecordRef
+from dealerflow.notifier.domain_types import PlannedReminder, RecordRef
 from dealerflow.notifier.records import ReminderRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases import apply_plan
@@ -51,6 +53,30 @@ async def _pending(uc: Uc, dealer_id: str, record: RecordRef) -> list[ReminderRo
     return await msgs.scheduled_reminders(uc.conn, dealer_id, prefix)
 
 
+async def withdraw_reminders(uc: Uc, dealer_id: str, record: RecordRef) -> None:
+    """The record's reminders not sent yet go, with their timers (an appointment, test
+    drive, delivery or service appointment that is off)."""
+    await cancel_reminders(uc, dealer_id, await _pending(uc, dealer_id, record))
+
+
+async def replace_reminders(
+    uc: Uc,
+    dealer_id: str,
+    record: RecordRef,
+    planned: Sequence[PlannedReminder],
+    contact: ContactSnapshot | None,
+    pending: list[ReminderRow] | None = None,
+) -> None:
+    """The ``planned`` reminders of the record's (new) time replace its pending ones; a
+    pending reminder the plan contains stays (a repeated event planned it already).
+    ``pending``: the record's pending reminders when the caller read them already."""
+    if pending is None:
+        pending = await _pending(uc, dealer_id, record)
+    keep = {reminder.key for reminder in planned}
+    await cancel_reminders(uc, dealer_id, [r for r in pending if r.business_key not in keep])
+    await apply_plan(uc, planned, contact)
+
+
 def _as_before(move: AppointmentMoveFacts, pending: list[ReminderRow]) -> AppointmentMoveFacts:
     """A move that does not say what the appointment is for (an older producer) keeps the
     template and place of the reminders it replaces."""
@@ -68,21 +94,18 @@ async def on_appointment_rescheduled(uc: Uc, move: AppointmentMoveFacts) -> None
     pending = await _pending(uc, move.dealer_id, move.record)
     policy = await uc.policy(move.dealer_id)
     planned = reminders_after_move(_as_before(move, pending), policy, uc.now)
-    keep = {reminder.key for reminder in planned}  # a repeated move planned them already
-    await cancel_reminders(uc, move.dealer_id, [r for r in pending if r.business_key not in keep])
     contact = await repo.get_contact(uc.conn, move.dealer_id, move.customer_id)
-    await apply_plan(uc, planned, contact)
+    await replace_reminders(uc, move.dealer_id, move.record, planned, contact, pending)
 
 
 async def on_appointment_ended(uc: Uc, ended: AppointmentEndFacts) -> None:
     """Cancelled or attended: the appointment's pending reminders go."""
-    await cancel_reminders(uc, ended.dealer_id, await _pending(uc, ended.dealer_id, ended.record))
+    await withdraw_reminders(uc, ended.dealer_id, ended.record)
 
 
 async def on_appointment_no_show(uc: Uc, no_show: NoShowFacts) -> None:
     """The pending reminders go (one deferred past the start, say) and the consultant
     gets the follow-up call."""
-    pending = await _pending(uc, no_show.dealer_id, no_show.record)
-    await cancel_reminders(uc, no_show.dealer_id, pending)
+    await withdraw_reminders(uc, no_show.dealer_id, no_show.record)
     policy = await uc.policy(no_show.dealer_id)
     await apply_plan(uc, [plan_no_show_follow_up(no_show, policy)], None)

@@ -9,16 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.notifier import repository_messages as msgs
-from dealerflow.notifier.domain_leads import appointment_reminders_prefix
 from dealerflow.notifier.domain_service_appointments import (
     plan_service_appointment_reminder,
     record_of_service_appointment,
 )
 from dealerflow.notifier.domain_types import AppointmentFacts
 from dealerflow.notifier.settings import NotifierSettings
-from dealerflow.notifier.usecases import apply_plan, remember_contact
-from dealerflow.notifier.usecases_appointments import cancel_reminders
+from dealerflow.notifier.usecases import remember_contact
+from dealerflow.notifier.usecases_appointments import replace_reminders, withdraw_reminders
 from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
@@ -31,22 +29,11 @@ async def on_service_appointment_booked(
     await remember_contact(uc, appointment.dealer_id, appointment.customer_id, contact, booked_at)
     policy = await uc.policy(appointment.dealer_id)
     planned = plan_service_appointment_reminder(appointment, policy, uc.now)
-    keep = {reminder.key for reminder in planned}
-    pending = await msgs.scheduled_reminders(
-        uc.conn, appointment.dealer_id, appointment_reminders_prefix(appointment.record)
-    )
-    await cancel_reminders(
-        uc, appointment.dealer_id, [r for r in pending if r.business_key not in keep]
-    )
-    await apply_plan(uc, planned, contact)
+    await replace_reminders(uc, appointment.dealer_id, appointment.record, planned, contact)
 
 
 async def on_service_appointment_cancelled(
     uc: Uc, dealer_id: str, service_appointment_id: str
 ) -> None:
     """The appointment's reminder not sent yet goes, with its timer."""
-    record = record_of_service_appointment(service_appointment_id)
-    pending = await msgs.scheduled_reminders(
-        uc.conn, dealer_id, appointment_reminders_prefix(record)
-    )
-    await cancel_reminders(uc, dealer_id, pending)
+    await withdraw_reminders(uc, dealer_id, record_of_service_appointment(service_appointment_id))

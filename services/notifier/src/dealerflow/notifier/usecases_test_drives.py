@@ -10,13 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.notifier import repository_messages as msgs
-from dealerflow.notifier.domain_leads import appointment_reminders_prefix
 from dealerflow.notifier.domain_test_drives import plan_test_drive_reminder
 from dealerflow.notifier.domain_types import AppointmentFacts, RecordRef
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases import apply_plan, remember_contact
-from dealerflow.notifier.usecases_appointments import cancel_reminders
+from dealerflow.notifier.usecases_appointments import withdraw_reminders
 from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
@@ -33,7 +31,4 @@ async def on_test_drive_scheduled(
 
 async def on_test_drive_cancelled(uc: Uc, dealer_id: str, record: RecordRef) -> None:
     """The drive's reminders not sent yet go, with their timers."""
-    pending = await msgs.scheduled_reminders(
-        uc.conn, dealer_id, appointment_reminders_prefix(record)
-    )
-    await cancel_reminders(uc, dealer_id, pending)
+    await withdraw_reminders(uc, dealer_id, record)
