@@ -399,29 +399,50 @@ async def cancel_contract(uc: UseCaseContext[SalesSettings], cmd: CancelContract
         )
     )
     if cancellation.refund > 0:
-        payment = PaymentRecord(
-            dealer_id=cmd.dealer_id,
-            id=uuid.uuid4(),
-            contract_id=contract.id,
-            kind=domain.PaymentKind.REFUND,
-            method=None,
-            amount=cancellation.refund,
-            currency=contract.currency,
-            confirmed=True,
+        await record_refund(
+            uc,
+            contract,
+            cancellation.refund,
             reason=cmd.reason,
-            recorded_at=uc.now,
-        )
-        await repo.insert_payment(uc.conn, payment)
-        await uc.publish(
-            RefundIssued(
-                dealer_id=cmd.dealer_id,
-                customer_id=contract.customer_id,
-                occurred_at=uc.now,
-                refund_id=str(payment.id),
-                contract_id=str(contract.id),
-                amount=refund,
-                reason=f"contract cancelled: {cmd.reason}",
-                refunded_at=uc.now,
-            )
+            event_reason=f"contract cancelled: {cmd.reason}",
         )
     return await get_contract(uc, cmd.dealer_id, cmd.contract_id)
+
+
+async def record_refund(
+    uc: UseCaseContext[SalesSettings],
+    contract: ContractRecord,
+    amount: Decimal,
+    *,
+    reason: str | None,
+    event_reason: str | None,
+) -> PaymentRecord:
+    """Record a refund of ``amount`` (in the contract's currency) on the contract's ledger
+    and publish RefundIssued: a cancellation's refund by the deposit rule, or finance's
+    refund of an overpayment (``usecases_finance.issue_refund``)."""
+    refund = PaymentRecord(
+        dealer_id=contract.dealer_id,
+        id=uuid.uuid4(),
+        contract_id=contract.id,
+        kind=domain.PaymentKind.REFUND,
+        method=None,
+        amount=amount,
+        currency=contract.currency,
+        confirmed=True,
+        reason=reason,
+        recorded_at=uc.now,
+    )
+    await repo.insert_payment(uc.conn, refund)
+    await uc.publish(
+        RefundIssued(
+            dealer_id=contract.dealer_id,
+            customer_id=contract.customer_id,
+            occurred_at=uc.now,
+            refund_id=str(refund.id),
+            contract_id=str(contract.id),
+            amount=money(refund.amount, refund.currency),
+            reason=event_reason,
+            refunded_at=uc.now,
+        )
+    )
+    return refund

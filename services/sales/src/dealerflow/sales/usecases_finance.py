@@ -7,16 +7,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from dealerflow.contracts.events.sales import LoanDecided, PaymentConfirmed, RefundIssued
+from dealerflow.contracts.events.sales import LoanDecided, PaymentConfirmed
 from dealerflow.contracts.money import money
 from dealerflow.contracts.types import Money
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.sales import domain, domain_finance, repository_finance
 from dealerflow.sales import repository as repo
-from dealerflow.sales.records import ContractFile, PaymentRecord
+from dealerflow.sales.records import ContractFile
 from dealerflow.sales.settings import SalesSettings
 from dealerflow.sales.usecases import RequestRefused, locked_contract, require_active, step_replayed
+from dealerflow.sales.usecases_contracts import record_refund
 
 
 class PaymentNotFound(LookupError):
@@ -178,29 +179,5 @@ async def issue_refund(uc: UseCaseContext[SalesSettings], cmd: IssueRefund) -> C
             f"at most {allowed} {contract.currency} may be refunded (the overpayment of an"
             " active contract; a cancellation refunds by the dealer's deposit rule)"
         )
-    refund = PaymentRecord(
-        dealer_id=cmd.dealer_id,
-        id=uuid.uuid4(),
-        contract_id=contract.id,
-        kind=domain.PaymentKind.REFUND,
-        method=None,
-        amount=cmd.amount.amount,
-        currency=contract.currency,
-        confirmed=True,
-        reason=cmd.reason,
-        recorded_at=uc.now,
-    )
-    await repo.insert_payment(uc.conn, refund)
-    await uc.publish(
-        RefundIssued(
-            dealer_id=cmd.dealer_id,
-            customer_id=contract.customer_id,
-            occurred_at=uc.now,
-            refund_id=str(refund.id),
-            contract_id=str(contract.id),
-            amount=money(refund.amount, refund.currency),
-            reason=cmd.reason,
-            refunded_at=uc.now,
-        )
-    )
+    await record_refund(uc, contract, cmd.amount.amount, reason=cmd.reason, event_reason=cmd.reason)
     return await repo.contract_file(uc.conn, contract)
