@@ -15,7 +15,6 @@ from dealerflow.devinfra.client import ApiError, DealerflowClient, events_of, ev
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CAPACITY = 6  # the default workshop: 6 bays, 6 technicians
-PHONE = "+8613500135000"
 VIN = "LSVAU2180N2183297"
 
 
@@ -55,10 +54,13 @@ async def test_booking_under_contention_to_check_in_and_declined_work_offered_ag
         )
         for i in range(CAPACITY + 3)
     ]
-    bodies[0]["customer"]["phone"] = PHONE
     results = await asyncio.gather(*(book(client, b) for b in bodies))
     codes = sorted(code for code, _ in results)
     assert codes == [201] * CAPACITY + [409] * 3, codes
+    # the customer followed below is one whose booking won a place (the race decides which)
+    won = next(i for i, (code, _) in enumerate(results) if code == 201)
+    vin, phone = bodies[won]["vin"], bodies[won]["customer"]["phone"]
+    mine = results[won][1]
     slots = await client.call(
         "service-center",
         "GET",
@@ -71,7 +73,7 @@ async def test_booking_under_contention_to_check_in_and_declined_work_offered_ag
     assert at_start["remaining"] == 0
 
     # the notifier plans the reminder of the booked customer's appointment
-    customer = str(customer_id_for("default", PHONE))
+    customer = str(customer_id_for("default", phone))
 
     async def reminder() -> list[dict[str, Any]] | None:
         found = [
@@ -85,7 +87,6 @@ async def test_booking_under_contention_to_check_in_and_declined_work_offered_ag
     assert planned["send_at"].startswith((start - timedelta(hours=24)).strftime("%Y-%m-%dT%H"))
 
     # check-in from the booking; a declined line becomes the advisor's follow-up task
-    mine = next(a for code, a in results if code == 201 and a["vin"] == VIN)
     order = await client.call(
         "service-center",
         "POST",
@@ -97,7 +98,7 @@ async def test_booking_under_contention_to_check_in_and_declined_work_offered_ag
             "advisor_id": "advisor-zhao",
         },
     )
-    assert order["vin"] == VIN
+    assert order["vin"] == vin
     assert order["service_appointment_id"] == mine["service_appointment_id"]
     opened = await events_of(
         stack.kafka_bootstrap, stack.topics.name("service"), dealer_id, "RepairOrderOpened"
@@ -130,6 +131,6 @@ async def test_booking_under_contention_to_check_in_and_declined_work_offered_ag
 
     # the vehicle's next booking offers the declined work again
     later = start + timedelta(days=1)
-    code, next_booking = await book(client, booking(dealer_id, VIN, later, PHONE))
+    code, next_booking = await book(client, booking(dealer_id, vin, later, phone))
     assert code == 201
     assert [i["item_id"] for i in next_booking["offered_again"]] == ["L2"]
