@@ -33,7 +33,8 @@ CATALOGUE = {
     "complaints": "ComplaintOpened ComplaintAcknowledged ComplaintAssigned ComplaintEscalated "
     "ComplaintSlaBreached ComplaintResolved ComplaintReopened ComplaintClosed",
     "notifier": "TaskScheduled TaskDue TaskCompleted TaskCancelled ReminderScheduled "
-    "NotificationSent NotificationFailed NotificationSuppressed SurveyResponded ConsentChanged",
+    "NotificationSent NotificationFailed NotificationSuppressed SurveyResponded ConsentChanged "
+    "CustomerTierChanged",
     "dealers": "DealerConfigured",
 }
 
@@ -45,7 +46,7 @@ def test_registry_holds_exactly_the_catalogue() -> None:
         for name in names.split()
     }
     assert set(EVENT_TYPES) == expected
-    assert len(ALL_EVENTS) == len(expected) == 67
+    assert len(ALL_EVENTS) == len(expected) == 68
     for context, names in CATALOGUE.items():
         assert [c.event_name for c in EVENTS_BY_CONTEXT[context]] == names.split()
 

@@ -267,3 +267,12 @@ class ServiceTier(StrEnum):
     B = "B"
     C = "C"
     D = "D"
+
+
+class CustomerTier(StrEnum):
+    """Customer tier by purchases, service spend and referrals (the notifier's tier rules):
+    VIP above key above regular; complaints shorten SLAs by tier."""
+
+    VIP = "vip"
+    KEY = "key"
+    REGULAR = "regular"

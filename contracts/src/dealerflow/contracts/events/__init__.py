@@ -48,6 +48,7 @@ from dealerflow.contracts.events.leads import (
 from dealerflow.contracts.events.notifier import (
     NOTIFIER_EVENTS,
     ConsentChanged,
+    CustomerTierChanged,
     NotificationFailed,
     NotificationSent,
     NotificationSuppressed,
@@ -183,7 +184,8 @@ NotifierEvent = Annotated[
     | NotificationFailed
     | NotificationSuppressed
     | SurveyResponded
-    | ConsentChanged,
+    | ConsentChanged
+    | CustomerTierChanged,
     Field(discriminator="type"),
 ]
 """Any event of the notifier topic, discriminated on `type`."""
@@ -248,6 +250,7 @@ __all__ = [
     "ContractSigned",
     "CustomerAtRisk",
     "CustomerErasureRequested",
+    "CustomerTierChanged",
     "DealerConfigured",
     "DeliveryScheduled",
     "DiagnosisCompleted",

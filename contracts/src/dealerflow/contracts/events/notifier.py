@@ -17,9 +17,9 @@ from dealerflow.contracts.care_enums import (
     TaskOutcome,
 )
 from dealerflow.contracts.contact import RelatedRecord
-from dealerflow.contracts.enums import ConsentPurpose, Locale, MessageChannel
+from dealerflow.contracts.enums import ConsentPurpose, CustomerTier, Locale, MessageChannel
 from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
-from dealerflow.contracts.types import EntityId, StaffId, Trimmed, UtcDatetime
+from dealerflow.contracts.types import EntityId, Money, StaffId, Trimmed, UtcDatetime
 
 Text = Annotated[str, StringConstraints(max_length=4000)]
 Title = Annotated[str, Trimmed(max_length=200)]
@@ -240,6 +240,36 @@ class ConsentChanged(_NotifierBase):
     changed_at: UtcDatetime = Field(description="When, UTC.")
 
 
+class CustomerTierChanged(_NotifierBase):
+    """A customer's tier (VIP / key / regular) changed under the dealer's tier rules."""
+
+    doc: ClassVar[EventDoc] = EventDoc(
+        when="The notifier's tier rules put a customer in another tier after a purchase, "
+        "a paid service visit or a referral (the first tier above regular included).",
+        emitted_by=(Planned("notifier", issue=13), "any CRM that keeps customer tiers"),
+        reacted_by=(
+            Planned("complaints: shortens the SLA clocks of the customer's complaints", issue=13),
+        ),
+    )
+    type: Literal["CustomerTierChanged"] = Field(
+        default="CustomerTierChanged", description="Event name."
+    )
+    tier: CustomerTier = Field(description="The customer's tier from now on.")
+    previous_tier: CustomerTier | None = Field(
+        default=None, description="The tier before; absent for a customer not tiered before."
+    )
+    purchases: int | None = Field(
+        default=None, ge=0, description="Vehicles bought at this dealer, the rules' basis."
+    )
+    service_spend: Money | None = Field(
+        default=None, description="Service spend over the rules' window, the rules' basis."
+    )
+    referrals: int | None = Field(
+        default=None, ge=0, description="Customers referred who bought, the rules' basis."
+    )
+    changed_at: UtcDatetime = Field(description="When, UTC.")
+
+
 NOTIFIER_EVENTS: tuple[type[DomainEvent], ...] = (
     TaskScheduled,
     TaskDue,
@@ -251,4 +281,5 @@ NOTIFIER_EVENTS: tuple[type[DomainEvent], ...] = (
     NotificationSuppressed,
     SurveyResponded,
     ConsentChanged,
+    CustomerTierChanged,
 )

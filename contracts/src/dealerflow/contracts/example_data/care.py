@@ -14,6 +14,7 @@ from dealerflow.contracts.example_data.common import (
     CONSULTANT,
     at,
 )
+from dealerflow.contracts.types import Money
 
 
 def notifier_examples() -> list[DomainEvent]:
@@ -123,5 +124,15 @@ def notifier_examples() -> list[DomainEvent]:
             granted=False,
             source=ce.ConsentSource.REPLY_KEYWORD,
             changed_at=at(30, 12),
+        ),
+        nt.CustomerTierChanged(
+            **COMMON,
+            occurred_at=at(30, 13),
+            tier=en.CustomerTier.VIP,
+            previous_tier=en.CustomerTier.KEY,
+            purchases=2,
+            service_spend=Money(amount="18600.00", currency="CNY"),
+            referrals=1,
+            changed_at=at(30, 13),
         ),
     ]
