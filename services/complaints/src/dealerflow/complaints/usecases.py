@@ -117,7 +117,7 @@ class Opened:
 def plan_opening(
     new: NewComplaint, now: datetime, policy: DealerPolicy, default_handler: str
 ) -> tuple[ComplaintRecord, list[ClockRecord], ComplaintOpened]:
-    """The complaint row, its three armed clocks and the ComplaintOpened event."""
+    """The complaint row, its four armed clocks and the ComplaintOpened event."""
     severity = (
         ComplaintSeverity(new.severity)
         if new.severity
@@ -168,6 +168,7 @@ def plan_opening(
         resolve_due_at=due[SlaClock.RESOLVE],
         opened_at=now,
         contact=new.contact,
+        first_update_due_at=due[SlaClock.FIRST_UPDATE],
     )
     return complaint, clocks, event
 
