@@ -33,6 +33,7 @@ from dealerflow.complaints.domain_clocks import (
     resolve_clock_on_reopen,
     resume,
     sla_clocks,
+    time_left,
 )
 from dealerflow.contracts.care_enums import (
     ComplaintChannel,
@@ -65,6 +66,7 @@ __all__ = [
     "should_open_complaint_from_survey",
     "should_open_complaint_from_task",
     "sla_clocks",
+    "time_left",
     "transition",
 ]
 

@@ -168,6 +168,17 @@ def resume(clock: Clock, at: datetime, policy: DealerPolicy) -> Clock:
     return replace(clock, due_at=due, paused_at=None, remaining=None)
 
 
+def time_left(clock: Clock, now: datetime, policy: DealerPolicy) -> timedelta:
+    """What is left of a clock at `now` as it counts - real time for wall clocks, business
+    (or statutory working) time otherwise: the time a paused clock kept, else the time
+    until its deadline (zero once the deadline has passed)."""
+    if clock.paused:
+        return clock.remaining if clock.remaining is not None else timedelta(0)
+    if clock.due_at is None:
+        return timedelta(0)
+    return BusinessCalendar(policy).remaining(clock.sla.mode, now, clock.due_at)
+
+
 def escalation_step(level: int, policy: DealerPolicy) -> EscalationStep | None:
     """The next rung above `level` (0 = handler), or None at the top of the ladder."""
     if level < 0:
