@@ -1,9 +1,11 @@
 """Complaint SLA clocks: due times per severity, pause/resume, escalation ladder."""
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
 from dealerflow.complaints.domain import (
     BreachOutcome,
@@ -14,10 +16,11 @@ from dealerflow.complaints.domain import (
     pause,
     resolve_clock_on_reopen,
     resume,
+    scaled_sla,
     sla_clocks,
 )
 from dealerflow.contracts.care_enums import ComplaintSeverity, SlaClock
-from dealerflow.policy import ClockMode, DealerPolicy, policy_with_overrides
+from dealerflow.policy import ClockMode, DealerPolicy, SlaSpec, policy_with_overrides
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = DealerPolicy()
@@ -150,3 +153,51 @@ def test_rearmed_business_clock_counts_business_time_again() -> None:
     outcome = on_breach(ack, 0, sh(2025, 3, 3, 17, 0), POLICY)
     assert outcome.rearmed is not None
     assert outcome.rearmed.due_at == sh(2025, 3, 4, 9, 30)
+
+
+# -- tiers ---------------------------------------------------------------------------------
+
+
+def test_scaled_sla_is_exact_for_hours_and_rounds_days_half_up() -> None:
+    wall = SlaSpec(duration=timedelta(minutes=30), mode=ClockMode.WALL)
+    hours = SlaSpec(duration=timedelta(hours=2), mode=ClockMode.BUSINESS_HOURS)
+    days = SlaSpec(duration=timedelta(days=7), mode=ClockMode.BUSINESS_DAYS)
+    one_day = SlaSpec(duration=timedelta(days=1), mode=ClockMode.BUSINESS_DAYS)
+    assert scaled_sla(wall, Decimal("0.5")).duration == timedelta(minutes=15)
+    assert scaled_sla(hours, Decimal("0.75")) == SlaSpec(
+        duration=timedelta(hours=1, minutes=30), mode=ClockMode.BUSINESS_HOURS
+    )
+    assert scaled_sla(days, Decimal("0.5")).duration == timedelta(days=4)  # 3.5 -> 4
+    assert scaled_sla(days, Decimal("0.75")).duration == timedelta(days=5)  # 5.25 -> 5
+    assert scaled_sla(one_day, Decimal("0.25")).duration == timedelta(days=1)  # at least 1
+    assert scaled_sla(days, Decimal(1)) is days
+
+
+def test_a_vip_gets_shorter_clocks_except_the_legal_inform() -> None:
+    opened = sh(2025, 3, 7, 22, 0)
+    regular = clocks(ComplaintSeverity.CRITICAL, opened)
+    vip = {c.kind: c for c in sla_clocks("critical", opened, POLICY, "vip")}
+    key = {c.kind: c for c in sla_clocks("critical", opened, POLICY, "key")}
+    assert vip[SlaClock.ACKNOWLEDGE].due_at == sh(2025, 3, 7, 22, 15)
+    assert key[SlaClock.ACKNOWLEDGE].sla.duration == timedelta(minutes=22, seconds=30)
+    assert vip[SlaClock.FIRST_UPDATE].due_at == sh(2025, 3, 8, 0, 0)  # 2 of 4 h
+    assert vip[SlaClock.RESOLVE].due_at == sh(2025, 3, 8, 10, 0)  # 12 of 24 h
+    assert vip[SlaClock.INFORM].due_at == regular[SlaClock.INFORM].due_at
+    # no tier known: regular
+    assert {c.kind: c.due_at for c in sla_clocks("critical", opened, POLICY, None)} == {
+        k: c.due_at for k, c in regular.items()
+    }
+    # a dealer's own factors; a reopening's resolve clock keeps the tier
+    policy = policy_with_overrides({"complaints": {"tier_sla_factors": {"vip": "0.25"}}})
+    assert {c.kind: c for c in sla_clocks("critical", opened, policy, "vip")}[
+        SlaClock.RESOLVE
+    ].sla.duration == timedelta(hours=6)
+    reopened = resolve_clock_on_reopen("critical", opened, 1, POLICY, "vip")
+    assert reopened.sla.duration == timedelta(hours=12)
+
+
+def test_tier_factors_only_shorten() -> None:
+    with pytest.raises(ValidationError, match="must be in"):
+        policy_with_overrides({"complaints": {"tier_sla_factors": {"vip": "1.5"}}})
+    with pytest.raises(ValidationError, match="must be in"):
+        policy_with_overrides({"complaints": {"tier_sla_factors": {"key": "0"}}})

@@ -17,7 +17,7 @@ from dealerflow.contracts.care_enums import (
     SlaClock,
 )
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.contracts.enums import AssignmentReason, ContactChannel
+from dealerflow.contracts.enums import AssignmentReason, ContactChannel, CustomerTier
 from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
 from dealerflow.contracts.types import EntityId, StaffId, Trimmed, UtcDatetime, Vin
 
@@ -91,6 +91,11 @@ class ComplaintOpened(_ComplaintsBase):
     first_update_due_at: UtcDatetime | None = Field(
         default=None,
         description="Deadline for the customer's first update on the handling, UTC.",
+    )
+    customer_tier: CustomerTier | None = Field(
+        default=None,
+        description="The customer's tier when the complaint was opened (shortens the "
+        "acknowledge, first-update and resolve clocks by the dealer's tier factors).",
     )
 
 

@@ -248,7 +248,9 @@ class CustomerTierChanged(_NotifierBase):
         "a paid service visit or a referral (the first tier above regular included).",
         emitted_by=(Planned("notifier", issue=13), "any CRM that keeps customer tiers"),
         reacted_by=(
-            Planned("complaints: shortens the SLA clocks of the customer's complaints", issue=13),
+            "complaints: keeps the customer's tier; complaints opened afterwards take it and "
+            "get shorter acknowledge, first-update and resolve clocks "
+            "(complaints.tier_sla_factors; the legal inform clock unchanged)",
         ),
     )
     type: Literal["CustomerTierChanged"] = Field(

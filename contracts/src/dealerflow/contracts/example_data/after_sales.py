@@ -217,6 +217,7 @@ def complaints_examples() -> list[DomainEvent]:
             opened_at=at(29, 3),
             contact=CONTACT,
             first_update_due_at=at(30, 3),
+            customer_tier=en.CustomerTier.KEY,
         ),
         cp.ComplaintAcknowledged(
             **COMMON,

@@ -51,6 +51,9 @@ _ALL_CHANNELS: tuple[MessageChannelName, ...] = ("sms", "wechat", "email", "webh
 Severity = Literal["critical", "high", "normal"]
 """Complaint severity (same values as the contracts enum)."""
 
+CustomerTierName = Literal["vip", "key", "regular"]
+"""Customer tier (same values as the contracts enum CustomerTier)."""
+
 
 class CalendarPolicy(PolicyGroup):
     """Where and when the store works."""
@@ -463,6 +466,12 @@ def _complaint_sla_defaults() -> dict[Severity, ComplaintSla]:
     }
 
 
+def _tier_sla_factors() -> dict[CustomerTierName, Decimal]:
+    # Our choice (DOMAIN.md: "complaints shorten SLAs by tier", no numbers): a VIP's
+    # clocks run at half, a key customer's at three quarters of the severity's SLA.
+    return {"vip": Decimal("0.5"), "key": Decimal("0.75"), "regular": Decimal("1")}
+
+
 def _escalation_ladder() -> list[str]:
     return ["handler", "department_manager", "gm", "oem_region"]
 
@@ -512,6 +521,23 @@ class ComplaintPolicy(PolicyGroup):
         description="Customer relations' verification callback is due this long after a "
         "complaint is resolved (moved out of quiet hours); its outcome closes or reopens it.",
     )
+    tier_sla_factors: dict[CustomerTierName, Decimal] = Field(
+        default_factory=_tier_sla_factors,
+        description="Share of the severity's acknowledge, first-update and resolve SLAs a "
+        "complaint gets by the customer's tier when it is opened (0.5 = half the time; "
+        "the legal inform clock is never shortened). Day-counted SLAs round to whole days "
+        "(half up), at least one.",
+    )
+
+    @field_validator("tier_sla_factors")
+    @classmethod
+    def _shortening(cls, factors: dict[str, Decimal]) -> dict[str, Decimal]:
+        # A tier shortens the clocks (or leaves them): a factor above 1 would give a VIP
+        # more time than a regular customer.
+        for tier, factor in factors.items():
+            if not Decimal(0) < factor <= Decimal(1):
+                raise ValueError(f"tier_sla_factors[{tier}] must be in (0, 1], got {factor}")
+        return factors
 
     @field_validator("escalation_ladder")
     @classmethod

@@ -1,7 +1,8 @@
 """Event handlers of the complaints service (thin: the handler context is the use case's
 context; one use case each).
 
-Subscribed topics: notifier (TaskCompleted, SurveyResponded, ConsentChanged), service
+Subscribed topics: notifier (TaskCompleted, SurveyResponded, ConsentChanged,
+CustomerTierChanged), service
 (QualityCheckFailed, RepairOrderOpened and VehicleHandedOver for repeat repairs, contact
 snapshots), leads and sales (contact snapshots). Events with several handlers run them in
 registration order (the contact is remembered first).
@@ -12,10 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from dealerflow.complaints import usecases_repairs as repairs
+from dealerflow.complaints import usecases_tiers as tiers
 from dealerflow.complaints import usecases_triggers as triggers
 from dealerflow.contracts.envelope import Envelope
 from dealerflow.contracts.events.base import DomainEvent
-from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded, TaskCompleted
+from dealerflow.contracts.events.notifier import (
+    ConsentChanged,
+    CustomerTierChanged,
+    SurveyResponded,
+    TaskCompleted,
+)
 from dealerflow.contracts.events.service import (
     QualityCheckFailed,
     RepairOrderOpened,
@@ -77,3 +84,8 @@ async def repair_order_opened(ctx: HandlerContext, env: Envelope[RepairOrderOpen
 @router.on(VehicleHandedOver)
 async def vehicle_handed_over(ctx: HandlerContext, env: Envelope[VehicleHandedOver]) -> None:
     await repairs.on_vehicle_handed_over(ctx, env.event)
+
+
+@router.on(CustomerTierChanged)
+async def customer_tier_changed(ctx: HandlerContext, env: Envelope[CustomerTierChanged]) -> None:
+    await tiers.on_tier_changed(ctx, env.event)

@@ -32,6 +32,7 @@ from dealerflow.complaints.domain_clocks import (
     pause,
     resolve_clock_on_reopen,
     resume,
+    scaled_sla,
     sla_clocks,
     time_left,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "pause",
     "resolve_clock_on_reopen",
     "resume",
+    "scaled_sla",
     "should_open_complaint_from_quality_check",
     "should_open_complaint_from_survey",
     "should_open_complaint_from_task",

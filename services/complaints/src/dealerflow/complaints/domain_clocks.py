@@ -9,6 +9,15 @@ Which clocks count what (defaults of `ComplaintPolicy`, each a per-dealer `SlaSp
 | resolve | 24 h wall time | 3 business days | 7 business days |
 | inform | 7 statutory working days (all severities, the law) | | |
 
+Tiers: a complaint takes the customer's tier (VIP / key / regular, from the notifier's
+CustomerTierChanged; a customer never tiered is regular) when it is opened, and its
+acknowledge, first-update and resolve SLAs are scaled by the dealer's
+`complaints.tier_sla_factors` (default vip 0.5, key 0.75, regular 1) - also the resolve
+clock of a reopening and every re-arm after a breach. The legal inform clock is not
+scaled. Wall and business-hours SLAs scale exactly (to the second); day-counted SLAs
+round to whole days, half up, at least one day (normal's 7 business days to resolve: 4
+for a VIP, 5 for a key customer).
+
 The first-update clock is the dealer's own promise, tighter than the law's inform clock:
 the first time the customer is told how the complaint is handled (recording that the
 customer was informed, or resolving) meets both. It runs once, from opening: a reopened
@@ -33,9 +42,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from dealerflow.contracts.care_enums import SlaClock
-from dealerflow.policy import BusinessCalendar, ComplaintSla, DealerPolicy, SlaSpec
+from dealerflow.policy import BusinessCalendar, ClockMode, ComplaintSla, DealerPolicy, SlaSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,19 +120,58 @@ def _clock(
     )
 
 
-def _sla_of(severity: str, policy: DealerPolicy) -> ComplaintSla:
+_DAY_MODES = frozenset({ClockMode.BUSINESS_DAYS, ClockMode.WORKING_DAYS})
+
+
+def scaled_sla(sla: SlaSpec, factor: Decimal) -> SlaSpec:
+    """`sla` shortened by a tier's `factor`: wall and business-hours durations exactly (to
+    the second), day-counted ones to whole days, half up, at least one day."""
+    if factor == 1:
+        return sla
+    if sla.mode in _DAY_MODES:
+        days = (Decimal(sla.duration.days) * factor).quantize(Decimal(1), ROUND_HALF_UP)
+        return _with_duration(sla, timedelta(days=max(int(days), 1)))
+    seconds = (Decimal(str(sla.duration.total_seconds())) * factor).quantize(
+        Decimal(1), ROUND_HALF_UP
+    )
+    return _with_duration(sla, timedelta(seconds=int(seconds)))
+
+
+def _with_duration(sla: SlaSpec, duration: timedelta) -> SlaSpec:
+    """`sla` with another duration (same mode)."""
+    return SlaSpec(duration=duration, mode=sla.mode)
+
+
+def _tier_factor(tier: str | None, policy: DealerPolicy) -> Decimal:
+    """The dealer's SLA factor of a customer tier (no tier known: regular)."""
+    wanted = tier or "regular"
+    for name, factor in policy.complaints.tier_sla_factors.items():
+        if name == wanted:
+            return factor
+    return Decimal(1)
+
+
+def _sla_of(severity: str, policy: DealerPolicy, tier: str | None = None) -> ComplaintSla:
+    """The severity's SLAs, the tier-scaled ones (not the legal inform) shortened."""
     for name, sla in policy.complaints.sla.items():
         if name == severity:
-            return sla
+            factor = _tier_factor(tier, policy)
+            return ComplaintSla(
+                acknowledge=scaled_sla(sla.acknowledge, factor),
+                resolve=scaled_sla(sla.resolve, factor),
+                first_update=scaled_sla(sla.first_update, factor),
+            )
     raise ValueError(f"no SLA configured for severity {severity!r}")
 
 
-def sla_clocks(severity: str, opened_at: datetime, policy: DealerPolicy) -> list[Clock]:
+def sla_clocks(
+    severity: str, opened_at: datetime, policy: DealerPolicy, tier: str | None = None
+) -> list[Clock]:
     """The acknowledge, first-update, resolve and inform clocks of a complaint opened at
-    `opened_at`."""
+    `opened_at` for a customer of `tier` (None: regular)."""
     calendar = BusinessCalendar(policy)
     rules = policy.complaints
-    sla = _sla_of(severity, policy)
+    sla = _sla_of(severity, policy, tier)
     return [
         _clock(SlaClock.ACKNOWLEDGE, sla.acknowledge, opened_at, calendar),
         _clock(SlaClock.FIRST_UPDATE, sla.first_update, opened_at, calendar),
@@ -138,10 +187,15 @@ def sla_clocks(severity: str, opened_at: datetime, policy: DealerPolicy) -> list
 
 
 def resolve_clock_on_reopen(
-    severity: str, reopened_at: datetime, reopen_count: int, policy: DealerPolicy
+    severity: str,
+    reopened_at: datetime,
+    reopen_count: int,
+    policy: DealerPolicy,
+    tier: str | None = None,
 ) -> Clock:
-    """A fresh resolve clock for a reopened complaint (a new timer key per reopening)."""
-    sla = _sla_of(severity, policy).resolve
+    """A fresh resolve clock for a reopened complaint (a new timer key per reopening), of
+    the tier the complaint took at opening."""
+    sla = _sla_of(severity, policy, tier).resolve
     return _clock(
         SlaClock.RESOLVE, sla, reopened_at, BusinessCalendar(policy), reopen_count=reopen_count
     )

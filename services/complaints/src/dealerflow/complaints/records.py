@@ -44,6 +44,8 @@ class ComplaintRecord:
     closed_at: datetime | None = None
     reopened_at: datetime | None = None
     resolution: dict[str, Any] | None = None
+    #: the customer's tier when the complaint was opened (None: opened before tiers)
+    customer_tier: str | None = None
 
     @property
     def paused(self) -> bool:

@@ -22,7 +22,7 @@ _COMPLAINT_COLUMNS = (
     "handler_id, department, vin, origin_kind, origin_ref, origin::text AS origin, "
     "contact::text AS contact, opened_at, escalation_level, "
     "reopen_count, paused_at, pause_reason, acknowledged_at, informed_at, first_resolved_at, "
-    "resolved_at, closed_at, reopened_at, resolution::text AS resolution"
+    "resolved_at, closed_at, reopened_at, resolution::text AS resolution, customer_tier"
 )
 _CLOCK_COLUMNS = (
     "complaint_id, dealer_id, kind, reopen_count, status, sla::text AS sla, pausable, attempt, "
@@ -82,9 +82,9 @@ async def insert_complaint(conn: DbConnection, c: ComplaintRecord) -> bool:
         """
         INSERT INTO complaints (id, dealer_id, customer_id, status, channel, category, severity,
             summary, details, handler_id, department, vin, origin_kind, origin_ref, origin,
-            contact, opened_at)
+            contact, opened_at, customer_tier)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb,
-            $16::jsonb, $17)
+            $16::jsonb, $17, $18)
         ON CONFLICT DO NOTHING
         RETURNING true
         """,
@@ -105,6 +105,7 @@ async def insert_complaint(conn: DbConnection, c: ComplaintRecord) -> bool:
         _dumps(c.origin),
         _dumps(c.contact),
         c.opened_at,
+        c.customer_tier,
     )
     return bool(created)
 

@@ -288,6 +288,11 @@ class ComplaintView(BaseModel):
     closed_at: datetime | None
     reopened_at: datetime | None
     resolution: dict[str, Any] | None
+    customer_tier: str | None = Field(
+        default=None,
+        description="The customer's tier (vip, key, regular) when the complaint was opened: "
+        "it shortened the clocks; None for complaints opened before tiers were kept.",
+    )
 
     @classmethod
     def fields_of(cls, c: ComplaintRecord) -> dict[str, Any]:
@@ -319,6 +324,7 @@ class ComplaintView(BaseModel):
             "closed_at": c.closed_at,
             "reopened_at": c.reopened_at,
             "resolution": c.resolution,
+            "customer_tier": c.customer_tier,
         }
 
     @classmethod

@@ -18,6 +18,7 @@ from dealerflow.complaints import (
     repository,
     repository_contacts,
     repository_pauses,
+    repository_tiers,
     usecases_clocks,
 )
 from dealerflow.complaints.domain import (
@@ -47,6 +48,7 @@ from dealerflow.contracts.care_enums import (
     SlaClock,
 )
 from dealerflow.contracts.contact import ContactSnapshot
+from dealerflow.contracts.enums import CustomerTier
 from dealerflow.contracts.events.complaints import ComplaintOpened, ComplaintOrigin
 from dealerflow.contracts.identity import customer_identity
 from dealerflow.policy import DealerPolicy
@@ -126,9 +128,15 @@ class Opened:
 
 
 def plan_opening(
-    new: NewComplaint, now: datetime, policy: DealerPolicy, default_handler: str
+    new: NewComplaint,
+    now: datetime,
+    policy: DealerPolicy,
+    default_handler: str,
+    tier: CustomerTier | None = None,
 ) -> tuple[ComplaintRecord, list[ClockRecord], ComplaintOpened]:
-    """The complaint row, its four armed clocks and the ComplaintOpened event."""
+    """The complaint row, its four armed clocks (shortened by the customer's ``tier``;
+    None: regular) and the ComplaintOpened event."""
+    tier = tier or CustomerTier.REGULAR
     severity = (
         ComplaintSeverity(new.severity)
         if new.severity
@@ -155,10 +163,11 @@ def plan_opening(
         origin=new.origin.model_dump(mode="json", exclude_none=True),
         contact=new.contact.model_dump(mode="json"),
         opened_at=now,
+        customer_tier=tier.value,
     )
     clocks = [
         ClockRecord.armed(complaint_id, new.dealer_id, clock)
-        for clock in sla_clocks(severity.value, now, policy)
+        for clock in sla_clocks(severity.value, now, policy, tier.value)
     ]
     due = {c.kind: c.due_at for c in clocks}
     event = ComplaintOpened(
@@ -180,6 +189,7 @@ def plan_opening(
         opened_at=now,
         contact=new.contact,
         first_update_due_at=due[SlaClock.FIRST_UPDATE],
+        customer_tier=tier,
     )
     return complaint, clocks, event
 
@@ -189,7 +199,10 @@ async def open_complaint(uc: Uc, new: NewComplaint) -> Opened:
     (`origin_ref`): a repeat returns the complaint the trigger opened."""
     dealer = await uc.dealer(new.dealer_id)
     handler = default_handler(dealer, new.dealer_id, dealer.local_today(uc.now))
-    complaint, clocks, event = plan_opening(new, uc.now, dealer.policy, handler)
+    tier = await repository_tiers.tier_of(uc.conn, new.dealer_id, new.customer_id)
+    complaint, clocks, event = plan_opening(
+        new, uc.now, dealer.policy, handler, CustomerTier(tier) if tier else None
+    )
     if not await repository.insert_complaint(uc.conn, complaint):
         return Opened(await _existing(uc, new), created=False)
     await usecases_clocks.arm(uc.conn, clocks)
@@ -347,8 +360,11 @@ def next_status(complaint: ComplaintRecord, action: ComplaintAction) -> Complain
 def reopened_resolve_clock(
     complaint: ComplaintRecord, now: datetime, policy: DealerPolicy
 ) -> ClockRecord:
-    """The fresh resolve clock of a complaint being reopened."""
-    clock = resolve_clock_on_reopen(complaint.severity, now, complaint.reopen_count + 1, policy)
+    """The fresh resolve clock of a complaint being reopened (of the customer's tier when
+    it was opened)."""
+    clock = resolve_clock_on_reopen(
+        complaint.severity, now, complaint.reopen_count + 1, policy, complaint.customer_tier
+    )
     return ClockRecord.armed(complaint.id, complaint.dealer_id, clock)
 
 
