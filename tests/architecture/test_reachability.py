@@ -36,9 +36,6 @@ CHECKED_MODULE = re.compile(r"^(domain|usecases)(_\w+)?$")
 #: so the list cannot go stale; anything unreached and unlisted fails at once.
 PLANNED_WIRING: Mapping[str, int] = {
     # issue 12: the maintenance and retention calendar (MaintenanceDue, CustomerAtRisk)
-    # issue 13: customer tiers (wired by the tier use cases next)
-    "dealerflow.notifier.domain_tiers.tier_of": 13,
-    "dealerflow.notifier.domain_tiers.tier_changed": 13,
 }
 OPEN_ISSUES = range(8, 19)  # the issues after this one (8-18)
 

@@ -19,9 +19,51 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from uuid import UUID
 
 from dealerflow.contracts.enums import CustomerTier
 from dealerflow.policy import CustomerTierPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseFacts:
+    """What the tier rules need of VehicleDelivered."""
+
+    dealer_id: str
+    customer_id: UUID
+    delivery_id: str
+    delivered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePaidFacts:
+    """What the tier rules need of VehicleHandedOver (``amount`` None: nothing settled)."""
+
+    dealer_id: str
+    customer_id: UUID
+    repair_order_id: str
+    handed_over_at: datetime
+    amount: Decimal | None
+    currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralFacts:
+    """A lead naming an existing customer (``referrer_id``) as its referrer (LeadCreated)."""
+
+    dealer_id: str
+    referrer_id: UUID
+    referred_customer_id: UUID
+    lead_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionFacts:
+    """A lead converted (LeadConverted): a referral of it counts from ``converted_at``."""
+
+    dealer_id: str
+    lead_id: str
+    converted_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +122,12 @@ def tier_changed(known: CustomerTier | None, standing: TierStanding) -> bool:
     """Is ``standing`` news? A customer never tiered (``known`` None) counts as regular, so
     the first tier above regular is a change and a first "regular" is not."""
     return standing.tier != (known or CustomerTier.REGULAR)
+
+
+#: Timer kind of a customer's tier review when counted spend leaves the window.
+TIER_REVIEW = "notifier.tier_review"
+
+
+def tier_review_key(dealer_id: str, customer_id: UUID) -> str:
+    """Business key of the customer's pending tier review (one at a time)."""
+    return f"{TIER_REVIEW}:{dealer_id}:{customer_id}"
