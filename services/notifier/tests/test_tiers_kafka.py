@@ -82,6 +82,15 @@ async def _changes(notifier: Any, customer: uuid.UUID, count: int) -> list[Any] 
     return found if len(found) >= count else None
 
 
+async def _tier(notifier: Any, customer: uuid.UUID) -> dict[str, Any]:
+    response = await notifier.client.get(
+        f"/v1/customers/{customer}/tier", params={"dealer_id": DEALER}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 async def test_purchase_spend_and_referrals_raise_the_tier_once_each(notifier: Any) -> None:
     buyer = uuid.uuid4()
     await notifier.produce(_delivered(buyer))  # a purchase alone: still regular, no event
@@ -102,15 +111,35 @@ async def test_purchase_spend_and_referrals_raise_the_tier_once_each(notifier: A
     vip = changes[1]
     assert (vip.tier.value, vip.previous_tier.value, vip.referrals) == ("vip", "key", 2)
 
+    body = await _tier(notifier, buyer)
+    assert body["tier"] == "vip"
+    assert (body["purchases"], body["referrals"]) == (1, 2)
+    assert body["service_spend"] == {"amount": "3500.00", "currency": "CNY"}
+    assert body["review_at"] == (START + timedelta(days=365)).isoformat().replace("+00:00", "Z")
+
 
 async def test_spend_leaving_the_window_lowers_the_tier_on_time(notifier: Any) -> None:
     buyer = uuid.uuid4()
     await notifier.produce(_delivered(buyer))
     await notifier.produce(_handed_over(buyer, "3000.00"))
     await notifier.eventually(lambda: _changes(notifier, buyer, 1), "key tier")
+    assert (await _tier(notifier, buyer))["tier"] == "key"
 
     notifier.clock.set(START + timedelta(days=365, minutes=1))
     changes = await notifier.eventually(lambda: _changes(notifier, buyer, 2), "back to regular")
     fallen = changes[1]
     assert (fallen.tier.value, fallen.previous_tier.value) == ("regular", "key")
     assert fallen.service_spend == Money(amount=Decimal("0"), currency="CNY")
+    body = await _tier(notifier, buyer)
+    assert (body["tier"], body["review_at"], body["purchases"]) == ("regular", None, 1)
+
+
+async def test_a_customer_without_facts_is_regular(notifier: Any) -> None:
+    body = await _tier(notifier, uuid.uuid4())
+    assert (body["tier"], body["changed_at"], body["purchases"], body["referrals"]) == (
+        "regular",
+        None,
+        0,
+        0,
+    )
+    assert body["service_spend"] == {"amount": "0", "currency": "CNY"}

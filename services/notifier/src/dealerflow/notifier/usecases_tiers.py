@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from dealerflow.contracts.enums import CustomerTier
 from dealerflow.contracts.events.notifier import CustomerTierChanged
 from dealerflow.contracts.types import Money
 from dealerflow.notifier import domain_tiers
@@ -31,6 +34,19 @@ from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerTierView:
+    """A customer's published tier and its basis now (GET /v1/customers/{id}/tier)."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    tier: CustomerTier
+    changed_at: datetime | None
+    standing: TierStanding
+    spend_currency: str
+    spend_window: timedelta
 
 
 async def on_purchase(uc: Uc, facts: PurchaseFacts) -> None:
@@ -132,3 +148,22 @@ async def review_tier(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> TierSta
             payload={"customer_id": str(customer_id)},
         )
     return standing
+
+
+async def customer_tier(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> CustomerTierView:
+    """The customer's published tier (regular for a customer never tiered) and the facts
+    it rests on, counted now."""
+    known = await repo.known_tier(uc.conn, dealer_id, customer_id)
+    policy = (await uc.policy(dealer_id)).tiers
+    standing = domain_tiers.tier_of(
+        await repo.facts_of(uc.conn, dealer_id, customer_id), policy, uc.now
+    )
+    return CustomerTierView(
+        dealer_id=dealer_id,
+        customer_id=customer_id,
+        tier=(known.tier if known else None) or CustomerTier.REGULAR,
+        changed_at=known.changed_at if known else None,
+        standing=standing,
+        spend_currency=policy.spend_currency,
+        spend_window=policy.service_spend_window,
+    )
