@@ -18,7 +18,7 @@ from dealerflow.contracts.enums import (
     ServiceTier,
     ServiceWorkType,
 )
-from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
+from dealerflow.contracts.events.base import DomainEvent, EventDoc
 from dealerflow.contracts.types import (
     DecimalString,
     EntityId,
@@ -319,12 +319,14 @@ class VehicleHandedOver(_ServiceBase):
     """The serviced vehicle was returned: work explained, settled, invoiced."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="The customer collects the vehicle after service.",
+        when="The customer collects the vehicle after service. service-center sets the next "
+        "maintenance (by date or mileage, whichever first: next_maintenance_due_on/km) and "
+        "plans its reminder day; it publishes MaintenanceDue then, and the notifier reminds "
+        "the owner on that event, not on this one.",
         emitted_by=("service-center", "outside DMS"),
         reacted_by=(
             "notifier: advisor callback 3 days after handover (message fallback after 5 "
             "unreachable days)",
-            Planned("notifier: next maintenance reminder by date or mileage", issue=12),
             "complaints: keeps the RO for repeat-repair detection",
         ),
     )
