@@ -190,6 +190,14 @@ def service_examples() -> list[DomainEvent]:
             detected_at=at(30),
             contact=CONTACT,
         ),
+        sv.ServiceTierChanged(
+            **COMMON,
+            occurred_at=at(30, 3),
+            tier=en.ServiceTier.D,
+            previous_tier=en.ServiceTier.C,
+            visits_last_12_months=0,
+            changed_at=at(30, 3),
+        ),
     ]
 
 

@@ -19,6 +19,7 @@ from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.timers import Timer
 from dealerflow.service_center import domain
 from dealerflow.service_center import repository_retention as retention_repo
+from dealerflow.service_center import usecases_tiers as tiers
 from dealerflow.service_center.settings import ServiceCenterSettings
 
 Uc = UseCaseContext[ServiceCenterSettings]
@@ -89,4 +90,5 @@ async def retention_scan(uc: Uc, timer: Timer) -> None:
         await retention_repo.save_published_level(
             uc.conn, dealer_id, vehicle.vin, level.value, last_visit_at, uc.now
         )
+    await tiers.rescan_customer_tiers(uc, dealer_id)
     await schedule_retention_scan(uc, dealer_id)
