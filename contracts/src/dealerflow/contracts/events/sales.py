@@ -318,7 +318,8 @@ class ContractCancelled(_SalesBase):
         reacted_by=(
             "leads: takes the lead the contract converted from O back to its last live grade "
             "(else A) for follow-up (LeadGraded)",
-            "notifier: withdraws the pending delivery reminders",
+            "notifier: withdraws the pending delivery reminders and cancels an open "
+            "plate-registration task of the contract",
         ),
     )
     type: Literal["ContractCancelled"] = Field(
@@ -455,6 +456,8 @@ class VehicleDelivered(_SalesBase):
         reacted_by=(
             "notifier: consultant callback within 24 h (task for consultant_id), 7-day "
             "satisfaction callback/survey, insurance renewal 30 days before the anniversary",
+            "notifier: plate-registration task for consultant_id when the dealer offers the "
+            "assistance (sales.plate_registration_assistance; due 3 days after by default)",
             "leads: grade D",
             "service-center: registers the owner's vehicle and plans its first maintenance "
             "(the 5,000 km reading or 6 months, whichever first; the mileage projected from "

@@ -561,6 +561,17 @@ class SalesPolicy(PolicyGroup):
         description="The customer is reminded of a booked test drive this long before it "
         "starts (bring the driving licence).",
     )
+    plate_registration_assistance: bool = Field(
+        default=True,
+        description="The dealer helps the new owner register the plate (上牌): at delivery the "
+        "delivering consultant gets a plate-registration task (handbook: the consultant "
+        "assists with the registration).",
+    )
+    plate_registration_due_after: timedelta = Field(
+        default=timedelta(days=3),
+        description="The plate-registration task is due this long after delivery (the "
+        "vehicle drives on a temporary plate until then).",
+    )
 
 
 class CustomerTierPolicy(PolicyGroup):

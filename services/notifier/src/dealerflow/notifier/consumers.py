@@ -275,8 +275,9 @@ async def vehicle_delivered(hctx: HandlerContext, env: Envelope[Any]) -> None:
         delivered_at=event.delivered_at,
         consultant_id=event.consultant_id,
         odometer_km=event.odometer_km,
+        contract_id=event.contract_id,
     )
-    await usecases.on_vehicle_delivered(hctx, facts, event.contact)
+    await usecases_deliveries.on_vehicle_delivered(hctx, facts, event.contact)
 
 
 @router.on(VehicleHandedOver)
@@ -534,7 +535,7 @@ async def contract_amended(hctx: HandlerContext, env: Envelope[Any]) -> None:
 @router.on(ContractCancelled)
 async def contract_cancelled(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: ContractCancelled = env.event
-    await usecases_deliveries.withdraw_delivery_reminders(hctx, event.dealer_id, event.contract_id)
+    await usecases_deliveries.on_contract_cancelled(hctx, event.dealer_id, event.contract_id)
 
 
 @router.on(PartStockLow)
