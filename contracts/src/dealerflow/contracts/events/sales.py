@@ -456,6 +456,8 @@ class VehicleDelivered(_SalesBase):
             "notifier: consultant callback within 24 h (task for consultant_id), 7-day "
             "satisfaction callback/survey, insurance renewal 30 days before the anniversary",
             "leads: grade D",
+            "notifier: counts the purchase for the buyer's tier (CustomerTierChanged when "
+            "the tier changes)",
             "service-center: registers the owner's vehicle and plans its first maintenance "
             "(the 5,000 km reading or 6 months, whichever first; the mileage projected from "
             "expected_yearly_km): MaintenanceDue 14 days ahead, which the notifier reminds",

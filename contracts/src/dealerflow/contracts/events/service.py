@@ -326,6 +326,8 @@ class VehicleHandedOver(_ServiceBase):
             "unreachable days)",
             Planned("notifier: next maintenance reminder by date or mileage", issue=12),
             "complaints: keeps the RO for repeat-repair detection",
+            "notifier: counts amount_paid as service spend for the customer's tier over the "
+            "dealer's window (CustomerTierChanged when the tier changes)",
         ),
     )
     type: Literal["VehicleHandedOver"] = Field(
