@@ -459,6 +459,8 @@ class VehicleDelivered(_SalesBase):
             "notifier: plate-registration task for consultant_id when the dealer offers the "
             "assistance (sales.plate_registration_assistance; due 3 days after by default)",
             "leads: grade D",
+            "notifier: counts the purchase for the buyer's tier (CustomerTierChanged when "
+            "the tier changes)",
             "service-center: registers the owner's vehicle and plans its first maintenance "
             "(the 5,000 km reading or 6 months, whichever first; the mileage projected from "
             "expected_yearly_km): MaintenanceDue 14 days ahead, which the notifier reminds",

@@ -328,6 +328,8 @@ class VehicleHandedOver(_ServiceBase):
             "notifier: advisor callback 3 days after handover (message fallback after 5 "
             "unreachable days)",
             "complaints: keeps the RO for repeat-repair detection",
+            "notifier: counts amount_paid as service spend for the customer's tier over the "
+            "dealer's window (CustomerTierChanged when the tier changes)",
         ),
     )
     type: Literal["VehicleHandedOver"] = Field(
