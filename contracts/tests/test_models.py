@@ -159,7 +159,7 @@ def test_escalation_level_must_match_the_ladder() -> None:
         {**payload, "level": 2, "to_role": "oem_region"}, ComplaintEscalated
     )
     assert "less than or equal to 3" in _error({**payload, "level": 4}, ComplaintEscalated)
-    assert {c.value for c in SlaClock} == {"acknowledge", "resolve", "inform"}
+    assert {c.value for c in SlaClock} == {"acknowledge", "resolve", "inform", "first_update"}
 
 
 def test_common_fields_and_tolerant_reader() -> None:

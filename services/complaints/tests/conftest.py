@@ -179,6 +179,20 @@ class Harness(RunningService):
 
     # -- HTTP ----------------------------------------------------------------------------
 
+    async def detail(self, complaint_id: str, dealer_id: str = "sh-pudong-01") -> dict[str, Any]:
+        """GET /v1/complaints/{id}: the complaint with its clocks and history."""
+        response = await self.client.get(
+            f"/v1/complaints/{complaint_id}", params={"dealer_id": dealer_id}
+        )
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    @staticmethod
+    def clocks_by_kind(detail: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """A complaint detail's clocks by "<kind>:<reopen_count>"."""
+        return {f"{c['kind']}:{c['reopen_count']}": c for c in detail["clocks"]}
+
     async def open_complaint(self, **overrides: Any) -> dict[str, Any]:
         body = complaint_body(**overrides)
         response = await self.client.post("/v1/complaints", json=body)

@@ -14,7 +14,7 @@ from dealerflow.contracts.identity import customer_id_for
 pytestmark = pytest.mark.integration
 
 
-async def test_open_publishes_complaint_opened_and_starts_three_clocks(harness: Any) -> None:
+async def test_open_publishes_complaint_opened_and_starts_four_clocks(harness: Any) -> None:
     created = await harness.open_complaint(severity="high")
     cid = created["id"]
     assert created["status"] == "opened"
@@ -23,11 +23,12 @@ async def test_open_publishes_complaint_opened_and_starts_three_clocks(harness: 
     assert created["contact"]["phone"] == "+8613800138000"
 
     clocks = {c["kind"]: c for c in created["clocks"]}
-    assert set(clocks) == {"acknowledge", "resolve", "inform"}
+    assert set(clocks) == {"acknowledge", "first_update", "resolve", "inform"}
     assert all(c["status"] == "running" for c in clocks.values())
     pending = await harness.pending_timers(f"complaint:{cid}:")
     assert sorted(r["key"] for r in pending) == sorted(
-        f"complaint:{cid}:clock:{kind}:0.0" for kind in ("acknowledge", "resolve", "inform")
+        f"complaint:{cid}:clock:{kind}:0.0"
+        for kind in ("acknowledge", "first_update", "resolve", "inform")
     )
     # high severity: 2 business hours to acknowledge from Wed 10:00 Shanghai
     ack_due = next(r["due_at"] for r in pending if ":acknowledge:" in r["key"])
@@ -48,7 +49,7 @@ async def test_open_publishes_complaint_opened_and_starts_three_clocks(harness: 
         f"/v1/complaints/{cid}", params={"dealer_id": "sh-pudong-01"}
     )
     assert fetched.status_code == 200
-    assert {c["kind"] for c in fetched.json()["clocks"]} == {"acknowledge", "resolve", "inform"}
+    assert {c["kind"] for c in fetched.json()["clocks"]} == set(clocks)
 
 
 async def test_idempotency_key_and_client_id_never_open_twice(harness: Any) -> None:
@@ -81,7 +82,7 @@ async def test_idempotency_key_and_client_id_never_open_twice(harness: Any) -> N
     rows = await harness.db("SELECT count(*) AS n FROM complaints")
     assert rows[0]["n"] == 2
     timers = await harness.db("SELECT count(*) AS n FROM timers WHERE status = 'pending'")
-    assert timers[0]["n"] == 6  # three clocks each, no duplicates
+    assert timers[0]["n"] == 8  # four clocks each, no duplicates
 
 
 async def test_validation_errors_are_422_problems(harness: Any) -> None:

@@ -104,7 +104,7 @@ async def test_dissatisfied_callback_opens_exactly_one_complaint(harness: Any, m
     assert opened[0].event.origin.task_id == task.task_id
     assert opened[0].meta.causation_id is not None  # the TaskCompleted's id
     detail = await harness.client.get(f"/v1/complaints/{cid}", params={"dealer_id": DEALER})
-    assert len(detail.json()["clocks"]) == 3
+    assert len(detail.json()["clocks"]) == 4
 
 
 async def test_satisfied_callback_opens_nothing_and_low_survey_score_opens_one(

@@ -38,6 +38,7 @@ def test_critical_clocks_run_on_wall_time_even_at_night() -> None:
     found = clocks(ComplaintSeverity.CRITICAL, friday_night)
     assert found[SlaClock.ACKNOWLEDGE].due_at == sh(2025, 3, 7, 22, 30)
     assert found[SlaClock.RESOLVE].due_at == sh(2025, 3, 8, 22, 0)
+    assert found[SlaClock.FIRST_UPDATE].due_at == sh(2025, 3, 8, 2, 0)  # 4 h wall time
     # Inform: 7 statutory working days, the day of receipt not counted.
     assert found[SlaClock.INFORM].due_at == sh(2025, 3, 18, 22, 0)
 
@@ -48,6 +49,9 @@ def test_high_clocks_count_business_hours_and_days() -> None:
     assert found[SlaClock.ACKNOWLEDGE].due_at == sh(2025, 3, 4, 9, 30)  # 1 h today, 1 h tomorrow
     assert found[SlaClock.RESOLVE].due_at == sh(2025, 3, 6, 17, 0)
     assert found[SlaClock.ACKNOWLEDGE].sla.mode is ClockMode.BUSINESS_HOURS
+    # first update: 1 business day, the same local time on the next open day
+    assert found[SlaClock.FIRST_UPDATE].due_at == sh(2025, 3, 4, 17, 0)
+    assert found[SlaClock.FIRST_UPDATE].sla.mode is ClockMode.BUSINESS_DAYS
 
 
 def test_normal_clocks_skip_a_holiday_closure() -> None:
@@ -55,6 +59,8 @@ def test_normal_clocks_skip_a_holiday_closure() -> None:
     found = clocks("normal", sh(2025, 3, 3, 20, 0), policy)
     assert found[SlaClock.ACKNOWLEDGE].due_at == sh(2025, 3, 6, 18, 0)  # next open day, clamped
     assert found[SlaClock.RESOLVE].due_at == sh(2025, 3, 12, 18, 0)
+    # first update: 3 open days (Thu 6, Fri 7, Sat 8; the store opens at weekends), clamped
+    assert found[SlaClock.FIRST_UPDATE].due_at == sh(2025, 3, 8, 18, 0)
     # Working days: Thu 6, Fri 7, Mon 10 ... Fri 14 (weekend and holidays skipped).
     assert found[SlaClock.INFORM].due_at == sh(2025, 3, 14, 20, 0)
 

@@ -85,8 +85,13 @@ def test_error_lists_what_is_allowed_and_unknown_values_fail() -> None:
 
 def test_clocks_stopped_by_actions() -> None:
     assert clocks_stopped_by(A.ACKNOWLEDGE) == {SlaClock.ACKNOWLEDGE}
-    assert clocks_stopped_by(A.RESOLVE) == {SlaClock.RESOLVE, SlaClock.INFORM}
-    assert clocks_stopped_by("inform_customer") == {SlaClock.INFORM}
+    assert clocks_stopped_by(A.RESOLVE) == {
+        SlaClock.RESOLVE,
+        SlaClock.INFORM,
+        SlaClock.FIRST_UPDATE,
+    }
+    # informing the customer is the first update to them
+    assert clocks_stopped_by("inform_customer") == {SlaClock.INFORM, SlaClock.FIRST_UPDATE}
     assert clocks_stopped_by(A.REOPEN) == frozenset()
 
 

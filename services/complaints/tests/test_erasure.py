@@ -38,6 +38,7 @@ TABLES = (
     "complaints",
     "complaint_history",
     "complaint_clocks",
+    "complaint_pauses",
     "customer_contacts",
     "awaiting_contact",
     "idempotency_keys",
@@ -107,6 +108,9 @@ async def rows_of(harness: Any, dealer_id: str, customer: uuid.UUID) -> dict[str
         "complaint_clocks": "SELECT row_to_json(k)::jsonb AS r FROM complaint_clocks k "
         "JOIN complaints c ON c.id = k.complaint_id "
         "WHERE k.dealer_id = $1 AND c.customer_id = $2 ORDER BY k.complaint_id, k.kind",
+        "complaint_pauses": "SELECT row_to_json(p)::jsonb AS r FROM complaint_pauses p "
+        "JOIN complaints c ON c.id = p.complaint_id "
+        "WHERE p.dealer_id = $1 AND c.customer_id = $2 ORDER BY p.id",
         "customer_contacts": "SELECT row_to_json(t)::jsonb AS r FROM customer_contacts t "
         "WHERE dealer_id = $1 AND customer_id = $2",
         "awaiting_contact": "SELECT row_to_json(t)::jsonb AS r FROM awaiting_contact t "
@@ -241,6 +245,11 @@ async def test_erasure_anonymises_the_customer_at_that_store_and_nothing_else(
     assert notes["reopened"]["reason"] == ERASED_TEXT
     assert notes["acknowledged"] == {"channel": "phone"}
     assert after["complaint_clocks"] == before["complaint_clocks"]
+    # the pauses: who, when and which clocks kept, the reason erased
+    assert [p["reason"] for p in after["complaint_pauses"]] == [ERASED_TEXT, ERASED_TEXT]
+    assert [{**p, "reason": None} for p in after["complaint_pauses"]] == [
+        {**p, "reason": None} for p in before["complaint_pauses"]
+    ]
     # the directory keeps an erased entry, observed at the request at the earliest
     [entry] = after["customer_contacts"]
     assert entry["contact"] == ERASED
@@ -290,6 +299,7 @@ async def test_erasure_anonymises_the_customer_at_that_store_and_nothing_else(
     assert counts == {
         "complaints": 0,
         "complaint_history": 0,
+        "complaint_pauses": 0,
         "customer_contacts": 0,
         "awaiting_contact": 0,
     }

@@ -26,6 +26,7 @@ def test_openapi_documents_every_endpoint() -> None:
         "/v1/complaints": {"get", "post"},
         "/v1/complaints/stats": {"get"},
         "/v1/complaints/{complaint_id}": {"get"},
+        "/v1/complaints/{complaint_id}/clocks": {"get"},
         **{f"/v1/complaints/{{complaint_id}}/{a}": {"post"} for a in actions},
     }
     assert {path: set(ops) for path, ops in paths.items()} == expected
@@ -38,6 +39,6 @@ def test_every_v1_route_declares_its_roles() -> None:
         for ctx in iter_route_contexts(app.routes)
         if ctx.path is not None and ctx.path.startswith("/v1")
     ]
-    assert len(v1) == 12  # 4 of opening and reading, 8 actions
+    assert len(v1) == 13  # 4 of opening and reading, 8 actions, the clocks
     undeclared = [ctx.path for ctx in v1 if allowed_roles(ctx.original_route) is None]
     assert undeclared == []

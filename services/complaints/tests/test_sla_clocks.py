@@ -20,27 +20,16 @@ pytestmark = pytest.mark.integration
 DEALER = {"dealer_id": "sh-pudong-01"}
 
 
-def _clocks(detail: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f"{c['kind']}:{c['reopen_count']}": c for c in detail["clocks"]}
-
-
-async def _detail(harness: Any, cid: str) -> dict[str, Any]:
-    response = await harness.client.get(f"/v1/complaints/{cid}", params=DEALER)
-    assert response.status_code == 200
-    result: dict[str, Any] = response.json()
-    return result
-
-
 async def test_unacknowledged_complaint_breaches_escalates_and_rearms(harness: Any) -> None:
     cid = (await harness.open_complaint(severity="critical"))["id"]  # 30 min wall time
     harness.clock.advance(timedelta(minutes=29))
     await harness.fire_due()
-    assert (await _detail(harness, cid))["escalation_level"] == 0  # nothing fires early
+    assert (await harness.detail(cid))["escalation_level"] == 0  # nothing fires early
 
     harness.clock.advance(timedelta(minutes=2))
     await harness.fire_due()
-    detail = await _detail(harness, cid)
-    ack = _clocks(detail)["acknowledge:0"]
+    detail = await harness.detail(cid)
+    ack = harness.clocks_by_kind(detail)["acknowledge:0"]
     assert detail["escalation_level"] == 1
     assert ack["status"] == "running"  # re-armed for the next rung
     assert ack["breaches"] == 1
@@ -65,9 +54,9 @@ async def test_unacknowledged_complaint_breaches_escalates_and_rearms(harness: A
     for _ in range(3):
         harness.clock.advance(timedelta(minutes=31))
         await harness.fire_due()
-    detail = await _detail(harness, cid)
+    detail = await harness.detail(cid)
     assert detail["escalation_level"] == 3
-    ack = _clocks(detail)["acknowledge:0"]
+    ack = harness.clocks_by_kind(detail)["acknowledge:0"]
     assert ack["status"] == "overdue"
     assert ack["breaches"] == 3
     assert await harness.pending_timers(f"complaint:{cid}:clock:acknowledge:") == []
@@ -83,7 +72,7 @@ async def test_unacknowledged_complaint_breaches_escalates_and_rearms(harness: A
         f"/v1/complaints/{cid}/acknowledge", json={**DEALER, "channel": "phone"}
     )
     assert response.status_code == 200
-    assert _clocks(response.json())["acknowledge:0"]["status"] == "met"
+    assert harness.clocks_by_kind(response.json())["acknowledge:0"]["status"] == "met"
 
 
 async def test_acknowledge_then_resolve_cancel_the_running_clocks(harness: Any) -> None:
@@ -95,7 +84,7 @@ async def test_acknowledge_then_resolve_cancel_the_running_clocks(harness: Any) 
     )
     assert acked.status_code == 200, acked.text
     assert acked.json()["status"] == "acknowledged"
-    clocks = _clocks(acked.json())
+    clocks = harness.clocks_by_kind(acked.json())
     assert clocks["acknowledge:0"]["status"] == "met"
     assert clocks["resolve:0"]["status"] == "running"
     assert await harness.pending_timers(f"complaint:{cid}:clock:acknowledge:") == []
@@ -119,7 +108,7 @@ async def test_acknowledge_then_resolve_cancel_the_running_clocks(harness: Any) 
     # long after every deadline: nothing fires, nothing escalates
     harness.clock.advance(timedelta(days=30))
     await harness.fire_due()
-    detail = await _detail(harness, cid)
+    detail = await harness.detail(cid)
     assert detail["escalation_level"] == 0
     await harness.complaints_events(
         lambda seen: harness.seen_of(ComplaintResolved, cid), what="ComplaintResolved"
@@ -137,7 +126,7 @@ async def test_pause_keeps_the_remaining_time_and_resume_rearms(harness: Any) ->
         json={**DEALER, "by": "cr-wang", "reason": "Waiting for the customer's photos"},
     )
     assert paused.status_code == 200, paused.text
-    clocks = _clocks(paused.json())
+    clocks = harness.clocks_by_kind(paused.json())
     assert clocks["acknowledge:0"]["status"] == "paused"
     assert clocks["acknowledge:0"]["remaining_seconds"] == 20 * 60
     assert clocks["inform:0"]["status"] == "running"  # the legal clock does not pause
@@ -151,13 +140,13 @@ async def test_pause_keeps_the_remaining_time_and_resume_rearms(harness: Any) ->
 
     harness.clock.advance(timedelta(hours=5))
     await harness.fire_due()
-    assert (await _detail(harness, cid))["escalation_level"] == 0
+    assert (await harness.detail(cid))["escalation_level"] == 0
 
     resumed = await harness.client.post(
         f"/v1/complaints/{cid}/resume", json={**DEALER, "by": "cr-wang"}
     )
     assert resumed.status_code == 200, resumed.text
-    ack = _clocks(resumed.json())["acknowledge:0"]
+    ack = harness.clocks_by_kind(resumed.json())["acknowledge:0"]
     assert ack["status"] == "running"
     assert ack["due_at"].startswith("2025-03-05T07:30")  # 02:00 + 10 min + 5 h + 20 min left
 
@@ -183,7 +172,7 @@ async def test_reopen_rearms_a_fresh_resolve_clock(harness: Any) -> None:
     detail = reopened.json()
     assert detail["status"] == "reopened"
     assert detail["reopen_count"] == 1
-    clocks = _clocks(detail)
+    clocks = harness.clocks_by_kind(detail)
     assert clocks["resolve:0"]["status"] == "met"
     assert clocks["resolve:1"]["status"] == "running"
     assert [r["key"] for r in await harness.pending_timers(f"complaint:{cid}:")] == [

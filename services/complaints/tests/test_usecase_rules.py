@@ -88,19 +88,25 @@ def new(**changes: object) -> NewComplaint:
 # -- opening -------------------------------------------------------------------------------
 
 
-def test_opening_plans_three_clocks_and_an_event_with_their_deadlines() -> None:
+def test_opening_plans_four_clocks_and_an_event_with_their_deadlines() -> None:
     complaint, clocks, event = plan_opening(new(), NOW, POLICY, "cr:sh-pudong-01")
     assert complaint.severity == "normal"
     assert complaint.handler_id == "cr:sh-pudong-01"
-    assert [c.kind for c in clocks] == [SlaClock.ACKNOWLEDGE, SlaClock.RESOLVE, SlaClock.INFORM]
+    assert [c.kind for c in clocks] == [
+        SlaClock.ACKNOWLEDGE,
+        SlaClock.FIRST_UPDATE,
+        SlaClock.RESOLVE,
+        SlaClock.INFORM,
+    ]
     assert all(c.status == ClockStatus.RUNNING for c in clocks)
     assert [c.timer_key for c in clocks] == [
         f"complaint:{complaint.id}:clock:{kind}:0.0"
-        for kind in ("acknowledge", "resolve", "inform")
+        for kind in ("acknowledge", "first_update", "resolve", "inform")
     ]
     assert isinstance(event, ComplaintOpened)
     assert event.acknowledge_due_at == clocks[0].due_at
-    assert event.resolve_due_at == clocks[1].due_at
+    assert event.first_update_due_at == clocks[1].due_at
+    assert event.resolve_due_at == clocks[2].due_at
     assert event.complaint_id == str(complaint.id)
     assert event.contact == CONTACT
     assert event.opened_at == NOW

@@ -58,12 +58,14 @@ class EscalationRole(StrEnum):
 
 
 class SlaClock(StrEnum):
-    """A complaint SLA clock: acknowledge, resolve, or inform (tell the customer how it is
-    handled; 7 working days by law)."""
+    """A complaint SLA clock: acknowledge, resolve, inform (tell the customer how it is
+    handled; 7 working days by law), or first_update (the dealer's own, shorter deadline
+    for the customer's first update on the handling)."""
 
     ACKNOWLEDGE = "acknowledge"
     RESOLVE = "resolve"
     INFORM = "inform"
+    FIRST_UPDATE = "first_update"
 
 
 class Responsibility(StrEnum):

@@ -88,6 +88,10 @@ class ComplaintOpened(_ComplaintsBase):
     )
     opened_at: UtcDatetime = Field(description="When the complaint was received, UTC.")
     contact: ContactSnapshot = Field(description="How to reach the complainant.")
+    first_update_due_at: UtcDatetime | None = Field(
+        default=None,
+        description="Deadline for the customer's first update on the handling, UTC.",
+    )
 
 
 class ComplaintAcknowledged(_ComplaintsBase):

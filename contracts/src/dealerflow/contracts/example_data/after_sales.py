@@ -224,6 +224,7 @@ def complaints_examples() -> list[DomainEvent]:
             resolve_due_at=at(31, 10),
             opened_at=at(29, 3),
             contact=CONTACT,
+            first_update_due_at=at(30, 3),
         ),
         cp.ComplaintAcknowledged(
             **COMMON,

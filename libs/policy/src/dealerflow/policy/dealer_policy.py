@@ -419,7 +419,7 @@ class ServicePolicy(PolicyGroup):
 
 
 class ComplaintSla(PolicyGroup):
-    """Acknowledge and resolve SLAs of one severity."""
+    """Acknowledge, resolve and first-update SLAs of one severity."""
 
     acknowledge: SlaSpec = Field(
         description="Time from opening until the complaint is acknowledged; each breach "
@@ -429,16 +429,37 @@ class ComplaintSla(PolicyGroup):
         description="Time from opening (or reopening) until the complaint is resolved; "
         "each breach moves it one rung up the escalation ladder."
     )
+    first_update: SlaSpec = Field(
+        description="Time from opening until the customer gets a first update on the "
+        "handling (recording that the customer was informed, or resolving, meets it); "
+        "each breach moves it one rung up the escalation ladder."
+    )
 
 
 def _complaint_sla_defaults() -> dict[Severity, ComplaintSla]:
     # Critical complaints (safety, injury, media, regulator) cannot wait for opening hours:
     # wall time. The others count the store's business hours/days so a complaint received
     # at night or before a holiday closure is not breached while nobody can act.
+    # First update (our choice; DOMAIN.md and the handbooks only ask for a timely reply,
+    # the law for 7 working days): between acknowledging and resolving, and for every
+    # severity well inside the legal 7 working days - critical 4 h wall time, high 1
+    # business day, normal 3 business days.
     return {
-        "critical": ComplaintSla(acknowledge=wall_sla(minutes=30), resolve=wall_sla(hours=24)),
-        "high": ComplaintSla(acknowledge=business_hours_sla(hours=2), resolve=business_days_sla(3)),
-        "normal": ComplaintSla(acknowledge=business_days_sla(1), resolve=business_days_sla(7)),
+        "critical": ComplaintSla(
+            acknowledge=wall_sla(minutes=30),
+            resolve=wall_sla(hours=24),
+            first_update=wall_sla(hours=4),
+        ),
+        "high": ComplaintSla(
+            acknowledge=business_hours_sla(hours=2),
+            resolve=business_days_sla(3),
+            first_update=business_days_sla(1),
+        ),
+        "normal": ComplaintSla(
+            acknowledge=business_days_sla(1),
+            resolve=business_days_sla(7),
+            first_update=business_days_sla(3),
+        ),
     }
 
 
@@ -451,7 +472,8 @@ class ComplaintPolicy(PolicyGroup):
 
     sla: dict[Severity, ComplaintSla] = Field(
         default_factory=_complaint_sla_defaults,
-        description="Acknowledge and resolve SLAs per severity (critical, high, normal).",
+        description="Acknowledge, resolve and first-update SLAs per severity (critical, "
+        "high, normal).",
     )
     inform_customer: SlaSpec = Field(
         default=SlaSpec(duration=timedelta(days=7), mode=ClockMode.WORKING_DAYS),

@@ -9,8 +9,9 @@ Status machine::
 Acknowledging is required before resolving (the customer must first hear that the
 complaint was received; a quick on-site fix acknowledges and resolves in one use case).
 Recording that the customer was informed of the handling (the legal 7-working-day duty)
-changes no status but stops the inform clock; resolving stops it too, because the
-resolution is what the customer is told.
+changes no status but stops the inform clock and the first-update clock (it is the update
+to the customer); resolving stops both too, because the resolution is what the customer
+is told.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dealerflow.complaints.domain_clocks import (
     resolve_clock_on_reopen,
     resume,
     sla_clocks,
+    time_left,
 )
 from dealerflow.contracts.care_enums import (
     ComplaintChannel,
@@ -64,6 +66,7 @@ __all__ = [
     "should_open_complaint_from_survey",
     "should_open_complaint_from_task",
     "sla_clocks",
+    "time_left",
     "transition",
 ]
 
@@ -120,8 +123,8 @@ _TRANSITIONS: dict[tuple[ComplaintStatus, ComplaintAction], ComplaintStatus] = {
 
 _STOPS: dict[ComplaintAction, frozenset[SlaClock]] = {
     _A.ACKNOWLEDGE: frozenset({SlaClock.ACKNOWLEDGE}),
-    _A.INFORM_CUSTOMER: frozenset({SlaClock.INFORM}),
-    _A.RESOLVE: frozenset({SlaClock.RESOLVE, SlaClock.INFORM}),
+    _A.INFORM_CUSTOMER: frozenset({SlaClock.INFORM, SlaClock.FIRST_UPDATE}),
+    _A.RESOLVE: frozenset({SlaClock.RESOLVE, SlaClock.INFORM, SlaClock.FIRST_UPDATE}),
     _A.CLOSE: frozenset(),
     _A.REOPEN: frozenset(),
 }

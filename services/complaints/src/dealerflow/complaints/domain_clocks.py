@@ -5,8 +5,14 @@ Which clocks count what (defaults of `ComplaintPolicy`, each a per-dealer `SlaSp
 | clock | critical | high | normal |
 |---|---|---|---|
 | acknowledge | 30 min wall time | 2 business hours | 1 business day |
+| first_update | 4 h wall time | 1 business day | 3 business days |
 | resolve | 24 h wall time | 3 business days | 7 business days |
 | inform | 7 statutory working days (all severities, the law) | | |
+
+The first-update clock is the dealer's own promise, tighter than the law's inform clock:
+the first time the customer is told how the complaint is handled (recording that the
+customer was informed, or resolving) meets both. It runs once, from opening: a reopened
+complaint gets a fresh resolve clock only.
 
 Critical complaints (safety, injury, media, regulator) run on wall time because they
 cannot wait for opening hours; the others count the store's opening hours/days so that a
@@ -112,12 +118,14 @@ def _sla_of(severity: str, policy: DealerPolicy) -> ComplaintSla:
 
 
 def sla_clocks(severity: str, opened_at: datetime, policy: DealerPolicy) -> list[Clock]:
-    """The acknowledge, resolve and inform clocks of a complaint opened at `opened_at`."""
+    """The acknowledge, first-update, resolve and inform clocks of a complaint opened at
+    `opened_at`."""
     calendar = BusinessCalendar(policy)
     rules = policy.complaints
     sla = _sla_of(severity, policy)
     return [
         _clock(SlaClock.ACKNOWLEDGE, sla.acknowledge, opened_at, calendar),
+        _clock(SlaClock.FIRST_UPDATE, sla.first_update, opened_at, calendar),
         _clock(SlaClock.RESOLVE, sla.resolve, opened_at, calendar),
         _clock(
             SlaClock.INFORM,
@@ -158,6 +166,17 @@ def resume(clock: Clock, at: datetime, policy: DealerPolicy) -> Clock:
         return clock
     due = BusinessCalendar(policy).extend(clock.sla.mode, at, clock.remaining)
     return replace(clock, due_at=due, paused_at=None, remaining=None)
+
+
+def time_left(clock: Clock, now: datetime, policy: DealerPolicy) -> timedelta:
+    """What is left of a clock at `now` as it counts - real time for wall clocks, business
+    (or statutory working) time otherwise: the time a paused clock kept, else the time
+    until its deadline (zero once the deadline has passed)."""
+    if clock.paused:
+        return clock.remaining if clock.remaining is not None else timedelta(0)
+    if clock.due_at is None:
+        return timedelta(0)
+    return BusinessCalendar(policy).remaining(clock.sla.mode, now, clock.due_at)
 
 
 def escalation_step(level: int, policy: DealerPolicy) -> EscalationStep | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,6 +135,11 @@ class ClockRecord:
         )
 
     @property
+    def label(self) -> str:
+        """ "<kind>:<reopen_count>": which arming of which clock (as pauses name them)."""
+        return f"{self.kind.value}:{self.reopen_count}"
+
+    @property
     def timer_prefix(self) -> str:
         """Prefix of every timer key of this clock kind and arming (all its re-arms)."""
         return f"complaint:{self.complaint_id}:clock:{self.kind.value}:{self.reopen_count}."
@@ -152,12 +157,33 @@ class HistoryRecord:
 
 
 @dataclass(frozen=True)
+class PauseRecord:
+    """One pause of a complaint's clocks (complaint_pauses): who paused it and why, the
+    clocks it paused ("<kind>:<reopen_count>"), and when and how it ended (None: open)."""
+
+    id: int
+    complaint_id: uuid.UUID
+    dealer_id: str
+    paused_at: datetime
+    paused_by: str | None
+    reason: str
+    clocks: list[str]
+    resumed_at: datetime | None = None
+    resumed_by: str | None = None
+    ended_by: str | None = None  # "resume", or "resolve" (resolved while paused)
+
+
+@dataclass(frozen=True)
 class ComplaintCase:
-    """A complaint with every clock (each arming) and its history: what staff see."""
+    """A complaint with every clock (each arming) and its history: what staff see; with
+    its pauses and, per open clock (by `ClockRecord.label`), the time left at `as_of`."""
 
     complaint: ComplaintRecord
     clocks: list[ClockRecord]
     history: list[HistoryRecord]
+    pauses: list[PauseRecord] = field(default_factory=list)
+    time_left: dict[str, timedelta] = field(default_factory=dict)
+    as_of: datetime | None = None
 
 
 @dataclass(frozen=True)

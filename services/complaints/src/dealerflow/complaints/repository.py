@@ -253,7 +253,8 @@ async def clocks_of(
     """Every clock of the dealer's complaint (each arming), in a stable order."""
     rows = await conn.fetch(
         f"SELECT {_CLOCK_COLUMNS} FROM complaint_clocks WHERE dealer_id = $1 AND complaint_id = $2"
-        " ORDER BY reopen_count, array_position(ARRAY['acknowledge','resolve','inform'], kind)",
+        " ORDER BY reopen_count, array_position("
+        "ARRAY['acknowledge','first_update','resolve','inform'], kind)",
         dealer_id,
         complaint_id,
     )

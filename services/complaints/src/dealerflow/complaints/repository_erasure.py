@@ -1,5 +1,6 @@
 """SQL of a customer's erasure (`usecases_erasure`): the personal data of the customer's
-complaints, their history entries, the contact directory and the parked triggers. Every
+complaints, their history entries and pauses, the contact directory and the parked
+triggers. Every
 statement is scoped by ``dealer_id`` and the customer (directly, or through the
 customer's complaints); the rows read are locked for the erasure's transaction."""
 
@@ -73,6 +74,29 @@ async def save_complaint_personal_data(
         _dumps(data.resolution) if data.resolution is not None else None,
         data.request_hash,
     )
+
+
+async def erase_pause_reasons(
+    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID, erased: str
+) -> int:
+    """Overwrite the reason of every pause of the dealer's complaints about the customer
+    with ``erased``; how many pauses changed (0 when erased already)."""
+    changed = await conn.fetchval(
+        """
+        WITH erased AS (
+            UPDATE complaint_pauses p SET reason = $3
+            FROM complaints c
+            WHERE c.dealer_id = p.dealer_id AND c.id = p.complaint_id
+                AND p.dealer_id = $1 AND c.customer_id = $2 AND p.reason <> $3
+            RETURNING 1
+        )
+        SELECT count(*) FROM erased
+        """,
+        dealer_id,
+        customer_id,
+        erased,
+    )
+    return int(changed)
 
 
 async def history_of_customer(

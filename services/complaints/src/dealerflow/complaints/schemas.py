@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
@@ -12,10 +13,12 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from dealerflow.complaints.domain import ComplaintStatus, allowed_actions
 from dealerflow.complaints.records import (
     ClockRecord,
+    ClockStatus,
     ComplaintCase,
     ComplaintCounts,
     ComplaintRecord,
     HistoryRecord,
+    PauseRecord,
 )
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
@@ -162,6 +165,30 @@ class ResumeIn(ActionIn):
 # -- responses -------------------------------------------------------------------------------
 
 
+class PauseView(BaseModel):
+    """One pause of a complaint's clocks (waiting on the customer)."""
+
+    paused_at: datetime
+    paused_by: str | None
+    reason: str
+    clocks: list[str] = Field(description='The clocks it paused, as "<kind>:<reopen_count>".')
+    resumed_at: datetime | None = Field(description="When it ended; None while it lasts.")
+    resumed_by: str | None
+    ended_by: str | None = Field(description="resume, or resolve (resolved while paused).")
+
+    @classmethod
+    def of(cls, p: PauseRecord) -> PauseView:
+        return cls(
+            paused_at=p.paused_at,
+            paused_by=p.paused_by,
+            reason=p.reason,
+            clocks=p.clocks,
+            resumed_at=p.resumed_at,
+            resumed_by=p.resumed_by,
+            ended_by=p.ended_by,
+        )
+
+
 class ClockView(BaseModel):
     """One SLA clock (each arming of it: a reopened complaint has a new resolve clock)."""
 
@@ -182,9 +209,27 @@ class ClockView(BaseModel):
     escalation_level: int = Field(description="The complaint's level after this clock's breach.")
     stopped_at: datetime | None
     stopped_by: str | None
+    time_left_seconds: float | None = Field(
+        default=None,
+        description="What is left now as the clock counts (sla_mode): real time for wall "
+        "clocks, business (or statutory working) time otherwise; what it kept while "
+        "paused; 0 once the deadline passed; None once met or stopped.",
+    )
+    breached: bool = Field(default=False, description="It missed a deadline at least once.")
+    met: bool = Field(
+        default=False, description="The action it measures happened (late if also breached)."
+    )
+    paused_intervals: list[PauseView] = Field(
+        default_factory=list, description="The pauses that stopped this clock, oldest first."
+    )
 
     @classmethod
-    def of(cls, c: ClockRecord) -> ClockView:
+    def of(
+        cls,
+        c: ClockRecord,
+        time_left: timedelta | None = None,
+        pauses: Sequence[PauseRecord] = (),
+    ) -> ClockView:
         return cls(
             kind=c.kind.value,
             reopen_count=c.reopen_count,
@@ -203,7 +248,16 @@ class ClockView(BaseModel):
             escalation_level=c.escalation_level,
             stopped_at=c.stopped_at,
             stopped_by=c.stopped_by,
+            time_left_seconds=time_left.total_seconds() if time_left is not None else None,
+            breached=c.breaches > 0,
+            met=c.status == ClockStatus.MET,
+            paused_intervals=[PauseView.of(p) for p in pauses if c.label in p.clocks],
         )
+
+    @classmethod
+    def all_of(cls, case: ComplaintCase) -> list[ClockView]:
+        """Every clock of a complaint with its time left and pauses."""
+        return [cls.of(c, case.time_left.get(c.label), case.pauses) for c in case.clocks]
 
 
 class ComplaintView(BaseModel):
@@ -284,17 +338,20 @@ class HistoryEntry(BaseModel):
 
 
 class ComplaintDetail(ComplaintView):
-    """A complaint with every clock (not only the nearest) and its history."""
+    """A complaint with every clock (not only the nearest, each with its time left now),
+    its history and its pauses."""
 
     clocks: list[ClockView]
     history: list[HistoryEntry]
+    pauses: list[PauseView] = Field(default_factory=list, description="Oldest first.")
 
     @classmethod
     def of_case(cls, case: ComplaintCase) -> ComplaintDetail:
         return cls(
             **ComplaintView.fields_of(case.complaint),
-            clocks=[ClockView.of(c) for c in case.clocks],
+            clocks=ClockView.all_of(case),
             history=[HistoryEntry.of(h) for h in case.history],
+            pauses=[PauseView.of(p) for p in case.pauses],
         )
 
 

@@ -14,7 +14,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from dealerflow.complaints import repository, repository_contacts, usecases_clocks
+from dealerflow.complaints import (
+    repository,
+    repository_contacts,
+    repository_pauses,
+    usecases_clocks,
+)
 from dealerflow.complaints.domain import (
     ComplaintAction,
     ComplaintStatus,
@@ -22,10 +27,16 @@ from dealerflow.complaints.domain import (
     default_severity,
     resolve_clock_on_reopen,
     sla_clocks,
+    time_left,
     transition,
 )
 from dealerflow.complaints.domain_people import default_handler
-from dealerflow.complaints.records import ClockRecord, ComplaintCase, ComplaintRecord
+from dealerflow.complaints.records import (
+    ClockRecord,
+    ClockStatus,
+    ComplaintCase,
+    ComplaintRecord,
+)
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
@@ -117,7 +128,7 @@ class Opened:
 def plan_opening(
     new: NewComplaint, now: datetime, policy: DealerPolicy, default_handler: str
 ) -> tuple[ComplaintRecord, list[ClockRecord], ComplaintOpened]:
-    """The complaint row, its three armed clocks and the ComplaintOpened event."""
+    """The complaint row, its four armed clocks and the ComplaintOpened event."""
     severity = (
         ComplaintSeverity(new.severity)
         if new.severity
@@ -168,6 +179,7 @@ def plan_opening(
         resolve_due_at=due[SlaClock.RESOLVE],
         opened_at=now,
         contact=new.contact,
+        first_update_due_at=due[SlaClock.FIRST_UPDATE],
     )
     return complaint, clocks, event
 
@@ -307,10 +319,19 @@ async def reload(uc: Uc, dealer_id: str, complaint_id: uuid.UUID) -> ComplaintRe
 
 
 async def case_of(uc: Uc, complaint: ComplaintRecord) -> ComplaintCase:
-    """The complaint with every clock and its history."""
-    clocks = await repository.clocks_of(uc.conn, complaint.dealer_id, complaint.id)
-    history = await repository.history_of(uc.conn, complaint.dealer_id, complaint.id)
-    return ComplaintCase(complaint, clocks, history)
+    """The complaint with every clock, its history and pauses, and the time left now of
+    each clock still open (running, paused or overdue), as the clock counts."""
+    dealer_id = complaint.dealer_id
+    clocks = await repository.clocks_of(uc.conn, dealer_id, complaint.id)
+    history = await repository.history_of(uc.conn, dealer_id, complaint.id)
+    pauses = await repository_pauses.pauses_of(uc.conn, dealer_id, complaint.id)
+    policy = await uc.policy(dealer_id)
+    left = {
+        c.label: time_left(c.to_domain(), uc.now, policy)
+        for c in clocks
+        if c.status in ClockStatus.OPEN
+    }
+    return ComplaintCase(complaint, clocks, history, pauses, left, uc.now)
 
 
 async def complaint_case(uc: Uc, dealer_id: str, complaint_id: uuid.UUID) -> ComplaintCase:

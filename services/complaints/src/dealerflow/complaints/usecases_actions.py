@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from dealerflow.complaints import repository, usecases_clocks
+from dealerflow.complaints import repository, repository_pauses, usecases_clocks
 from dealerflow.complaints.domain import ComplaintAction, ComplaintStatus
 from dealerflow.complaints.records import ClockStatus, ComplaintRecord
 from dealerflow.complaints.usecases import (
@@ -251,6 +251,15 @@ async def resolve(uc: Uc, cmd: ResolveComplaint) -> ComplaintRecord:
     )
     await usecases_clocks.cancel_all(uc.conn, complaint_id)
     who = cmd.handler_id or complaint.handler_id
+    if complaint.paused:
+        await repository_pauses.end_pause(
+            uc.conn,
+            dealer_id=dealer_id,
+            complaint_id=complaint_id,
+            at=uc.now,
+            by=_doer(uc, None, who),
+            ended_by="resolve",
+        )
     stored = {
         "responsibility": cmd.responsibility.value,
         "responsible_department": (
@@ -388,7 +397,8 @@ class PauseClocks(ComplaintCommand):
 
 
 async def pause_clocks(uc: Uc, cmd: PauseClocks) -> ComplaintRecord:
-    """Waiting on the customer: running pausable clocks stop, keeping their time left."""
+    """Waiting on the customer: running pausable clocks stop, keeping their time left; the
+    pause (who, why, which clocks) is recorded until resume (or resolve) ends it."""
     dealer_id, complaint_id, reason = cmd.dealer_id, cmd.complaint_id, cmd.reason
     complaint = await load_for_update(uc, dealer_id, complaint_id)
     if complaint.status not in HANDLING:
@@ -401,13 +411,18 @@ async def pause_clocks(uc: Uc, cmd: PauseClocks) -> ComplaintRecord:
     await repository.update_complaint(
         uc.conn, dealer_id, complaint_id, paused_at=uc.now, pause_reason=reason
     )
-    await _history(
-        uc,
-        complaint,
-        "paused",
-        _doer(uc, cmd.by),
+    who = _doer(uc, cmd.by)
+    await repository_pauses.open_pause(
+        uc.conn,
+        dealer_id=dealer_id,
+        complaint_id=complaint_id,
+        at=uc.now,
+        by=who,
         reason=reason,
-        clocks=[c.kind.value for c in paused],
+        clocks=[c.label for c in paused],
+    )
+    await _history(
+        uc, complaint, "paused", who, reason=reason, clocks=[c.kind.value for c in paused]
     )
     return await reload(uc, dealer_id, complaint_id)
 
@@ -432,5 +447,13 @@ async def resume_clocks(uc: Uc, cmd: ResumeClocks) -> ComplaintRecord:
         uc.conn, dealer_id, complaint_id, paused_at=None, pause_reason=None
     )
     who = _doer(uc, cmd.by)
+    await repository_pauses.end_pause(
+        uc.conn,
+        dealer_id=dealer_id,
+        complaint_id=complaint_id,
+        at=uc.now,
+        by=who,
+        ended_by="resume",
+    )
     await _history(uc, complaint, "resumed", who, clocks=[c.kind.value for c in resumed])
     return await reload(uc, dealer_id, complaint_id)

@@ -10,6 +10,8 @@ Anonymises, deletes nothing (the rules are in `domain_erasure`):
   escalation level, reopen count and every date stay; so do the clocks and their timers.
 - ``complaint_history`` of those complaints: the notes and reasons staff or a trigger
   wrote and the resolution text; the entries, actions, actors and dates stay.
+- ``complaint_pauses`` of those complaints: the reason becomes "(erased)"; who paused and
+  resumed, the clocks and the dates stay.
 - ``customer_contacts``: the entry becomes the erased contact, observed no earlier than
   the request (written when there was none): an event older than the request consumed
   late brings no contact back, a newer one (the customer came back) does.
@@ -73,6 +75,10 @@ async def erase_customer(uc: Uc, erasure: Erasure) -> dict[str, int]:
             )
             history += 1
 
+    pauses = await repository_erasure.erase_pause_reasons(
+        uc.conn, dealer_id, customer_id, ERASED_TEXT
+    )
+
     known = await repository_contacts.contact_of(uc.conn, dealer_id, customer_id, for_update=True)
     directory = await repository_erasure.erase_directory_contact(
         uc.conn,
@@ -95,6 +101,7 @@ async def erase_customer(uc: Uc, erasure: Erasure) -> dict[str, int]:
     return {
         "complaints": complaints,
         "complaint_history": history,
+        "complaint_pauses": pauses,
         "customer_contacts": int(directory),
         "awaiting_contact": parked,
     }
