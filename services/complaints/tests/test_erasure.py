@@ -263,6 +263,7 @@ async def test_erasure_anonymises_the_customer_at_that_store_and_nothing_else(
     assert worked["resolution"] == {
         "responsibility": "dealer",
         "responsible_department": None,
+        "responsible_staff_id": None,
         "cause": ERASED_TEXT,
         "measures": [ERASED_TEXT, ERASED_TEXT],
         "resolution": ERASED_TEXT,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.contracts.events.complaints import ComplaintResolved
 from dealerflow.contracts.events.sales import ContractCancelled, ContractSigned, VehicleDelivered
 from dealerflow.contracts.events.service import RepairOrderOpened, VehicleHandedOver
 from dealerflow.contracts.examples import example_for
@@ -183,12 +184,22 @@ async def test_confirmation_is_recorded_for_a_resolved_complaint_only(harness: A
         {
             "responsibility": "dealer",
             "responsible_department": "after_sales",
+            "responsible_staff_id": "tech-zhao",
             "cause": "Brake pads fitted wrongly",
             "measures": ["Apology", "Re-repair at our cost"],
             "resolution": "We refit the pads on Friday",
         },
     )
     assert resolved.status_code == 200, resolved.text
+    [event] = [
+        e.event
+        for e in await harness.complaints_events(
+            lambda seen: any(isinstance(e.event, ComplaintResolved) for e in seen),
+            what="ComplaintResolved",
+        )
+        if isinstance(e.event, ComplaintResolved)
+    ]
+    assert event.responsible_staff_id == "tech-zhao"
 
     body = {"confirmed": True, "channel": "phone", "note": "Happy with the re-repair"}
     first = await post(harness, f"/v1/complaints/{cid}/confirmation", body, key="conf-1")
@@ -201,6 +212,7 @@ async def test_confirmation_is_recorded_for_a_resolved_complaint_only(harness: A
     found = (await investigation(harness, cid)).json()
     assert found["responsibility"]["responsibility"] == "dealer"
     assert found["responsibility"]["responsible_department"] == "after_sales"
+    assert found["responsibility"]["responsible_staff_id"] == "tech-zhao"
     assert found["responsibility"]["cause"] == "Brake pads fitted wrongly"
     assert found["measures"] == ["Apology", "Re-repair at our cost"]
     assert found["resolution"] == "We refit the pads on Friday"
