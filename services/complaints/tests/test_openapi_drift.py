@@ -28,6 +28,8 @@ def test_openapi_documents_every_endpoint() -> None:
         "/v1/complaints/{complaint_id}": {"get"},
         "/v1/complaints/{complaint_id}/clocks": {"get"},
         **{f"/v1/complaints/{{complaint_id}}/{a}": {"post"} for a in actions},
+        "/v1/complaints/{complaint_id}/investigation": {"get"},
+        "/v1/complaints/{complaint_id}/confirmation": {"post"},
     }
     assert {path: set(ops) for path, ops in paths.items()} == expected
 
@@ -40,5 +42,7 @@ def test_every_v1_route_declares_its_roles() -> None:
         if ctx.path is not None and ctx.path.startswith("/v1")
     ]
     assert len(v1) == 13  # 4 of opening and reading, 8 actions, the clocks
+    # 4 of opening and reading, 8 actions, the investigation and the confirmation step
+    assert len(v1) == 14
     undeclared = [ctx.path for ctx in v1 if allowed_roles(ctx.original_route) is None]
     assert undeclared == []

@@ -16,7 +16,7 @@ from dealerflow.contracts.enums import (
     VehicleUse,
     VisitKind,
 )
-from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
+from dealerflow.contracts.events.base import DomainEvent, EventDoc
 from dealerflow.contracts.types import (
     DecimalString,
     EntityId,
@@ -267,6 +267,7 @@ class ContractSigned(_SalesBase):
         reacted_by=(
             "leads: grade O and LeadConverted",
             "notifier: cancels the sales follow-up cadence",
+            "complaints: records the sale (vehicle, price, consultant) for later investigation",
         ),
     )
     type: Literal["ContractSigned"] = Field(default="ContractSigned", description="Event name.")
@@ -320,6 +321,8 @@ class ContractCancelled(_SalesBase):
             "(else A) for follow-up (LeadGraded)",
             "notifier: withdraws the pending delivery reminders and cancels an open "
             "plate-registration task of the contract",
+            "notifier: withdraws the pending delivery reminders",
+            "complaints: marks the sale cancelled for later investigation",
         ),
     )
     type: Literal["ContractCancelled"] = Field(
@@ -465,7 +468,7 @@ class VehicleDelivered(_SalesBase):
             "(the 5,000 km reading or 6 months, whichever first; the mileage projected from "
             "expected_yearly_km): MaintenanceDue 14 days ahead, which the notifier reminds",
             "complaints: keeps the contact snapshot for complaints it opens later",
-            Planned("complaints: records the sale for later investigation", issue=13),
+            "complaints: records the delivery of the sale for later investigation",
         ),
     )
     type: Literal["VehicleDelivered"] = Field(default="VehicleDelivered", description="Event name.")

@@ -277,6 +277,7 @@ def complaints_examples() -> list[DomainEvent]:
             measures=["Apology", "Free re-repair at the customer's convenience"],
             resolution="Pads replaced free of charge on 31 March",
             resolved_at=at(31, 12),
+            responsible_staff_id="t-wang",
         ),
         cp.ComplaintReopened(
             **COMMON,
