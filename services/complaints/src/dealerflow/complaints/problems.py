@@ -4,6 +4,7 @@ runtime for every route: the detail is the exception's message)."""
 from __future__ import annotations
 
 from dealerflow.complaints.domain import IllegalTransition
+from dealerflow.complaints.domain_analysis import PeriodInverted
 from dealerflow.complaints.usecases import (
     ActionNotAllowed,
     ComplaintNotFound,
@@ -21,4 +22,5 @@ PROBLEMS: ProblemMap = {
     ActionNotAllowed: ProblemSpec(409, "action-not-allowed", "Conflict"),
     RequestConflict: ProblemSpec(422, "idempotency-key-reused", _UNPROCESSABLE),
     ContactUnknown: ProblemSpec(422, "validation-error", _UNPROCESSABLE),
+    PeriodInverted: ProblemSpec(422, "validation-error", _UNPROCESSABLE),
 }
