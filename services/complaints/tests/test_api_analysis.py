@@ -1,14 +1,18 @@
 """The complaint analysis over HTTP (real PostgreSQL and Kafka): counts by dimension and
 month, repeat customers and vehicles, p50/p90 times, SLA compliance per clock, the period
-and who may read it."""
+and who may read it; the CSV export."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from dealerflow.complaints import usecases_analysis
+from dealerflow.complaints.domain_analysis import CSV_COLUMNS
 from dealerflow.devinfra.tokens import auth_header
 
 pytestmark = pytest.mark.integration
@@ -115,3 +119,59 @@ async def test_an_inverted_period_is_a_problem_and_readers_are_managers_and_rela
         "/v1/complaints/analysis", params={"dealer_id": "bj-chaoyang-02"}, headers=as_("gm")
     )
     assert elsewhere.status_code == 403
+
+
+async def test_the_export_streams_every_complaint_in_batches_without_contact_data(
+    harness: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(usecases_analysis, "EXPORT_BATCH", 2)  # three batches for 5 complaints
+    opened = []
+    for n in range(5):
+        opened.append((await harness.open_complaint(summary=f"Complaint {n}"))["id"])
+        harness.clock.advance(timedelta(minutes=1))
+    await harness.open_complaint(dealer_id="bj-chaoyang-02")  # another dealer's
+    await act(harness, opened[0], "acknowledge", channel="phone")
+    await act(
+        harness,
+        opened[0],
+        "resolve",
+        responsibility="dealer",
+        cause="=cmd|' /C calc'!A0",
+        measures=["Re-repair"],
+        resolution="Done",
+    )
+
+    response = await harness.client.get("/v1/complaints/export.csv", params=MARCH)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="complaints-sh-pudong-01-2025-03-01-2025-03-31.csv"'
+    )
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["complaint_id"] for r in rows] == opened  # oldest first, this dealer's only
+    assert list(rows[0]) == list(CSV_COLUMNS)
+    first = rows[0]
+    assert first["status"] == "resolved"
+    assert first["responsibility"] == "dealer"
+    assert first["cause"] == "'=cmd|' /C calc'!A0"
+    assert first["month"] == "2025-03"
+    assert first["time_to_acknowledge_s"] == "300.0"
+    assert "13800138000" not in response.text
+    assert "张伟" not in response.text
+    assert "Complaint 0" not in response.text
+
+    empty = await harness.client.get(
+        "/v1/complaints/export.csv", params={**DEALER, "from": "2025-04-01"}
+    )
+    assert empty.status_code == 200
+    assert empty.text == ",".join(CSV_COLUMNS) + "\r\n"
+    inverted = await harness.client.get(
+        "/v1/complaints/export.csv", params={**DEALER, "from": "2025-04-01", "to": "2025-03-01"}
+    )
+    assert inverted.status_code == 422
+    consultant = await harness.client.get(
+        "/v1/complaints/export.csv",
+        params=DEALER,
+        headers=auth_header(roles=["consultant"], dealers=[STORE], sub="staff-1"),
+    )
+    assert consultant.status_code == 403

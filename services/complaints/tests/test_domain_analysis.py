@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dealerflow.complaints.domain_analysis import (
+    CSV_COLUMNS,
     NOT_RECORDED,
     ActionProgress,
     ActionTally,
@@ -17,6 +18,7 @@ from dealerflow.complaints.domain_analysis import (
     ClockCompliance,
     ClockTally,
     DimensionCount,
+    ExportRow,
     PeriodInverted,
     Quantiles,
     RepeatCount,
@@ -25,6 +27,9 @@ from dealerflow.complaints.domain_analysis import (
     analysis_of,
     cause_key,
     compliance_of,
+    csv_cell,
+    csv_fields,
+    csv_text,
     months_of,
     period_of,
 )
@@ -160,3 +165,64 @@ def test_improvement_actions_are_open_and_done_per_cause() -> None:
         "brake pads worn": ActionProgress(open=1, done=2),
         "late callback": ActionProgress(open=1, done=0),
     }
+
+
+ROW = ExportRow(
+    complaint_id="0b0e6e1c-0000-4000-8000-000000000001",
+    opened_at=datetime(2025, 3, 31, 17, 0, tzinfo=UTC),
+    status="resolved",
+    channel="hotline",
+    category="after_sales_service",
+    severity="normal",
+    origin="manual",
+    department="after_sales",
+    handler_id="cr-li",
+    responsibility="dealer",
+    responsible_department="after_sales",
+    responsible_staff_id=None,
+    cause='=HYPERLINK("http://x"), "pads"',
+    customer_id="5f0c0c1e-0000-4000-8000-000000000002",
+    vin="LSVAA4182E2184847",
+    escalation_level=1,
+    reopen_count=0,
+    acknowledged_at=datetime(2025, 3, 31, 17, 40, tzinfo=UTC),
+    first_resolved_at=datetime(2025, 4, 1, 17, 0, tzinfo=UTC),
+    closed_at=None,
+    breached_clocks=("resolve", "acknowledge"),
+)
+
+
+def test_an_export_row_has_every_column_in_order_month_in_the_dealer_s_zone() -> None:
+    cells = dict(zip(CSV_COLUMNS, csv_fields(ROW, SHANGHAI), strict=True))
+    assert cells["month"] == "2025-04"  # 01:00 on 1 April in Shanghai
+    assert cells["opened_at"] == "2025-03-31T17:00:00+00:00"
+    assert cells["time_to_acknowledge_s"] == "2400.0"
+    assert cells["time_to_resolve_s"] == "86400.0"
+    assert cells["closed_at"] == ""
+    assert cells["responsible_staff_id"] == ""
+    assert cells["breached_clocks"] == "acknowledge resolve"
+    assert cells["escalation_level"] == "1"
+    assert cells["cause"].startswith("'=HYPERLINK")  # never run as a formula
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+86 138", "'+86 138"),
+        ("-x", "'-x"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("brake pads", "brake pads"),
+        (-3, "-3"),
+        (True, "true"),
+        (None, ""),
+    ],
+)
+def test_cells_a_spreadsheet_would_run_are_defused(value: object, cell: str) -> None:
+    assert csv_cell(value) == cell
+
+
+def test_csv_text_quotes_where_needed_with_crlf() -> None:
+    assert csv_text([["a", "b, c"], ['say "hi"', ""]]) == 'a,"b, c"\r\n"say ""hi""",\r\n'
+    assert len(CSV_COLUMNS) == len(set(CSV_COLUMNS))
+    assert not {"phone", "email", "name", "contact", "summary", "details"} & set(CSV_COLUMNS)

@@ -26,6 +26,7 @@ def test_openapi_documents_every_endpoint() -> None:
         "/v1/complaints": {"get", "post"},
         "/v1/complaints/stats": {"get"},
         "/v1/complaints/analysis": {"get"},
+        "/v1/complaints/export.csv": {"get"},
         "/v1/complaints/{complaint_id}": {"get"},
         **{f"/v1/complaints/{{complaint_id}}/{a}": {"post"} for a in actions},
     }
@@ -39,6 +40,6 @@ def test_every_v1_route_declares_its_roles() -> None:
         for ctx in iter_route_contexts(app.routes)
         if ctx.path is not None and ctx.path.startswith("/v1")
     ]
-    assert len(v1) == 13  # 4 of opening and reading, 8 actions, 1 analysis
+    assert len(v1) == 14  # 4 of opening and reading, 8 actions, analysis and export
     undeclared = [ctx.path for ctx in v1 if allowed_roles(ctx.original_route) is None]
     assert undeclared == []

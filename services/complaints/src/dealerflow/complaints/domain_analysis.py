@@ -13,11 +13,16 @@ no I/O; repository_analysis.py does the counting in SQL.
   business time, the compliance rate says whether they were met.
 - SLA compliance per clock kind: of the clocks whose (first) deadline falls in the
   period and that are decided (met, or breached at least once), the share met on time.
+- The CSV export (`CSV_COLUMNS`): one row per complaint with the analysis columns, never
+  the customer's contact or the complaint's free text; cells a spreadsheet would run as
+  formulas are defused (`csv_cell`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -254,3 +259,122 @@ def _rounded(q: Quantiles) -> Quantiles:
         return None if v is None else round(v, 1)
 
     return Quantiles(q.n, r(q.p50_s), r(q.p90_s))
+
+
+# -- the CSV export ------------------------------------------------------------------------
+
+#: Columns of the export, one row per complaint: the analysis dimensions and times, never
+#: the customer's contact (no name, phone, e-mail) nor the complaint's free text.
+CSV_COLUMNS: tuple[str, ...] = (
+    "complaint_id",
+    "opened_at",
+    "month",
+    "status",
+    "channel",
+    "category",
+    "severity",
+    "origin",
+    "department",
+    "handler_id",
+    "responsibility",
+    "responsible_department",
+    "responsible_staff_id",
+    "cause",
+    "customer_id",
+    "vin",
+    "escalation_level",
+    "reopen_count",
+    "acknowledged_at",
+    "first_resolved_at",
+    "closed_at",
+    "time_to_acknowledge_s",
+    "time_to_resolve_s",
+    "breached_clocks",
+)
+
+#: A spreadsheet runs a cell that starts with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One complaint as the export shows it."""
+
+    complaint_id: str
+    opened_at: datetime
+    status: str
+    channel: str
+    category: str
+    severity: str
+    origin: str
+    department: str | None
+    handler_id: str
+    responsibility: str | None
+    responsible_department: str | None
+    responsible_staff_id: str | None
+    cause: str | None
+    customer_id: str
+    vin: str | None
+    escalation_level: int
+    reopen_count: int
+    acknowledged_at: datetime | None
+    first_resolved_at: datetime | None
+    closed_at: datetime | None
+    breached_clocks: Sequence[str] = ()
+
+
+def csv_cell(value: object) -> str:
+    """A value as a CSV cell; text a spreadsheet would run as a formula gets a leading
+    apostrophe (OWASP CSV injection), numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def csv_fields(row: ExportRow, tz: ZoneInfo) -> list[str]:
+    """The cells of one complaint, in `CSV_COLUMNS` order (month in the dealer's zone)."""
+    values: dict[str, object] = {
+        "complaint_id": row.complaint_id,
+        "opened_at": row.opened_at,
+        "month": row.opened_at.astimezone(tz).strftime("%Y-%m"),
+        "status": row.status,
+        "channel": row.channel,
+        "category": row.category,
+        "severity": row.severity,
+        "origin": row.origin,
+        "department": row.department,
+        "handler_id": row.handler_id,
+        "responsibility": row.responsibility,
+        "responsible_department": row.responsible_department,
+        "responsible_staff_id": row.responsible_staff_id,
+        "cause": row.cause,
+        "customer_id": row.customer_id,
+        "vin": row.vin,
+        "escalation_level": row.escalation_level,
+        "reopen_count": row.reopen_count,
+        "acknowledged_at": row.acknowledged_at,
+        "first_resolved_at": row.first_resolved_at,
+        "closed_at": row.closed_at,
+        "time_to_acknowledge_s": _elapsed(row.opened_at, row.acknowledged_at),
+        "time_to_resolve_s": _elapsed(row.opened_at, row.first_resolved_at),
+        "breached_clocks": " ".join(sorted(row.breached_clocks)),
+    }
+    return [csv_cell(values[c]) for c in CSV_COLUMNS]
+
+
+def csv_text(rows: Iterable[Sequence[str]]) -> str:
+    """CSV text (RFC 4180: CRLF line ends, quoted where needed) of rows of cells."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def _elapsed(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else round((end - start).total_seconds(), 1)

@@ -1,10 +1,12 @@
 """SQL of the complaint analysis (GET /v1/complaints/analysis): counts, repeats, duration
-percentiles and SLA compliance of a dealer's complaints opened in [starts_at, ends_before)
-(None: open-ended). What a resolution recorded (cause, responsible department and person)
-is read from the complaint's ``resolution``: the latest resolve's."""
+percentiles and SLA compliance of a dealer's complaints opened in a period
+([starts_at, ends_before), None: open-ended), and the rows of the CSV export. What a
+resolution recorded (cause, responsible department and person) is read from the
+complaint's ``resolution``: the latest resolve's."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +14,8 @@ from dealerflow.complaints.domain_analysis import (
     AnalysisFacts,
     ClockTally,
     DimensionCount,
+    ExportRow,
+    Period,
     Quantiles,
     RepeatCount,
     Repeats,
@@ -35,24 +39,30 @@ DIMENSION_SQL: dict[str, str] = {
     "month": "to_char(opened_at AT TIME ZONE $4, 'YYYY-MM')",
 }
 
-_SCOPE = (
-    "dealer_id = $1 AND ($2::timestamptz IS NULL OR opened_at >= $2) "
-    "AND ($3::timestamptz IS NULL OR opened_at < $3)"
-)
+
+def _scope(table: str = "") -> str:
+    """The dealer's complaints opened in the period ($1 dealer, $2 from, $3 before)."""
+    c = f"{table}." if table else ""
+    return (
+        f"{c}dealer_id = $1 AND ($2::timestamptz IS NULL OR {c}opened_at >= $2) "
+        f"AND ($3::timestamptz IS NULL OR {c}opened_at < $3)"
+    )
+
+
+_SCOPE = _scope()
 
 
 async def analysis_facts(
     conn: DbConnection,
     dealer_id: str,
+    period: Period,
     *,
-    starts_at: datetime | None,
-    ends_before: datetime | None,
     time_zone: str,
     now: datetime,
     repeat_limit: int,
 ) -> AnalysisFacts:
     """What the analysis of the dealer's complaints opened in the period is made of."""
-    args = (dealer_id, starts_at, ends_before)
+    args = (dealer_id, period.starts_at, period.ends_before)
     union = " UNION ALL ".join(
         f"SELECT '{name}' AS dimension, ({expression})::text AS k, count(*) AS n "
         f"FROM complaints WHERE {_SCOPE} GROUP BY 2"
@@ -124,6 +134,70 @@ async def _clock_tallies(
         now,
     )
     return [ClockTally(r["kind"], r["met"], r["breached"], r["pending"]) for r in rows]
+
+
+async def export_rows(
+    conn: DbConnection,
+    dealer_id: str,
+    period: Period,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[ExportRow]:
+    """The next ``limit`` complaints of the period, oldest first, after a keyset position
+    (opened_at, id), with the kinds of their clocks ever breached."""
+    rows = await conn.fetch(
+        f"""
+        SELECT c.id::text AS complaint_id, c.opened_at, c.status, c.channel, c.category,
+            c.severity, c.origin_kind, c.department, c.handler_id,
+            c.resolution->>'responsibility' AS responsibility,
+            c.resolution->>'responsible_department' AS responsible_department,
+            c.resolution->>'responsible_staff_id' AS responsible_staff_id,
+            c.resolution->>'cause' AS cause, c.customer_id::text AS customer_id, c.vin,
+            c.escalation_level, c.reopen_count, c.acknowledged_at, c.first_resolved_at,
+            c.closed_at,
+            ARRAY(SELECT DISTINCT k.kind FROM complaint_clocks k
+                  WHERE k.dealer_id = c.dealer_id AND k.complaint_id = c.id AND k.breaches > 0
+                  ORDER BY 1) AS breached_clocks
+        FROM complaints c
+        WHERE {_scope("c")}
+            AND ($4::timestamptz IS NULL OR (c.opened_at, c.id) > ($4, $5::uuid))
+        ORDER BY c.opened_at, c.id
+        LIMIT $6
+        """,
+        dealer_id,
+        period.starts_at,
+        period.ends_before,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [
+        ExportRow(
+            complaint_id=r["complaint_id"],
+            opened_at=r["opened_at"],
+            status=r["status"],
+            channel=r["channel"],
+            category=r["category"],
+            severity=r["severity"],
+            origin=r["origin_kind"],
+            department=r["department"],
+            handler_id=r["handler_id"],
+            responsibility=r["responsibility"],
+            responsible_department=r["responsible_department"],
+            responsible_staff_id=r["responsible_staff_id"],
+            cause=r["cause"],
+            customer_id=r["customer_id"],
+            vin=r["vin"],
+            escalation_level=r["escalation_level"],
+            reopen_count=r["reopen_count"],
+            acknowledged_at=r["acknowledged_at"],
+            first_resolved_at=r["first_resolved_at"],
+            closed_at=r["closed_at"],
+            breached_clocks=tuple(r["breached_clocks"]),
+        )
+        for r in rows
+    ]
 
 
 def _secs(column: str) -> str:
