@@ -69,7 +69,7 @@ async def test_keys_and_parked_triggers_from_before_0004_keep_working(
     )
 
     applied = await migrate(pg_dsn, pg_schema, DEFINITION.migrations())
-    assert [m.label for m in applied] == [
+    assert [m.label for m in applied][:2] == [  # then the later ones
         "complaints:0004_idempotency_keys",
         "complaints:0005_awaiting_contact_trace",
     ]

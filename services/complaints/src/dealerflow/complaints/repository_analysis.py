@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from dealerflow.complaints.domain_analysis import (
+    ActionTally,
     AnalysisFacts,
     ClockTally,
     DimensionCount,
@@ -91,7 +92,18 @@ async def analysis_facts(
         time_to_acknowledge=Quantiles(times["ack_n"], _f(times["ack_p50"]), _f(times["ack_p90"])),
         time_to_resolve=Quantiles(times["res_n"], _f(times["res_p50"]), _f(times["res_p90"])),
         clocks=await _clock_tallies(conn, args, now),
+        actions=await _action_tallies(conn, dealer_id),
     )
+
+
+async def _action_tallies(conn: DbConnection, dealer_id: str) -> list[ActionTally]:
+    """Every improvement action of the dealer (whenever recorded), by cause and status."""
+    rows = await conn.fetch(
+        "SELECT cause_key, status, count(*) AS n FROM improvement_actions "
+        "WHERE dealer_id = $1 GROUP BY 1, 2 ORDER BY 1, 2",
+        dealer_id,
+    )
+    return [ActionTally(r["cause_key"], r["status"], r["n"]) for r in rows]
 
 
 async def _repeats(conn: DbConnection, key: str, args: tuple[Any, ...], limit: int) -> Repeats:
