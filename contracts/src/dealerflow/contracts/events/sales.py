@@ -321,7 +321,6 @@ class ContractCancelled(_SalesBase):
             "(else A) for follow-up (LeadGraded)",
             "notifier: withdraws the pending delivery reminders and cancels an open "
             "plate-registration task of the contract",
-            "notifier: withdraws the pending delivery reminders",
             "complaints: marks the sale cancelled for later investigation",
         ),
     )

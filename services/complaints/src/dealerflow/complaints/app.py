@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dealerflow.complaints import api, api_actions, api_clocks, consumers, timers
-from dealerflow.complaints import api, api_actions, api_investigation, consumers, timers
 from dealerflow.complaints import (
     api,
     api_actions,
     api_analysis,
+    api_clocks,
     api_improvements,
+    api_investigation,
     consumers,
     timers,
 )
@@ -27,12 +27,12 @@ DEFINITION = ServiceDefinition(
     ),
     settings_factory=ComplaintsSettings,
     migrations_package="dealerflow.complaints.migrations",
-    routers=lambda ctx: [api.router, api_actions.router, api_clocks.router],
-    routers=lambda ctx: [api.router, api_actions.router, api_investigation.router],
     routers=lambda ctx: [
         api_analysis.router,
         api.router,
         api_actions.router,
+        api_clocks.router,
+        api_investigation.router,
         api_improvements.router,
     ],
     subscriptions=lambda ctx: [Subscription("reactions", consumers.CONTEXTS, consumers.router)],

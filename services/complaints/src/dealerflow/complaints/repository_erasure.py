@@ -1,8 +1,6 @@
 """SQL of a customer's erasure (`usecases_erasure`): the personal data of the customer's
-complaints, their history entries and pauses, the contact directory and the parked
-triggers. Every
-complaints, their history entries and confirmations, the contact directory, the parked
-triggers and the concerns of the customer's repair orders. Every
+complaints, their history entries, pauses and confirmations, the contact directory, the
+parked triggers and the concerns of the customer's repair orders. Every
 statement is scoped by ``dealer_id`` and the customer (directly, or through the
 customer's complaints); the rows read are locked for the erasure's transaction."""
 
