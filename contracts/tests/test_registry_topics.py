@@ -29,7 +29,7 @@ CATALOGUE = {
     "service": "ServiceAppointmentBooked ServiceAppointmentCancelled RepairOrderOpened "
     "DiagnosisCompleted RepairQuoted RepairApproved RepairItemDeclined PartsReserved "
     "PartStockLow RepairCompleted QualityCheckPassed QualityCheckFailed VehicleHandedOver "
-    "MaintenanceDue CustomerAtRisk",
+    "MaintenanceDue CustomerAtRisk ServiceTierChanged",
     "complaints": "ComplaintOpened ComplaintAcknowledged ComplaintAssigned ComplaintEscalated "
     "ComplaintSlaBreached ComplaintResolved ComplaintReopened ComplaintClosed",
     "notifier": "TaskScheduled TaskDue TaskCompleted TaskCancelled ReminderScheduled "
@@ -46,7 +46,7 @@ def test_registry_holds_exactly_the_catalogue() -> None:
         for name in names.split()
     }
     assert set(EVENT_TYPES) == expected
-    assert len(ALL_EVENTS) == len(expected) == 68
+    assert len(ALL_EVENTS) == len(expected) == 69
     for context, names in CATALOGUE.items():
         assert [c.event_name for c in EVENTS_BY_CONTEXT[context]] == names.split()
 

@@ -80,6 +80,12 @@ def test_history_details_lose_notes_reasons_and_resolution_text_only() -> None:
     assert erased_history_details("reopened", {"reason": "Still squeals"}) == {
         "reason": ERASED_TEXT
     }
+    confirmation = {"confirmed": False, "channel": "phone", "note": "王小明 is not convinced"}
+    assert erased_history_details("customer_confirmation", confirmation) == {
+        "confirmed": False,
+        "channel": "phone",
+        "note": ERASED_TEXT,
+    }
     resolved = erased_history_details(
         "resolved", {"resolution": {"measures": ["x"], "resolution": "y", "cause": None}}
     )

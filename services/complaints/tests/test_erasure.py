@@ -19,6 +19,7 @@ from dealerflow.contracts.enums import Locale
 from dealerflow.contracts.events.leads import CustomerErasureRequested
 from dealerflow.contracts.events.notifier import TaskCompleted
 from dealerflow.contracts.events.sales import VehicleDelivered
+from dealerflow.contracts.events.service import RepairOrderOpened
 from dealerflow.contracts.examples import example_for
 from dealerflow.runtime.db import transaction
 from dealerflow.runtime.erasure import Erasure
@@ -43,6 +44,9 @@ TABLES = (
     "awaiting_contact",
     "idempotency_keys",
     "timers",
+    "complaint_confirmations",
+    "repair_visits",
+    "customer_sales",
 )
 
 
@@ -66,6 +70,22 @@ def dissatisfied(dealer_id: str, customer: uuid.UUID, task_id: str, note: str) -
             "task_id": task_id,
             "outcome": TaskOutcome.DISSATISFIED,
             "note": note,
+        }
+    )
+
+
+def repair_opened(
+    dealer_id: str, customer: uuid.UUID, contact: ContactSnapshot, ro: str, concern: str
+) -> Any:
+    return example_for(RepairOrderOpened).model_copy(
+        update={
+            "dealer_id": dealer_id,
+            "customer_id": customer,
+            "repair_order_id": ro,
+            "vin": f"LSVAU2180N218{abs(hash(ro)) % 10000:04d}",
+            "concerns": [concern],
+            "concern_codes": ["BRK-NOISE"],
+            "contact": contact,
         }
     )
 
@@ -115,6 +135,13 @@ async def rows_of(harness: Any, dealer_id: str, customer: uuid.UUID) -> dict[str
         "WHERE dealer_id = $1 AND customer_id = $2",
         "awaiting_contact": "SELECT row_to_json(t)::jsonb AS r FROM awaiting_contact t "
         "WHERE dealer_id = $1 AND customer_id = $2 ORDER BY trigger_ref",
+        "complaint_confirmations": "SELECT row_to_json(k)::jsonb AS r "
+        "FROM complaint_confirmations k JOIN complaints c ON c.id = k.complaint_id "
+        "WHERE k.dealer_id = $1 AND c.customer_id = $2 ORDER BY k.id",
+        "repair_visits": "SELECT row_to_json(t)::jsonb AS r FROM repair_visits t "
+        "WHERE dealer_id = $1 AND customer_id = $2 ORDER BY repair_order_id",
+        "customer_sales": "SELECT row_to_json(t)::jsonb AS r FROM customer_sales t "
+        "WHERE dealer_id = $1 AND customer_id = $2 ORDER BY contract_id",
     }
     found = {}
     for table, query in queries.items():
@@ -159,6 +186,10 @@ async def test_erasure_anonymises_the_customer_at_that_store_and_nothing_else(
     await harness.produce(delivered(OTHER_DEALER, x, x_contact))
     for dealer_id, customer in ((DEALER, x), (DEALER, y), (OTHER_DEALER, x)):
         await harness.contact_known(dealer_id, customer)
+    # their repair orders (the concerns as the customer told them) and X's sale
+    await harness.produce(repair_opened(DEALER, x, x_contact, "ro-x", f"{NAME} hears the brakes"))
+    await harness.produce(repair_opened(DEALER, y, y_contact, "ro-y", "Y hears the brakes"))
+    await harness.produce(repair_opened(OTHER_DEALER, x, x_contact, "ro-x2", f"{NAME} again"))
     opening = harness.complaint_body(
         customer_id=str(x),
         contact=contact_in,
@@ -181,6 +212,7 @@ async def test_erasure_anonymises_the_customer_at_that_store_and_nothing_else(
                 "resolution": f"Told {NAME} at {EMAIL}",
             },
         ),
+        ("confirmation", {"confirmed": False, "note": f"{NAME} is not convinced"}),
         ("reopen", {"reason": f"{NAME} still hears it"}),
         ("pause", {"reason": f"{NAME} in hospital"}),
     ]
@@ -204,7 +236,11 @@ async def test_erasure_anonymises_the_customer_at_that_store_and_nothing_else(
     )
 
     async def automatic() -> bool:
-        return len((await rows_of(harness, DEALER, x))["complaints"]) == 2
+        found = await rows_of(harness, DEALER, x)
+        y_found = await rows_of(harness, DEALER, y)
+        return len(found["complaints"]) == 2 and bool(
+            found["repair_visits"] and y_found["repair_visits"]
+        )
 
     await harness.eventually(automatic, what="the automatic complaint of X")
     before = await rows_of(harness, DEALER, x)
@@ -231,6 +267,7 @@ async def test_erasure_anonymises_the_customer_at_that_store_and_nothing_else(
     assert worked["resolution"] == {
         "responsibility": "dealer",
         "responsible_department": None,
+        "responsible_staff_id": None,
         "cause": ERASED_TEXT,
         "measures": [ERASED_TEXT, ERASED_TEXT],
         "resolution": ERASED_TEXT,
@@ -242,6 +279,20 @@ async def test_erasure_anonymises_the_customer_at_that_store_and_nothing_else(
     ]
     notes = {h["action"]: h["details"] for h in after["complaint_history"]}
     assert notes["customer_informed"]["note"] == ERASED_TEXT
+    assert notes["customer_confirmation"] == {
+        "confirmed": False,
+        "channel": None,
+        "note": ERASED_TEXT,
+    }
+    [confirmation] = after["complaint_confirmations"]
+    assert (confirmation["confirmed"], confirmation["note"]) == (False, ERASED_TEXT)
+    # the repair orders keep vehicle, advisor and dates; their concerns go
+    [visit] = after["repair_visits"]
+    [visit_before] = before["repair_visits"]
+    assert visit["concerns"] == []
+    assert {k: v for k, v in visit.items() if k != "concerns"} == {
+        k: v for k, v in visit_before.items() if k != "concerns"
+    }
     assert notes["reopened"]["reason"] == ERASED_TEXT
     assert notes["acknowledged"] == {"channel": "phone"}
     assert after["complaint_clocks"] == before["complaint_clocks"]
@@ -302,6 +353,8 @@ async def test_erasure_anonymises_the_customer_at_that_store_and_nothing_else(
         "complaint_pauses": 0,
         "customer_contacts": 0,
         "awaiting_contact": 0,
+        "complaint_confirmations": 0,
+        "repair_visits": 0,
     }
 
 

@@ -69,7 +69,7 @@ async def test_keys_and_parked_triggers_from_before_0004_keep_working(
     )
 
     applied = await migrate(pg_dsn, pg_schema, DEFINITION.migrations())
-    # (later migrations follow: 0006 and up)
+    # 0004 and 0005 first (later migrations follow them)
     assert [m.label for m in applied][:2] == [
         "complaints:0004_idempotency_keys",
         "complaints:0005_awaiting_contact_trace",
@@ -107,3 +107,37 @@ async def test_keys_and_parked_triggers_from_before_0004_keep_working(
         assert again.status_code == 200, again.text
         assert again.json()["id"] == str(client_chosen)
     assert (await pg_pool.fetchval("SELECT count(*) FROM complaints")) == 2
+
+
+async def test_repair_orders_kept_before_0007_show_in_an_investigation_by_vin(
+    pg_dsn: str, pg_schema: str, pg_pool: asyncpg.Pool, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    await migrate_before(DEFINITION, pg_dsn, pg_schema, 7)
+    vin = "LSVAU2180N2183294"
+    await pg_pool.execute(
+        "INSERT INTO repair_visits (dealer_id, repair_order_id, vin, concerns, opened_at) "
+        "VALUES ($1, 'ro-old', $2, '{Brake noise}', $3)",
+        DEALER,
+        vin,
+        OPENED,
+    )
+    complaint_id = await _old_complaint(pg_pool, None)
+    await pg_pool.execute("UPDATE complaints SET vin = $1 WHERE id = $2", vin, complaint_id)
+    await migrate(pg_dsn, pg_schema, DEFINITION.migrations())
+
+    settings = service_settings(
+        ComplaintsSettings,
+        pg_dsn=pg_dsn,
+        pg_schema=pg_schema,
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=topic_prefix,
+    )
+    async with running_service(DEFINITION, settings, run_background=False) as service:
+        response = await service.client.get(
+            f"/v1/complaints/{complaint_id}/investigation", params={"dealer_id": DEALER}
+        )
+    assert response.status_code == 200, response.text
+    [repair] = response.json()["repair_orders"]
+    assert (repair["repair_order_id"], repair["concerns"]) == ("ro-old", ["Brake noise"])
+    assert (repair["advisor_id"], repair["work_type"]) == (None, None)
+    assert response.json()["sales"] == []

@@ -25,9 +25,16 @@ def test_openapi_documents_every_endpoint() -> None:
     expected = {
         "/v1/complaints": {"get", "post"},
         "/v1/complaints/stats": {"get"},
+        "/v1/complaints/analysis": {"get"},
+        "/v1/complaints/export.csv": {"get"},
+        "/v1/improvement-actions": {"get", "post"},
+        "/v1/improvement-actions/{action_id}": {"get"},
+        "/v1/improvement-actions/{action_id}/completion": {"post"},
         "/v1/complaints/{complaint_id}": {"get"},
         "/v1/complaints/{complaint_id}/clocks": {"get"},
         **{f"/v1/complaints/{{complaint_id}}/{a}": {"post"} for a in actions},
+        "/v1/complaints/{complaint_id}/investigation": {"get"},
+        "/v1/complaints/{complaint_id}/confirmation": {"post"},
     }
     assert {path: set(ops) for path, ops in paths.items()} == expected
 
@@ -39,6 +46,8 @@ def test_every_v1_route_declares_its_roles() -> None:
         for ctx in iter_route_contexts(app.routes)
         if ctx.path is not None and ctx.path.startswith("/v1")
     ]
-    assert len(v1) == 13  # 4 of opening and reading, 8 actions, the clocks
+    # 4 of opening and reading, 8 actions, the clocks, the investigation and the
+    # confirmation step, analysis and export, 4 of improvement actions
+    assert len(v1) == 21
     undeclared = [ctx.path for ctx in v1 if allowed_roles(ctx.original_route) is None]
     assert undeclared == []

@@ -131,3 +131,15 @@ async def test_notifications_and_reminders_are_read_by_the_dealer_s_staff(db, ap
             response = await api.get(url, params=AT, headers=as_(role))
             assert response.status_code == 200, (url, role)
             assert response.json()["items"] == []
+
+
+async def test_a_customer_tier_is_read_by_the_dealer_s_staff(api: httpx.AsyncClient) -> None:
+    tier = f"/v1/customers/{CUSTOMER}/tier"
+    assert (await anonymous(api, "GET", tier, params=AT)).status_code == 401
+    assert (await api.get(tier, params=AT, headers=as_("integration"))).status_code == 403
+    elsewhere = as_("customer_relations", dealer="D002")
+    assert (await api.get(tier, params=AT, headers=elsewhere)).status_code == 403
+    for role in ("consultant", "advisor", "customer_relations", "gm"):
+        response = await api.get(tier, params=AT, headers=as_(role))
+        assert response.status_code == 200, role
+        assert response.json()["tier"] == "regular"

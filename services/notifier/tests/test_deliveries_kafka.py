@@ -1,6 +1,8 @@
 """A contract's agreed delivery, from Kafka through to the customer's reminders before it:
 DeliveryScheduled plans them (agreed again for another time, the pending ones are
 replaced), ContractAmended moving the delivery date and ContractCancelled withdraw them.
+VehicleDelivered gives the delivering consultant the plate-registration task when the
+dealer offers the assistance; the contract's cancellation cancels it while open.
 The whole notifier on real Kafka and PostgreSQL with a ManualClock (see conftest)."""
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dealerflow.contracts.events.sales import (
     ContractAmended,
     ContractCancelled,
     DeliveryScheduled,
+    VehicleDelivered,
 )
 from dealerflow.contracts.examples import example_for
 
@@ -96,3 +99,86 @@ async def test_delivery_reminders_follow_the_agreed_time(notifier: Any) -> None:
     )
     await notifier.produce(cancelled)
     await until(notifier, "C-2", 0, "the cancelled contract's reminders withdrawn")
+
+
+def delivered(dealer_id: str, contract_id: str, delivery_id: str) -> VehicleDelivered:
+    return example_for(VehicleDelivered).model_copy(
+        update={
+            "dealer_id": dealer_id,
+            "customer_id": CUSTOMER,
+            "contract_id": contract_id,
+            "delivery_id": delivery_id,
+            "occurred_at": START,
+            "delivered_at": START,
+            "consultant_id": "c-wang",
+        }
+    )
+
+
+async def plate_tasks(notifier: Any, dealer_id: str, contract_id: str) -> list[dict[str, Any]]:
+    response = await notifier.client.get(
+        "/v1/tasks", params={"dealer_id": dealer_id, "customer_id": str(CUSTOMER)}
+    )
+    assert response.status_code == 200, response.text
+    return [
+        t
+        for t in response.json()["items"]
+        if t["kind"] == "plate_registration" and t["related"]["id"] == contract_id
+    ]
+
+
+async def test_plate_registration_task_after_delivery_cancelled_with_the_contract(
+    notifier: Any,
+) -> None:
+    await notifier.produce(delivered("D001", "C-7", "DLV-7"))
+
+    async def planned() -> list[dict[str, Any]] | None:
+        return await plate_tasks(notifier, "D001", "C-7") or None
+
+    [task] = await notifier.eventually(planned, "the plate-registration task")
+    assert task["assignee"] == "c-wang"
+    assert task["related"] == {"kind": "contract", "id": "C-7"}
+    assert task["status"] == "scheduled"
+    assert datetime.fromisoformat(task["due_at"]) == START + timedelta(days=3)
+
+    async def announced() -> list[dict[str, Any]] | None:
+        events = await notifier.published("TaskScheduled")
+        return [e for e in events if e["event"].task_id == task["id"]] or None
+
+    [scheduled] = await notifier.eventually(announced, "TaskScheduled of the task")
+    assert scheduled["event"].kind.value == "plate_registration"
+
+    # an outside DMS cancelling the contract after its delivery: the open task goes
+    cancelled = example_for(ContractCancelled).model_copy(
+        update={"dealer_id": "D001", "contract_id": "C-7"}
+    )
+    await notifier.produce(cancelled)
+
+    async def gone() -> list[dict[str, Any]] | None:
+        tasks = await plate_tasks(notifier, "D001", "C-7")
+        return tasks if [t["status"] for t in tasks] == ["cancelled"] else None
+
+    await notifier.eventually(gone, "the plate-registration task cancelled")
+
+
+async def test_no_plate_registration_task_when_the_dealer_does_not_offer_it(
+    notifier: Any,
+) -> None:
+    notifier.configure("D003", {"policy": {"sales": {"plate_registration_assistance": False}}})
+    await notifier.produce(delivered("D003", "C-8", "DLV-8"))
+    await notifier.produce(delivered("D001", "C-9", "DLV-9"))  # a marker after it
+
+    async def marker() -> list[dict[str, Any]] | None:
+        return await plate_tasks(notifier, "D001", "C-9") or None
+
+    await notifier.eventually(marker, "the marker delivery's task")
+
+    async def callback() -> list[dict[str, Any]] | None:
+        response = await notifier.client.get(
+            "/v1/tasks", params={"dealer_id": "D003", "customer_id": str(CUSTOMER)}
+        )
+        return response.json()["items"] or None
+
+    kinds = {t["kind"] for t in await notifier.eventually(callback, "D003's owner care")}
+    assert "delivery_callback" in kinds
+    assert "plate_registration" not in kinds

@@ -67,7 +67,7 @@ async def test_vehicle_delivered_in_structured_mode_plans_owner_care_once(notifi
     await notifier.eventually(marker, "the marker delivery")
 
     tasks = {t["kind"]: t for t in await notifier.tasks(customer_id=str(event.customer_id))}
-    assert set(tasks) == {"delivery_callback", "satisfaction_callback"}
+    assert set(tasks) == {"delivery_callback", "satisfaction_callback", "plate_registration"}
     assert parse(tasks["delivery_callback"]["due_at"]) == START + timedelta(hours=24)
     assert tasks["delivery_callback"]["assignee"] == "c-li-na"
     assert parse(tasks["satisfaction_callback"]["due_at"]) == START + timedelta(days=7)
@@ -84,6 +84,7 @@ async def test_vehicle_delivered_in_structured_mode_plans_owner_care_once(notifi
         f"{DEALER}:delivery:DLV-1:callback-24h",
         f"{DEALER}:delivery:DLV-1:satisfaction-7d",
         f"{DEALER}:delivery:DLV-1:insurance-renewal-1y",
+        f"{DEALER}:delivery:DLV-1:plate-registration",
     }
 
     # 24 h later the consultant's callback is due and TaskDue is published

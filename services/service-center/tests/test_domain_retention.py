@@ -15,6 +15,8 @@ from dealerflow.service_center.domain import (
     next_maintenance,
     retention_status,
     retention_to_publish,
+    tier_to_publish,
+    visits_in_year,
     whole_months_between,
 )
 
@@ -151,3 +153,16 @@ def test_the_scan_publishes_each_level_once_per_spell() -> None:
     # a visit since: a new spell, published again
     assert retention_to_publish(at_risk, later, (lost, visit)) == at_risk
     assert retention_to_publish(active, later, (lost, visit)) is None
+
+
+def test_visits_in_the_year_count_days_not_repair_orders() -> None:
+    days = [date(2025, 6, 30), date(2025, 7, 1), date(2026, 2, 1), date(2026, 2, 1)]
+    assert visits_in_year(days, TODAY) == 2  # a year ago is out; one day is one visit
+    assert visits_in_year([], TODAY) == 0
+
+
+def test_a_tier_is_published_when_it_changes_and_the_first_one_too() -> None:
+    assert tier_to_publish(ServiceTier.C, None) is ServiceTier.C
+    assert tier_to_publish(ServiceTier.C, ServiceTier.C) is None
+    assert tier_to_publish(ServiceTier.D, ServiceTier.C) is ServiceTier.D
+    assert tier_to_publish(ServiceTier.B, ServiceTier.C) is ServiceTier.B

@@ -2,7 +2,8 @@
 maintenance as a durable timer that publishes MaintenanceDue 14 days ahead (once; moved
 by a later handover), and a check-in before it fires makes it obsolete. The handover
 also plans the dealer's daily retention scan: 13 months later CustomerAtRisk names the
-last advisor; a visit starts a new spell."""
+last advisor; a visit starts a new spell. Handovers and the scan publish the customer's
+after-sales tier when it changes (ServiceTierChanged)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from dealerflow.contracts.enums import RetentionLevel, ServiceTier
-from dealerflow.contracts.events.service import CustomerAtRisk, MaintenanceDue
+from dealerflow.contracts.events.service import CustomerAtRisk, MaintenanceDue, ServiceTierChanged
 from dealerflow.devinfra.service_testing import Outbox, RunningService, running_service
 from dealerflow.runtime.clock import ManualClock
 from dealerflow.runtime.service import timer_handlers_of
@@ -71,8 +72,10 @@ async def fire_due(center: RunningService, pool: asyncpg.Pool, clock: ManualCloc
     return int(await pool.fetchval(count)) - int(before)  # the daily retention scan aside
 
 
-async def serviced(api: httpx.AsyncClient, ro_body: Body, workflow: Step, km: int) -> Any:
-    opened = await api.post("/v1/repair-orders", json=ro_body(mileage_km=km))
+async def serviced(
+    api: httpx.AsyncClient, ro_body: Body, workflow: Step, km: int, vin: str = VIN
+) -> Any:
+    opened = await api.post("/v1/repair-orders", json=ro_body(mileage_km=km, vin=vin))
     assert opened.status_code == 201, opened.text
     ro_id = opened.json()["repair_order_id"]
     await workflow(ro_id, "diagnosis", technician_id="tech-sun", findings=["oil due"])
@@ -190,3 +193,40 @@ async def test_the_retention_scan_calls_for_the_last_advisor_and_a_visit_starts_
     [again] = await scan_at(datetime(2027, 4, 5, 0, 0, tzinfo=UTC))
     assert (again.level, again.months_since_last_visit) == (RetentionLevel.AT_RISK, 12)
     assert again.last_visit_at == thirteen_months
+
+
+async def test_handovers_and_the_scan_publish_the_customers_tier_when_it_changes(
+    center: RunningService,
+    pg_pool: asyncpg.Pool,
+    clock: ManualClock,
+    api: httpx.AsyncClient,
+    ro_body: Body,
+    workflow: Step,
+) -> None:
+    outbox = Outbox(pg_pool)
+
+    async def changes() -> list[tuple[ServiceTier, ServiceTier | None, int]]:
+        return [
+            (e.tier, e.previous_tier, e.visits_last_12_months)
+            for e in await outbox.events()
+            if isinstance(e, ServiceTierChanged)
+        ]
+
+    await serviced(api, ro_body, workflow, 20000)
+    assert await changes() == [(ServiceTier.C, None, 1)]  # the first tier
+    await serviced(api, ro_body, workflow, 20100)  # the same day: still one visit
+    assert len(await changes()) == 1
+    clock.advance(timedelta(days=40))
+    # another of the customer's vehicles counts too: two visit days, tier B
+    await serviced(api, ro_body, workflow, 5000, vin="LSVAU2180N2183295")
+    assert (await changes())[1:] == [(ServiceTier.B, ServiceTier.C, 2)]
+
+    # a year without a visit: the daily scan lowers the tier, once
+    clock.set(datetime(2026, 4, 20, 0, 0, tzinfo=UTC))
+    await fire_due(center, pg_pool, clock)
+    assert (await changes())[2:] == [(ServiceTier.D, ServiceTier.B, 0)]
+    clock.advance(timedelta(days=1))
+    await fire_due(center, pg_pool, clock)
+    assert len(await changes()) == 3
+    [stored] = await pg_pool.fetch("SELECT tier, visits_last_12_months FROM customer_tiers")
+    assert (stored["tier"], stored["visits_last_12_months"]) == ("D", 0)

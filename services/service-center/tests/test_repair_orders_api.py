@@ -98,8 +98,9 @@ async def test_quick_job_to_handover_with_next_maintenance(
         "RepairCompleted",
         "QualityCheckPassed",
         "VehicleHandedOver",
+        "ServiceTierChanged",  # the customer's first after-sales tier
     ]
-    event = (await outbox.events())[-1]
+    event = (await outbox.events())[-2]
     assert isinstance(event, VehicleHandedOver)
     assert event.handed_over_at == clock.now()
     assert event.mileage_km == 20003
@@ -233,7 +234,7 @@ async def test_quote_approval_settlement_and_declined_items(
         invoice_number="SV-1",
     )
     assert paid.status_code == 200, paid.text
-    handed = (await outbox.events())[-1]
+    handed = (await outbox.events())[-2]
     assert isinstance(handed, VehicleHandedOver)
     assert handed.amount_paid is not None
     assert str(handed.amount_paid.amount) == "850.00"

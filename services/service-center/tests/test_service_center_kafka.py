@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from dealerflow.contracts.enums import ServiceTier
 from dealerflow.contracts.envelope import decode
-from dealerflow.contracts.events.service import VehicleHandedOver
+from dealerflow.contracts.events.service import ServiceTierChanged, VehicleHandedOver
 from dealerflow.contracts.identity import customer_id_for
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.service_testing import TopicReader, running_service
@@ -34,8 +35,8 @@ async def running_center(
         yield center.client
 
 
-def _has_handover(records: list[Any]) -> bool:
-    wanted = VehicleHandedOver.event_type.encode()
+def _has_tier(records: list[Any]) -> bool:
+    wanted = ServiceTierChanged.event_type.encode()
     return any(dict(r.headers).get("ce_type") == wanted for r in records)
 
 
@@ -68,14 +69,18 @@ async def test_open_complete_check_hand_over_reaches_the_service_topic(
 
     topic = TopicRegistry(center_settings.topic_prefix).name("service")
     async with TopicReader(center_settings.kafka_bootstrap, topic) as reader:
-        records = await reader.until(_has_handover, what=f"VehicleHandedOver on {topic}")
+        records = await reader.until(_has_tier, what=f"ServiceTierChanged on {topic}")
     assert [dict(r.headers)["ce_type"].decode() for r in records] == [
         "dealerflow.service.RepairOrderOpened.v1",
         "dealerflow.service.RepairCompleted.v1",
         "dealerflow.service.QualityCheckPassed.v1",
         "dealerflow.service.VehicleHandedOver.v1",
+        "dealerflow.service.ServiceTierChanged.v1",  # the customer's first tier
     ]
-    record = records[-1]
+    tier = decode(records[-1].value, records[-1].headers).event
+    assert isinstance(tier, ServiceTierChanged)
+    assert (tier.tier, tier.previous_tier, tier.visits_last_12_months) == (ServiceTier.C, None, 1)
+    record = records[-2]
     customer_id = customer_id_for("default", "+8613900139000")
     assert record.key == str(customer_id).encode()
     headers = dict(record.headers)

@@ -132,6 +132,7 @@ async def test_an_advisor_works_a_repair_order_through_as_themselves(
         ("RepairCompleted", "advisor-zhao"),
         ("QualityCheckPassed", "manager-qian"),
         ("VehicleHandedOver", "advisor-zhao"),
+        ("ServiceTierChanged", "advisor-zhao"),
     ]
     # Every staff member of the dealer, and a DMS, reads it; another dealer finds nothing.
     path = f"/v1/repair-orders/{ro_id}"

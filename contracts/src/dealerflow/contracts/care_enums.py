@@ -108,6 +108,7 @@ class TaskKind(StrEnum):
     COMPLAINT_ESCALATION = "complaint_escalation"
     COMPLAINT_VERIFICATION = "complaint_verification"
     OTHER = "other"
+    PLATE_REGISTRATION = "plate_registration"
 
 
 class TaskOutcome(StrEnum):

@@ -95,6 +95,7 @@ from dealerflow.contracts.events.service import (
     RepairQuoted,
     ServiceAppointmentBooked,
     ServiceAppointmentCancelled,
+    ServiceTierChanged,
     VehicleHandedOver,
 )
 
@@ -156,7 +157,8 @@ ServiceEvent = Annotated[
     | QualityCheckFailed
     | VehicleHandedOver
     | MaintenanceDue
-    | CustomerAtRisk,
+    | CustomerAtRisk
+    | ServiceTierChanged,
     Field(discriminator="type"),
 ]
 """Any event of the service topic, discriminated on `type`."""
@@ -295,6 +297,7 @@ __all__ = [
     "ServiceAppointmentBooked",
     "ServiceAppointmentCancelled",
     "ServiceEvent",
+    "ServiceTierChanged",
     "ShowroomVisitRecorded",
     "SurveyResponded",
     "TaskCancelled",

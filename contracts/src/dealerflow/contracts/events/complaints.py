@@ -223,6 +223,9 @@ class ComplaintResolved(_ComplaintsBase):
     measures: list[Line] = Field(min_length=1, description="Measures taken.")
     resolution: Text = Field(description="What the customer was told.")
     resolved_at: UtcDatetime = Field(description="When, UTC.")
+    responsible_staff_id: StaffId | None = Field(
+        default=None, description="The responsible person's staff id, when one was named."
+    )
 
 
 class ComplaintReopened(_ComplaintsBase):

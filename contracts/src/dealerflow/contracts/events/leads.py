@@ -74,6 +74,8 @@ class LeadCreated(_LeadsBase):
             "notifier: first-contact SLA task for the consultant (online 15 min of business "
             "hours; walk-in/phone thank-you message within 2 h and first call within 24 h), "
             "warning at 80 % of the SLA",
+            "notifier: remembers referrer_customer_id; the referral counts for the "
+            "referrer's tier once the lead converts",
         ),
     )
     type: Literal["LeadCreated"] = Field(default="LeadCreated", description="Event name.")
@@ -352,7 +354,11 @@ class LeadConverted(_LeadsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="leads sees the ContractSigned for the lead's customer.",
         emitted_by=("leads",),
-        reacted_by=("notifier: cancels the sales follow-up cadence",),
+        reacted_by=(
+            "notifier: cancels the sales follow-up cadence",
+            "notifier: a referred lead's referral counts for the referrer's tier "
+            "(CustomerTierChanged when the tier changes)",
+        ),
     )
     type: Literal["LeadConverted"] = Field(default="LeadConverted", description="Event name.")
     lead_id: EntityId = Field(description="Identifier of the lead.")

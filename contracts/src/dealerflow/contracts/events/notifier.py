@@ -245,8 +245,9 @@ class CustomerTierChanged(_NotifierBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="The notifier's tier rules put a customer in another tier after a purchase, "
-        "a paid service visit or a referral (the first tier above regular included).",
-        emitted_by=(Planned("notifier", issue=13), "any CRM that keeps customer tiers"),
+        "a paid service visit or a referral that converted, or when service spend leaves "
+        "the rules' window (the first tier above regular included).",
+        emitted_by=("notifier", "any CRM that keeps customer tiers"),
         reacted_by=(
             "complaints: keeps the customer's tier; complaints opened afterwards take it and "
             "get shorter acknowledge, first-update and resolve clocks "

@@ -16,7 +16,7 @@ from dealerflow.contracts.enums import (
     VehicleUse,
     VisitKind,
 )
-from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
+from dealerflow.contracts.events.base import DomainEvent, EventDoc
 from dealerflow.contracts.types import (
     DecimalString,
     EntityId,
@@ -267,6 +267,7 @@ class ContractSigned(_SalesBase):
         reacted_by=(
             "leads: grade O and LeadConverted",
             "notifier: cancels the sales follow-up cadence",
+            "complaints: records the sale (vehicle, price, consultant) for later investigation",
         ),
     )
     type: Literal["ContractSigned"] = Field(default="ContractSigned", description="Event name.")
@@ -318,7 +319,9 @@ class ContractCancelled(_SalesBase):
         reacted_by=(
             "leads: takes the lead the contract converted from O back to its last live grade "
             "(else A) for follow-up (LeadGraded)",
-            "notifier: withdraws the pending delivery reminders",
+            "notifier: withdraws the pending delivery reminders and cancels an open "
+            "plate-registration task of the contract",
+            "complaints: marks the sale cancelled for later investigation",
         ),
     )
     type: Literal["ContractCancelled"] = Field(
@@ -455,12 +458,16 @@ class VehicleDelivered(_SalesBase):
         reacted_by=(
             "notifier: consultant callback within 24 h (task for consultant_id), 7-day "
             "satisfaction callback/survey, insurance renewal 30 days before the anniversary",
+            "notifier: plate-registration task for consultant_id when the dealer offers the "
+            "assistance (sales.plate_registration_assistance; due 3 days after by default)",
             "leads: grade D",
+            "notifier: counts the purchase for the buyer's tier (CustomerTierChanged when "
+            "the tier changes)",
             "service-center: registers the owner's vehicle and plans its first maintenance "
             "(the 5,000 km reading or 6 months, whichever first; the mileage projected from "
             "expected_yearly_km): MaintenanceDue 14 days ahead, which the notifier reminds",
             "complaints: keeps the contact snapshot for complaints it opens later",
-            Planned("complaints: records the sale for later investigation", issue=13),
+            "complaints: records the delivery of the sale for later investigation",
         ),
     )
     type: Literal["VehicleDelivered"] = Field(default="VehicleDelivered", description="Event name.")

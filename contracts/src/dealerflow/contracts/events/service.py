@@ -319,13 +319,17 @@ class VehicleHandedOver(_ServiceBase):
     """The serviced vehicle was returned: work explained, settled, invoiced."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="The customer collects the vehicle after service.",
+        when="The customer collects the vehicle after service. service-center sets the next "
+        "maintenance (by date or mileage, whichever first: next_maintenance_due_on/km) and "
+        "plans its reminder day; it publishes MaintenanceDue then, and the notifier reminds "
+        "the owner on that event, not on this one.",
         emitted_by=("service-center", "outside DMS"),
         reacted_by=(
             "notifier: advisor callback 3 days after handover (message fallback after 5 "
             "unreachable days)",
-            Planned("notifier: next maintenance reminder by date or mileage", issue=12),
             "complaints: keeps the RO for repeat-repair detection",
+            "notifier: counts amount_paid as service spend for the customer's tier over the "
+            "dealer's window (CustomerTierChanged when the tier changes)",
         ),
     )
     type: Literal["VehicleHandedOver"] = Field(
@@ -409,6 +413,31 @@ class CustomerAtRisk(_ServiceBase):
     subject_key: ClassVar[str | None] = "vin"
 
 
+class ServiceTierChanged(_ServiceBase):
+    """A customer's after-sales tier (A/B/C/D by visits a year) changed."""
+
+    doc: ClassVar[EventDoc] = EventDoc(
+        when="service-center recomputes the customer's after-sales tier (visit days in the "
+        "last 12 months over all their vehicles at the dealer, against "
+        "service.tier_min_visits_per_year; default A >= 4, B 2-3, C 1, D none) at each "
+        "handover and at the dealer's daily retention scan, and it differs from the tier "
+        "published before (a customer's first tier, from their first repair order, too).",
+        emitted_by=("service-center",),
+        reacted_by=(Planned("notifier: the after-sales tier in the customer's care", issue=14),),
+    )
+    type: Literal["ServiceTierChanged"] = Field(
+        default="ServiceTierChanged", description="Event name."
+    )
+    tier: ServiceTier = Field(description="The customer's after-sales tier from now on.")
+    previous_tier: ServiceTier | None = Field(
+        default=None, description="The tier published before; absent for the first one."
+    )
+    visits_last_12_months: int = Field(
+        ge=0, description="Visit days in the last 12 months, the tier's basis."
+    )
+    changed_at: UtcDatetime = Field(description="When the change was found, UTC.")
+
+
 SERVICE_EVENTS: tuple[type[DomainEvent], ...] = (
     ServiceAppointmentBooked,
     ServiceAppointmentCancelled,
@@ -425,4 +454,5 @@ SERVICE_EVENTS: tuple[type[DomainEvent], ...] = (
     VehicleHandedOver,
     MaintenanceDue,
     CustomerAtRisk,
+    ServiceTierChanged,
 )

@@ -190,6 +190,14 @@ def service_examples() -> list[DomainEvent]:
             detected_at=at(30),
             contact=CONTACT,
         ),
+        sv.ServiceTierChanged(
+            **COMMON,
+            occurred_at=at(30, 3),
+            tier=en.ServiceTier.D,
+            previous_tier=en.ServiceTier.C,
+            visits_last_12_months=0,
+            changed_at=at(30, 3),
+        ),
     ]
 
 
@@ -270,6 +278,7 @@ def complaints_examples() -> list[DomainEvent]:
             measures=["Apology", "Free re-repair at the customer's convenience"],
             resolution="Pads replaced free of charge on 31 March",
             resolved_at=at(31, 12),
+            responsible_staff_id="t-wang",
         ),
         cp.ComplaintReopened(
             **COMMON,

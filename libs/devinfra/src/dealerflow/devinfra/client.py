@@ -34,6 +34,14 @@ T = TypeVar("T")
 
 #: The standard pre-delivery inspection items sales requires (docs/sales.md).
 PDI_ITEMS = ("exterior", "interior", "engine_bay", "electrics", "tyres", "fluids", "road_test")
+#: The documents a delivery hands over (DOMAIN.md 2), all prepared.
+DELIVERY_DOCUMENTS = (
+    "certificate_of_conformity",
+    "invoice",
+    "maintenance_manual",
+    "warranty_card",
+    "keys",
+)
 
 Json = dict[str, Any]
 
@@ -337,15 +345,7 @@ class DealerflowClient:
             headers=headers,
             json_body={
                 "dealer_id": dealer_id,
-                "checklist": {
-                    "documents": [
-                        "certificate_of_conformity",
-                        "invoice",
-                        "maintenance_manual",
-                        "warranty_card",
-                        "keys",
-                    ],
-                },
+                "checklist": {"documents": list(DELIVERY_DOCUMENTS)},
                 "odometer_km": 12,
             },
         )

@@ -609,6 +609,68 @@ class SalesPolicy(PolicyGroup):
         description="The customer is reminded of a booked test drive this long before it "
         "starts (bring the driving licence).",
     )
+    plate_registration_assistance: bool = Field(
+        default=True,
+        description="The dealer helps the new owner register the plate (上牌): at delivery the "
+        "delivering consultant gets a plate-registration task (handbook: the consultant "
+        "assists with the registration).",
+    )
+    plate_registration_due_after: timedelta = Field(
+        default=timedelta(days=3),
+        description="The plate-registration task is due this long after delivery (the "
+        "vehicle drives on a temporary plate until then).",
+    )
+
+
+class CustomerTierPolicy(PolicyGroup):
+    """Customer tiers (VIP / key / regular) by purchases, service spend and referrals
+    (the notifier's tier rules; complaints shorten SLAs by tier). Purchases and referrals
+    count for life, service spend over a sliding window; VIP when any VIP threshold is
+    reached, key when a purchase comes with service spend or a referral."""
+
+    service_spend_window: timedelta = Field(
+        default=timedelta(days=365),
+        description="Service spend counts this long after the handover it was paid at "
+        "(a sliding window: older spend drops out and the tier is reviewed then).",
+    )
+    spend_currency: str = Field(
+        default="CNY",
+        pattern=r"^[A-Z]{3}$",
+        description="Currency of the spend thresholds; amounts paid in another currency "
+        "do not count.",
+    )
+    vip_min_purchases: int = Field(
+        default=2, ge=1, description="VIP from this many vehicles bought at the dealer."
+    )
+    vip_min_service_spend: Decimal = Field(
+        default=Decimal("20000"),
+        gt=0,
+        description="VIP from this much service spend within the window.",
+    )
+    vip_min_referrals: int = Field(
+        default=2,
+        ge=1,
+        description="VIP from this many referred customers who bought (a referral counts "
+        "when the referred lead converts).",
+    )
+    key_min_purchases: int = Field(
+        default=1,
+        ge=1,
+        description="Key from this many vehicles bought, together with key_min_service_spend "
+        "or key_min_referrals.",
+    )
+    key_min_service_spend: Decimal = Field(
+        default=Decimal("3000"),
+        ge=0,
+        description="Service spend within the window that, with key_min_purchases, makes "
+        "a key customer.",
+    )
+    key_min_referrals: int = Field(
+        default=1,
+        ge=1,
+        description="Referred customers who bought that, with key_min_purchases, make a key "
+        "customer.",
+    )
 
 
 class DealerPolicy(PolicyGroup):
@@ -639,6 +701,10 @@ class DealerPolicy(PolicyGroup):
     sales: SalesPolicy = Field(
         default_factory=SalesPolicy,
         description="Quotes, taxes, discount approval, deposits and test drives.",
+    )
+    tiers: CustomerTierPolicy = Field(
+        default_factory=CustomerTierPolicy,
+        description="Customer tiers (VIP / key / regular) by purchases, spend and referrals.",
     )
 
 

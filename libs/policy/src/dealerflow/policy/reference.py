@@ -61,6 +61,7 @@ USED_BY: dict[str, str] = {
     "policy.service.tier_min_visits_per_year": "none yet (issue 12)",
     "policy.complaints": "complaints",
     "policy.sales": "sales",
+    "policy.tiers": "notifier (customer tiers: CustomerTierChanged)",
     "people.staff[]": _STAFF,
     "people.staff[].name": "leads (consultant list)",
     "people.staff[].on_duty": "leads (new-lead assignment)",

@@ -54,6 +54,7 @@ __all__ = [
     "MaterialisedDealerConfiguration",
     "StoredConfiguration",
     "configuration_of",
+    "configured_dealers",
     "router",
     "upsert_configuration",
 ]
@@ -124,6 +125,13 @@ async def configuration_of(
         return None
     raw = row["configuration"]
     return row["configuration_version"], (json.loads(raw) if raw is not None else None)
+
+
+async def configured_dealers(conn: DbConnection) -> list[str]:
+    """The dealers a ``DealerConfigured`` has named here, by id (the rows the
+    transaction's dealer scope sees: act for ``*`` to list them all)."""
+    rows = await conn.fetch("SELECT dealer_id FROM dealer_configurations ORDER BY dealer_id")
+    return [row["dealer_id"] for row in rows]
 
 
 router = EventRouter()

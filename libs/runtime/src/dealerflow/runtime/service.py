@@ -11,10 +11,11 @@ timer handlers, migrations); this module decides *how* they run together:
 - ``dealerflow-<svc> migrate`` applies the runtime's and the service's migrations to the
   service's schema (under an advisory lock, see :mod:`dealerflow.runtime.migrations`).
 - ``dealerflow-<svc> serve`` runs uvicorn with the FastAPI app; the app's lifespan opens
-  the pool, starts the FastStream broker (the consumers), the outbox relay and the timer
-  poller, and on shutdown stops them in the reverse order so in-flight work drains:
-  HTTP first (uvicorn), then the consumers (their last batch commits and acks), then the
-  timer poller, then the relay (it publishes what those committed), then the pool.
+  the pool, runs the service's ``on_start`` (if any), starts the FastStream broker (the
+  consumers), the outbox relay and the timer poller, and on shutdown stops them in the
+  reverse order so in-flight work drains: HTTP first (uvicorn), then the consumers (their
+  last batch commits and acks), then the timer poller, then the relay (it publishes what
+  those committed), then the pool.
 - ``dealerflow-<svc> openapi`` prints the service's OpenAPI document (docs are generated
   from it and checked for drift).
 
@@ -242,6 +243,11 @@ class ServiceDefinition(Generic[S]):
     #: service that holds personal data must have one
     eraser: Eraser | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: work the service does once each time it starts, with the background (after the
+    #: pool opens, before the consumers, relay and timer poller; an HTTP-only instance
+    #: skips it), e.g. planning the durable timers of what it already knows; idempotent,
+    #: since every restart runs it again
+    on_start: Callable[[ServiceContext[S]], Awaitable[None]] | None = None
 
     @functools.cached_property
     def erasure_subscription(self) -> Subscription | None:
@@ -344,6 +350,8 @@ def build_app(
         relay: OutboxRelay | None = None
         poller: TimerPoller | None = None
         try:
+            if run_background and definition.on_start is not None:
+                await definition.on_start(ctx)
             for sub in subscriptions:
                 inbox_name = f"{settings.service_name}.{sub.name}"
                 consumer: BatchProcessor

@@ -132,6 +132,7 @@ async def resolve(act: Act, complaint_id: ComplaintIdPath, body: ResolveIn) -> C
         measures=list(body.measures),
         resolution=body.resolution,
         responsible_department=body.responsible_department,
+        responsible_staff_id=body.responsible_staff_id,
         cause=body.cause,
         handler_id=body.handler_id,
     )

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from dealerflow.complaints import api, api_actions, api_clocks, consumers, timers
+from dealerflow.complaints import (
+    api,
+    api_actions,
+    api_analysis,
+    api_clocks,
+    api_improvements,
+    api_investigation,
+    consumers,
+    timers,
+)
 from dealerflow.complaints.problems import PROBLEMS
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.complaints.usecases_erasure import erase_customer
@@ -18,7 +27,14 @@ DEFINITION = ServiceDefinition(
     ),
     settings_factory=ComplaintsSettings,
     migrations_package="dealerflow.complaints.migrations",
-    routers=lambda ctx: [api.router, api_actions.router, api_clocks.router],
+    routers=lambda ctx: [
+        api_analysis.router,
+        api.router,
+        api_actions.router,
+        api_clocks.router,
+        api_investigation.router,
+        api_improvements.router,
+    ],
     subscriptions=lambda ctx: [Subscription("reactions", consumers.CONTEXTS, consumers.router)],
     timer_handlers=timers.handlers,
     problems=PROBLEMS,

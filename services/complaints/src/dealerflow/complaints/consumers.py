@@ -3,15 +3,18 @@ context; one use case each).
 
 Subscribed topics: notifier (TaskCompleted, SurveyResponded, ConsentChanged,
 CustomerTierChanged), service
-(QualityCheckFailed, RepairOrderOpened and VehicleHandedOver for repeat repairs, contact
-snapshots), leads and sales (contact snapshots). Events with several handlers run them in
-registration order (the contact is remembered first).
+(QualityCheckFailed, RepairOrderOpened and VehicleHandedOver for repeat repairs and
+investigations, contact snapshots), leads (contact snapshots) and sales (contact
+snapshots; ContractSigned, VehicleDelivered and ContractCancelled for investigations).
+Events with several handlers run them in registration order (the contact is remembered
+first).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from dealerflow.complaints import usecases_investigation as investigation
 from dealerflow.complaints import usecases_repairs as repairs
 from dealerflow.complaints import usecases_tiers as tiers
 from dealerflow.complaints import usecases_triggers as triggers
@@ -23,6 +26,7 @@ from dealerflow.contracts.events.notifier import (
     SurveyResponded,
     TaskCompleted,
 )
+from dealerflow.contracts.events.sales import ContractCancelled, ContractSigned, VehicleDelivered
 from dealerflow.contracts.events.service import (
     QualityCheckFailed,
     RepairOrderOpened,
@@ -84,6 +88,22 @@ async def repair_order_opened(ctx: HandlerContext, env: Envelope[RepairOrderOpen
 @router.on(VehicleHandedOver)
 async def vehicle_handed_over(ctx: HandlerContext, env: Envelope[VehicleHandedOver]) -> None:
     await repairs.on_vehicle_handed_over(ctx, env.event)
+
+
+# Registered after remember_contact: the sale's contact is remembered first.
+@router.on(ContractSigned)
+async def contract_signed(ctx: HandlerContext, env: Envelope[ContractSigned]) -> None:
+    await investigation.on_contract_signed(ctx, env.event)
+
+
+@router.on(VehicleDelivered)
+async def vehicle_delivered(ctx: HandlerContext, env: Envelope[VehicleDelivered]) -> None:
+    await investigation.on_vehicle_delivered(ctx, env.event)
+
+
+@router.on(ContractCancelled)
+async def contract_cancelled(ctx: HandlerContext, env: Envelope[ContractCancelled]) -> None:
+    await investigation.on_contract_cancelled(ctx, env.event)
 
 
 @router.on(CustomerTierChanged)

@@ -39,6 +39,7 @@ ERASED_TEXT = ERASED_NAME
 #: History entries whose details hold free text (detail keys), by action.
 _HISTORY_TEXT: Mapping[str, tuple[str, ...]] = {
     "customer_informed": ("note",),
+    "customer_confirmation": ("note",),
     "paused": ("reason",),
     "reopened": ("reason",),
 }
@@ -81,9 +82,10 @@ def erased_resolution(resolution: Mapping[str, Any] | None) -> dict[str, Any] | 
 
 
 def erased_history_details(action: str, details: Mapping[str, Any]) -> dict[str, Any]:
-    """A history entry's details after erasure: the note of ``customer_informed``, the
-    reason of ``paused`` / ``reopened`` and the resolution of ``resolved`` erased; the
-    rest (channels, severities, staff ids, assignment reasons, clocks, due times) kept."""
+    """A history entry's details after erasure: the note of ``customer_informed`` and
+    ``customer_confirmation``, the reason of ``paused`` / ``reopened`` and the resolution
+    of ``resolved`` erased; the rest (channels, severities, staff ids, assignment reasons,
+    clocks, due times, confirmed or not) kept."""
     erased = dict(details)
     for key in _HISTORY_TEXT.get(action, ()):
         if isinstance(erased.get(key), str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from dealerflow.complaints.domain import Clock, ComplaintStatus
@@ -262,3 +263,58 @@ class ParkedEvent:
     trigger_ref: str
     event_type: str
     event: str  # the event's JSON
+
+
+@dataclass(frozen=True)
+class SaleRecord:
+    """One sale of the customer at the dealer, as the sales topic told it (a delivery seen
+    without its contract has no price or signing date)."""
+
+    contract_id: str
+    model: str | None
+    vin: str | None
+    price_amount: Decimal | None
+    price_currency: str | None
+    consultant_id: str | None
+    signed_at: datetime | None
+    delivery_id: str | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RepairVisit:
+    """One repair order of the customer (or of a vehicle of theirs) at the dealer, as the
+    service topic told it (rows kept before migration 0007 have no advisor or work type)."""
+
+    repair_order_id: str
+    vin: str
+    concerns: tuple[str, ...]
+    advisor_id: str | None
+    work_type: str | None
+    opened_at: datetime | None
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ConfirmationRecord:
+    """The customer's answer to a resolution (complaint_confirmations)."""
+
+    reopen_count: int
+    confirmed: bool
+    channel: str | None
+    note: str | None
+    recorded_by: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Investigation:
+    """What staff investigating a complaint read: the customer's history at the dealer
+    (sales and repair orders, from the read models) and the complaint's responsibility,
+    measures and the customer's confirmations."""
+
+    complaint: ComplaintRecord
+    sales: list[SaleRecord]
+    repairs: list[RepairVisit]
+    confirmations: list[ConfirmationRecord]

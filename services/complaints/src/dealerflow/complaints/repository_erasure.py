@@ -1,6 +1,6 @@
 """SQL of a customer's erasure (`usecases_erasure`): the personal data of the customer's
-complaints, their history entries and pauses, the contact directory and the parked
-triggers. Every
+complaints, their history entries, pauses and confirmations, the contact directory, the
+parked triggers and the concerns of the customer's repair orders. Every
 statement is scoped by ``dealer_id`` and the customer (directly, or through the
 customer's complaints); the rows read are locked for the erasure's transaction."""
 
@@ -187,3 +187,40 @@ async def save_parked_event(
         parked.trigger_ref,
         parked.event,
     )
+
+
+async def erase_confirmation_notes(
+    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID, erased: str
+) -> int:
+    """Make the note of every confirmation of the customer's complaints ``erased``; how
+    many changed."""
+    rows = await conn.fetch(
+        """
+        UPDATE complaint_confirmations k SET note = $3
+        FROM complaints c
+        WHERE k.dealer_id = $1 AND c.dealer_id = k.dealer_id AND c.id = k.complaint_id
+            AND c.customer_id = $2 AND k.note IS NOT NULL AND k.note <> $3
+        RETURNING k.id
+        """,
+        dealer_id,
+        customer_id,
+        erased,
+    )
+    return len(rows)
+
+
+async def erase_repair_concerns(conn: DbConnection, dealer_id: str, customer_id: uuid.UUID) -> int:
+    """Empty the concerns of the customer's repair orders (as service-center erases them;
+    an erased repair order no longer counts for repeat-repair detection); how many
+    changed. Rows kept before the customer was recorded (migration 0007) have none and
+    are not found."""
+    rows = await conn.fetch(
+        """
+        UPDATE repair_visits SET concerns = '{}'
+        WHERE dealer_id = $1 AND customer_id = $2 AND concerns <> '{}'
+        RETURNING repair_order_id
+        """,
+        dealer_id,
+        customer_id,
+    )
+    return len(rows)

@@ -138,6 +138,9 @@ class ResolveIn(ActionIn):
     handler_id: StaffId | None = None
     responsibility: Responsibility
     responsible_department: Department | None = None
+    responsible_staff_id: StaffId | None = Field(
+        default=None, description="The responsible person (staff id), when one is named."
+    )
     cause: Text | None = None
     measures: list[Line] = Field(min_length=1)
     resolution: Text = Field(description="What the customer was told.")

@@ -233,6 +233,8 @@ class ResolveComplaint(ComplaintCommand):
     responsible_department: Department | None = None
     cause: str | None = None
     handler_id: str | None = None
+    #: the responsible person (staff id), when the investigation names one
+    responsible_staff_id: str | None = None
 
 
 async def resolve(uc: Uc, cmd: ResolveComplaint) -> ComplaintRecord:
@@ -265,6 +267,7 @@ async def resolve(uc: Uc, cmd: ResolveComplaint) -> ComplaintRecord:
         "responsible_department": (
             cmd.responsible_department.value if cmd.responsible_department else None
         ),
+        "responsible_staff_id": cmd.responsible_staff_id,
         "cause": cmd.cause,
         "measures": cmd.measures,
         "resolution": cmd.resolution,
@@ -288,6 +291,7 @@ async def resolve(uc: Uc, cmd: ResolveComplaint) -> ComplaintRecord:
             handler_id=who,
             responsibility=cmd.responsibility,
             responsible_department=cmd.responsible_department,
+            responsible_staff_id=cmd.responsible_staff_id,
             cause=cmd.cause,
             measures=cmd.measures,
             resolution=cmd.resolution,

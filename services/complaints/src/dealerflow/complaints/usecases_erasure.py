@@ -18,6 +18,14 @@ Anonymises, deletes nothing (the rules are in `domain_erasure`):
 - ``awaiting_contact`` (automatic complaints waiting for the contact): each parked
   event's contact, note, comment and reasons erased. The trigger keeps waiting: when its
   wait ends it opens the complaint with the erased contact (the directory now has one).
+- ``complaint_confirmations`` of those complaints: the note; the answer, channel, who
+  recorded it and when stay.
+- ``repair_visits`` of the customer (the repeat-repair and investigation read model):
+  the concerns are emptied, as service-center erases them at the source; vehicle, repair
+  order, advisor, work type and dates stay (an erased repair no longer counts as an
+  earlier repair for repeat detection).
+- ``customer_sales`` (the investigation read model): nothing; it holds ids, model, VIN,
+  price, consultant and dates, what sales itself keeps after an erasure.
 
 Nothing is cancelled: complaints sends no message itself. Open complaints keep their
 clocks and escalations (the store still owes the handling), but they and every later
@@ -98,10 +106,17 @@ async def erase_customer(uc: Uc, erasure: Erasure) -> dict[str, int]:
             )
             parked += 1
 
+    confirmations = await repository_erasure.erase_confirmation_notes(
+        uc.conn, dealer_id, customer_id, ERASED_TEXT
+    )
+    repairs = await repository_erasure.erase_repair_concerns(uc.conn, dealer_id, customer_id)
+
     return {
         "complaints": complaints,
         "complaint_history": history,
         "complaint_pauses": pauses,
         "customer_contacts": int(directory),
         "awaiting_contact": parked,
+        "complaint_confirmations": confirmations,
+        "repair_visits": repairs,
     }

@@ -55,6 +55,9 @@ async def on_repair_order_opened(uc: Uc, event: RepairOrderOpened) -> ComplaintR
         vin=event.vin,
         concerns=concerns_of(event),
         opened_at=event.opened_at,
+        customer_id=event.customer_id,
+        advisor_id=event.advisor_id,
+        work_type=event.work_type.value,
     )
     repeat = repeat_of(event, previous, policy)
     if repeat is None:
@@ -91,4 +94,5 @@ async def on_vehicle_handed_over(uc: Uc, event: VehicleHandedOver) -> None:
         repair_order_id=event.repair_order_id,
         vin=event.vin,
         at=event.handed_over_at,
+        customer_id=event.customer_id,
     )

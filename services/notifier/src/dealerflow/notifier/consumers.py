@@ -76,6 +76,7 @@ from dealerflow.notifier import (
     usecases_sales,
     usecases_service_appointments,
     usecases_test_drives,
+    usecases_tiers,
 )
 from dealerflow.notifier.domain import (
     AppointmentFacts,
@@ -109,6 +110,12 @@ from dealerflow.notifier.domain_parts import StockLowFacts
 from dealerflow.notifier.domain_retention import AtRiskFacts
 from dealerflow.notifier.domain_service_appointments import record_of_service_appointment
 from dealerflow.notifier.domain_test_drives import record_of_test_drive
+from dealerflow.notifier.domain_tiers import (
+    ConversionFacts,
+    PurchaseFacts,
+    ReferralFacts,
+    ServicePaidFacts,
+)
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
     LeadLostFacts,
@@ -268,8 +275,9 @@ async def vehicle_delivered(hctx: HandlerContext, env: Envelope[Any]) -> None:
         delivered_at=event.delivered_at,
         consultant_id=event.consultant_id,
         odometer_km=event.odometer_km,
+        contract_id=event.contract_id,
     )
-    await usecases.on_vehicle_delivered(hctx, facts, event.contact)
+    await usecases_deliveries.on_vehicle_delivered(hctx, facts, event.contact)
 
 
 @router.on(VehicleHandedOver)
@@ -527,7 +535,7 @@ async def contract_amended(hctx: HandlerContext, env: Envelope[Any]) -> None:
 @router.on(ContractCancelled)
 async def contract_cancelled(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: ContractCancelled = env.event
-    await usecases_deliveries.withdraw_delivery_reminders(hctx, event.dealer_id, event.contract_id)
+    await usecases_deliveries.on_contract_cancelled(hctx, event.dealer_id, event.contract_id)
 
 
 @router.on(PartStockLow)
@@ -602,3 +610,45 @@ async def maintenance_due(hctx: HandlerContext, env: Envelope[Any]) -> None:
 async def repair_order_opened(hctx: HandlerContext, env: Envelope[Any]) -> None:
     event: RepairOrderOpened = env.event
     await usecases_maintenance.on_vehicle_checked_in(hctx, event.dealer_id, event.vin)
+
+
+# -- customer tiers (usecases_tiers): purchases, paid service visits, converted referrals
+
+
+@router.on(VehicleDelivered)
+async def tier_purchase(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: VehicleDelivered = env.event
+    facts = PurchaseFacts(event.dealer_id, event.customer_id, event.delivery_id, event.delivered_at)
+    await usecases_tiers.on_purchase(hctx, facts)
+
+
+@router.on(VehicleHandedOver)
+async def tier_service_paid(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: VehicleHandedOver = env.event
+    paid = event.amount_paid
+    facts = ServicePaidFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        repair_order_id=event.repair_order_id,
+        handed_over_at=event.handed_over_at,
+        amount=paid.amount if paid else None,
+        currency=paid.currency if paid else None,
+    )
+    await usecases_tiers.on_service_paid(hctx, facts)
+
+
+@router.on(LeadCreated)
+async def tier_referral(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadCreated = env.event
+    if event.referrer_customer_id is not None:
+        facts = ReferralFacts(
+            event.dealer_id, event.referrer_customer_id, event.customer_id, event.lead_id
+        )
+        await usecases_tiers.on_referral(hctx, facts)
+
+
+@router.on(LeadConverted)
+async def tier_referral_converted(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: LeadConverted = env.event
+    facts = ConversionFacts(event.dealer_id, event.lead_id, event.converted_at)
+    await usecases_tiers.on_lead_converted(hctx, facts)

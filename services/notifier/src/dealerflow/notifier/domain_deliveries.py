@@ -2,16 +2,29 @@
 appointment's (24 h and 2 h before by default, quiet hours respected, never in the past or
 after the start), keyed under the contract so that an amendment moving the delivery date
 or a cancellation of the contract finds them, and the start time in the key so that a
-delivery agreed again for another time plans new ones."""
+delivery agreed again for another time plans new ones.
+
+After the handover, when the dealer offers plate-registration assistance (上牌,
+``sales.plate_registration_assistance``), the delivering consultant's task to register the
+plate, due ``sales.plate_registration_due_after`` after the delivery; keyed by the
+delivery (an outside DMS publishing the delivery again plans nothing more) and about the
+contract, so that the contract's cancellation finds it."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
-from dealerflow.contracts.care_enums import RecordKind, ReminderKind
+from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
 from dealerflow.notifier.domain_leads import plan_appointment_reminders
-from dealerflow.notifier.domain_types import AppointmentFacts, PlannedReminder, RecordRef
+from dealerflow.notifier.domain_types import (
+    AppointmentFacts,
+    DeliveryFacts,
+    PlannedReminder,
+    PlannedTask,
+    RecordRef,
+    StaffRole,
+)
 from dealerflow.policy import DealerPolicy
 
 
@@ -31,3 +44,26 @@ def plan_delivery_reminders(
 def delivery_date_moved(changed_fields: list[str]) -> bool:
     """An amendment that moves the planned delivery date (the agreed delivery is off)."""
     return "planned_delivery_on" in changed_fields
+
+
+def plan_plate_registration(delivery: DeliveryFacts, policy: DealerPolicy) -> list[PlannedTask]:
+    """The delivering consultant's plate-registration task, or none when the dealer does
+    not offer the assistance or the delivery names no contract."""
+    sales = policy.sales
+    if not sales.plate_registration_assistance or delivery.contract_id is None:
+        return []
+    return [
+        PlannedTask(
+            key=f"delivery:{delivery.delivery_id}:plate-registration",
+            kind=TaskKind.PLATE_REGISTRATION,
+            dealer_id=delivery.dealer_id,
+            customer_id=delivery.customer_id,
+            due_at=delivery.delivered_at.astimezone(UTC) + sales.plate_registration_due_after,
+            assignee_role=StaffRole.CONSULTANT,
+            assignee_id=delivery.consultant_id,
+            related=record_of_contract(delivery.contract_id),
+            script="Plate registration: book the vehicle administration visit with the "
+            "owner and register the plate (documents: invoice, certificate of conformity, "
+            "insurance, ID).",
+        )
+    ]

@@ -205,6 +205,7 @@ class DeliveryFacts:
     consultant_id: str | None = None
     odometer_km: int = 0
     insurance_start: date | None = None  # defaults to the dealer-local delivery date
+    contract_id: str | None = None  # the contract delivered (sales' VehicleDelivered names it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,17 +4,19 @@ poller's transaction (``uc``) and the timer.
 Kinds: ``notifier.task_due`` (a task's due time: status due + TaskDue),
 ``notifier.task_watch`` (first-contact warning at 80 % / escalation at breach / reassign
 after the second breach, acting only while the watched task is open),
-``notifier.reminder_send`` (a customer message falls due: contact policy, then channel)
-and ``notifier.staff_alert`` (deliver a queued staff message).
+``notifier.reminder_send`` (a customer message falls due: contact policy, then channel),
+``notifier.staff_alert`` (deliver a queued staff message) and ``notifier.tier_review``
+(counted service spend leaves a customer's tier window: review the tier).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dealerflow.notifier import usecases, usecases_tasks
+from dealerflow.notifier import usecases, usecases_tasks, usecases_tiers
 from dealerflow.notifier.channels import ChannelRegistry
 from dealerflow.notifier.domain_alerts import REMINDER_SEND, STAFF_ALERT, TASK_DUE, TASK_WATCH
+from dealerflow.notifier.domain_tiers import TIER_REVIEW
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_alerts import deliver_staff_alert
 from dealerflow.notifier.usecases_messages import send_reminder
@@ -43,9 +45,13 @@ def handlers(
     async def staff_alert(uc: Uc, timer: Timer) -> None:
         await deliver_staff_alert(uc, registry, timer.dealer_id, timer.payload)
 
+    async def tier_review(uc: Uc, timer: Timer) -> None:
+        await usecases_tiers.fire_tier_review(uc, timer.dealer_id, timer.payload)
+
     return {
         TASK_DUE: task_due,
         TASK_WATCH: task_watch,
         REMINDER_SEND: reminder_send,
         STAFF_ALERT: staff_alert,
+        TIER_REVIEW: tier_review,
     }

@@ -1,18 +1,31 @@
 """Reactions to a contract's delivery: reminders before the agreed handover
 (DeliveryScheduled; a delivery agreed again for another time replaces the pending ones),
 withdrawn when an amendment moves the delivery date (the next DeliveryScheduled plans new
-ones) or the contract is cancelled. Same conventions as `usecases_test_drives`."""
+ones) or the contract is cancelled. Same conventions as `usecases_test_drives`.
+
+VehicleDelivered: the owner care (`usecases.on_vehicle_delivered`) and, when the dealer
+offers it, the consultant's plate-registration task; the contract's cancellation cancels
+that task if it is still open (sales cancels only undelivered contracts, so this is for
+an outside DMS that cancels after its delivery)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from dealerflow.contracts.care_enums import TaskCancelReason
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.notifier.domain_deliveries import plan_delivery_reminders, record_of_contract
-from dealerflow.notifier.domain_types import AppointmentFacts
+from dealerflow.notifier import repository as repo
+from dealerflow.notifier import usecases
+from dealerflow.notifier.domain_deliveries import (
+    plan_delivery_reminders,
+    plan_plate_registration,
+    record_of_contract,
+)
+from dealerflow.notifier.domain_types import AppointmentFacts, DeliveryFacts
 from dealerflow.notifier.settings import NotifierSettings
-from dealerflow.notifier.usecases import remember_contact
+from dealerflow.notifier.usecases import apply_plan, remember_contact
 from dealerflow.notifier.usecases_appointments import replace_reminders, withdraw_reminders
+from dealerflow.notifier.usecases_tasks import cancel_tasks
 from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
@@ -31,3 +44,20 @@ async def on_delivery_scheduled(
 async def withdraw_delivery_reminders(uc: Uc, dealer_id: str, contract_id: str) -> None:
     """The contract's delivery reminders not sent yet go, with their timers."""
     await withdraw_reminders(uc, dealer_id, record_of_contract(contract_id))
+
+
+async def on_vehicle_delivered(
+    uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
+) -> None:
+    """Owner care, then the plate-registration task when the dealer offers it."""
+    await usecases.on_vehicle_delivered(uc, delivery, contact)
+    policy = await uc.policy(delivery.dealer_id)
+    await apply_plan(uc, plan_plate_registration(delivery, policy), contact)
+
+
+async def on_contract_cancelled(uc: Uc, dealer_id: str, contract_id: str) -> None:
+    """The delivery reminders not sent yet go; an open plate-registration task too."""
+    await withdraw_delivery_reminders(uc, dealer_id, contract_id)
+    related = record_of_contract(contract_id)
+    selected = repo.TaskSelection(dealer_id, related=(related.kind.value, related.id))
+    await cancel_tasks(uc, selected, TaskCancelReason.NO_LONGER_NEEDED)

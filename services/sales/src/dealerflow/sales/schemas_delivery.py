@@ -27,7 +27,12 @@ class PaymentIn(RequestBody):
     kind: PaymentKind
     method: PaymentMethod
     amount: Money
-    confirmed_by_finance: bool = True
+    confirmed_by_finance: bool = Field(
+        default=True,
+        description="Only finance (sales manager, GM) or the DMS records payments, so an "
+        "entry is the money on the account unless finance says false: a transfer slip seen, "
+        "the money not arrived yet (it counts after POST .../confirmation).",
+    )
 
     def command(self, contract_id: uuid.UUID, idempotency_key: str | None) -> RecordPayment:
         return RecordPayment(

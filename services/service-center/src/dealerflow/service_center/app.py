@@ -2,8 +2,9 @@
 
 It consumes the sales topic (:mod:`consumers`: VehicleDelivered registers the owner's
 vehicle), and the runtime subscribes it to the leads topic for CustomerErasureRequested,
-which its eraser carries out. It runs the outbox relay (its
-events reach Kafka) and the timer poller (:mod:`timers`: the maintenance reminder day).
+which its eraser carries out. It runs the outbox relay (its events reach Kafka) and the
+timer poller (:mod:`timers`: the maintenance reminder day, the daily retention scan,
+planned at start-up for every dealer known here).
 """
 
 from __future__ import annotations
@@ -32,4 +33,5 @@ DEFINITION = ServiceDefinition(
     subscriptions=lambda ctx: [Subscription("reactions", consumers.CONTEXTS, consumers.router)],
     eraser=erase_customer,
     timer_handlers=timers.handlers,
+    on_start=timers.plan_retention_scans,
 )

@@ -73,6 +73,8 @@ from dealerflow.service_center.domain_retention import (
     next_maintenance_after_visit,
     retention_status,
     retention_to_publish,
+    tier_to_publish,
+    visits_in_year,
     whole_months_between,
 )
 from dealerflow.service_center.domain_workshop import (
@@ -169,6 +171,8 @@ __all__ = [
     "status_after_decision",
     "status_after_quality_check",
     "step_refusal",
+    "tier_to_publish",
     "unapproved_work",
+    "visits_in_year",
     "whole_months_between",
 ]

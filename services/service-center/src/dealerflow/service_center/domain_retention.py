@@ -201,8 +201,7 @@ def after_sales_tier(
 
     Several repair orders on one day are one visit. The year is (today - 12 months, today].
     """
-    since = add_months(today, -12)
-    visits = len({d for d in visit_dates if since < d <= today})
+    visits = visits_in_year(visit_dates, today)
     min_visits = service.tier_min_visits_per_year
     if visits >= min_visits["A"]:
         return ServiceTier.A
@@ -211,6 +210,20 @@ def after_sales_tier(
     if visits >= min_visits["C"]:
         return ServiceTier.C
     return ServiceTier.D
+
+
+def visits_in_year(visit_dates: Iterable[date], today: date) -> int:
+    """Visit days in the year (today - 12 months, today]: several repair orders on one
+    day are one visit (the basis of :func:`after_sales_tier`)."""
+    since = add_months(today, -12)
+    return len({d for d in visit_dates if since < d <= today})
+
+
+def tier_to_publish(tier: ServiceTier, published: ServiceTier | None) -> ServiceTier | None:
+    """The after-sales tier to publish (``ServiceTierChanged``) for a customer whose tier
+    is ``tier`` now, ``published`` the one published before (None: never): the tier when
+    it differs, else None (a tier is published once per change)."""
+    return None if tier == published else tier
 
 
 def retention_to_publish(

@@ -10,6 +10,7 @@ set nothing.
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from dealerflow.runtime.settings import ServiceSettings
@@ -26,3 +27,5 @@ class ServiceCenterSettings(ServiceSettings):
     default_phone_region: str = "CN"
     #: Currency of quotes that do not name one.
     default_currency: str = "CNY"
+    #: Vehicles (and customers) the daily retention scan reads per query (keyset batches).
+    retention_scan_batch_size: int = Field(default=500, ge=1)

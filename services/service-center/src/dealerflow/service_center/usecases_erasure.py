@@ -55,11 +55,13 @@ async def erase_customer(
     Kept: ids (the customer id too), the VIN and model, statuses, work type, mileages,
     the quote (its lines describe the work priced, not the person), approved, completed
     and declined items, technicians, labour hours, amounts, invoice numbers, dates and
-    the next maintenance due. The contact of the vehicles registered at delivery is
-    erased too (its locale kept). Service-center sends no messages; its one timer, the
-    vehicle's maintenance reminder day, reads the repair order when it fires, so its
-    MaintenanceDue carries the erased contact. What others (notifier) schedule from its
-    events finds no way to reach the customer in an erased RO.
+    the next maintenance due, the after-sales tier per customer id (``customer_tiers``:
+    ids and counts) and the retention level per VIN. The contact of the vehicles
+    registered at delivery is erased too (its locale kept). Service-center sends no
+    messages; its one timer, the vehicle's maintenance reminder day, reads the repair
+    order when it fires, so its MaintenanceDue carries the erased contact. What others
+    (notifier) schedule from its events finds no way to reach the customer in an erased
+    RO.
     """
     conn, dealer_id = uc.conn, erasure.dealer_id
     changed = {"repair_orders": 0, "quality_checks": 0, "service_appointments": 0}

@@ -21,6 +21,7 @@ from dealerflow.service_center import domain
 from dealerflow.service_center import repository as repo
 from dealerflow.service_center import usecases_maintenance as maintenance
 from dealerflow.service_center import usecases_retention as retention
+from dealerflow.service_center import usecases_tiers as tiers
 from dealerflow.service_center.domain import RepairOrderStatus, RepairOrderStep
 from dealerflow.service_center.records import (
     RecordedQualityCheck,
@@ -231,3 +232,4 @@ async def _hand_over(
             contact=ro.contact,
         )
     )
+    await tiers.refresh_customer_tier(uc, ro.dealer_id, ro.customer_id)

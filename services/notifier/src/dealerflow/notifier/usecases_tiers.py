@@ -1,0 +1,169 @@
+"""Customer tiers: every fact event (purchase, paid service visit, converted referral) is
+kept and the customer's tier reviewed; a change is published as CustomerTierChanged
+through the outbox, in the fact's transaction. Rules: :mod:`domain_tiers`.
+
+Spend leaving the window is reviewed by a durable timer per customer (``notifier.tier_review``,
+due when the oldest counted spend drops out), so a tier falls on time without a scan of
+every customer; a new fact moves the timer. A redelivered fact counts once and changes
+nothing. The customer's ``customer_tiers`` row is locked while the tier is reviewed (two
+facts at once publish one change).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from dealerflow.contracts.enums import CustomerTier
+from dealerflow.contracts.events.notifier import CustomerTierChanged
+from dealerflow.contracts.types import Money
+from dealerflow.notifier import domain_tiers
+from dealerflow.notifier import repository_tiers as repo
+from dealerflow.notifier.domain_tiers import (
+    TIER_REVIEW,
+    ConversionFacts,
+    PurchaseFacts,
+    ReferralFacts,
+    ServicePaidFacts,
+    TierStanding,
+)
+from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.runtime.context import UseCaseContext
+
+Uc = UseCaseContext[NotifierSettings]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerTierView:
+    """A customer's published tier and its basis now (GET /v1/customers/{id}/tier)."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    tier: CustomerTier
+    changed_at: datetime | None
+    standing: TierStanding
+    spend_currency: str
+    spend_window: timedelta
+
+
+async def on_purchase(uc: Uc, facts: PurchaseFacts) -> None:
+    """A delivered vehicle counts for its buyer."""
+    if await repo.record_fact(
+        uc.conn,
+        facts.dealer_id,
+        facts.customer_id,
+        kind=repo.PURCHASE,
+        source_id=facts.delivery_id,
+        counts_from=facts.delivered_at,
+        recorded_at=uc.now,
+    ):
+        await review_tier(uc, facts.dealer_id, facts.customer_id)
+
+
+async def on_service_paid(uc: Uc, facts: ServicePaidFacts) -> None:
+    """A settled handover counts as service spend (nothing settled: nothing to count)."""
+    if not facts.amount or facts.currency is None:
+        return
+    if await repo.record_fact(
+        uc.conn,
+        facts.dealer_id,
+        facts.customer_id,
+        kind=repo.SERVICE_SPEND,
+        source_id=facts.repair_order_id,
+        counts_from=facts.handed_over_at,
+        recorded_at=uc.now,
+        amount=facts.amount,
+        currency=facts.currency,
+    ):
+        await review_tier(uc, facts.dealer_id, facts.customer_id)
+
+
+async def on_referral(uc: Uc, facts: ReferralFacts) -> None:
+    """Remember who referred the lead; it counts for the referrer once the lead converts."""
+    if facts.referrer_id == facts.referred_customer_id:
+        return  # nobody refers themselves
+    await repo.record_fact(
+        uc.conn,
+        facts.dealer_id,
+        facts.referrer_id,
+        kind=repo.REFERRAL,
+        source_id=facts.lead_id,
+        counts_from=None,
+        recorded_at=uc.now,
+    )
+
+
+async def on_lead_converted(uc: Uc, facts: ConversionFacts) -> None:
+    """A referred lead bought: the referral counts for its referrer."""
+    referrer = await repo.count_referral(
+        uc.conn, facts.dealer_id, facts.lead_id, facts.converted_at
+    )
+    if referrer is not None:
+        await review_tier(uc, facts.dealer_id, referrer)
+
+
+async def fire_tier_review(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> None:
+    """The review timer: counted spend left the window."""
+    await review_tier(uc, dealer_id, uuid.UUID(str(payload["customer_id"])))
+
+
+async def review_tier(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> TierStanding:
+    """The customer's tier now; CustomerTierChanged when it changed; the next review
+    planned when counted spend will leave the window."""
+    known = await repo.lock_tier(uc.conn, dealer_id, customer_id)
+    policy = (await uc.policy(dealer_id)).tiers
+    standing = domain_tiers.tier_of(
+        await repo.facts_of(uc.conn, dealer_id, customer_id), policy, uc.now
+    )
+    tier, changed_at = known.tier, known.changed_at
+    if domain_tiers.tier_changed(known.tier, standing):
+        await uc.publish(
+            CustomerTierChanged(
+                dealer_id=dealer_id,
+                customer_id=customer_id,
+                occurred_at=uc.now,
+                tier=standing.tier,
+                previous_tier=known.tier,
+                purchases=standing.purchases,
+                service_spend=Money(amount=standing.service_spend, currency=policy.spend_currency),
+                referrals=standing.referrals,
+                changed_at=uc.now,
+            )
+        )
+        tier, changed_at = standing.tier, uc.now
+    await repo.save_tier(
+        uc.conn, dealer_id, customer_id, tier=tier, changed_at=changed_at, reviewed_at=uc.now
+    )
+    key = domain_tiers.tier_review_key(dealer_id, customer_id)
+    await uc.cancel_timer(key)
+    if standing.review_at is not None:
+        await uc.schedule_timer(
+            key=key,
+            kind=TIER_REVIEW,
+            dealer_id=dealer_id,
+            due_at=standing.review_at,
+            payload={"customer_id": str(customer_id)},
+        )
+    return standing
+
+
+async def customer_tier(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> CustomerTierView:
+    """The customer's published tier (regular for a customer never tiered) and the facts
+    it rests on, counted now."""
+    known = await repo.known_tier(uc.conn, dealer_id, customer_id)
+    policy = (await uc.policy(dealer_id)).tiers
+    standing = domain_tiers.tier_of(
+        await repo.facts_of(uc.conn, dealer_id, customer_id), policy, uc.now
+    )
+    return CustomerTierView(
+        dealer_id=dealer_id,
+        customer_id=customer_id,
+        tier=(known.tier if known else None) or CustomerTier.REGULAR,
+        changed_at=known.changed_at if known else None,
+        standing=standing,
+        spend_currency=policy.spend_currency,
+        spend_window=policy.service_spend_window,
+    )

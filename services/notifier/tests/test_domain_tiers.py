@@ -1,0 +1,89 @@
+"""Customer tiers from purchases, service spend in the window and converted referrals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from dealerflow.contracts.enums import CustomerTier
+from dealerflow.notifier.domain_tiers import (
+    ServiceSpend,
+    TierFacts,
+    tier_changed,
+    tier_of,
+)
+from dealerflow.policy import CustomerTierPolicy
+
+AT = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+POLICY = CustomerTierPolicy()
+
+
+def _paid(amount: str, days_ago: int, currency: str = "CNY") -> ServiceSpend:
+    return ServiceSpend(AT - timedelta(days=days_ago), Decimal(amount), currency)
+
+
+def _facts(purchases: int = 0, referrals: int = 0, *spend: ServiceSpend) -> TierFacts:
+    return TierFacts(purchases, referrals, spend)
+
+
+def test_the_defaults_are_documented_numbers() -> None:
+    assert POLICY.service_spend_window == timedelta(days=365)
+    assert (POLICY.vip_min_purchases, POLICY.vip_min_referrals) == (2, 2)
+    assert POLICY.vip_min_service_spend == Decimal("20000")
+    assert POLICY.key_min_service_spend == Decimal("3000")
+
+
+def test_nothing_done_is_regular_with_nothing_to_review() -> None:
+    standing = tier_of(_facts(), POLICY, AT)
+    assert standing.tier is CustomerTier.REGULAR
+    assert (standing.purchases, standing.referrals, standing.service_spend) == (0, 0, 0)
+    assert standing.review_at is None
+
+
+def test_any_vip_threshold_makes_a_vip() -> None:
+    assert tier_of(_facts(2), POLICY, AT).tier is CustomerTier.VIP
+    assert tier_of(_facts(0, 2), POLICY, AT).tier is CustomerTier.VIP
+    big_spender = _facts(0, 0, _paid("12000", 200), _paid("8000", 10))
+    assert tier_of(big_spender, POLICY, AT).tier is CustomerTier.VIP
+
+
+def test_key_is_a_purchase_with_spend_or_a_referral() -> None:
+    assert tier_of(_facts(1), POLICY, AT).tier is CustomerTier.REGULAR
+    assert tier_of(_facts(1, 0, _paid("3000", 30)), POLICY, AT).tier is CustomerTier.KEY
+    assert tier_of(_facts(1, 1), POLICY, AT).tier is CustomerTier.KEY
+    # spend or a referral without a purchase is not enough below the VIP thresholds
+    assert tier_of(_facts(0, 1, _paid("5000", 30)), POLICY, AT).tier is CustomerTier.REGULAR
+
+
+def test_spend_slides_out_of_the_window_and_says_when() -> None:
+    facts = _facts(1, 0, _paid("2000", 400), _paid("3500", 300), _paid("500", 20))
+    standing = tier_of(facts, POLICY, AT)
+    assert standing.service_spend == Decimal("4000")  # the 400-day-old visit is out
+    assert standing.tier is CustomerTier.KEY
+    assert standing.review_at == AT + timedelta(days=65)  # the 300-day-old one leaves then
+    later = tier_of(facts, POLICY, standing.review_at)
+    assert later.service_spend == Decimal("500")
+    assert later.tier is CustomerTier.REGULAR
+    assert later.review_at == AT + timedelta(days=345)
+
+
+def test_spend_in_another_currency_does_not_count() -> None:
+    standing = tier_of(_facts(1, 0, _paid("9000", 5, "USD")), POLICY, AT)
+    assert (standing.tier, standing.service_spend) == (CustomerTier.REGULAR, 0)
+    assert standing.review_at is None
+
+
+def test_the_dealer_sets_the_thresholds() -> None:
+    strict = CustomerTierPolicy(vip_min_purchases=3, key_min_service_spend=Decimal("10000"))
+    assert tier_of(_facts(2), strict, AT).tier is CustomerTier.REGULAR
+    assert tier_of(_facts(1, 0, _paid("5000", 1)), strict, AT).tier is CustomerTier.REGULAR
+
+
+def test_the_first_tier_above_regular_is_news_a_first_regular_is_not() -> None:
+    vip = tier_of(_facts(2), POLICY, AT)
+    regular = tier_of(_facts(), POLICY, AT)
+    assert tier_changed(None, vip)
+    assert not tier_changed(None, regular)
+    assert not tier_changed(CustomerTier.VIP, vip)
+    assert tier_changed(CustomerTier.KEY, vip)
+    assert tier_changed(CustomerTier.KEY, regular)
