@@ -433,11 +433,11 @@ class Demo:
             timeout_s=60,
             what="the delivery reminders",
         )
-        self.say("...the day before, the customer is reminded of the handover")
+        self.say("...the customer is reminded the day before and two hours before the handover")
         await eventually(
-            lambda: self._reminders(customer, "delivery", 1, status="sent"),
-            timeout_s=max(self.clock.seconds_until(handover - timedelta(hours=24)), 0) + 60,
-            what="the day-before delivery reminder sent",
+            lambda: self._reminders(customer, "delivery", 2, status="sent"),
+            timeout_s=max(self.clock.seconds_until(handover), 0) + 60,
+            what="the delivery reminders sent",
         )
         self.say("PDI passed, documents and keys handed over: owner care and the plate")
         await sales(
