@@ -39,6 +39,10 @@ async def test_the_demo_day_plays_through(
         "AppointmentNoShow",
         "InvitationDeclined",
         "LeadLost",
+        "ShowroomVisitRecorded",
+        "DiscountApprovalRequested",
+        "DiscountApprovalDecided",
+        "DeliveryScheduled",
     ):
         assert demo.counts[event] >= 1, (event, demo.counts)
     assert demo.counts["ComplaintOpened"] == 2  # the hotline one and the automatic one

@@ -8,6 +8,7 @@ import pytest
 from dealerflow.policy import SalesPolicy
 from dealerflow.sales.domain import (
     CancellationPolicy,
+    CancellationTerms,
     CancelledBy,
     ContractError,
     ContractStatus,
@@ -179,3 +180,20 @@ def test_cancellation_keeps_what_policy_says() -> None:
     assert cancellation_refund(ledger, CancelledBy.CUSTOMER, earnest, D("3000")) == D("17000.00")
     deposit_only = _paid((PaymentKind.DEPOSIT, "5000", True))
     assert cancellation_refund(deposit_only, CancelledBy.CUSTOMER, earnest, D("3000")) == D("0.00")
+
+
+def test_money_confirmed_after_a_cancellation_follows_its_rule() -> None:
+    """The first refund covered what was confirmed; a late payment is due by the same rule
+    (a deposit the rule keeps stays, costs the first refund could not cover come off)."""
+    earnest = CancellationPolicy(forfeit_deposit_on_customer_cancellation=True)
+    by_customer = CancellationTerms(CancelledBy.CUSTOMER, D("0"), earnest)
+    balance = _paid((PaymentKind.BALANCE, "5000", True))
+    assert by_customer.refund_due(balance) == D("5000.00")
+    refunded = balance.record(LedgerEntry(PaymentKind.REFUND, D("5000"), T0))
+    late_deposit = refunded.record(LedgerEntry(PaymentKind.DEPOSIT, D("2000"), T0))
+    assert by_customer.refund_due(late_deposit) == D("0.00")
+    costly = CancellationTerms(CancelledBy.MUTUAL, D("3000"), earnest)
+    assert costly.refund_due(_paid((PaymentKind.BALANCE, "1000", True))) == D("0.00")
+    assert costly.refund_due(
+        _paid((PaymentKind.BALANCE, "1000", True), (PaymentKind.BALANCE, "4000", True))
+    ) == D("2000.00")

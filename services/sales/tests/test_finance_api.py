@@ -254,3 +254,50 @@ async def test_refund_is_limited_to_the_overpayment_and_publishes_refund_issued(
     assert (str(event.amount.amount), event.reason) == ("500.00", "overpaid by transfer")
     assert (await refund("500.00", "r-2")).status_code == 200
     assert len([e for _, e in await outbox.records() if isinstance(e.event, RefundIssued)]) == 1
+
+
+async def cancel(api: httpx.AsyncClient, contract_id: str, by: str) -> dict[str, Any]:
+    cancelled = await api.post(
+        f"/v1/contracts/{contract_id}/cancel",
+        json={"dealer_id": "D001", "reason": "changed mind", "cancelled_by": by},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    return dict(cancelled.json())
+
+
+async def test_money_confirmed_after_the_cancellation_is_refunded_by_the_deposit_rule(
+    api: httpx.AsyncClient, contract_body: Body, outbox: Any
+) -> None:
+    contract_id = await signed(api, contract_body())
+    entered = await enter_payment(api, contract_id, "20000.00", "deposit")
+    cancelled = await cancel(api, contract_id, "customer")
+    assert cancelled["ledger"]["refunded"]["amount"] == "0.00"  # nothing had arrived yet
+    confirmed = await confirm(api, contract_id, entered["payments"][0]["payment_id"], "late-1")
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["ledger"]["refunded"]["amount"] == "20000.00"
+    [refund] = [e.event for _, e in await outbox.records() if isinstance(e.event, RefundIssued)]
+    assert str(refund.amount.amount) == "20000.00"
+    assert "after the cancellation" in refund.reason
+    again = await confirm(api, contract_id, entered["payments"][0]["payment_id"], "late-2")
+    assert again.json()["ledger"]["refunded"]["amount"] == "20000.00"  # refunded once
+
+
+EARNEST_MONEY = {"policy": {"sales": {"forfeit_deposit_on_customer_cancellation": True}}}
+
+
+@pytest.mark.parametrize("dealers", [{"D001": EARNEST_MONEY}])
+async def test_a_deposit_confirmed_after_the_customer_cancelled_is_kept_as_earnest_money(
+    api: httpx.AsyncClient, contract_body: Body, outbox: Any
+) -> None:
+    contract_id = await signed(api, contract_body())
+    deposit = await enter_payment(api, contract_id, "20000.00", "deposit")
+    balance = await enter_payment(api, contract_id, "5000.00", "balance")
+    await cancel(api, contract_id, "customer")
+    ids = {p["kind"]: p["payment_id"] for p in balance["payments"]}
+    assert ids["deposit"] == deposit["payments"][0]["payment_id"]
+    kept = await confirm(api, contract_id, ids["deposit"], "late-d")
+    assert kept.json()["ledger"]["refunded"]["amount"] == "0.00"
+    back = await confirm(api, contract_id, ids["balance"], "late-b")
+    assert back.json()["ledger"]["refunded"]["amount"] == "5000.00"
+    refunds = [e.event for _, e in await outbox.records() if isinstance(e.event, RefundIssued)]
+    assert [str(r.amount.amount) for r in refunds] == ["5000.00"]

@@ -16,7 +16,7 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,13 @@ from dealerflow.contracts.events import VehicleDelivered
 from dealerflow.contracts.examples import example_for
 from dealerflow.contracts.identity import customer_id_for
 from dealerflow.contracts.topics import CONTEXTS, TopicRegistry
-from dealerflow.devinfra.client import DealerflowClient, eventually, new_event_id
+from dealerflow.devinfra.client import (
+    DELIVERY_DOCUMENTS,
+    PDI_ITEMS,
+    DealerflowClient,
+    eventually,
+    new_event_id,
+)
 from dealerflow.devinfra.config import resolve_config
 from dealerflow.devinfra.issuer import DevIssuer
 from dealerflow.devinfra.services import SERVICES
@@ -73,6 +79,10 @@ class Clock:
     def now(self) -> datetime:
         """Services' now."""
         return self.start + (datetime.now(UTC) - self.start) * self.speed
+
+    def seconds_until(self, at: datetime) -> float:
+        """Real seconds until the services' clock reaches ``at``."""
+        return (at - self.now()).total_seconds() / self.speed
 
     @staticmethod
     def show(at: datetime) -> str:
@@ -199,6 +209,7 @@ class Demo:
         )
 
         await self._appointment_story()
+        await self._showroom_story()
 
         self.say("The walk-in customer signs, pays in full and takes delivery")
         phone = "+8613400134000"
@@ -322,6 +333,143 @@ class Demo:
             params=q,
             json_body={"decision": "approve", "note": "follow up next spring"},
         )
+
+    async def _showroom_story(self) -> None:
+        """A walk-in family: the visit register and needs analysis, a discount beyond the
+        threshold approved by the sales manager, the delivery agreed (the customer's
+        reminders) and made (owner care and the plate-registration task)."""
+        c, dealer = self.client, self.dealer_id
+        phone = "+8613100131000"
+        person = {"name": "孙丽", "phone": phone, "consent": {"service": True, "marketing": False}}
+        customer = str(customer_id_for("default", phone))
+
+        async def sales(path: str, body: dict[str, Any], method: str = "POST") -> Any:
+            return await c.call("sales", method, path, json_body={"dealer_id": dealer, **body})
+
+        self.say("A family walks into the showroom: reception records the visit")
+        visit = await sales(
+            "/v1/visits",
+            {
+                "customer": person,
+                "consultant_id": "consultant-wang",
+                "arrived_at": self.clock.now().isoformat(),
+                "party_size": 3,
+            },
+        )
+        lead = await eventually(
+            lambda: self._lead_by_phone(phone), timeout_s=60, what="the walk-in lead"
+        )
+        self.say("Needs analysis: a family SUV, budget 200,000 CNY, 20,000 km a year")
+        await sales(
+            f"/v1/visits/{visit['visit_id']}/needs",
+            {
+                "use": "family",
+                "budget": {"amount": "200000.00", "currency": "CNY"},
+                "body_type": "suv",
+                "priorities": ["space", "economy"],
+                "urgency": "within_30_days",
+                "expected_yearly_km": 20000,
+            },
+        )
+        self.say("A quote with a 6 % discount: beyond the 5 % threshold, the manager decides")
+        vehicle = {"model": "Aurora X5", "configuration": "Luxury", "colour": "grey"}
+        quote = await sales(
+            "/v1/quotes",
+            {
+                "customer_phone": phone,
+                "lead_id": lead["lead_id"],
+                "consultant_id": "consultant-wang",
+                "vehicle": vehicle,
+                "vehicle_price": "200000.00",
+                "discount": "12000.00",
+            },
+        )
+        await self._wait_tasks(customer, "discount_approval")
+        self.say("The sales manager approves the discount: the approval task closes")
+        await sales(
+            f"/v1/quotes/{quote['quote_id']}/approval",
+            {"decision": "approve", "note": "family referral, second car"},
+        )
+        await eventually(
+            lambda: self._task(customer, "discount_approval", status="cancelled"),
+            timeout_s=60,
+            what="the approval task closed",
+        )
+        self.say("Signed on the approved quote and paid; the handover agreed for 15:00")
+        contract = await sales(
+            "/v1/contracts",
+            {
+                "quote_id": quote["quote_id"],
+                "lead_id": lead["lead_id"],
+                "customer": {**person, "address": "上海市徐汇区漕溪北路1号"}
+                | {"id_document_verified": True},
+                "consultant_id": "consultant-wang",
+                "vehicle": {**vehicle, "vin": "LSVAU2180N2183298"},
+                "price": {"amount": "188000.00", "currency": "CNY"},
+                "payment": {"method": "full_payment"},
+                "planned_delivery_on": (self.clock.now() + timedelta(days=1)).date().isoformat(),
+            },
+        )
+        path = f"/v1/contracts/{contract['contract_id']}"
+        await sales(
+            f"{path}/payments",
+            {
+                "kind": "full",
+                "method": "bank_transfer",
+                "amount": {"amount": "188000.00", "currency": "CNY"},
+            },
+        )
+        # the first 15:00 at least 26 h ahead: both reminders (24 h and 2 h before) to come
+        earliest = (self.clock.now() + timedelta(hours=26)).astimezone(LOCAL)
+        handover = datetime.combine(earliest.date(), time(15, 0), LOCAL)
+        if handover < earliest:
+            handover += timedelta(days=1)
+        await sales(
+            f"{path}/deliveries/schedule",
+            {"scheduled_for": handover.isoformat(), "location": "Handover bay 1"},
+        )
+        await eventually(
+            lambda: self._reminders(customer, "delivery", 2),
+            timeout_s=60,
+            what="the delivery reminders",
+        )
+        self.say("...the customer is reminded the day before and two hours before the handover")
+        await eventually(
+            lambda: self._reminders(customer, "delivery", 2, status="sent"),
+            timeout_s=max(self.clock.seconds_until(handover), 0) + 60,
+            what="the delivery reminders sent",
+        )
+        self.say("PDI passed, documents and keys handed over: owner care and the plate")
+        await sales(
+            f"{path}/pdi",
+            {
+                "inspector_id": "tech-7",
+                "inspected_at": self.clock.now().isoformat(),
+                "items": [{"item": item, "passed": True} for item in PDI_ITEMS],
+            },
+            method="PUT",
+        )
+        await sales(
+            f"{path}/deliver",
+            {"checklist": {"documents": list(DELIVERY_DOCUMENTS)}, "odometer_km": 8},
+        )
+        await self._wait_tasks(customer, "plate_registration")
+
+    async def _lead_by_phone(self, phone: str) -> dict[str, Any] | None:
+        page = await self.client.call(
+            "leads", "GET", "/v1/leads", params={"dealer_id": self.dealer_id, "phone": phone}
+        )
+        return page["items"][0] if page["items"] else None
+
+    async def _reminders(
+        self, customer: str, kind: str, count: int, status: str | None = None
+    ) -> list[dict[str, Any]] | None:
+        found = [
+            r
+            for r in await self.client.reminders(self.dealer_id, customer)
+            if r["kind"] == kind and status in (None, r["status"])
+        ]
+        return found if len(found) >= count else None
 
     async def _past(self, moment: datetime) -> bool | None:
         return True if self.clock.now() > moment else None

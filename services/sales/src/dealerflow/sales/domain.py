@@ -258,6 +258,23 @@ class CancellationPolicy:
         return cls(sales.forfeit_deposit_on_customer_cancellation)
 
 
+@dataclass(frozen=True)
+class CancellationTerms:
+    """How a contract was cancelled, kept for money confirmed after the cancellation."""
+
+    cancelled_by: CancelledBy
+    non_refundable_costs: Decimal
+    policy: CancellationPolicy
+
+    def refund_due(self, ledger: PaymentLedger) -> Decimal:
+        """What is still to be paid back from ``ledger`` by the cancellation's rule: after a
+        payment confirmed late, that payment (less the deposit the rule keeps, less the
+        costs the first refund could not cover); 0 when nothing more is due."""
+        return cancellation_refund(
+            ledger, self.cancelled_by, self.policy, self.non_refundable_costs
+        )
+
+
 def cancellation_refund(
     ledger: PaymentLedger,
     cancelled_by: CancelledBy,

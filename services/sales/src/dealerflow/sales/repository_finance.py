@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from dealerflow.runtime.db import DbConnection
+from dealerflow.sales.domain import CancellationPolicy, CancellationTerms, CancelledBy
 from dealerflow.sales.domain_finance import LoanDecision, LoanDecisionKind
 
 
@@ -74,3 +75,42 @@ async def get_loan_decision(
     if row is None:
         return None
     return LoanDecision(**dict(row) | {"decision": LoanDecisionKind(row["decision"])})
+
+
+async def insert_cancellation_terms(
+    conn: DbConnection,
+    dealer_id: str,
+    contract_id: uuid.UUID,
+    terms: CancellationTerms,
+    *,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO contract_cancellations (dealer_id, contract_id, cancelled_by,"
+        " non_refundable_costs, forfeit_deposit, cancelled_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        dealer_id,
+        contract_id,
+        terms.cancelled_by.value,
+        terms.non_refundable_costs,
+        terms.policy.forfeit_deposit_on_customer_cancellation,
+        at,
+    )
+
+
+async def get_cancellation_terms(
+    conn: DbConnection, dealer_id: str, contract_id: uuid.UUID
+) -> CancellationTerms | None:
+    """None for a contract not cancelled (or cancelled before migration 0008)."""
+    row = await conn.fetchrow(
+        "SELECT cancelled_by, non_refundable_costs, forfeit_deposit FROM contract_cancellations"
+        " WHERE dealer_id = $1 AND contract_id = $2",
+        dealer_id,
+        contract_id,
+    )
+    if row is None:
+        return None
+    return CancellationTerms(
+        CancelledBy(row["cancelled_by"]),
+        row["non_refundable_costs"],
+        CancellationPolicy(row["forfeit_deposit"]),
+    )

@@ -16,12 +16,12 @@ from dealerflow.contracts.events.sales import (
     PaymentPlan,
     RefundIssued,
 )
-from dealerflow.contracts.money import money
+from dealerflow.contracts.money import money, non_negative
 from dealerflow.contracts.types import Money
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
-from dealerflow.sales import domain, usecases_quotes
+from dealerflow.sales import domain, repository_finance, usecases_quotes
 from dealerflow.sales import repository as repo
 from dealerflow.sales.records import (
     ContractFile,
@@ -331,6 +331,8 @@ class Cancellation:
 
     version: int
     refund: Decimal
+    #: kept for money finance confirms after the cancellation (same rule)
+    terms: domain.CancellationTerms
 
 
 def plan_cancellation(
@@ -343,17 +345,18 @@ def plan_cancellation(
 ) -> Cancellation:
     """The refund the dealer's cancellation policy gives for this contract's ledger."""
     require_active(contract, "be cancelled")
+    costs = cmd.non_refundable_costs if cmd.non_refundable_costs is not None else 0
     try:
-        refund = domain.cancellation_refund(
-            contract.ledger(payments),
+        terms = domain.CancellationTerms(
             cmd.cancelled_by,
+            non_negative(costs, "non_refundable_costs"),
             domain.CancellationPolicy(forfeit_deposit),
-            cmd.non_refundable_costs if cmd.non_refundable_costs is not None else 0,
         )
+        refund = terms.refund_due(contract.ledger(payments))
     except (TypeError, ValueError) as exc:
         raise CancellationRefused([str(exc)]) from None
     cancelled = domain.cancel_contract(contract.current_version, now)
-    return Cancellation(version=cancelled.version, refund=refund)
+    return Cancellation(version=cancelled.version, refund=refund, terms=terms)
 
 
 async def cancel_contract(uc: UseCaseContext[SalesSettings], cmd: CancelContract) -> ContractFile:
@@ -385,6 +388,9 @@ async def cancel_contract(uc: UseCaseContext[SalesSettings], cmd: CancelContract
             effective_at=uc.now,
         ),
         agreed=cmd,
+    )
+    await repository_finance.insert_cancellation_terms(
+        uc.conn, cmd.dealer_id, contract.id, cancellation.terms, at=uc.now
     )
     refund = money(cancellation.refund, contract.currency)
     await uc.publish(

@@ -14,7 +14,7 @@ from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.idempotency import RequestKey
 from dealerflow.sales import domain, domain_finance, repository_finance
 from dealerflow.sales import repository as repo
-from dealerflow.sales.records import ContractFile
+from dealerflow.sales.records import ContractFile, ContractRecord
 from dealerflow.sales.settings import SalesSettings
 from dealerflow.sales.usecases import RequestRefused, locked_contract, require_active, step_replayed
 from dealerflow.sales.usecases_contracts import record_refund
@@ -82,7 +82,31 @@ async def confirm_payment(uc: UseCaseContext[SalesSettings], cmd: ConfirmPayment
                 confirmed_at=confirmation.confirmed_at,
             )
         )
+        if contract.status is domain.ContractStatus.CANCELLED:
+            await refund_after_cancellation(uc, contract)
     return await repo.contract_file(uc.conn, contract)
+
+
+async def refund_after_cancellation(
+    uc: UseCaseContext[SalesSettings], contract: ContractRecord
+) -> None:
+    """Money confirmed after the contract's cancellation goes back by the cancellation's
+    deposit rule (RefundIssued), as it would have at the cancellation."""
+    terms = await repository_finance.get_cancellation_terms(
+        uc.conn, contract.dealer_id, contract.id
+    )
+    if terms is None:
+        return
+    payments = await repo.list_payments(uc.conn, contract.dealer_id, contract.id)
+    due = terms.refund_due(contract.ledger(payments))
+    if due > 0:
+        await record_refund(
+            uc,
+            contract,
+            due,
+            reason="payment confirmed after the cancellation",
+            event_reason="contract cancelled: payment confirmed after the cancellation",
+        )
 
 
 class LoanDecisionRefused(RequestRefused):
