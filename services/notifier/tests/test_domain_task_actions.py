@@ -1,26 +1,30 @@
 """Rules of staff working their tasks (domain_task_actions): claim, snooze limit, manual
-task role, overdue escalation."""
+task role, overdue escalation, unreachable callbacks."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dealerflow.contracts.care_enums import TaskKind
-from dealerflow.notifier.domain import TaskRuleError
+from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
+from dealerflow.notifier.domain import PlannedTask, RecordRef, TaskRuleError
 from dealerflow.notifier.domain_task_actions import (
     check_manual_due,
     check_snooze,
+    count_unreachable,
     escalates_when_overdue,
     escalation_role,
     manual_task_key,
     manual_task_role,
     may_claim,
     overdue_key,
+    plan_unreachable_follow_up,
     snooze_limit,
 )
 from dealerflow.notifier.domain_types import StaffRole
+from dealerflow.policy import BusinessCalendar, DealerPolicy
 
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
 
@@ -80,3 +84,44 @@ def test_an_overdue_task_escalates_to_the_manager_of_its_role_once() -> None:
     assert not escalates_when_overdue(TaskKind.COMPLAINT_ESCALATION, "complaint:1")
     assert overdue_key("manual:1") == "manual:1:overdue"
     assert not escalates_when_overdue(TaskKind.OTHER, overdue_key("manual:1"))
+
+
+def _callback(kind: TaskKind = TaskKind.DELIVERY_CALLBACK) -> PlannedTask:
+    return PlannedTask(
+        key="delivery:1:callback-24h",
+        kind=kind,
+        dealer_id="D001",
+        customer_id=uuid.UUID(int=1),
+        due_at=NOW,
+        assignee_role=StaffRole.CONSULTANT,
+        assignee_id="c-1",
+        related=RecordRef(RecordKind.CONTRACT, "K-1"),
+        script="Call the new owner.",
+    )
+
+
+def test_unreachable_callbacks_are_tried_again_then_handed_to_customer_relations() -> None:
+    assert count_unreachable(["unreachable", None, TaskOutcome.UNREACHABLE, "reached"]) == 2
+    calendar = BusinessCalendar(DealerPolicy())
+    first = _callback()
+    second = plan_unreachable_follow_up(first, 1, NOW, calendar, 3)
+    assert second is not None
+    assert second.key == "delivery:1:callback-24h:attempt-2"
+    assert (second.kind, second.assignee_id) == (TaskKind.DELIVERY_CALLBACK, "c-1")
+    assert second.due_at == calendar.add_business_days(NOW, 1)
+    assert second.script == "Attempt 2: Call the new owner."
+    fallback = plan_unreachable_follow_up(first, 3, NOW, calendar, 3)
+    assert fallback is not None
+    assert fallback.key == "delivery:1:callback-24h:unreachable-fallback"
+    assert (fallback.kind, fallback.assignee_role, fallback.assignee_id) == (
+        TaskKind.OTHER,
+        StaffRole.CUSTOMER_RELATIONS,
+        None,
+    )
+    assert fallback.due_at == NOW
+    assert "unreachable on 3 attempts" in fallback.script
+    # no rule, other kinds, nothing unreachable: nothing follows
+    assert plan_unreachable_follow_up(first, 1, NOW, calendar, None) is None
+    lead_task = _callback(TaskKind.LEAD_FOLLOW_UP)
+    assert plan_unreachable_follow_up(lead_task, 1, NOW, calendar, 3) is None
+    assert plan_unreachable_follow_up(first, 0, NOW, calendar, 3) is None

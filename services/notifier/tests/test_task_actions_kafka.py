@@ -279,3 +279,51 @@ async def test_who_may_work_tasks(api: httpx.AsyncClient) -> None:
     assert bad.status_code == 422
     unknown = await api.post(f"/v1/tasks/{uuid.uuid4()}/claim", params=AT)
     assert unknown.status_code == 404
+
+
+async def test_unreachable_attempts_are_counted_and_the_dealer_s_rule_falls_back(notifier) -> None:
+    notifier.configure(
+        DEALER, {"policy": {"owner_care": {"unreachable_attempts_before_fallback": 2}}}
+    )
+    api: httpx.AsyncClient = notifier.client
+    created = await api.post("/v1/tasks", params=AT, json=manual(), headers=keyed(C1, "u-1"))
+    assert created.status_code == 201, created.text
+    first = created.json()
+    unreachable = {"outcome": "unreachable"}
+    done = await api.post(
+        f"/v1/tasks/{first['id']}/complete", params=AT, json=unreachable, headers=C1
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["unreachable_attempts"] == 1
+
+    async def by_key(key: str) -> list[dict[str, Any]]:
+        return [t for t in await notifier.tasks() if t["business_key"] == key]
+
+    [second] = await by_key(f"{first['business_key']}:attempt-2")
+    assert (second["assignee"], second["kind"], second["status"]) == ("c-1", "manual", "scheduled")
+    assert second["unreachable_attempts"] == 1
+    assert second["title"] == first["title"]
+    assert datetime.fromisoformat(second["due_at"]) == START + timedelta(days=1)  # Tuesday
+    assert second["script"].startswith("Attempt 2: ")
+
+    notifier.clock.set(START + timedelta(days=1))
+    again = await api.post(
+        f"/v1/tasks/{second['id']}/complete", params=AT, json=unreachable, headers=C1
+    )
+    assert again.json()["unreachable_attempts"] == 2
+    assert await by_key(f"{first['business_key']}:attempt-3") == []
+    [fallback] = await by_key(f"{first['business_key']}:unreachable-fallback")
+    assert (fallback["assignee"], fallback["kind"]) == ("customer-relations:D001", "other")
+    assert fallback["title"] == f"Customer unreachable: {first['title']}"
+    assert fallback["unreachable_attempts"] == 2
+    assert "unreachable on 2 attempts" in fallback["script"]
+
+    async def scheduled() -> list[Any]:
+        return [
+            r["event"]
+            for r in await notifier.published("TaskScheduled")
+            if r["event"].task_id == fallback["id"]
+        ]
+
+    [event] = await notifier.eventually(scheduled, "the fallback task's TaskScheduled")
+    assert event.assignee_id == "customer-relations:D001"

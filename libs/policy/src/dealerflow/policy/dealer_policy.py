@@ -318,6 +318,15 @@ class OwnerCarePolicy(PolicyGroup):
         "an escalation task and a staff alert for the assignee's manager (sales manager for "
         "consultants, service manager for advisors, else the GM); null: no escalation.",
     )
+    unreachable_attempts_before_fallback: int | None = Field(
+        default=3,
+        ge=1,
+        description="Delivery, satisfaction, retention and manual callbacks: an unreachable "
+        "outcome plans another attempt the next business day, until the customer was "
+        "unreachable this many times; then customer relations get a task to reach them "
+        "another way. Null: an unreachable outcome closes the callback (no retry). Service "
+        "callbacks follow service.unreachable_days_before_message instead.",
+    )
 
 
 def _tier_defaults() -> dict[Literal["A", "B", "C"], int]:

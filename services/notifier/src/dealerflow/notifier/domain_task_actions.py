@@ -12,6 +12,13 @@ Choices (documented in docs/services.md, "notifier: staff working their tasks"):
   bound by an SLA (:data:`SLA_BOUND`) the planned due time itself; the reason is a code
   (:data:`SNOOZE_REASONS`), not free text;
 - only managers (sales/service manager, GM) reassign, to any staff id;
+- a delivery, satisfaction, retention or manual callback found the customer
+  unreachable: another attempt the next business day (same assignee, key
+  ``<first attempt's key>:attempt-<n>``) until the customer was unreachable
+  ``owner_care.unreachable_attempts_before_fallback`` times (counted over the attempts:
+  :func:`count_unreachable`), then a task for customer relations to reach them another
+  way (:func:`plan_unreachable_follow_up`); service callbacks keep their rule of days
+  (`domain.plan_unreachable_retry`);
 - an overdue task escalates to the manager of the assignee's role
   (:func:`escalation_role`) once, ``owner_care.task_overdue_escalate_after`` past its due
   time, unless it is a first-contact task (its own warning/escalation/reassign watches)
@@ -21,12 +28,13 @@ Choices (documented in docs/services.md, "notifier: staff working their tasks"):
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from dealerflow.contracts.care_enums import TaskKind
+from dealerflow.contracts.care_enums import TaskKind, TaskOutcome
 from dealerflow.notifier.domain_tasks import FRONT_LINE, TaskRuleError
-from dealerflow.notifier.domain_types import StaffRole
-from dealerflow.policy import placeholder_assignee
+from dealerflow.notifier.domain_types import PlannedTask, StaffRole
+from dealerflow.policy import BusinessCalendar, placeholder_assignee
 
 #: Task kinds with an SLA of their own: a snooze may not pass their planned due time.
 SLA_BOUND = frozenset(
@@ -139,3 +147,55 @@ def escalation_role(assignee_role: StaffRole | str) -> StaffRole:
     if role in (StaffRole.ADVISOR, StaffRole.PARTS_MANAGER):
         return StaffRole.SERVICE_MANAGER
     return StaffRole.GM
+
+
+#: Customer calls an unreachable outcome tries again (`plan_unreachable_follow_up`).
+RETRIED_WHEN_UNREACHABLE = frozenset(
+    {
+        TaskKind.DELIVERY_CALLBACK,
+        TaskKind.SATISFACTION_CALLBACK,
+        TaskKind.RETENTION_CALL,
+        TaskKind.MANUAL,
+    }
+)
+
+
+def count_unreachable(outcomes: Iterable[TaskOutcome | str | None]) -> int:
+    """How many of a task's attempts found the customer unreachable."""
+    return sum(1 for outcome in outcomes if outcome == TaskOutcome.UNREACHABLE)
+
+
+def plan_unreachable_follow_up(
+    original: PlannedTask,
+    unreachable: int,
+    now: datetime,
+    calendar: BusinessCalendar,
+    before_fallback: int | None,
+) -> PlannedTask | None:
+    """What follows an unreachable outcome of a callback planned as ``original`` (its
+    first attempt) after ``unreachable`` unreachable attempts (this one included): the
+    next attempt the next business day, or once ``before_fallback`` is reached the
+    fallback task for customer relations; None for other kinds or without a rule."""
+    try:
+        retried = TaskKind(original.kind) in RETRIED_WHEN_UNREACHABLE
+    except ValueError:
+        retried = False
+    if not retried or before_fallback is None or unreachable < 1:
+        return None
+    if unreachable >= before_fallback:
+        return replace(
+            original,
+            key=f"{original.key}:unreachable-fallback",
+            kind=TaskKind.OTHER,
+            due_at=now,
+            assignee_role=StaffRole.CUSTOMER_RELATIONS,
+            assignee_id=None,
+            script=f"The customer was unreachable on {unreachable} attempts of this call: "
+            f"reach them another way (message, letter, visit). {original.script}",
+        )
+    return replace(
+        original,
+        key=f"{original.key}:attempt-{unreachable + 1}",
+        due_at=calendar.add_business_days(now, 1),
+        script=f"Attempt {unreachable + 1}: {original.script}",
+    )

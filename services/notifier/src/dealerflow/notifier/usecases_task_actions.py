@@ -326,3 +326,14 @@ async def fire_overdue_escalation(uc: Uc, dealer_id: str, payload: Mapping[str, 
         ),
         related=related,
     )
+
+
+# -- unreachable count ----------------------------------------------------------------------
+
+
+async def record_unreachable_attempts(uc: Uc, task: TaskRow, count: int) -> TaskRow:
+    """Show on ``task`` how many of its attempts found the customer unreachable."""
+    if task.unreachable_attempts == count:
+        return task
+    counted = await actions.set_unreachable_attempts(uc.conn, task.dealer_id, task.id, count)
+    return counted or task
