@@ -109,6 +109,7 @@ class TaskKind(StrEnum):
     COMPLAINT_VERIFICATION = "complaint_verification"
     OTHER = "other"
     PLATE_REGISTRATION = "plate_registration"
+    MANUAL = "manual"
 
 
 class TaskOutcome(StrEnum):

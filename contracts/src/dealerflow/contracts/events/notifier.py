@@ -31,10 +31,15 @@ class _NotifierBase(DomainEvent):
 
 
 class TaskScheduled(_NotifierBase):
-    """A staff task (callback, follow-up, review, alert) was created."""
+    """A staff task (callback, follow-up, review, alert, a manual task) was created, or an
+    open one was claimed, reassigned or snoozed: then it is published again with the same
+    ``task_id`` and the new assignee or due time (``previous_assignee_id`` set on a claim
+    or a reassignment)."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="The notifier reacts to an event with a task for staff.",
+        when="The notifier reacts to an event with a task for staff, or staff create one "
+        "(POST /v1/tasks); again with the same task_id when a task is claimed, reassigned "
+        "or snoozed.",
         emitted_by=("notifier",),
         reacted_by=("none in dealerflow (staff front ends, analytics)",),
     )
@@ -47,6 +52,11 @@ class TaskScheduled(_NotifierBase):
     script: Text | None = Field(default=None, description="What to say to the customer.")
     related: RelatedRecord | None = Field(
         default=None, description="Record the task is about (lead, RO, complaint...)."
+    )
+    previous_assignee_id: StaffId | None = Field(
+        default=None,
+        description="Who had the task before it was claimed or reassigned (absent when the "
+        "task was created or snoozed).",
     )
 
 

@@ -307,6 +307,29 @@ class OwnerCarePolicy(PolicyGroup):
         description="The insurance-renewal reminder goes out this long before the policy's "
         "anniversary (whole days).",
     )
+    task_snooze_max: timedelta = Field(
+        default=timedelta(days=7),
+        description="Staff tasks (all kinds): a snooze may move a task at most this long past "
+        "the due time it was planned with (its hard SLA); a task kind bound by an SLA (first "
+        "contact, discount approval, complaint handling/escalation/verification) not past "
+        "that due time at all.",
+    )
+    task_overdue_escalate_after: timedelta | None = Field(
+        default=timedelta(days=1),
+        description="Staff tasks (all kinds but first contact, which has its own watches, and "
+        "the escalations themselves): a task still open this long after its due time gets "
+        "an escalation task and a staff alert for the assignee's manager (sales manager for "
+        "consultants, service manager for advisors, else the GM); null: no escalation.",
+    )
+    unreachable_attempts_before_fallback: int | None = Field(
+        default=3,
+        ge=1,
+        description="Delivery, satisfaction, retention and manual callbacks: an unreachable "
+        "outcome plans another attempt the next business day, until the customer was "
+        "unreachable this many times; then customer relations get a task to reach them "
+        "another way. Null: an unreachable outcome closes the callback (no retry). Service "
+        "callbacks follow service.unreachable_days_before_message instead.",
+    )
 
 
 def _tier_defaults() -> dict[Literal["A", "B", "C"], int]:

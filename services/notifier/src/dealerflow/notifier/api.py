@@ -71,7 +71,9 @@ async def list_tasks(
     ctx: Ctx,
     principal: Staff,
     dealer_id: DealerQuery,
-    assignee: Annotated[str | None, Query(max_length=64)] = None,
+    assignee: Annotated[
+        str | None, Query(max_length=64, description="Staff id, or `me` for the caller.")
+    ] = None,
     customer_id: uuid.UUID | None = None,
     status: Annotated[list[TaskStatusName] | None, Query(description="Repeatable.")] = None,
     due_from: Annotated[AwareDatetime | None, Query(description="Due at or after.")] = None,
@@ -80,7 +82,10 @@ async def list_tasks(
     cursor: Cursor = None,
 ) -> TaskPage:
     """A dealer's tasks by due time (then id), filtered; paginated with next_cursor. A
-    consultant or advisor gets their own without naming themselves (``assignee``)."""
+    consultant or advisor gets their own without naming themselves (``assignee``);
+    ``assignee=me`` is the caller's own tasks (the token's subject), for any role."""
+    if assignee == "me":  # "my tasks": the caller's, whatever their roles
+        assignee = principal.subject
     own = _own(principal)
     if own is not None and assignee not in (None, own):
         raise NotYourTask("a consultant or advisor lists only their own tasks")

@@ -39,10 +39,21 @@ class TaskRow:
     updated_at: datetime
     completed_at: datetime | None
     cancelled_at: datetime | None
+    # migration 0008 (usecases_task_actions)
+    planned_due_at: datetime | None
+    snoozed_at: datetime | None
+    snoozed_by: str | None
+    snooze_reason: str | None
+    unreachable_attempts: int
 
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def hard_due_at(self) -> datetime:
+        """The due time the task was planned with (before any snooze)."""
+        return self.planned_due_at or self.due_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,8 @@ async def insert_task(conn: DbConnection, task: NewTask) -> TaskRow | None:
         f"""
         INSERT INTO tasks (id, dealer_id, customer_id, business_key, kind, title, assignee,
                            assignee_role, due_at, script, related_kind, related_id,
-                           source_event_id, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+                           source_event_id, created_at, updated_at, planned_due_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $9)
         ON CONFLICT (dealer_id, business_key) DO NOTHING
         RETURNING {_TASK_COLUMNS}
         """,

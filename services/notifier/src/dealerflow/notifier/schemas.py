@@ -56,6 +56,17 @@ class TaskOut(BaseModel):
     cancelled_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    planned_due_at: datetime = Field(
+        description="The due time the task was planned with: a snooze moves due_at, never "
+        "this (the hard SLA a snooze may not pass is counted from it)."
+    )
+    snoozed_at: datetime | None = None
+    snoozed_by: str | None = None
+    snooze_reason: str | None = None
+    unreachable_attempts: int = Field(
+        default=0,
+        description="Unreachable outcomes recorded on this task and its earlier attempts.",
+    )
 
     @classmethod
     def of(cls, row: TaskRow) -> TaskOut:
@@ -79,6 +90,11 @@ class TaskOut(BaseModel):
             cancelled_at=row.cancelled_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            planned_due_at=row.hard_due_at,
+            snoozed_at=row.snoozed_at,
+            snoozed_by=row.snoozed_by,
+            snooze_reason=row.snooze_reason,
+            unreachable_attempts=row.unreachable_attempts,
         )
 
 

@@ -5,7 +5,9 @@ Kinds: ``notifier.task_due`` (a task's due time: status due + TaskDue),
 ``notifier.task_watch`` (first-contact warning at 80 % / escalation at breach / reassign
 after the second breach, acting only while the watched task is open),
 ``notifier.reminder_send`` (a customer message falls due: contact policy, then channel),
-``notifier.staff_alert`` (deliver a queued staff message) and ``notifier.tier_review``
+``notifier.staff_alert`` (deliver a queued staff message), ``notifier.task_overdue`` (a
+task still open the dealer's ``task_overdue_escalate_after`` past its due time: a task and
+an alert for the manager) and ``notifier.tier_review``
 (counted service spend leaves a customer's tier window: review the tier).
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dealerflow.notifier import usecases, usecases_tasks, usecases_tiers
+from dealerflow.notifier import usecases, usecases_task_actions, usecases_tasks, usecases_tiers
 from dealerflow.notifier.channels import ChannelRegistry
 from dealerflow.notifier.domain_alerts import REMINDER_SEND, STAFF_ALERT, TASK_DUE, TASK_WATCH
 from dealerflow.notifier.domain_tiers import TIER_REVIEW
@@ -34,7 +36,12 @@ def handlers(
     registry = channels or ChannelRegistry.from_settings(ctx.settings)
 
     async def task_due(uc: Uc, timer: Timer) -> None:
-        await usecases_tasks.fire_task_due(uc, timer.dealer_id, timer.payload)
+        task = await usecases_tasks.fire_task_due(uc, timer.dealer_id, timer.payload)
+        if task is not None:
+            await usecases_task_actions.arm_overdue_escalation(uc, task)
+
+    async def task_overdue(uc: Uc, timer: Timer) -> None:
+        await usecases_task_actions.fire_overdue_escalation(uc, timer.dealer_id, timer.payload)
 
     async def task_watch(uc: Uc, timer: Timer) -> None:
         await usecases.fire_watch(uc, timer.dealer_id, timer.payload)
@@ -54,4 +61,5 @@ def handlers(
         REMINDER_SEND: reminder_send,
         STAFF_ALERT: staff_alert,
         TIER_REVIEW: tier_review,
+        usecases_task_actions.TASK_OVERDUE: task_overdue,
     }

@@ -41,10 +41,12 @@ from dealerflow.notifier.domain_alerts import (
     timer_key,
     watch_alert,
 )
+from dealerflow.notifier.domain_task_actions import count_unreachable, plan_unreachable_follow_up
 from dealerflow.notifier.records import TaskRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_alerts import queue_staff_alert, report_breach
 from dealerflow.notifier.usecases_messages import schedule_reminder
+from dealerflow.notifier.usecases_task_actions import record_unreachable_attempts
 from dealerflow.notifier.usecases_tasks import (
     TaskConflict,
     TaskNotFound,
@@ -226,18 +228,27 @@ async def complete_task(uc: Uc, cmd: CompleteTask) -> TaskRow:
         completed_by=cmd.completed_by or uc.actor or task.assignee,
         completed_at=uc.now,
     )
-    if domain.needs_retry(cmd.outcome) and done.kind == TaskKind.SERVICE_CALLBACK.value:
-        await _retry_unreachable(uc, done)
+    root = root_key(done.business_key)
+    attempts = await repo.attempt_outcomes(uc.conn, done.dealer_id, root)
+    unreachable = count_unreachable(outcome for _, outcome in attempts)
+    done = await record_unreachable_attempts(uc, done, unreachable)
+    if domain.needs_retry(cmd.outcome):
+        await _retry_unreachable(uc, done, attempts, unreachable)
     return done
 
 
-async def _retry_unreachable(uc: Uc, task: TaskRow) -> None:
-    """Service callbacks: try again next business day; after N unreachable days, a message."""
+async def _retry_unreachable(
+    uc: Uc, task: TaskRow, attempts: list[tuple[datetime, str]], unreachable: int
+) -> None:
+    """Service callbacks: try again next business day; after N unreachable days, a message.
+    Delivery, satisfaction, retention and manual callbacks: try again next business day;
+    after the dealer's number of unreachable attempts, a task for customer relations
+    (`domain_task_actions.plan_unreachable_follow_up`). The next attempt carries the
+    count."""
     root = root_key(task.business_key)
     root_task = await repo.get_task_by_key(uc.conn, task.dealer_id, root) or task
     policy = await uc.policy(task.dealer_id)
-    attempts = await repo.attempt_outcomes(uc.conn, task.dealer_id, root)
-    days = domain.consecutive_unreachable_days(attempts, BusinessCalendar(policy))
+    calendar = BusinessCalendar(policy)
     original = PlannedTask(
         key=root,
         kind=TaskKind(root_task.kind),
@@ -252,7 +263,28 @@ async def _retry_unreachable(uc: Uc, task: TaskRow) -> None:
         ),
         script=root_task.script or "",
     )
-    follow_up = domain.plan_unreachable_retry(original, days, uc.now, policy)
+    if task.kind == TaskKind.SERVICE_CALLBACK.value:
+        days = domain.consecutive_unreachable_days(attempts, calendar)
+        follow_up: PlannedItem | None = domain.plan_unreachable_retry(
+            original, days, uc.now, policy
+        )
+    else:
+        follow_up = plan_unreachable_follow_up(
+            original,
+            unreachable,
+            uc.now,
+            calendar,
+            policy.owner_care.unreachable_attempts_before_fallback,
+        )
+    if follow_up is None:
+        return
+    if isinstance(follow_up, PlannedTask):
+        title = f"Customer unreachable: {root_task.title}"[:200]
+        fallback = follow_up.kind is not original.kind
+        created = await schedule_task(uc, follow_up, title=title if fallback else root_task.title)
+        if created is not None:
+            await record_unreachable_attempts(uc, created, unreachable)
+        return
     contact = await repo.get_contact(uc.conn, task.dealer_id, task.customer_id)
     await apply_plan(uc, [follow_up], contact)
 

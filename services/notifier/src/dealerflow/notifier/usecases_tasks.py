@@ -61,7 +61,7 @@ def related_of(task: TaskRow) -> RelatedRecord | None:
 
 
 async def schedule_task(
-    uc: Uc, planned: PlannedTask, *, title: str | None = None
+    uc: Uc, planned: PlannedTask, *, title: str | None = None, task_id: uuid.UUID | None = None
 ) -> TaskRow | None:
     """Create the task with its due timer and publish TaskScheduled; None if it exists.
     The assignee comes from the dealer's people on the day the task is due (see
@@ -74,7 +74,7 @@ async def schedule_task(
     task = await repo.insert_task(
         uc.conn,
         NewTask(
-            id=uuid.uuid4(),
+            id=task_id or uuid.uuid4(),
             dealer_id=planned.dealer_id,
             customer_id=planned.customer_id,
             business_key=planned.key,
@@ -99,11 +99,20 @@ async def schedule_task(
         due_at=task.due_at,
         payload={"task_id": str(task.id)},
     )
+    await publish_scheduled(uc, task, occurred_at=task.created_at)
+    return task
+
+
+async def publish_scheduled(
+    uc: Uc, task: TaskRow, *, occurred_at: datetime, previous_assignee_id: str | None = None
+) -> None:
+    """TaskScheduled of ``task`` as it is now: when created, and again when claimed,
+    reassigned (``previous_assignee_id``) or snoozed."""
     await uc.publish(
         TaskScheduled(
             dealer_id=task.dealer_id,
             customer_id=task.customer_id,
-            occurred_at=task.created_at,
+            occurred_at=occurred_at,
             task_id=str(task.id),
             kind=TaskKind(task.kind),
             assignee_id=task.assignee,
@@ -111,9 +120,9 @@ async def schedule_task(
             title=task.title,
             script=task.script,
             related=related_of(task),
+            previous_assignee_id=previous_assignee_id,
         )
     )
-    return task
 
 
 async def cancel_tasks(
@@ -232,12 +241,14 @@ async def task_of(
     return check_own(task, only_of)
 
 
-async def fire_task_due(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> None:
-    """A task's due time came without an outcome: status due + TaskDue."""
+async def fire_task_due(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> TaskRow | None:
+    """A task's due time came without an outcome: status due + TaskDue (returns the task;
+    None when it was done or cancelled meanwhile)."""
     task = await repo.mark_task_due(uc.conn, dealer_id, uuid.UUID(str(payload["task_id"])), uc.now)
     if task is None:
-        return  # done or cancelled meanwhile
+        return None  # done or cancelled meanwhile
     await publish_task_due(uc, task)
+    return task
 
 
 async def publish_task_due(uc: Uc, task: TaskRow, breaches: int = 1) -> None:
