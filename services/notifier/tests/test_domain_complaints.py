@@ -58,6 +58,12 @@ def test_the_handler_gets_the_task_due_at_the_acknowledge_deadline() -> None:
     assert "Brakes squeal" in task.script
 
 
+def test_the_handler_s_task_names_the_first_update_deadline_when_there_is_one() -> None:
+    task = plan_handling_task(opened(first_update_due_at=OPENED + timedelta(hours=4)))
+    assert "tell them how it stands by 2025-03-03 06:00 UTC" in task.script
+    assert "how it stands" not in plan_handling_task(opened()).script
+
+
 def test_without_deadlines_the_task_is_due_at_once() -> None:
     task = plan_handling_task(opened(acknowledge_due_at=None, resolve_due_at=None))
     assert task.due_at == OPENED

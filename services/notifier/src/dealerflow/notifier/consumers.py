@@ -326,6 +326,7 @@ def _opened_facts(event: ComplaintOpened) -> ComplaintOpenedFacts:
         opened_at=event.opened_at,
         acknowledge_due_at=event.acknowledge_due_at,
         resolve_due_at=event.resolve_due_at,
+        first_update_due_at=event.first_update_due_at,
     )
 
 

@@ -57,6 +57,7 @@ class ComplaintOpenedFacts:
     acknowledge_due_at: datetime | None = None
     resolve_due_at: datetime | None = None
     reopen_count: int = 0
+    first_update_due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +119,14 @@ def plan_handling_task(opened: ComplaintOpenedFacts) -> PlannedTask:
             f"Resolve by {_deadline(opened.resolve_due_at)}."
         )
     else:
+        update = (
+            f"; tell them how it stands by {_deadline(opened.first_update_due_at)}"
+            if opened.first_update_due_at is not None
+            else ""
+        )
         script = (
             f"{opened.severity.capitalize()} complaint: {opened.summary}. Thank the customer "
-            f"and acknowledge by {_deadline(opened.acknowledge_due_at)}; resolve by "
+            f"and acknowledge by {_deadline(opened.acknowledge_due_at)}{update}; resolve by "
             f"{_deadline(opened.resolve_due_at)}."
         )
     return PlannedTask(
