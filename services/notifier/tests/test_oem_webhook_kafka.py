@@ -4,8 +4,6 @@ notifier on real Kafka and PostgreSQL."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -19,13 +17,14 @@ import pytest
 from dealerflow.contracts.care_enums import EscalationRole
 from dealerflow.contracts.events.complaints import ComplaintEscalated
 from dealerflow.contracts.examples import example_for
+from dealerflow.runtime.webhooks import secret_key, verify
 
 pytestmark = pytest.mark.integration
 
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai (the clock's start)
 DEALER = "D001"
 
-SECRET = "oem-secret"
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks example secret
 OTHER_DEALER = "D002"
 
 
@@ -131,8 +130,10 @@ async def test_an_oem_escalation_is_posted_signed_to_the_dealers_webhook_once(
     await notifier.eventually(marker_sent, "the marker's staff alert")
 
     [(headers, body)] = oem_endpoint.posts  # one POST for three copies of the event
-    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert headers["x-dealerflow-signature"] == f"sha256={expected}"
+    # the OEM checks the Standard Webhooks signature; webhook-id is the notification id
+    now = int(headers["webhook-timestamp"])
+    assert verify(secret_key(SECRET), headers, body, now=now) == notification["id"]
+    assert "x-dealerflow-signature" not in headers
     assert headers["idempotency-key"] == notification["id"]
     document = json.loads(body)
     assert document == {

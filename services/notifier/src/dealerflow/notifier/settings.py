@@ -17,6 +17,7 @@ from pydantic_settings import SettingsConfigDict
 
 from dealerflow.policy import policy_with_overrides
 from dealerflow.runtime.settings import ServiceSettings
+from dealerflow.runtime.webhooks import secret_key
 
 __all__ = ["NotifierSettings"]
 
@@ -42,13 +43,20 @@ class NotifierSettings(ServiceSettings):
     webhook_url: str | None = None
     #: Timeout of every webhook POST (the driver's and the OEM/region webhooks).
     webhook_timeout_s: float = Field(default=5.0, gt=0)
-    #: Shared secret: webhook bodies (the driver's and the OEM/region alerts) are signed
-    #: with HMAC-SHA256 when set.
+    #: Standard Webhooks signing secret ``whsec_<base64 of >= 24 bytes>``: webhook POSTs
+    #: (the driver's and the OEM/region alerts) carry ``webhook-signature`` when set.
     webhook_secret: SecretStr | None = None
     #: Tries of a message (customer or staff) before it is recorded as failed; retries wait
     #: ``message_retry_backoff_s``, doubling each time.
     message_max_attempts: int = Field(default=5, ge=1)
     message_retry_backoff_s: float = Field(default=300.0, gt=0)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _valid_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            secret_key(value.get_secret_value())  # ValueError: fail at start-up
+        return value
 
     @field_validator("policy_overrides")
     @classmethod
