@@ -8,8 +8,9 @@ retries of one attempt and drivers pass it on as an idempotency key.
 
 Drivers are chosen per message channel by settings (``channel_drivers``,
 ``staff_channel_driver``) from a registry: ``recording`` (default: logs the message, the
-notifications row is the record) and ``webhook`` (POSTs JSON to ``webhook_url``). Real
-SMS, WeChat or e-mail gateways plug in with :func:`register_driver`.
+notifications row is the record), ``webhook`` (POSTs JSON to ``webhook_url``) and
+``smtp`` (e-mail, `dealerflow.notifier.channels_smtp`). Other gateways plug in with
+:func:`register_driver`.
 
 The registry also builds a :class:`WebhookChannel` for a URL the dealer configured
 (``ChannelRegistry.webhook_to``: the OEM/region's ``people.oem_region.webhook_url``),
@@ -242,7 +243,17 @@ def _webhook(settings: NotifierSettings) -> Channel:
     return _webhook_to(settings)(settings.webhook_url)
 
 
-_DRIVERS: dict[str, DriverFactory] = {"recording": _recording, "webhook": _webhook}
+def _smtp(settings: NotifierSettings) -> Channel:
+    from dealerflow.notifier.channels_smtp import smtp_driver  # it imports this module
+
+    return smtp_driver(settings)
+
+
+_DRIVERS: dict[str, DriverFactory] = {
+    "recording": _recording,
+    "webhook": _webhook,
+    "smtp": _smtp,
+}
 
 
 def register_driver(name: str, factory: DriverFactory) -> None:

@@ -10,7 +10,7 @@ nobody holds go to ``<role-with-dashes>:<dealer_id>`` (`dealerflow.notifier.doma
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -50,6 +50,16 @@ class NotifierSettings(ServiceSettings):
     #: ``message_retry_backoff_s``, doubling each time.
     message_max_attempts: int = Field(default=5, ge=1)
     message_retry_backoff_s: float = Field(default=300.0, gt=0)
+    #: The ``smtp`` e-mail driver (dealerflow.notifier.channels_smtp): server, sender,
+    #: ``starttls`` (port 587) / ``tls`` (implicit, 465) / ``none`` (local relay only),
+    #: AUTH when ``smtp_user`` is set.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_from: str | None = None
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
 
     @field_validator("webhook_secret")
     @classmethod
