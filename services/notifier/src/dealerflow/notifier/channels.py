@@ -249,10 +249,17 @@ def _smtp(settings: NotifierSettings) -> Channel:
     return smtp_driver(settings)
 
 
+def _aliyun(settings: NotifierSettings) -> Channel:
+    from dealerflow.notifier.channels_sms import aliyun_driver  # it imports this module
+
+    return aliyun_driver(settings)
+
+
 _DRIVERS: dict[str, DriverFactory] = {
     "recording": _recording,
     "webhook": _webhook,
     "smtp": _smtp,
+    "aliyun": _aliyun,
 }
 
 
@@ -291,5 +298,8 @@ class ChannelRegistry:
                 instances[name] = _DRIVERS[name](settings)
             return instances[name]
 
-        customer = {channel: driver(name) for channel, name in settings.channel_drivers.items()}
+        names = dict(settings.channel_drivers)
+        if settings.sms_driver:
+            names["sms"] = settings.sms_driver
+        customer = {channel: driver(name) for channel, name in names.items()}
         return cls(customer, driver(settings.staff_channel_driver), _webhook_to(settings))

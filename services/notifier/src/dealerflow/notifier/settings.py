@@ -60,6 +60,19 @@ class NotifierSettings(ServiceSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_s: float = Field(default=10.0, gt=0)
+    #: The SMS driver (dealerflow.notifier.channels_sms): ``aliyun``, ``tencent``,
+    #: ``twilio`` or ``recording`` (development); unset: ``channel_drivers["sms"]``.
+    sms_driver: str | None = None
+    #: Provider template per message kind (``"*"``: any other kind) for the mainland
+    #: providers, each with one variable carrying the rendered text.
+    sms_templates: dict[str, str] = Field(default_factory=dict)
+    #: Overrides the provider's API URL (a private gateway; tests).
+    sms_endpoint: str | None = None
+    sms_timeout_s: float = Field(default=10.0, gt=0)
+    aliyun_access_key_id: str | None = None
+    aliyun_access_key_secret: SecretStr | None = None
+    aliyun_sms_sign_name: str | None = None
+    aliyun_region: str = "cn-hangzhou"
 
     @field_validator("webhook_secret")
     @classmethod
