@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote
 import pytest
 
 from dealerflow.notifier.channels import ChannelRegistry, OutboundMessage, SendResult
-from dealerflow.notifier.channels_sms import AliyunSms
+from dealerflow.notifier.channels_sms import AliyunSms, TencentSms
 from dealerflow.notifier.settings import NotifierSettings
 
 MESSAGE = OutboundMessage(
@@ -228,3 +228,181 @@ def test_a_driver_without_its_credentials_stops_the_start() -> None:
 
 def _fields(message: OutboundMessage) -> dict[str, Any]:
     return {name: getattr(message, name) for name in message.__dataclass_fields__}
+
+
+# --- Tencent ----------------------------------------------------------------------------
+
+TENCENT_ID, TENCENT_KEY = "AKIDExampleSecretId0123456789", "ExampleSecretKey0123456789abcd"
+
+
+def tencent_check(request: Received) -> Answer:
+    """Tencent Cloud's TC3-HMAC-SHA256 check, recomputed from the request as it arrived."""
+    request_id = str(uuid.uuid4())
+
+    def error(code: str, message: str) -> Answer:
+        return 200, {
+            "Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}
+        }
+
+    authorization = request.headers.get("authorization", "")
+    algorithm, _, rest = authorization.partition(" ")
+    parts = dict(item.strip().split("=", 1) for item in rest.split(","))
+    secret_id, date, service, terminator = parts["Credential"].split("/")
+    if algorithm != "TC3-HMAC-SHA256" or terminator != "tc3_request":
+        return error("AuthFailure.InvalidAuthorization", "bad Authorization")
+    if secret_id != TENCENT_ID:
+        return error("AuthFailure.SecretIdNotFound", "no such SecretId")
+    timestamp = int(request.headers["x-tc-timestamp"])
+    if abs(timestamp - time.time()) > 300:
+        return error("AuthFailure.SignatureExpire", "expired")
+    if datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d") != date:
+        return error("AuthFailure.SignatureFailure", "date of the scope")
+    signed = parts["SignedHeaders"].split(";")
+    canonical_headers = "".join(f"{h}:{request.headers[h].strip().lower()}\n" for h in signed)
+    canonical = "\n".join(
+        [
+            "POST",
+            request.path,
+            "",
+            canonical_headers,
+            parts["SignedHeaders"],
+            hashlib.sha256(request.body).hexdigest(),
+        ]
+    )
+    scope = f"{date}/{service}/tc3_request"
+    to_sign = "\n".join(
+        ["TC3-HMAC-SHA256", str(timestamp), scope, hashlib.sha256(canonical.encode()).hexdigest()]
+    )
+
+    def sign(key: bytes, text: str) -> bytes:
+        return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+    key = sign(sign(sign(("TC3" + TENCENT_KEY).encode(), date), service), "tc3_request")
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(parts["Signature"], expected):
+        return error(
+            "AuthFailure.SignatureFailure", "The provided credentials could not be validated."
+        )
+    assert (service, request.headers["x-tc-action"]) == ("sms", "SendSms")
+    assert request.headers["x-tc-version"] == "2021-01-11"
+    document = json.loads(request.body)
+    [phone] = document["PhoneNumberSet"]
+    if not phone.lstrip("+").isdigit():
+        status = {
+            "SerialNo": "",
+            "PhoneNumber": phone,
+            "Fee": 0,
+            "Code": "InvalidParameterValue.IncorrectPhoneNumber",
+            "Message": "incorrect number",
+        }
+    else:
+        status = {
+            "SerialNo": "5000:1045710669157053657849499619",
+            "PhoneNumber": phone,
+            "Fee": 1,
+            "SessionContext": document.get("SessionContext", ""),
+            "Code": "Ok",
+            "Message": "send success",
+            "IsoCode": "CN",
+        }
+    return 200, {"Response": {"SendStatusSet": [status], "RequestId": request_id}}
+
+
+def tencent(provider: Provider, **overrides: Any) -> TencentSms:
+    provider.check = tencent_check
+    settings: dict[str, Any] = {
+        "sms_driver": "tencent",
+        "sms_endpoint": provider.url,
+        "sms_templates": {"*": "1110"},
+        "tencent_secret_id": TENCENT_ID,
+        "tencent_secret_key": TENCENT_KEY,
+        "tencent_sms_app_id": "1400006666",
+        "tencent_sms_sign_name": "浦东汽车",
+    } | overrides
+    driver = driver_of(**settings)
+    assert isinstance(driver, TencentSms)
+    return driver
+
+
+async def test_tencent_sends_a_tc3_signed_request_the_provider_accepts(provider: Provider) -> None:
+    result = await tencent(provider).send(MESSAGE)
+    assert result == SendResult(ok=True, provider_message_id="5000:1045710669157053657849499619")
+    document = json.loads(provider.received[0].body)
+    assert document == {
+        "PhoneNumberSet": [MESSAGE.recipient],
+        "SmsSdkAppId": "1400006666",
+        "SignName": "浦东汽车",
+        "TemplateId": "1110",
+        "TemplateParamSet": [MESSAGE.body],
+        "SessionContext": str(MESSAGE.id),
+    }
+
+
+async def test_tencent_refuses_a_wrong_key_and_that_is_final(provider: Provider) -> None:
+    result = await tencent(provider, tencent_secret_key="wrong").send(MESSAGE)
+    assert (result.ok, result.retryable) == (False, False)
+    assert "AuthFailure.SignatureFailure" in (result.error or "")
+
+
+@pytest.mark.parametrize(
+    ("answer", "retryable"),
+    [
+        ((200, {"Response": {"Error": {"Code": "InternalError.Timeout", "Message": "t"}}}), True),
+        ((200, {"Response": {"Error": {"Code": "RequestLimitExceeded", "Message": "r"}}}), True),
+        ((502, {}), True),
+        (
+            (
+                200,
+                {
+                    "Response": {
+                        "SendStatusSet": [
+                            {"Code": "LimitExceeded.DeliveryFrequencyLimit", "Message": "f"}
+                        ]
+                    }
+                },
+            ),
+            True,
+        ),
+        (
+            (
+                200,
+                {
+                    "Response": {
+                        "SendStatusSet": [
+                            {"Code": "FailedOperation.PhoneNumberInBlacklist", "Message": "b"}
+                        ]
+                    }
+                },
+            ),
+            False,
+        ),
+        (
+            (
+                200,
+                {
+                    "Response": {
+                        "Error": {
+                            "Code": "FailedOperation.TemplateIncorrectOrUnapproved",
+                            "Message": "t",
+                        }
+                    }
+                },
+            ),
+            False,
+        ),
+    ],
+)
+async def test_tencent_errors_are_classified(
+    provider: Provider, answer: Answer, retryable: bool
+) -> None:
+    driver = tencent(provider)
+    provider.answer_next = answer
+    result = await driver.send(MESSAGE)
+    assert (result.ok, result.retryable) == (False, retryable)
+
+
+async def test_tencent_bad_number_is_final(provider: Provider) -> None:
+    bad = OutboundMessage(**{**_fields(MESSAGE), "recipient": "not-a-number"})
+    result = await tencent(provider).send(bad)
+    assert (result.ok, result.retryable) == (False, False)
+    assert "IncorrectPhoneNumber" in (result.error or "")

@@ -255,11 +255,18 @@ def _aliyun(settings: NotifierSettings) -> Channel:
     return aliyun_driver(settings)
 
 
+def _tencent(settings: NotifierSettings) -> Channel:
+    from dealerflow.notifier.channels_sms import tencent_driver  # it imports this module
+
+    return tencent_driver(settings)
+
+
 _DRIVERS: dict[str, DriverFactory] = {
     "recording": _recording,
     "webhook": _webhook,
     "smtp": _smtp,
     "aliyun": _aliyun,
+    "tencent": _tencent,
 }
 
 

@@ -73,6 +73,11 @@ class NotifierSettings(ServiceSettings):
     aliyun_access_key_secret: SecretStr | None = None
     aliyun_sms_sign_name: str | None = None
     aliyun_region: str = "cn-hangzhou"
+    tencent_secret_id: str | None = None
+    tencent_secret_key: SecretStr | None = None
+    tencent_sms_app_id: str | None = None
+    tencent_sms_sign_name: str | None = None
+    tencent_region: str = "ap-guangzhou"
 
     @field_validator("webhook_secret")
     @classmethod
