@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote
 import pytest
 
 from dealerflow.notifier.channels import ChannelRegistry, OutboundMessage, SendResult
-from dealerflow.notifier.channels_sms import AliyunSms, TencentSms
+from dealerflow.notifier.channels_sms import AliyunSms, TencentSms, TwilioSms
 from dealerflow.notifier.settings import NotifierSettings
 
 MESSAGE = OutboundMessage(
@@ -406,3 +406,83 @@ async def test_tencent_bad_number_is_final(provider: Provider) -> None:
     result = await tencent(provider).send(bad)
     assert (result.ok, result.retryable) == (False, False)
     assert "IncorrectPhoneNumber" in (result.error or "")
+
+
+# --- Twilio -----------------------------------------------------------------------------
+
+TWILIO_SID, TWILIO_TOKEN = "AC0123456789abcdef0123456789abcdef", "example-auth-token"
+
+
+def twilio_check(request: Received) -> Answer:
+    """Twilio's check: HTTP basic auth AccountSid:AuthToken for the account in the path;
+    its error document ({code, message, more_info, status}) otherwise."""
+
+    def error(status: int, code: int, message: str) -> Answer:
+        info = f"https://www.twilio.com/docs/errors/{code}"
+        return status, {"code": code, "message": message, "more_info": info, "status": status}
+
+    expected = base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
+    if request.headers.get("authorization") != f"Basic {expected}":
+        return error(401, 20003, "Authenticate")
+    if request.path != f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json":
+        return error(404, 20404, "The requested resource was not found")
+    form = dict(parse_qsl(request.body.decode()))
+    if not form.get("To", "").startswith("+"):
+        return error(400, 21211, f"The 'To' number {form.get('To')} is not a valid phone number.")
+    sid = "SM" + uuid.uuid4().hex
+    return 201, {"sid": sid, "status": "queued", "to": form["To"], "body": form["Body"]}
+
+
+def twilio(provider: Provider, **overrides: Any) -> TwilioSms:
+    provider.check = twilio_check
+    settings: dict[str, Any] = {
+        "sms_driver": "twilio",
+        "sms_endpoint": provider.url,
+        "twilio_account_sid": TWILIO_SID,
+        "twilio_auth_token": TWILIO_TOKEN,
+        "twilio_from": "+15017122661",
+    } | overrides
+    driver = driver_of(**settings)
+    assert isinstance(driver, TwilioSms)
+    return driver
+
+
+async def test_twilio_creates_a_message_with_basic_auth(provider: Provider) -> None:
+    english = OutboundMessage(**{**_fields(MESSAGE), "recipient": "+14155552671", "body": "Hi"})
+    result = await twilio(provider).send(english)
+    assert result.ok, result.error
+    assert (result.provider_message_id or "").startswith("SM")
+    form = dict(parse_qsl(provider.received[0].body.decode()))
+    assert form == {"To": "+14155552671", "From": "+15017122661", "Body": "Hi"}
+    service = await twilio(provider, twilio_from="MG9752274e9e519418a7406176694466fa").send(english)
+    assert service.ok
+    form = dict(parse_qsl(provider.received[1].body.decode()))
+    assert form["MessagingServiceSid"] == "MG9752274e9e519418a7406176694466fa"
+
+
+async def test_twilio_wrong_token_and_bad_number_are_final(provider: Provider) -> None:
+    wrong = await twilio(provider, twilio_auth_token="wrong").send(MESSAGE)
+    assert (wrong.ok, wrong.retryable) == (False, False)
+    assert "401 20003" in (wrong.error or "")
+    bad = OutboundMessage(**{**_fields(MESSAGE), "recipient": "13800138000"})
+    result = await twilio(provider).send(bad)
+    assert (result.ok, result.retryable) == (False, False)
+    assert "21211" in (result.error or "")
+
+
+@pytest.mark.parametrize(
+    ("answer", "retryable"),
+    [
+        ((429, {"code": 20429, "message": "Too Many Requests"}), True),
+        ((503, {"code": 20503, "message": "Service unavailable"}), True),
+        ((400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient"}), False),
+    ],
+)
+async def test_twilio_errors_are_classified(
+    provider: Provider, answer: Answer, retryable: bool
+) -> None:
+    driver = twilio(provider)
+    provider.answer_next = answer
+    result = await driver.send(MESSAGE)
+    assert (result.ok, result.retryable) == (False, retryable)
+    assert str(answer[1]["code"]) in (result.error or "")

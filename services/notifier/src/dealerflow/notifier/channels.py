@@ -9,7 +9,8 @@ retries of one attempt and drivers pass it on as an idempotency key.
 Drivers are chosen per message channel by settings (``channel_drivers``,
 ``staff_channel_driver``) from a registry: ``recording`` (default: logs the message, the
 notifications row is the record), ``webhook`` (POSTs JSON to ``webhook_url``) and
-``smtp`` (e-mail, `dealerflow.notifier.channels_smtp`). Other gateways plug in with
+``smtp`` (e-mail, `dealerflow.notifier.channels_smtp`), ``aliyun``, ``tencent`` and
+``twilio`` (SMS, `dealerflow.notifier.channels_sms`). Other gateways plug in with
 :func:`register_driver`.
 
 The registry also builds a :class:`WebhookChannel` for a URL the dealer configured
@@ -261,12 +262,19 @@ def _tencent(settings: NotifierSettings) -> Channel:
     return tencent_driver(settings)
 
 
+def _twilio(settings: NotifierSettings) -> Channel:
+    from dealerflow.notifier.channels_sms import twilio_driver  # it imports this module
+
+    return twilio_driver(settings)
+
+
 _DRIVERS: dict[str, DriverFactory] = {
     "recording": _recording,
     "webhook": _webhook,
     "smtp": _smtp,
     "aliyun": _aliyun,
     "tencent": _tencent,
+    "twilio": _twilio,
 }
 
 

@@ -57,13 +57,16 @@ from dealerflow.notifier.settings import NotifierSettings
 __all__ = [
     "ALIYUN_ENDPOINT",
     "TENCENT_ENDPOINT",
+    "TWILIO_ENDPOINT",
     "AliyunSms",
     "TencentSms",
+    "TwilioSms",
     "aliyun_driver",
     "aliyun_signature",
     "percent_encode",
     "tc3_authorization",
     "tencent_driver",
+    "twilio_driver",
 ]
 
 ALIYUN_ENDPOINT = "https://dysmsapi.aliyuncs.com/"
@@ -364,5 +367,72 @@ def tencent_driver(settings: NotifierSettings) -> TencentSms:
         templates=settings.sms_templates,
         endpoint=settings.sms_endpoint or TENCENT_ENDPOINT,
         region=settings.tencent_region,
+        timeout_s=settings.sms_timeout_s,
+    )
+
+
+# --- Twilio -----------------------------------------------------------------------------
+
+TWILIO_ENDPOINT = "https://api.twilio.com"
+
+
+class TwilioSms:
+    """Twilio Programmable Messaging (``Messages.json``), for dealers outside China."""
+
+    name = "twilio"
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        sender: str,
+        endpoint: str = TWILIO_ENDPOINT,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.account_sid = account_sid
+        self._auth_token = auth_token
+        self.sender = sender  # a number (+1...) or a Messaging Service SID (MG...)
+        self.endpoint = endpoint.rstrip("/")
+        self.timeout_s = timeout_s
+
+    def form(self, message: OutboundMessage) -> dict[str, str]:
+        """The form fields of the message resource to create."""
+        sender_field = "MessagingServiceSid" if self.sender.startswith("MG") else "From"
+        return {"To": message.recipient, sender_field: self.sender, "Body": message.body}
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        url = f"{self.endpoint}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        response = await _post(
+            url,
+            self.timeout_s,
+            data=self.form(message),
+            auth=(self.account_sid, self._auth_token),
+        )
+        if isinstance(response, SendResult):
+            return response
+        answer = _json(response)
+        if response.is_success and answer.get("sid"):
+            return SendResult(ok=True, provider_message_id=str(answer["sid"]))
+        code = answer.get("code", "")
+        error = f"twilio answered {response.status_code} {code}: {answer.get('message', '')}"
+        return SendResult(
+            ok=False, error=error[:500], retryable=retryable_status(response.status_code)
+        )
+
+
+def twilio_driver(settings: NotifierSettings) -> TwilioSms:
+    """The ``twilio`` driver from ``DEALERFLOW_NOTIFIER_TWILIO_*``."""
+    token = settings.twilio_auth_token
+    if not (settings.twilio_account_sid and token and settings.twilio_from):
+        raise ValueError(
+            "the twilio SMS driver needs DEALERFLOW_NOTIFIER_TWILIO_ACCOUNT_SID, "
+            "..._TWILIO_AUTH_TOKEN and ..._TWILIO_FROM"
+        )
+    return TwilioSms(
+        account_sid=settings.twilio_account_sid,
+        auth_token=token.get_secret_value(),
+        sender=settings.twilio_from,
+        endpoint=settings.sms_endpoint or TWILIO_ENDPOINT,
         timeout_s=settings.sms_timeout_s,
     )

@@ -78,6 +78,10 @@ class NotifierSettings(ServiceSettings):
     tencent_sms_app_id: str | None = None
     tencent_sms_sign_name: str | None = None
     tencent_region: str = "ap-guangzhou"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    #: A sending number (E.164) or a Messaging Service SID (``MG...``).
+    twilio_from: str | None = None
 
     @field_validator("webhook_secret")
     @classmethod
