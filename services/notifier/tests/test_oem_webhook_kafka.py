@@ -220,3 +220,29 @@ async def test_a_failing_oem_endpoint_is_retried_with_backoff_then_recorded_as_f
     keys = {headers["idempotency-key"] for headers, _ in oem_endpoint.posts}
     assert keys == {failed["id"]}  # every retry with the same key
     assert len({body for _, body in oem_endpoint.posts}) == 1  # and the same signed body
+
+
+async def test_an_oem_endpoint_refusing_the_request_is_final_at_once(
+    notifier: Any, oem_endpoint: Receiver
+) -> None:
+    """A 4xx other than 408/429 (here: the receiver refuses the signature) is not retried."""
+    oem_endpoint.status = 401
+    configure_oem(notifier, DEALER, name="华东大区", webhook_url=oem_endpoint.url)
+    await notifier.produce(escalated("CMP-REFUSED"))
+
+    async def failed() -> dict[str, Any] | None:
+        found = [n for n in await alerts(notifier) if n["status"] == "failed"]
+        return found[0] if found else None
+
+    alert = await notifier.eventually(failed, "the refused alert recorded as failed")
+    assert alert["attempts"] == 1
+    assert "401" in alert["error"]
+    notifier.clock.advance(timedelta(hours=1))  # well past every backoff
+    await notifier.produce(escalated("CMP-MARK", level=2))
+
+    async def marker_sent() -> bool:
+        found = await alerts(notifier)
+        return any(n["status"] == "sent" and "CMP-MARK" in n["subject"] for n in found)
+
+    await notifier.eventually(marker_sent, "a later alert")
+    assert len(oem_endpoint.posts) == 1
