@@ -317,4 +317,9 @@ class ChannelRegistry:
         if settings.sms_driver:
             names["sms"] = settings.sms_driver
         customer = {channel: driver(name) for channel, name in names.items()}
+        recorded = sorted(channel for channel, name in names.items() if name == "recording")
+        if recorded:
+            # the development default: say so once at start-up, a production notifier sets
+            # real drivers (DEALERFLOW_NOTIFIER_SMS_DRIVER, ..._CHANNEL_DRIVERS)
+            log.warning("customer channels %s only recorded (driver 'recording')", recorded)
         return cls(customer, driver(settings.staff_channel_driver), _webhook_to(settings))
