@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import uuid
 
@@ -21,6 +19,10 @@ from dealerflow.notifier.channels import (
     send_safely,
 )
 from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.runtime.webhooks import secret_key, verify
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks example secret
+NOW = 1_765_000_000
 
 MESSAGE = OutboundMessage(
     id=uuid.UUID(int=7),
@@ -51,14 +53,20 @@ async def test_webhook_posts_signed_json_with_an_idempotency_key() -> None:
         return httpx.Response(202, json={"id": "gw-42"})
 
     channel = WebhookChannel(
-        "https://bridge.example/send", secret="s3cret", transport=httpx.MockTransport(answer)
+        "https://bridge.example/send",
+        secret=SECRET,
+        transport=httpx.MockTransport(answer),
+        clock=lambda: NOW + 0.7,
     )
     result = await channel.send(MESSAGE)
     assert result == SendResult(ok=True, provider_message_id="gw-42")
     [request] = seen
     assert request.headers["Idempotency-Key"] == str(MESSAGE.id)
-    expected = hmac.new(b"s3cret", request.content, hashlib.sha256).hexdigest()
-    assert request.headers["X-Dealerflow-Signature"] == f"sha256={expected}"
+    assert request.headers["webhook-timestamp"] == str(NOW)
+    assert "x-dealerflow-signature" not in request.headers
+    # the receiver checks it the Standard Webhooks way
+    headers = dict(request.headers)
+    assert verify(secret_key(SECRET), headers, request.content, now=NOW) == str(MESSAGE.id)
     body = json.loads(request.content)
     assert body["recipient"] == "+8613800138000"
     assert body["id"] == str(MESSAGE.id)
@@ -137,7 +145,7 @@ def test_custom_drivers_plug_in() -> None:
 
 async def test_a_webhook_to_a_dealer_url_posts_the_document_signed_per_settings() -> None:
     registry = ChannelRegistry.from_settings(
-        NotifierSettings(webhook_secret="s3cret", webhook_timeout_s=2.5)
+        NotifierSettings(webhook_secret=SECRET, webhook_timeout_s=2.5)
     )
     webhook = registry.webhook_to("https://oem.example/hook")
     assert (webhook.url, webhook.timeout_s) == ("https://oem.example/hook", 2.5)
@@ -148,16 +156,44 @@ async def test_a_webhook_to_a_dealer_url_posts_the_document_signed_per_settings(
         seen.append(request)
         return httpx.Response(200, text="ok")
 
-    signed = WebhookChannel(webhook.url, secret="s3cret", transport=httpx.MockTransport(answer))
+    signed = WebhookChannel(webhook.url, secret=SECRET, transport=httpx.MockTransport(answer))
     result = await post_safely(signed, {"complaint_id": "C-1", "level": 3}, idempotency_key="k-1")
     assert result == SendResult(ok=True)  # a 2xx without an id: no provider message id
     [request] = seen
     assert json.loads(request.content) == {"complaint_id": "C-1", "level": 3}
     assert request.headers["Idempotency-Key"] == "k-1"
-    expected = hmac.new(b"s3cret", request.content, hashlib.sha256).hexdigest()
-    assert request.headers["X-Dealerflow-Signature"] == f"sha256={expected}"
+    assert request.headers["webhook-id"] == "k-1"
+    now = int(request.headers["webhook-timestamp"])
+    assert verify(secret_key(SECRET), dict(request.headers), request.content, now=now) == "k-1"
     # the same settings sign the dealer's webhook like the driver does
-    assert signed._secret == webhook._secret
+    assert signed._key == webhook._key == secret_key(SECRET)
+
+
+def test_a_webhook_secret_not_in_the_standard_form_fails_at_start_up() -> None:
+    with pytest.raises(ValueError, match="whsec_"):
+        NotifierSettings(webhook_secret="s3cret")
+
+
+async def test_an_unsigned_webhook_still_names_the_delivery_and_its_trace() -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    channel = WebhookChannel("https://bridge.example/send", transport=httpx.MockTransport(answer))
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("send") as span:
+        assert await channel.send(MESSAGE) == SendResult(ok=True)
+    [request] = seen
+    assert request.headers["webhook-id"] == str(MESSAGE.id)
+    assert "webhook-signature" not in request.headers
+    trace_id = format(span.get_span_context().trace_id, "032x")
+    assert request.headers["traceparent"].split("-")[1] == trace_id
+    assert trace.get_current_span() is not span
 
 
 async def test_post_safely_turns_a_url_httpx_refuses_into_a_retryable_failure() -> None:

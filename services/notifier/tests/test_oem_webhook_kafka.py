@@ -4,8 +4,6 @@ notifier on real Kafka and PostgreSQL."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -19,13 +17,14 @@ import pytest
 from dealerflow.contracts.care_enums import EscalationRole
 from dealerflow.contracts.events.complaints import ComplaintEscalated
 from dealerflow.contracts.examples import example_for
+from dealerflow.runtime.webhooks import secret_key, verify
 
 pytestmark = pytest.mark.integration
 
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai (the clock's start)
 DEALER = "D001"
 
-SECRET = "oem-secret"
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks example secret
 OTHER_DEALER = "D002"
 
 
@@ -131,8 +130,10 @@ async def test_an_oem_escalation_is_posted_signed_to_the_dealers_webhook_once(
     await notifier.eventually(marker_sent, "the marker's staff alert")
 
     [(headers, body)] = oem_endpoint.posts  # one POST for three copies of the event
-    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    assert headers["x-dealerflow-signature"] == f"sha256={expected}"
+    # the OEM checks the Standard Webhooks signature; webhook-id is the notification id
+    now = int(headers["webhook-timestamp"])
+    assert verify(secret_key(SECRET), headers, body, now=now) == notification["id"]
+    assert "x-dealerflow-signature" not in headers
     assert headers["idempotency-key"] == notification["id"]
     document = json.loads(body)
     assert document == {
@@ -219,3 +220,29 @@ async def test_a_failing_oem_endpoint_is_retried_with_backoff_then_recorded_as_f
     keys = {headers["idempotency-key"] for headers, _ in oem_endpoint.posts}
     assert keys == {failed["id"]}  # every retry with the same key
     assert len({body for _, body in oem_endpoint.posts}) == 1  # and the same signed body
+
+
+async def test_an_oem_endpoint_refusing_the_request_is_final_at_once(
+    notifier: Any, oem_endpoint: Receiver
+) -> None:
+    """A 4xx other than 408/429 (here: the receiver refuses the signature) is not retried."""
+    oem_endpoint.status = 401
+    configure_oem(notifier, DEALER, name="华东大区", webhook_url=oem_endpoint.url)
+    await notifier.produce(escalated("CMP-REFUSED"))
+
+    async def failed() -> dict[str, Any] | None:
+        found = [n for n in await alerts(notifier) if n["status"] == "failed"]
+        return found[0] if found else None
+
+    alert = await notifier.eventually(failed, "the refused alert recorded as failed")
+    assert alert["attempts"] == 1
+    assert "401" in alert["error"]
+    notifier.clock.advance(timedelta(hours=1))  # well past every backoff
+    await notifier.produce(escalated("CMP-MARK", level=2))
+
+    async def marker_sent() -> bool:
+        found = await alerts(notifier)
+        return any(n["status"] == "sent" and "CMP-MARK" in n["subject"] for n in found)
+
+    await notifier.eventually(marker_sent, "a later alert")
+    assert len(oem_endpoint.posts) == 1

@@ -8,21 +8,23 @@ retries of one attempt and drivers pass it on as an idempotency key.
 
 Drivers are chosen per message channel by settings (``channel_drivers``,
 ``staff_channel_driver``) from a registry: ``recording`` (default: logs the message, the
-notifications row is the record) and ``webhook`` (POSTs JSON to ``webhook_url``). Real
-SMS, WeChat or e-mail gateways plug in with :func:`register_driver`.
+notifications row is the record), ``webhook`` (POSTs JSON to ``webhook_url``) and
+``smtp`` (e-mail, `dealerflow.notifier.channels_smtp`), ``aliyun``, ``tencent`` and
+``twilio`` (SMS, `dealerflow.notifier.channels_sms`). Other gateways plug in with
+:func:`register_driver`.
 
 The registry also builds a :class:`WebhookChannel` for a URL the dealer configured
 (``ChannelRegistry.webhook_to``: the OEM/region's ``people.oem_region.webhook_url``),
 signed and timed out like the ``webhook`` driver; it POSTs a document of the caller's
-(:meth:`WebhookChannel.post`) instead of a whole message.
+(:meth:`WebhookChannel.post`) instead of a whole message. Webhooks are signed per the
+Standard Webhooks scheme (`dealerflow.runtime.webhooks`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -32,6 +34,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import httpx
 
 from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.runtime.telemetry import current_trace_headers
+from dealerflow.runtime.webhooks import secret_key, signed_headers
 
 __all__ = [
     "STAFF_CHANNEL",
@@ -43,6 +47,7 @@ __all__ = [
     "WebhookChannel",
     "post_safely",
     "register_driver",
+    "retryable_status",
     "send_safely",
 ]
 
@@ -119,10 +124,12 @@ class RecordingChannel:
 class WebhookChannel:
     """POSTs each message as JSON to one URL (a dealer's SMS/WeChat bridge, a staff chat).
 
-    Headers: ``Idempotency-Key`` (the message id) and, with a secret,
-    ``X-Dealerflow-Signature: sha256=<hex HMAC of the body>``. 2xx = sent (a JSON
-    ``{"id": ...}`` answer becomes the provider message id); 408, 429, 5xx and transport
-    errors are retryable; other statuses are final failures.
+    Headers: ``Idempotency-Key`` and ``webhook-id`` (the message id, the same on every
+    retry), ``webhook-timestamp`` (the attempt's epoch seconds), with a ``whsec_`` secret
+    ``webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`` (Standard
+    Webhooks), and ``traceparent`` of the active span. 2xx = sent (a JSON ``{"id": ...}``
+    answer becomes the provider message id); 408, 429, 5xx and transport errors are
+    retryable; other statuses (the receiver refuses the request) are final failures.
     """
 
     name = "webhook"
@@ -134,11 +141,13 @@ class WebhookChannel:
         timeout_s: float = 5.0,
         secret: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url
         self.timeout_s = timeout_s
-        self._secret = secret.encode() if secret else None
+        self._key = secret_key(secret) if secret else None
         self._transport = transport
+        self._clock = clock
 
     async def send(self, message: OutboundMessage) -> SendResult:
         payload = asdict(message)
@@ -150,10 +159,20 @@ class WebhookChannel:
         """POST ``document`` (JSON-serialisable) with the headers and answer handling of
         :meth:`send`; ``idempotency_key`` must be the same on every retry of one delivery."""
         body = json.dumps(document, ensure_ascii=False, sort_keys=True).encode()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key}
-        if self._secret is not None:
-            digest = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
-            headers["X-Dealerflow-Signature"] = f"sha256={digest}"
+        timestamp = int(self._clock())
+        headers = {
+            "content-type": "application/json",
+            "idempotency-key": idempotency_key,
+            "webhook-id": idempotency_key,
+            "webhook-timestamp": str(timestamp),
+        }
+        if self._key is not None:
+            headers |= signed_headers(self._key, idempotency_key, timestamp, body)
+        traceparent, tracestate = current_trace_headers()
+        if traceparent:
+            headers["traceparent"] = traceparent
+            if tracestate:
+                headers["tracestate"] = tracestate
         try:
             async with httpx.AsyncClient(
                 timeout=self.timeout_s, transport=self._transport
@@ -170,12 +189,17 @@ class WebhookChannel:
             except ValueError:
                 pass
             return SendResult(ok=True, provider_message_id=provider_id)
-        retryable = response.status_code in (408, 429) or response.status_code >= 500
         return SendResult(
             ok=False,
             error=f"webhook answered {response.status_code}: {response.text[:500]}",
-            retryable=retryable,
+            retryable=retryable_status(response.status_code),
         )
+
+
+def retryable_status(status_code: int) -> bool:
+    """Whether an HTTP failure answer is worth trying again: 408 (timeout), 429 (too many
+    requests) and 5xx; any other 4xx/3xx is the receiver refusing this request (final)."""
+    return status_code in (408, 429) or status_code >= 500
 
 
 async def send_safely(channel: Channel, message: OutboundMessage) -> SendResult:
@@ -220,7 +244,38 @@ def _webhook(settings: NotifierSettings) -> Channel:
     return _webhook_to(settings)(settings.webhook_url)
 
 
-_DRIVERS: dict[str, DriverFactory] = {"recording": _recording, "webhook": _webhook}
+def _smtp(settings: NotifierSettings) -> Channel:
+    from dealerflow.notifier.channels_smtp import smtp_driver  # it imports this module
+
+    return smtp_driver(settings)
+
+
+def _aliyun(settings: NotifierSettings) -> Channel:
+    from dealerflow.notifier.channels_sms import aliyun_driver  # it imports this module
+
+    return aliyun_driver(settings)
+
+
+def _tencent(settings: NotifierSettings) -> Channel:
+    from dealerflow.notifier.channels_sms import tencent_driver  # it imports this module
+
+    return tencent_driver(settings)
+
+
+def _twilio(settings: NotifierSettings) -> Channel:
+    from dealerflow.notifier.channels_sms import twilio_driver  # it imports this module
+
+    return twilio_driver(settings)
+
+
+_DRIVERS: dict[str, DriverFactory] = {
+    "recording": _recording,
+    "webhook": _webhook,
+    "smtp": _smtp,
+    "aliyun": _aliyun,
+    "tencent": _tencent,
+    "twilio": _twilio,
+}
 
 
 def register_driver(name: str, factory: DriverFactory) -> None:
@@ -258,5 +313,13 @@ class ChannelRegistry:
                 instances[name] = _DRIVERS[name](settings)
             return instances[name]
 
-        customer = {channel: driver(name) for channel, name in settings.channel_drivers.items()}
+        names = dict(settings.channel_drivers)
+        if settings.sms_driver:
+            names["sms"] = settings.sms_driver
+        customer = {channel: driver(name) for channel, name in names.items()}
+        recorded = sorted(channel for channel, name in names.items() if name == "recording")
+        if recorded:
+            # the development default: say so once at start-up, a production notifier sets
+            # real drivers (DEALERFLOW_NOTIFIER_SMS_DRIVER, ..._CHANNEL_DRIVERS)
+            log.warning("customer channels %s only recorded (driver 'recording')", recorded)
         return cls(customer, driver(settings.staff_channel_driver), _webhook_to(settings))

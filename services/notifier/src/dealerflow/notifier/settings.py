@@ -10,13 +10,14 @@ nobody holds go to ``<role-with-dashes>:<dealer_id>`` (`dealerflow.notifier.doma
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from dealerflow.policy import policy_with_overrides
 from dealerflow.runtime.settings import ServiceSettings
+from dealerflow.runtime.webhooks import secret_key
 
 __all__ = ["NotifierSettings"]
 
@@ -42,13 +43,52 @@ class NotifierSettings(ServiceSettings):
     webhook_url: str | None = None
     #: Timeout of every webhook POST (the driver's and the OEM/region webhooks).
     webhook_timeout_s: float = Field(default=5.0, gt=0)
-    #: Shared secret: webhook bodies (the driver's and the OEM/region alerts) are signed
-    #: with HMAC-SHA256 when set.
+    #: Standard Webhooks signing secret ``whsec_<base64 of >= 24 bytes>``: webhook POSTs
+    #: (the driver's and the OEM/region alerts) carry ``webhook-signature`` when set.
     webhook_secret: SecretStr | None = None
     #: Tries of a message (customer or staff) before it is recorded as failed; retries wait
     #: ``message_retry_backoff_s``, doubling each time.
     message_max_attempts: int = Field(default=5, ge=1)
     message_retry_backoff_s: float = Field(default=300.0, gt=0)
+    #: The ``smtp`` e-mail driver (dealerflow.notifier.channels_smtp): server, sender,
+    #: ``starttls`` (port 587) / ``tls`` (implicit, 465) / ``none`` (local relay only),
+    #: AUTH when ``smtp_user`` is set.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_from: str | None = None
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    #: The SMS driver (dealerflow.notifier.channels_sms): ``aliyun``, ``tencent``,
+    #: ``twilio`` or ``recording`` (development); unset: ``channel_drivers["sms"]``.
+    sms_driver: str | None = None
+    #: Provider template per message kind (``"*"``: any other kind) for the mainland
+    #: providers, each with one variable carrying the rendered text.
+    sms_templates: dict[str, str] = Field(default_factory=dict)
+    #: Overrides the provider's API URL (a private gateway; tests).
+    sms_endpoint: str | None = None
+    sms_timeout_s: float = Field(default=10.0, gt=0)
+    aliyun_access_key_id: str | None = None
+    aliyun_access_key_secret: SecretStr | None = None
+    aliyun_sms_sign_name: str | None = None
+    aliyun_region: str = "cn-hangzhou"
+    tencent_secret_id: str | None = None
+    tencent_secret_key: SecretStr | None = None
+    tencent_sms_app_id: str | None = None
+    tencent_sms_sign_name: str | None = None
+    tencent_region: str = "ap-guangzhou"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    #: A sending number (E.164) or a Messaging Service SID (``MG...``).
+    twilio_from: str | None = None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _valid_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            secret_key(value.get_secret_value())  # ValueError: fail at start-up
+        return value
 
     @field_validator("policy_overrides")
     @classmethod
