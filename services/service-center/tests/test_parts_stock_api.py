@@ -135,6 +135,12 @@ async def test_approval_reserves_then_back_orders(
     ).json()
     assert parts["back_ordered"] is True
     assert (await part(api))["reserved"] == 1
+    detail = (await api.get(f"/v1/repair-orders/{second}", params={"dealer_id": "D001"})).json()
+    assert [
+        (p["item_id"], p["part_number"], p["quantity"]) for p in detail["back_ordered_parts"]
+    ] == [("P1", "OF-1001", 4)]
+    first_detail = await api.get(f"/v1/repair-orders/{first}", params={"dealer_id": "D001"})
+    assert first_detail.json()["back_ordered_parts"] == []  # reserved, nothing waits
 
     # one more leaves available at the reorder point: PartStockLow for that order
     third = await quoted_order(api, ro_body, workflow, LINES)
