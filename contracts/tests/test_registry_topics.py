@@ -28,7 +28,8 @@ CATALOGUE = {
     "VehicleDelivered",
     "service": "ServiceAppointmentBooked ServiceAppointmentCancelled RepairOrderOpened "
     "DiagnosisCompleted RepairQuoted RepairApproved RepairItemDeclined PartsReserved "
-    "PartStockLow RepairCompleted QualityCheckPassed QualityCheckFailed VehicleHandedOver "
+    "PartStockLow PartStockReplenished RepairCompleted QualityCheckPassed QualityCheckFailed "
+    "VehicleHandedOver "
     "MaintenanceDue CustomerAtRisk ServiceTierChanged",
     "complaints": "ComplaintOpened ComplaintAcknowledged ComplaintAssigned ComplaintEscalated "
     "ComplaintSlaBreached ComplaintResolved ComplaintReopened ComplaintClosed",
@@ -46,7 +47,7 @@ def test_registry_holds_exactly_the_catalogue() -> None:
         for name in names.split()
     }
     assert set(EVENT_TYPES) == expected
-    assert len(ALL_EVENTS) == len(expected) == 69
+    assert len(ALL_EVENTS) == len(expected) == 70
     for context, names in CATALOGUE.items():
         assert [c.event_name for c in EVENTS_BY_CONTEXT[context]] == names.split()
 

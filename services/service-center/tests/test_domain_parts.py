@@ -15,6 +15,7 @@ from dealerflow.service_center.domain_parts import (
     PartsNotMovable,
     ReservationWanted,
     StockLimitsInvalid,
+    became_available,
     became_low,
     check_count,
     check_stock_limits,
@@ -59,6 +60,10 @@ def test_low_is_raised_once_per_crossing() -> None:
     assert became_low(above, at)
     assert not became_low(at, below)
     assert not became_low(below, above)
+    assert became_available(below, above)
+    assert became_available(at, above)
+    assert not became_available(above, above)
+    assert not became_available(below, at)
 
 
 def test_a_count_may_not_fall_below_the_reserved() -> None:

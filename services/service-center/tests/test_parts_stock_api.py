@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dealerflow.contracts.events.service import PartsReserved, PartStockLow
+from dealerflow.contracts.events.service import PartsReserved, PartStockLow, PartStockReplenished
 from dealerflow.contracts.identity import house_customer_id
 from dealerflow.devinfra.service_testing import Outbox
 
@@ -135,6 +135,12 @@ async def test_approval_reserves_then_back_orders(
     ).json()
     assert parts["back_ordered"] is True
     assert (await part(api))["reserved"] == 1
+    detail = (await api.get(f"/v1/repair-orders/{second}", params={"dealer_id": "D001"})).json()
+    assert [
+        (p["item_id"], p["part_number"], p["quantity"]) for p in detail["back_ordered_parts"]
+    ] == [("P1", "OF-1001", 4)]
+    first_detail = await api.get(f"/v1/repair-orders/{first}", params={"dealer_id": "D001"})
+    assert first_detail.json()["back_ordered_parts"] == []  # reserved, nothing waits
 
     # one more leaves available at the reorder point: PartStockLow for that order
     third = await quoted_order(api, ro_body, workflow, LINES)
@@ -209,7 +215,9 @@ async def test_issue_then_return_moves_the_stock(
     assert (stock["on_hand"], stock["reserved"], stock["available"]) == (4, 0, 4)
 
 
-async def test_a_purchase_order_receipt_adds_stock_once(api: httpx.AsyncClient) -> None:
+async def test_a_purchase_order_receipt_adds_stock_once(
+    api: httpx.AsyncClient, outbox: Outbox
+) -> None:
     await stocked(api, 1, over_stock_limit=10)
     body = {
         "dealer_id": "D001",
@@ -249,6 +257,11 @@ async def test_a_purchase_order_receipt_adds_stock_once(api: httpx.AsyncClient) 
         False,
         True,
     )
+    # the low part is back above its reorder point: the reorder task's end
+    [back] = [e for e in await outbox.events() if isinstance(e, PartStockReplenished)]
+    assert (back.part_number, back.on_hand, back.available) == ("OF-1001", 12, 12)
+    assert back.purchase_order_id == po["purchase_order_id"]
+    assert back.customer_id == house_customer_id("D001")
     again = await api.post(path, json={"dealer_id": "D001"})
     assert again.status_code == 409, again.text
     assert (await part(api))["on_hand"] == 12

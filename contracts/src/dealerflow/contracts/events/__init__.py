@@ -86,6 +86,7 @@ from dealerflow.contracts.events.service import (
     MaintenanceDue,
     PartsReserved,
     PartStockLow,
+    PartStockReplenished,
     QualityCheckFailed,
     QualityCheckPassed,
     RepairApproved,
@@ -152,6 +153,7 @@ ServiceEvent = Annotated[
     | RepairItemDeclined
     | PartsReserved
     | PartStockLow
+    | PartStockReplenished
     | RepairCompleted
     | QualityCheckPassed
     | QualityCheckFailed
@@ -279,6 +281,7 @@ __all__ = [
     "NotificationSuppressed",
     "NotifierEvent",
     "PartStockLow",
+    "PartStockReplenished",
     "PartsReserved",
     "PaymentConfirmed",
     "PaymentReceived",

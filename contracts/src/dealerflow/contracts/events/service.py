@@ -260,6 +260,34 @@ class PartStockLow(_ServiceBase):
     subject_key: ClassVar[str | None] = "part_number"
 
 
+class PartStockReplenished(_ServiceBase):
+    """A receipt lifted a low part's available stock above its reorder point again.
+
+    customer_id is `identity.house_customer_id(dealer_id)` (no customer is involved)."""
+
+    doc: ClassVar[EventDoc] = EventDoc(
+        when="A purchase order's receipt leaves the available quantity (on hand - reserved) "
+        "of a part that was at/below its reorder point above it; once per crossing.",
+        emitted_by=("service-center",),
+        reacted_by=(
+            "notifier: cancels the part's open reorder task (no_longer_needed; the stock is back)",
+        ),
+    )
+    type: Literal["PartStockReplenished"] = Field(
+        default="PartStockReplenished", description="Event name."
+    )
+    part_number: PartNumber = Field(description="Part number.")
+    description: Line = Field(description="Part name.")
+    on_hand: int = Field(ge=0, description="Quantity on hand after the receipt.")
+    available: int = Field(ge=0, description="On hand - reserved after the receipt.")
+    reorder_point: int = Field(ge=0, description="Quantity at which to reorder.")
+    purchase_order_id: EntityId | None = Field(
+        default=None, description="Purchase order whose receipt restocked the part."
+    )
+    replenished_at: UtcDatetime = Field(description="When the receipt was recorded, UTC.")
+    subject_key: ClassVar[str | None] = "part_number"
+
+
 class RepairCompleted(_ServiceBase):
     """The approved work on a repair order is finished (quality check follows)."""
 
@@ -448,6 +476,7 @@ SERVICE_EVENTS: tuple[type[DomainEvent], ...] = (
     RepairItemDeclined,
     PartsReserved,
     PartStockLow,
+    PartStockReplenished,
     RepairCompleted,
     QualityCheckPassed,
     QualityCheckFailed,

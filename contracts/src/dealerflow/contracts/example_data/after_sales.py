@@ -125,6 +125,17 @@ def service_examples() -> list[DomainEvent]:
             repair_order_id=RO,
             detected_at=at(28, 2, 5),
         ),
+        sv.PartStockReplenished(
+            **COMMON,
+            occurred_at=at(28, 2, 40),
+            part_number="BYD-OF-01",
+            description="Cabin air filter",
+            on_hand=22,
+            available=21,
+            reorder_point=5,
+            purchase_order_id="po-2026-0311",
+            replenished_at=at(28, 2, 40),
+        ),
         sv.RepairCompleted(
             **COMMON,
             occurred_at=at(28, 3, 30),

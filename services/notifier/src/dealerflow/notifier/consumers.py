@@ -56,6 +56,7 @@ from dealerflow.contracts.events.service import (
     CustomerAtRisk,
     MaintenanceDue,
     PartStockLow,
+    PartStockReplenished,
     RepairItemDeclined,
     RepairOrderOpened,
     ServiceAppointmentBooked,
@@ -552,6 +553,12 @@ async def part_stock_low(hctx: HandlerContext, env: Envelope[Any]) -> None:
         detected_at=event.detected_at,
     )
     await usecases_parts.on_part_stock_low(hctx, facts)
+
+
+@router.on(PartStockReplenished)
+async def part_stock_replenished(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: PartStockReplenished = env.event
+    await usecases_parts.on_part_stock_replenished(hctx, event.dealer_id, event.part_number)
 
 
 @router.on(CustomerAtRisk)

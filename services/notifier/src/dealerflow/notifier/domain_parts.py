@@ -3,7 +3,8 @@ rules, no I/O.
 
 One open reorder task per part: a new crossing of the reorder point replaces the open
 one (``usecases_parts``). The task is closed by the person who reorders (recording the
-outcome): no event says that stock was received."""
+outcome), or cancelled when a receipt lifts the part above its reorder point
+(PartStockReplenished)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The parts reorder task: PartStockLow opens it for the dealer's parts manager,
-replacing the part's open one. Rules: :mod:`domain_parts`."""
+replacing the part's open one; PartStockReplenished (a receipt lifted the part above its
+reorder point) cancels the open one, no longer needed. Rules: :mod:`domain_parts`."""
 
 from __future__ import annotations
 
@@ -25,3 +26,12 @@ async def on_part_stock_low(uc: Uc, facts: StockLowFacts) -> None:
     )
     await cancel_tasks(uc, earlier, TaskCancelReason.SUPERSEDED)
     await schedule_task(uc, planned)
+
+
+async def on_part_stock_replenished(uc: Uc, dealer_id: str, part_number: str) -> None:
+    """The part is back above its reorder point: its open reorder task is no longer
+    needed (cancelled, TaskCancelled); nothing when none is open (a redelivery)."""
+    open_ones = repo.TaskSelection(
+        dealer_id, key_prefix=domain_parts.reorder_task_prefix(part_number)
+    )
+    await cancel_tasks(uc, open_ones, TaskCancelReason.NO_LONGER_NEEDED)

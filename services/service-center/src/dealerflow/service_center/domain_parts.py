@@ -65,6 +65,12 @@ def became_low(before: StockLevel, after: StockLevel) -> bool:
     return after.low and not before.low
 
 
+def became_available(before: StockLevel, after: StockLevel) -> bool:
+    """A change lifted a low part above the reorder point (``PartStockReplenished``: the
+    reorder task is no longer needed), once per crossing."""
+    return before.low and not after.low
+
+
 class CountBelowReserved(BrokenRule):
     """A stock count below what is reserved: issue or return the reservations first."""
 

@@ -16,6 +16,7 @@ from dealerflow.service_center.domain import (
     RepairQuote,
     price_repair_quote,
 )
+from dealerflow.service_center.repository_parts import ReservationRecord
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class RepairOrderDetails:
     detailing: DetailingRecord | None = None
     #: the vehicle's declined work from earlier visits, still open: offered again
     offered_again: tuple[DeclinedItemRecord, ...] = ()
+    #: approved part lines waiting for stock (recorded back-ordered at the approval)
+    back_ordered: tuple[ReservationRecord, ...] = ()
 
 
 @dataclass(frozen=True)

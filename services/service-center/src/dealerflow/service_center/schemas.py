@@ -306,6 +306,15 @@ class DetailingOut(BaseModel):
         )
 
 
+class BackOrderedPartOut(BaseModel):
+    """An approved part line waiting for stock."""
+
+    item_id: str = Field(description="The quote line.")
+    part_number: str
+    quantity: int = Field(description="Quantity approved and not reserved.")
+    recorded_at: datetime = Field(description="When the approval back-ordered it, UTC.")
+
+
 class DeclinedItemOut(BaseModel):
     repair_order_id: uuid.UUID = Field(description="The repair order it was declined on.")
     item_id: str
@@ -393,6 +402,11 @@ class RepairOrderDetail(RepairOrderSummary):
         description="Work the customer declined on earlier visits of this vehicle, still "
         "open: the advisor offers it again.",
     )
+    back_ordered_parts: list[BackOrderedPartOut] = Field(
+        default_factory=list,
+        description="Approved part lines waiting for stock (back-ordered at the approval; "
+        "GET /v1/repair-orders/{id}/parts has every reservation).",
+    )
 
     @classmethod
     def of(cls, details: RepairOrderDetails) -> RepairOrderDetail:  # type: ignore[override]
@@ -426,6 +440,15 @@ class RepairOrderDetail(RepairOrderSummary):
             invoice_number=ro.invoice_number,
             next_maintenance_due_on=ro.next_maintenance_due_on,
             offered_again=[DeclinedItemOut.of(d) for d in details.offered_again],
+            back_ordered_parts=[
+                BackOrderedPartOut(
+                    item_id=r.item_id,
+                    part_number=r.part_number,
+                    quantity=r.quantity,
+                    recorded_at=r.recorded_at,
+                )
+                for r in details.back_ordered
+            ],
             detailing=(
                 DetailingOut.of(details.detailing, detailing_problems(details.detailing))
                 if details.detailing is not None

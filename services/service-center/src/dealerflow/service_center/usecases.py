@@ -27,6 +27,7 @@ from dealerflow.service_center import domain, domain_appointments
 from dealerflow.service_center import repository as repo
 from dealerflow.service_center import repository_appointments as appointments_repo
 from dealerflow.service_center import repository_detailing as detailing_repo
+from dealerflow.service_center import repository_parts as parts_repo
 from dealerflow.service_center import usecases_maintenance as maintenance
 from dealerflow.service_center.domain_appointments import AppointmentRecord, AppointmentStatus
 from dealerflow.service_center.records import RepairOrderDetails, RepairOrderRecord
@@ -55,8 +56,8 @@ class InvalidPhone(domain.BrokenRule):
 async def get_repair_order(
     uc: UseCaseContext[ServiceCenterSettings], dealer_id: str, repair_order_id: uuid.UUID
 ) -> RepairOrderDetails:
-    """The RO with its quality checks and declined items (RepairOrderNotFound if it is
-    not this dealer's)."""
+    """The RO with its quality checks, declined items and back-ordered parts
+    (RepairOrderNotFound if it is not this dealer's)."""
     ro = await repo.get_repair_order(uc.conn, dealer_id, repair_order_id)
     if ro is None:
         raise RepairOrderNotFound(repair_order_id)
@@ -66,6 +67,11 @@ async def get_repair_order(
         declined_items=tuple(await repo.list_declined_items(uc.conn, dealer_id, ro.id)),
         detailing=await detailing_repo.detailing_of(uc.conn, dealer_id, ro.id),
         offered_again=await declined_to_offer(uc, dealer_id, ro.vin, except_order=ro),
+        back_ordered=tuple(
+            r
+            for r in await parts_repo.reservations_of(uc.conn, dealer_id, ro.id)
+            if r.status == "back_ordered"
+        ),
     )
 
 

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from dealerflow.contracts.enums import PartCategory
-from dealerflow.contracts.events.service import PartLine, PartsReserved, PartStockLow, RepairItem
+from dealerflow.contracts.events.service import (
+    PartLine,
+    PartsReserved,
+    PartStockLow,
+    PartStockReplenished,
+    RepairItem,
+)
 from dealerflow.contracts.identity import house_customer_id
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
@@ -385,8 +391,9 @@ class ReceiveParts:
 
 async def receive_parts(uc: Uc, cmd: ReceiveParts) -> PurchaseOrderRecord:
     """The delivery of a purchase order: the received quantities are added to on hand
-    (which only raises available: no PartStockLow). Once per order (ReceiptRefused for a
-    second receipt); a retry returns the received order."""
+    (which only raises available: no PartStockLow; a part lifted above its reorder point
+    publishes ``PartStockReplenished``, the reorder task's end). Once per order
+    (ReceiptRefused for a second receipt); a retry returns the received order."""
     scope = f"purchase-orders:{cmd.purchase_order_id}:receipt"
     if await idempotency.claimed_resource(
         uc.conn,
@@ -406,7 +413,27 @@ async def receive_parts(uc: Uc, cmd: ReceiveParts) -> PurchaseOrderRecord:
     received = domain_parts.received_quantities(
         {line.part_number: line.quantity for line in po.lines}, cmd.counted
     )
-    await parts_repo.receive_purchase_order(
+    restocked = await parts_repo.receive_purchase_order(
         uc.conn, cmd.dealer_id, po.id, received, by=uc.actor, at=uc.now
     )
+    for part in restocked:
+        before = _before(
+            part, on_hand=part.on_hand - received[part.part_number], reserved=part.reserved
+        )
+        after = stock_of(part).level
+        if domain_parts.became_available(before, after):
+            await uc.publish(
+                PartStockReplenished(
+                    dealer_id=part.dealer_id,
+                    customer_id=house_customer_id(part.dealer_id),
+                    occurred_at=uc.now,
+                    part_number=part.part_number,
+                    description=part.description,
+                    on_hand=after.on_hand,
+                    available=after.available,
+                    reorder_point=part.reorder_point,
+                    purchase_order_id=str(po.id),
+                    replenished_at=uc.now,
+                )
+            )
     return await get_purchase_order(uc, cmd.dealer_id, po.id)
