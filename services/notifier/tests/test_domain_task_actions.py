@@ -84,6 +84,9 @@ def test_an_overdue_task_escalates_to_the_manager_of_its_role_once() -> None:
     assert not escalates_when_overdue(TaskKind.COMPLAINT_ESCALATION, "complaint:1")
     assert overdue_key("manual:1") == "manual:1:overdue"
     assert not escalates_when_overdue(TaskKind.OTHER, overdue_key("manual:1"))
+    # the first-contact watches' tasks are escalations already
+    assert not escalates_when_overdue(TaskKind.OTHER, "lead:1:first-contact:escalate")
+    assert not escalates_when_overdue(TaskKind.OTHER, "lead:1:first-contact:reassign")
 
 
 def _callback(kind: TaskKind = TaskKind.DELIVERY_CALLBACK) -> PlannedTask:

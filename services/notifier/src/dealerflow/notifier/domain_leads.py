@@ -39,10 +39,15 @@ def first_contact_key(lead_id: str) -> str:
     return f"lead:{lead_id}:first-contact"
 
 
+#: The key suffixes of a first-contact task's watches (the escalation and reassign ones
+#: plan tasks of their own under these keys).
+FIRST_CONTACT_WATCH_SUFFIXES = (":warn", ":escalate", ":reassign")
+
+
 def first_contact_watch_keys(lead_id: str) -> list[str]:
     """Keys to cancel once the lead's first contact is recorded (its task completed)."""
     base = first_contact_key(lead_id)
-    return [f"{base}:warn", f"{base}:escalate", f"{base}:reassign"]
+    return [f"{base}{suffix}" for suffix in FIRST_CONTACT_WATCH_SUFFIXES]
 
 
 def plan_first_contact(lead: LeadFacts, policy: DealerPolicy, now: datetime) -> list[PlannedItem]:

@@ -32,6 +32,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from dealerflow.contracts.care_enums import TaskKind, TaskOutcome
+from dealerflow.notifier.domain_leads import FIRST_CONTACT_WATCH_SUFFIXES
 from dealerflow.notifier.domain_tasks import FRONT_LINE, TaskRuleError
 from dealerflow.notifier.domain_types import PlannedTask, StaffRole
 from dealerflow.policy import BusinessCalendar, placeholder_assignee
@@ -128,8 +129,8 @@ def overdue_key(business_key: str) -> str:
 
 def escalates_when_overdue(kind: TaskKind | str, business_key: str) -> bool:
     """Whether a task of ``kind`` gets an overdue escalation (see the module docstring)."""
-    if business_key.endswith(OVERDUE_SUFFIX):
-        return False
+    if business_key.endswith((OVERDUE_SUFFIX, *FIRST_CONTACT_WATCH_SUFFIXES)):
+        return False  # an escalation itself (overdue, or a first-contact watch's task)
     try:
         return TaskKind(kind) not in NOT_ESCALATED
     except ValueError:
