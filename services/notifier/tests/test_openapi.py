@@ -38,6 +38,8 @@ def test_every_v1_route_declares_its_roles() -> None:
         for ctx in iter_route_contexts(app.routes)
         if ctx.path is not None and ctx.path.startswith("/v1")
     ]
-    assert len(v1) == 6  # tasks (list, one, complete), notifications, reminders, customer tier
+    # tasks (list, one, complete), notifications, reminders, customer tier, consents (record,
+    # current, history)
+    assert len(v1) == 9
     undeclared = [ctx.path for ctx in v1 if allowed_roles(ctx.original_route) is None]
     assert undeclared == []

@@ -3,8 +3,9 @@
 Planning writes a row and a durable timer in the caller's transaction; all delivery
 happens when the timer fires (in the timer poller), never in a Kafka consumer, because
 consumer handlers may be re-run and must only have database effects. The contact policy
-(`decide_send`) is applied at send time with the newest contact snapshot, so an opt-out
-recorded after planning stops the message.
+(`decide_send`) is applied at send time with the consent store (`usecases_consent`: the
+newest recorded change wins) and the newest contact snapshot, so an opt-out recorded after
+planning stops the message.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dealerflow.contracts.events.notifier import (
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_leads as leads_repo
 from dealerflow.notifier import repository_messages as msgs
+from dealerflow.notifier import usecases_consent as consents
 from dealerflow.notifier.channels import (
     ChannelRegistry,
     OutboundMessage,
@@ -156,6 +158,9 @@ async def send_reminder(
         has_address=address is not None,
         invitation_declined=purpose is ConsentPurpose.MARKETING
         and await leads_repo.invitation_declined(uc.conn, dealer_id, reminder.customer_id),
+        recorded_consent=await consents.consent_for(
+            uc, dealer_id, reminder.customer_id, purpose, channel
+        ),
     )
     if decision.verdict is SendVerdict.DEFER:
         assert decision.deferred_until is not None

@@ -1,0 +1,26 @@
+-- Consent the customer controls (issue 14): every change of consent per purpose and
+-- channel, recorded by staff (POST /v1/customers/{id}/consents), an inbound reply, an
+-- unsubscribe link or consumed from another system's ConsentChanged. The newest change
+-- per purpose and channel is the customer's current consent and wins over the contact
+-- snapshots at send time (domain_consent). Ids, times and codes only: nothing to erase.
+--
+-- consent_id: ours (a uuid) or the other system's ConsentChanged.consent_id, so a
+-- redelivered or self-consumed event is kept once. channel NULL = every channel.
+-- recorded_by: the staff member or client (token subject) who recorded it, NULL when it
+-- came from an event or the customer.
+CREATE TABLE consent_changes (
+    dealer_id        text        NOT NULL,
+    consent_id       text COLLATE "C" NOT NULL,
+    customer_id      uuid        NOT NULL,
+    purpose          text        NOT NULL CHECK (purpose IN ('service', 'marketing')),
+    channel          text        CHECK (channel IN ('sms', 'wechat', 'email', 'webhook')),
+    granted          boolean     NOT NULL,
+    source           text        NOT NULL,
+    recorded_by      text,
+    source_event_id  text,
+    changed_at       timestamptz NOT NULL,
+    recorded_at      timestamptz NOT NULL,
+    PRIMARY KEY (dealer_id, consent_id)
+);
+CREATE INDEX consent_changes_customer_idx
+    ON consent_changes (dealer_id, customer_id, changed_at, consent_id);

@@ -1,0 +1,115 @@
+"""SQL of the consent store (`consent_changes`): every recorded change of a customer's
+consent. Every statement is scoped by ``dealer_id``; a change is keyed by its consent id,
+so a redelivered (or self-consumed) ConsentChanged is kept once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from dealerflow.contracts.care_enums import ConsentSource
+from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
+from dealerflow.notifier.domain_consent import ConsentChange
+from dealerflow.runtime.db import DbConnection
+
+_COLUMNS = "consent_id, purpose, channel, granted, source, changed_at, recorded_by"
+
+
+def _change(row: asyncpg.Record) -> ConsentChange:
+    return ConsentChange(
+        consent_id=row["consent_id"],
+        purpose=ConsentPurpose(row["purpose"]),
+        channel=MessageChannel(row["channel"]) if row["channel"] is not None else None,
+        granted=row["granted"],
+        source=ConsentSource(row["source"]),
+        changed_at=row["changed_at"],
+        recorded_by=row["recorded_by"],
+    )
+
+
+async def insert_change(
+    conn: DbConnection,
+    dealer_id: str,
+    customer_id: uuid.UUID,
+    change: ConsentChange,
+    *,
+    source_event_id: str | None,
+    recorded_at: datetime,
+) -> bool:
+    """Keep one change; False when its consent id was kept before."""
+    created = await conn.fetchval(
+        """
+        INSERT INTO consent_changes (dealer_id, consent_id, customer_id, purpose, channel,
+                                     granted, source, recorded_by, source_event_id,
+                                     changed_at, recorded_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        ON CONFLICT (dealer_id, consent_id) DO NOTHING
+        RETURNING true
+        """,
+        dealer_id,
+        change.consent_id,
+        customer_id,
+        change.purpose.value,
+        change.channel.value if change.channel is not None else None,
+        change.granted,
+        change.source.value,
+        change.recorded_by,
+        source_event_id,
+        change.changed_at,
+        recorded_at,
+    )
+    return bool(created)
+
+
+async def get_change(
+    conn: DbConnection, dealer_id: str, consent_id: str
+) -> tuple[uuid.UUID, ConsentChange] | None:
+    """The change ``consent_id`` and its customer."""
+    row = await conn.fetchrow(
+        f"SELECT customer_id, {_COLUMNS} FROM consent_changes"
+        " WHERE dealer_id = $1 AND consent_id = $2",
+        dealer_id,
+        consent_id,
+    )
+    return None if row is None else (row["customer_id"], _change(row))
+
+
+async def changes_of(
+    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID
+) -> list[ConsentChange]:
+    """Every change recorded for the customer, oldest first."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM consent_changes WHERE dealer_id = $1 AND customer_id = $2"
+        " ORDER BY changed_at, consent_id",
+        dealer_id,
+        customer_id,
+    )
+    return [_change(r) for r in rows]
+
+
+async def history(
+    conn: DbConnection,
+    dealer_id: str,
+    customer_id: uuid.UUID,
+    *,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[ConsentChange]:
+    """The customer's changes ordered by (changed_at, consent_id) after the keyset."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM consent_changes
+        WHERE dealer_id = $1 AND customer_id = $2
+          AND ($3::timestamptz IS NULL OR (changed_at, consent_id) > ($3, $4::text))
+        ORDER BY changed_at, consent_id
+        LIMIT $5
+        """,
+        dealer_id,
+        customer_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [_change(r) for r in rows]

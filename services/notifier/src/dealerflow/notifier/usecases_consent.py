@@ -1,0 +1,148 @@
+"""Consent the customer controls: record a change (staff, later an inbound reply or an
+unsubscribe link) and publish ConsentChanged through the outbox in the same transaction;
+keep the ConsentChanged of other systems in the same store. Rules: :mod:`domain_consent`.
+
+Nothing is cancelled when consent changes: every customer message asks the store when it
+falls due (`usecases_messages.send_reminder`), so a withdrawal applies at once to
+everything scheduled (suppressed with NotificationSuppressed ``opted_out``) and a grant
+to everything not sent yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from dealerflow.contracts.care_enums import ConsentSource
+from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
+from dealerflow.contracts.events.notifier import ConsentChanged
+from dealerflow.notifier import repository_consent as repo
+from dealerflow.notifier.domain_consent import ConsentChange, current_consents, recorded_consent
+from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.runtime import idempotency
+from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.idempotency import RequestKey
+
+Uc = UseCaseContext[NotifierSettings]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordConsent:
+    """Record that the customer granted or withdrew consent for a purpose on a channel
+    (None: every channel)."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    purpose: ConsentPurpose
+    channel: MessageChannel | None
+    granted: bool
+    source: ConsentSource
+    #: the request's Idempotency-Key and body fingerprint (None: not deduplicated)
+    request: RequestKey | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerConsents:
+    """The customer's current consents: the newest change per purpose and channel."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    current: list[ConsentChange]
+
+
+async def record_consent(uc: Uc, cmd: RecordConsent) -> ConsentChange:
+    """Keep the change (recorded by the caller, now) and publish ConsentChanged; a retry
+    with the same Idempotency-Key gets the first change back."""
+    consent_id = uuid.uuid4()
+    earlier = await idempotency.claimed_resource(
+        uc.conn,
+        cmd.request,
+        dealer_id=cmd.dealer_id,
+        scope=f"consents:{cmd.customer_id}",
+        resource_id=consent_id,
+    )
+    if earlier is not None:
+        found = await repo.get_change(uc.conn, cmd.dealer_id, str(earlier))
+        if found is None:  # pragma: no cover - the claim commits with its change
+            raise RuntimeError(f"consent {earlier} claimed but not recorded")
+        return found[1]
+    change = ConsentChange(
+        consent_id=str(consent_id),
+        purpose=cmd.purpose,
+        channel=cmd.channel,
+        granted=cmd.granted,
+        source=cmd.source,
+        changed_at=uc.now,
+        recorded_by=uc.actor,
+    )
+    await keep_change(uc, cmd.dealer_id, cmd.customer_id, change, publish=True)
+    return change
+
+
+async def on_consent_changed(
+    uc: Uc, dealer_id: str, customer_id: uuid.UUID, change: ConsentChange
+) -> None:
+    """Another system's ConsentChanged (or our own, read back: kept once)."""
+    await keep_change(uc, dealer_id, customer_id, change, publish=False)
+
+
+async def keep_change(
+    uc: Uc, dealer_id: str, customer_id: uuid.UUID, change: ConsentChange, *, publish: bool
+) -> bool:
+    """Store ``change`` (once per consent id) and, when ``publish``, announce it; whether
+    it was new."""
+    created = await repo.insert_change(
+        uc.conn,
+        dealer_id,
+        customer_id,
+        change,
+        source_event_id=uc.source_event_id,
+        recorded_at=uc.now,
+    )
+    if created and publish:
+        await uc.publish(
+            ConsentChanged(
+                dealer_id=dealer_id,
+                customer_id=customer_id,
+                occurred_at=change.changed_at,
+                consent_id=change.consent_id,
+                purpose=change.purpose,
+                channel=change.channel,
+                granted=change.granted,
+                source=change.source,
+                changed_at=change.changed_at,
+            )
+        )
+    return created
+
+
+async def consents_of(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> CustomerConsents:
+    """The customer's current consents (empty: only the contact snapshots speak)."""
+    changes = await repo.changes_of(uc.conn, dealer_id, customer_id)
+    return CustomerConsents(dealer_id, customer_id, current_consents(changes))
+
+
+async def consent_history(
+    uc: Uc,
+    dealer_id: str,
+    customer_id: uuid.UUID,
+    *,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[ConsentChange]:
+    """The customer's changes, oldest first, after the keyset ``after``."""
+    return await repo.history(uc.conn, dealer_id, customer_id, after=after, limit=limit)
+
+
+async def consent_for(
+    uc: Uc,
+    dealer_id: str,
+    customer_id: uuid.UUID,
+    purpose: ConsentPurpose,
+    channel: MessageChannel,
+) -> bool | None:
+    """What the recorded changes say about ``purpose`` messages on ``channel`` now
+    (None: nothing recorded, the contact snapshot decides)."""
+    changes = await repo.changes_of(uc.conn, dealer_id, customer_id)
+    return recorded_consent(changes, purpose, channel)
