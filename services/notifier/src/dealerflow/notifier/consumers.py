@@ -677,3 +677,35 @@ async def consent_changed(hctx: HandlerContext, env: Envelope[Any]) -> None:
         changed_at=event.changed_at,
     )
     await usecases_consent.on_consent_changed(hctx, event.dealer_id, event.customer_id, change)
+
+
+# -- open complaints (usecases_consent): marketing is suppressed while one is open ---------
+
+
+@router.on(ComplaintOpened)
+async def complaint_opened_suppresses_marketing(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintOpened = env.event
+    await usecases_consent.on_complaint_opened(
+        hctx, event.dealer_id, event.customer_id, event.complaint_id, event.opened_at
+    )
+
+
+@router.on(ComplaintReopened)
+async def complaint_reopened_suppresses_marketing(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintReopened = env.event
+    await usecases_consent.on_complaint_opened(
+        hctx,
+        event.dealer_id,
+        event.customer_id,
+        event.complaint_id,
+        event.reopened_at,
+        reopening=True,
+    )
+
+
+@router.on(ComplaintClosed)
+async def complaint_closed_lifts_suppression(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintClosed = env.event
+    await usecases_consent.on_complaint_closed(
+        hctx, event.dealer_id, event.customer_id, event.complaint_id, event.closed_at
+    )

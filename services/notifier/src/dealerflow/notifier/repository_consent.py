@@ -113,3 +113,73 @@ async def history(
         limit,
     )
     return [_change(r) for r in rows]
+
+
+# -- open complaints (customer_complaints) ----------------------------------------------------
+
+
+async def complaint_opened(
+    conn: DbConnection,
+    dealer_id: str,
+    customer_id: uuid.UUID,
+    complaint_id: str,
+    opened_at: datetime,
+    *,
+    reopening: bool,
+) -> None:
+    """The complaint is open from ``opened_at``: a first opening is kept once (a
+    redelivered one after the close changes nothing); a reopening reopens a complaint
+    closed before it."""
+    if reopening:
+        conflict = """DO UPDATE SET opened_at = EXCLUDED.opened_at, closed_at = NULL
+            WHERE customer_complaints.closed_at IS NOT NULL
+              AND customer_complaints.closed_at <= EXCLUDED.opened_at"""
+    else:
+        conflict = "DO NOTHING"
+    await conn.execute(
+        f"""
+        INSERT INTO customer_complaints (dealer_id, complaint_id, customer_id, opened_at)
+        VALUES ($1, $2, $3, $4)
+        ON CONFLICT (dealer_id, complaint_id) {conflict}
+        """,
+        dealer_id,
+        complaint_id,
+        customer_id,
+        opened_at,
+    )
+
+
+async def complaint_closed(
+    conn: DbConnection,
+    dealer_id: str,
+    customer_id: uuid.UUID,
+    complaint_id: str,
+    closed_at: datetime,
+) -> None:
+    """The complaint is closed at ``closed_at`` (unless reopened after that); one never
+    seen open is kept closed."""
+    await conn.execute(
+        """
+        INSERT INTO customer_complaints (dealer_id, complaint_id, customer_id, opened_at,
+                                         closed_at)
+        VALUES ($1, $2, $3, $4, $4)
+        ON CONFLICT (dealer_id, complaint_id) DO UPDATE SET closed_at = EXCLUDED.closed_at
+            WHERE customer_complaints.closed_at IS NULL
+              AND customer_complaints.opened_at <= EXCLUDED.closed_at
+        """,
+        dealer_id,
+        complaint_id,
+        customer_id,
+        closed_at,
+    )
+
+
+async def has_open_complaint(conn: DbConnection, dealer_id: str, customer_id: uuid.UUID) -> bool:
+    """Whether the customer has a complaint open at the dealer."""
+    found = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM customer_complaints"
+        " WHERE dealer_id = $1 AND customer_id = $2 AND closed_at IS NULL)",
+        dealer_id,
+        customer_id,
+    )
+    return bool(found)

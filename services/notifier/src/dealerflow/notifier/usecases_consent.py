@@ -146,3 +146,34 @@ async def consent_for(
     (None: nothing recorded, the contact snapshot decides)."""
     changes = await repo.changes_of(uc.conn, dealer_id, customer_id)
     return recorded_consent(changes, purpose, channel)
+
+
+# -- open complaints: marketing waits while one is open ----------------------------------------
+
+
+async def on_complaint_opened(
+    uc: Uc,
+    dealer_id: str,
+    customer_id: uuid.UUID,
+    complaint_id: str,
+    opened_at: datetime,
+    *,
+    reopening: bool = False,
+) -> None:
+    """ComplaintOpened / ComplaintReopened: marketing to the customer is suppressed from
+    now on (each message when it falls due) until the complaint is closed."""
+    await repo.complaint_opened(
+        uc.conn, dealer_id, customer_id, complaint_id, opened_at, reopening=reopening
+    )
+
+
+async def on_complaint_closed(
+    uc: Uc, dealer_id: str, customer_id: uuid.UUID, complaint_id: str, closed_at: datetime
+) -> None:
+    """ComplaintClosed: lifts the suppression (when no other complaint is open)."""
+    await repo.complaint_closed(uc.conn, dealer_id, customer_id, complaint_id, closed_at)
+
+
+async def has_open_complaint(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> bool:
+    """Whether a complaint of the customer is open at the dealer."""
+    return await repo.has_open_complaint(uc.conn, dealer_id, customer_id)

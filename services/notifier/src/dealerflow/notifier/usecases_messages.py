@@ -158,6 +158,8 @@ async def send_reminder(
         has_address=address is not None,
         invitation_declined=purpose is ConsentPurpose.MARKETING
         and await leads_repo.invitation_declined(uc.conn, dealer_id, reminder.customer_id),
+        open_complaint=purpose is ConsentPurpose.MARKETING
+        and await consents.has_open_complaint(uc, dealer_id, reminder.customer_id),
         recorded_consent=await consents.consent_for(
             uc, dealer_id, reminder.customer_id, purpose, channel
         ),

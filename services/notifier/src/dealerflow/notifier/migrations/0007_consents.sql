@@ -24,3 +24,19 @@ CREATE TABLE consent_changes (
 );
 CREATE INDEX consent_changes_customer_idx
     ON consent_changes (dealer_id, customer_id, changed_at, consent_id);
+
+-- Complaints of each customer as the complaints topic tells them (ComplaintOpened /
+-- ComplaintReopened open, ComplaintClosed closes): while one is open (closed_at NULL)
+-- marketing to the customer is suppressed (decide_send, policy open_complaint). opened_at
+-- is the latest opening; a redelivered opening after the close, or a close older than
+-- the latest reopening, changes nothing. Ids and times only: nothing to erase.
+CREATE TABLE customer_complaints (
+    dealer_id     text        NOT NULL,
+    complaint_id  text COLLATE "C" NOT NULL,
+    customer_id   uuid        NOT NULL,
+    opened_at     timestamptz NOT NULL,
+    closed_at     timestamptz,
+    PRIMARY KEY (dealer_id, complaint_id)
+);
+CREATE INDEX customer_complaints_open_idx
+    ON customer_complaints (dealer_id, customer_id) WHERE closed_at IS NULL;
