@@ -4,11 +4,18 @@ it wins over the contact snapshot in the contact policy."""
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from dealerflow.contracts.care_enums import ConsentSource, SuppressionPolicy
 from dealerflow.contracts.contact import ConsentSnapshot
 from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
 from dealerflow.notifier.domain import decide_send
-from dealerflow.notifier.domain_consent import ConsentChange, current_consents, recorded_consent
+from dealerflow.notifier.domain_consent import (
+    ConsentChange,
+    current_consents,
+    is_opt_out_reply,
+    recorded_consent,
+)
 from dealerflow.policy import DealerPolicy
 
 T0 = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
@@ -88,3 +95,15 @@ def test_a_recorded_change_wins_over_the_snapshot() -> None:
     assert _decide(none, True) is None  # granted since the snapshot was taken
     assert _decide(none, None) is SuppressionPolicy.OPTED_OUT  # the snapshot speaks
     assert _decide(all_in, None) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["TD", "td", " T ", "STOP", "Stop", "退订", "退 订", "n", "ＴＤ", "t\nd"]
+)
+def test_opt_out_replies_ignore_case_and_spaces(text: str) -> None:
+    assert is_opt_out_reply(text)
+
+
+@pytest.mark.parametrize("text", ["", "TD please", "don't stop", "OK", "不要退订", "NO"])
+def test_other_texts_are_not_opt_outs(text: str) -> None:
+    assert not is_opt_out_reply(text)

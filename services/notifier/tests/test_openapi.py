@@ -39,7 +39,7 @@ def test_every_v1_route_declares_its_roles() -> None:
         if ctx.path is not None and ctx.path.startswith("/v1")
     ]
     # tasks (list, one, complete), notifications, reminders, customer tier, consents (record,
-    # current, history)
-    assert len(v1) == 9
+    # current, history), inbound SMS
+    assert len(v1) == 10
     undeclared = [ctx.path for ctx in v1 if allowed_roles(ctx.original_route) is None]
     assert undeclared == []

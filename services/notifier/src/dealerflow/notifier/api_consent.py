@@ -1,6 +1,7 @@
 """HTTP API of the consent store (/v1/customers/{customer_id}/consents): staff record a
 customer's consent or opt-out per purpose and channel, and read the current consents and
-their history. Open to the dealer's staff (``allow(*STAFF)``); every change publishes
+their history (the dealer's staff, ``allow(*STAFF)``); the SMS gateway relays customers'
+replies (/v1/inbound/sms, ``allow(Role.INTEGRATION)``). Every change publishes
 ConsentChanged and applies at once to every message not sent yet."""
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from dealerflow.notifier.schemas_consent import (
     ConsentIn,
     ConsentOut,
     CustomerConsentsOut,
+    InboundSmsIn,
+    InboundSmsOut,
 )
 from dealerflow.notifier.settings import NotifierSettings
-from dealerflow.runtime.auth import STAFF, allow
+from dealerflow.runtime.auth import STAFF, Role, allow
 from dealerflow.runtime.idempotency import IdempotencyKeyHeader, request_of
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, page_of
 from dealerflow.runtime.service import ServiceContext, service_context
@@ -101,3 +104,28 @@ async def get_consent_history(
     )
     page, next_cursor = page_of(rows, limit, lambda c: (c.changed_at, c.consent_id))
     return ConsentHistoryPage(items=[ConsentOut.of(c) for c in page], next_cursor=next_cursor)
+
+
+@router.post(
+    "/inbound/sms",
+    response_model=InboundSmsOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["consent"],
+    dependencies=[allow(Role.INTEGRATION)],
+)
+async def receive_sms(
+    ctx: Ctx, body: InboundSmsIn, idempotency_key: IdempotencyKeyHeader = None
+) -> InboundSmsOut:
+    """An SMS from a customer (the SMS gateway): TD, T, STOP, 退订 or N opt the sender's
+    customers out of marketing SMS (ConsentChanged each); other texts are recorded and
+    ignored. A retry with the same Idempotency-Key gets the first answer."""
+    cmd = uc_consent.ReceiveSms(
+        dealer_id=body.dealer_id,
+        phone=body.from_phone,
+        text=body.text,
+        received_at=body.received_at,
+        request=request_of(idempotency_key, body),
+    )
+    return InboundSmsOut.of(
+        await ctx.run_in_transaction(lambda uc: uc_consent.receive_sms(uc, cmd))
+    )

@@ -10,6 +10,7 @@ recorded change falls back to the snapshot (`decide_send`).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,3 +64,16 @@ def recorded_consent(
     if not applicable:
         return None
     return max(applicable, key=_newest_first).granted
+
+
+#: Replies to an SMS that withdraw marketing by SMS (the usual Chinese carrier keywords
+#: TD/T/N and 退订, and STOP), compared without case or spaces.
+OPT_OUT_REPLIES = frozenset({"TD", "T", "STOP", "退订", "N"})
+
+
+def is_opt_out_reply(text: str) -> bool:
+    """Whether an inbound SMS is an opt-out keyword: the whole text, ignoring case, spaces
+    and full-width forms (``" td "``, ``"Stop"``, ``"ＴＤ"``, ``"退 订"``); a keyword inside
+    a longer text is not one (it is recorded and ignored)."""
+    normalised = "".join(unicodedata.normalize("NFKC", text).split()).upper()
+    return normalised in OPT_OUT_REPLIES

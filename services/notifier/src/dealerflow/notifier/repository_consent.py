@@ -183,3 +183,60 @@ async def has_open_complaint(conn: DbConnection, dealer_id: str, customer_id: uu
         customer_id,
     )
     return bool(found)
+
+
+# -- inbound SMS replies (inbound_sms) -----------------------------------------------------------
+
+
+async def customers_with_phone(conn: DbConnection, dealer_id: str, phone: str) -> list[uuid.UUID]:
+    """The customers whose latest contact snapshot at the dealer has ``phone``."""
+    rows = await conn.fetch(
+        "SELECT customer_id FROM customer_contacts"
+        " WHERE dealer_id = $1 AND contact->>'phone' = $2 ORDER BY customer_id",
+        dealer_id,
+        phone,
+    )
+    return [r["customer_id"] for r in rows]
+
+
+async def insert_inbound_sms(
+    conn: DbConnection,
+    dealer_id: str,
+    sms_id: uuid.UUID,
+    *,
+    phone: str,
+    text: str,
+    opt_out: bool,
+    customer_ids: list[uuid.UUID],
+    received_at: datetime,
+    recorded_at: datetime,
+) -> None:
+    """Keep one inbound SMS."""
+    await conn.execute(
+        """
+        INSERT INTO inbound_sms (dealer_id, id, phone, text, opt_out, customer_ids,
+                                 received_at, recorded_at)
+        VALUES ($1, $2, $3, $4, $5, $6::uuid[], $7, $8)
+        """,
+        dealer_id,
+        sms_id,
+        phone,
+        text,
+        opt_out,
+        customer_ids,
+        received_at,
+        recorded_at,
+    )
+
+
+async def get_inbound_sms(
+    conn: DbConnection, dealer_id: str, sms_id: uuid.UUID
+) -> tuple[bool, list[uuid.UUID], datetime] | None:
+    """Whether the inbound SMS ``sms_id`` opted out, whom, and when it was received."""
+    row = await conn.fetchrow(
+        "SELECT opt_out, customer_ids, received_at FROM inbound_sms"
+        " WHERE dealer_id = $1 AND id = $2",
+        dealer_id,
+        sms_id,
+    )
+    return None if row is None else (row["opt_out"], list(row["customer_ids"]), row["received_at"])

@@ -1,4 +1,4 @@
-"""Consent the customer controls: record a change (staff, later an inbound reply or an
+"""Consent the customer controls: record a change (staff, an inbound SMS reply, later an
 unsubscribe link) and publish ConsentChanged through the outbox in the same transaction;
 keep the ConsentChanged of other systems in the same store. Rules: :mod:`domain_consent`.
 
@@ -18,7 +18,12 @@ from dealerflow.contracts.care_enums import ConsentSource
 from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
 from dealerflow.contracts.events.notifier import ConsentChanged
 from dealerflow.notifier import repository_consent as repo
-from dealerflow.notifier.domain_consent import ConsentChange, current_consents, recorded_consent
+from dealerflow.notifier.domain_consent import (
+    ConsentChange,
+    current_consents,
+    is_opt_out_reply,
+    recorded_consent,
+)
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
@@ -177,3 +182,72 @@ async def on_complaint_closed(
 async def has_open_complaint(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> bool:
     """Whether a complaint of the customer is open at the dealer."""
     return await repo.has_open_complaint(uc.conn, dealer_id, customer_id)
+
+
+# -- inbound SMS replies ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveSms:
+    """An SMS a customer sent to the dealer's number, as the SMS gateway relays it."""
+
+    dealer_id: str
+    phone: str
+    text: str
+    received_at: datetime
+    #: the request's Idempotency-Key and body fingerprint (None: not deduplicated)
+    request: RequestKey | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedSms:
+    """What became of an inbound SMS: an opt-out of the customers known with the phone,
+    or only recorded."""
+
+    id: uuid.UUID
+    dealer_id: str
+    opt_out: bool
+    customer_ids: list[uuid.UUID]
+    received_at: datetime
+
+
+async def receive_sms(uc: Uc, cmd: ReceiveSms) -> ReceivedSms:
+    """Keep the SMS; an opt-out keyword (`domain_consent.is_opt_out_reply`) withdraws
+    marketing by SMS for every customer whose latest contact has the phone, one
+    ConsentChanged each (source reply_keyword, changed when it was received). Any other
+    text is recorded and ignored. A retry with the same Idempotency-Key changes nothing."""
+    sms_id = uuid.uuid4()
+    earlier = await idempotency.claimed_resource(
+        uc.conn, cmd.request, dealer_id=cmd.dealer_id, scope="inbound-sms", resource_id=sms_id
+    )
+    if earlier is not None:
+        found = await repo.get_inbound_sms(uc.conn, cmd.dealer_id, earlier)
+        if found is None:  # pragma: no cover - the claim commits with its SMS
+            raise RuntimeError(f"inbound SMS {earlier} claimed but not recorded")
+        return ReceivedSms(earlier, cmd.dealer_id, *found)
+    opt_out = is_opt_out_reply(cmd.text)
+    customers = await repo.customers_with_phone(uc.conn, cmd.dealer_id, cmd.phone)
+    received_at = min(cmd.received_at, uc.now)  # a gateway clock ahead of ours
+    await repo.insert_inbound_sms(
+        uc.conn,
+        cmd.dealer_id,
+        sms_id,
+        phone=cmd.phone,
+        text=cmd.text,
+        opt_out=opt_out,
+        customer_ids=customers,
+        received_at=received_at,
+        recorded_at=uc.now,
+    )
+    if opt_out:
+        for customer_id in customers:
+            change = ConsentChange(
+                consent_id=str(uuid.uuid5(sms_id, str(customer_id))),
+                purpose=ConsentPurpose.MARKETING,
+                channel=MessageChannel.SMS,
+                granted=False,
+                source=ConsentSource.REPLY_KEYWORD,
+                changed_at=received_at,
+            )
+            await keep_change(uc, cmd.dealer_id, customer_id, change, publish=True)
+    return ReceivedSms(sms_id, cmd.dealer_id, opt_out, customers, received_at)

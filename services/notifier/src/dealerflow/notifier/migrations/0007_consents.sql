@@ -40,3 +40,21 @@ CREATE TABLE customer_complaints (
 );
 CREATE INDEX customer_complaints_open_idx
     ON customer_complaints (dealer_id, customer_id) WHERE closed_at IS NULL;
+
+-- Inbound SMS replies (POST /v1/inbound/sms from the SMS gateway): every reply is kept;
+-- an opt-out keyword (TD, T, STOP, 退订, N) withdraws marketing by SMS for the customers
+-- known with that phone (customer_ids; their consent_changes say reply_keyword). Phone and
+-- text are personal data: the eraser clears both (phone NULL, text replaced).
+CREATE TABLE inbound_sms (
+    dealer_id     text        NOT NULL,
+    id            uuid        NOT NULL,
+    phone         text,
+    text          text        NOT NULL,
+    opt_out       boolean     NOT NULL,
+    customer_ids  uuid[]      NOT NULL DEFAULT '{}',
+    received_at   timestamptz NOT NULL,
+    recorded_at   timestamptz NOT NULL,
+    PRIMARY KEY (dealer_id, id)
+);
+CREATE INDEX inbound_sms_phone_idx ON inbound_sms (dealer_id, phone);
+CREATE INDEX inbound_sms_customers_idx ON inbound_sms USING gin (customer_ids);
