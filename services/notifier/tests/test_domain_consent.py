@@ -1,6 +1,7 @@
 """The consent store's rules: the newest recorded change per purpose and channel, and how
 it wins over the contact snapshot in the contact policy."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,13 +9,17 @@ import pytest
 
 from dealerflow.contracts.care_enums import ConsentSource, SuppressionPolicy
 from dealerflow.contracts.contact import ConsentSnapshot
-from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
+from dealerflow.contracts.enums import ConsentPurpose, Locale, MessageChannel
 from dealerflow.notifier.domain import decide_send
 from dealerflow.notifier.domain_consent import (
     ConsentChange,
+    UnsubscribeTarget,
     current_consents,
     is_opt_out_reply,
     recorded_consent,
+    unsubscribe_token,
+    verify_unsubscribe_token,
+    with_unsubscribe_link,
 )
 from dealerflow.policy import DealerPolicy
 
@@ -107,3 +112,30 @@ def test_opt_out_replies_ignore_case_and_spaces(text: str) -> None:
 @pytest.mark.parametrize("text", ["", "TD please", "don't stop", "OK", "不要退订", "NO"])
 def test_other_texts_are_not_opt_outs(text: str) -> None:
     assert not is_opt_out_reply(text)
+
+
+TARGET = UnsubscribeTarget("D.001-x", uuid.UUID("00000000-0000-0000-0000-0000000000c1"), SMS)
+
+
+def test_an_unsubscribe_token_names_its_target_and_only_verifies_with_its_key() -> None:
+    token = unsubscribe_token(b"key-1", TARGET)
+    assert verify_unsubscribe_token(b"key-1", token) == TARGET
+    assert verify_unsubscribe_token(b"key-2", token) is None
+    assert unsubscribe_token(b"key-1", TARGET) == token  # no expiry: the same link
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b", "....", "%%%.%%%"])
+def test_malformed_tokens_are_refused(token: str) -> None:
+    assert verify_unsubscribe_token(b"key-1", token) is None
+
+
+def test_a_token_for_another_target_cannot_be_forged_from_one() -> None:
+    token = unsubscribe_token(b"key-1", TARGET)
+    other = UnsubscribeTarget(TARGET.dealer_id, TARGET.customer_id, EMAIL)
+    payload = unsubscribe_token(b"key-1", other).split(".")[0]
+    assert verify_unsubscribe_token(b"key-1", f"{payload}.{token.split('.')[1]}") is None
+
+
+def test_the_link_line_is_in_the_messages_locale() -> None:
+    assert with_unsubscribe_link("Hi", "https://x/u", Locale.EN) == "Hi\nUnsubscribe: https://x/u"
+    assert with_unsubscribe_link("您好", "https://x/u", Locale.ZH_CN).endswith("退订：https://x/u")

@@ -29,6 +29,7 @@ START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 EVENING = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)  # 23:00 in Shanghai: quiet hours
 MORNING = datetime(2025, 3, 4, 2, 0, tzinfo=UTC)  # Tuesday 10:00
 DEALER = "D001"
+UNSUBSCRIBE_KEY = "test-unsubscribe-key"  # marketing carries a signed link
 PHONE = "+8613912345678"
 GATEWAY = auth_header(roles=["integration"], dealers=[DEALER], sub="sms-gateway")
 
@@ -64,7 +65,12 @@ async def _sms(notifier: Any, text: str, key: str, **headers: str) -> Any:
     )
 
 
-async def test_an_opt_out_reply_stops_marketing_sms(notifier: Any, db: Any) -> None:
+async def test_an_opt_out_reply_stops_marketing_sms(start_notifier: Any, db: Any) -> None:
+    async with start_notifier(unsubscribe_secret=UNSUBSCRIBE_KEY) as notifier:
+        await _run(notifier, db)
+
+
+async def _run(notifier: Any, db: Any) -> None:
     notifier.clock.set(EVENING)
     customer = uuid.uuid4()
     due = example_for(MaintenanceDue).model_copy(

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 DEALER = "D001"
+UNSUBSCRIBE_KEY = "test-unsubscribe-key"  # marketing carries a signed link
 CONTACT = ContactSnapshot.model_validate(
     {
         "name": "Zhang Wei",
@@ -74,7 +75,12 @@ async def _handling_task(notifier: Any, customer: uuid.UUID) -> Any:
     return await notifier.tasks(customer_id=str(customer)) or None
 
 
-async def test_marketing_waits_while_a_complaint_is_open(notifier: Any, db: Any) -> None:
+async def test_marketing_waits_while_a_complaint_is_open(start_notifier: Any, db: Any) -> None:
+    async with start_notifier(unsubscribe_secret=UNSUBSCRIBE_KEY) as notifier:
+        await _run(notifier, db)
+
+
+async def _run(notifier: Any, db: Any) -> None:
     customer, complaint = uuid.uuid4(), f"CMP-{uuid.uuid4().hex[:8]}"
     opened = example_for(ComplaintOpened).model_copy(
         update={

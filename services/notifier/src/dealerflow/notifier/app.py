@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dealerflow.notifier import api, api_consent, api_tiers, consumers, timers
+from dealerflow.notifier import api, api_consent, api_tiers, api_unsubscribe, consumers, timers
 from dealerflow.notifier.problems import PROBLEMS
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_erasure import erase_customer
@@ -17,7 +17,7 @@ DEFINITION = ServiceDefinition(
     ),
     settings_factory=NotifierSettings,
     migrations_package="dealerflow.notifier.migrations",
-    routers=lambda ctx: [api.router, api_tiers.router, api_consent.router],
+    routers=lambda ctx: [api.router, api_tiers.router, api_consent.router, api_unsubscribe.router],
     subscriptions=lambda ctx: [
         Subscription("reactions", ("leads", "sales", "service", "complaints"), consumers.router),
         Subscription("consent", ("notifier",), consumers.consent_router),

@@ -10,13 +10,18 @@ recorded change falls back to the snapshot (`decide_send`).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import unicodedata
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from dealerflow.contracts.care_enums import ConsentSource
-from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
+from dealerflow.contracts.enums import ConsentPurpose, Locale, MessageChannel
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +82,63 @@ def is_opt_out_reply(text: str) -> bool:
     a longer text is not one (it is recorded and ignored)."""
     normalised = "".join(unicodedata.normalize("NFKC", text).split()).upper()
     return normalised in OPT_OUT_REPLIES
+
+
+# -- unsubscribe links -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeTarget:
+    """Whom an unsubscribe link opts out of marketing, on which channel."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    channel: MessageChannel
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(secret: bytes, payload: bytes) -> bytes:
+    return hmac.new(secret, b"dealerflow-unsubscribe-v1\n" + payload, hashlib.sha256).digest()
+
+
+def unsubscribe_token(secret: bytes, target: UnsubscribeTarget) -> str:
+    """The token of a link opting ``target`` out: the dealer, customer and channel
+    (base64url) and their HMAC-SHA256 with ``secret``, ``<payload>.<signature>``. It does
+    not expire: a link in an old message still works (all it can do is opt that customer
+    out of marketing on that channel); changing the secret invalidates every link."""
+    payload = f"{target.dealer_id}\n{target.customer_id}\n{target.channel.value}".encode()
+    return f"{_b64(payload)}.{_b64(_signature(secret, payload))}"
+
+
+def verify_unsubscribe_token(secret: bytes, token: str) -> UnsubscribeTarget | None:
+    """The target of a token made with ``secret``; None when it is not one (malformed or
+    signed otherwise; compared in constant time)."""
+    encoded, dot, signature = token.partition(".")
+    if not dot:
+        return None
+    try:
+        payload, given = _unb64(encoded), _unb64(signature)
+        if not hmac.compare_digest(given, _signature(secret, payload)):
+            return None
+        dealer_id, customer, channel = payload.decode().split("\n")
+        return UnsubscribeTarget(dealer_id, uuid.UUID(customer), MessageChannel(channel))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+_UNSUBSCRIBE_LINE = {
+    Locale.ZH_CN: "退订：{url}",
+    Locale.EN: "Unsubscribe: {url}",
+}
+
+
+def with_unsubscribe_link(body: str, url: str, locale: Locale) -> str:
+    """A marketing message's body with its unsubscribe line, in the message's locale."""
+    return f"{body}\n{_UNSUBSCRIBE_LINE[locale].format(url=url)}"

@@ -49,6 +49,13 @@ class NotifierSettings(ServiceSettings):
     #: ``message_retry_backoff_s``, doubling each time.
     message_max_attempts: int = Field(default=5, ge=1)
     message_retry_backoff_s: float = Field(default=300.0, gt=0)
+    #: Key of the unsubscribe links every marketing message carries (HMAC-SHA256 of the
+    #: dealer, customer and channel; no expiry, changing the key invalidates every link).
+    #: Unset, marketing messages are not sent (NotificationFailed, final): a commercial
+    #: message needs a way out.
+    unsubscribe_secret: SecretStr | None = None
+    #: Public base URL of the notifier the links point at (``<url>/v1/unsubscribe/<token>``).
+    public_base_url: str = "http://localhost:8005"
 
     @field_validator("policy_overrides")
     @classmethod

@@ -1,4 +1,4 @@
-"""Consent the customer controls: record a change (staff, an inbound SMS reply, later an
+"""Consent the customer controls: record a change (staff, an inbound SMS reply, an
 unsubscribe link) and publish ConsentChanged through the outbox in the same transaction;
 keep the ConsentChanged of other systems in the same store. Rules: :mod:`domain_consent`.
 
@@ -20,9 +20,12 @@ from dealerflow.contracts.events.notifier import ConsentChanged
 from dealerflow.notifier import repository_consent as repo
 from dealerflow.notifier.domain_consent import (
     ConsentChange,
+    UnsubscribeTarget,
     current_consents,
     is_opt_out_reply,
     recorded_consent,
+    unsubscribe_token,
+    verify_unsubscribe_token,
 )
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime import idempotency
@@ -251,3 +254,69 @@ async def receive_sms(uc: Uc, cmd: ReceiveSms) -> ReceivedSms:
             )
             await keep_change(uc, cmd.dealer_id, customer_id, change, publish=True)
     return ReceivedSms(sms_id, cmd.dealer_id, opt_out, customers, received_at)
+
+
+# -- unsubscribe links ----------------------------------------------------------------------------
+
+
+class UnsubscribeLinkInvalid(LookupError):
+    """The token of an unsubscribe link is not one of ours (404)."""
+
+
+def unsubscribe_link(settings: NotifierSettings, target: UnsubscribeTarget) -> str | None:
+    """The link a marketing message to ``target`` carries; None without a secret."""
+    if settings.unsubscribe_secret is None:
+        return None
+    token = unsubscribe_token(settings.unsubscribe_secret.get_secret_value().encode(), target)
+    return f"{settings.public_base_url.rstrip('/')}/v1/unsubscribe/{token}"
+
+
+def unsubscribe_target(settings: NotifierSettings, token: str) -> UnsubscribeTarget:
+    """Whom the link's ``token`` opts out; raises UnsubscribeLinkInvalid."""
+    secret = settings.unsubscribe_secret
+    target = verify_unsubscribe_token(secret.get_secret_value().encode(), token) if secret else None
+    if target is None:
+        raise UnsubscribeLinkInvalid("this unsubscribe link is not valid")
+    return target
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribePage:
+    """What the link's page shows: whom it opts out, the dealer's name, and whether
+    marketing on the channel is withdrawn already."""
+
+    target: UnsubscribeTarget
+    dealer_name: str
+    withdrawn: bool
+
+
+async def unsubscribe_page(uc: Uc, token: str, *, confirm: bool) -> UnsubscribePage:
+    """The link was opened (``confirm`` False: nothing recorded) or confirmed (POST, or a
+    one-click POST per RFC 8058: `unsubscribe`); raises UnsubscribeLinkInvalid."""
+    target = await unsubscribe(uc, token) if confirm else unsubscribe_target(uc.settings, token)
+    dealer = await uc.dealer(target.dealer_id)
+    current = await consent_for(
+        uc, target.dealer_id, target.customer_id, ConsentPurpose.MARKETING, target.channel
+    )
+    return UnsubscribePage(target, dealer.display_name(target.dealer_id), current is False)
+
+
+async def unsubscribe(uc: Uc, token: str) -> UnsubscribeTarget:
+    """The customer followed the link (POST, or a one-click POST per RFC 8058): marketing
+    on the link's channel is withdrawn (source unsubscribe_link, ConsentChanged) unless
+    it is withdrawn already (a repeated click records nothing)."""
+    target = unsubscribe_target(uc.settings, token)
+    current = await consent_for(
+        uc, target.dealer_id, target.customer_id, ConsentPurpose.MARKETING, target.channel
+    )
+    if current is not False:
+        change = ConsentChange(
+            consent_id=str(uuid.uuid4()),
+            purpose=ConsentPurpose.MARKETING,
+            channel=target.channel,
+            granted=False,
+            source=ConsentSource.UNSUBSCRIBE_LINK,
+            changed_at=uc.now,
+        )
+        await keep_change(uc, target.dealer_id, target.customer_id, change, publish=True)
+    return target

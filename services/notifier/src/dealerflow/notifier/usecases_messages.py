@@ -43,6 +43,7 @@ from dealerflow.notifier.domain import (
     render_message,
 )
 from dealerflow.notifier.domain_alerts import REMINDER_SEND, address_for, choose_channel, timer_key
+from dealerflow.notifier.domain_consent import UnsubscribeTarget, with_unsubscribe_link
 from dealerflow.notifier.records import NewReminder, NotificationRow, ReminderRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
@@ -197,6 +198,19 @@ async def send_reminder(
             rendered.locale.value,
             rendered.dealer_template_refused,
         )
+    body = rendered.body
+    metadata = {"reminder_id": str(reminder.id), "business_key": reminder.business_key}
+    if purpose is ConsentPurpose.MARKETING:
+        # every marketing message carries its way out (an e-mail driver also sends it as
+        # List-Unsubscribe with List-Unsubscribe-Post, RFC 8058)
+        target = UnsubscribeTarget(dealer_id, reminder.customer_id, channel)
+        link = consents.unsubscribe_link(uc.settings, target)
+        if link is None:
+            error = "no unsubscribe link: DEALERFLOW_NOTIFIER_UNSUBSCRIBE_SECRET is not set"
+            await _failed(uc, reminder, notification_id, channel, attempt, error, False)
+            return
+        body = with_unsubscribe_link(body, link, rendered.locale)
+        metadata["unsubscribe_url"] = link
     message = OutboundMessage(
         id=notification_id,
         dealer_id=dealer_id,
@@ -206,9 +220,9 @@ async def send_reminder(
         recipient=address,
         kind=kind.value,
         subject=rendered.subject,
-        body=rendered.body,
+        body=body,
         locale=rendered.locale.value,
-        metadata={"reminder_id": str(reminder.id), "business_key": reminder.business_key},
+        metadata=metadata,
     )
     driver = channels.for_customer(channel.value)
     if driver is None:
