@@ -76,9 +76,11 @@ def _page(view: UnsubscribePage, token: str) -> HTMLResponse:
 async def unsubscribe_page(ctx: Ctx, token: Token) -> HTMLResponse:
     """The confirmation page (records nothing)."""
     try:
-        uc_consent.unsubscribe_target(ctx.settings, token)  # a forged link: no database work
+        # a forged link does no database work; a real one acts for its dealer only
+        target = uc_consent.unsubscribe_target(ctx.settings, token)
         view = await ctx.run_in_transaction(
-            lambda uc: uc_consent.unsubscribe_page(uc, token, confirm=False)
+            lambda uc: uc_consent.unsubscribe_page(uc, token, confirm=False),
+            dealers=target.dealer_id,
         )
     except UnsubscribeLinkInvalid:
         return _invalid()
@@ -96,9 +98,11 @@ async def unsubscribe(ctx: Ctx, token: Token) -> HTMLResponse:
     """Withdraw marketing on the link's channel (a repeated click records nothing); any
     body is accepted (RFC 8058 one-click sends ``List-Unsubscribe=One-Click``)."""
     try:
-        uc_consent.unsubscribe_target(ctx.settings, token)  # a forged link: no database work
+        # a forged link does no database work; a real one acts for its dealer only
+        target = uc_consent.unsubscribe_target(ctx.settings, token)
         view = await ctx.run_in_transaction(
-            lambda uc: uc_consent.unsubscribe_page(uc, token, confirm=True)
+            lambda uc: uc_consent.unsubscribe_page(uc, token, confirm=True),
+            dealers=target.dealer_id,
         )
     except UnsubscribeLinkInvalid:
         return _invalid()
