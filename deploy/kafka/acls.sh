@@ -75,6 +75,8 @@ acl dealerflow-notifier --topic literal "${PREFIX}service" Read
 acl dealerflow-notifier --topic literal "${PREFIX}service.dlq" Write
 acl dealerflow-notifier --topic literal "${PREFIX}complaints" Read
 acl dealerflow-notifier --topic literal "${PREFIX}complaints.dlq" Write
+acl dealerflow-notifier --topic literal "${PREFIX}notifier" Read
+acl dealerflow-notifier --topic literal "${PREFIX}notifier.dlq" Write
 acl dealerflow-notifier --topic literal "${PREFIX}dealers" Read
 acl dealerflow-notifier --topic literal "${PREFIX}dealers.dlq" Write
 acl dealerflow-notifier --group prefixed "${PREFIX}notifier." Read

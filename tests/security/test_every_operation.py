@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
-from dealerflow.runtime.auth import allowed_roles
+from dealerflow.runtime.auth import allowed_roles, is_public
 from dealerflow.runtime.service import ServiceDefinition, build_app
 from tests.architecture.codebase import SERVICES
 
@@ -29,6 +29,12 @@ OTHER = "D-other"
 NOT_DEALER_SCOPED = ("/v1/dealer-groups",)
 NOT_DEALER_SCOPED_OPS = {("GET", "/v1/dealers")}
 SOME_ID = "00000000-0000-4000-8000-000000000001"
+#: The only operations open without a token (``public()``): pages a customer opens from a
+#: message, each checking the signed token in its link itself.
+PUBLIC_OPERATIONS = {
+    ("notifier", "GET", "/v1/unsubscribe/{token}"),
+    ("notifier", "POST", "/v1/unsubscribe/{token}"),
+}
 
 
 def app_of(package: str) -> FastAPI:
@@ -50,7 +56,8 @@ def operations() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
                     yield name, method.upper(), path, operation
 
 
-OPERATIONS = list(operations())
+OPERATIONS = [op for op in operations() if not op[3].get("x-public")]
+PUBLIC = {(name, method, path) for name, method, path, op in operations() if op.get("x-public")}
 IDS = [f"{name} {method} {path}" for name, method, path, _ in OPERATIONS]
 
 
@@ -94,9 +101,25 @@ def test_every_v1_route_declares_its_roles(service: str) -> None:
     undeclared = [
         context.path
         for context in iter_route_contexts(APPS[service].routes)
-        if (context.path or "").startswith("/v1") and allowed_roles(context.original_route) is None
+        if (context.path or "").startswith("/v1")
+        and allowed_roles(context.original_route) is None
+        and not is_public(context.original_route)
     ]
     assert undeclared == []
+
+
+def test_only_the_listed_operations_are_public() -> None:
+    assert PUBLIC == PUBLIC_OPERATIONS
+
+
+@pytest.mark.parametrize(("service", "method", "path"), sorted(PUBLIC_OPERATIONS))
+async def test_a_public_operation_refuses_a_made_up_token(
+    service: str, method: str, path: str
+) -> None:
+    transport = httpx.ASGITransport(app=APPS[service], raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answer = await client.request(method, path.replace("{token}", "bm90.c2lnbmVk"))
+    assert answer.status_code == 404, answer.text
 
 
 @pytest.mark.parametrize(("service", "method", "path", "operation"), OPERATIONS, ids=IDS)

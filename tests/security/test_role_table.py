@@ -29,6 +29,8 @@ def role_table() -> str:
                 continue
             for method, operation in sorted(methods.items()):
                 roles = ", ".join(r for r in operation.get("x-roles", []) if r != "admin")
+                if operation.get("x-public"):
+                    roles = "public (no token: the signed token in the link)"
                 lines.append(f"| {service} | `{method.upper()} {path}` | {roles or 'admin only'} |")
     return "\n".join(lines) + "\n"
 

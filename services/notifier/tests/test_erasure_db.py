@@ -20,6 +20,7 @@ from dealerflow.notifier.domain_alerts import StaffAlert
 from dealerflow.notifier.domain_erasure import ERASED_TEXT, ERASURE_POLICY, NOT_SENT
 from dealerflow.notifier.records import NewTask
 from dealerflow.notifier.usecases_alerts import queue_staff_alert
+from dealerflow.notifier.usecases_consent import ReceiveSms, receive_sms
 from dealerflow.notifier.usecases_erasure import erase_customer
 from dealerflow.notifier.usecases_messages import schedule_reminder, send_reminder
 from dealerflow.runtime.db import transaction
@@ -82,7 +83,8 @@ def task(customer: uuid.UUID, key: str, title: str, script: str) -> NewTask:
 
 async def customer_with_everything(db: Any, customer: uuid.UUID, person: ContactSnapshot) -> None:
     """A contact snapshot, a sent and a planned reminder, a queued staff alert, a done task
-    with a note and an open one whose title and script name the person."""
+    with a note and an open one whose title and script name the person, and an SMS
+    reply from their phone."""
     tag = str(customer)[-2:]
     async with transaction(db.pool) as conn:
         uc = db.use_case(conn)
@@ -124,6 +126,8 @@ async def customer_with_everything(db: Any, customer: uuid.UUID, person: Contact
                 f"Call {person.name} on {person.phone}",
             ),
         )
+        assert person.phone is not None
+        await receive_sms(uc, ReceiveSms(DEALER, person.phone, f"TD {person.name}", START))
 
 
 async def rows_of(db: Any, customer: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
@@ -137,6 +141,13 @@ async def rows_of(db: Any, customer: uuid.UUID) -> dict[str, list[dict[str, Any]
                 customer,
             )
             found[table] = [json.loads(r["r"]) for r in rows]
+        rows = await conn.fetch(
+            "SELECT row_to_json(t)::text AS r FROM inbound_sms t "
+            "WHERE dealer_id = $1 AND $2 = ANY(customer_ids) ORDER BY 1",
+            DEALER,
+            customer,
+        )
+        found["inbound_sms"] = [json.loads(r["r"]) for r in rows]
     return found
 
 
@@ -166,6 +177,7 @@ async def test_erasure_cancels_what_is_not_sent_and_anonymises_the_rest(db: Any)
         "tasks": 2,
         "customer_contacts": 1,
         "timers": 2,
+        "inbound_sms": 1,
     }
     after = await rows_of(db, X)
     assert all(trace not in json.dumps(after, ensure_ascii=False) for trace in TRACES)
@@ -206,6 +218,9 @@ async def test_erasure_cancels_what_is_not_sent_and_anonymises_the_rest(db: Any)
     assert tasks["open-e1"]["title"] == f"Delivery callback: {ERASED_TEXT}"
     assert tasks["open-e1"]["script"] == f"Call {ERASED_TEXT} on {ERASED_TEXT}"
     assert after["customer_contacts"][0]["contact"] == erased
+    # the SMS reply (not a keyword: only recorded): number and text gone, its dates kept
+    [sms] = after["inbound_sms"]
+    assert (sms["phone"], sms["text"], sms["opt_out"]) == (None, ERASED_TEXT, False)
 
     # Y untouched, timers of Y still pending
     assert await rows_of(db, Y) == y_before
@@ -223,6 +238,7 @@ async def test_erasure_of_an_unknown_customer_leaves_an_erased_snapshot_only(db:
         "tasks": 0,
         "customer_contacts": 1,
         "timers": 0,
+        "inbound_sms": 0,
     }
     # an older event's snapshot consumed late does not bring the person back
     async with transaction(db.pool) as conn:

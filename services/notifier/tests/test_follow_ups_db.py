@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind
 from dealerflow.contracts.contact import ContactSnapshot
@@ -242,7 +243,8 @@ async def send(
     channel = RecordingChannel()
     async with transaction(db.pool) as conn:
         await send_reminder(
-            db.use_case(conn),
+            # marketing carries an unsubscribe link, signed with this key
+            db.use_case(conn, unsubscribe_secret=SecretStr("test-unsubscribe-key")),
             ChannelRegistry({"sms": channel}, channel),
             DEALER,
             {"reminder_id": str(row.id)},

@@ -12,7 +12,7 @@ from fastapi.routing import iter_route_contexts
 
 from dealerflow.devinfra.service_testing import assert_openapi_committed
 from dealerflow.notifier.app import DEFINITION
-from dealerflow.runtime.auth import allowed_roles
+from dealerflow.runtime.auth import allowed_roles, is_public
 from dealerflow.runtime.service import build_app
 
 COMMITTED = Path(__file__).resolve().parents[3] / "docs" / "openapi" / "notifier.json"
@@ -42,4 +42,12 @@ def test_every_v1_route_declares_its_roles() -> None:
     # customer tier
     assert len(v1) == 10
     undeclared = [ctx.path for ctx in v1 if allowed_roles(ctx.original_route) is None]
+    # tasks (list, one, complete), notifications, reminders, customer tier, consents (record,
+    # current, history), inbound SMS, the unsubscribe link (page, confirm: public)
+    assert len(v1) == 12
+    undeclared = [
+        ctx.path
+        for ctx in v1
+        if allowed_roles(ctx.original_route) is None and not is_public(ctx.original_route)
+    ]
     assert undeclared == []

@@ -19,6 +19,8 @@ from dealerflow.contracts.care_enums import (
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import AssignmentReason, ContactChannel, CustomerTier
 from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
+from dealerflow.contracts.enums import AssignmentReason, ContactChannel
+from dealerflow.contracts.events.base import DomainEvent, EventDoc
 from dealerflow.contracts.types import EntityId, StaffId, Trimmed, UtcDatetime, Vin
 
 Text = Annotated[str, StringConstraints(max_length=4000)]
@@ -64,7 +66,8 @@ class ComplaintOpened(_ComplaintsBase):
         reacted_by=(
             "notifier: handling task for handler_id due at the acknowledge deadline, and the "
             'customer\'s "we received it" message (service purpose, contact policy)',
-            Planned("notifier: suppresses marketing while the complaint is open", issue=14),
+            "notifier: suppresses marketing to the customer while the complaint is open "
+            "(NotificationSuppressed open_complaint when each message falls due)",
         ),
     )
     type: Literal["ComplaintOpened"] = Field(default="ComplaintOpened", description="Event name.")
@@ -234,7 +237,10 @@ class ComplaintReopened(_ComplaintsBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The verification callback or the customer rejects the resolution.",
         emitted_by=("complaints",),
-        reacted_by=("notifier: new handling task for the handler, due at once",),
+        reacted_by=(
+            "notifier: new handling task for the handler, due at once; marketing is "
+            "suppressed again while it is open",
+        ),
     )
     type: Literal["ComplaintReopened"] = Field(
         default="ComplaintReopened", description="Event name."
@@ -254,7 +260,8 @@ class ComplaintClosed(_ComplaintsBase):
         emitted_by=("complaints",),
         reacted_by=(
             "notifier: cancels the complaint's open alert tasks",
-            Planned("notifier: lifts the open-complaint marketing suppression", issue=14),
+            "notifier: lifts the open-complaint marketing suppression (once no other "
+            "complaint of the customer is open)",
         ),
     )
     type: Literal["ComplaintClosed"] = Field(default="ComplaintClosed", description="Event name.")

@@ -232,9 +232,10 @@ class ConsentChanged(_NotifierBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="Opt-in/opt-out via link, reply keyword, form or staff; opt-out is immediate.",
-        emitted_by=(Planned("notifier", issue=14), "any service capturing consent"),
+        emitted_by=("notifier", "any service capturing consent"),
         reacted_by=(
-            Planned("notifier: applies immediately to pending messages", issue=14),
+            "notifier: keeps it in its consent store, which every pending message consults "
+            "when it falls due (applies immediately)",
             "complaints: refreshes its contact snapshots",
             Planned("leads, service-center: refresh their contact snapshots", issue=14),
         ),

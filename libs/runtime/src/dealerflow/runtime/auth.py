@@ -61,6 +61,7 @@ __all__ = [
     "allowed_roles",
     "current_principal",
     "guard",
+    "is_public",
     "public",
 ]
 
@@ -320,7 +321,9 @@ def allow(*roles: Role) -> DependsParam:
 
 
 def public() -> DependsParam:
-    """Marks a route that needs no token (none under /v1 today)."""
+    """Marks a route that needs no token: ``dependencies=[public()]``. Under /v1 only for
+    what a customer opens from a message (e.g. the notifier's unsubscribe link, whose
+    token the route checks itself); tests/security lists every such operation."""
     dependency: DependsParam = Depends(_public)
     return dependency
 
@@ -338,12 +341,19 @@ def allowed_roles(route: Any) -> tuple[Role, ...] | None:
     return None
 
 
+def is_public(route: Any) -> bool:
+    """Whether a FastAPI route is marked :func:`public`."""
+    dependant = getattr(route, "dependant", None)
+    return any(d.call is _public for d in getattr(dependant, "dependencies", ()))
+
+
 #: What a ``/v1`` route that declares no roles needs: fail closed, administrators only.
 UNDECLARED = _Allow((Role.ADMIN,))
 
 
 async def guard(request: Request) -> None:
-    """App-wide dependency: a ``/v1`` route without :func:`allow` is admin-only."""
+    """App-wide dependency: a ``/v1`` route without :func:`allow` (or :func:`public`) is
+    admin-only."""
     route = request.scope.get("route")
-    if request.url.path.startswith("/v1") and allowed_roles(route) is None:
+    if request.url.path.startswith("/v1") and allowed_roles(route) is None and not is_public(route):
         await UNDECLARED(request)

@@ -39,6 +39,7 @@ from dealerflow.runtime.auth import (
     TokenVerifier,
     allowed_roles,
     guard,
+    is_public,
 )
 from dealerflow.runtime.idempotency import KEY_REUSED_PROBLEM, IdempotencyKeyReused
 from dealerflow.runtime.logging import mask_pii
@@ -230,7 +231,9 @@ def _document_security(app: FastAPI) -> None:
             _SECURITY_SCHEME
         )
         roles_of = {
-            (context.path, method.lower()): allowed_roles(context.route)
+            (context.path, method.lower()): ()
+            if is_public(context.original_route)
+            else allowed_roles(context.route)
             or allowed_roles(context.original_route)
             or UNDECLARED.roles
             for context in iter_route_contexts(app.routes)
@@ -242,6 +245,9 @@ def _document_security(app: FastAPI) -> None:
             for method, operation in operations.items():
                 roles = roles_of.get((path, method))
                 if roles is None:
+                    continue
+                if not roles:  # public(): no token
+                    operation["x-public"] = True
                     continue
                 operation["security"] = [{"bearer": []}]
                 operation["x-roles"] = [role.value for role in roles]

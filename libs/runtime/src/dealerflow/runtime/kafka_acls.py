@@ -81,7 +81,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
     ServiceAccess("sales", "sales", ("leads",)),
     ServiceAccess("service-center", "service", ("leads", "sales")),
     ServiceAccess("complaints", "complaints", ("notifier", "service", "leads", "sales")),
-    ServiceAccess("notifier", "notifier", ("leads", "sales", "service", "complaints")),
+    ServiceAccess("notifier", "notifier", ("leads", "sales", "service", "complaints", "notifier")),
 )
 
 INTEGRATION = PRINCIPAL_PREFIX + "integration"

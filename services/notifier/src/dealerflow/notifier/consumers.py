@@ -1,4 +1,5 @@
-"""Reactions to the leads, sales, service and complaints topics (from any producer).
+"""Reactions to the leads, sales, service and complaints topics (from any producer), and
+to ConsentChanged on the notifier topic (`consent_router`).
 
 Handlers are thin: map the event to the planner's facts and call one use case with the
 HandlerContext (the use-case context of the batch's transaction; events published through
@@ -40,6 +41,7 @@ from dealerflow.contracts.events.leads import (
     LeadMerged,
     LeadUpdated,
 )
+from dealerflow.contracts.events.notifier import ConsentChanged
 from dealerflow.contracts.events.sales import (
     ContractAmended,
     ContractCancelled,
@@ -69,6 +71,7 @@ from dealerflow.notifier import (
     usecases_appointments,
     usecases_approvals,
     usecases_complaints,
+    usecases_consent,
     usecases_deliveries,
     usecases_leads,
     usecases_maintenance,
@@ -102,6 +105,7 @@ from dealerflow.notifier.domain_appointments import (
 )
 from dealerflow.notifier.domain_approvals import ApprovalRequestFacts
 from dealerflow.notifier.domain_complaints import ComplaintBreachFacts, ComplaintOpenedFacts
+from dealerflow.notifier.domain_consent import ConsentChange
 from dealerflow.notifier.domain_deliveries import (
     delivery_date_moved,
     record_of_contract,
@@ -660,3 +664,56 @@ async def tier_referral_converted(hctx: HandlerContext, env: Envelope[Any]) -> N
     event: LeadConverted = env.event
     facts = ConversionFacts(event.dealer_id, event.lead_id, event.converted_at)
     await usecases_tiers.on_lead_converted(hctx, facts)
+
+
+# -- consent (usecases_consent): ConsentChanged of any system, on the notifier topic ------
+
+#: Router of the ``consent`` subscription (the notifier topic): the ConsentChanged of
+#: other systems join the consent store; our own, read back, are kept once.
+consent_router = EventRouter()
+
+
+@consent_router.on(ConsentChanged)
+async def consent_changed(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ConsentChanged = env.event
+    change = ConsentChange(
+        consent_id=event.consent_id,
+        purpose=event.purpose,
+        channel=event.channel,
+        granted=event.granted,
+        source=event.source,
+        changed_at=event.changed_at,
+    )
+    await usecases_consent.on_consent_changed(hctx, event.dealer_id, event.customer_id, change)
+
+
+# -- open complaints (usecases_consent): marketing is suppressed while one is open ---------
+
+
+@router.on(ComplaintOpened)
+async def complaint_opened_suppresses_marketing(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintOpened = env.event
+    await usecases_consent.on_complaint_opened(
+        hctx, event.dealer_id, event.customer_id, event.complaint_id, event.opened_at
+    )
+
+
+@router.on(ComplaintReopened)
+async def complaint_reopened_suppresses_marketing(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintReopened = env.event
+    await usecases_consent.on_complaint_opened(
+        hctx,
+        event.dealer_id,
+        event.customer_id,
+        event.complaint_id,
+        event.reopened_at,
+        reopening=True,
+    )
+
+
+@router.on(ComplaintClosed)
+async def complaint_closed_lifts_suppression(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ComplaintClosed = env.event
+    await usecases_consent.on_complaint_closed(
+        hctx, event.dealer_id, event.customer_id, event.complaint_id, event.closed_at
+    )

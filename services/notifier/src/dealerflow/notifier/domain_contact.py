@@ -64,12 +64,17 @@ def decide_send(
     has_address: bool = True,
     invitation_declined: bool = False,
     open_complaint: bool = False,
+    recorded_consent: bool | None = None,
 ) -> SendDecision:
     """Apply the contact policy to one due message, most final reason first.
 
     - the same reminder key is never sent twice (DUPLICATE);
-    - a channel the customer opted out of, or a purpose without consent, stops it at once
-      (OPTED_OUT, NO_CONSENT), as does a missing address for the channel;
+    - the consent store decides first (``recorded_consent``, `domain_consent.recorded_consent`:
+      the newest change recorded for this purpose on this channel or on every channel);
+      a withdrawal stops it at once (OPTED_OUT) and a grant wins over the snapshot; only
+      without a recorded change does the contact snapshot speak: a channel the customer
+      opted out of, or a purpose without consent, stops it (OPTED_OUT, NO_CONSENT);
+    - a missing address for the channel stops it (NO_CONTACT_ADDRESS);
     - marketing is also stopped after a declined invitation (the handbook: never pitch to
       a customer who declined), while a complaint is open, and once
       `contact.marketing_cap` marketing messages went out in the rolling
@@ -78,11 +83,14 @@ def decide_send(
     """
     if key in already_sent_keys:
         return SendDecision.suppress(SuppressionPolicy.DUPLICATE)
-    if channel in consent.opted_out_channels:
+    if recorded_consent is False:
         return SendDecision.suppress(SuppressionPolicy.OPTED_OUT)
-    consented = consent.marketing if purpose is ConsentPurpose.MARKETING else consent.service
-    if not consented:
-        return SendDecision.suppress(SuppressionPolicy.NO_CONSENT)
+    if recorded_consent is None:
+        if channel in consent.opted_out_channels:
+            return SendDecision.suppress(SuppressionPolicy.OPTED_OUT)
+        consented = consent.marketing if purpose is ConsentPurpose.MARKETING else consent.service
+        if not consented:
+            return SendDecision.suppress(SuppressionPolicy.NO_CONSENT)
     if not has_address:
         return SendDecision.suppress(SuppressionPolicy.NO_CONTACT_ADDRESS)
     if purpose is ConsentPurpose.MARKETING:

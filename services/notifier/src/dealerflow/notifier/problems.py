@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dealerflow.notifier.domain import TaskRuleError
+from dealerflow.notifier.usecases_consent import UnsubscribeLinkInvalid
 from dealerflow.notifier.usecases_tasks import NotYourTask, TaskConflict, TaskNotFound
 from dealerflow.runtime.problems import ProblemMap, ProblemSpec
 
@@ -11,4 +12,5 @@ PROBLEMS: ProblemMap = {
     TaskConflict: ProblemSpec(409, "task-not-open", "Conflict"),
     TaskRuleError: ProblemSpec(422, "task-rule", "Task rule violated"),
     NotYourTask: ProblemSpec(403, "not-your-task", "Forbidden"),
+    UnsubscribeLinkInvalid: ProblemSpec(404, "unsubscribe-link-invalid", "Not found"),
 }

@@ -239,3 +239,25 @@ async def erase_directory_contact(
         as_of,
     )
     return bool(written)
+
+
+# -- inbound SMS replies --------------------------------------------------------------------
+
+
+async def erase_inbound_sms(
+    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID, phones: list[str], text: str
+) -> int:
+    """Clear the sender's number and the text of the SMS from the customer (linked when
+    it arrived, or from one of the customer's ``phones``); how many were changed."""
+    status = await conn.execute(
+        """
+        UPDATE inbound_sms SET phone = NULL, text = $4
+        WHERE dealer_id = $1 AND ($2 = ANY(customer_ids) OR phone = ANY($3::text[]))
+          AND (phone IS NOT NULL OR text <> $4)
+        """,
+        dealer_id,
+        customer_id,
+        phones,
+        text,
+    )
+    return int(status.rsplit(" ", 1)[-1])

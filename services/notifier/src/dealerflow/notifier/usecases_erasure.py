@@ -19,6 +19,10 @@ erasure subscription, see `dealerflow.runtime.erasure`). The rules are in
 - ``customer_contacts``: the customer's snapshot becomes the erased contact, as of no
   earlier than the request (written when there was none), so a message planned later
   from an older event finds no address when it falls due.
+- ``inbound_sms`` from the customer (linked to them when it arrived, or sent from one
+  of their known numbers) lose the number (NULL) and the text ("(erased)"); whether it
+  was an opt-out, the customers linked and the dates stay, as does the consent history
+  (ids, purposes, channels, sources, dates: the proof of an opt-out).
 
 No event is published (the contracts have none for a cancelled reminder, and a
 suppressed staff alert had no event either). Idempotent: a second run changes nothing
@@ -33,6 +37,7 @@ from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_erasure as erasing
 from dealerflow.notifier.domain_alerts import alert_timer_key, timer_key
 from dealerflow.notifier.domain_erasure import (
+    ERASED_TEXT,
     ERASURE_POLICY,
     NOT_SENT,
     erased_contact_of,
@@ -52,9 +57,9 @@ async def erase_customer(uc: Uc, erasure: Erasure) -> dict[str, int]:
     """Anonymise what the notifier holds about the customer at the store and cancel the
     messages not sent yet; rows changed per table (``timers``: timers cancelled)."""
     dealer_id, customer_id, conn = erasure.dealer_id, erasure.customer_id, uc.conn
+    contacts = await erasing.known_contacts(conn, dealer_id, customer_id)
     personal = personal_strings(
-        await erasing.known_contacts(conn, dealer_id, customer_id),
-        await erasing.message_addresses(conn, dealer_id, customer_id),
+        contacts, await erasing.message_addresses(conn, dealer_id, customer_id)
     )
 
     # timers first: the poller locks a timer, then the reminder or notification it sends
@@ -113,10 +118,14 @@ async def erase_customer(uc: Uc, erasure: Erasure) -> dict[str, int]:
         as_of=erasure.requested_at,
     )
 
+    phones = sorted({c.phone for c in contacts if c.phone is not None})
+    inbound_sms = await erasing.erase_inbound_sms(conn, dealer_id, customer_id, phones, ERASED_TEXT)
+
     return {
         "reminders": reminders,
         "notifications": notifications,
         "tasks": tasks,
         "customer_contacts": int(directory),
         "timers": timers,
+        "inbound_sms": inbound_sms,
     }

@@ -3,8 +3,9 @@
 Planning writes a row and a durable timer in the caller's transaction; all delivery
 happens when the timer fires (in the timer poller), never in a Kafka consumer, because
 consumer handlers may be re-run and must only have database effects. The contact policy
-(`decide_send`) is applied at send time with the newest contact snapshot, so an opt-out
-recorded after planning stops the message.
+(`decide_send`) is applied at send time with the consent store (`usecases_consent`: the
+newest recorded change wins) and the newest contact snapshot, so an opt-out recorded after
+planning stops the message.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dealerflow.contracts.events.notifier import (
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_leads as leads_repo
 from dealerflow.notifier import repository_messages as msgs
+from dealerflow.notifier import usecases_consent as consents
 from dealerflow.notifier.channels import (
     ChannelRegistry,
     OutboundMessage,
@@ -41,6 +43,7 @@ from dealerflow.notifier.domain import (
     render_message,
 )
 from dealerflow.notifier.domain_alerts import REMINDER_SEND, address_for, choose_channel, timer_key
+from dealerflow.notifier.domain_consent import UnsubscribeTarget, with_unsubscribe_link
 from dealerflow.notifier.records import NewReminder, NotificationRow, ReminderRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
@@ -156,6 +159,11 @@ async def send_reminder(
         has_address=address is not None,
         invitation_declined=purpose is ConsentPurpose.MARKETING
         and await leads_repo.invitation_declined(uc.conn, dealer_id, reminder.customer_id),
+        open_complaint=purpose is ConsentPurpose.MARKETING
+        and await consents.has_open_complaint(uc, dealer_id, reminder.customer_id),
+        recorded_consent=await consents.consent_for(
+            uc, dealer_id, reminder.customer_id, purpose, channel
+        ),
     )
     if decision.verdict is SendVerdict.DEFER:
         assert decision.deferred_until is not None
@@ -190,6 +198,19 @@ async def send_reminder(
             rendered.locale.value,
             rendered.dealer_template_refused,
         )
+    body = rendered.body
+    metadata = {"reminder_id": str(reminder.id), "business_key": reminder.business_key}
+    if purpose is ConsentPurpose.MARKETING:
+        # every marketing message carries its way out (an e-mail driver also sends it as
+        # List-Unsubscribe with List-Unsubscribe-Post, RFC 8058)
+        target = UnsubscribeTarget(dealer_id, reminder.customer_id, channel)
+        link = consents.unsubscribe_link(uc.settings, target)
+        if link is None:
+            error = "no unsubscribe link: DEALERFLOW_NOTIFIER_UNSUBSCRIBE_SECRET is not set"
+            await _failed(uc, reminder, notification_id, channel, attempt, error, False)
+            return
+        body = with_unsubscribe_link(body, link, rendered.locale)
+        metadata["unsubscribe_url"] = link
     message = OutboundMessage(
         id=notification_id,
         dealer_id=dealer_id,
@@ -199,9 +220,9 @@ async def send_reminder(
         recipient=address,
         kind=kind.value,
         subject=rendered.subject,
-        body=rendered.body,
+        body=body,
         locale=rendered.locale.value,
-        metadata={"reminder_id": str(reminder.id), "business_key": reminder.business_key},
+        metadata=metadata,
     )
     driver = channels.for_customer(channel.value)
     if driver is None:
