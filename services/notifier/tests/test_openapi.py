@@ -39,12 +39,9 @@ def test_every_v1_route_declares_its_roles() -> None:
         if ctx.path is not None and ctx.path.startswith("/v1")
     ]
     # tasks (list, one, complete, manual, claim, snooze, reassign), notifications, reminders,
-    # customer tier
-    assert len(v1) == 10
-    undeclared = [ctx.path for ctx in v1 if allowed_roles(ctx.original_route) is None]
-    # tasks (list, one, complete), notifications, reminders, customer tier, consents (record,
-    # current, history), inbound SMS, the unsubscribe link (page, confirm: public)
-    assert len(v1) == 12
+    # customer tier, consents (record, current, history), inbound SMS, the unsubscribe link
+    # (page, confirm: public)
+    assert len(v1) == 16
     undeclared = [
         ctx.path
         for ctx in v1

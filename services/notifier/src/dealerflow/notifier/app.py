@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from dealerflow.notifier import api, api_task_actions, api_tiers, consumers, timers
-from dealerflow.notifier import api, api_consent, api_tiers, api_unsubscribe, consumers, timers
+from dealerflow.notifier import (
+    api,
+    api_consent,
+    api_task_actions,
+    api_tiers,
+    api_unsubscribe,
+    consumers,
+    timers,
+)
 from dealerflow.notifier.problems import PROBLEMS
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_erasure import erase_customer
@@ -18,8 +25,13 @@ DEFINITION = ServiceDefinition(
     ),
     settings_factory=NotifierSettings,
     migrations_package="dealerflow.notifier.migrations",
-    routers=lambda ctx: [api.router, api_tiers.router, api_task_actions.router],
-    routers=lambda ctx: [api.router, api_tiers.router, api_consent.router, api_unsubscribe.router],
+    routers=lambda ctx: [
+        api.router,
+        api_tiers.router,
+        api_task_actions.router,
+        api_consent.router,
+        api_unsubscribe.router,
+    ],
     subscriptions=lambda ctx: [
         Subscription("reactions", ("leads", "sales", "service", "complaints"), consumers.router),
         Subscription("consent", ("notifier",), consumers.consent_router),

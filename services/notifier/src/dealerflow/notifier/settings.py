@@ -82,13 +82,6 @@ class NotifierSettings(ServiceSettings):
     twilio_auth_token: SecretStr | None = None
     #: A sending number (E.164) or a Messaging Service SID (``MG...``).
     twilio_from: str | None = None
-
-    @field_validator("webhook_secret")
-    @classmethod
-    def _valid_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            secret_key(value.get_secret_value())  # ValueError: fail at start-up
-        return value
     #: Key of the unsubscribe links every marketing message carries (HMAC-SHA256 of the
     #: dealer, customer and channel; no expiry, changing the key invalidates every link).
     #: Unset, marketing messages are not sent (NotificationFailed, final): a commercial
@@ -96,6 +89,13 @@ class NotifierSettings(ServiceSettings):
     unsubscribe_secret: SecretStr | None = None
     #: Public base URL of the notifier the links point at (``<url>/v1/unsubscribe/<token>``).
     public_base_url: str = "http://localhost:8005"
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _valid_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            secret_key(value.get_secret_value())  # ValueError: fail at start-up
+        return value
 
     @field_validator("policy_overrides")
     @classmethod
