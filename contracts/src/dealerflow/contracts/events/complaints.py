@@ -18,7 +18,7 @@ from dealerflow.contracts.care_enums import (
 )
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import AssignmentReason, ContactChannel, CustomerTier
-from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
+from dealerflow.contracts.events.base import DomainEvent, EventDoc
 from dealerflow.contracts.types import EntityId, StaffId, Trimmed, UtcDatetime, Vin
 
 Text = Annotated[str, StringConstraints(max_length=4000)]
