@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from dealerflow.notifier import api, api_task_actions, api_tiers, consumers, timers
+from dealerflow.notifier import (
+    api,
+    api_surveys,
+    api_task_actions,
+    api_tiers,
+    consumers,
+    timers,
+)
 from dealerflow.notifier.problems import PROBLEMS
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_erasure import erase_customer
@@ -17,7 +24,7 @@ DEFINITION = ServiceDefinition(
     ),
     settings_factory=NotifierSettings,
     migrations_package="dealerflow.notifier.migrations",
-    routers=lambda ctx: [api.router, api_tiers.router, api_task_actions.router],
+    routers=lambda ctx: [api.router, api_tiers.router, api_task_actions.router, api_surveys.router],
     subscriptions=lambda ctx: [
         Subscription("reactions", ("leads", "sales", "service", "complaints"), consumers.router)
     ],

@@ -49,6 +49,12 @@ class NotifierSettings(ServiceSettings):
     #: ``message_retry_backoff_s``, doubling each time.
     message_max_attempts: int = Field(default=5, ge=1)
     message_retry_backoff_s: float = Field(default=300.0, gt=0)
+    #: Secret signing the satisfaction-survey links (HMAC-SHA256, `domain_surveys`); not
+    #: set: no survey links are sent and the satisfaction callback task stays as before.
+    survey_link_secret: SecretStr | None = None
+    #: Public base URL of the notifier's survey pages (``<base>/s/<token>``), as the
+    #: customer's phone reaches it.
+    public_base_url: str = "http://127.0.0.1:8005"
 
     @field_validator("policy_overrides")
     @classmethod

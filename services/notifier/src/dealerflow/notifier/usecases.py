@@ -18,7 +18,7 @@ from typing import Any
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.notifier import domain
+from dealerflow.notifier import domain, usecases_surveys
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.domain import (
     AlertKind,
@@ -147,12 +147,14 @@ async def remember_contact(
 async def on_vehicle_delivered(
     uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
 ) -> None:
-    """24 h callback, 7-day satisfaction callback and the insurance-renewal reminder."""
+    """24 h callback, 7-day satisfaction callback and the insurance-renewal reminder;
+    the satisfaction survey with its link (`usecases_surveys`)."""
     await remember_contact(
         uc, delivery.dealer_id, delivery.customer_id, contact, delivery.delivered_at
     )
     policy = await uc.policy(delivery.dealer_id)
     await apply_plan(uc, domain.plan_owner_care(delivery, policy), contact)
+    await usecases_surveys.plan_delivery_survey(uc, delivery, contact)
 
 
 async def on_vehicle_handed_over(

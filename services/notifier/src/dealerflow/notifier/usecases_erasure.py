@@ -19,6 +19,8 @@ erasure subscription, see `dealerflow.runtime.erasure`). The rules are in
 - ``customer_contacts``: the customer's snapshot becomes the erased contact, as of no
   earlier than the request (written when there was none), so a message planned later
   from an older event finds no address when it falls due.
+- ``surveys``: the customer's comment becomes "(erased)"; score, record surveyed and
+  dates stay.
 
 No event is published (the contracts have none for a cancelled reminder, and a
 suppressed staff alert had no event either). Idempotent: a second run changes nothing
@@ -33,6 +35,7 @@ from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_erasure as erasing
 from dealerflow.notifier.domain_alerts import alert_timer_key, timer_key
 from dealerflow.notifier.domain_erasure import (
+    ERASED_TEXT,
     ERASURE_POLICY,
     NOT_SENT,
     erased_contact_of,
@@ -113,10 +116,13 @@ async def erase_customer(uc: Uc, erasure: Erasure) -> dict[str, int]:
         as_of=erasure.requested_at,
     )
 
+    surveys = await erasing.erase_survey_comments(conn, dealer_id, customer_id, ERASED_TEXT)
+
     return {
         "reminders": reminders,
         "notifications": notifications,
         "tasks": tasks,
         "customer_contacts": int(directory),
         "timers": timers,
+        "surveys": surveys,
     }
