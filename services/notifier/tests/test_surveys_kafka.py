@@ -1,15 +1,26 @@
 """The delivery's satisfaction survey through its signed link, on real Kafka and
 PostgreSQL (the whole notifier, see conftest): VehicleDelivered plans the survey and its
 message carrying the link; the page answers once and publishes SurveyResponded; a forged,
-unknown or expired link gets its page."""
+unknown or expired link gets its page.
+
+The browser tests: Playwright drives Debian's chromium (``chromium_path`` in conftest)
+against the notifier served over HTTP by uvicorn; the customer opens the link of the
+survey message, taps 5, types a comment and sends; the thank-you page, SurveyResponded
+on Kafka and the row follow. An expired link shows its page."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import uvicorn
+from playwright.async_api import Browser, async_playwright
 
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.examples import example_for
@@ -82,6 +93,8 @@ async def test_the_link_answers_once_and_publishes_survey_responded(start_notifi
         page = await notifier.client.get(path)
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
+        assert "form-action 'self'" in page.headers["content-security-policy"]
+        assert "script-src" not in page.headers["content-security-policy"]
         assert 'name="score" value="10"' in page.text
         assert "满意度调查" in page.text
         english = await notifier.client.get(path, params={"lang": "en"})
@@ -157,3 +170,93 @@ async def test_no_survey_without_a_secret(notifier) -> None:
     tasks = await notifier.eventually(callback, "the delivery's callbacks")
     assert {t["kind"] for t in tasks} == {"delivery_callback", "satisfaction_callback"}
     assert await notifier.pool.fetchval("SELECT count(*) FROM surveys") == 0
+
+
+# -- in the browser ----------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def http_server(app: Any, sock: socket.socket) -> AsyncIterator[None]:
+    """Serve the running notifier's app (its lifespan already runs) on ``sock``."""
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+@asynccontextmanager
+async def surveyed_notifier(start_notifier: Any) -> AsyncIterator[tuple[Any, str]]:
+    """The notifier served on a local port, its public base URL that port's."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    async with (
+        start_notifier(survey_link_secret=SECRET, public_base_url=base) as notifier,
+        http_server(notifier.app, sock),
+    ):
+        yield notifier, base
+
+
+@pytest.fixture
+async def browser(chromium_path: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=chromium_path, args=["--no-sandbox"]
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def test_a_customer_answers_the_survey_in_the_browser(
+    start_notifier: Any, browser: Browser
+) -> None:
+    async with surveyed_notifier(start_notifier) as (notifier, base):
+        await notifier.produce(delivered("DL-B1", uuid.uuid4()))
+        url = (await survey_reminder(notifier, "DL-B1"))["params"]["survey_url"]
+        assert url.startswith(f"{base}/s/")
+
+        page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        response = await page.goto(f"{url}?lang=en")
+        assert response is not None
+        assert response.status == 200
+        assert await page.title() == "How did we do?"
+        await page.get_by_text("5", exact=True).click()
+        assert await page.locator("input[name=score][value='5']").is_checked()
+        await page.fill("#comment", "Friendly staff, slow paperwork")
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Send").click()
+        assert await page.locator("h1").inner_text() == "Thank you for your feedback"
+
+        [event] = [
+            e["event"]
+            for e in await notifier.published("SurveyResponded")
+            if e["event"].related.id == "DL-B1"
+        ]
+        assert (event.score, event.comment) == (5, "Friendly staff, slow paperwork")
+        row = await notifier.pool.fetchrow("SELECT * FROM surveys WHERE related_id = 'DL-B1'")
+        assert (row["score"], row["comment"]) == (5, "Friendly staff, slow paperwork")
+        assert str(row["id"]) == event.survey_id
+        assert row["answered_at"] is not None
+
+
+async def test_an_expired_link_shows_its_page(start_notifier: Any, browser: Browser) -> None:
+    async with surveyed_notifier(start_notifier) as (notifier, _):
+        await notifier.produce(delivered("DL-B2", uuid.uuid4()))
+        url = (await survey_reminder(notifier, "DL-B2"))["params"]["survey_url"]
+        notifier.clock.advance(timedelta(days=7 + 14, hours=1))
+
+        page = await browser.new_page()
+        response = await page.goto(url)
+        assert response is not None
+        assert response.status == 410
+        assert await page.locator("h1").inner_text() == "链接已过期"
+        assert await page.locator("form").count() == 0

@@ -4,6 +4,8 @@ escaped."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from html import escape
 from importlib.resources import files
 from string import Template
@@ -14,8 +16,18 @@ from dealerflow.contracts.enums import Locale
 from dealerflow.notifier.domain_surveys import SCORE_MAX
 from dealerflow.notifier.usecases_surveys import SurveyPage, SurveyState
 
-_TEMPLATE = Template(
-    files("dealerflow.notifier").joinpath("templates/survey.html").read_text("utf-8")
+_PAGE = files("dealerflow.notifier").joinpath("templates/survey.html").read_text("utf-8")
+_TEMPLATE = Template(_PAGE)
+_STYLE_HASH = base64.b64encode(
+    hashlib.sha256(_PAGE.split("<style>", 1)[1].split("</style>", 1)[0].encode()).digest()
+).decode()
+#: The runtime's API policy allows nothing (``default-src 'none'; form-action 'none'``):
+#: the page allows its own inline style (by hash) and posting its form to itself; still
+#: no scripts, frames or other origins.
+PAGE_CSP = (
+    "default-src 'none'; "
+    f"style-src 'sha256-{_STYLE_HASH}'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 _TEXT: dict[Locale, dict[str, str]] = {
@@ -108,5 +120,9 @@ class SurveyPageView:
         return HTMLResponse(
             html,
             status_code=_STATUS[page.state],
-            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+            headers={
+                "Cache-Control": "no-store",
+                "Referrer-Policy": "no-referrer",
+                "Content-Security-Policy": PAGE_CSP,
+            },
         )
