@@ -1,4 +1,5 @@
-"""Survey link tokens, answers and the page's language (domain_surveys)."""
+"""Survey link tokens, answers, the page's language and the callback fallback
+(domain_surveys)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dealerflow.contracts.care_enums import TaskKind
 from dealerflow.contracts.enums import Locale
+from dealerflow.notifier.domain import plan_owner_care
 from dealerflow.notifier.domain_surveys import (
     COMMENT_MAX,
     SurveyAnswer,
@@ -19,7 +22,11 @@ from dealerflow.notifier.domain_surveys import (
     survey_token,
     survey_url,
     token_dealer,
+    unanswered_survey_callback,
+    without_satisfaction_callback,
 )
+from dealerflow.notifier.domain_types import DeliveryFacts
+from dealerflow.policy import DealerPolicy
 
 NOW = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
 SURVEY = uuid.UUID("12345678-1234-5678-1234-567812345678")
@@ -86,3 +93,22 @@ def test_page_locale() -> None:
     assert page_locale("en-GB", None) is Locale.EN
     assert page_locale("fr", None) is Locale.ZH_CN
     assert page_locale(None, None) is Locale.ZH_CN
+
+
+def test_the_fallback_callback_replaces_the_planned_one() -> None:
+    delivery = DeliveryFacts(
+        dealer_id="D001", customer_id=SURVEY, delivery_id="DL-1", delivered_at=NOW
+    )
+    plan = plan_owner_care(delivery, DealerPolicy())
+    [planned] = [i for i in plan if getattr(i, "kind", None) is TaskKind.SATISFACTION_CALLBACK]
+    kept = without_satisfaction_callback(plan)
+    assert kept == [i for i in plan if i is not planned]
+
+    expired = NOW + timedelta(days=21)
+    fallback = unanswered_survey_callback(
+        dealer_id="D001", customer_id=SURVEY, delivery_id="DL-1", expired_at=expired
+    )
+    assert fallback.key == planned.key  # one satisfaction callback per delivery either way
+    assert (fallback.kind, fallback.assignee_role) == (planned.kind, planned.assignee_role)
+    assert (fallback.related, fallback.due_at) == (planned.related, expired)
+    assert "unanswered" in fallback.script

@@ -59,6 +59,28 @@ async def survey_reminder(notifier: Any, delivery_id: str) -> dict[str, Any]:
     return found
 
 
+async def callbacks(notifier: Any, delivery_id: str, count: int) -> list[dict[str, Any]]:
+    """The delivery's callbacks (not their overdue escalations) once there are ``count``."""
+
+    async def probe() -> list[dict[str, Any]] | None:
+        found = [
+            t
+            for t in await notifier.tasks()
+            if t["related"]["id"] == delivery_id and t["kind"].endswith("_callback")
+        ]
+        return found if len(found) == count else None
+
+    found: list[dict[str, Any]] = await notifier.eventually(probe, f"{count} callbacks")
+    return found
+
+
+async def expiry_timer(notifier: Any, survey_id: uuid.UUID, status: str) -> bool | None:
+    found = await notifier.pool.fetchval(
+        "SELECT status FROM timers WHERE key = $1", f"{DEALER}:survey:{survey_id}:expiry"
+    )
+    return True if found == status else None
+
+
 async def surveyed(notifier: Any, delivery_id: str) -> tuple[str, str]:
     """Deliver a car; the survey link of its survey message (URL, path)."""
     await notifier.produce(delivered(delivery_id, uuid.uuid4()))
@@ -76,6 +98,8 @@ async def test_the_link_answers_once_and_publishes_survey_responded(start_notifi
         assert row["dealer_id"] == DEALER
         assert row["answered_at"] is None
         assert row["expires_at"] - row["sent_at"] == timedelta(days=14)
+        # with surveys on, the satisfaction callback is not planned up front
+        assert {t["kind"] for t in await callbacks(notifier, "DL-S1", 1)} == {"delivery_callback"}
 
         # the message goes out with the satisfaction callback, carrying the link
         notifier.clock.advance(timedelta(days=7, hours=1))
@@ -135,6 +159,13 @@ async def test_the_link_answers_once_and_publishes_survey_responded(start_notifi
         assert stored["answered_at"] == notifier.clock.now()
         assert len(await notifier.published("SurveyResponded", within_s=1)) == 1
 
+        # answered: the link's expiry brings no satisfaction callback
+        notifier.clock.advance(timedelta(days=14, hours=1))
+        await notifier.eventually(
+            lambda: expiry_timer(notifier, row["id"], "fired"), "the survey's expiry timer"
+        )
+        assert {t["kind"] for t in await callbacks(notifier, "DL-S1", 1)} == {"delivery_callback"}
+
 
 async def test_forged_unknown_and_expired_links(start_notifier) -> None:
     async with start_notifier(survey_link_secret=SECRET, public_base_url=BASE) as notifier:
@@ -159,15 +190,17 @@ async def test_forged_unknown_and_expired_links(start_notifier) -> None:
         row = await notifier.pool.fetchrow("SELECT * FROM surveys WHERE related_id = 'DL-S2'")
         assert row["answered_at"] is None
 
+        # unanswered at its expiry: customer relations get the satisfaction callback
+        tasks = await callbacks(notifier, "DL-S2", 2)
+        [callback] = [t for t in tasks if t["kind"] == "satisfaction_callback"]
+        assert datetime.fromisoformat(callback["due_at"]) == row["expires_at"]
+        assert callback["assignee"] == f"customer-relations:{DEALER}"
+        assert "survey went unanswered" in callback["script"]
+
 
 async def test_no_survey_without_a_secret(notifier) -> None:
     await notifier.produce(delivered("DL-S3", uuid.uuid4()))
-
-    async def callback() -> list[dict[str, Any]] | None:
-        found = [t for t in await notifier.tasks() if t["related"]["id"] == "DL-S3"]
-        return found if len(found) == 2 else None
-
-    tasks = await notifier.eventually(callback, "the delivery's callbacks")
+    tasks = await callbacks(notifier, "DL-S3", 2)
     assert {t["kind"] for t in tasks} == {"delivery_callback", "satisfaction_callback"}
     assert await notifier.pool.fetchval("SELECT count(*) FROM surveys") == 0
 

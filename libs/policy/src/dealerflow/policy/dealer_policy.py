@@ -333,7 +333,8 @@ class OwnerCarePolicy(PolicyGroup):
     survey_link_valid_for: timedelta = Field(
         default=timedelta(days=14),
         description="The satisfaction-survey link sent with the survey message (when the "
-        "notifier has a survey_link_secret) works this long after the message is sent.",
+        "notifier has a survey_link_secret) works this long after the message is sent; the "
+        "satisfaction callback task then comes at its expiry, only if the survey is unanswered.",
     )
 
 

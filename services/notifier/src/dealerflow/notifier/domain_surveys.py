@@ -13,6 +13,10 @@ Pure rules, no I/O.
   most `COMMENT_MAX` characters.
 - The page speaks the customer's locale (stored with the survey) unless ``?lang=`` asks
   for another supported one.
+- Fallback: with surveys on, the delivery's 7-day satisfaction callback task is not
+  planned up front (`without_satisfaction_callback`); a timer at the link's expiry
+  (`SURVEY_EXPIRY`) gives customer relations that callback (`unanswered_survey_callback`,
+  the same task key) only if the survey is still unanswered then.
 """
 
 from __future__ import annotations
@@ -22,15 +26,19 @@ import hashlib
 import hmac
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from dealerflow.contracts.care_enums import RecordKind, TaskKind
 from dealerflow.contracts.enums import Locale
+from dealerflow.notifier.domain_types import PlannedItem, PlannedTask, RecordRef, StaffRole
 
 __all__ = [
     "COMMENT_MAX",
     "SCORE_MAX",
+    "SURVEY_EXPIRY",
     "SurveyAnswer",
     "SurveyAnswerError",
     "SurveyToken",
@@ -41,9 +49,13 @@ __all__ = [
     "survey_token",
     "survey_url",
     "token_dealer",
+    "unanswered_survey_callback",
+    "without_satisfaction_callback",
 ]
 
 SCORE_MAX = 10
+#: Timer kind: a survey link expires (the callback fallback).
+SURVEY_EXPIRY = "notifier.survey_expiry"
 COMMENT_MAX = 2000
 _DEALER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
@@ -148,3 +160,33 @@ def token_dealer(token: str) -> list[str]:
     that dealer; `read_survey_token` verifies); none for a token naming none."""
     parts = token.split(".")
     return [parts[0]] if len(parts) == 4 and _DEALER.match(parts[0]) else []
+
+
+def without_satisfaction_callback(items: Sequence[PlannedItem]) -> list[PlannedItem]:
+    """Owner care with surveys on: the plan without the satisfaction callback task (the
+    survey's expiry brings it when unanswered)."""
+    return [
+        item
+        for item in items
+        if not (isinstance(item, PlannedTask) and item.kind is TaskKind.SATISFACTION_CALLBACK)
+    ]
+
+
+def unanswered_survey_callback(
+    *, dealer_id: str, customer_id: uuid.UUID, delivery_id: str, expired_at: datetime
+) -> PlannedTask:
+    """The satisfaction callback for customer relations when the delivery's survey expired
+    unanswered: due at the expiry, with the key the up-front callback has
+    (`domain.plan_owner_care`), so a delivery gets one either way."""
+    return PlannedTask(
+        key=f"delivery:{delivery_id}:satisfaction-7d",
+        kind=TaskKind.SATISFACTION_CALLBACK,
+        dealer_id=dealer_id,
+        customer_id=customer_id,
+        due_at=expired_at,
+        assignee_role=StaffRole.CUSTOMER_RELATIONS,
+        assignee_id=None,
+        related=RecordRef(RecordKind.DELIVERY, delivery_id),
+        script="The satisfaction survey went unanswered: satisfaction callback on the "
+        "purchase and delivery; record the outcome.",
+    )

@@ -6,26 +6,32 @@ Rules and the token: `domain_surveys`."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind, SurveyKind
 from dealerflow.contracts.contact import ContactSnapshot, RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose, Locale
 from dealerflow.contracts.events.notifier import SurveyResponded
 from dealerflow.notifier import repository_surveys as repo
+from dealerflow.notifier.domain_alerts import timer_key
 from dealerflow.notifier.domain_surveys import (
+    SURVEY_EXPIRY,
     TokenState,
     check_answer,
     page_locale,
     read_survey_token,
     survey_token,
     survey_url,
+    unanswered_survey_callback,
 )
 from dealerflow.notifier.domain_types import DeliveryFacts, PlannedReminder, RecordRef
 from dealerflow.notifier.repository_surveys import SurveyRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_messages import schedule_reminder
+from dealerflow.notifier.usecases_tasks import schedule_task
 from dealerflow.policy import BusinessCalendar
 from dealerflow.runtime.context import UseCaseContext
 
@@ -67,15 +73,22 @@ def _secret(uc: Uc) -> str | None:
     return None if secret is None else secret.get_secret_value()
 
 
+def surveys_on(uc: Uc, dealer_id: str) -> bool:
+    """Whether the dealer's deliveries get a survey link (the notifier has a
+    ``survey_link_secret``; a dealer id with a dot cannot be carried in a token)."""
+    return _secret(uc) is not None and "." not in dealer_id
+
+
 async def plan_delivery_survey(
     uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
 ) -> SurveyRow | None:
     """The delivery's satisfaction survey: a survey row and its message, sent when the
     satisfaction callback is due (``owner_care.satisfaction_after_delivery``, moved out of
     quiet hours) with a link valid ``owner_care.survey_link_valid_for``. Nothing without a
-    ``survey_link_secret`` (or for a dealer id a token cannot carry, one with a dot)."""
+    ``survey_link_secret`` (or for a dealer id a token cannot carry, one with a dot).
+    A timer at the link's expiry gives the satisfaction callback if still unanswered."""
     secret = _secret(uc)
-    if secret is None or "." in delivery.dealer_id:
+    if secret is None or not surveys_on(uc, delivery.dealer_id):
         return None
     policy = await uc.policy(delivery.dealer_id)
     calendar = BusinessCalendar(policy)
@@ -118,7 +131,31 @@ async def plan_delivery_survey(
         ),
         contact,
     )
+    await uc.schedule_timer(
+        key=timer_key(survey.dealer_id, f"survey:{survey.id}:expiry"),
+        kind=SURVEY_EXPIRY,
+        dealer_id=survey.dealer_id,
+        due_at=survey.expires_at,
+        payload={"survey_id": str(survey.id)},
+    )
     return survey
+
+
+async def fire_survey_expiry(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> None:
+    """The link expired: the satisfaction callback for customer relations if the survey
+    is unanswered (for a delivery survey), nothing otherwise."""
+    survey = await repo.get_survey(uc.conn, dealer_id, uuid.UUID(str(payload["survey_id"])))
+    if survey is None or survey.is_answered or survey.related_kind != RecordKind.DELIVERY:
+        return
+    await schedule_task(
+        uc,
+        unanswered_survey_callback(
+            dealer_id=survey.dealer_id,
+            customer_id=survey.customer_id,
+            delivery_id=survey.related_id,
+            expired_at=survey.expires_at,
+        ),
+    )
 
 
 async def _survey_of(uc: Uc, token: str, *, lock: bool) -> tuple[SurveyRow | None, TokenState]:
