@@ -6,11 +6,13 @@ sets (``configure``: a `StaticDealerConfiguration` over the environment defaults
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -234,3 +236,20 @@ async def api(db: Db) -> AsyncIterator[httpx.AsyncClient]:
         configured(db.dealers), db.settings, clock=db.clock, run_background=False
     ) as service:
         yield service.client
+
+
+#: Debian's chromium, driven by Playwright in the browser tests (no browser download;
+#: .ci/run installs it). DEALERFLOW_CHROMIUM points elsewhere.
+CHROMIUM = os.environ.get("DEALERFLOW_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """The chromium the browser tests launch; fails (never skips) when it is missing."""
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"the browser tests need chromium at {CHROMIUM}: install Debian's package "
+            "(apt-get install chromium; .ci/run does) or set DEALERFLOW_CHROMIUM",
+            pytrace=False,
+        )
+    return CHROMIUM

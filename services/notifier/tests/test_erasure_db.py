@@ -14,11 +14,13 @@ from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
 from dealerflow.contracts.contact import ContactSnapshot, erased_contact
 from dealerflow.contracts.enums import ConsentPurpose, Locale
 from dealerflow.notifier import repository as repo
+from dealerflow.notifier import repository_surveys as surveys
 from dealerflow.notifier.channels import ChannelRegistry, RecordingChannel
 from dealerflow.notifier.domain import PlannedReminder, RecordRef
 from dealerflow.notifier.domain_alerts import StaffAlert
 from dealerflow.notifier.domain_erasure import ERASED_TEXT, ERASURE_POLICY, NOT_SENT
 from dealerflow.notifier.records import NewTask
+from dealerflow.notifier.repository_surveys import SurveyRow
 from dealerflow.notifier.usecases_alerts import queue_staff_alert
 from dealerflow.notifier.usecases_consent import ReceiveSms, receive_sms
 from dealerflow.notifier.usecases_erasure import erase_customer
@@ -85,6 +87,9 @@ async def customer_with_everything(db: Any, customer: uuid.UUID, person: Contact
     """A contact snapshot, a sent and a planned reminder, a queued staff alert, a done task
     with a note and an open one whose title and script name the person, and an SMS
     reply from their phone."""
+    """A contact snapshot, a sent and a planned reminder, a queued staff alert, an answered
+    survey with a comment, a done task with a note and an open one whose title and script
+    name the person."""
     tag = str(customer)[-2:]
     async with transaction(db.pool) as conn:
         uc = db.use_case(conn)
@@ -105,6 +110,25 @@ async def customer_with_everything(db: Any, customer: uuid.UUID, person: Contact
             kind="complaint_escalation",
             alert=StaffAlert(subject=f"Call {person.name}", body=f"on {person.phone}"),
             related=None,
+        )
+        survey = SurveyRow(
+            id=uuid.uuid4(),
+            dealer_id=DEALER,
+            customer_id=customer,
+            kind="delivery_satisfaction",
+            related_kind="delivery",
+            related_id=f"DL-{tag}",
+            locale="en",
+            sent_at=START,
+            expires_at=START + timedelta(days=14),
+            answered_at=None,
+            score=None,
+            comment=None,
+            created_at=START,
+        )
+        assert await surveys.insert_survey(conn, survey) is not None
+        await surveys.record_answer(
+            conn, DEALER, survey.id, score=3, comment=f"{person.name}: late", answered_at=START
         )
         done = await repo.insert_task(conn, task(customer, f"done-{tag}", "Callback", "Ask"))
         assert done is not None
@@ -133,7 +157,7 @@ async def customer_with_everything(db: Any, customer: uuid.UUID, person: Contact
 async def rows_of(db: Any, customer: uuid.UUID) -> dict[str, list[dict[str, Any]]]:
     found = {}
     async with db.pool.acquire() as conn:
-        for table in ("tasks", "reminders", "notifications", "customer_contacts"):
+        for table in ("tasks", "reminders", "notifications", "customer_contacts", "surveys"):
             rows = await conn.fetch(
                 f"SELECT row_to_json(t)::text AS r FROM {table} t "
                 "WHERE dealer_id = $1 AND customer_id = $2 ORDER BY 1",
@@ -178,6 +202,7 @@ async def test_erasure_cancels_what_is_not_sent_and_anonymises_the_rest(db: Any)
         "customer_contacts": 1,
         "timers": 2,
         "inbound_sms": 1,
+        "surveys": 1,
     }
     after = await rows_of(db, X)
     assert all(trace not in json.dumps(after, ensure_ascii=False) for trace in TRACES)
@@ -221,6 +246,9 @@ async def test_erasure_cancels_what_is_not_sent_and_anonymises_the_rest(db: Any)
     # the SMS reply (not a keyword: only recorded): number and text gone, its dates kept
     [sms] = after["inbound_sms"]
     assert (sms["phone"], sms["text"], sms["opt_out"]) == (None, ERASED_TEXT, False)
+    # surveys: the comment gone, the score kept
+    [survey] = after["surveys"]
+    assert (survey["score"], survey["comment"]) == (3, ERASED_TEXT)
 
     # Y untouched, timers of Y still pending
     assert await rows_of(db, Y) == y_before
@@ -239,6 +267,7 @@ async def test_erasure_of_an_unknown_customer_leaves_an_erased_snapshot_only(db:
         "customer_contacts": 1,
         "timers": 0,
         "inbound_sms": 0,
+        "surveys": 0,
     }
     # an older event's snapshot consumed late does not bring the person back
     async with transaction(db.pool) as conn:

@@ -213,7 +213,7 @@ class SurveyResponded(_NotifierBase):
 
     doc: ClassVar[EventDoc] = EventDoc(
         when="A survey answer arrives (link, WeChat, callback).",
-        emitted_by=(Planned("notifier", issue=14), "outside survey tools"),
+        emitted_by=("notifier", "outside survey tools"),
         reacted_by=("complaints: opens a complaint for a score of 6 or less",),
     )
     type: Literal["SurveyResponded"] = Field(default="SurveyResponded", description="Event name.")

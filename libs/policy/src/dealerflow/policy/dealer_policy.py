@@ -330,6 +330,12 @@ class OwnerCarePolicy(PolicyGroup):
         "another way. Null: an unreachable outcome closes the callback (no retry). Service "
         "callbacks follow service.unreachable_days_before_message instead.",
     )
+    survey_link_valid_for: timedelta = Field(
+        default=timedelta(days=14),
+        description="The satisfaction-survey link sent with the survey message (when the "
+        "notifier has a survey_link_secret) works this long after the message is sent; the "
+        "satisfaction callback task then comes at its expiry, only if the survey is unanswered.",
+    )
 
 
 def _tier_defaults() -> dict[Literal["A", "B", "C"], int]:

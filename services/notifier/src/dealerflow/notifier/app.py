@@ -8,6 +8,9 @@ from dealerflow.notifier import (
     api_task_actions,
     api_tiers,
     api_unsubscribe,
+    api_surveys,
+    api_task_actions,
+    api_tiers,
     consumers,
     timers,
 )
@@ -32,6 +35,7 @@ DEFINITION = ServiceDefinition(
         api_consent.router,
         api_unsubscribe.router,
     ],
+    routers=lambda ctx: [api.router, api_tiers.router, api_task_actions.router, api_surveys.router],
     subscriptions=lambda ctx: [
         Subscription("reactions", ("leads", "sales", "service", "complaints"), consumers.router),
         Subscription("consent", ("notifier",), consumers.consent_router),

@@ -261,3 +261,21 @@ async def erase_inbound_sms(
         text,
     )
     return int(status.rsplit(" ", 1)[-1])
+# -- surveys ------------------------------------------------------------------------------------
+
+
+async def erase_survey_comments(
+    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID, erased: str
+) -> int:
+    """The customer's survey comments become ``erased`` (score and dates stay); how many
+    changed."""
+    result = await conn.execute(
+        """
+        UPDATE surveys SET comment = $3
+        WHERE dealer_id = $1 AND customer_id = $2 AND comment IS NOT NULL AND comment <> $3
+        """,
+        dealer_id,
+        customer_id,
+        erased,
+    )
+    return int(result.split()[-1])

@@ -96,6 +96,12 @@ class NotifierSettings(ServiceSettings):
         if value is not None:
             secret_key(value.get_secret_value())  # ValueError: fail at start-up
         return value
+    #: Secret signing the satisfaction-survey links (HMAC-SHA256, `domain_surveys`); not
+    #: set: no survey links are sent and the satisfaction callback task stays as before.
+    survey_link_secret: SecretStr | None = None
+    #: Public base URL of the notifier's survey pages (``<base>/s/<token>``), as the
+    #: customer's phone reaches it.
+    public_base_url: str = "http://127.0.0.1:8005"
 
     @field_validator("policy_overrides")
     @classmethod

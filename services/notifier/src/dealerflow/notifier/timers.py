@@ -8,16 +8,25 @@ after the second breach, acting only while the watched task is open),
 ``notifier.staff_alert`` (deliver a queued staff message), ``notifier.task_overdue`` (a
 task still open the dealer's ``task_overdue_escalate_after`` past its due time: a task and
 an alert for the manager) and ``notifier.tier_review``
-(counted service spend leaves a customer's tier window: review the tier).
+(counted service spend leaves a customer's tier window: review the tier) and
+``notifier.survey_expiry`` (a survey link expires: the satisfaction callback if the survey
+is unanswered).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dealerflow.notifier import usecases, usecases_task_actions, usecases_tasks, usecases_tiers
+from dealerflow.notifier import (
+    usecases,
+    usecases_surveys,
+    usecases_task_actions,
+    usecases_tasks,
+    usecases_tiers,
+)
 from dealerflow.notifier.channels import ChannelRegistry
 from dealerflow.notifier.domain_alerts import REMINDER_SEND, STAFF_ALERT, TASK_DUE, TASK_WATCH
+from dealerflow.notifier.domain_surveys import SURVEY_EXPIRY
 from dealerflow.notifier.domain_tiers import TIER_REVIEW
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_alerts import deliver_staff_alert
@@ -52,6 +61,9 @@ def handlers(
     async def staff_alert(uc: Uc, timer: Timer) -> None:
         await deliver_staff_alert(uc, registry, timer.dealer_id, timer.payload)
 
+    async def survey_expiry(uc: Uc, timer: Timer) -> None:
+        await usecases_surveys.fire_survey_expiry(uc, timer.dealer_id, timer.payload)
+
     async def tier_review(uc: Uc, timer: Timer) -> None:
         await usecases_tiers.fire_tier_review(uc, timer.dealer_id, timer.payload)
 
@@ -62,4 +74,5 @@ def handlers(
         STAFF_ALERT: staff_alert,
         TIER_REVIEW: tier_review,
         usecases_task_actions.TASK_OVERDUE: task_overdue,
+        SURVEY_EXPIRY: survey_expiry,
     }

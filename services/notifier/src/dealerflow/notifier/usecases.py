@@ -18,7 +18,7 @@ from typing import Any
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.notifier import domain
+from dealerflow.notifier import domain, usecases_surveys
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.domain import (
     AlertKind,
@@ -41,6 +41,7 @@ from dealerflow.notifier.domain_alerts import (
     timer_key,
     watch_alert,
 )
+from dealerflow.notifier.domain_surveys import without_satisfaction_callback
 from dealerflow.notifier.domain_task_actions import count_unreachable, plan_unreachable_follow_up
 from dealerflow.notifier.records import TaskRow
 from dealerflow.notifier.settings import NotifierSettings
@@ -147,12 +148,18 @@ async def remember_contact(
 async def on_vehicle_delivered(
     uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
 ) -> None:
-    """24 h callback, 7-day satisfaction callback and the insurance-renewal reminder."""
+    """24 h callback, 7-day satisfaction callback and the insurance-renewal reminder;
+    with surveys on, the satisfaction survey with its link instead of the callback, which
+    comes at the link's expiry if the survey is unanswered (`usecases_surveys`)."""
     await remember_contact(
         uc, delivery.dealer_id, delivery.customer_id, contact, delivery.delivered_at
     )
     policy = await uc.policy(delivery.dealer_id)
-    await apply_plan(uc, domain.plan_owner_care(delivery, policy), contact)
+    plan = domain.plan_owner_care(delivery, policy)
+    if usecases_surveys.surveys_on(uc, delivery.dealer_id):
+        plan = without_satisfaction_callback(plan)  # the unanswered survey brings it
+    await apply_plan(uc, plan, contact)
+    await usecases_surveys.plan_delivery_survey(uc, delivery, contact)
 
 
 async def on_vehicle_handed_over(

@@ -23,6 +23,8 @@ erasure subscription, see `dealerflow.runtime.erasure`). The rules are in
   of their known numbers) lose the number (NULL) and the text ("(erased)"); whether it
   was an opt-out, the customers linked and the dates stay, as does the consent history
   (ids, purposes, channels, sources, dates: the proof of an opt-out).
+- ``surveys``: the customer's comment becomes "(erased)"; score, record surveyed and
+  dates stay.
 
 No event is published (the contracts have none for a cancelled reminder, and a
 suppressed staff alert had no event either). Idempotent: a second run changes nothing
@@ -120,6 +122,7 @@ async def erase_customer(uc: Uc, erasure: Erasure) -> dict[str, int]:
 
     phones = sorted({c.phone for c in contacts if c.phone is not None})
     inbound_sms = await erasing.erase_inbound_sms(conn, dealer_id, customer_id, phones, ERASED_TEXT)
+    surveys = await erasing.erase_survey_comments(conn, dealer_id, customer_id, ERASED_TEXT)
 
     return {
         "reminders": reminders,
@@ -128,4 +131,5 @@ async def erase_customer(uc: Uc, erasure: Erasure) -> dict[str, int]:
         "customer_contacts": int(directory),
         "timers": timers,
         "inbound_sms": inbound_sms,
+        "surveys": surveys,
     }
