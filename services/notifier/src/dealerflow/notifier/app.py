@@ -5,12 +5,10 @@ from __future__ import annotations
 from dealerflow.notifier import (
     api,
     api_consent,
-    api_task_actions,
-    api_tiers,
-    api_unsubscribe,
     api_surveys,
     api_task_actions,
     api_tiers,
+    api_unsubscribe,
     consumers,
     timers,
 )
@@ -34,8 +32,8 @@ DEFINITION = ServiceDefinition(
         api_task_actions.router,
         api_consent.router,
         api_unsubscribe.router,
+        api_surveys.router,
     ],
-    routers=lambda ctx: [api.router, api_tiers.router, api_task_actions.router, api_surveys.router],
     subscriptions=lambda ctx: [
         Subscription("reactions", ("leads", "sales", "service", "complaints"), consumers.router),
         Subscription("consent", ("notifier",), consumers.consent_router),

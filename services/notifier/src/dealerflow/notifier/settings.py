@@ -87,8 +87,6 @@ class NotifierSettings(ServiceSettings):
     #: Unset, marketing messages are not sent (NotificationFailed, final): a commercial
     #: message needs a way out.
     unsubscribe_secret: SecretStr | None = None
-    #: Public base URL of the notifier the links point at (``<url>/v1/unsubscribe/<token>``).
-    public_base_url: str = "http://localhost:8005"
 
     @field_validator("webhook_secret")
     @classmethod
@@ -99,9 +97,9 @@ class NotifierSettings(ServiceSettings):
     #: Secret signing the satisfaction-survey links (HMAC-SHA256, `domain_surveys`); not
     #: set: no survey links are sent and the satisfaction callback task stays as before.
     survey_link_secret: SecretStr | None = None
-    #: Public base URL of the notifier's survey pages (``<base>/s/<token>``), as the
-    #: customer's phone reaches it.
-    public_base_url: str = "http://127.0.0.1:8005"
+    #: Public base URL of the notifier as the customer's phone reaches it: the links of
+    #: unsubscribe (``<url>/v1/unsubscribe/<token>``) and survey pages (``<url>/s/<token>``).
+    public_base_url: str = "http://localhost:8005"
 
     @field_validator("policy_overrides")
     @classmethod
