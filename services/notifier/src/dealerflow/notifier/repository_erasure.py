@@ -261,6 +261,8 @@ async def erase_inbound_sms(
         text,
     )
     return int(status.rsplit(" ", 1)[-1])
+
+
 # -- surveys ------------------------------------------------------------------------------------
 
 

@@ -94,6 +94,7 @@ class NotifierSettings(ServiceSettings):
         if value is not None:
             secret_key(value.get_secret_value())  # ValueError: fail at start-up
         return value
+
     #: Secret signing the satisfaction-survey links (HMAC-SHA256, `domain_surveys`); not
     #: set: no survey links are sent and the satisfaction callback task stays as before.
     survey_link_secret: SecretStr | None = None
