@@ -273,6 +273,24 @@ class LeadPolicy(PolicyGroup):
         return self.channel_classes.get(normalised, "online")
 
 
+class HolidayGreeting(PolicyGroup):
+    """One holiday greeting of the dealer's list (owner_care.greetings)."""
+
+    name: str = Field(min_length=1, description="The holiday's name in Chinese (zh-CN messages).")
+    name_en: str = Field(min_length=1, description="The holiday's name in English (en messages).")
+    on: date = Field(
+        description="The holiday's date (dealer-local); the greeting goes out the day before."
+    )
+
+
+def _greeting_defaults() -> list[HolidayGreeting]:
+    return [
+        HolidayGreeting(name="春节", name_en="Spring Festival", on=date(2027, 2, 6)),
+        HolidayGreeting(name="中秋节", name_en="Mid-Autumn Festival", on=date(2027, 9, 15)),
+        HolidayGreeting(name="国庆节", name_en="National Day", on=date(2027, 10, 1)),
+    ]
+
+
 class OwnerCarePolicy(PolicyGroup):
     """Care for a new owner after delivery."""
 
@@ -335,6 +353,19 @@ class OwnerCarePolicy(PolicyGroup):
         description="The satisfaction-survey link sent with the survey message (when the "
         "notifier has a survey_link_secret) works this long after the message is sent; the "
         "satisfaction callback task then comes at its expiry, only if the survey is unanswered.",
+    )
+    greetings: list[HolidayGreeting] = Field(
+        default_factory=_greeting_defaults,
+        description="Holiday greetings (marketing) to every owner (customer with a delivery), "
+        "planned the day before each date at 10:00 dealer-local; the defaults are the 2027 "
+        "dates: lunar holidays (Spring Festival, Mid-Autumn) move every year, so the dealer "
+        "keeps this list per year (past dates are skipped). Empty: no greetings.",
+    )
+    referral_invitation_after: timedelta | None = Field(
+        default=timedelta(days=1),
+        description="A satisfied owner (satisfaction callback satisfied, or a delivery survey "
+        "score of 9 or more) gets one referral invitation (marketing) per delivery this long "
+        "after saying so; null: no referral invitations.",
     )
 
 

@@ -39,6 +39,7 @@ DEFINITION = ServiceDefinition(
         Subscription("consent", ("notifier",), consumers.consent_router),
     ],
     timer_handlers=lambda ctx: timers.handlers(ctx),
+    on_start=timers.plan_greetings,
     problems=PROBLEMS,
     eraser=erase_customer,
 )

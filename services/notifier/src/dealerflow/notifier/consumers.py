@@ -73,6 +73,7 @@ from dealerflow.notifier import (
     usecases_complaints,
     usecases_consent,
     usecases_deliveries,
+    usecases_greetings,
     usecases_leads,
     usecases_maintenance,
     usecases_parts,
@@ -667,6 +668,13 @@ async def tier_referral_converted(hctx: HandlerContext, env: Envelope[Any]) -> N
 
 
 # -- consent (usecases_consent): ConsentChanged of any system, on the notifier topic ------
+
+
+@router.on(VehicleDelivered)
+async def greetings_owner(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: VehicleDelivered = env.event
+    await usecases_greetings.schedule_next_greeting(hctx, event.dealer_id)
+
 
 #: Router of the ``consent`` subscription (the notifier topic): the ConsentChanged of
 #: other systems join the consent store; our own, read back, are kept once.

@@ -120,6 +120,26 @@ TEMPLATES: dict[tuple[ReminderKind, Locale], tuple[str, str]] = {
         "About your complaint",
         "Dear {customer_name}, about your complaint ({complaint_ref}): {update_text}",
     ),
+    (ReminderKind.HOLIDAY_GREETING, _ZH): (
+        "节日问候",
+        "{customer_name}您好，{holiday_name}将至，{dealer_name}祝您节日快乐，出行平安！",
+    ),
+    (ReminderKind.HOLIDAY_GREETING, _EN): (
+        "Season's greetings",
+        "Dear {customer_name}, {dealer_name} wishes you a happy {holiday_name_en} and safe "
+        "travels.",
+    ),
+    (ReminderKind.REFERRAL_INVITATION, _ZH): (
+        "推荐有礼",
+        "{customer_name}您好，感谢您对{dealer_name}的认可！欢迎推荐亲友到店看车试驾，"
+        "成交后您将获得专属礼遇。",
+    ),
+    (ReminderKind.REFERRAL_INVITATION, _EN): (
+        "Recommend us to a friend",
+        "Dear {customer_name}, thank you for your kind words about {dealer_name}. Friends "
+        "you recommend are welcome for a visit and a test drive, and a thank-you gift awaits "
+        "you when they buy.",
+    ),
 }
 
 

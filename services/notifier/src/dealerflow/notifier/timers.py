@@ -10,15 +10,19 @@ task still open the dealer's ``task_overdue_escalate_after`` past its due time: 
 an alert for the manager) and ``notifier.tier_review``
 (counted service spend leaves a customer's tier window: review the tier) and
 ``notifier.survey_expiry`` (a survey link expires: the satisfaction callback if the survey
-is unanswered).
+is unanswered) and ``notifier.holiday_greeting`` (the day before a dealer's holiday: a
+greeting for every owner, then the next greeting's timer; :func:`plan_greetings` is the
+app's ``on_start``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from dealerflow.notifier import (
     usecases,
+    usecases_greetings,
     usecases_surveys,
     usecases_task_actions,
     usecases_tasks,
@@ -26,16 +30,19 @@ from dealerflow.notifier import (
 )
 from dealerflow.notifier.channels import ChannelRegistry
 from dealerflow.notifier.domain_alerts import REMINDER_SEND, STAFF_ALERT, TASK_DUE, TASK_WATCH
+from dealerflow.notifier.domain_greetings import HOLIDAY_GREETING
 from dealerflow.notifier.domain_surveys import SURVEY_EXPIRY
 from dealerflow.notifier.domain_tiers import TIER_REVIEW
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_alerts import deliver_staff_alert
 from dealerflow.notifier.usecases_messages import send_reminder
 from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.db import ALL_DEALERS
 from dealerflow.runtime.service import ServiceContext, ServiceTimerHandler
 from dealerflow.runtime.timers import Timer
 
 Uc = UseCaseContext[NotifierSettings]
+log = logging.getLogger("dealerflow.notifier.timers")
 
 
 def handlers(
@@ -67,6 +74,9 @@ def handlers(
     async def tier_review(uc: Uc, timer: Timer) -> None:
         await usecases_tiers.fire_tier_review(uc, timer.dealer_id, timer.payload)
 
+    async def holiday_greeting(uc: Uc, timer: Timer) -> None:
+        await usecases_greetings.fire_holiday_greeting(uc, timer.dealer_id, timer.payload)
+
     return {
         TASK_DUE: task_due,
         TASK_WATCH: task_watch,
@@ -75,4 +85,15 @@ def handlers(
         TIER_REVIEW: tier_review,
         usecases_task_actions.TASK_OVERDUE: task_overdue,
         SURVEY_EXPIRY: survey_expiry,
+        HOLIDAY_GREETING: holiday_greeting,
     }
+
+
+async def plan_greetings(ctx: ServiceContext[NotifierSettings]) -> None:
+    """At start-up: the next holiday greeting of every dealer known here that has none
+    pending, in one transaction acting for every dealer."""
+    planned = await ctx.run_in_transaction(
+        usecases_greetings.plan_known_dealers_greetings, dealers=ALL_DEALERS
+    )
+    if planned:
+        log.info("holiday greeting planned at start-up for %d dealer(s)", len(planned))
