@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
-from dealerflow.contracts.care_enums import ReminderKind
+from dealerflow.contracts.care_enums import ReminderKind, SurveyKind, TaskKind, TaskOutcome
+from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose
 from dealerflow.notifier.domain_greetings import (
+    delivery_of_satisfied_callback,
+    delivery_of_satisfied_survey,
     greeting_timer_key,
     next_greeting,
     plan_greeting,
+    plan_referral_invitation,
 )
 from dealerflow.notifier.domain_templates import render_message
 from dealerflow.policy import DealerPolicy
@@ -57,3 +61,37 @@ def test_a_greeting_is_marketing_once_per_owner_and_holiday() -> None:
     params = {**planned.params, "customer_name": "Li", "dealer_name": "Acme"}
     assert "春节" in render_message(planned.kind, "zh-CN", params).body
     assert "Spring Festival" in render_message(planned.kind, "en", params).body
+
+
+def test_the_referral_invitation_follows_the_dealer_s_delay() -> None:
+    said = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)
+    planned = plan_referral_invitation("D001", CUSTOMER, "DLV-1", said, DealerPolicy())
+    assert planned is not None
+    assert (planned.send_at, planned.purpose) == (
+        said + timedelta(days=1),
+        ConsentPurpose.MARKETING,
+    )
+    assert planned.key == "delivery:DLV-1:referral_invitation"
+    off = DealerPolicy.model_validate({"owner_care": {"referral_invitation_after": None}})
+    assert plan_referral_invitation("D001", CUSTOMER, "DLV-1", said, off) is None
+
+
+DELIVERY = RelatedRecord.model_validate({"kind": "delivery", "id": "DLV-1"})
+REPAIR = RelatedRecord.model_validate({"kind": "repair_order", "id": "RO-1"})
+
+
+def test_a_satisfied_satisfaction_callback_of_a_delivery_invites() -> None:
+    sat, ok = TaskKind.SATISFACTION_CALLBACK, TaskOutcome.SATISFIED
+    assert delivery_of_satisfied_callback(sat, ok, DELIVERY) == "DLV-1"
+    assert delivery_of_satisfied_callback(sat, TaskOutcome.REACHED, DELIVERY) is None
+    assert delivery_of_satisfied_callback(TaskKind.DELIVERY_CALLBACK, ok, DELIVERY) is None
+    assert delivery_of_satisfied_callback(sat, ok, REPAIR) is None
+    assert delivery_of_satisfied_callback(sat, ok, None) is None
+
+
+def test_a_delivery_survey_of_9_or_more_invites() -> None:
+    kind = SurveyKind.DELIVERY_SATISFACTION
+    assert delivery_of_satisfied_survey(kind, 9, DELIVERY) == "DLV-1"
+    assert delivery_of_satisfied_survey(kind, 10, DELIVERY) == "DLV-1"
+    assert delivery_of_satisfied_survey(kind, 8, DELIVERY) is None
+    assert delivery_of_satisfied_survey(SurveyKind.SERVICE_SATISFACTION, 10, REPAIR) is None

@@ -3,7 +3,8 @@ PostgreSQL (ManualClock, see conftest): a VehicleDelivered plans the dealer's ne
 timer; the day before the holiday at 10:00 local it plans a greeting for every owner, sent
 through the contact policy (an owner without marketing consent and an owner who already had
 the week's two marketing messages are suppressed, with the reason), and the timer of the
-next greeting follows."""
+next greeting follows. A satisfied owner (satisfaction callback completed satisfied, or a
+delivery survey scored 9) gets one referral invitation a day later."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from dealerflow.contracts.care_enums import RecordKind, ReminderKind
-from dealerflow.contracts.contact import ContactSnapshot
+from dealerflow.contracts.care_enums import RecordKind, ReminderKind, SurveyKind
+from dealerflow.contracts.contact import ContactSnapshot, RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose
+from dealerflow.contracts.events.notifier import SurveyResponded
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.examples import example_for
 from dealerflow.notifier.domain import PlannedReminder, RecordRef
@@ -149,3 +151,59 @@ async def test_holiday_greetings_go_to_owners_within_the_contact_policy(
             lambda: _timer(db, f"{DEALER}:greetings:2025-04-04"), "the next greeting"
         )
         assert nxt["due_at"] == datetime(2025, 4, 3, 2, 0, tzinfo=UTC)
+
+
+async def _satisfaction_task(n: Any, customer: uuid.UUID) -> dict[str, Any]:
+    async def probe() -> Any:
+        found = [
+            t
+            for t in await n.tasks(customer_id=str(customer))
+            if t["kind"] == "satisfaction_callback"
+        ]
+        return found[0] if found else None
+
+    task: dict[str, Any] = await n.eventually(probe, "the satisfaction callback")
+    return task
+
+
+async def test_a_satisfied_owner_is_invited_to_refer_once_per_delivery(
+    start_notifier: Any,
+) -> None:
+    async with start_notifier(unsubscribe_secret="test-link-key", public_base_url=BASE_URL) as n:
+        by_call, by_survey = uuid.uuid4(), uuid.uuid4()
+        for customer in (by_call, by_survey):
+            await n.produce(delivered(customer, contact("Zhou Min", marketing=True)))
+        task = await _satisfaction_task(n, by_call)
+        done = await n.client.post(
+            f"/v1/tasks/{task['id']}/complete",
+            params={"dealer_id": DEALER},
+            json={"outcome": "satisfied"},
+        )
+        assert done.status_code == 200, done.text
+        delivery = f"DLV-{by_survey.hex[:8]}"
+        answer = example_for(SurveyResponded).model_copy(
+            update={
+                "dealer_id": DEALER,
+                "customer_id": by_survey,
+                "kind": SurveyKind.DELIVERY_SATISFACTION,
+                "score": 9,
+                "related": RelatedRecord.model_validate({"kind": "delivery", "id": delivery}),
+                "occurred_at": START,
+                "responded_at": START,
+            }
+        )
+        await n.produce(answer)
+        await n.produce(answer.model_copy(update={"survey_id": "SRV-again"}))  # twice
+
+        n.clock.set(START + timedelta(days=1, minutes=1))
+        for customer in (by_call, by_survey):
+            key = f"DLV-{customer.hex[:8]}"
+            sent = await _outcome(n, customer, f"delivery:{key}:referral_invitation")
+            assert sent["status"] == "sent", sent
+            assert "recommend" in sent["body"]
+        invitations = [
+            m
+            for m in await n.notifications(customer_id=str(by_survey))
+            if m["business_key"].endswith("referral_invitation")
+        ]
+        assert len(invitations) == 1

@@ -98,6 +98,8 @@ class TaskCompleted(_NotifierBase):
             "complaints: opens a complaint when the outcome is dissatisfied",
             "leads: logs a lead's first-contact, follow-up or re-grade task as a phone "
             "contact (LeadContacted), once per task",
+            "notifier: a satisfaction callback completed satisfied plans the delivery's "
+            "referral invitation (marketing, once per delivery)",
         ),
     )
     type: Literal["TaskCompleted"] = Field(default="TaskCompleted", description="Event name.")
@@ -214,7 +216,11 @@ class SurveyResponded(_NotifierBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="A survey answer arrives (link, WeChat, callback).",
         emitted_by=("notifier", "outside survey tools"),
-        reacted_by=("complaints: opens a complaint for a score of 6 or less",),
+        reacted_by=(
+            "complaints: opens a complaint for a score of 6 or less",
+            "notifier: a delivery survey scored 9 or more plans the delivery's referral "
+            "invitation (marketing, once per delivery)",
+        ),
     )
     type: Literal["SurveyResponded"] = Field(default="SurveyResponded", description="Event name.")
     survey_id: EntityId = Field(description="Identifier of the survey response.")

@@ -41,7 +41,7 @@ from dealerflow.contracts.events.leads import (
     LeadMerged,
     LeadUpdated,
 )
-from dealerflow.contracts.events.notifier import ConsentChanged
+from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded, TaskCompleted
 from dealerflow.contracts.events.sales import (
     ContractAmended,
     ContractCancelled,
@@ -677,7 +677,9 @@ async def greetings_owner(hctx: HandlerContext, env: Envelope[Any]) -> None:
 
 
 #: Router of the ``consent`` subscription (the notifier topic): the ConsentChanged of
-#: other systems join the consent store; our own, read back, are kept once.
+#: other systems join the consent store; our own, read back, are kept once. A satisfied
+#: owner's TaskCompleted or SurveyResponded (ours or an outside survey tool's) brings the
+#: referral invitation (once per delivery).
 consent_router = EventRouter()
 
 
@@ -725,3 +727,31 @@ async def complaint_closed_lifts_suppression(hctx: HandlerContext, env: Envelope
     await usecases_consent.on_complaint_closed(
         hctx, event.dealer_id, event.customer_id, event.complaint_id, event.closed_at
     )
+
+
+@consent_router.on(TaskCompleted)
+async def referral_after_callback(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: TaskCompleted = env.event
+    done = usecases_greetings.CallbackOutcome(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        kind=event.kind,
+        outcome=event.outcome,
+        related=event.related,
+        completed_at=event.completed_at,
+    )
+    await usecases_greetings.on_callback_completed(hctx, done)
+
+
+@consent_router.on(SurveyResponded)
+async def referral_after_survey(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: SurveyResponded = env.event
+    answer = usecases_greetings.SurveyAnswer(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        kind=event.kind,
+        score=event.score,
+        related=event.related,
+        responded_at=event.responded_at,
+    )
+    await usecases_greetings.on_survey_answered(hctx, answer)

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from uuid import UUID
 
-from dealerflow.contracts.care_enums import RecordKind, ReminderKind
+from dealerflow.contracts.care_enums import (
+    RecordKind,
+    ReminderKind,
+    SurveyKind,
+    TaskKind,
+    TaskOutcome,
+)
+from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose
 from dealerflow.notifier.domain_types import PlannedReminder, RecordRef
 from dealerflow.policy import DealerPolicy
@@ -71,4 +78,51 @@ def plan_greeting(
         purpose=ConsentPurpose.MARKETING,
         related=RecordRef(RecordKind.CUSTOMER, str(customer_id)),
         params={"holiday_name": name, "holiday_name_en": name_en},
+    )
+
+
+def _delivery_id(related: RelatedRecord | None) -> str | None:
+    return related.id if related is not None and related.kind is RecordKind.DELIVERY else None
+
+
+def delivery_of_satisfied_callback(
+    kind: TaskKind, outcome: TaskOutcome, related: RelatedRecord | None
+) -> str | None:
+    """The delivery whose owner a completed task says is satisfied (a satisfaction
+    callback with outcome ``satisfied``), or None."""
+    if kind is not TaskKind.SATISFACTION_CALLBACK or outcome is not TaskOutcome.SATISFIED:
+        return None
+    return _delivery_id(related)
+
+
+def delivery_of_satisfied_survey(
+    kind: SurveyKind, score: int, related: RelatedRecord | None
+) -> str | None:
+    """The delivery whose owner a survey answer says is satisfied (a delivery survey
+    scored REFERRAL_MIN_SCORE or more), or None."""
+    if kind is not SurveyKind.DELIVERY_SATISFACTION or score < REFERRAL_MIN_SCORE:
+        return None
+    return _delivery_id(related)
+
+
+def plan_referral_invitation(
+    dealer_id: str,
+    customer_id: UUID,
+    delivery_id: str,
+    satisfied_at: datetime,
+    policy: DealerPolicy,
+) -> PlannedReminder | None:
+    """The referral invitation of a delivery whose owner said they were satisfied; None
+    when the dealer sends none."""
+    delay = policy.owner_care.referral_invitation_after
+    if delay is None:
+        return None
+    return PlannedReminder(
+        key=f"delivery:{delivery_id}:referral_invitation",
+        kind=ReminderKind.REFERRAL_INVITATION,
+        dealer_id=dealer_id,
+        customer_id=customer_id,
+        send_at=satisfied_at + delay,
+        purpose=ConsentPurpose.MARKETING,
+        related=RecordRef(RecordKind.DELIVERY, delivery_id),
     )

@@ -15,16 +15,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
+from dealerflow.contracts.care_enums import SurveyKind, TaskKind, TaskOutcome
+from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_greetings as greetings_repo
 from dealerflow.notifier.domain_greetings import (
     HOLIDAY_GREETING,
+    delivery_of_satisfied_callback,
+    delivery_of_satisfied_survey,
     greeting_timer_key,
     next_greeting,
     plan_greeting,
+    plan_referral_invitation,
 )
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_messages import schedule_reminder
@@ -83,3 +89,60 @@ async def fire_holiday_greeting(uc: Uc, dealer_id: str, payload: Mapping[str, An
         after = batch[-1]
     await schedule_next_greeting(uc, dealer_id, after=on)
     return planned
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackOutcome:
+    """A completed task (TaskCompleted) as the referral invitation needs it."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    kind: TaskKind
+    outcome: TaskOutcome
+    related: RelatedRecord | None
+    completed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswer:
+    """A survey answer (SurveyResponded) as the referral invitation needs it."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    kind: SurveyKind
+    score: int
+    related: RelatedRecord | None
+    responded_at: datetime
+
+
+async def on_callback_completed(uc: Uc, done: CallbackOutcome) -> bool:
+    """A satisfaction callback completed satisfied: the delivery's referral invitation."""
+    delivery_id = delivery_of_satisfied_callback(done.kind, done.outcome, done.related)
+    if delivery_id is None:
+        return False
+    return await _invite_to_refer(
+        uc, done.dealer_id, done.customer_id, delivery_id, done.completed_at
+    )
+
+
+async def on_survey_answered(uc: Uc, answer: SurveyAnswer) -> bool:
+    """A delivery survey scored 9 or more: the delivery's referral invitation."""
+    delivery_id = delivery_of_satisfied_survey(answer.kind, answer.score, answer.related)
+    if delivery_id is None:
+        return False
+    return await _invite_to_refer(
+        uc, answer.dealer_id, answer.customer_id, delivery_id, answer.responded_at
+    )
+
+
+async def _invite_to_refer(
+    uc: Uc, dealer_id: str, customer_id: uuid.UUID, delivery_id: str, satisfied_at: datetime
+) -> bool:
+    """The owner of ``delivery_id`` is satisfied: plan the referral invitation (once per
+    delivery); False when the dealer sends none or it was planned before."""
+    policy = await uc.policy(dealer_id)
+    reminder = plan_referral_invitation(dealer_id, customer_id, delivery_id, satisfied_at, policy)
+    if reminder is None:
+        return False
+    contact = await repo.get_contact(uc.conn, dealer_id, customer_id)
+    return await schedule_reminder(uc, reminder, contact) is not None
