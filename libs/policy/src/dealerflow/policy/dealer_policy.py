@@ -700,6 +700,12 @@ class CustomerTierPolicy(PolicyGroup):
         description="Referred customers who bought that, with key_min_purchases, make a key "
         "customer.",
     )
+    vip_manager_courtesy_calls: bool = Field(
+        default=True,
+        description="A VIP's 24 h delivery callback is also given to the sales manager, and "
+        "the post-repair follow-up callback to the service manager, as a courtesy call task "
+        "(same due time, the customer's tier when the care is planned).",
+    )
 
 
 class DealerPolicy(PolicyGroup):
