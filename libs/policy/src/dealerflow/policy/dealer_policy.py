@@ -706,6 +706,13 @@ class CustomerTierPolicy(PolicyGroup):
         "the post-repair follow-up callback to the service manager, as a courtesy call task "
         "(same due time, the customer's tier when the care is planned).",
     )
+    maintenance_call_service_tiers: tuple[Literal["A", "B", "C", "D"], ...] = Field(
+        default=("D",),
+        description="After-sales tiers (service-center's A-D by visits a year) whose "
+        "maintenance reminder also gives the service advisors a call task (retention_call, "
+        "due when the reminder is sent, withdrawn by the vehicle's check-in); default D: "
+        "no visit for a year, a message alone rarely brings them back. Empty: none.",
+    )
 
 
 class DealerPolicy(PolicyGroup):

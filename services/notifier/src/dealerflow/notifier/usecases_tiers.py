@@ -33,7 +33,7 @@ from dealerflow.notifier.domain_tiers import (
     ServicePaidFacts,
     TierStanding,
 )
-from dealerflow.notifier.domain_types import PlannedTask, StaffRole
+from dealerflow.notifier.domain_types import PlannedReminder, PlannedTask, StaffRole
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
 
@@ -215,3 +215,12 @@ async def courtesy_calls(
         if courtesy is not None:
             planned.append(courtesy)
     return planned
+
+
+async def maintenance_calls(uc: Uc, reminder: PlannedReminder) -> list[PlannedTask]:
+    """The advisors' call task beside a maintenance reminder, for a customer whose
+    after-sales tier (the last ServiceTierChanged) the dealer names; else none."""
+    known = await repo.known_tier(uc.conn, reminder.dealer_id, reminder.customer_id)
+    policy = (await uc.policy(reminder.dealer_id)).tiers
+    call = domain_tiers.maintenance_call(reminder, known.service_tier if known else None, policy)
+    return [call] if call is not None else []
