@@ -49,6 +49,8 @@ acl dealerflow-service-center --topic literal "${PREFIX}leads" Read
 acl dealerflow-service-center --topic literal "${PREFIX}leads.dlq" Write
 acl dealerflow-service-center --topic literal "${PREFIX}sales" Read
 acl dealerflow-service-center --topic literal "${PREFIX}sales.dlq" Write
+acl dealerflow-service-center --topic literal "${PREFIX}notifier" Read
+acl dealerflow-service-center --topic literal "${PREFIX}notifier.dlq" Write
 acl dealerflow-service-center --topic literal "${PREFIX}dealers" Read
 acl dealerflow-service-center --topic literal "${PREFIX}dealers.dlq" Write
 acl dealerflow-service-center --group prefixed "${PREFIX}service-center." Read

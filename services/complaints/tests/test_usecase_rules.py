@@ -31,7 +31,6 @@ from dealerflow.complaints.usecases_triggers import (
     origin_links,
     summary_text,
     verified_complaint,
-    with_consent_change,
 )
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
@@ -43,7 +42,12 @@ from dealerflow.contracts.care_enums import (
     SurveyKind,
     TaskKind,
 )
-from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot, RelatedRecord
+from dealerflow.contracts.contact import (
+    ConsentSnapshot,
+    ContactSnapshot,
+    RelatedRecord,
+    with_consent_change,
+)
 from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
 from dealerflow.contracts.events.complaints import (
     ComplaintEscalated,

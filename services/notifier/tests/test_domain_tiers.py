@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from dealerflow.contracts.enums import CustomerTier
+from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
+from dealerflow.contracts.enums import ConsentPurpose, CustomerTier, ServiceTier
 from dealerflow.notifier.domain_tiers import (
     ServiceSpend,
     TierFacts,
+    courtesy_call,
+    maintenance_call,
     tier_changed,
     tier_of,
 )
+from dealerflow.notifier.domain_types import PlannedReminder, PlannedTask, RecordRef, StaffRole
 from dealerflow.policy import CustomerTierPolicy
 
 AT = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -87,3 +92,65 @@ def test_the_first_tier_above_regular_is_news_a_first_regular_is_not() -> None:
     assert not tier_changed(CustomerTier.VIP, vip)
     assert tier_changed(CustomerTier.KEY, vip)
     assert tier_changed(CustomerTier.KEY, regular)
+
+
+def test_only_a_vip_gets_the_managers_courtesy_call() -> None:
+    callback = PlannedTask(
+        key="delivery:DLV-1:callback-24h",
+        kind=TaskKind.DELIVERY_CALLBACK,
+        dealer_id="D001",
+        customer_id=uuid.uuid4(),
+        due_at=AT,
+        assignee_role=StaffRole.CONSULTANT,
+        assignee_id="c-li-na",
+        related=RecordRef(RecordKind.DELIVERY, "DLV-1"),
+        script="Delivery callback.",
+    )
+    manager = StaffRole.SALES_MANAGER
+    courtesy = courtesy_call(callback, CustomerTier.VIP, POLICY, manager)
+    assert courtesy is not None
+    assert (courtesy.key, courtesy.assignee_role, courtesy.assignee_id) == (
+        "delivery:DLV-1:callback-24h:courtesy",
+        manager,
+        None,
+    )
+    assert (courtesy.kind, courtesy.due_at, courtesy.related) == (
+        callback.kind,
+        callback.due_at,
+        callback.related,
+    )
+    for tier in (CustomerTier.KEY, CustomerTier.REGULAR, None):
+        assert courtesy_call(callback, tier, POLICY, manager) is None
+    none_given = CustomerTierPolicy(vip_manager_courtesy_calls=False)
+    assert courtesy_call(callback, CustomerTier.VIP, none_given, manager) is None
+
+
+def test_a_tier_d_maintenance_reminder_comes_with_the_advisors_call() -> None:
+    reminder = PlannedReminder(
+        key="vehicle:VIN1:maintenance-due:2025-03-17",
+        kind=ReminderKind.MAINTENANCE_DUE,
+        dealer_id="D001",
+        customer_id=uuid.uuid4(),
+        send_at=AT,
+        purpose=ConsentPurpose.SERVICE,
+        related=RecordRef(RecordKind.CUSTOMER, "c-1"),
+    )
+    call = maintenance_call(reminder, ServiceTier.D, POLICY)
+    assert call is not None
+    assert (call.key, call.kind, call.due_at, call.assignee_role, call.assignee_id) == (
+        "vehicle:VIN1:maintenance-due:2025-03-17:call",
+        TaskKind.RETENTION_CALL,
+        AT,
+        StaffRole.ADVISOR,
+        None,
+    )
+    for tier in (ServiceTier.A, ServiceTier.B, ServiceTier.C, None):
+        assert maintenance_call(reminder, tier, POLICY) is None
+    c_too = CustomerTierPolicy(maintenance_call_service_tiers=("C", "D"))
+    assert maintenance_call(reminder, ServiceTier.C, c_too) is not None
+    assert (
+        maintenance_call(
+            reminder, ServiceTier.D, CustomerTierPolicy(maintenance_call_service_tiers=())
+        )
+        is None
+    )

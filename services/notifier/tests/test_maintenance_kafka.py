@@ -1,7 +1,8 @@
 """MaintenanceDue from service-center's maintenance calendar, through Kafka to the owner's
 reminder message (once per due), and a check-in of the vehicle (RepairOrderOpened)
-withdrawing it before it is sent. The whole notifier on real Kafka and PostgreSQL with a
-ManualClock (see conftest)."""
+withdrawing it before it is sent; a customer of after-sales tier D also gets the
+advisors' call task, an A customer the message only. The whole notifier on real Kafka
+and PostgreSQL with a ManualClock (see conftest)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from typing import Any
 
 import pytest
 
-from dealerflow.contracts.enums import MaintenanceReason
-from dealerflow.contracts.events.service import MaintenanceDue, RepairOrderOpened
+from dealerflow.contracts.enums import MaintenanceReason, ServiceTier
+from dealerflow.contracts.events.service import (
+    MaintenanceDue,
+    RepairOrderOpened,
+    ServiceTierChanged,
+)
 from dealerflow.contracts.examples import example_for
 
 pytestmark = pytest.mark.integration
@@ -99,3 +104,51 @@ async def test_a_check_in_withdraws_the_pending_reminder(notifier: Any) -> None:
         return bool((await reminders_of(notifier, event))[key]["status"] == "cancelled")
 
     await notifier.eventually(withdrawn, "the reminder cancelled")
+
+
+async def _with_service_tier(notifier: Any, customer: uuid.UUID, tier: ServiceTier) -> None:
+    changed = example_for(ServiceTierChanged).model_copy(
+        update={"dealer_id": "D001", "customer_id": customer, "tier": tier, "changed_at": START}
+    )
+    await notifier.produce(changed)
+
+    async def kept() -> bool:
+        response = await notifier.client.get(
+            f"/v1/customers/{customer}/tier", params={"dealer_id": "D001"}
+        )
+        return bool(response.json()["service_tier"] == tier.value)
+
+    await notifier.eventually(kept, f"after-sales tier {tier.value}")
+
+
+async def test_a_tier_d_customer_also_gets_the_advisors_call(notifier: Any) -> None:
+    lapsed, loyal = uuid.uuid4(), uuid.uuid4()
+    await _with_service_tier(notifier, lapsed, ServiceTier.D)
+    await _with_service_tier(notifier, loyal, ServiceTier.A)
+    lapsed_due, loyal_due = (
+        due(lapsed, vin="LSVAU2180N2100001"),
+        due(loyal, vin="LSVAU2180N2100002"),
+    )
+    for event in (lapsed_due, loyal_due):
+        await notifier.produce(event)
+    [key] = list(await until_planned(notifier, lapsed_due))
+    await until_planned(notifier, loyal_due)
+
+    async def calls(customer: uuid.UUID) -> list[dict[str, Any]]:
+        found = await notifier.tasks(customer_id=str(customer))
+        return [t for t in found if t["kind"] == "retention_call"]
+
+    [call] = await notifier.eventually(lambda: calls(lapsed), "the advisors' call task")
+    assert call["business_key"] == f"{key}:call"
+    assert call["assignee"] == "advisor:D001"
+    assert await calls(loyal) == []  # tier A: the message only
+
+    opened = example_for(RepairOrderOpened).model_copy(
+        update={"dealer_id": "D001", "customer_id": lapsed, "vin": lapsed_due.vin}
+    )
+    await notifier.produce(opened)  # the car came in: the call is no longer needed
+
+    async def cancelled() -> bool:
+        return bool([t["status"] for t in await calls(lapsed)] == ["cancelled"])
+
+    await notifier.eventually(cancelled, "the call task cancelled by the check-in")

@@ -1,7 +1,8 @@
 """Customer tiers from Kafka, through the whole notifier on real Kafka and PostgreSQL: a
 delivery, a paid service visit and converted referrals move the customer's tier, each
 change published once as CustomerTierChanged (a redelivered fact changes nothing), and the
-review timer lowers the tier when the spend leaves the window."""
+review timer lowers the tier when the spend leaves the window. Service-center's
+ServiceTierChanged is kept beside it (newest change wins) and shown with the tier."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from dealerflow.contracts.enums import ServiceTier
 from dealerflow.contracts.events.leads import LeadConverted, LeadCreated
 from dealerflow.contracts.events.sales import VehicleDelivered
-from dealerflow.contracts.events.service import VehicleHandedOver
+from dealerflow.contracts.events.service import ServiceTierChanged, VehicleHandedOver
 from dealerflow.contracts.examples import example_for
 from dealerflow.contracts.types import Money
 
@@ -143,3 +145,89 @@ async def test_a_customer_without_facts_is_regular(notifier: Any) -> None:
         0,
     )
     assert body["service_spend"] == {"amount": "0", "currency": "CNY"}
+    assert (body["service_tier"], body["service_tier_changed_at"]) == (None, None)
+
+
+def _service_tier(customer: uuid.UUID, tier: ServiceTier, at: datetime) -> ServiceTierChanged:
+    return example_for(ServiceTierChanged).model_copy(
+        update={
+            "dealer_id": DEALER,
+            "customer_id": customer,
+            "tier": tier,
+            "occurred_at": at,
+            "changed_at": at,
+        }
+    )
+
+
+async def test_the_after_sales_tier_is_kept_newest_first(notifier: Any) -> None:
+    customer = uuid.uuid4()
+    later = START + timedelta(days=30)
+    await notifier.produce(_service_tier(customer, ServiceTier.B, START))
+    await notifier.produce(_service_tier(customer, ServiceTier.A, later))
+    late = str(uuid.uuid4())
+    await notifier.produce(_service_tier(customer, ServiceTier.C, START), event_id=late)
+
+    async def late_handled() -> bool:
+        sql = "SELECT 1 FROM inbox WHERE event_id = $1"
+        return bool(await notifier.pool.fetchval(sql, late))
+
+    await notifier.eventually(late_handled, "the late change handled")
+    body = await _tier(notifier, customer)
+    assert (body["service_tier"], body["tier"]) == ("A", "regular")  # the late C ignored
+    assert datetime.fromisoformat(body["service_tier_changed_at"]) == later
+    await notifier.produce(_delivered(customer))  # a later fact keeps the after-sales tier
+
+    async def purchase_counted() -> bool:
+        return bool((await _tier(notifier, customer))["purchases"] == 1)
+
+    await notifier.eventually(purchase_counted, "the purchase counted")
+    assert (await _tier(notifier, customer))["service_tier"] == "A"
+
+
+async def _care_tasks(notifier: Any, customer: uuid.UUID, count: int) -> list[Any] | None:
+    found = await notifier.tasks(customer_id=str(customer))
+    kinds = {"delivery_callback", "service_callback"}
+    care = sorted(((t["kind"], t["assignee"]) for t in found if t["kind"] in kinds), key=str)
+    return care if len(care) >= count else None
+
+
+async def test_a_vip_gets_the_managers_courtesy_calls(notifier: Any) -> None:
+    vip, regular = uuid.uuid4(), uuid.uuid4()
+    for _ in range(2):  # two converted referrals: VIP
+        for event in _referred(vip):
+            await notifier.produce(event)
+    [change] = await notifier.eventually(lambda: _changes(notifier, vip, 1), "vip tier")
+    assert change.tier == "vip"
+
+    for customer in (vip, regular):
+        await notifier.produce(_delivered(customer))
+        await notifier.produce(_handed_over(customer, "100.00"))
+    delivered, advisor = _delivered(vip), _handed_over(vip, "1").advisor_id
+    assert await notifier.eventually(lambda: _care_tasks(notifier, vip, 4), "vip care") == sorted(
+        [
+            ("delivery_callback", delivered.consultant_id),
+            ("delivery_callback", f"sales-manager:{DEALER}"),
+            ("service_callback", advisor),
+            ("service_callback", f"service-manager:{DEALER}"),
+        ],
+        key=str,
+    )
+    # a regular customer: the consultant's and the advisor's callbacks only
+    assert await notifier.eventually(lambda: _care_tasks(notifier, regular, 2), "care") == sorted(
+        [("delivery_callback", delivered.consultant_id), ("service_callback", advisor)], key=str
+    )
+
+    # the dealer that gives no courtesy calls: a VIP's care is the regular one
+    notifier.configure(DEALER, {"policy": {"tiers": {"vip_manager_courtesy_calls": False}}})
+    await notifier.produce(_delivered(vip))
+    assert await notifier.eventually(lambda: _care_tasks(notifier, vip, 5), "again") == sorted(
+        [
+            ("delivery_callback", delivered.consultant_id),
+            ("delivery_callback", delivered.consultant_id),
+            ("delivery_callback", f"sales-manager:{DEALER}"),
+            ("service_callback", advisor),
+            ("service_callback", f"service-manager:{DEALER}"),
+        ],
+        key=str,
+    )

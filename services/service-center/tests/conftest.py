@@ -11,8 +11,15 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
-from dealerflow.devinfra.service_testing import Outbox, running_service, service_settings
+from dealerflow.devinfra.service_testing import (
+    Outbox,
+    RunningService,
+    kafka_producer,
+    running_service,
+    service_settings,
+)
 from dealerflow.policy import settings_with_overrides
 from dealerflow.runtime.clock import ManualClock
 from dealerflow.runtime.context import StaticDealerConfiguration
@@ -111,3 +118,20 @@ def workflow(api: httpx.AsyncClient) -> Callable[..., Any]:
         return await api.post(f"/v1/repair-orders/{ro_id}/{name}", json=body, headers=headers)
 
     return step
+
+
+@pytest.fixture
+async def center(
+    center_settings: ServiceCenterSettings, clock: ManualClock
+) -> AsyncIterator[RunningService]:
+    """The whole service on Kafka: its consumers, the relay and the erasure consumer run
+    (the timer poller is driven by the tests)."""
+    async with running_service(DEFINITION, center_settings, clock=clock) as service:
+        yield service
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    """A Kafka producer for events from other systems."""
+    async with kafka_producer(kafka_bootstrap) as started:
+        yield started

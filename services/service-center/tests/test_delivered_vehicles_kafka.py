@@ -9,7 +9,6 @@ each run plans the next day's."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -25,17 +24,13 @@ from dealerflow.devinfra.service_testing import (
     Outbox,
     RunningService,
     eventually,
-    kafka_producer,
     produce_event,
-    running_service,
 )
 from dealerflow.runtime.clock import ManualClock
 from dealerflow.runtime.erasure import Erasure
 from dealerflow.runtime.service import timer_handlers_of
 from dealerflow.runtime.timers import TimerPoller
 from dealerflow.service_center import timers
-from dealerflow.service_center.app import DEFINITION
-from dealerflow.service_center.settings import ServiceCenterSettings
 from dealerflow.service_center.usecases_erasure import erase_customer
 from dealerflow.service_center.usecases_vehicles import NextMaintenance, vehicle_history
 
@@ -45,20 +40,6 @@ VIN = "LFV2A21K6D4123456"
 DELIVERED_AT = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 AT_RISK_VIN = "LFV2A21K6D4654321"
 LONG_AGO = datetime(2024, 2, 1, 2, 0, tzinfo=UTC)  # 13 months before the clock
-
-
-@pytest.fixture
-async def center(
-    center_settings: ServiceCenterSettings, clock: ManualClock
-) -> AsyncIterator[RunningService]:
-    async with running_service(DEFINITION, center_settings, clock=clock) as service:
-        yield service
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    async with kafka_producer(kafka_bootstrap) as started:
-        yield started
 
 
 def delivered_to_owner(vin: str, at: datetime, **more: object) -> VehicleDelivered:

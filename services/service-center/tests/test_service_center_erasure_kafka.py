@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +24,6 @@ from dealerflow.contracts.identity import customer_id_for
 from dealerflow.devinfra.service_testing import (
     RunningService,
     eventually,
-    kafka_producer,
     produce_event,
     running_service,
 )
@@ -248,21 +246,6 @@ def without_erased(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict
 def assert_nothing_personal(text: str, person: Person) -> None:
     left = [value for value in person.personal if value in text]
     assert left == [], f"personal data left: {left}"
-
-
-@pytest.fixture
-async def center(
-    center_settings: ServiceCenterSettings, clock: ManualClock
-) -> AsyncIterator[RunningService]:
-    """The whole service: the erasure consumer and the relay run."""
-    async with running_service(DEFINITION, center_settings, clock=clock) as service:
-        yield service
-
-
-@pytest.fixture
-async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    async with kafka_producer(kafka_bootstrap) as started:
-        yield started
 
 
 async def erase_through_kafka(

@@ -8,10 +8,17 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 
 from dealerflow.contracts.care_enums import RecordKind
-from dealerflow.contracts.enums import ContactChannel, Locale, MessageChannel
+from dealerflow.contracts.enums import ConsentPurpose, ContactChannel, Locale, MessageChannel
 from dealerflow.contracts.types import EmailAddress, EntityId, PhoneE164, Trimmed
 
-__all__ = ["ERASED_NAME", "ConsentSnapshot", "ContactSnapshot", "RelatedRecord", "erased_contact"]
+__all__ = [
+    "ERASED_NAME",
+    "ConsentSnapshot",
+    "ContactSnapshot",
+    "RelatedRecord",
+    "erased_contact",
+    "with_consent_change",
+]
 
 PersonName = Annotated[str, Trimmed(max_length=100)]
 
@@ -123,3 +130,26 @@ class RelatedRecord(BaseModel):
 
     kind: RecordKind = Field(description="Kind of record.")
     id: EntityId = Field(description="Identifier of the record in its owning service.")
+
+
+def with_consent_change(
+    contact: ContactSnapshot,
+    *,
+    purpose: ConsentPurpose,
+    channel: MessageChannel | None,
+    granted: bool,
+) -> ContactSnapshot:
+    """A stored snapshot with a ConsentChanged applied (every service that keeps contact
+    snapshots refreshes them with it). The snapshot has consent per purpose and opted-out
+    channels for every purpose, so a per-channel withdrawal is kept as an opt-out of that
+    channel (the cautious reading); a per-channel grant lifts it."""
+    consent = contact.consent.model_dump()
+    opted_out = [c for c in contact.consent.opted_out_channels if c != channel]
+    if channel is None:
+        consent[purpose.value] = granted
+    elif granted:
+        consent[purpose.value] = True
+    else:
+        opted_out.append(channel)
+    consent["opted_out_channels"] = opted_out
+    return contact.model_copy(update={"consent": ConsentSnapshot.model_validate(consent)})

@@ -18,7 +18,7 @@ from dealerflow.contracts.care_enums import (
 )
 from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose, CustomerTier, Locale, MessageChannel
-from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
+from dealerflow.contracts.events.base import DomainEvent, EventDoc
 from dealerflow.contracts.types import EntityId, Money, StaffId, Trimmed, UtcDatetime
 
 Text = Annotated[str, StringConstraints(max_length=4000)]
@@ -243,7 +243,8 @@ class ConsentChanged(_NotifierBase):
             "notifier: keeps it in its consent store, which every pending message consults "
             "when it falls due (applies immediately)",
             "complaints: refreshes its contact snapshots",
-            Planned("leads, service-center: refresh their contact snapshots", issue=14),
+            "leads, service-center: refresh the consent in the contact snapshots they keep for "
+            "the customer (leads; repair orders, service appointments, owned vehicles)",
         ),
     )
     type: Literal["ConsentChanged"] = Field(default="ConsentChanged", description="Event name.")

@@ -18,7 +18,7 @@ from dealerflow.contracts.enums import (
     ServiceTier,
     ServiceWorkType,
 )
-from dealerflow.contracts.events.base import DomainEvent, EventDoc, Planned
+from dealerflow.contracts.events.base import DomainEvent, EventDoc
 from dealerflow.contracts.types import (
     DecimalString,
     EntityId,
@@ -451,7 +451,10 @@ class ServiceTierChanged(_ServiceBase):
         "handover and at the dealer's daily retention scan, and it differs from the tier "
         "published before (a customer's first tier, from their first repair order, too).",
         emitted_by=("service-center",),
-        reacted_by=(Planned("notifier: the after-sales tier in the customer's care", issue=14),),
+        reacted_by=(
+            "notifier: keeps the after-sales tier beside the customer tier (newest change "
+            "wins), shown by GET /v1/customers/{id}/tier",
+        ),
     )
     type: Literal["ServiceTierChanged"] = Field(
         default="ServiceTierChanged", description="Event name."

@@ -731,6 +731,19 @@ class CustomerTierPolicy(PolicyGroup):
         description="Referred customers who bought that, with key_min_purchases, make a key "
         "customer.",
     )
+    vip_manager_courtesy_calls: bool = Field(
+        default=True,
+        description="A VIP's 24 h delivery callback is also given to the sales manager, and "
+        "the post-repair follow-up callback to the service manager, as a courtesy call task "
+        "(same due time, the customer's tier when the care is planned).",
+    )
+    maintenance_call_service_tiers: tuple[Literal["A", "B", "C", "D"], ...] = Field(
+        default=("D",),
+        description="After-sales tiers (service-center's A-D by visits a year) whose "
+        "maintenance reminder also gives the service advisors a call task (retention_call, "
+        "due when the reminder is sent, withdrawn by the vehicle's check-in); default D: "
+        "no visit for a year, a message alone rarely brings them back. Empty: none.",
+    )
 
 
 class DealerPolicy(PolicyGroup):

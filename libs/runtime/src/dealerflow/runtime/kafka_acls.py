@@ -79,7 +79,7 @@ SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
     ServiceAccess("dealers", "dealers", ()),
     ServiceAccess("leads", "leads", ("sales", "notifier", INBOUND_LEADS, "leads")),
     ServiceAccess("sales", "sales", ("leads",)),
-    ServiceAccess("service-center", "service", ("leads", "sales")),
+    ServiceAccess("service-center", "service", ("leads", "sales", "notifier")),
     ServiceAccess("complaints", "complaints", ("notifier", "service", "leads", "sales")),
     ServiceAccess("notifier", "notifier", ("leads", "sales", "service", "complaints", "notifier")),
 )

@@ -46,8 +46,7 @@ from dealerflow.contracts.care_enums import (
     TaskKind,
     TaskOutcome,
 )
-from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot, RelatedRecord
-from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
+from dealerflow.contracts.contact import ContactSnapshot, RelatedRecord, with_consent_change
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.complaints import ComplaintOrigin
 from dealerflow.contracts.events.notifier import ConsentChanged, SurveyResponded, TaskCompleted
@@ -128,28 +127,6 @@ def verified_complaint(verification: bool, related: RelatedRecord | None) -> uui
         return uuid.UUID(related.id)
     except ValueError:
         return None
-
-
-def with_consent_change(
-    contact: ContactSnapshot,
-    *,
-    purpose: ConsentPurpose,
-    channel: MessageChannel | None,
-    granted: bool,
-) -> ContactSnapshot:
-    """A stored snapshot with a consent change applied. The snapshot has consent per
-    purpose and opted-out channels for every purpose, so a per-channel withdrawal is kept
-    as an opt-out of that channel (the cautious reading); a per-channel grant lifts it."""
-    consent = contact.consent.model_dump()
-    opted_out = [c for c in contact.consent.opted_out_channels if c != channel]
-    if channel is None:
-        consent[purpose.value] = granted
-    elif granted:
-        consent[purpose.value] = True
-    else:
-        opted_out.append(channel)
-    consent["opted_out_channels"] = opted_out
-    return contact.model_copy(update={"consent": ConsentSnapshot.model_validate(consent)})
 
 
 def summary_text(text: str, limit: int = 500) -> str:

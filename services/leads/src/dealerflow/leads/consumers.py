@@ -12,7 +12,8 @@
   reassign_after_breaches-th breach the lead goes to the next on-duty consultant, see
   ``usecases_breach``; TaskCompleted of a lead's
   call task (first contact, follow-up, re-grade) -> a phone contact in the lead's contact
-  log, see ``usecases_task_contact``.
+  log, see ``usecases_task_contact``; ConsentChanged -> the consent in the contact
+  snapshots of the customer's leads is refreshed, see ``usecases_consent``.
 - Topic ``<prefix>inbound.leads`` (JSON or ADF XML documents from lead providers, not
   CloudEvents): the runtime's raw-record consumer (:mod:`dealerflow.runtime.raw_consumer`)
   with :func:`on_inbound_record`. A document that cannot be read or that the rules refuse
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from dealerflow.contracts.care_enums import RecordKind
 from dealerflow.contracts.contact import RelatedRecord
 from dealerflow.contracts.envelope import Envelope
-from dealerflow.contracts.events.notifier import TaskCompleted, TaskDue
+from dealerflow.contracts.events.notifier import ConsentChanged, TaskCompleted, TaskDue
 from dealerflow.contracts.events.sales import (
     ContractCancelled,
     ContractSigned,
@@ -45,6 +46,7 @@ from dealerflow.contracts.events.sales import (
 from dealerflow.contracts.inbound import LeadSubmissionError, parse_lead_submissions
 from dealerflow.leads.problems import PROBLEMS
 from dealerflow.leads.usecases_breach import ReportBreach, reassign_after_breach, record_breach
+from dealerflow.leads.usecases_consent import refresh_lead_consent
 from dealerflow.leads.usecases_lifecycle import (
     RecordSale,
     record_contract_signed,
@@ -122,6 +124,11 @@ async def on_test_drive_completed(ctx: HandlerContext, env: Envelope[TestDriveCo
     e = env.event
     touch = SalesTouch(e.dealer_id, e.customer_id, _our_lead_id(e.lead_id), prompt_regrade=True)
     await record_sales_touch(ctx, touch)
+
+
+@router.on(ConsentChanged)
+async def on_consent_changed(ctx: HandlerContext, env: Envelope[ConsentChanged]) -> None:
+    await refresh_lead_consent(ctx, env.event)
 
 
 @router.on(TaskDue)

@@ -63,6 +63,7 @@ from dealerflow.contracts.events.service import (
     RepairOrderOpened,
     ServiceAppointmentBooked,
     ServiceAppointmentCancelled,
+    ServiceTierChanged,
     VehicleHandedOver,
 )
 from dealerflow.notifier import (
@@ -665,6 +666,19 @@ async def tier_referral_converted(hctx: HandlerContext, env: Envelope[Any]) -> N
     event: LeadConverted = env.event
     facts = ConversionFacts(event.dealer_id, event.lead_id, event.converted_at)
     await usecases_tiers.on_lead_converted(hctx, facts)
+
+
+@router.on(ServiceTierChanged)
+async def service_tier_changed(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: ServiceTierChanged = env.event
+    facts = usecases_tiers.ServiceTierFacts(
+        dealer_id=event.dealer_id,
+        customer_id=event.customer_id,
+        tier=event.tier,
+        visits_last_12_months=event.visits_last_12_months,
+        changed_at=event.changed_at,
+    )
+    await usecases_tiers.on_service_tier_changed(hctx, facts)
 
 
 # -- consent (usecases_consent): ConsentChanged of any system, on the notifier topic ------

@@ -16,12 +16,14 @@ says when to look again (`TierStanding.review_at`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from dealerflow.contracts.enums import CustomerTier
+from dealerflow.contracts.care_enums import TaskKind
+from dealerflow.contracts.enums import CustomerTier, ServiceTier
+from dealerflow.notifier.domain_types import PlannedReminder, PlannedTask, StaffRole
 from dealerflow.policy import CustomerTierPolicy
 
 
@@ -131,3 +133,45 @@ TIER_REVIEW = "notifier.tier_review"
 def tier_review_key(dealer_id: str, customer_id: UUID) -> str:
     """Business key of the customer's pending tier review (one at a time)."""
     return f"{TIER_REVIEW}:{dealer_id}:{customer_id}"
+
+
+def courtesy_call(
+    callback: PlannedTask,
+    tier: CustomerTier | None,
+    policy: CustomerTierPolicy,
+    manager: StaffRole,
+) -> PlannedTask | None:
+    """A VIP's care callback also given to ``manager`` as a courtesy call task (same due
+    time and record); None for other tiers or when the dealer gives none
+    (``vip_manager_courtesy_calls``)."""
+    if tier is not CustomerTier.VIP or not policy.vip_manager_courtesy_calls:
+        return None
+    return replace(
+        callback,
+        key=f"{callback.key}:courtesy",
+        assignee_role=manager,
+        assignee_id=None,
+        script=f"Courtesy call to a VIP customer from the manager. {callback.script}",
+    )
+
+
+def maintenance_call(
+    reminder: PlannedReminder, service_tier: ServiceTier | None, policy: CustomerTierPolicy
+) -> PlannedTask | None:
+    """The service advisors' call task beside a maintenance reminder for a customer of an
+    after-sales tier in ``maintenance_call_service_tiers`` (default D), due when the
+    reminder is sent; None for other tiers or a customer without one."""
+    if service_tier is None or service_tier.value not in policy.maintenance_call_service_tiers:
+        return None
+    return PlannedTask(
+        key=f"{reminder.key}:call",
+        kind=TaskKind.RETENTION_CALL,
+        dealer_id=reminder.dealer_id,
+        customer_id=reminder.customer_id,
+        due_at=reminder.send_at,
+        assignee_role=StaffRole.ADVISOR,
+        assignee_id=None,
+        related=reminder.related,
+        script=f"Maintenance due for an after-sales tier {service_tier.value} customer (few "
+        "or no visits this year): call to book the service visit.",
+    )

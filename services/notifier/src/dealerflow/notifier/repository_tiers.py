@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from dealerflow.contracts.enums import CustomerTier
+from dealerflow.contracts.enums import CustomerTier, ServiceTier
 from dealerflow.notifier.domain_tiers import ServiceSpend, TierFacts
 from dealerflow.runtime.db import DbConnection
 
@@ -31,6 +31,9 @@ class KnownTier:
     tier: CustomerTier | None
     changed_at: datetime | None
     reviewed_at: datetime | None
+    #: the after-sales tier service-center published last (ServiceTierChanged), if any
+    service_tier: ServiceTier | None = None
+    service_tier_changed_at: datetime | None = None
 
 
 async def record_fact(
@@ -136,8 +139,8 @@ async def known_tier(
     """The customer's known tier; None for a customer the notifier has no fact of."""
     row = await conn.fetchrow(
         """
-        SELECT tier, changed_at, reviewed_at FROM customer_tiers
-        WHERE dealer_id = $1 AND customer_id = $2
+        SELECT tier, changed_at, reviewed_at, service_tier, service_tier_changed_at
+        FROM customer_tiers WHERE dealer_id = $1 AND customer_id = $2
         """,
         dealer_id,
         customer_id,
@@ -168,10 +171,45 @@ async def save_tier(
     )
 
 
+async def save_service_tier(
+    conn: DbConnection,
+    dealer_id: str,
+    customer_id: uuid.UUID,
+    *,
+    tier: ServiceTier,
+    visits_12_months: int,
+    changed_at: datetime,
+) -> bool:
+    """Keep the customer's after-sales tier unless a newer one is stored; False then."""
+    written = await conn.fetchval(
+        """
+        INSERT INTO customer_tiers (dealer_id, customer_id, service_tier,
+                                    service_visits_12_months, service_tier_changed_at)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (dealer_id, customer_id) DO UPDATE
+        SET service_tier = EXCLUDED.service_tier,
+            service_visits_12_months = EXCLUDED.service_visits_12_months,
+            service_tier_changed_at = EXCLUDED.service_tier_changed_at
+        WHERE customer_tiers.service_tier_changed_at IS NULL
+           OR customer_tiers.service_tier_changed_at <= EXCLUDED.service_tier_changed_at
+        RETURNING true
+        """,
+        dealer_id,
+        customer_id,
+        tier.value,
+        visits_12_months,
+        changed_at,
+    )
+    return bool(written)
+
+
 def _known(row: asyncpg.Record) -> KnownTier:
     tier = row["tier"]
+    service_tier = row.get("service_tier")
     return KnownTier(
         tier=CustomerTier(tier) if tier else None,
         changed_at=row["changed_at"],
         reviewed_at=row["reviewed_at"],
+        service_tier=ServiceTier(service_tier) if service_tier else None,
+        service_tier_changed_at=row.get("service_tier_changed_at"),
     )

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from dealerflow.contracts.enums import CustomerTier
+from dealerflow.contracts.enums import CustomerTier, ServiceTier
 from dealerflow.contracts.types import Money
 from dealerflow.notifier.usecases_tiers import CustomerTierView
 
@@ -31,6 +31,14 @@ class CustomerTierOut(BaseModel):
     review_at: datetime | None = Field(
         description="When counted spend next leaves the window and the tier is reviewed."
     )
+    service_tier: ServiceTier | None = Field(
+        default=None,
+        description="The after-sales tier (A-D by visits a year) service-center published "
+        "last (ServiceTierChanged); absent before the first.",
+    )
+    service_tier_changed_at: datetime | None = Field(
+        default=None, description="When the after-sales tier last changed."
+    )
 
     @classmethod
     def of(cls, view: CustomerTierView) -> CustomerTierOut:
@@ -45,4 +53,6 @@ class CustomerTierOut(BaseModel):
             service_spend=Money(amount=standing.service_spend, currency=view.spend_currency),
             spend_window=view.spend_window,
             review_at=standing.review_at,
+            service_tier=view.service_tier,
+            service_tier_changed_at=view.service_tier_changed_at,
         )

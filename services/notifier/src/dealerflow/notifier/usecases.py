@@ -18,7 +18,7 @@ from typing import Any
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.notifier import domain, usecases_surveys
+from dealerflow.notifier import domain, usecases_surveys, usecases_tiers
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.domain import (
     AlertKind,
@@ -165,12 +165,15 @@ async def on_vehicle_delivered(
 async def on_vehicle_handed_over(
     uc: Uc, handover: HandoverFacts, contact: ContactSnapshot | None
 ) -> None:
-    """The advisor's follow-up callback 3 days after the handover."""
+    """The advisor's follow-up callback 3 days after the handover (a VIP's also as the
+    service manager's courtesy call, `usecases_tiers.courtesy_calls`)."""
     await remember_contact(
         uc, handover.dealer_id, handover.customer_id, contact, handover.handed_over_at
     )
     policy = await uc.policy(handover.dealer_id)
-    await apply_plan(uc, [domain.plan_service_followup(handover, policy)], contact)
+    followup = domain.plan_service_followup(handover, policy)
+    courtesy = await usecases_tiers.courtesy_calls(uc, [followup], StaffRole.SERVICE_MANAGER)
+    await apply_plan(uc, [followup, *courtesy], contact)
 
 
 async def on_repair_item_declined(uc: Uc, item: DeclinedItemFacts) -> None:

@@ -3,25 +3,31 @@
 withdrawn when an amendment moves the delivery date (the next DeliveryScheduled plans new
 ones) or the contract is cancelled. Same conventions as `usecases_test_drives`.
 
-VehicleDelivered: the owner care (`usecases.on_vehicle_delivered`) and, when the dealer
-offers it, the consultant's plate-registration task; the contract's cancellation cancels
-that task if it is still open (sales cancels only undelivered contracts, so this is for
-an outside DMS that cancels after its delivery)."""
+VehicleDelivered: the owner care (`usecases.on_vehicle_delivered`), for a VIP the sales
+manager's courtesy call beside the 24 h callback (`usecases_tiers.courtesy_calls`) and,
+when the dealer offers it, the consultant's plate-registration task; the contract's
+cancellation cancels that task if it is still open (sales cancels only undelivered
+contracts, so this is for an outside DMS that cancels after its delivery)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from dealerflow.contracts.care_enums import TaskCancelReason
+from dealerflow.contracts.care_enums import TaskCancelReason, TaskKind
 from dealerflow.contracts.contact import ContactSnapshot
+from dealerflow.notifier import domain, usecases, usecases_tiers
 from dealerflow.notifier import repository as repo
-from dealerflow.notifier import usecases
 from dealerflow.notifier.domain_deliveries import (
     plan_delivery_reminders,
     plan_plate_registration,
     record_of_contract,
 )
-from dealerflow.notifier.domain_types import AppointmentFacts, DeliveryFacts
+from dealerflow.notifier.domain_types import (
+    AppointmentFacts,
+    DeliveryFacts,
+    PlannedTask,
+    StaffRole,
+)
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases import apply_plan, remember_contact
 from dealerflow.notifier.usecases_appointments import replace_reminders, withdraw_reminders
@@ -49,10 +55,17 @@ async def withdraw_delivery_reminders(uc: Uc, dealer_id: str, contract_id: str) 
 async def on_vehicle_delivered(
     uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
 ) -> None:
-    """Owner care, then the plate-registration task when the dealer offers it."""
+    """Owner care (a VIP's with the sales manager's courtesy call), then the
+    plate-registration task when the dealer offers it."""
     await usecases.on_vehicle_delivered(uc, delivery, contact)
     policy = await uc.policy(delivery.dealer_id)
-    await apply_plan(uc, plan_plate_registration(delivery, policy), contact)
+    callbacks = [
+        item
+        for item in domain.plan_owner_care(delivery, policy)
+        if isinstance(item, PlannedTask) and item.kind is TaskKind.DELIVERY_CALLBACK
+    ]
+    courtesy = await usecases_tiers.courtesy_calls(uc, callbacks, StaffRole.SALES_MANAGER)
+    await apply_plan(uc, [*courtesy, *plan_plate_registration(delivery, policy)], contact)
 
 
 async def on_contract_cancelled(uc: Uc, dealer_id: str, contract_id: str) -> None:

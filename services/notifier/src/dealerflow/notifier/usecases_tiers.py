@@ -7,17 +7,20 @@ due when the oldest counted spend drops out), so a tier falls on time without a 
 every customer; a new fact moves the timer. A redelivered fact counts once and changes
 nothing. The customer's ``customer_tiers`` row is locked while the tier is reviewed (two
 facts at once publish one change).
+
+The after-sales tier (A-D, service-center's ServiceTierChanged) is kept beside it in the
+same row, newest change wins; the notifier does not compute it.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from dealerflow.contracts.enums import CustomerTier
+from dealerflow.contracts.enums import CustomerTier, ServiceTier
 from dealerflow.contracts.events.notifier import CustomerTierChanged
 from dealerflow.contracts.types import Money
 from dealerflow.notifier import domain_tiers
@@ -30,6 +33,7 @@ from dealerflow.notifier.domain_tiers import (
     ServicePaidFacts,
     TierStanding,
 )
+from dealerflow.notifier.domain_types import PlannedReminder, PlannedTask, StaffRole
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
 
@@ -47,6 +51,31 @@ class CustomerTierView:
     standing: TierStanding
     spend_currency: str
     spend_window: timedelta
+    service_tier: ServiceTier | None = None
+    service_tier_changed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceTierFacts:
+    """What the notifier keeps of ServiceTierChanged."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    tier: ServiceTier
+    visits_last_12_months: int
+    changed_at: datetime
+
+
+async def on_service_tier_changed(uc: Uc, facts: ServiceTierFacts) -> bool:
+    """Keep the customer's after-sales tier; False when a newer change is stored."""
+    return await repo.save_service_tier(
+        uc.conn,
+        facts.dealer_id,
+        facts.customer_id,
+        tier=facts.tier,
+        visits_12_months=facts.visits_last_12_months,
+        changed_at=facts.changed_at,
+    )
 
 
 async def on_purchase(uc: Uc, facts: PurchaseFacts) -> None:
@@ -166,4 +195,32 @@ async def customer_tier(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> Custo
         standing=standing,
         spend_currency=policy.spend_currency,
         spend_window=policy.service_spend_window,
+        service_tier=known.service_tier if known else None,
+        service_tier_changed_at=known.service_tier_changed_at if known else None,
     )
+
+
+async def courtesy_calls(
+    uc: Uc, callbacks: Sequence[PlannedTask], manager: StaffRole
+) -> list[PlannedTask]:
+    """The manager's courtesy call tasks for the callbacks of a VIP customer (the tier
+    published when the care is planned; regular and key customers get none)."""
+    planned = []
+    for callback in callbacks:
+        known = await repo.known_tier(uc.conn, callback.dealer_id, callback.customer_id)
+        policy = (await uc.policy(callback.dealer_id)).tiers
+        courtesy = domain_tiers.courtesy_call(
+            callback, known.tier if known else None, policy, manager
+        )
+        if courtesy is not None:
+            planned.append(courtesy)
+    return planned
+
+
+async def maintenance_calls(uc: Uc, reminder: PlannedReminder) -> list[PlannedTask]:
+    """The advisors' call task beside a maintenance reminder, for a customer whose
+    after-sales tier (the last ServiceTierChanged) the dealer names; else none."""
+    known = await repo.known_tier(uc.conn, reminder.dealer_id, reminder.customer_id)
+    policy = (await uc.policy(reminder.dealer_id)).tiers
+    call = domain_tiers.maintenance_call(reminder, known.service_tier if known else None, policy)
+    return [call] if call is not None else []
