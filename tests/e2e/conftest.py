@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from dealerflow.contracts.topics import TopicRegistry
@@ -58,6 +59,27 @@ class Stack:
     def real_seconds_until(self, when: datetime) -> float:
         """Wall seconds until the services' clock reaches ``when``."""
         return max(0.0, (when - self.now()).total_seconds() / self.clock_speed)
+
+    async def configuration_seen(
+        self, dealer_id: str, version: int, services: tuple[str, ...] | None = None
+    ) -> bool | None:
+        """True once each named service (every one when none is named) has materialised
+        the dealer's configuration ``version`` (its ``dealer_configurations`` row)."""
+        conn = await asyncpg.connect(self.config.pg_dsn)
+        try:
+            for spec in SERVICES:
+                if services is not None and spec.name not in services:
+                    continue
+                found = await conn.fetchval(
+                    f'SELECT configuration_version FROM "{self.config.schema(spec)}"'
+                    ".dealer_configurations WHERE dealer_id = $1",
+                    dealer_id,
+                )
+                if found != version:
+                    return None
+            return True
+        finally:
+            await conn.close()
 
     def restart(self, *names: str) -> None:
         """Stop and start again the named services (all when none is named)."""

@@ -60,8 +60,14 @@ async def test_a_vip_and_a_regular_complaint_through_the_closed_loop(
     stack: Any, client: DealerflowClient, dealer_id: str
 ) -> None:
     defaults = DealerSettings().policy.complaints
-    await client.configure_dealer(
+    changed = await client.configure_dealer(
         dealer_id, {"policy": {"tiers": {"vip_min_purchases": 1}}, "people": PEOPLE}
+    )
+    await eventually(
+        lambda: stack.configuration_seen(
+            dealer_id, changed["configuration_version"], ("notifier", "complaints")
+        ),
+        what="the dealer's tier rules and people in the notifier and complaints",
     )
     vip = str(customer_id_for("default", VIP_PHONE))
     regular = str(customer_id_for("default", REGULAR_PHONE))

@@ -14,10 +14,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
-
 from dealerflow.devinfra.client import DealerflowClient, eventually, parse_time
-from dealerflow.devinfra.services import SERVICES
 from dealerflow.policy import BusinessCalendar, DealerSettings, SlaSpec
 
 ONLINE_SLA = {"duration": "PT45M", "mode": "business_hours"}
@@ -29,24 +26,6 @@ CHANGE: dict[str, Any] = {
     },
     "people": {"staff": [{"staff_id": "gm-zhang", "name": "张总", "roles": ["gm"]}]},
 }
-
-
-async def every_service_has(stack: Any, dealer_id: str, version: int) -> bool | None:
-    """True once each service's own dealer_configurations row is at ``version``."""
-    conn = await asyncpg.connect(stack.config.pg_dsn)
-    try:
-        for spec in SERVICES:
-            schema = stack.config.schema(spec)
-            found = await conn.fetchval(
-                f'SELECT configuration_version FROM "{schema}".dealer_configurations'
-                " WHERE dealer_id = $1",
-                dealer_id,
-            )
-            if found != version:
-                return None
-        return True
-    finally:
-        await conn.close()
 
 
 async def first_contact_task(client: DealerflowClient, dealer_id: str, lead: Any) -> Any:
@@ -116,7 +95,7 @@ async def test_one_dealers_configuration_reaches_every_service_and_survives_a_re
     assert changed["configuration_version"] == 1
     # Every service has materialised version 1 in its own schema within seconds.
     await eventually(
-        lambda: every_service_has(stack, dealer_id, 1), timeout_s=15, what="version 1 everywhere"
+        lambda: stack.configuration_seen(dealer_id, 1), timeout_s=15, what="version 1 everywhere"
     )
     online = SlaSpec.model_validate(ONLINE_SLA)
     default_online = DealerSettings().policy.leads.first_contact["online"].first_contact
@@ -158,7 +137,7 @@ async def test_one_dealers_configuration_reaches_every_service_and_survives_a_re
 
     # Restart every service: the materialised configuration is kept, nothing reverts.
     stack.restart()
-    assert await every_service_has(stack, dealer_id, 1)
+    assert await stack.configuration_seen(dealer_id, 1)
     await assert_online_sla(client, dealer_id, "13900139003", online)
     await assert_online_sla(client, other, "13900139004", default_online)
     _, ack = await acknowledge_clock(client, dealer_id, "13800138003")

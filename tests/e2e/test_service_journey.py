@@ -21,12 +21,10 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import pytest
 
 from dealerflow.contracts.identity import customer_id_for
 from dealerflow.devinfra.client import ApiError, DealerflowClient, events_of, eventually
-from dealerflow.devinfra.services import SERVICES
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CAPACITY = 6  # the default workshop: 6 bays, 6 technicians
@@ -76,25 +74,6 @@ async def book(client: DealerflowClient, body: dict[str, Any]) -> tuple[int, Any
         return exc.status, None
 
 
-async def configured(stack: Any, dealer_id: str, version: int) -> bool | None:
-    """True once service-center and the notifier have materialised ``version``."""
-    conn = await asyncpg.connect(stack.config.pg_dsn)
-    try:
-        for spec in SERVICES:
-            if spec.name not in ("service-center", "notifier"):
-                continue
-            found = await conn.fetchval(
-                f'SELECT configuration_version FROM "{stack.config.schema(spec)}"'
-                ".dealer_configurations WHERE dealer_id = $1",
-                dealer_id,
-            )
-            if found != version:
-                return None
-        return True
-    finally:
-        await conn.close()
-
-
 @pytest.mark.timeout(900)
 async def test_service_journey_from_a_contended_booking_to_the_retention_call(
     stack: Any, client: DealerflowClient, dealer_id: str
@@ -102,7 +81,9 @@ async def test_service_journey_from_a_contended_booking_to_the_retention_call(
     topic = stack.topics.name("service")
     changed = await client.configure_dealer(dealer_id, CALENDAR)
     await eventually(
-        lambda: configured(stack, dealer_id, changed["configuration_version"]),
+        lambda: stack.configuration_seen(
+            dealer_id, changed["configuration_version"], ("service-center", "notifier")
+        ),
         what="the dealer's calendar in service-center and the notifier",
     )
     await client.call(
