@@ -1,6 +1,7 @@
 """Notifier planners: tasks, reminders and watch alerts an event causes."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 from uuid import UUID
@@ -29,6 +30,7 @@ from dealerflow.notifier.domain import (
     first_contact_key,
     first_contact_watch_keys,
     grade_follow_up_prefixes,
+    next_insurance_renewal,
     plan_appointment_reminders,
     plan_declined_item_followup,
     plan_first_contact,
@@ -317,6 +319,28 @@ def test_owner_care_plan_after_delivery() -> None:
     assert insurance.send_at == sh(2026, 2, 1, 10, 0)
     assert insurance.params == {"renewal_date": "2026-03-03"}
     assert plan_owner_care(delivery(), POLICY) == plan_owner_care(delivery(), POLICY)
+
+
+def test_each_insurance_renewal_plans_the_next_year_s() -> None:
+    first = the(
+        by_key(plan_owner_care(delivery(), POLICY)),
+        "delivery:DL5:insurance-renewal-1y",
+        PlannedReminder,
+    )
+    second = next_insurance_renewal(first, POLICY)
+    assert second is not None
+    assert second.key == "delivery:DL5:insurance-renewal-2y"
+    assert second.params == {"renewal_date": "2027-03-03"}
+    assert second.send_at == sh(2027, 2, 1, 10, 0)  # 30 days before, 10:00 local
+    assert (second.related, second.purpose) == (first.related, first.purpose)
+    third = next_insurance_renewal(second, POLICY)
+    assert third is not None
+    assert (third.key, third.params["renewal_date"]) == (
+        "delivery:DL5:insurance-renewal-3y",
+        "2028-03-03",
+    )
+    other = replace(first, kind=ReminderKind.THANK_YOU)
+    assert next_insurance_renewal(other, POLICY) is None
 
 
 def test_dates_are_dealer_local_and_insurance_start_can_be_given() -> None:

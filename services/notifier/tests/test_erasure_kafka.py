@@ -290,3 +290,13 @@ async def test_erasure_cancels_and_anonymises_the_customer_at_that_store_only(no
     await notifier.eventually(y_insured, "Y's insurance message")
     items = (await get(notifier, "/v1/notifications", DEALER, x)).json()["items"]
     assert [n for n in items if n["kind"] == "insurance_renewal"] == []
+
+    # Y's renewal falling due planned the next year's (every year); X's chain ended
+    async def next_year(customer: uuid.UUID) -> list[dict[str, Any]]:
+        items = (await get(notifier, "/v1/reminders", DEALER, customer)).json()["items"]
+        return [r for r in items if r["business_key"].endswith(":insurance-renewal-2y")]
+
+    [following] = await notifier.eventually(lambda: next_year(y), "Y's next insurance renewal")
+    assert following["status"] == "scheduled"
+    assert following["params"]["renewal_date"] > insurance["params"]["renewal_date"]
+    assert await next_year(x) == []

@@ -457,7 +457,8 @@ class VehicleDelivered(_SalesBase):
         emitted_by=("sales", "outside DMS"),
         reacted_by=(
             "notifier: consultant callback within 24 h (task for consultant_id), 7-day "
-            "satisfaction callback/survey, insurance renewal 30 days before the anniversary",
+            "satisfaction callback/survey, insurance renewal 30 days before each anniversary "
+            "(each year's planned when the one before falls due)",
             "notifier: plate-registration task for consultant_id when the dealer offers the "
             "assistance (sales.plate_registration_assistance; due 3 days after by default)",
             "leads: grade D",

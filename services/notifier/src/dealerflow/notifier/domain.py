@@ -114,6 +114,7 @@ __all__ = [
     "grade_follow_up_prefixes",
     "is_dissatisfied",
     "needs_retry",
+    "next_insurance_renewal",
     "plan_appointment_reminders",
     "plan_declined_item_followup",
     "plan_first_contact",
@@ -193,6 +194,34 @@ def plan_owner_care(delivery: DeliveryFacts, policy: DealerPolicy) -> list[Plann
             renewal_date=anniversary.isoformat(),
         ),
     ]
+
+
+def next_insurance_renewal(
+    current: PlannedReminder, policy: DealerPolicy
+) -> PlannedReminder | None:
+    """The following year's insurance-renewal reminder, planned when this year's falls
+    due (so the reminder comes every year, not only after the first): the renewal date a
+    year later, the key's year count one up (``...:insurance-renewal-2y``), the same
+    record and purpose. None for a reminder of another kind or without a renewal date."""
+    renewal = current.params.get("renewal_date")
+    head, sep, years = current.key.rpartition(":insurance-renewal-")
+    if current.kind is not ReminderKind.INSURANCE_RENEWAL or renewal is None or not sep:
+        return None
+    count = int(years.removesuffix("y")) if years.removesuffix("y").isdigit() else 1
+    anniversary = add_months(date.fromisoformat(renewal), 12)
+    send_at = _on_day(
+        BusinessCalendar(policy), anniversary - policy.owner_care.insurance_renewal_remind_before
+    )
+    return PlannedReminder(
+        key=f"{head}{sep}{count + 1}y",
+        kind=ReminderKind.INSURANCE_RENEWAL,
+        dealer_id=current.dealer_id,
+        customer_id=current.customer_id,
+        send_at=send_at,
+        purpose=current.purpose,
+        related=current.related,
+        params={**current.params, "renewal_date": anniversary.isoformat()},
+    )
 
 
 def plan_service_followup(handover: HandoverFacts, policy: DealerPolicy) -> PlannedTask:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from dealerflow.contracts.care_enums import ReminderKind, SuppressionPolicy
+from dealerflow.contracts.care_enums import RecordKind, ReminderKind, SuppressionPolicy
 from dealerflow.contracts.contact import ContactSnapshot, RelatedRecord
 from dealerflow.contracts.enums import ConsentPurpose, Locale, MessageChannel
 from dealerflow.contracts.events.notifier import (
@@ -40,10 +40,12 @@ from dealerflow.notifier.domain import (
     PlannedReminder,
     SendVerdict,
     decide_send,
+    next_insurance_renewal,
     render_message,
 )
 from dealerflow.notifier.domain_alerts import REMINDER_SEND, address_for, choose_channel, timer_key
 from dealerflow.notifier.domain_consent import UnsubscribeTarget, with_unsubscribe_link
+from dealerflow.notifier.domain_types import RecordRef
 from dealerflow.notifier.records import NewReminder, NotificationRow, ReminderRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
@@ -129,6 +131,8 @@ async def send_reminder(
     contact = await repo.get_contact(uc.conn, dealer_id, reminder.customer_id) or reminder.contact
     kind = ReminderKind(reminder.kind)
     purpose = ConsentPurpose(reminder.purpose)
+    if kind is ReminderKind.INSURANCE_RENEWAL:
+        await _plan_next_insurance_renewal(uc, reminder, contact)
     if contact is None:
         await _suppress(
             uc,
@@ -266,6 +270,29 @@ async def send_reminder(
             sent_at=now,
         )
     )
+
+
+async def _plan_next_insurance_renewal(
+    uc: Uc, reminder: ReminderRow, contact: ContactSnapshot | None
+) -> None:
+    """This year's insurance renewal fell due (sent, deferred or suppressed alike): plan
+    next year's (`domain.next_insurance_renewal`; once, by its key)."""
+    current = PlannedReminder(
+        key=reminder.business_key,
+        kind=ReminderKind(reminder.kind),
+        dealer_id=reminder.dealer_id,
+        customer_id=reminder.customer_id,
+        send_at=reminder.send_at,
+        purpose=ConsentPurpose(reminder.purpose),
+        related=RecordRef(
+            RecordKind(reminder.related_kind or RecordKind.CUSTOMER.value),
+            reminder.related_id or str(reminder.customer_id),
+        ),
+        params=reminder.params,
+    )
+    following = next_insurance_renewal(current, await uc.policy(reminder.dealer_id))
+    if following is not None:
+        await schedule_reminder(uc, following, contact)
 
 
 def _notification(
