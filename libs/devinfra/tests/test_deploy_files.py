@@ -288,9 +288,31 @@ def test_services_connect_as_the_app_role_and_only_migrations_as_the_owner(
         "DEALERFLOW_PG_APP_ROLE": "app-role",
     }
     dev = _docs(K8S / "overlays" / "dev" / "kustomization.yaml")[0]
-    (secret,) = dev["secretGenerator"]
+    (secret,) = [s for s in dev["secretGenerator"] if s["name"] == "dealerflow-db"]
     literals = dict(item.split("=", 1) for item in secret["literals"])
     assert _user_of(literals["dsn"]) == literals["app-role"] == "dealerflow_app"
+
+
+def test_the_notifier_reads_its_link_keys_from_a_secret_that_dev_generates() -> None:
+    """The unsubscribe and survey link keys: optional refs to dealerflow-notifier (prod
+    creates it outside git; without them no marketing message and no survey link), which
+    the dev overlay generates."""
+    deployment = next(d for d in _docs(K8S / "base" / "notifier.yaml") if d["kind"] == "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    refs = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]
+        for e in container["env"]
+        if e["name"].endswith("_SECRET")
+    }
+    assert {name: ref["key"] for name, ref in refs.items()} == {
+        "DEALERFLOW_NOTIFIER_UNSUBSCRIBE_SECRET": "unsubscribe-secret",
+        "DEALERFLOW_NOTIFIER_SURVEY_LINK_SECRET": "survey-link-secret",
+    }
+    assert all(ref["name"] == "dealerflow-notifier" and ref["optional"] for ref in refs.values())
+    dev = _docs(K8S / "overlays" / "dev" / "kustomization.yaml")[0]
+    (secret,) = [s for s in dev["secretGenerator"] if s["name"] == "dealerflow-notifier"]
+    keys = {item.split("=", 1)[0] for item in secret["literals"]}
+    assert keys == {"unsubscribe-secret", "survey-link-secret"}
 
 
 def test_ci_lints_first_then_tests() -> None:
