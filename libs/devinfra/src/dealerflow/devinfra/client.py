@@ -130,14 +130,25 @@ class DealerflowClient:
     ) -> Any:
         """One HTTP call; raises :class:`ApiError` unless the status is in ``expect``."""
         url = self.urls[service] + path
-        response = await self._http.request(
-            method,
-            url,
-            json=json_body,
-            params={k: v for k, v in (params or {}).items() if v is not None},
-            headers=dict(headers or {}),
-            content=content,
-        )
+
+        async def send() -> httpx.Response:
+            return await self._http.request(
+                method,
+                url,
+                json=json_body,
+                params={k: v for k, v in (params or {}).items() if v is not None},
+                headers=dict(headers or {}),
+                content=content,
+            )
+
+        try:
+            response = await send()
+        except httpx.RemoteProtocolError:
+            # the server closed a kept-alive connection as this request reused it (uvicorn
+            # drops idle ones after 5 s): a read is safe to send once more
+            if method.upper() not in {"GET", "HEAD"}:
+                raise
+            response = await send()
         if response.status_code not in expect:
             raise ApiError(method, url, response.status_code, response.text)
         return response.json() if response.content else None
