@@ -63,29 +63,7 @@ async def _approved_order(client: DealerflowClient, dealer_id: str, phone: str) 
 async def test_reserve_issue_low_stock_and_the_reorder_task(
     stack: Any, client: DealerflowClient, dealer_id: str
 ) -> None:
-    await client.call(
-        "service-center",
-        "PUT",
-        f"/v1/parts/{PART}",
-        json_body={
-            "dealer_id": dealer_id,
-            "description": "机油滤清器 Oil filter",
-            "category": "common",
-            "unit_price": {"amount": "68.00", "currency": "CNY"},
-            "reorder_point": 3,
-        },
-    )
-    await client.call(
-        "service-center",
-        "POST",
-        "/v1/stock-counts",
-        json_body={
-            "dealer_id": dealer_id,
-            "counted": [{"part_number": PART, "counted": 7}],
-            "reason": "opening stock",
-        },
-        headers={"Idempotency-Key": str(uuid.uuid4())},
-    )
+    await client.stock_part(dealer_id, PART, counted=7, reorder_point=3)
 
     # first approval: 7 -> 5 available, above the reorder point; issued to the workshop
     first = await _approved_order(client, dealer_id, "+8613700137001")

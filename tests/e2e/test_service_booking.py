@@ -11,36 +11,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dealerflow.contracts.identity import customer_id_for
-from dealerflow.devinfra.client import ApiError, DealerflowClient, events_of, eventually
+from dealerflow.devinfra.client import (
+    DealerflowClient,
+    events_of,
+    eventually,
+    service_booking,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CAPACITY = 6  # the default workshop: 6 bays, 6 technicians
 VIN = "LSVAU2180N2183297"
-
-
-def booking(dealer_id: str, vin: str, start: datetime, phone: str) -> dict[str, Any]:
-    return {
-        "dealer_id": dealer_id,
-        "customer": {
-            "name": "赵敏",
-            "phone": phone,
-            "consent": {"service": True, "marketing": False},
-        },
-        "vin": vin,
-        "work_type": "maintenance",
-        "intake_channel": "online",
-        "slot_start": start.isoformat(),
-        "concerns": ["30000 km 保养"],
-    }
-
-
-async def book(client: DealerflowClient, body: dict[str, Any]) -> tuple[int, Any]:
-    try:
-        return 201, await client.call(
-            "service-center", "POST", "/v1/service-appointments", json_body=body
-        )
-    except ApiError as exc:
-        return exc.status, None
 
 
 async def test_booking_under_contention_to_check_in_and_declined_work_offered_again(
@@ -49,12 +29,12 @@ async def test_booking_under_contention_to_check_in_and_declined_work_offered_ag
     day = (stack.now().astimezone(SHANGHAI) + timedelta(days=4)).date()
     start = datetime.combine(day, time(9, 30), SHANGHAI).astimezone(UTC)
     bodies = [
-        booking(
+        service_booking(
             dealer_id, VIN if i == 0 else f"LSVAU2180N21833{i:02d}", start, f"+86135001350{i:02d}"
         )
         for i in range(CAPACITY + 3)
     ]
-    results = await asyncio.gather(*(book(client, b) for b in bodies))
+    results = await asyncio.gather(*(client.book_service(b) for b in bodies))
     codes = sorted(code for code, _ in results)
     assert codes == [201] * CAPACITY + [409] * 3, codes
     # the customer followed below is one whose booking won a place (the race decides which)
@@ -131,6 +111,6 @@ async def test_booking_under_contention_to_check_in_and_declined_work_offered_ag
 
     # the vehicle's next booking offers the declined work again
     later = start + timedelta(days=1)
-    code, next_booking = await book(client, booking(dealer_id, vin, later, phone))
+    code, next_booking = await client.book_service(service_booking(dealer_id, vin, later, phone))
     assert code == 201
     assert [i["item_id"] for i in next_booking["offered_again"]] == ["L2"]

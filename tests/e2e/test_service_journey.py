@@ -24,7 +24,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dealerflow.contracts.identity import customer_id_for
-from dealerflow.devinfra.client import ApiError, DealerflowClient, events_of, eventually
+from dealerflow.devinfra.client import (
+    ApiError,
+    DealerflowClient,
+    events_of,
+    eventually,
+    service_booking,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CAPACITY = 6  # the default workshop: 6 bays, 6 technicians
@@ -49,31 +55,6 @@ LINES = [
 ]
 
 
-def booking(dealer_id: str, vin: str, start: datetime, phone: str) -> dict[str, Any]:
-    return {
-        "dealer_id": dealer_id,
-        "customer": {
-            "name": "赵敏",
-            "phone": phone,
-            "consent": {"service": True, "marketing": False},
-        },
-        "vin": vin,
-        "work_type": "maintenance",
-        "intake_channel": "online",
-        "slot_start": start.isoformat(),
-        "concerns": ["30000 km 保养"],
-    }
-
-
-async def book(client: DealerflowClient, body: dict[str, Any]) -> tuple[int, Any]:
-    try:
-        return 201, await client.call(
-            "service-center", "POST", "/v1/service-appointments", json_body=body
-        )
-    except ApiError as exc:
-        return exc.status, None
-
-
 @pytest.mark.timeout(900)
 async def test_service_journey_from_a_contended_booking_to_the_retention_call(
     stack: Any, client: DealerflowClient, dealer_id: str
@@ -86,38 +67,16 @@ async def test_service_journey_from_a_contended_booking_to_the_retention_call(
         ),
         what="the dealer's calendar in service-center and the notifier",
     )
-    await client.call(
-        "service-center",
-        "PUT",
-        f"/v1/parts/{PART}",
-        json_body={
-            "dealer_id": dealer_id,
-            "description": "机油滤清器 Oil filter",
-            "category": "common",
-            "unit_price": {"amount": "68.00", "currency": "CNY"},
-            "reorder_point": 3,
-        },
-    )
-    await client.call(
-        "service-center",
-        "POST",
-        "/v1/stock-counts",
-        json_body={
-            "dealer_id": dealer_id,
-            "counted": [{"part_number": PART, "counted": 5}],
-            "reason": "opening stock",
-        },
-        headers={"Idempotency-Key": str(uuid.uuid4())},
-    )
+    await client.stock_part(dealer_id, PART, counted=5, reorder_point=3)
 
     # -- bookings race for one slot: exactly its capacity wins ----------------------------
     day = (stack.now().astimezone(SHANGHAI) + timedelta(days=4)).date()
     start = datetime.combine(day, time(9, 30), SHANGHAI).astimezone(UTC)
     bodies = [
-        booking(dealer_id, f"LSVAU2180N21834{i:02d}", start, f"+86135001351{i:02d}")
+        service_booking(dealer_id, f"LSVAU2180N21834{i:02d}", start, f"+86135001351{i:02d}")
         for i in range(CAPACITY + 3)
     ]
-    results = await asyncio.gather(*(book(client, b) for b in bodies))
+    results = await asyncio.gather(*(client.book_service(b) for b in bodies))
     assert sorted(code for code, _ in results) == [201] * CAPACITY + [409] * 3
     won = [i for i, (code, _) in enumerate(results) if code == 201]
     mine, theirs = won[0], won[1]  # two customers whose bookings won (the race decides)
@@ -243,8 +202,8 @@ async def test_service_journey_from_a_contended_booking_to_the_retention_call(
     assert (first_tier.tier, first_tier.previous_tier) == ("C", None)  # type: ignore[attr-defined]
 
     # -- the next booking offers the declined work again ------------------------------------
-    code, next_booking = await book(
-        client, booking(dealer_id, vin, start + timedelta(days=10), phone)
+    code, next_booking = await client.book_service(
+        service_booking(dealer_id, vin, start + timedelta(days=10), phone)
     )
     assert code == 201
     assert [i["item_id"] for i in next_booking["offered_again"]] == ["L2"]

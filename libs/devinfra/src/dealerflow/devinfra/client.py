@@ -415,6 +415,46 @@ class DealerflowClient:
         )
         return handed
 
+    async def book_service(self, body: Json) -> tuple[int, Json | None]:
+        """Book a service appointment (a body of :func:`service_booking`): 201 and the
+        booking, or the refusal's status (a full slot: 409) and None."""
+        try:
+            booked: Json = await self.call(
+                "service-center", "POST", "/v1/service-appointments", json_body=body
+            )
+        except ApiError as exc:
+            return exc.status, None
+        return 201, booked
+
+    async def stock_part(
+        self, dealer_id: str, part_number: str, *, counted: int, reorder_point: int
+    ) -> None:
+        """Put an oil filter in the dealer's parts catalogue and count ``counted`` on hand
+        (the opening stock count)."""
+        await self.call(
+            "service-center",
+            "PUT",
+            f"/v1/parts/{part_number}",
+            json_body={
+                "dealer_id": dealer_id,
+                "description": "机油滤清器 Oil filter",
+                "category": "common",
+                "unit_price": {"amount": "68.00", "currency": "CNY"},
+                "reorder_point": reorder_point,
+            },
+        )
+        await self.call(
+            "service-center",
+            "POST",
+            "/v1/stock-counts",
+            json_body={
+                "dealer_id": dealer_id,
+                "counted": [{"part_number": part_number, "counted": counted}],
+                "reason": "opening stock",
+            },
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+
     # -- complaints ----------------------------------------------------------------------
 
     async def open_complaint(
@@ -542,6 +582,23 @@ class DealerflowClient:
         )
         items: list[Json] = page["items"]
         return items
+
+
+def service_booking(dealer_id: str, vin: str, start: datetime, phone: str) -> Json:
+    """The body of an online maintenance booking at ``start`` (for ``book_service``)."""
+    return {
+        "dealer_id": dealer_id,
+        "customer": {
+            "name": "赵敏",
+            "phone": phone,
+            "consent": {"service": True, "marketing": False},
+        },
+        "vin": vin,
+        "work_type": "maintenance",
+        "intake_channel": "online",
+        "slot_start": start.isoformat(),
+        "concerns": ["30000 km 保养"],
+    }
 
 
 def new_event_id() -> str:
