@@ -10,7 +10,8 @@ Drivers are chosen per message channel by settings (``channel_drivers``,
 ``staff_channel_driver``) from a registry: ``recording`` (default: logs the message, the
 notifications row is the record), ``webhook`` (POSTs JSON to ``webhook_url``) and
 ``smtp`` (e-mail, `dealerflow.notifier.channels_smtp`), ``aliyun``, ``tencent`` and
-``twilio`` (SMS, `dealerflow.notifier.channels_sms`). Other gateways plug in with
+``twilio`` (SMS, `dealerflow.notifier.channels_sms`), ``wechat`` (official-account
+template messages, `dealerflow.notifier.channels_wechat`). Other gateways plug in with
 :func:`register_driver`.
 
 The registry also builds a :class:`WebhookChannel` for a URL the dealer configured
@@ -268,6 +269,12 @@ def _twilio(settings: NotifierSettings) -> Channel:
     return twilio_driver(settings)
 
 
+def _wechat(settings: NotifierSettings) -> Channel:
+    from dealerflow.notifier.channels_wechat import wechat_driver  # it imports this module
+
+    return wechat_driver(settings)
+
+
 _DRIVERS: dict[str, DriverFactory] = {
     "recording": _recording,
     "webhook": _webhook,
@@ -275,6 +282,7 @@ _DRIVERS: dict[str, DriverFactory] = {
     "aliyun": _aliyun,
     "tencent": _tencent,
     "twilio": _twilio,
+    "wechat": _wechat,
 }
 
 

@@ -26,6 +26,10 @@ def _default_drivers() -> dict[str, str]:
     return {"sms": "recording", "wechat": "recording", "email": "recording", "webhook": "recording"}
 
 
+def _default_wechat_fields() -> dict[str, Literal["subject", "body"]]:
+    return {"thing1": "subject", "thing2": "body"}
+
+
 class NotifierSettings(ServiceSettings):
     """Settings of the notifier service."""
 
@@ -82,6 +86,19 @@ class NotifierSettings(ServiceSettings):
     twilio_auth_token: SecretStr | None = None
     #: A sending number (E.164) or a Messaging Service SID (``MG...``).
     twilio_from: str | None = None
+    #: The ``wechat`` driver (dealerflow.notifier.channels_wechat): the official account's
+    #: AppID/AppSecret, template id per message kind (``"*"``: any other kind), the
+    #: template's fields filled with the message's ``subject``/``body``, the API's URL
+    #: (tests), the timeout and how long before expiry the access token is fetched again.
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_templates: dict[str, str] = Field(default_factory=dict)
+    wechat_template_fields: dict[str, Literal["subject", "body"]] = Field(
+        default_factory=_default_wechat_fields, min_length=1
+    )
+    wechat_endpoint: str | None = None
+    wechat_timeout_s: float = Field(default=10.0, gt=0)
+    wechat_token_margin_s: float = Field(default=300.0, ge=0)
     #: Key of the unsubscribe links every marketing message carries (HMAC-SHA256 of the
     #: dealer, customer and channel; no expiry, changing the key invalidates every link).
     #: Unset, marketing messages are not sent (NotificationFailed, final): a commercial

@@ -204,6 +204,9 @@ async def send_reminder(
         )
     body = rendered.body
     metadata = {"reminder_id": str(reminder.id), "business_key": reminder.business_key}
+    if reminder.params.get("survey_url"):
+        # the message's link for channels that carry one apart (a WeChat template's url)
+        metadata["survey_url"] = str(reminder.params["survey_url"])
     if purpose is ConsentPurpose.MARKETING:
         # every marketing message carries its way out (an e-mail driver also sends it as
         # List-Unsubscribe with List-Unsubscribe-Post, RFC 8058)
