@@ -12,18 +12,24 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from dealerflow.contracts.contact import ContactSnapshot
+from dealerflow.contracts.enums import ContactChannel
+from dealerflow.contracts.events.sales import VehicleDelivered
+from dealerflow.contracts.examples import example_for
 from dealerflow.notifier.channels import ChannelRegistry, OutboundMessage, SendResult
 from dealerflow.notifier.channels_wechat import WechatTemplateMessages, field_value
 from dealerflow.notifier.settings import NotifierSettings
 
 APP_ID, APP_SECRET = "wx5f3a1c2b9d8e7f60", "0123456789abcdef0123456789abcdef"
 FOLLOWER = "oN0Eg6H9w0nB1C0Xc1fVK52lMW8Q"
+DEALER = "D001"  # the notifier test dealer (conftest)
 TEMPLATES = {"maintenance_due": "ngqIpbwh8bUfcSsECmogfXcV14J0tQlEpBO27izEYtY", "*": "TPL_ANY"}
 
 MESSAGE = OutboundMessage(
@@ -54,6 +60,7 @@ class Account:
     refuse_every_token: bool = False
     token_delay_s: float = 0.0
     followers: set[str] = field(default_factory=lambda: {FOLLOWER})
+    template_ids: set[str] = field(default_factory=lambda: set(TEMPLATES.values()))
 
     def stable_token(self, body: dict[str, Any]) -> dict[str, Any]:
         self.token_calls += 1
@@ -87,7 +94,7 @@ class Account:
         touser, template_id, data = body.get("touser"), body.get("template_id"), body.get("data")
         if not isinstance(touser, str) or not touser.startswith("o") or len(touser) != 28:
             return {"errcode": 40003, "errmsg": "invalid openid"}
-        if template_id not in TEMPLATES.values():
+        if template_id not in self.template_ids:
             return {"errcode": 40037, "errmsg": "invalid template_id"}
         if not isinstance(data, dict) or not data:
             return {"errcode": 47003, "errmsg": "argument invalid! data is empty"}
@@ -325,3 +332,78 @@ def test_the_driver_needs_the_account_credentials() -> None:
         ChannelRegistry.from_settings(NotifierSettings(channel_drivers={"wechat": "wechat"}))
     with pytest.raises(ValueError, match="subject"):  # the fields carry subject or body
         NotifierSettings(wechat_template_fields={"thing1": "phone"})
+
+
+@pytest.mark.integration
+async def test_a_delivery_survey_goes_out_as_a_wechat_template_message(
+    start_notifier: Any, account: Account
+) -> None:
+    """The whole notifier on Kafka and PostgreSQL: a customer bound to the official account
+    gets the delivery's survey on WeChat, its link as the template's url; the provider's
+    msgid is the NotificationSent's provider id."""
+    templates = {"satisfaction_survey": "TPL_SURVEY", "*": "TPL_ANY"}
+    account.template_ids.add("TPL_SURVEY")
+    drivers = {"sms": "recording", "email": "recording", "webhook": "recording"}
+    async with start_notifier(
+        channel_drivers=drivers | {"wechat": "wechat"},
+        wechat_app_id=APP_ID,
+        wechat_app_secret=APP_SECRET,
+        wechat_templates=templates,
+        wechat_endpoint=account.url,
+        survey_link_secret="wechat-survey-secret",
+        public_base_url="https://cx.example.com",
+    ) as notifier:
+        event = example_for(VehicleDelivered)
+        contact = ContactSnapshot(
+            name="张伟",
+            phone="+8613800138000",
+            wechat_openid=FOLLOWER,
+            preferred_channel=ContactChannel.WECHAT,
+            consent=event.contact.consent,
+            locale=event.contact.locale,
+        )
+        delivery_id = f"DL-W{uuid.uuid4().hex[:6]}"
+        at = notifier.clock.now()
+        await notifier.produce(
+            event.model_copy(
+                update={
+                    "dealer_id": DEALER,
+                    "customer_id": uuid.uuid4(),
+                    "delivery_id": delivery_id,
+                    "contact": contact,
+                    "occurred_at": at,
+                    "delivered_at": at,
+                }
+            )
+        )
+
+        async def planned() -> str | None:
+            response = await notifier.client.get("/v1/reminders", params={"dealer_id": DEALER})
+            for item in response.json()["items"]:
+                if item["business_key"] == f"delivery:{delivery_id}:survey":
+                    return str(item["params"]["survey_url"])
+            return None
+
+        survey_url = await notifier.eventually(planned, "the survey reminder")
+        notifier.clock.advance(timedelta(days=7, hours=1))
+
+        async def sent() -> dict[str, Any] | None:
+            for n in await notifier.notifications():
+                if n["kind"] == "satisfaction_survey" and n["status"] != "queued":
+                    return n
+            return None
+
+        message = await notifier.eventually(sent, "the survey message")
+        assert (message["status"], message["channel"]) == ("sent", "wechat"), message
+        [(_, body)] = [b for b in account.sends if b[1]["template_id"] == "TPL_SURVEY"]
+        assert body["touser"] == FOLLOWER
+        assert body["url"] == survey_url
+        assert all(len(entry["value"]) <= 20 for entry in body["data"].values())
+        [published] = [
+            e["event"]
+            for e in await notifier.published("NotificationSent")
+            if e["event"].kind == "satisfaction_survey"
+        ]
+        assert published.channel == "wechat"
+        assert published.provider_message_id == message["provider_message_id"]
+        assert published.provider_message_id.isdigit()
