@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 import uuid
@@ -24,7 +25,11 @@ from dealerflow.contracts.enums import ContactChannel
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.examples import example_for
 from dealerflow.notifier.channels import ChannelRegistry, OutboundMessage, SendResult
-from dealerflow.notifier.channels_wechat import WechatTemplateMessages, field_value
+from dealerflow.notifier.channels_wechat import (
+    WechatTemplateMessages,
+    field_value,
+    mask_access_token,
+)
 from dealerflow.notifier.settings import NotifierSettings
 
 APP_ID, APP_SECRET = "wx5f3a1c2b9d8e7f60", "0123456789abcdef0123456789abcdef"
@@ -199,6 +204,21 @@ async def test_wechat_sends_a_template_message_the_account_accepts(account: Acco
     }
     assert second["template_id"] == "TPL_ANY"  # the fallback
     assert second["client_msg_id"] == str(other.id)
+
+
+async def test_the_access_token_stays_out_of_the_logs(
+    account: Account, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert mask_access_token("POST /send?access_token=AbC-1_x&b=2") == (
+        "POST /send?access_token=***&b=2"
+    )
+    driver = wechat(account)
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        assert (await driver.send(MESSAGE)).ok
+    [(token, _)] = account.sends
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert any("access_token=***" in line for line in lines), lines
+    assert token not in caplog.text
 
 
 async def test_an_expired_token_is_fetched_again_once_and_the_send_retried(

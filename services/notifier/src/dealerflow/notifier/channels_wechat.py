@@ -15,7 +15,8 @@ holder). The token is kept in process until ``expires_in`` minus
 ``wechat_token_margin_s`` (WeChat hands out a new one in the last 5 minutes); one fetch at
 a time (an ``asyncio.Lock``: concurrent sends wait for the same fetch). An answer that
 the token is invalid or expired (errcode 40001, 40014, 42001) drops it, fetches a fresh
-one and sends once more.
+one and sends once more. The token travels in the URL's query: the driver masks it in
+the ``httpx`` request log lines and in its errors.
 
 Send: ``POST /cgi-bin/message/template/send?access_token=...`` with ``touser`` (the
 OpenID), ``template_id`` (per message kind: ``DEALERFLOW_NOTIFIER_WECHAT_TEMPLATES``, kind
@@ -38,6 +39,8 @@ credentials (40013, 40125, 40164 IP not whitelisted on the token call), ...
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -54,6 +57,7 @@ __all__ = [
     "WECHAT_ENDPOINT",
     "WechatTemplateMessages",
     "field_value",
+    "mask_access_token",
     "wechat_driver",
 ]
 
@@ -83,6 +87,29 @@ _EXPLAINED = {
 }
 
 Clock = Callable[[], float]
+
+_TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"']+")
+
+
+def mask_access_token(text: str) -> str:
+    """``text`` with the value of every ``access_token=`` query parameter masked."""
+    return _TOKEN_IN_URL.sub(r"\1***", text)
+
+
+class _MaskAccessTokens(logging.Filter):
+    """httpx logs each request's URL at INFO: WeChat's token is in its query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "access_token=" in message:
+            record.msg, record.args = mask_access_token(message), None
+        return True
+
+
+def _mask_httpx_logs() -> None:
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _MaskAccessTokens) for f in logger.filters):
+        logger.addFilter(_MaskAccessTokens())
 
 
 def field_value(text: str, limit: int = FIELD_MAX_CHARS) -> str:
@@ -152,6 +179,7 @@ class WechatTemplateMessages:
         self._clock = clock
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
+        _mask_httpx_logs()
 
     def document(self, message: OutboundMessage, template_id: str) -> dict[str, Any]:
         """The JSON of ``template/send`` for ``message``."""
@@ -237,7 +265,7 @@ class WechatTemplateMessages:
         try:
             response = await client.post(f"{self.endpoint}{path}", json=body, params=params)
         except httpx.HTTPError as exc:
-            error = f"wechat {what}: {type(exc).__name__}: {exc}"
+            error = mask_access_token(f"wechat {what}: {type(exc).__name__}: {exc}")
             raise _Failure(SendResult(ok=False, error=error[:500], retryable=True)) from exc
         try:
             answer = response.json()
