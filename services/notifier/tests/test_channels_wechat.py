@@ -60,6 +60,7 @@ class Account:
     tokens: dict[str, float] = field(default_factory=dict)  # issued token -> expiry
     token_calls: int = 0
     sends: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (token, JSON)
+    raw_sends: list[bytes] = field(default_factory=list)
     expire_next_send: bool = False  # the token in use expires before the next send
     answer_next: dict[str, Any] | None = None  # a canned answer to the next valid send
     refuse_every_token: bool = False
@@ -136,6 +137,7 @@ def account() -> Iterator[Account]:
             elif target.path == "/cgi-bin/message/template/send":
                 token = parse_qs(target.query).get("access_token", [""])[0]
                 with lock:
+                    state.raw_sends.append(raw)
                     self.reply(200, state.template_send(token, body))
             else:
                 self.reply(404, {"errcode": 404, "errmsg": "not found"})
@@ -202,6 +204,7 @@ async def test_wechat_sends_a_template_message_the_account_accepts(account: Acco
             "thing2": {"value": field_value(MESSAGE.body)},
         },
     }
+    assert "保养提醒".encode() in account.raw_sends[0]  # UTF-8, not \u escapes
     assert second["template_id"] == "TPL_ANY"  # the fallback
     assert second["client_msg_id"] == str(other.id)
 

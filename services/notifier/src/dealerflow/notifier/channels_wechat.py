@@ -39,6 +39,7 @@ credentials (40013, 40125, 40164 IP not whitelisted on the token call), ...
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -262,8 +263,13 @@ class WechatTemplateMessages:
         """POST JSON to WeChat; its JSON answer, or :class:`_Failure` for a transport
         problem or an answer that is not WeChat's (retryable when it may pass)."""
         params = {"access_token": access_token} if access_token is not None else None
+        # UTF-8 as it is: WeChat shows \u escapes of some APIs literally
+        content = json.dumps(body, ensure_ascii=False).encode()
+        headers = {"content-type": "application/json; charset=utf-8"}
         try:
-            response = await client.post(f"{self.endpoint}{path}", json=body, params=params)
+            response = await client.post(
+                f"{self.endpoint}{path}", content=content, headers=headers, params=params
+            )
         except httpx.HTTPError as exc:
             error = mask_access_token(f"wechat {what}: {type(exc).__name__}: {exc}")
             raise _Failure(SendResult(ok=False, error=error[:500], retryable=True)) from exc
