@@ -10,6 +10,7 @@ provider expects (counted in dealerflow_notifier_receipts)."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -217,3 +218,147 @@ async def test_twilio_status_callbacks(notifier: Any, db: Any, provider: Any) ->
     assert _count("twilio", "unknown") == before + 1
     # no NotificationFailed for the delivered one
     assert await _failures(notifier, delivered["id"], 0.5) == []
+
+
+async def test_aliyun_and_tencent_reports(notifier: Any, db: Any, provider: Any) -> None:
+    delivered = await _sent(notifier, db, "ali-delivered")
+    undelivered = await _sent(notifier, db, "ali-undelivered")
+    tencent_failed = await _sent(notifier, db, "tc-undelivered")
+    tencent_ok = await _sent(notifier, db, "tc-delivered")
+
+    report = [
+        {
+            "phone_number": PHONE[3:],
+            "send_time": "2025-03-03 10:00:01",
+            "report_time": "2025-03-03 10:00:05",
+            "success": True,
+            "err_code": "DELIVERED",
+            "err_msg": "用户接收成功",
+            "sms_size": "1",
+            "biz_id": delivered["provider_message_id"],
+            "out_id": "",
+        },
+        {
+            "phone_number": PHONE[3:],
+            "success": False,
+            "err_code": "MK:0001",
+            "err_msg": "空号",
+            "biz_id": undelivered["provider_message_id"],
+        },
+        {"phone_number": "13800000000", "success": True, "biz_id": "not-ours^0"},
+    ]
+    wrong = await provider.post("/v1/receipts/aliyun/not-the-token-0123456", json=report)
+    assert wrong.status_code == 404, wrong.text
+    assert (await _now(notifier, undelivered))["status"] == "sent"
+
+    unknown = _count("aliyun", "unknown")
+    for _ in range(2):  # Aliyun retries and does not promise to push once
+        answer = await provider.post(f"/v1/receipts/aliyun/{PATH_TOKEN}", json=report)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"code": 0, "msg": "接收成功"}
+    assert _count("aliyun", "unknown") == unknown + 2
+    assert (await _now(notifier, delivered))["delivered_at"] is not None
+    await _failed_once(notifier, undelivered, "MK:0001")
+
+    unreadable = await provider.post(
+        f"/v1/receipts/aliyun/{PATH_TOKEN}", content=b'{"biz_id": 5', headers=_JSON
+    )
+    assert unreadable.status_code == 400, unreadable.text
+    assert PHONE[3:] not in unreadable.text
+
+    callback = [
+        {
+            "user_receive_time": "2025-03-03 10:00:04",
+            "nationcode": "86",
+            "mobile": PHONE[3:],
+            "report_status": "FAIL",
+            "errmsg": "MN:0017",
+            "description": "停机",
+            "sid": tencent_failed["provider_message_id"],
+        },
+        {
+            "user_receive_time": "2025-03-03 10:00:04",
+            "nationcode": "86",
+            "mobile": PHONE[3:],
+            "report_status": "SUCCESS",
+            "errmsg": "DELIVRD",
+            "description": "用户短信送达成功",
+            "sid": tencent_ok["provider_message_id"],
+        },
+    ]
+    wrong = await provider.post("/v1/receipts/tencent/not-the-token-0123456", json=callback)
+    assert wrong.status_code == 404, wrong.text
+    answer = await provider.post(f"/v1/receipts/tencent/{PATH_TOKEN}", json=callback)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"result": 0, "errmsg": "OK"}
+    await _failed_once(notifier, tencent_failed, "MN:0017")
+    assert (await _now(notifier, tencent_ok))["delivered_at"] is not None
+    # a late failure report after the delivery changes nothing
+    late = [{**callback[1], "report_status": "FAIL", "errmsg": "MN:0001"}]
+    answer = await provider.post(f"/v1/receipts/tencent/{PATH_TOKEN}", json=late)
+    assert answer.status_code == 200, answer.text
+    assert (await _now(notifier, tencent_ok))["status"] == "sent"
+    assert await _failures(notifier, tencent_ok["id"], 0.5) == []
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def _wechat_query(token: str = WECHAT_TOKEN) -> dict[str, str]:
+    timestamp, nonce = "1741000000", "n0nce"
+    signature = hashlib.sha1("".join(sorted((token, timestamp, nonce))).encode()).hexdigest()
+    return {"signature": signature, "timestamp": timestamp, "nonce": nonce}
+
+
+def _job_finished(msg_id: str, status: str) -> bytes:
+    return (
+        "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName>"
+        f"<FromUserName><![CDATA[{CONTACT.wechat_openid}]]></FromUserName>"
+        "<CreateTime>1741000000</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        "<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event>"
+        f"<MsgID>{msg_id}</MsgID><Status><![CDATA[{status}]]></Status></xml>"
+    ).encode()
+
+
+async def test_wechat_template_message_receipts(notifier: Any, db: Any, provider: Any) -> None:
+    check = await provider.get("/v1/receipts/wechat", params={**_wechat_query(), "echostr": "e1"})
+    assert (check.status_code, check.text) == (200, "e1")
+    forged = await provider.get(
+        "/v1/receipts/wechat", params={**_wechat_query("other"), "echostr": "e1"}
+    )
+    assert forged.status_code == 403, forged.text
+
+    delivered = await _sent(notifier, db, "wx-delivered", channel="wechat")
+    blocked = await _sent(notifier, db, "wx-blocked", channel="wechat")
+    xml = {"Content-Type": "text/xml"}
+    push = _job_finished(delivered["provider_message_id"], "success")
+    answer = await provider.post(
+        "/v1/receipts/wechat", params=_wechat_query(), content=push, headers=xml
+    )
+    assert (answer.status_code, answer.text) == (200, "success")
+    assert (await _now(notifier, delivered))["delivered_at"] is not None
+
+    push = _job_finished(blocked["provider_message_id"], "failed:user block")
+    answer = await provider.post(
+        "/v1/receipts/wechat", params=_wechat_query("other"), content=push, headers=xml
+    )
+    assert answer.status_code == 403
+    assert (await _now(notifier, blocked))["status"] == "sent"
+    answer = await provider.post(
+        "/v1/receipts/wechat", params=_wechat_query(), content=push, headers=xml
+    )
+    assert (answer.status_code, answer.text) == (200, "success")
+    await _failed_once(notifier, blocked, "failed:user block")
+    row = await _now(notifier, blocked)
+    assert CONTACT.wechat_openid not in row["error"]
+
+    # any other push to the server URL: acknowledged, nothing recorded
+    ignored = _count("wechat", "ignored")
+    subscribe = (
+        b"<xml><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>"
+    )
+    answer = await provider.post(
+        "/v1/receipts/wechat", params=_wechat_query(), content=subscribe, headers=xml
+    )
+    assert (answer.status_code, answer.text) == (200, "success")
+    assert _count("wechat", "ignored") == ignored + 1
