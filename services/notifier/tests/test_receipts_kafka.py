@@ -362,3 +362,13 @@ async def test_wechat_template_message_receipts(notifier: Any, db: Any, provider
     )
     assert (answer.status_code, answer.text) == (200, "success")
     assert _count("wechat", "ignored") == ignored + 1
+
+    # safe mode (only an encrypted body): not read, acknowledged, logged
+    encrypted = (
+        b"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[x]]></Encrypt></xml>"
+    )
+    answer = await provider.post(
+        "/v1/receipts/wechat", params=_wechat_query(), content=encrypted, headers=xml
+    )
+    assert (answer.status_code, answer.text) == (200, "success")
+    assert _count("wechat", "ignored") == ignored + 2

@@ -20,6 +20,7 @@ know is accepted and ignored (`usecases_receipts`).
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 from urllib.parse import parse_qsl
 
@@ -51,6 +52,7 @@ from dealerflow.runtime.http import problem_doc
 from dealerflow.runtime.service import ServiceContext, service_context
 
 router = APIRouter(prefix="/v1/receipts", tags=["receipts"])
+log = logging.getLogger("dealerflow.notifier.receipts")
 
 Ctx = Annotated[ServiceContext[NotifierSettings], Depends(service_context)]
 PathToken = Annotated[str, Path(max_length=200, description="The secret receipt_path_token.")]
@@ -186,8 +188,14 @@ async def wechat_push(
 ) -> PlainTextResponse:
     """Record a template message's delivery; ``success`` for every push."""
     uc_receipts.check_wechat(ctx.settings, signature, timestamp, nonce)
-    receipt = wechat_receipt(wechat_fields(await request.body()))
+    fields = wechat_fields(await request.body())
+    receipt = wechat_receipt(fields)
     if receipt is None:
+        if "Encrypt" in fields and "MsgType" not in fields:
+            log.warning(
+                "a WeChat push in safe mode (encrypted) is not read: use plaintext or"
+                " compatible mode"
+            )
         uc_receipts.count_ignored("wechat")
     else:
         await _record(ctx, [receipt])
