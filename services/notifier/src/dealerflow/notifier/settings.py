@@ -106,6 +106,10 @@ class NotifierSettings(ServiceSettings):
     #: (``<public_base_url>/v1/receipts/aliyun/<token>``, ``.../tencent/<token>``); unset,
     #: those routes answer 404. Twilio's callbacks are checked with ``twilio_auth_token``.
     receipt_path_token: SecretStr | None = Field(default=None, min_length=16)
+    #: Ask Twilio for each message's status changes at
+    #: ``<public_base_url>/v1/receipts/twilio`` (``StatusCallback``); off: only when the
+    #: Messaging Service has a status callback URL configured.
+    twilio_status_callback: bool = False
     #: The Token of the WeChat official account's server configuration (the pushes'
     #: ``signature``); unset, ``/v1/receipts/wechat`` answers 404.
     wechat_server_token: SecretStr | None = None
