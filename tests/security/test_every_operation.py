@@ -30,10 +30,16 @@ NOT_DEALER_SCOPED = ("/v1/dealer-groups",)
 NOT_DEALER_SCOPED_OPS = {("GET", "/v1/dealers")}
 SOME_ID = "00000000-0000-4000-8000-000000000001"
 #: The only operations open without a token (``public()``): pages a customer opens from a
-#: message, each checking the signed token in its link itself.
+#: message, each checking the signed token in its link itself, and the message providers'
+#: delivery receipts, each authenticated the provider's way (signature or secret path).
 PUBLIC_OPERATIONS = {
     ("notifier", "GET", "/v1/unsubscribe/{token}"),
     ("notifier", "POST", "/v1/unsubscribe/{token}"),
+    ("notifier", "POST", "/v1/receipts/aliyun/{token}"),
+    ("notifier", "POST", "/v1/receipts/tencent/{token}"),
+    ("notifier", "POST", "/v1/receipts/twilio"),
+    ("notifier", "GET", "/v1/receipts/wechat"),
+    ("notifier", "POST", "/v1/receipts/wechat"),
 }
 
 

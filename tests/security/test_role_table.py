@@ -30,7 +30,12 @@ def role_table() -> str:
             for method, operation in sorted(methods.items()):
                 roles = ", ".join(r for r in operation.get("x-roles", []) if r != "admin")
                 if operation.get("x-public"):
-                    roles = "public (no token: the signed token in the link)"
+                    checked = (
+                        "the provider's signature or secret path"
+                        if path.startswith("/v1/receipts/")
+                        else "the signed token in the link"
+                    )
+                    roles = f"public (no token: {checked})"
                 lines.append(f"| {service} | `{method.upper()} {path}` | {roles or 'admin only'} |")
     return "\n".join(lines) + "\n"
 

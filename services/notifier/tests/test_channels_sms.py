@@ -458,6 +458,10 @@ async def test_twilio_creates_a_message_with_basic_auth(provider: Provider) -> N
     assert service.ok
     form = dict(parse_qsl(provider.received[1].body.decode()))
     assert form["MessagingServiceSid"] == "MG9752274e9e519418a7406176694466fa"
+    receipts = twilio(provider, twilio_status_callback=True, public_base_url="https://care.cn/")
+    assert (await receipts.send(english)).ok
+    form = dict(parse_qsl(provider.received[2].body.decode()))
+    assert form["StatusCallback"] == "https://care.cn/v1/receipts/twilio"
 
 
 async def test_twilio_wrong_token_and_bad_number_are_final(provider: Provider) -> None:

@@ -40,8 +40,9 @@ def test_every_v1_route_declares_its_roles() -> None:
     ]
     # tasks (list, one, complete, manual, claim, snooze, reassign), notifications, reminders,
     # customer tier, consents (record, current, history), inbound SMS, the unsubscribe link
-    # (page, confirm: public)
-    assert len(v1) == 16
+    # (page, confirm: public), delivery receipts (aliyun, tencent, twilio, wechat check and
+    # push: public)
+    assert len(v1) == 21
     undeclared = [
         ctx.path
         for ctx in v1

@@ -148,10 +148,12 @@ class ReminderScheduled(_NotifierBase):
 
 
 class NotificationSent(_NotifierBase):
-    """A customer message was handed to the channel provider."""
+    """A customer message was handed to the channel provider. Its delivery receipt, when the
+    provider sends one, publishes nothing more when it was delivered (the notifier records
+    when on the notification) and NotificationFailed when it was not."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="The provider accepted the message.",
+        when="The provider accepted the message (before any delivery receipt).",
         emitted_by=("notifier",),
         reacted_by=("none in dealerflow",),
     )
@@ -170,10 +172,13 @@ class NotificationSent(_NotifierBase):
 
 
 class NotificationFailed(_NotifierBase):
-    """Sending a customer message failed."""
+    """Sending a customer message failed, or the provider's delivery receipt said a message
+    it had accepted (NotificationSent of the same notification_id) did not arrive."""
 
     doc: ClassVar[EventDoc] = EventDoc(
-        when="The provider rejected the message or could not be reached.",
+        when="The provider rejected the message or could not be reached; or its delivery "
+        "receipt reported an accepted message undelivered (final, the provider's code in "
+        "error).",
         emitted_by=("notifier",),
         reacted_by=("none in dealerflow (operators)",),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dealerflow.notifier import (
     api,
     api_consent,
+    api_receipts,
     api_surveys,
     api_task_actions,
     api_tiers,
@@ -33,6 +34,7 @@ DEFINITION = ServiceDefinition(
         api_consent.router,
         api_unsubscribe.router,
         api_surveys.router,
+        api_receipts.router,
     ],
     subscriptions=lambda ctx: [
         Subscription("reactions", ("leads", "sales", "service", "complaints"), consumers.router),

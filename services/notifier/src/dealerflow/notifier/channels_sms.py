@@ -389,17 +389,23 @@ class TwilioSms:
         sender: str,
         endpoint: str = TWILIO_ENDPOINT,
         timeout_s: float = 10.0,
+        status_callback: str | None = None,
     ) -> None:
         self.account_sid = account_sid
         self._auth_token = auth_token
         self.sender = sender  # a number (+1...) or a Messaging Service SID (MG...)
         self.endpoint = endpoint.rstrip("/")
         self.timeout_s = timeout_s
+        #: Where Twilio posts the message's status changes (our delivery receipts route).
+        self.status_callback = status_callback
 
     def form(self, message: OutboundMessage) -> dict[str, str]:
         """The form fields of the message resource to create."""
         sender_field = "MessagingServiceSid" if self.sender.startswith("MG") else "From"
-        return {"To": message.recipient, sender_field: self.sender, "Body": message.body}
+        form = {"To": message.recipient, sender_field: self.sender, "Body": message.body}
+        if self.status_callback:
+            form["StatusCallback"] = self.status_callback
+        return form
 
     async def send(self, message: OutboundMessage) -> SendResult:
         url = f"{self.endpoint}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
@@ -435,4 +441,9 @@ def twilio_driver(settings: NotifierSettings) -> TwilioSms:
         sender=settings.twilio_from,
         endpoint=settings.sms_endpoint or TWILIO_ENDPOINT,
         timeout_s=settings.sms_timeout_s,
+        status_callback=(
+            f"{settings.public_base_url.rstrip('/')}/v1/receipts/twilio"
+            if settings.twilio_status_callback
+            else None
+        ),
     )

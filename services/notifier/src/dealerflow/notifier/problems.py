@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dealerflow.notifier.domain import TaskRuleError
+from dealerflow.notifier.domain_receipts import ReceiptUnreadable
 from dealerflow.notifier.usecases_consent import UnsubscribeLinkInvalid
+from dealerflow.notifier.usecases_receipts import ReceiptRouteUnknown, ReceiptSignatureInvalid
 from dealerflow.notifier.usecases_tasks import NotYourTask, TaskConflict, TaskNotFound
 from dealerflow.runtime.problems import ProblemMap, ProblemSpec
 
@@ -13,4 +15,7 @@ PROBLEMS: ProblemMap = {
     TaskRuleError: ProblemSpec(422, "task-rule", "Task rule violated"),
     NotYourTask: ProblemSpec(403, "not-your-task", "Forbidden"),
     UnsubscribeLinkInvalid: ProblemSpec(404, "unsubscribe-link-invalid", "Not found"),
+    ReceiptRouteUnknown: ProblemSpec(404, "receipt-route-unknown", "Not found"),
+    ReceiptSignatureInvalid: ProblemSpec(403, "receipt-signature-invalid", "Forbidden"),
+    ReceiptUnreadable: ProblemSpec(400, "receipt-unreadable", "Unreadable receipt"),
 }

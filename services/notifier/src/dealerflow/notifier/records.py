@@ -145,6 +145,9 @@ class NotificationRow:
     related_id: str | None
     created_at: datetime
     sent_at: datetime | None
+    #: When the provider's receipt said the message reached the recipient
+    #: (`domain_receipts`).
+    delivered_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,6 +141,9 @@ class NotificationOut(BaseModel):
     related: RelatedOut | None
     created_at: datetime
     sent_at: datetime | None
+    delivered_at: datetime | None = Field(
+        default=None, description="When the provider's delivery receipt said it arrived."
+    )
 
     @classmethod
     def of(cls, row: NotificationRow) -> NotificationOut:

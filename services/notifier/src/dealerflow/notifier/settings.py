@@ -118,6 +118,18 @@ class NotifierSettings(ServiceSettings):
     #: Public base URL of the notifier as the customer's phone reaches it: the links of
     #: unsubscribe (``<url>/v1/unsubscribe/<token>``) and survey pages (``<url>/s/<token>``).
     public_base_url: str = "http://localhost:8005"
+    #: Delivery receipts (`api_receipts`): the secret last path segment of the URLs given
+    #: to Aliyun and Tencent, whose pushes carry no signature
+    #: (``<public_base_url>/v1/receipts/aliyun/<token>``, ``.../tencent/<token>``); unset,
+    #: those routes answer 404. Twilio's callbacks are checked with ``twilio_auth_token``.
+    receipt_path_token: SecretStr | None = Field(default=None, min_length=16)
+    #: Ask Twilio for each message's status changes at
+    #: ``<public_base_url>/v1/receipts/twilio`` (``StatusCallback``); off: only when the
+    #: Messaging Service has a status callback URL configured.
+    twilio_status_callback: bool = False
+    #: The Token of the WeChat official account's server configuration (the pushes'
+    #: ``signature``); unset, ``/v1/receipts/wechat`` answers 404.
+    wechat_server_token: SecretStr | None = None
 
     @field_validator("policy_overrides")
     @classmethod
