@@ -9,6 +9,7 @@ from dealerflow.notifier import (
     api_task_actions,
     api_tiers,
     api_unsubscribe,
+    api_weather,
     consumers,
     timers,
 )
@@ -33,6 +34,7 @@ DEFINITION = ServiceDefinition(
         api_consent.router,
         api_unsubscribe.router,
         api_surveys.router,
+        api_weather.router,
     ],
     subscriptions=lambda ctx: [
         Subscription("reactions", ("leads", "sales", "service", "complaints"), consumers.router),
