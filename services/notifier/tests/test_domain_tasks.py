@@ -112,7 +112,7 @@ def test_unknown_locale_falls_back_and_missing_params_are_named() -> None:
         )
     assert caught.value.missing == {"renewal_date"}
     with pytest.raises(KeyError):
-        render_message(ReminderKind.WEATHER_TIP, "en", params)
+        render_message(ReminderKind.OTHER, "en", params)
 
 
 APPOINTMENT = {

@@ -177,13 +177,17 @@ async def test_erasure_cancels_and_anonymises_the_customer_at_that_store_only(no
         items = (await get(notifier, "/v1/reminders", dealer_id, customer)).json()["items"]
         return items if len(items) == count else []
 
-    [maintenance, insurance] = sorted(
-        await notifier.eventually(lambda: planned(DEALER, x, 2), "X's reminders"),
+    [maintenance, insurance, inspection] = sorted(
+        await notifier.eventually(lambda: planned(DEALER, x, 3), "X's reminders"),
         key=lambda r: r["send_at"],
     )
-    assert (maintenance["kind"], insurance["kind"]) == ("maintenance_due", "insurance_renewal")
-    await notifier.eventually(lambda: planned(DEALER, y, 2), "Y's reminders")
-    await notifier.eventually(lambda: planned(OTHER_DEALER, x, 2), "X's reminders elsewhere")
+    assert (maintenance["kind"], insurance["kind"], inspection["kind"]) == (
+        "maintenance_due",
+        "insurance_renewal",
+        "licence_inspection",
+    )
+    await notifier.eventually(lambda: planned(DEALER, y, 3), "Y's reminders")
+    await notifier.eventually(lambda: planned(OTHER_DEALER, x, 3), "X's reminders elsewhere")
 
     # the first-maintenance messages go out; X completes a callback with a note
     notifier.clock.set(parse(maintenance["send_at"]))
@@ -224,10 +228,15 @@ async def test_erasure_cancels_and_anonymises_the_customer_at_that_store_only(no
     assert traces_in(await store_text(notifier, DEALER)) == []
     reminders = (await get(notifier, "/v1/reminders", DEALER, x)).json()["items"]
     statuses = {r["kind"]: r["status"] for r in reminders}
-    assert statuses == {"maintenance_due": "sent", "insurance_renewal": "cancelled"}
+    assert statuses == {
+        "maintenance_due": "sent",
+        "insurance_renewal": "cancelled",
+        "licence_inspection": "cancelled",  # the inspection chain ends too
+    }
     async with notifier.pool.acquire() as conn:
         pending = await conn.fetch("SELECT key FROM timers WHERE status = 'pending'")
     assert not [r["key"] for r in pending if "DLV-X:" in r["key"] and "insurance" in r["key"]]
+    assert not [r["key"] for r in pending if "DLV-X:" in r["key"] and "inspection" in r["key"]]
     messages = await get(notifier, "/v1/notifications", DEALER, x)
     assert traces_in(messages.text) == []
     by_id = {n["id"]: n for n in messages.json()["items"]}

@@ -43,6 +43,8 @@ def test_every_v1_route_declares_its_roles() -> None:
     # (page, confirm: public), delivery receipts (aliyun, tencent, twilio, wechat check and
     # push: public)
     assert len(v1) == 21
+    # (page, confirm: public), weather warnings
+    assert len(v1) == 17
     undeclared = [
         ctx.path
         for ctx in v1

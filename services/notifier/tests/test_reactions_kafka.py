@@ -74,7 +74,7 @@ async def test_vehicle_delivered_in_structured_mode_plans_owner_care_once(notifi
     assert tasks["satisfaction_callback"]["assignee"] == f"customer-relations:{DEALER}"
     planned = {r["kind"]: r for r in await reminders()}
     # the first maintenance is service-center's calendar (MaintenanceDue), not planned here
-    assert set(planned) == {"insurance_renewal"}
+    assert set(planned) == {"insurance_renewal", "licence_inspection"}  # + the inspection
     assert planned["insurance_renewal"]["channel"] == "sms"  # WeChat without an OpenID: SMS
     async with notifier.pool.acquire() as conn:
         timer_keys = {
@@ -84,6 +84,7 @@ async def test_vehicle_delivered_in_structured_mode_plans_owner_care_once(notifi
         f"{DEALER}:delivery:DLV-1:callback-24h",
         f"{DEALER}:delivery:DLV-1:satisfaction-7d",
         f"{DEALER}:delivery:DLV-1:insurance-renewal-1y",
+        f"{DEALER}:delivery:DLV-1:inspection-2y",
         f"{DEALER}:delivery:DLV-1:plate-registration",
     }
 

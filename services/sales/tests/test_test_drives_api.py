@@ -5,6 +5,7 @@ feedback (TestDriveCompleted), cancelled (the slot is free again)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import httpx
@@ -97,6 +98,7 @@ async def test_a_drive_starts_with_licence_and_consent_and_completes_with_feedba
     assert completed.consent_signed
     assert completed.feedback_rating == 4
     assert completed.feedback == "安静"
+    assert completed.licence_valid_until == date.fromisoformat(LICENCE["expires_on"])
 
 
 async def test_a_cancelled_booking_frees_its_slot(

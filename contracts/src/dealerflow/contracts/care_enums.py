@@ -149,6 +149,7 @@ class ReminderKind(StrEnum):
     LICENCE_INSPECTION = "licence_inspection"
     REFERRAL_INVITATION = "referral_invitation"
     OTHER = "other"
+    LICENCE_RENEWAL = "licence_renewal"
 
 
 class SuppressionPolicy(StrEnum):

@@ -148,7 +148,11 @@ class TestDriveCompleted(_SalesBase):
     doc: ClassVar[EventDoc] = EventDoc(
         when="The consultant closes the test drive with the customer's feedback.",
         emitted_by=("sales",),
-        reacted_by=("leads: records a touch and prompts a re-grade",),
+        reacted_by=(
+            "leads: records a touch and prompts a re-grade",
+            "notifier: plans the driving-licence renewal reminder (驾驶证换证) "
+            "owner_care.licence_remind_before (90 days) before licence_valid_until, when given",
+        ),
     )
     type: Literal["TestDriveCompleted"] = Field(
         default="TestDriveCompleted", description="Event name."
@@ -166,6 +170,11 @@ class TestDriveCompleted(_SalesBase):
         default=None, ge=1, le=5, description="Customer's rating of the drive, 1-5."
     )
     feedback: Text | None = Field(default=None, description="Customer's feedback.")
+    licence_valid_until: LocalDate | None = Field(
+        default=None,
+        description="Expiry of the driver's licence checked on the day (last valid day); "
+        "null when not checked or from an older producer.",
+    )
 
 
 class TestDriveCancelled(_SalesBase):

@@ -224,6 +224,7 @@ def sales_examples() -> list[DomainEvent]:
             consent_signed=True,
             feedback_rating=5,
             feedback="Quiet and quick; wants the AWD version",
+            licence_valid_until=date(2031, 6, 30),
         ),
         sl.TestDriveCancelled(
             **COMMON,

@@ -367,6 +367,44 @@ class OwnerCarePolicy(PolicyGroup):
         "score of 9 or more) gets one referral invitation (marketing) per delivery this long "
         "after saying so; null: no referral invitations.",
     )
+    inspection_due_years: list[int] = Field(
+        default_factory=lambda: [2, 4, 6, 8, 10],
+        description="Annual vehicle inspection (年检, private passenger cars, rules since "
+        "2022): the years after registration (the delivery date) in which the inspection "
+        "label is due (on-site test in years 6 and 10); the owner gets a reminder before each. "
+        "Empty and inspection_yearly_after_years null: no inspection reminders.",
+    )
+    inspection_yearly_after_years: int | None = Field(
+        default=10,
+        ge=0,
+        description="After this many years since registration the inspection is due every "
+        "year (the twice-yearly check after year 15 is not planned: one reminder a year); "
+        "null: only the years of inspection_due_years.",
+    )
+    inspection_remind_before: timedelta = Field(
+        default=timedelta(days=30),
+        description="The annual-inspection reminder goes out this long before the "
+        "registration anniversary it is due on (whole days).",
+    )
+    licence_remind_before: timedelta = Field(
+        default=timedelta(days=90),
+        description="The driving-licence renewal reminder (驾驶证换证: renewable within 90 days "
+        "before expiry) goes out this long before the licence's expiry, when a test drive "
+        "recorded it (whole days; at once when that day has passed).",
+    )
+    weather_tip_min_interval: timedelta = Field(
+        default=timedelta(days=3),
+        description="Bad-weather tips (POST /v1/weather-warnings, service purpose): an owner "
+        "gets at most one tip this long (a later warning within it skips them), so as not to "
+        "disturb too often.",
+    )
+
+    @field_validator("inspection_due_years")
+    @classmethod
+    def _years_after_registration(cls, years: list[int]) -> list[int]:
+        if any(year <= 0 for year in years):
+            raise ValueError(f"inspection_due_years must be positive years, got {years}")
+        return sorted(set(years))
 
 
 def _tier_defaults() -> dict[Literal["A", "B", "C"], int]:

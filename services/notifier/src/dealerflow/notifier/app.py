@@ -10,6 +10,7 @@ from dealerflow.notifier import (
     api_task_actions,
     api_tiers,
     api_unsubscribe,
+    api_weather,
     consumers,
     timers,
 )
@@ -35,6 +36,7 @@ DEFINITION = ServiceDefinition(
         api_unsubscribe.router,
         api_surveys.router,
         api_receipts.router,
+        api_weather.router,
     ],
     subscriptions=lambda ctx: [
         Subscription("reactions", ("leads", "sales", "service", "complaints"), consumers.router),

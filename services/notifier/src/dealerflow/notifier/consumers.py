@@ -51,6 +51,7 @@ from dealerflow.contracts.events.sales import (
     DiscountApprovalRequested,
     ShowroomVisitRecorded,
     TestDriveCancelled,
+    TestDriveCompleted,
     TestDriveScheduled,
     VehicleDelivered,
 )
@@ -75,6 +76,7 @@ from dealerflow.notifier import (
     usecases_consent,
     usecases_deliveries,
     usecases_greetings,
+    usecases_inspections,
     usecases_leads,
     usecases_maintenance,
     usecases_parts,
@@ -112,6 +114,7 @@ from dealerflow.notifier.domain_deliveries import (
     delivery_date_moved,
     record_of_contract,
 )
+from dealerflow.notifier.domain_inspections import LicenceFacts
 from dealerflow.notifier.domain_maintenance import MaintenanceDueFacts
 from dealerflow.notifier.domain_parts import StockLowFacts
 from dealerflow.notifier.domain_retention import AtRiskFacts
@@ -509,6 +512,14 @@ async def test_drive_scheduled(hctx: HandlerContext, env: Envelope[Any]) -> None
     await usecases_test_drives.on_test_drive_scheduled(
         hctx, facts, event.contact, event.occurred_at
     )
+
+
+@router.on(TestDriveCompleted)
+async def test_drive_completed(hctx: HandlerContext, env: Envelope[Any]) -> None:
+    event: TestDriveCompleted = env.event
+    if event.licence_valid_until is not None:
+        licence = LicenceFacts(event.dealer_id, event.customer_id, event.licence_valid_until)
+        await usecases_inspections.on_licence_checked(hctx, licence)
 
 
 @router.on(TestDriveCancelled)

@@ -50,7 +50,16 @@ NOT_SENT = "not sent: the customer's personal data was erased"
 #: Reminder template parameters that say nothing about the person (dates, numbers, the
 #: store's name, a complaint reference).
 KEPT_PARAMS = frozenset(
-    {"appointment_time", "due_date", "due_km", "renewal_date", "complaint_ref", "dealer_name"}
+    {
+        "appointment_time",
+        "due_date",
+        "due_km",
+        "renewal_date",
+        "complaint_ref",
+        "dealer_name",
+        "inspection_date",
+        "registered_on",
+    }
 )
 
 # Shorter strings (one character of a name) would erase ordinary words.

@@ -140,6 +140,36 @@ TEMPLATES: dict[tuple[ReminderKind, Locale], tuple[str, str]] = {
         "you recommend are welcome for a visit and a test drive, and a thank-you gift awaits "
         "you when they buy.",
     ),
+    (ReminderKind.LICENCE_INSPECTION, _ZH): (
+        "年检提醒",
+        "{customer_name}您好，您的爱车需在{inspection_date}前完成年检（领取检验合格标志），"
+        "请提前安排，{dealer_name}可为您协助办理。",
+    ),
+    (ReminderKind.LICENCE_INSPECTION, _EN): (
+        "Vehicle inspection due",
+        "Dear {customer_name}, your car's periodic inspection (the annual inspection label) is "
+        "due by {inspection_date}. Please plan ahead; {dealer_name} is happy to help.",
+    ),
+    (ReminderKind.LICENCE_RENEWAL, _ZH): (
+        "驾驶证换证提醒",
+        "{customer_name}您好，您的驾驶证有效期至{licence_valid_until}，可在有效期满前90日内"
+        "申请换证，请及时办理。{dealer_name}祝您出行平安！",
+    ),
+    (ReminderKind.LICENCE_RENEWAL, _EN): (
+        "Driving licence renewal",
+        "Dear {customer_name}, your driving licence is valid until {licence_valid_until}; it "
+        "can be renewed within 90 days before it expires. {dealer_name} wishes you safe travels.",
+    ),
+    (ReminderKind.WEATHER_TIP, _ZH): (
+        "恶劣天气用车提示",
+        "{customer_name}您好，{dealer_name}温馨提示：自{weather_starts_at}起，"
+        "{weather_advice_zh}{weather_note}",
+    ),
+    (ReminderKind.WEATHER_TIP, _EN): (
+        "Driving in bad weather",
+        "Dear {customer_name}, a tip from {dealer_name} for the weather from "
+        "{weather_starts_at}: {weather_advice_en}{weather_note}",
+    ),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dealerflow.notifier.domain import TaskRuleError
 from dealerflow.notifier.domain_receipts import ReceiptUnreadable
+from dealerflow.notifier.domain_weather import WeatherWarningRefused
 from dealerflow.notifier.usecases_consent import UnsubscribeLinkInvalid
 from dealerflow.notifier.usecases_receipts import ReceiptRouteUnknown, ReceiptSignatureInvalid
 from dealerflow.notifier.usecases_tasks import NotYourTask, TaskConflict, TaskNotFound
@@ -18,4 +19,5 @@ PROBLEMS: ProblemMap = {
     ReceiptRouteUnknown: ProblemSpec(404, "receipt-route-unknown", "Not found"),
     ReceiptSignatureInvalid: ProblemSpec(403, "receipt-signature-invalid", "Forbidden"),
     ReceiptUnreadable: ProblemSpec(400, "receipt-unreadable", "Unreadable receipt"),
+    WeatherWarningRefused: ProblemSpec(422, "weather-warning-invalid", "Weather warning refused"),
 }

@@ -140,6 +140,23 @@ async def scheduled_reminders(
     return [r for r in (_reminder(row) for row in rows) if r is not None]
 
 
+async def scheduled_reminders_about(
+    conn: DbConnection, dealer_id: str, related_kind: str, related_id: str, kind: str
+) -> list[ReminderRow]:
+    """The dealer's reminders of ``kind`` not sent yet about the record
+    (``related_kind``, ``related_id``); not locked."""
+    rows = await conn.fetch(
+        f"SELECT {_REMINDER_COLUMNS} FROM reminders"
+        " WHERE dealer_id = $1 AND status = 'scheduled' AND related_kind = $2"
+        " AND related_id = $3 AND kind = $4 ORDER BY send_at, id",
+        dealer_id,
+        related_kind,
+        related_id,
+        kind,
+    )
+    return [r for r in (_reminder(row) for row in rows) if r is not None]
+
+
 async def cancel_scheduled_reminders(
     conn: DbConnection, dealer_id: str, business_keys: list[str], now: datetime
 ) -> int:

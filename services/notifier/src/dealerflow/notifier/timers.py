@@ -12,7 +12,8 @@ an alert for the manager) and ``notifier.tier_review``
 ``notifier.survey_expiry`` (a survey link expires: the satisfaction callback if the survey
 is unanswered) and ``notifier.holiday_greeting`` (the day before a dealer's holiday: a
 greeting for every owner, then the next greeting's timer; :func:`plan_greetings` is the
-app's ``on_start``).
+app's ``on_start``) and ``notifier.weather_warning`` (a staff weather warning: a tip to
+every owner not tipped lately).
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ from dealerflow.notifier import (
     usecases_task_actions,
     usecases_tasks,
     usecases_tiers,
+    usecases_weather,
 )
 from dealerflow.notifier.channels import ChannelRegistry
 from dealerflow.notifier.domain_alerts import REMINDER_SEND, STAFF_ALERT, TASK_DUE, TASK_WATCH
 from dealerflow.notifier.domain_greetings import HOLIDAY_GREETING
 from dealerflow.notifier.domain_surveys import SURVEY_EXPIRY
 from dealerflow.notifier.domain_tiers import TIER_REVIEW
+from dealerflow.notifier.domain_weather import WEATHER_WARNING
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_alerts import deliver_staff_alert
 from dealerflow.notifier.usecases_messages import send_reminder
@@ -77,6 +80,9 @@ def handlers(
     async def holiday_greeting(uc: Uc, timer: Timer) -> None:
         await usecases_greetings.fire_holiday_greeting(uc, timer.dealer_id, timer.payload)
 
+    async def weather_warning(uc: Uc, timer: Timer) -> None:
+        await usecases_weather.fire_weather_warning(uc, timer.dealer_id, timer.payload)
+
     return {
         TASK_DUE: task_due,
         TASK_WATCH: task_watch,
@@ -86,6 +92,7 @@ def handlers(
         usecases_task_actions.TASK_OVERDUE: task_overdue,
         SURVEY_EXPIRY: survey_expiry,
         HOLIDAY_GREETING: holiday_greeting,
+        WEATHER_WARNING: weather_warning,
     }
 
 

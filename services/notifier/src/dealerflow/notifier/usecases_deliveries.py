@@ -15,7 +15,7 @@ from datetime import datetime
 
 from dealerflow.contracts.care_enums import TaskCancelReason, TaskKind
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.notifier import domain, usecases, usecases_tiers
+from dealerflow.notifier import domain, usecases, usecases_inspections, usecases_tiers
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.domain_deliveries import (
     plan_delivery_reminders,
@@ -56,7 +56,8 @@ async def on_vehicle_delivered(
     uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
 ) -> None:
     """Owner care (a VIP's with the sales manager's courtesy call), then the
-    plate-registration task when the dealer offers it."""
+    plate-registration task when the dealer offers it and the first annual-inspection
+    reminder (`usecases_inspections`)."""
     await usecases.on_vehicle_delivered(uc, delivery, contact)
     policy = await uc.policy(delivery.dealer_id)
     callbacks = [
@@ -66,11 +67,14 @@ async def on_vehicle_delivered(
     ]
     courtesy = await usecases_tiers.courtesy_calls(uc, callbacks, StaffRole.SALES_MANAGER)
     await apply_plan(uc, [*courtesy, *plan_plate_registration(delivery, policy)], contact)
+    await usecases_inspections.plan_inspections(uc, delivery, contact)
 
 
 async def on_contract_cancelled(uc: Uc, dealer_id: str, contract_id: str) -> None:
-    """The delivery reminders not sent yet go; an open plate-registration task too."""
+    """The delivery reminders not sent yet go; an open plate-registration task and the
+    inspection reminder not sent yet too."""
     await withdraw_delivery_reminders(uc, dealer_id, contract_id)
     related = record_of_contract(contract_id)
     selected = repo.TaskSelection(dealer_id, related=(related.kind.value, related.id))
     await cancel_tasks(uc, selected, TaskCancelReason.NO_LONGER_NEEDED)
+    await usecases_inspections.withdraw_inspections(uc, dealer_id, contract_id)

@@ -14,7 +14,7 @@ answered with 9 or more plans one ``referral_invitation`` per delivery.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -69,14 +69,28 @@ async def plan_known_dealers_greetings(uc: Uc) -> list[str]:
     return [d for d in known if await schedule_next_greeting(uc, d)]
 
 
-async def fire_holiday_greeting(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> int:
-    """The day before the holiday: a greeting for every owner, then the next greeting's
-    timer; how many greetings were planned."""
-    on = date.fromisoformat(str(payload["on"]))
+async def for_every_owner(
+    uc: Uc, dealer_id: str, plan_batch: Callable[[list[uuid.UUID]], Awaitable[int]]
+) -> int:
+    """Run ``plan_batch`` on the dealer's owners in keyset batches of OWNER_BATCH (a
+    greeting, a weather tip to every owner); the sum of what it returned."""
     planned = 0
     after: uuid.UUID | None = None
     while True:
         batch = await greetings_repo.owners(uc.conn, dealer_id, after=after, limit=OWNER_BATCH)
+        planned += await plan_batch(batch)
+        if len(batch) < OWNER_BATCH:
+            return planned
+        after = batch[-1]
+
+
+async def fire_holiday_greeting(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> int:
+    """The day before the holiday: a greeting for every owner, then the next greeting's
+    timer; how many greetings were planned."""
+    on = date.fromisoformat(str(payload["on"]))
+
+    async def greet(batch: list[uuid.UUID]) -> int:
+        planned = 0
         for customer_id in batch:
             contact = await repo.get_contact(uc.conn, dealer_id, customer_id)
             reminder = plan_greeting(
@@ -84,9 +98,9 @@ async def fire_holiday_greeting(uc: Uc, dealer_id: str, payload: Mapping[str, An
             )
             if await schedule_reminder(uc, reminder, contact) is not None:
                 planned += 1
-        if len(batch) < OWNER_BATCH:
-            break
-        after = batch[-1]
+        return planned
+
+    planned = await for_every_owner(uc, dealer_id, greet)
     await schedule_next_greeting(uc, dealer_id, after=on)
     return planned
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -45,9 +45,11 @@ from dealerflow.notifier.domain import (
 )
 from dealerflow.notifier.domain_alerts import REMINDER_SEND, address_for, choose_channel, timer_key
 from dealerflow.notifier.domain_consent import UnsubscribeTarget, with_unsubscribe_link
+from dealerflow.notifier.domain_inspections import next_inspection
 from dealerflow.notifier.domain_types import RecordRef
 from dealerflow.notifier.records import NewReminder, NotificationRow, ReminderRow
 from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.policy import DealerPolicy
 from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
@@ -131,8 +133,9 @@ async def send_reminder(
     contact = await repo.get_contact(uc.conn, dealer_id, reminder.customer_id) or reminder.contact
     kind = ReminderKind(reminder.kind)
     purpose = ConsentPurpose(reminder.purpose)
-    if kind is ReminderKind.INSURANCE_RENEWAL:
-        await _plan_next_insurance_renewal(uc, reminder, contact)
+    following = _FOLLOWING.get(kind)
+    if following is not None:
+        await _plan_following(uc, reminder, contact, following)
     if contact is None:
         await _suppress(
             uc,
@@ -275,11 +278,24 @@ async def send_reminder(
     )
 
 
-async def _plan_next_insurance_renewal(
-    uc: Uc, reminder: ReminderRow, contact: ContactSnapshot | None
+FollowingPlanner = Callable[[PlannedReminder, DealerPolicy], PlannedReminder | None]
+
+#: Reminders that plan their successor when they fall due: the next year's insurance
+#: renewal, the next annual inspection (`domain_inspections`).
+_FOLLOWING: dict[ReminderKind, FollowingPlanner] = {
+    ReminderKind.INSURANCE_RENEWAL: next_insurance_renewal,
+    ReminderKind.LICENCE_INSPECTION: next_inspection,
+}
+
+
+async def _plan_following(
+    uc: Uc,
+    reminder: ReminderRow,
+    contact: ContactSnapshot | None,
+    planner: FollowingPlanner,
 ) -> None:
-    """This year's insurance renewal fell due (sent, deferred or suppressed alike): plan
-    next year's (`domain.next_insurance_renewal`; once, by its key)."""
+    """This reminder fell due (sent, deferred or suppressed alike): plan its successor
+    (next year's insurance renewal, the next inspection; once, by its key)."""
     current = PlannedReminder(
         key=reminder.business_key,
         kind=ReminderKind(reminder.kind),
@@ -293,7 +309,7 @@ async def _plan_next_insurance_renewal(
         ),
         params=reminder.params,
     )
-    following = next_insurance_renewal(current, await uc.policy(reminder.dealer_id))
+    following = planner(current, await uc.policy(reminder.dealer_id))
     if following is not None:
         await schedule_reminder(uc, following, contact)
 

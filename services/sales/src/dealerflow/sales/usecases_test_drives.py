@@ -238,6 +238,8 @@ async def complete_test_drive(uc: Uc, cmd: CompleteTestDrive) -> TestDriveRecord
             consent_signed=drive.consent_signed_at is not None,
             feedback_rating=cmd.ratings.overall,
             feedback=cmd.notes,
+            # the expiry checked on the day (the notifier's licence-renewal reminder)
+            licence_valid_until=drive.licence_expires if drive.licence_checked_at else None,
         )
     )
     return await get_test_drive(uc, cmd.dealer_id, cmd.test_drive_id)

@@ -1,0 +1,65 @@
+"""Annual vehicle inspection reminders (`domain_inspections`): the first planned at the
+delivery, each one falling due plans the next (`usecases_messages.send_reminder`), the
+one not sent yet withdrawn when the delivered contract is cancelled (an outside DMS
+cancelling after the delivery) or the customer is erased (`usecases_erasure`, as every
+pending reminder).
+
+The driving-licence renewal reminder: planned when a test drive recorded the licence's
+expiry (`on_licence_checked`)."""
+
+from __future__ import annotations
+
+from dealerflow.contracts.care_enums import RecordKind, ReminderKind
+from dealerflow.contracts.contact import ContactSnapshot
+from dealerflow.notifier import repository as repo
+from dealerflow.notifier import repository_messages as msgs
+from dealerflow.notifier.domain_inspections import (
+    LicenceFacts,
+    licence_renewal_prefix,
+    plan_first_inspection,
+    plan_licence_renewal,
+)
+from dealerflow.notifier.domain_types import DeliveryFacts
+from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.notifier.usecases import apply_plan
+from dealerflow.notifier.usecases_appointments import cancel_reminders
+from dealerflow.runtime.context import UseCaseContext
+
+Uc = UseCaseContext[NotifierSettings]
+
+
+async def plan_inspections(
+    uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
+) -> None:
+    """The reminder of the delivered car's first inspection (once, by its key)."""
+    policy = await uc.policy(delivery.dealer_id)
+    await apply_plan(uc, plan_first_inspection(delivery, policy), contact)
+
+
+async def withdraw_inspections(uc: Uc, dealer_id: str, contract_id: str) -> None:
+    """The cancelled contract's inspection reminder not sent yet goes, with its timer."""
+    pending = await msgs.scheduled_reminders_about(
+        uc.conn,
+        dealer_id,
+        RecordKind.CONTRACT.value,
+        contract_id,
+        ReminderKind.LICENCE_INSPECTION.value,
+    )
+    await cancel_reminders(uc, dealer_id, pending)
+
+
+async def on_licence_checked(uc: Uc, licence: LicenceFacts) -> None:
+    """A test drive recorded the driver's licence expiry: the renewal reminder before it
+    (sent with the newest contact snapshot known); a pending one for another expiry (the
+    licence was renewed since) goes."""
+    policy = await uc.policy(licence.dealer_id)
+    planned = plan_licence_renewal(licence, policy, uc.now)
+    keep = {reminder.key for reminder in planned}
+    pending = await msgs.scheduled_reminders(
+        uc.conn, licence.dealer_id, licence_renewal_prefix(licence.customer_id)
+    )
+    await cancel_reminders(
+        uc, licence.dealer_id, [r for r in pending if r.business_key not in keep]
+    )
+    contact = await repo.get_contact(uc.conn, licence.dealer_id, licence.customer_id)
+    await apply_plan(uc, planned, contact)
