@@ -133,6 +133,7 @@ def notifier_env(stack: Any, mailbox: Mailbox, sms: Provider) -> dict[str, str]:
     drivers = {"email": "smtp", "sms": "aliyun", "wechat": "recording", "webhook": "recording"}
     return {
         prefix + "CHANNEL_DRIVERS": json.dumps(drivers),
+        prefix + "SMS_DRIVER": "aliyun",  # wins over CHANNEL_DRIVERS["sms"] when set
         prefix + "STAFF_CHANNEL_DRIVER": "recording",
         prefix + "SMTP_HOST": "127.0.0.1",
         prefix + "SMTP_PORT": str(mailbox.port),
