@@ -342,9 +342,8 @@ async def test_greetings_by_sms_wait_out_quiet_hours_stop_after_td_and_are_cappe
             timeout_s=stack.real_seconds_until(_local(first_day, 15)) + 30,
             what=f"the first greeting SMS to {phone}",
         )
-        local = at.astimezone(SHANGHAI)
-        assert local.date() == first_day, local
-        assert local.time() >= time(15, 0), local
+        # (the upper bound leaves the lag of a loaded machine: 1 s is 2 h here)
+        assert _local(first_day, 15) <= at < _local(on[0], 9), at.astimezone(SHANGHAI)
         assert form["SignName"] == "浦东汽车"
         assert form["TemplateCode"] == SMS_TEMPLATE
         content = json.loads(form["TemplateParam"])["content"]
