@@ -33,6 +33,7 @@ from dealerflow.notifier.channels import (
     ChannelRegistry,
     OutboundMessage,
     SendResult,
+    no_driver_error,
     send_safely,
 )
 from dealerflow.notifier.domain import (
@@ -230,7 +231,7 @@ async def send_reminder(
     )
     driver = channels.for_customer(channel.value)
     if driver is None:
-        result = SendResult(ok=False, error=f"no driver configured for {channel.value}")
+        result = SendResult(ok=False, error=no_driver_error(channel.value))
     else:
         result = await send_safely(driver, message)
     if not result.ok:
