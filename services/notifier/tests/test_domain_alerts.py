@@ -31,10 +31,10 @@ from dealerflow.notifier.domain_alerts import (
     plan_watch_task,
     root_key,
     task_outcome_of_contact,
-    task_title,
     timer_key,
     watch_alert,
 )
+from dealerflow.notifier.domain_task_texts import render_task_title
 from dealerflow.policy import DealerPolicy
 
 #: every channel, in the default order (the dealer's channels: policy.contact.channels)
@@ -104,10 +104,12 @@ def test_plan_watch_task() -> None:
 
 
 def test_texts_and_titles() -> None:
-    assert task_title(TaskKind.DELIVERY_CALLBACK, RecordRef(RecordKind.DELIVERY, "D9")) == (
-        "24 h delivery callback: delivery D9"
+    delivery = RecordRef(RecordKind.DELIVERY, "D9")
+    assert render_task_title(TaskKind.DELIVERY_CALLBACK, delivery, None) == (
+        "24 h delivery callback: delivery D9",
+        None,
     )
-    assert task_title(TaskKind.PARTS_REORDER, None) == "Parts reorder"
+    assert render_task_title(TaskKind.PARTS_REORDER, None, "en") == ("Parts reorder", None)
     warn = watch_alert(AlertKind.WARNING, "First contact: lead L-1", "2025-03-03 10:15")
     assert warn.subject == "Due soon: First contact: lead L-1"
     assert "10:15" in warn.body

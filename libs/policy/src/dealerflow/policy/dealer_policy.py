@@ -118,6 +118,20 @@ class CalendarPolicy(PolicyGroup):
         return ZoneInfo(self.time_zone)
 
 
+class TaskTextWording(PolicyGroup):
+    """A dealer's wording of one staff task text in one locale."""
+
+    title: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Task list title (no fields)."
+    )
+    script: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="What to say or do (the fields of the built-in script).",
+    )
+
+
 class ContactPolicy(PolicyGroup):
     """Rules for messages to customers."""
 
@@ -158,6 +172,12 @@ class ContactPolicy(PolicyGroup):
         default_factory=dict,
         description="The dealer's own wording per reminder kind and locale (str.format "
         "fields as the built-in template); kinds not listed use the built-in templates.",
+    )
+    task_texts: dict[str, dict[Literal["zh-CN", "en"], TaskTextWording]] = Field(
+        default_factory=dict,
+        description="The dealer's own wording of staff tasks per text key (a task kind, or "
+        "kind.variant) and locale: title (plain text) and/or script (str.format fields as "
+        "the built-in script); keys not listed use the built-in texts.",
     )
 
 

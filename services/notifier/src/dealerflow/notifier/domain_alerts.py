@@ -43,12 +43,12 @@ from dealerflow.contracts.enums import (
     ContactOutcome,
     MessageChannel,
 )
+from dealerflow.notifier.domain_task_texts import staff_text
 from dealerflow.notifier.domain_types import (
     AlertKind,
     ComplaintEscalationFacts,
     PlannedAlert,
     PlannedTask,
-    RecordRef,
     StaffRole,
 )
 
@@ -63,17 +63,6 @@ STAFF_ALERT = "notifier.staff_alert"
 #: Channel (``notifications.channel``) of the alerts POSTed to the dealer's OEM/region
 #: webhook (``people.oem_region.webhook_url``); other staff alerts have ``staff``.
 OEM_WEBHOOK_CHANNEL = "oem_webhook"
-
-_TITLES: dict[TaskKind, str] = {
-    TaskKind.LEAD_FIRST_CONTACT: "First contact",
-    TaskKind.LEAD_FOLLOW_UP: "Lead follow-up",
-    TaskKind.LEAD_REGRADE: "Re-grade lead",
-    TaskKind.DELIVERY_CALLBACK: "24 h delivery callback",
-    TaskKind.SATISFACTION_CALLBACK: "7-day satisfaction callback",
-    TaskKind.SERVICE_CALLBACK: "Service follow-up callback",
-    TaskKind.DECLINED_REPAIR_FOLLOW_UP: "Declined repair follow-up",
-    TaskKind.COMPLAINT_ESCALATION: "Complaint escalated",
-}
 
 
 def timer_key(dealer_id: str, business_key: str) -> str:
@@ -97,15 +86,6 @@ def root_key(business_key: str) -> str:
     return business_key.split(ATTEMPT_MARK, 1)[0]
 
 
-def task_title(kind: TaskKind | str, related: RecordRef | None) -> str:
-    """A short title for the task list."""
-    try:
-        base = _TITLES.get(TaskKind(kind), TaskKind(kind).value.replace("_", " ").capitalize())
-    except ValueError:
-        base = str(kind).replace("_", " ").capitalize()
-    return f"{base}: {related.kind.value} {related.id}" if related is not None else base
-
-
 def task_outcome_of_contact(outcome: ContactOutcome | str) -> TaskOutcome:
     """A lead contact attempt as a first-contact task outcome."""
     reached = {ContactOutcome.REACHED, ContactOutcome.CALLBACK_REQUESTED}
@@ -117,21 +97,13 @@ def plan_watch_task(alert: PlannedAlert, watched_due_at: datetime) -> PlannedTas
     warning, which is an alert only)."""
     if alert.kind is AlertKind.WARNING:
         return None
+    record = f"{alert.related.kind.value} {alert.related.id}"
     if alert.kind is AlertKind.ESCALATION:
-        script = (
-            f"The first contact of {alert.related.kind.value} {alert.related.id} was due "
-            f"at {watched_due_at.isoformat()} and is not recorded: make sure it happens now."
+        text = staff_text(
+            "other.first_contact_overdue", record=record, due_at=watched_due_at.isoformat()
         )
     else:
-        script = (
-            f"{alert.related.kind.value.capitalize()} {alert.related.id} missed its first-contact "
-            "SLA again: it goes to the next on-duty consultant; if nobody else is on duty, "
-            "reassign it yourself."
-        )
-    title = {
-        AlertKind.ESCALATION: "First contact overdue",
-        AlertKind.REASSIGN: "Reassign lead: first contact missed again",
-    }[alert.kind]
+        text = staff_text("other.reassign_lead", record=record[:1].upper() + record[1:])
     return PlannedTask(
         key=alert.key,
         kind=TaskKind.OTHER,
@@ -141,7 +113,7 @@ def plan_watch_task(alert: PlannedAlert, watched_due_at: datetime) -> PlannedTas
         assignee_role=alert.recipient_role,
         assignee_id=alert.recipient_id,
         related=alert.related,
-        script=f"{title}. {script}",
+        **text,
     )
 
 
