@@ -24,6 +24,7 @@ from dealerflow.notifier.domain_alerts import (
     BreachReassignment,
     breach_reassignment_alerts,
     breaches_at_watch,
+    channel_candidates,
     choose_channel,
     dependents_prefix,
     goes_to_oem_webhook,
@@ -149,6 +150,30 @@ def test_choose_channel() -> None:
     )
     assert choose_channel(everything_out, ALL) is MessageChannel.WECHAT
     assert choose_channel(contact(phone=None, preferred_channel="sms"), ALL) is MessageChannel.EMAIL
+
+
+def test_fallback_channels_follow_the_dealers_channel_order() -> None:
+    order = DealerPolicy().contact.channel_order
+    assert order == ["wechat", "sms", "email"]
+    sms_user = contact(preferred_channel="sms", email="wang@example.com")
+    assert channel_candidates(sms_user, ALL, order) == [
+        MessageChannel.SMS,
+        MessageChannel.WECHAT,
+        MessageChannel.EMAIL,
+    ]
+    # channels the dealer does not use are not tried, nor channels the order leaves out
+    assert channel_candidates(sms_user, ["sms", "email"], ["email", "wechat"]) == [
+        MessageChannel.SMS,
+        MessageChannel.EMAIL,
+    ]
+    sms_out = contact(
+        preferred_channel="sms",
+        wechat_openid="o-1",
+        email="wang@example.com",
+        consent={"service": True, "marketing": True, "opted_out_channels": ["sms"]},
+    )
+    assert choose_channel(sms_out, ALL, order) is MessageChannel.WECHAT
+    assert choose_channel(sms_out, ALL, ["email", "wechat"]) is MessageChannel.EMAIL
 
 
 def test_a_preferred_channel_the_dealer_does_not_use_falls_back_to_its_first() -> None:

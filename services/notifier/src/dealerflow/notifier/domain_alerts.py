@@ -22,9 +22,11 @@ Choices (documented for operators):
   contact: no name, phone or ID number, and not the customer id either (a UUIDv5 of the
   phone number, which anyone can recompute from a list of numbers);
 - a customer message goes to the preferred channel when it can (phone and in-person map
-  to SMS), else to the first of the dealer's channels (``policy.contact.channels``, in
-  its order) that has an address and is not opted out; a preferred channel the dealer
-  does not use counts as the first channel of that list.
+  to SMS), else to the first of the dealer's fallback channels
+  (``policy.contact.channel_order`` among ``policy.contact.channels``) that has an address
+  and is not opted out; a preferred channel the dealer does not use counts as the first
+  channel of ``channels``. When the message falls due the contact policy is asked again
+  on each of them in turn (`domain_contact.first_open_channel`).
 """
 
 from __future__ import annotations
@@ -272,16 +274,30 @@ def address_for(contact: ContactSnapshot, channel: MessageChannel) -> str | None
     return None
 
 
-def choose_channel(contact: ContactSnapshot, enabled: Sequence[str]) -> MessageChannel:
-    """The channel to reach the customer on among the dealer's ``enabled`` channels (see
-    the module docstring). When none is usable the preferred one is returned, so the
-    contact policy names the reason (opt-out, no address)."""
+def channel_candidates(
+    contact: ContactSnapshot, enabled: Sequence[str], order: Sequence[str] | None = None
+) -> list[MessageChannel]:
+    """The channels to try for the customer, in turn: the preferred one (a channel the
+    dealer does not use counts as the first of ``enabled``), then the others of ``order``
+    (``policy.contact.channel_order``; None: ``enabled`` as listed) the dealer uses."""
     dealer_channels = [MessageChannel(c) for c in enabled]
     preferred = _PREFERRED[contact.preferred_channel]
     if preferred not in dealer_channels:
         preferred = dealer_channels[0]
-    candidates = [preferred] + [c for c in dealer_channels if c is not preferred]
+    then = [MessageChannel(c) for c in (enabled if order is None else order)]
+    others = [c for c in then if c in dealer_channels and c is not preferred]
+    return [preferred, *dict.fromkeys(others)]
+
+
+def choose_channel(
+    contact: ContactSnapshot, enabled: Sequence[str], order: Sequence[str] | None = None
+) -> MessageChannel:
+    """The channel to reach the customer on among the dealer's ``enabled`` channels (see
+    the module docstring and :func:`channel_candidates`) as far as the contact snapshot
+    tells: the first not opted out that has an address. When none is usable the preferred
+    one is returned, so the contact policy names the reason (opt-out, no address)."""
+    candidates = channel_candidates(contact, enabled, order)
     for channel in candidates:
         if channel not in contact.consent.opted_out_channels and address_for(contact, channel):
             return channel
-    return preferred
+    return candidates[0]
