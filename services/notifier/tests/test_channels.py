@@ -150,8 +150,10 @@ def test_custom_drivers_plug_in() -> None:
 
 
 async def test_no_driver_by_default_fails_messages_and_warns_once_at_start_up(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in ("DEALERFLOW_NOTIFIER_CHANNEL_DRIVERS", "DEALERFLOW_NOTIFIER_STAFF_CHANNEL_DRIVER"):
+        monkeypatch.delenv(name, raising=False)  # e.g. a shell with the dev profile's env
     with caplog.at_level(logging.WARNING, logger="dealerflow.notifier.channels"):
         registry = ChannelRegistry.from_settings(NotifierSettings())
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]

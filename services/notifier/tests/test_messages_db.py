@@ -138,7 +138,8 @@ async def test_reminder_is_sent_once_in_the_customers_language(db) -> None:
 
 async def test_a_channel_without_a_driver_fails_the_message_for_good(db) -> None:
     row = await plan(db)
-    await fire(db, row, ChannelRegistry.from_settings(NotifierSettings()))  # nothing set
+    nothing = NotifierSettings(channel_drivers={}, staff_channel_driver=None)
+    await fire(db, row, ChannelRegistry.from_settings(nothing))
     current, [note] = await state(db, row)
     assert current.status == "failed"
     assert (note.status, note.error) == ("failed", "no driver configured for channel sms")
