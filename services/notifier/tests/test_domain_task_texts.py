@@ -10,6 +10,7 @@ from dealerflow.contracts.enums import Locale
 from dealerflow.notifier.domain_task_texts import (
     TASK_SCRIPTS,
     TASK_TITLES,
+    overdue_title,
     render_task_text,
     render_task_title,
     staff_text,
@@ -97,3 +98,10 @@ def test_a_title_of_the_dealer_has_no_fields() -> None:
     )
     assert (title, refused) == ("Parts reorder", "unknown field {part}")
     assert render_task_title("legacy_kind", None, "zh-CN") == ("Legacy kind", None)
+
+
+def test_the_overdue_escalation_is_titled_in_the_staff_language() -> None:
+    title = "交车24小时回访: delivery D1"
+    assert overdue_title(title, "zh-CN") == f"超时：{title}"
+    assert overdue_title("Call back", None) == "Overdue: Call back"
+    assert len(overdue_title("x" * 300, "en")) == 200

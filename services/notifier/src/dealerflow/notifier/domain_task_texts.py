@@ -31,6 +31,7 @@ __all__ = [
     "RenderedTaskText",
     "StaffText",
     "TaskText",
+    "overdue_title",
     "render_task_text",
     "render_task_title",
     "staff_text",
@@ -61,6 +62,15 @@ TASK_TITLES: dict[TaskKind, dict[Locale, str]] = {
     _K.PLATE_REGISTRATION: {_ZH: "上牌", _EN: "Plate registration"},
     _K.MANUAL: {_ZH: "手动任务", _EN: "Manual"},
 }
+
+_OVERDUE = {_ZH: "超时：{title}", _EN: "Overdue: {title}"}
+
+
+def overdue_title(title: str, locale: Locale | str | None) -> str:
+    """The title of the manager's task about an overdue task titled ``title`` (at most
+    200 characters, the task list's limit)."""
+    return _OVERDUE[_locale(locale)].format(title=title)[:200]
+
 
 #: The scripts (what to say or do), by key: a kind's value or ``<kind>.<variant>``.
 TASK_SCRIPTS: dict[str, dict[Locale, str]] = {

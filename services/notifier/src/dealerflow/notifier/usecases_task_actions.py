@@ -29,7 +29,7 @@ from dealerflow.notifier.domain_task_actions import (
     overdue_key,
     snooze_limit,
 )
-from dealerflow.notifier.domain_task_texts import staff_text
+from dealerflow.notifier.domain_task_texts import overdue_title, staff_text
 from dealerflow.notifier.domain_types import PlannedTask, RecordRef, StaffRole
 from dealerflow.notifier.records import TaskRow
 from dealerflow.notifier.settings import NotifierSettings
@@ -309,7 +309,8 @@ async def fire_overdue_escalation(uc: Uc, dealer_id: str, payload: Mapping[str, 
             "other.task_overdue", title=task.title, assignee=task.assignee, due_at=due_local
         ),
     )
-    escalation = await schedule_task(uc, planned, title=f"Overdue: {task.title}"[:200])
+    locale = (await uc.dealer(dealer_id)).profile.staff_locale
+    escalation = await schedule_task(uc, planned, title=overdue_title(task.title, locale))
     if escalation is None:
         return  # this escalation already acted
     await queue_staff_alert(
