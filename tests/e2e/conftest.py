@@ -23,6 +23,7 @@ from dealerflow.devinfra.config import app_dsn
 from dealerflow.devinfra.issuer import DevIssuer
 from dealerflow.devinfra.pytest_plugin import register_topic_prefix
 from dealerflow.devinfra.services import (
+    DEV_CHANNEL_ENV,
     SERVICES,
     ProcessHandle,
     StackConfig,
@@ -138,6 +139,7 @@ async def stack(
             "DEALERFLOW_RELAY_POLL_INTERVAL_S": "0.2",
             "DEALERFLOW_CONSUMER_BATCH_TIMEOUT_MS": "50",
             "DEALERFLOW_LOG_LEVEL": "INFO",
+            **DEV_CHANNEL_ENV,  # the notifier's drivers, set explicitly: recording
         },
     )
     log_dir = tmp_path_factory.mktemp("e2e-logs")

@@ -4,6 +4,7 @@ service launcher hand the local issuer to the services."""
 from __future__ import annotations
 
 import json
+import shlex
 import threading
 import tomllib
 import urllib.error
@@ -166,6 +167,13 @@ def test_infra_env_points_services_at_the_profiles_issuer(tmp_path: Path) -> Non
         "export DEALERFLOW_AUTH_AUDIENCE=dealerflow",
         f"export DEALERFLOW_AUTH_JWKS_URL={jwks}",
     ]
+
+
+def test_the_dev_profiles_env_sets_the_notifier_drivers(tmp_path: Path) -> None:
+    dev = cli.env_lines(resolve_config("dev", env={}, home=tmp_path))
+    drivers = services.DEV_CHANNEL_ENV["DEALERFLOW_NOTIFIER_CHANNEL_DRIVERS"]
+    assert f"export DEALERFLOW_NOTIFIER_CHANNEL_DRIVERS={shlex.quote(drivers)}" in dev
+    assert "export DEALERFLOW_NOTIFIER_STAFF_CHANNEL_DRIVER=recording" in dev
 
 
 def test_infra_up_creates_the_issuer_key(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ image build uses the same uv invocation and pinned versions as the native path.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import tomllib
@@ -35,7 +36,7 @@ SERVICES = {
     "complaints": 8004,
     "notifier": 8005,
 }
-INFRA = {"kafka", "postgres", "otel-collector", "jaeger", "init"}
+INFRA = {"kafka", "postgres", "otel-collector", "jaeger", "init", "mailpit"}
 #: Started only with `--profile <name>` (service -> profile).
 OPTIONAL = {"keycloak": "keycloak"}
 
@@ -313,6 +314,42 @@ def test_the_notifier_reads_its_link_keys_from_a_secret_that_dev_generates() -> 
     (secret,) = [s for s in dev["secretGenerator"] if s["name"] == "dealerflow-notifier"]
     keys = {item.split("=", 1)[0] for item in secret["literals"]}
     assert keys == {"unsubscribe-secret", "survey-link-secret"}
+
+
+def test_compose_mails_to_mailpit_and_records_the_other_channels(compose: dict[str, Any]) -> None:
+    """The notifier has no default driver: compose sets each channel's explicitly, e-mail
+    through the ``smtp`` driver to the mail catcher (SMTP 1025, no TLS; UI on :8025)."""
+    services = compose["services"]
+    mailpit = services["mailpit"]
+    assert mailpit["image"].startswith("axllent/mailpit:v")
+    assert mailpit["ports"] == ["8025:8025"]
+    assert "readyz" in " ".join(mailpit["healthcheck"]["test"])
+    notifier = services["notifier"]
+    assert notifier["depends_on"]["mailpit"]["condition"] == "service_healthy"
+    env = notifier["environment"]
+    drivers = json.loads(env["DEALERFLOW_NOTIFIER_CHANNEL_DRIVERS"])
+    assert drivers == {**dict.fromkeys(("sms", "wechat", "webhook"), "recording"), "email": "smtp"}
+    assert env["DEALERFLOW_NOTIFIER_STAFF_CHANNEL_DRIVER"] == "recording"
+    assert (env["DEALERFLOW_NOTIFIER_SMTP_HOST"], env["DEALERFLOW_NOTIFIER_SMTP_PORT"]) == (
+        "mailpit",
+        "1025",
+    )
+    assert env["DEALERFLOW_NOTIFIER_SMTP_TLS"] == "none"
+    assert "@" in env["DEALERFLOW_NOTIFIER_SMTP_FROM"]
+
+
+def test_k8s_notifier_drivers_come_from_a_config_map_that_dev_generates() -> None:
+    deployment = next(d for d in _docs(K8S / "base" / "notifier.yaml") if d["kind"] == "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    refs = [e["configMapRef"] for e in container["envFrom"]]
+    assert {"name": "dealerflow-notifier-channels", "optional": True} in refs
+    dev = _docs(K8S / "overlays" / "dev" / "kustomization.yaml")[0]
+    generated = dev["configMapGenerator"]
+    (channels,) = [c for c in generated if c["name"] == "dealerflow-notifier-channels"]
+    literals = dict(item.split("=", 1) for item in channels["literals"])
+    drivers = json.loads(literals["DEALERFLOW_NOTIFIER_CHANNEL_DRIVERS"])
+    assert set(drivers) == {"sms", "wechat", "email", "webhook"}
+    assert literals["DEALERFLOW_NOTIFIER_STAFF_CHANNEL_DRIVER"] == "recording"
 
 
 def test_ci_lints_first_then_tests() -> None:

@@ -112,3 +112,13 @@ def test_stack_dsns_follow_the_environment() -> None:
         "DEALERFLOW_PG_MIGRATION_DSN": "postgresql://o/db",
     }
     assert services.stack_dsns(both, *profile) == ("postgresql://o/db", "postgresql://a/db")
+
+
+def test_the_dev_stack_sets_the_notifier_drivers_explicitly() -> None:
+    """The notifier has no default driver: ``make up``/``make demo`` and the e2e stack set
+    recording ones; a driver the environment sets wins."""
+    drivers = json.loads(services.DEV_CHANNEL_ENV["DEALERFLOW_NOTIFIER_CHANNEL_DRIVERS"])
+    assert drivers == dict.fromkeys(("sms", "wechat", "email", "webhook"), "recording")
+    env = services.dev_channel_env({"DEALERFLOW_NOTIFIER_STAFF_CHANNEL_DRIVER": "webhook"})
+    assert env["DEALERFLOW_NOTIFIER_STAFF_CHANNEL_DRIVER"] == "webhook"
+    assert env["DEALERFLOW_NOTIFIER_CHANNEL_DRIVERS"] == json.dumps(drivers)

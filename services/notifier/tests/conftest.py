@@ -45,6 +45,11 @@ from dealerflow.runtime.service import ServiceDefinition, migrate_service
 # Monday 2025-03-03 10:00 in Shanghai: inside business hours, outside quiet hours.
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
 DEALER = "D001"
+#: The drivers of the tests' notifier, set explicitly (unset: messages fail, final).
+RECORDING_DRIVERS: dict[str, Any] = {
+    "channel_drivers": {c: "recording" for c in ("sms", "wechat", "email", "webhook")},
+    "staff_channel_driver": "recording",
+}
 
 
 def configure(
@@ -159,6 +164,7 @@ def start_notifier(
                 "timer_poll_interval_s": 0.05,
                 "relay_poll_interval_s": 0.05,
                 "consumer_max_retries": 1,
+                **RECORDING_DRIVERS,
                 **changes,
             },
         )
@@ -220,7 +226,9 @@ class Db:
 async def db(pg_dsn: str, pg_schema: str) -> AsyncIterator[Db]:
     from dealerflow.runtime.db import create_pool
 
-    settings = NotifierSettings(pg_dsn=pg_dsn, db_schema=pg_schema, log_json=False)
+    settings = NotifierSettings(
+        pg_dsn=pg_dsn, db_schema=pg_schema, log_json=False, **RECORDING_DRIVERS
+    )
     await migrate_service(DEFINITION, settings)
     pool = await create_pool(pg_dsn, pg_schema, min_size=1, max_size=4)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 import httpx
@@ -107,8 +108,13 @@ async def test_send_safely_turns_a_raising_driver_into_a_retryable_failure() -> 
     assert "KeyError" in (result.error or "")
 
 
+RECORDING = {c: "recording" for c in ("sms", "wechat", "email", "webhook")}
+
+
 def test_registry_from_settings() -> None:
-    registry = ChannelRegistry.from_settings(NotifierSettings())
+    registry = ChannelRegistry.from_settings(
+        NotifierSettings(channel_drivers=RECORDING, staff_channel_driver="recording")
+    )
     assert isinstance(registry.for_customer("sms"), RecordingChannel)
     assert registry.for_customer("sms") is registry.for_customer("email")  # one instance
     assert isinstance(registry.staff, RecordingChannel)
@@ -141,6 +147,34 @@ def test_custom_drivers_plug_in() -> None:
     register_driver("acme-sms", Sms)
     registry = ChannelRegistry.from_settings(NotifierSettings(channel_drivers={"sms": "acme-sms"}))
     assert isinstance(registry.for_customer("sms"), Sms)
+
+
+async def test_no_driver_by_default_fails_messages_and_warns_once_at_start_up(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DEALERFLOW_NOTIFIER_CHANNEL_DRIVERS", "DEALERFLOW_NOTIFIER_STAFF_CHANNEL_DRIVER"):
+        monkeypatch.delenv(name, raising=False)  # e.g. a shell with the dev profile's env
+    with caplog.at_level(logging.WARNING, logger="dealerflow.notifier.channels"):
+        registry = ChannelRegistry.from_settings(NotifierSettings())
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "no driver configured for channels" in warning.getMessage()
+    assert "['sms', 'wechat', 'email', 'webhook', 'staff']" in warning.getMessage()
+    assert registry.for_customer("sms") is None  # send_reminder: failed, final
+    result = await send_safely(registry.staff, MESSAGE)
+    assert result == SendResult(
+        ok=False, error="no driver configured for channel staff", retryable=False
+    )
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="dealerflow.notifier.channels"):
+        ChannelRegistry.from_settings(
+            NotifierSettings(
+                channel_drivers={"email": "recording"}, staff_channel_driver="recording"
+            )
+        )
+    unconfigured, recorded = (r.getMessage() for r in caplog.records)
+    assert "['sms', 'wechat', 'webhook']" in unconfigured
+    assert "['email', 'staff'] only recorded" in recorded
 
 
 async def test_a_webhook_to_a_dealer_url_posts_the_document_signed_per_settings() -> None:
@@ -199,3 +233,17 @@ async def test_an_unsigned_webhook_still_names_the_delivery_and_its_trace() -> N
 async def test_post_safely_turns_a_url_httpx_refuses_into_a_retryable_failure() -> None:
     result = await post_safely(WebhookChannel("http://[bad"), {}, idempotency_key="k")
     assert (result.ok, result.retryable) == (False, True)
+
+
+def test_the_dev_stack_environment_configures_every_channel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``make up``/``make demo`` and the e2e stack pass DEV_CHANNEL_ENV: recording drivers
+    the settings parse, nothing left unconfigured."""
+    from dealerflow.devinfra.services import DEV_CHANNEL_ENV
+
+    for name, value in DEV_CHANNEL_ENV.items():
+        monkeypatch.setenv(name, value)
+    settings = NotifierSettings()
+    assert settings.channel_drivers == RECORDING
+    assert settings.staff_channel_driver == "recording"

@@ -24,6 +24,7 @@ from dealerflow.notifier.domain_alerts import (
     BreachReassignment,
     breach_reassignment_alerts,
     breaches_at_watch,
+    channel_candidates,
     choose_channel,
     dependents_prefix,
     goes_to_oem_webhook,
@@ -31,10 +32,10 @@ from dealerflow.notifier.domain_alerts import (
     plan_watch_task,
     root_key,
     task_outcome_of_contact,
-    task_title,
     timer_key,
     watch_alert,
 )
+from dealerflow.notifier.domain_task_texts import render_task_title
 from dealerflow.policy import DealerPolicy
 
 #: every channel, in the default order (the dealer's channels: policy.contact.channels)
@@ -104,10 +105,12 @@ def test_plan_watch_task() -> None:
 
 
 def test_texts_and_titles() -> None:
-    assert task_title(TaskKind.DELIVERY_CALLBACK, RecordRef(RecordKind.DELIVERY, "D9")) == (
-        "24 h delivery callback: delivery D9"
+    delivery = RecordRef(RecordKind.DELIVERY, "D9")
+    assert render_task_title(TaskKind.DELIVERY_CALLBACK, delivery, None) == (
+        "24 h delivery callback: delivery D9",
+        None,
     )
-    assert task_title(TaskKind.PARTS_REORDER, None) == "Parts reorder"
+    assert render_task_title(TaskKind.PARTS_REORDER, None, "en") == ("Parts reorder", None)
     warn = watch_alert(AlertKind.WARNING, "First contact: lead L-1", "2025-03-03 10:15")
     assert warn.subject == "Due soon: First contact: lead L-1"
     assert "10:15" in warn.body
@@ -147,6 +150,30 @@ def test_choose_channel() -> None:
     )
     assert choose_channel(everything_out, ALL) is MessageChannel.WECHAT
     assert choose_channel(contact(phone=None, preferred_channel="sms"), ALL) is MessageChannel.EMAIL
+
+
+def test_fallback_channels_follow_the_dealers_channel_order() -> None:
+    order = DealerPolicy().contact.channel_order
+    assert order == ["wechat", "sms", "email"]
+    sms_user = contact(preferred_channel="sms", email="wang@example.com")
+    assert channel_candidates(sms_user, ALL, order) == [
+        MessageChannel.SMS,
+        MessageChannel.WECHAT,
+        MessageChannel.EMAIL,
+    ]
+    # channels the dealer does not use are not tried, nor channels the order leaves out
+    assert channel_candidates(sms_user, ["sms", "email"], ["email", "wechat"]) == [
+        MessageChannel.SMS,
+        MessageChannel.EMAIL,
+    ]
+    sms_out = contact(
+        preferred_channel="sms",
+        wechat_openid="o-1",
+        email="wang@example.com",
+        consent={"service": True, "marketing": True, "opted_out_channels": ["sms"]},
+    )
+    assert choose_channel(sms_out, ALL, order) is MessageChannel.WECHAT
+    assert choose_channel(sms_out, ALL, ["email", "wechat"]) is MessageChannel.EMAIL
 
 
 def test_a_preferred_channel_the_dealer_does_not_use_falls_back_to_its_first() -> None:

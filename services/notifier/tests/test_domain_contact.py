@@ -95,3 +95,58 @@ def test_suppression_wins_over_deferral() -> None:
     late = datetime(2025, 3, 3, 22, 15, tzinfo=SHANGHAI)
     opted_out = ConsentSnapshot(service=False, marketing=False)
     assert decide(now=late, consent=opted_out).verdict is SendVerdict.SUPPRESS
+
+
+def test_channel_fallback_takes_the_first_channel_the_customer_can_get_it_on() -> None:
+    from dealerflow.notifier.domain_contact import first_open_channel
+
+    order = [MessageChannel.SMS, MessageChannel.WECHAT, MessageChannel.EMAIL]
+    sms_out = ConsentSnapshot(service=True, marketing=True, opted_out_channels=[MessageChannel.SMS])
+    # opted out of SMS in the snapshot: WeChat
+    channel, decision = first_open_channel(order, lambda c: decide(channel=c, consent=sms_out))
+    assert (channel, decision.allowed) == (MessageChannel.WECHAT, True)
+    # withdrawn on SMS and on WeChat (consent store), no e-mail address: nothing left, the
+    # reason of the customer's own channel
+    recorded = {MessageChannel.SMS: False, MessageChannel.WECHAT: False}
+
+    def nothing_left(c: MessageChannel) -> SendDecision:
+        return decide(
+            channel=c,
+            recorded_consent=recorded.get(c),
+            has_address=c is not MessageChannel.EMAIL,
+        )
+
+    channel, decision = first_open_channel(order, nothing_left)
+    assert (channel, decision.suppressed_by) == (MessageChannel.SMS, SuppressionPolicy.OPTED_OUT)
+    # a grant recorded on e-mail wins over a snapshot without marketing consent
+    no_marketing = ConsentSnapshot(service=True, marketing=False)
+
+    def granted_on_email(c: MessageChannel) -> SendDecision:
+        return decide(
+            channel=c,
+            purpose=ConsentPurpose.MARKETING,
+            consent=no_marketing,
+            recorded_consent=True if c is MessageChannel.EMAIL else None,
+        )
+
+    assert first_open_channel(order, granted_on_email)[0] is MessageChannel.EMAIL
+
+
+def test_reasons_of_every_channel_answer_at_once() -> None:
+    from dealerflow.notifier.domain_contact import first_open_channel
+
+    order = [MessageChannel.SMS, MessageChannel.WECHAT]
+    asked: list[MessageChannel] = []
+
+    def duplicate(c: MessageChannel) -> SendDecision:
+        asked.append(c)
+        return decide(channel=c, already_sent_keys={"delivery:DL5:first-maintenance"})
+
+    channel, decision = first_open_channel(order, duplicate)
+    assert (channel, decision.suppressed_by) == (MessageChannel.SMS, SuppressionPolicy.DUPLICATE)
+    assert asked == [MessageChannel.SMS]
+    night = datetime(2025, 3, 3, 23, 0, tzinfo=SHANGHAI)
+    channel, decision = first_open_channel(order, lambda c: decide(channel=c, now=night))
+    assert (channel, decision.verdict) == (MessageChannel.SMS, SendVerdict.DEFER)
+    with pytest.raises(ValueError, match="no channel"):
+        first_open_channel([], duplicate)

@@ -26,6 +26,7 @@ from dealerflow.notifier.channels import (
 from dealerflow.notifier.domain import PlannedReminder, RecordRef
 from dealerflow.notifier.domain_alerts import REMINDER_SEND, StaffAlert
 from dealerflow.notifier.records import NotificationRow, ReminderRow
+from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_alerts import deliver_staff_alert, queue_staff_alert
 from dealerflow.notifier.usecases_messages import schedule_reminder, send_reminder
 from dealerflow.runtime.db import transaction
@@ -133,6 +134,17 @@ async def test_reminder_is_sent_once_in_the_customers_language(db) -> None:
     [sent] = db.of_type("NotificationSent")
     assert sent.notification_id == str(note.id)
     assert sent.provider_message_id == f"recorded:{note.id}"
+
+
+async def test_a_channel_without_a_driver_fails_the_message_for_good(db) -> None:
+    row = await plan(db)
+    nothing = NotifierSettings(channel_drivers={}, staff_channel_driver=None)
+    await fire(db, row, ChannelRegistry.from_settings(nothing))
+    current, [note] = await state(db, row)
+    assert current.status == "failed"
+    assert (note.status, note.error) == ("failed", "no driver configured for channel sms")
+    [event] = db.of_type("NotificationFailed")
+    assert event.retryable is False
 
 
 async def test_quiet_hours_defer_to_the_morning(db) -> None:

@@ -30,6 +30,7 @@ from dealerflow.devinfra.config import (
 )
 from dealerflow.devinfra.issuer import DevIssuer
 from dealerflow.devinfra.proc import run_coroutine, stderr_progress
+from dealerflow.devinfra.services import DEV_CHANNEL_ENV
 from dealerflow.devinfra.status import ComponentStatus
 from dealerflow.runtime.kafka_admin import DEFAULT_PREFIX, TopicAdminError, create_catalogue_topics
 
@@ -75,7 +76,8 @@ def env_lines(cfg: InfraConfig) -> list[str]:
     """Shell ``export`` lines pointing services and tests at this profile: services run
     as the application role (``DEALERFLOW_PG_DSN``), migrations and tests as the owner
     (``DEALERFLOW_PG_MIGRATION_DSN``), events of unconfigured dealers get the defaults, and
-    tokens come from the profile's local issuer (``up`` creates its key)."""
+    tokens come from the profile's local issuer (``up`` creates its key); the dev profile
+    also sets the notifier's recording drivers (`services.DEV_CHANNEL_ENV`)."""
     lines = [
         f"export DEALERFLOW_KAFKA_BOOTSTRAP={shlex.quote(cfg.kafka_bootstrap)}",
         f"export DEALERFLOW_PG_DSN={shlex.quote(cfg.pg_app_dsn)}",
@@ -83,8 +85,12 @@ def env_lines(cfg: InfraConfig) -> list[str]:
         f"export DEALERFLOW_PG_APP_ROLE={shlex.quote(PG_APP_ROLE)}",
         "export DEALERFLOW_UNKNOWN_DEALERS=defaults",
     ]
-    auth = DevIssuer.for_config(cfg).environment()
-    return lines + [f"export {name}={shlex.quote(value)}" for name, value in auth.items()]
+    env = dict(DevIssuer.for_config(cfg).environment())
+    if cfg.profile == "dev":
+        # a notifier started by hand in this shell records its messages (it has no default
+        # driver); the test profile's tests set their drivers themselves
+        env |= DEV_CHANNEL_ENV
+    return lines + [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -126,6 +126,22 @@ class StackConfig:
         return env
 
 
+#: The notifier's channel drivers on a development stack (``make up`` / ``make demo``) and
+#: the e2e stack: ``recording`` (logs the message) where no real gateway runs; the notifier
+#: itself has no default (a message on a channel without a driver fails).
+DEV_CHANNEL_ENV: Mapping[str, str] = {
+    "DEALERFLOW_NOTIFIER_CHANNEL_DRIVERS": json.dumps(
+        {"sms": "recording", "wechat": "recording", "email": "recording", "webhook": "recording"}
+    ),
+    "DEALERFLOW_NOTIFIER_STAFF_CHANNEL_DRIVER": "recording",
+}
+
+
+def dev_channel_env(env: Mapping[str, str]) -> dict[str, str]:
+    """:data:`DEV_CHANNEL_ENV` with what ``env`` sets winning (e.g. a real SMS gateway)."""
+    return {name: env.get(name) or value for name, value in DEV_CHANNEL_ENV.items()}
+
+
 def _command(spec: ServiceSpec, *args: str) -> list[str]:
     return [sys.executable, "-m", spec.package, *args]
 
@@ -425,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 clock_start=os.environ.get("DEALERFLOW_CLOCK_START")
                 or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 auth_env=auth_env,
+                extra_env=dev_channel_env(os.environ),
             )
             start_detached(stack, state_dir)
             print("dealerflow services:")

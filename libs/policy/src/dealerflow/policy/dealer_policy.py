@@ -47,6 +47,7 @@ MessageChannelName = Literal["sms", "wechat", "email", "webhook"]
 """Customer message channels (same values as the contracts enum)."""
 
 _ALL_CHANNELS: tuple[MessageChannelName, ...] = ("sms", "wechat", "email", "webhook")
+_FALLBACK_ORDER: tuple[MessageChannelName, ...] = ("wechat", "sms", "email")
 
 Severity = Literal["critical", "high", "normal"]
 """Complaint severity (same values as the contracts enum)."""
@@ -118,6 +119,20 @@ class CalendarPolicy(PolicyGroup):
         return ZoneInfo(self.time_zone)
 
 
+class TaskTextWording(PolicyGroup):
+    """A dealer's wording of one staff task text in one locale."""
+
+    title: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Task list title (no fields)."
+    )
+    script: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="What to say or do (the fields of the built-in script).",
+    )
+
+
 class ContactPolicy(PolicyGroup):
     """Rules for messages to customers."""
 
@@ -158,6 +173,20 @@ class ContactPolicy(PolicyGroup):
         default_factory=dict,
         description="The dealer's own wording per reminder kind and locale (str.format "
         "fields as the built-in template); kinds not listed use the built-in templates.",
+    )
+    task_texts: dict[str, dict[Literal["zh-CN", "en"], TaskTextWording]] = Field(
+        default_factory=dict,
+        description="The dealer's own wording of staff tasks per text key (a task kind, or "
+        "kind.variant) and locale: title (plain text) and/or script (str.format fields as "
+        "the built-in script); keys not listed use the built-in texts.",
+    )
+    channel_order: list[MessageChannelName] = Field(
+        default_factory=lambda: list(_FALLBACK_ORDER),
+        min_length=1,
+        description="Order in which the other channels are tried when the customer's "
+        "channel cannot carry a message (opted out of it, no consent on it, no address "
+        "on it); channels the dealer does not use (channels) and channels not listed are "
+        "not tried. Suppressed only when no channel is left.",
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_serializer, field_validator, model_validator
 
@@ -87,6 +87,11 @@ class DealerProfile(PolicyGroup):
     )
     address: DealerAddress = Field(
         default_factory=DealerAddress, description="Postal address of the store."
+    )
+    staff_locale: Literal["zh-CN", "en"] | None = Field(
+        default=None,
+        description="Language of the staff task titles and scripts the notifier writes; "
+        "null: English.",
     )
 
 

@@ -40,6 +40,7 @@ USED_BY: dict[str, str] = {
     "profile.name": "notifier (messages name the dealer)",
     "profile.group_id": "dealers (inheritance), leads (customer identity)",
     "profile.address": "none yet (no issue plans a reader; shown by dealers only)",
+    "profile.staff_locale": "notifier (staff task texts)",
     "policy.calendar": _OPENING_HOURS,
     "policy.calendar.time_zone": "leads, sales, service-center, complaints, notifier",
     "policy.calendar.holidays": f"{_OPENING_HOURS}, dealers (yearly import)",

@@ -7,8 +7,10 @@ message can be handed over more than once: ``OutboundMessage.id`` is stable acro
 retries of one attempt and drivers pass it on as an idempotency key.
 
 Drivers are chosen per message channel by settings (``channel_drivers``,
-``staff_channel_driver``) from a registry: ``recording`` (default: logs the message, the
-notifications row is the record), ``webhook`` (POSTs JSON to ``webhook_url``) and
+``staff_channel_driver``, both unset by default: a message on a channel without a driver
+fails, final, "no driver configured for channel X", and start-up logs one warning listing
+those channels) from a registry: ``recording`` (development only, set explicitly: logs the
+message, the notifications row is the record), ``webhook`` (POSTs JSON to ``webhook_url``) and
 ``smtp`` (e-mail, `dealerflow.notifier.channels_smtp`), ``aliyun``, ``tencent`` and
 ``twilio`` (SMS, `dealerflow.notifier.channels_sms`), ``wechat`` (official-account
 template messages, `dealerflow.notifier.channels_wechat`). Other gateways plug in with
@@ -34,6 +36,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import httpx
 
+from dealerflow.contracts.enums import MessageChannel
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.telemetry import current_trace_headers
 from dealerflow.runtime.webhooks import secret_key, signed_headers
@@ -45,7 +48,9 @@ __all__ = [
     "OutboundMessage",
     "RecordingChannel",
     "SendResult",
+    "UnconfiguredChannel",
     "WebhookChannel",
+    "no_driver_error",
     "post_safely",
     "register_driver",
     "retryable_status",
@@ -96,8 +101,9 @@ class Channel(Protocol):
 
 
 class RecordingChannel:
-    """The default: logs the message (phone numbers masked by the log formatter) and
-    accepts it; the notifications row written by the caller is the record."""
+    """Development (set explicitly as a driver): logs the message (phone numbers masked
+    by the log formatter) and accepts it; the notifications row written by the caller is
+    the record."""
 
     name = "recording"
 
@@ -195,6 +201,23 @@ class WebhookChannel:
             error=f"webhook answered {response.status_code}: {response.text[:500]}",
             retryable=retryable_status(response.status_code),
         )
+
+
+class UnconfiguredChannel:
+    """A channel no driver is configured for: every message fails, final."""
+
+    name = "unconfigured"
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        return SendResult(ok=False, error=no_driver_error(self.channel), retryable=False)
+
+
+def no_driver_error(channel: str) -> str:
+    """The failure of a message on ``channel`` when no driver is configured for it."""
+    return f"no driver configured for channel {channel}"
 
 
 def retryable_status(status_code: int) -> bool:
@@ -298,11 +321,11 @@ class ChannelRegistry:
     def __init__(
         self,
         customer: Mapping[str, Channel],
-        staff: Channel,
+        staff: Channel | None,
         webhook_to: Callable[[str], WebhookChannel] = WebhookChannel,
     ) -> None:
         self._customer = dict(customer)
-        self.staff = staff
+        self.staff: Channel = staff if staff is not None else UnconfiguredChannel(STAFF_CHANNEL)
         self.webhook_to = webhook_to
 
     def for_customer(self, channel: str) -> Channel | None:
@@ -325,9 +348,21 @@ class ChannelRegistry:
         if settings.sms_driver:
             names["sms"] = settings.sms_driver
         customer = {channel: driver(name) for channel, name in names.items()}
+        staff = driver(settings.staff_channel_driver) if settings.staff_channel_driver else None
+        unconfigured = [c.value for c in MessageChannel if c.value not in customer]
+        if staff is None:
+            unconfigured.append(STAFF_CHANNEL)
+        if unconfigured:
+            # once at start-up: their messages fail ("no driver configured for channel X")
+            log.warning(
+                "no driver configured for channels %s: their messages fail "
+                "(DEALERFLOW_NOTIFIER_CHANNEL_DRIVERS, ..._STAFF_CHANNEL_DRIVER)",
+                unconfigured,
+            )
         recorded = sorted(channel for channel, name in names.items() if name == "recording")
+        if settings.staff_channel_driver == "recording":
+            recorded.append(STAFF_CHANNEL)
         if recorded:
-            # the development default: say so once at start-up, a production notifier sets
-            # real drivers (DEALERFLOW_NOTIFIER_SMS_DRIVER, ..._CHANNEL_DRIVERS)
-            log.warning("customer channels %s only recorded (driver 'recording')", recorded)
-        return cls(customer, driver(settings.staff_channel_driver), _webhook_to(settings))
+            # development: say so once at start-up, a production notifier sets real drivers
+            log.warning("channels %s only recorded (driver 'recording')", recorded)
+        return cls(customer, staff, _webhook_to(settings))

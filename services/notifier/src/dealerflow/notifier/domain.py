@@ -42,6 +42,7 @@ from dealerflow.notifier.domain_leads import (
     plan_first_contact,
     plan_follow_up,
 )
+from dealerflow.notifier.domain_task_texts import staff_text
 from dealerflow.notifier.domain_tasks import (
     TaskRuleError,
     TaskStatus,
@@ -174,7 +175,7 @@ def plan_owner_care(delivery: DeliveryFacts, policy: DealerPolicy) -> list[Plann
             assignee_role=StaffRole.CONSULTANT,
             assignee_id=delivery.consultant_id,
             related=related,
-            script="Delivery callback: how is the new car, any questions on its features?",
+            **staff_text(TaskKind.DELIVERY_CALLBACK),
         ),
         PlannedTask(
             key=f"{base}:satisfaction-7d",
@@ -185,7 +186,7 @@ def plan_owner_care(delivery: DeliveryFacts, policy: DealerPolicy) -> list[Plann
             assignee_role=StaffRole.CUSTOMER_RELATIONS,
             assignee_id=None,
             related=related,
-            script="Satisfaction callback on the purchase and delivery; record the outcome.",
+            **staff_text(TaskKind.SATISFACTION_CALLBACK),
         ),
         reminder(
             f"{base}:insurance-renewal-1y",
@@ -235,7 +236,7 @@ def plan_service_followup(handover: HandoverFacts, policy: DealerPolicy) -> Plan
         assignee_role=StaffRole.ADVISOR,
         assignee_id=handover.advisor_id,
         related=RecordRef(RecordKind.REPAIR_ORDER, handover.repair_order_id),
-        script="Service callback: is the vehicle fine after the work? Record the outcome.",
+        **staff_text(TaskKind.SERVICE_CALLBACK),
     )
 
 
@@ -267,7 +268,7 @@ def plan_unreachable_retry(
         assignee_role=original.assignee_role,
         assignee_id=original.assignee_id,
         related=original.related,
-        script=f"Attempt {unreachable_days + 1}: {original.script}",
+        **staff_text("attempt", attempt=unreachable_days + 1, script=original.script),
     )
 
 
@@ -286,5 +287,5 @@ def plan_declined_item_followup(item: DeclinedItemFacts, policy: DealerPolicy) -
         assignee_role=StaffRole.ADVISOR,
         assignee_id=item.advisor_id,
         related=RecordRef(RecordKind.REPAIR_ORDER, item.repair_order_id),
-        script=f"Declined item: {item.item_description}. Offer it again or book it.",
+        **staff_text(TaskKind.DECLINED_REPAIR_FOLLOW_UP, item=item.item_description),
     )

@@ -22,9 +22,11 @@ Choices (documented for operators):
   contact: no name, phone or ID number, and not the customer id either (a UUIDv5 of the
   phone number, which anyone can recompute from a list of numbers);
 - a customer message goes to the preferred channel when it can (phone and in-person map
-  to SMS), else to the first of the dealer's channels (``policy.contact.channels``, in
-  its order) that has an address and is not opted out; a preferred channel the dealer
-  does not use counts as the first channel of that list.
+  to SMS), else to the first of the dealer's fallback channels
+  (``policy.contact.channel_order`` among ``policy.contact.channels``) that has an address
+  and is not opted out; a preferred channel the dealer does not use counts as the first
+  channel of ``channels``. When the message falls due the contact policy is asked again
+  on each of them in turn (`domain_contact.first_open_channel`).
 """
 
 from __future__ import annotations
@@ -43,12 +45,12 @@ from dealerflow.contracts.enums import (
     ContactOutcome,
     MessageChannel,
 )
+from dealerflow.notifier.domain_task_texts import staff_text
 from dealerflow.notifier.domain_types import (
     AlertKind,
     ComplaintEscalationFacts,
     PlannedAlert,
     PlannedTask,
-    RecordRef,
     StaffRole,
 )
 
@@ -63,17 +65,6 @@ STAFF_ALERT = "notifier.staff_alert"
 #: Channel (``notifications.channel``) of the alerts POSTed to the dealer's OEM/region
 #: webhook (``people.oem_region.webhook_url``); other staff alerts have ``staff``.
 OEM_WEBHOOK_CHANNEL = "oem_webhook"
-
-_TITLES: dict[TaskKind, str] = {
-    TaskKind.LEAD_FIRST_CONTACT: "First contact",
-    TaskKind.LEAD_FOLLOW_UP: "Lead follow-up",
-    TaskKind.LEAD_REGRADE: "Re-grade lead",
-    TaskKind.DELIVERY_CALLBACK: "24 h delivery callback",
-    TaskKind.SATISFACTION_CALLBACK: "7-day satisfaction callback",
-    TaskKind.SERVICE_CALLBACK: "Service follow-up callback",
-    TaskKind.DECLINED_REPAIR_FOLLOW_UP: "Declined repair follow-up",
-    TaskKind.COMPLAINT_ESCALATION: "Complaint escalated",
-}
 
 
 def timer_key(dealer_id: str, business_key: str) -> str:
@@ -97,15 +88,6 @@ def root_key(business_key: str) -> str:
     return business_key.split(ATTEMPT_MARK, 1)[0]
 
 
-def task_title(kind: TaskKind | str, related: RecordRef | None) -> str:
-    """A short title for the task list."""
-    try:
-        base = _TITLES.get(TaskKind(kind), TaskKind(kind).value.replace("_", " ").capitalize())
-    except ValueError:
-        base = str(kind).replace("_", " ").capitalize()
-    return f"{base}: {related.kind.value} {related.id}" if related is not None else base
-
-
 def task_outcome_of_contact(outcome: ContactOutcome | str) -> TaskOutcome:
     """A lead contact attempt as a first-contact task outcome."""
     reached = {ContactOutcome.REACHED, ContactOutcome.CALLBACK_REQUESTED}
@@ -117,21 +99,13 @@ def plan_watch_task(alert: PlannedAlert, watched_due_at: datetime) -> PlannedTas
     warning, which is an alert only)."""
     if alert.kind is AlertKind.WARNING:
         return None
+    record = f"{alert.related.kind.value} {alert.related.id}"
     if alert.kind is AlertKind.ESCALATION:
-        script = (
-            f"The first contact of {alert.related.kind.value} {alert.related.id} was due "
-            f"at {watched_due_at.isoformat()} and is not recorded: make sure it happens now."
+        text = staff_text(
+            "other.first_contact_overdue", record=record, due_at=watched_due_at.isoformat()
         )
     else:
-        script = (
-            f"{alert.related.kind.value.capitalize()} {alert.related.id} missed its first-contact "
-            "SLA again: it goes to the next on-duty consultant; if nobody else is on duty, "
-            "reassign it yourself."
-        )
-    title = {
-        AlertKind.ESCALATION: "First contact overdue",
-        AlertKind.REASSIGN: "Reassign lead: first contact missed again",
-    }[alert.kind]
+        text = staff_text("other.reassign_lead", record=record[:1].upper() + record[1:])
     return PlannedTask(
         key=alert.key,
         kind=TaskKind.OTHER,
@@ -141,7 +115,7 @@ def plan_watch_task(alert: PlannedAlert, watched_due_at: datetime) -> PlannedTas
         assignee_role=alert.recipient_role,
         assignee_id=alert.recipient_id,
         related=alert.related,
-        script=f"{title}. {script}",
+        **text,
     )
 
 
@@ -300,16 +274,30 @@ def address_for(contact: ContactSnapshot, channel: MessageChannel) -> str | None
     return None
 
 
-def choose_channel(contact: ContactSnapshot, enabled: Sequence[str]) -> MessageChannel:
-    """The channel to reach the customer on among the dealer's ``enabled`` channels (see
-    the module docstring). When none is usable the preferred one is returned, so the
-    contact policy names the reason (opt-out, no address)."""
+def channel_candidates(
+    contact: ContactSnapshot, enabled: Sequence[str], order: Sequence[str] | None = None
+) -> list[MessageChannel]:
+    """The channels to try for the customer, in turn: the preferred one (a channel the
+    dealer does not use counts as the first of ``enabled``), then the others of ``order``
+    (``policy.contact.channel_order``; None: ``enabled`` as listed) the dealer uses."""
     dealer_channels = [MessageChannel(c) for c in enabled]
     preferred = _PREFERRED[contact.preferred_channel]
     if preferred not in dealer_channels:
         preferred = dealer_channels[0]
-    candidates = [preferred] + [c for c in dealer_channels if c is not preferred]
+    then = [MessageChannel(c) for c in (enabled if order is None else order)]
+    others = [c for c in then if c in dealer_channels and c is not preferred]
+    return [preferred, *dict.fromkeys(others)]
+
+
+def choose_channel(
+    contact: ContactSnapshot, enabled: Sequence[str], order: Sequence[str] | None = None
+) -> MessageChannel:
+    """The channel to reach the customer on among the dealer's ``enabled`` channels (see
+    the module docstring and :func:`channel_candidates`) as far as the contact snapshot
+    tells: the first not opted out that has an address. When none is usable the preferred
+    one is returned, so the contact policy names the reason (opt-out, no address)."""
+    candidates = channel_candidates(contact, enabled, order)
     for channel in candidates:
         if channel not in contact.consent.opted_out_channels and address_for(contact, channel):
             return channel
-    return preferred
+    return candidates[0]

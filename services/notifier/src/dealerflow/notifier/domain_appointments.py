@@ -20,6 +20,7 @@ from uuid import UUID
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
 from dealerflow.notifier.domain_leads import plan_appointment_reminders
+from dealerflow.notifier.domain_task_texts import staff_text
 from dealerflow.notifier.domain_types import (
     AppointmentFacts,
     PlannedReminder,
@@ -103,8 +104,5 @@ def plan_no_show_follow_up(no_show: NoShowFacts, policy: DealerPolicy) -> Planne
         assignee_id=no_show.consultant_id,
         # about the lead: it follows the lead when reassigned and goes when it closes
         related=RecordRef(RecordKind.LEAD, no_show.lead_id),
-        script=(
-            f"The customer missed the appointment of {missed}: call to ask how they are, "
-            "offer a new time and record the outcome."
-        ),
+        **staff_text(TaskKind.APPOINTMENT_NO_SHOW, missed=missed),
     )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind
+from dealerflow.notifier.domain_task_texts import staff_text
 from dealerflow.notifier.domain_types import PlannedTask, RecordRef, StaffRole
 
 
@@ -49,8 +50,9 @@ def plan_approval_task(request: ApprovalRequestFacts) -> PlannedTask:
         assignee_role=role,
         assignee_id=None if placeholder else request.approver_id,
         related=RecordRef(RecordKind.QUOTE, request.quote_id),
-        script=(
-            f"Discount of {request.requested_discount} is beyond the "
-            f"{request.policy_threshold} allowed: approve or reject it on the quote."
+        **staff_text(
+            TaskKind.DISCOUNT_APPROVAL,
+            requested=request.requested_discount,
+            threshold=request.policy_threshold,
         ),
     )

@@ -31,6 +31,7 @@ from uuid import UUID
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
 from dealerflow.contracts.enums import ConsentPurpose
 from dealerflow.notifier.domain_alerts import StaffAlert
+from dealerflow.notifier.domain_task_texts import staff_text
 from dealerflow.notifier.domain_types import (
     ComplaintEscalationFacts,
     PlannedReminder,
@@ -112,22 +113,26 @@ def plan_handling_task(opened: ComplaintOpenedFacts) -> PlannedTask:
     """The handler's task, due at the acknowledge deadline (at once without one; at once
     for a reopened complaint: the customer is waiting again)."""
     due = opened.acknowledge_due_at if opened.reopen_count == 0 else None
+    resolve_by = _deadline(opened.resolve_due_at)
     if opened.reopen_count:
-        script = (
-            f"The customer is not satisfied with the resolution (reopened "
-            f"{opened.reopen_count}x): contact them again and agree new measures. "
-            f"Resolve by {_deadline(opened.resolve_due_at)}."
+        text = staff_text(
+            "complaint_handling.reopened", reopen_count=opened.reopen_count, resolve_by=resolve_by
         )
     else:
-        update = (
-            f"; tell them how it stands by {_deadline(opened.first_update_due_at)}"
+        about = {
+            "severity": opened.severity.capitalize(),
+            "summary": opened.summary,
+            "acknowledge_by": _deadline(opened.acknowledge_due_at),
+            "resolve_by": resolve_by,
+        }
+        text = (
+            staff_text(
+                TaskKind.COMPLAINT_HANDLING,
+                first_update_by=_deadline(opened.first_update_due_at),
+                **about,
+            )
             if opened.first_update_due_at is not None
-            else ""
-        )
-        script = (
-            f"{opened.severity.capitalize()} complaint: {opened.summary}. Thank the customer "
-            f"and acknowledge by {_deadline(opened.acknowledge_due_at)}{update}; resolve by "
-            f"{_deadline(opened.resolve_due_at)}."
+            else staff_text("complaint_handling.no_update_clock", **about)
         )
     return PlannedTask(
         key=handling_task_key(opened.complaint_id, opened.reopen_count),
@@ -138,7 +143,7 @@ def plan_handling_task(opened: ComplaintOpenedFacts) -> PlannedTask:
         assignee_role=StaffRole.COMPLAINT_HANDLER,
         assignee_id=opened.handler_id,
         related=RecordRef(RecordKind.COMPLAINT, opened.complaint_id),
-        script=script,
+        **text,
     )
 
 
@@ -192,10 +197,7 @@ def plan_verification_task(
         assignee_role=StaffRole.CUSTOMER_RELATIONS,
         assignee_id=None,
         related=RecordRef(RecordKind.COMPLAINT, complaint_id),
-        script=(
-            "Call the customer: is the complaint resolved to their satisfaction? Record "
-            "satisfied (closes it) or dissatisfied with what is wrong (reopens it)."
-        ),
+        **staff_text(TaskKind.COMPLAINT_VERIFICATION),
     )
 
 
@@ -232,8 +234,5 @@ def plan_complaint_escalation_alert(escalation: ComplaintEscalationFacts) -> Pla
         assignee_role=role,
         assignee_id=escalation.to_staff_id,
         related=RecordRef(RecordKind.COMPLAINT, escalation.complaint_id),
-        script=(
-            f"Complaint escalated to level {escalation.level}: the {escalation.clock} "
-            "deadline was missed. Take charge and contact the customer."
-        ),
+        **staff_text(TaskKind.COMPLAINT_ESCALATION, level=escalation.level, clock=escalation.clock),
     )

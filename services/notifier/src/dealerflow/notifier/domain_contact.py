@@ -6,7 +6,7 @@ recorded in the meantime stops it immediately.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -104,3 +104,35 @@ def decide_send(
     if allowed_at > now.astimezone(UTC):
         return SendDecision.defer(allowed_at)
     return SendDecision.send()
+
+
+#: Reasons that stop a message on one channel only: another channel may still carry it.
+CHANNEL_REASONS = frozenset(
+    {
+        SuppressionPolicy.OPTED_OUT,
+        SuppressionPolicy.NO_CONSENT,
+        SuppressionPolicy.NO_CONTACT_ADDRESS,
+    }
+)
+
+
+def first_open_channel(
+    candidates: Sequence[MessageChannel], decide: Callable[[MessageChannel], SendDecision]
+) -> tuple[MessageChannel, SendDecision]:
+    """Channel fallback: the first of ``candidates`` (the customer's channel first, then
+    the dealer's ``channel_order``) whose decision (``decide``: `decide_send` on that
+    channel, with that channel's address and recorded consent) is not stopped by a
+    reason of the channel (:data:`CHANNEL_REASONS`: opted out of it, no consent on it, no
+    address on it). A send, a deferral (quiet hours) or any other suppression (duplicate,
+    marketing cap, ...) is the same on every channel and answers at once. No channel
+    left: the first channel's suppression, reason unchanged."""
+    if not candidates:
+        raise ValueError("no channel to decide on")
+    first: tuple[MessageChannel, SendDecision] | None = None
+    for channel in candidates:
+        decision = decide(channel)
+        if decision.suppressed_by not in CHANNEL_REASONS:
+            return channel, decision
+        first = first or (channel, decision)
+    assert first is not None
+    return first

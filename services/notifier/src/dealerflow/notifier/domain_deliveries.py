@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
 from dealerflow.notifier.domain_leads import plan_appointment_reminders
+from dealerflow.notifier.domain_task_texts import staff_text
 from dealerflow.notifier.domain_types import (
     AppointmentFacts,
     DeliveryFacts,
@@ -62,8 +63,6 @@ def plan_plate_registration(delivery: DeliveryFacts, policy: DealerPolicy) -> li
             assignee_role=StaffRole.CONSULTANT,
             assignee_id=delivery.consultant_id,
             related=record_of_contract(delivery.contract_id),
-            script="Plate registration: book the vehicle administration visit with the "
-            "owner and register the plate (documents: invoice, certificate of conformity, "
-            "insurance, ID).",
+            **staff_text(TaskKind.PLATE_REGISTRATION),
         )
     ]

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
 from dealerflow.contracts.enums import ConsentPurpose
+from dealerflow.notifier.domain_task_texts import StaffText, staff_text
 from dealerflow.notifier.domain_types import (
     AlertKind,
     AppointmentFacts,
@@ -94,7 +95,7 @@ def plan_first_contact(lead: LeadFacts, policy: DealerPolicy, now: datetime) -> 
             assignee_role=StaffRole.CONSULTANT,
             assignee_id=lead.consultant_id,
             related=related,
-            script="First contact: thank the prospect, confirm the needs, invite a visit.",
+            **staff_text(TaskKind.LEAD_FIRST_CONTACT),
         ),
         watch(warn_key, AlertKind.WARNING, warn_at, StaffRole.CONSULTANT),
         watch(escalate_key, AlertKind.ESCALATION, due, StaffRole.SALES_MANAGER),
@@ -191,7 +192,7 @@ def plan_follow_up(lead: LeadFollowUp, policy: DealerPolicy) -> list[PlannedTask
     related = RecordRef(RecordKind.LEAD, lead.lead_id)
     follow_up, regrade = grade_follow_up_prefixes(lead.lead_id)
 
-    def task(key: str, kind: TaskKind, due_at: datetime, script: str) -> PlannedTask:
+    def task(key: str, kind: TaskKind, due_at: datetime, text: StaffText) -> PlannedTask:
         return PlannedTask(
             key=key,
             kind=kind,
@@ -201,7 +202,7 @@ def plan_follow_up(lead: LeadFollowUp, policy: DealerPolicy) -> list[PlannedTask
             assignee_role=StaffRole.CONSULTANT,
             assignee_id=lead.consultant_id,
             related=related,
-            script=script,
+            **text,
         )
 
     tasks: list[PlannedTask] = []
@@ -210,24 +211,21 @@ def plan_follow_up(lead: LeadFollowUp, policy: DealerPolicy) -> list[PlannedTask
     if lead.next_contact_on is not None and lead.contacted_at is not None:
         day = lead.next_contact_on
         due = BusinessCalendar(policy).at_local(day, policy.contact.reminder_send_time)
-        script = (
-            f"Next contact agreed for {day.isoformat()}: follow up the grade {grade} "
-            "prospect; record outcome and next date."
-        )
+        text = staff_text("lead_follow_up.agreed", day=day.isoformat(), grade=grade)
         key = f"{follow_up}{_stamp(lead.contacted_at)}:{day.isoformat()}"
-        tasks.append(task(key, TaskKind.LEAD_FOLLOW_UP, due, script))
+        tasks.append(task(key, TaskKind.LEAD_FOLLOW_UP, due, text))
     elif every is not None and since:
         anchor = max(since)
-        script = f"Follow up the grade {grade} prospect; record outcome and next date."
+        text = staff_text(TaskKind.LEAD_FOLLOW_UP, grade=grade)
         tasks.append(
-            task(f"{follow_up}{_stamp(anchor)}", TaskKind.LEAD_FOLLOW_UP, anchor + every, script)
+            task(f"{follow_up}{_stamp(anchor)}", TaskKind.LEAD_FOLLOW_UP, anchor + every, text)
         )
     if grade == "H" and lead.graded_at is not None:
         due = lead.graded_at + policy.leads.hot_regrade_after
-        script = "Still grade H after its horizon: re-grade the lead."
+        text = staff_text(TaskKind.LEAD_REGRADE)
         # a prompt cancelled by a decline comes back after the re-engagement: a new key
         resumed = max(lead.graded_at, lead.reengaged_at or lead.graded_at)
-        tasks.append(task(f"{regrade}{_stamp(resumed)}", TaskKind.LEAD_REGRADE, due, script))
+        tasks.append(task(f"{regrade}{_stamp(resumed)}", TaskKind.LEAD_REGRADE, due, text))
     return tasks
 
 
@@ -250,10 +248,7 @@ def plan_lost_review(lost: LeadLostFacts) -> PlannedTask:
         assignee_role=StaffRole.SALES_MANAGER,
         assignee_id=None,
         related=RecordRef(RecordKind.LEAD, lost.lead_id),
-        script=(
-            f"Lead lost ({lost.reason.replace('_', ' ')}): review it in the lead review queue, "
-            "approve the loss or reopen the lead."
-        ),
+        **staff_text(TaskKind.LEAD_LOST_REVIEW, reason=lost.reason.replace("_", " ")),
     )
 
 

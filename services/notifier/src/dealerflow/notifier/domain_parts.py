@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind
+from dealerflow.notifier.domain_task_texts import staff_text
 from dealerflow.notifier.domain_types import PlannedTask, RecordRef, StaffRole
 
 
@@ -48,8 +49,11 @@ def plan_reorder_task(facts: StockLowFacts) -> PlannedTask:
         assignee_role=StaffRole.PARTS_MANAGER,
         assignee_id=None,
         related=RecordRef(RecordKind.PART, facts.part_number),
-        script=(
-            f"{facts.part_number} {facts.description}: {facts.on_hand} on hand, reorder "
-            f"point {facts.reorder_point}. Order it (POST /v1/purchase-orders) or decide not to."
+        **staff_text(
+            TaskKind.PARTS_REORDER,
+            part_number=facts.part_number,
+            description=facts.description,
+            on_hand=facts.on_hand,
+            reorder_point=facts.reorder_point,
         ),
     )

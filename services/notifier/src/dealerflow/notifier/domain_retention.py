@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind
+from dealerflow.notifier.domain_task_texts import staff_text
 from dealerflow.notifier.domain_types import PlannedTask, RecordRef, StaffRole
 
 
@@ -34,10 +35,21 @@ def plan_retention_call(facts: AtRiskFacts) -> PlannedTask:
     dealer's holder of the advisor role, else the placeholder ``advisor:<dealer>``)."""
     since = facts.last_visit_at.astimezone(UTC).isoformat() if facts.last_visit_at else "never"
     vehicle = facts.vin or "no-vin"
-    how_long = (
-        f"no visit for {facts.months_since_last_visit} months"
+    text = (
+        staff_text(
+            TaskKind.RETENTION_CALL,
+            vehicle=vehicle,
+            level=facts.level.replace("_", " "),
+            tier=facts.tier,
+            months=facts.months_since_last_visit,
+        )
         if facts.last_visit_at
-        else "never serviced here"
+        else staff_text(
+            "retention_call.never_serviced",
+            vehicle=vehicle,
+            level=facts.level.replace("_", " "),
+            tier=facts.tier,
+        )
     )
     return PlannedTask(
         key=f"retention-call:{vehicle}:{facts.level}:{since}",
@@ -48,8 +60,5 @@ def plan_retention_call(facts: AtRiskFacts) -> PlannedTask:
         assignee_role=StaffRole.ADVISOR,
         assignee_id=facts.advisor_id,
         related=RecordRef(RecordKind.CUSTOMER, str(facts.customer_id)),
-        script=(
-            f"Vehicle {vehicle} ({facts.level.replace('_', ' ')}, tier {facts.tier}): "
-            f"{how_long}. Call the owner and offer a service visit."
-        ),
+        **text,
     )

@@ -33,6 +33,7 @@ from enum import StrEnum
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind
 from dealerflow.contracts.enums import Locale
+from dealerflow.notifier.domain_task_texts import staff_text
 from dealerflow.notifier.domain_types import PlannedItem, PlannedTask, RecordRef, StaffRole
 
 __all__ = [
@@ -187,6 +188,5 @@ def unanswered_survey_callback(
         assignee_role=StaffRole.CUSTOMER_RELATIONS,
         assignee_id=None,
         related=RecordRef(RecordKind.DELIVERY, delivery_id),
-        script="The satisfaction survey went unanswered: satisfaction callback on the "
-        "purchase and delivery; record the outcome.",
+        **staff_text("satisfaction_callback.survey_unanswered"),
     )

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 
 from dealerflow.contracts.care_enums import TaskKind, TaskOutcome
 from dealerflow.notifier.domain_leads import FIRST_CONTACT_WATCH_SUFFIXES
+from dealerflow.notifier.domain_task_texts import staff_text
 from dealerflow.notifier.domain_tasks import FRONT_LINE, TaskRuleError
 from dealerflow.notifier.domain_types import PlannedTask, StaffRole
 from dealerflow.policy import BusinessCalendar, placeholder_assignee
@@ -191,12 +192,11 @@ def plan_unreachable_follow_up(
             due_at=now,
             assignee_role=StaffRole.CUSTOMER_RELATIONS,
             assignee_id=None,
-            script=f"The customer was unreachable on {unreachable} attempts of this call: "
-            f"reach them another way (message, letter, visit). {original.script}",
+            **staff_text("attempt.unreachable", unreachable=unreachable, script=original.script),
         )
     return replace(
         original,
         key=f"{original.key}:attempt-{unreachable + 1}",
         due_at=calendar.add_business_days(now, 1),
-        script=f"Attempt {unreachable + 1}: {original.script}",
+        **staff_text("attempt", attempt=unreachable + 1, script=original.script),
     )

@@ -193,14 +193,15 @@ class RenderedMessage:
     dealer_template_refused: str | None = None
 
 
-def _fields(text: str) -> set[str]:
+def template_fields(text: str) -> set[str]:
+    """Names of the ``str.format`` fields of ``text``."""
     return {name for _, name, _, _ in Formatter().parse(text) if name}
 
 
 def template_params(kind: ReminderKind | str, locale: Locale | str = Locale.ZH_CN) -> set[str]:
     """Names of the fields a template needs."""
     subject, body = TEMPLATES[(ReminderKind(kind), Locale(locale))]
-    return _fields(subject) | _fields(body)
+    return template_fields(subject) | template_fields(body)
 
 
 def dealer_template_problem(text: str, allowed: set[str]) -> str | None:

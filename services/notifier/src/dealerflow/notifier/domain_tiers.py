@@ -23,6 +23,7 @@ from uuid import UUID
 
 from dealerflow.contracts.care_enums import TaskKind
 from dealerflow.contracts.enums import CustomerTier, ServiceTier
+from dealerflow.notifier.domain_task_texts import staff_text
 from dealerflow.notifier.domain_types import PlannedReminder, PlannedTask, StaffRole
 from dealerflow.policy import CustomerTierPolicy
 
@@ -151,7 +152,7 @@ def courtesy_call(
         key=f"{callback.key}:courtesy",
         assignee_role=manager,
         assignee_id=None,
-        script=f"Courtesy call to a VIP customer from the manager. {callback.script}",
+        **staff_text("satisfaction_callback.vip", script=callback.script),
     )
 
 
@@ -172,6 +173,5 @@ def maintenance_call(
         assignee_role=StaffRole.ADVISOR,
         assignee_id=None,
         related=reminder.related,
-        script=f"Maintenance due for an after-sales tier {service_tier.value} customer (few "
-        "or no visits this year): call to book the service visit.",
+        **staff_text("service_callback.tier_maintenance", tier=service_tier.value),
     )

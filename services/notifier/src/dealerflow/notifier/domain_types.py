@@ -12,6 +12,7 @@ from uuid import UUID
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
 from dealerflow.contracts.enums import ConsentPurpose, ContactOutcome
+from dealerflow.notifier.domain_task_texts import TaskText
 
 
 class StaffRole(StrEnum):
@@ -57,7 +58,10 @@ class PlannedTask:
     assignee_role: StaffRole
     assignee_id: str | None
     related: RecordRef
-    script: str  # what to say or do, shown to the assignee
+    script: str  # what to say or do, shown to the assignee (English; see ``text``)
+    #: the catalogue script (`domain_task_texts`): written in the dealer's staff language
+    #: when the task is scheduled; None: ``script`` as it is (a manual task's own text)
+    text: TaskText | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,10 +38,12 @@ class NotifierSettings(ServiceSettings):
     service_name: str = "notifier"
     http_port: int = 8005
     #: Channel driver per customer message channel (sms, wechat, email, webhook); drivers
-    #: are registered in dealerflow.notifier.channels ("recording", "webhook", ...).
-    channel_drivers: dict[str, str] = Field(default_factory=_default_drivers)
-    #: Driver delivering alerts to staff (warnings, escalations).
-    staff_channel_driver: str = "recording"
+    #: are registered in dealerflow.notifier.channels ("smtp", "aliyun", "webhook", ...;
+    #: "recording" only logs: development). None by default: a message on a channel
+    #: without a driver fails (final) and start-up warns about every such channel.
+    channel_drivers: dict[str, str] = Field(default_factory=dict)
+    #: Driver delivering alerts to staff (warnings, escalations); unset: they fail (final).
+    staff_channel_driver: str | None = None
     #: URL of the ``webhook`` channel driver (the dealers' OEM/region webhooks are per
     #: dealer: ``people.oem_region.webhook_url``).
     webhook_url: str | None = None

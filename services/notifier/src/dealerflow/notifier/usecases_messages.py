@@ -5,7 +5,9 @@ happens when the timer fires (in the timer poller), never in a Kafka consumer, b
 consumer handlers may be re-run and must only have database effects. The contact policy
 (`decide_send`) is applied at send time with the consent store (`usecases_consent`: the
 newest recorded change wins) and the newest contact snapshot, so an opt-out recorded after
-planning stops the message.
+planning stops the message on that channel: the message goes on the next channel of the
+dealer's ``contact.channel_order`` the customer can get it on (channel fallback), and is
+suppressed only when no channel is left.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dealerflow.notifier.channels import (
     ChannelRegistry,
     OutboundMessage,
     SendResult,
+    no_driver_error,
     send_safely,
 )
 from dealerflow.notifier.domain import (
@@ -43,9 +46,16 @@ from dealerflow.notifier.domain import (
     next_insurance_renewal,
     render_message,
 )
-from dealerflow.notifier.domain_alerts import REMINDER_SEND, address_for, choose_channel, timer_key
+from dealerflow.notifier.domain_alerts import (
+    REMINDER_SEND,
+    address_for,
+    channel_candidates,
+    choose_channel,
+    timer_key,
+)
 from dealerflow.notifier.domain_consent import UnsubscribeTarget, with_unsubscribe_link
 from dealerflow.notifier.domain_inspections import next_inspection
+from dealerflow.notifier.domain_contact import SendDecision, first_open_channel
 from dealerflow.notifier.domain_types import RecordRef
 from dealerflow.notifier.records import NewReminder, NotificationRow, ReminderRow
 from dealerflow.notifier.settings import NotifierSettings
@@ -68,7 +78,7 @@ async def schedule_reminder(
     """Plan a customer message (once per business key) and publish ReminderScheduled."""
     policy = await uc.policy(planned.dealer_id)
     channel = (
-        choose_channel(contact, policy.contact.channels)
+        choose_channel(contact, policy.contact.channels, policy.contact.channel_order)
         if contact is not None
         else MessageChannel(policy.contact.channels[0])
     )
@@ -148,30 +158,45 @@ async def send_reminder(
         return
     dealer = await uc.dealer(dealer_id)
     policy = dealer.policy
-    channel = choose_channel(contact, policy.contact.channels)
-    address = address_for(contact, channel)
-    decision = decide_send(
-        key=reminder.business_key,
-        purpose=purpose,
-        channel=channel,
-        consent=contact.consent,
-        marketing_sent_in_window=await msgs.marketing_sent_since(
-            uc.conn, dealer_id, reminder.customer_id, now - policy.contact.marketing_cap_window
-        ),
-        already_sent_keys=await msgs.sent_keys(
-            uc.conn, dealer_id, reminder.customer_id, reminder.business_key
-        ),
-        now=now,
-        policy=policy,
-        has_address=address is not None,
-        invitation_declined=purpose is ConsentPurpose.MARKETING
-        and await leads_repo.invitation_declined(uc.conn, dealer_id, reminder.customer_id),
-        open_complaint=purpose is ConsentPurpose.MARKETING
-        and await consents.has_open_complaint(uc, dealer_id, reminder.customer_id),
-        recorded_consent=await consents.consent_for(
-            uc, dealer_id, reminder.customer_id, purpose, channel
-        ),
+    # the same on every channel: asked once
+    marketing_sent = await msgs.marketing_sent_since(
+        uc.conn, dealer_id, reminder.customer_id, now - policy.contact.marketing_cap_window
     )
+    sent_keys = await msgs.sent_keys(
+        uc.conn, dealer_id, reminder.customer_id, reminder.business_key
+    )
+    marketing = purpose is ConsentPurpose.MARKETING
+    declined = marketing and await leads_repo.invitation_declined(
+        uc.conn, dealer_id, reminder.customer_id
+    )
+    complaint = marketing and await consents.has_open_complaint(uc, dealer_id, reminder.customer_id)
+    candidates = channel_candidates(contact, policy.contact.channels, policy.contact.channel_order)
+    recorded = {
+        candidate: await consents.consent_for(
+            uc, dealer_id, reminder.customer_id, purpose, candidate
+        )
+        for candidate in candidates
+    }
+
+    def decide(candidate: MessageChannel) -> SendDecision:
+        return decide_send(
+            key=reminder.business_key,
+            purpose=purpose,
+            channel=candidate,
+            consent=contact.consent,
+            marketing_sent_in_window=marketing_sent,
+            already_sent_keys=sent_keys,
+            now=now,
+            policy=policy,
+            has_address=address_for(contact, candidate) is not None,
+            invitation_declined=declined,
+            open_complaint=complaint,
+            recorded_consent=recorded[candidate],
+        )
+
+    # channel fallback: the customer's channel, else the next of the dealer's channel_order
+    channel, decision = first_open_channel(candidates, decide)
+    address = address_for(contact, channel)
     if decision.verdict is SendVerdict.DEFER:
         assert decision.deferred_until is not None
         await _reschedule(uc, reminder, decision.deferred_until, attempts=None)
@@ -236,7 +261,7 @@ async def send_reminder(
     )
     driver = channels.for_customer(channel.value)
     if driver is None:
-        result = SendResult(ok=False, error=f"no driver configured for {channel.value}")
+        result = SendResult(ok=False, error=no_driver_error(channel.value))
     else:
         result = await send_safely(driver, message)
     if not result.ok:

@@ -29,6 +29,7 @@ from dealerflow.notifier.domain_task_actions import (
     overdue_key,
     snooze_limit,
 )
+from dealerflow.notifier.domain_task_texts import overdue_title, staff_text
 from dealerflow.notifier.domain_types import PlannedTask, RecordRef, StaffRole
 from dealerflow.notifier.records import TaskRow
 from dealerflow.notifier.settings import NotifierSettings
@@ -304,12 +305,12 @@ async def fire_overdue_escalation(uc: Uc, dealer_id: str, payload: Mapping[str, 
         assignee_role=escalation_role(task.assignee_role),
         assignee_id=None,
         related=related,
-        script=(
-            f"{task.title} (assigned to {task.assignee}) was due at {due_local} and has no "
-            "outcome yet: make sure it is done, or reassign it."
+        **staff_text(
+            "other.task_overdue", title=task.title, assignee=task.assignee, due_at=due_local
         ),
     )
-    escalation = await schedule_task(uc, planned, title=f"Overdue: {task.title}"[:200])
+    locale = (await uc.dealer(dealer_id)).profile.staff_locale
+    escalation = await schedule_task(uc, planned, title=overdue_title(task.title, locale))
     if escalation is None:
         return  # this escalation already acted
     await queue_staff_alert(

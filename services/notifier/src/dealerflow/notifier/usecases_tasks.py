@@ -4,6 +4,7 @@ cancelling, and the due timer (status due + TaskDue)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -19,13 +20,15 @@ from dealerflow.contracts.events.notifier import (
 )
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.domain import PlannedTask, TaskRuleError
-from dealerflow.notifier.domain_alerts import TASK_DUE, dependents_prefix, task_title, timer_key
+from dealerflow.notifier.domain_alerts import TASK_DUE, dependents_prefix, timer_key
 from dealerflow.notifier.domain_people import assignee_for
+from dealerflow.notifier.domain_task_texts import render_task_text, render_task_title
 from dealerflow.notifier.records import NewTask, TaskRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
+log = logging.getLogger("dealerflow.notifier.tasks")
 
 
 class TaskNotFound(LookupError):
@@ -71,6 +74,23 @@ async def schedule_task(
     assignee = assignee_for(
         planned.assignee_role, planned.assignee_id, dealer, planned.dealer_id, due_day
     )
+    locale, wording = dealer.profile.staff_locale, dealer.policy.contact.task_texts
+    script = planned.script
+    if planned.text is not None:
+        rendered = render_task_text(planned.kind, planned.text, planned.related, locale, wording)
+        script, refused = rendered.script, rendered.dealer_text_refused
+        title = title or rendered.title
+    else:
+        generated, refused = render_task_title(planned.kind, planned.related, locale, wording)
+        title = title or generated
+    if refused is not None:
+        log.warning(
+            "dealer %s task text %s/%s not used (%s): wrote the built-in one",
+            planned.dealer_id,
+            planned.text.key if planned.text is not None else planned.kind.value,
+            locale or "en",
+            refused,
+        )
     task = await repo.insert_task(
         uc.conn,
         NewTask(
@@ -79,11 +99,11 @@ async def schedule_task(
             customer_id=planned.customer_id,
             business_key=planned.key,
             kind=planned.kind.value,
-            title=title or task_title(planned.kind, planned.related),
+            title=title,
             assignee=assignee,
             assignee_role=planned.assignee_role.value,
             due_at=planned.due_at.astimezone(UTC),
-            script=planned.script,
+            script=script,
             related_kind=planned.related.kind.value,
             related_id=planned.related.id,
             source_event_id=uc.source_event_id,

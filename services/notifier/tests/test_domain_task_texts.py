@@ -1,0 +1,107 @@
+"""Staff task texts: the catalogue per TaskKind in zh-CN and en, rendering in the dealer's
+staff language and the dealer's own wording (no database)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dealerflow.contracts.care_enums import RecordKind, TaskKind
+from dealerflow.contracts.enums import Locale
+from dealerflow.notifier.domain_task_texts import (
+    TASK_SCRIPTS,
+    TASK_TITLES,
+    overdue_title,
+    render_task_text,
+    render_task_title,
+    staff_text,
+    task_text,
+)
+from dealerflow.notifier.domain_templates import template_fields
+from dealerflow.notifier.domain_types import RecordRef
+from dealerflow.policy import DealerPolicy
+
+DELIVERY = RecordRef(RecordKind.DELIVERY, "DLV-1")
+
+
+def test_every_kind_has_a_title_and_every_script_both_languages_with_the_same_fields() -> None:
+    assert set(TASK_TITLES) == set(TaskKind)
+    assert all(set(titles) == set(Locale) for titles in TASK_TITLES.values())
+    kinds = {kind.value for kind in TaskKind}
+    for key, scripts in TASK_SCRIPTS.items():
+        assert set(scripts) == set(Locale), key
+        zh, en = (template_fields(scripts[loc]) for loc in (Locale.ZH_CN, Locale.EN))
+        assert zh == en, key
+        assert key.split(".", 1)[0] in kinds | {"attempt"}, key
+
+
+def test_a_planned_task_carries_the_english_script_and_its_text() -> None:
+    text = staff_text(TaskKind.DECLINED_REPAIR_FOLLOW_UP, item="front brake pads")
+    assert text["script"] == "Declined item: front brake pads. Offer it again or book it."
+    assert text["text"].key == "declined_repair_follow_up"
+    assert text["text"].params == {"item": "front brake pads"}
+    with pytest.raises(ValueError, match="needs"):
+        task_text(TaskKind.DECLINED_REPAIR_FOLLOW_UP)  # the item is missing
+    with pytest.raises(KeyError):
+        task_text("no_such_text")
+
+
+def test_rendered_in_the_staff_language_english_when_unset() -> None:
+    text = task_text(TaskKind.DELIVERY_CALLBACK)
+    zh = render_task_text(TaskKind.DELIVERY_CALLBACK, text, DELIVERY, "zh-CN")
+    assert (zh.locale, zh.title) == (Locale.ZH_CN, "交车24小时回访: delivery DLV-1")
+    assert zh.script == "交车回访：新车使用如何？对车辆功能有无疑问？"
+    en = render_task_text(TaskKind.DELIVERY_CALLBACK, text, DELIVERY, None)
+    assert en.title == "24 h delivery callback: delivery DLV-1"
+    assert en.script == text.english
+    attempt = task_text("attempt", attempt=2, script=zh.script)
+    assert render_task_text(TaskKind.DELIVERY_CALLBACK, attempt, DELIVERY, "zh-CN").script == (
+        "第2次尝试：交车回访：新车使用如何？对车辆功能有无疑问？"
+    )
+
+
+def test_the_dealers_wording_replaces_the_built_in_one_when_usable() -> None:
+    policy = DealerPolicy.model_validate(
+        {
+            "contact": {
+                "task_texts": {
+                    "declined_repair_follow_up": {
+                        "zh-CN": {"title": "未修跟进", "script": "请联系车主：{item}"},
+                    },
+                    "delivery_callback": {"zh-CN": {"script": "请致电{customer_phone}"}},
+                }
+            }
+        }
+    )
+    wording = policy.contact.task_texts
+    declined = task_text(TaskKind.DECLINED_REPAIR_FOLLOW_UP, item="刹车片")
+    ours = render_task_text(
+        TaskKind.DECLINED_REPAIR_FOLLOW_UP, declined, DELIVERY, "zh-CN", wording
+    )
+    assert (ours.title, ours.script) == ("未修跟进: delivery DLV-1", "请联系车主：刹车片")
+    assert ours.dealer_text_refused is None
+    # English has no wording of the dealer: built in
+    en = render_task_text(TaskKind.DECLINED_REPAIR_FOLLOW_UP, declined, None, "en", wording)
+    assert en.script == declined.english
+    # a field the built-in script does not have: refused, the built-in one is written
+    callback = task_text(TaskKind.DELIVERY_CALLBACK)
+    refused = render_task_text(TaskKind.DELIVERY_CALLBACK, callback, None, "zh-CN", wording)
+    assert refused.script == TASK_SCRIPTS["delivery_callback"][Locale.ZH_CN]
+    assert refused.dealer_text_refused == "unknown field {customer_phone}"
+
+
+def test_a_title_of_the_dealer_has_no_fields() -> None:
+    policy = DealerPolicy.model_validate(
+        {"contact": {"task_texts": {"parts_reorder": {"en": {"title": "Reorder {part}"}}}}}
+    )
+    title, refused = render_task_title(
+        TaskKind.PARTS_REORDER, None, "en", policy.contact.task_texts
+    )
+    assert (title, refused) == ("Parts reorder", "unknown field {part}")
+    assert render_task_title("legacy_kind", None, "zh-CN") == ("Legacy kind", None)
+
+
+def test_the_overdue_escalation_is_titled_in_the_staff_language() -> None:
+    title = "交车24小时回访: delivery D1"
+    assert overdue_title(title, "zh-CN") == f"超时：{title}"
+    assert overdue_title("Call back", None) == "Overdue: Call back"
+    assert len(overdue_title("x" * 300, "en")) == 200
