@@ -54,8 +54,8 @@ from dealerflow.notifier.domain_alerts import (
     timer_key,
 )
 from dealerflow.notifier.domain_consent import UnsubscribeTarget, with_unsubscribe_link
-from dealerflow.notifier.domain_inspections import next_inspection
 from dealerflow.notifier.domain_contact import SendDecision, first_open_channel
+from dealerflow.notifier.domain_inspections import next_inspection
 from dealerflow.notifier.domain_types import RecordRef
 from dealerflow.notifier.records import NewReminder, NotificationRow, ReminderRow
 from dealerflow.notifier.settings import NotifierSettings
