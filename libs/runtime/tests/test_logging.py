@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import secrets
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,6 +52,36 @@ def test_mask_pii(raw: str, masked: str) -> None:
 )
 def test_mask_pii_leaves_other_numbers_alone(text: str) -> None:
     assert mask_pii(text) == text
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        # digits inside these once became "*******7893" (issue 15)
+        "649f21bc-2082-4afc-93e2-b18086727893",
+        "F3F15839-4892-41C9-ADE9-8A01A3661098",
+        "d1b18278324744bdb23a38d85500d1f3",  # a UUID without dashes
+        "2e13620101937df68ad7ef333c359336",  # a trace id
+        "d5fa9212279ea23e",  # a span id
+        "00-5f7d36d16036073553acfc17d1e9b5d7-660f8e8721f201bb-01",  # a traceparent
+    ],
+)
+def test_mask_pii_never_touches_identifiers(identifier: str) -> None:
+    text = f"event {identifier} for 13812345678 (trace={identifier})"
+    assert mask_pii(text) == f"event {identifier} for *******5678 (trace={identifier})"
+    assert mask_pii(identifier) == identifier
+    assert mask_value({"event_id": identifier}) == {"event_id": identifier}
+
+
+def test_mask_pii_keeps_generated_identifiers_intact() -> None:
+    for _ in range(20_000):
+        for identifier in (
+            str(uuid.uuid4()),
+            uuid.uuid4().hex,
+            secrets.token_hex(16),
+            f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01",
+        ):
+            assert mask_pii(identifier) == identifier
 
 
 def test_mask_value_recurses() -> None:

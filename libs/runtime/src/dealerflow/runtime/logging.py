@@ -42,6 +42,18 @@ _E164 = re.compile(r"\+(?P<num>[1-9]\d{6,14})(?!\d)")
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@(?P<domain>[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,})\b")
 
 
+# Identifiers are never masked, whatever digits they hold: UUIDs (event, lead, dealer
+# ids; any case, with or without dashes) and runs of 16 or more hex digits with a letter
+# among them (trace and span ids, W3C traceparent parts, hashes). Only the text between
+# them is searched for phone and ID numbers.
+_IDENTIFIER = re.compile(
+    r"(?<![0-9A-Za-z])(?:"
+    r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+    r"|(?=[0-9]*[A-Fa-f])[0-9A-Fa-f]{16,}"
+    r")(?![0-9A-Za-z])"
+)
+
+
 def _keep_last4(digits: str) -> str:
     return "*" * (len(digits) - 4) + digits[-4:]
 
@@ -70,11 +82,28 @@ def mask_pii(text: str) -> str:
 
     ``"+8613812345678"`` -> ``"+86*******5678"``, ``"13812345678"`` -> ``"*******5678"``,
     ``"+14155552671"`` -> ``"+14*****2671"``, an 18-character ID -> 14 ``*`` + last 4,
-    ``"zhang.wei@example.cn"`` -> ``"***@example.cn"``.
+    ``"zhang.wei@example.cn"`` -> ``"***@example.cn"``. Identifiers (UUIDs, trace and
+    span ids, long hex strings) are left intact, digits and all.
     """
     if "@" in text:
         text = _EMAIL.sub(r"***@\g<domain>", text)
     if not any(ch.isdigit() for ch in text):
+        return text
+    parts: list[str] = []
+    last = 0
+    for ident in _IDENTIFIER.finditer(text):
+        parts.append(_mask_numbers(text[last : ident.start()]))
+        parts.append(ident.group(0))
+        last = ident.end()
+    if not parts:
+        return _mask_numbers(text)
+    parts.append(_mask_numbers(text[last:]))
+    return "".join(parts)
+
+
+def _mask_numbers(text: str) -> str:
+    """Phone and ID numbers of ``text`` (which holds no identifier) masked."""
+    if not text:
         return text
     text = _CN_ID.sub(_mask_id, text)
     text = _CN_MOBILE.sub(_mask_cn_mobile, text)
