@@ -84,6 +84,35 @@ def test_mask_pii_keeps_generated_identifiers_intact() -> None:
             assert mask_pii(identifier) == identifier
 
 
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        # numbers and addresses a validator refused match no phone pattern
+        ("'1381234567' is not a valid phone number", "'******4567' is not a valid phone number"),
+        ("'zhang.wei@example' is not an e-mail address", "'***@example' is not an e-mail address"),
+        ("ID 110105194913310021 has no such date", "ID **************0021 has no such date"),
+        ("call (010) 6552 1234", "call (*******1234"),
+        ("+86 138 1234 5678 and 13812345678", "+86*******5678 and *******5678"),
+    ],
+)
+def test_strict_masking_also_hides_refused_numbers(raw: str, masked: str) -> None:
+    assert mask_pii(raw, strict=True) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "time '2026-12-07T08:00:00Z' is not RFC 3339",
+        "amount 1234567.50 exceeds the limit",
+        "lead 649f21bc-2082-4afc-93e2-b18086727893 at offset 123456",
+        "trace 2e13620101937df68ad7ef333c359336",
+        "+86*******5678 already masked",
+    ],
+)
+def test_strict_masking_keeps_dates_amounts_and_identifiers(text: str) -> None:
+    assert mask_pii(text, strict=True) == text
+
+
 def test_mask_value_recurses() -> None:
     value: dict[str, Any] = {
         "phone": "13812345678",

@@ -43,7 +43,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind, TracerProvider
 from prometheus_client import Counter, Histogram
 
-from dealerflow.contracts.envelope import Envelope, EventDecodeError, decode
+from dealerflow.contracts.envelope import Envelope, decode
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.dealers import DealerConfigured
 from dealerflow.contracts.registry import EVENT_TYPES
@@ -320,9 +320,6 @@ class EventConsumer:
         for record in records:
             try:
                 envelope = decode(record.value, record.headers)
-            except EventDecodeError as exc:
-                failures.append(_Failure(record, f"EventDecodeError: {exc}", 0))
-                continue
             except Exception as exc:  # a decoder bug must not block the partition either
                 failures.append(_Failure(record, describe_error(exc), 0))
                 continue

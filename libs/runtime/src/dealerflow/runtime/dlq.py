@@ -42,7 +42,14 @@ def describe_error(exc: BaseException) -> str:
     """A one-line, bounded description of an exception for the ``dlq-error`` header
     (phone and ID numbers and e-mail addresses masked, see :func:`dead_letter_message`)."""
     text = f"{type(exc).__name__}: {exc}".replace("\n", " ").strip()
-    return mask_pii(text)[:MAX_ERROR_LENGTH]
+    return mask_reason(text)
+
+
+def mask_reason(text: str) -> str:
+    """``text`` as a dead-letter reason: masked strictly (:func:`~dealerflow.runtime.
+    logging.mask_pii` with ``strict=True``: also numbers and addresses a validator refused,
+    which match no phone pattern) and bounded to :data:`MAX_ERROR_LENGTH`."""
+    return mask_pii(text, strict=True)[:MAX_ERROR_LENGTH]
 
 
 def dead_letter_message(
@@ -62,12 +69,12 @@ def dead_letter_message(
 
     Original key, value and headers are kept (any ``dlq-*`` headers from an earlier trip
     through a DLQ are replaced), so a replay is byte-for-byte the original record. The
-    reason (``dlq-error``) is masked (:func:`~dealerflow.runtime.logging.mask_pii`): it is
+    reason (``dlq-error``) is masked (:func:`mask_reason`): it is
     what operators read, list and paste into tickets; the record itself stays on the DLQ
     topic for its retention (docs/security.md, "Personal data").
     """
     dlq_headers: list[tuple[str, bytes]] = [
-        (H_ERROR, mask_pii(error)[:MAX_ERROR_LENGTH].encode()),
+        (H_ERROR, mask_reason(error).encode()),
         (H_ORIGINAL_TOPIC, topic.encode()),
         (H_ORIGINAL_PARTITION, str(partition).encode()),
         (H_ORIGINAL_OFFSET, str(offset).encode()),

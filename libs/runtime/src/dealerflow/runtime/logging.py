@@ -42,6 +42,13 @@ _E164 = re.compile(r"\+(?P<num>[1-9]\d{6,14})(?!\d)")
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@(?P<domain>[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,})\b")
 
 
+# strict=True (dead-letter reasons, CLI output): any run of 7 or more digits, spaces or
+# parentheses between them allowed, is masked too, a number a validator refused (too short,
+# a typo) included. Dates and times (dashes, colons) and decimal amounts are not runs.
+_DIGIT_RUN = re.compile(r"(?<![\d*.])\+?\d(?:[ ()]{0,2}\d){6,}(?![\d]|\.\d)")
+# strict=True: any "local@host", whatever the host looks like.
+_ANY_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@(?P<domain>[\w-]+(?:\.[\w-]+)*)")
+
 # Identifiers are never masked, whatever digits they hold: UUIDs (event, lead, dealer
 # ids; any case, with or without dashes) and runs of 16 or more hex digits with a letter
 # among them (trace and span ids, W3C traceparent parts, hashes). Only the text between
@@ -76,7 +83,11 @@ def _mask_e164(m: re.Match[str]) -> str:
     return "+" + digits[:2] + _keep_last4(digits[2:])
 
 
-def mask_pii(text: str) -> str:
+def _mask_run(m: re.Match[str]) -> str:
+    return _keep_last4(re.sub(r"\D", "", m.group(0)))
+
+
+def mask_pii(text: str, *, strict: bool = False) -> str:
     """Mask phone numbers and Chinese ID-card numbers in ``text``, keeping the last 4 digits,
     and e-mail addresses, keeping the domain.
 
@@ -84,30 +95,36 @@ def mask_pii(text: str) -> str:
     ``"+14155552671"`` -> ``"+14*****2671"``, an 18-character ID -> 14 ``*`` + last 4,
     ``"zhang.wei@example.cn"`` -> ``"***@example.cn"``. Identifiers (UUIDs, trace and
     span ids, long hex strings) are left intact, digits and all.
+
+    ``strict=True`` (what operators read and paste: dead-letter reasons, the
+    ``dealerflow-dlq`` output) also masks any run of 7 or more digits and any
+    ``local@host``: a validator's message quotes the number or address it refused, and a
+    refused one matches no phone pattern.
     """
     if "@" in text:
-        text = _EMAIL.sub(r"***@\g<domain>", text)
+        text = (_ANY_EMAIL if strict else _EMAIL).sub(r"***@\g<domain>", text)
     if not any(ch.isdigit() for ch in text):
         return text
     parts: list[str] = []
     last = 0
     for ident in _IDENTIFIER.finditer(text):
-        parts.append(_mask_numbers(text[last : ident.start()]))
+        parts.append(_mask_numbers(text[last : ident.start()], strict))
         parts.append(ident.group(0))
         last = ident.end()
     if not parts:
-        return _mask_numbers(text)
-    parts.append(_mask_numbers(text[last:]))
+        return _mask_numbers(text, strict)
+    parts.append(_mask_numbers(text[last:], strict))
     return "".join(parts)
 
 
-def _mask_numbers(text: str) -> str:
+def _mask_numbers(text: str, strict: bool) -> str:
     """Phone and ID numbers of ``text`` (which holds no identifier) masked."""
     if not text:
         return text
     text = _CN_ID.sub(_mask_id, text)
     text = _CN_MOBILE.sub(_mask_cn_mobile, text)
-    return _E164.sub(_mask_e164, text)
+    text = _E164.sub(_mask_e164, text)
+    return _DIGIT_RUN.sub(_mask_run, text) if strict else text
 
 
 def mask_value(value: Any) -> Any:
