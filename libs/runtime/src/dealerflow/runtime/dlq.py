@@ -10,6 +10,7 @@ republishes the original record to its original topic without the ``dlq-*`` head
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,7 +50,16 @@ def mask_reason(text: str) -> str:
     """``text`` as a dead-letter reason: masked strictly (:func:`~dealerflow.runtime.
     logging.mask_pii` with ``strict=True``: also numbers and addresses a validator refused,
     which match no phone pattern) and bounded to :data:`MAX_ERROR_LENGTH`."""
-    return mask_pii(text, strict=True)[:MAX_ERROR_LENGTH]
+    return _CONTROL.sub(_escape, mask_pii(text, strict=True))[:MAX_ERROR_LENGTH]
+
+
+# Control characters, NUL above all, and lone surrogates (which cannot even be encoded as a
+# header) are shown escaped: a reason may quote the value that was refused for holding one.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group(0)):04x}"
 
 
 def dead_letter_message(
