@@ -12,8 +12,15 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import REGISTRY
 
-from dealerflow.runtime.logging import configure_logging, mask_pii, mask_value
+from dealerflow.runtime.logging import (
+    JsonFormatter,
+    RepeatFilter,
+    configure_logging,
+    mask_pii,
+    mask_value,
+)
 
 
 @pytest.mark.parametrize(
@@ -215,3 +222,64 @@ def test_configure_twice_does_not_duplicate(json_log: io.StringIO) -> None:
     logging.getLogger("y").info("once")
     assert len(stream.getvalue().splitlines()) == 1
     assert json_log.getvalue() == ""
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_repeat_filter_summarises_a_flood_of_identical_errors() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("sales"))
+    clock = FakeClock()
+    handler.addFilter(RepeatFilter(interval_s=60.0, clock=clock))
+    log = logging.getLogger("aiokafka.conn.test")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.DEBUG)
+    before = REGISTRY.get_sample_value(
+        "dealerflow_log_suppressed_total", {"logger": "aiokafka.conn.test"}
+    )
+    try:
+        for i in range(1000):  # a Kafka outage: 1,000 identical errors in 20 s
+            clock.now += 0.02
+            log.error("Unable connect to node with id %s: %s", i % 3, "Connect call failed")
+        clock.now += 60.0  # a minute later it still fails: one line with the count
+        log.error("Unable connect to node with id %s: %s", 1, "Connect call failed")
+        log.error("Unable connect to node with id %s: %s", 1, "Connect call failed")
+        log.info("Connected to node %s", 1)  # the state changes: the last count goes with it
+        log.warning("Unable to update metadata from [%s]", 1)  # another kind passes
+        logging.getLogger("dealerflow.test").error("ours pass untouched")
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+        log.setLevel(logging.NOTSET)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["msg"] for line in lines] == [
+        "Unable connect to node with id 0: Connect call failed",
+        "Unable connect to node with id 1: Connect call failed",
+        "Connected to node 1",
+        "Unable to update metadata from [1]",
+    ]
+    assert "repeated" not in lines[0]
+    assert lines[1]["repeated"] == 999
+    assert lines[2]["suppressed"] == {"Unable connect to node with id %s: %s": 1}
+    assert "suppressed" not in lines[3]
+    after = REGISTRY.get_sample_value(
+        "dealerflow_log_suppressed_total", {"logger": "aiokafka.conn.test"}
+    )
+    assert (after or 0) - (before or 0) == 1000
+
+
+def test_configure_logging_summarises_client_library_repeats(json_log: io.StringIO) -> None:
+    for _ in range(1000):
+        logging.getLogger("aiokafka.cluster").error("Unable connect to %s", "127.0.0.1:1")
+        logging.getLogger("dealerflow.relay").warning("our own line")
+    lines = _lines(json_log)
+    assert sum(1 for line in lines if line["logger"] == "aiokafka.cluster") == 1
+    assert sum(1 for line in lines if line["logger"] == "dealerflow.relay") == 1000

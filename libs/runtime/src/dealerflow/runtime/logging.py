@@ -16,14 +16,25 @@ import json as jsonlib
 import logging
 import re
 import sys
+import threading
+import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from opentelemetry import trace
+from prometheus_client import Counter
 
-__all__ = ["JsonFormatter", "TextFormatter", "configure_logging", "mask_pii", "mask_value"]
+__all__ = [
+    "JsonFormatter",
+    "RepeatFilter",
+    "TextFormatter",
+    "configure_logging",
+    "mask_pii",
+    "mask_value",
+]
 
 # 18-character PRC resident ID: 6-digit area, birth date 18xx-20xx, 3-digit sequence,
 # check character. Matching the date part keeps order numbers from being mistaken for IDs.
@@ -222,16 +233,93 @@ class TextFormatter(logging.Formatter):
         return line + ("\n" + mask_pii(exc) if exc else "")
 
 
+SUPPRESSED = Counter(
+    "dealerflow_log_suppressed_total",
+    "Log records of client libraries dropped as repeats (RepeatFilter), by logger",
+    ["logger"],
+)
+# Client libraries that log every failed reconnect: during a Kafka outage aiokafka writes
+# thousands of identical ERROR lines a second.
+NOISY_LOGGERS = ("aiokafka", "kafka", "asyncpg", "faststream")
+
+
+@dataclass
+class _Seen:
+    emitted_at: float
+    suppressed: int = 0
+
+
+class RepeatFilter(logging.Filter):
+    """One line per state change of a noisy client library, plus a count of the repeats.
+
+    A record of a logger under ``prefixes`` with the same logger, level and message
+    template (``record.msg``, before its arguments: "Unable connect to node with id %s")
+    as one let through less than ``interval_s`` ago is dropped and counted
+    (``dealerflow_log_suppressed_total``). The next one let through of that kind carries
+    ``repeated=<n>`` (dropped since the last one); a record of another kind from the
+    same logger (the state changed: "connected") carries ``suppressed={template: n}``
+    for the kinds it ends, so no count is lost. Other loggers pass untouched.
+    """
+
+    def __init__(
+        self,
+        prefixes: Sequence[str] = NOISY_LOGGERS,
+        interval_s: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_kinds: int = 1000,
+    ) -> None:
+        super().__init__()
+        self.prefixes = tuple(prefixes)
+        self.interval_s = interval_s
+        self.clock = clock
+        self.max_kinds = max_kinds
+        self._seen: dict[tuple[str, int, str], _Seen] = {}
+        self._lock = threading.Lock()
+
+    def _noisy(self, name: str) -> bool:
+        return any(name == p or name.startswith(p + ".") for p in self.prefixes)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._noisy(record.name):
+            return True
+        kind = (record.name, record.levelno, str(record.msg)[:300])
+        now = self.clock()
+        with self._lock:
+            seen = self._seen.get(kind)
+            if seen is not None and now - seen.emitted_at < self.interval_s:
+                seen.suppressed += 1
+                SUPPRESSED.labels(record.name).inc()
+                return False
+            if seen is not None and seen.suppressed:
+                record.repeated = seen.suppressed
+            ended = {
+                other[2]: state.suppressed
+                for other, state in self._seen.items()
+                if other[0] == record.name and other != kind and state.suppressed
+            }
+            for other in [k for k in self._seen if k[0] == record.name and k[2] in ended]:
+                self._seen[other].suppressed = 0
+            if ended:
+                record.suppressed = ended
+            if len(self._seen) >= self.max_kinds and kind not in self._seen:
+                self._seen.clear()  # bounded: at worst a repeat gets through once more
+            self._seen[kind] = _Seen(now)
+        return True
+
+
 def configure_logging(
     service: str, level: str = "INFO", json: bool = True, *, stream: TextIO | None = None
 ) -> logging.Handler:
     """Route all logging to one stdout handler with the JSON (or text) formatter.
 
     Replaces the root logger's handlers, so calling it twice does not double the output.
-    Returns the handler (tests attach a stream of their own via ``stream``).
+    Returns the handler (tests attach a stream of their own via ``stream``). Client
+    libraries' repeats are summarised (:class:`RepeatFilter`).
     """
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter(service) if json else TextFormatter(service))
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
