@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import socket
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import REGISTRY
 
+from dealerflow.devinfra.fault_proxy import FaultProxy
 from dealerflow.runtime.db import create_pool
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
@@ -238,51 +237,11 @@ async def test_crash_between_ack_and_mark_republishes(
         assert seen == [m.value for m in messages if m.key == key]
 
 
-class _LateProxy:
-    """A TCP port that refuses connections until opened, then forwards to ``target``
-    (Kafka, PostgreSQL); :meth:`cut` is an outage: refused again, open links aborted."""
-
-    def __init__(self, target: str) -> None:
-        host, port = target.rsplit(":", 1)
-        self.target = (host, int(port))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.server: asyncio.Server | None = None
-        self.links: set[asyncio.StreamWriter] = set()
-
-    async def open(self) -> None:
-        self.server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
-
-    async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-
-    async def cut(self) -> None:
-        await self.close()
-        for link in list(self.links):
-            link.transport.abort()
-        self.links.clear()
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.target)
-        self.links |= {writer, up_writer}
-
-        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(Exception):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
-
-
 @pytest.mark.integration
 async def test_kafka_unavailable_then_rows_are_delivered(
     pool: asyncpg.Pool, pg_schema: str, topic: str, kafka_bootstrap: str
 ) -> None:
-    proxy = _LateProxy(kafka_bootstrap)
+    proxy = FaultProxy(kafka_bootstrap)
     messages = [OutboxMessage(topic, b"k", b"v%d" % i) for i in range(10)]
     await enqueue_committed(pool, messages)
     errors_before = sample("dealerflow_outbox_publish_errors_total", pg_schema)
@@ -313,7 +272,7 @@ async def _published_within(pool: asyncpg.Pool, topic: str, limit_s: float) -> f
 async def test_relay_resumes_within_a_second_or_two_after_a_kafka_outage(
     pool: asyncpg.Pool, topic: str, kafka_bootstrap: str
 ) -> None:
-    proxy = _LateProxy(kafka_bootstrap)
+    proxy = FaultProxy(kafka_bootstrap)
     await enqueue_committed(pool, [OutboxMessage(topic, b"k", b"before")])
     # backoff 0.5, 1, 2, 4, 8 s (cap 30 s): 8 s down, a blind sleep would last to ~15 s
     relay = relay_for(pool, f"127.0.0.1:{proxy.port}", retry_backoff_s=0.5, max_backoff_s=30.0)
@@ -334,15 +293,10 @@ async def test_relay_resumes_within_a_second_or_two_after_a_database_outage(
     pg_dsn: str, pg_schema: str, topic: str, kafka_bootstrap: str
 ) -> None:
     await migrate(pg_dsn, pg_schema, runtime_migrations())
-    url = urlsplit(pg_dsn)
-    proxy = _LateProxy(f"{url.hostname}:{url.port or 5432}")
+    proxy, proxied = FaultProxy.for_dsn(pg_dsn)
     await proxy.open()
-    user = url.netloc.rpartition("@")[0]
-    proxied = url._replace(
-        netloc=f"{user}@127.0.0.1:{proxy.port}" if user else f"127.0.0.1:{proxy.port}"
-    )
     pool = await asyncpg.create_pool(
-        urlunsplit(proxied), min_size=1, max_size=4, server_settings={"search_path": pg_schema}
+        proxied, min_size=1, max_size=4, server_settings={"search_path": pg_schema}
     )
     direct = await asyncpg.create_pool(
         pg_dsn, min_size=1, max_size=2, server_settings={"search_path": pg_schema}
