@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from prometheus_client import CollectorRegistry
 from dealerflow.contracts.envelope import Envelope, encode_binary, encode_structured
 from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra.fault_proxy import FaultProxy
 from dealerflow.runtime.broker import create_broker
 from dealerflow.runtime.consumer import EventConsumer, EventRouter, HandlerContext, attach_consumer
 from dealerflow.runtime.dlq import DeadLetter, read_dead_letters
@@ -109,7 +111,11 @@ class Env:
         return router
 
     async def start_consumer(
-        self, group: str, *, tracer_provider: TracerProvider | None = None
+        self,
+        group: str,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        pool: asyncpg.Pool | None = None,
     ) -> KafkaBroker:
         broker = create_broker(
             self.settings, registry=CollectorRegistry(), tracer_provider=tracer_provider
@@ -117,7 +123,7 @@ class Env:
         consumer = EventConsumer(
             name="kafkatest",
             router=self.router(),
-            pool=self.pool,
+            pool=pool or self.pool,
             settings=self.settings,
             tracer_provider=tracer_provider,
         )
@@ -434,3 +440,36 @@ async def test_events_with_text_postgresql_cannot_store_are_dead_lettered(env: E
     # the original record byte for byte, NUL headers included
     assert letters[0].value == nul_id.value
     assert letters[0].original_headers == [*nul_id.headers, ("x-note", b"a\x00b")]
+
+
+async def test_consumer_resumes_within_a_second_or_two_after_a_database_outage(
+    env: Env, pg_dsn: str, pg_schema: str
+) -> None:
+    proxy, proxied = FaultProxy.for_dsn(pg_dsn)
+    await proxy.open()
+    through_proxy = await asyncpg.create_pool(
+        proxied, min_size=1, max_size=4, server_settings={"search_path": pg_schema}
+    )
+    group = env.prefix + "g-outage"
+
+    async def handled(count: int) -> bool:
+        return len(await env.effects()) == count
+
+    try:
+        await env.start_consumer(group, pool=through_proxy)
+        await env.send_event(graded("BEFORE"), "before-1")
+        await eventually(lambda: handled(1), what="the first event handled")
+        await proxy.cut()  # PostgreSQL gone for the consumer for 8 s
+        await env.send_event(graded("DURING"), "during-1")
+        # backoff 0.2 s doubling (cap 10 s): a blind sleep would last to ~12.6 s
+        await asyncio.sleep(8.0)
+        await proxy.open()
+        started = time.monotonic()
+        await eventually(lambda: handled(2), within_s=20, what="the event handled after")
+        assert time.monotonic() - started < 2.5
+    finally:
+        for broker in env.brokers:
+            await broker.stop()
+        env.brokers.clear()
+        await proxy.cut()
+        await through_proxy.close()
