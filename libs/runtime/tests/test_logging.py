@@ -8,6 +8,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -283,3 +284,25 @@ def test_configure_logging_summarises_client_library_repeats(json_log: io.String
     lines = _lines(json_log)
     assert sum(1 for line in lines if line["logger"] == "aiokafka.cluster") == 1
     assert sum(1 for line in lines if line["logger"] == "dealerflow.relay") == 1000
+
+
+def test_a_log_file_is_rotated(tmp_path: Path) -> None:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    log_file = tmp_path / "sales.log"
+    try:
+        handler = configure_logging("sales", "INFO", file=str(log_file), max_bytes=4096, backups=2)
+        for i in range(1000):
+            logging.getLogger("dealerflow.sales").info("line %d for +8613812345678", i)
+        handler.close()
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["sales.log", "sales.log.1", "sales.log.2"]
+    assert all((tmp_path / f).stat().st_size <= 4096 for f in files)
+    last = json.loads(log_file.read_text().splitlines()[-1])
+    assert last["msg"] == "line 999 for +86*******5678"

@@ -22,6 +22,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from logging.handlers import RotatingFileHandler
 from typing import Any, TextIO
 
 from opentelemetry import trace
@@ -309,15 +310,29 @@ class RepeatFilter(logging.Filter):
 
 
 def configure_logging(
-    service: str, level: str = "INFO", json: bool = True, *, stream: TextIO | None = None
+    service: str,
+    level: str = "INFO",
+    json: bool = True,
+    *,
+    stream: TextIO | None = None,
+    file: str | None = None,
+    max_bytes: int = 50 * 1024 * 1024,
+    backups: int = 3,
 ) -> logging.Handler:
     """Route all logging to one stdout handler with the JSON (or text) formatter.
 
     Replaces the root logger's handlers, so calling it twice does not double the output.
     Returns the handler (tests attach a stream of their own via ``stream``). Client
-    libraries' repeats are summarised (:class:`RepeatFilter`).
+    libraries' repeats are summarised (:class:`RepeatFilter`). With ``file`` the log goes
+    to that file instead, rotated at ``max_bytes`` (``file.1`` .. ``file.<backups>``).
     """
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler: logging.Handler
+    if file is not None and stream is None:
+        handler = RotatingFileHandler(
+            file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+        )
+    else:
+        handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter(service) if json else TextFormatter(service))
     handler.addFilter(RepeatFilter())
     root = logging.getLogger()
