@@ -314,6 +314,24 @@ async def test_batch_handler_gets_the_batch_and_isolates_a_failure(pool: asyncpg
     assert poller.fired == 4
 
 
+async def test_a_failure_is_recorded_masked_and_storable(pool: asyncpg.Pool) -> None:
+    # the error quotes a refused phone number and a NUL: stored as is, the NUL would fail
+    # the poller's own UPDATE (and so every batch), the number would reach operators
+    clock = ManualClock(T0)
+
+    async def refuses(conn: DbConnection, timer: Timer) -> None:
+        raise ValueError("'1381234567\x00' is not a valid phone number")
+
+    poller = TimerPoller(pool, {"remind": refuses}, clock=clock, max_attempts=1)
+    await add(pool, "nul", T0)
+    clock.advance(timedelta(minutes=1))
+    assert await poller.fire_due() == 1
+    failed = await pool.fetchrow("SELECT status, last_error FROM timers WHERE key = 'nul'")
+    assert failed is not None
+    assert failed["status"] == "failed"
+    assert failed["last_error"] == "ValueError: '******4567\\u0000' is not a valid phone number"
+
+
 async def test_restart_fires_what_the_old_poller_left(
     pool: asyncpg.Pool, pg_dsn: str, pg_schema: str
 ) -> None:

@@ -30,6 +30,7 @@ import asyncpg
 from dealerflow.runtime import metrics, recovery
 from dealerflow.runtime.clock import Clock, wall_seconds_until
 from dealerflow.runtime.db import ALL_DEALERS, DbConnection, act_for, transaction
+from dealerflow.runtime.dlq import describe_error
 
 __all__ = [
     "BatchTimerHandler",
@@ -317,8 +318,8 @@ class TimerPoller:
                     async with conn.transaction():
                         await self._call(conn, kind, [t])
                 except Exception as exc:
-                    text = str(exc)
-                    failures[t.id] = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+                    # masked (an operator reads it), NUL-free (it is stored), bounded
+                    failures[t.id] = describe_error(exc)
         return failures
 
     async def _call(self, conn: DbConnection, kind: str, group: list[Timer]) -> None:
