@@ -12,6 +12,7 @@ import pytest
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra import services
 from dealerflow.devinfra.client import DealerflowClient
+from dealerflow.runtime.settings import ServiceSettings
 
 
 def test_dealers_is_the_sixth_service_and_comes_first() -> None:
@@ -122,3 +123,13 @@ def test_the_dev_stack_sets_the_notifier_drivers_explicitly() -> None:
     env = services.dev_channel_env({"DEALERFLOW_NOTIFIER_STAFF_CHANNEL_DRIVER": "webhook"})
     assert env["DEALERFLOW_NOTIFIER_STAFF_CHANNEL_DRIVER"] == "webhook"
     assert env["DEALERFLOW_NOTIFIER_CHANNEL_DRIVERS"] == json.dumps(drivers)
+def test_dev_service_logs_are_rotated_by_the_services(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log_file = tmp_path / "leads.log"
+    for name, value in services.log_environment(log_file).items():
+        monkeypatch.setenv(name, value)
+    settings = ServiceSettings(service_name="leads")
+    assert settings.log_file == str(log_file)
+    assert settings.log_file_max_bytes == services.DEV_LOG_MAX_BYTES == 20 * 1024 * 1024
+    assert settings.log_file_backups == 3

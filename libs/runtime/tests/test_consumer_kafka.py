@@ -6,6 +6,9 @@ Each test has its own schema, topic prefix and consumer group.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,6 +28,7 @@ from prometheus_client import CollectorRegistry
 from dealerflow.contracts.envelope import Envelope, encode_binary, encode_structured
 from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.devinfra.fault_proxy import FaultProxy
 from dealerflow.runtime.broker import create_broker
 from dealerflow.runtime.consumer import EventConsumer, EventRouter, HandlerContext, attach_consumer
 from dealerflow.runtime.dlq import DeadLetter, read_dead_letters
@@ -107,7 +111,11 @@ class Env:
         return router
 
     async def start_consumer(
-        self, group: str, *, tracer_provider: TracerProvider | None = None
+        self,
+        group: str,
+        *,
+        tracer_provider: TracerProvider | None = None,
+        pool: asyncpg.Pool | None = None,
     ) -> KafkaBroker:
         broker = create_broker(
             self.settings, registry=CollectorRegistry(), tracer_provider=tracer_provider
@@ -115,7 +123,7 @@ class Env:
         consumer = EventConsumer(
             name="kafkatest",
             router=self.router(),
-            pool=self.pool,
+            pool=pool or self.pool,
             settings=self.settings,
             tracer_provider=tracer_provider,
         )
@@ -199,6 +207,14 @@ async def test_binary_and_structured_events_are_consumed(env: Env) -> None:
     assert await env.effects() == [("bin-1", "BIN"), ("str-1", "STRUCT")]
 
 
+async def _dead_letters_published(env: Env, count: int) -> None:
+    async def enough() -> bool:
+        dlq = env.topic + ".dlq"
+        return len(await read_dead_letters(env.bootstrap, dlq, timeout_s=1)) >= count
+
+    await eventually(enough, what=f"{count} dead letters published by the relay")
+
+
 async def test_poison_messages_go_to_the_dlq_and_the_partition_moves_on(env: Env) -> None:
     group = env.prefix + "g-poison"
     env.fail.add("POISON")
@@ -229,12 +245,7 @@ async def test_poison_messages_go_to_the_dlq_and_the_partition_moves_on(env: Env
         inbox_ids = {r["event_id"] for r in await env.pool.fetch("SELECT event_id FROM inbox")}
         assert inbox_ids == {"next-1", follow_up_id}
         assert env.calls["POISON"] == 1 + env.settings.consumer_max_retries
-
-        async def dlq_has_four() -> bool:
-            dlq = env.topic + ".dlq"
-            return len(await read_dead_letters(env.bootstrap, dlq, timeout_s=1)) >= 4
-
-        await eventually(dlq_has_four, what="4 dead letters published by the relay")
+        await _dead_letters_published(env, 4)
     finally:
         await relay.stop()
         relay_task.cancel()
@@ -378,3 +389,87 @@ async def test_graceful_stop_finishes_the_batch_in_flight(env: Env) -> None:
     await asyncio.wait_for(stopping, 15)
     assert await env.effects() == [("slow-1", "slow")]
     assert await env.committed(group) == 1
+
+
+async def test_events_with_text_postgresql_cannot_store_are_dead_lettered(env: Env) -> None:
+    # NUL in an event id (the inbox claim of the whole batch would fail, again and again),
+    # in a payload string, a lone surrogate in a structured attribute, and a NUL that
+    # only the handler's INSERT meets (data_base64 hides it from the quick scan)
+    group = env.prefix + "g-nul"
+    relay = OutboxRelay(env.pool, env.bootstrap, poll_interval_s=0.2)
+    relay_task = asyncio.create_task(relay.run())
+    try:
+        await env.start_consumer(group)
+        template = encode_binary(graded("K"), source="/test", event_id="tmpl")
+        key = template.key or b""
+        nul_id = encode_binary(graded("ID"), source="/test", event_id="nul\x00id")
+        await env.send(nul_id.value, [*nul_id.headers, ("x-note", b"a\x00b")], key)
+        payload = encode_binary(graded("N\x00UL"), source="/test", event_id="nul-payload")
+        no_subject = [(k, v) for k, v in payload.headers if k != "ce_subject"]
+        await env.send(payload.value, no_subject, key)  # only data.lead_id holds it
+        structured = json.loads(encode_structured(graded("S"), source="/t", event_id="s1").value)
+        surrogate = json.dumps({**structured, "subject": "lead \ud800"}).encode()
+        await env.send(surrogate, [("content-type", b"application/cloudevents+json")], key)
+        hidden = {**structured, "id": "b64-1"}
+        del hidden["data"]
+        data = json.dumps({**structured["data"], "lead_id": "B\x00"}).encode()
+        hidden["data_base64"] = base64.b64encode(data).decode()
+        await env.send(
+            json.dumps(hidden).encode(), [("content-type", b"application/cloudevents+json")], key
+        )
+        await env.send_event(graded("NEXT"), "next-1")
+        # 5 records + the LeadAssigned that NEXT's handler published
+        await eventually(lambda: _committed_is(env, group, 6), what="all 6 committed")
+        assert await env.effects() == [("next-1", "NEXT")]
+        assert "N\x00UL" not in env.calls  # refused before any handler ran
+        assert env.calls["B\x00"] == 1  # the INSERT's refusal is not retried
+        await _dead_letters_published(env, 4)
+    finally:
+        await relay.stop()
+        relay_task.cancel()
+    letters = sorted(
+        await read_dead_letters(env.bootstrap, env.topic + ".dlq"),
+        key=lambda d: d.original_offset or 0,
+    )
+    reasons = [letter.error or "" for letter in letters]
+    assert reasons[0].startswith("UnprocessableEvent: attribute id: U+0000 is a character")
+    assert reasons[1].startswith("UnprocessableEvent: data.lead_id: U+0000 is a character")
+    assert reasons[2].startswith("UnprocessableEvent: attribute subject: U+D800 is")
+    assert reasons[3].startswith("CharacterNotInRepertoireError")
+    assert [letter.header("dlq-attempts") for letter in letters] == ["0", "0", "0", "1"]
+    # the original record byte for byte, NUL headers included
+    assert letters[0].value == nul_id.value
+    assert letters[0].original_headers == [*nul_id.headers, ("x-note", b"a\x00b")]
+
+
+async def test_consumer_resumes_within_a_second_or_two_after_a_database_outage(
+    env: Env, pg_dsn: str, pg_schema: str
+) -> None:
+    proxy, proxied = FaultProxy.for_dsn(pg_dsn)
+    await proxy.open()
+    through_proxy = await asyncpg.create_pool(
+        proxied, min_size=1, max_size=4, server_settings={"search_path": pg_schema}
+    )
+    group = env.prefix + "g-outage"
+
+    async def handled(count: int) -> bool:
+        return len(await env.effects()) == count
+
+    try:
+        await env.start_consumer(group, pool=through_proxy)
+        await env.send_event(graded("BEFORE"), "before-1")
+        await eventually(lambda: handled(1), what="the first event handled")
+        await proxy.cut()  # PostgreSQL gone for the consumer for 8 s
+        await env.send_event(graded("DURING"), "during-1")
+        # backoff 0.2 s doubling (cap 10 s): a blind sleep would last to ~12.6 s
+        await asyncio.sleep(8.0)
+        await proxy.open()
+        started = time.monotonic()
+        await eventually(lambda: handled(2), within_s=20, what="the event handled after")
+        assert time.monotonic() - started < 2.5
+    finally:
+        for broker in env.brokers:
+            await broker.stop()
+        env.brokers.clear()
+        await proxy.cut()
+        await through_proxy.close()

@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from dealerflow.contracts.envelope import Envelope, encode_binary, encode_structured
 from dealerflow.contracts.events.leads import LeadGraded
+from dealerflow.contracts.identity import InvalidPhoneNumber
 from dealerflow.runtime.broker import attach_consumer, create_broker
 from dealerflow.runtime.consumer import EventConsumer, EventRouter, HandlerContext
 from dealerflow.runtime.dlq import (
@@ -104,13 +105,7 @@ def test_dlq_topic_for_and_describe_error() -> None:
     assert len(long) == 2000
 
 
-def test_dead_letter_reasons_carry_no_phone_id_or_email() -> None:
-    reason = describe_error(
-        ValueError("'+8613812345678' of li.na@example.cn (440308199901011234) is not valid")
-    )
-    assert (
-        reason == "ValueError: '+86*******5678' of ***@example.cn (**************1234) is not valid"
-    )
+def _reason_header(error: str) -> bytes:
     message = dead_letter_message(
         topic="dealerflow.leads",
         partition=0,
@@ -118,11 +113,30 @@ def test_dead_letter_reasons_carry_no_phone_id_or_email() -> None:
         key=None,
         value=b"{}",
         headers=[],
-        error="customer 13812345678 unknown",
+        error=error,
         consumer="c",
         failed_at=datetime(2026, 3, 1, tzinfo=UTC),
     )
-    assert dict(message.headers)["dlq-error"] == b"customer *******5678 unknown"
+    return dict(message.headers)["dlq-error"]
+
+
+def test_dead_letter_reasons_carry_no_phone_id_or_email() -> None:
+    reason = describe_error(
+        ValueError("'+8613812345678' of li.na@example.cn (440308199901011234) is not valid")
+    )
+    assert (
+        reason == "ValueError: '+86*******5678' of ***@example.cn (**************1234) is not valid"
+    )
+    assert _reason_header("customer 13812345678 unknown") == b"customer *******5678 unknown"
+
+
+def test_dead_letter_reasons_hide_numbers_and_addresses_a_validator_refused() -> None:
+    # the message quotes what it refused, which matches no phone or e-mail pattern
+    reason = describe_error(
+        InvalidPhoneNumber("'1381234567' is not a valid phone number for zhang@example")
+    )
+    assert reason == "InvalidPhoneNumber: '******4567' is not a valid phone number for ***@example"
+    assert _reason_header("customer 138 1234 567 unknown") == b"customer ******4567 unknown"
 
 
 def test_dead_letter_reads_ce_type_from_binary_or_structured() -> None:
@@ -212,6 +226,29 @@ async def test_cli_lists_dead_letters(kafka_bootstrap: str, dead_letters: str) -
         f"0:1\t{dead_letters}/0@11\t{LeadGraded.event_type}\tEventDecodeError: unknown event type",
     ]
     assert lines[-1] == "2 dead letter(s)"
+
+
+@pytest.mark.integration
+async def test_cli_list_masks_reasons_written_unmasked(
+    kafka_bootstrap: str, topic_prefix: str, create_topics: Callable[..., Awaitable[None]]
+) -> None:
+    # a letter from an older version or another producer: raw phone numbers in its reason
+    topic = topic_prefix + "leads"
+    await create_topics(topic + ".dlq", partitions=1)
+    original = encode_binary(graded("P"), source="/t", event_id="id-P")
+    headers = [
+        *original.headers,
+        ("dlq-error", b"ValueError: +8613812345678 /\t1381234567\nli.na@example.cn"),
+        ("dlq-original-topic", topic.encode()),
+    ]
+    await _produce(kafka_bootstrap, topic + ".dlq", [(original.value, headers)])
+    out, err = io.StringIO(), io.StringIO()
+    code = await run_async(["--bootstrap", kafka_bootstrap, "list", topic], out=out, err=err)
+    assert code == 0, err.getvalue()
+    line = out.getvalue().splitlines()[1]
+    assert line.split("\t")[-1] == "ValueError: +86*******5678 / ******4567 ***@example.cn"
+    for raw in ("13812345678", "1381234567", "li.na"):
+        assert raw not in out.getvalue()
 
 
 @pytest.mark.integration

@@ -5,13 +5,23 @@ from __future__ import annotations
 import io
 import json
 import logging
+import secrets
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import REGISTRY
 
-from dealerflow.runtime.logging import configure_logging, mask_pii, mask_value
+from dealerflow.runtime.logging import (
+    JsonFormatter,
+    RepeatFilter,
+    configure_logging,
+    mask_pii,
+    mask_value,
+)
 
 
 @pytest.mark.parametrize(
@@ -50,6 +60,65 @@ def test_mask_pii(raw: str, masked: str) -> None:
 )
 def test_mask_pii_leaves_other_numbers_alone(text: str) -> None:
     assert mask_pii(text) == text
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        # digits inside these once became "*******7893" (issue 15)
+        "649f21bc-2082-4afc-93e2-b18086727893",
+        "F3F15839-4892-41C9-ADE9-8A01A3661098",
+        "d1b18278324744bdb23a38d85500d1f3",  # a UUID without dashes
+        "2e13620101937df68ad7ef333c359336",  # a trace id
+        "d5fa9212279ea23e",  # a span id
+        "00-5f7d36d16036073553acfc17d1e9b5d7-660f8e8721f201bb-01",  # a traceparent
+    ],
+)
+def test_mask_pii_never_touches_identifiers(identifier: str) -> None:
+    text = f"event {identifier} for 13812345678 (trace={identifier})"
+    assert mask_pii(text) == f"event {identifier} for *******5678 (trace={identifier})"
+    assert mask_pii(identifier) == identifier
+    assert mask_value({"event_id": identifier}) == {"event_id": identifier}
+
+
+def test_mask_pii_keeps_generated_identifiers_intact() -> None:
+    for _ in range(20_000):
+        for identifier in (
+            str(uuid.uuid4()),
+            uuid.uuid4().hex,
+            secrets.token_hex(16),
+            f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01",
+        ):
+            assert mask_pii(identifier) == identifier
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [
+        # numbers and addresses a validator refused match no phone pattern
+        ("'1381234567' is not a valid phone number", "'******4567' is not a valid phone number"),
+        ("'zhang.wei@example' is not an e-mail address", "'***@example' is not an e-mail address"),
+        ("ID 110105194913310021 has no such date", "ID **************0021 has no such date"),
+        ("call (010) 6552 1234", "call (*******1234"),
+        ("+86 138 1234 5678 and 13812345678", "+86*******5678 and *******5678"),
+    ],
+)
+def test_strict_masking_also_hides_refused_numbers(raw: str, masked: str) -> None:
+    assert mask_pii(raw, strict=True) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "time '2026-12-07T08:00:00Z' is not RFC 3339",
+        "amount 1234567.50 exceeds the limit",
+        "lead 649f21bc-2082-4afc-93e2-b18086727893 at offset 123456",
+        "trace 2e13620101937df68ad7ef333c359336",
+        "+86*******5678 already masked",
+    ],
+)
+def test_strict_masking_keeps_dates_amounts_and_identifiers(text: str) -> None:
+    assert mask_pii(text, strict=True) == text
 
 
 def test_mask_value_recurses() -> None:
@@ -154,3 +223,86 @@ def test_configure_twice_does_not_duplicate(json_log: io.StringIO) -> None:
     logging.getLogger("y").info("once")
     assert len(stream.getvalue().splitlines()) == 1
     assert json_log.getvalue() == ""
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_repeat_filter_summarises_a_flood_of_identical_errors() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("sales"))
+    clock = FakeClock()
+    handler.addFilter(RepeatFilter(interval_s=60.0, clock=clock))
+    log = logging.getLogger("aiokafka.conn.test")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.DEBUG)
+    before = REGISTRY.get_sample_value(
+        "dealerflow_log_suppressed_total", {"logger": "aiokafka.conn.test"}
+    )
+    try:
+        for i in range(1000):  # a Kafka outage: 1,000 identical errors in 20 s
+            clock.now += 0.02
+            log.error("Unable connect to node with id %s: %s", i % 3, "Connect call failed")
+        clock.now += 60.0  # a minute later it still fails: one line with the count
+        log.error("Unable connect to node with id %s: %s", 1, "Connect call failed")
+        log.error("Unable connect to node with id %s: %s", 1, "Connect call failed")
+        log.info("Connected to node %s", 1)  # the state changes: the last count goes with it
+        log.warning("Unable to update metadata from [%s]", 1)  # another kind passes
+        logging.getLogger("dealerflow.test").error("ours pass untouched")
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+        log.setLevel(logging.NOTSET)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["msg"] for line in lines] == [
+        "Unable connect to node with id 0: Connect call failed",
+        "Unable connect to node with id 1: Connect call failed",
+        "Connected to node 1",
+        "Unable to update metadata from [1]",
+    ]
+    assert "repeated" not in lines[0]
+    assert lines[1]["repeated"] == 999
+    assert lines[2]["suppressed"] == {"Unable connect to node with id %s: %s": 1}
+    assert "suppressed" not in lines[3]
+    after = REGISTRY.get_sample_value(
+        "dealerflow_log_suppressed_total", {"logger": "aiokafka.conn.test"}
+    )
+    assert (after or 0) - (before or 0) == 1000
+
+
+def test_configure_logging_summarises_client_library_repeats(json_log: io.StringIO) -> None:
+    for _ in range(1000):
+        logging.getLogger("aiokafka.cluster").error("Unable connect to %s", "127.0.0.1:1")
+        logging.getLogger("dealerflow.relay").warning("our own line")
+    lines = _lines(json_log)
+    assert sum(1 for line in lines if line["logger"] == "aiokafka.cluster") == 1
+    assert sum(1 for line in lines if line["logger"] == "dealerflow.relay") == 1000
+
+
+def test_a_log_file_is_rotated(tmp_path: Path) -> None:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    log_file = tmp_path / "sales.log"
+    try:
+        handler = configure_logging("sales", "INFO", file=str(log_file), max_bytes=4096, backups=2)
+        for i in range(1000):
+            logging.getLogger("dealerflow.sales").info("line %d for +8613812345678", i)
+        handler.close()
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in saved[0]:
+            root.addHandler(h)
+        root.setLevel(saved[1])
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["sales.log", "sales.log.1", "sales.log.2"]
+    assert all((tmp_path / f).stat().st_size <= 4096 for f in files)
+    last = json.loads(log_file.read_text().splitlines()[-1])
+    assert last["msg"] == "line 999 for +86*******5678"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import asyncpg
 import pytest
@@ -29,6 +30,24 @@ def test_headers_round_trip_text_and_binary() -> None:
     assert '["ce_type","dealerflow.sales.X.v1"]' in encoded  # readable for operators
     assert decode_headers(encoded) == headers
     assert decode_headers([["a", "中文"]]) == [("a", "中文".encode())]
+
+
+def test_headers_with_nul_are_base64_since_jsonb_refuses_it() -> None:
+    headers = [("ce_id", b"id\x00x"), ("n\x00m", b"v"), ("ok", b"text")]
+    encoded = encode_headers(headers)
+    assert "\\u0000" not in encoded
+    assert decode_headers(encoded) == headers
+    # the pair with a NUL in its name alone (not decoded as text by the all-text path)
+    assert decode_headers(json.loads(encoded)[1:2]) == [headers[1]]
+
+
+@pytest.mark.integration
+async def test_a_record_with_nul_headers_is_enqueued(pool: asyncpg.Pool) -> None:
+    headers = [("ce_id", b"id\x00x"), ("n\x00m", b"v")]
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, [OutboxMessage("t", None, b"v", headers)])
+    raw = await pool.fetchval("SELECT headers::text FROM outbox")
+    assert decode_headers(raw) == headers
 
 
 @pytest.mark.integration

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import socket
 import time
 import uuid
 from collections import defaultdict
@@ -17,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import REGISTRY
 
+from dealerflow.devinfra.fault_proxy import FaultProxy
 from dealerflow.runtime.db import create_pool
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
@@ -237,42 +237,11 @@ async def test_crash_between_ack_and_mark_republishes(
         assert seen == [m.value for m in messages if m.key == key]
 
 
-class _LateProxy:
-    """A TCP port that refuses connections until opened, then forwards to Kafka."""
-
-    def __init__(self, target: str) -> None:
-        host, port = target.rsplit(":", 1)
-        self.target = (host, int(port))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.server: asyncio.Server | None = None
-
-    async def open(self) -> None:
-        self.server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
-
-    async def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self.target)
-
-        async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(Exception):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
-
-
 @pytest.mark.integration
 async def test_kafka_unavailable_then_rows_are_delivered(
     pool: asyncpg.Pool, pg_schema: str, topic: str, kafka_bootstrap: str
 ) -> None:
-    proxy = _LateProxy(kafka_bootstrap)
+    proxy = FaultProxy(kafka_bootstrap)
     messages = [OutboxMessage(topic, b"k", b"v%d" % i) for i in range(10)]
     await enqueue_committed(pool, messages)
     errors_before = sample("dealerflow_outbox_publish_errors_total", pg_schema)
@@ -289,6 +258,63 @@ async def test_kafka_unavailable_then_rows_are_delivered(
     finally:
         await proxy.close()
     assert [r.value for r in records] == [m.value for m in messages]
+
+
+async def _published_within(pool: asyncpg.Pool, topic: str, limit_s: float) -> float:
+    """Seconds until a row enqueued now is published (fails after ``limit_s``)."""
+    started = time.monotonic()
+    await enqueue_committed(pool, [OutboxMessage(topic, b"k", b"after")])
+    await wait_for(lambda: _zero(unpublished(pool)), limit_s=limit_s)
+    return time.monotonic() - started
+
+
+@pytest.mark.integration
+async def test_relay_resumes_within_a_second_or_two_after_a_kafka_outage(
+    pool: asyncpg.Pool, topic: str, kafka_bootstrap: str
+) -> None:
+    proxy = FaultProxy(kafka_bootstrap)
+    await enqueue_committed(pool, [OutboxMessage(topic, b"k", b"before")])
+    # backoff 0.5, 1, 2, 4, 8 s (cap 30 s): 8 s down, a blind sleep would last to ~15 s
+    relay = relay_for(pool, f"127.0.0.1:{proxy.port}", retry_backoff_s=0.5, max_backoff_s=30.0)
+    try:
+        async with running(relay):
+            await asyncio.sleep(8.0)
+            assert await unpublished(pool) == 1
+            await proxy.open()
+            started = time.monotonic()
+            await wait_for(lambda: _zero(unpublished(pool)), limit_s=20)
+            assert time.monotonic() - started < 2.5
+    finally:
+        await proxy.close()
+
+
+@pytest.mark.integration
+async def test_relay_resumes_within_a_second_or_two_after_a_database_outage(
+    pg_dsn: str, pg_schema: str, topic: str, kafka_bootstrap: str
+) -> None:
+    await migrate(pg_dsn, pg_schema, runtime_migrations())
+    proxy, proxied = FaultProxy.for_dsn(pg_dsn)
+    await proxy.open()
+    pool = await asyncpg.create_pool(
+        proxied, min_size=1, max_size=4, server_settings={"search_path": pg_schema}
+    )
+    direct = await asyncpg.create_pool(
+        pg_dsn, min_size=1, max_size=2, server_settings={"search_path": pg_schema}
+    )
+    relay = relay_for(pool, kafka_bootstrap, retry_backoff_s=0.5, max_backoff_s=30.0)
+    try:
+        async with running(relay):
+            await wait_for(_async(lambda: relay.is_leader))
+            assert await _published_within(direct, topic, 5) < 2.5
+            await proxy.cut()  # PostgreSQL is gone for the relay for 8 s (see above)
+            await asyncio.sleep(8.0)
+            assert not relay.is_leader
+            await proxy.open()
+            assert await _published_within(direct, topic, 20) < 2.5
+    finally:
+        await proxy.cut()
+        await pool.close()
+        await direct.close()
 
 
 @pytest.mark.integration

@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
+from dealerflow.devinfra.fault_proxy import FaultProxy
 from dealerflow.runtime.clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from dealerflow.runtime.db import DbConnection, create_pool
 from dealerflow.runtime.migrations import migrate, runtime_migrations
@@ -313,6 +314,24 @@ async def test_batch_handler_gets_the_batch_and_isolates_a_failure(pool: asyncpg
     assert poller.fired == 4
 
 
+async def test_a_failure_is_recorded_masked_and_storable(pool: asyncpg.Pool) -> None:
+    # the error quotes a refused phone number and a NUL: stored as is, the NUL would fail
+    # the poller's own UPDATE (and so every batch), the number would reach operators
+    clock = ManualClock(T0)
+
+    async def refuses(conn: DbConnection, timer: Timer) -> None:
+        raise ValueError("'1381234567\x00' is not a valid phone number")
+
+    poller = TimerPoller(pool, {"remind": refuses}, clock=clock, max_attempts=1)
+    await add(pool, "nul", T0)
+    clock.advance(timedelta(minutes=1))
+    assert await poller.fire_due() == 1
+    failed = await pool.fetchrow("SELECT status, last_error FROM timers WHERE key = 'nul'")
+    assert failed is not None
+    assert failed["status"] == "failed"
+    assert failed["last_error"] == "ValueError: '******4567\\u0000' is not a valid phone number"
+
+
 async def test_restart_fires_what_the_old_poller_left(
     pool: asyncpg.Pool, pg_dsn: str, pg_schema: str
 ) -> None:
@@ -427,6 +446,39 @@ async def test_notify_wakes_a_sleeping_poller(pool: asyncpg.Pool) -> None:
     seen = await pool.fetchrow("SELECT due_at, seen_at FROM effects")
     assert seen is not None
     assert seen["seen_at"] >= seen["due_at"]
+
+
+async def test_poller_resumes_within_a_second_or_two_after_a_database_outage(
+    pool: asyncpg.Pool, pg_dsn: str, pg_schema: str
+) -> None:
+    proxy, proxied = FaultProxy.for_dsn(pg_dsn)
+    await proxy.open()
+    through_proxy = await asyncpg.create_pool(
+        proxied, min_size=1, max_size=6, server_settings={"search_path": pg_schema}
+    )
+    clock = SystemClock()
+    poller = TimerPoller(
+        through_proxy, {"remind": record_effect(clock)}, clock=clock, poll_interval_s=0.2
+    )
+
+    async def fired(count: int) -> bool:
+        return bool(await pool.fetchval("SELECT count(*) FROM effects") == count)
+
+    try:
+        async with running(poller):
+            await add(pool, "before", clock.now())
+            await wait_for(lambda: fired(1), limit_s=5)
+            # backoff 0.5, 1, 2, 4, 8 s (cap 30 s): 8 s down, a blind sleep lasts to ~15 s
+            await proxy.cut()
+            await asyncio.sleep(8.0)
+            await proxy.open()
+            started = time.monotonic()
+            await add(pool, "after", clock.now())
+            await wait_for(lambda: fired(2), limit_s=20)
+            assert time.monotonic() - started < 2.5
+    finally:
+        await proxy.cut()
+        await through_proxy.close()
 
 
 async def test_accelerated_clock_fires_on_clock_time_not_db_time(

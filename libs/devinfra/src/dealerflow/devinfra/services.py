@@ -259,14 +259,34 @@ class ProcessHandle:
             terminate(self.pid, timeout=timeout_s, progress=progress, name=self.name)
 
 
+#: Dev log files are rotated by the services at this size, keeping this many old ones.
+DEV_LOG_MAX_BYTES = 20 * 1024 * 1024
+DEV_LOG_BACKUPS = 3
+
+
+def log_environment(log_file: Path) -> dict[str, str]:
+    """The settings that make a service write its log to ``log_file``, rotated
+    (``<name>.log.1`` .. ``.3`` at 20 MiB each): an outage's noise cannot fill the disk."""
+    return {
+        "DEALERFLOW_LOG_FILE": str(log_file),
+        "DEALERFLOW_LOG_FILE_MAX_BYTES": str(DEV_LOG_MAX_BYTES),
+        "DEALERFLOW_LOG_FILE_BACKUPS": str(DEV_LOG_BACKUPS),
+    }
+
+
 def _spawn_child(
     config: StackConfig, spec: ServiceSpec, log_file: Path, mode: str
 ) -> ProcessHandle:
-    """Start ``spec`` as a child process logging to ``log_file`` (``"wb"`` or ``"ab"``)."""
-    with log_file.open(mode) as log:  # the child keeps its own copy of the descriptor
+    """Start ``spec`` as a child process logging to ``log_file`` (``"wb"`` starts it
+    afresh, ``"ab"`` appends), rotated by the service (:func:`log_environment`)."""
+    if mode == "wb":
+        log_file.write_bytes(b"")
+    # append mode for the child's stdout too: it shares the file with the service's
+    # rotating log handler (start-up failures are written before that handler exists)
+    with log_file.open("ab") as log:  # the child keeps its own copy of the descriptor
         popen = subprocess.Popen(
             _command(spec, "serve"),
-            env=config.environment(spec),
+            env=config.environment(spec) | log_environment(log_file),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -339,7 +359,7 @@ def start_detached(
             progress(f"{spec.name} already running (pid {pid}); `make down` first to change it")
             already_running = True
         else:
-            env = config.environment(spec)
+            env = config.environment(spec) | log_environment(log_file)
             pid = _spawn_with_env(_command(spec, "serve"), env=env, log_file=log_file)
             pid_file.write_text(f"{pid}\n")
         handles[spec.name] = ProcessHandle(spec.name, pid, log_file)

@@ -14,7 +14,6 @@ Binary and structured CloudEvents therefore both reach our decoder untouched.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -28,6 +27,7 @@ from faststream.kafka.subscriber.usecase import BatchSubscriber
 from faststream.middlewares import AckPolicy
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from dealerflow.runtime import recovery
 from dealerflow.runtime.kafka_security import faststream_security
 
 if TYPE_CHECKING:
@@ -165,8 +165,9 @@ def attach_consumer(
     records) to ``settings.consumer_batch_timeout_ms``. Offsets are committed by
     FastStream after the handler returned, i.e. after the batch transaction committed.
     When the transaction fails the handler waits (exponential ``failure_backoff_s`` ..
-    ``max_failure_backoff_s``) and raises, and the batch is nacked: redelivered from its
-    first record of every partition.
+    ``max_failure_backoff_s``, cut short once a probe of the consumer's ``pool`` finds
+    PostgreSQL back after an outage) and raises, and the batch is nacked: redelivered
+    from its first record of every partition.
     Returns the FastStream subscriber (call before ``broker.start()``).
     """
     names = [topics] if isinstance(topics, str) else list(topics)
@@ -187,6 +188,9 @@ def attach_consumer(
         **subscriber_kwargs,
     )
     consecutive_failures = 0
+    # the database is what a failed batch transaction waits for: probed while backing off
+    pool = getattr(consumer, "pool", None)
+    probe = recovery.pool_probe(pool) if pool is not None else None
 
     async def handle_batch(records: Any) -> None:
         nonlocal consecutive_failures
@@ -204,7 +208,8 @@ def attach_consumer(
                 delay,
                 extra={"consumer": consumer.name},
             )
-            await asyncio.sleep(delay)
+            if await recovery.pause(delay, probe) == "recovered":
+                consecutive_failures = 0  # back within a second or two of PostgreSQL
             raise
         consecutive_failures = 0
 

@@ -6,7 +6,8 @@ A service registers handlers on an :class:`EventRouter`, wraps it in an
 Per Kafka batch (see docs/runtime-kafka.md):
 
 1. decode every record (``EventDecodeError`` -> dead letter with the reason; so is an
-   event whose ``ce_dealerid`` differs from its payload's ``dealer_id``);
+   event whose ``ce_dealerid`` differs from its payload's ``dealer_id``, and one holding
+   a character PostgreSQL cannot store, :mod:`dealerflow.runtime.storable`);
 2. in ONE PostgreSQL transaction acting for the dealers of the batch's events
    (:func:`~dealerflow.runtime.db.act_for`: row-level security shows the handlers those
    dealers' rows only): claim all event ids in the inbox with one statement
@@ -16,8 +17,8 @@ Per Kafka batch (see docs/runtime-kafka.md):
    it is what makes a dealer known); run the handlers of the fresh events; a failing handler is
    retried in its own savepoint (``consumer_max_retries``) and then dead-lettered (at
    once when it raises :class:`UnprocessableEvent`: retrying an invalid event cannot
-   help); dead letters are written to the outbox (-> ``<topic>.dlq``) in the same
-   transaction;
+   help, nor a PostgreSQL "character not storable" error); dead letters are written to
+   the outbox (-> ``<topic>.dlq``) in the same transaction;
 3. commit; only then FastStream commits the Kafka offsets. If the transaction fails the
    batch is nacked (every partition seeks back) and redelivered after a backoff.
 
@@ -43,7 +44,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind, TracerProvider
 from prometheus_client import Counter, Histogram
 
-from dealerflow.contracts.envelope import Envelope, EventDecodeError, decode
+from dealerflow.contracts.envelope import Envelope, decode
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.dealers import DealerConfigured
 from dealerflow.contracts.registry import EVENT_TYPES
@@ -60,6 +61,12 @@ from dealerflow.runtime.db import DbConnection, act_for
 from dealerflow.runtime.dlq import dead_letter_message, describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.publisher import BatchContext, HandlerContext, event_source
+from dealerflow.runtime.storable import (
+    first_unstorable,
+    is_unstorable_error,
+    may_hold_unstorable,
+    unstorable_reason,
+)
 from dealerflow.runtime.telemetry import context_from_trace_headers
 
 if TYPE_CHECKING:
@@ -265,6 +272,35 @@ def _is_infrastructure_error(exc: BaseException, conn: DbConnection) -> bool:
     )
 
 
+def _refused(exc: BaseException | None) -> bool:
+    """Errors no retry can help: the event is invalid, or holds text PostgreSQL refuses."""
+    return isinstance(exc, UnprocessableEvent) or (exc is not None and is_unstorable_error(exc))
+
+
+def unstorable_in(record: ConsumerRecord[Any, Any], envelope: Envelope[Any]) -> str | None:
+    """Where ``envelope`` (decoded from ``record``) holds a character PostgreSQL cannot
+    store (NUL, a lone surrogate), e.g. ``"data.note: U+0000"``; None when it holds none.
+    The payload is walked only when the record's bytes hold such an escape."""
+    meta = envelope.meta
+    attributes = {
+        "id": meta.id,
+        "type": meta.type,
+        "source": meta.source,
+        "subject": meta.subject,
+        "dealerid": meta.dealer_id,
+        "correlationid": meta.correlation_id,
+        "causationid": meta.causation_id,
+        "actor": meta.actor,
+        "traceparent": meta.traceparent,
+        "tracestate": meta.tracestate,
+    }
+    if (where := first_unstorable(attributes)) is not None:
+        return f"attribute {where}"
+    if may_hold_unstorable(record.value):
+        return first_unstorable(envelope.event.model_dump(), "data")
+    return None
+
+
 def _units(items: Sequence[_Item]) -> list[_Unit]:
     """Per-event items stay alone; consecutive items with the same batch handlers merge."""
     units: list[_Unit] = []
@@ -320,11 +356,12 @@ class EventConsumer:
         for record in records:
             try:
                 envelope = decode(record.value, record.headers)
-            except EventDecodeError as exc:
-                failures.append(_Failure(record, f"EventDecodeError: {exc}", 0))
-                continue
             except Exception as exc:  # a decoder bug must not block the partition either
                 failures.append(_Failure(record, describe_error(exc), 0))
+                continue
+            if (where := unstorable_in(record, envelope)) is not None:
+                refusal = UnprocessableEvent(unstorable_reason(where))
+                failures.append(_Failure(record, describe_error(refusal), 0))
                 continue
             handlers, batch_handlers = self.router.handlers_for(type(envelope.event))
             items.append(_Item(record, envelope, handlers, batch_handlers))
@@ -474,7 +511,7 @@ class EventConsumer:
                 single = _Unit([item], unit.batch_handlers)
                 await self._run_isolated(conn, single, outbox, failed)
             return
-        while attempts <= self.max_retries and not isinstance(last_error, UnprocessableEvent):
+        while attempts <= self.max_retries and not _refused(last_error):
             if attempts and self.retry_backoff_s:
                 await asyncio.sleep(self.retry_backoff_s * 2 ** (attempts - 1))
             attempts += 1

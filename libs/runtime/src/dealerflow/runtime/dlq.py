@@ -10,6 +10,7 @@ republishes the original record to its original topic without the ``dlq-*`` head
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,7 +43,23 @@ def describe_error(exc: BaseException) -> str:
     """A one-line, bounded description of an exception for the ``dlq-error`` header
     (phone and ID numbers and e-mail addresses masked, see :func:`dead_letter_message`)."""
     text = f"{type(exc).__name__}: {exc}".replace("\n", " ").strip()
-    return mask_pii(text)[:MAX_ERROR_LENGTH]
+    return mask_reason(text)
+
+
+def mask_reason(text: str) -> str:
+    """``text`` as a dead-letter reason: masked strictly (:func:`~dealerflow.runtime.
+    logging.mask_pii` with ``strict=True``: also numbers and addresses a validator refused,
+    which match no phone pattern) and bounded to :data:`MAX_ERROR_LENGTH`."""
+    return _CONTROL.sub(_escape, mask_pii(text, strict=True))[:MAX_ERROR_LENGTH]
+
+
+# Control characters, NUL above all, and lone surrogates (which cannot even be encoded as a
+# header) are shown escaped: a reason may quote the value that was refused for holding one.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group(0)):04x}"
 
 
 def dead_letter_message(
@@ -62,12 +79,12 @@ def dead_letter_message(
 
     Original key, value and headers are kept (any ``dlq-*`` headers from an earlier trip
     through a DLQ are replaced), so a replay is byte-for-byte the original record. The
-    reason (``dlq-error``) is masked (:func:`~dealerflow.runtime.logging.mask_pii`): it is
+    reason (``dlq-error``) is masked (:func:`mask_reason`): it is
     what operators read, list and paste into tickets; the record itself stays on the DLQ
     topic for its retention (docs/security.md, "Personal data").
     """
     dlq_headers: list[tuple[str, bytes]] = [
-        (H_ERROR, mask_pii(error)[:MAX_ERROR_LENGTH].encode()),
+        (H_ERROR, mask_reason(error).encode()),
         (H_ORIGINAL_TOPIC, topic.encode()),
         (H_ORIGINAL_PARTITION, str(partition).encode()),
         (H_ORIGINAL_OFFSET, str(offset).encode()),

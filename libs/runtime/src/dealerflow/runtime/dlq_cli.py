@@ -22,6 +22,7 @@ from typing import TextIO
 from dealerflow.runtime.dlq import (
     DeadLetter,
     dlq_topic_for,
+    mask_reason,
     read_dead_letters,
     replay_dead_letters,
 )
@@ -56,14 +57,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _format(letter: DeadLetter) -> str:
+    """One line per letter. The type and reason are masked again (strictly): a letter
+    written by an older version or another producer may carry a phone number."""
     return "\t".join(
         [
             f"{letter.dlq_partition}:{letter.dlq_offset}",
             f"{letter.original_topic}/{letter.original_partition}@{letter.original_offset}",
-            letter.ce_type or "-",
-            letter.error or "-",
+            _one_line(letter.ce_type or "-"),
+            _one_line(letter.error or "-"),
         ]
     )
+
+
+def _one_line(text: str) -> str:
+    return mask_reason(" ".join(text.split()))
 
 
 async def _list(args: argparse.Namespace, out: TextIO) -> int:
@@ -120,7 +127,7 @@ async def run_async(
             return await _list(args, out)
         return await _replay(args, out, err)
     except LookupError as exc:
-        err.write(f"{exc}\n")
+        err.write(f"{mask_reason(str(exc))}\n")
         return 1
 
 

@@ -59,15 +59,27 @@ def notify_channel(schema: str) -> str:
 def encode_headers(headers: Sequence[tuple[str, bytes]]) -> str:
     """Headers as JSON text: ``[[name, "utf-8 text"] | [name, {"b64": "..."}], ...]``.
 
-    Text stays readable for operators querying the table; other bytes survive intact.
+    Text stays readable for operators querying the table; other bytes survive intact,
+    NUL included (``jsonb`` refuses ``\\u0000``: a dead letter of a record with a NUL
+    in a header would otherwise fail its whole batch). A name with a NUL is
+    ``{"b64": "..."}`` too.
     """
     pairs: list[list[Any]] = []
     for name, value in headers:
-        try:
-            pairs.append([name, value.decode("utf-8")])
-        except UnicodeDecodeError:
-            pairs.append([name, {"b64": base64.b64encode(value).decode("ascii")}])
+        if "\x00" in name:  # both as base64 (decode_headers' all-text path then skips it)
+            pairs.append([_b64(name.encode()), _b64(value)])
+        elif b"\x00" in value:
+            pairs.append([name, _b64(value)])
+        else:
+            try:
+                pairs.append([name, value.decode("utf-8")])
+            except UnicodeDecodeError:
+                pairs.append([name, _b64(value)])
     return json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
+
+
+def _b64(raw: bytes) -> dict[str, str]:
+    return {"b64": base64.b64encode(raw).decode("ascii")}
 
 
 def decode_headers(raw: str | list[Any]) -> list[tuple[str, bytes]]:
@@ -77,10 +89,15 @@ def decode_headers(raw: str | list[Any]) -> list[tuple[str, bytes]]:
     try:
         return [(name, value.encode()) for name, value in pairs]
     except AttributeError:
-        return [
-            (name, base64.b64decode(v["b64"]) if isinstance(v, dict) else str(v).encode())
-            for name, v in pairs
-        ]
+        return [(_text_name(name), _bytes(v)) for name, v in pairs]
+
+
+def _bytes(value: Any) -> bytes:
+    return base64.b64decode(value["b64"]) if isinstance(value, dict) else str(value).encode()
+
+
+def _text_name(name: Any) -> str:
+    return _bytes(name).decode("utf-8") if isinstance(name, dict) else str(name)
 
 
 async def enqueue(conn: DbConnection, messages: Sequence[OutboxMessage]) -> None:

@@ -64,6 +64,7 @@ from dealerflow.runtime.db import ALL_DEALERS, DbConnection, act_for
 from dealerflow.runtime.dlq import describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.publisher import ConsumedContext
+from dealerflow.runtime.storable import first_unstorable, is_unstorable_error, unstorable_reason
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
@@ -198,9 +199,15 @@ class RawRecordConsumer(EventConsumer):
         failures: list[_Failure] = []
         for record in records:
             try:
-                keyed.append((record, self.key(record)))
+                key = self.key(record)
             except Exception as exc:  # no key, no inbox: the record cannot be handled
                 failures.append(_Failure(record, describe_error(exc), 0))
+                continue
+            if (where := first_unstorable(key, "inbox key")) is not None:
+                refusal = UnprocessableEvent(unstorable_reason(where))
+                failures.append(_Failure(record, describe_error(refusal), 0))
+                continue
+            keyed.append((record, key))
         handled = duplicates = 0
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await inbox.claim_many(conn, self.name, [key for _, key in keyed])
@@ -275,6 +282,7 @@ class RawRecordConsumer(EventConsumer):
                     raise
                 HANDLER_FAILURES.labels(self.name).inc()
                 refused = isinstance(exc, (*self.refusals, UnprocessableEvent))
+                refused = refused or is_unstorable_error(exc)
                 if refused or attempts > self.max_retries:
                     return _Failure(record, describe_error(exc), attempts, key)
                 continue

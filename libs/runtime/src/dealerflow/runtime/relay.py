@@ -15,10 +15,11 @@ the acknowledged prefix. While one batch waits for its acks the next one is alre
 and sent (two batches in flight), which roughly doubles throughput; the delete still
 happens strictly batch by batch. If a row fails, the rows before it are deleted, the row
 gets ``attempts + 1`` and ``last_error``, the producer is replaced and the relay retries
-from that row after an exponential backoff: nothing is skipped or dropped, so a row Kafka
-keeps refusing blocks those behind it (visible in ``last_error`` and the metrics). A crash
-between Kafka's ack and the delete publishes those rows again; consumers deduplicate by
-event id in their inbox.
+from that row after an exponential backoff (cut short once a probe finds Kafka or
+PostgreSQL back after an outage, :mod:`dealerflow.runtime.recovery`): nothing is
+skipped or dropped, so a row Kafka keeps refusing blocks those behind it (visible in
+``last_error`` and the metrics). A crash between Kafka's ack and the delete publishes
+those rows again; consumers deduplicate by event id in their inbox.
 
 Dealer scope. The relay works across dealers: its session acts for ``*``. The outbox has
 no ``dealer_id`` column, so row-level security does not apply to it today; the scope
@@ -42,7 +43,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from dealerflow.runtime import metrics
+from dealerflow.runtime import metrics, recovery
 from dealerflow.runtime.db import ALL_DEALERS, DEALER_SCOPE_SETTING, DbConnection
 from dealerflow.runtime.migrations import advisory_key
 from dealerflow.runtime.outbox import decode_headers, notify_channel
@@ -177,6 +178,9 @@ class OutboxRelay:
         self._backoff = retry_backoff_s
         self._next_metrics = 0.0
         self._producer: AIOKafkaProducer | None = None
+        # probed while backing off, so the relay resumes right after an outage
+        self._db_probe = recovery.pool_probe(pool)
+        self._kafka_probe = recovery.kafka_probe(bootstrap_servers)
         self.published = 0  # rows this instance published and deleted (tests, logs)
 
     @property
@@ -194,7 +198,7 @@ class OutboxRelay:
                     await self._lead(conn)
             except Exception:
                 log.exception("outbox relay failed; retrying in %.1f s", self._backoff)
-                await self._pause(self._next_backoff())
+                await self._pause(self._next_backoff(), self._db_probe)
 
     async def stop(self, grace_s: float = 30.0) -> None:
         """Finish the batches in flight, stop the producer and give up leadership.
@@ -297,7 +301,7 @@ class OutboxRelay:
                 delay,
             )
             await _close_producer(producer)
-            await self._pause(delay)
+            await self._pause(delay, self._kafka_probe)
             return None
         self._producer = producer
         return producer
@@ -356,7 +360,7 @@ class OutboxRelay:
         )
         # a producer that lost a batch may hold stale sequence state: start afresh
         await self._drop_producer()
-        await self._pause(delay)
+        await self._pause(delay, self._kafka_probe)
         return False
 
     async def _await_acks(self, batch: _Batch) -> tuple[int, BaseException | None]:
@@ -393,11 +397,14 @@ class OutboxRelay:
         self._backoff = min(self._backoff * 2, self._max_backoff_s)
         return delay
 
-    async def _pause(self, seconds: float) -> bool:
-        """Sleep up to ``seconds``; return True if stopping."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-        return self._stopping.is_set()
+    async def _pause(self, seconds: float, probe: recovery.Probe | None = None) -> bool:
+        """Sleep up to ``seconds``, less if ``probe`` finds the dependency back (the
+        backoff then starts over); return True if stopping."""
+        outcome = await recovery.pause(seconds, probe, self._stopping)
+        if outcome == "recovered":
+            log.info("outbox relay: the dependency is back; resuming")
+            self._backoff = self._retry_backoff_s
+        return outcome == "stopped"
 
     async def _idle(self, seconds: float) -> None:
         """Sleep until a NOTIFY, stop, or ``seconds`` passed."""

@@ -460,7 +460,14 @@ def run_cli(definition: ServiceDefinition[Any], argv: Sequence[str] | None = Non
         return 0
 
     settings = definition.settings_factory()
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    configure_logging(
+        settings.service_name,
+        settings.log_level,
+        settings.log_json,
+        file=settings.log_file,
+        max_bytes=settings.log_file_max_bytes,
+        backups=settings.log_file_backups,
+    )
     if args.command == "migrate":
         labels = asyncio.run(migrate_service(definition, settings))
         print(

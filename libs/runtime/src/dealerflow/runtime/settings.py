@@ -82,6 +82,12 @@ class ServiceSettings(BaseSettings):
     http_behind_tls: bool = False
     log_level: str = "INFO"
     log_json: bool = True
+    #: Write the log to this file, rotated at ``log_file_max_bytes`` keeping
+    #: ``log_file_backups`` old files, instead of stdout (dev: the files devinfra starts
+    #: the services with; containers log to stdout, unset).
+    log_file: str | None = None
+    log_file_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    log_file_backups: int = Field(default=3, ge=1)
     otlp_endpoint: str | None = None
     #: 1.0 = real time; e.g. 3600 makes an hour of schedule pass every second (demos).
     clock_speed: float = Field(default=1.0, gt=0)

@@ -27,9 +27,10 @@ from typing import Any
 
 import asyncpg
 
-from dealerflow.runtime import metrics
+from dealerflow.runtime import metrics, recovery
 from dealerflow.runtime.clock import Clock, wall_seconds_until
 from dealerflow.runtime.db import ALL_DEALERS, DbConnection, act_for, transaction
+from dealerflow.runtime.dlq import describe_error
 
 __all__ = [
     "BatchTimerHandler",
@@ -272,6 +273,7 @@ class TimerPoller:
         self._task: asyncio.Task[None] | None = None
         self._next_pending_refresh = 0.0
         self.fired = 0  # timers this instance fired successfully (tests, logs)
+        self._db_probe = recovery.pool_probe(pool)
 
     async def fire_due(self) -> int:
         """Claim up to ``batch_size`` timers due by ``clock.now()`` and fire them in one
@@ -316,8 +318,8 @@ class TimerPoller:
                     async with conn.transaction():
                         await self._call(conn, kind, [t])
                 except Exception as exc:
-                    text = str(exc)
-                    failures[t.id] = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+                    # masked (an operator reads it), NUL-free (it is stored), bounded
+                    failures[t.id] = describe_error(exc)
         return failures
 
     async def _call(self, conn: DbConnection, kind: str, group: list[Timer]) -> None:
@@ -409,8 +411,9 @@ class TimerPoller:
                 backoff = 0.5
             except Exception:
                 log.exception("timer poller failed; retrying in %.1f s", backoff)
-                await self._pause(backoff)
-                backoff = min(backoff * 2, 30.0)
+                # woken as soon as PostgreSQL answers again after an outage
+                outcome = await recovery.pause(backoff, self._db_probe, self._stopping)
+                backoff = 0.5 if outcome == "recovered" else min(backoff * 2, 30.0)
 
     async def stop(self, grace_s: float = 30.0) -> None:
         """Finish the batches in flight and return; cancel the loop after ``grace_s`` s."""
@@ -482,10 +485,6 @@ class TimerPoller:
             count = await conn.fetchval(_PENDING)
         if self._schema is not None:
             metrics.TIMERS_PENDING.labels(self._schema).set(count or 0)
-
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _sleep(self, wake: asyncio.Event, seconds: float) -> bool:
         """Sleep; return True if woken by a NOTIFY (or stop), False when time ran out."""
