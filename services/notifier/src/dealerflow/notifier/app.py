@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dealerflow.notifier import (
     api,
+    api_calendar,
     api_consent,
     api_surveys,
     api_task_actions,
@@ -33,6 +34,7 @@ DEFINITION = ServiceDefinition(
         api_consent.router,
         api_unsubscribe.router,
         api_surveys.router,
+        api_calendar.router,
     ],
     subscriptions=lambda ctx: [
         Subscription("reactions", ("leads", "sales", "service", "complaints"), consumers.router),

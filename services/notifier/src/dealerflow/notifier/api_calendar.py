@@ -1,0 +1,38 @@
+"""HTTP API of the care calendar: the dealer's effective rules (GET /v1/care-calendar) and
+a preview of what an event would schedule (POST /v1/care-calendar/preview). For the
+store's managers and customer relations (``allow(*CARE_PLANNERS)``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from dealerflow.contracts.types import DEALER_ID_PATTERN
+from dealerflow.notifier.schemas_calendar import CareCalendarOut
+from dealerflow.notifier.settings import NotifierSettings
+from dealerflow.notifier.usecases_calendar import care_calendar
+from dealerflow.runtime.auth import MANAGERS, Role, allow
+from dealerflow.runtime.service import ServiceContext, service_context
+
+router = APIRouter(prefix="/v1")
+
+#: Who reads and previews the care calendar.
+CARE_PLANNERS = (*MANAGERS, Role.CUSTOMER_RELATIONS)
+
+DealerQuery = Annotated[
+    str, Query(pattern=DEALER_ID_PATTERN, description="Dealer (store) code; required.")
+]
+Ctx = Annotated[ServiceContext[NotifierSettings], Depends(service_context)]
+
+
+@router.get(
+    "/care-calendar",
+    response_model=CareCalendarOut,
+    tags=["care calendar"],
+    dependencies=[allow(*CARE_PLANNERS)],
+)
+async def get_care_calendar(ctx: Ctx, dealer_id: DealerQuery) -> CareCalendarOut:
+    """Every care rule with the dealer's current numbers and whether it is on."""
+    view = await ctx.run_in_transaction(lambda uc: care_calendar(uc, dealer_id))
+    return CareCalendarOut.of(view)
