@@ -21,6 +21,7 @@ from dealerflow.notifier.domain_calendar import (
     effective_calendar,
     rule,
     rule_of,
+    triggered_by,
     unknown_disabled,
 )
 from dealerflow.notifier.domain_types import PlannedReminder, RecordRef
@@ -104,6 +105,12 @@ def test_disabled_rule_only_for_the_dealers_disabled_keys() -> None:
     assert disabled_rule(callback, off) == rule("delivery-callback")  # type: ignore[arg-type]
     assert disabled_rule(satisfaction, off) is None  # type: ignore[arg-type]
     assert disabled_rule(callback, policy_with_overrides()) is None  # type: ignore[arg-type]
+
+
+def test_triggered_by_lists_the_rules_of_an_event_type() -> None:
+    keys = {r.key for r in triggered_by("VehicleDelivered")}
+    assert {"delivery-callback", "delivery-satisfaction-callback", "delivery-survey"} <= keys
+    assert triggered_by("NoSuchEvent") == []
 
 
 @pytest.mark.parametrize("kind", [ReminderKind.HOLIDAY_GREETING, ReminderKind.THANK_YOU])

@@ -40,8 +40,8 @@ def test_every_v1_route_declares_its_roles() -> None:
     ]
     # tasks (list, one, complete, manual, claim, snooze, reassign), notifications, reminders,
     # customer tier, consents (record, current, history), inbound SMS, the unsubscribe link
-    # (page, confirm: public), the care calendar
-    assert len(v1) == 17
+    # (page, confirm: public), the care calendar (read, preview)
+    assert len(v1) == 18
     undeclared = [
         ctx.path
         for ctx in v1

@@ -4,14 +4,14 @@ store's managers and customer relations (``allow(*CARE_PLANNERS)``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from dealerflow.contracts.types import DEALER_ID_PATTERN
-from dealerflow.notifier.schemas_calendar import CareCalendarOut
+from dealerflow.notifier.schemas_calendar import CareCalendarOut, CarePreviewOut
 from dealerflow.notifier.settings import NotifierSettings
-from dealerflow.notifier.usecases_calendar import care_calendar
+from dealerflow.notifier.usecases_calendar import PreviewEvent, care_calendar, preview
 from dealerflow.runtime.auth import MANAGERS, Role, allow
 from dealerflow.runtime.service import ServiceContext, service_context
 
@@ -36,3 +36,34 @@ async def get_care_calendar(ctx: Ctx, dealer_id: DealerQuery) -> CareCalendarOut
     """Every care rule with the dealer's current numbers and whether it is on."""
     view = await ctx.run_in_transaction(lambda uc: care_calendar(uc, dealer_id))
     return CareCalendarOut.of(view)
+
+
+EventBody = Annotated[
+    dict[str, Any],
+    Body(
+        description="The event as published: a structured CloudEvent (JSON, as on Kafka) "
+        "or {type, data} with type the CloudEvents type or the event name.",
+        examples=[{"type": "VehicleDelivered", "data": {"dealer_id": "D001", "...": "..."}}],
+    ),
+]
+
+
+@router.post(
+    "/care-calendar/preview",
+    response_model=CarePreviewOut,
+    tags=["care calendar"],
+    dependencies=[allow(*CARE_PLANNERS)],
+    responses={
+        403: {"description": "The event is for another dealer."},
+        422: {"description": "Not a valid dealerflow event (the reason says why)."},
+    },
+)
+async def preview_care_calendar(
+    ctx: Ctx, dealer_id: DealerQuery, event: EventBody
+) -> CarePreviewOut:
+    """What the notifier would schedule for the event: its real handlers run in a
+    transaction that is rolled back, so nothing is kept or published (no Idempotency-Key:
+    the preview changes nothing). Not in ``run_in_transaction``: the dry run owns its
+    transaction, to roll it back."""
+    view = await preview(ctx, PreviewEvent(dealer_id=dealer_id, event=event))
+    return CarePreviewOut.of(view)

@@ -600,6 +600,11 @@ def disabled_rule(planned: PlannedTask | PlannedReminder, policy: DealerPolicy) 
     return found if found is not None and found.key in policy.care.disabled else None
 
 
+def triggered_by(event_type: str) -> list[CareRule]:
+    """The rules an event of ``event_type`` (class name) triggers."""
+    return [r for r in CARE_CALENDAR if any(t.__name__ == event_type for t in r.triggers)]
+
+
 @dataclass(frozen=True, slots=True)
 class EffectiveRule:
     """A rule as one dealer has it."""

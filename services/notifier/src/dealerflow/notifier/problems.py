@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dealerflow.notifier.domain import TaskRuleError
+from dealerflow.notifier.usecases_calendar import EventOfAnotherDealer, InvalidPreviewEvent
 from dealerflow.notifier.usecases_consent import UnsubscribeLinkInvalid
 from dealerflow.notifier.usecases_tasks import NotYourTask, TaskConflict, TaskNotFound
 from dealerflow.runtime.problems import ProblemMap, ProblemSpec
@@ -13,4 +14,6 @@ PROBLEMS: ProblemMap = {
     TaskRuleError: ProblemSpec(422, "task-rule", "Task rule violated"),
     NotYourTask: ProblemSpec(403, "not-your-task", "Forbidden"),
     UnsubscribeLinkInvalid: ProblemSpec(404, "unsubscribe-link-invalid", "Not found"),
+    InvalidPreviewEvent: ProblemSpec(422, "invalid-event", "Not a valid event"),
+    EventOfAnotherDealer: ProblemSpec(403, "dealer-not-covered", "Forbidden"),
 }

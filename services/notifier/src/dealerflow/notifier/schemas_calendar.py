@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pydantic import BaseModel, Field
 
+from dealerflow.contracts.envelope import Envelope
+from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.notifier.domain_calendar import EffectiveRule
-from dealerflow.notifier.usecases_calendar import CalendarView
+from dealerflow.notifier.usecases_calendar import CalendarView, PreviewView
 
 
 class CareRuleOut(BaseModel):
@@ -62,4 +67,103 @@ class CareCalendarOut(BaseModel):
             dealer_id=view.dealer_id,
             rules=[CareRuleOut.of(r) for r in view.rules],
             unknown_disabled=view.unknown_disabled,
+        )
+
+
+class PreviewTaskOut(BaseModel):
+    """A staff task the event would create (status open) or change (e.g. cancelled)."""
+
+    business_key: str
+    kind: str
+    status: str
+    assignee: str | None
+    assignee_role: str | None
+    due_at: datetime
+    title: str
+
+
+class PreviewReminderOut(BaseModel):
+    """A customer message the event would plan (status scheduled) or withdraw."""
+
+    business_key: str
+    kind: str
+    status: str
+    channel: str
+    purpose: str
+    send_at: datetime
+
+
+class PreviewMessageOut(BaseModel):
+    """A message queued at once (a staff alert, or a suppressed/sent customer message)."""
+
+    business_key: str
+    kind: str
+    audience: str
+    channel: str
+    status: str
+    policy: str | None = Field(description="The contact policy that suppressed it, if any.")
+
+
+class PreviewTimerOut(BaseModel):
+    """A durable timer the event would arm (pending) or cancel."""
+
+    key: str
+    kind: str
+    status: str
+    due_at: datetime
+
+
+class PreviewEventOut(BaseModel):
+    """An event the notifier would publish."""
+
+    type: str
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, envelope: Envelope[DomainEvent]) -> PreviewEventOut:
+        return cls(type=envelope.meta.type, data=envelope.event.model_dump(mode="json"))
+
+
+class CarePreviewOut(BaseModel):
+    """What the notifier's handlers would do with the event (all rolled back)."""
+
+    dealer_id: str
+    event_type: str
+    handled: bool = Field(description="False when the notifier has no handler for it.")
+    rules: list[str] = Field(description="Keys of the care rules the event triggers.")
+    disabled_rules: list[str] = Field(
+        description="Of those, the rules the dealer turned off (they planned nothing)."
+    )
+    tasks: list[PreviewTaskOut]
+    reminders: list[PreviewReminderOut]
+    messages: list[PreviewMessageOut]
+    timers: list[PreviewTimerOut]
+    published: list[PreviewEventOut]
+    suppressions: list[PreviewEventOut] = Field(
+        description="The NotificationSuppressed events among those published."
+    )
+
+    @classmethod
+    def of(cls, view: PreviewView) -> CarePreviewOut:
+        published = [PreviewEventOut.of(e) for e in view.published]
+        written = view.written
+        return cls(
+            dealer_id=view.dealer_id,
+            event_type=view.event_type,
+            handled=view.handlers > 0,
+            rules=[r.key for r in view.rules],
+            disabled_rules=[r.key for r in view.disabled],
+            tasks=[PreviewTaskOut.model_validate(t, from_attributes=True) for t in written.tasks],
+            reminders=[
+                PreviewReminderOut.model_validate(r, from_attributes=True)
+                for r in written.reminders
+            ],
+            messages=[
+                PreviewMessageOut.model_validate(m, from_attributes=True) for m in written.messages
+            ],
+            timers=[
+                PreviewTimerOut.model_validate(t, from_attributes=True) for t in written.timers
+            ],
+            published=published,
+            suppressions=[p for p in published if p.type.endswith(".NotificationSuppressed.v1")],
         )
