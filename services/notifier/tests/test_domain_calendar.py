@@ -63,7 +63,7 @@ def test_timing_shows_the_dealers_numbers_and_the_keys_changing_them() -> None:
     timing = rule("delivery-callback").timing(policy)
     assert timing.numbers["owner_care.callback_after_delivery"] == "2 d"
     assert timing.text.startswith("2 d after the delivery")
-    assert rule("delivery-callback").timing(policy_with_overrides()).text.startswith("1 d")
+    assert rule("delivery-callback").timing(policy_with_overrides()).text.startswith("24 h")
 
 
 def test_enabled_flag_follows_care_disabled_and_unknown_keys_are_listed() -> None:

@@ -155,7 +155,7 @@ def _lookup(policy: DealerPolicy, key: str) -> Any:
 
 def _duration(value: timedelta) -> str:
     seconds = int(value.total_seconds())
-    if seconds and seconds % 86400 == 0:
+    if seconds >= 2 * 86400 and seconds % 86400 == 0:
         return f"{seconds // 86400} d"
     if seconds and seconds % 3600 == 0:
         return f"{seconds // 3600} h"
@@ -531,7 +531,7 @@ CARE_CALENDAR: tuple[CareRule, ...] = (
         triggers=(ComplaintResolved,),
         when="{complaints.verification_callback_after} after the resolution",
         hours=QUIET_HOURS,
-        cancels=(ComplaintClosed, ComplaintReopened),
+        cancels=(ComplaintClosed,),
     ),
     CareRule(
         key="lead-breach-reassignment-alert",
