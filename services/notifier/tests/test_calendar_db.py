@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from dealerflow.contracts.envelope import encode_structured
-from dealerflow.contracts.events.sales import VehicleDelivered
+from dealerflow.contracts.events.sales import QuoteIssued, VehicleDelivered
 from dealerflow.contracts.examples import example_for
 from dealerflow.devinfra.tokens import auth_header
 
@@ -110,3 +110,13 @@ async def test_preview_refuses_invalid_events_other_dealers_and_other_roles(
     assert (await preview(api, "D002", event, headers=token)).status_code == 403
     consultant = auth_header(roles=["consultant"], dealers=["D002"], sub="c-1")
     assert (await preview(api, "D002", event, headers=consultant)).status_code == 403
+
+
+async def test_preview_of_an_event_the_notifier_ignores(api: httpx.AsyncClient) -> None:
+    quote = example_for(QuoteIssued).model_copy(update={"dealer_id": "D001"})
+    response = await preview(
+        api, "D001", {"type": "QuoteIssued", "data": quote.model_dump(mode="json")}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["handled"], body["tasks"], body["reminders"], body["rules"]) == (False, [], [], [])

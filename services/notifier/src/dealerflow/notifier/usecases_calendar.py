@@ -42,10 +42,15 @@ class CalendarView:
 async def care_calendar(uc: Uc, dealer_id: str) -> CalendarView:
     """Every rule with the dealer's numbers and whether the dealer has it on."""
     policy = await uc.policy(dealer_id)
+    return CalendarView(dealer_id, effective_calendar(policy), _unknown_logged(dealer_id, policy))
+
+
+def _unknown_logged(dealer_id: str, policy: DealerPolicy) -> list[str]:
+    """The dealer's unknown ``care.disabled`` keys, logged (they are ignored)."""
     unknown = unknown_disabled(policy)
     if unknown:
         log.warning("dealer %s: care.disabled names unknown rules %s (ignored)", dealer_id, unknown)
-    return CalendarView(dealer_id, effective_calendar(policy), unknown)
+    return unknown
 
 
 class InvalidPreviewEvent(ValueError):
@@ -112,6 +117,7 @@ async def preview(ctx: ServiceContext[NotifierSettings], cmd: PreviewEvent) -> P
         source=ctx.source,
     )
     written, policy = result.seen
+    _unknown_logged(cmd.dealer_id, policy)
     rules = triggered_by(type(envelope.event).__name__)
     off = set(policy.care.disabled)
     return PreviewView(
