@@ -15,7 +15,7 @@ import pytest
 
 from dealerflow.contracts.envelope import Envelope, EventDecodeError, encode_structured
 from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
-from dealerflow.runtime.consumer import EventRouter, HandlerContext
+from dealerflow.runtime.consumer import EventRouter, HandlerContext, UnprocessableEvent
 from dealerflow.runtime.context import EnvironmentDealerConfiguration
 from dealerflow.runtime.dry_run import dry_run, envelope_of
 from dealerflow.runtime.migrations import migrate, runtime_migrations
@@ -106,6 +106,23 @@ async def test_an_event_no_router_handles_runs_nothing(db: asyncpg.Pool) -> None
         dealers=EnvironmentDealerConfiguration({}),
     )
     assert (result.handlers, result.published, result.seen) == (0, [], [])
+
+
+async def test_an_event_of_a_dealer_without_configuration_is_refused(db: asyncpg.Pool) -> None:
+    settings = ServiceSettings(
+        service_name="drytest", topic_prefix="tdry.dealerflow.", unknown_dealers="refuse"
+    )
+    with pytest.raises(UnprocessableEvent, match="D001"):
+        await dry_run(
+            db,
+            [router],
+            envelope_of({"type": "LeadGraded", "data": graded("L4").model_dump(mode="json")}),
+            written,
+            settings=settings,
+            clock=settings.clock(),
+            dealers=EnvironmentDealerConfiguration({}),
+        )
+    assert [r["lead_id"] for r in await db.fetch("SELECT lead_id FROM effects")] == ["before"]
 
 
 def test_envelope_of_reads_a_structured_cloudevent_and_type_data() -> None:

@@ -15,9 +15,10 @@ import pytest
 from dealerflow.contracts.envelope import encode_structured
 from dealerflow.contracts.events.sales import QuoteIssued, VehicleDelivered
 from dealerflow.contracts.examples import example_for
+from dealerflow.devinfra.service_testing import running_service
 from dealerflow.devinfra.tokens import auth_header
 
-from .conftest import START
+from .conftest import START, configured
 
 pytestmark = pytest.mark.integration
 
@@ -120,3 +121,14 @@ async def test_preview_of_an_event_the_notifier_ignores(api: httpx.AsyncClient) 
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["handled"], body["tasks"], body["reminders"], body["rules"]) == (False, [], [], [])
+
+
+async def test_preview_of_an_event_of_an_unconfigured_dealer_is_refused(db: Any) -> None:
+    refusing = db.settings.model_copy(update={"unknown_dealers": "refuse"})
+    async with running_service(
+        configured(db.dealers), refusing, clock=db.clock, run_background=False
+    ) as service:
+        event = {"type": "VehicleDelivered", "data": delivered("D001").model_dump(mode="json")}
+        response = await preview(service.client, "D001", event)
+    assert response.status_code == 422, response.text
+    assert "D001" in response.json()["detail"]

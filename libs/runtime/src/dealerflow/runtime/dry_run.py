@@ -23,10 +23,11 @@ import asyncpg
 
 from dealerflow.contracts.envelope import Envelope, EventDecodeError, decode
 from dealerflow.contracts.events.base import DomainEvent
+from dealerflow.contracts.events.dealers import DealerConfigured
 from dealerflow.contracts.registry import EVENT_TYPES
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime.clock import Clock
-from dealerflow.runtime.consumer import EventRouter
+from dealerflow.runtime.consumer import EventRouter, unknown_dealer_error, unknown_dealers
 from dealerflow.runtime.context import DealerConfiguration
 from dealerflow.runtime.db import DbConnection, act_for
 from dealerflow.runtime.publisher import BatchContext, HandlerContext
@@ -93,7 +94,9 @@ async def dry_run(
     dealer, call ``inspect`` on the connection, then roll the transaction back.
 
     The handlers see the clock, settings and dealer configuration of the service, as in
-    its consumer; an exception of a handler propagates (after the rollback)."""
+    its consumer; an exception of a handler propagates (after the rollback). An event of
+    a dealer without configuration raises UnprocessableEvent as the consumer refuses it
+    (``unknown_dealers="refuse"``)."""
     scope: dict[str, Any] = {
         "clock": clock,
         "settings": settings,
@@ -106,6 +109,7 @@ async def dry_run(
         try:
             async with conn.transaction():
                 await act_for(conn, [envelope.meta.dealer_id])
+                await _refuse_unknown_dealer(conn, envelope, settings)
                 count, outbox = await _run(conn, routers, envelope, scope, dealers)
                 seen = await inspect(conn)
                 published = [decode(m.value, m.headers) for m in outbox]
@@ -114,6 +118,15 @@ async def dry_run(
         except _Rollback:
             pass
     return found[0]
+
+
+async def _refuse_unknown_dealer(
+    conn: DbConnection, envelope: Envelope[DomainEvent], settings: ServiceSettings
+) -> None:
+    if settings.unknown_dealers != "refuse" or isinstance(envelope.event, DealerConfigured):
+        return
+    if await unknown_dealers(conn, [envelope.meta.dealer_id]):
+        raise unknown_dealer_error(envelope.meta.dealer_id)
 
 
 async def _run(

@@ -6,6 +6,7 @@ from dealerflow.notifier.domain import TaskRuleError
 from dealerflow.notifier.usecases_calendar import EventOfAnotherDealer, InvalidPreviewEvent
 from dealerflow.notifier.usecases_consent import UnsubscribeLinkInvalid
 from dealerflow.notifier.usecases_tasks import NotYourTask, TaskConflict, TaskNotFound
+from dealerflow.runtime.consumer import UnprocessableEvent
 from dealerflow.runtime.problems import ProblemMap, ProblemSpec
 
 PROBLEMS: ProblemMap = {
@@ -16,4 +17,5 @@ PROBLEMS: ProblemMap = {
     UnsubscribeLinkInvalid: ProblemSpec(404, "unsubscribe-link-invalid", "Not found"),
     InvalidPreviewEvent: ProblemSpec(422, "invalid-event", "Not a valid event"),
     EventOfAnotherDealer: ProblemSpec(403, "dealer-not-covered", "Forbidden"),
+    UnprocessableEvent: ProblemSpec(422, "unprocessable-event", "The event would be refused"),
 }
