@@ -22,6 +22,7 @@ from dealerflow.notifier.domain_calendar import (
     rule,
     rule_of,
     triggered_by,
+    turned_off,
     unknown_disabled,
 )
 from dealerflow.notifier.domain_types import PlannedReminder, RecordRef
@@ -97,6 +98,19 @@ def test_planned_items_find_their_rule_by_kind_and_key() -> None:
     # a retry of the callback keeps to its rule
     retry = "delivery:dl-1:callback-24h:attempt-2"
     assert rule_of(TaskKind.DELIVERY_CALLBACK, retry).key == "delivery-callback"  # type: ignore[union-attr]
+
+
+def test_staff_own_tasks_and_alerts_cannot_be_turned_off() -> None:
+    policy = policy_with_overrides({"care": {"disabled": ["manual-task", "delivery-callback"]}})
+    assert unknown_disabled(policy) == ["manual-task"]
+    assert turned_off(policy) == {"delivery-callback"}
+    enabled = {e.rule.key: e.enabled for e in effective_calendar(policy)}
+    assert enabled["manual-task"] is True
+    assert {r.key for r in CARE_CALENDAR if not r.can_turn_off} == {
+        "manual-task",
+        "complaint-breach-alert",
+        "lead-breach-reassignment-alert",
+    }
 
 
 def test_disabled_rule_only_for_the_dealers_disabled_keys() -> None:

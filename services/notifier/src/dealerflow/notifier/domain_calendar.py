@@ -123,6 +123,8 @@ class CareRule:
     also_from: str | None = None
     #: Events that move the open items to another assignee.
     moved_by: tuple[type[DomainEvent], ...] = ()
+    #: False for what ``care.disabled`` cannot turn off (staff's own tasks, staff alerts).
+    can_turn_off: bool = True
 
     @property
     def policy_keys(self) -> tuple[str, ...]:
@@ -512,6 +514,7 @@ CARE_CALENDAR: tuple[CareRule, ...] = (
         triggers=(ComplaintSlaBreached,),
         when="at once",
         hours=AT_ONCE,
+        can_turn_off=False,
     ),
     CareRule(
         key="complaint-escalation",
@@ -541,6 +544,7 @@ CARE_CALENDAR: tuple[CareRule, ...] = (
         triggers=(LeadAssigned,),
         when="at once",
         hours=AT_ONCE,
+        can_turn_off=False,
     ),
     # -- staff's own ----------------------------------------------------------------------
     CareRule(
@@ -552,6 +556,7 @@ CARE_CALENDAR: tuple[CareRule, ...] = (
         when="when the staff member says",
         hours=WALL,
         also_from="POST /v1/tasks",
+        can_turn_off=False,
     ),
 )
 
@@ -564,6 +569,7 @@ RULE_KEYS: frozenset[str] = frozenset(rule.key for rule in CARE_CALENDAR)
 FACT_FEEDERS: frozenset[str] = frozenset({"ServiceTierChanged", "ConsentChanged"})
 
 _BY_KEY = {rule.key: rule for rule in CARE_CALENDAR}
+_CAN_TURN_OFF = frozenset(rule.key for rule in CARE_CALENDAR if rule.can_turn_off)
 
 
 def rule(key: str) -> CareRule:
@@ -582,14 +588,21 @@ def rule_of(kind: TaskKind | ReminderKind, business_key: str) -> CareRule | None
 
 
 def unknown_disabled(policy: DealerPolicy) -> list[str]:
-    """The dealer's ``care.disabled`` keys that are not rule keys (ignored)."""
-    return [key for key in policy.care.disabled if key not in RULE_KEYS]
+    """The dealer's ``care.disabled`` keys that name no rule that can be turned off
+    (ignored)."""
+    return [key for key in policy.care.disabled if key not in _CAN_TURN_OFF]
+
+
+def turned_off(policy: DealerPolicy) -> frozenset[str]:
+    """The keys of the rules the dealer turned off (``care.disabled`` less the keys that
+    name no rule that can be turned off)."""
+    return frozenset(policy.care.disabled) & _CAN_TURN_OFF
 
 
 def is_off(rule_key: str, policy: DealerPolicy) -> bool:
     """Whether the dealer turned rule ``rule_key`` off (for a planner that must know
     before it plans, as the survey replacing the 7-day callback)."""
-    return rule(rule_key).key in policy.care.disabled
+    return rule(rule_key).key in turned_off(policy)
 
 
 def disabled_rule(planned: PlannedTask | PlannedReminder, policy: DealerPolicy) -> CareRule | None:
@@ -597,7 +610,7 @@ def disabled_rule(planned: PlannedTask | PlannedReminder, policy: DealerPolicy) 
     if not policy.care.disabled:
         return None
     found = rule_of(planned.kind, planned.key)
-    return found if found is not None and found.key in policy.care.disabled else None
+    return found if found is not None and found.key in turned_off(policy) else None
 
 
 def triggered_by(event_type: str) -> list[CareRule]:
@@ -616,5 +629,5 @@ class EffectiveRule:
 
 def effective_calendar(policy: DealerPolicy) -> list[EffectiveRule]:
     """Every rule with the dealer's numbers and whether it is on."""
-    off = set(policy.care.disabled)
+    off = turned_off(policy)
     return [EffectiveRule(r, r.key not in off, r.timing(policy)) for r in CARE_CALENDAR]

@@ -19,6 +19,9 @@ class CareRuleOut(BaseModel):
     key: str = Field(description="Rule key (what policy care.disabled names).")
     title: str
     enabled: bool = Field(description="False when the dealer turned it off (care.disabled).")
+    can_turn_off: bool = Field(
+        description="False for staff's own tasks and staff alerts (care.disabled ignores them)."
+    )
     makes: str = Field(description="The TaskKind or ReminderKind it makes, or staff_alert.")
     purpose: str | None = Field(description="Consent purpose of a customer message.")
     who: str = Field(description="Staff role, or customer for a message.")
@@ -39,6 +42,7 @@ class CareRuleOut(BaseModel):
             key=rule.key,
             title=rule.title,
             enabled=effective.enabled,
+            can_turn_off=rule.can_turn_off,
             makes=str(rule.makes),
             purpose=rule.purpose.value if rule.purpose is not None else None,
             who=str(rule.who),
@@ -58,7 +62,8 @@ class CareCalendarOut(BaseModel):
     dealer_id: str
     rules: list[CareRuleOut]
     unknown_disabled: list[str] = Field(
-        description="Keys in the dealer's care.disabled that name no rule (ignored)."
+        description="Keys in the dealer's care.disabled that name no rule that can be "
+        "turned off (ignored)."
     )
 
     @classmethod

@@ -16,6 +16,7 @@ from dealerflow.notifier.domain_calendar import (
     EffectiveRule,
     effective_calendar,
     triggered_by,
+    turned_off,
     unknown_disabled,
 )
 from dealerflow.notifier.repository_calendar import Written, written_in_transaction
@@ -119,7 +120,7 @@ async def preview(ctx: ServiceContext[NotifierSettings], cmd: PreviewEvent) -> P
     written, policy = result.seen
     _unknown_logged(cmd.dealer_id, policy)
     rules = triggered_by(type(envelope.event).__name__)
-    off = set(policy.care.disabled)
+    off = turned_off(policy)
     return PreviewView(
         dealer_id=cmd.dealer_id,
         event_type=envelope.meta.type,
