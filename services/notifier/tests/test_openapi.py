@@ -43,6 +43,8 @@ def test_every_v1_route_declares_its_roles() -> None:
     # (page, confirm: public), delivery receipts (aliyun, tencent, twilio, wechat check and
     # push: public), weather warnings
     assert len(v1) == 22
+    # (page, confirm: public), the care calendar (read, preview)
+    assert len(v1) == 18
     undeclared = [
         ctx.path
         for ctx in v1

@@ -7,6 +7,7 @@ then build a `BusinessCalendar` from the policy for SLA and quiet-hour arithmeti
 from dealerflow.policy.business_calendar import BusinessCalendar, add_months
 from dealerflow.policy.dealer_policy import (
     CalendarPolicy,
+    CarePolicy,
     ComplaintPolicy,
     ComplaintSla,
     ContactPolicy,
@@ -49,6 +50,7 @@ __all__ = [
     "BusinessCalendar",
     "CalendarPolicy",
     "CalendarYear",
+    "CarePolicy",
     "ClockMode",
     "ComplaintPolicy",
     "ComplaintSla",

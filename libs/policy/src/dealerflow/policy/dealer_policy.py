@@ -813,6 +813,26 @@ class CustomerTierPolicy(PolicyGroup):
     )
 
 
+class CarePolicy(PolicyGroup):
+    """Which rules of the notifier's care calendar the dealer turns off."""
+
+    disabled: list[str] = Field(
+        default_factory=list,
+        description="Keys of the care-calendar rules the dealer turns off (GET "
+        "/v1/care-calendar on the notifier lists them; a disabled rule plans nothing). "
+        "Keys are lower case letters, digits, '-' and '_'; the notifier ignores (and logs) "
+        "keys it does not know.",
+    )
+
+    @field_validator("disabled")
+    @classmethod
+    def _rule_keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            if not key or not all(c.islower() or c.isdigit() or c in "-_" for c in key):
+                raise ValueError(f"not a care-calendar rule key: {key!r}")
+        return sorted(set(value))
+
+
 class DealerPolicy(PolicyGroup):
     """Every rule number of one dealer, defaulting to DOMAIN.md."""
 
@@ -845,6 +865,10 @@ class DealerPolicy(PolicyGroup):
     tiers: CustomerTierPolicy = Field(
         default_factory=CustomerTierPolicy,
         description="Customer tiers (VIP / key / regular) by purchases, spend and referrals.",
+    )
+    care: CarePolicy = Field(
+        default_factory=CarePolicy,
+        description="The care-calendar rules the dealer turns off.",
     )
 
 

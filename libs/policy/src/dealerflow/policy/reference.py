@@ -63,6 +63,7 @@ USED_BY: dict[str, str] = {
     "policy.complaints": "complaints",
     "policy.sales": "sales",
     "policy.tiers": "notifier (customer tiers: CustomerTierChanged)",
+    "policy.care": "notifier (care calendar)",
     "people.staff[]": _STAFF,
     "people.staff[].name": "leads (consultant list)",
     "people.staff[].on_duty": "leads (new-lead assignment)",

@@ -198,6 +198,10 @@ class EventRouter:
             for batch_handler in batch_handlers:
                 self._add(self._batch, self._handlers, [cls], batch_handler)
 
+    def event_classes(self) -> frozenset[type[DomainEvent]]:
+        """The event classes with handlers registered (per-event or batch)."""
+        return frozenset(self._handlers) | frozenset(self._batch)
+
     def handlers_for(self, event_class: type[DomainEvent]) -> tuple[_Handlers, _BatchHandlers]:
         """``(per-event handlers, batch handlers)`` for ``event_class`` (maybe both empty)."""
         found = self._resolved.get(event_class)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dealerflow.notifier import (
     api,
+    api_calendar,
     api_consent,
     api_receipts,
     api_surveys,
@@ -37,6 +38,7 @@ DEFINITION = ServiceDefinition(
         api_surveys.router,
         api_receipts.router,
         api_weather.router,
+        api_calendar.router,
     ],
     subscriptions=lambda ctx: [
         Subscription("reactions", ("leads", "sales", "service", "complaints"), consumers.router),

@@ -41,6 +41,7 @@ from dealerflow.notifier.domain_alerts import (
     timer_key,
     watch_alert,
 )
+from dealerflow.notifier.domain_calendar import is_off
 from dealerflow.notifier.domain_surveys import without_satisfaction_callback
 from dealerflow.notifier.domain_task_actions import count_unreachable, plan_unreachable_follow_up
 from dealerflow.notifier.records import TaskRow
@@ -149,17 +150,23 @@ async def on_vehicle_delivered(
     uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
 ) -> None:
     """24 h callback, 7-day satisfaction callback and the insurance-renewal reminder;
-    with surveys on, the satisfaction survey with its link instead of the callback, which
-    comes at the link's expiry if the survey is unanswered (`usecases_surveys`)."""
+    with surveys on (and the dealer's delivery-survey rule), the satisfaction survey with
+    its link instead of the callback, which comes at the link's expiry if the survey is
+    unanswered (`usecases_surveys`)."""
     await remember_contact(
         uc, delivery.dealer_id, delivery.customer_id, contact, delivery.delivered_at
     )
     policy = await uc.policy(delivery.dealer_id)
     plan = domain.plan_owner_care(delivery, policy)
-    if usecases_surveys.surveys_on(uc, delivery.dealer_id):
+    # a survey the dealer turned off leaves the 7-day callback in place
+    surveying = usecases_surveys.surveys_on(uc, delivery.dealer_id) and not is_off(
+        "delivery-survey", policy
+    )
+    if surveying:
         plan = without_satisfaction_callback(plan)  # the unanswered survey brings it
     await apply_plan(uc, plan, contact)
-    await usecases_surveys.plan_delivery_survey(uc, delivery, contact)
+    if surveying:
+        await usecases_surveys.plan_delivery_survey(uc, delivery, contact)
 
 
 async def on_vehicle_handed_over(

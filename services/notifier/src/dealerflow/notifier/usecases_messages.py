@@ -53,6 +53,8 @@ from dealerflow.notifier.domain_alerts import (
     choose_channel,
     timer_key,
 )
+from dealerflow.notifier.domain_alerts import REMINDER_SEND, address_for, choose_channel, timer_key
+from dealerflow.notifier.domain_calendar import disabled_rule
 from dealerflow.notifier.domain_consent import UnsubscribeTarget, with_unsubscribe_link
 from dealerflow.notifier.domain_contact import SendDecision, first_open_channel
 from dealerflow.notifier.domain_inspections import next_inspection
@@ -75,8 +77,13 @@ def _related(kind: str | None, record_id: str | None) -> RelatedRecord | None:
 async def schedule_reminder(
     uc: Uc, planned: PlannedReminder, contact: ContactSnapshot | None
 ) -> ReminderRow | None:
-    """Plan a customer message (once per business key) and publish ReminderScheduled."""
+    """Plan a customer message (once per business key) and publish ReminderScheduled;
+    None when planned before, or when the dealer turned the message's care-calendar rule
+    off (``care.disabled``, see `domain_calendar`)."""
     policy = await uc.policy(planned.dealer_id)
+    if (off := disabled_rule(planned, policy)) is not None:
+        log.info(off.not_planned(planned))
+        return None
     channel = (
         choose_channel(contact, policy.contact.channels, policy.contact.channel_order)
         if contact is not None

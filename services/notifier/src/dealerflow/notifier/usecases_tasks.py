@@ -21,6 +21,8 @@ from dealerflow.contracts.events.notifier import (
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.domain import PlannedTask, TaskRuleError
 from dealerflow.notifier.domain_alerts import TASK_DUE, dependents_prefix, timer_key
+from dealerflow.notifier.domain_alerts import TASK_DUE, dependents_prefix, task_title, timer_key
+from dealerflow.notifier.domain_calendar import disabled_rule
 from dealerflow.notifier.domain_people import assignee_for
 from dealerflow.notifier.domain_task_texts import render_task_text, render_task_title
 from dealerflow.notifier.records import NewTask, TaskRow
@@ -29,6 +31,8 @@ from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
 log = logging.getLogger("dealerflow.notifier.tasks")
+
+log = logging.getLogger("dealerflow.notifier")
 
 
 class TaskNotFound(LookupError):
@@ -66,10 +70,15 @@ def related_of(task: TaskRow) -> RelatedRecord | None:
 async def schedule_task(
     uc: Uc, planned: PlannedTask, *, title: str | None = None, task_id: uuid.UUID | None = None
 ) -> TaskRow | None:
-    """Create the task with its due timer and publish TaskScheduled; None if it exists.
-    The assignee comes from the dealer's people on the day the task is due (see
-    `domain_people`: stand-ins for people away, holders of roles, placeholders)."""
+    """Create the task with its due timer and publish TaskScheduled; None if it exists,
+    or when the dealer turned the task's care-calendar rule off (``care.disabled``, see
+    `domain_calendar`). The assignee comes from the dealer's people on the day the task
+    is due (see `domain_people`: stand-ins for people away, holders of roles,
+    placeholders)."""
     dealer = await uc.dealer(planned.dealer_id)
+    if (off := disabled_rule(planned, dealer.policy)) is not None:
+        log.info(off.not_planned(planned))
+        return None
     due_day = planned.due_at.astimezone(dealer.policy.calendar.tz).date()
     assignee = assignee_for(
         planned.assignee_role, planned.assignee_id, dealer, planned.dealer_id, due_day
