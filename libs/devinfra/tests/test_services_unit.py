@@ -123,6 +123,8 @@ def test_the_dev_stack_sets_the_notifier_drivers_explicitly() -> None:
     env = services.dev_channel_env({"DEALERFLOW_NOTIFIER_STAFF_CHANNEL_DRIVER": "webhook"})
     assert env["DEALERFLOW_NOTIFIER_STAFF_CHANNEL_DRIVER"] == "webhook"
     assert env["DEALERFLOW_NOTIFIER_CHANNEL_DRIVERS"] == json.dumps(drivers)
+
+
 def test_dev_service_logs_are_rotated_by_the_services(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

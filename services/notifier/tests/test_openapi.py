@@ -41,10 +41,8 @@ def test_every_v1_route_declares_its_roles() -> None:
     # tasks (list, one, complete, manual, claim, snooze, reassign), notifications, reminders,
     # customer tier, consents (record, current, history), inbound SMS, the unsubscribe link
     # (page, confirm: public), delivery receipts (aliyun, tencent, twilio, wechat check and
-    # push: public), weather warnings
-    assert len(v1) == 22
-    # (page, confirm: public), the care calendar (read, preview)
-    assert len(v1) == 18
+    # push: public), weather warnings, the care calendar (read, preview)
+    assert len(v1) == 24
     undeclared = [
         ctx.path
         for ctx in v1

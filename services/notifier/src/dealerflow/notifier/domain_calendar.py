@@ -62,6 +62,7 @@ from dealerflow.contracts.events.sales import (
     DiscountApprovalRequested,
     ShowroomVisitRecorded,
     TestDriveCancelled,
+    TestDriveCompleted,
     TestDriveScheduled,
     VehicleDelivered,
 )
@@ -359,8 +360,44 @@ CARE_CALENDAR: tuple[CareRule, ...] = (
         triggers=(VehicleDelivered,),
         when="{owner_care.insurance_renewal_remind_before} before each anniversary of the delivery",
         hours=SEND_TIME,
-        cancels=(ContractCancelled,),
         also_from="each one falling due plans the next year's",
+    ),
+    CareRule(
+        key="annual-inspection",
+        title="Annual vehicle inspection reminder (年检), years 2, 4, 6, 8, 10, then yearly",
+        makes=ReminderKind.LICENCE_INSPECTION,
+        who="customer",
+        purpose=ConsentPurpose.SERVICE,
+        triggers=(VehicleDelivered,),
+        when="{owner_care.inspection_remind_before} before the inspection, in the years "
+        "{owner_care.inspection_due_years} after the delivery (the registration), then "
+        "every year after {owner_care.inspection_yearly_after_years}",
+        hours=SEND_TIME,
+        cancels=(ContractCancelled,),
+        also_from="each one falling due plans the next",
+    ),
+    CareRule(
+        key="licence-renewal",
+        title="Driving-licence renewal reminder (驾驶证换证)",
+        makes=ReminderKind.LICENCE_RENEWAL,
+        who="customer",
+        purpose=ConsentPurpose.SERVICE,
+        triggers=(TestDriveCompleted,),
+        when="{owner_care.licence_remind_before} before the licence's expiry recorded at a "
+        "test drive (at once when that is past; none once expired)",
+        hours=SEND_TIME,
+        also_from="a later test drive with a renewed licence replaces it",
+    ),
+    CareRule(
+        key="weather-tip",
+        title="Bad-weather tip to every owner",
+        makes=ReminderKind.WEATHER_TIP,
+        who="customer",
+        purpose=ConsentPurpose.SERVICE,
+        triggers=(),
+        when="at once, at most one per owner every {owner_care.weather_tip_min_interval}",
+        hours=QUIET_HOURS,
+        also_from="POST /v1/weather-warnings (staff)",
     ),
     CareRule(
         key="plate-registration",

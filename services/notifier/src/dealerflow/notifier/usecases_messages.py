@@ -53,7 +53,6 @@ from dealerflow.notifier.domain_alerts import (
     choose_channel,
     timer_key,
 )
-from dealerflow.notifier.domain_alerts import REMINDER_SEND, address_for, choose_channel, timer_key
 from dealerflow.notifier.domain_calendar import disabled_rule
 from dealerflow.notifier.domain_consent import UnsubscribeTarget, with_unsubscribe_link
 from dealerflow.notifier.domain_contact import SendDecision, first_open_channel

@@ -21,7 +21,6 @@ from dealerflow.contracts.events.notifier import (
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.domain import PlannedTask, TaskRuleError
 from dealerflow.notifier.domain_alerts import TASK_DUE, dependents_prefix, timer_key
-from dealerflow.notifier.domain_alerts import TASK_DUE, dependents_prefix, task_title, timer_key
 from dealerflow.notifier.domain_calendar import disabled_rule
 from dealerflow.notifier.domain_people import assignee_for
 from dealerflow.notifier.domain_task_texts import render_task_text, render_task_title
@@ -31,8 +30,6 @@ from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
 log = logging.getLogger("dealerflow.notifier.tasks")
-
-log = logging.getLogger("dealerflow.notifier")
 
 
 class TaskNotFound(LookupError):
