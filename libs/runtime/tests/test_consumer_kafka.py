@@ -466,7 +466,7 @@ async def test_consumer_resumes_within_a_second_or_two_after_a_database_outage(
         await proxy.open()
         started = time.monotonic()
         await eventually(lambda: handled(2), within_s=20, what="the event handled after")
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 4.0  # a blind backoff: >= 4.6 s more
     finally:
         for broker in env.brokers:
             await broker.stop()

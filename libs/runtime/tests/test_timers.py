@@ -475,7 +475,7 @@ async def test_poller_resumes_within_a_second_or_two_after_a_database_outage(
             started = time.monotonic()
             await add(pool, "after", clock.now())
             await wait_for(lambda: fired(2), limit_s=20)
-            assert time.monotonic() - started < 2.5
+            assert time.monotonic() - started < 4.0  # a blind backoff: >= 4.6 s more
     finally:
         await proxy.cut()
         await through_proxy.close()
