@@ -43,6 +43,7 @@ from dealerflow.runtime.auth import (
 )
 from dealerflow.runtime.idempotency import KEY_REUSED_PROBLEM, IdempotencyKeyReused
 from dealerflow.runtime.logging import mask_pii
+from dealerflow.runtime.outages import RETRY_AFTER_S, unavailable_dependency, unavailable_problem
 from dealerflow.runtime.problems import (
     PROBLEM_CONTENT_TYPE,
     Problem,
@@ -288,7 +289,9 @@ class RequestContextMiddleware:
     """Pure-ASGI middleware: request id in/out, access log, and the last-resort 500.
 
     Unhandled exceptions become a generic problem+json 500 here (the details go to the
-    log and the span, never to the client), so nothing is re-raised to the server.
+    log and the span, never to the client), so nothing is re-raised to the server; those
+    that mean PostgreSQL or Kafka is unreachable become a 503 ``dependency-unavailable``
+    with ``Retry-After`` (:mod:`dealerflow.runtime.outages`).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -335,13 +338,29 @@ class RequestContextMiddleware:
                     },
                 )
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-            _ACCESS_LOG.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            dependency = unavailable_dependency(exc)
+            if dependency is None:
+                _ACCESS_LOG.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            else:  # an outage, not a bug: one line per request, no stack trace
+                _ACCESS_LOG.warning(
+                    "%s unavailable in %s %s: %s: %s",
+                    dependency,
+                    scope["method"],
+                    scope["path"],
+                    type(exc).__name__,
+                    mask_pii(str(exc))[:300],
+                    extra={"dependency": dependency},
+                )
             if response_started:
                 raise
-            problem = Problem(
-                500,
-                "Internal Server Error",
-                "An unexpected error occurred; quote the request id when reporting it.",
+            problem = (
+                unavailable_problem(dependency)
+                if dependency is not None
+                else Problem(
+                    500,
+                    "Internal Server Error",
+                    "An unexpected error occurred; quote the request id when reporting it.",
+                )
             )
             response = problem_response(problem)
             await response(scope, receive, send_with_id)
@@ -448,6 +467,7 @@ def create_http_app(
                 f"failing readiness checks: {', '.join(failing)}",
                 type=problem_type("not-ready"),
                 extensions={"checks": report},
+                headers={"Retry-After": str(RETRY_AFTER_S)},
             )
             return problem_response(problem, request)
         return JSONResponse({"status": "ready", "checks": report})
