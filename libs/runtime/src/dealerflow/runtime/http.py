@@ -52,6 +52,7 @@ from dealerflow.runtime.problems import (
     problem_type,
     status_title,
 )
+from dealerflow.runtime.request_values import check_request_values, nesting_too_deep
 from dealerflow.runtime.web import install_security_headers, install_web_hygiene
 
 if TYPE_CHECKING:
@@ -186,6 +187,8 @@ async def _http_exception_handler(request: Request, exc: Exception) -> Response:
     elif exc.detail is not None:
         extensions["errors"] = exc.detail
     problem = Problem(exc.status_code, title, detail, extensions=extensions, headers=exc.headers)
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        problem = nesting_too_deep()  # FastAPI's own body parsing gave up
     if exc.status_code in (204, 304):  # no body allowed
         return Response(status_code=exc.status_code, headers=exc.headers)
     return problem_response(problem, request)
@@ -446,7 +449,12 @@ def create_http_app(
     is answered by the nearest mapped base class).
     """
     _install_log_record_factory()
-    app = FastAPI(title=title, version=version, lifespan=lifespan, dependencies=[Depends(guard)])
+    app = FastAPI(
+        title=title,
+        version=version,
+        lifespan=lifespan,
+        dependencies=[Depends(guard), Depends(check_request_values)],
+    )
     app.state.settings = settings
     metrics_registry = registry if registry is not None else REGISTRY
     checks = list(readiness)
