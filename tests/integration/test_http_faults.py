@@ -8,10 +8,16 @@ PostgreSQL keeps running for everybody else):
 - every ``POST``/``PUT``/``PATCH`` ``/v1`` route refuses a JSON body holding U+0000 with
   422 naming the field, and one nested 5,000 deep with 400 ``nesting-too-deep``, before
   anything reaches the database (which would answer 503).
+
+And ``/readyz`` means the same everywhere: every service checks PostgreSQL, Kafka (its
+outbox relay publishes there, even where it consumes nothing), its outbox relay and
+its timer poller (dealerflow.runtime.readiness); a real running service (sales) is
+ready, and not ready once its relay stops.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import re
 from collections.abc import AsyncIterator
@@ -24,7 +30,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from dealerflow.devinfra.service_testing import service_settings
+from dealerflow.devinfra.service_testing import running_service, service_settings
 from dealerflow.devinfra.tokens import auth_header
 from dealerflow.runtime.outages import RETRY_AFTER_S
 from dealerflow.runtime.problems import problem_type
@@ -36,7 +42,7 @@ SERVICES = ["leads", "sales", "service_center", "complaints", "notifier", "deale
 CLOSED_PORT_DSN = "postgresql://postgres@127.0.0.1:1/dealerflow"
 
 
-def _app(package: str, kafka_bootstrap: str) -> FastAPI:
+def _app(package: str, kafka_bootstrap: str, *, run_background: bool = False) -> FastAPI:
     definition = _definition(package)
     settings = service_settings(
         definition.settings_factory,
@@ -45,7 +51,7 @@ def _app(package: str, kafka_bootstrap: str) -> FastAPI:
         kafka_bootstrap=kafka_bootstrap,
         topic_prefix="outage.",
     )
-    return build_app(definition, settings, run_background=False)
+    return build_app(definition, settings, run_background=run_background)
 
 
 def _routes(app: FastAPI, methods: set[str]) -> list[tuple[str, str]]:
@@ -129,3 +135,48 @@ async def test_every_write_route_refuses_nul_and_deep_json_before_the_database(
                 assert too_deep.json()["type"] == problem_type("nesting-too-deep")
     wrong = {route: got for route, got in answers.items() if got != (422, 400)}
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize("package", SERVICES)
+def test_readiness_checks_the_same_in_every_service(package: str, kafka_bootstrap: str) -> None:
+    running = _app(package, kafka_bootstrap, run_background=True)
+    http_only = _app(package, kafka_bootstrap)
+    assert [c.name for c in running.state.readiness] == [
+        "postgres",
+        "kafka",
+        "outbox-relay",
+        "timer-poller",
+    ]
+    assert [c.name for c in http_only.state.readiness] == ["postgres"]
+
+
+async def test_a_running_service_is_ready_until_its_relay_stops(
+    kafka_bootstrap: str, pg_dsn: str, pg_schema: str, topic_prefix: str
+) -> None:
+    definition = _definition("sales")
+    settings = service_settings(
+        definition.settings_factory,
+        pg_dsn=pg_dsn,
+        pg_schema=pg_schema,
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=topic_prefix,
+    )
+    async with running_service(definition, settings) as sales:
+        ready = await sales.client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"] == {
+            "postgres": "ok",
+            "kafka": "ok",
+            "outbox-relay": "ok",
+            "timer-poller": "ok",
+        }
+        relay = next(t for t in asyncio.all_tasks() if t.get_name() == "outbox-relay")
+        relay.cancel()
+        await asyncio.gather(relay, return_exceptions=True)
+        stopped = await sales.client.get("/readyz")
+    assert stopped.status_code == 503, stopped.text
+    assert stopped.headers["retry-after"] == str(RETRY_AFTER_S)
+    problem = stopped.json()
+    assert problem["type"] == problem_type("not-ready")
+    assert problem["checks"]["outbox-relay"] == "RuntimeError: stopped"
+    assert problem["checks"]["postgres"] == "ok"

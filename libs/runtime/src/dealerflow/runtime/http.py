@@ -124,13 +124,18 @@ def postgres_check(pool: asyncpg.Pool, *, timeout_s: float = 3.0) -> ReadinessCh
     return ReadinessCheck("postgres", check, timeout_s)
 
 
-def kafka_check(bootstrap_servers: str, *, timeout_s: float = 3.0) -> ReadinessCheck:
-    """Ready when the Kafka cluster answers a metadata request."""
+def kafka_check(
+    bootstrap_servers: str, *, timeout_s: float = 3.0, **client_options: Any
+) -> ReadinessCheck:
+    """Ready when the Kafka cluster answers a metadata request (``client_options``: the
+    security options of :func:`dealerflow.runtime.kafka_security.kafka_client_options`)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     async def check() -> None:
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
+            bootstrap_servers=bootstrap_servers,
+            request_timeout_ms=int(timeout_s * 1000),
+            **client_options,
         )
         try:
             await admin.start()
@@ -144,8 +149,9 @@ def kafka_check(bootstrap_servers: str, *, timeout_s: float = 3.0) -> ReadinessC
 def broker_check(broker: KafkaBroker, *, timeout_s: float = 3.0) -> ReadinessCheck:
     """Ready when a started FastStream broker's admin client reaches the cluster."""
 
-    async def check() -> bool:
-        return await broker.ping(timeout=timeout_s)
+    async def check() -> None:
+        if not await broker.ping(timeout=timeout_s):
+            raise RuntimeError(f"the cluster did not answer within {timeout_s}s")
 
     return ReadinessCheck("kafka", check, timeout_s + 0.5)
 
@@ -458,6 +464,7 @@ def create_http_app(
     app.state.settings = settings
     metrics_registry = registry if registry is not None else REGISTRY
     checks = list(readiness)
+    app.state.readiness = checks  # what /readyz runs (tests compare services by it)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
