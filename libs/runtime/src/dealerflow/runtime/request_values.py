@@ -120,8 +120,9 @@ async def check_request_values(request: Request) -> None:
         for name, value in items
         if (found := first_unstorable_value(value, (source, name))) is not None
     ]
-    if request.method in _BODY_METHODS and _has_body(request):
-        found = _in_body(await request.body(), request.headers.get("content-type", ""))
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if request.method in _BODY_METHODS and _has_body(request) and _is_text(media_type):
+        found = _in_body(await request.body(), media_type)
         if found is not None:
             errors.append(found.error())
     if errors:
@@ -135,8 +136,17 @@ def _has_body(request: Request) -> bool:
     )
 
 
-def _in_body(raw: bytes, content_type: str) -> Unstorable | None:
-    media_type = content_type.split(";", 1)[0].strip().lower()
+def _is_text(media_type: str) -> bool:
+    """Whether a body of ``media_type`` is text the check reads (binary is left alone,
+    and unread: an endpoint that ignores or streams it still may)."""
+    return (
+        media_type in ("", "application/json", "application/x-www-form-urlencoded")
+        or media_type.startswith("text/")
+        or media_type.endswith(("+json", "xml"))
+    )
+
+
+def _in_body(raw: bytes, media_type: str) -> Unstorable | None:
     if media_type in ("application/json", "text/json") or media_type.endswith("+json"):
         return _in_json(raw)
     if media_type in ("", "text/plain") and raw.lstrip()[:1] in (b"{", b"["):
