@@ -15,12 +15,13 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from fastapi import APIRouter, FastAPI
 
 from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
 from dealerflow.runtime.db import transaction
 from dealerflow.runtime.http import create_http_app, postgres_check
-from dealerflow.runtime.outages import RETRY_AFTER_S, unavailable_dependency
+from dealerflow.runtime.outages import RETRY_AFTER_S, unavailable_dependency, unavailable_problem
 from dealerflow.runtime.problems import problem_type
 from dealerflow.runtime.settings import ServiceSettings
 
@@ -46,6 +47,16 @@ def test_asyncpg_connection_errors_are_postgres_outages() -> None:
         asyncpg.InterfaceError("cannot call Transaction.__aexit__(): connection is closed"),
     ):
         assert unavailable_dependency(exc) == "postgres", exc
+
+
+def test_kafka_connection_errors_are_kafka_outages() -> None:
+    assert unavailable_dependency(KafkaConnectionError("no connection")) == "kafka"
+    assert unavailable_dependency(KafkaTimeoutError()) == "kafka"
+    problem = unavailable_problem("kafka")
+    assert (problem.status, problem.headers) == (503, {"Retry-After": str(RETRY_AFTER_S)})
+    assert (
+        problem.detail == f"The event broker (Kafka) is unavailable; retry after {RETRY_AFTER_S} s."
+    )
 
 
 def test_an_outage_hidden_behind_a_later_error_is_found() -> None:
