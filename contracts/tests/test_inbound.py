@@ -156,6 +156,36 @@ def test_size_limit() -> None:
     assert small.customer.email == "a@example.com"
 
 
+def test_deep_or_huge_documents_are_refused_while_reading() -> None:
+    deep = b"<adf><prospect>" + b"<x>" * 5000 + b"</x>" * 5000 + b"</prospect></adf>"
+    with pytest.raises(LeadSubmissionError, match="nested deeper than 32 elements"):
+        parse_lead_submission(deep, "application/xml")
+    many = b"<adf><prospect>" + b"<x/>" * 10_001 + b"</prospect></adf>"
+    with pytest.raises(LeadSubmissionError, match="more than 10000 elements"):
+        parse_lead_submission(many, "application/xml")
+    deep_json = b'{"customer": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    with pytest.raises(LeadSubmissionError, match="nested too deeply"):
+        parse_lead_submission(deep_json, "application/json")
+
+
+def test_unknown_elements_nested_deep_within_the_limit_are_kept_in_order() -> None:
+    inner = b"".join(b"<l%d>" % n for n in range(25)) + b"v"
+    inner += b"".join(b"</l%d>" % n for n in reversed(range(25)))
+    body = (
+        b"<adf><prospect><customer><contact><email>a@example.com</email></contact></customer>"
+        b'<extra a="1"><one>1</one>' + inner + b"<two>2</two></extra></prospect></adf>"
+    )
+    attributes = parse_lead_submission(body, "text/xml").attributes
+    deepest = "prospect.extra." + ".".join(f"l{n}" for n in range(25))
+    assert list(attributes) == [
+        "prospect.extra@a",
+        "prospect.extra.one",
+        deepest,
+        "prospect.extra.two",
+    ]
+    assert attributes[deepest] == "v"
+
+
 def _json(**changes: object) -> bytes:
     document: dict[str, object] = {
         "submission_id": "web-881",

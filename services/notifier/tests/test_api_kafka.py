@@ -177,5 +177,5 @@ async def test_probes(notifier) -> None:
 
     await notifier.eventually(ready, "readiness")
     checks = (await notifier.client.get("/readyz")).json()["checks"]
-    assert checks == {"postgres": "ok", "kafka": "ok"}
+    assert checks == {"postgres": "ok", "kafka": "ok", "outbox-relay": "ok", "timer-poller": "ok"}
     assert (await notifier.client.get("/metrics")).status_code == 200

@@ -106,6 +106,8 @@ def parse_lead_submissions(
             data = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise LeadSubmissionError(f"body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise LeadSubmissionError("document nested too deeply for the JSON parser") from None
         if not isinstance(data, dict):
             raise LeadSubmissionError("JSON submission must be an object")
         data.pop("format", None)

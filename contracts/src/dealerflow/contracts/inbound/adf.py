@@ -5,11 +5,16 @@ attributes are kept as text in `attributes` (by element path), unreadable values
 like "2026款", a malformed VIN) are kept there instead of failing the lead, processing
 instructions such as `<?adf version="1.0"?>` or `<?ADF VERSION "1.0"?>` are ignored, and
 legacy encodings declared in the XML declaration (GB2312/GBK/GB18030, Big5...) are decoded.
-Safe: defusedxml with DTDs, entity declarations and external references forbidden.
+Safe: defusedxml with DTDs, entity declarations and external references forbidden; at
+most :data:`MAX_ADF_BYTES`, elements nested at most :data:`MAX_ADF_DEPTH` deep and at most
+:data:`MAX_ADF_ELEMENTS` of them, checked while the XML is read (a 5,000-deep document is
+refused at element 33, before any tree is walked), and every walk over the tree is
+iterative, so no document can exhaust the stack.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -22,7 +27,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from dealerflow.contracts.types import EmailAddress, Vin
 
-__all__ = ["AdfError", "read_adf"]
+__all__ = ["MAX_ADF_BYTES", "MAX_ADF_DEPTH", "MAX_ADF_ELEMENTS", "AdfError", "read_adf"]
+
+#: An ADF document's size limit (a lead is a few KiB; as the submissions' limit).
+MAX_ADF_BYTES = 256 * 1024
+#: ADF nests about six deep (adf/prospect/customer/contact/address/street).
+MAX_ADF_DEPTH = 32
+#: A lead has tens of elements; a document with more is not a lead.
+MAX_ADF_ELEMENTS = 10_000
 
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?\?>", re.IGNORECASE)
@@ -104,15 +116,46 @@ def _decimal(raw: str | None) -> Decimal | None:
 
 
 def _flatten(path: str, element: Element, into: dict[str, str]) -> None:
-    """Store an element's text and attributes under dotted paths (vendor extras)."""
-    for key, value in element.attrib.items():
-        into[f"{path}@{key.rsplit('}', 1)[-1]}"] = value
-    children = list(element)
-    text = _text(element)
-    if not children and text is not None:
-        into[path] = text
-    for child in children:
-        _flatten(f"{path}.{_name(child)}", child, into)
+    """Store an element's text and attributes under dotted paths (vendor extras), in
+    document order; iterative (an explicit stack), whatever the depth."""
+    stack = [(path, element)]
+    while stack:
+        where, item = stack.pop()
+        for key, value in item.attrib.items():
+            into[f"{where}@{key.rsplit('}', 1)[-1]}"] = value
+        children = list(item)
+        text = _text(item)
+        if not children and text is not None:
+            into[where] = text
+        stack.extend((f"{where}.{_name(child)}", child) for child in reversed(children))
+
+
+def _parse(text: str) -> Element:
+    """The document's root, refusing too deep or too many elements while reading."""
+    depth = elements = 0
+    root: Element | None = None
+    events = SafeET.iterparse(
+        io.StringIO(text),
+        events=("start", "end"),
+        forbid_dtd=True,
+        forbid_entities=True,
+        forbid_external=True,
+    )
+    for event, element in events:
+        if event == "end":
+            depth -= 1
+            continue
+        depth += 1
+        elements += 1
+        if depth > MAX_ADF_DEPTH:
+            raise AdfError(f"document nested deeper than {MAX_ADF_DEPTH} elements")
+        if elements > MAX_ADF_ELEMENTS:
+            raise AdfError(f"document has more than {MAX_ADF_ELEMENTS} elements")
+        if root is None:
+            root = element
+    if root is None:  # pragma: no cover - the parser raises on an empty document
+        raise AdfError("malformed XML: no element")
+    return root
 
 
 class _Reader:
@@ -319,12 +362,15 @@ class _Reader:
 def read_adf(body: bytes, *, default_tz: tzinfo = CHINA_STANDARD_TIME) -> list[dict[str, Any]]:
     """Read an ADF document into one LeadSubmission-shaped dict per <prospect>.
 
-    Raises AdfError for XML that is malformed, unsafe (DTD, entities, external references)
-    or not ADF. Times without an offset are read in `default_tz`.
+    Raises AdfError for XML that is malformed, unsafe (DTD, entities, external references),
+    too large or too deeply nested, or not ADF. Times without an offset are read in
+    `default_tz`.
     """
+    if len(body) > MAX_ADF_BYTES:
+        raise AdfError(f"document too large: {len(body)} bytes > {MAX_ADF_BYTES}")
     text = _decode(body)
     try:
-        root = SafeET.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = _parse(text)
     except DefusedXmlException as exc:
         raise AdfError(
             f"unsafe XML refused ({type(exc).__name__}): DTDs and entities are not allowed"

@@ -268,8 +268,8 @@ async def _named_dealers(request: Request) -> set[str]:
     ):
         try:
             body = json.loads(await request.body() or b"null")
-        except ValueError:
-            body = None  # the route's own validation answers 422
+        except (ValueError, RecursionError):
+            body = None  # the route's own validation answers (422, or 400 when too deep)
         if isinstance(body, dict) and isinstance(body.get("dealer_id"), str):
             named.add(body["dealer_id"])
     return named

@@ -43,6 +43,7 @@ from dealerflow.runtime.auth import (
 )
 from dealerflow.runtime.idempotency import KEY_REUSED_PROBLEM, IdempotencyKeyReused
 from dealerflow.runtime.logging import mask_pii
+from dealerflow.runtime.outages import RETRY_AFTER_S, unavailable_dependency, unavailable_problem
 from dealerflow.runtime.problems import (
     PROBLEM_CONTENT_TYPE,
     Problem,
@@ -51,6 +52,7 @@ from dealerflow.runtime.problems import (
     problem_type,
     status_title,
 )
+from dealerflow.runtime.request_values import check_request_values, nesting_too_deep
 from dealerflow.runtime.web import install_security_headers, install_web_hygiene
 
 if TYPE_CHECKING:
@@ -122,13 +124,18 @@ def postgres_check(pool: asyncpg.Pool, *, timeout_s: float = 3.0) -> ReadinessCh
     return ReadinessCheck("postgres", check, timeout_s)
 
 
-def kafka_check(bootstrap_servers: str, *, timeout_s: float = 3.0) -> ReadinessCheck:
-    """Ready when the Kafka cluster answers a metadata request."""
+def kafka_check(
+    bootstrap_servers: str, *, timeout_s: float = 3.0, **client_options: Any
+) -> ReadinessCheck:
+    """Ready when the Kafka cluster answers a metadata request (``client_options``: the
+    security options of :func:`dealerflow.runtime.kafka_security.kafka_client_options`)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     async def check() -> None:
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
+            bootstrap_servers=bootstrap_servers,
+            request_timeout_ms=int(timeout_s * 1000),
+            **client_options,
         )
         try:
             await admin.start()
@@ -142,8 +149,9 @@ def kafka_check(bootstrap_servers: str, *, timeout_s: float = 3.0) -> ReadinessC
 def broker_check(broker: KafkaBroker, *, timeout_s: float = 3.0) -> ReadinessCheck:
     """Ready when a started FastStream broker's admin client reaches the cluster."""
 
-    async def check() -> bool:
-        return await broker.ping(timeout=timeout_s)
+    async def check() -> None:
+        if not await broker.ping(timeout=timeout_s):
+            raise RuntimeError(f"the cluster did not answer within {timeout_s}s")
 
     return ReadinessCheck("kafka", check, timeout_s + 0.5)
 
@@ -185,6 +193,8 @@ async def _http_exception_handler(request: Request, exc: Exception) -> Response:
     elif exc.detail is not None:
         extensions["errors"] = exc.detail
     problem = Problem(exc.status_code, title, detail, extensions=extensions, headers=exc.headers)
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        problem = nesting_too_deep()  # FastAPI's own body parsing gave up
     if exc.status_code in (204, 304):  # no body allowed
         return Response(status_code=exc.status_code, headers=exc.headers)
     return problem_response(problem, request)
@@ -288,7 +298,9 @@ class RequestContextMiddleware:
     """Pure-ASGI middleware: request id in/out, access log, and the last-resort 500.
 
     Unhandled exceptions become a generic problem+json 500 here (the details go to the
-    log and the span, never to the client), so nothing is re-raised to the server.
+    log and the span, never to the client), so nothing is re-raised to the server; those
+    that mean PostgreSQL or Kafka is unreachable become a 503 ``dependency-unavailable``
+    with ``Retry-After`` (:mod:`dealerflow.runtime.outages`).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -335,13 +347,29 @@ class RequestContextMiddleware:
                     },
                 )
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-            _ACCESS_LOG.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            dependency = unavailable_dependency(exc)
+            if dependency is None:
+                _ACCESS_LOG.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            else:  # an outage, not a bug: one line per request, no stack trace
+                _ACCESS_LOG.warning(
+                    "%s unavailable in %s %s: %s: %s",
+                    dependency,
+                    scope["method"],
+                    scope["path"],
+                    type(exc).__name__,
+                    mask_pii(str(exc))[:300],
+                    extra={"dependency": dependency},
+                )
             if response_started:
                 raise
-            problem = Problem(
-                500,
-                "Internal Server Error",
-                "An unexpected error occurred; quote the request id when reporting it.",
+            problem = (
+                unavailable_problem(dependency)
+                if dependency is not None
+                else Problem(
+                    500,
+                    "Internal Server Error",
+                    "An unexpected error occurred; quote the request id when reporting it.",
+                )
             )
             response = problem_response(problem)
             await response(scope, receive, send_with_id)
@@ -427,10 +455,16 @@ def create_http_app(
     is answered by the nearest mapped base class).
     """
     _install_log_record_factory()
-    app = FastAPI(title=title, version=version, lifespan=lifespan, dependencies=[Depends(guard)])
+    app = FastAPI(
+        title=title,
+        version=version,
+        lifespan=lifespan,
+        dependencies=[Depends(guard), Depends(check_request_values)],
+    )
     app.state.settings = settings
     metrics_registry = registry if registry is not None else REGISTRY
     checks = list(readiness)
+    app.state.readiness = checks  # what /readyz runs (tests compare services by it)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -448,6 +482,7 @@ def create_http_app(
                 f"failing readiness checks: {', '.join(failing)}",
                 type=problem_type("not-ready"),
                 extensions={"checks": report},
+                headers={"Retry-After": str(RETRY_AFTER_S)},
             )
             return problem_response(problem, request)
         return JSONResponse({"status": "ready", "checks": report})

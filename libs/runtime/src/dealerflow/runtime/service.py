@@ -56,12 +56,13 @@ from dealerflow.runtime.context import (
 )
 from dealerflow.runtime.db import ALL_DEALERS, DbConnection, act_for, create_pool, transaction
 from dealerflow.runtime.erasure import Eraser, erasure_router
-from dealerflow.runtime.http import ReadinessCheck, broker_check, create_http_app, postgres_check
+from dealerflow.runtime.http import create_http_app
 from dealerflow.runtime.kafka_security import kafka_client_options
 from dealerflow.runtime.logging import configure_logging
 from dealerflow.runtime.migrations import Migration, load_migrations, migrate, runtime_migrations
 from dealerflow.runtime.problems import ProblemMap
 from dealerflow.runtime.publisher import event_source, publish_event
+from dealerflow.runtime.readiness import service_readiness
 from dealerflow.runtime.relay import OutboxRelay
 from dealerflow.runtime.settings import ServiceSettings
 from dealerflow.runtime.telemetry import setup_tracing
@@ -332,11 +333,15 @@ def build_app(
     )
     broker = create_broker(settings, tracer_provider=tracer_provider)
     subscriptions = definition.all_subscriptions(ctx) if run_background else []
-    readiness: list[ReadinessCheck] = [
-        ReadinessCheck("postgres", lambda: postgres_check(ctx.db).check()),
-    ]
-    if subscriptions:
-        readiness.append(broker_check(broker))
+    background: dict[str, asyncio.Task[None]] = {}  # the lifespan's relay and poller
+    readiness = service_readiness(
+        lambda: ctx.db,
+        background=run_background,
+        broker=broker if subscriptions else None,
+        kafka_bootstrap=settings.kafka_bootstrap,
+        kafka_options=kafka_client_options(settings) if run_background else None,
+        tasks=background,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -396,8 +401,9 @@ def build_app(
                     poll_interval_s=settings.timer_poll_interval_s,
                     max_attempts=settings.timer_max_attempts,
                 )
-                tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-                tasks.append(asyncio.create_task(poller.run(), name="timer-poller"))
+                background["outbox-relay"] = asyncio.create_task(relay.run(), name="outbox-relay")
+                background["timer-poller"] = asyncio.create_task(poller.run(), name="timer-poller")
+                tasks.extend(background.values())
             if subscriptions:
                 await broker.start()
             # Everything alive now (modules, models, pools) lives as long as the process:

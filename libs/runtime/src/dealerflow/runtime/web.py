@@ -8,7 +8,12 @@ get the same behaviour from their settings:
   runs, and by counting the chunks of a streamed (chunked) body as the endpoint reads
   them, so a body is never held in memory beyond the limit. Starlette's own
   ``RequestBodyLimitMiddleware`` answers plain text on some paths; ours answers the same
-  problem document every other error has.
+  problem document every other error has. The server must not read the rest either:
+  uvicorn drains an unread request body to reach the next request on a kept-alive
+  connection, which for a 100 MB upload means reading 100 MB after the 413. So the 413,
+  and any answer that starts while a streamed body is still arriving, say
+  ``Connection: close``: uvicorn closes the connection after the response and reads no
+  more (at most the limit plus the socket buffers ever arrive).
 - **CORS** is off unless ``http_cors_origins`` names origins (the staff console);
   Starlette's ``CORSMiddleware`` then allows exactly those, with the methods and headers
   the API uses. Tokens travel in ``Authorization``, not cookies, so no credentials mode.
@@ -122,7 +127,9 @@ class BodySizeLimitMiddleware:
     A declared ``Content-Length`` over the limit is refused before the app runs. Streamed
     bodies are counted chunk by chunk as the app reads them; past the limit ``receive``
     raises, and whatever the app answers then (FastAPI turns a failed body read into a
-    400) is replaced by the 413.
+    400) is replaced by the 413. The 413, and an answer the app starts before a streamed
+    body has arrived completely (an endpoint that ignores its body), close the
+    connection (``Connection: close``), so the server stops reading the body.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -136,6 +143,7 @@ class BodySizeLimitMiddleware:
             f"The request body exceeds the limit of {self.max_bytes} bytes.",
             type=problem_type("payload-too-large"),
             extensions={"max_body_bytes": self.max_bytes},
+            headers={"Connection": "close"},
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -149,9 +157,12 @@ class BodySizeLimitMiddleware:
         received = 0
         exceeded = False
         replaced = False
+        # a declared length (within the limit) is all the server drains; a streamed body
+        # has no end the server knows of until it has arrived
+        body_pending = declared is None and _header_present(scope, b"transfer-encoding")
 
         async def counting_receive() -> Message:
-            nonlocal received, exceeded
+            nonlocal received, exceeded, body_pending
             if exceeded:
                 raise _BodyTooLarge
             message = await receive()
@@ -160,11 +171,17 @@ class BodySizeLimitMiddleware:
                 if received > self.max_bytes:
                     exceeded = True
                     raise _BodyTooLarge
+                if not message.get("more_body", False):
+                    body_pending = False
+            elif message["type"] == "http.disconnect":
+                body_pending = False
             return message
 
         async def replacing_send(message: Message) -> None:
             nonlocal replaced
             if not exceeded:
+                if message["type"] == "http.response.start" and body_pending:
+                    message = {**message, "headers": [*message.get("headers", ()), _CLOSE]}
                 await send(message)
             elif message["type"] == "http.response.start" and not replaced:
                 replaced = True
@@ -178,6 +195,13 @@ class BodySizeLimitMiddleware:
                 return
             replaced = True
             await _problem_response(scope, self._problem())(scope, receive, send)
+
+
+_CLOSE = (b"connection", b"close")
+
+
+def _header_present(scope: Scope, name: bytes) -> bool:
+    return any(key.lower() == name for key, _ in scope.get("headers", ()))
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -85,6 +85,9 @@ _UNREADABLE = (
     "ADF document has no",
     "unknown XML encoding",
     "empty submission",
+    "document nested",  # too deep (ADF or JSON)
+    "document has more than",  # too many ADF elements
+    "document too large",
 )
 
 
