@@ -16,8 +16,9 @@ from pydantic import BaseModel
 from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
 from dealerflow.runtime.http import create_http_app
 from dealerflow.runtime.problems import problem_type
-from dealerflow.runtime.request_values import MAX_JSON_DEPTH, first_unstorable_value
+from dealerflow.runtime.request_values import MAX_JSON_DEPTH
 from dealerflow.runtime.settings import ServiceSettings
+from dealerflow.runtime.storable import find_unstorable
 
 
 class Customer(BaseModel):
@@ -79,11 +80,11 @@ def test_the_walk_finds_the_first_unstorable_value_without_recursion() -> None:
     value: Any = "fine"
     for _ in range(10_000):
         value = [value]
-    assert first_unstorable_value(value) is None  # 10,000 deep: no RecursionError
-    found = first_unstorable_value({"a": [1, {"b": "x\x00y"}]}, ("body",))
+    assert find_unstorable(value) is None  # 10,000 deep: no RecursionError
+    found = find_unstorable({"a": [1, {"b": "x\x00y"}]}, ("body",))
     assert found is not None
     assert (found.loc, found.code_point) == (("body", "a", 1, "b"), 0)
-    key = first_unstorable_value({"ok": 1, "bad\ud800": 2})
+    key = find_unstorable({"ok": 1, "bad\ud800": 2})
     assert key is not None
     assert key.code_point == 0xD800
 

@@ -20,9 +20,6 @@ fewer brackets than the limit is never walked for depth.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -30,42 +27,31 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 
 from dealerflow.runtime.problems import Problem, problem_type
+from dealerflow.runtime.storable import (
+    NestedTooDeep,
+    Unstorable,
+    find_unstorable,
+    may_hold_unstorable,
+)
 
 __all__ = [
     "MAX_JSON_DEPTH",
-    "Unstorable",
     "check_request_values",
-    "first_unstorable_value",
     "nesting_too_deep",
 ]
 
 #: Deeper than any document the APIs take (an ADF-like vendor payload nests ~10).
 MAX_JSON_DEPTH = 64
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-# What JSON text needs to hold such a character: a raw NUL or an escape of one.
-_JSON_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-Loc = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class Unstorable:
-    """Where (``loc``) a value holds a character PostgreSQL cannot store (``code_point``)."""
-
-    loc: Loc
-    code_point: int
-
-    def error(self) -> dict[str, Any]:
-        """The error in FastAPI's ``RequestValidationError`` shape."""
-        return {
-            "loc": self.loc,
-            "msg": f"contains U+{self.code_point:04X}, a character that cannot be stored",
-            "type": "unstorable_character",
-        }
-
-
-class _TooDeep(ValueError):
-    pass
+def _error(found: Unstorable) -> dict[str, Any]:
+    """An unstorable value as an error in FastAPI's ``RequestValidationError`` shape."""
+    return {
+        "loc": found.loc,
+        "msg": f"contains U+{found.code_point:04X}, a character that cannot be stored",
+        "type": "unstorable_character",
+    }
 
 
 def nesting_too_deep(detail: str | None = None) -> Problem:
@@ -79,52 +65,23 @@ def nesting_too_deep(detail: str | None = None) -> Problem:
     )
 
 
-def first_unstorable_value(
-    value: Any, loc: Loc = (), *, max_depth: int | None = None
-) -> Unstorable | None:
-    """The first string (or object key) in ``value`` holding NUL or a lone surrogate;
-    walks dicts and lists iteratively. With ``max_depth``, deeper nesting raises
-    ``ValueError``."""
-    stack: list[tuple[Loc, Any, int]] = [(loc, value, 0)]
-    while stack:
-        where, item, depth = stack.pop()
-        if isinstance(item, str):
-            if found := _UNSTORABLE.search(item):
-                return Unstorable(where, ord(found.group(0)))
-            continue
-        if not isinstance(item, dict | list):
-            continue
-        if max_depth is not None and depth >= max_depth:
-            raise _TooDeep
-        children: Iterator[tuple[str | int, Any]]
-        if isinstance(item, dict):
-            for key in item:
-                if isinstance(key, str) and (found := _UNSTORABLE.search(key)):
-                    return Unstorable((*where, key), ord(found.group(0)))
-            children = iter(item.items())
-        else:
-            children = enumerate(item)
-        stack.extend(reversed([((*where, k), child, depth + 1) for k, child in children]))
-    return None
-
-
 async def check_request_values(request: Request) -> None:
     """App-wide dependency: 422 for an unstorable character anywhere in the request,
     400 for a JSON body nested too deeply (see the module docstring)."""
     errors = [
-        found.error()
+        _error(found)
         for source, items in (
             ("path", request.path_params.items()),
             ("query", request.query_params.multi_items()),
         )
         for name, value in items
-        if (found := first_unstorable_value(value, (source, name))) is not None
+        if (found := find_unstorable(value, (source, name))) is not None
     ]
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if request.method in _BODY_METHODS and _has_body(request) and _is_text(media_type):
         found = _in_body(await request.body(), media_type)
         if found is not None:
-            errors.append(found.error())
+            errors.append(_error(found))
     if errors:
         raise RequestValidationError(errors)
 
@@ -154,9 +111,7 @@ def _in_body(raw: bytes, media_type: str) -> Unstorable | None:
     if media_type == "application/x-www-form-urlencoded":
         text = raw.decode("utf-8", errors="replace")
         for name, value in parse_qsl(text, keep_blank_values=True):
-            found = first_unstorable_value(name, ("body",)) or first_unstorable_value(
-                value, ("body", name)
-            )
+            found = find_unstorable(name, ("body",)) or find_unstorable(value, ("body", name))
             if found is not None:
                 return found
         return None
@@ -167,7 +122,7 @@ def _in_body(raw: bytes, media_type: str) -> Unstorable | None:
 
 def _in_json(raw: bytes) -> Unstorable | None:
     could_be_deep = raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH
-    could_hold = b"\x00" in raw or _JSON_ESCAPE.search(raw) is not None
+    could_hold = may_hold_unstorable(raw)
     if not (could_be_deep or could_hold):
         return None
     try:
@@ -177,8 +132,6 @@ def _in_json(raw: bytes) -> Unstorable | None:
     except ValueError:
         return None  # not JSON: the endpoint's own parsing answers
     try:
-        return first_unstorable_value(
-            data, ("body",), max_depth=MAX_JSON_DEPTH if could_be_deep else None
-        )
-    except _TooDeep:
+        return find_unstorable(data, ("body",), max_depth=MAX_JSON_DEPTH if could_be_deep else None)
+    except NestedTooDeep:
         raise nesting_too_deep() from None

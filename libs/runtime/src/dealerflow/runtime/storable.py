@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 __all__ = [
+    "Loc",
+    "NestedTooDeep",
+    "Unstorable",
+    "find_unstorable",
     "first_unstorable",
     "is_unstorable_error",
     "may_hold_unstorable",
@@ -36,33 +41,73 @@ def may_hold_unstorable(raw: bytes | None) -> bool:
     return raw is not None and (b"\x00" in raw or _JSON_ESCAPE.search(raw) is not None)
 
 
-def _describe(path: str, text: str) -> str:
-    found = _UNSTORABLE.search(text)
-    assert found is not None
-    return f"{path or '<value>'}: U+{ord(found.group(0)):04X}"
+#: Where a value holds an unstorable character: keys and list indexes from the root.
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unstorable:
+    """Where (``loc``) a value holds a character PostgreSQL cannot store; ``in_key``: in
+    the last key of ``loc`` itself (a mapping key), not in its value."""
+
+    loc: Loc
+    code_point: int
+    in_key: bool = False
+
+
+class NestedTooDeep(ValueError):
+    """A value nested deeper than the ``max_depth`` given to :func:`find_unstorable`."""
+
+
+def find_unstorable(
+    value: Any, loc: Loc = (), *, max_depth: int | None = None
+) -> Unstorable | None:
+    """The first string (or mapping key) in ``value`` holding NUL or a lone surrogate, else
+    None. Mappings, lists and tuples are walked iteratively (any depth; with
+    ``max_depth``, deeper nesting raises :class:`NestedTooDeep`); other values are skipped."""
+    stack: list[tuple[Loc, Any, int]] = [(loc, value, 0)]
+    while stack:
+        where, item, depth = stack.pop()
+        if isinstance(item, str):
+            if found := _UNSTORABLE.search(item):
+                return Unstorable(where, ord(found.group(0)))
+            continue
+        if not isinstance(item, Mapping | list | tuple):
+            continue
+        if max_depth is not None and depth >= max_depth:
+            raise NestedTooDeep(f"nested deeper than {max_depth} levels")
+        children: list[tuple[str | int, Any]]
+        if isinstance(item, Mapping):
+            for key in item:
+                if isinstance(key, str) and (found := _UNSTORABLE.search(key)):
+                    return Unstorable((*where, key), ord(found.group(0)), in_key=True)
+            children = list(item.items())
+        else:
+            children = list(enumerate(item))
+        stack.extend(reversed([((*where, k), child, depth + 1) for k, child in children]))
+    return None
+
+
+def _path(prefix: str, loc: Loc) -> str:
+    path = prefix
+    for part in loc:
+        path = (
+            f"{path}[{part}]"
+            if isinstance(part, int)
+            else (f"{path}.{part}" if path else str(part))
+        )
+    return path
 
 
 def first_unstorable(value: Any, path: str = "") -> str | None:
     """``"<path>: U+XXXX"`` of the first string (or mapping key) in ``value`` holding a
-    character PostgreSQL cannot store, else None. Dicts, lists and tuples are walked
-    iteratively (any depth); other values are skipped."""
-    stack: list[tuple[str, Any]] = [(path, value)]
-    while stack:
-        where, item = stack.pop()
-        if isinstance(item, str):
-            if _UNSTORABLE.search(item):
-                return _describe(where, item)
-        elif isinstance(item, Mapping):
-            children = []
-            for key, child in item.items():
-                name = f"{where}.{key}" if where else str(key)
-                if isinstance(key, str) and _UNSTORABLE.search(key):
-                    return _describe(f"{where or '<value>'} key", key)
-                children.append((name, child))
-            stack.extend(reversed(children))
-        elif isinstance(item, list | tuple):
-            stack.extend(reversed([(f"{where}[{i}]", c) for i, c in enumerate(item)]))
-    return None
+    character PostgreSQL cannot store, else None (see :func:`find_unstorable`)."""
+    found = find_unstorable(value)
+    if found is None:
+        return None
+    if found.in_key:
+        return f"{_path(path, found.loc[:-1]) or '<value>'} key: U+{found.code_point:04X}"
+    return f"{_path(path, found.loc) or '<value>'}: U+{found.code_point:04X}"
 
 
 def unstorable_reason(where: str) -> str:
