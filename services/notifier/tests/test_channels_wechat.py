@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +23,7 @@ from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import ContactChannel
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.examples import example_for
+from dealerflow.devinfra.local_http import JsonHandler, serving
 from dealerflow.notifier.channels import ChannelRegistry, OutboundMessage, SendResult
 from dealerflow.notifier.channels_wechat import (
     WechatTemplateMessages,
@@ -123,45 +123,33 @@ def account() -> Iterator[Account]:
     state = Account()
     lock = threading.Lock()
 
-    class WeChatApi(BaseHTTPRequestHandler):
+    class WeChatApi(JsonHandler):
         def do_POST(self) -> None:
             target = urlsplit(self.path)
-            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            raw = self.body()
             if not self.headers.get("Content-Type", "").startswith("application/json"):
-                self.reply(200, {"errcode": 47001, "errmsg": "data format error"})
+                self.answer(200, {"errcode": 47001, "errmsg": "data format error"})
                 return
             body = json.loads(raw)
             if target.path == "/cgi-bin/stable_token":
                 with lock:
-                    self.reply(200, state.stable_token(body))
+                    self.answer(200, state.stable_token(body))
             elif target.path == "/cgi-bin/message/template/send":
                 token = parse_qs(target.query).get("access_token", [""])[0]
                 with lock:
                     state.raw_sends.append(raw)
-                    self.reply(200, state.template_send(token, body))
+                    self.answer(200, state.template_send(token, body))
             else:
-                self.reply(404, {"errcode": 404, "errmsg": "not found"})
+                self.answer(404, {"errcode": 404, "errmsg": "not found"})
 
-        def reply(self, status: int, answer: dict[str, Any]) -> None:
-            data = json.dumps(answer, ensure_ascii=False).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; encoding=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+        def answer(self, status: int, answer: dict[str, Any]) -> None:
+            self.reply(
+                status, answer, content_type="application/json; encoding=utf-8", ensure_ascii=False
+            )
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), WeChatApi)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    serving = threading.Thread(target=server.serve_forever, daemon=True)
-    serving.start()
-    try:
+    with serving(WeChatApi) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def wechat(account: Account, **overrides: Any) -> WechatTemplateMessages:

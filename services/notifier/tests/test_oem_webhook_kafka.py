@@ -5,11 +5,9 @@ notifier on real Kafka and PostgreSQL."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -17,6 +15,7 @@ import pytest
 from dealerflow.contracts.care_enums import EscalationRole
 from dealerflow.contracts.events.complaints import ComplaintEscalated
 from dealerflow.contracts.examples import example_for
+from dealerflow.devinfra.local_http import JsonHandler, serving
 from dealerflow.runtime.webhooks import secret_key, verify
 
 pytestmark = pytest.mark.integration
@@ -44,29 +43,14 @@ class Receiver:
 def oem_endpoint() -> Iterator[Receiver]:
     receiver = Receiver(url="")
 
-    class Hook(BaseHTTPRequestHandler):
+    class Hook(JsonHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            receiver.posts.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            answer = json.dumps({"id": f"oem-{len(receiver.posts)}"}).encode()
-            self.send_response(receiver.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            receiver.posts.append((self.lower_headers(), self.body()))
+            self.reply(receiver.status, {"id": f"oem-{len(receiver.posts)}"})
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Hook) as url:
+        receiver.url = f"{url}/hook"
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

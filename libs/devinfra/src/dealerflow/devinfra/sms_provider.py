@@ -12,17 +12,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote
+
+from dealerflow.devinfra.local_http import JsonHandler, serving
 
 __all__ = [
     "ALIYUN_ID",
@@ -71,36 +70,19 @@ def serving_provider() -> Iterator[Provider]:
     ``check`` is set."""
     box = Provider(url="", check=lambda r: (500, {}))
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            request = Received(
-                "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
-            )
+            request = Received("POST", self.path, self.lower_headers(), self.body())
             box.received.append(request)
             status, answer = box.check(request)
             if status < 300 and box.answer_next is not None:
                 status, answer = box.answer_next
             box.answered.append((status, answer))
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.reply(status, answer)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    box.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        box.url = url
         yield box
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def aliyun_form(request: Received) -> dict[str, str]:
