@@ -2,13 +2,15 @@
 
 The outages are made per pool or per connection, never by stopping the shared server:
 a pool pointed at a closed port, backends terminated with ``pg_terminate_backend`` in
-the middle of a transaction, a pool whose only connection is taken (acquire timeout).
+the middle of a transaction, a pool whose only connection is taken (acquire timeout), a
+database that hangs (a FaultProxy in blackhole mode: accepts, never answers).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,8 +20,9 @@ import pytest
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from fastapi import APIRouter, FastAPI
 
+from dealerflow.devinfra.fault_proxy import FaultProxy
 from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
-from dealerflow.runtime.db import transaction
+from dealerflow.runtime.db import create_pool, transaction
 from dealerflow.runtime.http import create_http_app, postgres_check
 from dealerflow.runtime.outages import RETRY_AFTER_S, unavailable_dependency, unavailable_problem
 from dealerflow.runtime.problems import problem_type
@@ -226,3 +229,88 @@ async def test_a_pool_acquire_timeout_is_503(pg_dsn: str) -> None:
         _assert_unavailable(response)
     finally:
         await pool.close()
+
+
+@pytest.mark.integration
+async def test_a_full_pool_is_503_after_the_pools_own_acquire_timeout(pg_dsn: str) -> None:
+    # the route asks no timeout of its own: the pool's default bounds the wait
+    pool = await create_pool(pg_dsn, "public", min_size=1, max_size=1, acquire_timeout_s=0.5)
+    try:
+        async with pool.acquire(), _client(_app(pool)) as client:  # the only connection
+            started = time.monotonic()
+            response = await client.get("/v1/count")
+            waited = time.monotonic() - started
+        _assert_unavailable(response)
+        assert 0.4 < waited < 3.0
+    finally:
+        await pool.close()
+
+
+# -- a database that hangs: accepts connections, never answers ---------------------------
+
+HUNG_BOUND_S = 1.0  # each of the pool's timeouts in these tests
+
+
+async def _hung_pool(pg_dsn: str, min_size: int) -> tuple[FaultProxy, asyncpg.Pool]:
+    proxy, proxied = FaultProxy.for_dsn(pg_dsn)
+    await proxy.open()
+    pool = await create_pool(
+        proxied,
+        "public",
+        min_size=min_size,
+        max_size=2,
+        connect_timeout_s=HUNG_BOUND_S,
+        acquire_timeout_s=HUNG_BOUND_S,
+        command_timeout_s=HUNG_BOUND_S,
+    )
+    pool.close_timeout_s = HUNG_BOUND_S
+    return proxy, pool
+
+
+async def _timed_get(client: httpx.AsyncClient, path: str) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = await asyncio.wait_for(client.get(path), 30)  # never the test's hang
+    return response, time.monotonic() - started
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "min_size",
+    [
+        pytest.param(1, id="open-connection-command-timeout"),
+        pytest.param(0, id="new-connection-connect-timeout"),
+    ],
+)
+async def test_a_hung_database_is_503_within_the_bound_and_served_again_after(
+    pg_dsn: str, min_size: int
+) -> None:
+    proxy, pool = await _hung_pool(pg_dsn, min_size)
+    try:
+        async with _client(_app(pool)) as client:
+            before, _ = await _timed_get(client, "/v1/count")
+            assert before.status_code == 200, before.text
+            await proxy.blackhole()
+            for _ in range(3):  # the first and the ones after (the pool not wedged)
+                response, waited = await _timed_get(client, "/v1/count")
+                _assert_unavailable(response)
+                # a statement (or a connect) times out, then the rollback may take as long
+                assert waited < 3 * HUNG_BOUND_S + 1.0, waited
+            await proxy.open()
+            after, waited = await _timed_get(client, "/v1/count")
+        assert after.status_code == 200, after.text
+        assert waited < 2 * HUNG_BOUND_S + 1.0, waited
+    finally:
+        await proxy.cut()
+        await pool.close()
+
+
+@pytest.mark.integration
+async def test_closing_a_pool_on_a_hung_database_is_bounded(pg_dsn: str) -> None:
+    proxy, pool = await _hung_pool(pg_dsn, min_size=2)
+    try:
+        await proxy.blackhole()
+        started = time.monotonic()
+        await asyncio.wait_for(pool.close(), 30)
+        assert time.monotonic() - started < HUNG_BOUND_S + 1.0
+    finally:
+        await proxy.cut()

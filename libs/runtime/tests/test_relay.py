@@ -289,14 +289,23 @@ async def test_relay_resumes_within_a_second_or_two_after_a_kafka_outage(
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("fault", ["cut", "blackhole"])
 async def test_relay_resumes_within_a_second_or_two_after_a_database_outage(
-    pg_dsn: str, pg_schema: str, topic: str, kafka_bootstrap: str
+    pg_dsn: str, pg_schema: str, topic: str, kafka_bootstrap: str, fault: str
 ) -> None:
+    # cut: PostgreSQL refuses; blackhole: it accepts and never answers (a hung server),
+    # which only the pool's timeouts (1 s here, 5/5/30 s by default) turn into errors
     await migrate(pg_dsn, pg_schema, runtime_migrations())
     proxy, proxied = FaultProxy.for_dsn(pg_dsn)
     await proxy.open()
-    pool = await asyncpg.create_pool(
-        proxied, min_size=1, max_size=4, server_settings={"search_path": pg_schema}
+    pool = await create_pool(
+        proxied,
+        pg_schema,
+        min_size=1,
+        max_size=4,
+        connect_timeout_s=1.0,
+        acquire_timeout_s=1.0,
+        command_timeout_s=1.0,
     )
     direct = await asyncpg.create_pool(
         pg_dsn, min_size=1, max_size=2, server_settings={"search_path": pg_schema}
@@ -306,7 +315,8 @@ async def test_relay_resumes_within_a_second_or_two_after_a_database_outage(
         async with running(relay):
             await wait_for(_async(lambda: relay.is_leader))
             assert await _published_within(direct, topic, 5) < 4.0
-            await proxy.cut()  # PostgreSQL is gone for the relay for 8 s (see above)
+            # PostgreSQL is gone for the relay for 8 s (see above)
+            await (proxy.cut() if fault == "cut" else proxy.blackhole())
             await asyncio.sleep(8.0)
             assert not relay.is_leader
             await proxy.open()

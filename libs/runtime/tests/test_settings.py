@@ -138,3 +138,21 @@ def test_unknown_dealers_are_refused_unless_set_to_defaults(
     monkeypatch.setenv("DEALERFLOW_UNKNOWN_DEALERS", "ignore")
     with pytest.raises(ValueError, match="refuse"):
         LeadsSettings()
+
+
+def test_database_waits_are_bounded_by_default_and_configurable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = LeadsSettings()
+    assert (s.pg_connect_timeout_s, s.pg_acquire_timeout_s, s.pg_command_timeout_s) == (
+        5.0,
+        5.0,
+        30.0,
+    )
+    monkeypatch.setenv("DEALERFLOW_PG_ACQUIRE_TIMEOUT_S", "2.5")
+    monkeypatch.setenv("DEALERFLOW_LEADS_PG_COMMAND_TIMEOUT_S", "10")
+    s = LeadsSettings()
+    assert (s.pg_acquire_timeout_s, s.pg_command_timeout_s) == (2.5, 10.0)
+    monkeypatch.setenv("DEALERFLOW_PG_CONNECT_TIMEOUT_S", "0")  # unbounded is not an option
+    with pytest.raises(ValueError, match="pg_connect_timeout_s"):
+        LeadsSettings()

@@ -1,9 +1,16 @@
 """A TCP proxy for outage tests: PostgreSQL or Kafka "down" for one client only.
 
 The shared test servers must keep running for everybody else, so a test points its own
-pool or bootstrap address at a :class:`FaultProxy` on a free local port and cuts that:
-``await proxy.open()`` forwards to the target, ``await proxy.cut()`` refuses new
-connections and aborts the open ones (both directions) until the next ``open()``.
+pool or bootstrap address at a :class:`FaultProxy` on a free local port and breaks that:
+
+- ``await proxy.open()`` forwards to the target (again);
+- ``await proxy.cut()`` refuses new connections and aborts the open ones (both
+  directions) until the next ``open()``: a server that is down;
+- ``await proxy.blackhole()`` accepts connections but nothing flows either way, on new
+  and open connections alike, until the next ``open()``: a server that hangs (a frozen
+  process, a dropped link, a full disk). The bytes are held, not dropped: after
+  ``open()`` they flow on, so a client that waited still gets its answer;
+- ``proxy.latency_s`` delays every chunk forwarded (either direction): a slow link.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ __all__ = ["FaultProxy"]
 class FaultProxy:
     """Forwards a free local port to ``target`` (``host:port``) while open."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, *, latency_s: float = 0.0) -> None:
         host, port = target.rsplit(":", 1)
         self.target = (host, int(port))
         with socket.socket() as s:
@@ -27,12 +34,16 @@ class FaultProxy:
             self.port: int = s.getsockname()[1]
         self.server: asyncio.Server | None = None
         self.links: set[asyncio.StreamWriter] = set()
+        #: Seconds every forwarded chunk waits before it is passed on.
+        self.latency_s = latency_s
+        self._flowing = asyncio.Event()  # clear while blackholed
+        self._flowing.set()
 
     @classmethod
-    def for_dsn(cls, dsn: str) -> tuple[FaultProxy, str]:
+    def for_dsn(cls, dsn: str, *, latency_s: float = 0.0) -> tuple[FaultProxy, str]:
         """A proxy to the server of a PostgreSQL ``dsn``, and the DSN through it."""
         url = urlsplit(dsn)
-        proxy = cls(f"{url.hostname}:{url.port or 5432}")
+        proxy = cls(f"{url.hostname}:{url.port or 5432}", latency_s=latency_s)
         user = url.netloc.rpartition("@")[0]
         address = f"127.0.0.1:{proxy.port}"
         return proxy, urlunsplit(url._replace(netloc=f"{user}@{address}" if user else address))
@@ -41,10 +52,15 @@ class FaultProxy:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def blackholed(self) -> bool:
+        """True between :meth:`blackhole` and the next :meth:`open` or :meth:`cut`."""
+        return not self._flowing.is_set()
+
     async def open(self) -> None:
-        """Accept and forward connections (again)."""
-        if self.server is None:
-            self.server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
+        """Accept and forward connections (again); bytes held by a blackhole flow on."""
+        self._flowing.set()
+        await self._listen()
 
     async def close(self) -> None:
         """Refuse new connections; open ones go on."""
@@ -58,20 +74,47 @@ class FaultProxy:
         for link in list(self.links):
             link.transport.abort()
         self.links.clear()
+        self._flowing.set()  # nothing is left to hold
+
+    async def blackhole(self) -> None:
+        """A hung server: connections are accepted, and nothing is answered (nor
+        forwarded) on them or on the open ones until :meth:`open`."""
+        self._flowing.clear()
+        await self._listen()
+
+    async def _listen(self) -> None:
+        if self.server is None:
+            self.server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # a link still held when the loop shuts down is cancelled: not an error to log
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._forward(reader, writer)
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.links.add(writer)
         try:
+            await self._flowing.wait()  # a blackhole accepts, and does not even connect
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
+            self.links.discard(writer)
             writer.transport.abort()
             return
-        self.links |= {writer, up_writer}
+        if writer.transport.is_closing():  # cut, or the client gave up, meanwhile
+            self.links.discard(writer)
+            up_writer.transport.abort()
+            return
+        self.links.add(up_writer)
 
         async def copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(Exception):
                 while data := await src.read(65536):
+                    await self._flowing.wait()
+                    if self.latency_s > 0:
+                        await asyncio.sleep(self.latency_s)
                     dst.write(data)
                     await dst.drain()
+                await self._flowing.wait()  # an end of stream is held too
             dst.close()
             self.links.discard(dst)
 

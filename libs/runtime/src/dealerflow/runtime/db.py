@@ -9,10 +9,20 @@ Every table with a ``dealer_id`` column is under row-level security (applied by
 rows of the dealers it acts for, set with :func:`act_for` (the transaction-local setting
 ``dealerflow.dealers``: a comma list of dealer ids, or ``*`` for every dealer). A
 transaction that sets nothing sees no dealer's rows. See docs/runtime-db.md.
+
+A database that hangs (accepts, never answers) must not hang the service with it:
+:func:`create_pool` bounds connecting (``connect_timeout_s``), waiting for a pool
+connection (``acquire_timeout_s``, the default of every ``pool.acquire()``, which also
+bounds handing the connection back) and every statement (``command_timeout_s``). The
+``TimeoutError`` each raises comes from inside asyncpg, so the HTTP app answers it 503 +
+``Retry-After`` (:mod:`dealerflow.runtime.outages`) and the relay, the timer poller and
+the consumers back off and probe as after a refused connection.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -24,7 +34,11 @@ from asyncpg.pool import PoolConnectionProxy
 __all__ = [
     "ALL_DEALERS",
     "DEALER_SCOPE_SETTING",
+    "DEFAULT_ACQUIRE_TIMEOUT_S",
+    "DEFAULT_COMMAND_TIMEOUT_S",
+    "DEFAULT_CONNECT_TIMEOUT_S",
     "DbConnection",
+    "Pool",
     "act_for",
     "create_pool",
     "dealer_scope",
@@ -43,6 +57,37 @@ DEALER_SCOPE_SETTING = "dealerflow.dealers"
 #: The scope of work across dealers: the outbox relay, the timer poller's claims,
 #: migrations, operators and admin tooling.
 ALL_DEALERS = "*"
+
+
+#: Defaults of :func:`create_pool` (and of the ``pg_*_timeout_s`` settings).
+DEFAULT_CONNECT_TIMEOUT_S = 5.0
+DEFAULT_ACQUIRE_TIMEOUT_S = 5.0
+DEFAULT_COMMAND_TIMEOUT_S = 30.0
+DEFAULT_CLOSE_TIMEOUT_S = 10.0
+
+
+class Pool(asyncpg.Pool):
+    """An asyncpg pool whose ``acquire()`` waits at most ``acquire_timeout_s`` unless
+    the caller passes its own ``timeout`` (asyncpg's own default is to wait forever).
+
+    The acquire timeout covers opening a connection when the pool has none free, and is
+    also the budget of the release (the reset query) of the connection acquired.
+    """
+
+    acquire_timeout_s: float | None = None
+    #: How long :meth:`close` waits for the connections to be handed back and closed
+    #: cleanly before it terminates them (a hung database never confirms a close).
+    close_timeout_s: float = DEFAULT_CLOSE_TIMEOUT_S
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return super().acquire(timeout=self.acquire_timeout_s if timeout is None else timeout)
+
+    async def close(self) -> None:
+        """Close gracefully within ``close_timeout_s``, else terminate the connections."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.close_timeout_s):
+                await super().close()  # on the timeout's cancel asyncpg terminates
+        self.terminate()  # a no-op once closed
 
 
 def validate_schema_name(schema: str) -> str:
@@ -67,26 +112,40 @@ async def create_pool(
     *,
     min_size: int = 1,
     max_size: int = 10,
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
+    acquire_timeout_s: float | None = DEFAULT_ACQUIRE_TIMEOUT_S,
+    command_timeout_s: float | None = DEFAULT_COMMAND_TIMEOUT_S,
     **kwargs: Any,
-) -> asyncpg.Pool:
-    """Create an asyncpg pool whose connections use ``search_path = <schema>, public``.
+) -> Pool:
+    """Create a :class:`Pool` whose connections use ``search_path = <schema>, public``.
 
-    Extra keyword arguments go to :func:`asyncpg.create_pool` (``server_settings`` is
-    merged with the search path). The pool connects when this is awaited, never earlier.
+    Bounded waits (seconds; None: unbounded): ``connect_timeout_s`` for each new
+    connection (asyncpg's ``timeout``), ``acquire_timeout_s`` for ``pool.acquire()``,
+    ``command_timeout_s`` for each statement (asyncpg's ``command_timeout``; a statement
+    passed its own ``timeout=`` uses that). Extra keyword arguments go to
+    :class:`asyncpg.Pool` (``server_settings`` is merged with the search path). The pool
+    connects when this is awaited, never earlier.
     """
     validate_schema_name(schema)
     server_settings = dict(kwargs.pop("server_settings", None) or {})
     server_settings["search_path"] = f"{quote_ident(schema)}, public"
     server_settings.setdefault("timezone", "UTC")
-    pool = await asyncpg.create_pool(
+    kwargs.setdefault("max_queries", 50_000)
+    kwargs.setdefault("max_inactive_connection_lifetime", 300.0)
+    kwargs.setdefault("connection_class", asyncpg.Connection)
+    kwargs.setdefault("record_class", asyncpg.Record)
+    pool = Pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        loop=None,
         server_settings=server_settings,
+        timeout=connect_timeout_s,
+        command_timeout=command_timeout_s,
         **kwargs,
     )
-    if pool is None:  # pragma: no cover - asyncpg returns None only when not awaited
-        raise RuntimeError("asyncpg.create_pool returned None")
+    pool.acquire_timeout_s = acquire_timeout_s
+    await pool
     return pool
 
 

@@ -350,6 +350,9 @@ def build_app(
             settings.db_schema,
             min_size=settings.pg_pool_min_size,
             max_size=settings.pg_pool_max_size,
+            connect_timeout_s=settings.pg_connect_timeout_s,
+            acquire_timeout_s=settings.pg_acquire_timeout_s,
+            command_timeout_s=settings.pg_command_timeout_s,
         )
         tasks: list[asyncio.Task[None]] = []
         relay: OutboxRelay | None = None

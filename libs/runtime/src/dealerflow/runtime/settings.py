@@ -28,6 +28,11 @@ from pydantic_settings import (
 )
 
 from dealerflow.runtime.clock import AcceleratedClock, Clock, SystemClock
+from dealerflow.runtime.db import (
+    DEFAULT_ACQUIRE_TIMEOUT_S,
+    DEFAULT_COMMAND_TIMEOUT_S,
+    DEFAULT_CONNECT_TIMEOUT_S,
+)
 
 __all__ = ["SHARED_ENV_PREFIX", "ServiceSettings"]
 
@@ -68,6 +73,13 @@ class ServiceSettings(BaseSettings):
     db_schema: str = ""
     pg_pool_min_size: int = Field(default=1, ge=0)
     pg_pool_max_size: int = Field(default=10, ge=1)
+    #: Bounded waits on PostgreSQL, so a database that hangs (accepts, never answers)
+    #: costs a request a 503 + Retry-After, not a hung request (docs/runtime-db.md):
+    #: opening a connection, waiting for a pool connection (a full pool or a new
+    #: connection), one statement.
+    pg_connect_timeout_s: float = Field(default=DEFAULT_CONNECT_TIMEOUT_S, gt=0)
+    pg_acquire_timeout_s: float = Field(default=DEFAULT_ACQUIRE_TIMEOUT_S, gt=0)
+    pg_command_timeout_s: float = Field(default=DEFAULT_COMMAND_TIMEOUT_S, gt=0)
     topic_prefix: str = "dealerflow."
     http_host: str = "127.0.0.1"
     http_port: int = 8000
