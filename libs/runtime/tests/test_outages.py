@@ -20,7 +20,7 @@ import pytest
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from fastapi import APIRouter, FastAPI
 
-from dealerflow.devinfra.fault_proxy import FaultProxy
+from dealerflow.devinfra.fault_proxy import FaultProxy, proxied_pool
 from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
 from dealerflow.runtime.db import create_pool, transaction
 from dealerflow.runtime.http import create_http_app, postgres_check
@@ -252,19 +252,9 @@ HUNG_BOUND_S = 1.0  # each of the pool's timeouts in these tests
 
 
 async def _hung_pool(pg_dsn: str, min_size: int) -> tuple[FaultProxy, asyncpg.Pool]:
-    proxy, proxied = FaultProxy.for_dsn(pg_dsn)
-    await proxy.open()
-    pool = await create_pool(
-        proxied,
-        "public",
-        min_size=min_size,
-        max_size=2,
-        connect_timeout_s=HUNG_BOUND_S,
-        acquire_timeout_s=HUNG_BOUND_S,
-        command_timeout_s=HUNG_BOUND_S,
+    return await proxied_pool(
+        pg_dsn, "public", min_size=min_size, max_size=2, timeout_s=HUNG_BOUND_S
     )
-    pool.close_timeout_s = HUNG_BOUND_S
-    return proxy, pool
 
 
 async def _timed_get(client: httpx.AsyncClient, path: str) -> tuple[httpx.Response, float]:

@@ -16,7 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import REGISTRY
 
-from dealerflow.devinfra.fault_proxy import FaultProxy
+from dealerflow.devinfra.fault_proxy import FaultProxy, proxied_pool
 from dealerflow.runtime.db import create_pool
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
@@ -294,19 +294,9 @@ async def test_relay_resumes_within_a_second_or_two_after_a_database_outage(
     pg_dsn: str, pg_schema: str, topic: str, kafka_bootstrap: str, fault: str
 ) -> None:
     # cut: PostgreSQL refuses; blackhole: it accepts and never answers (a hung server),
-    # which only the pool's timeouts (1 s here, 5/5/30 s by default) turn into errors
+    # which only the pool's timeouts (2 s here, 5/5/30 s by default) turn into errors
     await migrate(pg_dsn, pg_schema, runtime_migrations())
-    proxy, proxied = FaultProxy.for_dsn(pg_dsn)
-    await proxy.open()
-    pool = await create_pool(
-        proxied,
-        pg_schema,
-        min_size=1,
-        max_size=4,
-        connect_timeout_s=1.0,
-        acquire_timeout_s=1.0,
-        command_timeout_s=1.0,
-    )
+    proxy, pool = await proxied_pool(pg_dsn, pg_schema, max_size=4)
     direct = await asyncpg.create_pool(
         pg_dsn, min_size=1, max_size=2, server_settings={"search_path": pg_schema}
     )

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
-from dealerflow.devinfra.fault_proxy import FaultProxy
+from dealerflow.devinfra.fault_proxy import proxied_pool
 from dealerflow.runtime.clock import AcceleratedClock, Clock, ManualClock, SystemClock
 from dealerflow.runtime.db import DbConnection, create_pool
 from dealerflow.runtime.migrations import migrate, runtime_migrations
@@ -448,14 +448,13 @@ async def test_notify_wakes_a_sleeping_poller(pool: asyncpg.Pool) -> None:
     assert seen["seen_at"] >= seen["due_at"]
 
 
+@pytest.mark.parametrize("fault", ["cut", "blackhole"])
 async def test_poller_resumes_within_a_second_or_two_after_a_database_outage(
-    pool: asyncpg.Pool, pg_dsn: str, pg_schema: str
+    pool: asyncpg.Pool, pg_dsn: str, pg_schema: str, fault: str
 ) -> None:
-    proxy, proxied = FaultProxy.for_dsn(pg_dsn)
-    await proxy.open()
-    through_proxy = await asyncpg.create_pool(
-        proxied, min_size=1, max_size=6, server_settings={"search_path": pg_schema}
-    )
+    # cut: PostgreSQL refuses; blackhole: it hangs (accepts, never answers), which the
+    # pool's timeouts turn into errors the poller backs off from and probes
+    proxy, through_proxy = await proxied_pool(pg_dsn, pg_schema, max_size=6)
     clock = SystemClock()
     poller = TimerPoller(
         through_proxy, {"remind": record_effect(clock)}, clock=clock, poll_interval_s=0.2
@@ -469,7 +468,7 @@ async def test_poller_resumes_within_a_second_or_two_after_a_database_outage(
             await add(pool, "before", clock.now())
             await wait_for(lambda: fired(1), limit_s=5)
             # backoff 0.5, 1, 2, 4, 8 s (cap 30 s): 8 s down, a blind sleep lasts to ~15 s
-            await proxy.cut()
+            await (proxy.cut() if fault == "cut" else proxy.blackhole())
             await asyncio.sleep(8.0)
             await proxy.open()
             started = time.monotonic()

@@ -11,6 +11,9 @@ pool or bootstrap address at a :class:`FaultProxy` on a free local port and brea
   process, a dropped link, a full disk). The bytes are held, not dropped: after
   ``open()`` they flow on, so a client that waited still gets its answer;
 - ``proxy.latency_s`` delays every chunk forwarded (either direction): a slow link.
+
+:func:`proxied_pool` gives a runtime pool through an open proxy, with short timeouts so a
+blackhole turns into errors within a test's patience.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import contextlib
 import socket
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["FaultProxy"]
+from dealerflow.runtime.db import Pool, create_pool
+
+__all__ = ["FaultProxy", "proxied_pool"]
 
 
 class FaultProxy:
@@ -119,3 +124,24 @@ class FaultProxy:
             self.links.discard(dst)
 
         await asyncio.gather(copy(reader, up_writer), copy(up_reader, writer))
+
+
+async def proxied_pool(
+    dsn: str, schema: str, *, min_size: int = 1, max_size: int = 4, timeout_s: float = 2.0
+) -> tuple[FaultProxy, Pool]:
+    """An open :class:`FaultProxy` to the server of ``dsn`` and a runtime pool on
+    ``schema`` through it whose connect, acquire, statement and close timeouts are all
+    ``timeout_s``. The caller cuts the proxy and closes the pool."""
+    proxy, proxied = FaultProxy.for_dsn(dsn)
+    await proxy.open()
+    pool = await create_pool(
+        proxied,
+        schema,
+        min_size=min_size,
+        max_size=max_size,
+        connect_timeout_s=timeout_s,
+        acquire_timeout_s=timeout_s,
+        command_timeout_s=timeout_s,
+    )
+    pool.close_timeout_s = timeout_s
+    return proxy, pool
