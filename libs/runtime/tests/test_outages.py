@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 
 from dealerflow.devinfra.fault_proxy import FaultProxy, proxied_pool
 from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
@@ -26,6 +26,7 @@ from dealerflow.runtime.db import create_pool, transaction
 from dealerflow.runtime.http import create_http_app, postgres_check
 from dealerflow.runtime.outages import RETRY_AFTER_S, unavailable_dependency, unavailable_problem
 from dealerflow.runtime.problems import problem_type
+from dealerflow.runtime.service import ServiceDefinition, build_app, service_context
 from dealerflow.runtime.settings import ServiceSettings
 
 CLOSED_PORT_DSN = "postgresql://postgres@127.0.0.1:1/postgres"
@@ -302,5 +303,56 @@ async def test_closing_a_pool_on_a_hung_database_is_bounded(pg_dsn: str) -> None
         started = time.monotonic()
         await asyncio.wait_for(pool.close(), 30)
         assert time.monotonic() - started < HUNG_BOUND_S + 1.0
+    finally:
+        await proxy.cut()
+
+
+@pytest.mark.integration
+async def test_a_service_built_from_its_settings_answers_503_while_its_database_hangs(
+    pg_dsn: str,
+) -> None:
+    # the timeouts come from the settings (DEALERFLOW_PG_*_TIMEOUT_S) through build_app
+    proxy, proxied = FaultProxy.for_dsn(pg_dsn)
+    await proxy.open()
+    router = APIRouter(prefix="/v1")
+
+    @router.get("/count")
+    async def count(request: Request) -> dict[str, int]:
+        n = await service_context(request).run_in_transaction(
+            lambda uc: uc.conn.fetchval("select 1")
+        )
+        return {"n": int(n)}
+
+    definition: ServiceDefinition[ServiceSettings] = ServiceDefinition(
+        name="outagetest",
+        title="outages",
+        settings_factory=ServiceSettings,
+        migrations_package="dealerflow.runtime.sql",
+        routers=lambda ctx: [router],
+    )
+    settings = ServiceSettings(
+        service_name="outagetest",
+        pg_dsn=proxied,
+        pg_connect_timeout_s=HUNG_BOUND_S,
+        pg_acquire_timeout_s=HUNG_BOUND_S,
+        pg_command_timeout_s=HUNG_BOUND_S,
+        **tokens_auth_settings(),
+    )
+    app = build_app(definition, settings, run_background=False)
+    try:
+        async with app.router.lifespan_context(app), _client(app) as client:
+            before, _ = await _timed_get(client, "/v1/count")
+            assert before.status_code == 200, before.text
+            await proxy.blackhole()
+            response, waited = await _timed_get(client, "/v1/count")
+            _assert_unavailable(response)
+            assert waited < 3 * HUNG_BOUND_S + 1.0, waited
+            ready, waited = await _timed_get(client, "/readyz")
+            assert ready.status_code == 503, ready.text
+            assert ready.json()["checks"]["postgres"] != "ok"
+            assert waited < 5.0, waited  # the readiness check's own 3 s bound
+            await proxy.open()
+            after, _ = await _timed_get(client, "/v1/count")
+            assert after.status_code == 200, after.text
     finally:
         await proxy.cut()
