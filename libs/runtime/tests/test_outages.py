@@ -296,6 +296,20 @@ async def test_a_hung_database_is_503_within_the_bound_and_served_again_after(
 
 
 @pytest.mark.integration
+async def test_a_slow_database_within_the_bound_is_slow_not_unavailable(pg_dsn: str) -> None:
+    proxy, pool = await _hung_pool(pg_dsn, min_size=1)
+    try:
+        proxy.latency_s = 0.1  # every chunk each way: a slow link, well within 1 s
+        async with _client(_app(pool)) as client:
+            response, waited = await _timed_get(client, "/v1/count")
+        assert response.status_code == 200, response.text
+        assert waited >= 0.2  # it did go through the slow link
+    finally:
+        await proxy.cut()
+        await pool.close()
+
+
+@pytest.mark.integration
 async def test_closing_a_pool_on_a_hung_database_is_bounded(pg_dsn: str) -> None:
     proxy, pool = await _hung_pool(pg_dsn, min_size=2)
     try:
