@@ -26,11 +26,15 @@ Outcome = Literal["elapsed", "recovered", "stopped"]
 
 
 def pool_probe(pool: asyncpg.Pool, timeout_s: float = 1.0) -> Probe:
-    """A probe that PostgreSQL answers ``SELECT 1`` on a connection of ``pool``."""
+    """A probe that PostgreSQL answers ``SELECT 1`` on a connection of ``pool``.
+
+    A database that hangs fails the probe within about ``timeout_s`` (at most twice
+    that: the connection that timed out is handed back within the same budget, not the
+    pool's acquire timeout)."""
 
     async def probe() -> bool:
         try:
-            async with asyncio.timeout(timeout_s), pool.acquire() as conn:
+            async with asyncio.timeout(timeout_s), pool.acquire(timeout=timeout_s) as conn:
                 await conn.fetchval("SELECT 1")
         except Exception:
             return False
