@@ -157,15 +157,36 @@ async def transaction(
     """Acquire a connection and open a transaction on it, acting for ``dealers`` when
     given (:func:`act_for`; otherwise the caller sets the scope).
 
-    Commits when the block exits normally, rolls back when it raises. Outbox rows
+    Commits when the block exits normally, rolls back when it raises (a statement that
+    timed out, the database hanging: by closing the connection, as a ROLLBACK would hang
+    as long again). Outbox rows
     (:func:`dealerflow.runtime.outbox.enqueue`) and timers
     (:func:`dealerflow.runtime.timers.schedule`) written with the yielded connection
     commit or vanish together with the caller's own changes.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        if dealers is not None:
-            await act_for(conn, dealers)
-        yield conn
+    async with pool.acquire() as conn:
+        try:
+            async with conn.transaction():
+                try:
+                    if dealers is not None:
+                        await act_for(conn, dealers)
+                    yield conn
+                except TimeoutError as exc:
+                    _drop_if_timed_out(conn, exc)  # before the ROLLBACK
+                    raise
+        except TimeoutError as exc:
+            _drop_if_timed_out(conn, exc)  # BEGIN or COMMIT: before the release
+            raise
+
+
+def _drop_if_timed_out(conn: DbConnection, exc: TimeoutError) -> None:
+    """Close ``conn`` when a statement on it timed out (the server hangs): the ROLLBACK
+    and the release would each wait as long again for the server to acknowledge the
+    cancel; a closed connection rolls its transaction back all the same."""
+    from dealerflow.runtime.outages import unavailable_dependency  # imports asyncpg's errors
+
+    if not conn.is_closed() and unavailable_dependency(exc) == "postgres":
+        conn.terminate()
 
 
 def dealer_scope(dealers: str | Iterable[str]) -> str:
