@@ -8,9 +8,12 @@ import pytest
 from dealerflow.contracts.care_enums import RecordKind, TaskKind
 from dealerflow.contracts.enums import Locale
 from dealerflow.notifier.domain_task_texts import (
+    ALERT_TEXTS,
     TASK_SCRIPTS,
     TASK_TITLES,
+    alert_text,
     overdue_title,
+    render_alert,
     render_task_text,
     render_task_title,
     staff_text,
@@ -105,3 +108,54 @@ def test_the_overdue_escalation_is_titled_in_the_staff_language() -> None:
     assert overdue_title(title, "zh-CN") == f"超时：{title}"
     assert overdue_title("Call back", None) == "Overdue: Call back"
     assert len(overdue_title("x" * 300, "en")) == 200
+
+
+# -- staff alerts --------------------------------------------------------------------------
+
+
+def test_every_alert_text_has_both_languages_with_the_same_fields() -> None:
+    for key, texts in ALERT_TEXTS.items():
+        assert key.startswith("alert."), key
+        assert set(texts) == set(Locale), key
+        for part in (0, 1):
+            zh, en = (template_fields(texts[loc][part]) for loc in (Locale.ZH_CN, Locale.EN))
+            assert zh == en, (key, part)
+
+
+def test_an_alert_is_written_in_the_staff_language_english_when_unset() -> None:
+    text = alert_text("alert.overdue", title="首次联系: lead L-1", due_at="2025-03-03 10:15")
+    zh = render_alert(text, "zh-CN")
+    assert (zh.locale, zh.title) == (Locale.ZH_CN, "已超时：首次联系: lead L-1")
+    assert zh.script == "首次联系: lead L-1应于2025-03-03 10:15完成，仍无结果。"
+    en = render_alert(text, None)
+    assert (en.locale, en.title) == (Locale.EN, "Overdue: 首次联系: lead L-1")
+    with pytest.raises(ValueError, match="needs"):
+        alert_text("alert.overdue", title="T")  # due_at is missing
+    with pytest.raises(KeyError):
+        alert_text("alert.no_such_alert")
+
+
+def test_the_dealers_alert_wording_replaces_the_built_in_one_when_usable() -> None:
+    policy = DealerPolicy.model_validate(
+        {
+            "contact": {
+                "task_texts": {
+                    "alert.due_soon": {
+                        "zh-CN": {"title": "提醒：{title}", "script": "请在{due_at}前完成{title}"},
+                        "en": {"script": "Call {customer_phone} now"},  # an unknown field
+                    },
+                }
+            }
+        }
+    )
+    wording = policy.contact.task_texts
+    text = alert_text("alert.due_soon", title="首次联系", due_at="10:15")
+    ours = render_alert(text, "zh-CN", wording)
+    assert (ours.title, ours.script, ours.dealer_text_refused) == (
+        "提醒：首次联系",
+        "请在10:15前完成首次联系",
+        None,
+    )
+    refused = render_alert(text, "en", wording)
+    assert refused.script == "首次联系 is due at 10:15. Record the outcome before then."
+    assert refused.dealer_text_refused == "unknown field {customer_phone}"

@@ -1,12 +1,15 @@
-"""Staff task texts in the dealer's staff language, from a real event on Kafka."""
+"""Staff task texts and staff alerts in the dealer's staff language, from real events on
+Kafka."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from dealerflow.contracts.care_enums import SlaClock
+from dealerflow.contracts.events.complaints import ComplaintEscalated, ComplaintSlaBreached
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.examples import example_for
 
@@ -58,3 +61,64 @@ async def test_a_zh_cn_dealers_delivery_tasks_are_written_in_chinese(notifier) -
     ]
     assert {e.title for e in scheduled} >= {callback["title"]}
     assert {e.script for e in scheduled} >= {callback["script"]}
+
+
+async def test_a_zh_cn_dealers_staff_alerts_are_written_in_chinese(notifier) -> None:
+    """A complaint escalated (ComplaintEscalated) and its handler's breach alert
+    (ComplaintSlaBreached): the staff messages in the staff language, one in the
+    dealer's own wording."""
+    dealer, complaint = "D-ZH-ALERTS", "5b8f2c1e-0d7a-4e1b-9c3d-7a6e5f4d3c21"
+    notifier.configure(
+        dealer,
+        {
+            "profile": {"staff_locale": "zh-CN"},
+            "policy": {
+                "contact": {
+                    "task_texts": {
+                        "alert.complaint_escalated": {
+                            "zh-CN": {"title": "请处理升级投诉{complaint_id}"}
+                        },
+                    }
+                }
+            },
+        },
+    )
+    due = START + timedelta(minutes=30)
+    facts = {"dealer_id": dealer, "complaint_id": complaint, "occurred_at": due}
+    breach = example_for(ComplaintSlaBreached).model_copy(
+        update={
+            **facts,
+            "clock": SlaClock.ACKNOWLEDGE,
+            "handler_id": "cr-zhao",
+            "due_at": due,
+            "breached_at": due,
+        }
+    )
+    escalated = example_for(ComplaintEscalated).model_copy(
+        update={
+            **facts,
+            "customer_id": breach.customer_id,
+            "level": 1,
+            "clock": SlaClock.ACKNOWLEDGE,
+            "due_at": due,
+            "escalated_at": due,
+            "to_staff_id": "m-after-sales",
+        }
+    )
+    await notifier.produce(breach)
+    await notifier.produce(escalated)
+
+    async def alerts() -> dict[str, dict[str, Any]]:
+        found = await notifier.notifications(dealer_id=dealer, customer_id=str(breach.customer_id))
+        staff = {n["kind"]: n for n in found if n["audience"] == "staff"}
+        return staff if len(staff) == 2 else {}
+
+    told = await notifier.eventually(alerts, "the breach and escalation alerts")
+    handler, manager = told["complaint_sla_breach"], told["complaint_escalation"]
+    assert handler["recipient"] == "cr-zhao"
+    assert handler["locale"] == "zh-CN"
+    assert handler["subject"] == "投诉时限已超时（acknowledge）"
+    assert complaint in handler["body"]
+    assert "正在升级" in handler["body"]
+    assert manager["subject"] == f"请处理升级投诉{complaint}"  # the dealer's wording
+    assert manager["body"].endswith("请接手处理并联系客户。")  # the built-in body

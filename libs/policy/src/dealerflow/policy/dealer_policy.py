@@ -178,7 +178,9 @@ class ContactPolicy(PolicyGroup):
         default_factory=dict,
         description="The dealer's own wording of staff tasks per text key (a task kind, or "
         "kind.variant) and locale: title (plain text) and/or script (str.format fields as "
-        "the built-in script); keys not listed use the built-in texts.",
+        "the built-in script); keys not listed use the built-in texts. Staff alerts too "
+        "(keys alert.<name>): title is the subject, script the body, each with the fields "
+        "of the built-in one.",
     )
     channel_order: list[MessageChannelName] = Field(
         default_factory=lambda: list(_FALLBACK_ORDER),
