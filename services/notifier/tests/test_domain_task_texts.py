@@ -9,10 +9,13 @@ from dealerflow.contracts.care_enums import RecordKind, TaskKind
 from dealerflow.contracts.enums import Locale
 from dealerflow.notifier.domain_task_texts import (
     ALERT_TEXTS,
+    RECORD_NAMES,
     TASK_SCRIPTS,
     TASK_TITLES,
+    VARIANT_TITLES,
     alert_text,
     overdue_title,
+    record_name,
     render_alert,
     render_task_text,
     render_task_title,
@@ -51,7 +54,7 @@ def test_a_planned_task_carries_the_english_script_and_its_text() -> None:
 def test_rendered_in_the_staff_language_english_when_unset() -> None:
     text = task_text(TaskKind.DELIVERY_CALLBACK)
     zh = render_task_text(TaskKind.DELIVERY_CALLBACK, text, DELIVERY, "zh-CN")
-    assert (zh.locale, zh.title) == (Locale.ZH_CN, "交车24小时回访: delivery DLV-1")
+    assert (zh.locale, zh.title) == (Locale.ZH_CN, "交车24小时回访: 交车 DLV-1")
     assert zh.script == "交车回访：新车使用如何？对车辆功能有无疑问？"
     en = render_task_text(TaskKind.DELIVERY_CALLBACK, text, DELIVERY, None)
     assert en.title == "24 h delivery callback: delivery DLV-1"
@@ -80,7 +83,7 @@ def test_the_dealers_wording_replaces_the_built_in_one_when_usable() -> None:
     ours = render_task_text(
         TaskKind.DECLINED_REPAIR_FOLLOW_UP, declined, DELIVERY, "zh-CN", wording
     )
-    assert (ours.title, ours.script) == ("未修跟进: delivery DLV-1", "请联系车主：刹车片")
+    assert (ours.title, ours.script) == ("未修跟进: 交车 DLV-1", "请联系车主：刹车片")
     assert ours.dealer_text_refused is None
     # English has no wording of the dealer: built in
     en = render_task_text(TaskKind.DECLINED_REPAIR_FOLLOW_UP, declined, None, "en", wording)
@@ -101,6 +104,37 @@ def test_a_title_of_the_dealer_has_no_fields() -> None:
     )
     assert (title, refused) == ("Parts reorder", "unknown field {part}")
     assert render_task_title("legacy_kind", None, "zh-CN") == ("Legacy kind", None)
+
+
+def test_records_are_named_in_the_staff_language_in_titles() -> None:
+    assert set(RECORD_NAMES) == set(RecordKind)
+    assert all(set(names) == set(Locale) for names in RECORD_NAMES.values())
+    lead = RecordRef(RecordKind.LEAD, "L-1")
+    assert record_name(lead, "zh-CN") == "线索 L-1"
+    assert record_name(lead, None) == "lead L-1"
+    title, _ = render_task_title(TaskKind.COMPLAINT_HANDLING, lead, "zh-CN")
+    assert title == "投诉处理: 线索 L-1"
+
+
+def test_a_script_with_its_own_title_is_titled_by_it() -> None:
+    assert set(VARIANT_TITLES) <= set(TASK_SCRIPTS)
+    assert all(set(titles) == set(Locale) for titles in VARIANT_TITLES.values())
+    lead = RecordRef(RecordKind.LEAD, "L-1")
+    text = task_text("other.reassign_lead", record="Lead L-1")
+    zh = render_task_text(TaskKind.OTHER, text, lead, "zh-CN")
+    assert zh.title == "重新分配线索: 线索 L-1"
+    en = render_task_text(TaskKind.OTHER, text, lead, "en")
+    assert en.title == "Reassign lead: lead L-1"
+    policy = DealerPolicy.model_validate(
+        {"contact": {"task_texts": {"other.reassign_lead": {"zh-CN": {"title": "转派线索"}}}}}
+    )
+    ours = render_task_text(TaskKind.OTHER, text, lead, "zh-CN", policy.contact.task_texts)
+    assert ours.title == "转派线索: 线索 L-1"
+    other = render_task_text(TaskKind.OTHER, task_text("other.task_overdue", **OVERDUE), lead, "en")
+    assert other.title == "Other: lead L-1"  # no title of its own: the kind's
+
+
+OVERDUE = {"title": "T", "assignee": "c-1", "due_at": "10:00"}
 
 
 def test_the_overdue_escalation_is_titled_in_the_staff_language() -> None:

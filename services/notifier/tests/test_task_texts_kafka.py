@@ -10,6 +10,7 @@ import pytest
 
 from dealerflow.contracts.care_enums import SlaClock
 from dealerflow.contracts.events.complaints import ComplaintEscalated, ComplaintSlaBreached
+from dealerflow.contracts.events.leads import LeadCreated
 from dealerflow.contracts.events.sales import VehicleDelivered
 from dealerflow.contracts.examples import example_for
 
@@ -50,9 +51,9 @@ async def test_a_zh_cn_dealers_delivery_tasks_are_written_in_chinese(notifier) -
 
     planned = await notifier.eventually(tasks, "the delivery's tasks")
     callback = planned["delivery_callback"]
-    assert callback["title"] == "交车24小时回访: delivery DLV-ZH"
+    assert callback["title"] == "交车24小时回访: 交车 DLV-ZH"
     assert callback["script"] == "交车回访：新车使用如何？对车辆功能有无疑问？"
-    assert planned["satisfaction_callback"]["title"] == "七日回访: delivery DLV-ZH"
+    assert planned["satisfaction_callback"]["title"] == "七日回访: 交车 DLV-ZH"
     assert planned["plate_registration"]["script"].startswith("上牌：")
     scheduled = [
         e["event"]
@@ -122,3 +123,42 @@ async def test_a_zh_cn_dealers_staff_alerts_are_written_in_chinese(notifier) -> 
     assert "正在升级" in handler["body"]
     assert manager["subject"] == f"请处理升级投诉{complaint}"  # the dealer's wording
     assert manager["body"].endswith("请接手处理并联系客户。")  # the built-in body
+
+
+async def test_a_zh_cn_dealers_first_contact_escalation_is_titled_in_chinese(notifier) -> None:
+    """The manager's task of a missed first contact (LeadCreated, then the SLA breach)
+    and its staff alert: titles and record names in the staff language."""
+    dealer = "D-ZH-LEADS"
+    notifier.configure(dealer, {"profile": {"staff_locale": "zh-CN"}})
+    created = example_for(LeadCreated).model_copy(
+        update={
+            "dealer_id": dealer,
+            "lead_id": "L-ZH",
+            "occurred_at": START,
+            "created_at": START,
+            "consultant_id": "c-li-na",
+        }
+    )
+    await notifier.produce(created)
+
+    async def first_contact() -> list[dict[str, Any]]:
+        found = await notifier.tasks(dealer_id=dealer, customer_id=str(created.customer_id))
+        return [t for t in found if t["kind"] == "lead_first_contact"]
+
+    [task] = await notifier.eventually(first_contact, "the first-contact task")
+    assert task["title"] == "首次联系: 线索 L-ZH"
+    notifier.clock.set(START + timedelta(minutes=15))  # an online lead's SLA: 15 minutes
+
+    async def escalated() -> list[dict[str, Any]]:
+        found = await notifier.tasks(dealer_id=dealer, customer_id=str(created.customer_id))
+        return [t for t in found if t["assignee"] == f"sales-manager:{dealer}"]
+
+    [escalation] = await notifier.eventually(escalated, "the escalation task")
+    assert escalation["title"] == "首次联系超时: 线索 L-ZH"
+
+    async def alert() -> list[dict[str, Any]]:
+        found = await notifier.notifications(dealer_id=dealer, customer_id=str(created.customer_id))
+        return [n for n in found if n["kind"] == "first_contact_escalation"]
+
+    [told] = await notifier.eventually(alert, "the escalation alert")
+    assert (told["locale"], told["subject"]) == ("zh-CN", "已超时：首次联系: 线索 L-ZH")

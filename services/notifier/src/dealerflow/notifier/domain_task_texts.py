@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from dealerflow.contracts.care_enums import TaskKind
+from dealerflow.contracts.care_enums import RecordKind, TaskKind
 from dealerflow.contracts.enums import Locale
 from dealerflow.notifier.domain_templates import dealer_template_problem, template_fields
 
@@ -34,14 +34,17 @@ if TYPE_CHECKING:  # domain_types imports TaskText from here
 
 __all__ = [
     "ALERT_TEXTS",
+    "RECORD_NAMES",
     "TASK_SCRIPTS",
     "TASK_TITLES",
+    "VARIANT_TITLES",
     "AlertText",
     "RenderedTaskText",
     "StaffText",
     "TaskText",
     "alert_text",
     "overdue_title",
+    "record_name",
     "render_alert",
     "render_task_text",
     "render_task_title",
@@ -72,6 +75,28 @@ TASK_TITLES: dict[TaskKind, dict[Locale, str]] = {
     _K.OTHER: {_ZH: "其他", _EN: "Other"},
     _K.PLATE_REGISTRATION: {_ZH: "上牌", _EN: "Plate registration"},
     _K.MANUAL: {_ZH: "手动任务", _EN: "Manual"},
+}
+
+#: The title of the scripts whose task is not what its kind's title says (kind ``other``),
+#: by script key; a dealer's ``title`` under that key replaces it.
+VARIANT_TITLES: dict[str, dict[Locale, str]] = {
+    "other.first_contact_overdue": {_ZH: "首次联系超时", _EN: "First contact overdue"},
+    "other.reassign_lead": {_ZH: "重新分配线索", _EN: "Reassign lead"},
+}
+
+#: How the record a task is about is named in its title (``: lead L-1``, ``: 线索 L-1``).
+RECORD_NAMES: dict[RecordKind, dict[Locale, str]] = {
+    RecordKind.LEAD: {_ZH: "线索", _EN: "lead"},
+    RecordKind.APPOINTMENT: {_ZH: "预约", _EN: "appointment"},
+    RecordKind.TEST_DRIVE: {_ZH: "试驾", _EN: "test_drive"},
+    RecordKind.QUOTE: {_ZH: "报价", _EN: "quote"},
+    RecordKind.CONTRACT: {_ZH: "合同", _EN: "contract"},
+    RecordKind.DELIVERY: {_ZH: "交车", _EN: "delivery"},
+    RecordKind.SERVICE_APPOINTMENT: {_ZH: "售后预约", _EN: "service_appointment"},
+    RecordKind.REPAIR_ORDER: {_ZH: "维修工单", _EN: "repair_order"},
+    RecordKind.COMPLAINT: {_ZH: "投诉", _EN: "complaint"},
+    RecordKind.PART: {_ZH: "配件", _EN: "part"},
+    RecordKind.CUSTOMER: {_ZH: "客户", _EN: "customer"},
 }
 
 _OVERDUE = {_ZH: "超时：{title}", _EN: "Overdue: {title}"}
@@ -283,28 +308,40 @@ def _wording(overrides: Mapping[str, Any] | None, key: str, locale: Locale) -> A
     return (overrides or {}).get(key, {}).get(locale.value)
 
 
+def record_name(related: RecordRef, locale: Locale | str | None) -> str:
+    """The record a task is about as its title names it (``lead L-1``, ``线索 L-1``)."""
+    names = RECORD_NAMES.get(related.kind)
+    kind = names[_locale(locale)] if names else related.kind.value
+    return f"{kind} {related.id}"
+
+
 def render_task_title(
     kind: TaskKind | str,
     related: RecordRef | None,
     locale: Locale | str | None,
     overrides: Mapping[str, Any] | None = None,
+    text_key: str | None = None,
 ) -> tuple[str, str | None]:
     """The task list title of ``kind`` (the dealer's ``title`` when set: no fields) with
-    the related record, and why the dealer's title was refused (or None)."""
+    the related record, and why the dealer's title was refused (or None). A script with
+    its own title (``text_key`` in :data:`VARIANT_TITLES`) has that one, the dealer's
+    under that key."""
     chosen = _locale(locale)
     try:
         kind = TaskKind(kind)
     except ValueError:
         base, refused = str(kind).replace("_", " ").capitalize(), None
     else:
-        base, refused = TASK_TITLES[kind][chosen], None
-        wording = _wording(overrides, kind.value, chosen)
+        key = text_key if text_key in VARIANT_TITLES else kind.value
+        base = (VARIANT_TITLES.get(key) or TASK_TITLES[kind])[chosen]
+        refused = None
+        wording = _wording(overrides, key, chosen)
         title = getattr(wording, "title", None)
         if title:
             refused = dealer_template_problem(title, set())
             if refused is None:
                 base = title
-    suffix = f": {related.kind.value} {related.id}" if related is not None else ""
+    suffix = f": {record_name(related, chosen)}" if related is not None else ""
     return base + suffix, refused
 
 
@@ -318,7 +355,7 @@ def render_task_text(
     """Title and script of a planned task in ``locale`` (unknown or unset: English), in
     the dealer's wording (``overrides``: ``policy.contact.task_texts``) where usable."""
     chosen = _locale(locale)
-    title, refused = render_task_title(kind, related, chosen, overrides)
+    title, refused = render_task_title(kind, related, chosen, overrides, text.key)
     builtin = TASK_SCRIPTS[text.key][chosen]
     script = builtin
     wording = getattr(_wording(overrides, text.key, chosen), "script", None)
