@@ -128,6 +128,8 @@ def test_a_script_with_its_own_title_is_titled_by_it() -> None:
     policy = DealerPolicy.model_validate(
         {"contact": {"task_texts": {"other.reassign_lead": {"zh-CN": {"title": "转派线索"}}}}}
     )
+    assert zh.script.startswith("线索再次超时需重新分配。线索 L-1再次错过")  # named in zh
+    assert "Lead L-1 missed its first-contact" in en.script  # as planned
     ours = render_task_text(TaskKind.OTHER, text, lead, "zh-CN", policy.contact.task_texts)
     assert ours.title == "转派线索: 线索 L-1"
     other = render_task_text(TaskKind.OTHER, task_text("other.task_overdue", **OVERDUE), lead, "en")

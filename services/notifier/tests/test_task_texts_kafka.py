@@ -155,6 +155,7 @@ async def test_a_zh_cn_dealers_first_contact_escalation_is_titled_in_chinese(not
 
     [escalation] = await notifier.eventually(escalated, "the escalation task")
     assert escalation["title"] == "首次联系超时: 线索 L-ZH"
+    assert escalation["script"].startswith("首次联系超时。线索 L-ZH的首次联系应于")
 
     async def alert() -> list[dict[str, Any]]:
         found = await notifier.notifications(dealer_id=dealer, customer_id=str(created.customer_id))

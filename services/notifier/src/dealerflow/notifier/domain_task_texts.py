@@ -353,8 +353,13 @@ def render_task_text(
     overrides: Mapping[str, Any] | None = None,
 ) -> RenderedTaskText:
     """Title and script of a planned task in ``locale`` (unknown or unset: English), in
-    the dealer's wording (``overrides``: ``policy.contact.task_texts``) where usable."""
+    the dealer's wording (``overrides``: ``policy.contact.task_texts``) where usable. A
+    ``record`` field names the task's record in that language (as the title does) when
+    it is not English; in English it is as planned."""
     chosen = _locale(locale)
+    params = dict(text.params)
+    if "record" in params and related is not None and chosen is not _EN:
+        params["record"] = record_name(related, chosen)
     title, refused = render_task_title(kind, related, chosen, overrides, text.key)
     builtin = TASK_SCRIPTS[text.key][chosen]
     script = builtin
@@ -364,7 +369,7 @@ def render_task_text(
         if problem is None:
             script = wording
         refused = refused or problem
-    return RenderedTaskText(chosen, title, script.format(**text.params), refused)
+    return RenderedTaskText(chosen, title, script.format(**params), refused)
 
 
 # -- staff alerts ---------------------------------------------------------------------------
