@@ -1,7 +1,10 @@
 """Channel fallback through the whole notifier on real Kafka and PostgreSQL: a customer
-who opted out of marketing SMS by reply (``TD``) but has WeChat gets the marketing
-message on WeChat (the dealer's ``contact.channel_order``), and one who can be reached
-on no channel is suppressed with the reason of their own channel."""
+who opted out of marketing SMS by reply (``TD``) but has e-mail gets the marketing
+message by e-mail (the dealer's ``contact.channel_order`` among its
+``contact.marketing_channels``: never WeChat, whose template messages must not carry
+marketing, although the customer has it), and one who can be reached on no marketing
+channel is suppressed with the reason of their own channel. A dealer none of whose
+channels may carry marketing: suppressed, ``no_marketing_channel``."""
 
 from __future__ import annotations
 
@@ -66,11 +69,13 @@ async def _known(notifier: Any, customer: uuid.UUID, contact: ContactSnapshot, v
     await notifier.eventually(planned, "the contact snapshot")
 
 
-async def _offer(db: Any, customer: uuid.UUID, contact: ContactSnapshot) -> None:
+async def _offer(
+    db: Any, customer: uuid.UUID, contact: ContactSnapshot, dealer: str = DEALER
+) -> None:
     offer = PlannedReminder(
         key=f"offer:{customer}",
         kind=ReminderKind.THANK_YOU,
-        dealer_id=DEALER,
+        dealer_id=dealer,
         customer_id=customer,
         send_at=LATER,
         purpose=ConsentPurpose.MARKETING,
@@ -91,18 +96,18 @@ async def _outcome(notifier: Any, customer: uuid.UUID) -> dict[str, Any]:
     return found
 
 
-async def test_marketing_opted_out_by_sms_goes_on_wechat(start_notifier: Any, db: Any) -> None:
+async def test_marketing_opted_out_by_sms_goes_by_email_not_wechat(
+    start_notifier: Any, db: Any
+) -> None:
     async with start_notifier(unsubscribe_secret="test-unsubscribe-key") as notifier:
         notifier.clock.set(START)
         reachable, unreachable = uuid.uuid4(), uuid.uuid4()
-        wechat_user = _contact("+8613912340001")
-        # opted out of WeChat in the snapshot, no e-mail: SMS is all there is
-        sms_only = _contact(
-            "+8613912340002",
-            consent={"service": True, "marketing": True, "opted_out_channels": ["wechat"]},
-        )
+        # WeChat first in the dealer's channel_order, but no marketing channel
+        mail_user = _contact("+8613912340001", email="wang.fang@example.com")
+        # WeChat (not for marketing) and SMS, no e-mail: SMS is all there is
+        sms_only = _contact("+8613912340002")
         owners = (
-            (reachable, wechat_user, "LSVAU2180N2183901"),
+            (reachable, mail_user, "LSVAU2180N2183901"),
             (unreachable, sms_only, "LSVAU2180N2183902"),
         )
         for customer, contact, vin in owners:
@@ -126,8 +131,8 @@ async def test_marketing_opted_out_by_sms_goes_on_wechat(start_notifier: Any, db
         sent = await _outcome(notifier, reachable)
         assert (sent["status"], sent["channel"], sent["recipient"]) == (
             "sent",
-            "wechat",
-            "o-wang-fang",
+            "email",
+            "wang.fang@example.com",
         )
         suppressed = await _outcome(notifier, unreachable)
         # no channel left: the reason of the customer's own channel, as before
@@ -143,4 +148,37 @@ async def test_marketing_opted_out_by_sms_goes_on_wechat(start_notifier: Any, db
             and e["event"].kind is ReminderKind.THANK_YOU  # not the service reminders
         }
         assert set(events) == {reachable}
-        assert events[reachable].channel.value == "wechat"
+        assert events[reachable].channel.value == "email"
+
+
+async def test_marketing_no_channel_of_the_dealer_may_carry_is_suppressed(
+    start_notifier: Any, db: Any
+) -> None:
+    dealer = "D-WECHAT-ONLY"
+    only_wechat = {"policy": {"contact": {"channels": ["wechat"]}}}
+    async with start_notifier(unsubscribe_secret="test-unsubscribe-key") as notifier:
+        notifier.clock.set(START)
+        for configuration in (notifier, db):
+            configuration.configure(dealer, only_wechat)
+        customer = uuid.uuid4()
+        contact = _contact("+8613912340003", preferred_channel="wechat")
+        await _offer(db, customer, contact, dealer)
+
+        notifier.clock.set(LATER + timedelta(minutes=1))
+
+        async def suppressed() -> list[Any] | None:
+            found = [
+                e["event"]
+                for e in await notifier.published("NotificationSuppressed")
+                if e["event"].customer_id == customer
+            ]
+            return found or None
+
+        [event] = await notifier.eventually(suppressed, "the offer suppressed")
+        assert (event.policy.value, event.channel.value) == ("no_marketing_channel", "wechat")
+        assert "marketing_channels" in (event.detail or "")
+        response = await notifier.client.get(
+            "/v1/notifications", params={"dealer_id": dealer, "customer_id": str(customer)}
+        )
+        [row] = response.json()["items"]
+        assert (row["status"], row["policy"]) == ("suppressed", "no_marketing_channel")

@@ -10,7 +10,7 @@ import pytest
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.contracts.enums import MessageChannel
+from dealerflow.contracts.enums import Locale, MessageChannel
 from dealerflow.notifier.domain import (
     AlertKind,
     ComplaintEscalationFacts,
@@ -35,7 +35,7 @@ from dealerflow.notifier.domain_alerts import (
     timer_key,
     watch_alert,
 )
-from dealerflow.notifier.domain_task_texts import render_task_title
+from dealerflow.notifier.domain_task_texts import render_alert, render_task_title
 from dealerflow.policy import DealerPolicy
 
 #: every channel, in the default order (the dealer's channels: policy.contact.channels)
@@ -111,10 +111,15 @@ def test_texts_and_titles() -> None:
         None,
     )
     assert render_task_title(TaskKind.PARTS_REORDER, None, "en") == ("Parts reorder", None)
-    warn = watch_alert(AlertKind.WARNING, "First contact: lead L-1", "2025-03-03 10:15")
-    assert warn.subject == "Due soon: First contact: lead L-1"
-    assert "10:15" in warn.body
-    assert watch_alert(AlertKind.ESCALATION, "T", "x").subject == "Overdue: T"
+    warn = render_alert(
+        watch_alert(AlertKind.WARNING, "First contact: lead L-1", "2025-03-03 10:15"), None
+    )
+    assert warn.title == "Due soon: First contact: lead L-1"
+    assert "10:15" in warn.script
+    assert render_alert(watch_alert(AlertKind.ESCALATION, "T", "x"), "en").title == "Overdue: T"
+    zh = render_alert(watch_alert(AlertKind.REASSIGN, "首次联系", "10:15"), "zh-CN")
+    assert (zh.locale, zh.title) == (Locale.ZH_CN, "需重新分配：首次联系")
+    assert "10:15" in zh.script
 
 
 @pytest.mark.parametrize(
@@ -271,10 +276,13 @@ def moved(reason: str, previous: str | None = "c-li-na") -> BreachReassignment:
 def test_both_consultants_hear_of_a_breach_reassignment_and_nobody_of_others() -> None:
     told = breach_reassignment_alerts(moved("sla_breach"))
     assert [recipient for recipient, _ in told] == ["c-li-na", "c-wang"]
-    to_previous, to_new = (alert for _, alert in told)
-    assert "c-wang" in to_previous.subject
-    assert "overdue" in to_new.subject
-    assert "c-li-na" in to_new.body
+    to_previous, to_new = (render_alert(alert, "en") for _, alert in told)
+    assert "c-wang" in to_previous.title
+    assert "overdue" in to_new.title
+    assert "c-li-na" in to_new.script
+    in_chinese = render_alert(told[1][1], "zh-CN")
+    assert "c-li-na" in in_chinese.script
+    assert "首次联系" in in_chinese.title
     assert breach_reassignment_alerts(moved("manual")) == []
     assert breach_reassignment_alerts(moved("initial", previous=None)) == []
     assert breach_reassignment_alerts(moved("sla_breach", previous=None)) == []

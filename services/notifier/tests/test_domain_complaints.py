@@ -23,6 +23,7 @@ from dealerflow.notifier.domain_complaints import (
     plan_verification_task,
     verification_task_key,
 )
+from dealerflow.notifier.domain_task_texts import render_alert
 from dealerflow.notifier.domain_types import ComplaintEscalationFacts, RecordRef, StaffRole
 from dealerflow.policy import DealerPolicy
 
@@ -136,9 +137,13 @@ def test_the_breach_alert_names_clock_and_deadline() -> None:
             "D001", CUSTOMER, COMPLAINT, "cr-wang", "resolve", "high", OPENED, OPENED
         )
     )
-    assert "resolve" in alert.subject
-    assert COMPLAINT in alert.body
-    assert "2025-03-03 02:00 UTC" in alert.body
+    english = render_alert(alert, "en")
+    assert "resolve" in english.title
+    assert COMPLAINT in english.script
+    assert "2025-03-03 02:00 UTC" in english.script
+    chinese = render_alert(alert, "zh-CN")
+    assert "投诉时限已超时" in chinese.title
+    assert "2025-03-03 02:00 UTC" in chinese.script
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dealerflow.contracts.care_enums import SuppressionPolicy
-from dealerflow.contracts.contact import ConsentSnapshot
+from dealerflow.contracts.contact import ConsentSnapshot, ContactSnapshot
 from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
 from dealerflow.notifier.domain import SendDecision, SendVerdict, decide_send
+from dealerflow.notifier.domain_alerts import channel_candidates
+from dealerflow.notifier.domain_contact import channels_for_purpose
 from dealerflow.policy import DealerPolicy, policy_with_overrides
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -150,3 +152,36 @@ def test_reasons_of_every_channel_answer_at_once() -> None:
     assert (channel, decision.verdict) == (MessageChannel.SMS, SendVerdict.DEFER)
     with pytest.raises(ValueError, match="no channel"):
         first_open_channel([], duplicate)
+
+
+def test_marketing_goes_only_on_the_dealer_s_marketing_channels() -> None:
+    default = DealerPolicy()
+    assert channels_for_purpose(default, ConsentPurpose.SERVICE) == default.contact.channels
+    assert channels_for_purpose(default, ConsentPurpose.MARKETING) == ["sms", "email"]
+    own = policy_with_overrides(
+        {"contact": {"channels": ["email", "wechat", "sms"], "marketing_channels": ["sms"]}}
+    )
+    assert channels_for_purpose(own, ConsentPurpose.MARKETING) == ["sms"]
+    wechat_only = policy_with_overrides({"contact": {"channels": ["wechat"]}})
+    assert channels_for_purpose(wechat_only, ConsentPurpose.MARKETING) == []
+    assert channels_for_purpose(wechat_only, ConsentPurpose.SERVICE) == ["wechat"]
+
+
+def test_a_wechat_customer_s_marketing_message_falls_back_past_wechat() -> None:
+    contact = ContactSnapshot.model_validate(
+        {
+            "name": "Li",
+            "phone": "+8613900000001",
+            "wechat_openid": "o-li",
+            "preferred_channel": "wechat",
+            "consent": {"service": True, "marketing": True, "opted_out_channels": []},
+        }
+    )
+    policy = DealerPolicy()
+    marketing = channels_for_purpose(policy, ConsentPurpose.MARKETING)
+    order = policy.contact.channel_order
+    assert channel_candidates(contact, marketing, order) == [
+        MessageChannel.SMS,
+        MessageChannel.EMAIL,
+    ]
+    assert channel_candidates(contact, policy.contact.channels, order)[0] is MessageChannel.WECHAT

@@ -321,6 +321,22 @@ def test_owner_care_plan_after_delivery() -> None:
     assert plan_owner_care(delivery(), POLICY) == plan_owner_care(delivery(), POLICY)
 
 
+def test_the_insurance_renewal_is_about_the_delivered_contract_when_named() -> None:
+    # the contract's cancellation (an outside DMS, after the delivery) finds it
+    key = "delivery:DL5:insurance-renewal-1y"
+    without = the(by_key(plan_owner_care(delivery(), POLICY)), key, PlannedReminder)
+    assert without.related == RecordRef(RecordKind.DELIVERY, "DL5")
+    items = by_key(plan_owner_care(delivery(contract_id="C-5"), POLICY))
+    insurance = the(items, key, PlannedReminder)
+    assert insurance.related == RecordRef(RecordKind.CONTRACT, "C-5")
+    following = next_insurance_renewal(insurance, POLICY)
+    assert following is not None
+    assert following.related == insurance.related
+    # the callbacks stay about the delivery
+    callback = the(items, "delivery:DL5:callback-24h", PlannedTask)
+    assert callback.related == RecordRef(RecordKind.DELIVERY, "DL5")
+
+
 def test_each_insurance_renewal_plans_the_next_year_s() -> None:
     first = the(
         by_key(plan_owner_care(delivery(), POLICY)),

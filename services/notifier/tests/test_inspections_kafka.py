@@ -1,7 +1,8 @@
 """Annual vehicle inspection reminders from Kafka: VehicleDelivered plans the first (year 2),
 sending it plans the next (year 4); the contract's cancellation withdraws the one not sent
-yet. TestDriveCompleted with the licence's expiry plans the licence-renewal reminder. The
-whole notifier on real Kafka and PostgreSQL with a ManualClock (see conftest)."""
+yet (and the insurance-renewal reminder). TestDriveCompleted with the licence's expiry
+plans the licence-renewal reminder. The whole notifier on real Kafka and PostgreSQL with a
+ManualClock (see conftest)."""
 
 from __future__ import annotations
 
@@ -84,29 +85,39 @@ async def test_each_inspection_reminder_sent_plans_the_next(notifier: Any) -> No
 async def test_the_contract_s_cancellation_withdraws_the_pending_inspection(
     notifier: Any,
 ) -> None:
+    """And the insurance-renewal reminder with it (both about the contract)."""
     customer = uuid.uuid4()
     await notifier.produce(delivered("C-32", "DLV-32", customer))
 
     async def first() -> list[dict[str, Any]] | None:
-        return await reminders(notifier, customer) or None
+        both = [*await reminders(notifier, customer), *await insurance(notifier, customer)]
+        return both if len(both) == 2 else None
 
-    await notifier.eventually(first, "the first inspection reminder")
+    for planned in await notifier.eventually(first, "the inspection and insurance reminders"):
+        assert planned["related"] == {"kind": "contract", "id": "C-32"}
     cancelled = example_for(ContractCancelled).model_copy(
         update={"dealer_id": DEALER, "contract_id": "C-32"}
     )
     await notifier.produce(cancelled)
 
     async def withdrawn() -> list[dict[str, Any]] | None:
-        found = await reminders(notifier, customer)
-        return found if [r["status"] for r in found] == ["cancelled"] else None
+        found = [*await reminders(notifier, customer), *await insurance(notifier, customer)]
+        return found if [r["status"] for r in found] == ["cancelled"] * 2 else None
 
-    await notifier.eventually(withdrawn, "the inspection reminder withdrawn")
+    await notifier.eventually(withdrawn, "the inspection and insurance reminders withdrawn")
     async with notifier.pool.acquire() as conn:
         timers = await conn.fetchval(
-            "SELECT count(*) FROM timers WHERE key = $1 AND status = 'pending'",
-            f"{DEALER}:delivery:DLV-32:inspection-2y",
+            "SELECT count(*) FROM timers WHERE key = ANY($1::text[]) AND status = 'pending'",
+            [
+                f"{DEALER}:delivery:DLV-32:inspection-2y",
+                f"{DEALER}:delivery:DLV-32:insurance-renewal-1y",
+            ],
         )
     assert timers == 0
+
+
+async def insurance(notifier: Any, customer_id: uuid.UUID) -> list[dict[str, Any]]:
+    return await reminders(notifier, customer_id, "insurance_renewal")
 
 
 # -- driving licence -----------------------------------------------------------------------

@@ -163,6 +163,7 @@ class SuppressionPolicy(StrEnum):
     INVITATION_DECLINED = "invitation_declined"
     NO_CONTACT_ADDRESS = "no_contact_address"
     OPEN_COMPLAINT = "open_complaint"
+    NO_MARKETING_CHANNEL = "no_marketing_channel"
 
 
 class SurveyKind(StrEnum):

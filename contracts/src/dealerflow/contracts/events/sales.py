@@ -329,7 +329,9 @@ class ContractCancelled(_SalesBase):
             "leads: takes the lead the contract converted from O back to its last live grade "
             "(else A) for follow-up (LeadGraded)",
             "notifier: withdraws the pending delivery reminders and cancels an open "
-            "plate-registration task of the contract",
+            "plate-registration task of the contract; cancelled after the delivery (an "
+            "outside DMS), withdraws the insurance-renewal and inspection reminders not "
+            "sent yet",
             "complaints: marks the sale cancelled for later investigation",
         ),
     )

@@ -48,6 +48,7 @@ MessageChannelName = Literal["sms", "wechat", "email", "webhook"]
 
 _ALL_CHANNELS: tuple[MessageChannelName, ...] = ("sms", "wechat", "email", "webhook")
 _FALLBACK_ORDER: tuple[MessageChannelName, ...] = ("wechat", "sms", "email")
+_MARKETING_CHANNELS: tuple[MessageChannelName, ...] = ("sms", "email")
 
 Severity = Literal["critical", "high", "normal"]
 """Complaint severity (same values as the contracts enum)."""
@@ -178,7 +179,9 @@ class ContactPolicy(PolicyGroup):
         default_factory=dict,
         description="The dealer's own wording of staff tasks per text key (a task kind, or "
         "kind.variant) and locale: title (plain text) and/or script (str.format fields as "
-        "the built-in script); keys not listed use the built-in texts.",
+        "the built-in script); keys not listed use the built-in texts. Staff alerts too "
+        "(keys alert.<name>): title is the subject, script the body, each with the fields "
+        "of the built-in one.",
     )
     channel_order: list[MessageChannelName] = Field(
         default_factory=lambda: list(_FALLBACK_ORDER),
@@ -187,6 +190,14 @@ class ContactPolicy(PolicyGroup):
         "channel cannot carry a message (opted out of it, no consent on it, no address "
         "on it); channels the dealer does not use (channels) and channels not listed are "
         "not tried. Suppressed only when no channel is left.",
+    )
+    marketing_channels: list[MessageChannelName] = Field(
+        default_factory=lambda: list(_MARKETING_CHANNELS),
+        description="Channels a marketing message (greetings, invitations) may use, in "
+        "planning and in the channel fallback; WeChat template messages must not carry "
+        "marketing (WeChat's operating rules), so wechat is not in the default. A "
+        "marketing message none of the dealer's channels may carry is suppressed "
+        "(no_marketing_channel).",
     )
 
 

@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
 from dealerflow.contracts.enums import ConsentPurpose
 from dealerflow.notifier.domain_contact import SendDecision, SendVerdict, decide_send
+from dealerflow.notifier.domain_deliveries import record_of_delivered_car
 from dealerflow.notifier.domain_leads import (
     appointment_reminder_keys,
     appointment_reminder_kind,
@@ -140,7 +141,8 @@ def _on_day(calendar: BusinessCalendar, day: date) -> datetime:
 
 def plan_owner_care(delivery: DeliveryFacts, policy: DealerPolicy) -> list[PlannedItem]:
     """Consultant callback at 24 h, satisfaction callback at 7 days and the
-    insurance-renewal reminder (see the module docstring for the timing choices). The
+    insurance-renewal reminder (see the module docstring for the timing choices; about
+    the contract when the delivery names one, so that its cancellation withdraws it). The
     first maintenance is service-center's calendar: its MaintenanceDue brings the
     reminder (`usecases_maintenance`)."""
     calendar = BusinessCalendar(policy)
@@ -161,7 +163,7 @@ def plan_owner_care(delivery: DeliveryFacts, policy: DealerPolicy) -> list[Plann
             customer_id=delivery.customer_id,
             send_at=at,
             purpose=ConsentPurpose.SERVICE,
-            related=related,
+            related=record_of_delivered_car(delivery),
             params=params,
         )
 

@@ -45,7 +45,7 @@ from dealerflow.contracts.enums import (
     ContactOutcome,
     MessageChannel,
 )
-from dealerflow.notifier.domain_task_texts import staff_text
+from dealerflow.notifier.domain_task_texts import AlertText, alert_text, staff_text
 from dealerflow.notifier.domain_types import (
     AlertKind,
     ComplaintEscalationFacts,
@@ -121,29 +121,22 @@ def plan_watch_task(alert: PlannedAlert, watched_due_at: datetime) -> PlannedTas
 
 @dataclass(frozen=True, slots=True)
 class StaffAlert:
-    """A message to a staff member."""
+    """A message to a staff member as written (an OEM webhook document); the others are
+    an :class:`~dealerflow.notifier.domain_task_texts.AlertText` of the catalogue, written
+    in the staff language when queued."""
 
     subject: str
     body: str
 
 
-def watch_alert(alert_kind: AlertKind, watched_title: str, due_local: str) -> StaffAlert:
+def watch_alert(alert_kind: AlertKind, watched_title: str, due_local: str) -> AlertText:
     """The staff message of a watch that fired on an open task (``due_local``: the watched
     task's due time in the dealer's local time)."""
-    if alert_kind is AlertKind.WARNING:
-        return StaffAlert(
-            subject=f"Due soon: {watched_title}",
-            body=f"{watched_title} is due at {due_local}. Record the outcome before then.",
-        )
-    if alert_kind is AlertKind.ESCALATION:
-        return StaffAlert(
-            subject=f"Overdue: {watched_title}",
-            body=f"{watched_title} was due at {due_local} and has no outcome yet.",
-        )
-    return StaffAlert(
-        subject=f"Reassign: {watched_title}",
-        body=f"{watched_title} (due {due_local}) is still open: reassign it.",
-    )
+    key = {
+        AlertKind.WARNING: "alert.due_soon",
+        AlertKind.ESCALATION: "alert.overdue",
+    }.get(alert_kind, "alert.reassign")
+    return alert_text(key, title=watched_title, due_at=due_local)
 
 
 def breaches_at_watch(alert_kind: AlertKind, reassign_after_breaches: int) -> int | None:
@@ -170,7 +163,7 @@ class BreachReassignment:
     assigned_at: datetime
 
 
-def breach_reassignment_alerts(moved: BreachReassignment) -> list[tuple[str, StaffAlert]]:
+def breach_reassignment_alerts(moved: BreachReassignment) -> list[tuple[str, AlertText]]:
     """Who is told what when a lead was taken from its consultant after a missed first
     contact (reason ``sla_breach``): the previous consultant and the new one, as
     ``(recipient, alert)``; nobody for any other reassignment."""
@@ -179,35 +172,21 @@ def breach_reassignment_alerts(moved: BreachReassignment) -> list[tuple[str, Sta
         return []
     if previous == moved.consultant_id:
         return []
-    lead = f"Lead {moved.lead_id}"
+    lead, new = moved.lead_id, moved.consultant_id
     return [
-        (
-            previous,
-            StaffAlert(
-                subject=f"{lead} reassigned to {moved.consultant_id}",
-                body=f"{lead} missed its first contact again and now belongs to "
-                f"{moved.consultant_id}. Its tasks moved with it.",
-            ),
-        ),
-        (
-            moved.consultant_id,
-            StaffAlert(
-                subject=f"{lead} is yours: first contact overdue",
-                body=f"{lead} was reassigned to you from {previous} after its first contact "
-                "was missed again. Call the prospect now and record the contact.",
-            ),
-        ),
+        (previous, alert_text("alert.lead_reassigned_away", lead_id=lead, consultant=new)),
+        (new, alert_text("alert.lead_reassigned_to_you", lead_id=lead, previous=previous)),
     ]
 
 
-def escalation_alert(complaint_id: str, level: int, clock: str, severity: str) -> StaffAlert:
+def escalation_alert(complaint_id: str, level: int, clock: str, severity: str) -> AlertText:
     """The staff message to the manager a complaint was escalated to."""
-    return StaffAlert(
-        subject=f"Complaint {complaint_id} escalated to you (level {level})",
-        body=(
-            f"The {clock} deadline of {severity} complaint {complaint_id} was missed. "
-            "Take charge and contact the customer."
-        ),
+    return alert_text(
+        "alert.complaint_escalated",
+        complaint_id=complaint_id,
+        level=level,
+        clock=clock,
+        severity=severity,
     )
 
 

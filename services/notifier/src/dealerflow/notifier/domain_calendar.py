@@ -360,6 +360,7 @@ CARE_CALENDAR: tuple[CareRule, ...] = (
         triggers=(VehicleDelivered,),
         when="{owner_care.insurance_renewal_remind_before} before each anniversary of the delivery",
         hours=SEND_TIME,
+        cancels=(ContractCancelled,),
         also_from="each one falling due plans the next year's",
     ),
     CareRule(

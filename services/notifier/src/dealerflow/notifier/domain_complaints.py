@@ -30,8 +30,7 @@ from uuid import UUID
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind, TaskKind
 from dealerflow.contracts.enums import ConsentPurpose
-from dealerflow.notifier.domain_alerts import StaffAlert
-from dealerflow.notifier.domain_task_texts import staff_text
+from dealerflow.notifier.domain_task_texts import AlertText, alert_text, staff_text
 from dealerflow.notifier.domain_types import (
     ComplaintEscalationFacts,
     PlannedReminder,
@@ -201,15 +200,14 @@ def plan_verification_task(
     )
 
 
-def breach_alert(breach: ComplaintBreachFacts) -> StaffAlert:
+def breach_alert(breach: ComplaintBreachFacts) -> AlertText:
     """The handler's message when a clock of their complaint ran out."""
-    return StaffAlert(
-        subject=f"Complaint deadline missed ({breach.clock})",
-        body=(
-            f"The {breach.clock} deadline ({_deadline(breach.due_at)}) of your "
-            f"{breach.severity} complaint {breach.complaint_id} has passed. It is being "
-            "escalated: act on it now."
-        ),
+    return alert_text(
+        "alert.complaint_deadline_missed",
+        clock=breach.clock,
+        due_at=_deadline(breach.due_at),
+        severity=breach.severity,
+        complaint_id=breach.complaint_id,
     )
 
 

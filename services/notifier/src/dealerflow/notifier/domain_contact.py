@@ -106,6 +106,18 @@ def decide_send(
     return SendDecision.send()
 
 
+def channels_for_purpose(policy: DealerPolicy, purpose: ConsentPurpose) -> list[str]:
+    """The dealer's channels (``contact.channels``, in their order) a message of
+    ``purpose`` may use: all for service; for marketing only those also in
+    ``contact.marketing_channels`` (WeChat's template-message rules forbid marketing, so
+    the default is sms and email). Empty: the marketing message has no channel and is
+    suppressed (NO_MARKETING_CHANNEL)."""
+    contact = policy.contact
+    if purpose is not ConsentPurpose.MARKETING:
+        return list(contact.channels)
+    return [c for c in contact.channels if c in contact.marketing_channels]
+
+
 #: Reasons that stop a message on one channel only: another channel may still carry it.
 CHANNEL_REASONS = frozenset(
     {

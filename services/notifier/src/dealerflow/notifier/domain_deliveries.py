@@ -33,6 +33,15 @@ def record_of_contract(contract_id: str) -> RecordRef:
     return RecordRef(RecordKind.CONTRACT, contract_id)
 
 
+def record_of_delivered_car(delivery: DeliveryFacts) -> RecordRef:
+    """What the owner's yearly reminders (insurance renewal, inspection) are about: the
+    contract when the delivery names one (its cancellation finds them), else the
+    delivery."""
+    if delivery.contract_id:
+        return record_of_contract(delivery.contract_id)
+    return RecordRef(RecordKind.DELIVERY, delivery.delivery_id)
+
+
 def plan_delivery_reminders(
     delivery: AppointmentFacts, policy: DealerPolicy, now: datetime
 ) -> list[PlannedReminder]:

@@ -28,6 +28,7 @@ from uuid import UUID
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind
 from dealerflow.contracts.enums import ConsentPurpose
+from dealerflow.notifier.domain_deliveries import record_of_delivered_car
 from dealerflow.notifier.domain_types import DeliveryFacts, PlannedReminder, RecordRef
 from dealerflow.policy import BusinessCalendar, DealerPolicy, add_months
 
@@ -76,12 +77,8 @@ def plan_first_inspection(delivery: DeliveryFacts, policy: DealerPolicy) -> list
     if year is None:
         return []
     registered_on = BusinessCalendar(policy).local(delivery.delivered_at.astimezone(UTC)).date()
-    related = (
-        RecordRef(RecordKind.CONTRACT, delivery.contract_id)
-        if delivery.contract_id
-        else RecordRef(RecordKind.DELIVERY, delivery.delivery_id)
-    )
     base = f"delivery:{delivery.delivery_id}"
+    related = record_of_delivered_car(delivery)
     return [_inspection(delivery, base, related, registered_on, year, policy)]
 
 

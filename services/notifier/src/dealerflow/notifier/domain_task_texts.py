@@ -10,6 +10,13 @@ fields of the built-in text only, plain: the rule of `domain_templates`). Keys a
 TaskKind values (the kind's main script; its title is the kind's) or ``<kind>.<variant>``
 for the other scripts of a kind. Fields are filled in as given (identifiers, dates and
 numbers); the record a task is about is appended to the title (``: lead L-1``).
+
+Staff alerts (the messages of warnings, escalations and reassignments, `domain_alerts`)
+come from the same catalogue (:data:`ALERT_TEXTS`, keys ``alert.<name>``): a subject and a
+body, written in the dealer's staff language by `usecases_alerts.queue_staff_alert`
+(:func:`render_alert`); the dealer's wording is ``policy.contact.task_texts[key][locale]``
+as for tasks, ``title`` the subject and ``script`` the body, each with the fields of the
+built-in one.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from dealerflow.contracts.care_enums import TaskKind
+from dealerflow.contracts.care_enums import RecordKind, TaskKind
 from dealerflow.contracts.enums import Locale
 from dealerflow.notifier.domain_templates import dealer_template_problem, template_fields
 
@@ -26,12 +33,19 @@ if TYPE_CHECKING:  # domain_types imports TaskText from here
     from dealerflow.notifier.domain_types import RecordRef
 
 __all__ = [
+    "ALERT_TEXTS",
+    "RECORD_NAMES",
     "TASK_SCRIPTS",
     "TASK_TITLES",
+    "VARIANT_TITLES",
+    "AlertText",
     "RenderedTaskText",
     "StaffText",
     "TaskText",
+    "alert_text",
     "overdue_title",
+    "record_name",
+    "render_alert",
     "render_task_text",
     "render_task_title",
     "staff_text",
@@ -61,6 +75,28 @@ TASK_TITLES: dict[TaskKind, dict[Locale, str]] = {
     _K.OTHER: {_ZH: "其他", _EN: "Other"},
     _K.PLATE_REGISTRATION: {_ZH: "上牌", _EN: "Plate registration"},
     _K.MANUAL: {_ZH: "手动任务", _EN: "Manual"},
+}
+
+#: The title of the scripts whose task is not what its kind's title says (kind ``other``),
+#: by script key; a dealer's ``title`` under that key replaces it.
+VARIANT_TITLES: dict[str, dict[Locale, str]] = {
+    "other.first_contact_overdue": {_ZH: "首次联系超时", _EN: "First contact overdue"},
+    "other.reassign_lead": {_ZH: "重新分配线索", _EN: "Reassign lead"},
+}
+
+#: How the record a task is about is named in its title (``: lead L-1``, ``: 线索 L-1``).
+RECORD_NAMES: dict[RecordKind, dict[Locale, str]] = {
+    RecordKind.LEAD: {_ZH: "线索", _EN: "lead"},
+    RecordKind.APPOINTMENT: {_ZH: "预约", _EN: "appointment"},
+    RecordKind.TEST_DRIVE: {_ZH: "试驾", _EN: "test_drive"},
+    RecordKind.QUOTE: {_ZH: "报价", _EN: "quote"},
+    RecordKind.CONTRACT: {_ZH: "合同", _EN: "contract"},
+    RecordKind.DELIVERY: {_ZH: "交车", _EN: "delivery"},
+    RecordKind.SERVICE_APPOINTMENT: {_ZH: "售后预约", _EN: "service_appointment"},
+    RecordKind.REPAIR_ORDER: {_ZH: "维修工单", _EN: "repair_order"},
+    RecordKind.COMPLAINT: {_ZH: "投诉", _EN: "complaint"},
+    RecordKind.PART: {_ZH: "配件", _EN: "part"},
+    RecordKind.CUSTOMER: {_ZH: "客户", _EN: "customer"},
 }
 
 _OVERDUE = {_ZH: "超时：{title}", _EN: "Overdue: {title}"}
@@ -272,28 +308,40 @@ def _wording(overrides: Mapping[str, Any] | None, key: str, locale: Locale) -> A
     return (overrides or {}).get(key, {}).get(locale.value)
 
 
+def record_name(related: RecordRef, locale: Locale | str | None) -> str:
+    """The record a task is about as its title names it (``lead L-1``, ``线索 L-1``)."""
+    names = RECORD_NAMES.get(related.kind)
+    kind = names[_locale(locale)] if names else related.kind.value
+    return f"{kind} {related.id}"
+
+
 def render_task_title(
     kind: TaskKind | str,
     related: RecordRef | None,
     locale: Locale | str | None,
     overrides: Mapping[str, Any] | None = None,
+    text_key: str | None = None,
 ) -> tuple[str, str | None]:
     """The task list title of ``kind`` (the dealer's ``title`` when set: no fields) with
-    the related record, and why the dealer's title was refused (or None)."""
+    the related record, and why the dealer's title was refused (or None). A script with
+    its own title (``text_key`` in :data:`VARIANT_TITLES`) has that one, the dealer's
+    under that key."""
     chosen = _locale(locale)
     try:
         kind = TaskKind(kind)
     except ValueError:
         base, refused = str(kind).replace("_", " ").capitalize(), None
     else:
-        base, refused = TASK_TITLES[kind][chosen], None
-        wording = _wording(overrides, kind.value, chosen)
+        key = text_key if text_key in VARIANT_TITLES else kind.value
+        base = (VARIANT_TITLES.get(key) or TASK_TITLES[kind])[chosen]
+        refused = None
+        wording = _wording(overrides, key, chosen)
         title = getattr(wording, "title", None)
         if title:
             refused = dealer_template_problem(title, set())
             if refused is None:
                 base = title
-    suffix = f": {related.kind.value} {related.id}" if related is not None else ""
+    suffix = f": {record_name(related, chosen)}" if related is not None else ""
     return base + suffix, refused
 
 
@@ -305,9 +353,14 @@ def render_task_text(
     overrides: Mapping[str, Any] | None = None,
 ) -> RenderedTaskText:
     """Title and script of a planned task in ``locale`` (unknown or unset: English), in
-    the dealer's wording (``overrides``: ``policy.contact.task_texts``) where usable."""
+    the dealer's wording (``overrides``: ``policy.contact.task_texts``) where usable. A
+    ``record`` field names the task's record in that language (as the title does) when
+    it is not English; in English it is as planned."""
     chosen = _locale(locale)
-    title, refused = render_task_title(kind, related, chosen, overrides)
+    params = dict(text.params)
+    if "record" in params and related is not None and chosen is not _EN:
+        params["record"] = record_name(related, chosen)
+    title, refused = render_task_title(kind, related, chosen, overrides, text.key)
     builtin = TASK_SCRIPTS[text.key][chosen]
     script = builtin
     wording = getattr(_wording(overrides, text.key, chosen), "script", None)
@@ -316,4 +369,114 @@ def render_task_text(
         if problem is None:
             script = wording
         refused = refused or problem
-    return RenderedTaskText(chosen, title, script.format(**text.params), refused)
+    return RenderedTaskText(chosen, title, script.format(**params), refused)
+
+
+# -- staff alerts ---------------------------------------------------------------------------
+
+#: Staff alert messages: (subject, body) by key, ``str.format`` fields as the scripts'.
+ALERT_TEXTS: dict[str, dict[Locale, tuple[str, str]]] = {
+    "alert.due_soon": {
+        _ZH: ("即将到期：{title}", "{title}将于{due_at}到期，请在此之前记录结果。"),
+        _EN: ("Due soon: {title}", "{title} is due at {due_at}. Record the outcome before then."),
+    },
+    "alert.overdue": {
+        _ZH: ("已超时：{title}", "{title}应于{due_at}完成，仍无结果。"),
+        _EN: ("Overdue: {title}", "{title} was due at {due_at} and has no outcome yet."),
+    },
+    "alert.reassign": {
+        _ZH: ("需重新分配：{title}", "{title}（{due_at}到期）仍未完成：请重新分配。"),
+        _EN: ("Reassign: {title}", "{title} (due {due_at}) is still open: reassign it."),
+    },
+    "alert.task_overdue": {
+        _ZH: ("已超时：{title}", "{title}（负责人{assignee}）应于{due_at}完成，仍无结果。"),
+        _EN: (
+            "Overdue: {title}",
+            "{title} (assigned to {assignee}) was due at {due_at} and has no outcome yet.",
+        ),
+    },
+    "alert.lead_reassigned_away": {
+        _ZH: (
+            "线索{lead_id}已转给{consultant}",
+            "线索{lead_id}再次错过首次联系，现已转给{consultant}，其任务随之转移。",
+        ),
+        _EN: (
+            "Lead {lead_id} reassigned to {consultant}",
+            "Lead {lead_id} missed its first contact again and now belongs to {consultant}. "
+            "Its tasks moved with it.",
+        ),
+    },
+    "alert.lead_reassigned_to_you": {
+        _ZH: (
+            "线索{lead_id}已转给您：首次联系已超时",
+            "线索{lead_id}再次错过首次联系，已从{previous}转给您。请立即致电客户并记录联系结果。",
+        ),
+        _EN: (
+            "Lead {lead_id} is yours: first contact overdue",
+            "Lead {lead_id} was reassigned to you from {previous} after its first contact "
+            "was missed again. Call the prospect now and record the contact.",
+        ),
+    },
+    "alert.complaint_escalated": {
+        _ZH: (
+            "投诉{complaint_id}已升级给您（第{level}级）",
+            "{severity}投诉{complaint_id}的{clock}时限已超时。请接手处理并联系客户。",
+        ),
+        _EN: (
+            "Complaint {complaint_id} escalated to you (level {level})",
+            "The {clock} deadline of {severity} complaint {complaint_id} was missed. Take "
+            "charge and contact the customer.",
+        ),
+    },
+    "alert.complaint_deadline_missed": {
+        _ZH: (
+            "投诉时限已超时（{clock}）",
+            "您负责的{severity}投诉{complaint_id}的{clock}时限（{due_at}）已过，正在升级：请立即处理。",
+        ),
+        _EN: (
+            "Complaint deadline missed ({clock})",
+            "The {clock} deadline ({due_at}) of your {severity} complaint {complaint_id} "
+            "has passed. It is being escalated: act on it now.",
+        ),
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertText:
+    """Which staff alert a rule sends (a key of :data:`ALERT_TEXTS`) and its fields."""
+
+    key: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+def alert_text(key: str, **params: object) -> AlertText:
+    """The alert ``key`` with ``params`` (all rendered with ``str``); raises KeyError for
+    an unknown key and ValueError for missing or unknown fields."""
+    subject, body = ALERT_TEXTS[key][_EN]
+    wanted = template_fields(subject) | template_fields(body)
+    if set(params) != wanted:
+        raise ValueError(f"alert text {key} needs {sorted(wanted)}, got {sorted(params)}")
+    return AlertText(key, {k: str(v) for k, v in params.items()})
+
+
+def render_alert(
+    text: AlertText, locale: Locale | str | None, overrides: Mapping[str, Any] | None = None
+) -> RenderedTaskText:
+    """Subject (``title``) and body (``script``) of a staff alert in ``locale`` (unknown or
+    unset: English), in the dealer's wording (``overrides``: ``policy.contact.task_texts``,
+    ``title`` the subject, ``script`` the body) where usable."""
+    chosen = _locale(locale)
+    wording = _wording(overrides, text.key, chosen)
+    refused: str | None = None
+    parts: list[str] = []
+    for builtin, own in zip(
+        ALERT_TEXTS[text.key][chosen],
+        (getattr(wording, "title", None), getattr(wording, "script", None)),
+        strict=True,
+    ):
+        problem = dealer_template_problem(own, template_fields(builtin)) if own else None
+        refused = refused or problem
+        parts.append((own if own and problem is None else builtin).format(**text.params))
+    subject, body = parts
+    return RenderedTaskText(chosen, subject[:200], body, refused)

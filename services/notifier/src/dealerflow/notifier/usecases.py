@@ -317,10 +317,7 @@ async def fire_watch(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> None
     recipient = watched.assignee
     planned = plan_watch_task(alert, watched.due_at)
     if planned is not None:
-        title = "First contact overdue" if alert.kind is AlertKind.ESCALATION else "Reassign lead"
-        task = await schedule_task(
-            uc, planned, title=f"{title}: {alert.related.kind.value} {alert.related.id}"
-        )
+        task = await schedule_task(uc, planned)  # titled by its script (domain_task_texts)
         if task is None:
             return  # this watch already acted
         recipient = task.assignee

@@ -19,6 +19,7 @@ carries the same key, so the OEM side can drop the copy.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, timedelta
@@ -44,12 +45,14 @@ from dealerflow.notifier.domain_alerts import (
     breach_reassignment_alerts,
     breaches_at_watch,
 )
+from dealerflow.notifier.domain_task_texts import AlertText, render_alert
 from dealerflow.notifier.records import NotificationRow, TaskRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_tasks import publish_task_due
 from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
+log = logging.getLogger("dealerflow.notifier.alerts")
 
 # -- staff alerts ---------------------------------------------------------------------------
 
@@ -62,15 +65,33 @@ async def queue_staff_alert(
     recipient: str,
     business_key: str,
     kind: str,
-    alert: StaffAlert,
+    alert: StaffAlert | AlertText,
     related: RecordRef | None,
     channel: str = STAFF_CHANNEL,
 ) -> uuid.UUID:
     """Record a message to a staff member and deliver it through ``channel`` (the staff
     channel, or ``oem_webhook`` with ``alert.body`` the JSON document) as soon as the timer
-    poller runs (delivery is I/O: never inside a consumer's handler)."""
+    poller runs (delivery is I/O: never inside a consumer's handler). A catalogue alert
+    (`domain_task_texts.AlertText`) is written in the dealer's staff language
+    (``profile.staff_locale``), in the dealer's wording where usable."""
     notification_id = uuid.uuid4()
     now = uc.now
+    locale: str | None = None
+    if isinstance(alert, AlertText):
+        dealer = await uc.dealer(dealer_id)
+        rendered = render_alert(
+            alert, dealer.profile.staff_locale, dealer.policy.contact.task_texts
+        )
+        if rendered.dealer_text_refused is not None:
+            log.warning(
+                "dealer %s alert text %s/%s not used (%s): wrote the built-in one",
+                dealer_id,
+                alert.key,
+                rendered.locale.value,
+                rendered.dealer_text_refused,
+            )
+        locale = rendered.locale.value
+        alert = StaffAlert(subject=rendered.title, body=rendered.script)
     await msgs.insert_notification(
         uc.conn,
         NotificationRow(
@@ -84,7 +105,7 @@ async def queue_staff_alert(
             kind=kind,
             purpose=None,
             channel=channel,
-            locale=None,
+            locale=locale,
             subject=alert.subject,
             body=alert.body,
             status="queued",

@@ -16,12 +16,14 @@ from dealerflow.notifier import repository_messages as msgs
 from dealerflow.notifier.channels import STAFF_CHANNEL
 from dealerflow.notifier.domain_alerts import (
     OEM_WEBHOOK_CHANNEL,
+    StaffAlert,
     escalation_alert,
     goes_to_oem_webhook,
     oem_escalation_alert,
     timer_key,
 )
 from dealerflow.notifier.domain_complaints import ComplaintBreachFacts, ComplaintOpenedFacts
+from dealerflow.notifier.domain_task_texts import AlertText
 from dealerflow.notifier.domain_types import (
     ComplaintEscalationFacts,
     ComplaintFinishedFacts,
@@ -121,6 +123,7 @@ async def on_complaint_escalated(
     if task is None:
         return
     dealer = await uc.dealer(escalation.dealer_id)
+    alert: StaffAlert | AlertText
     if goes_to_oem_webhook(escalation, dealer.people.oem_region.webhook_url):
         channel = OEM_WEBHOOK_CHANNEL
         alert = oem_escalation_alert(

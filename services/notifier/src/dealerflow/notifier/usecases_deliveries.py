@@ -6,8 +6,9 @@ ones) or the contract is cancelled. Same conventions as `usecases_test_drives`.
 VehicleDelivered: the owner care (`usecases.on_vehicle_delivered`), for a VIP the sales
 manager's courtesy call beside the 24 h callback (`usecases_tiers.courtesy_calls`) and,
 when the dealer offers it, the consultant's plate-registration task; the contract's
-cancellation cancels that task if it is still open (sales cancels only undelivered
-contracts, so this is for an outside DMS that cancels after its delivery)."""
+cancellation cancels that task if it is still open and withdraws the insurance-renewal
+and inspection reminders not sent yet (sales cancels only undelivered contracts, so this
+is for an outside DMS that cancels after its delivery)."""
 
 from __future__ import annotations
 
@@ -72,9 +73,9 @@ async def on_vehicle_delivered(
 
 async def on_contract_cancelled(uc: Uc, dealer_id: str, contract_id: str) -> None:
     """The delivery reminders not sent yet go; an open plate-registration task and the
-    inspection reminder not sent yet too."""
+    insurance-renewal and inspection reminders not sent yet too."""
     await withdraw_delivery_reminders(uc, dealer_id, contract_id)
     related = record_of_contract(contract_id)
     selected = repo.TaskSelection(dealer_id, related=(related.kind.value, related.id))
     await cancel_tasks(uc, selected, TaskCancelReason.NO_LONGER_NEEDED)
-    await usecases_inspections.withdraw_inspections(uc, dealer_id, contract_id)
+    await usecases_inspections.withdraw_yearly_reminders(uc, dealer_id, contract_id)

@@ -1,7 +1,8 @@
 """Annual vehicle inspection reminders (`domain_inspections`): the first planned at the
 delivery, each one falling due plans the next (`usecases_messages.send_reminder`), the
 one not sent yet withdrawn when the delivered contract is cancelled (an outside DMS
-cancelling after the delivery) or the customer is erased (`usecases_erasure`, as every
+cancelling after the delivery; the insurance-renewal reminder with it,
+`withdraw_yearly_reminders`) or the customer is erased (`usecases_erasure`, as every
 pending reminder).
 
 The driving-licence renewal reminder: planned when a test drive recorded the licence's
@@ -36,16 +37,19 @@ async def plan_inspections(
     await apply_plan(uc, plan_first_inspection(delivery, policy), contact)
 
 
-async def withdraw_inspections(uc: Uc, dealer_id: str, contract_id: str) -> None:
-    """The cancelled contract's inspection reminder not sent yet goes, with its timer."""
-    pending = await msgs.scheduled_reminders_about(
-        uc.conn,
-        dealer_id,
-        RecordKind.CONTRACT.value,
-        contract_id,
-        ReminderKind.LICENCE_INSPECTION.value,
-    )
-    await cancel_reminders(uc, dealer_id, pending)
+#: The owner's yearly reminders about the delivered contract (`domain_deliveries.
+#: record_of_delivered_car`): a cancellation after the delivery withdraws them.
+_YEARLY = (ReminderKind.INSURANCE_RENEWAL, ReminderKind.LICENCE_INSPECTION)
+
+
+async def withdraw_yearly_reminders(uc: Uc, dealer_id: str, contract_id: str) -> None:
+    """The cancelled contract's insurance-renewal and inspection reminders not sent yet
+    go, with their timers (their chain ends: no next year's is planned)."""
+    for kind in _YEARLY:
+        pending = await msgs.scheduled_reminders_about(
+            uc.conn, dealer_id, RecordKind.CONTRACT.value, contract_id, kind.value
+        )
+        await cancel_reminders(uc, dealer_id, pending)
 
 
 async def on_licence_checked(uc: Uc, licence: LicenceFacts) -> None:

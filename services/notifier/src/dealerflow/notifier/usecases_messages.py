@@ -55,7 +55,11 @@ from dealerflow.notifier.domain_alerts import (
 )
 from dealerflow.notifier.domain_calendar import disabled_rule
 from dealerflow.notifier.domain_consent import UnsubscribeTarget, with_unsubscribe_link
-from dealerflow.notifier.domain_contact import SendDecision, first_open_channel
+from dealerflow.notifier.domain_contact import (
+    SendDecision,
+    channels_for_purpose,
+    first_open_channel,
+)
 from dealerflow.notifier.domain_inspections import next_inspection
 from dealerflow.notifier.domain_types import RecordRef
 from dealerflow.notifier.records import NewReminder, NotificationRow, ReminderRow
@@ -83,10 +87,13 @@ async def schedule_reminder(
     if (off := disabled_rule(planned, policy)) is not None:
         log.info(off.not_planned(planned))
         return None
+    # a marketing message only on the dealer's marketing channels; with none, the channel
+    # it would have had (it is suppressed when due, NO_MARKETING_CHANNEL)
+    enabled = channels_for_purpose(policy, planned.purpose) or policy.contact.channels
     channel = (
-        choose_channel(contact, policy.contact.channels, policy.contact.channel_order)
+        choose_channel(contact, enabled, policy.contact.channel_order)
         if contact is not None
-        else MessageChannel(policy.contact.channels[0])
+        else MessageChannel(enabled[0])
     )
     row = await msgs.insert_reminder(
         uc.conn,
@@ -164,6 +171,17 @@ async def send_reminder(
         return
     dealer = await uc.dealer(dealer_id)
     policy = dealer.policy
+    enabled = channels_for_purpose(policy, purpose)
+    if not enabled:
+        await _suppress(
+            uc,
+            reminder,
+            notification_id,
+            MessageChannel(reminder.channel),
+            SuppressionPolicy.NO_MARKETING_CHANNEL,
+            "none of the dealer's channels may carry marketing (contact.marketing_channels)",
+        )
+        return
     # the same on every channel: asked once
     marketing_sent = await msgs.marketing_sent_since(
         uc.conn, dealer_id, reminder.customer_id, now - policy.contact.marketing_cap_window
@@ -176,7 +194,7 @@ async def send_reminder(
         uc.conn, dealer_id, reminder.customer_id
     )
     complaint = marketing and await consents.has_open_complaint(uc, dealer_id, reminder.customer_id)
-    candidates = channel_candidates(contact, policy.contact.channels, policy.contact.channel_order)
+    candidates = channel_candidates(contact, enabled, policy.contact.channel_order)
     recorded = {
         candidate: await consents.consent_for(
             uc, dealer_id, reminder.customer_id, purpose, candidate

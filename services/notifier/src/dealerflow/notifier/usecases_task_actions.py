@@ -18,7 +18,7 @@ from typing import Any
 from dealerflow.contracts.care_enums import RecordKind, TaskKind
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_task_actions as actions
-from dealerflow.notifier.domain_alerts import TASK_DUE, StaffAlert, timer_key
+from dealerflow.notifier.domain_alerts import TASK_DUE, timer_key
 from dealerflow.notifier.domain_task_actions import (
     check_manual_due,
     check_snooze,
@@ -29,7 +29,7 @@ from dealerflow.notifier.domain_task_actions import (
     overdue_key,
     snooze_limit,
 )
-from dealerflow.notifier.domain_task_texts import overdue_title, staff_text
+from dealerflow.notifier.domain_task_texts import alert_text, overdue_title, staff_text
 from dealerflow.notifier.domain_types import PlannedTask, RecordRef, StaffRole
 from dealerflow.notifier.records import TaskRow
 from dealerflow.notifier.settings import NotifierSettings
@@ -320,10 +320,8 @@ async def fire_overdue_escalation(uc: Uc, dealer_id: str, payload: Mapping[str, 
         recipient=escalation.assignee,
         business_key=escalation.business_key,
         kind="task_overdue_escalation",
-        alert=StaffAlert(
-            subject=f"Overdue: {task.title}",
-            body=f"{task.title} (assigned to {task.assignee}) was due at {due_local} and "
-            "has no outcome yet.",
+        alert=alert_text(
+            "alert.task_overdue", title=task.title, assignee=task.assignee, due_at=due_local
         ),
         related=related,
     )
