@@ -89,6 +89,7 @@ __all__ = [
     "attach_consumer",
     "implausible_time",
     "oversize_reason",
+    "time_out_of_bounds",
     "unknown_dealer_error",
     "unknown_dealers",
 ]
@@ -323,25 +324,34 @@ def oversize_reason(
     )
 
 
+def time_out_of_bounds(
+    name: str, value: datetime, now: datetime, settings: ServiceSettings
+) -> str | None:
+    """Why ``value`` (a time named ``name`` in a consumed record) cannot be true: more
+    than ``consumer_max_event_lead_s`` ahead of ``now`` (the consumer's clock) or before
+    ``consumer_min_event_time``; None when it is plausible."""
+    if value > now + timedelta(seconds=settings.consumer_max_event_lead_s):
+        return (
+            f"event {name} {value.isoformat()} is more than "
+            f"{settings.consumer_max_event_lead_s:.0f} s ahead of the consumer's clock "
+            f"({now.isoformat()}; consumer_max_event_lead_s)"
+        )
+    if value < settings.consumer_min_event_time:
+        return (
+            f"event {name} {value.isoformat()} is before "
+            f"{settings.consumer_min_event_time.isoformat()} (consumer_min_event_time)"
+        )
+    return None
+
+
 def implausible_time(
     envelope: Envelope[Any], now: datetime, settings: ServiceSettings
 ) -> UnprocessableEvent | None:
     """Why the event's time (``ce_time``, then the payload's ``occurred_at``) cannot be
-    true: more than ``consumer_max_event_lead_s`` ahead of ``now`` (the consumer's
-    clock) or before ``consumer_min_event_time``; None when both are plausible."""
-    latest = now + timedelta(seconds=settings.consumer_max_event_lead_s)
+    true (:func:`time_out_of_bounds`); None when both are plausible."""
     for name, value in (("time", envelope.meta.time), ("occurred_at", envelope.event.occurred_at)):
-        if value > latest:
-            return UnprocessableEvent(
-                f"event {name} {value.isoformat()} is more than "
-                f"{settings.consumer_max_event_lead_s:.0f} s ahead of the consumer's clock "
-                f"({now.isoformat()}; consumer_max_event_lead_s)"
-            )
-        if value < settings.consumer_min_event_time:
-            return UnprocessableEvent(
-                f"event {name} {value.isoformat()} is before "
-                f"{settings.consumer_min_event_time.isoformat()} (consumer_min_event_time)"
-            )
+        if (reason := time_out_of_bounds(name, value, now, settings)) is not None:
+            return UnprocessableEvent(reason)
     return None
 
 
