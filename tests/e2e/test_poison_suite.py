@@ -471,17 +471,19 @@ async def refusing_stack(
 
 
 async def test_every_poison_kind_on_every_consumed_topic_is_dead_lettered_and_replayable(
-    refusing_stack: Stack, dealer_id: str
+    refusing_stack: Stack, dealer_id: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stack = refusing_stack
     token = ISSUER.token(sub="e2e-poison", roles=["admin"], dealers=["*"])
     async with DealerflowClient(
         stack.urls, kafka_bootstrap=stack.kafka_bootstrap, topics=stack.topics, token=token
     ) as client:
-        await _run_suite(stack, client, dealer_id)
+        await _run_suite(stack, client, dealer_id, capsys)
 
 
-async def _run_suite(stack: Stack, client: DealerflowClient, dealer_id: str) -> None:
+async def _run_suite(
+    stack: Stack, client: DealerflowClient, dealer_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     changed = await client.configure_dealer(
         dealer_id, {"policy": {"tiers": {"vip_min_purchases": 1}}}
     )
@@ -566,7 +568,8 @@ async def _run_suite(stack: Stack, client: DealerflowClient, dealer_id: str) -> 
             cell.problems.append(f"good record after it handled by {sorted(handled)}")
 
     topics = list(CONSUMERS)
-    print("\n" + _table(cells, topics))
+    with capsys.disabled():  # the figures are the point: shown without -s too
+        print("\n" + _table(cells, topics))
     problems = {k: c.problems for k, c in cells.items() if c.problems}
     # The good records reached exactly the consumers the Subscription lists name.
     for g in goods:
@@ -638,8 +641,9 @@ async def _run_suite(stack: Stack, client: DealerflowClient, dealer_id: str) -> 
     counts = await eventually(effects, timeout_s=60, what="the replayed effects")
     await asyncio.sleep(2)  # a second copy would have had its effect by now
     counts = await effects() or counts
-    print(
-        f"dlq replay of {len(replayed)} records ({len(out.getvalue().splitlines())} lines): "
-        f"effects (replayed, expected) {counts}"
-    )
+    with capsys.disabled():
+        print(
+            f"dlq replay of {len(replayed)} records ({len(out.getvalue().splitlines())} lines): "
+            f"effects (replayed, expected) {counts}"
+        )
     assert all(got == want for got, want in counts.values()), counts
