@@ -110,8 +110,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_event_bytes: int = Field(default=524_288, ge=1024)
     #: An event whose time (``ce_time`` or ``occurred_at``) is further ahead of the
     #: consumer's clock than this, or before ``consumer_min_event_time``, is dead-lettered
-    #: (a producer's broken clock or a forged event would plan timers decades away).
-    consumer_max_event_lead_s: float = Field(default=366 * 24 * 3600, gt=0)
+    #: (a producer's broken clock or a forged event would plan timers decades away; far
+    #: enough for fixtures and replays dated ahead of a test's clock).
+    consumer_max_event_lead_s: float = Field(default=5 * 365 * 24 * 3600, gt=0)  # 5 years
     consumer_min_event_time: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)
     #: An event naming a dealer with no materialised configuration (no DealerConfigured
     #: seen): "refuse" dead-letters it with the reason; "defaults" handles it with the
