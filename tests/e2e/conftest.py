@@ -7,9 +7,10 @@ on the same start instant, so they agree on "now"). Each test uses its own deale
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,11 +112,15 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
-@pytest.fixture(scope="session")
-async def stack(
-    kafka_bootstrap: str, pg_dsn: str, tmp_path_factory: pytest.TempPathFactory
+@contextlib.asynccontextmanager
+async def started_stack(
+    kafka_bootstrap: str,
+    pg_dsn: str,
+    log_dir: Path,
+    extra_env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Stack]:
-    """Start the six services (migrated, topics created) for the whole session."""
+    """Start the six services (migrated, topics created) with a run id of their own;
+    ``extra_env`` over the suite's settings (e.g. a stack that refuses unknown dealers)."""
     from dealerflow.runtime.kafka_admin import create_catalogue_topics
 
     run = uuid.uuid4().hex[:8]
@@ -140,9 +145,9 @@ async def stack(
             "DEALERFLOW_CONSUMER_BATCH_TIMEOUT_MS": "50",
             "DEALERFLOW_LOG_LEVEL": "INFO",
             **DEV_CHANNEL_ENV,  # the notifier's drivers, set explicitly: recording
+            **(extra_env or {}),
         },
     )
-    log_dir = tmp_path_factory.mktemp("e2e-logs")
     with running_stack(config, log_dir, timeout_s=120) as handles:
         yield Stack(
             config=config,
@@ -154,6 +159,16 @@ async def stack(
             clock_speed=CLOCK_SPEED,
             handles=handles,
         )
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    kafka_bootstrap: str, pg_dsn: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    """Start the six services (migrated, topics created) for the whole session."""
+    log_dir = tmp_path_factory.mktemp("e2e-logs")
+    async with started_stack(kafka_bootstrap, pg_dsn, log_dir) as started:
+        yield started
 
 
 @pytest.fixture
@@ -178,7 +193,8 @@ def pytest_runtest_makereport(
 ) -> Iterator[pytest.TestReport]:
     """Attach the services' logs to a failed end-to-end test."""
     report: pytest.TestReport = yield
-    stack = getattr(item, "funcargs", {}).get("stack")
+    funcargs = getattr(item, "funcargs", {})
+    stack = funcargs.get("stack", funcargs.get("refusing_stack"))
     if report.failed and isinstance(stack, Stack):
         report.sections.append(("service logs", stack.logs()))
     return report

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -21,6 +21,7 @@ from dealerflow.contracts.envelope import Envelope, encode_binary, encode_struct
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.leads import LeadAssigned, LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
+from dealerflow.runtime.clock import ManualClock
 from dealerflow.runtime.consumer import (
     BatchContext,
     EventConsumer,
@@ -313,6 +314,57 @@ async def test_undecodable_records_are_dead_lettered_with_the_reason(db: asyncpg
     assert "UTF-8" in errors[4]
     # non-UTF-8 header bytes survive the trip through the outbox byte for byte
     assert ("ce_id", b"\xff") in dlq[4]
+
+
+async def test_oversize_records_and_implausible_times_are_dead_lettered_unhandled(
+    db: asyncpg.Pool,
+) -> None:
+    """Poison the decoder would accept: a record above consumer_max_event_bytes (not even
+    decoded), and events dated far ahead of the consumer's clock or before 2000."""
+    rec = Recorder()
+    settings = ServiceSettings(
+        service_name="batchtest",
+        topic_prefix=PREFIX,
+        consumer_max_event_bytes=4096,
+        consumer_max_event_lead_s=86400,
+    )
+    consumer = EventConsumer(
+        name="batchtest",
+        router=rec.router,
+        pool=db,
+        settings=settings,
+        clock=ManualClock(NOW),
+        topics=TopicRegistry(PREFIX),
+    )
+    huge = graded("BIG").model_copy(update={"lead_id": "BIG" + "x" * 5000})
+    future = graded("FUTURE").model_copy(update={"occurred_at": NOW + timedelta(days=2)})
+    ancient = graded("ANCIENT").model_copy(update={"occurred_at": datetime(1970, 1, 1, tzinfo=UTC)})
+    late_header = encode_binary(
+        graded("CE_TIME"), source="/test", event_id="ev-4", time=NOW + timedelta(days=400)
+    )
+    outcome = await consumer.process_batch(
+        [
+            event_record(0, huge),
+            event_record(1, future),
+            event_record(2, ancient),
+            record(3, late_header.value, late_header.headers),
+            event_record(
+                5, graded("TOMORROW").model_copy(update={"occurred_at": NOW + timedelta(hours=20)})
+            ),
+        ]
+    )
+    assert (outcome.handled, outcome.dead_lettered) == (1, 4)
+    assert [lead for _, lead in await effects(db)] == ["TOMORROW"]
+    errors = {}
+    for row in await outbox(db):
+        if row["topic"].endswith(".dlq"):
+            headers = dict(decode_headers(row["headers"]))
+            errors[int(headers["dlq-original-offset"])] = headers["dlq-error"].decode()
+    assert "larger than consumer_max_event_bytes=4096" in errors[0]
+    assert "ahead of the consumer's clock" in errors[1]
+    assert "before 2000-01-01" in errors[2]
+    assert "event time" in errors[3]
+    assert "consumer_max_event_lead_s" in errors[3]
 
 
 async def test_structured_mode_is_handled_like_binary(db: asyncpg.Pool) -> None:

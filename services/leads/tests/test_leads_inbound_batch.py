@@ -122,6 +122,33 @@ async def test_poison_is_retried_then_dead_lettered_while_the_rest_commits(
     assert await pool.fetchval("SELECT count(*) FROM leads") == 2
 
 
+async def test_a_submission_holding_a_nul_is_refused_with_where_before_any_write(
+    consumer: RawRecordConsumer,
+) -> None:
+    """Poison suite: a NUL in a raw submission is dead-lettered at once, naming the field
+    (not PostgreSQL's "unsupported Unicode escape sequence"), and the next record commits."""
+    nul = {**lead("13800000005"), "customer": {"name": "毒\u0000药", "phones": ["13800000005"]}}
+    outcome = await consumer.process_batch([record(20, nul), record(21, lead("13800000006"))])
+    assert (outcome.handled, outcome.dead_lettered) == (1, 1)
+    (letter,) = [h for t, h in await outbox(consumer.pool) if t == TOPIC + ".dlq"]
+    assert letter[H_ERROR].startswith("LeadSubmissionError: submission.customer.name: U+0000")
+    assert letter[H_ATTEMPTS] == "1"
+
+
+async def test_a_submission_requested_far_in_the_future_or_past_is_refused(
+    consumer: RawRecordConsumer,
+) -> None:
+    """Poison suite: a requested_at a century away would start a first-contact SLA there."""
+    future = {**lead("13800000007"), "requested_at": "2126-01-01T00:00:00Z"}
+    past = {**lead("13800000008"), "requested_at": "1970-01-01T00:00:00Z"}
+    soon = {**lead("13800000009"), "requested_at": "2026-03-02T01:00:00Z"}
+    outcome = await consumer.process_batch([record(30, future), record(31, past), record(32, soon)])
+    assert (outcome.handled, outcome.dead_lettered) == (1, 2)
+    errors = [h[H_ERROR] for t, h in await outbox(consumer.pool) if t == TOPIC + ".dlq"]
+    assert "requested_at 2126-01-01T00:00:00+00:00 is more than" in errors[0]
+    assert "before 2000-01-01" in errors[1]
+
+
 async def test_a_database_failure_commits_nothing_and_raises(
     consumer: RawRecordConsumer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

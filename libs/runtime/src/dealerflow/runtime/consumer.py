@@ -6,8 +6,11 @@ A service registers handlers on an :class:`EventRouter`, wraps it in an
 Per Kafka batch (see docs/runtime-kafka.md):
 
 1. decode every record (``EventDecodeError`` -> dead letter with the reason; so is an
-   event whose ``ce_dealerid`` differs from its payload's ``dealer_id``, and one holding
-   a character PostgreSQL cannot store, :mod:`dealerflow.runtime.storable`);
+   event whose ``ce_dealerid`` differs from its payload's ``dealer_id``, one holding
+   a character PostgreSQL cannot store, :mod:`dealerflow.runtime.storable`, a record
+   larger than ``consumer_max_event_bytes`` (not even decoded), and an event whose time
+   is implausibly far ahead of the consumer's clock or before 2000,
+   :func:`implausible_time`);
 2. in ONE PostgreSQL transaction acting for the dealers of the batch's events
    (:func:`~dealerflow.runtime.db.act_for`: row-level security shows the handlers those
    dealers' rows only): claim all event ids in the inbox with one statement
@@ -36,7 +39,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
@@ -84,6 +87,9 @@ __all__ = [
     "HandlerContext",
     "UnprocessableEvent",
     "attach_consumer",
+    "implausible_time",
+    "oversize_reason",
+    "time_out_of_bounds",
     "unknown_dealer_error",
     "unknown_dealers",
 ]
@@ -305,6 +311,50 @@ def unstorable_in(record: ConsumerRecord[Any, Any], envelope: Envelope[Any]) -> 
     return None
 
 
+def oversize_reason(
+    record: ConsumerRecord[Any, Any], settings: ServiceSettings
+) -> UnprocessableEvent | None:
+    """Why ``record`` is too large to be read (``consumer_max_event_bytes``), else None."""
+    size = len(record.value or b"")
+    if size <= settings.consumer_max_event_bytes:
+        return None
+    return UnprocessableEvent(
+        f"record of {size} bytes is larger than consumer_max_event_bytes="
+        f"{settings.consumer_max_event_bytes}"
+    )
+
+
+def time_out_of_bounds(
+    name: str, value: datetime, now: datetime, settings: ServiceSettings
+) -> str | None:
+    """Why ``value`` (a time named ``name`` in a consumed record) cannot be true: more
+    than ``consumer_max_event_lead_s`` ahead of ``now`` (the consumer's clock) or before
+    ``consumer_min_event_time``; None when it is plausible."""
+    if value > now + timedelta(seconds=settings.consumer_max_event_lead_s):
+        return (
+            f"event {name} {value.isoformat()} is more than "
+            f"{settings.consumer_max_event_lead_s:.0f} s ahead of the consumer's clock "
+            f"({now.isoformat()}; consumer_max_event_lead_s)"
+        )
+    if value < settings.consumer_min_event_time:
+        return (
+            f"event {name} {value.isoformat()} is before "
+            f"{settings.consumer_min_event_time.isoformat()} (consumer_min_event_time)"
+        )
+    return None
+
+
+def implausible_time(
+    envelope: Envelope[Any], now: datetime, settings: ServiceSettings
+) -> UnprocessableEvent | None:
+    """Why the event's time (``ce_time``, then the payload's ``occurred_at``) cannot be
+    true (:func:`time_out_of_bounds`); None when both are plausible."""
+    for name, value in (("time", envelope.meta.time), ("occurred_at", envelope.event.occurred_at)):
+        if (reason := time_out_of_bounds(name, value, now, settings)) is not None:
+            return UnprocessableEvent(reason)
+    return None
+
+
 def _units(items: Sequence[_Item]) -> list[_Unit]:
     """Per-event items stay alone; consecutive items with the same batch handlers merge."""
     units: list[_Unit] = []
@@ -357,7 +407,11 @@ class EventConsumer:
         started = time.perf_counter()
         items: list[_Item] = []
         failures: list[_Failure] = []
+        now = self.clock.now()
         for record in records:
+            if (too_large := oversize_reason(record, self.settings)) is not None:
+                failures.append(_Failure(record, describe_error(too_large), 0))
+                continue
             try:
                 envelope = decode(record.value, record.headers)
             except Exception as exc:  # a decoder bug must not block the partition either
@@ -366,6 +420,9 @@ class EventConsumer:
             if (where := unstorable_in(record, envelope)) is not None:
                 refusal = UnprocessableEvent(unstorable_reason(where))
                 failures.append(_Failure(record, describe_error(refusal), 0))
+                continue
+            if (implausible := implausible_time(envelope, now, self.settings)) is not None:
+                failures.append(_Failure(record, describe_error(implausible), 0))
                 continue
             handlers, batch_handlers = self.router.handlers_for(type(envelope.event))
             items.append(_Item(record, envelope, handlers, batch_handlers))

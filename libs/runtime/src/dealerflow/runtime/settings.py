@@ -15,7 +15,7 @@ happens when the class is instantiated, never at import time.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from limits import parse as parse_rate_limit
@@ -117,6 +117,15 @@ class ServiceSettings(BaseSettings):
     consumer_max_retries: int = Field(default=3, ge=0)
     consumer_batch_size: int = Field(default=500, ge=1)
     consumer_batch_timeout_ms: int = Field(default=100, ge=0)
+    #: A consumed record larger than this is dead-lettered unread (an event is a fact, not
+    #: a document: the largest catalogue event, DealerConfigured, is a few KB).
+    consumer_max_event_bytes: int = Field(default=524_288, ge=1024)
+    #: An event whose time (``ce_time`` or ``occurred_at``) is further ahead of the
+    #: consumer's clock than this, or before ``consumer_min_event_time``, is dead-lettered
+    #: (a producer's broken clock or a forged event would plan timers decades away; far
+    #: enough for fixtures and replays dated ahead of a test's clock).
+    consumer_max_event_lead_s: float = Field(default=5 * 365 * 24 * 3600, gt=0)  # 5 years
+    consumer_min_event_time: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)
     #: An event naming a dealer with no materialised configuration (no DealerConfigured
     #: seen): "refuse" dead-letters it with the reason; "defaults" handles it with the
     #: environment defaults (counted). DealerConfigured itself is always accepted.

@@ -61,8 +61,9 @@ from dealerflow.leads.usecases_sales_touch import (
 )
 from dealerflow.leads.usecases_submission import SubmitLead, submit_lead
 from dealerflow.leads.usecases_task_contact import LogTaskContact, log_task_contact
-from dealerflow.runtime.consumer import EventRouter, HandlerContext
+from dealerflow.runtime.consumer import EventRouter, HandlerContext, time_out_of_bounds
 from dealerflow.runtime.raw_consumer import RecordContext, raw_record_processor, record_header
+from dealerflow.runtime.storable import first_unstorable, unstorable_reason
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
@@ -190,6 +191,15 @@ async def on_inbound_record(ctx: RecordContext, record: ConsumerRecord[Any, Any]
         dealer_id=ctx.header(*H_DEALER),
     )
     for submission in submissions:
+        # Refused before any write, with where: PostgreSQL's own refusal names no field.
+        if (where := first_unstorable(submission.model_dump(), "submission")) is not None:
+            raise LeadSubmissionError(unstorable_reason(where))
+        if submission.requested_at is not None and (
+            implausible := time_out_of_bounds(
+                "requested_at", submission.requested_at, ctx.clock.now(), ctx.settings
+            )
+        ):
+            raise LeadSubmissionError(implausible)
         cmd = SubmitLead(submission, ctx.header(H_GROUP), ctx.header(H_CONSULTANT))
         await submit_lead(ctx, cmd)
 
