@@ -209,6 +209,7 @@ def running_harness(
     prefix = f"chaos{run}.dealerflow."
     schema_prefix = f"chaos{run}_"
     logs = log_dir or Path(tempfile.mkdtemp(prefix=f"chaos-{run}-"))
+    live: dict[str, ProcessHandle] = {}
     with _terminate_as_exit():
         try:
             run_coroutine(lambda: create_catalogue_topics(kafka, prefix, partitions=3))
@@ -233,6 +234,7 @@ def running_harness(
                 },
             )
             with running_stack(config, logs, timeout_s=180, progress=_quiet) as handles:
+                live = handles
                 yield Harness(
                     config=config,
                     topics=TopicRegistry(prefix),
@@ -242,6 +244,12 @@ def running_harness(
                     handles=handles,
                 )
         finally:
+            # a restart still under way in a helper thread when the run was stopped may
+            # have started a process after running_stack stopped the others
+            time.sleep(0.5)
+            for handle in live.values():
+                if handle.running():
+                    handle.stop(timeout_s=10, progress=_quiet)
             if not keep:
                 with contextlib.suppress(Exception):
                     run_coroutine(lambda: _drop_run(kafka, owner, prefix, schema_prefix))

@@ -179,6 +179,8 @@ class LoadDriver:
     async def delivery(self, action: Action) -> None:
         d, vin = self.dealer_id, action.key
         price = "200000.00"
+        # a month out: a step retried across a restart (tens of seconds, days of the
+        # accelerated clock) still plans the delivery in the future
         contract = await self.step(
             "sales",
             "POST",
@@ -201,7 +203,7 @@ class LoadDriver:
                 },
                 "price": {"amount": price, "currency": "CNY"},
                 "payment": {"method": "full_payment"},
-                "planned_delivery_on": (self.harness.now() + timedelta(days=1)).date().isoformat(),
+                "planned_delivery_on": (self.harness.now() + timedelta(days=30)).date().isoformat(),
             },
             key=f"contract-{vin}",
         )
