@@ -8,6 +8,7 @@ read twice is a redelivery the consumers' inboxes absorb, reported but not a dup
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -98,6 +99,7 @@ async def observe(harness: Harness, dealer_id: str, sent: Sent) -> Observation:
     deliveries = {a.key for a in sent.of("delivery")}
     repairs = {a.key for a in sent.of("repair")}
     outside = {a.key for a in sent.of("outside_delivery")}
+    drives = {a.key for a in sent.of("test_drive")}
 
     lead_created = Row("leads: LeadCreated", len(leads), set(leads))
     lead_of: dict[str, str] = {}
@@ -158,6 +160,46 @@ async def observe(harness: Harness, dealer_id: str, sent: Sent) -> Observation:
             timers.early += 1
         elif harness.real_seconds((e.occurred_at - task_due[tid]).total_seconds()) > LATE_AFTER_S:
             timers.late += 1
+    drive_of = {
+        str(e.test_drive_id): e.vehicle_id
+        for e in by_type["TestDriveScheduled"]
+        if e.vehicle_id in drives
+    }
+    planned = Row("notifier: test-drive reminder planned", len(drives), set(drives))
+    send_at: dict[str, datetime] = {}
+    reminders_of: dict[str, set[str]] = defaultdict(set)
+    for e in by_type["ReminderScheduled"]:
+        related = str(e.related.id) if e.related is not None else ""
+        if e.kind == "test_drive" and related in drive_of:
+            send_at[str(e.reminder_id)] = e.send_at
+            reminders_of[drive_of[related]].add(str(e.reminder_id))
+    for key, reminder_ids in reminders_of.items():
+        planned.observed[key] = len(reminder_ids)
+
+    # each reminder is sent (or suppressed) once, at or after its send time
+    reminders = Row("notifier: reminder sent (timer)", len(send_at))
+    reminders.expected = {rid for rid, when in send_at.items() if when <= now}
+    sent_ids: set[str] = set()
+    outcomes = [(e, e.sent_at) for e in by_type["NotificationSent"]] + [
+        (e, e.suppressed_at) for e in by_type["NotificationSuppressed"]
+    ]
+    for e, at in outcomes:
+        rid = str(e.reminder_id) if e.reminder_id else ""
+        if rid not in send_at:
+            continue
+        reminders.observed[rid] += 1
+        if type(e).__name__ == "NotificationSent":
+            sent_ids.add(str(e.notification_id))
+        if at < send_at[rid]:
+            reminders.early += 1
+        elif harness.real_seconds((at - send_at[rid]).total_seconds()) > LATE_AFTER_S:
+            reminders.late += 1
+
+    # ... and each message sent reached the channel driver once (its log line)
+    sends = Row("notifier: message at the channel", len(sent_ids), set(sent_ids))
+    for nid, count in channel_sends(harness, dealer_id).items():
+        if nid in sent_ids:
+            sends.observed[nid] = count
     rows = [
         lead_created,
         first_contact,
@@ -167,8 +209,29 @@ async def observe(harness: Harness, dealer_id: str, sent: Sent) -> Observation:
         service_callback,
         outside_callback,
         timers,
+        planned,
+        reminders,
+        sends,
     ]
     return Observation(rows, records=len(envs), redelivered=redelivered)
+
+
+def channel_sends(harness: Harness, dealer_id: str) -> Counter[str]:
+    """Messages the notifier's recording channel driver accepted for ``dealer_id``, per
+    notification id, from its log (rotated files included): what a gateway would get."""
+    found: Counter[str] = Counter()
+    for path in sorted(harness.log_dir.glob("notifier.log*")):
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                if '"message to ' not in line or dealer_id not in line:
+                    continue
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("dealer_id") == dealer_id and entry.get("notification_id"):
+                    found[str(entry["notification_id"])] += 1
+    return found
 
 
 def render(title: str, obs: Observation) -> str:

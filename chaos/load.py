@@ -6,6 +6,9 @@
   (24 h later on the services' clock) has passed, never before;
 - repairs through service-center (open, complete, quality check, handover): one
   VehicleHandedOver and one service-callback task each;
+- test drives booked through the sales API (a slot three days out, in the dealer's
+  afternoon): one reminder planned, sent once when it falls due (never before its
+  send time), and one message handed to the channel driver for it;
 - outside deliveries on Kafka (an outside DMS, each published twice with the same event
   id: a redelivery): one delivery-callback task each.
 
@@ -21,8 +24,10 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -53,6 +58,7 @@ class Scale:
     deliveries: int
     repairs: int
     outside_deliveries: int
+    test_drives: int
     #: The load is spread over this many wall seconds.
     spread_s: float
     #: Concurrent senders.
@@ -60,8 +66,12 @@ class Scale:
 
 
 SCALES = {
-    "short": Scale(leads=16, deliveries=6, repairs=6, outside_deliveries=6, spread_s=30),
-    "full": Scale(leads=200, deliveries=80, repairs=60, outside_deliveries=60, spread_s=300),
+    "short": Scale(
+        leads=16, deliveries=6, repairs=6, outside_deliveries=6, test_drives=6, spread_s=30
+    ),
+    "full": Scale(
+        leads=200, deliveries=80, repairs=60, outside_deliveries=60, test_drives=60, spread_s=300
+    ),
 }
 
 
@@ -97,6 +107,7 @@ def plan(scale: Scale, rng: random.Random, run_tag: int) -> list[Action]:
         "delivery": scale.deliveries,
         "repair": scale.repairs,
         "outside_delivery": scale.outside_deliveries,
+        "test_drive": scale.test_drives,
     }
     for kind, count in counts.items():
         for number in range(count):
@@ -106,11 +117,23 @@ def plan(scale: Scale, rng: random.Random, run_tag: int) -> list[Action]:
                 key = f"LSVCH{run_tag:03d}D{number:08d}"
             elif kind == "repair":
                 key = f"LSVCH{run_tag:03d}R{number:08d}"
+            elif kind == "test_drive":
+                key = f"TD-{run_tag:03d}-{number:05d}"  # a fleet vehicle of its own
             else:
                 key = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             actions.append(Action(kind, key, rng.uniform(0, scale.spread_s), number))
     actions.sort(key=lambda a: a.at_s)
     return actions
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the default dealer's time zone
+
+
+def local_afternoon(after: datetime) -> datetime:
+    """The first 15:00 in Shanghai at or after ``after`` (reminders out of quiet hours)."""
+    local = after.astimezone(SHANGHAI)
+    slot = datetime.combine(local.date(), dtime(15, 0), SHANGHAI)
+    return slot if slot >= local else slot + timedelta(days=1)
 
 
 def _transient(exc: BaseException) -> bool:
@@ -288,6 +311,30 @@ class LoadDriver:
         )
         await self.step(
             "service-center", "POST", base + "/handover", {"dealer_id": d}, key=f"handover-{vin}"
+        )
+
+    async def test_drive(self, action: Action) -> None:
+        # three days out: a step retried across a restart still books a future slot
+        slot = local_afternoon(self.harness.now() + timedelta(days=3))
+        await self.step(
+            "sales",
+            "POST",
+            "/v1/test-drives",
+            {
+                "dealer_id": self.dealer_id,
+                "customer": {
+                    "name": f"试驾{action.number}",
+                    "phone": f"+86134{action.number:08d}",
+                    "consent": {"service": True, "marketing": False},
+                },
+                "vehicle_id": action.key,
+                "model": "Aurora X5",
+                "consultant_id": CONSULTANT,
+                "starts_at": slot.isoformat(),
+                "ends_at": (slot + timedelta(hours=1)).isoformat(),
+                "licence": {"number": "310101199001011234", "expires_on": "2031-01-01"},
+            },
+            key=f"drive-{action.key}",
         )
 
     async def outside_delivery(self, action: Action) -> None:

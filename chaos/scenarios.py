@@ -22,8 +22,11 @@ from chaos.harness import Fault, Harness
 from chaos.load import LoadDriver, Scale, Sent, plan
 from dealerflow.devinfra.client import DealerflowClient
 
+#: The rows of effects that wait for a time on the services' clock (settled when every
+#: one planned has fallen due).
+TIMER_ROWS = ("notifier: callback falls due (timer)", "notifier: reminder sent (timer)")
 #: After the load (and the faults) end, how long the effects may take to appear.
-SETTLE_TIMEOUT_S = 120.0
+SETTLE_TIMEOUT_S = 180.0
 
 
 @dataclass
@@ -130,8 +133,7 @@ async def _settle(harness: Harness, dealer_id: str, sent: Sent) -> Observation:
         for row in obs.rows:
             if row.complete and row.effect not in settled:
                 settled[row.effect] = time.monotonic() - quiet_from
-        timers = obs.rows[-1]
-        all_due = timers.sent == len(timers.expected)
+        all_due = all(row.sent == len(row.expected) for row in obs.rows if row.effect in TIMER_ROWS)
         if (obs.complete and all_due) or time.monotonic() > deadline:
             break
         await asyncio.sleep(2.0)

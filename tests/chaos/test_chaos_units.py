@@ -23,6 +23,7 @@ def test_a_seed_replays_the_same_plan_and_every_key_is_distinct() -> None:
     assert first != plan(scale, random.Random(43), 7)
     assert len({a.key for a in first}) == len(first)
     total = scale.leads + scale.deliveries + scale.repairs + scale.outside_deliveries
+    total += scale.test_drives
     assert len(first) == total
     assert all(0 <= a.at_s <= scale.spread_s for a in first)
     assert [a.at_s for a in first] == sorted(a.at_s for a in first)
