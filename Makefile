@@ -15,10 +15,11 @@ INFRA := $(RUN) dealerflow-infra
 SERVICES_HOOK := deploy/local/services.sh
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+CHAOS_ARGS ?=
 LINT_PATHS := .
 MYPY_PATHS := contracts/src $(wildcard libs/*/src) $(wildcard services/*/src)
 
-.PHONY: help sync up down status test lint fmt contracts bench demo
+.PHONY: help sync up down status test lint fmt contracts bench demo chaos chaos-short
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -69,3 +70,13 @@ bench: sync ## run the benchmarks (bench/) against the dev infrastructure
 	if [ -f bench/__main__.py ]; then $(RUN) python -m bench $(BENCH_ARGS); \
 	elif [ -f bench/run.py ]; then $(RUN) python bench/run.py $(BENCH_ARGS); \
 	else echo "no benchmarks yet (bench/run.py)"; fi
+
+chaos: sync ## the chaos suite, full scale (docs/reliability.md; CHAOS_ARGS="kill9 --seed N")
+	$(INFRA) up --profile test --no-topics
+	env_lines="$$($(INFRA) env --profile test)"; eval "$$env_lines"; \
+	$(RUN) python -m chaos --scale full $(CHAOS_ARGS)
+
+chaos-short: sync ## the chaos suite's short version (a few minutes, as CI runs it)
+	$(INFRA) up --profile test --no-topics
+	env_lines="$$($(INFRA) env --profile test)"; eval "$$env_lines"; \
+	$(RUN) python -m chaos --scale short $(CHAOS_ARGS)
