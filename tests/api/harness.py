@@ -11,12 +11,21 @@ the end of the module.
 from __future__ import annotations
 
 import importlib
+import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+import schemathesis
+from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import shutdown_lifespans
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from dealerflow.devinfra.config import PG_APP_ROLE
 from dealerflow.devinfra.postgres import ensure_app_role
@@ -135,3 +144,33 @@ class RunningApps:
         finally:
             for schema_name in self.schemas:
                 run_coroutine(lambda name=schema_name: _drop(self.pg_dsn, name))
+
+
+#: What every answer must pass (checks that send more requests are left out).
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "openapi"
+
+
+def _schema(name: str) -> Any:
+    # The committed documents (the services' drift tests keep them equal to the apps').
+    document = json.loads((DOCS / f"{name}.json").read_text(encoding="utf-8"))
+    return schemathesis.openapi.from_dict(document)
+
+
+SCHEMAS = {name.replace("-", "_"): _schema(name) for name in SERVICES}
+
+
+def for_dealer(case: Any) -> None:
+    """Requests name the token's dealer, so they reach the use cases (not only 403)."""
+    if isinstance(case.body, dict) and "dealer_id" in case.body:
+        case.body["dealer_id"] = DEALER
+    if isinstance(case.query, dict) and "dealer_id" in case.query:
+        case.query["dealer_id"] = DEALER
+    if isinstance(case.path_parameters, dict) and "dealer_id" in case.path_parameters:
+        case.path_parameters["dealer_id"] = DEALER

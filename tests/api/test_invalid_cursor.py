@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from schemathesis.python.asgi import get_client
 
-from tests.api.harness import DEALER, SERVICES, RunningApps
+from tests.api.harness import DEALER, DOCS, SERVICES, RunningApps
 
 pytestmark = pytest.mark.integration
-
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "openapi"
 
 
 def _paged_operations() -> list[tuple[str, str, list[dict[str, Any]]]]:

@@ -9,54 +9,18 @@ examples per operation, default 10); ``SCHEMATHESIS_EXAMPLES=200`` goes deeper.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
-from tests.api.harness import DEALER, SERVICES, RunningApps
+from tests.api.harness import CHECKS, SCHEMAS, RunningApps, for_dealer
 
 pytestmark = pytest.mark.integration
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "10"))
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
-
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "openapi"
-
-
-def _schema(name: str) -> Any:
-    # The committed documents (the services' drift tests keep them equal to the apps').
-    document = json.loads((DOCS / f"{name}.json").read_text(encoding="utf-8"))
-    return schemathesis.openapi.from_dict(document)
-
-
-SCHEMAS = {name.replace("-", "_"): _schema(name) for name in SERVICES}
-
-
-def _for_dealer(case: Any) -> None:
-    """Requests name the token's dealer, so they reach the use cases (not only 403)."""
-    if isinstance(case.body, dict) and "dealer_id" in case.body:
-        case.body["dealer_id"] = DEALER
-    if isinstance(case.query, dict) and "dealer_id" in case.query:
-        case.query["dealer_id"] = DEALER
-    if isinstance(case.path_parameters, dict) and "dealer_id" in case.path_parameters:
-        case.path_parameters["dealer_id"] = DEALER
 
 
 @schemathesis.pytest.parametrize(**SCHEMAS)
@@ -68,7 +32,7 @@ def _for_dealer(case: Any) -> None:
 )
 def test_operation(case: Any, running_apps: RunningApps) -> None:
     service = running_apps.get(_service_of(case))
-    _for_dealer(case)
+    for_dealer(case)
     case.call_and_validate(app=service.app, headers=service.headers, checks=CHECKS)
 
 
