@@ -88,10 +88,7 @@ def test_decode_cursor_answers_with_an_invalid_cursor_problem() -> None:
     assert caught.value.status == 422
     assert caught.value.type.endswith("/invalid-cursor")
     assert isinstance(caught.value.__cause__, InvalidCursor)
-    with pytest.raises(Problem) as caught:
-        decode_cursor("garbage!", datetime, uuid.UUID, status=400)
-    assert caught.value.status == 400
-    assert invalid_cursor(400).to_body()["title"] == "Invalid cursor"
+    assert invalid_cursor().to_body()["title"] == "Invalid cursor"
 
 
 def test_page_of_cuts_the_extra_row_and_points_after_the_last_one() -> None:

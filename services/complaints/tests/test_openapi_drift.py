@@ -51,3 +51,9 @@ def test_every_v1_route_declares_its_roles() -> None:
     assert len(v1) == 21
     undeclared = [ctx.path for ctx in v1 if allowed_roles(ctx.original_route) is None]
     assert undeclared == []
+
+
+def test_an_unknown_complaint_is_documented() -> None:
+    # schemathesis (tests/api) found the 404 of GET /v1/complaints/{id} undocumented
+    paths = json.loads(COMMITTED.read_text(encoding="utf-8"))["paths"]
+    assert "404" in paths["/v1/complaints/{complaint_id}"]["get"]["responses"]

@@ -86,3 +86,16 @@ async def test_stock_never_goes_negative_in_sql(
             await conn.execute(
                 f"UPDATE {pg_schema}.parts SET on_hand = -1 WHERE part_number = 'OF-1001'"
             )
+
+
+async def test_a_quantity_beyond_the_columns_is_refused(api: httpx.AsyncClient) -> None:
+    # schemathesis (tests/api) found a reorder point above 2**31 answered 500
+    refused = await api.put("/v1/parts/OF-1001", json={**OIL_FILTER, "reorder_point": 2**33})
+    assert refused.status_code == 422, refused.text
+
+
+async def test_a_price_beyond_the_columns_is_refused(api: httpx.AsyncClient) -> None:
+    # schemathesis (tests/api) found a unit price of 14 digits answered 500
+    price = {"amount": "62180929100255", "currency": "CNY"}
+    refused = await api.put("/v1/parts/OF-1001", json={**OIL_FILTER, "unit_price": price})
+    assert refused.status_code == 422, refused.text

@@ -269,3 +269,29 @@ async def test_a_purchase_order_receipt_adds_stock_once(
         f"/v1/purchase-orders/{po['purchase_order_id']}", params={"dealer_id": "D001"}
     )
     assert shown.json()["received_at"] is not None
+
+
+async def test_a_purchase_order_id_sent_again_with_another_key_is_a_conflict(
+    api: httpx.AsyncClient,
+) -> None:
+    # schemathesis (tests/api) found this answered 500 (the primary key refused it)
+    await stocked(api, 1, over_stock_limit=10)
+    body = {
+        "dealer_id": "D001",
+        "purchase_order_id": "6f1c2a52-8d0e-4e55-9b7a-3c1f0e2d4a10",
+        "supplier": "上汽零部件 SAIC Parts",
+        "lines": [
+            {
+                "part_number": "OF-1001",
+                "quantity": 2,
+                "unit_cost": {"amount": "40.00", "currency": "CNY"},
+            }
+        ],
+    }
+    placed = await api.post("/v1/purchase-orders", json=body, headers={"Idempotency-Key": "a"})
+    assert placed.status_code == 201, placed.text
+    again = await api.post("/v1/purchase-orders", json=body, headers={"Idempotency-Key": "b"})
+    assert again.status_code == 409, again.text
+    assert again.json()["type"].endswith("/purchase-order-id-taken")
+    retried = await api.post("/v1/purchase-orders", json=body, headers={"Idempotency-Key": "a"})
+    assert retried.status_code == 200, retried.text

@@ -267,8 +267,8 @@ def _document_security(app: FastAPI) -> None:
                     "403",
                     problem_doc("The token lacks the role, or may not act for the dealer named."),
                 )
-        app.openapi_schema = schema
-        return schema
+        app.openapi_schema = document_problems(schema)
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
@@ -401,9 +401,96 @@ def _header(scope: Scope, name: bytes) -> str | None:
 Responses = dict[int | str, dict[str, Any]]
 
 
+#: The OpenAPI component every error response refers to: the body :func:`problem_response`
+#: writes (RFC 9457 members, the request id, and the extensions problems carry).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `type` names the kind of problem (see "
+    "docs/services.md), extensions such as `errors` or a resource id may follow.",
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "description": "URI of the kind, or about:blank."},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "instance": {"type": "string", "description": "The request path."},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "What is wrong (422): each invalid field (where and what, never "
+            "the input) or each broken rule.",
+            "items": {"anyOf": [{"type": "object"}, {"type": "string"}]},
+        },
+    },
+    "additionalProperties": True,
+}
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+#: What any operation may answer whatever its route documents: the request checks of
+#: :func:`create_http_app` (422 invalid or unstorable input, 400 a body that is not JSON or
+#: too deep, 413 too large), the token-less rate limit of :mod:`dealerflow.runtime.web`
+#: (429) and the outages of :mod:`dealerflow.runtime.outages` (503).
+COMMON_PROBLEMS: dict[str, str] = {
+    "422": "Invalid request or broken business rule (errors listed)",
+    "429": "Too many requests without a valid token from this address; retry after Retry-After",
+    "503": "A dependency (database, Kafka) is unavailable; retry after Retry-After",
+}
+BODY_PROBLEMS: dict[str, str] = {
+    "400": "The body is not JSON, or nested too deeply",
+    "413": "The body is larger than the service accepts",
+}
+
+
 def problem_doc(description: str) -> dict[str, Any]:
     """The OpenAPI description of a problem response (``application/problem+json``)."""
-    return {"description": description, "content": {PROBLEM_CONTENT_TYPE: {}}}
+    return {"description": description, "content": {PROBLEM_CONTENT_TYPE: {"schema": PROBLEM_REF}}}
+
+
+HTML_CONTENT_TYPE = "text/html"
+
+
+def _is_page(responses: dict[str, Any]) -> bool:
+    """True for an operation answering HTML pages (a link a customer opens)."""
+    return any(
+        HTML_CONTENT_TYPE in (response.get("content") or {})
+        for status, response in responses.items()
+        if status.startswith("2")
+    )
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make ``schema`` (an OpenAPI document) say what errors really are: every 4xx/5xx
+    response is ``application/problem+json`` of the ``Problem`` component (FastAPI's
+    ``application/json`` ``HTTPValidationError`` 422 included; a page route's refusals
+    may be pages as well), and every operation
+    documents :data:`COMMON_PROBLEMS` (and :data:`BODY_PROBLEMS` when it takes a body)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            common = {**COMMON_PROBLEMS, **(BODY_PROBLEMS if "requestBody" in operation else {})}
+            for status, description in common.items():
+                responses.setdefault(status, problem_doc(description))
+            pages = _is_page(responses)
+            for status, response in responses.items():
+                if status[:1] in ("4", "5"):
+                    content = response.setdefault("content", {})
+                    content.pop("application/json", None)  # FastAPI's HTTPValidationError
+                    if pages and not content:  # a page route answers its refusals as pages
+                        content[HTML_CONTENT_TYPE] = {"schema": {"type": "string"}}
+                    content[PROBLEM_CONTENT_TYPE] = {"schema": PROBLEM_REF}
+                    if response.get("description") == "Validation Error":
+                        response["description"] = COMMON_PROBLEMS["422"]
+    # FastAPI's validation models, unless something still refers to them
+    for unused in ("HTTPValidationError", "ValidationError"):
+        others = {k: v for k, v in components.items() if k != unused}
+        if f"#/components/schemas/{unused}'" not in repr((schema.get("paths"), others)):
+            components.pop(unused, None)
+    return schema
 
 
 def step_routes(

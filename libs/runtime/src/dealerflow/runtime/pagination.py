@@ -112,27 +112,25 @@ def _value(kind: type[CursorValue], item: object) -> CursorValue:
     raise InvalidCursor
 
 
-def invalid_cursor(status: int = 422) -> Problem:
-    """The ``invalid-cursor`` problem (422; some services answer 400, kept for their clients)."""
+def invalid_cursor() -> Problem:
+    """The ``invalid-cursor`` problem: 422 in every service (one status for one mistake)."""
     return Problem(
-        status,
+        422,
         "Invalid cursor",
         "pass next_cursor of a previous page unchanged",
         type=problem_type("invalid-cursor"),
     )
 
 
-def decode_cursor(
-    cursor: str | None, *kinds: type[CursorValue], status: int = 422
-) -> tuple[Any, ...] | None:
+def decode_cursor(cursor: str | None, *kinds: type[CursorValue]) -> tuple[Any, ...] | None:
     """The sort key to continue after (None without a cursor: the first page); the
-    :func:`invalid_cursor` problem with ``status`` when it is not a cursor we made."""
+    :func:`invalid_cursor` problem (422) when it is not a cursor we made."""
     if not cursor:
         return None
     try:
         return parse_cursor(cursor, *kinds)
     except InvalidCursor as exc:
-        raise invalid_cursor(status) from exc
+        raise invalid_cursor() from exc
 
 
 def page_of(

@@ -161,6 +161,7 @@ async def complaint_stats(
     "/complaints/{complaint_id}",
     response_model=ComplaintDetail,
     summary="A complaint with every SLA clock and its history",
+    responses={404: {"description": "No such complaint at this dealer"}},
     dependencies=[allow(*READERS)],
 )
 async def get_complaint(

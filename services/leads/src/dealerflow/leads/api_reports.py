@@ -11,6 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
 from dealerflow.leads import repository as repo
 from dealerflow.leads import repository_reports as reports
@@ -43,13 +44,27 @@ ConsultantQuery = Annotated[
 _RESPONSES: dict[int | str, dict[str, Any]] = {422: PROBLEM}
 
 
+def _plausible_day(day: date) -> date:
+    # a dealer-local day becomes a UTC instant: year 1 or 9999 would overflow (a 500,
+    # schemathesis found)
+    if not date(1900, 1, 1) <= day <= date(9998, 12, 31):
+        raise ValueError("must be a day between 1900-01-01 and 9998-12-31")
+    return day
+
+
+#: A dealer-local day of a report.
+ReportDay = Annotated[date, AfterValidator(_plausible_day)]
+
+
 @router.get(
     "/visit-report", response_model=VisitReportOut, responses=_RESPONSES, dependencies=[MANAGERS]
 )
 async def get_visit_report(
     dealer_id: DealerQuery,
     ctx: Ctx,
-    day: Annotated[date | None, Query(description="Dealer-local day (default: today).")] = None,
+    day: Annotated[
+        ReportDay | None, Query(description="Dealer-local day (default: today).")
+    ] = None,
     consultant_id: ConsultantQuery = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -94,8 +109,8 @@ async def get_board(dealer_id: DealerQuery, ctx: Ctx) -> BoardOut:
 async def get_funnel(
     dealer_id: DealerQuery,
     ctx: Ctx,
-    start: Annotated[date, Query(alias="from", description="First dealer-local day.")],
-    end: Annotated[date, Query(alias="to", description="Last dealer-local day (inclusive).")],
+    start: Annotated[ReportDay, Query(alias="from", description="First dealer-local day.")],
+    end: Annotated[ReportDay, Query(alias="to", description="Last dealer-local day (inclusive).")],
     channel: Annotated[str | None, Query(max_length=32)] = None,
 ) -> FunnelOut:
     """Of the leads created from `from` to `to`, per channel: how many were contacted, got

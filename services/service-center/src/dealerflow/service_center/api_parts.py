@@ -205,7 +205,7 @@ _move_route(
 
 PO_STEP: Responses = {
     404: problem_doc("No such purchase order (or part) at this dealer"),
-    409: problem_doc("The purchase order was received already"),
+    409: problem_doc("The purchase order was received already, or its id is taken"),
     422: problem_doc("Invalid request (errors listed)"),
 }
 
@@ -214,7 +214,10 @@ PO_STEP: Responses = {
     "/purchase-orders",
     response_model=PurchaseOrderOut,
     status_code=status.HTTP_201_CREATED,
-    responses=PO_STEP,
+    responses={
+        **PO_STEP,
+        200: {"model": PurchaseOrderOut, "description": "A retry: the order the first made"},
+    },
     dependencies=[allow(*WORKSHOP)],
     summary="Order catalogue parts from a supplier",
 )

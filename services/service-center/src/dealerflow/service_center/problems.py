@@ -37,13 +37,18 @@ from dealerflow.service_center.usecases_detailing import (
     DetailingRefused,
     NotDetailingWork,
 )
-from dealerflow.service_center.usecases_parts import PartNotFound, PurchaseOrderNotFound
+from dealerflow.service_center.usecases_parts import (
+    PartNotFound,
+    PurchaseOrderIdTaken,
+    PurchaseOrderNotFound,
+)
 
 PROBLEMS: ProblemMap = {
     RepairOrderNotFound: ProblemSpec(404, "not-found", "Repair order not found"),
     PartNotFound: ProblemSpec(404, "not-found", "Part not found"),
     PartsNotMovable: ProblemSpec(409, "parts-not-movable", "Parts cannot be moved"),
     PurchaseOrderNotFound: ProblemSpec(404, "not-found", "Purchase order not found"),
+    PurchaseOrderIdTaken: ProblemSpec(409, "purchase-order-id-taken", "Purchase order id taken"),
     ReceiptRefused: ProblemSpec(409, "already-received", "Purchase order received already"),
     IllegalStep: ProblemSpec(409, "illegal-transition", "Illegal repair order transition"),
     RepairOrderIdTaken: ProblemSpec(409, "repair-order-id-taken", "Repair order id taken"),

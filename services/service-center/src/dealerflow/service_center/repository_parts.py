@@ -332,10 +332,12 @@ class PurchaseOrderRecord:
     lines: tuple[PurchaseOrderLine, ...] = ()
 
 
-async def insert_purchase_order(conn: DbConnection, po: PurchaseOrderRecord) -> None:
-    await conn.execute(
+async def insert_purchase_order(conn: DbConnection, po: PurchaseOrderRecord) -> bool:
+    """Insert the order and its lines; False (nothing written) when the dealer has an
+    order with this id already."""
+    inserted = await conn.fetchval(
         "INSERT INTO purchase_orders (dealer_id, id, supplier, status, ordered_by, ordered_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6)",
+        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dealer_id, id) DO NOTHING RETURNING true",
         po.dealer_id,
         po.id,
         po.supplier,
@@ -343,6 +345,8 @@ async def insert_purchase_order(conn: DbConnection, po: PurchaseOrderRecord) -> 
         po.ordered_by,
         po.ordered_at,
     )
+    if not inserted:
+        return False
     await conn.executemany(
         "INSERT INTO purchase_order_lines (dealer_id, purchase_order_id, part_number, "
         "quantity, unit_cost, currency) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -351,6 +355,7 @@ async def insert_purchase_order(conn: DbConnection, po: PurchaseOrderRecord) -> 
             for line in po.lines
         ],
     )
+    return True
 
 
 async def get_purchase_order(

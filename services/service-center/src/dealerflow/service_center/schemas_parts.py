@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from dealerflow.contracts.enums import PartCategory
 from dealerflow.contracts.money import money
 from dealerflow.contracts.types import DealerId, Money
-from dealerflow.runtime.request_models import RequestBody
+from dealerflow.runtime.request_models import MoneyIn, RequestBody
 from dealerflow.service_center.repository_parts import PurchaseOrderRecord, ReservationRecord
 from dealerflow.service_center.schemas import Line
 from dealerflow.service_center.usecases_parts import PartStock, StockCount
@@ -24,16 +24,26 @@ PartNumberText = Annotated[
 ]
 
 
+#: The largest quantity a request may name (the stock columns are PostgreSQL integers;
+#: schemathesis found a reorder point above 2**31 answered 500).
+MAX_QUANTITY = 100_000
+
+
 class PartIn(RequestBody):
     """A catalogue entry (its stock is not set here: receipts and counts change it)."""
 
     dealer_id: DealerId
     description: Line = Field(description="Part name.")
     category: PartCategory = Field(description="Stock category: common, seasonal, special, scrap.")
-    unit_price: Money = Field(description="Unit price.")
-    reorder_point: int = Field(ge=0, description="Available quantity at which to reorder.")
+    unit_price: MoneyIn = Field(description="Unit price.")
+    reorder_point: int = Field(
+        ge=0, le=MAX_QUANTITY, description="Available quantity at which to reorder."
+    )
     over_stock_limit: int | None = Field(
-        default=None, ge=0, description="On-hand quantity above which the part is over-stocked."
+        default=None,
+        ge=0,
+        le=MAX_QUANTITY,
+        description="On-hand quantity above which the part is over-stocked.",
     )
 
 
@@ -75,7 +85,7 @@ class PartOut(BaseModel):
 
 class CountedIn(BaseModel):
     part_number: PartNumberText
-    counted: int = Field(ge=0, description="Quantity found on the shelf.")
+    counted: int = Field(ge=0, le=MAX_QUANTITY, description="Quantity found on the shelf.")
 
 
 class StockCountIn(RequestBody):
@@ -150,8 +160,8 @@ class MovePartsIn(RequestBody):
 
 class PurchaseOrderLineIn(BaseModel):
     part_number: PartNumberText
-    quantity: int = Field(ge=1, le=100_000, description="Quantity ordered.")
-    unit_cost: Money = Field(description="Cost per unit from the supplier.")
+    quantity: int = Field(ge=1, le=MAX_QUANTITY, description="Quantity ordered.")
+    unit_cost: MoneyIn = Field(description="Cost per unit from the supplier.")
 
 
 class PurchaseOrderIn(RequestBody):
@@ -174,7 +184,7 @@ class PurchaseOrderIn(RequestBody):
 
 class ReceivedIn(BaseModel):
     part_number: PartNumberText
-    received: int = Field(ge=0, description="Quantity delivered.")
+    received: int = Field(ge=0, le=MAX_QUANTITY, description="Quantity delivered.")
 
 
 class ReceiptIn(RequestBody):

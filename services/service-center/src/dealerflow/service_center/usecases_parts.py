@@ -328,6 +328,10 @@ class PurchaseOrderNotFound(LookupError):
     """No such purchase order at this dealer."""
 
 
+class PurchaseOrderIdTaken(Exception):
+    """The client-chosen purchase order id exists already (not as this request's retry)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class OrderParts:
     dealer_id: str
@@ -357,7 +361,7 @@ async def order_parts(uc: Uc, cmd: OrderParts) -> PlacedOrder:
     unknown = sorted(set(numbers) - known.keys())
     if unknown:
         raise PartNotFound(", ".join(unknown))
-    await parts_repo.insert_purchase_order(
+    placed = await parts_repo.insert_purchase_order(
         uc.conn,
         PurchaseOrderRecord(
             dealer_id=cmd.dealer_id,
@@ -371,6 +375,10 @@ async def order_parts(uc: Uc, cmd: OrderParts) -> PlacedOrder:
             lines=cmd.lines,
         ),
     )
+    if not placed:
+        raise PurchaseOrderIdTaken(
+            f"purchase order {po_id} already exists (sent with another Idempotency-Key)"
+        )
     return PlacedOrder(await get_purchase_order(uc, cmd.dealer_id, po_id), created=True)
 
 
