@@ -16,8 +16,10 @@ import sys
 import time
 from collections.abc import Sequence
 
-from chaos.harness import DEFAULT_CLOCK_SPEED, running_harness
+from chaos.harness import DEFAULT_CLOCK_SPEED, Harness, running_harness
 from chaos.load import SCALES
+from chaos.own_infra import own_infrastructure
+from chaos.scenario_infra import NEEDS
 from chaos.scenarios import NOT_YET, SCENARIOS, RunSettings, ScenarioResult
 
 
@@ -44,7 +46,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--clock-speed", type=float, default=DEFAULT_CLOCK_SPEED)
     p.add_argument("--keep", action="store_true", help="keep the run's topics and schemas")
+    p.add_argument(
+        "--infra-kafka-port",
+        type=int,
+        default=_env_port("CHAOS_INFRA_KAFKA_PORT"),
+        help="infra-kill9/links: their own broker's port, the controller's next to it "
+        "(default: free ports; env CHAOS_INFRA_KAFKA_PORT)",
+    )
+    p.add_argument(
+        "--infra-pg-port",
+        type=int,
+        default=_env_port("CHAOS_INFRA_PG_PORT"),
+        help="infra-kill9/links: their own PostgreSQL's port (default: a free port; env "
+        "CHAOS_INFRA_PG_PORT)",
+    )
     return p
+
+
+def _env_port(name: str) -> int | None:
+    raw = os.environ.get(name)
+    return int(raw) if raw else None
 
 
 def run_suite(
@@ -57,8 +78,12 @@ def run_suite(
     keep: bool = False,
     kafka_bootstrap: str | None = None,
     pg_dsn: str | None = None,
+    infra_kafka_port: int | None = None,
+    infra_pg_port: int | None = None,
 ) -> list[ScenarioResult]:
-    """Start the stack, run the scenarios ``names`` in turn on it, print their tables."""
+    """Start the stack, run the scenarios ``names`` in turn on it, print their tables.
+    The scenarios in :data:`~chaos.scenario_infra.NEEDS` run each on a stack of its own
+    on infrastructure of its own (ports ``infra_*_port``, free ones by default)."""
     seed = random.SystemRandom().randrange(1 << 31) if seed is None else seed
     rounds = kill_rounds if kill_rounds is not None else (3 if scale == "full" else 1)
     print(
@@ -67,21 +92,47 @@ def run_suite(
         f"{platform.node()} {os.cpu_count()} cpus",
         flush=True,
     )
-    results: list[ScenarioResult] = []
+    results: dict[int, ScenarioResult] = {}
     started = time.monotonic()
-    with running_harness(
-        kafka_bootstrap=kafka_bootstrap, pg_dsn=pg_dsn, clock_speed=clock_speed, keep=keep
-    ) as harness:
-        print(f"chaos: stack ready in {time.monotonic() - started:.0f} s, logs {harness.log_dir}")
-        for index, name in enumerate(names):
-            settings = RunSettings(SCALES[scale], seed + index, kill_rounds=rounds)
-            result = asyncio.run(SCENARIOS[name](harness, settings))
-            results.append(result)
-            print(result.table(), flush=True)
-            if not result.ok:
-                print(f"chaos: {name} failed; the services' logs: {harness.log_dir}", flush=True)
+
+    def run(harness: Harness, index: int) -> None:
+        name = names[index]
+        settings = RunSettings(SCALES[scale], seed + index, kill_rounds=rounds)
+        result = asyncio.run(SCENARIOS[name](harness, settings))
+        results[index] = result
+        print(result.table(), flush=True)
+        if not result.ok:
+            print(f"chaos: {name} failed; the services' logs: {harness.log_dir}", flush=True)
+
+    shared = [i for i, name in enumerate(names) if name not in NEEDS]
+    if shared:
+        with running_harness(
+            kafka_bootstrap=kafka_bootstrap, pg_dsn=pg_dsn, clock_speed=clock_speed, keep=keep
+        ) as harness:
+            print(
+                f"chaos: stack ready in {time.monotonic() - started:.0f} s, logs {harness.log_dir}"
+            )
+            for index in shared:
+                run(harness, index)
+    for index in (i for i, name in enumerate(names) if name in NEEDS):
+        ready = time.monotonic()
+        with (
+            own_infrastructure(
+                proxied=NEEDS[names[index]].proxied,
+                kafka_port=infra_kafka_port,
+                pg_port=infra_pg_port,
+            ) as infra,
+            running_harness(clock_speed=clock_speed, keep=keep, infra=infra) as harness,
+        ):
+            print(
+                f"chaos: {names[index]}: own Kafka {infra.kafka_bootstrap}, PostgreSQL "
+                f"port {infra.cfg.pg_port}, {len(infra.links)} proxied links; stack ready in "
+                f"{time.monotonic() - ready:.0f} s, logs {harness.log_dir}",
+                flush=True,
+            )
+            run(harness, index)
     print(f"chaos: {time.monotonic() - started:.0f} s in all; not yet run: {'; '.join(NOT_YET)}")
-    return results
+    return [results[i] for i in sorted(results)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         kill_rounds=args.kill_rounds,
         clock_speed=args.clock_speed,
         keep=args.keep,
+        infra_kafka_port=args.infra_kafka_port,
+        infra_pg_port=args.infra_pg_port,
     )
     return 0 if all(r.ok for r in results) else 1
 

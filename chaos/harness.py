@@ -17,11 +17,12 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -38,6 +39,9 @@ from dealerflow.devinfra.services import (
     restart_services,
     running_stack,
 )
+
+if TYPE_CHECKING:
+    from chaos.own_infra import OwnInfra
 
 #: The test profile's development issuer: the services trust it, the load uses it.
 ISSUER = DevIssuer.for_profile("test")
@@ -80,6 +84,9 @@ class Harness:
     handles: dict[str, ProcessHandle]
     started: float = field(default_factory=time.monotonic)
     faults: list[Fault] = field(default_factory=list)
+    #: The run's own Kafka and PostgreSQL (chaos/own_infra.py), for the scenarios that
+    #: kill them or break their links; None on the shared test infrastructure.
+    infra: OwnInfra | None = None
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -197,14 +204,17 @@ def running_harness(
     clock_speed: float = DEFAULT_CLOCK_SPEED,
     log_dir: Path | None = None,
     keep: bool = False,
+    infra: OwnInfra | None = None,
 ) -> Iterator[Harness]:
     """Start the stack of one chaos run for the ``with`` block; stop it and delete its
-    topics and schemas afterwards (``keep``: leave the data, e.g. to inspect it)."""
+    topics and schemas afterwards (``keep``: leave the data, e.g. to inspect it).
+    ``infra``: on that infrastructure of the run's own, each service through its links."""
     from dealerflow.runtime.kafka_admin import create_catalogue_topics
 
     default_kafka, default_pg = infra_from_environment()
-    kafka = kafka_bootstrap or default_kafka
-    owner = pg_dsn or default_pg
+    kafka = infra.kafka_bootstrap if infra else kafka_bootstrap or default_kafka
+    owner = infra.pg_dsn if infra else pg_dsn or default_pg
+    service_env: Mapping[str, Mapping[str, str]] = infra.service_env() if infra else {}
     run = uuid.uuid4().hex[:8]
     prefix = f"chaos{run}.dealerflow."
     schema_prefix = f"chaos{run}_"
@@ -232,6 +242,7 @@ def running_harness(
                     "DEALERFLOW_LOG_LEVEL": "INFO",
                     **DEV_CHANNEL_ENV,
                 },
+                service_env=service_env,
             )
             with running_stack(config, logs, timeout_s=180, progress=_quiet) as handles:
                 live = handles
@@ -242,6 +253,7 @@ def running_harness(
                     clock_start=clock_start,
                     clock_speed=clock_speed,
                     handles=handles,
+                    infra=infra,
                 )
         finally:
             # a restart still under way in a helper thread when the run was stopped may

@@ -20,6 +20,7 @@ from typing import Any
 from chaos.effects import Observation, observe, render
 from chaos.harness import Fault, Harness
 from chaos.load import LoadDriver, Scale, Sent, plan
+from chaos.scenario_infra import infra_kill9, links
 from dealerflow.devinfra.client import DealerflowClient
 
 #: The rows of effects that wait for a time on the services' clock (settled when every
@@ -175,13 +176,16 @@ async def kill9(harness: Harness, settings: RunSettings) -> ScenarioResult:
 
 Scenario = Callable[[Harness, RunSettings], Coroutine[Any, Any, ScenarioResult]]
 
-SCENARIOS: dict[str, Scenario] = {"none": none, "kill9": kill9}
+SCENARIOS: dict[str, Scenario] = {
+    "none": none,
+    "kill9": kill9,
+    "infra-kill9": infra_kill9,  # on infrastructure of its own (chaos/scenario_infra.py)
+    "links": links,
+}
 
 #: Issue 15 item 2's other scenarios, not yet written (docs/reliability.md).
 NOT_YET = (
     "rebalance: consumer bounce with three notifier and two complaints replicas",
-    "infra-kill9: kill -9 of the Kafka broker and of PostgreSQL",
-    "links: slow and cut links through devinfra.fault_proxy",
     "poison: tests/e2e/test_poison_suite.py (its own slice)",
     "soak: 30 min of accelerated clock, sizes, memory and descriptors per minute",
 )

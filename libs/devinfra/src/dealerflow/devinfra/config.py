@@ -42,6 +42,17 @@ class InfraError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class KafkaListener:
+    """An extra PLAINTEXT listener of the broker: bound on ``port``, advertised as
+    ``advertised`` (``host:port``), e.g. a fault proxy in front of it, so clients that
+    bootstrap through the proxy reconnect through it too."""
+
+    name: str
+    port: int
+    advertised: str
+
+
+@dataclass(frozen=True)
 class InfraConfig:
     """Everything needed to run one profile's Kafka and PostgreSQL natively."""
 
@@ -53,6 +64,8 @@ class InfraConfig:
     pg_port: int
     kafka_heap: str = "1g"
     host: str = "127.0.0.1"
+    #: Listeners besides the clients' one (the chaos suite's proxied links).
+    kafka_extra_listeners: tuple[KafkaListener, ...] = ()
 
     @property
     def state_dir(self) -> Path:

@@ -188,17 +188,28 @@ SINGLE_NODE_SETTINGS: Mapping[str, str] = {
 def server_properties(cfg: InfraConfig) -> str:
     """A single-node KRaft broker+controller on loopback."""
     data = kafka_dir(cfg) / "data"
+    extra = cfg.kafka_extra_listeners
     lines = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@{cfg.host}:{cfg.kafka_controller_port}",
-        "listeners": (
-            f"PLAINTEXT://{cfg.host}:{cfg.kafka_port},CONTROLLER://{cfg.host}:"
-            f"{cfg.kafka_controller_port}"
+        "listeners": ",".join(
+            [
+                f"PLAINTEXT://{cfg.host}:{cfg.kafka_port}",
+                f"CONTROLLER://{cfg.host}:{cfg.kafka_controller_port}",
+                *(f"{x.name}://{cfg.host}:{x.port}" for x in extra),
+            ]
         ),
-        "advertised.listeners": f"PLAINTEXT://{cfg.host}:{cfg.kafka_port}",
+        "advertised.listeners": ",".join(
+            [
+                f"PLAINTEXT://{cfg.host}:{cfg.kafka_port}",
+                *(f"{x.name}://{x.advertised}" for x in extra),
+            ]
+        ),
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": ",".join(
+            ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT", *(f"{x.name}:PLAINTEXT" for x in extra)]
+        ),
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": str(data),
         "num.partitions": "3",

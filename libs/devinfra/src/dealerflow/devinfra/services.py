@@ -85,6 +85,9 @@ class StackConfig:
     auth_env: Mapping[str, str] | None = None
     #: Extra environment for every service (e.g. poll intervals, policy overrides).
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    #: Extra environment of one service, by name, over ``extra_env`` (e.g. its own
+    #: addresses of Kafka and PostgreSQL, through a fault proxy of its own).
+    service_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def port(self, spec: ServiceSpec) -> int:
         """The HTTP port of ``spec`` in this stack."""
@@ -123,6 +126,7 @@ class StackConfig:
             env["DEALERFLOW_CLOCK_START"] = self.clock_start
         env.update(self.auth_env or {})
         env.update(self.extra_env)
+        env.update(self.service_env.get(spec.name, {}))
         return env
 
 
