@@ -12,17 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg
 
@@ -60,6 +61,25 @@ def _free_ports(count: int) -> list[int]:
     finally:
         for s in sockets:
             s.close()
+
+
+T = TypeVar("T")
+
+
+async def at_random_moments(
+    targets: list[T], rng: random.Random, earliest_s: float, latest_s: float
+) -> AsyncIterator[T]:
+    """``targets`` in a random order, each yielded at a random moment between
+    ``earliest_s`` and ``latest_s`` from the first step (later when the previous fault
+    took longer): when a scenario's faults strike."""
+    rng.shuffle(targets)
+    moments = sorted(rng.uniform(earliest_s, latest_s) for _ in targets)
+    start = time.monotonic()
+    for target, moment in zip(targets, moments, strict=True):
+        wait = moment - (time.monotonic() - start)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        yield target
 
 
 @dataclass

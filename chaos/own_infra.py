@@ -236,6 +236,9 @@ def own_infrastructure(
         pg_port=pg,
         kafka_heap="512m",
         kafka_extra_listeners=tuple(listeners),
+        # a kill -9 of the postmaster must not forget acknowledged commits: production's
+        # durability, not the test profile's speed settings
+        pg_durable=True,
     )
     infra = OwnInfra(cfg, links, proxies)
     try:

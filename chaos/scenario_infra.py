@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chaos.harness import Fault, Harness
+from chaos.harness import Fault, Harness, at_random_moments
 from chaos.own_infra import Link, OwnInfra
 from dealerflow.devinfra.services import wait_ready
 
@@ -114,13 +114,7 @@ async def infra_kill9(harness: Harness, settings: RunSettings) -> ScenarioResult
 
     async def faults(h: Harness, rng: random.Random, load_done: asyncio.Event) -> None:
         targets = ["kafka", "postgres"] * settings.kill_rounds
-        rng.shuffle(targets)
-        moments = sorted(rng.uniform(2.0, spread + 15.0) for _ in targets)
-        start = time.monotonic()
-        for target, moment in zip(targets, moments, strict=True):
-            wait = moment - (time.monotonic() - start)
-            if wait > 0:
-                await asyncio.sleep(wait)
+        async for target in at_random_moments(targets, rng, 2.0, spread + 15.0):
             await _kill_and_restart(h, target, rng.uniform(*DOWN_S))
 
     with _kafka_client_quiet():
@@ -163,13 +157,7 @@ async def links(harness: Harness, settings: RunSettings) -> ScenarioResult:
     async def one_link(h: Harness, link: Link, rng: random.Random) -> None:
         apply = _on_proxies(link, infra)
         kinds = ["latency", "blackhole", "cut"]
-        rng.shuffle(kinds)
-        moments = sorted(rng.uniform(1.0, spread + 10.0) for _ in kinds)
-        start = time.monotonic()
-        for kind, moment in zip(kinds, moments, strict=True):
-            wait = moment - (time.monotonic() - start)
-            if wait > 0:
-                await asyncio.sleep(wait)
+        async for kind in at_random_moments(kinds, rng, 1.0, spread + 10.0):
             lasts = rng.uniform(*LINK_FAULT_S)
             what = (
                 f"{kind} ({LINK_LATENCY_S * 1000:.0f} ms each way)" if kind == "latency" else kind

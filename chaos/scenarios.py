@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos.effects import Observation, observe, render
-from chaos.harness import Fault, Harness
+from chaos.harness import Fault, Harness, at_random_moments
 from chaos.load import LoadDriver, Scale, Sent, plan
 from chaos.scenario_infra import infra_kill9, links
 from dealerflow.devinfra.client import DealerflowClient
@@ -161,14 +161,8 @@ async def kill9(harness: Harness, settings: RunSettings) -> ScenarioResult:
 
     async def faults(h: Harness, rng: random.Random, load_done: asyncio.Event) -> None:
         targets = [name for _ in range(settings.kill_rounds) for name in h.service_names]
-        rng.shuffle(targets)
         # moments over the load and the first callbacks falling due (12 s after a delivery)
-        moments = sorted(rng.uniform(2.0, spread + 15.0) for _ in targets)
-        start = time.monotonic()
-        for target, moment in zip(targets, moments, strict=True):
-            wait = moment - (time.monotonic() - start)
-            if wait > 0:
-                await asyncio.sleep(wait)
+        async for target in at_random_moments(targets, rng, 2.0, spread + 15.0):
             await h.kill9(target, down_s=rng.uniform(0.0, 2.0))
 
     return await run_with_faults("kill9", harness, settings, faults)

@@ -3,6 +3,7 @@ duplicated effects by key."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sys
 from collections import Counter
@@ -13,6 +14,7 @@ if str(ROOT) not in sys.path:  # ``chaos`` is a top-level package, like ``bench`
     sys.path.insert(0, str(ROOT))
 
 from chaos.effects import Row  # noqa: E402
+from chaos.harness import at_random_moments  # noqa: E402
 from chaos.load import SCALES, plan  # noqa: E402
 
 
@@ -34,3 +36,14 @@ def test_a_row_counts_lost_and_duplicated_by_key() -> None:
     assert (row.found, row.lost, row.duplicated, row.complete) == (2, 1, 2, False)
     row.observed["c"] = 1
     assert (row.lost, row.complete) == (0, True)
+
+
+def test_faults_strike_every_target_once_in_an_order_the_seed_replays() -> None:
+    async def order(seed: int) -> list[str]:
+        targets = ["kafka", "postgres", "leads", "notifier"]
+        return [t async for t in at_random_moments(targets, random.Random(seed), 0.0, 0.01)]
+
+    first = asyncio.run(order(5))
+    assert sorted(first) == ["kafka", "leads", "notifier", "postgres"]
+    assert first == asyncio.run(order(5))
+    assert {tuple(asyncio.run(order(seed))) for seed in range(20)} != {tuple(first)}

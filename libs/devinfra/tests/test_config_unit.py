@@ -12,6 +12,7 @@ import pytest
 from dealerflow.devinfra import cli, kafka, postgres
 from dealerflow.devinfra.config import (
     InfraError,
+    KafkaListener,
     app_dsn,
     default_home,
     find_repo_root,
@@ -86,6 +87,34 @@ def test_server_properties_describe_a_single_kraft_node(tmp_path: Path) -> None:
     assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.1:29092"
     assert props["offsets.topic.replication.factor"] == "1"
     assert props["log.dirs"] == str(tmp_path.resolve() / "test" / "kafka" / "data")
+
+
+def test_extra_listeners_are_bound_and_advertised_as_told(tmp_path: Path) -> None:
+    cfg = dataclasses.replace(
+        resolve_config("test", env={}, home=tmp_path, kafka_port=29092),
+        kafka_extra_listeners=(KafkaListener("LINK_LEADS", 29100, "127.0.0.1:41000"),),
+    )
+    props = dict(line.split("=", 1) for line in kafka.server_properties(cfg).splitlines() if line)
+    assert props["listeners"] == (
+        "PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093,LINK_LEADS://127.0.0.1:29100"
+    )
+    assert props["advertised.listeners"] == (
+        "PLAINTEXT://127.0.0.1:29092,LINK_LEADS://127.0.0.1:41000"
+    )
+    assert props["listener.security.protocol.map"] == (
+        "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,LINK_LEADS:PLAINTEXT"
+    )
+    assert props["inter.broker.listener.name"] == "PLAINTEXT"
+
+
+def test_a_durable_cluster_keeps_acknowledged_commits_across_a_crash(tmp_path: Path) -> None:
+    fast = resolve_config("test", env={}, home=tmp_path)
+    assert "synchronous_commit = off" in postgres.server_conf(fast)
+    durable = postgres.server_conf(dataclasses.replace(fast, pg_durable=True))
+    settings = dict(line.split(" = ", 1) for line in durable.splitlines() if " = " in line)
+    assert (settings["fsync"], settings["synchronous_commit"]) == ("on", "on")
+    assert settings["full_page_writes"] == "on"
+    assert settings["max_connections"] == "300"
 
 
 def test_pom_pins_the_versions_in_one_place() -> None:

@@ -135,3 +135,16 @@ def test_dev_service_logs_are_rotated_by_the_services(
     assert settings.log_file == str(log_file)
     assert settings.log_file_max_bytes == services.DEV_LOG_MAX_BYTES == 20 * 1024 * 1024
     assert settings.log_file_backups == 3
+
+
+def test_one_service_can_have_addresses_of_its_own() -> None:
+    config = services.StackConfig(
+        kafka_bootstrap="k:9092",
+        pg_dsn="postgresql://owner@h/db",
+        extra_env={"DEALERFLOW_KAFKA_BOOTSTRAP": "everyone:9092"},
+        service_env={"leads": {"DEALERFLOW_KAFKA_BOOTSTRAP": "proxy:1234"}},
+    )
+    by_name = {s.name: s for s in services.SERVICES}
+    assert config.environment(by_name["leads"], {})["DEALERFLOW_KAFKA_BOOTSTRAP"] == "proxy:1234"
+    sales = config.environment(by_name["sales"], {})
+    assert sales["DEALERFLOW_KAFKA_BOOTSTRAP"] == "everyone:9092"

@@ -66,6 +66,9 @@ class InfraConfig:
     host: str = "127.0.0.1"
     #: Listeners besides the clients' one (the chaos suite's proxied links).
     kafka_extra_listeners: tuple[KafkaListener, ...] = ()
+    #: PostgreSQL with its durable defaults (fsync, synchronous_commit) instead of the
+    #: dev/test speed settings: for a cluster a test kills and expects to keep its commits.
+    pg_durable: bool = False
 
     @property
     def state_dir(self) -> Path:

@@ -52,6 +52,23 @@ synchronous_commit = off
 full_page_writes = off
 log_min_messages = warning
 """
+# A durable cluster (InfraConfig.pg_durable) keeps PostgreSQL's defaults: with
+# synchronous_commit off a crash of the server itself (kill -9 of the postmaster, not
+# only of the machine) forgets commits it already acknowledged.
+_DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+
+
+def server_conf(cfg: InfraConfig) -> str:
+    """The settings written to ``dealerflow.conf`` on every start."""
+    if not cfg.pg_durable:
+        return _SERVER_CONF
+    lines = []
+    for line in _SERVER_CONF.splitlines():
+        name = line.split(" = ", 1)[0]
+        lines.append(f"{name} = {_DURABLE[name]}" if name in _DURABLE else line)
+    return "\n".join(lines) + "\n"
+
+
 _INCLUDE_LINE = "include_if_exists = 'dealerflow.conf'\n"
 _SOCKET_NAME_ROOM = len("/.s.PGSQL.65535.lock")
 _MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux
@@ -347,7 +364,7 @@ def _start_server(cfg: InfraConfig, timeout_s: float, progress: Progress) -> Non
         )
         conf = lay.data / "postgresql.conf"
         conf.write_text(conf.read_text() + "\n" + _INCLUDE_LINE)
-    (lay.data / "dealerflow.conf").write_text(_SERVER_CONF)
+    (lay.data / "dealerflow.conf").write_text(server_conf(cfg))
     if lay.user is not None:
         os.chown(lay.data / "dealerflow.conf", lay.user.pw_uid, lay.user.pw_gid)
     progress(f"starting PostgreSQL on {cfg.host}:{cfg.pg_port} (data {lay.data})")
