@@ -58,9 +58,13 @@ from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.context import (
     DealerConfiguration,
     EnvironmentDealerConfiguration,
-    is_transient,
 )
-from dealerflow.runtime.db import DbConnection, act_for
+from dealerflow.runtime.db import (
+    DbConnection,
+    act_for,
+    bounded_transaction,
+    is_infrastructure_error,
+)
 from dealerflow.runtime.dlq import dead_letter_message, describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.publisher import BatchContext, HandlerContext, event_source
@@ -264,24 +268,6 @@ class _HandlerFailed(Exception):
         self.cause = cause
 
 
-def _is_infrastructure_error(exc: BaseException, conn: DbConnection) -> bool:
-    """Errors that say the database (not the event) is the problem: never dead-letter.
-
-    A deadlock or serialization failure is one too: the batch is rolled back and
-    redelivered (the consumer's transaction retry), never dead-lettered."""
-    return (
-        conn.is_closed()
-        or is_transient(exc)
-        or isinstance(
-            exc,
-            asyncpg.PostgresConnectionError
-            | asyncpg.InterfaceError
-            | asyncpg.exceptions.OperatorInterventionError
-            | OSError,
-        )
-    )
-
-
 def _refused(exc: BaseException | None) -> bool:
     """Errors no retry can help: the event is invalid, or holds text PostgreSQL refuses."""
     return isinstance(exc, UnprocessableEvent) or (exc is not None and is_unstorable_error(exc))
@@ -428,7 +414,7 @@ class EventConsumer:
             items.append(_Item(record, envelope, handlers, batch_handlers))
 
         duplicates = ignored = 0
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, bounded_transaction(conn):
             # a batch may span dealers: it acts for all of them, and for no other
             await act_for(conn, [i.envelope.meta.dealer_id for i in items])
             fresh = await inbox.claim_many(conn, self.name, [i.envelope.meta.id for i in items])
@@ -522,13 +508,13 @@ class EventConsumer:
         pos = 0
         while pos < len(units):
             try:
-                async with conn.transaction():  # one savepoint for the rest of the batch
+                async with bounded_transaction(conn):  # one savepoint for the rest of the batch
                     segment: list[OutboxMessage] = []
                     for index in range(pos, len(units)):
                         try:
                             segment.extend(await self._run_unit(conn, units[index]))
                         except Exception as exc:
-                            if _is_infrastructure_error(exc, conn):
+                            if is_infrastructure_error(exc, conn):
                                 raise
                             raise _HandlerFailed(index, exc) from exc
             except _HandlerFailed as stop:
@@ -566,7 +552,7 @@ class EventConsumer:
                     outbox.extend(await self._run_unit(conn, unit))
                 return
             except Exception as exc:
-                if _is_infrastructure_error(exc, conn):
+                if is_infrastructure_error(exc, conn):
                     raise
             for item in unit.items:
                 single = _Unit([item], unit.batch_handlers)
@@ -580,7 +566,7 @@ class EventConsumer:
                 async with conn.transaction():
                     messages = await self._run_unit(conn, unit)
             except Exception as exc:
-                if _is_infrastructure_error(exc, conn):
+                if is_infrastructure_error(exc, conn):
                     raise
                 HANDLER_FAILURES.labels(self.name).inc()
                 last_error = exc
