@@ -1,9 +1,10 @@
 """Scenarios: a scenario is a function taking the harness (and the run's settings) that
 applies its faults while the common mixed load runs, and returns its figures.
 
-Run here: ``none`` (the load without faults, the baseline) and ``kill9`` (kill -9 of
-each service at random moments, repeatedly, restarted each time). Later scenarios
-(rebalance with replicas, broker/PostgreSQL kill -9, slow and cut links, soak) plug in
+Run here: ``none`` (the load without faults, the baseline), ``kill9`` (kill -9 of
+each service at random moments, repeatedly, restarted each time) and ``rebalance``
+(replicated consumers bounced, :mod:`chaos.scenario_rebalance`). Later scenarios
+(broker/PostgreSQL kill -9, slow and cut links, soak) plug in
 the same way: an entry in :data:`SCENARIOS` (docs/reliability.md lists them).
 """
 
@@ -49,6 +50,8 @@ class ScenarioResult:
     sent: Sent
     faults: list[Fault] = field(default_factory=list)
     wall_s: float = 0.0
+    #: The dealer the load ran for (what a scenario's own counts filter on).
+    dealer_id: str = ""
 
     @property
     def ok(self) -> bool:
@@ -119,6 +122,7 @@ async def run_with_faults(
         sent,
         harness.faults[first_fault:],
         time.monotonic() - started,
+        dealer_id,
     )
 
 
@@ -175,11 +179,13 @@ async def kill9(harness: Harness, settings: RunSettings) -> ScenarioResult:
 
 Scenario = Callable[[Harness, RunSettings], Coroutine[Any, Any, ScenarioResult]]
 
-SCENARIOS: dict[str, Scenario] = {"none": none, "kill9": kill9}
+# scenarios of their own modules (they import this one: imported once it is complete)
+from chaos.scenario_rebalance import rebalance  # noqa: E402
+
+SCENARIOS: dict[str, Scenario] = {"none": none, "kill9": kill9, "rebalance": rebalance}
 
 #: Issue 15 item 2's other scenarios, not yet written (docs/reliability.md).
 NOT_YET = (
-    "rebalance: consumer bounce with three notifier and two complaints replicas",
     "infra-kill9: kill -9 of the Kafka broker and of PostgreSQL",
     "links: slow and cut links through devinfra.fault_proxy",
     "poison: tests/e2e/test_poison_suite.py (its own slice)",
