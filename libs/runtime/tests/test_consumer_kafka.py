@@ -193,6 +193,37 @@ async def test_redelivered_event_has_one_effect(env: Env) -> None:
     assert await env.pool.fetchval("SELECT count(*) FROM outbox") == 2
 
 
+async def test_a_used_event_id_with_another_body_is_dead_lettered_not_dropped(env: Env) -> None:
+    group = env.prefix + "g-reused-id"
+    relay = OutboxRelay(env.pool, env.bootstrap, poll_interval_s=0.2)
+    relay_task = asyncio.create_task(relay.run())
+    try:
+        await env.start_consumer(group)
+        await env.send_event(graded("A"), "id-A")
+        await env.send_event(graded("FORGED"), "id-A")  # another event under A's id
+        await eventually(lambda: _committed_is(env, group, 3), what="A, the forgery, A's follow-up")
+        await env.send_event(graded("A"), "id-A")  # a true redelivery: dropped
+        await env.send_event(graded("FORGED-LATER"), "id-A")  # in a later batch
+        await env.send_event(graded("B"), "id-B")  # the partition moves on
+        await eventually(lambda: _committed_is(env, group, 7), what="all 7 committed")
+        assert await env.effects() == [("id-A", "A"), ("id-B", "B")]
+        assert env.calls == {"A": 1, "B": 1}
+        await _dead_letters_published(env, 2)
+    finally:
+        await relay.stop()
+        relay_task.cancel()
+    letters = await read_dead_letters(env.bootstrap, env.topic + ".dlq")
+    assert len(letters) == 2
+    for letter in letters:
+        assert letter.header("ce_id") == "id-A"
+        assert letter.error is not None
+        assert "duplicate event id id-A with a different body" in letter.error
+    # A keeps its inbox row: the forgeries did not release it
+    rows = await env.pool.fetch("SELECT event_id, digest FROM inbox WHERE event_id = 'id-A'")
+    assert len(rows) == 1
+    assert rows[0]["digest"] is not None
+
+
 async def _committed_is(env: Env, group: str, expected: int) -> bool:
     return await env.committed(group) == expected
 

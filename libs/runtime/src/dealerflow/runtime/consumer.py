@@ -268,6 +268,16 @@ class _HandlerFailed(Exception):
         self.cause = cause
 
 
+def _reused_id(event_id: str) -> str:
+    """The dead-letter reason of an event whose id a different event already used."""
+    refusal = UnprocessableEvent(
+        f"duplicate event id {event_id} with a different body: this consumer already "
+        "handled another event (type, source, dealer, subject or payload) under this id; "
+        "a producer must give every event an id of its own"
+    )
+    return describe_error(refusal)
+
+
 def _refused(exc: BaseException | None) -> bool:
     """Errors no retry can help: the event is invalid, or holds text PostgreSQL refuses."""
     return isinstance(exc, UnprocessableEvent) or (exc is not None and is_unstorable_error(exc))
@@ -417,13 +427,22 @@ class EventConsumer:
         async with self.pool.acquire() as conn, bounded_transaction(conn):
             # a batch may span dealers: it acts for all of them, and for no other
             await act_for(conn, [i.envelope.meta.dealer_id for i in items])
-            fresh = await inbox.claim_many(conn, self.name, [i.envelope.meta.id for i in items])
+            digests = [inbox.event_digest(i.envelope) for i in items]
+            claims = [(i.envelope.meta.id, d) for i, d in zip(items, digests, strict=True)]
+            claimed = await inbox.claim_events(conn, self.name, claims)
+            fresh = claimed.fresh
             todo: list[_Item] = []
-            for item in items:
-                if item.envelope.meta.id not in fresh:
-                    duplicates += 1
+            for item, digest in zip(items, digests, strict=True):
+                event_id = item.envelope.meta.id
+                if event_id not in fresh:
+                    if claimed.conflicts(event_id, digest):
+                        # not a redelivery: another event under a used id; the one
+                        # handled keeps its inbox row (no event id on the failure)
+                        failures.append(_Failure(item.record, _reused_id(event_id), 0))
+                    else:
+                        duplicates += 1
                     continue
-                fresh.discard(item.envelope.meta.id)  # later copies in this batch: duplicates
+                fresh.discard(event_id)  # later copies in this batch: compared, not handled
                 if item.handlers or item.batch_handlers:
                     todo.append(item)
                 else:
