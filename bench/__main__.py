@@ -167,10 +167,7 @@ async def _main(args: argparse.Namespace) -> int:
             print()
             print(render_table(result), flush=True)
         if any(name in END_TO_END for name in selected):
-            for result in await _end_to_end(infra, selected, sizes, args.profile):
-                results.append(result)
-                print()
-                print(render_table(result), flush=True)
+            await _end_to_end(infra, selected, sizes, args.profile, results)
     finally:
         await infra.close()
     total = time.perf_counter() - started
@@ -193,20 +190,29 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 async def _end_to_end(
-    infra: Infra, selected: Sequence[str], sizes: dict[str, Any], profile: str | None
-) -> list[BenchResult]:
-    """The end-to-end benchmarks on one stack of the six services (started here)."""
+    infra: Infra,
+    selected: Sequence[str],
+    sizes: dict[str, Any],
+    profile: str | None,
+    results: list[BenchResult],
+) -> None:
+    """The end-to-end benchmarks on one stack of the six services (started here), each
+    table printed and appended to ``results`` as it is done."""
     from bench import e2e_memory
     from bench.e2e_stack import running_services, service_rss
 
-    results: list[BenchResult] = []
+    def done(result: BenchResult) -> None:
+        results.append(result)
+        print()
+        print(render_table(result), flush=True)
+
     with running_services(infra.kafka, infra.dsn) as harness:
         await asyncio.sleep(2.0)  # let the services settle after start-up
         idle = service_rss(harness)
         if "deliveries" in selected:
             from bench import e2e_deliveries
 
-            results.append(
+            done(
                 await e2e_deliveries.run(
                     infra, harness, deliveries=sizes["deliveries"], profile=_under(profile)
                 )
@@ -214,7 +220,7 @@ async def _end_to_end(
         if "leads" in selected:
             from bench import e2e_leads
 
-            results.append(
+            done(
                 await e2e_leads.run(
                     harness,
                     rate=sizes["lead_rate"],
@@ -226,8 +232,7 @@ async def _end_to_end(
             )
         if "memory" in selected:
             after = service_rss(harness)
-            results.append(e2e_memory.result(idle, after, e2e_memory.libraries_rss()))
-    return results
+            done(e2e_memory.result(idle, after, e2e_memory.libraries_rss()))
 
 
 def _under(directory: str | None) -> Path | None:

@@ -36,7 +36,14 @@ from aiokafka import ConsumerRecord
 
 from bench.common import BenchResult, Figure, Infra, progress
 from bench.consumer_raw import Batch, produce, raw_loop
-from bench.e2e_stack import DEALER_ID, connect, profiled, schema_of, table_counts
+from bench.e2e_stack import (
+    DEALER_ID,
+    access_counts,
+    connect,
+    profiled,
+    schema_of,
+    table_counts,
+)
 from chaos.harness import Harness
 from dealerflow.contracts.envelope import KafkaRecord, encode_structured
 from dealerflow.contracts.events import VehicleDelivered
@@ -184,6 +191,7 @@ async def run(
     conn = await connect(harness)
     try:
         before = await table_counts(conn, schema)
+        accesses_before = await access_counts(conn, schema)
         outbox_before = await infra.topic_offsets(notifier_topic)
         progress(
             f"e2e deliveries: {deliveries:,} outside VehicleDelivered -> notifier "
@@ -197,8 +205,9 @@ async def run(
             await sending
         seconds = end - started
         checked = await check_effects(harness, ids)
-        after = await table_counts(conn, schema)
         outbox_rows = await _settled_offsets(infra, notifier_topic) - outbox_before
+        after = await table_counts(conn, schema)
+        accesses = await access_counts(conn, schema)
     finally:
         await conn.close()
     rows_per_event = {
@@ -208,6 +217,11 @@ async def run(
     }
     rows_per_event["outbox"] = round(outbox_rows / deliveries)
     per_event = sum(rows_per_event.values()) + 1  # + the inbox row
+    # everything the notifier did meanwhile (reactions, the follow-ups of its own events,
+    # relay, timer polls), per delivery: how many statements touched its tables
+    accesses_per_event = {
+        key: (accesses[key] - accesses_before[key]) / deliveries for key in accesses
+    }
     progress(f"e2e deliveries: raw baseline writing {per_event} rows per event {rows_per_event}")
     raw_topic = await infra.topic("e2e-deliveries-raw", partitions=3)
     await produce(infra, raw_topic, records)
@@ -256,6 +270,18 @@ async def run(
                 ),
             ),
             Figure("wall time", seconds, raw["seconds"], "s"),
+            Figure(
+                "notifier table scans per delivery",
+                accesses_per_event["scans"],
+                None,
+                "scans",
+                note=(
+                    "index + sequential scans of the notifier's tables per delivery while "
+                    "it ran (PostgreSQL statistics; reactions, their follow-ups, relay, "
+                    "polls): about one statement's read each; the baseline needs one "
+                    "statement per table per batch"
+                ),
+            ),
         ],
         params={"deliveries": deliveries, "partitions": 3},
         details={
@@ -263,6 +289,7 @@ async def run(
             "tables_before": before,
             "tables_after": after,
             "outbox_records": outbox_rows,
+            "accesses_per_event": accesses_per_event,
             "effects": checked,
             "raw": raw,
         },

@@ -18,7 +18,8 @@ rate served at >= 95% of the offered rate with a request p99 under 500 ms.
 Baseline, same run, same client and rates: ``GET /healthz`` of the leads service (the
 floor of one HTTP round trip through its middleware on this machine).
 
-Correctness (asserted, and by the smoke test): every POST answered 201 once, every lead has
+Error answers (a 503 when the service's pool is exhausted) and shed requests are counted
+and shown. Correctness (asserted, and by the smoke test): every lead answered 201 has
 exactly one first-contact task.
 """
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,6 +211,7 @@ def _summary(step: Step, watcher: TaskWatcher | None) -> dict[str, Any]:
         "shed": step.shed,
         "answered": len(step.answered),
         "failures": len(step.failures),
+        "errors": dict(Counter(f.split(":", 1)[0] for f in step.failures)),
         "served_per_s": step.served_rate(),
         "request_p50_s": percentile(latencies, 50),
         "request_p99_s": percentile(latencies, 99),
@@ -278,14 +281,13 @@ async def run(
         await watcher.conn.close()
         await conn.close()
         await sender.close()
-    problems = []
-    if any(s["failures"] or s["answered"] != s["sent"] for s in steps):
-        problems.append("some POSTs failed: " + str([(s["rate"], s["failures"]) for s in steps]))
+    # an error answer (e.g. 503 when the pool is exhausted) is a figure, not a failure of
+    # the benchmark; a lead answered 201 without exactly one first-contact task is
     if len(counts) != len(leads) or any(n != 1 for n in counts.values()):
         twice = sum(1 for n in counts.values() if n != 1)
-        problems.append(f"{len(leads) - len(counts)} leads without and {twice} with >1 task")
-    if problems:
-        raise AssertionError("; ".join(problems))
+        raise AssertionError(
+            f"{len(leads) - len(counts)} leads without and {twice} with >1 first-contact task"
+        )
     fixed, fixed_probe = steps[0], probes[0]
     knee = [s["rate"] for s in steps[1:] if _at_knee(s)]
     figures = [
