@@ -62,19 +62,13 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="runs of every measurement, medians reported (default 3; quick 1)",
     )
-    p.add_argument(
-        "--deliveries",
-        type=int,
-        help="deliveries: outside VehicleDelivered events (default 10,000; quick 300)",
+    end_to_end_sizes: tuple[tuple[str, type, str], ...] = (
+        ("--deliveries", int, "deliveries: outside VehicleDelivered (default 10,000; quick 300)"),
+        ("--lead-rate", float, "leads: the fixed rate, POSTs/s (default 200; quick 20)"),
+        ("--lead-seconds", float, "leads: seconds at the fixed rate (default 10; quick 2)"),
     )
-    p.add_argument(
-        "--lead-rate",
-        type=float,
-        help="leads: the fixed rate, POST /v1/leads per second (default 200; quick 20)",
-    )
-    p.add_argument(
-        "--lead-seconds", type=float, help="leads: seconds at the fixed rate (default 10; quick 2)"
-    )
+    for flag, kind, text in end_to_end_sizes:
+        p.add_argument(flag, type=kind, help=text)
     p.add_argument(
         "--sweep",
         type=float,
