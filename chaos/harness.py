@@ -281,18 +281,22 @@ def running_harness(
     clock_speed: float = DEFAULT_CLOCK_SPEED,
     log_dir: Path | None = None,
     keep: bool = False,
+    run_name: str = "chaos",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Harness]:
     """Start the stack of one chaos run for the ``with`` block; stop it and delete its
-    topics and schemas afterwards (``keep``: leave the data, e.g. to inspect it)."""
+    topics and schemas afterwards (``keep``: leave the data, e.g. to inspect it).
+    ``run_name`` prefixes the run's topics and schemas (the benchmarks use ``bench``);
+    ``extra_env`` overrides the services' settings (e.g. the consumers' batch timeout)."""
     from dealerflow.runtime.kafka_admin import create_catalogue_topics
 
     default_kafka, default_pg = infra_from_environment()
     kafka = kafka_bootstrap or default_kafka
     owner = pg_dsn or default_pg
     run = uuid.uuid4().hex[:8]
-    prefix = f"chaos{run}.dealerflow."
-    schema_prefix = f"chaos{run}_"
-    logs = log_dir or Path(tempfile.mkdtemp(prefix=f"chaos-{run}-"))
+    prefix = f"{run_name}{run}.dealerflow."
+    schema_prefix = f"{run_name}{run}_"
+    logs = log_dir or Path(tempfile.mkdtemp(prefix=f"{run_name}-{run}-"))
     live: dict[str, ProcessHandle] = {}
     with _terminate_as_exit():
         try:
@@ -315,6 +319,7 @@ def running_harness(
                     "DEALERFLOW_CONSUMER_BATCH_TIMEOUT_MS": "50",
                     "DEALERFLOW_LOG_LEVEL": "INFO",
                     **DEV_CHANNEL_ENV,
+                    **(extra_env or {}),
                 },
             )
             with running_stack(config, logs, timeout_s=180, progress=_quiet) as handles:
