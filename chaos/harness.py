@@ -17,7 +17,7 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,13 @@ from dealerflow.devinfra.services import (
 
 #: The test profile's development issuer: the services trust it, the load uses it.
 ISSUER = DevIssuer.for_profile("test")
+
+#: The services' settings that set the purge's retentions (days of their clock).
+RETENTION_SETTINGS = (
+    "DEALERFLOW_PURGE_INBOX_DAYS",
+    "DEALERFLOW_PURGE_IDEMPOTENCY_DAYS",
+    "DEALERFLOW_PURGE_TIMERS_DAYS",
+)
 
 #: 1 real second = 2 hours of schedule (as the e2e tests): a 24 h callback falls due
 #: 12 s after the delivery.
@@ -197,9 +204,11 @@ def running_harness(
     clock_speed: float = DEFAULT_CLOCK_SPEED,
     log_dir: Path | None = None,
     keep: bool = False,
+    service_env: Mapping[str, str] | None = None,
 ) -> Iterator[Harness]:
     """Start the stack of one chaos run for the ``with`` block; stop it and delete its
-    topics and schemas afterwards (``keep``: leave the data, e.g. to inspect it)."""
+    topics and schemas afterwards (``keep``: leave the data, e.g. to inspect it;
+    ``service_env``: settings of the services over the harness's, e.g. retentions)."""
     from dealerflow.runtime.kafka_admin import create_catalogue_topics
 
     default_kafka, default_pg = infra_from_environment()
@@ -228,9 +237,12 @@ def running_harness(
                 extra_env={
                     "DEALERFLOW_TIMER_POLL_INTERVAL_S": "0.2",
                     "DEALERFLOW_RELAY_POLL_INTERVAL_S": "0.2",
+                    # the purge's retentions pass in minutes of the accelerated clock
+                    "DEALERFLOW_PURGE_INTERVAL_S": "10",
                     "DEALERFLOW_CONSUMER_BATCH_TIMEOUT_MS": "50",
                     "DEALERFLOW_LOG_LEVEL": "INFO",
                     **DEV_CHANNEL_ENV,
+                    **(service_env or {}),
                 },
             )
             with running_stack(config, logs, timeout_s=180, progress=_quiet) as handles:
