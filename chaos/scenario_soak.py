@@ -310,7 +310,8 @@ async def soak(harness: Harness, settings: RunSettings) -> SoakResult:
     sampler = asyncio.create_task(_sampler(harness, settings.sample_s, samples, waves, stop))
     try:
         end = started + settings.soak_minutes * 60
-        while time.monotonic() < end:
+        # the next wave only if it can end in time (it takes about as long as the last)
+        while time.monotonic() + (waves[-1].wall_s if waves else 0.0) < end:
             wave_settings = RunSettings(WAVE_SCALE, settings.seed * 1000 + len(waves))
             wave = await run_with_faults(f"soak-{len(waves)}", harness, wave_settings, None)
             waves.append(wave)
