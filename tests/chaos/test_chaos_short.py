@@ -5,17 +5,11 @@ expected effect there exactly once, none early (docs/reliability.md)."""
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # ``chaos`` is a top-level package, like ``bench``
-    sys.path.insert(0, str(ROOT))
-
-from chaos.__main__ import run_suite  # noqa: E402
-from dealerflow.devinfra.services import SERVICES  # noqa: E402
+from chaos.__main__ import run_suite
+from dealerflow.devinfra.services import SERVICES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 

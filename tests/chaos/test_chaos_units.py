@@ -4,18 +4,12 @@ duplicated effects by key, the soak's verdict and merged waves."""
 from __future__ import annotations
 
 import random
-import sys
 from collections import Counter
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # ``chaos`` is a top-level package, like ``bench``
-    sys.path.insert(0, str(ROOT))
-
-from chaos.effects import Observation, Row  # noqa: E402
-from chaos.load import SCALES, Sent, plan  # noqa: E402
-from chaos.scenario_soak import Check, Sample, merged, verdict  # noqa: E402
-from chaos.scenarios import ScenarioResult  # noqa: E402
+from chaos.effects import Observation, Row
+from chaos.load import SCALES, Sent, plan
+from chaos.scenario_soak import Check, Sample, merged, verdict
+from chaos.scenarios import ScenarioResult
 
 
 def test_a_seed_replays_the_same_plan_and_every_key_is_distinct() -> None:
