@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from chaos.harness import DEFAULT_CLOCK_SPEED, running_harness
+from chaos.harness import DEFAULT_CLOCK_SPEED, RETENTION_SETTINGS, running_harness
 from chaos.load import SCALES
 from chaos.scenarios import NOT_YET, SCENARIOS, RunSettings, ScenarioResult
 
@@ -42,6 +42,26 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="kill -9 of every service this many times (default: short 1, full 3)",
     )
+    p.add_argument(
+        "--soak-minutes",
+        type=float,
+        default=None,
+        help="soak: wall minutes of load (default: short 3, full 30)",
+    )
+    p.add_argument(
+        "--sample-s",
+        type=float,
+        default=None,
+        help="soak: seconds between samples (default: short 15, full 60)",
+    )
+    p.add_argument(
+        "--retention-days",
+        type=float,
+        default=None,
+        help="the purge's retentions, days of the services' clock, for the inbox, "
+        "idempotency keys and timers alike (default: short 2, full the services' own: "
+        "14, 7, 30)",
+    )
     p.add_argument("--clock-speed", type=float, default=DEFAULT_CLOCK_SPEED)
     p.add_argument("--keep", action="store_true", help="keep the run's topics and schemas")
     return p
@@ -53,6 +73,9 @@ def run_suite(
     scale: str = "short",
     seed: int | None = None,
     kill_rounds: int | None = None,
+    soak_minutes: float | None = None,
+    sample_s: float | None = None,
+    retention_days: float | None = None,
     clock_speed: float = DEFAULT_CLOCK_SPEED,
     keep: bool = False,
     kafka_bootstrap: str | None = None,
@@ -60,21 +83,39 @@ def run_suite(
 ) -> list[ScenarioResult]:
     """Start the stack, run the scenarios ``names`` in turn on it, print their tables."""
     seed = random.SystemRandom().randrange(1 << 31) if seed is None else seed
-    rounds = kill_rounds if kill_rounds is not None else (3 if scale == "full" else 1)
+    full = scale == "full"
+    rounds = kill_rounds if kill_rounds is not None else (3 if full else 1)
+    minutes = soak_minutes if soak_minutes is not None else (30.0 if full else 3.0)
+    every = sample_s if sample_s is not None else (60.0 if full else 15.0)
+    # the short run lasts minutes: 2 days pass in 24 s at x7200, so its purges run too
+    days = retention_days if retention_days is not None else (None if full else 2.0)
+    service_env = {name: f"{days:g}" for name in RETENTION_SETTINGS} if days else {}
+    retention = "the services' defaults" if days is None else f"{days:g} days"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"chaos: scenarios {', '.join(names)}, scale {scale}, seed {seed} "
         f"(python -m chaos --seed {seed} to replay), clock x{clock_speed:g}, "
-        f"{platform.node()} {os.cpu_count()} cpus",
+        f"retention {retention}, {platform.node()} {os.cpu_count()} cpus, load average {load}",
         flush=True,
     )
     results: list[ScenarioResult] = []
     started = time.monotonic()
     with running_harness(
-        kafka_bootstrap=kafka_bootstrap, pg_dsn=pg_dsn, clock_speed=clock_speed, keep=keep
+        kafka_bootstrap=kafka_bootstrap,
+        pg_dsn=pg_dsn,
+        clock_speed=clock_speed,
+        keep=keep,
+        extra_env=service_env,
     ) as harness:
         print(f"chaos: stack ready in {time.monotonic() - started:.0f} s, logs {harness.log_dir}")
         for index, name in enumerate(names):
-            settings = RunSettings(SCALES[scale], seed + index, kill_rounds=rounds)
+            settings = RunSettings(
+                SCALES[scale],
+                seed + index,
+                kill_rounds=rounds,
+                soak_minutes=minutes,
+                sample_s=every,
+            )
             result = asyncio.run(SCENARIOS[name](harness, settings))
             results.append(result)
             print(result.table(), flush=True)
@@ -95,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale=args.scale,
         seed=args.seed,
         kill_rounds=args.kill_rounds,
+        soak_minutes=args.soak_minutes,
+        sample_s=args.sample_s,
+        retention_days=args.retention_days,
         clock_speed=args.clock_speed,
         keep=args.keep,
     )

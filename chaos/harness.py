@@ -45,6 +45,13 @@ from dealerflow.devinfra.services import (
 #: The test profile's development issuer: the services trust it, the load uses it.
 ISSUER = DevIssuer.for_profile("test")
 
+#: The services' settings that set the purge's retentions (days of their clock).
+RETENTION_SETTINGS = (
+    "DEALERFLOW_PURGE_INBOX_DAYS",
+    "DEALERFLOW_PURGE_IDEMPOTENCY_DAYS",
+    "DEALERFLOW_PURGE_TIMERS_DAYS",
+)
+
 #: 1 real second = 2 hours of schedule (as the e2e tests): a 24 h callback falls due
 #: 12 s after the delivery.
 DEFAULT_CLOCK_SPEED = 7200.0
@@ -287,7 +294,8 @@ def running_harness(
     """Start the stack of one chaos run for the ``with`` block; stop it and delete its
     topics and schemas afterwards (``keep``: leave the data, e.g. to inspect it).
     ``run_name`` prefixes the run's topics and schemas (the benchmarks use ``bench``);
-    ``extra_env`` overrides the services' settings (e.g. the consumers' batch timeout)."""
+    ``extra_env`` overrides the services' settings (e.g. the consumers' batch timeout,
+    the purge's retentions)."""
     from dealerflow.runtime.kafka_admin import create_catalogue_topics
 
     default_kafka, default_pg = infra_from_environment()
@@ -316,6 +324,8 @@ def running_harness(
                 extra_env={
                     "DEALERFLOW_TIMER_POLL_INTERVAL_S": "0.2",
                     "DEALERFLOW_RELAY_POLL_INTERVAL_S": "0.2",
+                    # the purge's retentions pass in minutes of the accelerated clock
+                    "DEALERFLOW_PURGE_INTERVAL_S": "10",
                     "DEALERFLOW_CONSUMER_BATCH_TIMEOUT_MS": "50",
                     "DEALERFLOW_LOG_LEVEL": "INFO",
                     **DEV_CHANNEL_ENV,

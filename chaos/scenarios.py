@@ -3,8 +3,9 @@ applies its faults while the common mixed load runs, and returns its figures.
 
 Run here: ``none`` (the load without faults, the baseline), ``kill9`` (kill -9 of
 each service at random moments, repeatedly, restarted each time) and ``rebalance``
-(replicated consumers bounced, :mod:`chaos.scenario_rebalance`). Later scenarios
-(broker/PostgreSQL kill -9, slow and cut links, soak) plug in
+(replicated consumers bounced, :mod:`chaos.scenario_rebalance`) and ``soak`` (waves of
+the load for half an hour of accelerated clock, memory, descriptors and tables sampled).
+Later scenarios (broker/PostgreSQL kill -9, slow and cut links) plug in
 the same way: an entry in :data:`SCENARIOS` (docs/reliability.md lists them).
 """
 
@@ -38,6 +39,9 @@ class RunSettings:
     seed: int
     #: kill -9 rounds: each round kills every service once, in a random order.
     kill_rounds: int = 1
+    #: soak: wall minutes of waves of load, and the sampling interval (chaos/scenario_soak.py).
+    soak_minutes: float = 3.0
+    sample_s: float = 15.0
 
 
 @dataclass
@@ -177,17 +181,29 @@ async def kill9(harness: Harness, settings: RunSettings) -> ScenarioResult:
     return await run_with_faults("kill9", harness, settings, faults)
 
 
+async def soak(harness: Harness, settings: RunSettings) -> ScenarioResult:
+    """Waves of the load for ``settings.soak_minutes``, memory, descriptors and tables
+    sampled every ``settings.sample_s`` (chaos/scenario_soak.py)."""
+    from chaos.scenario_soak import soak as run_soak  # it builds on this module
+
+    return await run_soak(harness, settings)
+
+
 Scenario = Callable[[Harness, RunSettings], Coroutine[Any, Any, ScenarioResult]]
 
 # scenarios of their own modules (they import this one: imported once it is complete)
 from chaos.scenario_rebalance import rebalance  # noqa: E402
 
-SCENARIOS: dict[str, Scenario] = {"none": none, "kill9": kill9, "rebalance": rebalance}
+SCENARIOS: dict[str, Scenario] = {
+    "none": none,
+    "kill9": kill9,
+    "rebalance": rebalance,
+    "soak": soak,
+}
 
 #: Issue 15 item 2's other scenarios, not yet written (docs/reliability.md).
 NOT_YET = (
     "infra-kill9: kill -9 of the Kafka broker and of PostgreSQL",
     "links: slow and cut links through devinfra.fault_proxy",
     "poison: tests/e2e/test_poison_suite.py (its own slice)",
-    "soak: 30 min of accelerated clock, sizes, memory and descriptors per minute",
 )
