@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from bench.common import (
@@ -25,13 +26,18 @@ from bench.common import (
     write_json,
 )
 
-BENCHMARKS = ("relay", "consumer", "timers")
+BENCHMARKS = ("relay", "consumer", "timers", "deliveries", "leads", "memory")
+#: The end-to-end benchmarks: they share one running stack of the six services.
+END_TO_END = ("deliveries", "leads", "memory")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench",
-        description="dealerflow benchmarks (relay, consumer, timers) with same-run baselines",
+        description=(
+            "dealerflow benchmarks (relay, consumer, timers; end to end with the services "
+            "running: deliveries, leads, memory) with same-run baselines"
+        ),
     )
     p.add_argument(
         "only",
@@ -56,6 +62,26 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="runs of every measurement, medians reported (default 3; quick 1)",
     )
+    end_to_end_sizes: tuple[tuple[str, type, str], ...] = (
+        ("--deliveries", int, "deliveries: outside VehicleDelivered (default 10,000; quick 300)"),
+        ("--lead-rate", float, "leads: the fixed rate, POSTs/s (default 200; quick 20)"),
+        ("--lead-seconds", float, "leads: seconds at the fixed rate (default 10; quick 2)"),
+    )
+    for flag, kind, text in end_to_end_sizes:
+        p.add_argument(flag, type=kind, help=text)
+    p.add_argument(
+        "--sweep",
+        type=float,
+        nargs="*",
+        help="leads: rates of the knee sweep, ascending, 5 s each, stopping past the knee "
+        "(default 50 100 150 250 300 400 600; quick 40)",
+    )
+    p.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="end to end: sample the notifier during deliveries and leads during the fixed "
+        "rate with py-spy (uvx), collapsed stacks to DIR/<bench>-<service>.txt",
+    )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument(
         "--kafka",
@@ -64,8 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--dsn",
-        default=os.environ.get("DEALERFLOW_PG_DSN", DEFAULT_DSN),
-        help="PostgreSQL DSN (default $DEALERFLOW_PG_DSN or the dev server)",
+        default=os.environ.get("DEALERFLOW_PG_MIGRATION_DSN")
+        or os.environ.get("DEALERFLOW_PG_DSN", DEFAULT_DSN),
+        help="PostgreSQL DSN of a role that creates schemas (default "
+        "$DEALERFLOW_PG_MIGRATION_DSN, $DEALERFLOW_PG_DSN or the dev server)",
     )
     return p
 
@@ -79,6 +107,15 @@ def _sizes(args: argparse.Namespace) -> dict[str, Any]:
         "due": args.due or (1_000 if quick else 10_000),
         "repeat": args.repeat or (1 if quick else 3),
         "lead_s": 1.0 if quick else 2.0,
+        "deliveries": args.deliveries or (300 if quick else 10_000),
+        "lead_rate": args.lead_rate or (20.0 if quick else 200.0),
+        "lead_seconds": args.lead_seconds or (2.0 if quick else 10.0),
+        "sweep": sorted(
+            args.sweep
+            if args.sweep is not None
+            else ([40.0] if quick else [50.0, 100.0, 150.0, 250.0, 300.0, 400.0, 600.0])
+        ),
+        "sweep_seconds": 1.0 if quick else 5.0,
     }
 
 
@@ -98,7 +135,7 @@ async def _main(args: argparse.Namespace) -> int:
             flush=True,
         )
         for name in BENCHMARKS:
-            if name not in selected:
+            if name not in selected or name in END_TO_END:
                 continue
             if name == "relay":
                 from bench import relay_bench
@@ -123,6 +160,8 @@ async def _main(args: argparse.Namespace) -> int:
             results.append(result)
             print()
             print(render_table(result), flush=True)
+        if any(name in END_TO_END for name in selected):
+            await _end_to_end(infra, selected, sizes, args.profile, results)
     finally:
         await infra.close()
     total = time.perf_counter() - started
@@ -142,6 +181,56 @@ async def _main(args: argparse.Namespace) -> int:
         )
         print(f"results written to {args.json}")
     return 0
+
+
+async def _end_to_end(
+    infra: Infra,
+    selected: Sequence[str],
+    sizes: dict[str, Any],
+    profile: str | None,
+    results: list[BenchResult],
+) -> None:
+    """The end-to-end benchmarks on one stack of the six services (started here), each
+    table printed and appended to ``results`` as it is done."""
+    from bench import e2e_memory
+    from bench.e2e_stack import running_services, service_rss
+
+    def done(result: BenchResult) -> None:
+        results.append(result)
+        print()
+        print(render_table(result), flush=True)
+
+    with running_services(infra.kafka, infra.dsn) as harness:
+        await asyncio.sleep(2.0)  # let the services settle after start-up
+        idle = service_rss(harness)
+        if "deliveries" in selected:
+            from bench import e2e_deliveries
+
+            done(
+                await e2e_deliveries.run(
+                    infra, harness, deliveries=sizes["deliveries"], profile=_under(profile)
+                )
+            )
+        if "leads" in selected:
+            from bench import e2e_leads
+
+            done(
+                await e2e_leads.run(
+                    harness,
+                    rate=sizes["lead_rate"],
+                    seconds=sizes["lead_seconds"],
+                    sweep=sizes["sweep"],
+                    sweep_seconds=sizes["sweep_seconds"],
+                    profile=_under(profile),
+                )
+            )
+        if "memory" in selected:
+            after = service_rss(harness)
+            done(e2e_memory.result(idle, after, e2e_memory.libraries_rss()))
+
+
+def _under(directory: str | None) -> Path | None:
+    return None if directory is None else Path(directory)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -37,6 +37,8 @@ INSERT INTO effects (event_id, event_type, customer_id, dealer_id)
 SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[])
 """
 
+DONE_SQL = "SELECT count(*) FROM effects"
+
 Batch = Sequence[ConsumerRecord[Any, Any]]
 
 
@@ -60,11 +62,13 @@ async def produce(infra: Infra, topic: str, records: list[KafkaRecord]) -> None:
 
 
 class Watch:
-    """Start time (first batch), and the moment ``count(*)`` of effects reaches ``n``."""
+    """Start time (first batch), and the moment ``count(*)`` of effects reaches ``n``
+    (``done_sql``: the count to watch instead)."""
 
-    def __init__(self, pool: asyncpg.Pool, n: int) -> None:
+    def __init__(self, pool: asyncpg.Pool, n: int, done_sql: str = DONE_SQL) -> None:
         self.pool = pool
         self.n = n
+        self.done_sql = done_sql
         self.first_batch: float | None = None
         self.batches = 0
         self.records = 0
@@ -91,7 +95,7 @@ class Watch:
         async with self.pool.acquire() as conn:
             deadline = time.perf_counter() + 600
             while True:
-                done = await conn.fetchval("SELECT count(*) FROM effects")
+                done = await conn.fetchval(self.done_sql)
                 if done >= self.n:
                     return time.perf_counter()
                 if task is not None and task.done():
@@ -102,10 +106,10 @@ class Watch:
                 await asyncio.sleep(0.005)
 
 
-async def prepare(infra: Infra, name: str) -> tuple[str, asyncpg.Pool]:
+async def prepare(infra: Infra, name: str, ddl: str = EFFECTS) -> tuple[str, asyncpg.Pool]:
     schema = await infra.schema(name)
     pool = await infra.pool(schema)
-    await pool.execute(EFFECTS)
+    await pool.execute(ddl)
     return schema, pool
 
 
@@ -116,9 +120,13 @@ async def raw_loop(
     settings: ServiceSettings,
     name: str,
     handle: Callable[[asyncpg.Pool, Batch], Awaitable[None]],
+    *,
+    ddl: str = EFFECTS,
+    done_sql: str = DONE_SQL,
 ) -> dict[str, Any]:
-    _, pool = await prepare(infra, name)
-    watch = Watch(pool, n)
+    """The baseline loop over ``topic`` until ``done_sql`` counts ``n`` (tables: ``ddl``)."""
+    _, pool = await prepare(infra, name, ddl)
+    watch = Watch(pool, n, done_sql)
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=infra.kafka,

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from chaos.harness import DEFAULT_CLOCK_SPEED, Harness, running_harness
+from chaos.harness import DEFAULT_CLOCK_SPEED, RETENTION_SETTINGS, Harness, running_harness
 from chaos.load import SCALES
 from chaos.own_infra import own_infrastructure
 from chaos.scenario_infra import NEEDS
@@ -43,6 +43,26 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="kill -9 of every service this many times (default: short 1, full 3)",
+    )
+    p.add_argument(
+        "--soak-minutes",
+        type=float,
+        default=None,
+        help="soak: wall minutes of load (default: short 3, full 30)",
+    )
+    p.add_argument(
+        "--sample-s",
+        type=float,
+        default=None,
+        help="soak: seconds between samples (default: short 15, full 60)",
+    )
+    p.add_argument(
+        "--retention-days",
+        type=float,
+        default=None,
+        help="the purge's retentions, days of the services' clock, for the inbox, "
+        "idempotency keys and timers alike (default: short 2, full the services' own: "
+        "14, 7, 30)",
     )
     p.add_argument("--clock-speed", type=float, default=DEFAULT_CLOCK_SPEED)
     p.add_argument("--keep", action="store_true", help="keep the run's topics and schemas")
@@ -74,6 +94,9 @@ def run_suite(
     scale: str = "short",
     seed: int | None = None,
     kill_rounds: int | None = None,
+    soak_minutes: float | None = None,
+    sample_s: float | None = None,
+    retention_days: float | None = None,
     clock_speed: float = DEFAULT_CLOCK_SPEED,
     keep: bool = False,
     kafka_bootstrap: str | None = None,
@@ -85,11 +108,19 @@ def run_suite(
     The scenarios in :data:`~chaos.scenario_infra.NEEDS` run each on a stack of its own
     on infrastructure of its own (ports ``infra_*_port``, free ones by default)."""
     seed = random.SystemRandom().randrange(1 << 31) if seed is None else seed
-    rounds = kill_rounds if kill_rounds is not None else (3 if scale == "full" else 1)
+    full = scale == "full"
+    rounds = kill_rounds if kill_rounds is not None else (3 if full else 1)
+    minutes = soak_minutes if soak_minutes is not None else (30.0 if full else 3.0)
+    every = sample_s if sample_s is not None else (60.0 if full else 15.0)
+    # the short run lasts minutes: 2 days pass in 24 s at x7200, so its purges run too
+    days = retention_days if retention_days is not None else (None if full else 2.0)
+    service_env = {name: f"{days:g}" for name in RETENTION_SETTINGS} if days else {}
+    retention = "the services' defaults" if days is None else f"{days:g} days"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"chaos: scenarios {', '.join(names)}, scale {scale}, seed {seed} "
         f"(python -m chaos --seed {seed} to replay), clock x{clock_speed:g}, "
-        f"{platform.node()} {os.cpu_count()} cpus",
+        f"retention {retention}, {platform.node()} {os.cpu_count()} cpus, load average {load}",
         flush=True,
     )
     results: dict[int, ScenarioResult] = {}
@@ -97,7 +128,9 @@ def run_suite(
 
     def run(harness: Harness, index: int) -> None:
         name = names[index]
-        settings = RunSettings(SCALES[scale], seed + index, kill_rounds=rounds)
+        settings = RunSettings(
+            SCALES[scale], seed + index, kill_rounds=rounds, soak_minutes=minutes, sample_s=every
+        )
         result = asyncio.run(SCENARIOS[name](harness, settings))
         results[index] = result
         print(result.table(), flush=True)
@@ -107,7 +140,11 @@ def run_suite(
     shared = [i for i, name in enumerate(names) if name not in NEEDS]
     if shared:
         with running_harness(
-            kafka_bootstrap=kafka_bootstrap, pg_dsn=pg_dsn, clock_speed=clock_speed, keep=keep
+            kafka_bootstrap=kafka_bootstrap,
+            pg_dsn=pg_dsn,
+            clock_speed=clock_speed,
+            keep=keep,
+            extra_env=service_env,
         ) as harness:
             print(
                 f"chaos: stack ready in {time.monotonic() - started:.0f} s, logs {harness.log_dir}"
@@ -122,7 +159,9 @@ def run_suite(
                 kafka_port=infra_kafka_port,
                 pg_port=infra_pg_port,
             ) as infra,
-            running_harness(clock_speed=clock_speed, keep=keep, infra=infra) as harness,
+            running_harness(
+                clock_speed=clock_speed, keep=keep, infra=infra, extra_env=service_env
+            ) as harness,
         ):
             print(
                 f"chaos: {names[index]}: own Kafka {infra.kafka_bootstrap}, PostgreSQL "
@@ -146,6 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale=args.scale,
         seed=args.seed,
         kill_rounds=args.kill_rounds,
+        soak_minutes=args.soak_minutes,
+        sample_s=args.sample_s,
+        retention_days=args.retention_days,
         clock_speed=args.clock_speed,
         keep=args.keep,
         infra_kafka_port=args.infra_kafka_port,

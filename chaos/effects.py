@@ -218,9 +218,10 @@ async def observe(harness: Harness, dealer_id: str, sent: Sent) -> Observation:
 
 def channel_sends(harness: Harness, dealer_id: str) -> Counter[str]:
     """Messages the notifier's recording channel driver accepted for ``dealer_id``, per
-    notification id, from its log (rotated files included): what a gateway would get."""
+    notification id, from the logs of all its replicas (``notifier.log``,
+    ``notifier-<n>.log``, rotated files included): what a gateway would get."""
     found: Counter[str] = Counter()
-    for path in sorted(harness.log_dir.glob("notifier.log*")):
+    for path in sorted(harness.log_dir.glob("notifier*.log*")):
         with path.open(encoding="utf-8", errors="replace") as lines:
             for line in lines:
                 if '"message to ' not in line or dealer_id not in line:

@@ -1,7 +1,8 @@
 """The harness: the six services started natively the way the e2e tests start them
 (:func:`dealerflow.devinfra.services.running_stack`), on the test infrastructure, in a
 run of their own (topic prefix ``chaos<run>.dealerflow.``, schema prefix ``chaos<run>_``),
-with the accelerated clock; faults as methods (kill -9 and restart of a service).
+with the accelerated clock; faults as methods (kill -9 or SIGTERM and restart of services
+and of their extra replicas, several processes of a service sharing its consumer groups).
 
 Every process the harness starts is stopped when it ends, on failure too (SIGTERM and
 SIGINT included), and its topics and schemas are deleted.
@@ -18,7 +19,7 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,8 +38,10 @@ from dealerflow.devinfra.services import (
     SERVICES,
     ProcessHandle,
     StackConfig,
+    readiness,
     restart_services,
     running_stack,
+    spawn_replica,
 )
 
 if TYPE_CHECKING:
@@ -46,6 +49,13 @@ if TYPE_CHECKING:
 
 #: The test profile's development issuer: the services trust it, the load uses it.
 ISSUER = DevIssuer.for_profile("test")
+
+#: The services' settings that set the purge's retentions (days of their clock).
+RETENTION_SETTINGS = (
+    "DEALERFLOW_PURGE_INBOX_DAYS",
+    "DEALERFLOW_PURGE_IDEMPOTENCY_DAYS",
+    "DEALERFLOW_PURGE_TIMERS_DAYS",
+)
 
 #: 1 real second = 2 hours of schedule (as the e2e tests): a 24 h callback falls due
 #: 12 s after the delivery.
@@ -104,6 +114,9 @@ class Harness:
     handles: dict[str, ProcessHandle]
     started: float = field(default_factory=time.monotonic)
     faults: list[Fault] = field(default_factory=list)
+    #: The extra replica processes (``<service>#<n>``, n from 2: the stack's own process
+    #: is the first) and their HTTP ports; their handles are in ``handles`` too.
+    replica_ports: dict[str, int] = field(default_factory=dict)
     #: The run's own Kafka and PostgreSQL (chaos/own_infra.py), for the scenarios that
     #: kill them or break their links; None on the shared test infrastructure.
     infra: OwnInfra | None = None
@@ -142,20 +155,98 @@ class Harness:
         """SIGKILL the service ``name`` (its HTTP server, consumers, outbox relay and timer
         poller all run in that one process), leave it down ``down_s``, start it again and
         wait until every service is ready."""
-        fault = Fault(self.elapsed(), "kill -9", name)
+        return await self.bounce([name], kill=True, down_s=down_s)
+
+    async def bounce(self, keys: Sequence[str], *, kill: bool, down_s: float = 0.0) -> Fault:
+        """Stop the processes ``keys`` (service names or replicas, ``notifier#2``) at once,
+        with SIGKILL (``kill``: no drain) or SIGTERM (a clean shutdown: the consumers leave
+        their groups), leave them down ``down_s``, start them again and wait until every
+        service and replica is ready."""
+        fault = Fault(self.elapsed(), "kill -9" if kill else "SIGTERM restart", " + ".join(keys))
         self.faults.append(fault)
-        handle = self.handles[name]
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(handle.pid, signal.SIGKILL)
-        if handle.popen is not None:
-            await asyncio.to_thread(handle.popen.wait, 10)
+        stopped = [self.handles[key] for key in keys]
+        if kill:
+            for handle in stopped:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(handle.pid, signal.SIGKILL)
+            for handle in stopped:
+                if handle.popen is not None:
+                    await asyncio.to_thread(handle.popen.wait, 10)
+        else:
+            await asyncio.gather(
+                *(asyncio.to_thread(handle.stop, 25.0, _quiet) for handle in stopped)
+            )
         if down_s:
             await asyncio.sleep(down_s)
-        await asyncio.to_thread(
-            restart_services, self.config, self.handles, [name], timeout_s=120, progress=_quiet
-        )
+        replicas = [key for key in keys if key in self.replica_ports]
+        for key in replicas:
+            self._start_replica(key, append=True)
+        services = [key for key in keys if key not in self.replica_ports]
+        if services:
+            await asyncio.to_thread(
+                restart_services,
+                self.config,
+                self.handles,
+                services,
+                timeout_s=120,
+                progress=_quiet,
+            )
+        await self._replicas_ready(replicas)
         fault.recovered_s = self.elapsed() - fault.at_s
         return fault
+
+    # -- replicas ------------------------------------------------------------------------
+
+    def replicas_of(self, name: str) -> list[str]:
+        """The processes of the service ``name``: its own, then its extra replicas."""
+        extra = sorted(k for k in self.replica_ports if k.partition("#")[0] == name)
+        return [name, *extra]
+
+    async def add_replicas(self, replicas: Mapping[str, int]) -> None:
+        """Run ``replicas[name]`` processes of each service named (its own one included):
+        the same schema and consumer groups, each its own port and log (``<name>-<n>.log``);
+        wait until they are ready."""
+        added = []
+        for name, count in replicas.items():
+            for number in range(len(self.replicas_of(name)) + 1, count + 1):
+                key = f"{name}#{number}"
+                [self.replica_ports[key]] = _free_ports(1)
+                self._start_replica(key, append=False)
+                added.append(key)
+        await self._replicas_ready(added)
+
+    async def remove_replicas(self) -> None:
+        """Stop the extra replicas (SIGTERM): one process of each service again."""
+        keys = list(self.replica_ports)
+        await asyncio.gather(
+            *(asyncio.to_thread(self.handles[key].stop, 25.0, _quiet) for key in keys)
+        )
+        for key in keys:
+            del self.handles[key], self.replica_ports[key]
+
+    def _start_replica(self, key: str, *, append: bool) -> None:
+        name, _, number = key.partition("#")
+        log_file = self.log_dir / f"{name}-{number}.log"
+        self.handles[key] = spawn_replica(
+            self.config, name, self.replica_ports[key], log_file, append=append
+        )
+
+    async def _replicas_ready(self, keys: Sequence[str], timeout_s: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = list(keys)
+        while pending:
+            for key in list(pending):
+                handle = self.handles[key]
+                if not handle.running():
+                    raise RuntimeError(f"{key} exited during start-up:\n{handle.log_tail()}")
+                url = f"http://{self.config.host}:{self.replica_ports[key]}"
+                ok, detail = await asyncio.to_thread(readiness, url)
+                if ok:
+                    pending.remove(key)
+                elif time.monotonic() > deadline:
+                    raise RuntimeError(f"{key} not ready in time: {detail[:300]}")
+            if pending:
+                await asyncio.sleep(0.3)
 
     def all_running(self) -> bool:
         return all(h.running() for h in self.handles.values())
@@ -224,11 +315,16 @@ def running_harness(
     clock_speed: float = DEFAULT_CLOCK_SPEED,
     log_dir: Path | None = None,
     keep: bool = False,
+    run_name: str = "chaos",
+    extra_env: dict[str, str] | None = None,
     infra: OwnInfra | None = None,
 ) -> Iterator[Harness]:
     """Start the stack of one chaos run for the ``with`` block; stop it and delete its
     topics and schemas afterwards (``keep``: leave the data, e.g. to inspect it).
-    ``infra``: on that infrastructure of the run's own, each service through its links."""
+    ``run_name`` prefixes the run's topics and schemas (the benchmarks use ``bench``);
+    ``extra_env`` overrides the services' settings (e.g. the consumers' batch timeout,
+    the purge's retentions); ``infra``: on that infrastructure of the run's own, each
+    service through its links."""
     from dealerflow.runtime.kafka_admin import create_catalogue_topics
 
     default_kafka, default_pg = infra_from_environment()
@@ -236,9 +332,9 @@ def running_harness(
     owner = infra.pg_dsn if infra else pg_dsn or default_pg
     service_env: Mapping[str, Mapping[str, str]] = infra.service_env() if infra else {}
     run = uuid.uuid4().hex[:8]
-    prefix = f"chaos{run}.dealerflow."
-    schema_prefix = f"chaos{run}_"
-    logs = log_dir or Path(tempfile.mkdtemp(prefix=f"chaos-{run}-"))
+    prefix = f"{run_name}{run}.dealerflow."
+    schema_prefix = f"{run_name}{run}_"
+    logs = log_dir or Path(tempfile.mkdtemp(prefix=f"{run_name}-{run}-"))
     live: dict[str, ProcessHandle] = {}
     with _terminate_as_exit():
         try:
@@ -258,9 +354,12 @@ def running_harness(
                 extra_env={
                     "DEALERFLOW_TIMER_POLL_INTERVAL_S": "0.2",
                     "DEALERFLOW_RELAY_POLL_INTERVAL_S": "0.2",
+                    # the purge's retentions pass in minutes of the accelerated clock
+                    "DEALERFLOW_PURGE_INTERVAL_S": "10",
                     "DEALERFLOW_CONSUMER_BATCH_TIMEOUT_MS": "50",
                     "DEALERFLOW_LOG_LEVEL": "INFO",
                     **DEV_CHANNEL_ENV,
+                    **(extra_env or {}),
                 },
                 service_env=service_env,
             )

@@ -1,9 +1,11 @@
 """Scenarios: a scenario is a function taking the harness (and the run's settings) that
 applies its faults while the common mixed load runs, and returns its figures.
 
-Run here: ``none`` (the load without faults, the baseline) and ``kill9`` (kill -9 of
-each service at random moments, repeatedly, restarted each time). Later scenarios
-(rebalance with replicas, broker/PostgreSQL kill -9, slow and cut links, soak) plug in
+Run here: ``none`` (the load without faults, the baseline), ``kill9`` (kill -9 of
+each service at random moments, repeatedly, restarted each time) and ``rebalance``
+(replicated consumers bounced, :mod:`chaos.scenario_rebalance`) and ``soak`` (waves of
+the load for half an hour of accelerated clock, memory, descriptors and tables sampled).
+Later scenarios (broker/PostgreSQL kill -9, slow and cut links) plug in
 the same way: an entry in :data:`SCENARIOS` (docs/reliability.md lists them).
 """
 
@@ -38,6 +40,9 @@ class RunSettings:
     seed: int
     #: kill -9 rounds: each round kills every service once, in a random order.
     kill_rounds: int = 1
+    #: soak: wall minutes of waves of load, and the sampling interval (chaos/scenario_soak.py).
+    soak_minutes: float = 3.0
+    sample_s: float = 15.0
 
 
 @dataclass
@@ -50,6 +55,8 @@ class ScenarioResult:
     sent: Sent
     faults: list[Fault] = field(default_factory=list)
     wall_s: float = 0.0
+    #: The dealer the load ran for (what a scenario's own counts filter on).
+    dealer_id: str = ""
 
     @property
     def ok(self) -> bool:
@@ -120,6 +127,7 @@ async def run_with_faults(
         sent,
         harness.faults[first_fault:],
         time.monotonic() - started,
+        dealer_id,
     )
 
 
@@ -168,18 +176,27 @@ async def kill9(harness: Harness, settings: RunSettings) -> ScenarioResult:
     return await run_with_faults("kill9", harness, settings, faults)
 
 
+async def soak(harness: Harness, settings: RunSettings) -> ScenarioResult:
+    """Waves of the load for ``settings.soak_minutes``, memory, descriptors and tables
+    sampled every ``settings.sample_s`` (chaos/scenario_soak.py)."""
+    from chaos.scenario_soak import soak as run_soak  # it builds on this module
+
+    return await run_soak(harness, settings)
+
+
 Scenario = Callable[[Harness, RunSettings], Coroutine[Any, Any, ScenarioResult]]
+
+# scenarios of their own modules (they import this one: imported once it is complete)
+from chaos.scenario_rebalance import rebalance  # noqa: E402
 
 SCENARIOS: dict[str, Scenario] = {
     "none": none,
     "kill9": kill9,
+    "rebalance": rebalance,
+    "soak": soak,
     "infra-kill9": infra_kill9,  # on infrastructure of its own (chaos/scenario_infra.py)
     "links": links,
 }
 
 #: Issue 15 item 2's other scenarios, not yet written (docs/reliability.md).
-NOT_YET = (
-    "rebalance: consumer bounce with three notifier and two complaints replicas",
-    "poison: tests/e2e/test_poison_suite.py (its own slice)",
-    "soak: 30 min of accelerated clock, sizes, memory and descriptors per minute",
-)
+NOT_YET = ("poison: tests/e2e/test_poison_suite.py (its own slice)",)

@@ -4,8 +4,8 @@ expected effect there exactly once, none early (docs/reliability.md)."""
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,22 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # ``chaos`` is a top-level package, like ``bench``
     sys.path.insert(0, str(ROOT))
 
-from chaos.__main__ import run_suite  # noqa: E402
+from chaos.scenarios import ScenarioResult  # noqa: E402
 from dealerflow.devinfra.services import SERVICES  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 
 
 def test_kill9_of_every_service_loses_duplicates_and_hurries_nothing(
-    kafka_bootstrap: str, pg_dsn: str
+    short_scenario: Callable[[str], ScenarioResult],
 ) -> None:
-    seed = int(os.environ["CHAOS_SEED"]) if os.environ.get("CHAOS_SEED") else None
-    [result] = run_suite(
-        ["kill9"], scale="short", seed=seed, kafka_bootstrap=kafka_bootstrap, pg_dsn=pg_dsn
-    )
-    table = result.table()
-    totals = result.observation.totals()
-    assert not result.sent.failed, table
-    assert (totals["lost"], totals["duplicated"], totals["early"]) == (0, 0, 0), table
-    assert {f.target for f in result.faults} == {s.name for s in SERVICES}, table
-    assert all(f.recovered_s is not None for f in result.faults), table
+    result = short_scenario("kill9")  # 0 lost, 0 duplicated, 0 early, all recovered
+    assert {f.target for f in result.faults} == {s.name for s in SERVICES}, result.table()

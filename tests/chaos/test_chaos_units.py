@@ -1,21 +1,17 @@
 """The chaos harness's own arithmetic: seeded plans replay, rows count lost and
-duplicated effects by key."""
+duplicated effects by key, the soak's verdict and merged waves."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-import sys
 from collections import Counter
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # ``chaos`` is a top-level package, like ``bench``
-    sys.path.insert(0, str(ROOT))
-
-from chaos.effects import Row  # noqa: E402
-from chaos.harness import at_random_moments  # noqa: E402
-from chaos.load import SCALES, plan  # noqa: E402
+from chaos.effects import Observation, Row
+from chaos.harness import at_random_moments
+from chaos.load import SCALES, Sent, plan
+from chaos.scenario_soak import Check, Sample, merged, verdict
+from chaos.scenarios import ScenarioResult
 
 
 def test_a_seed_replays_the_same_plan_and_every_key_is_distinct() -> None:
@@ -47,3 +43,38 @@ def test_faults_strike_every_target_once_in_an_order_the_seed_replays() -> None:
     assert sorted(first) == ["kafka", "leads", "notifier", "postgres"]
     assert first == asyncio.run(order(5))
     assert {tuple(asyncio.run(order(seed))) for seed in range(20)} != {tuple(first)}
+
+
+def _samples(rss: list[int], inbox: list[int], fds: int = 20) -> list[Sample]:
+    return [
+        Sample(float(i), {"svc": r * 1024}, {"svc": fds}, {"svc.inbox": n}, {"svc": 0}, i)
+        for i, (r, n) in enumerate(zip(rss, inbox, strict=True))
+    ]
+
+
+def _failed(checks: list[Check]) -> set[str]:
+    return {c.what for c in checks if not c.ok}
+
+
+def test_the_soak_verdict_passes_a_plateau_and_fails_growth() -> None:
+    flat = _samples(
+        [90, 95, 100, 100, 101, 100, 101, 100, 102], [0, 50, 80, 90, 85, 92, 88, 91, 90]
+    )
+    assert _failed(verdict(flat, wave_rows=10)) == set()
+    # memory growing by 5 MiB a sample: the last third's mean is 12.5% above the second's
+    leaking = _samples([100 + 5 * i for i in range(9)], [90] * 9)
+    assert _failed(verdict(leaking, wave_rows=10)) == {"svc memory flat"}
+    # a table never purged grows with the load
+    growing = _samples([100] * 9, [100 * i for i in range(9)])
+    assert _failed(verdict(growing, wave_rows=10)) == {"svc.inbox bounded"}
+    assert _failed(verdict(growing[:5], wave_rows=10)) == {"samples"}
+
+
+def test_the_waves_merge_into_one_count_with_keys_of_their_own() -> None:
+    def wave(observed: Counter[str]) -> ScenarioResult:
+        row = Row("x", sent=2, expected={"a", "b"}, observed=observed)
+        return ScenarioResult("w", 1, Observation([row], 2, 0), Sent())
+
+    observation, _ = merged([wave(Counter({"a": 1, "b": 1})), wave(Counter({"a": 2}))])
+    [row] = observation.rows
+    assert (row.sent, row.found, row.lost, row.duplicated) == (4, 3, 1, 1)

@@ -119,6 +119,7 @@ REASONS: dict[str, tuple[str, ...]] = {
     "future specversion": ("specversion",),
     "NUL": ("u+0000",),
     "deep nesting": ("nest", "recursion", "depth"),
+    "duplicate id": ("with a different body",),
     "far future": ("ahead of the consumer's clock",),
     "far past": ("before 2000-01-01",),
 }
@@ -515,10 +516,9 @@ async def _run_suite(
     poisons = [s for s in suite.sent if s.kind != "good"]
 
     def expected(item: Sent) -> set[str]:
-        """Who must dead-letter ``item``: nobody for a duplicate (the inbox drops it), the
-        consumers that react for a refusal, all of the topic's for what none can read."""
-        if item.kind == "duplicate id":
-            return set()
+        """Who must dead-letter ``item``: the consumers that react for a refusal, all of
+        the topic's for what none can read and for a used id with another body (each
+        one's inbox holds the first event's digest)."""
         if item.kind in REFUSED_BY_REACTORS and item.topic != "inbound.leads":
             return reactors(item.topic, GOOD[item.topic])
         return CONSUMERS[item.topic]
@@ -543,20 +543,14 @@ async def _run_suite(
         cell = cells.setdefault((item.kind, item.topic), Cell())
         got = letters.get((item.topic, item.partition, item.offset), [])
         by = _consumers_of(got)
-        if item.kind == "duplicate id":
-            cell.dead_lettered = f"dup:{len(by)}"
-            cell.reason_ok = "-"
-            if by:
-                cell.problems.append(f"dead-lettered by {sorted(by)}")
-        else:
-            want = expected(item)
-            cell.dead_lettered = f"{len(by)}/{len(want)}"
-            if by != want:
-                cell.problems.append(f"dead-lettered by {sorted(by)}, expected {sorted(want)}")
-            reason = _reason_ok(item.kind, item.topic, got)
-            cell.reason_ok = "ok" if reason else "BAD"
-            if not reason:
-                cell.problems.append("reasons: " + " | ".join(sorted({g.error or "" for g in got})))
+        want = expected(item)
+        cell.dead_lettered = f"{len(by)}/{len(want)}"
+        if by != want:
+            cell.problems.append(f"dead-lettered by {sorted(by)}, expected {sorted(want)}")
+        reason = _reason_ok(item.kind, item.topic, got)
+        cell.reason_ok = "ok" if reason else "BAD"
+        if not reason:
+            cell.problems.append("reasons: " + " | ".join(sorted({g.error or "" for g in got})))
         after = item.good_after
         assert after is not None
         handled = seen.get(after.event_id or "", set())

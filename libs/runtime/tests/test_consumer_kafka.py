@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import time
 import uuid
@@ -193,6 +194,44 @@ async def test_redelivered_event_has_one_effect(env: Env) -> None:
     assert await env.pool.fetchval("SELECT count(*) FROM outbox") == 2
 
 
+async def test_a_used_event_id_with_another_body_is_dead_lettered_not_dropped(env: Env) -> None:
+    group = env.prefix + "g-reused-id"
+    async with _relaying(env):
+        await env.start_consumer(group)
+        await env.send_event(graded("A"), "id-A")
+        await env.send_event(graded("FORGED"), "id-A")  # another event under A's id
+        await eventually(lambda: _committed_is(env, group, 3), what="A, the forgery, A's follow-up")
+        await env.send_event(graded("A"), "id-A")  # a true redelivery: dropped
+        await env.send_event(graded("FORGED-LATER"), "id-A")  # in a later batch
+        await env.send_event(graded("B"), "id-B")  # the partition moves on
+        await eventually(lambda: _committed_is(env, group, 7), what="all 7 committed")
+        assert await env.effects() == [("id-A", "A"), ("id-B", "B")]
+        assert env.calls == {"A": 1, "B": 1}
+        await _dead_letters_published(env, 2)
+    letters = await read_dead_letters(env.bootstrap, env.topic + ".dlq")
+    assert len(letters) == 2
+    for letter in letters:
+        assert letter.header("ce_id") == "id-A"
+        assert letter.error is not None
+        assert "duplicate event id id-A with a different body" in letter.error
+    # A keeps its inbox row: the forgeries did not release it
+    rows = await env.pool.fetch("SELECT event_id, digest FROM inbox WHERE event_id = 'id-A'")
+    assert len(rows) == 1
+    assert rows[0]["digest"] is not None
+
+
+@contextlib.asynccontextmanager
+async def _relaying(env: Env) -> AsyncIterator[None]:
+    """The outbox relay running (dead letters and follow-up events reach Kafka)."""
+    relay = OutboxRelay(env.pool, env.bootstrap, poll_interval_s=0.2)
+    relay_task = asyncio.create_task(relay.run())
+    try:
+        yield
+    finally:
+        await relay.stop()
+        relay_task.cancel()
+
+
 async def _committed_is(env: Env, group: str, expected: int) -> bool:
     return await env.committed(group) == expected
 
@@ -218,9 +257,7 @@ async def _dead_letters_published(env: Env, count: int) -> None:
 async def test_poison_messages_go_to_the_dlq_and_the_partition_moves_on(env: Env) -> None:
     group = env.prefix + "g-poison"
     env.fail.add("POISON")
-    relay = OutboxRelay(env.pool, env.bootstrap, poll_interval_s=0.2)
-    relay_task = asyncio.create_task(relay.run())
-    try:
+    async with _relaying(env):
         await env.start_consumer(group)
         good = encode_binary(graded("X"), source="/test", event_id="tmpl")
         key = good.key or b""
@@ -246,9 +283,6 @@ async def test_poison_messages_go_to_the_dlq_and_the_partition_moves_on(env: Env
         assert inbox_ids == {"next-1", follow_up_id}
         assert env.calls["POISON"] == 1 + env.settings.consumer_max_retries
         await _dead_letters_published(env, 4)
-    finally:
-        await relay.stop()
-        relay_task.cancel()
     letters = await read_dead_letters(env.bootstrap, env.topic + ".dlq")
     assert len(letters) == 4
     partitions = {letter.original_partition for letter in letters}
@@ -396,9 +430,7 @@ async def test_events_with_text_postgresql_cannot_store_are_dead_lettered(env: E
     # in a payload string, a lone surrogate in a structured attribute, and a NUL that
     # only the handler's INSERT meets (data_base64 hides it from the quick scan)
     group = env.prefix + "g-nul"
-    relay = OutboxRelay(env.pool, env.bootstrap, poll_interval_s=0.2)
-    relay_task = asyncio.create_task(relay.run())
-    try:
+    async with _relaying(env):
         await env.start_consumer(group)
         template = encode_binary(graded("K"), source="/test", event_id="tmpl")
         key = template.key or b""
@@ -424,9 +456,6 @@ async def test_events_with_text_postgresql_cannot_store_are_dead_lettered(env: E
         assert "N\x00UL" not in env.calls  # refused before any handler ran
         assert env.calls["B\x00"] == 1  # the INSERT's refusal is not retried
         await _dead_letters_published(env, 4)
-    finally:
-        await relay.stop()
-        relay_task.cancel()
     letters = sorted(
         await read_dead_letters(env.bootstrap, env.topic + ".dlq"),
         key=lambda d: d.original_offset or 0,

@@ -31,8 +31,9 @@ def test_runtime_migrations_are_versioned_sql_resources() -> None:
         ("runtime", 2, "inbox"),
         ("runtime", 3, "timers"),
         ("runtime", 4, "dealer_configurations"),
+        ("runtime", 5, "inbox_digest"),
     ]
-    assert all("CREATE TABLE" in m.sql for m in migrations)
+    assert all("CREATE TABLE" in m.sql or "ALTER TABLE" in m.sql for m in migrations)
 
 
 def test_load_migrations_from_a_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,7 +72,7 @@ async def test_migrate_creates_schema_and_applies_once(pg_dsn: str, pg_schema: s
     schema = f"{pg_schema}_new"
     try:
         applied = await migrate(pg_dsn, schema, runtime_migrations())
-        assert [m.version for m in applied] == [1, 2, 3, 4]
+        assert [m.version for m in applied] == [1, 2, 3, 4, 5]
         assert await migrate(pg_dsn, schema, runtime_migrations()) == []
         conn = await asyncpg.connect(pg_dsn)
         try:
@@ -84,6 +85,7 @@ async def test_migrate_creates_schema_and_applies_once(pg_dsn: str, pg_schema: s
                 ("runtime", 2, "inbox"),
                 ("runtime", 3, "timers"),
                 ("runtime", 4, "dealer_configurations"),
+                ("runtime", 5, "inbox_digest"),
             ]
             assert [r["checksum"] for r in rows] == [m.checksum for m in runtime_migrations()]
             tables = {
@@ -164,6 +166,7 @@ async def test_components_are_tracked_separately_and_order_is_checked(
         "runtime:0002_inbox",
         "runtime:0003_timers",
         "runtime:0004_dealer_configurations",
+        "runtime:0005_inbox_digest",
         "svc:0001_step1",
         "svc:0003_step3",
     ]

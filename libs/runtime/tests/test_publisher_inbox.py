@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from dealerflow.contracts.envelope import decode
+from dealerflow.contracts.envelope import Envelope, decode, encode_binary
 from dealerflow.contracts.events.leads import LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime import inbox
@@ -131,3 +133,47 @@ async def test_claims_roll_back_and_can_be_released(db: asyncpg.Pool) -> None:
         await inbox.release(conn, "c", ["x", "never-claimed"])
         await inbox.release(conn, "c", [])
         assert await inbox.claim(conn, "c", "x") is True
+
+
+def _envelope(lead_id: str, **meta: Any) -> Envelope[Any]:
+    event = LeadGraded(
+        dealer_id="D001",
+        customer_id=uuid.uuid5(uuid.NAMESPACE_URL, "c"),
+        occurred_at=datetime(2025, 3, 1, tzinfo=UTC),
+        lead_id=lead_id,
+        grade="H",
+        graded_at=datetime(2025, 3, 1, tzinfo=UTC),
+    )
+    record = encode_binary(event, source=meta.pop("source", "/test"), event_id="e1")
+    decoded = decode(record.value, record.headers)
+    return replace(decoded, meta=replace(decoded.meta, **meta)) if meta else decoded
+
+
+def test_the_digest_is_of_the_event_not_of_its_time_or_trace() -> None:
+    digest = inbox.event_digest(_envelope("L1"))
+    assert digest == inbox.event_digest(_envelope("L1"))
+    later = datetime(2030, 1, 1, tzinfo=UTC)
+    assert digest == inbox.event_digest(_envelope("L1", time=later, traceparent=None))
+    assert digest != inbox.event_digest(_envelope("L2"))
+    assert digest != inbox.event_digest(_envelope("L1", source="/another-dms"))
+    assert digest != inbox.event_digest(_envelope("L1", dealer_id="D002"))
+
+
+async def test_claim_events_tells_a_redelivery_from_a_reused_id(db: asyncpg.Pool) -> None:
+    a, b = b"a" * 32, b"b" * 32
+    async with db.acquire() as conn, conn.transaction():
+        first = await inbox.claim_events(conn, "c", [("x", a), ("x", b), ("y", a)])
+        assert first.fresh == {"x", "y"}
+        assert not first.conflicts("x", a)
+        assert first.conflicts("x", b)  # a later copy in the same batch, another body
+        again = await inbox.claim_events(conn, "c", [("x", a), ("y", b), ("z", b)])
+        assert again.fresh == {"z"}
+        assert not again.conflicts("x", a)  # a redelivery
+        assert again.conflicts("y", b)
+        # a row from before the digest column matches any body
+        await conn.execute("INSERT INTO inbox (consumer, event_id) VALUES ('c', 'old')")
+        old = await inbox.claim_events(conn, "c", [("old", b)])
+        assert old.fresh == set()
+        assert not old.conflicts("old", b)
+        # another consumer has inbox rows of its own
+        assert (await inbox.claim_events(conn, "d", [("x", b)])).fresh == {"x"}

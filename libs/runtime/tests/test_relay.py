@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 import uuid
@@ -315,6 +316,33 @@ async def test_relay_resumes_within_a_second_or_two_after_a_database_outage(
         await proxy.cut()
         await pool.close()
         await direct.close()
+
+
+@pytest.mark.integration
+async def test_a_hung_database_costs_the_relay_one_statement_timeout(
+    pg_dsn: str, pg_schema: str, kafka_bootstrap: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the leader's next statement times out (2 s); without closing the connection the
+    # UNLISTEN (and the unlock after it) would wait out the timeout again
+    await migrate(pg_dsn, pg_schema, runtime_migrations())
+    proxy, pool = await proxied_pool(pg_dsn, pg_schema, max_size=2, timeout_s=2.0)
+    relay = relay_for(pool, kafka_bootstrap, retry_backoff_s=5.0, max_backoff_s=5.0)
+    caplog.set_level(logging.ERROR, logger="dealerflow.runtime.relay")
+    try:
+        async with running(relay):
+            await wait_for(_async(lambda: relay.is_leader))
+            await proxy.blackhole()
+            hung_at = time.time()
+
+            def failures() -> list[logging.LogRecord]:
+                return [r for r in caplog.records if "outbox relay failed" in r.getMessage()]
+
+            await wait_for(_async(lambda: bool(failures())), limit_s=15)
+            # the poll (0.2 s) + one timeout (2 s); two timeouts would be past 4 s
+            assert failures()[0].created - hung_at < 3.2
+    finally:
+        await proxy.cut()
+        await pool.close()
 
 
 @pytest.mark.integration

@@ -480,6 +480,43 @@ async def test_poller_resumes_within_a_second_or_two_after_a_database_outage(
         await through_proxy.close()
 
 
+async def test_a_database_hanging_mid_batch_is_not_retried_timer_by_timer(
+    pool: asyncpg.Pool, pg_dsn: str, pg_schema: str
+) -> None:
+    # the handler of the first timer finds the database hung: the batch fails on a
+    # statement timeout, and redoing it one savepoint per timer on that connection would
+    # wait out the timeout once per timer; it is rolled back at once, nothing is lost
+    proxy, through_proxy = await proxied_pool(pg_dsn, pg_schema, max_size=2, timeout_s=1.0)
+    clock = SystemClock()
+    calls: list[str] = []
+    effect = record_effect(clock)
+
+    async def hangs_once(conn: DbConnection, timer: Timer) -> None:
+        calls.append(timer.key)
+        if len(calls) == 1:
+            await proxy.blackhole()
+        await effect(conn, timer)
+
+    poller = TimerPoller(through_proxy, {"remind": hangs_once}, clock=clock, batch_size=10)
+    try:
+        for key in ("a", "b", "c"):
+            await add(pool, key, clock.now() - timedelta(seconds=1))
+        with pytest.raises(TimeoutError):
+            await poller.fire_due()
+        assert calls == ["a"], "the batch was redone timer by timer on a hung connection"
+        await proxy.open()
+        assert await poller.fire_due() == 3
+        assert sorted(r["key"] for r in await pool.fetch("SELECT key FROM effects")) == [
+            "a",
+            "b",
+            "c",
+        ]
+        assert [await status_of(pool, k) for k in ("a", "b", "c")] == [["fired"]] * 3
+    finally:
+        await proxy.cut()
+        await through_proxy.close()
+
+
 async def test_accelerated_clock_fires_on_clock_time_not_db_time(
     pool: asyncpg.Pool, pg_schema: str
 ) -> None:

@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dealerflow.devinfra.config import PG_APP_ROLE, InfraError
@@ -296,6 +296,19 @@ def _spawn_child(
             stdin=subprocess.DEVNULL,
         )
     return ProcessHandle(spec.name, popen.pid, log_file, popen)
+
+
+def spawn_replica(
+    config: StackConfig, name: str, port: int, log_file: Path, *, append: bool = False
+) -> ProcessHandle:
+    """One more process of the service ``name`` of a running stack: the same schema and
+    consumer group ids (the group's members share the partitions, Kafka rebalances them
+    as replicas come and go), its own HTTP ``port`` and log file (``append``: after a
+    restart). Its outbox relay and timer poller are safe beside the others (advisory
+    lock, ``SKIP LOCKED``). Not waited for: :func:`readiness` of its URL tells."""
+    spec = next(s for s in SERVICES if s.name == name)
+    own = replace(config, ports={**config.ports, name: port})
+    return _spawn_child(own, spec, log_file, "ab" if append else "wb")
 
 
 @contextlib.contextmanager

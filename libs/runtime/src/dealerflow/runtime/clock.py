@@ -16,6 +16,7 @@ __all__ = [
     "ManualClock",
     "SystemClock",
     "clock_from_speed",
+    "wall_duration",
     "wall_seconds_until",
 ]
 
@@ -131,3 +132,12 @@ def wall_seconds_until(clock: Clock, when: datetime) -> float | None:
         return 0.0
     speed = clock.speed if isinstance(clock, AcceleratedClock) else 1.0
     return remaining / speed
+
+
+def wall_duration(clock: Clock, duration: timedelta) -> timedelta:
+    """The real time in which ``duration`` of ``clock`` passes (``duration / speed`` for an
+    accelerated clock; itself for the real one, and for a manual clock, which real time
+    does not move): to compare a span of the services' clock with stamps the database
+    wrote with its own ``now()``."""
+    speed = clock.speed if isinstance(clock, AcceleratedClock) else 1.0
+    return duration / speed

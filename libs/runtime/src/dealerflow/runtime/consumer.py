@@ -58,9 +58,13 @@ from dealerflow.runtime.clock import Clock
 from dealerflow.runtime.context import (
     DealerConfiguration,
     EnvironmentDealerConfiguration,
-    is_transient,
 )
-from dealerflow.runtime.db import DbConnection, act_for
+from dealerflow.runtime.db import (
+    DbConnection,
+    act_for,
+    bounded_transaction,
+    is_infrastructure_error,
+)
 from dealerflow.runtime.dlq import dead_letter_message, describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.publisher import BatchContext, HandlerContext, event_source
@@ -264,22 +268,14 @@ class _HandlerFailed(Exception):
         self.cause = cause
 
 
-def _is_infrastructure_error(exc: BaseException, conn: DbConnection) -> bool:
-    """Errors that say the database (not the event) is the problem: never dead-letter.
-
-    A deadlock or serialization failure is one too: the batch is rolled back and
-    redelivered (the consumer's transaction retry), never dead-lettered."""
-    return (
-        conn.is_closed()
-        or is_transient(exc)
-        or isinstance(
-            exc,
-            asyncpg.PostgresConnectionError
-            | asyncpg.InterfaceError
-            | asyncpg.exceptions.OperatorInterventionError
-            | OSError,
-        )
+def _reused_id(event_id: str) -> str:
+    """The dead-letter reason of an event whose id a different event already used."""
+    refusal = UnprocessableEvent(
+        f"duplicate event id {event_id} with a different body: this consumer already "
+        "handled another event (type, source, dealer, subject or payload) under this id; "
+        "a producer must give every event an id of its own"
     )
+    return describe_error(refusal)
 
 
 def _refused(exc: BaseException | None) -> bool:
@@ -428,16 +424,25 @@ class EventConsumer:
             items.append(_Item(record, envelope, handlers, batch_handlers))
 
         duplicates = ignored = 0
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, bounded_transaction(conn):
             # a batch may span dealers: it acts for all of them, and for no other
             await act_for(conn, [i.envelope.meta.dealer_id for i in items])
-            fresh = await inbox.claim_many(conn, self.name, [i.envelope.meta.id for i in items])
+            digests = [inbox.event_digest(i.envelope) for i in items]
+            claims = [(i.envelope.meta.id, d) for i, d in zip(items, digests, strict=True)]
+            claimed = await inbox.claim_events(conn, self.name, claims)
+            fresh = claimed.fresh
             todo: list[_Item] = []
-            for item in items:
-                if item.envelope.meta.id not in fresh:
-                    duplicates += 1
+            for item, digest in zip(items, digests, strict=True):
+                event_id = item.envelope.meta.id
+                if event_id not in fresh:
+                    if claimed.conflicts(event_id, digest):
+                        # not a redelivery: another event under a used id; the one
+                        # handled keeps its inbox row (no event id on the failure)
+                        failures.append(_Failure(item.record, _reused_id(event_id), 0))
+                    else:
+                        duplicates += 1
                     continue
-                fresh.discard(item.envelope.meta.id)  # later copies in this batch: duplicates
+                fresh.discard(event_id)  # later copies in this batch: compared, not handled
                 if item.handlers or item.batch_handlers:
                     todo.append(item)
                 else:
@@ -522,13 +527,13 @@ class EventConsumer:
         pos = 0
         while pos < len(units):
             try:
-                async with conn.transaction():  # one savepoint for the rest of the batch
+                async with bounded_transaction(conn):  # one savepoint for the rest of the batch
                     segment: list[OutboxMessage] = []
                     for index in range(pos, len(units)):
                         try:
                             segment.extend(await self._run_unit(conn, units[index]))
                         except Exception as exc:
-                            if _is_infrastructure_error(exc, conn):
+                            if is_infrastructure_error(exc, conn):
                                 raise
                             raise _HandlerFailed(index, exc) from exc
             except _HandlerFailed as stop:
@@ -566,7 +571,7 @@ class EventConsumer:
                     outbox.extend(await self._run_unit(conn, unit))
                 return
             except Exception as exc:
-                if _is_infrastructure_error(exc, conn):
+                if is_infrastructure_error(exc, conn):
                     raise
             for item in unit.items:
                 single = _Unit([item], unit.batch_handlers)
@@ -580,7 +585,7 @@ class EventConsumer:
                 async with conn.transaction():
                     messages = await self._run_unit(conn, unit)
             except Exception as exc:
-                if _is_infrastructure_error(exc, conn):
+                if is_infrastructure_error(exc, conn):
                     raise
                 HANDLER_FAILURES.labels(self.name).inc()
                 last_error = exc

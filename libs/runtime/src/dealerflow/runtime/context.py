@@ -42,7 +42,12 @@ from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.policy import DealerPolicy, DealerSettings, settings_with_overrides
 from dealerflow.runtime import timers
 from dealerflow.runtime.clock import Clock
-from dealerflow.runtime.db import DbConnection, transaction
+from dealerflow.runtime.db import (
+    TRANSIENT_ERRORS,
+    DbConnection,
+    is_transient,
+    transaction,
+)
 from dealerflow.runtime.settings import ServiceSettings
 
 __all__ = [
@@ -64,17 +69,6 @@ T = TypeVar("T")
 
 #: Enqueue an event in the current transaction; returns its event id.
 Publish = Callable[[DomainEvent], Awaitable[str]]
-
-#: Errors after which the whole transaction is worth running again unchanged.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
-)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """True for a deadlock or serialization failure (retry the transaction)."""
-    return isinstance(exc, TRANSIENT_ERRORS)
 
 
 class DealerConfiguration(Protocol):

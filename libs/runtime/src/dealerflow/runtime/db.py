@@ -38,11 +38,17 @@ __all__ = [
     "DEFAULT_CLOSE_TIMEOUT_S",
     "DEFAULT_COMMAND_TIMEOUT_S",
     "DEFAULT_CONNECT_TIMEOUT_S",
+    "TRANSIENT_ERRORS",
     "DbConnection",
     "Pool",
     "act_for",
+    "bounded_transaction",
     "create_pool",
     "dealer_scope",
+    "drop_if_timed_out",
+    "is_closed",
+    "is_infrastructure_error",
+    "is_transient",
     "quote_ident",
     "transaction",
     "validate_schema_name",
@@ -150,6 +156,39 @@ async def create_pool(
     return pool
 
 
+#: Errors after which the whole transaction is worth running again unchanged.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a deadlock or serialization failure (retry the transaction)."""
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+def is_infrastructure_error(exc: BaseException, conn: DbConnection) -> bool:
+    """Errors that say the database (not the event or the timer) is the problem: never
+    dead-letter or fail the work for it, and never redo it piece by piece on the same
+    connection (each piece would wait out the same timeout); roll back and retry later.
+
+    A deadlock or serialization failure is one too: the batch is rolled back and
+    redelivered (the consumer's transaction retry), never dead-lettered. A statement
+    timeout (the database hangs) is a ``TimeoutError``, an ``OSError``."""
+    return (
+        is_closed(conn)
+        or is_transient(exc)
+        or isinstance(
+            exc,
+            asyncpg.PostgresConnectionError
+            | asyncpg.InterfaceError
+            | asyncpg.exceptions.OperatorInterventionError
+            | OSError,
+        )
+    )
+
+
 @asynccontextmanager
 async def transaction(
     pool: asyncpg.Pool, dealers: str | Iterable[str] | None = None
@@ -164,29 +203,62 @@ async def transaction(
     (:func:`dealerflow.runtime.timers.schedule`) written with the yielded connection
     commit or vanish together with the caller's own changes.
     """
-    async with pool.acquire() as conn:
-        try:
-            async with conn.transaction():
-                try:
-                    if dealers is not None:
-                        await act_for(conn, dealers)
-                    yield conn
-                except TimeoutError as exc:
-                    _drop_if_timed_out(conn, exc)  # before the ROLLBACK
-                    raise
-        except TimeoutError as exc:
-            _drop_if_timed_out(conn, exc)  # BEGIN or COMMIT: before the release
-            raise
+    async with pool.acquire() as conn, bounded_transaction(conn):
+        if dealers is not None:
+            await act_for(conn, dealers)
+        yield conn
 
 
-def _drop_if_timed_out(conn: DbConnection, exc: TimeoutError) -> None:
+@asynccontextmanager
+async def bounded_transaction(conn: DbConnection) -> AsyncIterator[DbConnection]:
+    """``conn.transaction()`` (a transaction, or a savepoint inside one) that costs one
+    statement timeout, not three, when the database hangs: a statement of the block, the
+    BEGIN or the COMMIT that timed out closes the connection (:func:`drop_if_timed_out`)
+    before the ROLLBACK and the release would each wait as long again, and the
+    ``TimeoutError`` is what the caller sees (not asyncpg's complaint that the
+    transaction's connection is closed). The timer poller and the consumers open their
+    transactions and batch savepoints with it, as :func:`transaction` does."""
+    dropped: TimeoutError | None = None
+    try:
+        async with conn.transaction():
+            try:
+                yield conn
+            except TimeoutError as exc:
+                if drop_if_timed_out(conn, exc):  # before the ROLLBACK
+                    dropped = exc
+                raise
+    except TimeoutError as exc:
+        drop_if_timed_out(conn, exc)  # BEGIN or COMMIT: before the release
+        raise
+    except asyncpg.InterfaceError:
+        if dropped is not None:
+            raise dropped from None  # the closed connection rolled it back
+        raise
+
+
+def drop_if_timed_out(conn: DbConnection, exc: TimeoutError) -> bool:
     """Close ``conn`` when a statement on it timed out (the server hangs): the ROLLBACK
     and the release would each wait as long again for the server to acknowledge the
-    cancel; a closed connection rolls its transaction back all the same."""
+    cancel; a closed connection rolls its transaction back all the same. True when this
+    call or an earlier one closed it (a pool's connection is then released: asyncpg
+    refuses every call on it, :func:`is_closed` answers)."""
     from dealerflow.runtime.outages import unavailable_dependency  # imports asyncpg's errors
 
-    if not conn.is_closed() and unavailable_dependency(exc) == "postgres":
+    if is_closed(conn):
+        return True
+    if unavailable_dependency(exc) == "postgres":
         conn.terminate()
+        return True
+    return False
+
+
+def is_closed(conn: DbConnection) -> bool:
+    """True when ``conn`` is closed, or was a pool's connection that was terminated (and
+    so handed back: asyncpg raises on any call of its proxy)."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
 
 
 def dealer_scope(dealers: str | Iterable[str]) -> str:

@@ -55,12 +55,17 @@ from dealerflow.runtime.consumer import (
     EventRouter,
     UnprocessableEvent,
     _Failure,
-    _is_infrastructure_error,
     unknown_dealer_error,
     unknown_dealers,
 )
 from dealerflow.runtime.context import DealerConfiguration
-from dealerflow.runtime.db import ALL_DEALERS, DbConnection, act_for
+from dealerflow.runtime.db import (
+    ALL_DEALERS,
+    DbConnection,
+    act_for,
+    bounded_transaction,
+    is_infrastructure_error,
+)
 from dealerflow.runtime.dlq import describe_error
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.publisher import ConsumedContext
@@ -209,7 +214,7 @@ class RawRecordConsumer(EventConsumer):
                 continue
             keyed.append((record, key))
         handled = duplicates = 0
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, bounded_transaction(conn):
             fresh = await inbox.claim_many(conn, self.name, [key for _, key in keyed])
             outbox: list[OutboxMessage] = []
             for record, key in keyed:
@@ -278,7 +283,7 @@ class RawRecordConsumer(EventConsumer):
                     async with conn.transaction():
                         await self.handler(ctx, record)
             except Exception as exc:
-                if _is_infrastructure_error(exc, conn):
+                if is_infrastructure_error(exc, conn):
                     raise
                 HANDLER_FAILURES.labels(self.name).inc()
                 refused = isinstance(exc, (*self.refusals, UnprocessableEvent))

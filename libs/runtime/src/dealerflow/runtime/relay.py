@@ -44,7 +44,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from dealerflow.runtime import metrics, recovery
-from dealerflow.runtime.db import ALL_DEALERS, DEALER_SCOPE_SETTING, DbConnection
+from dealerflow.runtime.db import ALL_DEALERS, DEALER_SCOPE_SETTING, DbConnection, drop_if_timed_out
 from dealerflow.runtime.migrations import advisory_key
 from dealerflow.runtime.outbox import decode_headers, notify_channel
 
@@ -232,6 +232,9 @@ class OutboxRelay:
         try:
             await conn.add_listener(channel, self._on_notify)
             await self._publish_loop(conn, schema)
+        except TimeoutError as exc:
+            drop_if_timed_out(conn, exc)  # the database hangs: the UNLISTEN, the unlock
+            raise  # and the release below would each wait out the timeout again
         finally:
             self._is_leader = False
             metrics.OUTBOX_RELAY_LEADER.labels(schema).set(0)

@@ -34,6 +34,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 import asyncpg
@@ -62,6 +63,7 @@ from dealerflow.runtime.logging import configure_logging
 from dealerflow.runtime.migrations import Migration, load_migrations, migrate, runtime_migrations
 from dealerflow.runtime.problems import ProblemMap
 from dealerflow.runtime.publisher import event_source, publish_event
+from dealerflow.runtime.purge import Purger, RetentionPolicy
 from dealerflow.runtime.readiness import service_readiness
 from dealerflow.runtime.relay import OutboxRelay
 from dealerflow.runtime.settings import ServiceSettings
@@ -357,6 +359,7 @@ def build_app(
         tasks: list[asyncio.Task[None]] = []
         relay: OutboxRelay | None = None
         poller: TimerPoller | None = None
+        purger: Purger | None = None
         try:
             if run_background and definition.on_start is not None:
                 await definition.on_start(ctx)
@@ -404,8 +407,19 @@ def build_app(
                     poll_interval_s=settings.timer_poll_interval_s,
                     max_attempts=settings.timer_max_attempts,
                 )
+                purger = Purger(
+                    ctx.db,
+                    ctx.clock,
+                    RetentionPolicy(
+                        inbox=timedelta(days=settings.purge_inbox_days),
+                        idempotency_keys=timedelta(days=settings.purge_idempotency_days),
+                        timers=timedelta(days=settings.purge_timers_days),
+                    ),
+                    interval_s=settings.purge_interval_s,
+                )
                 background["outbox-relay"] = asyncio.create_task(relay.run(), name="outbox-relay")
                 background["timer-poller"] = asyncio.create_task(poller.run(), name="timer-poller")
+                background["purge"] = asyncio.create_task(purger.run(), name="purge")
                 tasks.extend(background.values())
             if subscriptions:
                 await broker.start()
@@ -418,6 +432,8 @@ def build_app(
             log.info("%s stopping: draining consumers, timers and outbox", settings.service_name)
             if subscriptions:
                 await broker.stop()
+            if purger is not None:
+                await purger.stop()
             if poller is not None:
                 await poller.stop()
             if relay is not None:

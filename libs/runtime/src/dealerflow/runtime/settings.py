@@ -114,6 +114,13 @@ class ServiceSettings(BaseSettings):
     timer_batch_size: int = Field(default=500, ge=1)
     timer_poll_interval_s: float = Field(default=1.0, gt=0)
     timer_max_attempts: int = Field(default=10, ge=1)
+    #: The purge (dealerflow.runtime.purge): real seconds between runs, and how long the
+    #: inbox, idempotency keys and fired/cancelled timers are kept (days of the services'
+    #: clock).
+    purge_interval_s: float = Field(default=60.0, gt=0)
+    purge_inbox_days: float = Field(default=14.0, gt=0)
+    purge_idempotency_days: float = Field(default=7.0, gt=0)
+    purge_timers_days: float = Field(default=30.0, gt=0)
     consumer_max_retries: int = Field(default=3, ge=0)
     consumer_batch_size: int = Field(default=500, ge=1)
     consumer_batch_timeout_ms: int = Field(default=100, ge=0)

@@ -29,7 +29,14 @@ import asyncpg
 
 from dealerflow.runtime import metrics, recovery
 from dealerflow.runtime.clock import Clock, wall_seconds_until
-from dealerflow.runtime.db import ALL_DEALERS, DbConnection, act_for, transaction
+from dealerflow.runtime.db import (
+    ALL_DEALERS,
+    DbConnection,
+    act_for,
+    bounded_transaction,
+    is_infrastructure_error,
+    transaction,
+)
 from dealerflow.runtime.dlq import describe_error
 
 __all__ = [
@@ -280,7 +287,7 @@ class TimerPoller:
         transaction; return how many were claimed (fired or failed)."""
         async with self._pool.acquire() as conn:
             schema = await self._schema_of(conn)
-            async with conn.transaction():
+            async with bounded_transaction(conn):
                 await act_for(conn, ALL_DEALERS)  # the claim spans dealers
                 now = self._clock.now()
                 rows = await conn.fetch(_CLAIM, now, self._batch_size)
@@ -306,12 +313,13 @@ class TimerPoller:
         try:
             # fast path: one savepoint for the whole batch (a savepoint per timer doubles
             # the round trips); on any failure, redo one savepoint per timer
-            async with conn.transaction():
+            async with bounded_transaction(conn):
                 for kind, group in by_kind.items():
                     await self._call(conn, kind, group)
             return failures
-        except Exception:
-            pass
+        except Exception as exc:
+            if is_infrastructure_error(exc, conn):
+                raise  # the database, not a timer: one savepoint per timer would wait again
         for kind, group in by_kind.items():
             for t in group:
                 try:

@@ -1,0 +1,47 @@
+"""The end-to-end benchmarks at their quick size (``python -m bench deliveries leads
+memory --quick``): the six services running, every effect there exactly once. Only
+correctness is asserted, never a figure (docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # ``bench`` is a top-level package, like ``chaos``
+    sys.path.insert(0, str(ROOT))
+
+from bench.__main__ import main  # noqa: E402
+from dealerflow.devinfra.services import SERVICES  # noqa: E402
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+
+def test_quick_end_to_end_benchmarks_see_every_effect_exactly_once(
+    kafka_bootstrap: str, pg_dsn: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "bench.json"
+    argv = ["deliveries", "leads", "memory", "--quick", "--json", str(out)]
+    assert main([*argv, "--kafka", kafka_bootstrap, "--dsn", pg_dsn]) == 0
+    results = {r["name"]: r for r in json.loads(out.read_text())["results"]}
+
+    deliveries = results["deliveries"]["details"]
+    n = results["deliveries"]["params"]["deliveries"]
+    assert deliveries["effects"]["reacted"] == n
+    effects = deliveries["effects"]["effects_per_customer"]
+    assert effects.get("tasks.delivery_callback") == 1, effects  # once per delivery
+    assert all(count >= 1 for count in effects.values()), effects
+    assert deliveries["rows_per_event"]["tasks"] >= 1
+
+    steps = results["leads"]["details"]["steps"]
+    assert steps, "no step of the leads benchmark ran"
+    for step in steps:  # every request sent was answered (its lead's one task: in run)
+        assert step["answered"] > 0, step
+        assert step["answered"] + step["failures"] == step["sent"], step
+
+    memory = results["memory"]["details"]
+    assert set(memory["idle"]) == set(memory["after"]) == {s.name for s in SERVICES}
+    assert all(rss and rss > 0 for rss in [*memory["idle"].values(), *memory["after"].values()])
