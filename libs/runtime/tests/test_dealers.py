@@ -279,7 +279,7 @@ async def test_a_service_materialises_dealer_configured_from_the_compacted_topic
 
         # a redelivery (same event id), a repeat (new id, same version), a late v1 again
         for event, event_id in (
-            (configured("D1", 3, "redelivered"), "v3"),
+            (configured("D1", 3, "Shanghai v3"), "v3"),  # the same event again
             (configured("D1", 1, "Shanghai v1"), "v1-again"),
             (configured("D1", 3, "repeated"), "v3-repeat"),
         ):
