@@ -68,6 +68,15 @@ class ScenarioResult:
             and totals["early"] == 0
         )
 
+    def check(self) -> None:
+        """Assert what every scenario must hold (the CI entries call it): no request given
+        up, 0 lost, 0 duplicated, 0 early, every fault recovered from."""
+        table = self.table()
+        totals = self.observation.totals()
+        assert not self.sent.failed, table
+        assert (totals["lost"], totals["duplicated"], totals["early"]) == (0, 0, 0), table
+        assert all(f.recovered_s is not None for f in self.faults), table
+
     def table(self) -> str:
         title = (
             f"scenario {self.name} (seed {self.seed}): {len(self.sent.actions)} actions "

@@ -28,11 +28,7 @@ def short_scenario(kafka_bootstrap: str, pg_dsn: str) -> Callable[[str], Scenari
         [result] = run_suite(
             [name], scale="short", seed=seed, kafka_bootstrap=kafka_bootstrap, pg_dsn=pg_dsn
         )
-        table = result.table()
-        totals = result.observation.totals()
-        assert not result.sent.failed, table
-        assert (totals["lost"], totals["duplicated"], totals["early"]) == (0, 0, 0), table
-        assert all(f.recovered_s is not None for f in result.faults), table
+        result.check()
         return result
 
     return run

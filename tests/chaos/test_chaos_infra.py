@@ -31,11 +31,7 @@ def _run(name: str) -> tuple[ScenarioResult, list[int]]:
     [result] = run_suite(
         [name], scale="short", seed=seed, infra_kafka_port=kafka_port, infra_pg_port=pg_port
     )
-    table = result.table()
-    totals = result.observation.totals()
-    assert not result.sent.failed, table
-    assert (totals["lost"], totals["duplicated"], totals["early"]) == (0, 0, 0), table
-    assert all(f.recovered_s is not None for f in result.faults), table
+    result.check()
     return result, [kafka_port, kafka_port + 1, pg_port]
 
 
