@@ -93,15 +93,35 @@ async def _reactions_done(conn: asyncpg.Connection, schema: str, ids: list[str])
     )
 
 
-async def _wait_reactions(conn: asyncpg.Connection, schema: str, ids: list[str]) -> float:
-    deadline = time.perf_counter() + 900
-    while True:
-        done = await _reactions_done(conn, schema, ids)
-        if done >= len(ids):
-            return time.perf_counter()
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"only {done:,} of {len(ids):,} reactions after 900 s")
-        await asyncio.sleep(0.02)
+class ReactionWatcher:
+    """Waits until every event id has its inbox row, asking only for the ids not seen
+    yet, every 50 ms. (Asking for all 10,000 ids every 20 ms made the observer itself
+    the database's main load: 10,000 index lookups per poll, 19.6 M in the baseline run
+    of docs/benchmarks.md.) ``lookups`` counts the index lookups it made, so that they
+    are not counted as the notifier's."""
+
+    def __init__(self, conn: asyncpg.Connection, schema: str, ids: list[str]) -> None:
+        self.conn, self.schema = conn, schema
+        self.remaining = set(ids)
+        self.lookups = 0
+
+    async def wait(self, timeout_s: float = 900.0) -> float:
+        """The time the last row was seen (``time.perf_counter``)."""
+        sql = f"SELECT event_id FROM {self.schema}.inbox WHERE consumer = $1 AND event_id = ANY($2)"
+        deadline = time.perf_counter() + timeout_s
+        total = len(self.remaining)
+        while self.remaining:
+            asked = list(self.remaining)
+            self.lookups += len(asked)
+            for row in await self.conn.fetch(sql, REACTIONS, asked):
+                self.remaining.discard(row["event_id"])
+            if not self.remaining:
+                break
+            if time.perf_counter() > deadline:
+                done = total - len(self.remaining)
+                raise TimeoutError(f"only {done:,} of {total:,} reactions after {timeout_s:g} s")
+            await asyncio.sleep(0.05)
+        return time.perf_counter()
 
 
 async def check_effects(harness: Harness, ids: list[str]) -> dict[str, Any]:
@@ -201,7 +221,8 @@ async def run(
         with profiled(harness.handles["notifier"].pid, output):
             started = time.perf_counter()
             sending = asyncio.create_task(produce(infra, topic, records))
-            end = await _wait_reactions(conn, schema, ids)
+            watcher = ReactionWatcher(conn, schema, ids)
+            end = await watcher.wait()
             await sending
         seconds = end - started
         checked = await check_effects(harness, ids)
@@ -222,6 +243,7 @@ async def run(
     accesses_per_event = {
         key: (accesses[key] - accesses_before[key]) / deliveries for key in accesses
     }
+    accesses_per_event["scans"] -= watcher.lookups / deliveries  # the observer's own
     progress(f"e2e deliveries: raw baseline writing {per_event} rows per event {rows_per_event}")
     raw_topic = await infra.topic("e2e-deliveries-raw", partitions=3)
     await produce(infra, raw_topic, records)
@@ -265,7 +287,7 @@ async def run(
                 target=">= 3,000 and >= 50% of baseline",
                 met=rate >= 3000 and rate >= 0.5 * raw["events_per_s"],
                 note=(
-                    "clock from the first send to the last reaction's inbox row (20 ms polls);"
+                    "clock from the first send to the last reaction's inbox row (50 ms polls);"
                     " the baseline's from its first batch to its last row"
                 ),
             ),
