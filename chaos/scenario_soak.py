@@ -21,6 +21,11 @@ imports, caches and pools filling); descriptors bounded (the last third's maximu
 maximum at most :data:`ROWS_TOLERANCE` above the second third's maximum plus one wave's
 rows: a table that keeps only what retention allows plateaus, one that keeps everything
 grows with the load). Domain tables grow with the load by design; they are reported.
+And no row is older than its retention allows (:func:`age_checks`): at every sample taken
+once a retention has passed since the soak started, the oldest inbox row, idempotency key
+and fired or cancelled timer of every schema is at most its retention plus two purge
+intervals (and :data:`AGE_SLACK_S`) old: a purge that runs but deletes the wrong rows, or
+one interval late each time, fails it even while the table's size looks flat.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from statistics import mean
 
 import asyncpg
@@ -39,6 +45,7 @@ from chaos.effects import Observation, Row
 from chaos.harness import Harness
 from chaos.load import Scale, Sent
 from chaos.scenarios import RunSettings, ScenarioResult, run_with_faults
+from dealerflow.runtime.settings import ServiceSettings
 
 #: One wave: a little of every kind of action over 30 s (about one action a second).
 WAVE_SCALE = Scale(
@@ -54,6 +61,22 @@ FD_SLACK = 8
 #: A purged table is bounded when the last third's maximum is at most this fraction above
 #: the second third's maximum (plus one wave of rows).
 ROWS_TOLERANCE = 0.10
+#: The slack of the row-age check beyond two purge intervals: a sample's own duration.
+AGE_SLACK_S = 5.0
+#: The tables the purge ages out, the setting of each one's retention (days of the
+#: services' clock), and whether its stamps are on the services' clock (timers) or real
+#: time (the database's ``now()``).
+AGED_TABLES = {
+    "inbox": ("purge_inbox_days", False),
+    "idempotency_keys": ("purge_idempotency_days", False),
+    "timers": ("purge_timers_days", True),
+}
+_OLDEST = {
+    "inbox": "SELECT min(received_at) FROM {}",
+    "idempotency_keys": "SELECT min(created_at) FROM {}",
+    "timers": "SELECT min(coalesce(fired_at, due_at)) FROM {} "
+    "WHERE status IN ('fired', 'cancelled')",
+}
 
 
 @dataclass
@@ -68,6 +91,9 @@ class Sample:
     #: schema -> bytes of all its tables (indexes and TOAST included)
     schema_bytes: dict[str, int]
     waves: int  # waves completed when it was taken
+    #: "schema.table" -> wall seconds since its oldest row the purge ages out was stamped
+    #: (:data:`AGED_TABLES`; a timer's stamp on the services' clock, converted)
+    oldest_s: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -131,23 +157,30 @@ ORDER BY 1, 2
 
 
 async def table_figures(
-    conn: asyncpg.Connection, schema_prefix: str
-) -> tuple[dict[str, int], dict[str, int]]:
-    """(rows per "schema.table", bytes per schema) of the run's schemas."""
+    conn: asyncpg.Connection, harness: Harness
+) -> tuple[dict[str, int], dict[str, int], dict[str, float]]:
+    """(rows per "schema.table", bytes per schema, wall seconds since the oldest row the
+    purge ages out per "schema.table") of the run's schemas."""
+    schema_prefix = harness.config.schema_prefix
     rows: dict[str, int] = {}
     sizes: dict[str, int] = {}
+    oldest: dict[str, float] = {}
     for rec in await conn.fetch(_TABLES, schema_prefix):
         schema, table = rec["schema"], rec["table"]
         short = schema.removeprefix(schema_prefix)
         sizes[short] = sizes.get(short, 0) + int(rec["bytes"])
-        count = await conn.fetchval(f'SELECT count(*) FROM "{schema}"."{table}"')
+        name = f'"{schema}"."{table}"'
+        count = await conn.fetchval(f"SELECT count(*) FROM {name}")
         rows[f"{short}.{table}"] = int(count)
         if table == "timers":
-            pending = await conn.fetchval(
-                f'SELECT count(*) FROM "{schema}"."{table}" WHERE status = \'pending\''
-            )
+            pending = await conn.fetchval(f"SELECT count(*) FROM {name} WHERE status = 'pending'")
             rows[f"{short}.timers:pending"] = int(pending)
-    return rows, sizes
+        if table in _OLDEST and (stamp := await conn.fetchval(_OLDEST[table].format(name))):
+            services_clock = AGED_TABLES[table][1]
+            now = harness.now() if services_clock else datetime.now(UTC)
+            age = (now - stamp).total_seconds()
+            oldest[f"{short}.{table}"] = harness.real_seconds(age) if services_clock else age
+    return rows, sizes, oldest
 
 
 async def _sampler(
@@ -163,8 +196,8 @@ async def _sampler(
         while True:
             pids = {name: h.pid for name, h in harness.handles.items()}
             rss, fds = process_figures(pids)
-            rows, sizes = await table_figures(conn, harness.config.schema_prefix)
-            sample = Sample(time.monotonic() - started, rss, fds, rows, sizes, len(waves))
+            rows, sizes, oldest = await table_figures(conn, harness)
+            sample = Sample(time.monotonic() - started, rss, fds, rows, sizes, len(waves), oldest)
             samples.append(sample)
             print(sample_line(sample), flush=True)
             with contextlib.suppress(TimeoutError):
@@ -268,6 +301,64 @@ def verdict(samples: Sequence[Sample], wave_rows: int) -> list[Check]:
     return checks
 
 
+@dataclass(frozen=True)
+class Retentions:
+    """What the services' purge keeps, in wall seconds (the retentions are days of the
+    services' clock), and how often it runs."""
+
+    wall_s: dict[str, float]  # table -> its retention in wall seconds
+    interval_s: float
+
+    @classmethod
+    def of(cls, harness: Harness) -> Retentions:
+        """The retentions the stack's services run with (their environment, else the
+        settings' defaults)."""
+        env = harness.config.extra_env
+        defaults = ServiceSettings.model_fields
+        wall: dict[str, float] = {}
+        for table, (setting, _) in AGED_TABLES.items():
+            raw = env.get(f"DEALERFLOW_{setting.upper()}", defaults[setting].default)
+            wall[table] = harness.real_seconds(float(raw) * 86_400)
+        interval = env.get("DEALERFLOW_PURGE_INTERVAL_S", defaults["purge_interval_s"].default)
+        return cls(wall, float(interval))
+
+    def bound_s(self, table: str) -> float:
+        """The oldest a row of ``table`` may be: its retention, two purge intervals (the
+        purge that finds it due may start an interval after it is due) and a sample's
+        duration."""
+        return self.wall_s[table] + 2 * self.interval_s + AGE_SLACK_S
+
+
+def age_checks(samples: Sequence[Sample], retentions: Retentions) -> list[Check]:
+    """Per aged table: at every sample taken once its retention has passed since the
+    first, no row older than :meth:`Retentions.bound_s` (the oldest seen is reported)."""
+    if not samples:
+        return []
+    checks: list[Check] = []
+    for table in AGED_TABLES:
+        bound = retentions.bound_s(table)
+        due = [s for s in samples if s.at_s - samples[0].at_s >= retentions.wall_s[table]]
+        ages = [
+            (age, s.at_s, key)
+            for s in due
+            for key, age in s.oldest_s.items()
+            if key.split(".", 1)[1] == table
+        ]
+        what = f"{table} rows within retention"
+        if not due:
+            detail = f"not checked: no sample {retentions.wall_s[table]:.0f} s after the first"
+            checks.append(Check(what, True, detail))
+            continue
+        worst = max(ages, default=(0.0, 0.0, "-"))
+        detail = (
+            f"oldest {worst[0]:.0f} s ({worst[2]} at {worst[1]:.0f} s) of at most {bound:.0f} s "
+            f"(retention {retentions.wall_s[table]:.0f} s, purge every "
+            f"{retentions.interval_s:g} s), {len(due)} samples"
+        )
+        checks.append(Check(what, worst[0] <= bound, detail))
+    return checks
+
+
 def _purged_rows(sample: Sample, key: str) -> int:
     """The rows of ``key`` the purge is for: of the timers, those fired or cancelled (a
     pending timer is business state: the next maintenance of every vehicle serviced, one
@@ -348,5 +439,5 @@ async def soak(harness: Harness, settings: RunSettings) -> SoakResult:
         time.monotonic() - started,
         waves=waves,
         samples=samples,
-        checks=verdict(samples, wave_rows),
+        checks=[*verdict(samples, wave_rows), *age_checks(samples, Retentions.of(harness))],
     )

@@ -10,7 +10,7 @@ from collections import Counter
 from chaos.effects import Observation, Row
 from chaos.harness import at_random_moments
 from chaos.load import SCALES, Sent, plan
-from chaos.scenario_soak import Check, Sample, merged, verdict
+from chaos.scenario_soak import Check, Retentions, Sample, age_checks, merged, verdict
 from chaos.scenarios import ScenarioResult
 
 
@@ -68,6 +68,28 @@ def test_the_soak_verdict_passes_a_plateau_and_fails_growth() -> None:
     growing = _samples([100] * 9, [100 * i for i in range(9)])
     assert _failed(verdict(growing, wave_rows=10)) == {"svc.inbox bounded"}
     assert _failed(verdict(growing[:5], wave_rows=10)) == {"samples"}
+
+
+def test_the_row_age_check_fails_a_row_kept_past_its_retention() -> None:
+    retentions = Retentions({"inbox": 24.0, "idempotency_keys": 24.0, "timers": 24.0}, 10.0)
+    assert retentions.bound_s("inbox") == 24 + 2 * 10 + 5
+
+    def samples(inbox_ages: list[float]) -> list[Sample]:
+        return [
+            Sample(10.0 * i, {}, {}, {}, {}, i, {"svc.inbox": a, "ntf.timers": 30.0})
+            for i, a in enumerate(inbox_ages)
+        ]
+
+    # a purge that keeps the inbox at most about one retention old
+    kept = samples([5, 15, 25, 35, 30, 38, 31, 40])
+    assert _failed(age_checks(kept, retentions)) == set()
+    # the oldest row only ages: nothing is purged, or the wrong rows are
+    never = samples([5, 15, 25, 35, 45, 55, 65, 75])
+    (failed,) = [c for c in age_checks(never, retentions) if not c.ok]
+    assert failed.what == "inbox rows within retention" and "oldest 75 s" in failed.detail
+    # too young a run to tell (no sample a retention after the first): not checked
+    young = age_checks(samples([5, 15]), retentions)
+    assert all(c.ok and c.detail.startswith("not checked") for c in young)
 
 
 def test_the_waves_merge_into_one_count_with_keys_of_their_own() -> None:

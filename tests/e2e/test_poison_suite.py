@@ -8,7 +8,9 @@ a good record. Sent in one go, waited for once. Then, per kind and topic:
   for what no consumer can read (by the ones that react, for a refusal or an unknown
   dealer), with a ``dlq-error`` naming the reason;
 - partition moved: the good record sent right after it was handled by every consumer of
-  the topic (its id in each one's inbox, none of them dead-lettered it).
+  the topic (its id in the inbox of each one that reacts to it, past the committed offset
+  of each one that only reads it: a consumer keeps no inbox row for an event it has no
+  handler for; none of them dead-lettered it).
 
 Then the dealer of the "dealer unknown" records is configured and their dead letters are
 replayed with ``dealerflow-dlq replay``: each brings its effect exactly once (for a lead,
@@ -33,6 +35,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from dealerflow.contracts.envelope import KafkaRecord, encode_binary
 from dealerflow.contracts.events.base import DomainEvent
@@ -71,13 +74,20 @@ CONSUMERS: dict[str, set[str]] = {c: set(subs) for c, subs in SUBSCRIPTIONS.item
 
 
 def reactors(context: str, event_class: type[DomainEvent]) -> set[str]:
-    """The consumers of ``context`` with a handler for ``event_class`` (the others only
-    record it in their inbox)."""
+    """The consumers of ``context`` with a handler for ``event_class`` (the others read
+    it and move on: no inbox row)."""
     return {
         name
         for name, router in SUBSCRIPTIONS[context].items()
         if router is None or any(router.handlers_for(event_class))
     }
+
+
+def _handlers_of_good(context: str) -> set[str]:
+    """The consumers that react to the good record of ``context`` (every consumer of the
+    raw ``inbound.leads``)."""
+    good = GOOD.get(context)
+    return CONSUMERS[context] if good is None else reactors(context, good)
 
 
 #: The good event of each CloudEvents topic (one some consumer reacts to).
@@ -105,8 +115,10 @@ KINDS = (
     "far future",
     "far past",
 )
-#: Poison only the consumers that react to it refuse (the others just ignore it).
-REFUSED_BY_REACTORS = ("refused", "dealer unknown")
+#: Poison only the consumers that react to it refuse (the others just ignore it; a used
+#: id with another body is found by those whose inbox holds the first event: the ones
+#: that react to it, a consumer keeps no row of an event it has no handler for).
+REFUSED_BY_REACTORS = ("refused", "dealer unknown", "duplicate id")
 #: What the dead-letter reason must say, per kind (lower case).
 REASONS: dict[str, tuple[str, ...]] = {
     "garbage bytes": ("eventdecodeerror",),
@@ -412,6 +424,34 @@ class Suite:
             await conn.close()
         return found
 
+    async def committed(self) -> dict[tuple[str, str, int], int]:
+        """(consumer, context, partition) -> the next offset its group will read (its
+        group id is the topic prefix and the consumer's name)."""
+        found: dict[tuple[str, str, int], int] = {}
+        names = {self.stack.topics.name(c): c for c in CONSUMERS}
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.stack.kafka_bootstrap)
+        await admin.start()
+        try:
+            for consumer in set().union(*CONSUMERS.values()):
+                group = self.stack.topics.prefix + consumer
+                for tp, meta in (await admin.list_consumer_group_offsets(group)).items():
+                    if tp.topic in names:
+                        found[(consumer, names[tp.topic], tp.partition)] = meta.offset
+        finally:
+            await admin.close()
+        return found
+
+    async def past(self, goods: Sequence[Sent]) -> dict[str, set[str]]:
+        """event id -> the consumers of its topic that handled it: its id in the inbox of
+        a consumer that reacts to it, the group's committed offset past it for the others."""
+        seen = await self.inboxes([g.event_id or "" for g in goods])
+        offsets = await self.committed()
+        for g in goods:
+            for consumer in CONSUMERS[g.topic] - _handlers_of_good(g.topic):
+                if offsets.get((consumer, g.topic, g.partition), -1) > g.offset:
+                    seen.setdefault(g.event_id or "", set()).add(consumer)
+        return seen
+
     async def dead_letters(self) -> dict[tuple[str, int, int], list[DeadLetter]]:
         """(context, partition, offset) of the original record -> its dead letters."""
         found: dict[tuple[str, int, int], list[DeadLetter]] = {}
@@ -503,7 +543,7 @@ async def _run_suite(
     goods = [s for s in suite.sent if s.kind == "good"]
 
     async def all_good_handled() -> dict[str, set[str]] | None:
-        seen = await suite.inboxes([g.event_id or "" for g in goods])
+        seen = await suite.past(goods)
         missing = [g for g in goods if not CONSUMERS[g.topic] <= seen.get(g.event_id or "", set())]
         return seen if not missing else None
 
@@ -512,13 +552,13 @@ async def _run_suite(
             all_good_handled, timeout_s=180, interval_s=1, what="the good records"
         )
     except AssertionError:
-        seen = await suite.inboxes([g.event_id or "" for g in goods])
+        seen = await suite.past(goods)
     poisons = [s for s in suite.sent if s.kind != "good"]
 
     def expected(item: Sent) -> set[str]:
-        """Who must dead-letter ``item``: the consumers that react for a refusal, all of
-        the topic's for what none can read and for a used id with another body (each
-        one's inbox holds the first event's digest)."""
+        """Who must dead-letter ``item``: the consumers that react for a refusal and a
+        used id with another body (their inbox holds the first event's digest), all of
+        the topic's for what none can read."""
         if item.kind in REFUSED_BY_REACTORS and item.topic != "inbound.leads":
             return reactors(item.topic, GOOD[item.topic])
         return CONSUMERS[item.topic]
@@ -604,7 +644,9 @@ async def _run_suite(
     async def replays_handled() -> bool:
         ids = [s.event_id or "" for s in replayed]
         found = await suite.inboxes(ids)
-        return all(CONSUMERS[s.topic] <= found.get(s.event_id or "", set()) for s in replayed)
+        return all(
+            _handlers_of_good(s.topic) <= found.get(s.event_id or "", set()) for s in replayed
+        )
 
     await eventually(replays_handled, timeout_s=60, what="the replayed records handled")
 

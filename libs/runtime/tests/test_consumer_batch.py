@@ -376,7 +376,7 @@ async def test_structured_mode_is_handled_like_binary(db: asyncpg.Pool) -> None:
     assert await effects(db) == [("structured-1", "S")]
 
 
-async def test_catalogue_events_without_handler_are_recorded_not_dead_lettered(
+async def test_catalogue_events_without_handler_are_ignored_not_recorded_nor_dead_lettered(
     db: asyncpg.Pool,
 ) -> None:
     rec = Recorder()
@@ -384,7 +384,8 @@ async def test_catalogue_events_without_handler_are_recorded_not_dead_lettered(
     outcome = await consumer.process_batch([event_record(0, assigned("X"), "unhandled-1")])
     assert (outcome.ignored, outcome.dead_lettered) == (1, 0)
     assert await outbox(db) == []
-    assert await db.fetchval("SELECT count(*) FROM inbox WHERE event_id = 'unhandled-1'") == 1
+    # no effect to guard, so no inbox row (the notifier's own TaskScheduled on its topic)
+    assert await db.fetchval("SELECT count(*) FROM inbox WHERE event_id = 'unhandled-1'") == 0
 
 
 async def test_database_failure_fails_the_batch_instead_of_dead_lettering(

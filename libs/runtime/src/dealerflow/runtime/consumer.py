@@ -13,9 +13,10 @@ Per Kafka batch (see docs/runtime-kafka.md):
    :func:`implausible_time`);
 2. in ONE PostgreSQL transaction acting for the dealers of the batch's events
    (:func:`~dealerflow.runtime.db.act_for`: row-level security shows the handlers those
-   dealers' rows only): claim all event ids in the inbox with one statement
-   (duplicates -> no effect); an event to handle that names a dealer with no
-   materialised configuration is dead-lettered at once with the reason (setting
+   dealers' rows only): claim the ids of the events it has handlers for in the inbox
+   with one statement (duplicates -> no effect; the others are acked, no row); an
+   event to handle that names a dealer with no materialised configuration is
+   dead-lettered at once with the reason (setting
    ``unknown_dealers="refuse"``, the default; ``DealerConfigured`` is always accepted,
    it is what makes a dealer known); run the handlers of the fresh events; a failing handler is
    retried in its own savepoint (``consumer_max_retries``) and then dead-lettered (at
@@ -423,7 +424,12 @@ class EventConsumer:
             handlers, batch_handlers = self.router.handlers_for(type(envelope.event))
             items.append(_Item(record, envelope, handlers, batch_handlers))
 
-        duplicates = ignored = 0
+        # A catalogue event we do not react to has no effect to guard: no inbox row (on a
+        # topic it shares with events we handle, e.g. the notifier's own TaskScheduled).
+        ignored = len(items)
+        items = [i for i in items if i.handlers or i.batch_handlers]
+        ignored -= len(items)
+        duplicates = 0
         async with self.pool.acquire() as conn, bounded_transaction(conn):
             # a batch may span dealers: it acts for all of them, and for no other
             await act_for(conn, [i.envelope.meta.dealer_id for i in items])
@@ -443,10 +449,7 @@ class EventConsumer:
                         duplicates += 1
                     continue
                 fresh.discard(event_id)  # later copies in this batch: compared, not handled
-                if item.handlers or item.batch_handlers:
-                    todo.append(item)
-                else:
-                    ignored += 1  # a catalogue event we do not react to: inbox only
+                todo.append(item)
             todo, refused = await self._refuse_unknown_dealers(conn, todo)
             outbox: list[OutboxMessage] = []
             failed = refused + await self._run_units(conn, _units(todo), outbox)
