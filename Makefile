@@ -71,12 +71,12 @@ bench: sync ## run the benchmarks (bench/) against the dev infrastructure
 	elif [ -f bench/run.py ]; then $(RUN) python bench/run.py $(BENCH_ARGS); \
 	else echo "no benchmarks yet (bench/run.py)"; fi
 
-chaos: sync ## the chaos suite, full scale (docs/reliability.md; CHAOS_ARGS="kill9 --seed N")
+chaos: sync ## every chaos scenario at full scale (docs/reliability.md; CHAOS_ARGS="kill9 --seed N")
 	$(INFRA) up --profile test --no-topics
 	env_lines="$$($(INFRA) env --profile test)"; eval "$$env_lines"; \
 	$(RUN) python -m chaos --scale full $(CHAOS_ARGS)
 
-chaos-short: sync ## the chaos suite's short version (a few minutes, as CI runs it)
+chaos-short: sync ## every chaos scenario at short scale (CI runs each as a test)
 	$(INFRA) up --profile test --no-topics
 	env_lines="$$($(INFRA) env --profile test)"; eval "$$env_lines"; \
 	$(RUN) python -m chaos --scale short $(CHAOS_ARGS)

@@ -16,11 +16,17 @@ import sys
 import time
 from collections.abc import Sequence
 
-from chaos.harness import DEFAULT_CLOCK_SPEED, RETENTION_SETTINGS, Harness, running_harness
+from chaos.harness import (
+    DEFAULT_CLOCK_SPEED,
+    RETENTION_SETTINGS,
+    Harness,
+    running_harness,
+    terminate_as_exit,
+)
 from chaos.load import SCALES
 from chaos.own_infra import own_infrastructure
 from chaos.scenario_infra import NEEDS
-from chaos.scenarios import NOT_YET, SCENARIOS, RunSettings, ScenarioResult
+from chaos.scenarios import ELSEWHERE, SCENARIOS, RunSettings, ScenarioResult
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         "scenarios",
         nargs="*",
         metavar="SCENARIO",
-        help=f"any of {', '.join(SCENARIOS)} (default: kill9)",
+        help=f"any of {', '.join(SCENARIOS)} (default: all of them, in that order)",
     )
     p.add_argument(
         "--scale",
@@ -170,7 +176,7 @@ def run_suite(
                 flush=True,
             )
             run(harness, index)
-    print(f"chaos: {time.monotonic() - started:.0f} s in all; not yet run: {'; '.join(NOT_YET)}")
+    print(f"chaos: {time.monotonic() - started:.0f} s in all; not run here: {ELSEWHERE}")
     return [results[i] for i in sorted(results)]
 
 
@@ -180,8 +186,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         print(f"unknown scenarios: {', '.join(unknown)}", file=sys.stderr)
         return 2
-    results = run_suite(
-        args.scenarios or ["kill9"],
+    with terminate_as_exit():  # SIGTERM stops the services and removes own infrastructure
+        results = _run(args)
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _run(args: argparse.Namespace) -> list[ScenarioResult]:
+    return run_suite(
+        args.scenarios or list(SCENARIOS),
         scale=args.scale,
         seed=args.seed,
         kill_rounds=args.kill_rounds,
@@ -193,7 +205,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         infra_kafka_port=args.infra_kafka_port,
         infra_pg_port=args.infra_pg_port,
     )
-    return 0 if all(r.ok for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -232,15 +232,27 @@ class Harness:
         )
 
     async def _replicas_ready(self, keys: Sequence[str], timeout_s: float = 120.0) -> None:
+        await self.ready(keys, timeout_s=timeout_s)
+
+    def url_of(self, key: str) -> str:
+        """The HTTP address of the process ``key`` (a service, or a replica ``name#n``)."""
+        if key in self.replica_ports:
+            return f"http://{self.config.host}:{self.replica_ports[key]}"
+        return self.urls[key]
+
+    async def ready(self, keys: Sequence[str] | None = None, timeout_s: float = 120.0) -> None:
+        """Wait until every process of ``keys`` (default: all, replicas included) answers
+        ``/readyz`` with 200; raise if one exits or the time is up. Each probe is one
+        short request (2 s at most), so a cancelled wait ends at once instead of keeping
+        a thread (and the loop's shutdown) busy until its timeout."""
         deadline = time.monotonic() + timeout_s
-        pending = list(keys)
+        pending = list(self.handles if keys is None else keys)
         while pending:
             for key in list(pending):
                 handle = self.handles[key]
                 if not handle.running():
-                    raise RuntimeError(f"{key} exited during start-up:\n{handle.log_tail()}")
-                url = f"http://{self.config.host}:{self.replica_ports[key]}"
-                ok, detail = await asyncio.to_thread(readiness, url)
+                    raise RuntimeError(f"{key} exited:\n{handle.log_tail()}")
+                ok, detail = await asyncio.to_thread(readiness, self.url_of(key))
                 if ok:
                     pending.remove(key)
                 elif time.monotonic() > deadline:
@@ -274,7 +286,7 @@ def infra_from_environment() -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def _terminate_as_exit() -> Iterator[None]:
+def terminate_as_exit() -> Iterator[None]:
     """SIGTERM (and SIGHUP) raise SystemExit in the main thread, so the ``finally``
     blocks that stop the services run when the harness itself is told to stop."""
 
@@ -336,7 +348,7 @@ def running_harness(
     schema_prefix = f"{run_name}{run}_"
     logs = log_dir or Path(tempfile.mkdtemp(prefix=f"{run_name}-{run}-"))
     live: dict[str, ProcessHandle] = {}
-    with _terminate_as_exit():
+    with terminate_as_exit():
         try:
             run_coroutine(lambda: create_catalogue_topics(kafka, prefix, partitions=3))
             clock_start = datetime.now(UTC).replace(microsecond=0)

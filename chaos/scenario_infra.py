@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 from chaos.harness import Fault, Harness, at_random_moments
 from chaos.own_infra import Link, OwnInfra
-from dealerflow.devinfra.services import wait_ready
 
 if TYPE_CHECKING:
     from chaos.scenarios import RunSettings, ScenarioResult
@@ -48,10 +47,6 @@ class InfraNeeds:
     proxied: bool
 
 
-def _quiet(message: str) -> None:
-    del message
-
-
 @contextlib.contextmanager
 def _kafka_client_quiet() -> Iterator[None]:
     """The load's and the count's Kafka clients log every failed reconnection while the
@@ -72,13 +67,7 @@ def _infra(harness: Harness) -> OwnInfra:
 
 
 async def _all_ready(harness: Harness) -> None:
-    await asyncio.to_thread(
-        wait_ready,
-        harness.config,
-        alive=harness.handles,
-        timeout_s=READY_TIMEOUT_S,
-        progress=_quiet,
-    )
+    await harness.ready(timeout_s=READY_TIMEOUT_S)
 
 
 async def _kill_and_restart(harness: Harness, target: str, down_s: float) -> Fault:
@@ -165,8 +154,10 @@ async def links(harness: Harness, settings: RunSettings) -> ScenarioResult:
             fault = Fault(h.elapsed(), f"{what} {lasts:.1f} s", link.name)
             h.faults.append(fault)
             await apply(kind)
-            await asyncio.sleep(lasts)
-            await apply("heal")
+            try:
+                await asyncio.sleep(lasts)
+            finally:  # healed when the run is stopped too: the teardown needs the links
+                await apply("heal")
             await _all_ready(h)
             fault.recovered_s = h.elapsed() - fault.at_s
 
