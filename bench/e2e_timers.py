@@ -62,6 +62,17 @@ FILL_CHUNK = 250_000
 #: how often the observer asks whether any due timer is still pending
 WATCH_INTERVAL_S = 0.02
 
+_NOTES = {
+    "rate": "from the due time to the moment none is pending (20 ms polls); each firing: "
+    "task due + TaskDue outbox row + overdue escalation timer",
+    "committed": "due time -> the firing's transaction committed (its effects visible), "
+    "as the 20 ms observer saw it",
+    "claimed": "fired_at - due_at: when the poller claimed it, before its handler ran",
+    "cpu": "fired / CPU time (user + system) of the notifier's process (baseline: this "
+    "process) from scheduling to the last commit: the rate with a core to itself, whatever "
+    "the machine's load",
+}
+
 _FILL = """
 INSERT INTO timers (key, kind, dealer_id, due_at, payload)
 SELECT $1 || i, $2, $3, $4::timestamptz + (1 + random() * 364) * interval '1 day',
@@ -315,6 +326,10 @@ async def run(
     base = await _baseline(infra, pending, due, lead_s, tag)
     progress(f"e2e timers: baseline {_describe(base)}")
     rate = service["timers_per_s"]
+
+    def pair(label: str, key: str, unit: str, **options: Any) -> Figure:
+        return Figure(label, service[key], base[key], unit, **options)
+
     return BenchResult(
         name="e2e_timers",
         title=(
@@ -326,59 +341,34 @@ async def run(
             "timers table of its own filled the same way (same pending, same due)"
         ),
         figures=[
-            Figure(
+            pair(
                 "task-due timers fired",
-                rate,
-                base["timers_per_s"],
+                "timers_per_s",
                 "timers/s",
                 target=f">= {TARGET_PER_S:,}",
                 met=rate is not None and rate >= TARGET_PER_S,
-                note=(
-                    "from the due time to the moment none is pending (20 ms polls); each "
-                    "firing: task due + TaskDue outbox row + overdue escalation timer"
-                ),
+                note=_NOTES["rate"],
             ),
-            Figure("lateness p50, committed", service["p50_s"], base["p50_s"], "s"),
-            Figure(
+            pair("lateness p50, committed", "p50_s", "s"),
+            pair(
                 "lateness p99, committed",
-                service["p99_s"],
-                base["p99_s"],
+                "p99_s",
                 "s",
                 target=f"< {TARGET_P99_S:g} s",
                 met=service["p99_s"] < TARGET_P99_S,
                 lower_is_better=True,
-                note=(
-                    "due time -> the firing's transaction committed (its effects visible), "
-                    "as the 20 ms observer saw it"
-                ),
+                note=_NOTES["committed"],
             ),
-            Figure("lateness max, committed", service["max_s"], base["max_s"], "s"),
-            Figure(
-                "lateness p99, claimed (fired_at)",
-                service["claimed_p99_s"],
-                base["claimed_p99_s"],
-                "s",
-                note="fired_at - due_at: when the poller claimed it, before its handler ran",
-            ),
+            pair("lateness max, committed", "max_s", "s"),
+            pair("lateness p99, claimed (fired_at)", "claimed_p99_s", "s", note=_NOTES["claimed"]),
             Figure(
                 "timers per CPU-second of the firing process",
                 _per_cpu_s(service),
                 _per_cpu_s(base),
                 "timers/s",
-                note=(
-                    "fired / CPU time (user + system) of the notifier's process (baseline: "
-                    "this process) from scheduling to the last commit: the rate with a core "
-                    "to itself, whatever the machine's load"
-                ),
+                note=_NOTES["cpu"],
             ),
-            Figure(
-                "early firings",
-                service["early"],
-                base["early"],
-                "timers",
-                target="0",
-                met=service["early"] == 0,
-            ),
+            pair("early firings", "early", "timers", target="0", met=service["early"] == 0),
         ],
         params={"pending": pending, "due": due, "lead_s": lead_s, "kind": TASK_DUE},
         details={"service": service, "baseline": base},
