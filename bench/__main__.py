@@ -26,9 +26,9 @@ from bench.common import (
     write_json,
 )
 
-BENCHMARKS = ("relay", "consumer", "timers", "deliveries", "leads", "memory")
+BENCHMARKS = ("relay", "consumer", "timers", "deliveries", "leads", "service-timers", "memory")
 #: The end-to-end benchmarks: they share one running stack of the six services.
-END_TO_END = ("deliveries", "leads", "memory")
+END_TO_END = ("deliveries", "leads", "service-timers", "memory")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bench",
         description=(
             "dealerflow benchmarks (relay, consumer, timers; end to end with the services "
-            "running: deliveries, leads, memory) with same-run baselines"
+            "running: deliveries, leads, service-timers, memory) with same-run baselines"
         ),
     )
     p.add_argument(
@@ -52,10 +52,13 @@ def _parser() -> argparse.ArgumentParser:
         "--pending",
         type=int,
         nargs="+",
-        help="timers: pending timer counts, ascending (default 100000 1000000; quick 10000 50000)",
+        help="timers: pending timer counts, ascending (default 100000 1000000; quick 10000 "
+        "50000); service-timers: the largest",
     )
     p.add_argument(
-        "--due", type=int, help="timers: timers falling due at once (default 10,000; quick 1,000)"
+        "--due",
+        type=int,
+        help="timers, service-timers: timers falling due at once (default 10,000; quick 1,000)",
     )
     p.add_argument(
         "--repeat",
@@ -79,8 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--profile",
         metavar="DIR",
-        help="end to end: sample the notifier during deliveries and leads during the fixed "
-        "rate with py-spy (uvx), collapsed stacks to DIR/<bench>-<service>.txt",
+        help="end to end: sample the notifier during deliveries and service-timers and leads "
+        "during the fixed rate with py-spy (uvx), collapsed stacks to DIR/<bench>-<service>.txt",
     )
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument(
@@ -221,6 +224,18 @@ async def _end_to_end(
                     seconds=sizes["lead_seconds"],
                     sweep=sizes["sweep"],
                     sweep_seconds=sizes["sweep_seconds"],
+                    profile=_under(profile),
+                )
+            )
+        if "service-timers" in selected:
+            from bench import e2e_timers
+
+            done(
+                await e2e_timers.run(
+                    infra,
+                    harness,
+                    pending=max(sizes["pending"]),
+                    due=sizes["due"],
                     profile=_under(profile),
                 )
             )

@@ -8,6 +8,7 @@ the notifier's tables and each process's resident memory.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import time
@@ -108,6 +109,18 @@ def rss_mib(pid: int) -> float | None:
                     total_kib += int(line.split()[1])
                     seen = True
     return total_kib / 1024 if seen else None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, s) used so far by ``pid`` and its children (None: no such
+    process): what a process did, whatever share of the machine it got."""
+    total, seen = 0, False
+    for one in [pid, *_children(pid)]:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+            seen = True
+    return total / os.sysconf("SC_CLK_TCK") if seen else None
 
 
 def service_rss(harness: Harness) -> dict[str, float | None]:

@@ -1,5 +1,6 @@
 """The end-to-end benchmarks at their quick size (``python -m bench deliveries leads
-memory --quick``): the six services running, every effect there exactly once. Only
+memory --quick``, ``python -m bench service-timers --quick``): the six services running,
+every effect there exactly once. Only
 correctness is asserted, never a figure (docs/benchmarks.md)."""
 
 from __future__ import annotations
@@ -45,3 +46,18 @@ def test_quick_end_to_end_benchmarks_see_every_effect_exactly_once(
     memory = results["memory"]["details"]
     assert set(memory["idle"]) == set(memory["after"]) == {s.name for s in SERVICES}
     assert all(rss and rss > 0 for rss in [*memory["idle"].values(), *memory["after"].values()])
+
+
+def test_quick_service_timers_benchmark_fires_every_timer_once_none_early(
+    kafka_bootstrap: str, pg_dsn: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "bench.json"
+    argv = ["service-timers", "--quick", "--json", str(out)]
+    assert main([*argv, "--kafka", kafka_bootstrap, "--dsn", pg_dsn]) == 0
+    [result] = json.loads(out.read_text())["results"]
+    due = result["params"]["due"]
+    service, baseline = result["details"]["service"], result["details"]["baseline"]
+    for fired in (service, baseline):  # once each (status fired, one attempt), none early
+        assert (fired["fired"], fired["early"]) == (due, 0), fired
+    # each task due once, its one TaskDue published once, its escalation armed once
+    assert service["tasks_due"] == service["task_due_events"] == service["escalations"] == due

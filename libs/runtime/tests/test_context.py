@@ -1,17 +1,21 @@
-"""The use-case context, the transaction retry and the domain-exception -> problem map."""
+"""The use-case context, the transaction retry, the domain-exception -> problem map and
+a service's batch timer handlers (one use-case context per claimed batch, what it
+publishes written to the outbox after it returns, nothing of an attempt that failed)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import asyncpg
 import httpx
 import pytest
 from fastapi import APIRouter
 
+from dealerflow.contracts.envelope import decode
 from dealerflow.contracts.events.leads import LeadGraded
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.devinfra.tokens import auth_header, tokens_auth_settings
@@ -24,15 +28,42 @@ from dealerflow.runtime.context import (
 )
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.migrations import migrate, runtime_migrations
+from dealerflow.runtime.outbox import decode_headers
 from dealerflow.runtime.problems import ProblemSpec
-from dealerflow.runtime.service import ServiceContext, ServiceDefinition, build_app
+from dealerflow.runtime.service import (
+    ServiceContext,
+    ServiceDefinition,
+    build_app,
+    poller_handlers,
+)
 from dealerflow.runtime.settings import ServiceSettings
+from dealerflow.runtime.timers import NewTimer, Timer, TimerPoller, schedule_many
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 class Settings(ServiceSettings):
     service_name: str = "ctxtest"
+
+
+def _service_context(pool: asyncpg.Pool | None = None) -> ServiceContext[Settings]:
+    return ServiceContext(
+        settings=Settings(),
+        clock=ManualClock(START),
+        topics=TopicRegistry("t."),
+        source="/dealerflow/ctxtest",
+        dealers=EnvironmentDealerConfiguration(),
+        pool=pool,
+    )
+
+
+@pytest.fixture
+async def migrated_context(
+    pg_dsn: str, pg_schema: str, pg_pool: asyncpg.Pool
+) -> ServiceContext[Settings]:
+    """A service context on the test's schema, with the runtime's tables."""
+    await migrate(pg_dsn, pg_schema, runtime_migrations())
+    return _service_context(pg_pool)
 
 
 def test_the_environment_configuration_layers_the_overrides_over_the_defaults() -> None:
@@ -129,17 +160,9 @@ async def test_run_in_transaction_retries_a_deadlock_and_commits_once(
 
 @pytest.mark.integration
 async def test_service_context_publishes_through_the_outbox_in_the_transaction(
-    pg_dsn: str, pg_schema: str, pg_pool: asyncpg.Pool
+    migrated_context: ServiceContext[Settings], pg_pool: asyncpg.Pool
 ) -> None:
-    await migrate(pg_dsn, pg_schema, runtime_migrations())
-    ctx: ServiceContext[Settings] = ServiceContext(
-        settings=Settings(),
-        clock=ManualClock(START),
-        topics=TopicRegistry("t."),
-        source="/dealerflow/ctxtest",
-        dealers=EnvironmentDealerConfiguration(),
-        pool=pg_pool,
-    )
+    ctx = migrated_context
     graded = LeadGraded(
         dealer_id="D001",
         customer_id=uuid.UUID("2b1f3c9e-0000-5000-8000-000000000001"),
@@ -235,3 +258,75 @@ async def test_step_routes_document_the_usual_problems_and_a_steps_own() -> None
     keyed = request_of("k1", Settings())
     assert keyed is not None
     assert (keyed.key, len(keyed.fingerprint or "")) == ("key:k1", 64)
+
+
+# -- batch timer handlers ---------------------------------------------------------------
+
+GRADE = "test.grade"
+
+
+def _timer_definition(**handlers: Any) -> ServiceDefinition[Settings]:
+    return ServiceDefinition(
+        name="ctxtest",
+        title="ctx test",
+        settings_factory=Settings,
+        migrations_package="dealerflow.runtime.sql",
+        **handlers,
+    )
+
+
+async def _grade(uc: UseCaseContext[Settings], timers: Sequence[Timer]) -> None:
+    for timer in timers:
+        if timer.payload["lead_id"] == "L-bad":
+            raise ValueError("this lead cannot be graded")
+        await uc.publish(
+            LeadGraded(
+                dealer_id=timer.dealer_id,
+                customer_id=uuid.UUID(int=1),
+                occurred_at=uc.now,
+                lead_id=timer.payload["lead_id"],
+                grade="B",
+                graded_at=uc.now,
+            )
+        )
+
+
+def test_a_timer_kind_with_a_handler_and_a_batch_handler_is_refused() -> None:
+    async def one(uc: UseCaseContext[Settings], timer: Timer) -> None:
+        return None
+
+    definition = _timer_definition(
+        timer_handlers=lambda ctx: {GRADE: one}, timer_batch_handlers=lambda ctx: {GRADE: _grade}
+    )
+    with pytest.raises(ValueError, match=GRADE):
+        poller_handlers(_service_context(), definition)
+
+
+@pytest.mark.integration
+async def test_a_batch_handler_publishes_what_its_batch_did_and_nothing_of_a_failed_attempt(
+    migrated_context: ServiceContext[Settings], pg_pool: asyncpg.Pool
+) -> None:
+    ctx = migrated_context
+    single, batch = poller_handlers(
+        ctx, _timer_definition(timer_batch_handlers=lambda c: {GRADE: _grade})
+    )
+    assert (single, list(batch)) == ({}, [GRADE])
+    poller = TimerPoller(pg_pool, single, batch_handlers=batch, clock=ctx.clock)
+
+    def timers(*leads: str) -> list[NewTimer]:
+        due = START - timedelta(minutes=1)
+        return [NewTimer(f"grade:{lead}", GRADE, "D001", due, {"lead_id": lead}) for lead in leads]
+
+    async with pg_pool.acquire() as conn, conn.transaction():
+        await schedule_many(conn, timers("L-1", "L-2", "L-3"))
+    assert await poller.fire_due() == 3
+    async with pg_pool.acquire() as conn, conn.transaction():
+        await schedule_many(conn, timers("L-4", "L-bad", "L-5"))
+    assert await poller.fire_due() == 3  # the batch fails: one timer at a time, L-bad fails
+
+    rows = await pg_pool.fetch("SELECT topic, value, headers::text AS h FROM outbox ORDER BY id")
+    leads = [decode(r["value"], decode_headers(r["h"])).event.lead_id for r in rows]  # type: ignore[attr-defined]
+    assert leads == ["L-1", "L-2", "L-3", "L-4", "L-5"]  # in due order, each once
+    assert {r["topic"] for r in rows} == {"t.leads"}
+    failed = await pg_pool.fetch("SELECT key, status FROM timers WHERE status <> 'fired'")
+    assert [(r["key"], r["status"]) for r in failed] == [("grade:L-bad", "pending")]  # retried

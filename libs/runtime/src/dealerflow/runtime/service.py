@@ -61,17 +61,19 @@ from dealerflow.runtime.http import create_http_app
 from dealerflow.runtime.kafka_security import kafka_client_options
 from dealerflow.runtime.logging import configure_logging
 from dealerflow.runtime.migrations import Migration, load_migrations, migrate, runtime_migrations
+from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.problems import ProblemMap
-from dealerflow.runtime.publisher import event_source, publish_event
+from dealerflow.runtime.publisher import event_source, outbox_message_for, publish_event
 from dealerflow.runtime.purge import Purger, RetentionPolicy
 from dealerflow.runtime.readiness import service_readiness
 from dealerflow.runtime.relay import OutboxRelay
 from dealerflow.runtime.settings import ServiceSettings
 from dealerflow.runtime.telemetry import setup_tracing
-from dealerflow.runtime.timers import Timer, TimerHandler, TimerPoller
+from dealerflow.runtime.timers import BatchTimerHandler, Timer, TimerHandler, TimerPoller
 
 __all__ = [
     "DEALERS_SUBSCRIPTION",
+    "ServiceBatchTimerHandler",
     "ServiceContext",
     "ServiceDefinition",
     "ServiceTimerHandler",
@@ -80,6 +82,8 @@ __all__ = [
     "migrate_service",
     "run_cli",
     "service_context",
+    "timer_batch_handlers_of",
+    "timer_handlers_of",
 ]
 
 log = logging.getLogger("dealerflow.service")
@@ -108,18 +112,27 @@ class ServiceContext(Generic[S]):
             raise RuntimeError("the service has not started: no database pool yet")
         return self.pool
 
-    def use_case(self, conn: DbConnection) -> UseCaseContext[S]:
+    def use_case(
+        self, conn: DbConnection, *, outbox: list[OutboxMessage] | None = None
+    ) -> UseCaseContext[S]:
         """The use-case context of a transaction this service started itself (an HTTP
         request, a timer): events it publishes start a new chain. In an HTTP request the
         acting staff id is the bearer token's subject (``uc.actor``, the events' ``actor``
-        extension)."""
+        extension). With ``outbox`` the events are appended to it instead of written one
+        statement each; the caller enqueues them (a batch timer handler: one insert)."""
         principal = current_principal()
         actor = principal.subject if principal is not None else None
 
         async def publish(event: DomainEvent) -> str:
-            return await publish_event(
-                conn, event, source=self.source, topics=self.topics, actor=actor
+            if outbox is None:
+                return await publish_event(
+                    conn, event, source=self.source, topics=self.topics, actor=actor
+                )
+            ce_id, message = outbox_message_for(
+                event, source=self.source, topics=self.topics, actor=actor
             )
+            outbox.append(message)
+            return ce_id
 
         return UseCaseContext(
             conn=conn,
@@ -171,6 +184,12 @@ class ServiceContext(Generic[S]):
 #: the timer that fell due.
 ServiceTimerHandler = Callable[[UseCaseContext[Any], Timer], Awaitable[None]]
 
+#: A batch timer handler of a service: one use-case context for all due timers of its
+#: kind in a claimed batch (one statement per table for all of them); what it publishes
+#: is written with one outbox insert after it returns. The poller calls it again with
+#: one timer at a time when it raises (see :data:`dealerflow.runtime.timers.BatchTimerHandler`).
+ServiceBatchTimerHandler = Callable[[UseCaseContext[Any], Sequence[Timer]], Awaitable[None]]
+
 
 @dataclass(frozen=True)
 class Subscription:
@@ -201,6 +220,10 @@ def _no_subscriptions(ctx: ServiceContext[Any]) -> Sequence[Subscription]:
 
 
 def _no_timers(ctx: ServiceContext[Any]) -> Mapping[str, ServiceTimerHandler]:
+    return {}
+
+
+def _no_batch_timers(ctx: ServiceContext[Any]) -> Mapping[str, ServiceBatchTimerHandler]:
     return {}
 
 
@@ -239,6 +262,10 @@ class ServiceDefinition(Generic[S]):
     routers: Callable[[ServiceContext[S]], Sequence[APIRouter]] = _no_routers
     subscriptions: Callable[[ServiceContext[S]], Sequence[Subscription]] = _no_subscriptions
     timer_handlers: Callable[[ServiceContext[S]], Mapping[str, ServiceTimerHandler]] = _no_timers
+    #: the hot timer kinds, handled a claimed batch at a time (a kind is in one of the two)
+    timer_batch_handlers: Callable[[ServiceContext[S]], Mapping[str, ServiceBatchTimerHandler]] = (
+        _no_batch_timers
+    )
     dealer_configuration: Callable[[S], DealerConfiguration] = materialised_dealers
     #: the service's domain exceptions -> RFC 9457 problems (mapped once, at HTTP)
     problems: ProblemMap = field(default_factory=dict)
@@ -297,6 +324,34 @@ def timer_handlers_of(
         return fire
 
     return {kind: bind(handler) for kind, handler in handlers.items()}
+
+
+def timer_batch_handlers_of(
+    ctx: ServiceContext[S], handlers: Mapping[str, ServiceBatchTimerHandler]
+) -> dict[str, BatchTimerHandler]:
+    """The poller's ``(conn, timers)`` batch handlers: each builds one use-case context for
+    the batch and writes what it published with one outbox insert."""
+
+    def bind(handler: ServiceBatchTimerHandler) -> BatchTimerHandler:
+        async def fire(conn: DbConnection, timers: Sequence[Timer]) -> None:
+            outbox: list[OutboxMessage] = []
+            await handler(ctx.use_case(conn, outbox=outbox), timers)
+            await enqueue(conn, outbox)
+
+        return fire
+
+    return {kind: bind(handler) for kind, handler in handlers.items()}
+
+
+def poller_handlers(
+    ctx: ServiceContext[S], definition: ServiceDefinition[S]
+) -> tuple[dict[str, TimerHandler], dict[str, BatchTimerHandler]]:
+    """The poller's per-timer and batch handlers of ``definition``; a kind in both is refused."""
+    single = definition.timer_handlers(ctx)
+    batch = definition.timer_batch_handlers(ctx)
+    if both := sorted(set(single) & set(batch)):
+        raise ValueError(f"{definition.name}: timer kinds with two handlers: {both}")
+    return timer_handlers_of(ctx, single), timer_batch_handlers_of(ctx, batch)
 
 
 async def migrate_service(
@@ -399,10 +454,12 @@ def build_app(
                     client_id=f"{settings.service_name}-relay",
                     client_options=kafka_client_options(settings),
                 )
+                per_timer, per_batch = poller_handlers(ctx, definition)
                 poller = TimerPoller(
                     ctx.db,
-                    timer_handlers_of(ctx, definition.timer_handlers(ctx)),
+                    per_timer,
                     clock=ctx.clock,
+                    batch_handlers=per_batch,
                     batch_size=settings.timer_batch_size,
                     poll_interval_s=settings.timer_poll_interval_s,
                     max_attempts=settings.timer_max_attempts,

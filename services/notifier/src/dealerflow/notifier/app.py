@@ -45,6 +45,7 @@ DEFINITION = ServiceDefinition(
         Subscription("consent", ("notifier",), consumers.consent_router),
     ],
     timer_handlers=lambda ctx: timers.handlers(ctx),
+    timer_batch_handlers=timers.batch_handlers,
     on_start=timers.plan_greetings,
     problems=PROBLEMS,
     eraser=erase_customer,

@@ -90,21 +90,27 @@ async def get_task_by_key(
     return _task(row)
 
 
-async def mark_task_due(
-    conn: DbConnection, dealer_id: str, task_id: uuid.UUID, now: datetime
-) -> TaskRow | None:
-    """scheduled -> due; None when the task is no longer scheduled (done, cancelled)."""
-    row = await conn.fetchrow(
+async def mark_tasks_due(
+    conn: DbConnection, due: Sequence[tuple[str, uuid.UUID]], now: datetime
+) -> list[TaskRow]:
+    """scheduled -> due for every ``(dealer_id, task_id)`` in one statement; the tasks
+    that were still scheduled, in the order given (each once)."""
+    if not due:
+        return []
+    rows = await conn.fetch(
         f"""
-        UPDATE tasks SET status = 'due', updated_at = $3
-        WHERE dealer_id = $1 AND id = $2 AND status = 'scheduled'
-        RETURNING {_TASK_COLUMNS}
+        UPDATE tasks t SET status = 'due', updated_at = $3
+        FROM unnest($1::text[], $2::uuid[]) AS d(dealer_id, id)
+        WHERE t.dealer_id = d.dealer_id AND t.id = d.id AND t.status = 'scheduled'
+        RETURNING {", ".join("t." + column for column in TaskRow.__slots__)}
         """,
-        dealer_id,
-        task_id,
+        [dealer_id for dealer_id, _ in due],
+        [task_id for _, task_id in due],
         now,
     )
-    return _task(row)
+    by_key = {(r["dealer_id"], r["id"]): r for r in rows}
+    ordered = (by_key.pop(key, None) for key in due)  # pop: a task listed twice comes once
+    return _tasks([r for r in ordered if r is not None])
 
 
 async def complete_task(

@@ -1,7 +1,9 @@
 """Timer handlers of the notifier: kind -> handler, each given the use-case context of the
-poller's transaction (``uc``) and the timer.
+poller's transaction (``uc``) and the timer (a batch handler: all due timers of its kind
+in a claimed batch).
 
-Kinds: ``notifier.task_due`` (a task's due time: status due + TaskDue),
+Kinds: ``notifier.task_due`` (a task's due time: status due + TaskDue, then the overdue
+escalation's timer; a batch handler, :func:`batch_handlers`, as it falls due in bulk),
 ``notifier.task_watch`` (first-contact warning at 80 % / escalation at breach / reassign
 after the second breach, acting only while the watched task is open),
 ``notifier.reminder_send`` (a customer message falls due: contact policy, then channel),
@@ -19,7 +21,7 @@ every owner not tipped lately).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from dealerflow.notifier import (
     usecases,
@@ -41,7 +43,11 @@ from dealerflow.notifier.usecases_alerts import deliver_staff_alert
 from dealerflow.notifier.usecases_messages import send_reminder
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.db import ALL_DEALERS
-from dealerflow.runtime.service import ServiceContext, ServiceTimerHandler
+from dealerflow.runtime.service import (
+    ServiceBatchTimerHandler,
+    ServiceContext,
+    ServiceTimerHandler,
+)
 from dealerflow.runtime.timers import Timer
 
 Uc = UseCaseContext[NotifierSettings]
@@ -53,11 +59,6 @@ def handlers(
 ) -> Mapping[str, ServiceTimerHandler]:
     """The notifier's timer handlers; ``channels`` defaults to the configured drivers."""
     registry = channels or ChannelRegistry.from_settings(ctx.settings)
-
-    async def task_due(uc: Uc, timer: Timer) -> None:
-        task = await usecases_tasks.fire_task_due(uc, timer.dealer_id, timer.payload)
-        if task is not None:
-            await usecases_task_actions.arm_overdue_escalation(uc, task)
 
     async def task_overdue(uc: Uc, timer: Timer) -> None:
         await usecases_task_actions.fire_overdue_escalation(uc, timer.dealer_id, timer.payload)
@@ -84,7 +85,6 @@ def handlers(
         await usecases_weather.fire_weather_warning(uc, timer.dealer_id, timer.payload)
 
     return {
-        TASK_DUE: task_due,
         TASK_WATCH: task_watch,
         REMINDER_SEND: reminder_send,
         STAFF_ALERT: staff_alert,
@@ -94,6 +94,18 @@ def handlers(
         HOLIDAY_GREETING: holiday_greeting,
         WEATHER_WARNING: weather_warning,
     }
+
+
+def batch_handlers(ctx: ServiceContext[NotifierSettings]) -> Mapping[str, ServiceBatchTimerHandler]:
+    """The notifier's hot timer kinds, a claimed batch at a time: one statement per table
+    for all of a batch's timers of the kind (``notifier.task_due``: the tasks, the TaskDue
+    outbox rows, the overdue escalations' timers)."""
+
+    async def tasks_due(uc: Uc, due: Sequence[Timer]) -> None:
+        tasks = await usecases_tasks.fire_tasks_due(uc, [(t.dealer_id, t.payload) for t in due])
+        await usecases_task_actions.arm_overdue_escalations(uc, tasks)
+
+    return {TASK_DUE: tasks_due}
 
 
 async def plan_greetings(ctx: ServiceContext[NotifierSettings]) -> None:

@@ -10,7 +10,7 @@ the same key with a different request is 422; a task that is done or cancelled i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,7 +44,7 @@ from dealerflow.notifier.usecases_tasks import (
     task_of,
 )
 from dealerflow.policy import BusinessCalendar
-from dealerflow.runtime import idempotency
+from dealerflow.runtime import idempotency, timers
 from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
@@ -266,21 +266,26 @@ async def create_task(uc: Uc, cmd: CreateTask) -> TaskRow:
 # -- overdue escalation ---------------------------------------------------------------------
 
 
-async def arm_overdue_escalation(uc: Uc, task: TaskRow) -> None:
-    """The task just fell due: its escalation to the manager, the dealer's
+async def arm_overdue_escalations(uc: Uc, tasks: Sequence[TaskRow]) -> int:
+    """The tasks just fell due: each one's escalation to the manager, the dealer's
     ``owner_care.task_overdue_escalate_after`` later (none when null or for kinds that
-    are not escalated). The timer is keyed under the task's key: recording the outcome
-    cancels it."""
-    after = (await uc.policy(task.dealer_id)).owner_care.task_overdue_escalate_after
-    if after is None or not escalates_when_overdue(task.kind, task.business_key):
-        return
-    await uc.schedule_timer(
-        key=timer_key(task.dealer_id, overdue_key(task.business_key)),
-        kind=TASK_OVERDUE,
-        dealer_id=task.dealer_id,
-        due_at=task.due_at + after,
-        payload={"task_id": str(task.id)},
-    )
+    are not escalated), all timers in one statement; how many were scheduled. A timer is
+    keyed under its task's key: recording the outcome cancels it."""
+    escalations = []
+    for task in tasks:
+        after = (await uc.policy(task.dealer_id)).owner_care.task_overdue_escalate_after
+        if after is None or not escalates_when_overdue(task.kind, task.business_key):
+            continue
+        escalations.append(
+            timers.NewTimer(
+                key=timer_key(task.dealer_id, overdue_key(task.business_key)),
+                kind=TASK_OVERDUE,
+                dealer_id=task.dealer_id,
+                due_at=task.due_at + after,
+                payload={"task_id": str(task.id)},
+            )
+        )
+    return await timers.schedule_many(uc.conn, escalations)
 
 
 async def fire_overdue_escalation(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -270,11 +270,22 @@ async def task_of(
 async def fire_task_due(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> TaskRow | None:
     """A task's due time came without an outcome: status due + TaskDue (returns the task;
     None when it was done or cancelled meanwhile)."""
-    task = await repo.mark_task_due(uc.conn, dealer_id, uuid.UUID(str(payload["task_id"])), uc.now)
-    if task is None:
-        return None  # done or cancelled meanwhile
-    await publish_task_due(uc, task)
-    return task
+    fired = await fire_tasks_due(uc, [(dealer_id, payload)])
+    return fired[0] if fired else None
+
+
+async def fire_tasks_due(uc: Uc, due: Sequence[tuple[str, Mapping[str, Any]]]) -> list[TaskRow]:
+    """The due times of tasks came (``(dealer_id, timer payload)`` each), all in one
+    statement: status due + TaskDue for each task still open, in the order given (the
+    tasks returned); a task done or cancelled meanwhile is left as it is."""
+    tasks = await repo.mark_tasks_due(
+        uc.conn,
+        [(dealer_id, uuid.UUID(str(payload["task_id"]))) for dealer_id, payload in due],
+        uc.now,
+    )
+    for task in tasks:
+        await publish_task_due(uc, task)
+    return tasks
 
 
 async def publish_task_due(uc: Uc, task: TaskRow, breaches: int = 1) -> None:
