@@ -12,6 +12,7 @@ from dealerflow.contracts.envelope import (
     Envelope,
     EventDecodeError,
     EventMeta,
+    binary_event_type,
     decode,
     encode_binary,
 )
@@ -111,3 +112,15 @@ def test_broken_binary_headers_are_refused_with_the_reason(
 ) -> None:
     with pytest.raises(EventDecodeError, match=reason):
         decode(RECORD.value, headers)
+
+
+def test_binary_event_type_reads_the_type_of_binary_records_only() -> None:
+    binary = [("ce_specversion", b"1.0"), ("ce_type", b"dealerflow.leads.LeadCreated.v1")]
+    assert binary_event_type(binary) == "dealerflow.leads.LeadCreated.v1"
+    assert binary_event_type([*binary, ("content-type", b"application/json")]) is not None
+    # structured mode: the type is in the body, whatever a header says
+    structured = [*binary, ("content-type", b"application/cloudevents+json; charset=utf-8")]
+    assert binary_event_type(structured) is None
+    assert binary_event_type([("ce_type", b"dealerflow.leads.LeadCreated.v1")]) is None
+    assert binary_event_type([("ce_specversion", b"1.0")]) is None
+    assert binary_event_type([*binary[:1], ("ce_type", b"\xff\xfe")]) is None

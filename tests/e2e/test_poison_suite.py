@@ -5,8 +5,8 @@ key gets, in order, a good record, then for each poison kind the poison record f
 a good record. Sent in one go, waited for once. Then, per kind and topic:
 
 - dead-lettered: the poison record is on ``<topic>.dlq``, by every consumer of the topic
-  for what no consumer can read (by the ones that react, for a refusal or an unknown
-  dealer), with a ``dlq-error`` naming the reason;
+  for a type no one knows, by the ones that react to the type it names for the rest
+  (the others pass over that type unread), with a ``dlq-error`` naming the reason;
 - partition moved: the good record sent right after it was handled by every consumer of
   the topic (its id in the inbox of each one that reacts to it, past the committed offset
   of each one that only reads it: a consumer keeps no inbox row for an event it has no
@@ -115,10 +115,11 @@ KINDS = (
     "far future",
     "far past",
 )
-#: Poison only the consumers that react to it refuse (the others just ignore it; a used
-#: id with another body is found by those whose inbox holds the first event: the ones
-#: that react to it, a consumer keeps no row of an event it has no handler for).
-REFUSED_BY_REACTORS = ("refused", "dealer unknown", "duplicate id")
+#: Poison every consumer of the topic dead-letters: a type no one knows. Every other kind
+#: carries the type of the topic's good event in its headers, and only the consumers
+#: that react to that type read it (the others pass over a type they have no handler
+#: for by its ``ce_type`` header, unread) and dead-letter it.
+READ_BY_ALL = ("unknown type",)
 #: What the dead-letter reason must say, per kind (lower case).
 REASONS: dict[str, tuple[str, ...]] = {
     "garbage bytes": ("eventdecodeerror",),
@@ -556,12 +557,13 @@ async def _run_suite(
     poisons = [s for s in suite.sent if s.kind != "good"]
 
     def expected(item: Sent) -> set[str]:
-        """Who must dead-letter ``item``: the consumers that react for a refusal and a
-        used id with another body (their inbox holds the first event's digest), all of
-        the topic's for what none can read."""
-        if item.kind in REFUSED_BY_REACTORS and item.topic != "inbound.leads":
-            return reactors(item.topic, GOOD[item.topic])
-        return CONSUMERS[item.topic]
+        """Who must dead-letter ``item``: every consumer of the topic for a type no one
+        knows (and of the raw ``inbound.leads``), the consumers that react to the type
+        it names for the rest (they read it; a used id with another body: their inbox
+        holds the first event's digest)."""
+        if item.kind in READ_BY_ALL or item.topic == "inbound.leads":
+            return CONSUMERS[item.topic]
+        return reactors(item.topic, GOOD[item.topic])
 
     async def all_dead_lettered() -> dict[Any, list[DeadLetter]] | None:
         letters = await suite.dead_letters()

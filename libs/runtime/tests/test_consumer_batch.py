@@ -388,6 +388,24 @@ async def test_catalogue_events_without_handler_are_ignored_not_recorded_nor_dea
     assert await db.fetchval("SELECT count(*) FROM inbox WHERE event_id = 'unhandled-1'") == 0
 
 
+async def test_a_record_of_a_type_without_handler_is_passed_over_unread(
+    db: asyncpg.Pool,
+) -> None:
+    rec = Recorder()
+    consumer = make_consumer(db, rec)  # reacts to LeadGraded, not to LeadAssigned
+    unhandled = encode_binary(assigned("X"), source="/test", event_id="unread-1")
+    handled = encode_binary(graded("S"), source="/test", event_id="broken-1")
+    garbage = b"\x89PNG not json"
+    outcome = await consumer.process_batch(
+        [record(0, garbage, unhandled.headers), record(1, garbage, handled.headers)]
+    )
+    # its body is not even read: a broken LeadAssigned is for its consumers to judge
+    assert (outcome.ignored, outcome.dead_lettered) == (1, 1)
+    [letter] = await outbox(db)
+    assert dict(decode_headers(letter["headers"]))["dlq-original-offset"] == b"1"
+    assert await db.fetchval("SELECT count(*) FROM inbox") == 0
+
+
 async def test_database_failure_fails_the_batch_instead_of_dead_lettering(
     db: asyncpg.Pool,
 ) -> None:

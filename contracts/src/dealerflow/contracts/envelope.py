@@ -331,6 +331,30 @@ def _check_binary_content_type(headers: dict[str, str]) -> None:
         )
 
 
+def binary_event_type(headers: Sequence[tuple[str, bytes]]) -> str | None:
+    """The ``ce_type`` of a binary-mode record, read from its headers alone (no body
+    decoded, nothing validated); None for a structured-mode record (its type is in the
+    body) or one that is not a CloudEvent. The same test of the mode as :func:`decode`:
+    a ``ce_specversion`` header and no ``application/cloudevents`` content type. A
+    consumer passes over the types it has no handler for with it, before decoding."""
+    ce_type: bytes | None = None
+    binary = False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "ce_type":
+            ce_type = value
+        elif lowered == "ce_specversion":
+            binary = True
+        elif lowered == "content-type" and value.lower().startswith(b"application/cloudevents"):
+            return None
+    if not binary or ce_type is None:
+        return None
+    try:
+        return ce_type.decode("utf-8")
+    except (AttributeError, UnicodeDecodeError):
+        return None
+
+
 def decode(value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Envelope[DomainEvent]:
     """Decode a Kafka record (binary or structured mode) into an Envelope.
 

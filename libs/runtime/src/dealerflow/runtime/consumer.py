@@ -5,11 +5,14 @@ A service registers handlers on an :class:`EventRouter`, wraps it in an
 :func:`attach_consumer` (defined in :mod:`dealerflow.runtime.broker`, re-exported here).
 Per Kafka batch (see docs/runtime-kafka.md):
 
-1. decode every record (``EventDecodeError`` -> dead letter with the reason; so is an
-   event whose ``ce_dealerid`` differs from its payload's ``dealer_id``, one holding
-   a character PostgreSQL cannot store, :mod:`dealerflow.runtime.storable`, a record
-   larger than ``consumer_max_event_bytes`` (not even decoded), and an event whose time
-   is implausibly far ahead of the consumer's clock or before 2000,
+1. pass over (ack unread) a binary-mode record whose ``ce_type`` header names a
+   catalogue type the router has no handler for (``binary_event_type``: the headers
+   alone); decode every other record (``EventDecodeError`` -> dead letter with the
+   reason; so is an event whose ``ce_dealerid`` differs from its payload's
+   ``dealer_id``, one holding a character PostgreSQL cannot store,
+   :mod:`dealerflow.runtime.storable`, a record larger than
+   ``consumer_max_event_bytes`` (not even decoded), and an event whose time is
+   implausibly far ahead of the consumer's clock or before 2000,
    :func:`implausible_time`);
 2. in ONE PostgreSQL transaction acting for the dealers of the batch's events
    (:func:`~dealerflow.runtime.db.act_for`: row-level security shows the handlers those
@@ -48,7 +51,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind, TracerProvider
 from prometheus_client import Counter, Histogram
 
-from dealerflow.contracts.envelope import Envelope, decode
+from dealerflow.contracts.envelope import Envelope, binary_event_type, decode
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.dealers import DealerConfigured
 from dealerflow.contracts.registry import EVENT_TYPES
@@ -396,8 +399,11 @@ class EventConsumer:
         )
         # Resolve every catalogue class now: a router mixing handler kinds through a base
         # class fails at start-up instead of failing (and blocking) a batch later.
-        for event_class in EVENT_TYPES.values():
-            router.handlers_for(event_class)
+        self._unhandled: frozenset[str] = frozenset(
+            event_type
+            for event_type, event_class in EVENT_TYPES.items()
+            if not any(router.handlers_for(event_class))
+        )
 
     async def process_batch(self, records: Sequence[ConsumerRecord[Any, Any]]) -> BatchOutcome:
         """Process ``records`` in one transaction; raises if it could not commit."""
@@ -405,7 +411,14 @@ class EventConsumer:
         items: list[_Item] = []
         failures: list[_Failure] = []
         now = self.clock.now()
+        passed_over = 0
         for record in records:
+            if binary_event_type(record.headers) in self._unhandled:
+                # A catalogue type we have no handler for (most of a topic we read for a
+                # few of its types: the notifier's own TaskScheduled on its topic): acked
+                # unread, no inbox row; a consumer that reacts to it judges its body.
+                passed_over += 1
+                continue
             if (too_large := oversize_reason(record, self.settings)) is not None:
                 failures.append(_Failure(record, describe_error(too_large), 0))
                 continue
@@ -424,9 +437,9 @@ class EventConsumer:
             handlers, batch_handlers = self.router.handlers_for(type(envelope.event))
             items.append(_Item(record, envelope, handlers, batch_handlers))
 
-        # A catalogue event we do not react to has no effect to guard: no inbox row (on a
-        # topic it shares with events we handle, e.g. the notifier's own TaskScheduled).
-        ignored = len(items)
+        # A catalogue event we do not react to has no effect to guard: no inbox row (the
+        # structured-mode ones, whose type only decoding tells).
+        ignored = passed_over + len(items)
         items = [i for i in items if i.handlers or i.batch_handlers]
         ignored -= len(items)
         duplicates = 0
