@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
+
+from dealerflow.devinfra.service_testing import refused_field as refused
 
 pytestmark = pytest.mark.integration
 
@@ -21,15 +22,6 @@ def submission(**overrides: Any) -> dict[str, Any]:
         "customer": {"name": "陈静", "phones": ["13500007777"]},
         **overrides,
     }
-
-
-def refused(response: httpx.Response) -> tuple[list[str], str]:
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["type"].endswith("/validation-error")
-    [error] = response.json()["errors"]
-    assert error["msg"]  # the reason
-    return error["loc"], error["type"]
 
 
 async def test_a_submission_requested_in_2999_or_1990_is_422_and_nothing_is_recorded(

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dealerflow.devinfra.service_testing import refused_field as refused
 from dealerflow.devinfra.tokens import auth_header
 
 pytestmark = pytest.mark.integration
@@ -35,14 +36,6 @@ def sms(received_at: datetime) -> dict[str, Any]:
     text = "What time do you open on Sunday?"
     return {"dealer_id": DEALER, "from": "+8613912345678", "text": text,
             "received_at": received_at.isoformat()}  # fmt: skip
-
-
-def refused(response: httpx.Response) -> tuple[list[str], str]:
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    [error] = response.json()["errors"]
-    assert error["msg"]  # the reason
-    return error["loc"], error["type"]
 
 
 async def test_a_task_warning_or_sms_dated_far_away_is_422_with_the_field(

@@ -1,6 +1,6 @@
-"""Implausible times and malformed amounts are refused 422 while the body is validated,
-with the field's location, on a real PostgreSQL; the same request with plausible values
-is accepted (dealerflow.runtime.time_bounds, runtime.request_models)."""
+"""Sales refuses a visit dated decades away and an amount with fractions of cents or
+beyond its columns (422, the field named) before any use case runs, on a real
+PostgreSQL; the same visit or quote with plausible values goes through."""
 
 from __future__ import annotations
 
@@ -10,16 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
+from dealerflow.devinfra.service_testing import refused_field as refused
+
 pytestmark = pytest.mark.integration
 
-QUOTE = {
-    "dealer_id": "D001",
-    "customer_phone": "13800138000",
-    "consultant_id": "consultant-li",
-    "vehicle": {"model": "Aurora X5", "configuration": "Luxury", "colour": "white"},
-    "vehicle_price": "200000.00",
-    "discount": "5000.00",
-}
+VEHICLE = {"model": "Aurora X5"}
+QUOTE = {"dealer_id": "D001", "customer_phone": "13800138000", "vehicle": VEHICLE}
+QUOTE |= {"vehicle_price": "200000.00", "discount": "5000.00"}
 
 
 def visit(customer: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -32,15 +29,6 @@ def visit(customer: dict[str, Any], **overrides: Any) -> dict[str, Any]:
         "needs": {"budget": {"amount": "250000.00", "currency": "CNY"}},
         **overrides,
     }
-
-
-def refused(response: httpx.Response) -> tuple[list[str], str]:
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert response.json()["type"].endswith("/validation-error")
-    [error] = response.json()["errors"]
-    assert error["msg"]  # the reason
-    return error["loc"], error["type"]
 
 
 async def test_a_visit_dated_far_away_or_a_budget_with_fractions_of_cents_is_422(

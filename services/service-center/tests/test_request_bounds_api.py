@@ -1,58 +1,44 @@
-"""Implausible times and malformed amounts are refused 422 while the body is validated,
-with the field's location, on a real PostgreSQL; the same request with plausible values
-is accepted (dealerflow.runtime.time_bounds, runtime.request_models)."""
+"""The service center refuses a booking decades away (or before 2000) and a part price
+with fractions of cents or a sign: 422 naming the field, nothing booked; tomorrow's slot
+and a price in cents are taken (real PostgreSQL)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from dealerflow.devinfra.service_testing import refused_field
+
 pytestmark = pytest.mark.integration
 
-PART = {
-    "dealer_id": "D001",
-    "description": "机油滤清器 Oil filter",
-    "category": "common",
-    "unit_price": {"amount": "68.00", "currency": "CNY"},
-    "reorder_point": 5,
-}
+PRICE = {"amount": "68.00", "currency": "CNY"}
+PART = {"dealer_id": "D001", "description": "Oil filter", "category": "common"}
+PART |= {"unit_price": PRICE, "reorder_point": 5}
+TOMORROW = "2025-03-04T01:30:00Z"  # 09:30 in Shanghai; the service's clock reads today
 
 
-def booking(**overrides: Any) -> dict[str, Any]:
-    return {
-        "dealer_id": "D001",
-        "customer": {
-            "name": "张伟",
-            "phone": "+86 139 0013 9000",
-            "consent": {"service": True, "marketing": False},
-        },
-        "vin": "LSVAU2180N2183294",
+def booking(ro_body: Callable[..., dict[str, Any]], slot_start: str) -> dict[str, Any]:
+    """A service appointment for the customer and vehicle of a repair-order body."""
+    visit = ro_body()
+    common = {k: visit[k] for k in ("dealer_id", "customer", "vin")}
+    return common | {
         "work_type": "maintenance",
         "intake_channel": "phone",
-        "slot_start": "2025-03-04T01:30:00Z",  # tomorrow 09:30 in Shanghai
-        "concerns": ["20000 km 保养"],
-        **overrides,
+        "slot_start": slot_start,
     }
 
 
-def refused(response: httpx.Response) -> tuple[list[str], str]:
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    [error] = response.json()["errors"]
-    assert error["msg"]  # the reason
-    return error["loc"], error["type"]
-
-
 async def test_a_booking_decades_away_is_422_and_tomorrow_is_booked(
-    api: httpx.AsyncClient, outbox: Any
+    api: httpx.AsyncClient, outbox: Any, ro_body: Callable[..., dict[str, Any]]
 ) -> None:
     for slot in ("2999-03-04T01:30:00Z", "1990-03-04T01:30:00Z", "2031-03-04T01:30:00Z"):
-        response = await api.post("/v1/service-appointments", json=booking(slot_start=slot))
-        assert refused(response) == (["body", "slot_start"], "implausible_time"), slot
+        response = await api.post("/v1/service-appointments", json=booking(ro_body, slot))
+        assert refused_field(response) == (["body", "slot_start"], "implausible_time"), slot
     assert await outbox.events() == []
-    booked = await api.post("/v1/service-appointments", json=booking())
+    booked = await api.post("/v1/service-appointments", json=booking(ro_body, TOMORROW))
     assert booked.status_code == 201, booked.text
 
 
@@ -62,7 +48,7 @@ async def test_a_part_price_with_fractions_of_cents_or_a_sign_is_422(
     for amount, kind in (("68.001", "amount_precision"), ("-68.00", "value_error")):
         price = {"amount": amount, "currency": "CNY"}
         response = await api.put("/v1/parts/OF-1001", json={**PART, "unit_price": price})
-        assert refused(response) == (["body", "unit_price", "amount"], kind), amount
+        assert refused_field(response) == (["body", "unit_price", "amount"], kind), amount
     created = await api.put("/v1/parts/OF-1001", json=PART)
     assert created.status_code == 201, created.text
-    assert created.json()["unit_price"] == {"amount": "68.00", "currency": "CNY"}
+    assert created.json()["unit_price"] == PRICE
