@@ -1,8 +1,9 @@
 """Every client-supplied time and amount in a request body of the six services uses the
 shared request types (issue 15's leftovers), so a new field cannot skip the bounds:
 
-- a datetime is bounded by a :class:`~dealerflow.runtime.time_bounds.TimeBound`
-  (``HappenedAt`` or ``PlannedAt`` of :mod:`dealerflow.runtime.request_models`);
+- a datetime or a date is bounded by a :class:`~dealerflow.runtime.time_bounds.TimeBound`
+  (``HappenedAt``, ``PlannedAt`` or ``PlannedOn`` of :mod:`dealerflow.runtime.request_models`)
+  unless it is named below with the rule that bounds it instead;
 - an amount is ``MoneyIn`` or ``AmountIn`` (never the contracts' ``Money``), and a bare
   decimal is an ``AmountIn`` unless it is named below as not money.
 
@@ -17,7 +18,7 @@ import functools
 import importlib
 import types
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -33,7 +34,14 @@ from dealerflow.runtime.time_bounds import TimeBound
 SERVICES = ("leads", "sales", "service_center", "complaints", "notifier", "dealers")
 
 #: What a datetime field is annotated with (pydantic's are markers, not subclasses).
-TIMES = (datetime, AwareDatetime, NaiveDatetime)
+TIMES = (datetime, AwareDatetime, NaiveDatetime, date)
+#: Dates a TimeBound does not fit, and why.
+NOT_BOUNDED = {
+    "expires_on": "a driving licence may run 10 years and more ahead (or be long-term)",
+    "warranty_start_on": "an old vehicle's warranty may have started before 2000",
+    "holidays": "dealers: dates of the path's year, itself 2000-2100",
+    "makeup_working_days": "dealers: dates of the path's year, itself 2000-2100",
+}
 #: Decimals in request bodies that are not amounts of money.
 NOT_MONEY = {"annual_rate_percent", "labour_hours", "standard_hours"}
 
@@ -49,8 +57,8 @@ def _walk(tp: Any, loc: tuple[str, ...], seen: set[type]) -> Iterator[tuple[str,
     if origin is Annotated:
         base, *meta = get_args(tp)
         if base in TIMES:
-            if not any(isinstance(m, TimeBound) for m in meta):
-                yield ".".join(loc), "a datetime without a TimeBound"
+            if not any(isinstance(m, TimeBound) for m in meta) and loc[-1] not in NOT_BOUNDED:
+                yield ".".join(loc), "a time without a TimeBound"
             return
         if base is Decimal:
             is_amount = any(
@@ -68,8 +76,8 @@ def _walk(tp: Any, loc: tuple[str, ...], seen: set[type]) -> Iterator[tuple[str,
                 yield from _walk(arg, loc, seen)
     elif origin is dict:
         yield from _walk(get_args(tp)[1], (*loc, "*"), seen)
-    elif tp in TIMES:
-        yield ".".join(loc), "a datetime without a TimeBound"
+    elif tp in TIMES and loc[-1] not in NOT_BOUNDED:
+        yield ".".join(loc), "a time without a TimeBound"
     elif tp is Decimal and loc[-1] not in NOT_MONEY:
         yield ".".join(loc), "a decimal that is not an AmountIn"
     elif isinstance(tp, type) and issubclass(tp, BaseModel) and tp not in seen:
@@ -118,15 +126,18 @@ def test_the_walk_finds_an_unbounded_time_and_plain_money() -> None:
     class Careless(BaseModel):
         at: datetime
         aware: AwareDatetime | None = None
+        on: list[date]
+        expires_on: date
         price: Money | None = None
         fee: Decimal
         labour_hours: Decimal
         fine: MoneyIn
 
     assert sorted(_walk(Careless, ("body",), set())) == [
-        ("body.at", "a datetime without a TimeBound"),
-        ("body.aware", "a datetime without a TimeBound"),
+        ("body.at", "a time without a TimeBound"),
+        ("body.aware", "a time without a TimeBound"),
         ("body.fee", "a decimal that is not an AmountIn"),
+        ("body.on", "a time without a TimeBound"),
         ("body.price", "the contracts' Money, not MoneyIn"),
     ]
 

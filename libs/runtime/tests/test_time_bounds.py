@@ -4,7 +4,7 @@ HTTP app (no database: the checks run while FastAPI validates the body)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -60,6 +60,20 @@ def test_past_times_may_lie_ahead_by_the_clock_skew_only() -> None:
     assert PAST_TIME.refusal(datetime(1970, 1, 1, tzinfo=UTC), NOW, SETTINGS) is not None
     narrow = SETTINGS.model_copy(update={"request_max_clock_skew_s": 0.0})
     assert PAST_TIME.refusal(NOW + timedelta(seconds=1), NOW, narrow) is not None
+
+
+def test_a_day_is_plausible_when_some_moment_of_it_is_in_some_time_zone() -> None:
+    # the 6th of March begins first at UTC+14: at 10:00 UTC on the 5th
+    assert PAST_TIME.refusal(date(2025, 3, 5), NOW, SETTINGS) is None
+    assert PAST_TIME.refusal(date(2025, 3, 6), NOW, SETTINGS) is not None
+    assert PAST_TIME.refusal(date(2025, 3, 6), NOW + timedelta(hours=8), SETTINGS) is None
+    in_five_years = date(2030, 3, 4)
+    assert EVENT_TIME.refusal(in_five_years, NOW, SETTINGS) is None
+    assert EVENT_TIME.refusal(date(2031, 3, 5), NOW, SETTINGS) is not None
+    assert EVENT_TIME.refusal(date(1999, 12, 31), NOW, SETTINGS) is None  # 2000 at UTC-12
+    assert EVENT_TIME.refusal(date(1999, 12, 30), NOW, SETTINGS) is not None
+    for extreme in (date.min, date.max):  # no overflow at the ends of the calendar
+        assert EVENT_TIME.refusal(extreme, NOW, SETTINGS) is not None
 
 
 def test_the_consumer_uses_the_same_rule_with_its_own_wording() -> None:

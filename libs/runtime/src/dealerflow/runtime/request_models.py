@@ -19,7 +19,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from dealerflow.contracts.types import CURRENCY_PATTERN, DecimalString, Money, UtcDatetime
+from dealerflow.contracts.types import (
+    CURRENCY_PATTERN,
+    DecimalString,
+    LocalDate,
+    Money,
+    UtcDatetime,
+)
 from dealerflow.runtime.time_bounds import EVENT_TIME, PAST_TIME
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "MoneyIn",
     "PersonName",
     "PlannedAt",
+    "PlannedOn",
     "RawPhone",
     "RequestBody",
     "money_of",
@@ -121,3 +128,6 @@ HappenedAt = Annotated[UtcDatetime, PAST_TIME]
 #: A time something is planned for (an appointment, a due date, a slot): not before
 #: 2000, at most ``consumer_max_event_lead_s`` (5 years) ahead, as events' times.
 PlannedAt = Annotated[UtcDatetime, EVENT_TIME]
+#: A day something is planned for (a delivery day, a due day): :data:`PlannedAt`'s bound,
+#: for a day (plausible when some moment of it, in some time zone, is).
+PlannedOn = Annotated[LocalDate, EVENT_TIME]

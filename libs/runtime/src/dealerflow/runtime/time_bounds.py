@@ -14,8 +14,10 @@ A :class:`TimeBound` says how far ahead a time of one meaning may lie:
   gateway record as having happened (contacted, arrived, inspected, signed): it cannot
   lie ahead of the clock beyond the skew between two machines' clocks.
 
-Both refuse a time before ``consumer_min_event_time``. Over HTTP the bound is part of a
-field's type (``Annotated[UtcDatetime, PAST_TIME]``, the request types of
+Both refuse a time before ``consumer_min_event_time``. A calendar date (a due day, a
+delivery day) is plausible when some moment of it, in some time zone, is: its day runs
+from 10:00 UTC the day before (UTC+14) to 12:00 UTC the day after (UTC-12). Over HTTP the
+bound is part of a field's type (``Annotated[UtcDatetime, PAST_TIME]``, the request types of
 :mod:`dealerflow.runtime.request_models`): while a request is validated, the time is
 compared with the service's clock (:func:`use_request_clock`, set for every request by
 :func:`dealerflow.runtime.http.create_http_app`), and an implausible one is a 422
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi.exceptions import RequestValidationError
@@ -53,6 +55,10 @@ __all__ = [
 #: The error type of an implausible time in a 422's ``errors``.
 IMPLAUSIBLE_TIME = "implausible_time"
 
+#: How far a day's moments lie from its 00:00 UTC: from UTC+14 to UTC-12 (a whole day).
+_EARLIEST_ZONE = timedelta(hours=14)
+_LATEST_ZONE = timedelta(days=1, hours=12)
+
 #: The clock and settings requests are validated against (None: not in a request).
 _REQUEST_CLOCK: ContextVar[tuple[Clock, ServiceSettings] | None] = ContextVar(
     "dealerflow_request_clock", default=None
@@ -75,20 +81,22 @@ class TimeBound:
 
     def refusal(
         self,
-        value: datetime,
+        value: datetime | date,
         now: datetime,
         settings: ServiceSettings,
         *,
         clock: str = "the service's clock",
     ) -> str | None:
-        """Why ``value`` cannot be true at ``now`` (read on ``clock``), else None."""
+        """Why ``value`` (a time, or a day) cannot be true at ``now`` (read on
+        ``clock``), else None."""
         lead = self.max_lead(settings)
-        if value > now + lead:
+        earliest, latest = _moments(value)
+        if earliest > now + lead:
             return (
                 f"{value.isoformat()} is more than {lead.total_seconds():.0f} s ahead of "
                 f"{clock} ({now.isoformat()}; {self.max_lead_setting})"
             )
-        if value < settings.consumer_min_event_time:
+        if latest < settings.consumer_min_event_time:
             return (
                 f"{value.isoformat()} is before "
                 f"{settings.consumer_min_event_time.isoformat()} (consumer_min_event_time)"
@@ -101,7 +109,7 @@ class TimeBound:
         return core_schema.no_info_after_validator_function(self._in_request, handler(source))
 
     def _in_request(self, value: Any) -> Any:
-        if not isinstance(value, datetime) or (reason := _request_refusal(self, value)) is None:
+        if not isinstance(value, date) or (reason := _request_refusal(self, value)) is None:
             return value
         raise PydanticCustomError(IMPLAUSIBLE_TIME, "{reason}", {"reason": reason})
 
@@ -110,6 +118,16 @@ class TimeBound:
 EVENT_TIME = TimeBound("consumer_max_event_lead_s")
 #: Something recorded as having happened: ahead of the clock by the clock skew at most.
 PAST_TIME = TimeBound("request_max_clock_skew_s")
+
+
+def _moments(value: datetime | date) -> tuple[datetime, datetime]:
+    """The earliest and the latest moment ``value`` may mean."""
+    if isinstance(value, datetime):
+        return value, value
+    midnight = datetime.combine(value, time(), UTC)
+    earliest = midnight - _EARLIEST_ZONE if value > date.min else midnight
+    latest = midnight + _LATEST_ZONE if value < date.max - timedelta(days=1) else midnight
+    return earliest, latest
 
 
 def time_out_of_bounds(
@@ -127,7 +145,7 @@ def use_request_clock(clock: Clock, settings: ServiceSettings) -> None:
     _REQUEST_CLOCK.set((clock, settings))
 
 
-def _request_refusal(bound: TimeBound, value: datetime) -> str | None:
+def _request_refusal(bound: TimeBound, value: datetime | date) -> str | None:
     current = _REQUEST_CLOCK.get()
     if current is None:
         return None

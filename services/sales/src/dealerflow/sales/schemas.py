@@ -38,6 +38,7 @@ from dealerflow.runtime.request_models import (
     DealerGroup,
     MoneyIn,
     PersonName,
+    PlannedOn,
     RawPhone,
     RequestBody,
     money_of,
@@ -138,7 +139,7 @@ class SignContractIn(CustomerIdentityIn):
     vehicle: ContractVehicle
     price: MoneyIn
     payment: PaymentPlanIn
-    planned_delivery_on: date = Field(description="Agreed delivery date (dealer-local).")
+    planned_delivery_on: PlannedOn = Field(description="Agreed delivery date (dealer-local).")
 
     def command(self, idempotency_key: str | None, *, caller: str) -> SignContract:
         return SignContract(
@@ -167,7 +168,7 @@ class AmendContractIn(RequestBody):
     vehicle: ContractVehicle | None = None
     price: MoneyIn | None = None
     payment: PaymentPlanIn | None = None
-    planned_delivery_on: date | None = None
+    planned_delivery_on: PlannedOn | None = None
     address: ShortText | None = None
     reason: Text | None = None
     customer_agreed: bool
