@@ -55,7 +55,7 @@ async def seed(db) -> dict[str, Any]:
             uc,
             usecases.CompleteTask(DEALER, rows["t1"].id, TaskOutcome.REACHED),
         )
-        await usecases_tasks.fire_task_due(uc, DEALER, {"task_id": str(rows["t2"].id)})
+        await usecases_tasks.fire_tasks_due(uc, [(DEALER, {"task_id": str(rows["t2"].id)})])
     return rows
 
 

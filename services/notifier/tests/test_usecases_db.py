@@ -149,7 +149,8 @@ async def test_completing_while_the_poller_fires_the_due_timer_does_not_deadlock
         await asyncio.sleep(0.5)  # the completion now waits for the timer row
         assert not completing.done()
         # ... then run its handler, which updates the task row
-        await usecases_tasks.fire_task_due(db.use_case(poller), DEALER, {"task_id": str(task.id)})
+        due = [(DEALER, {"task_id": str(task.id)})]
+        await usecases_tasks.fire_tasks_due(db.use_case(poller), due)
     await asyncio.wait_for(completing, 10)
     async with db.pool.acquire() as conn:
         done = await repo.get_task(conn, DEALER, task.id)

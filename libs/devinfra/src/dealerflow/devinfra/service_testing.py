@@ -18,7 +18,8 @@ Then: :func:`eventually` polls for an effect (bounded, failing with what it wait
 :func:`produce_event` publishes as an outside producer would, :class:`Outbox` reads what
 an HTTP-only instance left in its outbox, :func:`configure_dealer` gives a dealer its
 own configuration (as if the dealers service had published it), and
-:func:`assert_openapi_committed` checks the committed OpenAPI document.
+:func:`assert_openapi_committed` checks the committed OpenAPI document, and
+:func:`refused_field` reads the one field a 422 ``validation-error`` refused.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ __all__ = [
     "migrate_before",
     "produce_event",
     "read_topic",
+    "refused_field",
     "running_service",
     "service_settings",
 ]
@@ -353,3 +355,15 @@ def assert_openapi_committed(definition: ServiceDefinition[Any], committed: Path
     generated = json.dumps(openapi_document(definition), indent=2, sort_keys=True) + "\n"
     current = committed.read_text(encoding="utf-8")
     assert current == generated, f"{committed.name} is stale; run: {regenerate}"
+
+
+def refused_field(response: httpx.Response) -> tuple[list[str], str]:
+    """``(loc, type)`` of the one field error of a 422 ``validation-error`` problem
+    (fails unless the response is one, with a reason, and names exactly one field)."""
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["type"].endswith("/validation-error"), problem
+    [error] = problem["errors"]
+    assert error["msg"], error  # the reason
+    return error["loc"], error["type"]

@@ -13,7 +13,8 @@ Per Kafka batch (see docs/runtime-kafka.md):
    :mod:`dealerflow.runtime.storable`, a record larger than
    ``consumer_max_event_bytes`` (not even decoded), and an event whose time is
    implausibly far ahead of the consumer's clock or before 2000,
-   :func:`implausible_time`);
+   :func:`implausible_time`: the rule HTTP requests share,
+   :mod:`dealerflow.runtime.time_bounds`);
 2. in ONE PostgreSQL transaction acting for the dealers of the batch's events
    (:func:`~dealerflow.runtime.db.act_for`: row-level security shows the handlers those
    dealers' rows only): claim the ids of the events it has handlers for in the inbox
@@ -43,7 +44,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
@@ -79,6 +80,7 @@ from dealerflow.runtime.storable import (
     unstorable_reason,
 )
 from dealerflow.runtime.telemetry import context_from_trace_headers
+from dealerflow.runtime.time_bounds import time_out_of_bounds
 
 if TYPE_CHECKING:
     from aiokafka import ConsumerRecord
@@ -322,26 +324,6 @@ def oversize_reason(
         f"record of {size} bytes is larger than consumer_max_event_bytes="
         f"{settings.consumer_max_event_bytes}"
     )
-
-
-def time_out_of_bounds(
-    name: str, value: datetime, now: datetime, settings: ServiceSettings
-) -> str | None:
-    """Why ``value`` (a time named ``name`` in a consumed record) cannot be true: more
-    than ``consumer_max_event_lead_s`` ahead of ``now`` (the consumer's clock) or before
-    ``consumer_min_event_time``; None when it is plausible."""
-    if value > now + timedelta(seconds=settings.consumer_max_event_lead_s):
-        return (
-            f"event {name} {value.isoformat()} is more than "
-            f"{settings.consumer_max_event_lead_s:.0f} s ahead of the consumer's clock "
-            f"({now.isoformat()}; consumer_max_event_lead_s)"
-        )
-    if value < settings.consumer_min_event_time:
-        return (
-            f"event {name} {value.isoformat()} is before "
-            f"{settings.consumer_min_event_time.isoformat()} (consumer_min_event_time)"
-        )
-    return None
 
 
 def implausible_time(

@@ -53,12 +53,14 @@ from dealerflow.runtime.problems import (
     status_title,
 )
 from dealerflow.runtime.request_values import check_request_values, nesting_too_deep
+from dealerflow.runtime.time_bounds import use_request_clock
 from dealerflow.runtime.web import install_security_headers, install_web_hygiene
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
     from opentelemetry.trace import TracerProvider
 
+    from dealerflow.runtime.clock import Clock
     from dealerflow.runtime.settings import ServiceSettings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -271,6 +273,11 @@ def _document_security(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+async def _request_clock(request: Request) -> None:
+    # an app-wide dependency: solved before the endpoint's body is validated
+    use_request_clock(request.app.state.clock, request.app.state.settings)
 
 
 async def _validation_handler(request: Request, exc: Exception) -> Response:
@@ -532,6 +539,7 @@ def create_http_app(
     tracer_provider: TracerProvider | None = None,
     registry: CollectorRegistry | None = None,
     problems: ProblemMap | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build a service's FastAPI app (nothing connects here; ``lifespan`` does that).
 
@@ -540,15 +548,18 @@ def create_http_app(
     ``registry`` (default: the process-wide one) is what ``/metrics`` serves.
     ``problems`` maps the service's domain exceptions to problem responses (a subclass
     is answered by the nearest mapped base class).
+    ``clock`` (default: ``settings.clock()``) is what request times are checked against
+    (:mod:`dealerflow.runtime.time_bounds`): the service's own clock.
     """
     _install_log_record_factory()
     app = FastAPI(
         title=title,
         version=version,
         lifespan=lifespan,
-        dependencies=[Depends(guard), Depends(check_request_values)],
+        dependencies=[Depends(guard), Depends(check_request_values), Depends(_request_clock)],
     )
     app.state.settings = settings
+    app.state.clock = clock if clock is not None else settings.clock()
     metrics_registry = registry if registry is not None else REGISTRY
     checks = list(readiness)
     app.state.readiness = checks  # what /readyz runs (tests compare services by it)

@@ -511,6 +511,7 @@ def build_app(
         lifespan=lifespan,
         tracer_provider=tracer_provider,
         problems=definition.problems,
+        clock=ctx.clock,
     )
     if definition.description:
         app.description = definition.description

@@ -133,6 +133,10 @@ class ServiceSettings(BaseSettings):
     #: enough for fixtures and replays dated ahead of a test's clock).
     consumer_max_event_lead_s: float = Field(default=5 * 365 * 24 * 3600, gt=0)  # 5 years
     consumer_min_event_time: AwareDatetime = datetime(2000, 1, 1, tzinfo=UTC)
+    #: A time an HTTP request records as having happened (contacted_at, arrived_at, ...)
+    #: may lie this far ahead of the service's clock (two machines' clock skew); the two
+    #: event-time bounds above apply to request times too (dealerflow.runtime.time_bounds).
+    request_max_clock_skew_s: float = Field(default=300.0, ge=0)
     #: An event naming a dealer with no materialised configuration (no DealerConfigured
     #: seen): "refuse" dead-letters it with the reason; "defaults" handles it with the
     #: environment defaults (counted). DealerConfigured itself is always accepted.

@@ -11,7 +11,7 @@ from dealerflow.complaints.domain_improvements import ActionStatus, ImprovementA
 from dealerflow.complaints.schemas import Doer, Line, Text
 from dealerflow.contracts.types import DealerId, StaffId
 from dealerflow.runtime.pagination import Page
-from dealerflow.runtime.request_models import RequestBody
+from dealerflow.runtime.request_models import PlannedOn, RequestBody
 
 
 class ImprovementActionIn(RequestBody):
@@ -24,7 +24,7 @@ class ImprovementActionIn(RequestBody):
     )
     description: Text = Field(description="What will be done.")
     owner_staff_id: StaffId = Field(description="Who sees it through.")
-    due_on: date = Field(description="Due day (dealer's calendar); today or later.")
+    due_on: PlannedOn = Field(description="Due day (dealer's calendar); today or later.")
     complaint_ids: list[uuid.UUID] = Field(
         default_factory=list, max_length=200, description="Complaints of the dealer it answers."
     )

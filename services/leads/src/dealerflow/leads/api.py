@@ -52,6 +52,7 @@ from dealerflow.runtime.idempotency import IdempotencyKeyHeader
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor
 from dealerflow.runtime.problems import Problem, problem_type
 from dealerflow.runtime.service import ServiceContext, service_context
+from dealerflow.runtime.time_bounds import EVENT_TIME, check_request_time
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 
@@ -203,6 +204,8 @@ async def submit(
         )
     except LeadSubmissionError as exc:
         raise submission_problem(exc) from None
+    # the bound the inbound topic's consumer applies to the same field
+    check_request_time(("body", "requested_at"), submission.requested_at, EVENT_TIME)
     if dealer_id is not None and submission.dealer_id != dealer_id:
         raise Problem(422, "Dealer mismatch", "dealer_id in the query and the body differ")
     await _check_covers(ctx, principal, submission.dealer_id or "")

@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import (
@@ -25,13 +25,13 @@ from dealerflow.contracts.enums import (
 )
 from dealerflow.contracts.events.leads import ErasureBasis, LeadInterest, ModelName
 from dealerflow.contracts.inbound import LeadSubmission
-from dealerflow.contracts.types import DEALER_ID_PATTERN, EntityId, Money, StaffId
+from dealerflow.contracts.types import DEALER_ID_PATTERN, EntityId, StaffId
 from dealerflow.leads.domain import AssignmentStrategy
 from dealerflow.leads.records import LeadRecord
 from dealerflow.leads.usecases import LeadDossier, LeadPage
 from dealerflow.leads.usecases_lifecycle import ContactLogged
 from dealerflow.runtime.pagination import Page
-from dealerflow.runtime.request_models import RequestBody
+from dealerflow.runtime.request_models import HappenedAt, MoneyIn, PlannedAt, RequestBody
 
 Note = Annotated[str, StringConstraints(max_length=2000)]
 
@@ -278,9 +278,9 @@ class ContactIn(RequestBody):
     channel: ContactChannel
     outcome: ContactOutcome
     consultant_id: StaffId | None = Field(default=None, description="Default: the lead's.")
-    contacted_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    contacted_at: HappenedAt | None = Field(default=None, description="Default: now.")
     grade_after: LeadGrade | None = Field(default=None, description="Default: unchanged.")
-    next_contact_at: AwareDatetime | None = None
+    next_contact_at: PlannedAt | None = None
     notes: Note | None = None
     customer_initiated: bool = False
     invitation_declined: bool = False
@@ -320,7 +320,7 @@ class LostIn(RequestBody):
 
 class AppointmentIn(RequestBody):
     purpose: AppointmentPurpose
-    scheduled_for: AwareDatetime
+    scheduled_for: PlannedAt
     consultant_id: StaffId | None = Field(default=None, description="Default: the lead's.")
     location: Annotated[str, StringConstraints(max_length=200)] | None = None
     appointment_id: EntityId | None = Field(
@@ -341,7 +341,7 @@ class DeclineIn(RequestBody):
 
 class ConvertIn(RequestBody):
     contract_id: EntityId
-    converted_at: AwareDatetime | None = None
+    converted_at: HappenedAt | None = None
 
 
 class ErasureIn(RequestBody):
@@ -381,8 +381,8 @@ class LeadEditIn(RequestBody):
 
     models: list[ModelName] | None = None
     vehicle_type: VehicleType | None = None
-    budget_min: Money | None = None
-    budget_max: Money | None = None
+    budget_min: MoneyIn | None = None
+    budget_max: MoneyIn | None = None
     use: VehicleUse | None = None
     current_vehicle: Annotated[str, StringConstraints(max_length=200)] | None = None
     purchase_horizon: PurchaseHorizon | None = None

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from dealerflow.contracts.enums import CancelledBy
 from dealerflow.contracts.types import StaffId
 from dealerflow.leads.schemas import Note
-from dealerflow.runtime.request_models import RequestBody
+from dealerflow.runtime.request_models import HappenedAt, PlannedAt, RequestBody
 
 
 class RescheduleIn(RequestBody):
-    scheduled_for: AwareDatetime = Field(description="The new start time.")
+    scheduled_for: PlannedAt = Field(description="The new start time.")
     location: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         default=None, description="Where to meet now; default: unchanged."
     )
@@ -27,7 +27,7 @@ class CancelIn(RequestBody):
 
 
 class AttendedIn(RequestBody):
-    attended_at: AwareDatetime | None = Field(
+    attended_at: HappenedAt | None = Field(
         default=None, description="When the customer arrived; default: now."
     )
     consultant_id: StaffId | None = Field(

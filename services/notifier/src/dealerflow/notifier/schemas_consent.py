@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from dealerflow.contracts.care_enums import ConsentSource
 from dealerflow.contracts.enums import ConsentPurpose, MessageChannel
@@ -15,6 +15,7 @@ from dealerflow.contracts.types import DEALER_ID_PATTERN, PhoneE164
 from dealerflow.notifier.domain_consent import ConsentChange
 from dealerflow.notifier.usecases_consent import CustomerConsents, ReceivedSms
 from dealerflow.runtime.pagination import Page
+from dealerflow.runtime.request_models import HappenedAt
 
 
 class ConsentIn(BaseModel):
@@ -97,7 +98,7 @@ class InboundSmsIn(BaseModel):
         description="The text as received; TD, T, STOP, 退订 or N (any case, spaces) opt "
         "the sender out of marketing SMS, anything else is recorded and ignored."
     )
-    received_at: AwareDatetime = Field(description="When the gateway received it.")
+    received_at: HappenedAt = Field(description="When the gateway received it.")
 
 
 class InboundSmsOut(BaseModel):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from dealerflow.runtime.request_models import PlannedAt
 
 StaffIdText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
@@ -21,7 +23,7 @@ class TaskSnooze(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    until: AwareDatetime = Field(description="The new due time (in the future).")
+    until: PlannedAt = Field(description="The new due time (in the future).")
     reason: Literal["customer_asked", "customer_away", "waiting_on_others", "other"] = Field(
         description="Why (a code: no free text is kept)."
     )
@@ -45,7 +47,7 @@ class ManualTaskIn(BaseModel):
     description: Annotated[str, StringConstraints(max_length=4000)] | None = Field(
         default=None, description="What to do or say; shown to the assignee."
     )
-    due_at: AwareDatetime = Field(description="When it is due (now or later).")
+    due_at: PlannedAt = Field(description="When it is due (now or later).")
     assignee: StaffIdText | None = Field(
         default=None, description="Staff id; defaults to the caller (the token's subject)."
     )

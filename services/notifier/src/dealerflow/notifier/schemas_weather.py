@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from dealerflow.notifier.domain_weather import WeatherKind, WeatherWarning
+from dealerflow.runtime.request_models import PlannedAt
 
 
 class WeatherWarningIn(BaseModel):
@@ -16,8 +17,8 @@ class WeatherWarningIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: WeatherKind = Field(description="The weather the warning is about.")
-    starts_at: AwareDatetime = Field(description="When the weather is expected.")
-    ends_at: AwareDatetime | None = Field(
+    starts_at: PlannedAt = Field(description="When the weather is expected.")
+    ends_at: PlannedAt | None = Field(
         default=None, description="When it should be over (after starts_at, in the future)."
     )
     note: (

@@ -267,13 +267,6 @@ async def task_of(
     return check_own(task, only_of)
 
 
-async def fire_task_due(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -> TaskRow | None:
-    """A task's due time came without an outcome: status due + TaskDue (returns the task;
-    None when it was done or cancelled meanwhile)."""
-    fired = await fire_tasks_due(uc, [(dealer_id, payload)])
-    return fired[0] if fired else None
-
-
 async def fire_tasks_due(uc: Uc, due: Sequence[tuple[str, Mapping[str, Any]]]) -> list[TaskRow]:
     """The due times of tasks came (``(dealer_id, timer payload)`` each), all in one
     statement: status due + TaskDue for each task still open, in the order given (the

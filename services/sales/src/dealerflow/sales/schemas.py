@@ -33,7 +33,16 @@ from dealerflow.contracts.types import (
     StaffId,
 )
 from dealerflow.runtime.idempotency import request_of
-from dealerflow.runtime.request_models import DealerGroup, PersonName, RawPhone, RequestBody
+from dealerflow.runtime.request_models import (
+    AmountIn,
+    DealerGroup,
+    MoneyIn,
+    PersonName,
+    PlannedOn,
+    RawPhone,
+    RequestBody,
+    money_of,
+)
 from dealerflow.sales.domain import CancelledBy, PaymentLedger
 from dealerflow.sales.records import (
     ContractFile,
@@ -99,6 +108,22 @@ class CustomerIdentityIn(RequestBody):
 # --- contracts: requests ----------------------------------------------------------------
 
 
+class PaymentPlanIn(RequestBody):
+    """How the customer pays (the contracts' :class:`PaymentPlan`, its amounts as
+    request money)."""
+
+    method: Literal["full_payment", "loan"] = Field(description="Full payment or loan.")
+    down_payment: MoneyIn | None = Field(default=None, description="Loan down payment.")
+    loan_amount: MoneyIn | None = Field(default=None, description="Amount financed.")
+    term_months: int | None = Field(default=None, ge=1, le=120, description="Loan term, months.")
+    annual_rate_percent: DecimalString | None = Field(
+        default=None, description='Nominal annual interest rate in percent, e.g. "3.85".'
+    )
+
+    def plan(self) -> PaymentPlan:
+        return PaymentPlan.model_validate(self.model_dump())
+
+
 class SignContractIn(CustomerIdentityIn):
     """Sign a purchase contract (version 1)."""
 
@@ -112,9 +137,9 @@ class SignContractIn(CustomerIdentityIn):
     lead_id: EntityId | None = None
     quote_id: uuid.UUID | None = None
     vehicle: ContractVehicle
-    price: Money
-    payment: PaymentPlan
-    planned_delivery_on: date = Field(description="Agreed delivery date (dealer-local).")
+    price: MoneyIn
+    payment: PaymentPlanIn
+    planned_delivery_on: PlannedOn = Field(description="Agreed delivery date (dealer-local).")
 
     def command(self, idempotency_key: str | None, *, caller: str) -> SignContract:
         return SignContract(
@@ -124,8 +149,8 @@ class SignContractIn(CustomerIdentityIn):
             id_document_verified=self.customer.id_document_verified,
             consultant_id=self.consultant_id or caller,
             vehicle=self.vehicle,
-            price=self.price,
-            payment=self.payment,
+            price=self.price.money(),
+            payment=self.payment.plan(),
             planned_delivery_on=self.planned_delivery_on,
             contract_id=self.contract_id,
             customer_id=self.customer_id,
@@ -141,9 +166,9 @@ class AmendContractIn(RequestBody):
 
     dealer_id: DealerId
     vehicle: ContractVehicle | None = None
-    price: Money | None = None
-    payment: PaymentPlan | None = None
-    planned_delivery_on: date | None = None
+    price: MoneyIn | None = None
+    payment: PaymentPlanIn | None = None
+    planned_delivery_on: PlannedOn | None = None
     address: ShortText | None = None
     reason: Text | None = None
     customer_agreed: bool
@@ -156,8 +181,8 @@ class AmendContractIn(RequestBody):
             customer_agreed=self.customer_agreed,
             dealer_agreed=self.dealer_agreed,
             vehicle=self.vehicle,
-            price=self.price,
-            payment=self.payment,
+            price=money_of(self.price),
+            payment=None if self.payment is None else self.payment.plan(),
             planned_delivery_on=self.planned_delivery_on,
             address=self.address,
             reason=self.reason,
@@ -169,7 +194,7 @@ class CancelContractIn(RequestBody):
     dealer_id: DealerId
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     cancelled_by: Literal["customer", "dealer", "mutual"]
-    non_refundable_costs: DecimalString | None = Field(
+    non_refundable_costs: AmountIn | None = Field(
         default=None,
         description="Costs spent on the customer's behalf and agreed non-refundable "
         "(kept unless the dealer cancels).",

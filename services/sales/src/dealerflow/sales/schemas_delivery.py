@@ -7,9 +7,9 @@ import uuid
 from pydantic import Field
 
 from dealerflow.contracts.enums import DeliveryDocument, PaymentKind, PaymentMethod
-from dealerflow.contracts.types import DealerId, Kilometres, Money, UtcDatetime
+from dealerflow.contracts.types import DealerId, Kilometres
 from dealerflow.runtime.idempotency import request_of
-from dealerflow.runtime.request_models import RequestBody
+from dealerflow.runtime.request_models import MoneyIn, PlannedAt, RequestBody, money_of
 from dealerflow.sales.schemas import ShortText
 from dealerflow.sales.usecases_delivery import (
     DeliverVehicle,
@@ -26,7 +26,7 @@ class PaymentIn(RequestBody):
     )
     kind: PaymentKind
     method: PaymentMethod
-    amount: Money
+    amount: MoneyIn
     confirmed_by_finance: bool = Field(
         default=True,
         description="Only finance (sales manager, GM) or the DMS records payments, so an "
@@ -40,7 +40,7 @@ class PaymentIn(RequestBody):
             contract_id=contract_id,
             kind=self.kind,
             method=self.method,
-            amount=self.amount,
+            amount=self.amount.money(),
             confirmed_by_finance=self.confirmed_by_finance,
             payment_id=self.payment_id,
             request=request_of(idempotency_key, self, self.payment_id),
@@ -52,7 +52,7 @@ class InvoiceIn(RequestBody):
     invoice_number: ShortText
     invoice_title: ShortText
     tax_number: ShortText | None = None
-    amount: Money | None = Field(default=None, description="Default: the contract price.")
+    amount: MoneyIn | None = Field(default=None, description="Default: the contract price.")
 
     def command(self, contract_id: uuid.UUID, idempotency_key: str | None) -> IssueInvoice:
         return IssueInvoice(
@@ -61,14 +61,14 @@ class InvoiceIn(RequestBody):
             invoice_number=self.invoice_number,
             invoice_title=self.invoice_title,
             tax_number=self.tax_number,
-            amount=self.amount,
+            amount=money_of(self.amount),
             request=request_of(idempotency_key, self),
         )
 
 
 class ScheduleDeliveryIn(RequestBody):
     dealer_id: DealerId
-    scheduled_for: UtcDatetime
+    scheduled_for: PlannedAt
     location: ShortText | None = None
 
     def command(self, contract_id: uuid.UUID, idempotency_key: str | None) -> ScheduleDelivery:

@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from dealerflow.contracts.money import money
-from dealerflow.contracts.types import DealerId, Money, UtcDatetime
+from dealerflow.contracts.types import DealerId, Money
 from dealerflow.runtime.idempotency import request_of
-from dealerflow.runtime.request_models import RequestBody
+from dealerflow.runtime.request_models import HappenedAt, MoneyIn, RequestBody, money_of
 from dealerflow.sales.domain_finance import LoanDecision, LoanDecisionKind
 from dealerflow.sales.usecases_finance import ConfirmPayment, IssueRefund, RecordLoanDecision
 
@@ -43,8 +43,8 @@ class LoanApprovalIn(RequestBody):
     lender: ShortText
     decision: Literal["approved", "declined"]
     reference: ShortText = Field(description="The lender's approval or case number.")
-    approved_amount: Money | None = Field(default=None, description="Only for an approval.")
-    decided_at: UtcDatetime
+    approved_amount: MoneyIn | None = Field(default=None, description="Only for an approval.")
+    decided_at: HappenedAt
 
     def command(
         self, contract_id: uuid.UUID, idempotency_key: str | None, *, caller: str
@@ -55,7 +55,7 @@ class LoanApprovalIn(RequestBody):
             lender=self.lender,
             decision=LoanDecisionKind(self.decision),
             reference=self.reference,
-            approved_amount=self.approved_amount,
+            approved_amount=money_of(self.approved_amount),
             decided_at=self.decided_at,
             recorded_by=caller,
             request=request_of(idempotency_key, self),
@@ -88,14 +88,14 @@ class LoanApprovalOut(BaseModel):
 
 class RefundIn(RequestBody):
     dealer_id: DealerId
-    amount: Money
+    amount: MoneyIn
     reason: ShortText
 
     def command(self, contract_id: uuid.UUID, idempotency_key: str | None) -> IssueRefund:
         return IssueRefund(
             dealer_id=self.dealer_id,
             contract_id=contract_id,
-            amount=self.amount,
+            amount=self.amount.money(),
             reason=self.reason,
             request=request_of(idempotency_key, self),
         )

@@ -9,8 +9,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from dealerflow.contracts.types import DealerId, UtcDatetime
-from dealerflow.runtime.request_models import RequestBody
+from dealerflow.contracts.types import DealerId
+from dealerflow.runtime.request_models import HappenedAt, RequestBody
 from dealerflow.sales.domain_pdi import STANDARD_PDI_ITEMS, PdiItem, PdiRecord, pdi_passed
 from dealerflow.sales.usecases_pdi import RecordPdi
 
@@ -29,7 +29,7 @@ class PdiIn(RequestBody):
     dealer_id: DealerId
     items: list[PdiItemIn] = Field(description="Must cover every standard PDI item.")
     inspector_id: _Name
-    inspected_at: UtcDatetime
+    inspected_at: HappenedAt
 
     def command(self, contract_id: uuid.UUID) -> RecordPdi:
         return RecordPdi(

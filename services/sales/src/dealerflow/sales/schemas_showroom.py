@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from dealerflow.contracts.events.sales import ContractVehicle, PaymentPlan
 from dealerflow.contracts.money import money
-from dealerflow.contracts.types import DecimalString, EntityId, Money, StaffId, UtcDatetime
+from dealerflow.contracts.types import DecimalString, EntityId, Money, StaffId
 from dealerflow.runtime.idempotency import request_of
-from dealerflow.runtime.request_models import RawPhone, RequestBody
+from dealerflow.runtime.request_models import AmountIn, PlannedAt, RawPhone, RequestBody
 from dealerflow.sales.domain_delivery import DriverLicence
 from dealerflow.sales.domain_quote import AccessoryLine
 from dealerflow.sales.records import QuoteLoanRecord, QuoteRecord, TestDriveRecord
@@ -30,13 +30,13 @@ from dealerflow.sales.usecases_showroom import BookTestDrive, IssueQuote, LoanTe
 
 class AccessoryIn(RequestBody):
     name: ShortText
-    unit_price: DecimalString
+    unit_price: AmountIn
     quantity: int = Field(default=1, ge=1, le=1000)
 
 
 class QuotePaymentIn(RequestBody):
     method: Literal["full_payment", "loan"] = "full_payment"
-    down_payment: DecimalString | None = None
+    down_payment: AmountIn | None = None
     term_months: int | None = Field(default=None, ge=1, le=120)
     annual_rate_percent: DecimalString | None = Field(
         default=None, description='Nominal annual rate in percent, e.g. "3.85".'
@@ -76,12 +76,12 @@ class QuoteIn(CustomerIdentityIn):
     vehicle: ContractVehicle
     new_energy: bool = False
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
-    vehicle_price: DecimalString = Field(description="List price including VAT.")
-    discount: DecimalString = ZERO
-    insurance: DecimalString = ZERO
-    registration_fee: DecimalString = ZERO
+    vehicle_price: AmountIn = Field(description="List price including VAT.")
+    discount: AmountIn = ZERO
+    insurance: AmountIn = ZERO
+    registration_fee: AmountIn = ZERO
     accessories: list[AccessoryIn] = Field(default_factory=list, max_length=100)
-    extended_warranty: DecimalString = ZERO
+    extended_warranty: AmountIn = ZERO
     payment: QuotePaymentIn = Field(default_factory=QuotePaymentIn)
 
     @model_validator(mode="after")
@@ -220,8 +220,8 @@ class TestDriveIn(CustomerIdentityIn):
     consultant_id: StaffId | None = Field(
         default=None, description="The consultant; default: the caller (the token's subject)."
     )
-    starts_at: UtcDatetime
-    ends_at: UtcDatetime
+    starts_at: PlannedAt
+    ends_at: PlannedAt
     route: ShortText | None = None
     licence: LicenceIn
 

@@ -8,9 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from dealerflow.contracts.types import DealerId, UtcDatetime
+from dealerflow.contracts.types import DealerId
 from dealerflow.runtime.idempotency import request_of
-from dealerflow.runtime.request_models import RequestBody
+from dealerflow.runtime.request_models import HappenedAt, RequestBody
 from dealerflow.sales.domain_test_drives import Consent, Ratings
 from dealerflow.sales.records import FleetVehicleRecord, TestDriveRecord
 from dealerflow.sales.schemas import ShortText
@@ -109,7 +109,7 @@ class ConsentIn(RequestBody):
     signed_by: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
     ]
-    signed_at: UtcDatetime
+    signed_at: HappenedAt
     text_version: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
     ] = Field(description="Version of the consent text the customer signed.")

@@ -13,12 +13,10 @@ from dealerflow.contracts.types import (
     DealerId,
     EntityId,
     Kilometres,
-    Money,
     StaffId,
-    UtcDatetime,
 )
 from dealerflow.runtime.idempotency import request_of
-from dealerflow.runtime.request_models import RequestBody
+from dealerflow.runtime.request_models import HappenedAt, MoneyIn, RequestBody, money_of
 from dealerflow.sales.domain_visits import VisitRecord
 from dealerflow.sales.schemas import CustomerIdentityIn, CustomerIn
 from dealerflow.sales.usecases_visits import RecordDeparture, RecordNeeds, RecordVisit
@@ -29,7 +27,7 @@ class NeedsIn(RequestBody):
     urgency, expected yearly mileage; every part optional."""
 
     use: VehicleUse | None = None
-    budget: Money | None = None
+    budget: MoneyIn | None = None
     body_type: VehicleType | None = None
     priorities: list[Priority] = Field(default_factory=list, max_length=5)
     urgency: PurchaseHorizon | None = None
@@ -38,7 +36,7 @@ class NeedsIn(RequestBody):
     def needs(self) -> VisitNeeds:
         return VisitNeeds(
             use=self.use,
-            budget=self.budget,
+            budget=money_of(self.budget),
             body_type=self.body_type,
             priorities=tuple(self.priorities),
             urgency=self.urgency,
@@ -58,9 +56,9 @@ class VisitIn(CustomerIdentityIn):
     consultant_id: StaffId | None = Field(
         default=None, description="The consultant; default: the caller (the token's subject)."
     )
-    arrived_at: UtcDatetime
+    arrived_at: HappenedAt
     party_size: int = Field(default=1, ge=1, le=50)
-    left_at: UtcDatetime | None = Field(default=None, description="Departure, if known now.")
+    left_at: HappenedAt | None = Field(default=None, description="Departure, if known now.")
     needs: NeedsIn | None = None
 
     def command(self, idempotency_key: str | None, *, caller: str) -> RecordVisit:
@@ -92,7 +90,7 @@ class NeedsStepIn(NeedsIn):
 
 class DepartureIn(RequestBody):
     dealer_id: DealerId
-    left_at: UtcDatetime
+    left_at: HappenedAt
 
     def command(self, idempotency_key: str | None, *, visit_id: uuid.UUID) -> RecordDeparture:
         request = request_of(idempotency_key, self)

@@ -29,6 +29,7 @@ from dealerflow.runtime.idempotency import (
     request_of,
 )
 from dealerflow.runtime.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
+from dealerflow.runtime.request_models import money_of
 from dealerflow.runtime.service import ServiceContext, service_context
 from dealerflow.service_center import (
     usecases,
@@ -322,7 +323,7 @@ async def handover(
         repair_order_id=repair_order_id,
         request=request_of(idempotency_key, body),
         mileage_km=body.mileage_km,
-        amount_paid=body.amount_paid,
+        amount_paid=money_of(body.amount_paid),
         invoice_number=body.invoice_number,
     )
     return RepairOrderDetail.of(

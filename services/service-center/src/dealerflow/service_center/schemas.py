@@ -35,7 +35,14 @@ from dealerflow.contracts.types import (
     StaffId,
     Vin,
 )
-from dealerflow.runtime.request_models import DealerGroup, PersonName, RawPhone, RequestBody
+from dealerflow.runtime.request_models import (
+    AmountIn,
+    DealerGroup,
+    MoneyIn,
+    PersonName,
+    RawPhone,
+    RequestBody,
+)
 from dealerflow.service_center.domain import (
     DetailingKind,
     RetentionStatus,
@@ -136,13 +143,13 @@ class QuoteLineIn(RequestBody):
     labour_hours: DecimalString | None = None
     part_number: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     quantity: int = Field(default=1, ge=1, le=10_000)
-    unit_price: DecimalString | None = Field(default=None, description="Part price per unit.")
+    unit_price: AmountIn | None = Field(default=None, description="Part price per unit.")
 
 
 class RepairQuoteIn(RequestBody):
     dealer_id: DealerId
     lines: list[QuoteLineIn] = Field(min_length=1, max_length=200)
-    labour_rate: DecimalString | None = Field(
+    labour_rate: AmountIn | None = Field(
         default=None, description="Price per standard hour; default: the dealer's rate."
     )
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
@@ -186,7 +193,7 @@ class HandoverIn(RequestBody):
 
     dealer_id: DealerId
     mileage_km: Kilometres | None = Field(default=None, description="Default: check-in mileage.")
-    amount_paid: Money | None = Field(default=None, description="Settled at handover.")
+    amount_paid: MoneyIn | None = Field(default=None, description="Settled at handover.")
     invoice_number: (
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
     ) = None
@@ -258,7 +265,7 @@ class DetailingIn(RequestBody):
     standard_hours: DecimalString | None = Field(
         default=None, description="Standard hours shown to the customer."
     )
-    fee: Money | None = Field(default=None, description="Fee shown to the customer.")
+    fee: MoneyIn | None = Field(default=None, description="Fee shown to the customer.")
     affects: list[VehicleSystem] = Field(
         default_factory=list,
         description="Vehicle systems the work touches; safety, power or braking is refused.",

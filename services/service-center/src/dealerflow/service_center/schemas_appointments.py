@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import CancelledBy, IntakeChannel, ServiceWorkType
 from dealerflow.contracts.types import DealerId, StaffId, Vin
-from dealerflow.runtime.request_models import DealerGroup, RequestBody
+from dealerflow.runtime.request_models import DealerGroup, PlannedAt, RequestBody
 from dealerflow.service_center.domain_appointments import AppointmentRecord, AppointmentStatus
 from dealerflow.service_center.schemas import CustomerIn, DeclinedItemOut, Line, Text
 from dealerflow.service_center.usecases_appointments import AppointmentDetails, DaySlots
@@ -67,7 +67,7 @@ class BookAppointmentIn(RequestBody):
     vin: Vin
     work_type: ServiceWorkType
     intake_channel: IntakeChannel
-    slot_start: datetime = Field(description="A start offered by GET /v1/service-slots.")
+    slot_start: PlannedAt = Field(description="A start offered by GET /v1/service-slots.")
     advisor_id: StaffId | None = None
     pickup_requested: bool = False
     dropoff_requested: bool = False
@@ -76,7 +76,7 @@ class BookAppointmentIn(RequestBody):
 
 class RescheduleIn(RequestBody):
     dealer_id: DealerId
-    slot_start: datetime = Field(description="The new start (offered by GET /v1/service-slots).")
+    slot_start: PlannedAt = Field(description="The new start (offered by GET /v1/service-slots).")
 
 
 class CancelIn(RequestBody):
