@@ -14,6 +14,7 @@ import platform
 import random
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 
 from chaos.harness import (
@@ -137,7 +138,11 @@ def run_suite(
         settings = RunSettings(
             SCALES[scale], seed + index, kill_rounds=rounds, soak_minutes=minutes, sample_s=every
         )
-        result = asyncio.run(SCENARIOS[name](harness, settings))
+        try:
+            result = asyncio.run(SCENARIOS[name](harness, settings))
+        except Exception as exc:  # a broken scenario fails alone; the others still run
+            traceback.print_exc()
+            result = ScenarioResult.crashed(name, settings.seed, exc)
         results[index] = result
         print(result.table(), flush=True)
         if not result.ok:

@@ -252,7 +252,7 @@ def render(title: str, obs: Observation) -> str:
         ]
         for r in obs.rows
     ]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
+    widths = [max([len(h), *(len(line[i]) for line in lines)]) for i, h in enumerate(head)]
 
     def fmt(cells: Iterable[str]) -> str:
         out = []

@@ -58,6 +58,14 @@ class ScenarioResult:
     #: The dealer the load ran for (what a scenario's own counts filter on).
     dealer_id: str = ""
 
+    @classmethod
+    def crashed(cls, name: str, seed: int, error: BaseException) -> ScenarioResult:
+        """A scenario that raised before it could count: failed, with the error as its
+        one given-up step."""
+        sent = Sent()
+        sent.failed["scenario"] = f"{type(error).__name__}: {error}"[:500]
+        return cls(name, seed, Observation([], 0, 0), sent)
+
     @property
     def ok(self) -> bool:
         totals = self.observation.totals()
