@@ -101,3 +101,9 @@ def test_the_waves_merge_into_one_count_with_keys_of_their_own() -> None:
     observation, _ = merged([wave(Counter({"a": 1, "b": 1})), wave(Counter({"a": 2}))])
     [row] = observation.rows
     assert (row.sent, row.found, row.lost, row.duplicated) == (4, 3, 1, 1)
+
+
+def test_a_scenario_that_raised_is_a_failed_result_with_its_error() -> None:
+    crashed = ScenarioResult.crashed("rebalance", 7, RuntimeError("notifier#2 not ready in time"))
+    assert not crashed.ok
+    assert "given up: scenario: RuntimeError: notifier#2 not ready in time" in crashed.table()
