@@ -1,0 +1,49 @@
+"""Benchmark (a) with the notifier scaled out, at its quick size (``python -m bench
+deliveries --quick --notifier-replicas 1,2 --partitions 4``): each round's deliveries
+reacted to exactly once, the second round by two notifier processes sharing the reactions
+group. Only correctness is asserted, never a figure (docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # ``bench`` is a top-level package, like ``chaos``
+    sys.path.insert(0, str(ROOT))
+
+from bench.__main__ import main  # noqa: E402
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+
+def test_two_notifier_replicas_share_the_reactions_and_react_exactly_once(
+    kafka_bootstrap: str, pg_dsn: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "bench.json"
+    argv = ["deliveries", "--quick", "--notifier-replicas", "1,2", "--partitions", "4"]
+    argv += ["--json", str(out)]
+    assert main([*argv, "--kafka", kafka_bootstrap, "--dsn", pg_dsn]) == 0
+    [result] = json.loads(out.read_text())["results"]
+    n = result["params"]["deliveries"]
+    rounds = result["details"]["rounds"]
+    assert [r["replicas"] for r in rounds] == [1, 2]
+    for measured in rounds:
+        effects = measured["effects"]
+        assert effects["problems"] == [], measured
+        assert effects["reacted"] == n
+        assert effects["effects_per_customer"].get("tasks.delivery_callback") == 1, effects
+    # the same effects per delivery with one process as with two
+    assert (
+        rounds[0]["effects"]["effects_per_customer"] == rounds[1]["effects"]["effects_per_customer"]
+    )
+    assert rounds[0]["rows_per_event"] == rounds[1]["rows_per_event"]
+    # both processes read the sales topic (4 partitions), every partition of it once
+    two = rounds[1]["assignment"]
+    assert len(two) == 2, two
+    assert all(two.values()), two
+    assert sorted(p for assigned in two.values() for p in assigned) == [0, 1, 2, 3]
+    assert result["params"]["partitions"] == 4
