@@ -105,6 +105,11 @@ async def _scale_notifier(harness: Harness, count: int) -> None:
         await harness.add_replicas({"notifier": count})
 
 
+def _per_cpu_second(measured: Round) -> float | None:
+    used = measured.cores["processes"] * measured.seconds
+    return measured.deliveries / used if used else None
+
+
 def _result(rounds: list[Round], raw: dict[str, Any], *, partitions: int) -> BenchResult:
     first = rounds[0]
     deliveries = first.deliveries
@@ -168,6 +173,21 @@ def _result(rounds: list[Round], raw: dict[str, Any], *, partitions: int) -> Ben
         cores = measured.cores
         figures.append(
             Figure(
+                f"{label}: deliveries per notifier CPU-second",
+                _per_cpu_second(measured),
+                None if is_first else _per_cpu_second(first),
+                "events",
+                note=(
+                    "the round's events over the CPU time of all its notifier processes: "
+                    "steadier than events/s on a machine busy with other work (ratio: "
+                    f"vs {_notifiers(first.replicas)})"
+                    if is_first
+                    else ""
+                ),
+            )
+        )
+        figures.append(
+            Figure(
                 f"{label}: cores busy (machine)",
                 cores["machine"],
                 None,
@@ -177,7 +197,8 @@ def _result(rounds: list[Round], raw: dict[str, Any], *, partitions: int) -> Ben
                     f"{cores['processes']}, PostgreSQL {cores['postgres']} (every client's), "
                     "the rest the other services, Kafka, the load and other work; "
                     f"{cores['processes_waiting']} notifier processes waiting for a CPU "
-                    "on average"
+                    f"on average; idle just before: the notifier processes "
+                    f"{measured.idle_cores['processes']}"
                 ),
             )
         )

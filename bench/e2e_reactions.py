@@ -43,6 +43,8 @@ from dealerflow.runtime.settings import ServiceSettings
 
 #: The notifier's consumer of the domain topics (its inbox rows name it).
 REACTIONS = "notifier.reactions"
+#: Seconds the notifier processes' CPU is sampled with nothing to do, before a round.
+IDLE_SAMPLE_S = 3.0
 #: Tables whose rows are not reactions' effects (the inbox is counted once per event).
 _NOT_EFFECTS = {"inbox", "outbox", "schema_migrations"}
 
@@ -97,8 +99,7 @@ class ReactionWatcher:
     """Waits until every event id has its inbox row, asking only for the ids not seen
     yet, every 50 ms. (Asking for all 10,000 ids every 20 ms made the observer itself
     the database's main load: 10,000 index lookups per poll, 19.6 M in the baseline run
-    of docs/benchmarks.md.) ``lookups`` counts the table scans its polls made (read from
-    the poll's own transaction statistics, ``pg_stat_xact_user_tables``), so that they
+    of docs/benchmarks.md.) ``lookups`` counts the index lookups it made, so that they
     are not counted as the notifier's."""
 
     def __init__(self, conn: asyncpg.Connection, schema: str, ids: list[str]) -> None:
@@ -112,10 +113,10 @@ class ReactionWatcher:
         deadline = time.perf_counter() + timeout_s
         total = len(self.remaining)
         while self.remaining:
-            async with self.conn.transaction():
-                for row in await self.conn.fetch(sql, REACTIONS, list(self.remaining)):
-                    self.remaining.discard(row["event_id"])
-                self.lookups += await self.conn.fetchval(_OWN_SCANS, self.schema.strip('"'))
+            asked = list(self.remaining)
+            self.lookups += len(asked)
+            for row in await self.conn.fetch(sql, REACTIONS, asked):
+                self.remaining.discard(row["event_id"])
             if not self.remaining:
                 break
             if time.perf_counter() > deadline:
@@ -123,13 +124,6 @@ class ReactionWatcher:
                 raise TimeoutError(f"only {done:,} of {total:,} reactions after {timeout_s:g} s")
             await asyncio.sleep(0.05)
         return time.perf_counter()
-
-
-#: The scans of the inbox made so far by the current transaction.
-_OWN_SCANS = """
-SELECT coalesce(idx_scan, 0) + coalesce(seq_scan, 0) FROM pg_stat_xact_user_tables
-WHERE schemaname = $1 AND relname = 'inbox'
-"""
 
 
 async def check_effects(harness: Harness, batch: Deliveries) -> dict[str, Any]:
@@ -227,6 +221,8 @@ class Round:
     pg_connections: dict[str, int | None]
     #: cores busy during the round: the machine, the notifier processes, PostgreSQL
     cores: dict[str, float]
+    #: the same for IDLE_SAMPLE_S just before the round (nothing to react to)
+    idle_cores: dict[str, float]
     loadavg: list[float]
     outbox_records: int
     tables_before: dict[str, int] = field(default_factory=dict)
@@ -261,6 +257,8 @@ async def measure(
             f"e2e deliveries: {deliveries:,} outside VehicleDelivered -> "
             f"{replicas} notifier process(es) (pids {pids})"
         )
+        with CpuMeter(pids) as idle:  # what the processes cost with nothing to do
+            await asyncio.sleep(IDLE_SAMPLE_S)
         with profiled(pids[0], profile), CpuMeter(pids) as cpu:
             started = time.perf_counter()
             sending = asyncio.create_task(produce(infra, topic, batch.records))
@@ -297,6 +295,7 @@ async def measure(
         assignment=assignment,
         pg_connections=connections,
         cores=cpu.cores,
+        idle_cores=idle.cores,
         loadavg=loadavg,
         outbox_records=outbox_rows,
         tables_before=before,

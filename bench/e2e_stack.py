@@ -206,10 +206,10 @@ class CpuMeter:
             b - a for a, b in zip(self._before, after, strict=True)
         )
         self.cores = {
-            "machine": round(machine / wall, 2),
-            "processes": round(processes / wall, 2),
-            "postgres": round(postgres / wall, 2),
-            "processes_waiting": round(waiting / wall, 2),
+            "machine": round(machine / wall, 3),
+            "processes": round(processes / wall, 3),
+            "postgres": round(postgres / wall, 3),
+            "processes_waiting": round(waiting / wall, 3),
         }
 
     def _sample(self) -> tuple[float, float, float, float]:

@@ -43,7 +43,11 @@ from dealerflow.devinfra.services import (
     running_stack,
     spawn_replica,
 )
-from dealerflow.runtime.kafka_admin import GroupAssignment, describe_group
+from dealerflow.runtime.kafka_admin import (
+    GroupAssignment,
+    create_catalogue_topics,
+    describe_group,
+)
 
 if TYPE_CHECKING:
     from chaos.own_infra import OwnInfra
@@ -348,8 +352,6 @@ def running_harness(
     the purge's retentions); ``infra``: on that infrastructure of the run's own, each
     service through its links; ``partitions``: of every catalogue topic (the most
     processes of a service that share a consumer group's work)."""
-    from dealerflow.runtime.kafka_admin import create_catalogue_topics
-
     default_kafka, default_pg = infra_from_environment()
     kafka = infra.kafka_bootstrap if infra else kafka_bootstrap or default_kafka
     owner = infra.pg_dsn if infra else pg_dsn or default_pg

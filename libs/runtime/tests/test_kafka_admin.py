@@ -106,7 +106,8 @@ async def test_describe_group_shows_each_member_and_its_partitions(
     topic, group = f"{topic_prefix}shared", f"{topic_prefix}readers"
     await ensure_topics(kafka_bootstrap, [topic], partitions=3)
     unknown = await describe_group(kafka_bootstrap, group)
-    assert unknown.members == {} and not unknown.balanced_on(topic, 1)
+    assert unknown.members == {}
+    assert not unknown.balanced_on(topic, 1)
     consumers = [
         AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=group) for _ in range(2)
     ]
