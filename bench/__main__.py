@@ -73,6 +73,21 @@ def _parser() -> argparse.ArgumentParser:
     for flag, kind, text in end_to_end_sizes:
         p.add_argument(flag, type=kind, help=text)
     p.add_argument(
+        "--notifier-replicas",
+        type=_counts,
+        default=[1],
+        metavar="N,N,...",
+        help="deliveries: notifier process counts, one measurement each in its consumer "
+        "groups, fresh deliveries each (default 1; e.g. 1,2,3)",
+    )
+    p.add_argument(
+        "--partitions",
+        type=int,
+        default=6,
+        help="end to end: partitions of every topic of the stack; at least the most "
+        "notifier replicas (default %(default)s, the deployments' default)",
+    )
+    p.add_argument(
         "--sweep",
         type=float,
         nargs="*",
@@ -101,6 +116,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: counts separated by commas") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: counts of at least 1")
+    return counts
+
+
 def _sizes(args: argparse.Namespace) -> dict[str, Any]:
     quick = args.quick
     return {
@@ -119,6 +144,8 @@ def _sizes(args: argparse.Namespace) -> dict[str, Any]:
             else ([40.0] if quick else [50.0, 100.0, 150.0, 250.0, 300.0, 400.0, 600.0])
         ),
         "sweep_seconds": 1.0 if quick else 5.0,
+        "notifier_replicas": args.notifier_replicas,
+        "partitions": args.partitions,
     }
 
 
@@ -203,7 +230,7 @@ async def _end_to_end(
         print()
         print(render_table(result), flush=True)
 
-    with running_services(infra.kafka, infra.dsn) as harness:
+    with running_services(infra.kafka, infra.dsn, partitions=sizes["partitions"]) as harness:
         await asyncio.sleep(2.0)  # let the services settle after start-up
         idle = service_rss(harness)
         if "deliveries" in selected:
@@ -211,7 +238,11 @@ async def _end_to_end(
 
             done(
                 await e2e_deliveries.run(
-                    infra, harness, deliveries=sizes["deliveries"], profile=_under(profile)
+                    infra,
+                    harness,
+                    deliveries=sizes["deliveries"],
+                    replicas=sizes["notifier_replicas"],
+                    profile=_under(profile),
                 )
             )
         if "leads" in selected:
@@ -254,6 +285,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [name for name in args.only if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}")
+    if max(args.notifier_replicas) > args.partitions:
+        parser.error(
+            f"--notifier-replicas {max(args.notifier_replicas)} above --partitions "
+            f"{args.partitions}: a consumer group's members beyond the partitions sit idle"
+        )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     return asyncio.run(_main(args))
 

@@ -37,14 +37,16 @@ DEALER_ID = "BENCH01"
 
 
 @contextlib.contextmanager
-def running_services(kafka: str, owner_dsn: str) -> Iterator[Harness]:
-    """The six services for the ``with`` block, stopped and their data dropped after."""
+def running_services(kafka: str, owner_dsn: str, *, partitions: int = 3) -> Iterator[Harness]:
+    """The six services for the ``with`` block, stopped and their data dropped after;
+    ``partitions`` of every topic (the most replicas of a service with work)."""
     with running_harness(
         kafka_bootstrap=kafka,
         pg_dsn=owner_dsn,
         clock_speed=1.0,
         run_name="bench",
         extra_env=BENCH_ENV,
+        partitions=partitions,
     ) as harness:
         yield harness
 
@@ -111,16 +113,117 @@ def rss_mib(pid: int) -> float | None:
     return total_kib / 1024 if seen else None
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system, s) used so far by ``pid`` and its children (None: no such
-    process): what a process did, whatever share of the machine it got."""
-    total, seen = 0, False
+def pg_connections(pid: int, pg_port: int) -> int | None:
+    """Open TCP connections of ``pid`` (and its children) to PostgreSQL at ``pg_port``
+    (its sockets in /proc/net/tcp*, matched by inode); None: no such process."""
+    inodes = set()
     for one in [pid, *_children(pid)]:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{one}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = fd.readlink().as_posix()
+                    if target.startswith("socket:["):
+                        inodes.add(target[8:-1])
+    if not inodes and not Path(f"/proc/{pid}").exists():
+        return None
+    count = 0
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                established = fields[3] == "01"
+                if established and remote_port == pg_port and fields[9] in inodes:
+                    count += 1
+    return count
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _own_seconds(pid: int) -> float:
+    # utime + stime of the process itself (its threads, not its children); 0: gone
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    return 0.0
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) used so far by ``pids`` and their children, seconds."""
+    return sum(_own_seconds(one) for pid in pids for one in [pid, *_children(pid)])
+
+
+def runqueue_wait_seconds(pids: list[int]) -> float:
+    """Time the main threads of ``pids`` spent runnable but waiting for a CPU so far,
+    seconds (/proc/<pid>/schedstat): what a busy machine costs them."""
+    total = 0
+    for pid in pids:
         with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-            seen = True
-    return total / os.sysconf("SC_CLK_TCK") if seen else None
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[1])
+    return total / 1e9
+
+
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (postmaster and backends)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+    return found
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the machine spent busy so far (every core; /proc/stat)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / _TICKS
+
+
+class CpuMeter:
+    """The cores in use while the ``with`` block runs: the whole machine, ``pids`` (and
+    their children), PostgreSQL's processes (every client's: the server is shared); and
+    how many of ``pids`` were, on average, runnable but waiting for a CPU."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.cores: dict[str, float] = {}
+
+    def __enter__(self) -> CpuMeter:
+        self._started = time.perf_counter()
+        self._postgres = postgres_pids()
+        self._before = self._sample()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        wall = time.perf_counter() - self._started
+        self._postgres = sorted({*self._postgres, *postgres_pids()})
+        after = self._sample()
+        machine, processes, postgres, waiting = (
+            b - a for a, b in zip(self._before, after, strict=True)
+        )
+        self.cores = {
+            "machine": round(machine / wall, 3),
+            "processes": round(processes / wall, 3),
+            "postgres": round(postgres / wall, 3),
+            "processes_waiting": round(waiting / wall, 3),
+        }
+
+    def _sample(self) -> tuple[float, float, float, float]:
+        return (
+            machine_busy_seconds(),
+            cpu_seconds(self.pids),
+            self._pg_seconds(),
+            runqueue_wait_seconds(self.pids),
+        )
+
+    def _pg_seconds(self) -> float:
+        # each process's own time (the postmaster's children are the backends: no
+        # double count)
+        return sum(_own_seconds(pid) for pid in self._postgres)
 
 
 def service_rss(harness: Harness) -> dict[str, float | None]:

@@ -199,9 +199,9 @@ async def _service(
         progress(f"e2e timers: {due:,} task-due timers due at {due_at:%H:%M:%S} (notifier)")
         pid = harness.handles["notifier"].pid
         with profiled(pid, profile):
-            cpu = cpu_seconds(pid)
+            cpu = cpu_seconds([pid])
             seen = await _watch(conn, due_at)
-            cpu = _used(cpu, cpu_seconds(pid))
+            cpu = _used(cpu, cpu_seconds([pid]))
         result = await _figures(conn, due, due_at, seen)
         result["cpu_s"] = cpu
         prefix = f"repair-order:RO-{tag}-"

@@ -43,6 +43,11 @@ from dealerflow.devinfra.services import (
     running_stack,
     spawn_replica,
 )
+from dealerflow.runtime.kafka_admin import (
+    GroupAssignment,
+    create_catalogue_topics,
+    describe_group,
+)
 
 if TYPE_CHECKING:
     from chaos.own_infra import OwnInfra
@@ -260,6 +265,26 @@ class Harness:
             if pending:
                 await asyncio.sleep(0.3)
 
+    async def wait_for_group(
+        self, service: str, subscription: str, topic: str, timeout_s: float = 120.0
+    ) -> GroupAssignment:
+        """Until the consumer group of ``service``'s ``subscription`` is stable with one
+        member per process of the service (:meth:`replicas_of`), each reading at least one
+        partition of ``topic``: the group's work is shared before a measurement starts."""
+        group = f"{self.config.topic_prefix}{service}.{subscription}"
+        processes = len(self.replicas_of(service))
+        deadline = time.monotonic() + timeout_s
+        while True:
+            described = await describe_group(self.kafka_bootstrap, group)
+            if described.balanced_on(topic, processes):
+                return described
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"group {group}: {described.state}, {len(described.members)} members, "
+                    f"{described.readers_of(topic)} reading {topic}; {processes} processes"
+                )
+            await asyncio.sleep(0.5)
+
     def all_running(self) -> bool:
         return all(h.running() for h in self.handles.values())
 
@@ -330,15 +355,15 @@ def running_harness(
     run_name: str = "chaos",
     extra_env: dict[str, str] | None = None,
     infra: OwnInfra | None = None,
+    partitions: int = 3,
 ) -> Iterator[Harness]:
     """Start the stack of one chaos run for the ``with`` block; stop it and delete its
     topics and schemas afterwards (``keep``: leave the data, e.g. to inspect it).
     ``run_name`` prefixes the run's topics and schemas (the benchmarks use ``bench``);
     ``extra_env`` overrides the services' settings (e.g. the consumers' batch timeout,
     the purge's retentions); ``infra``: on that infrastructure of the run's own, each
-    service through its links."""
-    from dealerflow.runtime.kafka_admin import create_catalogue_topics
-
+    service through its links; ``partitions``: of every catalogue topic (the most
+    processes of a service that share a consumer group's work)."""
     default_kafka, default_pg = infra_from_environment()
     kafka = infra.kafka_bootstrap if infra else kafka_bootstrap or default_kafka
     owner = infra.pg_dsn if infra else pg_dsn or default_pg
@@ -350,7 +375,7 @@ def running_harness(
     live: dict[str, ProcessHandle] = {}
     with terminate_as_exit():
         try:
-            run_coroutine(lambda: create_catalogue_topics(kafka, prefix, partitions=3))
+            run_coroutine(lambda: create_catalogue_topics(kafka, prefix, partitions=partitions))
             clock_start = datetime.now(UTC).replace(microsecond=0)
             names = [s.name for s in SERVICES]
             config = StackConfig(

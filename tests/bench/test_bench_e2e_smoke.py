@@ -1,6 +1,8 @@
 """The end-to-end benchmarks at their quick size (``python -m bench deliveries leads
 memory --quick``, ``python -m bench service-timers --quick``): the six services running,
-every effect there exactly once. Only
+every effect there exactly once; and benchmark (a) scaled out (``deliveries --quick
+--notifier-replicas 1,2 --partitions 4``): each round's deliveries reacted to exactly
+once, the second by two notifier processes sharing the reactions group. Only
 correctness is asserted, never a figure (docs/benchmarks.md)."""
 
 from __future__ import annotations
@@ -61,3 +63,32 @@ def test_quick_service_timers_benchmark_fires_every_timer_once_none_early(
         assert (fired["fired"], fired["early"]) == (due, 0), fired
     # each task due once, its one TaskDue published once, its escalation armed once
     assert service["tasks_due"] == service["task_due_events"] == service["escalations"] == due
+
+
+def test_two_notifier_replicas_share_the_reactions_and_react_exactly_once(
+    kafka_bootstrap: str, pg_dsn: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "bench.json"
+    argv = ["deliveries", "--quick", "--notifier-replicas", "1,2", "--partitions", "4"]
+    argv += ["--json", str(out)]
+    assert main([*argv, "--kafka", kafka_bootstrap, "--dsn", pg_dsn]) == 0
+    [result] = json.loads(out.read_text())["results"]
+    n = result["params"]["deliveries"]
+    rounds = result["details"]["rounds"]
+    assert [r["replicas"] for r in rounds] == [1, 2]
+    for measured in rounds:
+        effects = measured["effects"]
+        assert effects["problems"] == [], measured
+        assert effects["reacted"] == n
+        assert effects["effects_per_customer"].get("tasks.delivery_callback") == 1, effects
+    # the same effects per delivery with one process as with two
+    assert (
+        rounds[0]["effects"]["effects_per_customer"] == rounds[1]["effects"]["effects_per_customer"]
+    )
+    assert rounds[0]["rows_per_event"] == rounds[1]["rows_per_event"]
+    # both processes read the sales topic (4 partitions), every partition of it once
+    two = rounds[1]["assignment"]
+    assert len(two) == 2, two
+    assert all(two.values()), two
+    assert sorted(p for assigned in two.values() for p in assigned) == [0, 1, 2, 3]
+    assert result["params"]["partitions"] == 4

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import tomllib
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from dealerflow.contracts.topics import (
     DEFAULT_PARTITIONS,
@@ -21,6 +23,7 @@ from dealerflow.runtime.kafka_admin import (
     create_catalogue_topics,
     default_partitions,
     default_replication_factor,
+    describe_group,
     describe_topic_configs,
     describe_topics,
     ensure_topics,
@@ -94,6 +97,35 @@ async def test_ensure_topics_creates_only_what_is_missing_and_describe_counts_pa
     assert await ensure_topics(kafka_bootstrap, names, partitions=5) == []  # left as they are
     described = await describe_topics(kafka_bootstrap, [*names, f"{topic_prefix}gamma"])
     assert described == {names[0]: 2, names[1]: 2, f"{topic_prefix}gamma": None}
+
+
+@pytest.mark.integration
+async def test_describe_group_shows_each_member_and_its_partitions(
+    kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    topic, group = f"{topic_prefix}shared", f"{topic_prefix}readers"
+    await ensure_topics(kafka_bootstrap, [topic], partitions=3)
+    unknown = await describe_group(kafka_bootstrap, group)
+    assert unknown.members == {}
+    assert not unknown.balanced_on(topic, 1)
+    consumers = [
+        AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=group) for _ in range(2)
+    ]
+    for consumer in consumers:
+        await consumer.start()
+    try:
+        for _ in range(300):  # a rebalance takes a few seconds; the readers must poll
+            await asyncio.gather(*(c.getmany(timeout_ms=100) for c in consumers))
+            described = await describe_group(kafka_bootstrap, group)
+            if described.balanced_on(topic, 2):
+                break
+        assert described.balanced_on(topic, 2), described
+        assert not described.balanced_on(topic, 3)
+        partitions = sorted(p for topics in described.members.values() for p in topics[topic])
+        assert partitions == [0, 1, 2]  # each partition to one member
+    finally:
+        for consumer in consumers:
+            await consumer.stop()
 
 
 @pytest.mark.integration

@@ -1,4 +1,5 @@
-"""Kafka topic administration: create the catalogue's topics idempotently, describe them.
+"""Kafka topic administration: create the catalogue's topics idempotently, describe them
+(and describe a consumer group: which member reads which partitions).
 
 The migration job (``dealerflow-topics create``, compose ``init``, the Kubernetes Job) and
 the development tooling (``dealerflow-infra up``, the test fixtures) create topics through
@@ -12,21 +13,25 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from dealerflow.contracts.topics import DEFAULT_PARTITIONS, TopicRegistry
 
 __all__ = [
     "DEFAULT_PREFIX",
+    "GroupAssignment",
     "TopicAdminError",
     "admin_client",
     "catalogue_topics",
     "create_catalogue_topics",
     "default_partitions",
     "default_replication_factor",
+    "describe_group",
     "describe_topic_configs",
     "describe_topics",
     "ensure_topics",
@@ -190,6 +195,54 @@ async def describe_topic_configs(
                 raise TopicAdminError(f"describing {name!r} failed: error {error_code} {message}")
             found[name] = {entry[0]: entry[1] for entry in entries}
     return {name: found[name] for name in present if name in found}
+
+
+@dataclass(frozen=True)
+class GroupAssignment:
+    """A consumer group as its coordinator describes it: its state (``Stable``,
+    ``PreparingRebalance``, ``CompletingRebalance``, ``Empty``, ``Dead``) and the
+    partitions each member was assigned, by topic."""
+
+    group_id: str
+    state: str
+    #: member id -> topic -> partitions (sorted)
+    members: Mapping[str, Mapping[str, tuple[int, ...]]]
+
+    def readers_of(self, topic: str) -> int:
+        """How many members read at least one partition of ``topic``."""
+        return sum(1 for topics in self.members.values() if topics.get(topic))
+
+    def balanced_on(self, topic: str, members: int) -> bool:
+        """Stable with exactly ``members`` members, each reading a partition of ``topic``
+        (a group's members beyond the partitions of a topic read none of it)."""
+        return (
+            self.state == "Stable"
+            and len(self.members) == members
+            and self.readers_of(topic) == members
+        )
+
+
+async def describe_group(
+    bootstrap: str,
+    group_id: str,
+    *,
+    timeout_s: float = 30.0,
+    client_options: Mapping[str, Any] | None = None,
+) -> GroupAssignment:
+    """The state and the members' assignments of the consumer group ``group_id`` (an
+    unknown group is ``Dead`` with no members)."""
+    async with admin_client(bootstrap, timeout_s=timeout_s, client_options=client_options) as admin:
+        [response] = await admin.describe_consumer_groups([group_id])
+    # DescribeGroups v0-v3: (error_code, group, state, protocol_type, protocol, members,
+    # ...), each member (member_id, client_id, client_host, metadata, assignment)
+    [(error_code, _, state, _, _, described, *_)] = response.groups
+    if error_code != _OK:
+        raise TopicAdminError(f"describing group {group_id!r} failed: error {error_code}")
+    members: dict[str, dict[str, tuple[int, ...]]] = {}
+    for member_id, _, _, _, raw, *_ in described:
+        assigned = ConsumerProtocolMemberAssignment.decode(raw).assignment if raw else []
+        members[member_id] = {topic: tuple(sorted(partitions)) for topic, partitions in assigned}
+    return GroupAssignment(group_id=group_id, state=state, members=members)
 
 
 async def create_catalogue_topics(
