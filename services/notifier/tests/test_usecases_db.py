@@ -18,6 +18,7 @@ from dealerflow.notifier.domain import (
     LeadClosedFacts,
     LeadFacts,
 )
+from dealerflow.notifier.usecases_handovers import HandedOver, on_vehicles_handed_over
 from dealerflow.runtime.db import transaction
 
 pytestmark = pytest.mark.integration
@@ -86,7 +87,7 @@ async def test_a_lost_lead_cancels_its_tasks_and_watches(db) -> None:
 async def test_unreachable_service_callbacks_fall_back_to_a_message(db) -> None:
     handover = HandoverFacts(DEALER, CUSTOMER, "RO-7", START, "sa-1")
     async with transaction(db.pool) as conn:
-        await usecases.on_vehicle_handed_over(db.use_case(conn), handover, CONTACT)
+        await on_vehicles_handed_over([HandedOver(db.use_case(conn), handover, CONTACT)])
 
     async def open_callback():
         async with db.pool.acquire() as conn:
@@ -126,9 +127,8 @@ async def test_completing_while_the_poller_fires_the_due_timer_does_not_deadlock
     from dealerflow.notifier import usecases_tasks
 
     async with transaction(db.pool) as conn:
-        await usecases.on_vehicle_handed_over(
-            db.use_case(conn), HandoverFacts(DEALER, CUSTOMER, "RO-8", START, "sa-1"), CONTACT
-        )
+        handover = HandoverFacts(DEALER, CUSTOMER, "RO-8", START, "sa-1")
+        await on_vehicles_handed_over([HandedOver(db.use_case(conn), handover, CONTACT)])
         [task] = await repo.list_tasks(conn, repo.TaskFilter(DEALER), after=None, limit=10)
     timer_key = f"{DEALER}:{task.business_key}"
 
