@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
-from dealerflow.notifier import usecases, usecases_leads, usecases_tasks
+from dealerflow.notifier import usecases, usecases_tasks
 from dealerflow.notifier.domain import LeadFacts, PlannedTask, RecordRef, StaffRole
 from dealerflow.runtime.db import transaction
+
+from . import one_event
 
 pytestmark = pytest.mark.integration
 
@@ -148,12 +150,12 @@ async def test_the_dealer_s_policy_drives_planning(db) -> None:
     # the warning now fires at 50 % of 15 minutes for D001, at 80 % for D002 (defaults)
     async with transaction(db.pool) as conn:
         lead = LeadFacts(DEALER, ALICE, "L-9", "online", START, "c-1")
-        await usecases_leads.on_lead_created(db.use_case(conn), lead, None)
+        await one_event.on_lead_created(db.use_case(conn), lead, None)
         warn_at = await conn.fetchval(
             "SELECT due_at FROM timers WHERE key = $1", f"{DEALER}:lead:L-9:first-contact:warn"
         )
         other = LeadFacts("D002", ALICE, "L-9", "online", START, "c-1")
-        await usecases_leads.on_lead_created(db.use_case(conn), other, None)
+        await one_event.on_lead_created(db.use_case(conn), other, None)
         other_warn = await conn.fetchval(
             "SELECT due_at FROM timers WHERE key = $1", "D002:lead:L-9:first-contact:warn"
         )

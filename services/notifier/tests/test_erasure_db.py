@@ -130,8 +130,7 @@ async def customer_with_everything(db: Any, customer: uuid.UUID, person: Contact
         await surveys.record_answer(
             conn, DEALER, survey.id, score=3, comment=f"{person.name}: late", answered_at=START
         )
-        done = await repo.insert_task(conn, task(customer, f"done-{tag}", "Callback", "Ask"))
-        assert done is not None
+        (done,) = await repo.insert_tasks(conn, [task(customer, f"done-{tag}", "Callback", "Ask")])
         await repo.complete_task(
             conn,
             DEALER,
@@ -141,14 +140,16 @@ async def customer_with_everything(db: Any, customer: uuid.UUID, person: Contact
             completed_by="c-li-na",
             completed_at=START,
         )
-        await repo.insert_task(
+        await repo.insert_tasks(
             conn,
-            task(
-                customer,
-                f"open-{tag}",
-                f"Delivery callback: {person.name}",
-                f"Call {person.name} on {person.phone}",
-            ),
+            [
+                task(
+                    customer,
+                    f"open-{tag}",
+                    f"Delivery callback: {person.name}",
+                    f"Call {person.name} on {person.phone}",
+                )
+            ],
         )
         assert person.phone is not None
         await receive_sms(uc, ReceiveSms(DEALER, person.phone, f"TD {person.name}", START))

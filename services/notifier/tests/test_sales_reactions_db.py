@@ -17,6 +17,8 @@ from dealerflow.notifier.usecases_sales import VisitFacts, plan_visit_thank_you
 from dealerflow.policy import DealerPolicy
 from dealerflow.runtime.db import transaction
 
+from . import one_event
+
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 DEALER = "D001"
 CUSTOMER = uuid.UUID(int=7)
@@ -58,7 +60,7 @@ async def test_a_first_visit_gets_one_thank_you_and_its_walk_in_lead_none(db) ->
         await usecases_sales.on_showroom_visit(uc, visit("v-1"), CONTACT)  # with its needs
         await usecases_sales.on_showroom_visit(uc, visit("v-9", first=False), CONTACT)
         walk_in = LeadFacts(DEALER, CUSTOMER, "L-1", "walk_in", START, "c-zhao", thank_you=False)
-        await usecases_leads.on_lead_created(uc, walk_in, CONTACT)
+        await one_event.on_lead_created(uc, walk_in, CONTACT)
     async with db.pool.acquire() as conn:
         [thanks] = await msgs.list_reminders(conn, DEALER, None, after=None, limit=10)
         [first_contact] = await repo.list_tasks(conn, repo.TaskFilter(DEALER), after=None, limit=10)

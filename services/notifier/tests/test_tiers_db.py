@@ -21,6 +21,8 @@ from dealerflow.notifier.domain_tiers import (
 )
 from dealerflow.runtime.db import transaction
 
+from . import one_event
+
 pytestmark = pytest.mark.integration
 
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
@@ -52,16 +54,16 @@ async def review_timers(db: Any) -> dict[str, datetime]:
 
 async def test_facts_count_once_and_only_a_change_is_published(db: Any) -> None:
     buyer = uuid.uuid4()
-    await run(db, lambda uc: usecases_tiers.on_purchase(uc, purchase(buyer)))
-    await run(db, lambda uc: usecases_tiers.on_service_paid(uc, paid(buyer, None, "RO-0")))
+    await run(db, lambda uc: one_event.on_purchase(uc, purchase(buyer)))
+    await run(db, lambda uc: one_event.on_service_paid(uc, paid(buyer, None, "RO-0")))
     assert db.of_type("CustomerTierChanged") == []  # regular at first is no news
     for _ in range(2):  # the same handover twice
-        await run(db, lambda uc: usecases_tiers.on_service_paid(uc, paid(buyer, "1500", "RO-1")))
+        await run(db, lambda uc: one_event.on_service_paid(uc, paid(buyer, "1500", "RO-1")))
     assert db.of_type("CustomerTierChanged") == []  # 1500 < 3000
-    await run(db, lambda uc: usecases_tiers.on_service_paid(uc, paid(buyer, "1500", "RO-2", 30)))
+    await run(db, lambda uc: one_event.on_service_paid(uc, paid(buyer, "1500", "RO-2", 30)))
     [key] = db.of_type("CustomerTierChanged")
     assert (key.tier.value, key.previous_tier, key.service_spend.amount) == ("key", None, 3000)
-    await run(db, lambda uc: usecases_tiers.on_purchase(uc, purchase(buyer)))  # redelivered
+    await run(db, lambda uc: one_event.on_purchase(uc, purchase(buyer)))  # redelivered
     assert len(db.of_type("CustomerTierChanged")) == 1
     # the review follows the oldest counted spend (30 days old: out in 335 days)
     due = START - timedelta(days=30) + timedelta(days=365)
@@ -70,7 +72,7 @@ async def test_facts_count_once_and_only_a_change_is_published(db: Any) -> None:
 
 async def test_a_referral_counts_for_the_referrer_once_its_lead_converts(db: Any) -> None:
     referrer, friend = uuid.uuid4(), uuid.uuid4()
-    await run(db, lambda uc: usecases_tiers.on_purchase(uc, purchase(referrer, "DL-R")))
+    await run(db, lambda uc: one_event.on_purchase(uc, purchase(referrer, "DL-R")))
     await run(
         db,
         lambda uc: usecases_tiers.on_referral(uc, ReferralFacts(DEALER, referrer, friend, "L-9")),
@@ -93,7 +95,7 @@ async def test_a_referral_counts_for_the_referrer_once_its_lead_converts(db: Any
 async def test_the_dealer_s_thresholds_apply(db: Any) -> None:
     db.configure(DEALER, {"policy": {"tiers": {"vip_min_purchases": 1}}})
     buyer = uuid.uuid4()
-    await run(db, lambda uc: usecases_tiers.on_purchase(uc, purchase(buyer, "DL-V")))
+    await run(db, lambda uc: one_event.on_purchase(uc, purchase(buyer, "DL-V")))
     [vip] = db.of_type("CustomerTierChanged")
     assert (vip.tier.value, vip.purchases) == ("vip", 1)
     assert tier_review_key(DEALER, buyer) not in await review_timers(db)  # no spend: no review

@@ -18,7 +18,10 @@ from dealerflow.notifier.domain import (
     LeadClosedFacts,
     LeadFacts,
 )
+from dealerflow.notifier.usecases_handovers import HandedOver, on_vehicles_handed_over
 from dealerflow.runtime.db import transaction
+
+from . import one_event
 
 pytestmark = pytest.mark.integration
 
@@ -39,12 +42,12 @@ async def pending_timers(db) -> dict[str, str]:
 async def test_the_same_lead_planned_twice_is_one_task(db) -> None:
     lead = LeadFacts(DEALER, CUSTOMER, "L-1", "walk_in", START, None)
     async with transaction(db.pool) as conn:
-        await usecases_leads.on_lead_created(db.use_case(conn), lead, CONTACT)
+        await one_event.on_lead_created(db.use_case(conn), lead, CONTACT)
         # the warning went out already (its timer fired) ...
         await conn.execute("UPDATE timers SET status = 'fired' WHERE key LIKE '%:warn'")
     async with transaction(db.pool) as conn:
         # ... so the same lead again (a new event id) must not re-arm it
-        await usecases_leads.on_lead_created(db.use_case(conn), lead, CONTACT)
+        await one_event.on_lead_created(db.use_case(conn), lead, CONTACT)
     async with db.pool.acquire() as conn:
         [task] = await repo.list_tasks(conn, repo.TaskFilter(DEALER), after=None, limit=10)
         [thanks] = await msgs.list_reminders(conn, DEALER, None, after=None, limit=10)
@@ -72,7 +75,7 @@ async def test_the_same_lead_planned_twice_is_one_task(db) -> None:
 
 async def test_a_lost_lead_cancels_its_tasks_and_watches(db) -> None:
     async with transaction(db.pool) as conn:
-        await usecases_leads.on_lead_created(
+        await one_event.on_lead_created(
             db.use_case(conn), LeadFacts(DEALER, CUSTOMER, "L-2", "online", START, "c-1"), CONTACT
         )
         await usecases_leads.on_lead_closed(db.use_case(conn), LeadClosedFacts(DEALER, "L-2"))
@@ -86,7 +89,7 @@ async def test_a_lost_lead_cancels_its_tasks_and_watches(db) -> None:
 async def test_unreachable_service_callbacks_fall_back_to_a_message(db) -> None:
     handover = HandoverFacts(DEALER, CUSTOMER, "RO-7", START, "sa-1")
     async with transaction(db.pool) as conn:
-        await usecases.on_vehicle_handed_over(db.use_case(conn), handover, CONTACT)
+        await on_vehicles_handed_over([HandedOver(db.use_case(conn), handover, CONTACT)])
 
     async def open_callback():
         async with db.pool.acquire() as conn:
@@ -126,9 +129,8 @@ async def test_completing_while_the_poller_fires_the_due_timer_does_not_deadlock
     from dealerflow.notifier import usecases_tasks
 
     async with transaction(db.pool) as conn:
-        await usecases.on_vehicle_handed_over(
-            db.use_case(conn), HandoverFacts(DEALER, CUSTOMER, "RO-8", START, "sa-1"), CONTACT
-        )
+        handover = HandoverFacts(DEALER, CUSTOMER, "RO-8", START, "sa-1")
+        await on_vehicles_handed_over([HandedOver(db.use_case(conn), handover, CONTACT)])
         [task] = await repo.list_tasks(conn, repo.TaskFilter(DEALER), after=None, limit=10)
     timer_key = f"{DEALER}:{task.business_key}"
 

@@ -24,6 +24,8 @@ from dealerflow.notifier.domain import (
 from dealerflow.notifier.records import TaskRow
 from dealerflow.runtime.db import transaction
 
+from . import one_event
+
 pytestmark = pytest.mark.integration
 
 START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
@@ -117,7 +119,7 @@ async def test_a_done_follow_up_stays_done_and_other_leads_are_not_touched(db) -
 async def test_follow_ups_follow_a_reassigned_lead_and_go_with_a_closed_one(db) -> None:
     async with transaction(db.pool) as conn:
         uc = db.use_case(conn)
-        await usecases_leads.on_lead_created(
+        await one_event.on_lead_created(
             uc, LeadFacts(DEALER, CUSTOMER, "L-2", "online", START, "c-li-na"), None
         )
         # a manager's task about the lead stays with the manager

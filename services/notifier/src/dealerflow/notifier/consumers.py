@@ -9,6 +9,7 @@ may re-run them).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dealerflow.contracts.care_enums import RecordKind
@@ -76,6 +77,7 @@ from dealerflow.notifier import (
     usecases_consent,
     usecases_deliveries,
     usecases_greetings,
+    usecases_handovers,
     usecases_inspections,
     usecases_leads,
     usecases_maintenance,
@@ -122,7 +124,6 @@ from dealerflow.notifier.domain_service_appointments import record_of_service_ap
 from dealerflow.notifier.domain_test_drives import record_of_test_drive
 from dealerflow.notifier.domain_tiers import (
     ConversionFacts,
-    PurchaseFacts,
     ReferralFacts,
     ServicePaidFacts,
 )
@@ -132,24 +133,36 @@ from dealerflow.notifier.domain_types import (
     LeadMergeFacts,
     LeadUpdateFacts,
 )
-from dealerflow.runtime.consumer import EventRouter, HandlerContext
+from dealerflow.runtime.consumer import BatchContext, EventRouter, HandlerContext
 
 router = EventRouter()
 
 
-@router.on(LeadCreated)
-async def lead_created(hctx: HandlerContext, env: Envelope[Any]) -> None:
-    event: LeadCreated = env.event
-    facts = LeadFacts(
-        dealer_id=event.dealer_id,
-        customer_id=event.customer_id,
-        lead_id=event.lead_id,
-        channel=event.channel.value,
-        created_at=event.created_at,
-        consultant_id=event.consultant_id,
-        thank_you=not usecases_sales.thanked_at_the_visit(event.submission_id),
-    )
-    await usecases_leads.on_lead_created(hctx, facts, event.contact)
+@router.on_batch(LeadCreated)
+async def leads_created(bctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
+    """First-contact tasks (and referrals), set-based over the run of new leads (one
+    event: a batch of one)."""
+    leads = []
+    for hctx, env in zip(bctx.event_contexts(), envs, strict=True):
+        event: LeadCreated = env.event
+        facts = LeadFacts(
+            dealer_id=event.dealer_id,
+            customer_id=event.customer_id,
+            lead_id=event.lead_id,
+            channel=event.channel.value,
+            created_at=event.created_at,
+            consultant_id=event.consultant_id,
+            thank_you=not usecases_sales.thanked_at_the_visit(event.submission_id),
+        )
+        referral = (
+            ReferralFacts(
+                event.dealer_id, event.referrer_customer_id, event.customer_id, event.lead_id
+            )
+            if event.referrer_customer_id is not None
+            else None
+        )
+        leads.append(usecases_leads.NewLead(hctx, facts, event.contact, referral))
+    await usecases_leads.on_leads_created(leads)
 
 
 @router.on(LeadContacted)
@@ -275,32 +288,51 @@ async def lead_lost(hctx: HandlerContext, env: Envelope[Any]) -> None:
     await usecases_leads.on_lead_lost(hctx, facts)
 
 
-@router.on(VehicleDelivered)
-async def vehicle_delivered(hctx: HandlerContext, env: Envelope[Any]) -> None:
-    event: VehicleDelivered = env.event
-    facts = DeliveryFacts(
-        dealer_id=event.dealer_id,
-        customer_id=event.customer_id,
-        delivery_id=event.delivery_id,
-        delivered_at=event.delivered_at,
-        consultant_id=event.consultant_id,
-        odometer_km=event.odometer_km,
-        contract_id=event.contract_id,
-    )
-    await usecases_deliveries.on_vehicle_delivered(hctx, facts, event.contact)
+@router.on_batch(VehicleDelivered)
+async def vehicles_delivered(bctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
+    """Owner care, tier purchase and the dealer's greeting, set-based over the run of
+    deliveries (one event: a batch of one)."""
+    deliveries = []
+    for hctx, env in zip(bctx.event_contexts(), envs, strict=True):
+        event: VehicleDelivered = env.event
+        facts = DeliveryFacts(
+            dealer_id=event.dealer_id,
+            customer_id=event.customer_id,
+            delivery_id=event.delivery_id,
+            delivered_at=event.delivered_at,
+            consultant_id=event.consultant_id,
+            odometer_km=event.odometer_km,
+            contract_id=event.contract_id,
+        )
+        deliveries.append(usecases_deliveries.Delivered(hctx, facts, event.contact))
+    await usecases_deliveries.on_vehicles_delivered(deliveries)
 
 
-@router.on(VehicleHandedOver)
-async def vehicle_handed_over(hctx: HandlerContext, env: Envelope[Any]) -> None:
-    event: VehicleHandedOver = env.event
-    facts = HandoverFacts(
-        dealer_id=event.dealer_id,
-        customer_id=event.customer_id,
-        repair_order_id=event.repair_order_id,
-        handed_over_at=event.handed_over_at,
-        advisor_id=event.advisor_id,
-    )
-    await usecases.on_vehicle_handed_over(hctx, facts, event.contact)
+@router.on_batch(VehicleHandedOver)
+async def vehicles_handed_over(bctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
+    """The advisor's follow-up and the service spend for the tier, set-based over the run
+    of handovers (one event: a batch of one)."""
+    handovers = []
+    for hctx, env in zip(bctx.event_contexts(), envs, strict=True):
+        event: VehicleHandedOver = env.event
+        paid = event.amount_paid
+        handover = HandoverFacts(
+            dealer_id=event.dealer_id,
+            customer_id=event.customer_id,
+            repair_order_id=event.repair_order_id,
+            handed_over_at=event.handed_over_at,
+            advisor_id=event.advisor_id,
+        )
+        spend = ServicePaidFacts(
+            dealer_id=event.dealer_id,
+            customer_id=event.customer_id,
+            repair_order_id=event.repair_order_id,
+            handed_over_at=event.handed_over_at,
+            amount=paid.amount if paid else None,
+            currency=paid.currency if paid else None,
+        )
+        handovers.append(usecases_handovers.HandedOver(hctx, handover, event.contact, spend))
+    await usecases_handovers.on_vehicles_handed_over(handovers)
 
 
 @router.on(RepairItemDeclined)
@@ -637,39 +669,8 @@ async def repair_order_opened(hctx: HandlerContext, env: Envelope[Any]) -> None:
     await usecases_maintenance.on_vehicle_checked_in(hctx, event.dealer_id, event.vin)
 
 
-# -- customer tiers (usecases_tiers): purchases, paid service visits, converted referrals
-
-
-@router.on(VehicleDelivered)
-async def tier_purchase(hctx: HandlerContext, env: Envelope[Any]) -> None:
-    event: VehicleDelivered = env.event
-    facts = PurchaseFacts(event.dealer_id, event.customer_id, event.delivery_id, event.delivered_at)
-    await usecases_tiers.on_purchase(hctx, facts)
-
-
-@router.on(VehicleHandedOver)
-async def tier_service_paid(hctx: HandlerContext, env: Envelope[Any]) -> None:
-    event: VehicleHandedOver = env.event
-    paid = event.amount_paid
-    facts = ServicePaidFacts(
-        dealer_id=event.dealer_id,
-        customer_id=event.customer_id,
-        repair_order_id=event.repair_order_id,
-        handed_over_at=event.handed_over_at,
-        amount=paid.amount if paid else None,
-        currency=paid.currency if paid else None,
-    )
-    await usecases_tiers.on_service_paid(hctx, facts)
-
-
-@router.on(LeadCreated)
-async def tier_referral(hctx: HandlerContext, env: Envelope[Any]) -> None:
-    event: LeadCreated = env.event
-    if event.referrer_customer_id is not None:
-        facts = ReferralFacts(
-            event.dealer_id, event.referrer_customer_id, event.customer_id, event.lead_id
-        )
-        await usecases_tiers.on_referral(hctx, facts)
+# -- customer tiers (usecases_tiers): converted referrals (purchases, paid service visits
+# and referrals: `vehicles_delivered`, `vehicles_handed_over`, `leads_created`)
 
 
 @router.on(LeadConverted)
@@ -693,12 +694,6 @@ async def service_tier_changed(hctx: HandlerContext, env: Envelope[Any]) -> None
 
 
 # -- consent (usecases_consent): ConsentChanged of any system, on the notifier topic ------
-
-
-@router.on(VehicleDelivered)
-async def greetings_owner(hctx: HandlerContext, env: Envelope[Any]) -> None:
-    event: VehicleDelivered = env.event
-    await usecases_greetings.schedule_next_greeting(hctx, event.dealer_id)
 
 
 #: Router of the ``consent`` subscription (the notifier topic): the ConsentChanged of

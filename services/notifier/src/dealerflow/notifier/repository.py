@@ -35,33 +35,47 @@ def to_json(value: Any) -> str | None:
 # -- tasks ----------------------------------------------------------------------------------
 
 
-async def insert_task(conn: DbConnection, task: NewTask) -> TaskRow | None:
-    """Insert a task; None when the dealer already has a task with its business key."""
-    row = await conn.fetchrow(
+async def insert_tasks(conn: DbConnection, tasks: Sequence[NewTask]) -> list[TaskRow]:
+    """Insert tasks with one statement; returns those created (in the order given): not
+    a task whose business key the dealer already has, nor a repeat of a key in ``tasks``
+    (the first one wins)."""
+    if not tasks:
+        return []
+    rows = await conn.fetch(
         f"""
         INSERT INTO tasks (id, dealer_id, customer_id, business_key, kind, title, assignee,
                            assignee_role, due_at, script, related_kind, related_id,
                            source_event_id, created_at, updated_at, planned_due_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $9)
+        SELECT t.id, t.dealer_id, t.customer_id, t.business_key, t.kind, t.title, t.assignee,
+               t.assignee_role, t.due_at, t.script, t.related_kind, t.related_id,
+               t.source_event_id, t.created_at, t.created_at, t.due_at
+        FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                    $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::text[],
+                    $12::text[], $13::text[], $14::timestamptz[])
+             WITH ORDINALITY AS t(id, dealer_id, customer_id, business_key, kind, title,
+                                  assignee, assignee_role, due_at, script, related_kind,
+                                  related_id, source_event_id, created_at, n)
+        ORDER BY t.n
         ON CONFLICT (dealer_id, business_key) DO NOTHING
         RETURNING {_TASK_COLUMNS}
         """,
-        task.id,
-        task.dealer_id,
-        task.customer_id,
-        task.business_key,
-        task.kind,
-        task.title,
-        task.assignee,
-        task.assignee_role,
-        task.due_at,
-        task.script,
-        task.related_kind,
-        task.related_id,
-        task.source_event_id,
-        task.created_at,
+        [t.id for t in tasks],
+        [t.dealer_id for t in tasks],
+        [t.customer_id for t in tasks],
+        [t.business_key for t in tasks],
+        [t.kind for t in tasks],
+        [t.title for t in tasks],
+        [t.assignee for t in tasks],
+        [t.assignee_role for t in tasks],
+        [t.due_at for t in tasks],
+        [t.script for t in tasks],
+        [t.related_kind for t in tasks],
+        [t.related_id for t in tasks],
+        [t.source_event_id for t in tasks],
+        [t.created_at for t in tasks],
     )
-    return _task(row)
+    order = {t.id: n for n, t in enumerate(tasks)}
+    return sorted(_tasks(rows), key=lambda row: order[row.id])
 
 
 async def get_task(
@@ -298,6 +312,44 @@ async def record_lead_grade(
 # -- contacts ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ContactSeen:
+    """A customer's contact snapshot as an event carried it, at the event's time."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    contact: ContactSnapshot
+    as_of: datetime
+
+
+async def upsert_contacts(conn: DbConnection, seen: Sequence[ContactSeen]) -> None:
+    """Keep the newest contact snapshot of each customer (an older event never wins; of
+    snapshots as old as each other, the later in ``seen``), with one statement."""
+    newest: dict[tuple[str, uuid.UUID], ContactSeen] = {}
+    for s in seen:  # one row per customer: ON CONFLICT DO UPDATE may touch a row once
+        known = newest.get((s.dealer_id, s.customer_id))
+        if known is None or known.as_of <= s.as_of:
+            newest[(s.dealer_id, s.customer_id)] = s
+    if not newest:
+        return
+    kept = list(newest.values())
+    await conn.execute(
+        """
+        INSERT INTO customer_contacts (dealer_id, customer_id, contact, as_of)
+        SELECT c.dealer_id, c.customer_id, c.contact::jsonb, c.as_of
+        FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[])
+             AS c(dealer_id, customer_id, contact, as_of)
+        ON CONFLICT (dealer_id, customer_id) DO UPDATE
+            SET contact = excluded.contact, as_of = excluded.as_of
+            WHERE customer_contacts.as_of <= excluded.as_of
+        """,
+        [s.dealer_id for s in kept],
+        [s.customer_id for s in kept],
+        [s.contact.model_dump_json() for s in kept],
+        [s.as_of for s in kept],
+    )
+
+
 async def upsert_contact(
     conn: DbConnection,
     dealer_id: str,
@@ -305,20 +357,8 @@ async def upsert_contact(
     contact: ContactSnapshot,
     as_of: datetime,
 ) -> None:
-    """Keep the newest contact snapshot of a customer (an older event never wins)."""
-    await conn.execute(
-        """
-        INSERT INTO customer_contacts (dealer_id, customer_id, contact, as_of)
-        VALUES ($1, $2, $3::jsonb, $4)
-        ON CONFLICT (dealer_id, customer_id) DO UPDATE
-            SET contact = excluded.contact, as_of = excluded.as_of
-            WHERE customer_contacts.as_of <= excluded.as_of
-        """,
-        dealer_id,
-        customer_id,
-        contact.model_dump_json(),
-        as_of,
-    )
+    """Keep the newest contact snapshot of a customer (`upsert_contacts` of one)."""
+    await upsert_contacts(conn, [ContactSeen(dealer_id, customer_id, contact, as_of)])
 
 
 async def get_contact(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -31,33 +32,50 @@ def _reminder(row: asyncpg.Record | None) -> ReminderRow | None:
 # -- reminders ------------------------------------------------------------------------------
 
 
-async def insert_reminder(conn: DbConnection, reminder: NewReminder) -> ReminderRow | None:
-    """Insert a reminder; None when the dealer already has one with its business key."""
-    row = await conn.fetchrow(
+async def insert_reminders(
+    conn: DbConnection, reminders: Sequence[NewReminder]
+) -> list[ReminderRow]:
+    """Insert reminders with one statement; returns those created (in the order given):
+    not one whose business key the dealer already has, nor a repeat of a key in
+    ``reminders`` (the first one wins)."""
+    if not reminders:
+        return []
+    rows = await conn.fetch(
         f"""
         INSERT INTO reminders (id, dealer_id, customer_id, business_key, kind, purpose, channel,
                                send_at, params, contact, related_kind, related_id,
                                source_event_id, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, $13, $14, $14)
+        SELECT r.id, r.dealer_id, r.customer_id, r.business_key, r.kind, r.purpose, r.channel,
+               r.send_at, r.params::jsonb, r.contact::jsonb, r.related_kind, r.related_id,
+               r.source_event_id, r.created_at, r.created_at
+        FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                    $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::text[],
+                    $12::text[], $13::text[], $14::timestamptz[])
+             WITH ORDINALITY AS r(id, dealer_id, customer_id, business_key, kind, purpose,
+                                  channel, send_at, params, contact, related_kind,
+                                  related_id, source_event_id, created_at, n)
+        ORDER BY r.n
         ON CONFLICT (dealer_id, business_key) DO NOTHING
         RETURNING {_REMINDER_COLUMNS}
         """,
-        reminder.id,
-        reminder.dealer_id,
-        reminder.customer_id,
-        reminder.business_key,
-        reminder.kind,
-        reminder.purpose,
-        reminder.channel,
-        reminder.send_at,
-        to_json(dict(reminder.params)),
-        reminder.contact.model_dump_json() if reminder.contact is not None else None,
-        reminder.related_kind,
-        reminder.related_id,
-        reminder.source_event_id,
-        reminder.created_at,
+        [r.id for r in reminders],
+        [r.dealer_id for r in reminders],
+        [r.customer_id for r in reminders],
+        [r.business_key for r in reminders],
+        [r.kind for r in reminders],
+        [r.purpose for r in reminders],
+        [r.channel for r in reminders],
+        [r.send_at for r in reminders],
+        [to_json(dict(r.params)) for r in reminders],
+        [r.contact.model_dump_json() if r.contact is not None else None for r in reminders],
+        [r.related_kind for r in reminders],
+        [r.related_id for r in reminders],
+        [r.source_event_id for r in reminders],
+        [r.created_at for r in reminders],
     )
-    return _reminder(row)
+    order = {r.id: n for n, r in enumerate(reminders)}
+    created = [row for row in (_reminder(r) for r in rows) if row is not None]
+    return sorted(created, key=lambda row: order[row.id])
 
 
 async def get_reminder(

@@ -9,6 +9,7 @@ writers say whether anything changed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -36,6 +37,24 @@ class KnownTier:
     service_tier_changed_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NewFact:
+    """A fact to keep (`record_facts`), keyed by the record it comes from."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    kind: str
+    source_id: str
+    counts_from: datetime | None
+    recorded_at: datetime
+    amount: Decimal | None = None
+    currency: str | None = None
+
+
+#: a customer of a dealer: (dealer id, customer id)
+Customer = tuple[str, uuid.UUID]
+
+
 async def record_fact(
     conn: DbConnection,
     dealer_id: str,
@@ -49,24 +68,47 @@ async def record_fact(
     currency: str | None = None,
 ) -> bool:
     """Keep one fact; False when the record it comes from was counted already."""
-    created = await conn.fetchval(
+    fact = NewFact(
+        dealer_id, customer_id, kind, source_id, counts_from, recorded_at, amount, currency
+    )
+    return (await record_facts(conn, [fact]))[0]
+
+
+async def record_facts(conn: DbConnection, facts: Sequence[NewFact]) -> list[bool]:
+    """Keep facts with one statement; per fact False when the record it comes from was
+    counted already (or earlier in ``facts``: the first one counts)."""
+    if not facts:
+        return []
+    rows = await conn.fetch(
         """
         INSERT INTO tier_facts (dealer_id, kind, source_id, customer_id, counts_from,
                                 amount, currency, recorded_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        SELECT f.dealer_id, f.kind, f.source_id, f.customer_id, f.counts_from, f.amount,
+               f.currency, f.recorded_at
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::timestamptz[],
+                    $6::numeric[], $7::text[], $8::timestamptz[])
+             WITH ORDINALITY AS f(dealer_id, kind, source_id, customer_id, counts_from,
+                                  amount, currency, recorded_at, n)
+        ORDER BY f.n
         ON CONFLICT (dealer_id, kind, source_id) DO NOTHING
-        RETURNING true
+        RETURNING dealer_id, kind, source_id
         """,
-        dealer_id,
-        kind,
-        source_id,
-        customer_id,
-        counts_from,
-        amount,
-        currency,
-        recorded_at,
+        [f.dealer_id for f in facts],
+        [f.kind for f in facts],
+        [f.source_id for f in facts],
+        [f.customer_id for f in facts],
+        [f.counts_from for f in facts],
+        [f.amount for f in facts],
+        [f.currency for f in facts],
+        [f.recorded_at for f in facts],
     )
-    return bool(created)
+    created = {(r["dealer_id"], r["kind"], r["source_id"]) for r in rows}
+    counted = []
+    for f in facts:
+        key = (f.dealer_id, f.kind, f.source_id)
+        counted.append(key in created)
+        created.discard(key)  # a repeat later in ``facts`` was not the one kept
+    return counted
 
 
 async def count_referral(
@@ -88,17 +130,34 @@ async def count_referral(
 
 
 async def facts_of(conn: DbConnection, dealer_id: str, customer_id: uuid.UUID) -> TierFacts:
-    """Everything that counts for the customer's tier (spend of every date: the rules
-    apply the window)."""
+    """Everything that counts for the customer's tier (`facts_of_customers` of one)."""
+    return (await facts_of_customers(conn, [(dealer_id, customer_id)]))[(dealer_id, customer_id)]
+
+
+async def facts_of_customers(
+    conn: DbConnection, customers: Sequence[Customer]
+) -> dict[Customer, TierFacts]:
+    """Everything that counts for each customer's tier (spend of every date: the rules
+    apply the window), with one statement."""
     rows = await conn.fetch(
         """
-        SELECT kind, counts_from, amount, currency FROM tier_facts
-        WHERE dealer_id = $1 AND customer_id = $2 AND counts_from IS NOT NULL
-        ORDER BY counts_from
+        SELECT f.dealer_id, f.customer_id, f.kind, f.counts_from, f.amount, f.currency
+        FROM tier_facts f
+        JOIN unnest($1::text[], $2::uuid[]) AS c(dealer_id, customer_id)
+          ON f.dealer_id = c.dealer_id AND f.customer_id = c.customer_id
+        WHERE f.counts_from IS NOT NULL
+        ORDER BY f.counts_from
         """,
-        dealer_id,
-        customer_id,
+        [d for d, _ in customers],
+        [c for _, c in customers],
     )
+    found: dict[Customer, list[asyncpg.Record]] = {c: [] for c in customers}
+    for r in rows:
+        found[(r["dealer_id"], r["customer_id"])].append(r)
+    return {c: _facts(of) for c, of in found.items()}
+
+
+def _facts(rows: Sequence[asyncpg.Record]) -> TierFacts:
     spend = [
         ServiceSpend(r["counts_from"], r["amount"], r["currency"])
         for r in rows
@@ -112,40 +171,80 @@ async def facts_of(conn: DbConnection, dealer_id: str, customer_id: uuid.UUID) -
 
 
 async def lock_tier(conn: DbConnection, dealer_id: str, customer_id: uuid.UUID) -> KnownTier:
-    """The customer's known tier, locked for this transaction (created untiered)."""
+    """The customer's known tier, locked for this transaction (`lock_tiers` of one)."""
+    return (await lock_tiers(conn, [(dealer_id, customer_id)]))[(dealer_id, customer_id)]
+
+
+async def lock_tiers(
+    conn: DbConnection, customers: Sequence[Customer]
+) -> dict[Customer, KnownTier]:
+    """The customers' known tiers, locked for this transaction (created untiered), in
+    one order (dealer, customer) whatever the order given, so two transactions locking
+    some of the same customers wait for each other instead of deadlocking."""
+    dealers, ids = [d for d, _ in customers], [c for _, c in customers]
     await conn.execute(
         """
-        INSERT INTO customer_tiers (dealer_id, customer_id) VALUES ($1, $2)
+        INSERT INTO customer_tiers (dealer_id, customer_id)
+        SELECT c.dealer_id, c.customer_id FROM unnest($1::text[], $2::uuid[])
+             AS c(dealer_id, customer_id)
+        ORDER BY c.dealer_id, c.customer_id
         ON CONFLICT (dealer_id, customer_id) DO NOTHING
         """,
-        dealer_id,
-        customer_id,
+        dealers,
+        ids,
     )
-    row = await conn.fetchrow(
+    rows = await conn.fetch(
         """
-        SELECT tier, changed_at, reviewed_at FROM customer_tiers
-        WHERE dealer_id = $1 AND customer_id = $2 FOR UPDATE
+        SELECT t.dealer_id, t.customer_id, t.tier, t.changed_at, t.reviewed_at
+        FROM customer_tiers t
+        JOIN unnest($1::text[], $2::uuid[]) AS c(dealer_id, customer_id)
+          ON t.dealer_id = c.dealer_id AND t.customer_id = c.customer_id
+        ORDER BY t.dealer_id, t.customer_id
+        FOR UPDATE OF t
         """,
-        dealer_id,
-        customer_id,
+        dealers,
+        ids,
     )
-    assert row is not None  # inserted above
-    return _known(row)
+    return {(r["dealer_id"], r["customer_id"]): _known(r) for r in rows}
 
 
 async def known_tier(
     conn: DbConnection, dealer_id: str, customer_id: uuid.UUID
 ) -> KnownTier | None:
     """The customer's known tier; None for a customer the notifier has no fact of."""
-    row = await conn.fetchrow(
+    return (await known_tiers(conn, [(dealer_id, customer_id)])).get((dealer_id, customer_id))
+
+
+async def known_tiers(
+    conn: DbConnection, customers: Sequence[Customer]
+) -> dict[Customer, KnownTier]:
+    """The known tiers of those of ``customers`` the notifier has a fact of, with one
+    statement."""
+    if not customers:
+        return {}
+    rows = await conn.fetch(
         """
-        SELECT tier, changed_at, reviewed_at, service_tier, service_tier_changed_at
-        FROM customer_tiers WHERE dealer_id = $1 AND customer_id = $2
+        SELECT t.dealer_id, t.customer_id, t.tier, t.changed_at, t.reviewed_at,
+               t.service_tier, t.service_tier_changed_at
+        FROM customer_tiers t
+        JOIN unnest($1::text[], $2::uuid[]) AS c(dealer_id, customer_id)
+          ON t.dealer_id = c.dealer_id AND t.customer_id = c.customer_id
         """,
-        dealer_id,
-        customer_id,
+        [d for d, _ in customers],
+        [c for _, c in customers],
     )
-    return _known(row) if row else None
+    return {(r["dealer_id"], r["customer_id"]): _known(r) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewedTier:
+    """A customer's tier after a review (``changed_at`` of the last change)."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    tier: CustomerTier | None
+    changed_at: datetime | None
+    reviewed_at: datetime
 
 
 async def save_tier(
@@ -157,17 +256,27 @@ async def save_tier(
     changed_at: datetime | None,
     reviewed_at: datetime,
 ) -> None:
-    """Store the customer's tier after a review (``changed_at`` of the last change)."""
+    """Store the customer's tier after a review (`save_tiers` of one)."""
+    await save_tiers(conn, [ReviewedTier(dealer_id, customer_id, tier, changed_at, reviewed_at)])
+
+
+async def save_tiers(conn: DbConnection, reviewed: Sequence[ReviewedTier]) -> None:
+    """Store the customers' tiers after a review, with one statement."""
+    if not reviewed:
+        return
     await conn.execute(
         """
-        UPDATE customer_tiers SET tier = $3, changed_at = $4, reviewed_at = $5
-        WHERE dealer_id = $1 AND customer_id = $2
+        UPDATE customer_tiers t
+        SET tier = r.tier, changed_at = r.changed_at, reviewed_at = r.reviewed_at
+        FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+             AS r(dealer_id, customer_id, tier, changed_at, reviewed_at)
+        WHERE t.dealer_id = r.dealer_id AND t.customer_id = r.customer_id
         """,
-        dealer_id,
-        customer_id,
-        tier.value if tier else None,
-        changed_at,
-        reviewed_at,
+        [r.dealer_id for r in reviewed],
+        [r.customer_id for r in reviewed],
+        [r.tier.value if r.tier else None for r in reviewed],
+        [r.changed_at for r in reviewed],
+        [r.reviewed_at for r in reviewed],
     )
 
 

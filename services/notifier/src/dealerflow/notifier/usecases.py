@@ -11,20 +11,19 @@ harmless.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from dealerflow.contracts.care_enums import RecordKind, TaskKind, TaskOutcome
 from dealerflow.contracts.contact import ContactSnapshot
-from dealerflow.notifier import domain, usecases_surveys, usecases_tiers
+from dealerflow.notifier import domain, usecases_surveys
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier.domain import (
     AlertKind,
     DeclinedItemFacts,
     DeliveryFacts,
-    HandoverFacts,
     PlannedAlert,
     PlannedItem,
     PlannedReminder,
@@ -47,37 +46,44 @@ from dealerflow.notifier.domain_task_actions import count_unreachable, plan_unre
 from dealerflow.notifier.records import TaskRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases_alerts import queue_staff_alert, report_breach
-from dealerflow.notifier.usecases_messages import schedule_reminder
+from dealerflow.notifier.usecases_messages import ReminderToCreate, schedule_reminders
 from dealerflow.notifier.usecases_task_actions import record_unreachable_attempts
 from dealerflow.notifier.usecases_tasks import (
     TaskConflict,
     TaskNotFound,
+    TaskToCreate,
     check_own,
     lock_task,
     record_outcome,
     schedule_task,
+    schedule_tasks,
     task_of,
 )
 from dealerflow.policy import BusinessCalendar
 from dealerflow.runtime import idempotency
 from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.timers import NewTimer
 
 __all__ = [
     "CompleteTask",
+    "Plan",
     "TaskConflict",
     "TaskNotFound",
     "TaskRuleError",
     "apply_plan",
+    "apply_plans",
     "complete_task",
     "fire_watch",
     "on_repair_item_declined",
-    "on_vehicle_delivered",
-    "on_vehicle_handed_over",
+    "owner_care",
     "remember_contact",
+    "remember_contacts",
+    "rounds_by_customer",
 ]
 
 
 Uc = UseCaseContext[NotifierSettings]
+T = TypeVar("T")
 
 
 def _alert_payload(alert: PlannedAlert) -> dict[str, Any]:
@@ -108,27 +114,58 @@ def _alert_from(dealer_id: str, payload: Mapping[str, Any]) -> PlannedAlert:
     )
 
 
-async def apply_plan(uc: Uc, items: Sequence[PlannedItem], contact: ContactSnapshot | None) -> None:
-    """Schedule what a planner returned: tasks, watch timers, customer reminders.
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a planner returned for one event (or request), to apply in its context."""
 
-    Watches are armed only together with the task they watch: a repeated event (an outside
-    producer may publish the same fact under a new id) must not re-arm a watch that fired.
+    uc: Uc
+    items: Sequence[PlannedItem]
+    contact: ContactSnapshot | None
+
+
+async def apply_plan(uc: Uc, items: Sequence[PlannedItem], contact: ContactSnapshot | None) -> None:
+    """Schedule what a planner returned: tasks, watch timers, customer reminders
+    (`apply_plans` of one)."""
+    await apply_plans([Plan(uc, items, contact)])
+
+
+async def apply_plans(plans: Sequence[Plan]) -> None:
+    """Schedule what planners returned, each plan in its own context: tasks, watch timers,
+    customer reminders, with one statement per table for all of them.
+
+    Watches are armed only together with the task they watch, created by the same plan: a
+    repeated event (an outside producer may publish the same fact under a new id) must not
+    re-arm a watch that fired.
     """
-    created: set[str] = set()
-    for item in items:
-        if isinstance(item, PlannedTask):
-            if await schedule_task(uc, item) is not None:
-                created.add(item.key)
-        elif isinstance(item, PlannedAlert) and item.watches in created:
-            await uc.schedule_timer(
+    if not plans:
+        return
+    tasks = [
+        (n, item) for n, p in enumerate(plans) for item in p.items if isinstance(item, PlannedTask)
+    ]
+    rows = await schedule_tasks([TaskToCreate(plans[n].uc, task) for n, task in tasks])
+    created = {(n, task.key) for (n, task), row in zip(tasks, rows, strict=True) if row is not None}
+    await plans[0].uc.schedule_timers(
+        [
+            NewTimer(
                 key=timer_key(item.dealer_id, item.key),
                 kind=TASK_WATCH,
                 dealer_id=item.dealer_id,
                 due_at=item.fire_at,
                 payload=_alert_payload(item),
             )
-        elif isinstance(item, PlannedReminder):
-            await schedule_reminder(uc, item, contact)
+            for n, p in enumerate(plans)
+            for item in p.items
+            if isinstance(item, PlannedAlert) and (n, item.watches) in created
+        ]
+    )
+    await schedule_reminders(
+        [
+            ReminderToCreate(p.uc, item, p.contact)
+            for p in plans
+            for item in p.items
+            if isinstance(item, PlannedReminder)
+        ]
+    )
 
 
 async def remember_contact(
@@ -140,22 +177,23 @@ async def remember_contact(
 ) -> None:
     """Keep the newest contact snapshot for messages sent later."""
     if contact is not None:
-        await repo.upsert_contact(uc.conn, dealer_id, customer_id, contact, as_of)
+        await remember_contacts(uc, [repo.ContactSeen(dealer_id, customer_id, contact, as_of)])
+
+
+async def remember_contacts(uc: Uc, seen: Sequence[repo.ContactSeen]) -> None:
+    """Keep the newest contact snapshot of each customer, with one statement."""
+    await repo.upsert_contacts(uc.conn, seen)
 
 
 # -- reactions ------------------------------------------------------------------------------
 
 
-async def on_vehicle_delivered(
-    uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
-) -> None:
-    """24 h callback, 7-day satisfaction callback and the insurance-renewal reminder;
-    with surveys on (and the dealer's delivery-survey rule), the satisfaction survey with
-    its link instead of the callback, which comes at the link's expiry if the survey is
-    unanswered (`usecases_surveys`)."""
-    await remember_contact(
-        uc, delivery.dealer_id, delivery.customer_id, contact, delivery.delivered_at
-    )
+async def owner_care(uc: Uc, delivery: DeliveryFacts) -> tuple[list[PlannedItem], bool]:
+    """A delivery's owner care and whether the dealer surveys it: 24 h callback, 7-day
+    satisfaction callback and the insurance-renewal reminder; with surveys on (and the
+    dealer's delivery-survey rule), the satisfaction survey with its link instead of the
+    callback (`usecases_surveys.plan_delivery_survey`), which comes at the link's expiry
+    if the survey is unanswered."""
     policy = await uc.policy(delivery.dealer_id)
     plan = domain.plan_owner_care(delivery, policy)
     # a survey the dealer turned off leaves the 7-day callback in place
@@ -164,23 +202,33 @@ async def on_vehicle_delivered(
     )
     if surveying:
         plan = without_satisfaction_callback(plan)  # the unanswered survey brings it
-    await apply_plan(uc, plan, contact)
-    if surveying:
-        await usecases_surveys.plan_delivery_survey(uc, delivery, contact)
+    return plan, surveying
 
 
-async def on_vehicle_handed_over(
-    uc: Uc, handover: HandoverFacts, contact: ContactSnapshot | None
-) -> None:
-    """The advisor's follow-up callback 3 days after the handover (a VIP's also as the
-    service manager's courtesy call, `usecases_tiers.courtesy_calls`)."""
-    await remember_contact(
-        uc, handover.dealer_id, handover.customer_id, contact, handover.handed_over_at
-    )
-    policy = await uc.policy(handover.dealer_id)
-    followup = domain.plan_service_followup(handover, policy)
-    courtesy = await usecases_tiers.courtesy_calls(uc, [followup], StaffRole.SERVICE_MANAGER)
-    await apply_plan(uc, [followup, *courtesy], contact)
+class _OfCustomer(Protocol):
+    @property
+    def dealer_id(self) -> str: ...
+
+    @property
+    def customer_id(self) -> uuid.UUID: ...
+
+
+def rounds_by_customer(items: Sequence[T], facts_of: Callable[[T], _OfCustomer]) -> list[list[T]]:
+    """``items`` in rounds, in order: a customer's n-th item in round n. A set-based
+    reaction runs round after round, so a customer's second event in a batch (or the same
+    fact again under a new id) sees the first one's effects, as one event after the other
+    would."""
+    rounds: list[list[T]] = []
+    seen: dict[tuple[str, uuid.UUID], int] = {}
+    for item in items:
+        facts = facts_of(item)
+        key = (facts.dealer_id, facts.customer_id)
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(item)
+    return rounds
 
 
 async def on_repair_item_declined(uc: Uc, item: DeclinedItemFacts) -> None:

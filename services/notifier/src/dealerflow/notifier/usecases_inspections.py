@@ -1,5 +1,6 @@
 """Annual vehicle inspection reminders (`domain_inspections`): the first planned at the
-delivery, each one falling due plans the next (`usecases_messages.send_reminder`), the
+delivery (`usecases_deliveries`), each one falling due plans the next
+(`usecases_messages.send_reminder`), the
 one not sent yet withdrawn when the delivered contract is cancelled (an outside DMS
 cancelling after the delivery; the insurance-renewal reminder with it,
 `withdraw_yearly_reminders`) or the customer is erased (`usecases_erasure`, as every
@@ -11,30 +12,19 @@ expiry (`on_licence_checked`)."""
 from __future__ import annotations
 
 from dealerflow.contracts.care_enums import RecordKind, ReminderKind
-from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_messages as msgs
 from dealerflow.notifier.domain_inspections import (
     LicenceFacts,
     licence_renewal_prefix,
-    plan_first_inspection,
     plan_licence_renewal,
 )
-from dealerflow.notifier.domain_types import DeliveryFacts
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.notifier.usecases import apply_plan
 from dealerflow.notifier.usecases_appointments import cancel_reminders
 from dealerflow.runtime.context import UseCaseContext
 
 Uc = UseCaseContext[NotifierSettings]
-
-
-async def plan_inspections(
-    uc: Uc, delivery: DeliveryFacts, contact: ContactSnapshot | None
-) -> None:
-    """The reminder of the delivered car's first inspection (once, by its key)."""
-    policy = await uc.policy(delivery.dealer_id)
-    await apply_plan(uc, plan_first_inspection(delivery, policy), contact)
 
 
 #: The owner's yearly reminders about the delivered contract (`domain_deliveries.

@@ -10,12 +10,14 @@ repeated event changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dealerflow.contracts.care_enums import RecordKind, TaskCancelReason
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import LeadUpdateReason
-from dealerflow.notifier import domain, domain_leads
+from dealerflow.notifier import domain, domain_leads, usecases_tiers
 from dealerflow.notifier import repository as repo
 from dealerflow.notifier import repository_leads as leads_repo
 from dealerflow.notifier.domain import (
@@ -28,6 +30,7 @@ from dealerflow.notifier.domain import (
     StaffRole,
 )
 from dealerflow.notifier.domain_alerts import task_outcome_of_contact
+from dealerflow.notifier.domain_tiers import ReferralFacts
 from dealerflow.notifier.domain_types import (
     InvitationDeclinedFacts,
     LeadLostFacts,
@@ -36,7 +39,14 @@ from dealerflow.notifier.domain_types import (
 )
 from dealerflow.notifier.records import TaskRow
 from dealerflow.notifier.settings import NotifierSettings
-from dealerflow.notifier.usecases import apply_plan, remember_contact
+from dealerflow.notifier.usecases import (
+    Plan,
+    apply_plan,
+    apply_plans,
+    remember_contact,
+    remember_contacts,
+    rounds_by_customer,
+)
 from dealerflow.notifier.usecases_tasks import cancel_tasks, lock_task, record_outcome
 from dealerflow.runtime.context import UseCaseContext
 
@@ -47,11 +57,42 @@ def _about_lead(dealer_id: str, lead_id: str) -> repo.TaskSelection:
     return repo.TaskSelection(dealer_id, related=(RecordKind.LEAD.value, lead_id))
 
 
-async def on_lead_created(uc: Uc, lead: LeadFacts, contact: ContactSnapshot | None) -> None:
-    """First-contact task per the channel's SLA, its watches and the thank-you message."""
-    await remember_contact(uc, lead.dealer_id, lead.customer_id, contact, lead.created_at)
-    policy = await uc.policy(lead.dealer_id)
-    await apply_plan(uc, domain.plan_first_contact(lead, policy, uc.now), contact)
+@dataclass(frozen=True, slots=True)
+class NewLead:
+    """A LeadCreated to react to in the context ``uc`` of its event (``referral``: the
+    customer who referred it, if any)."""
+
+    uc: Uc
+    lead: LeadFacts
+    contact: ContactSnapshot | None
+    referral: ReferralFacts | None = None
+
+
+async def on_leads_created(leads: Sequence[NewLead]) -> None:
+    """Per new lead (a batch of events in one transaction, each effect caused by its own
+    event): the contact snapshot, the first-contact task per the channel's SLA, its
+    watches and the thank-you message, with one statement per table per round
+    (`usecases.rounds_by_customer`); a referral is remembered for its referrer
+    (`usecases_tiers.on_referral`, rare: per lead)."""
+    for batch in rounds_by_customer(leads, lambda new: new.lead):
+        seen = [
+            repo.ContactSeen(n.lead.dealer_id, n.lead.customer_id, n.contact, n.lead.created_at)
+            for n in batch
+            if n.contact is not None
+        ]
+        await remember_contacts(batch[0].uc, seen)
+        plans = [
+            Plan(
+                n.uc,
+                domain.plan_first_contact(n.lead, await n.uc.policy(n.lead.dealer_id), n.uc.now),
+                n.contact,
+            )
+            for n in batch
+        ]
+        await apply_plans(plans)
+        for n in batch:
+            if n.referral is not None:
+                await usecases_tiers.on_referral(n.uc, n.referral)
 
 
 async def _replan_follow_up(uc: Uc, dealer_id: str, lead_id: str, reason: TaskCancelReason) -> None:

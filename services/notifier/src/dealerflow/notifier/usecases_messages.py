@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -66,6 +67,7 @@ from dealerflow.notifier.records import NewReminder, NotificationRow, ReminderRo
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.policy import DealerPolicy
 from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.timers import NewTimer
 
 Uc = UseCaseContext[NotifierSettings]
 log = logging.getLogger("dealerflow.notifier")
@@ -77,12 +79,72 @@ def _related(kind: str | None, record_id: str | None) -> RelatedRecord | None:
     return RelatedRecord.model_validate({"kind": kind, "id": record_id})
 
 
+@dataclass(frozen=True, slots=True)
+class ReminderToCreate:
+    """A planned customer message to create in the context ``uc`` of the event it reacts
+    to, with the newest contact snapshot known (None: none known yet)."""
+
+    uc: Uc
+    planned: PlannedReminder
+    contact: ContactSnapshot | None
+
+
 async def schedule_reminder(
     uc: Uc, planned: PlannedReminder, contact: ContactSnapshot | None
 ) -> ReminderRow | None:
     """Plan a customer message (once per business key) and publish ReminderScheduled;
-    None when planned before, or when the dealer turned the message's care-calendar rule
-    off (``care.disabled``, see `domain_calendar`)."""
+    None when planned before or its rule is off (`schedule_reminders` of one)."""
+    return (await schedule_reminders([ReminderToCreate(uc, planned, contact)]))[0]
+
+
+async def schedule_reminders(todo: Sequence[ReminderToCreate]) -> list[ReminderRow | None]:
+    """Plan customer messages (once per business key) with their send timers and publish
+    a ReminderScheduled each (caused by its own context's event): one statement for the
+    reminders and one for their timers (all contexts share one connection). Per entry of
+    ``todo`` the reminder created, or None when planned before (or earlier in ``todo``),
+    or when the dealer turned the message's care-calendar rule off (``care.disabled``,
+    see `domain_calendar`)."""
+    if not todo:
+        return []
+    new = [await _new_reminder(item) for item in todo]
+    rows = await msgs.insert_reminders(todo[0].uc.conn, [r for r in new if r is not None])
+    by_id = {row.id: row for row in rows}
+    # None: planned before (a redelivered or repeated event)
+    created = [by_id.get(r.id) if r is not None else None for r in new]
+    made = [(item, row) for item, row in zip(todo, created, strict=True) if row is not None]
+    await todo[0].uc.schedule_timers(
+        [
+            NewTimer(
+                key=timer_key(row.dealer_id, row.business_key),
+                kind=REMINDER_SEND,
+                dealer_id=row.dealer_id,
+                due_at=row.send_at,
+                payload={"reminder_id": str(row.id)},
+            )
+            for _, row in made
+        ]
+    )
+    for item, row in made:
+        await item.uc.publish(
+            ReminderScheduled(
+                dealer_id=row.dealer_id,
+                customer_id=row.customer_id,
+                occurred_at=row.created_at,
+                reminder_id=str(row.id),
+                kind=item.planned.kind,
+                purpose=item.planned.purpose,
+                channel=MessageChannel(row.channel),
+                template=item.planned.kind.value,
+                send_at=row.send_at,
+                related=_related(row.related_kind, row.related_id),
+            )
+        )
+    return created
+
+
+async def _new_reminder(item: ReminderToCreate) -> NewReminder | None:
+    """The row of a planned message (its channel); None when its rule is off."""
+    uc, planned, contact = item.uc, item.planned, item.contact
     policy = await uc.policy(planned.dealer_id)
     if (off := disabled_rule(planned, policy)) is not None:
         log.info(off.not_planned(planned))
@@ -95,49 +157,22 @@ async def schedule_reminder(
         if contact is not None
         else MessageChannel(enabled[0])
     )
-    row = await msgs.insert_reminder(
-        uc.conn,
-        NewReminder(
-            id=uuid.uuid4(),
-            dealer_id=planned.dealer_id,
-            customer_id=planned.customer_id,
-            business_key=planned.key,
-            kind=planned.kind.value,
-            purpose=planned.purpose.value,
-            channel=channel.value,
-            send_at=planned.send_at,
-            params=dict(planned.params),
-            contact=contact,
-            related_kind=planned.related.kind.value,
-            related_id=planned.related.id,
-            source_event_id=uc.source_event_id,
-            created_at=uc.now,
-        ),
+    return NewReminder(
+        id=uuid.uuid4(),
+        dealer_id=planned.dealer_id,
+        customer_id=planned.customer_id,
+        business_key=planned.key,
+        kind=planned.kind.value,
+        purpose=planned.purpose.value,
+        channel=channel.value,
+        send_at=planned.send_at,
+        params=dict(planned.params),
+        contact=contact,
+        related_kind=planned.related.kind.value,
+        related_id=planned.related.id,
+        source_event_id=uc.source_event_id,
+        created_at=uc.now,
     )
-    if row is None:
-        return None  # planned before (a redelivered or repeated event)
-    await uc.schedule_timer(
-        key=timer_key(row.dealer_id, row.business_key),
-        kind=REMINDER_SEND,
-        dealer_id=row.dealer_id,
-        due_at=row.send_at,
-        payload={"reminder_id": str(row.id)},
-    )
-    await uc.publish(
-        ReminderScheduled(
-            dealer_id=row.dealer_id,
-            customer_id=row.customer_id,
-            occurred_at=row.created_at,
-            reminder_id=str(row.id),
-            kind=planned.kind,
-            purpose=planned.purpose,
-            channel=channel,
-            template=planned.kind.value,
-            send_at=row.send_at,
-            related=_related(row.related_kind, row.related_id),
-        )
-    )
-    return row
 
 
 async def send_reminder(

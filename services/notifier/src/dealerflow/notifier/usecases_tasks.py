@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from dealerflow.notifier.domain_task_texts import render_task_text, render_task_
 from dealerflow.notifier.records import NewTask, TaskRow
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.timers import NewTimer
 
 Uc = UseCaseContext[NotifierSettings]
 log = logging.getLogger("dealerflow.notifier.tasks")
@@ -64,14 +66,61 @@ def related_of(task: TaskRow) -> RelatedRecord | None:
 # -- creating tasks and watches -------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class TaskToCreate:
+    """A planned task to create in the context ``uc`` of the event (or request) it
+    reacts to; ``title`` and ``task_id`` as in `schedule_task`."""
+
+    uc: Uc
+    planned: PlannedTask
+    title: str | None = None
+    task_id: uuid.UUID | None = None
+
+
 async def schedule_task(
     uc: Uc, planned: PlannedTask, *, title: str | None = None, task_id: uuid.UUID | None = None
 ) -> TaskRow | None:
     """Create the task with its due timer and publish TaskScheduled; None if it exists,
-    or when the dealer turned the task's care-calendar rule off (``care.disabled``, see
+    or when the dealer turned the task's care-calendar rule off (`schedule_tasks` of one)."""
+    return (await schedule_tasks([TaskToCreate(uc, planned, title, task_id)]))[0]
+
+
+async def schedule_tasks(todo: Sequence[TaskToCreate]) -> list[TaskRow | None]:
+    """Create the tasks with their due timers and publish a TaskScheduled each (caused by
+    its own context's event): one statement for the tasks and one for their timers,
+    whatever their number (all contexts share one connection). Per entry of ``todo`` the
+    task created, or None if its business key exists (or came earlier in ``todo``) or
+    when the dealer turned the task's care-calendar rule off (``care.disabled``, see
     `domain_calendar`). The assignee comes from the dealer's people on the day the task
     is due (see `domain_people`: stand-ins for people away, holders of roles,
     placeholders)."""
+    if not todo:
+        return []
+    new = [await _new_task(item) for item in todo]
+    rows = await repo.insert_tasks(todo[0].uc.conn, [t for t in new if t is not None])
+    by_id = {row.id: row for row in rows}
+    created = [by_id.get(t.id) if t is not None else None for t in new]
+    made = [(item.uc, row) for item, row in zip(todo, created, strict=True) if row is not None]
+    await todo[0].uc.schedule_timers(
+        [
+            NewTimer(
+                key=timer_key(task.dealer_id, task.business_key),
+                kind=TASK_DUE,
+                dealer_id=task.dealer_id,
+                due_at=task.due_at,
+                payload={"task_id": str(task.id)},
+            )
+            for _, task in made
+        ]
+    )
+    for uc, task in made:
+        await publish_scheduled(uc, task, occurred_at=task.created_at)
+    return created
+
+
+async def _new_task(item: TaskToCreate) -> NewTask | None:
+    """The row of a planned task (assignee, title, script); None when its rule is off."""
+    uc, planned, title = item.uc, item.planned, item.title
     dealer = await uc.dealer(planned.dealer_id)
     if (off := disabled_rule(planned, dealer.policy)) is not None:
         log.info(off.not_planned(planned))
@@ -97,36 +146,22 @@ async def schedule_task(
             locale or "en",
             refused,
         )
-    task = await repo.insert_task(
-        uc.conn,
-        NewTask(
-            id=task_id or uuid.uuid4(),
-            dealer_id=planned.dealer_id,
-            customer_id=planned.customer_id,
-            business_key=planned.key,
-            kind=planned.kind.value,
-            title=title,
-            assignee=assignee,
-            assignee_role=planned.assignee_role.value,
-            due_at=planned.due_at.astimezone(UTC),
-            script=script,
-            related_kind=planned.related.kind.value,
-            related_id=planned.related.id,
-            source_event_id=uc.source_event_id,
-            created_at=uc.now,
-        ),
+    return NewTask(
+        id=item.task_id or uuid.uuid4(),
+        dealer_id=planned.dealer_id,
+        customer_id=planned.customer_id,
+        business_key=planned.key,
+        kind=planned.kind.value,
+        title=title,
+        assignee=assignee,
+        assignee_role=planned.assignee_role.value,
+        due_at=planned.due_at.astimezone(UTC),
+        script=script,
+        related_kind=planned.related.kind.value,
+        related_id=planned.related.id,
+        source_event_id=uc.source_event_id,
+        created_at=uc.now,
     )
-    if task is None:
-        return None
-    await uc.schedule_timer(
-        key=timer_key(task.dealer_id, task.business_key),
-        kind=TASK_DUE,
-        dealer_id=task.dealer_id,
-        due_at=task.due_at,
-        payload={"task_id": str(task.id)},
-    )
-    await publish_scheduled(uc, task, occurred_at=task.created_at)
-    return task
 
 
 async def publish_scheduled(

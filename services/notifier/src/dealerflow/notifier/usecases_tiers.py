@@ -36,6 +36,7 @@ from dealerflow.notifier.domain_tiers import (
 from dealerflow.notifier.domain_types import PlannedReminder, PlannedTask, StaffRole
 from dealerflow.notifier.settings import NotifierSettings
 from dealerflow.runtime.context import UseCaseContext
+from dealerflow.runtime.timers import NewTimer
 
 Uc = UseCaseContext[NotifierSettings]
 
@@ -78,36 +79,59 @@ async def on_service_tier_changed(uc: Uc, facts: ServiceTierFacts) -> bool:
     )
 
 
-async def on_purchase(uc: Uc, facts: PurchaseFacts) -> None:
-    """A delivered vehicle counts for its buyer."""
-    if await repo.record_fact(
-        uc.conn,
-        facts.dealer_id,
-        facts.customer_id,
-        kind=repo.PURCHASE,
-        source_id=facts.delivery_id,
-        counts_from=facts.delivered_at,
-        recorded_at=uc.now,
-    ):
-        await review_tier(uc, facts.dealer_id, facts.customer_id)
-
-
-async def on_service_paid(uc: Uc, facts: ServicePaidFacts) -> None:
-    """A settled handover counts as service spend (nothing settled: nothing to count)."""
-    if not facts.amount or facts.currency is None:
+async def on_purchases(purchases: Sequence[tuple[Uc, PurchaseFacts]]) -> None:
+    """Delivered vehicles count for their buyers, each in the context of its event; the
+    buyers whose fact is new are reviewed (`review_tiers`: each customer at most once in
+    ``purchases``)."""
+    if not purchases:
         return
-    if await repo.record_fact(
-        uc.conn,
-        facts.dealer_id,
-        facts.customer_id,
-        kind=repo.SERVICE_SPEND,
-        source_id=facts.repair_order_id,
-        counts_from=facts.handed_over_at,
-        recorded_at=uc.now,
-        amount=facts.amount,
-        currency=facts.currency,
-    ):
-        await review_tier(uc, facts.dealer_id, facts.customer_id)
+    conn = purchases[0][0].conn
+    new = await repo.record_facts(
+        conn,
+        [
+            repo.NewFact(
+                facts.dealer_id,
+                facts.customer_id,
+                kind=repo.PURCHASE,
+                source_id=facts.delivery_id,
+                counts_from=facts.delivered_at,
+                recorded_at=uc.now,
+            )
+            for uc, facts in purchases
+        ],
+    )
+    counted = [
+        (uc, f.dealer_id, f.customer_id) for (uc, f), n in zip(purchases, new, strict=True) if n
+    ]
+    await review_tiers(counted)
+
+
+async def on_services_paid(paid: Sequence[tuple[Uc, ServicePaidFacts]]) -> None:
+    """Settled handovers count as service spend (nothing settled: nothing to count), each
+    in the context of its event; the customers whose fact is new are reviewed
+    (`review_tiers`: each customer at most once in ``paid``)."""
+    settled = [(uc, f) for uc, f in paid if f.amount and f.currency is not None]
+    if not settled:
+        return
+    new = await repo.record_facts(
+        settled[0][0].conn,
+        [
+            repo.NewFact(
+                facts.dealer_id,
+                facts.customer_id,
+                kind=repo.SERVICE_SPEND,
+                source_id=facts.repair_order_id,
+                counts_from=facts.handed_over_at,
+                recorded_at=uc.now,
+                amount=facts.amount,
+                currency=facts.currency,
+            )
+            for uc, facts in settled
+        ],
+    )
+    await review_tiers(
+        [(uc, f.dealer_id, f.customer_id) for (uc, f), n in zip(settled, new, strict=True) if n]
+    )
 
 
 async def on_referral(uc: Uc, facts: ReferralFacts) -> None:
@@ -140,43 +164,62 @@ async def fire_tier_review(uc: Uc, dealer_id: str, payload: Mapping[str, Any]) -
 
 
 async def review_tier(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> TierStanding:
-    """The customer's tier now; CustomerTierChanged when it changed; the next review
-    planned when counted spend will leave the window."""
-    known = await repo.lock_tier(uc.conn, dealer_id, customer_id)
-    policy = (await uc.policy(dealer_id)).tiers
-    standing = domain_tiers.tier_of(
-        await repo.facts_of(uc.conn, dealer_id, customer_id), policy, uc.now
-    )
-    tier, changed_at = known.tier, known.changed_at
-    if domain_tiers.tier_changed(known.tier, standing):
-        await uc.publish(
-            CustomerTierChanged(
-                dealer_id=dealer_id,
-                customer_id=customer_id,
-                occurred_at=uc.now,
-                tier=standing.tier,
-                previous_tier=known.tier,
-                purchases=standing.purchases,
-                service_spend=Money(amount=standing.service_spend, currency=policy.spend_currency),
-                referrals=standing.referrals,
-                changed_at=uc.now,
+    """The customer's tier now (`review_tiers` of one)."""
+    return (await review_tiers([(uc, dealer_id, customer_id)]))[0]
+
+
+async def review_tiers(reviews: Sequence[tuple[Uc, str, uuid.UUID]]) -> list[TierStanding]:
+    """Each customer's tier now, reviewed in the context ``uc`` given with it (distinct
+    customers): CustomerTierChanged when it changed; the next review planned when counted
+    spend will leave the window. One statement per table for all of them."""
+    if not reviews:
+        return []
+    first = reviews[0][0]
+    customers = [(dealer_id, customer_id) for _, dealer_id, customer_id in reviews]
+    known_tiers = await repo.lock_tiers(first.conn, customers)
+    facts = await repo.facts_of_customers(first.conn, customers)
+    standings: list[TierStanding] = []
+    saved: list[repo.ReviewedTier] = []
+    timers: list[NewTimer] = []
+    for (uc, dealer_id, customer_id), customer in zip(reviews, customers, strict=True):
+        known = known_tiers[customer]
+        policy = (await uc.policy(dealer_id)).tiers
+        standing = domain_tiers.tier_of(facts[customer], policy, uc.now)
+        tier, changed_at = known.tier, known.changed_at
+        if domain_tiers.tier_changed(known.tier, standing):
+            await uc.publish(
+                CustomerTierChanged(
+                    dealer_id=dealer_id,
+                    customer_id=customer_id,
+                    occurred_at=uc.now,
+                    tier=standing.tier,
+                    previous_tier=known.tier,
+                    purchases=standing.purchases,
+                    service_spend=Money(
+                        amount=standing.service_spend, currency=policy.spend_currency
+                    ),
+                    referrals=standing.referrals,
+                    changed_at=uc.now,
+                )
             )
-        )
-        tier, changed_at = standing.tier, uc.now
-    await repo.save_tier(
-        uc.conn, dealer_id, customer_id, tier=tier, changed_at=changed_at, reviewed_at=uc.now
-    )
-    key = domain_tiers.tier_review_key(dealer_id, customer_id)
-    await uc.cancel_timer(key)
-    if standing.review_at is not None:
-        await uc.schedule_timer(
-            key=key,
-            kind=TIER_REVIEW,
-            dealer_id=dealer_id,
-            due_at=standing.review_at,
-            payload={"customer_id": str(customer_id)},
-        )
-    return standing
+            tier, changed_at = standing.tier, uc.now
+        saved.append(repo.ReviewedTier(dealer_id, customer_id, tier, changed_at, uc.now))
+        if standing.review_at is not None:
+            timers.append(
+                NewTimer(
+                    key=domain_tiers.tier_review_key(dealer_id, customer_id),
+                    kind=TIER_REVIEW,
+                    dealer_id=dealer_id,
+                    due_at=standing.review_at,
+                    payload={"customer_id": str(customer_id)},
+                )
+            )
+        standings.append(standing)
+    await repo.save_tiers(first.conn, saved)
+    # the next review replaces a pending one
+    await first.cancel_timers_keyed([domain_tiers.tier_review_key(*c) for c in customers])
+    await first.schedule_timers(timers)
+    return standings
 
 
 async def customer_tier(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> CustomerTierView:
@@ -200,20 +243,28 @@ async def customer_tier(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> Custo
     )
 
 
-async def courtesy_calls(
-    uc: Uc, callbacks: Sequence[PlannedTask], manager: StaffRole
-) -> list[PlannedTask]:
-    """The manager's courtesy call tasks for the callbacks of a VIP customer (the tier
-    published when the care is planned; regular and key customers get none)."""
-    planned = []
-    for callback in callbacks:
-        known = await repo.known_tier(uc.conn, callback.dealer_id, callback.customer_id)
-        policy = (await uc.policy(callback.dealer_id)).tiers
-        courtesy = domain_tiers.courtesy_call(
-            callback, known.tier if known else None, policy, manager
-        )
-        if courtesy is not None:
-            planned.append(courtesy)
+async def courtesy_calls_of(
+    groups: Sequence[tuple[Uc, Sequence[PlannedTask]]], manager: StaffRole
+) -> list[list[PlannedTask]]:
+    """Per (context, callbacks) the manager's courtesy call tasks for the callbacks of a
+    VIP customer (the tier published when the care is planned; regular and key customers
+    get none), the tiers read with one statement."""
+    wanted = [(c.dealer_id, c.customer_id) for _, callbacks in groups for c in callbacks]
+    if not wanted:
+        return [[] for _ in groups]
+    known = await repo.known_tiers(groups[0][0].conn, wanted)
+    planned: list[list[PlannedTask]] = []
+    for uc, callbacks in groups:
+        calls = []
+        for callback in callbacks:
+            tier = known.get((callback.dealer_id, callback.customer_id))
+            policy = (await uc.policy(callback.dealer_id)).tiers
+            courtesy = domain_tiers.courtesy_call(
+                callback, tier.tier if tier else None, policy, manager
+            )
+            if courtesy is not None:
+                calls.append(courtesy)
+        planned.append(calls)
     return planned
 
 
