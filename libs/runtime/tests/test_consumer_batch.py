@@ -32,6 +32,7 @@ from dealerflow.runtime.consumer import (
 from dealerflow.runtime.migrations import migrate, runtime_migrations
 from dealerflow.runtime.outbox import decode_headers
 from dealerflow.runtime.settings import ServiceSettings
+from dealerflow.runtime.timers import NewTimer
 
 pytestmark = pytest.mark.integration
 
@@ -546,3 +547,35 @@ def test_mixing_handler_kinds_through_a_base_class_fails_at_start_up() -> None:
             pool=None,  # type: ignore[arg-type]  # never reached
             settings=ServiceSettings(),
         )
+
+
+async def test_a_batch_handler_gets_a_use_case_context_per_event(db: asyncpg.Pool) -> None:
+    router = EventRouter()
+    seen: list[tuple[str | None, str, int]] = []
+
+    @router.on_batch(LeadGraded)
+    async def grades(ctx: BatchContext, envs: Sequence[Envelope[LeadGraded]]) -> None:
+        contexts = ctx.event_contexts()
+        assert contexts is ctx.event_contexts()  # every handler of the run gets the same
+        assert len({c.now for c in contexts}) == 1
+        for uc, env in zip(contexts, envs, strict=True):
+            seen.append((uc.source_event_id, uc.topic, uc.offset))
+            await uc.publish(assigned(env.event.lead_id))
+        created = await contexts[0].schedule_timers(
+            [NewTimer(f"t-{env.event.lead_id}", "k", "D001", NOW) for env in envs]
+        )
+        assert created == len(envs)
+        assert await contexts[0].cancel_timers_keyed([f"t-{envs[0].event.lead_id}"]) == 1
+
+    settings = ServiceSettings(service_name="batchtest", topic_prefix=PREFIX)
+    consumer = EventConsumer(
+        name="batchtest", router=router, pool=db, settings=settings, topics=TopicRegistry(PREFIX)
+    )
+    outcome = await consumer.process_batch([event_record(i, graded(f"L{i}")) for i in range(3)])
+
+    assert outcome.handled == 3
+    assert seen == [("ev-0", TOPIC, 0), ("ev-1", TOPIC, 1), ("ev-2", TOPIC, 2)]
+    causes = [dict(decode_headers(r["headers"]))["ce_causationid"] for r in await outbox(db)]
+    assert causes == [b"ev-0", b"ev-1", b"ev-2"]  # each caused by its own event
+    pending = await db.fetch("SELECT key FROM timers WHERE status = 'pending' ORDER BY key")
+    assert [r["key"] for r in pending] == ["t-L1", "t-L2"]

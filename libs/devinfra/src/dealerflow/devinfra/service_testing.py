@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -68,6 +68,7 @@ __all__ = [
     "TopicReader",
     "assert_openapi_committed",
     "configure_dealer",
+    "consumed_event",
     "eventually",
     "kafka_producer",
     "migrate_before",
@@ -272,6 +273,34 @@ async def produce_event(
     record = encode(event, source=source, event_id=event_id)
     await producer.send_and_wait(
         topics.for_event(event), record.value, key=record.key, headers=list(record.headers)
+    )
+
+
+def consumed_event(
+    topics: TopicRegistry,
+    event: DomainEvent,
+    *,
+    offset: int,
+    event_id: str | None = None,
+    partition: int = 0,
+    source: str = "/tests/outside-producer",
+) -> Record:
+    """``event`` as a consumer reads it from its topic (a binary-mode CloudEvent in an
+    aiokafka ``ConsumerRecord`` at ``partition``/``offset``), for feeding
+    ``EventConsumer.process_batch`` without Kafka."""
+    record = encode_binary(event, source=source, event_id=event_id)
+    return ConsumerRecord(
+        topic=topics.for_event(event),
+        partition=partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=record.key,
+        value=record.value,
+        checksum=None,
+        serialized_key_size=len(record.key or b""),
+        serialized_value_size=len(record.value),
+        headers=list(record.headers),
     )
 
 

@@ -647,7 +647,14 @@ class EventConsumer:
                 if (remote := context_from_trace_headers(m.traceparent, m.tracestate)) is not None:
                     links.append(Link(trace.get_current_span(remote).get_span_context()))
             attributes["messaging.batch.message_count"] = len(unit.items)
-            ctx = BatchContext(**self._scope(conn), envelopes=[i.envelope for i in unit.items])
+            ctx = BatchContext(
+                **self._scope(conn),
+                envelopes=[i.envelope for i in unit.items],
+                dealers=self.dealers,
+                positions=[
+                    (i.record.topic, i.record.partition, i.record.offset) for i in unit.items
+                ],
+            )
         with self._tracer.start_as_current_span(
             f"{rec.topic} process {first.envelope.meta.type}",
             context=parent,

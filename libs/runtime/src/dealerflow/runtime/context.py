@@ -10,8 +10,8 @@ subclass, which also says where the event came from). It holds:
 - ``publish(event)``: enqueue an event in the same transaction (the outbox). Inside an
   event handler the new event is caused by the incoming one (causation, correlation and
   trace context filled in); elsewhere it starts a chain;
-- ``schedule_timer`` / ``cancel_timer`` / ``cancel_timers``: durable timers in the same
-  transaction;
+- ``schedule_timer`` (``schedule_timers`` for many) / ``cancel_timer`` / ``cancel_timers``:
+  durable timers in the same transaction;
 - ``dealer(dealer_id)`` / ``policy(dealer_id)``: the dealer's configuration (profile, rules,
   people) through one interface (:class:`DealerConfiguration`), loaded at most once per
   use case run.
@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -139,9 +139,18 @@ class TimerScope:
             self.conn, key=key, kind=kind, dealer_id=dealer_id, due_at=due_at, payload=payload
         )
 
+    async def schedule_timers(self, new: Sequence[timers.NewTimer]) -> int:
+        """Schedule many durable timers in this transaction with one statement (see
+        ``timers.schedule_many``); how many were created."""
+        return await timers.schedule_many(self.conn, new) if new else 0
+
     async def cancel_timer(self, key: str) -> bool:
         """Cancel the pending timer with business key ``key``."""
         return await timers.cancel(self.conn, key)
+
+    async def cancel_timers_keyed(self, keys: Sequence[str]) -> int:
+        """Cancel the pending timers with business keys ``keys`` (one statement)."""
+        return await timers.cancel_many(self.conn, keys)
 
     async def cancel_timers(self, prefix: str) -> int:
         """Cancel every pending timer whose key starts with ``prefix``."""

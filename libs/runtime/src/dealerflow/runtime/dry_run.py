@@ -155,7 +155,13 @@ async def _run(
                 await handler(ctx, envelope)
             outbox.extend(ctx.outbox)
         if batch_handlers:
-            batch = BatchContext(conn=conn, envelopes=[envelope], **scope)
+            batch = BatchContext(
+                conn=conn,
+                envelopes=[envelope],
+                dealers=dealers,
+                positions=[("dry-run", 0, 0)],
+                **scope,
+            )
             for batch_handler in batch_handlers:
                 await batch_handler(batch, batch.envelopes)
             outbox.extend(batch.outbox)

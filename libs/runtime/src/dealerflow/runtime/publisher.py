@@ -18,12 +18,19 @@ from dealerflow.contracts.envelope import Envelope, encode_binary
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.topics import TopicRegistry
 from dealerflow.runtime.clock import Clock
-from dealerflow.runtime.context import Publish, TimerScope, UseCaseContext
+from dealerflow.runtime.context import (
+    DealerConfiguration,
+    EnvironmentDealerConfiguration,
+    Publish,
+    TimerScope,
+    UseCaseContext,
+)
 from dealerflow.runtime.db import DbConnection
 from dealerflow.runtime.outbox import OutboxMessage, enqueue
 from dealerflow.runtime.telemetry import current_trace_headers
 
 if TYPE_CHECKING:
+    from dealerflow.policy import DealerSettings
     from dealerflow.runtime.settings import ServiceSettings
 
 CE_ID_HEADER = "ce_id"
@@ -237,10 +244,28 @@ class HandlerContext(ConsumedContext):
 
 
 @dataclass(kw_only=True)
+class _BatchedEventContext(HandlerContext):
+    """One event's use-case context inside a batch handler (:meth:`BatchContext.event_contexts`):
+    what it publishes continues the incoming event's trace, as :meth:`BatchContext.publish`
+    does (the batch span is no event's own)."""
+
+    def _encode(self, event: DomainEvent) -> tuple[str, OutboxMessage]:
+        meta = self.envelope.meta
+        trace = (meta.traceparent, meta.tracestate) if meta.traceparent else None
+        return caused_outbox_message(
+            event, self.envelope, self.source, self.topics, trace_headers=trace
+        )
+
+
+@dataclass(kw_only=True)
 class BatchContext(_ConsumerScope):
     """Context of a batch handler: ``async def h(ctx, envs)`` for a run of events."""
 
     envelopes: Sequence[Envelope[DomainEvent]]
+    dealers: DealerConfiguration = field(default_factory=EnvironmentDealerConfiguration)
+    #: where each envelope was read: (topic, partition, offset), when known
+    positions: Sequence[tuple[str, int, int]] = ()
+    _events: list[HandlerContext] | None = field(default=None, repr=False)
 
     async def publish(
         self, event: DomainEvent, *, caused_by: Envelope[Any], event_id: str | None = None
@@ -250,3 +275,39 @@ class BatchContext(_ConsumerScope):
         meta = caused_by.meta
         trace = (meta.traceparent, meta.tracestate) if meta.traceparent else None
         return self._publish_caused_by(event, caused_by, event_id, trace)
+
+    def event_contexts(self) -> list[HandlerContext]:
+        """One use-case context per event of the batch, in order: what a per-event
+        handler would get (``source_event_id``, ``actor``, ``publish`` caused by that
+        event), so a use case over the batch runs set-based SQL on ``conn`` and still
+        publishes each effect caused by its own event.
+
+        The contexts share this batch's buffered outbox, one ``now`` and one load of each
+        dealer's configuration; every batch handler of the batch gets the same ones.
+        """
+        if self._events is None:
+            now = self.clock.now()
+            loaded: dict[str, DealerSettings] = {}
+            positions = self.positions or [("", -1, -1)] * len(self.envelopes)
+            self._events = [
+                _BatchedEventContext(
+                    conn=self.conn,
+                    clock=self.clock,
+                    settings=self.settings,
+                    dealers=self.dealers,
+                    topics=self.topics,
+                    source=self.source,
+                    consumer=self.consumer,
+                    outbox=self.outbox,
+                    envelope=envelope,
+                    topic=topic,
+                    partition=partition,
+                    offset=offset,
+                    now=now,
+                    _dealers=loaded,
+                )
+                for envelope, (topic, partition, offset) in zip(
+                    self.envelopes, positions, strict=True
+                )
+            ]
+        return self._events
