@@ -7,11 +7,16 @@ CustomerTierChanged), service
 investigations, contact snapshots), leads (contact snapshots) and sales (contact
 snapshots; ContractSigned, VehicleDelivered and ContractCancelled for investigations).
 Events with several handlers run them in registration order (the contact is remembered
-first).
+first). The contact directory and the hot reactions (sales, repair orders) are batch
+handlers: each run of consecutive events of one class in a Kafka batch is one use case
+with one statement per table (`batches`); the rare reactions stay per event. A class has
+handlers of one kind only, so every contact-carrying event's own reactions are batch
+handlers too (the router refuses a mix at start-up).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dealerflow.complaints import usecases_investigation as investigation
@@ -33,7 +38,7 @@ from dealerflow.contracts.events.service import (
     VehicleHandedOver,
 )
 from dealerflow.contracts.registry import EVENT_TYPES
-from dealerflow.runtime.consumer import EventRouter, HandlerContext
+from dealerflow.runtime.consumer import BatchContext, EventRouter, HandlerContext
 
 #: Topics (contexts) the complaints service consumes.
 CONTEXTS = ("notifier", "service", "leads", "sales")
@@ -53,9 +58,14 @@ CONTACT_EVENTS: tuple[type[DomainEvent], ...] = tuple(
 router = EventRouter()
 
 
-@router.on(*CONTACT_EVENTS)
-async def remember_contact(ctx: HandlerContext, env: Envelope[Any]) -> None:
-    await triggers.remember_contact(ctx, env.event)
+def _run(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> list[tuple[HandlerContext, Any]]:
+    """The run's events, each with the use-case context of its own handling."""
+    return list(zip(ctx.event_contexts(), (env.event for env in envs), strict=True))
+
+
+@router.on_batch(*CONTACT_EVENTS)
+async def remember_contacts(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
+    await triggers.remember_contacts(_run(ctx, envs))
 
 
 @router.on(ConsentChanged)
@@ -73,32 +83,32 @@ async def survey_responded(ctx: HandlerContext, env: Envelope[SurveyResponded]) 
     await triggers.on_survey_responded(ctx, env.event, consumed=ctx)
 
 
-# Registered after remember_contact: a QualityCheckFailed carrying a contact (a future
-# optional field) is remembered first.
+# Per event: should QualityCheckFailed (or another trigger) ever carry a contact, it joins
+# CONTACT_EVENTS and its handler must become a batch handler.
 @router.on(QualityCheckFailed)
 async def quality_check_failed(ctx: HandlerContext, env: Envelope[QualityCheckFailed]) -> None:
     await triggers.on_quality_check_failed(ctx, env.event, consumed=ctx)
 
 
-@router.on(RepairOrderOpened)
-async def repair_order_opened(ctx: HandlerContext, env: Envelope[RepairOrderOpened]) -> None:
-    await repairs.on_repair_order_opened(ctx, env.event)
+# Registered after remember_contacts: the contact is remembered first.
+@router.on_batch(RepairOrderOpened)
+async def repair_orders_opened(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
+    await repairs.on_repair_orders_opened(_run(ctx, envs))
 
 
-@router.on(VehicleHandedOver)
-async def vehicle_handed_over(ctx: HandlerContext, env: Envelope[VehicleHandedOver]) -> None:
-    await repairs.on_vehicle_handed_over(ctx, env.event)
+@router.on_batch(VehicleHandedOver)
+async def vehicles_handed_over(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
+    await repairs.on_vehicles_handed_over(_run(ctx, envs))
 
 
-# Registered after remember_contact: the sale's contact is remembered first.
-@router.on(ContractSigned)
-async def contract_signed(ctx: HandlerContext, env: Envelope[ContractSigned]) -> None:
-    await investigation.on_contract_signed(ctx, env.event)
+@router.on_batch(ContractSigned)
+async def contracts_signed(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
+    await investigation.on_contracts_signed(_run(ctx, envs))
 
 
-@router.on(VehicleDelivered)
-async def vehicle_delivered(ctx: HandlerContext, env: Envelope[VehicleDelivered]) -> None:
-    await investigation.on_vehicle_delivered(ctx, env.event)
+@router.on_batch(VehicleDelivered)
+async def vehicles_delivered(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
+    await investigation.on_vehicles_delivered(_run(ctx, envs))
 
 
 @router.on(ContractCancelled)

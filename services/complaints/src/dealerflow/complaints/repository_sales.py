@@ -4,6 +4,8 @@ the sales topic. Scoped by dealer."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,25 +13,46 @@ from dealerflow.complaints.records import SaleRecord
 from dealerflow.runtime.db import DbConnection
 
 
-async def record_signed(
-    conn: DbConnection,
-    *,
-    dealer_id: str,
-    contract_id: str,
-    customer_id: uuid.UUID,
-    model: str,
-    vin: str | None,
-    price_amount: Decimal,
-    price_currency: str,
-    consultant_id: str,
-    signed_at: datetime,
-) -> None:
-    """Remember a signed contract (a delivery seen first keeps its vehicle)."""
+@dataclass(frozen=True)
+class SignedSale:
+    """A signed contract as ContractSigned tells it."""
+
+    dealer_id: str
+    contract_id: str
+    customer_id: uuid.UUID
+    model: str
+    vin: str | None
+    price_amount: Decimal
+    price_currency: str
+    consultant_id: str
+    signed_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveredSale:
+    """A delivery as VehicleDelivered tells it."""
+
+    dealer_id: str
+    contract_id: str
+    customer_id: uuid.UUID
+    delivery_id: str
+    model: str
+    vin: str
+    consultant_id: str
+    delivered_at: datetime
+
+
+async def record_signed(conn: DbConnection, sales: Sequence[SignedSale]) -> None:
+    """Remember signed contracts with one statement (a delivery seen first keeps its
+    vehicle); each contract at most once (`batches.rounds`)."""
+    if not sales:
+        return
     await conn.execute(
         """
         INSERT INTO customer_sales (dealer_id, contract_id, customer_id, model, vin,
             price_amount, price_currency, consultant_id, signed_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[],
+            $6::numeric[], $7::text[], $8::text[], $9::timestamptz[])
         ON CONFLICT (dealer_id, contract_id) DO UPDATE
             SET model = coalesce(customer_sales.model, EXCLUDED.model),
                 vin = coalesce(customer_sales.vin, EXCLUDED.vin),
@@ -38,50 +61,43 @@ async def record_signed(
                 consultant_id = EXCLUDED.consultant_id,
                 signed_at = EXCLUDED.signed_at
         """,
-        dealer_id,
-        contract_id,
-        customer_id,
-        model,
-        vin,
-        price_amount,
-        price_currency,
-        consultant_id,
-        signed_at,
+        [s.dealer_id for s in sales],
+        [s.contract_id for s in sales],
+        [s.customer_id for s in sales],
+        [s.model for s in sales],
+        [s.vin for s in sales],
+        [s.price_amount for s in sales],
+        [s.price_currency for s in sales],
+        [s.consultant_id for s in sales],
+        [s.signed_at for s in sales],
     )
 
 
-async def record_delivered(
-    conn: DbConnection,
-    *,
-    dealer_id: str,
-    contract_id: str,
-    customer_id: uuid.UUID,
-    delivery_id: str,
-    model: str,
-    vin: str,
-    consultant_id: str,
-    delivered_at: datetime,
-) -> None:
-    """Remember a delivery (the vehicle handed over is the one sold; the consultant who
-    signed stays the sale's)."""
+async def record_delivered(conn: DbConnection, deliveries: Sequence[DeliveredSale]) -> None:
+    """Remember deliveries with one statement (the vehicle handed over is the one sold;
+    the consultant who signed stays the sale's); each contract at most once
+    (`batches.rounds`)."""
+    if not deliveries:
+        return
     await conn.execute(
         """
         INSERT INTO customer_sales (dealer_id, contract_id, customer_id, model, vin,
             consultant_id, delivery_id, delivered_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[],
+            $6::text[], $7::text[], $8::timestamptz[])
         ON CONFLICT (dealer_id, contract_id) DO UPDATE
             SET model = EXCLUDED.model, vin = EXCLUDED.vin,
                 consultant_id = coalesce(customer_sales.consultant_id, EXCLUDED.consultant_id),
                 delivery_id = EXCLUDED.delivery_id, delivered_at = EXCLUDED.delivered_at
         """,
-        dealer_id,
-        contract_id,
-        customer_id,
-        model,
-        vin,
-        consultant_id,
-        delivery_id,
-        delivered_at,
+        [d.dealer_id for d in deliveries],
+        [d.contract_id for d in deliveries],
+        [d.customer_id for d in deliveries],
+        [d.model for d in deliveries],
+        [d.vin for d in deliveries],
+        [d.consultant_id for d in deliveries],
+        [d.delivery_id for d in deliveries],
+        [d.delivered_at for d in deliveries],
     )
 
 
