@@ -10,22 +10,18 @@ must give the rows they give one after the other. So a run is written in `rounds
 event goes to the round after the last one holding an event it shares a key with (the
 same contract, repair order or vehicle), and the rounds are written in order. A run
 without such repeats (the usual one) is one round.
+
+The run's use-case contexts are `usecases.Run`; this module is plain data (repositories
+use `columns`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import TypeVar
+from operator import attrgetter
+from typing import Any, TypeVar
 
-from dealerflow.complaints.usecases import Uc
-from dealerflow.contracts.events.base import DomainEvent
-
-E = TypeVar("E", bound=DomainEvent)
 T = TypeVar("T")
-
-#: A run of events of one class, each with the use-case context of its own handling
-#: (``BatchContext.event_contexts()``: what it publishes is caused by that event).
-Run = Sequence[tuple[Uc, E]]
 
 
 def rounds(items: Sequence[T], keys: Callable[[T], Iterable[Hashable]]) -> list[list[T]]:
@@ -42,3 +38,15 @@ def rounds(items: Sequence[T], keys: Callable[[T], Iterable[Hashable]]) -> list[
             split.append([])
         split[n].append(item)
     return split
+
+
+def columns(items: Sequence[Any], paths: str, **convert: Callable[[Any], Any]) -> list[list[Any]]:
+    """The arrays of an ``unnest(...)`` statement: for each space-separated attribute path
+    of ``paths`` (``"vehicle.model"``), its values over ``items``, passed through
+    ``convert[<the path's last name>]`` when given."""
+    arrays = []
+    for path in paths.split():
+        values = map(attrgetter(path), items)
+        conversion = convert.get(path.rsplit(".", 1)[-1])
+        arrays.append(list(map(conversion, values) if conversion else values))
+    return arrays

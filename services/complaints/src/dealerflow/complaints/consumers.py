@@ -16,13 +16,14 @@ handlers too (the router refuses a mix at start-up).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from dealerflow.complaints import usecases_investigation as investigation
 from dealerflow.complaints import usecases_repairs as repairs
 from dealerflow.complaints import usecases_tiers as tiers
 from dealerflow.complaints import usecases_triggers as triggers
+from dealerflow.complaints.usecases import Run
 from dealerflow.contracts.envelope import Envelope
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.notifier import (
@@ -38,7 +39,7 @@ from dealerflow.contracts.events.service import (
     VehicleHandedOver,
 )
 from dealerflow.contracts.registry import EVENT_TYPES
-from dealerflow.runtime.consumer import BatchContext, EventRouter, HandlerContext
+from dealerflow.runtime.consumer import BatchContext, BatchHandler, EventRouter, HandlerContext
 
 #: Topics (contexts) the complaints service consumes.
 CONTEXTS = ("notifier", "service", "leads", "sales")
@@ -58,14 +59,18 @@ CONTACT_EVENTS: tuple[type[DomainEvent], ...] = tuple(
 router = EventRouter()
 
 
-def _run(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> list[tuple[HandlerContext, Any]]:
-    """The run's events, each with the use-case context of its own handling."""
-    return list(zip(ctx.event_contexts(), (env.event for env in envs), strict=True))
+def _batch(use_case: Callable[[Run[Any]], Awaitable[None]]) -> BatchHandler:
+    """The batch handler running ``use_case`` over the run's events, each with the
+    use-case context of its own handling."""
+
+    async def handle(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
+        await use_case(list(zip(ctx.event_contexts(), (env.event for env in envs), strict=True)))
+
+    handle.__name__ = use_case.__name__
+    return handle
 
 
-@router.on_batch(*CONTACT_EVENTS)
-async def remember_contacts(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
-    await triggers.remember_contacts(_run(ctx, envs))
+router.on_batch(*CONTACT_EVENTS)(_batch(triggers.remember_contacts))
 
 
 @router.on(ConsentChanged)
@@ -91,24 +96,10 @@ async def quality_check_failed(ctx: HandlerContext, env: Envelope[QualityCheckFa
 
 
 # Registered after remember_contacts: the contact is remembered first.
-@router.on_batch(RepairOrderOpened)
-async def repair_orders_opened(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
-    await repairs.on_repair_orders_opened(_run(ctx, envs))
-
-
-@router.on_batch(VehicleHandedOver)
-async def vehicles_handed_over(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
-    await repairs.on_vehicles_handed_over(_run(ctx, envs))
-
-
-@router.on_batch(ContractSigned)
-async def contracts_signed(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
-    await investigation.on_contracts_signed(_run(ctx, envs))
-
-
-@router.on_batch(VehicleDelivered)
-async def vehicles_delivered(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
-    await investigation.on_vehicles_delivered(_run(ctx, envs))
+router.on_batch(RepairOrderOpened)(_batch(repairs.on_repair_orders_opened))
+router.on_batch(VehicleHandedOver)(_batch(repairs.on_vehicles_handed_over))
+router.on_batch(ContractSigned)(_batch(investigation.on_contracts_signed))
+router.on_batch(VehicleDelivered)(_batch(investigation.on_vehicles_delivered))
 
 
 @router.on(ContractCancelled)

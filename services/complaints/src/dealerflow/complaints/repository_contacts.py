@@ -11,6 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
+from dealerflow.complaints.batches import columns
 from dealerflow.complaints.records import ParkedTrigger
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.runtime.db import DbConnection
@@ -46,11 +47,11 @@ async def upsert_contacts(conn: DbConnection, seen: Sequence[ContactSeen]) -> No
                 source_type = EXCLUDED.source_type
             WHERE customer_contacts.observed_at <= EXCLUDED.observed_at
         """,
-        [s.dealer_id for s in seen],
-        [s.customer_id for s in seen],
-        [s.contact.model_dump_json() for s in seen],
-        [s.observed_at for s in seen],
-        [s.source_type for s in seen],
+        *columns(
+            seen,
+            "dealer_id customer_id contact observed_at source_type",
+            contact=ContactSnapshot.model_dump_json,
+        ),
     )
 
 

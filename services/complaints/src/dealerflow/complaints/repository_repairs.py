@@ -8,34 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from dealerflow.complaints.batches import columns
 from dealerflow.complaints.domain import PreviousRepair
 from dealerflow.complaints.records import RepairVisit
+from dealerflow.contracts.events.service import RepairOrderOpened, VehicleHandedOver
 from dealerflow.runtime.db import DbConnection
-
-
-@dataclass(frozen=True)
-class OpenedRepair:
-    """A repair order as RepairOrderOpened tells it."""
-
-    dealer_id: str
-    repair_order_id: str
-    vin: str
-    concerns: tuple[str, ...]
-    opened_at: datetime
-    customer_id: uuid.UUID
-    advisor_id: str
-    work_type: str
-
-
-@dataclass(frozen=True)
-class HandedOverRepair:
-    """A repair order done, as VehicleHandedOver tells it."""
-
-    dealer_id: str
-    repair_order_id: str
-    vin: str
-    completed_at: datetime
-    customer_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -49,10 +26,12 @@ class RepeatWindow:
     before: datetime
 
 
-async def record_opened(conn: DbConnection, repairs: Sequence[OpenedRepair]) -> None:
-    """Remember repair orders' customer, vehicle, advisor, work and concerns with one
-    statement (a repeat keeps the first); each repair order at most once
-    (`batches.rounds`)."""
+async def record_opened(
+    conn: DbConnection, repairs: Sequence[RepairOrderOpened], concerns: Sequence[Sequence[str]]
+) -> None:
+    """Remember repair orders' customer, vehicle, advisor, work and ``concerns`` (one
+    list each) with one statement (a repeat keeps the first); each repair order at most
+    once (`batches.rounds`)."""
     if not repairs:
         return
     await conn.execute(
@@ -62,28 +41,26 @@ async def record_opened(conn: DbConnection, repairs: Sequence[OpenedRepair]) -> 
         SELECT r.dealer_id, r.repair_order_id, r.vin,
             ARRAY(SELECT jsonb_array_elements_text(r.concerns::jsonb)),
             r.opened_at, r.customer_id, r.advisor_id, r.work_type
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-            $6::uuid[], $7::text[], $8::text[])
-            AS r (dealer_id, repair_order_id, vin, concerns, opened_at, customer_id,
-                advisor_id, work_type)
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::uuid[],
+            $6::text[], $7::text[], $8::text[])
+            AS r (dealer_id, repair_order_id, vin, opened_at, customer_id, advisor_id,
+                work_type, concerns)
         ON CONFLICT (dealer_id, repair_order_id) DO UPDATE
             SET concerns = EXCLUDED.concerns, opened_at = EXCLUDED.opened_at,
                 customer_id = EXCLUDED.customer_id, advisor_id = EXCLUDED.advisor_id,
                 work_type = EXCLUDED.work_type
             WHERE repair_visits.opened_at IS NULL
         """,
-        [r.dealer_id for r in repairs],
-        [r.repair_order_id for r in repairs],
-        [r.vin for r in repairs],
-        [json.dumps(list(r.concerns)) for r in repairs],  # one list each: no ragged arrays
-        [r.opened_at for r in repairs],
-        [r.customer_id for r in repairs],
-        [r.advisor_id for r in repairs],
-        [r.work_type for r in repairs],
+        *columns(
+            repairs,
+            "dealer_id repair_order_id vin opened_at customer_id advisor_id work_type",
+            work_type=lambda work_type: work_type.value,
+        ),
+        [json.dumps(list(c)) for c in concerns],  # JSON: an array of arrays must be square
     )
 
 
-async def record_handed_over(conn: DbConnection, repairs: Sequence[HandedOverRepair]) -> None:
+async def record_handed_over(conn: DbConnection, repairs: Sequence[VehicleHandedOver]) -> None:
     """Mark repair orders done (handed over) with one statement; one seen only now is
     kept without concerns; each repair order at most once (`batches.rounds`)."""
     if not repairs:
@@ -96,11 +73,7 @@ async def record_handed_over(conn: DbConnection, repairs: Sequence[HandedOverRep
             SET completed_at = EXCLUDED.completed_at,
                 customer_id = coalesce(repair_visits.customer_id, EXCLUDED.customer_id)
         """,
-        [r.dealer_id for r in repairs],
-        [r.repair_order_id for r in repairs],
-        [r.vin for r in repairs],
-        [r.completed_at for r in repairs],
-        [r.customer_id for r in repairs],
+        *columns(repairs, "dealer_id repair_order_id vin handed_over_at customer_id"),
     )
 
 
@@ -120,10 +93,7 @@ async def completed_repairs(
             AND r.completed_at >= w.since AND r.completed_at < w.before
         ORDER BY w.n, r.completed_at, r.repair_order_id
         """,
-        [w.dealer_id for w in windows],
-        [w.vin for w in windows],
-        [w.since for w in windows],
-        [w.before for w in windows],
+        *columns(windows, "dealer_id vin since before"),
     )
     found: list[list[PreviousRepair]] = [[] for _ in windows]
     for r in rows:

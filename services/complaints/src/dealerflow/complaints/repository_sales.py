@@ -5,44 +5,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
+from dealerflow.complaints.batches import columns
 from dealerflow.complaints.records import SaleRecord
+from dealerflow.contracts.events.sales import ContractSigned, VehicleDelivered
 from dealerflow.runtime.db import DbConnection
 
 
-@dataclass(frozen=True)
-class SignedSale:
-    """A signed contract as ContractSigned tells it."""
-
-    dealer_id: str
-    contract_id: str
-    customer_id: uuid.UUID
-    model: str
-    vin: str | None
-    price_amount: Decimal
-    price_currency: str
-    consultant_id: str
-    signed_at: datetime
-
-
-@dataclass(frozen=True)
-class DeliveredSale:
-    """A delivery as VehicleDelivered tells it."""
-
-    dealer_id: str
-    contract_id: str
-    customer_id: uuid.UUID
-    delivery_id: str
-    model: str
-    vin: str
-    consultant_id: str
-    delivered_at: datetime
-
-
-async def record_signed(conn: DbConnection, sales: Sequence[SignedSale]) -> None:
+async def record_signed(conn: DbConnection, sales: Sequence[ContractSigned]) -> None:
     """Remember signed contracts with one statement (a delivery seen first keeps its
     vehicle); each contract at most once (`batches.rounds`)."""
     if not sales:
@@ -61,19 +32,15 @@ async def record_signed(conn: DbConnection, sales: Sequence[SignedSale]) -> None
                 consultant_id = EXCLUDED.consultant_id,
                 signed_at = EXCLUDED.signed_at
         """,
-        [s.dealer_id for s in sales],
-        [s.contract_id for s in sales],
-        [s.customer_id for s in sales],
-        [s.model for s in sales],
-        [s.vin for s in sales],
-        [s.price_amount for s in sales],
-        [s.price_currency for s in sales],
-        [s.consultant_id for s in sales],
-        [s.signed_at for s in sales],
+        *columns(
+            sales,
+            "dealer_id contract_id customer_id vehicle.model vehicle.vin price.amount "
+            "price.currency consultant_id signed_at",
+        ),
     )
 
 
-async def record_delivered(conn: DbConnection, deliveries: Sequence[DeliveredSale]) -> None:
+async def record_delivered(conn: DbConnection, deliveries: Sequence[VehicleDelivered]) -> None:
     """Remember deliveries with one statement (the vehicle handed over is the one sold;
     the consultant who signed stays the sale's); each contract at most once
     (`batches.rounds`)."""
@@ -90,14 +57,10 @@ async def record_delivered(conn: DbConnection, deliveries: Sequence[DeliveredSal
                 consultant_id = coalesce(customer_sales.consultant_id, EXCLUDED.consultant_id),
                 delivery_id = EXCLUDED.delivery_id, delivered_at = EXCLUDED.delivered_at
         """,
-        [d.dealer_id for d in deliveries],
-        [d.contract_id for d in deliveries],
-        [d.customer_id for d in deliveries],
-        [d.model for d in deliveries],
-        [d.vin for d in deliveries],
-        [d.consultant_id for d in deliveries],
-        [d.delivery_id for d in deliveries],
-        [d.delivered_at for d in deliveries],
+        *columns(
+            deliveries,
+            "dealer_id contract_id customer_id model vin consultant_id delivery_id delivered_at",
+        ),
     )
 
 

@@ -22,11 +22,10 @@ from dealerflow.complaints import (
     repository_repairs,
     repository_sales,
 )
-from dealerflow.complaints.batches import Run, rounds
+from dealerflow.complaints.batches import rounds
 from dealerflow.complaints.domain import ComplaintStatus
 from dealerflow.complaints.records import ComplaintRecord, Investigation
-from dealerflow.complaints.repository_sales import DeliveredSale, SignedSale
-from dealerflow.complaints.usecases import ActionNotAllowed, Uc, load_for_update, reload
+from dealerflow.complaints.usecases import ActionNotAllowed, Run, Uc, load_for_update, reload
 from dealerflow.complaints.usecases_actions import ComplaintCommand
 from dealerflow.contracts.enums import ContactChannel
 from dealerflow.contracts.events.sales import ContractCancelled, ContractSigned, VehicleDelivered
@@ -42,23 +41,7 @@ async def on_contracts_signed(run: Run[ContractSigned]) -> None:
     """Remember the sales: vehicle, price and the consultant who closed each (one
     statement per round of the run)."""
     for signed in rounds(run, _contract):
-        await repository_sales.record_signed(
-            run[0][0].conn,
-            [
-                SignedSale(
-                    dealer_id=event.dealer_id,
-                    contract_id=event.contract_id,
-                    customer_id=event.customer_id,
-                    model=event.vehicle.model,
-                    vin=event.vehicle.vin,
-                    price_amount=event.price.amount,
-                    price_currency=event.price.currency,
-                    consultant_id=event.consultant_id,
-                    signed_at=event.signed_at,
-                )
-                for _, event in signed
-            ],
-        )
+        await repository_sales.record_signed(signed[0][0].conn, [event for _, event in signed])
 
 
 async def on_vehicles_delivered(run: Run[VehicleDelivered]) -> None:
@@ -66,20 +49,7 @@ async def on_vehicles_delivered(run: Run[VehicleDelivered]) -> None:
     seen here is kept alone); one statement per round of the run."""
     for delivered in rounds(run, _contract):
         await repository_sales.record_delivered(
-            run[0][0].conn,
-            [
-                DeliveredSale(
-                    dealer_id=event.dealer_id,
-                    contract_id=event.contract_id,
-                    customer_id=event.customer_id,
-                    delivery_id=event.delivery_id,
-                    model=event.model,
-                    vin=event.vin,
-                    consultant_id=event.consultant_id,
-                    delivered_at=event.delivered_at,
-                )
-                for _, event in delivered
-            ],
+            delivered[0][0].conn, [event for _, event in delivered]
         )
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from dealerflow.complaints import repository_repairs
-from dealerflow.complaints.batches import Run, rounds
+from dealerflow.complaints.batches import rounds
 from dealerflow.complaints.domain import PreviousRepair, find_repeat_repair
 from dealerflow.complaints.records import ComplaintRecord
-from dealerflow.complaints.repository_repairs import HandedOverRepair, OpenedRepair, RepeatWindow
-from dealerflow.complaints.usecases import NewComplaint, Uc, open_complaint
+from dealerflow.complaints.repository_repairs import RepeatWindow
+from dealerflow.complaints.usecases import NewComplaint, Run, Uc, open_complaint
 from dealerflow.complaints.usecases_triggers import summary_text
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
@@ -65,22 +65,8 @@ async def on_repair_orders_opened(run: Run[RepairOrderOpened]) -> None:
             for (_, event), policy in zip(opened, policies, strict=True)
         ]
         previous = await repository_repairs.completed_repairs(conn, windows)
-        await repository_repairs.record_opened(
-            conn,
-            [
-                OpenedRepair(
-                    dealer_id=event.dealer_id,
-                    repair_order_id=event.repair_order_id,
-                    vin=event.vin,
-                    concerns=tuple(concerns_of(event)),
-                    opened_at=event.opened_at,
-                    customer_id=event.customer_id,
-                    advisor_id=event.advisor_id,
-                    work_type=event.work_type.value,
-                )
-                for _, event in opened
-            ],
-        )
+        events = [event for _, event in opened]
+        await repository_repairs.record_opened(conn, events, [concerns_of(e) for e in events])
         for (uc, event), earlier, policy in zip(opened, previous, policies, strict=True):
             if (repeat := repeat_of(event, earlier, policy)) is not None:
                 await open_repeat_repair(uc, event, *repeat)
@@ -123,15 +109,5 @@ async def on_vehicles_handed_over(run: Run[VehicleHandedOver]) -> None:
     round of the run)."""
     for handed_over in rounds(run, _order):
         await repository_repairs.record_handed_over(
-            run[0][0].conn,
-            [
-                HandedOverRepair(
-                    dealer_id=event.dealer_id,
-                    repair_order_id=event.repair_order_id,
-                    vin=event.vin,
-                    completed_at=event.handed_over_at,
-                    customer_id=event.customer_id,
-                )
-                for _, event in handed_over
-            ],
+            handed_over[0][0].conn, [event for _, event in handed_over]
         )

@@ -25,7 +25,6 @@ from __future__ import annotations
 import uuid
 
 from dealerflow.complaints import repository, repository_contacts, usecases_contact_wait
-from dealerflow.complaints.batches import Run
 from dealerflow.complaints.domain import (
     ComplaintStatus,
     IllegalTransition,
@@ -36,7 +35,7 @@ from dealerflow.complaints.domain import (
 from dealerflow.complaints.domain_erasure import ERASED_TEXT, erased_text
 from dealerflow.complaints.records import ComplaintRecord
 from dealerflow.complaints.repository_contacts import ContactSeen
-from dealerflow.complaints.usecases import ContactUnknown, NewComplaint, Uc, open_complaint
+from dealerflow.complaints.usecases import ContactUnknown, NewComplaint, Run, Uc, open_complaint
 from dealerflow.complaints.usecases_actions import CloseComplaint, ReopenComplaint, close, reopen
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
