@@ -216,15 +216,11 @@ def complaint_body(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def harness(
-    kafka_bootstrap: str,
-    pg_dsn: str,
-    pg_schema: str,
-    topic_prefix: str,
-    pg_pool: asyncpg.Pool,
-) -> AsyncIterator[Harness]:
-    """The complaints service started with its lifespan (consumers, relay, timer poller)."""
-    settings = service_settings(
+def complaints_settings(
+    kafka_bootstrap: str, pg_dsn: str, pg_schema: str, topic_prefix: str
+) -> ComplaintsSettings:
+    """The service's settings on the test's schema and topic prefix (one retry)."""
+    return service_settings(
         ComplaintsSettings,
         pg_dsn=pg_dsn,
         pg_schema=pg_schema,
@@ -232,6 +228,14 @@ async def harness(
         topic_prefix=topic_prefix,
         consumer_max_retries=1,
     )
+
+
+@pytest.fixture
+async def harness(
+    kafka_bootstrap: str, complaints_settings: ComplaintsSettings, pg_pool: asyncpg.Pool
+) -> AsyncIterator[Harness]:
+    """The complaints service started with its lifespan (consumers, relay, timer poller)."""
+    settings = complaints_settings
     clock = ManualClock(START)
     dealers: dict[str, DealerSettings] = {}
     definition = replace(

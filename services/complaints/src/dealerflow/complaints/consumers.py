@@ -7,17 +7,23 @@ CustomerTierChanged), service
 investigations, contact snapshots), leads (contact snapshots) and sales (contact
 snapshots; ContractSigned, VehicleDelivered and ContractCancelled for investigations).
 Events with several handlers run them in registration order (the contact is remembered
-first).
+first). The contact directory and the hot reactions (sales, repair orders) are batch
+handlers: each run of consecutive events of one class in a Kafka batch is one use case
+with one statement per table (`batches`); the rare reactions stay per event. A class has
+handlers of one kind only, so every contact-carrying event's own reactions are batch
+handlers too (the router refuses a mix at start-up).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from dealerflow.complaints import usecases_investigation as investigation
 from dealerflow.complaints import usecases_repairs as repairs
 from dealerflow.complaints import usecases_tiers as tiers
 from dealerflow.complaints import usecases_triggers as triggers
+from dealerflow.complaints.usecases import Run
 from dealerflow.contracts.envelope import Envelope
 from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.notifier import (
@@ -33,7 +39,7 @@ from dealerflow.contracts.events.service import (
     VehicleHandedOver,
 )
 from dealerflow.contracts.registry import EVENT_TYPES
-from dealerflow.runtime.consumer import EventRouter, HandlerContext
+from dealerflow.runtime.consumer import BatchContext, BatchHandler, EventRouter, HandlerContext
 
 #: Topics (contexts) the complaints service consumes.
 CONTEXTS = ("notifier", "service", "leads", "sales")
@@ -53,9 +59,18 @@ CONTACT_EVENTS: tuple[type[DomainEvent], ...] = tuple(
 router = EventRouter()
 
 
-@router.on(*CONTACT_EVENTS)
-async def remember_contact(ctx: HandlerContext, env: Envelope[Any]) -> None:
-    await triggers.remember_contact(ctx, env.event)
+def _batch(use_case: Callable[[Run[Any]], Awaitable[None]]) -> BatchHandler:
+    """The batch handler running ``use_case`` over the run's events, each with the
+    use-case context of its own handling."""
+
+    async def handle(ctx: BatchContext, envs: Sequence[Envelope[Any]]) -> None:
+        await use_case(list(zip(ctx.event_contexts(), (env.event for env in envs), strict=True)))
+
+    handle.__name__ = use_case.__name__
+    return handle
+
+
+router.on_batch(*CONTACT_EVENTS)(_batch(triggers.remember_contacts))
 
 
 @router.on(ConsentChanged)
@@ -73,32 +88,18 @@ async def survey_responded(ctx: HandlerContext, env: Envelope[SurveyResponded]) 
     await triggers.on_survey_responded(ctx, env.event, consumed=ctx)
 
 
-# Registered after remember_contact: a QualityCheckFailed carrying a contact (a future
-# optional field) is remembered first.
+# Per event: should QualityCheckFailed (or another trigger) ever carry a contact, it joins
+# CONTACT_EVENTS and its handler must become a batch handler.
 @router.on(QualityCheckFailed)
 async def quality_check_failed(ctx: HandlerContext, env: Envelope[QualityCheckFailed]) -> None:
     await triggers.on_quality_check_failed(ctx, env.event, consumed=ctx)
 
 
-@router.on(RepairOrderOpened)
-async def repair_order_opened(ctx: HandlerContext, env: Envelope[RepairOrderOpened]) -> None:
-    await repairs.on_repair_order_opened(ctx, env.event)
-
-
-@router.on(VehicleHandedOver)
-async def vehicle_handed_over(ctx: HandlerContext, env: Envelope[VehicleHandedOver]) -> None:
-    await repairs.on_vehicle_handed_over(ctx, env.event)
-
-
-# Registered after remember_contact: the sale's contact is remembered first.
-@router.on(ContractSigned)
-async def contract_signed(ctx: HandlerContext, env: Envelope[ContractSigned]) -> None:
-    await investigation.on_contract_signed(ctx, env.event)
-
-
-@router.on(VehicleDelivered)
-async def vehicle_delivered(ctx: HandlerContext, env: Envelope[VehicleDelivered]) -> None:
-    await investigation.on_vehicle_delivered(ctx, env.event)
+# Registered after remember_contacts: the contact is remembered first.
+router.on_batch(RepairOrderOpened)(_batch(repairs.on_repair_orders_opened))
+router.on_batch(VehicleHandedOver)(_batch(repairs.on_vehicles_handed_over))
+router.on_batch(ContractSigned)(_batch(investigation.on_contracts_signed))
+router.on_batch(VehicleDelivered)(_batch(investigation.on_vehicles_delivered))
 
 
 @router.on(ContractCancelled)

@@ -5,42 +5,54 @@ waiting for a contact. Scoped by dealer."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
+from dealerflow.complaints.batches import columns
 from dealerflow.complaints.records import ParkedTrigger
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.runtime.db import DbConnection
 
 
-async def upsert_contact(
-    conn: DbConnection,
-    *,
-    dealer_id: str,
-    customer_id: uuid.UUID,
-    contact: ContactSnapshot,
-    observed_at: datetime,
-    source_type: str,
-) -> bool:
-    """Keep the newest contact snapshot of a customer; False when a newer one is stored."""
-    written = await conn.fetchval(
+@dataclass(frozen=True)
+class ContactSeen:
+    """A contact snapshot an event carried: whose, as of when, on which event type."""
+
+    dealer_id: str
+    customer_id: uuid.UUID
+    contact: ContactSnapshot
+    observed_at: datetime
+    source_type: str
+
+
+async def upsert_contacts(conn: DbConnection, seen: Sequence[ContactSeen]) -> None:
+    """Keep the newest contact snapshot of each customer, with one statement: of
+    ``seen``, a customer's newest (of two as old, the later one), unless the stored one
+    is newer."""
+    if not seen:
+        return
+    await conn.execute(
         """
         INSERT INTO customer_contacts (dealer_id, customer_id, contact, observed_at, source_type)
-        VALUES ($1, $2, $3::jsonb, $4, $5)
+        SELECT DISTINCT ON (dealer_id, customer_id)
+            dealer_id, customer_id, contact::jsonb, observed_at, source_type
+        FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[])
+            WITH ORDINALITY AS s (dealer_id, customer_id, contact, observed_at, source_type, n)
+        ORDER BY dealer_id, customer_id, observed_at DESC, n DESC
         ON CONFLICT (dealer_id, customer_id) DO UPDATE
             SET contact = EXCLUDED.contact, observed_at = EXCLUDED.observed_at,
                 source_type = EXCLUDED.source_type
             WHERE customer_contacts.observed_at <= EXCLUDED.observed_at
-        RETURNING true
         """,
-        dealer_id,
-        customer_id,
-        contact.model_dump_json(),
-        observed_at,
-        source_type,
+        *columns(
+            seen,
+            "dealer_id customer_id contact observed_at source_type",
+            contact=ContactSnapshot.model_dump_json,
+        ),
     )
-    return bool(written)
 
 
 async def contact_of(
@@ -117,14 +129,17 @@ async def park_trigger(conn: DbConnection, p: ParkedTrigger) -> bool:
 
 
 async def take_waiting_for(
-    conn: DbConnection, dealer_id: str, customer_id: uuid.UUID
+    conn: DbConnection, customers: Sequence[tuple[str, uuid.UUID]]
 ) -> list[ParkedTrigger]:
-    """Remove and return the triggers waiting for this customer's contact, oldest first."""
+    """Remove and return the triggers waiting for the contact of any of ``customers``
+    (dealer, customer), oldest first, with one statement."""
+    if not customers:
+        return []
     rows = await conn.fetch(
-        f"DELETE FROM awaiting_contact WHERE dealer_id = $1 AND customer_id = $2 "
-        f"RETURNING {_PARKED_COLUMNS}",
-        dealer_id,
-        customer_id,
+        f"DELETE FROM awaiting_contact WHERE (dealer_id, customer_id) IN "
+        f"(SELECT * FROM unnest($1::text[], $2::uuid[])) RETURNING {_PARKED_COLUMNS}",
+        [dealer_id for dealer_id, _ in customers],
+        [customer_id for _, customer_id in customers],
     )
     return sorted(map(_parked, rows), key=lambda p: (p.received_at, p.trigger_ref))
 

@@ -4,32 +4,26 @@ the sales topic. Scoped by dealer."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 
+from dealerflow.complaints.batches import columns
 from dealerflow.complaints.records import SaleRecord
+from dealerflow.contracts.events.sales import ContractSigned, VehicleDelivered
 from dealerflow.runtime.db import DbConnection
 
 
-async def record_signed(
-    conn: DbConnection,
-    *,
-    dealer_id: str,
-    contract_id: str,
-    customer_id: uuid.UUID,
-    model: str,
-    vin: str | None,
-    price_amount: Decimal,
-    price_currency: str,
-    consultant_id: str,
-    signed_at: datetime,
-) -> None:
-    """Remember a signed contract (a delivery seen first keeps its vehicle)."""
+async def record_signed(conn: DbConnection, sales: Sequence[ContractSigned]) -> None:
+    """Remember signed contracts with one statement (a delivery seen first keeps its
+    vehicle); each contract at most once (`batches.rounds`)."""
+    if not sales:
+        return
     await conn.execute(
         """
         INSERT INTO customer_sales (dealer_id, contract_id, customer_id, model, vin,
             price_amount, price_currency, consultant_id, signed_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[],
+            $6::numeric[], $7::text[], $8::text[], $9::timestamptz[])
         ON CONFLICT (dealer_id, contract_id) DO UPDATE
             SET model = coalesce(customer_sales.model, EXCLUDED.model),
                 vin = coalesce(customer_sales.vin, EXCLUDED.vin),
@@ -38,50 +32,35 @@ async def record_signed(
                 consultant_id = EXCLUDED.consultant_id,
                 signed_at = EXCLUDED.signed_at
         """,
-        dealer_id,
-        contract_id,
-        customer_id,
-        model,
-        vin,
-        price_amount,
-        price_currency,
-        consultant_id,
-        signed_at,
+        *columns(
+            sales,
+            "dealer_id contract_id customer_id vehicle.model vehicle.vin price.amount "
+            "price.currency consultant_id signed_at",
+        ),
     )
 
 
-async def record_delivered(
-    conn: DbConnection,
-    *,
-    dealer_id: str,
-    contract_id: str,
-    customer_id: uuid.UUID,
-    delivery_id: str,
-    model: str,
-    vin: str,
-    consultant_id: str,
-    delivered_at: datetime,
-) -> None:
-    """Remember a delivery (the vehicle handed over is the one sold; the consultant who
-    signed stays the sale's)."""
+async def record_delivered(conn: DbConnection, deliveries: Sequence[VehicleDelivered]) -> None:
+    """Remember deliveries with one statement (the vehicle handed over is the one sold;
+    the consultant who signed stays the sale's); each contract at most once
+    (`batches.rounds`)."""
+    if not deliveries:
+        return
     await conn.execute(
         """
         INSERT INTO customer_sales (dealer_id, contract_id, customer_id, model, vin,
             consultant_id, delivery_id, delivered_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[], $5::text[],
+            $6::text[], $7::text[], $8::timestamptz[])
         ON CONFLICT (dealer_id, contract_id) DO UPDATE
             SET model = EXCLUDED.model, vin = EXCLUDED.vin,
                 consultant_id = coalesce(customer_sales.consultant_id, EXCLUDED.consultant_id),
                 delivery_id = EXCLUDED.delivery_id, delivered_at = EXCLUDED.delivered_at
         """,
-        dealer_id,
-        contract_id,
-        customer_id,
-        model,
-        vin,
-        consultant_id,
-        delivery_id,
-        delivered_at,
+        *columns(
+            deliveries,
+            "dealer_id contract_id customer_id model vin consultant_id delivery_id delivered_at",
+        ),
     )
 
 

@@ -11,8 +11,10 @@ without a database. Errors are domain exceptions (mapped to problems in `problem
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from dealerflow.complaints import (
     repository,
@@ -49,6 +51,7 @@ from dealerflow.contracts.care_enums import (
 )
 from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.enums import CustomerTier
+from dealerflow.contracts.events.base import DomainEvent
 from dealerflow.contracts.events.complaints import ComplaintOpened, ComplaintOrigin
 from dealerflow.contracts.identity import customer_identity
 from dealerflow.policy import DealerPolicy
@@ -58,6 +61,13 @@ from dealerflow.runtime.idempotency import RequestKey
 
 #: The use-case context of the complaints service.
 Uc = UseCaseContext[ComplaintsSettings]
+
+E = TypeVar("E", bound=DomainEvent)
+
+#: A run of events of one class (a batch handler's, `batches`), each with the use-case
+#: context of its own handling (``BatchContext.event_contexts()``: what it publishes is
+#: caused by that event); one event alone is a run of one.
+Run = Sequence[tuple[Uc, E]]
 
 
 class ComplaintNotFound(LookupError):

@@ -13,6 +13,7 @@ replay from the DLQ is processed).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from dealerflow.complaints import repository_contacts
 from dealerflow.complaints.records import ParkedTrigger
@@ -79,12 +80,18 @@ def restore(parked: ParkedTrigger) -> DomainEvent:
     return event_class(parked.event_type).model_validate_json(parked.event)
 
 
-async def take_for_customer(uc: Uc, dealer_id: str, customer_id: uuid.UUID) -> list[DomainEvent]:
-    """Unpark every trigger waiting for this customer's contact (their timers cancelled)."""
-    waiting = await repository_contacts.take_waiting_for(uc.conn, dealer_id, customer_id)
+async def take_for_customers(
+    uc: Uc, customers: Sequence[tuple[str, uuid.UUID]]
+) -> dict[tuple[str, uuid.UUID], list[DomainEvent]]:
+    """Unpark every trigger waiting for the contact of one of ``customers`` (dealer,
+    customer) and cancel their timers (one statement each): the events by customer,
+    oldest first."""
+    waiting = await repository_contacts.take_waiting_for(uc.conn, customers)
+    await uc.cancel_timers_keyed([wait_timer_key(p.dealer_id, p.trigger_ref) for p in waiting])
+    by_customer: dict[tuple[str, uuid.UUID], list[DomainEvent]] = {}
     for parked in waiting:
-        await uc.cancel_timer(wait_timer_key(dealer_id, parked.trigger_ref))
-    return [restore(parked) for parked in waiting]
+        by_customer.setdefault((parked.dealer_id, parked.customer_id), []).append(restore(parked))
+    return by_customer
 
 
 async def take(uc: Uc, dealer_id: str, trigger_ref: str) -> ParkedTrigger | None:

@@ -13,6 +13,7 @@ history); determine responsibility; agree measures; reply; customer confirms").
 from __future__ import annotations
 
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from dealerflow.complaints import (
@@ -21,9 +22,10 @@ from dealerflow.complaints import (
     repository_repairs,
     repository_sales,
 )
+from dealerflow.complaints.batches import rounds
 from dealerflow.complaints.domain import ComplaintStatus
 from dealerflow.complaints.records import ComplaintRecord, Investigation
-from dealerflow.complaints.usecases import ActionNotAllowed, Uc, load_for_update, reload
+from dealerflow.complaints.usecases import ActionNotAllowed, Run, Uc, load_for_update, reload
 from dealerflow.complaints.usecases_actions import ComplaintCommand
 from dealerflow.contracts.enums import ContactChannel
 from dealerflow.contracts.events.sales import ContractCancelled, ContractSigned, VehicleDelivered
@@ -31,36 +33,24 @@ from dealerflow.contracts.events.sales import ContractCancelled, ContractSigned,
 # -- the sales read model (consumers) --------------------------------------------------------
 
 
-async def on_contract_signed(uc: Uc, event: ContractSigned) -> None:
-    """Remember the sale: vehicle, price and the consultant who closed it."""
-    await repository_sales.record_signed(
-        uc.conn,
-        dealer_id=event.dealer_id,
-        contract_id=event.contract_id,
-        customer_id=event.customer_id,
-        model=event.vehicle.model,
-        vin=event.vehicle.vin,
-        price_amount=event.price.amount,
-        price_currency=event.price.currency,
-        consultant_id=event.consultant_id,
-        signed_at=event.signed_at,
-    )
+def _contract(pair: tuple[Uc, ContractSigned | VehicleDelivered]) -> list[Hashable]:
+    return [(pair[1].dealer_id, pair[1].contract_id)]
 
 
-async def on_vehicle_delivered(uc: Uc, event: VehicleDelivered) -> None:
-    """Remember the delivery of the sale (an outside DMS's delivery without a contract
-    seen here is kept alone)."""
-    await repository_sales.record_delivered(
-        uc.conn,
-        dealer_id=event.dealer_id,
-        contract_id=event.contract_id,
-        customer_id=event.customer_id,
-        delivery_id=event.delivery_id,
-        model=event.model,
-        vin=event.vin,
-        consultant_id=event.consultant_id,
-        delivered_at=event.delivered_at,
-    )
+async def on_contracts_signed(run: Run[ContractSigned]) -> None:
+    """Remember the sales: vehicle, price and the consultant who closed each (one
+    statement per round of the run)."""
+    for signed in rounds(run, _contract):
+        await repository_sales.record_signed(signed[0][0].conn, [event for _, event in signed])
+
+
+async def on_vehicles_delivered(run: Run[VehicleDelivered]) -> None:
+    """Remember the deliveries of the sales (an outside DMS's delivery without a contract
+    seen here is kept alone); one statement per round of the run."""
+    for delivered in rounds(run, _contract):
+        await repository_sales.record_delivered(
+            delivered[0][0].conn, [event for _, event in delivered]
+        )
 
 
 async def on_contract_cancelled(uc: Uc, event: ContractCancelled) -> None:

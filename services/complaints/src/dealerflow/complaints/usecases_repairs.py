@@ -4,10 +4,14 @@ repair orders). RepairOrderOpened carries the contact, so no waiting is needed."
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from dealerflow.complaints import repository_repairs
+from dealerflow.complaints.batches import rounds
 from dealerflow.complaints.domain import PreviousRepair, find_repeat_repair
 from dealerflow.complaints.records import ComplaintRecord
-from dealerflow.complaints.usecases import NewComplaint, Uc, open_complaint
+from dealerflow.complaints.repository_repairs import RepeatWindow
+from dealerflow.complaints.usecases import NewComplaint, Run, Uc, open_complaint
 from dealerflow.complaints.usecases_triggers import summary_text
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
@@ -37,32 +41,42 @@ def repeat_of(
     return None
 
 
-async def on_repair_order_opened(uc: Uc, event: RepairOrderOpened) -> ComplaintRecord | None:
-    """Remember the repair order; open a complaint if it repeats an earlier repair."""
-    policy = await uc.policy(event.dealer_id)
-    window = policy.complaints.repeat_repair_window
-    previous = await repository_repairs.completed_repairs(
-        uc.conn,
-        event.dealer_id,
-        event.vin,
-        since=event.opened_at - window,
-        before=event.opened_at,
-    )
-    await repository_repairs.record_opened(
-        uc.conn,
-        dealer_id=event.dealer_id,
-        repair_order_id=event.repair_order_id,
-        vin=event.vin,
-        concerns=concerns_of(event),
-        opened_at=event.opened_at,
-        customer_id=event.customer_id,
-        advisor_id=event.advisor_id,
-        work_type=event.work_type.value,
-    )
-    repeat = repeat_of(event, previous, policy)
-    if repeat is None:
-        return None
-    concern, earlier = repeat
+def _order_and_vehicle(pair: tuple[Uc, RepairOrderOpened]) -> list[Hashable]:
+    # the vehicle too: a repair order opened after its handover (events out of order)
+    # gets its concerns now, which the next repair order of that vehicle compares with
+    event = pair[1]
+    return [("order", event.dealer_id, event.repair_order_id), ("vin", event.dealer_id, event.vin)]
+
+
+async def on_repair_orders_opened(run: Run[RepairOrderOpened]) -> None:
+    """Remember the repair orders; open a complaint for each that repeats an earlier
+    repair. Per round of the run: one query for the earlier repairs, one statement to
+    record them."""
+    conn = run[0][0].conn
+    for opened in rounds(run, _order_and_vehicle):
+        policies = [await uc.policy(event.dealer_id) for uc, event in opened]
+        windows = [
+            RepeatWindow(
+                dealer_id=event.dealer_id,
+                vin=event.vin,
+                since=event.opened_at - policy.complaints.repeat_repair_window,
+                before=event.opened_at,
+            )
+            for (_, event), policy in zip(opened, policies, strict=True)
+        ]
+        previous = await repository_repairs.completed_repairs(conn, windows)
+        events = [event for _, event in opened]
+        await repository_repairs.record_opened(conn, events, [concerns_of(e) for e in events])
+        for (uc, event), earlier, policy in zip(opened, previous, policies, strict=True):
+            if (repeat := repeat_of(event, earlier, policy)) is not None:
+                await open_repeat_repair(uc, event, *repeat)
+
+
+async def open_repeat_repair(
+    uc: Uc, event: RepairOrderOpened, concern: str, earlier: PreviousRepair
+) -> ComplaintRecord | None:
+    """The complaint of a repair order repeating ``earlier`` for ``concern`` (None when
+    this repair order opened it already)."""
     new = NewComplaint(
         dealer_id=event.dealer_id,
         customer_id=event.customer_id,
@@ -86,13 +100,14 @@ async def on_repair_order_opened(uc: Uc, event: RepairOrderOpened) -> ComplaintR
     return opened.complaint if opened.created else None
 
 
-async def on_vehicle_handed_over(uc: Uc, event: VehicleHandedOver) -> None:
-    """The repair is done: it now counts for repeat detection."""
-    await repository_repairs.record_handed_over(
-        uc.conn,
-        dealer_id=event.dealer_id,
-        repair_order_id=event.repair_order_id,
-        vin=event.vin,
-        at=event.handed_over_at,
-        customer_id=event.customer_id,
-    )
+def _order(pair: tuple[Uc, VehicleHandedOver]) -> list[Hashable]:
+    return [(pair[1].dealer_id, pair[1].repair_order_id)]
+
+
+async def on_vehicles_handed_over(run: Run[VehicleHandedOver]) -> None:
+    """The repairs are done: they now count for repeat detection (one statement per
+    round of the run)."""
+    for handed_over in rounds(run, _order):
+        await repository_repairs.record_handed_over(
+            handed_over[0][0].conn, [event for _, event in handed_over]
+        )

@@ -34,7 +34,8 @@ from dealerflow.complaints.domain import (
 )
 from dealerflow.complaints.domain_erasure import ERASED_TEXT, erased_text
 from dealerflow.complaints.records import ComplaintRecord
-from dealerflow.complaints.usecases import ContactUnknown, NewComplaint, Uc, open_complaint
+from dealerflow.complaints.repository_contacts import ContactSeen
+from dealerflow.complaints.usecases import ContactUnknown, NewComplaint, Run, Uc, open_complaint
 from dealerflow.complaints.usecases_actions import CloseComplaint, ReopenComplaint, close, reopen
 from dealerflow.contracts.care_enums import (
     ComplaintCategory,
@@ -315,25 +316,35 @@ async def on_quality_check_failed(
     )
 
 
-async def remember_contact(uc: Uc, event: DomainEvent) -> bool:
-    """Keep the event's contact snapshot as the customer's latest (if it is newer), then
-    open the complaints that were waiting for it."""
-    contact = getattr(event, "contact", None)
-    if not isinstance(contact, ContactSnapshot):
-        return False
-    written = await repository_contacts.upsert_contact(
-        uc.conn,
-        dealer_id=event.dealer_id,
-        customer_id=event.customer_id,
-        contact=contact,
-        observed_at=event.occurred_at,
-        source_type=event.event_type,
-    )
-    for waiting in await usecases_contact_wait.take_for_customer(
-        uc, event.dealer_id, event.customer_id
-    ):
-        await run_trigger(uc, waiting)
-    return written
+async def remember_contacts(run: Run[DomainEvent]) -> None:
+    """Keep the contact snapshots of a run of events (each customer's newest, if newer
+    than the stored one) with one statement, then open the complaints that were waiting
+    for these customers' contacts (taken with one statement), each in the context of its
+    customer's first event of the run, as that event alone would have."""
+    seen: list[ContactSeen] = []
+    first: dict[tuple[str, uuid.UUID], Uc] = {}
+    for uc, event in run:
+        contact = getattr(event, "contact", None)
+        if not isinstance(contact, ContactSnapshot):
+            continue  # an optional contact not given
+        seen.append(
+            ContactSeen(
+                dealer_id=event.dealer_id,
+                customer_id=event.customer_id,
+                contact=contact,
+                observed_at=event.occurred_at,
+                source_type=event.event_type,
+            )
+        )
+        first.setdefault((event.dealer_id, event.customer_id), uc)
+    if not seen:
+        return
+    any_uc = run[0][0]  # the run's contexts share the batch's connection
+    await repository_contacts.upsert_contacts(any_uc.conn, seen)
+    waiting = await usecases_contact_wait.take_for_customers(any_uc, list(first))
+    for customer, uc in first.items():
+        for trigger in waiting.get(customer, []):
+            await run_trigger(uc, trigger)
 
 
 async def run_trigger(uc: Uc, event: DomainEvent) -> ComplaintRecord | None:
