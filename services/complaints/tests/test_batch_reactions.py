@@ -17,7 +17,6 @@ import pytest
 
 from dealerflow.complaints import consumers
 from dealerflow.complaints.app import DEFINITION
-from dealerflow.complaints.batches import rounds
 from dealerflow.complaints.settings import ComplaintsSettings
 from dealerflow.contracts.care_enums import TaskOutcome
 from dealerflow.contracts.contact import ContactSnapshot
@@ -413,20 +412,3 @@ async def test_a_run_costs_the_same_statements_whatever_its_length(
     finally:
         await pool.close()
     assert counted[10] == counted[200]
-
-
-def test_rounds_keep_each_key_once_per_round_and_in_order() -> None:
-    items = [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3), ("b", 2)]
-    assert rounds(items, lambda item: [item[0]]) == [
-        [("a", 1), ("b", 1), ("c", 1)],
-        [("a", 2), ("b", 2)],
-        [("a", 3)],
-    ]
-    # two keys: an item waits for every earlier item it shares one with
-    pairs = [("o1", "v"), ("o2", "w"), ("o3", "v"), ("o2", "x"), ("o4", "x")]
-    assert rounds(pairs, lambda p: p) == [
-        [("o1", "v"), ("o2", "w")],
-        [("o3", "v"), ("o2", "x")],
-        [("o4", "x")],
-    ]
-    assert rounds([], lambda p: [p]) == []

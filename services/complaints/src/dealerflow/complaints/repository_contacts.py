@@ -11,9 +11,9 @@ from datetime import datetime
 
 import asyncpg
 
-from dealerflow.complaints.batches import columns
 from dealerflow.complaints.records import ParkedTrigger
 from dealerflow.contracts.contact import ContactSnapshot
+from dealerflow.runtime.batches import columns
 from dealerflow.runtime.db import DbConnection
 
 

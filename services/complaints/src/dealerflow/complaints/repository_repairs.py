@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from dealerflow.complaints.batches import columns
 from dealerflow.complaints.domain import PreviousRepair
 from dealerflow.complaints.records import RepairVisit
 from dealerflow.contracts.events.service import RepairOrderOpened, VehicleHandedOver
+from dealerflow.runtime.batches import columns
 from dealerflow.runtime.db import DbConnection
 
 
@@ -31,7 +31,7 @@ async def record_opened(
 ) -> None:
     """Remember repair orders' customer, vehicle, advisor, work and ``concerns`` (one
     list each) with one statement (a repeat keeps the first); each repair order at most
-    once (`batches.rounds`)."""
+    once (`runtime.batches.rounds`)."""
     if not repairs:
         return
     await conn.execute(
@@ -62,7 +62,7 @@ async def record_opened(
 
 async def record_handed_over(conn: DbConnection, repairs: Sequence[VehicleHandedOver]) -> None:
     """Mark repair orders done (handed over) with one statement; one seen only now is
-    kept without concerns; each repair order at most once (`batches.rounds`)."""
+    kept without concerns; each repair order at most once (`runtime.batches.rounds`)."""
     if not repairs:
         return
     await conn.execute(

@@ -7,15 +7,15 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from dealerflow.complaints.batches import columns
 from dealerflow.complaints.records import SaleRecord
 from dealerflow.contracts.events.sales import ContractSigned, VehicleDelivered
+from dealerflow.runtime.batches import columns
 from dealerflow.runtime.db import DbConnection
 
 
 async def record_signed(conn: DbConnection, sales: Sequence[ContractSigned]) -> None:
     """Remember signed contracts with one statement (a delivery seen first keeps its
-    vehicle); each contract at most once (`batches.rounds`)."""
+    vehicle); each contract at most once (`runtime.batches.rounds`)."""
     if not sales:
         return
     await conn.execute(
@@ -43,7 +43,7 @@ async def record_signed(conn: DbConnection, sales: Sequence[ContractSigned]) -> 
 async def record_delivered(conn: DbConnection, deliveries: Sequence[VehicleDelivered]) -> None:
     """Remember deliveries with one statement (the vehicle handed over is the one sold;
     the consultant who signed stays the sale's); each contract at most once
-    (`batches.rounds`)."""
+    (`runtime.batches.rounds`)."""
     if not deliveries:
         return
     await conn.execute(

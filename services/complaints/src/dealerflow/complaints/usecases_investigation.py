@@ -22,13 +22,13 @@ from dealerflow.complaints import (
     repository_repairs,
     repository_sales,
 )
-from dealerflow.complaints.batches import rounds
 from dealerflow.complaints.domain import ComplaintStatus
 from dealerflow.complaints.records import ComplaintRecord, Investigation
 from dealerflow.complaints.usecases import ActionNotAllowed, Run, Uc, load_for_update, reload
 from dealerflow.complaints.usecases_actions import ComplaintCommand
 from dealerflow.contracts.enums import ContactChannel
 from dealerflow.contracts.events.sales import ContractCancelled, ContractSigned, VehicleDelivered
+from dealerflow.runtime.batches import rounds
 
 # -- the sales read model (consumers) --------------------------------------------------------
 

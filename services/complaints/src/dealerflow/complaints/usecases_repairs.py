@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from dealerflow.complaints import repository_repairs
-from dealerflow.complaints.batches import rounds
 from dealerflow.complaints.domain import PreviousRepair, find_repeat_repair
 from dealerflow.complaints.records import ComplaintRecord
 from dealerflow.complaints.repository_repairs import RepeatWindow
@@ -22,6 +21,7 @@ from dealerflow.contracts.care_enums import (
 from dealerflow.contracts.events.complaints import ComplaintOrigin
 from dealerflow.contracts.events.service import RepairOrderOpened, VehicleHandedOver
 from dealerflow.policy import DealerPolicy
+from dealerflow.runtime.batches import rounds
 
 
 def concerns_of(event: RepairOrderOpened) -> list[str]:

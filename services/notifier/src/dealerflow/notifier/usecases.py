@@ -61,6 +61,7 @@ from dealerflow.notifier.usecases_tasks import (
 )
 from dealerflow.policy import BusinessCalendar
 from dealerflow.runtime import idempotency
+from dealerflow.runtime.batches import rounds
 from dealerflow.runtime.context import UseCaseContext
 from dealerflow.runtime.timers import NewTimer
 
@@ -214,21 +215,11 @@ class _OfCustomer(Protocol):
 
 
 def rounds_by_customer(items: Sequence[T], facts_of: Callable[[T], _OfCustomer]) -> list[list[T]]:
-    """``items`` in rounds, in order: a customer's n-th item in round n. A set-based
-    reaction runs round after round, so a customer's second event in a batch (or the same
-    fact again under a new id) sees the first one's effects, as one event after the other
-    would."""
-    rounds: list[list[T]] = []
-    seen: dict[tuple[str, uuid.UUID], int] = {}
-    for item in items:
-        facts = facts_of(item)
-        key = (facts.dealer_id, facts.customer_id)
-        n = seen.get(key, 0)
-        seen[key] = n + 1
-        if n == len(rounds):
-            rounds.append([])
-        rounds[n].append(item)
-    return rounds
+    """``items`` in rounds (`runtime.batches.rounds`, keyed by the customer), in order: a
+    customer's n-th item in round n. A set-based reaction runs round after round, so a
+    customer's second event in a batch (or the same fact again under a new id) sees the
+    first one's effects, as one event after the other would."""
+    return rounds(items, lambda item: [(facts_of(item).dealer_id, facts_of(item).customer_id)])
 
 
 async def on_repair_item_declined(uc: Uc, item: DeclinedItemFacts) -> None:

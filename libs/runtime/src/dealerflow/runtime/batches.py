@@ -1,18 +1,17 @@
-"""Reactions to a run of events at once (the consumer's batch handlers, `consumers.py`).
+"""Set-based reactions: a run of events written at once (the services' batch handlers,
+``EventRouter.on_batch``).
 
 A batch handler gets each run of consecutive events of one class in a Kafka batch; its
 use case writes each table with one statement for the run (``INSERT ... SELECT FROM
 unnest(...) ON CONFLICT ...``), and a lone event is a run of one: there is no second,
-per-event form of these reactions.
+per-event form of a reaction.
 
 One statement may touch a row once (``ON CONFLICT DO UPDATE``), and the events of a run
-must give the rows they give one after the other. So a run is written in `rounds`: an
-event goes to the round after the last one holding an event it shares a key with (the
-same contract, repair order or vehicle), and the rounds are written in order. A run
-without such repeats (the usual one) is one round.
-
-The run's use-case contexts are `usecases.Run`; this module is plain data (repositories
-use `columns`).
+must give the rows they give one after the other. So a run is written in :func:`rounds`:
+an event goes to the round after the last one holding an event it shares a key with
+(the same customer, contract, repair order or vehicle), and the rounds are written in
+order. A run without such repeats (the usual one) is one round. :func:`columns` gives a
+round's ``unnest`` arrays. Plain data: no I/O here.
 """
 
 from __future__ import annotations
