@@ -218,7 +218,9 @@ def materialised_dealers(settings: ServiceSettings) -> DealerConfiguration:
     """The default dealer configuration: what ``DealerConfigured`` events materialised,
     the environment's (:func:`environment_dealers`) for a dealer none has named."""
     return dealers.MaterialisedDealerConfiguration(
-        environment_dealers(settings), service=settings.service_name
+        environment_dealers(settings),
+        service=settings.service_name,
+        fresh_for_s=settings.dealer_configuration_cache_s,
     )
 
 

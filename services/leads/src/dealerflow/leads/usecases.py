@@ -200,18 +200,28 @@ async def record_assignment(
     assigned_by: str | None = None,
 ) -> None:
     """Log ``lead``'s (re)assignment to its consultant."""
-    assert lead.consultant_id is not None
     await activity.insert_assignment(
-        uc.conn,
-        AssignmentRecord(
-            dealer_id=lead.dealer_id,
-            lead_id=lead.lead_id,
-            consultant_id=lead.consultant_id,
-            previous_consultant_id=previous,
-            reason=str(reason),
-            assigned_by=assigned_by,
-            assigned_at=uc.now,
-        ),
+        uc.conn, assignment_of(uc, lead, previous, reason, assigned_by)
+    )
+
+
+def assignment_of(
+    uc: Uc,
+    lead: LeadRecord,
+    previous: str | None,
+    reason: AssignmentReason,
+    assigned_by: str | None = None,
+) -> AssignmentRecord:
+    """The log row of ``lead``'s (re)assignment to its consultant, now."""
+    assert lead.consultant_id is not None
+    return AssignmentRecord(
+        dealer_id=lead.dealer_id,
+        lead_id=lead.lead_id,
+        consultant_id=lead.consultant_id,
+        previous_consultant_id=previous,
+        reason=str(reason),
+        assigned_by=assigned_by,
+        assigned_at=uc.now,
     )
 
 
