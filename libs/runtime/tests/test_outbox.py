@@ -107,3 +107,26 @@ async def test_rolled_back_transaction_leaves_no_row_and_no_notification(
         assert received.empty(), "notifications of one transaction fold into one"
     finally:
         await listener.close()
+
+
+@pytest.mark.integration
+async def test_the_notification_names_the_first_id_of_its_transaction(
+    pool: asyncpg.Pool, pg_dsn: str, pg_schema: str
+) -> None:
+    received: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(pg_dsn)
+    await listener.add_listener(
+        notify_channel(pg_schema), lambda *args: received.put_nowait(args[3])
+    )
+    try:
+        for _ in range(2):  # the setting does not outlive its transaction
+            async with pool.acquire() as conn, conn.transaction():
+                await enqueue(conn, [OutboxMessage("t.sales", b"k", b"v")] * 2)
+                await enqueue(conn, [OutboxMessage("t.sales", b"k", b"w")])
+            first = await pool.fetchval("SELECT min(id) FROM outbox")
+            assert await asyncio.wait_for(received.get(), 5) == str(first)
+            await asyncio.sleep(0.2)
+            assert received.empty(), "one notification per transaction"
+            await pool.execute("DELETE FROM outbox")
+    finally:
+        await listener.close()

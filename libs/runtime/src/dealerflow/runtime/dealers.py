@@ -221,6 +221,14 @@ class MaterialisedDealerConfiguration:
         until they find that version or a newer one."""
         self._stored[dealer_id] = max(version, self._stored.get(dealer_id, version))
 
+    def fresh(self, dealer_id: str) -> DealerSettings | None:
+        """What :meth:`settings` answers now without a statement, if it would (None: a
+        look-up must read the database)."""
+        cached = self._cache.get(dealer_id)
+        if cached is None or not self._fresh(dealer_id, cached, self.monotonic()):
+            return None
+        return cached.settings
+
     async def settings(self, conn: DbConnection, dealer_id: str) -> DealerSettings:
         """The dealer's materialised configuration, or the environment defaults."""
         cached = self._cache.get(dealer_id)

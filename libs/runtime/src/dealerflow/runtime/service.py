@@ -132,6 +132,10 @@ class ServiceContext(Generic[S]):
 
     async def dealer_group_of(self, dealer_id: str) -> str | None:
         """The dealer group of ``dealer_id`` (its configuration's profile.group_id)."""
+        if isinstance(self.dealers, dealers.MaterialisedDealerConfiguration):
+            fresh = self.dealers.fresh(dealer_id)
+            if fresh is not None:  # no connection, no transaction
+                return fresh.profile.group_id
         async with transaction(self.db, dealers=ALL_DEALERS) as conn:
             return (await self.dealers.settings(conn, dealer_id)).profile.group_id
 
