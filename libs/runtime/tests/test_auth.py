@@ -125,14 +125,18 @@ class CountedChecks:
         monkeypatch.setattr(auth.asyncio, "to_thread", to_thread)
 
 
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> CountedChecks:
+    return CountedChecks(monkeypatch)
+
+
 async def test_a_verified_token_is_not_checked_again_while_it_holds(
-    issuer: DevIssuer, monkeypatch: pytest.MonkeyPatch
+    issuer: DevIssuer, checks: CountedChecks, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    checks = CountedChecks(monkeypatch)
     check = verifier(issuer)
     token = issuer.token(sub="a", roles=["gm"], dealers=["D1"])
-    for _ in range(3):
-        assert (await check.verify(token)).subject == "a"
+    principals = [await check.verify(token) for _ in range(3)]
+    assert [p.subject for p in principals] == ["a"] * 3
     assert checks.count == 1
     other = issuer.token(sub="b", roles=["gm"], dealers=["D1"])
     assert (await check.verify(other)).subject == "b"
@@ -151,9 +155,8 @@ async def test_a_verified_token_is_not_checked_again_while_it_holds(
 
 
 async def test_a_retired_key_refuses_its_tokens_at_once_despite_the_cache(
-    issuer: DevIssuer, monkeypatch: pytest.MonkeyPatch
+    issuer: DevIssuer, checks: CountedChecks
 ) -> None:
-    checks = CountedChecks(monkeypatch)
     check = verifier(issuer)
     old = issuer.token(sub="a", roles=["gm"], dealers=["D1"])
     assert (await check.verify(old)).subject == "a"

@@ -251,8 +251,8 @@ class OutboxRelay:
                 await conn.remove_listener(channel, self._on_notify)
                 await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        if payload.isdigit():
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        if isinstance(payload, str) and payload.isdigit():
             lowest = int(payload)
             if lowest <= self._read_floor and lowest not in self._read_ids:
                 self._late_commit = True
