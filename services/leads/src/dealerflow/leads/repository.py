@@ -296,15 +296,21 @@ async def insert_submission(conn: DbConnection, sub: SubmissionRecord) -> None:
 
 _ASSIGNMENT_COLUMNS = columns_of(AssignmentRecord)
 _INSERT_ASSIGNMENT = insert_statement("lead_assignments", _ASSIGNMENT_COLUMNS)
+_MOVE_ROTATION = (
+    "UPDATE assignment_rotation SET last_assigned_id = $2, updated_at = $3 WHERE dealer_id = $1"
+)
 _INSERT_NEW_LEAD = {
-    assigned: one_statement(
+    (assigned, rotated): one_statement(
         [
             (_INSERT_LEAD, len(_LEAD_COLUMNS)),
             *([(_INSERT_ASSIGNMENT, len(_ASSIGNMENT_COLUMNS))] if assigned else []),
+            *([(_MOVE_ROTATION, 3)] if rotated else []),
             (_INSERT_SUBMISSION, len(_SUBMISSION_COLUMNS)),
         ]
     )
     for assigned in (False, True)
+    for rotated in (False, True)
+    if assigned or not rotated
 }
 
 
@@ -313,12 +319,18 @@ async def insert_new_lead(
     lead: LeadRecord,
     submission: SubmissionRecord,
     assignment: AssignmentRecord | None = None,
+    *,
+    rotated: bool = False,
 ) -> None:
-    """A new lead with its first submission and initial assignment: one statement (it
-    runs while the dealer's round-robin pointer is locked)."""
+    """A new lead with its first submission and initial assignment, and (``rotated``)
+    the dealer's round-robin pointer moved to its consultant: one statement, since it
+    runs while the pointer's row is locked (``repository_activity.lock_rotation``)."""
+    if rotated and (assignment is None or lead.consultant_id is None):
+        raise ValueError("the round-robin pointer moves to an assigned consultant")
     assigned = values_of(assignment) if assignment is not None else []
-    args = [*_lead_values(lead), *assigned, *values_of(submission)]
-    await conn.execute(_INSERT_NEW_LEAD[assignment is not None], *args)
+    moved = [lead.dealer_id, lead.consultant_id, lead.created_at] if rotated else []
+    args = [*_lead_values(lead), *assigned, *moved, *values_of(submission)]
+    await conn.execute(_INSERT_NEW_LEAD[assignment is not None, rotated], *args)
 
 
 async def submissions_of(

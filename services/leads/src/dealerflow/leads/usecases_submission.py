@@ -119,9 +119,11 @@ async def _create(uc: Uc, cmd: SubmitLead, phone: str) -> SubmissionResult:
     interest = interest_from_submission(submission, await dealer_today(uc, dealer_id))
     group = await _customer_group(uc, dealer_id, cmd.dealer_group)
     chosen = cmd.consultant_id or _consultant_named_in(submission)
+    rotated = False
     if chosen is None:
         # as late as possible: from here to the commit the dealer's new leads wait
-        chosen = await next_consultant(uc, dealer_id)
+        chosen = await next_consultant(uc, dealer_id, move_pointer=False)
+        rotated = chosen is not None
     lead = LeadRecord(
         dealer_id=dealer_id,
         lead_id=uuid.uuid4(),
@@ -146,6 +148,7 @@ async def _create(uc: Uc, cmd: SubmitLead, phone: str) -> SubmissionResult:
         lead,
         _submission_of(uc, lead, submission, "created"),
         assignment_of(uc, lead, None, AssignmentReason.INITIAL) if chosen is not None else None,
+        rotated=rotated,
     )
     await uc.publish(
         LeadCreated(
