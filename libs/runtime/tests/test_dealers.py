@@ -165,7 +165,9 @@ async def test_a_fresh_configuration_costs_no_statement_and_a_stored_change_ends
         await upsert_configuration(conn, stored("D1", 2, "v2"))
         now[0] += 4.9
         assert (await dealers.settings(idle, "D1")).profile.name == "v1"
+        assert dealers.fresh("D1") is not None  # what dealer_group_of answers from
         now[0] += 0.1
+        assert dealers.fresh("D1") is None
         assert (await dealers.settings(conn, "D1")).profile.name == "v2"
         assert (await dealers.settings(idle, "D1")).profile.name == "v2"
         # the process stored a newer version itself: the next look-up reads it, until
