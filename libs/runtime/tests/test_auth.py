@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ import pytest
 from fastapi import APIRouter, Body
 
 from dealerflow.devinfra.issuer import DevIssuer
+from dealerflow.runtime import auth
 from dealerflow.runtime.auth import (
     AuthenticationFailed,
     Principal,
@@ -107,6 +109,66 @@ def test_a_rotated_key_is_picked_up_without_a_restart(issuer: DevIssuer) -> None
     issuer.retire()
     with pytest.raises(AuthenticationFailed):
         check.verify_sync(old)
+
+
+class CountedChecks:
+    """Counts the signature checks a verifier runs (each is one thread hop)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = auth.asyncio.to_thread
+
+        async def to_thread(func: Any, *args: Any) -> Any:
+            self.count += 1
+            return await real(func, *args)
+
+        monkeypatch.setattr(auth.asyncio, "to_thread", to_thread)
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> CountedChecks:
+    return CountedChecks(monkeypatch)
+
+
+async def test_a_verified_token_is_not_checked_again_while_it_holds(
+    issuer: DevIssuer, checks: CountedChecks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check = verifier(issuer)
+    token = issuer.token(sub="a", roles=["gm"], dealers=["D1"])
+    principals = [await check.verify(token) for _ in range(3)]
+    assert [p.subject for p in principals] == ["a"] * 3
+    assert checks.count == 1
+    other = issuer.token(sub="b", roles=["gm"], dealers=["D1"])
+    assert (await check.verify(other)).subject == "b"
+    assert checks.count == 2
+    with pytest.raises(AuthenticationFailed):  # a refused token is never kept
+        await check.verify(token + "x")
+    with pytest.raises(AuthenticationFailed):
+        await check.verify(token + "x")
+    assert checks.count == 4
+
+    # past exp + leeway the kept answer is not used: the token is checked again
+    later = time.time() + 3600 + 10
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    await check.verify(token)
+    assert checks.count == 5
+
+
+async def test_a_retired_key_refuses_its_tokens_at_once_despite_the_cache(
+    issuer: DevIssuer, checks: CountedChecks
+) -> None:
+    check = verifier(issuer)
+    old = issuer.token(sub="a", roles=["gm"], dealers=["D1"])
+    assert (await check.verify(old)).subject == "a"
+    assert (await check.verify(old)).subject == "a"
+    assert checks.count == 1
+    issuer.rotate()  # the key set changed: every token is checked again, once
+    assert (await check.verify(old)).subject == "a"
+    assert (await check.verify(old)).subject == "a"
+    assert checks.count == 2
+    issuer.retire()
+    with pytest.raises(AuthenticationFailed):
+        await check.verify(old)
 
 
 def test_malformed_claims_are_refused() -> None:

@@ -19,6 +19,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 
 from dealerflow.contracts.envelope import Envelope, encode_binary
 from dealerflow.contracts.events.leads import LeadGraded
+from dealerflow.runtime import broker as broker_module
 from dealerflow.runtime.broker import (
     attach_consumer,
     create_broker,
@@ -53,6 +54,52 @@ def test_create_broker_does_not_connect_and_installs_middlewares() -> None:
     broker = create_broker(settings, registry=CollectorRegistry())
     kinds = {type(m) for m in broker.config.broker_middlewares}
     assert {KafkaTelemetryMiddleware, KafkaPrometheusMiddleware} <= kinds
+
+
+class PollingConsumer:
+    """An aiokafka consumer stand-in on a clock of its own: ``getmany`` answers from
+    ``answers`` in turn, each after ``wait_s`` of that clock (None: the whole timeout)."""
+
+    def __init__(self, answers: list[tuple[dict[Any, Any], float | None]]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[int, int | None]] = []
+        self.now = 100.0
+
+    async def getmany(self, *, timeout_ms: int, max_records: int | None) -> dict[Any, Any]:
+        self.calls.append((timeout_ms, max_records))
+        batches, wait_s = self.answers.pop(0)
+        self.now += timeout_ms / 1000 if wait_s is None else wait_s
+        return batches
+
+
+async def test_an_idle_poll_does_not_nap_after_its_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = ServiceSettings(service_name="naptest", consumer_batch_timeout_ms=30)
+
+    class Consumer:
+        name = "naptest.reactions"
+
+        def __init__(self) -> None:
+            self.settings = settings
+
+        async def process_batch(self, records: Any) -> None:
+            return None
+
+    naps: list[float] = []
+
+    async def nap(seconds: float) -> None:
+        naps.append(seconds)
+
+    records = (_record(1, []), _record(2, []))
+    polling = PollingConsumer([({}, None), ({"tp": list(records)}, 0.0), ({}, 0.01)])
+    monkeypatch.setattr(broker_module, "_pause", nap)
+    monkeypatch.setattr(broker_module, "_clock", lambda: polling.now)
+    subscriber = attach_consumer(create_broker(settings), Consumer(), "t.sales")  # type: ignore[arg-type]
+    assert await subscriber.get_msg(polling) == ()  # type: ignore[arg-type]
+    assert naps == []  # FastStream's own poll would sleep another 30 ms here
+    assert await subscriber.get_msg(polling) == records  # type: ignore[arg-type]
+    assert await subscriber.get_msg(polling) == ()  # type: ignore[arg-type]
+    assert naps == [pytest.approx(0.02)]  # an early empty answer waits out the rest
+    assert polling.calls == [(30, settings.consumer_batch_size)] * 3
 
 
 async def test_lenient_parser_survives_bad_header_bytes_and_keeps_raw_records() -> None:

@@ -137,6 +137,54 @@ async def test_materialised_configuration_caches_per_version_and_counts_unknown_
         ]
 
 
+class NoStatements:
+    """A connection that must not be used: the look-up is answered from the cache."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the cached configuration ran conn.{name}")
+
+
+async def test_a_fresh_configuration_costs_no_statement_and_a_stored_change_ends_it(
+    db: asyncpg.Pool,
+) -> None:
+    now = [100.0]
+    dealers = MaterialisedDealerConfiguration(
+        EnvironmentDealerConfiguration(),
+        service="dealersfresh",
+        fresh_for_s=5.0,
+        monotonic=lambda: now[0],
+    )
+    idle: Any = NoStatements()
+    async with db.acquire() as conn:
+        await upsert_configuration(conn, stored("D1", 1, "v1"))
+        assert (await dealers.settings(conn, "D1")).profile.name == "v1"
+        assert (await dealers.settings(idle, "D1")).profile.name == "v1"
+        assert (await dealers.settings(conn, "D2")).profile.name != "v1"  # unknown: defaults
+        assert await dealers.settings(idle, "D2") is dealers.defaults.defaults
+        # a row written behind the process's back is seen once the copy is stale
+        await upsert_configuration(conn, stored("D1", 2, "v2"))
+        now[0] += 4.9
+        assert (await dealers.settings(idle, "D1")).profile.name == "v1"
+        assert dealers.fresh("D1") is not None  # what dealer_group_of answers from
+        now[0] += 0.1
+        assert dealers.fresh("D1") is None
+        assert (await dealers.settings(conn, "D1")).profile.name == "v2"
+        assert (await dealers.settings(idle, "D1")).profile.name == "v2"
+        # the process stored a newer version itself: the next look-up reads it, until
+        # it is committed and found
+        async with conn.transaction():
+            await upsert_configuration(conn, stored("D1", 3, "v3"))
+            dealers.changed("D1", 3)
+            async with db.acquire() as other:  # not committed yet: still v2, not kept
+                assert (await dealers.settings(other, "D1")).profile.name == "v2"
+                assert (await dealers.settings(other, "D1")).profile.name == "v2"
+        assert (await dealers.settings(conn, "D1")).profile.name == "v3"
+        assert (await dealers.settings(idle, "D1")).profile.name == "v3"
+        dealers.changed("D2", 1)  # a dealer's first configuration ends its defaults too
+        await upsert_configuration(conn, stored("D2", 1, "two"))
+        assert (await dealers.settings(conn, "D2")).profile.name == "two"
+
+
 async def test_a_stored_configuration_this_release_refuses_gets_the_defaults_loudly(
     db: asyncpg.Pool, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -222,22 +270,26 @@ async def topics(topic_prefix: str, create_topics: Callable[..., Awaitable[None]
 @pytest.fixture
 async def running(
     db: asyncpg.Pool, pg_dsn: str, pg_schema: str, kafka_bootstrap: str, topics: TopicRegistry
-) -> AsyncIterator[Callable[[], Awaitable[httpx.AsyncClient]]]:
-    """Starts the reading service on demand (after the test has produced its events)."""
-    settings = Settings(
-        **TEST_DEFAULTS,
-        pg_dsn=pg_dsn,
-        db_schema=pg_schema,
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=topics.prefix,
-        policy_overrides=ENV_POLICY,
-        dealer_defaults={"profile": {"name": "Any dealer"}},
-        consumer_max_retries=5,
-    )
-    app = build_app(reading_service(), settings)
+) -> AsyncIterator[Callable[..., Awaitable[httpx.AsyncClient]]]:
+    """Starts the reading service on demand (after the test has produced its events),
+    with ``overrides`` of its settings."""
     async with contextlib.AsyncExitStack() as stack:
 
-        async def start() -> httpx.AsyncClient:
+        async def start(**overrides: Any) -> httpx.AsyncClient:
+            settings = Settings(
+                **{
+                    **TEST_DEFAULTS,
+                    "pg_dsn": pg_dsn,
+                    "db_schema": pg_schema,
+                    "kafka_bootstrap": kafka_bootstrap,
+                    "topic_prefix": topics.prefix,
+                    "policy_overrides": ENV_POLICY,
+                    "dealer_defaults": {"profile": {"name": "Any dealer"}},
+                    "consumer_max_retries": 5,
+                    **overrides,
+                }
+            )
+            app = build_app(reading_service(), settings)
             await stack.enter_async_context(app.router.lifespan_context(app))
             transport = httpx.ASGITransport(app=app)
             return await stack.enter_async_context(
@@ -316,3 +368,27 @@ async def test_a_service_materialises_dealer_configured_from_the_compacted_topic
 
 async def _equals(probe: Callable[[], Awaitable[Any]], expected: Any) -> bool:
     return await probe() == expected
+
+
+async def test_a_dealer_configured_changes_the_next_request_despite_the_cache(
+    db: asyncpg.Pool,
+    kafka_bootstrap: str,
+    topics: TopicRegistry,
+    running: Callable[..., Awaitable[httpx.AsyncClient]],
+) -> None:
+    # a cache far longer than the test: only the consumer's word can end it
+    client = await running(dealer_configuration_cache_s=60.0)
+    async with kafka_producer(kafka_bootstrap) as producer:
+        await produce_event(producer, topics, configured("D1", 1, "Shanghai v1"), event_id="c1")
+        await eventually(lambda: _consumed(db, "c1"), "v1 materialised")
+        assert (await client.get("/dealers/D1")).json()["profile"]["name"] == "Shanghai v1"
+        assert (await client.get("/dealers/D1")).json()["profile"]["name"] == "Shanghai v1"
+        await produce_event(producer, topics, configured("D1", 2, "Shanghai v2"), event_id="c2")
+        await eventually(lambda: _consumed(db, "c2"), "v2 materialised")
+    # the first request after the commit already has the new configuration
+    assert (await client.get("/dealers/D1")).json()["profile"]["name"] == "Shanghai v2"
+
+
+async def _consumed(db: asyncpg.Pool, event_id: str) -> bool:
+    found = await db.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", event_id)
+    return bool(found)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -16,6 +18,20 @@ from dealerflow.runtime.outbox import (
     enqueue,
     notify_channel,
 )
+
+
+@contextlib.asynccontextmanager
+async def notifications(dsn: str, schema: str) -> AsyncIterator[asyncio.Queue[tuple[str, str]]]:
+    """``(channel, payload)`` of each NOTIFY of the schema's outbox, as delivered."""
+    received: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+    listener = await asyncpg.connect(dsn)
+    await listener.add_listener(
+        notify_channel(schema), lambda *args: received.put_nowait((args[2], args[3]))
+    )
+    try:
+        yield received
+    finally:
+        await listener.close()
 
 
 @pytest.fixture
@@ -76,12 +92,7 @@ async def test_enqueue_writes_rows_in_order(pool: asyncpg.Pool) -> None:
 async def test_rolled_back_transaction_leaves_no_row_and_no_notification(
     pool: asyncpg.Pool, pg_dsn: str, pg_schema: str
 ) -> None:
-    received: asyncio.Queue[str] = asyncio.Queue()
-    listener = await asyncpg.connect(pg_dsn)
-    await listener.add_listener(
-        notify_channel(pg_schema), lambda *args: received.put_nowait(args[2])
-    )
-    try:
+    async with notifications(pg_dsn, pg_schema) as received:
 
         async def enqueue_then_fail() -> None:
             async with pool.acquire() as conn, conn.transaction():
@@ -101,9 +112,24 @@ async def test_rolled_back_transaction_leaves_no_row_and_no_notification(
             await enqueue(conn, [OutboxMessage("t.sales", b"k", b"w")])
             await asyncio.sleep(0.2)
             assert received.empty(), "NOTIFY is only delivered at commit"
-        channel = await asyncio.wait_for(received.get(), 5)
+        channel, _ = await asyncio.wait_for(received.get(), 5)
         assert channel == f"{pg_schema}_outbox"
         await asyncio.sleep(0.2)
         assert received.empty(), "notifications of one transaction fold into one"
-    finally:
-        await listener.close()
+
+
+@pytest.mark.integration
+async def test_the_notification_names_the_first_id_of_its_transaction(
+    pool: asyncpg.Pool, pg_dsn: str, pg_schema: str
+) -> None:
+    async with notifications(pg_dsn, pg_schema) as received:
+        for _ in range(2):  # the setting does not outlive its transaction
+            async with pool.acquire() as conn, conn.transaction():
+                await enqueue(conn, [OutboxMessage("t.sales", b"k", b"v")] * 2)
+                await enqueue(conn, [OutboxMessage("t.sales", b"k", b"w")])
+            first = await pool.fetchval("SELECT min(id) FROM outbox")
+            _, payload = await asyncio.wait_for(received.get(), 5)
+            assert payload == str(first)
+            await asyncio.sleep(0.2)
+            assert received.empty(), "one notification per transaction"
+            await pool.execute("DELETE FROM outbox")

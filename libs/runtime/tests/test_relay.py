@@ -42,6 +42,17 @@ def test_partitioner_matches_kafkas_default() -> None:
     assert murmur2_partitioner(None, [0, 1], [1]) == 1
 
 
+def test_a_commit_below_the_rows_read_makes_the_next_read_start_over() -> None:
+    relay = OutboxRelay(None, "127.0.0.1:1")  # type: ignore[arg-type]  # never started
+    relay._read_ids, relay._read_floor = {7, 8, 10}, 10
+    for already_read in ("7", "10", "11", ""):  # read, or above what was read: no rescan
+        relay._on_notify(None, 0, "s_outbox", already_read)
+        assert not relay._late_commit
+    relay._on_notify(None, 0, "s_outbox", "9")  # committed after 10 was read
+    assert relay._late_commit
+    assert relay._wake.is_set()
+
+
 @pytest.fixture
 async def pool(pg_dsn: str, pg_schema: str, pg_pool: asyncpg.Pool) -> asyncpg.Pool:
     await migrate(pg_dsn, pg_schema, runtime_migrations())

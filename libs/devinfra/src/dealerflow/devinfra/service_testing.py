@@ -92,6 +92,9 @@ TEST_DEFAULTS: dict[str, Any] = {
     "timer_poll_interval_s": 0.1,
     "consumer_batch_timeout_ms": 50,
     "unknown_dealers": "defaults",
+    # configure_dealer writes the row behind a running service's back: every use case
+    # reads the version, as the docstring promises (the runtime's own tests cover the cache)
+    "dealer_configuration_cache_s": 0.0,
 }
 
 

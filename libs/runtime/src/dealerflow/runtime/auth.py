@@ -24,6 +24,13 @@ problems) and renders them into docs/security.md. Answers:
   403; a record of another dealer looked up by id: 404 (the services scope every query by
   the dealer the token covers, so it is simply not found).
 
+Verifying a signature costs a thread hop and an RS256/ES256 check per request, and a
+client sends the same token for its whole life: :meth:`TokenVerifier.verify` keeps the
+principal of each token it verified (up to ``max_cached_tokens``), answers a repeat
+from that while the token has not expired (``exp`` + leeway) and the key set it was
+verified against is still the one in use; any change of the key set (rotation,
+retirement, the periodic refetch) verifies every token again.
+
 The principal of the request is kept in a context variable for the use case that the
 route runs (:func:`current_principal`): the use-case context takes the acting staff id
 from it (``uc.actor``, carried by the events it publishes) and the dealers it may see.
@@ -34,6 +41,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -176,11 +185,26 @@ def principal_of(claims: dict[str, Any]) -> Principal:
     )
 
 
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    #: ``exp`` + leeway (epoch seconds): refused from then on
+    expires_at: float
+    #: the key set the signature was checked against (its identity)
+    key_set: object
+
+
 class TokenVerifier:
     """Verifies bearer tokens against one issuer's JWKS (module docstring)."""
 
     def __init__(
-        self, *, issuer: str, audience: str, jwks_url: str, leeway_s: float = 30.0
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        jwks_url: str,
+        leeway_s: float = 30.0,
+        max_cached_tokens: int = 10_000,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
@@ -192,9 +216,29 @@ class TokenVerifier:
             # PyJWKClient caches the key set (refetched after ``lifespan`` seconds, and at
             # once when a token names a kid it does not have: key rotation).
             self._keys = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        self._max_cached = max_cached_tokens
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
+
+    def _key_set_in_use(self) -> object | None:
+        """The key set tokens are checked against now, without fetching or reading it
+        (None: it must be fetched or read again first)."""
+        if isinstance(self._keys, _FileJwks):
+            return self._keys.unchanged_key_set()
+        cache = self._keys.jwk_set_cache
+        return cache.get() if cache is not None else None
 
     def verify_sync(self, token: str) -> Principal:
         """The principal of ``token``; raises :class:`AuthenticationFailed`."""
+        return self._verify(token).principal
+
+    def _signing_key(self, token: str) -> tuple[jwt.PyJWK, object | None]:
+        """The key that signed ``token`` and the key set it is from (None: unknown)."""
+        if isinstance(self._keys, _FileJwks):
+            return self._keys.signing_key(token)
+        key = self._keys.get_signing_key_from_jwt(token)
+        return key, self._key_set_in_use()
+
+    def _verify(self, token: str) -> _Verified:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") not in ALGORITHMS:
@@ -202,7 +246,7 @@ class TokenVerifier:
                     f"token algorithm {header.get('alg')!r} is not accepted "
                     f"(use one of {', '.join(ALGORITHMS)})"
                 )
-            key = self._keys.get_signing_key_from_jwt(token)
+            key, key_set = self._signing_key(token)
             claims = jwt.decode(
                 token,
                 key.key,
@@ -218,11 +262,24 @@ class TokenVerifier:
             raise AuthenticationFailed("the issuer's keys cannot be fetched now") from exc
         except jwt.PyJWTError as exc:
             raise AuthenticationFailed(f"invalid token: {exc}") from exc
-        return principal_of(claims)
+        return _Verified(principal_of(claims), float(claims["exp"]) + self.leeway_s, key_set)
 
     async def verify(self, token: str) -> Principal:
-        """:meth:`verify_sync` off the event loop (a key fetch is blocking I/O)."""
-        return await asyncio.to_thread(self.verify_sync, token)
+        """:meth:`verify_sync` off the event loop (a key fetch is blocking I/O), or the
+        principal a check of the same token gave while it still holds (module docstring)."""
+        known = self._verified.get(token)
+        if known is not None:
+            key_set = self._key_set_in_use()
+            if time.time() < known.expires_at and key_set is not None and key_set is known.key_set:
+                self._verified.move_to_end(token)
+                return known.principal
+            del self._verified[token]
+        verified = await asyncio.to_thread(self._verify, token)
+        if verified.key_set is not None:
+            self._verified[token] = verified
+            if len(self._verified) > self._max_cached:
+                self._verified.popitem(last=False)
+        return verified.principal
 
 
 class _FileJwks:
@@ -234,18 +291,28 @@ class _FileJwks:
         self._stamp: float | None = None
         self._keys: jwt.PyJWKSet | None = None
 
-    def get_signing_key_from_jwt(self, token: str) -> jwt.PyJWK:
+    def unchanged_key_set(self) -> jwt.PyJWKSet | None:
+        """The key set read last, unless the file changed since (or cannot be read)."""
+        try:
+            stamp = self._path.stat().st_mtime
+        except OSError:
+            return None
+        return self._keys if stamp == self._stamp else None
+
+    def signing_key(self, token: str) -> tuple[jwt.PyJWK, jwt.PyJWKSet]:
+        """The key ``token`` names and the key set it is from."""
         kid = jwt.get_unverified_header(token).get("kid")
         try:
             stamp = self._path.stat().st_mtime
-            if self._keys is None or stamp != self._stamp:
-                self._keys = jwt.PyJWKSet.from_json(self._path.read_text("utf-8"))
-                self._stamp = stamp
+            keys = self._keys
+            if keys is None or stamp != self._stamp:
+                keys = jwt.PyJWKSet.from_json(self._path.read_text("utf-8"))
+                self._keys, self._stamp = keys, stamp
         except (OSError, jwt.PyJWTError) as exc:
             raise jwt.PyJWKClientConnectionError(f"cannot read {self._path}: {exc}") from exc
-        for key in self._keys.keys:
+        for key in keys.keys:
             if kid is None or key.key_id == kid:
-                return key
+                return key, keys
         raise jwt.PyJWKClientError(f"no key with kid {kid!r} in the issuer's JWKS")
 
 

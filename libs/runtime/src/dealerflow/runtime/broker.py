@@ -10,13 +10,22 @@ default decoder (``json.loads`` per message) is replaced by :func:`raw_records`,
 parser is wrapped by :func:`lenient_batch_parser` so that one record with non-UTF-8 header
 bytes cannot make the whole batch unparseable (which would block the partition forever).
 Binary and structured CloudEvents therefore both reach our decoder untouched.
+
+FastStream's batch subscriber sleeps ``batch_timeout_ms`` after every poll that found
+nothing, on top of the poll's own wait of as long: an event arriving during that nap
+waited up to another 100 ms (the default) before its consumer saw it, on every hop of a
+reaction chain. :func:`attach_consumer` gives its subscribers a poll without the nap
+(:func:`poll_without_nap`): the long poll itself paces an idle consumer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from faststream.kafka import KafkaBroker
@@ -31,7 +40,7 @@ from dealerflow.runtime import recovery
 from dealerflow.runtime.kafka_security import faststream_security
 
 if TYPE_CHECKING:
-    from aiokafka import ConsumerRecord
+    from aiokafka import AIOKafkaConsumer, ConsumerRecord
     from faststream.message import StreamMessage
     from opentelemetry.trace import TracerProvider
 
@@ -145,6 +154,32 @@ async def raw_records(message: StreamMessage[Records]) -> Records:
     return message.raw_message
 
 
+#: How an idle poll that returned early is paced, and its clock (tests replace them).
+_pause = asyncio.sleep
+_clock = time.monotonic
+
+
+def poll_without_nap(subscriber: BatchSubscriber) -> None:
+    """Replace ``subscriber``'s poll by one that hands records on as soon as they arrive
+    and, finding none, returns after the poll's own wait rather than sleeping as long
+    again (module docstring). A poll that returns early with nothing (no partitions yet)
+    still waits out the rest of ``batch_timeout_ms``, so an idle loop never spins."""
+    timeout_ms: int = subscriber.batch_timeout_ms
+    max_records: int | None = subscriber.max_records
+
+    async def get_msg(consumer: AIOKafkaConsumer) -> Records:
+        started = _clock()
+        batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+        if not batches:
+            rest = timeout_ms / 1000 - (_clock() - started)
+            if rest > 0.001:
+                await _pause(rest)
+            return ()
+        return tuple(chain.from_iterable(batches.values()))
+
+    subscriber.get_msg = get_msg  # type: ignore[method-assign]
+
+
 def attach_consumer(
     broker: KafkaBroker,
     consumer: BatchProcessor,
@@ -215,4 +250,5 @@ def attach_consumer(
 
     handle_batch.__name__ = f"consume_{consumer.name}".replace(".", "_").replace("-", "_")
     subscriber(handle_batch)
+    poll_without_nap(subscriber)
     return subscriber

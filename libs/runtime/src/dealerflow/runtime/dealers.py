@@ -20,6 +20,14 @@ compacted ``<prefix>dealers`` topic, keyed by dealer id. Every service keeps its
   A stored configuration this release no longer accepts (written by an older one) is
   answered with the defaults too, logged as an error and counted in
   ``dealerflow_dealer_configuration_invalid_total{service}``, once per stored version.
+  It keeps each dealer's validated configuration in the process and, for
+  ``fresh_for_s`` seconds after a look-up (``dealer_configuration_cache_s``), answers
+  from that copy without a statement: a configuration is read on every use case of
+  every request, and changes a few times a year. :func:`materialise` tells it at once
+  when this process stores a newer version (:meth:`MaterialisedDealerConfiguration.changed`),
+  so the next use case reads it; a version another replica of the service stored (each
+  ``DealerConfigured`` reaches one replica of a consumer group) or a row written
+  directly is seen within ``fresh_for_s``.
 
 A materialised configuration is complete (the dealers service applied the defaults and
 the group's settings), so a service's own ``policy_overrides`` only shape the defaults of
@@ -36,6 +44,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -158,7 +168,10 @@ async def materialise(ctx: HandlerContext, env: Envelope[DealerConfigured]) -> N
             configured_at=event.occurred_at,
         ),
     )
-    if not written:
+    if written:
+        if isinstance(ctx.dealers, MaterialisedDealerConfiguration):
+            ctx.dealers.changed(event.dealer_id, event.configuration_version)
+    else:
         log.info(
             "dealer %s configuration version %d is not newer than the stored one; ignored",
             event.dealer_id,
@@ -167,31 +180,73 @@ async def materialise(ctx: HandlerContext, env: Envelope[DealerConfigured]) -> N
         )
 
 
+#: The version a dealer with no stored configuration is cached under.
+_UNKNOWN_VERSION = 0
+
+
+@dataclass(frozen=True)
+class _Cached:
+    version: int
+    settings: DealerSettings
+    #: ``monotonic()`` of the look-up that read the version from the database
+    checked_at: float
+
+
 @dataclass
 class MaterialisedDealerConfiguration:
     """The dealer's materialised configuration (module docstring), ``defaults`` for a
     dealer no ``DealerConfigured`` has named.
 
-    Validated configurations are kept per process by dealer and version, so a hot path
-    reads one integer per use case and validates a configuration once per change.
+    Validated configurations are kept per process by dealer and version, so a
+    configuration is validated once per change. Within ``fresh_for_s`` of the last
+    version check a look-up costs no statement (0: every look-up reads the version, one
+    integer); :meth:`changed` ends that at once for the dealer.
     """
 
     defaults: EnvironmentDealerConfiguration
     #: the ``service`` label of the unknown-dealer counter
     service: str = "dealerflow"
-    _cache: dict[str, tuple[int, DealerSettings]] = field(default_factory=dict, repr=False)
+    #: seconds a checked configuration is answered without reading its version again
+    fresh_for_s: float = 0.0
+    #: the clock of ``fresh_for_s`` (real seconds; tests pass their own)
+    monotonic: Callable[[], float] = time.monotonic
+    _cache: dict[str, _Cached] = field(default_factory=dict, repr=False)
+    #: the newest version this process stored per dealer (:meth:`changed`)
+    _stored: dict[str, int] = field(default_factory=dict, repr=False)
     _logged_unknown: set[str] = field(default_factory=set, repr=False)
+
+    def changed(self, dealer_id: str, version: int) -> None:
+        """This process stored ``version`` of the dealer's configuration (in a
+        transaction that may not have committed yet): look-ups read the database again
+        until they find that version or a newer one."""
+        self._stored[dealer_id] = max(version, self._stored.get(dealer_id, version))
+
+    def fresh(self, dealer_id: str) -> DealerSettings | None:
+        """What :meth:`settings` answers now without a statement, if it would (None: a
+        look-up must read the database)."""
+        cached = self._cache.get(dealer_id)
+        if cached is None or not self._fresh(dealer_id, cached, self.monotonic()):
+            return None
+        return cached.settings
 
     async def settings(self, conn: DbConnection, dealer_id: str) -> DealerSettings:
         """The dealer's materialised configuration, or the environment defaults."""
         cached = self._cache.get(dealer_id)
-        found = await configuration_of(conn, dealer_id, known_version=cached[0] if cached else None)
+        now = self.monotonic()
+        if cached is not None and self._fresh(dealer_id, cached, now):
+            if cached.version == _UNKNOWN_VERSION:
+                return self._unknown(dealer_id)
+            return cached.settings
+        known = cached.version if cached and cached.version != _UNKNOWN_VERSION else None
+        found = await configuration_of(conn, dealer_id, known_version=known)
         if found is None:
+            self._cache[dealer_id] = _Cached(_UNKNOWN_VERSION, self.defaults.defaults, now)
             return self._unknown(dealer_id)
         version, configuration = found
         if configuration is None:
             assert cached is not None  # only the cached version comes back without a body
-            return cached[1]
+            self._cache[dealer_id] = _Cached(version, cached.settings, now)
+            return cached.settings
         try:
             settings = DealerSettings.model_validate(configuration)
         except ValidationError as exc:
@@ -209,8 +264,14 @@ class MaterialisedDealerConfiguration:
                 extra={"dealer_id": dealer_id, "service": self.service},
             )
             settings = self.defaults.defaults
-        self._cache[dealer_id] = (version, settings)
+        self._cache[dealer_id] = _Cached(version, settings, now)
         return settings
+
+    def _fresh(self, dealer_id: str, cached: _Cached, now: float) -> bool:
+        if now - cached.checked_at >= self.fresh_for_s:
+            return False
+        # a version this process stored and this copy predates: read it (once committed)
+        return cached.version >= self._stored.get(dealer_id, cached.version)
 
     def _unknown(self, dealer_id: str) -> DealerSettings:
         DEALER_CONFIGURATION_UNKNOWN.labels(self.service).inc()

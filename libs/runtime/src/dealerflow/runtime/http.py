@@ -615,6 +615,12 @@ def create_http_app(
     app.add_middleware(RequestContextMiddleware)
     install_security_headers(app, settings)  # outermost: on the generic 500 too
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=tracer_provider, excluded_urls=_PROBE_PATHS
+        app,
+        tracer_provider=tracer_provider,
+        excluded_urls=_PROBE_PATHS,
+        # one server span per request; the instrumentation's internal span around each
+        # ASGI message (2-3 a request) costs CPU on every request and says nothing the
+        # server span does not
+        exclude_spans=["receive", "send"],
     )
     return app

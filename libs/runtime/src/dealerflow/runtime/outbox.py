@@ -25,9 +25,13 @@ __all__ = [
     "notify_channel",
 ]
 
-# One statement, one round trip for any number of messages. The data-modifying CTE runs
-# even though the outer SELECT ignores it; WITH ORDINALITY + ORDER BY keep the ids in the
-# caller's order, which is the order the relay publishes in.
+# One statement, one round trip for any number of messages. WITH ORDINALITY + ORDER BY
+# keep the ids in the caller's order, which is the order the relay publishes in. The
+# NOTIFY's payload is the first (lowest) id the transaction wrote, kept in a
+# transaction-local setting so that every enqueue of one transaction sends the same
+# payload (PostgreSQL folds them into one notification): the relay reads new rows above
+# the highest id it has read, and a transaction that commits after higher ids were read
+# tells it so. A rolled-back savepoint takes its setting and its NOTIFY with it.
 _ENQUEUE = """
 WITH inserted AS (
     INSERT INTO outbox (topic, key, value, headers)
@@ -35,9 +39,15 @@ WITH inserted AS (
     FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[])
          WITH ORDINALITY AS m(topic, key, value, headers, n)
     ORDER BY m.n
-    RETURNING 1
+    RETURNING id
 )
-SELECT pg_notify(left(current_schema() || '_outbox', 63), '')
+SELECT pg_notify(
+    left(current_schema() || '_outbox', 63),
+    coalesce(
+        nullif(current_setting('dealerflow.outbox_first_id', true), ''),
+        set_config('dealerflow.outbox_first_id', (SELECT min(id) FROM inserted)::text, true)
+    )
+)
 """
 
 

@@ -57,8 +57,9 @@ RelayHook = Callable[[Sequence[int]], Awaitable[None]]
 
 # "id > floor" lets a pipelined read skip the batch in flight and the index entries of
 # rows just deleted (dead until vacuum, each costing a heap visit). A row whose
-# transaction committed after higher ids were read sits below the floor; the periodic
-# read from floor 0 (every rescan_interval_s) picks it up.
+# transaction committed after higher ids were read sits below the floor: its NOTIFY
+# (payload: the transaction's lowest id) makes the next read start from floor 0 at once,
+# and the periodic read from floor 0 (every rescan_interval_s) is the fallback.
 _FETCH = """
 SELECT id, topic, key, value, headers::text AS headers
 FROM outbox WHERE id > $1 ORDER BY id LIMIT $2
@@ -173,6 +174,11 @@ class OutboxRelay:
         self._after_send = after_send
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
+        # the ids read since the last read from floor 0, and whether a commit below the
+        # highest of them was notified since (read from floor 0 next)
+        self._read_ids: set[int] = set()
+        self._read_floor = 0
+        self._late_commit = False
         self._task: asyncio.Task[None] | None = None
         self._is_leader = False
         self._backoff = retry_backoff_s
@@ -245,7 +251,11 @@ class OutboxRelay:
                 await conn.remove_listener(channel, self._on_notify)
                 await conn.execute("SELECT pg_advisory_unlock($1)", key)
 
-    def _on_notify(self, *_: object) -> None:
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        if isinstance(payload, str) and payload.isdigit():
+            lowest = int(payload)
+            if lowest <= self._read_floor and lowest not in self._read_ids:
+                self._late_commit = True
         self._wake.set()
 
     # -- publishing -----------------------------------------------------------------
@@ -256,7 +266,7 @@ class OutboxRelay:
         while not (self._stopping.is_set() and in_flight is None):
             self._wake.clear()
             if in_flight is not None and (
-                self._stopping.is_set() or time.monotonic() >= next_rescan
+                self._stopping.is_set() or self._late_commit or time.monotonic() >= next_rescan
             ):
                 # settle before a read from floor 0, which would see the rows in flight
                 batch, in_flight = in_flight, None
@@ -265,7 +275,12 @@ class OutboxRelay:
             floor = in_flight.last_id if in_flight is not None else 0
             if floor == 0:
                 next_rescan = time.monotonic() + self._rescan_interval_s
+                self._read_ids.clear()
+                self._late_commit = False
             rows = await conn.fetch(_FETCH, floor, self._batch_size)
+            if rows:
+                self._read_ids.update(int(r["id"]) for r in rows)
+                self._read_floor = int(rows[-1]["id"])
             sent: _Batch | None = None
             if rows:
                 sent = await self._send(schema, rows)

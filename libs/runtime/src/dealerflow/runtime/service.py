@@ -145,6 +145,10 @@ class ServiceContext(Generic[S]):
 
     async def dealer_group_of(self, dealer_id: str) -> str | None:
         """The dealer group of ``dealer_id`` (its configuration's profile.group_id)."""
+        if isinstance(self.dealers, dealers.MaterialisedDealerConfiguration):
+            fresh = self.dealers.fresh(dealer_id)
+            if fresh is not None:  # no connection, no transaction
+                return fresh.profile.group_id
         async with transaction(self.db, dealers=ALL_DEALERS) as conn:
             return (await self.dealers.settings(conn, dealer_id)).profile.group_id
 
@@ -241,7 +245,9 @@ def materialised_dealers(settings: ServiceSettings) -> DealerConfiguration:
     """The default dealer configuration: what ``DealerConfigured`` events materialised,
     the environment's (:func:`environment_dealers`) for a dealer none has named."""
     return dealers.MaterialisedDealerConfiguration(
-        environment_dealers(settings), service=settings.service_name
+        environment_dealers(settings),
+        service=settings.service_name,
+        fresh_for_s=settings.dealer_configuration_cache_s,
     )
 
 

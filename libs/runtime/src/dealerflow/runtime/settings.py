@@ -150,6 +150,11 @@ class ServiceSettings(BaseSettings):
     #: Partial DealerSettings (profile, people; JSON in ``<PREFIX>DEALER_DEFAULTS``) over
     #: those: the rest of what a dealer no DealerConfigured event has named gets.
     dealer_defaults: dict[str, Any] = Field(default_factory=dict)
+    #: How long (real seconds) a dealer's configuration is used without asking the
+    #: database whether it changed (docs/runtime-db.md, "Dealer configuration cache").
+    #: The process that materialises a ``DealerConfigured`` drops its copy at once; other
+    #: replicas and direct writes are seen within this time. 0: check on every use case.
+    dealer_configuration_cache_s: float = Field(default=1.0, ge=0, le=60)
     #: Bearer tokens (see dealerflow.runtime.auth): the issuer (``iss``), the audience
     #: (``aud``) and where the issuer's signing keys are (JWKS; https:// or file://).
     #: Without a JWKS URL every /v1 request is refused (401): the service fails closed.

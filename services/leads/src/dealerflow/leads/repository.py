@@ -7,6 +7,7 @@ message batch's transaction; nothing here commits. Rows come back as ``records``
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -17,7 +18,7 @@ from dealerflow.contracts.contact import ContactSnapshot
 from dealerflow.contracts.events.leads import LeadInterest
 from dealerflow.leads.domain import Grade
 from dealerflow.leads.domain_intake import CHANNEL_PRIORITY
-from dealerflow.leads.records import LeadRecord, SubmissionRecord
+from dealerflow.leads.records import AssignmentRecord, LeadRecord, SubmissionRecord
 from dealerflow.runtime.db import DbConnection
 
 
@@ -36,6 +37,30 @@ def insert_statement(
         for i, name in enumerate(columns, start=1)
     )
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def one_statement(inserts: Sequence[tuple[str, int]]) -> str:
+    """The ``(statement, number of $n placeholders)`` of single-row INSERTs as ONE
+    statement (data-modifying CTEs), taking their arguments one after the other: one
+    round trip instead of one per row. Foreign keys between them hold (they are checked
+    when the statement ends)."""
+    parts: list[str] = []
+    offset = 0
+    for statement, count in inserts:
+        parts.append(_renumbered(statement, offset))
+        offset += count
+    *first, last = parts
+    if not first:
+        return last
+    ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first, start=1))
+    return f"WITH {ctes} {last}"
+
+
+def _renumbered(statement: str, offset: int) -> str:
+    return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", statement)
 
 
 def values_of(record: Any) -> list[Any]:
@@ -150,10 +175,6 @@ async def find_lead_for_sale(
             customer_id,
         )
     return lead_from_row(row) if row else None
-
-
-async def insert_lead(conn: DbConnection, lead: LeadRecord) -> None:
-    await conn.execute(_INSERT_LEAD, *_lead_values(lead))
 
 
 async def save_lead(conn: DbConnection, lead: LeadRecord) -> None:
@@ -271,6 +292,45 @@ async def find_submission(
 
 async def insert_submission(conn: DbConnection, sub: SubmissionRecord) -> None:
     await conn.execute(_INSERT_SUBMISSION, *values_of(sub))
+
+
+_ASSIGNMENT_COLUMNS = columns_of(AssignmentRecord)
+_INSERT_ASSIGNMENT = insert_statement("lead_assignments", _ASSIGNMENT_COLUMNS)
+_MOVE_ROTATION = (
+    "UPDATE assignment_rotation SET last_assigned_id = $2, updated_at = $3 WHERE dealer_id = $1"
+)
+_INSERT_NEW_LEAD = {
+    (assigned, rotated): one_statement(
+        [
+            (_INSERT_LEAD, len(_LEAD_COLUMNS)),
+            *([(_INSERT_ASSIGNMENT, len(_ASSIGNMENT_COLUMNS))] if assigned else []),
+            *([(_MOVE_ROTATION, 3)] if rotated else []),
+            (_INSERT_SUBMISSION, len(_SUBMISSION_COLUMNS)),
+        ]
+    )
+    for assigned in (False, True)
+    for rotated in (False, True)
+    if assigned or not rotated
+}
+
+
+async def insert_new_lead(
+    conn: DbConnection,
+    lead: LeadRecord,
+    submission: SubmissionRecord,
+    assignment: AssignmentRecord | None = None,
+    *,
+    rotated: bool = False,
+) -> None:
+    """A new lead with its first submission and initial assignment, and (``rotated``)
+    the dealer's round-robin pointer moved to its consultant: one statement, since it
+    runs while the pointer's row is locked (``repository_activity.lock_rotation``)."""
+    if rotated and (assignment is None or lead.consultant_id is None):
+        raise ValueError("the round-robin pointer moves to an assigned consultant")
+    assigned = values_of(assignment) if assignment is not None else []
+    moved = [lead.dealer_id, lead.consultant_id, lead.created_at] if rotated else []
+    args = [*_lead_values(lead), *assigned, *moved, *values_of(submission)]
+    await conn.execute(_INSERT_NEW_LEAD[assignment is not None, rotated], *args)
 
 
 async def submissions_of(

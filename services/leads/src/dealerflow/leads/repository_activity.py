@@ -46,16 +46,16 @@ async def last_assigned(conn: DbConnection, dealer_id: str) -> str | None:
 
 
 async def lock_rotation(conn: DbConnection, dealer_id: str, now: datetime) -> str | None:
-    """The dealer's last round-robin pick, locked until the transaction ends."""
-    await conn.execute(
-        "INSERT INTO assignment_rotation (dealer_id, last_assigned_id, updated_at)"
-        " VALUES ($1, NULL, $2) ON CONFLICT (dealer_id) DO NOTHING",
+    """The dealer's last round-robin pick, locked until the transaction ends.
+
+    One statement (the row is created on first use): the lock serialises the dealer's
+    new leads, so every round trip while it is held costs the dealer's throughput."""
+    last: str | None = await conn.fetchval(
+        "INSERT INTO assignment_rotation AS r (dealer_id, last_assigned_id, updated_at)"
+        " VALUES ($1, NULL, $2) ON CONFLICT (dealer_id)"
+        " DO UPDATE SET last_assigned_id = r.last_assigned_id RETURNING last_assigned_id",
         dealer_id,
         now,
-    )
-    last: str | None = await conn.fetchval(
-        "SELECT last_assigned_id FROM assignment_rotation WHERE dealer_id = $1 FOR UPDATE",
-        dealer_id,
     )
     return last
 

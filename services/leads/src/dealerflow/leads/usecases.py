@@ -115,9 +115,13 @@ async def dealer_today(uc: Uc, dealer_id: str) -> date:
 # --- assignment and the consultants -----------------------------------------------------
 
 
-async def next_consultant(uc: Uc, dealer_id: str, exclude: Sequence[str] = ()) -> str | None:
+async def next_consultant(
+    uc: Uc, dealer_id: str, exclude: Sequence[str] = (), *, move_pointer: bool = True
+) -> str | None:
     """Who gets a lead now, per the dealer's assignment strategy, among its consultants
-    available today (None: nobody); moves the dealer's round-robin pointer to them."""
+    available today (None: nobody); moves the dealer's round-robin pointer to them
+    (``move_pointer=False``: the caller's next statement does, the pointer's row being
+    locked until the transaction ends, see ``repository.insert_new_lead``)."""
     dealer = await uc.dealer(dealer_id)
     candidates = available_consultants(dealer.people, await dealer_today(uc, dealer_id), exclude)
     if not candidates:
@@ -132,7 +136,7 @@ async def next_consultant(uc: Uc, dealer_id: str, exclude: Sequence[str] = ()) -
         else {}
     )
     chosen = choose_consultant(strategy, candidates, last, load)
-    if chosen is not None:
+    if chosen is not None and move_pointer:
         await activity.save_rotation(uc.conn, dealer_id, chosen, uc.now)
     return chosen
 
@@ -200,18 +204,28 @@ async def record_assignment(
     assigned_by: str | None = None,
 ) -> None:
     """Log ``lead``'s (re)assignment to its consultant."""
-    assert lead.consultant_id is not None
     await activity.insert_assignment(
-        uc.conn,
-        AssignmentRecord(
-            dealer_id=lead.dealer_id,
-            lead_id=lead.lead_id,
-            consultant_id=lead.consultant_id,
-            previous_consultant_id=previous,
-            reason=str(reason),
-            assigned_by=assigned_by,
-            assigned_at=uc.now,
-        ),
+        uc.conn, assignment_of(uc, lead, previous, reason, assigned_by)
+    )
+
+
+def assignment_of(
+    uc: Uc,
+    lead: LeadRecord,
+    previous: str | None,
+    reason: AssignmentReason,
+    assigned_by: str | None = None,
+) -> AssignmentRecord:
+    """The log row of ``lead``'s (re)assignment to its consultant, now."""
+    assert lead.consultant_id is not None
+    return AssignmentRecord(
+        dealer_id=lead.dealer_id,
+        lead_id=lead.lead_id,
+        consultant_id=lead.consultant_id,
+        previous_consultant_id=previous,
+        reason=str(reason),
+        assigned_by=assigned_by,
+        assigned_at=uc.now,
     )
 
 

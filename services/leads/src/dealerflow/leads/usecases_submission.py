@@ -34,9 +34,9 @@ from dealerflow.leads.records import LeadRecord, SubmissionRecord
 from dealerflow.leads.usecases import (
     STATUS_BY_GRADE,
     Uc,
+    assignment_of,
     dealer_today,
     next_consultant,
-    record_assignment,
 )
 
 #: Keys of a submission's ``attributes`` that name the consultant to assign.
@@ -117,10 +117,13 @@ async def _create(uc: Uc, cmd: SubmitLead, phone: str) -> SubmissionResult:
     now = uc.now
     contact = contact_from_submission(submission, uc.settings.unnamed_customer)
     interest = interest_from_submission(submission, await dealer_today(uc, dealer_id))
-    chosen = cmd.consultant_id or _consultant_named_in(submission)
-    if chosen is None:
-        chosen = await next_consultant(uc, dealer_id)
     group = await _customer_group(uc, dealer_id, cmd.dealer_group)
+    chosen = cmd.consultant_id or _consultant_named_in(submission)
+    rotated = False
+    if chosen is None:
+        # as late as possible: from here to the commit the dealer's new leads wait
+        chosen = await next_consultant(uc, dealer_id, move_pointer=False)
+        rotated = chosen is not None
     lead = LeadRecord(
         dealer_id=dealer_id,
         lead_id=uuid.uuid4(),
@@ -140,10 +143,13 @@ async def _create(uc: Uc, cmd: SubmitLead, phone: str) -> SubmissionResult:
         updated_at=now,
         last_touch_at=now,
     )
-    await repo.insert_lead(uc.conn, lead)
-    if chosen is not None:
-        await record_assignment(uc, lead, None, AssignmentReason.INITIAL)
-    await _record_submission(uc, lead, submission, "created")
+    await repo.insert_new_lead(
+        uc.conn,
+        lead,
+        _submission_of(uc, lead, submission, "created"),
+        assignment_of(uc, lead, None, AssignmentReason.INITIAL) if chosen is not None else None,
+        rotated=rotated,
+    )
     await uc.publish(
         LeadCreated(
             dealer_id=dealer_id,
@@ -244,18 +250,21 @@ def _consultant_named_in(submission: LeadSubmission) -> str | None:
 async def _record_submission(
     uc: Uc, lead: LeadRecord, submission: LeadSubmission, outcome: str
 ) -> None:
-    await repo.insert_submission(
-        uc.conn,
-        SubmissionRecord(
-            dealer_id=lead.dealer_id,
-            submission_id=uuid.uuid4(),
-            lead_id=lead.lead_id,
-            outcome=outcome,
-            external_id=submission.submission_id,
-            format=submission.format,
-            channel=str(submission.channel),
-            source=str(submission.source),
-            received_at=uc.now,
-            payload=submission.model_dump_json(),
-        ),
+    await repo.insert_submission(uc.conn, _submission_of(uc, lead, submission, outcome))
+
+
+def _submission_of(
+    uc: Uc, lead: LeadRecord, submission: LeadSubmission, outcome: str
+) -> SubmissionRecord:
+    return SubmissionRecord(
+        dealer_id=lead.dealer_id,
+        submission_id=uuid.uuid4(),
+        lead_id=lead.lead_id,
+        outcome=outcome,
+        external_id=submission.submission_id,
+        format=submission.format,
+        channel=str(submission.channel),
+        source=str(submission.source),
+        received_at=uc.now,
+        payload=submission.model_dump_json(),
     )
