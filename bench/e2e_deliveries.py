@@ -205,15 +205,15 @@ def _result(rounds: list[Round], raw: dict[str, Any], *, partitions: int) -> Ben
     figures.insert(1, Figure("wall time", first.seconds, raw["seconds"], "s"))
     figures.append(
         Figure(
-            "notifier table scans per delivery",
+            "notifier table scans per delivery, inbox aside",
             first.accesses_per_event["scans"],
             None,
             "scans",
             note=(
-                "index + sequential scans of the notifier's tables per delivery while "
-                "it ran (PostgreSQL statistics; reactions, their follow-ups, relay, "
-                "polls): about one statement's read each; the baseline needs one "
-                "statement per table per batch"
+                "index + sequential scans of the notifier's tables but the inbox (the "
+                "watcher reads it) per delivery while it ran (PostgreSQL statistics; "
+                "reactions, their follow-ups, relay, polls): about one statement's read "
+                "each; the baseline needs one statement per table per batch"
             ),
         )
     )

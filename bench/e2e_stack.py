@@ -74,15 +74,19 @@ async def table_counts(conn: asyncpg.Connection, schema: str) -> dict[str, int]:
     return counts
 
 
-async def access_counts(conn: asyncpg.Connection, schema: str) -> dict[str, int]:
-    """Cumulative table accesses of ``schema`` (PostgreSQL's statistics): scans (index
-    and sequential, i.e. the reads of statements) and rows inserted, updated, deleted."""
+async def access_counts(
+    conn: asyncpg.Connection, schema: str, *, besides: tuple[str, ...] = ()
+) -> dict[str, int]:
+    """Cumulative table accesses of ``schema`` (PostgreSQL's statistics), the tables
+    ``besides`` left out: scans (index and sequential, i.e. the reads of statements) and
+    rows inserted, updated, deleted."""
     row = await conn.fetchrow(
         "SELECT coalesce(sum(idx_scan), 0) + coalesce(sum(seq_scan), 0) AS scans,"
         " coalesce(sum(n_tup_ins), 0) AS inserted, coalesce(sum(n_tup_upd), 0) AS updated,"
         " coalesce(sum(n_tup_del), 0) AS deleted"
-        " FROM pg_stat_user_tables WHERE schemaname = $1",
+        " FROM pg_stat_user_tables WHERE schemaname = $1 AND NOT relname = ANY($2::text[])",
         schema.strip('"'),
+        list(besides),
     )
     return {key: int(value) for key, value in dict(row).items()}
 
