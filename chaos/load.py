@@ -30,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from aiokafka.errors import KafkaError
 
 from chaos.harness import Harness
 from dealerflow.contracts.events import VehicleDelivered
@@ -48,6 +49,8 @@ ADVISOR = "advisor-chaos"
 #: How long one step is retried before the load gives up on it (a service that does not
 #: come back is the scenario's failure, reported as such).
 STEP_DEADLINE_S = 180.0
+#: How long one publish of an outside event may wait for the broker's acknowledgement.
+PUBLISH_TIMEOUT_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -355,7 +358,24 @@ class LoadDriver:
         )
         event_id = new_event_id()
         for _ in range(2):  # the outside system redelivers it
-            await self.client.publish_external_event(event, event_id=event_id)
+            await self._publish(event, event_id)
+
+    async def _publish(self, event: VehicleDelivered, event_id: str) -> None:
+        """Publish as an outside system does: a send not acknowledged within
+        :data:`PUBLISH_TIMEOUT_S` is sent again (the same id) on a new producer, until
+        :data:`STEP_DEADLINE_S`. (aiokafka's idempotent producer may stay stuck after a
+        broker is killed; waiting on it for ever would stall the load.)"""
+        deadline = time.monotonic() + STEP_DEADLINE_S
+        while True:
+            try:
+                sending = self.client.publish_external_event(event, event_id=event_id)
+                await asyncio.wait_for(sending, PUBLISH_TIMEOUT_S)
+                return
+            except (TimeoutError, KafkaError):
+                if time.monotonic() > deadline:
+                    raise
+                self.sent.retries += 1
+                await self.client.reset_producer()
 
     # -- running it ----------------------------------------------------------------------
 

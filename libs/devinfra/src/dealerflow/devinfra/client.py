@@ -8,6 +8,7 @@ same public contract: the services' ``/v1`` APIs and the documented events on th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -164,6 +165,14 @@ class DealerflowClient:
             )
             await self._producer.start()
         return self._producer
+
+    async def reset_producer(self, timeout_s: float = 10.0) -> None:
+        """Drop the producer (stopped, at most ``timeout_s`` spent on it): the next
+        publish starts a new one, as an outside system restarts a stuck client."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), timeout_s)
 
     async def produce(self, topic: str, record: KafkaRecord) -> None:
         """Publish a record and wait for Kafka's acknowledgement."""
