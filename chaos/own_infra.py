@@ -52,6 +52,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_pair() -> int:
+    """A port free on loopback now whose next port is free too (a broker's port and
+    its controller's, next to it: a free port's neighbour may well be taken)."""
+    for _ in range(100):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two adjacent free ports on loopback")
+
+
 def _quiet(message: str) -> None:
     if os.environ.get("CHAOS_VERBOSE"):
         print(f"  [infra] {message}", flush=True)

@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:  # ``chaos`` is a top-level package, like ``bench`
     sys.path.insert(0, str(ROOT))
 
 from chaos.__main__ import run_suite  # noqa: E402
-from chaos.own_infra import free_port  # noqa: E402
+from chaos.own_infra import free_port, free_port_pair  # noqa: E402
 from chaos.scenarios import ScenarioResult  # noqa: E402
 from dealerflow.devinfra.proc import port_open  # noqa: E402
 from dealerflow.devinfra.services import SERVICES  # noqa: E402
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 
 def _run(name: str) -> tuple[ScenarioResult, list[int]]:
     seed = int(os.environ["CHAOS_SEED"]) if os.environ.get("CHAOS_SEED") else None
-    kafka_port, pg_port = free_port(), free_port()
+    kafka_port, pg_port = free_port_pair(), free_port()  # the controller on kafka_port + 1
     [result] = run_suite(
         [name], scale="short", seed=seed, infra_kafka_port=kafka_port, infra_pg_port=pg_port
     )

@@ -107,3 +107,14 @@ def test_a_scenario_that_raised_is_a_failed_result_with_its_error() -> None:
     crashed = ScenarioResult.crashed("rebalance", 7, RuntimeError("notifier#2 not ready in time"))
     assert not crashed.ok
     assert "given up: scenario: RuntimeError: notifier#2 not ready in time" in crashed.table()
+
+
+def test_a_free_port_pair_is_two_adjacent_ports_free_on_loopback() -> None:
+    import socket
+
+    from chaos.own_infra import free_port_pair
+
+    port = free_port_pair()
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("127.0.0.1", port))
+        b.bind(("127.0.0.1", port + 1))
