@@ -124,3 +124,5 @@ def test_binary_event_type_reads_the_type_of_binary_records_only() -> None:
     assert binary_event_type([("ce_type", b"dealerflow.leads.LeadCreated.v1")]) is None
     assert binary_event_type([("ce_specversion", b"1.0")]) is None
     assert binary_event_type([*binary[:1], ("ce_type", b"\xff\xfe")]) is None
+    # a null header value (Kafka allows it) leaves the record to decode, never raises
+    assert binary_event_type([*binary, ("content-type", None)]) is None  # type: ignore[list-item]

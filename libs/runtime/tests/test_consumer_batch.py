@@ -407,6 +407,26 @@ async def test_a_record_of_a_type_without_handler_is_passed_over_unread(
     assert await db.fetchval("SELECT count(*) FROM inbox") == 0
 
 
+async def test_a_null_header_value_does_not_fail_the_batch(db: asyncpg.Pool) -> None:
+    rec = Recorder()
+    consumer = make_consumer(db, rec)
+
+    def null_content_type(encoded: Any) -> list[Any]:
+        kept = [h for h in encoded.headers if h[0] != "content-type"]
+        return [*kept, ("content-type", None)]  # Kafka allows a null header value
+
+    unhandled = encode_binary(assigned("X"), source="/test", event_id="null-header-1")
+    handled = encode_binary(graded("S"), source="/test", event_id="null-header-2")
+    outcome = await consumer.process_batch(
+        [
+            record(0, unhandled.value, null_content_type(unhandled)),
+            record(1, handled.value, null_content_type(handled)),
+        ]
+    )
+    # judged by decoding (not passed over by its headers), and nothing raised
+    assert outcome.handled + outcome.ignored + outcome.dead_lettered == 2
+
+
 async def test_database_failure_fails_the_batch_instead_of_dead_lettering(
     db: asyncpg.Pool,
 ) -> None:

@@ -340,6 +340,8 @@ def binary_event_type(headers: Sequence[tuple[str, bytes]]) -> str | None:
     ce_type: bytes | None = None
     binary = False
     for name, value in headers:
+        if not isinstance(name, str) or not isinstance(value, bytes):
+            return None  # a null or odd header: decode judges the record
         lowered = name.lower()
         if lowered == "ce_type":
             ce_type = value
@@ -351,7 +353,7 @@ def binary_event_type(headers: Sequence[tuple[str, bytes]]) -> str | None:
         return None
     try:
         return ce_type.decode("utf-8")
-    except (AttributeError, UnicodeDecodeError):
+    except UnicodeDecodeError:
         return None
 
 

@@ -72,10 +72,13 @@ def encode_headers(headers: Sequence[tuple[str, bytes]]) -> str:
     Text stays readable for operators querying the table; other bytes survive intact,
     NUL included (``jsonb`` refuses ``\\u0000``: a dead letter of a record with a NUL
     in a header would otherwise fail its whole batch). A name with a NUL is
-    ``{"b64": "..."}`` too.
+    ``{"b64": "..."}`` too; a null value is written as an empty one.
     """
     pairs: list[list[Any]] = []
-    for name, value in headers:
+    for name, raw in headers:
+        # a null value (Kafka allows it on a consumed record, kept by a dead letter's
+        # copy of its headers) is written empty: refusing it would fail the whole batch
+        value = b"" if raw is None else raw
         if "\x00" in name:  # both as base64 (decode_headers' all-text path then skips it)
             pairs.append([_b64(name.encode()), _b64(value)])
         elif b"\x00" in value:
